@@ -1,0 +1,18 @@
+// Array entry points: split rows over threads and run the active SIMD kernels.  Thread-safe: kernels
+// only read their inputs and write disjoint slices of the outputs.
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "riskoffset/kernels.hpp"
+
+namespace riskoffset {
+
+// Returns the first invalid row or -1.  threads <= 1 runs on the calling thread.
+std::int64_t price_greeks(const PricingInputs& in, const PricingOutputs& out, std::size_t n, int threads);
+void implied_vol(const ImpliedVolInputs& in, double* sigma, std::int8_t* status, std::size_t n, int threads);
+
+// Name of the first invalid field of row i ("underlying", "strike", ...), or "" when the row is valid.
+std::string invalid_pricing_field(const PricingInputs& in, std::size_t i);
+
+}  // namespace riskoffset

@@ -1,0 +1,142 @@
+// Implied volatility for W options at a time.  Included inside the per-target namespace.
+//
+// Method (after Jaeckel, "By Implication", Wilmott 2006, and "Let's Be Rational", 2015):
+//  1. undiscount and convert to the USD price of a Black-76 option on the forward F;
+//  2. check the no-arbitrage bounds: intrinsic on the forward <= price < F (call) or K (put);
+//  3. move to the out-of-the-money twin by put-call parity and normalise: b = price / sqrt(F K) as a call
+//     with x = -|ln(F/K)| <= 0, so c(x, s) = e^{x/2} N(x/s + s/2) - e^{-x/2} N(x/s - s/2), s = sigma sqrt(t);
+//  4. initial guess from the two asymptotic branches around the inflection point s_c = sqrt(2|x|);
+//  5. Householder steps of third order on ln c - ln b (low branch) or c - b (high branch) until the step
+//     is below 1e-13 relative.
+#pragma once
+
+// A&S 26.2.23 rational approximation of the inverse normal cdf for p in (0, 0.5] (|error| < 4.5e-4):
+// only used for the initial guess, which the Householder steps then polish.
+inline vd inverse_normal_lower(vd p) {
+  const vd t = vsqrt(-2.0 * vlog(p));
+  const vd num = 2.515517 + t * (0.802853 + t * 0.010328);
+  const vd den = 1.0 + t * (1.432788 + t * (0.189269 + t * 0.001308));
+  return num / den - t;
+}
+
+// Normalised OTM call value c(x, s) for x <= 0 and its vega dc/ds.
+inline void normalised_call(vd x, vd s, vd e_half, vd e_minus_half, vd& c, vd& vega, vd& d1) {
+  vd n1, kn2, phi, d2;
+  black_core(splat(1.0), e_half, e_minus_half, s, x, true, n1, kn2, phi, d1, d2);
+  c = e_half * n1 - kn2;
+  vega = e_half * phi;
+}
+
+inline void implied_vol_kernel(const ImpliedVolInputs& in, double* sigma_out, std::int8_t* status_out,
+                               std::size_t begin, std::size_t end) {
+  const bool bsm = in.model == Model::bsm;
+  const bool inverse = in.settlement == Settlement::inverse;
+  const double inf = __builtin_inf();
+  double tail[7][W];
+  double result[W];
+  for (std::size_t i0 = begin; i0 < end; i0 += W) {
+    const bool full = i0 + W <= end;
+    vd P, theta, U, K, t, r, q;
+    if (full) {
+      P = load_column(in.price, i0);
+      theta = load_column(in.flag, i0);
+      U = load_column(in.underlying, i0);
+      K = load_column(in.strike, i0);
+      t = load_column(in.t, i0);
+      r = load_column(in.r, i0);
+      q = load_column(in.q, i0);
+    } else {
+      const Column* cols[7] = {&in.price, &in.flag, &in.underlying, &in.strike, &in.t, &in.r, &in.q};
+      const double pad[7] = {0.1, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0};
+      for (int c = 0; c < 7; ++c)
+        for (int l = 0; l < W; ++l) tail[c][l] = (i0 + l < end) ? cols[c]->at(i0 + l) : pad[c];
+      P = load(tail[0]), theta = load(tail[1]), U = load(tail[2]), K = load(tail[3]);
+      t = load(tail[4]), r = load(tail[5]), q = load(tail[6]);
+    }
+    const vi valid = (U > 0.0) & (U < inf) & (K > 0.0) & (K < inf) & (t > 0.0) & (t < inf) &
+                     (vabs(r) < inf) & (vabs(q) < inf) & (vabs(P) < inf) & (vabs(theta) == 1.0);
+    // Keep invalid lanes numerically harmless; their status says bad_input.
+    U = select(valid, U, splat(1.0));
+    K = select(valid, K, splat(1.0));
+    t = select(valid, t, splat(1.0));
+    r = select(valid, r, splat(0.0));
+    q = select(valid, q, splat(0.0));
+    P = select(valid, P, splat(0.1));
+    theta = select(valid, theta, splat(1.0));
+
+    const vd D = vexp(-r * t);
+    const vd F = bsm ? U * vexp((r - q) * t) : U;
+    const vd beta = (inverse ? P * U : P) / D;
+    const vd intrinsic = vmax(theta * (F - K), splat(0.0));
+    const vd upper = select(theta > 0.0, F, K);
+    const vi below = beta < intrinsic;
+    const vi above = beta >= upper;
+    const vd sqrt_fk = vsqrt(F) * vsqrt(K);
+    const vd bn = (beta - intrinsic) / sqrt_fk;
+    const vi at_intrinsic = bn <= 0.0;
+    const vd ax = vabs(vlog_ratio(F, K));
+    const vd x = -ax;
+    const vd e_half = vexp(0.5 * x);
+    const vd e_minus_half = vexp(0.5 * ax);
+
+    // Initial guess (Jaeckel 2006): lower branch below the inflection value b_c, upper branch above it.
+    const vd s_c = vsqrt(2.0 * ax);
+    const vd b_c = e_half * (0.5 - half_tail(s_c));  // c(x, s_c): d1 = 0 there
+    const vd bn_safe = select(at_intrinsic | below | above, splat(0.5) * e_half, bn);
+    const vi low = bn_safe < b_c;
+    const vd s_low = vsqrt(2.0 * ax * ax / vmax(ax - 4.0 * vlog(bn_safe / b_c), splat(1e-300)));
+    const vd sq = vsqrt(0.5 * ax);
+    const vd tail_at_sq = vexp(-0.5 * ax) * half_tail(sq);  // N(-sqrt(|x|/2))
+    const vd p = vmax((e_half - bn_safe) / (e_half - b_c) * tail_at_sq, splat(1e-300));
+    const vd s_high = -2.0 * inverse_normal_lower(vmin(p, splat(0.5)));
+    vd s = select(low, s_low, s_high);
+    s = vmax(s, splat(1e-12));
+
+    const vd ln_bn = vlog(bn_safe);
+    vi done = at_intrinsic | below | above | ~valid;
+    vi converged = done;
+    for (int iteration = 0; iteration < 16 && !all(done); ++iteration) {
+      vd c, vega, d1;
+      normalised_call(x, s, e_half, e_minus_half, c, vega, d1);
+      const vd inv_s = 1.0 / s;
+      const vd x_s = x * inv_s;
+      const vd h2 = x_s * x_s * inv_s - 0.25 * s;                   // c'' / c'
+      const vd h3 = h2 * h2 - 3.0 * x_s * x_s * inv_s * inv_s - 0.25;  // c''' / c'
+      // Low branch: objective ln c - ln b, whose derivatives follow from c's.
+      const vd l1 = vega / c;
+      const vd g2 = h2 - l1;
+      const vd g3 = h3 - 3.0 * l1 * h2 + 2.0 * l1 * l1;
+      const vd nu_low = -(vlog(c) - ln_bn) / l1;
+      const vd nu_high = -(c - bn_safe) / vega;
+      const vd nu = select(low, nu_low, nu_high);
+      const vd k2 = select(low, g2, h2);
+      const vd k3 = select(low, g3, h3);
+      vd step = nu * (1.0 + 0.5 * k2 * nu) / (1.0 + nu * (k2 + k3 * nu * (1.0 / 6.0)));
+      step = select(step == step, step, nu);  // a NaN Householder factor falls back to Newton
+      vd s_new = s + step;
+      s_new = select(s_new > 0.0, s_new, 0.25 * s);  // never leave s > 0
+      s = select(done, s, s_new);
+      const vi small = vabs(step) <= 1e-13 * s;
+      converged |= small & ~done;
+      done |= small | ~(s == s);
+    }
+    const vd sigma = select(at_intrinsic, splat(0.0), s / vsqrt(t));
+    store(result, sigma);
+    for (int l = 0; l < W && i0 + l < end; ++l) {
+      IvStatus st = IvStatus::ok;
+      double value = result[l];
+      if (!valid[l]) {
+        st = IvStatus::bad_input;
+      } else if (below[l]) {
+        st = IvStatus::below_intrinsic;
+      } else if (above[l]) {
+        st = IvStatus::above_maximum;
+      } else if (!converged[l] || !(value == value)) {
+        st = IvStatus::no_convergence;
+      }
+      if (st != IvStatus::ok) value = __builtin_nan("");
+      sigma_out[i0 + l] = value;
+      status_out[i0 + l] = static_cast<std::int8_t>(st);
+    }
+  }
+}

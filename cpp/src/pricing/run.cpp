@@ -1,0 +1,56 @@
+#include <algorithm>
+#include <thread>
+#include <vector>
+
+#include "riskoffset/dispatch.hpp"
+#include "riskoffset/pricing.hpp"
+
+namespace riskoffset {
+
+const char* const kOutputNames[kOutputCount] = {"price", "delta", "gamma", "vega",     "theta",    "rho",
+                                                "vanna", "volga", "charm", "delta_pa", "delta_b76"};
+
+namespace {
+
+// Runs body(part, begin, end) over [0, n) in up to `threads` contiguous chunks; chunk bounds are
+// multiples of 64 rows so no two threads write the same cache line of an output.
+template <class Body>
+std::size_t parallel_rows(std::size_t n, int threads, Body body) {
+  constexpr std::size_t kMinChunk = 8192;  // below this, starting a thread costs more than it saves
+  std::size_t parts = threads > 1 ? static_cast<std::size_t>(threads) : 1;
+  parts = std::min(parts, std::max<std::size_t>(1, n / kMinChunk));
+  if (parts <= 1) {
+    body(0, 0, n);
+    return 1;
+  }
+  const std::size_t chunk = ((n + parts - 1) / parts + 63) / 64 * 64;
+  std::vector<std::thread> pool;
+  for (std::size_t p = 1; p < parts && p * chunk < n; ++p)
+    pool.emplace_back([&body, p, chunk, n] { body(p, p * chunk, std::min(n, (p + 1) * chunk)); });
+  body(0, 0, std::min(n, chunk));
+  for (auto& t : pool) t.join();
+  return parts;
+}
+
+}  // namespace
+
+std::int64_t price_greeks(const PricingInputs& in, const PricingOutputs& out, std::size_t n, int threads) {
+  const KernelTable& kernels = active_kernels();
+  std::vector<std::int64_t> first_bad(static_cast<std::size_t>(std::max(threads, 1)), -1);
+  parallel_rows(n, threads, [&](std::size_t part, std::size_t begin, std::size_t end) {
+    first_bad[part] = kernels.price_greeks(in, out, begin, end);
+  });
+  // Parts are in row order, so the first part with an invalid row holds the first invalid row.
+  for (std::int64_t b : first_bad)
+    if (b >= 0) return b;
+  return -1;
+}
+
+void implied_vol(const ImpliedVolInputs& in, double* sigma, std::int8_t* status, std::size_t n, int threads) {
+  const KernelTable& kernels = active_kernels();
+  parallel_rows(n, threads, [&](std::size_t, std::size_t begin, std::size_t end) {
+    kernels.implied_vol(in, sigma, status, begin, end);
+  });
+}
+
+}  // namespace riskoffset

@@ -1,0 +1,40 @@
+// The generic kernel source, compiled once per SIMD target (RO_TARGET, RO_WIDTH and -m flags come from
+// CMakeLists.txt).  Everything lives in namespace riskoffset::RO_TARGET so targets never share symbols.
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "riskoffset/kernels.hpp"
+
+#ifndef RO_TARGET
+#error "RO_TARGET must name the SIMD target"
+#endif
+
+namespace riskoffset {
+namespace RO_TARGET {
+
+#include "simd/vec.hpp"
+#include "simd/vmath.hpp"
+#include "pricing/black_kernel.hpp"
+#include "pricing/implied_vol_kernel.hpp"
+
+// Scalar views of the vector maths for tests (W lanes computed, first used).
+double exp_one(double v) { return vexp(splat(v))[0]; }
+double log_one(double v) { return vlog(splat(v))[0]; }
+double erfcx_one(double v) { return verfcx(splat(v))[0]; }
+
+}  // namespace RO_TARGET
+
+#define RO_STR2(x) #x
+#define RO_STR(x) RO_STR2(x)
+#define RO_CAT2(a, b) a##b
+#define RO_CAT(a, b) RO_CAT2(a, b)
+
+const KernelTable& RO_CAT(kernels_, RO_TARGET)() {
+  static const KernelTable table{RO_STR(RO_TARGET),         &RO_TARGET::price_greeks_kernel,
+                                 &RO_TARGET::implied_vol_kernel, &RO_TARGET::exp_one,
+                                 &RO_TARGET::log_one,          &RO_TARGET::erfcx_one};
+  return table;
+}
+
+}  // namespace riskoffset

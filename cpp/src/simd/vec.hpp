@@ -1,0 +1,44 @@
+// Portable SIMD vector of RO_WIDTH doubles built on GCC/Clang vector extensions.  Included by
+// target.cpp inside the per-target namespace, so every ISA gets its own copy of these inline functions
+// (no ODR clash between translation units compiled with different -m flags).
+#pragma once
+
+constexpr int W = RO_WIDTH;
+typedef double vd __attribute__((vector_size(W * sizeof(double))));
+typedef long long vi __attribute__((vector_size(W * sizeof(double))));
+
+inline vd splat(double x) { return vd{} + x; }
+inline vi splati(long long x) { return vi{} + x; }
+inline vd load(const double* p) {
+  vd v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline void store(double* p, vd v) { std::memcpy(p, &v, sizeof v); }
+inline vd load_column(const Column& c, std::size_t i) { return c.stride ? load(c.data + i) : splat(c.data[0]); }
+inline vd as_double(vi x) { return (vd)x; }  // same-size vector cast = bit cast
+inline vi as_int(vd x) { return (vi)x; }
+inline vd select(vi mask, vd a, vd b) { return mask ? a : b; }
+inline vd vmax(vd a, vd b) { return a > b ? a : b; }
+inline vd vmin(vd a, vd b) { return a < b ? a : b; }
+inline vd vabs(vd x) { return as_double(as_int(x) & splati(0x7fffffffffffffffLL)); }
+inline vd vsqrt(vd x) {
+  vd r;
+  for (int i = 0; i < W; ++i) r[i] = __builtin_sqrt(x[i]);  // vectorises to sqrtpd with -fno-math-errno
+  return r;
+}
+inline bool any(vi m) {
+  long long acc = 0;
+  for (int i = 0; i < W; ++i) acc |= m[i];
+  return acc != 0;
+}
+inline bool all(vi m) {
+  long long acc = -1;
+  for (int i = 0; i < W; ++i) acc &= m[i];
+  return acc != 0;
+}
+// Small integers (|k| < 2^50) to double without a packed int64->double instruction (absent before AVX-512).
+inline vd small_int_to_double(vi k) {
+  const double magic = 0x1.8p52;
+  return as_double(as_int(splat(magic)) + k) - magic;
+}

@@ -1,0 +1,32 @@
+"""riskoffset: portfolio risk and margin engine for crypto and listed derivatives.
+
+Prices, Greeks and implied volatility for whole books at once from a C++ SIMD core.  Conventions: t in
+years (ACT/365), vol and rates as decimals, Greeks per unit (vega per 1.00 vol, theta per year).
+"""
+
+from __future__ import annotations
+
+try:
+    from . import _core  # noqa: F401
+except ImportError as exc:  # pragma: no cover - only on a broken install
+    raise ImportError(
+        "riskoffset's compiled core (riskoffset._core) failed to import. Reinstall with `pip install .` "
+        f"from the source tree (a C++17 compiler and CMake are needed). Original error: {exc}"
+    ) from exc
+
+from .implied_vol import IVStatus, implied_vol
+from .pricing import GREEK_NAMES, greeks, price
+from .simd import set_simd, simd_info, simd_target
+
+__version__ = "0.1.0"
+__all__ = [
+    "GREEK_NAMES",
+    "IVStatus",
+    "greeks",
+    "implied_vol",
+    "price",
+    "set_simd",
+    "simd_info",
+    "simd_target",
+    "__version__",
+]

@@ -1,0 +1,94 @@
+"""Argument normalisation shared by the pricing entry points: flags, model and settlement names,
+broadcasting of array inputs into contiguous float64 columns for the C++ kernels."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+
+MODELS = {"black76": 0, "black": 0, "bsm": 1, "black_scholes_merton": 1}
+SETTLEMENTS = {"linear": 0, "inverse": 1}
+_CALL_NAMES = ("c", "C", "call", "Call", "CALL")
+_PUT_NAMES = ("p", "P", "put", "Put", "PUT")
+
+
+def model_code(model: str) -> int:
+    try:
+        return MODELS[model]
+    except (KeyError, TypeError):
+        raise ValueError(f"model must be 'black76' or 'bsm', got {model!r}") from None
+
+
+def settlement_code(settlement: str) -> int:
+    try:
+        return SETTLEMENTS[settlement]
+    except (KeyError, TypeError):
+        raise ValueError(f"settlement must be 'linear' or 'inverse', got {settlement!r}") from None
+
+
+def flag_array(flag: Any) -> FloatArray:
+    """+1.0 for calls, -1.0 for puts: from 'c'/'p'/'call'/'put' (any case), arrays of them, or booleans."""
+    if isinstance(flag, str):
+        if flag in _CALL_NAMES:
+            return np.array(1.0)
+        if flag in _PUT_NAMES:
+            return np.array(-1.0)
+        raise ValueError(f"flag must be 'c', 'p', 'call', 'put' or a boolean (True = call), got {flag!r}")
+    a = np.asarray(flag)
+    if a.dtype == np.bool_:
+        return np.where(a, 1.0, -1.0)
+    if a.dtype.kind in "UO":
+        is_call = np.isin(a, _CALL_NAMES)
+        is_put = np.isin(a, _PUT_NAMES)
+        bad = ~(is_call | is_put)
+        if bad.any():
+            row = tuple(int(i) for i in np.argwhere(bad)[0])
+            where = f" at row {row[0] if len(row) == 1 else row}" if row else ""
+            raise ValueError(
+                f"flag{where} must be 'c', 'p', 'call', 'put' or a boolean (True = call), got {a[bad].flat[0]!r}"
+            )
+        return np.where(is_call, 1.0, -1.0)
+    raise TypeError(
+        f"flag must be 'c'/'p'/'call'/'put' strings or booleans (True = call), got an array of dtype {a.dtype}"
+    )
+
+
+def float_array(name: str, value: Any) -> FloatArray:
+    try:
+        a = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a real number or an array of them, got {type(value).__name__}") from None
+    return a
+
+
+def broadcast_columns(
+    names: Sequence[str], arrays: Sequence[FloatArray]
+) -> tuple[tuple[int, ...], int, list[FloatArray]]:
+    """Broadcast like a ufunc.  Returns the result shape, the row count and one 1-D column per input:
+    length 1 for inputs that are single values (passed with stride 0), length n otherwise (no copy when
+    the input already has the result shape and is C-contiguous)."""
+    try:
+        shape = np.broadcast_shapes(*(a.shape for a in arrays))
+    except ValueError:
+        shapes = ", ".join(f"{n}{a.shape}" for n, a in zip(names, arrays))
+        raise ValueError(f"input shapes do not broadcast together: {shapes}") from None
+    n = int(np.prod(shape, dtype=np.int64))
+    columns = []
+    for a in arrays:
+        if a.size == 1:
+            columns.append(a.reshape(1))
+        elif a.shape == shape:
+            columns.append(np.ascontiguousarray(a).reshape(-1))
+        else:
+            columns.append(np.ascontiguousarray(np.broadcast_to(a, shape)).reshape(-1))
+    return shape, n, columns
+
+
+def row_label(shape: tuple[int, ...], flat_index: int) -> str:
+    if len(shape) <= 1:
+        return str(flat_index)
+    return str(tuple(int(i) for i in np.unravel_index(flat_index, shape)))

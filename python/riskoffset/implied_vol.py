@@ -1,0 +1,112 @@
+"""Implied volatility for whole arrays, never raising per element: NaN plus a reason code."""
+
+from __future__ import annotations
+
+import enum
+import os
+import warnings
+from typing import Any, Union
+
+import numpy as np
+import numpy.typing as npt
+
+from . import _core
+from ._inputs import FloatArray, broadcast_columns, flag_array, float_array, model_code, row_label, settlement_code
+
+_INPUT_NAMES = ("price", "flag", "underlying", "strike", "t", "r", "q")
+_ON_ERROR = ("ignore", "warn", "raise")
+
+
+class IVStatus(enum.IntEnum):
+    """Why an implied volatility is NaN (OK = solved)."""
+
+    OK = 0
+    BELOW_INTRINSIC = 1  #: price below intrinsic measured on the discounted forward
+    ABOVE_MAXIMUM = 2  #: price at or above the discounted forward (call) or strike (put)
+    NO_CONVERGENCE = 3
+    BAD_INPUT = 4  #: NaN/inf input, non-positive underlying or strike, t <= 0
+
+    @property
+    def reason(self) -> str:
+        return _REASONS[self]
+
+
+_REASONS = {
+    IVStatus.OK: "solved",
+    IVStatus.BELOW_INTRINSIC: "price is below the intrinsic value on the discounted forward",
+    IVStatus.ABOVE_MAXIMUM: "price is at or above the maximum (discounted forward for calls, strike for puts)",
+    IVStatus.NO_CONVERGENCE: "the solver did not converge",
+    IVStatus.BAD_INPUT: "an input is NaN/inf, the underlying or strike is not > 0, or t <= 0",
+}
+
+Sigma = Union[float, FloatArray]
+
+
+def implied_vol(
+    price: Any,
+    flag: Any,
+    underlying: Any,
+    strike: Any,
+    t: Any,
+    r: Any,
+    *,
+    q: Any = 0.0,
+    model: str = "black76",
+    settlement: str = "linear",
+    on_error: str = "ignore",
+    return_status: bool = False,
+    threads: int | None = None,
+) -> Sigma | tuple[Sigma, Any]:
+    """Volatility sigma (decimal) such that riskoffset.price(flag, underlying, strike, t, r, sigma, ...)
+    equals price (in the same currency: quote currency for linear, coin for inverse).
+
+    Unsolvable rows give NaN and a status (IVStatus): below intrinsic, above maximum, no convergence, bad
+    input.  on_error="ignore" (default) stays silent, "warn" emits one RuntimeWarning naming the first
+    failing rows, "raise" raises ValueError for the first failing row.  return_status=True returns
+    (sigma, status) with status an int8 array (or an IVStatus for scalar input).
+    """
+    if on_error not in _ON_ERROR:
+        raise ValueError(f"on_error must be one of {_ON_ERROR}, got {on_error!r}")
+    m, s = model_code(model), settlement_code(settlement)
+    fast = _core.implied_vol_scalar(price, flag, underlying, strike, t, r, q, m, s)
+    if fast is not None:
+        sigma_value, code = fast
+        if code != 0:
+            _report(on_error, np.array([code], dtype=np.int8), (), lambda: (price, flag, underlying, strike, t))
+        if return_status:
+            return float(sigma_value), IVStatus(code)
+        return float(sigma_value)
+
+    arrays = [float_array("price", price), flag_array(flag)] + [
+        float_array(n, v) for n, v in zip(_INPUT_NAMES[2:], (underlying, strike, t, r, q))
+    ]
+    shape, n, columns = broadcast_columns(_INPUT_NAMES, arrays)
+    if threads is None:
+        threads = (os.cpu_count() or 1) if n >= 200_000 else 1
+    sigma, status = _core.implied_vol(*columns, m, s, n, threads)
+    if on_error != "ignore" and status.any():
+        _report(on_error, status, shape, lambda: None)
+    if shape == ():
+        if return_status:
+            return float(sigma[0]), IVStatus(int(status[0]))
+        return float(sigma[0])
+    sigma = sigma.reshape(shape)
+    if return_status:
+        return sigma, status.reshape(shape)
+    return sigma
+
+
+def _report(on_error: str, status: npt.NDArray[np.int8], shape: tuple[int, ...], _: Any) -> None:
+    failing = np.flatnonzero(status)
+    first = int(failing[0])
+    reason = IVStatus(int(status[first])).reason
+    if on_error == "raise":
+        where = f" at row {row_label(shape, first)}" if shape else ""
+        raise ValueError(f"implied volatility{where}: {reason} ({len(failing)} row(s) failed)")
+    if on_error == "warn":
+        rows = ", ".join(row_label(shape, int(i)) for i in failing[:5]) if shape else "the input"
+        warnings.warn(
+            f"implied volatility is NaN for {len(failing)} row(s) (first: {rows}): first reason: {reason}",
+            RuntimeWarning,
+            stacklevel=3,
+        )
