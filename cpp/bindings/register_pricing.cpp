@@ -94,7 +94,7 @@ void register_pricing(py::module_& m) {
       "greeks",
       [](const Array& flag, const Array& underlying, const Array& strike, const Array& t, const Array& r,
          const Array& sigma, const Array& q, int model, int settlement, unsigned mask, std::size_t n,
-         int threads) {
+         int threads, py::object out_arrays) {
         riskoffset::PricingInputs in;
         in.flag = column(flag, n, "flag");
         in.underlying = column(underlying, n, "underlying");
@@ -107,15 +107,28 @@ void register_pricing(py::module_& m) {
         in.settlement = settlement_of(settlement);
         riskoffset::PricingOutputs out;
         py::list arrays;
+        // out_arrays: None, or one preallocated array per requested output (in OUTPUT_NAMES order), each
+        // a writeable C-contiguous float64 array of n elements (checked by the Python layer).
+        py::list given = out_arrays.is_none() ? py::list() : py::list(out_arrays);
+        std::size_t next = 0;
         for (int k = 0; k < riskoffset::kOutputCount; ++k) {
           if (!(mask & (1u << k))) continue;
-          Array a(static_cast<py::ssize_t>(n));
-          out.out[k] = a.mutable_data();
-          arrays.append(a);
+          if (!out_arrays.is_none()) {
+            if (next >= given.size()) throw std::invalid_argument("too few out arrays");
+            py::array_t<double> a = py::reinterpret_borrow<py::array_t<double>>(given[next++]);
+            if (static_cast<std::size_t>(a.size()) != n || !(a.flags() & py::array::c_style) || !a.writeable())
+              throw std::invalid_argument("out arrays must be writeable C-contiguous float64 of the result size");
+            out.out[k] = a.mutable_data();
+            arrays.append(a);
+          } else {
+            Array a(static_cast<py::ssize_t>(n));
+            out.out[k] = a.mutable_data();
+            arrays.append(a);
+          }
         }
         std::int64_t bad;
         {
-          // Safe without the GIL: the arrays above are owned by this frame and nothing touches Python.
+          // Safe without the GIL: every array is referenced by this frame and nothing touches Python.
           py::gil_scoped_release release;
           bad = riskoffset::price_greeks(in, out, n, threads);
         }
@@ -124,7 +137,7 @@ void register_pricing(py::module_& m) {
       },
       py::arg("flag"), py::arg("underlying"), py::arg("strike"), py::arg("t"), py::arg("r"), py::arg("sigma"),
       py::arg("q"), py::arg("model"), py::arg("settlement"), py::arg("mask"), py::arg("n"),
-      py::arg("threads"));
+      py::arg("threads"), py::arg("out") = py::none());
 
   m.def(
       "implied_vol",
@@ -155,18 +168,20 @@ void register_pricing(py::module_& m) {
 
   // Scalar fast paths: one option from plain Python scalars, no numpy.  They return None when the
   // arguments are not plain scalars or the row is invalid; the caller then takes the array path.
-  m.def("price_scalar", [](py::handle flag, py::handle u, py::handle k, py::handle t, py::handle r,
+  // output: index into OUTPUT_NAMES (0 = price, 1 = delta, ...).
+  m.def("value_scalar", [](int output, py::handle flag, py::handle u, py::handle k, py::handle t, py::handle r,
                            py::handle sigma, py::handle q, int model, int settlement) -> py::object {
+    if (output < 0 || output >= riskoffset::kOutputCount) throw std::invalid_argument("unknown output index");
     ScalarRow row;
     if (!read_scalar_row(row, flag, u, k, t, r, sigma, q)) return py::none();
     riskoffset::PricingInputs in = row.pricing();
     in.model = model_of(model);
     in.settlement = settlement_of(settlement);
-    double price = 0.0;
+    double value = 0.0;
     riskoffset::PricingOutputs out;
-    out.out[0] = &price;
+    out.out[output] = &value;
     if (riskoffset::price_greeks(in, out, 1, 1) >= 0) return py::none();
-    return py::float_(price);
+    return py::float_(value);
   });
 
   m.def("greeks_scalar", [](py::handle flag, py::handle u, py::handle k, py::handle t, py::handle r,

@@ -14,6 +14,7 @@ except ImportError as exc:  # pragma: no cover - only on a broken install
         f"from the source tree (a C++17 compiler and CMake are needed). Original error: {exc}"
     ) from exc
 
+from . import units
 from .implied_vol import IVStatus, implied_vol
 from .pricing import GREEK_NAMES, greeks, price
 from .simd import set_simd, simd_info, simd_target
@@ -22,11 +23,12 @@ __version__ = "0.1.0"
 __all__ = [
     "GREEK_NAMES",
     "IVStatus",
+    "__version__",
     "greeks",
     "implied_vol",
     "price",
     "set_simd",
     "simd_info",
     "simd_target",
-    "__version__",
+    "units",
 ]

@@ -3,7 +3,9 @@ broadcasting of array inputs into contiguous float64 columns for the C++ kernels
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+import math
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -61,30 +63,34 @@ def float_array(name: str, value: Any) -> FloatArray:
     try:
         a = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a real number or an array of them, got {type(value).__name__}") from None
+        raise TypeError(
+            f"{name} must be a real number or an array of them, got {type(value).__name__}"
+        ) from None
     return a
 
 
 def broadcast_columns(
     names: Sequence[str], arrays: Sequence[FloatArray]
 ) -> tuple[tuple[int, ...], int, list[FloatArray]]:
-    """Broadcast like a ufunc.  Returns the result shape, the row count and one 1-D column per input:
-    length 1 for inputs that are single values (passed with stride 0), length n otherwise (no copy when
-    the input already has the result shape and is C-contiguous)."""
-    try:
-        shape = np.broadcast_shapes(*(a.shape for a in arrays))
-    except ValueError:
-        shapes = ", ".join(f"{n}{a.shape}" for n, a in zip(names, arrays))
-        raise ValueError(f"input shapes do not broadcast together: {shapes}") from None
-    n = int(np.prod(shape, dtype=np.int64))
-    columns = []
-    for a in arrays:
-        if a.size == 1:
-            columns.append(a.reshape(1))
-        elif a.shape == shape:
-            columns.append(np.ascontiguousarray(a).reshape(-1))
-        else:
-            columns.append(np.ascontiguousarray(np.broadcast_to(a, shape)).reshape(-1))
+    """Broadcast like a ufunc.  Returns the result shape, the row count and one column per input: a single
+    value (passed to the kernels with stride 0) or an array of the result shape (not copied when it
+    already has that shape)."""
+    shapes = {a.shape for a in arrays if a.ndim}
+    if len(shapes) <= 1:
+        shape = shapes.pop() if shapes else ()  # the common case, without numpy's slower general rule
+    else:
+        try:
+            shape = np.broadcast_shapes(*shapes)
+        except ValueError:
+            described = ", ".join(f"{n}{a.shape}" for n, a in zip(names, arrays))
+            raise ValueError(f"input shapes do not broadcast together: {described}") from None
+    n = math.prod(shape)
+    # The kernels read any C-contiguous array of 1 or n elements, whatever its shape; pybind11 copies a
+    # non-contiguous one.  Only partially broadcast inputs need materialising.
+    columns = [
+        a if a.size == 1 or a.shape == shape else np.ascontiguousarray(np.broadcast_to(a, shape))
+        for a in arrays
+    ]
     return shape, n, columns
 
 

@@ -11,7 +11,15 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core
-from ._inputs import FloatArray, broadcast_columns, flag_array, float_array, model_code, row_label, settlement_code
+from ._inputs import (
+    FloatArray,
+    broadcast_columns,
+    flag_array,
+    float_array,
+    model_code,
+    row_label,
+    settlement_code,
+)
 
 _INPUT_NAMES = ("price", "flag", "underlying", "strike", "t", "r", "q")
 _ON_ERROR = ("ignore", "warn", "raise")
@@ -72,7 +80,9 @@ def implied_vol(
     if fast is not None:
         sigma_value, code = fast
         if code != 0:
-            _report(on_error, np.array([code], dtype=np.int8), (), lambda: (price, flag, underlying, strike, t))
+            _report(
+                on_error, np.array([code], dtype=np.int8), (), lambda: (price, flag, underlying, strike, t)
+            )
         if return_status:
             return float(sigma_value), IVStatus(code)
         return float(sigma_value)
@@ -83,7 +93,10 @@ def implied_vol(
     shape, n, columns = broadcast_columns(_INPUT_NAMES, arrays)
     if threads is None:
         threads = (os.cpu_count() or 1) if n >= 200_000 else 1
-    sigma, status = _core.implied_vol(*columns, m, s, n, threads)
+    prices, flags, underlyings, strikes, times, rates, carries = columns
+    sigma, status = _core.implied_vol(
+        prices, flags, underlyings, strikes, times, rates, carries, m, s, n, threads
+    )
     if on_error != "ignore" and status.any():
         _report(on_error, status, shape, lambda: None)
     if shape == ():

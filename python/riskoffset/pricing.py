@@ -11,8 +11,10 @@ coin delta) and delta_b76 = dV/dS (the plain delta that Deribit displays).
 
 from __future__ import annotations
 
+import functools
 import os
-from typing import Any, Iterable, Mapping, Union
+from collections.abc import Iterable, Mapping
+from typing import Any, Union
 
 import numpy as np
 
@@ -44,17 +46,21 @@ def _threads(threads: int | None, n: int) -> int:
     return threads
 
 
-def _selection(greeks: str | Iterable[str], settlement: int) -> tuple[str, ...]:
+@functools.lru_cache(maxsize=256)
+def _selection(
+    greeks: str | tuple[str, ...], settlement: int
+) -> tuple[tuple[str, ...], tuple[str, ...], int]:
+    """(names asked for, the same in kernel output order, output bit mask)."""
     available = GREEK_NAMES if settlement == 1 else LINEAR_OUTPUTS
-    if isinstance(greeks, str):
-        if greeks == "all":
-            return available
-        greeks = (greeks,)
-    chosen = tuple(greeks)
+    chosen = available if greeks == "all" else ((greeks,) if isinstance(greeks, str) else greeks)
     unknown = [g for g in chosen if g not in available]
     if unknown:
         raise ValueError(f"unknown greek(s) {unknown}; available: {', '.join(available)}")
-    return tuple(dict.fromkeys(chosen))
+    names = tuple(dict.fromkeys(chosen))
+    mask = 0
+    for name in names:
+        mask |= _BIT[name]
+    return names, tuple(n for n in GREEK_NAMES if mask & _BIT[n]), mask
 
 
 def _compute(
@@ -67,29 +73,71 @@ def _compute(
     q: Any,
     model: int,
     settlement: int,
-    names: tuple[str, ...],
+    greeks: str | tuple[str, ...],
     threads: int | None,
+    out: Mapping[str, FloatArray] | None = None,
 ) -> dict[str, Result]:
-    arrays = [flag_array(flag)] + [
-        float_array(n, v) for n, v in zip(_INPUT_NAMES[1:], (underlying, strike, t, r, sigma, q))
+    names, ordered, mask = _selection(greeks, settlement)
+    arrays = [
+        flag_array(flag),
+        float_array("underlying", underlying),
+        float_array("strike", strike),
+        float_array("t", t),
+        float_array("r", r),
+        float_array("sigma", sigma),
+        float_array("q", q),
     ]
     shape, n, columns = broadcast_columns(_INPUT_NAMES, arrays)
-    mask = 0
-    for name in names:
-        mask |= _BIT[name]
-    outputs, bad, field = _core.greeks(*columns, model, settlement, mask, n, _threads(threads, n))
+    out_list = None if out is None else _out_arrays(out, names, shape)
+    flags, underlyings, strikes, times, rates, sigmas, carries = columns
+    outputs, bad, field = _core.greeks(
+        flags,
+        underlyings,
+        strikes,
+        times,
+        rates,
+        sigmas,
+        carries,
+        model,
+        settlement,
+        mask,
+        n,
+        _threads(threads, n),
+        out_list,
+    )
     if bad >= 0:
-        column = columns[_INPUT_NAMES.index(field)]
+        column = columns[_INPUT_NAMES.index(field)].reshape(-1)
         value = column[bad if column.size > 1 else 0]
         raise ValueError(
             f"{field} at row {row_label(shape, bad)} is {value!r}: underlying and strike must be finite and "
             "> 0, sigma finite and >= 0, t, r and q finite"
         )
-    ordered = [name for name in GREEK_NAMES if mask & _BIT[name]]
+    if out is not None:
+        return {name: out[name] for name in names}
     by_name = dict(zip(ordered, outputs))
+    if len(shape) == 1:
+        return {name: by_name[name] for name in names}
     if shape == ():
         return {name: float(by_name[name][0]) for name in names}
     return {name: by_name[name].reshape(shape) for name in names}
+
+
+def _out_arrays(
+    out: Mapping[str, FloatArray], names: tuple[str, ...], shape: tuple[int, ...]
+) -> list[FloatArray]:
+    """Preallocated outputs (reused buffers avoid the page faults of fresh multi-MB arrays)."""
+    missing = [n for n in names if n not in out]
+    if missing:
+        raise ValueError(f"out is missing arrays for {missing}")
+    arrays = []
+    for name in (n for n in GREEK_NAMES if n in names):
+        a = out[name]
+        if not isinstance(a, np.ndarray) or a.dtype != np.float64 or a.shape != shape:
+            raise ValueError(f"out[{name!r}] must be a float64 ndarray of shape {shape}")
+        if not (a.flags.c_contiguous and a.flags.writeable):
+            raise ValueError(f"out[{name!r}] must be C-contiguous and writeable")
+        arrays.append(a)
+    return arrays
 
 
 def price(
@@ -112,10 +160,10 @@ def price(
     Arrays broadcast like a ufunc; plain scalars in give a float out.  t <= 0 prices at intrinsic.
     """
     m, s = model_code(model), settlement_code(settlement)
-    fast = _core.price_scalar(flag, underlying, strike, t, r, sigma, q, m, s)
+    fast = _core.value_scalar(0, flag, underlying, strike, t, r, sigma, q, m, s)
     if fast is not None:
         return float(fast)
-    return _compute(flag, underlying, strike, t, r, sigma, q, m, s, ("price",), None)["price"]
+    return _compute(flag, underlying, strike, t, r, sigma, q, m, s, "price", None)["price"]
 
 
 def greeks(
@@ -131,18 +179,20 @@ def greeks(
     settlement: str = "linear",
     greeks: str | Iterable[str] = "all",
     threads: int | None = None,
+    out: Mapping[str, FloatArray] | None = None,
 ) -> Mapping[str, Result]:
     """Price and Greeks in one pass, only those asked for.
 
     Returns a dict name -> array (or float for scalar input) with keys among: price, delta, gamma, vega,
     theta, rho, vanna, volga, charm (+ delta_pa, delta_b76 for settlement="inverse").  Units are per unit
     (see the module docstring).  threads=None uses one thread below 200,000 options and every core
-    above; the GIL is released while the kernels run.
+    above; the GIL is released while the kernels run.  out: optional mapping name -> preallocated
+    float64 array of the broadcast shape for every requested output, filled in place and returned.
     """
     m, s = model_code(model), settlement_code(settlement)
-    if greeks == "all" and threads is None:
+    if greeks == "all" and threads is None and out is None:
         fast = _core.greeks_scalar(flag, underlying, strike, t, r, sigma, q, m, s)
         if fast is not None:
-            return fast  # type: ignore[no-any-return]
-    names = _selection(greeks, s)
-    return _compute(flag, underlying, strike, t, r, sigma, q, m, s, names, threads)
+            return fast
+    selection = greeks if isinstance(greeks, str) else tuple(greeks)
+    return _compute(flag, underlying, strike, t, r, sigma, q, m, s, selection, threads, out)

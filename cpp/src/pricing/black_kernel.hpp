@@ -12,26 +12,21 @@ struct BlackTerms {
   vd F, D, Dc, x, s, d1, d2, n1, kn2, phi, sqrt_t, live;
 };
 
-// Undiscounted normalised pieces for flag theta (+1/-1): n1 = N(theta d1), kn2 = K N(theta d2),
-// computed from a single exp and two erfcx so that deep out-of-the-money prices keep their digits:
-// K phi(d2) = F phi(d1) turns F N(d1) - K N(d2) into F e^{-d1^2/2} (tail(d1) - tail(d2)) / sqrt(2 pi)-free form.
-inline void black_core(vd theta, vd F, vd K, vd s_raw, vd x, bool need_n2, vd& n1, vd& kn2, vd& phi, vd& d1,
-                       vd& d2) {
-  const vi live = s_raw > 0.0;
-  const vd s = select(live, s_raw, splat(1.0));
-  d1 = x / s + 0.5 * s;
+// Undiscounted pieces for flag theta (+1/-1): n1 = N(theta d1), kn2 = K N(theta d2), phi = pdf(d1).
+// One exp and two erfcx (sharing one division) serve all three: K pdf(d2) = F pdf(d1) turns the tails into
+// exp(-d1^2/2) * half_tail, so F N(d1) - K N(d2) keeps its digits deep out of the money.
+// s is sigma sqrt(t) (0 for expired or zero-vol options), inv_s = 1 / s where s > 0.
+inline void black_core(vd theta, vd F, vd K, vd s, vd inv_s, vd x, vd& n1, vd& kn2, vd& phi, vd& d1, vd& d2) {
+  const vi live = s > 0.0;
+  d1 = select(live, x * inv_s + 0.5 * s, splat(0.0));
   d2 = d1 - s;
   const vd e1 = vexp(-0.5 * d1 * d1);
-  const vd z1 = theta * d1;
-  const vd h1 = e1 * half_tail(d1);
-  n1 = select(z1 <= 0.0, h1, 1.0 - h1);
-  if (need_n2) {
-    const vd z2 = theta * d2;
-    const vd fh2 = F * (e1 * half_tail(d2));
-    kn2 = select(z2 <= 0.0, fh2, K - fh2);
-  } else {
-    kn2 = splat(0.0);
-  }
+  vd t1, t2;
+  half_tail2(d1, d2, t1, t2);
+  const vd h1 = e1 * t1;
+  const vd fh2 = F * (e1 * t2);
+  n1 = select(theta * d1 <= 0.0, h1, 1.0 - h1);
+  kn2 = select(theta * d2 <= 0.0, fh2, K - fh2);
   phi = e1 * kInvSqrt2Pi;
   // s == 0 (t <= 0 or sigma == 0): the limits as s -> 0, Heaviside with 1/2 at the money.
   const vd step = select(theta * x > 0.0, splat(1.0), select(x == 0.0, splat(0.5), splat(0.0)));
@@ -44,13 +39,8 @@ inline std::int64_t price_greeks_kernel(const PricingInputs& in, const PricingOu
                                         std::size_t end) {
   const bool bsm = in.model == Model::bsm;
   const bool inverse = in.settlement == Settlement::inverse;
-  const unsigned mask = [&] {
-    unsigned m = 0;
-    for (int k = 0; k < kOutputCount; ++k)
-      if (out.out[k]) m |= 1u << k;
-    return m;
-  }();
-  const bool need_n2 = mask & (kPrice | kTheta | kRho | kDeltaPremiumAdjusted | kGamma | kVanna | kCharm);
+  // Crypto books are usually priced at r = 0 (Deribit uses 0 %): skip the discount exp then.
+  const bool zero_rate = in.r.stride == 0 && in.r.data[0] == 0.0;
   vi bad_any = splati(0);
   std::int64_t first_bad = -1;
 
@@ -97,31 +87,36 @@ inline std::int64_t price_greeks_kernel(const PricingInputs& in, const PricingOu
 
     const vd T = vmax(t, splat(0.0));
     const vd sqrt_t = vsqrt(T);
-    const vd D = vexp(-r * T);
+    const vd D = zero_rate ? splat(1.0) : vexp(-r * T);
     const vd b = bsm ? r - q : splat(0.0);
     const vd carry = bsm ? vexp(b * T) : splat(1.0);
     const vd F = U * carry;
     const vd Dc = D * carry;  // exp(-q t) for bsm, D for black76
     const vd s = sigma * sqrt_t;
     const vi live = s > 0.0;
-    const vd x = vlog_ratio(F, K);
+    const vd s_safe = select(live, s, splat(1.0));
+    // Divisions dominate the cost of this loop: one reciprocal serves 1/s and 1/U, and 1/sigma, 1/t
+    // follow from 1/s by multiplication.
+    const vd inv_su = 1.0 / (s_safe * U);
+    const vd inv_s = U * inv_su;
+    const vd inv_u = s_safe * inv_su;
+    const vd inv_sigma = select(live, inv_s * sqrt_t, splat(0.0));
+    const vd inv_t = sigma * sigma * inv_s * inv_s;
+    const vd x = vlog_ratio(U, K, inv_u) + b * T;  // ln(F/K) = ln(S/K) + (r - q) t
     vd n1, kn2, phi, d1, d2;
-    black_core(theta, F, K, s, x, need_n2, n1, kn2, phi, d1, d2);
+    black_core(theta, F, K, s, inv_s, x, n1, kn2, phi, d1, d2);
 
     const vd V = D * theta * (F * n1 - kn2);
     const vd delta = Dc * theta * n1;
-    const vd s_safe = select(live, s, splat(1.0));
-    const vd sigma_safe = select(live, sigma, splat(1.0));
-    const vd T_safe = select(live, T, splat(1.0));
     const vd Dphi = D * phi;
-    const vd gamma = Dc * phi / (U * s_safe);
+    const vd gamma = Dc * phi * inv_s * inv_u;
     const vd vega = Dphi * F * sqrt_t;
-    const vd theta_t = r * V - b * F * D * theta * n1 - Dphi * F * s_safe / (2.0 * T_safe);
+    const vd theta_t = r * V - b * F * D * theta * n1 - 0.5 * Dphi * F * s * inv_t;
     const vd rho = bsm ? T * D * theta * kn2 : -T * V;
-    const vd vanna = -Dc * phi * d2 / sigma_safe;
-    const vd volga = vega * d1 * d2 / sigma_safe;
+    const vd vanna = -Dc * phi * d2 * inv_sigma;
+    const vd volga = vega * d1 * d2 * inv_sigma;
     const vd g = bsm ? q : r;
-    const vd charm = g * delta - Dc * phi * (b / s_safe - d2 / (2.0 * T_safe));
+    const vd charm = g * delta - Dc * phi * (b * inv_s - 0.5 * d2 * inv_t);
 
     vd res[kOutputCount];
     if (!inverse) {
@@ -129,7 +124,6 @@ inline std::int64_t price_greeks_kernel(const PricingInputs& in, const PricingOu
       res[6] = vanna, res[7] = volga, res[8] = charm, res[9] = delta, res[10] = delta;
     } else {
       // Coin value c = V / U and its derivatives (DESIGN §3).
-      const vd inv_u = 1.0 / U;
       const vd c = V * inv_u;
       const vd dc = (delta - c) * inv_u;
       const vd theta_c = theta_t * inv_u;

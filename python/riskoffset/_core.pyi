@@ -1,0 +1,50 @@
+# Type stubs for the compiled module riskoffset._core (private; use the riskoffset package).
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+OUTPUT_NAMES: list[str]
+
+def compiled_targets() -> list[str]: ...
+def supported_targets() -> list[str]: ...
+def active_target() -> str: ...
+def set_active_target(name: str) -> None: ...
+def vmath(target: str, function: str, x: float) -> float: ...
+def greeks(
+    flag: npt.ArrayLike,
+    underlying: npt.ArrayLike,
+    strike: npt.ArrayLike,
+    t: npt.ArrayLike,
+    r: npt.ArrayLike,
+    sigma: npt.ArrayLike,
+    q: npt.ArrayLike,
+    model: int,
+    settlement: int,
+    mask: int,
+    n: int,
+    threads: int,
+    out: list[npt.NDArray[np.float64]] | None = None,
+) -> tuple[list[npt.NDArray[np.float64]], int, str]: ...
+def implied_vol(
+    price: npt.ArrayLike,
+    flag: npt.ArrayLike,
+    underlying: npt.ArrayLike,
+    strike: npt.ArrayLike,
+    t: npt.ArrayLike,
+    r: npt.ArrayLike,
+    q: npt.ArrayLike,
+    model: int,
+    settlement: int,
+    n: int,
+    threads: int,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int8]]: ...
+def value_scalar(
+    output: int, flag: Any, underlying: Any, strike: Any, t: Any, r: Any, sigma: Any, q: Any, model: int, settlement: int
+) -> float | None: ...
+def greeks_scalar(
+    flag: Any, underlying: Any, strike: Any, t: Any, r: Any, sigma: Any, q: Any, model: int, settlement: int
+) -> dict[str, float] | None: ...
+def implied_vol_scalar(
+    price: Any, flag: Any, underlying: Any, strike: Any, t: Any, r: Any, q: Any, model: int, settlement: int
+) -> tuple[float, int] | None: ...
