@@ -14,6 +14,11 @@ except ImportError as exc:  # pragma: no cover - only on a broken install
         f"from the source tree (a C++17 compiler and CMake are needed). Original error: {exc}"
     ) from exc
 
+try:
+    _core.active_target()  # chooses the SIMD target now, so a bad RISKOFFSET_SIMD fails here, clearly
+except ValueError as exc:
+    raise ImportError(f"riskoffset: RISKOFFSET_SIMD is invalid: {exc}") from None
+
 from . import units
 from .implied_vol import IVStatus, implied_vol
 from .pricing import GREEK_NAMES, greeks, price

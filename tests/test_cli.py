@@ -1,0 +1,80 @@
+"""The command line end to end, in a subprocess as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import riskoffset as ro
+from riskoffset.sample import load_sample_chain
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "riskoffset.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_demo_table_lists_the_chosen_expiry() -> None:
+    result = run("demo", "--expiry", "2026-12-25")
+    assert result.returncode == 0, result.stderr
+    assert "synthetic" in result.stdout
+    assert "BTC-25DEC26-95000-C" in result.stdout
+    assert "BTC-26NOV26" not in result.stdout
+
+
+def test_demo_json_matches_the_library() -> None:
+    result = run("demo", "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["summary"]["options_priced"] == len(load_sample_chain())
+    assert data["summary"]["iv_failures"] == 0
+    assert data["summary"]["iv_round_trip_max_abs_error"] < 1e-10
+    row = data["options"][0]
+    chain = load_sample_chain()
+    i = int(np.flatnonzero(chain.instrument_name == row["instrument"])[0])
+    flag = "c" if chain.is_call[i] else "p"
+    usd = ro.price(flag, chain.forward[i], chain.strike[i], chain.t[i], 0.0, chain.mark_iv[i])
+    assert row["mark_usd"] == pytest.approx(usd, rel=1e-12)
+    assert row["mark_coin"] == pytest.approx(usd / chain.forward[i], rel=1e-12)
+    # Deribit display units: vega per vol point and theta per day of the USD value.
+    g = ro.greeks(flag, chain.forward[i], chain.strike[i], chain.t[i], 0.0, chain.mark_iv[i])
+    assert row["vega_usd_per_point"] == pytest.approx(g["vega"] / 100, rel=1e-12)
+    assert row["theta_usd_per_day"] == pytest.approx(g["theta"] / 365, rel=1e-12)
+    assert row["delta"] == pytest.approx(g["delta"], rel=1e-12)
+    assert row["gamma_usd"] == pytest.approx(g["gamma"], rel=1e-10)
+
+
+def test_unknown_expiry_is_a_clear_error_with_nonzero_exit() -> None:
+    result = run("demo", "--expiry", "2020-01-01")
+    assert result.returncode == 2
+    assert "2020-01-01" in result.stderr and "choose one of" in result.stderr
+
+
+def test_info_json() -> None:
+    result = run("info", "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["active"] in data["supported"]
+    assert set(data["supported"]) <= set(data["compiled"])
+
+
+def test_forced_simd_target_through_the_environment() -> None:
+    result = run("info", "--json", env={"RISKOFFSET_SIMD": "generic"})
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["active"] == "generic"
+
+
+def test_invalid_forced_simd_target_fails_at_import_with_a_message() -> None:
+    result = run("info", env={"RISKOFFSET_SIMD": "sse9"})
+    assert result.returncode != 0
+    assert "RISKOFFSET_SIMD" in result.stderr and "sse9" in result.stderr
