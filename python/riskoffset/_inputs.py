@@ -4,6 +4,7 @@ broadcasting of array inputs into contiguous float64 columns for the C++ kernels
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -41,6 +42,8 @@ def flag_array(flag: Any) -> FloatArray:
             return np.array(-1.0)
         raise ValueError(f"flag must be 'c', 'p', 'call', 'put' or a boolean (True = call), got {flag!r}")
     a = np.asarray(flag)
+    if a.size == 0 and a.dtype.kind == "f":  # an empty list
+        return np.empty(a.shape)
     if a.dtype == np.bool_:
         return np.where(a, 1.0, -1.0)
     if a.dtype.kind in "UO":
@@ -59,7 +62,21 @@ def flag_array(flag: Any) -> FloatArray:
     )
 
 
+MAX_THREADS = 1024
+
+
+def thread_count(threads: int | None, n: int, auto_rows: int = 200_000) -> int:
+    """threads=None: one thread below auto_rows rows, every core above."""
+    if threads is None:
+        return (os.cpu_count() or 1) if n >= auto_rows else 1
+    if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= MAX_THREADS:
+        raise ValueError(f"threads must be None or an integer from 1 to {MAX_THREADS}, got {threads!r}")
+    return threads
+
+
 def float_array(name: str, value: Any) -> FloatArray:
+    if np.iscomplexobj(value):
+        raise TypeError(f"{name} must be real, got complex values")
     try:
         a = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):

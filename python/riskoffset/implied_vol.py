@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import os
 import warnings
 from typing import Any, Union
 
@@ -19,6 +18,7 @@ from ._inputs import (
     model_code,
     row_label,
     settlement_code,
+    thread_count,
 )
 
 _INPUT_NAMES = ("price", "flag", "underlying", "strike", "t", "r", "q")
@@ -77,12 +77,8 @@ def implied_vol(
         raise ValueError(f"on_error must be one of {_ON_ERROR}, got {on_error!r}")
     m, s = model_code(model), settlement_code(settlement)
     fast = _core.implied_vol_scalar(price, flag, underlying, strike, t, r, q, m, s)
-    if fast is not None:
+    if fast is not None and (fast[1] == 0 or on_error == "ignore"):
         sigma_value, code = fast
-        if code != 0:
-            _report(
-                on_error, np.array([code], dtype=np.int8), (), lambda: (price, flag, underlying, strike, t)
-            )
         if return_status:
             return float(sigma_value), IVStatus(code)
         return float(sigma_value)
@@ -91,14 +87,13 @@ def implied_vol(
         float_array(n, v) for n, v in zip(_INPUT_NAMES[2:], (underlying, strike, t, r, q))
     ]
     shape, n, columns = broadcast_columns(_INPUT_NAMES, arrays)
-    if threads is None:
-        threads = (os.cpu_count() or 1) if n >= 200_000 else 1
+    threads = thread_count(threads, n)
     prices, flags, underlyings, strikes, times, rates, carries = columns
     sigma, status = _core.implied_vol(
         prices, flags, underlyings, strikes, times, rates, carries, m, s, n, threads
     )
     if on_error != "ignore" and status.any():
-        _report(on_error, status, shape, lambda: None)
+        _report(on_error, status, shape, columns)
     if shape == ():
         if return_status:
             return float(sigma[0]), IVStatus(int(status[0]))
@@ -109,10 +104,27 @@ def implied_vol(
     return sigma
 
 
-def _report(on_error: str, status: npt.NDArray[np.int8], shape: tuple[int, ...], _: Any) -> None:
+def _bad_field(columns: list[FloatArray], row: int) -> str:
+    """The first input of a BAD_INPUT row that is out of its domain, for the error message."""
+    value = {name: float(c.reshape(-1)[row if c.size > 1 else 0]) for name, c in zip(_INPUT_NAMES, columns)}
+    if not np.isfinite(value["price"]):
+        return f"price is {value['price']!r}"
+    for name in ("underlying", "strike"):
+        if not (np.isfinite(value[name]) and value[name] > 0):
+            return f"{name} is {value[name]!r} (must be finite and > 0)"
+    if not (np.isfinite(value["t"]) and value["t"] > 0):
+        return f"t is {value['t']!r} (must be finite and > 0)"
+    for name in ("r", "q"):
+        if not np.isfinite(value[name]):
+            return f"{name} is {value[name]!r} (must be finite)"
+    return "an input is invalid"
+
+
+def _report(on_error: str, status: npt.NDArray[np.int8], shape: tuple[int, ...], columns: list[FloatArray]) -> None:
     failing = np.flatnonzero(status)
     first = int(failing[0])
-    reason = IVStatus(int(status[first])).reason
+    code = IVStatus(int(status[first]))
+    reason = _bad_field(columns, first) if code == IVStatus.BAD_INPUT else code.reason
     if on_error == "raise":
         where = f" at row {row_label(shape, first)}" if shape else ""
         raise ValueError(f"implied volatility{where}: {reason} ({len(failing)} row(s) failed)")

@@ -12,7 +12,6 @@ coin delta) and delta_b76 = dV/dS (the plain delta that Deribit displays).
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Iterable, Mapping
 from typing import Any, Union
 
@@ -27,23 +26,15 @@ from ._inputs import (
     model_code,
     row_label,
     settlement_code,
+    thread_count,
 )
 
 GREEK_NAMES: tuple[str, ...] = tuple(_core.OUTPUT_NAMES)
 LINEAR_OUTPUTS = GREEK_NAMES[:9]
 _BIT = {name: 1 << i for i, name in enumerate(GREEK_NAMES)}
 _INPUT_NAMES = ("flag", "underlying", "strike", "t", "r", "sigma", "q")
-_AUTO_THREAD_ROWS = 200_000
 
 Result = Union[float, FloatArray]
-
-
-def _threads(threads: int | None, n: int) -> int:
-    if threads is None:
-        return (os.cpu_count() or 1) if n >= _AUTO_THREAD_ROWS else 1
-    if not isinstance(threads, int) or threads < 1:
-        raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
-    return threads
 
 
 @functools.lru_cache(maxsize=256)
@@ -102,7 +93,7 @@ def _compute(
         settlement,
         mask,
         n,
-        _threads(threads, n),
+        thread_count(threads, n),
         out_list,
     )
     if bad >= 0:

@@ -8,16 +8,16 @@
 // underlying argument held).  Derivations are in docs/formulas.md.
 #pragma once
 
-struct BlackTerms {
-  vd F, D, Dc, x, s, d1, d2, n1, kn2, phi, sqrt_t, live;
-};
+// Below this total vol sigma sqrt(t) an option is treated as having zero vol: its time value is below
+// 1e-150 of the forward, and 1/s would overflow for subnormal s.
+constexpr double kMinTotalVol = 1e-150;
 
 // Undiscounted pieces for flag theta (+1/-1): n1 = N(theta d1), kn2 = K N(theta d2), phi = pdf(d1).
 // One exp and two erfcx (sharing one division) serve all three: K pdf(d2) = F pdf(d1) turns the tails into
 // exp(-d1^2/2) * half_tail, so F N(d1) - K N(d2) keeps its digits deep out of the money.
 // s is sigma sqrt(t) (0 for expired or zero-vol options), inv_s = 1 / s where s > 0.
 inline void black_core(vd theta, vd F, vd K, vd s, vd inv_s, vd x, vd& n1, vd& kn2, vd& phi, vd& d1, vd& d2) {
-  const vi live = s > 0.0;
+  const vi live = s > kMinTotalVol;
   d1 = select(live, x * inv_s + 0.5 * s, splat(0.0));
   d2 = d1 - s;
   const vd e1 = vexp(-0.5 * d1 * d1);
@@ -93,7 +93,7 @@ inline std::int64_t price_greeks_kernel(const PricingInputs& in, const PricingOu
     const vd F = U * carry;
     const vd Dc = D * carry;  // exp(-q t) for bsm, D for black76
     const vd s = sigma * sqrt_t;
-    const vi live = s > 0.0;
+    const vi live = s > kMinTotalVol;
     const vd s_safe = select(live, s, splat(1.0));
     // Divisions dominate the cost of this loop: one reciprocal serves 1/s and 1/U, and 1/sigma, 1/t
     // follow from 1/s by multiplication.
@@ -110,13 +110,22 @@ inline std::int64_t price_greeks_kernel(const PricingInputs& in, const PricingOu
     const vd delta = Dc * theta * n1;
     const vd Dphi = D * phi;
     const vd gamma = Dc * phi * inv_s * inv_u;
-    const vd vega = Dphi * F * sqrt_t;
-    const vd theta_t = r * V - b * F * D * theta * n1 - 0.5 * Dphi * F * s * inv_t;
+    vd vega = Dphi * F * sqrt_t;
+    vd theta_t = r * V - b * F * D * theta * n1 - 0.5 * Dphi * F * s * inv_t;
     const vd rho = bsm ? T * D * theta * kn2 : -T * V;
-    const vd vanna = -Dc * phi * d2 * inv_sigma;
+    vd vanna = -Dc * phi * d2 * inv_sigma;
     const vd volga = vega * d1 * d2 * inv_sigma;
     const vd g = bsm ? q : r;
-    const vd charm = g * delta - Dc * phi * (b * inv_s - 0.5 * d2 * inv_t);
+    vd charm = g * delta - Dc * phi * (b * inv_s - 0.5 * d2 * inv_t);
+    // Expired (t <= 0): the value is intrinsic whatever t, so theta and charm are 0.
+    const vi expired = t <= 0.0;
+    theta_t = select(expired, splat(0.0), theta_t);
+    charm = select(expired, splat(0.0), charm);
+    // Zero vol exactly at the money with time left: vega and vanna are the finite limits sigma -> 0+
+    // (gamma is infinite there and stays reported as 0, like every zero-vol second-order Greek).
+    const vi atm_zero_vol = ~live & ~expired & (x == 0.0);
+    vega = select(atm_zero_vol, D * F * kInvSqrt2Pi * sqrt_t, vega);
+    vanna = select(atm_zero_vol, 0.5 * Dc * kInvSqrt2Pi * sqrt_t, vanna);
 
     vd res[kOutputCount];
     if (!inverse) {

@@ -11,13 +11,25 @@
 //     is below 1e-5 relative (the error left after it is then O(1e-20)).
 #pragma once
 
-// A&S 26.2.23 rational approximation of the inverse normal cdf for p in (0, 0.5] (|error| < 4.5e-4):
-// only used for the initial guess, which the Householder steps then polish.
+// Acklam's rational approximation of the inverse normal cdf for p in (0, 0.5] (relative error 1.2e-9,
+// checked against scipy.special.ndtri in tests/test_implied_vol.py's guess test): only the initial guess
+// needs it, the Householder steps then polish.  Both branches are computed and selected (branch-free).
 inline vd inverse_normal_lower(vd p) {
-  const vd t = vsqrt(-2.0 * vlog(p));
-  const vd num = 2.515517 + t * (0.802853 + t * 0.010328);
-  const vd den = 1.0 + t * (1.432788 + t * (0.189269 + t * 0.001308));
-  return num / den - t;
+  const vd q = p - 0.5, r = q * q;
+  const vd num = ((((-3.969683028665376e+01 * r + 2.209460984245205e+02) * r - 2.759285104469687e+02) * r +
+                   1.383577518672690e+02) * r - 3.066479806614716e+01) * r + 2.506628277459239e+00;
+  const vd den = ((((-5.447609879822406e+01 * r + 1.615858368580409e+02) * r - 1.556989798598866e+02) * r +
+                   6.680131188771972e+01) * r - 1.328068155288572e+01) * r + 1.0;
+  const vd t = vsqrt(-2.0 * vlog(vmax(p, splat(1e-300))));
+  const vd tail_num = ((((-7.784894002430293e-03 * t - 3.223964580411365e-01) * t - 2.400758277161838e+00) * t -
+                        2.549732539343734e+00) * t + 4.374664141464968e+00) * t + 2.938163982698783e+00;
+  const vd tail_den = (((7.784695709041462e-03 * t + 3.224671290700398e-01) * t + 2.445134137142996e+00) * t +
+                       3.754408661907416e+00) * t + 1.0;
+  const vi in_tail = p < 0.02425;
+  // One division for both branches.
+  const vd n = select(in_tail, tail_num, num * q);
+  const vd d = select(in_tail, tail_den, den);
+  return n / d;
 }
 
 // Normalised OTM call value c(x, s) for x <= 0 and its vega dc/ds.
@@ -123,10 +135,14 @@ inline void implied_vol_kernel(const ImpliedVolInputs& in, double* sigma_out, st
       const vd nu = select(low, nu_low, nu_high);
       const vd k2 = select(low, g2, h2);
       const vd k3 = select(low, g3, h3);
-      vd step = nu * (1.0 + 0.5 * k2 * nu) / (1.0 + nu * (k2 + k3 * nu * (1.0 / 6.0)));
-      step = select(step == step, step, nu);  // a NaN Householder factor falls back to Newton
+      // Householder's correction of the Newton step nu; far from the root (|nu k2| ~ 1) the rational factor
+      // can change sign or blow up, and plain Newton is the safe step there.
+      vd factor = (1.0 + 0.5 * k2 * nu) / (1.0 + nu * (k2 + k3 * nu * (1.0 / 6.0)));
+      factor = select((factor > 0.0) & (factor < 4.0), factor, splat(1.0));
+      const vd step = nu * factor;
       vd s_new = s + step;
-      s_new = vmax(s_new, 0.25 * s);  // never leave s > 0 (a Newton step on ln c can overshoot left)
+      // Keep s > 0 and bounded: a Newton step on ln c can overshoot left, or far right from a poor start.
+      s_new = vmin(vmax(s_new, 0.25 * s), 4.0 * s);
       s = select(done, s, s_new);
       // Householder's third-order step leaves an error of O(step^4): after a step below 1e-5 s the
       // remaining relative error is far below double precision, so no further iteration is needed.
@@ -145,7 +161,7 @@ inline void implied_vol_kernel(const ImpliedVolInputs& in, double* sigma_out, st
         st = IvStatus::below_intrinsic;
       } else if (above[l]) {
         st = IvStatus::above_maximum;
-      } else if (!converged[l] || !(value == value)) {
+      } else if (!converged[l] || !(value >= 0.0 && value < inf)) {
         st = IvStatus::no_convergence;
       }
       if (st != IvStatus::ok) value = __builtin_nan("");

@@ -25,11 +25,11 @@ inline vd polynomial(vd y, const double (&c)[N]) {
   return (p[0] + y * p[1]) + y2 * (p[2] + y * p[3]);
 }
 
-// exp(x); 0 below -746, +inf above 709.78, NaN propagates.
+// exp(x); 0 below -746, +inf above 709.79, NaN propagates.
 inline vd vexp(vd x) {
   const double magic = 0x1.8p52;
   x = select(x < -746.0, splat(-746.0), x);
-  x = select(x > 709.78, splat(709.78), x);
+  x = select(x > 710.0, splat(710.0), x);  // 2^1024 overflows to +inf below
   const vd t = x * kLog2e + magic;  // round(x / ln 2) lands in the low mantissa bits of t
   const vd n = t - magic;
   const vd r = (x - n * kLn2Hi) - n * kLn2Lo;  // |r| <= ln2 / 2
@@ -79,11 +79,28 @@ inline vd vlog(vd x) {
   return ed * kLn2Hi + (two_f + (two_f * f2 * p + ed * kLn2Lo));
 }
 
+// a - q b without rounding the product: a fused multiply-add where the target has one, else Dekker's
+// exact product (Veltkamp splitting).  Near the money ln(a/b) is tiny and this residual carries its digits.
+inline vd residual_of_product(vd a, vd q, vd b) {
+#if RO_FMA
+  vd r;
+  for (int i = 0; i < W; ++i) r[i] = __builtin_fma(-q[i], b[i], a[i]);  // vectorises to vfnmadd
+  return r;
+#else
+  const double split = 134217729.0;  // 2^27 + 1
+  const vd cq = split * q, cb = split * b;
+  const vd qh = cq - (cq - q), ql = q - qh;
+  const vd bh = cb - (cb - b), bl = b - bh;
+  const vd p = q * b;
+  const vd e = ((qh * bh - p) + qh * bl + ql * bh) + ql * bl;  // q b = p + e exactly
+  return (a - p) - e;                                           // a - p is exact (Sterbenz)
+#endif
+}
+
 // ln(a / b) for positive a, b given 1/a, correcting the rounding of the quotient: ln(q) + (a - q b) / a.
 inline vd vlog_ratio(vd a, vd b, vd inv_a) {
   const vd q = a / b;
-  const vd residual = a - q * b;  // exact with FMA; tiny and harmless without
-  return vlog(q) + residual * inv_a;
+  return vlog(q) + residual_of_product(a, q, b) * inv_a;
 }
 
 // erfcx(x) = exp(x^2) erfc(x) for x >= 0 is g(y) / (1 + 2x) with y = (x - 3) / (x + 3) and g a degree-23
