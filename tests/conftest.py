@@ -1,0 +1,18 @@
+"""Shared fixtures.  `simd_target` runs a test once per SIMD target this CPU supports (DESIGN section 2:
+"tests parametrised over every target the test machine supports"), restoring the previous target after."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import riskoffset as ro
+
+SUPPORTED_TARGETS = list(ro.simd_info()["supported"])
+
+
+@pytest.fixture(params=SUPPORTED_TARGETS)
+def simd_target(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The name of the active SIMD target for the duration of the test."""
+    with ro.simd_target(request.param):
+        yield request.param
