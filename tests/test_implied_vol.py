@@ -612,3 +612,18 @@ def test_scalar_path_equals_array_path(simd_target: str, model: str, r: float, q
                     code,
                     st[j],
                 )
+
+
+def test_subnormal_normalised_price_is_honest(simd_target: str) -> None:
+    """A price whose normalised value is below the smallest normal double carries too few digits to solve
+    reliably: the result is either within 1e-10 of the true vol or NaN with NO_CONVERGENCE, never a wrong
+    number with status OK."""
+    sigma_true = 0.13143643064815666
+    sigma, status = ro.implied_vol(
+        4.693098237161474e-308, "c", 3.9615243689646755, 42.06052153914366, 0.23100971921382643, 0.05,
+        return_status=True,
+    )
+    if status == ro.IVStatus.OK:
+        assert abs(sigma - sigma_true) <= 1e-10
+    else:
+        assert status == ro.IVStatus.NO_CONVERGENCE and np.isnan(sigma)

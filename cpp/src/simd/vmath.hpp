@@ -59,10 +59,12 @@ inline vd vexp(vd x) {
   return p * s1 * s2;
 }
 
-// Natural log for positive normal x (the callers pass ratios of validated prices).
+// Natural log for positive finite x, subnormals included (scaled by 2^54 first).
 inline vd vlog(vd x) {
+  const vi subnormal = x < 0x1p-1022;
+  x = select(subnormal, x * 0x1p54, x);
   const vi bits = as_int(x);
-  vi e = ((bits >> 52) & splati(0x7ff)) - 1023;
+  vi e = ((bits >> 52) & splati(0x7ff)) - 1023 - (subnormal & splati(54));
   vd m = as_double((bits & splati(0x000fffffffffffffLL)) | splati(0x3ff0000000000000LL));  // [1, 2)
   const vi big = m > kSqrt2;
   m = select(big, m * 0.5, m);
