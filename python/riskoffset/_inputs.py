@@ -74,15 +74,20 @@ def thread_count(threads: int | None, n: int, auto_rows: int = 200_000) -> int:
     return threads
 
 
+_FLOAT64 = np.dtype(np.float64)
+
+
 def float_array(name: str, value: Any) -> FloatArray:
+    if type(value) is np.ndarray and value.dtype == _FLOAT64:  # the hot path: no conversion, no copy
+        return value
+    if type(value) is float:
+        return np.array(value)
     if np.iscomplexobj(value):
         raise TypeError(f"{name} must be real, got complex values")
     try:
         a = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
-        raise TypeError(
-            f"{name} must be a real number or an array of them, got {type(value).__name__}"
-        ) from None
+        raise TypeError(f"{name} must be a real number or an array of them, got {type(value).__name__}") from None
     return a
 
 

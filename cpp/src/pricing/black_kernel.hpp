@@ -35,8 +35,12 @@ inline void black_core(vd theta, vd F, vd K, vd s, vd inv_s, vd x, vd& n1, vd& k
   phi = select(live, phi, splat(0.0));
 }
 
-inline std::int64_t price_greeks_kernel(const PricingInputs& in, const PricingOutputs& out, std::size_t begin,
-                                        std::size_t end) {
+// kOrder: 0 = price and deltas only, 1 = up to theta and rho, 2 = also vanna, volga and charm.  Outputs an
+// instance does not compute are left as zeros that are never stored (the dispatcher below picks the
+// smallest instance covering the request), so the compiler drops their arithmetic.
+template <int kOrder>
+std::int64_t price_greeks_order(const PricingInputs& in, const PricingOutputs& out, std::size_t begin,
+                                std::size_t end) {
   const bool bsm = in.model == Model::bsm;
   const bool inverse = in.settlement == Settlement::inverse;
   // Crypto books are usually priced at r = 0 (Deribit uses 0 %): skip the discount exp then.
@@ -127,10 +131,11 @@ inline std::int64_t price_greeks_kernel(const PricingInputs& in, const PricingOu
     vega = select(atm_zero_vol, D * F * kInvSqrt2Pi * sqrt_t, vega);
     vanna = select(atm_zero_vol, 0.5 * Dc * kInvSqrt2Pi * sqrt_t, vanna);
 
-    vd res[kOutputCount];
+    vd res[kOutputCount] = {};
     if (!inverse) {
-      res[0] = V, res[1] = delta, res[2] = gamma, res[3] = vega, res[4] = theta_t, res[5] = rho;
-      res[6] = vanna, res[7] = volga, res[8] = charm, res[9] = delta, res[10] = delta;
+      res[0] = V, res[1] = delta, res[9] = delta, res[10] = delta;
+      if constexpr (kOrder >= 1) res[2] = gamma, res[3] = vega, res[4] = theta_t, res[5] = rho;
+      if constexpr (kOrder >= 2) res[6] = vanna, res[7] = volga, res[8] = charm;
     } else {
       // Coin value c = V / U and its derivatives (DESIGN §3).
       const vd c = V * inv_u;
@@ -139,15 +144,19 @@ inline std::int64_t price_greeks_kernel(const PricingInputs& in, const PricingOu
       const vd vega_c = vega * inv_u;
       res[0] = c;
       res[1] = dc;
-      res[2] = (gamma - 2.0 * dc) * inv_u;
-      res[3] = vega_c;
-      res[4] = theta_c;
-      res[5] = rho * inv_u;
-      res[6] = (vanna - vega_c) * inv_u;
-      res[7] = volga * inv_u;
-      res[8] = (charm - theta_c) * inv_u;
       res[9] = delta - c;
       res[10] = delta;
+      if constexpr (kOrder >= 1) {
+        res[2] = (gamma - 2.0 * dc) * inv_u;
+        res[3] = vega_c;
+        res[4] = theta_c;
+        res[5] = rho * inv_u;
+      }
+      if constexpr (kOrder >= 2) {
+        res[6] = (vanna - vega_c) * inv_u;
+        res[7] = volga * inv_u;
+        res[8] = (charm - theta_c) * inv_u;
+      }
     }
     if (full) {
       for (int k = 0; k < kOutputCount; ++k)
@@ -162,4 +171,13 @@ inline std::int64_t price_greeks_kernel(const PricingInputs& in, const PricingOu
   }
   (void)bad_any;
   return first_bad;
+}
+
+inline std::int64_t price_greeks_kernel(const PricingInputs& in, const PricingOutputs& out, std::size_t begin,
+                                        std::size_t end) {
+  const bool second = out.out[6] || out.out[7] || out.out[8];
+  const bool first = out.out[2] || out.out[3] || out.out[4] || out.out[5];
+  if (second) return price_greeks_order<2>(in, out, begin, end);
+  if (first) return price_greeks_order<1>(in, out, begin, end);
+  return price_greeks_order<0>(in, out, begin, end);
 }
