@@ -9,9 +9,8 @@ import sys
 
 import numpy as np
 import pytest
-
 import riskoffset as ro
-from riskoffset.sample import load_sample_chain
+from riskoffset.chain import OptionChain
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -36,11 +35,11 @@ def test_demo_json_matches_the_library() -> None:
     result = run("demo", "--json")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
-    assert data["summary"]["options_priced"] == len(load_sample_chain())
+    assert data["summary"]["options_priced"] == len(OptionChain.from_market(ro.Market.sample()))
     assert data["summary"]["iv_failures"] == 0
     assert data["summary"]["iv_round_trip_max_abs_error"] < 1e-10
     row = data["options"][0]
-    chain = load_sample_chain()
+    chain = OptionChain.from_market(ro.Market.sample())
     i = int(np.flatnonzero(chain.instrument_name == row["instrument"])[0])
     flag = "c" if chain.is_call[i] else "p"
     usd = ro.price(flag, chain.forward[i], chain.strike[i], chain.t[i], 0.0, chain.mark_iv[i])

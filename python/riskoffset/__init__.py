@@ -7,7 +7,7 @@ years (ACT/365), vol and rates as decimals, Greeks per unit (vega per 1.00 vol, 
 from __future__ import annotations
 
 try:
-    from . import _core  # noqa: F401
+    from . import _core
 except ImportError as exc:  # pragma: no cover - only on a broken install
     raise ImportError(
         "riskoffset's compiled core (riskoffset._core) failed to import. Reinstall with `pip install .` "
@@ -20,14 +20,23 @@ except ValueError as exc:
     raise ImportError(f"riskoffset: RISKOFFSET_SIMD is invalid: {exc}") from None
 
 from . import units
+from .book import Book, GreeksReport
 from .implied_vol import IVStatus, implied_vol
+from .instruments import Instrument, InstrumentTable
+from .market import Market, MarketDataError
 from .pricing import GREEK_NAMES, greeks, price
 from .simd import set_simd, simd_info, simd_target
 
 __version__ = "0.1.0"
 __all__ = [
     "GREEK_NAMES",
+    "Book",
+    "GreeksReport",
     "IVStatus",
+    "Instrument",
+    "InstrumentTable",
+    "Market",
+    "MarketDataError",
     "__version__",
     "greeks",
     "implied_vol",

@@ -1,4 +1,5 @@
-"""Command line: `riskoffset demo | info`.  Human tables by default, --json for machines."""
+"""Command line: `riskoffset demo | greeks | info`.  Human tables by default, --json for machines; bad input gives a
+one-line message on stderr and exit code 2."""
 
 from __future__ import annotations
 
@@ -10,15 +11,17 @@ from typing import Any
 
 import numpy as np
 
+from .book import GROUPINGS, Book, GreeksReport
+from .chain import OptionChain
 from .implied_vol import implied_vol
+from .market import Market
 from .pricing import greeks
-from .sample import load_sample_chain
 from .simd import simd_info
 from .units import theta_per_day, vega_per_point
 
 
 def _demo_rows(expiry: str | None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    chain = load_sample_chain()
+    chain = OptionChain.from_market(Market.sample(), "BTC", "inverse")
     # Deribit convention: Black-76 on the expiry's forward, r = 0, coin-settled (inverse) options.
     g = {
         name: np.asarray(value)
@@ -66,7 +69,7 @@ def _demo_rows(expiry: str | None) -> tuple[dict[str, Any], list[dict[str, Any]]
     # one ulp of the price moves the vol by more than that), the round-trip error is not meaningful.
     informative = ok & (np.abs(np.asarray(g["vega"])) * 1e-10 > 1e3 * np.finfo(float).eps * coin_mark)
     summary = {
-        "chain": "synthetic BTC sample (tools/make_sample_chain.py; not market data)",
+        "chain": "synthetic BTC sample (tools/make_sample_market.py; not market data)",
         "valuation_time": chain.valuation_time.isoformat(),
         "options_priced": len(chain),
         "expiries": expiries,
@@ -112,22 +115,135 @@ def _print_demo(summary: dict[str, Any], rows: list[dict[str, Any]]) -> None:
     )
 
 
+# ---------------------------------------------------------------------------------------------- greeks
+def _load_market(path: str | None, max_age: float | None = None) -> Market:
+    if path is None:
+        return Market.sample()
+    return Market.load(path) if max_age is None else Market.load(path, max_age=max_age)
+
+
+def _load_book(spec: str, market: Market) -> Book:
+    """A file path, or the name of a bundled sample book (optionally written sample:NAME)."""
+    from pathlib import Path
+
+    name = spec.removeprefix("sample:")
+    if Path(spec).exists():
+        return Book.load(spec, instruments=market.instruments)
+    if name in Book.samples():
+        return Book.sample(name)
+    raise ValueError(
+        f"book {spec!r} is neither a file (.csv or .json) nor a bundled sample; samples: {', '.join(Book.samples())}"
+    )
+
+
+def _report_header(book: Book, market: Market, report: GreeksReport) -> list[str]:
+    label = book.name or "book"
+    lines = [
+        (
+            f"riskoffset greeks: {label}: {len(book)} netted positions, {len(book.accounts)} account(s), "
+            f"{len(book.instruments)} instruments"
+        ),
+        f"market: {market.description or 'snapshot'} at {report.valuation_time}; "
+        + ", ".join(f"{k} index {v:,.2f}" for k, v in sorted(market.index.items())),
+        "forwards: " + ", ".join(f"{n} from {src}" for src, n in report.forward_sources.items()),
+    ]
+    if report.expired:
+        lines.append(f"expired (valued at intrinsic): {', '.join(report.expired)}")
+    lines.append(
+        f"Black-76 on each expiry's forward, r = {market.rate:g}; delta in coin (plain and premium-adjusted) and in USD at the "
+        "index; gamma per USD; vega per vol point; theta per day"
+    )
+    return lines
+
+
+def _greeks_command(
+    book_spec: str, market_path: str | None, by: str, as_json: bool, raw: bool, max_age: float | None
+) -> None:
+    market = _load_market(market_path, max_age)
+    book = _load_book(book_spec, market)
+    report = book.greeks(market, by=by)
+    if as_json:
+        data = {
+            "book": {
+                "name": book.name,
+                "positions": len(book),
+                "accounts": len(book.accounts),
+                "instruments": len(book.instruments),
+            },
+            **report.to_dict(display=not raw),
+        }
+        print(json.dumps(data, indent=2))
+        return
+    print("\n".join(_report_header(book, market, report)))
+    print()
+    print(report.table())
+
+
+def _risk_report() -> dict[str, Any]:
+    """Greeks of every bundled sample book on the bundled sample market, by underlying."""
+    market = Market.sample()
+    return {name: Book.sample(name).greeks(market, by="underlying") for name in Book.samples()}
+
+
+def _print_risk_report(reports: dict[str, GreeksReport]) -> None:
+    print()
+    print(
+        "Risk report: the bundled SYNTHETIC sample books on the SYNTHETIC sample market "
+        "(tools/make_sample_market.py; not market data), by underlying."
+    )
+    print("Delta in coin (plain, premium-adjusted) and USD at the index; vega per vol point; theta per day.")
+    for name, report in reports.items():
+        print()
+        print(f"[{name}]  riskoffset greeks {name} --by account|expiry|strike for more")
+        print(report.table())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="riskoffset", description="Portfolio risk and margin engine.")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="price, Greeks and implied vols of the bundled sample chain")
     demo.add_argument("--expiry", help="expiry date to show (YYYY-MM-DD); default: the fourth")
     demo.add_argument("--json", action="store_true", help="machine-readable output")
+    greeks_cmd = sub.add_parser(
+        "greeks",
+        help="aggregated Greeks of a book",
+        description="Aggregated Greeks of a book of positions (CSV, JSON or Deribit get_positions JSON; quantities "
+        "in Deribit size units: USD face for inverse futures and perpetuals, coin otherwise), or of a bundled "
+        f"sample book ({', '.join(Book.samples())}).",
+    )
+    greeks_cmd.add_argument("book", help="positions file (.csv/.json) or a sample book name")
+    greeks_cmd.add_argument(
+        "--market",
+        help="market snapshot (.csv or .json, or a Deribit ticker response); default: the bundled sample",
+    )
+    greeks_cmd.add_argument(
+        "--by", choices=GROUPINGS, default="underlying", help="grouping (default: underlying)"
+    )
+    greeks_cmd.add_argument(
+        "--max-age",
+        type=float,
+        metavar="SECONDS",
+        help="reject quotes whose timestamp is further than this from the valuation time (market files only)",
+    )
+    greeks_cmd.add_argument("--json", action="store_true", help="machine-readable output")
+    greeks_cmd.add_argument(
+        "--raw", action="store_true", help="with --json: per-unit values (vega per 1.00 vol, theta per year)"
+    )
     info = sub.add_parser("info", help="version and SIMD targets")
     info.add_argument("--json", action="store_true", help="machine-readable output")
     args = parser.parse_args(argv)
     try:
         if args.command == "demo":
             summary, rows = _demo_rows(args.expiry)
+            reports = _risk_report()
             if args.json:
-                print(json.dumps({"summary": summary, "options": rows}, indent=2))
+                books = {name: report.to_dict() for name, report in reports.items()}
+                print(json.dumps({"summary": summary, "options": rows, "books": books}, indent=2))
             else:
                 _print_demo(summary, rows)
+                _print_risk_report(reports)
+        elif args.command == "greeks":
+            _greeks_command(args.book, args.market, args.by, args.json, args.raw, args.max_age)
         elif args.command == "info":
             from . import __version__
 
@@ -135,12 +251,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(
                 json.dumps(data, indent=2) if args.json else "\n".join(f"{k}: {v}" for k, v in data.items())
             )
-    except ValueError as exc:
-        print(f"riskoffset: error: {exc}", file=sys.stderr)
-        return 2
-    except BrokenPipeError:  # output piped into head & co.
+    except BrokenPipeError:  # output piped into head & co. (before OSError, its base class)
         sys.stderr.close()
         return 0
+    except (ValueError, TypeError, OSError) as exc:  # MarketDataError, json.JSONDecodeError are ValueErrors
+        print(f"riskoffset: error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

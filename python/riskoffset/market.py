@@ -1,0 +1,682 @@
+"""A market snapshot: index per underlying, futures and perpetual marks, forwards, option mark IVs and the
+valuation time; resolved per instrument into the columns the pricing kernels read.
+
+Conventions (DESIGN §3, conventions.md §2.7):
+
+- time to expiry ``t = (expiration - valuation) / (365 * 86400 s)``, ACT/365 by the second, expiries at
+  08:00 UTC; an option or future with ``t <= 0`` is expired: priced at intrinsic (t = 0) and flagged.
+- ``mark_iv`` is a decimal (0.6289 = 62.89 %); Deribit objects quote percent and are converted on the way in.
+- options are priced with Black-76 on the forward of their expiry, ``r`` = ``Market.rate`` (0 by default,
+  as Deribit does).
+
+Forward of an option expiry, first found wins:
+
+1. the option's own ticker ``underlying_price`` (``forwards[option name]``): what Deribit used for its
+   displayed IV and Greeks;
+2. ``forwards["BASE-DMMMYY"]``: a forward given for the expiry (e.g. a synthetic forward);
+3. the mark of the future of the same expiry, ``marks["BASE-DMMMYY"]``;
+4. interpolation on the curve of that base's futures marks and expiry forwards, anchored at ``(t = 0,
+   index)``: ``ln(F / index)`` is linear in ``t`` between neighbouring points (a constant annualised basis
+   between listed expiries) and, beyond the last point, the last point's annualised basis
+   ``ln(F_last / index) / t_last`` continues.  With no future and no forward for the base there is nothing
+   to interpolate on and resolving the option is an error: the index is never used silently as a forward.
+
+Where two sources exist for the same expiry (1/2 and 3) and differ by more than ``max_forward_gap``
+(relative, 1 % by default) the data are inconsistent and resolving is an error naming the instrument.
+Futures and perpetuals use their own mark; spot uses the index.  Linear (``BASE_USDC``) instruments share
+the forward curve of their base (USDC taken at par with USD).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import weakref
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from importlib import resources
+from pathlib import Path
+from typing import Any, Union
+
+import numpy as np
+import numpy.typing as npt
+
+from .instruments import (
+    KIND_FUTURE,
+    KIND_OPTION,
+    KIND_PERPETUAL,
+    KIND_SPOT,
+    PERPETUAL_EXPIRY_MS,
+    Instrument,
+    InstrumentTable,
+    expiry_code,
+)
+
+FloatArray = npt.NDArray[np.float64]
+SECONDS_PER_YEAR = 365.0 * 86400.0  # ACT/365 by the second (DESIGN §3)
+#: Above this a decimal mark IV is taken to be a percentage given by mistake (10.0 = 1000 %).
+MAX_DECIMAL_IV = 10.0
+
+#: Codes of ResolvedMarket.forward_source.
+FORWARD_SOURCES: tuple[str, ...] = (
+    "ticker underlying_price",
+    "expiry forward",
+    "future of the expiry",
+    "interpolated",
+    "own mark",
+    "index",
+)
+(
+    SOURCE_OPTION_FORWARD,
+    SOURCE_EXPIRY_FORWARD,
+    SOURCE_FUTURE,
+    SOURCE_INTERPOLATED,
+    SOURCE_OWN_MARK,
+    SOURCE_INDEX,
+) = range(6)
+
+TimeLike = Union[datetime, str, int, float]
+
+
+class MarketDataError(ValueError):
+    """Missing, stale or inconsistent market data; ``instrument`` names what it concerns."""
+
+    def __init__(self, message: str, instrument: str | None = None):
+        super().__init__(message)
+        self.instrument = instrument
+
+
+def to_utc(value: TimeLike, what: str = "time") -> datetime:
+    """A timezone-aware UTC datetime from a datetime (naive is rejected), an ISO string ('Z' allowed) or
+    milliseconds since the epoch."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError(f"{what} {value!r} has no timezone; give UTC explicitly (tzinfo=timezone.utc)")
+        return value.astimezone(timezone.utc)
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(
+                f"{what} {value!r} is not an ISO 8601 time such as 2026-11-25T08:00:00Z"
+            ) from None
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=timezone.utc)
+        return parsed.astimezone(timezone.utc)
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return datetime.fromtimestamp(value / 1000.0, tz=timezone.utc)
+    raise ValueError(
+        f"{what} must be a datetime, an ISO string or milliseconds since the epoch, got {value!r}"
+    )
+
+
+def _ms(t: datetime) -> int:
+    return round(t.timestamp() * 1000)
+
+
+def _finite_positive(kind: str, key: str, value: Any) -> float:
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise MarketDataError(f"{kind} of {key} is not a number: {value!r}", key) from None
+    if not (math.isfinite(x) and x > 0):
+        raise MarketDataError(f"{kind} of {key} must be finite and > 0, got {x!r}", key)
+    return x
+
+
+@dataclass(frozen=True)
+class ResolvedMarket:
+    """Market inputs per row of an InstrumentTable (all arrays of its length, read-only).
+
+    forward: the F an option is priced on; a future's or perpetual's own mark; the index for spot.
+    sigma: mark IV (decimal) for options, 0 elsewhere.  t: years to expiry (0 for perpetuals, spot and
+    expired instruments).  expired: an option or future at or past expiry (priced at intrinsic).
+    forward_source: index into FORWARD_SOURCES.  index: the underlying's index price.
+    """
+
+    forward: FloatArray
+    sigma: FloatArray
+    t: FloatArray
+    expired: npt.NDArray[np.bool_]
+    forward_source: npt.NDArray[np.int8]
+    index: FloatArray
+    valuation_time: datetime
+
+
+class Market:
+    """A market snapshot at ``valuation_time``.
+
+    index: underlying (base coin, 'BTC') -> index price in USD.
+    marks: instrument name -> mark price as the exchange quotes it (futures and perpetuals in USD; inverse
+        options in coin, linear options in USDC).  Futures marks define the forward curve.
+    mark_iv: option name -> mark implied vol as a decimal.
+    forwards: option name -> its ticker's underlying_price, or expiry name 'BASE-DMMMYY' -> forward.
+    timestamps: name (instrument, expiry or underlying) -> quote time in ms; with ``max_age`` (seconds)
+        a quote older than that at valuation time (or newer than valuation plus max_age) is stale and
+        resolving an instrument that uses it is an error.
+    rate: continuously compounded rate for discounting option values (Deribit uses 0).
+    instruments: optional InstrumentTable of the listed instruments (e.g. from get_instruments), used by
+        books for contract sizes, tick sizes and fees.
+    """
+
+    def __init__(
+        self,
+        valuation_time: TimeLike,
+        *,
+        index: Mapping[str, float],
+        marks: Mapping[str, float] | None = None,
+        mark_iv: Mapping[str, float] | None = None,
+        forwards: Mapping[str, float] | None = None,
+        timestamps: Mapping[str, int] | None = None,
+        rate: float = 0.0,
+        max_age: float | None = None,
+        max_forward_gap: float = 0.01,
+        instruments: InstrumentTable | None = None,
+        description: str = "",
+    ):
+        self.valuation_time = to_utc(valuation_time, "valuation_time")
+        self._valuation_ms = _ms(self.valuation_time)
+        self.index: dict[str, float] = {
+            str(k): _finite_positive("index", str(k), v) for k, v in index.items()
+        }
+        self.marks: dict[str, float] = {}
+        for name, value in (marks or {}).items():
+            x = float(value)
+            if not math.isfinite(x) or x < 0:
+                raise MarketDataError(f"mark price of {name} must be finite and >= 0, got {value!r}", name)
+            self.marks[str(name)] = x
+        self.mark_iv: dict[str, float] = {}
+        for name, value in (mark_iv or {}).items():
+            x = float(value)
+            if not (math.isfinite(x) and x >= 0):
+                raise MarketDataError(f"mark_iv of {name} must be finite and >= 0, got {value!r}", name)
+            if x > MAX_DECIMAL_IV:
+                raise MarketDataError(
+                    f"mark_iv of {name} is {x!r}: vols are decimals (0.65 = 65 %); this looks like a percentage",
+                    name,
+                )
+            self.mark_iv[str(name)] = x
+        self.forwards: dict[str, float] = {
+            str(k): _finite_positive("forward", str(k), v) for k, v in (forwards or {}).items()
+        }
+        self.timestamps: dict[str, int] = {str(k): int(v) for k, v in (timestamps or {}).items()}
+        if not math.isfinite(rate):
+            raise ValueError(f"rate must be finite, got {rate!r}")
+        self.rate = float(rate)
+        if max_age is not None and not (max_age > 0):
+            raise ValueError(f"max_age must be > 0 seconds or None, got {max_age!r}")
+        self.max_age = max_age
+        self.max_forward_gap = float(max_forward_gap)
+        self.instruments = instruments
+        self.description = description
+        self._curves: dict[str, tuple[FloatArray, FloatArray]] = {}
+        self._resolved: weakref.WeakKeyDictionary[InstrumentTable, ResolvedMarket] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def __repr__(self) -> str:
+        index = ", ".join(f"{k} {v:,.2f}" for k, v in sorted(self.index.items()))
+        return (
+            f"Market({self.valuation_time.isoformat()}, index {index}; {len(self.marks)} marks, "
+            f"{len(self.mark_iv)} mark IVs, {len(self.forwards)} forwards)"
+        )
+
+    # ------------------------------------------------------------------ constructors
+    @classmethod
+    def from_deribit(
+        cls,
+        quotes: Any,
+        *,
+        valuation_time: TimeLike | None = None,
+        instruments: Any = None,
+        max_age: float | None = None,
+        rate: float = 0.0,
+    ) -> Market:
+        """From `public/ticker` and/or `public/get_book_summary_by_currency` objects (a list, one object or
+        a JSON-RPC envelope; lists of several responses may be concatenated).
+
+        mark_price -> marks, mark_iv (percent) -> mark_iv (decimal), an option's underlying_price ->
+        forwards[option], index_price with underlying_index or the name's base -> index, timestamp /
+        creation_timestamp -> timestamps.  valuation_time defaults to the latest quote time.
+        instruments: optional get_instruments objects or an InstrumentTable."""
+        from .deribit import market_quotes_from_deribit
+
+        rows = market_quotes_from_deribit(quotes)
+        if not rows:
+            raise MarketDataError("no ticker or book summary objects given")
+        table = instruments
+        if instruments is not None and not isinstance(instruments, InstrumentTable):
+            table = InstrumentTable.from_deribit(instruments)
+        index: dict[str, float] = {}
+        marks: dict[str, float] = {}
+        mark_iv: dict[str, float] = {}
+        forwards: dict[str, float] = {}
+        timestamps: dict[str, int] = {}
+        for row in rows:
+            name = row["instrument_name"]
+            inst = Instrument.parse(name)
+            if math.isfinite(row["mark_price"]):
+                marks[name] = row["mark_price"]
+            if inst.kind == "option":
+                if math.isfinite(row["mark_iv"]):
+                    mark_iv[name] = row["mark_iv"]
+                if math.isfinite(row["underlying_price"]):
+                    forwards[name] = row["underlying_price"]
+            if math.isfinite(row["index_price"]) and (inst.settlement == "inverse" or inst.base not in index):
+                index[inst.base] = row["index_price"]
+            if row["timestamp"] is not None:
+                timestamps[name] = row["timestamp"]
+        if valuation_time is None:
+            if not timestamps:
+                raise MarketDataError("no quote carries a timestamp; pass valuation_time")
+            valuation_time = max(timestamps.values())
+        return cls(
+            valuation_time,
+            index=index,
+            marks=marks,
+            mark_iv=mark_iv,
+            forwards=forwards,
+            timestamps=timestamps,
+            rate=rate,
+            max_age=max_age,
+            instruments=table,
+            description="Deribit tickers",
+        )
+
+    @classmethod
+    def from_rows(
+        cls,
+        rows: Iterable[Mapping[str, Any]],
+        *,
+        valuation_time: TimeLike,
+        index: Mapping[str, float],
+        **options: Any,
+    ) -> Market:
+        """From plain table rows with columns instrument_name and any of mark_price, mark_iv (decimal),
+        underlying_price (an option's forward, or an expiry's when instrument_name is 'BASE-DMMMYY' of an
+        unlisted future) and timestamp (ms).  Empty cells are skipped."""
+        marks: dict[str, float] = {}
+        mark_iv: dict[str, float] = {}
+        forwards: dict[str, float] = {}
+        timestamps: dict[str, int] = {}
+
+        def cell(row: Mapping[str, Any], key: str) -> float | None:
+            value = row.get(key)
+            if value is None or value == "":
+                return None
+            try:
+                return float(value)
+            except (TypeError, ValueError):
+                raise MarketDataError(
+                    f"{row.get('instrument_name')}: {key} {value!r} is not a number",
+                    row.get("instrument_name"),
+                ) from None
+
+        for row in rows:
+            name = str(row["instrument_name"])
+            if (v := cell(row, "mark_price")) is not None:
+                marks[name] = v
+            if (v := cell(row, "mark_iv")) is not None:
+                mark_iv[name] = v
+            if (v := cell(row, "underlying_price")) is not None:
+                forwards[name] = v
+            if (v := cell(row, "timestamp")) is not None:
+                timestamps[name] = int(v)
+        return cls(
+            valuation_time,
+            index=index,
+            marks=marks,
+            mark_iv=mark_iv,
+            forwards=forwards,
+            timestamps=timestamps,
+            **options,
+        )
+
+    @classmethod
+    def from_csv(cls, source: str | Path | io.TextIOBase, **options: Any) -> Market:
+        """From a CSV of rows (see from_rows) whose leading ``#`` comment lines carry ``key=value`` tokens:
+        ``valuation_time=2026-11-25T08:00:00Z`` and ``index.BTC=95000`` (one per underlying); a line
+        ``# description=...`` names the snapshot.  Instrument
+        columns (kind, contract_size, tick_size, maker_commission, taker_commission, min_trade_amount), when
+        present, build the market's instrument table."""
+        text = source.read() if isinstance(source, io.TextIOBase) else Path(source).read_text()
+        return cls._from_csv_text(text, str(source), **options)
+
+    @classmethod
+    def _from_csv_text(cls, text: str, origin: str, **options: Any) -> Market:
+        meta: dict[str, str] = {}
+        lines = text.splitlines()
+        for line in lines:
+            if line.startswith("# description="):
+                meta["description"] = line[len("# description=") :].strip()
+            elif line.startswith("#"):
+                for token in line.lstrip("# ").split():
+                    if "=" in token:
+                        key, value = token.split("=", 1)
+                        meta[key] = value
+        if "valuation_time" not in meta and "valuation_time" not in options:
+            raise MarketDataError(f"{origin}: no '# valuation_time=...' line")
+        index = {k.split(".", 1)[1]: float(v) for k, v in meta.items() if k.startswith("index.")}
+        rows = list(csv.DictReader(line for line in lines if line and not line.startswith("#")))
+        if rows and "instrument_name" not in rows[0]:
+            raise MarketDataError(f"{origin}: the CSV has no instrument_name column")
+        instruments = None
+        if rows and "contract_size" in rows[0]:
+            instruments = InstrumentTable(_instrument_from_row(r) for r in rows if r.get("kind") != "index")
+        options.setdefault("valuation_time", meta.get("valuation_time"))
+        options.setdefault("index", index)
+        options.setdefault("instruments", instruments)
+        options.setdefault("description", meta.get("description", ""))
+        return cls.from_rows(rows, **options)
+
+    @classmethod
+    def from_json(cls, source: str | Path | Mapping[str, Any], **options: Any) -> Market:
+        """From a JSON document (a path or the parsed dict) with keys valuation_time, index, and any of
+        marks, mark_iv, forwards, timestamps, rate, max_age; or a Deribit ticker / book summary response
+        (a list or a JSON-RPC envelope)."""
+        data: Any = source
+        if isinstance(source, (str, Path)):
+            data = json.loads(Path(source).read_text())
+        if isinstance(data, list) or (isinstance(data, Mapping) and "result" in data):
+            return cls.from_deribit(data, **options)
+        if not isinstance(data, Mapping) or "valuation_time" not in data or "index" not in data:
+            raise MarketDataError(
+                "a market JSON needs 'valuation_time' and 'index' (or is a Deribit ticker/book summary response)"
+            )
+        known = (
+            "marks",
+            "mark_iv",
+            "forwards",
+            "timestamps",
+            "rate",
+            "max_age",
+            "max_forward_gap",
+            "description",
+        )
+        kwargs: dict[str, Any] = {k: data[k] for k in known if k in data}
+        kwargs.update(options)
+        return cls(data["valuation_time"], index=data["index"], **kwargs)
+
+    @classmethod
+    def load(cls, path: str | Path, **options: Any) -> Market:
+        """From a .csv or .json file (by extension)."""
+        p = Path(path)
+        if not p.exists():
+            raise FileNotFoundError(f"market file {str(p)!r} does not exist")
+        if p.suffix.lower() == ".json":
+            return cls.from_json(p, **options)
+        if p.suffix.lower() == ".csv":
+            return cls.from_csv(p, **options)
+        raise ValueError(f"market file {str(p)!r}: expected a .csv or .json file")
+
+    @classmethod
+    def sample(cls) -> Market:
+        """The bundled SYNTHETIC BTC and ETH snapshot (tools/make_sample_market.py; not market data):
+        full chains of every listed expiry and strike, futures, perpetuals and linear USDC products."""
+        text = resources.files("riskoffset").joinpath("data/sample_market.csv").read_text()
+        return cls._from_csv_text(text, "sample_market.csv")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form read by from_json."""
+        return {
+            "valuation_time": self.valuation_time.isoformat().replace("+00:00", "Z"),
+            "index": dict(self.index),
+            "marks": dict(self.marks),
+            "mark_iv": dict(self.mark_iv),
+            "forwards": dict(self.forwards),
+            "timestamps": dict(self.timestamps),
+            "rate": self.rate,
+            "max_age": self.max_age,
+            "max_forward_gap": self.max_forward_gap,
+            "description": self.description,
+        }
+
+    # ------------------------------------------------------------------ resolution
+    def years_to(self, expiration_ms: npt.ArrayLike) -> FloatArray:
+        """ACT/365 year fraction by the second (by the millisecond, in fact) from the valuation time."""
+        return (np.asarray(expiration_ms, dtype=np.int64) - self._valuation_ms) / (1000.0 * SECONDS_PER_YEAR)
+
+    def _check_age(self, key: str, instrument: str) -> None:
+        if self.max_age is None or key not in self.timestamps:
+            return
+        age = (self._valuation_ms - self.timestamps[key]) / 1000.0
+        if age > self.max_age:
+            raise MarketDataError(
+                f"{instrument}: the quote of {key} is stale: {age:.0f} s old at {self.valuation_time.isoformat()} "
+                f"(max_age {self.max_age:g} s)",
+                instrument,
+            )
+        if -age > self.max_age:
+            raise MarketDataError(
+                f"{instrument}: the quote of {key} is {-age:.0f} s after the valuation time "
+                f"{self.valuation_time.isoformat()} (max_age {self.max_age:g} s)",
+                instrument,
+            )
+
+    def _curve(self, base: str) -> tuple[FloatArray, FloatArray]:
+        """(t, ln(F/index)) points of the base's forward curve: futures marks and expiry forwards with t > 0,
+        sorted by t (an expiry forward wins over a future mark of the same expiry)."""
+        if base in self._curves:
+            return self._curves[base]
+        points: dict[int, float] = {}
+        for source in (self.marks, self.forwards):
+            for name, value in source.items():
+                if not name.startswith(base + "-") or name.count("-") != 1 or name.endswith("-PERPETUAL"):
+                    continue
+                try:
+                    inst = Instrument.parse(name)
+                except ValueError:
+                    continue
+                if inst.kind == "future" and inst.base == base and inst.settlement == "inverse":
+                    points[inst.expiration_ms] = value
+        ms = np.array(sorted(points), dtype=np.int64)
+        t = self.years_to(ms)
+        keep = t > 0
+        curve = (t[keep], np.array([points[int(m)] for m in ms[keep]], dtype=np.float64))
+        self._curves[base] = curve
+        return curve
+
+    def expiry_forward(
+        self, base: str, expiration_ms: int, *, instrument: str | None = None
+    ) -> tuple[float, int]:
+        """(forward, source code) of one expiry of one base, by rules 2-4 of the module docstring."""
+        expiry = datetime.fromtimestamp(expiration_ms / 1000, tz=timezone.utc)
+        key = f"{base}-{expiry_code(expiry)}"
+        who = instrument or key
+        given = self.forwards.get(key)
+        future = self.marks.get(key)
+        if given is not None and future is not None:
+            self._check_gap(who, given, future, f"forward of {key}", f"future {key}")
+        if given is not None:
+            self._check_age(key, who)
+            return given, SOURCE_EXPIRY_FORWARD
+        if future is not None:
+            if future <= 0:
+                raise MarketDataError(f"{who}: the mark of future {key} is {future!r}", who)
+            self._check_age(key, who)
+            return future, SOURCE_FUTURE
+        t_points, f_points = self._curve(base)
+        if len(t_points) == 0:
+            raise MarketDataError(
+                f"{who}: no forward for {base} expiry {expiry.date().isoformat()}: no future {key}, no ticker "
+                f"underlying_price and no {base} futures curve to interpolate on (the index is never used as a "
+                "forward)",
+                who,
+            )
+        spot = self.index.get(base)
+        if spot is None:
+            raise MarketDataError(
+                f"{who}: interpolating the {base} forward for {expiry.date().isoformat()} needs the {base} index "
+                "(the t = 0 point of the curve)",
+                who,
+            )
+        t = float(self.years_to(expiration_ms))
+        if t <= 0:
+            return spot, SOURCE_INTERPOLATED  # at expiry the forward is spot: the curve's t = 0 point
+        y_points = np.log(f_points / spot)
+        if t >= t_points[-1]:
+            y = y_points[-1] * t / t_points[-1]  # the last point's annualised basis continues
+        else:
+            y = float(np.interp(t, np.concatenate(([0.0], t_points)), np.concatenate(([0.0], y_points))))
+        return spot * math.exp(y), SOURCE_INTERPOLATED
+
+    def _check_gap(self, who: str, a: float, b: float, what_a: str, what_b: str) -> None:
+        if abs(a - b) > self.max_forward_gap * max(a, b):
+            raise MarketDataError(
+                f"{who}: inconsistent forwards: {what_a} is {a:,.6g} but {what_b} is {b:,.6g} "
+                f"(more than max_forward_gap = {self.max_forward_gap:.2%} apart)",
+                who,
+            )
+
+    def resolve(self, table: InstrumentTable) -> ResolvedMarket:
+        """Forward, vol, time and index per row of ``table`` (vectorised over rows; one Python step per
+        distinct expiry and one dict lookup per option).  Cached per table: a Market and an InstrumentTable
+        do not change after construction.  MarketDataError names the first instrument whose data are
+        missing, stale or inconsistent."""
+        cached = self._resolved.get(table)
+        if cached is not None:
+            return cached
+        n = len(table)
+        names = table.names
+        kind = table.kind
+        bases = table.underlyings
+        index_of_base = np.array([self.index.get(b, math.nan) for b in bases], dtype=np.float64)
+        index = index_of_base[table.underlying] if n else np.zeros(0)
+        forward = np.full(n, math.nan)
+        source = np.full(n, -1, dtype=np.int8)
+        sigma = np.zeros(n)
+        t = self.years_to(table.expiration_ms)
+        dated = (kind == KIND_OPTION) | (kind == KIND_FUTURE)
+        t = np.where(dated, t, 0.0)
+        expired = dated & (t <= 0)
+        t = np.where(expired, 0.0, t)
+
+        def need_index(rows: npt.NDArray[np.intp], what: str) -> None:
+            missing = rows[np.isnan(index[rows])]
+            if len(missing):
+                name = str(names[missing[0]])
+                base = bases[table.underlying[missing[0]]]
+                raise MarketDataError(f"{name}: no {base} index price in the market ({what})", name)
+
+        # Futures and perpetuals: their own mark.
+        for row in np.flatnonzero((kind == KIND_FUTURE) | (kind == KIND_PERPETUAL)).tolist():
+            name = str(names[row])
+            mark = self.marks.get(name)
+            if mark is None:
+                raise MarketDataError(f"{name}: no mark price in the market", name)
+            if mark <= 0:
+                raise MarketDataError(f"{name}: mark price {mark!r} is not > 0", name)
+            self._check_age(name, name)
+            forward[row] = mark
+            source[row] = SOURCE_OWN_MARK
+        spot_rows = np.flatnonzero(kind == KIND_SPOT)
+        need_index(spot_rows, "spot is valued on the index")
+        forward[spot_rows] = index[spot_rows]
+        source[spot_rows] = SOURCE_INDEX
+        for row in spot_rows.tolist():
+            self._check_age(bases[table.underlying[row]], str(names[row]))
+
+        # Options: vol by name, forward by the rules of the module docstring.
+        options = np.flatnonzero(kind == KIND_OPTION)
+        if len(options):
+            option_names = names[options].tolist()
+            iv_get, fw_get = self.mark_iv.get, self.forwards.get
+            ivs = [iv_get(nm) for nm in option_names]
+            if None in ivs:
+                missing = [nm for nm, v in zip(option_names, ivs) if v is None]
+                more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+                raise MarketDataError(f"{missing[0]}: no mark_iv in the market{more}", missing[0])
+            sigma[options] = np.array(ivs, dtype=np.float64)
+            if self.max_age is not None:
+                for nm in option_names:
+                    self._check_age(nm, nm)
+            own = np.array([fw_get(nm, math.nan) for nm in option_names], dtype=np.float64)
+            key = (
+                table.underlying[options].astype(np.int64) * (PERPETUAL_EXPIRY_MS + 1)
+                + table.expiration_ms[options]
+            )
+            unique_keys, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+            expiry_fw = np.empty(len(unique_keys))
+            expiry_src = np.empty(len(unique_keys), dtype=np.int8)
+            for j, k in enumerate(unique_keys.tolist()):
+                row = int(options[first[j]])
+                base = bases[int(k // (PERPETUAL_EXPIRY_MS + 1))]
+                ms = int(k % (PERPETUAL_EXPIRY_MS + 1))
+                has_own = ~np.isnan(own[inverse == j])
+                if has_own.all():
+                    expiry_fw[j], expiry_src[j] = math.nan, SOURCE_OPTION_FORWARD
+                    self._check_own_against_future(base, ms, own[inverse == j], options[inverse == j], names)
+                    continue
+                who = str(names[options[inverse == j][~has_own][0]]) if (~has_own).any() else str(names[row])
+                expiry_fw[j], expiry_src[j] = self.expiry_forward(base, ms, instrument=who)
+                if has_own.any():
+                    self._check_own_against_future(base, ms, own[inverse == j], options[inverse == j], names)
+            per_option = expiry_fw[inverse]
+            use_own = ~np.isnan(own)
+            forward[options] = np.where(use_own, own, per_option)
+            source[options] = np.where(use_own, SOURCE_OPTION_FORWARD, expiry_src[inverse])
+            interpolated = options[source[options] == SOURCE_INTERPOLATED]
+            need_index(interpolated, "the forward curve starts at the index")
+        resolved = ResolvedMarket(
+            forward=_readonly(forward),
+            sigma=_readonly(sigma),
+            t=_readonly(t),
+            expired=_readonly(expired),
+            forward_source=_readonly(source),
+            index=_readonly(index),
+            valuation_time=self.valuation_time,
+        )
+        self._resolved[table] = resolved
+        return resolved
+
+    def _check_own_against_future(
+        self,
+        base: str,
+        ms: int,
+        own: FloatArray,
+        rows: npt.NDArray[np.intp],
+        names: npt.NDArray[np.str_],
+    ) -> None:
+        key = f"{base}-{expiry_code(datetime.fromtimestamp(ms / 1000, tz=timezone.utc))}"
+        reference = self.marks.get(key, self.forwards.get(key))
+        if reference is None:
+            return
+        gap = np.abs(own - reference) > self.max_forward_gap * np.fmax(own, reference)
+        if gap.any():
+            i = int(np.flatnonzero(gap)[0])
+            who = str(names[rows[i]])
+            self._check_gap(who, float(own[i]), reference, "its underlying_price", f"{key}")
+
+
+def _readonly(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    a = np.ascontiguousarray(a)
+    a.flags.writeable = False
+    return a
+
+
+def _instrument_from_row(row: Mapping[str, str]) -> Instrument:
+    parsed = Instrument.parse(row["instrument_name"])
+
+    def num(key: str) -> float:
+        value = row.get(key)
+        return math.nan if value is None or value == "" else float(value)
+
+    size = num("contract_size")
+    return Instrument(
+        name=parsed.name,
+        kind=parsed.kind,
+        base=parsed.base,
+        quote=parsed.quote,
+        settlement=parsed.settlement,
+        expiry=parsed.expiry,
+        strike=parsed.strike,
+        option_type=parsed.option_type,
+        contract_size=parsed.contract_size if math.isnan(size) else size,
+        tick_size=num("tick_size"),
+        min_trade_amount=num("min_trade_amount"),
+        maker_commission=num("maker_commission"),
+        taker_commission=num("taker_commission"),
+    )
