@@ -46,3 +46,13 @@ __all__ = [
     "simd_target",
     "units",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # ro.compat (the vollib / py_vollib_vectorized drop-ins) is imported on first use: it is not needed by
+    # the core API and its vectorized module imports pandas lazily.
+    if name == "compat":
+        import importlib
+
+        return importlib.import_module(".compat", __name__)
+    raise AttributeError(f"module 'riskoffset' has no attribute {name!r}")

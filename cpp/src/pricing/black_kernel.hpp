@@ -110,7 +110,7 @@ std::int64_t price_greeks_order(const PricingInputs& in, const PricingOutputs& o
     vd n1, kn2, phi, d1, d2;
     black_core(theta, F, K, s, inv_s, x, n1, kn2, phi, d1, d2);
 
-    const vd V = D * theta * (F * n1 - kn2);
+    const vd V = D * theta * (F * n1 - kn2) + 0.0;  // + 0.0 turns a -0.0 (worthless put) into +0.0
     const vd delta = Dc * theta * n1;
     const vd Dphi = D * phi;
     const vd gamma = Dc * phi * inv_s * inv_u;

@@ -60,7 +60,10 @@ class MarginResult:
 
     def __str__(self) -> str:
         lines = [f"{self.method} margin ({self.currency})"]
-        usd = lambda v: "" if v is None else f"  ({v:,.2f} USD)"  # noqa: E731
+
+        def usd(value: float | None) -> str:
+            return "" if value is None else f"  ({value:,.2f} USD)"
+
         lines.append(f"  initial      {self.initial:>18.10g}{usd(self.initial_usd)}")
         lines.append(f"  maintenance  {self.maintenance:>18.10g}{usd(self.maintenance_usd)}")
         if self.worst_scenario is not None:

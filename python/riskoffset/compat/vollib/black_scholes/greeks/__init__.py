@@ -1,0 +1,5 @@
+"""vollib.black_scholes.greeks: ``analytical`` (closed form) and ``numerical`` (vollib's finite differences)."""
+
+from . import analytical, numerical
+
+__all__ = ["analytical", "numerical"]
