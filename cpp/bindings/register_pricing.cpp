@@ -168,22 +168,6 @@ void register_pricing(py::module_& m) {
 
   // Scalar fast paths: one option from plain Python scalars, no numpy.  They return None when the
   // arguments are not plain scalars or the row is invalid; the caller then takes the array path.
-  // output: index into OUTPUT_NAMES (0 = price, 1 = delta, ...).
-  m.def("value_scalar", [](int output, py::handle flag, py::handle u, py::handle k, py::handle t, py::handle r,
-                           py::handle sigma, py::handle q, int model, int settlement) -> py::object {
-    if (output < 0 || output >= riskoffset::kOutputCount) throw std::invalid_argument("unknown output index");
-    ScalarRow row;
-    if (!read_scalar_row(row, flag, u, k, t, r, sigma, q)) return py::none();
-    riskoffset::PricingInputs in = row.pricing();
-    in.model = model_of(model);
-    in.settlement = settlement_of(settlement);
-    double value = 0.0;
-    riskoffset::PricingOutputs out;
-    out.out[output] = &value;
-    if (riskoffset::price_greeks(in, out, 1, 1) >= 0) return py::none();
-    return py::float_(value);
-  });
-
   m.def("greeks_scalar", [](py::handle flag, py::handle u, py::handle k, py::handle t, py::handle r,
                             py::handle sigma, py::handle q, int model, int settlement) -> py::object {
     ScalarRow row;

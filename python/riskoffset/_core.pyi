@@ -1,5 +1,5 @@
 # Type stubs for the compiled module riskoffset._core (private; use the riskoffset package).
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import numpy.typing as npt
@@ -42,6 +42,12 @@ def implied_vol(
 def value_scalar(
     output: int, flag: Any, underlying: Any, strike: Any, t: Any, r: Any, sigma: Any, q: Any, model: int, settlement: int
 ) -> float | None: ...
+class ScalarFunction:
+    """Compiled fast path for one option with a Python fallback (see compat/vollib/_fast.py)."""
+
+    def __init__(self, model: int, output: int, scale: float, nargs: int, fallback: Callable[..., float]) -> None: ...
+    def __call__(self, *args: Any, **kwargs: Any) -> float: ...
+
 def greeks_scalar(
     flag: Any, underlying: Any, strike: Any, t: Any, r: Any, sigma: Any, q: Any, model: int, settlement: int
 ) -> dict[str, float] | None: ...

@@ -48,7 +48,6 @@ std::int64_t price_greeks_order(const PricingInputs& in, const PricingOutputs& o
   vi bad_any = splati(0);
   std::int64_t first_bad = -1;
 
-  double tail_in[7][W];
   double tail_out[kOutputCount][W];
   for (std::size_t i0 = begin; i0 < end; i0 += W) {
     const bool full = i0 + W <= end;
@@ -63,17 +62,13 @@ std::int64_t price_greeks_order(const PricingInputs& in, const PricingOutputs& o
       q = load_column(in.q, i0);
     } else {
       // Tail: pad with a valid dummy option so the padding lanes never flag an error.
-      const Column* cols[7] = {&in.flag, &in.underlying, &in.strike, &in.t, &in.r, &in.sigma, &in.q};
-      const double pad[7] = {1.0, 1.0, 1.0, 1.0, 0.0, 0.1, 0.0};
-      for (int c = 0; c < 7; ++c)
-        for (int l = 0; l < W; ++l) tail_in[c][l] = (i0 + l < end) ? cols[c]->at(i0 + l) : pad[c];
-      theta = load(tail_in[0]);
-      U = load(tail_in[1]);
-      K = load(tail_in[2]);
-      t = load(tail_in[3]);
-      r = load(tail_in[4]);
-      sigma = load(tail_in[5]);
-      q = load(tail_in[6]);
+      theta = load_tail(in.flag, i0, end, 1.0);
+      U = load_tail(in.underlying, i0, end, 1.0);
+      K = load_tail(in.strike, i0, end, 1.0);
+      t = load_tail(in.t, i0, end, 1.0);
+      r = load_tail(in.r, i0, end, 0.0);
+      sigma = load_tail(in.sigma, i0, end, 0.1);
+      q = load_tail(in.q, i0, end, 0.0);
     }
     // Validation without branches: any NaN/inf, non-positive underlying or strike, negative vol.
     const double inf = __builtin_inf();

@@ -45,7 +45,6 @@ inline void implied_vol_kernel(const ImpliedVolInputs& in, double* sigma_out, st
   const bool bsm = in.model == Model::bsm;
   const bool inverse = in.settlement == Settlement::inverse;
   const double inf = __builtin_inf();
-  double tail[7][W];
   double result[W];
   for (std::size_t i0 = begin; i0 < end; i0 += W) {
     const bool full = i0 + W <= end;
@@ -59,12 +58,9 @@ inline void implied_vol_kernel(const ImpliedVolInputs& in, double* sigma_out, st
       r = load_column(in.r, i0);
       q = load_column(in.q, i0);
     } else {
-      const Column* cols[7] = {&in.price, &in.flag, &in.underlying, &in.strike, &in.t, &in.r, &in.q};
-      const double pad[7] = {0.1, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0};
-      for (int c = 0; c < 7; ++c)
-        for (int l = 0; l < W; ++l) tail[c][l] = (i0 + l < end) ? cols[c]->at(i0 + l) : pad[c];
-      P = load(tail[0]), theta = load(tail[1]), U = load(tail[2]), K = load(tail[3]);
-      t = load(tail[4]), r = load(tail[5]), q = load(tail[6]);
+      P = load_tail(in.price, i0, end, 0.1), theta = load_tail(in.flag, i0, end, 1.0);
+      U = load_tail(in.underlying, i0, end, 1.0), K = load_tail(in.strike, i0, end, 1.0);
+      t = load_tail(in.t, i0, end, 1.0), r = load_tail(in.r, i0, end, 0.0), q = load_tail(in.q, i0, end, 0.0);
     }
     const vi valid = (U > 0.0) & (U < inf) & (K > 0.0) & (K < inf) & (t > 0.0) & (t < inf) &
                      (vabs(r) < inf) & (vabs(q) < inf) & (vabs(P) < inf) & (vabs(theta) == 1.0);

@@ -16,6 +16,13 @@ inline vd load(const double* p) {
 }
 inline void store(double* p, vd v) { std::memcpy(p, &v, sizeof v); }
 inline vd load_column(const Column& c, std::size_t i) { return c.stride ? load(c.data + i) : splat(c.data[0]); }
+// The last, partial block [i, end): lanes past the end get `pad` (a value that is valid for the kernel).
+inline vd load_tail(const Column& c, std::size_t i, std::size_t end, double pad) {
+  if (!c.stride) return splat(c.data[0]);  // broadcast values are valid in every lane (the scalar paths)
+  vd v = splat(pad);
+  for (std::size_t l = 0; i + l < end; ++l) v[l] = c.data[i + l];
+  return v;
+}
 inline vd as_double(vi x) { return (vd)x; }  // same-size vector cast = bit cast
 inline vi as_int(vd x) { return (vi)x; }
 inline vd select(vi mask, vd a, vd b) { return mask ? a : b; }

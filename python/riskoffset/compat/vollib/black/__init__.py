@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from .. import _engine
 from .._engine import BINARY_FLAG, FLAG, value_scalar
+from .._fast import BLACK76, PRICE, compiled
 
 # names vollib's module also exposes (imported there), for code that imports them from here
 from ..helpers import binary_flag  # noqa: F401
@@ -14,6 +15,7 @@ from ..helpers import binary_flag  # noqa: F401
 __all__ = ["black", "normalised_black", "undiscounted_black"]
 
 
+@compiled(BLACK76, PRICE, 1.0, 6)
 def black(flag: str, F: float, K: float, t: float, r: float, sigma: float) -> float:
     """Discounted Black option price exp(-r t) [F N(d1) - K N(d2)] (call), flag 'c' or 'p'.
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from .. import _engine
 from .._engine import FLAG, value_scalar
+from .._fast import BSM, PRICE, compiled
 
 # names vollib's module also exposes (imported there), for code that imports them from here
 from ..black import undiscounted_black  # noqa: F401
@@ -14,6 +15,7 @@ from ..black import undiscounted_black  # noqa: F401
 __all__ = ["black_scholes"]
 
 
+@compiled(BSM, PRICE, 1.0, 6)
 def black_scholes(flag: str, S: float, K: float, t: float, r: float, sigma: float) -> float:
     """Black-Scholes price of a European call ('c') or put ('p').
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from .. import _engine
 from .._engine import FLAG, value_scalar
+from .._fast import BSM, PRICE, compiled
 
 # names vollib's module also exposes (imported there), for code that imports them from here
 from ..helpers import binary_flag  # noqa: F401
@@ -16,6 +17,7 @@ from ..lets_be_rational import black  # noqa: F401
 __all__ = ["black_scholes_merton"]
 
 
+@compiled(BSM, PRICE, 1.0, 7)
 def black_scholes_merton(flag: str, S: float, K: float, t: float, r: float, sigma: float, q: float) -> float:
     """Black-Scholes-Merton price (Haug, The Complete Guide to Option Pricing Formulas, p. 4).
 

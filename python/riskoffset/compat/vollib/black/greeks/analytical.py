@@ -19,12 +19,14 @@ from ..._engine import black_d2 as d2  # noqa: F401
 
 # names vollib's module also exposes (imported there), for code that imports them from here
 from ..._engine import norm_cdf as N  # noqa: F401
+from ..._fast import BLACK76, DELTA, GAMMA, PER_DAY, PER_POINT, RHO, THETA, VEGA, compiled
 from ...helpers import pdf  # noqa: F401
 from .. import black
 
 __all__ = ["delta", "gamma", "rho", "theta", "vega"]
 
 
+@compiled(BLACK76, DELTA, 1.0, 6)
 def delta(flag: str, F: float, K: float, t: float, r: float, sigma: float) -> float:
     """Black delta dV/dF."""
     v = value_scalar(1, FLAG.get(flag), F, K, t, r, sigma, 0.0, 0, 0)
@@ -33,6 +35,7 @@ def delta(flag: str, F: float, K: float, t: float, r: float, sigma: float) -> fl
     return v
 
 
+@compiled(BLACK76, THETA, PER_DAY, 6)
 def theta(flag: str, F: float, K: float, t: float, r: float, sigma: float) -> float:
     """Black theta per calendar day (annual dV/dt / 365, F held)."""
     v = value_scalar(4, FLAG.get(flag), F, K, t, r, sigma, 0.0, 0, 0)
@@ -41,6 +44,7 @@ def theta(flag: str, F: float, K: float, t: float, r: float, sigma: float) -> fl
     return v / 365.0
 
 
+@compiled(BLACK76, GAMMA, 1.0, 6)
 def gamma(flag: str, F: float, K: float, t: float, r: float, sigma: float) -> float:
     """Black gamma d2V/dF2."""
     v = value_scalar(2, FLAG.get(flag), F, K, t, r, sigma, 0.0, 0, 0)
@@ -49,6 +53,7 @@ def gamma(flag: str, F: float, K: float, t: float, r: float, sigma: float) -> fl
     return v
 
 
+@compiled(BLACK76, VEGA, PER_POINT, 6)
 def vega(flag: str, F: float, K: float, t: float, r: float, sigma: float) -> float:
     """Black vega per vol point (dV/dsigma x 0.01)."""
     v = value_scalar(3, FLAG.get(flag), F, K, t, r, sigma, 0.0, 0, 0)
@@ -57,6 +62,7 @@ def vega(flag: str, F: float, K: float, t: float, r: float, sigma: float) -> flo
     return v * 0.01
 
 
+@compiled(BLACK76, RHO, PER_POINT, 6)
 def rho(flag: str, F: float, K: float, t: float, r: float, sigma: float) -> float:
     """Black rho per rate point with F held: -t V x 0.01."""
     v = value_scalar(5, FLAG.get(flag), F, K, t, r, sigma, 0.0, 0, 0)

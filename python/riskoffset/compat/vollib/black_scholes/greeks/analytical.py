@@ -21,11 +21,13 @@ from ..._engine import bs_d2 as d2  # noqa: F401
 
 # names vollib's module also exposes (imported there), for code that imports them from here
 from ..._engine import norm_cdf as N  # noqa: F401
+from ..._fast import BSM, DELTA, GAMMA, PER_DAY, PER_POINT, RHO, THETA, VEGA, compiled
 from ...helpers import pdf  # noqa: F401
 
 __all__ = ["delta", "gamma", "rho", "theta", "vega"]
 
 
+@compiled(BSM, DELTA, 1.0, 6)
 def delta(flag: str, S: float, K: float, t: float, r: float, sigma: float) -> float:
     """Black-Scholes delta dV/dS."""
     v = value_scalar(1, FLAG.get(flag), S, K, t, r, sigma, 0.0, 1, 0)
@@ -34,6 +36,7 @@ def delta(flag: str, S: float, K: float, t: float, r: float, sigma: float) -> fl
     return v
 
 
+@compiled(BSM, THETA, PER_DAY, 6)
 def theta(flag: str, S: float, K: float, t: float, r: float, sigma: float) -> float:
     """Black-Scholes theta per calendar day (annual dV/dt / 365)."""
     v = value_scalar(4, FLAG.get(flag), S, K, t, r, sigma, 0.0, 1, 0)
@@ -42,6 +45,7 @@ def theta(flag: str, S: float, K: float, t: float, r: float, sigma: float) -> fl
     return v / 365.0
 
 
+@compiled(BSM, GAMMA, 1.0, 6)
 def gamma(flag: str, S: float, K: float, t: float, r: float, sigma: float) -> float:
     """Black-Scholes gamma d2V/dS2."""
     v = value_scalar(2, FLAG.get(flag), S, K, t, r, sigma, 0.0, 1, 0)
@@ -50,6 +54,7 @@ def gamma(flag: str, S: float, K: float, t: float, r: float, sigma: float) -> fl
     return v
 
 
+@compiled(BSM, VEGA, PER_POINT, 6)
 def vega(flag: str, S: float, K: float, t: float, r: float, sigma: float) -> float:
     """Black-Scholes vega per vol point (dV/dsigma x 0.01)."""
     v = value_scalar(3, FLAG.get(flag), S, K, t, r, sigma, 0.0, 1, 0)
@@ -58,6 +63,7 @@ def vega(flag: str, S: float, K: float, t: float, r: float, sigma: float) -> flo
     return v * 0.01
 
 
+@compiled(BSM, RHO, PER_POINT, 6)
 def rho(flag: str, S: float, K: float, t: float, r: float, sigma: float) -> float:
     """Black-Scholes rho per rate point (dV/dr x 0.01)."""
     v = value_scalar(5, FLAG.get(flag), S, K, t, r, sigma, 0.0, 1, 0)

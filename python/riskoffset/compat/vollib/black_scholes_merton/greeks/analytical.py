@@ -17,11 +17,13 @@ from ..._engine import bsm_d2 as d2  # noqa: F401
 
 # names vollib's module also exposes (imported there), for code that imports them from here
 from ..._engine import norm_cdf as N  # noqa: F401
+from ..._fast import BSM, DELTA, GAMMA, PER_DAY, PER_POINT, RHO, THETA, VEGA, compiled
 from ...helpers import pdf  # noqa: F401
 
 __all__ = ["delta", "gamma", "rho", "theta", "vega"]
 
 
+@compiled(BSM, DELTA, 1.0, 7)
 def delta(flag: str, S: float, K: float, t: float, r: float, sigma: float, q: float) -> float:
     """Black-Scholes-Merton delta dV/dS."""
     v = value_scalar(1, FLAG.get(flag), S, K, t, r, sigma, q, 1, 0)
@@ -30,6 +32,7 @@ def delta(flag: str, S: float, K: float, t: float, r: float, sigma: float, q: fl
     return v
 
 
+@compiled(BSM, THETA, PER_DAY, 7)
 def theta(flag: str, S: float, K: float, t: float, r: float, sigma: float, q: float) -> float:
     """Black-Scholes-Merton theta per calendar day (annual dV/dt / 365)."""
     v = value_scalar(4, FLAG.get(flag), S, K, t, r, sigma, q, 1, 0)
@@ -38,6 +41,7 @@ def theta(flag: str, S: float, K: float, t: float, r: float, sigma: float, q: fl
     return v / 365.0
 
 
+@compiled(BSM, GAMMA, 1.0, 7)
 def gamma(flag: str, S: float, K: float, t: float, r: float, sigma: float, q: float) -> float:
     """Black-Scholes-Merton gamma d2V/dS2."""
     v = value_scalar(2, FLAG.get(flag), S, K, t, r, sigma, q, 1, 0)
@@ -46,6 +50,7 @@ def gamma(flag: str, S: float, K: float, t: float, r: float, sigma: float, q: fl
     return v
 
 
+@compiled(BSM, VEGA, PER_POINT, 7)
 def vega(flag: str, S: float, K: float, t: float, r: float, sigma: float, q: float) -> float:
     """Black-Scholes-Merton vega per vol point (dV/dsigma x 0.01)."""
     v = value_scalar(3, FLAG.get(flag), S, K, t, r, sigma, q, 1, 0)
@@ -54,6 +59,7 @@ def vega(flag: str, S: float, K: float, t: float, r: float, sigma: float, q: flo
     return v * 0.01
 
 
+@compiled(BSM, RHO, PER_POINT, 7)
 def rho(flag: str, S: float, K: float, t: float, r: float, sigma: float, q: float) -> float:
     """Black-Scholes-Merton rho per rate point (dV/dr x 0.01, q held)."""
     v = value_scalar(5, FLAG.get(flag), S, K, t, r, sigma, q, 1, 0)
