@@ -166,6 +166,46 @@ void register_pricing(py::module_& m) {
       py::arg("price"), py::arg("flag"), py::arg("underlying"), py::arg("strike"), py::arg("t"), py::arg("r"),
       py::arg("q"), py::arg("model"), py::arg("settlement"), py::arg("n"), py::arg("threads"));
 
+  m.def(
+      "scenario_values",
+      [](const Array& flag, const Array& forward, const Array& strike, const Array& t, const Array& inverse,
+         const Array& sigma, const py::array_t<std::int32_t, py::array::c_style | py::array::forcecast>& vol_state,
+         const Array& move, py::object time_shift, double r, int threads) {
+        riskoffset::ScenarioInputs in;
+        in.n_instruments = static_cast<std::size_t>(flag.size());
+        in.n_scenarios = static_cast<std::size_t>(move.size());
+        const char* names[] = {"forward", "strike", "t", "inverse"};
+        const Array* per_instrument[] = {&forward, &strike, &t, &inverse};
+        for (int k = 0; k < 4; ++k)
+          if (static_cast<std::size_t>(per_instrument[k]->size()) != in.n_instruments)
+            throw std::invalid_argument(std::string(names[k]) + " must have one value per instrument");
+        if (static_cast<std::size_t>(vol_state.size()) != in.n_scenarios)
+          throw std::invalid_argument("vol_state must have one entry per scenario");
+        if (in.n_instruments == 0 || sigma.size() % static_cast<py::ssize_t>(std::max<std::size_t>(in.n_instruments, 1)) != 0)
+          throw std::invalid_argument("sigma must be n_vol_states x n_instruments (state-major)");
+        in.n_vol_states = static_cast<std::size_t>(sigma.size()) / in.n_instruments;
+        Array shift;
+        if (!time_shift.is_none()) {
+          shift = Array::ensure(time_shift);
+          if (!shift || static_cast<std::size_t>(shift.size()) != in.n_scenarios)
+            throw std::invalid_argument("time_shift must have one value per scenario");
+          in.time_shift = shift.data();
+        }
+        in.flag = flag.data(), in.forward = forward.data(), in.strike = strike.data(), in.t = t.data();
+        in.inverse = inverse.data(), in.sigma = sigma.data(), in.vol_state = vol_state.data();
+        in.move = move.data(), in.r = r;
+        Array values({static_cast<py::ssize_t>(in.n_instruments), static_cast<py::ssize_t>(in.n_scenarios)});
+        double* out = values.mutable_data();
+        std::int64_t bad;
+        {
+          py::gil_scoped_release release;  // arrays referenced by this frame; no Python touched
+          bad = riskoffset::scenario_values(in, out, in.n_instruments, threads);
+        }
+        return py::make_tuple(values, bad);
+      },
+      py::arg("flag"), py::arg("forward"), py::arg("strike"), py::arg("t"), py::arg("inverse"), py::arg("sigma"),
+      py::arg("vol_state"), py::arg("move"), py::arg("time_shift"), py::arg("r"), py::arg("threads"));
+
   // Scalar fast paths: one option from plain Python scalars, no numpy.  They return None when the
   // arguments are not plain scalars or the row is invalid; the caller then takes the array path.
   m.def("greeks_scalar", [](py::handle flag, py::handle u, py::handle k, py::handle t, py::handle r,

@@ -19,12 +19,14 @@ try:
 except ValueError as exc:
     raise ImportError(f"riskoffset: RISKOFFSET_SIMD is invalid: {exc}") from None
 
-from . import units
+from . import margin, units
 from .book import Book, GreeksReport
 from .implied_vol import IVStatus, implied_vol
 from .instruments import Instrument, InstrumentTable
+from .margin.result import MarginResult, WorstScenario
 from .market import Market, MarketDataError
 from .pricing import GREEK_NAMES, greeks, price
+from .revaluation import revalue
 from .simd import set_simd, simd_info, simd_target
 
 __version__ = "0.1.0"
@@ -35,16 +37,20 @@ __all__ = [
     "IVStatus",
     "Instrument",
     "InstrumentTable",
+    "MarginResult",
     "Market",
     "MarketDataError",
     "__version__",
     "greeks",
     "implied_vol",
+    "margin",
     "price",
+    "revalue",
     "set_simd",
     "simd_info",
     "simd_target",
     "units",
+    "WorstScenario",
 ]
 
 

@@ -54,3 +54,16 @@ def greeks_scalar(
 def implied_vol_scalar(
     price: Any, flag: Any, underlying: Any, strike: Any, t: Any, r: Any, q: Any, model: int, settlement: int
 ) -> tuple[float, int] | None: ...
+def scenario_values(
+    flag: npt.NDArray[np.float64],
+    forward: npt.NDArray[np.float64],
+    strike: npt.NDArray[np.float64],
+    t: npt.NDArray[np.float64],
+    inverse: npt.NDArray[np.float64],
+    sigma: npt.NDArray[np.float64],
+    vol_state: npt.NDArray[np.int32],
+    move: npt.NDArray[np.float64],
+    time_shift: npt.NDArray[np.float64] | None,
+    r: float,
+    threads: int,
+) -> tuple[npt.NDArray[np.float64], int]: ...

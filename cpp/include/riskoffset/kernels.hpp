@@ -65,10 +65,35 @@ using PricingKernel = std::int64_t (*)(const PricingInputs&, const PricingOutput
 using ImpliedVolKernel = void (*)(const ImpliedVolInputs&, double* sigma, std::int8_t* status,
                                   std::size_t begin, std::size_t end);
 
+// Full revaluation of instruments under scenarios (DESIGN §1: revalue each instrument once per scenario).
+// Black-76 on the forward: instrument i in scenario j is priced with forward F_i (1 + move_j), vol
+// sigma[vol_state_j * n_instruments + i] (vol states are stored state-major, e.g. Deribit's up / same /
+// down, or one state per scenario) and time max(t_i - time_shift_j, 0).  flag: +1 call, -1 put, 0 a
+// forward-like position whose value is the scenario forward (1 coin if inverse).  inverse: 1 for the coin
+// value V / F_ij, 0 for the quote-currency value.
+struct ScenarioInputs {
+  const double* flag = nullptr;        // n_instruments
+  const double* forward = nullptr;     // n_instruments
+  const double* strike = nullptr;      // n_instruments (ignored where flag == 0)
+  const double* t = nullptr;           // n_instruments, years
+  const double* inverse = nullptr;     // n_instruments, 0 or 1
+  const double* sigma = nullptr;       // n_vol_states x n_instruments
+  const std::int32_t* vol_state = nullptr;  // n_scenarios, each in [0, n_vol_states)
+  const double* move = nullptr;        // n_scenarios, relative forward move (> -1)
+  const double* time_shift = nullptr;  // n_scenarios (years) or nullptr for none
+  double r = 0.0;
+  std::size_t n_instruments = 0, n_scenarios = 0, n_vol_states = 0;
+};
+
+// Rows [begin, end) of the instrument x scenario value matrix.  Returns the first invalid flat index
+// (i * n_scenarios + j) or -1.
+using ScenarioKernel = std::int64_t (*)(const ScenarioInputs&, double* values, std::size_t begin, std::size_t end);
+
 struct KernelTable {
   const char* name;
   PricingKernel price_greeks;
   ImpliedVolKernel implied_vol;
+  ScenarioKernel scenario_values;
   // The vector maths evaluated on one value, for accuracy tests against mpmath.
   double (*exp)(double);
   double (*log)(double);

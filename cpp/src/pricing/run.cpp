@@ -12,13 +12,15 @@ const char* const kOutputNames[kOutputCount] = {"price", "delta", "gamma", "vega
 
 namespace {
 
+constexpr std::size_t kMinOptionsPerThread = 8192;
+
 // Runs body(part, begin, end) over [0, n) in up to `threads` contiguous chunks; chunk bounds are
 // multiples of 64 rows so no two threads write the same cache line of an output.
+// min_chunk: rows below which starting a thread costs more than it saves.
 template <class Body>
-std::size_t parallel_rows(std::size_t n, int threads, Body body) {
-  constexpr std::size_t kMinChunk = 8192;  // below this, starting a thread costs more than it saves
+std::size_t parallel_rows(std::size_t n, int threads, std::size_t min_chunk, Body body) {
   std::size_t parts = threads > 1 ? static_cast<std::size_t>(threads) : 1;
-  parts = std::min(parts, std::max<std::size_t>(1, n / kMinChunk));
+  parts = std::min(parts, std::max<std::size_t>(1, n / min_chunk));
   if (parts <= 1) {
     body(0, 0, n);
     return 1;
@@ -37,7 +39,7 @@ std::size_t parallel_rows(std::size_t n, int threads, Body body) {
 std::int64_t price_greeks(const PricingInputs& in, const PricingOutputs& out, std::size_t n, int threads) {
   const KernelTable& kernels = active_kernels();
   std::vector<std::int64_t> first_bad(static_cast<std::size_t>(std::max(threads, 1)), -1);
-  parallel_rows(n, threads, [&](std::size_t part, std::size_t begin, std::size_t end) {
+  parallel_rows(n, threads, kMinOptionsPerThread, [&](std::size_t part, std::size_t begin, std::size_t end) {
     first_bad[part] = kernels.price_greeks(in, out, begin, end);
   });
   // Parts are in row order, so the first part with an invalid row holds the first invalid row.
@@ -48,9 +50,21 @@ std::int64_t price_greeks(const PricingInputs& in, const PricingOutputs& out, st
 
 void implied_vol(const ImpliedVolInputs& in, double* sigma, std::int8_t* status, std::size_t n, int threads) {
   const KernelTable& kernels = active_kernels();
-  parallel_rows(n, threads, [&](std::size_t, std::size_t begin, std::size_t end) {
+  parallel_rows(n, threads, kMinOptionsPerThread, [&](std::size_t, std::size_t begin, std::size_t end) {
     kernels.implied_vol(in, sigma, status, begin, end);
   });
+}
+
+std::int64_t scenario_values(const ScenarioInputs& in, double* values, std::size_t n_instruments, int threads) {
+  const KernelTable& kernels = active_kernels();
+  std::vector<std::int64_t> first_bad(static_cast<std::size_t>(std::max(threads, 1)), -1);
+  const std::size_t min_instruments = std::max<std::size_t>(1, kMinOptionsPerThread / std::max<std::size_t>(in.n_scenarios, 1));
+  parallel_rows(n_instruments, threads, min_instruments, [&](std::size_t part, std::size_t begin, std::size_t end) {
+    first_bad[part] = kernels.scenario_values(in, values, begin, end);
+  });
+  for (std::int64_t b : first_bad)
+    if (b >= 0) return b;
+  return -1;
 }
 
 }  // namespace riskoffset

@@ -2,7 +2,9 @@
 // CMakeLists.txt).  Everything lives in namespace riskoffset::RO_TARGET so targets never share symbols.
 #include <cstddef>
 #include <cstdint>
+#include <cmath>
 #include <cstring>
+#include <vector>
 
 #include "riskoffset/kernels.hpp"
 
@@ -17,6 +19,7 @@ namespace RO_TARGET {
 #include "simd/vmath.hpp"
 #include "pricing/black_kernel.hpp"
 #include "pricing/implied_vol_kernel.hpp"
+#include "pricing/scenario_kernel.hpp"
 
 // Scalar views of the vector maths for tests (W lanes computed, first used).
 double exp_one(double v) { return vexp(splat(v))[0]; }
@@ -31,9 +34,13 @@ double erfcx_one(double v) { return verfcx(splat(v))[0]; }
 #define RO_CAT(a, b) RO_CAT2(a, b)
 
 const KernelTable& RO_CAT(kernels_, RO_TARGET)() {
-  static const KernelTable table{RO_STR(RO_TARGET),         &RO_TARGET::price_greeks_kernel,
-                                 &RO_TARGET::implied_vol_kernel, &RO_TARGET::exp_one,
-                                 &RO_TARGET::log_one,          &RO_TARGET::erfcx_one};
+  static const KernelTable table{RO_STR(RO_TARGET),
+                                 &RO_TARGET::price_greeks_kernel,
+                                 &RO_TARGET::implied_vol_kernel,
+                                 &RO_TARGET::scenario_values_kernel,
+                                 &RO_TARGET::exp_one,
+                                 &RO_TARGET::log_one,
+                                 &RO_TARGET::erfcx_one};
   return table;
 }
 

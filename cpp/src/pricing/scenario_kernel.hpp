@@ -1,0 +1,82 @@
+// Instrument x scenario revaluation.  Included inside the per-target namespace after black_kernel.hpp.
+// Vectorised over instruments (W at a time) for one scenario after another, so no lane is wasted on a
+// ragged scenario count and what scenarios share is hoisted per instrument block: ln(F/K), 1/F, sqrt(t)
+// (without a time shift), and per scenario ln(1 + move), 1/(1 + move).
+#pragma once
+
+inline std::int64_t scenario_values_kernel(const ScenarioInputs& in, double* values, std::size_t begin,
+                                           std::size_t end) {
+  const std::size_t n = in.n_instruments, m = in.n_scenarios;
+  const double inf = __builtin_inf();
+  for (std::size_t j = 0; j < m; ++j) {
+    if (!(in.move[j] > -1.0 && in.move[j] < inf)) return static_cast<std::int64_t>(begin * m + j);
+    if (in.vol_state[j] < 0 || static_cast<std::size_t>(in.vol_state[j]) >= in.n_vol_states)
+      return static_cast<std::int64_t>(begin * m + j);
+    if (in.time_shift && !std::isfinite(in.time_shift[j])) return static_cast<std::int64_t>(begin * m + j);
+  }
+  // Per scenario, once per call: ln(1 + m_j) and 1 / (1 + m_j).
+  std::vector<double> log_growth(m), inv_growth(m);
+  for (std::size_t j = 0; j < m; ++j) {
+    log_growth[j] = std::log1p(in.move[j]);
+    inv_growth[j] = 1.0 / (1.0 + in.move[j]);
+  }
+  const bool zero_rate = in.r == 0.0;
+  const bool shifted = in.time_shift != nullptr;
+  std::int64_t first_bad = -1;
+  double lane_values[W];
+  for (std::size_t i0 = begin; i0 < end; i0 += W) {
+    const bool full = i0 + W <= end;
+    const Column flag_c{in.flag, 1}, forward_c{in.forward, 1}, strike_c{in.strike, 1}, t_c{in.t, 1},
+        inverse_c{in.inverse, 1};
+    const vd theta = full ? load(in.flag + i0) : load_tail(flag_c, i0, end, 1.0);
+    const vd F0 = full ? load(in.forward + i0) : load_tail(forward_c, i0, end, 1.0);
+    const vd t = full ? load(in.t + i0) : load_tail(t_c, i0, end, 1.0);
+    const vd inverse = full ? load(in.inverse + i0) : load_tail(inverse_c, i0, end, 0.0);
+    const vi forward_like = theta == 0.0;
+    const vd K = select(forward_like, F0, full ? load(in.strike + i0) : load_tail(strike_c, i0, end, 1.0));
+    const vi ok = (F0 > 0.0) & (F0 < inf) & (K > 0.0) & (K < inf) & (vabs(t) < inf) &
+                  ((inverse == 0.0) | (inverse == 1.0)) & (forward_like | (vabs(theta) == 1.0));
+    if (!all(ok) && first_bad < 0) {
+      for (int l = 0; l < W; ++l)
+        if (!ok[l]) {
+          first_bad = static_cast<std::int64_t>((i0 + static_cast<std::size_t>(l)) * m);
+          break;
+        }
+    }
+    const vi is_inverse = inverse == 1.0;
+    const vd inv_f0 = 1.0 / F0;
+    const vd x0 = vlog_ratio(F0, K, inv_f0);
+    const vd sqrt_t0 = vsqrt(vmax(t, splat(0.0)));
+    for (std::size_t j = 0; j < m; ++j) {
+      const double growth = 1.0 + in.move[j];
+      const double* sigma_row = in.sigma + static_cast<std::size_t>(in.vol_state[j]) * n;
+      const Column sigma_c{sigma_row, 1};
+      const vd sigma = full ? load(sigma_row + i0) : load_tail(sigma_c, i0, end, 0.1);
+      if (any(~((sigma >= 0.0) & (sigma < inf))) && first_bad < 0) {
+        for (int l = 0; l < W; ++l)
+          if (!(sigma[l] >= 0.0 && sigma[l] < inf)) {
+            first_bad = static_cast<std::int64_t>((i0 + static_cast<std::size_t>(l)) * m + j);
+            break;
+          }
+      }
+      vd T = t, sqrt_t = sqrt_t0;
+      if (shifted) {
+        T = vmax(t - in.time_shift[j], splat(0.0));
+        sqrt_t = vsqrt(T);
+      }
+      const vd s = sigma * sqrt_t;
+      const vi live = s > kMinTotalVol;
+      const vd inv_s = 1.0 / select(live, s, splat(1.0));
+      const vd F = F0 * growth;
+      vd n1, kn2, phi, d1, d2;
+      black_core(theta, F, K, s, inv_s, x0 + log_growth[j], n1, kn2, phi, d1, d2);
+      vd V = theta * (F * n1 - kn2) + 0.0;
+      if (!zero_rate) V = V * vexp(-in.r * vmax(T, splat(0.0)));
+      V = select(forward_like, F, V);
+      V = select(is_inverse, V * inv_f0 * inv_growth[j], V);  // coin value V / (F0 (1 + m))
+      store(lane_values, V);
+      for (std::size_t l = 0; l < static_cast<std::size_t>(W) && i0 + l < end; ++l) values[(i0 + l) * m + j] = lane_values[l];
+    }
+  }
+  return first_bad;
+}
