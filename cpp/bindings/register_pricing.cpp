@@ -29,60 +29,6 @@ riskoffset::Settlement settlement_of(int s) {
   return static_cast<riskoffset::Settlement>(s);
 }
 
-// Plain Python float/int to double; false for anything else (arrays, lists, numpy ints...).
-bool scalar(py::handle h, double& out) {
-  PyObject* o = h.ptr();
-  if (PyFloat_Check(o)) {
-    out = PyFloat_AS_DOUBLE(o);
-    return true;
-  }
-  if (PyLong_Check(o)) {
-    out = PyLong_AsDouble(o);
-    if (out == -1.0 && PyErr_Occurred()) {
-      PyErr_Clear();
-      return false;
-    }
-    return true;
-  }
-  return false;
-}
-
-// 'c'/'call' -> +1, 'p'/'put' -> -1 (any case), bool True -> call.  0 when not a recognised scalar flag.
-double scalar_flag(py::handle h) {
-  PyObject* o = h.ptr();
-  if (PyBool_Check(o)) return o == Py_True ? 1.0 : -1.0;
-  if (!PyUnicode_Check(o)) return 0.0;
-  Py_ssize_t len = 0;
-  const char* s = PyUnicode_AsUTF8AndSize(o, &len);
-  if (!s) {
-    PyErr_Clear();
-    return 0.0;
-  }
-  const std::string v(s, static_cast<std::size_t>(len));
-  if (v == "c" || v == "C" || v == "call" || v == "Call" || v == "CALL") return 1.0;
-  if (v == "p" || v == "P" || v == "put" || v == "Put" || v == "PUT") return -1.0;
-  return 0.0;
-}
-
-struct ScalarRow {
-  double v[8];  // flag, underlying, strike, t, r, sigma-or-price, q
-  riskoffset::PricingInputs pricing() const {
-    riskoffset::PricingInputs in;
-    in.flag = {&v[0], 0}, in.underlying = {&v[1], 0}, in.strike = {&v[2], 0}, in.t = {&v[3], 0};
-    in.r = {&v[4], 0}, in.sigma = {&v[5], 0}, in.q = {&v[6], 0};
-    return in;
-  }
-};
-
-// Reads one option from plain Python scalars; false if any argument is not one (the caller then takes
-// the general array path, which also words errors).
-bool read_scalar_row(ScalarRow& row, py::handle flag, py::handle u, py::handle k, py::handle t, py::handle r,
-                     py::handle sigma, py::handle q) {
-  row.v[0] = scalar_flag(flag);
-  return row.v[0] != 0.0 && scalar(u, row.v[1]) && scalar(k, row.v[2]) && scalar(t, row.v[3]) &&
-         scalar(r, row.v[4]) && scalar(sigma, row.v[5]) && scalar(q, row.v[6]);
-}
-
 }  // namespace
 
 void register_pricing(py::module_& m) {
@@ -205,38 +151,5 @@ void register_pricing(py::module_& m) {
       },
       py::arg("flag"), py::arg("forward"), py::arg("strike"), py::arg("t"), py::arg("inverse"), py::arg("sigma"),
       py::arg("vol_state"), py::arg("move"), py::arg("time_shift"), py::arg("r"), py::arg("threads"));
-
-  // Scalar fast paths: one option from plain Python scalars, no numpy.  They return None when the
-  // arguments are not plain scalars or the row is invalid; the caller then takes the array path.
-  m.def("greeks_scalar", [](py::handle flag, py::handle u, py::handle k, py::handle t, py::handle r,
-                            py::handle sigma, py::handle q, int model, int settlement) -> py::object {
-    ScalarRow row;
-    if (!read_scalar_row(row, flag, u, k, t, r, sigma, q)) return py::none();
-    riskoffset::PricingInputs in = row.pricing();
-    in.model = model_of(model);
-    in.settlement = settlement_of(settlement);
-    const int count = in.settlement == riskoffset::Settlement::inverse ? riskoffset::kOutputCount : 9;
-    double values[riskoffset::kOutputCount] = {};
-    riskoffset::PricingOutputs out;
-    for (int i = 0; i < count; ++i) out.out[i] = &values[i];
-    if (riskoffset::price_greeks(in, out, 1, 1) >= 0) return py::none();
-    py::dict d;
-    for (int i = 0; i < count; ++i) d[riskoffset::kOutputNames[i]] = values[i];
-    return std::move(d);
-  });
-
-  m.def("implied_vol_scalar", [](py::handle price, py::handle flag, py::handle u, py::handle k, py::handle t,
-                                 py::handle r, py::handle q, int model, int settlement) -> py::object {
-    ScalarRow row;
-    if (!read_scalar_row(row, flag, u, k, t, r, price, q)) return py::none();
-    riskoffset::ImpliedVolInputs in;
-    in.price = {&row.v[5], 0}, in.flag = {&row.v[0], 0}, in.underlying = {&row.v[1], 0};
-    in.strike = {&row.v[2], 0}, in.t = {&row.v[3], 0}, in.r = {&row.v[4], 0}, in.q = {&row.v[6], 0};
-    in.model = model_of(model);
-    in.settlement = settlement_of(settlement);
-    double sigma = 0.0;
-    std::int8_t status = 0;
-    riskoffset::implied_vol(in, &sigma, &status, 1, 1);
-    return py::make_tuple(sigma, static_cast<int>(status));
-  });
+  // The scalar fast paths (value_scalar, greeks_scalar, implied_vol_scalar) are in fast_scalar.cpp.
 }
