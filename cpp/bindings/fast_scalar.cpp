@@ -59,7 +59,7 @@ double as_flag(PyObject* o) {
 // Runs the active kernel on one option.  Returns false if the row is invalid (the kernel's validation).
 bool price_one(const double row[7], int model, int settlement, int output, double& value) {
   riskoffset::PricingInputs in;
-  in.flag = Column{&row[0], 0}, in.underlying = Column{&row[1], 0}, in.strike = Column{&row[2], 0};
+  in.flag = riskoffset::FlagColumn{&row[0], nullptr, 0}, in.underlying = Column{&row[1], 0}, in.strike = Column{&row[2], 0};
   in.t = Column{&row[3], 0}, in.r = Column{&row[4], 0}, in.sigma = Column{&row[5], 0};
   in.q = Column{&row[6], 0};
   in.model = static_cast<riskoffset::Model>(model);
@@ -125,7 +125,7 @@ PyObject* greeks_scalar(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
   double row[7];
   if (!read_row(args, row)) Py_RETURN_NONE;
   riskoffset::PricingInputs in;
-  in.flag = Column{&row[0], 0}, in.underlying = Column{&row[1], 0}, in.strike = Column{&row[2], 0};
+  in.flag = riskoffset::FlagColumn{&row[0], nullptr, 0}, in.underlying = Column{&row[1], 0}, in.strike = Column{&row[2], 0};
   in.t = Column{&row[3], 0}, in.r = Column{&row[4], 0}, in.sigma = Column{&row[5], 0};
   in.q = Column{&row[6], 0};
   in.model = static_cast<riskoffset::Model>(model);
@@ -163,7 +163,7 @@ PyObject* implied_vol_scalar(PyObject*, PyObject* const* args, Py_ssize_t nargs)
   for (int k = 2; k < 7; ++k)
     if (!as_double(args[k], v[k])) Py_RETURN_NONE;
   riskoffset::ImpliedVolInputs in;
-  in.price = Column{&v[0], 0}, in.flag = Column{&v[1], 0}, in.underlying = Column{&v[2], 0};
+  in.price = Column{&v[0], 0}, in.flag = riskoffset::FlagColumn{&v[1], nullptr, 0}, in.underlying = Column{&v[2], 0};
   in.strike = Column{&v[3], 0}, in.t = Column{&v[4], 0}, in.r = Column{&v[5], 0}, in.q = Column{&v[6], 0};
   in.model = static_cast<riskoffset::Model>(model);
   in.settlement = static_cast<riskoffset::Settlement>(settlement);

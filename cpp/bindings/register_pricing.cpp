@@ -20,6 +20,22 @@ Column column(const Array& a, std::size_t n, const char* name) {
   return Column{a.data(), size == 1 ? 0u : 1u};
 }
 
+// Flags as +1/-1 float64, or a numpy bool array read in place (no conversion pass).  `keep` holds a
+// converted copy alive for the duration of the call.
+riskoffset::FlagColumn flag_column(const py::array& flag, std::size_t n, py::array& keep) {
+  const auto size = static_cast<std::size_t>(flag.size());
+  if (size != 1 && size != n)
+    throw std::invalid_argument("flag has " + std::to_string(size) + " rows, expected 1 or " + std::to_string(n));
+  const std::size_t stride = size == 1 ? 0u : 1u;
+  if (flag.dtype().is(py::dtype::of<bool>())) {
+    keep = py::array_t<bool, py::array::c_style | py::array::forcecast>::ensure(flag);
+    return riskoffset::FlagColumn{nullptr, static_cast<const std::uint8_t*>(keep.data()), stride};
+  }
+  keep = Array::ensure(flag);
+  if (!keep) throw py::error_already_set();
+  return riskoffset::FlagColumn{static_cast<const double*>(keep.data()), nullptr, stride};
+}
+
 riskoffset::Model model_of(int m) {
   if (m != 0 && m != 1) throw std::invalid_argument("model code must be 0 (black76) or 1 (bsm)");
   return static_cast<riskoffset::Model>(m);
@@ -38,11 +54,12 @@ void register_pricing(py::module_& m) {
 
   m.def(
       "greeks",
-      [](const Array& flag, const Array& underlying, const Array& strike, const Array& t, const Array& r,
+      [](const py::array& flag, const Array& underlying, const Array& strike, const Array& t, const Array& r,
          const Array& sigma, const Array& q, int model, int settlement, unsigned mask, std::size_t n,
          int threads, py::object out_arrays) {
         riskoffset::PricingInputs in;
-        in.flag = column(flag, n, "flag");
+        py::array flag_keep;
+        in.flag = flag_column(flag, n, flag_keep);
         in.underlying = column(underlying, n, "underlying");
         in.strike = column(strike, n, "strike");
         in.t = column(t, n, "t");
@@ -87,11 +104,12 @@ void register_pricing(py::module_& m) {
 
   m.def(
       "implied_vol",
-      [](const Array& price, const Array& flag, const Array& underlying, const Array& strike, const Array& t,
+      [](const Array& price, const py::array& flag, const Array& underlying, const Array& strike, const Array& t,
          const Array& r, const Array& q, int model, int settlement, std::size_t n, int threads) {
         riskoffset::ImpliedVolInputs in;
         in.price = column(price, n, "price");
-        in.flag = column(flag, n, "flag");
+        py::array flag_keep;
+        in.flag = flag_column(flag, n, flag_keep);
         in.underlying = column(underlying, n, "underlying");
         in.strike = column(strike, n, "strike");
         in.t = column(t, n, "t");

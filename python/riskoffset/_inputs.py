@@ -33,8 +33,9 @@ def settlement_code(settlement: str) -> int:
         raise ValueError(f"settlement must be 'linear' or 'inverse', got {settlement!r}") from None
 
 
-def flag_array(flag: Any) -> FloatArray:
-    """+1.0 for calls, -1.0 for puts: from 'c'/'p'/'call'/'put' (any case), arrays of them, or booleans."""
+def flag_array(flag: Any) -> npt.NDArray[Any]:
+    """Calls and puts from 'c'/'p'/'call'/'put' (any case), arrays of them, or booleans: a bool array
+    (True = call, passed to the kernels as it is) or, for a single string, +1.0 / -1.0."""
     if isinstance(flag, str):
         if flag in _CALL_NAMES:
             return np.array(1.0)
@@ -45,7 +46,7 @@ def flag_array(flag: Any) -> FloatArray:
     if a.size == 0 and a.dtype.kind == "f":  # an empty list
         return np.empty(a.shape)
     if a.dtype == np.bool_:
-        return np.where(a, 1.0, -1.0)
+        return a  # the kernels read bool columns directly
     if a.dtype.kind in "UO":
         is_call = np.isin(a, _CALL_NAMES)
         is_put = np.isin(a, _PUT_NAMES)
@@ -56,7 +57,7 @@ def flag_array(flag: Any) -> FloatArray:
             raise ValueError(
                 f"flag{where} must be 'c', 'p', 'call', 'put' or a boolean (True = call), got {a[bad].flat[0]!r}"
             )
-        return np.where(is_call, 1.0, -1.0)
+        return is_call
     raise TypeError(
         f"flag must be 'c'/'p'/'call'/'put' strings or booleans (True = call), got an array of dtype {a.dtype}"
     )

@@ -12,6 +12,15 @@ struct Column {
   double at(std::size_t i) const { return data[i * stride]; }
 };
 
+// Call/put flags: +1 / -1 doubles, or booleans (true = call) read as bytes, so that a numpy bool column
+// crosses the boundary without a conversion pass.
+struct FlagColumn {
+  const double* data = nullptr;           // +1 call, -1 put
+  const std::uint8_t* is_call = nullptr;  // used instead of data when set: 1 call, 0 put
+  std::size_t stride = 0;
+  double at(std::size_t i) const { return is_call ? (is_call[i * stride] ? 1.0 : -1.0) : data[i * stride]; }
+};
+
 enum class Model : int { black76 = 0, bsm = 1 };
 enum class Settlement : int { linear = 0, inverse = 1 };
 
@@ -35,7 +44,8 @@ extern const char* const kOutputNames[kOutputCount];
 // flag: +1 call, -1 put.  underlying: forward (black76) or spot (bsm).  t in years (ACT/365),
 // r and q continuously compounded, sigma decimal.  t <= 0 prices at intrinsic.
 struct PricingInputs {
-  Column flag, underlying, strike, t, r, sigma, q;
+  FlagColumn flag;
+  Column underlying, strike, t, r, sigma, q;
   Model model = Model::black76;
   Settlement settlement = Settlement::linear;
 };
@@ -54,7 +64,9 @@ enum class IvStatus : std::int8_t {
 };
 
 struct ImpliedVolInputs {
-  Column price, flag, underlying, strike, t, r, q;
+  Column price;
+  FlagColumn flag;
+  Column underlying, strike, t, r, q;
   Model model = Model::black76;
   Settlement settlement = Settlement::linear;
 };

@@ -53,7 +53,7 @@ std::int64_t price_greeks_order(const PricingInputs& in, const PricingOutputs& o
     const bool full = i0 + W <= end;
     vd theta, U, K, t, r, sigma, q;
     if (full) {
-      theta = load_column(in.flag, i0);
+      theta = load_flag(in.flag, i0);
       U = load_column(in.underlying, i0);
       K = load_column(in.strike, i0);
       t = load_column(in.t, i0);
@@ -62,7 +62,7 @@ std::int64_t price_greeks_order(const PricingInputs& in, const PricingOutputs& o
       q = load_column(in.q, i0);
     } else {
       // Tail: pad with a valid dummy option so the padding lanes never flag an error.
-      theta = load_tail(in.flag, i0, end, 1.0);
+      theta = load_flag_tail(in.flag, i0, end);
       U = load_tail(in.underlying, i0, end, 1.0);
       K = load_tail(in.strike, i0, end, 1.0);
       t = load_tail(in.t, i0, end, 1.0);

@@ -51,14 +51,14 @@ inline void implied_vol_kernel(const ImpliedVolInputs& in, double* sigma_out, st
     vd P, theta, U, K, t, r, q;
     if (full) {
       P = load_column(in.price, i0);
-      theta = load_column(in.flag, i0);
+      theta = load_flag(in.flag, i0);
       U = load_column(in.underlying, i0);
       K = load_column(in.strike, i0);
       t = load_column(in.t, i0);
       r = load_column(in.r, i0);
       q = load_column(in.q, i0);
     } else {
-      P = load_tail(in.price, i0, end, 0.1), theta = load_tail(in.flag, i0, end, 1.0);
+      P = load_tail(in.price, i0, end, 0.1), theta = load_flag_tail(in.flag, i0, end);
       U = load_tail(in.underlying, i0, end, 1.0), K = load_tail(in.strike, i0, end, 1.0);
       t = load_tail(in.t, i0, end, 1.0), r = load_tail(in.r, i0, end, 0.0), q = load_tail(in.q, i0, end, 0.0);
     }

@@ -16,6 +16,19 @@ inline vd load(const double* p) {
 }
 inline void store(double* p, vd v) { std::memcpy(p, &v, sizeof v); }
 inline vd load_column(const Column& c, std::size_t i) { return c.stride ? load(c.data + i) : splat(c.data[0]); }
+inline vd load_flag(const FlagColumn& c, std::size_t i) {
+  if (!c.stride) return splat(c.at(0));
+  if (!c.is_call) return load(c.data + i);
+  vd v;
+  for (int l = 0; l < W; ++l) v[l] = c.is_call[i + static_cast<std::size_t>(l)] ? 1.0 : -1.0;
+  return v;
+}
+inline vd load_flag_tail(const FlagColumn& c, std::size_t i, std::size_t end) {
+  if (!c.stride) return splat(c.at(0));
+  vd v = splat(1.0);
+  for (std::size_t l = 0; i + l < end; ++l) v[l] = c.at(i + l);
+  return v;
+}
 // The last, partial block [i, end): lanes past the end get `pad` (a value that is valid for the kernel).
 inline vd load_tail(const Column& c, std::size_t i, std::size_t end, double pad) {
   if (!c.stride) return splat(c.data[0]);  // broadcast values are valid in every lane (the scalar paths)
