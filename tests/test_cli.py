@@ -16,6 +16,7 @@ from riskoffset.chain import OptionChain
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "riskoffset.cli", *args],
+        check=False,
         capture_output=True,
         text=True,
         timeout=120,

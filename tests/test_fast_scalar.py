@@ -7,7 +7,6 @@ import inspect
 import sys
 
 import pytest
-
 import riskoffset as ro
 from riskoffset import _core
 

@@ -620,7 +620,12 @@ def test_subnormal_normalised_price_is_honest(simd_target: str) -> None:
     number with status OK."""
     sigma_true = 0.13143643064815666
     sigma, status = ro.implied_vol(
-        4.693098237161474e-308, "c", 3.9615243689646755, 42.06052153914366, 0.23100971921382643, 0.05,
+        4.693098237161474e-308,
+        "c",
+        3.9615243689646755,
+        42.06052153914366,
+        0.23100971921382643,
+        0.05,
         return_status=True,
     )
     if status == ro.IVStatus.OK:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import platform
 
 import pytest
-
 import riskoffset as ro
 
 

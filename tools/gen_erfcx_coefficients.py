@@ -7,6 +7,7 @@ they stay small (sum of |a_j| = 1.8 for degree 23), so the monomial form is well
 evaluate it with short dependency chains (even/odd split) instead of Clenshaw's serial recurrence.
 Run: python tools/gen_erfcx_coefficients.py [degree]
 """
+
 import sys
 
 import mpmath as mp

@@ -40,6 +40,7 @@ __all__ = [
     "MarginResult",
     "Market",
     "MarketDataError",
+    "WorstScenario",
     "__version__",
     "greeks",
     "implied_vol",
@@ -50,7 +51,6 @@ __all__ = [
     "simd_info",
     "simd_target",
     "units",
-    "WorstScenario",
 ]
 
 

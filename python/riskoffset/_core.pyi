@@ -40,12 +40,24 @@ def implied_vol(
     threads: int,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int8]]: ...
 def value_scalar(
-    output: int, flag: Any, underlying: Any, strike: Any, t: Any, r: Any, sigma: Any, q: Any, model: int, settlement: int
+    output: int,
+    flag: Any,
+    underlying: Any,
+    strike: Any,
+    t: Any,
+    r: Any,
+    sigma: Any,
+    q: Any,
+    model: int,
+    settlement: int,
 ) -> float | None: ...
+
 class ScalarFunction:
     """Compiled fast path for one option with a Python fallback (see compat/vollib/_fast.py)."""
 
-    def __init__(self, model: int, output: int, scale: float, nargs: int, fallback: Callable[..., float]) -> None: ...
+    def __init__(
+        self, model: int, output: int, scale: float, nargs: int, fallback: Callable[..., float]
+    ) -> None: ...
     def __call__(self, *args: Any, **kwargs: Any) -> float: ...
 
 def greeks_scalar(

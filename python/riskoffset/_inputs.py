@@ -88,7 +88,9 @@ def float_array(name: str, value: Any) -> FloatArray:
     try:
         a = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a real number or an array of them, got {type(value).__name__}") from None
+        raise TypeError(
+            f"{name} must be a real number or an array of them, got {type(value).__name__}"
+        ) from None
     return a
 
 

@@ -1,4 +1,4 @@
-"""Command line: `riskoffset demo | greeks | info`.  Human tables by default, --json for machines; bad input gives a
+"""Command line: `riskoffset demo | greeks | margin | info`.  Human tables by default, --json for machines; bad input gives a
 one-line message on stderr and exit code 2."""
 
 from __future__ import annotations
@@ -11,9 +11,11 @@ from typing import Any
 
 import numpy as np
 
+from . import margin as margin_api
 from .book import GROUPINGS, Book, GreeksReport
 from .chain import OptionChain
 from .implied_vol import implied_vol
+from .margin.result import MarginResult
 from .market import Market
 from .pricing import greeks
 from .simd import simd_info
@@ -198,6 +200,191 @@ def _print_risk_report(reports: dict[str, GreeksReport]) -> None:
         print(report.table())
 
 
+# ---------------------------------------------------------------------------------------------- margin
+def _margin_params(specs: Sequence[str] | None, methods: Sequence[str]) -> dict[str, Any]:
+    """--params [METHOD=]SOURCE, repeatable; a bare SOURCE belongs to the only method asked for."""
+    out: dict[str, Any] = {}
+    for spec in specs or ():
+        method, sep, source = spec.partition("=")
+        if not sep:
+            if len(methods) != 1:
+                raise ValueError(f"--params {spec!r}: with several methods write METHOD=SOURCE")
+            method, source = methods[0], spec
+        if method not in margin_api.METHODS:
+            raise ValueError(
+                f"--params {spec!r}: unknown method {method!r}; choose one of {', '.join(margin_api.METHODS)}"
+            )
+        out[method] = source
+    return out
+
+
+def _usd(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.2f}"
+
+
+def _margin_table(result: MarginResult) -> list[str]:
+    """One row per (account, risk group), then the components with their calibration."""
+    groups = result.groups or (result,)
+    rows = []
+    for g in groups:
+        ws = g.worst_scenario
+        rows.append(
+            (
+                "" if g.account is None else str(g.account),
+                g.group or "-",
+                g.currency,
+                f"{g.initial:,.8g}",
+                f"{g.maintenance:,.8g}",
+                _usd(g.initial_usd),
+                _usd(g.maintenance_usd),
+                "-" if ws is None else f"#{ws.index} {ws.description}",
+            )
+        )
+    head = (
+        "account",
+        "group",
+        "ccy",
+        "initial",
+        "maintenance",
+        "initial USD",
+        "maint. USD",
+        "worst scenario",
+    )
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
+    right = {3, 4, 5, 6}
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(
+            c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))
+        )
+
+    lines = [line(head), "-" * len(line(head))]
+    lines += [line(r) for r in rows]
+    if len(groups) > 1:
+        lines.append(
+            line(
+                (
+                    "total",
+                    "",
+                    result.currency,
+                    f"{result.initial:,.8g}",
+                    f"{result.maintenance:,.8g}",
+                    _usd(result.initial_usd),
+                    _usd(result.maintenance_usd),
+                    "",
+                )
+            )
+        )
+    lines.append("")
+    lines.append(
+        f"components ({result.currency}; calibrated = reproduces published exchange output, exact = closed-form"
+    )
+    lines.append("rule, candidate = documented formula not yet checked against the exchange):")
+    for name, value in result.components.items():
+        lines.append(f"  {name:<26}{value:>20,.10g}  {result.calibration.get(name, '')}")
+    lines.append(f"parameters: {result.parameters_source}")
+    return lines
+
+
+def _comparison_rows(results: dict[str, MarginResult | Exception]) -> list[dict[str, Any]]:
+    """Capital efficiency: each method's requirement in USD against isolated (standard) margin."""
+    base = results.get("deribit-standard")
+    base_usd = base.initial_usd if isinstance(base, MarginResult) else None
+    rows = []
+    for method, r in results.items():
+        if isinstance(r, Exception):
+            rows.append({"method": method, "available": False, "reason": str(r)})
+            continue
+        ratio = r.initial_usd / base_usd if (base_usd and r.initial_usd is not None) else None
+        candidates = sorted(k for k, v in r.calibration.items() if v == "candidate" and r.components.get(k))
+        rows.append(
+            {
+                "method": method,
+                "available": True,
+                "initial_usd": r.initial_usd,
+                "maintenance_usd": r.maintenance_usd,
+                "of_standard": ratio,
+                "capital_saved_usd": None
+                if base_usd is None or r.initial_usd is None
+                else base_usd - r.initial_usd,
+                "candidate_components": candidates,
+            }
+        )
+    return rows
+
+
+def _comparison_table(rows: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        f"{'method':<18}{'initial USD':>16}{'maint. USD':>16}{'vs isolated':>13}{'saved USD':>16}  notes"
+    ]
+    lines.append("-" * len(lines[0]))
+    for r in rows:
+        if not r["available"]:
+            reason = r["reason"] if len(r["reason"]) <= 70 else r["reason"][:67] + "..."
+            lines.append(f"{r['method']:<18}{'n/a':>16}{'':>16}{'':>13}{'':>16}  {reason}")
+            continue
+        ratio = "-" if r["of_standard"] is None else f"{r['of_standard']:.1%}"
+        saved = "-" if r["capital_saved_usd"] is None else f"{r['capital_saved_usd']:,.0f}"
+        note = "candidate: " + ", ".join(r["candidate_components"]) if r["candidate_components"] else ""
+        lines.append(
+            f"{r['method']:<18}{_usd(r['initial_usd']):>16}{_usd(r['maintenance_usd']):>16}{ratio:>13}{saved:>16}  {note}"
+        )
+    return lines
+
+
+def _margin_command(
+    book_spec: str, market_path: str | None, method: str, param_specs: Sequence[str] | None, as_json: bool
+) -> None:
+    market = _load_market(market_path)
+    book = _load_book(book_spec, market)
+    methods = margin_api.available_methods() if method == "all" else [method]
+    params = _margin_params(param_specs, methods)
+    header = [
+        (
+            f"riskoffset margin: {book.name or 'book'}: {len(book)} netted positions, {len(book.accounts)} "
+            f"account(s); market {market.description or 'snapshot'} at {market.valuation_time.isoformat()}"
+        ),
+    ]
+    if method != "all":
+        result = margin_api.margin(book, market, method, params.get(method))
+        if as_json:
+            print(json.dumps(result.to_dict(), indent=2))
+            return
+        print("\n".join(header + [f"method: {method}", ""] + _margin_table(result)))
+        return
+    results = margin_api.compare(book, market, methods, params)
+    rows = _comparison_rows(results)
+    if as_json:
+        data = {
+            "book": book.name,
+            "comparison": rows,
+            "results": {m: r.to_dict() for m, r in results.items() if isinstance(r, MarginResult)},
+        }
+        print(json.dumps(data, indent=2))
+        return
+    print("\n".join(header))
+    print("Capital efficiency: isolated per-position margin (deribit-standard) against portfolio methods.")
+    print("\n".join(_comparison_table(rows)))
+
+
+def _margin_report() -> dict[str, list[dict[str, Any]]]:
+    """Every available method on every bundled sample book (the demo's capital-efficiency table)."""
+    market = Market.sample()
+    return {name: _comparison_rows(margin_api.compare(Book.sample(name), market)) for name in Book.samples()}
+
+
+def _print_margin_report(report: dict[str, list[dict[str, Any]]]) -> None:
+    print()
+    print(
+        "Margin side by side on the SYNTHETIC sample books: isolated per-position margin (deribit-standard) against "
+        "portfolio margin; `riskoffset margin BOOK --method all` for one book, --method NAME for the breakdown."
+    )
+    for name, rows in report.items():
+        print()
+        print(f"[{name}]")
+        print("\n".join(_comparison_table(rows)))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="riskoffset", description="Portfolio risk and margin engine.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -229,6 +416,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     greeks_cmd.add_argument(
         "--raw", action="store_true", help="with --json: per-unit values (vega per 1.00 vol, theta per year)"
     )
+    margin_cmd = sub.add_parser(
+        "margin",
+        help="margin of a book under one method or all side by side",
+        description="Initial and maintenance margin of a book (same inputs as `greeks`) under Deribit standard "
+        "margin, Deribit-style portfolio margin, SPAN or a scenario grid; --method all shows every available "
+        "method side by side against isolated per-position margin (capital efficiency).",
+    )
+    margin_cmd.add_argument("book", help="positions file (.csv/.json) or a sample book name")
+    margin_cmd.add_argument("--market", help="market snapshot (.csv or .json); default: the bundled sample")
+    margin_cmd.add_argument(
+        "--method", choices=[*margin_api.METHODS, "all"], default="deribit-pm", help="default: deribit-pm"
+    )
+    margin_cmd.add_argument(
+        "--params",
+        action="append",
+        metavar="[METHOD=]SOURCE",
+        help="parameter set: a preset name or a JSON/.spn file (repeatable; METHOD= with --method all)",
+    )
+    margin_cmd.add_argument("--json", action="store_true", help="machine-readable output")
     info = sub.add_parser("info", help="version and SIMD targets")
     info.add_argument("--json", action="store_true", help="machine-readable output")
     args = parser.parse_args(argv)
@@ -236,14 +442,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             summary, rows = _demo_rows(args.expiry)
             reports = _risk_report()
+            margins = _margin_report()
             if args.json:
                 books = {name: report.to_dict() for name, report in reports.items()}
-                print(json.dumps({"summary": summary, "options": rows, "books": books}, indent=2))
+                print(
+                    json.dumps(
+                        {"summary": summary, "options": rows, "books": books, "margin": margins}, indent=2
+                    )
+                )
             else:
                 _print_demo(summary, rows)
                 _print_risk_report(reports)
+                _print_margin_report(margins)
         elif args.command == "greeks":
             _greeks_command(args.book, args.market, args.by, args.json, args.raw, args.max_age)
+        elif args.command == "margin":
+            _margin_command(args.book, args.market, args.method, args.params, args.json)
         elif args.command == "info":
             from . import __version__
 

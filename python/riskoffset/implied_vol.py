@@ -120,7 +120,9 @@ def _bad_field(columns: list[FloatArray], row: int) -> str:
     return "an input is invalid"
 
 
-def _report(on_error: str, status: npt.NDArray[np.int8], shape: tuple[int, ...], columns: list[FloatArray]) -> None:
+def _report(
+    on_error: str, status: npt.NDArray[np.int8], shape: tuple[int, ...], columns: list[FloatArray]
+) -> None:
     failing = np.flatnonzero(status)
     first = int(failing[0])
     code = IVStatus(int(status[first]))

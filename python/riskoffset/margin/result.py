@@ -39,7 +39,12 @@ class MarginResult:
     components: dict[str, float] = field(default_factory=dict)
     calibration: dict[str, Calibration] = field(default_factory=dict)
     parameters_source: str = ""  # e.g. "deribit-pm 2024-06-17 [D6]" or the .spn file name and date
-    details: dict[str, Any] = field(default_factory=dict)  # method-specific extras (vectors, per-group results)
+    details: dict[str, Any] = field(
+        default_factory=dict
+    )  # method-specific extras (vectors, per-group results)
+    account: Any = None  # the account this result is for (None: the whole book)
+    group: str = ""  # the risk group (settlement currency, or a Deribit PM vector key such as "btc_btc")
+    groups: tuple[MarginResult, ...] = ()  # per (account, risk group) results an aggregate is the sum of
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -53,13 +58,20 @@ class MarginResult:
             "calibration": dict(self.calibration),
             "parameters_source": self.parameters_source,
         }
+        if self.account is not None:
+            out["account"] = self.account.item() if hasattr(self.account, "item") else self.account
+        if self.group:
+            out["group"] = self.group
         if self.worst_scenario is not None:
             ws = self.worst_scenario
             out["worst_scenario"] = {"index": ws.index, "description": ws.description, "pnl": ws.pnl}
+        if self.groups:
+            out["groups"] = [g.to_dict() for g in self.groups]
         return out
 
     def __str__(self) -> str:
-        lines = [f"{self.method} margin ({self.currency})"]
+        who = " ".join(str(x) for x in (self.account, self.group) if x not in (None, ""))
+        lines = [f"{self.method} margin ({self.currency})" + (f" [{who}]" if who else "")]
 
         def usd(value: float | None) -> str:
             return "" if value is None else f"  ({value:,.2f} USD)"
@@ -72,4 +84,61 @@ class MarginResult:
         for name, value in self.components.items():
             tag = self.calibration.get(name, "")
             lines.append(f"  {name:<28}{value:>18.10g}  {tag}")
+        for g in self.groups:
+            lines.append("  " + str(g).replace("\n", "\n  "))
         return "\n".join(lines)
+
+
+def aggregate(method: str, groups: list[MarginResult], parameters_source: str = "") -> MarginResult:
+    """The requirement of a whole book: one group's result as it is, or the sum of several.
+
+    Amounts add in a common currency: the groups' currency when they all share one, else USD, converted with
+    each group's ``details["usd_rate"]`` (USD per unit of its currency).  Components add by name; a
+    component's calibration is the weakest of its groups' (candidate < calibrated < exact).  The worst
+    scenario shown is the one of the group with the largest initial margin in USD."""
+    if not groups:  # an empty book (e.g. a long and a short that netted to nothing) needs no margin
+        return MarginResult(method, 0.0, 0.0, "USD", 0.0, 0.0, parameters_source=parameters_source)
+    if len(groups) == 1:
+        return groups[0]
+    currencies = {g.currency for g in groups}
+    currency = currencies.pop() if len(currencies) == 1 else "USD"
+    scale: list[float] = []
+    for g in groups:
+        rate = g.details.get("usd_rate")
+        if currency == "USD" and g.currency != "USD" and rate is None:
+            raise ValueError(
+                f"{method}: cannot add a {g.currency} margin (account {g.account!r}, group {g.group!r}) to "
+                "other currencies without its USD rate"
+            )
+        scale.append(1.0 if currency == g.currency or rate is None else float(rate))
+    components: dict[str, float] = {}
+    calibration: dict[str, Calibration] = {}
+    rank = {"candidate": 0, "calibrated": 1, "exact": 2}
+    for g, k in zip(groups, scale):
+        for name, value in g.components.items():
+            components[name] = components.get(name, 0.0) + value * k
+            tag = g.calibration.get(name)
+            if tag is not None and (name not in calibration or rank[tag] < rank[calibration[name]]):
+                calibration[name] = tag
+    usd_known = all(g.initial_usd is not None and g.maintenance_usd is not None for g in groups)
+    worst = None
+    scanned = [g for g in groups if g.worst_scenario is not None]
+    if scanned:
+        top = max(scanned, key=lambda g: g.initial_usd if g.initial_usd is not None else g.initial)
+        ws = top.worst_scenario
+        assert ws is not None
+        who = " ".join(str(x) for x in (top.account, top.group) if x not in (None, ""))
+        worst = WorstScenario(ws.index, f"{who}: {ws.description}", ws.pnl)
+    return MarginResult(
+        method=method,
+        initial=sum(g.initial * k for g, k in zip(groups, scale)),
+        maintenance=sum(g.maintenance * k for g, k in zip(groups, scale)),
+        currency=currency,
+        initial_usd=sum(g.initial_usd or 0.0 for g in groups) if usd_known else None,
+        maintenance_usd=sum(g.maintenance_usd or 0.0 for g in groups) if usd_known else None,
+        worst_scenario=worst,
+        components=components,
+        calibration=calibration,
+        parameters_source=parameters_source or groups[0].parameters_source,
+        groups=tuple(groups),
+    )

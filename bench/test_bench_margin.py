@@ -1,0 +1,114 @@
+"""Scenario engine and margin at desk and exchange scale (DESIGN §5; issue 5's bar):
+
+* revaluation of 1,000 instruments x 33 scenarios through the scenario engine (`margin.scenarios.revalue`:
+  vol shocks with the term power law, one C++ scenario-kernel call, P&L against the unshocked state);
+  bar 250 us one thread.  Checked cell by cell against `ro.price` on the shocked inputs;
+* Deribit-style portfolio margin (`ro.margin`, every MarginResult built) of a 10,000-position,
+  500-account book over the sample market's ~1,500 instruments; checked against each account margined
+  on its own;
+* exchange scale: 100,000 accounts x 20 positions over the same instruments, Deribit PM for every
+  (account, vector key) as columns (`margin.portfolio.portfolio_margins`); bar 0.5 s one core.  Checked
+  on sampled accounts against single-account books.  Under --benchmark-disable it runs 5,000 accounts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import riskoffset as ro
+from riskoffset.margin.portfolio import portfolio_margins
+from riskoffset.margin.scenarios import ScenarioSet, VolTerm, revalue
+
+SEED = 20261125
+
+
+@pytest.fixture(scope="module")
+def market() -> ro.Market:
+    return ro.Market.sample()
+
+
+def _positions(table: ro.InstrumentTable, n: int, accounts: int, seed: int) -> tuple[np.ndarray, ...]:
+    rng = np.random.default_rng(seed)
+    account = np.repeat(np.arange(accounts), n // accounts)
+    rows = rng.integers(0, len(table), len(account))
+    usd_face = (table.kind[rows] <= 1) & (table.settlement[rows] == 1)
+    lot = np.where(usd_face, 10.0, 0.1)
+    quantity = rng.integers(-50, 51, len(account)) * lot
+    quantity[quantity == 0] = lot[quantity == 0]
+    return account, rows, quantity
+
+
+@pytest.mark.benchmark(group="scenario revaluation 1,000 x 33")
+def test_revalue_1000_instruments_33_scenarios(benchmark, market: ro.Market) -> None:  # type: ignore[no-untyped-def]
+    table = market.instruments
+    options = np.flatnonzero(table.kind == 2)[:1000]
+    sub = table.take(options)
+    scenarios = ScenarioSet.grid(
+        np.linspace(-0.16, 0.16, 11),
+        [0.5, 0.0, -0.25],
+        vol_term=VolTerm(0.3, 0.13),
+        vol_floor_up=0.5,
+        vol_floor=1e-4,
+    )
+    assert len(sub) == 1000 and len(scenarios) == 33
+    result = benchmark(revalue, sub, market, scenarios)
+    resolved = market.resolve(sub)
+    sigma = scenarios.shocked_vol(resolved.sigma, resolved.t)
+    forward = resolved.forward[:, None] * (1.0 + scenarios.price_move[None, :])
+    flags = np.where(sub.flag > 0, "c", "p")[:, None]
+    inverse = (sub.settlement == 1)[:, None]
+    value = np.asarray(ro.price(flags, forward, sub.strike[:, None], resolved.t[:, None], 0.0, sigma))
+    base = np.asarray(ro.price(flags[:, 0], resolved.forward, sub.strike, resolved.t, 0.0, resolved.sigma))
+    value = np.where(inverse, value / forward, value)
+    base = np.where(inverse[:, 0], base / resolved.forward, base)
+    reference = value - base[:, None]
+    scale = np.where(inverse, 1.0, forward)
+    assert np.all(np.abs(result.pnl - reference) <= np.maximum(1e-11 * np.abs(reference), 1e-14 * scale))
+
+
+@pytest.mark.benchmark(group="portfolio margin 10,000 positions")
+def test_portfolio_margin_10k_positions(benchmark, market: ro.Market) -> None:  # type: ignore[no-untyped-def]
+    table = market.instruments
+    account, rows, qty = _positions(table, 10_000, 500, SEED)
+    book = ro.Book.from_arrays(account, rows, qty, instruments=table)
+    benchmark.extra_info.update(
+        positions=len(book), accounts=len(book.accounts), instruments=len(book.instruments)
+    )
+    result = benchmark(ro.margin, book, market, "deribit-pm")
+    assert len(book) > 9_000 and len({g.account for g in result.groups}) == 500
+    assert result.initial_usd == pytest.approx(sum(g.initial_usd or 0.0 for g in result.groups), rel=1e-12)
+    for a in (0, 137, 499):
+        alone = ro.Book.from_arrays(
+            account[account == a], rows[account == a], qty[account == a], instruments=table
+        )
+        single = ro.margin(alone, market, "deribit-pm")
+        mine = [g for g in result.groups if g.account == a]
+        assert sum(g.initial_usd or 0.0 for g in mine) == pytest.approx(
+            single.initial_usd, rel=1e-12, abs=1e-9
+        )
+
+
+@pytest.mark.benchmark(group="exchange scale deribit-pm")
+def test_exchange_scale_100k_accounts(benchmark, market: ro.Market) -> None:  # type: ignore[no-untyped-def]
+    table = market.instruments
+    accounts = 5_000 if getattr(benchmark, "disabled", False) else 100_000
+    account, rows, qty = _positions(table, 20 * accounts, accounts, SEED + 1)
+    book = ro.Book.from_arrays(account, rows, qty, instruments=table)
+    portfolio_margins(book, market)  # resolves the market for the book's table once, as a risk loop would
+    benchmark.extra_info.update(
+        positions=len(book), accounts=len(book.accounts), instruments=len(book.instruments)
+    )
+    pm = benchmark.pedantic(portfolio_margins, args=(book, market), rounds=3, iterations=1)
+    assert len(np.unique(pm.account)) == accounts and len(book.instruments) > 1_400
+    assert np.array_equal(pm.maintenance, pm.params.mm_factor * pm.risk_matrix_margin)
+    rng = np.random.default_rng(5)
+    for a in rng.choice(accounts, 3, replace=False).tolist():
+        alone = ro.Book.from_arrays(
+            account[account == a], rows[account == a], qty[account == a], instruments=table
+        )
+        single = portfolio_margins(alone, market)
+        mine = pm.account == a
+        names = [pm.keys.names[k] for k in pm.key[mine]]
+        theirs = dict(zip([single.keys.names[k] for k in single.key], single.initial))
+        for name, value in zip(names, pm.initial[mine]):
+            assert value == pytest.approx(theirs[name], rel=1e-9, abs=1e-12)

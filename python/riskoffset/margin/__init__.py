@@ -1,0 +1,117 @@
+"""Margin of a book under each method a user meets in practice (DESIGN §7):
+
+- ``"deribit-standard"``: per-position Deribit standard margin, no offsets (spec §1; `standard`);
+- ``"deribit-pm"``: Deribit-style portfolio margin, scenarios over the whole book (spec §2; `portfolio`);
+- ``"span"``: CME SPAN from a ``.spn`` risk-parameter file (spec §3; `span`, when installed);
+- ``"grid"``: a user-defined scenario grid, e.g. the Paradex 24-scenario preset (spec §4.4; `grid`).
+
+``margin(book, market, method, params)`` returns a `MarginResult`: one (account, risk group) result as is,
+or the sum of several with each in ``groups``.  ``compare(book, market)`` runs every available method on
+one book (capital efficiency: isolated per-position margin against portfolio margin).
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import types
+from collections.abc import Callable
+from typing import Any
+
+from ..book import Book
+from ..market import Market
+from .parameters import ParameterError
+from .result import MarginResult, WorstScenario
+
+METHODS: tuple[str, ...] = ("deribit-standard", "deribit-pm", "span", "grid")
+#: Where each method lives: (module, function(book, market, params) -> MarginResult).
+_ENTRY: dict[str, tuple[str, str]] = {
+    "deribit-standard": ("riskoffset.margin.standard", "standard_margin"),
+    "deribit-pm": ("riskoffset.margin.portfolio", "portfolio_margin"),
+    "span": ("riskoffset.margin.span", "span_margin"),
+    "grid": ("riskoffset.margin.grid", "grid_margin"),
+}
+
+
+class MethodUnavailable(ValueError):
+    """The margin method's module is not part of this installation (yet)."""
+
+
+def method_function(method: str) -> Callable[[Book, Market, Any], MarginResult]:
+    """The function computing ``method``; imported on first use (SPAN and grids are optional modules)."""
+    if method not in _ENTRY:
+        raise ValueError(f"unknown margin method {method!r}; choose one of {', '.join(METHODS)}")
+    module_name, function_name = _ENTRY[method]
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and module_name.startswith(exc.name):
+            raise MethodUnavailable(
+                f"margin method {method!r} is not available in this installation ({module_name} is missing)"
+            ) from None
+        raise
+    function = getattr(module, function_name, None)
+    if function is None:
+        raise MethodUnavailable(f"margin method {method!r}: {module_name} has no {function_name}()")
+    return function  # type: ignore[no-any-return]  # a module attribute, checked callable by use
+
+
+def available_methods() -> list[str]:
+    """The methods whose modules import in this installation."""
+    out = []
+    for method in METHODS:
+        try:
+            method_function(method)
+        except MethodUnavailable:
+            continue
+        out.append(method)
+    return out
+
+
+def margin(book: Book, market: Market, method: str = "deribit-pm", params: Any = None) -> MarginResult:
+    """Initial and maintenance margin of ``book`` on ``market`` under ``method`` (see the module doc).
+
+    params: the method's parameter set: a preset name, a path to a JSON file or a parsed mapping
+    (``deribit-pm`` also takes Deribit's ``model_params`` object or a whole ``private/pme/simulate``
+    response; ``span`` a ``.spn`` file; ``grid`` a scenario grid); None takes the method's default.
+    """
+    return method_function(method)(book, market, params)
+
+
+def compare(
+    book: Book, market: Market, methods: list[str] | None = None, params: dict[str, Any] | None = None
+) -> dict[str, MarginResult | Exception]:
+    """Every method's result on one book, side by side (a method that cannot run gives its error)."""
+    out: dict[str, MarginResult | Exception] = {}
+    for method in methods or available_methods():
+        try:
+            out[method] = margin(book, market, method, (params or {}).get(method))
+        except (ValueError, TypeError, OSError) as exc:
+            out[method] = exc
+    return out
+
+
+class _CallableModule(types.ModuleType):
+    """``riskoffset.margin`` is this package and, called, the function `margin` (DESIGN §7 names
+    ``ro.margin(book, market, ...)``): a plain function bound to the same name would hide the subpackage
+    from ``import riskoffset.margin.standard as ...``."""
+
+    def __call__(
+        self, book: Book, market: Market, method: str = "deribit-pm", params: Any = None
+    ) -> MarginResult:
+        return margin(book, market, method, params)
+
+
+sys.modules[__name__].__class__ = _CallableModule
+
+__all__ = [
+    "METHODS",
+    "MarginResult",
+    "MethodUnavailable",
+    "ParameterError",
+    "WorstScenario",
+    "available_methods",
+    "compare",
+    "margin",
+    "method_function",
+]

@@ -1,0 +1,232 @@
+"""Legacy Deribit portfolio-margin models (before November 2023; spec margin-methods.md §2.5), as named
+presets for reproducing old statements: ``ro.margin(book, market, "deribit-pm", "deribit-pm-legacy-2020")``.
+
+Per account and vector key (as in the current model, `portfolio`), the book is revalued on a grid of
+``2 price_steps + 1`` price moves over ``+-price_range`` with two vol states, up and down, relative shocks
+scaled by ``(30 / max(d, 1)) ** p``, and:
+
+    risk matrix       = max(0, -min over the grid of the P&L)
+    futures           = futures_contingency x sum |futures position in coin|      (x index for linear)
+    options (strike)  = option_contingency_per_coin x sum over (expiry, strike) of the net short options,
+                        calls and puts of a strike netted, each scaled by min(1, |S - K| / (atm_range S))
+                        when an ATM range is given                                   (x index for linear)
+    options (all)     = options_underlying_rate x sum |option position in coin|     (x index for linear)
+    MM = risk matrix + contingencies,  IM = im_over_mm x MM (MM where the ratio was not published).
+
+Every legacy figure is a **candidate**: the models are reconstructed from Deribit's old documentation
+and a venue that copied them (the futures grid and contingency of that venue's published example are
+reproduced, spec §6 TV-P3); the vega offset across expiries and the minimum equity of the 2017-2018
+models are not modelled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..book import Book
+from ..instruments import INVERSE, KIND_FUTURE, KIND_OPTION, KIND_PERPETUAL
+from ..market import Market
+from . import parameters as P
+from .portfolio import _plain, _without_spot, vector_keys
+from .result import Calibration, MarginResult, WorstScenario, aggregate
+from .scenarios import ScenarioSet, VolTerm, account_pnl, group_positions, position_sums, revalue
+
+METHOD = "deribit-pm"
+FAMILY = "deribit-pm-legacy"
+_NUMBERS = (
+    "price_range",
+    "price_steps",
+    "vol_up",
+    "vol_down",
+    "short_term_vega_power",
+    "long_term_vega_power",
+    "futures_contingency",
+    "option_contingency_per_coin",
+    "option_contingency_atm_range",
+    "options_underlying_rate",
+    "vol_pivot_days",
+    "vol_days_floor",
+    "vol_down_floor",
+)
+
+
+@dataclass(frozen=True)
+class LegacyParameters:
+    name: str
+    source: str
+    price_range: float
+    price_steps: int
+    vol_up: float
+    vol_down: float
+    short_term_vega_power: float
+    long_term_vega_power: float
+    futures_contingency: float
+    option_contingency_per_coin: float
+    option_contingency_atm_range: float
+    options_underlying_rate: float
+    vol_pivot_days: float
+    vol_days_floor: float
+    vol_down_floor: float
+    im_over_mm: float | None
+
+    @classmethod
+    def load(cls, source: Any) -> LegacyParameters:
+        doc, origin = P.load(source, FAMILY)
+        v = {k: P.number(doc, k, origin, minimum=0.0) for k in _NUMBERS}
+        steps = v.pop("price_steps")
+        if v["price_range"] <= 0 or steps < 1 or steps != int(steps):
+            raise P.ParameterError(f"{origin}: price_range must be > 0 and price_steps an integer >= 1")
+        ratio = doc.get("im_over_mm")
+        if ratio is not None:
+            ratio = P.number(doc, "im_over_mm", origin, minimum=1.0)
+        return cls(
+            name=P.text(doc, "name", origin, default=origin),
+            source=P.describe(doc, origin),
+            price_range=v["price_range"],
+            price_steps=int(steps),
+            vol_up=v["vol_up"],
+            vol_down=v["vol_down"],
+            short_term_vega_power=v["short_term_vega_power"],
+            long_term_vega_power=v["long_term_vega_power"],
+            futures_contingency=v["futures_contingency"],
+            option_contingency_per_coin=v["option_contingency_per_coin"],
+            option_contingency_atm_range=v["option_contingency_atm_range"],
+            options_underlying_rate=v["options_underlying_rate"],
+            vol_pivot_days=v["vol_pivot_days"],
+            vol_days_floor=v["vol_days_floor"],
+            vol_down_floor=v["vol_down_floor"],
+            im_over_mm=ratio,
+        )
+
+    def scenarios(self) -> ScenarioSet:
+        k = np.arange(-self.price_steps, self.price_steps + 1, dtype=np.float64)
+        moves = self.price_range * k / self.price_steps
+        labels = tuple(f"price {m:+.1%}, vol {v}" for m in moves.tolist() for v in ("up", "down"))
+        return ScenarioSet(
+            price_move=np.repeat(moves, 2),
+            vol_shift=np.tile([self.vol_up, -self.vol_down], len(moves)),
+            vol_term=VolTerm(
+                self.short_term_vega_power,
+                self.long_term_vega_power,
+                self.vol_pivot_days,
+                self.vol_days_floor,
+            ),
+            vol_floor=self.vol_down_floor,
+            labels=labels,
+        )
+
+
+def is_legacy(params: Any) -> bool:
+    """Whether a deribit-pm ``params`` names or holds a legacy model."""
+    if isinstance(params, LegacyParameters):
+        return True
+    if isinstance(params, str):
+        return params.startswith(FAMILY)
+    return isinstance(params, Mapping) and str(params.get("schema", "")).startswith(
+        "riskoffset/deribit-pm-legacy"
+    )
+
+
+def legacy_margin(book: Book, market: Market, params: Any) -> MarginResult:
+    p = params if isinstance(params, LegacyParameters) else LegacyParameters.load(params)
+    book = _without_spot(book)
+    table = book.instruments
+    keys = vector_keys(book, market)
+    n_keys = len(keys.names)
+    scenarios = p.scenarios()
+    pnl = revalue(table, market, scenarios).pnl
+    grouping = group_positions(book, keys.key, n_keys)
+    sums = account_pnl(book, pnl, grouping=grouping)
+    lowest = sums.pnl.min(axis=1) if len(scenarios) else np.zeros(len(sums.pnl))
+    worst = np.maximum(0.0, -lowest)
+    worst_index = np.argmin(sums.pnl, axis=1)
+
+    resolved = market.resolve(table)
+    inverse = table.settlement == INVERSE
+    is_future = (table.kind == KIND_FUTURE) | (table.kind == KIND_PERPETUAL)
+    is_option = table.kind == KIND_OPTION
+    # Coin size per unit of amount: inverse futures are USD face (coin = face / mark), the rest is in coin.
+    coin_per_unit = np.where(is_future & inverse, 1.0 / resolved.forward, 1.0)
+    # Column 0: |futures| (summed per position below as |q| x coin_per_unit), column 1: |options|.
+    futures_abs = _abs_sums(book, grouping, np.where(is_future, coin_per_unit, 0.0))
+    options_abs = _abs_sums(book, grouping, np.where(is_option, 1.0, 0.0))
+    # Net short options per (expiry, strike): signed sums per strike column, then the short part.
+    strike_key = np.where(is_option, table.expiration_ms.astype(np.float64) * 1e-3 + 0.0, -1.0)
+    strikes, strike_column = np.unique(
+        np.stack((strike_key, np.nan_to_num(table.strike, nan=-1.0))), axis=1, return_inverse=True
+    )
+    strike_column = strike_column.reshape(-1).astype(np.int64)
+    net_by_strike = position_sums(
+        book, np.where(is_option, 1.0, 0.0), strike_column, strikes.shape[1], grouping
+    )
+    taper = np.ones(strikes.shape[1])
+    if p.option_contingency_atm_range > 0:
+        index_of_column = np.zeros(strikes.shape[1])
+        index_of_column[strike_column] = resolved.index
+        distance = np.abs(index_of_column - strikes[1]) / (p.option_contingency_atm_range * index_of_column)
+        taper = np.minimum(1.0, distance)
+    net_short = np.maximum(-net_by_strike, 0.0) * taper[None, :]
+    group_key = sums.key
+    per_coin = np.where(keys.coin[group_key], 1.0, keys.index[group_key])
+    futures_cont = p.futures_contingency * futures_abs * per_coin
+    strike_cont = p.option_contingency_per_coin * net_short.sum(axis=1) * per_coin
+    options_cont = p.options_underlying_rate * options_abs * per_coin
+    maintenance = worst + futures_cont + strike_cont + options_cont
+    ratio = 1.0 if p.im_over_mm is None else p.im_over_mm
+    initial = ratio * maintenance
+    calibration: dict[str, Calibration] = {
+        "risk_matrix": "candidate",
+        "futures_contingency": "candidate",
+        "option_strike_contingency": "candidate",
+        "options_contingency": "candidate",
+        "im_markup": "candidate",
+    }
+    groups = []
+    for g in range(len(sums.pnl)):
+        k = int(group_key[g])
+        rate = float(keys.index[k]) if keys.coin[k] else 1.0
+        i = int(worst_index[g])
+        groups.append(
+            MarginResult(
+                method=METHOD,
+                initial=float(initial[g]),
+                maintenance=float(maintenance[g]),
+                currency=keys.currency[k],
+                initial_usd=float(initial[g]) * rate,
+                maintenance_usd=float(maintenance[g]) * rate,
+                worst_scenario=WorstScenario(i, scenarios.labels[i], float(sums.pnl[g, i])),
+                components={
+                    "risk_matrix": float(worst[g]),
+                    "futures_contingency": float(futures_cont[g]),
+                    "option_strike_contingency": float(strike_cont[g]),
+                    "options_contingency": float(options_cont[g]),
+                    "im_markup": float(initial[g] - maintenance[g]),
+                },
+                calibration=calibration,
+                parameters_source=p.source,
+                details={
+                    "usd_rate": rate,
+                    "model": p.name,
+                    "im_over_mm": ratio,
+                    "vector": sums.pnl[g].tolist(),
+                    "im_over_mm_published": p.im_over_mm is not None,
+                },
+                account=_plain(book.accounts[int(sums.account[g])]),
+                group=keys.names[k],
+            )
+        )
+    return aggregate(METHOD, groups, p.source)
+
+
+def _abs_sums(book: Book, grouping: Any, per_unit: Any) -> Any:
+    """Sum over each group's positions of |quantity| x per_unit[instrument]."""
+    lengths = grouping.lengths
+    indices, quantity = book.indices, book.quantity
+    if grouping.order is not None:
+        indices, quantity = indices[grouping.order], quantity[grouping.order]
+    code = np.repeat(np.arange(len(grouping.ids)), lengths)
+    return np.bincount(code, weights=np.abs(quantity) * per_unit[indices], minlength=len(grouping.ids))

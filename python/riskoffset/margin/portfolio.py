@@ -1,0 +1,630 @@
+"""Deribit-style portfolio margin (S:PM), the current model (spec margin-methods.md §2.3; parameters §2.4 as
+dated JSON in riskoffset/data/margin/deribit-pm_*.json, or Deribit's own ``model_params``).
+
+Per currency pair (``btc_usd``) and settlement currency the book's positions form one risk vector, keyed
+like Deribit's ``btc_btc`` (coin-settled) or ``btc_usdc`` (linear), of 35 scenario P&Ls:
+
+- standard table: 2B+1 price moves ``m_b = R (b - B) / B`` (``R = price_range``, ``B = buckets_count``) each
+  with the vol states [up, same, down], stored bucket-major (entry ``3 b + v``); vols shocked relatively by
+  ``volatility_range_up/down`` scaled by the vega power law ``(30 / max(d, 1)) ** p`` (p = short / long term
+  power below / from 30 days), the up state floored at ``min_volatility_for_shock_up``;
+- extended table: the moves of ``extended_moves`` with the vol-up state, each instrument's P&L weighted by
+  ``w = extended_table_factor R / |m|`` and, coin-settled, re-expressed at the edge of the standard range:
+  ``E = P w (1 + m) / (1 + s R)``.
+
+Instruments are revalued once (`scenarios.revalue`, full Black-76 on the expiry's forward, r = 0, no time
+decay) and summed per account and key (`scenarios.account_pnl`).  Then per vector: the extended entries are
+dampened toward zero by ``A_m = (max(|m|/R, 1) - 1) extended_dampener / ((1 + s R) S)`` (coin; USD for
+linear), gains are multiplied by ``pnl_offset`` and capped at ``max_offsetable_pnl``; ``worst_case =
+max(0, -min(entries))``; ``roll_shock = sum_e |delta_e| max(min_annualised_move, annualised_move_risk T_e)``
+over expiries (perpetual T = 0); the delta shock is a labelled candidate
+``|delta| min(max_delta_shock, m_inc max(0, |delta| - threshold / S))``; ``risk_matrix_margin`` is their sum,
+``MM = mm_factor * risk_matrix_margin`` and IM adds the open-order, MMP and spot margins given in
+``params["addons"]`` (a Book has no orders).  Spot holdings are collateral, not risk positions: they are
+left out of the vectors (as standard margin charges them nothing).
+
+Calibrated against Deribit's published `private/pme/simulate` output (Example A, spec §2.6): the futures
+vectors, the extended futures entries, the dampener on them, the worst case, the roll shock of futures and
+``MM = 0.8 x risk_matrix_margin``.  Candidates (documented, not yet checked against Deribit): option vectors
+(the vol-state order and the DTE floor are unpublished), options in the roll shock, the delta shock, the
+extended conversion and the dampener of linear (USDC) vectors, ``max_offsetable_pnl`` units.  X:PM
+cross-collateral offsets are not modelled: each vector is margined on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ..book import Book, instrument_greeks
+from ..instruments import INVERSE, KIND_FUTURE, KIND_OPTION, KIND_PERPETUAL, KIND_SPOT
+from ..market import Market
+from . import parameters as P
+from .result import Calibration, MarginResult, WorstScenario, aggregate
+from .scenarios import ScenarioSet, VolTerm, account_pnl, group_positions, position_sums, revalue
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+METHOD = "deribit-pm"
+VOL_STATES = ("up", "same", "down")
+PAIR_KEYS = (
+    "price_range",
+    "volatility_range_up",
+    "volatility_range_down",
+    "min_volatility_for_shock_up",
+    "short_term_vega_power",
+    "long_term_vega_power",
+    "extended_table_factor",
+    "max_delta_shock",
+    "delta_total_liq_shock_threshold",
+    "m_inc",
+)
+CURRENCY_KEYS = (
+    "annualised_move_risk",
+    "min_annualised_move",
+    "extended_dampener",
+    "pnl_offset",
+    "max_offsetable_pnl",
+)
+ENGINE_KEYS = (
+    "extended_moves",
+    "vol_pivot_days",
+    "vol_days_floor",
+    "vol_down_floor",
+    "roll_shock_includes_options",
+)
+ADDONS = ("open_orders_margin", "mmp_margin", "spot_margin")
+#: Settlement currencies that take another currency's parameters when model_params lacks their own.
+CURRENCY_ALIASES = {"usdc": "usd", "usdt": "usd"}
+
+
+@dataclass(frozen=True)
+class PairParameters:
+    price_range: float
+    volatility_range_up: float
+    volatility_range_down: float
+    min_volatility_for_shock_up: float
+    short_term_vega_power: float
+    long_term_vega_power: float
+    extended_table_factor: float
+    max_delta_shock: float
+    delta_total_liq_shock_threshold: float
+    m_inc: float
+
+
+@dataclass(frozen=True)
+class CurrencyParameters:
+    annualised_move_risk: float
+    min_annualised_move: float
+    extended_dampener: float
+    pnl_offset: float
+    max_offsetable_pnl: float
+
+
+@dataclass(frozen=True)
+class PMParameters:
+    """A Deribit PM parameter set: ``model_params`` (pairs, currencies, general) plus the engine values
+    Deribit does not publish there (extended moves, DTE floor, vol floor), each from data."""
+
+    name: str
+    source: str
+    pairs: Mapping[str, PairParameters]
+    currencies: Mapping[str, CurrencyParameters]
+    mm_factor: float
+    buckets_count: int
+    extended_moves: tuple[float, ...]
+    vol_pivot_days: float
+    vol_days_floor: float
+    vol_down_floor: float
+    roll_shock_includes_options: bool
+    addons: Mapping[str, Mapping[str, float]]
+
+    @classmethod
+    def load(cls, source: Any = None) -> PMParameters:
+        """From a preset name (default ``"deribit-pm"``: every bundled dated set, the most recent value of each
+        pair and currency winning), a JSON path, our file layout as a mapping, Deribit's bare
+        ``model_params`` object, or a whole ``private/pme/simulate`` response.  Deribit's own objects take
+        the engine values of the latest bundled set.  ``{"addons": {"btc_btc": {"mmp_margin": ...}}}`` next
+        to ``model_params`` adds given open-order, MMP and spot margins to IM."""
+        if isinstance(source, PMParameters):
+            return source
+        if source is None or source == METHOD:
+            return cls._merged_bundled()
+        doc, origin = P.load(source, METHOD)
+        return cls.from_document(doc, origin)
+
+    @classmethod
+    def _merged_bundled(cls) -> PMParameters:
+        files = P.bundled_files(METHOD)
+        if not files:
+            raise P.ParameterError("no bundled deribit-pm parameter files")
+        merged: dict[str, Any] = {"currency_pair": {}, "currency": {}}
+        for _, _, doc in files:  # oldest first: later files override pair by pair, currency by currency
+            mp = P.section(doc, "model_params", str(doc.get("name")))
+            merged["currency_pair"].update(P.section(mp, "currency_pair", "model_params"))
+            merged["currency"].update(P.section(mp, "currency", "model_params"))
+            merged["general"] = P.section(mp, "general", "model_params")
+        latest = files[-1][2]
+        doc = {
+            "name": METHOD,
+            "source": "; ".join(P.describe(d, n) for n, _, d in files),
+            "model_params": merged,
+            "engine": latest.get("engine"),
+        }
+        params = cls.from_document(doc, "deribit-pm (bundled sets merged, most recent wins)")
+        return params
+
+    @classmethod
+    def from_document(cls, doc: Mapping[str, Any], origin: str) -> PMParameters:
+        if "result" in doc and isinstance(doc["result"], Mapping):  # a JSON-RPC pme/simulate response
+            doc = doc["result"]
+        if "model_params" in doc:
+            model = P.section(doc, "model_params", origin)
+        elif "currency_pair" in doc:
+            model = doc
+        else:
+            raise P.ParameterError(
+                f"{origin}: expected a deribit-pm parameter file (with 'model_params'), Deribit's model_params "
+                "object (currency_pair, currency, general) or a private/pme/simulate response"
+            )
+        engine_doc = doc.get("engine")
+        engine_origin = f"{origin}: engine"
+        if engine_doc is None:
+            files = P.bundled_files(METHOD)
+            if not files:
+                raise P.ParameterError(f"{origin}: no 'engine' section and no bundled set to take it from")
+            engine_doc = files[-1][2].get("engine")
+            engine_origin = f"{files[-1][0]} (bundled): engine"
+        if not isinstance(engine_doc, Mapping):
+            raise P.ParameterError(f"{engine_origin}: expected an object")
+        where = f"{origin}: model_params"
+        pairs = {}
+        for key, value in P.section(model, "currency_pair", where).items():
+            w = f"{where}.currency_pair.{key}"
+            if not isinstance(value, Mapping):
+                raise P.ParameterError(f"{w}: expected an object")
+            pairs[str(key)] = PairParameters(*(P.number(value, k, w, minimum=0.0) for k in PAIR_KEYS))
+            if pairs[str(key)].price_range <= 0:
+                raise P.ParameterError(f"{w}.price_range: must be > 0")
+        currencies = {}
+        for key, value in P.section(model, "currency", where).items():
+            w = f"{where}.currency.{key}"
+            if not isinstance(value, Mapping):
+                raise P.ParameterError(f"{w}: expected an object")
+            currencies[str(key)] = CurrencyParameters(
+                *(P.number(value, k, w, minimum=0.0) for k in CURRENCY_KEYS)
+            )
+        general = P.section(model, "general", where)
+        w = f"{where}.general"
+        buckets = P.number(general, "buckets_count", w, minimum=1)
+        vol_states = P.number(general, "vol_scenarios_count", w)
+        if buckets != int(buckets):
+            raise P.ParameterError(f"{w}.buckets_count: must be an integer, got {buckets!r}")
+        if vol_states != 3:
+            raise P.ParameterError(
+                f"{w}.vol_scenarios_count: only 3 vol states (up, same, down) are modelled"
+            )
+        moves = engine_doc.get("extended_moves")
+        if not isinstance(moves, list) or not all(
+            isinstance(m, (int, float)) and not isinstance(m, bool) and m > -1 and m != 0 for m in moves
+        ):
+            raise P.ParameterError(f"{engine_origin}.extended_moves: expected a list of non-zero moves > -1")
+        flag = engine_doc.get("roll_shock_includes_options")
+        if not isinstance(flag, bool):
+            raise P.ParameterError(f"{engine_origin}.roll_shock_includes_options: expected true or false")
+        addons: dict[str, dict[str, float]] = {}
+        for key, value in (doc.get("addons") or {}).items():
+            if not isinstance(value, Mapping):
+                raise P.ParameterError(f"{origin}: addons.{key}: expected an object")
+            unknown = set(value) - set(ADDONS)
+            if unknown:
+                raise P.ParameterError(f"{origin}: addons.{key}: unknown {sorted(unknown)}; known: {ADDONS}")
+            addons[str(key)] = {k: P.number(value, k, f"{origin}: addons.{key}", minimum=0.0) for k in value}
+        name = str(doc.get("name", origin))
+        source = P.describe(doc, origin) if "source" in doc else f"{origin} (model_params)"
+        timestamp = general.get("timestamp")
+        if timestamp is not None and "source" not in doc:
+            source += f", model_params.general.timestamp {timestamp}"
+        return cls(
+            name=name,
+            source=source,
+            pairs=pairs,
+            currencies=currencies,
+            mm_factor=P.number(general, "mm_factor", w, minimum=0.0, maximum=1.0),
+            buckets_count=int(buckets),
+            extended_moves=tuple(float(m) for m in moves),
+            vol_pivot_days=P.number(engine_doc, "vol_pivot_days", engine_origin, minimum=1.0),
+            vol_days_floor=P.number(engine_doc, "vol_days_floor", engine_origin, minimum=0.0),
+            vol_down_floor=P.number(engine_doc, "vol_down_floor", engine_origin, minimum=0.0),
+            roll_shock_includes_options=flag,
+            addons=addons,
+        )
+
+    def pair(self, base: str) -> PairParameters:
+        key = f"{base.lower()}_usd"
+        if key not in self.pairs:
+            raise P.ParameterError(
+                f"{self.name}: no currency_pair {key!r} (parameters for {', '.join(sorted(self.pairs))})"
+            )
+        return self.pairs[key]
+
+    def currency(self, settlement_currency: str) -> CurrencyParameters:
+        key = settlement_currency.lower()
+        found = self.currencies.get(key) or self.currencies.get(CURRENCY_ALIASES.get(key, ""))
+        if found is None:
+            raise P.ParameterError(
+                f"{self.name}: no currency {key!r} (parameters for {', '.join(sorted(self.currencies))})"
+            )
+        return found
+
+    @property
+    def n_standard(self) -> int:
+        return 3 * (2 * self.buckets_count + 1)
+
+    def standard_moves(self, pair: PairParameters) -> FloatArray:
+        b = np.arange(2 * self.buckets_count + 1, dtype=np.float64)
+        return np.asarray(pair.price_range * (b - self.buckets_count) / self.buckets_count, dtype=np.float64)
+
+    def scenarios(self, pair: PairParameters) -> ScenarioSet:
+        """The 3 (2B+1) standard and len(extended_moves) extended scenarios of one pair (entry ``3 b + v``,
+        v in [up, same, down], then the extended moves with vol up)."""
+        up, down = pair.volatility_range_up, -pair.volatility_range_down
+        standard = self.standard_moves(pair)
+        ext = np.asarray(self.extended_moves)
+        labels = [
+            f"bucket {b + 1} ({_side(m)}, price {m:+.2%}), vol {state}"
+            for b, m in enumerate(standard.tolist())
+            for state in VOL_STATES
+        ]
+        labels += [f"extended price {m:+.0%}, vol up" for m in ext.tolist()]
+        return ScenarioSet(
+            price_move=np.concatenate((np.repeat(standard, 3), ext)),
+            vol_shift=np.concatenate((np.tile([up, 0.0, down], len(standard)), np.full(len(ext), up))),
+            vol_mode="relative",
+            vol_term=VolTerm(
+                pair.short_term_vega_power,
+                pair.long_term_vega_power,
+                self.vol_pivot_days,
+                self.vol_days_floor,
+            ),
+            vol_floor_up=pair.min_volatility_for_shock_up,
+            vol_floor=self.vol_down_floor,
+            labels=tuple(labels),
+        )
+
+
+def _side(m: float) -> str:
+    return "left" if m < 0 else "right" if m > 0 else "centre"
+
+
+# ---------------------------------------------------------------------------------------------- the engine
+@dataclass(frozen=True)
+class VectorKeys:
+    """Risk-vector keys of a book's instruments: ``names[key[i]]`` like ``btc_btc``; per key its base,
+    settlement currency, whether it is coin-settled, and the index."""
+
+    key: IntArray
+    names: tuple[str, ...]
+    base: tuple[str, ...]
+    currency: tuple[str, ...]
+    coin: npt.NDArray[np.bool_]
+    index: FloatArray
+
+
+def vector_keys(book: Book, market: Market) -> VectorKeys:
+    table = book.instruments
+    resolved = market.resolve(table)
+    combos: dict[tuple[str, str], int] = {}
+    key = np.empty(len(table), dtype=np.int64)
+    index_of: dict[int, float] = {}
+    for i, inst in enumerate(table):
+        currency = inst.settlement_currency
+        k = combos.setdefault((inst.base, currency), len(combos))
+        key[i] = k
+        index_of.setdefault(k, float(resolved.index[i]))
+    pairs = list(combos)
+    missing = [b for (b, _), k in combos.items() if not np.isfinite(index_of[k])]
+    if missing:
+        raise ValueError(
+            f"deribit-pm needs the {missing[0]} index price (dampener, caps, linear conversions)"
+        )
+    return VectorKeys(
+        key=key,
+        names=tuple(f"{b.lower()}_{c.lower()}" for b, c in pairs),
+        base=tuple(b for b, _ in pairs),
+        currency=tuple(c for _, c in pairs),
+        coin=np.array([b == c for b, c in pairs], dtype=bool),
+        index=np.array([index_of[k] for k in range(len(pairs))], dtype=np.float64),
+    )
+
+
+@dataclass(frozen=True)
+class PortfolioMargins:
+    """Deribit PM of every (account, vector key) of a book, as columns (one row per group)."""
+
+    params: PMParameters
+    keys: VectorKeys
+    account: IntArray  # row of book.accounts
+    key: IntArray  # code into keys.names
+    instrument_vectors: (
+        FloatArray  # per unit of amount, rows = book.instruments: 27 standard + 8 extended (weighted)
+    )
+    pre_aggregated: FloatArray  # (groups, 35) sums before dampener and pnl_offset
+    aggregated: FloatArray  # (groups, 35) after them
+    worst_case: FloatArray
+    worst_index: IntArray
+    roll_shock: FloatArray
+    delta_shock: FloatArray
+    delta: FloatArray  # net coin delta of the group
+    risk_matrix_margin: FloatArray
+    addons: FloatArray  # open orders + MMP + spot margins given in the parameters
+    initial: FloatArray
+    maintenance: FloatArray
+    labels: tuple[tuple[str, ...], ...]  # scenario labels per key
+
+    def __len__(self) -> int:
+        return len(self.account)
+
+
+def instrument_vectors(
+    book: Book, market: Market, params: PMParameters, keys: VectorKeys
+) -> tuple[FloatArray, tuple[tuple[str, ...], ...]]:
+    """Per unit of amount of every instrument of the book: its 27 standard scenario P&Ls and its 8 extended
+    ones already weighted (and, coin-settled, converted to the edge of the range), spec §2.3 steps 2-5."""
+    table = book.instruments
+    n_std = params.n_standard
+    n_ext = len(params.extended_moves)
+    out = np.zeros((len(table), n_std + n_ext))
+    labels: list[tuple[str, ...]] = [()] * len(keys.names)
+    for base in sorted(set(keys.base)):
+        pair = params.pair(base)
+        scenarios = params.scenarios(pair)
+        rows = np.flatnonzero(table.underlying == table.underlyings.index(base))
+        pnl = revalue(table, market, scenarios, rows=rows).pnl
+        ext = np.asarray(params.extended_moves)
+        weight = pair.extended_table_factor * pair.price_range / np.abs(ext)
+        coin = table.settlement[rows] == INVERSE
+        # Coin P&L realised at S (1 + m) re-expressed at the edge of the standard range S (1 + s R) (§2.3 step 5).
+        convert = (1.0 + ext) / (1.0 + np.sign(ext) * pair.price_range)
+        pnl[:, n_std:] *= weight
+        pnl[coin, n_std:] *= convert
+        out[rows] = pnl
+        for k, b in enumerate(keys.base):
+            if b == base:
+                labels[k] = scenarios.labels
+    return out, tuple(labels)
+
+
+def _coin_delta_by_expiry(
+    book: Book, market: Market, params: PMParameters
+) -> tuple[FloatArray, IntArray, FloatArray]:
+    """(coin delta per unit of each instrument, expiry column of each instrument, T of each column)."""
+    table = book.instruments
+    g = instrument_greeks(table, market)
+    resolved = g.market
+    delta = np.where(table.settlement == INVERSE, g["delta_pa"], g["delta"]).astype(np.float64)
+    futures = (table.kind == KIND_FUTURE) | (table.kind == KIND_PERPETUAL)
+    include = futures | ((table.kind == KIND_OPTION) & params.roll_shock_includes_options)
+    delta = np.where(include & (table.kind != KIND_SPOT), delta, 0.0)
+    expiries, column = np.unique(table.expiration_ms, return_inverse=True)
+    t_of_column = np.zeros(len(expiries))
+    t_of_column[column] = resolved.t  # 0 for perpetuals (and expired instruments)
+    return delta, column.reshape(-1).astype(np.int64), t_of_column
+
+
+def _without_spot(book: Book) -> Book:
+    """The book without spot holdings: a coin or stable balance is collateral, not a risk position, under
+    Deribit PM (X:PM collateral offsets are not modelled, module doc)."""
+    spot = book.instruments.kind[book.indices] == KIND_SPOT
+    if not spot.any():
+        return book
+    keep = ~spot
+    kept_before = np.concatenate(([0], np.cumsum(keep)))
+    return Book(
+        book.instruments,
+        book.accounts,
+        kept_before[book.indptr].astype(np.int64),
+        book.indices[keep],
+        book.quantity[keep],
+        name=book.name,
+    )
+
+
+def portfolio_margins(book: Book, market: Market, params: Any = None) -> PortfolioMargins:
+    """Deribit PM of every (account, vector key) of ``book`` as columns (the exchange-scale entry point:
+    no per-account Python)."""
+    p = PMParameters.load(params)
+    book = _without_spot(book)
+    keys = vector_keys(book, market)
+    vectors, labels = instrument_vectors(book, market, p, keys)
+    n_keys = len(keys.names)
+    grouping = group_positions(book, keys.key, n_keys)
+    sums = account_pnl(book, vectors, grouping=grouping)
+    group_key = sums.key
+    n_std = p.n_standard
+    pre = sums.pnl
+    agg = pre.copy()
+
+    # Per-group parameters.
+    pair = [p.pair(b) for b in keys.base]
+    cur = [p.currency(c) for c in keys.currency]
+    price_range = np.array([x.price_range for x in pair])[group_key]
+    index = keys.index[group_key]
+    coin = keys.coin[group_key]
+    per_coin = np.where(coin, 1.0, index)  # coin amounts -> the group's currency
+
+    # Step 6.2: dampen the extended entries toward zero.
+    ext = np.asarray(p.extended_moves)
+    sign = np.sign(ext)
+    dampener = np.array([x.extended_dampener for x in cur])[group_key]
+    excess = np.maximum(np.abs(ext)[None, :] / price_range[:, None], 1.0) - 1.0
+    amount = excess * dampener[:, None]
+    amount = np.where(
+        coin[:, None], amount / ((1.0 + sign[None, :] * price_range[:, None]) * index[:, None]), amount
+    )
+    e = agg[:, n_std:]
+    agg[:, n_std:] = np.sign(e) * np.maximum(np.abs(e) - amount, 0.0) + 0.0  # + 0.0: no -0.0 entries
+
+    # Step 6.3: gains count at pnl_offset, capped at max_offsetable_pnl (USD; coin vectors at the index).
+    offset = np.array([x.pnl_offset for x in cur])[group_key]
+    cap = np.array([x.max_offsetable_pnl for x in cur])[group_key] / np.where(coin, index, 1.0)
+    # In place (100,000 x 35 temporaries cost more in page faults than in arithmetic): losses pass,
+    # gains become min(gain x offset, cap) (the cap is >= 0, so a zero gain stays zero).
+    gains = np.maximum(agg, 0.0)
+    np.minimum(agg, 0.0, out=agg)
+    gains *= offset[:, None]
+    np.minimum(gains, cap[:, None], out=gains)
+    agg += gains
+    del gains
+
+    # Step 7: worst case; ties inside a bucket go to the middle (vol same) entry, as Deribit reports.
+    lowest = agg.min(axis=1) if agg.shape[1] else np.zeros(len(agg))
+    worst_case = np.maximum(0.0, -lowest)
+    worst_index = np.argmin(agg, axis=1).astype(np.int64)
+    middle = 3 * (worst_index // 3) + 1
+    rows = np.arange(len(agg))
+    use_middle = (worst_index < n_std) & (agg[rows, np.minimum(middle, agg.shape[1] - 1)] == lowest)
+    worst_index = np.where(use_middle, middle, worst_index)
+
+    # Step 8: roll shock per expiry and the delta shock (candidate).
+    delta_unit, column, t_column = _coin_delta_by_expiry(book, market, p)
+    net = position_sums(book, delta_unit, column, len(t_column), grouping)  # the groups of `sums`
+    amr = np.array([x.annualised_move_risk for x in cur])[group_key]
+    floor = np.array([x.min_annualised_move for x in cur])[group_key]
+    rate = np.maximum(floor[:, None], amr[:, None] * t_column[None, :])
+    roll_shock = (np.abs(net) * rate).sum(axis=1) * per_coin
+    delta = net.sum(axis=1)
+    threshold = np.array([x.delta_total_liq_shock_threshold for x in pair])[group_key] / index
+    m_inc = np.array([x.m_inc for x in pair])[group_key]
+    max_shock = np.array([x.max_delta_shock for x in pair])[group_key]
+    size = np.abs(delta)
+    delta_shock = size * np.minimum(max_shock, m_inc * np.maximum(0.0, size - threshold)) * per_coin
+
+    risk_matrix_margin = worst_case + roll_shock + delta_shock
+    addon_by_key = np.array([sum(p.addons.get(name, {}).values()) for name in keys.names], dtype=np.float64)
+    addons = addon_by_key[group_key]
+    return PortfolioMargins(
+        params=p,
+        keys=keys,
+        account=sums.account,
+        key=group_key,
+        instrument_vectors=vectors,
+        pre_aggregated=pre,
+        aggregated=agg,
+        worst_case=worst_case,
+        worst_index=worst_index,
+        roll_shock=roll_shock,
+        delta_shock=delta_shock,
+        delta=delta,
+        risk_matrix_margin=risk_matrix_margin,
+        addons=addons,
+        initial=risk_matrix_margin + addons,
+        maintenance=p.mm_factor * risk_matrix_margin,
+        labels=labels,
+    )
+
+
+CALIBRATION: dict[str, Calibration] = {
+    "worst_case": "calibrated",
+    "roll_shock": "calibrated",
+    "delta_shock": "candidate",
+    "correlation_contingency": "candidate",
+}
+
+
+def results(book: Book, pm: PortfolioMargins) -> list[MarginResult]:
+    """One MarginResult per (account, vector key)."""
+    out = []
+    table = book.instruments
+    has_options = np.zeros(len(pm.keys.names), dtype=bool)
+    has_options[np.unique(pm.keys.key[table.kind == KIND_OPTION])] = True
+    n_std = pm.params.n_standard
+    for g in range(len(pm)):
+        k = int(pm.key[g])
+        name, currency = pm.keys.names[k], pm.keys.currency[k]
+        usd_rate = float(pm.keys.index[k]) if pm.keys.coin[k] else 1.0
+        components = {
+            "worst_case": float(pm.worst_case[g]),
+            "roll_shock": float(pm.roll_shock[g]),
+            "delta_shock": float(pm.delta_shock[g]),
+            "correlation_contingency": 0.0,
+        }
+        calibration = dict(CALIBRATION)
+        if has_options[k] or not pm.keys.coin[k]:
+            # Option vectors, options in the roll shock and linear vectors are candidates (module doc).
+            calibration["worst_case"] = "candidate"
+            calibration["roll_shock"] = "candidate"
+        addons = pm.params.addons.get(name, {})
+        for addon in ADDONS:
+            if addon in addons:
+                components[addon] = addons[addon]
+                calibration[addon] = "exact"
+        i = int(pm.worst_index[g])
+        worst = WorstScenario(i, pm.labels[k][i], float(pm.aggregated[g, i]))
+        initial = float(pm.initial[g])
+        maintenance = float(pm.maintenance[g])
+        out.append(
+            MarginResult(
+                method=METHOD,
+                initial=initial,
+                maintenance=maintenance,
+                currency=currency,
+                initial_usd=initial * usd_rate,
+                maintenance_usd=maintenance * usd_rate,
+                worst_scenario=worst,
+                components=components,
+                calibration=calibration,
+                parameters_source=pm.params.source,
+                details={
+                    "usd_rate": usd_rate,
+                    "risk_matrix_margin": float(pm.risk_matrix_margin[g]),
+                    "mm_factor": pm.params.mm_factor,
+                    "net_delta": float(pm.delta[g]),
+                    "bucket": i // 3 + 1 if i < n_std else None,
+                    "pre_aggregated": {
+                        "standard": pm.pre_aggregated[g, :n_std].tolist(),
+                        "extended": pm.pre_aggregated[g, n_std:].tolist(),
+                    },
+                    "aggregated": {
+                        "standard": pm.aggregated[g, :n_std].tolist(),
+                        "extended": pm.aggregated[g, n_std:].tolist(),
+                    },
+                },
+                account=_plain(book.accounts[int(pm.account[g])]),
+                group=name,
+            )
+        )
+    return out
+
+
+def portfolio_margin(book: Book, market: Market, params: Any = None) -> MarginResult:
+    """Deribit-style portfolio margin of ``book`` (module doc): one result per (account, vector key), summed
+    (in USD when the currencies differ) for a book of several.  A legacy preset
+    (``"deribit-pm-legacy-2017"`` ... ``"-2020"``, see `legacy`) runs the pre-2024 model instead."""
+    from .legacy import is_legacy, legacy_margin
+
+    if is_legacy(params):
+        return legacy_margin(book, market, params)
+    pm = portfolio_margins(book, market, params)
+    return aggregate(METHOD, results(book, pm), pm.params.source)
+
+
+def _plain(v: Any) -> Any:
+    return v.item() if isinstance(v, np.generic) else v
+
+
+__all__ = [
+    "CurrencyParameters",
+    "PMParameters",
+    "PairParameters",
+    "PortfolioMargins",
+    "instrument_vectors",
+    "portfolio_margin",
+    "portfolio_margins",
+    "results",
+    "vector_keys",
+]

@@ -1,0 +1,713 @@
+"""CME SPAN ("classic" SPAN, XML risk-parameter files) for one account: spec margin-methods.md §3.4.
+
+Per clearing organisation and performance-bond rate class ``r`` (maintenance and initial), per combined
+commodity (CC):
+
+1. scan risk: ``L_j = sum_p n_p a_p[j]`` over the CC's positions (per scan tier if the CC has scanTiers,
+   summed over tiers), ``scan = max(0, max_j L_j)``; the risk arrays already include the extreme-move
+   cover fraction (spec §3.3: "the calculator takes them as-is"), so pointDef weights are used for the
+   description only unless ``apply_point_weights=True``;
+2. tier deltas ``sum n_p d_p`` with the composite delta stored in each risk array (the contract's own
+   ``d`` if the array has none, 1 for futures);
+3. intra-commodity spreads (``ccDef/dSpread``) in priority order: legs on intra tiers (tLeg) or periods
+   (pLeg); a spread forms when all A legs have one delta sign and all B legs the other;
+   ``N = min |delta_leg| / i_leg``; each leg's delta moves ``N i_leg`` toward zero; charge ``N x rate``
+   (chargeMeth F);
+4. spot (delivery) month charge: ``sprd`` per spot-month delta consumed by spreads, ``outr`` per
+   remaining spot-month delta (consumption is taken from the spot month's pLeg or intra tier);
+5. inter-commodity credits (``interSpreads/dSpread``) on the deltas remaining after 3, priority order,
+   ``credit_leg = rate x N x i_leg x WFPR_leg`` with ``WFPR = PR / |delta of the tier|``, price risk
+   ``PR = max(scan - TR - VR, 0)``, time risk ``TR = mean L_j over the scenarios with no price move``,
+   volatility risk ``VR = |L_j* - L_pair(j*)| / 2`` (wfprMeth 2 caps WFPR at the futures price scan range,
+   3 sets it to that range);
+6. short option minimum: per somTiers tier, rate x short option contracts (somMeth GROSS) or rate x the
+   larger of short calls and short puts (any other somMeth);
+7. ``risk = max(scan + intra + spot - inter, SOM)``;
+8. net option value ``NOV = sum n p cvf`` over premium-style options; requirement ``risk - NOV``, floored
+   at 0 per CC when capAnov is set (for the CC, else the clearing org), the account total floored at 0;
+9. initial vs maintenance: the pbRateDef classes (isM) of the account type; a CC's ``adjRate`` (r, baseR,
+   val) makes class r = val x class baseR (e.g. initial = 1.1 x maintenance).
+
+Amounts are converted to the result currency with the clearing org's curConv factors.  What is
+calibrated: scan risk reproduces the textbook arrays (spec §3.7 E1, TV-S1) and the assembly of §3.7 E3;
+spot charges, inter-commodity credits (TR/VR/PR decomposition unconfirmed, spec §3.9.5), the SOM method
+choice and cross-CC use of NOV are documented candidates.  Charge methods P (per month per spread) and W
+(weighted price) are not implemented: a file using them on a spread that forms raises ValueError.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ..result import Calibration, MarginResult, WorstScenario
+from .parser import (
+    KIND_FUTURE,
+    KIND_OPTION,
+    ClearingOrg,
+    CombinedCommodity,
+    DeltaSpread,
+    PointDef,
+    ScanPoint,
+    SpanFile,
+    Tier,
+    parse_span,
+)
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+COMPONENTS: tuple[str, ...] = (
+    "scan_risk",
+    "intra_spread_charge",
+    "spot_charge",
+    "inter_spread_credit",
+    "som_excess",
+    "initial_adjustment",
+    "net_option_value",
+    "floor_adjustment",
+)
+CALIBRATION: dict[str, Calibration] = {
+    "scan_risk": "calibrated",  # reproduces the McMillan textbook arrays (TV-S1)
+    "intra_spread_charge": "exact",  # flat-rate rule, file-driven
+    "spot_charge": "candidate",
+    "inter_spread_credit": "candidate",  # WFPR decomposition unconfirmed (spec §3.9.5)
+    "som_excess": "exact",
+    "initial_adjustment": "exact",
+    "net_option_value": "candidate",  # cross-CC use of NOV (spec §3.9.4)
+    "floor_adjustment": "exact",
+}
+
+_STANDARD_POINTS = tuple(
+    ScanPoint(
+        point=i + 1,
+        price=p,
+        vol=v,
+        weight=w,
+        paired=pair,
+        price_text=pt,
+        vol_text=vt,
+    )
+    for i, (p, v, w, pair, pt, vt) in enumerate(
+        [
+            (0.0, 1.0, 1.0, 2, "0", "+1"), (0.0, -1.0, 1.0, 1, "0", "-1"),
+            (1 / 3, 1.0, 1.0, 4, "+1/3", "+1"), (1 / 3, -1.0, 1.0, 3, "+1/3", "-1"),
+            (-1 / 3, 1.0, 1.0, 6, "-1/3", "+1"), (-1 / 3, -1.0, 1.0, 5, "-1/3", "-1"),
+            (2 / 3, 1.0, 1.0, 8, "+2/3", "+1"), (2 / 3, -1.0, 1.0, 7, "+2/3", "-1"),
+            (-2 / 3, 1.0, 1.0, 10, "-2/3", "+1"), (-2 / 3, -1.0, 1.0, 9, "-2/3", "-1"),
+            (1.0, 1.0, 1.0, 12, "+3/3", "+1"), (1.0, -1.0, 1.0, 11, "+3/3", "-1"),
+            (-1.0, 1.0, 1.0, 14, "-3/3", "+1"), (-1.0, -1.0, 1.0, 13, "-3/3", "-1"),
+            (math.nan, 0.0, math.nan, 0, "+X (extreme)", "0"), (math.nan, 0.0, math.nan, 0, "-X (extreme)", "0"),
+        ]
+    )
+)  # fmt: skip
+STANDARD_POINT_DEF = PointDef(r=0, scan_points=_STANDARD_POINTS)
+
+
+# ---------------------------------------------------------------------------------------------- options
+@dataclass(frozen=True)
+class SpanOptions:
+    """How to read the file for one account (all optional)."""
+
+    account_type: str | None = None  # pbRateDef acctType (e.g. "SPEC", "HEDGE", "MEMBER")
+    is_cust: bool | None = None  # pbRateDef isCust
+    currency: str | None = None  # result currency (default: the CCs' currency if they share one)
+    apply_point_weights: bool = False  # multiply L_j by the pointDef weight (arrays normally include it)
+    maintenance_r: int | None = None  # force the rate classes
+    initial_r: int | None = None
+
+
+@dataclass
+class CCResult:
+    org: int
+    cc: str
+    currency: str
+    scan: float = 0.0
+    active: int = 0  # 1-based scenario number of the scan risk (0 = none)
+    losses: FloatArray = field(default_factory=lambda: np.zeros(0))
+    intra: float = 0.0
+    spot: float = 0.0
+    inter: float = 0.0
+    som: float = 0.0
+    nov: float = 0.0
+    time_risk: float = 0.0
+    vol_risk: float = 0.0
+    price_risk: float = 0.0
+    inter_deltas: dict[str, float] = field(default_factory=dict)  # remaining, per inter tier ("*" = CC)
+    inter_orig: dict[str, float] = field(default_factory=dict)
+    spreads_formed: list[dict[str, Any]] = field(default_factory=list)
+    point_def: PointDef = STANDARD_POINT_DEF
+
+    @property
+    def risk(self) -> float:
+        return max(self.scan + self.intra + self.spot - self.inter, self.som)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "cc": self.cc,
+            "currency": self.currency,
+            "scan_risk": self.scan,
+            "active_scenario": self.active,
+            "intra_spread_charge": self.intra,
+            "spot_charge": self.spot,
+            "inter_spread_credit": self.inter,
+            "short_option_minimum": self.som,
+            "risk": self.risk,
+            "net_option_value": self.nov,
+            "time_risk": self.time_risk,
+            "volatility_risk": self.vol_risk,
+            "price_risk": self.price_risk,
+            "scenario_losses": self.losses.tolist(),
+            "spreads": list(self.spreads_formed),
+        }
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+def _rate(rates: Mapping[int, float], r: int, fallback: int) -> float | None:
+    if r in rates:
+        return rates[r]
+    if fallback in rates:
+        return rates[fallback]
+    if rates:
+        return rates[min(rates)]
+    return None
+
+
+def _period_match(pe: str, spot: str) -> bool:
+    if spot.endswith(("00", "99")):
+        return pe[:6] == spot[:6]
+    return pe == spot
+
+
+def _months(a: str, b: str) -> int:
+    return abs((int(a[:4]) * 12 + int(a[4:6])) - (int(b[:4]) * 12 + int(b[4:6])))
+
+
+def _tier_of(tiers: tuple[Tier, ...], pe: str) -> str | None:
+    for t in tiers:
+        if t.contains(pe):
+            return t.tn
+    return None
+
+
+def _form(deltas: list[float], spread: DeltaSpread) -> float:
+    """Number of spreads that form (0 if the legs' signs do not fit the A/B sides)."""
+    sign_a = 0.0
+    for d, leg in zip(deltas, spread.legs):
+        if d == 0:
+            return 0.0
+        s = math.copysign(1.0, d) * (1.0 if leg.side == "A" else -1.0)
+        if sign_a == 0:
+            sign_a = s
+        elif s != sign_a:
+            return 0.0
+    return min(abs(d) / leg.ratio for d, leg in zip(deltas, spread.legs))
+
+
+def _credit_rate(value: float) -> float:
+    return value / 100.0 if value > 1.0 else value
+
+
+# ---------------------------------------------------------------------------------------------- per class
+class _Account:
+    """Positions of one account resolved to contract rows of the file."""
+
+    def __init__(self, span: SpanFile, rows: IntArray, qty: FloatArray):
+        self.span = span
+        cc_of_row, ccs = span.combined_commodity_of_rows()
+        self.ccs = ccs
+        unlinked = rows[cc_of_row[rows] < 0]
+        if len(unlinked):
+            raise ValueError(
+                f"contract {span.contract_label(int(unlinked[0]))} is not linked to any combined commodity "
+                "(no ccDef/pfLink for its product family)"
+            )
+        self.rows = rows
+        self.qty = qty
+        self.cc_index = cc_of_row[rows]
+
+    def by_cc(self) -> dict[int, tuple[IntArray, FloatArray]]:
+        out: dict[int, tuple[IntArray, FloatArray]] = {}
+        for k in np.unique(self.cc_index).tolist():
+            mask = self.cc_index == k
+            out[int(k)] = (self.rows[mask], self.qty[mask])
+        return out
+
+
+def _arrays(span: SpanFile, rows: IntArray, r: int, r_m: int) -> tuple[FloatArray, FloatArray]:
+    arrays = span.contracts.arrays
+    composite = span.contracts.composite
+    key = r if r in arrays else (r_m if r_m in arrays else (min(arrays) if arrays else None))
+    if key is None:
+        raise ValueError(f"{Path(span.source).name}: the file has no risk arrays")
+    a = arrays[key][rows]
+    bad = np.flatnonzero(np.isnan(a).any(axis=1))
+    if len(bad):
+        raise ValueError(
+            f"contract {span.contract_label(int(rows[bad[0]]))} has no risk array for class r={key}"
+        )
+    d = composite[key][rows].copy()
+    own = span.contracts.delta[rows]
+    d = np.where(np.isnan(d), own, d)
+    d = np.where(np.isnan(d) & (span.contracts.kind[rows] == KIND_FUTURE), 1.0, d)
+    bad = np.flatnonzero(np.isnan(d))
+    if len(bad):
+        raise ValueError(f"contract {span.contract_label(int(rows[bad[0]]))} has no delta")
+    return a, d
+
+
+def _cc_calc(
+    span: SpanFile,
+    org: ClearingOrg,
+    cc: CombinedCommodity,
+    rows: IntArray,
+    n: FloatArray,
+    r: int,
+    r_m: int,
+    opts: SpanOptions,
+) -> CCResult:
+    con = span.contracts
+    pdef = cc.point_defs.get(r) or org.point_defs.get(r) or cc.point_defs.get(r_m) or org.point_defs.get(r_m)
+    if pdef is None:
+        pdef = next(iter(cc.point_defs.values()), None) or next(iter(org.point_defs.values()), None)
+    a, d = _arrays(span, rows, r, r_m)
+    if pdef is None:
+        pdef = STANDARD_POINT_DEF if a.shape[1] == 16 else PointDef(0, ())
+    elif len(pdef.scan_points) != a.shape[1]:
+        raise ValueError(
+            f"combined commodity {cc.cc}: pointDef has {len(pdef.scan_points)} scan points, "
+            f"the risk arrays have {a.shape[1]} values"
+        )
+    weights = np.array([p.weight for p in pdef.scan_points]) if opts.apply_point_weights else None
+    res = CCResult(org=cc.org, cc=cc.cc, currency=cc.currency, point_def=pdef)
+    pe = con.pe[rows]
+
+    # 1. scan risk (per scan tier if any)
+    losses = n @ a
+    if weights is not None:
+        losses = losses * weights
+    res.losses = losses
+    if cc.scan_tiers:
+        scan = 0.0
+        best = -math.inf
+        for tier in cc.scan_tiers:
+            mask = np.array([tier.contains(p) for p in pe.tolist()], dtype=bool)
+            if not mask.any():
+                continue
+            lt = n[mask] @ a[mask]
+            if weights is not None:
+                lt = lt * weights
+            j = int(np.argmax(lt))
+            scan += max(0.0, float(lt[j]))
+            if lt[j] > best:
+                best, res.active = float(lt[j]), j + 1
+        res.scan = scan
+    else:
+        j = int(np.argmax(losses)) if len(losses) else 0
+        res.scan = max(0.0, float(losses[j])) if len(losses) else 0.0
+        res.active = j + 1 if res.scan > 0 else 0
+
+    # time / volatility / price risk of the CC (for the inter-commodity WFPR)
+    no_move = [i for i, p in enumerate(pdef.scan_points) if p.price == 0 and p.weight == 1.0]
+    res.time_risk = float(np.mean(losses[no_move])) if no_move else 0.0
+    if res.active:
+        point = pdef.scan_points[res.active - 1]
+        if point.paired:
+            res.vol_risk = abs(float(losses[res.active - 1] - losses[point.paired - 1])) / 2.0
+    res.price_risk = max(res.scan - res.time_risk - res.vol_risk, 0.0)
+
+    # 2. deltas per intra tier and per period
+    dn = n * d
+    periods = sorted(set(pe.tolist()))
+    period_delta = {p: float(dn[pe == p].sum()) for p in periods}
+    tier_delta: dict[str, float] = {}
+    for p, v in period_delta.items():
+        tn = _tier_of(cc.intra_tiers, p)
+        if tn is not None:
+            tier_delta[tn] = tier_delta.get(tn, 0.0) + v
+    consumed: dict[tuple[str, str], float] = {}  # ("t", tn) / ("p", pe) -> signed delta removed
+
+    # 3. intra-commodity spreads
+    intra = 0.0
+    for spread in cc.spreads:
+        if any(leg.cc and leg.cc != cc.cc for leg in spread.legs):
+            continue
+        keys = [("t", leg.tier) if leg.tier else ("p", leg.period) for leg in spread.legs]
+        pools = [tier_delta if k[0] == "t" else period_delta for k in keys]
+        deltas = [pool.get(k[1], 0.0) for pool, k in zip(pools, keys)]
+        count = _form(deltas, spread)
+        if count <= 0:
+            continue
+        if spread.charge_meth != "F":
+            raise ValueError(
+                f"combined commodity {cc.cc}, spread {spread.priority}: chargeMeth {spread.charge_meth!r} "
+                "is not implemented (only F, flat rate per spread)"
+            )
+        rate = _rate(spread.rates, r, r_m)
+        if rate is None:
+            raise ValueError(f"combined commodity {cc.cc}, spread {spread.priority}: no <rate> for r={r}")
+        for pool, k, leg, dv in zip(pools, keys, spread.legs, deltas):
+            moved = math.copysign(count * leg.ratio, dv)
+            pool[k[1]] = dv - moved
+            consumed[k] = consumed.get(k, 0.0) + moved
+        intra += count * rate
+        res.spreads_formed.append(
+            {"type": "intra", "spread": spread.priority, "count": count, "charge": count * rate}
+        )
+    res.intra = intra
+
+    # 4. spot month charge
+    spot = 0.0
+    for sr in cc.spot_rates:
+        if sr.r != r and any(s.r == r for s in cc.spot_rates):
+            continue
+        if sr.r != r and sr.r != r_m and any(s.r == r_m for s in cc.spot_rates):
+            continue
+        in_spot = [p for p in periods if _period_match(p, sr.period)]
+        if not in_spot:
+            continue
+        delta_spot = abs(sum(float(dn[pe == p].sum()) for p in in_spot))
+        used = sum(abs(consumed.get(("p", p), 0.0)) for p in in_spot)
+        if used == 0:
+            tn = _tier_of(cc.intra_tiers, in_spot[0])
+            used = abs(consumed.get(("t", tn), 0.0)) if tn is not None else 0.0
+        in_spread = min(delta_spot, used)
+        spot += sr.sprd * in_spread + sr.outr * (delta_spot - in_spread)
+    res.spot = spot
+
+    # remaining deltas for the inter-commodity spreads
+    def start_of(key: tuple[str, str]) -> str:
+        if key[0] == "p":
+            return key[1]
+        for t in cc.intra_tiers:
+            if t.tn == key[1]:
+                return t.start
+        return ""
+
+    if cc.inter_tiers:
+        for t in cc.inter_tiers:
+            orig = sum(float(dn[pe == p].sum()) for p in periods if t.contains(p))
+            moved = sum(v for k, v in consumed.items() if t.contains(start_of(k)))
+            res.inter_orig[t.tn] = orig
+            res.inter_deltas[t.tn] = orig - moved
+    else:
+        total = float(dn.sum())
+        res.inter_orig["*"] = total
+        res.inter_deltas["*"] = total - sum(consumed.values())
+
+    # 6. short option minimum
+    som = 0.0
+    is_opt = con.kind[rows] == KIND_OPTION
+    short = is_opt & (n < 0)
+    gross = cc.som_meth.strip().upper() in ("GROSS", "G")
+    for tier in cc.som_tiers:
+        rate = _rate(tier.rates, r, r_m)
+        if not rate:
+            continue
+        mask = short & np.array([tier.contains(p) if p else True for p in pe.tolist()], dtype=bool)
+        if not mask.any():
+            continue
+        calls = float(-n[mask & (con.option[rows] == "C")].sum())
+        puts = float(-n[mask & (con.option[rows] == "P")].sum())
+        som += rate * ((calls + puts) if gross else max(calls, puts))
+    res.som = som
+
+    # 8. net option value (premium-style options)
+    if is_opt.any():
+        pfs = span.product_families
+        premium = np.array(
+            [not pfs[int(pf)].value_meth.upper().startswith("FUT") for pf in con.pf[rows].tolist()],
+            dtype=bool,
+        )
+        use = is_opt & premium
+        price = con.price[rows]
+        missing = np.flatnonzero(use & np.isnan(price))
+        if len(missing):
+            raise ValueError(
+                f"option {span.contract_label(int(rows[missing[0]]))} has no price <p> (needed for the net "
+                "option value)"
+            )
+        res.nov = float((n[use] * price[use] * con.cvf[rows][use]).sum())
+    return res
+
+
+def _inter_credits(org: ClearingOrg, results: dict[str, CCResult], span: SpanFile, psr: Mapping[str, float],
+                   r: int, r_m: int) -> None:  # fmt: skip
+    for spread in org.inter_spreads:
+        legs = spread.legs
+        if any(leg.cc not in results for leg in legs):
+            continue
+
+        def key(leg_cc: str, tn: str) -> str:
+            deltas = results[leg_cc].inter_deltas
+            return tn if tn in deltas else "*"
+
+        keys = [key(leg.cc, leg.tier) for leg in legs]
+        if any(k not in results[leg.cc].inter_deltas for k, leg in zip(keys, legs)):
+            continue
+        deltas = [results[leg.cc].inter_deltas[k] for k, leg in zip(keys, legs)]
+        count = _form(deltas, spread)
+        if count <= 0:
+            continue
+        spread_rate = _rate(spread.rates, r, r_m)
+        total = 0.0
+        for leg, k, dv in zip(legs, keys, deltas):
+            rate = _rate(leg.rates, r, r_m) if leg.rates else spread_rate
+            if rate is None:
+                raise ValueError(f"inter-commodity spread {spread.priority}: no credit <rate> for r={r}")
+            res = results[leg.cc]
+            orig = abs(res.inter_orig[k])
+            wfpr = res.price_risk / orig if orig > 0 else 0.0
+            cc_def = org.combined[leg.cc]
+            if cc_def.wfpr_meth in ("2", "3"):
+                if leg.cc not in psr:
+                    raise ValueError(
+                        f"combined commodity {leg.cc}: wfprMeth {cc_def.wfpr_meth} needs the futures price "
+                        "scan range (<scanRate><priceScan>) and the file has none"
+                    )
+                wfpr = min(wfpr, psr[leg.cc]) if cc_def.wfpr_meth == "2" else psr[leg.cc]
+            credit = _credit_rate(rate) * count * leg.ratio * wfpr
+            res.inter += credit
+            total += credit
+            res.inter_deltas[k] = dv - math.copysign(count * leg.ratio, dv)
+        for leg in legs:
+            results[leg.cc].spreads_formed.append(
+                {"type": "inter", "spread": spread.priority, "count": count, "credit_total": total}
+            )
+
+
+def _futures_psr(span: SpanFile, cc: CombinedCommodity, org_index: int) -> float | None:
+    con = span.contracts
+    pfs = span.product_families
+    for i, pf in enumerate(pfs):
+        if pf.org == org_index and (pf.exch, pf.pf_id) in cc.pf_links and pf.kind == "futPf":
+            rows = np.flatnonzero((con.pf == i) & ~np.isnan(con.price_scan))
+            if len(rows):
+                return float(con.price_scan[rows[0]])
+    return None
+
+
+def _classes(org: ClearingOrg, opts: SpanOptions) -> tuple[int, int]:
+    def fits(p: Any) -> bool:
+        return (opts.account_type is None or p.acct_type == opts.account_type) and (
+            opts.is_cust is None or p.is_cust == opts.is_cust
+        )
+
+    cand = [p for p in org.pb_rates if fits(p)]
+    if opts.account_type is not None and not cand:
+        types = sorted({p.acct_type for p in org.pb_rates})
+        raise ValueError(
+            f"clearing org {org.ec}: no pbRateDef for account type {opts.account_type!r} ({types})"
+        )
+    maint = next((p.r for p in cand if p.is_m), None)
+    init = next((p.r for p in cand if not p.is_m), None)
+    r_m = opts.maintenance_r or maint or init or 1
+    r_i = opts.initial_r or init or r_m
+    return r_m, r_i
+
+
+def _convert(org: ClearingOrg, amount: float, src: str, dst: str) -> float:
+    if not src or not dst or src == dst or amount == 0:
+        return amount
+    if (src, dst) in org.cur_conv:
+        return amount * org.cur_conv[(src, dst)]
+    if (dst, src) in org.cur_conv:
+        return amount / org.cur_conv[(dst, src)]
+    raise ValueError(f"clearing org {org.ec}: no <curConv> from {src} to {dst}")
+
+
+def _org_class(span: SpanFile, org_i: int, groups: dict[str, tuple[IntArray, FloatArray]], r: int, r_m: int,
+               opts: SpanOptions) -> dict[str, CCResult]:  # fmt: skip
+    org = span.orgs[org_i]
+    results = {
+        name: _cc_calc(span, org, org.combined[name], rows, n, r, r_m, opts)
+        for name, (rows, n) in groups.items()
+    }
+    if org.inter_spreads:
+        psr: dict[str, float] = {}
+        for name in results:
+            v = _futures_psr(span, org.combined[name], org_i)
+            if v is not None:
+                psr[name] = v
+        _inter_credits(org, results, span, psr, r, r_m)
+    return results
+
+
+# ---------------------------------------------------------------------------------------------- account
+def span_account(
+    span: SpanFile, rows: IntArray, qty: FloatArray, opts: SpanOptions, account: Any = None
+) -> MarginResult:
+    """SPAN margin of one account given contract rows of ``span`` and signed contract counts."""
+    acct = _Account(span, rows, qty)
+    per_org: dict[int, dict[str, tuple[IntArray, FloatArray]]] = {}
+    for k, (r_rows, r_qty) in acct.by_cc().items():
+        cc = acct.ccs[k]
+        per_org.setdefault(cc.org, {})[cc.cc] = (r_rows, r_qty)
+    currencies = {acct.ccs[k].currency for k in np.unique(acct.cc_index).tolist()}
+    if not currencies:  # no positions: the file's currency, if it has one
+        currencies = {cc.currency for cc in acct.ccs} or {"USD"}
+    currency = opts.currency or (next(iter(currencies)) if len(currencies) == 1 else "")
+    if not currency:
+        raise ValueError(
+            f"the positions span combined commodities in {sorted(currencies)}: pass currency=... to convert"
+        )
+
+    totals = dict.fromkeys(COMPONENTS, 0.0)
+    maintenance_sum = 0.0
+    initial_sum = 0.0
+    per_cc: list[dict[str, Any]] = []
+    worst: tuple[float, str, int] | None = None
+    for org_i, groups in per_org.items():
+        org = span.orgs[org_i]
+        r_m, r_i = _classes(org, opts)
+        res_m = _org_class(span, org_i, groups, r_m, r_m, opts)
+        res_i_direct: dict[str, CCResult] | None = None
+        for name, cm in res_m.items():
+            cc = org.combined[name]
+            adj = next(((base, val) for rr, base, val in cc.adj_rates if rr == r_i and r_i != r_m), None)
+            if r_i == r_m:
+                risk_i = cm.risk
+            elif adj is not None:
+                base, val = adj
+                if base == r_m:
+                    risk_i = val * cm.risk
+                else:
+                    risk_i = val * _org_class(span, org_i, groups, base, r_m, opts)[name].risk
+            else:
+                if res_i_direct is None:
+                    res_i_direct = _org_class(span, org_i, groups, r_i, r_m, opts)
+                risk_i = res_i_direct[name].risk
+            cap = cc.cap_anov if cc.cap_anov is not None else org.cap_anov
+
+            def conv(v: float, _cur: str = cm.currency, _org: ClearingOrg = org) -> float:
+                return _convert(_org, v, _cur, currency)
+
+            net_m = cm.risk - cm.nov
+            net_i = risk_i - cm.nov
+            if cap:
+                net_m, net_i = max(net_m, 0.0), max(net_i, 0.0)
+            maintenance_sum += conv(net_m)
+            initial_sum += conv(net_i)
+            base_sum = cm.scan + cm.intra + cm.spot - cm.inter
+            totals["scan_risk"] += conv(cm.scan)
+            totals["intra_spread_charge"] += conv(cm.intra)
+            totals["spot_charge"] += conv(cm.spot)
+            totals["inter_spread_credit"] -= conv(cm.inter)
+            totals["som_excess"] += conv(max(0.0, cm.som - base_sum))
+            totals["initial_adjustment"] += conv(risk_i - cm.risk)
+            totals["net_option_value"] -= conv(cm.nov)
+            row = cm.to_dict()
+            row.update(
+                {
+                    "clearing_org": org.ec,
+                    "maintenance_class": r_m,
+                    "initial_class": r_i,
+                    "risk_initial": risk_i,
+                    "requirement_maintenance": net_m,
+                    "requirement_initial": net_i,
+                }
+            )
+            per_cc.append(row)
+            scan_c = conv(cm.scan)
+            if cm.active and (worst is None or scan_c > worst[0]):
+                worst = (scan_c, name, cm.active)
+    maintenance = max(maintenance_sum, 0.0)
+    initial = max(initial_sum, 0.0)
+    explained = sum(v for k, v in totals.items() if k != "floor_adjustment")
+    totals["floor_adjustment"] = initial - explained
+    worst_scenario = None
+    if worst is not None:
+        scan_c, name, j = worst
+        org_i = next(k for k, g in per_org.items() if name in g)
+        org = span.orgs[org_i]
+        pdef = _point_def_for(org, org.combined[name], _classes(org, opts)[0])
+        point = pdef.point(j) if pdef else None
+        desc = point.describe() if point else f"SPAN scenario {j}"
+        worst_scenario = WorstScenario(index=j, description=f"{name}: {desc}", pnl=-scan_c)
+    usd = None
+    if currency == "USD":
+        usd = 1.0
+    else:
+        for org in span.orgs:
+            try:
+                usd = _convert(org, 1.0, currency, "USD")
+                break
+            except ValueError:
+                continue
+    source = (
+        f"{Path(span.source).name or 'SPAN file'} {' '.join(o.ec for o in span.orgs)} {span.business_date}"
+    )
+    return MarginResult(
+        method="span",
+        initial=initial,
+        maintenance=maintenance,
+        currency=currency,
+        initial_usd=None if usd is None else initial * usd,
+        maintenance_usd=None if usd is None else maintenance * usd,
+        worst_scenario=worst_scenario,
+        components=totals,
+        calibration=dict(CALIBRATION),
+        parameters_source=source.strip(),
+        details={"combined_commodities": per_cc, "usd_rate": usd},
+        account=account,
+        group=currency,
+    )
+
+
+def _point_def_for(org: ClearingOrg, cc: CombinedCommodity, r: int) -> PointDef | None:
+    for pds in (cc.point_defs, org.point_defs):
+        if r in pds:
+            return pds[r]
+    for pds in (cc.point_defs, org.point_defs):
+        if pds:
+            return next(iter(pds.values()))
+    return STANDARD_POINT_DEF
+
+
+# ---------------------------------------------------------------------------------------------- entry point
+def load_params(params: Any) -> tuple[SpanFile, dict[str, Any]]:
+    """(parsed file, other options) from a SpanFile, a path, or a mapping with "file" and options."""
+    if isinstance(params, SpanFile):
+        return params, {}
+    if isinstance(params, (str, Path)):
+        return parse_span(params), {}
+    if isinstance(params, Mapping):
+        rest = dict(params)
+        f = rest.pop("file", None) or rest.pop("span", None) or rest.pop("path", None)
+        if f is None:
+            raise ValueError("SPAN params: give a parsed SpanFile, a .spn path, or a mapping with 'file'")
+        span, more = load_params(f)
+        return span, {**more, **rest}
+    raise TypeError(f"SPAN params must be a SpanFile, a path or a mapping, not {type(params).__name__}")
+
+
+def positions_rows(span: SpanFile, positions: Any) -> tuple[IntArray, FloatArray]:
+    """Netted (rows, contracts) from a mapping key -> contracts or an iterable of (key, contracts)."""
+    items: Iterable[tuple[Any, Any]] = positions.items() if isinstance(positions, Mapping) else positions
+    rows: list[int] = []
+    qty: list[float] = []
+    for key, q in items:
+        value = float(q)
+        if not math.isfinite(value):
+            raise ValueError(f"position in contract {key!r} is not a finite number: {q!r}")
+        rows.append(span.row(key))
+        qty.append(value)
+    return _net(np.asarray(rows, dtype=np.int64), np.asarray(qty, dtype=np.float64))
+
+
+def _net(rows: IntArray, qty: FloatArray) -> tuple[IntArray, FloatArray]:
+    if not len(rows):
+        return rows, qty
+    uniq, inv = np.unique(rows, return_inverse=True)
+    # integer netting at 1e-8 contracts so permutation/splitting give identical sums
+    scaled = np.round(qty * 1e8).astype(np.int64)
+    total = np.zeros(len(uniq), dtype=np.int64)
+    np.add.at(total, inv, scaled)
+    keep = total != 0
+    return uniq[keep].astype(np.int64), total[keep].astype(np.float64) / 1e8

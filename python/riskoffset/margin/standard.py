@@ -1,0 +1,384 @@
+"""Deribit standard margin (S:SM): per-position initial and maintenance margin, no offsets between positions
+(spec margin-methods.md §1; parameters from dated JSON, riskoffset/data/margin/deribit-standard_*.json).
+
+Futures and perpetuals (§1.3), size-dependent rate on the whole position, ``n`` = position size in coin
+(inverse: ``|USD face| / mark``; linear: the coin amount), taken per instrument (§1.6 item 1):
+
+    IM = n (a_IM + b n),  MM = n (a_MM + b n)   in coin; linear (USDC-settled): times the index.
+
+Short options (§1.4), per coin of position, ``OTM`` = out-of-the-money amount on the option's forward ``F``
+(its underlying price), ``mark`` = the option's mark (coin for inverse, USDC for linear), ``I`` = index:
+
+    inverse call:  IM = max(c_IM - OTM/F, floor) + mark,            MM = c_MM + mark
+    inverse put:   IM = max(max(c_IM - OTM/F, floor) + mark, MM),   MM = max(c_MM, c_MM mark) + mark
+    linear call:   IM = max(c_IM - OTM/F, floor) I + mark,          MM = c_MM I + mark
+    linear put:    IM = max((c_IM - OTM/F) I, floor K) + mark,      MM = c_MM min(I, K) + mark
+
+with (c_IM, floor, c_MM) = (0.15, 0.10, 0.075) [D17][D18] (altcoin linear options 0.20 / 0.13 / 0.10,
+candidate [D19]).  Long options need no margin beyond the premium paid; spot holdings need none.  Margin is
+summed per account and settlement currency (S:SM); open orders are not part of a Book and are not charged.
+The option mark is the market's quoted mark where it has one, else the Black-76 value at the mark IV.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ..book import Book, instrument_greeks
+from ..instruments import INVERSE, KIND_FUTURE, KIND_OPTION, KIND_PERPETUAL, InstrumentTable
+from ..market import Market
+from . import parameters as P
+from .result import Calibration, MarginResult, aggregate
+
+FloatArray = npt.NDArray[np.float64]
+METHOD = "deribit-standard"
+STATUSES = ("calibrated", "candidate", "exact")
+
+
+@dataclass(frozen=True)
+class FuturesRates:
+    """Size-dependent futures rates of one instrument family (``BTC`` inverse, ``BTC_USDC`` linear)."""
+
+    initial_base: float
+    maintenance_base: float
+    slope_per_coin: float
+    status: Calibration
+    source: str
+
+
+@dataclass(frozen=True)
+class OptionRates:
+    """Short-option coefficients: IM base and floor, MM base (fractions of the underlying)."""
+
+    initial_base: float
+    initial_floor: float
+    maintenance: float
+    status: Calibration
+    source: str
+
+
+@dataclass(frozen=True)
+class StandardParameters:
+    name: str
+    as_of: str
+    source: str
+    futures: Mapping[str, FuturesRates]
+    options_inverse: OptionRates
+    options_linear: OptionRates | None
+    options_linear_altcoin: OptionRates | None
+    altcoins: frozenset[str]
+
+    @classmethod
+    def load(cls, source: str | Path | Mapping[str, Any] | None = None) -> StandardParameters:
+        """From a preset name (default: the latest bundled set), a JSON path or a parsed mapping."""
+        if isinstance(source, StandardParameters):
+            return source
+        doc, origin = P.load(METHOD if source is None else source, METHOD)
+        where = origin
+        futures_doc = P.section(doc, "futures", where)
+        futures = {}
+        for family, rates in futures_doc.items():
+            w = f"{where}: futures.{family}"
+            if not isinstance(rates, Mapping):
+                raise P.ParameterError(f"{w}: expected an object")
+            futures[str(family)] = FuturesRates(
+                P.number(rates, "initial_base", w, minimum=0.0, maximum=1.0),
+                P.number(rates, "maintenance_base", w, minimum=0.0, maximum=1.0),
+                P.number(rates, "slope_per_coin", w, minimum=0.0),
+                _status(rates, w),
+                P.text(rates, "source", w),
+            )
+        options = P.section(doc, "options", where)
+
+        def option_rates(key: str, required: bool) -> OptionRates | None:
+            if key not in options and not required:
+                return None
+            w = f"{where}: options.{key}"
+            r = P.section(options, key, f"{where}: options")
+            return OptionRates(
+                P.number(r, "initial_base", w, minimum=0.0, maximum=1.0),
+                P.number(r, "initial_floor", w, minimum=0.0, maximum=1.0),
+                P.number(r, "maintenance", w, minimum=0.0, maximum=1.0),
+                _status(r, w),
+                P.text(r, "source", w),
+            )
+
+        inverse = option_rates("inverse", True)
+        assert inverse is not None
+        altcoin = option_rates("linear_altcoin", False)
+        altcoins: frozenset[str] = frozenset()
+        if altcoin is not None:
+            names = options["linear_altcoin"].get("underlyings", [])
+            if not isinstance(names, list) or not all(isinstance(x, str) for x in names):
+                raise P.ParameterError(f"{where}: options.linear_altcoin.underlyings must be a list of names")
+            altcoins = frozenset(names)
+        return cls(
+            name=P.text(doc, "name", where, default=origin),
+            as_of=P.text(doc, "as_of", where),
+            source=P.describe(doc, origin),
+            futures=futures,
+            options_inverse=inverse,
+            options_linear=option_rates("linear", False),
+            options_linear_altcoin=altcoin,
+            altcoins=altcoins,
+        )
+
+    def futures_rates(self, family: str) -> FuturesRates:
+        try:
+            return self.futures[family]
+        except KeyError:
+            raise P.ParameterError(
+                f"{self.name}: no futures rates for {family!r} (families: {', '.join(sorted(self.futures))})"
+            ) from None
+
+    def linear_option_rates(self, base: str) -> OptionRates:
+        rates = self.options_linear_altcoin if base in self.altcoins else self.options_linear
+        if rates is None:
+            raise P.ParameterError(f"{self.name}: no linear option rates for {base}")
+        return rates
+
+
+def _status(doc: Mapping[str, Any], where: str) -> Calibration:
+    status = P.text(doc, "status", where)
+    if status not in STATUSES:
+        raise P.ParameterError(f"{where}.status: must be one of {', '.join(STATUSES)}, got {status!r}")
+    return status  # type: ignore[return-value]  # checked against the Literal's values just above
+
+
+# ---------------------------------------------------------------------------------------------- formulas
+def _size_rated(n: Any, base: Any, slope: Any) -> FloatArray:
+    """``n (base + slope n)``: the whole position at the size-dependent rate (§1.3 steps 2-3)."""
+    return np.asarray(n * (base + slope * n), dtype=np.float64)
+
+
+def futures_margin(size_coin: Any, rates: FuturesRates) -> tuple[FloatArray, FloatArray]:
+    """(IM, MM) in coin of futures positions of ``|size_coin|`` coin: ``n (a + b n)`` (§1.3)."""
+    n = np.abs(np.asarray(size_coin, dtype=np.float64))
+    return (
+        _size_rated(n, rates.initial_base, rates.slope_per_coin),
+        _size_rated(n, rates.maintenance_base, rates.slope_per_coin),
+    )
+
+
+def _otm(is_call: npt.NDArray[np.bool_], forward: FloatArray, strike: FloatArray) -> FloatArray:
+    return np.where(is_call, np.maximum(strike - forward, 0.0), np.maximum(forward - strike, 0.0))
+
+
+def inverse_option_margin(
+    is_call: Any, forward: Any, strike: Any, mark_coin: Any, rates: OptionRates
+) -> tuple[FloatArray, FloatArray]:
+    """(IM, MM) in coin per coin of a short inverse option (§1.4)."""
+    call = np.asarray(is_call, dtype=bool)
+    f = np.asarray(forward, dtype=np.float64)
+    mark = np.asarray(mark_coin, dtype=np.float64)
+    base = np.maximum(
+        rates.initial_base - _otm(call, f, np.asarray(strike, dtype=np.float64)) / f, rates.initial_floor
+    )
+    mm = np.where(call, rates.maintenance, np.maximum(rates.maintenance, rates.maintenance * mark)) + mark
+    im = np.where(call, base + mark, np.maximum(base + mark, mm))
+    return im, mm
+
+
+def linear_option_margin(
+    is_call: Any, forward: Any, strike: Any, index: Any, mark_usd: Any, rates: OptionRates
+) -> tuple[FloatArray, FloatArray]:
+    """(IM, MM) in the quote currency per coin of a short linear (USDC-settled) option (§1.4)."""
+    call = np.asarray(is_call, dtype=bool)
+    f = np.asarray(forward, dtype=np.float64)
+    k = np.asarray(strike, dtype=np.float64)
+    i = np.asarray(index, dtype=np.float64)
+    mark = np.asarray(mark_usd, dtype=np.float64)
+    moneyness = rates.initial_base - _otm(call, f, k) / f
+    im = (
+        np.where(
+            call,
+            np.maximum(moneyness, rates.initial_floor) * i,
+            np.maximum(moneyness * i, rates.initial_floor * k),
+        )
+        + mark
+    )
+    mm = rates.maintenance * np.where(call, i, np.minimum(i, k)) + mark
+    return im, mm
+
+
+# ---------------------------------------------------------------------------------------------- per position
+@dataclass(frozen=True)
+class PositionMargins:
+    """Per netted position of a book (CSR order): IM and MM in the settlement currency, that currency's code
+    into ``currencies`` and the calibration of the rule applied."""
+
+    initial: FloatArray
+    maintenance: FloatArray
+    currency: npt.NDArray[np.int64]
+    currencies: tuple[str, ...]
+    usd_rate: FloatArray  # USD per unit of the position's settlement currency
+    status: list[Calibration]
+    component: npt.NDArray[np.int8]  # 0 futures, 1 options, 2 none (spot, long options)
+
+
+def _option_marks(
+    table: InstrumentTable, market: Market, rows: npt.NDArray[np.intp], model: FloatArray
+) -> FloatArray:
+    """Quoted marks where the market has them (coin for inverse, quote currency for linear), else model values."""
+    names = table.names[rows].tolist()
+    quoted = np.array([market.marks.get(n, np.nan) for n in names], dtype=np.float64)
+    return np.where(np.isnan(quoted), model, quoted)
+
+
+def position_margins(book: Book, market: Market, params: StandardParameters) -> PositionMargins:
+    table = book.instruments
+    per_unit = instrument_greeks(table, market)
+    resolved = per_unit.market
+    n_rows = len(table)
+    im_unit = np.zeros(n_rows)
+    mm_unit = np.zeros(n_rows)
+    # Futures are quadratic in size: their margin is computed per position below, not per unit.
+    kind, settlement = table.kind, table.settlement
+    inverse = settlement == INVERSE
+    base = [table.underlyings[u] for u in table.underlying.tolist()]
+    quote = [table[i].quote for i in range(n_rows)]
+    currency_name = [b if inv else q for b, q, inv in zip(base, quote, inverse.tolist())]
+    currencies = tuple(sorted(set(currency_name)))
+    currency_of_row = np.array([currencies.index(c) for c in currency_name], dtype=np.int64)
+    usd_rate_row = np.where(inverse, resolved.index, 1.0)  # USDC/USDT taken at par with USD
+    status_of_row: list[Calibration] = ["exact"] * n_rows
+    component_row = np.full(n_rows, 2, dtype=np.int8)
+
+    options = np.flatnonzero(kind == KIND_OPTION)
+    opt_inv = options[inverse[options]]
+    if len(opt_inv):
+        mark = _option_marks(table, market, opt_inv, per_unit["value_coin"][opt_inv])
+        im_unit[opt_inv], mm_unit[opt_inv] = inverse_option_margin(
+            table.flag[opt_inv] > 0,
+            resolved.forward[opt_inv],
+            table.strike[opt_inv],
+            mark,
+            params.options_inverse,
+        )
+        for r in opt_inv.tolist():
+            status_of_row[r] = params.options_inverse.status
+    opt_lin = options[~inverse[options]]
+    for b in sorted({base[r] for r in opt_lin.tolist()}):
+        rows = opt_lin[[base[r] == b for r in opt_lin.tolist()]]
+        rates = params.linear_option_rates(b)
+        mark = _option_marks(table, market, rows, per_unit["value_usd"][rows])
+        im_unit[rows], mm_unit[rows] = linear_option_margin(
+            table.flag[rows] > 0,
+            resolved.forward[rows],
+            table.strike[rows],
+            resolved.index[rows],
+            mark,
+            rates,
+        )
+        for r in rows.tolist():
+            status_of_row[r] = rates.status
+    component_row[options] = 1
+
+    q = book.quantity
+    rows_of = book.indices
+    initial = np.where(q < 0, -q, 0.0) * im_unit[rows_of]
+    maintenance = np.where(q < 0, -q, 0.0) * mm_unit[rows_of]
+    futures = np.flatnonzero((kind == KIND_FUTURE) | (kind == KIND_PERPETUAL))
+    component_row[futures] = 0
+    a_im, a_mm, slope = np.zeros(n_rows), np.zeros(n_rows), np.zeros(n_rows)
+    for row in futures.tolist():
+        family = params.futures_rates(base[row] if inverse[row] else f"{base[row]}_{quote[row]}")
+        a_im[row], a_mm[row], slope[row] = family.initial_base, family.maintenance_base, family.slope_per_coin
+        status_of_row[row] = family.status
+    at = np.flatnonzero(component_row[rows_of] == 0)
+    r = rows_of[at]
+    n = np.abs(np.where(inverse[r], q[at] / resolved.forward[r], q[at]))  # size in coin (§1.3 step 1)
+    to_ccy = np.where(inverse[r], 1.0, resolved.index[r])  # linear: margin on the index price (§1.3 step 4)
+    initial[at] = _size_rated(n, a_im[r], slope[r]) * to_ccy
+    maintenance[at] = _size_rated(n, a_mm[r], slope[r]) * to_ccy
+    return PositionMargins(
+        initial=initial,
+        maintenance=maintenance,
+        currency=currency_of_row[rows_of],
+        currencies=currencies,
+        usd_rate=usd_rate_row[rows_of],
+        status=[status_of_row[r] for r in rows_of.tolist()],
+        component=component_row[rows_of],
+    )
+
+
+_COMPONENTS = ("futures", "options")
+
+
+def standard_margin(
+    book: Book, market: Market, params: str | Path | Mapping[str, Any] | StandardParameters | None = None
+) -> MarginResult:
+    """Deribit standard margin of every position of ``book``, summed per account and settlement currency;
+    the result of a book with several (account, currency) groups is their sum (in USD when the currencies
+    differ) with each group in ``groups``."""
+    p = StandardParameters.load(params)  # type: ignore[arg-type]  # StandardParameters passes through
+    pm = position_margins(book, market, p)
+    account_row = np.repeat(np.arange(len(book.accounts)), np.diff(book.indptr))
+    names = book.instruments.names[book.indices]
+    groups: list[MarginResult] = []
+    key = account_row * len(pm.currencies) + pm.currency
+    for k in np.unique(key).tolist():
+        at = np.flatnonzero(key == k)
+        account = book.accounts[k // len(pm.currencies)]
+        currency = pm.currencies[k % len(pm.currencies)]
+        components: dict[str, float] = {}
+        maintenance_parts: dict[str, float] = {}
+        calibration: dict[str, Calibration] = {}
+        for c, label in enumerate(_COMPONENTS):
+            sel = at[pm.component[at] == c]
+            if not len(sel):
+                continue
+            components[label] = float(pm.initial[sel].sum())
+            maintenance_parts[label] = float(pm.maintenance[sel].sum())
+            statuses = {pm.status[i] for i in sel.tolist() if _charged(book.quantity[i], c)}
+            calibration[label] = (
+                "candidate"
+                if "candidate" in statuses
+                else "calibrated"
+                if "calibrated" in statuses
+                else "exact"
+            )
+        initial = float(pm.initial[at].sum())
+        maintenance = float(pm.maintenance[at].sum())
+        rate = float(pm.usd_rate[at[0]])
+        groups.append(
+            MarginResult(
+                method=METHOD,
+                initial=initial,
+                maintenance=maintenance,
+                currency=currency,
+                initial_usd=initial * rate,
+                maintenance_usd=maintenance * rate,
+                components=components,
+                calibration=calibration,
+                parameters_source=p.source,
+                details={
+                    "usd_rate": rate,
+                    "maintenance_components": maintenance_parts,
+                    "positions": {
+                        "instrument": names[at].tolist(),
+                        "quantity": book.quantity[at].tolist(),
+                        "initial": pm.initial[at].tolist(),
+                        "maintenance": pm.maintenance[at].tolist(),
+                    },
+                },
+                account=_plain(account),
+                group=currency,
+            )
+        )
+    return aggregate(METHOD, groups, p.source)
+
+
+def _charged(quantity: float, component: int) -> bool:
+    """Whether a position's rule is applied (futures always; options only when short)."""
+    return component == 0 or quantity < 0
+
+
+def _plain(v: Any) -> Any:
+    return v.item() if isinstance(v, np.generic) else v
