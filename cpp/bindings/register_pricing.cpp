@@ -134,8 +134,9 @@ void register_pricing(py::module_& m) {
       "scenario_values",
       [](const Array& flag, const Array& forward, const Array& strike, const Array& t, const Array& inverse,
          const Array& sigma, const py::array_t<std::int32_t, py::array::c_style | py::array::forcecast>& vol_state,
-         const Array& move, py::object time_shift, double r, int threads) {
+         const Array& move, py::object time_shift, double r, int threads, bool base_first, py::object out) {
         riskoffset::ScenarioInputs in;
+        in.base_first = base_first;
         in.n_instruments = static_cast<std::size_t>(flag.size());
         in.n_scenarios = static_cast<std::size_t>(move.size());
         const char* names[] = {"forward", "strike", "t", "inverse"};
@@ -158,16 +159,27 @@ void register_pricing(py::module_& m) {
         in.flag = flag.data(), in.forward = forward.data(), in.strike = strike.data(), in.t = t.data();
         in.inverse = inverse.data(), in.sigma = sigma.data(), in.vol_state = vol_state.data();
         in.move = move.data(), in.r = r;
-        Array values({static_cast<py::ssize_t>(in.n_instruments), static_cast<py::ssize_t>(in.n_scenarios)});
-        double* out = values.mutable_data();
+        if (base_first && in.n_scenarios == 0) throw std::invalid_argument("base_first needs a base scenario");
+        const auto columns = static_cast<py::ssize_t>(in.n_scenarios - (base_first ? 1 : 0));
+        Array values;
+        if (out.is_none()) {
+          values = Array({static_cast<py::ssize_t>(in.n_instruments), columns});
+        } else {
+          values = py::reinterpret_borrow<Array>(out);
+          if (!py::isinstance<Array>(out) || values.ndim() != 2 || values.shape(0) != static_cast<py::ssize_t>(in.n_instruments) ||
+              values.shape(1) != columns || !values.writeable() || !(values.flags() & py::array::c_style))
+            throw std::invalid_argument("out must be a writeable C-contiguous float64 array of the result shape");
+        }
+        double* data = values.mutable_data();
         std::int64_t bad;
         {
           py::gil_scoped_release release;  // arrays referenced by this frame; no Python touched
-          bad = riskoffset::scenario_values(in, out, in.n_instruments, threads);
+          bad = riskoffset::scenario_values(in, data, in.n_instruments, threads);
         }
         return py::make_tuple(values, bad);
       },
       py::arg("flag"), py::arg("forward"), py::arg("strike"), py::arg("t"), py::arg("inverse"), py::arg("sigma"),
-      py::arg("vol_state"), py::arg("move"), py::arg("time_shift"), py::arg("r"), py::arg("threads"));
+      py::arg("vol_state"), py::arg("move"), py::arg("time_shift"), py::arg("r"), py::arg("threads"),
+      py::arg("base_first") = false, py::arg("out") = py::none());
   // The scalar fast paths (value_scalar, greeks_scalar, implied_vol_scalar) are in fast_scalar.cpp.
 }

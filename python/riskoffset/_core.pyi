@@ -78,4 +78,6 @@ def scenario_values(
     time_shift: npt.NDArray[np.float64] | None,
     r: float,
     threads: int,
+    base_first: bool = False,
+    out: npt.NDArray[np.float64] | None = None,
 ) -> tuple[npt.NDArray[np.float64], int]: ...

@@ -25,6 +25,8 @@ def revalue(
     inverse: Any = False,
     time_shift: Any = None,
     threads: int | None = None,
+    base_first: bool = False,
+    out: FloatArray | None = None,
 ) -> FloatArray:
     """Values of n instruments under m scenarios, shape (n, m), Black-76 on the forward.
 
@@ -36,6 +38,8 @@ def revalue(
     the relative forward move m (the forward becomes F (1 + m); m > -1).  time_shift: per scenario, years
     of calendar time elapsed (t becomes max(t - shift, 0)), or None.  inverse: per instrument (or one
     bool): coin value V / F_scenario instead of the quote-currency value.  r: discount rate.
+    base_first: scenario 0 is the base state and the result is the P&L of scenarios 1..m-1 against it,
+    shape (n, m - 1), in one pass.  out: a C-contiguous float64 array of the result shape to fill.
     """
     flags = np.ascontiguousarray(flag, dtype=np.float64).reshape(-1)
     n = flags.size
@@ -84,6 +88,8 @@ def revalue(
         None if shift is None else np.ascontiguousarray(shift),
         float(r),
         thread_count(threads, n * m),
+        base_first,
+        out,
     )
     if bad >= 0:
         i, j = divmod(int(bad), max(m, 1))

@@ -95,6 +95,9 @@ struct ScenarioInputs {
   const double* time_shift = nullptr;  // n_scenarios (years) or nullptr for none
   double r = 0.0;
   std::size_t n_instruments = 0, n_scenarios = 0, n_vol_states = 0;
+  // When set, scenario 0 is the base state and the output holds P&L: values has n_scenarios - 1 columns,
+  // values[i][j - 1] = V_ij - V_i0 (one pass, no second matrix).
+  bool base_first = false;
 };
 
 // Rows [begin, end) of the instrument x scenario value matrix.  Returns the first invalid flat index

@@ -7,6 +7,7 @@
 inline std::int64_t scenario_values_kernel(const ScenarioInputs& in, double* values, std::size_t begin,
                                            std::size_t end) {
   const std::size_t n = in.n_instruments, m = in.n_scenarios;
+  if (in.base_first && m == 0) return static_cast<std::int64_t>(begin);
   const double inf = __builtin_inf();
   for (std::size_t j = 0; j < m; ++j) {
     if (!(in.move[j] > -1.0 && in.move[j] < inf)) return static_cast<std::int64_t>(begin * m + j);
@@ -24,6 +25,8 @@ inline std::int64_t scenario_values_kernel(const ScenarioInputs& in, double* val
   const bool shifted = in.time_shift != nullptr;
   std::int64_t first_bad = -1;
   double lane_values[W];
+  const std::size_t first_column = in.base_first ? 1 : 0;
+  const std::size_t out_columns = m - first_column;
   for (std::size_t i0 = begin; i0 < end; i0 += W) {
     const bool full = i0 + W <= end;
     const Column flag_c{in.flag, 1}, forward_c{in.forward, 1}, strike_c{in.strike, 1}, t_c{in.t, 1},
@@ -47,6 +50,7 @@ inline std::int64_t scenario_values_kernel(const ScenarioInputs& in, double* val
     const vd inv_f0 = 1.0 / F0;
     const vd x0 = vlog_ratio(F0, K, inv_f0);
     const vd sqrt_t0 = vsqrt(vmax(t, splat(0.0)));
+    vd base = splat(0.0);
     for (std::size_t j = 0; j < m; ++j) {
       const double growth = 1.0 + in.move[j];
       const double* sigma_row = in.sigma + static_cast<std::size_t>(in.vol_state[j]) * n;
@@ -74,8 +78,13 @@ inline std::int64_t scenario_values_kernel(const ScenarioInputs& in, double* val
       if (!zero_rate) V = V * vexp(-in.r * vmax(T, splat(0.0)));
       V = select(forward_like, F, V);
       V = select(is_inverse, V * inv_f0 * inv_growth[j], V);  // coin value V / (F0 (1 + m))
-      store(lane_values, V);
-      for (std::size_t l = 0; l < static_cast<std::size_t>(W) && i0 + l < end; ++l) values[(i0 + l) * m + j] = lane_values[l];
+      if (in.base_first && j == 0) {
+        base = V;
+        continue;
+      }
+      store(lane_values, V - base);
+      for (std::size_t l = 0; l < static_cast<std::size_t>(W) && i0 + l < end; ++l)
+        values[(i0 + l) * out_columns + (j - first_column)] = lane_values[l];
     }
   }
   return first_bad;

@@ -181,9 +181,11 @@ class ScenarioPnL:
     max_error: FloatArray | None = None
 
 
-def _identity_columns(scenarios: ScenarioSet, moves: FloatArray) -> npt.NDArray[np.bool_]:
+def _identity_columns(scenarios: ScenarioSet) -> npt.NDArray[np.bool_]:
+    """Scenarios that move nothing (no price move for any underlying, no vol or time shift)."""
+    moves = np.asarray(scenarios.price_move).reshape(-1, len(scenarios))  # one row, or one per underlying
     return np.asarray(
-        (np.abs(moves) == 0).all(axis=0) & (scenarios.vol_shift == 0) & (scenarios.time_shift == 0),
+        (moves == 0).all(axis=0) & (scenarios.vol_shift == 0) & (scenarios.time_shift == 0),
         dtype=bool,
     )
 
@@ -238,7 +240,9 @@ def revalue(
     elif method != "full" and report_error:
         error = np.zeros_like(pnl)
         max_error = np.zeros(len(sub))
-    pnl[:, _identity_columns(scenarios, moves)] = 0.0  # the unshocked scenario is exactly flat
+    identity = _identity_columns(scenarios)
+    if identity.any():
+        pnl[:, identity] = 0.0  # the unshocked scenario is exactly flat
     return ScenarioPnL(pnl, sub, scenarios, sub_market, method, error, max_error)
 
 
@@ -308,7 +312,9 @@ def _options_full(
     else:
         target = options
     for rows, move in groups:
-        values = _revalue(
+        at = target[rows]
+        block = len(at) > 0 and at[-1] - at[0] == len(at) - 1 and bool((np.diff(at) == 1).all())
+        pnl = _revalue(
             flag[rows],
             forward[rows],
             strike[rows],
@@ -319,12 +325,11 @@ def _options_full(
             r=rate,
             inverse=inverse[rows],
             time_shift=time_shift,
+            base_first=True,  # P&L against column 0 computed in the kernel, written in place for a block
+            out=out[at[0] : at[-1] + 1] if block else None,
         )
-        at = target[rows]
-        if len(at) and at[-1] - at[0] == len(at) - 1 and (np.diff(at) == 1).all():  # a block: no temporaries
-            np.subtract(values[:, 1:], values[:, :1], out=out[at[0] : at[-1] + 1])
-        else:
-            out[at] = values[:, 1:] - values[:, :1]
+        if not block:
+            out[at] = pnl
     return out
 
 
