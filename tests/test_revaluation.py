@@ -108,3 +108,21 @@ def test_bad_scenario_inputs() -> None:
     negative[7, 1] = -0.1
     with pytest.raises(ValueError, match="instrument 7"):
         ro.revalue(FLAG, FORWARD, STRIKE, T, negative, MOVE, vol_state=VOL_STATE)
+
+
+def test_base_first_gives_pnl_against_column_zero(simd_target: str) -> None:
+    values = ro.revalue(FLAG, FORWARD, STRIKE, T, SIGMA_STATES, MOVE, vol_state=VOL_STATE, inverse=INVERSE)
+    pnl = ro.revalue(
+        FLAG, FORWARD, STRIKE, T, SIGMA_STATES, MOVE, vol_state=VOL_STATE, inverse=INVERSE, base_first=True
+    )
+    assert pnl.shape == (N, M - 1)
+    assert np.array_equal(pnl, values[:, 1:] - values[:, :1])  # same arithmetic, one pass
+
+
+def test_out_is_filled_in_place() -> None:
+    out = np.full((N, M), np.nan)
+    got = ro.revalue(FLAG, FORWARD, STRIKE, T, SIGMA_STATES, MOVE, vol_state=VOL_STATE, out=out)
+    assert got is out or np.shares_memory(got, out)
+    assert np.array_equal(out, ro.revalue(FLAG, FORWARD, STRIKE, T, SIGMA_STATES, MOVE, vol_state=VOL_STATE))
+    with pytest.raises(ValueError, match="out must be"):
+        ro.revalue(FLAG, FORWARD, STRIKE, T, SIGMA_STATES, MOVE, vol_state=VOL_STATE, out=np.empty((N, M - 1)))
