@@ -181,5 +181,42 @@ void register_pricing(py::module_& m) {
       py::arg("flag"), py::arg("forward"), py::arg("strike"), py::arg("t"), py::arg("inverse"), py::arg("sigma"),
       py::arg("vol_state"), py::arg("move"), py::arg("time_shift"), py::arg("r"), py::arg("threads"),
       py::arg("base_first") = false, py::arg("out") = py::none());
+  m.def(
+      "csr_product",
+      [](const py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>& starts,
+         const py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>& lengths,
+         const py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>& instrument,
+         const Array& quantity, const Array& pnl, int threads) {
+        if (pnl.ndim() != 2) throw std::invalid_argument("pnl must be a 2-D array (instruments x columns)");
+        if (starts.size() != lengths.size()) throw std::invalid_argument("starts and lengths differ in length");
+        if (instrument.size() != quantity.size())
+          throw std::invalid_argument("instrument and quantity differ in length");
+        const auto n_positions = static_cast<std::int64_t>(instrument.size());
+        const auto n_instruments = static_cast<std::int64_t>(pnl.shape(0));
+        const std::int64_t* s = starts.data();
+        const std::int64_t* l = lengths.data();
+        for (py::ssize_t g = 0; g < starts.size(); ++g)
+          if (s[g] < 0 || l[g] < 0 || s[g] + l[g] > n_positions)
+            throw std::invalid_argument("group " + std::to_string(g) + " lies outside the positions");
+        const std::int64_t* ins = instrument.data();
+        for (std::int64_t p = 0; p < n_positions; ++p)
+          if (ins[p] < 0 || ins[p] >= n_instruments)
+            throw std::invalid_argument("position " + std::to_string(p) + " names instrument row " +
+                                        std::to_string(ins[p]) + ", outside the P&L matrix");
+        riskoffset::CsrProductInputs in;
+        in.starts = s, in.lengths = l, in.instrument = ins, in.quantity = quantity.data(), in.pnl = pnl.data();
+        in.n_columns = static_cast<std::size_t>(pnl.shape(1));
+        const auto n_groups = static_cast<std::size_t>(starts.size());
+        Array out({static_cast<py::ssize_t>(n_groups), static_cast<py::ssize_t>(in.n_columns)});
+        double* data = out.mutable_data();
+        {
+          py::gil_scoped_release release;  // arrays referenced by this frame; no Python touched
+          riskoffset::csr_product(in, data, n_groups, threads);
+        }
+        return out;
+      },
+      py::arg("starts"), py::arg("lengths"), py::arg("instrument"), py::arg("quantity"), py::arg("pnl"),
+      py::arg("threads"));
+
   // The scalar fast paths (value_scalar, greeks_scalar, implied_vol_scalar) are in fast_scalar.cpp.
 }

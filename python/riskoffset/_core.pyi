@@ -81,3 +81,11 @@ def scenario_values(
     base_first: bool = False,
     out: npt.NDArray[np.float64] | None = None,
 ) -> tuple[npt.NDArray[np.float64], int]: ...
+def csr_product(
+    starts: npt.NDArray[np.int64],
+    lengths: npt.NDArray[np.int64],
+    instrument: npt.ArrayLike,
+    quantity: npt.NDArray[np.float64],
+    pnl: npt.NDArray[np.float64],
+    threads: int,
+) -> npt.NDArray[np.float64]: ...

@@ -104,11 +104,25 @@ struct ScenarioInputs {
 // (i * n_scenarios + j) or -1.
 using ScenarioKernel = std::int64_t (*)(const ScenarioInputs&, double* values, std::size_t begin, std::size_t end);
 
+// L = Q . P: groups (accounts, or (account, risk group)) of positions in CSR-like form.  Group g holds the
+// positions starts[g] .. starts[g] + lengths[g] - 1 of instrument / quantity; pnl is n_instruments x
+// n_columns (row-major).  Indices are validated by the caller.
+struct CsrProductInputs {
+  const std::int64_t* starts = nullptr;
+  const std::int64_t* lengths = nullptr;
+  const std::int64_t* instrument = nullptr;
+  const double* quantity = nullptr;
+  const double* pnl = nullptr;
+  std::size_t n_columns = 0;
+};
+using CsrProductKernel = void (*)(const CsrProductInputs&, double* out, std::size_t begin, std::size_t end);
+
 struct KernelTable {
   const char* name;
   PricingKernel price_greeks;
   ImpliedVolKernel implied_vol;
   ScenarioKernel scenario_values;
+  CsrProductKernel csr_product;
   // The vector maths evaluated on one value, for accuracy tests against mpmath.
   double (*exp)(double);
   double (*log)(double);

@@ -67,4 +67,12 @@ std::int64_t scenario_values(const ScenarioInputs& in, double* values, std::size
   return -1;
 }
 
+void csr_product(const CsrProductInputs& in, double* out, std::size_t n_groups, int threads) {
+  const KernelTable& kernels = active_kernels();
+  const std::size_t min_groups = std::max<std::size_t>(1, kMinOptionsPerThread / std::max<std::size_t>(in.n_columns, 1));
+  parallel_rows(n_groups, threads, min_groups, [&](std::size_t, std::size_t begin, std::size_t end) {
+    kernels.csr_product(in, out, begin, end);
+  });
+}
+
 }  // namespace riskoffset

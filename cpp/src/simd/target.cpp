@@ -20,6 +20,7 @@ namespace RO_TARGET {
 #include "pricing/black_kernel.hpp"
 #include "pricing/implied_vol_kernel.hpp"
 #include "pricing/scenario_kernel.hpp"
+#include "book/csr_product.hpp"
 
 // Scalar views of the vector maths for tests (W lanes computed, first used).
 double exp_one(double v) { return vexp(splat(v))[0]; }
@@ -38,6 +39,7 @@ const KernelTable& RO_CAT(kernels_, RO_TARGET)() {
                                  &RO_TARGET::price_greeks_kernel,
                                  &RO_TARGET::implied_vol_kernel,
                                  &RO_TARGET::scenario_values_kernel,
+                                 &RO_TARGET::csr_product_kernel,
                                  &RO_TARGET::exp_one,
                                  &RO_TARGET::log_one,
                                  &RO_TARGET::erfcx_one};

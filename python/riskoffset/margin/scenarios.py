@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from .. import _core
 from ..book import Book
 from ..instruments import INVERSE, KIND_FUTURE, KIND_OPTION, KIND_PERPETUAL, KIND_SPOT, InstrumentTable
 from ..market import Market, ResolvedMarket
@@ -436,16 +437,14 @@ def account_pnl(
     key_of_instrument: IntArray | None = None,
     n_keys: int = 1,
     *,
-    chunk: int = 8192,
     grouping: Grouping | None = None,
+    threads: int = 1,
 ) -> AccountPnL:
     """``L = Q . P``: the P&L of every account (or of every (account, key) with ``key_of_instrument``, a code
     ``< n_keys`` per row of ``book.instruments``) in every column of ``pnl`` (rows = book.instruments).
 
-    A group's positions are added in CSR order (deterministic: a netted book is canonical).  The loop runs
-    over position slots, not positions: groups sorted by their number of positions, slot ``k`` adds the
-    ``k``-th position of every group that has one, a prefix of that order, as one gather-multiply-add over
-    ``chunk`` groups into reused buffers (numpy's reduceat over rows was 3x slower)."""
+    A group's positions are added in CSR order (deterministic: a netted book is canonical, and threads split
+    groups, never a group)."""
     if pnl.shape[0] != len(book.instruments):
         raise ValueError(f"pnl has {pnl.shape[0]} rows, the book {len(book.instruments)} instruments")
     g = grouping if grouping is not None else group_positions(book, key_of_instrument, n_keys)
@@ -456,26 +455,10 @@ def account_pnl(
     ids = g.ids
     if not len(ids):
         return AccountPnL(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, n_cols)))
-    lengths = g.lengths
-    by_length = np.argsort(-lengths, kind="stable")  # longest first: slot k is used by a prefix
-    sorted_starts, sorted_lengths = g.starts[by_length], lengths[by_length]
-    pnl = np.ascontiguousarray(pnl, dtype=np.float64)
-    out = np.empty((len(ids), n_cols))
-    buffer = np.empty((min(chunk, len(ids)), n_cols))
-    for lo in range(0, len(ids), chunk):
-        hi = min(lo + chunk, len(ids))
-        acc = out[lo:hi]
-        acc.fill(0.0)
-        first = sorted_starts[lo:hi]
-        for k in range(int(sorted_lengths[lo])):
-            n = int(np.count_nonzero(sorted_lengths[lo:hi] > k))  # a prefix: lengths are descending
-            position = first[:n] + k
-            buf = buffer[:n]
-            np.take(pnl, indices[position], axis=0, out=buf)
-            buf *= quantity[position, None]
-            acc[:n] += buf
-    result = np.empty_like(out)
-    result[by_length] = out
+    # One C++ pass (riskoffset._core.csr_product): each group sums its positions in CSR order.
+    result = _core.csr_product(
+        g.starts, g.lengths, indices, quantity, np.ascontiguousarray(pnl, dtype=np.float64), threads
+    )
     return AccountPnL(ids // g.n_keys, ids % g.n_keys, result)
 
 
