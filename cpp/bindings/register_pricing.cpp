@@ -4,6 +4,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "buffer_pool.hpp"
 #include "riskoffset/pricing.hpp"
 
 namespace py = pybind11;
@@ -84,7 +85,7 @@ void register_pricing(py::module_& m) {
             out.out[k] = a.mutable_data();
             arrays.append(a);
           } else {
-            Array a(static_cast<py::ssize_t>(n));
+            Array a = riskoffset_bindings::new_double_array({static_cast<py::ssize_t>(n)});
             out.out[k] = a.mutable_data();
             arrays.append(a);
           }
@@ -117,7 +118,7 @@ void register_pricing(py::module_& m) {
         in.q = column(q, n, "q");
         in.model = model_of(model);
         in.settlement = settlement_of(settlement);
-        Array sigma(static_cast<py::ssize_t>(n));
+        Array sigma = riskoffset_bindings::new_double_array({static_cast<py::ssize_t>(n)});
         py::array_t<std::int8_t> status(static_cast<py::ssize_t>(n));
         double* sigma_out = sigma.mutable_data();
         std::int8_t* status_out = status.mutable_data();
@@ -163,7 +164,7 @@ void register_pricing(py::module_& m) {
         const auto columns = static_cast<py::ssize_t>(in.n_scenarios - (base_first ? 1 : 0));
         Array values;
         if (out.is_none()) {
-          values = Array({static_cast<py::ssize_t>(in.n_instruments), columns});
+          values = riskoffset_bindings::new_double_array({static_cast<py::ssize_t>(in.n_instruments), columns});
         } else {
           values = py::reinterpret_borrow<Array>(out);
           if (!py::isinstance<Array>(out) || values.ndim() != 2 || values.shape(0) != static_cast<py::ssize_t>(in.n_instruments) ||
@@ -207,7 +208,8 @@ void register_pricing(py::module_& m) {
         in.starts = s, in.lengths = l, in.instrument = ins, in.quantity = quantity.data(), in.pnl = pnl.data();
         in.n_columns = static_cast<std::size_t>(pnl.shape(1));
         const auto n_groups = static_cast<std::size_t>(starts.size());
-        Array out({static_cast<py::ssize_t>(n_groups), static_cast<py::ssize_t>(in.n_columns)});
+        Array out = riskoffset_bindings::new_double_array(
+            {static_cast<py::ssize_t>(n_groups), static_cast<py::ssize_t>(in.n_columns)});
         double* data = out.mutable_data();
         {
           py::gil_scoped_release release;  // arrays referenced by this frame; no Python touched
@@ -217,6 +219,9 @@ void register_pricing(py::module_& m) {
       },
       py::arg("starts"), py::arg("lengths"), py::arg("instrument"), py::arg("quantity"), py::arg("pnl"),
       py::arg("threads"));
+
+  m.def("release_pooled_memory", &riskoffset_bindings::release_pooled_memory);
+  m.def("pooled_bytes", &riskoffset_bindings::pooled_bytes);
 
   // The scalar fast paths (value_scalar, greeks_scalar, implied_vol_scalar) are in fast_scalar.cpp.
 }

@@ -28,7 +28,9 @@ inline void black_core(vd theta, vd F, vd K, vd s, vd inv_s, vd x, vd& n1, vd& k
   n1 = select(theta * d1 <= 0.0, h1, 1.0 - h1);
   kn2 = select(theta * d2 <= 0.0, fh2, K - fh2);
   phi = e1 * kInvSqrt2Pi;
-  // s == 0 (t <= 0 or sigma == 0): the limits as s -> 0, Heaviside with 1/2 at the money.
+  // s == 0 (t <= 0 or sigma == 0): the limits as s -> 0, Heaviside with 1/2 at the money.  Skipped for
+  // the usual vector of live options.
+  if (all(live)) return;
   const vd step = select(theta * x > 0.0, splat(1.0), select(x == 0.0, splat(0.5), splat(0.0)));
   n1 = select(live, n1, step);
   kn2 = select(live, kn2, K * step);
@@ -72,8 +74,9 @@ std::int64_t price_greeks_order(const PricingInputs& in, const PricingOutputs& o
     }
     // Validation without branches: any NaN/inf, non-positive underlying or strike, negative vol.
     const double inf = __builtin_inf();
-    const vi ok = (U > 0.0) & (U < inf) & (K > 0.0) & (K < inf) & (sigma >= 0.0) & (sigma < inf) &
-                  (vabs(t) < inf) & (vabs(r) < inf) & (vabs(q) < inf) & (vabs(theta) == 1.0);
+    // x - x is 0 exactly when x is finite (NaN and inf give NaN): one test for the six finiteness checks.
+    const vd finite = (U - U) + (K - K) + (t - t) + (r - r) + (sigma - sigma) + (q - q);
+    const vi ok = (finite == 0.0) & (vmin(U, K) > 0.0) & (sigma >= 0.0) & (vabs(theta) == 1.0);
     const vi bad = ~ok;
     bad_any |= bad;
     if (any(bad) && first_bad < 0) {
@@ -116,15 +119,17 @@ std::int64_t price_greeks_order(const PricingInputs& in, const PricingOutputs& o
     const vd volga = vega * d1 * d2 * inv_sigma;
     const vd g = bsm ? q : r;
     vd charm = g * delta - Dc * phi * (b * inv_s - 0.5 * d2 * inv_t);
-    // Expired (t <= 0): the value is intrinsic whatever t, so theta and charm are 0.
-    const vi expired = t <= 0.0;
-    theta_t = select(expired, splat(0.0), theta_t);
-    charm = select(expired, splat(0.0), charm);
-    // Zero vol exactly at the money with time left: vega and vanna are the finite limits sigma -> 0+
-    // (gamma is infinite there and stays reported as 0, like every zero-vol second-order Greek).
-    const vi atm_zero_vol = ~live & ~expired & (x == 0.0);
-    vega = select(atm_zero_vol, D * F * kInvSqrt2Pi * sqrt_t, vega);
-    vanna = select(atm_zero_vol, 0.5 * Dc * kInvSqrt2Pi * sqrt_t, vanna);
+    if (!all(live)) {
+      // Expired (t <= 0): the value is intrinsic whatever t, so theta and charm are 0.
+      const vi expired = t <= 0.0;
+      theta_t = select(expired, splat(0.0), theta_t);
+      charm = select(expired, splat(0.0), charm);
+      // Zero vol exactly at the money with time left: vega and vanna are the finite limits sigma -> 0+
+      // (gamma is infinite there and stays reported as 0, like every zero-vol second-order Greek).
+      const vi atm_zero_vol = ~live & ~expired & (x == 0.0);
+      vega = select(atm_zero_vol, D * F * kInvSqrt2Pi * sqrt_t, vega);
+      vanna = select(atm_zero_vol, 0.5 * Dc * kInvSqrt2Pi * sqrt_t, vanna);
+    }
 
     vd res[kOutputCount] = {};
     if (!inverse) {
