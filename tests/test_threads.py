@@ -289,7 +289,7 @@ def test_simd_targets_agree_on_greeks(model, settlement, target):
 @pytest.mark.parametrize("model", MODELS)
 def test_simd_targets_agree_on_implied_vol(model, target):
     """Same prices in, implied vols out: where the price carries the information (the vol uncertainty
-    implied by rounding the price, u = 4 eps max(F, K) e^{-rt} / vega, is below 1e-6 sigma), both targets
+    implied by rounding the price, u = 16 eps max(F, K) e^{-rt} / vega, is below 4e-6 sigma), both targets
     solve and |sigma_target - sigma_baseline| <= 1e-13 sigma + u.  Elsewhere (deep ITM with vega ~1e-12,
     prices within a few ulp of intrinsic) a whole range of vols from 0 up rounds to the same binary64
     price, so one target returning 0 ("at intrinsic") and the other 0.25 are both right: no comparison.
@@ -302,8 +302,11 @@ def test_simd_targets_agree_on_implied_vol(model, target):
         got, got_status = _implied_vol(g["price"], x, model, "linear")
     p = np.maximum(x["underlying"], x["strike"]) * (np.exp(-x["q"] * x["t"]) if model == "bsm" else 1.0)
     with np.errstate(divide="ignore", over="ignore"):
-        u = 4 * EPS * p * np.exp(-x["r"] * np.maximum(x["t"], 0)) / g["vega"]
-    informative = (u < 1e-6 * x["sigma"]) & (x["t"] > 0)
+        # Each target inverts its own rounding of the price model (exp, erfcx, parity near intrinsic): about
+        # 4 ulp of p with FMA, up to ~12 on the baseline without it (measured near the upper bound at 300 %
+        # vol, 8 years, deep in the money); the two can differ by the sum.
+        u = 16 * EPS * p * np.exp(-x["r"] * np.maximum(x["t"], 0)) / g["vega"]
+    informative = (u < 4e-6 * x["sigma"]) & (x["t"] > 0)
     assert informative.sum() > 10_000
     np.testing.assert_array_equal(got_status[informative], base_status[informative])
     assert np.all(base_status[informative] == ro.IVStatus.OK)

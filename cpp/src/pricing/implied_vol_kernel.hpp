@@ -8,7 +8,8 @@
 //  4. initial guess from the two asymptotic branches around the inflection point s_c = sqrt(2|x|)
 //     (Jaeckel 2006);
 //  5. Householder steps of third order on ln c - ln b (low branch) or c - b (high branch) until a step
-//     is below 1e-5 relative (the error left after it is then O(1e-20)).
+//     is below 1e-5 relative (the error left after it is then O(1e-20)), or 1e-8 after a plain Newton
+//     step (the fallback where the Householder factor is unusable).
 #pragma once
 
 // Acklam's rational approximation of the inverse normal cdf for p in (0, 0.5] (relative error 1.2e-9,
@@ -79,7 +80,8 @@ inline void implied_vol_kernel(const ImpliedVolInputs& in, double* sigma_out, st
     const vd intrinsic = vmax(theta * (F - K), splat(0.0));
     const vd upper = select(theta > 0.0, F, K);
     const vi below = beta < intrinsic;
-    const vi above = beta >= upper;
+    // At the maximum within rounding (P / D against F computed through two exps) counts as at the maximum.
+    const vi above = beta >= upper * (1.0 - 4e-16);
     const vd sqrt_fk = vsqrt(F) * vsqrt(K);
     const vd bn = (beta - intrinsic) / sqrt_fk;
     const vi at_intrinsic = bn <= 0.0;
@@ -134,7 +136,8 @@ inline void implied_vol_kernel(const ImpliedVolInputs& in, double* sigma_out, st
       // Householder's correction of the Newton step nu; far from the root (|nu k2| ~ 1) the rational factor
       // can change sign or blow up, and plain Newton is the safe step there.
       vd factor = (1.0 + 0.5 * k2 * nu) / (1.0 + nu * (k2 + k3 * nu * (1.0 / 6.0)));
-      factor = select((factor > 0.0) & (factor < 4.0), factor, splat(1.0));
+      const vi householder = (factor > 0.0) & (factor < 4.0);
+      factor = select(householder, factor, splat(1.0));
       const vd step = nu * factor;
       vd s_new = s + step;
       // Keep s > 0 and bounded: a Newton step on ln c can overshoot left, or far right from a poor start.
@@ -142,7 +145,8 @@ inline void implied_vol_kernel(const ImpliedVolInputs& in, double* sigma_out, st
       s = select(done, s, s_new);
       // Householder's third-order step leaves an error of O(step^4): after a step below 1e-5 s the
       // remaining relative error is far below double precision, so no further iteration is needed.
-      const vi small = vabs(step) <= 1e-5 * s;
+      // A plain Newton step (the fallback) only squares the error: stop after it at 1e-8 instead.
+      const vi small = vabs(step) <= select(householder, splat(1e-5), splat(1e-8)) * s;
       converged |= small & ~done;
       done |= small | ~(s == s);
     }
