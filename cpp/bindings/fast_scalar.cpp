@@ -135,11 +135,15 @@ PyObject* greeks_scalar(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
   riskoffset::PricingOutputs out;
   for (int k = 0; k < count; ++k) out.out[k] = &values[k];
   if (riskoffset::active_kernels().price_greeks(in, out, 0, 1) >= 0) Py_RETURN_NONE;
+  // Interned key strings, made once (module lifetime): building them per call was half the cost.
+  static PyObject* keys[riskoffset::kOutputCount] = {};
+  if (!keys[0])
+    for (int k = 0; k < riskoffset::kOutputCount; ++k) keys[k] = PyUnicode_InternFromString(riskoffset::kOutputNames[k]);
   PyObject* d = PyDict_New();
   if (!d) return nullptr;
   for (int k = 0; k < count; ++k) {
     PyObject* v = PyFloat_FromDouble(values[k]);
-    if (!v || PyDict_SetItemString(d, riskoffset::kOutputNames[k], v) < 0) {
+    if (!v || PyDict_SetItem(d, keys[k], v) < 0) {
       Py_XDECREF(v);
       Py_DECREF(d);
       return nullptr;
