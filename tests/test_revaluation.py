@@ -125,4 +125,6 @@ def test_out_is_filled_in_place() -> None:
     assert got is out or np.shares_memory(got, out)
     assert np.array_equal(out, ro.revalue(FLAG, FORWARD, STRIKE, T, SIGMA_STATES, MOVE, vol_state=VOL_STATE))
     with pytest.raises(ValueError, match="out must be"):
-        ro.revalue(FLAG, FORWARD, STRIKE, T, SIGMA_STATES, MOVE, vol_state=VOL_STATE, out=np.empty((N, M - 1)))
+        ro.revalue(
+            FLAG, FORWARD, STRIKE, T, SIGMA_STATES, MOVE, vol_state=VOL_STATE, out=np.empty((N, M - 1))
+        )

@@ -19,31 +19,40 @@ try:
 except ValueError as exc:
     raise ImportError(f"riskoffset: RISKOFFSET_SIMD is invalid: {exc}") from None
 
-from . import margin, units
+from . import hedge, margin, units
 from .book import Book, GreeksReport
+from .hedge import HedgeResult
 from .implied_vol import IVStatus, implied_vol
 from .instruments import Instrument, InstrumentTable
+from .liquidation import Liquidation, liquidation
 from .margin.result import MarginResult, WorstScenario
 from .market import Market, MarketDataError
 from .pricing import GREEK_NAMES, greeks, price
 from .revaluation import revalue
 from .simd import set_simd, simd_info, simd_target
+from .whatif import WhatIf, WhatIfResult
 
 __version__ = "0.1.0"
 __all__ = [
     "GREEK_NAMES",
     "Book",
     "GreeksReport",
+    "HedgeResult",
     "IVStatus",
     "Instrument",
     "InstrumentTable",
+    "Liquidation",
     "MarginResult",
     "Market",
     "MarketDataError",
+    "WhatIf",
+    "WhatIfResult",
     "WorstScenario",
     "__version__",
     "greeks",
+    "hedge",
     "implied_vol",
+    "liquidation",
     "margin",
     "price",
     "revalue",

@@ -1,4 +1,4 @@
-"""Command line: `riskoffset demo | greeks | margin | info`.  Human tables by default, --json for machines; bad input gives a
+"""Command line: `riskoffset demo | greeks | margin | hedge | whatif | info`.  Human tables by default, --json for machines; bad input gives a
 one-line message on stderr and exit code 2."""
 
 from __future__ import annotations
@@ -333,7 +333,12 @@ def _comparison_table(rows: list[dict[str, Any]]) -> list[str]:
 
 
 def _margin_command(
-    book_spec: str, market_path: str | None, method: str, param_specs: Sequence[str] | None, as_json: bool
+    book_spec: str,
+    market_path: str | None,
+    method: str,
+    param_specs: Sequence[str] | None,
+    as_json: bool,
+    correlation: float | None = 0.8,
 ) -> None:
     market = _load_market(market_path)
     book = _load_book(book_spec, market)
@@ -352,7 +357,7 @@ def _margin_command(
             return
         print("\n".join(header + [f"method: {method}", ""] + _margin_table(result)))
         return
-    results = margin_api.compare(book, market, methods, params)
+    results = _with_correlated(margin_api.compare(book, market, methods, params), book, market, correlation)
     rows = _comparison_rows(results)
     if as_json:
         data = {
@@ -367,10 +372,35 @@ def _margin_command(
     print("\n".join(_comparison_table(rows)))
 
 
+def _with_correlated(
+    results: dict[str, MarginResult | Exception], book: Book, market: Market, correlation: float | None
+) -> dict[str, MarginResult | Exception]:
+    """The comparison plus Deribit PM with the cross-underlying aggregation at ``correlation`` (a user
+    parameter, not an exchange's; margin/cross_underlying.py), when deribit-pm itself ran."""
+    if correlation is None or not isinstance(results.get("deribit-pm"), MarginResult):
+        return results
+    from .margin.cross_underlying import correlated_margin
+
+    if not -1.0 <= correlation <= 1.0:
+        raise ValueError(f"--correlation must be in [-1, 1], got {correlation!r}")
+    out = dict(results)
+    label = f"pm-corr rho={correlation:g}"  # fits the method column of the table
+    try:
+        out[label] = correlated_margin(book, market, correlation)
+    except (ValueError, TypeError) as exc:
+        out[label] = exc
+    return out
+
+
 def _margin_report() -> dict[str, list[dict[str, Any]]]:
     """Every available method on every bundled sample book (the demo's capital-efficiency table)."""
     market = Market.sample()
-    return {name: _comparison_rows(margin_api.compare(Book.sample(name), market)) for name in Book.samples()}
+    return {
+        name: _comparison_rows(
+            _with_correlated(margin_api.compare(Book.sample(name), market), Book.sample(name), market, 0.8)
+        )
+        for name in Book.samples()
+    }
 
 
 def _print_margin_report(report: dict[str, list[dict[str, Any]]]) -> None:
@@ -383,6 +413,105 @@ def _print_margin_report(report: dict[str, list[dict[str, Any]]]) -> None:
         print()
         print(f"[{name}]")
         print("\n".join(_comparison_table(rows)))
+
+
+# ---------------------------------------------------------------------------------------------- hedge, whatif
+def _hedge_command(
+    book_spec: str,
+    market_path: str | None,
+    target: str,
+    with_instruments: str | None,
+    account: str | None,
+    by_expiry: bool,
+    as_json: bool,
+) -> None:
+    from .hedge import hedge
+
+    market = _load_market(market_path)
+    book = _load_book(book_spec, market)
+    instruments = [n.strip() for n in with_instruments.split(",") if n.strip()] if with_instruments else None
+    result = hedge(
+        book, market, target, instruments, account=_account_label(book, account), by_expiry=by_expiry
+    )
+    if as_json:
+        print(json.dumps({"book": book.name, **result.to_dict()}, indent=2))
+        return
+    print(f"riskoffset hedge: {book.name or 'book'}; market {market.description or 'snapshot'}")
+    print(result.table())
+
+
+def _account_label(book: Book, account: str | None) -> Any:
+    """An account given on the command line as text, matched against the book's labels (str or int)."""
+    if account is None:
+        return None
+    for label in book.accounts.tolist():
+        if str(label) == account:
+            return label
+    raise ValueError(
+        f"account {account!r} is not in the book (accounts: {', '.join(map(str, book.accounts.tolist()))})"
+    )
+
+
+def _parse_orders(specs: Sequence[str]) -> list[tuple[str, float]]:
+    orders = []
+    for spec in specs:
+        name, sep, quantity = spec.rpartition(":")
+        if not sep or not name:
+            raise ValueError(
+                f"--order {spec!r}: expected NAME:QTY, e.g. BTC-PERPETUAL:-10000 (signed amount)"
+            )
+        try:
+            q = float(quantity)
+        except ValueError:
+            raise ValueError(f"--order {spec!r}: quantity {quantity!r} is not a number") from None
+        if not np.isfinite(q):
+            raise ValueError(f"--order {spec!r}: quantity is not finite")
+        orders.append((name, q))
+    return orders
+
+
+def _whatif_command(
+    book_spec: str, market_path: str | None, order_specs: Sequence[str], account: str | None, as_json: bool
+) -> None:
+    from .instruments import Instrument
+    from .whatif import WhatIf
+
+    orders = _parse_orders(order_specs)
+    for name, _ in orders:
+        Instrument.parse(name)  # a malformed name fails here with the expected patterns
+    market = _load_market(market_path)
+    book = _load_book(book_spec, market)
+    w = WhatIf(book, market, account=_account_label(book, account), instruments=[n for n, _ in orders])
+    each = [w.order(name, q) for name, q in orders]
+    basket = w.basket(orders)
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "book": book.name,
+                    "orders": [
+                        {"instrument": n, "quantity": q, **r.to_dict()} for (n, q), r in zip(orders, each)
+                    ],
+                    "basket": basket.to_dict(),
+                },
+                indent=2,
+            )
+        )
+        return
+    print(
+        f"riskoffset whatif: {book.name or 'book'}; Deribit PM margin (USD) of the account before and after each "
+        "order alone, then the basket"
+    )
+    head = f"{'order':<34}{'IM before':>14}{'IM after':>14}{'IM change':>13}{'MM before':>14}{'MM after':>14}"
+    print(head)
+    print("-" * len(head))
+    rows = [(f"{n} {q:+,g}", r) for (n, q), r in zip(orders, each)] + [("basket", basket)]
+    for label, r in rows:
+        print(
+            f"{label:<34}{r.initial_usd_before:>14,.2f}{r.initial_usd_after:>14,.2f}"
+            f"{r.initial_usd_after - r.initial_usd_before:>+13,.2f}{r.maintenance_usd_before:>14,.2f}"
+            f"{r.maintenance_usd_after:>14,.2f}"
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -434,7 +563,54 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="[METHOD=]SOURCE",
         help="parameter set: a preset name or a JSON/.spn file (repeatable; METHOD= with --method all)",
     )
+    margin_cmd.add_argument(
+        "--correlation",
+        type=float,
+        default=0.8,
+        metavar="RHO",
+        help="with --method all: also show Deribit PM with scan risk aggregated across underlyings at this "
+        "correlation (a user parameter; default 0.8)",
+    )
     margin_cmd.add_argument("--json", action="store_true", help="machine-readable output")
+    hedge_cmd = sub.add_parser(
+        "hedge",
+        help="what to trade to offset a book's risk, its cost, residual risk and margin",
+        description="Hedge one account of a book (same inputs as `greeks`; --account, else the only one, else every "
+        "account netted): delta with futures and perpetuals, delta-gamma(-vega) with options (least squares with "
+        "a cost penalty), or the Deribit PM margin-minimising hedge (a linear program; needs scipy). Trades are "
+        "rounded to lots.",
+    )
+    hedge_cmd.add_argument("book", help="positions file (.csv/.json) or a sample book name")
+    hedge_cmd.add_argument("--market", help="market snapshot (.csv or .json); default: the bundled sample")
+    hedge_cmd.add_argument(
+        "--target", choices=["delta", "delta-gamma", "delta-gamma-vega", "margin"], default="delta"
+    )
+    hedge_cmd.add_argument(
+        "--with",
+        dest="with_instruments",
+        metavar="INSTR,...",
+        help="candidate instruments (default: see docs)",
+    )
+    hedge_cmd.add_argument("--account", help="the account to hedge")
+    hedge_cmd.add_argument("--by-expiry", action="store_true", help="vega per expiry bucket")
+    hedge_cmd.add_argument("--json", action="store_true", help="machine-readable output")
+    whatif_cmd = sub.add_parser(
+        "whatif",
+        help="margin of an account before and after orders",
+        description="Deribit PM initial and maintenance margin of one account (--account, else the only one, else "
+        "every account netted) before and after each order and the basket, from the cached book.",
+    )
+    whatif_cmd.add_argument("book", help="positions file (.csv/.json) or a sample book name")
+    whatif_cmd.add_argument("--market", help="market snapshot (.csv or .json); default: the bundled sample")
+    whatif_cmd.add_argument(
+        "--order",
+        action="append",
+        required=True,
+        metavar="NAME:QTY",
+        help="signed amount in Deribit size units (USD face for inverse futures), repeatable",
+    )
+    whatif_cmd.add_argument("--account", help="the account")
+    whatif_cmd.add_argument("--json", action="store_true", help="machine-readable output")
     info = sub.add_parser("info", help="version and SIMD targets")
     info.add_argument("--json", action="store_true", help="machine-readable output")
     args = parser.parse_args(argv)
@@ -457,7 +633,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "greeks":
             _greeks_command(args.book, args.market, args.by, args.json, args.raw, args.max_age)
         elif args.command == "margin":
-            _margin_command(args.book, args.market, args.method, args.params, args.json)
+            _margin_command(args.book, args.market, args.method, args.params, args.json, args.correlation)
+        elif args.command == "hedge":
+            _hedge_command(
+                args.book,
+                args.market,
+                args.target,
+                args.with_instruments,
+                args.account,
+                args.by_expiry,
+                args.json,
+            )
+        elif args.command == "whatif":
+            _whatif_command(args.book, args.market, args.order, args.account, args.json)
         elif args.command == "info":
             from . import __version__
 
@@ -469,6 +657,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.close()
         return 0
     except (ValueError, TypeError, OSError) as exc:  # MarketDataError, json.JSONDecodeError are ValueErrors
+        print(f"riskoffset: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyError as exc:  # an instrument outside the what-if universe: the message is the argument
+        print(f"riskoffset: error: {exc.args[0] if exc.args else exc}", file=sys.stderr)
+        return 2
+    except ImportError as exc:  # the margin-minimising hedge without scipy
         print(f"riskoffset: error: {exc}", file=sys.stderr)
         return 2
     return 0

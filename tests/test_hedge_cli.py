@@ -1,0 +1,119 @@
+"""`riskoffset hedge` and `riskoffset whatif`: human tables, --json equal to the library, clear errors with
+exit code 2 (run in process through cli.main; one subprocess run checks the entry point)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import riskoffset as ro
+from riskoffset.cli import main
+from riskoffset.hedge import hedge
+from riskoffset.whatif import WhatIf
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.mark.parametrize("target", ["delta", "delta-gamma", "delta-gamma-vega", "margin"])
+def test_hedge_table(capsys: pytest.CaptureFixture[str], target: str) -> None:
+    code, out, err = run(capsys, "hedge", "short_strangle", "--target", target)
+    assert code == 0, err
+    assert f"hedge target {target}" in out and "delta BTC" in out and "deribit-pm margin USD" in out
+    assert "worst scenario before" in out and "upside given up" in out
+
+
+def test_hedge_json_matches_library(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(
+        capsys,
+        "hedge",
+        "calendar_spread",
+        "--target",
+        "delta",
+        "--with",
+        "BTC-PERPETUAL,BTC-26MAR27",
+        "--json",
+    )
+    assert code == 0, err
+    data = json.loads(out)
+    expected = hedge(
+        ro.Book.sample("calendar_spread"), ro.Market.sample(), "delta", ["BTC-PERPETUAL", "BTC-26MAR27"]
+    )
+    assert data["candidates"] == ["BTC-PERPETUAL", "BTC-26MAR27"]
+    assert {t["instrument"]: t["quantity"] for t in data["trades"]} == expected.quantities
+    assert data["margin_after"]["initial"] == expected.margin_after.initial  # type: ignore[union-attr]
+    assert len(data["profiles"]["btc_btc"]["after"]) == 35
+
+
+def test_hedge_account_and_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "hedge", "market_maker", "--account", "mm-eth", "--json")
+    assert code == 0 and json.loads(out)["account"] == "mm-eth"
+    for args, message in [
+        (("hedge", "market_maker", "--account", "nobody"), "account 'nobody'"),
+        (("hedge", "short_strangle", "--with", "BTC-32DEC26"), "malformed instrument name"),
+        (("hedge", "no_such_book"), "neither a file"),
+    ]:
+        code, _, err = run(capsys, *args)
+        assert code == 2 and message in err and err.count("\n") == 1, err
+
+
+def test_whatif_table_and_json(capsys: pytest.CaptureFixture[str]) -> None:
+    args = (
+        "whatif",
+        "market_maker",
+        "--account",
+        "mm-btc",
+        "--order",
+        "BTC-PERPETUAL:-100000",
+        "--order",
+        "BTC-25DEC26-110000-C:2",
+    )
+    code, out, err = run(capsys, *args)
+    assert code == 0, err
+    assert "BTC-PERPETUAL -100,000" in out and "basket" in out
+    code, out, err = run(capsys, *args, "--json")
+    data = json.loads(out)
+    w = WhatIf(ro.Book.sample("market_maker"), ro.Market.sample(), account="mm-btc")
+    expected = w.basket([("BTC-PERPETUAL", -100_000.0), ("BTC-25DEC26-110000-C", 2.0)])
+    assert data["basket"]["initial_usd_after"] == pytest.approx(expected.initial_usd_after, rel=1e-12)
+    assert data["orders"][0]["instrument"] == "BTC-PERPETUAL" and data["orders"][0]["group"] == "btc_btc"
+
+
+@pytest.mark.parametrize(
+    ("order", "message"),
+    [
+        ("BTC-PERPETUAL", "expected NAME:QTY"),
+        ("BTC-PERPETUAL:ten", "is not a number"),
+        ("BTC-PERPETUAL:inf", "not finite"),
+        ("FOO:1", "malformed instrument name"),
+        ("SOL-PERPETUAL:10", "SOL-PERPETUAL"),
+    ],
+)
+def test_whatif_errors(capsys: pytest.CaptureFixture[str], order: str, message: str) -> None:
+    code, _, err = run(capsys, "whatif", "calendar_spread", "--order", order)
+    assert code == 2 and message in err and err.startswith("riskoffset: error:"), err
+
+
+def test_entry_point_subprocess() -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "riskoffset.cli",
+            "whatif",
+            "short_strangle",
+            "--order",
+            "BTC-PERPETUAL:50000",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "BTC-PERPETUAL +50,000" in result.stdout
