@@ -19,9 +19,11 @@ inline vd load_column(const Column& c, std::size_t i) { return c.stride ? load(c
 inline vd load_flag(const FlagColumn& c, std::size_t i) {
   if (!c.stride) return splat(c.at(0));
   if (!c.is_call) return load(c.data + i);
+  // Widen the bytes (numpy bools are 0 or 1) and map to -1 / +1: written as a plain conversion so that the
+  // compiler vectorises it (zero-extend + int-to-double), which a per-lane ternary defeats.
   vd v;
-  for (int l = 0; l < W; ++l) v[l] = c.is_call[i + static_cast<std::size_t>(l)] ? 1.0 : -1.0;
-  return v;
+  for (int l = 0; l < W; ++l) v[l] = static_cast<double>(c.is_call[i + static_cast<std::size_t>(l)]);
+  return 2.0 * v - 1.0;
 }
 inline vd load_flag_tail(const FlagColumn& c, std::size_t i, std::size_t end) {
   if (!c.stride) return splat(c.at(0));
