@@ -91,3 +91,16 @@ def csr_product(
 ) -> npt.NDArray[np.float64]: ...
 def pooled_bytes() -> int: ...
 def release_pooled_memory() -> int: ...
+def greeks_arrays(
+    flag: Any,
+    underlying: Any,
+    strike: Any,
+    t: Any,
+    r: Any,
+    sigma: Any,
+    q: Any,
+    model: int,
+    settlement: int,
+    order: tuple[int, ...],
+    threads: int,
+) -> dict[str, npt.NDArray[np.float64]] | None: ...

@@ -19,6 +19,7 @@ import numpy as np
 
 from . import _core
 from ._inputs import (
+    MAX_THREADS,
     FloatArray,
     broadcast_columns,
     flag_array,
@@ -186,4 +187,16 @@ def greeks(
         if fast is not None:
             return fast
     selection = greeks if isinstance(greeks, str) else tuple(greeks)
+    if out is None and (threads is None or (type(threads) is int and 1 <= threads <= MAX_THREADS)):
+        # The common array call, argument handling in C++; None sends anything unusual down the Python path.
+        arrays = _core.greeks_arrays(
+            flag, underlying, strike, t, r, sigma, q, m, s, _output_indices(selection, s), threads or 0
+        )
+        if arrays is not None:
+            return arrays
     return _compute(flag, underlying, strike, t, r, sigma, q, m, s, selection, threads, out)
+
+
+@functools.lru_cache(maxsize=256)
+def _output_indices(greeks: str | tuple[str, ...], settlement: int) -> tuple[int, ...]:
+    return tuple(GREEK_NAMES.index(name) for name in _selection(greeks, settlement)[0])
