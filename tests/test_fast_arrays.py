@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 import riskoffset as ro
 from riskoffset import _core
 

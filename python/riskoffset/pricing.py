@@ -155,6 +155,9 @@ def price(
     fast = _core.value_scalar(0, flag, underlying, strike, t, r, sigma, q, m, s)
     if fast is not None:
         return float(fast)
+    arrays = _core.greeks_arrays(flag, underlying, strike, t, r, sigma, q, m, s, (0,), 0)
+    if arrays is not None:
+        return arrays["price"]
     return _compute(flag, underlying, strike, t, r, sigma, q, m, s, "price", None)["price"]
 
 
