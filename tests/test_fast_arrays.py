@@ -60,3 +60,21 @@ def test_unusual_inputs_are_declined() -> None:
     assert _core.greeks_arrays("c", bad, K, T, R, SIGMA, 0.0, 0, 0, order, 0) is None
     with pytest.raises(ValueError, match="underlying at row 7"):
         ro.greeks("c", bad, K, T, R, SIGMA, greeks=["price"])
+
+
+def test_implied_vol_fast_path_equals_the_general_path(simd_target: str) -> None:
+    price = np.asarray(ro.price(IS_CALL, F, K, T, R, SIGMA))
+    fast, fast_status = ro.implied_vol(price, IS_CALL, F, K, T, R, return_status=True)
+    # on_error="warn" with no failure still takes the fast path; a list input takes the Python path.
+    slow, slow_status = ro.implied_vol(list(price), IS_CALL, F, K, T, R, return_status=True)
+    assert np.array_equal(fast, slow, equal_nan=True)
+    assert np.array_equal(fast_status, slow_status)
+
+
+def test_implied_vol_failures_are_still_reported() -> None:
+    price = np.asarray(ro.price(IS_CALL, F, K, T, R, SIGMA))
+    price[3] = -1.0
+    with pytest.raises(ValueError, match="row 3"):
+        ro.implied_vol(price, IS_CALL, F, K, T, R, on_error="raise")
+    sigma, status = ro.implied_vol(price, IS_CALL, F, K, T, R, return_status=True)
+    assert np.isnan(sigma[3]) and status[3] == ro.IVStatus.BELOW_INTRINSIC

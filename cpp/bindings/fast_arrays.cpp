@@ -1,4 +1,5 @@
-// greeks_arrays: the common array call of riskoffset.greeks with its argument handling in C++.
+// greeks_arrays / implied_vol_arrays: the common array calls of riskoffset.greeks and implied_vol with their
+// argument handling in C++.
 //
 // Python's general path (broadcasting, conversions, error wording) costs ~6 us per call, which at 1,000
 // options is a third of the time.  This entry takes the usual shapes only - every numeric argument a
@@ -53,6 +54,38 @@ bool read_numeric(PyObject* o, ArgColumn& col, std::vector<py::ssize_t>& shape, 
   return true;
 }
 
+// Flag: 'c'/'call'/'p'/'put' or a bool (scalar), or a C-contiguous bool ndarray of the common shape.
+bool read_flag(PyObject* f, double& scalar, const std::uint8_t*& bools, std::vector<py::ssize_t>& shape,
+               bool& have_shape) {
+  if (PyBool_Check(f)) {
+    scalar = f == Py_True ? 1.0 : -1.0;
+    return true;
+  }
+  if (PyUnicode_Check(f)) {
+    if (PyUnicode_CompareWithASCIIString(f, "c") == 0 || PyUnicode_CompareWithASCIIString(f, "call") == 0)
+      scalar = 1.0;
+    else if (PyUnicode_CompareWithASCIIString(f, "p") == 0 || PyUnicode_CompareWithASCIIString(f, "put") == 0)
+      scalar = -1.0;
+    else
+      return false;
+    return true;
+  }
+  if (!py::isinstance<py::array>(f)) return false;
+  auto a = py::reinterpret_borrow<py::array>(f);
+  std::vector<py::ssize_t> s(a.shape(), a.shape() + a.ndim());
+  if (!a.dtype().is(py::dtype::of<bool>()) || !(a.flags() & py::array::c_style) || a.ndim() == 0 ||
+      (have_shape && s != shape))
+    return false;
+  shape = s, have_shape = true;
+  bools = static_cast<const std::uint8_t*>(a.data());
+  return true;
+}
+
+int auto_threads(long requested, std::size_t n) {
+  if (requested > 0) return static_cast<int>(requested);
+  return n >= 200000 ? static_cast<int>(std::max(1u, std::thread::hardware_concurrency())) : 1;
+}
+
 PyObject* greeks_arrays(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
   // (flag, underlying, strike, t, r, sigma, q, model, settlement, order: tuple[int], threads: int)
   if (nargs != 11) {
@@ -65,30 +98,9 @@ PyObject* greeks_arrays(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
     ArgColumn cols[6];
     for (int k = 0; k < 6; ++k)
       if (!read_numeric(args[k + 1], cols[k], shape, have_shape)) Py_RETURN_NONE;
-    // Flag: string / bool scalar, or a bool ndarray of the common shape.
     double flag_scalar = 0.0;
     const std::uint8_t* flag_bools = nullptr;
-    PyObject* f = args[0];
-    if (PyBool_Check(f)) {
-      flag_scalar = f == Py_True ? 1.0 : -1.0;
-    } else if (PyUnicode_Check(f)) {
-      if (PyUnicode_CompareWithASCIIString(f, "c") == 0 || PyUnicode_CompareWithASCIIString(f, "call") == 0)
-        flag_scalar = 1.0;
-      else if (PyUnicode_CompareWithASCIIString(f, "p") == 0 || PyUnicode_CompareWithASCIIString(f, "put") == 0)
-        flag_scalar = -1.0;
-      else
-        Py_RETURN_NONE;
-    } else if (py::isinstance<py::array>(f)) {
-      auto a = py::reinterpret_borrow<py::array>(f);
-      std::vector<py::ssize_t> s(a.shape(), a.shape() + a.ndim());
-      if (!a.dtype().is(py::dtype::of<bool>()) || !(a.flags() & py::array::c_style) || a.ndim() == 0 ||
-          (have_shape && s != shape))
-        Py_RETURN_NONE;
-      shape = s, have_shape = true;
-      flag_bools = static_cast<const std::uint8_t*>(a.data());
-    } else {
-      Py_RETURN_NONE;
-    }
+    if (!read_flag(args[0], flag_scalar, flag_bools, shape, have_shape)) Py_RETURN_NONE;
     if (!have_shape) Py_RETURN_NONE;  // all scalars: the scalar fast path's business
     std::size_t n = 1;
     for (py::ssize_t d : shape) n *= static_cast<std::size_t>(d);
@@ -116,8 +128,7 @@ PyObject* greeks_arrays(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
         out.out[k] = arrays[static_cast<std::size_t>(k)].mutable_data();
       }
     }
-    const int threads = threads_arg > 0 ? static_cast<int>(threads_arg)
-                                        : (n >= 200000 ? static_cast<int>(std::max(1u, std::thread::hardware_concurrency())) : 1);
+    const int threads = auto_threads(threads_arg, n);
     std::int64_t bad;
     {
       py::gil_scoped_release release;  // inputs referenced by the caller's frame, outputs by this one
@@ -139,6 +150,61 @@ PyObject* greeks_arrays(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
   }
 }
 
+PyObject* implied_vol_arrays(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
+  // (price, flag, underlying, strike, t, r, q, model, settlement, threads) -> (sigma, status) | None
+  if (nargs != 10) {
+    PyErr_SetString(PyExc_TypeError, "implied_vol_arrays takes 10 positional arguments");
+    return nullptr;
+  }
+  try {
+    std::vector<py::ssize_t> shape;
+    bool have_shape = false;
+    ArgColumn cols[6];  // price, underlying, strike, t, r, q
+    const int positions[6] = {0, 2, 3, 4, 5, 6};
+    for (int k = 0; k < 6; ++k)
+      if (!read_numeric(args[positions[k]], cols[k], shape, have_shape)) Py_RETURN_NONE;
+    double flag_scalar = 0.0;
+    const std::uint8_t* flag_bools = nullptr;
+    if (!read_flag(args[1], flag_scalar, flag_bools, shape, have_shape)) Py_RETURN_NONE;
+    if (!have_shape) Py_RETURN_NONE;
+    std::size_t n = 1;
+    for (py::ssize_t d : shape) n *= static_cast<std::size_t>(d);
+    const long model = PyLong_AsLong(args[7]), settlement = PyLong_AsLong(args[8]);
+    const long threads_arg = PyLong_AsLong(args[9]);
+    if (PyErr_Occurred()) return nullptr;
+    if ((model != 0 && model != 1) || (settlement != 0 && settlement != 1)) Py_RETURN_NONE;
+    riskoffset::ImpliedVolInputs in;
+    in.flag = riskoffset::FlagColumn{flag_bools ? nullptr : &flag_scalar, flag_bools, flag_bools ? 1u : 0u};
+    riskoffset::Column* targets[6] = {&in.price, &in.underlying, &in.strike, &in.t, &in.r, &in.q};
+    for (int k = 0; k < 6; ++k)
+      *targets[k] = cols[k].data ? riskoffset::Column{cols[k].data, 1} : riskoffset::Column{&cols[k].scalar, 0};
+    in.model = static_cast<riskoffset::Model>(model);
+    in.settlement = static_cast<riskoffset::Settlement>(settlement);
+    py::array_t<double> sigma = riskoffset_bindings::new_double_array(shape);
+    py::array_t<std::int8_t> status(shape);
+    double* sigma_out = sigma.mutable_data();
+    std::int8_t* status_out = status.mutable_data();
+    const int threads = auto_threads(threads_arg, n);
+    {
+      py::gil_scoped_release release;  // inputs referenced by the caller's frame, outputs by this one
+      riskoffset::implied_vol(in, sigma_out, status_out, n, threads);
+    }
+    return py::make_tuple(sigma, status).release().ptr();
+  } catch (py::error_already_set& e) {
+    e.restore();
+    return nullptr;
+  } catch (const std::exception& e) {
+    PyErr_SetString(PyExc_RuntimeError, e.what());
+    return nullptr;
+  }
+}
+
+PyMethodDef implied_vol_arrays_def = {
+    "implied_vol_arrays", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(implied_vol_arrays)),
+    METH_FASTCALL,
+    "implied_vol_arrays(price, flag, underlying, strike, t, r, q, model, settlement, threads)\n"
+    "(sigma, status) for the common array call of riskoffset.implied_vol, or None."};
+
 PyMethodDef greeks_arrays_def = {
     "greeks_arrays", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(greeks_arrays)), METH_FASTCALL,
     "greeks_arrays(flag, underlying, strike, t, r, sigma, q, model, settlement, order, threads)\n"
@@ -147,6 +213,9 @@ PyMethodDef greeks_arrays_def = {
 }  // namespace
 
 bool register_fast_arrays(PyObject* module) {
-  PyObject* fn = PyCFunction_NewEx(&greeks_arrays_def, nullptr, nullptr);
-  return fn && PyModule_AddObject(module, "greeks_arrays", fn) == 0;
+  for (PyMethodDef* def : {&greeks_arrays_def, &implied_vol_arrays_def}) {
+    PyObject* fn = PyCFunction_NewEx(def, nullptr, nullptr);
+    if (!fn || PyModule_AddObject(module, def->ml_name, fn) < 0) return false;
+  }
+  return true;
 }

@@ -104,3 +104,15 @@ def greeks_arrays(
     order: tuple[int, ...],
     threads: int,
 ) -> dict[str, npt.NDArray[np.float64]] | None: ...
+def implied_vol_arrays(
+    price: Any,
+    flag: Any,
+    underlying: Any,
+    strike: Any,
+    t: Any,
+    r: Any,
+    q: Any,
+    model: int,
+    settlement: int,
+    threads: int,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int8]] | None: ...

@@ -11,6 +11,7 @@ import numpy.typing as npt
 
 from . import _core
 from ._inputs import (
+    MAX_THREADS,
     FloatArray,
     broadcast_columns,
     flag_array,
@@ -82,6 +83,12 @@ def implied_vol(
         if return_status:
             return float(sigma_value), IVStatus(code)
         return float(sigma_value)
+
+    if threads is None or (type(threads) is int and 1 <= threads <= MAX_THREADS):
+        solved = _core.implied_vol_arrays(price, flag, underlying, strike, t, r, q, m, s, threads or 0)
+        # Failures to report take the Python path below, which names the field and row.
+        if solved is not None and (on_error == "ignore" or not solved[1].any()):
+            return solved if return_status else solved[0]
 
     arrays = [float_array("price", price), flag_array(flag)] + [
         float_array(n, v) for n, v in zip(_INPUT_NAMES[2:], (underlying, strike, t, r, q))
