@@ -101,7 +101,7 @@ PyObject* greeks_arrays(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
     double flag_scalar = 0.0;
     const std::uint8_t* flag_bools = nullptr;
     if (!read_flag(args[0], flag_scalar, flag_bools, shape, have_shape)) Py_RETURN_NONE;
-    if (!have_shape) Py_RETURN_NONE;  // all scalars: the scalar fast path's business
+    // All scalars: shape () and one row; the result holds floats (scalars in, scalars out).
     std::size_t n = 1;
     for (py::ssize_t d : shape) n *= static_cast<std::size_t>(d);
     const long model = PyLong_AsLong(args[7]), settlement = PyLong_AsLong(args[8]);
@@ -138,7 +138,11 @@ PyObject* greeks_arrays(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
     py::dict result;
     for (auto item : order) {
       const long k = item.cast<long>();
-      result[py::str(riskoffset::kOutputNames[k])] = arrays[static_cast<std::size_t>(k)];
+      const auto& a = arrays[static_cast<std::size_t>(k)];
+      if (have_shape)
+        result[py::str(riskoffset::kOutputNames[k])] = a;
+      else
+        result[py::str(riskoffset::kOutputNames[k])] = py::float_(*a.data());
     }
     return result.release().ptr();
   } catch (py::error_already_set& e) {
