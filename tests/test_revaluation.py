@@ -128,3 +128,8 @@ def test_out_is_filled_in_place() -> None:
         ro.revalue(
             FLAG, FORWARD, STRIKE, T, SIGMA_STATES, MOVE, vol_state=VOL_STATE, out=np.empty((N, M - 1))
         )
+
+
+def test_no_instruments_gives_an_empty_matrix() -> None:
+    empty = np.zeros(0)
+    assert ro.revalue(empty, empty, empty, empty, empty, MOVE).shape == (0, M)

@@ -140,16 +140,16 @@ void register_pricing(py::module_& m) {
         in.base_first = base_first;
         in.n_instruments = static_cast<std::size_t>(flag.size());
         in.n_scenarios = static_cast<std::size_t>(move.size());
-        const char* names[] = {"forward", "strike", "t", "inverse"};
+        const char* field_names[] = {"forward", "strike", "t", "inverse"};
         const Array* per_instrument[] = {&forward, &strike, &t, &inverse};
         for (int k = 0; k < 4; ++k)
           if (static_cast<std::size_t>(per_instrument[k]->size()) != in.n_instruments)
-            throw std::invalid_argument(std::string(names[k]) + " must have one value per instrument");
+            throw std::invalid_argument(std::string(field_names[k]) + " must have one value per instrument");
         if (static_cast<std::size_t>(vol_state.size()) != in.n_scenarios)
           throw std::invalid_argument("vol_state must have one entry per scenario");
-        if (in.n_instruments == 0 || sigma.size() % static_cast<py::ssize_t>(std::max<std::size_t>(in.n_instruments, 1)) != 0)
+        if (in.n_instruments > 0 && sigma.size() % static_cast<py::ssize_t>(in.n_instruments) != 0)
           throw std::invalid_argument("sigma must be n_vol_states x n_instruments (state-major)");
-        in.n_vol_states = static_cast<std::size_t>(sigma.size()) / in.n_instruments;
+        in.n_vol_states = in.n_instruments > 0 ? static_cast<std::size_t>(sigma.size()) / in.n_instruments : 1;
         Array shift;
         if (!time_shift.is_none()) {
           shift = Array::ensure(time_shift);

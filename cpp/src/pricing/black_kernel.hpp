@@ -47,7 +47,6 @@ std::int64_t price_greeks_order(const PricingInputs& in, const PricingOutputs& o
   const bool inverse = in.settlement == Settlement::inverse;
   // Crypto books are usually priced at r = 0 (Deribit uses 0 %): skip the discount exp then.
   const bool zero_rate = in.r.stride == 0 && in.r.data[0] == 0.0;
-  vi bad_any = splati(0);
   std::int64_t first_bad = -1;
 
   double tail_out[kOutputCount][W];
@@ -73,12 +72,10 @@ std::int64_t price_greeks_order(const PricingInputs& in, const PricingOutputs& o
       q = load_tail(in.q, i0, end, 0.0);
     }
     // Validation without branches: any NaN/inf, non-positive underlying or strike, negative vol.
-    const double inf = __builtin_inf();
     // x - x is 0 exactly when x is finite (NaN and inf give NaN): one test for the six finiteness checks.
     const vd finite = (U - U) + (K - K) + (t - t) + (r - r) + (sigma - sigma) + (q - q);
     const vi ok = (finite == 0.0) & (vmin(U, K) > 0.0) & (sigma >= 0.0) & (vabs(theta) == 1.0);
     const vi bad = ~ok;
-    bad_any |= bad;
     if (any(bad) && first_bad < 0) {
       for (int l = 0; l < W; ++l)
         if (bad[l]) {
@@ -169,7 +166,6 @@ std::int64_t price_greeks_order(const PricingInputs& in, const PricingOutputs& o
       }
     }
   }
-  (void)bad_any;
   return first_bad;
 }
 
