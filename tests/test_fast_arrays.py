@@ -78,3 +78,13 @@ def test_implied_vol_failures_are_still_reported() -> None:
         ro.implied_vol(price, IS_CALL, F, K, T, R, on_error="raise")
     sigma, status = ro.implied_vol(price, IS_CALL, F, K, T, R, return_status=True)
     assert np.isnan(sigma[3]) and status[3] == ro.IVStatus.BELOW_INTRINSIC
+
+
+@pytest.mark.parametrize("settlement", ["linear", "inverse"])
+def test_each_output_is_bit_identical_whatever_else_is_asked(settlement: str, simd_target: str) -> None:
+    """Kernel instances skip work that a selection does not need (e.g. the normal tails for vega alone); no
+    output may depend on which others were requested."""
+    everything = ro.greeks(IS_CALL, F, K, T, R, SIGMA, settlement=settlement)
+    for name, value in everything.items():
+        alone = ro.greeks(IS_CALL, F, K, T, R, SIGMA, settlement=settlement, greeks=[name])[name]
+        assert np.array_equal(alone, value), name

@@ -16,17 +16,25 @@ constexpr double kMinTotalVol = 1e-150;
 // One exp and two erfcx (sharing one division) serve all three: K pdf(d2) = F pdf(d1) turns the tails into
 // exp(-d1^2/2) * half_tail, so F N(d1) - K N(d2) keeps its digits deep out of the money.
 // s is sigma sqrt(t) (0 for expired or zero-vol options), inv_s = 1 / s where s > 0.
+// kTails: 2 computes n1 and kn2, 0 neither (gamma, vega, vanna and volga need only the density): the erfcx
+// polynomials are most of the cost, so a call that needs no tail skips them.  (No one-tail variant: N(d1)
+// alone would round differently from the shared-division pair, and every output must be bit-identical
+// whatever else was asked for.)
+template <int kTails = 2>
 inline void black_core(vd theta, vd F, vd K, vd s, vd inv_s, vd x, vd& n1, vd& kn2, vd& phi, vd& d1, vd& d2) {
   const vi live = s > kMinTotalVol;
   d1 = select(live, x * inv_s + 0.5 * s, splat(0.0));
   d2 = d1 - s;
   const vd e1 = vexp(-0.5 * d1 * d1);
-  vd t1, t2;
-  half_tail2(d1, d2, t1, t2);
-  const vd h1 = e1 * t1;
-  const vd fh2 = F * (e1 * t2);
-  n1 = select(theta * d1 <= 0.0, h1, 1.0 - h1);
-  kn2 = select(theta * d2 <= 0.0, fh2, K - fh2);
+  n1 = kn2 = splat(0.0);
+  if constexpr (kTails == 2) {
+    vd t1, t2;
+    half_tail2(d1, d2, t1, t2);
+    const vd h1 = e1 * t1;
+    const vd fh2 = F * (e1 * t2);
+    n1 = select(theta * d1 <= 0.0, h1, 1.0 - h1);
+    kn2 = select(theta * d2 <= 0.0, fh2, K - fh2);
+  }
   phi = e1 * kInvSqrt2Pi;
   // s == 0 (t <= 0 or sigma == 0): the limits as s -> 0, Heaviside with 1/2 at the money.  Skipped for
   // the usual vector of live options.
@@ -40,7 +48,7 @@ inline void black_core(vd theta, vd F, vd K, vd s, vd inv_s, vd x, vd& n1, vd& k
 // kOrder: 0 = price and deltas only, 1 = up to theta and rho, 2 = also vanna, volga and charm.  Outputs an
 // instance does not compute are left as zeros that are never stored (the dispatcher below picks the
 // smallest instance covering the request), so the compiler drops their arithmetic.
-template <int kOrder>
+template <int kOrder, int kTails>
 std::int64_t price_greeks_order(const PricingInputs& in, const PricingOutputs& out, std::size_t begin,
                                 std::size_t end) {
   const bool bsm = in.model == Model::bsm;
@@ -103,7 +111,7 @@ std::int64_t price_greeks_order(const PricingInputs& in, const PricingOutputs& o
     const vd inv_t = sigma * sigma * inv_s * inv_s;
     const vd x = vlog_ratio(U, K, inv_u) + b * T;  // ln(F/K) = ln(S/K) + (r - q) t
     vd n1, kn2, phi, d1, d2;
-    black_core(theta, F, K, s, inv_s, x, n1, kn2, phi, d1, d2);
+    black_core<kTails>(theta, F, K, s, inv_s, x, n1, kn2, phi, d1, d2);
 
     const vd V = D * theta * (F * n1 - kn2) + 0.0;  // + 0.0 turns a -0.0 (worthless put) into +0.0
     const vd delta = Dc * theta * n1;
@@ -169,11 +177,20 @@ std::int64_t price_greeks_order(const PricingInputs& in, const PricingOutputs& o
   return first_bad;
 }
 
+template <int kOrder>
+std::int64_t price_greeks_tails(const PricingInputs& in, const PricingOutputs& out, std::size_t begin, std::size_t end) {
+  // The tails feed price, delta, theta, rho, charm and every inverse output.
+  const bool tails = in.settlement == Settlement::inverse || out.out[0] || out.out[1] || out.out[4] ||
+                     out.out[5] || out.out[8] || out.out[9] || out.out[10];
+  if (tails) return price_greeks_order<kOrder, 2>(in, out, begin, end);
+  return price_greeks_order<kOrder, 0>(in, out, begin, end);
+}
+
 inline std::int64_t price_greeks_kernel(const PricingInputs& in, const PricingOutputs& out, std::size_t begin,
                                         std::size_t end) {
   const bool second = out.out[6] || out.out[7] || out.out[8];
   const bool first = out.out[2] || out.out[3] || out.out[4] || out.out[5];
-  if (second) return price_greeks_order<2>(in, out, begin, end);
-  if (first) return price_greeks_order<1>(in, out, begin, end);
-  return price_greeks_order<0>(in, out, begin, end);
+  if (second) return price_greeks_tails<2>(in, out, begin, end);
+  if (first) return price_greeks_tails<1>(in, out, begin, end);
+  return price_greeks_tails<0>(in, out, begin, end);
 }
