@@ -115,10 +115,6 @@ def _expiry_ms(expiry: datetime) -> int:
     return round(expiry.timestamp() * 1000)
 
 
-def _from_ms(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
-
-
 def default_contract_size(kind: str, base: str, settlement: str) -> float:
     """Contract size when none is given (Deribit's values for BTC and ETH; get_instruments is
     authoritative): inverse futures and perpetuals 10 USD for BTC and 1 USD otherwise, everything
@@ -267,11 +263,6 @@ def format_name(
         raise ValueError("an option name needs a strike and option_type 'call' or 'put'")
     letter = "C" if option_type in ("call", "C", "c") else "P"
     return f"{currency}-{expiry_code(expiry)}-{format_strike(strike)}-{letter}"
-
-
-def parse_name(name: str) -> Instrument:
-    """Shorthand for Instrument.parse(name)."""
-    return Instrument.parse(name)
 
 
 def _readonly(a: npt.NDArray[Any]) -> npt.NDArray[Any]:

@@ -185,10 +185,6 @@ def _period_match(pe: str, spot: str) -> bool:
     return pe == spot
 
 
-def _months(a: str, b: str) -> int:
-    return abs((int(a[:4]) * 12 + int(a[4:6])) - (int(b[:4]) * 12 + int(b[4:6])))
-
-
 def _tier_of(tiers: tuple[Tier, ...], pe: str) -> str | None:
     for t in tiers:
         if t.contains(pe):
