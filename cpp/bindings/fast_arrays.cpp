@@ -119,13 +119,20 @@ PyObject* greeks_arrays(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
     in.settlement = static_cast<riskoffset::Settlement>(settlement);
 
     riskoffset::PricingOutputs out;
-    std::vector<py::array_t<double>> arrays(riskoffset::kOutputCount);
+    // py::object, not py::array_t: a default-constructed array_t allocates an empty numpy array.
+    std::vector<py::object> arrays(riskoffset::kOutputCount);
+    double scalars[riskoffset::kOutputCount] = {};  // all-scalar calls: no arrays at all
     for (auto item : order) {
       const long k = item.cast<long>();
       if (k < 0 || k >= riskoffset::kOutputCount) Py_RETURN_NONE;
       if (!out.out[k]) {
-        arrays[static_cast<std::size_t>(k)] = riskoffset_bindings::new_double_array(shape);
-        out.out[k] = arrays[static_cast<std::size_t>(k)].mutable_data();
+        if (have_shape) {
+          py::array_t<double> a = riskoffset_bindings::new_double_array(shape);
+          out.out[k] = a.mutable_data();
+          arrays[static_cast<std::size_t>(k)] = std::move(a);
+        } else {
+          out.out[k] = &scalars[k];
+        }
       }
     }
     const int threads = auto_threads(threads_arg, n);
@@ -138,11 +145,10 @@ PyObject* greeks_arrays(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
     py::dict result;
     for (auto item : order) {
       const long k = item.cast<long>();
-      const auto& a = arrays[static_cast<std::size_t>(k)];
       if (have_shape)
-        result[py::str(riskoffset::kOutputNames[k])] = a;
+        result[py::str(riskoffset::kOutputNames[k])] = arrays[static_cast<std::size_t>(k)];
       else
-        result[py::str(riskoffset::kOutputNames[k])] = py::float_(*a.data());
+        result[py::str(riskoffset::kOutputNames[k])] = py::float_(scalars[k]);
     }
     return result.release().ptr();
   } catch (py::error_already_set& e) {
