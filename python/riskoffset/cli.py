@@ -1,10 +1,11 @@
-"""Command line: `riskoffset demo | greeks | margin | hedge | whatif | info`.  Human tables by default, --json for machines; bad input gives a
+"""Command line: `riskoffset demo | greeks | margin | hedge | whatif | liquidation | info`.  Human tables by default, --json for machines; bad input gives a
 one-line message on stderr and exit code 2."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -514,6 +515,47 @@ def _whatif_command(
         )
 
 
+def _parse_balance(specs: Sequence[str]) -> dict[str, float]:
+    """--balance CUR:AMOUNT (repeatable) -> {"BTC": 1.5, "USDC": 20000.0}."""
+    balance: dict[str, float] = {}
+    for spec in specs:
+        currency, sep, amount = spec.partition(":")
+        try:
+            value = float(amount)
+        except ValueError:
+            value = math.nan
+        if not sep or not currency or not math.isfinite(value):
+            raise ValueError(f"--balance {spec!r}: expected CURRENCY:AMOUNT, e.g. BTC:1.5 or USDC:20000")
+        balance[currency.upper()] = balance.get(currency.upper(), 0.0) + value
+    return balance
+
+
+def _liquidation_command(
+    book_spec: str,
+    market_path: str | None,
+    balance_specs: Sequence[str],
+    underlying: str | None,
+    account: str | None,
+    as_json: bool,
+) -> None:
+    from .liquidation import liquidation
+
+    market = _load_market(market_path)
+    book = _load_book(book_spec, market)
+    result = liquidation(
+        book,
+        market,
+        _parse_balance(balance_specs),
+        underlying=underlying,
+        account=_account_label(book, account),
+    )
+    if as_json:
+        print(json.dumps({"book": book.name, **result.to_dict()}, indent=2))
+    else:
+        print(f"riskoffset liquidation: {book.name or 'book'}; Deribit PM maintenance margin against equity")
+        print(result)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="riskoffset", description="Portfolio risk and margin engine.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -611,6 +653,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     whatif_cmd.add_argument("--account", help="the account")
     whatif_cmd.add_argument("--json", action="store_true", help="machine-readable output")
+    liquidation_cmd = sub.add_parser(
+        "liquidation",
+        help="underlying prices at which equity falls to maintenance margin",
+        description="Moves one underlying (index, futures and forwards; vols held) down and up and finds where the "
+        "account's equity (--balance collateral plus positions) meets its Deribit PM maintenance margin.",
+    )
+    liquidation_cmd.add_argument("book", help="positions file (.csv/.json) or a sample book name")
+    liquidation_cmd.add_argument(
+        "--market", help="market snapshot (.csv or .json); default: the bundled sample"
+    )
+    liquidation_cmd.add_argument(
+        "--balance",
+        action="append",
+        required=True,
+        metavar="CUR:AMOUNT",
+        help="collateral, repeatable (e.g. --balance BTC:1.5 --balance USDC:20000)",
+    )
+    liquidation_cmd.add_argument("--underlying", help="the price that moves (default: the book's only one)")
+    liquidation_cmd.add_argument("--account", help="the account")
+    liquidation_cmd.add_argument("--json", action="store_true", help="machine-readable output")
     info = sub.add_parser("info", help="version and SIMD targets")
     info.add_argument("--json", action="store_true", help="machine-readable output")
     args = parser.parse_args(argv)
@@ -646,6 +708,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         elif args.command == "whatif":
             _whatif_command(args.book, args.market, args.order, args.account, args.json)
+        elif args.command == "liquidation":
+            _liquidation_command(
+                args.book, args.market, args.balance, args.underlying, args.account, args.json
+            )
         elif args.command == "info":
             from . import __version__
 
