@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-FloatArray = npt.NDArray[np.float64]
+from ._types import FloatArray
 
 MODELS = {"black76": 0, "black": 0, "bsm": 1, "black_scholes_merton": 1}
 SETTLEMENTS = {"linear": 0, "inverse": 1}

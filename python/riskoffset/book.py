@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ._types import FloatArray, IntArray
 from .instruments import (
     INVERSE,
     KIND_FUTURE,
@@ -42,9 +43,6 @@ from .instruments import (
 )
 from .market import FORWARD_SOURCES, Market, ResolvedMarket
 from .pricing import greeks as _kernel_greeks
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 QUANTUM = 1e-8  # netting resolution (amount units)
 _SCALE = 1e8

@@ -12,7 +12,6 @@ import numpy.typing as npt
 from . import _core
 from ._inputs import (
     MAX_THREADS,
-    FloatArray,
     broadcast_columns,
     flag_array,
     float_array,
@@ -21,6 +20,7 @@ from ._inputs import (
     settlement_code,
     thread_count,
 )
+from ._types import FloatArray
 
 _INPUT_NAMES = ("price", "flag", "underlying", "strike", "t", "r", "q")
 _ON_ERROR = ("ignore", "warn", "raise")

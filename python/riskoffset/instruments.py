@@ -35,8 +35,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
+from ._types import FloatArray, IntArray
 
 KINDS: tuple[str, ...] = ("future", "perpetual", "option", "spot")
 KIND_FUTURE, KIND_PERPETUAL, KIND_OPTION, KIND_SPOT = range(4)

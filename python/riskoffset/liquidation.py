@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
-import numpy.typing as npt
 
+from ._types import FloatArray
 from .book import Book, instrument_greeks
 from .instruments import INVERSE, KIND_OPTION, KIND_SPOT
 from .margin import margin as _margin
@@ -38,7 +38,6 @@ from .margin.scenarios import ScenarioSet, revalue
 from .market import Market
 from .whatif import one_account
 
-FloatArray = npt.NDArray[np.float64]
 STABLE = ("USD", "USDC", "USDT")
 
 

@@ -44,6 +44,7 @@ from typing import Any, Union
 import numpy as np
 import numpy.typing as npt
 
+from ._types import FloatArray
 from .instruments import (
     KIND_FUTURE,
     KIND_OPTION,
@@ -55,7 +56,6 @@ from .instruments import (
     expiry_code,
 )
 
-FloatArray = npt.NDArray[np.float64]
 SECONDS_PER_YEAR = 365.0 * 86400.0  # ACT/365 by the second (DESIGN §3)
 #: Above this a decimal mark IV is taken to be a percentage given by mistake (10.0 = 1000 %).
 MAX_DECIMAL_IV = 10.0

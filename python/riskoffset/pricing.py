@@ -20,7 +20,6 @@ import numpy as np
 from . import _core
 from ._inputs import (
     MAX_THREADS,
-    FloatArray,
     broadcast_columns,
     flag_array,
     float_array,
@@ -29,6 +28,7 @@ from ._inputs import (
     settlement_code,
     thread_count,
 )
+from ._types import FloatArray
 
 GREEK_NAMES: tuple[str, ...] = tuple(_core.OUTPUT_NAMES)
 LINEAR_OUTPUTS = GREEK_NAMES[:9]

@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 
 from . import _core
-from ._inputs import FloatArray, thread_count
+from ._inputs import thread_count
+from ._types import FloatArray
 
 
 def revalue(

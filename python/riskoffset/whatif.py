@@ -34,8 +34,8 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
-import numpy.typing as npt
 
+from ._types import FloatArray, IntArray
 from .book import Book
 from .instruments import KIND_SPOT, InstrumentTable
 from .margin.portfolio import (
@@ -46,8 +46,6 @@ from .margin.portfolio import (
 )
 from .market import Market
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 _min = np.minimum.reduce
 
 Order = tuple[Any, float]  # (instrument name or universe row, signed amount in Deribit size units)

@@ -60,9 +60,8 @@ import numpy as np
 import numpy.typing as npt
 
 from .. import _core
+from .._types import FloatArray
 from .vollib._exceptions import AboveMaximumException, BelowIntrinsicException, CompatArgumentError
-
-FloatArray = npt.NDArray[np.float64]
 
 __all__ = [
     "get_all_greeks",

@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from ..book import Book, instrument_greeks
 from ..margin import margin as _margin
@@ -50,8 +49,6 @@ from .costs import TradeCost, trade_cost, unit_costs
 from .cross import CrossHedge, cross_hedge
 from .residual import CorrelationResidual, ScenarioProfile, correlation_residual
 from .solvers import greek_hedge, margin_lp, round_for_margin
-
-FloatArray = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)

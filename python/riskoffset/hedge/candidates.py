@@ -24,13 +24,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import numpy.typing as npt
 
+from .._types import FloatArray, IntArray
 from ..book import Book, InstrumentGreeks
 from ..instruments import INVERSE, KIND_FUTURE, KIND_OPTION, InstrumentTable
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 TARGETS: dict[str, tuple[str, ...]] = {
     "delta": ("delta",),

@@ -22,13 +22,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
+from .._types import FloatArray, IntArray
 from ..book import InstrumentGreeks
 from ..instruments import INVERSE, KIND_FUTURE, KIND_OPTION, KIND_PERPETUAL, KIND_SPOT
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 OPTION_FEE_CAP = 0.125  # Deribit: an option's fee is at most 12.5 % of its price
 LIQUIDITY = ("taker", "maker")
 

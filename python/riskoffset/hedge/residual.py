@@ -26,9 +26,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
-FloatArray = npt.NDArray[np.float64]
+from .._types import FloatArray
 
 
 @dataclass(frozen=True)

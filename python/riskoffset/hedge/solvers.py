@@ -40,12 +40,10 @@ import itertools
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
+from .._types import FloatArray, IntArray
 from ..whatif import WhatIf
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 MAX_EXHAUSTIVE = 8  # 2^8 = 256 floor/ceil combinations at most
 MAX_LOCAL_STEPS = 100
 MAX_DIAGONAL = 4  # up to 4 candidates the local search also moves several at once (3^4 - 1 moves)

@@ -30,17 +30,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
+from .._types import FloatArray
 from ..book import Book, instrument_greeks
 from ..instruments import INVERSE
 from ..market import Market
 from .parameters import ParameterError, describe, load, number, section
 from .result import Calibration, MarginResult, WorstScenario, aggregate
 from .scenarios import DAYS_PER_YEAR, ScenarioSet, VolTerm, account_pnl, revalue
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 PRESETS = ("paradex",)
 USD_LIKE = {"USD", "USDC", "USDT"}

@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from .._types import FloatArray, IntArray
 from ..book import Book, instrument_greeks
 from ..instruments import INVERSE, KIND_FUTURE, KIND_OPTION, KIND_PERPETUAL, KIND_SPOT
 from ..market import Market
@@ -47,8 +48,6 @@ from . import parameters as P
 from .result import Calibration, MarginResult, WorstScenario, aggregate
 from .scenarios import ScenarioSet, VolTerm, account_pnl, group_positions, position_sums, revalue
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 METHOD = "deribit-pm"
 VOL_STATES = ("up", "same", "down")
 PAIR_KEYS = (

@@ -30,14 +30,13 @@ import numpy as np
 import numpy.typing as npt
 
 from .. import _core
+from .._types import FloatArray, IntArray
 from ..book import Book
 from ..instruments import INVERSE, KIND_FUTURE, KIND_OPTION, KIND_PERPETUAL, KIND_SPOT, InstrumentTable
 from ..market import Market, ResolvedMarket
 from ..pricing import greeks as _greeks
 from ..revaluation import revalue as _revalue
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 DAYS_PER_YEAR = 365.0
 VOL_MODES = ("relative", "absolute")
 APPROXIMATIONS = ("full", "delta-gamma-vega")

@@ -30,13 +30,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from .._types import FloatArray
 from ..book import Book, instrument_greeks
 from ..instruments import INVERSE, KIND_FUTURE, KIND_OPTION, KIND_PERPETUAL, InstrumentTable
 from ..market import Market
 from . import parameters as P
 from .result import Calibration, MarginResult, aggregate
 
-FloatArray = npt.NDArray[np.float64]
 METHOD = "deribit-standard"
 STATUSES = ("calibrated", "candidate", "exact")
 

@@ -44,8 +44,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
+from ..._types import FloatArray, IntArray
 from ..result import Calibration, MarginResult, WorstScenario
 from .parser import (
     KIND_FUTURE,
@@ -59,9 +59,6 @@ from .parser import (
     Tier,
     parse_span,
 )
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 COMPONENTS: tuple[str, ...] = (
     "scan_risk",

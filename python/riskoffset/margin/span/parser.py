@@ -41,8 +41,8 @@ from typing import IO, Any, Union
 import numpy as np
 import numpy.typing as npt
 
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
+from ..._types import FloatArray, IntArray
+
 PathLike = Union[str, "os.PathLike[str]"]
 
 #: Contract kinds (ContractTable.kind codes).
