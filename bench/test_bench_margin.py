@@ -16,8 +16,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import riskoffset as ro
-from riskoffset.margin.portfolio import portfolio_margins
-from riskoffset.margin.scenarios import ScenarioSet, VolTerm, revalue
+from riskoffset.margining.portfolio import portfolio_margins
+from riskoffset.margining.scenarios import ScenarioSet, VolTerm, revalue
 
 SEED = 20261125
 

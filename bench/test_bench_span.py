@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from riskoffset.margin.span import parse_span, span_margin
+from riskoffset.margining.span import parse_span, span_margin
 
 _TOOL = Path(__file__).resolve().parent.parent / "tools" / "make_span_file.py"
 

@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 import pytest
 import riskoffset as ro
-from riskoffset.margin.grid import GridSpec, grid_margin, load_grid, paradex_grid
-from riskoffset.margin.parameters import ParameterError
-from riskoffset.margin.scenarios import ScenarioSet
+from riskoffset.margining.grid import GridSpec, grid_margin, load_grid, paradex_grid
+from riskoffset.margining.parameters import ParameterError
+from riskoffset.margining.scenarios import ScenarioSet
 
 T0 = "2026-11-25T08:00:00Z"
 EXPIRY_T = (

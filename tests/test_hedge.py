@@ -1,4 +1,4 @@
-"""Greek hedges (riskoffset.hedge): delta with futures and perpetuals (inverse contracts), multi-Greek least
+"""Greek hedges (riskoffset.hedging): delta with futures and perpetuals (inverse contracts), multi-Greek least
 squares with a cost penalty, rounding to lots and the error it adds, costs computed by hand, residual
 Greeks, scenario profiles and margins before and after."""
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import riskoffset as ro
 from riskoffset.book import instrument_greeks
-from riskoffset.hedge import HedgeResult, correlation_residual, hedge
+from riskoffset.hedging import HedgeResult, correlation_residual, hedge
 from riskoffset.whatif import WhatIf
 
 CASES = [
@@ -226,5 +226,5 @@ def test_public_names(market: ro.Market) -> None:
     # ro.hedge is the package and, called, the function (as ro.margin); WhatIf and liquidation are exported.
     book = ro.Book.sample("calendar_spread")
     assert ro.hedge(book, market, "delta", margin=False).quantities == hedge(book, market, "delta").quantities
-    assert ro.hedge.correlation_residual is correlation_residual
+    assert ro.hedging.correlation_residual is correlation_residual
     assert ro.WhatIf is WhatIf and callable(ro.liquidation)

@@ -10,7 +10,7 @@ import sys
 import pytest
 import riskoffset as ro
 from riskoffset.cli import main
-from riskoffset.hedge import hedge
+from riskoffset.hedging import hedge
 from riskoffset.whatif import WhatIf
 
 

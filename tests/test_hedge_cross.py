@@ -1,4 +1,4 @@
-"""Cross-underlying and basis hedges (riskoffset.hedge.cross_hedge) with a user-supplied correlation: the
+"""Cross-underlying and basis hedges (riskoffset.hedging.cross_hedge) with a user-supplied correlation: the
 minimum-variance ratio, rounding to lots, the residual by the documented formula computed by hand."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import math
 import pytest
 import riskoffset as ro
 from riskoffset.book import instrument_greeks
-from riskoffset.hedge import cross_hedge
-from riskoffset.hedge.cross import atm_vol
+from riskoffset.hedging import cross_hedge
+from riskoffset.hedging.cross import atm_vol
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 import riskoffset as ro
-from riskoffset.hedge import hedge
+from riskoffset.hedging import hedge
 from riskoffset.whatif import WhatIf
 
 pytest.importorskip("scipy.optimize")

@@ -1,4 +1,4 @@
-"""Cross-underlying risk offsets in margin (riskoffset.margin.cross_underlying): the correlation-aware
+"""Cross-underlying risk offsets in margin (riskoffset.margining.cross_underlying): the correlation-aware
 aggregation of Deribit PM scan risk across underlyings, computed by hand from the per-group results of
 ``ro.margin``, its limits (rho = 1 same direction = Deribit PM; no parameter = no credit) and the row in the
 capital-efficiency table."""
@@ -11,7 +11,7 @@ import math
 import pytest
 import riskoffset as ro
 from riskoffset.cli import main
-from riskoffset.margin.cross_underlying import correlated_margin, pair_correlation
+from riskoffset.margining.cross_underlying import correlated_margin, pair_correlation
 
 
 @pytest.fixture(scope="module")

@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 import pytest
 import riskoffset as ro
-from riskoffset.margin import ParameterError
-from riskoffset.margin.portfolio import PMParameters, portfolio_margins
+from riskoffset.margining import ParameterError
+from riskoffset.margining.portfolio import PMParameters, portfolio_margins
 
 DATA = Path(ro.__file__).parent / "data" / "margin"
 

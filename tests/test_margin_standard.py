@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import riskoffset as ro
-from riskoffset.margin import MethodUnavailable, ParameterError, method_function
-from riskoffset.margin.standard import (
+from riskoffset.margining import MethodUnavailable, ParameterError, method_function
+from riskoffset.margining.standard import (
     StandardParameters,
     futures_margin,
     inverse_option_margin,
@@ -177,9 +177,9 @@ def test_dispatcher_errors(monkeypatch: pytest.MonkeyPatch) -> None:
     book = ro.Book.sample("calendar_spread")
     with pytest.raises(ValueError, match="unknown margin method 'nope'"):
         ro.margin(book, market, "nope")
-    import riskoffset.margin as margin_module
+    import riskoffset.margining as margin_module
 
-    entry = dict(margin_module._ENTRY, span=("riskoffset.margin.not_installed", "span_margin"))
+    entry = dict(margin_module._ENTRY, span=("riskoffset.margining.not_installed", "span_margin"))
     monkeypatch.setattr(margin_module, "_ENTRY", entry)
     with pytest.raises(MethodUnavailable, match="'span' is not available"):
         method_function("span")

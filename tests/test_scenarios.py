@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import riskoffset as ro
-from riskoffset.margin.scenarios import ScenarioSet, VolTerm, account_pnl, revalue
+from riskoffset.margining.scenarios import ScenarioSet, VolTerm, account_pnl, revalue
 
 
 @pytest.fixture(scope="module")

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from riskoffset.margin.result import MarginResult
-from riskoffset.margin.span import SpanFileError, parse_span, span_margin
+from riskoffset.margining.result import MarginResult
+from riskoffset.margining.span import SpanFileError, parse_span, span_margin
 
 DATA = Path(__file__).parent / "data" / "span"
 TWO_CC = DATA / "two_cc.spn"

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Write a synthetic SPAN XML risk-parameter file (.spn, fileFormat 4.00) of a chosen size.
 
-For the parser benchmark (bench/test_bench_span.py) and for trying `riskoffset.margin.span` on something
+For the parser benchmark (bench/test_bench_span.py) and for trying `riskoffset.margining.span` on something
 the size of a real settlement file (NSE's are ~50 MB).  Everything in it is made up: combined
 commodities SYN0, SYN1, ... each with one futures family (one future per month) and one options-on-
 futures family (calls and puts on a strike ladder per month), 16-point risk arrays from a toy linear /

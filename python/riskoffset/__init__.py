@@ -19,13 +19,15 @@ try:
 except ValueError as exc:
     raise ImportError(f"riskoffset: RISKOFFSET_SIMD is invalid: {exc}") from None
 
-from . import hedge, margin, units
+from . import hedging, margining, units
 from .book import Book, GreeksReport
-from .hedge import HedgeResult
+from .hedging import HedgeResult, cross_hedge, hedge
 from .implied_vol import IVStatus, implied_vol
 from .instruments import Instrument, InstrumentTable
 from .liquidation import Liquidation, liquidation
-from .margin.result import MarginResult, WorstScenario
+from .margining import compare as compare_margins
+from .margining import margin
+from .margining.result import MarginResult, WorstScenario
 from .market import Market, MarketDataError
 from .pricing import GREEK_NAMES, greeks, price
 from .revaluation import revalue
@@ -49,11 +51,15 @@ __all__ = [
     "WhatIfResult",
     "WorstScenario",
     "__version__",
+    "compare_margins",
+    "cross_hedge",
     "greeks",
     "hedge",
+    "hedging",
     "implied_vol",
     "liquidation",
     "margin",
+    "margining",
     "price",
     "revalue",
     "set_simd",

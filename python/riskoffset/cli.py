@@ -12,11 +12,11 @@ from typing import Any
 
 import numpy as np
 
-from . import margin as margin_api
+from . import margining as margin_api
 from .book import GROUPINGS, Book, GreeksReport
 from .chain import OptionChain
 from .implied_vol import implied_vol
-from .margin.result import MarginResult
+from .margining.result import MarginResult
 from .market import Market
 from .pricing import greeks
 from .simd import simd_info
@@ -380,7 +380,7 @@ def _with_correlated(
     parameter, not an exchange's; margin/cross_underlying.py), when deribit-pm itself ran."""
     if correlation is None or not isinstance(results.get("deribit-pm"), MarginResult):
         return results
-    from .margin.cross_underlying import correlated_margin
+    from .margining.cross_underlying import correlated_margin
 
     if not -1.0 <= correlation <= 1.0:
         raise ValueError(f"--correlation must be in [-1, 1], got {correlation!r}")
@@ -426,7 +426,7 @@ def _hedge_command(
     by_expiry: bool,
     as_json: bool,
 ) -> None:
-    from .hedge import hedge
+    from .hedging import hedge
 
     market = _load_market(market_path)
     book = _load_book(book_spec, market)

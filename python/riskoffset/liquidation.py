@@ -33,8 +33,8 @@ import numpy as np
 from ._types import FloatArray
 from .book import Book, instrument_greeks
 from .instruments import INVERSE, KIND_OPTION, KIND_SPOT
-from .margin import margin as _margin
-from .margin.scenarios import ScenarioSet, revalue
+from .margining import margin as _margin
+from .margining.scenarios import ScenarioSet, revalue
 from .market import Market
 from .whatif import one_account
 

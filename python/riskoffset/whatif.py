@@ -38,7 +38,7 @@ import numpy as np
 from ._types import FloatArray, IntArray
 from .book import Book
 from .instruments import KIND_SPOT, InstrumentTable
-from .margin.portfolio import (
+from .margining.portfolio import (
     PMParameters,
     _coin_delta_by_expiry,
     instrument_vectors,

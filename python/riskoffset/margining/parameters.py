@@ -9,7 +9,7 @@ file and the key.  A parameter set is chosen by
   dated file (``"deribit-standard-2019"``, ``"deribit-pm-2024-06-17"``);
 - path to a JSON file of the same form;
 - an already parsed mapping (for Deribit PM also the bare ``model_params`` object, or a whole
-  ``private/pme/simulate`` response, see riskoffset.margin.portfolio).
+  ``private/pme/simulate`` response, see riskoffset.margining.portfolio).
 """
 
 from __future__ import annotations

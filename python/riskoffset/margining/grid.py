@@ -2,8 +2,8 @@
 
 A grid is a set of scenarios, each a relative price move per underlying (or one for all), a vol shift
 (relative ``sigma (1 + v f(d))`` or absolute ``sigma + v f(d)``, with an optional term factor ``f`` of the
-days to expiry, `riskoffset.margin.scenarios.VolTerm`), an optional calendar-time shift and a weight.  The
-book is revalued in full through the scenario engine (`riskoffset.margin.scenarios`): every instrument once
+days to expiry, `riskoffset.margining.scenarios.VolTerm`), an optional calendar-time shift and a weight.  The
+book is revalued in full through the scenario engine (`riskoffset.margining.scenarios`): every instrument once
 per scenario (one vectorised pricing call over instruments x scenarios), then ``L = Q . P`` over the book's
 CSR positions, per account and settlement currency (a coin-settled group in coin, a linear one in its
 quote currency).  Per group:

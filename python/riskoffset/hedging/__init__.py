@@ -24,8 +24,6 @@ and reports the residual risk for a user-supplied correlation (`cross`, `residua
 
 from __future__ import annotations
 
-import sys
-import types
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,8 +31,8 @@ from typing import Any
 import numpy as np
 
 from ..book import Book, instrument_greeks
-from ..margin import margin as _margin
-from ..margin.result import MarginResult
+from ..margining import margin as _margin
+from ..margining.result import MarginResult
 from ..market import Market
 from ..whatif import WhatIf
 from .candidates import (
@@ -282,24 +280,6 @@ def hedge(
         details={"lots": dict(zip(names, lots.tolist())), "unrounded": dict(zip(names, h_cont.tolist()))},
     )
 
-
-class _CallableModule(types.ModuleType):
-    """``riskoffset.hedge`` is this package and, called, the function `hedge` (DESIGN §7 names
-    ``ro.hedge(book, market, ...)``), as ``riskoffset.margin`` is: a function bound to the package's name
-    would hide the subpackage (``ro.hedge.correlation_residual``)."""
-
-    def __call__(
-        self,
-        book: Book,
-        market: Market,
-        target: str = "delta",
-        instruments: Sequence[str] | None = None,
-        **options: Any,
-    ) -> HedgeResult:
-        return hedge(book, market, target, instruments, **options)
-
-
-sys.modules[__name__].__class__ = _CallableModule
 
 __all__ = [
     "TARGETS",

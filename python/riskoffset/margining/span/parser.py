@@ -7,7 +7,7 @@ so memory stays flat whatever the file size: contracts go into flat Python lists
 columns at the end (`SpanFile.contracts`), one row per contract, and risk arrays into one
 ``(rows, points)`` float matrix per rate class ``r`` (`ContractTable.arrays`).
 
-What is read (everything the SPAN algorithm of `riskoffset.margin.span.algorithm` needs):
+What is read (everything the SPAN algorithm of `riskoffset.margining.span.algorithm` needs):
 
 - ``spanFile``: fileFormat, created; ``pointInTime``: business date, isSetl, setlQualifier, time, run;
 - per ``clearingOrg``: ec, name, capAnov, lookAheadDays/Years, daysPerYear, ``curConv``, ``pbRateDef``,

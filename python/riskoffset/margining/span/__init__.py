@@ -1,6 +1,6 @@
 """CME SPAN margin from XML risk-parameter files (``.spn``): parser and algorithm (spec §3).
 
-    from riskoffset.margin.span import parse_span, span_margin
+    from riskoffset.margining.span import parse_span, span_margin
 
     span = parse_span("cme.20261124.s.spn")                     # streaming; ~4 s for 50 MB
     r = span_margin({"ES:12345": 2, "ES:23456": -1}, None, span)  # positions in contracts by contract id
@@ -46,7 +46,7 @@ def span_margin(
     maintenance_r, initial_r}.  Keyword arguments override the mapping's entries.
 
     A Book with several accounts gives the sum over accounts (no offsets between them) with each account's
-    result in ``groups`` (`riskoffset.margin.result.aggregate`); pass ``account=`` to margin one account.
+    result in ``groups`` (`riskoffset.margining.result.aggregate`); pass ``account=`` to margin one account.
     """
     del market_or_none  # SPAN needs no market: the risk arrays are the clearing house's revaluation
     if params is None:

@@ -13,8 +13,6 @@ one book (capital efficiency: isolated per-position margin against portfolio mar
 from __future__ import annotations
 
 import importlib
-import sys
-import types
 from collections.abc import Callable
 from typing import Any
 
@@ -26,10 +24,10 @@ from .result import MarginResult, WorstScenario
 METHODS: tuple[str, ...] = ("deribit-standard", "deribit-pm", "span", "grid")
 #: Where each method lives: (module, function(book, market, params) -> MarginResult).
 _ENTRY: dict[str, tuple[str, str]] = {
-    "deribit-standard": ("riskoffset.margin.standard", "standard_margin"),
-    "deribit-pm": ("riskoffset.margin.portfolio", "portfolio_margin"),
-    "span": ("riskoffset.margin.span", "span_margin"),
-    "grid": ("riskoffset.margin.grid", "grid_margin"),
+    "deribit-standard": ("riskoffset.margining.standard", "standard_margin"),
+    "deribit-pm": ("riskoffset.margining.portfolio", "portfolio_margin"),
+    "span": ("riskoffset.margining.span", "span_margin"),
+    "grid": ("riskoffset.margining.grid", "grid_margin"),
 }
 
 
@@ -90,19 +88,6 @@ def compare(
             out[method] = exc
     return out
 
-
-class _CallableModule(types.ModuleType):
-    """``riskoffset.margin`` is this package and, called, the function `margin` (DESIGN §7 names
-    ``ro.margin(book, market, ...)``): a plain function bound to the same name would hide the subpackage
-    from ``import riskoffset.margin.standard as ...``."""
-
-    def __call__(
-        self, book: Book, market: Market, method: str = "deribit-pm", params: Any = None
-    ) -> MarginResult:
-        return margin(book, market, method, params)
-
-
-sys.modules[__name__].__class__ = _CallableModule
 
 __all__ = [
     "METHODS",
