@@ -36,6 +36,7 @@ from .instruments import INVERSE, KIND_OPTION, KIND_SPOT
 from .margining import margin as _margin
 from .margining.scenarios import ScenarioSet, revalue
 from .market import Market
+from .optional import require_pandas
 from .whatif import one_account
 
 STABLE = ("USD", "USDC", "USDT")
@@ -83,6 +84,12 @@ class Liquidation:
             "distance_down": self.distance_down,
             "distance_up": self.distance_up,
         }
+
+    def to_pandas(self) -> Any:
+        """A one-row pandas DataFrame of `to_dict`, indexed by the underlying (pandas is optional:
+        ``pip install "riskoffset[pandas]"``)."""
+        pd = require_pandas("Liquidation.to_pandas()")
+        return pd.DataFrame([self.to_dict()]).set_index("underlying")
 
     def __str__(self) -> str:
         def price(p: float | None, d: float | None) -> str:
