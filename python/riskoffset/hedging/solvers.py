@@ -8,15 +8,17 @@ matrix (Greek rows x candidates), ``b`` the book's exposures and ``z`` the hedge
 
 where ``w_g = 1 / max(|b_g|, max_k |E_gk|)`` puts every Greek on the scale of the book's own exposure (or of
 one lot), ``c_k`` is the fee plus half-spread of one lot, ``z0`` the unpenalised minimum-norm solution.  The
-penalty is relative: ``lambda`` (``cost_penalty``, default 1e-6) gives up about that fraction of the
-exposure to save cost, and among hedges that neutralise equally well picks the cheapest (e.g. between a
-perpetual and a future).  The solution is rounded to whole lots greedily, coarsest candidate first: each is fixed to
-its floor or ceiling, whichever leaves the smaller objective after the candidates not yet fixed are
+penalty is relative: ``lambda`` (``cost_penalty``, default 1e-8) gives up about that fraction of the
+exposure to save cost.  Candidates that move the targeted Greeks in the same proportions (two futures of
+one underlying for a delta target) are equivalent: costs are linear in the amount, so splitting between
+them saves nothing, and only the cheapest per unit of exposure is kept (`equivalent_keep`; one ticket).
+The solution is rounded to whole lots greedily, coarsest candidate first: each is fixed to its floor or
+ceiling, whichever leaves the smaller objective after the candidates not yet fixed are
 re-solved, so the fine lots (perpetuals) absorb the rounding of coarse ones (options); the result reports
 the exposures the rounding leaves.
 
-**Margin target**.  The Deribit PM requirement of the account is, per risk group ``g`` (spec
-margin-methods.md §2.3), ``max(0, -min_j (S_gj + sum_k P_jk h_k)) + per_coin sum_e rate_e |D_ge + sum_k d_k
+**Margin target**.  The Deribit PM requirement of the account is, per risk group ``g`` (its
+worst-scenario loss plus roll shock; docs/margin.md), ``max(0, -min_j (S_gj + sum_k P_jk h_k)) + per_coin sum_e rate_e |D_ge + sum_k d_k
 h_k|`` (``S = L + A`` the cached vector with the dampener offsets, ``P`` the candidates' scenario P&Ls,
 ``d`` their coin deltas in the roll shock), a maximum of functions linear in ``h``.  So minimising IM in USD
 plus transaction cost is the linear program, in lots ``z``:
