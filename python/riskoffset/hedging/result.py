@@ -235,7 +235,7 @@ class HedgeResult:
                 f"{row['after'] * factor:>14.6g}{row['from_rounding'] * factor:>15.3g}"
             )
         if self.neutralised:
-            lines.append(f"* neutralised by the hedge; {DELTA_NEUTRALISED}")
+            lines.append(f"* targeted: set to zero as far as the candidates allow; {DELTA_NEUTRALISED}")
         else:
             lines.append(f"{DELTA_NEUTRALISED}")
         lines.append("")
