@@ -74,7 +74,7 @@ def greek_hedge(
     e_lot = exposure * lots[None, :]
     scale = np.maximum(np.abs(book), np.abs(e_lot).max(axis=1, initial=0.0))
     scale = np.where(scale > 0, scale, 1.0)
-    keep = equivalent_keep(e_lot, lot_cost)
+    keep = equivalent_keep(e_lot / scale[:, None], lot_cost)  # on the Greeks' own scales, as solved
     z_all = np.zeros(len(lots))
     h_all = np.zeros(len(lots))
     if not keep.any():
