@@ -4,6 +4,7 @@ Greeks, scenario profiles and margins before and after."""
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import numpy as np
@@ -11,7 +12,8 @@ import pytest
 import riskoffset as ro
 from riskoffset.book import instrument_greeks
 from riskoffset.hedging import HedgeResult, correlation_residual, hedge
-from riskoffset.whatif import WhatIf
+from riskoffset.hedging.solvers import equivalent_keep
+from riskoffset.whatif import WhatIf, one_account
 
 CASES = [
     ("short_strangle", None),
@@ -140,23 +142,188 @@ def test_multi_greek_neutral_within_rounding(
         assert t.quantity / t.lot == pytest.approx(round(t.quantity / t.lot), abs=1e-9)
 
 
-def test_cost_penalty_picks_the_cheaper_of_equivalent_hedges(market: ro.Market) -> None:
-    # A perpetual (taker 0.05 %) and a dated future (taker 0.05 %) hedge delta equally; with the linear
-    # perpetual at the same rate but a smaller lot both are neutral; the ridge splits by cost: a candidate
-    # made dearer through its half-spread gets less.
+def test_equivalent_instruments_trade_as_one_ticket(market: ro.Market) -> None:
+    """Two inverse futures of BTC move only delta, so they are equivalent for a delta target; fees are linear
+    in the amount, so splitting saves nothing: one ticket, in the one with the lower cost per coin of delta.
+
+    Short 500,000 USD of BTC-PERPETUAL is -500,000 / F_perp coin.  Both candidates charge 0.05 % of face,
+    and a USD of face is 1/F coin, so a coin of delta costs 0.0005 F: the perpetual (lower F) is cheaper and
+    takes it all, +500,000 USD.  A 1,000 USD wide perpetual quote adds 500 / F per USD of face: now the
+    future is cheaper and takes it all, 500,000 F_fut / F_perp rounded to its 10 USD lot.  With no cost at
+    all (maker, no quotes) the first listed gets it.
+    """
     book = ro.Book.from_arrays(["a"], ["BTC-PERPETUAL"], [-500_000.0], instruments=market.instruments)
-    cheap = hedge(book, market, "delta", ["BTC-PERPETUAL", "BTC-25DEC26"], margin=False)
-    dear = hedge(
+    pair = ["BTC-PERPETUAL", "BTC-25DEC26"]
+    f_perp, f_fut = market.marks["BTC-PERPETUAL"], market.marks["BTC-25DEC26"]
+    assert f_perp < f_fut
+    cheap = hedge(book, market, "delta", pair, margin=False)
+    assert cheap.quantities == {"BTC-PERPETUAL": 500_000.0}
+    dear_perp = hedge(
         book,
         market,
         "delta",
-        ["BTC-PERPETUAL", "BTC-25DEC26"],
-        quotes={"BTC-25DEC26": (95_000.0, 96_000.0), "BTC-PERPETUAL": (95_009.0, 95_010.0)},
+        pair,
+        quotes={"BTC-PERPETUAL": (95_000.0, 96_000.0), "BTC-25DEC26": (95_469.0, 95_470.0)},
         margin=False,
     )
-    q_cheap, q_dear = cheap.quantities, dear.quantities
-    assert abs(q_dear.get("BTC-25DEC26", 0.0)) < abs(q_cheap.get("BTC-25DEC26", 0.0))
-    assert abs(dear.greeks_after["delta BTC"]) < 1e-4
+    expected = round(500_000.0 * f_fut / f_perp / 10.0) * 10.0
+    assert dear_perp.quantities == {"BTC-25DEC26": expected}
+    assert abs(dear_perp.greeks_after["delta BTC"]) <= 0.5 * 10.0 / f_fut
+    # Two dated futures: the nearer (lower F) one, whichever order they are listed in.
+    dated = ["BTC-26MAR27", "BTC-25DEC26"]
+    for order in (dated, dated[::-1]):
+        assert list(hedge(book, market, "delta", order, margin=False).quantities) == ["BTC-25DEC26"]
+    # As a maker the future pays a 0.01 % rebate and the perpetual nothing: the future takes it all.
+    for order in (pair, pair[::-1]):
+        maker = hedge(book, market, "delta", order, liquidity="maker", margin=False)
+        assert maker.quantities == {"BTC-25DEC26": expected} and maker.cost.total < 0.0
+
+
+def test_equivalent_columns_keep_the_cheapest_per_unit_of_exposure() -> None:
+    """Column 2 moves the Greeks twice as much per lot as column 1 (proportional: equivalent).  Costs 1 and 2
+    per lot are the same per unit of exposure: the first listed is kept.  Costs 1 and 1: column 2 is half the
+    price per unit.  Column 3 moves another Greek: always kept; a column moving nothing is dropped."""
+    e = np.array([[1.0, 2.0, 0.0, 0.0], [0.5, 1.0, 3.0, 0.0]])
+    assert equivalent_keep(e, np.array([1.0, 2.0, 5.0, 0.0])).tolist() == [True, False, True, False]
+    assert equivalent_keep(e[:, [1, 0, 2, 3]], np.array([2.0, 1.0, 5.0, 0.0])).tolist() == [
+        True,
+        False,
+        True,
+        False,
+    ]
+    assert equivalent_keep(e, np.array([1.0, 1.0, 5.0, 0.0])).tolist() == [False, True, True, False]
+    # Opposite directions are equivalent too (sell one instead of buying the other).
+    assert equivalent_keep(np.array([[1.0, -1.0]]), np.array([2.0, 1.0])).tolist() == [False, True]
+
+
+def test_account_hedged_in_a_book_or_alone_is_the_same(market: ro.Market) -> None:
+    """Default candidates come from the hedged account's own positions: every account of the market-maker
+    book gets the same candidates and trades whether it is hedged inside the book or as a book of its own,
+    and the futures-only account (no gamma, no vega) is hedged with its two perpetuals only."""
+    book = ro.Book.sample("market_maker")
+    for account in book.accounts.tolist():
+        one = one_account(book, account)
+        names = one.instruments.names[one.indices].tolist()
+        alone = ro.Book.from_arrays(
+            [account] * len(names), names, one.quantity.tolist(), instruments=market.instruments
+        )
+        for target in ("delta", "delta-gamma", "delta-gamma-vega"):
+            inside, own = hedge(book, market, target, account=account), hedge(alone, market, target)
+            assert inside.candidates == own.candidates, (account, target)
+            assert inside.quantities == own.quantities, (account, target)
+            assert inside.cost.total == own.cost.total
+    futures_only = hedge(book, market, "delta-gamma-vega", account="mm-hedge")
+    assert futures_only.candidates == ("BTC-PERPETUAL", "ETH-PERPETUAL")
+    for label, before in futures_only.greeks_before.items():
+        if label.split(" ")[0] in ("gamma", "vega"):
+            assert before == 0.0 and futures_only.greeks_after[label] == 0.0
+
+
+def test_greeks_carry_the_package_units(market: ro.Market) -> None:
+    """One long BTC-25DEC26-100000-C: vega is in USD per 1.00 vol, the unit of ``ro.greeks``, checked by a
+    central difference of the Black-76 USD price (F, K, t, sigma of the market) over +/- 0.0001 of vol;
+    the printed table shows it per vol point (x 0.01) and names the unit of every row."""
+    name = "BTC-25DEC26-100000-C"
+    book = ro.Book.from_arrays(["a"], [name], [1.0], instruments=market.instruments)
+    result = hedge(
+        book, market, "delta-gamma-vega", ["BTC-PERPETUAL", "BTC-26MAR27-100000-C", name], margin=False
+    )
+    table = market.instruments
+    assert table is not None
+    sub = table.take(np.array([table.row(name)]))
+    r = market.resolve(sub)
+    f, t, sigma = float(r.forward[0]), float(r.t[0]), float(r.sigma[0])
+    h = 1e-4
+    up = float(ro.price("c", f, 100_000.0, t, market.rate, sigma + h))
+    down = float(ro.price("c", f, 100_000.0, t, market.rate, sigma - h))
+    vega = (up - down) / (2 * h)
+    assert result.greeks_before["vega BTC"] == pytest.approx(vega, rel=1e-6)
+    assert float(ro.greeks("c", f, 100_000.0, t, market.rate, sigma)["vega"]) == pytest.approx(
+        result.greeks_before["vega BTC"], rel=1e-9
+    )
+    units = result.greek_units
+    assert set(units) == set(result.greeks_before)
+    assert units["vega BTC"] == "USD per 1.00 vol" and units["gamma BTC"] == "coin per USD"
+    assert (
+        units["delta BTC"] == "coin (premium-adjusted)" and units["delta_b76 BTC"] == "coin (plain Black-76)"
+    )
+    assert result.to_dict()["greek_units"] == units
+    line = next(x for x in str(result).splitlines() if x.startswith("vega BTC"))
+    assert "USD per vol point" in line
+    assert float(line.split()[-3]) == pytest.approx(0.01 * vega, rel=1e-5)
+
+
+def test_both_deltas_reported_and_the_neutralised_one_named(market: ro.Market) -> None:
+    """One long inverse call hedged with BTC-PERPETUAL: ``delta`` (neutralised) is the Black-76 delta minus
+    the coin premium, ``delta_b76`` the plain Black-76 delta; the perpetual adds h / F_perp to both."""
+    name = "BTC-25DEC26-100000-C"
+    book = ro.Book.from_arrays(["a"], [name], [1.0], instruments=market.instruments)
+    result = hedge(book, market, "delta", margin=False)
+    table = market.instruments
+    assert table is not None
+    sub = table.take(np.array([table.row(name)]))
+    r = market.resolve(sub)
+    f, t, sigma = float(r.forward[0]), float(r.t[0]), float(r.sigma[0])
+    b76 = float(ro.greeks("c", f, 100_000.0, t, market.rate, sigma)["delta"])
+    coin_premium = float(ro.price("c", f, 100_000.0, t, market.rate, sigma)) / f
+    assert result.greeks_before["delta_b76 BTC"] == pytest.approx(b76, rel=1e-12)
+    assert result.greeks_before["delta BTC"] == pytest.approx(b76 - coin_premium, rel=1e-12)
+    added = result.quantities["BTC-PERPETUAL"] / market.marks["BTC-PERPETUAL"]
+    assert result.greeks_after["delta_b76 BTC"] == pytest.approx(b76 + added, rel=1e-12)
+    assert result.neutralised == ("delta",)
+    assert "premium-adjusted" in str(result) and "delta_b76" in str(result)
+    assert [row["neutralised"] for row in result.greek_rows() if row["measure"].startswith("delta")] == [
+        True,
+        False,
+    ]
+
+
+@pytest.mark.parametrize(("book_name", "account"), CASES)
+def test_upside_given_up_is_non_negative_usd(market: ro.Market, book_name: str, account: Any) -> None:
+    """Upside given up = max(0, best standard scenario before - after) x the group's USD rate (the index for
+    a coin group, 1 for a USDC one); a hedge that raises the best scenario gives up 0."""
+    for target in ("delta", "delta-gamma-vega"):
+        result = hedge(ro.Book.sample(book_name), market, target, account=account, margin=False)
+        for p in result.profiles.values():
+            n = p.n_standard
+            rate = market.index.get(p.currency, 1.0)
+            by_hand = max(0.0, float(p.before[:n].max() - p.after[:n].max())) * rate
+            assert p.upside_given_up_usd == pytest.approx(by_hand, rel=1e-12, abs=1e-9)
+            assert p.upside_given_up_usd >= 0.0
+            assert f"upside given up {p.upside_given_up_usd:,.2f} USD" in str(result)
+        assert result.upside_given_up_usd >= 0.0
+
+
+def test_calendar_delta_hedge_raising_the_best_scenario_gives_up_nothing(market: ro.Market) -> None:
+    result = hedge(ro.Book.sample("calendar_spread"), market, "delta", margin=False)
+    p = result.profiles["btc_btc"]
+    assert p.best_after > p.best_before  # the hedge raises the best scenario ...
+    assert p.upside_given_up_usd == 0.0  # ... so it gives up nothing (never a negative amount)
+
+
+def test_to_pandas(market: ro.Market, monkeypatch: pytest.MonkeyPatch) -> None:
+    pd = pytest.importorskip("pandas")
+    result = hedge(ro.Book.sample("short_strangle"), market, "delta-gamma-vega", margin=False)
+    greeks = result.to_pandas()
+    assert isinstance(greeks, pd.DataFrame) and list(greeks.index) == list(result.greeks_before)
+    assert greeks.loc["vega BTC", "unit"] == "USD per 1.00 vol"
+    assert greeks.loc["delta ETH", "after"] == result.greeks_after["delta ETH"]
+    assert bool(greeks.loc["delta ETH", "neutralised"]) and not bool(
+        greeks.loc["delta_b76 ETH", "neutralised"]
+    )
+    trades = result.to_pandas("trades")
+    assert trades["quantity"].to_dict() == result.quantities
+    profiles = result.to_pandas("profiles")
+    assert len(profiles) == sum(len(p.labels) for p in result.profiles.values())
+    assert (
+        profiles.loc[("btc_btc", result.profiles["btc_btc"].labels[0]), "after"]
+        == result.profiles["btc_btc"].after[0]
+    )
+    with pytest.raises(ValueError, match="table"):
+        result.to_pandas("margins")
+    monkeypatch.setitem(sys.modules, "pandas", None)  # as if pandas were not installed
+    with pytest.raises(ImportError, match=r'pip install "riskoffset\[pandas\]"'):
+        result.to_pandas()
 
 
 def test_profiles_and_margins_match_the_hedged_book(market: ro.Market) -> None:
@@ -169,9 +336,7 @@ def test_profiles_and_margins_match_the_hedged_book(market: ro.Market) -> None:
         k = table.keys.names.index(name)
         np.testing.assert_allclose(profile.before, table.pnl_vector(k), rtol=1e-12, atol=1e-15)
         np.testing.assert_allclose(profile.after, hedged.pnl_vector(k), rtol=1e-10, atol=1e-12)
-        assert profile.upside_given_up == pytest.approx(
-            profile.before[: profile.n_standard].max() - profile.after[: profile.n_standard].max()
-        )
+        assert profile.best_before == pytest.approx(profile.before[: profile.n_standard].max())
         assert profile.worst_after[2] == pytest.approx(profile.after.min())
     assert result.margin_after is not None and result.margin_before is not None
     assert result.margin_after.initial_usd == pytest.approx(hedged.initial_usd, rel=1e-10)
@@ -223,7 +388,7 @@ def test_correlation_residual_formula() -> None:
 
 
 def test_public_names(market: ro.Market) -> None:
-    # ro.hedge is the package and, called, the function (as ro.margin); WhatIf and liquidation are exported.
+    # ro.hedge is the function, ro.hedging the package; WhatIf and liquidation are exported.
     book = ro.Book.sample("calendar_spread")
     assert ro.hedge(book, market, "delta", margin=False).quantities == hedge(book, market, "delta").quantities
     assert ro.hedging.correlation_residual is correlation_residual

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import riskoffset as ro
 from riskoffset.hedging import hedge
-from riskoffset.whatif import WhatIf
+from riskoffset.whatif import WhatIf, one_account
 
 pytest.importorskip("scipy.optimize")
 
@@ -94,7 +94,7 @@ def test_margin_hedge_no_worse_than_grid_minimum(
         return w.basket(orders).initial_usd_after + fee * sum(abs(q) for q in quantities)
 
     # Grid: every candidate from -3 to +3 times the book's delta in USD face (at least 200,000 USD), 41 steps.
-    delta = abs(sum(v for k, v in best.greeks_before.items() if k.startswith("delta"))) * 100_000.0
+    delta = abs(sum(v for k, v in best.greeks_before.items() if k.startswith("delta "))) * 100_000.0
     span = max(3.0 * delta, 200_000.0)
     axes = [np.round(np.linspace(-span, span, 41) / lots[n]) * lots[n] for n in candidates]
     grid_min = min(score(q) for q in itertools.product(*(a.tolist() for a in axes)))
@@ -125,3 +125,46 @@ def test_margin_hedge_reports_cost_profile_and_margins(market: ro.Market) -> Non
     p = result.profiles["btc_btc"]
     assert p.before.shape == p.after.shape == (35,)
     assert "deribit-pm margin USD" in result.table()
+
+
+@pytest.mark.parametrize(("book_name", "account"), CASES)
+def test_margin_hedge_that_adds_delta_is_flagged(market: ro.Market, book_name: str, account: Any) -> None:
+    """A warning names every underlying whose premium-adjusted delta grows in size, |after| > |before| (the
+    short strangle's margin hedge sells perpetuals past neutral: BTC -0.38 -> -0.57 coin, ETH 0.36 -> -2.85),
+    and the summary prints it; a delta hedge never warns."""
+    book = ro.Book.sample(book_name)
+    result = hedge(book, market, "margin", account=account)
+    grown = sorted(
+        label.split(" ")[1]
+        for label, before in result.greeks_before.items()
+        if label.split(" ")[0] == "delta"
+        and abs(result.greeks_after[label]) > abs(before) * (1 + 1e-9) + 1e-9
+    )
+    warned = sorted(w.split(" on ")[1].split(":")[0] for w in result.warnings)
+    assert warned == grown
+    for w in result.warnings:
+        assert "adds directional risk" in w and f"warning: {w}" in str(result)
+    assert result.to_dict()["warnings"] == list(result.warnings)
+    assert not hedge(book, market, "delta", account=account, margin=False).warnings
+
+
+def test_short_strangle_margin_hedge_warns_on_both_underlyings(market: ro.Market) -> None:
+    result = hedge(ro.Book.sample("short_strangle"), market, "margin")
+    before, after = result.greeks_before, result.greeks_after
+    assert abs(after["delta BTC"]) > abs(before["delta BTC"]) and abs(after["delta ETH"]) > abs(
+        before["delta ETH"]
+    )
+    assert len(result.warnings) == 2
+
+
+def test_margin_hedge_of_an_account_in_a_book_or_alone(market: ro.Market) -> None:
+    """The margin hedge of one account of a multi-account book is the margin hedge of that account alone."""
+    book = ro.Book.sample("market_maker")
+    for account in book.accounts.tolist():
+        one = one_account(book, account)
+        names = one.instruments.names[one.indices].tolist()
+        alone = ro.Book.from_arrays(
+            [account] * len(names), names, one.quantity.tolist(), instruments=market.instruments
+        )
+        inside, own = hedge(book, market, "margin", account=account), hedge(alone, market, "margin")
+        assert inside.candidates == own.candidates and inside.quantities == own.quantities, account

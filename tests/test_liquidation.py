@@ -4,6 +4,7 @@ margin ratio, distances and the edge cases (already below maintenance, no liquid
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import pytest
@@ -93,3 +94,18 @@ def test_equity_scenarios_match_moved_market_values(market: ro.Market) -> None:
     coin = book.quantity * g["value_coin"][book.indices]
     expected = float(coin.sum()) * market.index["BTC"] * (1 + move)
     assert equity_usd(book, market, 0.0, "BTC", move) == pytest.approx(expected, rel=1e-12)
+
+
+def test_liquidation_to_pandas(market: ro.Market, monkeypatch: pytest.MonkeyPatch) -> None:
+    pd = pytest.importorskip("pandas")
+    result = liquidation(
+        ro.Book.sample("short_strangle"), market, {"BTC": 2.0, "ETH": 20.0}, underlying="BTC"
+    )
+    frame = result.to_pandas()
+    assert isinstance(frame, pd.DataFrame) and list(frame.index) == ["BTC"]
+    row = frame.loc["BTC"]
+    assert row["price_down"] == result.price_down and row["margin_ratio"] == result.margin_ratio
+    assert set(frame.columns) == set(result.to_dict()) - {"underlying"}
+    monkeypatch.setitem(sys.modules, "pandas", None)  # as if pandas were not installed
+    with pytest.raises(ImportError, match=r'pip install "riskoffset\[pandas\]"'):
+        result.to_pandas()

@@ -9,7 +9,7 @@ option vols held at their marks, i.e. sticky strike; other underlyings unchanged
   collateral per currency (a coin of ``u`` worth ``S (1 + m)``, another coin its index, USD/USDC/USDT at
   par), ``V_i`` an option's or spot holding's current value per unit in its settlement currency (futures 0:
   their P&L so far is taken to be in the balance), ``P_i(m)`` its scenario P&L from
-  `margin.scenarios.revalue` (full revaluation) and ``rate_i`` USD per unit of settlement currency (the
+  the scenario engine (full revaluation) and ``rate_i`` USD per unit of settlement currency (the
   index at the move for coin-settled instruments, 1 for linear ones);
 - ``maintenance(m)`` = ``ro.margin(book, market moved by m, "deribit-pm").maintenance_usd``;
 - the liquidation prices are the roots of ``equity(m) - maintenance(m)`` nearest to ``m = 0`` on each side,
@@ -36,6 +36,7 @@ from .instruments import INVERSE, KIND_OPTION, KIND_SPOT
 from .margining import margin as _margin
 from .margining.scenarios import ScenarioSet, revalue
 from .market import Market
+from .optional import require_pandas
 from .whatif import one_account
 
 STABLE = ("USD", "USDC", "USDT")
@@ -83,6 +84,12 @@ class Liquidation:
             "distance_down": self.distance_down,
             "distance_up": self.distance_up,
         }
+
+    def to_pandas(self) -> Any:
+        """A one-row pandas DataFrame of `to_dict`, indexed by the underlying (pandas is optional:
+        ``pip install "riskoffset[pandas]"``)."""
+        pd = require_pandas("Liquidation.to_pandas()")
+        return pd.DataFrame([self.to_dict()]).set_index("underlying")
 
     def __str__(self) -> str:
         def price(p: float | None, d: float | None) -> str:

@@ -5,9 +5,12 @@ Exposures are per unit of amount (Deribit size units) and follow `Book.greeks`: 
 premium-adjusted coin delta (``delta_pa``: an inverse future or perpetual ``1/F`` coin per USD of face, the
 coin delta of inverse options net of their coin premium, 1 per coin of linear products), ``gamma`` the
 Black-76 gamma per USD of the forward, ``vega`` USD per 1.00 of vol.  Greeks of different underlyings are
-separate rows (never added); with ``by_expiry`` vega has one row per (underlying, expiry).
+separate rows (never added); with ``by_expiry`` vega has one row per (underlying, expiry).  ``delta_b76``
+(the plain Black-76 delta) is reported next to ``delta`` but never targeted.
 
-Default candidates (``instruments=None``), per underlying of the book:
+Default candidates (``instruments=None``), per underlying the hedged account holds, from that account's
+own positions only (the same account gets the same candidates inside a multi-account book and alone; an
+account without options gets no option candidates, whatever the other accounts hold):
 
 - every target: the inverse perpetual ``BASE-PERPETUAL`` (else the linear ``BASE_USDC-PERPETUAL``; the
   linear one first when the book holds only linear products of that base, so the hedge lands in the same
@@ -35,8 +38,11 @@ TARGETS: dict[str, tuple[str, ...]] = {
     "delta-gamma-vega": ("delta", "gamma", "vega"),
     "margin": (),
 }
-MEASURE_COLUMN = {"delta": "delta_pa", "gamma": "gamma", "vega": "vega"}
+MEASURE_COLUMN = {"delta": "delta_pa", "delta_b76": "delta", "gamma": "gamma", "vega": "vega"}
 ALL_MEASURES = ("delta", "gamma", "vega")
+#: What a hedge result reports: the targeted measures and the plain Black-76 delta next to the
+#: premium-adjusted one it neutralises.
+REPORTED_MEASURES = ("delta", "delta_b76", "gamma", "vega")
 
 
 def lot_sizes(table: InstrumentTable, rows: IntArray) -> FloatArray:
@@ -54,12 +60,14 @@ def default_candidates(
     names = table.names.tolist()
     present = set(names)
     held = book.instruments
+    # Only the account's own positions decide: a one-account view of a multi-account book keeps every
+    # account's instruments in its table, and their expiries must not leak into this account's hedge.
+    in_book = np.zeros(len(held), dtype=bool)
+    in_book[book.indices[book.quantity != 0]] = True
     out: list[str] = []
-    for base in [held.underlyings[u] for u in np.unique(held.underlying[book.indices]).tolist()]:
-        mine = held.underlying == held.underlyings.index(base)
-        in_book = np.zeros(len(held), dtype=bool)
-        in_book[book.indices] = True
-        linear_only = not (held.settlement[mine & in_book] == INVERSE).any()
+    for base in [held.underlyings[u] for u in np.unique(held.underlying[in_book]).tolist()]:
+        mine = (held.underlying == held.underlyings.index(base)) & in_book
+        linear_only = not (held.settlement[mine] == INVERSE).any()
         order = (
             (f"{base}_USDC-PERPETUAL", f"{base}-PERPETUAL")
             if linear_only
@@ -153,6 +161,7 @@ def option_expiries(table: InstrumentTable, rows: IntArray) -> list[int]:
 __all__ = [
     "ALL_MEASURES",
     "MEASURE_COLUMN",
+    "REPORTED_MEASURES",
     "TARGETS",
     "default_candidates",
     "exposure_matrix",

@@ -1,4 +1,4 @@
-"""What a hedge trade costs (issue 6 §2): premium, exchange fees and half the bid/ask spread, per unit of
+"""What a hedge trade costs (docs/hedging.md): premium, exchange fees and half the bid/ask spread, per unit of
 amount (Deribit size units: USD face for inverse futures and perpetuals, coin otherwise), in USD.
 
 - **Premium** (options only): the mark value paid (bought) or received (sold), ``h x value``; an inverse

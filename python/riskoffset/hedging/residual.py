@@ -2,10 +2,12 @@
 upside given up), the worst scenario after it, and the residual risk of hedging with an imperfectly correlated
 instrument (a different expiry, or another underlying).
 
-Profiles are the account's Deribit PM risk vectors (spec margin-methods.md §2.3): per risk group the 27
-standard scenarios (9 price moves x vol up/same/down) and the 8 weighted extended moves, before the
-dampener and ``pnl_offset``, in the group's settlement currency.  The upside given up is the fall of the
-best standard-scenario P&L, ``max_j before_j - max_j after_j`` (positive: the hedge gave that much up).
+Profiles are the account's Deribit PM risk vectors (see docs/margin.md): per risk group the 27 standard
+scenarios (9 price moves x vol up/same/down) and the 8 weighted extended moves, before the dampener and
+``pnl_offset``, in the group's settlement currency.  The upside given up is how much the best
+standard-scenario P&L falls, ``max(0, max_j before_j - max_j after_j)``, converted to USD at the group's
+rate: never negative (a hedge that raises the best scenario gives nothing up; ``best_before`` and
+``best_after`` show by how much it rose).
 
 **Cross-underlying and basis residual risk** (`correlation_residual`).  A book with USD delta exposure
 ``x`` (e.g. ETH) hedged by ``y`` of USD delta in an instrument whose returns correlate ``rho`` with the
@@ -32,7 +34,8 @@ from .._types import FloatArray
 
 @dataclass(frozen=True)
 class ScenarioProfile:
-    """P&L of one risk group in each Deribit PM scenario before and after the hedge (group currency)."""
+    """P&L of one risk group in each Deribit PM scenario before and after the hedge (group currency;
+    ``usd_rate`` USD per unit of it)."""
 
     group: str
     currency: str
@@ -40,14 +43,22 @@ class ScenarioProfile:
     before: FloatArray
     after: FloatArray
     n_standard: int
+    usd_rate: float = 1.0
 
     @property
-    def upside_given_up(self) -> float:
-        """Best standard-scenario P&L before minus after (>= 0 when the hedge gives upside up)."""
-        n = self.n_standard
-        if n == 0:
-            return 0.0
-        return float(self.before[:n].max() - self.after[:n].max())
+    def best_before(self) -> float:
+        """Best standard-scenario P&L before the hedge (group currency)."""
+        return float(self.before[: self.n_standard].max()) if self.n_standard else 0.0
+
+    @property
+    def best_after(self) -> float:
+        """Best standard-scenario P&L after the hedge (group currency)."""
+        return float(self.after[: self.n_standard].max()) if self.n_standard else 0.0
+
+    @property
+    def upside_given_up_usd(self) -> float:
+        """How much the best standard-scenario P&L falls, in USD; 0 when the hedge does not lower it."""
+        return max(0.0, self.best_before - self.best_after) * self.usd_rate
 
     @property
     def worst_after(self) -> tuple[int, str, float]:
@@ -64,10 +75,13 @@ class ScenarioProfile:
         return {
             "group": self.group,
             "currency": self.currency,
+            "usd_rate": self.usd_rate,
             "labels": list(self.labels),
             "before": self.before.tolist(),
             "after": self.after.tolist(),
-            "upside_given_up": self.upside_given_up,
+            "best_before": self.best_before,
+            "best_after": self.best_after,
+            "upside_given_up_usd": self.upside_given_up_usd,
             "worst_before": dict(zip(("index", "scenario", "pnl"), self.worst_before)),
             "worst_after": dict(zip(("index", "scenario", "pnl"), self.worst_after)),
         }

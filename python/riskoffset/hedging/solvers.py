@@ -8,15 +8,17 @@ matrix (Greek rows x candidates), ``b`` the book's exposures and ``z`` the hedge
 
 where ``w_g = 1 / max(|b_g|, max_k |E_gk|)`` puts every Greek on the scale of the book's own exposure (or of
 one lot), ``c_k`` is the fee plus half-spread of one lot, ``z0`` the unpenalised minimum-norm solution.  The
-penalty is relative: ``lambda`` (``cost_penalty``, default 1e-6) gives up about that fraction of the
-exposure to save cost, and among hedges that neutralise equally well picks the cheapest (e.g. between a
-perpetual and a future).  The solution is rounded to whole lots greedily, coarsest candidate first: each is fixed to
-its floor or ceiling, whichever leaves the smaller objective after the candidates not yet fixed are
+penalty is relative: ``lambda`` (``cost_penalty``, default 1e-8) gives up about that fraction of the
+exposure to save cost.  Candidates that move the targeted Greeks in the same proportions (two futures of
+one underlying for a delta target) are equivalent: costs are linear in the amount, so splitting between
+them saves nothing, and only the cheapest per unit of exposure is kept (`equivalent_keep`; one ticket).
+The solution is rounded to whole lots greedily, coarsest candidate first: each is fixed to its floor or
+ceiling, whichever leaves the smaller objective after the candidates not yet fixed are
 re-solved, so the fine lots (perpetuals) absorb the rounding of coarse ones (options); the result reports
 the exposures the rounding leaves.
 
-**Margin target**.  The Deribit PM requirement of the account is, per risk group ``g`` (spec
-margin-methods.md §2.3), ``max(0, -min_j (S_gj + sum_k P_jk h_k)) + per_coin sum_e rate_e |D_ge + sum_k d_k
+**Margin target**.  The Deribit PM requirement of the account is, per risk group ``g`` (its
+worst-scenario loss plus roll shock; docs/margin.md), ``max(0, -min_j (S_gj + sum_k P_jk h_k)) + per_coin sum_e rate_e |D_ge + sum_k d_k
 h_k|`` (``S = L + A`` the cached vector with the dampener offsets, ``P`` the candidates' scenario P&Ls,
 ``d`` their coin deltas in the roll shock), a maximum of functions linear in ``h``.  So minimising IM in USD
 plus transaction cost is the linear program, in lots ``z``:
@@ -40,6 +42,7 @@ import itertools
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from .._types import FloatArray, IntArray
 from ..whatif import WhatIf
@@ -71,6 +74,12 @@ def greek_hedge(
     e_lot = exposure * lots[None, :]
     scale = np.maximum(np.abs(book), np.abs(e_lot).max(axis=1, initial=0.0))
     scale = np.where(scale > 0, scale, 1.0)
+    keep = equivalent_keep(e_lot / scale[:, None], lot_cost)  # on the Greeks' own scales, as solved
+    z_all = np.zeros(len(lots))
+    h_all = np.zeros(len(lots))
+    if not keep.any():
+        return z_all, h_all
+    exposure, lots, lot_cost, e_lot = exposure[:, keep], lots[keep], lot_cost[keep], e_lot[:, keep]
     a = e_lot / scale[:, None]
     y = -book / scale
     z0 = np.linalg.lstsq(a, y, rcond=None)[0]
@@ -82,9 +91,39 @@ def greek_hedge(
     ridge = np.sqrt(cost_penalty) * c / (1.0 + np.abs(z0).max(initial=0.0))
     z = _solve(a, y, ridge)
     best = _round_greedy(a, y, ridge, z)
-    return z * lots, np.round(
-        best * lots, 8
-    )  # amounts to the netting resolution (1e-8): no 5.300000000000001
+    z_all[keep] = z * lots
+    h_all[keep] = np.round(best * lots, 8)  # amounts to the netting resolution (1e-8): no 5.300000000000001
+    return z_all, h_all
+
+
+def equivalent_keep(
+    e_lot: FloatArray, lot_cost: FloatArray, tolerance: float = 1e-9
+) -> npt.NDArray[np.bool_]:
+    """Which candidates a Greek hedge may trade: among candidates whose exposures (columns of ``e_lot``, per
+    lot) are proportional, i.e. that move the targeted Greeks the same way (two futures of one underlying
+    for a delta target), only the one with the least cost per unit of exposure (``lot_cost``, per lot and
+    signed, so a maker rebate counts as the cheapest); the first listed on a tie.
+    Costs are linear in the amount traded, so splitting between equivalents never saves anything and
+    only adds tickets.  Candidates that move nothing are dropped too."""
+    n = e_lot.shape[1]
+    norm = np.sqrt((e_lot * e_lot).sum(axis=0))
+    keep: npt.NDArray[np.bool_] = np.asarray(norm > 0, dtype=np.bool_)
+    unit = np.where(keep[None, :], e_lot / np.where(norm > 0, norm, 1.0)[None, :], 0.0)
+    # Direction up to sign: the first non-zero entry of each column made positive.
+    for k in np.flatnonzero(keep).tolist():
+        first = unit[np.flatnonzero(unit[:, k])[0], k]
+        if first < 0:
+            unit[:, k] = -unit[:, k]
+    per_exposure = lot_cost / np.where(norm > 0, norm, 1.0)  # signed: a maker rebate is the cheapest
+    for k in range(n):
+        if not keep[k]:
+            continue
+        same = [j for j in range(n) if keep[j] and np.abs(unit[:, j] - unit[:, k]).max() <= tolerance]
+        least = per_exposure[same].min()
+        best = min(same, key=lambda j: (per_exposure[j] - least > tolerance * abs(least), j))
+        for j in same:
+            keep[j] = j == best
+    return keep
 
 
 def _solve(a: FloatArray, y: FloatArray, ridge: FloatArray) -> FloatArray:
@@ -220,4 +259,4 @@ def round_for_margin(
     return np.round(best * lots, 8)
 
 
-__all__ = ["MAX_EXHAUSTIVE", "greek_hedge", "margin_lp", "round_for_margin"]
+__all__ = ["MAX_EXHAUSTIVE", "equivalent_keep", "greek_hedge", "margin_lp", "round_for_margin"]
