@@ -1,0 +1,327 @@
+"""Margin of many accounts as columns: one row per (account, risk group), numpy arrays throughout.
+
+An exchange-scale book has hundreds of thousands of (account, risk group) rows; building a `MarginResult` for
+each costs far more than the margin itself.  `GroupMargins` keeps the figures as arrays and builds a
+`MarginResult` only for the rows a user looks at (indexing, iteration, ``to_dict``); `GroupMargins.total`
+is the whole book's result, summed with arrays; `GroupMargins.by_account` sums the rows of each account
+(`AccountMargins`).  Every margin method returns its figures through this one type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, overload
+
+import numpy as np
+import numpy.typing as npt
+
+from .._types import FloatArray, IntArray
+from ..optional import require_pandas
+from .result import Calibration, MarginResult, WorstScenario
+
+#: Calibration tags from weakest to strongest; a sum carries the weakest of its parts.
+CALIBRATION_ORDER: tuple[Calibration, ...] = ("candidate", "calibrated", "exact")
+NO_TAG = -1  # the component has no calibration tag in that row
+
+
+def plain(value: Any) -> Any:
+    """A numpy scalar as the Python scalar it holds (labels and JSON output)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+@dataclass(frozen=True, eq=False)
+class GroupMargins(Sequence[MarginResult]):
+    """Initial and maintenance margin of every (account, risk group) row of a book under one method.
+
+    Amounts are in each row's ``currency`` (``currencies[currency[i]]``); ``usd_rate`` converts them to USD
+    (NaN where no rate is known).  ``components[name][i]`` is the amount of an add-on in row ``i``;
+    ``calibration[name][i]`` indexes `CALIBRATION_ORDER` (or is `NO_TAG`).  ``row_result(i)``, when given,
+    builds the method's full result for one row (with its details); otherwise a plain one is built from
+    the columns."""
+
+    method: str
+    parameters_source: str
+    accounts: npt.NDArray[Any]  # account labels of the book
+    account: IntArray  # row -> index into accounts (rows are account-major)
+    group_names: tuple[str, ...]
+    group: IntArray  # row -> index into group_names
+    currencies: tuple[str, ...]
+    currency: IntArray  # row -> index into currencies
+    initial: FloatArray
+    maintenance: FloatArray
+    usd_rate: FloatArray
+    components: Mapping[str, FloatArray] = field(default_factory=dict)
+    calibration: Mapping[str, IntArray] = field(default_factory=dict)
+    worst_index: IntArray | None = None
+    worst_pnl: FloatArray | None = None
+    worst_description: Callable[[int, int], str] | None = None  # (row, scenario index) -> text
+    row_result: Callable[[int], MarginResult] | None = None
+
+    def __len__(self) -> int:
+        return len(self.initial)
+
+    @overload
+    def __getitem__(self, i: int) -> MarginResult: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[MarginResult]: ...
+
+    def __getitem__(self, i: int | slice) -> MarginResult | list[MarginResult]:
+        if isinstance(i, slice):
+            return [self.result(j) for j in range(len(self))[i]]
+        n = len(self)
+        j = int(i)
+        if not -n <= j < n:
+            raise IndexError(f"row {i} outside the {n} rows")
+        return self.result(j % n if n else j)
+
+    def __iter__(self) -> Iterator[MarginResult]:
+        return (self.result(i) for i in range(len(self)))
+
+    def __repr__(self) -> str:
+        return f"GroupMargins({self.method!r}, {len(self)} rows, {len(self.accounts)} accounts)"
+
+    @property
+    def initial_usd(self) -> FloatArray:
+        return np.asarray(self.initial * self.usd_rate, dtype=np.float64)
+
+    @property
+    def maintenance_usd(self) -> FloatArray:
+        return np.asarray(self.maintenance * self.usd_rate, dtype=np.float64)
+
+    def account_label(self, i: int) -> Any:
+        return plain(self.accounts[int(self.account[i])])
+
+    def worst(self, i: int) -> WorstScenario | None:
+        if self.worst_index is None or self.worst_pnl is None:
+            return None
+        index = int(self.worst_index[i])
+        text = self.worst_description(i, index) if self.worst_description else f"scenario {index}"
+        return WorstScenario(index, text, float(self.worst_pnl[i]))
+
+    def result(self, i: int) -> MarginResult:
+        """The `MarginResult` of row ``i`` (the method's full one when it builds them)."""
+        if self.row_result is not None:
+            return self.row_result(i)
+        rate = float(self.usd_rate[i])
+        known = bool(np.isfinite(rate))
+        return MarginResult(
+            method=self.method,
+            initial=float(self.initial[i]),
+            maintenance=float(self.maintenance[i]),
+            currency=self.currencies[int(self.currency[i])],
+            initial_usd=float(self.initial[i]) * rate if known else None,
+            maintenance_usd=float(self.maintenance[i]) * rate if known else None,
+            worst_scenario=self.worst(i),
+            components={k: float(v[i]) for k, v in self.components.items() if self._has(k, i)},
+            calibration={
+                k: CALIBRATION_ORDER[int(v[i])] for k, v in self.calibration.items() if int(v[i]) != NO_TAG
+            },
+            parameters_source=self.parameters_source,
+            details={"usd_rate": rate} if known else {},
+            account=self.account_label(i),
+            group=self.group_names[int(self.group[i])],
+        )
+
+    def _has(self, component: str, i: int) -> bool:
+        tags = self.calibration.get(component)
+        return tags is None or int(tags[i]) != NO_TAG
+
+    def total(self) -> MarginResult:
+        """The book's requirement: one row's result as it is, or the sum of all rows (in their common
+        currency, else in USD at each row's rate); components add by name, each keeping the weakest
+        calibration of its rows; the worst scenario shown is that of the row with the largest initial
+        margin in USD."""
+        n = len(self)
+        if n == 0:  # an empty book (e.g. a long and a short that netted to nothing) needs no margin
+            return MarginResult(
+                self.method, 0.0, 0.0, "USD", 0.0, 0.0, parameters_source=self.parameters_source
+            )
+        if n == 1:
+            return self.result(0)
+        used = np.unique(self.currency)
+        common = len(used) == 1
+        currency = self.currencies[int(used[0])] if common else "USD"
+        usd_known = bool(np.isfinite(self.usd_rate).all())
+        if common:
+            scale = np.ones(n)
+        else:
+            unknown = ~np.isfinite(self.usd_rate) & (
+                np.asarray(self.currencies, dtype=object)[self.currency] != "USD"
+            )
+            if unknown.any():
+                i = int(np.flatnonzero(unknown)[0])
+                raise ValueError(
+                    f"{self.method}: cannot add a {self.currencies[int(self.currency[i])]} margin (account "
+                    f"{self.account_label(i)!r}, group {self.group_names[int(self.group[i])]!r}) to other "
+                    "currencies without its USD rate"
+                )
+            scale = np.where(np.isfinite(self.usd_rate), self.usd_rate, 1.0)
+        components: dict[str, float] = {}
+        calibration: dict[str, Calibration] = {}
+        for name, values in self.components.items():
+            tags = self.calibration.get(name)
+            present = np.ones(n, dtype=bool) if tags is None else tags != NO_TAG
+            if not present.any():
+                continue
+            components[name] = float(np.dot(values[present], scale[present]))
+            if tags is not None:
+                calibration[name] = CALIBRATION_ORDER[int(tags[present].min())]
+        initial_usd = self.initial_usd if usd_known else None
+        worst = None
+        if self.worst_index is not None:
+            top = int(np.argmax(initial_usd if initial_usd is not None else self.initial))
+            ws = self.worst(top)
+            assert ws is not None
+            who = " ".join(
+                str(x)
+                for x in (self.account_label(top), self.group_names[int(self.group[top])])
+                if x not in (None, "")
+            )
+            worst = WorstScenario(ws.index, f"{who}: {ws.description}", ws.pnl)
+        return MarginResult(
+            method=self.method,
+            initial=float(np.dot(self.initial, scale)),
+            maintenance=float(np.dot(self.maintenance, scale)),
+            currency=currency,
+            initial_usd=float(self.initial_usd.sum()) if usd_known else None,
+            maintenance_usd=float(self.maintenance_usd.sum()) if usd_known else None,
+            worst_scenario=worst,
+            components=components,
+            calibration=calibration,
+            parameters_source=self.parameters_source,
+            groups=self,
+        )
+
+    def by_account(self) -> AccountMargins:
+        """The rows of each account summed: in the account's one currency when all its rows share it, else in
+        USD."""
+        if len(self) == 0:
+            zeros = np.zeros(0)
+            return AccountMargins(
+                self.method,
+                self.accounts[:0],
+                ("USD",),
+                np.zeros(0, np.int64),
+                zeros,
+                zeros,
+                zeros,
+                zeros,
+                np.zeros(0, np.int64),
+                np.zeros(0, np.int64),
+            )
+        starts = np.flatnonzero(np.concatenate(([True], self.account[1:] != self.account[:-1])))
+        accounts = self.account[starts]
+        low = np.minimum.reduceat(self.currency, starts)
+        high = np.maximum.reduceat(self.currency, starts)
+        one = low == high
+        currencies = self.currencies if "USD" in self.currencies else (*self.currencies, "USD")
+        usd_code = currencies.index("USD")
+        currency = np.where(one, low, usd_code).astype(np.int64)
+        in_usd = ~one[np.repeat(np.arange(len(starts)), np.diff(np.append(starts, len(self))))]
+        scale = np.where(in_usd, self.usd_rate, 1.0)
+        initial = np.add.reduceat(self.initial * scale, starts)
+        maintenance = np.add.reduceat(self.maintenance * scale, starts)
+        initial_usd = np.add.reduceat(self.initial_usd, starts)
+        maintenance_usd = np.add.reduceat(self.maintenance_usd, starts)
+        # The row with the largest initial margin in USD names each account's worst group.
+        key = np.where(np.isfinite(self.initial_usd), self.initial_usd, -np.inf)
+        order = np.lexsort((-key, self.account))
+        worst_row = order[np.searchsorted(self.account[order], accounts)]
+        return AccountMargins(
+            self.method,
+            self.accounts[accounts],
+            tuple(currencies),
+            currency,
+            initial,
+            maintenance,
+            initial_usd,
+            maintenance_usd,
+            self.group[worst_row],
+            worst_row.astype(np.int64),
+            group_names=self.group_names,
+            worst_index=None if self.worst_index is None else self.worst_index[worst_row],
+        )
+
+    def to_dict(self) -> dict[str, list[Any]]:
+        """The columns as lists (JSON-ready)."""
+        out: dict[str, list[Any]] = {
+            "account": [plain(a) for a in self.accounts[self.account]],
+            "group": [self.group_names[int(g)] for g in self.group],
+            "currency": [self.currencies[int(c)] for c in self.currency],
+            "initial": self.initial.tolist(),
+            "maintenance": self.maintenance.tolist(),
+            "initial_usd": [None if not np.isfinite(x) else x for x in self.initial_usd.tolist()],
+            "maintenance_usd": [None if not np.isfinite(x) else x for x in self.maintenance_usd.tolist()],
+        }
+        if self.worst_index is not None:
+            out["worst_index"] = self.worst_index.tolist()
+        for name, values in self.components.items():
+            out[name] = values.tolist()
+        return out
+
+    def to_pandas(self) -> Any:
+        """The columns as a pandas DataFrame (needs the optional pandas extra)."""
+        pd = require_pandas("GroupMargins.to_pandas()")
+        return pd.DataFrame(self.to_dict())
+
+
+@dataclass(frozen=True, eq=False)
+class AccountMargins:
+    """Margin of every account of a book: one row per account, columns as numpy arrays.  ``initial`` and
+    ``maintenance`` are in ``currencies[currency[i]]`` (the account's one settlement currency, or USD when it
+    has several); ``worst_group`` names the group with the largest initial margin in USD."""
+
+    method: str
+    account: npt.NDArray[Any]  # labels
+    currencies: tuple[str, ...]
+    currency: IntArray
+    initial: FloatArray
+    maintenance: FloatArray
+    initial_usd: FloatArray
+    maintenance_usd: FloatArray
+    worst_group: IntArray  # index into group_names
+    worst_row: IntArray  # row of the GroupMargins that is the account's largest
+    group_names: tuple[str, ...] = ()
+    worst_index: IntArray | None = None
+
+    def __len__(self) -> int:
+        return len(self.account)
+
+    def __repr__(self) -> str:
+        return f"AccountMargins({self.method!r}, {len(self)} accounts)"
+
+    def columns(self) -> dict[str, npt.NDArray[Any]]:
+        """The figures as named numpy arrays."""
+        out: dict[str, npt.NDArray[Any]] = {
+            "account": self.account,
+            "currency": np.asarray(self.currencies, dtype=object)[self.currency],
+            "initial": self.initial,
+            "maintenance": self.maintenance,
+            "initial_usd": self.initial_usd,
+            "maintenance_usd": self.maintenance_usd,
+            "worst_group": np.asarray(self.group_names or ("",), dtype=object)[self.worst_group]
+            if self.group_names
+            else self.worst_group,
+        }
+        if self.worst_index is not None:
+            out["worst_index"] = self.worst_index
+        return out
+
+    def to_dict(self) -> dict[str, list[Any]]:
+        return {k: [plain(x) for x in v.tolist()] for k, v in self.columns().items()}
+
+    def to_pandas(self) -> Any:
+        """The columns as a pandas DataFrame indexed by account (needs the optional pandas extra)."""
+        pd = require_pandas("AccountMargins.to_pandas()")
+        frame = pd.DataFrame(self.columns())
+        return frame.set_index("account")
+
+
+def calibration_codes(tags: Sequence[str | None]) -> IntArray:
+    """Calibration tags (or None) as codes into `CALIBRATION_ORDER` (`NO_TAG` for None)."""
+    return np.array([NO_TAG if t is None else CALIBRATION_ORDER.index(t) for t in tags], dtype=np.int64)
+
+
+__all__ = ["CALIBRATION_ORDER", "NO_TAG", "AccountMargins", "GroupMargins", "calibration_codes", "plain"]

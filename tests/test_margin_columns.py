@@ -1,0 +1,121 @@
+"""Margin as columns (GroupMargins / AccountMargins): the lazily built per-row results, the vectorised total
+and the per-account sums agree with the same figures added one MarginResult at a time."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from riskoffset.margining.columns import NO_TAG, GroupMargins, calibration_codes
+from riskoffset.margining.result import MarginResult
+
+
+def _columns(currency: list[int], usd_rate: list[float]) -> GroupMargins:
+    n = len(currency)
+    return GroupMargins(
+        method="test",
+        parameters_source="hand-made",
+        accounts=np.array(["a", "b", "c"]),
+        account=np.array([0, 0, 1, 2][:n]),
+        group_names=("btc_btc", "eth_eth", "btc_usdc"),
+        group=np.array([0, 1, 2, 0][:n]),
+        currencies=("BTC", "ETH", "USDC"),
+        currency=np.array(currency),
+        initial=np.array([0.5, 2.0, 1000.0, 0.25][:n]),
+        maintenance=np.array([0.4, 1.6, 800.0, 0.2][:n]),
+        usd_rate=np.array(usd_rate),
+        components={
+            "scan": np.array([0.5, 2.0, 1000.0, 0.25][:n]),
+            "extra": np.array([0.0, 1.0, 0.0, 0.0][:n]),
+        },
+        calibration={
+            "scan": calibration_codes(["calibrated", "candidate", "exact", "exact"][:n]),
+            "extra": calibration_codes([None, "exact", None, None][:n]),
+        },
+    )
+
+
+def test_rows_are_built_on_demand_and_match_the_columns() -> None:
+    g = _columns([0, 1, 2, 0], [50_000.0, 2_000.0, 1.0, 50_000.0])
+    assert len(g) == 4
+    r = g[1]
+    assert isinstance(r, MarginResult)
+    assert (r.account, r.group, r.currency, r.initial, r.initial_usd) == ("a", "eth_eth", "ETH", 2.0, 4_000.0)
+    assert r.components == {"scan": 2.0, "extra": 1.0} and r.calibration == {
+        "scan": "candidate",
+        "extra": "exact",
+    }
+    assert g[0].components == {"scan": 0.5}  # no tag: the component is absent from that row
+    assert g[-1].account == "c" and [x.initial for x in g] == [0.5, 2.0, 1000.0, 0.25]
+    with pytest.raises(IndexError):
+        g[4]
+
+
+def test_total_in_usd_when_currencies_differ() -> None:
+    g = _columns([0, 1, 2, 0], [50_000.0, 2_000.0, 1.0, 50_000.0])
+    t = g.total()
+    # 0.5 BTC x 50,000 + 2 ETH x 2,000 + 1,000 USDC x 1 + 0.25 BTC x 50,000 = 25,000 + 4,000 + 1,000 + 12,500
+    assert (
+        t.currency == "USD"
+        and t.initial == pytest.approx(42_500.0)
+        and t.initial_usd == pytest.approx(42_500.0)
+    )
+    assert t.components["scan"] == pytest.approx(42_500.0) and t.components["extra"] == pytest.approx(2_000.0)
+    assert t.calibration == {"scan": "candidate", "extra": "exact"}  # the weakest tag of the rows
+    assert t.groups is g and len(t.groups) == 4
+
+
+def test_total_in_the_common_currency() -> None:
+    g = _columns([0, 0], [50_000.0, 40_000.0])
+    t = g.total()
+    assert (
+        t.currency == "BTC" and t.initial == pytest.approx(2.5) and t.initial_usd == pytest.approx(105_000.0)
+    )
+
+
+def test_total_refuses_to_add_currencies_without_a_rate() -> None:
+    g = _columns([0, 1], [math.nan, 2_000.0])
+    with pytest.raises(ValueError, match="BTC margin .*account 'a'"):
+        g.total()
+
+
+def test_by_account_sums_rows_in_the_account_currency_or_usd() -> None:
+    g = _columns([0, 1, 2, 0], [50_000.0, 2_000.0, 1.0, 50_000.0])
+    a = g.by_account()
+    cols = a.columns()
+    assert cols["account"].tolist() == ["a", "b", "c"]
+    assert cols["currency"].tolist() == ["USD", "USDC", "BTC"]  # account a holds BTC and ETH groups
+    assert a.initial.tolist() == pytest.approx([25_000.0 + 4_000.0, 1_000.0, 0.25])
+    assert a.initial_usd.tolist() == pytest.approx([29_000.0, 1_000.0, 12_500.0])
+    assert cols["worst_group"].tolist() == ["btc_btc", "btc_usdc", "btc_btc"]  # largest IM in USD per account
+
+
+def test_empty_and_single_rows() -> None:
+    g = _columns([0], [50_000.0])
+    assert g.total() == g[0]
+    empty = GroupMargins(
+        "test",
+        "",
+        np.array([], dtype=str),
+        np.zeros(0, np.int64),
+        (),
+        np.zeros(0, np.int64),
+        (),
+        np.zeros(0, np.int64),
+        np.zeros(0),
+        np.zeros(0),
+        np.zeros(0),
+    )
+    assert empty.total().initial == 0.0 and len(empty.by_account()) == 0
+    assert NO_TAG == -1
+
+
+def test_to_pandas() -> None:
+    pd = pytest.importorskip("pandas")
+    g = _columns([0, 1, 2, 0], [50_000.0, 2_000.0, 1.0, 50_000.0])
+    frame = g.to_pandas()
+    assert isinstance(frame, pd.DataFrame) and list(frame["initial_usd"]) == pytest.approx(
+        [25_000, 4_000, 1_000, 12_500]
+    )
+    assert g.by_account().to_pandas().loc["a", "initial_usd"] == pytest.approx(29_000.0)
