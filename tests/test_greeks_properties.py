@@ -23,6 +23,7 @@ from typing import Callable
 import numpy as np
 import pytest
 import riskoffset as ro
+from reference import assert_close, describe
 
 EPS = float(np.finfo(np.float64).eps)
 MODELS = ("black76", "bsm")
@@ -55,28 +56,6 @@ def _call_greeks(
 def _forward(inputs: Mapping[str, np.ndarray], model: str) -> np.ndarray:
     u, t = inputs["underlying"], np.maximum(inputs["t"], 0.0)
     return u * np.exp((inputs["r"] - inputs["q"]) * t) if model == "bsm" else u
-
-
-def _describe(inputs: Mapping[str, np.ndarray], i: int) -> str:
-    return ", ".join(f"{k}={np.asarray(v).reshape(-1)[i]!r}" for k, v in inputs.items())
-
-
-def _assert_close(
-    name: str, got: np.ndarray, expected: np.ndarray, tol: np.ndarray, inputs: Mapping[str, np.ndarray]
-) -> None:
-    """|got - expected| <= tol element-wise; on failure print the worst row with all its inputs."""
-    got, expected = np.broadcast_arrays(np.asarray(got, float), np.asarray(expected, float))
-    tol = np.broadcast_to(tol, got.shape)
-    err = np.abs(got - expected)
-    bad = ~(err <= tol)  # NaN anywhere counts as a failure
-    if bad.any():
-        ratio = np.where(np.isfinite(err), err / np.where(tol > 0, tol, np.inf), np.inf)
-        i = int(np.argmax(np.where(bad, ratio, -1.0)))
-        pytest.fail(
-            f"{name}: {int(bad.sum())} of {bad.size} rows out of tolerance; worst row {i}: got {got.flat[i]!r}, "
-            f"expected {expected.flat[i]!r}, |err| {err.flat[i]:.3e} > tol {tol.flat[i]:.3e}; inputs: "
-            f"{_describe(inputs, i)}"
-        )
 
 
 def _grid(rows: Sequence[tuple[float, ...]]) -> dict[str, np.ndarray]:
@@ -204,7 +183,7 @@ def _check_fd(
     rtol: float,
     min_resolved: float,
 ) -> None:
-    _assert_close(name, analytic, estimate, rtol * np.abs(analytic) + noise, inputs)
+    assert_close(name, analytic, estimate, rtol * np.abs(analytic) + noise, inputs)
     # The noise floor must not make the test vacuous: most rows have to be checked at relative precision.
     resolved = np.mean(noise <= 1e-3 * np.abs(analytic))
     assert resolved >= min_resolved, f"{name}: only {resolved:.0%} of rows resolved by the differences"
@@ -335,7 +314,7 @@ def test_put_call_parity(simd_target, model, settlement):
     scale = np.maximum(_forward(x, model), k)
     if settlement == "inverse":
         rhs, scale = rhs / u, scale / u
-    _assert_close(f"{model}/{settlement} C - P", calls["price"] - puts["price"], rhs, 1e-13 * scale, x)
+    assert_close(f"{model}/{settlement} C - P", calls["price"] - puts["price"], rhs, 1e-13 * scale, x)
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -376,7 +355,7 @@ def test_put_call_parity_of_greeks(simd_target, model):
     for name, expected in rhs.items():
         diff = c[name] - p[name]
         tol = 1e-13 * (np.abs(c[name]) + np.abs(p[name]) + np.abs(expected)) + 1e-13 * natural[name]
-        _assert_close(f"{model} {name}_call - {name}_put", diff, expected, tol, x)
+        assert_close(f"{model} {name}_call - {name}_put", diff, expected, tol, x)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -440,7 +419,7 @@ def test_inverse_outputs_follow_from_linear(simd_target, model):
         ),
     }
     for name, (got, expected, tolerance) in checks.items():
-        _assert_close(f"{model} inverse {name}", got, expected, tolerance, x)
+        assert_close(f"{model} inverse {name}", got, expected, tolerance, x)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -477,8 +456,8 @@ def test_expired_price_and_delta(simd_target, model, t_value):
     g = _call_greeks(x, model, "linear")
     theta = np.where(x["flag"] == "c", 1.0, -1.0)
     moneyness = theta * (x["underlying"] - x["strike"])
-    _assert_close("expired price", g["price"], np.maximum(moneyness, 0.0), 4 * EPS * x["underlying"], x)
-    _assert_close("expired delta", g["delta"], theta * _heaviside(moneyness), 0.0, x)
+    assert_close("expired price", g["price"], np.maximum(moneyness, 0.0), 4 * EPS * x["underlying"], x)
+    assert_close("expired delta", g["delta"], theta * _heaviside(moneyness), 0.0, x)
     for value in g.values():
         assert np.all(np.isfinite(value))
 
@@ -496,7 +475,7 @@ def test_expired_other_greeks_are_zero(simd_target, greek):
     for model in MODELS:
         x = _expiry_grid(model, (0.0, -1e-9, -0.5))
         g = _call_greeks(x, model, "linear")
-        _assert_close(f"{model} expired {greek}", g[greek], 0.0, 0.0, x)
+        assert_close(f"{model} expired {greek}", g[greek], 0.0, 0.0, x)
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -566,7 +545,7 @@ def test_zero_vol_is_discounted_intrinsic_of_the_forward(simd_target, model):
         "charm": 1.0,
     }
     for name, value in expected.items():
-        _assert_close(f"{model} sigma=0 {name}", g[name], value, 1e-14 * natural[name], x)
+        assert_close(f"{model} sigma=0 {name}", g[name], value, 1e-14 * natural[name], x)
 
 
 def test_zero_vol_at_the_money_vega_is_the_right_derivative(simd_target):
@@ -641,7 +620,7 @@ def test_deep_itm_otm_and_extreme_inputs_are_finite(simd_target, model, settleme
         bad = ~np.isfinite(value)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            pytest.fail(f"{name} is {value[i]!r} for {_describe(x, i)} ({int(bad.sum())} rows)")
+            pytest.fail(f"{name} is {value[i]!r} for {describe(x, i)} ({int(bad.sum())} rows)")
     theta = np.where(x["flag"] == "c", 1.0, -1.0)
     _u, k, t, r = x["underlying"], x["strike"], x["t"], x["r"]
     fwd, disc = _forward(x, model), np.exp(-r * t)
