@@ -1,4 +1,4 @@
-"""README.md is tested: every fenced code block in it runs, so the examples users copy stay true.
+"""README.md is tested: every fenced code block in it runs (and the python blocks of docs/conventions.md), so the examples users copy stay true.
 
 * ```python blocks run in order in one namespace (a later block may use what an earlier one defined), in a
   temporary working directory.
@@ -34,10 +34,10 @@ else:  # pragma: no cover - Python 3.9 / 3.10
     tomllib = None
 
 
-def _blocks(language: str) -> list[tuple[int, str]]:
-    """(first line number, text) of every ```language fenced block of README.md."""
+def _blocks(language: str, path: Path = README) -> list[tuple[int, str]]:
+    """(first line number, text) of every ```language fenced block of a Markdown file."""
     out = []
-    lines = README.read_text(encoding="utf-8").splitlines()
+    lines = path.read_text(encoding="utf-8").splitlines()
     i = 0
     while i < len(lines):
         if lines[i].strip() == "```" + language:
@@ -94,6 +94,13 @@ def test_python_blocks_run_in_order(in_tmp: Path) -> None:
         code = compile(text, f"README.md (python block at line {first})", "exec")
         with contextlib.redirect_stdout(io.StringIO()):
             exec(code, namespace)
+
+
+def test_conventions_examples_run(in_tmp: Path) -> None:
+    """docs/conventions.md states the accepted flags with asserts; they must hold."""
+    namespace: dict[str, object] = {"__name__": "__docs__"}
+    for first, text in _blocks("python", ROOT / "docs" / "conventions.md"):
+        exec(compile(text, f"docs/conventions.md (python block at line {first})", "exec"), namespace)
 
 
 def _write_example_files(directory: Path) -> None:
