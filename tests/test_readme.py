@@ -56,7 +56,7 @@ def _extras() -> set[str]:
     if tomllib is not None:
         return set(tomllib.loads(text)["project"]["optional-dependencies"])
     section = text.split("[project.optional-dependencies]", 1)[1].split("\n[", 1)[0]
-    return set(re.findall(r"^([A-Za-z0-9_-]+)\s*=", section, flags=re.M))
+    return set(re.findall(r"^([A-Za-z0-9_-]+)\s*=", section, flags=re.MULTILINE))
 
 
 def _commands() -> list[tuple[int, list[str]]]:
@@ -93,14 +93,14 @@ def test_python_blocks_run_in_order(in_tmp: Path) -> None:
     for first, text in blocks:
         code = compile(text, f"README.md (python block at line {first})", "exec")
         with contextlib.redirect_stdout(io.StringIO()):
-            exec(code, namespace)
+            exec(code, namespace)  # noqa: S102 - running the README is the point
 
 
 def test_conventions_examples_run(in_tmp: Path) -> None:
     """docs/conventions.md states the accepted flags with asserts; they must hold."""
     namespace: dict[str, object] = {"__name__": "__docs__"}
     for first, text in _blocks("python", ROOT / "docs" / "conventions.md"):
-        exec(compile(text, f"docs/conventions.md (python block at line {first})", "exec"), namespace)
+        exec(compile(text, f"docs/conventions.md (python block at line {first})", "exec"), namespace)  # noqa: S102
 
 
 def _write_example_files(directory: Path) -> None:
@@ -139,7 +139,9 @@ def test_bash_command(line: int, argv: list[str], in_tmp: Path) -> None:
                 assert re.fullmatch(r"[A-Za-z0-9_.-]+", arg), f"{where}: {arg!r}"
                 continue
             for extra in filter(None, (match.group(1) or "").split(",")):
-                assert extra in extras, f"{where}: extra {extra!r} is not in pyproject.toml ({sorted(extras)})"
+                assert extra in extras, (
+                    f"{where}: extra {extra!r} is not in pyproject.toml ({sorted(extras)})"
+                )
     elif tool in ("python", "mypy", "ruff"):
         if tool == "python":
             assert args[:2] == ["-m", "pytest"], where
