@@ -1,11 +1,11 @@
 """Properties of ro.price / ro.greeks that hold whatever the implementation: every Greek is the derivative
 of the price it is reported with, put-call parity, the coin-settled (inverse) outputs are the derivatives
 of c = V / underlying, defined values at and after expiry and at zero vol, no NaN in the tails, and the
-shape / flag / selection contract of DESIGN section 7.
+shape / flag / selection contract of ro.greeks (docs/conventions.md).
 
 Every test runs on each SIMD target this CPU supports (fixture `simd_target` from conftest.py).
 
-Conventions checked (DESIGN section 3, pricing.py docstring): Greeks per unit, derivatives with respect to
+Conventions checked (docs/conventions.md, pricing.py docstring): Greeks per unit, derivatives with respect to
 the *underlying argument* (F for black76, S for bsm); theta = dV/dt with calendar time forward = -dV/dT
 where T is the `t` argument (time to expiry); rho = dV/dr with the underlying argument held; charm =
 d(delta)/dt calendar = -d2V/dU dT.
@@ -218,7 +218,7 @@ def test_first_order_greeks_are_price_derivatives(simd_target, model, settlement
 
 @pytest.mark.parametrize("model", MODELS)
 def test_inverse_deltas_are_price_derivatives(simd_target, model):
-    """delta_b76 = dV/dU of the linear (USD) price, delta_pa = U dc/dU of the coin price (DESIGN §3).
+    """delta_b76 = dV/dU of the linear (USD) price, delta_pa = U dc/dU of the coin price (docs/conventions.md).
     Tolerance as for the first-order Greeks."""
     inputs = _fd_grid(model)
     steps = _natural_steps(inputs, model)
@@ -283,7 +283,7 @@ def test_second_order_greeks_are_second_differences_of_price(simd_target, model,
 
 
 def _wide_grid(n: int, seed: int, model: str) -> dict[str, np.ndarray]:
-    """Random options over the DESIGN §4 ranges: moneyness e^-3..e^3, t 1 hour..10 years, vol 1%..500%."""
+    """Random options over the accuracy domain: moneyness e^-3..e^3, t 1 hour..10 years, vol 1%..500%."""
     rng = np.random.default_rng(seed)
     u = 10.0 ** rng.uniform(0, 5, n)
     return {
@@ -443,7 +443,7 @@ def _expiry_grid(model: str, t_values: Sequence[float]) -> dict[str, np.ndarray]
 
 
 def _heaviside(z: np.ndarray) -> np.ndarray:
-    """1 where z > 0, 1/2 at z == 0, 0 below: the limit of N(d) as s -> 0 (DESIGN §3, kernel comment)."""
+    """1 where z > 0, 1/2 at z == 0, 0 below: the limit of N(d) as s -> 0 (docs/conventions.md, edge cases)."""
     return np.where(z > 0, 1.0, np.where(z == 0, 0.5, 0.0))
 
 
@@ -465,8 +465,8 @@ def test_expired_price_and_delta(simd_target, model, t_value):
 @pytest.mark.parametrize("greek", ["gamma", "vega", "theta", "rho", "vanna", "volga", "charm"])
 def test_expired_other_greeks_are_zero(simd_target, greek):
     """After expiry the value is the (fixed) intrinsic: it no longer depends on time, rates or vol, so
-    gamma (away from the kink), vega, theta, rho, vanna, volga, charm are exactly 0 (brief / conventions
-    §1.4: "delta = +/-1 or 0, other Greeks 0").  Both models, t in {0, -1e-9, -0.5}.
+    gamma (away from the kink), vega, theta, rho, vanna, volga, charm are exactly 0 (docs/conventions.md,
+    edge cases: delta is the Heaviside step, the other Greeks 0).  Both models, t in {0, -1e-9, -0.5}.
 
     LIBRARY BUG (found 2026-11): theta and charm are not 0 for t <= 0 when r != 0 (black76) or r, q != 0
     (bsm): the kernel keeps the carry/discount terms r V - b F D theta N and g * delta of the t -> 0+

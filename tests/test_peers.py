@@ -1,8 +1,8 @@
-"""Differential tests against the peer libraries users would otherwise pick (../shared/specs/peers.md):
+"""Differential tests against the peer libraries users would otherwise pick:
 vollib 1.0.11 (Let's Be Rational prices and IV, closed-form Greeks) and QuantLib 1.44 (blackFormula,
 BlackCalculator, AnalyticEuropeanEngine, blackFormulaImpliedStdDev).
 
-Unit conversions to riskoffset's canonical units (DESIGN §3: vega per 1.00 vol, theta = dV/dt per year
+Unit conversions to riskoffset's canonical units (docs/conventions.md: vega per 1.00 vol, theta = dV/dt per year
 with calendar time forward, rho per 1.00 rate with the underlying argument held):
 
 * vollib: vega and rho are per 1 point (x 0.01) -> x 100; theta is per calendar day (/365) -> x 365.
@@ -24,8 +24,8 @@ Tolerances (all per output, with their reason):
   N(d1) - 1 (absolute error ~eps, relative error unbounded in the far tail), theta and rho are sums of
   terms of both signs in every implementation.
 * QuantLib prices come from F N(d1) - K N(d2) without a normalised form: absolute error ~eps max(F, K),
-  so deep out of the money QuantLib's *relative* error is large (up to 2.8x off below 1e-6 F, peers.md
-  item 5).  The QuantLib comparisons are restricted to non-tiny values: rows whose price is below
+  so deep out of the money QuantLib's *relative* error is large (up to 2.8x off below 1e-6 F, measured
+  against mpmath).  The QuantLib comparisons are restricted to non-tiny values: rows whose price is below
   1e-6 x the forward are dropped, and the absolute term is 8 ulp of max(F, K) e^{-rt}.
 """
 
@@ -68,7 +68,7 @@ Q = 0.02
 
 def _rows() -> list[tuple]:
     """flag, strike / underlying, t, sigma, r: strikes 0.5x..2x, 1 day..2 years, vol 10%..150%, rates
-    -1% and 5% (peers.md's realistic crypto range)."""
+    -1% and 5% (a realistic crypto range)."""
     return list(
         itertools.product(
             ("c", "p"),
@@ -154,7 +154,7 @@ def test_vollib_prices_and_greeks(vollib_values, vollib_model, output):
 
 def test_vollib_scalar_calls_match():
     """The scalar fast path (plain floats) against vollib, one option of each model: the Hull example
-    of conventions §2.1 (S=49, K=50, r=5%, t=0.3846, sigma=20%)."""
+    printed in vollib's docstrings (S=49, K=50, r=5%, t=0.3846, sigma=20%)."""
     S, K, t, r, sigma = 49.0, 50.0, 0.3846, 0.05, 0.2
     for flag in ("c", "p"):
         g = ro.greeks(flag, S, K, t, r, sigma, model="bsm")
@@ -189,7 +189,7 @@ def _vollib_iv(vollib_model: str, price: float, flag: str, u: float, k: float, t
 def test_vollib_implied_vol(vollib_values, vollib_model):
     """Same price in (vollib's own, so neither side is favoured), vols out.  Rows are kept where the
     price carries the vol to 1e-10 (vol uncertainty from 4 ulp of the price, u = 4 eps max(F, K) /
-    vega, below 1e-11): there both recover the true sigma to 1e-10 (DESIGN §4) and agree with each other
+    vega, below 1e-11): there both recover the true sigma to 1e-10 (our accuracy target) and agree with each other
     to 1e-12 + 2u (LBR is accurate to ~1e-13; our solver stops below 1e-13 relative steps)."""
     _, _, model, q, _ = VOLLIB_MODELS[vollib_model]
     x = _arrays(_rows())
@@ -266,7 +266,7 @@ def test_quantlib_black_formula_and_calculator():
     """ql.blackFormula(type, K, F, stdDev = sigma sqrt t, discount) and BlackCalculator's forward
     Greeks (deltaForward, gammaForward, vega(t), volga(t), vanna(F, t), theta(F, t) with spot = F, i.e.
     no carry) against riskoffset's black76.  Black-76 rho (F held) is rho(t) + dividendRho(t) of the
-    calculator (peers.md item 4: the calculator's rho holds the spot, its dividendRho undoes the move of
+    calculator (the calculator's rho holds the spot, its dividendRho undoes the move of
     the forward)."""
     ql = _quantlib()
     x = _arrays(_rows())

@@ -26,7 +26,7 @@ N_LARGE = 300_000
 
 
 def _book(n: int, seed: int) -> dict[str, np.ndarray]:
-    """Random options over the DESIGN §4 ranges: moneyness e^-5..e^5, t 1 hour..10 years, vol 1%..500%,
+    """Random options over the accuracy domain: moneyness e^-5..e^5, t 1 hour..10 years, vol 1%..500%,
     plus a sprinkling of expired and zero-vol rows."""
     rng = np.random.default_rng(seed)
     u = 10.0 ** rng.uniform(0, 5, n)
