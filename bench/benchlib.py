@@ -20,7 +20,7 @@ BIG_N = 1_000_000
 RTOL = 1e-9  # relative agreement demanded of every result
 # Absolute floor, in units of each output's natural scale (price, vega, theta, rho ~ F; delta ~ 1;
 # gamma ~ 1/F): 1e-12 x F is 1e-7 USD at F = 100,000.  Needed because deep out-of-the-money prices
-# computed as F N(d1) - K N(d2) lose their relative precision to cancellation (peers.md item 5) in
+# computed as F N(d1) - K N(d2) lose their relative precision to cancellation (QuantLib's prices do too) in
 # every implementation, the numpy baseline included; no P&L-relevant digit is excused by it.
 ATOL_PER_SCALE = 1e-12
 IV_ABS_TOL = 1e-10  # |sigma - sigma_true| on the implied-vol round trips

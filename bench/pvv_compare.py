@@ -1,7 +1,7 @@
 """py_vollib_vectorized vs riskoffset, timed in ONE process (standalone script, not part of the pytest run).
 
 py_vollib_vectorized 0.1.1 only works pinned to py_vollib 1.0.1 + py_lets_be_rational 1.0.1, which
-conflict with the vollib 1.0.11 the test suite uses (shared/specs/peers.md item 1), so it lives in its own
+conflict with the vollib 1.0.11 the test suite uses, so it lives in its own
 plain venv.  Set it up once (CI does not have it):
 
     python -m venv /work/venvs/pvv
@@ -21,7 +21,7 @@ the numpy baseline is timed in the same process too, as a cross-check against th
 Timings are medians over timeit repeats of per-call time (the machine is shared and noisy), in ns per
 option.  Every result is checked: riskoffset against the numpy baseline (rtol 1e-9), IVs of both libraries
 by round trip (|sigma - sigma_true| < 1e-10).  py_vollib_vectorized's Greeks are finite differences with
-known errors (peers.md item 3): their deviation from the analytical values is printed, not asserted.
+known errors (docs/compat.md): their deviation from the analytical values is printed, not asserted.
 """
 
 from __future__ import annotations
@@ -201,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
 
         price, greeks = pvv_all()
         # Deviation of py_vollib_vectorized from the analytical Black-76 values, in its units converted to
-        # canonical (vega, rho per 1 % -> x100; theta per day -> x365): informative only (peers.md item 3).
+        # canonical (vega, rho per 1 % -> x100; theta per day -> x365): informative only (docs/compat.md).
         conv = {"delta": 1.0, "gamma": 1.0, "vega": 100.0, "theta": 365.0, "rho": 100.0}
         dev = {"price": np.max(np.abs(np.asarray(price).reshape(-1) - ref["price"]) / book.F)}
         for k, c in conv.items():

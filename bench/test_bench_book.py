@@ -1,4 +1,4 @@
-"""Books at desk and exchange scale (DESIGN §1 and §5; issue 4's bar):
+"""Books at desk and exchange scale (the speed bars are in README.md):
 
 * aggregated Greeks of a 10,000-position book over the ~1,500 instruments of the bundled sample market
   (bar: under 5 ms), warm (the market already resolved for the book's instruments, the steady state of a

@@ -4,7 +4,7 @@ riskoffset.compat.vectorized.get_all_greeks per 1,000-option array call.
 Every benchmark asserts its result: the compat scalar functions against vollib's own value (relative 1e-10;
 implied volatility within 1e-12 of the sigma that priced the option), get_all_greeks against the closed-form
 vollib-unit Greeks of riskoffset.compat.vollib row by row.  py_vollib_vectorized cannot be imported next to
-vollib 1.0.11 (shared/specs/peers.md); its timings come from tests/pvv_differential.py, run in its own venv.
+vollib 1.0.11 (docs/compat.md); its timings come from tests/pvv_differential.py, run in its own venv.
 
     python -m pytest bench/test_bench_compat.py --benchmark-columns=median,ops --benchmark-sort=name
 """

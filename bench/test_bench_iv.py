@@ -3,7 +3,7 @@ against the per-option loops users write today (vollib 1.0.11, QuantLib with acc
 
 Inputs (benchlib.make_iv_case): realistic out-of-the-money options whose numpy-baseline price determines
 sigma to better than 1e-12, so every solver must give back sigma_true within 1e-10 (a 100x margin).
-py_vollib_vectorized cannot live in this environment (dependency pins, peers.md item 1): see pvv_compare.py.
+py_vollib_vectorized cannot live in this environment (dependency pins): see pvv_compare.py.
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def test_vollib_iv_loop(benchmark, iv_factory):
 
 def test_quantlib_iv_loop(benchmark, iv_factory):
     """QuantLib EuropeanOption.impliedVolatility on a BlackProcess with accuracy 1e-12 (the default 1e-4 is
-    far too loose, peers.md item 4)."""
+    far too loose for a 1e-10 round trip)."""
     ql = pytest.importorskip("QuantLib")
     today = ql.Date(15, 11, 2026)
     ql.Settings.instance().evaluationDate = today

@@ -1,4 +1,4 @@
-"""Scenario engine and margin at desk and exchange scale (DESIGN §5; issue 5's bar):
+"""Scenario engine and margin at desk and exchange scale (the speed bars are in README.md):
 
 * revaluation of 1,000 instruments x 33 scenarios through the scenario engine (`margin.scenarios.revalue`:
   vol shocks with the term power law, one C++ scenario-kernel call, P&L against the unshocked state);
@@ -117,7 +117,7 @@ def test_exchange_scale_100k_accounts(benchmark, market: ro.Market) -> None:  # 
 @pytest.mark.benchmark(group="revaluation 1,000 x 33")
 def test_revalue_kernel_1000_instruments_33_scenarios(benchmark) -> None:  # type: ignore[no-untyped-def]
     """The C++ scenario kernel alone (`ro.revalue`): 1,000 options x 33 scenarios (11 moves x 3 vol states),
-    DESIGN §5 bar 250 us one thread.  Checked cell by cell against ro.price on the shocked inputs."""
+    bar 250 us on one thread.  Checked cell by cell against ro.price on the shocked inputs."""
     rng = np.random.default_rng(SEED + 2)
     n = 1_000
     forward = rng.uniform(60_000.0, 100_000.0, n)

@@ -1,4 +1,4 @@
-"""SPAN risk-parameter files at settlement-file scale (issue 5, benchmark "Parsing a generated 50 MB .spn").
+"""SPAN risk-parameter files at settlement-file scale (benchmark "Parsing a generated 50 MB .spn", docs/span.md).
 
 tools/make_span_file.py writes a synthetic .spn of ~50 MB (10 combined commodities x 12 months, calls and
 puts on a strike ladder: ~161,000 contracts, ~2.6 million risk-array values, the size of an NSE settlement

@@ -1,4 +1,4 @@
-"""What-if margin of one order on a cached book (DESIGN §5 bar: <= 5 us from Python).
+"""What-if margin of one order on a cached book (bar: <= 5 us from Python).
 
 The cached book is the 200-position ``mm-btc`` account of the sample ``market_maker`` book over the sample
 market's listed BTC and ETH instruments (`riskoffset.whatif.WhatIf`, Deribit PM, 27 + 8 scenarios).  Each

@@ -1,5 +1,5 @@
-"""Shared fixtures.  `simd_target` runs a test once per SIMD target this CPU supports (DESIGN section 2:
-"tests parametrised over every target the test machine supports"), restoring the previous target after."""
+"""Shared fixtures.  `simd_target` runs a test once per SIMD target this CPU supports (every
+kernel must give the same answers on every target the machine supports), restoring the previous target after."""
 
 from __future__ import annotations
 

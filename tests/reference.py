@@ -10,7 +10,7 @@ Pricing Formulas", 2nd ed., section 1.1.6 and chapter 2): value on the *underlyi
 with b = 0 for Black-76 (U = forward F) and b = r - q for Black-Scholes-Merton (U = spot S).  theta = +1 for
 a call, -1 for a put (in this module `theta` is the flag; the Greek is called `theta_t` where both appear).
 
-riskoffset's conventions (DESIGN section 3), which this module reproduces exactly:
+riskoffset's conventions (docs/conventions.md), which this module reproduces exactly:
   * vega per 1.00 of vol; volga = d2V/dsigma2; vanna = d2V/dU dsigma.
   * theta = dV/dt per year with calendar time t running forward, i.e. -dV/dT (T = time to expiry).
   * rho = dV/dr with the underlying argument held: Black-76 -T V (F held), BSM K T e^{-rT} theta N(theta d2)
@@ -23,6 +23,9 @@ Inputs are taken as exact binary64 values (mp.mpf(float(x))), so the oracle answ
 library actually received.  The functions `value` and `_linear` take mpf arguments and work at the ambient
 mpmath precision so that tests can differentiate them numerically with mp.diff (see test_accuracy.py,
 which cross-checks every closed form below against numerical derivatives of `value`).
+
+The module ends with the tolerance helpers the float64 tests share: `natural_scale` (the size of each
+output near the money) and `assert_close` (element-wise check that reports the worst row and its inputs).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 import numpy as np
+import pytest
 from mpmath import mp, mpf
 
 DIGITS = 50  #: working precision of the oracle, in significant decimal digits
@@ -212,3 +216,88 @@ def _inverse_settlement(settlement: str) -> bool:
     if settlement not in ("linear", "inverse"):
         raise ValueError(f"settlement must be 'linear' or 'inverse', got {settlement!r}")
     return settlement == "inverse"
+
+
+# ----------------------------------------------------------------------------------------------------
+# Tolerance helpers shared by the float64 tests
+
+
+def describe(inputs: Mapping[str, np.ndarray], i: int) -> str:
+    """Row i of every input column, for a failure message."""
+    return ", ".join(f"{k}={np.asarray(v).reshape(-1)[i]!r}" for k, v in inputs.items())
+
+
+def assert_close(
+    name: str, got: np.ndarray, expected: np.ndarray, tol: np.ndarray, inputs: Mapping[str, np.ndarray]
+) -> None:
+    """|got - expected| <= tol element-wise (NaN anywhere fails); on failure report how many rows fail and
+    the worst one (largest error / tolerance) with all its inputs."""
+    got, expected = np.broadcast_arrays(np.asarray(got, float), np.asarray(expected, float))
+    tol = np.broadcast_to(np.asarray(tol, float), got.shape)
+    err = np.abs(got - expected)
+    bad = ~(err <= tol)
+    if bad.any():
+        ratio = np.where(np.isfinite(err), err / np.where(tol > 0, tol, np.inf), np.inf)
+        i = int(np.argmax(np.where(bad, ratio, -1.0)))
+        pytest.fail(
+            f"{name}: {int(bad.sum())} of {bad.size} rows out of tolerance; worst row {i}: got {got.flat[i]!r}, "
+            f"expected {expected.flat[i]!r}, |err| {err.flat[i]:.3e} > tol {tol.flat[i]:.3e}; inputs: "
+            f"{describe(inputs, i)}"
+        )
+
+
+def natural_scale(
+    x: Mapping[str, np.ndarray], model: str, settlement: str = "linear"
+) -> dict[str, np.ndarray]:
+    """The size each output has near the money (its typical magnitude, in its own unit), which bounds the
+    absolute rounding of the terms an implementation combines: P = max(F, K); delta 1; gamma 1 / (U s);
+    vega P sqrt(t); theta P (sigma / sqrt(t) + |r| + |b|); rho P t; vanna 1 / sigma; volga P sqrt(t)
+    (1 + s) / sigma; charm |r| + |q| + |b| / s + (1 + s) / t  (s = sigma sqrt t, b = carry: r - q for bsm,
+    0 for black76).  For inverse outputs, the same for each term of c = V / U and its derivatives.
+
+    `x` holds arrays (or scalars) underlying, strike, t, r, sigma and, for bsm, q.  Expired (t <= 0) or
+    zero-vol rows are closed forms (intrinsic, Heaviside) with no transcendental beyond exp(-r t): there
+    the scale of every output except price and the deltas is 0."""
+    u = np.asarray(x["underlying"], float)
+    r = np.asarray(x["r"], float)
+    t_in = np.asarray(x["t"], float)
+    sigma_in = np.asarray(x["sigma"], float)
+    live = (sigma_in > 0) & (t_in > 0)
+    t = np.where(live, t_in, 1.0)
+    sigma = np.where(live, sigma_in, 1.0)
+    q = np.asarray(x["q"], float) if model == "bsm" else np.zeros_like(u)
+    b = r - q if model == "bsm" else np.zeros_like(u)
+    p = np.maximum(u * np.exp(b * np.maximum(t_in, 0.0)), np.asarray(x["strike"], float))
+    s = sigma * np.sqrt(t)
+    lin = {
+        "price": p,
+        "delta": np.ones_like(u),
+        "gamma": 1 / (u * s),
+        "vega": p * np.sqrt(t),
+        "theta": p * (sigma / np.sqrt(t) + abs(r) + abs(b)),
+        "rho": p * t,
+        "vanna": 1 / sigma,
+        "volga": p * np.sqrt(t) * (1 + s) / sigma,
+        "charm": abs(r) + abs(q) + abs(b) / s + (1 + s) / t,
+    }
+    if settlement == "linear":
+        out = lin
+    else:
+        coin_delta = (1 + p / u) / u
+        out = {
+            "price": p / u,
+            "delta": coin_delta,
+            "gamma": (lin["gamma"] + 2 * coin_delta) / u,
+            "vega": lin["vega"] / u,
+            "theta": lin["theta"] / u,
+            "rho": lin["rho"] / u,
+            "volga": lin["volga"] / u,
+            "vanna": (lin["vanna"] + lin["vega"] / u) / u,
+            "charm": (lin["charm"] + lin["theta"] / u) / u,
+            "delta_pa": 1 + p / u,
+            "delta_b76": np.ones_like(u),
+        }
+    for name in out:
+        if name not in ("price", "delta", "delta_pa", "delta_b76"):
+            out[name] = np.where(live, out[name], 0.0)
+    return out

@@ -1,7 +1,7 @@
 """Tests of riskoffset.compat.vectorized, the drop-in for py_vollib_vectorized 0.1.1.
 
 py_vollib_vectorized itself only runs in a separate environment (it needs py_vollib 1.0.1, which conflicts with
-vollib 1.0.11, see shared/specs/peers.md), so this file checks against:
+vollib 1.0.11; docs/compat.md), so this file checks against:
 
 * a transcription of py_vollib_vectorized 0.1.1's public signatures (read from its source);
 * its documented examples (flag ['c', 'p'], S=95, K=[100, 90], t=0.2, r=0.2, sigma=0.2) to their printed digits

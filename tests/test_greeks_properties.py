@@ -1,11 +1,11 @@
 """Properties of ro.price / ro.greeks that hold whatever the implementation: every Greek is the derivative
 of the price it is reported with, put-call parity, the coin-settled (inverse) outputs are the derivatives
 of c = V / underlying, defined values at and after expiry and at zero vol, no NaN in the tails, and the
-shape / flag / selection contract of DESIGN section 7.
+shape / flag / selection contract of ro.greeks (docs/conventions.md).
 
 Every test runs on each SIMD target this CPU supports (fixture `simd_target` from conftest.py).
 
-Conventions checked (DESIGN section 3, pricing.py docstring): Greeks per unit, derivatives with respect to
+Conventions checked (docs/conventions.md, pricing.py docstring): Greeks per unit, derivatives with respect to
 the *underlying argument* (F for black76, S for bsm); theta = dV/dt with calendar time forward = -dV/dT
 where T is the `t` argument (time to expiry); rho = dV/dr with the underlying argument held; charm =
 d(delta)/dt calendar = -d2V/dU dT.
@@ -23,6 +23,7 @@ from typing import Callable
 import numpy as np
 import pytest
 import riskoffset as ro
+from reference import assert_close, describe
 
 EPS = float(np.finfo(np.float64).eps)
 MODELS = ("black76", "bsm")
@@ -55,28 +56,6 @@ def _call_greeks(
 def _forward(inputs: Mapping[str, np.ndarray], model: str) -> np.ndarray:
     u, t = inputs["underlying"], np.maximum(inputs["t"], 0.0)
     return u * np.exp((inputs["r"] - inputs["q"]) * t) if model == "bsm" else u
-
-
-def _describe(inputs: Mapping[str, np.ndarray], i: int) -> str:
-    return ", ".join(f"{k}={np.asarray(v).reshape(-1)[i]!r}" for k, v in inputs.items())
-
-
-def _assert_close(
-    name: str, got: np.ndarray, expected: np.ndarray, tol: np.ndarray, inputs: Mapping[str, np.ndarray]
-) -> None:
-    """|got - expected| <= tol element-wise; on failure print the worst row with all its inputs."""
-    got, expected = np.broadcast_arrays(np.asarray(got, float), np.asarray(expected, float))
-    tol = np.broadcast_to(tol, got.shape)
-    err = np.abs(got - expected)
-    bad = ~(err <= tol)  # NaN anywhere counts as a failure
-    if bad.any():
-        ratio = np.where(np.isfinite(err), err / np.where(tol > 0, tol, np.inf), np.inf)
-        i = int(np.argmax(np.where(bad, ratio, -1.0)))
-        pytest.fail(
-            f"{name}: {int(bad.sum())} of {bad.size} rows out of tolerance; worst row {i}: got {got.flat[i]!r}, "
-            f"expected {expected.flat[i]!r}, |err| {err.flat[i]:.3e} > tol {tol.flat[i]:.3e}; inputs: "
-            f"{_describe(inputs, i)}"
-        )
 
 
 def _grid(rows: Sequence[tuple[float, ...]]) -> dict[str, np.ndarray]:
@@ -204,7 +183,7 @@ def _check_fd(
     rtol: float,
     min_resolved: float,
 ) -> None:
-    _assert_close(name, analytic, estimate, rtol * np.abs(analytic) + noise, inputs)
+    assert_close(name, analytic, estimate, rtol * np.abs(analytic) + noise, inputs)
     # The noise floor must not make the test vacuous: most rows have to be checked at relative precision.
     resolved = np.mean(noise <= 1e-3 * np.abs(analytic))
     assert resolved >= min_resolved, f"{name}: only {resolved:.0%} of rows resolved by the differences"
@@ -239,7 +218,7 @@ def test_first_order_greeks_are_price_derivatives(simd_target, model, settlement
 
 @pytest.mark.parametrize("model", MODELS)
 def test_inverse_deltas_are_price_derivatives(simd_target, model):
-    """delta_b76 = dV/dU of the linear (USD) price, delta_pa = U dc/dU of the coin price (DESIGN §3).
+    """delta_b76 = dV/dU of the linear (USD) price, delta_pa = U dc/dU of the coin price (docs/conventions.md).
     Tolerance as for the first-order Greeks."""
     inputs = _fd_grid(model)
     steps = _natural_steps(inputs, model)
@@ -304,7 +283,7 @@ def test_second_order_greeks_are_second_differences_of_price(simd_target, model,
 
 
 def _wide_grid(n: int, seed: int, model: str) -> dict[str, np.ndarray]:
-    """Random options over the DESIGN §4 ranges: moneyness e^-3..e^3, t 1 hour..10 years, vol 1%..500%."""
+    """Random options over the accuracy domain: moneyness e^-3..e^3, t 1 hour..10 years, vol 1%..500%."""
     rng = np.random.default_rng(seed)
     u = 10.0 ** rng.uniform(0, 5, n)
     return {
@@ -335,7 +314,7 @@ def test_put_call_parity(simd_target, model, settlement):
     scale = np.maximum(_forward(x, model), k)
     if settlement == "inverse":
         rhs, scale = rhs / u, scale / u
-    _assert_close(f"{model}/{settlement} C - P", calls["price"] - puts["price"], rhs, 1e-13 * scale, x)
+    assert_close(f"{model}/{settlement} C - P", calls["price"] - puts["price"], rhs, 1e-13 * scale, x)
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -376,7 +355,7 @@ def test_put_call_parity_of_greeks(simd_target, model):
     for name, expected in rhs.items():
         diff = c[name] - p[name]
         tol = 1e-13 * (np.abs(c[name]) + np.abs(p[name]) + np.abs(expected)) + 1e-13 * natural[name]
-        _assert_close(f"{model} {name}_call - {name}_put", diff, expected, tol, x)
+        assert_close(f"{model} {name}_call - {name}_put", diff, expected, tol, x)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -440,7 +419,7 @@ def test_inverse_outputs_follow_from_linear(simd_target, model):
         ),
     }
     for name, (got, expected, tolerance) in checks.items():
-        _assert_close(f"{model} inverse {name}", got, expected, tolerance, x)
+        assert_close(f"{model} inverse {name}", got, expected, tolerance, x)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -464,7 +443,7 @@ def _expiry_grid(model: str, t_values: Sequence[float]) -> dict[str, np.ndarray]
 
 
 def _heaviside(z: np.ndarray) -> np.ndarray:
-    """1 where z > 0, 1/2 at z == 0, 0 below: the limit of N(d) as s -> 0 (DESIGN §3, kernel comment)."""
+    """1 where z > 0, 1/2 at z == 0, 0 below: the limit of N(d) as s -> 0 (docs/conventions.md, edge cases)."""
     return np.where(z > 0, 1.0, np.where(z == 0, 0.5, 0.0))
 
 
@@ -477,8 +456,8 @@ def test_expired_price_and_delta(simd_target, model, t_value):
     g = _call_greeks(x, model, "linear")
     theta = np.where(x["flag"] == "c", 1.0, -1.0)
     moneyness = theta * (x["underlying"] - x["strike"])
-    _assert_close("expired price", g["price"], np.maximum(moneyness, 0.0), 4 * EPS * x["underlying"], x)
-    _assert_close("expired delta", g["delta"], theta * _heaviside(moneyness), 0.0, x)
+    assert_close("expired price", g["price"], np.maximum(moneyness, 0.0), 4 * EPS * x["underlying"], x)
+    assert_close("expired delta", g["delta"], theta * _heaviside(moneyness), 0.0, x)
     for value in g.values():
         assert np.all(np.isfinite(value))
 
@@ -486,8 +465,8 @@ def test_expired_price_and_delta(simd_target, model, t_value):
 @pytest.mark.parametrize("greek", ["gamma", "vega", "theta", "rho", "vanna", "volga", "charm"])
 def test_expired_other_greeks_are_zero(simd_target, greek):
     """After expiry the value is the (fixed) intrinsic: it no longer depends on time, rates or vol, so
-    gamma (away from the kink), vega, theta, rho, vanna, volga, charm are exactly 0 (brief / conventions
-    §1.4: "delta = +/-1 or 0, other Greeks 0").  Both models, t in {0, -1e-9, -0.5}.
+    gamma (away from the kink), vega, theta, rho, vanna, volga, charm are exactly 0 (docs/conventions.md,
+    edge cases: delta is the Heaviside step, the other Greeks 0).  Both models, t in {0, -1e-9, -0.5}.
 
     LIBRARY BUG (found 2026-11): theta and charm are not 0 for t <= 0 when r != 0 (black76) or r, q != 0
     (bsm): the kernel keeps the carry/discount terms r V - b F D theta N and g * delta of the t -> 0+
@@ -496,7 +475,7 @@ def test_expired_other_greeks_are_zero(simd_target, greek):
     for model in MODELS:
         x = _expiry_grid(model, (0.0, -1e-9, -0.5))
         g = _call_greeks(x, model, "linear")
-        _assert_close(f"{model} expired {greek}", g[greek], 0.0, 0.0, x)
+        assert_close(f"{model} expired {greek}", g[greek], 0.0, 0.0, x)
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -566,7 +545,7 @@ def test_zero_vol_is_discounted_intrinsic_of_the_forward(simd_target, model):
         "charm": 1.0,
     }
     for name, value in expected.items():
-        _assert_close(f"{model} sigma=0 {name}", g[name], value, 1e-14 * natural[name], x)
+        assert_close(f"{model} sigma=0 {name}", g[name], value, 1e-14 * natural[name], x)
 
 
 def test_zero_vol_at_the_money_vega_is_the_right_derivative(simd_target):
@@ -641,7 +620,7 @@ def test_deep_itm_otm_and_extreme_inputs_are_finite(simd_target, model, settleme
         bad = ~np.isfinite(value)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            pytest.fail(f"{name} is {value[i]!r} for {_describe(x, i)} ({int(bad.sum())} rows)")
+            pytest.fail(f"{name} is {value[i]!r} for {describe(x, i)} ({int(bad.sum())} rows)")
     theta = np.where(x["flag"] == "c", 1.0, -1.0)
     _u, k, t, r = x["underlying"], x["strike"], x["t"], x["r"]
     fwd, disc = _forward(x, model), np.exp(-r * t)

@@ -1,7 +1,7 @@
 """Implied volatility: round trips sigma -> ro.price -> ro.implied_vol on every SIMD target, hard cases, status
 codes, error policy, scalar/array agreement and broadcasting.
 
-DESIGN section 4: |sigma - sigma'| <= 1e-10 wherever the price carries that information, across moneyness
+The target: |sigma - sigma'| <= 1e-10 wherever the price carries that information, across moneyness
 e^-5..e^5, t from 1 hour to 10 years, vol 1%..500%; prices outside the no-arbitrage bounds give NaN plus a
 reason, never a wrong number.
 
@@ -28,7 +28,7 @@ a library bug near the money at short expiries (since fixed; see test_near_money
 so C = 4 keeps a factor of 4 and tests ~98% of the grid.  Rows failing the
 condition are counted, not tested; the test asserts that at least 90% of its grid is tested.
 
-The grid: t and sigma log-uniform over the DESIGN domain, and moneyness in standard deviations,
+The grid: t and sigma log-uniform over that domain, and moneyness in standard deviations,
 w = -theta ln(F/K) / (sigma sqrt t) (w > 0 out of the money), uniform on [-4, 8] and clipped to
 |ln F/K| <= 5.  Beyond 8 deviations out of the money the price is below 1e-15 F, and beyond ~4.5 in the
 money the time value is below the last bit of the intrinsic value (vega * 1e-10 < ulp(price)): the price no
@@ -50,7 +50,7 @@ from mpmath import mp
 from reference import black_reference
 
 EPS = 2.0**-52
-ROUND_TRIP = 1e-10  # DESIGN section 4, absolute in sigma (decimal vol)
+ROUND_TRIP = 1e-10  # the target above, absolute in sigma (decimal vol)
 C_ROUNDINGS = 4.0  # eps-sized roundings between sigma and the price the solver sees; module docstring
 MIN_TESTED = 0.90  # brief: at least 90% of the grid must carry the information and be tested
 
@@ -151,7 +151,7 @@ def test_round_trip(simd_target: str, model: str, r: float, q: float, settlement
         solved=solved,
         status=status,
     )
-    # Informative or not, status OK never comes with a non-finite or negative sigma (DESIGN: NaN plus a
+    # Informative or not, status OK never comes with a non-finite or negative sigma (NaN plus a
     # reason, never a wrong number).
     ok = status == 0
     assert np.all(np.isfinite(solved[ok]) & (solved[ok] >= 0)), _rows(

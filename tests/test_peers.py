@@ -1,8 +1,8 @@
-"""Differential tests against the peer libraries users would otherwise pick (../shared/specs/peers.md):
+"""Differential tests against the peer libraries users would otherwise pick:
 vollib 1.0.11 (Let's Be Rational prices and IV, closed-form Greeks) and QuantLib 1.44 (blackFormula,
 BlackCalculator, AnalyticEuropeanEngine, blackFormulaImpliedStdDev).
 
-Unit conversions to riskoffset's canonical units (DESIGN §3: vega per 1.00 vol, theta = dV/dt per year
+Unit conversions to riskoffset's canonical units (docs/conventions.md: vega per 1.00 vol, theta = dV/dt per year
 with calendar time forward, rho per 1.00 rate with the underlying argument held):
 
 * vollib: vega and rho are per 1 point (x 0.01) -> x 100; theta is per calendar day (/365) -> x 365.
@@ -20,12 +20,12 @@ Tolerances (all per output, with their reason):
   like d1^2 eps in the tails: relative tolerance RTOL x (1 + d1^2), RTOL = 1e-13 (vollib and our kernel
   are both accurate to a few ulp near the money; LBR is accurate to ~1e-13 relative even in the tails).
 * Plus an absolute term ATOL x the natural scale of the output (its size near the money, see
-  `_natural_scale`), for outputs formed by subtracting larger terms: vollib's Black-Scholes put delta is
+  `reference.natural_scale`), for outputs formed by subtracting larger terms: vollib's Black-Scholes put delta is
   N(d1) - 1 (absolute error ~eps, relative error unbounded in the far tail), theta and rho are sums of
   terms of both signs in every implementation.
 * QuantLib prices come from F N(d1) - K N(d2) without a normalised form: absolute error ~eps max(F, K),
-  so deep out of the money QuantLib's *relative* error is large (up to 2.8x off below 1e-6 F, peers.md
-  item 5).  The QuantLib comparisons are restricted to non-tiny values: rows whose price is below
+  so deep out of the money QuantLib's *relative* error is large (up to 2.8x off below 1e-6 F, measured
+  against mpmath).  The QuantLib comparisons are restricted to non-tiny values: rows whose price is below
   1e-6 x the forward are dropped, and the absolute term is 8 ulp of max(F, K) e^{-rt}.
 """
 
@@ -37,6 +37,7 @@ import math
 import numpy as np
 import pytest
 import riskoffset as ro
+from reference import assert_close, natural_scale
 
 EPS = float(np.finfo(np.float64).eps)
 RTOL = 1e-13
@@ -67,7 +68,7 @@ Q = 0.02
 
 def _rows() -> list[tuple]:
     """flag, strike / underlying, t, sigma, r: strikes 0.5x..2x, 1 day..2 years, vol 10%..150%, rates
-    -1% and 5% (peers.md's realistic crypto range)."""
+    -1% and 5% (a realistic crypto range)."""
     return list(
         itertools.product(
             ("c", "p"),
@@ -95,39 +96,6 @@ def _d1(x: dict[str, np.ndarray], q: float, carry: bool) -> np.ndarray:
     fwd = x["underlying"] * (np.exp((x["r"] - q) * x["t"]) if carry else 1.0)
     s = x["sigma"] * np.sqrt(x["t"])
     return np.log(fwd / x["strike"]) / s + 0.5 * s
-
-
-def _natural_scale(x: dict[str, np.ndarray], q: float, carry: bool) -> dict[str, np.ndarray]:
-    """Size of each output near the money: P = max(F, K); delta 1; gamma 1 / (U s); vega P sqrt(t);
-    theta P (sigma / sqrt(t) + |r| + |b|); rho P t; vanna 1 / sigma; volga P sqrt(t) (1 + s) / sigma."""
-    u, t, r, sigma = x["underlying"], x["t"], x["r"], x["sigma"]
-    b = r - q if carry else np.zeros_like(r)
-    p = np.maximum(u * np.exp(b * t), x["strike"])
-    s = sigma * np.sqrt(t)
-    return {
-        "price": p,
-        "delta": np.ones_like(u),
-        "gamma": 1 / (u * s),
-        "vega": p * np.sqrt(t),
-        "theta": p * (sigma / np.sqrt(t) + abs(r) + abs(b)),
-        "rho": p * t,
-        "vanna": 1 / sigma,
-        "volga": p * np.sqrt(t) * (1 + s) / sigma,
-    }
-
-
-def _compare(
-    label: str, ours: np.ndarray, peer: np.ndarray, tol: np.ndarray, x: dict[str, np.ndarray]
-) -> None:
-    err = np.abs(np.asarray(ours, float) - np.asarray(peer, float))
-    bad = ~(err <= tol)
-    if bad.any():
-        i = int(np.flatnonzero(bad)[np.argmax((err / tol)[bad])])
-        inputs = ", ".join(f"{k}={v[i]!r}" for k, v in x.items())
-        pytest.fail(
-            f"{label}: {int(bad.sum())}/{bad.size} rows; worst: ours {ours[i]!r} vs peer {peer[i]!r} "
-            f"(|err| {err[i]:.3e} > tol {tol[i]:.3e}); {inputs}"
-        )
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -179,13 +147,14 @@ def test_vollib_prices_and_greeks(vollib_values, vollib_model, output):
     ours = ro.greeks(x["flag"], x["underlying"], x["strike"], x["t"], x["r"], x["sigma"], q=q, model=model)
     peer = vollib_values[vollib_model][output]
     carry = model == "bsm"
-    tol = RTOL * (1 + _d1(x, q, carry) ** 2) * np.abs(peer) + ATOL * _natural_scale(x, q, carry)[output]
-    _compare(f"vollib.{vollib_model} {output}", ours[output], peer, tol, x)
+    natural = natural_scale(dict(x, q=q), model)[output]
+    tol = RTOL * (1 + _d1(x, q, carry) ** 2) * np.abs(peer) + ATOL * natural
+    assert_close(f"vollib.{vollib_model} {output}", ours[output], peer, tol, x)
 
 
 def test_vollib_scalar_calls_match():
     """The scalar fast path (plain floats) against vollib, one option of each model: the Hull example
-    of conventions §2.1 (S=49, K=50, r=5%, t=0.3846, sigma=20%)."""
+    printed in vollib's docstrings (S=49, K=50, r=5%, t=0.3846, sigma=20%)."""
     S, K, t, r, sigma = 49.0, 50.0, 0.3846, 0.05, 0.2
     for flag in ("c", "p"):
         g = ro.greeks(flag, S, K, t, r, sigma, model="bsm")
@@ -220,7 +189,7 @@ def _vollib_iv(vollib_model: str, price: float, flag: str, u: float, k: float, t
 def test_vollib_implied_vol(vollib_values, vollib_model):
     """Same price in (vollib's own, so neither side is favoured), vols out.  Rows are kept where the
     price carries the vol to 1e-10 (vol uncertainty from 4 ulp of the price, u = 4 eps max(F, K) /
-    vega, below 1e-11): there both recover the true sigma to 1e-10 (DESIGN §4) and agree with each other
+    vega, below 1e-11): there both recover the true sigma to 1e-10 (our accuracy target) and agree with each other
     to 1e-12 + 2u (LBR is accurate to ~1e-13; our solver stops below 1e-13 relative steps)."""
     _, _, model, q, _ = VOLLIB_MODELS[vollib_model]
     x = _arrays(_rows())
@@ -244,11 +213,11 @@ def test_vollib_implied_vol(vollib_values, vollib_model):
         ]
     )
     sub = {k: v[keep] for k, v in x.items()}
-    _compare(f"vollib.{vollib_model} IV vs ours", ours[keep], peer[keep], 1e-12 + 2 * u[keep], sub)
-    _compare(
+    assert_close(f"vollib.{vollib_model} IV vs ours", ours[keep], peer[keep], 1e-12 + 2 * u[keep], sub)
+    assert_close(
         f"ours vs true sigma ({vollib_model})", ours[keep], x["sigma"][keep], np.full(keep.sum(), 1e-10), sub
     )
-    _compare(
+    assert_close(
         f"vollib vs true sigma ({vollib_model})",
         peer[keep],
         x["sigma"][keep],
@@ -297,7 +266,7 @@ def test_quantlib_black_formula_and_calculator():
     """ql.blackFormula(type, K, F, stdDev = sigma sqrt t, discount) and BlackCalculator's forward
     Greeks (deltaForward, gammaForward, vega(t), volga(t), vanna(F, t), theta(F, t) with spot = F, i.e.
     no carry) against riskoffset's black76.  Black-76 rho (F held) is rho(t) + dividendRho(t) of the
-    calculator (peers.md item 4: the calculator's rho holds the spot, its dividendRho undoes the move of
+    calculator (the calculator's rho holds the spot, its dividendRho undoes the move of
     the forward)."""
     ql = _quantlib()
     x = _arrays(_rows())
@@ -320,14 +289,14 @@ def test_quantlib_black_formula_and_calculator():
     keep = _ql_restrict(x, peer["price"])
     assert keep.sum() > 300
     sub = {k: v[keep] for k, v in x.items()}
-    natural = _natural_scale(sub, 0.0, False)
+    natural = natural_scale(sub, "black76")
     d1 = _d1(sub, 0.0, False)
     cancel = 8 * EPS * np.maximum(sub["underlying"], sub["strike"]) * np.exp(-sub["r"] * sub["t"])
     for name in names:
         tol = RTOL * (1 + d1**2) * np.abs(peer[name][keep]) + ATOL * natural[name]
         if name in ("price", "theta", "rho"):  # these carry QuantLib's F N(d1) - K N(d2) cancellation
             tol = tol + cancel * natural[name] / natural["price"]
-        _compare(f"QuantLib Black-76 {name}", ours[name][keep], peer[name][keep], tol, sub)
+        assert_close(f"QuantLib Black-76 {name}", ours[name][keep], peer[name][keep], tol, sub)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -404,7 +373,7 @@ def test_quantlib_bsm_engine_greeks(ql_today):
     assert keep.sum() > 500
     sub = {k: v[keep] for k, v in x.items()}
     q_sub = sub["q"]
-    natural = _natural_scale(sub, q_sub, True)
+    natural = natural_scale(dict(sub, q=q_sub), "bsm")
     d1 = _d1(sub, q_sub, True)
     fwd = sub["underlying"] * np.exp((sub["r"] - q_sub) * sub["t"])
     cancel = 8 * EPS * np.maximum(fwd, sub["strike"]) * np.exp(-sub["r"] * sub["t"])
@@ -412,7 +381,7 @@ def test_quantlib_bsm_engine_greeks(ql_today):
         tol = RTOL * (1 + d1**2) * np.abs(peer[name][keep]) + ATOL * natural[name]
         if name in ("price", "theta", "rho"):
             tol = tol + cancel * natural[name] / natural["price"]
-        _compare(f"QuantLib BSM engine {name}", ours[name][keep], peer[name][keep], tol, sub)
+        assert_close(f"QuantLib BSM engine {name}", ours[name][keep], peer[name][keep], tol, sub)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -447,5 +416,5 @@ def test_quantlib_implied_std_dev():
     ours = ro.implied_vol(price, x["flag"], x["underlying"], x["strike"], x["t"], x["r"])
     sub = {k: v[keep] for k, v in x.items()}
     tol = 1e-12 / np.sqrt(sub["t"]) + 2 * u[keep] + 1e-13 * sub["sigma"]
-    _compare("QuantLib implied stdDev vs ours", ours[keep], ql_sigma[keep], tol, sub)
-    _compare("ours vs true sigma", ours[keep], sub["sigma"], np.full(keep.sum(), 1e-10), sub)
+    assert_close("QuantLib implied stdDev vs ours", ours[keep], ql_sigma[keep], tol, sub)
+    assert_close("ours vs true sigma", ours[keep], sub["sigma"], np.full(keep.sum(), 1e-10), sub)

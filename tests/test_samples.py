@@ -26,7 +26,7 @@ def market() -> ro.Market:
 
 def test_sample_market_lists_full_chains(market: ro.Market) -> None:
     table = market.instruments
-    assert table is not None and 1400 <= len(table) <= 1700  # "~1,500 instruments", DESIGN §1
+    assert table is not None and 1400 <= len(table) <= 1700  # "~1,500 instruments" (README)
     assert table.underlyings == ("BTC", "ETH")
     assert "SYNTHETIC" in market.description
     names = set(table.names.tolist())

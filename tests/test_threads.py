@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 import riskoffset as ro
+from reference import assert_close, natural_scale
 
 EPS = float(np.finfo(np.float64).eps)
 MODELS = ("black76", "bsm")
@@ -25,7 +26,7 @@ N_LARGE = 300_000
 
 
 def _book(n: int, seed: int) -> dict[str, np.ndarray]:
-    """Random options over the DESIGN §4 ranges: moneyness e^-5..e^5, t 1 hour..10 years, vol 1%..500%,
+    """Random options over the accuracy domain: moneyness e^-5..e^5, t 1 hour..10 years, vol 1%..500%,
     plus a sprinkling of expired and zero-vol rows."""
     rng = np.random.default_rng(seed)
     u = 10.0 ** rng.uniform(0, 5, n)
@@ -205,58 +206,6 @@ BASELINE = "generic" if "generic" in TARGETS else TARGETS[-1]
 OTHERS = [t for t in TARGETS if t != BASELINE]
 
 
-def _natural_scale(x: dict[str, np.ndarray], model: str, settlement: str) -> dict[str, np.ndarray]:
-    """The size each output has near the money (its typical magnitude, in its own unit), which bounds
-    the absolute rounding of the terms the kernel combines: P = max(F, K); delta 1; gamma 1 / (U s);
-    vega P sqrt(t); theta P (sigma / sqrt(t) + |r| + |b|); rho P t; vanna 1 / sigma; volga P sqrt(t)
-    (1 + s) / sigma; charm |r| + |q| + |b| / s + (1 + s) / t  (s = sigma sqrt t, b = carry).  For
-    inverse outputs, the same for each term of c = V / U and its derivatives.
-
-    Expired (t <= 0) or zero-vol rows are closed forms (intrinsic, Heaviside) with no transcendental
-    beyond exp(-r t): there the scale of every output except price and the deltas is 0, i.e. the
-    targets must agree to relative 1e-13 of the value itself."""
-    u, r = x["underlying"], x["r"]
-    live = (x["sigma"] > 0) & (x["t"] > 0)
-    t = np.where(live, x["t"], 1.0)
-    sigma = np.where(live, x["sigma"], 1.0)
-    q = x["q"] if model == "bsm" else np.zeros_like(u)
-    b = r - q if model == "bsm" else np.zeros_like(u)
-    p = np.maximum(u * np.exp(b * np.maximum(x["t"], 0.0)), x["strike"])
-    s = sigma * np.sqrt(t)
-    lin = {
-        "price": p,
-        "delta": np.ones_like(u),
-        "gamma": 1 / (u * s),
-        "vega": p * np.sqrt(t),
-        "theta": p * (sigma / np.sqrt(t) + abs(r) + abs(b)),
-        "rho": p * t,
-        "vanna": 1 / sigma,
-        "volga": p * np.sqrt(t) * (1 + s) / sigma,
-        "charm": abs(r) + abs(q) + abs(b) / s + (1 + s) / t,
-    }
-    if settlement == "linear":
-        out = lin
-    else:
-        coin_delta = (1 + p / u) / u
-        out = {
-            "price": p / u,
-            "delta": coin_delta,
-            "gamma": (lin["gamma"] + 2 * coin_delta) / u,
-            "vega": lin["vega"] / u,
-            "theta": lin["theta"] / u,
-            "rho": lin["rho"] / u,
-            "volga": lin["volga"] / u,
-            "vanna": (lin["vanna"] + lin["vega"] / u) / u,
-            "charm": (lin["charm"] + lin["theta"] / u) / u,
-            "delta_pa": 1 + p / u,
-            "delta_b76": np.ones_like(u),
-        }
-    for name in out:
-        if name not in ("price", "delta", "delta_pa", "delta_b76"):
-            out[name] = np.where(live, out[name], 0.0)
-    return out
-
-
 @pytest.mark.skipif(not OTHERS, reason="this CPU supports a single SIMD target")
 @pytest.mark.parametrize("target", OTHERS)
 @pytest.mark.parametrize("settlement", SETTLEMENTS)
@@ -271,17 +220,10 @@ def test_simd_targets_agree_on_greeks(model, settlement, target):
         base = _greeks(x, model, settlement)
     with ro.simd_target(target):
         got = _greeks(x, model, settlement)
-    natural = _natural_scale(x, model, settlement)
+    natural = natural_scale(x, model, settlement)
     for name in base:
-        err = np.abs(got[name] - base[name])
         tol = 1e-13 * (np.abs(base[name]) + natural[name])
-        bad = ~(err <= tol)
-        if bad.any():
-            i = int(np.flatnonzero(bad)[np.argmax((err / tol)[bad])])
-            pytest.fail(
-                f"{target} vs {BASELINE}: {name} row {i}: {got[name][i]!r} vs {base[name][i]!r} "
-                f"(tol {tol[i]:.2e}); inputs " + ", ".join(f"{k}={v[i]!r}" for k, v in x.items())
-            )
+        assert_close(f"{target} vs {BASELINE}: {name}", got[name], base[name], tol, x)
 
 
 @pytest.mark.skipif(not OTHERS, reason="this CPU supports a single SIMD target")

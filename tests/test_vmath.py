@@ -89,7 +89,7 @@ def test_exp_normal_results_within_2_ulp(simd_target: str) -> None:
 def test_exp_subnormal_results_within_2_ulp(simd_target: str) -> None:
     # Below exp(x) = 2^-1022 the result is subnormal and its ulp is the fixed spacing 2^-1074, so 2 ulp is
     # an absolute 2 * 2^-1074 there.  The kernels reach this range through exp(-d1^2/2) deep out of the
-    # money, where the prices are far below the absolute floor of DESIGN section 4; we still want the right
+    # money, where the prices are far below the absolute error floor of the accuracy tests; we still want the right
     # subnormal (gradual underflow), not a flush to zero.
     rng = np.random.default_rng(7)
     xs = np.concatenate([rng.uniform(-745.0, math.log(SMALLEST_NORMAL), 500), [-745.0, -744.4, -708.4]])
@@ -131,7 +131,7 @@ def test_exp_edges(simd_target: str) -> None:
 # Why not a looser absolute floor near 1 (log x ~ x - 1 -> 0)?  The kernels take log only for
 # x = ln(F/K), which enters d1 = x / (sigma sqrt t).  At 1 hour and 1% vol, sigma sqrt t = 1.07e-4, so an
 # absolute error of 1e-16 in x moves d1 by 1e-12 and vanna (proportional to d2) by 1e-12 / |d2|
-# relative: near the money that alone breaks the 1e-12 bar of DESIGN section 4.  Near 1 the argument
+# relative: near the money that alone breaks the 1e-12 accuracy target.  Near 1 the argument
 # reduction is exact (m - 1 is exact by Sterbenz), so relative accuracy is achievable and is what the
 # kernels need; the combined bound is therefore max(2 ulp relative, 0) with log(1) required to be 0 exactly.
 
@@ -181,7 +181,7 @@ def test_log_within_2_ulp(simd_target: str) -> None:
 #
 # erfcx(x) = exp(x^2) erfc(x).  The pricing kernels use it for the normal tails N(-|z|) =
 # exp(-z^2/2) * erfcx(|z|/sqrt 2) / 2, so its relative error passes straight into prices and Greeks.
-# Bound: 4 ulp = 8.9e-16 relative on [0, 1e6] (issue 2: "a few ulps").  The degree-23 polynomial itself is
+# Bound: 4 ulp = 8.9e-16 relative on [0, 1e6] (the target is "a few ulps").  The degree-23 polynomial itself is
 # 1.5e-16 off; evaluating its monomial form as four interleaved Horner chains (short dependency chains, the
 # reason it is fast) adds up to ~1.8 eps of rounding near x = 0 where the terms alternate in sign: measured
 # 3.3 ulp.  x*x is formed in mpmath: in float it would round.
