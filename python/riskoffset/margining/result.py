@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -44,7 +45,8 @@ class MarginResult:
     )  # method-specific extras (vectors, per-group results)
     account: Any = None  # the account this result is for (None: the whole book)
     group: str = ""  # the risk group (settlement currency, or a Deribit PM vector key such as "btc_btc")
-    groups: tuple[MarginResult, ...] = ()  # per (account, risk group) results an aggregate is the sum of
+    # Per (account, risk group) results an aggregate is the sum of (a tuple, or columns built on demand).
+    groups: Sequence[MarginResult] = ()
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
