@@ -119,3 +119,16 @@ def test_to_pandas() -> None:
         [25_000, 4_000, 1_000, 12_500]
     )
     assert g.by_account().to_pandas().loc["a", "initial_usd"] == pytest.approx(29_000.0)
+
+
+def test_of_a_result_with_groups_as_objects() -> None:
+    import riskoffset as ro
+
+    market = ro.Market.sample()
+    book = ro.Book.sample("market_maker")
+    result = ro.margin(book, market, "deribit-standard")
+    cols = GroupMargins.of(result)
+    assert len(cols) == len(result.groups) > 1
+    assert cols.initial_usd.sum() == pytest.approx(result.initial_usd, rel=1e-12)
+    assert cols[0] is result.groups[0]
+    assert cols.by_account().initial_usd.sum() == pytest.approx(result.initial_usd, rel=1e-12)

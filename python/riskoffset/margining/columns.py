@@ -61,6 +61,50 @@ class GroupMargins(Sequence[MarginResult]):
     def __len__(self) -> int:
         return len(self.initial)
 
+    @classmethod
+    def of(cls, result: MarginResult) -> GroupMargins:
+        """The rows of a margin result as columns: its ``groups`` when they already are, else built from its
+        groups (or from the result itself when it is one row)."""
+        if isinstance(result.groups, GroupMargins):
+            return result.groups
+        rows: Sequence[MarginResult] = result.groups or (result,)
+        accounts: list[Any] = []
+        account = np.empty(len(rows), dtype=np.int64)
+        for i, r in enumerate(rows):
+            if not accounts or accounts[-1] != r.account:
+                accounts.append(r.account)
+            account[i] = len(accounts) - 1
+        groups = tuple(dict.fromkeys(r.group for r in rows))
+        currencies = tuple(dict.fromkeys(r.currency for r in rows))
+        names = tuple(dict.fromkeys(k for r in rows for k in r.components))
+        components = {k: np.array([r.components.get(k, 0.0) for r in rows]) for k in names}
+        calibration = {k: calibration_codes([r.calibration.get(k) for r in rows]) for k in names}
+        rate = [
+            (r.initial_usd / r.initial)
+            if r.initial_usd is not None and r.initial
+            else float(r.details.get("usd_rate", 1.0 if r.currency in ("USD", "USDC", "USDT") else np.nan))
+            for r in rows
+        ]
+        label = np.empty(len(accounts), dtype=object)
+        label[:] = accounts
+        by_row = list(rows)
+        return cls(
+            method=result.method,
+            parameters_source=result.parameters_source,
+            accounts=label,
+            account=account,
+            group_names=groups,
+            group=np.array([groups.index(r.group) for r in rows], dtype=np.int64),
+            currencies=currencies,
+            currency=np.array([currencies.index(r.currency) for r in rows], dtype=np.int64),
+            initial=np.array([r.initial for r in rows], dtype=np.float64),
+            maintenance=np.array([r.maintenance for r in rows], dtype=np.float64),
+            usd_rate=np.array(rate, dtype=np.float64),
+            components=components,
+            calibration=calibration,
+            row_result=by_row.__getitem__,
+        )
+
     @overload
     def __getitem__(self, i: int) -> MarginResult: ...
 
