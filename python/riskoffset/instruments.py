@@ -36,6 +36,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._types import FloatArray, IntArray
+from .optional import import_pandas
 
 KINDS: tuple[str, ...] = ("future", "perpetual", "option", "spot")
 KIND_FUTURE, KIND_PERPETUAL, KIND_OPTION, KIND_SPOT = range(4)
@@ -218,7 +219,7 @@ class Instrument:
         """From a `public/get_instruments` object (conventions.md §2.5).  The fields win over the name:
         expiration_timestamp is the authoritative expiry, instrument_type (or the deprecated future_type)
         "reversed" means inverse, and contract size, tick size, minimum amount and fees are carried."""
-        from .deribit import instrument_from_deribit
+        from .io.deribit import instrument_from_deribit
 
         return instrument_from_deribit(obj)
 
@@ -337,7 +338,7 @@ class InstrumentTable:
     @classmethod
     def from_deribit(cls, objects: Iterable[Mapping[str, Any]] | Mapping[str, Any]) -> InstrumentTable:
         """From a `public/get_instruments` response: the list of objects or the JSON-RPC envelope."""
-        from .deribit import unwrap
+        from .io.deribit import unwrap
 
         return cls(Instrument.from_deribit(o) for o in unwrap(objects))
 
@@ -442,6 +443,6 @@ class InstrumentTable:
 
     def to_pandas(self) -> Any:
         """A pandas DataFrame of the columns (pandas is optional and imported only here)."""
-        import pandas as pd
+        pd = import_pandas()
 
         return pd.DataFrame(self.to_dict())

@@ -30,10 +30,11 @@ import numpy as np
 from ..book import Book
 from ..instruments import INVERSE, KIND_FUTURE, KIND_OPTION, KIND_PERPETUAL
 from ..market import Market
+from ..scalars import plain
 from . import parameters as P
-from .portfolio import _plain, _without_spot, vector_keys
 from .result import Calibration, MarginResult, WorstScenario, aggregate
 from .scenarios import ScenarioSet, VolTerm, account_pnl, group_positions, position_sums, revalue
+from .vectors import vector_keys, without_spot
 
 METHOD = "deribit-pm"
 FAMILY = "deribit-pm-legacy"
@@ -133,7 +134,7 @@ def is_legacy(params: Any) -> bool:
 
 def legacy_margin(book: Book, market: Market, params: Any) -> MarginResult:
     p = params if isinstance(params, LegacyParameters) else LegacyParameters.load(params)
-    book = _without_spot(book)
+    book = without_spot(book)
     table = book.instruments
     keys = vector_keys(book, market)
     n_keys = len(keys.names)
@@ -215,7 +216,7 @@ def legacy_margin(book: Book, market: Market, params: Any) -> MarginResult:
                     "vector": sums.pnl[g].tolist(),
                     "im_over_mm_published": p.im_over_mm is not None,
                 },
-                account=_plain(book.accounts[int(sums.account[g])]),
+                account=plain(book.accounts[int(sums.account[g])]),
                 group=keys.names[k],
             )
         )

@@ -33,314 +33,24 @@ cross-collateral offsets are not modelled: each vector is margined on its own.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from .._types import FloatArray, IntArray
 from ..book import Book, instrument_greeks
 from ..instruments import INVERSE, KIND_FUTURE, KIND_OPTION, KIND_PERPETUAL, KIND_SPOT
 from ..market import Market
-from . import parameters as P
+from ..scalars import plain
+from .legacy import is_legacy, legacy_margin
+from .pm_parameters import ADDONS, METHOD, CurrencyParameters, PairParameters, PMParameters
 from .result import Calibration, MarginResult, WorstScenario, aggregate
-from .scenarios import ScenarioSet, VolTerm, account_pnl, group_positions, position_sums, revalue
-
-METHOD = "deribit-pm"
-VOL_STATES = ("up", "same", "down")
-PAIR_KEYS = (
-    "price_range",
-    "volatility_range_up",
-    "volatility_range_down",
-    "min_volatility_for_shock_up",
-    "short_term_vega_power",
-    "long_term_vega_power",
-    "extended_table_factor",
-    "max_delta_shock",
-    "delta_total_liq_shock_threshold",
-    "m_inc",
-)
-CURRENCY_KEYS = (
-    "annualised_move_risk",
-    "min_annualised_move",
-    "extended_dampener",
-    "pnl_offset",
-    "max_offsetable_pnl",
-)
-ENGINE_KEYS = (
-    "extended_moves",
-    "vol_pivot_days",
-    "vol_days_floor",
-    "vol_down_floor",
-    "roll_shock_includes_options",
-)
-ADDONS = ("open_orders_margin", "mmp_margin", "spot_margin")
-#: Settlement currencies that take another currency's parameters when model_params lacks their own.
-CURRENCY_ALIASES = {"usdc": "usd", "usdt": "usd"}
-
-
-@dataclass(frozen=True)
-class PairParameters:
-    price_range: float
-    volatility_range_up: float
-    volatility_range_down: float
-    min_volatility_for_shock_up: float
-    short_term_vega_power: float
-    long_term_vega_power: float
-    extended_table_factor: float
-    max_delta_shock: float
-    delta_total_liq_shock_threshold: float
-    m_inc: float
-
-
-@dataclass(frozen=True)
-class CurrencyParameters:
-    annualised_move_risk: float
-    min_annualised_move: float
-    extended_dampener: float
-    pnl_offset: float
-    max_offsetable_pnl: float
-
-
-@dataclass(frozen=True)
-class PMParameters:
-    """A Deribit PM parameter set: ``model_params`` (pairs, currencies, general) plus the engine values
-    Deribit does not publish there (extended moves, DTE floor, vol floor), each from data."""
-
-    name: str
-    source: str
-    pairs: Mapping[str, PairParameters]
-    currencies: Mapping[str, CurrencyParameters]
-    mm_factor: float
-    buckets_count: int
-    extended_moves: tuple[float, ...]
-    vol_pivot_days: float
-    vol_days_floor: float
-    vol_down_floor: float
-    roll_shock_includes_options: bool
-    addons: Mapping[str, Mapping[str, float]]
-
-    @classmethod
-    def load(cls, source: Any = None) -> PMParameters:
-        """From a preset name (default ``"deribit-pm"``: every bundled dated set, the most recent value of each
-        pair and currency winning), a JSON path, our file layout as a mapping, Deribit's bare
-        ``model_params`` object, or a whole ``private/pme/simulate`` response.  Deribit's own objects take
-        the engine values of the latest bundled set.  ``{"addons": {"btc_btc": {"mmp_margin": ...}}}`` next
-        to ``model_params`` adds given open-order, MMP and spot margins to IM."""
-        if isinstance(source, PMParameters):
-            return source
-        if source is None or source == METHOD:
-            return cls._merged_bundled()
-        doc, origin = P.load(source, METHOD)
-        return cls.from_document(doc, origin)
-
-    @classmethod
-    def _merged_bundled(cls) -> PMParameters:
-        files = P.bundled_files(METHOD)
-        if not files:
-            raise P.ParameterError("no bundled deribit-pm parameter files")
-        merged: dict[str, Any] = {"currency_pair": {}, "currency": {}}
-        for _, _, doc in files:  # oldest first: later files override pair by pair, currency by currency
-            mp = P.section(doc, "model_params", str(doc.get("name")))
-            merged["currency_pair"].update(P.section(mp, "currency_pair", "model_params"))
-            merged["currency"].update(P.section(mp, "currency", "model_params"))
-            merged["general"] = P.section(mp, "general", "model_params")
-        latest = files[-1][2]
-        doc = {
-            "name": METHOD,
-            "source": "; ".join(P.describe(d, n) for n, _, d in files),
-            "model_params": merged,
-            "engine": latest.get("engine"),
-        }
-        params = cls.from_document(doc, "deribit-pm (bundled sets merged, most recent wins)")
-        return params
-
-    @classmethod
-    def from_document(cls, doc: Mapping[str, Any], origin: str) -> PMParameters:
-        if "result" in doc and isinstance(doc["result"], Mapping):  # a JSON-RPC pme/simulate response
-            doc = doc["result"]
-        if "model_params" in doc:
-            model = P.section(doc, "model_params", origin)
-        elif "currency_pair" in doc:
-            model = doc
-        else:
-            raise P.ParameterError(
-                f"{origin}: expected a deribit-pm parameter file (with 'model_params'), Deribit's model_params "
-                "object (currency_pair, currency, general) or a private/pme/simulate response"
-            )
-        engine_doc = doc.get("engine")
-        engine_origin = f"{origin}: engine"
-        if engine_doc is None:
-            files = P.bundled_files(METHOD)
-            if not files:
-                raise P.ParameterError(f"{origin}: no 'engine' section and no bundled set to take it from")
-            engine_doc = files[-1][2].get("engine")
-            engine_origin = f"{files[-1][0]} (bundled): engine"
-        if not isinstance(engine_doc, Mapping):
-            raise P.ParameterError(f"{engine_origin}: expected an object")
-        where = f"{origin}: model_params"
-        pairs = {}
-        for key, value in P.section(model, "currency_pair", where).items():
-            w = f"{where}.currency_pair.{key}"
-            if not isinstance(value, Mapping):
-                raise P.ParameterError(f"{w}: expected an object")
-            pairs[str(key)] = PairParameters(*(P.number(value, k, w, minimum=0.0) for k in PAIR_KEYS))
-            if pairs[str(key)].price_range <= 0:
-                raise P.ParameterError(f"{w}.price_range: must be > 0")
-        currencies = {}
-        for key, value in P.section(model, "currency", where).items():
-            w = f"{where}.currency.{key}"
-            if not isinstance(value, Mapping):
-                raise P.ParameterError(f"{w}: expected an object")
-            currencies[str(key)] = CurrencyParameters(
-                *(P.number(value, k, w, minimum=0.0) for k in CURRENCY_KEYS)
-            )
-        general = P.section(model, "general", where)
-        w = f"{where}.general"
-        buckets = P.number(general, "buckets_count", w, minimum=1)
-        vol_states = P.number(general, "vol_scenarios_count", w)
-        if buckets != int(buckets):
-            raise P.ParameterError(f"{w}.buckets_count: must be an integer, got {buckets!r}")
-        if vol_states != 3:
-            raise P.ParameterError(
-                f"{w}.vol_scenarios_count: only 3 vol states (up, same, down) are modelled"
-            )
-        moves = engine_doc.get("extended_moves")
-        if not isinstance(moves, list) or not all(
-            isinstance(m, (int, float)) and not isinstance(m, bool) and m > -1 and m != 0 for m in moves
-        ):
-            raise P.ParameterError(f"{engine_origin}.extended_moves: expected a list of non-zero moves > -1")
-        flag = engine_doc.get("roll_shock_includes_options")
-        if not isinstance(flag, bool):
-            raise P.ParameterError(f"{engine_origin}.roll_shock_includes_options: expected true or false")
-        addons: dict[str, dict[str, float]] = {}
-        for key, value in (doc.get("addons") or {}).items():
-            if not isinstance(value, Mapping):
-                raise P.ParameterError(f"{origin}: addons.{key}: expected an object")
-            unknown = set(value) - set(ADDONS)
-            if unknown:
-                raise P.ParameterError(f"{origin}: addons.{key}: unknown {sorted(unknown)}; known: {ADDONS}")
-            addons[str(key)] = {k: P.number(value, k, f"{origin}: addons.{key}", minimum=0.0) for k in value}
-        name = str(doc.get("name", origin))
-        source = P.describe(doc, origin) if "source" in doc else f"{origin} (model_params)"
-        timestamp = general.get("timestamp")
-        if timestamp is not None and "source" not in doc:
-            source += f", model_params.general.timestamp {timestamp}"
-        return cls(
-            name=name,
-            source=source,
-            pairs=pairs,
-            currencies=currencies,
-            mm_factor=P.number(general, "mm_factor", w, minimum=0.0, maximum=1.0),
-            buckets_count=int(buckets),
-            extended_moves=tuple(float(m) for m in moves),
-            vol_pivot_days=P.number(engine_doc, "vol_pivot_days", engine_origin, minimum=1.0),
-            vol_days_floor=P.number(engine_doc, "vol_days_floor", engine_origin, minimum=0.0),
-            vol_down_floor=P.number(engine_doc, "vol_down_floor", engine_origin, minimum=0.0),
-            roll_shock_includes_options=flag,
-            addons=addons,
-        )
-
-    def pair(self, base: str) -> PairParameters:
-        key = f"{base.lower()}_usd"
-        if key not in self.pairs:
-            raise P.ParameterError(
-                f"{self.name}: no currency_pair {key!r} (parameters for {', '.join(sorted(self.pairs))})"
-            )
-        return self.pairs[key]
-
-    def currency(self, settlement_currency: str) -> CurrencyParameters:
-        key = settlement_currency.lower()
-        found = self.currencies.get(key) or self.currencies.get(CURRENCY_ALIASES.get(key, ""))
-        if found is None:
-            raise P.ParameterError(
-                f"{self.name}: no currency {key!r} (parameters for {', '.join(sorted(self.currencies))})"
-            )
-        return found
-
-    @property
-    def n_standard(self) -> int:
-        return 3 * (2 * self.buckets_count + 1)
-
-    def standard_moves(self, pair: PairParameters) -> FloatArray:
-        b = np.arange(2 * self.buckets_count + 1, dtype=np.float64)
-        return np.asarray(pair.price_range * (b - self.buckets_count) / self.buckets_count, dtype=np.float64)
-
-    def scenarios(self, pair: PairParameters) -> ScenarioSet:
-        """The 3 (2B+1) standard and len(extended_moves) extended scenarios of one pair (entry ``3 b + v``,
-        v in [up, same, down], then the extended moves with vol up)."""
-        up, down = pair.volatility_range_up, -pair.volatility_range_down
-        standard = self.standard_moves(pair)
-        ext = np.asarray(self.extended_moves)
-        labels = [
-            f"bucket {b + 1} ({_side(m)}, price {m:+.2%}), vol {state}"
-            for b, m in enumerate(standard.tolist())
-            for state in VOL_STATES
-        ]
-        labels += [f"extended price {m:+.0%}, vol up" for m in ext.tolist()]
-        return ScenarioSet(
-            price_move=np.concatenate((np.repeat(standard, 3), ext)),
-            vol_shift=np.concatenate((np.tile([up, 0.0, down], len(standard)), np.full(len(ext), up))),
-            vol_mode="relative",
-            vol_term=VolTerm(
-                pair.short_term_vega_power,
-                pair.long_term_vega_power,
-                self.vol_pivot_days,
-                self.vol_days_floor,
-            ),
-            vol_floor_up=pair.min_volatility_for_shock_up,
-            vol_floor=self.vol_down_floor,
-            labels=tuple(labels),
-        )
-
-
-def _side(m: float) -> str:
-    return "left" if m < 0 else "right" if m > 0 else "centre"
+from .scenarios import account_pnl, group_positions, position_sums, revalue
+from .vectors import VectorKeys, vector_keys, without_spot
 
 
 # ---------------------------------------------------------------------------------------------- the engine
-@dataclass(frozen=True)
-class VectorKeys:
-    """Risk-vector keys of a book's instruments: ``names[key[i]]`` like ``btc_btc``; per key its base,
-    settlement currency, whether it is coin-settled, and the index."""
-
-    key: IntArray
-    names: tuple[str, ...]
-    base: tuple[str, ...]
-    currency: tuple[str, ...]
-    coin: npt.NDArray[np.bool_]
-    index: FloatArray
-
-
-def vector_keys(book: Book, market: Market) -> VectorKeys:
-    table = book.instruments
-    resolved = market.resolve(table)
-    combos: dict[tuple[str, str], int] = {}
-    key = np.empty(len(table), dtype=np.int64)
-    index_of: dict[int, float] = {}
-    for i, inst in enumerate(table):
-        currency = inst.settlement_currency
-        k = combos.setdefault((inst.base, currency), len(combos))
-        key[i] = k
-        index_of.setdefault(k, float(resolved.index[i]))
-    pairs = list(combos)
-    missing = [b for (b, _), k in combos.items() if not np.isfinite(index_of[k])]
-    if missing:
-        raise ValueError(
-            f"deribit-pm needs the {missing[0]} index price (dampener, caps, linear conversions)"
-        )
-    return VectorKeys(
-        key=key,
-        names=tuple(f"{b.lower()}_{c.lower()}" for b, c in pairs),
-        base=tuple(b for b, _ in pairs),
-        currency=tuple(c for _, c in pairs),
-        coin=np.array([b == c for b, c in pairs], dtype=bool),
-        index=np.array([index_of[k] for k in range(len(pairs))], dtype=np.float64),
-    )
-
-
 @dataclass(frozen=True)
 class PortfolioMargins:
     """Deribit PM of every (account, vector key) of a book, as columns (one row per group)."""
@@ -398,7 +108,7 @@ def instrument_vectors(
     return out, tuple(labels)
 
 
-def _coin_delta_by_expiry(
+def coin_delta_by_expiry(
     book: Book, market: Market, params: PMParameters
 ) -> tuple[FloatArray, IntArray, FloatArray]:
     """(coin delta per unit of each instrument, expiry column of each instrument, T of each column)."""
@@ -415,29 +125,11 @@ def _coin_delta_by_expiry(
     return delta, column.reshape(-1).astype(np.int64), t_of_column
 
 
-def _without_spot(book: Book) -> Book:
-    """The book without spot holdings: a coin or stable balance is collateral, not a risk position, under
-    Deribit PM (X:PM collateral offsets are not modelled, module doc)."""
-    spot = book.instruments.kind[book.indices] == KIND_SPOT
-    if not spot.any():
-        return book
-    keep = ~spot
-    kept_before = np.concatenate(([0], np.cumsum(keep)))
-    return Book(
-        book.instruments,
-        book.accounts,
-        kept_before[book.indptr].astype(np.int64),
-        book.indices[keep],
-        book.quantity[keep],
-        name=book.name,
-    )
-
-
 def portfolio_margins(book: Book, market: Market, params: Any = None) -> PortfolioMargins:
     """Deribit PM of every (account, vector key) of ``book`` as columns (the exchange-scale entry point:
     no per-account Python)."""
     p = PMParameters.load(params)
-    book = _without_spot(book)
+    book = without_spot(book)
     keys = vector_keys(book, market)
     vectors, labels = instrument_vectors(book, market, p, keys)
     n_keys = len(keys.names)
@@ -490,7 +182,7 @@ def portfolio_margins(book: Book, market: Market, params: Any = None) -> Portfol
     worst_index = np.where(use_middle, middle, worst_index)
 
     # Step 8: roll shock per expiry and the delta shock (candidate).
-    delta_unit, column, t_column = _coin_delta_by_expiry(book, market, p)
+    delta_unit, column, t_column = coin_delta_by_expiry(book, market, p)
     net = position_sums(book, delta_unit, column, len(t_column), grouping)  # the groups of `sums`
     amr = np.array([x.annualised_move_risk for x in cur])[group_key]
     floor = np.array([x.min_annualised_move for x in cur])[group_key]
@@ -593,7 +285,7 @@ def results(book: Book, pm: PortfolioMargins) -> list[MarginResult]:
                         "extended": pm.aggregated[g, n_std:].tolist(),
                     },
                 },
-                account=_plain(book.accounts[int(pm.account[g])]),
+                account=plain(book.accounts[int(pm.account[g])]),
                 group=name,
             )
         )
@@ -604,16 +296,10 @@ def portfolio_margin(book: Book, market: Market, params: Any = None) -> MarginRe
     """Deribit-style portfolio margin of ``book`` (module doc): one result per (account, vector key), summed
     (in USD when the currencies differ) for a book of several.  A legacy preset
     (``"deribit-pm-legacy-2017"`` ... ``"-2020"``, see `legacy`) runs the pre-2024 model instead."""
-    from .legacy import is_legacy, legacy_margin
-
     if is_legacy(params):
         return legacy_margin(book, market, params)
     pm = portfolio_margins(book, market, params)
     return aggregate(METHOD, results(book, pm), pm.params.source)
-
-
-def _plain(v: Any) -> Any:
-    return v.item() if isinstance(v, np.generic) else v
 
 
 __all__ = [
@@ -621,6 +307,7 @@ __all__ = [
     "PMParameters",
     "PairParameters",
     "PortfolioMargins",
+    "coin_delta_by_expiry",
     "instrument_vectors",
     "portfolio_margin",
     "portfolio_margins",

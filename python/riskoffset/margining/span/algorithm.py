@@ -47,7 +47,7 @@ import numpy as np
 
 from ..._types import FloatArray, IntArray
 from ..result import Calibration, MarginResult, WorstScenario
-from .parser import (
+from .model import (
     KIND_FUTURE,
     KIND_OPTION,
     ClearingOrg,
@@ -57,8 +57,8 @@ from .parser import (
     ScanPoint,
     SpanFile,
     Tier,
-    parse_span,
 )
+from .parser import parse_span
 
 COMPONENTS: tuple[str, ...] = (
     "scan_risk",
@@ -691,10 +691,10 @@ def positions_rows(span: SpanFile, positions: Any) -> tuple[IntArray, FloatArray
             raise ValueError(f"position in contract {key!r} is not a finite number: {q!r}")
         rows.append(span.row(key))
         qty.append(value)
-    return _net(np.asarray(rows, dtype=np.int64), np.asarray(qty, dtype=np.float64))
+    return net_positions(np.asarray(rows, dtype=np.int64), np.asarray(qty, dtype=np.float64))
 
 
-def _net(rows: IntArray, qty: FloatArray) -> tuple[IntArray, FloatArray]:
+def net_positions(rows: IntArray, qty: FloatArray) -> tuple[IntArray, FloatArray]:
     if not len(rows):
         return rows, qty
     uniq, inv = np.unique(rows, return_inverse=True)
