@@ -328,3 +328,37 @@ def test_years_are_act365_by_the_second() -> None:
     one_day = int(datetime(2026, 11, 26, 8, tzinfo=timezone.utc).timestamp() * 1000)
     assert float(market.years_to(one_day)) == 1 / 365
     assert float(market.years_to(one_day + 1000)) == (86400 + 1) / (365 * 86400)
+
+
+def test_market_from_list_of_envelopes_and_malformed_file(tmp_path: Path) -> None:
+    """Ticker responses saved as a list of JSON-RPC envelopes are read as one set of quotes; a file that
+    is not JSON is an error naming it."""
+    tickers = [
+        {
+            "jsonrpc": "2.0",
+            "result": {
+                "instrument_name": "BTC-PERPETUAL",
+                "mark_price": 95_100.0,
+                "index_price": 95_000.0,
+                "timestamp": 1_795_600_800_000,
+            },
+        },
+        {
+            "jsonrpc": "2.0",
+            "result": {
+                "instrument_name": "ETH-PERPETUAL",
+                "mark_price": 3_401.0,
+                "index_price": 3_400.0,
+                "timestamp": 1_795_600_800_000,
+            },
+        },
+    ]
+    path = tmp_path / "tickers.json"
+    path.write_text(json.dumps(tickers))
+    m = Market.from_json(path)
+    assert m.index == {"BTC": 95_000.0, "ETH": 3_400.0}
+    assert m.marks == {"BTC-PERPETUAL": 95_100.0, "ETH-PERPETUAL": 3_401.0}
+    bad = tmp_path / "not_json.json"
+    bad.write_text("{valuation_time: 2026}")
+    with pytest.raises(ValueError, match=r"not_json\.json.*not valid JSON"):
+        Market.load(bad)

@@ -36,6 +36,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._types import FloatArray, IntArray
+from .flags import is_call
 from .optional import import_pandas
 
 KINDS: tuple[str, ...] = ("future", "perpetual", "option", "spot")
@@ -124,7 +125,7 @@ def default_contract_size(kind: str, base: str, settlement: str) -> float:
     return 1.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Instrument:
     """One listed instrument.  Build it with `Instrument.parse(name)` or `Instrument.from_deribit(obj)`.
 
@@ -147,6 +148,42 @@ class Instrument:
     maker_commission: float = math.nan
     taker_commission: float = math.nan
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.option_type is not None:  # one spelling inside ("call" / "put") whatever came in
+            object.__setattr__(
+                self, "option_type", "call" if is_call(self.option_type, "option_type") else "put"
+            )
+
+    def _key(self) -> tuple[Any, ...]:
+        # NaN marks a missing figure (no tick size, no fee): two missing figures are equal.  Python 3.13's
+        # dataclass __eq__ compares fields with ==, under which NaN != NaN, so equality is written out here.
+        figures = (
+            self.strike,
+            self.contract_size,
+            self.tick_size,
+            self.min_trade_amount,
+            self.maker_commission,
+            self.taker_commission,
+        )
+        return (
+            self.name,
+            self.kind,
+            self.base,
+            self.quote,
+            self.settlement,
+            self.expiry,
+            self.option_type,
+            *(None if isinstance(x, float) and math.isnan(x) else x for x in figures),
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Instrument):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
 
     @property
     def underlying(self) -> str:
@@ -259,9 +296,9 @@ def format_name(
         return f"{currency}-{expiry_code(expiry)}"
     if kind != "option":
         raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
-    if strike is None or option_type not in ("call", "put", "C", "P", "c", "p"):
+    if strike is None:
         raise ValueError("an option name needs a strike and option_type 'call' or 'put'")
-    letter = "C" if option_type in ("call", "C", "c") else "P"
+    letter = "C" if is_call(option_type, "option_type") else "P"
     return f"{currency}-{expiry_code(expiry)}-{format_strike(strike)}-{letter}"
 
 

@@ -530,7 +530,7 @@ def _iterparse_events(source: Any) -> Iterator[tuple[str, ET.Element]]:
     return ET.iterparse(source, events=("end",))
 
 
-def _line_events(source: Any) -> Iterator[tuple[str, ET.Element]]:
+def _line_events(fh: IO[bytes]) -> Iterator[tuple[str, ET.Element]]:
     """The same "end" events as iterparse, from expat, with each element's start line in its ``_line``
     attribute (used only to locate an error once the fast pass has found one)."""
     import xml.parsers.expat
@@ -543,19 +543,14 @@ def _line_events(source: Any) -> Iterator[tuple[str, ET.Element]]:
     )
     parser.EndElementHandler = lambda name: pending.append(("end", builder.end(name)))
     parser.CharacterDataHandler = builder.data
-    with open(source, "rb") if isinstance(source, (str, os.PathLike)) else _rewound(source) as fh:
-        while True:
-            chunk = fh.read(1 << 16)
-            parser.Parse(chunk, not chunk)
-            yield from pending
-            pending.clear()
-            if not chunk:
-                break
-
-
-def _rewound(fh: IO[bytes]) -> IO[bytes]:
-    fh.seek(0)
-    return fh
+    fh.seek(0)  # the caller owns (and closes) the file
+    while True:
+        chunk = fh.read(1 << 16)
+        parser.Parse(chunk, not chunk)
+        yield from pending
+        pending.clear()
+        if not chunk:
+            break
 
 
 def parse_span(source: PathLike | IO[bytes]) -> SpanFile:
@@ -563,23 +558,30 @@ def parse_span(source: PathLike | IO[bytes]) -> SpanFile:
 
     Raises SpanFileError (a ValueError) naming the element and the line for malformed files, and
     FileNotFoundError for a missing path."""
-    name = str(source) if isinstance(source, (str, os.PathLike)) else str(getattr(source, "name", ""))
+    if isinstance(source, (str, os.PathLike)):
+        # Opened here, not by iterparse: an error part-way through the file must not leave the handle to
+        # the garbage collector (a ResourceWarning, an error under -W error).
+        with open(source, "rb") as fh:
+            return _parse(fh, str(source))
+    return _parse(source, str(getattr(source, "name", "")))
+
+
+def _parse(fh: IO[bytes], name: str) -> SpanFile:
     try:
-        return _run(_iterparse_events(source), name)
+        return _run(_iterparse_events(fh), name)
     except ET.ParseError as exc:
         raise SpanFileError(f"not well-formed XML ({exc})", line=exc.position[0], source=name) from None
     except _Semantic as first:
-        error, line = _relocate(source, name, first)
+        error, line = _relocate(fh, name, first)
         raise SpanFileError(error.message, element=error.tag, line=line, source=name) from None
 
 
-def _relocate(source: Any, name: str, first: _Semantic) -> tuple[_Semantic, int | None]:
+def _relocate(fh: IO[bytes], name: str, first: _Semantic) -> tuple[_Semantic, int | None]:
     """Run the pass again with line numbers (error path only) to find where ``first`` happened."""
-    seekable = isinstance(source, (str, os.PathLike)) or getattr(source, "seekable", lambda: False)()
-    if not seekable:
+    if not getattr(fh, "seekable", lambda: False)():
         return first, None
     try:
-        _run(_line_events(source), name)
+        _run(_line_events(fh), name)
     except _Semantic as again:
         line = again.elem.get("_line") if again.elem is not None else None
         return again, int(line) if line else None
