@@ -61,7 +61,9 @@ class InstrumentGreeks:
         return self.values[:, MEASURES.index(measure)]
 
 
-def instrument_greeks(table: InstrumentTable, market: Market) -> InstrumentGreeks:
+def instrument_greeks(
+    table: InstrumentTable, market: Market, resolved: ResolvedMarket | None = None
+) -> InstrumentGreeks:
     """Per-unit measures of every row of ``table`` from one vectorised kernel call over its options.
 
     Options (Black-76 on the forward of their expiry, r = market.rate): value V in USD, plain delta, gamma,
@@ -73,7 +75,8 @@ def instrument_greeks(table: InstrumentTable, market: Market) -> InstrumentGreek
     have no premium (value 0); spot is worth its index.  USD deltas are coin deltas times the index.  Expired
     instruments are valued at intrinsic.
     """
-    resolved = market.resolve(table)
+    if resolved is None:  # callers that resolved the table already pass it (one resolution per call)
+        resolved = market.resolve(table)
     n = len(table)
     g = np.zeros((n, len(MEASURES)))
     col = {m: i for i, m in enumerate(MEASURES)}

@@ -101,13 +101,12 @@ def correlated_margin(
         initial = scan + shocks + addons
         label = book.accounts[int(account)]
         results.append(
-            MarginResult(
+            MarginResult.in_currency(
                 method=METHOD,
                 initial=initial,
                 maintenance=maintenance,
                 currency="USD",
-                initial_usd=initial,
-                maintenance_usd=maintenance,
+                usd_rate=1.0,
                 components={
                     "scan_risk_aggregated": scan,
                     "cross_underlying_credit": scan - plain,
@@ -119,7 +118,6 @@ def correlated_margin(
                 },
                 parameters_source=f"{p.source}; cross-underlying correlation {correlation!r} (user parameter)",
                 details={
-                    "usd_rate": 1.0,
                     "scan_risk_by_underlying": dict(zip(bases, risk)),
                     "direction": dict(zip(bases, sign)),
                 },

@@ -33,7 +33,7 @@ from ..market import Market
 from ..scalars import plain
 from . import parameters as P
 from .result import Calibration, MarginResult, WorstScenario, aggregate
-from .scenarios import ScenarioSet, VolTerm, account_pnl, group_positions, position_sums, revalue
+from .scenarios import ScenarioSet, VolTerm, account_pnl, group_positions, position_sums, scenario_pnl
 from .vectors import vector_keys, without_spot
 
 METHOD = "deribit-pm"
@@ -136,17 +136,17 @@ def legacy_margin(book: Book, market: Market, params: Any) -> MarginResult:
     p = params if isinstance(params, LegacyParameters) else LegacyParameters.load(params)
     book = without_spot(book)
     table = book.instruments
-    keys = vector_keys(book, market)
+    resolved = market.resolve(table)  # once for the whole call
+    keys = vector_keys(book, market, resolved)
     n_keys = len(keys.names)
     scenarios = p.scenarios()
-    pnl = revalue(table, market, scenarios).pnl
+    pnl = scenario_pnl(table, market, scenarios, resolved=resolved).pnl
     grouping = group_positions(book, keys.key, n_keys)
     sums = account_pnl(book, pnl, grouping=grouping)
     lowest = sums.pnl.min(axis=1) if len(scenarios) else np.zeros(len(sums.pnl))
     worst = np.maximum(0.0, -lowest)
     worst_index = np.argmin(sums.pnl, axis=1)
 
-    resolved = market.resolve(table)
     inverse = table.settlement == INVERSE
     is_future = (table.kind == KIND_FUTURE) | (table.kind == KIND_PERPETUAL)
     is_option = table.kind == KIND_OPTION
@@ -192,13 +192,12 @@ def legacy_margin(book: Book, market: Market, params: Any) -> MarginResult:
         rate = float(keys.index[k]) if keys.coin[k] else 1.0
         i = int(worst_index[g])
         groups.append(
-            MarginResult(
+            MarginResult.in_currency(
                 method=METHOD,
                 initial=float(initial[g]),
                 maintenance=float(maintenance[g]),
                 currency=keys.currency[k],
-                initial_usd=float(initial[g]) * rate,
-                maintenance_usd=float(maintenance[g]) * rate,
+                usd_rate=rate,
                 worst_scenario=WorstScenario(i, scenarios.labels[i], float(sums.pnl[g, i])),
                 components={
                     "risk_matrix": float(worst[g]),
@@ -210,7 +209,6 @@ def legacy_margin(book: Book, market: Market, params: Any) -> MarginResult:
                 calibration=calibration,
                 parameters_source=p.source,
                 details={
-                    "usd_rate": rate,
                     "model": p.name,
                     "im_over_mm": ratio,
                     "vector": sums.pnl[g].tolist(),

@@ -12,7 +12,7 @@ like Deribit's ``btc_btc`` (coin-settled) or ``btc_usdc`` (linear), of 35 scenar
   ``w = extended_table_factor R / |m|`` and, coin-settled, re-expressed at the edge of the standard range:
   ``E = P w (1 + m) / (1 + s R)``.
 
-Instruments are revalued once (`scenarios.revalue`, full Black-76 on the expiry's forward, r = 0, no time
+Instruments are revalued once (`scenarios.scenario_pnl`, full Black-76 on the expiry's forward, r = 0, no time
 decay) and summed per account and key (`scenarios.account_pnl`).  Then per vector: the extended entries are
 dampened toward zero by ``A_m = (max(|m|/R, 1) - 1) extended_dampener / ((1 + s R) S)`` (coin; USD for
 linear), gains are multiplied by ``pnl_offset`` and capped at ``max_offsetable_pnl``; ``worst_case =
@@ -41,12 +41,12 @@ import numpy as np
 from .._types import FloatArray, IntArray
 from ..book import Book, instrument_greeks
 from ..instruments import INVERSE, KIND_FUTURE, KIND_OPTION, KIND_PERPETUAL, KIND_SPOT
-from ..market import Market
+from ..market import Market, ResolvedMarket
 from ..scalars import plain
 from .legacy import is_legacy, legacy_margin
 from .pm_parameters import ADDONS, METHOD, CurrencyParameters, PairParameters, PMParameters
 from .result import Calibration, MarginResult, WorstScenario, aggregate
-from .scenarios import account_pnl, group_positions, position_sums, revalue
+from .scenarios import account_pnl, group_positions, position_sums, scenario_pnl
 from .vectors import VectorKeys, vector_keys, without_spot
 
 
@@ -80,7 +80,11 @@ class PortfolioMargins:
 
 
 def instrument_vectors(
-    book: Book, market: Market, params: PMParameters, keys: VectorKeys
+    book: Book,
+    market: Market,
+    params: PMParameters,
+    keys: VectorKeys,
+    resolved: ResolvedMarket | None = None,
 ) -> tuple[FloatArray, tuple[tuple[str, ...], ...]]:
     """Per unit of amount of every instrument of the book: its 27 standard scenario P&Ls and its 8 extended
     ones already weighted (and, coin-settled, converted to the edge of the range), spec §2.3 steps 2-5."""
@@ -93,7 +97,7 @@ def instrument_vectors(
         pair = params.pair(base)
         scenarios = params.scenarios(pair)
         rows = np.flatnonzero(table.underlying == table.underlyings.index(base))
-        pnl = revalue(table, market, scenarios, rows=rows).pnl
+        pnl = scenario_pnl(table, market, scenarios, rows=rows, resolved=resolved).pnl
         ext = np.asarray(params.extended_moves)
         weight = pair.extended_table_factor * pair.price_range / np.abs(ext)
         coin = table.settlement[rows] == INVERSE
@@ -109,11 +113,11 @@ def instrument_vectors(
 
 
 def coin_delta_by_expiry(
-    book: Book, market: Market, params: PMParameters
+    book: Book, market: Market, params: PMParameters, resolved: ResolvedMarket | None = None
 ) -> tuple[FloatArray, IntArray, FloatArray]:
     """(coin delta per unit of each instrument, expiry column of each instrument, T of each column)."""
     table = book.instruments
-    g = instrument_greeks(table, market)
+    g = instrument_greeks(table, market, resolved)
     resolved = g.market
     delta = np.where(table.settlement == INVERSE, g["delta_pa"], g["delta"]).astype(np.float64)
     futures = (table.kind == KIND_FUTURE) | (table.kind == KIND_PERPETUAL)
@@ -130,8 +134,9 @@ def portfolio_margins(book: Book, market: Market, params: Any = None) -> Portfol
     no per-account Python)."""
     p = PMParameters.load(params)
     book = without_spot(book)
-    keys = vector_keys(book, market)
-    vectors, labels = instrument_vectors(book, market, p, keys)
+    resolved = market.resolve(book.instruments)  # once: every step below reads these columns
+    keys = vector_keys(book, market, resolved)
+    vectors, labels = instrument_vectors(book, market, p, keys, resolved)
     n_keys = len(keys.names)
     grouping = group_positions(book, keys.key, n_keys)
     sums = account_pnl(book, vectors, grouping=grouping)
@@ -182,7 +187,7 @@ def portfolio_margins(book: Book, market: Market, params: Any = None) -> Portfol
     worst_index = np.where(use_middle, middle, worst_index)
 
     # Step 8: roll shock per expiry and the delta shock (candidate).
-    delta_unit, column, t_column = coin_delta_by_expiry(book, market, p)
+    delta_unit, column, t_column = coin_delta_by_expiry(book, market, p, resolved)
     net = position_sums(book, delta_unit, column, len(t_column), grouping)  # the groups of `sums`
     amr = np.array([x.annualised_move_risk for x in cur])[group_key]
     floor = np.array([x.min_annualised_move for x in cur])[group_key]
@@ -259,19 +264,17 @@ def results(book: Book, pm: PortfolioMargins) -> list[MarginResult]:
         initial = float(pm.initial[g])
         maintenance = float(pm.maintenance[g])
         out.append(
-            MarginResult(
+            MarginResult.in_currency(
                 method=METHOD,
                 initial=initial,
                 maintenance=maintenance,
                 currency=currency,
-                initial_usd=initial * usd_rate,
-                maintenance_usd=maintenance * usd_rate,
+                usd_rate=usd_rate,
                 worst_scenario=worst,
                 components=components,
                 calibration=calibration,
                 parameters_source=pm.params.source,
                 details={
-                    "usd_rate": usd_rate,
                     "risk_matrix_margin": float(pm.risk_matrix_margin[g]),
                     "mm_factor": pm.params.mm_factor,
                     "net_delta": float(pm.delta[g]),

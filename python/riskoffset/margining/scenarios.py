@@ -11,7 +11,7 @@ A `ScenarioSet` moves, per scenario ``j``,
 
 and carries a ``weight[j]`` that methods apply to the scenario's P&L.
 
-`revalue` builds the instrument x scenario P&L matrix ``P`` per unit of amount, in each instrument's
+`scenario_pnl` builds the instrument x scenario P&L matrix ``P`` per unit of amount, in each instrument's
 settlement currency, in full: one vectorised `riskoffset.price` call over options x (base + scenarios), closed
 forms for futures and spot (inverse future, per USD of face: ``1/F - 1/F'``; linear future and spot, per coin:
 ``F' - F``; inverse option, per coin: ``B76(F')/F' - B76(F)/F``; linear option: ``B76(F') - B76(F)``).  The
@@ -190,7 +190,7 @@ def _identity_columns(scenarios: ScenarioSet) -> npt.NDArray[np.bool_]:
     )
 
 
-def revalue(
+def scenario_pnl(
     table: InstrumentTable,
     market: Market,
     scenarios: ScenarioSet,
@@ -198,12 +198,15 @@ def revalue(
     rows: npt.ArrayLike | None = None,
     method: str = "full",
     report_error: bool = False,
+    resolved: ResolvedMarket | None = None,
 ) -> ScenarioPnL:
     """The instrument x scenario P&L matrix of ``table`` (or of its ``rows``; the result's table is then
-    that sub-table) under ``scenarios`` (see the module doc).  method: "full" or "delta-gamma-vega"."""
+    that sub-table) under ``scenarios`` (see the module doc).  method: "full" or "delta-gamma-vega".
+    resolved: ``market.resolve(table)`` when the caller already has it (resolved once per margin call)."""
     if method not in APPROXIMATIONS:
         raise ValueError(f"method must be one of {APPROXIMATIONS}, got {method!r}")
-    resolved = market.resolve(table)
+    if resolved is None:
+        resolved = market.resolve(table)
     if rows is None:
         row_index = np.arange(len(table), dtype=np.int64)
         sub, sub_market = table, resolved

@@ -348,18 +348,16 @@ def standard_margin(
         maintenance = float(pm.maintenance[at].sum())
         rate = float(pm.usd_rate[at[0]])
         groups.append(
-            MarginResult(
+            MarginResult.in_currency(
                 method=METHOD,
                 initial=initial,
                 maintenance=maintenance,
                 currency=currency,
-                initial_usd=initial * rate,
-                maintenance_usd=maintenance * rate,
+                usd_rate=rate,
                 components=components,
                 calibration=calibration,
                 parameters_source=p.source,
                 details={
-                    "usd_rate": rate,
                     "maintenance_components": maintenance_parts,
                     "positions": {
                         "instrument": names[at].tolist(),

@@ -12,7 +12,7 @@ import numpy.typing as npt
 from .._types import FloatArray, IntArray
 from ..book import Book
 from ..instruments import KIND_SPOT
-from ..market import Market
+from ..market import Market, ResolvedMarket
 
 
 @dataclass(frozen=True)
@@ -28,10 +28,11 @@ class VectorKeys:
     index: FloatArray
 
 
-def vector_keys(book: Book, market: Market) -> VectorKeys:
+def vector_keys(book: Book, market: Market, resolved: ResolvedMarket | None = None) -> VectorKeys:
     """The risk-vector key of every instrument of the book: one per (base, settlement currency)."""
     table = book.instruments
-    resolved = market.resolve(table)
+    if resolved is None:
+        resolved = market.resolve(table)
     combos: dict[tuple[str, str], int] = {}
     key = np.empty(len(table), dtype=np.int64)
     index_of: dict[int, float] = {}

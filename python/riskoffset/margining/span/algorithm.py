@@ -636,18 +636,17 @@ def span_account(
     source = (
         f"{Path(span.source).name or 'SPAN file'} {' '.join(o.ec for o in span.orgs)} {span.business_date}"
     )
-    return MarginResult(
+    return MarginResult.in_currency(
         method="span",
         initial=initial,
         maintenance=maintenance,
         currency=currency,
-        initial_usd=None if usd is None else initial * usd,
-        maintenance_usd=None if usd is None else maintenance * usd,
+        usd_rate=usd,
         worst_scenario=worst_scenario,
         components=totals,
         calibration=dict(CALIBRATION),
         parameters_source=source.strip(),
-        details={"combined_commodities": per_cc, "usd_rate": usd},
+        details={"combined_commodities": per_cc},
         account=account,
         group=currency,
     )
