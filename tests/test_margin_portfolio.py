@@ -1,5 +1,5 @@
-"""Deribit-style portfolio margin (spec margin-methods.md §2): Example A of the official API documentation
-(§2.6, [D6]) to its stated tolerances, Example C as a self-consistency regression, Deribit's own
+"""Deribit-style portfolio margin (see docs/margin.md): Example A of the official API documentation
+to its stated tolerances, Example C as a self-consistency regression, Deribit's own
 ``model_params`` object as input, properties (permutation, splitting, scale, long and short), malformed
 parameter sets."""
 
@@ -20,7 +20,7 @@ from riskoffset.margining.portfolio import PMParameters, portfolio_margins
 DATA = Path(ro.__file__).parent / "data" / "margin"
 
 # ---------------------------------------------------------------------------------------------- Example A
-# Official Deribit API documentation, private/pme/simulate response example, BTC, 2024-06-17 [D6].
+# Official Deribit API documentation, private/pme/simulate response example, BTC, 2024-06-17.
 A_TIME = 1718619740501  # model_params.general.timestamp
 A_INDEX = 65_666.19
 A_PERP = ("BTC-PERPETUAL", 0.314538364, 65_910.57)  # name, size in coin, mark
@@ -158,7 +158,7 @@ def example_c() -> tuple[ro.Book, ro.Market]:
 
 
 def test_example_c_self_consistency() -> None:
-    """Spec §2.6 Example C (constructed, not published): short 1 BTC inverse call, printed to 1e-10."""
+    """Example C (constructed, not published): short 1 BTC inverse call, printed to 1e-10."""
     book, market = example_c()
     pm = portfolio_margins(book, market, "deribit-pm-2024-06-17")
     params = PMParameters.load("deribit-pm-2024-06-17")
@@ -325,7 +325,7 @@ LEGACY = [
 
 
 def test_legacy_futures_grid_and_contingency_tv_p3() -> None:
-    """Spec §2.5 / TV-P3: a Deribit-like venue's legacy example, ETH-10JAN24 future, 10 long, index 2243.3,
+    """A Deribit-like venue's legacy example, ETH-10JAN24 future, 10 long, index 2243.3,
     annualised basis 8 % over 20 days; grid +-15 % in 3 % steps = -3380 ... 3380 USD (published rounded to
     the dollar), futures contingency 0.006 x 2243.3 x 10 = 134.6 USD."""
     index = 2243.3
@@ -340,7 +340,7 @@ def test_legacy_futures_grid_and_contingency_tv_p3() -> None:
     assert result.maintenance == pytest.approx(
         -grid.min() + result.components["futures_contingency"], rel=1e-15
     )
-    assert result.initial == pytest.approx(1.2 * result.maintenance, rel=1e-15)  # IM = 120 % of MM [D12]
+    assert result.initial == pytest.approx(1.2 * result.maintenance, rel=1e-15)  # IM = 120 % of MM
     assert set(result.calibration.values()) == {"candidate"}
 
 

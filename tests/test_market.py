@@ -28,7 +28,7 @@ YEAR_MS = 365 * 86400 * 1000
 
 
 # ------------------------------------------------------------------------------------------- Deribit rows
-# [R3] in ../shared/specs/margin-methods.md: Tardis.dev options_chain CSV sample row (Deribit
+# A Tardis.dev options_chain CSV sample row (Deribit
 # BTC-9JUN20-9875-P), from Tardis's documentation (https://docs.tardis.dev, "options_chain"), as quoted in a
 # public test fixture.  Columns used: timestamp and expiration (microseconds), underlying_price (the
 # expiry's forward, here a synthetic SYN.BTC-9JUN20), mark_iv (percent), mark_price (coin), and Deribit's
@@ -116,7 +116,7 @@ def test_deribit_row_coin_mark(row: tuple) -> None:  # type: ignore[type-arg]
     per_unit = instrument_greeks(table, market)
     t = market.resolve(table).t[0]
     k = float(name.split("-")[2])
-    # Coin mark = USD Black-76 price / forward (DESIGN §3; conventions.md §2.7).
+    # Coin mark = USD Black-76 price / forward (see docs/conventions.md).
     usd = ro.price(name[-1].lower(), forward, k, t, 0.0, iv_pct / 100)
     assert per_unit["value_usd"][0] == pytest.approx(usd, rel=1e-14)
     assert per_unit["value_coin"][0] == pytest.approx(usd / forward, rel=1e-14)

@@ -1,4 +1,4 @@
-"""SPAN: streaming parser and algorithm (spec margin-methods.md §3), on fixtures written by us from the
+"""SPAN: streaming parser and algorithm (see docs/margin.md), on fixtures written by us from the
 element names of CME's XSD (tests/data/span/*.spn) with every expected number worked out by hand below.
 
 two_cc.spn (all amounts USD, risk arrays = losses of one long contract):
@@ -95,7 +95,7 @@ def test_parser_accepts_a_file_object(span) -> None:  # type: ignore[no-untyped-
 
 # ---------------------------------------------------------------------------------------------- textbook
 def test_mcmillan_scan_risk_tv_s1() -> None:
-    """TV-S1: the long Dec 410 call alone has scan risk 3,990 (scenario 14: price -3/3, vol -1)."""
+    """Textbook case: the long Dec 410 call alone has scan risk 3,990 (scenario 14: price -3/3, vol -1)."""
     f = parse_span(MCMILLAN)
     r = span_margin({"SPC:2": 1}, None, f)
     assert r.components["scan_risk"] == 3990.0

@@ -1,7 +1,7 @@
 """Prices and Greeks of European options for whole arrays at once (Black-76 and Black-Scholes-Merton,
 linear and inverse settlement), computed by the SIMD kernels of the compiled core.
 
-Units (DESIGN §3): t in years (ACT/365), sigma, r and q as decimals (continuously compounded).  Greeks
+Units: t in years (ACT/365), sigma, r and q as decimals (continuously compounded).  Greeks
 are per unit: vega per 1.00 of vol, theta = dV/dt per year with calendar time running forward (usually
 negative), rho per 1.00 of rate with the underlying argument held, vanna = d2V/dS dsigma,
 volga = d2V/dsigma2, charm = d(delta)/dt per year.  For settlement="inverse" every output is the

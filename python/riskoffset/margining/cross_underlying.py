@@ -1,9 +1,9 @@
 """Cross-underlying risk offsets in portfolio margin: a correlation-aware aggregation of Deribit PM scan risk
-across underlyings (issue 6 §3).  Not an exchange's published method: a documented, parameterised candidate
+across underlyings.  Not an exchange's published method: a documented, parameterised candidate
 for a venue (or a risk desk) that credits offsetting BTC and ETH risk, in the form ISDA SIMM aggregates
-signed risk across buckets (spec margin-methods.md §5).
+signed risk across buckets (see docs/margin.md).
 
-Per account, Deribit PM (`portfolio.portfolio_margins`, spec §2.3) gives each risk group ``g`` (``btc_btc``,
+Per account, Deribit PM (`portfolio.portfolio_margins`) gives each risk group ``g`` (``btc_btc``,
 ``eth_eth``, ``btc_usdc``) its worst-case loss ``W_g`` (converted to USD at the index) and the scenario that
 sets it.  Groups of the same underlying are added as they are (no offset between settlement currencies, as
 in S:PM), giving one scan risk ``R_u`` per underlying with a direction ``s_u``: +1 when the worst scenario is a

@@ -1,4 +1,4 @@
-"""Margin from a user-defined scenario grid, and the Paradex-style 24-scenario preset (spec §4.4).
+"""Margin from a user-defined scenario grid, and the Paradex-style 24-scenario preset.
 
 A grid is a set of scenarios, each a relative price move per underlying (or one for all), a vol shift
 (relative ``sigma (1 + v f(d))`` or absolute ``sigma + v f(d)``, with an optional term factor ``f`` of the

@@ -1,4 +1,4 @@
-"""Legacy Deribit portfolio-margin models (before November 2023; spec margin-methods.md §2.5), as named
+"""Legacy Deribit portfolio-margin models (before November 2023; see docs/margin.md), as named
 presets for reproducing old statements: ``ro.margin(book, market, "deribit-pm", "deribit-pm-legacy-2020")``.
 
 Per account and vector key (as in the current model, `portfolio`), the book is revalued on a grid of
@@ -15,7 +15,7 @@ scaled by ``(30 / max(d, 1)) ** p``, and:
 
 Every legacy figure is a **candidate**: the models are reconstructed from Deribit's old documentation
 and a venue that copied them (the futures grid and contingency of that venue's published example are
-reproduced, spec §6 TV-P3); the vega offset across expiries and the minimum equity of the 2017-2018
+reproduced); the vega offset across expiries and the minimum equity of the 2017-2018
 models are not modelled.
 """
 

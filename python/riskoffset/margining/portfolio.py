@@ -1,5 +1,5 @@
-"""Deribit-style portfolio margin (S:PM), the current model (spec margin-methods.md §2.3; parameters §2.4 as
-dated JSON in riskoffset/data/margin/deribit-pm_*.json, or Deribit's own ``model_params``).
+"""Deribit-style portfolio margin (S:PM), the current model (see docs/margin.md, Deribit portfolio margin);
+parameters as dated JSON in riskoffset/data/margin/deribit-pm_*.json, or Deribit's own ``model_params``.
 
 Per currency pair (``btc_usd``) and settlement currency the book's positions form one risk vector, keyed
 like Deribit's ``btc_btc`` (coin-settled) or ``btc_usdc`` (linear), of 35 scenario P&Ls:
@@ -23,7 +23,8 @@ over expiries (perpetual T = 0); the delta shock is a labelled candidate
 ``params["addons"]`` (a Book has no orders).  Spot holdings are collateral, not risk positions: they are
 left out of the vectors (as standard margin charges them nothing).
 
-Calibrated against Deribit's published `private/pme/simulate` output (Example A, spec §2.6): the futures
+Calibrated against Deribit's published `private/pme/simulate` output (the BTC example of its API
+documentation): the futures
 vectors, the extended futures entries, the dampener on them, the worst case, the roll shock of futures and
 ``MM = 0.8 x risk_matrix_margin``.  Candidates (documented, not yet checked against Deribit): option vectors
 (the vol-state order and the DTE floor are unpublished), options in the roll shock, the delta shock, the
@@ -87,7 +88,7 @@ def instrument_vectors(
     resolved: ResolvedMarket | None = None,
 ) -> tuple[FloatArray, tuple[tuple[str, ...], ...]]:
     """Per unit of amount of every instrument of the book: its 27 standard scenario P&Ls and its 8 extended
-    ones already weighted (and, coin-settled, converted to the edge of the range), spec §2.3 steps 2-5."""
+    ones already weighted (and, coin-settled, converted to the edge of the range)."""
     table = book.instruments
     n_std = params.n_standard
     n_ext = len(params.extended_moves)
@@ -101,7 +102,7 @@ def instrument_vectors(
         ext = np.asarray(params.extended_moves)
         weight = pair.extended_table_factor * pair.price_range / np.abs(ext)
         coin = table.settlement[rows] == INVERSE
-        # Coin P&L realised at S (1 + m) re-expressed at the edge of the standard range S (1 + s R) (§2.3 step 5).
+        # Coin P&L realised at S (1 + m) re-expressed at the edge of the standard range S (1 + s R).
         convert = (1.0 + ext) / (1.0 + np.sign(ext) * pair.price_range)
         pnl[:, n_std:] *= weight
         pnl[coin, n_std:] *= convert

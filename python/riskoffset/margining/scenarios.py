@@ -1,4 +1,4 @@
-"""The scenario engine (DESIGN §1): revalue every instrument once per scenario, then net.
+"""The scenario engine: revalue every instrument once per scenario, then net.
 
 A `ScenarioSet` moves, per scenario ``j``,
 
@@ -46,7 +46,7 @@ APPROXIMATIONS = ("full", "delta-gamma-vega")
 class VolTerm:
     """Scale of a vol shock with days to expiry ``d``: ``f(d) = (pivot_days / max(d, floor_days)) ** p`` with
     ``p = short_power`` below ``pivot_days`` and ``long_power`` from there on (both give 1 at the pivot):
-    Deribit's vega power law (spec §2.3 step 3)."""
+    Deribit's vega power law."""
 
     short_power: float
     long_power: float
@@ -268,7 +268,7 @@ def _closed_forms(table: InstrumentTable, resolved: ResolvedMarket, moves: Float
     inverse = table.settlement == INVERSE
     inv = np.flatnonzero(futures & inverse)
     if len(inv):
-        # Per USD of face: coin P&L 1/F - 1/F' = (1 - 1/(1+m)) / F (spec §2.3 step 4, verified on Example A).
+        # Per USD of face: coin P&L 1/F - 1/F' = (1 - 1/(1+m)) / F.
         pnl[inv] = (1.0 - 1.0 / (1.0 + moves[inv])) / resolved.forward[inv, None]
     lin = np.flatnonzero((futures & ~inverse) | (table.kind == KIND_SPOT))
     if len(lin):

@@ -1,4 +1,4 @@
-"""CME SPAN margin from XML risk-parameter files (``.spn``): parser and algorithm (spec §3).
+"""CME SPAN margin from XML risk-parameter files (``.spn``): parser and algorithm.
 
     from riskoffset.margining.span import parse_span, span_margin
 

@@ -1,11 +1,11 @@
-"""CME SPAN ("classic" SPAN, XML risk-parameter files) for one account: spec margin-methods.md §3.4.
+"""CME SPAN ("classic" SPAN, XML risk-parameter files) for one account (see docs/span.md).
 
 Per clearing organisation and performance-bond rate class ``r`` (maintenance and initial), per combined
 commodity (CC):
 
 1. scan risk: ``L_j = sum_p n_p a_p[j]`` over the CC's positions (per scan tier if the CC has scanTiers,
    summed over tiers), ``scan = max(0, max_j L_j)``; the risk arrays already include the extreme-move
-   cover fraction (spec §3.3: "the calculator takes them as-is"), so pointDef weights are used for the
+   cover fraction (a SPAN calculator takes them as they are), so pointDef weights are used for the
    description only unless ``apply_point_weights=True``;
 2. tier deltas ``sum n_p d_p`` with the composite delta stored in each risk array (the contract's own
    ``d`` if the array has none, 1 for futures);
@@ -29,8 +29,9 @@ commodity (CC):
    val) makes class r = val x class baseR (e.g. initial = 1.1 x maintenance).
 
 Amounts are converted to the result currency with the clearing org's curConv factors.  What is
-calibrated: scan risk reproduces the textbook arrays (spec §3.7 E1, TV-S1) and the assembly of §3.7 E3;
-spot charges, inter-commodity credits (TR/VR/PR decomposition unconfirmed, spec §3.9.5), the SOM method
+calibrated: scan risk reproduces the textbook arrays and the published assembly of the requirement
+(see docs/span.md);
+spot charges, inter-commodity credits (TR/VR/PR decomposition unconfirmed), the SOM method
 choice and cross-CC use of NOV are documented candidates.  Charge methods P (per month per spread) and W
 (weighted price) are not implemented: a file using them on a spread that forms raises ValueError.
 """
@@ -71,13 +72,13 @@ COMPONENTS: tuple[str, ...] = (
     "floor_adjustment",
 )
 CALIBRATION: dict[str, Calibration] = {
-    "scan_risk": "calibrated",  # reproduces the McMillan textbook arrays (TV-S1)
+    "scan_risk": "calibrated",  # reproduces the textbook risk arrays (see docs/span.md)
     "intra_spread_charge": "exact",  # flat-rate rule, file-driven
     "spot_charge": "candidate",
-    "inter_spread_credit": "candidate",  # WFPR decomposition unconfirmed (spec §3.9.5)
+    "inter_spread_credit": "candidate",  # WFPR decomposition unconfirmed
     "som_excess": "exact",
     "initial_adjustment": "exact",
-    "net_option_value": "candidate",  # cross-CC use of NOV (spec §3.9.4)
+    "net_option_value": "candidate",  # cross-CC use of NOV
     "floor_adjustment": "exact",
 }
 
