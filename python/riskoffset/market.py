@@ -25,6 +25,9 @@ Where two sources exist for the same expiry (1/2 and 3) and differ by more than 
 (relative, 1 % by default) the data are inconsistent and resolving is an error naming the instrument.
 Futures and perpetuals use their own mark; spot uses the index.  Linear (``BASE_USDC``) instruments share
 the forward curve of their base (USDC taken at par with USD).
+
+Why one module of ~570 lines: the snapshot, its forward curves and the resolver share the Market's caches
+(curves per base, resolutions per table); file formats live in riskoffset.io, times in riskoffset.times.
 """
 
 from __future__ import annotations

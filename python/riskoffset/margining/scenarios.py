@@ -18,6 +18,9 @@ forms for futures and spot (inverse future, per USD of face: ``1/F - 1/F'``; lin
 optional delta-gamma-vega approximation replaces option revaluation by ``delta dF + gamma dF^2 / 2 + vega
 dsigma + theta dt`` (Greeks of the same coin or quote-currency value) and reports its error against full
 revaluation.  `account_pnl` is the sparse product ``L = Q . P`` per account (and risk group).
+
+Why one module of ~480 lines: scenario sets, the P&L matrix and its netting per account are the three
+steps of one engine, and the netting reads the scenario set's layout directly.
 """
 
 from __future__ import annotations

@@ -30,10 +30,12 @@ commodity (CC):
 
 Amounts are converted to the result currency with the clearing org's curConv factors.  What is
 calibrated: scan risk reproduces the textbook arrays and the published assembly of the requirement
-(see docs/span.md);
-spot charges, inter-commodity credits (TR/VR/PR decomposition unconfirmed), the SOM method
+(see docs/span.md); spot charges, inter-commodity credits (TR/VR/PR decomposition unconfirmed), the SOM method
 choice and cross-CC use of NOV are documented candidates.  Charge methods P (per month per spread) and W
 (weighted price) are not implemented: a file using them on a spread that forms raises ValueError.
+
+Why one module of ~700 lines: the steps above run in order on shared per-CC state (the spreads consume the
+deltas the earlier steps leave), and reading them in one place is how they are checked against SPAN.
 """
 
 from __future__ import annotations

@@ -25,6 +25,9 @@ Malformed files raise `SpanFileError` (a ValueError) naming the element and its 
 errors come from the XML parser with their position; semantic errors (a risk array with a non-numeric
 value, a contract without cId, a tier without tn, ...) are located by a second, error-path-only scan that
 finds the n-th occurrence of the offending element.
+
+Why one module of ~660 lines: one streaming pass (`_Builder`) whose element handlers share its state; the
+model it fills is in riskoffset.margining.span.model.
 """
 
 from __future__ import annotations
