@@ -1,6 +1,6 @@
 """Scenario engine and margin at desk and exchange scale (the speed bars are in README.md):
 
-* revaluation of 1,000 instruments x 33 scenarios through the scenario engine (`margin.scenarios.revalue`:
+* revaluation of 1,000 instruments x 33 scenarios through the scenario engine (`margining.scenarios.scenario_pnl`:
   vol shocks with the term power law, one C++ scenario-kernel call, P&L against the unshocked state);
   bar 250 us one thread.  Checked cell by cell against `ro.price` on the shocked inputs;
 * Deribit-style portfolio margin (`ro.margin`, every MarginResult built) of a 10,000-position,
@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import riskoffset as ro
 from riskoffset.margining.portfolio import portfolio_margins
-from riskoffset.margining.scenarios import ScenarioSet, VolTerm, revalue
+from riskoffset.margining.scenarios import ScenarioSet, VolTerm, scenario_pnl
 
 SEED = 20261125
 
@@ -51,7 +51,7 @@ def test_revalue_1000_instruments_33_scenarios(benchmark, market: ro.Market) -> 
         vol_floor=1e-4,
     )
     assert len(sub) == 1000 and len(scenarios) == 33
-    result = benchmark(revalue, sub, market, scenarios)
+    result = benchmark(scenario_pnl, sub, market, scenarios)
     resolved = market.resolve(sub)
     sigma = scenarios.shocked_vol(resolved.sigma, resolved.t)
     forward = resolved.forward[:, None] * (1.0 + scenarios.price_move[None, :])

@@ -206,7 +206,7 @@ def test_deribit_size_units_futures_in_usd_options_in_coin(market: Market) -> No
     positions = {
         "jsonrpc": "2.0",
         "result": [
-            # private/get_positions objects (conventions.md §2.6): signed size, direction repeats the side.
+            # private/get_positions objects (see docs/conventions.md): signed size, direction repeats the side.
             {"instrument_name": "BTC-PERPETUAL", "kind": "future", "direction": "sell", "size": -19000.0,
              "size_currency": -0.19998, "average_price": 95100.0, "mark_price": 95010.0},
             {"instrument_name": "BTC-25DEC26-100000-C", "kind": "option", "direction": "buy", "size": 2.5,
@@ -370,3 +370,47 @@ def test_instrument_greeks_are_read_only_columns(market: Market) -> None:
     table = InstrumentTable.from_names(NAMES)
     g = instrument_greeks(table, market)
     assert g.values.shape == (len(table), len(MEASURES)) and not g.values.flags.writeable
+
+
+# ---------------------------------------------------------------------------------------------- Deribit input
+_POSITIONS_A = [
+    {"instrument_name": "BTC-PERPETUAL", "kind": "future", "direction": "sell", "size": -19000.0},
+    {"instrument_name": "BTC-25DEC26-100000-C", "kind": "option", "direction": "buy", "size": 2.5},
+]
+_POSITIONS_B = [
+    {"instrument_name": "BTC-PERPETUAL", "kind": "future", "direction": "buy", "size": 4000.0},
+]
+
+
+def test_list_of_jsonrpc_envelopes_is_read(tmp_path: Path) -> None:
+    """Two saved get_positions responses in one file: their results are concatenated and netted.
+    BTC-PERPETUAL: -19000 + 4000 = -15000 USD; the call keeps its 2.5 coin."""
+    envelopes = [
+        {"jsonrpc": "2.0", "id": 1, "result": _POSITIONS_A},
+        {"jsonrpc": "2.0", "id": 2, "result": _POSITIONS_B},
+    ]
+    path = tmp_path / "two.json"
+    path.write_text(json.dumps(envelopes))
+    for book in (Book.from_json(path), Book.from_json(envelopes), Book.from_deribit(envelopes)):
+        got = {p["instrument"]: p["quantity"] for p in book.positions()}
+        assert got == {"BTC-PERPETUAL": -15000.0, "BTC-25DEC26-100000-C": 2.5}
+
+
+def test_bad_deribit_input_says_what_was_expected_briefly() -> None:
+    """A refused object is shown as a short excerpt (never the whole input) next to what was expected."""
+    huge = {"jsonrpc": "2.0", "result": [{"size": 1.0, "padding": "x" * 10_000}]}
+    with pytest.raises(ValueError, match="without an instrument_name") as err:
+        Book.from_deribit(huge)
+    assert len(str(err.value)) < 300
+    with pytest.raises(TypeError, match="expected a dict or a JSON-RPC envelope") as err2:
+        Book.from_deribit([_POSITIONS_A[0], "y" * 10_000])
+    assert len(str(err2.value)) < 300
+
+
+def test_malformed_json_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "broken_positions.json"
+    path.write_text('[{"instrument": "BTC-PERPETUAL", "quantity": 10,}]')
+    with pytest.raises(ValueError, match=r"broken_positions\.json.*not valid JSON.*line 1"):
+        Book.from_json(path)
+    with pytest.raises(ValueError, match=r"broken_positions\.json"):
+        Book.load(path)

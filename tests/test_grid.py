@@ -1,4 +1,4 @@
-"""Scenario-grid margin and the Paradex-style preset (spec §4.4): hand-computed small books, the preset's
+"""Scenario-grid margin and the Paradex-style preset: hand-computed small books, the preset's
 data file, and the properties every scenario method has (permutation / splitting invariance, linear in
 scale, a long and a short of the same instrument carry nothing)."""
 

@@ -17,7 +17,7 @@ from riskoffset.instruments import (
     parse_strike,
 )
 
-# Names from Deribit's "Instrument Naming" documentation (conventions.md §2.4) plus our own variations.
+# Names from Deribit's "Instrument Naming" documentation (see docs/conventions.md) plus our own variations.
 ROUND_TRIP = [
     "BTC-25MAR23",
     "BTC-5AUG23",
@@ -110,7 +110,7 @@ def test_format_name_from_parts() -> None:
         format_name("BTC", "future")
 
 
-# A get_instruments object shaped as in Deribit's OpenAPI schema (conventions.md §2.5); values illustrative.
+# A get_instruments object shaped as in Deribit's OpenAPI schema (see docs/conventions.md); values illustrative.
 OPTION_OBJECT = {
     "tick_size": 0.0005,
     "taker_commission": 0.0003,
@@ -218,3 +218,46 @@ def test_same_name_with_different_attributes_is_rejected() -> None:
 
 def test_public_names() -> None:
     assert ro.Instrument is Instrument and ro.InstrumentTable is InstrumentTable
+
+
+def test_equality_and_hash_with_missing_figures() -> None:
+    """Missing figures are NaN; two instruments that differ in nothing are equal and hash alike whatever
+    NaN object each holds (Python 3.13's dataclass __eq__ compares fields with ==, and NaN != NaN)."""
+    import dataclasses
+
+    a = Instrument.parse("BTC-PERPETUAL")
+    b = Instrument.parse("BTC-PERPETUAL")
+    c = dataclasses.replace(a, tick_size=float("nan"), maker_commission=float("nan"))
+    assert a == b == c
+    assert len({a, b, c}) == 1
+    assert a != dataclasses.replace(a, tick_size=0.5)
+    assert a != Instrument.parse("ETH-PERPETUAL")
+    o = Instrument.parse("BTC-25DEC26-100000-C")
+    assert o == Instrument.parse("BTC-25DEC26-100000-C") and hash(o) == hash(
+        Instrument.parse("BTC-25DEC26-100000-C")
+    )
+
+
+@pytest.mark.parametrize("spelling", ["call", "C", "c", "CALL", "cAll", True])
+def test_option_type_any_case(spelling: object) -> None:
+    """Every spelling of the flag rule builds the same call (stored as "call")."""
+    from riskoffset.instruments import format_name
+
+    expiry = datetime(2026, 12, 25, 8, tzinfo=timezone.utc)
+    assert (
+        format_name("BTC", "option", expiry=expiry, strike=100000, option_type=spelling)
+        == "BTC-25DEC26-100000-C"
+    )  # type: ignore[arg-type]
+    a = Instrument.parse("BTC-25DEC26-100000-C")
+    assert dataclasses_replace(a, spelling).option_type == "call"
+
+
+def dataclasses_replace(inst: Instrument, option_type: object) -> Instrument:
+    import dataclasses
+
+    return dataclasses.replace(inst, option_type=option_type)  # type: ignore[arg-type]
+
+
+def test_option_type_unknown_is_refused() -> None:
+    with pytest.raises(ValueError, match="option_type.*'calls'"):
+        Instrument("X", "option", "BTC", "USD", "inverse", option_type="calls")

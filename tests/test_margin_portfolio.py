@@ -1,5 +1,5 @@
-"""Deribit-style portfolio margin (spec margin-methods.md §2): Example A of the official API documentation
-(§2.6, [D6]) to its stated tolerances, Example C as a self-consistency regression, Deribit's own
+"""Deribit-style portfolio margin (see docs/margin.md): Example A of the official API documentation
+to its stated tolerances, Example C as a self-consistency regression, Deribit's own
 ``model_params`` object as input, properties (permutation, splitting, scale, long and short), malformed
 parameter sets."""
 
@@ -13,13 +13,14 @@ from typing import Any
 import numpy as np
 import pytest
 import riskoffset as ro
+from riskoffset.instruments import InstrumentTable
 from riskoffset.margining import ParameterError
 from riskoffset.margining.portfolio import PMParameters, portfolio_margins
 
 DATA = Path(ro.__file__).parent / "data" / "margin"
 
 # ---------------------------------------------------------------------------------------------- Example A
-# Official Deribit API documentation, private/pme/simulate response example, BTC, 2024-06-17 [D6].
+# Official Deribit API documentation, private/pme/simulate response example, BTC, 2024-06-17.
 A_TIME = 1718619740501  # model_params.general.timestamp
 A_INDEX = 65_666.19
 A_PERP = ("BTC-PERPETUAL", 0.314538364, 65_910.57)  # name, size in coin, mark
@@ -157,7 +158,7 @@ def example_c() -> tuple[ro.Book, ro.Market]:
 
 
 def test_example_c_self_consistency() -> None:
-    """Spec §2.6 Example C (constructed, not published): short 1 BTC inverse call, printed to 1e-10."""
+    """Example C (constructed, not published): short 1 BTC inverse call, printed to 1e-10."""
     book, market = example_c()
     pm = portfolio_margins(book, market, "deribit-pm-2024-06-17")
     params = PMParameters.load("deribit-pm-2024-06-17")
@@ -324,7 +325,7 @@ LEGACY = [
 
 
 def test_legacy_futures_grid_and_contingency_tv_p3() -> None:
-    """Spec §2.5 / TV-P3: a Deribit-like venue's legacy example, ETH-10JAN24 future, 10 long, index 2243.3,
+    """A Deribit-like venue's legacy example, ETH-10JAN24 future, 10 long, index 2243.3,
     annualised basis 8 % over 20 days; grid +-15 % in 3 % steps = -3380 ... 3380 USD (published rounded to
     the dollar), futures contingency 0.006 x 2243.3 x 10 = 134.6 USD."""
     index = 2243.3
@@ -339,7 +340,7 @@ def test_legacy_futures_grid_and_contingency_tv_p3() -> None:
     assert result.maintenance == pytest.approx(
         -grid.min() + result.components["futures_contingency"], rel=1e-15
     )
-    assert result.initial == pytest.approx(1.2 * result.maintenance, rel=1e-15)  # IM = 120 % of MM [D12]
+    assert result.initial == pytest.approx(1.2 * result.maintenance, rel=1e-15)  # IM = 120 % of MM
     assert set(result.calibration.values()) == {"candidate"}
 
 
@@ -379,3 +380,63 @@ def test_malformed_legacy_parameters() -> None:
     del doc["vol_up"]
     with pytest.raises(ParameterError, match="missing key 'vol_up'"):
         ro.margin(ro.Book.sample("calendar_spread"), ro.Market.sample(), "deribit-pm", doc)
+
+
+@pytest.mark.parametrize(
+    "method, params",
+    [
+        ("deribit-pm", None),
+        ("deribit-pm", "deribit-pm-legacy-2020"),
+        ("deribit-standard", None),
+        ("grid", None),
+    ],
+)
+def test_market_resolved_once_per_margin_call(
+    monkeypatch: pytest.MonkeyPatch, method: str, params: object
+) -> None:
+    """One margin call resolves the book's instrument table against the market once and hands the
+    resolved columns down (keys, scenario P&L, Greeks), instead of asking the market again at every level."""
+    book, market = ro.Book.sample(), ro.Market.sample()
+    calls: list[int] = []
+    original = ro.Market.resolve
+
+    def counting(self: ro.Market, table: InstrumentTable) -> object:
+        calls.append(len(table))
+        return original(self, table)
+
+    monkeypatch.setattr(ro.Market, "resolve", counting)
+    result = ro.margin(book, market, method, params=params) if params else ro.margin(book, market, method)
+    assert result.initial > 0
+    assert len(calls) == 1
+
+
+def test_margin_result_rows_and_to_pandas(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One row per (account, risk group); the rows' initial margins in USD add up to the book's.  Without
+    pandas, to_pandas says which extra to install."""
+    import sys
+
+    result = ro.margin(ro.Book.sample(), ro.Market.sample(), "deribit-pm")
+    rows = result.rows()
+    assert len(rows) == len(result.groups) > 1
+    assert sum(r["initial_usd"] for r in rows) == pytest.approx(result.initial_usd, rel=1e-12)
+    assert {"account", "group", "currency", "initial", "maintenance"} <= set(rows[0])
+    try:
+        import pandas  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        frame = result.to_pandas()
+        assert len(frame) == len(rows)
+        assert frame["initial_usd"].sum() == pytest.approx(result.initial_usd, rel=1e-12)
+    monkeypatch.setitem(sys.modules, "pandas", None)
+    with pytest.raises(ImportError, match=r'pip install "riskoffset\[pandas\]"'):
+        result.to_pandas()
+
+
+def test_in_currency_is_the_one_constructor() -> None:
+    """USD amounts are the currency amounts at the rate (2 BTC at 95,000 = 190,000 USD); no rate, no USD."""
+    r = ro.MarginResult.in_currency("x", 2.0, 1.5, "BTC", 95_000.0, group="btc_btc")
+    assert (r.initial_usd, r.maintenance_usd, r.details["usd_rate"]) == (190_000.0, 142_500.0, 95_000.0)
+    assert r.group == "btc_btc"
+    n = ro.MarginResult.in_currency("x", 2.0, 1.5, "ETH", None)
+    assert n.initial_usd is None and n.maintenance_usd is None

@@ -1,5 +1,5 @@
-"""Deribit standard margin (spec margin-methods.md §1): the published worked examples TV-D1..D3 and the
-constructed option table TV-D4 to the cent (1e-12 for the per-coin option figures), through the formulas and
+"""Deribit standard margin (see docs/margin.md): the published worked examples (futures cases D1..D3 below) and the
+constructed option table (D4) to the cent (1e-12 for the per-coin option figures), through the formulas and
 through `ro.margin` on a Book; the dispatcher; malformed parameter files."""
 
 from __future__ import annotations
@@ -28,15 +28,15 @@ def margin_of(name: str, quantity: float, market: ro.Market, params: object = No
 
 
 # ---------------------------------------------------------------------------------------------- futures
-# (source, family, price, size in coin, IM, MM, settlement currency); spec §1.3 table and §6 TV-D1..D3.
+# (source, family, price, size in coin, IM, MM, settlement currency): Deribit's published futures examples D1..D3.
 FUTURES_CASES = [
-    ("TV-D1 [D2]", "BTC_USDC-PERPETUAL", 100_000.0, 0.0, 0.0, 0.0),
-    ("TV-D1 [D2]", "BTC_USDC-PERPETUAL", 100_000.0, 25.0, 53_125.0, 28_125.0),
-    ("TV-D1 [D2]", "BTC_USDC-PERPETUAL", 100_000.0, 350.0, 1_312_500.0, 962_500.0),
-    ("TV-D2 [D2]", "SOL_USDC-PERPETUAL", 200.0, 25.0, 200.625, 100.625),
-    ("TV-D2 [D2]", "SOL_USDC-PERPETUAL", 200.0, 6000.0, 84_000.0, None),
-    ("TV-D3 [D8]", "BTC-PERPETUAL", 100_000.0, 25.0, 0.53125, None),
-    ("TV-D3 [D8]", "BTC-PERPETUAL", 100_000.0, 350.0, 13.125, None),
+    ("D1", "BTC_USDC-PERPETUAL", 100_000.0, 0.0, 0.0, 0.0),
+    ("D1", "BTC_USDC-PERPETUAL", 100_000.0, 25.0, 53_125.0, 28_125.0),
+    ("D1", "BTC_USDC-PERPETUAL", 100_000.0, 350.0, 1_312_500.0, 962_500.0),
+    ("D2", "SOL_USDC-PERPETUAL", 200.0, 25.0, 200.625, 100.625),
+    ("D2", "SOL_USDC-PERPETUAL", 200.0, 6000.0, 84_000.0, None),
+    ("D3", "BTC-PERPETUAL", 100_000.0, 25.0, 0.53125, None),
+    ("D3", "BTC-PERPETUAL", 100_000.0, 350.0, 13.125, None),
 ]
 
 
@@ -66,18 +66,16 @@ def test_futures_worked_examples(
 def test_inverse_perpetual_maintenance_and_older_rates() -> None:
     market = ro.Market(VALUATION, index={"BTC": 100_000.0}, marks={"BTC-PERPETUAL": 100_000.0})
     current = margin_of("BTC-PERPETUAL", 25 * 100_000.0, market)
-    assert current.maintenance == pytest.approx(
-        25 * (0.01 + 0.00005 * 25), abs=1e-12
-    )  # [D15] 1 % + n 0.005 %
+    assert current.maintenance == pytest.approx(25 * (0.01 + 0.00005 * 25), abs=1e-12)  # 1 % + n 0.005 %
     older = margin_of("BTC-PERPETUAL", 25 * 100_000.0, market, "deribit-standard-2019")
-    assert older.initial == pytest.approx(0.53125, abs=1e-12)  # [D8]
+    assert older.initial == pytest.approx(0.53125, abs=1e-12)
     assert older.maintenance == pytest.approx(25 * (0.015 + 0.00005 * 25), abs=1e-12)
-    assert "[D8]" in older.parameters_source and "2019" in older.parameters_source
+    assert "2019" in older.parameters_source
     assert current.initial_usd == pytest.approx(0.53125 * 100_000.0)
 
 
 # ---------------------------------------------------------------------------------------------- options
-# Spec §1.4 constructed table (TV-D4): (case, call, F, K, mark, size, IM, MM), inverse in BTC.
+# A constructed short-option table (D4), worked by hand from the formulas in docs/margin.md: (case, call, F, K, mark, size, IM, MM), inverse in BTC.
 INVERSE_OPTIONS = [
     ("short call OTM", True, 100_000.0, 110_000.0, 0.0100, 1.0, 0.110, 0.085),
     ("short call ITM", True, 100_000.0, 90_000.0, 0.1050, 1.0, 0.255, 0.180),
@@ -92,8 +90,8 @@ def test_inverse_option_table(
 ) -> None:
     rates = StandardParameters.load().options_inverse
     got_im, got_mm = inverse_option_margin(call, forward, strike, mark, rates)
-    assert abs(size * float(got_im) - im) <= 1e-12, f"TV-D4 {case}: IM {size * float(got_im)!r} != {im}"
-    assert abs(size * float(got_mm) - mm) <= 1e-12, f"TV-D4 {case}: MM {size * float(got_mm)!r} != {mm}"
+    assert abs(size * float(got_im) - im) <= 1e-12, f"D4 {case}: IM {size * float(got_im)!r} != {im}"
+    assert abs(size * float(got_mm) - mm) <= 1e-12, f"D4 {case}: MM {size * float(got_mm)!r} != {mm}"
 
 
 @pytest.mark.parametrize(("case", "call", "forward", "strike", "mark", "size", "im", "mm"), INVERSE_OPTIONS)
@@ -113,7 +111,7 @@ def test_inverse_option_table_through_a_book(
     assert abs(result.maintenance - mm) <= 1e-12, case
     assert result.calibration == {"options": "exact"}
     long = margin_of(name, size, market)
-    assert long.initial == 0.0 and long.maintenance == 0.0  # premium paid, no margin [D17]
+    assert long.initial == 0.0 and long.maintenance == 0.0  # premium paid, no margin
 
 
 def test_linear_put_table_row() -> None:

@@ -28,7 +28,7 @@ YEAR_MS = 365 * 86400 * 1000
 
 
 # ------------------------------------------------------------------------------------------- Deribit rows
-# [R3] in ../shared/specs/margin-methods.md: Tardis.dev options_chain CSV sample row (Deribit
+# A Tardis.dev options_chain CSV sample row (Deribit
 # BTC-9JUN20-9875-P), from Tardis's documentation (https://docs.tardis.dev, "options_chain"), as quoted in a
 # public test fixture.  Columns used: timestamp and expiration (microseconds), underlying_price (the
 # expiry's forward, here a synthetic SYN.BTC-9JUN20), mark_iv (percent), mark_price (coin), and Deribit's
@@ -116,7 +116,7 @@ def test_deribit_row_coin_mark(row: tuple) -> None:  # type: ignore[type-arg]
     per_unit = instrument_greeks(table, market)
     t = market.resolve(table).t[0]
     k = float(name.split("-")[2])
-    # Coin mark = USD Black-76 price / forward (DESIGN §3; conventions.md §2.7).
+    # Coin mark = USD Black-76 price / forward (see docs/conventions.md).
     usd = ro.price(name[-1].lower(), forward, k, t, 0.0, iv_pct / 100)
     assert per_unit["value_usd"][0] == pytest.approx(usd, rel=1e-14)
     assert per_unit["value_coin"][0] == pytest.approx(usd / forward, rel=1e-14)
@@ -328,3 +328,37 @@ def test_years_are_act365_by_the_second() -> None:
     one_day = int(datetime(2026, 11, 26, 8, tzinfo=timezone.utc).timestamp() * 1000)
     assert float(market.years_to(one_day)) == 1 / 365
     assert float(market.years_to(one_day + 1000)) == (86400 + 1) / (365 * 86400)
+
+
+def test_market_from_list_of_envelopes_and_malformed_file(tmp_path: Path) -> None:
+    """Ticker responses saved as a list of JSON-RPC envelopes are read as one set of quotes; a file that
+    is not JSON is an error naming it."""
+    tickers = [
+        {
+            "jsonrpc": "2.0",
+            "result": {
+                "instrument_name": "BTC-PERPETUAL",
+                "mark_price": 95_100.0,
+                "index_price": 95_000.0,
+                "timestamp": 1_795_600_800_000,
+            },
+        },
+        {
+            "jsonrpc": "2.0",
+            "result": {
+                "instrument_name": "ETH-PERPETUAL",
+                "mark_price": 3_401.0,
+                "index_price": 3_400.0,
+                "timestamp": 1_795_600_800_000,
+            },
+        },
+    ]
+    path = tmp_path / "tickers.json"
+    path.write_text(json.dumps(tickers))
+    m = Market.from_json(path)
+    assert m.index == {"BTC": 95_000.0, "ETH": 3_400.0}
+    assert m.marks == {"BTC-PERPETUAL": 95_100.0, "ETH-PERPETUAL": 3_401.0}
+    bad = tmp_path / "not_json.json"
+    bad.write_text("{valuation_time: 2026}")
+    with pytest.raises(ValueError, match=r"not_json\.json.*not valid JSON"):
+        Market.load(bad)

@@ -30,7 +30,7 @@ def reference(r: float = 0.0, time_shift: np.ndarray | None = None) -> np.ndarra
     return np.where(INVERSE[:, None], value / f, value)
 
 
-# Relative 1e-12 where the value is not tiny, else absolute 1e-14 of the scenario forward (DESIGN §4); the
+# Relative 1e-12 where the value is not tiny, else absolute 1e-14 of the scenario forward; the
 # two paths share the formulas but hoist ln(F/K) differently, so the last bits may differ.
 def assert_close(got: np.ndarray, want: np.ndarray) -> None:
     scale = np.where(INVERSE[:, None], 1.0, FORWARD[:, None] * (1.0 + MOVE[None, :]))

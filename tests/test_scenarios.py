@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import riskoffset as ro
-from riskoffset.margining.scenarios import ScenarioSet, VolTerm, account_pnl, revalue
+from riskoffset.margining.scenarios import ScenarioSet, VolTerm, account_pnl, scenario_pnl
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,7 @@ def test_full_revaluation_matches_pricing_each_cell(market: ro.Market) -> None:
         vol_floor=1e-4,
         time_shift=[0.0, 0.0, 1 / 365, 0.0, 2 / 365],
     )
-    out = revalue(table, market, scen, rows=rows)
+    out = scenario_pnl(table, market, scen, rows=rows)
     resolved = market.resolve(table)
     for i, r in enumerate(rows.tolist()):
         inst = table[r]
@@ -66,7 +66,7 @@ def test_futures_and_spot_closed_forms(market: ro.Market) -> None:
     names = ["BTC-PERPETUAL", "BTC-25DEC26", "BTC_USDC-PERPETUAL", "BTC_USDC", "ETH-PERPETUAL"]
     rows = _rows(table, names)
     moves = np.array([-0.66, -0.16, 0.0, 0.04, 5.0])
-    out = revalue(table, market, ScenarioSet(price_move=moves, vol_shift=np.zeros(5)), rows=rows)
+    out = scenario_pnl(table, market, ScenarioSet(price_move=moves, vol_shift=np.zeros(5)), rows=rows)
     f = market.resolve(table).forward[rows]
     for i, name in enumerate(names):
         if "_USDC" in name:
@@ -89,26 +89,26 @@ def test_per_underlying_moves(market: ro.Market) -> None:
     scen = ScenarioSet(
         price_move=np.array([[0.1, -0.1], [0.0, 0.2]]), vol_shift=[0.0, 0.0], underlyings=("BTC", "ETH")
     )
-    out = revalue(table, market, scen, rows=rows)
+    out = scenario_pnl(table, market, scen, rows=rows)
     assert out.pnl[0, 0] > 0 and out.pnl[0, 1] < 0 and out.pnl[1, 0] == 0.0 and out.pnl[1, 1] > 0
     only_btc = ScenarioSet(price_move=np.array([[0.1]]), vol_shift=[0.0], underlyings=("BTC",))
     with pytest.raises(ValueError, match=r"not \['ETH'\]"):
-        revalue(table, market, only_btc, rows=rows)
+        scenario_pnl(table, market, only_btc, rows=rows)
 
 
 def test_delta_gamma_vega_error_is_reported(market: ro.Market) -> None:
     table = market.instruments
     options = np.flatnonzero(table.kind == 2)[::7]
     small = ScenarioSet.grid([-0.002, 0.0, 0.002], [-0.01, 0.0, 0.01])
-    approx = revalue(table, market, small, rows=options, method="delta-gamma-vega", report_error=True)
-    full = revalue(table, market, small, rows=options)
+    approx = scenario_pnl(table, market, small, rows=options, method="delta-gamma-vega", report_error=True)
+    full = scenario_pnl(table, market, small, rows=options)
     assert approx.error is not None and approx.max_error is not None
     assert np.allclose(approx.error, approx.pnl - full.pnl, rtol=0, atol=1e-12)
     assert np.allclose(approx.max_error, np.abs(approx.pnl - full.pnl).max(axis=1), rtol=0, atol=1e-12)
     scale = np.abs(full.pnl).max()
     assert np.abs(approx.error).max() <= 0.02 * scale  # second-order accurate for small shocks
     large = ScenarioSet.grid([-0.3, 0.3], [0.5])
-    big = revalue(table, market, large, rows=options, method="delta-gamma-vega", report_error=True)
+    big = scenario_pnl(table, market, large, rows=options, method="delta-gamma-vega", report_error=True)
     assert big.max_error is not None and big.max_error.max() > np.abs(approx.error).max()
 
 
@@ -120,7 +120,7 @@ def test_scenario_set_validation() -> None:
     with pytest.raises(ValueError, match="vol_mode"):
         ScenarioSet(price_move=[0.1], vol_shift=[0.0], vol_mode="log")
     with pytest.raises(ValueError, match="method must be one of"):
-        revalue(
+        scenario_pnl(
             ro.Market.sample().instruments, ro.Market.sample(), ScenarioSet([0.1], [0.0]), method="taylor"
         )
     grid = ScenarioSet.grid([-0.1, 0.1], [0.2, 0.0, -0.2], weight=np.arange(6.0))
@@ -137,7 +137,7 @@ def test_account_pnl_is_the_sparse_product(market: ro.Market) -> None:
     qty = rng.integers(-20, 21, n) * 0.5
     book = ro.Book.from_arrays(account, rows, qty, instruments=table)
     scen = ScenarioSet.grid([-0.1, 0.0, 0.1], [0.3, 0.0, -0.2], vol_term=VolTerm(0.3, 0.13))
-    pnl = revalue(book.instruments, market, scen).pnl
+    pnl = scenario_pnl(book.instruments, market, scen).pnl
     dense = np.zeros((len(book.accounts), len(book.instruments)))
     account_row = np.repeat(np.arange(len(book.accounts)), np.diff(book.indptr))
     np.add.at(dense, (account_row, book.indices), book.quantity)
@@ -163,7 +163,7 @@ def test_long_and_short_accounts_cancel(market: ro.Market) -> None:
         np.r_[np.ones(len(rows)), -np.ones(len(rows))],
         instruments=table,
     )
-    pnl = revalue(book.instruments, market, ScenarioSet.grid([-0.2, 0.2], [0.5, -0.25])).pnl
+    pnl = scenario_pnl(book.instruments, market, ScenarioSet.grid([-0.2, 0.2], [0.5, -0.25])).pnl
     out = account_pnl(book, pnl)
     assert np.array_equal(out.pnl[0], -out.pnl[1])
 

@@ -1,4 +1,4 @@
-"""SPAN: streaming parser and algorithm (spec margin-methods.md §3), on fixtures written by us from the
+"""SPAN: streaming parser and algorithm (see docs/margin.md), on fixtures written by us from the
 element names of CME's XSD (tests/data/span/*.spn) with every expected number worked out by hand below.
 
 two_cc.spn (all amounts USD, risk arrays = losses of one long contract):
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -94,7 +95,7 @@ def test_parser_accepts_a_file_object(span) -> None:  # type: ignore[no-untyped-
 
 # ---------------------------------------------------------------------------------------------- textbook
 def test_mcmillan_scan_risk_tv_s1() -> None:
-    """TV-S1: the long Dec 410 call alone has scan risk 3,990 (scenario 14: price -3/3, vol -1)."""
+    """Textbook case: the long Dec 410 call alone has scan risk 3,990 (scenario 14: price -3/3, vol -1)."""
     f = parse_span(MCMILLAN)
     r = span_margin({"SPC:2": 1}, None, f)
     assert r.components["scan_risk"] == 3990.0
@@ -451,3 +452,45 @@ def test_two_clearing_orgs(tmp_path: Path) -> None:
         f.row("AO:111")
     r = span_margin({"TST:TX:AF:101": 10, "TST:TX:AF:102": -10, "TS2:TX:AO:111": -5}, None, f)
     assert r.maintenance == 777.5 and r.initial == 956.875
+
+
+def _open_paths() -> set[str]:
+    fds = Path("/proc/self/fd")
+    out = set()
+    for fd in fds.iterdir():
+        try:
+            out.add(os.readlink(fd))
+        except OSError:
+            continue
+    return out
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc to list open files")
+@pytest.mark.parametrize("kind", ["semantic", "syntax"])
+def test_error_path_closes_the_file(tmp_path: Path, kind: str) -> None:
+    """A parse error part-way through a file given by path closes that file before the error reaches the
+    caller, without waiting for the garbage collector (which on Python 3.9 finalises the handle in a
+    reference cycle: a ResourceWarning, an error under -W error).  The cyclic collector is paused so
+    that only deterministic closing counts."""
+    import gc
+
+    text = TWO_CC.read_text()
+    if kind == "semantic":
+        bad = text.replace("<a>5</a><a>-4</a>", "<a>five</a><a>-4</a>", 1)
+    else:
+        bad = "\n".join(text.splitlines()[:60])
+    path = _write(tmp_path, bad)
+    gc.collect()
+    gc.disable()
+    try:
+        try:
+            parse_span(path)
+        except SpanFileError:
+            pass
+        else:
+            raise AssertionError("parse_span accepted a broken file")
+        still_open = str(path.resolve()) in _open_paths()
+    finally:
+        gc.enable()
+        gc.collect()
+    assert not still_open

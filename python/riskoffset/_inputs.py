@@ -12,11 +12,10 @@ import numpy as np
 import numpy.typing as npt
 
 from ._types import FloatArray
+from .flags import is_call, is_call_array
 
 MODELS = {"black76": 0, "black": 0, "bsm": 1, "black_scholes_merton": 1}
 SETTLEMENTS = {"linear": 0, "inverse": 1}
-_CALL_NAMES = ("c", "C", "call", "Call", "CALL")
-_PUT_NAMES = ("p", "P", "put", "Put", "PUT")
 
 
 def model_code(model: str) -> int:
@@ -34,33 +33,11 @@ def settlement_code(settlement: str) -> int:
 
 
 def flag_array(flag: Any) -> npt.NDArray[Any]:
-    """Calls and puts from 'c'/'p'/'call'/'put' (any case), arrays of them, or booleans: a bool array
-    (True = call, passed to the kernels as it is) or, for a single string, +1.0 / -1.0."""
+    """Flags in the form the kernels read (the rule is riskoffset.flags): a bool array (True = call) or,
+    for one string, +1.0 / -1.0."""
     if isinstance(flag, str):
-        if flag in _CALL_NAMES:
-            return np.array(1.0)
-        if flag in _PUT_NAMES:
-            return np.array(-1.0)
-        raise ValueError(f"flag must be 'c', 'p', 'call', 'put' or a boolean (True = call), got {flag!r}")
-    a = np.asarray(flag)
-    if a.size == 0 and a.dtype.kind == "f":  # an empty list
-        return np.empty(a.shape)
-    if a.dtype == np.bool_:
-        return a  # the kernels read bool columns directly
-    if a.dtype.kind in "UO":
-        is_call = np.isin(a, _CALL_NAMES)
-        is_put = np.isin(a, _PUT_NAMES)
-        bad = ~(is_call | is_put)
-        if bad.any():
-            row = tuple(int(i) for i in np.argwhere(bad)[0])
-            where = f" at row {row[0] if len(row) == 1 else row}" if row else ""
-            raise ValueError(
-                f"flag{where} must be 'c', 'p', 'call', 'put' or a boolean (True = call), got {a[bad].flat[0]!r}"
-            )
-        return is_call
-    raise TypeError(
-        f"flag must be 'c'/'p'/'call'/'put' strings or booleans (True = call), got an array of dtype {a.dtype}"
-    )
+        return np.array(1.0 if is_call(flag) else -1.0)
+    return is_call_array(flag)
 
 
 MAX_THREADS = 1024

@@ -21,6 +21,7 @@ from ._inputs import (
     thread_count,
 )
 from ._types import FloatArray
+from .times import years_from_time_argument
 
 _INPUT_NAMES = ("price", "flag", "underlying", "strike", "t", "r", "q")
 _ON_ERROR = ("ignore", "warn", "raise")
@@ -77,6 +78,7 @@ def implied_vol(
     if on_error not in _ON_ERROR:
         raise ValueError(f"on_error must be one of {_ON_ERROR}, got {on_error!r}")
     m, s = model_code(model), settlement_code(settlement)
+    t = years_from_time_argument(t)
     fast = _core.implied_vol_scalar(price, flag, underlying, strike, t, r, q, m, s)
     if fast is not None and (fast[1] == 0 or on_error == "ignore"):
         sigma_value, code = fast

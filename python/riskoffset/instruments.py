@@ -1,7 +1,7 @@
 """Instruments as traded on Deribit: name parsing and formatting, `Instrument` objects and the columnar
 `InstrumentTable` that the pricing kernels read without per-row Python.
 
-Names (Deribit API documentation, "Instrument Naming"; conventions.md §2.4):
+Names (Deribit API documentation, "Instrument Naming"; see docs/conventions.md):
 
 =========== =================================== ==========================================
 kind        pattern                             examples
@@ -18,9 +18,12 @@ abbreviation and the year has two digits; every expiry is at 08:00 UTC.  A name 
 inverse (coin-settled, quoted in USD); ``BASE_USDC`` (or ``_USDT``) names are linear (settled in the quote
 currency).
 
-Size units follow Deribit (conventions.md §2.6): an inverse future's or perpetual's amount is its USD face
+Size units follow Deribit (see docs/conventions.md): an inverse future's or perpetual's amount is its USD face
 value; options, linear futures and spot are in base coin.  ``contract_size`` is the amount per contract
 (10 USD for BTC-PERPETUAL, 1 BTC for a BTC option).
+
+Why one module of ~480 lines: the name grammar, `Instrument` and `InstrumentTable` are one vocabulary
+(codes, kinds, settlement) that every other module imports from here.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ import numpy as np
 import numpy.typing as npt
 
 from ._types import FloatArray, IntArray
+from .flags import is_call
+from .optional import require_pandas
 
 KINDS: tuple[str, ...] = ("future", "perpetual", "option", "spot")
 KIND_FUTURE, KIND_PERPETUAL, KIND_OPTION, KIND_SPOT = range(4)
@@ -123,7 +128,7 @@ def default_contract_size(kind: str, base: str, settlement: str) -> float:
     return 1.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Instrument:
     """One listed instrument.  Build it with `Instrument.parse(name)` or `Instrument.from_deribit(obj)`.
 
@@ -146,6 +151,42 @@ class Instrument:
     maker_commission: float = math.nan
     taker_commission: float = math.nan
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.option_type is not None:  # one spelling inside ("call" / "put") whatever came in
+            object.__setattr__(
+                self, "option_type", "call" if is_call(self.option_type, "option_type") else "put"
+            )
+
+    def _key(self) -> tuple[Any, ...]:
+        # NaN marks a missing figure (no tick size, no fee): two missing figures are equal.  Python 3.13's
+        # dataclass __eq__ compares fields with ==, under which NaN != NaN, so equality is written out here.
+        figures = (
+            self.strike,
+            self.contract_size,
+            self.tick_size,
+            self.min_trade_amount,
+            self.maker_commission,
+            self.taker_commission,
+        )
+        return (
+            self.name,
+            self.kind,
+            self.base,
+            self.quote,
+            self.settlement,
+            self.expiry,
+            self.option_type,
+            *(None if isinstance(x, float) and math.isnan(x) else x for x in figures),
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Instrument):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
 
     @property
     def underlying(self) -> str:
@@ -215,10 +256,10 @@ class Instrument:
 
     @classmethod
     def from_deribit(cls, obj: Mapping[str, Any]) -> Instrument:
-        """From a `public/get_instruments` object (conventions.md §2.5).  The fields win over the name:
+        """From a `public/get_instruments` object (see docs/conventions.md).  The fields win over the name:
         expiration_timestamp is the authoritative expiry, instrument_type (or the deprecated future_type)
         "reversed" means inverse, and contract size, tick size, minimum amount and fees are carried."""
-        from .deribit import instrument_from_deribit
+        from .io.deribit import instrument_from_deribit
 
         return instrument_from_deribit(obj)
 
@@ -258,9 +299,9 @@ def format_name(
         return f"{currency}-{expiry_code(expiry)}"
     if kind != "option":
         raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
-    if strike is None or option_type not in ("call", "put", "C", "P", "c", "p"):
+    if strike is None:
         raise ValueError("an option name needs a strike and option_type 'call' or 'put'")
-    letter = "C" if option_type in ("call", "C", "c") else "P"
+    letter = "C" if is_call(option_type, "option_type") else "P"
     return f"{currency}-{expiry_code(expiry)}-{format_strike(strike)}-{letter}"
 
 
@@ -271,7 +312,7 @@ def _readonly(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
 
 
 class InstrumentTable:
-    """Columns of instruments, one row each (structure of arrays, DESIGN §1).
+    """Columns of instruments, one row each (structure of arrays).
 
     Every column is a read-only C-contiguous numpy array that a kernel can take as it is:
 
@@ -337,7 +378,7 @@ class InstrumentTable:
     @classmethod
     def from_deribit(cls, objects: Iterable[Mapping[str, Any]] | Mapping[str, Any]) -> InstrumentTable:
         """From a `public/get_instruments` response: the list of objects or the JSON-RPC envelope."""
-        from .deribit import unwrap
+        from .io.deribit import unwrap
 
         return cls(Instrument.from_deribit(o) for o in unwrap(objects))
 
@@ -442,6 +483,6 @@ class InstrumentTable:
 
     def to_pandas(self) -> Any:
         """A pandas DataFrame of the columns (pandas is optional and imported only here)."""
-        import pandas as pd
+        pd = require_pandas()
 
         return pd.DataFrame(self.to_dict())

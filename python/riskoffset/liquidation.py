@@ -9,7 +9,7 @@ option vols held at their marks, i.e. sticky strike; other underlyings unchanged
   collateral per currency (a coin of ``u`` worth ``S (1 + m)``, another coin its index, USD/USDC/USDT at
   par), ``V_i`` an option's or spot holding's current value per unit in its settlement currency (futures 0:
   their P&L so far is taken to be in the balance), ``P_i(m)`` its scenario P&L from
-  the scenario engine (full revaluation) and ``rate_i`` USD per unit of settlement currency (the
+  `margining.scenarios.scenario_pnl` (full revaluation) and ``rate_i`` USD per unit of settlement currency (the
   index at the move for coin-settled instruments, 1 for linear ones);
 - ``maintenance(m)`` = ``ro.margin(book, market moved by m, "deribit-pm").maintenance_usd``;
 - the liquidation prices are the roots of ``equity(m) - maintenance(m)`` nearest to ``m = 0`` on each side,
@@ -34,7 +34,7 @@ from ._types import FloatArray
 from .book import Book, instrument_greeks
 from .instruments import INVERSE, KIND_OPTION, KIND_SPOT
 from .margining import margin as _margin
-from .margining.scenarios import ScenarioSet, revalue
+from .margining.scenarios import ScenarioSet, scenario_pnl
 from .market import Market
 from .optional import require_pandas
 from .whatif import one_account
@@ -178,7 +178,7 @@ class _Equity:
         scenarios = ScenarioSet(
             price_move=rows, vol_shift=np.zeros(n), vol_mode="absolute", underlyings=table.underlyings
         )
-        pnl = revalue(table, self.market, scenarios).pnl if len(table) else np.zeros((0, n))
+        pnl = scenario_pnl(table, self.market, scenarios).pnl if len(table) else np.zeros((0, n))
         factor = np.where(self.moved_rows[:, None], 1.0 + moves[None, :], 1.0)
         rate = np.where(self.inverse[:, None], self.index[:, None] * factor, 1.0)
         positions = (self.quantity[:, None] * (self.value[:, None] + pnl) * rate).sum(axis=0)

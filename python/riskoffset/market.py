@@ -1,7 +1,7 @@
 """A market snapshot: index per underlying, futures and perpetual marks, forwards, option mark IVs and the
 valuation time; resolved per instrument into the columns the pricing kernels read.
 
-Conventions (DESIGN §3, conventions.md §2.7):
+Conventions (see docs/conventions.md):
 
 - time to expiry ``t = (expiration - valuation) / (365 * 86400 s)``, ACT/365 by the second, expiries at
   08:00 UTC; an option or future with ``t <= 0`` is expired: priced at intrinsic (t = 0) and flagged.
@@ -25,26 +25,27 @@ Where two sources exist for the same expiry (1/2 and 3) and differ by more than 
 (relative, 1 % by default) the data are inconsistent and resolving is an error naming the instrument.
 Futures and perpetuals use their own mark; spot uses the index.  Linear (``BASE_USDC``) instruments share
 the forward curve of their base (USDC taken at par with USD).
+
+Why one module of ~570 lines: the snapshot, its forward curves and the resolver share the Market's caches
+(curves per base, resolutions per table); file formats live in riskoffset.io, times in riskoffset.times.
 """
 
 from __future__ import annotations
 
-import csv
 import io
-import json
 import math
 import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from importlib import resources
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from ._types import FloatArray
+from .errors import MarketDataError
 from .instruments import (
     KIND_FUTURE,
     KIND_OPTION,
@@ -55,8 +56,10 @@ from .instruments import (
     InstrumentTable,
     expiry_code,
 )
+from .io.deribit import market_fields_from_deribit
+from .io.market_files import market_csv, market_json, sample_market_text
+from .times import SECONDS_PER_YEAR, TimeLike, to_utc
 
-SECONDS_PER_YEAR = 365.0 * 86400.0  # ACT/365 by the second (DESIGN §3)
 #: Above this a decimal mark IV is taken to be a percentage given by mistake (10.0 = 1000 %).
 MAX_DECIMAL_IV = 10.0
 
@@ -77,40 +80,6 @@ FORWARD_SOURCES: tuple[str, ...] = (
     SOURCE_OWN_MARK,
     SOURCE_INDEX,
 ) = range(6)
-
-TimeLike = Union[datetime, str, int, float]
-
-
-class MarketDataError(ValueError):
-    """Missing, stale or inconsistent market data; ``instrument`` names what it concerns."""
-
-    def __init__(self, message: str, instrument: str | None = None):
-        super().__init__(message)
-        self.instrument = instrument
-
-
-def to_utc(value: TimeLike, what: str = "time") -> datetime:
-    """A timezone-aware UTC datetime from a datetime (naive is rejected), an ISO string ('Z' allowed) or
-    milliseconds since the epoch."""
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise ValueError(f"{what} {value!r} has no timezone; give UTC explicitly (tzinfo=timezone.utc)")
-        return value.astimezone(timezone.utc)
-    if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        except ValueError:
-            raise ValueError(
-                f"{what} {value!r} is not an ISO 8601 time such as 2026-11-25T08:00:00Z"
-            ) from None
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=timezone.utc)
-        return parsed.astimezone(timezone.utc)
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-        return datetime.fromtimestamp(value / 1000.0, tz=timezone.utc)
-    raise ValueError(
-        f"{what} must be a datetime, an ISO string or milliseconds since the epoch, got {value!r}"
-    )
 
 
 def _ms(t: datetime) -> int:
@@ -242,43 +211,24 @@ class Market:
         forwards[option], index_price with underlying_index or the name's base -> index, timestamp /
         creation_timestamp -> timestamps.  valuation_time defaults to the latest quote time.
         instruments: optional get_instruments objects or an InstrumentTable."""
-        from .deribit import market_quotes_from_deribit
-
-        rows = market_quotes_from_deribit(quotes)
-        if not rows:
-            raise MarketDataError("no ticker or book summary objects given")
+        try:
+            fields = market_fields_from_deribit(quotes)
+        except ValueError as exc:
+            raise MarketDataError(str(exc)) from None
+        timestamps = fields["timestamps"]
         table = instruments
         if instruments is not None and not isinstance(instruments, InstrumentTable):
             table = InstrumentTable.from_deribit(instruments)
-        index: dict[str, float] = {}
-        marks: dict[str, float] = {}
-        mark_iv: dict[str, float] = {}
-        forwards: dict[str, float] = {}
-        timestamps: dict[str, int] = {}
-        for row in rows:
-            name = row["instrument_name"]
-            inst = Instrument.parse(name)
-            if math.isfinite(row["mark_price"]):
-                marks[name] = row["mark_price"]
-            if inst.kind == "option":
-                if math.isfinite(row["mark_iv"]):
-                    mark_iv[name] = row["mark_iv"]
-                if math.isfinite(row["underlying_price"]):
-                    forwards[name] = row["underlying_price"]
-            if math.isfinite(row["index_price"]) and (inst.settlement == "inverse" or inst.base not in index):
-                index[inst.base] = row["index_price"]
-            if row["timestamp"] is not None:
-                timestamps[name] = row["timestamp"]
         if valuation_time is None:
             if not timestamps:
                 raise MarketDataError("no quote carries a timestamp; pass valuation_time")
             valuation_time = max(timestamps.values())
         return cls(
             valuation_time,
-            index=index,
-            marks=marks,
-            mark_iv=mark_iv,
-            forwards=forwards,
+            index=fields["index"],
+            marks=fields["marks"],
+            mark_iv=fields["mark_iv"],
+            forwards=fields["forwards"],
             timestamps=timestamps,
             rate=rate,
             max_age=max_age,
@@ -339,66 +289,24 @@ class Market:
     def from_csv(cls, source: str | Path | io.TextIOBase, **options: Any) -> Market:
         """From a CSV of rows (see from_rows) whose leading ``#`` comment lines carry ``key=value`` tokens:
         ``valuation_time=2026-11-25T08:00:00Z`` and ``index.BTC=95000`` (one per underlying); a line
-        ``# description=...`` names the snapshot.  Instrument
-        columns (kind, contract_size, tick_size, maker_commission, taker_commission, min_trade_amount), when
-        present, build the market's instrument table."""
+        ``# description=...`` names the snapshot.  Instrument columns (kind, contract_size, tick_size,
+        maker_commission, taker_commission, min_trade_amount), when present, build the market's instrument
+        table."""
         text = source.read() if isinstance(source, io.TextIOBase) else Path(source).read_text()
-        return cls._from_csv_text(text, str(source), **options)
-
-    @classmethod
-    def _from_csv_text(cls, text: str, origin: str, **options: Any) -> Market:
-        meta: dict[str, str] = {}
-        lines = text.splitlines()
-        for line in lines:
-            if line.startswith("# description="):
-                meta["description"] = line[len("# description=") :].strip()
-            elif line.startswith("#"):
-                for token in line.lstrip("# ").split():
-                    if "=" in token:
-                        key, value = token.split("=", 1)
-                        meta[key] = value
-        if "valuation_time" not in meta and "valuation_time" not in options:
-            raise MarketDataError(f"{origin}: no '# valuation_time=...' line")
-        index = {k.split(".", 1)[1]: float(v) for k, v in meta.items() if k.startswith("index.")}
-        rows = list(csv.DictReader(line for line in lines if line and not line.startswith("#")))
-        if rows and "instrument_name" not in rows[0]:
-            raise MarketDataError(f"{origin}: the CSV has no instrument_name column")
-        instruments = None
-        if rows and "contract_size" in rows[0]:
-            instruments = InstrumentTable(_instrument_from_row(r) for r in rows if r.get("kind") != "index")
-        options.setdefault("valuation_time", meta.get("valuation_time"))
-        options.setdefault("index", index)
-        options.setdefault("instruments", instruments)
-        options.setdefault("description", meta.get("description", ""))
-        return cls.from_rows(rows, **options)
+        rows, defaults = market_csv(text, str(source))
+        if "valuation_time" not in defaults and "valuation_time" not in options:
+            raise MarketDataError(f"{source}: no '# valuation_time=...' line")
+        return cls.from_rows(rows, **{**defaults, **options})
 
     @classmethod
     def from_json(cls, source: str | Path | Mapping[str, Any], **options: Any) -> Market:
         """From a JSON document (a path or the parsed dict) with keys valuation_time, index, and any of
         marks, mark_iv, forwards, timestamps, rate, max_age; or a Deribit ticker / book summary response
-        (a list or a JSON-RPC envelope)."""
-        data: Any = source
-        if isinstance(source, (str, Path)):
-            data = json.loads(Path(source).read_text())
-        if isinstance(data, list) or (isinstance(data, Mapping) and "result" in data):
+        (a list, a JSON-RPC envelope or a list of envelopes)."""
+        kind, data = market_json(source)
+        if kind == "deribit":
             return cls.from_deribit(data, **options)
-        if not isinstance(data, Mapping) or "valuation_time" not in data or "index" not in data:
-            raise MarketDataError(
-                "a market JSON needs 'valuation_time' and 'index' (or is a Deribit ticker/book summary response)"
-            )
-        known = (
-            "marks",
-            "mark_iv",
-            "forwards",
-            "timestamps",
-            "rate",
-            "max_age",
-            "max_forward_gap",
-            "description",
-        )
-        kwargs: dict[str, Any] = {k: data[k] for k in known if k in data}
-        kwargs.update(options)
-        return cls(data["valuation_time"], index=data["index"], **kwargs)
+        return cls(**{**data, **options})
 
     @classmethod
     def load(cls, path: str | Path, **options: Any) -> Market:
@@ -414,10 +322,10 @@ class Market:
 
     @classmethod
     def sample(cls) -> Market:
-        """The bundled SYNTHETIC BTC and ETH snapshot (tools/make_sample_market.py; not market data):
-        full chains of every listed expiry and strike, futures, perpetuals and linear USDC products."""
-        text = resources.files("riskoffset").joinpath("data/sample_market.csv").read_text()
-        return cls._from_csv_text(text, "sample_market.csv")
+        """The bundled SYNTHETIC BTC and ETH snapshot (not market data): full chains of every listed
+        expiry and strike, futures, perpetuals and linear USDC products."""
+        rows, defaults = market_csv(sample_market_text(), "sample_market.csv")
+        return cls.from_rows(rows, **defaults)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form read by from_json."""
@@ -657,26 +565,12 @@ def _readonly(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
     return a
 
 
-def _instrument_from_row(row: Mapping[str, str]) -> Instrument:
-    parsed = Instrument.parse(row["instrument_name"])
-
-    def num(key: str) -> float:
-        value = row.get(key)
-        return math.nan if value is None or value == "" else float(value)
-
-    size = num("contract_size")
-    return Instrument(
-        name=parsed.name,
-        kind=parsed.kind,
-        base=parsed.base,
-        quote=parsed.quote,
-        settlement=parsed.settlement,
-        expiry=parsed.expiry,
-        strike=parsed.strike,
-        option_type=parsed.option_type,
-        contract_size=parsed.contract_size if math.isnan(size) else size,
-        tick_size=num("tick_size"),
-        min_trade_amount=num("min_trade_amount"),
-        maker_commission=num("maker_commission"),
-        taker_commission=num("taker_commission"),
-    )
+__all__ = [
+    "FORWARD_SOURCES",
+    "SECONDS_PER_YEAR",
+    "Market",
+    "MarketDataError",
+    "ResolvedMarket",
+    "TimeLike",
+    "to_utc",
+]

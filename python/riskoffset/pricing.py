@@ -1,7 +1,7 @@
 """Prices and Greeks of European options for whole arrays at once (Black-76 and Black-Scholes-Merton,
 linear and inverse settlement), computed by the SIMD kernels of the compiled core.
 
-Units (DESIGN §3): t in years (ACT/365), sigma, r and q as decimals (continuously compounded).  Greeks
+Units: t in years (ACT/365), sigma, r and q as decimals (continuously compounded).  Greeks
 are per unit: vega per 1.00 of vol, theta = dV/dt per year with calendar time running forward (usually
 negative), rho per 1.00 of rate with the underlying argument held, vanna = d2V/dS dsigma,
 volga = d2V/dsigma2, charm = d(delta)/dt per year.  For settlement="inverse" every output is the
@@ -29,6 +29,7 @@ from ._inputs import (
     thread_count,
 )
 from ._types import FloatArray
+from .times import years_from_time_argument
 
 GREEK_NAMES: tuple[str, ...] = tuple(_core.OUTPUT_NAMES)
 LINEAR_OUTPUTS = GREEK_NAMES[:9]
@@ -152,6 +153,7 @@ def price(
     Arrays broadcast like a ufunc; plain scalars in give a float out.  t <= 0 prices at intrinsic.
     """
     m, s = model_code(model), settlement_code(settlement)
+    t = years_from_time_argument(t)
     fast = _core.value_scalar(0, flag, underlying, strike, t, r, sigma, q, m, s)
     if fast is not None:
         return float(fast)
@@ -185,6 +187,7 @@ def greeks(
     float64 array of the broadcast shape for every requested output, filled in place and returned.
     """
     m, s = model_code(model), settlement_code(settlement)
+    t = years_from_time_argument(t)
     if greeks == "all" and threads is None and out is None:
         fast = _core.greeks_scalar(flag, underlying, strike, t, r, sigma, q, m, s)
         if fast is not None:

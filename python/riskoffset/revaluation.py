@@ -1,5 +1,5 @@
 """Full revaluation of instruments under scenarios: the instrument x scenario value matrix that every
-scenario margin method and the hedging engine build on (DESIGN §1: revalue each instrument once, then net).
+scenario margin method and the hedging engine build on (revalue each instrument once, then net).
 """
 
 from __future__ import annotations

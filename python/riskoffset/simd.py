@@ -1,4 +1,4 @@
-"""Which SIMD implementation runs the kernels (DESIGN §2, STYLE 'runtime CPU dispatch you can see')."""
+"""Which SIMD implementation runs the kernels (runtime CPU dispatch you can see)."""
 
 from __future__ import annotations
 

@@ -40,7 +40,7 @@ from .book import Book
 from .instruments import KIND_SPOT, InstrumentTable
 from .margining.portfolio import (
     PMParameters,
-    _coin_delta_by_expiry,
+    coin_delta_by_expiry,
     instrument_vectors,
     vector_keys,
 )
@@ -227,7 +227,7 @@ class WhatIf:
         self.vectors: FloatArray = np.ascontiguousarray(vectors)
         self.vectors.flags.writeable = False
         self.labels = labels
-        delta_unit, column, t_column = _coin_delta_by_expiry(shell, market, self.params)
+        delta_unit, column, t_column = coin_delta_by_expiry(shell, market, self.params)
         self.delta_unit: FloatArray = delta_unit
         self.column: IntArray = column
         self._row = {str(n): i for i, n in enumerate(table.names.tolist())}

@@ -1,9 +1,9 @@
-"""Margin of a book under each method a user meets in practice (DESIGN §7):
+"""Margin of a book under each method a user meets in practice:
 
-- ``"deribit-standard"``: per-position Deribit standard margin, no offsets (spec §1; `standard`);
-- ``"deribit-pm"``: Deribit-style portfolio margin, scenarios over the whole book (spec §2; `portfolio`);
-- ``"span"``: CME SPAN from a ``.spn`` risk-parameter file (spec §3; `span`, when installed);
-- ``"grid"``: a user-defined scenario grid, e.g. the Paradex 24-scenario preset (spec §4.4; `grid`).
+- ``"deribit-standard"``: per-position Deribit standard margin, no offsets (`standard`);
+- ``"deribit-pm"``: Deribit-style portfolio margin, scenarios over the whole book (`portfolio`);
+- ``"span"``: CME SPAN from a ``.spn`` risk-parameter file (`span`, when installed);
+- ``"grid"``: a user-defined scenario grid, e.g. the Paradex 24-scenario preset (`grid`).
 
 ``margin(book, market, method, params)`` returns a `MarginResult`: one (account, risk group) result as is,
 or the sum of several with each in ``groups``.  ``compare(book, market)`` runs every available method on

@@ -1,9 +1,9 @@
 """Cross-underlying risk offsets in portfolio margin: a correlation-aware aggregation of Deribit PM scan risk
-across underlyings (issue 6 §3).  Not an exchange's published method: a documented, parameterised candidate
+across underlyings.  Not an exchange's published method: a documented, parameterised candidate
 for a venue (or a risk desk) that credits offsetting BTC and ETH risk, in the form ISDA SIMM aggregates
-signed risk across buckets (spec margin-methods.md §5).
+signed risk across buckets (see docs/margin.md).
 
-Per account, Deribit PM (`portfolio.portfolio_margins`, spec §2.3) gives each risk group ``g`` (``btc_btc``,
+Per account, Deribit PM (`portfolio.portfolio_margins`) gives each risk group ``g`` (``btc_btc``,
 ``eth_eth``, ``btc_usdc``) its worst-case loss ``W_g`` (converted to USD at the index) and the scenario that
 sets it.  Groups of the same underlying are added as they are (no offset between settlement currencies, as
 in S:PM), giving one scan risk ``R_u`` per underlying with a direction ``s_u``: +1 when the worst scenario is a
@@ -101,13 +101,12 @@ def correlated_margin(
         initial = scan + shocks + addons
         label = book.accounts[int(account)]
         results.append(
-            MarginResult(
+            MarginResult.in_currency(
                 method=METHOD,
                 initial=initial,
                 maintenance=maintenance,
                 currency="USD",
-                initial_usd=initial,
-                maintenance_usd=maintenance,
+                usd_rate=1.0,
                 components={
                     "scan_risk_aggregated": scan,
                     "cross_underlying_credit": scan - plain,
@@ -119,7 +118,6 @@ def correlated_margin(
                 },
                 parameters_source=f"{p.source}; cross-underlying correlation {correlation!r} (user parameter)",
                 details={
-                    "usd_rate": 1.0,
                     "scan_risk_by_underlying": dict(zip(bases, risk)),
                     "direction": dict(zip(bases, sign)),
                 },

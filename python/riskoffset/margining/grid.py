@@ -1,4 +1,4 @@
-"""Margin from a user-defined scenario grid, and the Paradex-style 24-scenario preset (spec §4.4).
+"""Margin from a user-defined scenario grid, and the Paradex-style 24-scenario preset.
 
 A grid is a set of scenarios, each a relative price move per underlying (or one for all), a vol shift
 (relative ``sigma (1 + v f(d))`` or absolute ``sigma + v f(d)``, with an optional term factor ``f`` of the
@@ -37,7 +37,7 @@ from ..instruments import INVERSE
 from ..market import Market
 from .parameters import ParameterError, describe, load, number, section
 from .result import Calibration, MarginResult, WorstScenario, aggregate
-from .scenarios import DAYS_PER_YEAR, ScenarioSet, VolTerm, account_pnl, revalue
+from .scenarios import DAYS_PER_YEAR, ScenarioSet, VolTerm, account_pnl, scenario_pnl
 
 PRESETS = ("paradex",)
 USD_LIKE = {"USD", "USDC", "USDT"}
@@ -197,8 +197,8 @@ def grid_margin(book: Book, market: Market, params: Any = None) -> MarginResult:
     spec = load_grid(params)
     table = book.instruments
     scen = spec.scenarios
-    pnl = revalue(table, market, scen).pnl  # instruments x scenarios, per unit of amount
-    resolved = market.resolve(table)
+    resolved = market.resolve(table)  # once for the whole call
+    pnl = scenario_pnl(table, market, scen, resolved=resolved).pnl  # instruments x scenarios, per unit
     items = list(table)
     currency_of_row = [inst.settlement_currency for inst in items]
     currencies = sorted(set(currency_of_row))
@@ -210,7 +210,7 @@ def grid_margin(book: Book, market: Market, params: Any = None) -> MarginResult:
     delta_req = spec.min_delta_net_rate > 0 or spec.min_delta_hedged_rate > 0
     per_group_delta: dict[tuple[int, int], float] = {}
     if delta_req and len(book):
-        g = instrument_greeks(table, market)
+        g = instrument_greeks(table, market, resolved)
         delta = np.where(table.settlement == INVERSE, g["delta_pa"], g["delta"])
         account_row = np.repeat(np.arange(len(book.accounts), dtype=np.int64), np.diff(book.indptr))
         idx = book.indices
@@ -264,19 +264,17 @@ def grid_margin(book: Book, market: Market, params: Any = None) -> MarginResult:
         }
         worst = WorstScenario(index=j, description=scen.labels[j], pnl=float(row[j])) if scan > 0 else None
         results.append(
-            MarginResult(
+            MarginResult.in_currency(
                 method="grid",
                 initial=initial,
                 maintenance=maintenance,
                 currency=cur,
-                initial_usd=None if usd_rate is None else initial * usd_rate,
-                maintenance_usd=None if usd_rate is None else maintenance * usd_rate,
+                usd_rate=usd_rate,
                 worst_scenario=worst,
                 components=components,
                 calibration=calibration,
                 parameters_source=spec.source,
                 details={
-                    "usd_rate": usd_rate,
                     "grid": spec.name,
                     "scenario_pnl": row.tolist(),
                     "weighted_loss": weighted.tolist(),

@@ -1,4 +1,4 @@
-"""Legacy Deribit portfolio-margin models (before November 2023; spec margin-methods.md §2.5), as named
+"""Legacy Deribit portfolio-margin models (before November 2023; see docs/margin.md), as named
 presets for reproducing old statements: ``ro.margin(book, market, "deribit-pm", "deribit-pm-legacy-2020")``.
 
 Per account and vector key (as in the current model, `portfolio`), the book is revalued on a grid of
@@ -15,7 +15,7 @@ scaled by ``(30 / max(d, 1)) ** p``, and:
 
 Every legacy figure is a **candidate**: the models are reconstructed from Deribit's old documentation
 and a venue that copied them (the futures grid and contingency of that venue's published example are
-reproduced, spec §6 TV-P3); the vega offset across expiries and the minimum equity of the 2017-2018
+reproduced); the vega offset across expiries and the minimum equity of the 2017-2018
 models are not modelled.
 """
 
@@ -30,10 +30,11 @@ import numpy as np
 from ..book import Book
 from ..instruments import INVERSE, KIND_FUTURE, KIND_OPTION, KIND_PERPETUAL
 from ..market import Market
+from ..scalars import plain
 from . import parameters as P
-from .portfolio import _plain, _without_spot, vector_keys
 from .result import Calibration, MarginResult, WorstScenario, aggregate
-from .scenarios import ScenarioSet, VolTerm, account_pnl, group_positions, position_sums, revalue
+from .scenarios import ScenarioSet, VolTerm, account_pnl, group_positions, position_sums, scenario_pnl
+from .vectors import vector_keys, without_spot
 
 METHOD = "deribit-pm"
 FAMILY = "deribit-pm-legacy"
@@ -133,19 +134,19 @@ def is_legacy(params: Any) -> bool:
 
 def legacy_margin(book: Book, market: Market, params: Any) -> MarginResult:
     p = params if isinstance(params, LegacyParameters) else LegacyParameters.load(params)
-    book = _without_spot(book)
+    book = without_spot(book)
     table = book.instruments
-    keys = vector_keys(book, market)
+    resolved = market.resolve(table)  # once for the whole call
+    keys = vector_keys(book, market, resolved)
     n_keys = len(keys.names)
     scenarios = p.scenarios()
-    pnl = revalue(table, market, scenarios).pnl
+    pnl = scenario_pnl(table, market, scenarios, resolved=resolved).pnl
     grouping = group_positions(book, keys.key, n_keys)
     sums = account_pnl(book, pnl, grouping=grouping)
     lowest = sums.pnl.min(axis=1) if len(scenarios) else np.zeros(len(sums.pnl))
     worst = np.maximum(0.0, -lowest)
     worst_index = np.argmin(sums.pnl, axis=1)
 
-    resolved = market.resolve(table)
     inverse = table.settlement == INVERSE
     is_future = (table.kind == KIND_FUTURE) | (table.kind == KIND_PERPETUAL)
     is_option = table.kind == KIND_OPTION
@@ -191,13 +192,12 @@ def legacy_margin(book: Book, market: Market, params: Any) -> MarginResult:
         rate = float(keys.index[k]) if keys.coin[k] else 1.0
         i = int(worst_index[g])
         groups.append(
-            MarginResult(
+            MarginResult.in_currency(
                 method=METHOD,
                 initial=float(initial[g]),
                 maintenance=float(maintenance[g]),
                 currency=keys.currency[k],
-                initial_usd=float(initial[g]) * rate,
-                maintenance_usd=float(maintenance[g]) * rate,
+                usd_rate=rate,
                 worst_scenario=WorstScenario(i, scenarios.labels[i], float(sums.pnl[g, i])),
                 components={
                     "risk_matrix": float(worst[g]),
@@ -209,13 +209,12 @@ def legacy_margin(book: Book, market: Market, params: Any) -> MarginResult:
                 calibration=calibration,
                 parameters_source=p.source,
                 details={
-                    "usd_rate": rate,
                     "model": p.name,
                     "im_over_mm": ratio,
                     "vector": sums.pnl[g].tolist(),
                     "im_over_mm_published": p.im_over_mm is not None,
                 },
-                account=_plain(book.accounts[int(sums.account[g])]),
+                account=plain(book.accounts[int(sums.account[g])]),
                 group=keys.names[k],
             )
         )

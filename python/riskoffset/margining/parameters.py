@@ -1,4 +1,4 @@
-"""Margin parameter sets as data: dated JSON files with their source tag (spec margin-methods.md §7).
+"""Margin parameter sets as data: dated JSON files with their source tag (see docs/margin.md).
 
 Bundled sets live in ``riskoffset/data/margin/NAME_DATE.json``; each carries ``name``, ``as_of`` (the date the
 numbers were current), ``source`` (where they were read, with the spec's source tags) and the method's

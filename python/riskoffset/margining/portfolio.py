@@ -1,5 +1,5 @@
-"""Deribit-style portfolio margin (S:PM), the current model (spec margin-methods.md §2.3; parameters §2.4 as
-dated JSON in riskoffset/data/margin/deribit-pm_*.json, or Deribit's own ``model_params``).
+"""Deribit-style portfolio margin (S:PM), the current model (see docs/margin.md, Deribit portfolio margin);
+parameters as dated JSON in riskoffset/data/margin/deribit-pm_*.json, or Deribit's own ``model_params``.
 
 Per currency pair (``btc_usd``) and settlement currency the book's positions form one risk vector, keyed
 like Deribit's ``btc_btc`` (coin-settled) or ``btc_usdc`` (linear), of 35 scenario P&Ls:
@@ -12,7 +12,7 @@ like Deribit's ``btc_btc`` (coin-settled) or ``btc_usdc`` (linear), of 35 scenar
   ``w = extended_table_factor R / |m|`` and, coin-settled, re-expressed at the edge of the standard range:
   ``E = P w (1 + m) / (1 + s R)``.
 
-Instruments are revalued once (`scenarios.revalue`, full Black-76 on the expiry's forward, r = 0, no time
+Instruments are revalued once (`scenarios.scenario_pnl`, full Black-76 on the expiry's forward, r = 0, no time
 decay) and summed per account and key (`scenarios.account_pnl`).  Then per vector: the extended entries are
 dampened toward zero by ``A_m = (max(|m|/R, 1) - 1) extended_dampener / ((1 + s R) S)`` (coin; USD for
 linear), gains are multiplied by ``pnl_offset`` and capped at ``max_offsetable_pnl``; ``worst_case =
@@ -23,7 +23,8 @@ over expiries (perpetual T = 0); the delta shock is a labelled candidate
 ``params["addons"]`` (a Book has no orders).  Spot holdings are collateral, not risk positions: they are
 left out of the vectors (as standard margin charges them nothing).
 
-Calibrated against Deribit's published `private/pme/simulate` output (Example A, spec §2.6): the futures
+Calibrated against Deribit's published `private/pme/simulate` output (the BTC example of its API
+documentation): the futures
 vectors, the extended futures entries, the dampener on them, the worst case, the roll shock of futures and
 ``MM = 0.8 x risk_matrix_margin``.  Candidates (documented, not yet checked against Deribit): option vectors
 (the vol-state order and the DTE floor are unpublished), options in the roll shock, the delta shock, the
@@ -33,314 +34,24 @@ cross-collateral offsets are not modelled: each vector is margined on its own.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from .._types import FloatArray, IntArray
 from ..book import Book, instrument_greeks
 from ..instruments import INVERSE, KIND_FUTURE, KIND_OPTION, KIND_PERPETUAL, KIND_SPOT
-from ..market import Market
-from . import parameters as P
+from ..market import Market, ResolvedMarket
+from ..scalars import plain
+from .legacy import is_legacy, legacy_margin
+from .pm_parameters import ADDONS, METHOD, CurrencyParameters, PairParameters, PMParameters
 from .result import Calibration, MarginResult, WorstScenario, aggregate
-from .scenarios import ScenarioSet, VolTerm, account_pnl, group_positions, position_sums, revalue
-
-METHOD = "deribit-pm"
-VOL_STATES = ("up", "same", "down")
-PAIR_KEYS = (
-    "price_range",
-    "volatility_range_up",
-    "volatility_range_down",
-    "min_volatility_for_shock_up",
-    "short_term_vega_power",
-    "long_term_vega_power",
-    "extended_table_factor",
-    "max_delta_shock",
-    "delta_total_liq_shock_threshold",
-    "m_inc",
-)
-CURRENCY_KEYS = (
-    "annualised_move_risk",
-    "min_annualised_move",
-    "extended_dampener",
-    "pnl_offset",
-    "max_offsetable_pnl",
-)
-ENGINE_KEYS = (
-    "extended_moves",
-    "vol_pivot_days",
-    "vol_days_floor",
-    "vol_down_floor",
-    "roll_shock_includes_options",
-)
-ADDONS = ("open_orders_margin", "mmp_margin", "spot_margin")
-#: Settlement currencies that take another currency's parameters when model_params lacks their own.
-CURRENCY_ALIASES = {"usdc": "usd", "usdt": "usd"}
-
-
-@dataclass(frozen=True)
-class PairParameters:
-    price_range: float
-    volatility_range_up: float
-    volatility_range_down: float
-    min_volatility_for_shock_up: float
-    short_term_vega_power: float
-    long_term_vega_power: float
-    extended_table_factor: float
-    max_delta_shock: float
-    delta_total_liq_shock_threshold: float
-    m_inc: float
-
-
-@dataclass(frozen=True)
-class CurrencyParameters:
-    annualised_move_risk: float
-    min_annualised_move: float
-    extended_dampener: float
-    pnl_offset: float
-    max_offsetable_pnl: float
-
-
-@dataclass(frozen=True)
-class PMParameters:
-    """A Deribit PM parameter set: ``model_params`` (pairs, currencies, general) plus the engine values
-    Deribit does not publish there (extended moves, DTE floor, vol floor), each from data."""
-
-    name: str
-    source: str
-    pairs: Mapping[str, PairParameters]
-    currencies: Mapping[str, CurrencyParameters]
-    mm_factor: float
-    buckets_count: int
-    extended_moves: tuple[float, ...]
-    vol_pivot_days: float
-    vol_days_floor: float
-    vol_down_floor: float
-    roll_shock_includes_options: bool
-    addons: Mapping[str, Mapping[str, float]]
-
-    @classmethod
-    def load(cls, source: Any = None) -> PMParameters:
-        """From a preset name (default ``"deribit-pm"``: every bundled dated set, the most recent value of each
-        pair and currency winning), a JSON path, our file layout as a mapping, Deribit's bare
-        ``model_params`` object, or a whole ``private/pme/simulate`` response.  Deribit's own objects take
-        the engine values of the latest bundled set.  ``{"addons": {"btc_btc": {"mmp_margin": ...}}}`` next
-        to ``model_params`` adds given open-order, MMP and spot margins to IM."""
-        if isinstance(source, PMParameters):
-            return source
-        if source is None or source == METHOD:
-            return cls._merged_bundled()
-        doc, origin = P.load(source, METHOD)
-        return cls.from_document(doc, origin)
-
-    @classmethod
-    def _merged_bundled(cls) -> PMParameters:
-        files = P.bundled_files(METHOD)
-        if not files:
-            raise P.ParameterError("no bundled deribit-pm parameter files")
-        merged: dict[str, Any] = {"currency_pair": {}, "currency": {}}
-        for _, _, doc in files:  # oldest first: later files override pair by pair, currency by currency
-            mp = P.section(doc, "model_params", str(doc.get("name")))
-            merged["currency_pair"].update(P.section(mp, "currency_pair", "model_params"))
-            merged["currency"].update(P.section(mp, "currency", "model_params"))
-            merged["general"] = P.section(mp, "general", "model_params")
-        latest = files[-1][2]
-        doc = {
-            "name": METHOD,
-            "source": "; ".join(P.describe(d, n) for n, _, d in files),
-            "model_params": merged,
-            "engine": latest.get("engine"),
-        }
-        params = cls.from_document(doc, "deribit-pm (bundled sets merged, most recent wins)")
-        return params
-
-    @classmethod
-    def from_document(cls, doc: Mapping[str, Any], origin: str) -> PMParameters:
-        if "result" in doc and isinstance(doc["result"], Mapping):  # a JSON-RPC pme/simulate response
-            doc = doc["result"]
-        if "model_params" in doc:
-            model = P.section(doc, "model_params", origin)
-        elif "currency_pair" in doc:
-            model = doc
-        else:
-            raise P.ParameterError(
-                f"{origin}: expected a deribit-pm parameter file (with 'model_params'), Deribit's model_params "
-                "object (currency_pair, currency, general) or a private/pme/simulate response"
-            )
-        engine_doc = doc.get("engine")
-        engine_origin = f"{origin}: engine"
-        if engine_doc is None:
-            files = P.bundled_files(METHOD)
-            if not files:
-                raise P.ParameterError(f"{origin}: no 'engine' section and no bundled set to take it from")
-            engine_doc = files[-1][2].get("engine")
-            engine_origin = f"{files[-1][0]} (bundled): engine"
-        if not isinstance(engine_doc, Mapping):
-            raise P.ParameterError(f"{engine_origin}: expected an object")
-        where = f"{origin}: model_params"
-        pairs = {}
-        for key, value in P.section(model, "currency_pair", where).items():
-            w = f"{where}.currency_pair.{key}"
-            if not isinstance(value, Mapping):
-                raise P.ParameterError(f"{w}: expected an object")
-            pairs[str(key)] = PairParameters(*(P.number(value, k, w, minimum=0.0) for k in PAIR_KEYS))
-            if pairs[str(key)].price_range <= 0:
-                raise P.ParameterError(f"{w}.price_range: must be > 0")
-        currencies = {}
-        for key, value in P.section(model, "currency", where).items():
-            w = f"{where}.currency.{key}"
-            if not isinstance(value, Mapping):
-                raise P.ParameterError(f"{w}: expected an object")
-            currencies[str(key)] = CurrencyParameters(
-                *(P.number(value, k, w, minimum=0.0) for k in CURRENCY_KEYS)
-            )
-        general = P.section(model, "general", where)
-        w = f"{where}.general"
-        buckets = P.number(general, "buckets_count", w, minimum=1)
-        vol_states = P.number(general, "vol_scenarios_count", w)
-        if buckets != int(buckets):
-            raise P.ParameterError(f"{w}.buckets_count: must be an integer, got {buckets!r}")
-        if vol_states != 3:
-            raise P.ParameterError(
-                f"{w}.vol_scenarios_count: only 3 vol states (up, same, down) are modelled"
-            )
-        moves = engine_doc.get("extended_moves")
-        if not isinstance(moves, list) or not all(
-            isinstance(m, (int, float)) and not isinstance(m, bool) and m > -1 and m != 0 for m in moves
-        ):
-            raise P.ParameterError(f"{engine_origin}.extended_moves: expected a list of non-zero moves > -1")
-        flag = engine_doc.get("roll_shock_includes_options")
-        if not isinstance(flag, bool):
-            raise P.ParameterError(f"{engine_origin}.roll_shock_includes_options: expected true or false")
-        addons: dict[str, dict[str, float]] = {}
-        for key, value in (doc.get("addons") or {}).items():
-            if not isinstance(value, Mapping):
-                raise P.ParameterError(f"{origin}: addons.{key}: expected an object")
-            unknown = set(value) - set(ADDONS)
-            if unknown:
-                raise P.ParameterError(f"{origin}: addons.{key}: unknown {sorted(unknown)}; known: {ADDONS}")
-            addons[str(key)] = {k: P.number(value, k, f"{origin}: addons.{key}", minimum=0.0) for k in value}
-        name = str(doc.get("name", origin))
-        source = P.describe(doc, origin) if "source" in doc else f"{origin} (model_params)"
-        timestamp = general.get("timestamp")
-        if timestamp is not None and "source" not in doc:
-            source += f", model_params.general.timestamp {timestamp}"
-        return cls(
-            name=name,
-            source=source,
-            pairs=pairs,
-            currencies=currencies,
-            mm_factor=P.number(general, "mm_factor", w, minimum=0.0, maximum=1.0),
-            buckets_count=int(buckets),
-            extended_moves=tuple(float(m) for m in moves),
-            vol_pivot_days=P.number(engine_doc, "vol_pivot_days", engine_origin, minimum=1.0),
-            vol_days_floor=P.number(engine_doc, "vol_days_floor", engine_origin, minimum=0.0),
-            vol_down_floor=P.number(engine_doc, "vol_down_floor", engine_origin, minimum=0.0),
-            roll_shock_includes_options=flag,
-            addons=addons,
-        )
-
-    def pair(self, base: str) -> PairParameters:
-        key = f"{base.lower()}_usd"
-        if key not in self.pairs:
-            raise P.ParameterError(
-                f"{self.name}: no currency_pair {key!r} (parameters for {', '.join(sorted(self.pairs))})"
-            )
-        return self.pairs[key]
-
-    def currency(self, settlement_currency: str) -> CurrencyParameters:
-        key = settlement_currency.lower()
-        found = self.currencies.get(key) or self.currencies.get(CURRENCY_ALIASES.get(key, ""))
-        if found is None:
-            raise P.ParameterError(
-                f"{self.name}: no currency {key!r} (parameters for {', '.join(sorted(self.currencies))})"
-            )
-        return found
-
-    @property
-    def n_standard(self) -> int:
-        return 3 * (2 * self.buckets_count + 1)
-
-    def standard_moves(self, pair: PairParameters) -> FloatArray:
-        b = np.arange(2 * self.buckets_count + 1, dtype=np.float64)
-        return np.asarray(pair.price_range * (b - self.buckets_count) / self.buckets_count, dtype=np.float64)
-
-    def scenarios(self, pair: PairParameters) -> ScenarioSet:
-        """The 3 (2B+1) standard and len(extended_moves) extended scenarios of one pair (entry ``3 b + v``,
-        v in [up, same, down], then the extended moves with vol up)."""
-        up, down = pair.volatility_range_up, -pair.volatility_range_down
-        standard = self.standard_moves(pair)
-        ext = np.asarray(self.extended_moves)
-        labels = [
-            f"bucket {b + 1} ({_side(m)}, price {m:+.2%}), vol {state}"
-            for b, m in enumerate(standard.tolist())
-            for state in VOL_STATES
-        ]
-        labels += [f"extended price {m:+.0%}, vol up" for m in ext.tolist()]
-        return ScenarioSet(
-            price_move=np.concatenate((np.repeat(standard, 3), ext)),
-            vol_shift=np.concatenate((np.tile([up, 0.0, down], len(standard)), np.full(len(ext), up))),
-            vol_mode="relative",
-            vol_term=VolTerm(
-                pair.short_term_vega_power,
-                pair.long_term_vega_power,
-                self.vol_pivot_days,
-                self.vol_days_floor,
-            ),
-            vol_floor_up=pair.min_volatility_for_shock_up,
-            vol_floor=self.vol_down_floor,
-            labels=tuple(labels),
-        )
-
-
-def _side(m: float) -> str:
-    return "left" if m < 0 else "right" if m > 0 else "centre"
+from .scenarios import account_pnl, group_positions, position_sums, scenario_pnl
+from .vectors import VectorKeys, vector_keys, without_spot
 
 
 # ---------------------------------------------------------------------------------------------- the engine
-@dataclass(frozen=True)
-class VectorKeys:
-    """Risk-vector keys of a book's instruments: ``names[key[i]]`` like ``btc_btc``; per key its base,
-    settlement currency, whether it is coin-settled, and the index."""
-
-    key: IntArray
-    names: tuple[str, ...]
-    base: tuple[str, ...]
-    currency: tuple[str, ...]
-    coin: npt.NDArray[np.bool_]
-    index: FloatArray
-
-
-def vector_keys(book: Book, market: Market) -> VectorKeys:
-    table = book.instruments
-    resolved = market.resolve(table)
-    combos: dict[tuple[str, str], int] = {}
-    key = np.empty(len(table), dtype=np.int64)
-    index_of: dict[int, float] = {}
-    for i, inst in enumerate(table):
-        currency = inst.settlement_currency
-        k = combos.setdefault((inst.base, currency), len(combos))
-        key[i] = k
-        index_of.setdefault(k, float(resolved.index[i]))
-    pairs = list(combos)
-    missing = [b for (b, _), k in combos.items() if not np.isfinite(index_of[k])]
-    if missing:
-        raise ValueError(
-            f"deribit-pm needs the {missing[0]} index price (dampener, caps, linear conversions)"
-        )
-    return VectorKeys(
-        key=key,
-        names=tuple(f"{b.lower()}_{c.lower()}" for b, c in pairs),
-        base=tuple(b for b, _ in pairs),
-        currency=tuple(c for _, c in pairs),
-        coin=np.array([b == c for b, c in pairs], dtype=bool),
-        index=np.array([index_of[k] for k in range(len(pairs))], dtype=np.float64),
-    )
-
-
 @dataclass(frozen=True)
 class PortfolioMargins:
     """Deribit PM of every (account, vector key) of a book, as columns (one row per group)."""
@@ -370,10 +81,14 @@ class PortfolioMargins:
 
 
 def instrument_vectors(
-    book: Book, market: Market, params: PMParameters, keys: VectorKeys
+    book: Book,
+    market: Market,
+    params: PMParameters,
+    keys: VectorKeys,
+    resolved: ResolvedMarket | None = None,
 ) -> tuple[FloatArray, tuple[tuple[str, ...], ...]]:
     """Per unit of amount of every instrument of the book: its 27 standard scenario P&Ls and its 8 extended
-    ones already weighted (and, coin-settled, converted to the edge of the range), spec §2.3 steps 2-5."""
+    ones already weighted (and, coin-settled, converted to the edge of the range)."""
     table = book.instruments
     n_std = params.n_standard
     n_ext = len(params.extended_moves)
@@ -383,11 +98,11 @@ def instrument_vectors(
         pair = params.pair(base)
         scenarios = params.scenarios(pair)
         rows = np.flatnonzero(table.underlying == table.underlyings.index(base))
-        pnl = revalue(table, market, scenarios, rows=rows).pnl
+        pnl = scenario_pnl(table, market, scenarios, rows=rows, resolved=resolved).pnl
         ext = np.asarray(params.extended_moves)
         weight = pair.extended_table_factor * pair.price_range / np.abs(ext)
         coin = table.settlement[rows] == INVERSE
-        # Coin P&L realised at S (1 + m) re-expressed at the edge of the standard range S (1 + s R) (§2.3 step 5).
+        # Coin P&L realised at S (1 + m) re-expressed at the edge of the standard range S (1 + s R).
         convert = (1.0 + ext) / (1.0 + np.sign(ext) * pair.price_range)
         pnl[:, n_std:] *= weight
         pnl[coin, n_std:] *= convert
@@ -398,12 +113,12 @@ def instrument_vectors(
     return out, tuple(labels)
 
 
-def _coin_delta_by_expiry(
-    book: Book, market: Market, params: PMParameters
+def coin_delta_by_expiry(
+    book: Book, market: Market, params: PMParameters, resolved: ResolvedMarket | None = None
 ) -> tuple[FloatArray, IntArray, FloatArray]:
     """(coin delta per unit of each instrument, expiry column of each instrument, T of each column)."""
     table = book.instruments
-    g = instrument_greeks(table, market)
+    g = instrument_greeks(table, market, resolved)
     resolved = g.market
     delta = np.where(table.settlement == INVERSE, g["delta_pa"], g["delta"]).astype(np.float64)
     futures = (table.kind == KIND_FUTURE) | (table.kind == KIND_PERPETUAL)
@@ -415,31 +130,14 @@ def _coin_delta_by_expiry(
     return delta, column.reshape(-1).astype(np.int64), t_of_column
 
 
-def _without_spot(book: Book) -> Book:
-    """The book without spot holdings: a coin or stable balance is collateral, not a risk position, under
-    Deribit PM (X:PM collateral offsets are not modelled, module doc)."""
-    spot = book.instruments.kind[book.indices] == KIND_SPOT
-    if not spot.any():
-        return book
-    keep = ~spot
-    kept_before = np.concatenate(([0], np.cumsum(keep)))
-    return Book(
-        book.instruments,
-        book.accounts,
-        kept_before[book.indptr].astype(np.int64),
-        book.indices[keep],
-        book.quantity[keep],
-        name=book.name,
-    )
-
-
 def portfolio_margins(book: Book, market: Market, params: Any = None) -> PortfolioMargins:
     """Deribit PM of every (account, vector key) of ``book`` as columns (the exchange-scale entry point:
     no per-account Python)."""
     p = PMParameters.load(params)
-    book = _without_spot(book)
-    keys = vector_keys(book, market)
-    vectors, labels = instrument_vectors(book, market, p, keys)
+    book = without_spot(book)
+    resolved = market.resolve(book.instruments)  # once: every step below reads these columns
+    keys = vector_keys(book, market, resolved)
+    vectors, labels = instrument_vectors(book, market, p, keys, resolved)
     n_keys = len(keys.names)
     grouping = group_positions(book, keys.key, n_keys)
     sums = account_pnl(book, vectors, grouping=grouping)
@@ -490,7 +188,7 @@ def portfolio_margins(book: Book, market: Market, params: Any = None) -> Portfol
     worst_index = np.where(use_middle, middle, worst_index)
 
     # Step 8: roll shock per expiry and the delta shock (candidate).
-    delta_unit, column, t_column = _coin_delta_by_expiry(book, market, p)
+    delta_unit, column, t_column = coin_delta_by_expiry(book, market, p, resolved)
     net = position_sums(book, delta_unit, column, len(t_column), grouping)  # the groups of `sums`
     amr = np.array([x.annualised_move_risk for x in cur])[group_key]
     floor = np.array([x.min_annualised_move for x in cur])[group_key]
@@ -567,19 +265,17 @@ def results(book: Book, pm: PortfolioMargins) -> list[MarginResult]:
         initial = float(pm.initial[g])
         maintenance = float(pm.maintenance[g])
         out.append(
-            MarginResult(
+            MarginResult.in_currency(
                 method=METHOD,
                 initial=initial,
                 maintenance=maintenance,
                 currency=currency,
-                initial_usd=initial * usd_rate,
-                maintenance_usd=maintenance * usd_rate,
+                usd_rate=usd_rate,
                 worst_scenario=worst,
                 components=components,
                 calibration=calibration,
                 parameters_source=pm.params.source,
                 details={
-                    "usd_rate": usd_rate,
                     "risk_matrix_margin": float(pm.risk_matrix_margin[g]),
                     "mm_factor": pm.params.mm_factor,
                     "net_delta": float(pm.delta[g]),
@@ -593,7 +289,7 @@ def results(book: Book, pm: PortfolioMargins) -> list[MarginResult]:
                         "extended": pm.aggregated[g, n_std:].tolist(),
                     },
                 },
-                account=_plain(book.accounts[int(pm.account[g])]),
+                account=plain(book.accounts[int(pm.account[g])]),
                 group=name,
             )
         )
@@ -604,16 +300,10 @@ def portfolio_margin(book: Book, market: Market, params: Any = None) -> MarginRe
     """Deribit-style portfolio margin of ``book`` (module doc): one result per (account, vector key), summed
     (in USD when the currencies differ) for a book of several.  A legacy preset
     (``"deribit-pm-legacy-2017"`` ... ``"-2020"``, see `legacy`) runs the pre-2024 model instead."""
-    from .legacy import is_legacy, legacy_margin
-
     if is_legacy(params):
         return legacy_margin(book, market, params)
     pm = portfolio_margins(book, market, params)
     return aggregate(METHOD, results(book, pm), pm.params.source)
-
-
-def _plain(v: Any) -> Any:
-    return v.item() if isinstance(v, np.generic) else v
 
 
 __all__ = [
@@ -621,6 +311,7 @@ __all__ = [
     "PMParameters",
     "PairParameters",
     "PortfolioMargins",
+    "coin_delta_by_expiry",
     "instrument_vectors",
     "portfolio_margin",
     "portfolio_margins",

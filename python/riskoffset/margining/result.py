@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ..optional import require_pandas
+
 Calibration = Literal["calibrated", "candidate", "exact"]
 
 
@@ -39,7 +41,7 @@ class MarginResult:
     worst_scenario: WorstScenario | None = None
     components: dict[str, float] = field(default_factory=dict)
     calibration: dict[str, Calibration] = field(default_factory=dict)
-    parameters_source: str = ""  # e.g. "deribit-pm 2024-06-17 [D6]" or the .spn file name and date
+    parameters_source: str = ""  # e.g. "deribit-pm 2024-06-17" or the .spn file name and date
     details: dict[str, Any] = field(
         default_factory=dict
     )  # method-specific extras (vectors, per-group results)
@@ -47,6 +49,59 @@ class MarginResult:
     group: str = ""  # the risk group (settlement currency, or a Deribit PM vector key such as "btc_btc")
     # Per (account, risk group) results an aggregate is the sum of (a tuple, or columns built on demand).
     groups: Sequence[MarginResult] = ()
+
+    @classmethod
+    def in_currency(
+        cls,
+        method: str,
+        initial: float,
+        maintenance: float,
+        currency: str,
+        usd_rate: float | None,
+        *,
+        details: dict[str, Any] | None = None,
+        **fields: Any,
+    ) -> MarginResult:
+        """The one way margin methods build a result: amounts in ``currency``, their USD values at
+        ``usd_rate`` (USD per unit of ``currency``; None when unknown, and then no USD amounts), the rate
+        kept in ``details["usd_rate"]`` (aggregate reads it to add results of different currencies).
+        Other fields (worst_scenario, components, calibration, parameters_source, account, group) pass
+        through by name."""
+        initial, maintenance = float(initial), float(maintenance)
+        rate = None if usd_rate is None else float(usd_rate)
+        return cls(
+            method=method,
+            initial=initial,
+            maintenance=maintenance,
+            currency=currency,
+            initial_usd=None if rate is None else initial * rate,
+            maintenance_usd=None if rate is None else maintenance * rate,
+            details={"usd_rate": rate, **(details or {})},
+            **fields,
+        )
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One record per (account, risk group) result (this result itself when it has no groups):
+        account, group, currency, initial, maintenance, their USD values, then every component."""
+        out = []
+        for r in self.groups or (self,):
+            row: dict[str, Any] = {
+                "account": r.account.item() if hasattr(r.account, "item") else r.account,
+                "group": r.group,
+                "currency": r.currency,
+                "initial": r.initial,
+                "maintenance": r.maintenance,
+                "initial_usd": r.initial_usd,
+                "maintenance_usd": r.maintenance_usd,
+            }
+            row.update(r.components)
+            out.append(row)
+        return out
+
+    def to_pandas(self) -> Any:
+        """rows() as a pandas DataFrame (pandas is optional: without it an ImportError that says
+        ``pip install "riskoffset[pandas]"``)."""
+        return require_pandas().DataFrame(self.rows())
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -99,7 +154,7 @@ def aggregate(method: str, groups: list[MarginResult], parameters_source: str = 
     component's calibration is the weakest of its groups' (candidate < calibrated < exact).  The worst
     scenario shown is the one of the group with the largest initial margin in USD."""
     if not groups:  # an empty book (e.g. a long and a short that netted to nothing) needs no margin
-        return MarginResult(method, 0.0, 0.0, "USD", 0.0, 0.0, parameters_source=parameters_source)
+        return MarginResult.in_currency(method, 0.0, 0.0, "USD", 1.0, parameters_source=parameters_source)
     if len(groups) == 1:
         return groups[0]
     currencies = {g.currency for g in groups}

@@ -1,4 +1,4 @@
-"""The scenario engine (DESIGN §1): revalue every instrument once per scenario, then net.
+"""The scenario engine: revalue every instrument once per scenario, then net.
 
 A `ScenarioSet` moves, per scenario ``j``,
 
@@ -11,13 +11,16 @@ A `ScenarioSet` moves, per scenario ``j``,
 
 and carries a ``weight[j]`` that methods apply to the scenario's P&L.
 
-`revalue` builds the instrument x scenario P&L matrix ``P`` per unit of amount, in each instrument's
+`scenario_pnl` builds the instrument x scenario P&L matrix ``P`` per unit of amount, in each instrument's
 settlement currency, in full: one vectorised `riskoffset.price` call over options x (base + scenarios), closed
 forms for futures and spot (inverse future, per USD of face: ``1/F - 1/F'``; linear future and spot, per coin:
 ``F' - F``; inverse option, per coin: ``B76(F')/F' - B76(F)/F``; linear option: ``B76(F') - B76(F)``).  The
 optional delta-gamma-vega approximation replaces option revaluation by ``delta dF + gamma dF^2 / 2 + vega
 dsigma + theta dt`` (Greeks of the same coin or quote-currency value) and reports its error against full
 revaluation.  `account_pnl` is the sparse product ``L = Q . P`` per account (and risk group).
+
+Why one module of ~480 lines: scenario sets, the P&L matrix and its netting per account are the three
+steps of one engine, and the netting reads the scenario set's layout directly.
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ APPROXIMATIONS = ("full", "delta-gamma-vega")
 class VolTerm:
     """Scale of a vol shock with days to expiry ``d``: ``f(d) = (pivot_days / max(d, floor_days)) ** p`` with
     ``p = short_power`` below ``pivot_days`` and ``long_power`` from there on (both give 1 at the pivot):
-    Deribit's vega power law (spec §2.3 step 3)."""
+    Deribit's vega power law."""
 
     short_power: float
     long_power: float
@@ -190,7 +193,7 @@ def _identity_columns(scenarios: ScenarioSet) -> npt.NDArray[np.bool_]:
     )
 
 
-def revalue(
+def scenario_pnl(
     table: InstrumentTable,
     market: Market,
     scenarios: ScenarioSet,
@@ -198,12 +201,15 @@ def revalue(
     rows: npt.ArrayLike | None = None,
     method: str = "full",
     report_error: bool = False,
+    resolved: ResolvedMarket | None = None,
 ) -> ScenarioPnL:
     """The instrument x scenario P&L matrix of ``table`` (or of its ``rows``; the result's table is then
-    that sub-table) under ``scenarios`` (see the module doc).  method: "full" or "delta-gamma-vega"."""
+    that sub-table) under ``scenarios`` (see the module doc).  method: "full" or "delta-gamma-vega".
+    resolved: ``market.resolve(table)`` when the caller already has it (resolved once per margin call)."""
     if method not in APPROXIMATIONS:
         raise ValueError(f"method must be one of {APPROXIMATIONS}, got {method!r}")
-    resolved = market.resolve(table)
+    if resolved is None:
+        resolved = market.resolve(table)
     if rows is None:
         row_index = np.arange(len(table), dtype=np.int64)
         sub, sub_market = table, resolved
@@ -265,7 +271,7 @@ def _closed_forms(table: InstrumentTable, resolved: ResolvedMarket, moves: Float
     inverse = table.settlement == INVERSE
     inv = np.flatnonzero(futures & inverse)
     if len(inv):
-        # Per USD of face: coin P&L 1/F - 1/F' = (1 - 1/(1+m)) / F (spec §2.3 step 4, verified on Example A).
+        # Per USD of face: coin P&L 1/F - 1/F' = (1 - 1/(1+m)) / F.
         pnl[inv] = (1.0 - 1.0 / (1.0 + moves[inv])) / resolved.forward[inv, None]
     lin = np.flatnonzero((futures & ~inverse) | (table.kind == KIND_SPOT))
     if len(lin):

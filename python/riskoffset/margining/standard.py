@@ -1,12 +1,13 @@
 """Deribit standard margin (S:SM): per-position initial and maintenance margin, no offsets between positions
-(spec margin-methods.md §1; parameters from dated JSON, riskoffset/data/margin/deribit-standard_*.json).
+(see docs/margin.md, Deribit standard margin); parameters from dated JSON,
+riskoffset/data/margin/deribit-standard_*.json.
 
-Futures and perpetuals (§1.3), size-dependent rate on the whole position, ``n`` = position size in coin
-(inverse: ``|USD face| / mark``; linear: the coin amount), taken per instrument (§1.6 item 1):
+Futures and perpetuals, size-dependent rate on the whole position, ``n`` = position size in coin
+(inverse: ``|USD face| / mark``; linear: the coin amount), taken per instrument:
 
     IM = n (a_IM + b n),  MM = n (a_MM + b n)   in coin; linear (USDC-settled): times the index.
 
-Short options (§1.4), per coin of position, ``OTM`` = out-of-the-money amount on the option's forward ``F``
+Short options, per coin of position, ``OTM`` = out-of-the-money amount on the option's forward ``F``
 (its underlying price), ``mark`` = the option's mark (coin for inverse, USDC for linear), ``I`` = index:
 
     inverse call:  IM = max(c_IM - OTM/F, floor) + mark,            MM = c_MM + mark
@@ -14,8 +15,8 @@ Short options (§1.4), per coin of position, ``OTM`` = out-of-the-money amount o
     linear call:   IM = max(c_IM - OTM/F, floor) I + mark,          MM = c_MM I + mark
     linear put:    IM = max((c_IM - OTM/F) I, floor K) + mark,      MM = c_MM min(I, K) + mark
 
-with (c_IM, floor, c_MM) = (0.15, 0.10, 0.075) [D17][D18] (altcoin linear options 0.20 / 0.13 / 0.10,
-candidate [D19]).  Long options need no margin beyond the premium paid; spot holdings need none.  Margin is
+with (c_IM, floor, c_MM) = (0.15, 0.10, 0.075) (altcoin linear options 0.20 / 0.13 / 0.10,
+candidate).  Long options need no margin beyond the premium paid; spot holdings need none.  Margin is
 summed per account and settlement currency (S:SM); open orders are not part of a Book and are not charged.
 The option mark is the market's quoted mark where it has one, else the Black-76 value at the mark IV.
 """
@@ -153,12 +154,12 @@ def _status(doc: Mapping[str, Any], where: str) -> Calibration:
 
 # ---------------------------------------------------------------------------------------------- formulas
 def _size_rated(n: Any, base: Any, slope: Any) -> FloatArray:
-    """``n (base + slope n)``: the whole position at the size-dependent rate (§1.3 steps 2-3)."""
+    """``n (base + slope n)``: the whole position at the size-dependent rate."""
     return np.asarray(n * (base + slope * n), dtype=np.float64)
 
 
 def futures_margin(size_coin: Any, rates: FuturesRates) -> tuple[FloatArray, FloatArray]:
-    """(IM, MM) in coin of futures positions of ``|size_coin|`` coin: ``n (a + b n)`` (§1.3)."""
+    """(IM, MM) in coin of futures positions of ``|size_coin|`` coin: ``n (a + b n)``."""
     n = np.abs(np.asarray(size_coin, dtype=np.float64))
     return (
         _size_rated(n, rates.initial_base, rates.slope_per_coin),
@@ -173,7 +174,7 @@ def _otm(is_call: npt.NDArray[np.bool_], forward: FloatArray, strike: FloatArray
 def inverse_option_margin(
     is_call: Any, forward: Any, strike: Any, mark_coin: Any, rates: OptionRates
 ) -> tuple[FloatArray, FloatArray]:
-    """(IM, MM) in coin per coin of a short inverse option (§1.4)."""
+    """(IM, MM) in coin per coin of a short inverse option."""
     call = np.asarray(is_call, dtype=bool)
     f = np.asarray(forward, dtype=np.float64)
     mark = np.asarray(mark_coin, dtype=np.float64)
@@ -188,7 +189,7 @@ def inverse_option_margin(
 def linear_option_margin(
     is_call: Any, forward: Any, strike: Any, index: Any, mark_usd: Any, rates: OptionRates
 ) -> tuple[FloatArray, FloatArray]:
-    """(IM, MM) in the quote currency per coin of a short linear (USDC-settled) option (§1.4)."""
+    """(IM, MM) in the quote currency per coin of a short linear (USDC-settled) option."""
     call = np.asarray(is_call, dtype=bool)
     f = np.asarray(forward, dtype=np.float64)
     k = np.asarray(strike, dtype=np.float64)
@@ -293,8 +294,8 @@ def position_margins(book: Book, market: Market, params: StandardParameters) -> 
         status_of_row[row] = family.status
     at = np.flatnonzero(component_row[rows_of] == 0)
     r = rows_of[at]
-    n = np.abs(np.where(inverse[r], q[at] / resolved.forward[r], q[at]))  # size in coin (§1.3 step 1)
-    to_ccy = np.where(inverse[r], 1.0, resolved.index[r])  # linear: margin on the index price (§1.3 step 4)
+    n = np.abs(np.where(inverse[r], q[at] / resolved.forward[r], q[at]))  # size in coin
+    to_ccy = np.where(inverse[r], 1.0, resolved.index[r])  # linear: margin on the index price
     initial[at] = _size_rated(n, a_im[r], slope[r]) * to_ccy
     maintenance[at] = _size_rated(n, a_mm[r], slope[r]) * to_ccy
     return PositionMargins(
@@ -348,18 +349,16 @@ def standard_margin(
         maintenance = float(pm.maintenance[at].sum())
         rate = float(pm.usd_rate[at[0]])
         groups.append(
-            MarginResult(
+            MarginResult.in_currency(
                 method=METHOD,
                 initial=initial,
                 maintenance=maintenance,
                 currency=currency,
-                initial_usd=initial * rate,
-                maintenance_usd=maintenance * rate,
+                usd_rate=rate,
                 components=components,
                 calibration=calibration,
                 parameters_source=p.source,
                 details={
-                    "usd_rate": rate,
                     "maintenance_components": maintenance_parts,
                     "positions": {
                         "instrument": names[at].tolist(),

@@ -1,4 +1,4 @@
-"""CME SPAN margin from XML risk-parameter files (``.spn``): parser and algorithm (spec §3).
+"""CME SPAN margin from XML risk-parameter files (``.spn``): parser and algorithm.
 
     from riskoffset.margining.span import parse_span, span_margin
 
@@ -23,7 +23,8 @@ import numpy as np
 
 from ..result import MarginResult, aggregate
 from .algorithm import SpanOptions, load_params, positions_rows, span_account
-from .parser import SpanFile, SpanFileError, parse_span
+from .model import SpanFile, SpanFileError
+from .parser import parse_span
 
 __all__ = ["SpanFile", "SpanFileError", "SpanOptions", "parse_span", "span_margin"]
 
@@ -98,13 +99,13 @@ def _book_margin(
         chosen = [accounts.index(account)]
     else:
         chosen = list(range(len(accounts)))
-    from .algorithm import _net
+    from .algorithm import net_positions
 
     results = []
     for a in chosen:
         lo, hi = int(book.indptr[a]), int(book.indptr[a + 1])
         idx = book.indices[lo:hi]
-        rows, qty = _net(row_arr[idx], book.quantity[lo:hi] * fac[idx])
+        rows, qty = net_positions(row_arr[idx], book.quantity[lo:hi] * fac[idx])
         label = accounts[a]
         results.append(
             span_account(span, rows, qty, opts, account=label.item() if hasattr(label, "item") else label)

@@ -1,11 +1,11 @@
-"""CME SPAN ("classic" SPAN, XML risk-parameter files) for one account: spec margin-methods.md §3.4.
+"""CME SPAN ("classic" SPAN, XML risk-parameter files) for one account (see docs/span.md).
 
 Per clearing organisation and performance-bond rate class ``r`` (maintenance and initial), per combined
 commodity (CC):
 
 1. scan risk: ``L_j = sum_p n_p a_p[j]`` over the CC's positions (per scan tier if the CC has scanTiers,
    summed over tiers), ``scan = max(0, max_j L_j)``; the risk arrays already include the extreme-move
-   cover fraction (spec §3.3: "the calculator takes them as-is"), so pointDef weights are used for the
+   cover fraction (a SPAN calculator takes them as they are), so pointDef weights are used for the
    description only unless ``apply_point_weights=True``;
 2. tier deltas ``sum n_p d_p`` with the composite delta stored in each risk array (the contract's own
    ``d`` if the array has none, 1 for futures);
@@ -29,10 +29,13 @@ commodity (CC):
    val) makes class r = val x class baseR (e.g. initial = 1.1 x maintenance).
 
 Amounts are converted to the result currency with the clearing org's curConv factors.  What is
-calibrated: scan risk reproduces the textbook arrays (spec §3.7 E1, TV-S1) and the assembly of §3.7 E3;
-spot charges, inter-commodity credits (TR/VR/PR decomposition unconfirmed, spec §3.9.5), the SOM method
+calibrated: scan risk reproduces the textbook arrays and the published assembly of the requirement
+(see docs/span.md); spot charges, inter-commodity credits (TR/VR/PR decomposition unconfirmed), the SOM method
 choice and cross-CC use of NOV are documented candidates.  Charge methods P (per month per spread) and W
 (weighted price) are not implemented: a file using them on a spread that forms raises ValueError.
+
+Why one module of ~700 lines: the steps above run in order on shared per-CC state (the spreads consume the
+deltas the earlier steps leave), and reading them in one place is how they are checked against SPAN.
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ import numpy as np
 
 from ..._types import FloatArray, IntArray
 from ..result import Calibration, MarginResult, WorstScenario
-from .parser import (
+from .model import (
     KIND_FUTURE,
     KIND_OPTION,
     ClearingOrg,
@@ -57,8 +60,8 @@ from .parser import (
     ScanPoint,
     SpanFile,
     Tier,
-    parse_span,
 )
+from .parser import parse_span
 
 COMPONENTS: tuple[str, ...] = (
     "scan_risk",
@@ -71,13 +74,13 @@ COMPONENTS: tuple[str, ...] = (
     "floor_adjustment",
 )
 CALIBRATION: dict[str, Calibration] = {
-    "scan_risk": "calibrated",  # reproduces the McMillan textbook arrays (TV-S1)
+    "scan_risk": "calibrated",  # reproduces the textbook risk arrays (see docs/span.md)
     "intra_spread_charge": "exact",  # flat-rate rule, file-driven
     "spot_charge": "candidate",
-    "inter_spread_credit": "candidate",  # WFPR decomposition unconfirmed (spec §3.9.5)
+    "inter_spread_credit": "candidate",  # WFPR decomposition unconfirmed
     "som_excess": "exact",
     "initial_adjustment": "exact",
-    "net_option_value": "candidate",  # cross-CC use of NOV (spec §3.9.4)
+    "net_option_value": "candidate",  # cross-CC use of NOV
     "floor_adjustment": "exact",
 }
 
@@ -636,18 +639,17 @@ def span_account(
     source = (
         f"{Path(span.source).name or 'SPAN file'} {' '.join(o.ec for o in span.orgs)} {span.business_date}"
     )
-    return MarginResult(
+    return MarginResult.in_currency(
         method="span",
         initial=initial,
         maintenance=maintenance,
         currency=currency,
-        initial_usd=None if usd is None else initial * usd,
-        maintenance_usd=None if usd is None else maintenance * usd,
+        usd_rate=usd,
         worst_scenario=worst_scenario,
         components=totals,
         calibration=dict(CALIBRATION),
         parameters_source=source.strip(),
-        details={"combined_commodities": per_cc, "usd_rate": usd},
+        details={"combined_commodities": per_cc},
         account=account,
         group=currency,
     )
@@ -691,10 +693,10 @@ def positions_rows(span: SpanFile, positions: Any) -> tuple[IntArray, FloatArray
             raise ValueError(f"position in contract {key!r} is not a finite number: {q!r}")
         rows.append(span.row(key))
         qty.append(value)
-    return _net(np.asarray(rows, dtype=np.int64), np.asarray(qty, dtype=np.float64))
+    return net_positions(np.asarray(rows, dtype=np.int64), np.asarray(qty, dtype=np.float64))
 
 
-def _net(rows: IntArray, qty: FloatArray) -> tuple[IntArray, FloatArray]:
+def net_positions(rows: IntArray, qty: FloatArray) -> tuple[IntArray, FloatArray]:
     if not len(rows):
         return rows, qty
     uniq, inv = np.unique(rows, return_inverse=True)

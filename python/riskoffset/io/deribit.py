@@ -2,7 +2,8 @@
 positions, and `public/ticker` / `public/get_book_summary_by_currency` market data.
 
 Every function takes the parsed JSON: a list of objects, a single object, or the JSON-RPC envelope
-``{"jsonrpc": "2.0", "result": ...}``.  Field meanings are those of conventions.md §2.5-2.7:
+``{"jsonrpc": "2.0", "result": ...}``, or a list of such envelopes (several responses saved together).
+Field meanings (see docs/conventions.md, Deribit units):
 
 - sizes: a position's ``size`` is in USD for futures and perpetuals (inverse) and in base coin for options
   (and for linear USDC futures); it is signed (negative when short) and ``direction`` repeats the side.
@@ -18,21 +19,53 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from .instruments import PERPETUAL_EXPIRY_MS, Instrument
+from ..instruments import PERPETUAL_EXPIRY_MS, Instrument
+
+
+def excerpt(value: Any, limit: int = 80) -> str:
+    """A short repr of ``value`` for error messages (never the whole object)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _is_envelope(obj: Any) -> bool:
+    return isinstance(obj, Mapping) and "result" in obj
 
 
 def unwrap(objects: Any) -> list[Mapping[str, Any]]:
-    """The list of objects in a response: accepts a JSON-RPC envelope, a list or a single object."""
-    if isinstance(objects, Mapping) and "result" in objects:
+    """The list of objects in a response: accepts a JSON-RPC envelope, a list of envelopes (their results
+    concatenated), a list of objects or a single object."""
+    if _is_envelope(objects):
         objects = objects["result"]
     if isinstance(objects, Mapping):
         return [objects]
     if isinstance(objects, (str, bytes)) or not isinstance(objects, Iterable):
-        raise TypeError(f"expected Deribit API objects (dicts), got {type(objects).__name__}")
-    out = list(objects)
-    for i, o in enumerate(out):
-        if not isinstance(o, Mapping):
-            raise TypeError(f"Deribit object {i} is a {type(o).__name__}, not a dict")
+        raise TypeError(
+            "expected Deribit API objects (a dict, a list of dicts or a JSON-RPC envelope "
+            f"{{'jsonrpc': '2.0', 'result': [...]}}), got {type(objects).__name__} {excerpt(objects)}"
+        )
+    out: list[Mapping[str, Any]] = []
+    for i, o in enumerate(objects):
+        if _is_envelope(o):
+            result = o["result"]
+            inner = [result] if isinstance(result, Mapping) else result
+            if isinstance(inner, (str, bytes)) or not isinstance(inner, Iterable):
+                raise TypeError(
+                    f"JSON-RPC envelope {i}: 'result' should be a dict or a list of dicts, got "
+                    f"{type(result).__name__} {excerpt(result)}"
+                )
+            for j, x in enumerate(inner):
+                if not isinstance(x, Mapping):
+                    raise TypeError(
+                        f"JSON-RPC envelope {i}, result {j}: expected a dict, got {type(x).__name__} {excerpt(x)}"
+                    )
+                out.append(x)
+        elif isinstance(o, Mapping):
+            out.append(o)
+        else:
+            raise TypeError(
+                f"Deribit object {i}: expected a dict or a JSON-RPC envelope, got {type(o).__name__} {excerpt(o)}"
+            )
     return out
 
 
@@ -54,7 +87,7 @@ def instrument_from_deribit(obj: Mapping[str, Any]) -> Instrument:
     contradiction between them is an error naming the instrument."""
     name = obj.get("instrument_name")
     if not isinstance(name, str):
-        raise ValueError(f"get_instruments object without an instrument_name: {dict(obj)!r}")  # noqa: TRY004 - bad input data, reported like every data error
+        raise ValueError(f"get_instruments object without an instrument_name: {excerpt(dict(obj))}")  # noqa: TRY004 - bad input data, reported like every data error
     parsed = Instrument.parse(name)
     kind = obj.get("kind")
     if kind is not None:
@@ -128,7 +161,7 @@ def positions_from_deribit(
     for obj in unwrap(objects):
         name = obj.get("instrument_name")
         if not isinstance(name, str):
-            raise ValueError(f"get_positions object without an instrument_name: {dict(obj)!r}")  # noqa: TRY004 - bad input data, reported like every data error
+            raise ValueError(f"get_positions object without an instrument_name: {excerpt(dict(obj))}")  # noqa: TRY004 - bad input data, reported like every data error
         size = _number(obj, "size")
         if not math.isfinite(size):
             raise ValueError(f"{name}: position size {obj.get('size')!r} is missing or not finite")
@@ -165,7 +198,7 @@ def market_quotes_from_deribit(objects: Any) -> list[dict[str, Any]]:
     for obj in unwrap(objects):
         name = obj.get("instrument_name")
         if not isinstance(name, str):
-            raise ValueError(f"ticker/book summary object without an instrument_name: {dict(obj)!r}")  # noqa: TRY004 - bad input data, reported like every data error
+            raise ValueError(f"ticker/book summary object without an instrument_name: {excerpt(dict(obj))}")  # noqa: TRY004 - bad input data, reported like every data error
         ts = obj.get("timestamp", obj.get("creation_timestamp"))
         out.append(
             {
@@ -179,3 +212,38 @@ def market_quotes_from_deribit(objects: Any) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def market_fields_from_deribit(quotes: Any) -> dict[str, dict[str, Any]]:
+    """The Market fields in ticker / book summary objects: index, marks, mark_iv (decimal), forwards (an
+    option's underlying_price) and timestamps (ms), keyed as Market takes them.
+
+    index comes from index_price under the name's base; an inverse instrument's index wins over a linear
+    one's for the same base.  Raises ValueError when there is no object at all."""
+    rows = market_quotes_from_deribit(quotes)
+    if not rows:
+        raise ValueError("no ticker or book summary objects given")
+    fields: dict[str, dict[str, Any]] = {
+        "index": {},
+        "marks": {},
+        "mark_iv": {},
+        "forwards": {},
+        "timestamps": {},
+    }
+    index, marks, mark_iv = fields["index"], fields["marks"], fields["mark_iv"]
+    forwards, timestamps = fields["forwards"], fields["timestamps"]
+    for row in rows:
+        name = row["instrument_name"]
+        inst = Instrument.parse(name)
+        if math.isfinite(row["mark_price"]):
+            marks[name] = row["mark_price"]
+        if inst.kind == "option":
+            if math.isfinite(row["mark_iv"]):
+                mark_iv[name] = row["mark_iv"]
+            if math.isfinite(row["underlying_price"]):
+                forwards[name] = row["underlying_price"]
+        if math.isfinite(row["index_price"]) and (inst.settlement == "inverse" or inst.base not in index):
+            index[inst.base] = row["index_price"]
+        if row["timestamp"] is not None:
+            timestamps[name] = row["timestamp"]
+    return fields

@@ -1,0 +1,78 @@
+"""Risk-vector keys of Deribit portfolio margin, shared by the current model (portfolio) and the legacy
+presets (legacy): one vector per (base, settlement currency), named like Deribit's ``btc_btc`` (coin-settled)
+or ``btc_usdc`` (linear).  Spot holdings are collateral, not risk: without_spot drops them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from .._types import FloatArray, IntArray
+from ..book import Book
+from ..instruments import KIND_SPOT
+from ..market import Market, ResolvedMarket
+
+
+@dataclass(frozen=True)
+class VectorKeys:
+    """Risk-vector keys of a book's instruments: ``names[key[i]]`` like ``btc_btc``; per key its base,
+    settlement currency, whether it is coin-settled, and the index."""
+
+    key: IntArray
+    names: tuple[str, ...]
+    base: tuple[str, ...]
+    currency: tuple[str, ...]
+    coin: npt.NDArray[np.bool_]
+    index: FloatArray
+
+
+def vector_keys(book: Book, market: Market, resolved: ResolvedMarket | None = None) -> VectorKeys:
+    """The risk-vector key of every instrument of the book: one per (base, settlement currency)."""
+    table = book.instruments
+    if resolved is None:
+        resolved = market.resolve(table)
+    combos: dict[tuple[str, str], int] = {}
+    key = np.empty(len(table), dtype=np.int64)
+    index_of: dict[int, float] = {}
+    for i, inst in enumerate(table):
+        currency = inst.settlement_currency
+        k = combos.setdefault((inst.base, currency), len(combos))
+        key[i] = k
+        index_of.setdefault(k, float(resolved.index[i]))
+    pairs = list(combos)
+    missing = [b for (b, _), k in combos.items() if not np.isfinite(index_of[k])]
+    if missing:
+        raise ValueError(
+            f"deribit-pm needs the {missing[0]} index price (dampener, caps, linear conversions)"
+        )
+    return VectorKeys(
+        key=key,
+        names=tuple(f"{b.lower()}_{c.lower()}" for b, c in pairs),
+        base=tuple(b for b, _ in pairs),
+        currency=tuple(c for _, c in pairs),
+        coin=np.array([b == c for b, c in pairs], dtype=bool),
+        index=np.array([index_of[k] for k in range(len(pairs))], dtype=np.float64),
+    )
+
+
+def without_spot(book: Book) -> Book:
+    """The book without spot holdings: a coin or stable balance is collateral, not a risk position, under
+    Deribit PM (cross-collateral offsets are not modelled)."""
+    spot = book.instruments.kind[book.indices] == KIND_SPOT
+    if not spot.any():
+        return book
+    keep = ~spot
+    kept_before = np.concatenate(([0], np.cumsum(keep)))
+    return Book(
+        book.instruments,
+        book.accounts,
+        kept_before[book.indptr].astype(np.int64),
+        book.indices[keep],
+        book.quantity[keep],
+        name=book.name,
+    )
+
+
+__all__ = ["VectorKeys", "vector_keys", "without_spot"]

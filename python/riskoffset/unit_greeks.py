@@ -1,0 +1,130 @@
+"""Per-unit Greeks of every instrument of a table: one vectorised pricing call over its options, plus the
+closed forms of futures, perpetuals and spot.  Books multiply these by their netted amounts (greeks_report)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._types import FloatArray
+from .instruments import (
+    INVERSE,
+    KIND_FUTURE,
+    KIND_OPTION,
+    KIND_PERPETUAL,
+    KIND_SPOT,
+    InstrumentTable,
+)
+from .market import Market, ResolvedMarket
+from .pricing import greeks as kernel_greeks
+
+#: Per-unit measures of one instrument (columns of InstrumentGreeks.values) and their raw units.
+MEASURES: tuple[str, ...] = (
+    "value_usd",
+    "value_coin",
+    "delta",
+    "delta_pa",
+    "delta_usd",
+    "delta_pa_usd",
+    "gamma",
+    "vega",
+    "vega_coin",
+    "theta",
+    "theta_coin",
+)
+RAW_UNITS: dict[str, str] = {
+    "value_usd": "USD",
+    "value_coin": "coin",
+    "delta": "coin (plain Black-76 delta; futures: coin exposure)",
+    "delta_pa": "coin (premium-adjusted: delta - coin mark for inverse options)",
+    "delta_usd": "USD (delta x index)",
+    "delta_pa_usd": "USD (delta_pa x index)",
+    "gamma": "coin per USD (d delta / dF)",
+    "vega": "USD per 1.00 of vol",
+    "vega_coin": "coin per 1.00 of vol",
+    "theta": "USD per year",
+    "theta_coin": "coin per year",
+}
+
+
+@dataclass(frozen=True)
+class InstrumentGreeks:
+    """Per-unit measures of every instrument of a table: ``values[i, MEASURES.index(m)]`` is measure m of one
+    unit of amount of instrument i (one coin of an option, one USD of face of an inverse future)."""
+
+    table: InstrumentTable
+    market: ResolvedMarket
+    values: FloatArray
+
+    def __getitem__(self, measure: str) -> FloatArray:
+        return self.values[:, MEASURES.index(measure)]
+
+
+def instrument_greeks(
+    table: InstrumentTable, market: Market, resolved: ResolvedMarket | None = None
+) -> InstrumentGreeks:
+    """Per-unit measures of every row of ``table`` from one vectorised kernel call over its options.
+
+    Options (Black-76 on the forward of their expiry, r = market.rate): value V in USD, plain delta, gamma,
+    vega and theta of V; coin figures are USD figures divided by the forward (an inverse option's coin mark
+    is c = V / F); premium-adjusted delta is delta - c for inverse options (the coin premium is
+    itself coin exposure, see docs/conventions.md) and delta for linear ones.  Inverse futures and perpetuals
+    (amount in USD face, coin P&L = q (1/F0 - 1/F)): delta = 1/F coin per USD of face, the coin exposure
+    Deribit adds to DeltaTotal; linear futures, perpetuals and spot (amount in coin): delta = 1.  Futures
+    have no premium (value 0); spot is worth its index.  USD deltas are coin deltas times the index.  Expired
+    instruments are valued at intrinsic.
+    """
+    if resolved is None:  # callers that resolved the table already pass it (one resolution per call)
+        resolved = market.resolve(table)
+    n = len(table)
+    g = np.zeros((n, len(MEASURES)))
+    col = {m: i for i, m in enumerate(MEASURES)}
+    forward = resolved.forward
+    options = np.flatnonzero(table.kind == KIND_OPTION)
+    if len(options):
+        f = forward[options]
+        out = kernel_greeks(
+            table.flag[options] > 0,
+            f,
+            table.strike[options],
+            resolved.t[options],
+            market.rate,
+            resolved.sigma[options],
+            greeks=("price", "delta", "gamma", "vega", "theta"),
+        )
+        value = np.asarray(out["price"])
+        delta = np.asarray(out["delta"])
+        inverse = table.settlement[options] == INVERSE
+        g[options, col["value_usd"]] = value
+        g[options, col["value_coin"]] = value / f
+        g[options, col["delta"]] = delta
+        g[options, col["delta_pa"]] = np.where(inverse, delta - value / f, delta)
+        g[options, col["gamma"]] = out["gamma"]
+        g[options, col["vega"]] = out["vega"]
+        g[options, col["vega_coin"]] = np.asarray(out["vega"]) / f
+        g[options, col["theta"]] = out["theta"]
+        g[options, col["theta_coin"]] = np.asarray(out["theta"]) / f
+    linear_like = np.flatnonzero(
+        ((table.kind == KIND_FUTURE) | (table.kind == KIND_PERPETUAL)) & (table.settlement != INVERSE)
+        | (table.kind == KIND_SPOT)
+    )
+    g[linear_like, col["delta"]] = 1.0
+    g[linear_like, col["delta_pa"]] = 1.0
+    spot = np.flatnonzero(table.kind == KIND_SPOT)
+    g[spot, col["value_usd"]] = forward[spot]
+    g[spot, col["value_coin"]] = 1.0
+    inverse_futures = np.flatnonzero(
+        ((table.kind == KIND_FUTURE) | (table.kind == KIND_PERPETUAL)) & (table.settlement == INVERSE)
+    )
+    g[inverse_futures, col["delta"]] = 1.0 / forward[inverse_futures]
+    g[inverse_futures, col["delta_pa"]] = 1.0 / forward[inverse_futures]
+    # USD deltas value the coin exposure at the index, so they add up across expiries like the coin deltas
+    # (NaN where the market has no index for the underlying).
+    g[:, col["delta_usd"]] = g[:, col["delta"]] * resolved.index
+    g[:, col["delta_pa_usd"]] = g[:, col["delta_pa"]] * resolved.index
+    g.flags.writeable = False
+    return InstrumentGreeks(table, resolved, g)
+
+
+__all__ = ["MEASURES", "RAW_UNITS", "InstrumentGreeks", "instrument_greeks"]
