@@ -49,15 +49,15 @@ def test_scalars_mixed_with_arrays_and_shape_kept() -> None:
 def test_unusual_inputs_are_declined() -> None:
     order = (0,)
     # Different shapes, float32, lists, non-contiguous views, unknown flag strings: None (Python path).
-    assert _core.greeks_arrays("c", F, K[:-1], T, R, SIGMA, 0.0, 0, 0, order, 0) is None
-    assert _core.greeks_arrays("c", F.astype(np.float32), K, T, R, SIGMA, 0.0, 0, 0, order, 0) is None
-    assert _core.greeks_arrays("c", list(F), K, T, R, SIGMA, 0.0, 0, 0, order, 0) is None
-    assert _core.greeks_arrays("c", F[::2], K[::2], T[::2], R[::2], SIGMA[::2], 0.0, 0, 0, order, 0) is None
-    assert _core.greeks_arrays("c", F[:9], K[:9], T[:9], R[:9], SIGMA[:9], 0.0, 0, 0, order, 0) is not None
-    assert _core.greeks_arrays("C", F, K, T, R, SIGMA, 0.0, 0, 0, order, 0) is None
+    assert _core.pricing.greeks_arrays("c", F, K[:-1], T, R, SIGMA, 0.0, 0, 0, order, 0) is None
+    assert _core.pricing.greeks_arrays("c", F.astype(np.float32), K, T, R, SIGMA, 0.0, 0, 0, order, 0) is None
+    assert _core.pricing.greeks_arrays("c", list(F), K, T, R, SIGMA, 0.0, 0, 0, order, 0) is None
+    assert _core.pricing.greeks_arrays("c", F[::2], K[::2], T[::2], R[::2], SIGMA[::2], 0.0, 0, 0, order, 0) is None
+    assert _core.pricing.greeks_arrays("c", F[:9], K[:9], T[:9], R[:9], SIGMA[:9], 0.0, 0, 0, order, 0) is not None
+    assert _core.pricing.greeks_arrays("C", F, K, T, R, SIGMA, 0.0, 0, 0, order, 0) is None
     bad = F.copy()
     bad[7] = -1.0
-    assert _core.greeks_arrays("c", bad, K, T, R, SIGMA, 0.0, 0, 0, order, 0) is None
+    assert _core.pricing.greeks_arrays("c", bad, K, T, R, SIGMA, 0.0, 0, 0, order, 0) is None
     with pytest.raises(ValueError, match="underlying at row 7"):
         ro.greeks("c", bad, K, T, R, SIGMA, greeks=["price"])
 

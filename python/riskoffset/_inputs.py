@@ -45,9 +45,9 @@ def flag_array(flag: Any) -> npt.NDArray[Any]:
     a = np.asarray(flag)
     if a.size == 0 and a.dtype.kind == "f":  # an empty list
         return np.empty(a.shape)
-    if a.dtype == np.bool_:
-        return a  # the kernels read bool columns directly
-    if a.dtype.kind in "UO":
+    if a.dtype == np.bool_ or a.dtype.kind in "US":
+        return a  # the compiled core reads bool and string columns as they are (and words bad values)
+    if a.dtype.kind == "O":
         is_call = np.isin(a, _CALL_NAMES)
         is_put = np.isin(a, _PUT_NAMES)
         bad = ~(is_call | is_put)
