@@ -61,7 +61,7 @@ bool read_numeric(PyObject* o, ArgColumn& col, std::vector<py::ssize_t>& shape, 
 
 // Flag: 'c'/'call'/'p'/'put' or a bool (scalar), or a C-contiguous bool or string ndarray of the common
 // shape (an invalid value there raises ValueError naming it and its row, the same rule as every path).
-bool read_flag(PyObject* f, double& scalar, const std::uint8_t*& bools, std::vector<std::uint8_t>& storage,
+bool read_flag(PyObject* f, double& scalar, const std::uint8_t*& bools, riskoffset_bindings::FlagStorage& storage,
                std::vector<py::ssize_t>& shape, bool& have_shape) {
   if (PyBool_Check(f)) {
     scalar = f == Py_True ? 1.0 : -1.0;
@@ -106,7 +106,7 @@ PyObject* greeks_arrays(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
       if (!read_numeric(args[k + 1], cols[k], shape, have_shape)) Py_RETURN_NONE;
     double flag_scalar = 0.0;
     const std::uint8_t* flag_bools = nullptr;
-    std::vector<std::uint8_t> flag_storage;
+    riskoffset_bindings::FlagStorage flag_storage;
     if (!PyTuple_Check(args[9])) {
       PyErr_SetString(PyExc_TypeError, "greeks_arrays: order must be a tuple of output indices");
       return nullptr;
@@ -196,7 +196,7 @@ PyObject* implied_vol_arrays(PyObject*, PyObject* const* args, Py_ssize_t nargs)
       if (!read_numeric(args[positions[k]], cols[k], shape, have_shape)) Py_RETURN_NONE;
     double flag_scalar = 0.0;
     const std::uint8_t* flag_bools = nullptr;
-    std::vector<std::uint8_t> flag_storage;
+    riskoffset_bindings::FlagStorage flag_storage;
     if (!read_flag(args[1], flag_scalar, flag_bools, flag_storage, shape, have_shape)) Py_RETURN_NONE;
     if (!have_shape) Py_RETURN_NONE;
     std::size_t n = 1;

@@ -8,19 +8,31 @@
 #pragma once
 #include <pybind11/numpy.h>
 
+#include <cstddef>
 #include <cstdint>
-#include <vector>
+#include <memory>
 
 #include "riskoffset/kernels.hpp"
 
 namespace riskoffset_bindings {
+
+// Decoded call bytes for one call.  Columns up to kReusedFlagBytes reuse a per-thread buffer (a fresh
+// megabyte costs page faults on every call); larger ones get their own.  One FlagStorage per call.
+class FlagStorage {
+ public:
+  static constexpr std::size_t kReusedFlagBytes = std::size_t{16} << 20;
+  std::uint8_t* get(std::size_t n);
+
+ private:
+  std::unique_ptr<std::uint8_t[]> own_;
+};
 
 // True for the dtypes read here: bool, and byte or unicode strings.
 bool is_flag_dtype(const pybind11::array& a);
 
 // The flags of a C-contiguous array of such a dtype as call bytes (1 call, 0 put): in place for bool, else
 // decoded into `storage`.  Throws pybind11::value_error naming the first invalid value and its row.
-const std::uint8_t* flag_bytes(const pybind11::array& a, std::vector<std::uint8_t>& storage);
+const std::uint8_t* flag_bytes(const pybind11::array& a, FlagStorage& storage);
 
 // "'c', 'p', 'call', 'put' or a boolean (True = call)": the accepted values, for messages.
 extern const char* const kFlagRule;

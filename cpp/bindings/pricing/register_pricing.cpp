@@ -36,7 +36,7 @@ std::size_t checked_rows(py::ssize_t size, std::size_t n, const char* name) {
 struct Inputs {
   std::vector<DoubleArray> arrays;
   py::array flag;
-  std::vector<std::uint8_t> flag_storage;
+  riskoffset_bindings::FlagStorage flag_storage;
 
   Column column(const DoubleArray& a, std::size_t n, const char* name) {
     // Stride is 0 (one value for every row) or 1 (a full column), nothing else.
