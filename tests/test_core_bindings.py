@@ -148,38 +148,39 @@ def test_private_greeks_refuses_a_read_only_out() -> None:
 
 
 def test_out_sharing_memory_with_an_input_gives_the_unaliased_result() -> None:
-    """numpy's rule for ufuncs: an input overlapping `out` is read as it was before the call."""
+    """numpy's rule for ufuncs: an input overlapping `out` is read as it was before the call.  Here price
+    row i lands on the underlying of row i + 1, which a kernel reading and writing in place would see."""
     u, k, t, r, s = _args(37)
     want = ro.greeks("c", u, k, t, r, s, greeks=["price", "delta"], threads=1)
-    aliased = u.copy()
-    got = ro.greeks(
-        "c",
-        aliased,
-        k,
-        t,
-        r,
-        s,
-        greeks=["price", "delta"],
-        threads=1,
-        out={"price": aliased, "delta": np.empty(37)},
-    )
+    buffer = np.zeros(38)
+    buffer[:37] = u
+    out = {"price": buffer[1:], "delta": np.empty(37)}
+    got = ro.greeks("c", buffer[:37], k, t, r, s, greeks=["price", "delta"], threads=1, out=out)
     np.testing.assert_array_equal(got["price"], want["price"])
     np.testing.assert_array_equal(got["delta"], want["delta"])
 
 
-def test_revalue_out_sharing_memory_with_an_input_gives_the_unaliased_result() -> None:
-    n, m = 3, 4
-    flag = np.array([1.0, -1.0, 1.0])
-    forward = np.array([100.0, 100.0, 110.0])
-    strike = np.array([100.0, 95.0, 120.0])
-    t = np.array([0.5, 1.0, 0.25])
-    sigma = np.array([0.5, 0.6, 0.7])
+def test_scenario_out_sharing_memory_with_an_input_gives_the_unaliased_result() -> None:
+    """The forwards sit inside out's first rows: the first instruments' values would overwrite the
+    forwards of later instruments before those are read."""
+    n, m = 37, 4
+    rng = np.random.default_rng(5)
+    flag = np.where(rng.random(n) < 0.5, 1.0, -1.0)
+    forward = rng.uniform(90.0, 110.0, n)
+    strike = rng.uniform(90.0, 110.0, n)
+    t = rng.uniform(0.1, 1.0, n)
+    sigma = rng.uniform(0.3, 0.8, n)
     move = np.linspace(-0.1, 0.1, m)
-    want = ro.revalue(flag, forward, strike, t, sigma, move)
+    rest = (strike, t, np.zeros(n), sigma, np.zeros(m, np.int32), move, None, 0.0, 1)
+    want, bad = _core.scenarios.scenario_values(flag, forward, *rest)
+    assert bad == -1
     buffer = np.zeros(n * m)
-    buffer[:m] = move  # out's first row is the move vector itself
-    got = ro.revalue(flag, forward, strike, t, sigma, buffer[:m], out=buffer.reshape(n, m))
+    buffer[1 : n + 1] = forward
+    got, bad = _core.scenarios.scenario_values(flag, buffer[1 : n + 1], *rest, False, buffer.reshape(n, m))
+    assert bad == -1
     np.testing.assert_array_equal(got, want)
+    # And the same values through the public API.
+    np.testing.assert_array_equal(ro.revalue(flag, forward, strike, t, sigma, move), want)
 
 
 def test_unaligned_float64_inputs_give_the_aligned_result() -> None:
