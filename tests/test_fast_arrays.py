@@ -88,3 +88,17 @@ def test_each_output_is_bit_identical_whatever_else_is_asked(settlement: str, si
     for name, value in everything.items():
         alone = ro.greeks(IS_CALL, F, K, T, R, SIGMA, settlement=settlement, greeks=[name])[name]
         assert np.array_equal(alone, value), name
+
+
+@pytest.mark.parametrize("dtype", ["<U1", "S1", "<U4", "S4"])
+def test_string_flag_arrays_take_the_fast_path(dtype: str) -> None:
+    """String columns are decoded in C++ (no None, no Python fallback) and price like the bool column."""
+    is_call = np.arange(F.size) % 3 == 0
+    words = ("c", "P") if dtype.endswith("1") else ("CALL", "put")
+    flags = np.where(is_call, *words).astype(dtype)
+    order = (0, 1)
+    got = _core.pricing.greeks_arrays(flags, F, K, T, R, SIGMA, 0.0, 0, 0, order, 0)
+    want = _core.pricing.greeks_arrays(is_call, F, K, T, R, SIGMA, 0.0, 0, 0, order, 0)
+    assert got is not None and want is not None
+    for name in ("price", "delta"):
+        np.testing.assert_array_equal(got[name], want[name])
