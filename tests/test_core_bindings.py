@@ -212,3 +212,47 @@ def test_scalar_functions_release_their_type() -> None:
         del f
     gc.collect()
     assert sys.getrefcount(cls) == before
+
+
+SHIM = r"""
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+static int calls = 0;
+typedef int (*create_fn)(pthread_t*, const pthread_attr_t*, void* (*)(void*), void*);
+int pthread_create(pthread_t* t, const pthread_attr_t* a, void* (*f)(void*), void* arg) {
+  if (calls++ >= 1) return EAGAIN; /* the first worker starts, every later one is refused */
+  return ((create_fn)dlsym(RTLD_NEXT, "pthread_create"))(t, a, f, arg);
+}
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="LD_PRELOAD shim")
+def test_a_worker_thread_that_cannot_start_raises_instead_of_aborting(tmp_path: Any) -> None:
+    """With one worker started and the next refused, the started one used to be destroyed unjoined:
+    std::terminate killed the interpreter.  Now every started thread is joined and the error raised."""
+    import os
+    import shutil
+    import subprocess
+
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        pytest.skip("no C compiler for the pthread_create shim")
+    (tmp_path / "shim.c").write_text(SHIM)
+    lib = tmp_path / "libshim.so"
+    subprocess.run([cc, "-shared", "-fPIC", "-o", str(lib), str(tmp_path / "shim.c"), "-ldl"], check=True)
+    code = (
+        "import numpy as np, riskoffset as ro\n"
+        "f = np.full(100_000, 100.0)\n"
+        "try:\n"
+        "    ro.greeks('c', f, 100.0, 1.0, 0.0, 0.2, threads=4)\n"
+        "except RuntimeError as e:\n"
+        "    print('raised:', e)\n"
+    )
+    env = dict(os.environ, LD_PRELOAD=str(lib), OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "raised: could not start a worker thread" in result.stdout, result.stdout + result.stderr

@@ -1,5 +1,8 @@
 #include <algorithm>
 #include <exception>
+#include <stdexcept>
+#include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -42,8 +45,11 @@ std::size_t parallel_rows(std::size_t n, int threads, std::size_t min_chunk, Bod
           errors[p] = std::current_exception();
         }
       });
+  } catch (const std::system_error& e) {  // the system refused another thread
+    start_error = std::make_exception_ptr(
+        std::runtime_error(std::string("could not start a worker thread (") + e.what() + "); use fewer threads"));
   } catch (...) {
-    start_error = std::current_exception();  // e.g. std::system_error: no more threads
+    start_error = std::current_exception();
   }
   if (!start_error) {
     try {
