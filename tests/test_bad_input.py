@@ -237,7 +237,7 @@ def test_unknown_greek_names_it(greeks):
 def test_bad_threads_greeks(threads):
     """LIBRARY BUG (found 2026-11, cosmetic): threads=2**40 passes the Python check (a positive int) and
     then fails in pybind11's int conversion with the "incompatible function arguments" dump of the
-    private _core.greeks signature; expected a ValueError about `threads` (or clamping)."""
+    private _core.pricing.greeks signature; expected a ValueError about `threads` (or clamping)."""
     with pytest.raises((ValueError, TypeError), match=r"\bthreads\b") as excinfo:
         ro.greeks(np.array(["c", "p"]), 100.0, 100.0, 1.0, 0.0, 0.5, threads=threads)
     _no_internal_signature(excinfo)
@@ -249,7 +249,7 @@ def test_bad_threads_greeks(threads):
 def test_bad_threads_implied_vol(threads):
     """LIBRARY BUG (found 2026-11): implied_vol does not validate `threads` at all: threads=0 and
     threads=-1 are silently accepted (run on one thread), and 1.5 / "2" / 2**40 surface pybind11's
-    "incompatible function arguments" dump of the private _core.implied_vol signature instead of a
+    "incompatible function arguments" dump of the private _core.pricing.implied_vol signature instead of a
     message about `threads` (greeks validates it: "threads must be a positive integer or None").
     Reproducer: ro.implied_vol(np.array([10.]), 'c', 100., 100., 1., 0., threads=0) returns 0.2513..."""
     with pytest.raises((ValueError, TypeError), match=r"\bthreads\b") as excinfo:

@@ -49,15 +49,15 @@ def test_scalars_mixed_with_arrays_and_shape_kept() -> None:
 def test_unusual_inputs_are_declined() -> None:
     order = (0,)
     # Different shapes, float32, lists, non-contiguous views, unknown flag strings: None (Python path).
-    assert _core.greeks_arrays("c", F, K[:-1], T, R, SIGMA, 0.0, 0, 0, order, 0) is None
-    assert _core.greeks_arrays("c", F.astype(np.float32), K, T, R, SIGMA, 0.0, 0, 0, order, 0) is None
-    assert _core.greeks_arrays("c", list(F), K, T, R, SIGMA, 0.0, 0, 0, order, 0) is None
-    assert _core.greeks_arrays("c", F[::2], K[::2], T[::2], R[::2], SIGMA[::2], 0.0, 0, 0, order, 0) is None
-    assert _core.greeks_arrays("c", F[:9], K[:9], T[:9], R[:9], SIGMA[:9], 0.0, 0, 0, order, 0) is not None
-    assert _core.greeks_arrays("C", F, K, T, R, SIGMA, 0.0, 0, 0, order, 0) is None
+    assert _core.pricing.greeks_arrays("c", F, K[:-1], T, R, SIGMA, 0.0, 0, 0, order, 0) is None
+    assert _core.pricing.greeks_arrays("c", F.astype(np.float32), K, T, R, SIGMA, 0.0, 0, 0, order, 0) is None
+    assert _core.pricing.greeks_arrays("c", list(F), K, T, R, SIGMA, 0.0, 0, 0, order, 0) is None
+    assert _core.pricing.greeks_arrays("c", F[::2], K[::2], T[::2], R[::2], SIGMA[::2], 0.0, 0, 0, order, 0) is None
+    assert _core.pricing.greeks_arrays("c", F[:9], K[:9], T[:9], R[:9], SIGMA[:9], 0.0, 0, 0, order, 0) is not None
+    assert _core.pricing.greeks_arrays("C", F, K, T, R, SIGMA, 0.0, 0, 0, order, 0) is None
     bad = F.copy()
     bad[7] = -1.0
-    assert _core.greeks_arrays("c", bad, K, T, R, SIGMA, 0.0, 0, 0, order, 0) is None
+    assert _core.pricing.greeks_arrays("c", bad, K, T, R, SIGMA, 0.0, 0, 0, order, 0) is None
     with pytest.raises(ValueError, match="underlying at row 7"):
         ro.greeks("c", bad, K, T, R, SIGMA, greeks=["price"])
 
@@ -88,3 +88,17 @@ def test_each_output_is_bit_identical_whatever_else_is_asked(settlement: str, si
     for name, value in everything.items():
         alone = ro.greeks(IS_CALL, F, K, T, R, SIGMA, settlement=settlement, greeks=[name])[name]
         assert np.array_equal(alone, value), name
+
+
+@pytest.mark.parametrize("dtype", ["<U1", "S1", "<U4", "S4"])
+def test_string_flag_arrays_take_the_fast_path(dtype: str) -> None:
+    """String columns are decoded in C++ (no None, no Python fallback) and price like the bool column."""
+    is_call = np.arange(F.size) % 3 == 0
+    words = ("c", "P") if dtype.endswith("1") else ("CALL", "put")
+    flags = np.where(is_call, *words).astype(dtype)
+    order = (0, 1)
+    got = _core.pricing.greeks_arrays(flags, F, K, T, R, SIGMA, 0.0, 0, 0, order, 0)
+    want = _core.pricing.greeks_arrays(is_call, F, K, T, R, SIGMA, 0.0, 0, 0, order, 0)
+    assert got is not None and want is not None
+    for name in ("price", "delta"):
+        np.testing.assert_array_equal(got[name], want[name])

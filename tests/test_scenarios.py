@@ -173,6 +173,6 @@ def test_csr_product_rejects_out_of_range_indices() -> None:
 
     pnl = np.ones((3, 4))
     with pytest.raises(ValueError, match="outside the P&L matrix"):
-        _core.csr_product(np.array([0]), np.array([2]), np.array([0, 3]), np.ones(2), pnl, 1)
+        _core.book.csr_product(np.array([0]), np.array([2]), np.array([0, 3]), np.ones(2), pnl, 1)
     with pytest.raises(ValueError, match="outside the positions"):
-        _core.csr_product(np.array([1]), np.array([2]), np.array([0, 1]), np.ones(2), pnl, 1)
+        _core.book.csr_product(np.array([1]), np.array([2]), np.array([0, 1]), np.ones(2), pnl, 1)

@@ -1,6 +1,6 @@
 """The vector maths under the pricing kernels (cpp/src/simd/vmath.hpp), per SIMD target, against mpmath.
 
-riskoffset._core.vmath(target, name, x) evaluates the target's vector function on a vector of copies of x
+riskoffset._core.simd.vmath(target, name, x) evaluates the target's vector function on a vector of copies of x
 and returns lane 0, without switching the active target.  References are computed once per module at 50
 digits from the exact binary64 input (mp.mpf(float)), so the error we measure is the function's alone.
 
@@ -27,7 +27,7 @@ SMALLEST_NORMAL = 2.0**-1022
 
 
 def _vmath(target: str, name: str, xs: Sequence[float]) -> np.ndarray:
-    return np.array([_core.vmath(target, name, float(x)) for x in xs])
+    return np.array([_core.simd.vmath(target, name, float(x)) for x in xs])
 
 
 def _worst(
@@ -118,10 +118,10 @@ EXP_EDGES = [
 def test_exp_edges(simd_target: str) -> None:
     wrong = []
     for x, expected in EXP_EDGES:
-        got = _core.vmath(simd_target, "exp", x)
+        got = _core.simd.vmath(simd_target, "exp", x)
         if got != expected:
             wrong.append(f"exp({x!r}) = {got!r}, expected {expected!r}")
-    assert math.isnan(_core.vmath(simd_target, "exp", math.nan)), f"exp(NaN) on {simd_target} must be NaN"
+    assert math.isnan(_core.simd.vmath(simd_target, "exp", math.nan)), f"exp(NaN) on {simd_target} must be NaN"
     assert not wrong, f"on {simd_target}: " + "; ".join(wrong)
 
 

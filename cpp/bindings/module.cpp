@@ -1,16 +1,25 @@
-// The private compiled module riskoffset._core: one register function per concept.
+// The private compiled module riskoffset._core: one submodule per concept, each filled by its own
+// register_<concept> function (bindings/<concept>/register_<concept>.cpp).
 #include <pybind11/pybind11.h>
 
 namespace py = pybind11;
 
 void register_simd(py::module_& m);
 void register_pricing(py::module_& m);
-bool register_fast_scalar(PyObject* module);
-bool register_fast_arrays(PyObject* module);
+void register_scenarios(py::module_& m);
+void register_book(py::module_& m);
+void register_memory(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "riskoffset compiled core (private: use the riskoffset package)";
-  register_simd(m);
-  register_pricing(m);
-  if (!register_fast_scalar(m.ptr()) || !register_fast_arrays(m.ptr())) throw py::error_already_set();
+  auto simd = m.def_submodule("simd", "SIMD targets: which are compiled, supported and active");
+  register_simd(simd);
+  auto pricing = m.def_submodule("pricing", "Prices, Greeks and implied volatility of European options");
+  register_pricing(pricing);
+  auto scenarios = m.def_submodule("scenarios", "Full revaluation of instruments under scenarios");
+  register_scenarios(scenarios);
+  auto book = m.def_submodule("book", "Per-group P&L of a book: the CSR product L = Q . P");
+  register_book(book);
+  auto memory = m.def_submodule("memory", "The pool of reused result buffers");
+  register_memory(memory);
 }

@@ -15,7 +15,7 @@ except ImportError as exc:  # pragma: no cover - only on a broken install
     ) from exc
 
 try:
-    _core.active_target()  # chooses the SIMD target now, so a bad RISKOFFSET_SIMD fails here, clearly
+    _core.simd.active_target()  # chooses the SIMD target now, so a bad RISKOFFSET_SIMD fails here, clearly
 except ValueError as exc:
     raise ImportError(f"riskoffset: RISKOFFSET_SIMD is invalid: {exc}") from None
 

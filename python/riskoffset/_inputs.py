@@ -37,6 +37,9 @@ def flag_array(flag: Any) -> npt.NDArray[Any]:
     for one string, +1.0 / -1.0."""
     if isinstance(flag, str):
         return np.array(1.0 if is_call(flag) else -1.0)
+    a = np.asarray(flag)
+    if a.size and (a.dtype == np.bool_ or a.dtype.kind in "US"):
+        return a  # the compiled core reads bool and string columns as they are, by the same rule
     return is_call_array(flag)
 
 

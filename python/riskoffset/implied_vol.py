@@ -79,7 +79,7 @@ def implied_vol(
         raise ValueError(f"on_error must be one of {_ON_ERROR}, got {on_error!r}")
     m, s = model_code(model), settlement_code(settlement)
     t = years_from_time_argument(t)
-    fast = _core.implied_vol_scalar(price, flag, underlying, strike, t, r, q, m, s)
+    fast = _core.pricing.implied_vol_scalar(price, flag, underlying, strike, t, r, q, m, s)
     if fast is not None and (fast[1] == 0 or on_error == "ignore"):
         sigma_value, code = fast
         if return_status:
@@ -87,7 +87,7 @@ def implied_vol(
         return float(sigma_value)
 
     if threads is None or (type(threads) is int and 1 <= threads <= MAX_THREADS):
-        solved = _core.implied_vol_arrays(price, flag, underlying, strike, t, r, q, m, s, threads or 0)
+        solved = _core.pricing.implied_vol_arrays(price, flag, underlying, strike, t, r, q, m, s, threads or 0)
         # Failures to report take the Python path below, which names the field and row.
         if solved is not None and (on_error == "ignore" or not solved[1].any()):
             return solved if return_status else solved[0]
@@ -98,7 +98,7 @@ def implied_vol(
     shape, n, columns = broadcast_columns(_INPUT_NAMES, arrays)
     threads = thread_count(threads, n)
     prices, flags, underlyings, strikes, times, rates, carries = columns
-    sigma, status = _core.implied_vol(
+    sigma, status = _core.pricing.implied_vol(
         prices, flags, underlyings, strikes, times, rates, carries, m, s, n, threads
     )
     if on_error != "ignore" and status.any():

@@ -13,9 +13,9 @@ from . import _core
 
 def pooled_bytes() -> int:
     """Bytes of idle result buffers the pool holds now."""
-    return int(_core.pooled_bytes())
+    return int(_core.memory.pooled_bytes())
 
 
 def release_pooled_memory() -> int:
     """Free every idle pooled buffer; returns the number of bytes released."""
-    return int(_core.release_pooled_memory())
+    return int(_core.memory.release_pooled_memory())

@@ -31,7 +31,7 @@ from ._inputs import (
 from ._types import FloatArray
 from .times import years_from_time_argument
 
-GREEK_NAMES: tuple[str, ...] = tuple(_core.OUTPUT_NAMES)
+GREEK_NAMES: tuple[str, ...] = tuple(_core.pricing.OUTPUT_NAMES)
 LINEAR_OUTPUTS = GREEK_NAMES[:9]
 _BIT = {name: 1 << i for i, name in enumerate(GREEK_NAMES)}
 _INPUT_NAMES = ("flag", "underlying", "strike", "t", "r", "sigma", "q")
@@ -83,7 +83,7 @@ def _compute(
     shape, n, columns = broadcast_columns(_INPUT_NAMES, arrays)
     out_list = None if out is None else _out_arrays(out, names, shape)
     flags, underlyings, strikes, times, rates, sigmas, carries = columns
-    outputs, bad, field = _core.greeks(
+    outputs, bad, field = _core.pricing.greeks(
         flags,
         underlyings,
         strikes,
@@ -154,10 +154,11 @@ def price(
     """
     m, s = model_code(model), settlement_code(settlement)
     t = years_from_time_argument(t)
-    fast = _core.value_scalar(0, flag, underlying, strike, t, r, sigma, q, m, s)
+    price_index = _core.pricing.OUTPUT_INDEX["price"]
+    fast = _core.pricing.value_scalar(price_index, flag, underlying, strike, t, r, sigma, q, m, s)
     if fast is not None:
         return float(fast)
-    arrays = _core.greeks_arrays(flag, underlying, strike, t, r, sigma, q, m, s, (0,), 0)
+    arrays = _core.pricing.greeks_arrays(flag, underlying, strike, t, r, sigma, q, m, s, (price_index,), 0)
     if arrays is not None:
         return arrays["price"]
     return _compute(flag, underlying, strike, t, r, sigma, q, m, s, "price", None)["price"]
@@ -189,13 +190,13 @@ def greeks(
     m, s = model_code(model), settlement_code(settlement)
     t = years_from_time_argument(t)
     if greeks == "all" and threads is None and out is None:
-        fast = _core.greeks_scalar(flag, underlying, strike, t, r, sigma, q, m, s)
+        fast = _core.pricing.greeks_scalar(flag, underlying, strike, t, r, sigma, q, m, s)
         if fast is not None:
             return fast
     selection = greeks if isinstance(greeks, str) else tuple(greeks)
     if out is None and (threads is None or (type(threads) is int and 1 <= threads <= MAX_THREADS)):
         # The common array call, argument handling in C++; None sends anything unusual down the Python path.
-        arrays = _core.greeks_arrays(
+        arrays = _core.pricing.greeks_arrays(
             flag, underlying, strike, t, r, sigma, q, m, s, _output_indices(selection, s), threads or 0
         )
         if arrays is not None:

@@ -77,7 +77,7 @@ def revalue(
     shift = None if time_shift is None else np.broadcast_to(np.asarray(time_shift, dtype=np.float64), (m,))
     strikes = per_instrument("strike", strike)
     strikes = np.where(np.isnan(strikes) & (flags == 0.0), 1.0, strikes)  # non-options carry no strike
-    values, bad = _core.scenario_values(
+    values, bad = _core.scenarios.scenario_values(
         flags,
         per_instrument("forward", forward),
         strikes,

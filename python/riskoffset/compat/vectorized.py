@@ -82,8 +82,8 @@ _BINARY_FLAG: dict[Any, int] = {"c": 1, "p": -1, 1: 1, -1: -1, "1": 1, "-1": -1}
 _MODELS = {"black": 0, "black_scholes": 1, "black_scholes_merton": 1}
 _MODEL_ERROR = "Model must be one of: `black`, `black_scholes`, `black_scholes_merton`"
 _Q_ERROR = "Must pass a `q` to black scholes merton model (annualized continuous dividend yield)."
-_BIT = {name: 1 << i for i, name in enumerate(_core.OUTPUT_NAMES)}
-_OUTPUT_ORDER = tuple(_core.OUTPUT_NAMES)
+_BIT = {name: 1 << i for i, name in enumerate(_core.pricing.OUTPUT_NAMES)}
+_OUTPUT_ORDER = tuple(_core.pricing.OUTPUT_NAMES)
 _GREEKS = ("delta", "gamma", "theta", "rho", "vega")  # py_vollib_vectorized's column order
 _AUTO_THREAD_ROWS = 200_000
 _ZERO = np.zeros(1)
@@ -236,11 +236,11 @@ def _compute_buffer(
         return buffer, ordered
     rows = list(buffer)
     fl, u, k, tt, rr, sg, qq = columns
-    bad = _core.greeks(fl, u, k, tt, rr, sg, qq, model, 0, mask, n, _threads(n), rows)[1]
+    bad = _core.pricing.greeks(fl, u, k, tt, rr, sg, qq, model, 0, mask, n, _threads(n), rows)[1]
     if bad >= 0:
         valid = _valid_rows(columns, n)
         fl, u, k, tt, rr, sg, qq = (np.where(valid, c, fill) for c, fill in zip(columns, _SAFE_ROW))
-        _core.greeks(fl, u, k, tt, rr, sg, qq, model, 0, mask, n, _threads(n), rows)
+        _core.pricing.greeks(fl, u, k, tt, rr, sg, qq, model, 0, mask, n, _threads(n), rows)
         buffer[:, ~valid] = np.nan
     key = tuple(ordered)
     scale = _SCALES.get(key)
@@ -438,7 +438,7 @@ def vectorized_implied_volatility(
                 stacklevel=2,
             )
     p, flags, u, k, tt, rr, qq = columns
-    sigma, status = _core.implied_vol(p, flags, u, k, tt, rr, qq, m, 0, n, _threads(n))
+    sigma, status = _core.pricing.implied_vol(p, flags, u, k, tt, rr, qq, m, 0, n, _threads(n))
     _report_iv(status, on_error)
     return _single(sigma, "IV", return_as, dtype)
 

@@ -460,8 +460,8 @@ def account_pnl(
     ids = g.ids
     if not len(ids):
         return AccountPnL(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, n_cols)))
-    # One C++ pass (riskoffset._core.csr_product): each group sums its positions in CSR order.
-    result = _core.csr_product(
+    # One C++ pass (riskoffset._core.book.csr_product): each group sums its positions in CSR order.
+    result = _core.book.csr_product(
         g.starts, g.lengths, indices, quantity, np.ascontiguousarray(pnl, dtype=np.float64), threads
     )
     return AccountPnL(ids // g.n_keys, ids % g.n_keys, result)

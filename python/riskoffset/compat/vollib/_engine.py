@@ -2,7 +2,7 @@
 
 Every public function has two paths:
 
-* the fast path: one call into the compiled core (``riskoffset._core.value_scalar`` /
+* the fast path: one call into the compiled core (``riskoffset._core.pricing.value_scalar`` /
   ``implied_vol_scalar``) for plain scalars inside the model's domain (S, K > 0 and finite, t > 0,
   sigma > 0, r and q finite, flag 'c' or 'p'), a few hundred nanoseconds;
 * the reference path, taken for everything else: a line-by-line port of what vollib 1.0.11 (and the Let's Be
@@ -24,8 +24,8 @@ import numpy
 from ... import _core
 from ._exceptions import AboveMaximumException, BelowIntrinsicException
 
-value_scalar = _core.value_scalar
-implied_vol_scalar = _core.implied_vol_scalar
+value_scalar = _core.pricing.value_scalar
+implied_vol_scalar = _core.pricing.implied_vol_scalar
 
 #: flag -> argument for the core; anything else (None) makes the core decline and the reference path decide.
 FLAG = {"c": True, "p": False}

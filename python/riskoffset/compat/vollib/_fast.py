@@ -1,6 +1,6 @@
 """Compiled fast paths for the closed-form vollib functions.
 
-`compiled(model, output, scale, nargs)` turns a compat function into a `riskoffset._core.ScalarFunction`:
+`compiled(model, output, scale, nargs)` turns a compat function into a `riskoffset._core.pricing.ScalarFunction`:
 called with vollib's positional arguments as plain numbers inside the model's domain (flag 'c' or 'p';
 S or F, K, t, sigma > 0 and finite; r, q finite) it prices in C++ and returns ``scale * output`` without
 entering Python; any other call (keywords, other types, edge values) runs the decorated Python function,
@@ -24,7 +24,7 @@ PER_POINT = 0.01  # vollib's vega and rho: per vol / rate point
 
 def compiled(model: int, output: int, scale: float, nargs: int) -> Callable[[F], F]:
     def wrap(function: F) -> F:
-        fast = _core.ScalarFunction(model, output, scale, nargs, function)
+        fast = _core.pricing.ScalarFunction(model, output, scale, nargs, function)
         functools.update_wrapper(fast, function)
         return cast(F, fast)
 

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <new>
 #include <numeric>
@@ -75,13 +76,21 @@ py::array_t<double> new_double_array(const std::vector<py::ssize_t>& shape) {
       std::accumulate(shape.begin(), shape.end(), py::ssize_t{1}, std::multiplies<py::ssize_t>()));
   const std::size_t bytes = count * sizeof(double);
   if (bytes < kMinPooledBytes) return py::array_t<double>(shape);
-  Buffer b = acquire(bytes);
-  auto* owner = new Buffer(b);
-  py::capsule keeper(owner, [](void* p) {
-    auto* buffer = static_cast<Buffer*>(p);
-    give_back(buffer->data, buffer->capacity);
-    delete buffer;
-  });
+  const Buffer b = acquire(bytes);
+  std::unique_ptr<Buffer> owner;
+  py::capsule keeper;
+  try {
+    owner.reset(new Buffer(b));
+    keeper = py::capsule(owner.get(), [](void* p) {
+      auto* buffer = static_cast<Buffer*>(p);
+      give_back(buffer->data, buffer->capacity);
+      delete buffer;
+    });
+  } catch (...) {
+    give_back(b.data, b.capacity);  // the capsule never took ownership
+    throw;
+  }
+  owner.release();  // the capsule owns it now (and frees the buffer even if the array constructor throws)
   return py::array_t<double>(shape, static_cast<double*>(b.data), keeper);
 }
 

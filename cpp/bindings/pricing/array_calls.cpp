@@ -1,10 +1,10 @@
-// greeks_arrays / implied_vol_arrays: the common array calls of riskoffset.greeks and implied_vol with their
-// argument handling in C++.
+// _core.pricing.greeks_arrays / implied_vol_arrays: the common array calls of riskoffset.greeks and
+// implied_vol with their argument handling in C++.
 //
 // Python's general path (broadcasting, conversions, error wording) costs ~6 us per call, which at 1,000
 // options is a third of the time.  This entry takes the usual shapes only - every numeric argument a
 // Python float/int or a C-contiguous float64 ndarray, all ndarrays of one shape; flag a call/put string,
-// a bool, or a C-contiguous bool ndarray of that shape - and returns None for anything else or for an
+// a bool, or a C-contiguous bool or call/put string ndarray of that shape - and returns None for anything else or for an
 // invalid row, so the Python path handles (and words) every other case.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
@@ -12,7 +12,9 @@
 #include <thread>
 #include <vector>
 
-#include "buffer_pool.hpp"
+#include "../common/module_objects.hpp"
+#include "../memory/buffer_pool.hpp"
+#include "flags.hpp"
 #include "riskoffset/kernels.hpp"
 #include "riskoffset/pricing.hpp"
 
@@ -42,7 +44,10 @@ bool read_numeric(PyObject* o, ArgColumn& col, std::vector<py::ssize_t>& shape, 
   }
   if (!py::isinstance<py::array>(o)) return false;
   auto a = py::reinterpret_borrow<py::array>(o);
-  if (!a.dtype().is(py::dtype::of<double>()) || !(a.flags() & py::array::c_style)) return false;
+  // Unaligned views (a byte offset into a buffer) take the Python path, which reads them through a copy.
+  if (!a.dtype().is(py::dtype::of<double>()) || !(a.flags() & py::array::c_style) ||
+      !(a.flags() & py::detail::npy_api::NPY_ARRAY_ALIGNED_))
+    return false;
   std::vector<py::ssize_t> s(a.shape(), a.shape() + a.ndim());
   if (a.ndim() == 0) {
     col.scalar = *static_cast<const double*>(a.data());
@@ -54,9 +59,10 @@ bool read_numeric(PyObject* o, ArgColumn& col, std::vector<py::ssize_t>& shape, 
   return true;
 }
 
-// Flag: 'c'/'call'/'p'/'put' or a bool (scalar), or a C-contiguous bool ndarray of the common shape.
-bool read_flag(PyObject* f, double& scalar, const std::uint8_t*& bools, std::vector<py::ssize_t>& shape,
-               bool& have_shape) {
+// Flag: 'c'/'call'/'p'/'put' or a bool (scalar), or a C-contiguous bool or string ndarray of the common
+// shape (an invalid value there raises ValueError naming it and its row, the same rule as every path).
+bool read_flag(PyObject* f, double& scalar, const std::uint8_t*& bools, riskoffset_bindings::FlagStorage& storage,
+               std::vector<py::ssize_t>& shape, bool& have_shape) {
   if (PyBool_Check(f)) {
     scalar = f == Py_True ? 1.0 : -1.0;
     return true;
@@ -73,11 +79,11 @@ bool read_flag(PyObject* f, double& scalar, const std::uint8_t*& bools, std::vec
   if (!py::isinstance<py::array>(f)) return false;
   auto a = py::reinterpret_borrow<py::array>(f);
   std::vector<py::ssize_t> s(a.shape(), a.shape() + a.ndim());
-  if (!a.dtype().is(py::dtype::of<bool>()) || !(a.flags() & py::array::c_style) || a.ndim() == 0 ||
+  if (!riskoffset_bindings::is_flag_dtype(a) || !(a.flags() & py::array::c_style) || a.ndim() == 0 ||
       (have_shape && s != shape))
     return false;
   shape = s, have_shape = true;
-  bools = static_cast<const std::uint8_t*>(a.data());
+  bools = riskoffset_bindings::flag_bytes(a, storage);
   return true;
 }
 
@@ -100,7 +106,12 @@ PyObject* greeks_arrays(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
       if (!read_numeric(args[k + 1], cols[k], shape, have_shape)) Py_RETURN_NONE;
     double flag_scalar = 0.0;
     const std::uint8_t* flag_bools = nullptr;
-    if (!read_flag(args[0], flag_scalar, flag_bools, shape, have_shape)) Py_RETURN_NONE;
+    riskoffset_bindings::FlagStorage flag_storage;
+    if (!PyTuple_Check(args[9])) {
+      PyErr_SetString(PyExc_TypeError, "greeks_arrays: order must be a tuple of output indices");
+      return nullptr;
+    }
+    if (!read_flag(args[0], flag_scalar, flag_bools, flag_storage, shape, have_shape)) Py_RETURN_NONE;
     // All scalars: shape () and one row; the result holds floats (scalars in, scalars out).
     std::size_t n = 1;
     for (py::ssize_t d : shape) n *= static_cast<std::size_t>(d);
@@ -123,7 +134,11 @@ PyObject* greeks_arrays(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
     std::vector<py::object> arrays(riskoffset::kOutputCount);
     double scalars[riskoffset::kOutputCount] = {};  // all-scalar calls: no arrays at all
     for (auto item : order) {
-      const long k = item.cast<long>();
+      if (!PyLong_Check(item.ptr())) {
+        PyErr_SetString(PyExc_TypeError, "greeks_arrays: order must be a tuple of output indices");
+        return nullptr;
+      }
+      const long k = PyLong_AsLong(item.ptr());
       if (k < 0 || k >= riskoffset::kOutputCount) Py_RETURN_NONE;
       if (!out.out[k]) {
         if (have_shape) {
@@ -144,7 +159,7 @@ PyObject* greeks_arrays(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
     if (bad >= 0) Py_RETURN_NONE;  // the Python path words the error
     py::dict result;
     for (auto item : order) {
-      const long k = item.cast<long>();
+      const long k = PyLong_AsLong(item.ptr());
       if (have_shape)
         result[py::str(riskoffset::kOutputNames[k])] = arrays[static_cast<std::size_t>(k)];
       else
@@ -153,6 +168,12 @@ PyObject* greeks_arrays(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
     return result.release().ptr();
   } catch (py::error_already_set& e) {
     e.restore();
+    return nullptr;
+  } catch (const py::builtin_exception& e) {
+    e.set_error();
+    return nullptr;
+  } catch (const std::bad_alloc&) {
+    PyErr_NoMemory();
     return nullptr;
   } catch (const std::exception& e) {
     PyErr_SetString(PyExc_RuntimeError, e.what());
@@ -175,7 +196,8 @@ PyObject* implied_vol_arrays(PyObject*, PyObject* const* args, Py_ssize_t nargs)
       if (!read_numeric(args[positions[k]], cols[k], shape, have_shape)) Py_RETURN_NONE;
     double flag_scalar = 0.0;
     const std::uint8_t* flag_bools = nullptr;
-    if (!read_flag(args[1], flag_scalar, flag_bools, shape, have_shape)) Py_RETURN_NONE;
+    riskoffset_bindings::FlagStorage flag_storage;
+    if (!read_flag(args[1], flag_scalar, flag_bools, flag_storage, shape, have_shape)) Py_RETURN_NONE;
     if (!have_shape) Py_RETURN_NONE;
     std::size_t n = 1;
     for (py::ssize_t d : shape) n *= static_cast<std::size_t>(d);
@@ -203,6 +225,12 @@ PyObject* implied_vol_arrays(PyObject*, PyObject* const* args, Py_ssize_t nargs)
   } catch (py::error_already_set& e) {
     e.restore();
     return nullptr;
+  } catch (const py::builtin_exception& e) {
+    e.set_error();
+    return nullptr;
+  } catch (const std::bad_alloc&) {
+    PyErr_NoMemory();
+    return nullptr;
   } catch (const std::exception& e) {
     PyErr_SetString(PyExc_RuntimeError, e.what());
     return nullptr;
@@ -222,10 +250,8 @@ PyMethodDef greeks_arrays_def = {
 
 }  // namespace
 
-bool register_fast_arrays(PyObject* module) {
-  for (PyMethodDef* def : {&greeks_arrays_def, &implied_vol_arrays_def}) {
-    PyObject* fn = PyCFunction_NewEx(def, nullptr, nullptr);
-    if (!fn || PyModule_AddObject(module, def->ml_name, fn) < 0) return false;
-  }
+bool register_array_calls(PyObject* module) {
+  for (PyMethodDef* def : {&greeks_arrays_def, &implied_vol_arrays_def})
+    if (!riskoffset_bindings::add_function(module, def)) return false;
   return true;
 }

@@ -1,3 +1,4 @@
+// _core.simd: which SIMD targets are compiled, supported and active; the vector maths for tests.
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 

@@ -1,0 +1,12 @@
+# Type stubs for riskoffset._core.book (private; used by the margin methods).
+import numpy as np
+import numpy.typing as npt
+
+def csr_product(
+    starts: npt.NDArray[np.int64],
+    lengths: npt.NDArray[np.int64],
+    instrument: npt.ArrayLike,
+    quantity: npt.NDArray[np.float64],
+    pnl: npt.NDArray[np.float64],
+    threads: int,
+) -> npt.NDArray[np.float64]: ...
