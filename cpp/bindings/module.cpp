@@ -9,6 +9,7 @@ void register_pricing(py::module_& m);
 void register_scenarios(py::module_& m);
 void register_book(py::module_& m);
 void register_memory(py::module_& m);
+void register_margin(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "riskoffset compiled core (private: use the riskoffset package)";
@@ -18,8 +19,10 @@ PYBIND11_MODULE(_core, m) {
   register_pricing(pricing);
   auto scenarios = m.def_submodule("scenarios", "Full revaluation of instruments under scenarios");
   register_scenarios(scenarios);
-  auto book = m.def_submodule("book", "Per-group P&L of a book: the CSR product L = Q . P");
+  auto book = m.def_submodule("book", "Netting and the CSR product L = Q . P of a book");
   register_book(book);
+  auto margin = m.def_submodule("margin", "Portfolio margin of every account group of a book");
+  register_margin(margin);
   auto memory = m.def_submodule("memory", "The pool of reused result buffers");
   register_memory(memory);
 }

@@ -13,6 +13,8 @@ namespace py = pybind11;
 using riskoffset_bindings::DoubleArray;
 using IndexArray = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>;
 
+void register_netting(py::module_& m);  // netting.cpp
+
 namespace {
 IndexArray aligned_index(const IndexArray& a) {
   if (reinterpret_cast<std::uintptr_t>(a.data()) % alignof(std::int64_t) == 0) return a;
@@ -60,4 +62,5 @@ void register_book(py::module_& m) {
       },
       py::arg("starts"), py::arg("lengths"), py::arg("instrument"), py::arg("quantity"), py::arg("pnl"),
       py::arg("threads"));
+  register_netting(m);
 }

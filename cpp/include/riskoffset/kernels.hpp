@@ -3,6 +3,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "riskoffset/margin_kernels.hpp"
+
 namespace riskoffset {
 
 // One input column: either a full array (stride 1) or one value broadcast to every row (stride 0).
@@ -123,6 +125,8 @@ struct KernelTable {
   ImpliedVolKernel implied_vol;
   ScenarioKernel scenario_values;
   CsrProductKernel csr_product;
+  PmAccountsKernel pm_accounts;  // Deribit portfolio margin of a book's account groups
+  PmGroupKernel pm_group;        // its steps after the sum, for one group
   // The vector maths evaluated on one value, for accuracy tests against mpmath.
   double (*exp)(double);
   double (*log)(double);

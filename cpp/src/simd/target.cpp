@@ -21,6 +21,7 @@ namespace RO_TARGET {
 #include "pricing/implied_vol_kernel.hpp"
 #include "pricing/scenario_kernel.hpp"
 #include "book/csr_product.hpp"
+#include "margin/portfolio_margin.hpp"
 
 // Scalar views of the vector maths for tests (W lanes computed, first used).
 double exp_one(double v) { return vexp(splat(v))[0]; }
@@ -40,6 +41,8 @@ const KernelTable& RO_CAT(kernels_, RO_TARGET)() {
                                  &RO_TARGET::implied_vol_kernel,
                                  &RO_TARGET::scenario_values_kernel,
                                  &RO_TARGET::csr_product_kernel,
+                                 &RO_TARGET::pm_accounts_kernel,
+                                 &RO_TARGET::pm_group_kernel,
                                  &RO_TARGET::exp_one,
                                  &RO_TARGET::log_one,
                                  &RO_TARGET::erfcx_one};

@@ -1,4 +1,4 @@
-// riskoffset._core.book.net_positions: position rows -> a netted CSR book (cpp/src/book/netting.hpp).
+// _core.book.net_positions: position rows -> a netted CSR book (cpp/src/book/netting.hpp).
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
@@ -21,7 +21,7 @@ py::array_t<std::int64_t> to_array(const std::vector<std::int64_t>& v) {
 
 }  // namespace
 
-void register_book_netting(py::module_& m) {
+void register_netting(py::module_& m) {
   m.def(
       "net_positions",
       [](const Ints& account, const Ints& row, const Ints& units, std::int64_t n_accounts, std::int64_t n_instruments) {

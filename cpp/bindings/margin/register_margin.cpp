@@ -1,0 +1,300 @@
+// _core.margin: the Deribit portfolio-margin pass over a whole book, its group layout, and the same steps
+// for one group (the what-if path and the live engine call them, so the steps exist once:
+// cpp/src/margin/portfolio_margin.hpp, run by the active SIMD target).
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cmath>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "../common/arrays.hpp"
+#include "riskoffset/dispatch.hpp"
+
+namespace py = pybind11;
+
+namespace {
+
+using Doubles = riskoffset_bindings::DoubleArray;
+using Ints = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>;
+
+// The message is built only on failure: some checks run once per position.
+#define RO_REQUIRE(ok, message)                                     \
+  do {                                                              \
+    if (!(ok)) throw std::invalid_argument(std::string(message));   \
+  } while (0)
+
+// The order of a key's parameters in the `keys` matrix (Python builds it from KEY_FIELDS).
+constexpr const char* kKeyFields[] = {"price_range",
+                                      "index",
+                                      "extended_dampener",
+                                      "pnl_offset",
+                                      "max_offsetable_pnl",
+                                      "annualised_move_risk",
+                                      "min_annualised_move",
+                                      "delta_total_liq_shock_threshold",
+                                      "m_inc",
+                                      "max_delta_shock",
+                                      "addons",
+                                      "coin"};
+constexpr std::size_t kKeyFieldCount = sizeof(kKeyFields) / sizeof(kKeyFields[0]);
+
+Ints aligned_ints(const Ints& a) {
+  if (reinterpret_cast<std::uintptr_t>(a.data()) % alignof(std::int64_t) == 0) return a;
+  return Ints::ensure(a.attr("copy")());
+}
+
+std::vector<riskoffset::PmKey> keys_of(const Doubles& keys) {
+  RO_REQUIRE(keys.ndim() == 2 && static_cast<std::size_t>(keys.shape(1)) == kKeyFieldCount,
+             "keys must be a (n_keys, " + std::to_string(kKeyFieldCount) + ") float64 matrix (see KEY_FIELDS)");
+  std::vector<riskoffset::PmKey> out(static_cast<std::size_t>(keys.shape(0)));
+  for (std::size_t k = 0; k < out.size(); ++k) {
+    const double* f = keys.data() + k * kKeyFieldCount;
+    for (std::size_t j = 0; j < kKeyFieldCount; ++j)
+      RO_REQUIRE(std::isfinite(f[j]), "key " + std::to_string(k) + ": " + kKeyFields[j] + " is not finite");
+    RO_REQUIRE(f[0] > 0, "key " + std::to_string(k) + ": price_range must be > 0");
+    RO_REQUIRE(f[1] > 0, "key " + std::to_string(k) + ": index must be > 0");
+    riskoffset::PmKey& key = out[k];
+    key.price_range = f[0], key.index = f[1], key.dampener = f[2], key.pnl_offset = f[3];
+    key.max_offsetable_pnl = f[4], key.annualised_move_risk = f[5], key.min_annualised_move = f[6];
+    key.delta_threshold = f[7], key.m_inc = f[8], key.max_delta_shock = f[9], key.addons = f[10];
+    key.coin = f[11] != 0.0;
+  }
+  return out;
+}
+
+riskoffset::PmShape shape_of(std::size_t n_standard, const Doubles& extended_moves, double mm_factor) {
+  RO_REQUIRE(std::isfinite(mm_factor) && mm_factor >= 0, "mm_factor must be finite and >= 0");
+  for (py::ssize_t j = 0; j < extended_moves.size(); ++j)
+    RO_REQUIRE(std::isfinite(extended_moves.data()[j]), "extended_moves must be finite");
+  riskoffset::PmShape shape;
+  shape.n_standard = n_standard;
+  shape.n_extended = static_cast<std::size_t>(extended_moves.size());
+  shape.extended_moves = extended_moves.data();
+  shape.mm_factor = mm_factor;
+  return shape;
+}
+
+// The arguments of a pass, checked once (shapes, index ranges) and kept alive for its duration.
+struct CheckedBook {
+  Ints indptr, indices, instrument_key, column;
+  Doubles quantity, vectors, delta, t_column, extended_moves;
+  std::vector<riskoffset::PmKey> keys;
+  riskoffset::PmShape shape;
+  riskoffset::PmBook book;
+};
+
+CheckedBook checked_book(const Ints& indptr, const Ints& indices, const Doubles& quantity, const Ints& instrument_key,
+                         const Doubles& vectors, std::size_t n_standard, const Doubles& extended_moves,
+                         const Doubles& delta, const Ints& column, const Doubles& t_column, const Doubles& keys,
+                         double mm_factor) {
+  CheckedBook c{aligned_ints(indptr),
+                aligned_ints(indices),
+                aligned_ints(instrument_key),
+                aligned_ints(column),
+                riskoffset_bindings::aligned(quantity),
+                riskoffset_bindings::aligned(vectors),
+                riskoffset_bindings::aligned(delta),
+                riskoffset_bindings::aligned(t_column),
+                riskoffset_bindings::aligned(extended_moves),
+                keys_of(keys),
+                {},
+                {}};
+  c.shape = shape_of(n_standard, c.extended_moves, mm_factor);
+  RO_REQUIRE(c.vectors.ndim() == 2 && static_cast<std::size_t>(c.vectors.shape(1)) == c.shape.width(),
+             "vectors must be (instruments, n_standard + n_extended)");
+  const auto n_instruments = static_cast<std::size_t>(c.vectors.shape(0));
+  RO_REQUIRE(static_cast<std::size_t>(c.instrument_key.size()) == n_instruments &&
+                 static_cast<std::size_t>(c.delta.size()) == n_instruments &&
+                 static_cast<std::size_t>(c.column.size()) == n_instruments,
+             "instrument_key, delta and column need one entry per row of vectors");
+  RO_REQUIRE(c.indptr.ndim() == 1 && c.indptr.size() >= 1, "indptr needs n_accounts + 1 entries");
+  RO_REQUIRE(c.indices.size() == c.quantity.size(), "indices and quantity differ in length");
+  const std::size_t n_accounts = static_cast<std::size_t>(c.indptr.size()) - 1;
+  const auto n_positions = static_cast<std::int64_t>(c.indices.size());
+  const std::int64_t* ip = c.indptr.data();
+  RO_REQUIRE(ip[0] == 0 && ip[n_accounts] == n_positions, "indptr must run from 0 to the number of positions");
+  for (std::size_t a = 0; a < n_accounts; ++a)
+    RO_REQUIRE(ip[a] <= ip[a + 1], "indptr decreases at account " + std::to_string(a));
+  const std::int64_t* ix = c.indices.data();
+  for (std::int64_t p = 0; p < n_positions; ++p)
+    RO_REQUIRE(ix[p] >= 0 && static_cast<std::size_t>(ix[p]) < n_instruments,
+               "position " + std::to_string(p) + " names instrument row " + std::to_string(ix[p]) + ", outside the table");
+  const auto n_keys = c.keys.size();
+  const auto n_columns = static_cast<std::size_t>(c.t_column.size());
+  for (std::size_t i = 0; i < n_instruments; ++i) {
+    const std::int64_t k = c.instrument_key.data()[i], col = c.column.data()[i];
+    RO_REQUIRE(k >= -1 && k < static_cast<std::int64_t>(n_keys),
+               "instrument row " + std::to_string(i) + ": key outside the keys");
+    RO_REQUIRE(col >= 0 && static_cast<std::size_t>(col) < n_columns,
+               "instrument row " + std::to_string(i) + ": expiry column outside t_column");
+  }
+  riskoffset::PmBook& b = c.book;
+  b.indptr = ip, b.indices = ix, b.quantity = c.quantity.data();
+  b.n_accounts = n_accounts, b.n_instruments = n_instruments, b.key = c.instrument_key.data();
+  b.vectors = c.vectors.data(), b.delta = c.delta.data(), b.column = c.column.data();
+  b.t_column = c.t_column.data(), b.n_columns = n_columns, b.keys = c.keys.data(), b.n_keys = n_keys;
+  return c;
+}
+
+// Row of each account's first group (n_accounts + 1 entries): an account has one group per distinct key of
+// its positions, in key order.
+std::vector<std::int64_t> group_starts(const riskoffset::PmBook& book) {
+  std::vector<std::int64_t> first(book.n_accounts + 1, 0);
+  std::vector<std::uint8_t> seen(book.n_keys, 0);
+  for (std::size_t a = 0; a < book.n_accounts; ++a) {
+    std::int64_t n = 0;
+    for (std::int64_t p = book.indptr[a]; p < book.indptr[a + 1]; ++p) {
+      const std::int64_t k = book.key[book.indices[p]];
+      if (k >= 0 && !seen[static_cast<std::size_t>(k)]) seen[static_cast<std::size_t>(k)] = 1, ++n;
+    }
+    for (std::int64_t p = book.indptr[a]; p < book.indptr[a + 1]; ++p) {
+      const std::int64_t k = book.key[book.indices[p]];
+      if (k >= 0) seen[static_cast<std::size_t>(k)] = 0;
+    }
+    first[a + 1] = first[a] + n;
+  }
+  return first;
+}
+
+py::array_t<double> doubles(std::size_t n) { return py::array_t<double>(static_cast<py::ssize_t>(n)); }
+py::array_t<std::int64_t> ints(std::size_t n) { return py::array_t<std::int64_t>(static_cast<py::ssize_t>(n)); }
+
+}  // namespace
+
+void register_margin(py::module_& m) {
+  py::tuple fields(kKeyFieldCount);
+  for (std::size_t j = 0; j < kKeyFieldCount; ++j) fields[j] = py::str(kKeyFields[j]);
+  m.attr("KEY_FIELDS") = fields;
+
+  m.def(
+      "group_layout",
+      [](const Ints& indptr, const Ints& indices, const Ints& instrument_key, std::int64_t n_keys) {
+        const Ints ip = aligned_ints(indptr), ix = aligned_ints(indices), key = aligned_ints(instrument_key);
+        RO_REQUIRE(ip.ndim() == 1 && ip.size() >= 1, "indptr needs n_accounts + 1 entries");
+        const auto n_accounts = static_cast<std::size_t>(ip.size()) - 1;
+        RO_REQUIRE(ip.data()[0] == 0 && ip.data()[n_accounts] == ix.size(), "indptr must run over the positions");
+        for (std::size_t a = 0; a < n_accounts; ++a)
+          RO_REQUIRE(ip.data()[a] <= ip.data()[a + 1], "indptr decreases at account " + std::to_string(a));
+        for (py::ssize_t p = 0; p < ix.size(); ++p)
+          RO_REQUIRE(ix.data()[p] >= 0 && ix.data()[p] < key.size(),
+                     "position " + std::to_string(p) + " names an instrument row outside instrument_key");
+        for (py::ssize_t i = 0; i < key.size(); ++i)
+          RO_REQUIRE(key.data()[i] >= -1 && key.data()[i] < n_keys,
+                     "instrument row " + std::to_string(i) + ": key outside [-1, n_keys)");
+        riskoffset::PmBook book;
+        book.indptr = ip.data(), book.indices = ix.data(), book.key = key.data();
+        book.n_accounts = n_accounts, book.n_keys = static_cast<std::size_t>(n_keys);
+        const std::vector<std::int64_t> first = group_starts(book);
+        auto account = ints(static_cast<std::size_t>(first[n_accounts]));
+        auto group_key = ints(static_cast<std::size_t>(first[n_accounts]));
+        std::vector<std::uint8_t> seen(book.n_keys, 0);
+        for (std::size_t a = 0; a < n_accounts; ++a) {
+          for (std::int64_t p = book.indptr[a]; p < book.indptr[a + 1]; ++p) {
+            const std::int64_t k = book.key[book.indices[p]];
+            if (k >= 0) seen[static_cast<std::size_t>(k)] = 1;
+          }
+          auto g = static_cast<std::size_t>(first[a]);
+          for (std::size_t k = 0; k < book.n_keys; ++k)
+            if (seen[k]) seen[k] = 0, account.mutable_data()[g] = static_cast<std::int64_t>(a),
+                         group_key.mutable_data()[g++] = static_cast<std::int64_t>(k);
+        }
+        return py::make_tuple(account, group_key);
+      },
+      py::arg("indptr"), py::arg("indices"), py::arg("instrument_key"), py::arg("n_keys"),
+      "(account, key) of every group of portfolio_margin_accounts, in its row order.");
+
+  m.def(
+      "portfolio_margin_accounts",
+      [](const Ints& indptr, const Ints& indices, const Doubles& quantity, const Ints& instrument_key,
+         const Doubles& vectors, std::size_t n_standard, const Doubles& extended_moves, const Doubles& delta,
+         const Ints& column, const Doubles& t_column, const Doubles& keys, double mm_factor, bool keep_vectors,
+         const std::optional<Doubles>& collateral_in) {
+        CheckedBook c = checked_book(indptr, indices, quantity, instrument_key, vectors, n_standard, extended_moves,
+                                     delta, column, t_column, keys, mm_factor);
+        const std::size_t width = c.shape.width(), n_accounts = c.book.n_accounts;
+        std::vector<std::int64_t> first;
+        {
+          py::gil_scoped_release release;  // reads only the arrays held by `c`
+          first = group_starts(c.book);
+        }
+        const auto n_groups = static_cast<std::size_t>(first[n_accounts]);
+        Doubles collateral;
+        if (collateral_in) {
+          collateral = riskoffset_bindings::aligned(*collateral_in);
+          RO_REQUIRE(collateral.ndim() == 2 && static_cast<std::size_t>(collateral.shape(0)) == n_groups &&
+                         static_cast<std::size_t>(collateral.shape(1)) == width,
+                     "collateral must be (groups, n_standard + n_extended) in the order of group_layout()");
+          c.book.collateral = collateral.data();
+        }
+        auto account = ints(n_groups), key = ints(n_groups), worst_index = ints(n_groups);
+        auto worst_case = doubles(n_groups), roll = doubles(n_groups), shock = doubles(n_groups),
+             net_delta = doubles(n_groups), rmm = doubles(n_groups), initial = doubles(n_groups),
+             maintenance = doubles(n_groups);
+        py::array_t<double> pre, aggregated;
+        riskoffset::PmColumns out;
+        out.account = account.mutable_data(), out.key = key.mutable_data(), out.worst_index = worst_index.mutable_data();
+        out.worst_case = worst_case.mutable_data(), out.roll_shock = roll.mutable_data();
+        out.delta_shock = shock.mutable_data(), out.delta = net_delta.mutable_data();
+        out.risk_matrix_margin = rmm.mutable_data(), out.initial = initial.mutable_data();
+        out.maintenance = maintenance.mutable_data();
+        if (keep_vectors) {
+          const std::vector<py::ssize_t> shape{static_cast<py::ssize_t>(n_groups), static_cast<py::ssize_t>(width)};
+          pre = py::array_t<double>(shape);
+          aggregated = py::array_t<double>(shape);
+          out.pre = pre.mutable_data(), out.aggregated = aggregated.mutable_data();
+        }
+        {
+          py::gil_scoped_release release;  // writes only the fresh arrays above and this frame's scratch
+          std::vector<double> sums(c.book.n_keys * width), net(c.book.n_keys * c.book.n_columns);
+          std::vector<std::uint8_t> used(c.book.n_keys, 0);
+          const riskoffset::PmScratch scratch{sums.data(), net.data(), used.data()};
+          riskoffset::active_kernels().pm_accounts(c.book, c.shape, first.data(), out, scratch, 0, n_accounts);
+        }
+        py::dict result;
+        result["account"] = account, result["key"] = key, result["worst_case"] = worst_case;
+        result["worst_index"] = worst_index, result["roll_shock"] = roll, result["delta_shock"] = shock;
+        result["delta"] = net_delta, result["risk_matrix_margin"] = rmm, result["initial"] = initial;
+        result["maintenance"] = maintenance;
+        if (keep_vectors) result["pre_aggregated"] = pre, result["aggregated"] = aggregated;
+        return result;
+      },
+      py::arg("indptr"), py::arg("indices"), py::arg("quantity"), py::arg("instrument_key"), py::arg("vectors"),
+      py::arg("n_standard"), py::arg("extended_moves"), py::arg("delta"), py::arg("column"), py::arg("t_column"),
+      py::arg("keys"), py::arg("mm_factor"), py::arg("keep_vectors") = false, py::arg("collateral") = py::none(),
+      "Deribit portfolio margin of every (account, key) group of a CSR book (columns in a dict).");
+
+  m.def(
+      "portfolio_margin_group",
+      [](const Doubles& pre_in, std::size_t n_standard, const Doubles& extended_moves_in, const Doubles& key,
+         const Doubles& net_by_column_in, const Doubles& t_column_in, double mm_factor) {
+        const Doubles pre = riskoffset_bindings::aligned(pre_in);
+        const Doubles extended_moves = riskoffset_bindings::aligned(extended_moves_in);
+        const Doubles net_by_column = riskoffset_bindings::aligned(net_by_column_in);
+        const Doubles t_column = riskoffset_bindings::aligned(t_column_in);
+        RO_REQUIRE(key.ndim() == 1, "key must be one key's parameters (KEY_FIELDS order)");
+        Doubles row({py::ssize_t{1}, key.shape(0)});
+        std::copy(key.data(), key.data() + key.size(), row.mutable_data());
+        const std::vector<riskoffset::PmKey> params = keys_of(row);
+        const riskoffset::PmShape shape = shape_of(n_standard, extended_moves, mm_factor);
+        RO_REQUIRE(static_cast<std::size_t>(pre.size()) == shape.width(), "pre has the wrong number of entries");
+        RO_REQUIRE(net_by_column.size() == t_column.size(), "net_by_column and t_column differ in length");
+        py::array_t<double> entries(pre.size());
+        std::copy(pre.data(), pre.data() + pre.size(), entries.mutable_data());
+        const riskoffset::PmGroupFigures f = riskoffset::active_kernels().pm_group(
+            entries.mutable_data(), shape, params[0], net_by_column.data(), t_column.data(),
+            static_cast<std::size_t>(t_column.size()));
+        py::dict out;
+        out["aggregated"] = entries, out["worst_case"] = f.worst_case, out["worst_index"] = f.worst_index;
+        out["roll_shock"] = f.roll_shock, out["delta_shock"] = f.delta_shock, out["delta"] = f.delta;
+        out["risk_matrix_margin"] = f.risk_matrix_margin, out["initial"] = f.initial;
+        out["maintenance"] = f.maintenance;
+        return out;
+      },
+      py::arg("pre"), py::arg("n_standard"), py::arg("extended_moves"), py::arg("key"), py::arg("net_by_column"),
+      py::arg("t_column"), py::arg("mm_factor"),
+      "Steps of Deribit portfolio margin after the sum, for one group (the same code as the bulk pass).");
+}

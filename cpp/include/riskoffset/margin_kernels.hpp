@@ -1,0 +1,85 @@
+// Interface of the Deribit portfolio-margin kernels (cpp/src/margin/portfolio_margin.hpp), shared by every
+// SIMD target: plain structs of pointers, no Python.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace riskoffset {
+
+// One risk-vector key (``btc_btc``, ``btc_usdc`` ...): the pair's and the settlement currency's parameters.
+struct PmKey {
+  double price_range = 0;         // R: the standard table spans moves of -R .. +R
+  double index = 0;               // the pair's index price (USD)
+  double dampener = 0;            // extended_dampener (USD)
+  double pnl_offset = 0;          // gains count at this fraction
+  double max_offsetable_pnl = 0;  // cap on the counted gains (USD)
+  double annualised_move_risk = 0;
+  double min_annualised_move = 0;
+  double delta_threshold = 0;  // delta_total_liq_shock_threshold (USD)
+  double m_inc = 0;
+  double max_delta_shock = 0;
+  double addons = 0;  // open-order, MMP and spot margins given with the parameters (key's currency)
+  bool coin = false;  // coin-settled: amounts in coin; linear: in the settlement currency (USD)
+};
+
+struct PmShape {
+  std::size_t n_standard = 0;  // 3 (2B + 1) standard entries, bucket-major, vol states [up, same, down]
+  std::size_t n_extended = 0;
+  const double* extended_moves = nullptr;  // n_extended
+  double mm_factor = 0;
+  std::size_t width() const { return n_standard + n_extended; }
+};
+
+struct PmGroupFigures {
+  double worst_case = 0, roll_shock = 0, delta_shock = 0, delta = 0;
+  double risk_matrix_margin = 0, initial = 0, maintenance = 0;
+  std::int64_t worst_index = 0;
+};
+
+// A book in CSR form and the per-instrument inputs of the pass.
+struct PmBook {
+  const std::int64_t* indptr = nullptr;   // n_accounts + 1
+  const std::int64_t* indices = nullptr;  // instrument row of each position
+  const double* quantity = nullptr;
+  std::size_t n_accounts = 0;
+  std::size_t n_instruments = 0;
+  const std::int64_t* key = nullptr;     // per instrument: risk-vector key, or -1 (not a risk position: spot)
+  const double* vectors = nullptr;       // per instrument, width() entries per unit of amount
+  const double* delta = nullptr;         // per instrument: coin delta per unit counted in the roll/delta shocks
+  const std::int64_t* column = nullptr;  // per instrument: expiry column
+  const double* t_column = nullptr;      // per column: T in years (0 for perpetuals)
+  std::size_t n_columns = 0;
+  const PmKey* keys = nullptr;
+  std::size_t n_keys = 0;
+  const double* collateral = nullptr;  // optional: per (account, key) an extra vector added before the steps
+};
+
+struct PmColumns {  // one row per group; `pre` and `aggregated` (groups x width) may be null
+  std::int64_t* account = nullptr;
+  std::int64_t* key = nullptr;
+  double* worst_case = nullptr;
+  std::int64_t* worst_index = nullptr;
+  double* roll_shock = nullptr;
+  double* delta_shock = nullptr;
+  double* delta = nullptr;
+  double* risk_matrix_margin = nullptr;
+  double* initial = nullptr;
+  double* maintenance = nullptr;
+  double* pre = nullptr;
+  double* aggregated = nullptr;
+};
+
+// Caller-owned scratch of one pass: n_keys x width, n_keys x n_columns and n_keys bytes (zeroed).
+struct PmScratch {
+  double* sums = nullptr;
+  double* net = nullptr;
+  std::uint8_t* used = nullptr;
+};
+
+using PmAccountsKernel = void (*)(const PmBook&, const PmShape&, const std::int64_t* first_group,
+                                  const PmColumns&, const PmScratch&, std::size_t begin, std::size_t end);
+using PmGroupKernel = PmGroupFigures (*)(double* entries, const PmShape&, const PmKey&,
+                                         const double* net_by_column, const double* t_column,
+                                         std::size_t n_columns);
+
+}  // namespace riskoffset
