@@ -12,37 +12,67 @@
 // 1e-150 of the forward, and 1/s would overflow for subnormal s.
 constexpr double kMinTotalVol = 1e-150;
 
-// Undiscounted pieces for flag theta (+1/-1): n1 = N(theta d1), kn2 = K N(theta d2), phi = pdf(d1).
-// One exp and two erfcx (sharing one division) serve all three: K pdf(d2) = F pdf(d1) turns the tails into
-// exp(-d1^2/2) * half_tail, so F N(d1) - K N(d2) keeps its digits deep out of the money.
-// s is sigma sqrt(t) (0 for expired or zero-vol options), inv_s = 1 / s where s > 0.
-// kTails: 2 computes n1 and kn2, 0 neither (gamma, vega, vanna and volga need only the density): the erfcx
-// polynomials are most of the cost, so a call that needs no tail skips them.  (No one-tail variant: N(d1)
-// alone would round differently from the shared-division pair, and every output must be bit-identical
-// whatever else was asked for.)
+// Undiscounted pieces of one option, flag theta (+1/-1), forward F, strike K, x = ln(F/K), fk = F - K
+// (each to a few ulp of itself), s = sigma sqrt(t) (0 for expired or zero-vol options), inv_s = 1 / s where
+// s > 0.
+struct BlackTerms {
+  vd n1;   // N(theta d1)
+  vd kn2;  // K N(theta d2)
+  vd tv;   // time value F N(theta d1) theta - K N(theta d2) theta - max(theta (F - K), 0) >= 0
+  vd phi;  // pdf(d1)
+  vd d1, d2;
+};
+
+// One exp and one erfcx pair (one division) serve everything.  K pdf(d2) = F pdf(d1) turns both normal
+// tails into e = exp(-d1^2/2) times half an erfcx, so N(theta d1) and K N(theta d2) keep their digits deep
+// in the tails.  The time value is computed directly (docs/formulas.md): it is the same for the call and
+// the put (parity), so it is formed on the out-of-the-money side, where with d1o = -|x|/s + s/2,
+// d2o = d1o - s (a = -d1o/sqrt2, b = -d2o/sqrt2 = a + s/sqrt2):
+//   d1o <= 0:       tv = F e (erfcx(a) - erfcx(b)) / 2, the difference from erfcx_pair (no cancellation);
+//   d1o > 0 > d2o:  (|x| < s^2/2) tv = [min(F,K) erf(-a) + max(F,K) erf(b) - |F - K|] / 2 while s < 0.25,
+//                   else min(F,K) - F e (erfcx(|a|) + erfcx(b)) / 2 (then tv >= 0.1 min(F,K): no loss).
+// kTails: 2 computes n1, kn2 and tv; 0 none of them (gamma, vega, vanna and volga need only the density):
+// the erfcx polynomial is most of the cost, so a call that needs no tail skips it.
 template <int kTails = 2>
-inline void black_core(vd theta, vd F, vd K, vd s, vd inv_s, vd x, vd& n1, vd& kn2, vd& phi, vd& d1, vd& d2) {
+inline BlackTerms black_core(vd theta, vd F, vd K, vd fk, vd s, vd inv_s, vd x) {
+  BlackTerms o;
   const vi live = s > kMinTotalVol;
-  d1 = select(live, x * inv_s + 0.5 * s, splat(0.0));
-  d2 = d1 - s;
-  const vd e1 = vexp(-0.5 * d1 * d1);
-  n1 = kn2 = splat(0.0);
+  o.d1 = select(live, x * inv_s + 0.5 * s, splat(0.0));
+  o.d2 = o.d1 - s;
+  const vd e1 = vexp(-0.5 * o.d1 * o.d1);
+  o.n1 = o.kn2 = o.tv = splat(0.0);
+  o.phi = e1 * kInvSqrt2Pi;
   if constexpr (kTails == 2) {
-    vd t1, t2;
-    half_tail2(d1, d2, t1, t2);
-    const vd h1 = e1 * t1;
-    const vd fh2 = F * (e1 * t2);
-    n1 = select(theta * d1 <= 0.0, h1, 1.0 - h1);
-    kn2 = select(theta * d2 <= 0.0, fh2, K - fh2);
+    const vi call_otm = x <= 0.0;  // F <= K: the call is the out-of-the-money side
+    const vd d1o = select(call_otm, o.d1, -o.d2);
+    const vd delta = s * kInvSqrt2;
+    const vd ya = -d1o * kInvSqrt2;  // < 0 only where d1o > 0 > d2o
+    const vd a = vabs(ya), b = ya + delta;
+    const vi straddle = ya < 0.0;
+    vd fa, fb, diff;
+    erfcx_pair(a, b, select(straddle, a - b, -delta), fa, fb, diff);
+    const vd Fe = F * e1;
+    // |d1| / sqrt2 is a on the out-of-the-money side of the call, b on that of the put; |d2| the other.
+    const vd h1 = 0.5 * select(call_otm, fa, fb), h2 = 0.5 * select(call_otm, fb, fa);
+    o.n1 = select(theta * o.d1 <= 0.0, e1 * h1, 1.0 - e1 * h1);
+    o.kn2 = select(theta * o.d2 <= 0.0, Fe * h2, K - Fe * h2);
+    o.tv = 0.5 * Fe * diff;
+    if (any(straddle)) {
+      const vd k_otm = select(call_otm, F, K), k_itm = select(call_otm, K, F);
+      const vd small_s = 0.5 * (k_otm * erf_small(a) + k_itm * erf_small(vmin(b, splat(0.18))) - vabs(fk));
+      const vd large_s = k_otm - 0.5 * Fe * (fa + fb);
+      o.tv = select(straddle, select(s < 0.25, small_s, large_s), o.tv);
+    }
+    o.tv = select(live, o.tv, splat(0.0));
   }
-  phi = e1 * kInvSqrt2Pi;
   // s == 0 (t <= 0 or sigma == 0): the limits as s -> 0, Heaviside with 1/2 at the money.  Skipped for
   // the usual vector of live options.
-  if (all(live)) return;
+  if (all(live)) return o;
   const vd step = select(theta * x > 0.0, splat(1.0), select(x == 0.0, splat(0.5), splat(0.0)));
-  n1 = select(live, n1, step);
-  kn2 = select(live, kn2, K * step);
-  phi = select(live, phi, splat(0.0));
+  o.n1 = select(live, o.n1, step);
+  o.kn2 = select(live, o.kn2, K * step);
+  o.phi = select(live, o.phi, splat(0.0));
+  return o;
 }
 
 // kOrder: 0 = price and deltas only, 1 = up to theta and rho, 2 = also vanna, volga and charm.  Outputs an
@@ -110,10 +140,20 @@ std::int64_t price_greeks_order(const PricingInputs& in, const PricingOutputs& o
     const vd inv_sigma = select(live, inv_s * sqrt_t, splat(0.0));
     const vd inv_t = sigma * sigma * inv_s * inv_s;
     const vd x = vlog_ratio(U, K, inv_u) + b * T;  // ln(F/K) = ln(S/K) + (r - q) t
-    vd n1, kn2, phi, d1, d2;
-    black_core<kTails>(theta, F, K, s, inv_s, x, n1, kn2, phi, d1, d2);
+    // F - K to a few ulp of itself: exact for black76 near the money (Sterbenz).  For bsm, F - K with F
+    // rounded errs by ~eps F, (U - K) + U (e^{bt} - 1) by ~eps (|U - K| + |U (e^{bt} - 1)|): take the form
+    // whose terms are smaller (the second near the money with a modest carry, the first when e^{bt} is far
+    // from 1).
+    vd fk = U - K;
+    if (bsm) {
+      const vd carry_part = U * vexpm1(b * T);
+      fk = select(vabs(fk) + vabs(carry_part) < F, fk + carry_part, F - K);
+    }
+    const BlackTerms bt = black_core<kTails>(theta, F, K, fk, s, inv_s, x);
+    const vd n1 = bt.n1, kn2 = bt.kn2, phi = bt.phi, d1 = bt.d1, d2 = bt.d2;
 
-    const vd V = D * theta * (F * n1 - kn2) + 0.0;  // + 0.0 turns a -0.0 (worthless put) into +0.0
+    // Intrinsic value plus time value: no two numbers near F are subtracted (+ 0.0 turns -0.0 into +0.0).
+    const vd V = D * (vmax(theta * fk, splat(0.0)) + bt.tv) + 0.0;
     const vd delta = Dc * theta * n1;
     const vd Dphi = D * phi;
     const vd gamma = Dc * phi * inv_s * inv_u;
@@ -142,7 +182,7 @@ std::int64_t price_greeks_order(const PricingInputs& in, const PricingOutputs& o
       if constexpr (kOrder >= 1) res[2] = gamma, res[3] = vega, res[4] = theta_t, res[5] = rho;
       if constexpr (kOrder >= 2) res[6] = vanna, res[7] = volga, res[8] = charm;
     } else {
-      // Coin value c = V / U and its derivatives (DESIGN §3).
+      // Coin value c = V / U and its derivatives (docs/formulas.md, inverse settlement).
       const vd c = V * inv_u;
       const vd dc = (delta - c) * inv_u;
       const vd theta_c = theta_t * inv_u;

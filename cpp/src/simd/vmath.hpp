@@ -162,14 +162,69 @@ inline vd verfcx(vd x) {
 
 // Normal tails without cancellation: N(-|z|) = exp(-z^2/2) * half_tail(z), half_tail(z) = 0.5 erfcx(|z|/sqrt2).
 inline vd half_tail(vd z) { return 0.5 * verfcx(vabs(z) * kInvSqrt2); }
-// The same for two arguments at the cost of one division.
-inline void half_tail2(vd z1, vd z2, vd& h1, vd& h2) {
-  const vd x1 = vabs(z1) * kInvSqrt2, x2 = vabs(z2) * kInvSqrt2;
-  vd a1, b1, a2, b2;
-  erfcx_denominators(x1, a1, b1);
-  erfcx_denominators(x2, a2, b2);
-  const vd p1 = a1 * b1, p2 = a2 * b2;
-  const vd inv = 1.0 / (p1 * p2);
-  h1 = 0.5 * erfcx_finish(x1, a1, b1, p2 * inv);
-  h2 = 0.5 * erfcx_finish(x2, a2, b2, p1 * inv);
+// erfcx at a and b (both >= 0) and erfcx(a) - erfcx(b) without cancellation, for one division.
+// dab = a - b, passed in because callers know it exactly where it matters (b = a + delta with delta
+// = s / sqrt 2 tiny: the two values then agree to many digits and their rounded difference is noise).
+// With z = (x - 3) / (x + 3) and erfcx(x) = g(z) / (1 + 2x), g(z_a) - g(z_b) = (z_a - z_b) Q where Q is the
+// divided difference of the polynomial g, built alongside its Horner evaluation at z_b
+// (Q_k = z_a Q_{k+1} + P_{k+1}); z_a - z_b = 6 (a - b) / ((a + 3)(b + 3)).  Then
+//   erfcx(a) - erfcx(b) = [(z_a - z_b) Q (1 + 2b) - 2 (a - b) g(z_b)] / ((1 + 2a)(1 + 2b)),
+// two terms of the same sign, so the difference is as accurate as erfcx itself, whatever b - a.
+inline void erfcx_pair(vd a, vd b, vd dab, vd& fa, vd& fb, vd& diff) {
+  a = vmin(a, splat(kErfcxClamp));
+  b = vmin(b, splat(kErfcxClamp));
+  const vd pa = a + 3.0, pb = b + 3.0, qa = 1.0 + (a + a), qb = 1.0 + (b + b);
+  const vd papb = pa * pb, qaqb = qa * qb;
+  const vd inv = 1.0 / (papb * qaqb);
+  const vd qaqb_inv = qaqb * inv, papb_inv = papb * inv;  // 1 / ((a+3)(b+3)), 1 / ((1+2a)(1+2b))
+  const vd za = (a - 3.0) * pb * qaqb_inv;
+  const vd zb = (b - 3.0) * pa * qaqb_inv;
+  const vd dz = 6.0 * dab * qaqb_inv;
+  constexpr int n = sizeof kErfcxPoly / sizeof kErfcxPoly[0];
+  vd p = splat(kErfcxPoly[n - 1]), q = splat(0.0);
+  for (int k = n - 2; k >= 0; --k) {
+    q = za * q + p;
+    p = zb * p + kErfcxPoly[k];
+  }
+  const vd ga = p + dz * q;
+  fa = ga * qb * papb_inv;
+  fb = p * qa * papb_inv;
+  diff = (dz * q * qb - 2.0 * dab * p) * papb_inv;
+}
+
+// erf(u) for 0 <= u <= 0.18 (|u| s/sqrt 2 with s < 0.25): odd Taylor series to u^17, truncation below
+// 2e-18 relative.
+inline vd erf_small(vd u) {
+  static constexpr double series[9] = {
+      1.1283791670955126,      -0.37612638903183754,   0.11283791670955126,
+      -0.026866170645131252,   0.0052239776254421878,  -0.00085483270234508528,
+      0.00012055332981789664,  -1.4925650358406251e-05, 1.6462114365889247e-06};
+  return u * polynomial(u * u, series);
+}
+
+// exp(x) - 1 to a few ulp of itself (no cancellation near 0), for |x| < 700.
+inline vd vexpm1(vd x) {
+  const double magic = 0x1.8p52;
+  const vd t = x * kLog2e + magic;
+  const vd n = t - magic;
+  const vd r = (x - n * kLn2Hi) - n * kLn2Lo;
+  static constexpr double taylor[13] = {1.0,
+                                        1.0 / 2.0,
+                                        1.0 / 6.0,
+                                        1.0 / 24.0,
+                                        1.0 / 120.0,
+                                        1.0 / 720.0,
+                                        1.0 / 5040.0,
+                                        1.0 / 40320.0,
+                                        1.0 / 362880.0,
+                                        1.0 / 3628800.0,
+                                        1.0 / 39916800.0,
+                                        1.0 / 479001600.0,
+                                        1.0 / 6227020800.0};
+  const vd pm1 = r * polynomial(r, taylor);  // e^r - 1
+  const vi k = as_int(t) - as_int(splat(magic));
+  const vi k1 = k >> 1;
+  const vd scale = as_double((k1 + 1023) << 52) * as_double((k - k1 + 1023) << 52);
+  // k = 0: e^x - 1 = pm1 exactly as computed; otherwise |e^x - 1| > 0.29 and the subtraction is harmless.
+  return select(k == 0, pm1, (scale - 1.0) + scale * pm1);
 }
