@@ -34,7 +34,7 @@ struct BlackTerms {
 // kTails: 2 computes n1, kn2 and tv; 0 none of them (gamma, vega, vanna and volga need only the density):
 // the erfcx polynomial is most of the cost, so a call that needs no tail skips it.
 template <int kTails = 2>
-inline BlackTerms black_core(vd theta, vd F, vd K, vd fk, vd s, vd inv_s, vd x) {
+__attribute__((always_inline)) inline BlackTerms black_core(vd theta, vd F, vd K, vd fk, vd s, vd inv_s, vd x) {
   BlackTerms o;
   const vi live = s > kMinTotalVol;
   o.d1 = select(live, x * inv_s + 0.5 * s, splat(0.0));
@@ -56,12 +56,14 @@ inline BlackTerms black_core(vd theta, vd F, vd K, vd fk, vd s, vd inv_s, vd x) 
     const vd h1 = 0.5 * select(call_otm, fa, fb), h2 = 0.5 * select(call_otm, fb, fa);
     o.n1 = select(theta * o.d1 <= 0.0, e1 * h1, 1.0 - e1 * h1);
     o.kn2 = select(theta * o.d2 <= 0.0, Fe * h2, K - Fe * h2);
-    o.tv = 0.5 * Fe * diff;
-    if (any(straddle)) {
-      const vd k_otm = select(call_otm, F, K), k_itm = select(call_otm, K, F);
+    const vd k_otm = select(call_otm, F, K);
+    o.tv = select(straddle, k_otm - 0.5 * Fe * (fa + fb), 0.5 * Fe * diff);
+    // Straddling with a small s is rare (|x| < s^2/2 < 0.03): the series only for vectors that need it.
+    const vi straddle_small = straddle & (s < 0.25);
+    if (any(straddle_small)) {
+      const vd k_itm = select(call_otm, K, F);
       const vd small_s = 0.5 * (k_otm * erf_small(a) + k_itm * erf_small(vmin(b, splat(0.18))) - vabs(fk));
-      const vd large_s = k_otm - 0.5 * Fe * (fa + fb);
-      o.tv = select(straddle, select(s < 0.25, small_s, large_s), o.tv);
+      o.tv = select(straddle_small, small_s, o.tv);
     }
     o.tv = select(live, o.tv, splat(0.0));
   }

@@ -180,16 +180,27 @@ inline void erfcx_pair(vd a, vd b, vd dab, vd& fa, vd& fb, vd& diff) {
   const vd za = (a - 3.0) * pb * qaqb_inv;
   const vd zb = (b - 3.0) * pa * qaqb_inv;
   const vd dz = 6.0 * dab * qaqb_inv;
+  // g(z) = A(z^2) + z B(z^2) (even and odd coefficients): four independent chains of half the length
+  // (A and B at v = zb^2, and their divided differences between u = za^2 and v), then
+  //   g(za) - g(zb) = (za - zb) [(za + zb) A[u,v] + B(u) + zb (za + zb) B[u,v]],  B(u) = B(v) + (u - v) B[u,v].
   constexpr int n = sizeof kErfcxPoly / sizeof kErfcxPoly[0];
-  vd p = splat(kErfcxPoly[n - 1]), q = splat(0.0);
-  for (int k = n - 2; k >= 0; --k) {
-    q = za * q + p;
-    p = zb * p + kErfcxPoly[k];
+  static_assert(n % 2 == 0, "even and odd halves of equal length");
+  const vd u = za * za, v = zb * zb;
+  vd pa_ = splat(kErfcxPoly[n - 2]), pb_ = splat(kErfcxPoly[n - 1]), qa_ = splat(0.0), qb_ = splat(0.0);
+  for (int k = n / 2 - 2; k >= 0; --k) {
+    qa_ = u * qa_ + pa_;
+    qb_ = u * qb_ + pb_;
+    pa_ = v * pa_ + kErfcxPoly[2 * k];
+    pb_ = v * pb_ + kErfcxPoly[2 * k + 1];
   }
-  const vd ga = p + dz * q;
+  const vd zsum = za + zb;
+  const vd b_at_u = pb_ + dz * zsum * qb_;
+  const vd g_b = pa_ + zb * pb_;
+  const vd q = zsum * qa_ + b_at_u + zb * zsum * qb_;  // (g(za) - g(zb)) / (za - zb)
+  const vd ga = g_b + dz * q;
   fa = ga * qb * papb_inv;
-  fb = p * qa * papb_inv;
-  diff = (dz * q * qb - 2.0 * dab * p) * papb_inv;
+  fb = g_b * qa * papb_inv;
+  diff = (dz * q * qb - 2.0 * dab * g_b) * papb_inv;
 }
 
 // erf(u) for 0 <= u <= 0.18 (|u| s/sqrt 2 with s < 0.25): odd Taylor series to u^17, truncation below
