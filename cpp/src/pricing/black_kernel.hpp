@@ -90,129 +90,152 @@ std::int64_t price_greeks_order(const PricingInputs& in, const PricingOutputs& o
   std::int64_t first_bad = -1;
 
   double tail_out[kOutputCount][W];
-  for (std::size_t i0 = begin; i0 < end; i0 += W) {
-    const bool full = i0 + W <= end;
-    vd theta, U, K, t, r, sigma, q;
-    if (full) {
-      theta = load_flag(in.flag, i0);
-      U = load_column(in.underlying, i0);
-      K = load_column(in.strike, i0);
-      t = load_column(in.t, i0);
-      r = load_column(in.r, i0);
-      sigma = load_column(in.sigma, i0);
-      q = load_column(in.q, i0);
-    } else {
-      // Tail: pad with a valid dummy option so the padding lanes never flag an error.
-      theta = load_flag_tail(in.flag, i0, end);
-      U = load_tail(in.underlying, i0, end, 1.0);
-      K = load_tail(in.strike, i0, end, 1.0);
-      t = load_tail(in.t, i0, end, 1.0);
-      r = load_tail(in.r, i0, end, 0.0);
-      sigma = load_tail(in.sigma, i0, end, 0.1);
-      q = load_tail(in.q, i0, end, 0.0);
-    }
-    // Validation without branches: any NaN/inf, non-positive underlying or strike, negative vol.
-    // x - x is 0 exactly when x is finite (NaN and inf give NaN): one test for the six finiteness checks.
-    const vd finite = (U - U) + (K - K) + (t - t) + (r - r) + (sigma - sigma) + (q - q);
-    const vi ok = (finite == 0.0) & (vmin(U, K) > 0.0) & (sigma >= 0.0) & (vabs(theta) == 1.0);
-    const vi bad = ~ok;
-    if (any(bad) && first_bad < 0) {
-      for (int l = 0; l < W; ++l)
-        if (bad[l]) {
-          first_bad = static_cast<std::int64_t>(i0 + l);
-          break;
+  // Two passes over chunks of kChunkVectors vectors: the first computes what depends on the inputs alone
+  // (sqrt, exp, the division, log), the second the normal tails and the outputs.  Each pass is a loop of
+  // shorter, independent iterations that the CPU overlaps, where one long iteration (sqrt -> division ->
+  // log -> exp -> erfcx, one dependency chain) would leave it waiting on latency.
+  constexpr std::size_t kChunkVectors = 16;
+  vd p_sqrt_t[kChunkVectors], p_D[kChunkVectors], p_carry[kChunkVectors], p_inv_su[kChunkVectors],
+      p_x[kChunkVectors], p_fk[kChunkVectors];
+  for (std::size_t c0 = begin; c0 < end; c0 += kChunkVectors * W) {
+    const std::size_t c1 = std::min(end, c0 + kChunkVectors * W);
+    for (int pass = 0; pass < 2; ++pass) {
+      for (std::size_t i0 = c0, v = 0; i0 < c1; i0 += W, ++v) {
+        const bool full = i0 + W <= end;
+        vd theta, U, K, t, r, sigma, q;
+        if (full) {
+          theta = load_flag(in.flag, i0);
+          U = load_column(in.underlying, i0);
+          K = load_column(in.strike, i0);
+          t = load_column(in.t, i0);
+          r = load_column(in.r, i0);
+          sigma = load_column(in.sigma, i0);
+          q = load_column(in.q, i0);
+        } else {
+          // Tail: pad with a valid dummy option so the padding lanes never flag an error.
+          theta = load_flag_tail(in.flag, i0, end);
+          U = load_tail(in.underlying, i0, end, 1.0);
+          K = load_tail(in.strike, i0, end, 1.0);
+          t = load_tail(in.t, i0, end, 1.0);
+          r = load_tail(in.r, i0, end, 0.0);
+          sigma = load_tail(in.sigma, i0, end, 0.1);
+          q = load_tail(in.q, i0, end, 0.0);
         }
-    }
+        const vd T = vmax(t, splat(0.0));
+        const vd b = bsm ? r - q : splat(0.0);
+        if (pass == 0) {
+          // Validation without branches: any NaN/inf, non-positive underlying or strike, negative vol.
+          // x - x is 0 exactly when x is finite (NaN and inf give NaN): one test for the six finiteness checks.
+          const vd finite = (U - U) + (K - K) + (t - t) + (r - r) + (sigma - sigma) + (q - q);
+          const vi ok = (finite == 0.0) & (vmin(U, K) > 0.0) & (sigma >= 0.0) & (vabs(theta) == 1.0);
+          const vi bad = ~ok;
+          if (any(bad) && first_bad < 0) {
+            for (int l = 0; l < W; ++l)
+              if (bad[l]) {
+                first_bad = static_cast<std::int64_t>(i0 + l);
+                break;
+              }
+          }
 
-    const vd T = vmax(t, splat(0.0));
-    const vd sqrt_t = vsqrt(T);
-    const vd D = zero_rate ? splat(1.0) : vexp(-r * T);
-    const vd b = bsm ? r - q : splat(0.0);
-    const vd carry = bsm ? vexp(b * T) : splat(1.0);
-    const vd F = U * carry;
-    const vd Dc = D * carry;  // exp(-q t) for bsm, D for black76
-    const vd s = sigma * sqrt_t;
-    const vi live = s > kMinTotalVol;
-    const vd s_safe = select(live, s, splat(1.0));
-    // Divisions dominate the cost of this loop: one reciprocal serves 1/s and 1/U, and 1/sigma, 1/t
-    // follow from 1/s by multiplication.
-    const vd inv_su = 1.0 / (s_safe * U);
-    const vd inv_s = U * inv_su;
-    const vd inv_u = s_safe * inv_su;
-    const vd inv_sigma = select(live, inv_s * sqrt_t, splat(0.0));
-    const vd inv_t = sigma * sigma * inv_s * inv_s;
-    const vd x = vlog_ratio(U, K, inv_u) + b * T;  // ln(F/K) = ln(S/K) + (r - q) t
-    // F - K to a few ulp of itself: exact for black76 near the money (Sterbenz).  For bsm, F - K with F
-    // rounded errs by ~eps F, (U - K) + U (e^{bt} - 1) by ~eps (|U - K| + |U (e^{bt} - 1)|): take the form
-    // whose terms are smaller (the second near the money with a modest carry, the first when e^{bt} is far
-    // from 1).
-    vd fk = U - K;
-    if (bsm) {
-      const vd carry_part = U * vexpm1(b * T);
-      fk = select(vabs(fk) + vabs(carry_part) < F, fk + carry_part, F - K);
-    }
-    const BlackTerms bt = black_core<kTails>(theta, F, K, fk, s, inv_s, x);
-    const vd n1 = bt.n1, kn2 = bt.kn2, phi = bt.phi, d1 = bt.d1, d2 = bt.d2;
+          const vd sqrt_t = vsqrt(T);
+          const vd s = sigma * sqrt_t;
+          p_sqrt_t[v] = sqrt_t;
+          p_D[v] = zero_rate ? splat(1.0) : vexp(-r * T);
+          const vd carry = bsm ? vexp(b * T) : splat(1.0);
+          p_carry[v] = carry;
+          const vd s_safe = select(s > kMinTotalVol, s, splat(1.0));
+          // Divisions are the slowest operations: one reciprocal serves 1/s and 1/U, and 1/sigma, 1/t follow
+          // from 1/s by multiplication.
+          const vd inv_su = 1.0 / (s_safe * U);
+          p_inv_su[v] = inv_su;
+          p_x[v] = vlog_ratio(U, K, s_safe * inv_su) + b * T;  // ln(F/K) = ln(S/K) + (r - q) t
+          // F - K to a few ulp of itself: exact for black76 near the money (Sterbenz).  For bsm, F - K with F
+          // rounded errs by ~eps F, (U - K) + U (e^{bt} - 1) by ~eps (|U - K| + |U (e^{bt} - 1)|): take the
+          // form whose terms are smaller (the second near the money with a modest carry, the first when e^{bt}
+          // is far from 1).
+          vd fk = U - K;
+          if (bsm) {
+            const vd carry_part = U * vexpm1(b * T);
+            fk = select(vabs(fk) + vabs(carry_part) < U * carry, fk + carry_part, U * carry - K);
+          }
+          p_fk[v] = fk;
+          continue;
+        }
+        const vd sqrt_t = p_sqrt_t[v], D = p_D[v], carry = p_carry[v], inv_su = p_inv_su[v], x = p_x[v],
+                 fk = p_fk[v];
+        const vd s = sigma * sqrt_t;
+        const vd F = U * carry;
+        const vd Dc = D * carry;  // exp(-q t) for bsm, D for black76
+        const vi live = s > kMinTotalVol;
+        const vd s_safe = select(live, s, splat(1.0));
+        const vd inv_s = U * inv_su;
+        const vd inv_u = s_safe * inv_su;
+        const vd inv_sigma = select(live, inv_s * sqrt_t, splat(0.0));
+        const vd inv_t = sigma * sigma * inv_s * inv_s;
+        const BlackTerms bt = black_core<kTails>(theta, F, K, fk, s, inv_s, x);
+        const vd n1 = bt.n1, kn2 = bt.kn2, phi = bt.phi, d1 = bt.d1, d2 = bt.d2;
 
-    // Intrinsic value plus time value: no two numbers near F are subtracted (+ 0.0 turns -0.0 into +0.0).
-    const vd V = D * (vmax(theta * fk, splat(0.0)) + bt.tv) + 0.0;
-    const vd delta = Dc * theta * n1;
-    const vd Dphi = D * phi;
-    const vd gamma = Dc * phi * inv_s * inv_u;
-    vd vega = Dphi * F * sqrt_t;
-    vd theta_t = r * V - b * F * D * theta * n1 - 0.5 * Dphi * F * s * inv_t;
-    const vd rho = bsm ? T * D * theta * kn2 : -T * V;
-    vd vanna = -Dc * phi * d2 * inv_sigma;
-    const vd volga = vega * d1 * d2 * inv_sigma;
-    const vd g = bsm ? q : r;
-    vd charm = g * delta - Dc * phi * (b * inv_s - 0.5 * d2 * inv_t);
-    if (!all(live)) {
-      // Expired (t <= 0): the value is intrinsic whatever t, so theta and charm are 0.
-      const vi expired = t <= 0.0;
-      theta_t = select(expired, splat(0.0), theta_t);
-      charm = select(expired, splat(0.0), charm);
-      // Zero vol exactly at the money with time left: vega and vanna are the finite limits sigma -> 0+
-      // (gamma is infinite there and stays reported as 0, like every zero-vol second-order Greek).
-      const vi atm_zero_vol = ~live & ~expired & (x == 0.0);
-      vega = select(atm_zero_vol, D * F * kInvSqrt2Pi * sqrt_t, vega);
-      vanna = select(atm_zero_vol, 0.5 * Dc * kInvSqrt2Pi * sqrt_t, vanna);
-    }
+        // Intrinsic value plus time value: no two numbers near F are subtracted (+ 0.0 turns -0.0 into +0.0).
+        const vd V = D * (vmax(theta * fk, splat(0.0)) + bt.tv) + 0.0;
+        const vd delta = Dc * theta * n1;
+        const vd Dphi = D * phi;
+        const vd gamma = Dc * phi * inv_s * inv_u;
+        vd vega = Dphi * F * sqrt_t;
+        vd theta_t = r * V - b * F * D * theta * n1 - 0.5 * Dphi * F * s * inv_t;
+        const vd rho = bsm ? T * D * theta * kn2 : -T * V;
+        vd vanna = -Dc * phi * d2 * inv_sigma;
+        const vd volga = vega * d1 * d2 * inv_sigma;
+        const vd g = bsm ? q : r;
+        vd charm = g * delta - Dc * phi * (b * inv_s - 0.5 * d2 * inv_t);
+        if (!all(live)) {
+          // Expired (t <= 0): the value is intrinsic whatever t, so theta and charm are 0.
+          const vi expired = t <= 0.0;
+          theta_t = select(expired, splat(0.0), theta_t);
+          charm = select(expired, splat(0.0), charm);
+          // Zero vol exactly at the money with time left: vega and vanna are the finite limits sigma -> 0+
+          // (gamma is infinite there and stays reported as 0, like every zero-vol second-order Greek).
+          const vi atm_zero_vol = ~live & ~expired & (x == 0.0);
+          vega = select(atm_zero_vol, D * F * kInvSqrt2Pi * sqrt_t, vega);
+          vanna = select(atm_zero_vol, 0.5 * Dc * kInvSqrt2Pi * sqrt_t, vanna);
+        }
 
-    vd res[kOutputCount] = {};
-    if (!inverse) {
-      res[0] = V, res[1] = delta, res[9] = delta, res[10] = delta;
-      if constexpr (kOrder >= 1) res[2] = gamma, res[3] = vega, res[4] = theta_t, res[5] = rho;
-      if constexpr (kOrder >= 2) res[6] = vanna, res[7] = volga, res[8] = charm;
-    } else {
-      // Coin value c = V / U and its derivatives (docs/formulas.md, inverse settlement).
-      const vd c = V * inv_u;
-      const vd dc = (delta - c) * inv_u;
-      const vd theta_c = theta_t * inv_u;
-      const vd vega_c = vega * inv_u;
-      res[0] = c;
-      res[1] = dc;
-      res[9] = delta - c;
-      res[10] = delta;
-      if constexpr (kOrder >= 1) {
-        res[2] = (gamma - 2.0 * dc) * inv_u;
-        res[3] = vega_c;
-        res[4] = theta_c;
-        res[5] = rho * inv_u;
-      }
-      if constexpr (kOrder >= 2) {
-        res[6] = (vanna - vega_c) * inv_u;
-        res[7] = volga * inv_u;
-        res[8] = (charm - theta_c) * inv_u;
-      }
-    }
-    if (full) {
-      for (int k = 0; k < kOutputCount; ++k)
-        if (out.out[k]) store(out.out[k] + i0, res[k]);
-    } else {
-      for (int k = 0; k < kOutputCount; ++k) {
-        if (!out.out[k]) continue;
-        store(tail_out[k], res[k]);
-        for (std::size_t l = 0; i0 + l < end; ++l) out.out[k][i0 + l] = tail_out[k][l];
+        vd res[kOutputCount] = {};
+        if (!inverse) {
+          res[0] = V, res[1] = delta, res[9] = delta, res[10] = delta;
+          if constexpr (kOrder >= 1) res[2] = gamma, res[3] = vega, res[4] = theta_t, res[5] = rho;
+          if constexpr (kOrder >= 2) res[6] = vanna, res[7] = volga, res[8] = charm;
+        } else {
+          // Coin value c = V / U and its derivatives (docs/formulas.md, inverse settlement).
+          const vd c = V * inv_u;
+          const vd dc = (delta - c) * inv_u;
+          const vd theta_c = theta_t * inv_u;
+          const vd vega_c = vega * inv_u;
+          res[0] = c;
+          res[1] = dc;
+          res[9] = delta - c;
+          res[10] = delta;
+          if constexpr (kOrder >= 1) {
+            res[2] = (gamma - 2.0 * dc) * inv_u;
+            res[3] = vega_c;
+            res[4] = theta_c;
+            res[5] = rho * inv_u;
+          }
+          if constexpr (kOrder >= 2) {
+            res[6] = (vanna - vega_c) * inv_u;
+            res[7] = volga * inv_u;
+            res[8] = (charm - theta_c) * inv_u;
+          }
+        }
+        if (full) {
+          for (int k = 0; k < kOutputCount; ++k)
+            if (out.out[k]) store(out.out[k] + i0, res[k]);
+        } else {
+          for (int k = 0; k < kOutputCount; ++k) {
+            if (!out.out[k]) continue;
+            store(tail_out[k], res[k]);
+            for (std::size_t l = 0; i0 + l < end; ++l) out.out[k][i0 + l] = tail_out[k][l];
+          }
+        }
       }
     }
   }
