@@ -77,6 +77,17 @@ __attribute__((always_inline)) inline BlackTerms black_core(vd theta, vd F, vd K
   return o;
 }
 
+// F - K to a few ulp of itself, F = U e^{bt} (bt = 0 for black76): exact for black76 near the money
+// (Sterbenz).  For bsm, F - K with F rounded errs by ~eps F, (U - K) + U (e^{bt} - 1) by ~eps (|U - K| +
+// |U (e^{bt} - 1)|): take the form whose terms are smaller (the second near the money with a modest carry,
+// the first when e^{bt} is far from 1).
+inline vd forward_minus_strike(vd U, vd K, vd F, vd bt, bool bsm) {
+  const vd fk = U - K;
+  if (!bsm) return fk;
+  const vd carry_part = U * vexpm1(bt);
+  return select(vabs(fk) + vabs(carry_part) < F, fk + carry_part, F - K);
+}
+
 // kOrder: 0 = price and deltas only, 1 = up to theta and rho, 2 = also vanna, volga and charm.  Outputs an
 // instance does not compute are left as zeros that are never stored (the dispatcher below picks the
 // smallest instance covering the request), so the compiler drops their arithmetic.
@@ -149,16 +160,7 @@ std::int64_t price_greeks_order(const PricingInputs& in, const PricingOutputs& o
           const vd inv_su = 1.0 / (s_safe * U);
           p_inv_su[v] = inv_su;
           p_x[v] = vlog_ratio(U, K, s_safe * inv_su) + b * T;  // ln(F/K) = ln(S/K) + (r - q) t
-          // F - K to a few ulp of itself: exact for black76 near the money (Sterbenz).  For bsm, F - K with F
-          // rounded errs by ~eps F, (U - K) + U (e^{bt} - 1) by ~eps (|U - K| + |U (e^{bt} - 1)|): take the
-          // form whose terms are smaller (the second near the money with a modest carry, the first when e^{bt}
-          // is far from 1).
-          vd fk = U - K;
-          if (bsm) {
-            const vd carry_part = U * vexpm1(b * T);
-            fk = select(vabs(fk) + vabs(carry_part) < U * carry, fk + carry_part, U * carry - K);
-          }
-          p_fk[v] = fk;
+          p_fk[v] = forward_minus_strike(U, K, U * carry, b * T, bsm);
           continue;
         }
         const vd sqrt_t = p_sqrt_t[v], D = p_D[v], carry = p_carry[v], inv_su = p_inv_su[v], x = p_x[v],

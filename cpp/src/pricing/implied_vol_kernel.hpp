@@ -76,9 +76,12 @@ inline void implied_vol_kernel(const ImpliedVolInputs& in, double* sigma_out, st
     theta = select(valid, theta, splat(1.0));
 
     const vd D = vexp(-r * t);
-    const vd F = bsm ? U * vexp((r - q) * t) : U;
+    const vd bt = bsm ? (r - q) * t : splat(0.0);
+    const vd F = bsm ? U * vexp(bt) : U;
     const vd beta = (inverse ? P * U : P) / D;
-    const vd intrinsic = vmax(theta * (F - K), splat(0.0));
+    // F - K and ln(F/K) from the inputs, not from the rounded F: near the money with a short expiry the
+    // time value is a tiny part of F and an ulp of F would be a large part of it.
+    const vd intrinsic = vmax(theta * forward_minus_strike(U, K, F, bt, bsm), splat(0.0));
     const vd upper = select(theta > 0.0, F, K);
     const vi below = beta < intrinsic;
     // At the maximum within rounding (P / D against F computed through two exps) counts as at the maximum.
@@ -86,7 +89,7 @@ inline void implied_vol_kernel(const ImpliedVolInputs& in, double* sigma_out, st
     const vd sqrt_fk = vsqrt(F) * vsqrt(K);
     const vd bn = (beta - intrinsic) / sqrt_fk;
     const vi at_intrinsic = bn <= 0.0;
-    const vd ax = vabs(vlog_ratio(F, K, 1.0 / F));
+    const vd ax = vabs(vlog_ratio(U, K, 1.0 / U) + bt);
     const vd x = -ax;
     const vd e_half = vexp(0.5 * x);
     const vd e_minus_half = vexp(0.5 * ax);
