@@ -58,9 +58,9 @@ inline unsigned lane_bits(vi m) {
 #if defined(__AVX512DQ__) && RO_WIDTH == 8
   return __builtin_ia32_cvtq2mask512(m);
 #elif defined(__AVX__) && RO_WIDTH == 4
-  return static_cast<unsigned>(__builtin_ia32_movmskpd256(reinterpret_cast<vd&>(m)));
+  return static_cast<unsigned>(__builtin_ia32_movmskpd256(as_double(m)));
 #elif defined(__SSE2__) && RO_WIDTH == 2
-  return static_cast<unsigned>(__builtin_ia32_movmskpd(reinterpret_cast<vd&>(m)));
+  return static_cast<unsigned>(__builtin_ia32_movmskpd(as_double(m)));
 #else
   unsigned bits = 0;
   for (int i = 0; i < W; ++i) bits |= (m[i] ? 1u : 0u) << i;
