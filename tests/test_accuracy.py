@@ -1,14 +1,14 @@
 """Prices and Greeks against the 50-digit mpmath oracle (tests/reference.py) on every SIMD target, over the
-domain of DESIGN section 4: moneyness F/K from e^-5 to e^5, t from 1 hour to 10 years, vol 1% to 500%,
+supported domain: moneyness F/K from e^-5 to e^5, t from 1 hour to 10 years, vol 1% to 500%,
 r in {-0.01, 0, 0.05}, q in {0, 0.03} (bsm), calls and puts, Black-76 and BSM, linear and inverse.
 
-Criterion (DESIGN section 4), per output and per row:
+Criterion, per output and per row:
 
     |got - ref| <= max(1e-12 |ref|, 1e-14 * M)
 
 where M is the natural size of that output at the row's (F, K, t, sigma, r, q): the sum of the largest
 values the terms of its closed form can take over all moneyness (see natural_size below, unit by unit).
-For the price M = F, which is DESIGN's "1e-14 x forward" verbatim; for a Greek, M carries the Greek's unit
+For the price M = F, i.e. "1e-14 x forward"; for a Greek, M carries the Greek's unit
 so that "tiny" means tiny *for that Greek at that expiry and vol* (the at-the-money gamma is ~4e3 / F at
 1 hour and 1% vol but ~0.03 / F at 10 years and 500%: one absolute floor in 1/F cannot serve both).  The floor is needed where the true value is far below
 its natural size: deep out of the money (everything underflows together), and where terms of comparable
@@ -44,8 +44,8 @@ from reference import (
     value,
 )
 
-RELATIVE = 1e-12  # DESIGN section 4: relative error where the value is not tiny
-FLOOR = 1e-14  # DESIGN section 4: absolute floor, in units of the natural size M of each output
+RELATIVE = 1e-12  # relative error where the value is not tiny
+FLOOR = 1e-14  # absolute floor, in units of the natural size M of each output
 
 HOUR = 1.0 / 8760.0
 RATES = (-0.01, 0.0, 0.05)
@@ -117,7 +117,7 @@ def natural_size(
     (reference.py), with phi(d) <= 0.4, phi(d)|d| <= 0.25, phi(d) d^2 <= 0.22 rounded up to 1.
 
     Linear, in the quote currency (U = underlying argument, F = forward, s = sigma sqrt t, b = carry):
-      price  F                               [quote]           DESIGN's floor
+      price  F                               [quote]           1e-14 x forward
       delta  1                               [1]               |delta| <= e^{-qt} N <= 1
       gamma  1 / (U s)                       [1/quote]         e^{-qt} phi(d1) / (U s), its at-the-money size
       vega   F sqrt t                        [quote per vol]   F e^{-rt} phi(d1) sqrt t

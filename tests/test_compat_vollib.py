@@ -600,7 +600,9 @@ def test_implied_volatility_bad_inputs_behave_like_vollib(case: dict[str, Any]) 
         args = iv_args_for(model, a["price"], a["S"], a["K"], a["t"], a["r"], a["q"], a["flag"])
         ref = outcome(REF[model + ".iv"].implied_volatility, *args)
         ours = outcome(OURS[model + ".iv"].implied_volatility, *args)
-        assert same_outcome(ours, ref), (model, args, "vollib:", ref, "ours:", ours)
+        # rtol 1e-6: some of these inputs are extremely ill-conditioned (t = 1e-9: the time value is 2e-10 of
+        # the price), where vollib itself is 1e-7 from the 50-digit root (586.805618894...) and we are 2e-9.
+        assert same_outcome(ours, ref, rtol=1e-6), (model, args, "vollib:", ref, "ours:", ours)
     args = (a["price"], a["S"], a["K"], a["t"], a["flag"])
     ref = outcome(REF["black.iv"].implied_volatility_of_undiscounted_option_price, *args)
     ours = outcome(OURS["black.iv"].implied_volatility_of_undiscounted_option_price, *args)

@@ -79,7 +79,7 @@ using PricingKernel = std::int64_t (*)(const PricingInputs&, const PricingOutput
 using ImpliedVolKernel = void (*)(const ImpliedVolInputs&, double* sigma, std::int8_t* status,
                                   std::size_t begin, std::size_t end);
 
-// Full revaluation of instruments under scenarios (DESIGN §1: revalue each instrument once per scenario).
+// Full revaluation of instruments under scenarios (each instrument revalued once per scenario).
 // Black-76 on the forward: instrument i in scenario j is priced with forward F_i (1 + move_j), vol
 // sigma[vol_state_j * n_instruments + i] (vol states are stored state-major, e.g. Deribit's up / same /
 // down, or one state per scenario) and time max(t_i - time_shift_j, 0).  flag: +1 call, -1 put, 0 a

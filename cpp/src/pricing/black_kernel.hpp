@@ -12,37 +12,80 @@
 // 1e-150 of the forward, and 1/s would overflow for subnormal s.
 constexpr double kMinTotalVol = 1e-150;
 
-// Undiscounted pieces for flag theta (+1/-1): n1 = N(theta d1), kn2 = K N(theta d2), phi = pdf(d1).
-// One exp and two erfcx (sharing one division) serve all three: K pdf(d2) = F pdf(d1) turns the tails into
-// exp(-d1^2/2) * half_tail, so F N(d1) - K N(d2) keeps its digits deep out of the money.
-// s is sigma sqrt(t) (0 for expired or zero-vol options), inv_s = 1 / s where s > 0.
-// kTails: 2 computes n1 and kn2, 0 neither (gamma, vega, vanna and volga need only the density): the erfcx
-// polynomials are most of the cost, so a call that needs no tail skips them.  (No one-tail variant: N(d1)
-// alone would round differently from the shared-division pair, and every output must be bit-identical
-// whatever else was asked for.)
+// Undiscounted pieces of one option, flag theta (+1/-1), forward F, strike K, x = ln(F/K), fk = F - K
+// (each to a few ulp of itself), s = sigma sqrt(t) (0 for expired or zero-vol options), inv_s = 1 / s where
+// s > 0.
+struct BlackTerms {
+  vd n1;   // N(theta d1)
+  vd kn2;  // K N(theta d2)
+  vd tv;   // time value F N(theta d1) theta - K N(theta d2) theta - max(theta (F - K), 0) >= 0
+  vd phi;  // pdf(d1)
+  vd d1, d2;
+};
+
+// One exp and one erfcx pair (one division) serve everything.  K pdf(d2) = F pdf(d1) turns both normal
+// tails into e = exp(-d1^2/2) times half an erfcx, so N(theta d1) and K N(theta d2) keep their digits deep
+// in the tails.  The time value is computed directly (docs/formulas.md): it is the same for the call and
+// the put (parity), so it is formed on the out-of-the-money side, where with d1o = -|x|/s + s/2,
+// d2o = d1o - s (a = -d1o/sqrt2, b = -d2o/sqrt2 = a + s/sqrt2):
+//   d1o <= 0:       tv = F e (erfcx(a) - erfcx(b)) / 2, the difference from erfcx_pair (no cancellation);
+//   d1o > 0 > d2o:  (|x| < s^2/2) tv = [min(F,K) erf(-a) + max(F,K) erf(b) - |F - K|] / 2 while s < 0.25,
+//                   else min(F,K) - F e (erfcx(|a|) + erfcx(b)) / 2 (then tv >= 0.1 min(F,K): no loss).
+// kTails: 2 computes n1, kn2 and tv; 0 none of them (gamma, vega, vanna and volga need only the density):
+// the erfcx polynomial is most of the cost, so a call that needs no tail skips it.
 template <int kTails = 2>
-inline void black_core(vd theta, vd F, vd K, vd s, vd inv_s, vd x, vd& n1, vd& kn2, vd& phi, vd& d1, vd& d2) {
+__attribute__((always_inline)) inline BlackTerms black_core(vd theta, vd F, vd K, vd fk, vd s, vd inv_s, vd x) {
+  BlackTerms o;
   const vi live = s > kMinTotalVol;
-  d1 = select(live, x * inv_s + 0.5 * s, splat(0.0));
-  d2 = d1 - s;
-  const vd e1 = vexp(-0.5 * d1 * d1);
-  n1 = kn2 = splat(0.0);
+  o.d1 = select(live, x * inv_s + 0.5 * s, splat(0.0));
+  o.d2 = o.d1 - s;
+  const vd e1 = vexp(-0.5 * o.d1 * o.d1);
+  o.n1 = o.kn2 = o.tv = splat(0.0);
+  o.phi = e1 * kInvSqrt2Pi;
   if constexpr (kTails == 2) {
-    vd t1, t2;
-    half_tail2(d1, d2, t1, t2);
-    const vd h1 = e1 * t1;
-    const vd fh2 = F * (e1 * t2);
-    n1 = select(theta * d1 <= 0.0, h1, 1.0 - h1);
-    kn2 = select(theta * d2 <= 0.0, fh2, K - fh2);
+    const vi call_otm = x <= 0.0;  // F <= K: the call is the out-of-the-money side
+    const vd d1o = select(call_otm, o.d1, -o.d2);
+    const vd delta = s * kInvSqrt2;
+    const vd ya = -d1o * kInvSqrt2;  // < 0 only where d1o > 0 > d2o
+    const vd a = vabs(ya), b = ya + delta;
+    const vi straddle = ya < 0.0;
+    vd fa, fb, diff;
+    erfcx_pair(a, b, select(straddle, a - b, -delta), fa, fb, diff);
+    const vd Fe = F * e1;
+    // |d1| / sqrt2 is a on the out-of-the-money side of the call, b on that of the put; |d2| the other.
+    const vd h1 = 0.5 * select(call_otm, fa, fb), h2 = 0.5 * select(call_otm, fb, fa);
+    o.n1 = select(theta * o.d1 <= 0.0, e1 * h1, 1.0 - e1 * h1);
+    o.kn2 = select(theta * o.d2 <= 0.0, Fe * h2, K - Fe * h2);
+    const vd k_otm = select(call_otm, F, K);
+    o.tv = select(straddle, k_otm - 0.5 * Fe * (fa + fb), 0.5 * Fe * diff);
+    // Straddling with a small s is rare (|x| < s^2/2 < 0.03): the series only for vectors that need it.
+    const vi straddle_small = straddle & (s < 0.25);
+    if (any(straddle_small)) {
+      const vd k_itm = select(call_otm, K, F);
+      const vd small_s = 0.5 * (k_otm * erf_small(a) + k_itm * erf_small(vmin(b, splat(0.18))) - vabs(fk));
+      o.tv = select(straddle_small, small_s, o.tv);
+    }
+    o.tv = select(live, o.tv, splat(0.0));
   }
-  phi = e1 * kInvSqrt2Pi;
   // s == 0 (t <= 0 or sigma == 0): the limits as s -> 0, Heaviside with 1/2 at the money.  Skipped for
   // the usual vector of live options.
-  if (all(live)) return;
+  if (all(live)) return o;
   const vd step = select(theta * x > 0.0, splat(1.0), select(x == 0.0, splat(0.5), splat(0.0)));
-  n1 = select(live, n1, step);
-  kn2 = select(live, kn2, K * step);
-  phi = select(live, phi, splat(0.0));
+  o.n1 = select(live, o.n1, step);
+  o.kn2 = select(live, o.kn2, K * step);
+  o.phi = select(live, o.phi, splat(0.0));
+  return o;
+}
+
+// F - K to a few ulp of itself, F = U e^{bt} (bt = 0 for black76): exact for black76 near the money
+// (Sterbenz).  For bsm, F - K with F rounded errs by ~eps F, (U - K) + U (e^{bt} - 1) by ~eps (|U - K| +
+// |U (e^{bt} - 1)|): take the form whose terms are smaller (the second near the money with a modest carry,
+// the first when e^{bt} is far from 1).
+inline vd forward_minus_strike(vd U, vd K, vd F, vd bt, bool bsm) {
+  const vd fk = U - K;
+  if (!bsm) return fk;
+  const vd carry_part = U * vexpm1(bt);
+  return select(vabs(fk) + vabs(carry_part) < F, fk + carry_part, F - K);
 }
 
 // kOrder: 0 = price and deltas only, 1 = up to theta and rho, 2 = also vanna, volga and charm.  Outputs an
@@ -58,119 +101,143 @@ std::int64_t price_greeks_order(const PricingInputs& in, const PricingOutputs& o
   std::int64_t first_bad = -1;
 
   double tail_out[kOutputCount][W];
-  for (std::size_t i0 = begin; i0 < end; i0 += W) {
-    const bool full = i0 + W <= end;
-    vd theta, U, K, t, r, sigma, q;
-    if (full) {
-      theta = load_flag(in.flag, i0);
-      U = load_column(in.underlying, i0);
-      K = load_column(in.strike, i0);
-      t = load_column(in.t, i0);
-      r = load_column(in.r, i0);
-      sigma = load_column(in.sigma, i0);
-      q = load_column(in.q, i0);
-    } else {
-      // Tail: pad with a valid dummy option so the padding lanes never flag an error.
-      theta = load_flag_tail(in.flag, i0, end);
-      U = load_tail(in.underlying, i0, end, 1.0);
-      K = load_tail(in.strike, i0, end, 1.0);
-      t = load_tail(in.t, i0, end, 1.0);
-      r = load_tail(in.r, i0, end, 0.0);
-      sigma = load_tail(in.sigma, i0, end, 0.1);
-      q = load_tail(in.q, i0, end, 0.0);
-    }
-    // Validation without branches: any NaN/inf, non-positive underlying or strike, negative vol.
-    // x - x is 0 exactly when x is finite (NaN and inf give NaN): one test for the six finiteness checks.
-    const vd finite = (U - U) + (K - K) + (t - t) + (r - r) + (sigma - sigma) + (q - q);
-    const vi ok = (finite == 0.0) & (vmin(U, K) > 0.0) & (sigma >= 0.0) & (vabs(theta) == 1.0);
-    const vi bad = ~ok;
-    if (any(bad) && first_bad < 0) {
-      for (int l = 0; l < W; ++l)
-        if (bad[l]) {
-          first_bad = static_cast<std::int64_t>(i0 + l);
-          break;
+  // Two passes over chunks of kChunkVectors vectors: the first computes what depends on the inputs alone
+  // (sqrt, exp, the division, log), the second the normal tails and the outputs.  Each pass is a loop of
+  // shorter, independent iterations that the CPU overlaps, where one long iteration (sqrt -> division ->
+  // log -> exp -> erfcx, one dependency chain) would leave it waiting on latency.
+  constexpr std::size_t kChunkVectors = 16;
+  vd p_sqrt_t[kChunkVectors], p_D[kChunkVectors], p_carry[kChunkVectors], p_inv_su[kChunkVectors],
+      p_x[kChunkVectors], p_fk[kChunkVectors];
+  for (std::size_t c0 = begin; c0 < end; c0 += kChunkVectors * W) {
+    const std::size_t c1 = std::min(end, c0 + kChunkVectors * W);
+    for (int pass = 0; pass < 2; ++pass) {
+      for (std::size_t i0 = c0, v = 0; i0 < c1; i0 += W, ++v) {
+        const bool full = i0 + W <= end;
+        vd theta, U, K, t, r, sigma, q;
+        if (full) {
+          theta = load_flag(in.flag, i0);
+          U = load_column(in.underlying, i0);
+          K = load_column(in.strike, i0);
+          t = load_column(in.t, i0);
+          r = load_column(in.r, i0);
+          sigma = load_column(in.sigma, i0);
+          q = load_column(in.q, i0);
+        } else {
+          // Tail: pad with a valid dummy option so the padding lanes never flag an error.
+          theta = load_flag_tail(in.flag, i0, end);
+          U = load_tail(in.underlying, i0, end, 1.0);
+          K = load_tail(in.strike, i0, end, 1.0);
+          t = load_tail(in.t, i0, end, 1.0);
+          r = load_tail(in.r, i0, end, 0.0);
+          sigma = load_tail(in.sigma, i0, end, 0.1);
+          q = load_tail(in.q, i0, end, 0.0);
         }
-    }
+        const vd T = vmax(t, splat(0.0));
+        const vd b = bsm ? r - q : splat(0.0);
+        if (pass == 0) {
+          // Validation without branches: any NaN/inf, non-positive underlying or strike, negative vol.
+          // x - x is 0 exactly when x is finite (NaN and inf give NaN): one test for the six finiteness checks.
+          const vd finite = (U - U) + (K - K) + (t - t) + (r - r) + (sigma - sigma) + (q - q);
+          const vi ok = (finite == 0.0) & (vmin(U, K) > 0.0) & (sigma >= 0.0) & (vabs(theta) == 1.0);
+          const vi bad = ~ok;
+          if (any(bad) && first_bad < 0) {
+            for (int l = 0; l < W; ++l)
+              if (bad[l]) {
+                first_bad = static_cast<std::int64_t>(i0 + l);
+                break;
+              }
+          }
 
-    const vd T = vmax(t, splat(0.0));
-    const vd sqrt_t = vsqrt(T);
-    const vd D = zero_rate ? splat(1.0) : vexp(-r * T);
-    const vd b = bsm ? r - q : splat(0.0);
-    const vd carry = bsm ? vexp(b * T) : splat(1.0);
-    const vd F = U * carry;
-    const vd Dc = D * carry;  // exp(-q t) for bsm, D for black76
-    const vd s = sigma * sqrt_t;
-    const vi live = s > kMinTotalVol;
-    const vd s_safe = select(live, s, splat(1.0));
-    // Divisions dominate the cost of this loop: one reciprocal serves 1/s and 1/U, and 1/sigma, 1/t
-    // follow from 1/s by multiplication.
-    const vd inv_su = 1.0 / (s_safe * U);
-    const vd inv_s = U * inv_su;
-    const vd inv_u = s_safe * inv_su;
-    const vd inv_sigma = select(live, inv_s * sqrt_t, splat(0.0));
-    const vd inv_t = sigma * sigma * inv_s * inv_s;
-    const vd x = vlog_ratio(U, K, inv_u) + b * T;  // ln(F/K) = ln(S/K) + (r - q) t
-    vd n1, kn2, phi, d1, d2;
-    black_core<kTails>(theta, F, K, s, inv_s, x, n1, kn2, phi, d1, d2);
+          const vd sqrt_t = vsqrt(T);
+          const vd s = sigma * sqrt_t;
+          p_sqrt_t[v] = sqrt_t;
+          p_D[v] = zero_rate ? splat(1.0) : vexp(-r * T);
+          const vd carry = bsm ? vexp(b * T) : splat(1.0);
+          p_carry[v] = carry;
+          const vd s_safe = select(s > kMinTotalVol, s, splat(1.0));
+          // Divisions are the slowest operations: one reciprocal serves 1/s and 1/U, and 1/sigma, 1/t follow
+          // from 1/s by multiplication.
+          const vd inv_su = 1.0 / (s_safe * U);
+          p_inv_su[v] = inv_su;
+          p_x[v] = vlog_ratio(U, K, s_safe * inv_su) + b * T;  // ln(F/K) = ln(S/K) + (r - q) t
+          p_fk[v] = forward_minus_strike(U, K, U * carry, b * T, bsm);
+          continue;
+        }
+        const vd sqrt_t = p_sqrt_t[v], D = p_D[v], carry = p_carry[v], inv_su = p_inv_su[v], x = p_x[v],
+                 fk = p_fk[v];
+        const vd s = sigma * sqrt_t;
+        const vd F = U * carry;
+        const vd Dc = D * carry;  // exp(-q t) for bsm, D for black76
+        const vi live = s > kMinTotalVol;
+        const vd s_safe = select(live, s, splat(1.0));
+        const vd inv_s = U * inv_su;
+        const vd inv_u = s_safe * inv_su;
+        const vd inv_sigma = select(live, inv_s * sqrt_t, splat(0.0));
+        const vd inv_t = sigma * sigma * inv_s * inv_s;
+        const BlackTerms bt = black_core<kTails>(theta, F, K, fk, s, inv_s, x);
+        const vd n1 = bt.n1, kn2 = bt.kn2, phi = bt.phi, d1 = bt.d1, d2 = bt.d2;
 
-    const vd V = D * theta * (F * n1 - kn2) + 0.0;  // + 0.0 turns a -0.0 (worthless put) into +0.0
-    const vd delta = Dc * theta * n1;
-    const vd Dphi = D * phi;
-    const vd gamma = Dc * phi * inv_s * inv_u;
-    vd vega = Dphi * F * sqrt_t;
-    vd theta_t = r * V - b * F * D * theta * n1 - 0.5 * Dphi * F * s * inv_t;
-    const vd rho = bsm ? T * D * theta * kn2 : -T * V;
-    vd vanna = -Dc * phi * d2 * inv_sigma;
-    const vd volga = vega * d1 * d2 * inv_sigma;
-    const vd g = bsm ? q : r;
-    vd charm = g * delta - Dc * phi * (b * inv_s - 0.5 * d2 * inv_t);
-    if (!all(live)) {
-      // Expired (t <= 0): the value is intrinsic whatever t, so theta and charm are 0.
-      const vi expired = t <= 0.0;
-      theta_t = select(expired, splat(0.0), theta_t);
-      charm = select(expired, splat(0.0), charm);
-      // Zero vol exactly at the money with time left: vega and vanna are the finite limits sigma -> 0+
-      // (gamma is infinite there and stays reported as 0, like every zero-vol second-order Greek).
-      const vi atm_zero_vol = ~live & ~expired & (x == 0.0);
-      vega = select(atm_zero_vol, D * F * kInvSqrt2Pi * sqrt_t, vega);
-      vanna = select(atm_zero_vol, 0.5 * Dc * kInvSqrt2Pi * sqrt_t, vanna);
-    }
+        // Intrinsic value plus time value: no two numbers near F are subtracted (+ 0.0 turns -0.0 into +0.0).
+        const vd V = D * (vmax(theta * fk, splat(0.0)) + bt.tv) + 0.0;
+        const vd delta = Dc * theta * n1;
+        const vd Dphi = D * phi;
+        const vd gamma = Dc * phi * inv_s * inv_u;
+        vd vega = Dphi * F * sqrt_t;
+        vd theta_t = r * V - b * F * D * theta * n1 - 0.5 * Dphi * F * s * inv_t;
+        const vd rho = bsm ? T * D * theta * kn2 : -T * V;
+        vd vanna = -Dc * phi * d2 * inv_sigma;
+        const vd volga = vega * d1 * d2 * inv_sigma;
+        const vd g = bsm ? q : r;
+        vd charm = g * delta - Dc * phi * (b * inv_s - 0.5 * d2 * inv_t);
+        if (!all(live)) {
+          // Expired (t <= 0): the value is intrinsic whatever t, so theta and charm are 0.
+          const vi expired = t <= 0.0;
+          theta_t = select(expired, splat(0.0), theta_t);
+          charm = select(expired, splat(0.0), charm);
+          // Zero vol exactly at the money with time left: vega and vanna are the finite limits sigma -> 0+
+          // (gamma is infinite there and stays reported as 0, like every zero-vol second-order Greek).
+          const vi atm_zero_vol = ~live & ~expired & (x == 0.0);
+          vega = select(atm_zero_vol, D * F * kInvSqrt2Pi * sqrt_t, vega);
+          vanna = select(atm_zero_vol, 0.5 * Dc * kInvSqrt2Pi * sqrt_t, vanna);
+        }
 
-    vd res[kOutputCount] = {};
-    if (!inverse) {
-      res[0] = V, res[1] = delta, res[9] = delta, res[10] = delta;
-      if constexpr (kOrder >= 1) res[2] = gamma, res[3] = vega, res[4] = theta_t, res[5] = rho;
-      if constexpr (kOrder >= 2) res[6] = vanna, res[7] = volga, res[8] = charm;
-    } else {
-      // Coin value c = V / U and its derivatives (DESIGN §3).
-      const vd c = V * inv_u;
-      const vd dc = (delta - c) * inv_u;
-      const vd theta_c = theta_t * inv_u;
-      const vd vega_c = vega * inv_u;
-      res[0] = c;
-      res[1] = dc;
-      res[9] = delta - c;
-      res[10] = delta;
-      if constexpr (kOrder >= 1) {
-        res[2] = (gamma - 2.0 * dc) * inv_u;
-        res[3] = vega_c;
-        res[4] = theta_c;
-        res[5] = rho * inv_u;
-      }
-      if constexpr (kOrder >= 2) {
-        res[6] = (vanna - vega_c) * inv_u;
-        res[7] = volga * inv_u;
-        res[8] = (charm - theta_c) * inv_u;
-      }
-    }
-    if (full) {
-      for (int k = 0; k < kOutputCount; ++k)
-        if (out.out[k]) store(out.out[k] + i0, res[k]);
-    } else {
-      for (int k = 0; k < kOutputCount; ++k) {
-        if (!out.out[k]) continue;
-        store(tail_out[k], res[k]);
-        for (std::size_t l = 0; i0 + l < end; ++l) out.out[k][i0 + l] = tail_out[k][l];
+        vd res[kOutputCount] = {};
+        if (!inverse) {
+          res[0] = V, res[1] = delta, res[9] = delta, res[10] = delta;
+          if constexpr (kOrder >= 1) res[2] = gamma, res[3] = vega, res[4] = theta_t, res[5] = rho;
+          if constexpr (kOrder >= 2) res[6] = vanna, res[7] = volga, res[8] = charm;
+        } else {
+          // Coin value c = V / U and its derivatives (docs/formulas.md, inverse settlement).
+          const vd c = V * inv_u;
+          const vd dc = (delta - c) * inv_u;
+          const vd theta_c = theta_t * inv_u;
+          const vd vega_c = vega * inv_u;
+          res[0] = c;
+          res[1] = dc;
+          res[9] = delta - c;
+          res[10] = delta;
+          if constexpr (kOrder >= 1) {
+            res[2] = (gamma - 2.0 * dc) * inv_u;
+            res[3] = vega_c;
+            res[4] = theta_c;
+            res[5] = rho * inv_u;
+          }
+          if constexpr (kOrder >= 2) {
+            res[6] = (vanna - vega_c) * inv_u;
+            res[7] = volga * inv_u;
+            res[8] = (charm - theta_c) * inv_u;
+          }
+        }
+        if (full) {
+          for (int k = 0; k < kOutputCount; ++k)
+            if (out.out[k]) store(out.out[k] + i0, res[k]);
+        } else {
+          for (int k = 0; k < kOutputCount; ++k) {
+            if (!out.out[k]) continue;
+            store(tail_out[k], res[k]);
+            for (std::size_t l = 0; i0 + l < end; ++l) out.out[k][i0 + l] = tail_out[k][l];
+          }
+        }
       }
     }
   }

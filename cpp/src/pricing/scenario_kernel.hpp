@@ -72,9 +72,9 @@ inline std::int64_t scenario_values_kernel(const ScenarioInputs& in, double* val
       const vi live = s > kMinTotalVol;
       const vd inv_s = 1.0 / select(live, s, splat(1.0));
       const vd F = F0 * growth;
-      vd n1, kn2, phi, d1, d2;
-      black_core(theta, F, K, s, inv_s, x0 + log_growth[j], n1, kn2, phi, d1, d2);
-      vd V = theta * (F * n1 - kn2) + 0.0;
+      const vd fk = (F0 - K) + F0 * in.move[j];  // F - K without the rounding of F (exact near the money)
+      const BlackTerms bt = black_core(theta, F, K, fk, s, inv_s, x0 + log_growth[j]);
+      vd V = vmax(theta * fk, splat(0.0)) + bt.tv + 0.0;  // intrinsic + time value
       if (!zero_rate) V = V * vexp(-in.r * vmax(T, splat(0.0)));
       V = select(forward_like, F, V);
       V = select(is_inverse, V * inv_f0 * inv_growth[j], V);  // coin value V / (F0 (1 + m))

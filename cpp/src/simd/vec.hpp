@@ -19,11 +19,13 @@ inline vd load_column(const Column& c, std::size_t i) { return c.stride ? load(c
 inline vd load_flag(const FlagColumn& c, std::size_t i) {
   if (!c.stride) return splat(c.at(0));
   if (!c.is_call) return load(c.data + i);
-  // Widen the bytes (numpy bools are 0 or 1) and map to -1 / +1: written as a plain conversion so that the
-  // compiler vectorises it (zero-extend + int-to-double), which a per-lane ternary defeats.
-  vd v;
-  for (int l = 0; l < W; ++l) v[l] = static_cast<double>(c.is_call[i + static_cast<std::size_t>(l)]);
-  return 2.0 * v - 1.0;
+  // Widen the bytes (numpy bools are 0 or 1) and map to -1 / +1: two vector conversions (zero-extend to
+  // int32, int32-to-double, both single instructions everywhere); a per-lane loop or ternary is compiled lane by lane.
+  typedef unsigned char vb __attribute__((vector_size(W)));
+  vb bytes;
+  std::memcpy(&bytes, c.is_call + i, sizeof bytes);
+  typedef int v32 __attribute__((vector_size(W * sizeof(int))));
+  return 2.0 * __builtin_convertvector(__builtin_convertvector(bytes, v32), vd) - 1.0;
 }
 inline vd load_flag_tail(const FlagColumn& c, std::size_t i, std::size_t end) {
   if (!c.stride) return splat(c.at(0));
@@ -49,16 +51,24 @@ inline vd vsqrt(vd x) {
   for (int i = 0; i < W; ++i) r[i] = __builtin_sqrt(x[i]);  // vectorises to sqrtpd with -fno-math-errno
   return r;
 }
-inline bool any(vi m) {
-  long long acc = 0;
-  for (int i = 0; i < W; ++i) acc |= m[i];
-  return acc != 0;
+// One bit per lane of a comparison result (lanes are 0 or all ones): the sign-bit move of the target, since
+// a lane-by-lane reduction costs ~25 instructions per test.  The builtins are GCC/Clang's names behind
+// _mm512_movepi64_mask, _mm256_movemask_pd and _mm_movemask_pd (no intrinsics header inside this namespace).
+inline unsigned lane_bits(vi m) {
+#if defined(__AVX512DQ__) && RO_WIDTH == 8
+  return __builtin_ia32_cvtq2mask512(m);
+#elif defined(__AVX__) && RO_WIDTH == 4
+  return static_cast<unsigned>(__builtin_ia32_movmskpd256(as_double(m)));
+#elif defined(__SSE2__) && RO_WIDTH == 2
+  return static_cast<unsigned>(__builtin_ia32_movmskpd(as_double(m)));
+#else
+  unsigned bits = 0;
+  for (int i = 0; i < W; ++i) bits |= (m[i] ? 1u : 0u) << i;
+  return bits;
+#endif
 }
-inline bool all(vi m) {
-  long long acc = -1;
-  for (int i = 0; i < W; ++i) acc &= m[i];
-  return acc != 0;
-}
+inline bool any(vi m) { return lane_bits(m) != 0; }
+inline bool all(vi m) { return lane_bits(m) == (1u << W) - 1u; }
 // Small integers (|k| < 2^50) to double without a packed int64->double instruction (absent before AVX-512).
 inline vd small_int_to_double(vi k) {
   const double magic = 0x1.8p52;
