@@ -231,13 +231,13 @@ void register_margin(py::module_& m) {
           c.book.collateral = collateral.data();
         }
         auto account = ints(n_groups), key = ints(n_groups), worst_index = ints(n_groups);
-        auto worst_case = doubles(n_groups), roll = doubles(n_groups), shock = doubles(n_groups),
+        auto worst_case = doubles(n_groups), worst_pnl = doubles(n_groups), roll = doubles(n_groups), shock = doubles(n_groups),
              net_delta = doubles(n_groups), rmm = doubles(n_groups), initial = doubles(n_groups),
              maintenance = doubles(n_groups);
         py::array_t<double> pre, aggregated;
         riskoffset::PmColumns out;
         out.account = account.mutable_data(), out.key = key.mutable_data(), out.worst_index = worst_index.mutable_data();
-        out.worst_case = worst_case.mutable_data(), out.roll_shock = roll.mutable_data();
+        out.worst_case = worst_case.mutable_data(), out.worst_pnl = worst_pnl.mutable_data(), out.roll_shock = roll.mutable_data();
         out.delta_shock = shock.mutable_data(), out.delta = net_delta.mutable_data();
         out.risk_matrix_margin = rmm.mutable_data(), out.initial = initial.mutable_data();
         out.maintenance = maintenance.mutable_data();
@@ -256,7 +256,7 @@ void register_margin(py::module_& m) {
         }
         py::dict result;
         result["account"] = account, result["key"] = key, result["worst_case"] = worst_case;
-        result["worst_index"] = worst_index, result["roll_shock"] = roll, result["delta_shock"] = shock;
+        result["worst_index"] = worst_index, result["worst_pnl"] = worst_pnl, result["roll_shock"] = roll, result["delta_shock"] = shock;
         result["delta"] = net_delta, result["risk_matrix_margin"] = rmm, result["initial"] = initial;
         result["maintenance"] = maintenance;
         if (keep_vectors) result["pre_aggregated"] = pre, result["aggregated"] = aggregated;
@@ -289,6 +289,7 @@ void register_margin(py::module_& m) {
             static_cast<std::size_t>(t_column.size()));
         py::dict out;
         out["aggregated"] = entries, out["worst_case"] = f.worst_case, out["worst_index"] = f.worst_index;
+        out["worst_pnl"] = f.worst_pnl;
         out["roll_shock"] = f.roll_shock, out["delta_shock"] = f.delta_shock, out["delta"] = f.delta;
         out["risk_matrix_margin"] = f.risk_matrix_margin, out["initial"] = f.initial;
         out["maintenance"] = f.maintenance;

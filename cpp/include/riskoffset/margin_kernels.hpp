@@ -33,6 +33,7 @@ struct PmShape {
 struct PmGroupFigures {
   double worst_case = 0, roll_shock = 0, delta_shock = 0, delta = 0;
   double risk_matrix_margin = 0, initial = 0, maintenance = 0;
+  double worst_pnl = 0;  // the aggregated entry of the worst scenario (a gain when no scenario loses)
   std::int64_t worst_index = 0;
 };
 
@@ -59,6 +60,7 @@ struct PmColumns {  // one row per group; `pre` and `aggregated` (groups x width
   std::int64_t* key = nullptr;
   double* worst_case = nullptr;
   std::int64_t* worst_index = nullptr;
+  double* worst_pnl = nullptr;
   double* roll_shock = nullptr;
   double* delta_shock = nullptr;
   double* delta = nullptr;

@@ -52,6 +52,7 @@ PmGroupFigures pm_group_kernel(double* entries, const PmShape& shape, const PmKe
     if (middle < width && entries[middle] == lowest) worst = middle;
   }
   out.worst_index = static_cast<std::int64_t>(worst);
+  out.worst_pnl = lowest;
   const double per_coin = key.coin ? 1.0 : key.index;  // coin amounts -> the key's currency
   double roll = 0.0, delta = 0.0;
   for (std::size_t c = 0; c < n_columns; ++c) {
@@ -112,6 +113,7 @@ void pm_accounts_kernel(const PmBook& book, const PmShape& shape, const std::int
       out.key[g] = static_cast<std::int64_t>(k);
       out.worst_case[g] = f.worst_case;
       out.worst_index[g] = f.worst_index;
+      out.worst_pnl[g] = f.worst_pnl;
       out.roll_shock[g] = f.roll_shock;
       out.delta_shock[g] = f.delta_shock;
       out.delta[g] = f.delta;

@@ -1,6 +1,7 @@
 # Type stubs for the compiled module riskoffset._core (private; use the riskoffset package): one submodule
 # per concept, each registered by cpp/bindings/<concept>/register_<concept>.cpp.
 from . import book as book
+from . import margin as margin
 from . import memory as memory
 from . import pricing as pricing
 from . import scenarios as scenarios

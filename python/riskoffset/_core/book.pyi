@@ -10,3 +10,11 @@ def csr_product(
     pnl: npt.NDArray[np.float64],
     threads: int,
 ) -> npt.NDArray[np.float64]: ...
+
+def net_positions(
+    account: npt.NDArray[np.int64],
+    row: npt.NDArray[np.int64],
+    units: npt.NDArray[np.int64],
+    n_accounts: int,
+    n_instruments: int,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]: ...

@@ -148,22 +148,23 @@ class GroupMargins(Sequence[MarginResult]):
         """The `MarginResult` of row ``i`` (the method's full one when it builds them)."""
         if self.row_result is not None:
             return self.row_result(i)
+        return self.result_from_columns(i)
+
+    def result_from_columns(self, i: int) -> MarginResult:
+        """The `MarginResult` of row ``i`` from the columns alone (no method-specific details)."""
         rate = float(self.usd_rate[i])
-        known = bool(np.isfinite(rate))
-        return MarginResult(
-            method=self.method,
-            initial=float(self.initial[i]),
-            maintenance=float(self.maintenance[i]),
-            currency=self.currencies[int(self.currency[i])],
-            initial_usd=float(self.initial[i]) * rate if known else None,
-            maintenance_usd=float(self.maintenance[i]) * rate if known else None,
+        return MarginResult.in_currency(
+            self.method,
+            float(self.initial[i]),
+            float(self.maintenance[i]),
+            self.currencies[int(self.currency[i])],
+            rate if np.isfinite(rate) else None,
             worst_scenario=self.worst(i),
             components={k: float(v[i]) for k, v in self.components.items() if self._has(k, i)},
             calibration={
                 k: CALIBRATION_ORDER[int(v[i])] for k, v in self.calibration.items() if int(v[i]) != NO_TAG
             },
             parameters_source=self.parameters_source,
-            details={"usd_rate": rate} if known else {},
             account=self.account_label(i),
             group=self.group_names[int(self.group[i])],
         )

@@ -34,39 +34,42 @@ cross-collateral offsets are not modelled: each vector is margined on its own.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from .. import _core
 from .._types import FloatArray, IntArray
 from ..book import Book, instrument_greeks
 from ..instruments import INVERSE, KIND_FUTURE, KIND_OPTION, KIND_PERPETUAL, KIND_SPOT
 from ..market import Market, ResolvedMarket
 from ..scalars import plain
+from .columns import CALIBRATION_ORDER, NO_TAG, GroupMargins
 from .legacy import is_legacy, legacy_margin
 from .pm_parameters import ADDONS, METHOD, CurrencyParameters, PairParameters, PMParameters
-from .result import Calibration, MarginResult, WorstScenario, aggregate
-from .scenarios import account_pnl, group_positions, position_sums, scenario_pnl
-from .vectors import VectorKeys, vector_keys, without_spot
+from .result import Calibration, MarginResult
+from .scenarios import scenario_pnl
+from .vectors import VectorKeys, vector_keys
 
 
 # ---------------------------------------------------------------------------------------------- the engine
 @dataclass(frozen=True)
 class PortfolioMargins:
-    """Deribit PM of every (account, vector key) of a book, as columns (one row per group)."""
+    """Deribit PM of every (account, vector key) of a book, as columns (one row per group, account-major,
+    keys in code order within an account)."""
 
     params: PMParameters
     keys: VectorKeys
     account: IntArray  # row of book.accounts
     key: IntArray  # code into keys.names
-    instrument_vectors: (
-        FloatArray  # per unit of amount, rows = book.instruments: 27 standard + 8 extended (weighted)
-    )
-    pre_aggregated: FloatArray  # (groups, 35) sums before dampener and pnl_offset
-    aggregated: FloatArray  # (groups, 35) after them
+    instrument_vectors: FloatArray  # per unit of amount, rows = book.instruments: 27 standard + 8 extended
+    pre_aggregated: FloatArray | None  # (groups, 35) sums before dampener and pnl_offset (None: not kept)
+    aggregated: FloatArray | None  # (groups, 35) after them (None: not kept)
     worst_case: FloatArray
     worst_index: IntArray
+    worst_pnl: FloatArray  # the aggregated entry of the worst scenario
     roll_shock: FloatArray
     delta_shock: FloatArray
     delta: FloatArray  # net coin delta of the group
@@ -75,9 +78,69 @@ class PortfolioMargins:
     initial: FloatArray
     maintenance: FloatArray
     labels: tuple[tuple[str, ...], ...]  # scenario labels per key
+    inputs: PMInputs  # what the C++ pass read: enough to recompute any account's vectors
 
     def __len__(self) -> int:
         return len(self.account)
+
+
+@dataclass(frozen=True)
+class PMInputs:
+    """The per-instrument and per-key arrays of the C++ portfolio-margin pass (small: instruments x 35),
+    computed once per (book table, market, parameters) and reused for every account."""
+
+    instrument_key: IntArray  # vector key per instrument, -1 for spot (collateral, not a risk position)
+    vectors: FloatArray
+    n_standard: int
+    extended_moves: FloatArray
+    delta: FloatArray  # coin delta per unit counted in the roll and delta shocks
+    column: IntArray  # expiry column per instrument
+    t_column: FloatArray
+    key_matrix: FloatArray  # (n_keys, len(_core.margin.KEY_FIELDS))
+    mm_factor: float
+
+    def run(
+        self,
+        indptr: IntArray,
+        indices: IntArray,
+        quantity: FloatArray,
+        *,
+        keep_vectors: bool = False,
+        collateral: FloatArray | None = None,
+    ) -> dict[str, Any]:
+        """The pass over a CSR book (or a contiguous range of its accounts, ``indptr`` rebased to 0)."""
+        return dict(
+            _core.margin.portfolio_margin_accounts(
+                indptr,
+                indices,
+                quantity,
+                self.instrument_key,
+                self.vectors,
+                self.n_standard,
+                self.extended_moves,
+                self.delta,
+                self.column,
+                self.t_column,
+                self.key_matrix,
+                self.mm_factor,
+                keep_vectors,
+                collateral,
+            )
+        )
+
+    def group_figures(self, pre: FloatArray, key: int, net_by_column: FloatArray) -> dict[str, Any]:
+        """Steps after the sum for one group (the same kernel as `run`): the what-if path's reduction."""
+        return dict(
+            _core.margin.portfolio_margin_group(
+                pre,
+                self.n_standard,
+                self.extended_moves,
+                self.key_matrix[key],
+                net_by_column,
+                self.t_column,
+                self.mm_factor,
+            )
+        )
 
 
 def instrument_vectors(
@@ -130,99 +193,115 @@ def coin_delta_by_expiry(
     return delta, column.reshape(-1).astype(np.int64), t_of_column
 
 
-def portfolio_margins(book: Book, market: Market, params: Any = None) -> PortfolioMargins:
-    """Deribit PM of every (account, vector key) of ``book`` as columns (the exchange-scale entry point:
-    no per-account Python)."""
+def key_matrix(params: PMParameters, keys: VectorKeys) -> FloatArray:
+    """Each vector key's parameters in the order of ``_core.margin.KEY_FIELDS``."""
+    rows = []
+    for name, base, currency, coin, index in zip(keys.names, keys.base, keys.currency, keys.coin, keys.index):
+        pair, cur = params.pair(base), params.currency(currency)
+        values = {
+            "price_range": pair.price_range,
+            "index": float(index),
+            "extended_dampener": cur.extended_dampener,
+            "pnl_offset": cur.pnl_offset,
+            "max_offsetable_pnl": cur.max_offsetable_pnl,
+            "annualised_move_risk": cur.annualised_move_risk,
+            "min_annualised_move": cur.min_annualised_move,
+            "delta_total_liq_shock_threshold": pair.delta_total_liq_shock_threshold,
+            "m_inc": pair.m_inc,
+            "max_delta_shock": pair.max_delta_shock,
+            "addons": float(sum(params.addons.get(name, {}).values())),
+            "coin": 1.0 if coin else 0.0,
+        }
+        rows.append([values[f] for f in _core.margin.KEY_FIELDS])
+    return np.array(rows, dtype=np.float64).reshape(len(rows), len(_core.margin.KEY_FIELDS))
+
+
+def pm_inputs(
+    book: Book, market: Market, params: Any = None
+) -> tuple[PMParameters, VectorKeys, PMInputs, tuple[tuple[str, ...], ...]]:
+    """Everything the pass needs that does not depend on the accounts: the market resolved once, every
+    instrument revalued once."""
     p = PMParameters.load(params)
-    book = without_spot(book)
-    resolved = market.resolve(book.instruments)  # once: every step below reads these columns
+    table = book.instruments
+    resolved = market.resolve(table)  # once: every step below reads these columns
     keys = vector_keys(book, market, resolved)
     vectors, labels = instrument_vectors(book, market, p, keys, resolved)
-    n_keys = len(keys.names)
-    grouping = group_positions(book, keys.key, n_keys)
-    sums = account_pnl(book, vectors, grouping=grouping)
-    group_key = sums.key
-    n_std = p.n_standard
-    pre = sums.pnl
-    agg = pre.copy()
-
-    # Per-group parameters.
-    pair = [p.pair(b) for b in keys.base]
-    cur = [p.currency(c) for c in keys.currency]
-    price_range = np.array([x.price_range for x in pair])[group_key]
-    index = keys.index[group_key]
-    coin = keys.coin[group_key]
-    per_coin = np.where(coin, 1.0, index)  # coin amounts -> the group's currency
-
-    # Step 6.2: dampen the extended entries toward zero.
-    ext = np.asarray(p.extended_moves)
-    sign = np.sign(ext)
-    dampener = np.array([x.extended_dampener for x in cur])[group_key]
-    excess = np.maximum(np.abs(ext)[None, :] / price_range[:, None], 1.0) - 1.0
-    amount = excess * dampener[:, None]
-    amount = np.where(
-        coin[:, None], amount / ((1.0 + sign[None, :] * price_range[:, None]) * index[:, None]), amount
+    delta, column, t_column = coin_delta_by_expiry(book, market, p, resolved)
+    instrument_key = np.where(table.kind == KIND_SPOT, -1, keys.key).astype(np.int64)
+    inputs = PMInputs(
+        instrument_key=instrument_key,
+        vectors=vectors,
+        n_standard=p.n_standard,
+        extended_moves=np.asarray(p.extended_moves, dtype=np.float64),
+        delta=delta,
+        column=column,
+        t_column=t_column,
+        key_matrix=key_matrix(p, keys),
+        mm_factor=p.mm_factor,
     )
-    e = agg[:, n_std:]
-    agg[:, n_std:] = np.sign(e) * np.maximum(np.abs(e) - amount, 0.0) + 0.0  # + 0.0: no -0.0 entries
+    return p, keys, inputs, labels
 
-    # Step 6.3: gains count at pnl_offset, capped at max_offsetable_pnl (USD; coin vectors at the index).
-    offset = np.array([x.pnl_offset for x in cur])[group_key]
-    cap = np.array([x.max_offsetable_pnl for x in cur])[group_key] / np.where(coin, index, 1.0)
-    # In place (100,000 x 35 temporaries cost more in page faults than in arithmetic): losses pass,
-    # gains become min(gain x offset, cap) (the cap is >= 0, so a zero gain stays zero).
-    gains = np.maximum(agg, 0.0)
-    np.minimum(agg, 0.0, out=agg)
-    gains *= offset[:, None]
-    np.minimum(gains, cap[:, None], out=gains)
-    agg += gains
-    del gains
 
-    # Step 7: worst case; ties inside a bucket go to the middle (vol same) entry, as Deribit reports.
-    lowest = agg.min(axis=1) if agg.shape[1] else np.zeros(len(agg))
-    worst_case = np.maximum(0.0, -lowest)
-    worst_index = np.argmin(agg, axis=1).astype(np.int64)
-    middle = 3 * (worst_index // 3) + 1
-    rows = np.arange(len(agg))
-    use_middle = (worst_index < n_std) & (agg[rows, np.minimum(middle, agg.shape[1] - 1)] == lowest)
-    worst_index = np.where(use_middle, middle, worst_index)
+def check_finite(book: Book, names: tuple[str, ...], columns: dict[str, Any]) -> None:
+    """A margin figure that is not a finite number is an error naming the account and key, never output."""
+    bad = ~(np.isfinite(columns["initial"]) & np.isfinite(columns["maintenance"]))
+    if bad.any():
+        g = int(np.flatnonzero(bad)[0])
+        account = plain(book.accounts[int(columns["account"][g])])
+        raise ValueError(
+            f"deribit-pm: account {account!r}, group {names[int(columns['key'][g])]}: the margin is not a finite "
+            "number (check the market's prices and vols for this account's instruments)"
+        )
 
-    # Step 8: roll shock per expiry and the delta shock (candidate).
-    delta_unit, column, t_column = coin_delta_by_expiry(book, market, p, resolved)
-    net = position_sums(book, delta_unit, column, len(t_column), grouping)  # the groups of `sums`
-    amr = np.array([x.annualised_move_risk for x in cur])[group_key]
-    floor = np.array([x.min_annualised_move for x in cur])[group_key]
-    rate = np.maximum(floor[:, None], amr[:, None] * t_column[None, :])
-    roll_shock = (np.abs(net) * rate).sum(axis=1) * per_coin
-    delta = net.sum(axis=1)
-    threshold = np.array([x.delta_total_liq_shock_threshold for x in pair])[group_key] / index
-    m_inc = np.array([x.m_inc for x in pair])[group_key]
-    max_shock = np.array([x.max_delta_shock for x in pair])[group_key]
-    size = np.abs(delta)
-    delta_shock = size * np.minimum(max_shock, m_inc * np.maximum(0.0, size - threshold)) * per_coin
 
-    risk_matrix_margin = worst_case + roll_shock + delta_shock
-    addon_by_key = np.array([sum(p.addons.get(name, {}).values()) for name in keys.names], dtype=np.float64)
-    addons = addon_by_key[group_key]
+def portfolio_margins(
+    book: Book,
+    market: Market,
+    params: Any = None,
+    *,
+    keep_vectors: bool = True,
+    collateral: FloatArray | None = None,
+) -> PortfolioMargins:
+    """Deribit PM of every (account, vector key) of ``book`` as columns: one C++ pass over the positions
+    (the sums, the dampener, pnl_offset, the worst case, the roll and delta shocks) after the instruments are
+    revalued once.  ``keep_vectors=False`` skips the (groups x 35) matrices; ``collateral`` (groups x 35, in
+    the order of `group_layout`) is added to each group's vector before the non-linear steps."""
+    p, keys, inputs, labels = pm_inputs(book, market, params)
+    columns = inputs.run(
+        book.indptr, book.indices, book.quantity, keep_vectors=keep_vectors, collateral=collateral
+    )
+    check_finite(book, keys.names, columns)
+    addons = inputs.key_matrix[:, _core.margin.KEY_FIELDS.index("addons")][columns["key"]]
     return PortfolioMargins(
         params=p,
         keys=keys,
-        account=sums.account,
-        key=group_key,
-        instrument_vectors=vectors,
-        pre_aggregated=pre,
-        aggregated=agg,
-        worst_case=worst_case,
-        worst_index=worst_index,
-        roll_shock=roll_shock,
-        delta_shock=delta_shock,
-        delta=delta,
-        risk_matrix_margin=risk_matrix_margin,
+        account=columns["account"],
+        key=columns["key"],
+        instrument_vectors=inputs.vectors,
+        pre_aggregated=columns.get("pre_aggregated"),
+        aggregated=columns.get("aggregated"),
+        worst_case=columns["worst_case"],
+        worst_index=columns["worst_index"],
+        worst_pnl=columns["worst_pnl"],
+        roll_shock=columns["roll_shock"],
+        delta_shock=columns["delta_shock"],
+        delta=columns["delta"],
+        risk_matrix_margin=columns["risk_matrix_margin"],
         addons=addons,
-        initial=risk_matrix_margin + addons,
-        maintenance=p.mm_factor * risk_matrix_margin,
+        initial=columns["initial"],
+        maintenance=columns["maintenance"],
         labels=labels,
+        inputs=inputs,
     )
+
+
+def group_layout(book: Book, pm_or_inputs: PortfolioMargins | PMInputs) -> tuple[IntArray, IntArray]:
+    """(account row, key code) of every group of the pass, in its row order (to lay out ``collateral``)."""
+    inputs = pm_or_inputs.inputs if isinstance(pm_or_inputs, PortfolioMargins) else pm_or_inputs
+    account, key = _core.margin.group_layout(
+        book.indptr, book.indices, inputs.instrument_key, len(inputs.key_matrix)
+    )
+    return account, key
 
 
 CALIBRATION: dict[str, Calibration] = {
@@ -233,86 +312,128 @@ CALIBRATION: dict[str, Calibration] = {
 }
 
 
+def group_margins(book: Book, pm: PortfolioMargins) -> GroupMargins:
+    """The rows of ``pm`` as `GroupMargins`: columns for the whole book, a full `MarginResult` (with the
+    scenario vectors in its details) built only for a row that is looked at."""
+    table = book.instruments
+    keys = pm.keys
+    n_keys = len(keys.names)
+    has_options = np.zeros(n_keys, dtype=bool)
+    has_options[np.unique(keys.key[table.kind == KIND_OPTION])] = True
+    # Option vectors, options in the roll shock and linear vectors are candidates (module doc).
+    candidate_key = has_options | ~keys.coin
+    key = pm.key
+    rank = {name: i for i, name in enumerate(CALIBRATION_ORDER)}
+    calibration: dict[str, IntArray] = {
+        "worst_case": np.where(candidate_key[key], rank["candidate"], rank["calibrated"]).astype(np.int64),
+        "roll_shock": np.where(candidate_key[key], rank["candidate"], rank["calibrated"]).astype(np.int64),
+        "delta_shock": np.full(len(key), rank["candidate"], dtype=np.int64),
+        "correlation_contingency": np.full(len(key), rank["candidate"], dtype=np.int64),
+    }
+    components: dict[str, FloatArray] = {
+        "worst_case": pm.worst_case,
+        "roll_shock": pm.roll_shock,
+        "delta_shock": pm.delta_shock,
+        "correlation_contingency": np.zeros(len(key)),
+    }
+    for addon in ADDONS:
+        given = np.array([addon in pm.params.addons.get(name, {}) for name in keys.names], dtype=bool)
+        if given.any():
+            amount = np.array([pm.params.addons.get(name, {}).get(addon, 0.0) for name in keys.names])
+            components[addon] = amount[key]
+            calibration[addon] = np.where(given[key], rank["exact"], NO_TAG).astype(np.int64)
+    usd_rate = np.where(keys.coin, keys.index, 1.0)[key]
+    currencies = tuple(dict.fromkeys(keys.currency))
+    currency_of_key = np.array([currencies.index(c) for c in keys.currency], dtype=np.int64)
+
+    def describe(row: int, index: int) -> str:
+        return pm.labels[int(key[row])][index]
+
+    columns: GroupMargins
+
+    def full_result(row: int) -> MarginResult:
+        return _row_result(book, pm, row, columns)
+
+    columns = GroupMargins(
+        method=METHOD,
+        parameters_source=pm.params.source,
+        accounts=book.accounts,
+        account=pm.account,
+        group_names=keys.names,
+        group=key,
+        currencies=currencies,
+        currency=currency_of_key[key],
+        initial=pm.initial,
+        maintenance=pm.maintenance,
+        usd_rate=usd_rate.astype(np.float64),
+        components=components,
+        calibration=calibration,
+        worst_index=pm.worst_index,
+        worst_pnl=pm.worst_pnl,
+        worst_description=describe,
+        row_result=full_result,
+    )
+    return columns
+
+
+def _account_vectors(book: Book, pm: PortfolioMargins, account: int) -> dict[str, Any]:
+    """The pass rerun on one account (the same kernel, so the same bits), with its scenario vectors."""
+    s, e = int(book.indptr[account]), int(book.indptr[account + 1])
+    return pm.inputs.run(
+        np.array([0, e - s], dtype=np.int64), book.indices[s:e], book.quantity[s:e], keep_vectors=True
+    )
+
+
+def _row_result(book: Book, pm: PortfolioMargins, g: int, columns: GroupMargins) -> MarginResult:
+    base = columns.result_from_columns(g)
+    if pm.pre_aggregated is not None and pm.aggregated is not None:
+        pre, agg = pm.pre_aggregated[g], pm.aggregated[g]
+    else:
+        one = _account_vectors(book, pm, int(pm.account[g]))
+        row = int(np.flatnonzero(one["key"] == pm.key[g])[0])
+        pre, agg = one["pre_aggregated"][row], one["aggregated"][row]
+    n_std = pm.params.n_standard
+    i = int(pm.worst_index[g])
+    details = {
+        **base.details,
+        "risk_matrix_margin": float(pm.risk_matrix_margin[g]),
+        "mm_factor": pm.params.mm_factor,
+        "net_delta": float(pm.delta[g]),
+        "bucket": i // 3 + 1 if i < n_std else None,
+        "pre_aggregated": {"standard": pre[:n_std].tolist(), "extended": pre[n_std:].tolist()},
+        "aggregated": {"standard": agg[:n_std].tolist(), "extended": agg[n_std:].tolist()},
+    }
+    return dataclasses.replace(base, details=details)
+
+
 def results(book: Book, pm: PortfolioMargins) -> list[MarginResult]:
     """One MarginResult per (account, vector key)."""
-    out = []
-    table = book.instruments
-    has_options = np.zeros(len(pm.keys.names), dtype=bool)
-    has_options[np.unique(pm.keys.key[table.kind == KIND_OPTION])] = True
-    n_std = pm.params.n_standard
-    for g in range(len(pm)):
-        k = int(pm.key[g])
-        name, currency = pm.keys.names[k], pm.keys.currency[k]
-        usd_rate = float(pm.keys.index[k]) if pm.keys.coin[k] else 1.0
-        components = {
-            "worst_case": float(pm.worst_case[g]),
-            "roll_shock": float(pm.roll_shock[g]),
-            "delta_shock": float(pm.delta_shock[g]),
-            "correlation_contingency": 0.0,
-        }
-        calibration = dict(CALIBRATION)
-        if has_options[k] or not pm.keys.coin[k]:
-            # Option vectors, options in the roll shock and linear vectors are candidates (module doc).
-            calibration["worst_case"] = "candidate"
-            calibration["roll_shock"] = "candidate"
-        addons = pm.params.addons.get(name, {})
-        for addon in ADDONS:
-            if addon in addons:
-                components[addon] = addons[addon]
-                calibration[addon] = "exact"
-        i = int(pm.worst_index[g])
-        worst = WorstScenario(i, pm.labels[k][i], float(pm.aggregated[g, i]))
-        initial = float(pm.initial[g])
-        maintenance = float(pm.maintenance[g])
-        out.append(
-            MarginResult.in_currency(
-                method=METHOD,
-                initial=initial,
-                maintenance=maintenance,
-                currency=currency,
-                usd_rate=usd_rate,
-                worst_scenario=worst,
-                components=components,
-                calibration=calibration,
-                parameters_source=pm.params.source,
-                details={
-                    "risk_matrix_margin": float(pm.risk_matrix_margin[g]),
-                    "mm_factor": pm.params.mm_factor,
-                    "net_delta": float(pm.delta[g]),
-                    "bucket": i // 3 + 1 if i < n_std else None,
-                    "pre_aggregated": {
-                        "standard": pm.pre_aggregated[g, :n_std].tolist(),
-                        "extended": pm.pre_aggregated[g, n_std:].tolist(),
-                    },
-                    "aggregated": {
-                        "standard": pm.aggregated[g, :n_std].tolist(),
-                        "extended": pm.aggregated[g, n_std:].tolist(),
-                    },
-                },
-                account=plain(book.accounts[int(pm.account[g])]),
-                group=name,
-            )
-        )
-    return out
+    return list(group_margins(book, pm))
 
 
 def portfolio_margin(book: Book, market: Market, params: Any = None) -> MarginResult:
     """Deribit-style portfolio margin of ``book`` (module doc): one result per (account, vector key), summed
-    (in USD when the currencies differ) for a book of several.  A legacy preset
-    (``"deribit-pm-legacy-2017"`` ... ``"-2020"``, see `legacy`) runs the pre-2024 model instead."""
+    (in USD when the currencies differ) for a book of several, with the rows as columns in ``groups``
+    (a `GroupMargins`).  A legacy preset (``"deribit-pm-legacy-2017"`` ... ``"-2020"``, see `legacy`) runs
+    the pre-2024 model instead."""
     if is_legacy(params):
         return legacy_margin(book, market, params)
-    pm = portfolio_margins(book, market, params)
-    return aggregate(METHOD, results(book, pm), pm.params.source)
+    pm = portfolio_margins(book, market, params, keep_vectors=False)
+    return group_margins(book, pm).total()
 
 
 __all__ = [
     "CurrencyParameters",
+    "PMInputs",
     "PMParameters",
     "PairParameters",
     "PortfolioMargins",
     "coin_delta_by_expiry",
+    "group_layout",
+    "group_margins",
     "instrument_vectors",
+    "key_matrix",
+    "pm_inputs",
     "portfolio_margin",
     "portfolio_margins",
     "results",

@@ -1,0 +1,39 @@
+# Type stubs for riskoffset._core.margin (private; used by riskoffset.margining.portfolio).
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+KEY_FIELDS: tuple[str, ...]
+
+def group_layout(
+    indptr: npt.NDArray[np.int64],
+    indices: npt.NDArray[np.int64],
+    instrument_key: npt.NDArray[np.int64],
+    n_keys: int,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]: ...
+def portfolio_margin_accounts(
+    indptr: npt.NDArray[np.int64],
+    indices: npt.NDArray[np.int64],
+    quantity: npt.NDArray[np.float64],
+    instrument_key: npt.NDArray[np.int64],
+    vectors: npt.NDArray[np.float64],
+    n_standard: int,
+    extended_moves: npt.NDArray[np.float64],
+    delta: npt.NDArray[np.float64],
+    column: npt.NDArray[np.int64],
+    t_column: npt.NDArray[np.float64],
+    keys: npt.NDArray[np.float64],
+    mm_factor: float,
+    keep_vectors: bool = False,
+    collateral: npt.NDArray[np.float64] | None = None,
+) -> dict[str, Any]: ...
+def portfolio_margin_group(
+    pre: npt.NDArray[np.float64],
+    n_standard: int,
+    extended_moves: npt.NDArray[np.float64],
+    key: npt.NDArray[np.float64],
+    net_by_column: npt.NDArray[np.float64],
+    t_column: npt.NDArray[np.float64],
+    mm_factor: float,
+) -> dict[str, Any]: ...
