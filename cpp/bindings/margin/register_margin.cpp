@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "../common/arrays.hpp"
+#include "../memory/buffer_pool.hpp"
 #include "riskoffset/dispatch.hpp"
 
 namespace py = pybind11;
@@ -160,7 +161,10 @@ std::vector<std::int64_t> group_starts(const riskoffset::PmBook& book) {
   return first;
 }
 
-py::array_t<double> doubles(std::size_t n) { return py::array_t<double>(static_cast<py::ssize_t>(n)); }
+// Large outputs come from the buffer pool: fresh pages cost more than the pass itself at exchange scale.
+py::array_t<double> doubles(std::size_t n) {
+  return riskoffset_bindings::new_double_array({static_cast<py::ssize_t>(n)});
+}
 py::array_t<std::int64_t> ints(std::size_t n) { return py::array_t<std::int64_t>(static_cast<py::ssize_t>(n)); }
 
 }  // namespace
@@ -243,8 +247,8 @@ void register_margin(py::module_& m) {
         out.maintenance = maintenance.mutable_data();
         if (keep_vectors) {
           const std::vector<py::ssize_t> shape{static_cast<py::ssize_t>(n_groups), static_cast<py::ssize_t>(width)};
-          pre = py::array_t<double>(shape);
-          aggregated = py::array_t<double>(shape);
+          pre = riskoffset_bindings::new_double_array(shape);
+          aggregated = riskoffset_bindings::new_double_array(shape);
           out.pre = pre.mutable_data(), out.aggregated = aggregated.mutable_data();
         }
         {

@@ -15,6 +15,8 @@
 // function here must belong to this target's namespace (cmake/check_isa_symbols.cmake).
 #pragma once
 
+constexpr std::size_t kPmStandardWidth = 35;
+
 inline double pm_max(double a, double b) { return a > b ? a : b; }
 inline double pm_min(double a, double b) { return a < b ? a : b; }
 inline double pm_abs(double a) { return a < 0 ? -a : a; }
@@ -94,7 +96,10 @@ void pm_accounts_kernel(const PmBook& book, const PmShape& shape, const std::int
       }
       const double q = book.quantity[p];
       const double* __restrict v = book.vectors + i * width;
-      for (std::size_t j = 0; j < width; ++j) row[j] += q * v[j];
+      if (width == kPmStandardWidth)  // Deribit's 27 + 8 entries: a trip count the compiler can unroll
+        for (std::size_t j = 0; j < kPmStandardWidth; ++j) row[j] += q * v[j];
+      else
+        for (std::size_t j = 0; j < width; ++j) row[j] += q * v[j];
       net_row[static_cast<std::size_t>(book.column[i])] += q * book.delta[i];
     }
     auto g = static_cast<std::size_t>(first_group[a]);

@@ -185,16 +185,16 @@ class GroupMargins(Sequence[MarginResult]):
             )
         if n == 1:
             return self.result(0)
-        used = np.unique(self.currency)
+        used = np.flatnonzero(np.bincount(self.currency, minlength=len(self.currencies)))
         common = len(used) == 1
         currency = self.currencies[int(used[0])] if common else "USD"
-        usd_known = bool(np.isfinite(self.usd_rate).all())
+        finite_rate = np.isfinite(self.usd_rate)
+        usd_known = bool(finite_rate.all())
         if common:
             scale = np.ones(n)
         else:
-            unknown = ~np.isfinite(self.usd_rate) & (
-                np.asarray(self.currencies, dtype=object)[self.currency] != "USD"
-            )
+            is_usd = np.array([c == "USD" for c in self.currencies], dtype=bool)[self.currency]
+            unknown = ~finite_rate & ~is_usd
             if unknown.any():
                 i = int(np.flatnonzero(unknown)[0])
                 raise ValueError(
@@ -202,16 +202,20 @@ class GroupMargins(Sequence[MarginResult]):
                     f"{self.account_label(i)!r}, group {self.group_names[int(self.group[i])]!r}) to other "
                     "currencies without its USD rate"
                 )
-            scale = np.where(np.isfinite(self.usd_rate), self.usd_rate, 1.0)
+            scale = np.where(finite_rate, self.usd_rate, 1.0)
         components: dict[str, float] = {}
         calibration: dict[str, Calibration] = {}
         for name, values in self.components.items():
             tags = self.calibration.get(name)
-            present = np.ones(n, dtype=bool) if tags is None else tags != NO_TAG
-            if not present.any():
+            if tags is None:
+                components[name] = float(np.dot(values, scale))
                 continue
-            components[name] = float(np.dot(values[present], scale[present]))
-            if tags is not None:
+            present = tags != NO_TAG
+            if present.all():
+                components[name] = float(np.dot(values, scale))
+                calibration[name] = CALIBRATION_ORDER[int(tags.min())]
+            elif present.any():
+                components[name] = float(np.dot(values[present], scale[present]))
                 calibration[name] = CALIBRATION_ORDER[int(tags[present].min())]
         initial_usd = self.initial_usd if usd_known else None
         worst = None
@@ -230,7 +234,7 @@ class GroupMargins(Sequence[MarginResult]):
             initial=float(np.dot(self.initial, scale)),
             maintenance=float(np.dot(self.maintenance, scale)),
             currency=currency,
-            initial_usd=float(self.initial_usd.sum()) if usd_known else None,
+            initial_usd=float(initial_usd.sum()) if initial_usd is not None else None,
             maintenance_usd=float(self.maintenance_usd.sum()) if usd_known else None,
             worst_scenario=worst,
             components=components,
