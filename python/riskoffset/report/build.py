@@ -4,6 +4,7 @@ hedge.  Each section pairs every chart with the table of its data (docs/report.m
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -118,7 +119,9 @@ def profile_section(
         for d in (liq.distance_down, liq.distance_up):
             if d is not None and abs(d) < 0.9:
                 wanted.append(1.15 * abs(d))
-    price_range = min(max(wanted), 0.9)
+    # Round to 5 % so the grid steps are round: 1.25 % between profile points.
+    price_range = min(math.ceil(max(wanted) / 0.05 - 1e-9) * 0.05, 0.9)
+    buckets = round(price_range / 0.0125)
     section = Section(
         "profile",
         "P&L profile",
@@ -127,11 +130,14 @@ def profile_section(
         "shocked down, scaled by time to expiry as PM does).  The shaded band is the PM price range; the "
         "solid line the current index; dashed lines are liquidation prices (when balances are given).",
     )
-    for prof in pm.profiles(book, market, doc, price_range):
+    for prof in pm.profiles(book, market, doc, price_range, buckets):
         prices = [prof.index * (1.0 + m) for m in prof.moves]
         markers = [(prof.index, f"index {prof.index:,.0f}")]
         for account, liq in liquidated:
             if liq.underlying != prof.underlying:
+                continue
+            if liq.margin_ratio >= 1.0:  # equity already at or below maintenance: liquidation now
+                markers.append((liq.index, f"liq. {account}: now (margin ratio {liq.margin_ratio:.0%})"))
                 continue
             for price, side in ((liq.price_down, "down"), (liq.price_up, "up")):
                 if price is not None and prices[0] <= price <= prices[-1]:

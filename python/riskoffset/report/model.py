@@ -107,13 +107,13 @@ def num(value: float | None, digits: int = 2, *, percent: bool = False, signed: 
     """A numeric cell: thousands separators, ``digits`` decimals (significant ones for small values)."""
     if value is None:
         return Cell("-")
-    v = float(value)
+    v = float(value) + 0.0  # + 0.0: no "-0.00"
     if not math.isfinite(v):
         return Cell("n/a" if math.isnan(v) else ("+inf" if v > 0 else "-inf"), v)
     if percent:
         return Cell(f"{v:+.2%}" if signed else f"{v:.2%}", v)
     sign = "+" if signed else ""
-    if v != 0 and abs(v) < 10 ** (-digits) * 10:
+    if v != 0 and abs(v) < 10 ** (-digits) * 10:  # small values keep 3 significant digits
         return Cell(f"{v:{sign}.3g}", v)
     return Cell(f"{v:{sign},.{digits}f}", v)
 

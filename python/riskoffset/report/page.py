@@ -32,6 +32,7 @@ table.data caption { text-align: left; font-weight: 600; padding: 4px 6px; capti
 table.data th { position: sticky; top: 0; background: #eef2f6; text-align: right; padding: 3px 8px; }
 table.data td { text-align: right; padding: 2px 8px; border-top: 1px solid #eee; white-space: nowrap; }
 table.data td.text, table.data th:first-child { text-align: left; }
+table.data td.text { white-space: normal; max-width: 420px; }
 td.neg { color: #b00; }
 .note { color: #6b4e00; }
 svg.chart { background: #fff; border: 1px solid #ddd; }

@@ -174,11 +174,14 @@ def risk_matrices(result: MarginResult, doc: dict[str, Any]) -> list[RiskMatrix]
     return out
 
 
-def profiles(book: Book, market: Market, doc: dict[str, Any], price_range: float) -> list[Profile]:
-    """P&L of each risk group over ``-price_range .. +price_range`` at the PM vol states (module doc)."""
-    wide = margin(book, market, "deribit-pm", widened(doc, price_range, PROFILE_BUCKETS))
+def profiles(
+    book: Book, market: Market, doc: dict[str, Any], price_range: float, buckets: int = PROFILE_BUCKETS
+) -> list[Profile]:
+    """P&L of each risk group at ``2 buckets + 1`` price moves over ``-price_range .. +price_range``, at the
+    PM vol states (module doc)."""
+    wide = margin(book, market, "deribit-pm", widened(doc, price_range, buckets))
     pairs = doc["model_params"]["currency_pair"]
-    moves = [price_range * (b - PROFILE_BUCKETS) / PROFILE_BUCKETS for b in range(2 * PROFILE_BUCKETS + 1)]
+    moves = [price_range * (b - buckets) / buckets for b in range(2 * buckets + 1)]
     sums: dict[str, np.ndarray] = {}
     currency: dict[str, str] = {}
     for g in groups_of(wide):

@@ -12,7 +12,7 @@ from .model import BarChart, Chart, Heatmap, LineChart
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
 WIDTH, HEIGHT = 660, 360
-LEFT, RIGHT, TOP, BOTTOM = 84, 16, 40, 56
+LEFT, RIGHT, TOP, BOTTOM = 84, 16, 48, 56
 
 
 def nice_ticks(lo: float, hi: float, count: int = 6) -> list[float]:
@@ -25,12 +25,10 @@ def nice_ticks(lo: float, hi: float, count: int = 6) -> list[float]:
     power = 10.0 ** math.floor(math.log10(raw))
     step = next(s * power for s in (1.0, 2.0, 2.5, 5.0, 10.0) if s * power >= raw)
     start = math.floor(lo / step) * step
-    ticks = []
-    value = start
-    while value <= hi + step * 0.5:
-        ticks.append(round(value, 12) + 0.0)
-        value += step
-    return ticks
+    ticks = [start]
+    while ticks[-1] < hi - step * 1e-9:
+        ticks.append(start + len(ticks) * step)
+    return [round(t, 12) + 0.0 for t in ticks]
 
 
 def tick_label(v: float) -> str:
@@ -125,7 +123,7 @@ def line_chart(c: LineChart) -> str:
             f'<rect x="{a:.1f}" y="{frame.py1}" width="{max(b - a, 0):.1f}" '
             f'height="{frame.py0 - frame.py1}" class="band"><title>{escape(label)}</title></rect>'
         )
-        parts.append(_text((a + b) / 2, frame.py1 + 14, label, size=11, extra='fill="#555"'))
+        parts.append(_text((a + b) / 2, frame.py0 - 6, label, size=11, extra='fill="#555"'))
     parts += frame.axes(c.x_label, c.y_label)
     for t in nice_ticks(x0, x1, 7):
         if x0 <= t <= x1:
@@ -150,14 +148,15 @@ def line_chart(c: LineChart) -> str:
                 'fill="#333"' if j == 0 else 'fill="#b00"',
             )
         )
-    parts += _legend([s.name for s in c.series], LEFT + 260, 18)
+    parts += _legend([s.name for s in c.series], LEFT, 36)
     parts.append("</svg>")
     return "".join(parts)
 
 
 def bar_chart(c: BarChart) -> str:
     n, k = len(c.categories), max(len(c.series), 1)
-    rotate = n > 8 or max((len(s) for s in c.categories), default=0) > 10
+    longest = max((len(s) for s in c.categories), default=0)
+    rotate = longest * 6.5 > (WIDTH - LEFT - RIGHT) / max(n, 1)  # labels wider than their slot
     bottom = 110 if rotate else BOTTOM
     height = HEIGHT + (bottom - BOTTOM)
     frame = _Frame([v for s in c.series for v in s.values], height, bottom)
@@ -197,7 +196,7 @@ def bar_chart(c: BarChart) -> str:
             else:
                 parts.append(_text(cx, frame.py0 + 16, name, size=11))
     if len(c.series) > 1:
-        parts += _legend([s.name for s in c.series], LEFT + 300, 18)
+        parts += _legend([s.name for s in c.series], LEFT, 36)
     parts.append("</svg>")
     return "".join(parts)
 
