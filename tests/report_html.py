@@ -50,7 +50,7 @@ class _Parser(HTMLParser):
         classes = (a.get("class") or "").split()
         for key in ("src", "href"):
             value = a.get(key)
-            if value and not value.startswith("#") and key in a and not (tag == "svg"):
+            if value and not value.startswith("#") and tag != "svg":
                 self.out.external.append(value)
         if tag == "script":
             self.out.scripts += 1
@@ -119,8 +119,11 @@ def problems(parsed: ParsedReport) -> list[str]:
     if not parsed.tables:
         out.append("no tables")
     out += [f"table {t.id} has no rows" for t in parsed.tables.values() if not t.rows]
-    out += [f"table {t.id} has rows of the wrong width" for t in parsed.tables.values()
-            if any(len(r) != len(t.headers) for r in t.rows)]
+    out += [
+        f"table {t.id} has rows of the wrong width"
+        for t in parsed.tables.values()
+        if any(len(r) != len(t.headers) for r in t.rows)
+    ]
     if parsed.scripts:
         out.append(f"{parsed.scripts} script elements (the report must need no scripts)")
     out += [f"link out of the page: {u}" for u in parsed.external]

@@ -57,7 +57,7 @@ def black76_call(f: float, k: float, sigma: float, t: float) -> float:
         return max(f - k, 0.0)
     sd = sigma * math.sqrt(t)
     d1 = (math.log(f / k) + 0.5 * sd * sd) / sd
-    n = lambda x: 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))  # noqa: E731
+    n = lambda x: 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))
     return f * n(d1) - k * n(d1 - sd)
 
 
@@ -115,8 +115,9 @@ def test_profile_of_a_perpetual_is_the_closed_form() -> None:
     f = MARKET.marks["BTC-PERPETUAL"]
     moves = t.column("move")
     assert len(moves) >= 41 and min(moves) <= -0.5 and max(moves) >= 0.5  # type: ignore[type-var]
-    for m, price, up, same, down in zip(moves, t.column("BTC (USD)"), t.column("vol up"),
-                                        t.column("vol same"), t.column("vol down")):
+    for m, price, up, same, down in zip(
+        moves, t.column("BTC (USD)"), t.column("vol up"), t.column("vol same"), t.column("vol down")
+    ):
         assert m is not None and price is not None
         expected = q * (1.0 / f - 1.0 / (f * (1.0 + m)))
         for v in (up, same, down):
@@ -136,11 +137,33 @@ def test_profile_of_an_inverse_call_at_unchanged_vol_is_black76() -> None:
     k = 100_000.0
     t = parse(ro.report(book, desk_market()).html).table("profile-btc_btc-data")
     base = black76_call(f, k, sigma, t_years) / f
-    for m, up, same, down in zip(t.column("move"), t.column("vol up"), t.column("vol same"), t.column("vol down")):
+    for m, up, same, down in zip(
+        t.column("move"), t.column("vol up"), t.column("vol same"), t.column("vol down")
+    ):
         assert m is not None and up is not None and same is not None and down is not None
         f2 = f * (1.0 + m)
-        assert same == pytest.approx(q * (black76_call(f2, k, sigma, t_years) / f2 - base), rel=1e-7, abs=1e-9)
+        assert same == pytest.approx(
+            q * (black76_call(f2, k, sigma, t_years) / f2 - base), rel=1e-7, abs=1e-9
+        )
         assert up >= same - 1e-12 and down <= same + 1e-12
+
+
+def test_profile_at_no_move_is_the_pm_centre_bucket(samples: dict[str, tuple[Report, ParsedReport]]) -> None:
+    """The profile (a PM run with a widened price range) and the PM risk matrix (the default run) meet at
+    move 0: there the profile's three vol states must equal the centre bucket of the plain PM vectors summed
+    over accounts, and at vol "same" the P&L is exactly 0 (nothing moved)."""
+    for name, (_, parsed) in samples.items():
+        result = ro.margin(ro.Book.sample(name), MARKET)
+        centre: dict[str, np.ndarray] = {}
+        for g in result.groups or (result,):
+            standard = g.details["pre_aggregated"]["standard"]
+            b = len(standard) // 6  # centre bucket of 2B + 1: entries 3 B .. 3 B + 2
+            centre[g.group] = centre.get(g.group, 0.0) + np.asarray(standard[3 * b : 3 * b + 3])
+        for group, expected in centre.items():
+            t = parsed.table(f"profile-{group}-data")
+            row = t.rows[t.column("move").index(0.0)]
+            assert [v for _, v in row[2:]] == pytest.approx(expected.tolist(), rel=1e-12, abs=1e-12), name
+            assert row[3][1] == 0.0
 
 
 def test_risk_matrix_tables_are_the_pm_vectors(samples: dict[str, tuple[Report, ParsedReport]]) -> None:
@@ -208,7 +231,9 @@ def test_worst_scenario_drivers_add_up(samples: dict[str, tuple[Report, ParsedRe
             n_std = len(g.details["pre_aggregated"]["standard"])
             i = g.worst_scenario.index
             pre = g.details["pre_aggregated"]
-            assert total == pytest.approx(pre["standard"][i] if i < n_std else pre["extended"][i - n_std], rel=1e-9)
+            assert total == pytest.approx(
+                pre["standard"][i] if i < n_std else pre["extended"][i - n_std], rel=1e-9
+            )
             top = [v for row, v in zip(t.rows, pnl) if "other positions" not in row[0][0]][:-1]
             assert top == sorted(top)  # type: ignore[type-var]
 
@@ -222,7 +247,10 @@ def test_hedge_section_matches_ro_hedge(samples: dict[str, tuple[Report, ParsedR
     greeks = parsed.table("hedge-greeks")
     after = dict(zip((r[0][0] for r in greeks.rows), greeks.column("after (residual)")))
     # The residual delta is what rounding to whole lots leaves: under one lot's delta per underlying.
-    for u, lot_delta in (("BTC", 10.0 / MARKET.marks["BTC-PERPETUAL"]), ("ETH", 1.0 / MARKET.marks["ETH-PERPETUAL"])):
+    for u, lot_delta in (
+        ("BTC", 10.0 / MARKET.marks["BTC-PERPETUAL"]),
+        ("ETH", 1.0 / MARKET.marks["ETH-PERPETUAL"]),
+    ):
         assert abs(after[f"delta {u}"]) <= lot_delta  # type: ignore[arg-type]
 
 

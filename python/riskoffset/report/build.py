@@ -9,7 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .. import Book, Liquidation, MarginResult, Market, compare_margins, hedge, liquidation, margin
+from .. import Book, MarginResult, Market, compare_margins, hedge, margin
+from ..liquidation import Liquidation, liquidation  # the module of ro.liquidation (same name as the function)
 from . import pm
 from .model import BarChart, Cell, Chart, Heatmap, LineChart, Section, Series, Table, num, text
 
@@ -405,7 +406,7 @@ def drivers_section(drivers: list[pm.WorstDrivers]) -> Section:
             f"drivers-{wd.account}-{wd.group}",
             f"{wd.account} {wd.group}: {wd.scenario}",
             "position",
-            f"P&L in the worst scenario ({wd.currency})",
+            f"P&L ({wd.currency})",
             [d.instrument for d in top],
             [Series("P&L", [d.pnl for d in top])],
         )
@@ -502,17 +503,24 @@ def hedge_section(book: Book, market: Market) -> Section:
                 num(h.margin_after.maintenance_usd),
             ]
         )
+    worst = []
     for group, prof in h.profiles.items():
         _, before_label, before = prof.worst_before
         _, after_label, after = prof.worst_after
-        rows.append(
-            [
-                text(f"{group} worst scenario P&L"),
-                Cell(f"{before:,.6f} ({before_label})", before),
-                Cell(f"{after:,.6f} ({after_label})", after),
-            ]
-        )
-    section.add([], [Table("hedge-effect", "Effect of the hedge", ["", "before", "after"], rows)])
+        worst.append([text(group), num(before, 6), text(before_label), num(after, 6), text(after_label)])
+    effect = [Table("hedge-effect", "PM margin before and after the hedge", ["", "before", "after"], rows)]
+    section.add(
+        [],
+        effect[: 1 if rows else 0]
+        + [
+            Table(
+                "hedge-worst",
+                "Worst PM scenario of each risk group before and after (P&L in the group's currency)",
+                ["risk group", "P&L before", "scenario before", "P&L after", "scenario after"],
+                worst,
+            ),
+        ],
+    )
     section.notes.extend(h.flags)
     return section
 

@@ -34,7 +34,7 @@ def parser() -> argparse.ArgumentParser:
 def load_book(spec: str, market: Any) -> Any:
     from .. import Book
 
-    name = spec[len("sample:") :] if spec.startswith("sample:") else spec
+    name = spec.removeprefix("sample:")
     if Path(spec).exists():
         return Book.load(spec, instruments=market.instruments)
     if name in Book.samples():

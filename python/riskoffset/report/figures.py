@@ -42,10 +42,17 @@ def _bars(fig: Any, c: BarChart) -> None:
     n, k = len(c.categories), max(len(c.series), 1)
     width = 0.8 / k
     for i, s in enumerate(c.series):
-        ax.bar([j - 0.4 + width * (i + 0.5) for j in range(n)], s.values, width, label=s.name,
-               color=PALETTE[i % len(PALETTE)])
+        ax.bar(
+            [j - 0.4 + width * (i + 0.5) for j in range(n)],
+            s.values,
+            width,
+            label=s.name,
+            color=PALETTE[i % len(PALETTE)],
+        )
     ax.set_xticks(range(n))
-    ax.set_xticklabels(c.categories, rotation=45 if n > 8 else 0, ha="right" if n > 8 else "center", fontsize=8)
+    ax.set_xticklabels(
+        c.categories, rotation=45 if n > 8 else 0, ha="right" if n > 8 else "center", fontsize=8
+    )
     ax.axhline(0.0, color="#888", lw=0.8)
     if len(c.series) > 1:
         ax.legend(fontsize=8)

@@ -90,7 +90,9 @@ def html(content: Content, version: str) -> str:
         f"<div><dt>{escape(name)}</dt><dd>{escape(cell.text)}</dd></div>" for name, cell in content.headline
     )
     nav = "".join(f'<a href="#{escape(s.id)}">{escape(s.title)}</a>' for s in content.sections)
-    banner = f'<div class="banner" id="synthetic-banner">{escape(SYNTHETIC)}</div>' if content.synthetic else ""
+    banner = (
+        f'<div class="banner" id="synthetic-banner">{escape(SYNTHETIC)}</div>' if content.synthetic else ""
+    )
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
