@@ -8,8 +8,9 @@ hedge, and writes them as ONE self-contained HTML file: inline CSS and hand-draw
 network, every chart beside the table of its data.  The same charts come as matplotlib figures from
 `Report.figures` (matplotlib is the optional ``riskoffset[plot]`` extra; the HTML never needs it).
 
-Modules: `pm` (the PM numbers), `build` (the sections), `model` (charts and tables as data), `svg` and
-`page` (the HTML), `figures` (matplotlib), `cli` (``riskoffset report BOOK``).
+Modules: `pm` (the PM numbers), `pm_sections` and `book_sections` (the sections), `balances` (liquidation
+prices), `build` (the whole content), `model` (charts and tables as data), `svg` and `page` (the HTML),
+`figures` (matplotlib), `cli` (``riskoffset report BOOK``).
 """
 
 from __future__ import annotations
