@@ -57,6 +57,8 @@ def headline(
         )
     for row in greeks.rows():
         out.append((f"net delta {row['underlying']} (coin)", num(row["delta"], 4, signed=True)))
+        # What the delta hedge flattens: inverse options net of their coin premium.
+        out.append((f"premium-adj. delta {row['underlying']} (coin)", num(row["delta_pa"], 4, signed=True)))
     return out
 
 
