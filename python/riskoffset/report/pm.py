@@ -215,9 +215,11 @@ def worst_drivers(book: Book, market: Market, result: MarginResult) -> list[Wors
     split = Book.from_arrays(
         np.arange(len(book), dtype=np.int64), names, book.quantity, instruments=book.instruments
     )
-    per_position: dict[tuple[int, str], MarginResult] = {}
-    for g in groups_of(margin(split, market, "deribit-pm")):
-        per_position[(int(g.account), g.group)] = g
+    # (account label, risk group) -> [(position, its per-position PM result)], in one pass.
+    parts: dict[tuple[str, str], list[tuple[int, MarginResult]]] = {}
+    for part in groups_of(margin(split, market, "deribit-pm")):
+        p = int(part.account)
+        parts.setdefault((_str(accounts[p]), part.group), []).append((p, part))
     out = []
     for g in groups_of(result):
         ws = g.worst_scenario
@@ -226,10 +228,7 @@ def worst_drivers(book: Book, market: Market, result: MarginResult) -> list[Wors
         account = _str(g.account)
         n_std = len(g.details["pre_aggregated"]["standard"])
         drivers = []
-        for p in range(len(book)):
-            part = per_position.get((p, g.group))
-            if part is None or _str(accounts[p]) != account:
-                continue
+        for p, part in parts.get((account, g.group), []):
             pre = part.details["pre_aggregated"]
             value = pre["standard"][ws.index] if ws.index < n_std else pre["extended"][ws.index - n_std]
             drivers.append(Driver(account, str(names[p]), float(book.quantity[p]), float(value)))
