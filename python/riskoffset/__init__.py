@@ -30,6 +30,7 @@ from .margining import margin
 from .margining.result import MarginResult, WorstScenario
 from .market import Market, MarketDataError
 from .pricing import GREEK_NAMES, greeks, price
+from .report import report as report  # ro.report(book, market): the HTML risk report
 from .revaluation import revalue
 from .simd import set_simd, simd_info, simd_target
 from .whatif import WhatIf, WhatIfResult
