@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 from riskoffset import Book
+from riskoffset._core import margin as core_margin
 from riskoffset.margining.portfolio import PMInputs, key_matrix
 from riskoffset.margining.scenarios import account_pnl, group_positions, position_sums
-from riskoffset._core import margin as core_margin
 
 FIELD = {name: i for i, name in enumerate(core_margin.KEY_FIELDS)}
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import riskoffset as ro
 from report_html import ParsedReport, parse, problems
-from riskoffset.report import Report, cli_main
+from riskoffset.reporting import Report, cli_main
 
 MARKET = ro.Market.sample()
 

@@ -19,7 +19,7 @@ try:
 except ValueError as exc:
     raise ImportError(f"riskoffset: RISKOFFSET_SIMD is invalid: {exc}") from None
 
-from . import hedging, margining, units
+from . import hedging, margining, reporting, units
 from .book import Book, GreeksReport
 from .hedging import HedgeResult, cross_hedge, hedge
 from .implied_vol import IVStatus, implied_vol
@@ -30,7 +30,7 @@ from .margining import margin
 from .margining.result import MarginResult, WorstScenario
 from .market import Market, MarketDataError
 from .pricing import GREEK_NAMES, greeks, price
-from .report import report as report  # ro.report(book, market): the HTML risk report
+from .reporting import report  # ro.report(book, market): the HTML risk report
 from .revaluation import revalue
 from .simd import set_simd, simd_info, simd_target
 from .whatif import WhatIf, WhatIfResult
@@ -62,6 +62,8 @@ __all__ = [
     "margin",
     "margining",
     "price",
+    "report",
+    "reporting",
     "revalue",
     "set_simd",
     "simd_info",

@@ -7,7 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .. import Book, MarginResult, Market, compare_margins, margin
+from ..book import Book
+from ..margining import compare as compare_margins
+from ..margining import margin
+from ..margining.result import MarginResult
+from ..market import Market
 from . import pm
 from .balances import liquidations
 from .book_sections import greeks_section, hedge_section, margin_section
@@ -63,7 +67,7 @@ def headline(
 
 
 def build(book: Book, market: Market, balances: Any = None) -> Content:
-    """All the report's numbers for ``book`` on ``market`` (see `riskoffset.report.report`)."""
+    """All the report's numbers for ``book`` on ``market`` (see `riskoffset.reporting.report`)."""
     if not isinstance(book, Book):
         raise TypeError(f"book: expected a riskoffset.Book, got {type(book).__name__}")
     if not isinstance(market, Market):

@@ -6,8 +6,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .. import Book, Market
+from ..book import Book
 from ..liquidation import Liquidation  # the module of ro.liquidation (same name as the function)
+from ..market import Market
 from . import pm
 from .model import BarChart, Heatmap, LineChart, Section, Series, Table, num, text
 

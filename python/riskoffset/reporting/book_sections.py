@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import Book, MarginResult, Market, hedge
+from ..book import Book
+from ..hedging import hedge
+from ..margining.result import MarginResult
+from ..market import Market
 from .model import BarChart, Chart, Section, Series, Table, num, text
 
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .. import Book, Market
+from ..book import Book
 from ..liquidation import Liquidation, liquidation  # the module of ro.liquidation (same name as the function)
+from ..market import Market
 
 
 def label(v: Any) -> str:

@@ -25,7 +25,10 @@ from typing import Any
 import numpy as np
 
 # Only the package's public names: the report is a client of the library like any user's script.
-from .. import Book, MarginResult, Market, margin
+from ..book import Book
+from ..margining import margin
+from ..margining.result import MarginResult
+from ..market import Market
 
 VOL_STATES = ("up", "same", "down")
 PROFILE_BUCKETS = 40  # 81 price moves per profile
@@ -70,7 +73,7 @@ def widened(doc: dict[str, Any], price_range: float, buckets: int) -> dict[str, 
 def groups_of(result: MarginResult) -> tuple[MarginResult, ...]:
     """The per (account, risk group) results of a PM result (a single group is its own aggregate)."""
     if result.groups:
-        return result.groups
+        return tuple(result.groups)
     return (result,) if result.group else ()
 
 
