@@ -23,6 +23,7 @@ The option mark is the market's quoted mark where it has one, else the Black-76 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,12 +32,15 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .._types import FloatArray
+from .. import _core
+from .._types import FloatArray, IntArray
 from ..book import Book, instrument_greeks
 from ..instruments import INVERSE, KIND_FUTURE, KIND_OPTION, KIND_PERPETUAL, InstrumentTable
 from ..market import Market
 from . import parameters as P
-from .result import Calibration, MarginResult, aggregate
+from .columns import CALIBRATION_ORDER, NO_TAG, GroupMargins
+from .result import Calibration, MarginResult
+from .scenarios import group_positions
 
 METHOD = "deribit-standard"
 STATUSES = ("calibrated", "candidate", "exact")
@@ -219,7 +223,7 @@ class PositionMargins:
     currency: npt.NDArray[np.int64]
     currencies: tuple[str, ...]
     usd_rate: FloatArray  # USD per unit of the position's settlement currency
-    status: list[Calibration]
+    status_rank: npt.NDArray[np.int64]  # the rule's calibration per position, an index into CALIBRATION_ORDER
     component: npt.NDArray[np.int8]  # 0 futures, 1 options, 2 none (spot, long options)
 
 
@@ -304,7 +308,9 @@ def position_margins(book: Book, market: Market, params: StandardParameters) -> 
         currency=currency_of_row[rows_of],
         currencies=currencies,
         usd_rate=usd_rate_row[rows_of],
-        status=[status_of_row[r] for r in rows_of.tolist()],
+        status_rank=np.array([CALIBRATION_ORDER.index(t) for t in status_of_row], dtype=np.int64)[rows_of]
+        if len(status_of_row)
+        else np.zeros(0, dtype=np.int64),
         component=component_row[rows_of],
     )
 
@@ -317,61 +323,93 @@ def standard_margin(
 ) -> MarginResult:
     """Deribit standard margin of every position of ``book``, summed per account and settlement currency;
     the result of a book with several (account, currency) groups is their sum (in USD when the currencies
-    differ) with each group in ``groups``."""
+    differ) with the groups as columns in ``groups`` (a `GroupMargins`)."""
     p = StandardParameters.load(params)  # type: ignore[arg-type]  # StandardParameters passes through
+    return standard_group_margins(book, market, p).total()
+
+
+def standard_group_margins(book: Book, market: Market, p: StandardParameters) -> GroupMargins:
+    """Per (account, settlement currency) group: the positions' margins summed with the one sparse product
+    (`scenarios.account_pnl`), the weakest calibration of each component's charged positions, and a full
+    `MarginResult` (with the positions in its details) built only for a group that is looked at."""
     pm = position_margins(book, market, p)
-    account_row = np.repeat(np.arange(len(book.accounts)), np.diff(book.indptr))
-    names = book.instruments.names[book.indices]
-    groups: list[MarginResult] = []
-    key = account_row * len(pm.currencies) + pm.currency
-    for k in np.unique(key).tolist():
-        at = np.flatnonzero(key == k)
-        account = book.accounts[k // len(pm.currencies)]
-        currency = pm.currencies[k % len(pm.currencies)]
-        components: dict[str, float] = {}
-        maintenance_parts: dict[str, float] = {}
-        calibration: dict[str, Calibration] = {}
-        for c, label in enumerate(_COMPONENTS):
-            sel = at[pm.component[at] == c]
-            if not len(sel):
-                continue
-            components[label] = float(pm.initial[sel].sum())
-            maintenance_parts[label] = float(pm.maintenance[sel].sum())
-            statuses = {pm.status[i] for i in sel.tolist() if _charged(book.quantity[i], c)}
-            calibration[label] = (
-                "candidate"
-                if "candidate" in statuses
-                else "calibrated"
-                if "calibrated" in statuses
-                else "exact"
-            )
-        initial = float(pm.initial[at].sum())
-        maintenance = float(pm.maintenance[at].sum())
-        rate = float(pm.usd_rate[at[0]])
-        groups.append(
-            MarginResult.in_currency(
-                method=METHOD,
-                initial=initial,
-                maintenance=maintenance,
-                currency=currency,
-                usd_rate=rate,
-                components=components,
-                calibration=calibration,
-                parameters_source=p.source,
-                details={
-                    "maintenance_components": maintenance_parts,
-                    "positions": {
-                        "instrument": names[at].tolist(),
-                        "quantity": book.quantity[at].tolist(),
-                        "initial": pm.initial[at].tolist(),
-                        "maintenance": pm.maintenance[at].tolist(),
-                    },
-                },
-                account=_plain(account),
-                group=currency,
-            )
-        )
-    return aggregate(METHOD, groups, p.source)
+    n_cur = len(pm.currencies)
+    currency_of_instrument = np.zeros(len(book.instruments), dtype=np.int64)
+    currency_of_instrument[book.indices] = pm.currency
+    grouping = group_positions(book, currency_of_instrument, max(n_cur, 1))
+    n_positions = len(book.indices)
+    futures, options = pm.component == 0, pm.component == 1
+    # Per position: IM, MM, and the IM and MM of each component, summed per group in one pass.
+    values = np.zeros((n_positions, 6))
+    values[:, 0], values[:, 1] = pm.initial, pm.maintenance
+    values[futures, 2], values[options, 3] = pm.initial[futures], pm.initial[options]
+    values[futures, 4], values[options, 5] = pm.maintenance[futures], pm.maintenance[options]
+    order = grouping.order if grouping.order is not None else np.arange(n_positions, dtype=np.int64)
+    # The one sparse product, with each position its own row (quantity 1): group sums in CSR order.
+    total = (
+        _core.book.csr_product(grouping.starts, grouping.lengths, order, np.ones(n_positions), values, 1)
+        if n_positions
+        else np.zeros((0, 6))
+    )
+    group_account = grouping.ids // max(n_cur, 1)
+    group_currency = grouping.ids % max(n_cur, 1)
+    n_groups = len(grouping.ids)
+    # Calibration per group and component: the weakest status of its charged positions (NO_TAG: none).
+    rank = pm.status_rank
+    charged = (futures | (options & (book.quantity < 0)))[order]
+    components: dict[str, FloatArray] = {}
+    calibration: dict[str, IntArray] = {}
+    maintenance_parts: dict[str, FloatArray] = {}
+    for c, label in enumerate(_COMPONENTS):
+        in_component = pm.component[order] == c
+        if not n_groups or not in_component.any():
+            continue
+        tag = np.where(in_component & charged, rank[order], len(CALIBRATION_ORDER))
+        weakest = np.minimum.reduceat(tag, grouping.starts) if n_positions else tag
+        present = np.add.reduceat(in_component.astype(np.int64), grouping.starts) > 0
+        # A component with positions but none charged (long options only) is exact: nothing applies.
+        weakest = np.where(weakest == len(CALIBRATION_ORDER), CALIBRATION_ORDER.index("exact"), weakest)
+        calibration[label] = np.where(present, weakest, NO_TAG).astype(np.int64)
+        components[label] = total[:, 2 + c]
+        maintenance_parts[label] = total[:, 4 + c]
+    usd_rate_of_currency = np.full(max(n_cur, 1), np.nan)
+    usd_rate_of_currency[pm.currency] = pm.usd_rate
+    names = book.instruments.names
+
+    def full_result(g: int) -> MarginResult:
+        base = columns.result_from_columns(g)
+        at = order[grouping.starts[g] : grouping.starts[g] + grouping.lengths[g]]
+        details = {
+            **base.details,
+            "maintenance_components": {
+                k: float(v[g]) for k, v in maintenance_parts.items() if calibration[k][g] != NO_TAG
+            },
+            "positions": {
+                "instrument": names[book.indices[at]].tolist(),
+                "quantity": book.quantity[at].tolist(),
+                "initial": pm.initial[at].tolist(),
+                "maintenance": pm.maintenance[at].tolist(),
+            },
+        }
+        return dataclasses.replace(base, details=details)
+
+    columns = GroupMargins(
+        method=METHOD,
+        parameters_source=p.source,
+        accounts=book.accounts,
+        account=group_account.astype(np.int64),
+        group_names=pm.currencies,
+        group=group_currency.astype(np.int64),
+        currencies=pm.currencies,
+        currency=group_currency.astype(np.int64),
+        initial=np.ascontiguousarray(total[:, 0]),
+        maintenance=np.ascontiguousarray(total[:, 1]),
+        usd_rate=usd_rate_of_currency[group_currency],
+        components=components,
+        calibration=calibration,
+        row_result=full_result,
+    )
+    return columns
 
 
 def _charged(quantity: float, component: int) -> bool:
