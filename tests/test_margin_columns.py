@@ -126,9 +126,23 @@ def test_of_a_result_with_groups_as_objects() -> None:
 
     market = ro.Market.sample()
     book = ro.Book.sample("market_maker")
-    result = ro.margin(book, market, "deribit-standard")
+    result = ro.margin(book, market, "grid")
+    assert isinstance(result.groups, tuple)  # grids still build one MarginResult per group
     cols = GroupMargins.of(result)
     assert len(cols) == len(result.groups) > 1
     assert cols.initial_usd.sum() == pytest.approx(result.initial_usd, rel=1e-12)
     assert cols[0] is result.groups[0]
     assert cols.by_account().initial_usd.sum() == pytest.approx(result.initial_usd, rel=1e-12)
+
+
+def test_standard_and_portfolio_margin_rows_are_columns() -> None:
+    import riskoffset as ro
+
+    market = ro.Market.sample()
+    book = ro.Book.sample("market_maker")
+    for method in ("deribit-standard", "deribit-pm"):
+        result = ro.margin(book, market, method)
+        assert isinstance(result.groups, GroupMargins) and GroupMargins.of(result) is result.groups
+        rows = list(result.groups)
+        assert result.initial_usd == pytest.approx(sum(r.initial_usd or 0.0 for r in rows), rel=1e-12)
+        assert rows[0] == result.groups[0]  # rows are rebuilt on demand, equal each time
