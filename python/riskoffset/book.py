@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from . import _core
 from ._types import FloatArray, IntArray
 from .greeks_report import DISPLAY, GROUPINGS, GreeksReport, book_greeks
 from .instruments import KINDS, PERPETUAL_EXPIRY_MS, Instrument, InstrumentTable
@@ -181,44 +182,34 @@ class Book:
     def _net(
         cls, table: InstrumentTable, accounts: npt.NDArray[Any], rows: IntArray, units: IntArray, name: str
     ) -> Book:
-        """Sum integer amounts per (account, instrument) with one sort; drop exact zeros."""
+        """Sum integer amounts per (account, instrument) exactly (the C++ netting pass: a counting sort by
+        account, then each account's instruments in row order); drop exact zeros and empty accounts."""
         n_instr = max(len(table), 1)
         labels: npt.NDArray[Any] | None = None
+        low = 0
         if accounts.dtype.kind == "i" and len(accounts):
             low = int(accounts.min())
             span = int(accounts.max()) - low + 1
-            if span < (2**62) // n_instr:
-                # Integer accounts: the key sort orders the accounts too, no separate coding pass.
-                key = (accounts - low) * n_instr + rows
-            else:
-                labels, codes = np.unique(accounts, return_inverse=True)
-                key = codes.reshape(-1).astype(np.int64) * n_instr + rows
+        if accounts.dtype.kind == "i" and len(accounts) and span <= 4 * len(accounts) + 1024:
+            # Dense integer accounts code themselves: no sort of the labels.
+            codes = (accounts - low).astype(np.int64)
+            n_codes = span
         else:
-            labels, codes = np.unique(accounts, return_inverse=True)
-            key = codes.reshape(-1).astype(np.int64) * n_instr + rows
-            low = 0
-        order = np.argsort(key, kind="stable")
-        key = key[order]
-        if len(key):
-            starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
-            sums = np.add.reduceat(units[order], starts)
-        else:
-            starts, sums = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        keep = sums != 0
-        key, sums = key[starts][keep], sums[keep]
-        account_code, instr_of = key // n_instr, key % n_instr
-        acct_of = account_code + low if labels is None else labels[account_code]
+            labels, inverse = np.unique(accounts, return_inverse=True)
+            codes, n_codes, low = inverse.reshape(-1).astype(np.int64), len(labels), 0
+        indptr_all, instr_of, sums = _core.book.net_positions(
+            codes, rows.astype(np.int64), units.astype(np.int64), n_codes, n_instr
+        )
+        counts = np.diff(indptr_all)
+        kept = np.flatnonzero(counts > 0)
+        acct_out = kept + low if labels is None else labels[kept]
         # Instruments whose positions all netted to zero leave the table (an order-preserving remap).
         still = np.bincount(instr_of, minlength=len(table)) > 0
         if not still.all():
             table = table.take(np.flatnonzero(still))
             instr_of = (np.cumsum(still) - 1)[instr_of]
-        if len(acct_of):
-            starts_acct = np.flatnonzero(np.concatenate(([True], acct_of[1:] != acct_of[:-1])))
-        else:
-            starts_acct = np.zeros(0, dtype=np.int64)
-        accounts_out = np.ascontiguousarray(acct_of[starts_acct])
-        indptr = np.append(starts_acct, len(instr_of)).astype(np.int64)
+        accounts_out = np.ascontiguousarray(acct_out)
+        indptr = np.concatenate(([0], np.cumsum(counts[kept]))).astype(np.int64)
         quantity = sums.astype(np.float64) / _SCALE
         return cls(table, accounts_out, indptr, np.ascontiguousarray(instr_of), quantity, name=name)
 
