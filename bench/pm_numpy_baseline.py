@@ -10,7 +10,7 @@ import numpy as np
 from riskoffset import Book
 from riskoffset._core import margin as core_margin
 from riskoffset.margining.portfolio import PMInputs, key_matrix
-from riskoffset.margining.scenarios import account_pnl, group_positions, position_sums
+from riskoffset.sparse import account_pnl, group_positions, position_sums
 
 FIELD = {name: i for i, name in enumerate(core_margin.KEY_FIELDS)}
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import riskoffset as ro
-from riskoffset.margining.scenarios import ScenarioSet, VolTerm, account_pnl, scenario_pnl
+from riskoffset.margining.scenarios import ScenarioSet, VolTerm, scenario_pnl
+from riskoffset.sparse import account_pnl
 
 
 @pytest.fixture(scope="module")

@@ -12,11 +12,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from . import _core
 from ._types import FloatArray, IntArray
 from .instruments import PERPETUAL_EXPIRY_MS
 from .market import FORWARD_SOURCES, Market
 from .optional import require_pandas
 from .scalars import plain
+from .sparse import account_pnl
 from .unit_greeks import MEASURES, RAW_UNITS, instrument_greeks
 
 if TYPE_CHECKING:
@@ -170,17 +172,15 @@ def book_greeks(book: Book, market: Market, by: str = "underlying") -> GreeksRep
         keys: tuple[str, ...] = ("account", "instrument", "quantity")
         totals = contributions
     elif by == "account":
-        # G = Q . g, kept apart per underlying: one row per (account, underlying) that holds anything.
-        contributions = book.quantity[:, None] * g[book.indices]
-        row = np.repeat(np.arange(len(book.accounts)), np.diff(book.indptr))
+        # G = Q . g, kept apart per underlying: one row per (account, underlying) that holds anything; the
+        # one sparse product (positions summed in CSR order per group).
         n_under = max(len(table.underlyings), 1)
-        group = row * n_under + table.underlying[book.indices]
-        totals, present = _group_sum(group, contributions)
-        accounts = book.accounts[present // n_under].tolist()
-        labels = [(a, table.underlyings[u]) for a, u in zip(accounts, (present % n_under).tolist())]
+        sums = account_pnl(book, g, table.underlying.astype(np.int64), n_under)
+        totals = sums.pnl
+        accounts = book.accounts[sums.account].tolist()
+        labels = [(a, table.underlyings[u]) for a, u in zip(accounts, sums.key.tolist())]
         keys = ("account", "underlying")
     else:
-        contributions = book.net_quantity()[:, None] * g
         # The book's table is in canonical order (underlying, expiry, kind, strike), so every group is a
         # run of consecutive rows: a new group starts where any key column changes.
         key_columns: list[npt.NDArray[Any]] = [table.underlying]
@@ -199,9 +199,21 @@ def book_greeks(book: Book, market: Market, by: str = "underlying") -> GreeksRep
             change[0] = True
             for column in key_columns:
                 change[1:] |= column[1:] != column[:-1]
-        group = np.cumsum(change) - 1
         first = np.flatnonzero(change)
-        totals, _ = _group_sum(group, contributions)
+        lengths = np.diff(np.append(first, len(table))).astype(np.int64)
+        # Net amount x per-unit measures, summed over each run of rows by the one sparse product.
+        totals = (
+            _core.book.csr_product(
+                first.astype(np.int64),
+                lengths,
+                np.arange(len(table), dtype=np.int64),
+                book.net_quantity(),
+                np.ascontiguousarray(g, dtype=np.float64),
+                1,
+            )
+            if len(table)
+            else np.zeros((0, g.shape[1]))
+        )
         label_columns: list[list[Any]] = [[table.underlyings[u] for u in table.underlying[first].tolist()]]
         if by in ("expiry", "strike"):
             label_columns.append(_expiry_labels(table.expiration_ms[first]))
@@ -231,19 +243,6 @@ def _expiry_labels(expiration_ms: IntArray) -> list[str]:
     """ISO dates of expiries ('perpetual' for the perpetual sentinel), vectorised through datetime64."""
     dates = expiration_ms.astype("datetime64[ms]").astype("datetime64[D]").astype(str).tolist()
     return ["perpetual" if ms == PERPETUAL_EXPIRY_MS else d for ms, d in zip(expiration_ms.tolist(), dates)]
-
-
-def _group_sum(group: IntArray, contributions: FloatArray) -> tuple[FloatArray, IntArray]:
-    """Sums of contribution rows per group id, for the groups that occur (ascending).  ``group`` is
-    non-decreasing (CSR entries are sorted by account, then by canonical instrument row, underlying first),
-    so each group is a run and one reduceat sums them all, in order: the result is deterministic."""
-    if len(group) == 0:
-        return np.zeros((0, contributions.shape[1])), np.zeros(0, dtype=np.int64)
-    if (group[1:] < group[:-1]).any():  # a CSR built by hand in another order: sort it (stable) first
-        order = np.argsort(group, kind="stable")
-        group, contributions = group[order], contributions[order]
-    starts = np.flatnonzero(np.concatenate(([True], group[1:] != group[:-1])))
-    return np.add.reduceat(contributions, starts, axis=0), group[starts]
 
 
 __all__ = ["DISPLAY", "GROUPINGS", "GreeksReport", "book_greeks"]

@@ -35,9 +35,10 @@ from .._types import FloatArray
 from ..book import Book, instrument_greeks
 from ..instruments import INVERSE
 from ..market import Market
+from ..sparse import account_pnl
 from .parameters import ParameterError, describe, load, number, section
 from .result import Calibration, MarginResult, WorstScenario, aggregate
-from .scenarios import DAYS_PER_YEAR, ScenarioSet, VolTerm, account_pnl, scenario_pnl
+from .scenarios import DAYS_PER_YEAR, ScenarioSet, VolTerm, scenario_pnl
 
 PRESETS = ("paradex",)
 USD_LIKE = {"USD", "USDC", "USDT"}

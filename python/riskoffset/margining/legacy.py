@@ -31,9 +31,10 @@ from ..book import Book
 from ..instruments import INVERSE, KIND_FUTURE, KIND_OPTION, KIND_PERPETUAL
 from ..market import Market
 from ..scalars import plain
+from ..sparse import account_pnl, group_positions, position_sums
 from . import parameters as P
 from .result import Calibration, MarginResult, WorstScenario, aggregate
-from .scenarios import ScenarioSet, VolTerm, account_pnl, group_positions, position_sums, scenario_pnl
+from .scenarios import ScenarioSet, VolTerm, scenario_pnl
 from .vectors import vector_keys, without_spot
 
 METHOD = "deribit-pm"

@@ -17,7 +17,7 @@ forms for futures and spot (inverse future, per USD of face: ``1/F - 1/F'``; lin
 ``F' - F``; inverse option, per coin: ``B76(F')/F' - B76(F)/F``; linear option: ``B76(F') - B76(F)``).  The
 optional delta-gamma-vega approximation replaces option revaluation by ``delta dF + gamma dF^2 / 2 + vega
 dsigma + theta dt`` (Greeks of the same coin or quote-currency value) and reports its error against full
-revaluation.  `account_pnl` is the sparse product ``L = Q . P`` per account (and risk group).
+revaluation; the sum per account (and risk group) is the sparse product of `riskoffset.sparse`.
 
 Why one module of ~480 lines: scenario sets, the P&L matrix and its netting per account are the three
 steps of one engine, and the netting reads the scenario set's layout directly.
@@ -32,9 +32,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .. import _core
 from .._types import FloatArray, IntArray
-from ..book import Book
 from ..instruments import INVERSE, KIND_FUTURE, KIND_OPTION, KIND_PERPETUAL, KIND_SPOT, InstrumentTable
 from ..market import Market, ResolvedMarket
 from ..pricing import greeks as _greeks
@@ -374,108 +372,4 @@ def _options_dgv(
     return out
 
 
-# ---------------------------------------------------------------------------------------------- Q . P
-@dataclass(frozen=True)
-class AccountPnL:
-    """``pnl[g, j]``: P&L of group ``g`` (an account, or an account's risk group ``key``) in scenario ``j``."""
-
-    account: IntArray  # row of book.accounts
-    key: IntArray  # group key code (0 when not grouped)
-    pnl: FloatArray
-
-
-@dataclass(frozen=True)
-class Grouping:
-    """Positions of a book grouped by (account, key): ``order`` (None when CSR order already groups them)
-    puts each group's positions together, in CSR order within a group; ``starts`` and ``ids`` (account row x
-    n_keys + key) describe the runs, ascending."""
-
-    order: IntArray | None
-    starts: IntArray
-    ids: IntArray
-    n_keys: int
-    n_positions: int
-
-    @property
-    def lengths(self) -> IntArray:
-        return np.diff(np.append(self.starts, self.n_positions))
-
-
-def group_positions(book: Book, key_of_instrument: IntArray | None = None, n_keys: int = 1) -> Grouping:
-    """The (account, key) groups of ``book``'s positions (see Grouping).  Keys interleave within an account
-    (canonical order is by underlying and expiry, not settlement), so they are gathered by a stable counting
-    sort: linear in positions, no comparison sort."""
-    n = len(book.indices)
-    account_row = np.repeat(np.arange(len(book.accounts), dtype=np.int64), np.diff(book.indptr))
-    if key_of_instrument is None or n_keys == 1:
-        key = np.zeros(n, dtype=np.int64)
-        n_keys = 1
-    else:
-        key = key_of_instrument[book.indices].astype(np.int64)
-    group = account_row * n_keys + key
-    order: IntArray | None = None
-    if n and (group[1:] < group[:-1]).any():
-        counts = np.bincount(group, minlength=len(book.accounts) * n_keys)
-        offset = np.concatenate(([0], np.cumsum(counts)[:-1]))
-        destination = np.empty(n, dtype=np.int64)
-        for k in range(n_keys):
-            sub = np.flatnonzero(key == k)
-            if not len(sub):
-                continue
-            g = group[sub]  # non-decreasing: accounts ascend in CSR order
-            first = np.flatnonzero(np.concatenate(([True], g[1:] != g[:-1])))
-            rank = np.arange(len(sub)) - np.repeat(first, np.diff(np.append(first, len(sub))))
-            destination[sub] = offset[g] + rank
-        order = np.empty(n, dtype=np.int64)
-        order[destination] = np.arange(n)
-        group = group[order]
-    if n:
-        starts = np.flatnonzero(np.concatenate(([True], group[1:] != group[:-1])))
-    else:
-        starts = np.zeros(0, dtype=np.int64)
-    return Grouping(order, starts, group[starts], n_keys, n)
-
-
-def account_pnl(
-    book: Book,
-    pnl: FloatArray,
-    key_of_instrument: IntArray | None = None,
-    n_keys: int = 1,
-    *,
-    grouping: Grouping | None = None,
-    threads: int = 1,
-) -> AccountPnL:
-    """``L = Q . P``: the P&L of every account (or of every (account, key) with ``key_of_instrument``, a code
-    ``< n_keys`` per row of ``book.instruments``) in every column of ``pnl`` (rows = book.instruments).
-
-    A group's positions are added in CSR order (deterministic: a netted book is canonical, and threads split
-    groups, never a group)."""
-    if pnl.shape[0] != len(book.instruments):
-        raise ValueError(f"pnl has {pnl.shape[0]} rows, the book {len(book.instruments)} instruments")
-    g = grouping if grouping is not None else group_positions(book, key_of_instrument, n_keys)
-    indices, quantity = book.indices, book.quantity
-    if g.order is not None:
-        indices, quantity = indices[g.order], quantity[g.order]
-    n_cols = pnl.shape[1]
-    ids = g.ids
-    if not len(ids):
-        return AccountPnL(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, n_cols)))
-    # One C++ pass (riskoffset._core.book.csr_product): each group sums its positions in CSR order.
-    result = _core.book.csr_product(
-        g.starts, g.lengths, indices, quantity, np.ascontiguousarray(pnl, dtype=np.float64), threads
-    )
-    return AccountPnL(ids // g.n_keys, ids % g.n_keys, result)
-
-
-def position_sums(
-    book: Book, value: FloatArray, column: IntArray, n_columns: int, grouping: Grouping
-) -> FloatArray:
-    """Sums of ``quantity x value[instrument]`` per group of ``grouping`` and per ``column[instrument]``
-    (e.g. net delta per expiry), shape (groups, n_columns), in the order of `account_pnl`."""
-    group_code = np.repeat(np.arange(len(grouping.ids)), grouping.lengths)
-    indices, quantity = book.indices, book.quantity
-    if grouping.order is not None:
-        indices, quantity = indices[grouping.order], quantity[grouping.order]
-    cell = group_code * n_columns + column[indices]
-    sums = np.bincount(cell, weights=quantity * value[indices], minlength=len(grouping.ids) * n_columns)
-    return np.asarray(sums, dtype=np.float64).reshape(len(grouping.ids), n_columns)
+# The sum L = Q . P per account (and risk group) is the one sparse product of riskoffset.sparse.

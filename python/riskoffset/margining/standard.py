@@ -37,10 +37,10 @@ from .._types import FloatArray, IntArray
 from ..book import Book, instrument_greeks
 from ..instruments import INVERSE, KIND_FUTURE, KIND_OPTION, KIND_PERPETUAL, InstrumentTable
 from ..market import Market
+from ..sparse import group_positions
 from . import parameters as P
 from .columns import CALIBRATION_ORDER, NO_TAG, GroupMargins
 from .result import Calibration, MarginResult
-from .scenarios import group_positions
 
 METHOD = "deribit-standard"
 STATUSES = ("calibrated", "candidate", "exact")
