@@ -35,6 +35,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from . import _core
 from ._types import FloatArray, IntArray
 from .book import Book
 from .instruments import KIND_SPOT, InstrumentTable
@@ -42,11 +43,10 @@ from .margining.portfolio import (
     PMParameters,
     coin_delta_by_expiry,
     instrument_vectors,
+    key_matrix,
     vector_keys,
 )
 from .market import Market
-
-_min = np.minimum.reduce
 
 Order = tuple[Any, float]  # (instrument name or universe row, signed amount in Deribit size units)
 
@@ -84,46 +84,30 @@ class WhatIfResult(NamedTuple):
 
 @dataclass
 class _Group:
-    """Cached state of one risk vector key of the account (see the module doc)."""
+    """Cached state of one risk vector key of the account: its pre-aggregated vector ``L`` and net coin delta
+    per expiry column, and its figures from the shared portfolio-margin steps (the same C++ kernel as
+    ``ro.margin``)."""
 
+    key: int
     name: str
     currency: str
     usd_rate: float  # USD per unit of currency (the index for coin keys, 1 for linear)
-    per_coin: float  # coin amounts -> currency (1 for coin keys, the index for linear ones)
-    shifted: FloatArray  # L + A
-    shift: FloatArray  # A
-    delta_by_expiry: list[float]
-    rate: list[float]  # roll-shock rate per expiry column
-    delta: float
-    threshold: float  # delta shock threshold in coin
-    m_inc: float
-    max_shock: float
-    addons: float
-    mm_factor: float
-    roll: float = 0.0
-    worst: float = 0.0
-    delta_shock: float = 0.0
-    initial: float = 0.0  # cached by refresh()
+    pre: FloatArray  # L
+    net_by_column: FloatArray
+    # Linear pieces of the steps, for the margin-minimising hedge's linear program (hedging.solvers):
+    shift: FloatArray  # the dampener amounts A (0 on the standard entries): worst = max(0, -min(L + A))
+    rate: FloatArray  # roll-shock rate per expiry column
+    per_coin: float  # coin amounts -> the key's currency
+    initial: float = 0.0
     maintenance: float = 0.0
 
-    def delta_shock_of(self, delta: float) -> float:
-        size = abs(delta)
-        excess = size - self.threshold
-        if excess <= 0.0:
-            return 0.0
-        return size * min(self.max_shock, self.m_inc * excess) * self.per_coin
-
-    def refresh(self) -> None:
-        low = float(_min(self.shifted)) if len(self.shifted) else 0.0
-        self.worst = -low if low < 0.0 else 0.0
-        self.roll = sum(abs(d) * r for d, r in zip(self.delta_by_expiry, self.rate)) * self.per_coin
-        self.delta_shock = self.delta_shock_of(self.delta)
-        self.initial = self.risk_matrix_margin + self.addons
-        self.maintenance = self.mm_factor * self.risk_matrix_margin
+    @property
+    def shifted(self) -> FloatArray:
+        return np.asarray(self.pre + self.shift, dtype=np.float64)
 
     @property
-    def risk_matrix_margin(self) -> float:
-        return self.worst + self.roll + self.delta_shock
+    def delta_by_expiry(self) -> FloatArray:
+        return self.net_by_column
 
 
 def one_account(book: Book, account: Any = None) -> Book:
@@ -236,57 +220,60 @@ class WhatIf:
         self._delta_list: list[float] = delta_unit.tolist()
         self._column_list: list[int] = column.tolist()
         self._rows = list(self.vectors)  # row views, no copies
-        n_std = self.params.n_standard
-        ext = np.asarray(self.params.extended_moves)
+        self._steps = _core.margin.GroupSteps(
+            self.params.n_standard,
+            np.asarray(self.params.extended_moves, dtype=np.float64),
+            key_matrix(self.params, keys),
+            t_column,
+        )
+        width = self.vectors.shape[1]
+        n_std, ext = self.params.n_standard, np.asarray(self.params.extended_moves)
         self.groups: list[_Group] = []
         for k, name in enumerate(keys.names):
             pair = self.params.pair(keys.base[k])
             cur = self.params.currency(keys.currency[k])
-            index = float(keys.index[k])
-            coin = bool(keys.coin[k])
-            excess = np.maximum(np.abs(ext) / pair.price_range, 1.0) - 1.0
-            amount = excess * cur.extended_dampener
+            index, coin = float(keys.index[k]), bool(keys.coin[k])
+            amount = (np.maximum(np.abs(ext) / pair.price_range, 1.0) - 1.0) * cur.extended_dampener
             if coin:
                 amount = amount / ((1.0 + np.sign(ext) * pair.price_range) * index)
-            shift = np.concatenate((np.zeros(n_std), amount))
-            rate = np.maximum(cur.min_annualised_move, cur.annualised_move_risk * t_column)
             self.groups.append(
                 _Group(
+                    key=k,
                     name=name,
                     currency=keys.currency[k],
                     usd_rate=index if coin else 1.0,
+                    pre=np.zeros(width),
+                    net_by_column=np.zeros(len(t_column)),
+                    shift=np.concatenate((np.zeros(n_std), amount)),
+                    rate=np.maximum(cur.min_annualised_move, cur.annualised_move_risk * t_column),
                     per_coin=1.0 if coin else index,
-                    shifted=shift.copy(),
-                    shift=shift,
-                    delta_by_expiry=[0.0] * len(t_column),
-                    rate=rate.tolist(),
-                    delta=0.0,
-                    threshold=pair.delta_total_liq_shock_threshold / index,
-                    m_inc=pair.m_inc,
-                    max_shock=pair.max_delta_shock,
-                    addons=float(sum(self.params.addons.get(name, {}).values())),
-                    mm_factor=self.params.mm_factor,
                 )
             )
         rows = self.table.rows(self.book.instruments.names[self.book.indices])
         self._add(rows, self.book.quantity)
 
     # ------------------------------------------------------------------ state
+    def _figures(self, g: _Group, pre: FloatArray, net_by_column: FloatArray) -> tuple[float, float]:
+        """(initial, maintenance) of one group from its vector and deltas: the shared steps."""
+        f = self._steps.figures(pre, g.key, net_by_column, self.params.mm_factor)
+        return f[0], f[1]
+
+    def _moved(self, g: _Group, rows: IntArray, quantity: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """The group's vector and net delta per expiry column after orders (rows, quantity) of its key."""
+        pre = g.pre + quantity @ self.vectors[rows]
+        net = g.net_by_column + np.bincount(
+            self.column[rows], weights=quantity * self.delta_unit[rows], minlength=len(g.net_by_column)
+        )
+        return pre, net
+
     def _add(self, rows: IntArray, quantity: FloatArray) -> None:
         key = self.keys.key[rows]
         for k in np.unique(key).tolist():
             sel = key == k
             g = self.groups[k]
-            r, q = rows[sel], quantity[sel]
-            g.shifted = g.shifted + q @ self.vectors[r]
-            d = q * self.delta_unit[r]
-            by_expiry = np.asarray(g.delta_by_expiry) + np.bincount(
-                self.column[r], weights=d, minlength=len(g.rate)
-            )
-            g.delta_by_expiry = by_expiry.tolist()
-            g.delta = float(g.delta + d.sum())
+            g.pre, g.net_by_column = self._moved(g, rows[sel], quantity[sel])
         for g in self.groups:
-            g.refresh()
+            g.initial, g.maintenance = self._figures(g, g.pre, g.net_by_column)
         self._initial_usd = sum(g.initial * g.usd_rate for g in self.groups)
         self._maintenance_usd = sum(g.maintenance * g.usd_rate for g in self.groups)
 
@@ -318,7 +305,7 @@ class WhatIf:
     def pnl_vector(self, group: str | int = 0) -> FloatArray:
         """The pre-aggregated scenario P&L vector (27 standard + extended entries) of one group."""
         g = self.groups[group if isinstance(group, int) else self.keys.names.index(group)]
-        return np.asarray(g.shifted - g.shift, dtype=np.float64)
+        return np.asarray(g.pre, dtype=np.float64).copy()
 
     @property
     def initial_usd(self) -> float:
@@ -339,17 +326,10 @@ class WhatIf:
             i = self.row(instrument)  # raises, naming the instrument
         g = self.groups[self._key_list[i]]
         x = self._rows[i] * quantity
-        x += g.shifted
-        low = float(_min(x))
-        c = self._column_list[i]
-        d = quantity * self._delta_list[i]
-        old = g.delta_by_expiry[c]
-        rmm = (-low if low < 0.0 else 0.0) + g.roll + (abs(old + d) - abs(old)) * g.rate[c] * g.per_coin
-        total = g.delta + d
-        if total > g.threshold or -total > g.threshold:
-            rmm += g.delta_shock_of(total)
-        im1 = rmm + g.addons
-        mm1 = g.mm_factor * rmm
+        x += g.pre
+        net = g.net_by_column.copy()
+        net[self._column_list[i]] += quantity * self._delta_list[i]
+        im1, mm1 = self._figures(g, x, net)
         im0, mm0, rate = g.initial, g.maintenance, g.usd_rate
         im_usd, mm_usd = self._initial_usd, self._maintenance_usd
         return WhatIfResult(
@@ -373,16 +353,7 @@ class WhatIf:
             g = self.groups[k]
             sel = key == k
             r, q = rows[sel], quantity[sel]
-            x = g.shifted + q @ self.vectors[r]
-            low = float(x.min())
-            worst = -low if low < 0.0 else 0.0
-            d = q * self.delta_unit[r]
-            by_expiry = np.asarray(g.delta_by_expiry) + np.bincount(
-                self.column[r], weights=d, minlength=len(g.rate)
-            )
-            roll = float(np.abs(by_expiry) @ np.asarray(g.rate)) * g.per_coin
-            rmm = worst + roll + g.delta_shock_of(g.delta + float(d.sum()))
-            out[k] = (rmm + g.addons, g.mm_factor * rmm)
+            out[k] = self._figures(g, *self._moved(g, r, q))
         return out
 
     def basket(self, orders: Iterable[Order]) -> WhatIfResult:

@@ -167,6 +167,40 @@ py::array_t<double> doubles(std::size_t n) {
 }
 py::array_t<std::int64_t> ints(std::size_t n) { return py::array_t<std::int64_t>(static_cast<py::ssize_t>(n)); }
 
+// The steps after the sum for one group at a time, with the parameters bound once: the what-if path calls
+// it per order, so the call returns a plain tuple (no dict) and copies the vector into scratch it owns.
+class GroupSteps {
+ public:
+  GroupSteps(std::size_t n_standard, const Doubles& extended_moves, const Doubles& keys, const Doubles& t_column)
+      : extended_(riskoffset_bindings::aligned(extended_moves)),
+        t_column_(riskoffset_bindings::aligned(t_column)),
+        keys_(keys_of(keys)) {
+    shape_ = shape_of(n_standard, extended_, 0.0);
+    for (py::ssize_t c = 0; c < t_column_.size(); ++c)
+      RO_REQUIRE(std::isfinite(t_column_.data()[c]), "t_column must be finite");
+    scratch_.resize(shape_.width());
+  }
+  py::tuple figures(const Doubles& pre_in, std::size_t key, const Doubles& net_in, double mm_factor) {
+    RO_REQUIRE(key < keys_.size(), "key " + std::to_string(key) + " outside the keys");
+    const Doubles pre = riskoffset_bindings::aligned(pre_in), net = riskoffset_bindings::aligned(net_in);
+    RO_REQUIRE(static_cast<std::size_t>(pre.size()) == shape_.width(), "pre has the wrong number of entries");
+    RO_REQUIRE(net.size() == t_column_.size(), "net_by_column needs one entry per expiry column");
+    std::copy(pre.data(), pre.data() + pre.size(), scratch_.begin());
+    riskoffset::PmShape shape = shape_;
+    shape.mm_factor = mm_factor;
+    const riskoffset::PmGroupFigures f = riskoffset::active_kernels().pm_group(
+        scratch_.data(), shape, keys_[key], net.data(), t_column_.data(), static_cast<std::size_t>(t_column_.size()));
+    return py::make_tuple(f.initial, f.maintenance, f.worst_case, f.worst_index, f.worst_pnl, f.roll_shock,
+                          f.delta_shock, f.delta);
+  }
+
+ private:
+  Doubles extended_, t_column_;
+  std::vector<riskoffset::PmKey> keys_;
+  riskoffset::PmShape shape_;
+  std::vector<double> scratch_;
+};
+
 }  // namespace
 
 void register_margin(py::module_& m) {
@@ -270,6 +304,14 @@ void register_margin(py::module_& m) {
       py::arg("n_standard"), py::arg("extended_moves"), py::arg("delta"), py::arg("column"), py::arg("t_column"),
       py::arg("keys"), py::arg("mm_factor"), py::arg("keep_vectors") = false, py::arg("collateral") = py::none(),
       "Deribit portfolio margin of every (account, key) group of a CSR book (columns in a dict).");
+
+  py::class_<GroupSteps>(m, "GroupSteps",
+                         "Portfolio-margin steps after the sum, for one group at a time (parameters bound once)")
+      .def(py::init<std::size_t, const Doubles&, const Doubles&, const Doubles&>(), py::arg("n_standard"),
+           py::arg("extended_moves"), py::arg("keys"), py::arg("t_column"))
+      .def("figures", &GroupSteps::figures, py::arg("pre"), py::arg("key"), py::arg("net_by_column"),
+           py::arg("mm_factor"),
+           "(initial, maintenance, worst_case, worst_index, worst_pnl, roll_shock, delta_shock, delta).");
 
   m.def(
       "portfolio_margin_group",

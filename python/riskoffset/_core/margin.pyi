@@ -37,3 +37,19 @@ def portfolio_margin_group(
     t_column: npt.NDArray[np.float64],
     mm_factor: float,
 ) -> dict[str, Any]: ...
+
+class GroupSteps:
+    def __init__(
+        self,
+        n_standard: int,
+        extended_moves: npt.NDArray[np.float64],
+        keys: npt.NDArray[np.float64],
+        t_column: npt.NDArray[np.float64],
+    ) -> None: ...
+    def figures(
+        self,
+        pre: npt.NDArray[np.float64],
+        key: int,
+        net_by_column: npt.NDArray[np.float64],
+        mm_factor: float,
+    ) -> tuple[float, float, float, int, float, float, float, float]: ...
