@@ -1,0 +1,45 @@
+"""Exchange-scale margin, end to end through the public API: 100,000 accounts x 20 random positions over the
+sample market's instruments, `ro.margin` timed five times per method (medians printed).
+
+    python bench/exchange_scale.py [ACCOUNTS]
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+
+import numpy as np
+import riskoffset as ro
+
+
+def main(accounts: int = 100_000) -> None:
+    market = ro.Market.sample()
+    table = market.instruments
+    rng = np.random.default_rng(1)
+    account = np.repeat(np.arange(accounts), 20)
+    rows = rng.integers(0, len(table), len(account))
+    usd_face = (table.kind[rows] <= 1) & (table.settlement[rows] == 1)
+    lot = np.where(usd_face, 10.0, 0.1)
+    quantity = rng.integers(-50, 51, len(account)) * lot
+    quantity[quantity == 0] = lot[quantity == 0]
+    start = time.perf_counter()
+    book = ro.Book.from_arrays(account, rows, quantity, instruments=table)
+    print(
+        f"book of {len(book.indices):,} positions, {len(book.accounts):,} accounts: {time.perf_counter() - start:.3f} s"
+    )
+    for method in ("deribit-pm", "deribit-standard"):
+        times = []
+        for _ in range(5):
+            start = time.perf_counter()
+            result = ro.margin(book, market, method)
+            times.append(time.perf_counter() - start)
+        print(
+            f"ro.margin {method}: median {statistics.median(times):.3f} s (min {min(times):.3f}), "
+            f"{len(result.groups):,} rows, IM {result.initial_usd:,.0f} USD"
+        )
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 100_000)
