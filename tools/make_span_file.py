@@ -8,7 +8,7 @@ futures family (calls and puts on a strike ladder per month), 16-point risk arra
 convex profile (extreme points at 2 x PSR with weight 0.35), composite deltas, one intra-commodity tier
 per month with a spread between consecutive months, a short option minimum, an initial/maintenance
 adjustment of 1.1 and inter-commodity spreads between neighbouring commodities.  Element names follow
-CME's XSD spanrisk.xml (spec margin-methods.md §3.6).
+CME's published XSD for SPAN risk-parameter files (spanrisk.xml).
 
     python tools/make_span_file.py out.spn --megabytes 50
     python tools/make_span_file.py out.spn --commodities 4 --months 6 --strikes 40

@@ -1,30 +1,21 @@
 """What-if margin: the Deribit PM initial and maintenance margin of an account after one order or a basket,
-from a cached book, without revaluing anything (DESIGN §1: ``L_account += q * P[i, :]``).
+from a cached book, without revaluing anything (the account's scenario vector moves by ``q * P[i, :]``).
 
 `WhatIf(book, market)` revalues once, per instrument of a universe (the book's instruments, plus by default
 every instrument the market lists on the book's underlyings, plus any named in ``instruments``), the 27
-standard and 8 extended Deribit PM scenario P&Ls per unit of amount (`margin.portfolio.instrument_vectors`,
-spec margin-methods.md §2.3 steps 2-5), and caches per risk vector key (``btc_btc``, ``btc_usdc``) of the
-account:
+standard and 8 extended Deribit PM scenario P&Ls per unit of amount (`margining.portfolio.instrument_vectors`,
+the scenario steps of docs/margin.md), and keeps per risk vector key (``btc_btc``, ``btc_usdc``) of the
+account its scenario vector and its net coin delta per expiry.
 
-- ``L + A``: the pre-aggregated vector plus the dampener offsets ``A`` (0 on the 27 standard entries, ``A_m``
-  on the extended ones);
-- the net coin delta per expiry (roll shock) and in total (delta shock), and the key's parameters.
-
-An order of ``q`` on instrument ``i`` then costs one 35-entry multiply-add and one minimum, plus a handful of
-float operations: the non-linear steps 6-9 of spec §2.3 reduce exactly, for the requirement, to
-
-- ``worst_case = max(0, -min_j (L_j + q P_ij + A_j))``: a positive entry stays >= 0 after ``pnl_offset``
-  and its cap, and a negative extended entry ``E`` dampens to ``sign(E) max(|E| - A, 0) = min(E + A, 0)``;
-- ``roll_shock += (|D_e + q d_i| - |D_e|) rate_e`` for the order's expiry ``e`` (``d_i`` its coin delta per
-  unit, ``rate_e = max(min_annualised_move, annualised_move_risk T_e)``; times the index for linear keys);
-- the delta shock (a labelled candidate, spec §2.3 step 8) of the new total delta;
-- ``MM = mm_factor (worst + roll + delta shock)``, ``IM = that + the given add-ons``.
+An order then costs one 35-entry multiply-add and the portfolio-margin steps that follow the scenario P&L
+(extended-table dampener, pnl_offset and its cap, worst case, roll shock, delta shock, IM/MM). Those steps run
+in the same C++ code as the full ``ro.margin(..., "deribit-pm")`` pass (`_core.margin.GroupSteps`, bound once
+per `WhatIf`), so the what-if and the full path cannot drift; equality with a full recomputation is tested
+(tests/test_whatif.py).
 
 `WhatIf.order` returns before/after figures for one order (a few microseconds from Python, see
 bench/test_bench_whatif.py); `WhatIf.basket` any number of orders over any keys; `WhatIf.apply` commits
-orders to the cached state.  Equality with a full recomputation through ``ro.margin(..., "deribit-pm")`` is
-tested (tests/test_whatif.py).  Spot orders change no risk vector (spot is collateral under Deribit PM).
+orders to the cached state.  Spot orders change no risk vector (spot is collateral under Deribit PM).
 """
 
 from __future__ import annotations
