@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import cli_runner
 import pytest
 import riskoffset as ro
+from cli_runner import RunCli
 
 SUPPORTED_TARGETS = list(ro.simd_info()["supported"])
 
@@ -16,3 +18,9 @@ def simd_target(request: pytest.FixtureRequest) -> Iterator[str]:
     """The name of the active SIMD target for the duration of the test."""
     with ro.simd_target(request.param):
         yield request.param
+
+
+@pytest.fixture
+def run_cli() -> RunCli:
+    """Runs the ``riskoffset`` command: ``run_cli(*argv) -> (returncode, stdout, stderr)`` (tests/cli_runner.py)."""
+    return cli_runner.run_cli

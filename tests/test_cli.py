@@ -3,37 +3,24 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import riskoffset as ro
+from cli_runner import RunCli
 from riskoffset.chain import OptionChain
 
 
-def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "riskoffset.cli", *args],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, **(env or {})},
-    )
-
-
-def test_demo_table_lists_the_chosen_expiry() -> None:
-    result = run("demo", "--expiry", "2026-12-25")
+def test_demo_table_lists_the_chosen_expiry(run_cli: RunCli) -> None:
+    result = run_cli("demo", "--expiry", "2026-12-25")
     assert result.returncode == 0, result.stderr
     assert "synthetic" in result.stdout
     assert "BTC-25DEC26-95000-C" in result.stdout
     assert "BTC-26NOV26" not in result.stdout
 
 
-def test_demo_json_matches_the_library() -> None:
-    result = run("demo", "--json")
+def test_demo_json_matches_the_library(run_cli: RunCli) -> None:
+    result = run_cli("demo", "--json")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["summary"]["options_priced"] == len(OptionChain.from_market(ro.Market.sample()))
@@ -54,27 +41,46 @@ def test_demo_json_matches_the_library() -> None:
     assert row["gamma_usd"] == pytest.approx(g["gamma"], rel=1e-10)
 
 
-def test_unknown_expiry_is_a_clear_error_with_nonzero_exit() -> None:
-    result = run("demo", "--expiry", "2020-01-01")
+def test_unknown_expiry_is_a_clear_error_with_nonzero_exit(run_cli: RunCli) -> None:
+    result = run_cli("demo", "--expiry", "2020-01-01")
     assert result.returncode == 2
     assert "2020-01-01" in result.stderr and "choose one of" in result.stderr
 
 
-def test_info_json() -> None:
-    result = run("info", "--json")
+def test_info_json(run_cli: RunCli) -> None:
+    result = run_cli("info", "--json")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["active"] in data["supported"]
     assert set(data["supported"]) <= set(data["compiled"])
 
 
-def test_forced_simd_target_through_the_environment() -> None:
-    result = run("info", "--json", env={"RISKOFFSET_SIMD": "generic"})
+def test_forced_simd_target_through_the_environment(run_cli: RunCli) -> None:
+    result = run_cli("info", "--json", env={"RISKOFFSET_SIMD": "generic"})
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["active"] == "generic"
 
 
-def test_invalid_forced_simd_target_fails_at_import_with_a_message() -> None:
-    result = run("info", env={"RISKOFFSET_SIMD": "sse9"})
+def test_invalid_forced_simd_target_fails_at_import_with_a_message(run_cli: RunCli) -> None:
+    result = run_cli("info", env={"RISKOFFSET_SIMD": "sse9"})
     assert result.returncode != 0
     assert "RISKOFFSET_SIMD" in result.stderr and "sse9" in result.stderr
+
+
+def test_python_dash_m_riskoffset_and_version(run_cli: RunCli) -> None:
+    code, out, err = run_cli("--version", subprocess=True)
+    assert code == 0, err
+    assert out.strip() == f"riskoffset {ro.__version__}"
+    code, out, err = run_cli("info", "--json", subprocess=True)
+    assert code == 0 and json.loads(out)["version"] == ro.__version__, err
+
+
+def test_every_subcommand_is_listed_and_has_help(run_cli: RunCli) -> None:
+    from riskoffset.cli.main import SUBCOMMANDS
+
+    code, out, _ = run_cli("--help")
+    assert code == 0
+    for name in SUBCOMMANDS:
+        assert name in out
+        code, sub_help, err = run_cli(name, "--help")
+        assert code == 0 and f"usage: riskoffset {name}" in sub_help, err

@@ -3,37 +3,24 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import riskoffset as ro
+from cli_runner import RunCli
 
 
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "riskoffset.cli", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-        env=dict(os.environ),
-    )
-
-
-def test_sample_book_human_table() -> None:
-    result = run("greeks", "short_strangle", "--by", "strike")
+def test_sample_book_human_table(run_cli: RunCli) -> None:
+    result = run_cli("greeks", "short_strangle", "--by", "strike")
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "SYNTHETIC" in out and "vega per vol point" in out and "theta per day" in out
     assert "2026-12-25" in out and "110000" in out and "vega/pt" in out and "theta/day" in out
 
 
-def test_json_matches_the_library() -> None:
-    result = run("greeks", "sample:market_maker", "--by", "account", "--json")
+def test_json_matches_the_library(run_cli: RunCli) -> None:
+    result = run_cli("greeks", "sample:market_maker", "--by", "account", "--json")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     report = ro.Book.sample("market_maker").greeks(ro.Market.sample(), by="account")
@@ -44,11 +31,11 @@ def test_json_matches_the_library() -> None:
         assert row["vega_per_point"] == pytest.approx(report.values["vega"][i] / 100, rel=1e-15)
         assert row["theta_per_day"] == pytest.approx(report.values["theta"][i] / 365, rel=1e-15)
     assert data["units"]["vega_per_point"] == "USD per vol point"
-    raw = json.loads(run("greeks", "market_maker", "--json", "--raw").stdout)
+    raw = json.loads(run_cli("greeks", "market_maker", "--json", "--raw").stdout)
     assert raw["units"]["theta"] == "USD per year"
 
 
-def test_book_and_market_files(tmp_path: Path) -> None:
+def test_book_and_market_files(run_cli: RunCli, tmp_path: Path) -> None:
     book = tmp_path / "positions.csv"
     book.write_text(
         "account,instrument,quantity\n"
@@ -67,7 +54,7 @@ def test_book_and_market_files(tmp_path: Path) -> None:
             }
         )
     )
-    result = run("greeks", str(book), "--market", str(market), "--json", "--by", "instrument")
+    result = run_cli("greeks", str(book), "--market", str(market), "--json", "--by", "instrument")
     assert result.returncode == 0, result.stderr
     rows = {r["instrument"]: r for r in json.loads(result.stdout)["rows"]}
     g = ro.greeks("c", 95500.0, 100000.0, 30 / 365, 0.0, 0.55)
@@ -82,7 +69,7 @@ def test_book_and_market_files(tmp_path: Path) -> None:
             ]}
         )
     )  # fmt: skip
-    result = run("greeks", str(deribit), "--market", str(market), "--json")
+    result = run_cli("greeks", str(deribit), "--market", str(market), "--json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["rows"][0]["delta"] == pytest.approx(-100000.0 / 95010.0, rel=1e-15)
 
@@ -103,7 +90,7 @@ def test_book_and_market_files(tmp_path: Path) -> None:
     ],
 )
 def test_bad_input_is_a_clear_message_and_exit_code_2(
-    tmp_path: Path, content: str, market_json: str | None, message: str
+    run_cli: RunCli, tmp_path: Path, content: str, market_json: str | None, message: str
 ) -> None:
     book = tmp_path / "book.csv"
     book.write_text(content)
@@ -111,13 +98,13 @@ def test_bad_input_is_a_clear_message_and_exit_code_2(
     if market_json is not None:
         (tmp_path / "m.json").write_text(market_json)
         args += ["--market", str(tmp_path / "m.json")]
-    result = run(*args)
+    result = run_cli(*args)
     assert result.returncode == 2, result.stdout
     assert message in result.stderr and "Traceback" not in result.stderr
     assert result.stderr.startswith("riskoffset: error:")
 
 
-def test_stale_quotes_with_max_age(tmp_path: Path) -> None:
+def test_stale_quotes_with_max_age(run_cli: RunCli, tmp_path: Path) -> None:
     book = tmp_path / "book.csv"
     book.write_text("account,instrument,quantity\nx,BTC-PERPETUAL,10\n")
     market = tmp_path / "tickers.json"
@@ -129,25 +116,25 @@ def test_stale_quotes_with_max_age(tmp_path: Path) -> None:
             ]
         )
     )
-    assert run("greeks", str(book), "--market", str(market)).returncode == 0
-    result = run("greeks", str(book), "--market", str(market), "--max-age", "60")
+    assert run_cli("greeks", str(book), "--market", str(market)).returncode == 0
+    result = run_cli("greeks", str(book), "--market", str(market), "--max-age", "60")
     assert (
         result.returncode == 2
         and "BTC-PERPETUAL: the quote of BTC-PERPETUAL is stale: 600 s old" in result.stderr
     )
 
 
-def test_missing_files_and_unknown_samples() -> None:
-    result = run("greeks", "no_such_book")
+def test_missing_files_and_unknown_samples(run_cli: RunCli) -> None:
+    result = run_cli("greeks", "no_such_book")
     assert result.returncode == 2 and "samples: calendar_spread" in result.stderr
-    result = run("greeks", "market_maker", "--market", "missing.json")
+    result = run_cli("greeks", "market_maker", "--market", "missing.json")
     assert result.returncode == 2 and "missing.json" in result.stderr
-    result = run("greeks", "market_maker", "--by", "desk")
+    result = run_cli("greeks", "market_maker", "--by", "desk")
     assert result.returncode == 2 and "invalid choice" in result.stderr
 
 
-def test_demo_includes_the_risk_report() -> None:
-    result = run("demo", "--json")
+def test_demo_includes_the_risk_report(run_cli: RunCli) -> None:
+    result = run_cli("demo", "--json")
     assert result.returncode == 0, result.stderr
     books = json.loads(result.stdout)["books"]
     assert sorted(books) == ro.Book.samples()
@@ -157,5 +144,5 @@ def test_demo_includes_the_risk_report() -> None:
         assert np.allclose(
             [r["delta_pa"] for r in data["rows"]], report.values["delta_pa"], rtol=1e-15, atol=0
         )
-    text = run("demo").stdout
+    text = run_cli("demo").stdout
     assert "Risk report" in text and "[market_maker]" in text and "SYNTHETIC" in text

@@ -3,29 +3,24 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 import riskoffset as ro
+from cli_runner import RunCli
 from riskoffset.liquidation import liquidation
 
 
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "riskoffset.cli", "liquidation", *args],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=dict(os.environ),
-    )
-
-
-def test_json_matches_the_library() -> None:
-    result = run(
-        "short_strangle", "--balance", "BTC:2", "--balance", "ETH:20", "--underlying", "BTC", "--json"
+def test_json_matches_the_library(run_cli: RunCli) -> None:
+    result = run_cli(
+        "liquidation",
+        "short_strangle",
+        "--balance",
+        "BTC:2",
+        "--balance",
+        "ETH:20",
+        "--underlying",
+        "BTC",
+        "--json",
     )
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
@@ -39,8 +34,10 @@ def test_json_matches_the_library() -> None:
     assert data["price_down"] < data["index"] < data["price_up"]
 
 
-def test_human_table() -> None:
-    result = run("short_strangle", "--balance", "BTC:2", "--balance", "ETH:20", "--underlying", "BTC")
+def test_human_table(run_cli: RunCli) -> None:
+    result = run_cli(
+        "liquidation", "short_strangle", "--balance", "BTC:2", "--balance", "ETH:20", "--underlying", "BTC"
+    )
     assert result.returncode == 0, result.stderr
     assert "liquidation on BTC" in result.stdout and "down:" in result.stdout and "up:" in result.stdout
 
@@ -53,8 +50,8 @@ def test_human_table() -> None:
         (["no_such_book", "--balance", "BTC:2"], "no_such_book"),
     ],
 )
-def test_bad_input_is_one_line_and_exit_2(args: list[str], message: str) -> None:
-    result = run(*args)
+def test_bad_input_is_one_line_and_exit_2(run_cli: RunCli, args: list[str], message: str) -> None:
+    result = run_cli("liquidation", *args)
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr

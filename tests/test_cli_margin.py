@@ -3,35 +3,22 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 import riskoffset as ro
+from cli_runner import RunCli
 
 
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "riskoffset.cli", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-        env=dict(os.environ),
-    )
-
-
-def test_margin_human_table() -> None:
-    result = run("margin", "linear_inverse", "--method", "deribit-pm")
+def test_margin_human_table(run_cli: RunCli) -> None:
+    result = run_cli("margin", "linear_inverse", "--method", "deribit-pm")
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "btc_btc" in out and "btc_usdc" in out and "worst scenario" in out and "candidate" in out
     assert "total" in out and "parameters: deribit-pm" in out
 
 
-def test_margin_json_matches_the_library() -> None:
-    result = run("margin", "short_strangle", "--method", "deribit-standard", "--json")
+def test_margin_json_matches_the_library(run_cli: RunCli) -> None:
+    result = run_cli("margin", "short_strangle", "--method", "deribit-standard", "--json")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     expected = ro.margin(ro.Book.sample("short_strangle"), ro.Market.sample(), "deribit-standard")
@@ -39,8 +26,8 @@ def test_margin_json_matches_the_library() -> None:
     assert len(data["groups"]) == len(expected.groups)
 
 
-def test_margin_all_methods_side_by_side() -> None:
-    result = run("margin", "market_maker", "--method", "all", "--json")
+def test_margin_all_methods_side_by_side(run_cli: RunCli) -> None:
+    result = run_cli("margin", "market_maker", "--method", "all", "--json")
     assert result.returncode == 0, result.stderr
     rows = {r["method"]: r for r in json.loads(result.stdout)["comparison"]}
     assert rows["deribit-standard"]["of_standard"] == 1.0
@@ -49,24 +36,24 @@ def test_margin_all_methods_side_by_side() -> None:
     assert pm["capital_saved_usd"] == pytest.approx(
         rows["deribit-standard"]["initial_usd"] - pm["initial_usd"]
     )
-    human = run("margin", "market_maker", "--method", "all")
+    human = run_cli("margin", "market_maker", "--method", "all")
     assert human.returncode == 0 and "vs isolated" in human.stdout and "deribit-pm" in human.stdout
 
 
-def test_margin_params_and_errors(tmp_path: object) -> None:
-    ok = run("margin", "calendar_spread", "--method", "deribit-pm", "--params", "deribit-pm-2024-06-17")
+def test_margin_params_and_errors(run_cli: RunCli, tmp_path: object) -> None:
+    ok = run_cli("margin", "calendar_spread", "--method", "deribit-pm", "--params", "deribit-pm-2024-06-17")
     assert ok.returncode == 0, ok.stderr and "2024-06-17" in ok.stdout
-    bad = run("margin", "covered_calls", "--params", "deribit-pm-2024-06-17")
+    bad = run_cli("margin", "covered_calls", "--params", "deribit-pm-2024-06-17")
     assert bad.returncode == 2 and "eth_usd" in bad.stderr
-    unknown = run("margin", "calendar_spread", "--params", "nope.json")
+    unknown = run_cli("margin", "calendar_spread", "--params", "nope.json")
     assert unknown.returncode == 2 and "does not exist" in unknown.stderr
-    several = run("margin", "calendar_spread", "--method", "all", "--params", "x.json")
+    several = run_cli("margin", "calendar_spread", "--method", "all", "--params", "x.json")
     assert several.returncode == 2 and "METHOD=SOURCE" in several.stderr
 
 
-def test_demo_shows_capital_efficiency() -> None:
-    result = run("demo")
+def test_demo_shows_capital_efficiency(run_cli: RunCli) -> None:
+    result = run_cli("demo")
     assert result.returncode == 0, result.stderr
     assert "Margin side by side" in result.stdout and "vs isolated" in result.stdout
-    data = json.loads(run("demo", "--json").stdout)
+    data = json.loads(run_cli("demo", "--json").stdout)
     assert set(data["margin"]) == set(ro.Book.samples())

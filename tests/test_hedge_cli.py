@@ -1,36 +1,27 @@
 """`riskoffset hedge` and `riskoffset whatif`: human tables, --json equal to the library, clear errors with
-exit code 2 (run in process through cli.main; one subprocess run checks the entry point)."""
+exit code 2 (through the run_cli fixture; one run in a child process checks the entry point)."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 import riskoffset as ro
-from riskoffset.cli import main
+from cli_runner import RunCli
 from riskoffset.hedging import hedge
 from riskoffset.whatif import WhatIf
 
 
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
 @pytest.mark.parametrize("target", ["delta", "delta-gamma", "delta-gamma-vega", "margin"])
-def test_hedge_table(capsys: pytest.CaptureFixture[str], target: str) -> None:
-    code, out, err = run(capsys, "hedge", "short_strangle", "--target", target)
+def test_hedge_table(run_cli: RunCli, target: str) -> None:
+    code, out, err = run_cli("hedge", "short_strangle", "--target", target)
     assert code == 0, err
     assert f"hedge target {target}" in out and "delta BTC" in out and "deribit-pm margin USD" in out
     assert "worst scenario before" in out and "upside given up" in out
 
 
-def test_hedge_json_matches_library(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(
-        capsys,
+def test_hedge_json_matches_library(run_cli: RunCli) -> None:
+    code, out, err = run_cli(
         "hedge",
         "calendar_spread",
         "--target",
@@ -50,19 +41,19 @@ def test_hedge_json_matches_library(capsys: pytest.CaptureFixture[str]) -> None:
     assert len(data["profiles"]["btc_btc"]["after"]) == 35
 
 
-def test_hedge_account_and_errors(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "hedge", "market_maker", "--account", "mm-eth", "--json")
+def test_hedge_account_and_errors(run_cli: RunCli) -> None:
+    code, out, _ = run_cli("hedge", "market_maker", "--account", "mm-eth", "--json")
     assert code == 0 and json.loads(out)["account"] == "mm-eth"
     for args, message in [
         (("hedge", "market_maker", "--account", "nobody"), "account 'nobody'"),
         (("hedge", "short_strangle", "--with", "BTC-32DEC26"), "malformed instrument name"),
         (("hedge", "no_such_book"), "neither a file"),
     ]:
-        code, _, err = run(capsys, *args)
+        code, _, err = run_cli(*args)
         assert code == 2 and message in err and err.count("\n") == 1, err
 
 
-def test_whatif_table_and_json(capsys: pytest.CaptureFixture[str]) -> None:
+def test_whatif_table_and_json(run_cli: RunCli) -> None:
     args = (
         "whatif",
         "market_maker",
@@ -73,10 +64,10 @@ def test_whatif_table_and_json(capsys: pytest.CaptureFixture[str]) -> None:
         "--order",
         "BTC-25DEC26-110000-C:2",
     )
-    code, out, err = run(capsys, *args)
+    code, out, err = run_cli(*args)
     assert code == 0, err
     assert "BTC-PERPETUAL -100,000" in out and "basket" in out
-    code, out, err = run(capsys, *args, "--json")
+    code, out, err = run_cli(*args, "--json")
     data = json.loads(out)
     w = WhatIf(ro.Book.sample("market_maker"), ro.Market.sample(), account="mm-btc")
     expected = w.basket([("BTC-PERPETUAL", -100_000.0), ("BTC-25DEC26-110000-C", 2.0)])
@@ -94,26 +85,12 @@ def test_whatif_table_and_json(capsys: pytest.CaptureFixture[str]) -> None:
         ("SOL-PERPETUAL:10", "SOL-PERPETUAL"),
     ],
 )
-def test_whatif_errors(capsys: pytest.CaptureFixture[str], order: str, message: str) -> None:
-    code, _, err = run(capsys, "whatif", "calendar_spread", "--order", order)
+def test_whatif_errors(run_cli: RunCli, order: str, message: str) -> None:
+    code, _, err = run_cli("whatif", "calendar_spread", "--order", order)
     assert code == 2 and message in err and err.startswith("riskoffset: error:"), err
 
 
-def test_entry_point_subprocess() -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "riskoffset.cli",
-            "whatif",
-            "short_strangle",
-            "--order",
-            "BTC-PERPETUAL:50000",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    assert "BTC-PERPETUAL +50,000" in result.stdout
+def test_entry_point_subprocess(run_cli: RunCli) -> None:
+    code, out, err = run_cli("whatif", "short_strangle", "--order", "BTC-PERPETUAL:50000", subprocess=True)
+    assert code == 0, err
+    assert "BTC-PERPETUAL +50,000" in out

@@ -10,7 +10,7 @@ import math
 
 import pytest
 import riskoffset as ro
-from riskoffset.cli import main
+from cli_runner import RunCli
 from riskoffset.margining.cross_underlying import correlated_margin, pair_correlation
 
 
@@ -90,11 +90,12 @@ def test_bad_correlations() -> None:
     assert pair_correlation({}, "BTC", "BTC") == 1.0
 
 
-def test_capital_efficiency_table_shows_the_offset(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["margin", "short_strangle", "--method", "all", "--correlation", "0.5", "--json"]) == 0
-    rows = {r["method"]: r for r in json.loads(capsys.readouterr().out)["comparison"]}
+def test_capital_efficiency_table_shows_the_offset(run_cli: RunCli) -> None:
+    code, out, err = run_cli("margin", "short_strangle", "--method", "all", "--correlation", "0.5", "--json")
+    assert code == 0, err
+    rows = {r["method"]: r for r in json.loads(out)["comparison"]}
     assert rows["pm-corr rho=0.5"]["initial_usd"] < rows["deribit-pm"]["initial_usd"]
-    assert main(["margin", "short_strangle", "--method", "all"]) == 0
-    assert "pm-corr rho=0.8" in capsys.readouterr().out
-    assert main(["margin", "short_strangle", "--method", "all", "--correlation", "2"]) == 2
-    assert "--correlation must be in [-1, 1]" in capsys.readouterr().err
+    code, out, err = run_cli("margin", "short_strangle", "--method", "all")
+    assert code == 0 and "pm-corr rho=0.8" in out, err
+    code, _, err = run_cli("margin", "short_strangle", "--method", "all", "--correlation", "2")
+    assert code == 2 and "--correlation must be in [-1, 1]" in err

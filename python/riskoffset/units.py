@@ -34,6 +34,16 @@ def rho_per_point(rho: T) -> T:
     return rho * RATE_POINT
 
 
+def usd_gamma_of_inverse(coin_gamma: T, coin_delta: T, forward: T) -> T:
+    """Gamma of the USD value of an inverse (coin-settled) option, d2V/dF2 per USD, from the Greeks of its
+    coin price c (``greeks(..., settlement="inverse")``) and the forward F.
+
+    The USD value is V = F c, so dV/dF = c + F dc/dF and d2V/dF2 = F d2c/dF2 + 2 dc/dF: the plain Black-76
+    gamma of the same option valued in USD."""
+    gamma: T = forward * coin_gamma + 2.0 * coin_delta
+    return gamma
+
+
 def display_units(greeks: Mapping[str, T]) -> dict[str, T]:
     """Copy of a greeks mapping with vega, theta and rho (and vanna, volga, charm) renamed and rescaled to
     display units: vega_per_point, theta_per_day, rho_per_point, vanna_per_point, volga_per_point2,

@@ -10,18 +10,18 @@ network, every chart beside the table of its data.  The same charts come as matp
 
 Modules: `pm` (the PM numbers), `pm_sections` and `book_sections` (the sections), `balances` (liquidation
 prices), `build` (the whole content), `model` (charts and tables as data), `svg` and `page` (the HTML),
-`figures` (matplotlib), `cli` (``riskoffset report BOOK``).
+`figures` (matplotlib); ``riskoffset report BOOK`` is riskoffset/cli/report.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .build import Content, build
-from .cli import cli_main
 from .model import Chart
 
 
@@ -99,6 +99,13 @@ def report(
     if output is not None:
         result.save(output)
     return result
+
+
+def cli_main(argv: Sequence[str] | None = None) -> int:
+    """``riskoffset report`` with ``argv`` (the arguments after ``report``); returns the exit code."""
+    from ..cli import main
+
+    return main(["report", *(sys.argv[1:] if argv is None else argv)])
 
 
 __all__ = ["Report", "cli_main", "report"]

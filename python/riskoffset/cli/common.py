@@ -1,0 +1,78 @@
+"""What the subcommands share: the book and market arguments and their loaders, account labels,
+``--balance`` parsing and JSON output.  Loaders raise ValueError/OSError with the file or flag named;
+`main` turns those into one line on standard error."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ..book import Book
+from ..market import Market
+
+MARKET_HELP = "market snapshot (.csv or .json, or a Deribit ticker response); default: the bundled sample"
+
+
+def add_book_arguments(parser: argparse.ArgumentParser) -> None:
+    """The positional BOOK and ``--market``, the inputs of every subcommand that reads a book."""
+    parser.add_argument("book", help="positions file (.csv/.json) or a sample book name (sample:NAME)")
+    parser.add_argument("--market", help=MARKET_HELP)
+
+
+def add_json_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def load_market(path: str | None, max_age: float | None = None) -> Market:
+    """The market file at ``path``, or the bundled sample when None."""
+    if path is None:
+        return Market.sample()
+    return Market.load(path) if max_age is None else Market.load(path, max_age=max_age)
+
+
+def load_book(spec: str, market: Market) -> Book:
+    """A file path, or the name of a bundled sample book (optionally written sample:NAME)."""
+    name = spec.removeprefix("sample:")
+    if Path(spec).exists():
+        return Book.load(spec, instruments=market.instruments)
+    if name in Book.samples():
+        return Book.sample(name)
+    raise ValueError(
+        f"book {spec!r} is neither a file (.csv or .json) nor a bundled sample; samples: {', '.join(Book.samples())}"
+    )
+
+
+def account_label(book: Book, account: str | None) -> Any:
+    """An account given on the command line as text, matched against the book's labels (str or int)."""
+    if account is None:
+        return None
+    for label in book.accounts.tolist():
+        if str(label) == account:
+            return label
+    raise ValueError(
+        f"account {account!r} is not in the book (accounts: {', '.join(map(str, book.accounts.tolist()))})"
+    )
+
+
+def parse_balance(specs: Sequence[str]) -> dict[str, float]:
+    """--balance CUR:AMOUNT (repeatable) -> {"BTC": 1.5, "USDC": 20000.0}."""
+    balance: dict[str, float] = {}
+    for spec in specs:
+        currency, sep, amount = spec.partition(":")
+        try:
+            value = float(amount)
+        except ValueError:
+            value = math.nan
+        if not sep or not currency or not math.isfinite(value):
+            raise ValueError(f"--balance {spec!r}: expected CURRENCY:AMOUNT, e.g. BTC:1.5 or USDC:20000")
+        balance[currency.upper()] = balance.get(currency.upper(), 0.0) + value
+    return balance
+
+
+def print_json(data: Any) -> None:
+    """``data`` as indented JSON on standard output."""
+    print(json.dumps(data, indent=2))

@@ -1,0 +1,89 @@
+"""``riskoffset whatif BOOK --order NAME:QTY ...``: Deribit PM margin of an account before and after orders."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .common import account_label, add_book_arguments, add_json_argument, load_book, load_market, print_json
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    p: argparse.ArgumentParser = subparsers.add_parser(
+        "whatif",
+        help="margin of an account before and after orders",
+        description="Deribit PM initial and maintenance margin of one account (--account, else the only one, else "
+        "every account netted) before and after each order and the basket, from the cached book.",
+    )
+    add_book_arguments(p)
+    p.add_argument(
+        "--order",
+        action="append",
+        required=True,
+        metavar="NAME:QTY",
+        help="signed amount in Deribit size units (USD face for inverse futures), repeatable",
+    )
+    p.add_argument("--account", help="the account")
+    add_json_argument(p)
+    return p
+
+
+def parse_orders(specs: Sequence[str]) -> list[tuple[str, float]]:
+    orders = []
+    for spec in specs:
+        name, sep, quantity = spec.rpartition(":")
+        if not sep or not name:
+            raise ValueError(
+                f"--order {spec!r}: expected NAME:QTY, e.g. BTC-PERPETUAL:-10000 (signed amount)"
+            )
+        try:
+            q = float(quantity)
+        except ValueError:
+            raise ValueError(f"--order {spec!r}: quantity {quantity!r} is not a number") from None
+        if not np.isfinite(q):
+            raise ValueError(f"--order {spec!r}: quantity is not finite")
+        orders.append((name, q))
+    return orders
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..instruments import Instrument
+    from ..whatif import WhatIf
+
+    orders = parse_orders(args.order)
+    for name, _ in orders:
+        Instrument.parse(name)  # a malformed name fails here with the expected patterns
+    market = load_market(args.market)
+    book = load_book(args.book, market)
+    w = WhatIf(book, market, account=account_label(book, args.account), instruments=[n for n, _ in orders])
+    each = [w.order(name, q) for name, q in orders]
+    basket = w.basket(orders)
+    if args.json:
+        print_json(
+            {
+                "book": book.name,
+                "orders": [
+                    {"instrument": n, "quantity": q, **r.to_dict()} for (n, q), r in zip(orders, each)
+                ],
+                "basket": basket.to_dict(),
+            }
+        )
+        return 0
+    print(
+        f"riskoffset whatif: {book.name or 'book'}; Deribit PM margin (USD) of the account before and after each "
+        "order alone, then the basket"
+    )
+    head = f"{'order':<34}{'IM before':>14}{'IM after':>14}{'IM change':>13}{'MM before':>14}{'MM after':>14}"
+    print(head)
+    print("-" * len(head))
+    rows = [(f"{n} {q:+,g}", r) for (n, q), r in zip(orders, each)] + [("basket", basket)]
+    for label, r in rows:
+        print(
+            f"{label:<34}{r.initial_usd_before:>14,.2f}{r.initial_usd_after:>14,.2f}"
+            f"{r.initial_usd_after - r.initial_usd_before:>+13,.2f}{r.maintenance_usd_before:>14,.2f}"
+            f"{r.maintenance_usd_after:>14,.2f}"
+        )
+    return 0
