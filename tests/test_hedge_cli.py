@@ -67,12 +67,19 @@ def test_whatif_table_and_json(run_cli: RunCli) -> None:
     code, out, err = run_cli(*args)
     assert code == 0, err
     assert "BTC-PERPETUAL -100,000" in out and "basket" in out
+    assert "account mm-btc" in out.splitlines()[0] and "MM change" in out
     code, out, err = run_cli(*args, "--json")
     data = json.loads(out)
     w = WhatIf(ro.Book.sample("market_maker"), ro.Market.sample(), account="mm-btc")
     expected = w.basket([("BTC-PERPETUAL", -100_000.0), ("BTC-25DEC26-110000-C", 2.0)])
     assert data["basket"]["initial_usd_after"] == pytest.approx(expected.initial_usd_after, rel=1e-12)
     assert data["orders"][0]["instrument"] == "BTC-PERPETUAL" and data["orders"][0]["group"] == "btc_btc"
+    assert data["account"] == "mm-btc" and data["basket"]["account"] == "mm-btc"
+    mm_change = expected.maintenance_usd_after - expected.maintenance_usd_before
+    assert data["basket"]["maintenance_change"] != 0
+    code, out, _ = run_cli(*args)
+    basket_cells = next(line for line in out.splitlines() if line.startswith("basket")).split()
+    assert float(basket_cells[-1].replace(",", "")) == pytest.approx(mm_change, abs=0.006)
 
 
 @pytest.mark.parametrize(

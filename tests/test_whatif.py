@@ -121,7 +121,7 @@ def test_order_equals_basket_of_one_and_random_orders(market: ro.Market) -> None
         lot = 0.5 if name.count("-") == 3 else 10_000.0  # options in coin, futures in USD face
         q = float(rng.integers(1, 21)) * lot * float(rng.choice([-1.0, 1.0]))
         one = w.order(name, q)
-        np.testing.assert_allclose(one[2:], w.basket([(name, q)])[2:], rtol=1e-13)
+        np.testing.assert_allclose(one[2:10], w.basket([(name, q)])[2:10], rtol=1e-13)
         _check(one, _full(book, market, "mm-btc", [(name, q)]))
 
 
@@ -145,3 +145,15 @@ def test_one_shot_and_errors(market: ro.Market) -> None:
         w.basket([("BTC-18DEC26-95000-C", float("nan"))])
     with pytest.raises(ValueError, match="account 'nobody'"):
         WhatIf(book, market, account="nobody")
+
+
+def test_result_names_the_account_and_converts_to_pandas(market: ro.Market) -> None:
+    book = ro.Book.sample("market_maker")
+    w = WhatIf(book, market, account="mm-btc")
+    r = w.order("BTC-PERPETUAL", -10_000.0)
+    assert r.account == "mm-btc" and r.to_dict()["account"] == "mm-btc"
+    assert WhatIf(book, market).margin().account == "book"  # every account netted into one
+    pd = pytest.importorskip("pandas")
+    frame = r.to_pandas()
+    assert isinstance(frame, pd.DataFrame) and list(frame.index) == ["mm-btc"]
+    assert frame.loc["mm-btc", "maintenance_change"] == pytest.approx(r.maintenance_change, rel=1e-15)

@@ -38,6 +38,7 @@ from .margining.portfolio import (
     vector_keys,
 )
 from .market import Market
+from .optional import require_pandas
 
 Order = tuple[Any, float]  # (instrument name or universe row, signed amount in Deribit size units)
 
@@ -45,7 +46,8 @@ Order = tuple[Any, float]  # (instrument name or universe row, signed amount in 
 class WhatIfResult(NamedTuple):
     """Margin of the account before and after the orders.  ``initial_*`` and ``maintenance_*`` are in
     ``currency``: the touched risk group's settlement currency when the orders touch one group, else USD;
-    the ``*_usd`` fields are the account's totals over every group in USD."""
+    the ``*_usd`` fields are the account's totals over every group in USD; ``account`` is the account's label
+    ("book" when every account of a book was netted into one)."""
 
     group: str
     currency: str
@@ -57,6 +59,7 @@ class WhatIfResult(NamedTuple):
     initial_usd_after: float
     maintenance_usd_before: float
     maintenance_usd_after: float
+    account: str = ""
 
     @property
     def initial_change(self) -> float:
@@ -71,6 +74,12 @@ class WhatIfResult(NamedTuple):
         out["initial_change"] = self.initial_change
         out["maintenance_change"] = self.maintenance_change
         return out
+
+    def to_pandas(self) -> Any:
+        """A one-row pandas DataFrame of `to_dict`, indexed by the account (pandas is optional:
+        ``pip install "riskoffset[pandas]"``)."""
+        pd = require_pandas("WhatIfResult.to_pandas()")
+        return pd.DataFrame([self.to_dict()]).set_index("account")
 
 
 @dataclass
@@ -190,6 +199,7 @@ class WhatIf:
     ):
         self.params = PMParameters.load(params)
         self.book = one_account(book, account)
+        self.account = str(self.book.accounts[0]) if len(self.book.accounts) else "book"
         self.market = market
         table = universe_table(self.book, market, instruments, listed=listed)
         self.table = table
@@ -334,6 +344,7 @@ class WhatIf:
             im_usd + (im1 - im0) * rate,
             mm_usd,
             mm_usd + (mm1 - mm0) * rate,
+            self.account,
         )
 
     def _after(self, rows: IntArray, quantity: FloatArray) -> dict[int, tuple[float, float]]:
@@ -362,7 +373,7 @@ class WhatIf:
             ((k, (im1, mm1)),) = after.items()
             g = self.groups[k]
             return WhatIfResult(
-                g.name, g.currency, g.initial, im1, g.maintenance, mm1, im_usd, im_usd1, mm_usd, mm_usd1
+                g.name, g.currency, g.initial, im1, g.maintenance, mm1, im_usd, im_usd1, mm_usd, mm_usd1, self.account
             )
         if not after and len(self.groups) == 1:
             g = self.groups[0]
@@ -377,8 +388,11 @@ class WhatIf:
                 im_usd,
                 mm_usd,
                 mm_usd,
+                self.account,
             )
-        return WhatIfResult("", "USD", im_usd, im_usd1, mm_usd, mm_usd1, im_usd, im_usd1, mm_usd, mm_usd1)
+        return WhatIfResult(
+            "", "USD", im_usd, im_usd1, mm_usd, mm_usd1, im_usd, im_usd1, mm_usd, mm_usd1, self.account
+        )
 
     def apply(self, orders: Iterable[Order]) -> None:
         """Commit orders to the cached state (later what-ifs start from the book plus these orders)."""

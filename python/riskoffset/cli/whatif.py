@@ -65,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
         print_json(
             {
                 "book": book.name,
+                "account": w.account,
                 "orders": [
                     {"instrument": n, "quantity": q, **r.to_dict()} for (n, q), r in zip(orders, each)
                 ],
@@ -73,10 +74,13 @@ def run(args: argparse.Namespace) -> int:
         )
         return 0
     print(
-        f"riskoffset whatif: {book.name or 'book'}; Deribit PM margin (USD) of the account before and after each "
-        "order alone, then the basket"
+        f"riskoffset whatif: {book.name or 'book'}, account {w.account}; Deribit PM margin (USD) of the account "
+        "before and after each order alone, then the basket"
     )
-    head = f"{'order':<34}{'IM before':>14}{'IM after':>14}{'IM change':>13}{'MM before':>14}{'MM after':>14}"
+    head = (
+        f"{'order':<34}{'IM before':>14}{'IM after':>14}{'IM change':>13}{'MM before':>14}{'MM after':>14}"
+        f"{'MM change':>13}"
+    )
     print(head)
     print("-" * len(head))
     rows = [(f"{n} {q:+,g}", r) for (n, q), r in zip(orders, each)] + [("basket", basket)]
@@ -84,6 +88,6 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"{label:<34}{r.initial_usd_before:>14,.2f}{r.initial_usd_after:>14,.2f}"
             f"{r.initial_usd_after - r.initial_usd_before:>+13,.2f}{r.maintenance_usd_before:>14,.2f}"
-            f"{r.maintenance_usd_after:>14,.2f}"
+            f"{r.maintenance_usd_after:>14,.2f}{r.maintenance_usd_after - r.maintenance_usd_before:>+13,.2f}"
         )
     return 0
