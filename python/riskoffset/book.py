@@ -227,6 +227,11 @@ class Book:
         names: list[str] = []
         amounts: list[float] = []
         for i, p in enumerate(positions):
+            if not isinstance(p, Mapping):
+                raise TypeError(
+                    f"position {i}: expected a record such as {{'instrument': 'BTC-PERPETUAL', 'quantity': 10}}, "
+                    f"got {type(p).__name__} {p!r:.60}"
+                )
             inst = p.get("instrument", p.get("instrument_name"))
             if not isinstance(inst, str):
                 raise ValueError(f"position {i}: no instrument name in {dict(p)!r}")  # noqa: TRY004 - bad input data, reported like every data error

@@ -10,6 +10,7 @@ from typing import Any
 from .. import margining as margin_api
 from ..book import Book
 from ..margining.result import MarginResult
+from ..margining.span.algorithm import SAMPLE as SPAN_SAMPLE
 from ..market import Market
 from .common import add_book_arguments, add_json_argument, load_book, load_market, print_json
 
@@ -30,7 +31,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--params",
         action="append",
         metavar="[METHOD=]SOURCE",
-        help="parameter set: a preset name or a JSON/.spn file (repeatable; METHOD= with --method all)",
+        help="parameter set: a preset name or a JSON/.spn file (repeatable; METHOD= with --method all); SPAN takes "
+        "a .spn file or a JSON file {\"file\": SPN, \"mapping\": {instrument: [contract, factor]}}; on the bundled "
+        "sample market it defaults to the bundled synthetic SPAN file",
     )
     p.add_argument(
         "--correlation",
@@ -49,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     book = load_book(args.book, market)
     method = args.method
     methods = margin_api.available_methods() if method == "all" else [method]
-    params = margin_params(args.params, methods)
+    params = margin_params(args.params, methods, sample_market=args.market is None)
     header = [
         (
             f"riskoffset margin: {book.name or 'book'}: {len(book)} netted positions, {len(book.accounts)} "
@@ -82,9 +85,14 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def margin_params(specs: Sequence[str] | None, methods: Sequence[str]) -> dict[str, Any]:
-    """--params [METHOD=]SOURCE, repeatable; a bare SOURCE belongs to the only method asked for."""
+def margin_params(
+    specs: Sequence[str] | None, methods: Sequence[str], *, sample_market: bool = False
+) -> dict[str, Any]:
+    """--params [METHOD=]SOURCE, repeatable; a bare SOURCE belongs to the only method asked for.  On the bundled
+    sample market SPAN defaults to the bundled synthetic SPAN file made for it (docs/span.md)."""
     out: dict[str, Any] = {}
+    if sample_market and "span" in methods:
+        out["span"] = SPAN_SAMPLE
     for spec in specs or ():
         method, sep, source = spec.partition("=")
         if not sep:
@@ -189,6 +197,7 @@ def comparison_rows(results: dict[str, MarginResult | Exception]) -> list[dict[s
                 if base_usd is None or r.initial_usd is None
                 else base_usd - r.initial_usd,
                 "candidate_components": candidates,
+                "parameters": r.parameters_source,
             }
         )
     return rows
@@ -207,6 +216,8 @@ def comparison_table(rows: list[dict[str, Any]]) -> list[str]:
         ratio = "-" if r["of_standard"] is None else f"{r['of_standard']:.1%}"
         saved = "-" if r["capital_saved_usd"] is None else f"{r['capital_saved_usd']:,.0f}"
         note = "candidate: " + ", ".join(r["candidate_components"]) if r["candidate_components"] else ""
+        if "synthetic" in str(r.get("parameters", "")).lower():
+            note = "synthetic parameters" + ("; " + note if note else "")
         lines.append(
             f"{r['method']:<18}{_usd(r['initial_usd']):>16}{_usd(r['maintenance_usd']):>16}{ratio:>13}{saved:>16}  {note}"
         )
@@ -238,7 +249,12 @@ def margin_report() -> dict[str, list[dict[str, Any]]]:
     market = Market.sample()
     return {
         name: comparison_rows(
-            with_correlated(margin_api.compare(Book.sample(name), market), Book.sample(name), market, 0.8)
+            with_correlated(
+                margin_api.compare(Book.sample(name), market, params={"span": SPAN_SAMPLE}),
+                Book.sample(name),
+                market,
+                0.8,
+            )
         )
         for name in Book.samples()
     }

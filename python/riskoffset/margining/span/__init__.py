@@ -42,7 +42,8 @@ def span_margin(
 ) -> MarginResult:
     """SPAN initial and maintenance margin of a position set under a parsed ``.spn`` file.
 
-    params: a `SpanFile`, a path to a .spn file, or a mapping {"file": SpanFile | path, "mapping": ...,
+    params: a `SpanFile`, a path to a .spn file, a JSON file naming one (``{"file": ..., "mapping": ...}``), the
+    preset ``"sample"`` (the bundled synthetic file for the bundled sample market, docs/span.md), or a mapping {"file": SpanFile | path, "mapping": ...,
     "account": ..., plus any `SpanOptions` field: account_type, is_cust, currency, apply_point_weights,
     maintenance_r, initial_r}.  Keyword arguments override the mapping's entries.
 
@@ -87,7 +88,7 @@ def _book_margin(
         target = mapping.get(name)
         if target is None:
             raise ValueError(f"instrument {name!r} of the book has no entry in the SPAN mapping")
-        key, f = target if isinstance(target, tuple) else (target, 1.0)
+        key, f = target if isinstance(target, (tuple, list)) else (target, 1.0)
         row_of.append(span.row(key))
         factor.append(float(f) / float(size[i]))
     row_arr = np.asarray(row_of, dtype=np.int64)

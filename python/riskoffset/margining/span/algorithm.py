@@ -40,6 +40,7 @@ deltas the earlier steps leave), and reading them in one place is how they are c
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -666,12 +667,39 @@ def _point_def_for(org: ClearingOrg, cc: CombinedCommodity, r: int) -> PointDef 
 
 
 # ---------------------------------------------------------------------------------------------- entry point
+#: The preset name of the bundled synthetic SPAN file for the bundled sample market (docs/span.md).
+SAMPLE = "sample"
+
+
+def sample_params_path() -> Path:
+    """The bundled synthetic SPAN parameters (risk-parameter file and book mapping) of the sample market."""
+    return Path(__file__).resolve().parents[2] / "data" / "span" / "sample-synthetic.json"
+
+
 def load_params(params: Any) -> tuple[SpanFile, dict[str, Any]]:
-    """(parsed file, other options) from a SpanFile, a path, or a mapping with "file" and options."""
+    """(parsed file, other options) from a SpanFile, a path to a .spn file, a path to a JSON file holding
+    {"file": path of the .spn relative to the JSON file, "mapping": ..., options}, the preset name "sample"
+    (the bundled synthetic file of the sample market), or a mapping with "file" and options."""
     if isinstance(params, SpanFile):
         return params, {}
+    if isinstance(params, str) and params == SAMPLE:
+        params = sample_params_path()
     if isinstance(params, (str, Path)):
-        return parse_span(params), {}
+        path = Path(params)
+        if path.suffix.lower() != ".json":
+            return parse_span(path), {}
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"SPAN params {str(path)!r}: not valid JSON ({exc})") from None
+        if not isinstance(doc, Mapping) or not isinstance(doc.get("file"), str):
+            raise ValueError(  # noqa: TRY004 - bad file content: a ValueError like every data error
+                f"SPAN params {str(path)!r}: expected a JSON object with 'file' (the .spn path, relative to this "
+                "file) and optionally 'mapping' and SPAN options"
+            )
+        rest = {k: v for k, v in doc.items() if k not in ("file", "description")}
+        span, more = load_params(path.parent / doc["file"])
+        return span, {**more, **rest}
     if isinstance(params, Mapping):
         rest = dict(params)
         f = rest.pop("file", None) or rest.pop("span", None) or rest.pop("path", None)
