@@ -258,7 +258,7 @@ def test_expired_option_is_priced_at_intrinsic_and_flagged() -> None:
     r = market.resolve(table)
     assert r.expired.tolist() == [True] and r.t[0] == 0.0
     g = instrument_greeks(table, market)
-    assert g["value_usd"][0] == 5000.0 and g["delta"][0] == 1.0 and g["gamma"][0] == 0.0
+    assert g["value_usd"][0] == 5000.0 and g["delta"][0] == 0.0 and g["gamma"][0] == 0.0  # settled: no risk, as Deribit shows it
     book = ro.Book.from_positions([{"instrument": "BTC-25DEC26-95000-C", "quantity": 1}])
     assert book.greeks(market).expired == ["BTC-25DEC26-95000-C"]
 

@@ -493,11 +493,17 @@ class Market:
             option_names = names[options].tolist()
             iv_get, fw_get = self.mark_iv.get, self.forwards.get
             ivs = [iv_get(nm) for nm in option_names]
-            if None in ivs:
-                missing = [nm for nm, v in zip(option_names, ivs) if v is None]
-                more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
-                raise MarketDataError(f"{missing[0]}: no mark_iv in the market{more}", missing[0])
-            sigma[options] = np.array(ivs, dtype=np.float64)
+            # An option quoted by its mark price alone (e.g. a get_positions response) gets the implied vol of
+            # that mark once its forward is known, as Deribit's mark IV is the IV of its mark price.
+            from_mark = np.array([v is None for v in ivs], dtype=bool)
+            if from_mark.any():
+                missing = [nm for nm, v in zip(option_names, ivs) if v is None and nm not in self.marks]
+                if missing:
+                    more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+                    raise MarketDataError(
+                        f"{missing[0]}: no mark_iv and no mark price in the market{more}", missing[0]
+                    )
+            sigma[options] = np.array([math.nan if v is None else v for v in ivs], dtype=np.float64)
             if self.max_age is not None:
                 for nm in option_names:
                     self._check_age(nm, nm)
@@ -528,6 +534,8 @@ class Market:
             source[options] = np.where(use_own, SOURCE_OPTION_FORWARD, expiry_src[inverse])
             interpolated = options[source[options] == SOURCE_INTERPOLATED]
             need_index(interpolated, "the forward curve starts at the index")
+            if from_mark.any():
+                sigma[options[from_mark]] = self._vol_from_marks(table, options[from_mark], forward, t)
         resolved = ResolvedMarket(
             forward=_readonly(forward),
             sigma=_readonly(sigma),
@@ -539,6 +547,42 @@ class Market:
         )
         self._resolved[table] = resolved
         return resolved
+
+    def _vol_from_marks(
+        self, table: InstrumentTable, rows: npt.NDArray[np.intp], forward: FloatArray, t: FloatArray
+    ) -> FloatArray:
+        """Implied vols of the options at ``rows`` from their marks (coin for inverse, quote currency for
+        linear); 0 for an expired option or a mark at intrinsic value."""
+        from .implied_vol import implied_vol
+        from .instruments import SETTLEMENTS
+
+        names = table.names[rows].tolist()
+        mark = np.array([self.marks[n] for n in names], dtype=np.float64)
+        sigma = np.zeros(len(rows))
+        live = t[rows] > 0
+        for code in np.unique(table.settlement[rows]).tolist():
+            sel = live & (table.settlement[rows] == code)
+            if not sel.any():
+                continue
+            r = rows[sel]
+            sigma[sel] = implied_vol(
+                mark[sel],
+                table.flag[r] > 0,
+                forward[r],
+                table.strike[r],
+                t[r],
+                self.rate,
+                settlement=SETTLEMENTS[code],
+            )
+        bad = live & ~np.isfinite(sigma)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise MarketDataError(
+                f"{names[i]}: no mark_iv in the market, and its mark price {mark[i]!r} has no implied vol on the "
+                f"forward {float(forward[rows[i]])!r} (below intrinsic or above the forward)",
+                names[i],
+            )
+        return sigma
 
     def _check_own_against_future(
         self,

@@ -73,7 +73,7 @@ def instrument_greeks(
     (amount in USD face, coin P&L = q (1/F0 - 1/F)): delta = 1/F coin per USD of face, the coin exposure
     Deribit adds to DeltaTotal; linear futures, perpetuals and spot (amount in coin): delta = 1.  Futures
     have no premium (value 0); spot is worth its index.  USD deltas are coin deltas times the index.  Expired
-    instruments are valued at intrinsic.
+    instruments are valued at intrinsic and have every Greek 0.
     """
     if resolved is None:  # callers that resolved the table already pass it (one resolution per call)
         resolved = market.resolve(table)
@@ -123,6 +123,12 @@ def instrument_greeks(
     # (NaN where the market has no index for the underlying).
     g[:, col["delta_usd"]] = g[:, col["delta"]] * resolved.index
     g[:, col["delta_pa_usd"]] = g[:, col["delta_pa"]] * resolved.index
+    # Past expiry a position is settled: it keeps its value (intrinsic at delivery) but carries no risk, as
+    # Deribit shows it (delta 0), not the t -> 0 limit of the live formulas (a put's delta -1).
+    expired = np.flatnonzero(resolved.expired)
+    if len(expired):
+        risk = [i for m, i in col.items() if not m.startswith("value")]
+        g[np.ix_(expired, risk)] = 0.0
     g.flags.writeable = False
     return InstrumentGreeks(table, resolved, g)
 

@@ -200,6 +200,11 @@ def market_quotes_from_deribit(objects: Any) -> list[dict[str, Any]]:
         if not isinstance(name, str):
             raise ValueError(f"ticker/book summary object without an instrument_name: {excerpt(dict(obj))}")  # noqa: TRY004 - bad input data, reported like every data error
         ts = obj.get("timestamp", obj.get("creation_timestamp"))
+        # At expiry Deribit's ticker says "expired" instead of an estimated delivery price: the instrument is
+        # then valued at expiry (intrinsic for options), the index comes from index_price.
+        delivery = obj.get("estimated_delivery_price")
+        if delivery == "expired":
+            obj = {k: v for k, v in obj.items() if k != "estimated_delivery_price"}
         out.append(
             {
                 "instrument_name": name,
