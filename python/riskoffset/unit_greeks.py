@@ -127,7 +127,7 @@ def instrument_greeks(
     # Deribit shows it (delta 0), not the t -> 0 limit of the live formulas (a put's delta -1).
     expired = np.flatnonzero(resolved.expired)
     if len(expired):
-        risk = [i for m, i in col.items() if not m.startswith("value")]
+        risk = np.array([i for m, i in col.items() if not m.startswith("value")], dtype=np.intp)
         g[np.ix_(expired, risk)] = 0.0
     g.flags.writeable = False
     return InstrumentGreeks(table, resolved, g)
