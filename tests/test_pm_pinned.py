@@ -10,6 +10,7 @@ path.
 from __future__ import annotations
 
 import copy
+from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
@@ -149,3 +150,19 @@ def test_pnl_offset_and_its_cap() -> None:
     np.testing.assert_allclose(same[5:], [0.38461538461538464, 0.7407407407407407, 1.0, 1.0], rtol=1e-12)
     assert agg[27 + 2] == pytest.approx(0.5 * (5.517241379310345 - 3.663793103448276), rel=1e-12)
     assert pm.worst_case[0] == pytest.approx(5.089285714285714, rel=1e-12)
+
+
+def test_roll_shock_scales_with_time_to_expiry_above_the_minimum() -> None:
+    """Long 20 BTC of delta through BTC-27JUN25 (expiry 2025-06-27 08:00 UTC): T = (expiry - valuation) / 365 days
+    = about 1.03 y, so the roll move 0.075 x T (about 0.077) beats the minimum 0.01 and
+    the roll shock is 20 x 0.075 x T coin."""
+    future = "BTC-27JUN25"
+    expiry = datetime(2025, 6, 27, 8, 0, tzinfo=timezone.utc).timestamp() * 1000.0
+    t = (expiry - TIME) / 1000.0 / (365.0 * 86400.0)
+    assert 0.075 * t > 0.01
+    market = ro.Market(TIME, index={"BTC": S}, marks={PERP: S, future: S})
+    book = ro.Book.from_arrays("a", [future], [20.0 * S])
+    pm = portfolio_margins(book, market, copy.deepcopy(_params()))
+    assert pm.roll_shock[0] == pytest.approx(20.0 * 0.075 * t, rel=1e-9)
+    w = WhatIf(book, market, copy.deepcopy(_params()), listed=False).margin()
+    assert w.initial_after == pytest.approx(float(pm.initial[0]), rel=1e-14)
