@@ -92,3 +92,16 @@ def test_ticker_at_expiry_loads_and_the_settled_position_has_no_risk() -> None:
     with pytest.raises(ValueError, match="estimated_delivery_price"):
         ro.Market.from_deribit([{**tickers[0], "estimated_delivery_price": "soon"}])
     assert math.isfinite(market.index["BTC"])
+
+
+def test_rho_deribit_is_the_spot_held_black_scholes_rho_per_point() -> None:
+    """K t exp(-r t) N(d2) / 100 for a call, -K t exp(-r t) N(-d2) / 100 for a put, with d2 on the underlying
+    held; worked with math.erf, not our kernel.  Differs from the Black-76 rho (-t V per 1.00)."""
+    f, k, t, sigma, r = 100_000.0, 110_000.0, 0.25, 0.55, 0.0
+    d2 = (math.log(f / k) + (r - 0.5 * sigma * sigma) * t) / (sigma * math.sqrt(t))
+    n = lambda x: 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))
+    assert ro.pricing.rho_deribit("c", f, k, t, sigma) == pytest.approx(k * t * n(d2) / 100.0, rel=1e-12)
+    assert ro.pricing.rho_deribit("p", f, k, t, sigma) == pytest.approx(-k * t * n(-d2) / 100.0, rel=1e-12)
+    b76 = ro.greeks("c", f, k, t, r, sigma)["rho"]
+    assert b76 == pytest.approx(-t * ro.price("c", f, k, t, r, sigma), rel=1e-12)
+    assert abs(ro.pricing.rho_deribit("c", f, k, t, sigma) - b76 / 100.0) > 10.0

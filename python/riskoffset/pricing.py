@@ -204,6 +204,18 @@ def greeks(
     return _compute(flag, underlying, strike, t, r, sigma, q, m, s, selection, threads, out)
 
 
+def rho_deribit(flag: Any, underlying: Any, strike: Any, t: Any, sigma: Any, r: Any = 0.0) -> Result:
+    """The rho Deribit displays: Black-Scholes rho with the underlying price held, per 1 % rate point, in the
+    quote currency per unit of underlying: ``K t exp(-r t) N(d2) / 100`` for a call, ``-K t exp(-r t) N(-d2) / 100``
+    for a put (``underlying`` is the price Deribit quotes the option on).
+
+    Not the same number as ``greeks(...)["rho"]`` of the default Black-76 model, which holds the forward so
+    only the discount factor moves (``-t V`` per 1.00 of rate); see docs/conventions.md.  Computed by the
+    same kernel as `greeks` with ``model="bsm"``."""
+    rho = greeks(flag, underlying, strike, t, r, sigma, model="bsm", greeks=("rho",))["rho"]
+    return rho / 100.0
+
+
 @functools.lru_cache(maxsize=256)
 def _output_indices(greeks: str | tuple[str, ...], settlement: int) -> tuple[int, ...]:
     return tuple(GREEK_NAMES.index(name) for name in _selection(greeks, settlement)[0])
