@@ -290,10 +290,13 @@ class Book:
         p = Path(path)
         if not p.exists():
             raise FileNotFoundError(f"book file {str(p)!r} does not exist")
-        if p.suffix.lower() == ".csv":
-            return cls.from_csv(p, instruments=instruments)
-        if p.suffix.lower() == ".json":
-            return cls.from_json(p, instruments=instruments)
+        try:
+            if p.suffix.lower() == ".csv":
+                return cls.from_csv(p, instruments=instruments)
+            if p.suffix.lower() == ".json":
+                return cls.from_json(p, instruments=instruments)
+        except UnicodeDecodeError as exc:  # a binary or wrongly encoded file: name it
+            raise ValueError(f"book file {str(p)!r} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
         raise ValueError(f"book file {str(p)!r}: expected a .csv or .json file")
 
     @staticmethod

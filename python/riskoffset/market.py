@@ -314,10 +314,13 @@ class Market:
         p = Path(path)
         if not p.exists():
             raise FileNotFoundError(f"market file {str(p)!r} does not exist")
-        if p.suffix.lower() == ".json":
-            return cls.from_json(p, **options)
-        if p.suffix.lower() == ".csv":
-            return cls.from_csv(p, **options)
+        try:
+            if p.suffix.lower() == ".json":
+                return cls.from_json(p, **options)
+            if p.suffix.lower() == ".csv":
+                return cls.from_csv(p, **options)
+        except UnicodeDecodeError as exc:  # a binary or wrongly encoded file: name it
+            raise ValueError(f"market file {str(p)!r} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
         raise ValueError(f"market file {str(p)!r}: expected a .csv or .json file")
 
     @classmethod
