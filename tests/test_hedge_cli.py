@@ -88,6 +88,8 @@ def test_whatif_table_and_json(run_cli: RunCli) -> None:
         ("BTC-PERPETUAL", "expected NAME:QTY"),
         ("BTC-PERPETUAL:ten", "is not a number"),
         ("BTC-PERPETUAL:inf", "not finite"),
+        ("BTC-PERPETUAL:1e308", "larger than any real order"),
+        ("BTC-PERPETUAL:-2e15", "larger than any real order"),
         ("FOO:1", "malformed instrument name"),
         ("SOL-PERPETUAL:10", "SOL-PERPETUAL"),
     ],

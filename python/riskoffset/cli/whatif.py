@@ -31,6 +31,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     return p
 
 
+#: Orders beyond this amount (1e15 USD face, or coins) are typing mistakes, not orders: refused before they
+#: turn a margin table into 300-digit numbers.
+MAX_ORDER_AMOUNT = 1e15
+
+
 def parse_orders(specs: Sequence[str]) -> list[tuple[str, float]]:
     orders = []
     for spec in specs:
@@ -45,6 +50,11 @@ def parse_orders(specs: Sequence[str]) -> list[tuple[str, float]]:
             raise ValueError(f"--order {spec!r}: quantity {quantity!r} is not a number") from None
         if not np.isfinite(q):
             raise ValueError(f"--order {spec!r}: quantity is not finite")
+        if abs(q) > MAX_ORDER_AMOUNT:
+            raise ValueError(
+                f"--order {spec!r}: |quantity| above {MAX_ORDER_AMOUNT:.0e} is larger than any real order "
+                "(amounts are USD face for inverse futures, coin otherwise)"
+            )
         orders.append((name, q))
     return orders
 
