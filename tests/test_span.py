@@ -16,7 +16,6 @@ two_cc.spn (all amounts USD, risk arrays = losses of one long contract):
 from __future__ import annotations
 
 import itertools
-import math
 import os
 from pathlib import Path
 
@@ -145,7 +144,7 @@ def test_short_calls_som_nov(span) -> None:  # type: ignore[no-untyped-def]
     cc = r.details["combined_commodities"][0]
     assert cc["short_option_minimum"] == 25.0 and cc["risk"] == 287.5
     assert _total(r) == r.initial
-    assert r.calibration["scan_risk"] == "calibrated" and r.calibration["inter_spread_credit"] == "candidate"
+    assert r.calibration["scan_risk"] == "calibrated" and r.calibration["inter_spread_credit"] == "calibrated"
 
 
 def test_inter_commodity_credit(span) -> None:  # type: ignore[no-untyped-def]
@@ -344,18 +343,17 @@ def test_not_a_span_file(tmp_path: Path) -> None:
         parse_span(tmp_path / "missing.spn")
 
 
-def test_unlinked_contract_and_unsupported_charge_method(tmp_path: Path) -> None:
+def test_unlinked_contract_and_unknown_charge_method(tmp_path: Path) -> None:
     text = TWO_CC.read_text()
     unlinked = text.replace("<pfLink><exch>TX</exch><pfId>3</pfId>", "<pfLink><exch>TX</exch><pfId>9</pfId>")
     with pytest.raises(ValueError, match="TX:BF:201 is not linked to any combined commodity"):
         span_margin({"BF:201": 1}, None, _write(tmp_path, unlinked, "u.spn"))
-    pmps = text.replace(
+    unknown = text.replace(
         "<chargeMeth>F</chargeMeth><rate><r>1</r><val>40</val>",
-        "<chargeMeth>W</chargeMeth><rate><r>1</r><val>40</val>",
+        "<chargeMeth>Q</chargeMeth><rate><r>1</r><val>40</val>",
     )
-    with pytest.raises(ValueError, match="chargeMeth 'W' is not implemented"):
-        span_margin({"AF:101": 1, "AF:102": -1}, None, _write(tmp_path, pmps, "w.spn"))
-    assert math.isfinite(span_margin({"AF:101": 1}, None, _write(tmp_path, pmps, "w2.spn")).initial)
+    with pytest.raises(SpanFileError, match=r"line \d+: <dSpread>: <chargeMeth> must be F, P or W, got 'Q'"):
+        parse_span(_write(tmp_path, unknown, "q.spn"))
 
 
 # ---------------------------------------------------------------------------------------------- variants

@@ -9,17 +9,20 @@ commodity (CC):
    description only unless ``apply_point_weights=True``;
 2. tier deltas ``sum n_p d_p`` with the composite delta stored in each risk array (the contract's own
    ``d`` if the array has none, 1 for futures);
-3. intra-commodity spreads (``ccDef/dSpread``) in priority order: legs on intra tiers (tLeg) or periods
-   (pLeg); a spread forms when all A legs have one delta sign and all B legs the other;
-   ``N = min |delta_leg| / i_leg``; each leg's delta moves ``N i_leg`` toward zero; charge ``N x rate``
-   (chargeMeth F);
+3. super-intercommodity spreads (``superSpreads``), then intra-commodity spreads (``ccDef/dSpread``), in
+   priority order: legs on intra tiers (tLeg) or periods (pLeg); a spread forms when all A legs have one delta
+   sign and all B legs the other; ``N = min |delta_leg| / i_leg``; each leg's delta moves ``N i_leg`` toward
+   zero; the charge by ``chargeMeth``: F ``N x rate``, P ``N x (val + psRate + pmRate x months between the
+   legs)``, W ``rate x N x sum i_leg x WFPR`` (see 5; for an intra spread WFPR is the futures price scan range);
 4. spot (delivery) month charge: ``sprd`` per spot-month delta consumed by spreads, ``outr`` per
    remaining spot-month delta (consumption is taken from the spot month's pLeg or intra tier);
-5. inter-commodity credits (``interSpreads/dSpread``) on the deltas remaining after 3, priority order,
+5. inter-commodity spreads (``interSpreads``) on the deltas remaining after 3, priority order; W:
    ``credit_leg = rate x N x i_leg x WFPR_leg`` with ``WFPR = PR / |delta of the tier|``, price risk
    ``PR = max(scan - TR - VR, 0)``, time risk ``TR = mean L_j over the scenarios with no price move``,
-   volatility risk ``VR = |L_j* - L_pair(j*)| / 2`` (wfprMeth 2 caps WFPR at the futures price scan range,
-   3 sets it to that range);
+   volatility risk ``VR = |L_j* - L_pair(j*)| / 2`` (wfprMeth 2 / SCANRANGE_CAP caps WFPR at the futures price
+   scan range, 3 / SCANRANGE sets it to that range); F and P: a charge shared equally by the legs' CCs;
+   scanning spreads (``sSpread``, also allowed in 3): the legs' scenario losses scanned together in the target
+   CC, other legs' gains counted at the rate, each leg credited the scan risk it gives up;
 6. short option minimum: per somTiers tier, rate x short option contracts (somMeth GROSS) or rate x the
    larger of short calls and short puts (any other somMeth);
 7. ``risk = max(scan + intra + spot - inter, SOM)``;
@@ -29,13 +32,14 @@ commodity (CC):
    val) makes class r = val x class baseR (e.g. initial = 1.1 x maintenance).
 
 Amounts are converted to the result currency with the clearing org's curConv factors.  What is
-calibrated: scan risk reproduces the textbook arrays and the published assembly of the requirement
-(see docs/span.md); spot charges, inter-commodity credits (TR/VR/PR decomposition unconfirmed), the SOM method
-choice and cross-CC use of NOV are documented candidates.  Charge methods P (per month per spread) and W
-(weighted price) are not implemented: a file using them on a spread that forms raises ValueError.
+calibrated: scan risk reproduces the textbook arrays, the weighted-price inter credit and the flat intra
+charge reproduce CME's published worked examples (see docs/span.md).  Candidates, labelled so in a result
+where they contribute: P and W intra charges, F and P inter charges, super and scanning spreads; spot
+charges, the SOM method choice and cross-CC use of NOV.  Per-point scanning-spread aggregation (sPointDef) and
+volatility offsets (DELTAVOL) raise ValueError when such a spread forms.
 
-Why one module of ~700 lines: the steps above run in order on shared per-CC state (the spreads consume the
-deltas the earlier steps leave), and reading them in one place is how they are checked against SPAN.
+The spreads (step 3 and 5) live in riskoffset.margining.span.spreads; this module runs the steps in order on
+one account: per-CC scan and deltas, spreads, SOM and NOV, then the assembly across CCs, classes and currencies.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -56,13 +60,22 @@ from .model import (
     KIND_OPTION,
     ClearingOrg,
     CombinedCommodity,
-    DeltaSpread,
     PointDef,
     ScanPoint,
+    ScanSpread,
     SpanFile,
-    Tier,
 )
 from .parser import parse_span
+from .spreads import (
+    CCResult,
+    CCWork,
+    delta_spread,
+    inter_spread,
+    period_match,
+    rate_for,
+    scanning_spread,
+    tier_of,
+)
 
 COMPONENTS: tuple[str, ...] = (
     "scan_risk",
@@ -78,7 +91,7 @@ CALIBRATION: dict[str, Calibration] = {
     "scan_risk": "calibrated",  # reproduces the textbook risk arrays (see docs/span.md)
     "intra_spread_charge": "exact",  # flat-rate rule, file-driven
     "spot_charge": "candidate",
-    "inter_spread_credit": "candidate",  # WFPR decomposition unconfirmed
+    "inter_spread_credit": "calibrated",  # weighted-price delta spreads: CME's published worked example
     "som_excess": "exact",
     "initial_adjustment": "exact",
     "net_option_value": "candidate",  # cross-CC use of NOV
@@ -122,93 +135,6 @@ class SpanOptions:
     apply_point_weights: bool = False  # multiply L_j by the pointDef weight (arrays normally include it)
     maintenance_r: int | None = None  # force the rate classes
     initial_r: int | None = None
-
-
-@dataclass
-class CCResult:
-    org: int
-    cc: str
-    currency: str
-    scan: float = 0.0
-    active: int = 0  # 1-based scenario number of the scan risk (0 = none)
-    losses: FloatArray = field(default_factory=lambda: np.zeros(0))
-    intra: float = 0.0
-    spot: float = 0.0
-    inter: float = 0.0
-    som: float = 0.0
-    nov: float = 0.0
-    time_risk: float = 0.0
-    vol_risk: float = 0.0
-    price_risk: float = 0.0
-    inter_deltas: dict[str, float] = field(default_factory=dict)  # remaining, per inter tier ("*" = CC)
-    inter_orig: dict[str, float] = field(default_factory=dict)
-    spreads_formed: list[dict[str, Any]] = field(default_factory=list)
-    point_def: PointDef = STANDARD_POINT_DEF
-
-    @property
-    def risk(self) -> float:
-        return max(self.scan + self.intra + self.spot - self.inter, self.som)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "cc": self.cc,
-            "currency": self.currency,
-            "scan_risk": self.scan,
-            "active_scenario": self.active,
-            "intra_spread_charge": self.intra,
-            "spot_charge": self.spot,
-            "inter_spread_credit": self.inter,
-            "short_option_minimum": self.som,
-            "risk": self.risk,
-            "net_option_value": self.nov,
-            "time_risk": self.time_risk,
-            "volatility_risk": self.vol_risk,
-            "price_risk": self.price_risk,
-            "scenario_losses": self.losses.tolist(),
-            "spreads": list(self.spreads_formed),
-        }
-
-
-# ---------------------------------------------------------------------------------------------- helpers
-def _rate(rates: Mapping[int, float], r: int, fallback: int) -> float | None:
-    if r in rates:
-        return rates[r]
-    if fallback in rates:
-        return rates[fallback]
-    if rates:
-        return rates[min(rates)]
-    return None
-
-
-def _period_match(pe: str, spot: str) -> bool:
-    if spot.endswith(("00", "99")):
-        return pe[:6] == spot[:6]
-    return pe == spot
-
-
-def _tier_of(tiers: tuple[Tier, ...], pe: str) -> str | None:
-    for t in tiers:
-        if t.contains(pe):
-            return t.tn
-    return None
-
-
-def _form(deltas: list[float], spread: DeltaSpread) -> float:
-    """Number of spreads that form (0 if the legs' signs do not fit the A/B sides)."""
-    sign_a = 0.0
-    for d, leg in zip(deltas, spread.legs):
-        if d == 0:
-            return 0.0
-        s = math.copysign(1.0, d) * (1.0 if leg.side == "A" else -1.0)
-        if sign_a == 0:
-            sign_a = s
-        elif s != sign_a:
-            return 0.0
-    return min(abs(d) / leg.ratio for d, leg in zip(deltas, spread.legs))
-
-
-def _credit_rate(value: float) -> float:
-    return value / 100.0 if value > 1.0 else value
 
 
 # ---------------------------------------------------------------------------------------------- per class
@@ -259,16 +185,9 @@ def _arrays(span: SpanFile, rows: IntArray, r: int, r_m: int) -> tuple[FloatArra
     return a, d
 
 
-def _cc_calc(
-    span: SpanFile,
-    org: ClearingOrg,
-    cc: CombinedCommodity,
-    rows: IntArray,
-    n: FloatArray,
-    r: int,
-    r_m: int,
-    opts: SpanOptions,
-) -> CCResult:
+def _cc_scan(span: SpanFile, org: ClearingOrg, org_i: int, cc: CombinedCommodity, rows: IntArray, n: FloatArray,
+             r: int, r_m: int, opts: SpanOptions) -> CCWork:  # fmt: skip
+    """Steps 1-2: scan risk (with time, volatility and price risk) and the delta pools."""
     con = span.contracts
     pdef = cc.point_defs.get(r) or org.point_defs.get(r) or cc.point_defs.get(r_m) or org.point_defs.get(r_m)
     if pdef is None:
@@ -310,7 +229,7 @@ def _cc_calc(
         res.scan = max(0.0, float(losses[j])) if len(losses) else 0.0
         res.active = j + 1 if res.scan > 0 else 0
 
-    # time / volatility / price risk of the CC (for the inter-commodity WFPR)
+    # time / volatility / price risk of the CC (for the weighted futures price risk of inter spreads)
     no_move = [i for i, p in enumerate(pdef.scan_points) if p.price == 0 and p.weight == 1.0]
     res.time_risk = float(np.mean(losses[no_move])) if no_move else 0.0
     if res.active:
@@ -325,39 +244,27 @@ def _cc_calc(
     period_delta = {p: float(dn[pe == p].sum()) for p in periods}
     tier_delta: dict[str, float] = {}
     for p, v in period_delta.items():
-        tn = _tier_of(cc.intra_tiers, p)
+        tn = tier_of(cc.intra_tiers, p)
         if tn is not None:
             tier_delta[tn] = tier_delta.get(tn, 0.0) + v
-    consumed: dict[tuple[str, str], float] = {}  # ("t", tn) / ("p", pe) -> signed delta removed
+    if not cc.intra_tiers:
+        tier_delta["*"] = float(dn.sum())
+    return CCWork(cc=cc, res=res, n=n, rows=rows, pe=pe, dn=dn, periods=periods, period_delta=period_delta,
+                   tier_delta=tier_delta, psr=_futures_psr(span, cc, org_i), scan_now=res.scan,
+                   losses_now=losses.copy())  # fmt: skip
 
+
+def _cc_finish(span: SpanFile, work: CCWork, r: int, r_m: int) -> None:
+    """Steps 3, 4, 6 and 8 of one CC: intra spreads, spot charge, remaining deltas, SOM and NOV."""
+    cc, res, rows, n, pe, dn = work.cc, work.res, work.rows, work.n, work.pe, work.dn
+    con = span.contracts
+    one = {cc.cc: work}
     # 3. intra-commodity spreads
-    intra = 0.0
     for spread in cc.spreads:
         if any(leg.cc and leg.cc != cc.cc for leg in spread.legs):
             continue
-        keys = [("t", leg.tier) if leg.tier else ("p", leg.period) for leg in spread.legs]
-        pools = [tier_delta if k[0] == "t" else period_delta for k in keys]
-        deltas = [pool.get(k[1], 0.0) for pool, k in zip(pools, keys)]
-        count = _form(deltas, spread)
-        if count <= 0:
-            continue
-        if spread.charge_meth != "F":
-            raise ValueError(
-                f"combined commodity {cc.cc}, spread {spread.priority}: chargeMeth {spread.charge_meth!r} "
-                "is not implemented (only F, flat rate per spread)"
-            )
-        rate = _rate(spread.rates, r, r_m)
-        if rate is None:
-            raise ValueError(f"combined commodity {cc.cc}, spread {spread.priority}: no <rate> for r={r}")
-        for pool, k, leg, dv in zip(pools, keys, spread.legs, deltas):
-            moved = math.copysign(count * leg.ratio, dv)
-            pool[k[1]] = dv - moved
-            consumed[k] = consumed.get(k, 0.0) + moved
-        intra += count * rate
-        res.spreads_formed.append(
-            {"type": "intra", "spread": spread.priority, "count": count, "charge": count * rate}
-        )
-    res.intra = intra
+        delta_spread(spread, one, r, r_m, "intra")
+    consumed = work.consumed
 
     # 4. spot month charge
     spot = 0.0
@@ -366,13 +273,13 @@ def _cc_calc(
             continue
         if sr.r != r and sr.r != r_m and any(s.r == r_m for s in cc.spot_rates):
             continue
-        in_spot = [p for p in periods if _period_match(p, sr.period)]
+        in_spot = [p for p in work.periods if period_match(p, sr.period)]
         if not in_spot:
             continue
         delta_spot = abs(sum(float(dn[pe == p].sum()) for p in in_spot))
         used = sum(abs(consumed.get(("p", p), 0.0)) for p in in_spot)
         if used == 0:
-            tn = _tier_of(cc.intra_tiers, in_spot[0])
+            tn = tier_of(cc.intra_tiers, in_spot[0])
             used = abs(consumed.get(("t", tn), 0.0)) if tn is not None else 0.0
         in_spread = min(delta_spot, used)
         spot += sr.sprd * in_spread + sr.outr * (delta_spot - in_spread)
@@ -389,14 +296,14 @@ def _cc_calc(
 
     if cc.inter_tiers:
         for t in cc.inter_tiers:
-            orig = sum(float(dn[pe == p].sum()) for p in periods if t.contains(p))
+            orig = sum(float(dn[pe == p].sum()) for p in work.periods if t.contains(p))
             moved = sum(v for k, v in consumed.items() if t.contains(start_of(k)))
             res.inter_orig[t.tn] = orig
-            res.inter_deltas[t.tn] = orig - moved
+            res.inter_deltas[t.tn] = 0.0 if work.offset else orig - moved
     else:
         total = float(dn.sum())
         res.inter_orig["*"] = total
-        res.inter_deltas["*"] = total - sum(consumed.values())
+        res.inter_deltas["*"] = 0.0 if work.offset else total - sum(consumed.values())
 
     # 6. short option minimum
     som = 0.0
@@ -404,7 +311,7 @@ def _cc_calc(
     short = is_opt & (n < 0)
     gross = cc.som_meth.strip().upper() in ("GROSS", "G")
     for tier in cc.som_tiers:
-        rate = _rate(tier.rates, r, r_m)
+        rate = rate_for(tier.rates, r, r_m)
         if not rate:
             continue
         mask = short & np.array([tier.contains(p) if p else True for p in pe.tolist()], dtype=bool)
@@ -431,52 +338,6 @@ def _cc_calc(
                 "option value)"
             )
         res.nov = float((n[use] * price[use] * con.cvf[rows][use]).sum())
-    return res
-
-
-def _inter_credits(org: ClearingOrg, results: dict[str, CCResult], span: SpanFile, psr: Mapping[str, float],
-                   r: int, r_m: int) -> None:  # fmt: skip
-    for spread in org.inter_spreads:
-        legs = spread.legs
-        if any(leg.cc not in results for leg in legs):
-            continue
-
-        def key(leg_cc: str, tn: str) -> str:
-            deltas = results[leg_cc].inter_deltas
-            return tn if tn in deltas else "*"
-
-        keys = [key(leg.cc, leg.tier) for leg in legs]
-        if any(k not in results[leg.cc].inter_deltas for k, leg in zip(keys, legs)):
-            continue
-        deltas = [results[leg.cc].inter_deltas[k] for k, leg in zip(keys, legs)]
-        count = _form(deltas, spread)
-        if count <= 0:
-            continue
-        spread_rate = _rate(spread.rates, r, r_m)
-        total = 0.0
-        for leg, k, dv in zip(legs, keys, deltas):
-            rate = _rate(leg.rates, r, r_m) if leg.rates else spread_rate
-            if rate is None:
-                raise ValueError(f"inter-commodity spread {spread.priority}: no credit <rate> for r={r}")
-            res = results[leg.cc]
-            orig = abs(res.inter_orig[k])
-            wfpr = res.price_risk / orig if orig > 0 else 0.0
-            cc_def = org.combined[leg.cc]
-            if cc_def.wfpr_meth in ("2", "3"):
-                if leg.cc not in psr:
-                    raise ValueError(
-                        f"combined commodity {leg.cc}: wfprMeth {cc_def.wfpr_meth} needs the futures price "
-                        "scan range (<scanRate><priceScan>) and the file has none"
-                    )
-                wfpr = min(wfpr, psr[leg.cc]) if cc_def.wfpr_meth == "2" else psr[leg.cc]
-            credit = _credit_rate(rate) * count * leg.ratio * wfpr
-            res.inter += credit
-            total += credit
-            res.inter_deltas[k] = dv - math.copysign(count * leg.ratio, dv)
-        for leg in legs:
-            results[leg.cc].spreads_formed.append(
-                {"type": "inter", "spread": spread.priority, "count": count, "credit_total": total}
-            )
 
 
 def _futures_psr(span: SpanFile, cc: CombinedCommodity, org_index: int) -> float | None:
@@ -521,19 +382,26 @@ def _convert(org: ClearingOrg, amount: float, src: str, dst: str) -> float:
 
 def _org_class(span: SpanFile, org_i: int, groups: dict[str, tuple[IntArray, FloatArray]], r: int, r_m: int,
                opts: SpanOptions) -> dict[str, CCResult]:  # fmt: skip
+    """Every CC of one clearing org in rate class r, spreads formed in SPAN's order: super spreads (before
+    the calendar spreads), intra spreads and spot charges per CC, then inter spreads in priority order."""
     org = span.orgs[org_i]
-    results = {
-        name: _cc_calc(span, org, org.combined[name], rows, n, r, r_m, opts)
+    works = {
+        name: _cc_scan(span, org, org_i, org.combined[name], rows, n, r, r_m, opts)
         for name, (rows, n) in groups.items()
     }
-    if org.inter_spreads:
-        psr: dict[str, float] = {}
-        for name in results:
-            v = _futures_psr(span, org.combined[name], org_i)
-            if v is not None:
-                psr[name] = v
-        _inter_credits(org, results, span, psr, r, r_m)
-    return results
+    for spread in org.super_spreads:
+        if isinstance(spread, ScanSpread):
+            scanning_spread(spread, works, r, r_m, "super")
+        else:
+            delta_spread(spread, works, r, r_m, "super")
+    for work in works.values():
+        _cc_finish(span, work, r, r_m)
+    for spread in org.inter_spreads:
+        if isinstance(spread, ScanSpread):
+            scanning_spread(spread, works, r, r_m, "inter")
+        else:
+            inter_spread(spread, works, r, r_m)
+    return {name: w.res for name, w in works.items()}
 
 
 # ---------------------------------------------------------------------------------------------- account
@@ -648,12 +516,25 @@ def span_account(
         usd_rate=usd,
         worst_scenario=worst_scenario,
         components=totals,
-        calibration=dict(CALIBRATION),
+        calibration=_calibration(per_cc),
         parameters_source=source.strip(),
         details={"combined_commodities": per_cc},
         account=account,
         group=currency,
     )
+
+
+def _calibration(per_cc: list[dict[str, Any]]) -> dict[str, Calibration]:
+    """The components' calibration, downgraded to candidate where a spread of an unconfirmed kind formed:
+    per-month or weighted-price intra spreads, flat / per-month / scanning inter spreads, super spreads."""
+    out = dict(CALIBRATION)
+    for row in per_cc:
+        for s in row["spreads"]:
+            if s["type"] == "intra" and s["method"] in ("P", "W"):
+                out["intra_spread_charge"] = "candidate"
+            elif s["type"] == "super" or (s["type"] == "inter" and s["method"] != "W"):
+                out["inter_spread_credit"] = "candidate"
+    return out
 
 
 def _point_def_for(org: ClearingOrg, cc: CombinedCommodity, r: int) -> PointDef | None:

@@ -108,6 +108,27 @@ class DeltaSpread:
 
 
 @dataclass(frozen=True)
+class ScanLeg:
+    """One leg of a scanning-based spread: a combined commodity, whether it is the target (the CC whose
+    scan takes in the other legs' scenario losses) and whether the spread needs it to form."""
+
+    cc: str
+    is_target: bool
+    is_required: bool = True
+
+
+@dataclass(frozen=True)
+class ScanSpread:
+    """A scanning-based spread (``sSpread``): the legs' scenario losses are scanned together in the target
+    CC, gains of the other legs counted at the rate (gain allowance, a fraction or a percentage)."""
+
+    priority: int
+    rates: dict[int, float]
+    legs: tuple[ScanLeg, ...]
+    per_point: bool = False  # the file defines per-point aggregation (sPointDef), which is not supported
+
+
+@dataclass(frozen=True)
 class SpotRate:
     r: int
     period: str
@@ -160,7 +181,9 @@ class ClearingOrg:
     pb_rates: tuple[PbRateDef, ...]
     point_defs: dict[int, PointDef]
     combined: dict[str, CombinedCommodity]
-    inter_spreads: tuple[DeltaSpread, ...]
+    inter_spreads: tuple[DeltaSpread | ScanSpread, ...]
+    #: super-intercommodity spreads: formed before the intra-commodity (calendar) spreads
+    super_spreads: tuple[DeltaSpread | ScanSpread, ...] = ()
 
 
 @dataclass

@@ -12,7 +12,8 @@ What is read (everything the SPAN algorithm of `riskoffset.margining.span.algori
 - ``spanFile``: fileFormat, created; ``pointInTime``: business date, isSetl, setlQualifier, time, run;
 - per ``clearingOrg``: ec, name, capAnov, lookAheadDays/Years, daysPerYear, ``curConv``, ``pbRateDef``,
   ``pointDef`` (``scanPointDef`` / ``deltaPointDef``: priceScanDef and volScanDef mult x numerator /
-  denominator, weight, pairedPoint), ``interSpreads`` (``dSpread``);
+  denominator, weight, pairedPoint), ``superSpreads`` and ``interSpreads`` (``dSpread``, and the
+  scanning-based ``sSpread``: spread, rate, ``sLeg``: cc, isTarget, isRequired);
 - per ``exchange``: the product families ``futPf``, ``phyPf``, ``fwdPf``, ``oofPf``, ``oopPf``, ``ooePf``,
   ``oocPf`` (pfId, pfCode, name, currency, cvf, valueMeth) and their contracts ``fut`` / ``phy`` / ``fwd``
   and ``series``/``opt`` (cId, pe, o, k, p, d, cvf, ``scanRate`` priceScan, ``ra``: r, 16 ``a``, ``d``);
@@ -55,7 +56,9 @@ from .model import (
     PbRateDef,
     PointDef,
     ProductFamily,
+    ScanLeg,
     ScanPoint,
+    ScanSpread,
     SpanFile,
     SpanFileError,
     SpotRate,
@@ -111,9 +114,12 @@ def _num(elem: ET.Element, child: str, default: float | None = None) -> float:
             return default
         raise _Semantic(f"missing <{child}>", elem.tag, elem)
     try:
-        return float(c.text)
+        value = float(c.text)
     except ValueError:
         raise _Semantic(f"<{child}> is not a number: {c.text.strip()!r}", elem.tag, elem) from None
+    if not math.isfinite(value):  # a NaN or infinite rate would turn into a non-finite margin
+        raise _Semantic(f"<{child}> is not a finite number: {c.text.strip()!r}", elem.tag, elem)
+    return value
 
 
 def _int(elem: ET.Element, child: str, default: int | None = None) -> int:
@@ -225,6 +231,8 @@ def _spread(elem: ET.Element, default_cc: str) -> DeltaSpread:
     for p in elem.findall("pmpsRate"):
         pmps[_int(p, "r")] = (_num(p, "val", 0.0), _num(p, "pmRate", 0.0), _num(p, "psRate", 0.0))
     meth = _text(elem, "chargeMeth", "F").upper()
+    if meth not in ("F", "P", "W"):
+        raise _Semantic(f"<chargeMeth> must be F, P or W, got {meth!r}", "dSpread", elem)
     return DeltaSpread(
         priority=_int(elem, "spread"),
         charge_meth=meth,
@@ -233,6 +241,38 @@ def _spread(elem: ET.Element, default_cc: str) -> DeltaSpread:
         legs=tuple(legs),
         spread_type=_text(elem, "spreadType", ""),
     )
+
+
+def _scan_spread(elem: ET.Element) -> ScanSpread:
+    legs = []
+    for leg in elem.findall("sLeg"):
+        required = _bool(leg, "isRequired")
+        legs.append(ScanLeg(cc=_text(leg, "cc"), is_target=bool(_bool(leg, "isTarget")),
+                            is_required=True if required is None else required))  # fmt: skip
+    if len(legs) < 2:
+        raise _Semantic("a scanning spread needs at least two legs", "sSpread", elem)
+    targets = [leg.cc for leg in legs if leg.is_target]
+    if len(targets) != 1:
+        raise _Semantic(f"a scanning spread needs exactly one target leg, got {len(targets)}", "sSpread", elem)
+    rates = _rates(elem)
+    for r, v in rates.items():
+        if not 0.0 <= v <= 100.0:
+            raise _Semantic(f"<rate> for r={r} must be a fraction or a percentage, got {v!r}", "sSpread", elem)
+    return ScanSpread(priority=_int(elem, "spread"), rates=rates, legs=tuple(legs),
+                      per_point=elem.find("sPointDef") is not None)  # fmt: skip
+
+
+def _spread_block(block: ET.Element | None) -> tuple[DeltaSpread | ScanSpread, ...]:
+    """The delta and scanning spreads of a superSpreads / interSpreads block, in priority order."""
+    if block is None:
+        return ()
+    out: list[DeltaSpread | ScanSpread] = []
+    for child in block:
+        if child.tag == "dSpread":
+            out.append(_spread(child, ""))
+        elif child.tag == "sSpread":
+            out.append(_scan_spread(child))
+    return tuple(sorted(out, key=lambda s: s.priority))
 
 
 def _cc_def(elem: ET.Element, org: int) -> CombinedCommodity:
@@ -368,6 +408,10 @@ class _Builder:
                 if c.tag == "a":
                     _float(c)  # raises, naming the value
             raise
+        if not all(map(math.isfinite, values)):  # a NaN or infinite loss would make the margin non-finite
+            for c in elem:
+                if c.tag == "a":
+                    _float(c)
         r_elem = elem.find("r")
         r = 1 if r_elem is None else int(_float(r_elem))
         d_elem = elem.find("d")
@@ -455,10 +499,8 @@ class _Builder:
         for pd_elem in elem.findall("pointDef"):
             pdef = _point_def(pd_elem)
             pds[pdef.r] = pdef
-        inter: list[DeltaSpread] = []
-        block = elem.find("interSpreads")
-        if block is not None:
-            inter = sorted((_spread(d, "") for d in block.findall("dSpread")), key=lambda s: s.priority)
+        inter = _spread_block(elem.find("interSpreads"))
+        super_spreads = _spread_block(elem.find("superSpreads"))
         combined = {}
         for cc in self.ccs[self.ccs_at_org :]:
             if cc.cc in combined:
@@ -488,7 +530,8 @@ class _Builder:
                 pb_rates=pb,
                 point_defs=pds,
                 combined=combined,
-                inter_spreads=tuple(inter),
+                inter_spreads=inter,
+                super_spreads=super_spreads,
             )
         )
 
@@ -524,9 +567,12 @@ class _Builder:
 
 def _float(elem: ET.Element) -> float:
     try:
-        return float(elem.text)  # type: ignore[arg-type]
+        value = float(elem.text)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         raise _Semantic(f"not a number: {(elem.text or '').strip()!r}", elem.tag, elem) from None
+    if not math.isfinite(value):
+        raise _Semantic(f"not a finite number: {(elem.text or '').strip()!r}", elem.tag, elem)
+    return value
 
 
 def _iterparse_events(source: Any) -> Iterator[tuple[str, ET.Element]]:
