@@ -27,6 +27,7 @@ from .instruments import Instrument, InstrumentTable
 from .liquidation import Liquidation, liquidation
 from .margining import compare as compare_margins
 from .margining import margin
+from .margining.bulk import margin_accounts
 from .margining.result import MarginResult, WorstScenario
 from .market import Market, MarketDataError
 from .pricing import GREEK_NAMES, greeks, price
@@ -60,6 +61,7 @@ __all__ = [
     "implied_vol",
     "liquidation",
     "margin",
+    "margin_accounts",
     "margining",
     "price",
     "report",

@@ -328,6 +328,20 @@ class Book:
             self.instruments, self.accounts, self.indptr, self.indices, -self.quantity, name=self.name
         )
 
+    def account_range(self, start: int, stop: int) -> Book:
+        """The accounts ``start:stop`` (rows of ``accounts``) as a book over the same instrument table."""
+        if not 0 <= start <= stop <= len(self.accounts):
+            raise ValueError(f"account range {start}:{stop} outside the book's {len(self.accounts)} accounts")
+        s, e = int(self.indptr[start]), int(self.indptr[stop])
+        return Book(
+            self.instruments,
+            self.accounts[start:stop],
+            np.asarray(self.indptr[start : stop + 1] - s, dtype=np.int64),
+            self.indices[s:e],
+            self.quantity[s:e],
+            name=self.name,
+        )
+
     def equals(self, other: Book) -> bool:
         """Same netted positions (exactly), as CSR over the same instrument names."""
         return (

@@ -186,6 +186,16 @@ class Market:
             weakref.WeakKeyDictionary()
         )
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without its caches (resolved columns per instrument table), which are rebuilt on use."""
+        state = dict(self.__dict__)
+        state["_resolved"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._resolved = weakref.WeakKeyDictionary()
+
     def __repr__(self) -> str:
         index = ", ".join(f"{k} {v:,.2f}" for k, v in sorted(self.index.items()))
         return (

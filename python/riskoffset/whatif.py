@@ -221,12 +221,8 @@ class WhatIf:
         self._delta_list: list[float] = delta_unit.tolist()
         self._column_list: list[int] = column.tolist()
         self._rows = list(self.vectors)  # row views, no copies
-        self._steps = _core.margin.GroupSteps(
-            self.params.n_standard,
-            np.asarray(self.params.extended_moves, dtype=np.float64),
-            key_matrix(self.params, keys),
-            t_column,
-        )
+        self._t_column = t_column
+        self._steps = self._group_steps()
         width = self.vectors.shape[1]
         n_std, ext = self.params.n_standard, np.asarray(self.params.extended_moves)
         self.groups: list[_Group] = []
@@ -252,6 +248,27 @@ class WhatIf:
             )
         rows = self.table.rows(self.book.instruments.names[self.book.indices])
         self._add(rows, self.book.quantity)
+
+    def _group_steps(self) -> Any:
+        """The C++ steps after the sum (dampener, pnl_offset, worst case, shocks), shared with the full pass."""
+        return _core.margin.GroupSteps(
+            self.params.n_standard,
+            np.asarray(self.params.extended_moves, dtype=np.float64),
+            key_matrix(self.params, self.keys),
+            self._t_column,
+        )
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without the C++ step object and the row views, which are rebuilt on unpickling."""
+        state = dict(self.__dict__)
+        del state["_steps"], state["_rows"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.vectors.flags.writeable = False
+        self._rows = list(self.vectors)
+        self._steps = self._group_steps()
 
     # ------------------------------------------------------------------ state
     def _figures(self, g: _Group, pre: FloatArray, net_by_column: FloatArray) -> tuple[float, float]:

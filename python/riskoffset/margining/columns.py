@@ -9,6 +9,7 @@ is the whole book's result, summed with arrays; `GroupMargins.by_account` sums t
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, overload
@@ -60,6 +61,20 @@ class GroupMargins(Sequence[MarginResult]):
 
     def __len__(self) -> int:
         return len(self.initial)
+
+    def __reduce__(self) -> tuple[Any, tuple[dict[str, Any]]]:
+        """Pickled with every column and each row's worst-scenario text (to cross to a Dask worker or a
+        file); the method-specific details of a row (e.g. the PM's scenario vectors) stay in the process
+        that computed them: an unpickled row is built from the columns."""
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        if self.worst_description is not None and self.worst_index is not None:
+            describe = self.worst_description
+            fields["worst_description"] = _RowTexts(
+                tuple(describe(i, int(self.worst_index[i])) for i in range(len(self)))
+            )
+        if not isinstance(getattr(self.row_result, "__self__", None), list):  # a list's rows pickle as they are
+            fields["row_result"] = None
+        return _group_margins, (fields,)
 
     @classmethod
     def of(cls, result: MarginResult) -> GroupMargins:
@@ -316,6 +331,20 @@ class GroupMargins(Sequence[MarginResult]):
         return pd.DataFrame(self.to_dict())
 
 
+@dataclass(frozen=True)
+class _RowTexts:
+    """The worst-scenario text of every row, as a pickled GroupMargins carries them."""
+
+    texts: tuple[str, ...]
+
+    def __call__(self, row: int, index: int) -> str:
+        return self.texts[row]
+
+
+def _group_margins(fields: dict[str, Any]) -> GroupMargins:
+    return GroupMargins(**fields)
+
+
 @dataclass(frozen=True, eq=False)
 class AccountMargins:
     """Margin of every account of a book: one row per account, columns as numpy arrays.  ``initial`` and
@@ -340,6 +369,54 @@ class AccountMargins:
 
     def __repr__(self) -> str:
         return f"AccountMargins({self.method!r}, {len(self)} accounts)"
+
+    @classmethod
+    def concat(cls, parts: Sequence[AccountMargins], group_rows: Sequence[int]) -> AccountMargins:
+        """The accounts of consecutive parts of one book as one result; ``group_rows[i]`` is the number of
+        (account, group) rows of part ``i`` (so ``worst_row`` stays a row of the whole book)."""
+        if not parts:
+            raise ValueError("no parts to concatenate")
+        currencies = tuple(dict.fromkeys(c for p in parts for c in p.currencies))
+        names = tuple(dict.fromkeys(n for p in parts for n in p.group_names))
+        offsets = np.concatenate(([0], np.cumsum(np.asarray(group_rows, dtype=np.int64))))[:-1]
+
+        def recode(values: IntArray, old: tuple[str, ...], new: tuple[str, ...]) -> IntArray:
+            table = np.array([new.index(x) for x in old], dtype=np.int64)
+            return table[values] if len(old) else values.astype(np.int64)
+
+        worst_index = None
+        if all(p.worst_index is not None for p in parts):
+            worst_index = np.concatenate([p.worst_index for p in parts if p.worst_index is not None])
+        return cls(
+            parts[0].method,
+            np.concatenate([p.account for p in parts]),
+            currencies,
+            np.concatenate([recode(p.currency, p.currencies, currencies) for p in parts]),
+            np.concatenate([p.initial for p in parts]),
+            np.concatenate([p.maintenance for p in parts]),
+            np.concatenate([p.initial_usd for p in parts]),
+            np.concatenate([p.maintenance_usd for p in parts]),
+            np.concatenate(
+                [recode(p.worst_group, p.group_names, names) if p.group_names else p.worst_group for p in parts]
+            ),
+            np.concatenate([p.worst_row + off for p, off in zip(parts, offsets.tolist())]),
+            group_names=names,
+            worst_index=worst_index,
+        )
+
+    def equals(self, other: AccountMargins) -> bool:
+        """The same figures, bit for bit (NaN equal to NaN), the same labels and codes."""
+        a, b = self.columns(), other.columns()
+        if a.keys() != b.keys() or self.method != other.method:
+            return False
+        for k in a:
+            x, y = np.asarray(a[k]), np.asarray(b[k])
+            if x.dtype.kind == "f" and y.dtype.kind == "f":
+                if x.shape != y.shape or x.tobytes() != y.tobytes():
+                    return False
+            elif not np.array_equal(x, y):
+                return False
+        return bool(np.array_equal(self.worst_row, other.worst_row))
 
     def columns(self) -> dict[str, npt.NDArray[Any]]:
         """The figures as named numpy arrays."""

@@ -270,10 +270,23 @@ def portfolio_margins(
     columns = inputs.run(
         book.indptr, book.indices, book.quantity, keep_vectors=keep_vectors, collateral=collateral
     )
+    return from_columns(book, p, keys, inputs, labels, columns)
+
+
+def from_columns(
+    book: Book,
+    params: PMParameters,
+    keys: VectorKeys,
+    inputs: PMInputs,
+    labels: tuple[tuple[str, ...], ...],
+    columns: dict[str, Any],
+) -> PortfolioMargins:
+    """`PortfolioMargins` from the columns of the C++ pass over the whole book (in one call or, on a cluster,
+    concatenated from contiguous account ranges): refuses a non-finite figure."""
     check_finite(book, keys.names, columns)
     addons = inputs.key_matrix[:, _core.margin.KEY_FIELDS.index("addons")][columns["key"]]
     return PortfolioMargins(
-        params=p,
+        params=params,
         keys=keys,
         account=columns["account"],
         key=columns["key"],
@@ -429,6 +442,7 @@ __all__ = [
     "PairParameters",
     "PortfolioMargins",
     "coin_delta_by_expiry",
+    "from_columns",
     "group_layout",
     "group_margins",
     "instrument_vectors",

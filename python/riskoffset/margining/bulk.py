@@ -1,0 +1,66 @@
+"""Margin of every account of a book, one row per account: on this machine, or on a Dask cluster.
+
+`margin_accounts` gives the figures `ro.margin` gives per account (initial and maintenance in the account's
+currency and in USD, the currency, the group and scenario that drive it) as columns, without building a
+result object per account.  With ``client=`` (a ``dask.distributed.Client``) or ``scheduler=`` (its
+address) the accounts are split into contiguous ranges of the book and margined on the cluster: for
+``deribit-pm`` the instruments are revalued once here and that small matrix is broadcast to the workers;
+for the other methods each worker margins its accounts' sub-book on the broadcast market.  The per-account
+figures do not depend on how the accounts are split, so the result is bit-for-bit the local one (see
+docs/distributed.md).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._types import IntArray
+from ..book import Book
+from ..market import Market
+from . import margin
+from .columns import AccountMargins, GroupMargins
+
+
+def margin_accounts(
+    book: Book,
+    market: Market,
+    method: str = "deribit-pm",
+    params: Any = None,
+    *,
+    client: Any = None,
+    scheduler: str | None = None,
+    partitions: int | None = None,
+) -> AccountMargins:
+    """Initial and maintenance margin of every account of ``book`` under ``method``, one row per account
+    (`AccountMargins`: numpy columns, ``to_pandas()`` with pandas installed).
+
+    client / scheduler: run on a Dask cluster (the ``dask`` extra); partitions: number of account ranges
+    (default: four per worker).  Without them everything runs here.
+    """
+    if client is None and scheduler is None:
+        if partitions is not None:
+            raise ValueError("partitions= applies to a Dask run: pass client= or scheduler= too")
+        return GroupMargins.of(margin(book, market, method, params)).by_account()
+    from ..distributed import dask_margin_accounts  # optional: needs the dask extra
+
+    return dask_margin_accounts(book, market, method, params, client=client, scheduler=scheduler,
+                                partitions=partitions)  # fmt: skip
+
+
+def account_ranges(book: Book, partitions: int) -> list[tuple[int, int]]:
+    """Split the accounts into at most ``partitions`` contiguous ranges of about equal positions (each range
+    non-empty; a range never splits an account)."""
+    if isinstance(partitions, bool) or not isinstance(partitions, (int, np.integer)) or partitions < 1:
+        raise ValueError(f"partitions must be a positive integer, got {partitions!r}")
+    n = len(book.accounts)
+    if n == 0:
+        return []
+    targets = np.linspace(0, book.indptr[-1], int(partitions) + 1)[1:-1]
+    cuts: IntArray = np.searchsorted(book.indptr, targets, side="left").astype(np.int64)
+    bounds = np.unique(np.concatenate(([0], np.clip(cuts, 1, n - 1) if n > 1 else [], [n]))).astype(np.int64)
+    return [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+
+
+__all__ = ["account_ranges", "margin_accounts"]

@@ -1,0 +1,118 @@
+"""Every account margined on a Dask cluster equals the local call bit for bit, whatever the partitions; and
+everything that crosses to a worker pickles.  The cluster is a real `LocalCluster` of 2 worker processes."""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+import riskoffset as ro
+from riskoffset.margining.bulk import account_ranges
+from riskoffset.margining.columns import AccountMargins
+from riskoffset.whatif import WhatIf
+
+
+def _book(market: ro.Market, accounts: int, per_account: int = 20, seed: int = 3) -> ro.Book:
+    table = market.instruments
+    rng = np.random.default_rng(seed)
+    account = np.repeat(np.arange(accounts), per_account)
+    rows = rng.integers(0, len(table), len(account))
+    usd_face = (table.kind[rows] <= 1) & (table.settlement[rows] == 1)
+    lot = np.where(usd_face, 10.0, 0.1)
+    quantity = rng.integers(-50, 51, len(account)) * lot
+    quantity[quantity == 0] = lot[quantity == 0]
+    return ro.Book.from_arrays(account, rows, quantity, instruments=table)
+
+
+@pytest.fixture(scope="module")
+def market() -> ro.Market:
+    return ro.Market.sample()
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[Any]:
+    distributed = pytest.importorskip("dask.distributed")
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster, distributed.Client(cluster) as c:  # fmt: skip
+        yield c
+
+
+def test_local_margin_accounts_matches_margin(market: ro.Market) -> None:
+    """One row per account with the figures ro.margin gives for that account alone."""
+    book = _book(market, 40)
+    rows = ro.margin_accounts(book, market)
+    assert len(rows) == 40 and list(rows.account) == list(book.accounts)
+    for i in (0, 17, 39):
+        alone = ro.margin(book.account_range(i, i + 1), market)
+        # the same groups summed (the total sums them in another order: last-bit differences)
+        assert rows.initial_usd[i] == pytest.approx(alone.initial_usd, rel=1e-14)
+        assert rows.maintenance_usd[i] == pytest.approx(alone.maintenance_usd, rel=1e-14)
+    frame = rows.to_pandas()
+    assert frame.index.name == "account" and len(frame) == 40
+
+
+@pytest.mark.parametrize("method", ["deribit-pm", "deribit-standard", "grid"])
+@pytest.mark.parametrize("partitions", [1, 3, 7])
+def test_dask_equals_local_bit_for_bit(client: Any, market: ro.Market, method: str, partitions: int) -> None:
+    book = _book(market, 300)
+    local = ro.margin_accounts(book, market, method)
+    remote = ro.margin_accounts(book, market, method, client=client, partitions=partitions)
+    assert remote.equals(local)
+    assert np.isfinite(remote.initial_usd).all() and (remote.initial_usd > 0).any()
+    # a changed figure is seen: equals() is not vacuous
+    other = ro.margin_accounts(-book, market, method)
+    assert not other.equals(local)
+
+
+def test_dask_by_scheduler_address(client: Any, market: ro.Market) -> None:
+    book = _book(market, 50, seed=9)
+    remote = ro.margin_accounts(book, market, scheduler=client.scheduler.address, partitions=4)
+    assert remote.equals(ro.margin_accounts(book, market))
+
+
+def test_account_ranges_cover_every_account_once(market: ro.Market) -> None:
+    book = _book(market, 101)
+    for parts in (1, 2, 5, 101, 500):
+        ranges = account_ranges(book, parts)
+        assert ranges[0][0] == 0 and ranges[-1][1] == 101
+        assert all(a < b for a, b in ranges) and all(b == c for (_, b), (c, _) in zip(ranges, ranges[1:]))
+        assert len(ranges) <= min(parts, 101)
+    with pytest.raises(ValueError, match="partitions must be a positive integer"):
+        account_ranges(book, 0)
+    with pytest.raises(ValueError, match="partitions= applies to a Dask run"):
+        ro.margin_accounts(book, market, partitions=2)
+
+
+def test_concat_keeps_worst_rows_of_the_whole_book(market: ro.Market) -> None:
+    book = _book(market, 30)
+    whole = ro.margin_accounts(book, market)
+    parts, rows = [], []
+    for a, b in account_ranges(book, 4):
+        sub = ro.margin(book.account_range(a, b), market)
+        parts.append(ro.margin_accounts(book.account_range(a, b), market))
+        rows.append(len(sub.groups))
+    assert AccountMargins.concat(parts, rows).equals(whole)
+
+
+def test_everything_that_crosses_to_a_worker_pickles(market: ro.Market) -> None:
+    book = _book(market, 5)
+    for obj in (market, book, ro.Book.sample()):
+        back = pickle.loads(pickle.dumps(obj))
+        assert ro.margin(book, back if isinstance(back, ro.Market) else market).initial_usd == ro.margin(
+            book, market
+        ).initial_usd
+    assert pickle.loads(pickle.dumps(book)).equals(book)
+    for method in ("deribit-pm", "deribit-standard", "grid"):
+        result = ro.margin(book, market, method)
+        back = pickle.loads(pickle.dumps(result))
+        assert back.initial == result.initial and back.to_dict() == result.to_dict()
+        assert [r.worst_scenario for r in back.groups] == [r.worst_scenario for r in result.groups]
+    rows = ro.margin_accounts(book, market)
+    assert pickle.loads(pickle.dumps(rows)).equals(rows)
+    whatif = WhatIf(book, market, account=book.accounts[0])
+    again = pickle.loads(pickle.dumps(whatif))
+    assert again.order("BTC-PERPETUAL", 1000) == whatif.order("BTC-PERPETUAL", 1000)
