@@ -116,3 +116,51 @@ def test_everything_that_crosses_to_a_worker_pickles(market: ro.Market) -> None:
     whatif = WhatIf(book, market, account=book.accounts[0])
     again = pickle.loads(pickle.dumps(whatif))
     assert again.order("BTC-PERPETUAL", 1000) == whatif.order("BTC-PERPETUAL", 1000)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_dataset_read_by_the_workers_equals_the_loaded_book(
+    client: Any, market: ro.Market, tmp_path: Any, fmt: str
+) -> None:
+    """Positions split over several files, an account's rows spread over files (and netting to zero for
+    some instruments): margined on the cluster from the files = the same rows loaded as one Book."""
+    pd = pytest.importorskip("pandas")
+    book = _book(market, 120, seed=11)
+    frame = pd.DataFrame(book.positions())
+    frame["account"] = frame["account"].astype(str)
+    frame["quantity"] = frame["quantity"].astype(float)
+    # one position is split into two rows in different files; one extra pair nets to zero
+    extra = pd.DataFrame(
+        [
+            {"account": "7", "instrument": "BTC-PERPETUAL", "quantity": 130.0},
+            {"account": "7", "instrument": "BTC-PERPETUAL", "quantity": -130.0},
+        ]
+    )
+    frame = pd.concat([frame, extra], ignore_index=True).sample(frac=1.0, random_state=2)
+    chunks = np.array_split(np.arange(len(frame)), 4)
+    paths = []
+    for i, rows in enumerate(chunks):
+        part = frame.iloc[rows]
+        path = tmp_path / f"positions-{i}.{fmt}"
+        part.to_csv(path, index=False) if fmt == "csv" else part.to_parquet(path, index=False)
+        paths.append(str(path))
+    expected = ro.margin_accounts(ro.Book.from_positions(frame.to_dict("records")), market)
+    source = str(tmp_path / f"positions-*.{fmt}")
+    got = ro.margin_accounts(source, market, client=client)
+    assert got.equals(expected)
+    assert ro.margin_accounts(paths, market, "deribit-standard", client=client).equals(
+        ro.margin_accounts(ro.Book.from_positions(frame.to_dict("records")), market, "deribit-standard")
+    )
+    with pytest.raises(ValueError, match="pass client= or scheduler="):
+        ro.margin_accounts(source, market)
+
+
+def test_dataset_errors_name_the_problem(client: Any, market: ro.Market, tmp_path: Any) -> None:
+    (tmp_path / "a.csv").write_text("account,instrument,amount\n1,BTC-PERPETUAL,10\n")
+    with pytest.raises(ValueError, match="needs columns instrument .* found \\['account', 'amount', 'instrument'\\]"):
+        ro.margin_accounts(str(tmp_path / "a.csv"), market, client=client)
+    (tmp_path / "b.csv").write_text("account,instrument,quantity\n1,BTC-PERPETUAL,ten\n")
+    with pytest.raises(ValueError, match="BTC-PERPETUAL: quantity 'ten' is not a number"):
+        ro.margin_accounts(str(tmp_path / "b.csv"), market, client=client)
+    with pytest.raises(ValueError, match="give .csv files, .parquet files"):
+        ro.margin_accounts(str(tmp_path / "b.txt"), market, client=client)

@@ -24,7 +24,7 @@ from .columns import AccountMargins, GroupMargins
 
 
 def margin_accounts(
-    book: Book,
+    book: Book | Any,
     market: Market,
     method: str = "deribit-pm",
     params: Any = None,
@@ -36,9 +36,19 @@ def margin_accounts(
     """Initial and maintenance margin of every account of ``book`` under ``method``, one row per account
     (`AccountMargins`: numpy columns, ``to_pandas()`` with pandas installed).
 
+    book: a `Book`, or on a cluster a positions dataset (Parquet or CSV files, or a Dask DataFrame) that
+    the workers read in partitions.
     client / scheduler: run on a Dask cluster (the ``dask`` extra); partitions: number of account ranges
     (default: four per worker).  Without them everything runs here.
     """
+    if not isinstance(book, Book):
+        from ..distributed import is_dataset, margin_dataset  # optional: needs the dask extra
+
+        if not is_dataset(book):
+            raise TypeError(f"book must be a Book or a positions dataset, not {type(book).__name__}")
+        if client is None and scheduler is None:
+            raise ValueError("a positions dataset is margined on a Dask cluster: pass client= or scheduler=")
+        return margin_dataset(book, market, method, params, client=client, scheduler=scheduler)
     if client is None and scheduler is None:
         if partitions is not None:
             raise ValueError("partitions= applies to a Dask run: pass client= or scheduler= too")
