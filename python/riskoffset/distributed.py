@@ -14,8 +14,9 @@ partition by partition by the workers and never gathered whole on the client.
 from __future__ import annotations
 
 import dataclasses
+import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ from .margining.portfolio import PMInputs, from_columns, group_margins, pm_input
 from .market import Market
 
 
-def _require_distributed() -> Any:
+def require_distributed() -> Any:
     try:
         from dask import distributed
     except ImportError:  # pragma: no cover - depends on the environment
@@ -51,7 +52,7 @@ def connected(client: Any = None, scheduler: str | None = None) -> Iterator[Any]
             raise ValueError("give client= or scheduler=, not both")
         yield client
         return
-    distributed = _require_distributed()
+    distributed = require_distributed()
     if not isinstance(scheduler, str) or not scheduler:
         raise ValueError(f"scheduler must be the address of a Dask scheduler, got {scheduler!r}")
     own = distributed.Client(scheduler)
@@ -89,6 +90,7 @@ def dask_margin_accounts(
     client: Any = None,
     scheduler: str | None = None,
     partitions: int | None = None,
+    progress: bool = False,
 ) -> AccountMargins:
     """`margin_accounts` on a Dask cluster (module doc)."""
     with connected(client, scheduler) as c:
@@ -96,17 +98,27 @@ def dask_margin_accounts(
         if not ranges:
             return GroupMargins.of(margin(book, market, method, params)).by_account()
         if method == "deribit-pm" and not is_legacy(params):
-            return _pm_on_cluster(c, book, market, params, ranges)
+            return _pm_on_cluster(c, book, market, params, ranges, progress)
         shared = c.scatter(market, broadcast=True)
         futures = [
             c.submit(_method_range, book.account_range(a, b), shared, method, params, pure=False)
             for a, b in ranges
         ]
-        parts = c.gather(futures)
+        parts = _gather(c, futures, progress)
         return AccountMargins.concat([p[0] for p in parts], [p[1] for p in parts])
 
 
-def _pm_on_cluster(c: Any, book: Book, market: Market, params: Any, ranges: list[tuple[int, int]]) -> AccountMargins:
+def _gather(c: Any, futures: list[Any], progress: bool) -> list[Any]:
+    """The tasks' results in order; with ``progress`` a text progress bar on standard error meanwhile."""
+    if progress:
+        distributed = require_distributed()
+        with redirect_stdout(sys.stderr):  # the bar is drawn on stdout; keep stdout for the results
+            distributed.progress(futures)
+    return list(c.gather(futures))
+
+
+def _pm_on_cluster(c: Any, book: Book, market: Market, params: Any, ranges: list[tuple[int, int]],
+                   progress: bool = False) -> AccountMargins:  # fmt: skip
     p, keys, inputs, labels = pm_inputs(book, market, params)
     shared = c.scatter(inputs, broadcast=True)
     futures = []
@@ -114,7 +126,7 @@ def _pm_on_cluster(c: Any, book: Book, market: Market, params: Any, ranges: list
         s, e = int(book.indptr[a]), int(book.indptr[b])
         indptr = np.asarray(book.indptr[a : b + 1] - s, dtype=np.int64)
         futures.append(c.submit(_pm_range, shared, indptr, book.indices[s:e], book.quantity[s:e], pure=False))
-    parts = c.gather(futures)
+    parts = _gather(c, futures, progress)
     columns: dict[str, Any] = {}
     for name in parts[0]:
         values = [part[name] for part in parts]
@@ -249,6 +261,7 @@ def margin_dataset(
     *,
     client: Any = None,
     scheduler: str | None = None,
+    progress: bool = False,
 ) -> AccountMargins:
     """Margin of every account of a positions dataset (`read_positions`) on a Dask cluster, read by the
     workers: the rows are shuffled so that each account is whole in one partition; a first pass collects
@@ -274,7 +287,7 @@ def margin_dataset(
             shared = c.scatter(market, broadcast=True)
         tasks = [_delayed(_margin_partition)(part, table, integer_accounts, shared, method, params)
                  for part, (_, _, n) in zip(parts, first) if n]  # fmt: skip
-        results = c.gather(c.compute(tasks))
+        results = _gather(c, c.compute(tasks), progress)
     if not results:
         return margin_accounts_empty(method)
     return _in_account_order([r[0] for r in results], [r[1] for r in results])

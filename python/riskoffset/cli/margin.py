@@ -12,6 +12,7 @@ from ..book import Book
 from ..margining.result import MarginResult
 from ..margining.span.algorithm import SAMPLE as SPAN_SAMPLE
 from ..market import Market
+from . import by_account
 from .common import add_book_arguments, add_json_argument, load_book, load_market, print_json
 
 
@@ -43,16 +44,21 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="with --method all: also show Deribit PM with scan risk aggregated across underlyings at this "
         "correlation (a user parameter; default 0.8)",
     )
+    by_account.add_arguments(p)
     add_json_argument(p)
     return p
 
 
 def run(args: argparse.Namespace) -> int:
     market = load_market(args.market)
-    book = load_book(args.book, market)
     method = args.method
     methods = margin_api.available_methods() if method == "all" else [method]
     params = margin_params(args.params, methods, sample_market=args.market is None)
+    if by_account.wanted(args):
+        if method == "all":
+            raise ValueError("--by account, --dask and --out take one --method, not all")
+        return by_account.run(args, market, method, params.get(method))
+    book = load_book(args.book, market)
     header = [
         (
             f"riskoffset margin: {book.name or 'book'}: {len(book)} netted positions, {len(book.accounts)} "

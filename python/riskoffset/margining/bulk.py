@@ -32,6 +32,7 @@ def margin_accounts(
     client: Any = None,
     scheduler: str | None = None,
     partitions: int | None = None,
+    progress: bool = False,
 ) -> AccountMargins:
     """Initial and maintenance margin of every account of ``book`` under ``method``, one row per account
     (`AccountMargins`: numpy columns, ``to_pandas()`` with pandas installed).
@@ -39,7 +40,8 @@ def margin_accounts(
     book: a `Book`, or on a cluster a positions dataset (Parquet or CSV files, or a Dask DataFrame) that
     the workers read in partitions.
     client / scheduler: run on a Dask cluster (the ``dask`` extra); partitions: number of account ranges
-    (default: four per worker).  Without them everything runs here.
+    (default: four per worker); progress: show a progress bar of the cluster's tasks on standard error.
+    Without a client or scheduler everything runs here.
     """
     if not isinstance(book, Book):
         from ..distributed import is_dataset, margin_dataset  # optional: needs the dask extra
@@ -48,7 +50,7 @@ def margin_accounts(
             raise TypeError(f"book must be a Book or a positions dataset, not {type(book).__name__}")
         if client is None and scheduler is None:
             raise ValueError("a positions dataset is margined on a Dask cluster: pass client= or scheduler=")
-        return margin_dataset(book, market, method, params, client=client, scheduler=scheduler)
+        return margin_dataset(book, market, method, params, client=client, scheduler=scheduler, progress=progress)
     if client is None and scheduler is None:
         if partitions is not None:
             raise ValueError("partitions= applies to a Dask run: pass client= or scheduler= too")
@@ -56,7 +58,7 @@ def margin_accounts(
     from ..distributed import dask_margin_accounts  # optional: needs the dask extra
 
     return dask_margin_accounts(book, market, method, params, client=client, scheduler=scheduler,
-                                partitions=partitions)  # fmt: skip
+                                partitions=partitions, progress=progress)  # fmt: skip
 
 
 def account_ranges(book: Book, partitions: int) -> list[tuple[int, int]]:
