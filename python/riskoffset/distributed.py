@@ -25,6 +25,7 @@ import numpy as np
 
 from ._types import FloatArray, IntArray
 from .book import Book
+from .instruments import InstrumentTable
 from .margining import margin
 from .margining.bulk import account_ranges
 from .margining.columns import AccountMargins, GroupMargins
@@ -62,6 +63,25 @@ def connected(client: Any = None, scheduler: str | None = None) -> Iterator[Any]
         own.close()
 
 
+#: Environment for worker processes that run numpy-heavy margin tasks.  Dask's nanny sets glibc's malloc trim
+#: threshold to 64 kB (to hand memory back to the system); that also fixes the mmap threshold at 128 kB, so
+#: every large temporary array is a fresh mmap whose pages fault in again on each call: a third slower here.
+NUMPY_WORKER_ENV = {"MALLOC_TRIM_THRESHOLD_": str(1 << 30), "MALLOC_MMAP_THRESHOLD_": str(1 << 25)}
+
+
+@contextmanager
+def local_cluster(workers: int) -> Iterator[Any]:
+    """A client of a new local cluster of ``workers`` single-threaded worker processes set up for margin work
+    (`NUMPY_WORKER_ENV`), closed afterwards."""
+    distributed = require_distributed()
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be a positive integer, got {workers!r}")
+    with distributed.LocalCluster(
+        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, env=dict(NUMPY_WORKER_ENV)
+    ) as cluster, distributed.Client(cluster) as client:  # fmt: skip
+        yield client
+
+
 def _workers(client: Any) -> int:
     try:
         return max(1, len(client.scheduler_info().get("workers", {})))
@@ -70,15 +90,98 @@ def _workers(client: Any) -> int:
 
 
 # ---------------------------------------------------------------------------------------------- tasks
-def _pm_range(inputs: PMInputs, indptr: IntArray, indices: IntArray, quantity: FloatArray) -> dict[str, Any]:
-    """One task: the C++ portfolio-margin pass over a contiguous range of accounts (``indptr`` from 0)."""
-    return inputs.run(indptr, indices, quantity, keep_vectors=False)
+@dataclass(frozen=True)
+class PMSetup:
+    """What every worker needs for the PM pass: the instruments revalued once, and the parameters."""
+
+    params: Any
+    keys: Any
+    inputs: PMInputs
+    labels: tuple[tuple[str, ...], ...]
 
 
-def _method_range(book: Book, market: Market, method: str, params: Any) -> tuple[AccountMargins, int]:
-    """One task: any method on a sub-book; (its accounts, its number of (account, group) rows)."""
-    rows = GroupMargins.of(margin(book, market, method, params))
-    return rows.by_account(), len(rows)
+def _shell(table: InstrumentTable) -> Book:
+    """A book without positions over ``table`` (what the per-instrument steps need)."""
+    return Book(table, np.zeros(0, np.int64), np.zeros(1, np.int64), np.zeros(0, np.int64), np.zeros(0))
+
+
+def _shared(c: Any, table: InstrumentTable, market: Market, method: str, params: Any) -> Any:
+    """Broadcast once to every worker: for deribit-pm the instruments revalued (`PMSetup`), else the market."""
+    if method == "deribit-pm" and not is_legacy(params):
+        p, keys, inputs, labels = pm_inputs(_shell(table), market, params)
+        return c.scatter(PMSetup(p, keys, inputs, labels), broadcast=True, hash=False)
+    return c.scatter(market, broadcast=True, hash=False)
+
+
+def _margin_book(book: Book, shared: Any, method: str, params: Any) -> tuple[AccountMargins, IntArray]:
+    """One task: a range of accounts margined on a worker; (its accounts, the (account, group) rows of each).
+    deribit-pm runs the C++ pass on the broadcast instrument data, the other methods margin the sub-book."""
+    if isinstance(shared, PMSetup):
+        columns = shared.inputs.run(book.indptr, book.indices, book.quantity, keep_vectors=False)
+        pm = from_columns(book, shared.params, shared.keys, shared.inputs, shared.labels, columns)
+        rows = group_margins(book, pm)
+    else:
+        rows = GroupMargins.of(margin(book, shared, method, params))
+    counts = np.bincount(rows.account, minlength=len(book.accounts)).astype(np.int64)
+    return rows.by_account(), counts
+
+
+def _packed(book: Book, shared: Any, method: str, params: Any) -> tuple[Any, ...]:
+    """One task on a `ClusterBook` part: its accounts' figures, small to send back (the client has the
+    labels; codes as narrow integers; each worst row as an offset within its account)."""
+    rows, counts = _margin_book(book, shared, method, params)
+    within = rows.worst_row - (np.cumsum(counts) - counts)
+    worst_index = None if rows.worst_index is None else rows.worst_index.astype(np.int32)
+    return (rows.method, rows.currencies, rows.group_names, rows.currency.astype(np.int16), rows.initial,
+            rows.maintenance, rows.initial_usd, rows.maintenance_usd, rows.worst_group.astype(np.int16),
+            within.astype(np.int32), counts.astype(np.int32), worst_index)  # fmt: skip
+
+
+def _unpacked(packed: tuple[Any, ...], labels: Any) -> tuple[AccountMargins, int]:
+    method, currencies, names, currency, initial, maintenance, initial_usd, maintenance_usd = packed[:8]
+    worst_group, within, counts, worst_index = packed[8:]
+    counts = counts.astype(np.int64)
+    rows = AccountMargins(
+        method, labels, currencies, currency.astype(np.int64), initial, maintenance, initial_usd,
+        maintenance_usd, worst_group.astype(np.int64), (np.cumsum(counts) - counts) + within,
+        group_names=names, worst_index=None if worst_index is None else worst_index.astype(np.int64),
+    )  # fmt: skip
+    return rows, int(counts.sum())
+
+
+@dataclass(frozen=True)
+class ClusterBook:
+    """A book whose account ranges live on the workers of a Dask cluster (`scatter_book`): margined again on
+    every new market without sending the positions again, as a risk loop does."""
+
+    client: Any
+    parts: tuple[Any, ...]  # futures of the sub-books, in account order
+    ranges: tuple[tuple[int, int], ...]  # the account rows of each part
+    instruments: InstrumentTable
+    accounts: Any  # the labels, in the book's order
+
+    def __repr__(self) -> str:
+        return f"ClusterBook({len(self.accounts):,} accounts in {len(self.parts)} parts on {self.client!r})"
+
+
+def scatter_book(book: Book, client: Any, partitions: int | None = None) -> ClusterBook:
+    """Send the book's accounts to the workers once, cut into contiguous account ranges (default: four per
+    worker); `margin_accounts` on the result sends only the market or the revalued instruments."""
+    ranges = account_ranges(book, partitions if partitions is not None else 4 * _workers(client))
+    parts = client.scatter([book.account_range(a, b) for a, b in ranges], hash=False)
+    return ClusterBook(client, tuple(parts), tuple(ranges), book.instruments, book.accounts)
+
+
+def cluster_book_margins(cb: ClusterBook, market: Market, method: str = "deribit-pm", params: Any = None, *,
+                         progress: bool = False) -> AccountMargins:  # fmt: skip
+    """`margin_accounts` of a `ClusterBook`: one task per part on the worker that holds it."""
+    c = cb.client
+    if not cb.parts:
+        return GroupMargins.of(margin(_shell(cb.instruments), market, method, params)).by_account()
+    shared = _shared(c, cb.instruments, market, method, params)
+    futures = [c.submit(_packed, part, shared, method, params, pure=False) for part in cb.parts]
+    parts = [_unpacked(p, cb.accounts[a:b]) for p, (a, b) in zip(_gather(c, futures, progress), cb.ranges)]
+    return AccountMargins.concat([p[0] for p in parts], [p[1] for p in parts])
 
 
 def dask_margin_accounts(
@@ -92,20 +195,9 @@ def dask_margin_accounts(
     partitions: int | None = None,
     progress: bool = False,
 ) -> AccountMargins:
-    """`margin_accounts` on a Dask cluster (module doc)."""
+    """`margin_accounts` on a Dask cluster (module doc): the book is sent in account ranges, then margined."""
     with connected(client, scheduler) as c:
-        ranges = account_ranges(book, partitions if partitions is not None else 4 * _workers(c))
-        if not ranges:
-            return GroupMargins.of(margin(book, market, method, params)).by_account()
-        if method == "deribit-pm" and not is_legacy(params):
-            return _pm_on_cluster(c, book, market, params, ranges, progress)
-        shared = c.scatter(market, broadcast=True)
-        futures = [
-            c.submit(_method_range, book.account_range(a, b), shared, method, params, pure=False)
-            for a, b in ranges
-        ]
-        parts = _gather(c, futures, progress)
-        return AccountMargins.concat([p[0] for p in parts], [p[1] for p in parts])
+        return cluster_book_margins(scatter_book(book, c, partitions), market, method, params, progress=progress)
 
 
 def _gather(c: Any, futures: list[Any], progress: bool) -> list[Any]:
@@ -115,26 +207,6 @@ def _gather(c: Any, futures: list[Any], progress: bool) -> list[Any]:
         with redirect_stdout(sys.stderr):  # the bar is drawn on stdout; keep stdout for the results
             distributed.progress(futures)
     return list(c.gather(futures))
-
-
-def _pm_on_cluster(c: Any, book: Book, market: Market, params: Any, ranges: list[tuple[int, int]],
-                   progress: bool = False) -> AccountMargins:  # fmt: skip
-    p, keys, inputs, labels = pm_inputs(book, market, params)
-    shared = c.scatter(inputs, broadcast=True)
-    futures = []
-    for a, b in ranges:
-        s, e = int(book.indptr[a]), int(book.indptr[b])
-        indptr = np.asarray(book.indptr[a : b + 1] - s, dtype=np.int64)
-        futures.append(c.submit(_pm_range, shared, indptr, book.indices[s:e], book.quantity[s:e], pure=False))
-    parts = _gather(c, futures, progress)
-    columns: dict[str, Any] = {}
-    for name in parts[0]:
-        values = [part[name] for part in parts]
-        if name == "account":
-            values = [v + a for v, (a, _) in zip(values, ranges)]
-        columns[name] = np.concatenate(values)
-    pm = from_columns(book, p, keys, inputs, labels, columns)
-    return group_margins(book, pm).by_account()
 
 
 # ---------------------------------------------------------------------------------------------- datasets
@@ -229,28 +301,10 @@ def _on_table(book: Book, table: Any) -> Book:
     return Book(table, book.accounts, book.indptr, np.asarray(rows, dtype=np.int64), book.quantity)
 
 
-def _margin_partition(frame: Any, table: Any, integer_accounts: bool, shared: Any, method: str,
+def _margin_partition(frame: Any, table: InstrumentTable, integer_accounts: bool, shared: Any, method: str,
                       params: Any) -> tuple[AccountMargins, IntArray]:  # fmt: skip
-    """Pass 2: the partition's accounts margined over the dataset's table; (accounts, group rows of each)."""
-    book = _on_table(_partition_book(frame, integer_accounts)[0], table)
-    if isinstance(shared, PMSetup):
-        columns = shared.inputs.run(book.indptr, book.indices, book.quantity, keep_vectors=False)
-        rows = group_margins(book, from_columns(book, shared.params, shared.keys, shared.inputs, shared.labels,
-                                                columns))  # fmt: skip
-    else:
-        rows = GroupMargins.of(margin(book, shared, method, params))
-    counts = np.bincount(rows.account, minlength=len(book.accounts)).astype(np.int64)
-    return rows.by_account(), counts
-
-
-@dataclass(frozen=True)
-class PMSetup:
-    """What every worker needs for the PM pass: the instruments revalued once, and the parameters."""
-
-    params: Any
-    keys: Any
-    inputs: PMInputs
-    labels: tuple[tuple[str, ...], ...]
+    """Pass 2: the partition's accounts margined over the dataset's instrument table."""
+    return _margin_book(_on_table(_partition_book(frame, integer_accounts)[0], table), shared, method, params)
 
 
 def margin_dataset(
@@ -279,12 +333,7 @@ def margin_dataset(
         names = sorted({n for used, _, _ in first for n in used})
         integer_accounts = all(digits for _, digits, _ in first)
         table = Book.from_arrays(np.zeros(len(names), np.int64), names, np.ones(len(names))).instruments
-        if method == "deribit-pm" and not is_legacy(params):
-            shell = Book(table, np.zeros(0, np.int64), np.zeros(1, np.int64), np.zeros(0, np.int64), np.zeros(0))
-            p, keys, inputs, labels = pm_inputs(shell, market, params)
-            shared = c.scatter(PMSetup(p, keys, inputs, labels), broadcast=True)
-        else:
-            shared = c.scatter(market, broadcast=True)
+        shared = _shared(c, table, market, method, params)
         tasks = [_delayed(_margin_partition)(part, table, integer_accounts, shared, method, params)
                  for part, (_, _, n) in zip(parts, first) if n]  # fmt: skip
         results = _gather(c, c.compute(tasks), progress)
@@ -327,4 +376,16 @@ def _in_account_order(parts: list[AccountMargins], counts: list[IntArray]) -> Ac
     )
 
 
-__all__ = ["connected", "dask_margin_accounts", "is_dataset", "margin_dataset", "read_positions"]
+__all__ = [
+    "NUMPY_WORKER_ENV",
+    "ClusterBook",
+    "cluster_book_margins",
+    "connected",
+    "dask_margin_accounts",
+    "is_dataset",
+    "local_cluster",
+    "margin_dataset",
+    "read_positions",
+    "require_distributed",
+    "scatter_book",
+]

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..distributed import require_distributed
+from ..distributed import local_cluster, require_distributed
 from ..margining.bulk import margin_accounts
 from ..margining.columns import AccountMargins, plain
 from ..market import Market
@@ -52,10 +52,7 @@ def cluster(spec: str) -> Iterator[Any]:
         count = spec.partition(":")[2]
         if count and (not count.isdigit() or int(count) < 1):
             raise ValueError(f"--dask {spec!r}: write local or local:N with N a positive number of workers")
-        workers = int(count) if count else (os.cpu_count() or 1)
-        with distributed.LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
-        ) as local, distributed.Client(local) as client:  # fmt: skip
+        with local_cluster(int(count) if count else (os.cpu_count() or 1)) as client:
             yield client
         return
     try:

@@ -37,14 +37,17 @@ def margin_accounts(
     """Initial and maintenance margin of every account of ``book`` under ``method``, one row per account
     (`AccountMargins`: numpy columns, ``to_pandas()`` with pandas installed).
 
-    book: a `Book`, or on a cluster a positions dataset (Parquet or CSV files, or a Dask DataFrame) that
-    the workers read in partitions.
+    book: a `Book`; a `ClusterBook` (``ro.distributed.scatter_book``: a book already on the workers); or on a
+    cluster a positions dataset (Parquet or CSV files, or a Dask DataFrame) that the workers read in partitions.
     client / scheduler: run on a Dask cluster (the ``dask`` extra); partitions: number of account ranges
     (default: four per worker); progress: show a progress bar of the cluster's tasks on standard error.
     Without a client or scheduler everything runs here.
     """
     if not isinstance(book, Book):
-        from ..distributed import is_dataset, margin_dataset  # optional: needs the dask extra
+        from ..distributed import ClusterBook, cluster_book_margins, is_dataset, margin_dataset
+
+        if isinstance(book, ClusterBook):
+            return cluster_book_margins(book, market, method, params, progress=progress)
 
         if not is_dataset(book):
             raise TypeError(f"book must be a Book or a positions dataset, not {type(book).__name__}")

@@ -290,9 +290,11 @@ class GroupMargins(Sequence[MarginResult]):
         initial_usd = np.add.reduceat(self.initial_usd, starts)
         maintenance_usd = np.add.reduceat(self.maintenance_usd, starts)
         # The row with the largest initial margin in USD names each account's worst group.
+        # (the first row holding its account's maximum: an O(rows) segment argmax, no sort)
         key = np.where(np.isfinite(self.initial_usd), self.initial_usd, -np.inf)
-        order = np.lexsort((-key, self.account))
-        worst_row = order[np.searchsorted(self.account[order], accounts)]
+        counts = np.diff(np.append(starts, len(self)))
+        hits = np.flatnonzero(key == np.repeat(np.maximum.reduceat(key, starts), counts))
+        worst_row = hits[np.searchsorted(hits, starts)]
         return AccountMargins(
             self.method,
             self.accounts[accounts],
