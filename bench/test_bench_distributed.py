@@ -18,7 +18,7 @@ import riskoffset as ro
 
 pytest.importorskip("dask.distributed")
 
-from riskoffset.distributed import local_cluster, scatter_book  # noqa: E402
+from riskoffset.distributed import local_cluster, scatter_book
 
 
 def _book(market: ro.Market, accounts: int) -> ro.Book:
