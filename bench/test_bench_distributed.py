@@ -57,7 +57,7 @@ def test_dask_cluster_speedup(benchmark) -> None:  # type: ignore[no-untyped-def
             on_cluster = scatter_book(book, client, workers)
             figures[f"send_book_{workers}w_s"] = time.perf_counter() - start
             assert ro.margin_accounts(on_cluster, market).equals(expected)
-            figures[f"dask_{workers}w_s"] = _median(lambda: ro.margin_accounts(on_cluster, market), rounds)
+            figures[f"dask_{workers}w_s"] = _median(lambda cb=on_cluster: ro.margin_accounts(cb, market), rounds)
     if disabled:
         return
     ours = float(benchmark.stats.stats.median)
