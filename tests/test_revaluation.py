@@ -133,3 +133,46 @@ def test_out_is_filled_in_place() -> None:
 def test_no_instruments_gives_an_empty_matrix() -> None:
     empty = np.zeros(0)
     assert ro.revalue(empty, empty, empty, empty, empty, MOVE).shape == (0, M)
+
+
+@pytest.mark.parametrize("r", [0.0, 0.05])
+def test_base_out_gives_the_base_value_and_delta(simd_target: str, r: float) -> None:
+    """base_out: the value of scenario 0, the base state (quote currency, before coin conversion), and dV/dF
+    from the same pass, against ro.price and ro.greeks on scenario 0's inputs (delta 1 for a forward-like
+    position; a finite difference of ro.price checks the sign convention), on every SIMD target."""
+    base = np.full((2, N), np.nan)
+    pnl = ro.revalue(FLAG, FORWARD, STRIKE, T, SIGMA_STATES, MOVE, vol_state=VOL_STATE, inverse=INVERSE, r=r,
+                     base_first=True, base_out=base)  # fmt: skip
+    assert pnl.shape == (N, M - 1)
+    live = T > 0
+    sigma = SIGMA_STATES[:, VOL_STATE[0]]
+    f0 = FORWARD * (1.0 + MOVE[0])
+    flags = np.where(FLAG > 0, "c", "p")
+    tt = np.maximum(T, 0.0)
+    value = np.where(FLAG == 0.0, f0, ro.price(flags, f0, STRIKE, tt, r, sigma))
+    delta = np.where(FLAG == 0.0, 1.0, np.asarray(ro.greeks(flags, f0, STRIKE, tt, r, sigma, greeks="delta")["delta"]))
+    ok = np.abs(base[0] - value) <= np.maximum(1e-12 * np.abs(value), 1e-14 * f0)
+    assert ok.all(), np.flatnonzero(~ok)[:5]
+    opts = live & (FLAG != 0.0)
+    assert np.allclose(base[1][opts], delta[opts], rtol=1e-12, atol=1e-15)
+    assert (base[1][FLAG == 0.0] == 1.0).all()
+    h = 1e-5 * f0
+    bump = (ro.price(flags, f0 + h, STRIKE, tt, r, sigma) - ro.price(flags, f0 - h, STRIKE, tt, r, sigma)) / (2 * h)
+    assert np.allclose(base[1][opts], bump[opts], rtol=1e-5, atol=1e-7)
+    # the P&L is unchanged by asking for the base outputs
+    plain = ro.revalue(FLAG, FORWARD, STRIKE, T, SIGMA_STATES, MOVE, vol_state=VOL_STATE, inverse=INVERSE, r=r,
+                       base_first=True)  # fmt: skip
+    assert np.array_equal(pnl, plain)
+
+
+def test_base_out_is_checked() -> None:
+    args = (FLAG, FORWARD, STRIKE, T, SIGMA_STATES, MOVE)
+    with pytest.raises(ValueError, match="base_out needs base_first"):
+        ro.revalue(*args, vol_state=VOL_STATE, base_out=np.empty((2, N)))
+    with pytest.raises(ValueError, match=r"base_out must be an array of shape \(2, 203\)"):
+        ro.revalue(*args, vol_state=VOL_STATE, base_first=True, base_out=np.empty((N, 2)))
+    with pytest.raises((ValueError, TypeError), match="base_out"):
+        ro.revalue(*args, vol_state=VOL_STATE, base_first=True, base_out=np.empty((2, N), dtype=np.float32))
+    out = np.empty((N, M - 1))
+    with pytest.raises(ValueError, match="must not share memory"):
+        ro.revalue(*args, vol_state=VOL_STATE, base_first=True, out=out, base_out=out.reshape(-1)[: 2 * N].reshape(2, N))

@@ -28,6 +28,7 @@ def revalue(
     threads: int | None = None,
     base_first: bool = False,
     out: FloatArray | None = None,
+    base_out: FloatArray | None = None,
 ) -> FloatArray:
     """Values of n instruments under m scenarios, shape (n, m), Black-76 on the forward.
 
@@ -41,6 +42,9 @@ def revalue(
     bool): coin value V / F_scenario instead of the quote-currency value.  r: discount rate.
     base_first: scenario 0 is the base state and the result is the P&L of scenarios 1..m-1 against it,
     shape (n, m - 1), in one pass.  out: a C-contiguous float64 array of the result shape to fill.
+    base_out: with base_first, a C-contiguous float64 array of shape (2, n) that receives the base state's
+    value in the quote currency (row 0, before any coin conversion) and its delta dV/dF (row 1: the
+    discounted N(d1) of a call, N(d1) - 1 of a put, 1 for a forward-like position), from the same pass.
     """
     flags = np.ascontiguousarray(flag, dtype=np.float64).reshape(-1)
     n = flags.size
@@ -91,6 +95,7 @@ def revalue(
         thread_count(threads, n * m),
         base_first,
         out,
+        base_out,
     )
     if bad >= 0:
         i, j = divmod(int(bad), max(m, 1))

@@ -32,7 +32,7 @@ from .book import Book
 from .instruments import KIND_SPOT, InstrumentTable
 from .margining.portfolio import (
     PMParameters,
-    coin_delta_by_expiry,
+    expiry_columns,
     instrument_vectors,
     key_matrix,
     vector_keys,
@@ -206,13 +206,13 @@ class WhatIf:
         shell = _empty_book(table)
         keys = vector_keys(shell, market)
         self.keys = keys
-        vectors, labels = instrument_vectors(shell, market, self.params, keys)
+        vectors, labels, delta_unit = instrument_vectors(shell, market, self.params, keys)
         spot = table.kind == KIND_SPOT
         vectors[spot] = 0.0  # spot is collateral, not a risk position (portfolio._without_spot)
         self.vectors: FloatArray = np.ascontiguousarray(vectors)
         self.vectors.flags.writeable = False
         self.labels = labels
-        delta_unit, column, t_column = coin_delta_by_expiry(shell, market, self.params)
+        column, t_column = expiry_columns(shell, market.resolve(table))
         self.delta_unit: FloatArray = delta_unit
         self.column: IntArray = column
         self._row = {str(n): i for i, n in enumerate(table.names.tolist())}

@@ -19,7 +19,7 @@ void register_scenarios(py::module_& m) {
       [](const DoubleArray& flag_in, const DoubleArray& forward_in, const DoubleArray& strike_in,
          const DoubleArray& t_in, const DoubleArray& inverse_in, const DoubleArray& sigma_in,
          const StateArray& vol_state_in, const DoubleArray& move_in, py::object time_shift, double r, int threads,
-         bool base_first, py::object out) {
+         bool base_first, py::object out, py::object base_out) {
         riskoffset::ScenarioInputs in;
         // Inputs read through aligned arrays (copies of unaligned views); index order below is fixed.
         DoubleArray inputs[] = {riskoffset_bindings::aligned(flag_in),    riskoffset_bindings::aligned(forward_in),
@@ -68,6 +68,23 @@ void register_scenarios(py::module_& m) {
             if (riskoffset_bindings::overlaps(a, values)) a = DoubleArray::ensure(a.attr("copy")());
           if (riskoffset_bindings::overlaps(vol_state, values)) vol_state = StateArray::ensure(vol_state.attr("copy")());
         }
+        py::array_t<double> base;
+        if (!base_out.is_none()) {
+          if (!base_first) throw std::invalid_argument("base_out needs base_first");
+          if (py::isinstance<py::array>(base_out)) {
+            const auto given = py::reinterpret_borrow<py::array>(base_out);
+            if (given.ndim() != 2 || given.shape(0) != 2 || given.shape(1) != rows)
+              throw py::value_error("base_out must be an array of shape (2, " + std::to_string(rows) + ")");
+          }
+          base = riskoffset_bindings::checked_out(base_out, 2 * rows, "base_out");
+          if (!out.is_none() && riskoffset_bindings::overlaps(base, values))
+            throw std::invalid_argument("base_out and out must not share memory");
+          for (auto& a : inputs)
+            if (riskoffset_bindings::overlaps(a, base)) a = DoubleArray::ensure(a.attr("copy")());
+          if (riskoffset_bindings::overlaps(vol_state, base)) vol_state = StateArray::ensure(vol_state.attr("copy")());
+          in.base_value = base.mutable_data();
+          in.base_delta = in.base_value + rows;
+        }
         in.flag = inputs[kFlag].data(), in.forward = inputs[kForward].data(), in.strike = inputs[kStrike].data();
         in.t = inputs[kT].data(), in.inverse = inputs[kInverse].data(), in.sigma = inputs[kSigma].data();
         in.move = inputs[kMove].data(), in.vol_state = vol_state.data(), in.r = r;
@@ -82,5 +99,5 @@ void register_scenarios(py::module_& m) {
       },
       py::arg("flag"), py::arg("forward"), py::arg("strike"), py::arg("t"), py::arg("inverse"), py::arg("sigma"),
       py::arg("vol_state"), py::arg("move"), py::arg("time_shift"), py::arg("r"), py::arg("threads"),
-      py::arg("base_first") = false, py::arg("out") = py::none());
+      py::arg("base_first") = false, py::arg("out") = py::none(), py::arg("base_out") = py::none());
 }

@@ -100,6 +100,10 @@ struct ScenarioInputs {
   // When set, scenario 0 is the base state and the output holds P&L: values has n_scenarios - 1 columns,
   // values[i][j - 1] = V_ij - V_i0 (one pass, no second matrix).
   bool base_first = false;
+  // With base_first, optional outputs (n_instruments each): the base state's value in the quote currency
+  // (before any coin conversion) and its delta dV/dF, so the margin's delta steps need no second pricing pass.
+  double* base_value = nullptr;
+  double* base_delta = nullptr;
 };
 
 // Rows [begin, end) of the instrument x scenario value matrix.  Returns the first invalid flat index

@@ -77,6 +77,19 @@ inline std::int64_t scenario_values_kernel(const ScenarioInputs& in, double* val
       vd V = vmax(theta * fk, splat(0.0)) + bt.tv + 0.0;  // intrinsic + time value
       if (!zero_rate) V = V * vexp(-in.r * vmax(T, splat(0.0)));
       V = select(forward_like, F, V);
+      if (in.base_first && j == 0 && in.base_value != nullptr) {
+        // Base state: value in the quote currency and dV/dF = theta N(theta d1) e^{-rT} (1 for a forward).
+        vd delta = theta * bt.n1;
+        if (!zero_rate) delta = delta * vexp(-in.r * vmax(T, splat(0.0)));
+        delta = select(forward_like, splat(1.0), delta);
+        double lane_delta[W];
+        store(lane_values, V);
+        store(lane_delta, delta);
+        for (std::size_t l = 0; l < static_cast<std::size_t>(W) && i0 + l < end; ++l) {
+          in.base_value[i0 + l] = lane_values[l];
+          in.base_delta[i0 + l] = lane_delta[l];
+        }
+      }
       V = select(is_inverse, V * inv_f0 * inv_growth[j], V);  // coin value V / (F0 (1 + m))
       if (in.base_first && j == 0) {
         base = V;

@@ -16,4 +16,5 @@ def scenario_values(
     threads: int,
     base_first: bool = False,
     out: npt.NDArray[np.float64] | None = None,
+    base_out: npt.NDArray[np.float64] | None = None,
 ) -> tuple[npt.NDArray[np.float64], int]: ...

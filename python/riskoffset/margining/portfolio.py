@@ -42,7 +42,7 @@ import numpy as np
 
 from .. import _core
 from .._types import FloatArray, IntArray
-from ..book import Book, instrument_greeks
+from ..book import Book
 from ..instruments import INVERSE, KIND_FUTURE, KIND_OPTION, KIND_PERPETUAL, KIND_SPOT
 from ..market import Market, ResolvedMarket
 from ..scalars import plain
@@ -149,19 +149,28 @@ def instrument_vectors(
     params: PMParameters,
     keys: VectorKeys,
     resolved: ResolvedMarket | None = None,
-) -> tuple[FloatArray, tuple[tuple[str, ...], ...]]:
+) -> tuple[FloatArray, tuple[tuple[str, ...], ...], FloatArray]:
     """Per unit of amount of every instrument of the book: its 27 standard scenario P&Ls and its 8 extended
-    ones already weighted (and, coin-settled, converted to the edge of the range)."""
+    ones already weighted (and, coin-settled, converted to the edge of the range), and its coin delta counted
+    in the roll and delta shocks, read from the unshocked column of the same kernel pass (no second pricing
+    pass): premium-adjusted for inverse options (delta - V / F), 1 / F coin per USD of face for inverse
+    futures, 1 for linear futures; 0 for spot, for expired instruments, and for options unless the
+    parameters count options in the roll shock."""
     table = book.instruments
+    if resolved is None:
+        resolved = market.resolve(table)
     n_std = params.n_standard
     n_ext = len(params.extended_moves)
     out = np.zeros((len(table), n_std + n_ext))
+    base = np.zeros((2, len(table)))  # unshocked value and dV/dF of the options, from the scenario pass
     labels: list[tuple[str, ...]] = [()] * len(keys.names)
-    for base in sorted(set(keys.base)):
-        pair = params.pair(base)
+    for underlying in sorted(set(keys.base)):
+        pair = params.pair(underlying)
         scenarios = params.scenarios(pair)
-        rows = np.flatnonzero(table.underlying == table.underlyings.index(base))
-        pnl = scenario_pnl(table, market, scenarios, rows=rows, resolved=resolved).pnl
+        rows = np.flatnonzero(table.underlying == table.underlyings.index(underlying))
+        base_rows = np.zeros((2, len(rows)))
+        pnl = scenario_pnl(table, market, scenarios, rows=rows, resolved=resolved, base=base_rows).pnl
+        base[:, rows] = base_rows
         ext = np.asarray(params.extended_moves)
         weight = pair.extended_table_factor * pair.price_range / np.abs(ext)
         coin = table.settlement[rows] == INVERSE
@@ -171,26 +180,27 @@ def instrument_vectors(
         pnl[coin, n_std:] *= convert
         out[rows] = pnl
         for k, b in enumerate(keys.base):
-            if b == base:
+            if b == underlying:
                 labels[k] = scenarios.labels
-    return out, tuple(labels)
-
-
-def coin_delta_by_expiry(
-    book: Book, market: Market, params: PMParameters, resolved: ResolvedMarket | None = None
-) -> tuple[FloatArray, IntArray, FloatArray]:
-    """(coin delta per unit of each instrument, expiry column of each instrument, T of each column)."""
-    table = book.instruments
-    g = instrument_greeks(table, market, resolved)
-    resolved = g.market
-    delta = np.where(table.settlement == INVERSE, g["delta_pa"], g["delta"]).astype(np.float64)
+    inverse = table.settlement == INVERSE
     futures = (table.kind == KIND_FUTURE) | (table.kind == KIND_PERPETUAL)
-    include = futures | ((table.kind == KIND_OPTION) & params.roll_shock_includes_options)
-    delta = np.where(include & (table.kind != KIND_SPOT), delta, 0.0)
-    expiries, column = np.unique(table.expiration_ms, return_inverse=True)
+    options = table.kind == KIND_OPTION
+    forward = resolved.forward
+    with np.errstate(divide="ignore", invalid="ignore"):
+        option_delta = np.where(inverse, base[1] - base[0] / forward, base[1])
+        delta = np.where(futures, np.where(inverse, 1.0 / forward, 1.0), 0.0)
+    if params.roll_shock_includes_options:
+        delta = np.where(options, option_delta, delta)
+    delta = np.where(resolved.expired, 0.0, delta)  # settled: no risk left
+    return out, tuple(labels), delta.astype(np.float64)
+
+
+def expiry_columns(book: Book, resolved: ResolvedMarket) -> tuple[IntArray, FloatArray]:
+    """(expiry column of each instrument, T of each column: 0 for perpetuals and expired instruments)."""
+    expiries, column = np.unique(book.instruments.expiration_ms, return_inverse=True)
     t_of_column = np.zeros(len(expiries))
-    t_of_column[column] = resolved.t  # 0 for perpetuals (and expired instruments)
-    return delta, column.reshape(-1).astype(np.int64), t_of_column
+    t_of_column[column] = resolved.t
+    return column.reshape(-1).astype(np.int64), t_of_column
 
 
 def key_matrix(params: PMParameters, keys: VectorKeys) -> FloatArray:
@@ -225,8 +235,8 @@ def pm_inputs(
     table = book.instruments
     resolved = market.resolve(table)  # once: every step below reads these columns
     keys = vector_keys(book, market, resolved)
-    vectors, labels = instrument_vectors(book, market, p, keys, resolved)
-    delta, column, t_column = coin_delta_by_expiry(book, market, p, resolved)
+    vectors, labels, delta = instrument_vectors(book, market, p, keys, resolved)
+    column, t_column = expiry_columns(book, resolved)
     instrument_key = np.where(table.kind == KIND_SPOT, -1, keys.key).astype(np.int64)
     inputs = PMInputs(
         instrument_key=instrument_key,
@@ -441,7 +451,7 @@ __all__ = [
     "PMParameters",
     "PairParameters",
     "PortfolioMargins",
-    "coin_delta_by_expiry",
+    "expiry_columns",
     "from_columns",
     "group_layout",
     "group_margins",

@@ -200,10 +200,13 @@ def scenario_pnl(
     method: str = "full",
     report_error: bool = False,
     resolved: ResolvedMarket | None = None,
+    base: FloatArray | None = None,
 ) -> ScenarioPnL:
     """The instrument x scenario P&L matrix of ``table`` (or of its ``rows``; the result's table is then
     that sub-table) under ``scenarios`` (see the module doc).  method: "full" or "delta-gamma-vega".
-    resolved: ``market.resolve(table)`` when the caller already has it (resolved once per margin call)."""
+    resolved: ``market.resolve(table)`` when the caller already has it (resolved once per margin call).
+    base: with method "full", a (2, rows) array that receives each option's unshocked value and delta dV/dF
+    from the same kernel pass (other rows are left as they are)."""
     if method not in APPROXIMATIONS:
         raise ValueError(f"method must be one of {APPROXIMATIONS}, got {method!r}")
     if resolved is None:
@@ -230,7 +233,7 @@ def scenario_pnl(
                 for idx in (np.flatnonzero(codes == u) for u in np.unique(codes).tolist())
             ]
         if method == "full":
-            _options_full(sub, sub_market, market.rate, scenarios, options, groups, out=pnl)
+            _options_full(sub, sub_market, market.rate, scenarios, options, groups, out=pnl, base=base)
         else:
             option_moves = scenarios.moves_of_rows(table, option_rows)
             approx = _options_dgv(sub, sub_market, market.rate, scenarios, options, option_moves)
@@ -297,12 +300,15 @@ def _options_full(
     options: IntArray,
     groups: list[tuple[IntArray, FloatArray]],
     out: FloatArray | None = None,
+    base: FloatArray | None = None,
 ) -> FloatArray:
     """Full revaluation of ``options`` (rows of table) under every scenario by the C++ scenario kernel
     (`riskoffset.revalue`, hoisting per instrument and per scenario), one call per group of options that
     share a move vector (every option, or one underlying's).  Column 0 of each call is the unshocked state
     (move 0, the mark vol, no time shift), so base and scenario values come from the same arithmetic.
-    The P&L goes into ``out[options]`` (rows of table) when ``out`` is given, else into a new array."""
+    The P&L goes into ``out[options]`` (rows of table) when ``out`` is given, else into a new array;
+    ``base`` (2 x rows of table), when given, receives the options' unshocked value and delta dV/dF in its
+    columns ``options`` (the same pass)."""
     forward, sigma, t, strike, is_call, inverse = _option_inputs(table, resolved, options)
     states, column = scenarios.vol_states(sigma, t)
     k = states.shape[1]
@@ -318,6 +324,7 @@ def _options_full(
     for rows, move in groups:
         at = target[rows]
         block = len(at) > 0 and at[-1] - at[0] == len(at) - 1 and bool((np.diff(at) == 1).all())
+        base_rows = None if base is None else np.empty((2, len(rows)))
         pnl = _revalue(
             flag[rows],
             forward[rows],
@@ -331,9 +338,12 @@ def _options_full(
             time_shift=time_shift,
             base_first=True,  # P&L against column 0 computed in the kernel, written in place for a block
             out=out[at[0] : at[-1] + 1] if block else None,
+            base_out=base_rows,
         )
         if not block:
             out[at] = pnl
+        if base is not None and base_rows is not None:
+            base[:, options[rows]] = base_rows
     return out
 
 
