@@ -4,6 +4,8 @@
 // (without a time shift), and per scenario ln(1 + move), 1/(1 + move).
 #pragma once
 
+constexpr std::size_t kHoistedStates = 8;  // vol states whose s and 1/s are kept per instrument block
+
 inline std::int64_t scenario_values_kernel(const ScenarioInputs& in, double* values, std::size_t begin,
                                            std::size_t end) {
   const std::size_t n = in.n_instruments, m = in.n_scenarios;
@@ -50,10 +52,24 @@ inline std::int64_t scenario_values_kernel(const ScenarioInputs& in, double* val
     const vd inv_f0 = 1.0 / F0;
     const vd x0 = vlog_ratio(F0, K, inv_f0);
     const vd sqrt_t0 = vsqrt(vmax(t, splat(0.0)));
+    // Without time shifts the total vol s and its reciprocal depend only on the vol state: one division per
+    // state and block instead of one per scenario (Deribit-style grids share 3 states over 9+ moves).
+    const bool hoist = !shifted && in.n_vol_states <= kHoistedStates;
+    vd state_s[kHoistedStates], state_inv_s[kHoistedStates];
+    if (hoist) {
+      for (std::size_t k = 0; k < in.n_vol_states; ++k) {
+        const double* sigma_row = in.sigma + k * n;
+        const Column sigma_c{sigma_row, 1};
+        const vd sigma = full ? load(sigma_row + i0) : load_tail(sigma_c, i0, end, 0.1);
+        state_s[k] = sigma * sqrt_t0;
+        state_inv_s[k] = 1.0 / select(state_s[k] > kMinTotalVol, state_s[k], splat(1.0));
+      }
+    }
     vd base = splat(0.0);
     for (std::size_t j = 0; j < m; ++j) {
       const double growth = 1.0 + in.move[j];
-      const double* sigma_row = in.sigma + static_cast<std::size_t>(in.vol_state[j]) * n;
+      const auto state = static_cast<std::size_t>(in.vol_state[j]);
+      const double* sigma_row = in.sigma + state * n;
       const Column sigma_c{sigma_row, 1};
       const vd sigma = full ? load(sigma_row + i0) : load_tail(sigma_c, i0, end, 0.1);
       if (any(~((sigma >= 0.0) & (sigma < inf))) && first_bad < 0) {
@@ -63,14 +79,19 @@ inline std::int64_t scenario_values_kernel(const ScenarioInputs& in, double* val
             break;
           }
       }
-      vd T = t, sqrt_t = sqrt_t0;
-      if (shifted) {
-        T = vmax(t - in.time_shift[j], splat(0.0));
-        sqrt_t = vsqrt(T);
+      vd T = t, s, inv_s;
+      if (hoist) {
+        s = state_s[state];
+        inv_s = state_inv_s[state];
+      } else {
+        vd sqrt_t = sqrt_t0;
+        if (shifted) {
+          T = vmax(t - in.time_shift[j], splat(0.0));
+          sqrt_t = vsqrt(T);
+        }
+        s = sigma * sqrt_t;
+        inv_s = 1.0 / select(s > kMinTotalVol, s, splat(1.0));
       }
-      const vd s = sigma * sqrt_t;
-      const vi live = s > kMinTotalVol;
-      const vd inv_s = 1.0 / select(live, s, splat(1.0));
       const vd F = F0 * growth;
       const vd fk = (F0 - K) + F0 * in.move[j];  // F - K without the rounding of F (exact near the money)
       const BlackTerms bt = black_core(theta, F, K, fk, s, inv_s, x0 + log_growth[j]);
