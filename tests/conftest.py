@@ -4,6 +4,7 @@ kernel must give the same answers on every target the machine supports), restori
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import cli_runner
 import pytest
@@ -21,6 +22,8 @@ def simd_target(request: pytest.FixtureRequest) -> Iterator[str]:
 
 
 @pytest.fixture
-def run_cli() -> RunCli:
-    """Runs the ``riskoffset`` command: ``run_cli(*argv) -> (returncode, stdout, stderr)`` (tests/cli_runner.py)."""
+def run_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> RunCli:
+    """Runs the ``riskoffset`` command: ``run_cli(*argv) -> (returncode, stdout, stderr)`` (tests/cli_runner.py),
+    in a temporary working directory (files a command writes there, such as the demo's report, are dropped)."""
+    monkeypatch.chdir(tmp_path)
     return cli_runner.run_cli

@@ -353,7 +353,7 @@ def test_report_forms(market: Market) -> None:
     )
     json.loads(report.to_json())
     text = str(report)
-    assert "vega/pt" in text and "theta/day" in text and "2026-12-25" in text
+    assert "vega USD/pt" in text and "theta USD/day" in text and "2026-12-25" in text
     pd = pytest.importorskip("pandas")
     frame = report.to_pandas()
     assert isinstance(frame, pd.DataFrame) and frame.index.names == ["underlying", "expiry"]

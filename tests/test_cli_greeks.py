@@ -16,7 +16,7 @@ def test_sample_book_human_table(run_cli: RunCli) -> None:
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "SYNTHETIC" in out and "vega per vol point" in out and "theta per day" in out
-    assert "2026-12-25" in out and "110000" in out and "vega/pt" in out and "theta/day" in out
+    assert "2026-12-25" in out and "110000" in out and "vega USD/pt" in out and "theta USD/day" in out
 
 
 def test_json_matches_the_library(run_cli: RunCli) -> None:

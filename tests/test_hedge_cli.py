@@ -3,6 +3,8 @@ exit code 2 (through the run_cli fixture; one run in a child process checks the 
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 
 import pytest
@@ -77,9 +79,12 @@ def test_whatif_table_and_json(run_cli: RunCli) -> None:
     assert data["account"] == "mm-btc" and data["basket"]["account"] == "mm-btc"
     mm_change = expected.maintenance_usd_after - expected.maintenance_usd_before
     assert data["basket"]["maintenance_change"] != 0
+    code, out, _ = run_cli(*args, "--csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [r["order"] for r in rows] == ["BTC-PERPETUAL -100,000", "BTC-25DEC26-110000-C +2", "basket"]
+    assert float(rows[-1]["MM change USD"]) == pytest.approx(mm_change, rel=1e-12)
     code, out, _ = run_cli(*args)
-    basket_cells = next(line for line in out.splitlines() if line.startswith("basket")).split()
-    assert float(basket_cells[-1].replace(",", "")) == pytest.approx(mm_change, abs=0.006)
+    assert "MM change USD" in out and max(len(line) for line in out.splitlines()[1:]) <= 100
 
 
 @pytest.mark.parametrize(

@@ -16,14 +16,14 @@ File formats live in riskoffset.io (book_files, deribit); Greeks reports in risk
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sized
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from . import _core
+from . import _core, progress
 from ._types import FloatArray, IntArray
 from .greeks_report import DISPLAY, GROUPINGS, GreeksReport, book_greeks
 from .instruments import KINDS, PERPETUAL_EXPIRY_MS, Instrument, InstrumentTable
@@ -226,26 +226,12 @@ class Book:
         accounts: list[Any] = []
         names: list[str] = []
         amounts: list[float] = []
-        for i, p in enumerate(positions):
-            if not isinstance(p, Mapping):
-                raise TypeError(
-                    f"position {i}: expected a record such as {{'instrument': 'BTC-PERPETUAL', 'quantity': 10}}, "
-                    f"got {type(p).__name__} {p!r:.60}"
-                )
-            inst = p.get("instrument", p.get("instrument_name"))
-            if not isinstance(inst, str):
-                raise ValueError(f"position {i}: no instrument name in {dict(p)!r}")  # noqa: TRY004 - bad input data, reported like every data error
-            if "contracts" in p and p["contracts"] not in (None, ""):
-                amount = _float(p["contracts"], i, inst) * _contract_size(inst, instruments)
-            else:
-                q = p.get("quantity", p.get("size"))
-                if q is None or q == "":
-                    raise ValueError(f"position {i} ({inst}): no quantity, size or contracts")
-                amount = _float(q, i, inst)
-            account = p.get("account", "default")
-            accounts.append(str(account) if account not in (None, "") else "default")
-            names.append(inst)
-            amounts.append(amount)
+        total = len(positions) if isinstance(positions, Sized) else None
+        with progress.bar("reading positions", total, "rows", scale=True) as shown:
+            for i, p in enumerate(positions):
+                if i % 65536 == 65535:
+                    shown.update(65536)
+                Book._position_record(i, p, instruments, accounts, names, amounts)
         if all(isinstance(a, str) and a.lstrip("-").isdigit() for a in accounts) and accounts:
             return cls.from_arrays(
                 [int(a) for a in accounts], names, amounts, instruments=instruments, name=name
@@ -253,6 +239,36 @@ class Book:
         return cls.from_arrays(
             np.array(accounts, dtype=str), names, amounts, instruments=instruments, name=name
         )
+
+    @staticmethod
+    def _position_record(
+        i: int,
+        p: Any,
+        instruments: InstrumentTable | None,
+        accounts: list[Any],
+        names: list[str],
+        amounts: list[float],
+    ) -> None:
+        """Append one position record's account, instrument and amount (from_positions)."""
+        if not isinstance(p, Mapping):
+            raise TypeError(
+                f"position {i}: expected a record such as {{'instrument': 'BTC-PERPETUAL', 'quantity': 10}}, "
+                f"got {type(p).__name__} {p!r:.60}"
+            )
+        inst = p.get("instrument", p.get("instrument_name"))
+        if not isinstance(inst, str):
+            raise ValueError(f"position {i}: no instrument name in {dict(p)!r}")  # noqa: TRY004 - bad input data, reported like every data error
+        if "contracts" in p and p["contracts"] not in (None, ""):
+            amount = _float(p["contracts"], i, inst) * _contract_size(inst, instruments)
+        else:
+            q = p.get("quantity", p.get("size"))
+            if q is None or q == "":
+                raise ValueError(f"position {i} ({inst}): no quantity, size or contracts")
+            amount = _float(q, i, inst)
+        account = p.get("account", "default")
+        accounts.append(str(account) if account not in (None, "") else "default")
+        names.append(inst)
+        amounts.append(amount)
 
     @classmethod
     def from_csv(cls, path: str | Path, *, instruments: InstrumentTable | None = None) -> Book:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -19,6 +19,7 @@ from .market import FORWARD_SOURCES, Market
 from .optional import require_pandas
 from .scalars import plain
 from .sparse import account_pnl
+from .tables import Column, render
 from .unit_greeks import MEASURES, RAW_UNITS, instrument_greeks
 
 if TYPE_CHECKING:
@@ -103,42 +104,34 @@ class GreeksReport:
 
         return pd.DataFrame(self.rows(display)).set_index(list(self.keys))
 
-    def table(self) -> str:
-        """Human-readable table in display units."""
-        columns = [
-            ("delta", "delta", "coin", "{:,.4f}"),
-            ("delta_pa", "delta_pa", "coin", "{:,.4f}"),
-            ("delta_usd", "delta", "USD", "{:,.0f}"),
-            ("gamma", "gamma", "coin/USD", "{:.3e}"),
-            ("vega_per_point", "vega/pt", "USD", "{:,.2f}"),
-            ("vega_coin_per_point", "vega/pt", "coin", "{:,.5f}"),
-            ("theta_per_day", "theta/day", "USD", "{:,.2f}"),
-            ("theta_coin_per_day", "theta/day", "coin", "{:,.5f}"),
-            ("value_usd", "value", "USD", "{:,.2f}"),
-            ("value_coin", "value", "coin", "{:,.5f}"),
-        ]
+    #: (measure, printed name with its unit, column kind, digits) of the printed table.
+    PRINTED: ClassVar[tuple[tuple[str, str, str, int], ...]] = (
+        ("delta", "delta coin", "fixed", 4),
+        ("delta_pa", "delta_pa coin", "fixed", 4),
+        ("delta_usd", "delta USD", "fixed", 0),
+        ("gamma", "gamma coin/USD", "sci", 4),
+        ("vega_per_point", "vega USD/pt", "fixed", 2),
+        ("vega_coin_per_point", "vega coin/pt", "fixed", 5),
+        ("theta_per_day", "theta USD/day", "fixed", 2),
+        ("theta_coin_per_day", "theta coin/day", "fixed", 5),
+        ("value_usd", "value USD", "fixed", 2),
+        ("value_coin", "value coin", "fixed", 5),
+    )
+
+    def table_rows(self) -> tuple[list[Column], list[list[Any]]]:
+        """The printed table's columns and rows (display units: vega per vol point, theta per day)."""
         shown = self.display()
-        label_text = [[str(plain(v)) for v in label] for label in self.labels]
-        label_widths = [max([len(k)] + [len(r[j]) for r in label_text]) for j, k in enumerate(self.keys)]
-        cells = [
-            [fmt.format(float(shown[name][i]) + 0.0) for name, _, _, fmt in columns] for i in range(len(self))
+        columns = [Column(k, label=True) for k in self.keys]
+        columns += [Column(head, kind, digits) for _, head, kind, digits in self.PRINTED]
+        rows = [
+            [plain(v) for v in label] + [float(shown[name][i]) for name, _, _, _ in self.PRINTED]
+            for i, label in enumerate(self.labels)
         ]
-        widths = [
-            max(len(head), len(unit), *(len(r[j]) for r in cells)) if cells else max(len(head), len(unit))
-            for j, (_, head, unit, _) in enumerate(columns)
-        ]
-        lines = []
-        head = "  ".join(k.ljust(w) for k, w in zip(self.keys, label_widths))
-        unit_line = "  ".join("".ljust(w) for w in label_widths)
-        head += "".join(f"  {h:>{w}}" for (_, h, _, _), w in zip(columns, widths))
-        unit_line += "".join(f"  {u:>{w}}" for (_, _, u, _), w in zip(columns, widths))
-        lines += [head, unit_line, "-" * len(head)]
-        for text, row in zip(label_text, cells):
-            lines.append(
-                "  ".join(t.ljust(w) for t, w in zip(text, label_widths))
-                + "".join(f"  {c:>{w}}" for c, w in zip(row, widths))
-            )
-        return "\n".join(lines)
+        return columns, rows
+
+    def table(self) -> str:
+        """Human-readable table in display units (wrapped to 100 characters)."""
+        return "\n".join(render(*self.table_rows()))
 
     def __str__(self) -> str:
         return self.table()

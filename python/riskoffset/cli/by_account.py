@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,8 @@ from ..distributed import local_cluster, require_distributed
 from ..margining.bulk import margin_accounts
 from ..margining.columns import AccountMargins, plain
 from ..market import Market
+from ..progress import is_enabled as progress_on
+from ..tables import Column, csv_text, render
 from .common import load_book, print_json
 
 SHOWN = 20  # accounts printed on the terminal (all of them go to --out)
@@ -82,13 +83,16 @@ def run(args: argparse.Namespace, market: Market, method: str, params: Any) -> i
     if args.dask:
         with cluster(args.dask) as client:
             rows = margin_accounts(source, market, method, params, client=client, partitions=args.partitions,
-                                   progress=sys.stderr.isatty())  # fmt: skip
+                                   progress=progress_on())  # fmt: skip
     else:
         rows = margin_accounts(source, market, method, params)
     if args.out:
         _write(rows, args.out)
     if args.json:
         print_json({"method": method, "accounts": rows.to_dict(), "written": args.out})
+        return 0
+    if args.csv:
+        print(csv_text(ACCOUNT_COLUMNS, account_rows(rows)), end="")
         return 0
     print("\n".join(account_table(rows)))
     if args.out:
@@ -113,33 +117,37 @@ def _write(rows: AccountMargins, path: str) -> None:
         raise ValueError(f"--out {path!r}: writing Parquet needs pyarrow ({exc}); or write a .csv") from None
 
 
+ACCOUNT_COLUMNS = (
+    Column("account", label=True),
+    Column("ccy"),
+    Column("initial", "sig", 8),
+    Column("maintenance", "sig", 8),
+    Column("initial USD", "fixed", 2),
+    Column("maint. USD", "fixed", 2),
+    Column("worst group"),
+)
+
+
+def account_rows(rows: AccountMargins, order: Any = None) -> list[list[Any]]:
+    columns = rows.columns()
+    index = range(len(rows)) if order is None else order
+    return [
+        [plain(columns["account"][i]), str(columns["currency"][i]), float(rows.initial[i]),
+         float(rows.maintenance[i]), float(rows.initial_usd[i]), float(rows.maintenance_usd[i]),
+         str(columns["worst_group"][i])]
+        for i in index
+    ]  # fmt: skip
+
+
 def account_table(rows: AccountMargins) -> list[str]:
     """The accounts with the largest initial margin in USD first (at most `SHOWN` of them)."""
     usd = np.where(np.isfinite(rows.initial_usd), rows.initial_usd, -np.inf)
-    order = np.argsort(-usd, kind="stable")[:SHOWN]
-    columns = rows.columns()
-    head = ["account", "currency", "initial", "maintenance", "initial USD", "maintenance USD", "worst group"]
-    body = [
-        [
-            str(plain(columns["account"][i])),
-            str(columns["currency"][i]),
-            f"{rows.initial[i]:,.6g}",
-            f"{rows.maintenance[i]:,.6g}",
-            f"{rows.initial_usd[i]:,.2f}",
-            f"{rows.maintenance_usd[i]:,.2f}",
-            str(columns["worst_group"][i]),
-        ]
-        for i in order.tolist()
-    ]
-    widths = [max(len(r[j]) for r in [head, *body]) for j in range(len(head))]
+    order = np.argsort(-usd, kind="stable")[:SHOWN].tolist()
     total = (
         f"{rows.method}: {len(rows):,} accounts; initial {np.nansum(rows.initial_usd):,.2f} USD, "
         f"maintenance {np.nansum(rows.maintenance_usd):,.2f} USD in all"
     )
-    lines = [total]
-    for r in [head, *body]:
-        cells = (c.ljust(w) if j < 2 or j == 6 else c.rjust(w) for j, (c, w) in enumerate(zip(r, widths)))
-        lines.append("  ".join(cells).rstrip())
+    lines = [total, *render(ACCOUNT_COLUMNS, account_rows(rows, order))]
     if len(rows) > SHOWN:
-        lines.append(f"... {len(rows) - SHOWN:,} more accounts (all of them with --out FILE or --json)")
+        lines.append(f"... {len(rows) - SHOWN:,} more accounts (all of them with --out FILE, --csv or --json)")
     return lines

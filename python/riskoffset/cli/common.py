@@ -27,6 +27,13 @@ def add_json_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
+def add_output_arguments(parser: argparse.ArgumentParser) -> None:
+    """--json, or --csv for the rows the command prints (full-precision numbers), one of them."""
+    out = parser.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="machine-readable output")
+    out.add_argument("--csv", action="store_true", help="the table's rows as CSV (full precision)")
+
+
 def load_market(path: str | None, max_age: float | None = None) -> Market:
     """The market file at ``path``, or the bundled sample when None."""
     if path is None:

@@ -7,7 +7,8 @@ from typing import Any
 
 from ..book import GROUPINGS, Book, GreeksReport
 from ..market import Market
-from .common import add_book_arguments, add_json_argument, load_book, load_market, print_json
+from ..tables import csv_text
+from .common import add_book_arguments, add_output_arguments, load_book, load_market, print_json
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -26,7 +27,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="reject quotes whose timestamp is further than this from the valuation time (market files only)",
     )
-    add_json_argument(p)
+    add_output_arguments(p)
     p.add_argument(
         "--raw", action="store_true", help="with --json: per-unit values (vega per 1.00 vol, theta per year)"
     )
@@ -48,6 +49,9 @@ def run(args: argparse.Namespace) -> int:
             **report.to_dict(display=not args.raw),
         }
         print_json(data)
+        return 0
+    if args.csv:
+        print(csv_text(*report.table_rows()), end="")
         return 0
     print("\n".join(report_header(book, market, report)))
     print()

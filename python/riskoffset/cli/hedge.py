@@ -5,7 +5,15 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .common import account_label, add_book_arguments, add_json_argument, load_book, load_market, print_json
+from ..tables import csv_text
+from .common import (
+    account_label,
+    add_book_arguments,
+    add_output_arguments,
+    load_book,
+    load_market,
+    print_json,
+)
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -29,7 +37,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     p.add_argument("--account", help="the account to hedge")
     p.add_argument("--by-expiry", action="store_true", help="vega per expiry bucket")
-    add_json_argument(p)
+    add_output_arguments(p)
     return p
 
 
@@ -50,6 +58,9 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.json:
         print_json({"book": book.name, **result.to_dict()})
+        return 0
+    if args.csv:
+        print(csv_text(*result.trade_rows()), end="")
         return 0
     print(f"riskoffset hedge: {book.name or 'book'}; market {market.description or 'snapshot'}")
     print(result.table())

@@ -12,6 +12,8 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
+from .. import progress
+
 #: The subcommands in the order ``riskoffset --help`` lists them; each is riskoffset/cli/<name>.py.
 SUBCOMMANDS: tuple[str, ...] = (
     "demo",
@@ -42,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(prog="riskoffset", description="Portfolio risk and margin engine (docs/cli.md).")
     parser.add_argument("--version", action="version", version=f"riskoffset {__version__}")
+    parser.add_argument(
+        "--quiet", action="store_true", help="no progress bars (they show on a terminal for work over a second)"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in SUBCOMMANDS:
         module = importlib.import_module(f"{__package__}.{name}")
@@ -59,7 +64,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     after one line on standard error naming the bad file, field or flag."""
     try:
         args = build_parser().parse_args(argv)
-        code: int = args.run(args)
+        with progress.enabled(sys.stderr.isatty() and not args.quiet):
+            code: int = args.run(args)
     except SystemExit as exc:  # --help, --version
         return exc.code if isinstance(exc.code, int) else 0
     except BrokenPipeError:  # output piped into head & co. (before OSError, its base class)

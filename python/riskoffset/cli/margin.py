@@ -12,8 +12,9 @@ from ..book import Book
 from ..margining.result import MarginResult
 from ..margining.span.algorithm import SAMPLE as SPAN_SAMPLE
 from ..market import Market
+from ..tables import Column, csv_text, render
 from . import by_account
-from .common import add_book_arguments, add_json_argument, load_book, load_market, print_json
+from .common import add_book_arguments, add_output_arguments, load_book, load_market, print_json
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -45,7 +46,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "correlation (a user parameter; default 0.8)",
     )
     by_account.add_arguments(p)
-    add_json_argument(p)
+    add_output_arguments(p)
     return p
 
 
@@ -70,12 +71,18 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             print_json(result.to_dict())
             return 0
+        if args.csv:
+            print(csv_text(GROUP_COLUMNS, group_rows(result)), end="")
+            return 0
         print("\n".join(header + [f"method: {method}", ""] + margin_table(result)))
         return 0
     results = with_correlated(
         margin_api.compare(book, market, methods, params), book, market, args.correlation
     )
     rows = comparison_rows(results)
+    if args.csv:
+        print(csv_text(COMPARISON_COLUMNS, comparison_table_rows(rows)), end="")
+        return 0
     if args.json:
         print_json(
             {
@@ -113,72 +120,49 @@ def margin_params(
     return out
 
 
-def _usd(value: float | None) -> str:
-    return "-" if value is None else f"{value:,.2f}"
+GROUP_COLUMNS = (
+    Column("account", label=True),
+    Column("group", label=True),
+    Column("ccy"),
+    Column("initial", "sig", 8),
+    Column("maintenance", "sig", 8),
+    Column("initial USD", "fixed", 2),
+    Column("maint. USD", "fixed", 2),
+    Column("worst scenario"),
+)
+
+
+def group_rows(result: MarginResult) -> list[list[Any]]:
+    """One row per (account, risk group) in `GROUP_COLUMNS`, then the total when there are several."""
+    groups = result.groups or (result,)
+    rows: list[list[Any]] = []
+    for g in groups:
+        ws = g.worst_scenario
+        rows.append([
+            "" if g.account is None else str(g.account), g.group or "-", g.currency, g.initial, g.maintenance,
+            g.initial_usd, g.maintenance_usd, None if ws is None else f"#{ws.index} {ws.description}",
+        ])  # fmt: skip
+    if len(groups) > 1:
+        rows.append(["total", "", result.currency, result.initial, result.maintenance, result.initial_usd,
+                     result.maintenance_usd, None])  # fmt: skip
+    return rows
 
 
 def margin_table(result: MarginResult) -> list[str]:
     """One row per (account, risk group), then the components with their calibration."""
-    groups = result.groups or (result,)
-    rows = []
-    for g in groups:
-        ws = g.worst_scenario
-        rows.append(
-            (
-                "" if g.account is None else str(g.account),
-                g.group or "-",
-                g.currency,
-                f"{g.initial:,.8g}",
-                f"{g.maintenance:,.8g}",
-                _usd(g.initial_usd),
-                _usd(g.maintenance_usd),
-                "-" if ws is None else f"#{ws.index} {ws.description}",
-            )
-        )
-    head = (
-        "account",
-        "group",
-        "ccy",
-        "initial",
-        "maintenance",
-        "initial USD",
-        "maint. USD",
-        "worst scenario",
-    )
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(head)]
-    right = {3, 4, 5, 6}
-
-    def line(cells: Sequence[str]) -> str:
-        return "  ".join(
-            c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))
-        )
-
-    lines = [line(head), "-" * len(line(head))]
-    lines += [line(r) for r in rows]
-    if len(groups) > 1:
-        lines.append(
-            line(
-                (
-                    "total",
-                    "",
-                    result.currency,
-                    f"{result.initial:,.8g}",
-                    f"{result.maintenance:,.8g}",
-                    _usd(result.initial_usd),
-                    _usd(result.maintenance_usd),
-                    "",
-                )
-            )
-        )
+    lines = render(GROUP_COLUMNS, group_rows(result))
     lines.append("")
     lines.append(
         f"components ({result.currency}; calibrated = reproduces published exchange output, exact = closed-form"
     )
     lines.append("rule, candidate = documented formula not yet checked against the exchange):")
-    for name, value in result.components.items():
-        lines.append(f"  {name:<26}{value:>20,.10g}  {result.calibration.get(name, '')}")
+    components = [[name, value, result.calibration.get(name, "")] for name, value in result.components.items()]
+    lines += ["  " + line for line in render(COMPONENT_COLUMNS, components, width=98)]
     lines.append(f"parameters: {result.parameters_source}")
     return lines
+
+
+COMPONENT_COLUMNS = (Column("component", label=True), Column("amount", "sig", 10), Column("calibration"))
 
 
 def comparison_rows(results: dict[str, MarginResult | Exception]) -> list[dict[str, Any]]:
@@ -209,25 +193,32 @@ def comparison_rows(results: dict[str, MarginResult | Exception]) -> list[dict[s
     return rows
 
 
-def comparison_table(rows: list[dict[str, Any]]) -> list[str]:
-    lines = [
-        f"{'method':<18}{'initial USD':>16}{'maint. USD':>16}{'vs isolated':>13}{'saved USD':>16}  notes"
-    ]
-    lines.append("-" * len(lines[0]))
+COMPARISON_COLUMNS = (
+    Column("method", label=True),
+    Column("initial USD", "fixed", 2),
+    Column("maint. USD", "fixed", 2),
+    Column("vs isolated", "percent", 1),
+    Column("saved USD", "fixed", 0),
+    Column("notes"),
+)
+
+
+def comparison_table_rows(rows: list[dict[str, Any]]) -> list[list[Any]]:
+    out: list[list[Any]] = []
     for r in rows:
         if not r["available"]:
-            reason = r["reason"] if len(r["reason"]) <= 70 else r["reason"][:67] + "..."
-            lines.append(f"{r['method']:<18}{'n/a':>16}{'':>16}{'':>13}{'':>16}  {reason}")
+            out.append([r["method"], None, None, None, None, "n/a: " + r["reason"]])
             continue
-        ratio = "-" if r["of_standard"] is None else f"{r['of_standard']:.1%}"
-        saved = "-" if r["capital_saved_usd"] is None else f"{r['capital_saved_usd']:,.0f}"
         note = "candidate: " + ", ".join(r["candidate_components"]) if r["candidate_components"] else ""
         if "synthetic" in str(r.get("parameters", "")).lower():
             note = "synthetic parameters" + ("; " + note if note else "")
-        lines.append(
-            f"{r['method']:<18}{_usd(r['initial_usd']):>16}{_usd(r['maintenance_usd']):>16}{ratio:>13}{saved:>16}  {note}"
-        )
-    return lines
+        out.append([r["method"], r["initial_usd"], r["maintenance_usd"], r["of_standard"], r["capital_saved_usd"],
+                    note])  # fmt: skip
+    return out
+
+
+def comparison_table(rows: list[dict[str, Any]]) -> list[str]:
+    return render(COMPARISON_COLUMNS, comparison_table_rows(rows))
 
 
 def with_correlated(

@@ -8,7 +8,15 @@ from typing import Any
 
 import numpy as np
 
-from .common import account_label, add_book_arguments, add_json_argument, load_book, load_market, print_json
+from ..tables import Column, csv_text, render
+from .common import (
+    account_label,
+    add_book_arguments,
+    add_output_arguments,
+    load_book,
+    load_market,
+    print_json,
+)
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -27,7 +35,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="signed amount in Deribit size units (USD face for inverse futures), repeatable",
     )
     p.add_argument("--account", help="the account")
-    add_json_argument(p)
+    add_output_arguments(p)
     return p
 
 
@@ -83,21 +91,28 @@ def run(args: argparse.Namespace) -> int:
             }
         )
         return 0
+    rows = [
+        [label, r.initial_usd_before, r.initial_usd_after, r.initial_usd_after - r.initial_usd_before,
+         r.maintenance_usd_before, r.maintenance_usd_after, r.maintenance_usd_after - r.maintenance_usd_before]
+        for label, r in [(f"{n} {q:+,g}", r) for (n, q), r in zip(orders, each)] + [("basket", basket)]
+    ]  # fmt: skip
+    if args.csv:
+        print(csv_text(WHATIF_COLUMNS, rows), end="")
+        return 0
     print(
         f"riskoffset whatif: {book.name or 'book'}, account {w.account}; Deribit PM margin (USD) of the account "
         "before and after each order alone, then the basket"
     )
-    head = (
-        f"{'order':<34}{'IM before':>14}{'IM after':>14}{'IM change':>13}{'MM before':>14}{'MM after':>14}"
-        f"{'MM change':>13}"
-    )
-    print(head)
-    print("-" * len(head))
-    rows = [(f"{n} {q:+,g}", r) for (n, q), r in zip(orders, each)] + [("basket", basket)]
-    for label, r in rows:
-        print(
-            f"{label:<34}{r.initial_usd_before:>14,.2f}{r.initial_usd_after:>14,.2f}"
-            f"{r.initial_usd_after - r.initial_usd_before:>+13,.2f}{r.maintenance_usd_before:>14,.2f}"
-            f"{r.maintenance_usd_after:>14,.2f}{r.maintenance_usd_after - r.maintenance_usd_before:>+13,.2f}"
-        )
+    print("\n".join(render(WHATIF_COLUMNS, rows)))
     return 0
+
+
+WHATIF_COLUMNS = (
+    Column("order", label=True),
+    Column("IM before USD", "fixed", 2),
+    Column("IM after USD", "fixed", 2),
+    Column("IM change USD", "fixed", 2, signed=True),
+    Column("MM before USD", "fixed", 2),
+    Column("MM after USD", "fixed", 2),
+    Column("MM change USD", "fixed", 2, signed=True),
+)

@@ -17,6 +17,7 @@ from typing import Any
 
 from ..margining.result import MarginResult
 from ..optional import require_pandas
+from ..tables import Column, render
 from .costs import TradeCost
 from .residual import ScenarioProfile
 
@@ -205,6 +206,20 @@ class HedgeResult:
         columns = ["group", "scenario", "currency", "standard", "before", "after"]
         return pd.DataFrame(rows, columns=columns).set_index(["group", "scenario"])
 
+    TRADE_COLUMNS = (
+        Column("instrument", label=True),
+        Column("side"),
+        Column("quantity", "sig", 8),
+        Column("lots", "int"),
+        Column("premium USD", "fixed", 2),
+        Column("fees USD", "fixed", 2),
+    )
+
+    def trade_rows(self) -> tuple[tuple[Column, ...], list[list[Any]]]:
+        """The trades as table columns and rows (quantity in amount units)."""
+        rows = [[t.instrument, t.side, t.quantity, t.lots, t.premium_usd, t.fee_usd] for t in self.trades]
+        return self.TRADE_COLUMNS, rows
+
     def table(self) -> str:
         lines = [
             f"hedge target {self.target} for account {self.account}; candidates {', '.join(self.candidates)}"
@@ -212,28 +227,22 @@ class HedgeResult:
         if not self.trades:
             lines.append("no trade: the book is already hedged to within a lot")
         else:
-            lines.append(
-                f"{'instrument':<26}{'side':<6}{'quantity':>14}{'lots':>10}{'premium USD':>14}{'fees USD':>11}"
-            )
-            for t in self.trades:
-                lines.append(
-                    f"{t.instrument:<26}{t.side:<6}{t.quantity:>14,.4f}{t.lots:>10,.0f}{t.premium_usd:>14,.2f}"
-                    f"{t.fee_usd:>11,.2f}"
-                )
+            lines += render(*self.trade_rows())
         c = self.cost
         lines.append(
             f"cost: fees {c.fees:,.2f} USD + half-spread {c.half_spread:,.2f} USD = {c.total:,.2f} USD; "
             f"premium {c.premium:,.2f} USD"
         )
         lines.append("")
-        lines.append(f"{'greek':<24}{'unit':<26}{'before':>14}{'after':>14}{'from rounding':>15}")
+        greek_columns = (Column("greek", label=True), Column("unit"), Column("before", "sig", 6),
+                         Column("after", "sig", 6), Column("from rounding", "sig", 3))  # fmt: skip
+        greek_rows = []
         for row in self.greek_rows():
             factor, unit = PRINTED_UNITS.get(row["measure"], (1.0, row["unit"]))
             mark = " *" if row["neutralised"] else ""
-            lines.append(
-                f"{row['greek'] + mark:<24}{unit:<26}{row['before'] * factor:>14.6g}"
-                f"{row['after'] * factor:>14.6g}{row['from_rounding'] * factor:>15.3g}"
-            )
+            greek_rows.append([row["greek"] + mark, unit, row["before"] * factor, row["after"] * factor,
+                               row["from_rounding"] * factor])  # fmt: skip
+        lines += render(greek_columns, greek_rows)
         if self.neutralised:
             lines.append(f"* targeted: set to zero as far as the candidates allow; {DELTA_NEUTRALISED}")
         else:

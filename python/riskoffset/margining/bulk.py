@@ -19,6 +19,8 @@ import numpy as np
 from .._types import IntArray
 from ..book import Book
 from ..market import Market
+from ..progress import bar
+from ..progress import is_enabled as progress_on
 from . import margin
 from .columns import AccountMargins, GroupMargins
 
@@ -40,8 +42,9 @@ def margin_accounts(
     book: a `Book`; a `ClusterBook` (``ro.distributed.scatter_book``: a book already on the workers); or on a
     cluster a positions dataset (Parquet or CSV files, or a Dask DataFrame) that the workers read in partitions.
     client / scheduler: run on a Dask cluster (the ``dask`` extra); partitions: number of account ranges
-    (default: four per worker); progress: show a progress bar of the cluster's tasks on standard error.
-    Without a client or scheduler everything runs here.
+    (default: four per worker); progress: a progress bar on standard error (the cluster's tasks, or on
+    this machine a large book's account ranges; also on when `riskoffset.progress` is enabled).  Without a
+    client or scheduler everything runs here.
     """
     if not isinstance(book, Book):
         from ..distributed import ClusterBook, cluster_book_margins, is_dataset, margin_dataset
@@ -57,11 +60,28 @@ def margin_accounts(
     if client is None and scheduler is None:
         if partitions is not None:
             raise ValueError("partitions= applies to a Dask run: pass client= or scheduler= too")
+        if (progress or progress_on()) and len(book.accounts) >= CHUNKED:
+            return _chunked(book, market, method, params)
         return GroupMargins.of(margin(book, market, method, params)).by_account()
     from ..distributed import dask_margin_accounts  # optional: needs the dask extra
 
     return dask_margin_accounts(book, market, method, params, client=client, scheduler=scheduler,
                                 partitions=partitions, progress=progress)  # fmt: skip
+
+
+CHUNKED = 200_000  # accounts from which a local run with a progress bar goes range by range
+
+
+def _chunked(book: Book, market: Market, method: str, params: Any) -> AccountMargins:
+    """The local run in account ranges with a progress bar (the same figures: accounts are independent)."""
+    parts, rows = [], []
+    with bar("margin", len(book.accounts), "accounts", scale=True) as shown:
+        for a, b in account_ranges(book, max(len(book.accounts) // 50_000, 1)):
+            part = GroupMargins.of(margin(book.account_range(a, b), market, method, params))
+            parts.append(part.by_account())
+            rows.append(len(part))
+            shown.update(b - a)
+    return AccountMargins.concat(parts, rows)
 
 
 def account_ranges(book: Book, partitions: int) -> list[tuple[int, int]]:

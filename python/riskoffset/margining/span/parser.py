@@ -38,10 +38,11 @@ import os
 import xml.etree.ElementTree as ET
 from array import array
 from collections.abc import Iterator
-from typing import IO, Any, Union
+from typing import IO, Any, Union, cast
 
 import numpy as np
 
+from ... import progress
 from ..._types import FloatArray
 from .model import (
     KIND_FORWARD,
@@ -611,7 +612,10 @@ def parse_span(source: PathLike | IO[bytes]) -> SpanFile:
         # Opened here, not by iterparse: an error part-way through the file must not leave the handle to
         # the garbage collector (a ResourceWarning, an error under -W error).
         with open(source, "rb") as fh:
-            return _parse(fh, str(source))
+            if not progress.is_enabled():
+                return _parse(fh, str(source))
+            with progress.bar("reading SPAN file", os.path.getsize(source), "B", scale=True) as shown:
+                return _parse(cast(IO[bytes], progress.ReadCounter(fh, shown)), str(source))
     return _parse(source, str(getattr(source, "name", "")))
 
 
