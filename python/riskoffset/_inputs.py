@@ -67,6 +67,8 @@ def float_array(name: str, value: Any) -> FloatArray:
         raise TypeError(f"{name} must be real, got complex values")
     try:
         a = np.asarray(value, dtype=np.float64)
+    except OverflowError:  # a Python int beyond the float range
+        raise ValueError(f"{name} is too large to be a float64 number") from None
     except (TypeError, ValueError):
         raise TypeError(
             f"{name} must be a real number or an array of them, got {type(value).__name__}"

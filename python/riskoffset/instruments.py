@@ -218,6 +218,8 @@ class Instrument:
         expected patterns when it is malformed."""
         if not isinstance(name, str):
             raise _malformed(name, f"a name is a str, got {type(name).__name__}")
+        if not name.isprintable() or any(c.isspace() for c in name):
+            raise _malformed(name, "a name has no spaces, line breaks or control characters")
         parts = name.split("-")
         cur = _CURRENCY.match(parts[0])
         if cur is None:

@@ -232,6 +232,12 @@ def liquidation(
     """Liquidation prices of one account (module doc).  balance: collateral per currency (``{"BTC": 1.5,
     "USDC": 20_000}``), or one number in USD.  underlying: the price that moves (default: the book's only
     underlying).  max_up: the largest up move searched (10 = +1,000 %)."""
+    if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= 10_000:
+        raise ValueError(f"steps must be an integer from 1 to 10,000, got {steps!r}")
+    if not (isinstance(max_up, (int, float)) and 0.0 < max_up < 1e6):
+        raise ValueError(f"max_up must be a finite move above 0 (10 = +1,000 %), got {max_up!r}")
+    if not (isinstance(tolerance, (int, float)) and 0.0 < tolerance < 1.0):
+        raise ValueError(f"tolerance must lie in (0, 1), got {tolerance!r}")
     single = one_account(book, account)
     held = sorted(
         {single.instruments.underlyings[u] for u in single.instruments.underlying[single.indices].tolist()}
@@ -242,7 +248,7 @@ def liquidation(
         underlying = held[0]
     if underlying not in market.index:
         raise ValueError(f"no {underlying} index in the market")
-    cash = {"USD": float(balance)} if isinstance(balance, (int, float)) else dict(balance)
+    cash = _cash(balance)
     equity = _Equity(single, market, cash, underlying)
 
     def maintenance(move: float) -> float:
@@ -285,11 +291,28 @@ def liquidation(
     )
 
 
+def _cash(balance: Mapping[str, float] | float) -> dict[str, float]:
+    """Collateral per currency, each amount a finite number (a NaN balance would make every price NaN)."""
+    cash = {"USD": balance} if isinstance(balance, (int, float)) and not isinstance(balance, bool) else balance
+    if not isinstance(cash, Mapping):
+        raise TypeError(f"balance must be a number (USD) or a mapping currency -> amount, got {type(balance).__name__}")
+    out: dict[str, float] = {}
+    for currency, amount in cash.items():
+        try:
+            value = float(amount)
+        except (TypeError, ValueError):
+            raise ValueError(f"balance of {currency}: {amount!r} is not a number") from None
+        if not math.isfinite(value):
+            raise ValueError(f"balance of {currency}: {amount!r} is not a finite amount")
+        out[str(currency)] = value
+    return out
+
+
 def equity_usd(
     book: Book, market: Market, balance: Mapping[str, float] | float, underlying: str, move: float
 ) -> float:
     """Equity (USD) of ``book`` with ``balance`` after ``underlying`` moves by ``move`` (module doc)."""
-    cash = {"USD": float(balance)} if isinstance(balance, (int, float)) else dict(balance)
+    cash = _cash(balance)
     return float(_Equity(one_account(book), market, cash, underlying)(np.array([move]))[0])
 
 

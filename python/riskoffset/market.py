@@ -475,6 +475,14 @@ class Market:
         expired = dated & (t <= 0)
         t = np.where(expired, 0.0, t)
 
+        if self.max_age is not None and n:
+            # Every margin method reads the index (USD conversion, price ranges): a stale one is refused.
+            for code in np.unique(table.underlying).tolist():
+                base = bases[code]
+                if not math.isnan(index_of_base[code]):
+                    first = int(np.flatnonzero(table.underlying == code)[0])
+                    self._check_age(base, f"{names[first]} ({base} index)")
+
         def need_index(rows: npt.NDArray[np.intp], what: str) -> None:
             missing = rows[np.isnan(index[rows])]
             if len(missing):

@@ -46,6 +46,8 @@ def revalue(
     value in the quote currency (row 0, before any coin conversion) and its delta dV/dF (row 1: the
     discounted N(d1) of a call, N(d1) - 1 of a put, 1 for a forward-like position), from the same pass.
     """
+    if isinstance(r, bool) or not isinstance(r, (int, float, np.integer, np.floating)) or not np.isfinite(r):
+        raise ValueError(f"r must be a finite number, got {r!r}")
     flags = np.ascontiguousarray(flag, dtype=np.float64).reshape(-1)
     n = flags.size
     moves = np.ascontiguousarray(move, dtype=np.float64).reshape(-1)

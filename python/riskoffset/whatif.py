@@ -43,6 +43,14 @@ from .optional import require_pandas
 Order = tuple[Any, float]  # (instrument name or universe row, signed amount in Deribit size units)
 
 
+#: The largest |quantity| an order may have (amount units): larger is a typing mistake, not an order.
+MAX_ORDER = 1e15
+
+
+def _bad_quantity(instrument: Any, quantity: Any) -> str:
+    return f"order on {instrument!r}: quantity {quantity!r} is not finite or not below {MAX_ORDER:.0e} in size"
+
+
 class WhatIfResult(NamedTuple):
     """Margin of the account before and after the orders.  ``initial_*`` and ``maintenance_*`` are in
     ``currency``: the touched risk group's settlement currency when the orders touch one group, else USD;
@@ -314,8 +322,8 @@ class WhatIf:
         qty: list[float] = []
         for instrument, quantity in orders:
             q = float(quantity)
-            if not np.isfinite(q):
-                raise ValueError(f"order on {instrument!r}: quantity {quantity!r} is not finite")
+            if not -MAX_ORDER < q < MAX_ORDER:
+                raise ValueError(_bad_quantity(instrument, quantity))
             rows.append(self.row(instrument))
             qty.append(q)
         return np.asarray(rows, dtype=np.int64), np.asarray(qty, dtype=np.float64)
@@ -338,6 +346,8 @@ class WhatIf:
     def order(self, instrument: Any, quantity: float) -> WhatIfResult:
         """Margin before and after one order of ``quantity`` (signed, Deribit size units: USD face for
         inverse futures and perpetuals, coin otherwise) on ``instrument`` (name or universe row)."""
+        if not -MAX_ORDER < quantity < MAX_ORDER:  # NaN fails too; one comparison on the fast path
+            raise ValueError(_bad_quantity(instrument, quantity))
         try:
             i = self._row[instrument] if instrument.__class__ is str else self.row(instrument)
         except KeyError:

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..tables import Column, csv_text, render
+from ..whatif import MAX_ORDER
 from .common import (
     account_label,
     add_book_arguments,
@@ -41,7 +42,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 #: Orders beyond this amount (1e15 USD face, or coins) are typing mistakes, not orders: refused before they
 #: turn a margin table into 300-digit numbers.
-MAX_ORDER_AMOUNT = 1e15
+MAX_ORDER_AMOUNT = MAX_ORDER
 
 
 def parse_orders(specs: Sequence[str]) -> list[tuple[str, float]]:

@@ -16,8 +16,11 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from ..book import Book
 from ..market import Market
+from .columns import GroupMargins
 from .parameters import ParameterError
 from .result import MarginResult, WorstScenario
 
@@ -73,7 +76,25 @@ def margin(book: Book, market: Market, method: str = "deribit-pm", params: Any =
     (``deribit-pm`` also takes Deribit's ``model_params`` object or a whole ``private/pme/simulate``
     response; ``span`` a ``.spn`` file; ``grid`` a scenario grid); None takes the method's default.
     """
-    return method_function(method)(book, market, params)
+    return checked(method_function(method)(book, market, params))
+
+
+def checked(result: MarginResult) -> MarginResult:
+    """The result, after refusing a figure no parameter set should give (a corrupted or mistyped one): a
+    non-finite or negative initial or maintenance margin, or an initial margin below the maintenance
+    margin.  The error names the method, account and group."""
+    rows = GroupMargins.of(result)
+    im, mm = rows.initial, rows.maintenance
+    with np.errstate(invalid="ignore"):
+        bad = ~(np.isfinite(im) & np.isfinite(mm)) | (im < 0) | (mm < 0) | (im < mm - 1e-9 * np.abs(mm) - 1e-12)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"{result.method}: account {rows.account_label(i)!r}, group {rows.group_names[int(rows.group[i])]}: "
+            f"initial {float(im[i])!r} and maintenance {float(mm[i])!r} are not a valid margin (finite, >= 0, "
+            "initial >= maintenance): check the parameter set and the market data"
+        )
+    return result
 
 
 def compare(

@@ -1,0 +1,112 @@
+"""Bad input gets a clear error naming the field, never a crash and never a silent NaN in a margin figure:
+instrument names, numbers beyond float range, revaluation rates, what-if quantities, liquidation balances and
+search settings, stale index prices, and the last guard on every margin figure."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+import riskoffset as ro
+from riskoffset import margining
+from riskoffset.instruments import Instrument
+from riskoffset.whatif import WhatIf
+
+
+@pytest.mark.parametrize("name", ["BTC\n-27DEC24-100000-C", "BTC-27DEC24-100000-C ", "BTC-27D\tEC24-1-C", "BTC\x00-PERPETUAL"])
+def test_names_with_spaces_or_control_characters_are_refused(name: str) -> None:
+    with pytest.raises(ValueError, match="no spaces, line breaks or control characters"):
+        Instrument.parse(name)
+
+
+def test_a_python_int_beyond_float_range_names_the_field() -> None:
+    with pytest.raises(ValueError, match="too large to be a float64"):
+        ro.price("c", 10**400, 100.0, 1.0, 0.0, 0.5)
+
+
+@pytest.mark.parametrize("r", [math.nan, math.inf, "0.01", None])
+def test_revalue_refuses_a_rate_that_is_not_a_finite_number(r: object) -> None:
+    with pytest.raises(ValueError, match="r must be a finite number"):
+        ro.revalue([1.0], [100.0], [100.0], [1.0], [0.5], [0.0], r=r)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def whatif() -> WhatIf:
+    return WhatIf(ro.Book.sample(), ro.Market.sample(), account="mm-btc")
+
+
+@pytest.mark.parametrize("quantity", [math.nan, math.inf, -math.inf, 1e16])
+def test_whatif_refuses_a_quantity_that_is_not_an_order(whatif: WhatIf, quantity: float) -> None:
+    with pytest.raises(ValueError, match="BTC-PERPETUAL.*not finite or not below 1e\\+15"):
+        whatif.order("BTC-PERPETUAL", quantity)
+    with pytest.raises(ValueError, match="BTC-PERPETUAL.*not finite or not below 1e\\+15"):
+        whatif.basket([("BTC-PERPETUAL", quantity)])
+    assert math.isfinite(whatif.order("BTC-PERPETUAL", 10.0).initial_after)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"balance": {"BTC": math.nan}}, "balance of BTC: nan is not a finite amount"),
+        ({"balance": {"USDC": "lots"}}, "balance of USDC: 'lots' is not a number"),
+        ({"balance": math.inf}, "balance of USD: inf is not a finite amount"),
+        ({"balance": 1e5, "steps": 0}, "steps must be an integer from 1 to 10,000"),
+        ({"balance": 1e5, "max_up": math.nan}, "max_up must be a finite move above 0"),
+        ({"balance": 1e5, "tolerance": 0.0}, "tolerance must lie in"),
+    ],
+)
+def test_liquidation_names_the_bad_argument(kwargs: dict, message: str) -> None:
+    book = ro.Book.sample("short_strangle")
+    with pytest.raises(ValueError, match=message):
+        ro.liquidation(book, ro.Market.sample(), underlying="BTC", **kwargs)
+
+
+@pytest.mark.parametrize("method", ["deribit-standard", "deribit-pm", "grid"])
+def test_a_stale_index_is_refused_with_max_age(method: str) -> None:
+    m = ro.Market.sample()
+    now = int(m.valuation_time.timestamp() * 1000)
+
+    def market(age_ms: int) -> ro.Market:
+        return ro.Market(valuation_time=m.valuation_time, index=m.index, marks=m.marks, mark_iv=m.mark_iv,
+                         forwards=m.forwards, timestamps={"BTC": now - age_ms}, max_age=60,
+                         instruments=m.instruments)  # fmt: skip
+
+    book = ro.Book.sample()
+    with pytest.raises(ro.MarketDataError, match=r"BTC index\): the quote of BTC is stale: 3600 s old"):
+        ro.margin(book, market(3_600_000), method)
+    fresh = ro.margin(book, market(30_000), method)
+    assert fresh.initial_usd == ro.margin(book, m, method).initial_usd
+
+
+@pytest.mark.parametrize(
+    ("initial", "maintenance", "what"),
+    [(math.nan, 1.0, "nan"), (math.inf, 1.0, "inf"), (-5.0, -6.0, "-5.0"), (1.0, 2.0, "initial 1.0")],
+)
+def test_no_margin_figure_leaves_margin_unless_it_is_valid(
+    monkeypatch: pytest.MonkeyPatch, initial: float, maintenance: float, what: str
+) -> None:
+    """The last guard: whatever a parameter set or a method does, ro.margin never returns a NaN, infinite or
+    negative figure or an initial margin below the maintenance margin (a corrupted set is named)."""
+    real = margining.method_function("deribit-standard")
+
+    def corrupted(book: ro.Book, market: ro.Market, params: object) -> ro.MarginResult:
+        result = real(book, market, params)
+        groups = margining.GroupMargins.of(result)
+        im, mm = groups.initial.copy(), groups.maintenance.copy()
+        im[1], mm[1] = initial, maintenance
+        return dataclasses.replace(groups, initial=im, maintenance=mm).total()
+
+    monkeypatch.setattr(margining, "method_function", lambda method: corrupted)
+    with pytest.raises(ValueError, match=f"deribit-standard: account .*{what}.*not a valid margin"):
+        ro.margin(ro.Book.sample(), ro.Market.sample(), "deribit-standard")
+
+
+def test_the_guard_passes_every_sample_book_and_method() -> None:
+    market = ro.Market.sample()
+    for name in ro.Book.samples():
+        for method, params in (("deribit-standard", None), ("deribit-pm", None), ("grid", None), ("span", "sample")):
+            r = ro.margin(ro.Book.sample(name), market, method, params)
+            rows = margining.GroupMargins.of(r)
+            assert np.isfinite(rows.initial).all() and (rows.initial >= rows.maintenance).all()
