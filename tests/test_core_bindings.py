@@ -250,7 +250,9 @@ def test_a_worker_thread_that_cannot_start_raises_instead_of_aborting(tmp_path: 
         "except RuntimeError as e:\n"
         "    print('raised:', e)\n"
     )
-    env = dict(os.environ, LD_PRELOAD=str(lib), OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    # after any preload already there (the sanitizer run preloads the ASan runtime, which must come first)
+    preload = " ".join(filter(None, [os.environ.get("LD_PRELOAD", ""), str(lib)]))
+    env = dict(os.environ, LD_PRELOAD=preload, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
     result = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120, check=False
     )

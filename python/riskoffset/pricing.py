@@ -102,8 +102,8 @@ def _compute(
         column = columns[_INPUT_NAMES.index(field)].reshape(-1)
         value = column[bad if column.size > 1 else 0]
         raise ValueError(
-            f"{field} at row {row_label(shape, bad)} is {value!r}: underlying and strike must be finite and "
-            "> 0, sigma finite and >= 0, t, r and q finite"
+            f"{field} at row {row_label(shape, bad)} is {value!r}: underlying and strike must lie in [1e-100, "
+            "1e100], sigma be finite and >= 0, t, r and q finite with |r t| and |q t| at most 300"
         )
     if out is not None:
         return {name: out[name] for name in names}

@@ -39,7 +39,9 @@ PyObject* scalar_function_call(PyObject* self_obj, PyObject* const* args, size_t
       ok = row[0] != 0.0;
     }
     for (int k = 1; ok && k < nargs; ++k) ok = as_double(args[k], row[k]) && std::isfinite(row[k]);
-    ok = ok && row[1] > 0.0 && row[2] > 0.0 && row[3] > 0.0 && row[5] > 0.0;
+    ok = ok && row[1] >= riskoffset::kMinMagnitude && row[1] <= riskoffset::kMaxMagnitude &&
+         row[2] >= riskoffset::kMinMagnitude && row[2] <= riskoffset::kMaxMagnitude && row[3] > 0.0 && row[5] > 0.0 &&
+         std::fabs(row[4] * row[3]) <= riskoffset::kMaxRateTime;  // else the checked general path decides
     double value = 0.0;
     if (ok && price_one(row, self->model, 0, self->output, value) && std::isfinite(value))
       return PyFloat_FromDouble(value * self->scale);

@@ -7,6 +7,13 @@
 
 namespace riskoffset {
 
+// The supported input range.  Beyond it 1/x, F/K or exp(r t) leave double range and the formulas would give
+// wrong finite numbers, so the kernels refuse the row instead (the binding names the field and row).
+constexpr double kMinMagnitude = 1e-100;  // underlying, forward and strike in [1e-100, 1e100]
+constexpr double kMaxMagnitude = 1e100;
+constexpr double kMaxRateTime = 300.0;    // |r t| and |q t|: discount and carry factors within e^300
+
+
 // One input column: either a full array (stride 1) or one value broadcast to every row (stride 0).
 struct Column {
   const double* data = nullptr;

@@ -64,8 +64,9 @@ inline void implied_vol_kernel(const ImpliedVolInputs& in, double* sigma_out, st
       U = load_tail(in.underlying, i0, end, 1.0), K = load_tail(in.strike, i0, end, 1.0);
       t = load_tail(in.t, i0, end, 1.0), r = load_tail(in.r, i0, end, 0.0), q = load_tail(in.q, i0, end, 0.0);
     }
-    const vi valid = (U > 0.0) & (U < inf) & (K > 0.0) & (K < inf) & (t > 0.0) & (t < inf) &
-                     (vabs(r) < inf) & (vabs(q) < inf) & (vabs(P) < inf) & (vabs(theta) == 1.0);
+    const vi valid = (U >= kMinMagnitude) & (U <= kMaxMagnitude) & (K >= kMinMagnitude) & (K <= kMaxMagnitude) &
+                     (t > 0.0) & (t < inf) & (vabs(r * t) <= kMaxRateTime) & (vabs(q * t) <= kMaxRateTime) &
+                     (vabs(P) < inf) & (vabs(theta) == 1.0);
     // Keep invalid lanes numerically harmless; their status says bad_input.
     U = select(valid, U, splat(1.0));
     K = select(valid, K, splat(1.0));

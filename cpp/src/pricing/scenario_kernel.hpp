@@ -39,7 +39,8 @@ inline std::int64_t scenario_values_kernel(const ScenarioInputs& in, double* val
     const vd inverse = full ? load(in.inverse + i0) : load_tail(inverse_c, i0, end, 0.0);
     const vi forward_like = theta == 0.0;
     const vd K = select(forward_like, F0, full ? load(in.strike + i0) : load_tail(strike_c, i0, end, 1.0));
-    const vi ok = (F0 > 0.0) & (F0 < inf) & (K > 0.0) & (K < inf) & (vabs(t) < inf) &
+    const vi ok = (F0 >= kMinMagnitude) & (F0 <= kMaxMagnitude) & (K >= kMinMagnitude) & (K <= kMaxMagnitude) &
+                  (vabs(t) < inf) & (vabs(in.r * t) <= kMaxRateTime) &
                   ((inverse == 0.0) | (inverse == 1.0)) & (forward_like | (vabs(theta) == 1.0));
     if (!all(ok) && first_bad < 0) {
       for (int l = 0; l < W; ++l)

@@ -9,12 +9,15 @@ std::string invalid_pricing_field(const PricingInputs& in, std::size_t i) {
   const double flag = in.flag.at(i), u = in.underlying.at(i), k = in.strike.at(i), t = in.t.at(i),
                r = in.r.at(i), sigma = in.sigma.at(i), q = in.q.at(i);
   if (!(flag == 1.0 || flag == -1.0)) return "flag";
-  if (!(u > 0.0 && std::isfinite(u))) return "underlying";
-  if (!(k > 0.0 && std::isfinite(k))) return "strike";
+  if (!(u >= kMinMagnitude && u <= kMaxMagnitude)) return "underlying";
+  if (!(k >= kMinMagnitude && k <= kMaxMagnitude)) return "strike";
   if (!std::isfinite(t)) return "t";
   if (!std::isfinite(r)) return "r";
   if (!(sigma >= 0.0 && std::isfinite(sigma))) return "sigma";
   if (!std::isfinite(q)) return "q";
+  const double years = t > 0.0 ? t : 0.0;
+  if (!(std::fabs(r * years) <= kMaxRateTime)) return "r";
+  if (!(std::fabs(q * years) <= kMaxRateTime)) return "q";
   return "";
 }
 

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import xml.etree.ElementTree as ET
 from array import array
 from collections.abc import Iterator
@@ -619,9 +620,38 @@ def parse_span(source: PathLike | IO[bytes]) -> SpanFile:
     return _parse(source, str(getattr(source, "name", "")))
 
 
+class _Prolog:
+    """A byte stream whose prolog (what precedes the root element) is checked for a DOCTYPE first: a SPAN
+    file declares no entities, so entity expansion and external entities are refused outright."""
+
+    def __init__(self, raw: IO[bytes], name: str):
+        self._raw = raw
+        head = raw.read(1 << 16)
+        if not isinstance(head, bytes):
+            raise TypeError(f"a SPAN file is read as bytes, got {type(head).__name__} from the stream")
+        upper = head.upper()
+        if b"<!DOCTYPE" in upper or b"<!ENTITY" in upper:
+            raise SpanFileError("a DOCTYPE or entity declaration is not allowed in a SPAN file", source=name)
+        if len(head) == 1 << 16 and not _ROOT_START.search(head):
+            raise SpanFileError("no element in the first 64 kB: not a SPAN file", source=name)
+        self._head = head
+
+    def read(self, size: int = -1) -> bytes:
+        if self._head:
+            if size is None or size < 0:
+                data, self._head = self._head + self._raw.read(), b""
+                return data
+            data, self._head = self._head[:size], self._head[size:]
+            return data
+        return self._raw.read(size)
+
+
+_ROOT_START = re.compile(rb"<[A-Za-z_]")
+
+
 def _parse(fh: IO[bytes], name: str) -> SpanFile:
     try:
-        return _run(_iterparse_events(fh), name)
+        return _run(_iterparse_events(cast(IO[bytes], _Prolog(fh, name))), name)
     except ET.ParseError as exc:
         raise SpanFileError(f"not well-formed XML ({exc})", line=exc.position[0], source=name) from None
     except _Semantic as first:
