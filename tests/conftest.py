@@ -3,15 +3,25 @@ kernel must give the same answers on every target the machine supports), restori
 
 from __future__ import annotations
 
+import os
+
 from collections.abc import Iterator
 from pathlib import Path
 
 import cli_runner
 import pytest
+from hypothesis import settings
 import riskoffset as ro
 from cli_runner import RunCli
 
 SUPPORTED_TARGETS = list(ro.simd_info()["supported"])
+
+
+# Property-based fuzzing (tests/test_fuzz.py): HYPOTHESIS_PROFILE=ci (the default: bounded, every CI run) or
+# long (a one-off campaign of over a million inputs, its count recorded in bench/RESULTS.md).
+settings.register_profile("ci", max_examples=60, deadline=None, derandomize=True, print_blob=True)
+settings.register_profile("long", max_examples=10_000, deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(params=SUPPORTED_TARGETS)

@@ -87,13 +87,29 @@ def _ms(t: datetime) -> int:
 
 
 def _finite_positive(kind: str, key: str, value: Any) -> float:
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise MarketDataError(f"{kind} of {key} is not a number: {value!r}", key) from None
+    x = _number(kind, key, value)
     if not (math.isfinite(x) and x > 0):
         raise MarketDataError(f"{kind} of {key} must be finite and > 0, got {x!r}", key)
     return x
+
+
+def _number(kind: str, key: str, value: Any) -> float:
+    """A market number given by a user or a file: a clear error naming the field and key if it is none."""
+    if isinstance(value, bool):
+        raise MarketDataError(f"{kind} of {key} is not a number: {value!r}", key)
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise MarketDataError(f"{kind} of {key} is not a number: {value!r}", key) from None
+
+
+def _table(kind: str, value: Any, required: bool = False) -> Mapping[Any, Any]:
+    """A name -> value field of a market (index, marks, ...): a mapping, or None for an empty optional one."""
+    if value is None and not required:
+        return {}
+    if not isinstance(value, Mapping):
+        raise MarketDataError(f"{kind} must be a mapping name -> value, got {type(value).__name__}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -149,17 +165,17 @@ class Market:
         self.valuation_time = to_utc(valuation_time, "valuation_time")
         self._valuation_ms = _ms(self.valuation_time)
         self.index: dict[str, float] = {
-            str(k): _finite_positive("index", str(k), v) for k, v in index.items()
+            str(k): _finite_positive("index", str(k), v) for k, v in _table("index", index, True).items()
         }
         self.marks: dict[str, float] = {}
-        for name, value in (marks or {}).items():
-            x = float(value)
+        for name, value in _table("marks", marks).items():
+            x = _number("mark price", str(name), value)
             if not math.isfinite(x) or x < 0:
                 raise MarketDataError(f"mark price of {name} must be finite and >= 0, got {value!r}", name)
             self.marks[str(name)] = x
         self.mark_iv: dict[str, float] = {}
-        for name, value in (mark_iv or {}).items():
-            x = float(value)
+        for name, value in _table("mark_iv", mark_iv).items():
+            x = _number("mark_iv", str(name), value)
             if not (math.isfinite(x) and x >= 0):
                 raise MarketDataError(f"mark_iv of {name} must be finite and >= 0, got {value!r}", name)
             if x > MAX_DECIMAL_IV:
@@ -169,16 +185,26 @@ class Market:
                 )
             self.mark_iv[str(name)] = x
         self.forwards: dict[str, float] = {
-            str(k): _finite_positive("forward", str(k), v) for k, v in (forwards or {}).items()
+            str(k): _finite_positive("forward", str(k), v) for k, v in _table("forwards", forwards).items()
         }
-        self.timestamps: dict[str, int] = {str(k): int(v) for k, v in (timestamps or {}).items()}
+        self.timestamps: dict[str, int] = {}
+        for k, v in _table("timestamps", timestamps).items():
+            ms = _number("timestamp", str(k), v)
+            if not (math.isfinite(ms) and abs(ms) < 1e15 and ms == int(ms)):
+                raise MarketDataError(f"timestamp of {k} must be whole milliseconds since 1970, got {v!r}", str(k))
+            self.timestamps[str(k)] = int(ms)
+        rate = _number("rate", "market", rate)
         if not math.isfinite(rate):
             raise ValueError(f"rate must be finite, got {rate!r}")
         self.rate = float(rate)
-        if max_age is not None and not (max_age > 0):
+        if max_age is not None and (isinstance(max_age, bool) or not isinstance(max_age, (int, float))
+                                    or not 0 < max_age < math.inf):  # fmt: skip
             raise ValueError(f"max_age must be > 0 seconds or None, got {max_age!r}")
         self.max_age = max_age
-        self.max_forward_gap = float(max_forward_gap)
+        gap = _number("max_forward_gap", "market", max_forward_gap)
+        if not 0 <= gap < math.inf:
+            raise ValueError(f"max_forward_gap must be finite and >= 0, got {max_forward_gap!r}")
+        self.max_forward_gap = gap
         self.instruments = instruments
         self.description = description
         self._curves: dict[str, tuple[FloatArray, FloatArray]] = {}

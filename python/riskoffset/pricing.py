@@ -103,7 +103,7 @@ def _compute(
         value = column[bad if column.size > 1 else 0]
         raise ValueError(
             f"{field} at row {row_label(shape, bad)} is {value!r}: underlying and strike must lie in [1e-100, "
-            "1e100], sigma be finite and >= 0, t, r and q finite with |r t| and |q t| at most 300"
+            "1e100], sigma in [0, 1e100], t at most 1e100, r and q finite with |r t| and |q t| at most 300"
         )
     if out is not None:
         return {name: out[name] for name in names}

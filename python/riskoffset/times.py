@@ -23,15 +23,18 @@ def to_utc(value: TimeLike, what: str = "time") -> datetime:
     if isinstance(value, str):
         try:
             parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        except ValueError:
+            if parsed.tzinfo is None:
+                parsed = parsed.replace(tzinfo=timezone.utc)
+            return parsed.astimezone(timezone.utc)
+        except (ValueError, OverflowError):
             raise ValueError(
                 f"{what} {value!r} is not an ISO 8601 time such as 2026-11-25T08:00:00Z"
             ) from None
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=timezone.utc)
-        return parsed.astimezone(timezone.utc)
     if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-        return datetime.fromtimestamp(value / 1000.0, tz=timezone.utc)
+        try:
+            return datetime.fromtimestamp(value / 1000.0, tz=timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            raise ValueError(f"{what} {value!r} ms since the epoch is outside the years 1 to 9999") from None
     raise ValueError(
         f"{what} must be a datetime, an ISO string or milliseconds since the epoch, got {value!r}"
     )

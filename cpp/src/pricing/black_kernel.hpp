@@ -139,7 +139,8 @@ std::int64_t price_greeks_order(const PricingInputs& in, const PricingOutputs& o
           // x - x is 0 exactly when x is finite (NaN and inf give NaN): one test for the six finiteness checks.
           const vd finite = (U - U) + (K - K) + (t - t) + (r - r) + (sigma - sigma) + (q - q);
           const vi ok = (finite == 0.0) & (vmin(U, K) >= kMinMagnitude) & (vmax(U, K) <= kMaxMagnitude) &
-                        (sigma >= 0.0) & (vabs(theta) == 1.0) & (vabs(r * T) <= kMaxRateTime) &
+                        (sigma >= 0.0) & (sigma <= kMaxMagnitude) & (T <= kMaxMagnitude) &
+                        (vabs(theta) == 1.0) & (vabs(r * T) <= kMaxRateTime) &
                         (vabs(q * T) <= kMaxRateTime);
           const vi bad = ~ok;
           if (any(bad) && first_bad < 0) {

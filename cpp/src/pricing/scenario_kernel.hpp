@@ -40,7 +40,7 @@ inline std::int64_t scenario_values_kernel(const ScenarioInputs& in, double* val
     const vi forward_like = theta == 0.0;
     const vd K = select(forward_like, F0, full ? load(in.strike + i0) : load_tail(strike_c, i0, end, 1.0));
     const vi ok = (F0 >= kMinMagnitude) & (F0 <= kMaxMagnitude) & (K >= kMinMagnitude) & (K <= kMaxMagnitude) &
-                  (vabs(t) < inf) & (vabs(in.r * t) <= kMaxRateTime) &
+                  (vabs(t) <= kMaxMagnitude) & (vabs(in.r * t) <= kMaxRateTime) &
                   ((inverse == 0.0) | (inverse == 1.0)) & (forward_like | (vabs(theta) == 1.0));
     if (!all(ok) && first_bad < 0) {
       for (int l = 0; l < W; ++l)
@@ -73,9 +73,9 @@ inline std::int64_t scenario_values_kernel(const ScenarioInputs& in, double* val
       const double* sigma_row = in.sigma + state * n;
       const Column sigma_c{sigma_row, 1};
       const vd sigma = full ? load(sigma_row + i0) : load_tail(sigma_c, i0, end, 0.1);
-      if (any(~((sigma >= 0.0) & (sigma < inf))) && first_bad < 0) {
+      if (any(~((sigma >= 0.0) & (sigma <= kMaxMagnitude))) && first_bad < 0) {
         for (int l = 0; l < W; ++l)
-          if (!(sigma[l] >= 0.0 && sigma[l] < inf)) {
+          if (!(sigma[l] >= 0.0 && sigma[l] <= kMaxMagnitude)) {
             first_bad = static_cast<std::int64_t>((i0 + static_cast<std::size_t>(l)) * m + j);
             break;
           }

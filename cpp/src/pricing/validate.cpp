@@ -11,9 +11,9 @@ std::string invalid_pricing_field(const PricingInputs& in, std::size_t i) {
   if (!(flag == 1.0 || flag == -1.0)) return "flag";
   if (!(u >= kMinMagnitude && u <= kMaxMagnitude)) return "underlying";
   if (!(k >= kMinMagnitude && k <= kMaxMagnitude)) return "strike";
-  if (!std::isfinite(t)) return "t";
+  if (!(std::isfinite(t) && t <= kMaxMagnitude)) return "t";
   if (!std::isfinite(r)) return "r";
-  if (!(sigma >= 0.0 && std::isfinite(sigma))) return "sigma";
+  if (!(sigma >= 0.0 && sigma <= kMaxMagnitude)) return "sigma";
   if (!std::isfinite(q)) return "q";
   const double years = t > 0.0 ? t : 0.0;
   if (!(std::fabs(r * years) <= kMaxRateTime)) return "r";
