@@ -4,15 +4,14 @@ kernel must give the same answers on every target the machine supports), restori
 from __future__ import annotations
 
 import os
-
 from collections.abc import Iterator
 from pathlib import Path
 
 import cli_runner
 import pytest
-from hypothesis import settings
 import riskoffset as ro
 from cli_runner import RunCli
+from hypothesis import settings
 
 SUPPORTED_TARGETS = list(ro.simd_info()["supported"])
 
