@@ -33,8 +33,10 @@ def _calls() -> dict[str, Callable[[], Any]]:
     return {
         "greeks": lambda: ro.greeks(flags, f, k, t, 0.0, sigma),
         "implied_vol": lambda: ro.implied_vol(price, flags, f, k, t, 0.0),
-        "revalue": lambda: ro.revalue(np.where(flags == "c", 1.0, -1.0)[:20_000], f[:20_000], k[:20_000],
-                                      t[:20_000], sigma[:20_000], move, threads=2),  # fmt: skip
+        "revalue": lambda: ro.revalue(
+            np.where(flags == "c", 1.0, -1.0)[:20_000], f[:20_000], k[:20_000], t[:20_000], sigma[:20_000], move,
+            threads=2,
+        ),
         "margin": lambda: ro.margin_accounts(book, market),
         "whatif": lambda: [whatif.order("BTC-PERPETUAL", q) for q in (-5e4, 1e3, 7e4)],
         "netting": lambda: ro.Book.from_arrays(accounts, rows, qty, instruments=table),
