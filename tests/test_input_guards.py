@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -110,3 +111,35 @@ def test_the_guard_passes_every_sample_book_and_method() -> None:
             r = ro.margin(ro.Book.sample(name), market, method, params)
             rows = margining.GroupMargins.of(r)
             assert np.isfinite(rows.initial).all() and (rows.initial >= rows.maintenance).all()
+
+
+@pytest.mark.parametrize(
+    ("labels", "expected"),
+    [
+        (["007", "7"], ["007", "7"]),
+        (["+7", "7"], ["+7", "7"]),
+        (["-0", "0"], ["-0", "0"]),
+        (["99999999999999999999999"], ["99999999999999999999999"]),
+        (["7", "-3", "12"], [-3, 7, 12]),
+    ],
+)
+def test_account_labels_are_never_merged_or_changed(tmp_path: Path, labels: list[str], expected: list[object]) -> None:
+    """A CSV label is read as an integer only when it is written as one canonically; otherwise it stays text,
+    so distinct labels stay distinct accounts."""
+    path = tmp_path / "book.csv"
+    path.write_text("account,instrument,quantity\n" + "".join(f"{a},BTC-PERPETUAL,10\n" for a in labels))
+    book = ro.Book.load(path)
+    assert [a.item() if hasattr(a, "item") else a for a in book.accounts] == expected
+    assert (book.quantity == 10.0).all()
+
+
+def test_contracts_beyond_float_range_are_named() -> None:
+    with pytest.raises(ValueError, match=r"position 0 \(BTC-PERPETUAL\): quantity 1000.* is not finite"):
+        ro.Book.from_json([{"instrument": "BTC-PERPETUAL", "contracts": 10**400}])
+
+
+def test_revalue_without_instruments_takes_any_vol_states() -> None:
+    empty = np.zeros(0)
+    out = ro.revalue(empty, empty, empty, empty, np.zeros((0, 3)), np.zeros(4),
+                     vol_state=np.array([0, 1, 2, 0], dtype=np.int32))  # fmt: skip
+    assert out.shape == (0, 4)

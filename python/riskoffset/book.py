@@ -232,7 +232,7 @@ class Book:
                 if i % 65536 == 65535:
                     shown.update(65536)
                 Book._position_record(i, p, instruments, accounts, names, amounts)
-        if all(isinstance(a, str) and a.lstrip("-").isdigit() for a in accounts) and accounts:
+        if accounts and all(_integer_label(a) for a in accounts):
             return cls.from_arrays(
                 [int(a) for a in accounts], names, amounts, instruments=instruments, name=name
             )
@@ -403,11 +403,23 @@ class Book:
         return book_greeks(self, market, by)
 
 
+def _integer_label(label: str) -> bool:
+    """Whether an account label read as text is an integer written canonically (as ``str(int(label))``
+    gives it back, in int64 range): only then is it read as an integer, so "007" and "7", "+7" and "7",
+    "-0" and "0" stay distinct accounts and no label changes."""
+    body = label.removeprefix("-")
+    if not (body.isdigit() and body.isascii()) or str(int(label)) != label:
+        return False
+    return -(2**63) <= int(label) < 2**63
+
+
 def _float(value: Any, i: int, inst: str) -> float:
     try:
         x = float(value)
     except (TypeError, ValueError):
         raise ValueError(f"position {i} ({inst}): quantity {value!r} is not a number") from None
+    except OverflowError:  # a Python int beyond the float range
+        raise ValueError(f"position {i} ({inst}): quantity {value!r:.40} is not finite") from None
     if not math.isfinite(x):
         raise ValueError(f"position {i} ({inst}): quantity {value!r} is not finite")
     return x

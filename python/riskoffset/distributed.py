@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from ._types import FloatArray, IntArray
-from .book import Book
+from .book import Book, _integer_label
 from .instruments import InstrumentTable
 from .margining import margin
 from .margining.bulk import account_ranges
@@ -283,7 +283,7 @@ def _partition_book(frame: Any, integer_accounts: bool | None = None) -> tuple[B
     """The netted book of one partition (every account of which is whole) and whether its account labels
     are all integers (the labels are then read as integers, as a positions CSV's are)."""
     accounts, names, amounts, unit = _arrays(frame)
-    digits = bool(len(accounts)) and all(a.lstrip("-").isdigit() for a in accounts.tolist())
+    digits = bool(len(accounts)) and all(_integer_label(a) for a in accounts.tolist())
     as_int = digits if integer_accounts is None else integer_accounts
     labels = accounts.astype(np.int64) if as_int else accounts.astype(str)
     return Book.from_arrays(labels, names, amounts, unit=unit), digits

@@ -2,6 +2,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 
@@ -41,7 +42,9 @@ void register_scenarios(py::module_& m) {
           throw std::invalid_argument("vol_state must have one entry per scenario");
         if (in.n_instruments > 0 && inputs[kSigma].size() % static_cast<py::ssize_t>(in.n_instruments) != 0)
           throw std::invalid_argument("sigma must be n_vol_states x n_instruments (state-major)");
-        in.n_vol_states = in.n_instruments > 0 ? static_cast<std::size_t>(inputs[kSigma].size()) / in.n_instruments : 1;
+        // Without instruments there is no sigma to read: any vol state index is then acceptable.
+        in.n_vol_states = in.n_instruments > 0 ? static_cast<std::size_t>(inputs[kSigma].size()) / in.n_instruments
+                                               : static_cast<std::size_t>(INT32_MAX) + 1;
         const bool has_shift = !time_shift.is_none();  // else inputs[kTimeShift] is only a placeholder
         if (has_shift) {
           inputs[kTimeShift] = DoubleArray::ensure(time_shift);
