@@ -20,6 +20,7 @@ except ValueError as exc:
     raise ImportError(f"riskoffset: RISKOFFSET_SIMD is invalid: {exc}") from None
 
 from . import hedging, margining, reporting, units
+from .accounts import Balances
 from .book import Book, GreeksReport
 from .hedging import HedgeResult, cross_hedge, hedge
 from .implied_vol import IVStatus, implied_vol
@@ -39,6 +40,7 @@ from .whatif import WhatIf, WhatIfResult
 __version__ = "0.1.0"
 __all__ = [
     "GREEK_NAMES",
+    "Balances",
     "Book",
     "GreeksReport",
     "HedgeResult",
