@@ -19,7 +19,7 @@ venv=$WORK/venv
 "$PY" -m venv "$venv"
 "$venv/bin/python" -m pip install --quiet --upgrade pip
 "$venv/bin/python" -m pip install --quiet -C cmake.define.RISKOFFSET_SANITIZE=address,undefined \
-  -C cmake.build-type=RelWithDebInfo -C build-dir="$WORK/build" ".[test]"
+  -C cmake.build-type=Release -C build-dir="$WORK/build" . pytest mpmath hypothesis pytest-benchmark pandas scipy "vollib==1.0.11"
 ASAN_RUNTIME=$(${CXX:-g++} -print-file-name=libasan.so)
 if [[ ! -e $ASAN_RUNTIME ]]; then echo "sanitize: no libasan.so found (install the compiler's ASan runtime)"; exit 1; fi
 # libstdc++ preloaded too: python is not linked against it, and ASan's exception interceptor needs it first.

@@ -45,14 +45,15 @@ def wanted(args: argparse.Namespace) -> bool:
 def cluster(spec: str) -> Iterator[Any]:
     """A Dask client for ``--dask``: a new local cluster (``local`` or ``local:N`` workers) or the scheduler
     at the given address."""
+    local = spec == "local" or spec.startswith("local:")
+    count = spec.partition(":")[2] if local else ""
+    if local and count and (not count.isdigit() or int(count) < 1):
+        raise ValueError(f"--dask {spec!r}: write local or local:N with N a positive number of workers")
     try:
         distributed = require_distributed()
     except ImportError as exc:
         raise ValueError(f"--dask: {exc}") from None
-    if spec == "local" or spec.startswith("local:"):
-        count = spec.partition(":")[2]
-        if count and (not count.isdigit() or int(count) < 1):
-            raise ValueError(f"--dask {spec!r}: write local or local:N with N a positive number of workers")
+    if local:
         with local_cluster(int(count) if count else (os.cpu_count() or 1)) as client:
             yield client
         return
