@@ -3,5 +3,6 @@
 from __future__ import annotations
 
 from .balances import Balances, currency_code
+from .collateral import CollateralParameters, CollateralValue, collateral_value
 
-__all__ = ["Balances", "currency_code"]
+__all__ = ["Balances", "CollateralParameters", "CollateralValue", "collateral_value", "currency_code"]
