@@ -20,7 +20,7 @@ except ValueError as exc:
     raise ImportError(f"riskoffset: RISKOFFSET_SIMD is invalid: {exc}") from None
 
 from . import hedging, margining, reporting, units
-from .accounts import Balances
+from .accounts import Balances, account_view
 from .book import Book, GreeksReport
 from .hedging import HedgeResult, cross_hedge, hedge
 from .implied_vol import IVStatus, implied_vol
@@ -55,6 +55,7 @@ __all__ = [
     "WhatIfResult",
     "WorstScenario",
     "__version__",
+    "account_view",
     "compare_margins",
     "cross_hedge",
     "greeks",
