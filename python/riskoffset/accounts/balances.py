@@ -183,6 +183,21 @@ class Balances:
             raise ValueError("the Deribit response holds no account summary")
         return cls.from_records(records, **options)
 
+    @classmethod
+    def sample(cls, accounts: Iterable[Any] | None = None) -> Balances:
+        """The bundled SYNTHETIC balances of the sample books' accounts (``accounts``: only these, e.g. a
+        sample book's; docs/collateral.md).  Their illustrative haircuts: `sample_haircuts`."""
+        doc = _sample_document()
+        wanted = None if accounts is None else {str(a) for a in accounts}
+        data = {a: v for a, v in doc["balances"].items() if wanted is None or a in wanted}
+        return cls.from_mapping(data, source="sample-synthetic")
+
+    def subset(self, accounts: Iterable[Any]) -> Balances:
+        """Only these accounts (those without balances are left out)."""
+        wanted = {str(a) for a in accounts}
+        keep = [i for i, a in enumerate(self.accounts.tolist()) if str(a) in wanted]
+        return Balances(self.accounts[keep], self.currencies, self.amounts[keep], allow_negative=True, source=self.source)
+
     # ------------------------------------------------------------------ access
     def __len__(self) -> int:
         return len(self.accounts)
@@ -244,6 +259,19 @@ class Balances:
 
 
 # ---------------------------------------------------------------------------------------------- helpers
+def _sample_document() -> dict[str, Any]:
+    from importlib import resources
+
+    text = resources.files("riskoffset").joinpath("data/balances/sample-synthetic.json").read_text()
+    doc: dict[str, Any] = json.loads(text)
+    return doc
+
+
+def sample_haircuts() -> dict[str, float]:
+    """The illustrative (SYNTHETIC, not Deribit's) BTC and ETH haircuts that go with `Balances.sample`."""
+    return {str(k): float(v) for k, v in _sample_document()["haircuts"].items()}
+
+
 def _integer_label(label: str) -> bool:
     from ..book import _integer_label as rule  # one rule for books and balances
 
@@ -306,4 +334,4 @@ def _looks_deribit(doc: Any) -> bool:
     )
 
 
-__all__ = ["Balances", "currency_code"]
+__all__ = ["Balances", "currency_code", "sample_haircuts"]

@@ -21,6 +21,7 @@ from ..units import theta_per_day, usd_gamma_of_inverse, vega_per_point
 from .common import add_json_argument, print_json
 from .greeks import print_risk_report, risk_report
 from .margin import margin_report, print_margin_report
+from .models import collateral_report, print_collateral_report
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -55,13 +56,16 @@ def run(args: argparse.Namespace) -> int:
     summary, rows = demo_rows(args.expiry)
     reports = risk_report()
     margins = margin_report()
+    collateral = collateral_report()
     if args.json:
         books = {name: report.to_dict() for name, report in reports.items()}
-        print_json({"summary": summary, "options": rows, "books": books, "margin": margins})
+        models = [dict(zip(("book", "model", "initial_usd", "available_usd", "accounts_short"), r)) for r in collateral]
+        print_json({"summary": summary, "options": rows, "books": books, "margin": margins, "collateral": models})
     else:
         print_demo(summary, rows)
         print_risk_report(reports)
         print_margin_report(margins)
+        print_collateral_report(collateral)
     if args.report:
         from ..reporting import report
 

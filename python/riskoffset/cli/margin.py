@@ -13,7 +13,7 @@ from ..margining.result import MarginResult
 from ..margining.span.algorithm import SAMPLE as SPAN_SAMPLE
 from ..market import Market
 from ..tables import Column, csv_text, render
-from . import by_account
+from . import by_account, models
 from .common import add_book_arguments, add_output_arguments, load_book, load_market, print_json
 
 
@@ -46,6 +46,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "correlation (a user parameter; default 0.8)",
     )
     by_account.add_arguments(p)
+    models.add_arguments(p)
     add_output_arguments(p)
     return p
 
@@ -60,6 +61,10 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError("--by account, --dask and --out take one --method, not all")
         return by_account.run(args, market, method, params.get(method))
     book = load_book(args.book, market)
+    if models.wanted(args):
+        if method == "all" or by_account.wanted(args):
+            raise ValueError("--balances/--models compare collateral models: give them without --method all, --by or --dask")
+        return models.run(args, book, market, params)
     header = [
         (
             f"riskoffset margin: {book.name or 'book'}: {len(book)} netted positions, {len(book.accounts)} "
