@@ -20,7 +20,7 @@ except ValueError as exc:
     raise ImportError(f"riskoffset: RISKOFFSET_SIMD is invalid: {exc}") from None
 
 from . import hedging, margining, reporting, units
-from .accounts import Balances
+from .accounts import Balances, CollateralTable
 from .book import Book, GreeksReport
 from .hedging import HedgeResult, cross_hedge, hedge
 from .implied_vol import IVStatus, implied_vol
@@ -42,6 +42,7 @@ __all__ = [
     "GREEK_NAMES",
     "Balances",
     "Book",
+    "CollateralTable",
     "GreeksReport",
     "HedgeResult",
     "IVStatus",
