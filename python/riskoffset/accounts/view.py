@@ -1,0 +1,212 @@
+"""The account view: what Deribit's account summary shows, per account and currency and in USD.
+
+``ro.account(book, market, balances, margin_model="X:PM")`` computes the book's margins per account and
+settlement currency (riskoffset.margin), sets them against the account's collateral under one of the
+models of riskoffset.accounts.models, and returns an `AccountView` of columns.
+
+Per account and currency (``[account, currency]`` matrices, in units of the currency): ``balance``,
+``equity`` (balance + ``unrealised``, the options value and futures P&L from `equity`), ``initial`` and
+``maintenance`` margin.  Per account, in USD:
+
+- S: models: ``margin_balance_usd`` = sum of equity x index; ``available_usd`` = sum over currencies of
+  (equity - IM) x index; an account is ``below_initial`` / ``below_maintenance`` when any one currency's
+  equity is below its own IM / MM (a surplus in another currency does not help);
+- X: models: ``margin_balance_usd`` = sum of the collateral's USD value after IM haircuts;
+  ``available_usd`` = margin balance - IM in USD; ``below_maintenance`` compares MM with the collateral
+  valued after MM haircuts;
+- ``mm_ratio`` = MM / margin balance (USD; infinite for no margin balance and some MM, 0 with no MM).
+
+Worked example (X:SM, no haircuts): 1 BTC at 50,000 and 10,000 USDC against a BTC IM of 0.1 BTC
+(5,000 USD) and a USDC IM of 2,000: margin balance 60,000, available 60,000 - 7,000 = 53,000 USD.  Under
+S:SM the same account has 0.9 BTC and 8,000 USDC available (53,000 USD), and an account with 0 BTC and
+60,000 USDC is below initial margin in BTC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .._types import FloatArray
+from ..book import Book
+from ..margining.columns import GroupMargins
+from ..market import Market
+from ..optional import require_pandas
+from ..scalars import plain
+from .balances import Balances
+from .collateral import CollateralTable
+from .models import model
+
+
+@dataclass(frozen=True, eq=False)
+class AccountView:
+    """Columns of the account view (module doc)."""
+
+    model: str
+    calibration: str
+    accounts: npt.NDArray[Any]
+    currencies: tuple[str, ...]
+    index: FloatArray  # USD per unit of each currency
+    balance: FloatArray  # [account, currency]
+    equity: FloatArray
+    initial: FloatArray
+    maintenance: FloatArray
+    margin_balance_usd: FloatArray  # [account]
+    initial_usd: FloatArray
+    maintenance_usd: FloatArray
+    available_usd: FloatArray
+    mm_ratio: FloatArray
+    below_initial: npt.NDArray[np.bool_]
+    below_maintenance: npt.NDArray[np.bool_]
+    collateral_source: str
+    margin_source: str
+
+    def __len__(self) -> int:
+        return len(self.accounts)
+
+    @property
+    def funding_needed_usd(self) -> FloatArray:
+        """USD the account must add to meet initial margin: per currency under S: models (a surplus in one
+        currency does not cover another), pooled under X: models."""
+        if self.model.startswith("S:"):
+            return np.asarray(np.maximum(self.initial - self.equity, 0.0) @ self.index, dtype=np.float64)
+        return np.asarray(np.maximum(-self.available_usd, 0.0), dtype=np.float64)
+
+    @property
+    def available(self) -> FloatArray:
+        """Available funds per account and currency (segregated reading: equity - IM, in the currency)."""
+        return np.asarray(self.equity - self.initial, dtype=np.float64)
+
+    def row(self, account: Any) -> dict[str, Any]:
+        """One account's figures as a dict (USD totals and per-currency amounts)."""
+        hits = np.flatnonzero(self.accounts == account)
+        if not hits.size:
+            raise ValueError(f"account {account!r} is not in the view")
+        i = int(hits[0])
+        out: dict[str, Any] = {"account": plain(self.accounts[i]), "model": self.model}
+        for name in ("margin_balance_usd", "initial_usd", "maintenance_usd", "available_usd", "mm_ratio"):
+            out[name] = float(getattr(self, name)[i])
+        out["below_initial"] = bool(self.below_initial[i])
+        out["below_maintenance"] = bool(self.below_maintenance[i])
+        for j, cur in enumerate(self.currencies):
+            for name in ("balance", "equity", "initial", "maintenance"):
+                out[f"{name}_{cur}"] = float(getattr(self, name)[i, j])
+        return out
+
+    def to_pandas(self) -> Any:
+        """One row per account (requires the pandas extra)."""
+        pd = require_pandas("AccountView.to_pandas")
+        data: dict[str, Any] = {
+            "model": self.model,
+            "margin_balance_usd": self.margin_balance_usd,
+            "initial_usd": self.initial_usd,
+            "maintenance_usd": self.maintenance_usd,
+            "available_usd": self.available_usd,
+            "mm_ratio": self.mm_ratio,
+            "below_initial": self.below_initial,
+            "below_maintenance": self.below_maintenance,
+        }
+        for j, cur in enumerate(self.currencies):
+            for name in ("balance", "equity", "initial", "maintenance"):
+                data[f"{name}_{cur}"] = getattr(self, name)[:, j]
+        return pd.DataFrame(data, index=pd.Index(self.accounts, name="account"))
+
+
+def account(
+    book: Book,
+    market: Market,
+    balances: Balances,
+    margin_model: str = "X:PM",
+    *,
+    collateral: str | Any = "deribit-collateral",
+    params: Any = None,
+    unrealised: Any = None,
+    margins: Any = None,
+) -> AccountView:
+    """The account view of ``book`` funded by ``balances`` under ``margin_model`` (module doc).
+
+    ``collateral``: a collateral table name, path, mapping or `CollateralTable`.  ``params``: the margin
+    method's parameters.  ``unrealised``: options value + futures P&L per [account, currency] of
+    ``balances`` (see `riskoffset.accounts.equity`); zero when not given.  ``margins``: an already computed
+    ``ro.margin(book, market, method)`` result of the model's method, to reuse."""
+    from ..margining import margin as compute_margin  # late: margining imports the book
+
+    m = model(margin_model)
+    table = collateral if isinstance(collateral, CollateralTable) else CollateralTable.load(collateral)
+    result = margins if margins is not None else compute_margin(book, market, m.method, params)
+    groups = result.groups
+    if not isinstance(groups, GroupMargins):
+        raise TypeError(f"{m.method} did not return per-account columns; cannot build an account view")
+    accounts = np.asarray(book.accounts)
+    currencies = tuple(dict.fromkeys([*balances.currencies, *groups.currencies]))
+    col = {c: j for j, c in enumerate(currencies)}
+    n, k = len(accounts), len(currencies)
+
+    bal = np.zeros((n, k))
+    bal[:, [col[c] for c in balances.currencies]] = balances.for_accounts(accounts)
+    eq = bal.copy()
+    if unrealised is not None:
+        u = np.asarray(unrealised, dtype=np.float64)
+        if u.shape != (len(balances), len(balances.currencies)) or not np.isfinite(u).all():
+            raise ValueError(f"unrealised must be a finite matrix of shape {(len(balances), len(balances.currencies))}")
+        expanded = Balances(balances.accounts, balances.currencies, u, allow_negative=True)
+        eq[:, [col[c] for c in balances.currencies]] += expanded.for_accounts(accounts)
+
+    gcols = np.array([col[c] for c in groups.currencies], dtype=np.int64)
+    cell = groups.account * k + gcols[groups.currency]
+    im = np.asarray(np.bincount(cell, weights=groups.initial, minlength=n * k), dtype=np.float64).reshape(n, k)
+    mm = np.asarray(np.bincount(cell, weights=groups.maintenance, minlength=n * k), dtype=np.float64).reshape(n, k)
+
+    index = _index(table, market, currencies, groups, bal, accounts)
+    im_usd = im @ index
+    mm_usd = mm @ index
+    if m.cross:
+        held = Balances(accounts, currencies, eq, allow_negative=True)
+        rates = dict(zip(currencies, index.tolist()))
+        coll_im = table.usd_values(held, rates, "im").sum(axis=1)
+        coll_mm = table.usd_values(held, rates, "mm").sum(axis=1)
+        margin_balance, available = coll_im, coll_im - im_usd
+        below_im, below_mm = available < 0.0, coll_mm < mm_usd
+    else:
+        margin_balance = eq @ index
+        available = (eq - im) @ index
+        below_im, below_mm = (eq < im).any(axis=1), (eq < mm).any(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(mm_usd == 0.0, 0.0, np.where(margin_balance > 0.0, mm_usd / margin_balance, np.inf))
+    calibration = m.calibration
+    if any(p.status == "candidate" for c in currencies if c in table.currencies for p in [table.currencies[c]]):
+        calibration = "candidate" if m.cross else calibration
+    return AccountView(
+        m.name, calibration, accounts, currencies, index, bal, eq, im, mm, margin_balance, im_usd, mm_usd,
+        available, ratio, below_im, below_mm, f"{table.name} {table.as_of}".strip(), result.parameters_source,
+    )  # fmt: skip
+
+
+def _index(
+    table: CollateralTable, market: Market, currencies: tuple[str, ...], groups: Any, held: FloatArray, accounts: Any
+) -> FloatArray:
+    """USD per unit of each currency: the market index, the margin method's own rate for a settlement
+    currency, 1 for a pegged stablecoin; a ValueError naming an account that holds a currency with none."""
+    rates: dict[str, float] = {str(k): float(v) for k, v in market.index.items()}
+    for c, cur in enumerate(groups.currencies):
+        rows = np.flatnonzero(groups.currency == c)
+        if rows.size and np.isfinite(groups.usd_rate[rows[0]]):
+            rates.setdefault(cur, float(groups.usd_rate[rows[0]]))
+    out = np.empty(len(currencies))
+    for j, cur in enumerate(currencies):
+        if cur in rates:
+            out[j] = rates[cur]
+        elif cur in table.currencies and table.currencies[cur].pegged_usd:
+            out[j] = 1.0
+        else:
+            holders = np.flatnonzero(held[:, j] != 0.0)
+            if holders.size:
+                raise ValueError(
+                    f"account {plain(accounts[holders[0]])!r}: no index price for collateral currency {cur} "
+                    f"(give the market an index for {cur})"
+                )
+            out[j] = 0.0
+    return out
