@@ -16,6 +16,7 @@ import json
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -184,6 +185,30 @@ class Balances:
         return cls.from_records(records, **options)
 
     # ------------------------------------------------------------------ access
+    @classmethod
+    def load(cls, path: str | Path, **options: Any) -> Balances:
+        """A balances file by its suffix: ``.json`` (`from_json`, Deribit responses included) or CSV."""
+        p = Path(path)
+        if p.suffix.lower() == ".json":
+            if not p.exists():
+                raise FileNotFoundError(f"balances file {str(p)!r} does not exist")
+            return cls.from_json(p, **options)
+        return cls.from_csv(p, **options)
+
+    @staticmethod
+    def samples() -> list[str]:
+        """Names of the bundled sample balances (one per sample book)."""
+        folder = resources.files("riskoffset").joinpath("data/balances")
+        return sorted(e.name[: -len(".csv")] for e in folder.iterdir() if e.name.endswith(".csv"))
+
+    @classmethod
+    def sample(cls, name: str = "market_maker") -> Balances:
+        """The synthetic balances bundled for the sample book ``name`` (see `samples`)."""
+        if name not in cls.samples():
+            raise ValueError(f"no sample balances {name!r}; samples: {', '.join(cls.samples())}")
+        with resources.as_file(resources.files("riskoffset").joinpath(f"data/balances/{name}.csv")) as path:
+            return cls.from_csv(path)
+
     def __len__(self) -> int:
         return len(self.accounts)
 

@@ -137,9 +137,7 @@ def account(
     m = model(margin_model)
     table = collateral if isinstance(collateral, CollateralTable) else CollateralTable.load(collateral)
     result = margins if margins is not None else compute_margin(book, market, m.method, params)
-    groups = result.groups
-    if not isinstance(groups, GroupMargins):
-        raise TypeError(f"{m.method} did not return per-account columns; cannot build an account view")
+    groups = GroupMargins.of(result)
     accounts = np.asarray(book.accounts)
     currencies = tuple(dict.fromkeys([*balances.currencies, *groups.currencies]))
     col = {c: j for j, c in enumerate(currencies)}
@@ -156,7 +154,7 @@ def account(
         eq[:, [col[c] for c in balances.currencies]] += expanded.for_accounts(accounts)
 
     gcols = np.array([col[c] for c in groups.currencies], dtype=np.int64)
-    cell = groups.account * k + gcols[groups.currency]
+    cell = _book_rows(groups, accounts)[groups.account] * k + gcols[groups.currency]
     im = np.asarray(np.bincount(cell, weights=groups.initial, minlength=n * k), dtype=np.float64).reshape(n, k)
     mm = np.asarray(np.bincount(cell, weights=groups.maintenance, minlength=n * k), dtype=np.float64).reshape(n, k)
 
@@ -183,6 +181,18 @@ def account(
         m.name, calibration, accounts, currencies, index, bal, eq, im, mm, margin_balance, im_usd, mm_usd,
         available, ratio, below_im, below_mm, f"{table.name} {table.as_of}".strip(), result.parameters_source,
     )  # fmt: skip
+
+
+def _book_rows(groups: GroupMargins, accounts: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
+    """Row in the book's accounts of each of the margin result's accounts."""
+    labels = np.asarray(groups.accounts)
+    if len(labels) == len(accounts) and (len(labels) == 1 or np.array_equal(labels, accounts)):
+        return np.arange(len(accounts), dtype=np.int64)
+    where = {label: i for i, label in enumerate(accounts.tolist())}
+    try:
+        return np.array([where[label] for label in labels.tolist()], dtype=np.int64)
+    except KeyError as exc:
+        raise ValueError(f"margin result has account {exc.args[0]!r}, which the book does not") from None
 
 
 def _index(
