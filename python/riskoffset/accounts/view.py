@@ -125,18 +125,32 @@ def account(
     params: Any = None,
     unrealised: Any = None,
     margins: Any = None,
+    dynamic_collateral: bool | None = None,
 ) -> AccountView:
     """The account view of ``book`` funded by ``balances`` under ``margin_model`` (module doc).
 
     ``collateral``: a collateral table name, path, mapping or `CollateralTable`.  ``params``: the margin
     method's parameters.  ``unrealised``: options value + futures P&L per [account, currency] of
     ``balances`` (see `riskoffset.accounts.equity`); zero when not given.  ``margins``: an already computed
-    ``ro.margin(book, market, method)`` result of the model's method, to reuse."""
+    ``ro.margin(book, market, method)`` result of the model's method, to reuse.  ``dynamic_collateral``
+    (default: on for X:PM only): coin balances revalued inside the PM scenarios of their coin
+    (riskoffset.accounts.scenario_collateral)."""
     from ..margining import margin as compute_margin  # late: margining imports the book
 
     m = model(margin_model)
     table = collateral if isinstance(collateral, CollateralTable) else CollateralTable.load(collateral)
-    result = margins if margins is not None else compute_margin(book, market, m.method, params)
+    dynamic = (m.cross and m.method == "deribit-pm") if dynamic_collateral is None else bool(dynamic_collateral)
+    if dynamic and m.method != "deribit-pm":
+        raise ValueError(f"dynamic_collateral needs a PM model (S:PM or X:PM), not {m.name}")
+    if margins is not None:
+        result = margins
+    elif dynamic:
+        from .scenario_collateral import pm_with_collateral
+
+        coins = balances.for_accounts(np.asarray(book.accounts))
+        result = pm_with_collateral(book, market, coins, balances.currencies, params)
+    else:
+        result = compute_margin(book, market, m.method, params)
     groups = GroupMargins.of(result)
     accounts = np.asarray(book.accounts)
     currencies = tuple(dict.fromkeys([*balances.currencies, *groups.currencies]))
