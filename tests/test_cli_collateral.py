@@ -46,3 +46,18 @@ def test_bad_input(run_cli: RunCli, tmp_path: Path) -> None:
     assert result.returncode != 0 and "'strangle'" in result.stderr and "DOGE" in result.stderr
     result = run_cli("margin", str(tmp_path / "nobook.csv"), "--balances", "sample")
     assert result.returncode != 0
+
+
+def test_demo_shows_collateral_setups(run_cli: RunCli) -> None:
+    """The demo's collateral table: the market-maker sample book on its sample balances, per model summed over
+    accounts; saved = S:SM funding - the model's funding, and pooling (zero haircuts on its currencies) never
+    needs more than segregation for the same margin method."""
+    result = run_cli("demo", "--json", "--report", "")
+    assert result.returncode == 0, result.stderr
+    rows = {r["model"]: r for r in json.loads(result.stdout)["collateral"]}
+    assert list(rows) == ["S:SM", "X:SM", "S:PM", "X:PM"]
+    base = rows["S:SM"]["funding_needed_usd"]
+    for r in rows.values():
+        assert r["saved_usd"] == pytest.approx(base - r["funding_needed_usd"])
+    assert rows["X:SM"]["funding_needed_usd"] <= base and rows["X:PM"]["funding_needed_usd"] <= rows["S:PM"]["funding_needed_usd"]
+    assert base > 0

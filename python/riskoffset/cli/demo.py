@@ -55,13 +55,15 @@ def run(args: argparse.Namespace) -> int:
     summary, rows = demo_rows(args.expiry)
     reports = risk_report()
     margins = margin_report()
+    collateral = collateral_report()
     if args.json:
         books = {name: report.to_dict() for name, report in reports.items()}
-        print_json({"summary": summary, "options": rows, "books": books, "margin": margins})
+        print_json({"summary": summary, "options": rows, "books": books, "margin": margins, "collateral": collateral})
     else:
         print_demo(summary, rows)
         print_risk_report(reports)
         print_margin_report(margins)
+        print_collateral_report(collateral)
     if args.report:
         from ..reporting import report
 
@@ -69,6 +71,52 @@ def run(args: argparse.Namespace) -> int:
         message = f"risk report of the sample books (SYNTHETIC sample data): {Path(written.path or args.report).resolve()}"
         print(message, file=sys.stderr if args.json else sys.stdout)
     return 0
+
+
+COLLATERAL_BOOK = "market_maker"
+
+
+def collateral_report() -> list[dict[str, Any]]:
+    """The sample market-maker book on its sample balances under S:SM, X:SM, S:PM, X:PM: per model, summed
+    over the accounts (riskoffset.accounts.compare_collateral)."""
+    from ..accounts import Balances, compare_collateral
+
+    cmp = compare_collateral(Book.sample(COLLATERAL_BOOK), Market.sample(), Balances.sample(COLLATERAL_BOOK))
+    out = []
+    for name, view in cmp.views.items():
+        need = view.funding_needed_usd
+        out.append(
+            {
+                "model": name,
+                "initial_usd": float(view.initial_usd.sum()),
+                "maintenance_usd": float(view.maintenance_usd.sum()),
+                "funding_needed_usd": float(need.sum()),
+                "saved_usd": float(cmp.views["S:SM"].funding_needed_usd.sum() - need.sum()),
+                "calibration": view.calibration,
+            }
+        )
+    return out
+
+
+def print_collateral_report(rows: list[dict[str, Any]]) -> None:
+    columns = (
+        Column("model", label=True),
+        Column("initial USD", "fixed", 0),
+        Column("maint. USD", "fixed", 0),
+        Column("to fund USD", "fixed", 0),
+        Column("saved USD", "fixed", 0),
+        Column("notes"),
+    )
+    table = [
+        [r["model"], r["initial_usd"], r["maintenance_usd"], r["funding_needed_usd"], r["saved_usd"],
+         "candidate" if r["calibration"] == "candidate" else ""]
+        for r in rows
+    ]  # fmt: skip
+    print()
+    print(f"Collateral setups: sample book '{COLLATERAL_BOOK}' on its sample balances (SYNTHETIC), all accounts.")
+    print("S: each settlement currency funded by its own balance; X: collateral pooled in USD after haircuts;")
+    print("'to fund' = USD to add to meet initial margin; saved = against S:SM (riskoffset margin BOOK --balances).")
+    print("\n".join(render(columns, table)))
 
 
 def demo_rows(expiry: str | None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
