@@ -115,3 +115,14 @@ def test_equity_bad_input() -> None:
         equity(np.zeros((1, 1)), [0], [0], [float("nan")], [0.0])
     with pytest.raises(ValueError, match="equal-length"):
         equity(np.zeros((1, 1)), [0, 0], [0], [0.0], [0.0])
+
+
+def test_published_haircuts() -> None:
+    """USDC 0 % (Deribit, 2025-07-08) and stETH 7.5 % (Deribit, from 2026-01-13) are published: 2 stETH at
+    3,000 count 2 x 3,000 x 0.925 = 5,550 USD for IM and 6,000 for MM."""
+    table = ro.CollateralTable.load()
+    assert table.get("USDC").status == "published" and table.get("USDC").haircut == 0.0
+    assert table.get("STETH").status == "published" and "2025-07-08" in table.source
+    b = ro.Balances.from_mapping({"a": {"STETH": 2.0}})
+    assert table.usd_values(b, {"STETH": 3_000.0}, "im")[0, 0] == pytest.approx(5_550.0, rel=1e-15)
+    assert table.usd_values(b, {"STETH": 3_000.0}, "mm")[0, 0] == pytest.approx(6_000.0, rel=1e-15)
