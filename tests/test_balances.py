@@ -114,33 +114,3 @@ def test_negative_balances_when_allowed_and_alignment_with_a_book() -> None:
         ro.Balances.from_mapping({"typo": {"BTC": 1}}).for_accounts(book.accounts)
     with pytest.raises(KeyError, match="account 'nobody' has no balances"):
         b.amount("nobody", "BTC")
-
-
-def _market(**index: float) -> ro.Market:
-    return ro.Market(valuation_time="2026-12-04T08:00:00Z", index=index)
-
-
-def test_kraken_haircut_example() -> None:
-    """Kraken's published example: 0.5 BTC at an index of 35,000 with a 4 % haircut counts 16,800 USD of
-    collateral for the initial margin (0.5 x 35,000 x 0.96) and 17,500 USD for the maintenance margin."""
-    balances = ro.Balances.from_mapping({"wallet": {"BTC": 0.5}})
-    value = ro.accounts.collateral_value(balances, _market(BTC=35_000.0), haircuts={"BTC": 0.04})
-    assert value.total_usd_for_im[0] == pytest.approx(16_800.0, rel=1e-15)
-    assert value.total_usd[0] == 17_500.0
-
-
-def test_published_haircuts_par_stablecoins_and_errors() -> None:
-    """USDC (0 %, Deribit 2025-07) and stETH (7.5 %, Deribit from 2026-01-13) come from the bundled dated set:
-    1,000 USDC at par + 2 stETH at 3,000 = 1,000 + 6,000 for MM, 1,000 + 6,000 x 0.925 = 6,550 for IM."""
-    balances = ro.Balances.from_mapping({"a": {"USDC": 1000, "STETH": 2}, "b": {"USDC": 5}})
-    value = ro.accounts.collateral_value(balances, _market(STETH=3_000.0))
-    assert value.total_usd.tolist() == [7_000.0, 5.0]
-    assert value.total_usd_for_im[0] == pytest.approx(6_550.0, rel=1e-15)
-    params = ro.accounts.CollateralParameters.load()
-    assert params.status["USDC"] == "published" and params.haircut["STETH"] == 0.075 and "2025-07-08" in params.source
-    with pytest.raises(ValueError, match=r"account 'x' holds BTC: no haircut is known for BTC .*haircuts=\{'BTC'"):
-        ro.accounts.collateral_value(ro.Balances.from_mapping({"x": {"BTC": 1}}), _market(BTC=9e4))
-    with pytest.raises(ValueError, match="account 'x' holds SOL, and the market has no SOL index"):
-        ro.accounts.collateral_value(ro.Balances.from_mapping({"x": {"SOL": 1}}), _market(BTC=9e4), haircuts={"SOL": 0.1})
-    with pytest.raises(ValueError, match=r"haircuts\['BTC'\]: a haircut is a fraction in \[0, 1\)"):
-        ro.accounts.collateral_value(balances, _market(BTC=9e4), haircuts={"BTC": 1.5})

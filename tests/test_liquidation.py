@@ -73,8 +73,9 @@ def test_short_perpetual_by_hand(market: ro.Market) -> None:
 def test_already_below_maintenance_and_no_liquidation(market: ro.Market) -> None:
     book = ro.Book.sample("short_strangle")
     broke = liquidation(book, market, {"USD": 1.0}, underlying="BTC")
-    assert broke.price_down == broke.index == broke.price_up
-    assert broke.margin_ratio > 1.0
+    assert broke.status == "below_maintenance" and broke.below_maintenance
+    assert broke.price_down is None and broke.price_up is None  # no meaningless price
+    assert broke.margin_ratio > 1.0 and "ALREADY BELOW MAINTENANCE" in str(broke)
     rich = liquidation(ro.Book.sample("calendar_spread"), market, {"BTC": 100.0})
     assert rich.price_down is None and rich.price_up is None
     assert rich.margin_ratio < 0.01

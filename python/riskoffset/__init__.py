@@ -20,7 +20,7 @@ except ValueError as exc:
     raise ImportError(f"riskoffset: RISKOFFSET_SIMD is invalid: {exc}") from None
 
 from . import hedging, margining, reporting, units
-from .accounts import Balances, account_view
+from .accounts import AccountView, Balances, CollateralTable, account, compare_collateral
 from .book import Book, GreeksReport
 from .hedging import HedgeResult, cross_hedge, hedge
 from .implied_vol import IVStatus, implied_vol
@@ -40,8 +40,10 @@ from .whatif import WhatIf, WhatIfResult
 __version__ = "0.1.0"
 __all__ = [
     "GREEK_NAMES",
+    "AccountView",
     "Balances",
     "Book",
+    "CollateralTable",
     "GreeksReport",
     "HedgeResult",
     "IVStatus",
@@ -55,7 +57,8 @@ __all__ = [
     "WhatIfResult",
     "WorstScenario",
     "__version__",
-    "account_view",
+    "account",
+    "compare_collateral",
     "compare_margins",
     "cross_hedge",
     "greeks",

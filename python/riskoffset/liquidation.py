@@ -18,7 +18,11 @@ option vols held at their marks, i.e. sticky strike; other underlyings unchanged
 
 Equity and maintenance are compared in USD (for a single coin-settled risk group this is the same test as in
 coin, both sides scaling with the index).  ``margin_ratio = maintenance / equity`` now (Deribit shows it as
-a percentage; liquidation starts at 100 %).
+a percentage; liquidation starts at 100 %).  An account whose equity is already at or below its maintenance
+margin has no liquidation price: its ``status`` is ``"below_maintenance"`` and both prices are None.
+
+The balance may be a `riskoffset.accounts.Balances`: the account's row is taken (its coins move with
+their index as above).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ._types import FloatArray
+from .accounts import Balances
 from .book import Book, instrument_greeks
 from .instruments import INVERSE, KIND_OPTION, KIND_SPOT
 from .margining import margin as _margin
@@ -55,6 +60,11 @@ class Liquidation:
     price_down: float | None
     price_up: float | None
     details: dict[str, Any] = field(default_factory=dict)
+    status: str = "ok"  # "below_maintenance": liquidatable now, no price to reach
+
+    @property
+    def below_maintenance(self) -> bool:
+        return self.status == "below_maintenance"
 
     @property
     def margin_ratio(self) -> float:
@@ -74,6 +84,7 @@ class Liquidation:
     def to_dict(self) -> dict[str, Any]:
         return {
             "underlying": self.underlying,
+            "status": self.status,
             "index": self.index,
             "equity_usd": self.equity_usd,
             "maintenance_usd": self.maintenance_usd,
@@ -96,6 +107,17 @@ class Liquidation:
             return "none in range" if p is None or d is None else f"{p:,.2f} ({d:+.2%})"
 
         ratio = f"{self.margin_ratio:.2%}" if math.isfinite(self.margin_ratio) else "n/a (equity <= 0)"
+        if self.below_maintenance:
+            return "\n".join(
+                [
+                    f"liquidation on {self.underlying} (index {self.index:,.2f})",
+                    (
+                        f"  equity {self.equity_usd:,.2f} USD, maintenance {self.maintenance_usd:,.2f} USD, "
+                        f"margin ratio {ratio}"
+                    ),
+                    "  ALREADY BELOW MAINTENANCE MARGIN: the account is liquidatable now (no liquidation price)",
+                ]
+            )
         return "\n".join(
             [
                 f"liquidation on {self.underlying} (index {self.index:,.2f})",
@@ -220,7 +242,7 @@ def _root(f: Callable[[float], float], a: float, fa: float, b: float, fb: float,
 def liquidation(
     book: Book,
     market: Market,
-    balance: Mapping[str, float] | float,
+    balance: Mapping[str, float] | float | Balances,
     *,
     underlying: str | None = None,
     account: Any = None,
@@ -248,7 +270,7 @@ def liquidation(
         underlying = held[0]
     if underlying not in market.index:
         raise ValueError(f"no {underlying} index in the market")
-    cash = _cash(balance)
+    cash = _cash(_account_balance(balance, single) if isinstance(balance, Balances) else balance)
     equity = _Equity(single, market, cash, underlying)
 
     def maintenance(move: float) -> float:
@@ -267,7 +289,7 @@ def liquidation(
 
     def search(grid: FloatArray) -> float | None:
         if f0 <= 0:
-            return spot
+            return None
         values = equity(grid)
         a, fa = 0.0, f0
         for m, eq in zip(grid.tolist(), values.tolist()):
@@ -288,7 +310,19 @@ def liquidation(
         price_down=down,
         price_up=up,
         details={"balance": cash, "account": None if not len(single.accounts) else str(single.accounts[0])},
+        status="below_maintenance" if f0 <= 0 else "ok",
     )
+
+
+def _account_balance(balances: Balances, single: Book) -> dict[str, float]:
+    """The one account's row of ``balances`` (currency -> amount), or a ValueError naming the account."""
+    if len(single.accounts) != 1:
+        raise ValueError("balances per account need a book of one account: name the account")
+    label = single.accounts[0]
+    if label not in set(balances.accounts.tolist()):
+        raise ValueError(f"account {str(label)!r}: no balances given for it")
+    amounts = {c: balances.amount(label, c) for c in balances.currencies}
+    return {c: v for c, v in amounts.items() if v != 0.0}  # a currency it does not hold needs no index
 
 
 def _cash(balance: Mapping[str, float] | float) -> dict[str, float]:

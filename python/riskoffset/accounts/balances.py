@@ -16,6 +16,7 @@ import json
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -183,22 +184,31 @@ class Balances:
             raise ValueError("the Deribit response holds no account summary")
         return cls.from_records(records, **options)
 
-    @classmethod
-    def sample(cls, accounts: Iterable[Any] | None = None) -> Balances:
-        """The bundled SYNTHETIC balances of the sample books' accounts (``accounts``: only these, e.g. a
-        sample book's; docs/collateral.md).  Their illustrative haircuts: `sample_haircuts`."""
-        doc = _sample_document()
-        wanted = None if accounts is None else {str(a) for a in accounts}
-        data = {a: v for a, v in doc["balances"].items() if wanted is None or a in wanted}
-        return cls.from_mapping(data, source="sample-synthetic")
-
-    def subset(self, accounts: Iterable[Any]) -> Balances:
-        """Only these accounts (those without balances are left out)."""
-        wanted = {str(a) for a in accounts}
-        keep = [i for i, a in enumerate(self.accounts.tolist()) if str(a) in wanted]
-        return Balances(self.accounts[keep], self.currencies, self.amounts[keep], allow_negative=True, source=self.source)
-
     # ------------------------------------------------------------------ access
+    @classmethod
+    def load(cls, path: str | Path, **options: Any) -> Balances:
+        """A balances file by its suffix: ``.json`` (`from_json`, Deribit responses included) or CSV."""
+        p = Path(path)
+        if p.suffix.lower() == ".json":
+            if not p.exists():
+                raise FileNotFoundError(f"balances file {str(p)!r} does not exist")
+            return cls.from_json(p, **options)
+        return cls.from_csv(p, **options)
+
+    @staticmethod
+    def samples() -> list[str]:
+        """Names of the bundled sample balances (one per sample book)."""
+        folder = resources.files("riskoffset").joinpath("data/balances")
+        return sorted(e.name[: -len(".csv")] for e in folder.iterdir() if e.name.endswith(".csv"))
+
+    @classmethod
+    def sample(cls, name: str = "market_maker") -> Balances:
+        """The synthetic balances bundled for the sample book ``name`` (see `samples`)."""
+        if name not in cls.samples():
+            raise ValueError(f"no sample balances {name!r}; samples: {', '.join(cls.samples())}")
+        with resources.as_file(resources.files("riskoffset").joinpath(f"data/balances/{name}.csv")) as path:
+            return cls.from_csv(path)
+
     def __len__(self) -> int:
         return len(self.accounts)
 
@@ -259,19 +269,6 @@ class Balances:
 
 
 # ---------------------------------------------------------------------------------------------- helpers
-def _sample_document() -> dict[str, Any]:
-    from importlib import resources
-
-    text = resources.files("riskoffset").joinpath("data/balances/sample-synthetic.json").read_text()
-    doc: dict[str, Any] = json.loads(text)
-    return doc
-
-
-def sample_haircuts() -> dict[str, float]:
-    """The illustrative (SYNTHETIC, not Deribit's) BTC and ETH haircuts that go with `Balances.sample`."""
-    return {str(k): float(v) for k, v in _sample_document()["haircuts"].items()}
-
-
 def _integer_label(label: str) -> bool:
     from ..book import _integer_label as rule  # one rule for books and balances
 
@@ -334,4 +331,4 @@ def _looks_deribit(doc: Any) -> bool:
     )
 
 
-__all__ = ["Balances", "currency_code", "sample_haircuts"]
+__all__ = ["Balances", "currency_code"]

@@ -1,27 +1,30 @@
-"""The account view: equity, margin balance, initial and maintenance margin, available funds and the
-maintenance-margin ratio of every account under one of Deribit's four margin models (docs/collateral.md).
+"""The account view: what Deribit's account summary shows, per account and currency and in USD.
 
-Per account and settlement currency c (the currencies of its balances and of its positions):
+``ro.account(book, market, balances, margin_model="X:PM")`` computes the book's margins per account and
+settlement currency (riskoffset.margin), sets them against the account's collateral under one of the
+models of riskoffset.accounts.models, and returns an `AccountView` of columns.
 
-- equity_c = balance_c + the mark value of its options settled in c (long positive, short negative);
-  futures carry no value here: their unrealised P&L needs average entry prices, which positions do not carry
-  yet, so a balance should include it (Deribit's ``balance`` does not);
-- initial_c and maintenance_c: the margin method's rows settled in c (standard margin for S:SM and X:SM,
-  Deribit-style portfolio margin for S:PM and X:PM).
+Per account and currency (``[account, currency]`` matrices, in units of the currency): ``balance``,
+``equity`` (balance + the options' mark value, or balance + ``unrealised`` when given: options value and
+futures P&L from `equity`; futures P&L needs average entry prices, which book rows do not carry), ``initial`` and
+``maintenance`` margin.  Per account, in USD:
 
-Segregated models (S:SM, S:PM) keep each currency apart: margin balance_c = equity_c, available_c =
-margin balance_c - initial_c; the account's USD figures are the sums at the index, and an account is short
-of initial margin when any currency is.  Cross models (X:SM, X:PM) pool every currency in USD at its index:
-margin balance = sum of equities in USD; for the initial margin each positive balance counts after its
-haircut (`collateral_value`); available funds = that haircut margin balance - initial margin.  The
-maintenance-margin ratio is maintenance / margin balance (in USD).  X:PM sums the per-currency portfolio
-margins in USD without any offset between currencies: a conservative reading of a rule Deribit has not
-published, labelled ``candidate``.
+- S: models: ``margin_balance_usd`` = sum of equity x index; ``available_usd`` = sum over currencies of
+  (equity - IM) x index; an account is ``below_initial`` / ``below_maintenance`` when any one currency's
+  equity is below its own IM / MM (a surplus in another currency does not help);
+- X: models: ``margin_balance_usd`` = sum of the collateral's USD value after IM haircuts;
+  ``available_usd`` = margin balance - IM in USD; ``below_maintenance`` compares MM with the collateral
+  valued after MM haircuts;
+- ``mm_ratio`` = MM / margin balance (USD; infinite for no margin balance and some MM, 0 with no MM).
+
+Worked example (X:SM, no haircuts): 1 BTC at 50,000 and 10,000 USDC against a BTC IM of 0.1 BTC
+(5,000 USD) and a USDC IM of 2,000: margin balance 60,000, available 60,000 - 7,000 = 53,000 USD.  Under
+S:SM the same account has 0.9 BTC and 8,000 USDC available (53,000 USD), and an account with 0 BTC and
+60,000 USDC is below initial margin in BTC.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,183 +33,226 @@ import numpy.typing as npt
 
 from .._types import FloatArray
 from ..book import Book
-from ..instruments import INVERSE, KIND_OPTION
-from ..margining import margin
 from ..margining.columns import GroupMargins
 from ..market import Market
 from ..optional import require_pandas
 from ..scalars import plain
-from ..unit_greeks import instrument_greeks
 from .balances import Balances
-from .collateral import CollateralParameters
-
-MODELS: dict[str, tuple[str, bool]] = {  # name -> (margin method, cross collateral)
-    "S:SM": ("deribit-standard", False),
-    "X:SM": ("deribit-standard", True),
-    "S:PM": ("deribit-pm", False),
-    "X:PM": ("deribit-pm", True),
-}
+from .collateral import CollateralTable
+from .models import model
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class AccountView:
-    """Every account's figures under one model (module doc).  Per currency (accounts x currencies, in the
-    currency's units): ``balance``, ``options_value``, ``equity``, ``initial``, ``maintenance``.  Per account,
-    in USD: ``equity_usd``, ``margin_balance_usd``, ``initial_usd``, ``maintenance_usd``, ``available_usd``,
-    ``mm_ratio`` (maintenance / margin balance; inf when the margin balance is not positive)."""
+    """Columns of the account view (module doc)."""
 
     model: str
+    calibration: str
     accounts: npt.NDArray[Any]
     currencies: tuple[str, ...]
-    price_usd: FloatArray
-    balance: FloatArray
-    options_value: FloatArray
+    index: FloatArray  # USD per unit of each currency
+    balance: FloatArray  # [account, currency]
     equity: FloatArray
     initial: FloatArray
     maintenance: FloatArray
-    equity_usd: FloatArray
-    margin_balance_usd: FloatArray
+    margin_balance_usd: FloatArray  # [account]
     initial_usd: FloatArray
     maintenance_usd: FloatArray
     available_usd: FloatArray
     mm_ratio: FloatArray
-    short_of_initial: npt.NDArray[np.bool_]  # segregated: any currency below its IM; cross: available < 0
-    calibration: str  # "candidate" for X:PM (cross-currency aggregation), else "as the margin method"
+    below_initial: npt.NDArray[np.bool_]
+    below_maintenance: npt.NDArray[np.bool_]
+    collateral_source: str
+    margin_source: str
 
     def __len__(self) -> int:
         return len(self.accounts)
 
-    def columns(self) -> dict[str, npt.NDArray[Any]]:
-        """Per-account figures in USD as named arrays."""
-        return {
-            "account": self.accounts,
-            "equity_usd": self.equity_usd,
+    @property
+    def funding_needed_usd(self) -> FloatArray:
+        """USD the account must add to meet initial margin: per currency under S: models (a surplus in one
+        currency does not cover another), pooled under X: models."""
+        if self.model.startswith("S:"):
+            return np.asarray(np.maximum(self.initial - self.equity, 0.0) @ self.index, dtype=np.float64)
+        return np.asarray(np.maximum(-self.available_usd, 0.0), dtype=np.float64)
+
+    @property
+    def available(self) -> FloatArray:
+        """Available funds per account and currency (segregated reading: equity - IM, in the currency)."""
+        return np.asarray(self.equity - self.initial, dtype=np.float64)
+
+    def row(self, account: Any) -> dict[str, Any]:
+        """One account's figures as a dict (USD totals and per-currency amounts)."""
+        hits = np.flatnonzero(self.accounts == account)
+        if not hits.size:
+            raise ValueError(f"account {account!r} is not in the view")
+        i = int(hits[0])
+        out: dict[str, Any] = {"account": plain(self.accounts[i]), "model": self.model}
+        for name in ("margin_balance_usd", "initial_usd", "maintenance_usd", "available_usd", "mm_ratio"):
+            out[name] = float(getattr(self, name)[i])
+        out["below_initial"] = bool(self.below_initial[i])
+        out["below_maintenance"] = bool(self.below_maintenance[i])
+        for j, cur in enumerate(self.currencies):
+            for name in ("balance", "equity", "initial", "maintenance"):
+                out[f"{name}_{cur}"] = float(getattr(self, name)[i, j])
+        return out
+
+    def to_pandas(self) -> Any:
+        """One row per account (requires the pandas extra)."""
+        pd = require_pandas("AccountView.to_pandas")
+        data: dict[str, Any] = {
+            "model": self.model,
             "margin_balance_usd": self.margin_balance_usd,
             "initial_usd": self.initial_usd,
             "maintenance_usd": self.maintenance_usd,
             "available_usd": self.available_usd,
             "mm_ratio": self.mm_ratio,
-            "short_of_initial": self.short_of_initial,
+            "below_initial": self.below_initial,
+            "below_maintenance": self.below_maintenance,
         }
-
-    def to_dict(self) -> dict[str, list[Any]]:
-        return {k: [plain(x) for x in v.tolist()] for k, v in self.columns().items()}
-
-    def to_pandas(self) -> Any:
-        """The per-account USD figures as a DataFrame indexed by account (needs the optional pandas extra)."""
-        pd = require_pandas("AccountView.to_pandas()")
-        return pd.DataFrame(self.columns()).set_index("account")
+        for j, cur in enumerate(self.currencies):
+            for name in ("balance", "equity", "initial", "maintenance"):
+                data[f"{name}_{cur}"] = getattr(self, name)[:, j]
+        return pd.DataFrame(data, index=pd.Index(self.accounts, name="account"))
 
 
-def account_view(
+def account(
     book: Book,
     market: Market,
-    balances: Balances | Mapping[Any, Mapping[str, Any]],
-    model: str = "X:PM",
+    balances: Balances,
+    margin_model: str = "X:PM",
     *,
+    collateral: str | Any = "deribit-collateral",
     params: Any = None,
-    collateral: Any = None,
-    haircuts: Mapping[str, float] | None = None,
+    unrealised: Any = None,
+    margins: Any = None,
+    dynamic_collateral: bool | None = None,
 ) -> AccountView:
-    """The account view of ``book`` with ``balances`` on ``market`` under ``model`` ("S:SM", "X:SM", "S:PM",
-    "X:PM"; module doc).  params: the margin method's parameters; collateral / haircuts: the haircut set
-    (`CollateralParameters.load`), used by the cross models."""
-    if model not in MODELS:
-        raise ValueError(f"model must be one of {', '.join(MODELS)}, got {model!r}")
-    method, cross = MODELS[model]
-    if not isinstance(balances, Balances):
-        balances = Balances.from_mapping(balances)
-    table = book.instruments
-    settles = [inst.settlement_currency.upper() for inst in table]
-    currencies = tuple(sorted(set(balances.currencies) | {settles[i] for i in np.unique(book.indices).tolist()}))
-    col = {c: j for j, c in enumerate(currencies)}
-    n = len(book.accounts)
-    # balances, aligned to the book's accounts and these currencies
-    held = balances.for_accounts(book.accounts)
-    balance = np.zeros((n, len(currencies)))
-    for j, c in enumerate(balances.currencies):
-        balance[:, col[c]] = held[:, j]
-    # options' mark value per unit in their settlement currency: coin for inverse, quote currency for linear
-    g = instrument_greeks(table, market)
-    unit_value = np.where(table.settlement == INVERSE, g["value_coin"], g["value_usd"])
-    unit_value = np.where(table.kind == KIND_OPTION, unit_value, 0.0)
-    position_value = book.quantity * unit_value[book.indices]
-    account_of = np.repeat(np.arange(n), np.diff(book.indptr))
-    currency_of = np.array([col[settles[i]] for i in book.indices.tolist()], dtype=np.int64)
-    options_value = np.zeros((n, len(currencies)))
-    np.add.at(options_value, (account_of, currency_of), position_value)
-    equity = balance + options_value
-    # margin per (account, settlement currency), from the method's rows
-    rows = GroupMargins.of(margin(book, market, method, params))
-    initial = np.zeros((n, len(currencies)))
-    maintenance = np.zeros((n, len(currencies)))
-    row_currency = np.array([col[rows.currencies[int(c)].upper()] for c in rows.currency], dtype=np.int64)
-    np.add.at(initial, (rows.account, row_currency), rows.initial)
-    np.add.at(maintenance, (rows.account, row_currency), rows.maintenance)
-    price = np.array([_price_usd(market, c) for c in currencies])
-    equity_usd = equity @ price
-    initial_usd = initial @ price
-    maintenance_usd = maintenance @ price
-    margin_balance_usd = equity_usd
-    if cross:
-        haircut = _haircuts(currencies, balance, book.accounts, collateral, haircuts)
-        for_im = equity_usd - (np.maximum(balance, 0.0) * price * haircut).sum(axis=1)
-        available_usd = for_im - initial_usd
-        short = available_usd < 0
+    """The account view of ``book`` funded by ``balances`` under ``margin_model`` (module doc).
+
+    ``collateral``: a collateral table name, path, mapping or `CollateralTable`.  ``params``: the margin
+    method's parameters.  ``unrealised``: options value + futures P&L per [account, currency] of
+    ``balances`` (see `riskoffset.accounts.equity`); when not given, the options' mark value from the book.  ``margins``: an already computed
+    ``ro.margin(book, market, method)`` result of the model's method, to reuse.  ``dynamic_collateral``
+    (default: on for X:PM only): coin balances revalued inside the PM scenarios of their coin
+    (riskoffset.accounts.scenario_collateral)."""
+    from ..margining import margin as compute_margin  # late: margining imports the book
+
+    m = model(margin_model)
+    table = collateral if isinstance(collateral, CollateralTable) else CollateralTable.load(collateral)
+    dynamic = (m.cross and m.method == "deribit-pm") if dynamic_collateral is None else bool(dynamic_collateral)
+    if dynamic and m.method != "deribit-pm":
+        raise ValueError(f"dynamic_collateral needs a PM model (S:PM or X:PM), not {m.name}")
+    if margins is not None:
+        result = margins
+    elif dynamic:
+        from .scenario_collateral import pm_with_collateral
+
+        coins = balances.for_accounts(np.asarray(book.accounts))
+        result = pm_with_collateral(book, market, coins, balances.currencies, params)
     else:
-        available_usd = (equity - initial) @ price
-        short = ((equity - initial) < 0).any(axis=1)
+        result = compute_margin(book, market, m.method, params)
+    groups = GroupMargins.of(result)
+    accounts = np.asarray(book.accounts)
+    settles = [inst.settlement_currency.upper() for inst in book.instruments]
+    held_settles = sorted({settles[i] for i in np.unique(book.indices).tolist()})
+    currencies = tuple(dict.fromkeys([*balances.currencies, *groups.currencies, *held_settles]))
+    col = {c: j for j, c in enumerate(currencies)}
+    n, k = len(accounts), len(currencies)
+
+    bal = np.zeros((n, k))
+    bal[:, [col[c] for c in balances.currencies]] = balances.for_accounts(accounts)
+    eq = bal.copy()
+    if unrealised is None:  # the options' mark value; futures P&L needs average prices the book does not carry
+        eq += _options_value(book, market, settles, col, k)
+    else:
+        u = np.asarray(unrealised, dtype=np.float64)
+        if u.shape != (len(balances), len(balances.currencies)) or not np.isfinite(u).all():
+            raise ValueError(f"unrealised must be a finite matrix of shape {(len(balances), len(balances.currencies))}")
+        expanded = Balances(balances.accounts, balances.currencies, u, allow_negative=True)
+        eq[:, [col[c] for c in balances.currencies]] += expanded.for_accounts(accounts)
+
+    gcols = np.array([col[c] for c in groups.currencies], dtype=np.int64)
+    cell = _book_rows(groups, accounts)[groups.account] * k + gcols[groups.currency]
+    im = np.asarray(np.bincount(cell, weights=groups.initial, minlength=n * k), dtype=np.float64).reshape(n, k)
+    mm = np.asarray(np.bincount(cell, weights=groups.maintenance, minlength=n * k), dtype=np.float64).reshape(n, k)
+
+    index = _index(table, market, currencies, groups, bal, accounts)
+    im_usd = im @ index
+    mm_usd = mm @ index
+    if m.cross:
+        held = Balances(accounts, currencies, eq, allow_negative=True)
+        rates = dict(zip(currencies, index.tolist()))
+        coll_im = table.usd_values(held, rates, "im").sum(axis=1)
+        coll_mm = table.usd_values(held, rates, "mm").sum(axis=1)
+        margin_balance, available = coll_im, coll_im - im_usd
+        below_im, below_mm = available < 0.0, coll_mm < mm_usd
+    else:
+        margin_balance = eq @ index
+        available = (eq - im) @ index
+        below_im, below_mm = (eq < im).any(axis=1), (eq < mm).any(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(margin_balance_usd > 0, maintenance_usd / margin_balance_usd, np.inf)
+        ratio = np.where(mm_usd == 0.0, 0.0, np.where(margin_balance > 0.0, mm_usd / margin_balance, np.inf))
+    calibration = m.calibration
+    if any(p.status == "candidate" for c in currencies if c in table.currencies for p in [table.currencies[c]]):
+        calibration = "candidate" if m.cross else calibration
     return AccountView(
-        model=model,
-        accounts=book.accounts,
-        currencies=currencies,
-        price_usd=price,
-        balance=balance,
-        options_value=options_value,
-        equity=equity,
-        initial=initial,
-        maintenance=maintenance,
-        equity_usd=equity_usd,
-        margin_balance_usd=margin_balance_usd,
-        initial_usd=initial_usd,
-        maintenance_usd=maintenance_usd,
-        available_usd=available_usd,
-        mm_ratio=ratio,
-        short_of_initial=short,
-        calibration="candidate" if model == "X:PM" else "as the margin method",
-    )
+        m.name, calibration, accounts, currencies, index, bal, eq, im, mm, margin_balance, im_usd, mm_usd,
+        available, ratio, below_im, below_mm, f"{table.name} {table.as_of}".strip(), result.parameters_source,
+    )  # fmt: skip
 
 
-def _price_usd(market: Market, currency: str) -> float:
-    if currency in market.index:
-        return float(market.index[currency])
-    if currency in CollateralParameters.load().par:
-        return 1.0
-    raise ValueError(f"the market has no {currency} index to value {currency} in USD")
+def _options_value(book: Book, market: Market, settles: list[str], col: dict[str, int], k: int) -> FloatArray:
+    """[account, currency]: signed quantity x mark value of every option, in its settlement currency (coin for
+    an inverse option, the quote currency for a linear one); 0 for every other instrument."""
+    from ..instruments import INVERSE, KIND_OPTION
+    from ..unit_greeks import instrument_greeks
 
-
-def _haircuts(currencies: tuple[str, ...], balance: FloatArray, accounts: npt.NDArray[Any], collateral: Any,
-              given: Mapping[str, float] | None) -> FloatArray:  # fmt: skip
-    p = CollateralParameters.load(collateral, haircuts=given)
-    out = np.zeros(len(currencies))
-    for j, c in enumerate(currencies):
-        if (balance[:, j] > 0).any():
-            if c not in p.haircut:
-                i = int(np.flatnonzero(balance[:, j] > 0)[0])
-                raise ValueError(
-                    f"account {plain(accounts[i])!r} holds {c}: no haircut is known for {c} in {p.name} "
-                    f"(give it: haircuts={{'{c}': ...}})"
-                )
-            out[j] = p.haircut[c]
+    table = book.instruments
+    g = instrument_greeks(table, market)
+    unit = np.where(table.settlement == INVERSE, g["value_coin"], g["value_usd"])
+    unit = np.where(table.kind == KIND_OPTION, unit, 0.0)
+    rows = np.repeat(np.arange(len(book.accounts)), np.diff(book.indptr))
+    cols = np.array([col[settles[i]] for i in book.indices.tolist()], dtype=np.int64)
+    out = np.zeros((len(book.accounts), k))
+    np.add.at(out, (rows, cols), book.quantity * unit[book.indices])
     return out
 
 
-def compare_models(book: Book, market: Market, balances: Balances | Mapping[Any, Any], **options: Any) -> dict[str, AccountView]:
-    """The same accounts under S:SM, X:SM, S:PM and X:PM: the cost of keeping collateral apart made visible
-    (compare ``available_usd`` across models)."""
-    return {model: account_view(book, market, balances, model, **options) for model in MODELS}
+def _book_rows(groups: GroupMargins, accounts: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
+    """Row in the book's accounts of each of the margin result's accounts."""
+    labels = np.asarray(groups.accounts)
+    if len(labels) == len(accounts) and (len(labels) == 1 or np.array_equal(labels, accounts)):
+        return np.arange(len(accounts), dtype=np.int64)
+    where = {label: i for i, label in enumerate(accounts.tolist())}
+    try:
+        return np.array([where[label] for label in labels.tolist()], dtype=np.int64)
+    except KeyError as exc:
+        raise ValueError(f"margin result has account {exc.args[0]!r}, which the book does not") from None
 
 
-__all__ = ["MODELS", "AccountView", "account_view", "compare_models"]
+def _index(
+    table: CollateralTable, market: Market, currencies: tuple[str, ...], groups: Any, held: FloatArray, accounts: Any
+) -> FloatArray:
+    """USD per unit of each currency: the market index, the margin method's own rate for a settlement
+    currency, 1 for a pegged stablecoin; a ValueError naming an account that holds a currency with none."""
+    rates: dict[str, float] = {str(k): float(v) for k, v in market.index.items()}
+    for c, cur in enumerate(groups.currencies):
+        rows = np.flatnonzero(groups.currency == c)
+        if rows.size and np.isfinite(groups.usd_rate[rows[0]]):
+            rates.setdefault(cur, float(groups.usd_rate[rows[0]]))
+    out = np.empty(len(currencies))
+    for j, cur in enumerate(currencies):
+        if cur in rates:
+            out[j] = rates[cur]
+        elif cur in table.currencies and table.currencies[cur].pegged_usd:
+            out[j] = 1.0
+        else:
+            holders = np.flatnonzero(held[:, j] != 0.0)
+            if holders.size:
+                raise ValueError(
+                    f"account {plain(accounts[holders[0]])!r}: no index price for collateral currency {cur} "
+                    f"(give the market an index for {cur})"
+                )
+            out[j] = 0.0
+    return out

@@ -21,7 +21,6 @@ from ..units import theta_per_day, usd_gamma_of_inverse, vega_per_point
 from .common import add_json_argument, print_json
 from .greeks import print_risk_report, risk_report
 from .margin import margin_report, print_margin_report
-from .models import collateral_report, print_collateral_report
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -59,8 +58,7 @@ def run(args: argparse.Namespace) -> int:
     collateral = collateral_report()
     if args.json:
         books = {name: report.to_dict() for name, report in reports.items()}
-        models = [dict(zip(("book", "model", "initial_usd", "available_usd", "accounts_short"), r)) for r in collateral]
-        print_json({"summary": summary, "options": rows, "books": books, "margin": margins, "collateral": models})
+        print_json({"summary": summary, "options": rows, "books": books, "margin": margins, "collateral": collateral})
     else:
         print_demo(summary, rows)
         print_risk_report(reports)
@@ -73,6 +71,52 @@ def run(args: argparse.Namespace) -> int:
         message = f"risk report of the sample books (SYNTHETIC sample data): {Path(written.path or args.report).resolve()}"
         print(message, file=sys.stderr if args.json else sys.stdout)
     return 0
+
+
+COLLATERAL_BOOK = "market_maker"
+
+
+def collateral_report() -> list[dict[str, Any]]:
+    """The sample market-maker book on its sample balances under S:SM, X:SM, S:PM, X:PM: per model, summed
+    over the accounts (riskoffset.accounts.compare_collateral)."""
+    from ..accounts import Balances, compare_collateral
+
+    cmp = compare_collateral(Book.sample(COLLATERAL_BOOK), Market.sample(), Balances.sample(COLLATERAL_BOOK))
+    out = []
+    for name, view in cmp.views.items():
+        need = view.funding_needed_usd
+        out.append(
+            {
+                "model": name,
+                "initial_usd": float(view.initial_usd.sum()),
+                "maintenance_usd": float(view.maintenance_usd.sum()),
+                "funding_needed_usd": float(need.sum()),
+                "saved_usd": float(cmp.views["S:SM"].funding_needed_usd.sum() - need.sum()),
+                "calibration": view.calibration,
+            }
+        )
+    return out
+
+
+def print_collateral_report(rows: list[dict[str, Any]]) -> None:
+    columns = (
+        Column("model", label=True),
+        Column("initial USD", "fixed", 0),
+        Column("maint. USD", "fixed", 0),
+        Column("to fund USD", "fixed", 0),
+        Column("saved USD", "fixed", 0),
+        Column("notes"),
+    )
+    table = [
+        [r["model"], r["initial_usd"], r["maintenance_usd"], r["funding_needed_usd"], r["saved_usd"],
+         "candidate" if r["calibration"] == "candidate" else ""]
+        for r in rows
+    ]  # fmt: skip
+    print()
+    print(f"Collateral setups: sample book '{COLLATERAL_BOOK}' on its sample balances (SYNTHETIC), all accounts.")
+    print("S: each settlement currency funded by its own balance; X: collateral pooled in USD after haircuts;")
+    print("'to fund' = USD to add to meet initial margin; saved = against S:SM (riskoffset margin BOOK --balances).")
+    print("\n".join(render(columns, table)))
 
 
 def demo_rows(expiry: str | None) -> tuple[dict[str, Any], list[dict[str, Any]]]:

@@ -28,9 +28,15 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument(
         "--balance",
         action="append",
-        required=True,
         metavar="CUR:AMOUNT",
         help="collateral, repeatable (e.g. --balance BTC:1.5 --balance USDC:20000)",
+    )
+    p.add_argument(
+        "--balances",
+        metavar="FILE",
+        help="collateral per account and currency instead of --balance: a balances CSV/JSON file (Deribit account "
+        "summaries included) or 'sample' for a sample book's bundled balances; the exit code is 3 when the "
+        "account is already below maintenance margin",
     )
     p.add_argument("--underlying", help="the price that moves (default: the book's only one)")
     p.add_argument("--account", help="the account")
@@ -39,14 +45,28 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..accounts import Balances
     from ..liquidation import liquidation
 
     market = load_market(args.market)
     book = load_book(args.book, market)
+    if (args.balance is None) == (args.balances is None):
+        raise ValueError("give the collateral with --balance CUR:AMOUNT (repeatable) or --balances FILE, one of them")
+    collateral: Any
+    if args.balances is None:
+        collateral = parse_balance(args.balance)
+    elif args.balances == "sample":
+        name = str(args.book).removeprefix("sample:")
+        if name not in Balances.samples():
+            raise ValueError(f"--balances sample: bundled balances exist only for the sample books: "
+                             f"{', '.join(Balances.samples())}")  # fmt: skip
+        collateral = Balances.sample(name)
+    else:
+        collateral = Balances.load(args.balances)
     result = liquidation(
         book,
         market,
-        parse_balance(args.balance),
+        collateral,
         underlying=args.underlying,
         account=account_label(book, args.account),
     )
@@ -55,4 +75,4 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"riskoffset liquidation: {book.name or 'book'}; Deribit PM maintenance margin against equity")
         print(result)
-    return 0
+    return 3 if result.below_maintenance else 0

@@ -60,8 +60,9 @@ def _one_line(exc: BaseException) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``riskoffset`` command with ``argv`` (default: ``sys.argv[1:]``); returns the exit code: 0, or 2
-    after one line on standard error naming the bad file, field or flag."""
+    """Run the ``riskoffset`` command with ``argv`` (default: ``sys.argv[1:]``); returns the exit code: 0; 3 from
+    ``liquidation`` when the account is already below maintenance margin; or 2 after one line on standard error
+    naming the bad file, field or flag."""
     try:
         args = build_parser().parse_args(argv)
         with progress.enabled(sys.stderr.isatty() and not args.quiet):

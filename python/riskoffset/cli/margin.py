@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from .. import margining as margin_api
+from ..accounts import MODELS, Balances, compare_collateral
 from ..book import Book
 from ..margining.result import MarginResult
 from ..margining.span.algorithm import SAMPLE as SPAN_SAMPLE
 from ..market import Market
 from ..tables import Column, csv_text, render
-from . import by_account, models
+from . import by_account
 from .common import add_book_arguments, add_output_arguments, load_book, load_market, print_json
 
 
@@ -45,8 +47,20 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="with --method all: also show Deribit PM with scan risk aggregated across underlyings at this "
         "correlation (a user parameter; default 0.8)",
     )
+    p.add_argument(
+        "--balances",
+        metavar="FILE",
+        help="collateral per account and currency (CSV account,currency,amount or JSON, Deribit account "
+        "summaries included; 'sample' for a sample book's bundled balances): shows the account view under "
+        "--models",
+    )
+    p.add_argument(
+        "--models",
+        metavar="LIST",
+        help="with --balances: Deribit account margin models, comma-separated (S:SM, X:SM, S:PM, X:PM) or 'all' "
+        "(the default), with the USD saved against S:SM",
+    )
     by_account.add_arguments(p)
-    models.add_arguments(p)
     add_output_arguments(p)
     return p
 
@@ -56,15 +70,13 @@ def run(args: argparse.Namespace) -> int:
     method = args.method
     methods = margin_api.available_methods() if method == "all" else [method]
     params = margin_params(args.params, methods, sample_market=args.market is None)
+    if args.balances is not None or args.models is not None:
+        return run_collateral(args, market)
     if by_account.wanted(args):
         if method == "all":
             raise ValueError("--by account, --dask and --out take one --method, not all")
         return by_account.run(args, market, method, params.get(method))
     book = load_book(args.book, market)
-    if models.wanted(args):
-        if method == "all" or by_account.wanted(args):
-            raise ValueError("--balances/--models compare collateral models: give them without --method all, --by or --dask")
-        return models.run(args, book, market, params)
     header = [
         (
             f"riskoffset margin: {book.name or 'book'}: {len(book)} netted positions, {len(book.accounts)} "
@@ -100,6 +112,55 @@ def run(args: argparse.Namespace) -> int:
     print("\n".join(header))
     print("Capital efficiency: isolated per-position margin (deribit-standard) against portfolio methods.")
     print("\n".join(comparison_table(rows)))
+    return 0
+
+
+COLLATERAL_COLUMNS = (
+    Column("account", label=True),
+    Column("model", label=True),
+    Column("initial USD", "fixed", 2),
+    Column("maint. USD", "fixed", 2),
+    Column("available USD", "fixed", 2),
+    Column("to fund USD", "fixed", 2),
+    Column("saved USD", "fixed", 0),
+    Column("notes"),
+)
+
+
+def run_collateral(args: argparse.Namespace, market: Market) -> int:
+    """--balances / --models: the accounts under each Deribit account margin model (riskoffset.accounts)."""
+    book = load_book(args.book, market)
+    spec = args.balances
+    if spec is None or spec == "sample":
+        name = str(args.book).removeprefix("sample:")
+        if name not in Balances.samples():
+            raise ValueError(f"--balances: give a balances file (bundled sample balances exist only for the "
+                             f"sample books: {', '.join(Balances.samples())})")  # fmt: skip
+        balances = Balances.sample(name)
+    else:
+        balances = Balances.load(spec)
+    text = (args.models or "all").strip()
+    models = list(MODELS) if text.lower() == "all" else [m.strip() for m in text.split(",") if m.strip()]
+    comparison = compare_collateral(book, market, balances, models)
+    rows = comparison.rows()
+    if args.json:
+        print_json({"book": book.name, "balances": balances.source, "accounts": rows})
+        return 0
+    table = [
+        [r["account"], r["model"], r["initial_usd"], r["maintenance_usd"], r["available_usd"],
+         r["funding_needed_usd"], r["saved_usd"], "candidate" if r["calibration"] == "candidate" else ""]
+        for r in rows
+    ]  # fmt: skip
+    if args.csv:
+        print(csv_text(COLLATERAL_COLUMNS, table), end="")
+        return 0
+    print(
+        f"riskoffset margin: {book.name or 'book'}: {len(book.accounts)} account(s) funded by "
+        f"{Path(balances.source).name or 'balances'}; market {market.description or 'snapshot'}"
+    )
+    print("Collateral setups: S: each settlement currency margined by its own balance; X: all collateral pooled")
+    print("in USD at the index after haircuts. 'to fund' = USD to add to meet initial margin; saved = vs S:SM.")
+    print("\n".join(render(COLLATERAL_COLUMNS, table)))
     return 0
 
 

@@ -1,0 +1,64 @@
+"""Dynamic collateral inside the portfolio-margin scenarios: a coin balance revalued in each price scenario of
+its coin.
+
+A balance of ``b`` coins of ``u`` (index ``S``) gains ``b x S x m`` USD in a scenario that moves ``u`` by ``m``.
+It is added, in the pair's own columns and weights, to the account's *linear* risk group of that coin (the
+``u_usdc`` or ``u_usdt`` vector, in USD-like units): once per account and coin, to the first such group.  A
+short ``BTC_USDC`` perpetual on a BTC balance is then hedged inside the margin (its vector is ``(S - F) x m``),
+and a short put funded in BTC carries the balance's loss in the down scenarios (wrong-way risk).  Coin-settled
+groups (``btc_btc``) are in coins, where a coin balance has no P&L; an account with no linear group of the coin
+keeps its balance outside the scenarios (valued at the index by the account view).
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+
+from .._types import FloatArray
+from ..book import Book
+from ..margining.portfolio import from_columns, group_layout, group_margins, pm_inputs
+from ..market import Market
+
+
+def collateral_vectors(
+    book: Book, market: Market, coins: FloatArray, currencies: tuple[str, ...], params: Any = None
+) -> tuple[FloatArray, Any]:
+    """(groups x scenario columns collateral P&L in the order of `group_layout`, the PM inputs).  ``coins``:
+    amounts per [book account, currency]."""
+    p, keys, inputs, labels = pm_inputs(book, market, params)
+    account, key = group_layout(book, inputs)
+    width = inputs.vectors.shape[1]
+    out = np.zeros((len(account), width))
+    col = {c: j for j, c in enumerate(currencies)}
+    ext = np.asarray(p.extended_moves, dtype=np.float64)
+    n_keys = len(keys.names)
+    moves = np.zeros((n_keys, width))  # USD P&L per coin held, per scenario column; 0 for coin-settled keys
+    coin_col = np.full(n_keys, -1, dtype=np.int64)  # the balances' column of the key's coin
+    for k in range(n_keys):
+        if keys.coin[k] or keys.base[k].upper() not in col:
+            continue
+        pair = p.pair(keys.base[k])
+        weight = pair.extended_table_factor * pair.price_range / np.abs(ext)  # as the instruments' vectors
+        moves[k] = np.concatenate((np.repeat(p.standard_moves(pair), 3), ext * weight)) * float(keys.index[k])
+        coin_col[k] = col[keys.base[k].upper()]
+    cc = coin_col[key]
+    linear = np.flatnonzero(cc >= 0)
+    # once per (account, coin): the first linear group of that coin in the account
+    _, first = np.unique(account[linear] * (len(currencies) + 1) + cc[linear], return_index=True)
+    rows = linear[first]
+    out[rows] = coins[account[rows], cc[rows]][:, None] * moves[key[rows]]
+    return out, (p, keys, inputs, labels)
+
+
+def pm_with_collateral(
+    book: Book, market: Market, coins: FloatArray, currencies: tuple[str, ...], params: Any = None
+) -> SimpleNamespace:
+    """Deribit PM per (account, group) with the accounts' coin balances inside the scenarios (module doc), in
+    the shape the account view reads (``groups``, ``parameters_source``)."""
+    collateral, (p, keys, inputs, labels) = collateral_vectors(book, market, coins, currencies, params)
+    columns = inputs.run(book.indptr, book.indices, book.quantity, collateral=collateral)
+    groups = group_margins(book, from_columns(book, p, keys, inputs, labels, columns))
+    return SimpleNamespace(groups=groups, parameters_source=groups.parameters_source)

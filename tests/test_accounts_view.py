@@ -1,0 +1,131 @@
+"""The account view under S:SM, X:SM, S:PM, X:PM and their comparison, on margins given by hand so every
+figure is hand-computed arithmetic (docstrings), plus the sample books end to end."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import riskoffset as ro
+from riskoffset.accounts import CollateralComparison
+from riskoffset.margining.columns import GroupMargins
+
+BTC = 95_000.0  # the sample market's BTC index
+
+
+def _book() -> ro.Book:
+    return ro.Book.from_positions(
+        [
+            {"instrument": "BTC-PERPETUAL", "quantity": 1_000, "account": "a"},
+            {"instrument": "BTC_USDC-PERPETUAL", "quantity": 1, "account": "a"},
+            {"instrument": "BTC-PERPETUAL", "quantity": 1_000, "account": "b"},
+        ]
+    )
+
+
+def _margins(method: str) -> SimpleNamespace:
+    """Account a: IM 0.1 BTC + 2,000 USDC, MM 0.05 BTC + 1,000 USDC; account b: IM 0.1 BTC, MM 0.05 BTC."""
+    groups = GroupMargins(
+        method=method, parameters_source="by hand", accounts=np.array(["a", "b"]),
+        account=np.array([0, 0, 1]), group_names=("BTC", "USDC"), group=np.array([0, 1, 0]),
+        currencies=("BTC", "USDC"), currency=np.array([0, 1, 0]),
+        initial=np.array([0.1, 2_000.0, 0.1]), maintenance=np.array([0.05, 1_000.0, 0.05]),
+        usd_rate=np.array([BTC, 1.0, BTC]),
+    )  # fmt: skip
+    return SimpleNamespace(groups=groups, parameters_source="by hand")
+
+
+def _balances() -> ro.Balances:
+    return ro.Balances.from_mapping({"a": {"BTC": 1.0, "USDC": 10_000.0}, "b": {"USDC": 60_000.0}})
+
+
+def _view(model: str, **options: object) -> ro.AccountView:
+    method = "deribit-standard" if model.endswith("SM") else "deribit-pm"
+    return ro.account(_book(), ro.Market.sample(), _balances(), model, margins=_margins(method), **options)
+
+
+@pytest.mark.parametrize("model", ["X:SM", "X:PM"])
+def test_cross_pools_in_usd(model: str) -> None:
+    """a: margin balance 1 x 95,000 + 10,000 = 105,000; IM 0.1 x 95,000 + 2,000 = 11,500; available
+    93,500; MM 4,750 + 1,000 = 5,750; MM ratio 5,750 / 105,000.  b: 60,000 USDC covers the 9,500 USD of
+    BTC IM: available 50,500, nothing to fund."""
+    v = _view(model)
+    a, b = v.row("a"), v.row("b")
+    assert a["margin_balance_usd"] == pytest.approx(105_000.0)
+    assert a["initial_usd"] == pytest.approx(11_500.0) and a["maintenance_usd"] == pytest.approx(5_750.0)
+    assert a["available_usd"] == pytest.approx(93_500.0)
+    assert a["mm_ratio"] == pytest.approx(5_750.0 / 105_000.0)
+    assert b["available_usd"] == pytest.approx(50_500.0) and not b["below_initial"]
+    np.testing.assert_allclose(v.funding_needed_usd, [0.0, 0.0])
+    assert v.calibration == "candidate"  # the bundled haircuts are candidates
+
+
+def test_segregated_keeps_currencies_apart() -> None:
+    """S:SM, a: (1 - 0.1) x 95,000 + (10,000 - 2,000) = 93,500 USD available, as under X:SM with no
+    haircut.  b holds no BTC against 0.1 BTC of IM: below initial and maintenance margin in BTC although it
+    holds 60,000 USDC; it must add 0.1 x 95,000 = 9,500 USD of BTC."""
+    v = _view("S:SM")
+    assert v.row("a")["available_usd"] == pytest.approx(93_500.0)
+    np.testing.assert_allclose(v.available[0], [0.9, 8_000.0])
+    b = v.row("b")
+    assert b["below_initial"] and b["below_maintenance"]
+    np.testing.assert_allclose(v.funding_needed_usd, [0.0, 9_500.0])
+
+
+def test_haircut_cuts_initial_side_only() -> None:
+    """BTC haircut 4 % on the IM side: a's collateral for IM = 0.96 x 95,000 + 10,000 = 101,200, available
+    101,200 - 11,500 = 89,700; for MM it stays 105,000 (not below maintenance)."""
+    table = {"currencies": {"BTC": {"haircut": 0.04}, "USDC": {"haircut": 0.0, "pegged_usd": True}}}
+    v = _view("X:SM", collateral=table)
+    assert v.row("a")["margin_balance_usd"] == pytest.approx(101_200.0)
+    assert v.row("a")["available_usd"] == pytest.approx(89_700.0)
+    assert not v.below_maintenance.any()
+
+
+def test_unrealised_enters_equity() -> None:
+    """An unrealised P&L of -0.2 BTC on a: equity 0.8 BTC, margin balance 0.8 x 95,000 + 10,000 = 86,000,
+    available 86,000 - 11,500 = 74,500 (X:SM)."""
+    unrealised = np.array([[-0.2, 0.0], [0.0, 0.0]])  # balances' columns: BTC, USDC
+    v = _view("X:SM", unrealised=unrealised)
+    assert v.equity[0, 0] == pytest.approx(0.8)
+    assert v.row("a")["available_usd"] == pytest.approx(74_500.0)
+
+
+def test_comparison_saved_vs_segregated() -> None:
+    """b needs 9,500 USD of BTC under S:SM and nothing under X:SM: 9,500 saved; a saves nothing."""
+    cmp = CollateralComparison({"S:SM": _view("S:SM"), "X:SM": _view("X:SM")})
+    saved = {(r["account"], r["model"]): r["saved_usd"] for r in cmp.rows()}
+    assert saved[("b", "X:SM")] == pytest.approx(9_500.0)
+    assert saved[("a", "X:SM")] == 0.0 and saved[("b", "S:SM")] == 0.0
+
+
+def test_sample_book_all_models() -> None:
+    """End to end on a bundled book: every model runs; cross-collateral never needs more funding than
+    segregated for the same margin method when haircuts are zero (pooling only adds usable collateral)."""
+    book, market = ro.Book.sample("linear_inverse"), ro.Market.sample()
+    balances = ro.Balances.from_mapping({"inverse": {"USDC": 1_000.0}, "linear": {"BTC": 0.01, "USDC": 10.0}})
+    zero = {"currencies": {"BTC": {"haircut": 0.0}, "USDC": {"haircut": 0.0, "pegged_usd": True}}}
+    cmp = ro.compare_collateral(book, market, balances, collateral=zero)
+    assert list(cmp.views) == ["S:SM", "X:SM", "S:PM", "X:PM"]
+    for s, x in (("S:SM", "X:SM"), ("S:PM", "X:PM")):
+        assert (cmp.views[x].funding_needed_usd <= cmp.views[s].funding_needed_usd + 1e-9).all()
+        np.testing.assert_allclose(cmp.views[x].initial_usd, cmp.views[s].initial_usd)
+    # equity = balance + the options' mark value in their settlement currency (from the Greeks kernel)
+    v = cmp.views["S:SM"]
+    g = ro.Book.sample("linear_inverse").instrument_greeks(market)
+    inverse = book.account_range(0, 1)
+    coin = sum(q * g["value_coin"][i] for i, q in zip(inverse.indices.tolist(), inverse.quantity.tolist())
+               if book.instruments.kind[i] == 2 and book.instruments.settlement[i] == 1)  # fmt: skip
+    btc = v.currencies.index("BTC")
+    assert v.balance[0, btc] == 0.0 and v.equity[0, btc] == pytest.approx(coin, rel=1e-12, abs=1e-15)
+
+
+def test_bad_input() -> None:
+    with pytest.raises(ValueError, match="margin_model 'Z:PM'"):
+        _view("Z:PM")
+    sol = ro.Balances.from_mapping({"a": {"BTC": 1.0}, "b": {"SOL": 3.0}})
+    with pytest.raises(ValueError, match=r"'b'.*no index price for collateral currency SOL"):
+        ro.account(_book(), ro.Market.sample(), sol, "X:SM", margins=_margins("deribit-standard"))
+    with pytest.raises(ValueError, match="unrealised"):
+        _view("X:SM", unrealised=np.zeros((1, 1)))

@@ -1,0 +1,61 @@
+"""Coin balances inside the PM scenarios (X:PM): a short BTC_USDC perpetual on a BTC balance is margined as
+hedged, a short put funded in BTC shows its wrong-way risk.  Sample market: BTC index 95,000, BTC_USDC-PERPETUAL
+mark 95,011.5; bundled Deribit PM parameters: BTC price range 16 %."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import riskoffset as ro
+from riskoffset.accounts.scenario_collateral import pm_with_collateral
+from riskoffset.margining.columns import GroupMargins
+from riskoffset.margining.pm_parameters import PMParameters
+
+
+def _worst(book: ro.Book, balances: ro.Balances | None) -> float:
+    market = ro.Market.sample()
+    if balances is None:
+        return float(GroupMargins.of(ro.margin(book, market, "deribit-pm")).components["worst_case"][0])
+    result = pm_with_collateral(book, market, balances.for_accounts(book.accounts), balances.currencies)
+    return float(result.groups.components["worst_case"][0])
+
+
+def _one(instrument: str, quantity: float) -> ro.Book:
+    return ro.Book.from_positions([{"instrument": instrument, "quantity": quantity, "account": "p"}])
+
+
+def test_inputs_of_the_hand_computation() -> None:
+    market = ro.Market.sample()
+    assert market.index["BTC"] == 95_000.0 and market.marks["BTC_USDC-PERPETUAL"] == 95_011.5
+    assert PMParameters.load("deribit-pm").pair("BTC").price_range == pytest.approx(0.16)
+
+
+def test_short_perpetual_on_a_btc_balance_is_hedged() -> None:
+    """Short 1 BTC_USDC-PERPETUAL: worst case 95,011.5 x 0.16 = 15,201.84 USDC alone.  With 1 BTC held the
+    vector is -95,011.5 m + 95,000 m = -11.5 m: worst case 11.5 x 0.16 = 1.84."""
+    book = _one("BTC_USDC-PERPETUAL", -1)
+    assert _worst(book, None) == pytest.approx(15_201.84, rel=1e-12)
+    assert _worst(book, ro.Balances.from_mapping({"p": {"BTC": 1.0}})) == pytest.approx(1.84, rel=1e-9)
+
+
+def test_short_put_funded_in_btc_wrong_way() -> None:
+    """Short 2 BTC_USDC puts: the worst scenario is the 16 % fall; 1 BTC of funding loses 95,000 x 0.16 =
+    15,200 USD in it, so the worst case grows by exactly 15,200 (USDC funding would add nothing)."""
+    book = _one("BTC_USDC-25DEC26-85000-P", -2)
+    alone = _worst(book, None)
+    assert _worst(book, ro.Balances.from_mapping({"p": {"BTC": 1.0}})) == pytest.approx(alone + 15_200.0, rel=1e-12)
+    assert _worst(book, ro.Balances.from_mapping({"p": {"USDC": 100_000.0}})) == pytest.approx(alone, rel=1e-12)
+
+
+def test_x_pm_view_uses_it() -> None:
+    """X:PM turns it on by default (S:PM and X:SM do not)."""
+    market = ro.Market.sample()
+    book = _one("BTC_USDC-PERPETUAL", -1)
+    balances = ro.Balances.from_mapping({"p": {"BTC": 1.0}})
+    x = ro.account(book, market, balances, "X:PM")
+    s = ro.account(book, market, balances, "S:PM")
+    assert x.initial_usd[0] < s.initial_usd[0] - 15_000
+    off = ro.account(book, market, balances, "X:PM", dynamic_collateral=False)
+    np.testing.assert_allclose(off.initial_usd, s.initial_usd)
+    with pytest.raises(ValueError, match="dynamic_collateral needs a PM model"):
+        ro.account(book, market, balances, "X:SM", dynamic_collateral=True)
