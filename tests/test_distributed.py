@@ -164,3 +164,24 @@ def test_dataset_errors_name_the_problem(client: Any, market: ro.Market, tmp_pat
         ro.margin_accounts(str(tmp_path / "b.csv"), market, client=client)
     with pytest.raises(ValueError, match="give .csv files, .parquet files"):
         ro.margin_accounts(str(tmp_path / "b.txt"), market, client=client)
+
+
+def test_balances_inside_the_pm_scenarios(market: ro.Market) -> None:
+    """A short BTC_USDC perpetual with a BTC balance: the balance hedges it inside the scenarios, so the
+    account's margin falls; the figures are the account view's (X:PM) IM and MM in USD."""
+    book = ro.Book.from_positions([
+        {"account": "hedged", "instrument": "BTC_USDC-PERPETUAL", "quantity": -1.0},
+        {"account": "bare", "instrument": "BTC_USDC-PERPETUAL", "quantity": -1.0},
+    ])  # fmt: skip
+    balances = ro.Balances.from_mapping({"hedged": {"BTC": 1.0}})
+    plain = ro.margin_accounts(book, market)
+    with_coin = ro.margin_accounts(book, market, balances=balances)
+    hedged = list(with_coin.account).index("hedged")
+    bare = list(with_coin.account).index("bare")
+    # the price risk is hedged away; what is left is the margin's other parts (shocks, add-ons)
+    assert with_coin.initial_usd[hedged] < 0.1 * plain.initial_usd[hedged]
+    assert with_coin.initial_usd[bare] == plain.initial_usd[bare]
+    view = ro.account(book, market, balances, "X:PM")
+    assert with_coin.initial_usd[hedged] == pytest.approx(view.initial_usd[list(view.accounts).index("hedged")], rel=1e-12)
+    with pytest.raises(ValueError, match="balances change the margin only under deribit-pm"):
+        ro.margin_accounts(book, market, "deribit-standard", balances=balances)

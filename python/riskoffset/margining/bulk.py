@@ -35,6 +35,7 @@ def margin_accounts(
     scheduler: str | None = None,
     partitions: int | None = None,
     progress: bool = False,
+    balances: Any = None,
 ) -> AccountMargins:
     """Initial and maintenance margin of every account of ``book`` under ``method``, one row per account
     (`AccountMargins`: numpy columns, ``to_pandas()`` with pandas installed).
@@ -44,8 +45,23 @@ def margin_accounts(
     client / scheduler: run on a Dask cluster (the ``dask`` extra); partitions: number of account ranges
     (default: four per worker); progress: a progress bar on standard error (the cluster's tasks, or on
     this machine a large book's account ranges; also on when `riskoffset.progress` is enabled).  Without a
-    client or scheduler everything runs here.
+    client or scheduler everything runs here.  balances: a `riskoffset.Balances`; under deribit-pm its coin
+    balances are revalued inside the scenarios of their coin (as ``ro.account(..., "X:PM")`` does), so a
+    balance hedges, or adds to, the account's risk (this machine only).
     """
+    if balances is not None:
+        if method != "deribit-pm":
+            raise ValueError(
+                f"balances change the margin only under deribit-pm (coin balances inside its scenarios), not "
+                f"{method}: the account view (ro.account) sets {method} against the balances"
+            )
+        if not isinstance(book, Book) or client is not None or scheduler is not None:
+            raise ValueError("balances= is computed on this machine: give a Book and no client or scheduler")
+        from ..accounts.scenario_collateral import pm_with_collateral
+
+        coins = balances.for_accounts(book.accounts)
+        rows: GroupMargins = pm_with_collateral(book, market, coins, balances.currencies, params).groups
+        return rows.by_account()
     if not isinstance(book, Book):
         from ..distributed import ClusterBook, cluster_book_margins, is_dataset, margin_dataset
 
