@@ -168,15 +168,23 @@ RECORD = st.fixed_dictionaries(
 )
 
 
+def _parsed_or_clear(parse: Any, doc: Any) -> Any:
+    """parse(doc) after a JSON round trip, or None when it raised a clear error; a str is a path, so a
+    missing or unreadable file must be named in the OSError."""
+    try:
+        return parse(json.loads(json.dumps(doc)))
+    except CLEAR:
+        return None
+    except OSError as exc:
+        assert isinstance(doc, str) and (doc in str(exc) or repr(doc)[1:-1] in str(exc) or doc == "")
+        return None
+
+
 @given(doc=st.one_of(JSON, st.lists(RECORD, max_size=6), st.fixed_dictionaries({"positions": st.lists(RECORD, max_size=6)})))
 def test_json_books_give_a_book_or_a_clear_error(doc: Any) -> None:
     _count("json books")
-    try:
-        book = ro.Book.from_json(json.loads(json.dumps(doc)))
-    except CLEAR:
-        return
-    except OSError as exc:  # a str is a path: a missing or unreadable file, named
-        assert isinstance(doc, str) and (doc in str(exc) or repr(doc)[1:-1] in str(exc))
+    book = _parsed_or_clear(ro.Book.from_json, doc)
+    if book is None:
         return
     assert np.isfinite(book.quantity).all() and (book.quantity != 0).all()
 
@@ -185,12 +193,8 @@ def test_json_books_give_a_book_or_a_clear_error(doc: Any) -> None:
                                                    "index": JSON, "marks": JSON, "mark_iv": JSON})))  # fmt: skip
 def test_json_markets_give_a_market_or_a_clear_error(doc: Any) -> None:
     _count("json markets")
-    try:
-        market = ro.Market.from_json(json.loads(json.dumps(doc)))
-    except CLEAR:
-        return
-    except OSError as exc:  # a str is a path: a missing or unreadable file, named
-        assert isinstance(doc, str) and (doc in str(exc) or repr(doc)[1:-1] in str(exc) or doc == "")
+    market = _parsed_or_clear(ro.Market.from_json, doc)
+    if market is None:
         return
     assert all(math.isfinite(v) and v > 0 for v in market.index.values())
 

@@ -32,16 +32,12 @@ from .margining.columns import AccountMargins, GroupMargins
 from .margining.legacy import is_legacy
 from .margining.portfolio import PMInputs, from_columns, group_margins, pm_inputs
 from .market import Market
+from .optional import require
 
 
 def require_distributed() -> Any:
-    try:
-        from dask import distributed
-    except ImportError:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "running on a Dask cluster needs the optional dask extra: pip install 'riskoffset[dask]'"
-        ) from None
-    return distributed
+    """dask.distributed, or an ImportError naming the dask extra."""
+    return require("dask.distributed", "dask", "running on a Dask cluster")
 
 
 @contextmanager
@@ -210,16 +206,6 @@ def _gather(c: Any, futures: list[Any], progress: bool) -> list[Any]:
 
 
 # ---------------------------------------------------------------------------------------------- datasets
-def _require_dataframe() -> Any:
-    try:
-        import dask.dataframe as dd
-    except ImportError:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "reading a positions dataset needs the optional dask extra: pip install 'riskoffset[dask]'"
-        ) from None
-    return dd
-
-
 def is_dataset(source: Any) -> bool:
     """A Dask DataFrame, or a path, glob or list of paths of Parquet or CSV position files (not a Book)."""
     if hasattr(source, "npartitions") and hasattr(source, "to_delayed"):
@@ -233,7 +219,7 @@ def read_positions(source: Any) -> Any:
     it is; a Parquet dataset (a directory, ``.parquet`` files or a glob of them); CSV files (``.csv`` paths
     or a glob; '#' starts a comment).  Columns as in a positions CSV: instrument (or instrument_name),
     quantity (or size, or contracts), optionally account."""
-    dd = _require_dataframe()
+    dd = require("dask.dataframe", "dask", "reading a positions dataset")
     if hasattr(source, "npartitions") and hasattr(source, "to_delayed"):
         frame = source
     else:

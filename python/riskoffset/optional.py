@@ -7,14 +7,19 @@ import importlib
 from typing import Any
 
 
-def require_pandas(feature: str = "to_pandas()") -> Any:
-    """The pandas module, or an ImportError saying how to install it."""
+def require(module: str, extra: str, feature: str) -> Any:
+    """The named module, or an ImportError saying which extra installs it."""
     try:
-        return importlib.import_module("pandas")
+        return importlib.import_module(module)
     except ImportError:
         raise ImportError(
-            f'{feature} needs pandas, which is not installed: pip install "riskoffset[pandas]"'
+            f'{feature} needs {module}, which is not installed: pip install "riskoffset[{extra}]"'
         ) from None
 
 
-__all__ = ["require_pandas"]
+def require_pandas(feature: str = "to_pandas()") -> Any:
+    """The pandas module, or an ImportError saying how to install it."""
+    return require("pandas", "pandas", feature)
+
+
+__all__ = ["require", "require_pandas"]

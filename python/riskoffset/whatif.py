@@ -10,11 +10,11 @@ account its scenario vector and its net coin delta per expiry.
 An order then costs one 35-entry multiply-add and the portfolio-margin steps that follow the scenario P&L
 (extended-table dampener, pnl_offset and its cap, worst case, roll shock, delta shock, IM/MM). Those steps run
 in the same C++ code as the full ``ro.margin(..., "deribit-pm")`` pass (`_core.margin.GroupSteps`, bound once
-per `WhatIf`), so the what-if and the full path cannot drift; equality with a full recomputation is tested
-(tests/test_whatif.py).
+per `WhatIf`), so the what-if and the full path cannot drift; the test suite checks equality with a full recomputation
+(docs/margin.md).
 
-`WhatIf.order` returns before/after figures for one order (a few microseconds from Python, see
-bench/test_bench_whatif.py); `WhatIf.basket` any number of orders over any keys; `WhatIf.apply` commits
+`WhatIf.order` returns before/after figures for one order (a few microseconds from Python; figures in
+the README); `WhatIf.basket` any number of orders over any keys; `WhatIf.apply` commits
 orders to the cached state.  Spot orders change no risk vector (spot is collateral under Deribit PM).
 """
 

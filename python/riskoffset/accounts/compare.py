@@ -50,6 +50,18 @@ class CollateralComparison:
                 )
         return out
 
+    def totals(self) -> list[dict[str, Any]]:
+        """One dict per model, summed over the accounts (``account`` is ``"all"``); same keys as `rows`."""
+        rows = self.rows()
+        out = []
+        for name in self.views:
+            mine = [r for r in rows if r["model"] == name]
+            total: dict[str, Any] = {"account": "all", "model": name, "calibration": mine[0]["calibration"] if mine else "exact"}
+            for key in ("initial_usd", "maintenance_usd", "available_usd", "funding_needed_usd", "saved_usd"):
+                total[key] = float(sum(r[key] for r in mine))
+            out.append(total)
+        return out
+
     def to_pandas(self) -> Any:
         pd = require_pandas("CollateralComparison.to_pandas")
         return pd.DataFrame(self.rows()).set_index(["account", "model"])

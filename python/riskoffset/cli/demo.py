@@ -20,7 +20,7 @@ from ..tables import Column, render
 from ..units import theta_per_day, usd_gamma_of_inverse, vega_per_point
 from .common import add_json_argument, print_json
 from .greeks import print_risk_report, risk_report
-from .margin import margin_report, print_margin_report
+from .margin import collateral_table, margin_report, print_margin_report
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -81,37 +81,11 @@ def collateral_report() -> list[dict[str, Any]]:
     over the accounts (riskoffset.accounts.compare_collateral)."""
     from ..accounts import Balances, compare_collateral
 
-    cmp = compare_collateral(Book.sample(COLLATERAL_BOOK), Market.sample(), Balances.sample(COLLATERAL_BOOK))
-    out = []
-    for name, view in cmp.views.items():
-        need = view.funding_needed_usd
-        out.append(
-            {
-                "model": name,
-                "initial_usd": float(view.initial_usd.sum()),
-                "maintenance_usd": float(view.maintenance_usd.sum()),
-                "funding_needed_usd": float(need.sum()),
-                "saved_usd": float(cmp.views["S:SM"].funding_needed_usd.sum() - need.sum()),
-                "calibration": view.calibration,
-            }
-        )
-    return out
+    return compare_collateral(Book.sample(COLLATERAL_BOOK), Market.sample(), Balances.sample(COLLATERAL_BOOK)).totals()
 
 
 def print_collateral_report(rows: list[dict[str, Any]]) -> None:
-    columns = (
-        Column("model", label=True),
-        Column("initial USD", "fixed", 0),
-        Column("maint. USD", "fixed", 0),
-        Column("to fund USD", "fixed", 0),
-        Column("saved USD", "fixed", 0),
-        Column("notes"),
-    )
-    table = [
-        [r["model"], r["initial_usd"], r["maintenance_usd"], r["funding_needed_usd"], r["saved_usd"],
-         "candidate" if r["calibration"] == "candidate" else ""]
-        for r in rows
-    ]  # fmt: skip
+    columns, table = collateral_table(rows, decimals=0)
     print()
     print(f"Collateral setups: sample book '{COLLATERAL_BOOK}' on its sample balances (SYNTHETIC), all accounts.")
     print("S: each settlement currency funded by its own balance; X: collateral pooled in USD after haircuts;")
@@ -169,7 +143,7 @@ def demo_rows(expiry: str | None) -> tuple[dict[str, Any], list[dict[str, Any]]]
     # one ulp of the price moves the vol by more than that), the round-trip error is not meaningful.
     informative = ok & (np.abs(g["vega"]) * 1e-10 > 1e3 * np.finfo(float).eps * coin_mark)
     summary = {
-        "chain": "synthetic BTC sample (tools/make_sample_market.py; not market data)",
+        "chain": "synthetic BTC sample (see the README's sample data; not market data)",
         "valuation_time": chain.valuation_time.isoformat(),
         "options_priced": len(chain),
         "expiries": expiries,

@@ -89,7 +89,7 @@ def print_risk_report(reports: dict[str, GreeksReport]) -> None:
     print()
     print(
         "Risk report: the bundled SYNTHETIC sample books on the SYNTHETIC sample market "
-        "(tools/make_sample_market.py; not market data), by underlying."
+        "(see the README's sample data; not market data), by underlying."
     )
     print("Delta in coin (plain, premium-adjusted) and USD at the index; vega per vol point; theta per day.")
     for name, report in reports.items():

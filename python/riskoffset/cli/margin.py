@@ -115,16 +115,25 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-COLLATERAL_COLUMNS = (
-    Column("account", label=True),
-    Column("model", label=True),
-    Column("initial USD", "fixed", 2),
-    Column("maint. USD", "fixed", 2),
-    Column("available USD", "fixed", 2),
-    Column("to fund USD", "fixed", 2),
-    Column("saved USD", "fixed", 0),
-    Column("notes"),
-)
+def collateral_table(rows: Sequence[dict[str, Any]], decimals: int = 2) -> tuple[tuple[Column, ...], list[list[Any]]]:
+    """Columns and cells of a collateral comparison (`CollateralComparison.rows` or `.totals`)."""
+    columns = (
+        Column("account", label=True),
+        Column("model", label=True),
+        Column("initial USD", "fixed", decimals),
+        Column("maint. USD", "fixed", decimals),
+        Column("available USD", "fixed", decimals),
+        Column("to fund USD", "fixed", decimals),
+        Column("saved USD", "fixed", 0),
+        Column("notes"),
+    )
+    table = [
+        [r["account"], r["model"], r["initial_usd"], r["maintenance_usd"], r["available_usd"],
+         r["funding_needed_usd"], r["saved_usd"], "candidate" if r["calibration"] == "candidate" else ""]
+        for r in rows
+    ]  # fmt: skip
+    return columns, table
+
 
 
 def run_collateral(args: argparse.Namespace, market: Market) -> int:
@@ -146,13 +155,9 @@ def run_collateral(args: argparse.Namespace, market: Market) -> int:
     if args.json:
         print_json({"book": book.name, "balances": balances.source, "accounts": rows})
         return 0
-    table = [
-        [r["account"], r["model"], r["initial_usd"], r["maintenance_usd"], r["available_usd"],
-         r["funding_needed_usd"], r["saved_usd"], "candidate" if r["calibration"] == "candidate" else ""]
-        for r in rows
-    ]  # fmt: skip
+    columns, table = collateral_table(rows)
     if args.csv:
-        print(csv_text(COLLATERAL_COLUMNS, table), end="")
+        print(csv_text(columns, table), end="")
         return 0
     print(
         f"riskoffset margin: {book.name or 'book'}: {len(book.accounts)} account(s) funded by "
@@ -160,7 +165,7 @@ def run_collateral(args: argparse.Namespace, market: Market) -> int:
     )
     print("Collateral setups: S: each settlement currency margined by its own balance; X: all collateral pooled")
     print("in USD at the index after haircuts. 'to fund' = USD to add to meet initial margin; saved = vs S:SM.")
-    print("\n".join(render(COLLATERAL_COLUMNS, table)))
+    print("\n".join(render(columns, table)))
     return 0
 
 

@@ -1,7 +1,7 @@
 """Margin parameter sets as data: dated JSON files with their source tag (see docs/margin.md).
 
 Bundled sets live in ``riskoffset/data/margin/NAME_DATE.json``; each carries ``name``, ``as_of`` (the date the
-numbers were current), ``source`` (where they were read, with the spec's source tags) and the method's
+numbers were current), ``source`` (where they were read, named in words) and the method's
 numbers.  Nothing here is a default hidden in code: a missing or malformed key is an error that names the
 file and the key.  A parameter set is chosen by
 
@@ -105,7 +105,7 @@ def number(
     maximum: float | None = None,
     default: float | None = None,
 ) -> float:
-    """doc[key] as a finite float within [minimum, maximum]; ``default`` only where the spec defines one."""
+    """doc[key] as a finite float within [minimum, maximum]; ``default`` only where the method defines one."""
     if key not in doc:
         if default is not None:
             return default
