@@ -222,6 +222,43 @@ class Market:
         self.__dict__.update(state)
         self._resolved = weakref.WeakKeyDictionary()
 
+    def copy(self) -> Market:
+        """A copy whose quote tables can be changed (`update`) without touching this market."""
+        out = Market.__new__(Market)
+        out.__setstate__(self.__getstate__())
+        for name in ("index", "marks", "mark_iv", "forwards", "timestamps"):
+            setattr(out, name, dict(getattr(self, name)))
+        out._curves = {}
+        return out
+
+    def update(
+        self,
+        *,
+        index: Mapping[str, float] | None = None,
+        marks: Mapping[str, float] | None = None,
+        mark_iv: Mapping[str, float] | None = None,
+        forwards: Mapping[str, float] | None = None,
+        timestamps: Mapping[str, int] | None = None,
+        valuation_time: TimeLike | None = None,
+    ) -> None:
+        """Change quotes in place, each checked as the constructor checks it, and drop the cached
+        resolutions.  A market is otherwise a snapshot: the live engine keeps its own `copy` current this
+        way.  Every value is checked before any is applied, so a bad one leaves the market as it was."""
+        checked = Market(
+            valuation_time if valuation_time is not None else self.valuation_time,
+            index=index or {"_": 1.0}, marks=marks, mark_iv=mark_iv, forwards=forwards, timestamps=timestamps,
+        )  # fmt: skip
+        if index:
+            self.index.update(checked.index)
+        self.marks.update(checked.marks)
+        self.mark_iv.update(checked.mark_iv)
+        self.forwards.update(checked.forwards)
+        self.timestamps.update(checked.timestamps)
+        if valuation_time is not None:
+            self.valuation_time, self._valuation_ms = checked.valuation_time, checked._valuation_ms
+        self._curves.clear()
+        self._resolved = weakref.WeakKeyDictionary()
+
     def __repr__(self) -> str:
         index = ", ".join(f"{k} {v:,.2f}" for k, v in sorted(self.index.items()))
         return (
@@ -480,8 +517,8 @@ class Market:
 
     def resolve(self, table: InstrumentTable) -> ResolvedMarket:
         """Forward, vol, time and index per row of ``table`` (vectorised over rows; one Python step per
-        distinct expiry and one dict lookup per option).  Cached per table: a Market and an InstrumentTable
-        do not change after construction.  MarketDataError names the first instrument whose data are
+        distinct expiry and one dict lookup per option).  Cached per table until the market is `update`d (an
+        InstrumentTable does not change after construction).  MarketDataError names the first instrument whose data are
         missing, stale or inconsistent."""
         cached = self._resolved.get(table)
         if cached is not None:

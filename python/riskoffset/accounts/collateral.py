@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -143,12 +143,18 @@ class CollateralTable:
         """USD collateral value per (account, currency) for ``margin`` ("im" or "mm"): amount x index x
         (1 - haircut) for a positive amount, amount x index for a debt.  Unheld currencies count zero."""
         prices = self.index_prices(balances, index)
-        cuts = np.array([self.get(c).haircut_for(margin) for c in balances.currencies])
-        amounts = balances.amounts
-        factor = np.where(amounts > 0.0, 1.0 - cuts, 1.0)
-        with np.errstate(invalid="ignore"):
-            values = amounts * np.where(np.isnan(prices), 0.0, prices) * factor
-        return np.asarray(values, dtype=np.float64)
+        return collateral_usd(balances.amounts, np.where(np.isnan(prices), 0.0, prices), self.haircuts(balances.currencies, margin))
+
+    def haircuts(self, currencies: Sequence[str], margin: str = "im") -> FloatArray:
+        """The ``margin`` ("im" or "mm") haircut of each currency."""
+        return np.array([self.get(c).haircut_for(margin) for c in currencies], dtype=np.float64)
+
+
+def collateral_usd(amounts: FloatArray, prices: FloatArray, haircuts: FloatArray) -> FloatArray:
+    """USD value per (account, currency): amount x price x (1 - haircut) for a positive amount, amount x
+    price for a debt (no haircut helps a debt)."""
+    factor = np.where(amounts > 0.0, 1.0 - haircuts, 1.0)
+    return np.asarray(amounts * prices * factor, dtype=np.float64)
 
 
 def _currency(code: str, params: Mapping[str, Any], origin: str) -> CurrencyCollateral:

@@ -17,10 +17,44 @@ from typing import Any
 
 import numpy as np
 
-from .._types import FloatArray
+from .._types import FloatArray, IntArray
 from ..book import Book
 from ..margining.portfolio import from_columns, group_layout, group_margins, pm_inputs
 from ..market import Market
+
+
+def coin_moves(p: Any, keys: Any, currencies: tuple[str, ...]) -> tuple[FloatArray, IntArray]:
+    """Per vector key: the USD P&L of one coin held in each scenario column (0 for coin-settled keys), and the
+    column of ``currencies`` holding the key's coin (-1 where the key takes no balance)."""
+    col = {c: j for j, c in enumerate(currencies)}
+    ext = np.asarray(p.extended_moves, dtype=np.float64)
+    n_keys = len(keys.names)
+    width = p.n_standard + len(ext)
+    moves = np.zeros((n_keys, width))
+    coin_col = np.full(n_keys, -1, dtype=np.int64)
+    for k in range(n_keys):
+        if keys.coin[k] or keys.base[k].upper() not in col:
+            continue
+        pair = p.pair(keys.base[k])
+        weight = pair.extended_table_factor * pair.price_range / np.abs(ext)  # as the instruments' vectors
+        moves[k] = np.concatenate((np.repeat(p.standard_moves(pair), 3), ext * weight)) * float(keys.index[k])
+        coin_col[k] = col[keys.base[k].upper()]
+    return moves, coin_col
+
+
+def collateral_rows(
+    account: IntArray, key: IntArray, coins: FloatArray, moves: FloatArray, coin_col: IntArray
+) -> FloatArray:
+    """(groups x scenario columns) collateral P&L for groups laid out as (``account``, ``key``) (the order of
+    `group_layout`): each account's coin balance (``coins[account, currency]``) in its first linear group of
+    that coin, once per (account, coin)."""
+    out = np.zeros((len(account), moves.shape[1]))
+    cc = coin_col[key]
+    linear = np.flatnonzero(cc >= 0)
+    _, first = np.unique(account[linear] * (coins.shape[1] + 1) + cc[linear], return_index=True)
+    rows = linear[first]
+    out[rows] = coins[account[rows], cc[rows]][:, None] * moves[key[rows]]
+    return out
 
 
 def collateral_vectors(
@@ -30,27 +64,8 @@ def collateral_vectors(
     amounts per [book account, currency]."""
     p, keys, inputs, labels = pm_inputs(book, market, params)
     account, key = group_layout(book, inputs)
-    width = inputs.vectors.shape[1]
-    out = np.zeros((len(account), width))
-    col = {c: j for j, c in enumerate(currencies)}
-    ext = np.asarray(p.extended_moves, dtype=np.float64)
-    n_keys = len(keys.names)
-    moves = np.zeros((n_keys, width))  # USD P&L per coin held, per scenario column; 0 for coin-settled keys
-    coin_col = np.full(n_keys, -1, dtype=np.int64)  # the balances' column of the key's coin
-    for k in range(n_keys):
-        if keys.coin[k] or keys.base[k].upper() not in col:
-            continue
-        pair = p.pair(keys.base[k])
-        weight = pair.extended_table_factor * pair.price_range / np.abs(ext)  # as the instruments' vectors
-        moves[k] = np.concatenate((np.repeat(p.standard_moves(pair), 3), ext * weight)) * float(keys.index[k])
-        coin_col[k] = col[keys.base[k].upper()]
-    cc = coin_col[key]
-    linear = np.flatnonzero(cc >= 0)
-    # once per (account, coin): the first linear group of that coin in the account
-    _, first = np.unique(account[linear] * (len(currencies) + 1) + cc[linear], return_index=True)
-    rows = linear[first]
-    out[rows] = coins[account[rows], cc[rows]][:, None] * moves[key[rows]]
-    return out, (p, keys, inputs, labels)
+    moves, coin_col = coin_moves(p, keys, currencies)
+    return collateral_rows(account, key, coins, moves, coin_col), (p, keys, inputs, labels)
 
 
 def pm_with_collateral(

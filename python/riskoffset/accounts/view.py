@@ -38,7 +38,7 @@ from ..market import Market
 from ..optional import require_pandas
 from ..scalars import plain
 from .balances import Balances
-from .collateral import CollateralTable
+from .collateral import CollateralTable, collateral_usd
 from .models import model
 
 
@@ -178,28 +178,55 @@ def account(
     mm = np.asarray(np.bincount(cell, weights=groups.maintenance, minlength=n * k), dtype=np.float64).reshape(n, k)
 
     index = _index(table, market, currencies, groups, bal, accounts)
-    im_usd = im @ index
-    mm_usd = mm @ index
-    if m.cross:
-        held = Balances(accounts, currencies, eq, allow_negative=True)
-        rates = dict(zip(currencies, index.tolist()))
-        coll_im = table.usd_values(held, rates, "im").sum(axis=1)
-        coll_mm = table.usd_values(held, rates, "mm").sum(axis=1)
-        margin_balance, available = coll_im, coll_im - im_usd
-        below_im, below_mm = available < 0.0, coll_mm < mm_usd
-    else:
-        margin_balance = eq @ index
-        available = (eq - im) @ index
-        below_im, below_mm = (eq < im).any(axis=1), (eq < mm).any(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(mm_usd == 0.0, 0.0, np.where(margin_balance > 0.0, mm_usd / margin_balance, np.inf))
+    cuts = (table.haircuts(currencies, "im"), table.haircuts(currencies, "mm")) if m.cross else None
+    f = settle(eq, im, mm, index, cuts)
     calibration = m.calibration
     if any(p.status == "candidate" for c in currencies if c in table.currencies for p in [table.currencies[c]]):
         calibration = "candidate" if m.cross else calibration
     return AccountView(
-        m.name, calibration, accounts, currencies, index, bal, eq, im, mm, margin_balance, im_usd, mm_usd,
-        available, ratio, below_im, below_mm, f"{table.name} {table.as_of}".strip(), result.parameters_source,
+        m.name, calibration, accounts, currencies, index, bal, eq, im, mm, f.margin_balance_usd, f.initial_usd,
+        f.maintenance_usd, f.available_usd, f.mm_ratio, f.below_initial, f.below_maintenance,
+        f"{table.name} {table.as_of}".strip(), result.parameters_source,
     )  # fmt: skip
+
+
+@dataclass(frozen=True, eq=False)
+class Settled:
+    """Per-account USD figures of equity against margin (`settle`)."""
+
+    margin_balance_usd: FloatArray
+    initial_usd: FloatArray
+    maintenance_usd: FloatArray
+    available_usd: FloatArray
+    mm_ratio: FloatArray
+    below_initial: npt.NDArray[np.bool_]
+    below_maintenance: npt.NDArray[np.bool_]
+
+
+def settle(
+    equity: FloatArray,
+    initial: FloatArray,
+    maintenance: FloatArray,
+    index: FloatArray,
+    haircuts: tuple[FloatArray, FloatArray] | None,
+) -> Settled:
+    """Equity, IM and MM per [account, currency] against each other (module doc): segregated when
+    ``haircuts`` is None, else cross collateral with the (IM, MM) haircut of each currency.  The account
+    view and the live engine both settle here."""
+    im_usd = initial @ index
+    mm_usd = maintenance @ index
+    if haircuts is not None:
+        coll_im = collateral_usd(equity, index, haircuts[0]).sum(axis=1)
+        coll_mm = collateral_usd(equity, index, haircuts[1]).sum(axis=1)
+        margin_balance, available = coll_im, coll_im - im_usd
+        below_im, below_mm = available < 0.0, coll_mm < mm_usd
+    else:
+        margin_balance = equity @ index
+        available = (equity - initial) @ index
+        below_im, below_mm = (equity < initial).any(axis=1), (equity < maintenance).any(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(mm_usd == 0.0, 0.0, np.where(margin_balance > 0.0, mm_usd / margin_balance, np.inf))
+    return Settled(margin_balance, im_usd, mm_usd, available, ratio, below_im, below_mm)
 
 
 def _options_value(book: Book, market: Market, settles: list[str], col: dict[str, int], k: int) -> FloatArray:
@@ -236,15 +263,32 @@ def _index(
 ) -> FloatArray:
     """USD per unit of each currency: the market index, the margin method's own rate for a settlement
     currency, 1 for a pegged stablecoin; a ValueError naming an account that holds a currency with none."""
-    rates: dict[str, float] = {str(k): float(v) for k, v in market.index.items()}
+    rates: dict[str, float] = {}
     for c, cur in enumerate(groups.currencies):
         rows = np.flatnonzero(groups.currency == c)
         if rows.size and np.isfinite(groups.usd_rate[rows[0]]):
-            rates.setdefault(cur, float(groups.usd_rate[rows[0]]))
+            rates[cur] = float(groups.usd_rate[rows[0]])
+    return usd_prices(table, market, currencies, rates, held, accounts)
+
+
+def usd_prices(
+    table: CollateralTable,
+    market: Market,
+    currencies: tuple[str, ...],
+    rates: dict[str, float],
+    held: FloatArray,
+    accounts: Any,
+) -> FloatArray:
+    """USD per unit of each of ``currencies``: the market index, else ``rates`` (a margin method's own rate
+    for its settlement currencies), else 1 for a pegged stablecoin of the collateral table; a currency with
+    none is an error naming the first account of ``held`` (accounts x currencies) that holds it."""
+    known: dict[str, float] = {str(k): float(v) for k, v in market.index.items()}
+    for cur, rate in rates.items():
+        known.setdefault(cur, rate)
     out = np.empty(len(currencies))
     for j, cur in enumerate(currencies):
-        if cur in rates:
-            out[j] = rates[cur]
+        if cur in known:
+            out[j] = known[cur]
         elif cur in table.currencies and table.currencies[cur].pegged_usd:
             out[j] = 1.0
         else:

@@ -43,7 +43,7 @@ import numpy as np
 from .. import _core
 from .._types import FloatArray, IntArray
 from ..book import Book
-from ..instruments import INVERSE, KIND_FUTURE, KIND_OPTION, KIND_PERPETUAL, KIND_SPOT
+from ..instruments import INVERSE, KIND_FUTURE, KIND_OPTION, KIND_PERPETUAL, KIND_SPOT, InstrumentTable
 from ..market import Market, ResolvedMarket
 from ..scalars import plain
 from .columns import CALIBRATION_ORDER, NO_TAG, GroupMargins
@@ -150,49 +150,57 @@ def instrument_vectors(
     keys: VectorKeys,
     resolved: ResolvedMarket | None = None,
 ) -> tuple[FloatArray, tuple[tuple[str, ...], ...], FloatArray]:
-    """Per unit of amount of every instrument of the book: its 27 standard scenario P&Ls and its 8 extended
-    ones already weighted (and, coin-settled, converted to the edge of the range), and its coin delta counted
-    in the roll and delta shocks, read from the unshocked column of the same kernel pass (no second pricing
-    pass): premium-adjusted for inverse options (delta - V / F), 1 / F coin per USD of face for inverse
-    futures, 1 for linear futures; 0 for spot, for expired instruments, and for options unless the
-    parameters count options in the roll shock."""
+    """Per unit of amount of every instrument of the book: its scenario vector and its coin delta counted in
+    the roll and delta shocks (`vectors_of_rows`), and the scenario labels of each key."""
     table = book.instruments
     if resolved is None:
         resolved = market.resolve(table)
-    n_std = params.n_standard
-    n_ext = len(params.extended_moves)
-    out = np.zeros((len(table), n_std + n_ext))
-    base = np.zeros((2, len(table)))  # unshocked value and dV/dF of the options, from the scenario pass
+    out, delta = vectors_of_rows(table, market, params, resolved, np.arange(len(table), dtype=np.int64))
     labels: list[tuple[str, ...]] = [()] * len(keys.names)
-    for underlying in sorted(set(keys.base)):
-        pair = params.pair(underlying)
-        scenarios = params.scenarios(pair)
-        rows = np.flatnonzero(table.underlying == table.underlyings.index(underlying))
-        base_rows = np.zeros((2, len(rows)))
-        pnl = scenario_pnl(table, market, scenarios, rows=rows, resolved=resolved, base=base_rows).pnl
-        base[:, rows] = base_rows
-        ext = np.asarray(params.extended_moves)
+    for k, base in enumerate(keys.base):
+        labels[k] = params.scenarios(params.pair(base)).labels
+    return out, tuple(labels), delta
+
+
+def vectors_of_rows(
+    table: InstrumentTable, market: Market, params: PMParameters, resolved: ResolvedMarket, rows: IntArray
+) -> tuple[FloatArray, FloatArray]:
+    """For the instruments ``rows`` of ``table`` (``resolved`` its market columns), per unit of amount: the 27
+    standard scenario P&Ls and the 8 extended ones already weighted (and, coin-settled, converted to the edge
+    of the range), and the coin delta counted in the roll and delta shocks, read from the unshocked column of
+    the same kernel pass (no second pricing pass): premium-adjusted for inverse options (delta - V / F), 1 / F
+    coin per USD of face for inverse futures, 1 for linear futures; 0 for spot, for expired instruments, and
+    for options unless the parameters count options in the roll shock.  The full pass and the live engine's
+    revaluation of one underlying both come here."""
+    n_std = params.n_standard
+    ext = np.asarray(params.extended_moves)
+    out = np.zeros((len(rows), n_std + len(ext)))
+    base = np.zeros((2, len(rows)))  # unshocked value and dV/dF of the options, from the scenario pass
+    underlying = table.underlying[rows]
+    for code in np.unique(underlying).tolist():
+        pair = params.pair(table.underlyings[code])
+        mine = np.flatnonzero(underlying == code)
+        base_rows = np.zeros((2, len(mine)))
+        pnl = scenario_pnl(table, market, params.scenarios(pair), rows=rows[mine], resolved=resolved, base=base_rows).pnl
+        base[:, mine] = base_rows
         weight = pair.extended_table_factor * pair.price_range / np.abs(ext)
-        coin = table.settlement[rows] == INVERSE
+        coin = table.settlement[rows[mine]] == INVERSE
         # Coin P&L realised at S (1 + m) re-expressed at the edge of the standard range S (1 + s R).
         convert = (1.0 + ext) / (1.0 + np.sign(ext) * pair.price_range)
         pnl[:, n_std:] *= weight
         pnl[coin, n_std:] *= convert
-        out[rows] = pnl
-        for k, b in enumerate(keys.base):
-            if b == underlying:
-                labels[k] = scenarios.labels
-    inverse = table.settlement == INVERSE
-    futures = (table.kind == KIND_FUTURE) | (table.kind == KIND_PERPETUAL)
-    options = table.kind == KIND_OPTION
-    forward = resolved.forward
+        out[mine] = pnl
+    kind = table.kind[rows]
+    inverse = table.settlement[rows] == INVERSE
+    futures = (kind == KIND_FUTURE) | (kind == KIND_PERPETUAL)
+    forward = resolved.forward[rows]
     with np.errstate(divide="ignore", invalid="ignore"):
         option_delta = np.where(inverse, base[1] - base[0] / forward, base[1])
         delta = np.where(futures, np.where(inverse, 1.0 / forward, 1.0), 0.0)
     if params.roll_shock_includes_options:
-        delta = np.where(options, option_delta, delta)
-    delta = np.where(resolved.expired, 0.0, delta)  # settled: no risk left
-    return out, tuple(labels), delta.astype(np.float64)
+        delta = np.where(kind == KIND_OPTION, option_delta, delta)
+    delta = np.where(resolved.expired[rows], 0.0, delta)  # settled: no risk left
+    return out, delta.astype(np.float64)
 
 
 def expiry_columns(book: Book, resolved: ResolvedMarket) -> tuple[IntArray, FloatArray]:
@@ -462,4 +470,5 @@ __all__ = [
     "portfolio_margins",
     "results",
     "vector_keys",
+    "vectors_of_rows",
 ]

@@ -1,0 +1,913 @@
+"""`RiskEngine`: every account's margin, equity and margin ratio kept current as quotes, trades and balances
+stream in (see docs/live.md).
+
+The engine owns a copy of the market, the positions (`positions.Positions`), the balances and, per account and
+currency, the equity parts and the margin; every figure is computed by the same functions as a from-scratch
+``ro.margin`` / ``ro.account`` call, only for what an update touches:
+
+- a quote (index, ticker, futures mark) revalues the instruments it moves (one option for its own ticker,
+  every instrument of the underlying for an index or futures move) and recomputes the accounts holding them;
+- a trade or a balance change recomputes its one account.
+
+Under ``deribit-pm`` the engine keeps the portfolio-margin pass's per-instrument inputs (scenario vectors,
+deltas, key parameters) and reruns the C++ pass on the touched accounts only; the other methods run
+``ro.margin`` on the touched accounts' sub-book.  Equity per account and currency is balance + options at
+mark + futures P&L against the average entry price (`riskoffset.accounts.equity`); the figures against
+margin follow the account view (`riskoffset.accounts.view.settle`), segregated (``cross=False``) or cross
+collateral with haircuts.
+
+Conventions: the valuation time moves only with `advance` (a full revaluation); an index move keeps each
+futures mark's and forward's ratio to the index (the basis) until that instrument's own quote arrives; a
+ticker's ``index_price`` is not read (the index comes from index updates).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import pickle
+import tempfile
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import numpy.typing as npt
+
+from .. import _core
+from .._types import FloatArray, IntArray
+from ..accounts.balances import Balances, currency_code
+from ..accounts.collateral import CollateralTable
+from ..accounts.equity import futures_unrealised_pnl
+from ..accounts.scenario_collateral import coin_moves, collateral_rows
+from ..accounts.view import AccountView, settle, usd_prices
+from ..book import Book
+from ..instruments import INVERSE, KIND_FUTURE, KIND_OPTION, KIND_PERPETUAL, KIND_SPOT, InstrumentTable
+from ..margining import margin as compute_margin
+from ..margining.columns import GroupMargins
+from ..margining.portfolio import PMInputs, PMParameters, expiry_columns, key_matrix, vectors_of_rows
+from ..margining.vectors import vector_keys
+from ..market import Market
+from ..scalars import plain
+from ..unit_greeks import instrument_greeks
+from ..whatif import MAX_ORDER
+from .events import LEVELS, Event, level_change
+from .positions import Positions
+
+SNAPSHOT_FORMAT = "riskoffset-engine-1"
+
+
+class RiskEngine:
+    """Live margin of every account of a book (module doc).
+
+    book, market: the starting positions and quotes (the engine keeps copies).  method: a margin method of
+    ``ro.margin`` ("deribit-pm", "deribit-standard", a grid ...); params: its parameters.  balances: a
+    `riskoffset.Balances` (accounts without one hold nothing).  cross: cross collateral (X:) with the
+    ``collateral`` table's haircuts, or segregated per currency (S:).  dynamic_collateral: coin balances inside
+    the PM scenarios of their coin (default: on for cross collateral under deribit-pm, as ``ro.account``).
+    """
+
+    def __init__(
+        self,
+        book: Book,
+        market: Market,
+        method: str = "deribit-pm",
+        params: Any = None,
+        balances: Balances | None = None,
+        *,
+        cross: bool = True,
+        collateral: str | Any = "deribit-collateral",
+        dynamic_collateral: bool | None = None,
+        strict: bool = False,
+    ):
+        if not isinstance(book, Book):
+            raise TypeError(f"book must be a riskoffset Book, got {type(book).__name__}")
+        if not isinstance(market, Market):
+            raise TypeError(f"market must be a riskoffset Market, got {type(market).__name__}")
+        self.method = method
+        self.params = params
+        self.cross = bool(cross)
+        self.pm = method == "deribit-pm"
+        self.dynamic = (self.cross and self.pm) if dynamic_collateral is None else bool(dynamic_collateral)
+        if self.dynamic and not self.pm:
+            raise ValueError(f"dynamic_collateral needs deribit-pm, not {method}")
+        self.strict = bool(strict)
+        self.collateral = (
+            collateral if isinstance(collateral, CollateralTable) else CollateralTable.load(collateral)
+        )
+        self.market = market.copy()
+        self.table = _universe(book, market)
+        self._setup_instruments()
+        # Futures of the starting book are taken as entered at their mark (their P&L starts at 0).
+        average = np.where(self._future[book.indices], self._mark[book.indices], math.nan)
+        self.positions = Positions(book, average)
+        self.currencies = self._currency_list(balances)
+        self._col = {c: j for j, c in enumerate(self.currencies)}
+        self._settle_col = np.array([self._col[c] for c in self._settle_currency], dtype=np.int64)
+        self._alloc(len(self.positions))
+        if balances is not None:
+            rows = [
+                self.positions.account_row(_label(a, self.positions), create=True)
+                for a in balances.accounts.tolist()
+            ]
+            self._alloc(len(self.positions))
+            cols = [self._col[c] for c in balances.currencies]
+            self._balance[np.ix_(rows, cols)] = balances.amounts
+        self._events: deque[Event] = deque()
+        self._to_notify: list[Event] = []
+        self._callbacks: list[Callable[[Event], None]] = []
+        self._last_time: dict[str, int] = {}
+        self._trade_ids: set[str] = set()
+        self.counters = {"updates": 0, "out_of_order": 0, "duplicate_trades": 0, "malformed": 0, "ignored": 0}
+        self.snapshot_meta: dict[str, Any] = {}  # what `snapshot` stored with the state (set by `restore`)
+        self.errors: list[tuple[int | None, str]] = []  # (stream line, message) of skipped malformed messages
+        self._refresh(np.arange(len(self.positions), dtype=np.int64), emit=False)
+
+    # ================================================================== setup
+    def _setup_instruments(self) -> None:
+        """Per-instrument columns of the universe and, under deribit-pm, the pass's inputs."""
+        t = self.table
+        self._kind = np.asarray(t.kind)
+        self._future = (t.kind == KIND_FUTURE) | (t.kind == KIND_PERPETUAL)
+        self._option = t.kind == KIND_OPTION
+        self._inverse = t.settlement == INVERSE
+        self._settle_currency = [inst.settlement_currency.upper() for inst in t]
+        self._base = [inst.base.upper() for inst in t]
+        self._unit_value = np.zeros(len(t))  # an option's mark value in its settlement currency
+        self._mark = np.full(len(t), math.nan)  # a future's mark
+        resolved = self.market.resolve(t)
+        self._write_values(np.arange(len(t), dtype=np.int64), t, resolved)
+        if self.pm:
+            p = PMParameters.load(self.params)
+            shell = Book(
+                t,
+                np.zeros(0, dtype=str),
+                np.zeros(1, dtype=np.int64),
+                np.zeros(0, dtype=np.int64),
+                np.zeros(0),
+            )
+            self._p = p
+            self._keys = vector_keys(shell, self.market, resolved)
+            vectors, delta = vectors_of_rows(t, self.market, p, resolved, np.arange(len(t), dtype=np.int64))
+            column, t_column = expiry_columns(shell, resolved)
+            self._inputs = PMInputs(
+                instrument_key=np.where(t.kind == KIND_SPOT, -1, self._keys.key).astype(np.int64),
+                vectors=vectors,
+                n_standard=p.n_standard,
+                extended_moves=np.asarray(p.extended_moves, dtype=np.float64),
+                delta=delta,
+                column=column,
+                t_column=t_column,
+                key_matrix=key_matrix(p, self._keys),
+                mm_factor=p.mm_factor,
+            )
+            self._labels = tuple(p.scenarios(p.pair(b)).labels for b in self._keys.base)
+
+    def _write_values(self, rows: IntArray, sub: InstrumentTable, resolved: Any) -> None:
+        g = instrument_greeks(sub, self.market, resolved)
+        value = np.where(sub.settlement == INVERSE, g["value_coin"], g["value_usd"])
+        self._unit_value[rows] = np.where(sub.kind == KIND_OPTION, value, 0.0)
+        futures = (sub.kind == KIND_FUTURE) | (sub.kind == KIND_PERPETUAL)
+        self._mark[rows] = np.where(futures, resolved.forward, math.nan)
+
+    def _currency_list(self, balances: Balances | None) -> tuple[str, ...]:
+        held = list(balances.currencies) if balances is not None else []
+        return tuple(dict.fromkeys([*held, *sorted(set(self._settle_currency)), *sorted(set(self._base))]))
+
+    # Per-account arrays ([account, currency] or [account]), grown by `_alloc`.
+    _balance: FloatArray
+    _options: FloatArray
+    _futures: FloatArray
+    _initial: FloatArray
+    _maintenance: FloatArray
+    _margin_balance: FloatArray
+    _initial_usd: FloatArray
+    _maintenance_usd: FloatArray
+    _available: FloatArray
+    _ratio: FloatArray
+    _worst_usd: FloatArray
+    _level: npt.NDArray[np.int8]
+    _worst_key: IntArray
+    _worst_index: IntArray
+    # name -> (one column per currency?, dtype, fill).
+    _ACCOUNT_ARRAYS: ClassVar[dict[str, tuple[bool, Any, float]]] = {
+        "_balance": (True, np.float64, 0.0),
+        "_options": (True, np.float64, 0.0),
+        "_futures": (True, np.float64, 0.0),
+        "_initial": (True, np.float64, 0.0),
+        "_maintenance": (True, np.float64, 0.0),
+        "_margin_balance": (False, np.float64, 0.0),
+        "_initial_usd": (False, np.float64, 0.0),
+        "_maintenance_usd": (False, np.float64, 0.0),
+        "_available": (False, np.float64, 0.0),
+        "_ratio": (False, np.float64, 0.0),
+        "_worst_usd": (False, np.float64, 0.0),
+        "_level": (False, np.int8, 0),
+        "_worst_key": (False, np.int64, -1),
+        "_worst_index": (False, np.int64, -1),
+    }
+
+    def _alloc(self, n: int) -> None:
+        """Grow the per-account arrays to ``n`` accounts (new accounts hold nothing)."""
+        k = len(self.currencies)
+        for name, (wide, dtype, fill) in self._ACCOUNT_ARRAYS.items():
+            old = getattr(self, name, None)
+            if old is not None and len(old) == n:
+                continue
+            a = np.full((n, k) if wide else n, fill, dtype=dtype)
+            if old is not None:
+                a[: len(old)] = old
+            setattr(self, name, a)
+
+    def _shrink(self, n: int) -> None:
+        """Drop accounts from row ``n`` on (an update that created them failed)."""
+        for name in self._ACCOUNT_ARRAYS:
+            setattr(self, name, getattr(self, name)[:n].copy())
+
+    # ================================================================== recomputation
+    def _prices(self) -> FloatArray:
+        rates = (
+            {c: 1.0 for c, coin in zip(self._keys.currency, self._keys.coin) if not coin} if self.pm else {}
+        )
+        for j, c in enumerate(self._settle_currency):
+            if not self._inverse[j]:
+                rates.setdefault(c, 1.0)
+        return usd_prices(self.collateral, self.market, self.currencies, rates, self._balance,
+                          np.asarray(self.positions.labels, dtype=object))  # fmt: skip
+
+    def _refresh(self, rows: IntArray, *, emit: bool = True, timestamp: int | None = None) -> None:
+        """Recompute the accounts ``rows``: margin, equity parts, figures, level; all or nothing."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if not len(rows):
+            return
+        indptr, indices, quantity, average = self.positions.csr(rows)
+        n, k = len(rows), len(self.currencies)
+        local = np.repeat(np.arange(n), np.diff(indptr))
+        cells = local * k + self._settle_col[indices]
+        options = np.bincount(cells, weights=quantity * self._unit_value[indices], minlength=n * k).reshape(
+            n, k
+        )
+        fut = self._future[indices]
+        futures_pnl = np.zeros(len(indices))
+        if fut.any():
+            futures_pnl[fut] = futures_unrealised_pnl(
+                quantity[fut], average[fut], self._mark[indices[fut]], self._inverse[indices[fut]]
+            )
+        futures = np.bincount(cells, weights=futures_pnl, minlength=n * k).reshape(n, k)
+        im, mm, worst_key, worst_index, worst_usd = self._margins(rows, indptr, indices, quantity)
+        bad = ~(np.isfinite(im).all(axis=1) & np.isfinite(mm).all(axis=1) & np.isfinite(options).all(axis=1)
+                & np.isfinite(futures).all(axis=1))  # fmt: skip
+        if bad.any():
+            label = self.positions.labels[int(rows[np.flatnonzero(bad)[0]])]
+            raise ValueError(f"account {plain(label)!r}: a margin or equity figure is not a finite number "
+                             "(check the market's quotes for its instruments); the update was not applied")  # fmt: skip
+        equity = self._balance[rows] + options + futures
+        prices = self._prices()
+        cuts = (
+            self.collateral.haircuts(self.currencies, "im"),
+            self.collateral.haircuts(self.currencies, "mm"),
+        )
+        f = settle(equity, im, mm, prices, cuts if self.cross else None)
+        self._options[rows], self._futures[rows] = options, futures
+        self._initial[rows], self._maintenance[rows] = im, mm
+        self._margin_balance[rows], self._initial_usd[rows] = f.margin_balance_usd, f.initial_usd
+        self._maintenance_usd[rows], self._available[rows], self._ratio[rows] = (
+            f.maintenance_usd,
+            f.available_usd,
+            f.mm_ratio,
+        )
+        self._worst_key[rows], self._worst_index[rows], self._worst_usd[rows] = (
+            worst_key,
+            worst_index,
+            worst_usd,
+        )
+        level = np.where(f.below_maintenance, 2, np.where(f.below_initial, 1, 0)).astype(np.int8)
+        moved = np.flatnonzero(level != self._level[rows])
+        before = self._level[rows[moved]].copy()
+        self._level[rows] = level
+        if emit:
+            for j, was in zip(moved.tolist(), before.tolist()):
+                self._emit(int(rows[j]), int(was), int(level[j]), timestamp)
+
+    def _margins(
+        self, rows: IntArray, indptr: IntArray, indices: IntArray, quantity: FloatArray
+    ) -> tuple[FloatArray, FloatArray, IntArray, IntArray, FloatArray]:
+        """(IM, MM per [account, currency], and per account the key, scenario and USD worst case of its largest
+        PM group) of the accounts ``rows`` given as CSR arrays."""
+        n, k = len(rows), len(self.currencies)
+        worst_key = np.full(n, -1, dtype=np.int64)
+        worst_index = np.full(n, -1, dtype=np.int64)
+        worst_usd = np.zeros(n)
+        if self.pm:
+            inputs = self._inputs
+            collateral = None
+            if self.dynamic:
+                account, key = _core.margin.group_layout(
+                    indptr, indices, inputs.instrument_key, len(inputs.key_matrix)
+                )
+                moves, coin_col = coin_moves(self._p, self._keys, self.currencies)
+                collateral = collateral_rows(account, key, self._balance[rows], moves, coin_col)
+            c = inputs.run(indptr, indices, quantity, collateral=collateral)
+            key = c["key"]
+            rate = np.where(self._keys.coin, self._keys.index, 1.0)[key]
+            col = np.array([self._col[cur.upper()] for cur in self._keys.currency], dtype=np.int64)[key]
+            cell = c["account"] * k + col
+            im = np.asarray(
+                np.bincount(cell, weights=c["initial"], minlength=n * k), dtype=np.float64
+            ).reshape(n, k)
+            mm = np.asarray(
+                np.bincount(cell, weights=c["maintenance"], minlength=n * k), dtype=np.float64
+            ).reshape(n, k)
+            usd = c["initial"] * rate
+            if len(usd):
+                order = np.lexsort((-usd, c["account"]))  # per account, the group of largest IM first
+                first = order[np.r_[True, np.diff(c["account"][order]) != 0]]
+                a = c["account"][first]
+                worst_key[a], worst_index[a] = key[first], c["worst_index"][first]
+                worst_usd[a] = c["worst_pnl"][first] * rate[first]
+            return im, mm, worst_key, worst_index, worst_usd
+        im = np.zeros((n, k), dtype=np.float64)
+        mm = np.zeros((n, k), dtype=np.float64)
+        held = np.flatnonzero(np.diff(indptr) > 0)
+        if len(held):
+            lengths = np.diff(indptr)[held]
+            sub_indptr = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
+            take = np.concatenate([np.arange(indptr[h], indptr[h + 1]) for h in held.tolist()])
+            labels = np.asarray(self.positions.labels)[rows[held]]
+            sub = Book(self.table, labels, sub_indptr, indices[take], quantity[take])
+            groups = GroupMargins.of(compute_margin(sub, self.market, self.method, self.params))
+            where = {lab: j for j, lab in enumerate(labels.tolist())}
+            acc = held[
+                np.array(
+                    [where[lab] for lab in np.asarray(groups.accounts)[groups.account].tolist()],
+                    dtype=np.int64,
+                )
+            ]
+            col = np.array([self._col[cur.upper()] for cur in groups.currencies], dtype=np.int64)[
+                groups.currency
+            ]
+            np.add.at(im, (acc, col), groups.initial)
+            np.add.at(mm, (acc, col), groups.maintenance)
+        return im, mm, worst_key, worst_index, worst_usd
+
+    def _revalue(self, rows: IntArray) -> None:
+        """Reprice the instruments ``rows`` on the current market: their values and, under deribit-pm, their
+        scenario vectors, deltas and the keys' index."""
+        rows = np.asarray(rows, dtype=np.int64)
+        if not len(rows):
+            return
+        sub = self.table.take(rows)
+        resolved = self.market.resolve(sub)
+        self._write_values(rows, sub, resolved)
+        if self.pm:
+            vectors, delta = vectors_of_rows(
+                sub, self.market, self._p, resolved, np.arange(len(rows), dtype=np.int64)
+            )
+            self._inputs.vectors[rows] = vectors
+            self._inputs.delta[rows] = delta
+            index = np.array([self.market.index[b] for b in self._keys.base], dtype=np.float64)
+            if not np.array_equal(index, self._keys.index):
+                self._keys = dataclasses.replace(self._keys, index=index)
+                self._inputs = dataclasses.replace(self._inputs, key_matrix=key_matrix(self._p, self._keys))
+
+    # ================================================================== state changes, all or nothing
+    def _transaction(self) -> _Undo:
+        return _Undo(self)
+
+    def _in_order(self, key: str, timestamp: int | None) -> bool:
+        """False (and counted) for an update older than the last one applied to ``key``."""
+        if timestamp is None:
+            return True
+        last = self._last_time.get(key)
+        if last is not None and timestamp < last:
+            self.counters["out_of_order"] += 1
+            return False
+        self._last_time[key] = int(timestamp)
+        return True
+
+    def _instrument(self, name: Any) -> int:
+        try:
+            return self.table.row(str(name))
+        except (KeyError, ValueError):
+            raise ValueError(
+                f"instrument {name!r} is not among the engine's instruments (the book's and the market's listed ones)"
+            ) from None
+
+    def on_index(self, underlying: str, price: float, timestamp: int | None = None) -> None:
+        """A new index price (USD) of ``underlying`` ("BTC"): every instrument of it is revalued, keeping each
+        futures mark's and forward's ratio to the index, and the accounts holding one (or, with dynamic
+        collateral or cross collateral, a balance in it) are recomputed."""
+        base = currency_code(underlying, "underlying")
+        price = _positive(price, f"index of {base}")
+        if base not in self.market.index:
+            raise ValueError(f"index of {base}: the engine's market has no {base} index to move")
+        if not self._in_order("index:" + base, timestamp):
+            return
+        ratio = price / self.market.index[base]
+        prefix = base + "-"
+        marks = {
+            n: v * ratio
+            for n, v in self.market.marks.items()
+            if n.startswith(prefix) and self._is_future_name(n)
+        }
+        forwards = {n: v * ratio for n, v in self.market.forwards.items() if n.startswith(prefix)}
+        with self._transaction() as undo:
+            undo.market(index={base: price}, marks=marks, forwards=forwards)
+            rows = np.flatnonzero(np.array([b == base for b in self._base], dtype=bool))
+            undo.instruments(rows)
+            self._revalue(rows)
+            accounts = self.positions.holders(np.array([b == base for b in self._base], dtype=bool))
+            if base in self._col:
+                holding = np.flatnonzero(self._balance[:, self._col[base]] != 0.0)
+                accounts = np.union1d(accounts, holding).astype(np.int64)
+            self._refresh(accounts, timestamp=timestamp)
+        self.counters["updates"] += 1
+        self._notify()
+
+    def _is_future_name(self, name: str) -> bool:
+        row = self.table.row(name) if name in self.table else -1
+        return row >= 0 and bool(self._future[row])
+
+    def on_ticker(
+        self,
+        instrument: str,
+        *,
+        mark_price: float | None = None,
+        mark_iv: float | None = None,
+        underlying_price: float | None = None,
+        timestamp: int | None = None,
+    ) -> None:
+        """A Deribit ticker of one instrument: an option's mark price, mark IV (decimal) and forward
+        (``underlying_price``) reprice that option and its holders; a future's or perpetual's mark price moves
+        the forward curve, so every instrument of its underlying is repriced."""
+        row = self._instrument(instrument)
+        name = str(self.table.names[row])
+        if not self._in_order(name, timestamp):
+            return
+        marks = {name: _positive(mark_price, f"mark_price of {name}")} if mark_price is not None else {}
+        if self._option[row]:
+            ivs = {name: _non_negative(mark_iv, f"mark_iv of {name}")} if mark_iv is not None else {}
+            fw = (
+                {name: _positive(underlying_price, f"underlying_price of {name}")}
+                if underlying_price is not None
+                else {}
+            )
+            changed = np.array([row], dtype=np.int64)
+        else:
+            ivs, fw = {}, {}
+            base = self._base[row]
+            changed = np.flatnonzero(np.array([b == base for b in self._base], dtype=bool))
+        if not (marks or ivs or fw):
+            return
+        with self._transaction() as undo:
+            undo.market(marks=marks, mark_iv=ivs, forwards=fw)
+            undo.instruments(changed)
+            self._revalue(changed)
+            mask = np.zeros(len(self.table), dtype=bool)
+            mask[changed] = True
+            self._refresh(self.positions.holders(mask), timestamp=timestamp)
+        self.counters["updates"] += 1
+        self._notify()
+
+    def on_quote(self, instrument: str, mark_price: float, timestamp: int | None = None) -> None:
+        """A futures or perpetual mark price (as `on_ticker` with the mark alone)."""
+        self.on_ticker(instrument, mark_price=mark_price, timestamp=timestamp)
+
+    def on_trade(
+        self,
+        account: Any,
+        instrument: str,
+        quantity: float,
+        price: float,
+        fee: float = 0.0,
+        *,
+        fee_currency: str | None = None,
+        timestamp: int | None = None,
+        trade_id: str | None = None,
+    ) -> None:
+        """A fill of the account: ``quantity`` signed (buy +, sell -) in Deribit size units at ``price`` (coin
+        for inverse options, USD for futures, the quote currency for linear ones).  Cash: an option's premium
+        and the fee (in ``fee_currency``, default the settlement currency) leave the balance at once, and the
+        P&L a futures fill realises enters it (Deribit books it at the daily settlement: equity is the same, the
+        balance moves earlier here).  A repeated ``trade_id`` is ignored."""
+        row_i = self._instrument(instrument)
+        q = _finite(quantity, "quantity")
+        if q == 0.0 or not -MAX_ORDER < q < MAX_ORDER:
+            raise ValueError(
+                f"trade on {instrument}: quantity {quantity!r} must be non-zero and below {MAX_ORDER:.0e} in size"
+            )
+        px = _positive(price, f"price of the trade on {instrument}")
+        fee_amount = _finite(fee, "fee")
+        if trade_id is not None and str(trade_id) in self._trade_ids:
+            self.counters["duplicate_trades"] += 1
+            return
+        settle_cur = self._settle_currency[row_i]
+        fee_cur = currency_code(fee_currency, "fee_currency") if fee_currency is not None else settle_cur
+        if fee_cur not in self._col:
+            raise ValueError(
+                f"fee_currency {fee_cur}: not a currency of this engine ({', '.join(self.currencies)})"
+            )
+        with self._transaction() as undo:
+            a = self.positions.account_row(_label(account, self.positions), create=True)
+            self._alloc(len(self.positions))
+            undo.account(a)
+            s = self._col[settle_cur]
+            if self._kind[row_i] == KIND_SPOT:  # spot is collateral: the balances move, no position
+                self._balance[a, self._col[self._base[row_i]]] += q
+                self._balance[a, s] -= q * px
+            else:
+                realised = self.positions.trade(a, row_i, q, px, future=bool(self._future[row_i]),
+                                                inverse=bool(self._inverse[row_i]))  # fmt: skip
+                if self._option[row_i]:
+                    self._balance[a, s] -= q * px
+                self._balance[a, s] += realised
+            self._balance[a, self._col[fee_cur]] -= fee_amount
+            self._refresh(np.array([a], dtype=np.int64), timestamp=timestamp)
+        if trade_id is not None:
+            self._trade_ids.add(str(trade_id))
+        self.counters["updates"] += 1
+        self._notify()
+
+    def on_balance(self, account: Any, currency: str, amount: float, timestamp: int | None = None) -> None:
+        """A deposit (``amount`` > 0), withdrawal or transfer (< 0) of ``currency``."""
+        self._set_balance(account, currency, _finite(amount, "amount"), add=True, timestamp=timestamp)
+
+    def set_balance(self, account: Any, currency: str, balance: float, timestamp: int | None = None) -> None:
+        """The account's balance in ``currency`` as the venue reports it (e.g. Deribit's portfolio update)."""
+        self._set_balance(account, currency, _finite(balance, "balance"), add=False, timestamp=timestamp)
+
+    def _set_balance(
+        self, account: Any, currency: str, amount: float, *, add: bool, timestamp: int | None
+    ) -> None:
+        cur = currency_code(currency, "currency")
+        if cur not in self._col:
+            raise ValueError(
+                f"account {account!r}: currency {cur} is not one of the engine's ({', '.join(self.currencies)})"
+            )
+        label = _label(account, self.positions)
+        if not add and not self._in_order(f"balance:{label}:{cur}", timestamp):
+            return
+        with self._transaction() as undo:
+            a = self.positions.account_row(label, create=True)
+            self._alloc(len(self.positions))
+            undo.account(a)
+            self._balance[a, self._col[cur]] = (self._balance[a, self._col[cur]] + amount) if add else amount
+            self._refresh(np.array([a], dtype=np.int64), timestamp=timestamp)
+        self.counters["updates"] += 1
+        self._notify()
+
+    def advance(self, valuation_time: Any) -> None:
+        """Move the valuation time (time decay, expiries): every instrument is revalued, every account
+        recomputed."""
+        with self._transaction() as undo:
+            undo.market(valuation_time=valuation_time)
+            undo.instruments(np.arange(len(self.table), dtype=np.int64))
+            if self.pm:
+                shell = Book(
+                    self.table,
+                    np.zeros(0, dtype=str),
+                    np.zeros(1, dtype=np.int64),
+                    np.zeros(0, dtype=np.int64),
+                    np.zeros(0),
+                )
+                column, t_column = expiry_columns(shell, self.market.resolve(self.table))
+                self._inputs = dataclasses.replace(self._inputs, column=column, t_column=t_column)
+            self._revalue(np.arange(len(self.table), dtype=np.int64))
+            self._refresh(np.arange(len(self.positions), dtype=np.int64))
+        self.counters["updates"] += 1
+        self._notify()
+
+    # ================================================================== messages
+    def apply(self, message: Mapping[str, Any], *, line: int | None = None) -> int:
+        """Apply one Deribit JSON-RPC subscription notification (docs/live-streams.md lists the channels);
+        returns the number of updates it carried.  A malformed message raises `MessageError` when the engine
+        is ``strict``; otherwise it is counted, recorded in ``errors`` with its ``line``, and skipped.  Either
+        way the engine's state is unchanged by it."""
+        from .messages import (
+            BalanceUpdate,
+            IndexUpdate,
+            MessageError,
+            TickerUpdate,
+            TradeUpdate,
+            parse_notification,
+        )
+
+        try:
+            updates = parse_notification(message)
+            if not updates:
+                self.counters["ignored"] += 1
+            for u in updates:
+                if isinstance(u, IndexUpdate):
+                    self.on_index(u.underlying, u.price, u.timestamp)
+                elif isinstance(u, TickerUpdate):
+                    self.on_ticker(u.instrument, mark_price=u.mark_price, mark_iv=u.mark_iv,
+                                   underlying_price=u.underlying_price, timestamp=u.timestamp)  # fmt: skip
+                elif isinstance(u, TradeUpdate):
+                    self.on_trade(u.account, u.instrument, u.quantity, u.price, u.fee, fee_currency=u.fee_currency,
+                                  timestamp=u.timestamp, trade_id=u.trade_id)  # fmt: skip
+                elif isinstance(u, BalanceUpdate):
+                    self.set_balance(u.account, u.currency, u.balance, u.timestamp)
+            return len(updates)
+        except (MessageError, ValueError) as exc:
+            if self.strict:
+                raise MessageError(f"line {line}: {exc}" if line is not None else str(exc)) from None
+            self.counters["malformed"] += 1
+            self.errors.append((line, str(exc)))
+            return 0
+
+    # ================================================================== events
+    def _emit(self, row: int, was: int, now: int, timestamp: int | None) -> None:
+        label = plain(self.positions.labels[row])
+        event = Event(
+            kind=level_change(was, now),
+            account=label,
+            level=LEVELS[now],
+            previous=LEVELS[was],
+            timestamp=timestamp,
+            figures=self._row(row),
+            contributors=self._contributors(row),
+        )
+        self._events.append(event)
+        self._to_notify.append(event)
+
+    def _notify(self) -> None:
+        """Call the subscribers with the events of the update just applied (after it is complete, so a
+        failing callback cannot leave the engine half-updated)."""
+        pending, self._to_notify = self._to_notify, []
+        for event in pending:
+            for callback in self._callbacks:
+                callback(event)
+
+    def subscribe(self, callback: Callable[[Event], None]) -> None:
+        """Call ``callback(event)`` for every event, as it happens."""
+        self._callbacks.append(callback)
+
+    def events(self) -> Iterator[Event]:
+        """The events not yet read, oldest first (each is given once)."""
+        while self._events:
+            yield self._events.popleft()
+
+    def _contributors(self, row: int, top: int = 3) -> tuple[dict[str, Any], ...]:
+        """Under deribit-pm, the positions whose P&L in the account's worst scenario (of its largest group)
+        is most negative, in USD."""
+        k, j = int(self._worst_key[row]), int(self._worst_index[row])
+        if not self.pm or k < 0:
+            return ()
+        own = self.positions.segment(row)
+        rate = float(self._keys.index[k]) if self._keys.coin[k] else 1.0
+        items = [
+            (float(q * self._inputs.vectors[i, j] * rate), i, q)
+            for i, (q, _) in own.items()
+            if self._inputs.instrument_key[i] == k
+        ]
+        items.sort()
+        return tuple(
+            {"instrument": str(self.table.names[i]), "quantity": q, "pnl_usd": pnl}
+            for pnl, i, q in items[:top]
+            if pnl < 0
+        )
+
+    # ================================================================== queries
+    def _row(self, row: int) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "account": plain(self.positions.labels[row]),
+            "level": LEVELS[int(self._level[row])],
+        }
+        for name, arr in (("margin_balance_usd", self._margin_balance), ("initial_usd", self._initial_usd),
+                          ("maintenance_usd", self._maintenance_usd), ("available_usd", self._available),
+                          ("mm_ratio", self._ratio)):  # fmt: skip
+            out[name] = float(arr[row])
+        equity = self._equity(np.array([row]))[0]
+        for j, cur in enumerate(self.currencies):
+            out[f"balance_{cur}"] = float(self._balance[row, j])
+            out[f"equity_{cur}"] = float(equity[j])
+            out[f"initial_{cur}"] = float(self._initial[row, j])
+            out[f"maintenance_{cur}"] = float(self._maintenance[row, j])
+        k = int(self._worst_key[row])
+        if self.pm and k >= 0:
+            out["worst_group"] = self._keys.names[k]
+            out["worst_scenario"] = self._labels[k][int(self._worst_index[row])]
+            out["worst_pnl_usd"] = float(self._worst_usd[row])
+        return out
+
+    def _equity(self, rows: IntArray) -> FloatArray:
+        return np.asarray(self._balance[rows] + self._options[rows] + self._futures[rows], dtype=np.float64)
+
+    def account(self, account: Any) -> dict[str, Any]:
+        """One account's figures: per currency (balance, equity, initial, maintenance) and in USD (margin
+        balance, IM, MM, available funds, MM ratio), its level and, under deribit-pm, its worst scenario."""
+        row = self.positions.row_of.get(_label(account, self.positions))
+        if row is None:
+            raise ValueError(f"account {account!r} is not in the engine")
+        return self._row(row)
+
+    def accounts(self) -> AccountView:
+        """Every account's figures as columns (the account view's type: ``to_pandas()`` with pandas)."""
+        rows = np.arange(len(self.positions), dtype=np.int64)
+        labels = np.asarray(self.positions.labels)
+        model = ("X:" if self.cross else "S:") + (
+            "PM" if self.pm else "SM" if self.method == "deribit-standard" else self.method
+        )
+        return AccountView(
+            model, "candidate" if (self.cross and self.pm) else "exact", labels, self.currencies, self._prices(),
+            self._balance.copy(), self._equity(rows), self._initial.copy(), self._maintenance.copy(),
+            self._margin_balance.copy(), self._initial_usd.copy(), self._maintenance_usd.copy(), self._available.copy(),
+            self._ratio.copy(), self._level >= 1, self._level >= 2,
+            f"{self.collateral.name} {self.collateral.as_of}".strip(), self.method,
+        )  # fmt: skip
+
+    def at_risk(self, threshold: float = 0.0) -> list[dict[str, Any]]:
+        """The accounts whose MM ratio (MM / margin balance) is at least ``threshold``, highest first."""
+        t = _finite(threshold, "threshold")
+        rows = np.flatnonzero(self._ratio >= t)
+        rows = rows[np.argsort(-self._ratio[rows], kind="stable")]
+        return [self._row(int(r)) for r in rows.tolist()]
+
+    def futures_pnl(self) -> FloatArray:
+        """Futures P&L against the average entry price per [account, currency] (settlement currency units)."""
+        return np.asarray(self._futures.copy(), dtype=np.float64)
+
+    @property
+    def book(self) -> Book:
+        """The current positions as a `Book`."""
+        return self.positions.book(self.table)
+
+    @property
+    def balances(self) -> Balances:
+        """The current balances (negative where premiums or fees exceeded them)."""
+        return Balances(
+            np.asarray(self.positions.labels), self.currencies, self._balance, allow_negative=True
+        )
+
+    # ================================================================== snapshots
+    def snapshot(self, path: str | os.PathLike[str], **meta: Any) -> None:
+        """Write the engine's whole state to ``path`` (atomically: a crash leaves the previous file); ``meta``
+        (e.g. the stream line reached) is stored with it.  The file is a Python pickle: restore only files
+        you wrote."""
+        self.positions.compact()
+        state = {k: v for k, v in self.__dict__.items() if k not in ("_callbacks", "_events", "_to_notify")}
+        blob = pickle.dumps({"format": SNAPSHOT_FORMAT, "meta": meta, "state": state, "events": list(self._events)},
+                            protocol=pickle.HIGHEST_PROTOCOL)  # fmt: skip
+        target = Path(path)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=target.name + ".")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(blob)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    @classmethod
+    def restore(cls, path: str | os.PathLike[str]) -> RiskEngine:
+        """An engine in the state `snapshot` wrote (its ``meta`` in ``engine.snapshot_meta``)."""
+        with open(path, "rb") as f:
+            doc = pickle.load(f)
+        if not isinstance(doc, dict) or doc.get("format") != SNAPSHOT_FORMAT:
+            raise ValueError(f"{path}: not a riskoffset engine snapshot ({SNAPSHOT_FORMAT})")
+        engine = cls.__new__(cls)
+        engine.__dict__.update(doc["state"])
+        engine._callbacks = []
+        engine._to_notify = []
+        engine._events = deque(doc["events"])
+        engine.snapshot_meta = doc["meta"]
+        return engine
+
+
+class _Undo:
+    """Restores what an update changed if it fails half-way: market quotes, instrument columns, one
+    account's arrays and positions."""
+
+    def __init__(self, engine: RiskEngine):
+        self.e = engine
+        self.saved_market: dict[str, dict[str, Any]] = {}
+        self.saved_time: Any = None
+        self.saved_rows: tuple[Any, ...] | None = None
+        self.saved_account: tuple[Any, ...] | None = None
+
+    def __enter__(self) -> _Undo:  # noqa: PYI034 - a private helper, never subclassed
+        e = self.e
+        self.saved_pm = (e._inputs, e._keys) if e.pm else None
+        self.n_accounts = len(e.positions)
+        self.levels = e._level.copy()
+        return self
+
+    def market(self, *, valuation_time: Any = None, **tables: Mapping[str, float]) -> None:
+        m = self.e.market
+        for name, values in tables.items():
+            current = getattr(m, name)
+            self.saved_market[name] = {k: current.get(k) for k in values}
+        if valuation_time is not None:
+            self.saved_time = m.valuation_time
+        m.update(valuation_time=valuation_time, **tables)  # type: ignore[arg-type]
+
+    def instruments(self, rows: IntArray) -> None:
+        e = self.e
+        pm = (e._inputs.vectors[rows].copy(), e._inputs.delta[rows].copy()) if e.pm else None
+        self.saved_rows = (rows, e._unit_value[rows].copy(), e._mark[rows].copy(), pm)
+
+    def account(self, row: int) -> None:
+        e = self.e
+        self.saved_account = (
+            row,
+            e._balance[row].copy(),
+            e.positions.changed.get(row),
+            row in e.positions.changed,
+        )
+        if row in e.positions.changed:
+            self.saved_account = (
+                row,
+                e._balance[row].copy(),
+                {i: list(v) for i, v in e.positions.changed[row].items()},
+                True,
+            )
+
+    def __exit__(self, kind: object, exc: object, tb: object) -> None:
+        if kind is None:
+            return
+        e = self.e
+        m = e.market
+        for name, values in self.saved_market.items():
+            table = getattr(m, name)
+            for k, v in values.items():
+                if v is None:
+                    table.pop(k, None)
+                else:
+                    table[k] = v
+        m.update(valuation_time=self.saved_time) if self.saved_time is not None else m.update()
+        if self.saved_pm is not None:
+            e._inputs, e._keys = self.saved_pm
+        if self.saved_rows is not None:
+            rows, value, mark, pm = self.saved_rows
+            e._unit_value[rows], e._mark[rows] = value, mark
+            if pm is not None:
+                e._inputs.vectors[rows], e._inputs.delta[rows] = pm
+        if self.saved_account is not None:
+            row, balance, own, was_changed = self.saved_account
+            e._balance[row] = balance
+            if was_changed:
+                e.positions.changed[row] = own
+            else:
+                e.positions.changed.pop(row, None)
+        e._level[: len(self.levels)] = self.levels
+        if len(e.positions) > self.n_accounts:  # an account the failed update created
+            for label in e.positions.labels[self.n_accounts :]:
+                del e.positions.row_of[label]
+            del e.positions.labels[self.n_accounts :]
+            e.positions.indptr = e.positions.indptr[: self.n_accounts + 1]
+            e._shrink(self.n_accounts)
+        e._to_notify = []
+
+
+# ====================================================================== helpers
+def _universe(book: Book, market: Market) -> InstrumentTable:
+    """The book's instruments (same rows), then every instrument the market lists."""
+    items = list(book.instruments)
+    listed = market.instruments
+    if listed is not None:
+        seen = {inst.name for inst in items}
+        items += [inst for inst in listed if inst.name not in seen]
+    return InstrumentTable(items)
+
+
+def _label(account: Any, positions: Positions) -> Any:
+    """An account label in the book's own type: a canonical integer string names an integer account."""
+    if isinstance(account, (bool, float)) or account is None:
+        raise TypeError(f"account must be a label (str or int), got {account!r}")
+    if isinstance(account, np.generic):
+        account = account.item()
+    if positions.labels and isinstance(positions.labels[0], int) and isinstance(account, str):
+        text = account.strip()
+        if text.lstrip("-").isdigit() and str(int(text)) == text:
+            return int(text)
+    return account
+
+
+def _finite(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{what} must be a number, got {value!r}")
+    x = float(value)
+    if not math.isfinite(x):
+        raise ValueError(f"{what} must be finite, got {value!r}")
+    return x
+
+
+def _positive(value: Any, what: str) -> float:
+    x = _finite(value, what)
+    if not x > 0:
+        raise ValueError(f"{what} must be > 0, got {value!r}")
+    return x
+
+
+def _non_negative(value: Any, what: str) -> float:
+    x = _finite(value, what)
+    if x < 0:
+        raise ValueError(f"{what} must be >= 0, got {value!r}")
+    return x
+
+
+__all__ = ["SNAPSHOT_FORMAT", "RiskEngine"]
