@@ -1,0 +1,299 @@
+"""The live engine against from-scratch computations: after any sequence of quotes, trades and balance
+changes every account's figures equal ``ro.account`` (and so ``ro.margin``) on the engine's current book,
+market and balances; events fire once per crossing; a failed update changes nothing; snapshots restore."""
+
+from __future__ import annotations
+
+import math
+import pickle
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import riskoffset as ro
+from riskoffset.accounts.equity import futures_fill
+from riskoffset.accounts.view import _options_value
+
+MARKET = ro.Market.sample()
+OPTIONS = sorted(n for n in MARKET.mark_iv if n.startswith(("BTC-", "ETH-")))[::40]
+FUTURES = ["BTC-PERPETUAL", "BTC-25DEC26", "ETH-PERPETUAL", "BTC_USDC-PERPETUAL", "ETH_USDC-PERPETUAL"]
+EXAMPLES = max(settings.default.max_examples // 4, 5)
+
+
+def reference(engine: ro.RiskEngine, model: str) -> tuple[ro.AccountView, dict[Any, int]]:
+    """``ro.account`` from scratch on the engine's book, market and balances, with the engine's futures P&L
+    (average prices are the engine's bookkeeping, checked by hand below) and the options' mark value computed
+    by the account view itself."""
+    book, market, everyone = engine.book, engine.market, engine.balances
+    keep = np.isin(everyone.accounts, book.accounts)  # ro.account takes balances of the book's accounts only
+    balances = ro.Balances(everyone.accounts[keep], everyone.currencies, everyone.amounts[keep], allow_negative=True)
+    view = engine.accounts()
+    row = {a: i for i, a in enumerate(view.accounts.tolist())}
+    settles = [i.settlement_currency.upper() for i in book.instruments]
+    col = {c: j for j, c in enumerate(balances.currencies)}
+    options = _options_value(book, market, settles, col, len(balances.currencies))
+    in_book = {a: i for i, a in enumerate(book.accounts.tolist())}
+    unrealised = np.zeros(balances.amounts.shape)
+    futures = engine.futures_pnl()
+    for i, a in enumerate(balances.accounts.tolist()):
+        if a in in_book:
+            unrealised[i] += options[in_book[a]]
+        unrealised[i] += futures[row[a]]
+    margins = None if engine.method in ("deribit-pm", "deribit-standard") else ro.margin(book, market, engine.method)
+    return ro.account(book, market, balances, model, unrealised=unrealised, margins=margins), row
+
+
+def assert_matches(engine: ro.RiskEngine, model: str) -> None:
+    ref, row = reference(engine, model)
+    view = engine.accounts()
+    assert len(ref.accounts)
+    for i, a in enumerate(ref.accounts.tolist()):
+        j = row[a]
+        for name in ("initial_usd", "maintenance_usd", "margin_balance_usd", "available_usd", "mm_ratio"):
+            x, y = float(getattr(view, name)[j]), float(getattr(ref, name)[i])
+            assert x == pytest.approx(y, rel=1e-12, abs=1e-9), (a, name)
+        for name in ("initial", "maintenance", "equity", "balance"):
+            got = dict(zip(view.currencies, getattr(view, name)[j]))
+            for c, y in zip(ref.currencies, getattr(ref, name)[i]):
+                assert got.get(c, 0.0) == pytest.approx(y, rel=1e-12, abs=1e-9), (a, name, c)
+        assert bool(view.below_initial[j]) == bool(ref.below_initial[i])
+        assert bool(view.below_maintenance[j]) == bool(ref.below_maintenance[i])
+    # Accounts with no position: no margin, equity = balance.
+    for a, j in row.items():
+        if a not in set(ref.accounts.tolist()):
+            assert view.initial_usd[j] == 0.0 and view.maintenance_usd[j] == 0.0
+            np.testing.assert_array_equal(view.equity[j], view.balance[j] + engine.futures_pnl()[j])
+
+
+# ---------------------------------------------------------------------------------------------- operations
+OPS = st.one_of(
+    st.tuples(st.just("index"), st.sampled_from(["BTC", "ETH"]), st.floats(0.7, 1.3)),
+    st.tuples(st.just("iv"), st.sampled_from(OPTIONS), st.floats(0.1, 2.0)),
+    st.tuples(st.just("quote"), st.sampled_from(FUTURES), st.floats(0.85, 1.15)),
+    st.tuples(
+        st.just("trade"),
+        st.sampled_from(["A", "B", "new"]),
+        st.sampled_from(OPTIONS[:6] + FUTURES),
+        st.integers(-30, 30).filter(bool),
+        st.floats(0.8, 1.2),
+    ),
+    st.tuples(st.just("balance"), st.sampled_from(["A", "B", "new"]), st.sampled_from(["BTC", "ETH", "USDC"]),
+              st.floats(-5.0, 5.0)),  # fmt: skip
+)
+
+
+def start_book() -> tuple[ro.Book, ro.Balances]:
+    names = [OPTIONS[0], OPTIONS[3], "BTC-PERPETUAL", "ETH-PERPETUAL", OPTIONS[-1], "BTC_USDC-PERPETUAL"]
+    book = ro.Book.from_arrays(["A", "A", "A", "B", "B", "B"], names, [-5.0, 2.0, 20_000.0, -3_000.0, 10.0, 1.5],
+                               instruments=MARKET.instruments)  # fmt: skip
+    balances = ro.Balances.from_mapping({"A": {"BTC": 3.0, "USDC": 50_000}, "B": {"ETH": 40.0, "BTC": 0.5}})
+    return book, balances
+
+
+def run(engine: ro.RiskEngine, ops: list[tuple[Any, ...]]) -> None:
+    for t, op in enumerate(ops, start=1):
+        kind = op[0]
+        if kind == "index":
+            engine.on_index(op[1], MARKET.index[op[1]] * op[2], timestamp=t)
+        elif kind == "iv":
+            engine.on_ticker(op[1], mark_iv=op[2], timestamp=t)
+        elif kind == "quote":
+            engine.on_quote(op[1], engine.market.marks[op[1]] * op[2], timestamp=t)
+        elif kind == "trade":
+            _, account, name, lots, price_factor = op
+            row = engine.table.row(name)
+            inst = engine.table[row]
+            size = 10.0 if (not inst.is_option and inst.settlement == "inverse") else 0.1
+            if inst.is_option:
+                price = max(float(engine._unit_value[row]) * price_factor, 1e-4)
+            else:
+                price = float(engine._mark[row]) * price_factor
+            engine.on_trade(account, name, lots * size, price, fee=0.0002 * abs(lots), timestamp=t)
+        else:
+            engine.on_balance(op[1], op[2], op[3], timestamp=t)
+
+
+@pytest.mark.parametrize(
+    "method, cross, model",
+    [
+        ("deribit-pm", True, "X:PM"),
+        ("deribit-pm", False, "S:PM"),
+        ("deribit-standard", True, "X:SM"),
+        ("deribit-standard", False, "S:SM"),
+        ("grid", True, "X:SM"),
+    ],
+)
+@settings(max_examples=EXAMPLES)
+@given(ops=st.lists(OPS, min_size=1, max_size=8))
+def test_every_update_sequence_ends_where_a_from_scratch_computation_does(
+    method: str, cross: bool, model: str, ops: list[tuple[Any, ...]]
+) -> None:
+    book, balances = start_book()
+    engine = ro.RiskEngine(book, MARKET, method, balances=balances, cross=cross)
+    assert_matches(engine, model)
+    run(engine, ops)
+    assert_matches(engine, model)
+
+
+def test_the_sample_books_match_from_scratch_after_a_crash_and_trades() -> None:
+    book, balances = ro.Book.sample("market_maker"), ro.Balances.sample("market_maker")
+    engine = ro.RiskEngine(book, MARKET, balances=balances)
+    assert_matches(engine, "X:PM")
+    run(engine, [("index", "BTC", 0.75), ("index", "ETH", 0.7), ("iv", OPTIONS[2], 1.4),
+                 ("trade", "mm-btc", OPTIONS[1], -7, 1.0), ("quote", "BTC-25DEC26", 0.9)])  # fmt: skip
+    assert_matches(engine, "X:PM")
+
+
+# ---------------------------------------------------------------------------------------------- hand-worked
+def test_futures_fill_averages_in_inverse_price_and_realises_on_close() -> None:
+    """10,000 USD face at 40,000 plus 10,000 at 60,000: average 20,000 / (10,000/40,000 + 10,000/60,000) =
+    48,000; selling 5,000 at 50,000 realises 5,000 x (1/48,000 - 1/50,000) = 0.00416667 BTC; selling 20,000
+    more at 50,000 closes the other 15,000 (0.0125 BTC) and opens 5,000 short at 50,000."""
+    held, avg, r = futures_fill(10_000.0, 40_000.0, 10_000.0, 60_000.0, True)
+    assert (held, r) == (20_000.0, 0.0) and avg == pytest.approx(48_000.0, rel=1e-15)
+    held, avg, r = futures_fill(held, avg, -5_000.0, 50_000.0, True)
+    assert held == 15_000.0 and avg == pytest.approx(48_000.0, rel=1e-15)
+    assert r == pytest.approx(5_000.0 * (1 / 48_000 - 1 / 50_000), rel=1e-12)
+    held, avg, r = futures_fill(held, avg, -20_000.0, 50_000.0, True)
+    assert held == -5_000.0 and avg == 50_000.0
+    assert r == pytest.approx(15_000.0 * (1 / 48_000 - 1 / 50_000), rel=1e-12)
+    # Linear: 2 BTC at 100 then 2 at 200 average 150; selling 1 at 180 realises 30.
+    held, avg, _ = futures_fill(2.0, 100.0, 2.0, 200.0, False)
+    assert avg == 150.0
+    assert futures_fill(held, avg, -1.0, 180.0, False)[2] == pytest.approx(30.0)
+
+
+def test_trades_move_cash_as_deribit_books_them() -> None:
+    """Buying 2 BTC options at 0.05 BTC with a 0.0006 BTC fee takes 0.1006 BTC from the balance; equity
+    changes by 2 x (mark - 0.05) - 0.0006.  A perpetual bought then sold 10 % higher realises its P&L into
+    the balance: 10,000 x (1/P - 1/1.1P) BTC, minus the fees."""
+    book, balances = start_book()
+    engine = ro.RiskEngine(book, MARKET, balances=balances)
+    name = OPTIONS[5]
+    mark = float(engine._unit_value[engine.table.row(name)])
+    before = engine.account("A")
+    engine.on_trade("A", name, 2.0, 0.05, fee=0.0006)
+    after = engine.account("A")
+    assert after["balance_BTC"] == pytest.approx(before["balance_BTC"] - 0.1006, rel=1e-14)
+    assert after["equity_BTC"] - before["equity_BTC"] == pytest.approx(2 * (mark - 0.05) - 0.0006, rel=1e-10)
+    p = MARKET.marks["BTC-PERPETUAL"]
+    engine.on_trade("C", "BTC-PERPETUAL", 10_000.0, p, fee=0.0001)
+    engine.on_trade("C", "BTC-PERPETUAL", -10_000.0, 1.1 * p, fee=0.0001)
+    c = engine.account("C")
+    assert c["balance_BTC"] == pytest.approx(10_000.0 * (1 / p - 1 / (1.1 * p)) - 0.0002, rel=1e-12)
+    assert c["initial_usd"] == 0.0  # flat again: the position is gone
+    assert "C" not in engine.book.accounts.tolist()
+
+
+def test_a_repeated_trade_id_and_an_older_quote_are_not_applied() -> None:
+    book, balances = start_book()
+    engine = ro.RiskEngine(book, MARKET, balances=balances)
+    engine.on_trade("A", "BTC-PERPETUAL", 100.0, MARKET.marks["BTC-PERPETUAL"], trade_id="t1")
+    once = engine.accounts()
+    engine.on_trade("A", "BTC-PERPETUAL", 100.0, MARKET.marks["BTC-PERPETUAL"], trade_id="t1")
+    assert engine.counters["duplicate_trades"] == 1
+    np.testing.assert_array_equal(engine.accounts().initial_usd, once.initial_usd)
+    engine.on_index("BTC", MARKET.index["BTC"] * 0.9, timestamp=100)
+    moved = engine.accounts()
+    engine.on_index("BTC", MARKET.index["BTC"] * 0.5, timestamp=99)
+    assert engine.counters["out_of_order"] == 1
+    assert engine.market.index["BTC"] == pytest.approx(MARKET.index["BTC"] * 0.9)
+    np.testing.assert_array_equal(engine.accounts().initial_usd, moved.initial_usd)
+
+
+# ---------------------------------------------------------------------------------------------- events
+def test_a_crash_calls_then_liquidates_once_and_a_rebound_recovers() -> None:
+    book, balances = ro.Book.sample("short_strangle"), ro.Balances.sample("short_strangle")
+    engine = ro.RiskEngine(book, MARKET, balances=balances)
+    seen: list[ro.Event] = []
+    engine.subscribe(seen.append)
+    assert engine.account("strangle")["level"] == "ok"
+    path = [1.0, 0.95, 0.9, 0.85, 0.8, 0.75, 0.7, 0.7, 0.65, 0.6, 0.6]
+    for t, f in enumerate(path):
+        engine.on_index("BTC", MARKET.index["BTC"] * f, timestamp=2 * t)
+        engine.on_index("ETH", MARKET.index["ETH"] * f, timestamp=2 * t + 1)
+    events = list(engine.events())
+    assert [e.kind for e in events] == ["margin_call", "liquidation"]
+    assert [e.kind for e in seen] == ["margin_call", "liquidation"]
+    assert list(engine.events()) == []  # each event is given once
+    call, liq = events
+    assert call.figures["initial_usd"] > call.figures["margin_balance_usd"]
+    assert liq.figures["maintenance_usd"] > liq.figures["margin_balance_usd"] * (1 - 1e-12)
+    pnls = [c["pnl_usd"] for c in liq.contributors]
+    assert pnls and pnls == sorted(pnls) and all(p < 0 for p in pnls)
+    assert {c["instrument"] for c in liq.contributors} <= set(book.instruments.names.tolist())
+    engine.on_index("BTC", MARKET.index["BTC"], timestamp=100)
+    engine.on_index("ETH", MARKET.index["ETH"], timestamp=101)
+    back = list(engine.events())
+    assert back and all(e.kind == "recovery" for e in back) and back[-1].level == "ok"
+    assert engine.at_risk(0.0)[0]["account"] == "strangle"
+
+
+# ---------------------------------------------------------------------------------------------- bad input
+def test_a_failed_update_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    book, balances = start_book()
+    engine = ro.RiskEngine(book, MARKET, balances=balances)
+    before = pickle.dumps(engine.accounts())
+    index_before = dict(engine.market.index)
+    with pytest.raises(ValueError, match="mark_iv"):
+        engine.on_ticker(OPTIONS[0], mark_iv=float("nan"))
+    with pytest.raises(ValueError, match="not among the engine's instruments"):
+        engine.on_trade("A", "BTC-1JAN99-1000-C", 1.0, 0.1)
+    with pytest.raises(ValueError, match="quantity"):
+        engine.on_trade("A", "BTC-PERPETUAL", float("inf"), 1.0)
+    with pytest.raises(ValueError, match="price"):
+        engine.on_trade("A", "BTC-PERPETUAL", 10.0, -1.0)
+    with pytest.raises(ValueError, match="currency"):
+        engine.on_balance("A", "DOGE", 1.0)
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise ValueError("injected failure")
+
+    monkeypatch.setattr(engine, "_margins", broken)
+    with pytest.raises(ValueError, match="injected"):
+        engine.on_index("BTC", MARKET.index["BTC"] * 0.5, timestamp=5)
+    with pytest.raises(ValueError, match="injected"):
+        engine.on_trade("newcomer", "BTC-PERPETUAL", 10.0, MARKET.marks["BTC-PERPETUAL"])
+    monkeypatch.undo()
+    assert engine.market.index == index_before
+    assert "newcomer" not in engine.positions.row_of
+    assert pickle.dumps(engine.accounts()) == before
+    assert_matches(engine, "X:PM")
+
+
+# ---------------------------------------------------------------------------------------------- snapshots
+def test_a_restored_snapshot_continues_exactly_like_the_original(tmp_path: Any) -> None:
+    book, balances = ro.Book.sample("market_maker"), ro.Balances.sample("market_maker")
+    engine = ro.RiskEngine(book, MARKET, balances=balances)
+    first = [("index", "BTC", 0.9), ("trade", "mm-btc", OPTIONS[1], -3, 1.0), ("iv", OPTIONS[2], 1.1)]
+    rest = [("index", "BTC", 0.7), ("quote", "BTC-PERPETUAL", 0.95), ("balance", "mm-eth", "ETH", -100.0)]
+    run(engine, first)
+    engine.snapshot(tmp_path / "engine.snap", line=3)
+    restored = ro.RiskEngine.restore(tmp_path / "engine.snap")
+    assert restored.snapshot_meta == {"line": 3}
+    run(engine, rest)
+    run(restored, rest)
+    a, b = engine.accounts(), restored.accounts()
+    for name in ("initial_usd", "maintenance_usd", "margin_balance_usd", "equity", "balance"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+    assert pickle.loads(pickle.dumps(engine)).accounts().initial_usd.tolist() == a.initial_usd.tolist()
+    (tmp_path / "junk").write_bytes(pickle.dumps({"format": "other"}))
+    with pytest.raises(ValueError, match="not a riskoffset engine snapshot"):
+        ro.RiskEngine.restore(tmp_path / "junk")
+
+
+def test_the_engine_refuses_what_it_cannot_use() -> None:
+    book, balances = start_book()
+    with pytest.raises(TypeError, match="Book"):
+        ro.RiskEngine("book.csv", MARKET)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="dynamic_collateral"):
+        ro.RiskEngine(book, MARKET, "deribit-standard", dynamic_collateral=True)
+    engine = ro.RiskEngine(book, MARKET, balances=balances)
+    with pytest.raises(ValueError, match="no SOL index"):
+        engine.on_index("SOL", 100.0)
+    with pytest.raises(ValueError, match="not in the engine"):
+        engine.account("nobody")
+    assert math.isfinite(engine.account("A")["mm_ratio"])
