@@ -252,7 +252,7 @@ def test_a_failed_update_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> Non
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise ValueError("injected failure")
 
-    monkeypatch.setattr(engine, "_margins", broken)
+    monkeypatch.setattr(engine, "_pm_groups", broken)
     with pytest.raises(ValueError, match="injected"):
         engine.on_index("BTC", MARKET.index["BTC"] * 0.5, timestamp=5)
     with pytest.raises(ValueError, match="injected"):

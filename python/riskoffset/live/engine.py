@@ -98,6 +98,8 @@ class RiskEngine:
             collateral if isinstance(collateral, CollateralTable) else CollateralTable.load(collateral)
         )
         self.market = market.copy()
+        self._price_cache: FloatArray | None = None
+        self._moves_cache: tuple[FloatArray, IntArray] | None = None
         self.table = _universe(book, market)
         self._setup_instruments()
         # Futures of the starting book are taken as entered at their mark (their P&L starts at 0).
@@ -191,32 +193,40 @@ class RiskEngine:
     _level: npt.NDArray[np.int8]
     _worst_key: IntArray
     _worst_index: IntArray
-    # name -> (one column per currency?, dtype, fill).
-    _ACCOUNT_ARRAYS: ClassVar[dict[str, tuple[bool, Any, float]]] = {
-        "_balance": (True, np.float64, 0.0),
-        "_options": (True, np.float64, 0.0),
-        "_futures": (True, np.float64, 0.0),
-        "_initial": (True, np.float64, 0.0),
-        "_maintenance": (True, np.float64, 0.0),
-        "_margin_balance": (False, np.float64, 0.0),
-        "_initial_usd": (False, np.float64, 0.0),
-        "_maintenance_usd": (False, np.float64, 0.0),
-        "_available": (False, np.float64, 0.0),
-        "_ratio": (False, np.float64, 0.0),
-        "_worst_usd": (False, np.float64, 0.0),
-        "_level": (False, np.int8, 0),
-        "_worst_key": (False, np.int64, -1),
-        "_worst_index": (False, np.int64, -1),
+    _key_initial: FloatArray  # [account, PM vector key]: each group's figures (deribit-pm only)
+    _key_maintenance: FloatArray
+    _key_worst_index: IntArray
+    _key_worst_pnl: FloatArray
+    # name -> (columns: "currency", "key" or "" for one, dtype, fill).
+    _ACCOUNT_ARRAYS: ClassVar[dict[str, tuple[str, Any, float]]] = {
+        "_balance": ("currency", np.float64, 0.0),
+        "_options": ("currency", np.float64, 0.0),
+        "_futures": ("currency", np.float64, 0.0),
+        "_initial": ("currency", np.float64, 0.0),
+        "_maintenance": ("currency", np.float64, 0.0),
+        "_margin_balance": ("", np.float64, 0.0),
+        "_initial_usd": ("", np.float64, 0.0),
+        "_maintenance_usd": ("", np.float64, 0.0),
+        "_available": ("", np.float64, 0.0),
+        "_ratio": ("", np.float64, 0.0),
+        "_worst_usd": ("", np.float64, 0.0),
+        "_level": ("", np.int8, 0),
+        "_worst_key": ("", np.int64, -1),
+        "_worst_index": ("", np.int64, -1),
+        "_key_initial": ("key", np.float64, 0.0),
+        "_key_maintenance": ("key", np.float64, 0.0),
+        "_key_worst_index": ("key", np.int64, -1),
+        "_key_worst_pnl": ("key", np.float64, 0.0),
     }
 
     def _alloc(self, n: int) -> None:
         """Grow the per-account arrays to ``n`` accounts (new accounts hold nothing)."""
-        k = len(self.currencies)
-        for name, (wide, dtype, fill) in self._ACCOUNT_ARRAYS.items():
+        width = {"currency": len(self.currencies), "key": len(self._keys.names) if self.pm else 0}
+        for name, (columns, dtype, fill) in self._ACCOUNT_ARRAYS.items():
             old = getattr(self, name, None)
             if old is not None and len(old) == n:
                 continue
-            a = np.full((n, k) if wide else n, fill, dtype=dtype)
+            a = np.full((n, width[columns]) if columns else n, fill, dtype=dtype)
             if old is not None:
                 a[: len(old)] = old
             setattr(self, name, a)
@@ -228,20 +238,35 @@ class RiskEngine:
 
     # ================================================================== recomputation
     def _prices(self) -> FloatArray:
-        rates = (
-            {c: 1.0 for c, coin in zip(self._keys.currency, self._keys.coin) if not coin} if self.pm else {}
-        )
-        for j, c in enumerate(self._settle_currency):
-            if not self._inverse[j]:
-                rates.setdefault(c, 1.0)
-        return usd_prices(self.collateral, self.market, self.currencies, rates, self._balance,
-                          np.asarray(self.positions.labels, dtype=object))  # fmt: skip
+        """USD per unit of each currency (as the account view prices them), cached until an index moves."""
+        if self._price_cache is None:
+            rates = (
+                {c: 1.0 for c, coin in zip(self._keys.currency, self._keys.coin) if not coin} if self.pm else {}
+            )
+            for j, c in enumerate(self._settle_currency):
+                if not self._inverse[j]:
+                    rates.setdefault(c, 1.0)
+            self._price_cache = usd_prices(
+                self.collateral, self.market, self.currencies, rates, self._balance, self.positions.labels
+            )
+        return self._price_cache
 
-    def _refresh(self, rows: IntArray, *, emit: bool = True, timestamp: int | None = None) -> None:
-        """Recompute the accounts ``rows``: margin, equity parts, figures, level; all or nothing."""
+    def _coin_moves(self) -> tuple[FloatArray, IntArray]:
+        """The coin balances' scenario P&L per vector key (cached until an index moves)."""
+        if self._moves_cache is None:
+            self._moves_cache = coin_moves(self._p, self._keys, self.currencies)
+        return self._moves_cache
+
+    def _refresh(
+        self, rows: IntArray, *, keys: IntArray | None = None, emit: bool = True, timestamp: int | None = None
+    ) -> None:
+        """Recompute the accounts ``rows``: margin (under deribit-pm only the vector ``keys`` given, the
+        others keep their figures), equity parts, figures, level; all or nothing."""
         rows = np.asarray(rows, dtype=np.int64)
         if not len(rows):
             return
+        if 2 * len(rows) > len(self.positions):  # most accounts: the whole book's arrays, no gather
+            rows = np.arange(len(self.positions), dtype=np.int64)
         indptr, indices, quantity, average = self.positions.csr(rows)
         n, k = len(rows), len(self.currencies)
         local = np.repeat(np.arange(n), np.diff(indptr))
@@ -256,7 +281,13 @@ class RiskEngine:
                 quantity[fut], average[fut], self._mark[indices[fut]], self._inverse[indices[fut]]
             )
         futures = np.bincount(cells, weights=futures_pnl, minlength=n * k).reshape(n, k)
-        im, mm, worst_key, worst_index, worst_usd = self._margins(rows, indptr, indices, quantity)
+        if self.pm:
+            per_key = self._pm_groups(rows, indptr, indices, quantity, keys)
+            im, mm, worst_key, worst_index, worst_usd = self._from_groups(*per_key)
+        else:
+            im, mm = self._margins(rows, indptr, indices, quantity)
+            worst_key = worst_index = np.full(len(rows), -1, dtype=np.int64)
+            worst_usd = np.zeros(len(rows))
         bad = ~(np.isfinite(im).all(axis=1) & np.isfinite(mm).all(axis=1) & np.isfinite(options).all(axis=1)
                 & np.isfinite(futures).all(axis=1))  # fmt: skip
         if bad.any():
@@ -283,6 +314,9 @@ class RiskEngine:
             worst_index,
             worst_usd,
         )
+        if self.pm:
+            self._key_initial[rows], self._key_maintenance[rows] = per_key[0], per_key[1]
+            self._key_worst_index[rows], self._key_worst_pnl[rows] = per_key[2], per_key[3]
         level = np.where(f.below_maintenance, 2, np.where(f.below_initial, 1, 0)).astype(np.int8)
         moved = np.flatnonzero(level != self._level[rows])
         before = self._level[rows[moved]].copy()
@@ -291,71 +325,85 @@ class RiskEngine:
             for j, was in zip(moved.tolist(), before.tolist()):
                 self._emit(int(rows[j]), int(was), int(level[j]), timestamp)
 
-    def _margins(
-        self, rows: IntArray, indptr: IntArray, indices: IntArray, quantity: FloatArray
+    def _pm_groups(
+        self, rows: IntArray, indptr: IntArray, indices: IntArray, quantity: FloatArray, keys: IntArray | None
+    ) -> tuple[FloatArray, FloatArray, IntArray, FloatArray]:
+        """[account, key] IM, MM, worst scenario and its P&L of the accounts ``rows`` (CSR arrays): the C++
+        pass over the vector ``keys`` only (all when None); the other keys keep their figures."""
+        inputs = self._inputs
+        n_keys = len(inputs.key_matrix)
+        if keys is not None:
+            inputs = dataclasses.replace(
+                inputs, instrument_key=np.where(np.isin(inputs.instrument_key, keys), inputs.instrument_key, -1)
+            )
+        collateral = None
+        if self.dynamic:
+            moves, coin_col = self._coin_moves()
+            coins = self._balance[rows]
+            if (coins[:, coin_col[coin_col >= 0]] != 0.0).any():
+                account, key = _core.margin.group_layout(indptr, indices, inputs.instrument_key, n_keys)
+                collateral = collateral_rows(account, key, coins, moves, coin_col)
+        c = inputs.run(indptr, indices, quantity, collateral=collateral)
+        out = (
+            self._key_initial[rows],
+            self._key_maintenance[rows],
+            self._key_worst_index[rows],
+            self._key_worst_pnl[rows],
+        )
+        redo = np.arange(n_keys) if keys is None else np.asarray(keys, dtype=np.int64)
+        for a, fill in zip(out, (0.0, 0.0, -1, 0.0)):
+            a[:, redo] = fill
+        cell = (c["account"], c["key"])
+        out[0][cell], out[1][cell] = c["initial"], c["maintenance"]
+        out[2][cell], out[3][cell] = c["worst_index"], c["worst_pnl"]
+        return out
+
+    def _from_groups(
+        self, initial: FloatArray, maintenance: FloatArray, worst_index: IntArray, worst_pnl: FloatArray
     ) -> tuple[FloatArray, FloatArray, IntArray, IntArray, FloatArray]:
-        """(IM, MM per [account, currency], and per account the key, scenario and USD worst case of its largest
-        PM group) of the accounts ``rows`` given as CSR arrays."""
+        """Per account: IM and MM per currency from the [account, key] figures, and the key, scenario and USD
+        P&L of the group with the largest IM in USD (-1 with no margin)."""
+        keys = self._keys
+        to_currency = np.zeros((len(keys.names), len(self.currencies)))
+        to_currency[np.arange(len(keys.names)), [self._col[c.upper()] for c in keys.currency]] = 1.0
+        rate = np.where(keys.coin, keys.index, 1.0)
+        usd = initial * rate
+        n = len(initial)
+        top = usd.argmax(axis=1) if usd.shape[1] else np.zeros(n, dtype=np.int64)
+        some = (usd > 0.0).any(axis=1)
+        at = np.arange(n)
+        key = np.where(some, top, -1).astype(np.int64)
+        index = np.where(some, worst_index[at, top] if usd.shape[1] else -1, -1).astype(np.int64)
+        pnl = np.where(some, (worst_pnl[at, top] * rate[top]) if usd.shape[1] else 0.0, 0.0)
+        return initial @ to_currency, maintenance @ to_currency, key, index, pnl
+
+    def _margins(self, rows: IntArray, indptr: IntArray, indices: IntArray, quantity: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """IM and MM per [account, currency] of the accounts ``rows`` (CSR arrays) under a method other than
+        deribit-pm: ``ro.margin`` on their sub-book."""
         n, k = len(rows), len(self.currencies)
-        worst_key = np.full(n, -1, dtype=np.int64)
-        worst_index = np.full(n, -1, dtype=np.int64)
-        worst_usd = np.zeros(n)
-        if self.pm:
-            inputs = self._inputs
-            collateral = None
-            if self.dynamic:
-                account, key = _core.margin.group_layout(
-                    indptr, indices, inputs.instrument_key, len(inputs.key_matrix)
-                )
-                moves, coin_col = coin_moves(self._p, self._keys, self.currencies)
-                collateral = collateral_rows(account, key, self._balance[rows], moves, coin_col)
-            c = inputs.run(indptr, indices, quantity, collateral=collateral)
-            key = c["key"]
-            rate = np.where(self._keys.coin, self._keys.index, 1.0)[key]
-            col = np.array([self._col[cur.upper()] for cur in self._keys.currency], dtype=np.int64)[key]
-            cell = c["account"] * k + col
-            im = np.asarray(
-                np.bincount(cell, weights=c["initial"], minlength=n * k), dtype=np.float64
-            ).reshape(n, k)
-            mm = np.asarray(
-                np.bincount(cell, weights=c["maintenance"], minlength=n * k), dtype=np.float64
-            ).reshape(n, k)
-            usd = c["initial"] * rate
-            if len(usd):
-                order = np.lexsort((-usd, c["account"]))  # per account, the group of largest IM first
-                first = order[np.r_[True, np.diff(c["account"][order]) != 0]]
-                a = c["account"][first]
-                worst_key[a], worst_index[a] = key[first], c["worst_index"][first]
-                worst_usd[a] = c["worst_pnl"][first] * rate[first]
-            return im, mm, worst_key, worst_index, worst_usd
         im = np.zeros((n, k), dtype=np.float64)
         mm = np.zeros((n, k), dtype=np.float64)
-        held = np.flatnonzero(np.diff(indptr) > 0)
+        lengths = np.diff(indptr)
+        held = np.flatnonzero(lengths > 0)
         if len(held):
-            lengths = np.diff(indptr)[held]
-            sub_indptr = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
-            take = np.concatenate([np.arange(indptr[h], indptr[h + 1]) for h in held.tolist()])
+            sub_indptr = np.concatenate(([0], np.cumsum(lengths[held]))).astype(np.int64)
+            take = np.repeat(indptr[held] - sub_indptr[:-1], lengths[held]) + np.arange(int(sub_indptr[-1]))
             labels = np.asarray(self.positions.labels)[rows[held]]
             sub = Book(self.table, labels, sub_indptr, indices[take], quantity[take])
             groups = GroupMargins.of(compute_margin(sub, self.market, self.method, self.params))
             where = {lab: j for j, lab in enumerate(labels.tolist())}
-            acc = held[
-                np.array(
-                    [where[lab] for lab in np.asarray(groups.accounts)[groups.account].tolist()],
-                    dtype=np.int64,
-                )
-            ]
-            col = np.array([self._col[cur.upper()] for cur in groups.currencies], dtype=np.int64)[
-                groups.currency
-            ]
-            np.add.at(im, (acc, col), groups.initial)
-            np.add.at(mm, (acc, col), groups.maintenance)
-        return im, mm, worst_key, worst_index, worst_usd
+            of_row = np.array([where[lab] for lab in np.asarray(groups.accounts).tolist()], dtype=np.int64)
+            acc = held[of_row[groups.account]]
+            currency = np.array([self._col[cur.upper()] for cur in groups.currencies], dtype=np.int64)
+            np.add.at(im, (acc, currency[groups.currency]), groups.initial)
+            np.add.at(mm, (acc, currency[groups.currency]), groups.maintenance)
+        return im, mm
 
     def _revalue(self, rows: IntArray) -> None:
         """Reprice the instruments ``rows`` on the current market: their values and, under deribit-pm, their
         scenario vectors, deltas and the keys' index."""
         rows = np.asarray(rows, dtype=np.int64)
+        self._price_cache = self._moves_cache = None  # an index may have moved
         if not len(rows):
             return
         sub = self.table.take(rows)
@@ -418,13 +466,20 @@ class RiskEngine:
             rows = np.flatnonzero(np.array([b == base for b in self._base], dtype=bool))
             undo.instruments(rows)
             self._revalue(rows)
-            accounts = self.positions.holders(np.array([b == base for b in self._base], dtype=bool))
-            if base in self._col:
-                holding = np.flatnonzero(self._balance[:, self._col[base]] != 0.0)
-                accounts = np.union1d(accounts, holding).astype(np.int64)
-            self._refresh(accounts, timestamp=timestamp)
+            touched = np.zeros(len(self.positions), dtype=bool)
+            touched[self.positions.holders(np.array([b == base for b in self._base], dtype=bool))] = True
+            if base in self._col:  # a balance in the coin changes value
+                touched |= self._balance[:, self._col[base]] != 0.0
+            accounts = np.flatnonzero(touched).astype(np.int64)
+            self._refresh(accounts, keys=self._keys_of(base), timestamp=timestamp)
         self.counters["updates"] += 1
         self._notify()
+
+    def _keys_of(self, base: str) -> IntArray | None:
+        """The PM vector keys of an underlying (None when not under deribit-pm: everything is recomputed)."""
+        if not self.pm:
+            return None
+        return np.array([k for k, b in enumerate(self._keys.base) if b.upper() == base], dtype=np.int64)
 
     def _is_future_name(self, name: str) -> bool:
         row = self.table.row(name) if name in self.table else -1
@@ -455,10 +510,12 @@ class RiskEngine:
                 else {}
             )
             changed = np.array([row], dtype=np.int64)
+            keys = self._inputs.instrument_key[changed] if self.pm else None
         else:
             ivs, fw = {}, {}
             base = self._base[row]
             changed = np.flatnonzero(np.array([b == base for b in self._base], dtype=bool))
+            keys = self._keys_of(base)
         if not (marks or ivs or fw):
             return
         with self._transaction() as undo:
@@ -467,7 +524,7 @@ class RiskEngine:
             self._revalue(changed)
             mask = np.zeros(len(self.table), dtype=bool)
             mask[changed] = True
-            self._refresh(self.positions.holders(mask), timestamp=timestamp)
+            self._refresh(self.positions.holders(mask), keys=keys, timestamp=timestamp)
         self.counters["updates"] += 1
         self._notify()
 
@@ -830,6 +887,7 @@ class _Undo:
         if kind is None:
             return
         e = self.e
+        e._price_cache = e._moves_cache = None
         m = e.market
         for name, values in self.saved_market.items():
             table = getattr(m, name)

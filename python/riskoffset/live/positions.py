@@ -34,6 +34,7 @@ class Positions:
         self.quantity = np.asarray(book.quantity, dtype=np.float64)
         self.average = np.asarray(average_price, dtype=np.float64)
         self.changed: dict[int, dict[int, list[float]]] = {}
+        self._csc: tuple[IntArray, IntArray] | None = None
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -92,6 +93,9 @@ class Positions:
                 return self.indptr, self.indices, self.quantity, self.average
             rows = np.arange(len(self.labels), dtype=np.int64)
         rows = np.asarray(rows, dtype=np.int64)
+        n = len(self.labels)
+        if not self.changed and len(rows) == n and (n == 0 or (rows[0] == 0 and rows[-1] == n - 1)):
+            return self.indptr, self.indices, self.quantity, self.average  # every account, in order
         lengths = (self.indptr[rows + 1] - self.indptr[rows]).astype(np.int64)
         changed = np.array([r in self.changed for r in rows.tolist()], dtype=bool) if self.changed else None
         if changed is not None:
@@ -130,14 +134,35 @@ class Positions:
         if self.changed:
             self.indptr, self.indices, self.quantity, self.average = self.csr()
             self.changed = {}
+            self._csc = None
 
     def holders(self, instrument_mask: npt.NDArray[np.bool_]) -> IntArray:
-        """Rows of the accounts holding any instrument where ``instrument_mask`` is True."""
-        before = np.concatenate(([0], np.cumsum(instrument_mask[self.indices], dtype=np.int64)))
-        counts = before[self.indptr[1:]] - before[self.indptr[:-1]]
-        for r, own in self.changed.items():
-            counts[r] = sum(1 for i in own if instrument_mask[i])
-        return np.flatnonzero(counts).astype(np.int64)
+        """Rows of the accounts holding any instrument where ``instrument_mask`` is True (for a few
+        instruments from the by-instrument index, else by a scan of the positions)."""
+        wanted = np.flatnonzero(instrument_mask)
+        if len(wanted) <= 16:
+            ptr, accounts = self._by_instrument()
+            hit = np.zeros(len(self.labels), dtype=bool)
+            for i in wanted[wanted + 1 < len(ptr)].tolist():
+                hit[accounts[ptr[i] : ptr[i + 1]]] = True
+        else:
+            before = np.concatenate(([0], np.cumsum(instrument_mask[self.indices], dtype=np.int64)))
+            hit = before[self.indptr[1:]] - before[self.indptr[:-1]] > 0
+        for r, own in self.changed.items():  # traded accounts: their own table decides
+            hit[r] = any(instrument_mask[i] for i in own)
+        return np.flatnonzero(hit).astype(np.int64)
+
+    def _by_instrument(self) -> tuple[IntArray, IntArray]:
+        """The CSR arrays' accounts per instrument row (a CSC index), built once per compaction."""
+        if self._csc is None:
+            n_instruments = int(self.indices.max()) + 1 if len(self.indices) else 0
+            order = np.argsort(self.indices, kind="stable")
+            account = np.repeat(np.arange(len(self.labels), dtype=np.int64), np.diff(self.indptr))
+            ptr = np.zeros(n_instruments + 1, dtype=np.int64)
+            np.cumsum(np.bincount(self.indices, minlength=n_instruments), out=ptr[1:])
+            self._csc = (ptr, account[order])
+        ptr, accounts = self._csc
+        return ptr, accounts
 
     def book(self, table: InstrumentTable, name: str = "") -> Book:
         """The current positions as a `Book` (accounts without positions are left out, as a book does)."""
