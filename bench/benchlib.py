@@ -11,11 +11,36 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy_baseline import GREEKS6, black76_greeks
 
 SMALL_N_WHEN_DISABLED = 20_000
+
+
+def exchange_positions(
+    table: Any, accounts: int, per_account: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """An exchange-scale book as arrays: ``per_account`` random instruments of ``table`` per account, sizes of
+    -50..50 lots (never 0) in Deribit size units: inverse futures and perpetuals in USD lots of 10,
+    everything else in 0.1 coin lots."""
+    account = np.repeat(np.arange(accounts), per_account)
+    rows = rng.integers(0, len(table), len(account))
+    usd_face = (table.kind[rows] <= 1) & (table.settlement[rows] == 1)
+    lot = np.where(usd_face, 10.0, 0.1)
+    quantity = rng.integers(-50, 51, len(account)) * lot
+    quantity[quantity == 0] = lot[quantity == 0]
+    return account, rows, quantity
+
+
+def exchange_book(market: Any, accounts: int, per_account: int = 20, seed: int = 1) -> Any:
+    """`exchange_positions` on the market's listed instruments as a riskoffset Book."""
+    import riskoffset as ro
+
+    table = market.instruments
+    account, rows, quantity = exchange_positions(table, accounts, per_account, np.random.default_rng(seed))
+    return ro.Book.from_arrays(account, rows, quantity, instruments=table)
 BIG_N = 1_000_000
 RTOL = 1e-9  # relative agreement demanded of every result
 # Absolute floor, in units of each output's natural scale (price, vega, theta, rho ~ F; delta ~ 1;

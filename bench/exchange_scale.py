@@ -10,22 +10,14 @@ import statistics
 import sys
 import time
 
-import numpy as np
 import riskoffset as ro
+from benchlib import exchange_book
 
 
 def main(accounts: int = 100_000) -> None:
     market = ro.Market.sample()
-    table = market.instruments
-    rng = np.random.default_rng(1)
-    account = np.repeat(np.arange(accounts), 20)
-    rows = rng.integers(0, len(table), len(account))
-    usd_face = (table.kind[rows] <= 1) & (table.settlement[rows] == 1)
-    lot = np.where(usd_face, 10.0, 0.1)
-    quantity = rng.integers(-50, 51, len(account)) * lot
-    quantity[quantity == 0] = lot[quantity == 0]
     start = time.perf_counter()
-    book = ro.Book.from_arrays(account, rows, quantity, instruments=table)
+    book = exchange_book(market, accounts)
     print(
         f"book of {len(book.indices):,} positions, {len(book.accounts):,} accounts: {time.perf_counter() - start:.3f} s"
     )

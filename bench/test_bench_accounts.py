@@ -15,20 +15,15 @@ import time
 import numpy as np
 import pytest
 import riskoffset as ro
+from benchlib import exchange_positions
 
 SEED = 20261204
 
 
-def _book_and_balances(market: ro.Market, accounts: int) -> tuple[ro.Book, ro.Balances]:
+def book_and_balances(market: ro.Market, accounts: int) -> tuple[ro.Book, ro.Balances]:
     rng = np.random.default_rng(SEED)
     table = market.instruments
-    account = np.repeat(np.arange(accounts), 20)
-    rows = rng.integers(0, len(table), len(account))
-    usd_face = (table.kind[rows] <= 1) & (table.settlement[rows] == 1)
-    lot = np.where(usd_face, 10.0, 0.1)
-    quantity = rng.integers(-50, 51, len(account)) * lot
-    quantity[quantity == 0] = lot[quantity == 0]
-    book = ro.Book.from_arrays(account, rows, quantity, instruments=table)
+    book = ro.Book.from_arrays(*exchange_positions(table, accounts, 20, rng), instruments=table)
     amounts = rng.uniform(0.0, 1.0, (accounts, 3)) * np.array([2.0, 30.0, 100_000.0])
     return book, ro.Balances(np.arange(accounts), ("BTC", "ETH", "USDC"), amounts)
 
@@ -38,7 +33,7 @@ def test_account_view_100k_x_pm(benchmark) -> None:  # type: ignore[no-untyped-d
     disabled = getattr(benchmark, "disabled", False)
     accounts = 5_000 if disabled else 100_000
     market = ro.Market.sample()
-    book, balances = _book_and_balances(market, accounts)
+    book, balances = book_and_balances(market, accounts)
     ro.margin(book, market, "deribit-pm")  # warm: the market resolved for this table, buffers pooled
     view = benchmark.pedantic(ro.account, args=(book, market, balances, "X:PM"), rounds=5, iterations=1)
     baseline_times = []

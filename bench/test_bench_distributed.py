@@ -12,24 +12,13 @@ import statistics
 import time
 from collections.abc import Callable
 
-import numpy as np
 import pytest
 import riskoffset as ro
+from benchlib import exchange_book
 
 pytest.importorskip("dask.distributed")
 
 from riskoffset.distributed import local_cluster, scatter_book
-
-
-def _book(market: ro.Market, accounts: int) -> ro.Book:
-    table = market.instruments
-    rng = np.random.default_rng(1)
-    account = np.repeat(np.arange(accounts), 20)
-    rows = rng.integers(0, len(table), len(account))
-    lot = np.where((table.kind[rows] <= 1) & (table.settlement[rows] == 1), 10.0, 0.1)
-    quantity = rng.integers(-50, 51, len(account)) * lot
-    quantity[quantity == 0] = lot[quantity == 0]
-    return ro.Book.from_arrays(account, rows, quantity, instruments=table)
 
 
 def _median(call: Callable[[], object], rounds: int) -> float:
@@ -45,7 +34,7 @@ def _median(call: Callable[[], object], rounds: int) -> float:
 def test_dask_cluster_speedup(benchmark) -> None:  # type: ignore[no-untyped-def]
     disabled = getattr(benchmark, "disabled", False)
     market = ro.Market.sample()
-    book = _book(market, 20_000 if disabled else 1_000_000)
+    book = exchange_book(market, 20_000 if disabled else 1_000_000)
     expected = ro.margin_accounts(book, market)
     rounds = 1 if disabled else 5
     local = benchmark.pedantic(ro.margin_accounts, args=(book, market), rounds=rounds, iterations=1)

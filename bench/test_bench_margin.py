@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import riskoffset as ro
+from benchlib import exchange_positions
 from riskoffset.margining.portfolio import portfolio_margins
 from riskoffset.margining.scenarios import ScenarioSet, VolTerm, scenario_pnl
 
@@ -28,14 +29,7 @@ def market() -> ro.Market:
 
 
 def _positions(table: ro.InstrumentTable, n: int, accounts: int, seed: int) -> tuple[np.ndarray, ...]:
-    rng = np.random.default_rng(seed)
-    account = np.repeat(np.arange(accounts), n // accounts)
-    rows = rng.integers(0, len(table), len(account))
-    usd_face = (table.kind[rows] <= 1) & (table.settlement[rows] == 1)
-    lot = np.where(usd_face, 10.0, 0.1)
-    quantity = rng.integers(-50, 51, len(account)) * lot
-    quantity[quantity == 0] = lot[quantity == 0]
-    return account, rows, quantity
+    return exchange_positions(table, accounts, n // accounts, np.random.default_rng(seed))
 
 
 @pytest.mark.benchmark(group="scenario revaluation 1,000 x 33")
