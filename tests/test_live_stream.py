@@ -8,6 +8,7 @@ import importlib.util
 import io
 import json
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -250,31 +251,35 @@ def test_sample_stream_has_the_crash() -> None:
     assert first and all(at_trough[k] > 1.2 * first[k] for k in first)
 
 
-def _replayed_market(updates: list[Any], until_ms: int) -> ro.Market:
-    """The sample market with the stream's index, marks, IVs and forwards up to until_ms applied."""
+def _replay(updates: list[Any], times_ms: list[int]) -> Iterator[ro.Market]:
+    """The sample market with the stream's index, marks, IVs and forwards applied up to each of times_ms
+    (ascending), valued then."""
     base = ro.Market.sample()
     index, marks, ivs, forwards = dict(base.index), dict(base.marks), dict(base.mark_iv), dict(base.forwards)
-    for u in updates:
-        if u.timestamp is None or u.timestamp > until_ms:
-            continue
-        if isinstance(u, IndexUpdate):
-            index[u.underlying] = u.price
-        elif isinstance(u, TickerUpdate):
-            marks[u.instrument] = u.mark_price if u.mark_price is not None else marks[u.instrument]
-            if u.mark_iv is not None:
-                ivs[u.instrument] = u.mark_iv
-                if u.underlying_price is not None:
-                    forwards[u.instrument] = u.underlying_price
-    when = np.datetime64(until_ms, "ms").item().isoformat() + "Z"
-    return ro.Market(when, index=index, marks=marks, mark_iv=ivs, forwards=forwards)
+    i = 0
+    for until in times_ms:
+        while i < len(updates) and (updates[i].timestamp is None or updates[i].timestamp <= until):
+            u = updates[i]
+            i += 1
+            if isinstance(u, IndexUpdate):
+                index[u.underlying] = u.price
+            elif isinstance(u, TickerUpdate):
+                marks[u.instrument] = u.mark_price if u.mark_price is not None else marks[u.instrument]
+                if u.mark_iv is not None:
+                    ivs[u.instrument] = u.mark_iv
+                    if u.underlying_price is not None:
+                        forwards[u.instrument] = u.underlying_price
+        when = np.datetime64(until, "ms").item().isoformat() + "Z"
+        yield ro.Market(when, index=index, marks=marks, mark_iv=ivs, forwards=forwards)
+
+
+START_MS = int(ro.Market.sample().valuation_time.timestamp() * 1000)
 
 
 def test_sample_crash_puts_accounts_below_margin() -> None:
-    """Under deribit-pm with segregated balances (S:PM), the sample books' accounts that meet their initial
-    margin at the start, or their maintenance margin, fall below it at the trough (15:00 UTC)."""
-    updates = _sample_updates()
-    start_ms = int(ro.Market.sample().valuation_time.timestamp() * 1000)
-    start, trough = _replayed_market(updates, start_ms), _replayed_market(updates, start_ms + 7 * 3_600_000)
+    """Under deribit-pm with segregated balances (S:PM), accounts of the sample books that meet their initial
+    or maintenance margin at the start fall below it at the trough (15:00 UTC)."""
+    start, trough = _replay(_sample_updates(), [START_MS, START_MS + 7 * 3_600_000])
     newly_below_im, newly_below_mm = [], []
     for name in ("linear_inverse", "short_strangle"):
         book, balances = ro.Book.sample(name), ro.Balances.sample(name)
@@ -287,6 +292,15 @@ def test_sample_crash_puts_accounts_below_margin() -> None:
                 newly_below_mm.append(str(acc))
     assert newly_below_im == ["inverse"]
     assert newly_below_mm == ["inverse", "strangle"]
+
+
+def test_sample_replays_into_a_consistent_market() -> None:
+    """Every 15 minutes the replayed market values every sample book under deribit-pm: the options' forwards
+    agree with the futures' marks (within the market's 1 % max_forward_gap) throughout the day."""
+    books = [ro.Book.sample(name) for name in ro.Book.samples()]
+    for market in _replay(_sample_updates(), [START_MS + m * 60_000 for m in range(0, 24 * 60 + 1, 15)]):
+        for book in books:
+            assert np.isfinite(ro.margin(book, market, "deribit-pm").initial).all()
 
 
 def test_committed_sample_matches_the_generator() -> None:

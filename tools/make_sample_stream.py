@@ -1,8 +1,8 @@
 """Generate the bundled SYNTHETIC notification stream python/riskoffset/data/streams/sample.jsonl: one day of
 Deribit-shaped subscription notifications on the bundled sample market (`ro.Market.sample()`), for the live
 margin engine.  Nothing here is market data; the file is regenerated exactly by
-`python tools/make_sample_stream.py` (`--check` also prints the S:PM account views at the start and at the
-crash's trough).
+`python tools/make_sample_stream.py`.  tests/test_live_stream.py checks the crash: replayed onto the sample
+market, it puts accounts of the sample books below their margins under deribit-pm.
 
 Time: 24 h from the sample market's valuation time, 2026-11-25 08:00 UTC.  Draws: numpy default_rng(20261126).
 
@@ -20,9 +20,10 @@ Model (per coin, BTC and ETH):
 
 Messages, in time order:
     deribit_price_index.btc_usd / eth_usd    every 60 s
-    ticker.{future or perpetual}.100ms        every 30 min, every 5 min from 13:30 to 18:30 UTC
-    ticker.{option}.100ms                     every 15 min, every 5 min from 13:30 to 18:30 UTC, for OPTIONS
-                                              (mark_iv in percent, as Deribit sends it)
+    ticker.{future or perpetual}.100ms        every 15 min, every 5 min from 13:45 to 16:00 UTC
+    ticker.{option}.100ms                     at the same times, for OPTIONS (mark_iv in percent, as Deribit
+                                              sends it; underlying_price the forward the futures' marks give,
+                                              so that forwards and futures marks always agree)
     user.trades.option.BTC.raw (mm-btc)       TRADES: a few option fills at the ticker's mark, taker fees
     user.trades.future.BTC.raw (mm-hedge)     perpetual fills (the delta hedge cut during the fall)
     user.portfolio.btc (mm-btc, mm-hedge)     at 12:00 and 20:00 UTC: the sample balances plus option premia
@@ -37,7 +38,7 @@ import argparse
 import json
 import math
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -57,8 +58,8 @@ CRASH_START, CRASH_END, RECOVERED = 6 * 60, 7 * 60, 10 * 60  # minutes from 08:0
 TROUGH = {"BTC": 0.75, "ETH": 0.70}
 RECOVERY = {"BTC": 0.85, "ETH": 0.80}
 VOL_AT_TROUGH = 1.4
-FAST = (5 * 60 + 30, 10 * 60 + 30)  # 13:30 to 18:30 UTC: tickers every 5 min
-FUTURES_EVERY, OPTIONS_EVERY = 30, 15  # minutes, outside FAST
+FAST = (5 * 60 + 45, 8 * 60)  # 13:45 to 16:00 UTC: tickers every 5 min
+TICKERS_EVERY = 15  # minutes, outside FAST
 FUTURES = [
     f"{base}-{code}"
     for base in ("BTC", "ETH")
@@ -166,7 +167,7 @@ def build_stream() -> list[str]:
     market = ro.Market.sample()
     spot = index_paths(rng)
     fast = set(range(FAST[0], FAST[1] + 1, 5))
-    ticker_minutes = sorted(set(range(0, MINUTES + 1, OPTIONS_EVERY)) | fast)
+    ticker_minutes = sorted(set(range(0, MINUTES + 1, TICKERS_EVERY)) | fast)
     timed: list[tuple[int, int, dict[str, Any]]] = []  # (minute, order within the minute, message)
 
     for base in ("BTC", "ETH"):
@@ -181,13 +182,10 @@ def build_stream() -> list[str]:
     marks: dict[tuple[int, str], float] = {}  # the latest option mark at each ticker minute, for the trades
     for i, m in enumerate(ticker_minutes):
         for name, inst in futures.items():
-            if m % FUTURES_EVERY and m not in fast:
-                continue
             s = float(spot[inst.base][m])
             data = {
                 "instrument_name": name,
                 "timestamp": _ms(m),
-                "state": "open",
                 "mark_price": _future_mark(inst, s, m),
                 "index_price": s,
             }
@@ -201,7 +199,6 @@ def build_stream() -> list[str]:
             data = {
                 "instrument_name": name,
                 "timestamp": _ms(m),
-                "state": "open",
                 "mark_price": mark,
                 "mark_iv": round(iv * 100, 2),
                 "underlying_price": round(f, 2),
@@ -273,56 +270,12 @@ def build_stream() -> list[str]:
     return header + body
 
 
-def replay(lines: list[str], until_ms: int) -> ro.Market:
-    """The sample market moved by the stream's updates up to ``until_ms``: index, futures marks, and the
-    listed options' marks, IVs and forwards; valued at ``until_ms``.  (A check, not the engine.)"""
-    from riskoffset.live import IndexUpdate, TickerUpdate, parse_notification
-
-    base = ro.Market.sample()
-    index, marks = dict(base.index), dict(base.marks)
-    mark_iv, forwards = dict(base.mark_iv), dict(base.forwards)
-    for line in lines:
-        if line.startswith("#"):
-            continue
-        for u in parse_notification(json.loads(line)):
-            if u.timestamp is None or u.timestamp > until_ms:
-                continue
-            if isinstance(u, IndexUpdate):
-                index[u.underlying] = u.price
-            elif isinstance(u, TickerUpdate):
-                if u.mark_price is not None:
-                    marks[u.instrument] = u.mark_price
-                if u.mark_iv is not None:
-                    mark_iv[u.instrument] = u.mark_iv
-                if u.underlying_price is not None and u.mark_iv is not None:
-                    forwards[u.instrument] = u.underlying_price
-    when = datetime.fromtimestamp(until_ms / 1000, tz=timezone.utc)
-    return ro.Market(when, index=index, marks=marks, mark_iv=mark_iv, forwards=forwards)
-
-
-def check(lines: list[str]) -> None:
-    trough = _ms(CRASH_END)
-    for label, ms in (("start", _ms(0)), ("trough 15:00 UTC", trough)):
-        market = replay(lines, ms)
-        print(f"{label}: index {market.index}")
-        for name in ("linear_inverse", "short_strangle", "covered_calls", "calendar_spread", "market_maker"):
-            view = ro.account(ro.Book.sample(name), market, ro.Balances.sample(name), "S:PM")
-            for acc, im, mm in zip(view.accounts, view.below_initial, view.below_maintenance):
-                print(f"  {name:16s} {acc:9s} below IM {bool(im)!s:5s} below MM {bool(mm)}")
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--check", action="store_true", help="print the S:PM account views at start and trough"
-    )
-    args = parser.parse_args()
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     lines = build_stream()
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text("\n".join(lines) + "\n")
     print(f"wrote {OUT} ({len(lines)} lines, {OUT.stat().st_size:,} bytes)")
-    if args.check:
-        check(lines)
 
 
 if __name__ == "__main__":
