@@ -230,6 +230,8 @@ def test_portfolio_balance() -> None:
         rpc("user.portfolio.BTC", {**PORTFOLIO, "timestamp": 1590484255886}, account="a")
     )
     assert t == BalanceUpdate("a", "BTC", 0.23399957, 1590484255886)
+    (e,) = parse_notification(rpc("user.portfolio.any", {**PORTFOLIO, "currency": "eth"}, account="a"))
+    assert e == BalanceUpdate("a", "ETH", 0.23399957, None)  # 'any' carries every currency
 
 
 @pytest.mark.parametrize(

@@ -76,6 +76,15 @@ def test_json_lines_numbers_skips_and_errors(tmp_path: Path) -> None:
     assert _summary(read_stream(crlf)) == EXPECTED
 
 
+def test_a_byte_order_mark_is_skipped(tmp_path: Path) -> None:
+    path = tmp_path / "bom.jsonl"
+    path.write_text(INDEX_LINE + "\n", encoding="utf-8-sig")
+    assert _summary(read_stream(path)) == [(1, True)]
+    bom_csv = tmp_path / "bom.csv"
+    bom_csv.write_text(OPTIONS_HEADER + "\n" + DOCUMENTED_ROW + "\n", encoding="utf-8-sig")
+    assert _summary(read_stream(bom_csv)) == [(2, True)]
+
+
 def test_gzip_stream(tmp_path: Path) -> None:
     path = tmp_path / "s.jsonl.gz"
     with gzip.open(path, "wt") as f:

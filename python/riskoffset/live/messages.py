@@ -293,7 +293,7 @@ def _trades(channel: str, parts: list[str], data: Any, account: str | int) -> li
 def _portfolio(channel: str, parts: list[str], data: Any, account: str | int) -> list[Update]:
     f = _Fields(channel, data)
     currency = f.text("currency").upper()
-    if len(parts) != 3 or currency != parts[2].upper():
+    if len(parts) != 3 or currency != parts[2].upper() and parts[2].lower() != "any":
         raise f.error("currency", f"= {currency!r} contradicts the channel")
     return [BalanceUpdate(account, currency, f.required("balance"), f.timestamp(optional=True))]
 

@@ -180,6 +180,8 @@ def _items(stream: Iterable[str | bytes], origin: str) -> Iterator[StreamItem]:
             else:
                 text = raw
             text = text.strip()
+            if number == 1:
+                text = text.lstrip("\ufeff")  # a byte order mark some editors write
             if not text or text.startswith("#"):
                 continue
             if kind is None:
