@@ -1,6 +1,33 @@
-"""The live risk engine: margins kept current as quotes, trades and balances stream in (docs/live.md)."""
+"""The live risk engine: margins kept current as quotes, trades and balances stream in (docs/live.md), fed
+by Deribit subscription notifications or recorded streams (docs/live-streams.md)."""
+
+from __future__ import annotations
 
 from .engine import RiskEngine
 from .events import Event
+from .messages import (
+    BalanceUpdate,
+    IndexUpdate,
+    MessageError,
+    TickerUpdate,
+    TradeUpdate,
+    Update,
+    parse_notification,
+)
+from .stream import StreamItem, read_stream, sample_stream_path, tardis_ticker
 
-__all__ = ["Event", "RiskEngine"]
+__all__ = [
+    "BalanceUpdate",
+    "Event",
+    "IndexUpdate",
+    "MessageError",
+    "RiskEngine",
+    "StreamItem",
+    "TickerUpdate",
+    "TradeUpdate",
+    "Update",
+    "parse_notification",
+    "read_stream",
+    "sample_stream_path",
+    "tardis_ticker",
+]
