@@ -231,6 +231,11 @@ class Market:
         out._curves = {}
         return out
 
+    def clear_caches(self) -> None:
+        """Forget the forward curves and resolutions computed so far (after quotes changed in place)."""
+        self._curves.clear()
+        self._resolved = weakref.WeakKeyDictionary()
+
     def update(
         self,
         *,
@@ -256,7 +261,10 @@ class Market:
         self.timestamps.update(checked.timestamps)
         if valuation_time is not None:
             self.valuation_time, self._valuation_ms = checked.valuation_time, checked._valuation_ms
-        self._curves.clear()
+            self._curves.clear()
+        for name in [*checked.marks, *checked.forwards]:
+            if name.count("-") == 1:  # a curve point (`_curve`): that base's curve is rebuilt on use
+                self._curves.pop(name.split("-")[0], None)
         self._resolved = weakref.WeakKeyDictionary()
 
     def __repr__(self) -> str:

@@ -105,6 +105,9 @@ class RiskEngine:
         # Futures of the starting book are taken as entered at their mark (their P&L starts at 0).
         average = np.where(self._future[book.indices], self._mark[book.indices], math.nan)
         self.positions = Positions(book, average)
+        self._held = np.zeros(len(self.table), dtype=bool)  # held by some account now or earlier
+        self._held[book.indices] = True
+        self._stale = np.zeros(len(self.table), dtype=bool)  # quotes moved since it was last priced
         self.currencies = self._currency_list(balances)
         self._col = {c: j for j, c in enumerate(self.currencies)}
         self._settle_col = np.array([self._col[c] for c in self._settle_currency], dtype=np.int64)
@@ -122,7 +125,14 @@ class RiskEngine:
         self._callbacks: list[Callable[[Event], None]] = []
         self._last_time: dict[str, int] = {}
         self._trade_ids: set[str] = set()
-        self.counters = {"updates": 0, "out_of_order": 0, "duplicate_trades": 0, "malformed": 0, "ignored": 0}
+        self.counters = {
+            "updates": 0,
+            "out_of_order": 0,
+            "duplicate_trades": 0,
+            "malformed": 0,
+            "rejected": 0,
+            "ignored": 0,
+        }
         self.snapshot_meta: dict[str, Any] = {}  # what `snapshot` stored with the state (set by `restore`)
         self.errors: list[tuple[int | None, str]] = []  # (stream line, message) of skipped malformed messages
         self._refresh(np.arange(len(self.positions), dtype=np.int64), emit=False)
@@ -137,6 +147,12 @@ class RiskEngine:
         self._inverse = t.settlement == INVERSE
         self._settle_currency = [inst.settlement_currency.upper() for inst in t]
         self._base = [inst.base.upper() for inst in t]
+        self._futures_of: dict[str, list[str]] = {}
+        for name, base, future in zip(t.names.tolist(), self._base, self._future.tolist()):
+            if future:
+                self._futures_of.setdefault(base, []).append(str(name))
+        self._forward_names: dict[str, list[str]] = {}
+        self._forward_count = -1
         self._unit_value = np.zeros(len(t))  # an option's mark value in its settlement currency
         self._mark = np.full(len(t), math.nan)  # a future's mark
         resolved = self.market.resolve(t)
@@ -241,7 +257,9 @@ class RiskEngine:
         """USD per unit of each currency (as the account view prices them), cached until an index moves."""
         if self._price_cache is None:
             rates = (
-                {c: 1.0 for c, coin in zip(self._keys.currency, self._keys.coin) if not coin} if self.pm else {}
+                {c: 1.0 for c, coin in zip(self._keys.currency, self._keys.coin) if not coin}
+                if self.pm
+                else {}
             )
             for j, c in enumerate(self._settle_currency):
                 if not self._inverse[j]:
@@ -334,7 +352,8 @@ class RiskEngine:
         n_keys = len(inputs.key_matrix)
         if keys is not None:
             inputs = dataclasses.replace(
-                inputs, instrument_key=np.where(np.isin(inputs.instrument_key, keys), inputs.instrument_key, -1)
+                inputs,
+                instrument_key=np.where(np.isin(inputs.instrument_key, keys), inputs.instrument_key, -1),
             )
         collateral = None
         if self.dynamic:
@@ -377,7 +396,9 @@ class RiskEngine:
         pnl = np.where(some, (worst_pnl[at, top] * rate[top]) if usd.shape[1] else 0.0, 0.0)
         return initial @ to_currency, maintenance @ to_currency, key, index, pnl
 
-    def _margins(self, rows: IntArray, indptr: IntArray, indices: IntArray, quantity: FloatArray) -> tuple[FloatArray, FloatArray]:
+    def _margins(
+        self, rows: IntArray, indptr: IntArray, indices: IntArray, quantity: FloatArray
+    ) -> tuple[FloatArray, FloatArray]:
         """IM and MM per [account, currency] of the accounts ``rows`` (CSR arrays) under a method other than
         deribit-pm: ``ro.margin`` on their sub-book."""
         n, k = len(rows), len(self.currencies)
@@ -399,11 +420,18 @@ class RiskEngine:
             np.add.at(mm, (acc, currency[groups.currency]), groups.maintenance)
         return im, mm
 
+    def _reprice(self, rows: IntArray, undo: _Undo) -> None:
+        """Reprice the instruments ``rows`` that an account holds; the others are marked stale and repriced
+        when a trade first touches them (no figure depends on them until then)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        undo.instruments(rows)
+        self._stale[rows[~self._held[rows]]] = True
+        self._revalue(rows[self._held[rows]])
+
     def _revalue(self, rows: IntArray) -> None:
         """Reprice the instruments ``rows`` on the current market: their values and, under deribit-pm, their
         scenario vectors, deltas and the keys' index."""
         rows = np.asarray(rows, dtype=np.int64)
-        self._price_cache = self._moves_cache = None  # an index may have moved
         if not len(rows):
             return
         sub = self.table.take(rows)
@@ -417,6 +445,7 @@ class RiskEngine:
             self._inputs.delta[rows] = delta
             index = np.array([self.market.index[b] for b in self._keys.base], dtype=np.float64)
             if not np.array_equal(index, self._keys.index):
+                self._moves_cache = None
                 self._keys = dataclasses.replace(self._keys, index=index)
                 self._inputs = dataclasses.replace(self._inputs, key_matrix=key_matrix(self._p, self._keys))
 
@@ -454,18 +483,15 @@ class RiskEngine:
         if not self._in_order("index:" + base, timestamp):
             return
         ratio = price / self.market.index[base]
-        prefix = base + "-"
-        marks = {
-            n: v * ratio
-            for n, v in self.market.marks.items()
-            if n.startswith(prefix) and self._is_future_name(n)
+        marks = {n: self.market.marks[n] * ratio for n in self._futures_of[base] if n in self.market.marks}
+        forwards = {
+            n: self.market.forwards[n] * ratio for n in self._forwards_of(base) if n in self.market.forwards
         }
-        forwards = {n: v * ratio for n, v in self.market.forwards.items() if n.startswith(prefix)}
         with self._transaction() as undo:
             undo.market(index={base: price}, marks=marks, forwards=forwards)
+            self._price_cache = None
             rows = np.flatnonzero(np.array([b == base for b in self._base], dtype=bool))
-            undo.instruments(rows)
-            self._revalue(rows)
+            self._reprice(rows, undo)
             touched = np.zeros(len(self.positions), dtype=bool)
             touched[self.positions.holders(np.array([b == base for b in self._base], dtype=bool))] = True
             if base in self._col:  # a balance in the coin changes value
@@ -481,9 +507,14 @@ class RiskEngine:
             return None
         return np.array([k for k, b in enumerate(self._keys.base) if b.upper() == base], dtype=np.int64)
 
-    def _is_future_name(self, name: str) -> bool:
-        row = self.table.row(name) if name in self.table else -1
-        return row >= 0 and bool(self._future[row])
+    def _forwards_of(self, base: str) -> list[str]:
+        """The market's forward entries (option or expiry names) of an underlying."""
+        if len(self.market.forwards) != self._forward_count:  # a ticker added an entry: reindex
+            self._forward_names = {}
+            for name in self.market.forwards:
+                self._forward_names.setdefault(_base_of(name), []).append(name)
+            self._forward_count = len(self.market.forwards)
+        return self._forward_names.get(base, [])
 
     def on_ticker(
         self,
@@ -520,8 +551,7 @@ class RiskEngine:
             return
         with self._transaction() as undo:
             undo.market(marks=marks, mark_iv=ivs, forwards=fw)
-            undo.instruments(changed)
-            self._revalue(changed)
+            self._reprice(changed, undo)
             mask = np.zeros(len(self.table), dtype=bool)
             mask[changed] = True
             self._refresh(self.positions.holders(mask), keys=keys, timestamp=timestamp)
@@ -570,6 +600,12 @@ class RiskEngine:
             a = self.positions.account_row(_label(account, self.positions), create=True)
             self._alloc(len(self.positions))
             undo.account(a)
+            if not self._held[row_i]:
+                undo.instruments(np.array([row_i], dtype=np.int64))
+                self._held[row_i] = True
+                if self._stale[row_i]:
+                    self._revalue(np.array([row_i], dtype=np.int64))
+                    self._stale[row_i] = False
             s = self._col[settle_cur]
             if self._kind[row_i] == KIND_SPOT:  # spot is collateral: the balances move, no position
                 self._balance[a, self._col[self._base[row_i]]] += q
@@ -620,7 +656,8 @@ class RiskEngine:
         recomputed."""
         with self._transaction() as undo:
             undo.market(valuation_time=valuation_time)
-            undo.instruments(np.arange(len(self.table), dtype=np.int64))
+            self._price_cache = self._moves_cache = None
+            everything = np.arange(len(self.table), dtype=np.int64)
             if self.pm:
                 shell = Book(
                     self.table,
@@ -631,7 +668,7 @@ class RiskEngine:
                 )
                 column, t_column = expiry_columns(shell, self.market.resolve(self.table))
                 self._inputs = dataclasses.replace(self._inputs, column=column, t_column=t_column)
-            self._revalue(np.arange(len(self.table), dtype=np.int64))
+            self._reprice(everything, undo)
             self._refresh(np.arange(len(self.positions), dtype=np.int64))
         self.counters["updates"] += 1
         self._notify()
@@ -639,9 +676,11 @@ class RiskEngine:
     # ================================================================== messages
     def apply(self, message: Mapping[str, Any], *, line: int | None = None) -> int:
         """Apply one Deribit JSON-RPC subscription notification (docs/live-streams.md lists the channels);
-        returns the number of updates it carried.  A malformed message raises `MessageError` when the engine
-        is ``strict``; otherwise it is counted, recorded in ``errors`` with its ``line``, and skipped.  Either
-        way the engine's state is unchanged by it."""
+        returns the number of updates it carried.  A malformed message, or one whose quotes the market refuses
+        (a forward far from its future's mark, a vol that reads as a percentage), raises `MessageError` when
+        the engine is ``strict``; otherwise it is counted (``counters["malformed"]`` / ``["rejected"]``),
+        recorded in ``errors`` with its ``line``, and skipped.  Either way the engine's state is unchanged by
+        it."""
         from .messages import (
             BalanceUpdate,
             IndexUpdate,
@@ -667,10 +706,10 @@ class RiskEngine:
                 elif isinstance(u, BalanceUpdate):
                     self.set_balance(u.account, u.currency, u.balance, u.timestamp)
             return len(updates)
-        except (MessageError, ValueError) as exc:
+        except ValueError as exc:  # MessageError, or quotes the market refuses (e.g. forwards far apart)
             if self.strict:
                 raise MessageError(f"line {line}: {exc}" if line is not None else str(exc)) from None
-            self.counters["malformed"] += 1
+            self.counters["malformed" if isinstance(exc, MessageError) else "rejected"] += 1
             self.errors.append((line, str(exc)))
             return 0
 
@@ -845,6 +884,7 @@ class _Undo:
         self.saved_time: Any = None
         self.saved_rows: tuple[Any, ...] | None = None
         self.saved_account: tuple[Any, ...] | None = None
+        self.saved_flags: tuple[Any, Any] | None = None
 
     def __enter__(self) -> _Undo:  # noqa: PYI034 - a private helper, never subclassed
         e = self.e
@@ -864,6 +904,8 @@ class _Undo:
 
     def instruments(self, rows: IntArray) -> None:
         e = self.e
+        if self.saved_flags is None:
+            self.saved_flags = (e._held.copy(), e._stale.copy())
         pm = (e._inputs.vectors[rows].copy(), e._inputs.delta[rows].copy()) if e.pm else None
         self.saved_rows = (rows, e._unit_value[rows].copy(), e._mark[rows].copy(), pm)
 
@@ -896,9 +938,13 @@ class _Undo:
                     table.pop(k, None)
                 else:
                     table[k] = v
-        m.update(valuation_time=self.saved_time) if self.saved_time is not None else m.update()
+        if self.saved_time is not None:
+            m.update(valuation_time=self.saved_time)
+        m.clear_caches()
         if self.saved_pm is not None:
             e._inputs, e._keys = self.saved_pm
+        if self.saved_flags is not None:
+            e._held, e._stale = self.saved_flags
         if self.saved_rows is not None:
             rows, value, mark, pm = self.saved_rows
             e._unit_value[rows], e._mark[rows] = value, mark
@@ -930,6 +976,11 @@ def _universe(book: Book, market: Market) -> InstrumentTable:
         seen = {inst.name for inst in items}
         items += [inst for inst in listed if inst.name not in seen]
     return InstrumentTable(items)
+
+
+def _base_of(name: str) -> str:
+    """The coin of an instrument or expiry name: ``BTC`` for BTC-25DEC26, BTC_USDC-PERPETUAL, BTC-...-C."""
+    return name.split("-", 1)[0].split("_", 1)[0].upper()
 
 
 def _label(account: Any, positions: Positions) -> Any:
