@@ -103,6 +103,8 @@ def test_a_line_that_is_not_utf8_is_reported(tmp_path: Path) -> None:
 def test_unreadable_files_raise(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="does not exist"):
         read_stream(tmp_path / "missing.jsonl")  # at the call, before iterating
+    with pytest.raises(FileNotFoundError, match="is not a file"):
+        read_stream(tmp_path)
     fake = tmp_path / "fake.jsonl.gz"
     fake.write_text(INDEX_LINE)
     with pytest.raises(OSError, match="fake.jsonl.gz: cannot read the stream"):

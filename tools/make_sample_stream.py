@@ -24,8 +24,11 @@ Messages, in time order:
     ticker.{option}.100ms                     at the same times, for OPTIONS (mark_iv in percent, as Deribit
                                               sends it; underlying_price the forward the futures' marks give,
                                               so that forwards and futures marks always agree)
-    user.trades.option.BTC.raw (mm-btc)       TRADES: a few option fills at the ticker's mark, taker fees
-    user.trades.future.BTC.raw (mm-hedge)     perpetual fills (the delta hedge cut during the fall)
+    user.trades.option.BTC.raw (mm-btc)       TRADES: a few option fills 0.001 BTC through the last ticker's
+                                              mark, taker fee 0.03 % of the underlying capped at 12.5 % of
+                                              the premium
+    user.trades.future.BTC.raw (mm-hedge)     perpetual fills 1 USD through the mark (the short hedge cut
+                                              during the fall), taker fee 0.05 % of the USD face
     user.portfolio.btc (mm-btc, mm-hedge)     at 12:00 and 20:00 UTC: the sample balances plus option premia
                                               received minus paid, minus fees (Deribit credits an option's
                                               premium to the balance at the trade; futures P&L is left out)

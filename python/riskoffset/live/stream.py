@@ -153,7 +153,7 @@ def read_stream(source: Source) -> Iterator[StreamItem]:
     if isinstance(source, (str, Path)):
         path = Path(source)
         if not path.is_file():
-            raise FileNotFoundError(f"stream file {str(path)!r} does not exist")
+            raise FileNotFoundError(f"stream file {str(path)!r} does not exist or is not a file")
         return _file_items(path)
     if not hasattr(source, "read"):
         raise TypeError(f"read_stream takes a path or an open text file, got {type(source).__name__}")
