@@ -49,7 +49,7 @@ def setup(request: pytest.FixtureRequest) -> tuple[ro.Book, ro.Market, ro.Balanc
 
 @pytest.mark.benchmark(group="live engine 100k accounts")
 def test_one_btc_index_tick(benchmark, setup) -> None:  # type: ignore[no-untyped-def]
-    book, market, balances, engine, base = setup
+    _, market, _, engine, base = setup
     prices = iter([market.index["BTC"] * (1.0 + 0.001 * (i % 2)) for i in range(10_000)])
     benchmark.pedantic(lambda: engine.on_index("BTC", next(prices)), rounds=ROUNDS, iterations=1)
     assert engine.counters["updates"] >= 1
@@ -63,7 +63,7 @@ def test_one_btc_index_tick(benchmark, setup) -> None:  # type: ignore[no-untype
 
 @pytest.mark.benchmark(group="live engine 100k accounts")
 def test_one_trade(benchmark, setup) -> None:  # type: ignore[no-untyped-def]
-    book, market, balances, engine, base = setup
+    _, market, _, engine, base = setup
     option = next(n for n in market.mark_iv if n.startswith("BTC-"))
     side = iter([0.1 if i % 2 else -0.1 for i in range(1_000_000)])
     benchmark.pedantic(lambda: engine.on_trade(7, option, next(side), 0.01), rounds=200, iterations=5)
@@ -75,7 +75,7 @@ def test_one_trade(benchmark, setup) -> None:  # type: ignore[no-untyped-def]
 
 @pytest.mark.benchmark(group="live engine 100k accounts")
 def test_one_option_mark_iv_tick(benchmark, setup) -> None:  # type: ignore[no-untyped-def]
-    book, market, balances, engine, base = setup
+    book, _, _, engine, base = setup
     option = str(book.instruments.names[book.instruments.kind == 2][0])
     ivs = iter([0.5 + 0.01 * (i % 2) for i in range(1_000_000)])
     benchmark.pedantic(lambda: engine.on_ticker(option, mark_iv=next(ivs)), rounds=50, iterations=1)

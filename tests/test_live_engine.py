@@ -10,10 +10,9 @@ from typing import Any
 
 import numpy as np
 import pytest
+import riskoffset as ro
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-import riskoffset as ro
 from riskoffset.accounts.equity import futures_fill
 from riskoffset.accounts.view import _options_value
 
@@ -80,8 +79,9 @@ OPS = st.one_of(
         st.integers(-30, 30).filter(bool),
         st.floats(0.8, 1.2),
     ),
-    st.tuples(st.just("balance"), st.sampled_from(["A", "B", "new"]), st.sampled_from(["BTC", "ETH", "USDC"]),
-              st.floats(-5.0, 5.0)),  # fmt: skip
+    st.tuples(
+        st.just("balance"), st.sampled_from(["A", "B", "new"]), st.sampled_from(["BTC", "ETH", "USDC"]), st.floats(-5.0, 5.0)
+    ),
 )
 
 

@@ -208,6 +208,7 @@ class Market:
         self.instruments = instruments
         self.description = description
         self._curves: dict[str, tuple[FloatArray, FloatArray]] = {}
+        self._curve_index: dict[str, tuple[tuple[int, int], tuple[list[tuple[str, int]], list[tuple[str, int]]]]] = {}
         self._resolved: weakref.WeakKeyDictionary[InstrumentTable, ResolvedMarket] = (
             weakref.WeakKeyDictionary()
         )
@@ -216,11 +217,13 @@ class Market:
         """Pickled without its caches (resolved columns per instrument table), which are rebuilt on use."""
         state = dict(self.__dict__)
         state["_resolved"] = None
+        state["_curve_index"] = {}
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._resolved = weakref.WeakKeyDictionary()
+        self._curve_index = {}
 
     def copy(self) -> Market:
         """A copy whose quote tables can be changed (`update`) without touching this market."""
@@ -234,6 +237,7 @@ class Market:
     def clear_caches(self) -> None:
         """Forget the forward curves and resolutions computed so far (after quotes changed in place)."""
         self._curves.clear()
+        self._curve_index = {}
         self._resolved = weakref.WeakKeyDictionary()
 
     def update(
@@ -454,8 +458,27 @@ class Market:
         if base in self._curves:
             return self._curves[base]
         points: dict[int, float] = {}
-        for source in (self.marks, self.forwards):
-            for name, value in source.items():
+        for source, named in zip((self.marks, self.forwards), self._curve_names(base)):
+            for name, expiration_ms in named:
+                if name in source:
+                    points[expiration_ms] = source[name]
+        ms = np.array(sorted(points), dtype=np.int64)
+        t = self.years_to(ms)
+        keep = t > 0
+        curve = (t[keep], np.array([points[int(m)] for m in ms[keep]], dtype=np.float64))
+        self._curves[base] = curve
+        return curve
+
+    def _curve_names(self, base: str) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+        """(name, expiry) of the inverse futures of ``base`` among the marks and among the forwards: the
+        names parsed once, again only when a table gained names (quotes of known names change in place)."""
+        sizes = (len(self.marks), len(self.forwards))
+        cached = self._curve_index.get(base)
+        if cached is not None and cached[0] == sizes:
+            return cached[1]
+        found: list[list[tuple[str, int]]] = [[], []]
+        for j, source in enumerate((self.marks, self.forwards)):
+            for name in source:
                 if not name.startswith(base + "-") or name.count("-") != 1 or name.endswith("-PERPETUAL"):
                     continue
                 try:
@@ -463,13 +486,10 @@ class Market:
                 except ValueError:
                     continue
                 if inst.kind == "future" and inst.base == base and inst.settlement == "inverse":
-                    points[inst.expiration_ms] = value
-        ms = np.array(sorted(points), dtype=np.int64)
-        t = self.years_to(ms)
-        keep = t > 0
-        curve = (t[keep], np.array([points[int(m)] for m in ms[keep]], dtype=np.float64))
-        self._curves[base] = curve
-        return curve
+                    found[j].append((name, inst.expiration_ms))
+        names = (found[0], found[1])
+        self._curve_index[base] = (sizes, names)
+        return names
 
     def expiry_forward(
         self, base: str, expiration_ms: int, *, instrument: str | None = None

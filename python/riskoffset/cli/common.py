@@ -53,6 +53,20 @@ def load_book(spec: str, market: Market) -> Book:
     )
 
 
+def load_balances(spec: str | None, book_spec: str) -> Any:
+    """A balances file, or with ``spec`` "sample" (or None) the bundled balances of the sample book named by
+    ``book_spec``; a ValueError says which samples have balances."""
+    from ..accounts import Balances
+
+    if spec is None or spec == "sample":
+        name = str(book_spec).removeprefix("sample:")
+        if name not in Balances.samples():
+            raise ValueError(f"--balances: give a balances file (bundled sample balances exist only for the "
+                             f"sample books: {', '.join(Balances.samples())})")  # fmt: skip
+        return Balances.sample(name)
+    return Balances.load(spec)
+
+
 def account_label(book: Book, account: str | None) -> Any:
     """An account given on the command line as text, matched against the book's labels (str or int)."""
     if account is None:

@@ -10,6 +10,7 @@ from .common import (
     account_label,
     add_book_arguments,
     add_json_argument,
+    load_balances,
     load_book,
     load_market,
     parse_balance,
@@ -45,7 +46,6 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..accounts import Balances
     from ..liquidation import liquidation
 
     market = load_market(args.market)
@@ -55,14 +55,8 @@ def run(args: argparse.Namespace) -> int:
     collateral: Any
     if args.balances is None:
         collateral = parse_balance(args.balance)
-    elif args.balances == "sample":
-        name = str(args.book).removeprefix("sample:")
-        if name not in Balances.samples():
-            raise ValueError(f"--balances sample: bundled balances exist only for the sample books: "
-                             f"{', '.join(Balances.samples())}")  # fmt: skip
-        collateral = Balances.sample(name)
     else:
-        collateral = Balances.load(args.balances)
+        collateral = load_balances(args.balances, args.book)
     result = liquidation(
         book,
         market,

@@ -22,6 +22,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "hedge",
     "whatif",
     "liquidation",
+    "replay",
     "report",
     "info",
 )

@@ -9,14 +9,21 @@ from pathlib import Path
 from typing import Any
 
 from .. import margining as margin_api
-from ..accounts import MODELS, Balances, compare_collateral
+from ..accounts import MODELS, compare_collateral
 from ..book import Book
 from ..margining.result import MarginResult
 from ..margining.span.algorithm import SAMPLE as SPAN_SAMPLE
 from ..market import Market
 from ..tables import Column, csv_text, render
 from . import by_account
-from .common import add_book_arguments, add_output_arguments, load_book, load_market, print_json
+from .common import (
+    add_book_arguments,
+    add_output_arguments,
+    load_balances,
+    load_book,
+    load_market,
+    print_json,
+)
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -139,15 +146,7 @@ def collateral_table(rows: Sequence[dict[str, Any]], decimals: int = 2) -> tuple
 def run_collateral(args: argparse.Namespace, market: Market) -> int:
     """--balances / --models: the accounts under each Deribit account margin model (riskoffset.accounts)."""
     book = load_book(args.book, market)
-    spec = args.balances
-    if spec is None or spec == "sample":
-        name = str(args.book).removeprefix("sample:")
-        if name not in Balances.samples():
-            raise ValueError(f"--balances: give a balances file (bundled sample balances exist only for the "
-                             f"sample books: {', '.join(Balances.samples())})")  # fmt: skip
-        balances = Balances.sample(name)
-    else:
-        balances = Balances.load(spec)
+    balances = load_balances(args.balances, args.book)
     text = (args.models or "all").strip()
     models = list(MODELS) if text.lower() == "all" else [m.strip() for m in text.split(",") if m.strip()]
     comparison = compare_collateral(book, market, balances, models)
