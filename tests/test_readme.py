@@ -96,11 +96,14 @@ def test_python_blocks_run_in_order(in_tmp: Path) -> None:
             exec(code, namespace)  # noqa: S102 - running the README is the point
 
 
-def test_conventions_examples_run(in_tmp: Path) -> None:
-    """docs/conventions.md states the accepted flags with asserts; they must hold."""
+@pytest.mark.parametrize("page", ["conventions.md", "live.md"])
+def test_docs_examples_run(page: str, in_tmp: Path) -> None:
+    """The python blocks of these docs pages run in order (conventions.md states the accepted flags with
+    asserts; they must hold)."""
     namespace: dict[str, object] = {"__name__": "__docs__"}
-    for first, text in _blocks("python", ROOT / "docs" / "conventions.md"):
-        exec(compile(text, f"docs/conventions.md (python block at line {first})", "exec"), namespace)  # noqa: S102
+    for first, text in _blocks("python", ROOT / "docs" / page):
+        with contextlib.redirect_stdout(io.StringIO()):
+            exec(compile(text, f"docs/{page} (python block at line {first})", "exec"), namespace)  # noqa: S102
 
 
 def _write_example_files(directory: Path) -> None:
