@@ -12,6 +12,7 @@ import pytest
 import riskoffset as ro
 from riskoffset.margining.bulk import account_ranges
 from riskoffset.margining.columns import AccountMargins
+from riskoffset.distributed import scatter_book
 from riskoffset.whatif import WhatIf
 
 
@@ -116,6 +117,28 @@ def test_everything_that_crosses_to_a_worker_pickles(market: ro.Market) -> None:
     whatif = WhatIf(book, market, account=book.accounts[0])
     again = pickle.loads(pickle.dumps(whatif))
     assert again.order("BTC-PERPETUAL", 1000) == whatif.order("BTC-PERPETUAL", 1000)
+    balances = ro.Balances(book.accounts, ("BTC", "USDC"), np.full((5, 2), 3.0))
+    assert pickle.loads(pickle.dumps(balances)).amounts.tolist() == balances.amounts.tolist()
+    engine = ro.RiskEngine(book, market, balances=balances)  # the live engine's state, as its snapshot holds it
+    moved = pickle.loads(pickle.dumps(engine))
+    for e in (engine, moved):
+        e.on_index("BTC", market.index["BTC"] * 0.9)
+    assert moved.accounts().initial_usd.tolist() == engine.accounts().initial_usd.tolist()
+
+
+@pytest.mark.parametrize("partitions", [1, 3])
+def test_balances_on_the_cluster_equal_the_local_run(client: Any, market: ro.Market, partitions: int) -> None:
+    """Coin balances inside the PM scenarios (X:PM): the cluster gives the local figures bit for bit, for a
+    Book and for a book already on the workers."""
+    book = _book(market, 200, seed=5)
+    rng = np.random.default_rng(5)
+    balances = ro.Balances(book.accounts, ("BTC", "ETH", "USDC"), rng.uniform(0, 3, (200, 3)) * [1, 10, 10_000])
+    local = ro.margin_accounts(book, market, balances=balances)
+    assert not local.equals(ro.margin_accounts(book, market))  # the balances matter
+    remote = ro.margin_accounts(book, market, balances=balances, client=client, partitions=partitions)
+    assert remote.equals(local)
+    on_workers = scatter_book(book, client, partitions)
+    assert ro.margin_accounts(on_workers, market, balances=balances).equals(local)
 
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])

@@ -30,7 +30,8 @@ from .margining import margin
 from .margining.bulk import account_ranges
 from .margining.columns import AccountMargins, GroupMargins
 from .margining.legacy import is_legacy
-from .margining.portfolio import PMInputs, from_columns, group_margins, pm_inputs
+from .accounts.scenario_collateral import coin_moves, collateral_rows
+from .margining.portfolio import PMInputs, from_columns, group_layout, group_margins, pm_inputs
 from .market import Market
 from .optional import require
 
@@ -94,6 +95,7 @@ class PMSetup:
     keys: Any
     inputs: PMInputs
     labels: tuple[tuple[str, ...], ...]
+    coin_moves: tuple[FloatArray, IntArray] | None = None  # with balances: their scenario P&L per key
 
 
 def _shell(table: InstrumentTable) -> Book:
@@ -101,19 +103,30 @@ def _shell(table: InstrumentTable) -> Book:
     return Book(table, np.zeros(0, np.int64), np.zeros(1, np.int64), np.zeros(0, np.int64), np.zeros(0))
 
 
-def _shared(c: Any, table: InstrumentTable, market: Market, method: str, params: Any) -> Any:
-    """Broadcast once to every worker: for deribit-pm the instruments revalued (`PMSetup`), else the market."""
+def _shared(
+    c: Any, table: InstrumentTable, market: Market, method: str, params: Any, currencies: tuple[str, ...] | None = None
+) -> Any:
+    """Broadcast once to every worker: for deribit-pm the instruments revalued (`PMSetup`, with the balances'
+    scenario P&L per key when ``currencies`` of balances are given), else the market."""
     if method == "deribit-pm" and not is_legacy(params):
         p, keys, inputs, labels = pm_inputs(_shell(table), market, params)
-        return c.scatter(PMSetup(p, keys, inputs, labels), broadcast=True, hash=False)
+        moves = coin_moves(p, keys, currencies) if currencies is not None else None
+        return c.scatter(PMSetup(p, keys, inputs, labels, moves), broadcast=True, hash=False)
     return c.scatter(market, broadcast=True, hash=False)
 
 
-def _margin_book(book: Book, shared: Any, method: str, params: Any) -> tuple[AccountMargins, IntArray]:
+def _margin_book(
+    book: Book, shared: Any, method: str, params: Any, coins: FloatArray | None = None
+) -> tuple[AccountMargins, IntArray]:
     """One task: a range of accounts margined on a worker; (its accounts, the (account, group) rows of each).
-    deribit-pm runs the C++ pass on the broadcast instrument data, the other methods margin the sub-book."""
+    deribit-pm runs the C++ pass on the broadcast instrument data (with ``coins``, the accounts' balances per
+    [account, currency], inside the scenarios), the other methods margin the sub-book."""
     if isinstance(shared, PMSetup):
-        columns = shared.inputs.run(book.indptr, book.indices, book.quantity, keep_vectors=False)
+        collateral = None
+        if coins is not None and shared.coin_moves is not None:
+            account, key = group_layout(book, shared.inputs)
+            collateral = collateral_rows(account, key, coins, *shared.coin_moves)
+        columns = shared.inputs.run(book.indptr, book.indices, book.quantity, keep_vectors=False, collateral=collateral)
         pm = from_columns(book, shared.params, shared.keys, shared.inputs, shared.labels, columns)
         rows = group_margins(book, pm)
     else:
@@ -122,10 +135,10 @@ def _margin_book(book: Book, shared: Any, method: str, params: Any) -> tuple[Acc
     return rows.by_account(), counts
 
 
-def _packed(book: Book, shared: Any, method: str, params: Any) -> tuple[Any, ...]:
+def _packed(book: Book, shared: Any, method: str, params: Any, coins: FloatArray | None = None) -> tuple[Any, ...]:
     """One task on a `ClusterBook` part: its accounts' figures, small to send back (the client has the
     labels; codes as narrow integers; each worst row as an offset within its account)."""
-    rows, counts = _margin_book(book, shared, method, params)
+    rows, counts = _margin_book(book, shared, method, params, coins)
     within = rows.worst_row - (np.cumsum(counts) - counts)
     worst_index = None if rows.worst_index is None else rows.worst_index.astype(np.int32)
     return (rows.method, rows.currencies, rows.group_names, rows.currency.astype(np.int16), rows.initial,
@@ -169,13 +182,18 @@ def scatter_book(book: Book, client: Any, partitions: int | None = None) -> Clus
 
 
 def cluster_book_margins(cb: ClusterBook, market: Market, method: str = "deribit-pm", params: Any = None, *,
-                         progress: bool = False) -> AccountMargins:  # fmt: skip
-    """`margin_accounts` of a `ClusterBook`: one task per part on the worker that holds it."""
+                         progress: bool = False, balances: Any = None) -> AccountMargins:  # fmt: skip
+    """`margin_accounts` of a `ClusterBook`: one task per part on the worker that holds it; with ``balances``
+    (deribit-pm) each task gets its accounts' coin balances."""
     c = cb.client
     if not cb.parts:
         return GroupMargins.of(margin(_shell(cb.instruments), market, method, params)).by_account()
-    shared = _shared(c, cb.instruments, market, method, params)
-    futures = [c.submit(_packed, part, shared, method, params, pure=False) for part in cb.parts]
+    coins = balances.for_accounts(cb.accounts) if balances is not None else None
+    shared = _shared(c, cb.instruments, market, method, params, balances.currencies if balances is not None else None)
+    futures = [
+        c.submit(_packed, part, shared, method, params, None if coins is None else coins[a:b], pure=False)
+        for part, (a, b) in zip(cb.parts, cb.ranges)
+    ]
     parts = [_unpacked(p, cb.accounts[a:b]) for p, (a, b) in zip(_gather(c, futures, progress), cb.ranges)]
     return AccountMargins.concat([p[0] for p in parts], [p[1] for p in parts])
 
@@ -190,10 +208,12 @@ def dask_margin_accounts(
     scheduler: str | None = None,
     partitions: int | None = None,
     progress: bool = False,
+    balances: Any = None,
 ) -> AccountMargins:
     """`margin_accounts` on a Dask cluster (module doc): the book is sent in account ranges, then margined."""
     with connected(client, scheduler) as c:
-        return cluster_book_margins(scatter_book(book, c, partitions), market, method, params, progress=progress)
+        return cluster_book_margins(scatter_book(book, c, partitions), market, method, params, progress=progress,
+                                    balances=balances)  # fmt: skip
 
 
 def _gather(c: Any, futures: list[Any], progress: bool) -> list[Any]:

@@ -47,7 +47,7 @@ def margin_accounts(
     this machine a large book's account ranges; also on when `riskoffset.progress` is enabled).  Without a
     client or scheduler everything runs here.  balances: a `riskoffset.Balances`; under deribit-pm its coin
     balances are revalued inside the scenarios of their coin (as ``ro.account(..., "X:PM")`` does), so a
-    balance hedges, or adds to, the account's risk (this machine only).
+    balance hedges, or adds to, the account's risk (here or on a cluster, for a Book or a ClusterBook).
     """
     if balances is not None:
         if method != "deribit-pm":
@@ -55,8 +55,17 @@ def margin_accounts(
                 f"balances change the margin only under deribit-pm (coin balances inside its scenarios), not "
                 f"{method}: the account view (ro.account) sets {method} against the balances"
             )
-        if not isinstance(book, Book) or client is not None or scheduler is not None:
-            raise ValueError("balances= is computed on this machine: give a Book and no client or scheduler")
+        if not isinstance(book, Book):
+            from ..distributed import ClusterBook, cluster_book_margins
+
+            if isinstance(book, ClusterBook):
+                return cluster_book_margins(book, market, method, params, progress=progress, balances=balances)
+            raise ValueError("balances= needs a Book or a ClusterBook (not a positions dataset)")
+        if client is not None or scheduler is not None:
+            from ..distributed import dask_margin_accounts
+
+            return dask_margin_accounts(book, market, method, params, client=client, scheduler=scheduler,
+                                        partitions=partitions, progress=progress, balances=balances)  # fmt: skip
         from ..accounts.scenario_collateral import pm_with_collateral
 
         coins = balances.for_accounts(book.accounts)
