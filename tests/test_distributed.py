@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 import pytest
 import riskoffset as ro
+from riskoffset.distributed import scatter_book
 from riskoffset.margining.bulk import account_ranges
 from riskoffset.margining.columns import AccountMargins
-from riskoffset.distributed import scatter_book
 from riskoffset.whatif import WhatIf
 
 

@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-
 import riskoffset as ro
 from riskoffset.live import MessageError, sample_stream_path
 from riskoffset.live.replay import replay

@@ -24,13 +24,13 @@ from typing import Any
 import numpy as np
 
 from ._types import FloatArray, IntArray
+from .accounts.scenario_collateral import coin_moves, collateral_rows
 from .book import Book, _integer_label
 from .instruments import InstrumentTable
 from .margining import margin
 from .margining.bulk import account_ranges
 from .margining.columns import AccountMargins, GroupMargins
 from .margining.legacy import is_legacy
-from .accounts.scenario_collateral import coin_moves, collateral_rows
 from .margining.portfolio import PMInputs, from_columns, group_layout, group_margins, pm_inputs
 from .market import Market
 from .optional import require
