@@ -129,3 +129,19 @@ def test_bad_input() -> None:
         ro.account(_book(), ro.Market.sample(), sol, "X:SM", margins=_margins("deribit-standard"))
     with pytest.raises(ValueError, match="unrealised"):
         _view("X:SM", unrealised=np.zeros((1, 1)))
+
+
+def test_deribit_published_portfolio_identities_hold_in_settle() -> None:
+    """Deribit's documented ``user.portfolio.btc`` example (API reference): balance 0.23399957, total P&L
+    0.00000425, equity 0.2340038, margin balance 0.2340038, IM 0.00012542, MM 0.00009141, available funds
+    0.23387838.  Its identities are the account view's segregated (S:) arithmetic: equity = balance + P&L,
+    available = margin balance - IM (to Deribit's 8 decimals; the example prints equity to 7)."""
+    from riskoffset.accounts.view import settle
+
+    balance, pnl, equity = 0.23399957, 0.00000425, 0.2340038
+    assert balance + pnl == pytest.approx(equity, abs=5e-8)
+    f = settle(np.array([[equity]]), np.array([[0.00012542]]), np.array([[0.00009141]]), np.array([1.0]), None)
+    assert f.margin_balance_usd[0] == pytest.approx(0.2340038, abs=5e-9)
+    assert f.available_usd[0] == pytest.approx(0.23387838, abs=5e-9)
+    assert f.mm_ratio[0] == pytest.approx(0.00009141 / 0.2340038, rel=1e-12)
+    assert not f.below_initial[0] and not f.below_maintenance[0]

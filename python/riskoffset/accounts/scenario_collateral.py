@@ -51,8 +51,10 @@ def collateral_rows(
     out = np.zeros((len(account), moves.shape[1]))
     cc = coin_col[key]
     linear = np.flatnonzero(cc >= 0)
-    _, first = np.unique(account[linear] * (coins.shape[1] + 1) + cc[linear], return_index=True)
-    rows = linear[first]
+    cell = account[linear] * coins.shape[1] + cc[linear]
+    first = np.full(coins.size, len(account), dtype=np.int64)
+    np.minimum.at(first, cell, linear)  # each (account, coin): its first linear group
+    rows = first[first < len(account)]
     out[rows] = coins[account[rows], cc[rows]][:, None] * moves[key[rows]]
     return out
 
