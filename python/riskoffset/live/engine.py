@@ -99,6 +99,7 @@ class RiskEngine:
         )
         self.market = market.copy()
         self._price_cache: FloatArray | None = None
+        self._cells_cache: tuple[Any, IntArray, IntArray] | None = None
         self._moves_cache: tuple[FloatArray, IntArray] | None = None
         self.table = _universe(book, market)
         self._setup_instruments()
@@ -287,18 +288,16 @@ class RiskEngine:
             rows = np.arange(len(self.positions), dtype=np.int64)
         indptr, indices, quantity, average = self.positions.csr(rows)
         n, k = len(rows), len(self.currencies)
-        local = np.repeat(np.arange(n), np.diff(indptr))
-        cells = local * k + self._settle_col[indices]
+        cells, fut = self._cells(indptr, indices)
         options = np.bincount(cells, weights=quantity * self._unit_value[indices], minlength=n * k).reshape(
             n, k
         )
-        fut = self._future[indices]
-        futures_pnl = np.zeros(len(indices))
-        if fut.any():
-            futures_pnl[fut] = futures_unrealised_pnl(
+        futures = np.zeros((n, k))
+        if len(fut):
+            pnl = futures_unrealised_pnl(
                 quantity[fut], average[fut], self._mark[indices[fut]], self._inverse[indices[fut]]
             )
-        futures = np.bincount(cells, weights=futures_pnl, minlength=n * k).reshape(n, k)
+            futures = np.bincount(cells[fut], weights=pnl, minlength=n * k).reshape(n, k)
         if self.pm:
             per_key = self._pm_groups(rows, indptr, indices, quantity, keys)
             im, mm, worst_key, worst_index, worst_usd = self._from_groups(*per_key)
@@ -342,6 +341,19 @@ class RiskEngine:
         if emit:
             for j, was in zip(moved.tolist(), before.tolist()):
                 self._emit(int(rows[j]), int(was), int(level[j]), timestamp)
+
+    def _cells(self, indptr: IntArray, indices: IntArray) -> tuple[IntArray, IntArray]:
+        """Per position of CSR arrays: its [account, currency] cell (flat), and which positions are futures;
+        kept for the whole book's arrays until the positions change."""
+        key = (id(indptr), id(indices), self.positions.version)
+        if self._cells_cache is not None and self._cells_cache[0] == key:
+            return self._cells_cache[1], self._cells_cache[2]
+        local = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
+        cells = local * len(self.currencies) + self._settle_col[indices]
+        fut = np.flatnonzero(self._future[indices])
+        if indptr is self.positions.indptr:
+            self._cells_cache = (key, cells, fut)
+        return cells, fut
 
     def _pm_groups(
         self, rows: IntArray, indptr: IntArray, indices: IntArray, quantity: FloatArray, keys: IntArray | None

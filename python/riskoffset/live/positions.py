@@ -35,6 +35,7 @@ class Positions:
         self.average = np.asarray(average_price, dtype=np.float64)
         self.changed: dict[int, dict[int, list[float]]] = {}
         self._csc: tuple[IntArray, IntArray] | None = None
+        self.version = 0  # changes whenever a position does (caches of the CSR arrays check it)
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -50,6 +51,7 @@ class Positions:
             self.labels.append(label)
             self.row_of[label] = row
             self.indptr = np.append(self.indptr, self.indptr[-1])
+            self.version += 1
         return row
 
     def segment(self, row: int) -> dict[int, list[float]]:
@@ -69,6 +71,7 @@ class Positions:
     ) -> float:
         """Add a fill to the account; returns the futures P&L it realises (settlement currency, 0 for
         anything else).  ``price`` is the fill price (used for futures' average price)."""
+        self.version += 1
         own = self.changed.get(row)
         if own is None:
             own = self.segment(row)
@@ -135,6 +138,7 @@ class Positions:
             self.indptr, self.indices, self.quantity, self.average = self.csr()
             self.changed = {}
             self._csc = None
+            self.version += 1
 
     def holders(self, instrument_mask: npt.NDArray[np.bool_]) -> IntArray:
         """Rows of the accounts holding any instrument where ``instrument_mask`` is True (for a few
