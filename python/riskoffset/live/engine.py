@@ -100,6 +100,7 @@ class RiskEngine:
         self.market = market.copy()
         self._price_cache: FloatArray | None = None
         self._cells_cache: tuple[Any, IntArray, IntArray] | None = None
+        self._holders_cache: dict[str, tuple[int, IntArray]] = {}
         self._moves_cache: tuple[FloatArray, IntArray] | None = None
         self.table = _universe(book, market)
         self._setup_instruments()
@@ -505,13 +506,22 @@ class RiskEngine:
             rows = np.flatnonzero(np.array([b == base for b in self._base], dtype=bool))
             self._reprice(rows, undo)
             touched = np.zeros(len(self.positions), dtype=bool)
-            touched[self.positions.holders(np.array([b == base for b in self._base], dtype=bool))] = True
+            touched[self._holders_of(base)] = True
             if base in self._col:  # a balance in the coin changes value
                 touched |= self._balance[:, self._col[base]] != 0.0
             accounts = np.flatnonzero(touched).astype(np.int64)
             self._refresh(accounts, keys=self._keys_of(base), timestamp=timestamp)
         self.counters["updates"] += 1
         self._notify()
+
+    def _holders_of(self, base: str) -> IntArray:
+        """Rows of the accounts holding an instrument of ``base`` (kept until a position changes)."""
+        cached = self._holders_cache.get(base)
+        if cached is None or cached[0] != self.positions.version:
+            rows = self.positions.holders(np.array([b == base for b in self._base], dtype=bool))
+            cached = (self.positions.version, rows)
+            self._holders_cache[base] = cached
+        return cached[1]
 
     def _keys_of(self, base: str) -> IntArray | None:
         """The PM vector keys of an underlying (None when not under deribit-pm: everything is recomputed)."""
@@ -963,6 +973,7 @@ class _Undo:
             if pm is not None:
                 e._inputs.vectors[rows], e._inputs.delta[rows] = pm
         if self.saved_account is not None:
+            e.positions.version += 1  # the positions go back: caches keyed on the version are dropped
             row, balance, own, was_changed = self.saved_account
             e._balance[row] = balance
             if was_changed:
