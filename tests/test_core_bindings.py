@@ -258,3 +258,24 @@ def test_a_worker_thread_that_cannot_start_raises_instead_of_aborting(tmp_path: 
     )
     assert result.returncode == 0, result.stderr
     assert "raised: could not start a worker thread" in result.stdout, result.stdout + result.stderr
+
+
+# ---------------------------------------------------------------------------------------------- one option
+@pytest.mark.parametrize("settlement", ["linear", "inverse"])
+def test_one_option_with_a_named_subset_equals_the_array_path(settlement: str) -> None:
+    """Plain floats with greeks=(...) take the scalar path that computes only what is asked: the same bits as
+    the array call, in the order asked, for each output alone and for a reordered pair."""
+    args = (80_000.0, 90_000.0, 0.25, 0.01, 0.6)
+    arrays = ro.greeks(np.array(["p"]), *args, settlement=settlement)
+    for name in arrays:
+        one = ro.greeks("p", *args, settlement=settlement, greeks=(name,))
+        assert list(one) == [name] and isinstance(one[name], float)
+        assert one[name] == arrays[name][0], name
+    pair = ro.greeks("p", *args, settlement=settlement, greeks=("vega", "price", "vega"))
+    assert list(pair) == ["vega", "price"] and pair["price"] == arrays["price"][0]
+    with pytest.raises(ValueError, match="unknown greek"):
+        ro.greeks("p", *args, settlement=settlement, greeks=("speed",))
+    with pytest.raises(ValueError, match="out of range"):
+        _core.pricing.greeks_scalar("p", *args, 0.0, 0, 0, (99,))
+    with pytest.raises(TypeError, match="tuple"):
+        _core.pricing.greeks_scalar("p", *args, 0.0, 0, 0, [1])

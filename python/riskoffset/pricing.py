@@ -188,12 +188,18 @@ def greeks(
     float64 array of the broadcast shape for every requested output, filled in place and returned.
     """
     m, s = model_code(model), settlement_code(settlement)
-    t = years_from_time_argument(t)
-    if greeks == "all" and threads is None and out is None:
-        fast = _core.pricing.greeks_scalar(flag, underlying, strike, t, r, sigma, q, m, s)
+    if type(t) is not float:
+        t = years_from_time_argument(t)
+    selection = greeks if isinstance(greeks, (str, tuple)) else tuple(greeks)
+    if threads is None and out is None:  # one option of plain scalars: C++ builds the dict of what was asked
+        outputs = _FAST_OUTPUTS.get((selection, s)) if selection != "all" else None
+        if outputs is None and selection != "all":
+            if len(_FAST_OUTPUTS) > 1024:  # a bounded cache
+                _FAST_OUTPUTS.clear()
+            outputs = _FAST_OUTPUTS[selection, s] = _output_indices(selection, s)
+        fast = _core.pricing.greeks_scalar(flag, underlying, strike, t, r, sigma, q, m, s, outputs)
         if fast is not None:
             return fast
-    selection = greeks if isinstance(greeks, str) else tuple(greeks)
     if out is None and (threads is None or (type(threads) is int and 1 <= threads <= MAX_THREADS)):
         # The common array call, argument handling in C++; None sends anything unusual down the Python path.
         arrays = _core.pricing.greeks_arrays(
@@ -214,6 +220,9 @@ def rho_deribit(flag: Any, underlying: Any, strike: Any, t: Any, sigma: Any, r: 
     same kernel as `greeks` with ``model="bsm"``."""
     rho = greeks(flag, underlying, strike, t, r, sigma, model="bsm", greeks=("rho",))["rho"]
     return rho / 100.0
+
+
+_FAST_OUTPUTS: dict[tuple[Any, int], tuple[int, ...]] = {}  # (selection, settlement) -> output indices
 
 
 @functools.lru_cache(maxsize=256)

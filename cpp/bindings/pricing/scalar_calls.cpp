@@ -69,14 +69,36 @@ bool read_codes(PyObject* model_obj, PyObject* settlement_obj, long& model, long
   return true;
 }
 
-// greeks_scalar(flag, underlying, strike, t, r, sigma, q, model, settlement) -> dict | None
+// greeks_scalar(flag, underlying, strike, t, r, sigma, q, model, settlement[, outputs]) -> dict | None
+// outputs: None for every output, or a tuple of output indices (the dict keeps their order); the kernel then
+// computes only those.
 PyObject* greeks_scalar(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
-  if (nargs != 9) {
-    PyErr_SetString(PyExc_TypeError, "greeks_scalar takes 9 positional arguments");
+  if (nargs != 9 && nargs != 10) {
+    PyErr_SetString(PyExc_TypeError, "greeks_scalar takes 9 or 10 positional arguments");
     return nullptr;
   }
   long model = 0, settlement = 0;
   if (!read_codes(args[7], args[8], model, settlement)) return nullptr;
+  const int count = settlement == 1 ? riskoffset::kOutputCount : riskoffset_bindings::kLinearOutputCount;
+  int chosen[riskoffset::kOutputCount];
+  int n_chosen = 0;
+  if (nargs == 10 && args[9] != Py_None) {
+    if (!PyTuple_Check(args[9]) || PyTuple_GET_SIZE(args[9]) > riskoffset::kOutputCount) {
+      PyErr_SetString(PyExc_TypeError, "greeks_scalar: outputs must be a tuple of output indices");
+      return nullptr;
+    }
+    for (Py_ssize_t j = 0; j < PyTuple_GET_SIZE(args[9]); ++j) {
+      const long k = PyLong_AsLong(PyTuple_GET_ITEM(args[9], j));
+      if (PyErr_Occurred()) return nullptr;
+      if (k < 0 || k >= count) {
+        PyErr_SetString(PyExc_ValueError, "greeks_scalar: output index out of range");
+        return nullptr;
+      }
+      chosen[n_chosen++] = static_cast<int>(k);
+    }
+  } else {
+    for (int k = 0; k < count; ++k) chosen[n_chosen++] = k;
+  }
   double row[7];
   if (!read_row(args, row)) Py_RETURN_NONE;
   riskoffset::PricingInputs in;
@@ -85,10 +107,9 @@ PyObject* greeks_scalar(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
   in.q = Column{&row[6], 0};
   in.model = static_cast<riskoffset::Model>(model);
   in.settlement = static_cast<riskoffset::Settlement>(settlement);
-  const int count = settlement == 1 ? riskoffset::kOutputCount : riskoffset_bindings::kLinearOutputCount;
   double values[riskoffset::kOutputCount] = {};
   riskoffset::PricingOutputs out;
-  for (int k = 0; k < count; ++k) out.out[k] = &values[k];
+  for (int j = 0; j < n_chosen; ++j) out.out[chosen[j]] = &values[chosen[j]];
   if (riskoffset::active_kernels().price_greeks(in, out, 0, 1) >= 0) Py_RETURN_NONE;
   // Interned key strings, made once (module lifetime): building them per call was half the cost.
   static PyObject* keys[riskoffset::kOutputCount] = {};
@@ -97,9 +118,9 @@ PyObject* greeks_scalar(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
       if (!keys[k] && !(keys[k] = PyUnicode_InternFromString(riskoffset::kOutputNames[k]))) return nullptr;
   PyObject* d = PyDict_New();
   if (!d) return nullptr;
-  for (int k = 0; k < count; ++k) {
-    PyObject* v = PyFloat_FromDouble(values[k]);
-    if (!v || PyDict_SetItem(d, keys[k], v) < 0) {
+  for (int j = 0; j < n_chosen; ++j) {
+    PyObject* v = PyFloat_FromDouble(values[chosen[j]]);
+    if (!v || PyDict_SetItem(d, keys[chosen[j]], v) < 0) {
       Py_XDECREF(v);
       Py_DECREF(d);
       return nullptr;
@@ -140,8 +161,8 @@ PyMethodDef value_scalar_def = {"value_scalar", reinterpret_cast<PyCFunction>(re
 
 PyMethodDef greeks_scalar_def = {"greeks_scalar", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(greeks_scalar)),
                                  METH_FASTCALL,
-                                 "greeks_scalar(flag, underlying, strike, t, r, sigma, q, model, settlement)\n"
-                                 "All outputs of one option from plain Python numbers as a dict, or None."};
+                                 "greeks_scalar(flag, underlying, strike, t, r, sigma, q, model, settlement[, outputs])\n"
+                                 "The outputs of one option (all, or those of the index tuple) as a dict, or None."};
 
 PyMethodDef implied_vol_scalar_def = {
     "implied_vol_scalar", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(implied_vol_scalar)),
