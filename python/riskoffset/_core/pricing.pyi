@@ -58,7 +58,16 @@ class ScalarFunction:
     def __call__(self, *args: Any, **kwargs: Any) -> float: ...
 
 def greeks_scalar(
-    flag: Any, underlying: Any, strike: Any, t: Any, r: Any, sigma: Any, q: Any, model: int, settlement: int
+    flag: Any,
+    underlying: Any,
+    strike: Any,
+    t: Any,
+    r: Any,
+    sigma: Any,
+    q: Any,
+    model: int,
+    settlement: int,
+    outputs: tuple[int, ...] | None = None,
 ) -> dict[str, float] | None: ...
 def implied_vol_scalar(
     price: Any, flag: Any, underlying: Any, strike: Any, t: Any, r: Any, q: Any, model: int, settlement: int

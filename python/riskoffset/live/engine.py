@@ -298,7 +298,7 @@ class RiskEngine:
             pnl = futures_unrealised_pnl(
                 quantity[fut], average[fut], self._mark[indices[fut]], self._inverse[indices[fut]]
             )
-            futures = np.bincount(cells[fut], weights=pnl, minlength=n * k).reshape(n, k)
+            futures = np.asarray(np.bincount(cells[fut], weights=pnl, minlength=n * k), dtype=np.float64).reshape(n, k)
         if self.pm:
             per_key = self._pm_groups(rows, indptr, indices, quantity, keys)
             im, mm, worst_key, worst_index, worst_usd = self._from_groups(*per_key)
