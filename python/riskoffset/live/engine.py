@@ -29,9 +29,9 @@ import os
 import pickle
 import tempfile
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -57,6 +57,34 @@ from .events import LEVELS, Event, level_change
 from .positions import Positions
 
 SNAPSHOT_FORMAT = "riskoffset-engine-1"
+
+
+class IndexQuote(NamedTuple):
+    """An index price (USD) of an underlying, for `RiskEngine.quotes`."""
+
+    underlying: str
+    price: float
+    timestamp: int | None = None
+
+
+class TickerQuote(NamedTuple):
+    """A ticker of one instrument (mark price, mark IV as a decimal, forward), for `RiskEngine.quotes`."""
+
+    instrument: str
+    mark_price: float | None = None
+    mark_iv: float | None = None
+    underlying_price: float | None = None
+    timestamp: int | None = None
+
+
+class _Touched(NamedTuple):
+    """What a quote moved: instrument rows to reprice, PM keys to recompute (None: all), and the coin whose
+    holders are recomputed (None: the holders of ``rows``); ``balances``: balances in that coin count too."""
+
+    rows: IntArray
+    keys: IntArray | None
+    base: str | None = None
+    balances: bool = False
 
 
 class RiskEngine:
@@ -154,6 +182,7 @@ class RiskEngine:
             if future:
                 self._futures_of.setdefault(base, []).append(str(name))
         self._forward_names: dict[str, list[str]] = {}
+        self._base_rows: dict[str, IntArray] = {}
         self._forward_count = -1
         self._unit_value = np.zeros(len(t))  # an option's mark value in its settlement currency
         self._mark = np.full(len(t), math.nan)  # a future's mark
@@ -298,7 +327,9 @@ class RiskEngine:
             pnl = futures_unrealised_pnl(
                 quantity[fut], average[fut], self._mark[indices[fut]], self._inverse[indices[fut]]
             )
-            futures = np.asarray(np.bincount(cells[fut], weights=pnl, minlength=n * k), dtype=np.float64).reshape(n, k)
+            futures = np.asarray(
+                np.bincount(cells[fut], weights=pnl, minlength=n * k), dtype=np.float64
+            ).reshape(n, k)
         if self.pm:
             per_key = self._pm_groups(rows, indptr, indices, quantity, keys)
             im, mm, worst_key, worst_index, worst_usd = self._from_groups(*per_key)
@@ -489,30 +520,24 @@ class RiskEngine:
         """A new index price (USD) of ``underlying`` ("BTC"): every instrument of it is revalued, keeping each
         futures mark's and forward's ratio to the index, and the accounts holding one (or, with dynamic
         collateral or cross collateral, a balance in it) are recomputed."""
-        base = currency_code(underlying, "underlying")
-        price = _positive(price, f"index of {base}")
+        self.quotes([IndexQuote(underlying, price, timestamp)])
+
+    def _index_quote(self, q: IndexQuote, undo: _Undo) -> _Touched | None:
+        """The market part of an index move (checked, applied through ``undo``); None when out of order."""
+        base = currency_code(q.underlying, "underlying")
+        price = _positive(q.price, f"index of {base}")
         if base not in self.market.index:
             raise ValueError(f"index of {base}: the engine's market has no {base} index to move")
-        if not self._in_order("index:" + base, timestamp):
-            return
+        if not self._in_order("index:" + base, q.timestamp):
+            return None
         ratio = price / self.market.index[base]
         marks = {n: self.market.marks[n] * ratio for n in self._futures_of[base] if n in self.market.marks}
         forwards = {
             n: self.market.forwards[n] * ratio for n in self._forwards_of(base) if n in self.market.forwards
         }
-        with self._transaction() as undo:
-            undo.market(index={base: price}, marks=marks, forwards=forwards)
-            self._price_cache = None
-            rows = np.flatnonzero(np.array([b == base for b in self._base], dtype=bool))
-            self._reprice(rows, undo)
-            touched = np.zeros(len(self.positions), dtype=bool)
-            touched[self._holders_of(base)] = True
-            if base in self._col:  # a balance in the coin changes value
-                touched |= self._balance[:, self._col[base]] != 0.0
-            accounts = np.flatnonzero(touched).astype(np.int64)
-            self._refresh(accounts, keys=self._keys_of(base), timestamp=timestamp)
-        self.counters["updates"] += 1
-        self._notify()
+        undo.market(index={base: price}, marks=marks, forwards=forwards)
+        self._price_cache = None
+        return _Touched(self._rows_of_base(base), self._keys_of(base), base, balances=True)
 
     def _holders_of(self, base: str) -> IntArray:
         """Rows of the accounts holding an instrument of ``base`` (kept until a position changes)."""
@@ -550,35 +575,81 @@ class RiskEngine:
         """A Deribit ticker of one instrument: an option's mark price, mark IV (decimal) and forward
         (``underlying_price``) reprice that option and its holders; a future's or perpetual's mark price moves
         the forward curve, so every instrument of its underlying is repriced."""
-        row = self._instrument(instrument)
+        self.quotes([TickerQuote(instrument, mark_price, mark_iv, underlying_price, timestamp)])
+
+    def _ticker_quote(self, q: TickerQuote, undo: _Undo) -> _Touched | None:
+        """The market part of a ticker (checked, applied through ``undo``); None when out of order or empty."""
+        row = self._instrument(q.instrument)
         name = str(self.table.names[row])
-        if not self._in_order(name, timestamp):
-            return
-        marks = {name: _positive(mark_price, f"mark_price of {name}")} if mark_price is not None else {}
+        marks = {name: _positive(q.mark_price, f"mark_price of {name}")} if q.mark_price is not None else {}
         if self._option[row]:
-            ivs = {name: _non_negative(mark_iv, f"mark_iv of {name}")} if mark_iv is not None else {}
+            ivs = {name: _non_negative(q.mark_iv, f"mark_iv of {name}")} if q.mark_iv is not None else {}
             fw = (
-                {name: _positive(underlying_price, f"underlying_price of {name}")}
-                if underlying_price is not None
+                {name: _positive(q.underlying_price, f"underlying_price of {name}")}
+                if q.underlying_price is not None
                 else {}
             )
-            changed = np.array([row], dtype=np.int64)
-            keys = self._inputs.instrument_key[changed] if self.pm else None
+            touched = _Touched(
+                np.array([row], dtype=np.int64), self._inputs.instrument_key[[row]] if self.pm else None
+            )
         else:
             ivs, fw = {}, {}
             base = self._base[row]
-            changed = np.flatnonzero(np.array([b == base for b in self._base], dtype=bool))
-            keys = self._keys_of(base)
-        if not (marks or ivs or fw):
-            return
+            touched = _Touched(self._rows_of_base(base), self._keys_of(base), base)
+        if not (marks or ivs or fw) or not self._in_order(name, q.timestamp):
+            return None
+        undo.market(marks=marks, mark_iv=ivs, forwards=fw)
+        return touched
+
+    def quotes(self, quotes: Sequence[IndexQuote | TickerQuote]) -> None:
+        """Apply index moves and tickers in order, then reprice what they moved and recompute the accounts
+        holding it once: the state after them is that of applying them one by one; the accounts' levels are
+        compared once, at the end (a crossing and its undoing between two of them emits nothing).  All or
+        nothing: if one fails, none is applied."""
         with self._transaction() as undo:
-            undo.market(marks=marks, mark_iv=ivs, forwards=fw)
-            self._reprice(changed, undo)
-            mask = np.zeros(len(self.table), dtype=bool)
-            mask[changed] = True
-            self._refresh(self.positions.holders(mask), keys=keys, timestamp=timestamp)
-        self.counters["updates"] += 1
-        self._notify()
+            touched = []
+            for q in quotes:
+                t = self._index_quote(q, undo) if isinstance(q, IndexQuote) else self._ticker_quote(q, undo)
+                if t is not None:
+                    touched.append(t)
+            if touched:
+                self._apply_touched(
+                    touched, undo, max((q.timestamp for q in quotes if q.timestamp is not None), default=None)
+                )
+        if touched:
+            self.counters["updates"] += len(touched)
+            self._notify()
+
+    def _apply_touched(self, touched: list[_Touched], undo: _Undo, timestamp: int | None) -> None:
+        """Reprice the instruments the quotes moved, and recompute the accounts holding them (or, for an index,
+        a balance in its coin) on the keys they touch."""
+        rows = np.unique(np.concatenate([t.rows for t in touched]))
+        self._reprice(rows, undo)
+        hit = np.zeros(len(self.positions), dtype=bool)
+        singles = np.zeros(len(self.table), dtype=bool)
+        for t in touched:
+            if t.base is not None:
+                hit[self._holders_of(t.base)] = True
+                if t.balances and t.base in self._col:  # a balance in the coin changes value
+                    hit |= self._balance[:, self._col[t.base]] != 0.0
+            else:
+                singles[t.rows] = True
+        if singles.any():
+            hit[self.positions.holders(singles)] = True
+        keys = (
+            None
+            if any(t.keys is None for t in touched)
+            else np.unique(np.concatenate([t.keys for t in touched]))
+        )
+        self._refresh(np.flatnonzero(hit).astype(np.int64), keys=keys, timestamp=timestamp)
+
+    def _rows_of_base(self, base: str) -> IntArray:
+        rows = self._base_rows.get(base)
+        if rows is None:
+            rows = self._base_rows[base] = np.flatnonzero(
+                np.array([b == base for b in self._base], dtype=bool)
+            )
+        return rows
 
     def on_quote(self, instrument: str, mark_price: float, timestamp: int | None = None) -> None:
         """A futures or perpetual mark price (as `on_ticker` with the mark alone)."""
@@ -702,38 +773,87 @@ class RiskEngine:
         (a forward far from its future's mark, a vol that reads as a percentage), raises `MessageError` when
         the engine is ``strict``; otherwise it is counted (``counters["malformed"]`` / ``["rejected"]``),
         recorded in ``errors`` with its ``line``, and skipped.  Either way the engine's state is unchanged by
-        it."""
-        from .messages import (
-            BalanceUpdate,
-            IndexUpdate,
-            MessageError,
-            TickerUpdate,
-            TradeUpdate,
-            parse_notification,
-        )
+        it (the quotes of one message are applied together)."""
+        from .messages import MessageError, parse_notification
 
         try:
             updates = parse_notification(message)
-            if not updates:
-                self.counters["ignored"] += 1
+        except MessageError as exc:
+            self._refuse(exc, line)
+            return 0
+        if not updates:
+            self.counters["ignored"] += 1
+            return 0
+        return self.apply_updates([(line, updates)])
+
+    def apply_updates(self, items: Sequence[tuple[int | None, Sequence[Any]]]) -> int:
+        """Apply parsed notifications, ``(line, updates)`` each (`riskoffset.live.parse_notification`), in
+        order: consecutive quotes (index and ticker updates) together through `quotes`, so the accounts are
+        recomputed once for them, trades and balances one by one.  When quotes applied together fail, each
+        message's quotes are applied on their own so only the bad message is refused (as `apply`).  Returns
+        the number of updates applied."""
+        from .messages import BalanceUpdate, IndexUpdate, TickerUpdate, TradeUpdate
+
+        applied = 0
+        pending: list[tuple[int | None, list[IndexQuote | TickerQuote]]] = []
+
+        def flush() -> None:
+            nonlocal applied
+            if not pending:
+                return
+            try:
+                self.quotes([q for _, qs in pending for q in qs])
+                applied += sum(len(qs) for _, qs in pending)
+            except ValueError as exc:
+                if len(pending) == 1:
+                    self._refuse(exc, pending[0][0])
+                else:
+                    for line, qs in pending:
+                        try:
+                            self.quotes(qs)
+                            applied += len(qs)
+                        except ValueError as one:
+                            self._refuse(one, line)
+            pending.clear()
+
+        for line, updates in items:
+            quotes: list[IndexQuote | TickerQuote] = []
             for u in updates:
                 if isinstance(u, IndexUpdate):
-                    self.on_index(u.underlying, u.price, u.timestamp)
+                    quotes.append(IndexQuote(u.underlying, u.price, u.timestamp))
                 elif isinstance(u, TickerUpdate):
-                    self.on_ticker(u.instrument, mark_price=u.mark_price, mark_iv=u.mark_iv,
-                                   underlying_price=u.underlying_price, timestamp=u.timestamp)  # fmt: skip
-                elif isinstance(u, TradeUpdate):
-                    self.on_trade(u.account, u.instrument, u.quantity, u.price, u.fee, fee_currency=u.fee_currency,
-                                  timestamp=u.timestamp, trade_id=u.trade_id)  # fmt: skip
-                elif isinstance(u, BalanceUpdate):
-                    self.set_balance(u.account, u.currency, u.balance, u.timestamp)
-            return len(updates)
-        except ValueError as exc:  # MessageError, or quotes the market refuses (e.g. forwards far apart)
-            if self.strict:
-                raise MessageError(f"line {line}: {exc}" if line is not None else str(exc)) from None
-            self.counters["malformed" if isinstance(exc, MessageError) else "rejected"] += 1
-            self.errors.append((line, str(exc)))
-            return 0
+                    quotes.append(
+                        TickerQuote(u.instrument, u.mark_price, u.mark_iv, u.underlying_price, u.timestamp)
+                    )
+            if len(quotes) == len(updates):
+                pending.append((line, quotes))
+                continue
+            flush()
+            try:
+                for u in updates:  # a message with trades or balances: its updates in order
+                    if isinstance(u, IndexUpdate):
+                        self.quotes([IndexQuote(u.underlying, u.price, u.timestamp)])
+                    elif isinstance(u, TickerUpdate):
+                        self.quotes([TickerQuote(u.instrument, u.mark_price, u.mark_iv, u.underlying_price, u.timestamp)])
+                    elif isinstance(u, TradeUpdate):
+                        self.on_trade(u.account, u.instrument, u.quantity, u.price, u.fee, fee_currency=u.fee_currency,
+                                      timestamp=u.timestamp, trade_id=u.trade_id)  # fmt: skip
+                    elif isinstance(u, BalanceUpdate):
+                        self.set_balance(u.account, u.currency, u.balance, u.timestamp)
+                    applied += 1
+            except ValueError as exc:
+                self._refuse(exc, line)
+        flush()
+        return applied
+
+    def _refuse(self, exc: ValueError, line: int | None) -> None:
+        """A message the engine does not apply: raised when strict, else counted and recorded."""
+        from .messages import MessageError
+
+        if self.strict:
+            raise MessageError(f"line {line}: {exc}" if line is not None else str(exc)) from None
+        self.counters["malformed" if isinstance(exc, MessageError) else "rejected"] += 1
+        self.errors.append((line, str(exc)))
 
     # ================================================================== events
     def _emit(self, row: int, was: int, now: int, timestamp: int | None) -> None:
@@ -919,8 +1039,10 @@ class _Undo:
         m = self.e.market
         for name, values in tables.items():
             current = getattr(m, name)
-            self.saved_market[name] = {k: current.get(k) for k in values}
-        if valuation_time is not None:
+            saved = self.saved_market.setdefault(name, {})
+            for k in values:
+                saved.setdefault(k, current.get(k))  # the value before the first change
+        if valuation_time is not None and self.saved_time is None:
             self.saved_time = m.valuation_time
         m.update(valuation_time=valuation_time, **tables)  # type: ignore[arg-type]
 

@@ -20,6 +20,7 @@ from ..progress import bar
 from ..scalars import plain
 from .engine import RiskEngine
 from .events import Event
+from .messages import IndexUpdate, MessageError, TickerUpdate, parse_notification
 from .stream import read_stream
 
 
@@ -75,7 +76,7 @@ def replay(
 
     events: a path or text file that receives each event as one JSON line (appended to a path, so a resumed
     replay continues the file).  snapshot / snapshot_every: write the engine's snapshot to ``snapshot`` every
-    that many messages and at the end.  stop_after: stop after that many messages (to test resumption).  A
+    that many messages and at the end.  stop_after: stop once that many messages are applied (at the end of a group; to test resumption).  A
     line that is not a notification, or a message the engine refuses, is listed in ``bad_lines`` and
     skipped; with a ``strict`` engine it raises instead."""
     if snapshot_every is not None and (isinstance(snapshot_every, bool) or snapshot_every < 1):
@@ -88,6 +89,29 @@ def replay(
     errors_before = len(engine.errors)
     start = time.perf_counter()
     last_line = done
+    batch: list[tuple[int, list[Any]]] = []  # consecutive quote-only messages of one timestamp
+
+    def flush() -> bool:
+        """Apply the batch; True when the replay must stop (``stop_after`` reached)."""
+        nonlocal last_line
+        if not batch:
+            return False
+        before = summary.messages
+        summary.updates += engine.apply_updates(batch)
+        summary.messages += len(batch)
+        last_line = batch[-1][0]
+        batch.clear()
+        for event in engine.events():
+            _record(summary, event, sink)
+        if (
+            snapshot is not None
+            and snapshot_every
+            and summary.messages // snapshot_every > before // snapshot_every
+        ):
+            engine.snapshot(snapshot, line=last_line)
+        shown.update(summary.messages - before)
+        return stop_after is not None and summary.messages >= stop_after
+
     try:
         with bar("replay", None, "msg", scale=True) as shown:  # drawn only when progress bars are on
             for item in read_stream(source):
@@ -99,22 +123,34 @@ def replay(
                     if engine.strict:
                         raise ValueError(f"line {item.line}: {item.error}")
                     summary.bad_lines.append((item.line, str(item.error)))
-                else:
-                    summary.updates += engine.apply(item.message, line=item.line)
-                    summary.messages += 1
-                last_line = item.line
-                for event in engine.events():
-                    _record(summary, event, sink)
+                    continue
+                try:
+                    updates = parse_notification(item.message)
+                except MessageError:
+                    updates = None
+                quotes_only = bool(updates) and all(
+                    isinstance(u, (IndexUpdate, TickerUpdate)) for u in updates or ()
+                )
                 if (
-                    snapshot is not None
-                    and snapshot_every
-                    and summary.messages % snapshot_every == 0
-                    and item.message
+                    quotes_only
+                    and batch
+                    and len(batch) < MAX_BATCH
+                    and _stamp(updates) == _stamp(batch[0][1])
                 ):
-                    engine.snapshot(snapshot, line=last_line)
-                if stop_after is not None and summary.messages >= stop_after:
+                    batch.append((item.line, updates or []))
+                    continue
+                if flush():
                     break
-                shown.update(1)
+                if quotes_only:
+                    batch.append((item.line, updates or []))
+                    continue
+                # a trade, a balance, an ignored or a malformed message: on its own (apply records a refusal)
+                summary.updates += engine.apply(item.message, line=item.line)
+                batch.append((item.line, []))  # counted and timed as one message, nothing left to apply
+                if flush():
+                    break
+            else:
+                flush()
     finally:
         if close and sink is not None:
             sink.close()
@@ -127,6 +163,14 @@ def replay(
     summary.worst = engine.at_risk(0.0)[:worst]
     summary.counters = dict(engine.counters)
     return summary
+
+
+MAX_BATCH = 512  # quote messages applied together at most
+
+
+def _stamp(updates: Any) -> Any:
+    """The timestamp of a message's first update (quotes of one instant are applied together)."""
+    return updates[0].timestamp if updates else None
 
 
 def _record(summary: ReplaySummary, event: Event, sink: IO[str] | None) -> None:
