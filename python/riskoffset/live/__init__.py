@@ -3,7 +3,7 @@ by Deribit subscription notifications or recorded streams (docs/live-streams.md)
 
 from __future__ import annotations
 
-from .engine import RiskEngine
+from .engine import IndexQuote, RiskEngine, TickerQuote
 from .events import Event
 from .messages import (
     BalanceUpdate,
@@ -19,10 +19,12 @@ from .stream import StreamItem, read_stream, sample_stream_path, tardis_ticker
 __all__ = [
     "BalanceUpdate",
     "Event",
+    "IndexQuote",
     "IndexUpdate",
     "MessageError",
     "RiskEngine",
     "StreamItem",
+    "TickerQuote",
     "TickerUpdate",
     "TradeUpdate",
     "Update",
