@@ -14,7 +14,6 @@ import riskoffset as ro
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from riskoffset.accounts.equity import futures_fill
-from riskoffset.accounts.view import _options_value
 
 MARKET = ro.Market.sample()
 OPTIONS = sorted(n for n in MARKET.mark_iv if n.startswith(("BTC-", "ETH-")))[::40]
@@ -23,26 +22,15 @@ EXAMPLES = max(settings.default.max_examples // 4, 5)
 
 
 def reference(engine: ro.RiskEngine, model: str) -> tuple[ro.AccountView, dict[Any, int]]:
-    """``ro.account`` from scratch on the engine's book, market and balances, with the engine's futures P&L
-    (average prices are the engine's bookkeeping, checked by hand below) and the options' mark value computed
-    by the account view itself."""
+    """``ro.account`` from scratch on the engine's book (with its futures' average prices), market and
+    balances: equity there is balance + options at mark + futures P&L against those averages."""
     book, market, everyone = engine.book, engine.market, engine.balances
     keep = np.isin(everyone.accounts, book.accounts)  # ro.account takes balances of the book's accounts only
     balances = ro.Balances(everyone.accounts[keep], everyone.currencies, everyone.amounts[keep], allow_negative=True)
     view = engine.accounts()
     row = {a: i for i, a in enumerate(view.accounts.tolist())}
-    settles = [i.settlement_currency.upper() for i in book.instruments]
-    col = {c: j for j, c in enumerate(balances.currencies)}
-    options = _options_value(book, market, settles, col, len(balances.currencies))
-    in_book = {a: i for i, a in enumerate(book.accounts.tolist())}
-    unrealised = np.zeros(balances.amounts.shape)
-    futures = engine.futures_pnl()
-    for i, a in enumerate(balances.accounts.tolist()):
-        if a in in_book:
-            unrealised[i] += options[in_book[a]]
-        unrealised[i] += futures[row[a]]
     margins = None if engine.method in ("deribit-pm", "deribit-standard") else ro.margin(book, market, engine.method)
-    return ro.account(book, market, balances, model, unrealised=unrealised, margins=margins), row
+    return ro.account(book, market, balances, model, margins=margins), row
 
 
 def assert_matches(engine: ro.RiskEngine, model: str) -> None:

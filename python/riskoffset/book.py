@@ -26,7 +26,15 @@ import numpy.typing as npt
 from . import _core, progress
 from ._types import FloatArray, IntArray
 from .greeks_report import DISPLAY, GROUPINGS, GreeksReport, book_greeks
-from .instruments import KINDS, PERPETUAL_EXPIRY_MS, Instrument, InstrumentTable
+from .instruments import (
+    INVERSE,
+    KIND_FUTURE,
+    KIND_PERPETUAL,
+    KINDS,
+    PERPETUAL_EXPIRY_MS,
+    Instrument,
+    InstrumentTable,
+)
 from .io.book_files import (
     positions_json,
     read_positions_csv,
@@ -88,6 +96,7 @@ class Book:
         quantity: FloatArray,
         *,
         name: str = "",
+        average_price: FloatArray | None = None,
     ):
         self.instruments = instruments
         self.accounts = accounts
@@ -95,8 +104,13 @@ class Book:
         self.indices = indices
         self.quantity = quantity
         self.name = name
-        for a in (accounts, indptr, indices, quantity):
-            a.flags.writeable = False
+        # A futures position's average entry price (NaN where unknown and for other instruments), or None.
+        self.average_price = average_price
+        for a in (accounts, indptr, indices, quantity, average_price):
+            if a is not None:
+                a.flags.writeable = False
+        if average_price is not None and len(average_price) != len(quantity):
+            raise ValueError("average_price needs one entry per position")
         if (
             len(indptr) != len(accounts) + 1
             or indptr[0] != 0
@@ -118,6 +132,7 @@ class Book:
         instruments: InstrumentTable | None = None,
         unit: str = "amount",
         name: str = "",
+        average_price: Any = None,
     ) -> Book:
         """Net positions given as parallel arrays.
 
@@ -125,6 +140,8 @@ class Book:
         ``instruments``.  quantity: signed amounts (Deribit size units) or, with unit="contracts",
         contracts (multiplied by the contract size).  instruments: the table names are looked up in
         (contract sizes, fees); names missing from it, or every name without it, are parsed.
+        average_price: the average entry price of each row of a future or perpetual (NaN where unknown);
+        rows netted into one position combine so that their unrealised P&L is kept (`_netted_average`).
         """
         if unit not in ("amount", "contracts"):
             raise ValueError(f"unit must be 'amount' or 'contracts', got {unit!r}")
@@ -176,7 +193,18 @@ class Book:
         remap = np.full(len(table), -1, dtype=np.int64)
         remap[used[order]] = np.arange(len(used))
         nonzero = units != 0
-        return cls._net(sub, accounts[nonzero], remap[rows[nonzero]], units[nonzero], name)
+        book = cls._net(sub, accounts[nonzero], remap[rows[nonzero]], units[nonzero], name)
+        if average_price is None:
+            return book
+        avg = np.broadcast_to(np.asarray(average_price, dtype=np.float64), (n,))
+        bad = ~(np.isnan(avg) | (np.isfinite(avg) & (avg > 0)))
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"position {i} ({table.names[rows[i]]}): average_price {float(avg[i])!r} is not a positive price")
+        names = table.names[rows[nonzero]]
+        netted = _netted_average(book, accounts[nonzero], names, qty[nonzero], avg[nonzero])
+        return cls(book.instruments, book.accounts, book.indptr, book.indices, book.quantity, name=name,
+                   average_price=netted)  # fmt: skip
 
     @classmethod
     def _net(
@@ -222,22 +250,26 @@ class Book:
         name: str = "",
     ) -> Book:
         """From position records: ``instrument`` (or ``instrument_name``), ``quantity`` (or Deribit's
-        ``size``) in amount units or ``contracts``, and optionally ``account`` (default "default")."""
+        ``size``) in amount units or ``contracts``, and optionally ``account`` (default "default") and, for
+        futures and perpetuals, ``average_price`` (the average entry price, so unrealised P&L is known)."""
         accounts: list[Any] = []
         names: list[str] = []
         amounts: list[float] = []
+        averages: list[float] = []
         total = len(positions) if isinstance(positions, Sized) else None
         with progress.bar("reading positions", total, "rows", scale=True) as shown:
             for i, p in enumerate(positions):
                 if i % 65536 == 65535:
                     shown.update(65536)
                 Book._position_record(i, p, instruments, accounts, names, amounts)
+                averages.append(_average(p, i, names[-1]))
+        avg = averages if any(not math.isnan(a) for a in averages) else None
         if accounts and all(_integer_label(a) for a in accounts):
             return cls.from_arrays(
-                [int(a) for a in accounts], names, amounts, instruments=instruments, name=name
+                [int(a) for a in accounts], names, amounts, instruments=instruments, name=name, average_price=avg
             )
         return cls.from_arrays(
-            np.array(accounts, dtype=str), names, amounts, instruments=instruments, name=name
+            np.array(accounts, dtype=str), names, amounts, instruments=instruments, name=name, average_price=avg
         )
 
     @staticmethod
@@ -291,14 +323,18 @@ class Book:
         cls, positions: Any, *, account: str | int = "deribit", instruments: Any = None, name: str = ""
     ) -> Book:
         """From `private/get_positions` objects: ``size`` is signed, in USD for futures and perpetuals and in
-        coin for options (see docs/conventions.md); ``direction`` must agree with the sign."""
+        coin for options (see docs/conventions.md); ``direction`` must agree with the sign; a future's
+        ``average_price`` is kept (its unrealised P&L)."""
 
         table = instruments
         if instruments is not None and not isinstance(instruments, InstrumentTable):
             table = InstrumentTable.from_deribit(instruments)
-        accounts, names, sizes = positions_from_deribit(positions, account=account)
+        accounts, names, sizes, averages = positions_from_deribit(positions, account=account)
         labels: Any = accounts if all(isinstance(a, int) for a in accounts) else [str(a) for a in accounts]
-        return cls.from_arrays(np.asarray(labels), names, sizes, instruments=table, name=name)
+        kinds = [Instrument.parse(n).kind for n in names]  # Deribit gives every position an average price
+        avg = [a if k in ("future", "perpetual") else math.nan for a, k in zip(averages, kinds)]
+        known = avg if any(not math.isnan(a) for a in avg) else None
+        return cls.from_arrays(np.asarray(labels), names, sizes, instruments=table, name=name, average_price=known)
 
     @classmethod
     def load(cls, path: str | Path, *, instruments: InstrumentTable | None = None) -> Book:
@@ -341,8 +377,9 @@ class Book:
 
     def __neg__(self) -> Book:
         return Book(
-            self.instruments, self.accounts, self.indptr, self.indices, -self.quantity, name=self.name
-        )
+            self.instruments, self.accounts, self.indptr, self.indices, -self.quantity, name=self.name,
+            average_price=self.average_price,
+        )  # fmt: skip
 
     def account_range(self, start: int, stop: int) -> Book:
         """The accounts ``start:stop`` (rows of ``accounts``) as a book over the same instrument table."""
@@ -356,28 +393,37 @@ class Book:
             self.indices[s:e],
             self.quantity[s:e],
             name=self.name,
+            average_price=None if self.average_price is None else self.average_price[s:e],
         )
 
     def equals(self, other: Book) -> bool:
-        """Same netted positions (exactly), as CSR over the same instrument names."""
+        """Same netted positions (exactly, average prices included), as CSR over the same instrument names."""
+        mine, theirs = self.average_price, other.average_price
         return (
             np.array_equal(self.instruments.names, other.instruments.names)
             and np.array_equal(self.accounts, other.accounts)
             and np.array_equal(self.indptr, other.indptr)
             and np.array_equal(self.indices, other.indices)
             and np.array_equal(self.quantity, other.quantity)
+            and ((mine is None) == (theirs is None))
+            and (mine is None or theirs is None or np.array_equal(mine, theirs, equal_nan=True))
         )
 
     def account_of_position(self) -> npt.NDArray[Any]:
         return np.repeat(self.accounts, np.diff(self.indptr))
 
     def positions(self) -> list[dict[str, Any]]:
-        """The netted positions as records (account, instrument, quantity)."""
+        """The netted positions as records (account, instrument, quantity, and average_price where known)."""
         names = self.instruments.names[self.indices].tolist()
-        return [
+        out = [
             {"account": plain(a), "instrument": n, "quantity": float(q)}
             for a, n, q in zip(self.account_of_position(), names, self.quantity.tolist())
         ]
+        if self.average_price is not None:
+            for record, avg in zip(out, self.average_price.tolist()):
+                if not math.isnan(avg):
+                    record["average_price"] = avg
+        return out
 
     def net_quantity(self) -> FloatArray:
         """Net amount per instrument across accounts (rows of self.instruments)."""
@@ -401,6 +447,50 @@ class Book:
     def greeks(self, market: Market, by: str = "underlying") -> GreeksReport:
         """Aggregated Greeks, grouped ``by`` one of GROUPINGS (see riskoffset.greeks_report.book_greeks)."""
         return book_greeks(self, market, by)
+
+
+def _average(record: Any, i: int, inst: str) -> float:
+    """A record's ``average_price`` (Deribit's field name) as a float, NaN when absent or empty."""
+    value = record.get("average_price") if isinstance(record, Mapping) else None
+    if value is None or value == "":
+        return math.nan
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"position {i} ({inst}): average_price {value!r} is not a number") from None
+
+
+def _netted_average(book: Book, accounts: Any, names: Any, amounts: FloatArray, average: FloatArray) -> FloatArray:
+    """Average entry price of each netted futures position from its rows' amounts ``a`` and averages ``p``,
+    keeping the rows' total unrealised P&L at any mark ``m``: inverse (USD face) ``sum a (1/p - 1/m) = A (1/P
+    - 1/m)`` gives ``P = A / sum(a / p)``; linear ``sum a (m - p) = A (m - P)`` gives ``P = sum(a p) / A``, with
+    ``A = sum a``.  NaN where a row has no average, for anything but futures and perpetuals, and where the rows
+    net to nothing but a P&L.  Example: 10,000 USD at 40,000 and 10,000 at 60,000 net to 20,000 at 48,000."""
+    table = book.instruments
+    out = np.full(len(book.quantity), np.nan)
+    if not len(amounts):
+        return out
+    known = np.isin(names, table.names)
+    pos_account = np.repeat(np.arange(len(book.accounts)), np.diff(book.indptr))
+    key = pos_account * len(table) + book.indices
+    row_account = np.searchsorted(book.accounts, np.asarray(accounts)[known])
+    row_key = row_account * len(table) + table.rows(np.asarray(names)[known])
+    where = np.searchsorted(key, row_key)
+    hit = (where < len(key)) & (key[np.minimum(where, len(key) - 1)] == row_key)
+    pos = where[hit]
+    a, p = amounts[known][hit], average[known][hit]
+    inverse = table.settlement[book.indices[pos]] == INVERSE
+    weighted = np.where(inverse, a / p, a * p)
+    total = np.bincount(pos, weights=a, minlength=len(out))
+    summed = np.bincount(pos, weights=weighted, minlength=len(out))
+    unknown = np.bincount(pos, weights=np.isnan(p), minlength=len(out)) > 0
+    futures = (table.kind[book.indices] == KIND_FUTURE) | (table.kind[book.indices] == KIND_PERPETUAL)
+    inv = table.settlement[book.indices] == INVERSE
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = np.where(inv, total / summed, summed / total)
+    ok = futures & ~unknown & (np.bincount(pos, minlength=len(out)) > 0) & np.isfinite(value) & (value > 0)
+    out[ok] = value[ok]
+    return out
 
 
 def _integer_label(label: str) -> bool:

@@ -5,9 +5,8 @@ settlement currency (riskoffset.margin), sets them against the account's collate
 models of riskoffset.accounts.models, and returns an `AccountView` of columns.
 
 Per account and currency (``[account, currency]`` matrices, in units of the currency): ``balance``,
-``equity`` (balance + the options' mark value, or balance + ``unrealised`` when given: options value and
-futures P&L from `equity`; futures P&L needs average entry prices, which book rows do not carry), ``initial`` and
-``maintenance`` margin.  Per account, in USD:
+``equity`` (balance + the options' mark value + the futures' unrealised P&L against the book's average entry
+prices where it has them, or balance + ``unrealised`` when given), ``initial`` and ``maintenance`` margin.  Per account, in USD:
 
 - S: models: ``margin_balance_usd`` = sum of equity x index; ``available_usd`` = sum over currencies of
   (equity - IM) x index; an account is ``below_initial`` / ``below_maintenance`` when any one currency's
@@ -39,6 +38,7 @@ from ..optional import require_pandas
 from ..scalars import plain
 from .balances import Balances
 from .collateral import CollateralTable, collateral_usd
+from .equity import futures_unrealised_pnl
 from .models import model
 
 
@@ -132,7 +132,8 @@ def account(
 
     ``collateral``: a collateral table name, path, mapping or `CollateralTable`.  ``params``: the margin
     method's parameters.  ``unrealised``: options value + futures P&L per [account, currency] of
-    ``balances`` (see `riskoffset.accounts.equity`); when not given, the options' mark value from the book.  ``margins``: an already computed
+    ``balances`` (see `riskoffset.accounts.equity`); when not given, the options' mark value and the futures' P&L
+    against their average price from the book.  ``margins``: an already computed
     ``ro.margin(book, market, method)`` result of the model's method, to reuse.  ``dynamic_collateral``
     (default: on for X:PM only): coin balances revalued inside the PM scenarios of their coin
     (riskoffset.accounts.scenario_collateral)."""
@@ -163,8 +164,8 @@ def account(
     bal = np.zeros((n, k))
     bal[:, [col[c] for c in balances.currencies]] = balances.for_accounts(accounts)
     eq = bal.copy()
-    if unrealised is None:  # the options' mark value; futures P&L needs average prices the book does not carry
-        eq += _options_value(book, market, settles, col, k)
+    if unrealised is None:  # the options' mark value and the futures' P&L against the book's average prices
+        eq += _positions_value(book, market, settles, col, k)
     else:
         u = np.asarray(unrealised, dtype=np.float64)
         if u.shape != (len(balances), len(balances.currencies)) or not np.isfinite(u).all():
@@ -229,20 +230,31 @@ def settle(
     return Settled(margin_balance, im_usd, mm_usd, available, ratio, below_im, below_mm)
 
 
-def _options_value(book: Book, market: Market, settles: list[str], col: dict[str, int], k: int) -> FloatArray:
+def _positions_value(book: Book, market: Market, settles: list[str], col: dict[str, int], k: int) -> FloatArray:
     """[account, currency]: signed quantity x mark value of every option, in its settlement currency (coin for
-    an inverse option, the quote currency for a linear one); 0 for every other instrument."""
-    from ..instruments import INVERSE, KIND_OPTION
+    an inverse option, the quote currency for a linear one), plus each future's and perpetual's unrealised
+    P&L against the book's average price where it has one (`equity.futures_unrealised_pnl`)."""
+    from ..instruments import INVERSE, KIND_FUTURE, KIND_OPTION, KIND_PERPETUAL
     from ..unit_greeks import instrument_greeks
 
     table = book.instruments
-    g = instrument_greeks(table, market)
+    resolved = market.resolve(table)
+    g = instrument_greeks(table, market, resolved)
     unit = np.where(table.settlement == INVERSE, g["value_coin"], g["value_usd"])
     unit = np.where(table.kind == KIND_OPTION, unit, 0.0)
-    rows = np.repeat(np.arange(len(book.accounts)), np.diff(book.indptr))
+    value = book.quantity * unit[book.indices]
+    if book.average_price is not None:
+        known = np.flatnonzero(~np.isnan(book.average_price))
+        rows = book.indices[known]
+        futures = (table.kind[rows] == KIND_FUTURE) | (table.kind[rows] == KIND_PERPETUAL)
+        known, rows = known[futures], rows[futures]
+        value[known] += futures_unrealised_pnl(
+            book.quantity[known], book.average_price[known], resolved.forward[rows], table.settlement[rows] == INVERSE
+        )
+    accounts = np.repeat(np.arange(len(book.accounts)), np.diff(book.indptr))
     cols = np.array([col[settles[i]] for i in book.indices.tolist()], dtype=np.int64)
     out = np.zeros((len(book.accounts), k))
-    np.add.at(out, (rows, cols), book.quantity * unit[book.indices])
+    np.add.at(out, (accounts, cols), value)
     return out
 
 

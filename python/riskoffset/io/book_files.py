@@ -62,12 +62,19 @@ def positions_json(source: str | Path | Any) -> tuple[str, Any, str]:
 
 
 def write_positions_csv(path: str | Path, positions: Iterable[Mapping[str, Any]]) -> None:
-    """Write records (account, instrument, quantity) as the CSV read_positions_csv reads; quantities are
-    written with repr so they read back exactly."""
+    """Write records (account, instrument, quantity, and average_price when a record has one) as the CSV
+    read_positions_csv reads; numbers are written with repr so they read back exactly."""
+    records = list(positions)
+    averages = any("average_price" in p for p in records)
+    columns = [*POSITION_COLUMNS, "average_price"] if averages else list(POSITION_COLUMNS)
     with Path(path).open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(POSITION_COLUMNS))
+        writer = csv.DictWriter(f, fieldnames=columns)
         writer.writeheader()
-        writer.writerows({**p, "quantity": repr(p["quantity"])} for p in positions)
+        for p in records:
+            row = {**p, "quantity": repr(p["quantity"])}
+            if averages:
+                row["average_price"] = repr(p["average_price"]) if "average_price" in p else ""
+            writer.writerow(row)
 
 
 def sample_book_names() -> list[str]:

@@ -148,8 +148,9 @@ def instrument_from_deribit(obj: Mapping[str, Any]) -> Instrument:
 
 def positions_from_deribit(
     objects: Any, *, account: str | int = "deribit"
-) -> tuple[list[str | int], list[str], list[float]]:
-    """(accounts, instrument names, signed amounts) from `private/get_positions` objects.
+) -> tuple[list[str | int], list[str], list[float], list[float]]:
+    """(accounts, instrument names, signed amounts, average prices: NaN where absent) from
+    `private/get_positions` objects.
 
     ``size`` is taken as Deribit's amount (USD for inverse futures and perpetuals, coin for options): it is
     signed; ``direction`` must agree with its sign (sell -> negative) and a contradiction is an error naming
@@ -158,6 +159,7 @@ def positions_from_deribit(
     accounts: list[str | int] = []
     names: list[str] = []
     sizes: list[float] = []
+    averages: list[float] = []
     for obj in unwrap(objects):
         name = obj.get("instrument_name")
         if not isinstance(name, str):
@@ -182,7 +184,9 @@ def positions_from_deribit(
         accounts.append(obj.get("account", account))
         names.append(name)
         sizes.append(size)
-    return accounts, names, sizes
+        average = _number(obj, "average_price") if obj.get("average_price") not in (None, "") else math.nan
+        averages.append(average)
+    return accounts, names, sizes, averages
 
 
 def _percent_iv(obj: Mapping[str, Any]) -> float:

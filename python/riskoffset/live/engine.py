@@ -132,8 +132,11 @@ class RiskEngine:
         self._moves_cache: tuple[FloatArray, IntArray] | None = None
         self.table = _universe(book, market)
         self._setup_instruments()
-        # Futures of the starting book are taken as entered at their mark (their P&L starts at 0).
-        average = np.where(self._future[book.indices], self._mark[book.indices], math.nan)
+        # Futures keep the book's average price; without one they count as entered at their mark (P&L 0).
+        given = book.average_price if book.average_price is not None else np.full(len(book.indices), math.nan)
+        average = np.where(
+            self._future[book.indices], np.where(np.isnan(given), self._mark[book.indices], given), math.nan
+        )
         self.positions = Positions(book, average)
         self._held = np.zeros(len(self.table), dtype=bool)  # held by some account now or earlier
         self._held[book.indices] = True

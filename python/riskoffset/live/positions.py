@@ -169,10 +169,12 @@ class Positions:
         return ptr, accounts
 
     def book(self, table: InstrumentTable, name: str = "") -> Book:
-        """The current positions as a `Book` (accounts without positions are left out, as a book does)."""
-        indptr, indices, quantity, _ = self.csr()
+        """The current positions as a `Book` with the futures' average prices (accounts without positions are
+        left out, as a book does)."""
+        indptr, indices, quantity, average = self.csr()
         account = np.asarray(self.labels)[np.repeat(np.arange(len(self.labels)), np.diff(indptr))]
-        return Book.from_arrays(account, indices, quantity, instruments=table, name=name)
+        known = average if np.isfinite(average).any() else None
+        return Book.from_arrays(account, indices, quantity, instruments=table, name=name, average_price=known)
 
     def __getstate__(self) -> dict[str, Any]:
         self.compact()
