@@ -38,7 +38,7 @@ from ..optional import require_pandas
 from ..scalars import plain
 from .balances import Balances
 from .collateral import CollateralTable, collateral_usd
-from .equity import futures_unrealised_pnl
+from .equity import equity, futures_unrealised_pnl
 from .models import model
 
 
@@ -165,7 +165,7 @@ def account(
     bal[:, [col[c] for c in balances.currencies]] = balances.for_accounts(accounts)
     eq = bal.copy()
     if unrealised is None:  # the options' mark value and the futures' P&L against the book's average prices
-        eq += _positions_value(book, market, settles, col, k)
+        eq = _with_positions(bal, book, market, settles, col)
     else:
         u = np.asarray(unrealised, dtype=np.float64)
         if u.shape != (len(balances), len(balances.currencies)) or not np.isfinite(u).all():
@@ -230,10 +230,11 @@ def settle(
     return Settled(margin_balance, im_usd, mm_usd, available, ratio, below_im, below_mm)
 
 
-def _positions_value(book: Book, market: Market, settles: list[str], col: dict[str, int], k: int) -> FloatArray:
-    """[account, currency]: signed quantity x mark value of every option, in its settlement currency (coin for
-    an inverse option, the quote currency for a linear one), plus each future's and perpetual's unrealised
-    P&L against the book's average price where it has one (`equity.futures_unrealised_pnl`)."""
+def _with_positions(bal: FloatArray, book: Book, market: Market, settles: list[str], col: dict[str, int]) -> FloatArray:
+    """Equity per [account, currency] (`equity.equity`): the balances plus, per position, the signed
+    quantity x mark value of every option, in its settlement currency (coin for an inverse option, the quote
+    currency for a linear one), and each future's and perpetual's unrealised P&L against the book's average
+    price where it has one (`equity.futures_unrealised_pnl`)."""
     from ..instruments import INVERSE, KIND_FUTURE, KIND_OPTION, KIND_PERPETUAL
     from ..unit_greeks import instrument_greeks
 
@@ -241,21 +242,19 @@ def _positions_value(book: Book, market: Market, settles: list[str], col: dict[s
     resolved = market.resolve(table)
     g = instrument_greeks(table, market, resolved)
     unit = np.where(table.settlement == INVERSE, g["value_coin"], g["value_usd"])
-    unit = np.where(table.kind == KIND_OPTION, unit, 0.0)
-    value = book.quantity * unit[book.indices]
+    options = book.quantity * np.where(table.kind == KIND_OPTION, unit, 0.0)[book.indices]
+    futures = np.zeros(len(book.quantity))
     if book.average_price is not None:
         known = np.flatnonzero(~np.isnan(book.average_price))
         rows = book.indices[known]
-        futures = (table.kind[rows] == KIND_FUTURE) | (table.kind[rows] == KIND_PERPETUAL)
-        known, rows = known[futures], rows[futures]
-        value[known] += futures_unrealised_pnl(
+        is_future = (table.kind[rows] == KIND_FUTURE) | (table.kind[rows] == KIND_PERPETUAL)
+        known, rows = known[is_future], rows[is_future]
+        futures[known] = futures_unrealised_pnl(
             book.quantity[known], book.average_price[known], resolved.forward[rows], table.settlement[rows] == INVERSE
         )
     accounts = np.repeat(np.arange(len(book.accounts)), np.diff(book.indptr))
     cols = np.array([col[settles[i]] for i in book.indices.tolist()], dtype=np.int64)
-    out = np.zeros((len(book.accounts), k))
-    np.add.at(out, (accounts, cols), value)
-    return out
+    return equity(bal, accounts, cols, options, futures)
 
 
 def _book_rows(groups: GroupMargins, accounts: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
