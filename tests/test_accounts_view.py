@@ -145,3 +145,30 @@ def test_deribit_published_portfolio_identities_hold_in_settle() -> None:
     assert f.available_usd[0] == pytest.approx(0.23387838, abs=5e-9)
     assert f.mm_ratio[0] == pytest.approx(0.00009141 / 0.2340038, rel=1e-12)
     assert not f.below_initial[0] and not f.below_maintenance[0]
+
+
+def test_projected_margins_follow_deribits_definition() -> None:
+    """Deribit's projected IM/MM: under cross collateral the account's total, each cross-collateral currency's
+    margin converted at its index, expressed in the given currency; segregated, each currency's own.  An
+    account with 0.1 BTC of IM at 50,000 and 2,000 USDC of IM: 7,000 USD, so 0.14 BTC and 7,000 USDC projected."""
+    from riskoffset.accounts.view import settle
+
+    index = np.array([50_000.0, 1.0])
+    initial = np.array([[0.1, 2_000.0]])
+    maintenance = initial * 0.8
+    f = settle(np.array([[1.0, 10_000.0]]), initial, maintenance, index, (np.zeros(2), np.zeros(2)))
+    common = dict(
+        calibration="exact", accounts=np.array(["a"]), currencies=("BTC", "USDC"), index=index,
+        balance=np.array([[1.0, 10_000.0]]), equity=np.array([[1.0, 10_000.0]]), initial=initial,
+        maintenance=maintenance, margin_balance_usd=f.margin_balance_usd, initial_usd=f.initial_usd,
+        maintenance_usd=f.maintenance_usd, available_usd=f.available_usd, mm_ratio=f.mm_ratio,
+        below_initial=f.below_initial, below_maintenance=f.below_maintenance, collateral_source="",
+        margin_source="",
+    )  # fmt: skip
+    cross = ro.AccountView(model="X:SM", **common)  # type: ignore[arg-type]
+    np.testing.assert_allclose(cross.projected_initial, [[0.14, 7_000.0]], rtol=1e-14)
+    np.testing.assert_allclose(cross.projected_maintenance, [[0.112, 5_600.0]], rtol=1e-14)
+    segregated = ro.AccountView(model="S:SM", **common)  # type: ignore[arg-type]
+    np.testing.assert_array_equal(segregated.projected_initial, initial)
+    row = cross.row("a")
+    assert row["projected_initial_BTC"] == pytest.approx(0.14, rel=1e-14)

@@ -68,6 +68,27 @@ class AccountView:
     def __len__(self) -> int:
         return len(self.accounts)
 
+    def _projected(self, per_currency: FloatArray, usd: FloatArray) -> FloatArray:
+        """Deribit's projected figure per [account, currency]: under X: models the account's total in USD
+        expressed in each currency at its index ("the sum of each cross collateral currency's value converted to
+        the given currency"); under S: models each currency's own figure.  Infinite where a currency has no
+        index and there is margin to express."""
+        if self.model.startswith("S:"):
+            return np.asarray(per_currency.copy(), dtype=np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = np.where(self.index > 0, usd[:, None] / np.where(self.index > 0, self.index, 1.0), np.inf)
+        return np.asarray(np.where(usd[:, None] == 0.0, 0.0, out), dtype=np.float64)
+
+    @property
+    def projected_initial(self) -> FloatArray:
+        """Projected initial margin per [account, currency], as Deribit's summary reports it (`_projected`)."""
+        return self._projected(self.initial, self.initial_usd)
+
+    @property
+    def projected_maintenance(self) -> FloatArray:
+        """Projected maintenance margin per [account, currency] (`_projected`)."""
+        return self._projected(self.maintenance, self.maintenance_usd)
+
     @property
     def funding_needed_usd(self) -> FloatArray:
         """USD the account must add to meet initial margin: per currency under S: models (a surplus in one
@@ -93,7 +114,7 @@ class AccountView:
         out["below_initial"] = bool(self.below_initial[i])
         out["below_maintenance"] = bool(self.below_maintenance[i])
         for j, cur in enumerate(self.currencies):
-            for name in ("balance", "equity", "initial", "maintenance"):
+            for name in ("balance", "equity", "initial", "maintenance", "projected_initial", "projected_maintenance"):
                 out[f"{name}_{cur}"] = float(getattr(self, name)[i, j])
         return out
 
@@ -111,7 +132,7 @@ class AccountView:
             "below_maintenance": self.below_maintenance,
         }
         for j, cur in enumerate(self.currencies):
-            for name in ("balance", "equity", "initial", "maintenance"):
+            for name in ("balance", "equity", "initial", "maintenance", "projected_initial", "projected_maintenance"):
                 data[f"{name}_{cur}"] = getattr(self, name)[:, j]
         return pd.DataFrame(data, index=pd.Index(self.accounts, name="account"))
 
