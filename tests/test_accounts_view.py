@@ -4,6 +4,7 @@ figure is hand-computed arithmetic (docstrings), plus the sample books end to en
 from __future__ import annotations
 
 from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 import pytest
@@ -157,18 +158,18 @@ def test_projected_margins_follow_deribits_definition() -> None:
     initial = np.array([[0.1, 2_000.0]])
     maintenance = initial * 0.8
     f = settle(np.array([[1.0, 10_000.0]]), initial, maintenance, index, (np.zeros(2), np.zeros(2)))
-    common = dict(
-        calibration="exact", accounts=np.array(["a"]), currencies=("BTC", "USDC"), index=index,
-        balance=np.array([[1.0, 10_000.0]]), equity=np.array([[1.0, 10_000.0]]), initial=initial,
-        maintenance=maintenance, margin_balance_usd=f.margin_balance_usd, initial_usd=f.initial_usd,
-        maintenance_usd=f.maintenance_usd, available_usd=f.available_usd, mm_ratio=f.mm_ratio,
-        below_initial=f.below_initial, below_maintenance=f.below_maintenance, collateral_source="",
-        margin_source="",
-    )  # fmt: skip
-    cross = ro.AccountView(model="X:SM", **common)  # type: ignore[arg-type]
+    common: dict[str, Any] = {
+        "calibration": "exact", "accounts": np.array(["a"]), "currencies": ("BTC", "USDC"), "index": index,
+        "balance": np.array([[1.0, 10_000.0]]), "equity": np.array([[1.0, 10_000.0]]), "initial": initial,
+        "maintenance": maintenance, "margin_balance_usd": f.margin_balance_usd, "initial_usd": f.initial_usd,
+        "maintenance_usd": f.maintenance_usd, "available_usd": f.available_usd, "mm_ratio": f.mm_ratio,
+        "below_initial": f.below_initial, "below_maintenance": f.below_maintenance, "collateral_source": "",
+        "margin_source": "",
+    }  # fmt: skip
+    cross = ro.AccountView(model="X:SM", **common)
     np.testing.assert_allclose(cross.projected_initial, [[0.14, 7_000.0]], rtol=1e-14)
     np.testing.assert_allclose(cross.projected_maintenance, [[0.112, 5_600.0]], rtol=1e-14)
-    segregated = ro.AccountView(model="S:SM", **common)  # type: ignore[arg-type]
+    segregated = ro.AccountView(model="S:SM", **common)
     np.testing.assert_array_equal(segregated.projected_initial, initial)
     row = cross.row("a")
     assert row["projected_initial_BTC"] == pytest.approx(0.14, rel=1e-14)
