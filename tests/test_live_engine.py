@@ -285,3 +285,18 @@ def test_the_engine_refuses_what_it_cannot_use() -> None:
     with pytest.raises(ValueError, match="not in the engine"):
         engine.account("nobody")
     assert math.isfinite(engine.account("A")["mm_ratio"])
+
+
+def test_a_deribit_ticker_object_is_read_as_deribit_sends_it() -> None:
+    """``on_ticker`` takes Deribit's ticker object: mark_iv 65.0 (percent) is the decimal 0.65 the keyword
+    form takes, so both engines end equal; a malformed object is refused with the field named."""
+    book, balances = start_book()
+    a, b = (ro.RiskEngine(book, MARKET, balances=balances) for _ in range(2))
+    name = OPTIONS[0]
+    a.on_ticker({"instrument_name": name, "timestamp": 5, "mark_iv": 65.0, "mark_price": 0.01,
+                 "underlying_price": MARKET.index["BTC"]})  # fmt: skip
+    b.on_ticker(name, mark_iv=0.65, mark_price=0.01, underlying_price=MARKET.index["BTC"], timestamp=5)
+    assert a.market.mark_iv[name] == b.market.mark_iv[name] == 0.65
+    np.testing.assert_array_equal(a.accounts().initial_usd, b.accounts().initial_usd)
+    with pytest.raises(ValueError, match="mark_iv"):
+        a.on_ticker({"instrument_name": name, "timestamp": 6, "mark_iv": "high"})

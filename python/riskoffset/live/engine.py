@@ -568,7 +568,7 @@ class RiskEngine:
 
     def on_ticker(
         self,
-        instrument: str,
+        instrument: str | Mapping[str, Any],
         *,
         mark_price: float | None = None,
         mark_iv: float | None = None,
@@ -577,7 +577,22 @@ class RiskEngine:
     ) -> None:
         """A Deribit ticker of one instrument: an option's mark price, mark IV (decimal) and forward
         (``underlying_price``) reprice that option and its holders; a future's or perpetual's mark price moves
-        the forward curve, so every instrument of its underlying is repriced."""
+        the forward curve, so every instrument of its underlying is repriced.  ``instrument`` may also be
+        Deribit's ticker object itself (``public/ticker`` or a ``ticker.*`` notification's data: its
+        ``mark_iv`` in percent, as Deribit sends it)."""
+        if isinstance(instrument, Mapping):
+            from .messages import TickerUpdate, parse_notification
+
+            name = instrument.get("instrument_name")
+            updates = parse_notification({"channel": f"ticker.{name}.raw", "data": instrument})
+            self.quotes(
+                [
+                    TickerQuote(u.instrument, u.mark_price, u.mark_iv, u.underlying_price, u.timestamp)
+                    for u in updates
+                    if isinstance(u, TickerUpdate)
+                ]
+            )
+            return
         self.quotes([TickerQuote(instrument, mark_price, mark_iv, underlying_price, timestamp)])
 
     def _ticker_quote(self, q: TickerQuote, undo: _Undo) -> _Touched | None:
@@ -837,7 +852,13 @@ class RiskEngine:
                     if isinstance(u, IndexUpdate):
                         self.quotes([IndexQuote(u.underlying, u.price, u.timestamp)])
                     elif isinstance(u, TickerUpdate):
-                        self.quotes([TickerQuote(u.instrument, u.mark_price, u.mark_iv, u.underlying_price, u.timestamp)])
+                        self.quotes(
+                            [
+                                TickerQuote(
+                                    u.instrument, u.mark_price, u.mark_iv, u.underlying_price, u.timestamp
+                                )
+                            ]
+                        )
                     elif isinstance(u, TradeUpdate):
                         self.on_trade(u.account, u.instrument, u.quantity, u.price, u.fee, fee_currency=u.fee_currency,
                                       timestamp=u.timestamp, trade_id=u.trade_id)  # fmt: skip
