@@ -300,3 +300,19 @@ def test_a_deribit_ticker_object_is_read_as_deribit_sends_it() -> None:
     np.testing.assert_array_equal(a.accounts().initial_usd, b.accounts().initial_usd)
     with pytest.raises(ValueError, match="mark_iv"):
         a.on_ticker({"instrument_name": name, "timestamp": 6, "mark_iv": "high"})
+
+
+def test_listed_instruments_without_quotes_are_left_out_not_fatal() -> None:
+    """A market that lists instruments it has no quotes for (an option without mark or IV, a SOL future
+    without a SOL index) still runs the engine; those instruments cannot be traded (a clear error)."""
+    extra = ro.InstrumentTable.from_names(["BTC-25DEC26-250000-C", "SOL_USDC-PERPETUAL"])
+    listed = ro.InstrumentTable(list(MARKET.instruments) + list(extra))
+    market = ro.Market(MARKET.valuation_time, index=MARKET.index, marks={**MARKET.marks, "SOL_USDC-PERPETUAL": 150.0},
+                       mark_iv=MARKET.mark_iv, forwards=MARKET.forwards, instruments=listed)  # fmt: skip
+    book, balances = start_book()
+    engine = ro.RiskEngine(book, market, balances=balances)
+    assert "BTC-25DEC26-250000-C" not in engine.table and "SOL_USDC-PERPETUAL" not in engine.table
+    with pytest.raises(ValueError, match="not among the engine's instruments"):
+        engine.on_trade("A", "BTC-25DEC26-250000-C", 1.0, 0.001)
+    engine.on_trade("A", OPTIONS[7], 1.0, 0.01)  # a listed, quoted instrument still trades
+    assert_matches(engine, "X:PM")

@@ -49,7 +49,7 @@ from ..margining import margin as compute_margin
 from ..margining.columns import GroupMargins
 from ..margining.portfolio import PMInputs, PMParameters, expiry_columns, key_matrix, vectors_of_rows
 from ..margining.vectors import vector_keys
-from ..market import Market
+from ..market import Market, MarketDataError
 from ..scalars import plain
 from ..unit_greeks import instrument_greeks
 from ..whatif import MAX_ORDER
@@ -1138,13 +1138,29 @@ class _Undo:
 
 # ====================================================================== helpers
 def _universe(book: Book, market: Market) -> InstrumentTable:
-    """The book's instruments (same rows), then every instrument the market lists."""
+    """The book's instruments (same rows), then every instrument the market lists and can value: a listed
+    instrument whose quotes are missing (no mark, no vol, no index) is left out, so trades cannot open it,
+    rather than failing the engine; the book's own instruments must all be valued."""
     items = list(book.instruments)
     listed = market.instruments
-    if listed is not None:
-        seen = {inst.name for inst in items}
-        items += [inst for inst in listed if inst.name not in seen]
-    return InstrumentTable(items)
+    if listed is None:
+        return InstrumentTable(items)
+    seen = {inst.name for inst in items}
+    extra = [inst for inst in listed if inst.name not in seen and inst.base in market.index]
+    market.resolve(book.instruments)  # the book's instruments: a missing quote is the user's error
+    try:
+        market.resolve(InstrumentTable(items + extra))
+    except MarketDataError:  # keep the listed instruments that resolve on their own
+        extra = [inst for inst in extra if _resolves(market, inst)]
+    return InstrumentTable(items + extra)
+
+
+def _resolves(market: Market, instrument: Any) -> bool:
+    try:
+        market.resolve(InstrumentTable([instrument]))
+    except MarketDataError:
+        return False
+    return True
 
 
 def _base_of(name: str) -> str:
