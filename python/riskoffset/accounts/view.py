@@ -94,7 +94,7 @@ class AccountView:
         """USD the account must add to meet initial margin: per currency under S: models (a surplus in one
         currency does not cover another), pooled under X: models."""
         if self.model.startswith("S:"):
-            return np.asarray(np.maximum(self.initial - self.equity, 0.0) @ self.index, dtype=np.float64)
+            return in_usd(np.maximum(self.initial - self.equity, 0.0), self.index)
         return np.asarray(np.maximum(-self.available_usd, 0.0), dtype=np.float64)
 
     @property
@@ -212,6 +212,12 @@ def account(
     )  # fmt: skip
 
 
+def in_usd(amounts: FloatArray, index: FloatArray) -> FloatArray:
+    """Per row, the sum of amounts per currency times each currency's USD price: a row-wise sum, so a row's
+    figure does not depend on which other rows are computed with it (a matrix product may block them)."""
+    return np.asarray((amounts * index).sum(axis=1), dtype=np.float64)
+
+
 @dataclass(frozen=True, eq=False)
 class Settled:
     """Per-account USD figures of equity against margin (`settle`)."""
@@ -235,16 +241,16 @@ def settle(
     """Equity, IM and MM per [account, currency] against each other (module doc): segregated when
     ``haircuts`` is None, else cross collateral with the (IM, MM) haircut of each currency.  The account
     view and the live engine both settle here."""
-    im_usd = initial @ index
-    mm_usd = maintenance @ index
+    im_usd = in_usd(initial, index)
+    mm_usd = in_usd(maintenance, index)
     if haircuts is not None:
         coll_im = collateral_usd(equity, index, haircuts[0]).sum(axis=1)
         coll_mm = collateral_usd(equity, index, haircuts[1]).sum(axis=1)
         margin_balance, available = coll_im, coll_im - im_usd
         below_im, below_mm = available < 0.0, coll_mm < mm_usd
     else:
-        margin_balance = equity @ index
-        available = (equity - initial) @ index
+        margin_balance = in_usd(equity, index)
+        available = in_usd(equity - initial, index)
         below_im, below_mm = (equity < initial).any(axis=1), (equity < maintenance).any(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(mm_usd == 0.0, 0.0, np.where(margin_balance > 0.0, mm_usd / margin_balance, np.inf))

@@ -424,14 +424,16 @@ class RiskEngine:
         out[2][cell], out[3][cell] = c["worst_index"], c["worst_pnl"]
         return out
 
+    def _key_currency_col(self) -> list[int]:
+        """The engine's currency column of each PM vector key's settlement currency."""
+        return [self._col[c.upper()] for c in self._keys.currency]
+
     def _from_groups(
         self, initial: FloatArray, maintenance: FloatArray, worst_index: IntArray, worst_pnl: FloatArray
     ) -> tuple[FloatArray, FloatArray, IntArray, IntArray, FloatArray]:
         """Per account: IM and MM per currency from the [account, key] figures, and the key, scenario and USD
         P&L of the group with the largest IM in USD (-1 with no margin)."""
         keys = self._keys
-        to_currency = np.zeros((len(keys.names), len(self.currencies)))
-        to_currency[np.arange(len(keys.names)), [self._col[c.upper()] for c in keys.currency]] = 1.0
         rate = np.where(keys.coin, keys.index, 1.0)
         usd = initial * rate
         n = len(initial)
@@ -441,7 +443,12 @@ class RiskEngine:
         key = np.where(some, top, -1).astype(np.int64)
         index = np.where(some, worst_index[at, top] if usd.shape[1] else -1, -1).astype(np.int64)
         pnl = np.where(some, (worst_pnl[at, top] * rate[top]) if usd.shape[1] else 0.0, 0.0)
-        return initial @ to_currency, maintenance @ to_currency, key, index, pnl
+        im = np.zeros((n, len(self.currencies)))
+        mm = np.zeros((n, len(self.currencies)))
+        for k, c in enumerate(self._key_currency_col()):  # a few keys: no matrix product, no BLAS threads
+            im[:, c] += initial[:, k]
+            mm[:, c] += maintenance[:, k]
+        return im, mm, key, index, pnl
 
     def _margins(
         self, rows: IntArray, indptr: IntArray, indices: IntArray, quantity: FloatArray
