@@ -144,8 +144,8 @@ def test_the_cli_replays_and_resumes(short_stream: Path, tmp_path: Path, run_cli
 
 
 def test_quotes_applied_per_instant_end_as_one_by_one(short_stream: Path) -> None:
-    """The replay applies the quotes of one timestamp together; the state it ends in is the state of
-    applying every message on its own, and so are the accounts margin-called and liquidated."""
+    """The replay applies the quotes of one timestamp together; the state it ends in is, bit for bit, the
+    state of applying every message on its own, and so are the accounts margin-called and liquidated."""
     grouped = engine()
     summary = replay(grouped, short_stream)
     single = engine()
@@ -159,7 +159,5 @@ def test_quotes_applied_per_instant_end_as_one_by_one(short_stream: Path) -> Non
             )
     a, b = state(grouped), state(single)
     assert a.pop("counters")["updates"] == b.pop("counters")["updates"]
-    for name in ("balance", "equity", "initial", "maintenance", "mm_ratio"):  # summed over other row sets
-        np.testing.assert_allclose(a.pop(name), b.pop(name), rtol=1e-12, atol=0)
-    assert a == b
+    assert a == b  # bit for bit: an account's figures do not depend on which accounts are computed with it
     assert summary.liquidated == liquidations and summary.called == calls
