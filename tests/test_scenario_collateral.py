@@ -59,3 +59,25 @@ def test_x_pm_view_uses_it() -> None:
     np.testing.assert_allclose(off.initial_usd, s.initial_usd)
     with pytest.raises(ValueError, match="dynamic_collateral needs a PM model"):
         ro.account(book, market, balances, "X:SM", dynamic_collateral=True)
+
+
+def test_the_pass_refuses_coin_arrays_that_do_not_fit() -> None:
+    """The C++ pass places coin balances itself; arrays of the wrong shape, non-finite amounts or a key naming
+    a coin column that does not exist are refused with the field named."""
+    from riskoffset.accounts.scenario_collateral import coin_moves
+    from riskoffset.margining.portfolio import pm_inputs
+
+    book = ro.Book.sample("linear_inverse")
+    p, keys, inputs, _ = pm_inputs(book, ro.Market.sample())
+    moves, coin_col = coin_moves(p, keys, ("BTC", "USDC"))
+    coins = np.ones((len(book.accounts), 2))
+    run = lambda c: inputs.run(book.indptr, book.indices, book.quantity, coins=c)  # noqa: E731
+    assert len(run((coins, moves, coin_col))["initial"])
+    with pytest.raises(ValueError, match="coins must be"):
+        run((coins[:1], moves, coin_col))
+    with pytest.raises(ValueError, match="coins must be finite"):
+        run((np.full_like(coins, np.nan), moves, coin_col))
+    with pytest.raises(ValueError, match="coin_moves must be"):
+        run((coins, moves[:, :3], coin_col))
+    with pytest.raises(ValueError, match="coin_col"):
+        run((coins, moves, np.full_like(coin_col, 7)))

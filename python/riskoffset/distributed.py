@@ -24,14 +24,14 @@ from typing import Any
 import numpy as np
 
 from ._types import FloatArray, IntArray
-from .accounts.scenario_collateral import coin_moves, collateral_rows
+from .accounts.scenario_collateral import coin_moves
 from .book import Book, _integer_label
 from .instruments import InstrumentTable
 from .margining import margin
 from .margining.bulk import account_ranges
 from .margining.columns import AccountMargins, GroupMargins
 from .margining.legacy import is_legacy
-from .margining.portfolio import PMInputs, from_columns, group_layout, group_margins, pm_inputs
+from .margining.portfolio import PMInputs, from_columns, group_margins, pm_inputs
 from .market import Market
 from .optional import require
 
@@ -122,11 +122,8 @@ def _margin_book(
     deribit-pm runs the C++ pass on the broadcast instrument data (with ``coins``, the accounts' balances per
     [account, currency], inside the scenarios), the other methods margin the sub-book."""
     if isinstance(shared, PMSetup):
-        collateral = None
-        if coins is not None and shared.coin_moves is not None:
-            account, key = group_layout(book, shared.inputs)
-            collateral = collateral_rows(account, key, coins, *shared.coin_moves)
-        columns = shared.inputs.run(book.indptr, book.indices, book.quantity, keep_vectors=False, collateral=collateral)
+        balances = (coins, *shared.coin_moves) if coins is not None and shared.coin_moves is not None else None
+        columns = shared.inputs.run(book.indptr, book.indices, book.quantity, keep_vectors=False, coins=balances)
         pm = from_columns(book, shared.params, shared.keys, shared.inputs, shared.labels, columns)
         rows = group_margins(book, pm)
     else:

@@ -201,6 +201,38 @@ class GroupSteps {
   std::vector<double> scratch_;
 };
 
+// Coin balances inside the scenarios: each account's balance of a coin (coins[a, coin_col[k]]) times the USD
+// P&L per coin of the scenario columns of key k (moves[k]), in the account's first group of a key that takes
+// that coin (keys in code order; coin_col -1 for a key that takes none).  Rows in the order of the groups.
+std::vector<double> coin_collateral(const riskoffset::PmBook& book, const std::vector<std::int64_t>& first,
+                                    const Doubles& coins, const Doubles& moves, const Ints& coin_col,
+                                    std::size_t width) {
+  const std::size_t n_coins = static_cast<std::size_t>(coins.shape(1));
+  std::vector<double> out(static_cast<std::size_t>(first[book.n_accounts]) * width, 0.0);
+  std::vector<std::uint8_t> seen(book.n_keys, 0), taken(n_coins, 0);
+  for (std::size_t a = 0; a < book.n_accounts; ++a) {
+    for (std::int64_t p = book.indptr[a]; p < book.indptr[a + 1]; ++p) {
+      const std::int64_t k = book.key[book.indices[p]];
+      if (k >= 0) seen[static_cast<std::size_t>(k)] = 1;
+    }
+    auto g = static_cast<std::size_t>(first[a]);
+    for (std::size_t k = 0; k < book.n_keys; ++k) {
+      if (!seen[k]) continue;
+      seen[k] = 0;
+      const std::int64_t cc = coin_col.data()[k];
+      if (cc >= 0 && !taken[static_cast<std::size_t>(cc)]) {
+        taken[static_cast<std::size_t>(cc)] = 1;
+        const double amount = coins.data()[a * n_coins + static_cast<std::size_t>(cc)];
+        const double* row = moves.data() + k * width;
+        for (std::size_t j = 0; j < width; ++j) out[g * width + j] = amount * row[j];
+      }
+      ++g;
+    }
+    std::fill(taken.begin(), taken.end(), 0);
+  }
+  return out;
+}
+
 }  // namespace
 
 void register_margin(py::module_& m) {
@@ -250,7 +282,8 @@ void register_margin(py::module_& m) {
       [](const Ints& indptr, const Ints& indices, const Doubles& quantity, const Ints& instrument_key,
          const Doubles& vectors, std::size_t n_standard, const Doubles& extended_moves, const Doubles& delta,
          const Ints& column, const Doubles& t_column, const Doubles& keys, double mm_factor, bool keep_vectors,
-         const std::optional<Doubles>& collateral_in) {
+         const std::optional<Doubles>& collateral_in, const std::optional<Doubles>& coins_in,
+         const std::optional<Doubles>& coin_moves_in, const std::optional<Ints>& coin_col_in) {
         CheckedBook c = checked_book(indptr, indices, quantity, instrument_key, vectors, n_standard, extended_moves,
                                      delta, column, t_column, keys, mm_factor);
         const std::size_t width = c.shape.width(), n_accounts = c.book.n_accounts;
@@ -260,6 +293,34 @@ void register_margin(py::module_& m) {
           first = group_starts(c.book);
         }
         const auto n_groups = static_cast<std::size_t>(first[n_accounts]);
+        const bool with_coins = coins_in.has_value() || coin_moves_in.has_value() || coin_col_in.has_value();
+        RO_REQUIRE(!(with_coins && collateral_in), "give collateral or coins/coin_moves/coin_col, not both");
+        std::vector<double> from_coins;
+        if (with_coins) {
+          RO_REQUIRE(coins_in && coin_moves_in && coin_col_in, "coins, coin_moves and coin_col go together");
+          const Doubles coins = riskoffset_bindings::aligned(*coins_in);
+          const Doubles moves = riskoffset_bindings::aligned(*coin_moves_in);
+          const Ints coin_col = aligned_ints(*coin_col_in);
+          RO_REQUIRE(coins.ndim() == 2 && static_cast<std::size_t>(coins.shape(0)) == n_accounts,
+                     "coins must be (n_accounts, n_coins)");
+          RO_REQUIRE(moves.ndim() == 2 && static_cast<std::size_t>(moves.shape(0)) == c.book.n_keys &&
+                         static_cast<std::size_t>(moves.shape(1)) == width,
+                     "coin_moves must be (n_keys, n_standard + n_extended)");
+          RO_REQUIRE(coin_col.ndim() == 1 && static_cast<std::size_t>(coin_col.size()) == c.book.n_keys,
+                     "coin_col needs one entry per key");
+          for (py::ssize_t j = 0; j < coins.size(); ++j)
+            RO_REQUIRE(std::isfinite(coins.data()[j]), "coins must be finite");
+          for (py::ssize_t j = 0; j < moves.size(); ++j)
+            RO_REQUIRE(std::isfinite(moves.data()[j]), "coin_moves must be finite");
+          for (py::ssize_t k = 0; k < coin_col.size(); ++k)
+            RO_REQUIRE(coin_col.data()[k] >= -1 && coin_col.data()[k] < coins.shape(1),
+                       "coin_col: key " + std::to_string(k) + " names a coin column outside coins");
+          {
+            py::gil_scoped_release release;  // reads the checked arrays, writes its own vector
+            from_coins = coin_collateral(c.book, first, coins, moves, coin_col, width);
+          }
+          c.book.collateral = from_coins.data();
+        }
         Doubles collateral;
         if (collateral_in) {
           collateral = riskoffset_bindings::aligned(*collateral_in);
@@ -303,7 +364,10 @@ void register_margin(py::module_& m) {
       py::arg("indptr"), py::arg("indices"), py::arg("quantity"), py::arg("instrument_key"), py::arg("vectors"),
       py::arg("n_standard"), py::arg("extended_moves"), py::arg("delta"), py::arg("column"), py::arg("t_column"),
       py::arg("keys"), py::arg("mm_factor"), py::arg("keep_vectors") = false, py::arg("collateral") = py::none(),
-      "Deribit portfolio margin of every (account, key) group of a CSR book (columns in a dict).");
+      py::arg("coins") = py::none(), py::arg("coin_moves") = py::none(), py::arg("coin_col") = py::none(),
+      "Deribit portfolio margin of every (account, key) group of a CSR book (columns in a dict); collateral "
+      "(groups x columns) or coins (accounts x coins) with coin_moves (keys x columns) and coin_col (per key) "
+      "are added to the groups' scenario vectors before the steps after the sum.");
 
   py::class_<GroupSteps>(m, "GroupSteps",
                          "Portfolio-margin steps after the sum, for one group at a time (parameters bound once)")

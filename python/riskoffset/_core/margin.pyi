@@ -27,6 +27,9 @@ def portfolio_margin_accounts(
     mm_factor: float,
     keep_vectors: bool = False,
     collateral: npt.NDArray[np.float64] | None = None,
+    coins: npt.NDArray[np.float64] | None = None,
+    coin_moves: npt.NDArray[np.float64] | None = None,
+    coin_col: npt.NDArray[np.int64] | None = None,
 ) -> dict[str, Any]: ...
 def portfolio_margin_group(
     pre: npt.NDArray[np.float64],

@@ -7,7 +7,9 @@ It is added, in the pair's own columns and weights, to the account's *linear* ri
 short ``BTC_USDC`` perpetual on a BTC balance is then hedged inside the margin (its vector is ``(S - F) x m``),
 and a short put funded in BTC carries the balance's loss in the down scenarios (wrong-way risk).  Coin-settled
 groups (``btc_btc``) are in coins, where a coin balance has no P&L; an account with no linear group of the coin
-keeps its balance outside the scenarios (valued at the index by the account view).
+keeps its balance outside the scenarios (valued at the index by the account view).  `coin_moves` gives each key's
+P&L per coin; the C++ portfolio-margin pass places the balances in the groups (``PMInputs.run(coins=...)``), for
+the account view, the live engine and the cluster alike.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import numpy as np
 
 from .._types import FloatArray, IntArray
 from ..book import Book
-from ..margining.portfolio import from_columns, group_layout, group_margins, pm_inputs
+from ..margining.portfolio import from_columns, group_margins, pm_inputs
 from ..market import Market
 
 
@@ -42,40 +44,12 @@ def coin_moves(p: Any, keys: Any, currencies: tuple[str, ...]) -> tuple[FloatArr
     return moves, coin_col
 
 
-def collateral_rows(
-    account: IntArray, key: IntArray, coins: FloatArray, moves: FloatArray, coin_col: IntArray
-) -> FloatArray:
-    """(groups x scenario columns) collateral P&L for groups laid out as (``account``, ``key``) (the order of
-    `group_layout`): each account's coin balance (``coins[account, currency]``) in its first linear group of
-    that coin, once per (account, coin)."""
-    out = np.zeros((len(account), moves.shape[1]))
-    cc = coin_col[key]
-    linear = np.flatnonzero(cc >= 0)
-    cell = account[linear] * coins.shape[1] + cc[linear]
-    first = np.full(coins.size, len(account), dtype=np.int64)
-    np.minimum.at(first, cell, linear)  # each (account, coin): its first linear group
-    rows = first[first < len(account)]
-    out[rows] = coins[account[rows], cc[rows]][:, None] * moves[key[rows]]
-    return out
-
-
-def collateral_vectors(
-    book: Book, market: Market, coins: FloatArray, currencies: tuple[str, ...], params: Any = None
-) -> tuple[FloatArray, Any]:
-    """(groups x scenario columns collateral P&L in the order of `group_layout`, the PM inputs).  ``coins``:
-    amounts per [book account, currency]."""
-    p, keys, inputs, labels = pm_inputs(book, market, params)
-    account, key = group_layout(book, inputs)
-    moves, coin_col = coin_moves(p, keys, currencies)
-    return collateral_rows(account, key, coins, moves, coin_col), (p, keys, inputs, labels)
-
-
 def pm_with_collateral(
     book: Book, market: Market, coins: FloatArray, currencies: tuple[str, ...], params: Any = None
 ) -> SimpleNamespace:
     """Deribit PM per (account, group) with the accounts' coin balances inside the scenarios (module doc), in
     the shape the account view reads (``groups``, ``parameters_source``)."""
-    collateral, (p, keys, inputs, labels) = collateral_vectors(book, market, coins, currencies, params)
-    columns = inputs.run(book.indptr, book.indices, book.quantity, collateral=collateral)
+    p, keys, inputs, labels = pm_inputs(book, market, params)
+    columns = inputs.run(book.indptr, book.indices, book.quantity, coins=(coins, *coin_moves(p, keys, currencies)))
     groups = group_margins(book, from_columns(book, p, keys, inputs, labels, columns))
     return SimpleNamespace(groups=groups, parameters_source=groups.parameters_source)

@@ -36,12 +36,11 @@ from typing import Any, ClassVar, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from .. import _core
 from .._types import FloatArray, IntArray
 from ..accounts.balances import Balances, currency_code
 from ..accounts.collateral import CollateralTable
 from ..accounts.equity import futures_unrealised_pnl
-from ..accounts.scenario_collateral import coin_moves, collateral_rows
+from ..accounts.scenario_collateral import coin_moves
 from ..accounts.view import AccountView, settle, usd_prices
 from ..book import Book
 from ..instruments import INVERSE, KIND_FUTURE, KIND_OPTION, KIND_PERPETUAL, KIND_SPOT, InstrumentTable
@@ -402,14 +401,13 @@ class RiskEngine:
                 inputs,
                 instrument_key=np.where(np.isin(inputs.instrument_key, keys), inputs.instrument_key, -1),
             )
-        collateral = None
+        coins = None
         if self.dynamic:
             moves, coin_col = self._coin_moves()
-            coins = self._balance[rows]
-            if (coins[:, coin_col[coin_col >= 0]] != 0.0).any():
-                account, key = _core.margin.group_layout(indptr, indices, inputs.instrument_key, n_keys)
-                collateral = collateral_rows(account, key, coins, moves, coin_col)
-        c = inputs.run(indptr, indices, quantity, collateral=collateral)
+            amounts = self._balance[rows]
+            if (amounts[:, coin_col[coin_col >= 0]] != 0.0).any():
+                coins = (amounts, moves, coin_col)
+        c = inputs.run(indptr, indices, quantity, coins=coins)
         out = (
             self._key_initial[rows],
             self._key_maintenance[rows],
