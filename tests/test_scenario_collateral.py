@@ -71,7 +71,7 @@ def test_the_pass_refuses_coin_arrays_that_do_not_fit() -> None:
     p, keys, inputs, _ = pm_inputs(book, ro.Market.sample())
     moves, coin_col = coin_moves(p, keys, ("BTC", "USDC"))
     coins = np.ones((len(book.accounts), 2))
-    run = lambda c: inputs.run(book.indptr, book.indices, book.quantity, coins=c)  # noqa: E731
+    run = lambda c: inputs.run(book.indptr, book.indices, book.quantity, coins=c)
     assert len(run((coins, moves, coin_col))["initial"])
     with pytest.raises(ValueError, match="coins must be"):
         run((coins[:1], moves, coin_col))

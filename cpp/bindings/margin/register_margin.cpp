@@ -5,7 +5,11 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <memory>
+#include <new>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -204,11 +208,18 @@ class GroupSteps {
 // Coin balances inside the scenarios: each account's balance of a coin (coins[a, coin_col[k]]) times the USD
 // P&L per coin of the scenario columns of key k (moves[k]), in the account's first group of a key that takes
 // that coin (keys in code order; coin_col -1 for a key that takes none).  Rows in the order of the groups.
-std::vector<double> coin_collateral(const riskoffset::PmBook& book, const std::vector<std::int64_t>& first,
-                                    const Doubles& coins, const Doubles& moves, const Ints& coin_col,
-                                    std::size_t width) {
+// calloc'd: pages of groups without a coin stay the OS's zero pages (the matrix is mostly zeros at scale).
+struct FreeDeleter {
+  void operator()(double* p) const { std::free(p); }
+};
+using ZeroedDoubles = std::unique_ptr<double[], FreeDeleter>;
+
+ZeroedDoubles coin_collateral(const riskoffset::PmBook& book, const std::vector<std::int64_t>& first,
+                              const Doubles& coins, const Doubles& moves, const Ints& coin_col, std::size_t width) {
   const std::size_t n_coins = static_cast<std::size_t>(coins.shape(1));
-  std::vector<double> out(static_cast<std::size_t>(first[book.n_accounts]) * width, 0.0);
+  const std::size_t n = std::max<std::size_t>(static_cast<std::size_t>(first[book.n_accounts]) * width, 1);
+  ZeroedDoubles out(static_cast<double*>(std::calloc(n, sizeof(double))));
+  if (!out) throw std::bad_alloc();
   std::vector<std::uint8_t> seen(book.n_keys, 0), taken(n_coins, 0);
   for (std::size_t a = 0; a < book.n_accounts; ++a) {
     for (std::int64_t p = book.indptr[a]; p < book.indptr[a + 1]; ++p) {
@@ -224,7 +235,7 @@ std::vector<double> coin_collateral(const riskoffset::PmBook& book, const std::v
         taken[static_cast<std::size_t>(cc)] = 1;
         const double amount = coins.data()[a * n_coins + static_cast<std::size_t>(cc)];
         const double* row = moves.data() + k * width;
-        for (std::size_t j = 0; j < width; ++j) out[g * width + j] = amount * row[j];
+        for (std::size_t j = 0; j < width; ++j) out.get()[g * width + j] = amount * row[j];
       }
       ++g;
     }
@@ -295,7 +306,7 @@ void register_margin(py::module_& m) {
         const auto n_groups = static_cast<std::size_t>(first[n_accounts]);
         const bool with_coins = coins_in.has_value() || coin_moves_in.has_value() || coin_col_in.has_value();
         RO_REQUIRE(!(with_coins && collateral_in), "give collateral or coins/coin_moves/coin_col, not both");
-        std::vector<double> from_coins;
+        ZeroedDoubles from_coins;
         if (with_coins) {
           RO_REQUIRE(coins_in && coin_moves_in && coin_col_in, "coins, coin_moves and coin_col go together");
           const Doubles coins = riskoffset_bindings::aligned(*coins_in);
@@ -319,7 +330,7 @@ void register_margin(py::module_& m) {
             py::gil_scoped_release release;  // reads the checked arrays, writes its own vector
             from_coins = coin_collateral(c.book, first, coins, moves, coin_col, width);
           }
-          c.book.collateral = from_coins.data();
+          c.book.collateral = from_coins.get();
         }
         Doubles collateral;
         if (collateral_in) {

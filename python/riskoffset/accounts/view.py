@@ -177,7 +177,7 @@ def account(
     groups = GroupMargins.of(result)
     accounts = np.asarray(book.accounts)
     settles = [inst.settlement_currency.upper() for inst in book.instruments]
-    held_settles = sorted({settles[i] for i in np.unique(book.indices).tolist()})
+    held_settles = sorted({settles[i] for i in np.flatnonzero(np.bincount(book.indices, minlength=len(settles))).tolist()})
     currencies = tuple(dict.fromkeys([*balances.currencies, *groups.currencies, *held_settles]))
     col = {c: j for j, c in enumerate(currencies)}
     n, k = len(accounts), len(currencies)
@@ -280,7 +280,7 @@ def _with_positions(bal: FloatArray, book: Book, market: Market, settles: list[s
             book.quantity[known], book.average_price[known], resolved.forward[rows], table.settlement[rows] == INVERSE
         )
     accounts = np.repeat(np.arange(len(book.accounts)), np.diff(book.indptr))
-    cols = np.array([col[settles[i]] for i in book.indices.tolist()], dtype=np.int64)
+    cols = np.array([col[c] for c in settles], dtype=np.int64)[book.indices]  # per instrument, then per position
     return equity(bal, accounts, cols, options, futures)
 
 
