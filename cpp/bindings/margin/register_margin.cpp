@@ -5,11 +5,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
-#include <algorithm>
 #include <cmath>
-#include <cstdlib>
-#include <memory>
-#include <new>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -205,45 +201,6 @@ class GroupSteps {
   std::vector<double> scratch_;
 };
 
-// Coin balances inside the scenarios: each account's balance of a coin (coins[a, coin_col[k]]) times the USD
-// P&L per coin of the scenario columns of key k (moves[k]), in the account's first group of a key that takes
-// that coin (keys in code order; coin_col -1 for a key that takes none).  Rows in the order of the groups.
-// calloc'd: pages of groups without a coin stay the OS's zero pages (the matrix is mostly zeros at scale).
-struct FreeDeleter {
-  void operator()(double* p) const { std::free(p); }
-};
-using ZeroedDoubles = std::unique_ptr<double[], FreeDeleter>;
-
-ZeroedDoubles coin_collateral(const riskoffset::PmBook& book, const std::vector<std::int64_t>& first,
-                              const Doubles& coins, const Doubles& moves, const Ints& coin_col, std::size_t width) {
-  const std::size_t n_coins = static_cast<std::size_t>(coins.shape(1));
-  const std::size_t n = std::max<std::size_t>(static_cast<std::size_t>(first[book.n_accounts]) * width, 1);
-  ZeroedDoubles out(static_cast<double*>(std::calloc(n, sizeof(double))));
-  if (!out) throw std::bad_alloc();
-  std::vector<std::uint8_t> seen(book.n_keys, 0), taken(n_coins, 0);
-  for (std::size_t a = 0; a < book.n_accounts; ++a) {
-    for (std::int64_t p = book.indptr[a]; p < book.indptr[a + 1]; ++p) {
-      const std::int64_t k = book.key[book.indices[p]];
-      if (k >= 0) seen[static_cast<std::size_t>(k)] = 1;
-    }
-    auto g = static_cast<std::size_t>(first[a]);
-    for (std::size_t k = 0; k < book.n_keys; ++k) {
-      if (!seen[k]) continue;
-      seen[k] = 0;
-      const std::int64_t cc = coin_col.data()[k];
-      if (cc >= 0 && !taken[static_cast<std::size_t>(cc)]) {
-        taken[static_cast<std::size_t>(cc)] = 1;
-        const double amount = coins.data()[a * n_coins + static_cast<std::size_t>(cc)];
-        const double* row = moves.data() + k * width;
-        for (std::size_t j = 0; j < width; ++j) out.get()[g * width + j] = amount * row[j];
-      }
-      ++g;
-    }
-    std::fill(taken.begin(), taken.end(), 0);
-  }
-  return out;
-}
-
 }  // namespace
 
 void register_margin(py::module_& m) {
@@ -306,14 +263,15 @@ void register_margin(py::module_& m) {
         const auto n_groups = static_cast<std::size_t>(first[n_accounts]);
         const bool with_coins = coins_in.has_value() || coin_moves_in.has_value() || coin_col_in.has_value();
         RO_REQUIRE(!(with_coins && collateral_in), "give collateral or coins/coin_moves/coin_col, not both");
-        ZeroedDoubles from_coins;
+        Doubles coins, moves;
+        Ints coin_col;
         if (with_coins) {
           RO_REQUIRE(coins_in && coin_moves_in && coin_col_in, "coins, coin_moves and coin_col go together");
-          const Doubles coins = riskoffset_bindings::aligned(*coins_in);
-          const Doubles moves = riskoffset_bindings::aligned(*coin_moves_in);
-          const Ints coin_col = aligned_ints(*coin_col_in);
-          RO_REQUIRE(coins.ndim() == 2 && static_cast<std::size_t>(coins.shape(0)) == n_accounts,
-                     "coins must be (n_accounts, n_coins)");
+          coins = riskoffset_bindings::aligned(*coins_in);
+          moves = riskoffset_bindings::aligned(*coin_moves_in);
+          coin_col = aligned_ints(*coin_col_in);
+          RO_REQUIRE(coins.ndim() == 2 && static_cast<std::size_t>(coins.shape(0)) == n_accounts && coins.shape(1) <= 64,
+                     "coins must be (n_accounts, n_coins), at most 64 coins");
           RO_REQUIRE(moves.ndim() == 2 && static_cast<std::size_t>(moves.shape(0)) == c.book.n_keys &&
                          static_cast<std::size_t>(moves.shape(1)) == width,
                      "coin_moves must be (n_keys, n_standard + n_extended)");
@@ -326,11 +284,8 @@ void register_margin(py::module_& m) {
           for (py::ssize_t k = 0; k < coin_col.size(); ++k)
             RO_REQUIRE(coin_col.data()[k] >= -1 && coin_col.data()[k] < coins.shape(1),
                        "coin_col: key " + std::to_string(k) + " names a coin column outside coins");
-          {
-            py::gil_scoped_release release;  // reads the checked arrays, writes its own vector
-            from_coins = coin_collateral(c.book, first, coins, moves, coin_col, width);
-          }
-          c.book.collateral = from_coins.get();
+          c.book.coins = coins.data(), c.book.coin_moves = moves.data(), c.book.coin_col = coin_col.data();
+          c.book.n_coins = static_cast<std::size_t>(coins.shape(1));
         }
         Doubles collateral;
         if (collateral_in) {

@@ -53,6 +53,12 @@ struct PmBook {
   const PmKey* keys = nullptr;
   std::size_t n_keys = 0;
   const double* collateral = nullptr;  // optional: per (account, key) an extra vector added before the steps
+  // Optional coin balances (per account, n_coins each): balance x coin_moves[k] is added to the account's first
+  // group of a key k whose coin_col[k] names that coin (-1: the key takes none); n_coins <= 64.
+  const double* coins = nullptr;
+  const double* coin_moves = nullptr;  // per key, width() entries
+  const std::int64_t* coin_col = nullptr;
+  std::size_t n_coins = 0;
 };
 
 struct PmColumns {  // one row per group; `pre` and `aggregated` (groups x width) may be null

@@ -103,12 +103,20 @@ void pm_accounts_kernel(const PmBook& book, const PmShape& shape, const std::int
       net_row[static_cast<std::size_t>(book.column[i])] += q * book.delta[i];
     }
     auto g = static_cast<std::size_t>(first_group[a]);
+    std::uint64_t taken = 0;  // coins already placed in an earlier group of this account
     for (std::size_t k = 0; k < n_keys; ++k) {
       if (!used[k]) continue;
       used[k] = 0;
       double* row = sums + k * width;
       if (book.collateral)
         for (std::size_t j = 0; j < width; ++j) row[j] += book.collateral[g * width + j];
+      if (book.coins && book.coin_col[k] >= 0 && !((taken >> book.coin_col[k]) & 1U)) {
+        const auto cc = static_cast<std::size_t>(book.coin_col[k]);
+        taken |= std::uint64_t{1} << cc;
+        const double amount = book.coins[a * book.n_coins + cc];
+        const double* move = book.coin_moves + k * width;
+        for (std::size_t j = 0; j < width; ++j) row[j] += amount * move[j];
+      }
       if (out.pre)
         for (std::size_t j = 0; j < width; ++j) out.pre[g * width + j] = row[j];
       const PmGroupFigures f = pm_group_kernel(row, shape, book.keys[k], net + k * n_cols, book.t_column, n_cols);
