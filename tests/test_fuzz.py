@@ -164,6 +164,7 @@ RECORD = st.fixed_dictionaries(
         "quantity": st.one_of(st.floats(), st.integers(), st.text(max_size=6)),
         "account": st.one_of(st.text(max_size=6), st.integers()),
         "contracts": st.one_of(st.floats(), st.integers(min_value=-(10**30), max_value=10**30)),
+        "average_price": st.one_of(st.floats(), st.integers(), st.text(max_size=6), st.none()),
     },
 )
 
@@ -187,6 +188,9 @@ def test_json_books_give_a_book_or_a_clear_error(doc: Any) -> None:
     if book is None:
         return
     assert np.isfinite(book.quantity).all() and (book.quantity != 0).all()
+    if book.average_price is not None:  # a known average is a positive price; unknown ones are NaN
+        known = book.average_price[~np.isnan(book.average_price)]
+        assert np.isfinite(known).all() and (known > 0).all()
 
 
 @given(doc=st.one_of(JSON, st.fixed_dictionaries({"valuation_time": st.one_of(st.text(max_size=25), st.floats(), st.integers()),

@@ -316,3 +316,37 @@ def test_listed_instruments_without_quotes_are_left_out_not_fatal() -> None:
         engine.on_trade("A", "BTC-25DEC26-250000-C", 1.0, 0.001)
     engine.on_trade("A", OPTIONS[7], 1.0, 0.01)  # a listed, quoted instrument still trades
     assert_matches(engine, "X:PM")
+
+
+# ---------------------------------------------------------------------------------------------- messages
+PRICES = st.one_of(st.floats(), st.integers(-10, 10**6), st.text(max_size=4), st.none(), st.booleans())
+MESSAGES = st.one_of(
+    st.fixed_dictionaries({"channel": st.sampled_from(["deribit_price_index.btc_usd", "deribit_price_index.eth_usd"]),
+                           "data": st.fixed_dictionaries({"index_name": st.sampled_from(["btc_usd", "eth_usd"]),
+                                                          "price": PRICES, "timestamp": st.integers(0, 10**13)})}),
+    st.fixed_dictionaries({"channel": st.just("ticker.x.raw"),
+                           "data": st.fixed_dictionaries({"instrument_name": st.sampled_from(OPTIONS[:4] + FUTURES + ["NOPE"]),
+                                                          "timestamp": st.integers(0, 10**13)},
+                                                         optional={"mark_iv": PRICES, "mark_price": PRICES,
+                                                                   "underlying_price": PRICES})}),
+    st.fixed_dictionaries({"account": st.sampled_from(["A", "B", "C"]), "channel": st.just("user.trades.any.any.raw"),
+                           "data": st.lists(st.fixed_dictionaries({
+                               "trade_id": st.text(max_size=3), "instrument_name": st.sampled_from(OPTIONS[:3] + FUTURES),
+                               "direction": st.sampled_from(["buy", "sell", "zero"]), "amount": PRICES, "price": PRICES,
+                               "fee": PRICES, "fee_currency": st.sampled_from(["BTC", "ETH", "USDC", "XYZ"]),
+                               "timestamp": st.integers(0, 10**13)}), max_size=2)}),
+    st.dictionaries(st.text(max_size=8), st.one_of(st.text(max_size=8), st.integers()), max_size=3),
+)  # fmt: skip
+
+
+@settings(max_examples=EXAMPLES)
+@given(messages=st.lists(MESSAGES, max_size=10))
+def test_any_messages_leave_the_engine_consistent(messages: list[Any]) -> None:
+    """Arbitrary (mostly malformed) notifications on a non-strict engine: nothing escapes but what `apply`
+    records, and the state stays the from-scratch state of the book, market and balances it ends with."""
+    book, balances = start_book()
+    engine = ro.RiskEngine(book, MARKET, balances=balances)
+    for line, message in enumerate(messages, start=1):
+        engine.apply(message, line=line)
+    assert all(line is not None for line, _ in engine.errors)
+    assert_matches(engine, "X:PM")
