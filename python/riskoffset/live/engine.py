@@ -129,7 +129,7 @@ class RiskEngine:
         self._cells_cache: tuple[Any, IntArray, IntArray] | None = None
         self._holders_cache: dict[str, tuple[int, IntArray]] = {}
         self._moves_cache: tuple[FloatArray, IntArray] | None = None
-        self.table = _universe(book, market)
+        self.table = _universe(book, self.market)
         self._setup_instruments()
         # Futures keep the book's average price; without one they count as entered at their mark (P&L 0).
         given = book.average_price if book.average_price is not None else np.full(len(book.indices), math.nan)
@@ -1084,19 +1084,9 @@ class _Undo:
 
     def account(self, row: int) -> None:
         e = self.e
-        self.saved_account = (
-            row,
-            e._balance[row].copy(),
-            e.positions.changed.get(row),
-            row in e.positions.changed,
-        )
-        if row in e.positions.changed:
-            self.saved_account = (
-                row,
-                e._balance[row].copy(),
-                {i: list(v) for i, v in e.positions.changed[row].items()},
-                True,
-            )
+        own = e.positions.changed.get(row)
+        copy = None if own is None else {i: list(v) for i, v in own.items()}
+        self.saved_account = (row, e._balance[row].copy(), copy, own is not None)
 
     def __exit__(self, kind: object, exc: object, tb: object) -> None:
         if kind is None:
@@ -1153,11 +1143,12 @@ def _universe(book: Book, market: Market) -> InstrumentTable:
     seen = {inst.name for inst in items}
     extra = [inst for inst in listed if inst.name not in seen and inst.base in market.index]
     market.resolve(book.instruments)  # the book's instruments: a missing quote is the user's error
+    table = InstrumentTable(items + extra)
     try:
-        market.resolve(InstrumentTable(items + extra))
+        market.resolve(table)  # cached for this table: the engine's set-up reads it again
     except MarketDataError:  # keep the listed instruments that resolve on their own
-        extra = [inst for inst in extra if _resolves(market, inst)]
-    return InstrumentTable(items + extra)
+        table = InstrumentTable(items + [inst for inst in extra if _resolves(market, inst)])
+    return table
 
 
 def _resolves(market: Market, instrument: Any) -> bool:
