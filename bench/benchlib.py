@@ -19,6 +19,19 @@ from numpy_baseline import GREEKS6, black76_greeks
 SMALL_N_WHEN_DISABLED = 20_000
 
 
+def median_time(call: Any, rounds: int) -> float:
+    """Median wall time of ``rounds`` calls of ``call()`` (a baseline timed in the same run as a benchmark)."""
+    import statistics
+    import time
+
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
 def exchange_positions(
     table: Any, accounts: int, per_account: int, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -8,26 +8,15 @@ more than the local call.  Results are checked equal to the local call bit for b
 
 from __future__ import annotations
 
-import statistics
 import time
-from collections.abc import Callable
 
 import pytest
 import riskoffset as ro
-from benchlib import exchange_book
+from benchlib import exchange_book, median_time
 
 pytest.importorskip("dask.distributed")
 
 from riskoffset.distributed import local_cluster, scatter_book
-
-
-def _median(call: Callable[[], object], rounds: int) -> float:
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 @pytest.mark.benchmark(group="dask: 1,000,000 accounts x 20, Deribit PM")
@@ -46,7 +35,7 @@ def test_dask_cluster_speedup(benchmark) -> None:  # type: ignore[no-untyped-def
             on_cluster = scatter_book(book, client, workers)
             figures[f"send_book_{workers}w_s"] = time.perf_counter() - start
             assert ro.margin_accounts(on_cluster, market).equals(expected)
-            figures[f"dask_{workers}w_s"] = _median(lambda cb=on_cluster: ro.margin_accounts(cb, market), rounds)
+            figures[f"dask_{workers}w_s"] = median_time(lambda cb=on_cluster: ro.margin_accounts(cb, market), rounds)
     if disabled:
         return
     ours = float(benchmark.stats.stats.median)
