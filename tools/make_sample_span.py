@@ -194,7 +194,7 @@ def _period(expiration_ms: int) -> str:
 
 
 def _header(out: IO[str], day: str) -> None:
-    out.write('<?xml version="1.0" encoding="UTF-8"?>\n<!-- SYNTHETIC: made by riskoffset's sample generator, see docs/span.md for the '
+    out.write('<?xml version="1.0" encoding="UTF-8"?>\n<!-- SYNTHETIC: made by riskoffset\'s sample generator, see docs/span.md for the '
               "bundled sample market; not any exchange's parameters -->\n<spanFile>\n<fileFormat>4.00</fileFormat>\n")
     out.write(f"<created>{day}0000</created>\n<definitions>\n")
     out.write("<currencyDef><currency>USD</currency><symbol>$</symbol><name>US Dollar</name>")
