@@ -164,7 +164,7 @@ def test_projected_margins_follow_deribits_definition() -> None:
         "maintenance": maintenance, "margin_balance_usd": f.margin_balance_usd, "initial_usd": f.initial_usd,
         "maintenance_usd": f.maintenance_usd, "available_usd": f.available_usd, "mm_ratio": f.mm_ratio,
         "below_initial": f.below_initial, "below_maintenance": f.below_maintenance, "collateral_source": "",
-        "margin_source": "",
+        "margin_source": "", "delta_total": np.zeros((1, 2)), "projected_delta_total": np.zeros((1, 2)),
     }  # fmt: skip
     cross = ro.AccountView(model="X:SM", **common)
     np.testing.assert_allclose(cross.projected_initial, [[0.14, 7_000.0]], rtol=1e-14)

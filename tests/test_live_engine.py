@@ -42,7 +42,7 @@ def assert_matches(engine: ro.RiskEngine, model: str) -> None:
         for name in ("initial_usd", "maintenance_usd", "margin_balance_usd", "available_usd", "mm_ratio"):
             x, y = float(getattr(view, name)[j]), float(getattr(ref, name)[i])
             assert x == pytest.approx(y, rel=1e-12, abs=1e-9), (a, name)
-        for name in ("initial", "maintenance", "equity", "balance"):
+        for name in ("initial", "maintenance", "equity", "balance", "delta_total", "projected_delta_total"):
             got = dict(zip(view.currencies, getattr(view, name)[j]))
             for c, y in zip(ref.currencies, getattr(ref, name)[i]):
                 assert got.get(c, 0.0) == pytest.approx(y, rel=1e-12, abs=1e-9), (a, name, c)

@@ -69,15 +69,75 @@ def test_the_pass_refuses_coin_arrays_that_do_not_fit() -> None:
 
     book = ro.Book.sample("linear_inverse")
     p, keys, inputs, _ = pm_inputs(book, ro.Market.sample())
-    moves, coin_col = coin_moves(p, keys, ("BTC", "USDC"))
+    moves, coin_col, caps = coin_moves(p, keys, ("BTC", "USDC"))
     coins = np.ones((len(book.accounts), 2))
     run = lambda c: inputs.run(book.indptr, book.indices, book.quantity, coins=c)
-    assert len(run((coins, moves, coin_col))["initial"])
+    assert len(run((coins, moves, coin_col, caps))["initial"])
     with pytest.raises(ValueError, match="coins must be"):
-        run((coins[:1], moves, coin_col))
+        run((coins[:1], moves, coin_col, caps))
     with pytest.raises(ValueError, match="coins must be finite"):
-        run((np.full_like(coins, np.nan), moves, coin_col))
+        run((np.full_like(coins, np.nan), moves, coin_col, caps))
     with pytest.raises(ValueError, match="coin_moves must be"):
-        run((coins, moves[:, :3], coin_col))
+        run((coins, moves[:, :3], coin_col, caps))
     with pytest.raises(ValueError, match="coin_col"):
-        run((coins, moves, np.full_like(coin_col, 7)))
+        run((coins, moves, np.full_like(coin_col, 7), caps))
+    with pytest.raises(ValueError, match="coin_gain_cap needs one entry"):
+        run((coins, moves, coin_col, caps[:1]))
+    with pytest.raises(ValueError, match="coin_gain_cap: coin column 0 must be >= 0"):
+        run((coins, moves, coin_col, np.array([np.nan, 0.0])))
+
+
+def _table(**btc: object) -> ro.CollateralTable:
+    """The bundled table with BTC's offset parameters replaced."""
+    table = ro.CollateralTable.load()
+    doc = {"name": "test", "currencies": {c: dict(vars(v)) for c, v in table.currencies.items()}}
+    for params in doc["currencies"].values():
+        params.pop("currency")
+    doc["currencies"]["BTC"].update(btc)
+    return ro.CollateralTable.from_dict(doc)
+
+
+def _worst_with(book: ro.Book, balances: ro.Balances, table: ro.CollateralTable) -> float:
+    result = pm_with_collateral(book, ro.Market.sample(), balances.for_accounts(book.accounts), balances.currencies,
+                                table=table)  # fmt: skip
+    return float(result.groups.components["worst_case"][0])
+
+
+def test_offset_currency_gains_count_up_to_the_cap() -> None:
+    """Short 1 BTC_USDC-PERPETUAL on 1 BTC.  The perpetual's P&L in a move m is -95,011.5 m, the balance's
+    +95,000 m.  In the up scenarios the balance gains: with BTC an offset currency capped at 1,000 USD, the
+    +16 % scenario is -95,011.5 x 0.16 + min(95,000 x 0.16, 1,000) = -15,201.84 + 1,000 = -14,201.84, the worst;
+    in the down scenarios the perpetual gains and the balance's loss counts in full (15,200 - 15,201.84 x
+    pnl_offset, never worse).  Not an offset currency: the gain counts zero and the worst case is the
+    perpetual's alone, 15,201.84; uncapped (the bundled table): 1.84, hedged."""
+    book = _one("BTC_USDC-PERPETUAL", -1)
+    btc = ro.Balances.from_mapping({"p": {"BTC": 1.0}})
+    capped = _worst_with(book, btc, _table(pnl_offset=True, max_offsetable_pnl=1_000.0))
+    assert capped == pytest.approx(14_201.84, rel=1e-12)
+    none = _worst_with(book, btc, _table(pnl_offset=False))
+    assert none == pytest.approx(15_201.84, rel=1e-12)
+    full = _worst_with(book, btc, _table(pnl_offset=True, max_offsetable_pnl=None))
+    assert full == pytest.approx(1.84, rel=1e-9)
+
+
+def test_a_loss_counts_in_full_whatever_the_offset() -> None:
+    """Short 2 BTC_USDC puts funded by 1 BTC: the worst scenario is the 16 % fall, where the balance loses
+    95,000 x 0.16 = 15,200: added in full with or without the offset, capped or not."""
+    book = _one("BTC_USDC-25DEC26-85000-P", -2)
+    alone = _worst(book, None)
+    btc = ro.Balances.from_mapping({"p": {"BTC": 1.0}})
+    for table in (_table(pnl_offset=False), _table(pnl_offset=True, max_offsetable_pnl=10.0), _table()):
+        worst = _worst_with(book, btc, table)
+        assert worst == pytest.approx(alone + 15_200.0, rel=1e-12)
+
+
+def test_the_view_and_the_engine_read_the_table() -> None:
+    """ro.account and the live engine take the offset from the collateral table they are given."""
+    market = ro.Market.sample()
+    book = _one("BTC_USDC-PERPETUAL", -1)
+    btc = ro.Balances.from_mapping({"p": {"BTC": 1.0}})
+    table = _table(pnl_offset=False)
+    view = ro.account(book, market, btc, "X:PM", collateral=table)
+    assert view.initial[0, list(view.currencies).index("USDC")] > 15_201.84
+    engine = ro.RiskEngine(book, market, balances=btc, collateral=table)
+    assert engine.account("p")["initial_usd"] == view.initial_usd[0]

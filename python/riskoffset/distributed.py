@@ -95,7 +95,7 @@ class PMSetup:
     keys: Any
     inputs: PMInputs
     labels: tuple[tuple[str, ...], ...]
-    coin_moves: tuple[FloatArray, IntArray] | None = None  # with balances: their scenario P&L per key
+    coin_moves: tuple[FloatArray, IntArray, FloatArray] | None = None  # with balances: scenario P&L per key, caps
 
 
 def _shell(table: InstrumentTable) -> Book:

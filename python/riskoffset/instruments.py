@@ -41,6 +41,7 @@ import numpy.typing as npt
 from ._types import FloatArray, IntArray
 from .flags import is_call
 from .optional import require_pandas
+from .times import epoch_ms
 
 KINDS: tuple[str, ...] = ("future", "perpetual", "option", "spot")
 KIND_FUTURE, KIND_PERPETUAL, KIND_OPTION, KIND_SPOT = range(4)
@@ -113,10 +114,6 @@ def format_strike(strike: float) -> str:
     if "e" in text:
         text = f"{strike:.12f}".rstrip("0")
     return text.replace(".", "d")
-
-
-def _expiry_ms(expiry: datetime) -> int:
-    return round(expiry.timestamp() * 1000)
 
 
 def default_contract_size(kind: str, base: str, settlement: str) -> float:
@@ -206,7 +203,7 @@ class Instrument:
 
     @property
     def expiration_ms(self) -> int:
-        return PERPETUAL_EXPIRY_MS if self.expiry is None else _expiry_ms(self.expiry)
+        return PERPETUAL_EXPIRY_MS if self.expiry is None else epoch_ms(self.expiry)
 
     @property
     def is_option(self) -> bool:

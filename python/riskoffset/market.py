@@ -58,7 +58,7 @@ from .instruments import (
 )
 from .io.deribit import market_fields_from_deribit
 from .io.market_files import market_csv, market_json, sample_market_text
-from .times import SECONDS_PER_YEAR, TimeLike, to_utc
+from .times import SECONDS_PER_YEAR, TimeLike, epoch_ms, to_utc
 
 #: Above this a decimal mark IV is taken to be a percentage given by mistake (10.0 = 1000 %).
 MAX_DECIMAL_IV = 10.0
@@ -80,10 +80,6 @@ FORWARD_SOURCES: tuple[str, ...] = (
     SOURCE_OWN_MARK,
     SOURCE_INDEX,
 ) = range(6)
-
-
-def _ms(t: datetime) -> int:
-    return round(t.timestamp() * 1000)
 
 
 def _finite_positive(kind: str, key: str, value: Any) -> float:
@@ -163,7 +159,7 @@ class Market:
         description: str = "",
     ):
         self.valuation_time = to_utc(valuation_time, "valuation_time")
-        self._valuation_ms = _ms(self.valuation_time)
+        self._valuation_ms = epoch_ms(self.valuation_time)
         self.index: dict[str, float] = {
             str(k): _finite_positive("index", str(k), v) for k, v in _table("index", index, True).items()
         }

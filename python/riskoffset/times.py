@@ -13,6 +13,11 @@ SECONDS_PER_YEAR = 365.0 * 86400.0  # ACT/365 by the second (see docs/convention
 TimeLike = Union[datetime, str, int, float]
 
 
+def epoch_ms(t: datetime) -> int:
+    """Milliseconds since the epoch of a timezone-aware time (Deribit's timestamps)."""
+    return round(t.timestamp() * 1000)
+
+
 def to_utc(value: TimeLike, what: str = "time") -> datetime:
     """A timezone-aware UTC datetime from a datetime (naive is rejected), an ISO string ('Z' allowed) or
     milliseconds since the epoch."""

@@ -251,7 +251,8 @@ void register_margin(py::module_& m) {
          const Doubles& vectors, std::size_t n_standard, const Doubles& extended_moves, const Doubles& delta,
          const Ints& column, const Doubles& t_column, const Doubles& keys, double mm_factor, bool keep_vectors,
          const std::optional<Doubles>& collateral_in, const std::optional<Doubles>& coins_in,
-         const std::optional<Doubles>& coin_moves_in, const std::optional<Ints>& coin_col_in) {
+         const std::optional<Doubles>& coin_moves_in, const std::optional<Ints>& coin_col_in,
+         const std::optional<Doubles>& coin_gain_cap_in) {
         CheckedBook c = checked_book(indptr, indices, quantity, instrument_key, vectors, n_standard, extended_moves,
                                      delta, column, t_column, keys, mm_factor);
         const std::size_t width = c.shape.width(), n_accounts = c.book.n_accounts;
@@ -263,8 +264,10 @@ void register_margin(py::module_& m) {
         const auto n_groups = static_cast<std::size_t>(first[n_accounts]);
         const bool with_coins = coins_in.has_value() || coin_moves_in.has_value() || coin_col_in.has_value();
         RO_REQUIRE(!(with_coins && collateral_in), "give collateral or coins/coin_moves/coin_col, not both");
+        RO_REQUIRE(with_coins || !coin_gain_cap_in, "coin_gain_cap goes with coins");
         Doubles coins, moves;
         Ints coin_col;
+        Doubles gain_cap;
         if (with_coins) {
           RO_REQUIRE(coins_in && coin_moves_in && coin_col_in, "coins, coin_moves and coin_col go together");
           coins = riskoffset_bindings::aligned(*coins_in);
@@ -285,6 +288,15 @@ void register_margin(py::module_& m) {
             RO_REQUIRE(coin_col.data()[k] >= -1 && coin_col.data()[k] < coins.shape(1),
                        "coin_col: key " + std::to_string(k) + " names a coin column outside coins");
           c.book.coins = coins.data(), c.book.coin_moves = moves.data(), c.book.coin_col = coin_col.data();
+          if (coin_gain_cap_in) {
+            gain_cap = riskoffset_bindings::aligned(*coin_gain_cap_in);
+            RO_REQUIRE(gain_cap.ndim() == 1 && gain_cap.size() == coins.shape(1),
+                       "coin_gain_cap needs one entry per coin column");
+            for (py::ssize_t j = 0; j < gain_cap.size(); ++j)
+              RO_REQUIRE(gain_cap.data()[j] >= 0.0,  // false for NaN too
+                         "coin_gain_cap: coin column " + std::to_string(j) + " must be >= 0 (inf: no cap)");
+            c.book.coin_gain_cap = gain_cap.data();
+          }
           c.book.n_coins = static_cast<std::size_t>(coins.shape(1));
         }
         Doubles collateral;
@@ -331,8 +343,10 @@ void register_margin(py::module_& m) {
       py::arg("n_standard"), py::arg("extended_moves"), py::arg("delta"), py::arg("column"), py::arg("t_column"),
       py::arg("keys"), py::arg("mm_factor"), py::arg("keep_vectors") = false, py::arg("collateral") = py::none(),
       py::arg("coins") = py::none(), py::arg("coin_moves") = py::none(), py::arg("coin_col") = py::none(),
+      py::arg("coin_gain_cap") = py::none(),
       "Deribit portfolio margin of every (account, key) group of a CSR book (columns in a dict); collateral "
-      "(groups x columns) or coins (accounts x coins) with coin_moves (keys x columns) and coin_col (per key) "
+      "(groups x columns) or coins (accounts x coins) with coin_moves (keys x columns), coin_col (per key) and "
+      "optionally coin_gain_cap (per coin: the most a balance's gain counts; losses in full) "
       "are added to the groups' scenario vectors before the steps after the sum.");
 
   py::class_<GroupSteps>(m, "GroupSteps",

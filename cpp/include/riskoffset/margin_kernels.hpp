@@ -58,6 +58,8 @@ struct PmBook {
   const double* coins = nullptr;
   const double* coin_moves = nullptr;  // per key, width() entries
   const std::int64_t* coin_col = nullptr;
+  // Optional, per coin: the most a balance's scenario gain may count (0: none, +inf: all); losses count in full.
+  const double* coin_gain_cap = nullptr;
   std::size_t n_coins = 0;
 };
 

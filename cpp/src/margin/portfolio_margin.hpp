@@ -115,7 +115,12 @@ void pm_accounts_kernel(const PmBook& book, const PmShape& shape, const std::int
         taken |= std::uint64_t{1} << cc;
         const double amount = book.coins[a * book.n_coins + cc];
         const double* move = book.coin_moves + k * width;
-        for (std::size_t j = 0; j < width; ++j) row[j] += amount * move[j];
+        if (book.coin_gain_cap) {  // an offset currency's gains count up to its cap, a loss always in full
+          const double cap = book.coin_gain_cap[cc];
+          for (std::size_t j = 0; j < width; ++j) row[j] += pm_min(amount * move[j], cap);
+        } else {
+          for (std::size_t j = 0; j < width; ++j) row[j] += amount * move[j];
+        }
       }
       if (out.pre)
         for (std::size_t j = 0; j < width; ++j) out.pre[g * width + j] = row[j];

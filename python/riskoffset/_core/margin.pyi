@@ -30,6 +30,7 @@ def portfolio_margin_accounts(
     coins: npt.NDArray[np.float64] | None = None,
     coin_moves: npt.NDArray[np.float64] | None = None,
     coin_col: npt.NDArray[np.int64] | None = None,
+    coin_gain_cap: npt.NDArray[np.float64] | None = None,
 ) -> dict[str, Any]: ...
 def portfolio_margin_group(
     pre: npt.NDArray[np.float64],

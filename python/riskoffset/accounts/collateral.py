@@ -145,6 +145,17 @@ class CollateralTable:
         prices = self.index_prices(balances, index)
         return collateral_usd(balances.amounts, np.where(np.isnan(prices), 0.0, prices), self.haircuts(balances.currencies, margin))
 
+    def gain_caps(self, currencies: Sequence[str]) -> FloatArray:
+        """Per currency, the most (USD) a balance's gain in a price scenario of its coin may count against
+        the risk of products on that coin: ``max_offsetable_pnl`` (infinite when uncapped) for an offset
+        currency (``pnl_offset``), 0 for any other and for a currency the table does not know."""
+        out = np.zeros(len(currencies))
+        for j, cur in enumerate(currencies):
+            params = self.currencies.get(cur)
+            if params is not None and params.pnl_offset:
+                out[j] = math.inf if params.max_offsetable_pnl is None else params.max_offsetable_pnl
+        return out
+
     def haircuts(self, currencies: Sequence[str], margin: str = "im") -> FloatArray:
         """The ``margin`` ("im" or "mm") haircut of each currency."""
         return np.array([self.get(c).haircut_for(margin) for c in currencies], dtype=np.float64)

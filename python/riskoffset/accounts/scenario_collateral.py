@@ -4,12 +4,18 @@ its coin.
 A balance of ``b`` coins of ``u`` (index ``S``) gains ``b x S x m`` USD in a scenario that moves ``u`` by ``m``.
 It is added, in the pair's own columns and weights, to the account's *linear* risk group of that coin (the
 ``u_usdc`` or ``u_usdt`` vector, in USD-like units): once per account and coin, to the first such group.  A
-short ``BTC_USDC`` perpetual on a BTC balance is then hedged inside the margin (its vector is ``(S - F) x m``),
-and a short put funded in BTC carries the balance's loss in the down scenarios (wrong-way risk).  Coin-settled
-groups (``btc_btc``) are in coins, where a coin balance has no P&L; an account with no linear group of the coin
-keeps its balance outside the scenarios (valued at the index by the account view).  `coin_moves` gives each key's
-P&L per coin; the C++ portfolio-margin pass places the balances in the groups (``PMInputs.run(coins=...)``), for
-the account view, the live engine and the cluster alike.
+loss counts in full: a short put funded in BTC carries the balance's loss in the down scenarios (wrong-way
+risk).  A gain counts only for an *offset currency* of the collateral table (``pnl_offset``), up to its
+``max_offsetable_pnl`` per scenario (USD, applied at par to the USDC or USDT group): the balance offsets the
+upside risk of products on its coin (a short ``BTC_USDC`` perpetual or call on a BTC balance is hedged), and
+nothing more; another currency's gains count zero.
+
+Coin-settled groups (``btc_btc``) are margined in coins, where a balance of the same coin is worth the same
+in every scenario: it pays the group's requirement in coins (the account view compares them) and adds nothing
+to the scenarios.  An account with no linear group of the coin keeps its balance outside the scenarios (valued
+at the index by the account view).  `coin_moves` gives each key's P&L per coin and each coin's gain cap; the
+C++ portfolio-margin pass places the balances in the groups (``PMInputs.run(coins=...)``), for the account
+view, the live engine and the cluster alike.
 """
 
 from __future__ import annotations
@@ -23,11 +29,15 @@ from .._types import FloatArray, IntArray
 from ..book import Book
 from ..margining.portfolio import from_columns, group_margins, pm_inputs
 from ..market import Market
+from .collateral import CollateralTable
 
 
-def coin_moves(p: Any, keys: Any, currencies: tuple[str, ...]) -> tuple[FloatArray, IntArray]:
+def coin_moves(
+    p: Any, keys: Any, currencies: tuple[str, ...], table: CollateralTable | None = None
+) -> tuple[FloatArray, IntArray, FloatArray]:
     """Per vector key: the USD P&L of one coin held in each scenario column (0 for coin-settled keys), and the
-    column of ``currencies`` holding the key's coin (-1 where the key takes no balance)."""
+    column of ``currencies`` holding the key's coin (-1 where the key takes no balance); per currency, the most
+    its gain counts (`CollateralTable.gain_caps` of ``table``, default the bundled one)."""
     col = {c: j for j, c in enumerate(currencies)}
     ext = np.asarray(p.extended_moves, dtype=np.float64)
     n_keys = len(keys.names)
@@ -41,15 +51,22 @@ def coin_moves(p: Any, keys: Any, currencies: tuple[str, ...]) -> tuple[FloatArr
         weight = pair.extended_table_factor * pair.price_range / np.abs(ext)  # as the instruments' vectors
         moves[k] = np.concatenate((np.repeat(p.standard_moves(pair), 3), ext * weight)) * float(keys.index[k])
         coin_col[k] = col[keys.base[k].upper()]
-    return moves, coin_col
+    return moves, coin_col, (table if table is not None else CollateralTable.load()).gain_caps(currencies)
 
 
 def pm_with_collateral(
-    book: Book, market: Market, coins: FloatArray, currencies: tuple[str, ...], params: Any = None
+    book: Book,
+    market: Market,
+    coins: FloatArray,
+    currencies: tuple[str, ...],
+    params: Any = None,
+    table: CollateralTable | None = None,
 ) -> SimpleNamespace:
     """Deribit PM per (account, group) with the accounts' coin balances inside the scenarios (module doc), in
-    the shape the account view reads (``groups``, ``parameters_source``)."""
+    the shape the account view reads (``groups``, ``parameters_source``); ``table``: the collateral table
+    (default the bundled one)."""
     p, keys, inputs, labels = pm_inputs(book, market, params)
-    columns = inputs.run(book.indptr, book.indices, book.quantity, coins=(coins, *coin_moves(p, keys, currencies)))
+    moves = coin_moves(p, keys, currencies, table)
+    columns = inputs.run(book.indptr, book.indices, book.quantity, coins=(coins, *moves))
     groups = group_margins(book, from_columns(book, p, keys, inputs, labels, columns))
     return SimpleNamespace(groups=groups, parameters_source=groups.parameters_source)

@@ -36,10 +36,17 @@ from ..margining.columns import GroupMargins
 from ..market import Market
 from ..optional import require_pandas
 from ..scalars import plain
+from ..unit_greeks import instrument_greeks
 from .balances import Balances
 from .collateral import CollateralTable, collateral_usd
+from .deltas import closest_expiration, delta_totals, unit_deltas
 from .equity import equity, futures_unrealised_pnl
 from .models import model
+
+_PER_CURRENCY = (
+    "balance", "equity", "initial", "maintenance", "projected_initial", "projected_maintenance", "delta_total",
+    "projected_delta_total",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, eq=False)
@@ -64,6 +71,8 @@ class AccountView:
     below_maintenance: npt.NDArray[np.bool_]
     collateral_source: str
     margin_source: str
+    delta_total: FloatArray  # [account, currency]: coin delta of the positions settled in it (accounts.deltas)
+    projected_delta_total: FloatArray  # without the positions expiring at the closest expiration
 
     def __len__(self) -> int:
         return len(self.accounts)
@@ -114,7 +123,7 @@ class AccountView:
         out["below_initial"] = bool(self.below_initial[i])
         out["below_maintenance"] = bool(self.below_maintenance[i])
         for j, cur in enumerate(self.currencies):
-            for name in ("balance", "equity", "initial", "maintenance", "projected_initial", "projected_maintenance"):
+            for name in _PER_CURRENCY:
                 out[f"{name}_{cur}"] = float(getattr(self, name)[i, j])
         return out
 
@@ -132,7 +141,7 @@ class AccountView:
             "below_maintenance": self.below_maintenance,
         }
         for j, cur in enumerate(self.currencies):
-            for name in ("balance", "equity", "initial", "maintenance", "projected_initial", "projected_maintenance"):
+            for name in _PER_CURRENCY:
                 data[f"{name}_{cur}"] = getattr(self, name)[:, j]
         return pd.DataFrame(data, index=pd.Index(self.accounts, name="account"))
 
@@ -171,7 +180,7 @@ def account(
         from .scenario_collateral import pm_with_collateral
 
         coins = balances.for_accounts(np.asarray(book.accounts))
-        result = pm_with_collateral(book, market, coins, balances.currencies, params)
+        result = pm_with_collateral(book, market, coins, balances.currencies, params, table)
     else:
         result = compute_margin(book, market, m.method, params)
     groups = GroupMargins.of(result)
@@ -185,8 +194,19 @@ def account(
     bal = np.zeros((n, k))
     bal[:, [col[c] for c in balances.currencies]] = balances.for_accounts(accounts)
     eq = bal.copy()
+    resolved = market.resolve(book.instruments)
+    g = instrument_greeks(book.instruments, market, resolved)
+    position_account = np.repeat(np.arange(n), np.diff(book.indptr))
+    position_currency = np.array([col[c] for c in settles], dtype=np.int64)[book.indices]
+    delta_total, projected_delta = delta_totals(
+        (n, k),
+        position_account,
+        position_currency,
+        book.quantity * unit_deltas(book.instruments, g["delta_pa"])[book.indices],
+        closest_expiration(book.instruments, market)[book.indices],
+    )
     if unrealised is None:  # the options' mark value and the futures' P&L against the book's average prices
-        eq = _with_positions(bal, book, market, settles, col)
+        eq = _with_positions(bal, book, resolved, g, position_account, position_currency)
     else:
         u = np.asarray(unrealised, dtype=np.float64)
         if u.shape != (len(balances), len(balances.currencies)) or not np.isfinite(u).all():
@@ -208,7 +228,7 @@ def account(
     return AccountView(
         m.name, calibration, accounts, currencies, index, bal, eq, im, mm, f.margin_balance_usd, f.initial_usd,
         f.maintenance_usd, f.available_usd, f.mm_ratio, f.below_initial, f.below_maintenance,
-        f"{table.name} {table.as_of}".strip(), result.parameters_source,
+        f"{table.name} {table.as_of}".strip(), result.parameters_source, delta_total, projected_delta,
     )  # fmt: skip
 
 
@@ -257,17 +277,22 @@ def settle(
     return Settled(margin_balance, im_usd, mm_usd, available, ratio, below_im, below_mm)
 
 
-def _with_positions(bal: FloatArray, book: Book, market: Market, settles: list[str], col: dict[str, int]) -> FloatArray:
+def _with_positions(
+    bal: FloatArray,
+    book: Book,
+    resolved: Any,
+    g: Any,
+    position_account: npt.NDArray[np.int64],
+    position_currency: npt.NDArray[np.int64],
+) -> FloatArray:
     """Equity per [account, currency] (`equity.equity`): the balances plus, per position, the signed
     quantity x mark value of every option, in its settlement currency (coin for an inverse option, the quote
     currency for a linear one), and each future's and perpetual's unrealised P&L against the book's average
-    price where it has one (`equity.futures_unrealised_pnl`)."""
+    price where it has one (`equity.futures_unrealised_pnl`).  ``g``: the instruments' unit Greeks on the
+    ``resolved`` market."""
     from ..instruments import INVERSE, KIND_FUTURE, KIND_OPTION, KIND_PERPETUAL
-    from ..unit_greeks import instrument_greeks
 
     table = book.instruments
-    resolved = market.resolve(table)
-    g = instrument_greeks(table, market, resolved)
     unit = np.where(table.settlement == INVERSE, g["value_coin"], g["value_usd"])
     options = book.quantity * np.where(table.kind == KIND_OPTION, unit, 0.0)[book.indices]
     futures = np.zeros(len(book.quantity))
@@ -279,9 +304,7 @@ def _with_positions(bal: FloatArray, book: Book, market: Market, settles: list[s
         futures[known] = futures_unrealised_pnl(
             book.quantity[known], book.average_price[known], resolved.forward[rows], table.settlement[rows] == INVERSE
         )
-    accounts = np.repeat(np.arange(len(book.accounts)), np.diff(book.indptr))
-    cols = np.array([col[c] for c in settles], dtype=np.int64)[book.indices]  # per instrument, then per position
-    return equity(bal, accounts, cols, options, futures)
+    return equity(bal, position_account, position_currency, options, futures)
 
 
 def _book_rows(groups: GroupMargins, accounts: npt.NDArray[Any]) -> npt.NDArray[np.int64]:

@@ -39,6 +39,7 @@ import numpy.typing as npt
 from .._types import FloatArray, IntArray
 from ..accounts.balances import Balances, currency_code
 from ..accounts.collateral import CollateralTable
+from ..accounts.deltas import closest_expiration, delta_totals, unit_deltas
 from ..accounts.equity import futures_unrealised_pnl
 from ..accounts.scenario_collateral import coin_moves
 from ..accounts.view import AccountView, settle, usd_prices
@@ -128,7 +129,7 @@ class RiskEngine:
         self._price_cache: FloatArray | None = None
         self._cells_cache: tuple[Any, IntArray, IntArray] | None = None
         self._holders_cache: dict[str, tuple[int, IntArray]] = {}
-        self._moves_cache: tuple[FloatArray, IntArray] | None = None
+        self._moves_cache: tuple[FloatArray, IntArray, FloatArray] | None = None
         self.table = _universe(book, self.market)
         self._setup_instruments()
         # Futures keep the book's average price; without one they count as entered at their mark (P&L 0).
@@ -187,6 +188,7 @@ class RiskEngine:
         self._base_rows: dict[str, IntArray] = {}
         self._forward_count = -1
         self._unit_value = np.zeros(len(t))  # an option's mark value in its settlement currency
+        self._unit_delta = np.zeros(len(t))  # coin delta per unit, as the delta totals count it
         self._mark = np.full(len(t), math.nan)  # a future's mark
         resolved = self.market.resolve(t)
         self._write_values(np.arange(len(t), dtype=np.int64), t, resolved)
@@ -220,6 +222,7 @@ class RiskEngine:
         g = instrument_greeks(sub, self.market, resolved)
         value = np.where(sub.settlement == INVERSE, g["value_coin"], g["value_usd"])
         self._unit_value[rows] = np.where(sub.kind == KIND_OPTION, value, 0.0)
+        self._unit_delta[rows] = unit_deltas(sub, g["delta_pa"])
         futures = (sub.kind == KIND_FUTURE) | (sub.kind == KIND_PERPETUAL)
         self._mark[rows] = np.where(futures, resolved.forward, math.nan)
 
@@ -302,10 +305,10 @@ class RiskEngine:
             )
         return self._price_cache
 
-    def _coin_moves(self) -> tuple[FloatArray, IntArray]:
-        """The coin balances' scenario P&L per vector key (cached until an index moves)."""
+    def _coin_moves(self) -> tuple[FloatArray, IntArray, FloatArray]:
+        """The coin balances' scenario P&L per vector key and gain caps (cached until an index moves)."""
         if self._moves_cache is None:
-            self._moves_cache = coin_moves(self._p, self._keys, self.currencies)
+            self._moves_cache = coin_moves(self._p, self._keys, self.currencies, self.collateral)
         return self._moves_cache
 
     def _refresh(
@@ -403,10 +406,10 @@ class RiskEngine:
             )
         coins = None
         if self.dynamic:
-            moves, coin_col = self._coin_moves()
+            moves, coin_col, gain_cap = self._coin_moves()
             amounts = self._balance[rows]
             if (amounts[:, coin_col[coin_col >= 0]] != 0.0).any():
-                coins = (amounts, moves, coin_col)
+                coins = (amounts, moves, coin_col, gain_cap)
         c = inputs.run(indptr, indices, quantity, coins=coins)
         out = (
             self._key_initial[rows],
@@ -974,6 +977,14 @@ class RiskEngine:
         """Every account's figures as columns (the account view's type: ``to_pandas()`` with pandas)."""
         rows = np.arange(len(self.positions), dtype=np.int64)
         labels = np.asarray(self.positions.labels)
+        indptr, indices, quantity, _ = self.positions.csr(rows)
+        delta_total, projected_delta = delta_totals(
+            (len(rows), len(self.currencies)),
+            np.repeat(rows, np.diff(indptr)),
+            self._settle_col[indices],
+            quantity * self._unit_delta[indices],
+            closest_expiration(self.table, self.market)[indices],
+        )
         model = ("X:" if self.cross else "S:") + (
             "PM" if self.pm else "SM" if self.method == "deribit-standard" else self.method
         )
@@ -982,7 +993,7 @@ class RiskEngine:
             self._balance.copy(), self._equity(rows), self._initial.copy(), self._maintenance.copy(),
             self._margin_balance.copy(), self._initial_usd.copy(), self._maintenance_usd.copy(), self._available.copy(),
             self._ratio.copy(), self._level >= 1, self._level >= 2,
-            f"{self.collateral.name} {self.collateral.as_of}".strip(), self.method,
+            f"{self.collateral.name} {self.collateral.as_of}".strip(), self.method, delta_total, projected_delta,
         )  # fmt: skip
 
     def at_risk(self, threshold: float = 0.0) -> list[dict[str, Any]]:
@@ -1080,7 +1091,7 @@ class _Undo:
         if self.saved_flags is None:
             self.saved_flags = (e._held.copy(), e._stale.copy())
         pm = (e._inputs.vectors[rows].copy(), e._inputs.delta[rows].copy()) if e.pm else None
-        self.saved_rows = (rows, e._unit_value[rows].copy(), e._mark[rows].copy(), pm)
+        self.saved_rows = (rows, e._unit_value[rows].copy(), e._unit_delta[rows].copy(), e._mark[rows].copy(), pm)
 
     def account(self, row: int) -> None:
         e = self.e
@@ -1109,8 +1120,8 @@ class _Undo:
         if self.saved_flags is not None:
             e._held, e._stale = self.saved_flags
         if self.saved_rows is not None:
-            rows, value, mark, pm = self.saved_rows
-            e._unit_value[rows], e._mark[rows] = value, mark
+            rows, value, delta, mark, pm = self.saved_rows
+            e._unit_value[rows], e._unit_delta[rows], e._mark[rows] = value, delta, mark
             if pm is not None:
                 e._inputs.vectors[rows], e._inputs.delta[rows] = pm
         if self.saved_account is not None:

@@ -107,13 +107,14 @@ class PMInputs:
         *,
         keep_vectors: bool = False,
         collateral: FloatArray | None = None,
-        coins: tuple[FloatArray, FloatArray, IntArray] | None = None,
+        coins: tuple[FloatArray, FloatArray, IntArray, FloatArray] | None = None,
     ) -> dict[str, Any]:
         """The pass over a CSR book (or a contiguous range of its accounts, ``indptr`` rebased to 0).
         ``coins``: (balances per [account, coin], their USD P&L per coin per key and scenario column, the coin
-        column each key takes or -1), from `riskoffset.accounts.scenario_collateral.coin_moves`: each balance is
-        added, in C++, to its account's first group of a key that takes that coin."""
-        amounts, moves, coin_col = coins if coins is not None else (None, None, None)
+        column each key takes or -1, the most a gain of each coin counts), from
+        `riskoffset.accounts.scenario_collateral.coin_moves`: each balance is added, in C++, to its account's
+        first group of a key that takes that coin."""
+        amounts, moves, coin_col, gain_cap = coins if coins is not None else (None, None, None, None)
         return dict(
             _core.margin.portfolio_margin_accounts(
                 indptr,
@@ -133,6 +134,7 @@ class PMInputs:
                 amounts,
                 moves,
                 coin_col,
+                gain_cap,
             )
         )
 
