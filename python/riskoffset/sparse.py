@@ -124,4 +124,28 @@ def position_sums(
     return np.asarray(sums, dtype=np.float64).reshape(len(grouping.ids), n_columns)
 
 
-__all__ = ["AccountPnL", "Grouping", "account_pnl", "group_positions", "position_sums"]
+def account_sums(indptr: IntArray, indices: IntArray, quantity: FloatArray, per_instrument: FloatArray) -> FloatArray:
+    """``Q . M`` per account of CSR arrays: row ``a`` sums quantity x ``per_instrument[instrument]`` over the
+    account's positions, in CSR order (one C++ pass; an account without positions gets zeros)."""
+    starts = np.ascontiguousarray(indptr[:-1], dtype=np.int64)
+    matrix = np.ascontiguousarray(per_instrument, dtype=np.float64)
+    if not len(starts):
+        return np.zeros((0, matrix.shape[1]))
+    return _core.book.csr_product(starts, np.diff(indptr).astype(np.int64), indices, quantity, matrix, 1)
+
+
+def spread_by_column(values: FloatArray, column: IntArray, width: int) -> FloatArray:
+    """An (instruments x ``width``) matrix holding each instrument's ``values`` (one row or several: shape
+    (n,) or (n, m)) in its ``column`` (block ``b`` of m blocks at ``b x width + column``), zeros elsewhere: what
+    `account_sums` turns into per [account, column] totals (a settlement currency, say)."""
+    v = np.asarray(values, dtype=np.float64)
+    v = v[:, None] if v.ndim == 1 else v
+    n, m = v.shape
+    out = np.zeros((n, m * width))
+    rows = np.arange(n)
+    for b in range(m):
+        out[rows, b * width + column] = v[:, b]
+    return out
+
+
+__all__ = ["AccountPnL", "Grouping", "account_pnl", "account_sums", "group_positions", "position_sums", "spread_by_column"]

@@ -15,14 +15,13 @@ projected delta total 0.2 BTC.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import numpy.typing as npt
 
-from .._types import FloatArray
+from .._types import FloatArray, IntArray
 from ..instruments import KIND_SPOT, PERPETUAL_EXPIRY_MS, InstrumentTable
 from ..market import Market
+from ..sparse import account_sums, spread_by_column
 from ..times import epoch_ms
 
 
@@ -43,22 +42,26 @@ def closest_expiration(table: InstrumentTable, market: Market) -> npt.NDArray[np
 
 
 def delta_totals(
-    shape: tuple[int, int],
-    position_account: Any,
-    position_currency: Any,
-    position_delta: Any,
-    expiring: Any,
+    indptr: IntArray,
+    indices: IntArray,
+    quantity: FloatArray,
+    unit_delta: FloatArray,
+    currency: IntArray,
+    expiring: npt.NDArray[np.bool_],
+    n_currencies: int,
 ) -> tuple[FloatArray, FloatArray]:
-    """(delta total, projected delta total) per [account, currency] of ``shape``: each position's coin delta
-    (quantity x its unit delta; 0 for spot) summed into its (account, settlement currency) cell, the projected
-    total without the positions ``expiring`` at the closest expiration (module doc)."""
-    n, k = shape
-    cell = np.asarray(position_account, dtype=np.int64) * k + np.asarray(position_currency, dtype=np.int64)
-    delta = np.asarray(position_delta, dtype=np.float64)
-    total = np.bincount(cell, weights=delta, minlength=n * k).reshape(n, k)
-    kept = np.where(np.asarray(expiring, dtype=bool), 0.0, delta)
-    projected = np.bincount(cell, weights=kept, minlength=n * k).reshape(n, k)
-    return np.asarray(total, dtype=np.float64), np.asarray(projected, dtype=np.float64)
+    """(delta total, projected delta total) per [account, currency] of a CSR book: each position's coin delta
+    (quantity x its instrument's ``unit_delta``) summed into its account's row at its instrument's settlement
+    ``currency`` column; the projected total without the instruments ``expiring`` at the closest expiration
+    (module doc).  One sparse product over the positions."""
+    per_instrument = spread_by_column(
+        np.column_stack((unit_delta, np.where(expiring, 0.0, unit_delta))), currency, n_currencies
+    )
+    sums = account_sums(indptr, indices, quantity, per_instrument)
+    return (
+        np.ascontiguousarray(sums[:, :n_currencies], dtype=np.float64),
+        np.ascontiguousarray(sums[:, n_currencies:], dtype=np.float64),
+    )
 
 
 def unit_deltas(table: InstrumentTable, net_transaction_delta: FloatArray) -> FloatArray:

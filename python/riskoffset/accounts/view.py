@@ -36,6 +36,7 @@ from ..margining.columns import GroupMargins
 from ..market import Market
 from ..optional import require_pandas
 from ..scalars import plain
+from ..sparse import account_sums, spread_by_column
 from ..unit_greeks import instrument_greeks
 from .balances import Balances
 from .collateral import CollateralTable, collateral_usd
@@ -196,17 +197,18 @@ def account(
     eq = bal.copy()
     resolved = market.resolve(book.instruments)
     g = instrument_greeks(book.instruments, market, resolved)
-    position_account = np.repeat(np.arange(n), np.diff(book.indptr))
-    position_currency = np.array([col[c] for c in settles], dtype=np.int64)[book.indices]
+    currency_of = np.array([col[c] for c in settles], dtype=np.int64)  # per instrument: its settlement column
     delta_total, projected_delta = delta_totals(
-        (n, k),
-        position_account,
-        position_currency,
-        book.quantity * unit_deltas(book.instruments, g["delta_pa"])[book.indices],
-        closest_expiration(book.instruments, market)[book.indices],
+        book.indptr,
+        book.indices,
+        book.quantity,
+        unit_deltas(book.instruments, g["delta_pa"]),
+        currency_of,
+        closest_expiration(book.instruments, market),
+        k,
     )
     if unrealised is None:  # the options' mark value and the futures' P&L against the book's average prices
-        eq = _with_positions(bal, book, resolved, g, position_account, position_currency)
+        eq = _with_positions(bal, book, resolved, g, currency_of)
     else:
         u = np.asarray(unrealised, dtype=np.float64)
         if u.shape != (len(balances), len(balances.currencies)) or not np.isfinite(u).all():
@@ -277,34 +279,29 @@ def settle(
     return Settled(margin_balance, im_usd, mm_usd, available, ratio, below_im, below_mm)
 
 
-def _with_positions(
-    bal: FloatArray,
-    book: Book,
-    resolved: Any,
-    g: Any,
-    position_account: npt.NDArray[np.int64],
-    position_currency: npt.NDArray[np.int64],
-) -> FloatArray:
-    """Equity per [account, currency] (`equity.equity`): the balances plus, per position, the signed
-    quantity x mark value of every option, in its settlement currency (coin for an inverse option, the quote
-    currency for a linear one), and each future's and perpetual's unrealised P&L against the book's average
-    price where it has one (`equity.futures_unrealised_pnl`).  ``g``: the instruments' unit Greeks on the
-    ``resolved`` market."""
+def _with_positions(bal: FloatArray, book: Book, resolved: Any, g: Any, currency_of: npt.NDArray[np.int64]) -> FloatArray:
+    """Equity per [account, currency] (`equity.equity`): the balances plus the book's options at their mark
+    value (signed quantity x mark, in the settlement currency: coin for an inverse option, the quote currency
+    for a linear one; one sparse product over the positions), plus each future's and perpetual's unrealised
+    P&L against the book's average price where it has one (`equity.futures_unrealised_pnl`).  ``g``: the
+    instruments' unit Greeks on the ``resolved`` market; ``currency_of``: each instrument's column."""
     from ..instruments import INVERSE, KIND_FUTURE, KIND_OPTION, KIND_PERPETUAL
 
     table = book.instruments
-    unit = np.where(table.settlement == INVERSE, g["value_coin"], g["value_usd"])
-    options = book.quantity * np.where(table.kind == KIND_OPTION, unit, 0.0)[book.indices]
-    futures = np.zeros(len(book.quantity))
+    unit = np.where(table.kind == KIND_OPTION, np.where(table.settlement == INVERSE, g["value_coin"], g["value_usd"]), 0.0)
+    options = account_sums(book.indptr, book.indices, book.quantity, spread_by_column(unit, currency_of, bal.shape[1]))
+    known = np.zeros(0, dtype=np.int64)
     if book.average_price is not None:
         known = np.flatnonzero(~np.isnan(book.average_price))
         rows = book.indices[known]
-        is_future = (table.kind[rows] == KIND_FUTURE) | (table.kind[rows] == KIND_PERPETUAL)
-        known, rows = known[is_future], rows[is_future]
-        futures[known] = futures_unrealised_pnl(
-            book.quantity[known], book.average_price[known], resolved.forward[rows], table.settlement[rows] == INVERSE
-        )
-    return equity(bal, position_account, position_currency, options, futures)
+        known = known[(table.kind[rows] == KIND_FUTURE) | (table.kind[rows] == KIND_PERPETUAL)]
+    rows = book.indices[known]
+    pnl = futures_unrealised_pnl(
+        book.quantity[known], np.asarray(book.average_price)[known] if len(known) else np.zeros(0),
+        resolved.forward[rows], table.settlement[rows] == INVERSE,
+    )  # fmt: skip
+    account_of = np.searchsorted(book.indptr, known, side="right") - 1  # the futures positions' accounts
+    return equity(bal + options, account_of, currency_of[rows], np.zeros(len(known)), pnl)
 
 
 def _book_rows(groups: GroupMargins, accounts: npt.NDArray[Any]) -> npt.NDArray[np.int64]:

@@ -51,6 +51,7 @@ from ..margining.portfolio import PMInputs, PMParameters, expiry_columns, key_ma
 from ..margining.vectors import vector_keys
 from ..market import Market, MarketDataError
 from ..scalars import plain
+from ..sparse import account_sums, spread_by_column
 from ..unit_greeks import instrument_greeks
 from ..whatif import MAX_ORDER
 from .events import LEVELS, Event, level_change
@@ -324,9 +325,7 @@ class RiskEngine:
         indptr, indices, quantity, average = self.positions.csr(rows)
         n, k = len(rows), len(self.currencies)
         cells, fut = self._cells(indptr, indices)
-        options = np.bincount(cells, weights=quantity * self._unit_value[indices], minlength=n * k).reshape(
-            n, k
-        )
+        options = account_sums(indptr, indices, quantity, spread_by_column(self._unit_value, self._settle_col, k))
         futures = np.zeros((n, k))
         if len(fut):
             pnl = futures_unrealised_pnl(
@@ -979,11 +978,13 @@ class RiskEngine:
         labels = np.asarray(self.positions.labels)
         indptr, indices, quantity, _ = self.positions.csr(rows)
         delta_total, projected_delta = delta_totals(
-            (len(rows), len(self.currencies)),
-            np.repeat(rows, np.diff(indptr)),
-            self._settle_col[indices],
-            quantity * self._unit_delta[indices],
-            closest_expiration(self.table, self.market)[indices],
+            indptr,
+            indices,
+            quantity,
+            self._unit_delta,
+            self._settle_col,
+            closest_expiration(self.table, self.market),
+            len(self.currencies),
         )
         model = ("X:" if self.cross else "S:") + (
             "PM" if self.pm else "SM" if self.method == "deribit-standard" else self.method
