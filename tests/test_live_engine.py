@@ -237,10 +237,13 @@ def test_a_failed_update_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> Non
     with pytest.raises(ValueError, match="currency"):
         engine.on_balance("A", "DOGE", 1.0)
 
-    def broken(*args: Any, **kwargs: Any) -> Any:
+    real = engine._live_refresh
+
+    def broken(*args: Any, **kwargs: Any) -> Any:  # the figures are written, then the update fails
+        real(*args, **kwargs)
         raise ValueError("injected failure")
 
-    monkeypatch.setattr(engine, "_pm_groups", broken)
+    monkeypatch.setattr(engine, "_live_refresh", broken)
     with pytest.raises(ValueError, match="injected"):
         engine.on_index("BTC", MARKET.index["BTC"] * 0.5, timestamp=5)
     with pytest.raises(ValueError, match="injected"):

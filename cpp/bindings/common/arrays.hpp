@@ -28,7 +28,7 @@ inline bool overlaps(const pybind11::array& a, const pybind11::array& b) {
 inline pybind11::array_t<double> checked_out(pybind11::handle h, pybind11::ssize_t size, const std::string& name) {
   if (!pybind11::isinstance<pybind11::array>(h)) throw pybind11::type_error(name + " must be a numpy array");
   auto a = pybind11::reinterpret_borrow<pybind11::array>(h);
-  if (!a.dtype().is(pybind11::dtype::of<double>()))
+  if (!a.dtype().equal(pybind11::dtype::of<double>()))  // equivalent: an unpickled array has its own dtype object
     throw pybind11::type_error(name + " must be a float64 array, got dtype " +
                                pybind11::str(a.dtype()).cast<std::string>());
   if (a.size() != size)

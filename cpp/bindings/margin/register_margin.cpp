@@ -203,7 +203,13 @@ class GroupSteps {
 
 }  // namespace
 
+// The keys matrix (KEY_FIELDS order) checked and converted; the live refresh reads it too.
+std::vector<riskoffset::PmKey> pm_keys_of(const riskoffset_bindings::DoubleArray& keys) { return keys_of(keys); }
+
+void register_live(py::module_& m);
+
 void register_margin(py::module_& m) {
+  register_live(m);
   py::tuple fields(kKeyFieldCount);
   for (std::size_t j = 0; j < kKeyFieldCount; ++j) fields[j] = py::str(kKeyFields[j]);
   m.attr("KEY_FIELDS") = fields;

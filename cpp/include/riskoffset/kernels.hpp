@@ -138,6 +138,7 @@ struct KernelTable {
   CsrProductKernel csr_product;
   PmAccountsKernel pm_accounts;  // Deribit portfolio margin of a book's account groups
   PmGroupKernel pm_group;        // its steps after the sum, for one group
+  PmLiveKernel pm_live;          // the same on the live engine's dense per-(account, key) arrays
   // The vector maths evaluated on one value, for accuracy tests against mpmath.
   double (*exp)(double);
   double (*log)(double);

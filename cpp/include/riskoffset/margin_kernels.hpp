@@ -86,6 +86,19 @@ struct PmScratch {
   std::uint8_t* used = nullptr;
 };
 
+// The live engine's dense per-(account row, key) figures: rows[a] is the engine row of CSR account a; only
+// keys with key_on[k] are written (n_rows x n_keys arrays, row-major).
+struct PmLiveKeys {
+  const std::int64_t* rows = nullptr;
+  const std::uint8_t* key_on = nullptr;
+  double* initial = nullptr;
+  double* maintenance = nullptr;
+  std::int64_t* worst_index = nullptr;
+  double* worst_pnl = nullptr;
+};
+
+using PmLiveKernel = void (*)(const PmBook&, const PmShape&, const PmLiveKeys&, const PmScratch&,
+                              std::size_t begin, std::size_t end);
 using PmAccountsKernel = void (*)(const PmBook&, const PmShape&, const std::int64_t* first_group,
                                   const PmColumns&, const PmScratch&, std::size_t begin, std::size_t end);
 using PmGroupKernel = PmGroupFigures (*)(double* entries, const PmShape&, const PmKey&,

@@ -20,31 +20,60 @@ constexpr std::size_t kPmStandardWidth = 35;
 inline double pm_max(double a, double b) { return a > b ? a : b; }
 inline double pm_min(double a, double b) { return a < b ? a : b; }
 inline double pm_abs(double a) { return a < 0 ? -a : a; }
+inline vd pm_abs(vd a) { return a < 0.0 ? -a : a; }
 
+// Entries [p, p + n) as one vector: lanes past n (n < W, the last block) hold `pad` and are never stored.
+inline vd pm_load(const double* p, std::size_t n, double pad) {
+  if (n >= static_cast<std::size_t>(W)) return load(p);
+  vd v = splat(pad);
+  for (std::size_t l = 0; l < n; ++l) v[l] = p[l];
+  return v;
+}
+inline void pm_store(double* p, std::size_t n, vd v) {
+  if (n >= static_cast<std::size_t>(W)) return store(p, v);
+  for (std::size_t l = 0; l < n; ++l) p[l] = v[l];
+}
+
+// The steps run W entries at a time, with selects rather than branches: entries change sign at random, so a
+// branch mispredicts, and there are as many groups as accounts.
 PmGroupFigures pm_group_kernel(double* entries, const PmShape& shape, const PmKey& key, const double* net_by_column,
                                const double* t_column, std::size_t n_columns) {
-  const std::size_t n_std = shape.n_standard, width = shape.width();
+  const std::size_t n_std = shape.n_standard, width = shape.width(), w = static_cast<std::size_t>(W);
   const double R = key.price_range;
+  const vd zero = splat(0.0);
   // Dampener: A_m = (max(|m| / R, 1) - 1) x extended_dampener (USD), per coin at the edge of the range.
-  for (std::size_t j = 0; j < shape.n_extended; ++j) {
-    const double m = shape.extended_moves[j];
-    const double sign = m > 0 ? 1.0 : (m < 0 ? -1.0 : 0.0);
-    double amount = (pm_max(pm_abs(m) / R, 1.0) - 1.0) * key.dampener;
+  for (std::size_t j = 0; j < shape.n_extended; j += w) {
+    const std::size_t n = shape.n_extended - j;
+    const vd m = pm_load(shape.extended_moves + j, n, 0.0);
+    const vd sign = m > 0.0 ? splat(1.0) : (m < 0.0 ? splat(-1.0) : zero);
+    vd amount = (vmax(pm_abs(m) / R, splat(1.0)) - 1.0) * key.dampener;
     if (key.coin) amount = amount / ((1.0 + sign * R) * key.index);
-    double& e = entries[n_std + j];
-    const double shrunk = pm_max(pm_abs(e) - amount, 0.0);
-    e = (e > 0 ? shrunk : (e < 0 ? -shrunk : 0.0)) + 0.0;  // + 0.0: no -0.0 entries
+    const vd e = pm_load(entries + n_std + j, n, 0.0);
+    const vd shrunk = vmax(pm_abs(e) - amount, zero);
+    const vd toward_zero = e < 0.0 ? -shrunk : zero;
+    pm_store(entries + n_std + j, n, (e > 0.0 ? shrunk : toward_zero) + 0.0);  // + 0.0: no -0.0 entries
   }
-  // Gains count at pnl_offset, capped (the cap is in USD: coin keys convert it at the index).
+  // Gains count at pnl_offset, capped (the cap is in USD: coin keys convert it at the index); the lowest
+  // entry is tracked on the way.
   const double cap = key.coin ? key.max_offsetable_pnl / key.index : key.max_offsetable_pnl;
-  for (std::size_t j = 0; j < width; ++j) {
-    const double e = entries[j];
-    entries[j] = e > 0 ? pm_min(e * key.pnl_offset, cap) : pm_min(e, 0.0) + 0.0;
+  vd low = splat(__builtin_inf());
+  for (std::size_t j = 0; j < width; j += w) {
+    const std::size_t n = width - j;
+    const vd e = pm_load(entries + j, n, 0.0);
+    const vd gain = vmin(e * key.pnl_offset, splat(cap));
+    const vd loss = vmin(e, zero) + 0.0;
+    const vd v = e > 0.0 ? gain : loss;
+    pm_store(entries + j, n, v);
+    low = vmin(n >= w ? v : pm_load(entries + j, n, __builtin_inf()), low);
   }
-  double lowest = 0.0;
-  std::size_t lowest_at = 0;
+  double lowest = low[0];
+  for (int l = 1; l < W; ++l) lowest = pm_min(low[l], lowest);
+  std::size_t lowest_at = 0;  // the first entry at the lowest value
   for (std::size_t j = 0; j < width; ++j)
-    if (j == 0 || entries[j] < lowest) lowest = entries[j], lowest_at = j;
+    if (entries[j] == lowest) {
+      lowest_at = j;
+      break;
+    }
   PmGroupFigures out;
   out.worst_case = pm_max(0.0, -lowest);
   // A tie inside a bucket reports the middle (vol same) entry, as Deribit does.
@@ -73,58 +102,69 @@ PmGroupFigures pm_group_kernel(double* entries, const PmShape& shape, const PmKe
   return out;
 }
 
+// Sums account a's positions into the scratch rows of the keys it holds (used[k] set): quantity x the
+// instrument's scenario vector, and its net coin delta per expiry column.  Positions in CSR order.
+inline void pm_sum_account(const PmBook& book, const PmShape& shape, const PmScratch& scratch, std::size_t a) {
+  const std::size_t width = shape.width(), n_cols = book.n_columns;
+  for (std::int64_t p = book.indptr[a]; p < book.indptr[a + 1]; ++p) {
+    const auto i = static_cast<std::size_t>(book.indices[p]);
+    const std::int64_t k = book.key[i];
+    if (k < 0) continue;
+    const auto ku = static_cast<std::size_t>(k);
+    double* __restrict row = scratch.sums + ku * width;
+    double* __restrict net_row = scratch.net + ku * n_cols;
+    if (!scratch.used[ku]) {
+      scratch.used[ku] = 1;
+      for (std::size_t j = 0; j < width; ++j) row[j] = 0.0;
+      for (std::size_t c = 0; c < n_cols; ++c) net_row[c] = 0.0;
+    }
+    const double q = book.quantity[p];
+    const double* __restrict v = book.vectors + i * width;
+    if (width == kPmStandardWidth)  // Deribit's 27 + 8 entries: a trip count the compiler can unroll
+      for (std::size_t j = 0; j < kPmStandardWidth; ++j) row[j] += q * v[j];
+    else
+      for (std::size_t j = 0; j < width; ++j) row[j] += q * v[j];
+    net_row[static_cast<std::size_t>(book.column[i])] += q * book.delta[i];
+  }
+}
+
+// Adds the account's balance (`coins`: its row, n_coins entries) of key k's coin to the group's row, unless an earlier group of the account took
+// it (`taken`, one bit per coin): an offset currency's gain counts up to its cap, a loss always in full.
+inline void pm_add_coin(const PmBook& book, std::size_t width, const double* coins, std::size_t k, double* row,
+                        std::uint64_t& taken) {
+  if (!coins || book.coin_col[k] < 0 || ((taken >> book.coin_col[k]) & 1U)) return;
+  const auto cc = static_cast<std::size_t>(book.coin_col[k]);
+  taken |= std::uint64_t{1} << cc;
+  const double amount = coins[cc];
+  const double* move = book.coin_moves + k * width;
+  if (book.coin_gain_cap) {
+    const double cap = book.coin_gain_cap[cc];
+    for (std::size_t j = 0; j < width; ++j) row[j] += pm_min(amount * move[j], cap);
+  } else {
+    for (std::size_t j = 0; j < width; ++j) row[j] += amount * move[j];
+  }
+}
+
 // Accounts [begin, end): their groups land at rows first_group[a] ... in key order.  Each group sums its
 // positions in CSR order, so the figures do not depend on how accounts are split across threads.
 void pm_accounts_kernel(const PmBook& book, const PmShape& shape, const std::int64_t* first_group,
                         const PmColumns& out, const PmScratch& scratch, std::size_t begin, std::size_t end) {
   const std::size_t width = shape.width(), n_keys = book.n_keys, n_cols = book.n_columns;
-  double* sums = scratch.sums;
-  double* net = scratch.net;
-  std::uint8_t* used = scratch.used;
   for (std::size_t a = begin; a < end; ++a) {
-    for (std::int64_t p = book.indptr[a]; p < book.indptr[a + 1]; ++p) {
-      const auto i = static_cast<std::size_t>(book.indices[p]);
-      const std::int64_t k = book.key[i];
-      if (k < 0) continue;
-      const auto ku = static_cast<std::size_t>(k);
-      double* __restrict row = sums + ku * width;
-      double* __restrict net_row = net + ku * n_cols;
-      if (!used[ku]) {
-        used[ku] = 1;
-        for (std::size_t j = 0; j < width; ++j) row[j] = 0.0;
-        for (std::size_t c = 0; c < n_cols; ++c) net_row[c] = 0.0;
-      }
-      const double q = book.quantity[p];
-      const double* __restrict v = book.vectors + i * width;
-      if (width == kPmStandardWidth)  // Deribit's 27 + 8 entries: a trip count the compiler can unroll
-        for (std::size_t j = 0; j < kPmStandardWidth; ++j) row[j] += q * v[j];
-      else
-        for (std::size_t j = 0; j < width; ++j) row[j] += q * v[j];
-      net_row[static_cast<std::size_t>(book.column[i])] += q * book.delta[i];
-    }
+    pm_sum_account(book, shape, scratch, a);
     auto g = static_cast<std::size_t>(first_group[a]);
     std::uint64_t taken = 0;  // coins already placed in an earlier group of this account
     for (std::size_t k = 0; k < n_keys; ++k) {
-      if (!used[k]) continue;
-      used[k] = 0;
-      double* row = sums + k * width;
+      if (!scratch.used[k]) continue;
+      scratch.used[k] = 0;
+      double* row = scratch.sums + k * width;
       if (book.collateral)
         for (std::size_t j = 0; j < width; ++j) row[j] += book.collateral[g * width + j];
-      if (book.coins && book.coin_col[k] >= 0 && !((taken >> book.coin_col[k]) & 1U)) {
-        const auto cc = static_cast<std::size_t>(book.coin_col[k]);
-        taken |= std::uint64_t{1} << cc;
-        const double amount = book.coins[a * book.n_coins + cc];
-        const double* move = book.coin_moves + k * width;
-        if (book.coin_gain_cap) {  // an offset currency's gains count up to its cap, a loss always in full
-          const double cap = book.coin_gain_cap[cc];
-          for (std::size_t j = 0; j < width; ++j) row[j] += pm_min(amount * move[j], cap);
-        } else {
-          for (std::size_t j = 0; j < width; ++j) row[j] += amount * move[j];
-        }
-      }
+      pm_add_coin(book, width, book.coins ? book.coins + a * book.n_coins : nullptr, k, row, taken);
       if (out.pre)
         for (std::size_t j = 0; j < width; ++j) out.pre[g * width + j] = row[j];
-      const PmGroupFigures f = pm_group_kernel(row, shape, book.keys[k], net + k * n_cols, book.t_column, n_cols);
+      const PmGroupFigures f =
+          pm_group_kernel(row, shape, book.keys[k], scratch.net + k * n_cols, book.t_column, n_cols);
       if (out.aggregated)
         for (std::size_t j = 0; j < width; ++j) out.aggregated[g * width + j] = row[j];
       out.account[g] = static_cast<std::int64_t>(a);
@@ -139,6 +179,38 @@ void pm_accounts_kernel(const PmBook& book, const PmShape& shape, const std::int
       out.initial[g] = f.initial;
       out.maintenance[g] = f.maintenance;
       ++g;
+    }
+  }
+}
+
+// The live engine's pass: accounts [begin, end) of the CSR (engine rows rows[a]; book.coins indexed by engine
+// row) recomputed on the keys with key_on[k] (book.key must map the other keys' instruments to -1; a key the
+// account does not hold gets no margin), written into the engine's dense [row, key] arrays; the other keys
+// keep their figures.  The same sums and steps as pm_accounts_kernel.
+void pm_live_kernel(const PmBook& book, const PmShape& shape, const PmLiveKeys& live, const PmScratch& scratch,
+                    std::size_t begin, std::size_t end) {
+  const std::size_t width = shape.width(), n_keys = book.n_keys, n_cols = book.n_columns;
+  for (std::size_t a = begin; a < end; ++a) {
+    pm_sum_account(book, shape, scratch, a);
+    const auto r = static_cast<std::size_t>(live.rows[a]);
+    const std::size_t base = r * n_keys;
+    const double* coins = book.coins ? book.coins + r * book.n_coins : nullptr;  // the engine's balances
+    std::uint64_t taken = 0;
+    for (std::size_t k = 0; k < n_keys; ++k) {
+      if (!live.key_on[k]) continue;
+      const std::size_t cell = base + k;
+      if (!scratch.used[k]) {
+        live.initial[cell] = 0.0, live.maintenance[cell] = 0.0, live.worst_index[cell] = -1;
+        live.worst_pnl[cell] = 0.0;
+        continue;
+      }
+      scratch.used[k] = 0;
+      double* row = scratch.sums + k * width;
+      pm_add_coin(book, width, coins, k, row, taken);
+      const PmGroupFigures f =
+          pm_group_kernel(row, shape, book.keys[k], scratch.net + k * n_cols, book.t_column, n_cols);
+      live.initial[cell] = f.initial, live.maintenance[cell] = f.maintenance;
+      live.worst_index[cell] = f.worst_index, live.worst_pnl[cell] = f.worst_pnl;
     }
   }
 }

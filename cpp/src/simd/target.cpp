@@ -43,6 +43,7 @@ const KernelTable& RO_CAT(kernels_, RO_TARGET)() {
                                  &RO_TARGET::csr_product_kernel,
                                  &RO_TARGET::pm_accounts_kernel,
                                  &RO_TARGET::pm_group_kernel,
+                                 &RO_TARGET::pm_live_kernel,
                                  &RO_TARGET::exp_one,
                                  &RO_TARGET::log_one,
                                  &RO_TARGET::erfcx_one};

@@ -57,3 +57,39 @@ class GroupSteps:
         net_by_column: npt.NDArray[np.float64],
         mm_factor: float,
     ) -> tuple[float, float, float, int, float, float, float, float]: ...
+
+def settle(
+    equity: npt.NDArray[np.float64],
+    initial: npt.NDArray[np.float64],
+    maintenance: npt.NDArray[np.float64],
+    price: npt.NDArray[np.float64],
+    cut_im: npt.NDArray[np.float64] | None = None,
+    cut_mm: npt.NDArray[np.float64] | None = None,
+) -> tuple[
+    npt.NDArray[np.float64],
+    npt.NDArray[np.float64],
+    npt.NDArray[np.float64],
+    npt.NDArray[np.float64],
+    npt.NDArray[np.float64],
+    npt.NDArray[np.bool_],
+    npt.NDArray[np.bool_],
+]: ...
+def futures_pnl(
+    amount: npt.NDArray[np.float64],
+    average: npt.NDArray[np.float64],
+    mark: npt.NDArray[np.float64],
+    inverse: npt.NDArray[np.uint8],
+) -> npt.NDArray[np.float64]: ...
+def live_refresh(
+    indptr: npt.NDArray[np.int64],
+    indices: npt.NDArray[np.int64],
+    quantity: npt.NDArray[np.float64],
+    average: npt.NDArray[np.float64],
+    rows: npt.NDArray[np.int64],
+    instruments: dict[str, Any],
+    pm: dict[str, Any] | None,
+    state: dict[str, Any],
+    price: npt.NDArray[np.float64],
+    cut_im: npt.NDArray[np.float64] | None = None,
+    cut_mm: npt.NDArray[np.float64] | None = None,
+) -> tuple[int, npt.NDArray[np.int64], npt.NDArray[np.int8]]: ...

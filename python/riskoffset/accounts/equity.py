@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from .. import _core
 from .._types import FloatArray
 
 
@@ -36,9 +37,9 @@ def futures_unrealised_pnl(amount: Any, avg_price: Any, mark: Any, inverse: Any)
         if bad.any():
             i = int(np.flatnonzero(bad.ravel())[0])
             raise ValueError(f"position {i}: {name} {float(arr.ravel()[i])!r} is not a positive price")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        pnl = np.where(inv, a * (1.0 / avg - 1.0 / m), a * (m - avg))
-    return np.asarray(pnl, dtype=np.float64)
+    shape = a.shape
+    pnl = _core.margin.futures_pnl(a.ravel(), avg.ravel(), m.ravel(), inv.ravel().view(np.uint8))
+    return np.asarray(pnl, dtype=np.float64).reshape(shape)
 
 
 def futures_fill(held: float, average: float, quantity: float, price: float, inverse: bool) -> tuple[float, float, float]:

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from .. import _core
 from .._types import FloatArray
 from ..book import Book
 from ..margining.columns import GroupMargins
@@ -39,7 +40,7 @@ from ..scalars import plain
 from ..sparse import account_sums, spread_by_column
 from ..unit_greeks import instrument_greeks
 from .balances import Balances
-from .collateral import CollateralTable, collateral_usd
+from .collateral import CollateralTable
 from .deltas import closest_expiration, delta_totals, unit_deltas
 from .equity import equity, futures_unrealised_pnl
 from .models import model
@@ -262,21 +263,10 @@ def settle(
 ) -> Settled:
     """Equity, IM and MM per [account, currency] against each other (module doc): segregated when
     ``haircuts`` is None, else cross collateral with the (IM, MM) haircut of each currency.  The account
-    view and the live engine both settle here."""
-    im_usd = in_usd(initial, index)
-    mm_usd = in_usd(maintenance, index)
-    if haircuts is not None:
-        coll_im = collateral_usd(equity, index, haircuts[0]).sum(axis=1)
-        coll_mm = collateral_usd(equity, index, haircuts[1]).sum(axis=1)
-        margin_balance, available = coll_im, coll_im - im_usd
-        below_im, below_mm = available < 0.0, coll_mm < mm_usd
-    else:
-        margin_balance = in_usd(equity, index)
-        available = in_usd(equity - initial, index)
-        below_im, below_mm = (equity < initial).any(axis=1), (equity < maintenance).any(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(mm_usd == 0.0, 0.0, np.where(margin_balance > 0.0, mm_usd / margin_balance, np.inf))
-    return Settled(margin_balance, im_usd, mm_usd, available, ratio, below_im, below_mm)
+    view and the live engine both settle in the same compiled code (USD sums left to right over the
+    currencies; a debt takes no haircut)."""
+    cuts = (None, None) if haircuts is None else haircuts
+    return Settled(*_core.margin.settle(equity, initial, maintenance, index, *cuts))
 
 
 def _with_positions(bal: FloatArray, book: Book, resolved: Any, g: Any, currency_of: npt.NDArray[np.int64]) -> FloatArray:

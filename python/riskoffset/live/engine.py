@@ -36,13 +36,13 @@ from typing import Any, ClassVar, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from .. import _core
 from .._types import FloatArray, IntArray
 from ..accounts.balances import Balances, currency_code
 from ..accounts.collateral import CollateralTable
 from ..accounts.deltas import closest_expiration, delta_totals, unit_deltas
-from ..accounts.equity import futures_unrealised_pnl
 from ..accounts.scenario_collateral import coin_moves
-from ..accounts.view import AccountView, settle, usd_prices
+from ..accounts.view import AccountView, usd_prices
 from ..book import Book
 from ..instruments import INVERSE, KIND_FUTURE, KIND_OPTION, KIND_PERPETUAL, KIND_SPOT, InstrumentTable
 from ..margining import margin as compute_margin
@@ -51,7 +51,6 @@ from ..margining.portfolio import PMInputs, PMParameters, expiry_columns, key_ma
 from ..margining.vectors import vector_keys
 from ..market import Market, MarketDataError
 from ..scalars import plain
-from ..sparse import account_sums, spread_by_column
 from ..unit_greeks import instrument_greeks
 from ..whatif import MAX_ORDER
 from .events import LEVELS, Event, level_change
@@ -128,7 +127,7 @@ class RiskEngine:
         )
         self.market = market.copy()
         self._price_cache: FloatArray | None = None
-        self._cells_cache: tuple[Any, IntArray, IntArray] | None = None
+        self._undo: _Undo | None = None  # the update in progress
         self._holders_cache: dict[str, tuple[int, IntArray]] = {}
         self._moves_cache: tuple[FloatArray, IntArray, FloatArray] | None = None
         self.table = _universe(book, self.market)
@@ -145,6 +144,8 @@ class RiskEngine:
         self.currencies = self._currency_list(balances)
         self._col = {c: j for j, c in enumerate(self.currencies)}
         self._settle_col = np.array([self._col[c] for c in self._settle_currency], dtype=np.int64)
+        if self.pm:  # each PM vector key's settlement currency column
+            self._key_currency = np.array([self._col[c.upper()] for c in self._keys.currency], dtype=np.int64)
         self._alloc(len(self.positions))
         if balances is not None:
             rows = [
@@ -179,6 +180,8 @@ class RiskEngine:
         self._future = (t.kind == KIND_FUTURE) | (t.kind == KIND_PERPETUAL)
         self._option = t.kind == KIND_OPTION
         self._inverse = t.settlement == INVERSE
+        self._future_u8 = self._future.astype(np.uint8)  # as the compiled refresh reads them
+        self._inverse_u8 = self._inverse.astype(np.uint8)
         self._settle_currency = [inst.settlement_currency.upper() for inst in t]
         self._base = [inst.base.upper() for inst in t]
         self._futures_of: dict[str, list[str]] = {}
@@ -316,139 +319,83 @@ class RiskEngine:
         self, rows: IntArray, *, keys: IntArray | None = None, emit: bool = True, timestamp: int | None = None
     ) -> None:
         """Recompute the accounts ``rows``: margin (under deribit-pm only the vector ``keys`` given, the
-        others keep their figures), equity parts, figures, level; all or nothing."""
+        others keep their figures), equity parts, figures, level, in one compiled pass over their positions
+        (`riskoffset._core.margin.live_refresh`: the PM kernel of the bulk pass, the account view's settle).
+        A non-finite figure raises; the enclosing update then restores every input and recomputes these
+        accounts from them (`_Undo`), so a failed update leaves the figures as they were."""
         rows = np.asarray(rows, dtype=np.int64)
         if not len(rows):
             return
         if 2 * len(rows) > len(self.positions):  # most accounts: the whole book's arrays, no gather
             rows = np.arange(len(self.positions), dtype=np.int64)
         indptr, indices, quantity, average = self.positions.csr(rows)
-        n, k = len(rows), len(self.currencies)
-        cells, fut = self._cells(indptr, indices)
-        options = account_sums(indptr, indices, quantity, spread_by_column(self._unit_value, self._settle_col, k))
-        futures = np.zeros((n, k))
-        if len(fut):
-            pnl = futures_unrealised_pnl(
-                quantity[fut], average[fut], self._mark[indices[fut]], self._inverse[indices[fut]]
-            )
-            futures = np.asarray(
-                np.bincount(cells[fut], weights=pnl, minlength=n * k), dtype=np.float64
-            ).reshape(n, k)
-        if self.pm:
-            per_key = self._pm_groups(rows, indptr, indices, quantity, keys)
-            im, mm, worst_key, worst_index, worst_usd = self._from_groups(*per_key)
-        else:
-            im, mm = self._margins(rows, indptr, indices, quantity)
-            worst_key = worst_index = np.full(len(rows), -1, dtype=np.int64)
-            worst_usd = np.zeros(len(rows))
-        bad = ~(np.isfinite(im).all(axis=1) & np.isfinite(mm).all(axis=1) & np.isfinite(options).all(axis=1)
-                & np.isfinite(futures).all(axis=1))  # fmt: skip
-        if bad.any():
-            label = self.positions.labels[int(rows[np.flatnonzero(bad)[0]])]
-            raise ValueError(f"account {plain(label)!r}: a margin or equity figure is not a finite number "
-                             "(check the market's quotes for its instruments); the update was not applied")  # fmt: skip
-        equity = self._balance[rows] + options + futures
-        prices = self._prices()
+        if self._undo is not None:
+            self._undo.refreshed.append((rows, keys))
+        if not self.pm:
+            self._initial[rows], self._maintenance[rows] = self._margins(rows, indptr, indices, quantity)
         cuts = (
-            self.collateral.haircuts(self.currencies, "im"),
-            self.collateral.haircuts(self.currencies, "mm"),
+            (self.collateral.haircuts(self.currencies, "im"), self.collateral.haircuts(self.currencies, "mm"))
+            if self.cross
+            else (None, None)
         )
-        f = settle(equity, im, mm, prices, cuts if self.cross else None)
-        self._options[rows], self._futures[rows] = options, futures
-        self._initial[rows], self._maintenance[rows] = im, mm
-        self._margin_balance[rows], self._initial_usd[rows] = f.margin_balance_usd, f.initial_usd
-        self._maintenance_usd[rows], self._available[rows], self._ratio[rows] = (
-            f.maintenance_usd,
-            f.available_usd,
-            f.mm_ratio,
-        )
-        self._worst_key[rows], self._worst_index[rows], self._worst_usd[rows] = (
-            worst_key,
-            worst_index,
-            worst_usd,
-        )
-        if self.pm:
-            self._key_initial[rows], self._key_maintenance[rows] = per_key[0], per_key[1]
-            self._key_worst_index[rows], self._key_worst_pnl[rows] = per_key[2], per_key[3]
-        level = np.where(f.below_maintenance, 2, np.where(f.below_initial, 1, 0)).astype(np.int8)
-        moved = np.flatnonzero(level != self._level[rows])
-        before = self._level[rows[moved]].copy()
-        self._level[rows] = level
+        bad, moved, before = self._live_refresh(
+            indptr, indices, quantity, average, rows, self._instrument_columns(), self._pm_arrays(keys),
+            self._state(), self._prices(), *cuts,
+        )  # fmt: skip
+        if bad >= 0:
+            raise ValueError(f"account {plain(self.positions.labels[bad])!r}: a margin or equity figure is not a "
+                             "finite number (check the market's quotes for its instruments); the update was not "
+                             "applied")  # fmt: skip
         if emit:
             for j, was in zip(moved.tolist(), before.tolist()):
-                self._emit(int(rows[j]), int(was), int(level[j]), timestamp)
+                r = int(rows[j])
+                self._emit(r, int(was), int(self._level[r]), timestamp)
 
-    def _cells(self, indptr: IntArray, indices: IntArray) -> tuple[IntArray, IntArray]:
-        """Per position of CSR arrays: its [account, currency] cell (flat), and which positions are futures;
-        kept for the whole book's arrays until the positions change."""
-        key = (id(indptr), id(indices), self.positions.version)
-        if self._cells_cache is not None and self._cells_cache[0] == key:
-            return self._cells_cache[1], self._cells_cache[2]
-        local = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
-        cells = local * len(self.currencies) + self._settle_col[indices]
-        fut = np.flatnonzero(self._future[indices])
-        if indptr is self.positions.indptr:
-            self._cells_cache = (key, cells, fut)
-        return cells, fut
+    _live_refresh = staticmethod(_core.margin.live_refresh)
 
-    def _pm_groups(
-        self, rows: IntArray, indptr: IntArray, indices: IntArray, quantity: FloatArray, keys: IntArray | None
-    ) -> tuple[FloatArray, FloatArray, IntArray, FloatArray]:
-        """[account, key] IM, MM, worst scenario and its P&L of the accounts ``rows`` (CSR arrays): the C++
-        pass over the vector ``keys`` only (all when None); the other keys keep their figures."""
-        inputs = self._inputs
-        n_keys = len(inputs.key_matrix)
+    def _instrument_columns(self) -> dict[str, Any]:
+        """Per instrument, what the refresh reads besides the PM inputs."""
+        return {
+            "unit_value": self._unit_value,
+            "mark": self._mark,
+            "is_future": self._future_u8,
+            "inverse": self._inverse_u8,
+            "settle_col": self._settle_col,
+        }
+
+    def _pm_arrays(self, keys: IntArray | None) -> dict[str, Any] | None:
+        """The PM pass's inputs for the refresh, on the vector ``keys`` (all when None); None off deribit-pm."""
+        if not self.pm:
+            return None
+        inputs, n_keys = self._inputs, len(self._inputs.key_matrix)
+        key_on = np.ones(n_keys, dtype=np.uint8)
         if keys is not None:
-            inputs = dataclasses.replace(
-                inputs,
-                instrument_key=np.where(np.isin(inputs.instrument_key, keys), inputs.instrument_key, -1),
-            )
-        coins = None
+            key_on[:] = 0
+            key_on[np.asarray(keys, dtype=np.int64)] = 1
+        moves: tuple[Any, Any, Any] = (None, None, None)
         if self.dynamic:
-            moves, coin_col, gain_cap = self._coin_moves()
-            amounts = self._balance[rows]
-            if (amounts[:, coin_col[coin_col >= 0]] != 0.0).any():
-                coins = (amounts, moves, coin_col, gain_cap)
-        c = inputs.run(indptr, indices, quantity, coins=coins)
-        out = (
-            self._key_initial[rows],
-            self._key_maintenance[rows],
-            self._key_worst_index[rows],
-            self._key_worst_pnl[rows],
-        )
-        redo = np.arange(n_keys) if keys is None else np.asarray(keys, dtype=np.int64)
-        for a, fill in zip(out, (0.0, 0.0, -1, 0.0)):
-            a[:, redo] = fill
-        cell = (c["account"], c["key"])
-        out[0][cell], out[1][cell] = c["initial"], c["maintenance"]
-        out[2][cell], out[3][cell] = c["worst_index"], c["worst_pnl"]
-        return out
+            moves = self._coin_moves()
+        return {
+            "instrument_key": inputs.instrument_key,
+            "vectors": inputs.vectors,
+            "delta": inputs.delta,
+            "column": inputs.column,
+            "t_column": inputs.t_column,
+            "extended_moves": inputs.extended_moves,
+            "keys": inputs.key_matrix,
+            "n_standard": inputs.n_standard,
+            "mm_factor": inputs.mm_factor,
+            "key_on": key_on,
+            "key_currency": self._key_currency,
+            "key_rate": np.where(self._keys.coin, self._keys.index, 1.0),
+            "coin_moves": moves[0],
+            "coin_col": moves[1],
+            "coin_gain_cap": moves[2],
+        }
 
-    def _key_currency_col(self) -> list[int]:
-        """The engine's currency column of each PM vector key's settlement currency."""
-        return [self._col[c.upper()] for c in self._keys.currency]
-
-    def _from_groups(
-        self, initial: FloatArray, maintenance: FloatArray, worst_index: IntArray, worst_pnl: FloatArray
-    ) -> tuple[FloatArray, FloatArray, IntArray, IntArray, FloatArray]:
-        """Per account: IM and MM per currency from the [account, key] figures, and the key, scenario and USD
-        P&L of the group with the largest IM in USD (-1 with no margin)."""
-        keys = self._keys
-        rate = np.where(keys.coin, keys.index, 1.0)
-        usd = initial * rate
-        n = len(initial)
-        top = usd.argmax(axis=1) if usd.shape[1] else np.zeros(n, dtype=np.int64)
-        some = (usd > 0.0).any(axis=1)
-        at = np.arange(n)
-        key = np.where(some, top, -1).astype(np.int64)
-        index = np.where(some, worst_index[at, top] if usd.shape[1] else -1, -1).astype(np.int64)
-        pnl = np.where(some, (worst_pnl[at, top] * rate[top]) if usd.shape[1] else 0.0, 0.0)
-        im = np.zeros((n, len(self.currencies)))
-        mm = np.zeros((n, len(self.currencies)))
-        for k, c in enumerate(self._key_currency_col()):  # a few keys: no matrix product, no BLAS threads
-            im[:, c] += initial[:, k]
-            mm[:, c] += maintenance[:, k]
-        return im, mm, key, index, pnl
+    def _state(self) -> dict[str, Any]:
+        """The per-account arrays the refresh writes (and the balances it reads), by the refresh's names."""
+        return {name.lstrip("_"): getattr(self, name) for name in self._ACCOUNT_ARRAYS}
 
     def _margins(
         self, rows: IntArray, indptr: IntArray, indices: IntArray, quantity: FloatArray
@@ -1071,6 +1018,8 @@ class _Undo:
 
     def __enter__(self) -> _Undo:  # noqa: PYI034 - a private helper, never subclassed
         e = self.e
+        self.refreshed: list[tuple[IntArray, IntArray | None]] = []  # (rows, keys) recomputed so far
+        e._undo = self
         self.saved_pm = (e._inputs, e._keys) if e.pm else None
         self.n_accounts = len(e.positions)
         self.levels = e._level.copy()
@@ -1101,9 +1050,10 @@ class _Undo:
         self.saved_account = (row, e._balance[row].copy(), copy, own is not None)
 
     def __exit__(self, kind: object, exc: object, tb: object) -> None:
+        e = self.e
+        e._undo = None
         if kind is None:
             return
-        e = self.e
         e._price_cache = e._moves_cache = None
         m = e.market
         for name, values in self.saved_market.items():
@@ -1133,13 +1083,17 @@ class _Undo:
                 e.positions.changed[row] = own
             else:
                 e.positions.changed.pop(row, None)
-        e._level[: len(self.levels)] = self.levels
         if len(e.positions) > self.n_accounts:  # an account the failed update created
             for label in e.positions.labels[self.n_accounts :]:
                 del e.positions.row_of[label]
             del e.positions.labels[self.n_accounts :]
             e.positions.indptr = e.positions.indptr[: self.n_accounts + 1]
             e._shrink(self.n_accounts)
+        # The inputs are back: the accounts recomputed so far are recomputed from them (the same code on the
+        # same inputs gives the same figures), then the levels are those saved.
+        for rows, keys in self.refreshed:
+            e._refresh(rows[rows < self.n_accounts], keys=keys, emit=False)
+        e._level[: len(self.levels)] = self.levels
         e._to_notify = []
 
 
