@@ -237,17 +237,31 @@ def test_a_failed_update_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> Non
     with pytest.raises(ValueError, match="currency"):
         engine.on_balance("A", "DOGE", 1.0)
 
-    real = engine._live_refresh
+    real = engine._bind_refresh
+    armed = [False]
 
     def broken(*args: Any, **kwargs: Any) -> Any:  # the figures are written, then the update fails
-        real(*args, **kwargs)
-        raise ValueError("injected failure")
+        refresh = real(*args, **kwargs)
 
-    monkeypatch.setattr(engine, "_live_refresh", broken)
+        def call(*a: Any) -> Any:
+            out = refresh(*a)
+            if armed[0]:
+                armed[0] = False  # once: the restore recomputes with the working refresh
+                raise ValueError("injected failure")
+            return out
+
+        return call
+
+    monkeypatch.setattr(engine, "_bind_refresh", broken)
+    engine._refresher_cache = None
+    armed[0] = True
     with pytest.raises(ValueError, match="injected"):
         engine.on_index("BTC", MARKET.index["BTC"] * 0.5, timestamp=5)
+    assert not armed[0]
+    armed[0] = True
     with pytest.raises(ValueError, match="injected"):
         engine.on_trade("newcomer", "BTC-PERPETUAL", 10.0, MARKET.marks["BTC-PERPETUAL"])
+    assert not armed[0]
     monkeypatch.undo()
     assert engine.market.index == index_before
     assert "newcomer" not in engine.positions.row_of

@@ -55,9 +55,252 @@ void same_length(const A& a, std::size_t n, const char* name) {
            std::string(name) + " needs one entry per instrument");
 }
 
+
+// The live engine's refresh, bound once to the engine's arrays (checked here, once): per instrument, the PM
+// inputs of the keys an update recomputes, the per-account arrays, the currencies' prices and haircuts.
+// The engine builds a new one when it replaces one of them; calls then pass only the accounts' positions.
+class LiveRefresh {
+ public:
+  LiveRefresh(const py::dict& instruments, const std::optional<py::dict>& pm, const py::dict& state, const Doubles& price_in,
+              const std::optional<Doubles>& cut_im_in, const std::optional<Doubles>& cut_mm_in)
+      : keep_{instruments, state} {
+    unit_value_ = riskoffset_bindings::aligned(instruments["unit_value"].cast<Doubles>());
+    mark_ = riskoffset_bindings::aligned(instruments["mark"].cast<Doubles>());
+    is_future_ = instruments["is_future"].cast<Bytes>(), inverse_ = instruments["inverse"].cast<Bytes>();
+    settle_col_ = instruments["settle_col"].cast<Ints>();
+    n_instr_ = static_cast<std::size_t>(unit_value_.size());
+    same_length(mark_, n_instr_, "mark"), same_length(is_future_, n_instr_, "is_future");
+    same_length(inverse_, n_instr_, "inverse"), same_length(settle_col_, n_instr_, "settle_col");
+    price_ = riskoffset_bindings::aligned(price_in);
+    k_ = static_cast<std::size_t>(price_.size());
+    for (std::size_t c = 0; c < k_; ++c)
+      RO_CHECK(std::isfinite(price_.data()[c]) && price_.data()[c] >= 0, "price of currency column " + std::to_string(c));
+    for (std::size_t i = 0; i < n_instr_; ++i)
+      RO_CHECK(settle_col_.data()[i] >= 0 && static_cast<std::size_t>(settle_col_.data()[i]) < k_,
+               "settle_col of instrument row " + std::to_string(i));
+    RO_CHECK(cut_im_in.has_value() == cut_mm_in.has_value(), "give both haircuts (cross collateral) or neither");
+    if (cut_im_in) {
+      cut_im_ = riskoffset_bindings::aligned(*cut_im_in), cut_mm_ = riskoffset_bindings::aligned(*cut_mm_in);
+      RO_CHECK(static_cast<std::size_t>(cut_im_.size()) == k_ && static_cast<std::size_t>(cut_mm_.size()) == k_,
+               "haircuts need one entry per currency");
+      cip_ = cut_im_.data(), cmp_ = cut_mm_.data();
+    }
+    balance_ = riskoffset_bindings::aligned(state["balance"].cast<Doubles>());
+    RO_CHECK(balance_.ndim() == 2 && static_cast<std::size_t>(balance_.shape(1)) == k_, "balance must be rows x currencies");
+    n_total_ = static_cast<py::ssize_t>(balance_.shape(0));
+    const auto nk = n_total_ * static_cast<py::ssize_t>(k_);
+    options_ = state_array<double>(state, "options", nk), futures_ = state_array<double>(state, "futures", nk);
+    initial_ = state_array<double>(state, "initial", nk), maintenance_ = state_array<double>(state, "maintenance", nk);
+    margin_balance_ = state_array<double>(state, "margin_balance", n_total_);
+    initial_usd_ = state_array<double>(state, "initial_usd", n_total_);
+    maintenance_usd_ = state_array<double>(state, "maintenance_usd", n_total_);
+    available_ = state_array<double>(state, "available", n_total_), ratio_ = state_array<double>(state, "ratio", n_total_);
+    worst_usd_ = state_array<double>(state, "worst_usd", n_total_);
+    worst_key_ = state_array<std::int64_t>(state, "worst_key", n_total_);
+    worst_index_ = state_array<std::int64_t>(state, "worst_index", n_total_);
+    level_ = state_array<std::int8_t>(state, "level", n_total_);
+    if (pm) bind_pm(*pm, state);
+  }
+
+  // Recompute the accounts of the CSR (engine rows `rows`): (first engine row with a non-finite figure or -1,
+  // CSR indices whose level changed, their previous levels).
+  py::tuple call(const Ints& indptr, const Ints& indices, const Doubles& quantity_in, const Doubles& average_in,
+                 const Ints& rows) {
+    const Doubles quantity = riskoffset_bindings::aligned(quantity_in), average = riskoffset_bindings::aligned(average_in);
+    RO_CHECK(indptr.ndim() == 1 && indptr.size() >= 1, "indptr needs n_rows + 1 entries");
+    const auto n_rows = static_cast<std::size_t>(indptr.size() - 1);
+    RO_CHECK(static_cast<std::size_t>(rows.size()) == n_rows, "rows needs one entry per CSR account");
+    const auto n_pos = static_cast<std::int64_t>(indices.size());
+    RO_CHECK(quantity.size() == n_pos && average.size() == n_pos, "indices, quantity and average differ in length");
+    const std::int64_t* ip = indptr.data();
+    RO_CHECK(ip[0] == 0 && ip[n_rows] == n_pos, "indptr must run from 0 to the number of positions");
+    for (std::size_t a = 0; a < n_rows; ++a) RO_CHECK(ip[a] <= ip[a + 1], "indptr decreases at " + std::to_string(a));
+    const std::int64_t* r = rows.data();
+    for (std::size_t a = 0; a < n_rows; ++a) RO_CHECK(r[a] >= 0 && r[a] < n_total_, "rows outside the engine's accounts");
+    const std::int64_t* ix = indices.data();
+    for (std::int64_t p = 0; p < n_pos; ++p)
+      RO_CHECK(ix[p] >= 0 && static_cast<std::size_t>(ix[p]) < n_instr_,
+               "position " + std::to_string(p) + " names an instrument row outside the table");
+    std::vector<std::int64_t> moved;
+    std::vector<std::int8_t> before;
+    std::int64_t bad_row = -1;
+    {
+      py::gil_scoped_release release;
+      if (pm_) {
+        riskoffset::PmBook book = book_;
+        book.indptr = ip, book.indices = ix, book.quantity = quantity.data(), book.n_accounts = n_rows;
+        const std::size_t width = shape_.width();
+        std::vector<double> sums(n_keys_ * width), net(n_keys_ * book.n_columns);
+        std::vector<std::uint8_t> used(n_keys_, 0);
+        const riskoffset::PmScratch scratch{sums.data(), net.data(), used.data()};
+        riskoffset::PmLiveKeys live = live_;
+        live.rows = r;
+        riskoffset::active_kernels().pm_live(book, shape_, live, scratch, 0, n_rows);
+      }
+      bad_row = settle_rows(ip, ix, quantity.data(), average.data(), r, n_rows, moved, before);
+    }
+    Ints moved_out(static_cast<py::ssize_t>(moved.size()));
+    py::array_t<std::int8_t> before_out(static_cast<py::ssize_t>(before.size()));
+    std::copy(moved.begin(), moved.end(), moved_out.mutable_data());
+    std::copy(before.begin(), before.end(), before_out.mutable_data());
+    return py::make_tuple(bad_row, moved_out, before_out);
+  }
+
+ private:
+  void bind_pm(const py::dict& d, const py::dict& state) {
+    pm_ = true;
+    keep_.push_back(d);
+    instrument_key_ = d["instrument_key"].cast<Ints>();
+    vectors_ = riskoffset_bindings::aligned(d["vectors"].cast<Doubles>());
+    delta_ = riskoffset_bindings::aligned(d["delta"].cast<Doubles>());
+    column_ = d["column"].cast<Ints>();
+    t_column_ = riskoffset_bindings::aligned(d["t_column"].cast<Doubles>());
+    extended_ = riskoffset_bindings::aligned(d["extended_moves"].cast<Doubles>());
+    keys_ = pm_keys_of(riskoffset_bindings::aligned(d["keys"].cast<Doubles>()));
+    n_keys_ = keys_.size();
+    key_on_ = d["key_on"].cast<Bytes>();
+    key_cur_ = d["key_currency"].cast<Ints>();
+    key_rate_ = riskoffset_bindings::aligned(d["key_rate"].cast<Doubles>());
+    shape_.n_standard = d["n_standard"].cast<std::size_t>();
+    shape_.n_extended = static_cast<std::size_t>(extended_.size());
+    shape_.extended_moves = extended_.data();
+    shape_.mm_factor = d["mm_factor"].cast<double>();
+    RO_CHECK(std::isfinite(shape_.mm_factor) && shape_.mm_factor >= 0, "mm_factor must be finite and >= 0");
+    const std::size_t width = shape_.width();
+    RO_CHECK(vectors_.ndim() == 2 && static_cast<std::size_t>(vectors_.shape(0)) == n_instr_ &&
+                 static_cast<std::size_t>(vectors_.shape(1)) == width,
+             "vectors must be (instruments, n_standard + n_extended)");
+    same_length(instrument_key_, n_instr_, "instrument_key"), same_length(delta_, n_instr_, "delta");
+    same_length(column_, n_instr_, "column");
+    RO_CHECK(static_cast<std::size_t>(key_on_.size()) == n_keys_ && static_cast<std::size_t>(key_cur_.size()) == n_keys_ &&
+                 static_cast<std::size_t>(key_rate_.size()) == n_keys_,
+             "key_on, key_currency and key_rate need one entry per key");
+    for (std::size_t q = 0; q < n_keys_; ++q)
+      RO_CHECK(key_cur_.data()[q] >= 0 && static_cast<std::size_t>(key_cur_.data()[q]) < k_, "key_currency outside the currencies");
+    const auto n_cols = static_cast<std::size_t>(t_column_.size());
+    key_filtered_.resize(n_instr_);
+    for (std::size_t i = 0; i < n_instr_; ++i) {
+      const std::int64_t q = instrument_key_.data()[i], col = column_.data()[i];
+      RO_CHECK(q >= -1 && q < static_cast<std::int64_t>(n_keys_), "instrument row " + std::to_string(i) + ": key outside the keys");
+      RO_CHECK(col >= 0 && static_cast<std::size_t>(col) < n_cols, "instrument row " + std::to_string(i) + ": expiry column");
+      key_filtered_[i] = (q >= 0 && key_on_.data()[q]) ? q : -1;
+    }
+    const auto nkk = n_total_ * static_cast<py::ssize_t>(n_keys_);
+    live_.key_on = key_on_.data();
+    live_.initial = key_initial_ = state_array<double>(state, "key_initial", nkk);
+    live_.maintenance = key_maintenance_ = state_array<double>(state, "key_maintenance", nkk);
+    live_.worst_index = key_worst_index_ = state_array<std::int64_t>(state, "key_worst_index", nkk);
+    live_.worst_pnl = key_worst_pnl_ = state_array<double>(state, "key_worst_pnl", nkk);
+    book_.n_instruments = n_instr_, book_.key = key_filtered_.data(), book_.vectors = vectors_.data();
+    book_.delta = delta_.data(), book_.column = column_.data(), book_.t_column = t_column_.data();
+    book_.n_columns = n_cols, book_.keys = keys_.data(), book_.n_keys = n_keys_;
+    if (!d["coin_moves"].is_none()) {
+      coin_moves_ = riskoffset_bindings::aligned(d["coin_moves"].cast<Doubles>());
+      coin_col_ = d["coin_col"].cast<Ints>();
+      gain_cap_ = riskoffset_bindings::aligned(d["coin_gain_cap"].cast<Doubles>());
+      RO_CHECK(static_cast<std::size_t>(coin_moves_.size()) == n_keys_ * width && static_cast<std::size_t>(coin_col_.size()) == n_keys_ &&
+                   static_cast<std::size_t>(gain_cap_.size()) == k_ && k_ <= 64,
+               "coin_moves (keys x width), coin_col (per key) and coin_gain_cap (per currency) do not fit");
+      for (std::size_t q = 0; q < n_keys_; ++q)
+        RO_CHECK(coin_col_.data()[q] >= -1 && coin_col_.data()[q] < static_cast<std::int64_t>(k_), "coin_col outside the currencies");
+      for (std::size_t j = 0; j < k_; ++j) RO_CHECK(gain_cap_.data()[j] >= 0.0, "coin_gain_cap must be >= 0");
+      book_.coins = balance_.data(), book_.coin_moves = coin_moves_.data(), book_.coin_col = coin_col_.data();
+      book_.coin_gain_cap = gain_cap_.data(), book_.n_coins = k_;
+    }
+  }
+
+  // Options value, futures P&L, margin per currency, the USD figures and the level of each account.
+  std::int64_t settle_rows(const std::int64_t* ip, const std::int64_t* ix, const double* quantity, const double* average,
+                           const std::int64_t* r, std::size_t n_rows, std::vector<std::int64_t>& moved,
+                           std::vector<std::int8_t>& before) {
+    std::int64_t bad_row = -1;
+    const std::size_t k = k_;
+    const double* bal = balance_.data();
+    std::vector<double> eq(k);
+    for (std::size_t a = 0; a < n_rows; ++a) {
+      const auto row = static_cast<std::size_t>(r[a]);
+      double* opt = options_ + row * k;
+      double* fut = futures_ + row * k;
+      for (std::size_t c = 0; c < k; ++c) opt[c] = 0.0, fut[c] = 0.0;
+      bool finite = true;
+      for (std::int64_t p = ip[a]; p < ip[a + 1]; ++p) {
+        const auto i = static_cast<std::size_t>(ix[p]);
+        const auto c = static_cast<std::size_t>(settle_col_.data()[i]);
+        const double q = quantity[p];
+        opt[c] += q * unit_value_.data()[i];
+        if (is_future_.data()[i]) {
+          const double avg = average[p];
+          finite = finite && std::isfinite(avg) && avg > 0.0;
+          fut[c] += riskoffset::futures_pnl(q, avg, mark_.data()[i], inverse_.data()[i] != 0);
+        }
+      }
+      if (pm_) {  // margin per currency from the account's keys; the group with the largest IM in USD
+        double* im = initial_ + row * k;
+        double* mm = maintenance_ + row * k;
+        for (std::size_t c = 0; c < k; ++c) im[c] = 0.0, mm[c] = 0.0;
+        const double* ki = key_initial_ + row * n_keys_;
+        const double* km = key_maintenance_ + row * n_keys_;
+        double top_usd = 0.0;
+        std::int64_t top = -1;
+        for (std::size_t q = 0; q < n_keys_; ++q) {
+          const auto c = static_cast<std::size_t>(key_cur_.data()[q]);
+          im[c] += ki[q], mm[c] += km[q];
+          const double usd = ki[q] * key_rate_.data()[q];
+          if (usd > 0.0 && (top < 0 || usd > top_usd)) top_usd = usd, top = static_cast<std::int64_t>(q);
+        }
+        const auto t = static_cast<std::size_t>(top);
+        worst_key_[row] = top;
+        worst_index_[row] = top < 0 ? -1 : key_worst_index_[row * n_keys_ + t];
+        worst_usd_[row] = top < 0 ? 0.0 : key_worst_pnl_[row * n_keys_ + t] * key_rate_.data()[t];
+      }
+      const double* im = initial_ + row * k;
+      const double* mm = maintenance_ + row * k;
+      for (std::size_t c = 0; c < k; ++c) {
+        eq[c] = bal[row * k + c] + opt[c] + fut[c];
+        finite = finite && std::isfinite(eq[c]) && std::isfinite(im[c]) && std::isfinite(mm[c]);
+      }
+      if (!finite && bad_row < 0) bad_row = static_cast<std::int64_t>(row);
+      const riskoffset::SettledAccount s = riskoffset::settle_account(eq.data(), im, mm, price_.data(), cip_, cmp_, k);
+      margin_balance_[row] = s.margin_balance, initial_usd_[row] = s.initial_usd;
+      maintenance_usd_[row] = s.maintenance_usd, available_[row] = s.available, ratio_[row] = s.ratio;
+      const std::int8_t now = s.below_maintenance ? 2 : (s.below_initial ? 1 : 0);
+      if (now != level_[row]) moved.push_back(static_cast<std::int64_t>(a)), before.push_back(level_[row]);
+      level_[row] = now;
+    }
+    return bad_row;
+  }
+
+  std::vector<py::object> keep_;  // the dicts whose arrays the pointers below read
+  Doubles unit_value_, mark_, price_, cut_im_, cut_mm_, balance_;
+  Bytes is_future_, inverse_;
+  Ints settle_col_;
+  std::size_t n_instr_ = 0, k_ = 0;
+  py::ssize_t n_total_ = 0;
+  const double *cip_ = nullptr, *cmp_ = nullptr;
+  double *options_ = nullptr, *futures_ = nullptr, *initial_ = nullptr, *maintenance_ = nullptr;
+  double *margin_balance_ = nullptr, *initial_usd_ = nullptr, *maintenance_usd_ = nullptr, *available_ = nullptr;
+  double *ratio_ = nullptr, *worst_usd_ = nullptr;
+  std::int64_t *worst_key_ = nullptr, *worst_index_ = nullptr;
+  std::int8_t* level_ = nullptr;
+  // portfolio margin
+  bool pm_ = false;
+  Ints instrument_key_, column_, key_cur_, coin_col_;
+  Doubles vectors_, delta_, t_column_, extended_, key_rate_, coin_moves_, gain_cap_;
+  Bytes key_on_;
+  std::vector<riskoffset::PmKey> keys_;
+  std::vector<std::int64_t> key_filtered_;
+  std::size_t n_keys_ = 0;
+  riskoffset::PmShape shape_;
+  riskoffset::PmBook book_;
+  riskoffset::PmLiveKeys live_;
+  double *key_initial_ = nullptr, *key_maintenance_ = nullptr, *key_worst_pnl_ = nullptr;
+  std::int64_t* key_worst_index_ = nullptr;
+};
+
 }  // namespace
 
 void register_live(py::module_& m) {
+
   m.def(
       "settle",
       [](const Doubles& equity, const Doubles& initial, const Doubles& maintenance, const Doubles& price,
@@ -116,218 +359,15 @@ void register_live(py::module_& m) {
       py::arg("amount"), py::arg("average"), py::arg("mark"), py::arg("inverse"),
       "Unrealised P&L of futures positions (inverse: amount x (1/average - 1/mark); linear: amount x (mark - average)).");
 
-  m.def(
-      "live_refresh",
-      [](const Ints& indptr_in, const Ints& indices_in, const Doubles& quantity_in, const Doubles& average_in,
-         const Ints& rows_in, const py::dict& instruments, const std::optional<py::dict>& pm, const py::dict& state,
-         const Doubles& price_in, const std::optional<Doubles>& cut_im_in, const std::optional<Doubles>& cut_mm_in) {
-        // ---- the accounts' positions (CSR of the rows refreshed)
-        const Ints indptr = indptr_in, indices = indices_in, rows = rows_in;
-        const Doubles quantity = riskoffset_bindings::aligned(quantity_in), average = riskoffset_bindings::aligned(average_in);
-        RO_CHECK(indptr.ndim() == 1 && indptr.size() >= 1, "indptr needs n_rows + 1 entries");
-        const auto n_rows = static_cast<std::size_t>(indptr.size() - 1);
-        RO_CHECK(static_cast<std::size_t>(rows.size()) == n_rows, "rows needs one entry per CSR account");
-        const auto n_pos = static_cast<std::int64_t>(indices.size());
-        RO_CHECK(quantity.size() == n_pos && average.size() == n_pos, "indices, quantity and average differ in length");
-        const std::int64_t* ip = indptr.data();
-        RO_CHECK(ip[0] == 0 && ip[n_rows] == n_pos, "indptr must run from 0 to the number of positions");
-        for (std::size_t a = 0; a < n_rows; ++a) RO_CHECK(ip[a] <= ip[a + 1], "indptr decreases at " + std::to_string(a));
-        // ---- per instrument
-        const Doubles unit_value = riskoffset_bindings::aligned(instruments["unit_value"].cast<Doubles>());
-        const Doubles mark = riskoffset_bindings::aligned(instruments["mark"].cast<Doubles>());
-        const Bytes is_future = instruments["is_future"].cast<Bytes>(), inverse = instruments["inverse"].cast<Bytes>();
-        const Ints settle_col = instruments["settle_col"].cast<Ints>();
-        const auto n_instr = static_cast<std::size_t>(unit_value.size());
-        same_length(mark, n_instr, "mark"), same_length(is_future, n_instr, "is_future");
-        same_length(inverse, n_instr, "inverse"), same_length(settle_col, n_instr, "settle_col");
-        // ---- currencies and the engine's arrays
-        const Doubles price = riskoffset_bindings::aligned(price_in);
-        const auto k = static_cast<std::size_t>(price.size());
-        for (std::size_t c = 0; c < k; ++c)
-          RO_CHECK(std::isfinite(price.data()[c]) && price.data()[c] >= 0, "price of currency column " + std::to_string(c));
-        RO_CHECK(cut_im_in.has_value() == cut_mm_in.has_value(), "give both haircuts (cross collateral) or neither");
-        Doubles cut_im, cut_mm;
-        if (cut_im_in) {
-          cut_im = riskoffset_bindings::aligned(*cut_im_in), cut_mm = riskoffset_bindings::aligned(*cut_mm_in);
-          RO_CHECK(static_cast<std::size_t>(cut_im.size()) == k && static_cast<std::size_t>(cut_mm.size()) == k,
-                   "haircuts need one entry per currency");
-        }
-        const Doubles balance_arr = riskoffset_bindings::aligned(state["balance"].cast<Doubles>());
-        RO_CHECK(balance_arr.ndim() == 2 && static_cast<std::size_t>(balance_arr.shape(1)) == k,
-                 "balance must be rows x currencies");
-        const auto n_total = static_cast<py::ssize_t>(balance_arr.shape(0));
-        const auto nk = n_total * static_cast<py::ssize_t>(k);
-        double* options = state_array<double>(state, "options", nk);
-        double* futures = state_array<double>(state, "futures", nk);
-        double* initial = state_array<double>(state, "initial", nk);
-        double* maintenance = state_array<double>(state, "maintenance", nk);
-        double* margin_balance = state_array<double>(state, "margin_balance", n_total);
-        double* initial_usd = state_array<double>(state, "initial_usd", n_total);
-        double* maintenance_usd = state_array<double>(state, "maintenance_usd", n_total);
-        double* available = state_array<double>(state, "available", n_total);
-        double* ratio = state_array<double>(state, "ratio", n_total);
-        double* worst_usd = state_array<double>(state, "worst_usd", n_total);
-        std::int64_t* worst_key = state_array<std::int64_t>(state, "worst_key", n_total);
-        std::int64_t* worst_index = state_array<std::int64_t>(state, "worst_index", n_total);
-        std::int8_t* level = state_array<std::int8_t>(state, "level", n_total);
-        const std::int64_t* r = rows.data();
-        for (std::size_t a = 0; a < n_rows; ++a) RO_CHECK(r[a] >= 0 && r[a] < n_total, "rows outside the engine's accounts");
-        const std::int64_t* ix = indices.data();
-        for (std::int64_t p = 0; p < n_pos; ++p)
-          RO_CHECK(ix[p] >= 0 && static_cast<std::size_t>(ix[p]) < n_instr,
-                   "position " + std::to_string(p) + " names an instrument row outside the table");
-        for (std::size_t i = 0; i < n_instr; ++i)
-          RO_CHECK(settle_col.data()[i] >= 0 && static_cast<std::size_t>(settle_col.data()[i]) < k,
-                   "settle_col of instrument row " + std::to_string(i));
-        // ---- portfolio margin (optional)
-        riskoffset::PmBook book;
-        riskoffset::PmShape shape;
-        std::vector<riskoffset::PmKey> keys;
-        std::vector<std::int64_t> key_filtered;
-        Doubles vectors, delta, t_column, extended, key_rate, coin_moves, gain_cap;
-        Ints column, key_cur, coin_col, instrument_key;
-        Bytes key_on;
-        double *key_initial = nullptr, *key_maintenance = nullptr, *key_worst_pnl = nullptr;
-        std::int64_t* key_worst_index = nullptr;
-        std::size_t n_keys = 0;
-        if (pm) {
-          const py::dict& d = *pm;
-          instrument_key = d["instrument_key"].cast<Ints>();
-          vectors = riskoffset_bindings::aligned(d["vectors"].cast<Doubles>());
-          delta = riskoffset_bindings::aligned(d["delta"].cast<Doubles>());
-          column = d["column"].cast<Ints>();
-          t_column = riskoffset_bindings::aligned(d["t_column"].cast<Doubles>());
-          extended = riskoffset_bindings::aligned(d["extended_moves"].cast<Doubles>());
-          keys = pm_keys_of(riskoffset_bindings::aligned(d["keys"].cast<Doubles>()));
-          n_keys = keys.size();
-          key_on = d["key_on"].cast<Bytes>();
-          key_cur = d["key_currency"].cast<Ints>();
-          key_rate = riskoffset_bindings::aligned(d["key_rate"].cast<Doubles>());
-          shape.n_standard = d["n_standard"].cast<std::size_t>();
-          shape.n_extended = static_cast<std::size_t>(extended.size());
-          shape.extended_moves = extended.data();
-          shape.mm_factor = d["mm_factor"].cast<double>();
-          const std::size_t width = shape.width();
-          RO_CHECK(vectors.ndim() == 2 && static_cast<std::size_t>(vectors.shape(0)) == n_instr &&
-                       static_cast<std::size_t>(vectors.shape(1)) == width,
-                   "vectors must be (instruments, n_standard + n_extended)");
-          same_length(instrument_key, n_instr, "instrument_key"), same_length(delta, n_instr, "delta");
-          same_length(column, n_instr, "column");
-          RO_CHECK(static_cast<std::size_t>(key_on.size()) == n_keys && static_cast<std::size_t>(key_cur.size()) == n_keys &&
-                       static_cast<std::size_t>(key_rate.size()) == n_keys,
-                   "key_on, key_currency and key_rate need one entry per key");
-          for (std::size_t q = 0; q < n_keys; ++q)
-            RO_CHECK(key_cur.data()[q] >= 0 && static_cast<std::size_t>(key_cur.data()[q]) < k, "key_currency outside the currencies");
-          const auto n_cols = static_cast<std::size_t>(t_column.size());
-          key_filtered.resize(n_instr);
-          for (std::size_t i = 0; i < n_instr; ++i) {
-            const std::int64_t q = instrument_key.data()[i], col = column.data()[i];
-            RO_CHECK(q >= -1 && q < static_cast<std::int64_t>(n_keys), "instrument row " + std::to_string(i) + ": key outside the keys");
-            RO_CHECK(col >= 0 && static_cast<std::size_t>(col) < n_cols, "instrument row " + std::to_string(i) + ": expiry column");
-            key_filtered[i] = (q >= 0 && key_on.data()[q]) ? q : -1;
-          }
-          const auto nkk = n_total * static_cast<py::ssize_t>(n_keys);
-          key_initial = state_array<double>(state, "key_initial", nkk);
-          key_maintenance = state_array<double>(state, "key_maintenance", nkk);
-          key_worst_index = state_array<std::int64_t>(state, "key_worst_index", nkk);
-          key_worst_pnl = state_array<double>(state, "key_worst_pnl", nkk);
-          book.indptr = ip, book.indices = ix, book.quantity = quantity.data(), book.n_accounts = n_rows;
-          book.n_instruments = n_instr, book.key = key_filtered.data(), book.vectors = vectors.data();
-          book.delta = delta.data(), book.column = column.data(), book.t_column = t_column.data();
-          book.n_columns = n_cols, book.keys = keys.data(), book.n_keys = n_keys;
-          if (!d["coin_moves"].is_none()) {
-            coin_moves = riskoffset_bindings::aligned(d["coin_moves"].cast<Doubles>());
-            coin_col = d["coin_col"].cast<Ints>();
-            gain_cap = riskoffset_bindings::aligned(d["coin_gain_cap"].cast<Doubles>());
-            RO_CHECK(static_cast<std::size_t>(coin_moves.size()) == n_keys * width && static_cast<std::size_t>(coin_col.size()) == n_keys &&
-                         static_cast<std::size_t>(gain_cap.size()) == k && k <= 64,
-                     "coin_moves (keys x width), coin_col (per key) and coin_gain_cap (per currency) do not fit");
-            for (std::size_t q = 0; q < n_keys; ++q)
-              RO_CHECK(coin_col.data()[q] >= -1 && coin_col.data()[q] < static_cast<std::int64_t>(k), "coin_col outside the currencies");
-            book.coins = balance_arr.data(), book.coin_moves = coin_moves.data(), book.coin_col = coin_col.data();
-            book.coin_gain_cap = gain_cap.data(), book.n_coins = k;
-          }
-        }
-        // ---- the recomputation (no Python objects touched below)
-        std::vector<std::int64_t> moved;
-        std::vector<std::int8_t> before;
-        std::int64_t bad_row = -1;
-        {
-          py::gil_scoped_release release;
-          if (pm) {
-            const std::size_t width = shape.width();
-            std::vector<double> sums(n_keys * width), net(n_keys * book.n_columns);
-            std::vector<std::uint8_t> used(n_keys, 0);
-            const riskoffset::PmScratch scratch{sums.data(), net.data(), used.data()};
-            riskoffset::PmLiveKeys live;
-            live.rows = r, live.key_on = key_on.data(), live.initial = key_initial, live.maintenance = key_maintenance;
-            live.worst_index = key_worst_index, live.worst_pnl = key_worst_pnl;
-            riskoffset::active_kernels().pm_live(book, shape, live, scratch, 0, n_rows);
-          }
-          const double* bal = balance_arr.data();
-          const double* cip = cut_im_in ? cut_im.data() : nullptr;
-          const double* cmp = cut_im_in ? cut_mm.data() : nullptr;
-          std::vector<double> eq(k);
-          for (std::size_t a = 0; a < n_rows; ++a) {
-            const auto row = static_cast<std::size_t>(r[a]);
-            double* opt = options + row * k;
-            double* fut = futures + row * k;
-            for (std::size_t c = 0; c < k; ++c) opt[c] = 0.0, fut[c] = 0.0;
-            bool finite = true;
-            for (std::int64_t p = ip[a]; p < ip[a + 1]; ++p) {
-              const auto i = static_cast<std::size_t>(ix[p]);
-              const auto c = static_cast<std::size_t>(settle_col.data()[i]);
-              const double q = quantity.data()[p];
-              opt[c] += q * unit_value.data()[i];
-              if (is_future.data()[i]) {
-                const double avg = average.data()[p];
-                finite = finite && std::isfinite(avg) && avg > 0.0;
-                fut[c] += riskoffset::futures_pnl(q, avg, mark.data()[i], inverse.data()[i] != 0);
-              }
-            }
-            if (pm) {  // margin per currency from the account's keys; the group with the largest IM in USD
-              double* im = initial + row * k;
-              double* mm = maintenance + row * k;
-              for (std::size_t c = 0; c < k; ++c) im[c] = 0.0, mm[c] = 0.0;
-              const double* ki = key_initial + row * n_keys;
-              const double* km = key_maintenance + row * n_keys;
-              double top_usd = 0.0;
-              std::int64_t top = -1;
-              for (std::size_t q = 0; q < n_keys; ++q) {
-                const auto c = static_cast<std::size_t>(key_cur.data()[q]);
-                im[c] += ki[q], mm[c] += km[q];
-                const double usd = ki[q] * key_rate.data()[q];
-                if (usd > 0.0 && (top < 0 || usd > top_usd)) top_usd = usd, top = static_cast<std::int64_t>(q);
-              }
-              worst_key[row] = top;
-              worst_index[row] = top < 0 ? -1 : key_worst_index[row * n_keys + static_cast<std::size_t>(top)];
-              worst_usd[row] = top < 0 ? 0.0 : key_worst_pnl[row * n_keys + static_cast<std::size_t>(top)] *
-                                                   key_rate.data()[static_cast<std::size_t>(top)];
-            }
-            const double* im = initial + row * k;
-            const double* mm = maintenance + row * k;
-            for (std::size_t c = 0; c < k; ++c) {
-              eq[c] = bal[row * k + c] + opt[c] + fut[c];
-              finite = finite && std::isfinite(eq[c]) && std::isfinite(im[c]) && std::isfinite(mm[c]);
-            }
-            if (!finite && bad_row < 0) bad_row = static_cast<std::int64_t>(row);
-            const riskoffset::SettledAccount s = riskoffset::settle_account(eq.data(), im, mm, price.data(), cip, cmp, k);
-            margin_balance[row] = s.margin_balance, initial_usd[row] = s.initial_usd;
-            maintenance_usd[row] = s.maintenance_usd, available[row] = s.available, ratio[row] = s.ratio;
-            const std::int8_t now = s.below_maintenance ? 2 : (s.below_initial ? 1 : 0);
-            if (now != level[row]) moved.push_back(static_cast<std::int64_t>(a)), before.push_back(level[row]);
-            level[row] = now;
-          }
-        }
-        Ints moved_out(static_cast<py::ssize_t>(moved.size()));
-        py::array_t<std::int8_t> before_out(static_cast<py::ssize_t>(before.size()));
-        std::copy(moved.begin(), moved.end(), moved_out.mutable_data());
-        std::copy(before.begin(), before.end(), before_out.mutable_data());
-        return py::make_tuple(bad_row, moved_out, before_out);
-      },
-      py::arg("indptr"), py::arg("indices"), py::arg("quantity"), py::arg("average"), py::arg("rows"),
-      py::arg("instruments"), py::arg("pm"), py::arg("state"), py::arg("price"), py::arg("cut_im") = py::none(),
-      py::arg("cut_mm") = py::none(),
-      "Recompute the engine accounts `rows` (CSR positions given) into the engine's arrays `state`: (first row "
-      "with a non-finite figure or -1, CSR indices whose level changed, their previous levels).");
+  py::class_<LiveRefresh>(m, "LiveRefresh",
+                          "The live engine's refresh bound to its arrays (checked once): call it with the positions of "
+                          "the accounts to recompute")
+      .def(py::init<const py::dict&, const std::optional<py::dict>&, const py::dict&, const Doubles&,
+                    const std::optional<Doubles>&, const std::optional<Doubles>&>(),
+           py::arg("instruments"), py::arg("pm"), py::arg("state"), py::arg("price"), py::arg("cut_im") = py::none(),
+           py::arg("cut_mm") = py::none())
+      .def("__call__", &LiveRefresh::call, py::arg("indptr"), py::arg("indices"), py::arg("quantity"), py::arg("average"),
+           py::arg("rows"),
+           "Recompute the engine accounts `rows` (CSR positions given) into the engine's arrays: (first row with a "
+           "non-finite figure or -1, CSR indices whose level changed, their previous levels).");
 }

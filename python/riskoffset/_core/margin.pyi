@@ -80,16 +80,21 @@ def futures_pnl(
     mark: npt.NDArray[np.float64],
     inverse: npt.NDArray[np.uint8],
 ) -> npt.NDArray[np.float64]: ...
-def live_refresh(
-    indptr: npt.NDArray[np.int64],
-    indices: npt.NDArray[np.int64],
-    quantity: npt.NDArray[np.float64],
-    average: npt.NDArray[np.float64],
-    rows: npt.NDArray[np.int64],
-    instruments: dict[str, Any],
-    pm: dict[str, Any] | None,
-    state: dict[str, Any],
-    price: npt.NDArray[np.float64],
-    cut_im: npt.NDArray[np.float64] | None = None,
-    cut_mm: npt.NDArray[np.float64] | None = None,
-) -> tuple[int, npt.NDArray[np.int64], npt.NDArray[np.int8]]: ...
+class LiveRefresh:
+    def __init__(
+        self,
+        instruments: dict[str, Any],
+        pm: dict[str, Any] | None,
+        state: dict[str, Any],
+        price: npt.NDArray[np.float64],
+        cut_im: npt.NDArray[np.float64] | None = None,
+        cut_mm: npt.NDArray[np.float64] | None = None,
+    ) -> None: ...
+    def __call__(
+        self,
+        indptr: npt.NDArray[np.int64],
+        indices: npt.NDArray[np.int64],
+        quantity: npt.NDArray[np.float64],
+        average: npt.NDArray[np.float64],
+        rows: npt.NDArray[np.int64],
+    ) -> tuple[int, npt.NDArray[np.int64], npt.NDArray[np.int8]]: ...

@@ -144,6 +144,11 @@ class RiskEngine:
         self.currencies = self._currency_list(balances)
         self._col = {c: j for j, c in enumerate(self.currencies)}
         self._settle_col = np.array([self._col[c] for c in self._settle_currency], dtype=np.int64)
+        self._cuts = (self.collateral.haircuts(self.currencies, "im"), self.collateral.haircuts(self.currencies, "mm"))
+        self._state_cache: dict[str, Any] | None = None
+        self._columns_cache: dict[str, Any] | None = None
+        self._pm_cache: tuple[Any, dict[str, Any]] | None = None
+        self._refresher_cache: tuple[Any, Any] | None = None
         if self.pm:  # each PM vector key's settlement currency column
             self._key_currency = np.array([self._col[c.upper()] for c in self._keys.currency], dtype=np.int64)
         self._alloc(len(self.positions))
@@ -277,6 +282,9 @@ class RiskEngine:
 
     def _alloc(self, n: int) -> None:
         """Grow the per-account arrays to ``n`` accounts (new accounts hold nothing)."""
+        if len(getattr(self, "_level", ())) == n:  # every array has n rows: nothing to grow
+            return
+        self._state_cache = None
         width = {"currency": len(self.currencies), "key": len(self._keys.names) if self.pm else 0}
         for name, (columns, dtype, fill) in self._ACCOUNT_ARRAYS.items():
             old = getattr(self, name, None)
@@ -291,6 +299,7 @@ class RiskEngine:
         """Drop accounts from row ``n`` on (an update that created them failed)."""
         for name in self._ACCOUNT_ARRAYS:
             setattr(self, name, getattr(self, name)[:n].copy())
+        self._state_cache = None
 
     # ================================================================== recomputation
     def _prices(self) -> FloatArray:
@@ -330,18 +339,10 @@ class RiskEngine:
             rows = np.arange(len(self.positions), dtype=np.int64)
         indptr, indices, quantity, average = self.positions.csr(rows)
         if self._undo is not None:
-            self._undo.refreshed.append((rows, keys))
+            self._undo.refreshed.append((rows, keys, self._level[rows].copy()))
         if not self.pm:
             self._initial[rows], self._maintenance[rows] = self._margins(rows, indptr, indices, quantity)
-        cuts = (
-            (self.collateral.haircuts(self.currencies, "im"), self.collateral.haircuts(self.currencies, "mm"))
-            if self.cross
-            else (None, None)
-        )
-        bad, moved, before = self._live_refresh(
-            indptr, indices, quantity, average, rows, self._instrument_columns(), self._pm_arrays(keys),
-            self._state(), self._prices(), *cuts,
-        )  # fmt: skip
+        bad, moved, before = self._refresher(keys)(indptr, indices, quantity, average, rows)
         if bad >= 0:
             raise ValueError(f"account {plain(self.positions.labels[bad])!r}: a margin or equity figure is not a "
                              "finite number (check the market's quotes for its instruments); the update was not "
@@ -351,31 +352,55 @@ class RiskEngine:
                 r = int(rows[j])
                 self._emit(r, int(was), int(self._level[r]), timestamp)
 
-    _live_refresh = staticmethod(_core.margin.live_refresh)
+    def _refresher(self, keys: IntArray | None) -> Any:
+        """The compiled refresh bound to the engine's current arrays (rebuilt when one is replaced: new
+        accounts, an index move, a valuation time)."""
+        parts = (self._instrument_columns(), self._pm_arrays(keys), self._state(), self._prices())
+        cached = self._refresher_cache
+        if cached is not None and all(a is b for a, b in zip(cached[0], parts)):
+            return cached[1]
+        refresh = self._bind_refresh(*parts, *(self._cuts if self.cross else (None, None)))
+        self._refresher_cache = (parts, refresh)
+        return refresh
+
+    _bind_refresh = staticmethod(_core.margin.LiveRefresh)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k not in _TRANSIENT}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._refresher_cache = None
 
     def _instrument_columns(self) -> dict[str, Any]:
-        """Per instrument, what the refresh reads besides the PM inputs."""
-        return {
-            "unit_value": self._unit_value,
-            "mark": self._mark,
-            "is_future": self._future_u8,
-            "inverse": self._inverse_u8,
-            "settle_col": self._settle_col,
-        }
+        """Per instrument, what the refresh reads besides the PM inputs (arrays updated in place)."""
+        if self._columns_cache is None:
+            self._columns_cache = {
+                "unit_value": self._unit_value,
+                "mark": self._mark,
+                "is_future": self._future_u8,
+                "inverse": self._inverse_u8,
+                "settle_col": self._settle_col,
+            }
+        return self._columns_cache
 
     def _pm_arrays(self, keys: IntArray | None) -> dict[str, Any] | None:
         """The PM pass's inputs for the refresh, on the vector ``keys`` (all when None); None off deribit-pm."""
         if not self.pm:
             return None
+        moves_now = self._coin_moves() if self.dynamic else None
+        wanted = None if keys is None else tuple(np.asarray(keys).tolist())
+        if self._pm_cache is not None:  # the same objects (not equal ones) and the same keys: reuse
+            (inputs_was, keys_was, moves_was, wanted_was), arrays = self._pm_cache
+            if inputs_was is self._inputs and keys_was is self._keys and moves_was is moves_now and wanted_was == wanted:
+                return arrays
         inputs, n_keys = self._inputs, len(self._inputs.key_matrix)
         key_on = np.ones(n_keys, dtype=np.uint8)
         if keys is not None:
             key_on[:] = 0
             key_on[np.asarray(keys, dtype=np.int64)] = 1
-        moves: tuple[Any, Any, Any] = (None, None, None)
-        if self.dynamic:
-            moves = self._coin_moves()
-        return {
+        moves: tuple[Any, Any, Any] = moves_now if moves_now is not None else (None, None, None)
+        arrays = {
             "instrument_key": inputs.instrument_key,
             "vectors": inputs.vectors,
             "delta": inputs.delta,
@@ -392,10 +417,15 @@ class RiskEngine:
             "coin_col": moves[1],
             "coin_gain_cap": moves[2],
         }
+        self._pm_cache = ((self._inputs, self._keys, moves_now, wanted), arrays)
+        return arrays
 
     def _state(self) -> dict[str, Any]:
-        """The per-account arrays the refresh writes (and the balances it reads), by the refresh's names."""
-        return {name.lstrip("_"): getattr(self, name) for name in self._ACCOUNT_ARRAYS}
+        """The per-account arrays the refresh writes (and the balances it reads), by the refresh's names
+        (kept until the arrays are reallocated)."""
+        if self._state_cache is None:
+            self._state_cache = {name.lstrip("_"): getattr(self, name) for name in self._ACCOUNT_ARRAYS}
+        return self._state_cache
 
     def _margins(
         self, rows: IntArray, indptr: IntArray, indices: IntArray, quantity: FloatArray
@@ -973,7 +1003,7 @@ class RiskEngine:
         (e.g. the stream line reached) is stored with it.  The file is a Python pickle: restore only files
         you wrote."""
         self.positions.compact()
-        state = {k: v for k, v in self.__dict__.items() if k not in ("_callbacks", "_events", "_to_notify")}
+        state = {k: v for k, v in self.__getstate__().items() if k not in ("_callbacks", "_events", "_to_notify")}
         blob = pickle.dumps({"format": SNAPSHOT_FORMAT, "meta": meta, "state": state, "events": list(self._events)},
                             protocol=pickle.HIGHEST_PROTOCOL)  # fmt: skip
         target = Path(path)
@@ -996,7 +1026,7 @@ class RiskEngine:
         if not isinstance(doc, dict) or doc.get("format") != SNAPSHOT_FORMAT:
             raise ValueError(f"{path}: not a riskoffset engine snapshot ({SNAPSHOT_FORMAT})")
         engine = cls.__new__(cls)
-        engine.__dict__.update(doc["state"])
+        engine.__setstate__(doc["state"])
         engine._callbacks = []
         engine._to_notify = []
         engine._events = deque(doc["events"])
@@ -1018,11 +1048,11 @@ class _Undo:
 
     def __enter__(self) -> _Undo:  # noqa: PYI034 - a private helper, never subclassed
         e = self.e
-        self.refreshed: list[tuple[IntArray, IntArray | None]] = []  # (rows, keys) recomputed so far
+        # (rows, keys, their levels before) of every recomputation so far
+        self.refreshed: list[tuple[IntArray, IntArray | None, npt.NDArray[np.int8]]] = []
         e._undo = self
         self.saved_pm = (e._inputs, e._keys) if e.pm else None
         self.n_accounts = len(e.positions)
-        self.levels = e._level.copy()
         return self
 
     def market(self, *, valuation_time: Any = None, **tables: Mapping[str, float]) -> None:
@@ -1091,13 +1121,18 @@ class _Undo:
             e._shrink(self.n_accounts)
         # The inputs are back: the accounts recomputed so far are recomputed from them (the same code on the
         # same inputs gives the same figures), then the levels are those saved.
-        for rows, keys in self.refreshed:
+        for rows, keys, _ in self.refreshed:
             e._refresh(rows[rows < self.n_accounts], keys=keys, emit=False)
-        e._level[: len(self.levels)] = self.levels
+        for rows, _, levels in reversed(self.refreshed):
+            kept = rows < self.n_accounts
+            e._level[rows[kept]] = levels[kept]
         e._to_notify = []
 
 
 # ====================================================================== helpers
+_TRANSIENT = ("_refresher_cache",)  # compiled objects bound to the arrays: rebuilt after unpickling
+
+
 def _universe(book: Book, market: Market) -> InstrumentTable:
     """The book's instruments (same rows), then every instrument the market lists and can value: a listed
     instrument whose quotes are missing (no mark, no vol, no index) is left out, so trades cannot open it,

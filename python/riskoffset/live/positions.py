@@ -96,6 +96,8 @@ class Positions:
                 return self.indptr, self.indices, self.quantity, self.average
             rows = np.arange(len(self.labels), dtype=np.int64)
         rows = np.asarray(rows, dtype=np.int64)
+        if len(rows) == 1:  # one account (a trade, a balance): no gather
+            return self._one(int(rows[0]))
         n = len(self.labels)
         if not self.changed and len(rows) == n and (n == 0 or (rows[0] == 0 and rows[-1] == n - 1)):
             return self.indptr, self.indices, self.quantity, self.average  # every account, in order
@@ -131,6 +133,18 @@ class Positions:
                     indices[s + k] = i
                     quantity[s + k], average[s + k] = own[i]
         return indptr, indices, quantity, average
+
+    def _one(self, row: int) -> Csr:
+        """One account's positions as CSR arrays (views of the book's arrays when it has not traded)."""
+        own = self.changed.get(row)
+        if own is None:
+            s, e = int(self.indptr[row]), int(self.indptr[row + 1])
+            return np.array([0, e - s], dtype=np.int64), self.indices[s:e], self.quantity[s:e], self.average[s:e]
+        n = len(own)
+        order = sorted(own)
+        indices = np.array(order, dtype=np.int64).reshape(n)
+        values = np.array([own[i] for i in order], dtype=np.float64).reshape(n, 2)
+        return np.array([0, n], dtype=np.int64), indices, values[:, 0].copy(), values[:, 1].copy()
 
     def compact(self) -> None:
         """Fold the traded accounts back into the CSR arrays."""
