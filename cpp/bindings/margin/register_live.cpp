@@ -132,7 +132,8 @@ class LiveRefresh {
         const std::size_t width = shape_.width();
         std::vector<double> sums(n_keys_ * width), net(n_keys_ * book.n_columns);
         std::vector<std::uint8_t> used(n_keys_, 0);
-        const riskoffset::PmScratch scratch{sums.data(), net.data(), used.data()};
+        std::vector<double> damp(riskoffset::pm_scratch_dampener(n_keys_, shape_.n_extended));
+          const riskoffset::PmScratch scratch{sums.data(), net.data(), used.data(), damp.data()};
         riskoffset::PmLiveKeys live = live_;
         live.rows = r;
         riskoffset::active_kernels().pm_live(book, shape_, live, scratch, 0, n_rows);

@@ -79,12 +79,17 @@ struct PmColumns {  // one row per group; `pre` and `aggregated` (groups x width
   double* aggregated = nullptr;
 };
 
-// Caller-owned scratch of one pass: n_keys x width, n_keys x n_columns and n_keys bytes (zeroed).
+// Caller-owned scratch of one pass: n_keys x width, n_keys x n_columns, n_keys bytes (zeroed) and
+// pm_scratch_dampener(n_keys, n_extended) doubles (each key's dampener, computed once per pass).
 struct PmScratch {
   double* sums = nullptr;
   double* net = nullptr;
   std::uint8_t* used = nullptr;
+  double* dampener = nullptr;
 };
+inline std::size_t pm_scratch_dampener(std::size_t n_keys, std::size_t n_extended) {
+  return n_keys * (n_extended + 8);  // rows padded to the widest SIMD vector (8 doubles)
+}
 
 // The live engine's dense per-(account row, key) figures: rows[a] is the engine row of CSR account a; only
 // keys with key_on[k] are written (n_rows x n_keys arrays, row-major).

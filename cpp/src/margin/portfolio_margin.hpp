@@ -34,20 +34,39 @@ inline void pm_store(double* p, std::size_t n, vd v) {
   for (std::size_t l = 0; l < n; ++l) p[l] = v[l];
 }
 
-// The steps run W entries at a time, with selects rather than branches: entries change sign at random, so a
-// branch mispredicts, and there are as many groups as accounts.
-PmGroupFigures pm_group_kernel(double* entries, const PmShape& shape, const PmKey& key, const double* net_by_column,
-                               const double* t_column, std::size_t n_columns) {
-  const std::size_t n_std = shape.n_standard, width = shape.width(), w = static_cast<std::size_t>(W);
+// The dampener of the extended entries [j, j + W): A_m = (max(|m| / R, 1) - 1) x extended_dampener (USD), per
+// coin at the edge of the range.  It depends on the key only: the passes compute it once per key.
+inline vd pm_dampener(const PmShape& shape, const PmKey& key, std::size_t j) {
   const double R = key.price_range;
+  const vd m = pm_load(shape.extended_moves + j, shape.n_extended - j, 0.0);
+  const vd sign = m > 0.0 ? splat(1.0) : (m < 0.0 ? splat(-1.0) : splat(0.0));
+  vd amount = (vmax(pm_abs(m) / R, splat(1.0)) - 1.0) * key.dampener;
+  if (key.coin) amount = amount / ((1.0 + sign * R) * key.index);
+  return amount;
+}
+
+// Every key's dampener, W-padded rows of `stride` entries (what pm_steps reads from `dampener`).
+inline std::size_t pm_dampener_stride(const PmShape& shape) {
+  const auto w = static_cast<std::size_t>(W);
+  return (shape.n_extended + w - 1) / w * w;
+}
+inline void pm_dampeners(const PmShape& shape, const PmKey* keys, std::size_t n_keys, double* out) {
+  const std::size_t stride = pm_dampener_stride(shape);
+  for (std::size_t k = 0; k < n_keys; ++k)
+    for (std::size_t j = 0; j < shape.n_extended; j += static_cast<std::size_t>(W))
+      store(out + k * stride + j, pm_dampener(shape, keys[k], j));
+}
+
+// The steps run W entries at a time, with selects rather than branches: entries change sign at random, so a
+// branch mispredicts, and there are as many groups as accounts.  `dampener`: the key's row of pm_dampeners,
+// or null to compute it here.
+inline PmGroupFigures pm_steps(double* entries, const PmShape& shape, const PmKey& key, const double* dampener,
+                               const double* net_by_column, const double* t_column, std::size_t n_columns) {
+  const std::size_t n_std = shape.n_standard, width = shape.width(), w = static_cast<std::size_t>(W);
   const vd zero = splat(0.0);
-  // Dampener: A_m = (max(|m| / R, 1) - 1) x extended_dampener (USD), per coin at the edge of the range.
   for (std::size_t j = 0; j < shape.n_extended; j += w) {
     const std::size_t n = shape.n_extended - j;
-    const vd m = pm_load(shape.extended_moves + j, n, 0.0);
-    const vd sign = m > 0.0 ? splat(1.0) : (m < 0.0 ? splat(-1.0) : zero);
-    vd amount = (vmax(pm_abs(m) / R, splat(1.0)) - 1.0) * key.dampener;
-    if (key.coin) amount = amount / ((1.0 + sign * R) * key.index);
+    const vd amount = dampener ? load(dampener + j) : pm_dampener(shape, key, j);
     const vd e = pm_load(entries + n_std + j, n, 0.0);
     const vd shrunk = vmax(pm_abs(e) - amount, zero);
     const vd toward_zero = e < 0.0 ? -shrunk : zero;
@@ -102,6 +121,11 @@ PmGroupFigures pm_group_kernel(double* entries, const PmShape& shape, const PmKe
   return out;
 }
 
+PmGroupFigures pm_group_kernel(double* entries, const PmShape& shape, const PmKey& key, const double* net_by_column,
+                               const double* t_column, std::size_t n_columns) {
+  return pm_steps(entries, shape, key, nullptr, net_by_column, t_column, n_columns);
+}
+
 // Sums account a's positions into the scratch rows of the keys it holds (used[k] set): quantity x the
 // instrument's scenario vector, and its net coin delta per expiry column.  Positions in CSR order.
 inline void pm_sum_account(const PmBook& book, const PmShape& shape, const PmScratch& scratch, std::size_t a) {
@@ -150,6 +174,9 @@ inline void pm_add_coin(const PmBook& book, std::size_t width, const double* coi
 void pm_accounts_kernel(const PmBook& book, const PmShape& shape, const std::int64_t* first_group,
                         const PmColumns& out, const PmScratch& scratch, std::size_t begin, std::size_t end) {
   const std::size_t width = shape.width(), n_keys = book.n_keys, n_cols = book.n_columns;
+  const std::size_t stride = pm_dampener_stride(shape);
+  double* dampener = scratch.dampener;
+  pm_dampeners(shape, book.keys, n_keys, dampener);
   for (std::size_t a = begin; a < end; ++a) {
     pm_sum_account(book, shape, scratch, a);
     auto g = static_cast<std::size_t>(first_group[a]);
@@ -163,8 +190,8 @@ void pm_accounts_kernel(const PmBook& book, const PmShape& shape, const std::int
       pm_add_coin(book, width, book.coins ? book.coins + a * book.n_coins : nullptr, k, row, taken);
       if (out.pre)
         for (std::size_t j = 0; j < width; ++j) out.pre[g * width + j] = row[j];
-      const PmGroupFigures f =
-          pm_group_kernel(row, shape, book.keys[k], scratch.net + k * n_cols, book.t_column, n_cols);
+      const PmGroupFigures f = pm_steps(row, shape, book.keys[k], dampener + k * stride,
+                                        scratch.net + k * n_cols, book.t_column, n_cols);
       if (out.aggregated)
         for (std::size_t j = 0; j < width; ++j) out.aggregated[g * width + j] = row[j];
       out.account[g] = static_cast<std::int64_t>(a);
@@ -190,6 +217,9 @@ void pm_accounts_kernel(const PmBook& book, const PmShape& shape, const std::int
 void pm_live_kernel(const PmBook& book, const PmShape& shape, const PmLiveKeys& live, const PmScratch& scratch,
                     std::size_t begin, std::size_t end) {
   const std::size_t width = shape.width(), n_keys = book.n_keys, n_cols = book.n_columns;
+  const std::size_t stride = pm_dampener_stride(shape);
+  double* dampener = scratch.dampener;
+  pm_dampeners(shape, book.keys, n_keys, dampener);
   for (std::size_t a = begin; a < end; ++a) {
     pm_sum_account(book, shape, scratch, a);
     const auto r = static_cast<std::size_t>(live.rows[a]);
@@ -207,8 +237,8 @@ void pm_live_kernel(const PmBook& book, const PmShape& shape, const PmLiveKeys& 
       scratch.used[k] = 0;
       double* row = scratch.sums + k * width;
       pm_add_coin(book, width, coins, k, row, taken);
-      const PmGroupFigures f =
-          pm_group_kernel(row, shape, book.keys[k], scratch.net + k * n_cols, book.t_column, n_cols);
+      const PmGroupFigures f = pm_steps(row, shape, book.keys[k], dampener + k * stride,
+                                        scratch.net + k * n_cols, book.t_column, n_cols);
       live.initial[cell] = f.initial, live.maintenance[cell] = f.maintenance;
       live.worst_index[cell] = f.worst_index, live.worst_pnl[cell] = f.worst_pnl;
     }
