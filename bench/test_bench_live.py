@@ -45,8 +45,8 @@ def test_one_btc_index_tick(benchmark, setup) -> None:  # type: ignore[no-untype
         ours = float(benchmark.stats.stats.median)
         benchmark.extra_info.update(tick_s=ours, **base, vs_account_view=base["account_view_s"] / ours,
                                     vs_margin=base["margin_s"] / ours)  # fmt: skip
-        # Today's engine: not slower than recomputing the account view it keeps current (1.25-1.6x measured).
-        assert ours <= base["account_view_s"], f"tick {ours:.3f} s vs ro.account {base['account_view_s']:.3f} s"
+        # Today's engine: at least twice as fast as recomputing the account view it keeps current (~3x measured).
+        assert 2 * ours <= base["account_view_s"], f"tick {ours:.3f} s vs ro.account {base['account_view_s']:.3f} s"
 
 
 @pytest.mark.benchmark(group="live engine 100k accounts")
@@ -58,7 +58,7 @@ def test_one_trade(benchmark, setup) -> None:  # type: ignore[no-untyped-def]
     if not getattr(benchmark, "disabled", False):
         ours = float(benchmark.stats.stats.median)
         benchmark.extra_info.update(trade_s=ours, **base, vs_account_view=base["account_view_s"] / ours)
-        assert ours * 200 <= base["account_view_s"], f"trade {ours * 1e6:.0f} us"  # ~1,000x measured
+        assert ours * 2_000 <= base["account_view_s"], f"trade {ours * 1e6:.0f} us"  # ~5,000x measured
 
 
 @pytest.mark.benchmark(group="live engine 100k accounts")
@@ -70,4 +70,4 @@ def test_one_option_mark_iv_tick(benchmark, setup) -> None:  # type: ignore[no-u
     if not getattr(benchmark, "disabled", False):
         ours = float(benchmark.stats.stats.median)
         benchmark.extra_info.update(iv_tick_s=ours, **base, vs_account_view=base["account_view_s"] / ours)
-        assert ours * 20 <= base["account_view_s"], f"IV tick {ours * 1e3:.1f} ms"
+        assert ours * 30 <= base["account_view_s"], f"IV tick {ours * 1e3:.1f} ms"  # ~65x measured

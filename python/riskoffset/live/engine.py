@@ -55,6 +55,7 @@ from ..unit_greeks import instrument_greeks
 from ..whatif import MAX_ORDER
 from .events import LEVELS, Event, level_change
 from .positions import Positions
+from .undo import Undo
 
 SNAPSHOT_FORMAT = "riskoffset-engine-1"
 
@@ -127,7 +128,7 @@ class RiskEngine:
         )
         self.market = market.copy()
         self._price_cache: FloatArray | None = None
-        self._undo: _Undo | None = None  # the update in progress
+        self._undo: Undo | None = None  # the update in progress
         self._holders_cache: dict[str, tuple[int, IntArray]] = {}
         self._moves_cache: tuple[FloatArray, IntArray, FloatArray] | None = None
         self.table = _universe(book, self.market)
@@ -331,7 +332,7 @@ class RiskEngine:
         others keep their figures), equity parts, figures, level, in one compiled pass over their positions
         (`riskoffset._core.margin.live_refresh`: the PM kernel of the bulk pass, the account view's settle).
         A non-finite figure raises; the enclosing update then restores every input and recomputes these
-        accounts from them (`_Undo`), so a failed update leaves the figures as they were."""
+        accounts from them (`Undo`), so a failed update leaves the figures as they were."""
         rows = np.asarray(rows, dtype=np.int64)
         if not len(rows):
             return
@@ -451,7 +452,7 @@ class RiskEngine:
             np.add.at(mm, (acc, currency[groups.currency]), groups.maintenance)
         return im, mm
 
-    def _reprice(self, rows: IntArray, undo: _Undo) -> None:
+    def _reprice(self, rows: IntArray, undo: Undo) -> None:
         """Reprice the instruments ``rows`` that an account holds; the others are marked stale and repriced
         when a trade first touches them (no figure depends on them until then)."""
         rows = np.asarray(rows, dtype=np.int64)
@@ -481,8 +482,8 @@ class RiskEngine:
                 self._inputs = dataclasses.replace(self._inputs, key_matrix=key_matrix(self._p, self._keys))
 
     # ================================================================== state changes, all or nothing
-    def _transaction(self) -> _Undo:
-        return _Undo(self)
+    def _transaction(self) -> Undo:
+        return Undo(self)
 
     def _in_order(self, key: str, timestamp: int | None) -> bool:
         """False (and counted) for an update older than the last one applied to ``key``."""
@@ -509,7 +510,7 @@ class RiskEngine:
         collateral or cross collateral, a balance in it) are recomputed."""
         self.quotes([IndexQuote(underlying, price, timestamp)])
 
-    def _index_quote(self, q: IndexQuote, undo: _Undo) -> _Touched | None:
+    def _index_quote(self, q: IndexQuote, undo: Undo) -> _Touched | None:
         """The market part of an index move (checked, applied through ``undo``); None when out of order."""
         base = currency_code(q.underlying, "underlying")
         price = _positive(q.price, f"index of {base}")
@@ -579,7 +580,7 @@ class RiskEngine:
             return
         self.quotes([TickerQuote(instrument, mark_price, mark_iv, underlying_price, timestamp)])
 
-    def _ticker_quote(self, q: TickerQuote, undo: _Undo) -> _Touched | None:
+    def _ticker_quote(self, q: TickerQuote, undo: Undo) -> _Touched | None:
         """The market part of a ticker (checked, applied through ``undo``); None when out of order or empty."""
         row = self._instrument(q.instrument)
         name = str(self.table.names[row])
@@ -622,7 +623,7 @@ class RiskEngine:
             self.counters["updates"] += len(touched)
             self._notify()
 
-    def _apply_touched(self, touched: list[_Touched], undo: _Undo, timestamp: int | None) -> None:
+    def _apply_touched(self, touched: list[_Touched], undo: Undo, timestamp: int | None) -> None:
         """Reprice the instruments the quotes moved, and recompute the accounts holding them (or, for an index,
         a balance in its coin) on the keys they touch."""
         rows = np.unique(np.concatenate([t.rows for t in touched]))
@@ -1034,102 +1035,6 @@ class RiskEngine:
         return engine
 
 
-class _Undo:
-    """Restores what an update changed if it fails half-way: market quotes, instrument columns, one
-    account's arrays and positions."""
-
-    def __init__(self, engine: RiskEngine):
-        self.e = engine
-        self.saved_market: dict[str, dict[str, Any]] = {}
-        self.saved_time: Any = None
-        self.saved_rows: tuple[Any, ...] | None = None
-        self.saved_account: tuple[Any, ...] | None = None
-        self.saved_flags: tuple[Any, Any] | None = None
-
-    def __enter__(self) -> _Undo:  # noqa: PYI034 - a private helper, never subclassed
-        e = self.e
-        # (rows, keys, their levels before) of every recomputation so far
-        self.refreshed: list[tuple[IntArray, IntArray | None, npt.NDArray[np.int8]]] = []
-        e._undo = self
-        self.saved_pm = (e._inputs, e._keys) if e.pm else None
-        self.n_accounts = len(e.positions)
-        return self
-
-    def market(self, *, valuation_time: Any = None, **tables: Mapping[str, float]) -> None:
-        m = self.e.market
-        for name, values in tables.items():
-            current = getattr(m, name)
-            saved = self.saved_market.setdefault(name, {})
-            for k in values:
-                saved.setdefault(k, current.get(k))  # the value before the first change
-        if valuation_time is not None and self.saved_time is None:
-            self.saved_time = m.valuation_time
-        m.update(valuation_time=valuation_time, **tables)  # type: ignore[arg-type]
-
-    def instruments(self, rows: IntArray) -> None:
-        e = self.e
-        if self.saved_flags is None:
-            self.saved_flags = (e._held.copy(), e._stale.copy())
-        pm = (e._inputs.vectors[rows].copy(), e._inputs.delta[rows].copy()) if e.pm else None
-        self.saved_rows = (rows, e._unit_value[rows].copy(), e._unit_delta[rows].copy(), e._mark[rows].copy(), pm)
-
-    def account(self, row: int) -> None:
-        e = self.e
-        own = e.positions.changed.get(row)
-        copy = None if own is None else {i: list(v) for i, v in own.items()}
-        self.saved_account = (row, e._balance[row].copy(), copy, own is not None)
-
-    def __exit__(self, kind: object, exc: object, tb: object) -> None:
-        e = self.e
-        e._undo = None
-        if kind is None:
-            return
-        e._price_cache = e._moves_cache = None
-        m = e.market
-        for name, values in self.saved_market.items():
-            table = getattr(m, name)
-            for k, v in values.items():
-                if v is None:
-                    table.pop(k, None)
-                else:
-                    table[k] = v
-        if self.saved_time is not None:
-            m.update(valuation_time=self.saved_time)
-        m.clear_caches()
-        if self.saved_pm is not None:
-            e._inputs, e._keys = self.saved_pm
-        if self.saved_flags is not None:
-            e._held, e._stale = self.saved_flags
-        if self.saved_rows is not None:
-            rows, value, delta, mark, pm = self.saved_rows
-            e._unit_value[rows], e._unit_delta[rows], e._mark[rows] = value, delta, mark
-            if pm is not None:
-                e._inputs.vectors[rows], e._inputs.delta[rows] = pm
-        if self.saved_account is not None:
-            e.positions.version += 1  # the positions go back: caches keyed on the version are dropped
-            row, balance, own, was_changed = self.saved_account
-            e._balance[row] = balance
-            if was_changed:
-                e.positions.changed[row] = own
-            else:
-                e.positions.changed.pop(row, None)
-        if len(e.positions) > self.n_accounts:  # an account the failed update created
-            for label in e.positions.labels[self.n_accounts :]:
-                del e.positions.row_of[label]
-            del e.positions.labels[self.n_accounts :]
-            e.positions.indptr = e.positions.indptr[: self.n_accounts + 1]
-            e._shrink(self.n_accounts)
-        # The inputs are back: the accounts recomputed so far are recomputed from them (the same code on the
-        # same inputs gives the same figures), then the levels are those saved.
-        for rows, keys, _ in self.refreshed:
-            e._refresh(rows[rows < self.n_accounts], keys=keys, emit=False)
-        for rows, _, levels in reversed(self.refreshed):
-            kept = rows < self.n_accounts
-            e._level[rows[kept]] = levels[kept]
-        e._to_notify = []
-
-
-# ====================================================================== helpers
 _TRANSIENT = ("_refresher_cache",)  # compiled objects bound to the arrays: rebuilt after unpickling
 
 

@@ -1,0 +1,119 @@
+"""The live engine's undo log: every update is all or nothing.
+
+An update records, before it changes them, the market quotes and valuation time, the instrument columns it
+reprices, the one account whose positions or balances it changes, and every set of accounts it recomputes
+(with their levels).  If the update fails half-way, `Undo` puts the inputs back, recomputes those accounts from
+them (the same compiled code on the same inputs gives the same figures) and restores their levels, so the engine
+is exactly as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .._types import IntArray
+
+if TYPE_CHECKING:
+    from .engine import RiskEngine
+
+
+class Undo:
+    """Restores what an update changed if it fails half-way: market quotes, instrument columns, one
+    account's arrays and positions."""
+
+    def __init__(self, engine: RiskEngine):
+        self.e = engine
+        self.saved_market: dict[str, dict[str, Any]] = {}
+        self.saved_time: Any = None
+        self.saved_rows: tuple[Any, ...] | None = None
+        self.saved_account: tuple[Any, ...] | None = None
+        self.saved_flags: tuple[Any, Any] | None = None
+
+    def __enter__(self) -> Undo:  # noqa: PYI034 - a private helper, never subclassed
+        e = self.e
+        # (rows, keys, their levels before) of every recomputation so far
+        self.refreshed: list[tuple[IntArray, IntArray | None, npt.NDArray[np.int8]]] = []
+        e._undo = self
+        self.saved_pm = (e._inputs, e._keys) if e.pm else None
+        self.n_accounts = len(e.positions)
+        return self
+
+    def market(self, *, valuation_time: Any = None, **tables: Mapping[str, float]) -> None:
+        m = self.e.market
+        for name, values in tables.items():
+            current = getattr(m, name)
+            saved = self.saved_market.setdefault(name, {})
+            for k in values:
+                saved.setdefault(k, current.get(k))  # the value before the first change
+        if valuation_time is not None and self.saved_time is None:
+            self.saved_time = m.valuation_time
+        m.update(valuation_time=valuation_time, **tables)  # type: ignore[arg-type]
+
+    def instruments(self, rows: IntArray) -> None:
+        e = self.e
+        if self.saved_flags is None:
+            self.saved_flags = (e._held.copy(), e._stale.copy())
+        pm = (e._inputs.vectors[rows].copy(), e._inputs.delta[rows].copy()) if e.pm else None
+        self.saved_rows = (rows, e._unit_value[rows].copy(), e._unit_delta[rows].copy(), e._mark[rows].copy(), pm)
+
+    def account(self, row: int) -> None:
+        e = self.e
+        own = e.positions.changed.get(row)
+        copy = None if own is None else {i: list(v) for i, v in own.items()}
+        self.saved_account = (row, e._balance[row].copy(), copy, own is not None)
+
+    def __exit__(self, kind: object, exc: object, tb: object) -> None:
+        e = self.e
+        e._undo = None
+        if kind is None:
+            return
+        e._price_cache = e._moves_cache = None
+        m = e.market
+        for name, values in self.saved_market.items():
+            table = getattr(m, name)
+            for k, v in values.items():
+                if v is None:
+                    table.pop(k, None)
+                else:
+                    table[k] = v
+        if self.saved_time is not None:
+            m.update(valuation_time=self.saved_time)
+        m.clear_caches()
+        if self.saved_pm is not None:
+            e._inputs, e._keys = self.saved_pm
+        if self.saved_flags is not None:
+            e._held, e._stale = self.saved_flags
+        if self.saved_rows is not None:
+            rows, value, delta, mark, pm = self.saved_rows
+            e._unit_value[rows], e._unit_delta[rows], e._mark[rows] = value, delta, mark
+            if pm is not None:
+                e._inputs.vectors[rows], e._inputs.delta[rows] = pm
+        if self.saved_account is not None:
+            e.positions.version += 1  # the positions go back: caches keyed on the version are dropped
+            row, balance, own, was_changed = self.saved_account
+            e._balance[row] = balance
+            if was_changed:
+                e.positions.changed[row] = own
+            else:
+                e.positions.changed.pop(row, None)
+        if len(e.positions) > self.n_accounts:  # an account the failed update created
+            for label in e.positions.labels[self.n_accounts :]:
+                del e.positions.row_of[label]
+            del e.positions.labels[self.n_accounts :]
+            e.positions.indptr = e.positions.indptr[: self.n_accounts + 1]
+            e._shrink(self.n_accounts)
+        # The inputs are back: the accounts recomputed so far are recomputed from them (the same code on the
+        # same inputs gives the same figures), then the levels are those saved.
+        for rows, keys, _ in self.refreshed:
+            e._refresh(rows[rows < self.n_accounts], keys=keys, emit=False)
+        for rows, _, levels in reversed(self.refreshed):
+            kept = rows < self.n_accounts
+            e._level[rows[kept]] = levels[kept]
+        e._to_notify = []
+
+
+# ====================================================================== helpers
