@@ -127,9 +127,21 @@ PmGroupFigures pm_group_kernel(double* entries, const PmShape& shape, const PmKe
 }
 
 // Sums account a's positions into the scratch rows of the keys it holds (used[k] set): quantity x the
-// instrument's scenario vector, and its net coin delta per expiry column.  Positions in CSR order.
+// instrument's scenario vector, and its net coin delta per expiry column.  Positions in CSR order.  With
+// Deribit's 35 entries the running sum of a key stays in registers while the next positions share it (they
+// usually do: positions are ordered by underlying and expiry), instead of a load and a store per position.
 inline void pm_sum_account(const PmBook& book, const PmShape& shape, const PmScratch& scratch, std::size_t a) {
   const std::size_t width = shape.width(), n_cols = book.n_columns;
+  constexpr std::size_t kFull = kPmStandardWidth / W, kTail = kPmStandardWidth % W;
+  const bool standard = width == kPmStandardWidth;
+  vd acc[kFull + 1];
+  std::int64_t held = -1;  // the key whose sum is in `acc`
+  auto flush = [&]() {
+    if (held < 0) return;
+    double* row = scratch.sums + static_cast<std::size_t>(held) * width;
+    for (std::size_t b = 0; b < kFull; ++b) store(row + b * W, acc[b]);
+    if (kTail) pm_store(row + kFull * W, kTail, acc[kFull]);
+  };
   for (std::int64_t p = book.indptr[a]; p < book.indptr[a + 1]; ++p) {
     const auto i = static_cast<std::size_t>(book.indices[p]);
     const std::int64_t k = book.key[i];
@@ -144,12 +156,21 @@ inline void pm_sum_account(const PmBook& book, const PmShape& shape, const PmScr
     }
     const double q = book.quantity[p];
     const double* __restrict v = book.vectors + i * width;
-    if (width == kPmStandardWidth)  // Deribit's 27 + 8 entries: a trip count the compiler can unroll
-      for (std::size_t j = 0; j < kPmStandardWidth; ++j) row[j] += q * v[j];
-    else
+    if (standard) {
+      if (k != held) {
+        flush();
+        held = k;
+        for (std::size_t b = 0; b < kFull; ++b) acc[b] = load(row + b * W);
+        if (kTail) acc[kFull] = pm_load(row + kFull * W, kTail, 0.0);
+      }
+      for (std::size_t b = 0; b < kFull; ++b) acc[b] += q * load(v + b * W);
+      if (kTail) acc[kFull] += q * pm_load(v + kFull * W, kTail, 0.0);
+    } else {
       for (std::size_t j = 0; j < width; ++j) row[j] += q * v[j];
+    }
     net_row[static_cast<std::size_t>(book.column[i])] += q * book.delta[i];
   }
+  flush();
 }
 
 // Adds the account's balance (`coins`: its row, n_coins entries) of key k's coin to the group's row, unless an earlier group of the account took
