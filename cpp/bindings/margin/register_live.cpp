@@ -102,25 +102,26 @@ class LiveRefresh {
     if (pm) bind_pm(*pm, state);
   }
 
-  // Recompute the accounts of the CSR (engine rows `rows`): (first engine row with a non-finite figure or -1,
-  // CSR indices whose level changed, their previous levels).
-  py::tuple call(const Ints& indptr, const Ints& indices, const Doubles& quantity_in, const Doubles& average_in,
-                 const Ints& rows) {
+  // Recompute the accounts whose positions are starts[a] .. ends[a] - 1 of the pool arrays (engine rows
+  // `rows`): (first engine row with a non-finite figure or -1, indices a whose level changed, their previous
+  // levels).
+  py::tuple call(const Ints& starts, const Ints& ends, const Ints& indices, const Doubles& quantity_in,
+                 const Doubles& average_in, const Ints& rows) {
     const Doubles quantity = riskoffset_bindings::aligned(quantity_in), average = riskoffset_bindings::aligned(average_in);
-    RO_CHECK(indptr.ndim() == 1 && indptr.size() >= 1, "indptr needs n_rows + 1 entries");
-    const auto n_rows = static_cast<std::size_t>(indptr.size() - 1);
-    RO_CHECK(static_cast<std::size_t>(rows.size()) == n_rows, "rows needs one entry per CSR account");
-    const auto n_pos = static_cast<std::int64_t>(indices.size());
-    RO_CHECK(quantity.size() == n_pos && average.size() == n_pos, "indices, quantity and average differ in length");
-    const std::int64_t* ip = indptr.data();
-    RO_CHECK(ip[0] == 0 && ip[n_rows] == n_pos, "indptr must run from 0 to the number of positions");
-    for (std::size_t a = 0; a < n_rows; ++a) RO_CHECK(ip[a] <= ip[a + 1], "indptr decreases at " + std::to_string(a));
-    const std::int64_t* r = rows.data();
-    for (std::size_t a = 0; a < n_rows; ++a) RO_CHECK(r[a] >= 0 && r[a] < n_total_, "rows outside the engine's accounts");
-    const std::int64_t* ix = indices.data();
-    for (std::int64_t p = 0; p < n_pos; ++p)
-      RO_CHECK(ix[p] >= 0 && static_cast<std::size_t>(ix[p]) < n_instr_,
-               "position " + std::to_string(p) + " names an instrument row outside the table");
+    const auto n_rows = static_cast<std::size_t>(rows.size());
+    RO_CHECK(starts.ndim() == 1 && ends.ndim() == 1 && static_cast<std::size_t>(starts.size()) == n_rows &&
+                 static_cast<std::size_t>(ends.size()) == n_rows,
+             "starts, ends and rows need one entry per account");
+    const auto n_pool = static_cast<std::int64_t>(indices.size());
+    RO_CHECK(quantity.size() == n_pool && average.size() == n_pool, "indices, quantity and average differ in length");
+    const std::int64_t *ip = starts.data(), *ep = ends.data(), *r = rows.data(), *ix = indices.data();
+    for (std::size_t a = 0; a < n_rows; ++a) {
+      RO_CHECK(r[a] >= 0 && r[a] < n_total_, "rows outside the engine's accounts");
+      RO_CHECK(0 <= ip[a] && ip[a] <= ep[a] && ep[a] <= n_pool, "account " + std::to_string(a) + ": positions outside the pool");
+      for (std::int64_t p = ip[a]; p < ep[a]; ++p)
+        RO_CHECK(ix[p] >= 0 && static_cast<std::size_t>(ix[p]) < n_instr_,
+                 "position " + std::to_string(p) + " names an instrument row outside the table");
+    }
     std::vector<std::int64_t> moved;
     std::vector<std::int8_t> before;
     std::int64_t bad_row = -1;
@@ -128,7 +129,7 @@ class LiveRefresh {
       py::gil_scoped_release release;
       if (pm_) {
         riskoffset::PmBook book = book_;
-        book.indptr = ip, book.indices = ix, book.quantity = quantity.data(), book.n_accounts = n_rows;
+        book.indptr = ip, book.ends = ep, book.indices = ix, book.quantity = quantity.data(), book.n_accounts = n_rows;
         const std::size_t width = shape_.width();
         std::vector<double> sums(n_keys_ * width), net(n_keys_ * book.n_columns);
         std::vector<std::uint8_t> used(n_keys_, 0);
@@ -138,7 +139,7 @@ class LiveRefresh {
         live.rows = r;
         riskoffset::active_kernels().pm_live(book, shape_, live, scratch, 0, n_rows);
       }
-      bad_row = settle_rows(ip, ix, quantity.data(), average.data(), r, n_rows, moved, before);
+      bad_row = settle_rows(ip, ep, ix, quantity.data(), average.data(), r, n_rows, moved, before);
     }
     Ints moved_out(static_cast<py::ssize_t>(moved.size()));
     py::array_t<std::int8_t> before_out(static_cast<py::ssize_t>(before.size()));
@@ -211,7 +212,8 @@ class LiveRefresh {
   }
 
   // Options value, futures P&L, margin per currency, the USD figures and the level of each account.
-  std::int64_t settle_rows(const std::int64_t* ip, const std::int64_t* ix, const double* quantity, const double* average,
+  std::int64_t settle_rows(const std::int64_t* ip, const std::int64_t* ep, const std::int64_t* ix, const double* quantity,
+                           const double* average,
                            const std::int64_t* r, std::size_t n_rows, std::vector<std::int64_t>& moved,
                            std::vector<std::int8_t>& before) {
     std::int64_t bad_row = -1;
@@ -224,7 +226,7 @@ class LiveRefresh {
       double* fut = futures_ + row * k;
       for (std::size_t c = 0; c < k; ++c) opt[c] = 0.0, fut[c] = 0.0;
       bool finite = true;
-      for (std::int64_t p = ip[a]; p < ip[a + 1]; ++p) {
+      for (std::int64_t p = ip[a]; p < ep[a]; ++p) {
         const auto i = static_cast<std::size_t>(ix[p]);
         const auto c = static_cast<std::size_t>(settle_col_.data()[i]);
         const double q = quantity[p];
@@ -367,8 +369,9 @@ void register_live(py::module_& m) {
                     const std::optional<Doubles>&, const std::optional<Doubles>&>(),
            py::arg("instruments"), py::arg("pm"), py::arg("state"), py::arg("price"), py::arg("cut_im") = py::none(),
            py::arg("cut_mm") = py::none())
-      .def("__call__", &LiveRefresh::call, py::arg("indptr"), py::arg("indices"), py::arg("quantity"), py::arg("average"),
-           py::arg("rows"),
-           "Recompute the engine accounts `rows` (CSR positions given) into the engine's arrays: (first row with a "
-           "non-finite figure or -1, CSR indices whose level changed, their previous levels).");
+      .def("__call__", &LiveRefresh::call, py::arg("starts"), py::arg("ends"), py::arg("indices"), py::arg("quantity"),
+           py::arg("average"), py::arg("rows"),
+           "Recompute the engine accounts `rows` (positions starts[a] .. ends[a] - 1 of the pool arrays) into the "
+           "engine's arrays: (first row with a non-finite figure or -1, indices a whose level changed, their "
+           "previous levels).");
 }

@@ -39,7 +39,10 @@ struct PmGroupFigures {
 
 // A book in CSR form and the per-instrument inputs of the pass.
 struct PmBook {
-  const std::int64_t* indptr = nullptr;   // n_accounts + 1
+  // Account a holds positions indptr[a] .. indptr[a + 1] - 1, or indptr[a] .. ends[a] - 1 when `ends` is given
+  // (the live engine's segments, in any order in its pool).
+  const std::int64_t* indptr = nullptr;   // n_accounts + 1 (n_accounts with ends)
+  const std::int64_t* ends = nullptr;
   const std::int64_t* indices = nullptr;  // instrument row of each position
   const double* quantity = nullptr;
   std::size_t n_accounts = 0;

@@ -142,7 +142,8 @@ inline void pm_sum_account(const PmBook& book, const PmShape& shape, const PmScr
     for (std::size_t b = 0; b < kFull; ++b) store(row + b * W, acc[b]);
     if (kTail) pm_store(row + kFull * W, kTail, acc[kFull]);
   };
-  for (std::int64_t p = book.indptr[a]; p < book.indptr[a + 1]; ++p) {
+  const std::int64_t stop = book.ends ? book.ends[a] : book.indptr[a + 1];
+  for (std::int64_t p = book.indptr[a]; p < stop; ++p) {
     const auto i = static_cast<std::size_t>(book.indices[p]);
     const std::int64_t k = book.key[i];
     if (k < 0) continue;
@@ -231,8 +232,8 @@ void pm_accounts_kernel(const PmBook& book, const PmShape& shape, const std::int
   }
 }
 
-// The live engine's pass: accounts [begin, end) of the CSR (engine rows rows[a]; book.coins indexed by engine
-// row) recomputed on the keys with key_on[k] (book.key must map the other keys' instruments to -1; a key the
+// The live engine's pass: accounts [begin, end) of book (engine rows rows[a], positions indptr[a] .. ends[a] - 1
+// of its pool; book.coins indexed by engine row) recomputed on the keys with key_on[k] (book.key must map the other keys' instruments to -1; a key the
 // account does not hold gets no margin), written into the engine's dense [row, key] arrays; the other keys
 // keep their figures.  The same sums and steps as pm_accounts_kernel.
 void pm_live_kernel(const PmBook& book, const PmShape& shape, const PmLiveKeys& live, const PmScratch& scratch,

@@ -92,7 +92,8 @@ class LiveRefresh:
     ) -> None: ...
     def __call__(
         self,
-        indptr: npt.NDArray[np.int64],
+        starts: npt.NDArray[np.int64],
+        ends: npt.NDArray[np.int64],
         indices: npt.NDArray[np.int64],
         quantity: npt.NDArray[np.float64],
         average: npt.NDArray[np.float64],

@@ -338,12 +338,14 @@ class RiskEngine:
             return
         if 2 * len(rows) > len(self.positions):  # most accounts: the whole book's arrays, no gather
             rows = np.arange(len(self.positions), dtype=np.int64)
-        indptr, indices, quantity, average = self.positions.csr(rows)
         if self._undo is not None:
             self._undo.refreshed.append((rows, keys, self._level[rows].copy()))
         if not self.pm:
-            self._initial[rows], self._maintenance[rows] = self._margins(rows, indptr, indices, quantity)
-        bad, moved, before = self._refresher(keys)(indptr, indices, quantity, average, rows)
+            self._initial[rows], self._maintenance[rows] = self._margins(rows, *self.positions.csr(rows)[:3])
+        every = len(rows) == len(self.positions)
+        starts, ends = self.positions.ranges(None if every else rows)
+        p = self.positions
+        bad, moved, before = self._refresher(keys)(starts, ends, p.indices, p.quantity, p.average, rows)
         if bad >= 0:
             raise ValueError(f"account {plain(self.positions.labels[bad])!r}: a margin or equity figure is not a "
                              "finite number (check the market's quotes for its instruments); the update was not "

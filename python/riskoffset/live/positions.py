@@ -1,9 +1,13 @@
-"""The live engine's positions: a CSR book that trades change one account at a time.
+"""The live engine's positions: one segment per account in a pool of arrays, that trades change one account at
+a time.
 
-Accounts keep the CSR arrays of the book they started from; an account that trades moves to a small
-per-account table (instrument row -> [quantity, average price]) until the next `compact`.  Quantities are
-netted in the same integer units as `Book` (so a position that trades back to zero disappears exactly as it
-would in a book built from the same rows), and the average entry price of futures follows
+Account ``r`` holds the pool's positions ``start[r] .. end[r] - 1`` (instrument row, signed amount, average
+entry price of futures or NaN), sorted by instrument row.  The pool starts as the book's CSR arrays; a trade
+writes the account's new segment at the end of the pool (grown by doubling) and points the account at it, so
+the compiled refresh reads every account where it lies, without gathering the book, whatever traded.  The old
+segment stays behind until `compact` (an undo points the account back at it).  Quantities are netted in the
+same integer units as `Book` (a position that trades back to zero disappears exactly as it would in a book
+built from the same rows), and the average entry price of futures follows
 `riskoffset.accounts.equity.futures_fill`.
 """
 
@@ -20,6 +24,7 @@ from ..book import _SCALE, Book
 from ..instruments import InstrumentTable
 
 Csr = tuple[IntArray, IntArray, FloatArray, FloatArray]  # indptr, indices, quantity, average price
+Saved = tuple[int, int, int, bool]  # an account's start and end, the pool's size, whether it had moved
 
 
 class Positions:
@@ -29,13 +34,16 @@ class Positions:
     def __init__(self, book: Book, average_price: FloatArray):
         self.labels: list[Any] = np.asarray(book.accounts).tolist()
         self.row_of: dict[Any, int] = {label: i for i, label in enumerate(self.labels)}
-        self.indptr = np.asarray(book.indptr, dtype=np.int64)
-        self.indices = np.asarray(book.indices, dtype=np.int64)
-        self.quantity = np.asarray(book.quantity, dtype=np.float64)
-        self.average = np.asarray(average_price, dtype=np.float64)
-        self.changed: dict[int, dict[int, list[float]]] = {}
+        indptr = np.asarray(book.indptr, dtype=np.int64)
+        self.start = indptr[:-1].copy()
+        self.end = indptr[1:].copy()
+        self.indices = np.array(book.indices, dtype=np.int64)
+        self.quantity = np.array(book.quantity, dtype=np.float64)
+        self.average = np.array(average_price, dtype=np.float64)
+        self.size = len(self.indices)  # the pool's used length
+        self.moved: set[int] = set()  # accounts whose segment is not the one the holders' index was built from
         self._csc: tuple[IntArray, IntArray] | None = None
-        self.version = 0  # changes whenever a position does (caches of the CSR arrays check it)
+        self.version = 0  # changes whenever a position does (caches of holders check it)
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -50,32 +58,46 @@ class Positions:
             row = len(self.labels)
             self.labels.append(label)
             self.row_of[label] = row
-            self.indptr = np.append(self.indptr, self.indptr[-1])
+            self.start = np.append(self.start, self.size)
+            self.end = np.append(self.end, self.size)
             self.version += 1
         return row
 
+    def drop_from(self, n: int) -> None:
+        """Forget the accounts from row ``n`` on (an update that created them failed)."""
+        for label in self.labels[n:]:
+            del self.row_of[label]
+        del self.labels[n:]
+        self.start, self.end = self.start[:n].copy(), self.end[:n].copy()
+        self.moved = {r for r in self.moved if r < n}
+        self.version += 1
+
     def segment(self, row: int) -> dict[int, list[float]]:
         """An account's positions as {instrument row: [quantity, average price]} (a copy)."""
-        own = self.changed.get(row)
-        if own is not None:
-            return {i: list(v) for i, v in own.items()}
-        s, e = int(self.indptr[row]), int(self.indptr[row + 1])
+        s, e = int(self.start[row]), int(self.end[row])
         return {
             int(i): [float(q), float(a)]
-            for i, q, a in zip(self.indices[s:e], self.quantity[s:e], self.average[s:e])
+            for i, q, a in zip(self.indices[s:e].tolist(), self.quantity[s:e].tolist(), self.average[s:e].tolist())
         }
 
     # ------------------------------------------------------------------ trades
+    def save(self, row: int) -> Saved:
+        """What `restore` needs to undo the next changes of the account."""
+        return int(self.start[row]), int(self.end[row]), self.size, row in self.moved
+
+    def restore(self, row: int, saved: Saved) -> None:
+        """Point the account back at its saved segment and drop what was written after it."""
+        start, end, size, _ = saved
+        self.start[row], self.end[row], self.size = start, end, size
+        self.moved.add(row)  # always safe: the holders' index then reads this account's segment itself
+        self.version += 1
+
     def trade(
         self, row: int, instrument: int, quantity: float, price: float, *, future: bool, inverse: bool
     ) -> float:
         """Add a fill to the account; returns the futures P&L it realises (settlement currency, 0 for
         anything else).  ``price`` is the fill price (used for futures' average price)."""
-        self.version += 1
-        own = self.changed.get(row)
-        if own is None:
-            own = self.segment(row)
-            self.changed[row] = own
+        own = self.segment(row)
         held, average = own.get(instrument, [0.0, float("nan")])
         realised = 0.0
         units = round(held * _SCALE) + round(quantity * _SCALE)
@@ -86,73 +108,58 @@ class Positions:
             own.pop(instrument, None)
         else:
             own[instrument] = [after, average if future else float("nan")]
+        self._write(row, own)
         return realised
 
-    # ------------------------------------------------------------------ CSR views
-    def csr(self, rows: IntArray | None = None) -> Csr:
-        """The positions of accounts ``rows`` (all when None) as CSR arrays, account order as given."""
-        if rows is None:
-            if not self.changed:
-                return self.indptr, self.indices, self.quantity, self.average
-            rows = np.arange(len(self.labels), dtype=np.int64)
-        rows = np.asarray(rows, dtype=np.int64)
-        if len(rows) == 1:  # one account (a trade, a balance): no gather
-            return self._one(int(rows[0]))
-        n = len(self.labels)
-        if not self.changed and len(rows) == n and (n == 0 or (rows[0] == 0 and rows[-1] == n - 1)):
-            return self.indptr, self.indices, self.quantity, self.average  # every account, in order
-        lengths = (self.indptr[rows + 1] - self.indptr[rows]).astype(np.int64)
-        changed = np.array([r in self.changed for r in rows.tolist()], dtype=bool) if self.changed else None
-        if changed is not None:
-            lengths[changed] = [len(self.changed[r]) for r in rows[changed].tolist()]
-        indptr = np.zeros(len(rows) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=indptr[1:])
-        n = int(indptr[-1])
-        indices = np.empty(n, dtype=np.int64)
-        quantity = np.empty(n)
-        average = np.empty(n)
-        kept = np.flatnonzero(~changed) if changed is not None else np.arange(len(rows))
-        if len(kept):
-            size = lengths[kept]
-            dst_start = indptr[kept]
-            src_start = self.indptr[rows[kept]]
-            total = int(size.sum())
-            offset = np.arange(total) - np.repeat(np.cumsum(size) - size, size)
-            dst = np.repeat(dst_start, size) + offset
-            src = np.repeat(src_start, size) + offset
-            indices[dst], quantity[dst], average[dst] = (
-                self.indices[src],
-                self.quantity[src],
-                self.average[src],
-            )
-        if changed is not None:
-            for j in np.flatnonzero(changed).tolist():
-                own = self.changed[int(rows[j])]
-                s = int(indptr[j])
-                for k, i in enumerate(sorted(own)):
-                    indices[s + k] = i
-                    quantity[s + k], average[s + k] = own[i]
-        return indptr, indices, quantity, average
-
-    def _one(self, row: int) -> Csr:
-        """One account's positions as CSR arrays (views of the book's arrays when it has not traded)."""
-        own = self.changed.get(row)
-        if own is None:
-            s, e = int(self.indptr[row]), int(self.indptr[row + 1])
-            return np.array([0, e - s], dtype=np.int64), self.indices[s:e], self.quantity[s:e], self.average[s:e]
+    def _write(self, row: int, own: dict[int, list[float]]) -> None:
+        """The account's new segment at the end of the pool (sorted by instrument row)."""
         n = len(own)
+        if self.size + n > len(self.indices):  # grow the pool by doubling: amortised O(1) per position
+            capacity = max(2 * len(self.indices), self.size + n, 64)
+            for name in ("indices", "quantity", "average"):
+                old = getattr(self, name)
+                grown = np.empty(capacity, dtype=old.dtype)
+                grown[: self.size] = old[: self.size]
+                setattr(self, name, grown)
+        s = self.size
         order = sorted(own)
-        indices = np.array(order, dtype=np.int64).reshape(n)
-        values = np.array([own[i] for i in order], dtype=np.float64).reshape(n, 2)
-        return np.array([0, n], dtype=np.int64), indices, values[:, 0].copy(), values[:, 1].copy()
+        self.indices[s : s + n] = order
+        self.quantity[s : s + n] = [own[i][0] for i in order]
+        self.average[s : s + n] = [own[i][1] for i in order]
+        self.start[row], self.end[row] = s, s + n
+        self.size = s + n
+        self.moved.add(row)
+        self.version += 1
+
+    # ------------------------------------------------------------------ views
+    def ranges(self, rows: IntArray | None = None) -> tuple[IntArray, IntArray]:
+        """(start, end) in the pool of the accounts ``rows`` (all when None): what the compiled refresh reads."""
+        if rows is None:
+            return self.start, self.end
+        return self.start[rows], self.end[rows]
+
+    def csr(self, rows: IntArray | None = None) -> Csr:
+        """The positions of accounts ``rows`` (all when None) gathered into CSR arrays, account order as given."""
+        starts, ends = self.ranges(None if rows is None else np.asarray(rows, dtype=np.int64))
+        lengths = ends - starts
+        indptr = np.zeros(len(starts) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=indptr[1:])
+        if len(starts) and np.array_equal(starts[1:], ends[:-1]) and starts[0] == 0 and ends[-1] == self.size:
+            return indptr, self.indices[: self.size], self.quantity[: self.size], self.average[: self.size]
+        total = int(indptr[-1])
+        take = np.repeat(starts - indptr[:-1], lengths) + np.arange(total)
+        return indptr, self.indices[take], self.quantity[take], self.average[take]
 
     def compact(self) -> None:
-        """Fold the traded accounts back into the CSR arrays."""
-        if self.changed:
-            self.indptr, self.indices, self.quantity, self.average = self.csr()
-            self.changed = {}
-            self._csc = None
-            self.version += 1
+        """Gather every account's segment back into one contiguous CSR pool (dropping what trades left)."""
+        if self.moved or self.size != int(self.end[-1] if len(self.end) else 0):
+            indptr, indices, quantity, average = self.csr()
+            self.start, self.end = indptr[:-1].copy(), indptr[1:].copy()
+            self.indices, self.quantity, self.average = indices.copy(), quantity.copy(), average.copy()
+            self.size = len(self.indices)
+        self.moved = set()
+        self._csc = None
+        self.version += 1
 
     def holders(self, instrument_mask: npt.NDArray[np.bool_]) -> IntArray:
         """Rows of the accounts holding any instrument where ``instrument_mask`` is True (for a few
@@ -164,23 +171,26 @@ class Positions:
             for i in wanted[wanted + 1 < len(ptr)].tolist():
                 hit[accounts[ptr[i] : ptr[i + 1]]] = True
         else:
-            before = np.concatenate(([0], np.cumsum(instrument_mask[self.indices], dtype=np.int64)))
-            hit = before[self.indptr[1:]] - before[self.indptr[:-1]] > 0
-        for r, own in self.changed.items():  # traded accounts: their own table decides
-            hit[r] = any(instrument_mask[i] for i in own)
+            indptr, indices, _, _ = self.csr()
+            before = np.concatenate(([0], np.cumsum(instrument_mask[indices], dtype=np.int64)))
+            hit = before[indptr[1:]] - before[indptr[:-1]] > 0
+        for r in self.moved:  # traded accounts: their current segment decides
+            hit[r] = bool(instrument_mask[self.indices[self.start[r] : self.end[r]]].any())
         return np.flatnonzero(hit).astype(np.int64)
 
     def _by_instrument(self) -> tuple[IntArray, IntArray]:
-        """The CSR arrays' accounts per instrument row (a CSC index), built once per compaction."""
+        """The accounts per instrument row (a CSC index) of the segments as they were at the last compaction
+        (`moved` lists the accounts that changed since)."""
         if self._csc is None:
-            n_instruments = int(self.indices.max()) + 1 if len(self.indices) else 0
-            order = np.argsort(self.indices, kind="stable")
-            account = np.repeat(np.arange(len(self.labels), dtype=np.int64), np.diff(self.indptr))
+            self.moved = set()
+            indptr, indices, _, _ = self.csr()
+            n_instruments = int(indices.max()) + 1 if len(indices) else 0
+            order = np.argsort(indices, kind="stable")
+            account = np.repeat(np.arange(len(self.labels), dtype=np.int64), np.diff(indptr))
             ptr = np.zeros(n_instruments + 1, dtype=np.int64)
-            np.cumsum(np.bincount(self.indices, minlength=n_instruments), out=ptr[1:])
+            np.cumsum(np.bincount(indices, minlength=n_instruments), out=ptr[1:])
             self._csc = (ptr, account[order])
-        ptr, accounts = self._csc
-        return ptr, accounts
+        return self._csc
 
     def book(self, table: InstrumentTable, name: str = "") -> Book:
         """The current positions as a `Book` with the futures' average prices (accounts without positions are

@@ -62,9 +62,7 @@ class Undo:
 
     def account(self, row: int) -> None:
         e = self.e
-        own = e.positions.changed.get(row)
-        copy = None if own is None else {i: list(v) for i, v in own.items()}
-        self.saved_account = (row, e._balance[row].copy(), copy, own is not None)
+        self.saved_account = (row, e._balance[row].copy(), e.positions.save(row))
 
     def __exit__(self, kind: object, exc: object, tb: object) -> None:
         e = self.e
@@ -93,18 +91,11 @@ class Undo:
             if pm is not None:
                 e._inputs.vectors[rows], e._inputs.delta[rows] = pm
         if self.saved_account is not None:
-            e.positions.version += 1  # the positions go back: caches keyed on the version are dropped
-            row, balance, own, was_changed = self.saved_account
+            row, balance, saved = self.saved_account
             e._balance[row] = balance
-            if was_changed:
-                e.positions.changed[row] = own
-            else:
-                e.positions.changed.pop(row, None)
+            e.positions.restore(row, saved)
         if len(e.positions) > self.n_accounts:  # an account the failed update created
-            for label in e.positions.labels[self.n_accounts :]:
-                del e.positions.row_of[label]
-            del e.positions.labels[self.n_accounts :]
-            e.positions.indptr = e.positions.indptr[: self.n_accounts + 1]
+            e.positions.drop_from(self.n_accounts)
             e._shrink(self.n_accounts)
         # The inputs are back: the accounts recomputed so far are recomputed from them (the same code on the
         # same inputs gives the same figures), then the levels are those saved.
