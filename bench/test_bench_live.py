@@ -71,3 +71,20 @@ def test_one_option_mark_iv_tick(benchmark, setup) -> None:  # type: ignore[no-u
         ours = float(benchmark.stats.stats.median)
         benchmark.extra_info.update(iv_tick_s=ours, **base, vs_account_view=base["account_view_s"] / ours)
         assert ours * 30 <= base["account_view_s"], f"IV tick {ours * 1e3:.1f} ms"  # ~65x measured
+
+
+@pytest.mark.benchmark(group="live engine 100k accounts")
+def test_index_tick_after_trades(benchmark, setup) -> None:  # type: ignore[no-untyped-def]
+    """Trades move accounts' positions to new segments of the engine's pool: a tick after 1,000 accounts
+    traded costs what a tick before them does (no gather of the book), within noise."""
+    _, market, _, engine, _ = setup
+    prices = iter([market.index["BTC"] * (1.0 + 0.001 * (i % 2)) for i in range(10_000)])
+    before = median_time(lambda: engine.on_index("BTC", next(prices)), ROUNDS)
+    option = next(n for n in market.mark_iv if n.startswith("BTC-"))
+    for a in range(0, 100_000, 100):
+        engine.on_trade(a % len(engine.positions), option, 0.1, 0.01)
+    benchmark.pedantic(lambda: engine.on_index("BTC", next(prices)), rounds=ROUNDS, iterations=1)
+    if not getattr(benchmark, "disabled", False):
+        after = float(benchmark.stats.stats.median)
+        benchmark.extra_info.update(tick_before_trades_s=before, tick_after_trades_s=after)
+        assert after <= 1.5 * before, f"tick after trades {after * 1e3:.1f} ms vs {before * 1e3:.1f} ms before"
