@@ -367,3 +367,37 @@ def test_any_messages_leave_the_engine_consistent(messages: list[Any]) -> None:
         engine.apply(message, line=line)
     assert all(line is not None for line, _ in engine.errors)
     assert_matches(engine, "X:PM")
+
+
+# ---------------------------------------------------------------------------------------------- threads
+def test_updates_from_several_threads_take_turns() -> None:
+    """Two threads feeding index moves and trades at once (the compiled refresh releases the GIL): every update
+    applies whole, and the engine ends where a from-scratch computation does."""
+    import threading
+
+    book, balances = start_book()
+    engine = ro.RiskEngine(book, MARKET, balances=balances)
+    errors: list[BaseException] = []
+
+    def ticks() -> None:
+        try:
+            for i in range(200):
+                engine.on_index("BTC", MARKET.index["BTC"] * (1.0 + 0.01 * ((i % 7) - 3)))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    def trades() -> None:
+        try:
+            for i in range(200):
+                engine.on_trade("A" if i % 2 else "B", OPTIONS[i % 6], 0.1 if i % 3 else -0.1, 0.01)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    workers = [threading.Thread(target=ticks), threading.Thread(target=trades)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert not errors
+    assert engine.counters["updates"] == 400
+    assert_matches(engine, "X:PM")

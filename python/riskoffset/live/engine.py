@@ -24,14 +24,16 @@ ticker's ``index_price`` is not read (the index comes from index updates).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import os
 import pickle
 import tempfile
+import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -88,6 +90,21 @@ class _Touched(NamedTuple):
     balances: bool = False
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _locked(method: F) -> F:
+    """Run an engine method holding the engine's lock: updates and queries from several threads take turns
+    (the compiled refresh releases the GIL, so without it two threads could write the same arrays)."""
+
+    @functools.wraps(method)
+    def run(self: RiskEngine, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return cast(F, run)
+
+
 class RiskEngine:
     """Live margin of every account of a book (module doc).
 
@@ -129,6 +146,7 @@ class RiskEngine:
         self.market = market.copy()
         self._price_cache: FloatArray | None = None
         self._undo: Undo | None = None  # the update in progress
+        self._lock = threading.RLock()  # one update or query at a time (callbacks may call back in)
         self._holders_cache: dict[str, tuple[int, IntArray]] = {}
         self._moves_cache: tuple[FloatArray, IntArray, FloatArray] | None = None
         self.table = _universe(book, self.market)
@@ -374,6 +392,7 @@ class RiskEngine:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._refresher_cache = None
+        self._lock = threading.RLock()
 
     def _instrument_columns(self) -> dict[str, Any]:
         """Per instrument, what the refresh reads besides the PM inputs (arrays updated in place)."""
@@ -606,6 +625,7 @@ class RiskEngine:
         undo.market(marks=marks, mark_iv=ivs, forwards=fw)
         return touched
 
+    @_locked
     def quotes(self, quotes: Sequence[IndexQuote | TickerQuote]) -> None:
         """Apply index moves and tickers in order, then reprice what they moved and recompute the accounts
         holding it once: the state after them is that of applying them one by one; the accounts' levels are
@@ -660,6 +680,7 @@ class RiskEngine:
         """A futures or perpetual mark price (as `on_ticker` with the mark alone)."""
         self.on_ticker(instrument, mark_price=mark_price, timestamp=timestamp)
 
+    @_locked
     def on_trade(
         self,
         account: Any,
@@ -721,10 +742,12 @@ class RiskEngine:
         self.counters["updates"] += 1
         self._notify()
 
+    @_locked
     def on_balance(self, account: Any, currency: str, amount: float, timestamp: int | None = None) -> None:
         """A deposit (``amount`` > 0), withdrawal or transfer (< 0) of ``currency``."""
         self._set_balance(account, currency, _finite(amount, "amount"), add=True, timestamp=timestamp)
 
+    @_locked
     def set_balance(self, account: Any, currency: str, balance: float, timestamp: int | None = None) -> None:
         """The account's balance in ``currency`` as the venue reports it (e.g. Deribit's portfolio update)."""
         self._set_balance(account, currency, _finite(balance, "balance"), add=False, timestamp=timestamp)
@@ -749,6 +772,7 @@ class RiskEngine:
         self.counters["updates"] += 1
         self._notify()
 
+    @_locked
     def advance(self, valuation_time: Any) -> None:
         """Move the valuation time (time decay, expiries): every instrument is revalued, every account
         recomputed."""
@@ -772,6 +796,7 @@ class RiskEngine:
         self._notify()
 
     # ================================================================== messages
+    @_locked
     def apply(self, message: Mapping[str, Any], *, line: int | None = None) -> int:
         """Apply one Deribit JSON-RPC subscription notification (docs/live-streams.md lists the channels);
         returns the number of updates it carried.  A malformed message, or one whose quotes the market refuses
@@ -791,6 +816,7 @@ class RiskEngine:
             return 0
         return self.apply_updates([(line, updates)])
 
+    @_locked
     def apply_updates(self, items: Sequence[tuple[int | None, Sequence[Any]]]) -> int:
         """Apply parsed notifications, ``(line, updates)`` each (`riskoffset.live.parse_notification`), in
         order: consecutive quotes (index and ticker updates) together through `quotes`, so the accounts are
@@ -889,6 +915,7 @@ class RiskEngine:
             for callback in self._callbacks:
                 callback(event)
 
+    @_locked
     def subscribe(self, callback: Callable[[Event], None]) -> None:
         """Call ``callback(event)`` for every event, as it happens."""
         self._callbacks.append(callback)
@@ -944,6 +971,7 @@ class RiskEngine:
     def _equity(self, rows: IntArray) -> FloatArray:
         return np.asarray(self._balance[rows] + self._options[rows] + self._futures[rows], dtype=np.float64)
 
+    @_locked
     def account(self, account: Any) -> dict[str, Any]:
         """One account's figures: per currency (balance, equity, initial, maintenance) and in USD (margin
         balance, IM, MM, available funds, MM ratio), its level and, under deribit-pm, its worst scenario."""
@@ -952,6 +980,7 @@ class RiskEngine:
             raise ValueError(f"account {account!r} is not in the engine")
         return self._row(row)
 
+    @_locked
     def accounts(self) -> AccountView:
         """Every account's figures as columns (the account view's type: ``to_pandas()`` with pandas)."""
         rows = np.arange(len(self.positions), dtype=np.int64)
@@ -977,6 +1006,7 @@ class RiskEngine:
             f"{self.collateral.name} {self.collateral.as_of}".strip(), self.method, delta_total, projected_delta,
         )  # fmt: skip
 
+    @_locked
     def at_risk(self, threshold: float = 0.0) -> list[dict[str, Any]]:
         """The accounts whose MM ratio (MM / margin balance) is at least ``threshold``, highest first."""
         t = _finite(threshold, "threshold")
@@ -984,16 +1014,19 @@ class RiskEngine:
         rows = rows[np.argsort(-self._ratio[rows], kind="stable")]
         return [self._row(int(r)) for r in rows.tolist()]
 
+    @_locked
     def futures_pnl(self) -> FloatArray:
         """Futures P&L against the average entry price per [account, currency] (settlement currency units)."""
         return np.asarray(self._futures.copy(), dtype=np.float64)
 
     @property
+    @_locked
     def book(self) -> Book:
         """The current positions as a `Book`."""
         return self.positions.book(self.table)
 
     @property
+    @_locked
     def balances(self) -> Balances:
         """The current balances (negative where premiums or fees exceeded them)."""
         return Balances(
@@ -1001,6 +1034,7 @@ class RiskEngine:
         )
 
     # ================================================================== snapshots
+    @_locked
     def snapshot(self, path: str | os.PathLike[str], **meta: Any) -> None:
         """Write the engine's whole state to ``path`` (atomically: a crash leaves the previous file); ``meta``
         (e.g. the stream line reached) is stored with it.  The file is a Python pickle: restore only files
@@ -1037,7 +1071,7 @@ class RiskEngine:
         return engine
 
 
-_TRANSIENT = ("_refresher_cache",)  # compiled objects bound to the arrays: rebuilt after unpickling
+_TRANSIENT = ("_refresher_cache", "_lock")  # bound to this process: rebuilt after unpickling
 
 
 def _universe(book: Book, market: Market) -> InstrumentTable:
