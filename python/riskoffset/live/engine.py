@@ -168,6 +168,7 @@ class RiskEngine:
         self._columns_cache: dict[str, Any] | None = None
         self._pm_cache: tuple[Any, dict[str, Any]] | None = None
         self._refresher_cache: tuple[Any, Any] | None = None
+        self._sub_tables: dict[bytes, InstrumentTable] = {}
         if self.pm:  # each PM vector key's settlement currency column
             self._key_currency = np.array([self._col[c.upper()] for c in self._keys.currency], dtype=np.int64)
         self._alloc(len(self.positions))
@@ -392,6 +393,7 @@ class RiskEngine:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._refresher_cache = None
+        self._sub_tables = {}
         self._lock = threading.RLock()
 
     def _instrument_columns(self) -> dict[str, Any]:
@@ -487,7 +489,7 @@ class RiskEngine:
         rows = np.asarray(rows, dtype=np.int64)
         if not len(rows):
             return
-        sub = self.table.take(rows)
+        sub = self._sub_table(rows)
         resolved = self.market.resolve(sub)
         self._write_values(rows, sub, resolved)
         if self.pm:
@@ -501,6 +503,16 @@ class RiskEngine:
                 self._moves_cache = None
                 self._keys = dataclasses.replace(self._keys, index=index)
                 self._inputs = dataclasses.replace(self._inputs, key_matrix=key_matrix(self._p, self._keys))
+
+    def _sub_table(self, rows: IntArray) -> InstrumentTable:
+        """The instrument table's rows ``rows`` (kept: a tick of a coin reprices the same rows every time)."""
+        key = rows.tobytes()
+        sub = self._sub_tables.get(key)
+        if sub is None:
+            if len(self._sub_tables) >= 256:
+                self._sub_tables.clear()
+            sub = self._sub_tables[key] = self.table.take(rows)
+        return sub
 
     # ================================================================== state changes, all or nothing
     def _transaction(self) -> Undo:
@@ -1071,7 +1083,7 @@ class RiskEngine:
         return engine
 
 
-_TRANSIENT = ("_refresher_cache", "_lock")  # bound to this process: rebuilt after unpickling
+_TRANSIENT = ("_refresher_cache", "_lock", "_sub_tables")  # bound to this process: rebuilt after unpickling
 
 
 def _universe(book: Book, market: Market) -> InstrumentTable:

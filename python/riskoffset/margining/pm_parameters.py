@@ -236,7 +236,18 @@ class PMParameters:
 
     def scenarios(self, pair: PairParameters) -> ScenarioSet:
         """The 3 (2B+1) standard and len(extended_moves) extended scenarios of one pair (entry ``3 b + v``,
-        v in [up, same, down], then the extended moves with vol up)."""
+        v in [up, same, down], then the extended moves with vol up); built once per pair (the live engine asks
+        for them on every tick)."""
+        cache: dict[PairParameters, ScenarioSet] = self.__dict__.setdefault("_scenario_sets", {})
+        if pair not in cache:
+            built = self._scenarios(pair)
+            for value in vars(built).values():  # shared from now on: read-only
+                if isinstance(value, np.ndarray):
+                    value.flags.writeable = False
+            cache[pair] = built
+        return cache[pair]
+
+    def _scenarios(self, pair: PairParameters) -> ScenarioSet:
         up, down = pair.volatility_range_up, -pair.volatility_range_down
         standard = self.standard_moves(pair)
         ext = np.asarray(self.extended_moves)
