@@ -4,7 +4,9 @@ everything that crosses to a worker pickles.  The cluster is a real `LocalCluste
 from __future__ import annotations
 
 import pickle
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -15,17 +17,13 @@ from riskoffset.margining.bulk import account_ranges
 from riskoffset.margining.columns import AccountMargins
 from riskoffset.whatif import WhatIf
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+from benchlib import exchange_book
+
 
 def _book(market: ro.Market, accounts: int, per_account: int = 20, seed: int = 3) -> ro.Book:
-    table = market.instruments
-    rng = np.random.default_rng(seed)
-    account = np.repeat(np.arange(accounts), per_account)
-    rows = rng.integers(0, len(table), len(account))
-    usd_face = (table.kind[rows] <= 1) & (table.settlement[rows] == 1)
-    lot = np.where(usd_face, 10.0, 0.1)
-    quantity = rng.integers(-50, 51, len(account)) * lot
-    quantity[quantity == 0] = lot[quantity == 0]
-    return ro.Book.from_arrays(account, rows, quantity, instruments=table)
+    book: ro.Book = exchange_book(market, accounts, per_account, seed)
+    return book
 
 
 @pytest.fixture(scope="module")
