@@ -1,4 +1,4 @@
-// _core.margin.live_refresh and settle: the live engine's recomputation of a set of accounts in one call
+// _core.margin.LiveRefresh and settle: the live engine's recomputation of a set of accounts in one call
 // (portfolio margin on the keys an update touched, options value, futures P&L, margin per currency, the
 // account's USD figures and level), written into the engine's own arrays; and the account view's settle.
 // Equity against margin is cpp/src/accounts/settle.hpp (one implementation for both); the PM sums and steps
@@ -49,6 +49,20 @@ T* state_array(const py::dict& state, const char* name, py::ssize_t size) {
   return static_cast<T*>(a.mutable_data());
 }
 
+// An array the engine updates in place and the refresh reads: bound as it is (exactly dtype T, C-contiguous,
+// aligned), never through a converted copy that would go stale.
+template <typename T>
+py::array_t<T> live_array(const py::dict& d, const char* name) {
+  RO_CHECK(d.contains(name), std::string("no array '") + name + "'");
+  py::handle h = d[name];
+  RO_CHECK(py::isinstance<py::array>(h), std::string(name) + " must be a numpy array");
+  auto a = py::reinterpret_borrow<py::array>(h);
+  if (!a.dtype().equal(py::dtype::of<T>())) throw py::type_error(std::string(name) + " has the wrong dtype");
+  RO_CHECK((a.flags() & py::array::c_style) && (a.flags() & py::detail::npy_api::NPY_ARRAY_ALIGNED_),
+           std::string(name) + " must be C-contiguous and aligned");
+  return py::reinterpret_borrow<py::array_t<T>>(a);
+}
+
 template <typename A>
 void same_length(const A& a, std::size_t n, const char* name) {
   RO_CHECK(a.ndim() == 1 && static_cast<std::size_t>(a.size()) == n,
@@ -64,10 +78,10 @@ class LiveRefresh {
   LiveRefresh(const py::dict& instruments, const std::optional<py::dict>& pm, const py::dict& state, const Doubles& price_in,
               const std::optional<Doubles>& cut_im_in, const std::optional<Doubles>& cut_mm_in)
       : keep_{instruments, state} {
-    unit_value_ = riskoffset_bindings::aligned(instruments["unit_value"].cast<Doubles>());
-    mark_ = riskoffset_bindings::aligned(instruments["mark"].cast<Doubles>());
-    is_future_ = instruments["is_future"].cast<Bytes>(), inverse_ = instruments["inverse"].cast<Bytes>();
-    settle_col_ = instruments["settle_col"].cast<Ints>();
+    unit_value_ = live_array<double>(instruments, "unit_value");
+    mark_ = live_array<double>(instruments, "mark");
+    is_future_ = live_array<std::uint8_t>(instruments, "is_future"), inverse_ = live_array<std::uint8_t>(instruments, "inverse");
+    settle_col_ = live_array<std::int64_t>(instruments, "settle_col");
     n_instr_ = static_cast<std::size_t>(unit_value_.size());
     same_length(mark_, n_instr_, "mark"), same_length(is_future_, n_instr_, "is_future");
     same_length(inverse_, n_instr_, "inverse"), same_length(settle_col_, n_instr_, "settle_col");
@@ -85,7 +99,7 @@ class LiveRefresh {
                "haircuts need one entry per currency");
       cip_ = cut_im_.data(), cmp_ = cut_mm_.data();
     }
-    balance_ = riskoffset_bindings::aligned(state["balance"].cast<Doubles>());
+    balance_ = live_array<double>(state, "balance");
     RO_CHECK(balance_.ndim() == 2 && static_cast<std::size_t>(balance_.shape(1)) == k_, "balance must be rows x currencies");
     n_total_ = static_cast<py::ssize_t>(balance_.shape(0));
     const auto nk = n_total_ * static_cast<py::ssize_t>(k_);
@@ -152,17 +166,17 @@ class LiveRefresh {
   void bind_pm(const py::dict& d, const py::dict& state) {
     pm_ = true;
     keep_.push_back(d);
-    instrument_key_ = d["instrument_key"].cast<Ints>();
-    vectors_ = riskoffset_bindings::aligned(d["vectors"].cast<Doubles>());
-    delta_ = riskoffset_bindings::aligned(d["delta"].cast<Doubles>());
-    column_ = d["column"].cast<Ints>();
-    t_column_ = riskoffset_bindings::aligned(d["t_column"].cast<Doubles>());
-    extended_ = riskoffset_bindings::aligned(d["extended_moves"].cast<Doubles>());
+    instrument_key_ = live_array<std::int64_t>(d, "instrument_key");
+    vectors_ = live_array<double>(d, "vectors");
+    delta_ = live_array<double>(d, "delta");
+    column_ = live_array<std::int64_t>(d, "column");
+    t_column_ = live_array<double>(d, "t_column");
+    extended_ = live_array<double>(d, "extended_moves");
     keys_ = pm_keys_of(riskoffset_bindings::aligned(d["keys"].cast<Doubles>()));
     n_keys_ = keys_.size();
-    key_on_ = d["key_on"].cast<Bytes>();
-    key_cur_ = d["key_currency"].cast<Ints>();
-    key_rate_ = riskoffset_bindings::aligned(d["key_rate"].cast<Doubles>());
+    key_on_ = live_array<std::uint8_t>(d, "key_on");
+    key_cur_ = live_array<std::int64_t>(d, "key_currency");
+    key_rate_ = live_array<double>(d, "key_rate");
     shape_.n_standard = d["n_standard"].cast<std::size_t>();
     shape_.n_extended = static_cast<std::size_t>(extended_.size());
     shape_.extended_moves = extended_.data();
@@ -197,9 +211,9 @@ class LiveRefresh {
     book_.delta = delta_.data(), book_.column = column_.data(), book_.t_column = t_column_.data();
     book_.n_columns = n_cols, book_.keys = keys_.data(), book_.n_keys = n_keys_;
     if (!d["coin_moves"].is_none()) {
-      coin_moves_ = riskoffset_bindings::aligned(d["coin_moves"].cast<Doubles>());
-      coin_col_ = d["coin_col"].cast<Ints>();
-      gain_cap_ = riskoffset_bindings::aligned(d["coin_gain_cap"].cast<Doubles>());
+      coin_moves_ = live_array<double>(d, "coin_moves");
+      coin_col_ = live_array<std::int64_t>(d, "coin_col");
+      gain_cap_ = live_array<double>(d, "coin_gain_cap");
       RO_CHECK(static_cast<std::size_t>(coin_moves_.size()) == n_keys_ * width && static_cast<std::size_t>(coin_col_.size()) == n_keys_ &&
                    static_cast<std::size_t>(gain_cap_.size()) == k_ && k_ <= 64,
                "coin_moves (keys x width), coin_col (per key) and coin_gain_cap (per currency) do not fit");
@@ -274,9 +288,10 @@ class LiveRefresh {
   }
 
   std::vector<py::object> keep_;  // the dicts whose arrays the pointers below read
-  Doubles unit_value_, mark_, price_, cut_im_, cut_mm_, balance_;
-  Bytes is_future_, inverse_;
-  Ints settle_col_;
+  py::array_t<double> unit_value_, mark_, balance_;
+  Doubles price_, cut_im_, cut_mm_;
+  py::array_t<std::uint8_t> is_future_, inverse_;
+  py::array_t<std::int64_t> settle_col_;
   std::size_t n_instr_ = 0, k_ = 0;
   py::ssize_t n_total_ = 0;
   const double *cip_ = nullptr, *cmp_ = nullptr;
@@ -287,9 +302,9 @@ class LiveRefresh {
   std::int8_t* level_ = nullptr;
   // portfolio margin
   bool pm_ = false;
-  Ints instrument_key_, column_, key_cur_, coin_col_;
-  Doubles vectors_, delta_, t_column_, extended_, key_rate_, coin_moves_, gain_cap_;
-  Bytes key_on_;
+  py::array_t<std::int64_t> instrument_key_, column_, key_cur_, coin_col_;
+  py::array_t<double> vectors_, delta_, t_column_, extended_, key_rate_, coin_moves_, gain_cap_;
+  py::array_t<std::uint8_t> key_on_;
   std::vector<riskoffset::PmKey> keys_;
   std::vector<std::int64_t> key_filtered_;
   std::size_t n_keys_ = 0;
