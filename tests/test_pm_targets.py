@@ -50,3 +50,25 @@ def test_the_live_refresh_matches_the_view(simd_target: str, book: ro.Book) -> N
         np.testing.assert_allclose(getattr(mine, name)[rows], getattr(view, name), rtol=1e-12, atol=1e-9,
                                    err_msg=f"{name} on {simd_target}")  # fmt: skip
     np.testing.assert_array_equal(mine.below_maintenance[rows], view.below_maintenance)
+
+
+def test_threads_give_the_same_bits(book: ro.Book) -> None:
+    """An update's accounts split across threads (3,000 accounts: more than one part of 1,024) give exactly
+    the figures and events of one thread."""
+    rng = np.random.default_rng(9)
+    balances = ro.Balances(np.asarray(book.accounts), ("BTC", "USDC"), rng.uniform(0.0, 1.0, (len(book.accounts), 2)) * [1.0, 5_000.0])
+    views = []
+    for threads in (1, 2, 3):
+        engine = ro.RiskEngine(book, MARKET, balances=balances, threads=threads)
+        for move in (0.97, 0.9, 0.85):
+            engine.on_index("BTC", MARKET.index["BTC"] * move)
+        engine.on_trade(5, "BTC-PERPETUAL", -1_000, MARKET.marks["BTC-PERPETUAL"])
+        views.append((engine.accounts(), [e.to_dict() for e in engine.events()]))
+    (first, events), *others = views
+    assert len(events) > 0
+    for view, ev in others:
+        for name in ("initial_usd", "maintenance_usd", "margin_balance_usd", "available_usd", "mm_ratio"):
+            np.testing.assert_array_equal(getattr(view, name), getattr(first, name), err_msg=name)
+        assert ev == events
+    with pytest.raises(ValueError, match="threads"):
+        ro.RiskEngine(book, MARKET, threads=0)

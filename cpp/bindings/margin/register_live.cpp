@@ -7,6 +7,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <optional>
@@ -17,6 +18,7 @@
 #include "../../src/accounts/settle.hpp"
 #include "../common/arrays.hpp"
 #include "riskoffset/dispatch.hpp"
+#include "riskoffset/parallel.hpp"
 
 namespace py = pybind11;
 
@@ -76,8 +78,9 @@ void same_length(const A& a, std::size_t n, const char* name) {
 class LiveRefresh {
  public:
   LiveRefresh(const py::dict& instruments, const std::optional<py::dict>& pm, const py::dict& state, const Doubles& price_in,
-              const std::optional<Doubles>& cut_im_in, const std::optional<Doubles>& cut_mm_in)
-      : keep_{instruments, state} {
+              const std::optional<Doubles>& cut_im_in, const std::optional<Doubles>& cut_mm_in, int threads)
+      : keep_{instruments, state}, threads_(threads) {
+    RO_CHECK(threads >= 1, "threads must be >= 1");
     unit_value_ = live_array<double>(instruments, "unit_value");
     mark_ = live_array<double>(instruments, "mark");
     is_future_ = live_array<std::uint8_t>(instruments, "is_future"), inverse_ = live_array<std::uint8_t>(instruments, "inverse");
@@ -136,29 +139,44 @@ class LiveRefresh {
         RO_CHECK(ix[p] >= 0 && static_cast<std::size_t>(ix[p]) < n_instr_,
                  "position " + std::to_string(p) + " names an instrument row outside the table");
     }
-    std::vector<std::int64_t> moved;
-    std::vector<std::int8_t> before;
-    std::int64_t bad_row = -1;
+    const std::size_t max_parts = static_cast<std::size_t>(std::max(threads_, 1));
+    std::vector<std::vector<std::int64_t>> moved(max_parts);
+    std::vector<std::vector<std::int8_t>> before(max_parts);
+    std::vector<std::int64_t> bad(max_parts, -1);
+    std::size_t parts = 1;
     {
-      py::gil_scoped_release release;
-      if (pm_) {
-        riskoffset::PmBook book = book_;
-        book.indptr = ip, book.ends = ep, book.indices = ix, book.quantity = quantity.data(), book.n_accounts = n_rows;
-        const std::size_t width = shape_.width();
-        std::vector<double> sums(n_keys_ * width), net(n_keys_ * book.n_columns);
-        std::vector<std::uint8_t> used(n_keys_, 0);
-        std::vector<double> damp(riskoffset::pm_scratch_dampener(n_keys_, shape_.n_extended));
+      py::gil_scoped_release release;  // accounts are split across threads: each writes only its own rows
+      const riskoffset::KernelTable& kernels = riskoffset::active_kernels();
+      parts = riskoffset::parallel_rows(n_rows, threads_, 1024, [&](std::size_t part, std::size_t begin, std::size_t end) {
+        if (pm_) {
+          riskoffset::PmBook book = book_;
+          book.indptr = ip, book.ends = ep, book.indices = ix, book.quantity = quantity.data(), book.n_accounts = n_rows;
+          const std::size_t width = shape_.width();
+          std::vector<double> sums(n_keys_ * width), net(n_keys_ * book.n_columns);
+          std::vector<std::uint8_t> used(n_keys_, 0);
+          std::vector<double> damp(riskoffset::pm_scratch_dampener(n_keys_, shape_.n_extended));
           const riskoffset::PmScratch scratch{sums.data(), net.data(), used.data(), damp.data()};
-        riskoffset::PmLiveKeys live = live_;
-        live.rows = r;
-        riskoffset::active_kernels().pm_live(book, shape_, live, scratch, 0, n_rows);
-      }
-      bad_row = settle_rows(ip, ep, ix, quantity.data(), average.data(), r, n_rows, moved, before);
+          riskoffset::PmLiveKeys live = live_;
+          live.rows = r;
+          kernels.pm_live(book, shape_, live, scratch, begin, end);
+        }
+        bad[part] = settle_rows(ip, ep, ix, quantity.data(), average.data(), r, begin, end, moved[part], before[part]);
+      });
     }
-    Ints moved_out(static_cast<py::ssize_t>(moved.size()));
-    py::array_t<std::int8_t> before_out(static_cast<py::ssize_t>(before.size()));
-    std::copy(moved.begin(), moved.end(), moved_out.mutable_data());
-    std::copy(before.begin(), before.end(), before_out.mutable_data());
+    std::int64_t bad_row = -1;
+    std::size_t n_moved = 0;
+    for (std::size_t p = 0; p < parts; ++p) {
+      if (bad_row < 0) bad_row = bad[p];
+      n_moved += moved[p].size();
+    }
+    Ints moved_out(static_cast<py::ssize_t>(n_moved));
+    py::array_t<std::int8_t> before_out(static_cast<py::ssize_t>(n_moved));
+    std::size_t at = 0;
+    for (std::size_t p = 0; p < parts; ++p) {  // parts in account order: the events come out in that order
+      std::copy(moved[p].begin(), moved[p].end(), moved_out.mutable_data() + at);
+      std::copy(before[p].begin(), before[p].end(), before_out.mutable_data() + at);
+      at += moved[p].size();
+    }
     return py::make_tuple(bad_row, moved_out, before_out);
   }
 
@@ -227,14 +245,13 @@ class LiveRefresh {
 
   // Options value, futures P&L, margin per currency, the USD figures and the level of each account.
   std::int64_t settle_rows(const std::int64_t* ip, const std::int64_t* ep, const std::int64_t* ix, const double* quantity,
-                           const double* average,
-                           const std::int64_t* r, std::size_t n_rows, std::vector<std::int64_t>& moved,
-                           std::vector<std::int8_t>& before) {
+                           const double* average, const std::int64_t* r, std::size_t begin, std::size_t end,
+                           std::vector<std::int64_t>& moved, std::vector<std::int8_t>& before) const {
     std::int64_t bad_row = -1;
     const std::size_t k = k_;
     const double* bal = balance_.data();
     std::vector<double> eq(k);
-    for (std::size_t a = 0; a < n_rows; ++a) {
+    for (std::size_t a = begin; a < end; ++a) {
       const auto row = static_cast<std::size_t>(r[a]);
       double* opt = options_ + row * k;
       double* fut = futures_ + row * k;
@@ -288,6 +305,7 @@ class LiveRefresh {
   }
 
   std::vector<py::object> keep_;  // the dicts whose arrays the pointers below read
+  int threads_ = 1;
   py::array_t<double> unit_value_, mark_, balance_;
   Doubles price_, cut_im_, cut_mm_;
   py::array_t<std::uint8_t> is_future_, inverse_;
@@ -381,9 +399,9 @@ void register_live(py::module_& m) {
                           "The live engine's refresh bound to its arrays (checked once): call it with the positions of "
                           "the accounts to recompute")
       .def(py::init<const py::dict&, const std::optional<py::dict>&, const py::dict&, const Doubles&,
-                    const std::optional<Doubles>&, const std::optional<Doubles>&>(),
+                    const std::optional<Doubles>&, const std::optional<Doubles>&, int>(),
            py::arg("instruments"), py::arg("pm"), py::arg("state"), py::arg("price"), py::arg("cut_im") = py::none(),
-           py::arg("cut_mm") = py::none())
+           py::arg("cut_mm") = py::none(), py::arg("threads") = 1)
       .def("__call__", &LiveRefresh::call, py::arg("starts"), py::arg("ends"), py::arg("indices"), py::arg("quantity"),
            py::arg("average"), py::arg("rows"),
            "Recompute the engine accounts `rows` (positions starts[a] .. ends[a] - 1 of the pool arrays) into the "

@@ -89,6 +89,7 @@ class LiveRefresh:
         price: npt.NDArray[np.float64],
         cut_im: npt.NDArray[np.float64] | None = None,
         cut_mm: npt.NDArray[np.float64] | None = None,
+        threads: int = 1,
     ) -> None: ...
     def __call__(
         self,
