@@ -1,11 +1,13 @@
 // _core.margin (grid and SPAN part): the scenario-grid pass over a whole book and its steps for one group
-// (cpp/src/margin/grid_margin.hpp), run by the active SIMD target.  Inputs are checked here, once, with the
+// (cpp/src/margin/grid_margin.hpp), and SPAN per (account, combined commodity) in one rate class
+// (cpp/src/margin/span_margin.hpp), run by the active SIMD target.  Inputs are checked here, once, with the
 // field and row named; the passes run without the GIL.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
 #include <cmath>
+#include <algorithm>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -171,6 +173,159 @@ py::dict grid_accounts(const Ints& indptr, const Ints& indices, const Doubles& q
   return result;
 }
 
+// ---------------------------------------------------------------------------------------------- SPAN
+template <typename T>
+using Array = py::array_t<T, py::array::c_style | py::array::forcecast>;
+
+// One named array of the compiled SPAN model, with `size` entries (or any number when size < 0).
+template <typename T>
+Array<T> model_array(const py::dict& model, const char* name, py::ssize_t size) {
+  RO_CHECK(model.contains(name), std::string("SPAN model: no '") + name + "' array");
+  Array<T> a = Array<T>::ensure(model[name]);
+  RO_CHECK(a, std::string("SPAN model: '") + name + "' is not a numeric array");
+  if (reinterpret_cast<std::uintptr_t>(a.data()) % alignof(T) != 0) a = Array<T>::ensure(a.attr("copy")());
+  RO_CHECK(size < 0 || a.size() == size, std::string("SPAN model: '") + name + "' has " + std::to_string(a.size()) +
+                                             " entries, expected " + std::to_string(size));
+  return a;
+}
+
+template <typename T>
+void check_offsets(const Array<T>& offsets, std::int64_t total, const char* name) {
+  RO_CHECK(offsets.size() >= 1 && offsets.data()[0] == 0 && offsets.data()[offsets.size() - 1] == total,
+           std::string("SPAN model: '") + name + "' must run from 0 to " + std::to_string(total));
+  for (py::ssize_t j = 0; j + 1 < offsets.size(); ++j)
+    RO_CHECK(offsets.data()[j] <= offsets.data()[j + 1], std::string("SPAN model: '") + name + "' decreases at " + std::to_string(j));
+}
+
+py::dict span_groups(const Ints& group_start_in, const Ints& group_cc_in, const Ints& row_in, const Doubles& n_in,
+                     const py::dict& model) {
+  const Ints group_start = aligned_ints(group_start_in), group_cc = aligned_ints(group_cc_in), row = aligned_ints(row_in);
+  const Doubles n = riskoffset_bindings::aligned(n_in);
+  const auto arrays = model_array<double>(model, "arrays", -1);
+  RO_CHECK(arrays.ndim() == 2, "SPAN model: 'arrays' must be (contracts, points)");
+  const py::ssize_t n_rows = arrays.shape(0), n_points = arrays.shape(1);
+  const auto delta = model_array<double>(model, "delta", n_rows);
+  const auto period_pool = model_array<std::int64_t>(model, "period_pool", n_rows);
+  const auto som_mask = model_array<std::uint64_t>(model, "som_mask", n_rows);
+  const auto option = model_array<std::int8_t>(model, "option", n_rows);
+  const auto premium = model_array<std::uint8_t>(model, "premium", n_rows);
+  const auto price = model_array<double>(model, "price", n_rows);
+  const auto cvf = model_array<double>(model, "cvf", n_rows);
+  const auto cc_of_row = model_array<std::int64_t>(model, "cc_of_row", n_rows);
+  const auto pool_offset = model_array<std::int64_t>(model, "pool_offset", -1);
+  const py::ssize_t n_cc = pool_offset.size() - 1;
+  RO_CHECK(n_cc >= 0, "SPAN model: 'pool_offset' needs n_cc + 1 entries");
+  const auto n_tier_pools = model_array<std::int64_t>(model, "n_tier_pools", n_cc);
+  const auto star = model_array<std::uint8_t>(model, "star", n_cc);
+  const auto spread_offset = model_array<std::int64_t>(model, "spread_offset", n_cc + 1);
+  const auto som_offset = model_array<std::int64_t>(model, "som_offset", n_cc + 1);
+  const auto som_gross = model_array<std::uint8_t>(model, "som_gross", n_cc);
+  const auto period_tier = model_array<std::int64_t>(model, "period_tier", pool_offset.data()[n_cc]);
+  const auto som_rate = model_array<double>(model, "som_rate", som_offset.data()[n_cc]);
+  const py::ssize_t n_spreads = spread_offset.data()[n_cc];
+  const auto leg_offset = model_array<std::int64_t>(model, "leg_offset", n_spreads + 1);
+  const auto method = model_array<std::int8_t>(model, "method", n_spreads);
+  const auto amount = model_array<double>(model, "amount", n_spreads);
+  const auto kind = model_array<std::uint8_t>(model, "kind", n_spreads);
+  const py::ssize_t n_legs = leg_offset.data()[n_spreads];
+  const auto leg_pool = model_array<std::int64_t>(model, "leg_pool", n_legs);
+  const auto leg_side = model_array<double>(model, "leg_side", n_legs);
+  const auto leg_ratio = model_array<double>(model, "leg_ratio", n_legs);
+  const auto leg_rate = model_array<double>(model, "leg_rate", n_legs);
+  std::optional<Array<double>> point_weight;
+  if (model.contains("point_weight") && !model["point_weight"].is_none())
+    point_weight = model_array<double>(model, "point_weight", n_points);
+
+  check_offsets(pool_offset, pool_offset.data()[n_cc], "pool_offset");
+  check_offsets(spread_offset, n_spreads, "spread_offset");
+  check_offsets(som_offset, som_rate.size(), "som_offset");
+  check_offsets(leg_offset, n_legs, "leg_offset");
+  std::size_t max_pools = 1;
+  for (py::ssize_t c = 0; c < n_cc; ++c) {
+    const std::int64_t size = pool_offset.data()[c + 1] - pool_offset.data()[c], tiers = n_tier_pools.data()[c];
+    RO_CHECK(size >= 1 && tiers >= 0 && tiers < size, "SPAN model: CC " + std::to_string(c) + ": bad pool layout");
+    RO_CHECK(!star.data()[c] || tiers == 0, "SPAN model: CC " + std::to_string(c) + ": a '*' CC has no tier pools");
+    for (std::int64_t k = 0; k < size; ++k) {
+      const std::int64_t t = period_tier.data()[pool_offset.data()[c] + k];
+      RO_CHECK(t >= -1 && t < std::max<std::int64_t>(tiers, 1) && (k >= tiers || t == -1),
+               "SPAN model: CC " + std::to_string(c) + ": pool " + std::to_string(k) + " names a tier outside its pools");
+    }
+    RO_CHECK(som_offset.data()[c + 1] - som_offset.data()[c] <= 64, "SPAN model: CC " + std::to_string(c) + ": more than 64 SOM tiers");
+    for (std::int64_t s = spread_offset.data()[c]; s < spread_offset.data()[c + 1]; ++s) {
+      RO_CHECK(method.data()[s] >= 0 && method.data()[s] <= 2, "SPAN model: spread " + std::to_string(s) + ": method outside 0..2");
+      const std::int64_t legs = leg_offset.data()[s + 1] - leg_offset.data()[s];
+      RO_CHECK(method.data()[s] == 2 || legs <= 8, "SPAN model: spread " + std::to_string(s) + ": more than 8 legs");
+      for (std::int64_t l = leg_offset.data()[s]; l < leg_offset.data()[s + 1]; ++l) {
+        RO_CHECK(leg_pool.data()[l] >= 0 && leg_pool.data()[l] < size,
+                 "SPAN model: spread " + std::to_string(s) + ": a leg names a pool outside its CC");
+        RO_CHECK(std::isfinite(leg_ratio.data()[l]) && leg_ratio.data()[l] > 0,
+                 "SPAN model: spread " + std::to_string(s) + ": leg ratio must be finite and > 0");
+      }
+    }
+    max_pools = std::max<std::size_t>(max_pools, static_cast<std::size_t>(size));
+  }
+  for (py::ssize_t i = 0; i < n_rows; ++i) {
+    const std::int64_t c = cc_of_row.data()[i];
+    if (c < 0) continue;
+    RO_CHECK(c < n_cc, "SPAN model: contract row " + std::to_string(i) + ": CC outside the model");
+    const std::int64_t pp = period_pool.data()[i];
+    RO_CHECK(pp >= n_tier_pools.data()[c] + (star.data()[c] ? 1 : 0) && pp < pool_offset.data()[c + 1] - pool_offset.data()[c],
+             "SPAN model: contract row " + std::to_string(i) + ": period pool outside its CC");
+  }
+  RO_CHECK(group_start.ndim() == 1 && group_start.size() >= 1, "group_start needs n_groups + 1 entries");
+  const auto n_groups = static_cast<std::size_t>(group_start.size() - 1);
+  RO_CHECK(static_cast<std::size_t>(group_cc.size()) == n_groups, "group_cc needs one entry per group");
+  RO_CHECK(row.size() == n.size(), "row and n differ in length");
+  RO_CHECK(group_start.data()[0] == 0 && group_start.data()[n_groups] == row.size(),
+           "group_start must run from 0 to the number of positions");
+  for (std::size_t g = 0; g < n_groups; ++g) {
+    RO_CHECK(group_start.data()[g] <= group_start.data()[g + 1], "group_start decreases at group " + std::to_string(g));
+    const std::int64_t c = group_cc.data()[g];
+    RO_CHECK(c >= 0 && c < n_cc, "group " + std::to_string(g) + ": CC outside the model");
+    for (std::int64_t p = group_start.data()[g]; p < group_start.data()[g + 1]; ++p) {
+      const std::int64_t i = row.data()[p];
+      RO_CHECK(i >= 0 && i < n_rows, "position " + std::to_string(p) + " names contract row " + std::to_string(i) + ", outside the file");
+      RO_CHECK(cc_of_row.data()[i] == c, "position " + std::to_string(p) + ": contract row " + std::to_string(i) +
+                                             " is not in its group's combined commodity");
+      RO_CHECK(std::isfinite(n.data()[p]), "position " + std::to_string(p) + ": contracts not finite");
+      const double* a = arrays.data() + i * n_points;
+      for (py::ssize_t j = 0; j < n_points; ++j)
+        RO_CHECK(std::isfinite(a[j]), "contract row " + std::to_string(i) + ": risk array not finite");
+      RO_CHECK(std::isfinite(delta.data()[i]), "contract row " + std::to_string(i) + ": delta not finite");
+      RO_CHECK(!premium.data()[i] || (std::isfinite(price.data()[i]) && std::isfinite(cvf.data()[i])),
+               "contract row " + std::to_string(i) + ": price or cvf not finite");
+    }
+  }
+  riskoffset::SpanBook b;
+  b.group_start = group_start.data(), b.group_cc = group_cc.data(), b.n_groups = n_groups;
+  b.row = row.data(), b.n = n.data(), b.arrays = arrays.data(), b.n_points = static_cast<std::size_t>(n_points);
+  b.point_weight = point_weight ? point_weight->data() : nullptr;
+  b.delta = delta.data(), b.period_pool = period_pool.data(), b.som_mask = som_mask.data(), b.option = option.data();
+  b.premium = premium.data(), b.price = price.data(), b.cvf = cvf.data();
+  b.pool_offset = pool_offset.data(), b.n_tier_pools = n_tier_pools.data(), b.period_tier = period_tier.data();
+  b.star = star.data(), b.spread_offset = spread_offset.data(), b.som_offset = som_offset.data();
+  b.som_gross = som_gross.data(), b.som_rate = som_rate.data(), b.leg_offset = leg_offset.data();
+  b.method = method.data(), b.amount = amount.data(), b.kind = kind.data(), b.leg_pool = leg_pool.data();
+  b.leg_side = leg_side.data(), b.leg_ratio = leg_ratio.data(), b.leg_rate = leg_rate.data(), b.max_pools = max_pools;
+  auto scan = doubles(n_groups), intra = doubles(n_groups), som = doubles(n_groups), nov = doubles(n_groups),
+       risk = doubles(n_groups);
+  auto active = ints(n_groups);
+  Array<std::uint8_t> formed(static_cast<py::ssize_t>(n_groups)), unsupported(static_cast<py::ssize_t>(n_groups));
+  riskoffset::SpanColumns out;
+  out.scan = scan.mutable_data(), out.active = active.mutable_data(), out.intra = intra.mutable_data();
+  out.som = som.mutable_data(), out.nov = nov.mutable_data(), out.risk = risk.mutable_data();
+  out.formed = formed.mutable_data(), out.unsupported = unsupported.mutable_data();
+  {
+    py::gil_scoped_release release;  // reads the checked arrays above, writes the fresh ones
+    std::vector<double> scratch(max_pools + static_cast<std::size_t>(n_points));
+    riskoffset::active_kernels().span_groups(b, out, scratch.data(), 0, n_groups);
+  }
+  py::dict result;
+  result["scan"] = scan, result["active"] = active, result["intra"] = intra, result["som"] = som;
+  result["nov"] = nov, result["risk"] = risk, result["formed"] = formed, result["unsupported"] = unsupported;
+  return result;
+}
+
 }  // namespace
 
 void register_grid_span(py::module_& m) {
@@ -201,4 +356,10 @@ void register_grid_span(py::module_& m) {
       },
       py::arg("pnl"), py::arg("weight"), py::arg("min_delta"), py::arg("maintenance_ratio"), py::arg("provisions"),
       "Steps of grid margin after the sum, for one group's scenario P&L (the same code as the bulk pass).");
+
+  m.def("span_margin_groups", &span_groups, py::arg("group_start"), py::arg("group_cc"), py::arg("row"), py::arg("n"),
+        py::arg("model"),
+        "SPAN per (account, combined commodity) group of netted positions in one rate class: scan risk and its "
+        "scenario, intra-commodity spread charge, short option minimum, net option value and risk (columns in a "
+        "dict); model: the arrays compiled from the file (riskoffset.margining.span.bulk).");
 }

@@ -68,3 +68,69 @@ using GridGroupKernel = GridGroupFigures (*)(const double* pnl, const double* we
                                              double min_delta, double maintenance_ratio, double provisions);
 
 }  // namespace riskoffset
+
+namespace riskoffset {
+
+// ---------------------------------------------------------------------------------------------- SPAN
+// SPAN in one rate class, per (account, combined commodity) group of netted positions (contract rows of the
+// file, ascending within a group).  Parameters are data compiled from the file by Python: per contract row,
+// per combined commodity (CC), per intra-commodity spread and leg.
+//
+// Delta pools of a CC (local indices): its intra tiers (or one pool "*" for the whole CC when it has none),
+// then one pool per period of its contracts in ascending period order, then one pool that stays 0 (legs on a
+// period the CC has no contract in).
+struct SpanBook {
+  const std::int64_t* group_start = nullptr;  // n_groups + 1 offsets into the positions
+  const std::int64_t* group_cc = nullptr;     // n_groups
+  std::size_t n_groups = 0;
+  const std::int64_t* row = nullptr;  // per position: contract row
+  const double* n = nullptr;          // per position: signed contracts
+  // per contract row
+  const double* arrays = nullptr;  // n_points risk-array values (losses positive)
+  std::size_t n_points = 0;
+  const double* point_weight = nullptr;  // n_points or null (apply the pointDef weights)
+  const double* delta = nullptr;         // composite delta
+  const std::int64_t* period_pool = nullptr;
+  const std::uint64_t* som_mask = nullptr;  // bit t: the CC's SOM tier t holds the row's period
+  const std::int8_t* option = nullptr;      // 0 not an option, 1 call, 2 put, 3 another option
+  const std::uint8_t* premium = nullptr;    // premium-style option: counts in the net option value
+  const double* price = nullptr;
+  const double* cvf = nullptr;
+  // per CC
+  const std::int64_t* pool_offset = nullptr;   // into period_tier (n_cc + 1)
+  const std::int64_t* n_tier_pools = nullptr;  // tier pools first; 0 with the "*" pool (index 0)
+  const std::int64_t* period_tier = nullptr;   // per pool: for a period pool its tier pool, else -1
+  const std::uint8_t* star = nullptr;          // 1: no intra tiers, pool 0 is the whole CC
+  const std::int64_t* spread_offset = nullptr;  // into the spreads (n_cc + 1), priority order
+  const std::int64_t* som_offset = nullptr;     // into som_rate (n_cc + 1)
+  const std::uint8_t* som_gross = nullptr;      // somMeth GROSS: short calls + puts, else the larger
+  const double* som_rate = nullptr;
+  // per spread
+  const std::int64_t* leg_offset = nullptr;  // into the legs (n_spreads + 1)
+  const std::int8_t* method = nullptr;       // 0: count x amount, 1: weighted price (W), 2: not computable here
+  const double* amount = nullptr;            // 0: per spread; 1: the CC's futures price scan range
+  const std::uint8_t* kind = nullptr;        // bit reported when the spread forms (the charge method's)
+  // per leg
+  const std::int64_t* leg_pool = nullptr;
+  const double* leg_side = nullptr;  // +1 side A, -1 side B
+  const double* leg_ratio = nullptr;
+  const double* leg_rate = nullptr;  // W: the leg's credit rate (fraction)
+  std::size_t max_pools = 0;
+};
+
+struct SpanColumns {  // one row per group
+  double* scan = nullptr;
+  std::int64_t* active = nullptr;  // 1-based scenario of the scan risk, 0 when no scenario loses
+  double* intra = nullptr;
+  double* som = nullptr;
+  double* nov = nullptr;
+  double* risk = nullptr;                // max(scan + intra, som)
+  std::uint8_t* formed = nullptr;        // OR of the kinds of the spreads that formed
+  std::uint8_t* unsupported = nullptr;   // 1: a spread of method 2 would form (the caller computes the group)
+};
+
+// Groups [begin, end); scratch: max_pools + n_points doubles.
+using SpanGroupsKernel = void (*)(const SpanBook&, const SpanColumns&, double* scratch, std::size_t begin,
+                                  std::size_t end);
+
+}  // namespace riskoffset

@@ -145,6 +145,7 @@ struct KernelTable {
   double (*erfcx)(double);
   GridAccountsKernel grid_accounts;  // scenario-grid margin of a book's account groups
   GridGroupKernel grid_group;        // its steps after the sum, for one group
+  SpanGroupsKernel span_groups;      // SPAN per (account, combined commodity) in one rate class
 };
 
 // One accessor per compiled target (defined in src/simd/target.cpp).

@@ -33,6 +33,15 @@ def grid_margin_group(
     provisions: float,
 ) -> dict[str, Any]: ...
 
+# SPAN per (account, combined commodity) in one rate class (riskoffset.margining.span.bulk)
+def span_margin_groups(
+    group_start: npt.NDArray[np.int64],
+    group_cc: npt.NDArray[np.int64],
+    row: npt.NDArray[np.int64],
+    n: npt.NDArray[np.float64],
+    model: dict[str, Any],
+) -> dict[str, Any]: ...
+
 def group_layout(
     indptr: npt.NDArray[np.int64],
     indices: npt.NDArray[np.int64],
