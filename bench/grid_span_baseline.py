@@ -112,3 +112,27 @@ def grid_margin_python(book: Book, market: Market, params: Any = None) -> Margin
             )
         )
     return aggregate("grid", results, spec.source)
+
+
+def span_margin_python(book: Book, span: Any, mapping: dict[str, Any], opts: Any = None) -> MarginResult:
+    """SPAN of every account of ``book``, one `span_account` call per account (the path before the C++ pass),
+    aggregated."""
+    from riskoffset.margining.span.algorithm import SpanOptions, net_positions, span_account
+
+    opts = opts or SpanOptions()
+    names = book.instruments.names.tolist()
+    size = book.instruments.contract_size
+    row_of, factor = [], []
+    for i, name in enumerate(names):
+        target = mapping[name]
+        key, f = target if isinstance(target, (tuple, list)) else (target, 1.0)
+        row_of.append(span.row(key))
+        factor.append(float(f) / float(size[i]))
+    row_arr, fac = np.asarray(row_of, dtype=np.int64), np.asarray(factor)
+    results = []
+    for a, label in enumerate(book.accounts.tolist()):
+        lo, hi = int(book.indptr[a]), int(book.indptr[a + 1])
+        idx = book.indices[lo:hi]
+        rows, qty = net_positions(row_arr[idx], book.quantity[lo:hi] * fac[idx])
+        results.append(span_account(span, rows, qty, opts, account=label))
+    return aggregate("span", results, results[0].parameters_source)

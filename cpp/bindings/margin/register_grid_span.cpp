@@ -264,14 +264,6 @@ py::dict span_groups(const Ints& group_start_in, const Ints& group_cc_in, const 
     }
     max_pools = std::max<std::size_t>(max_pools, static_cast<std::size_t>(size));
   }
-  for (py::ssize_t i = 0; i < n_rows; ++i) {
-    const std::int64_t c = cc_of_row.data()[i];
-    if (c < 0) continue;
-    RO_CHECK(c < n_cc, "SPAN model: contract row " + std::to_string(i) + ": CC outside the model");
-    const std::int64_t pp = period_pool.data()[i];
-    RO_CHECK(pp >= n_tier_pools.data()[c] + (star.data()[c] ? 1 : 0) && pp < pool_offset.data()[c + 1] - pool_offset.data()[c],
-             "SPAN model: contract row " + std::to_string(i) + ": period pool outside its CC");
-  }
   RO_CHECK(group_start.ndim() == 1 && group_start.size() >= 1, "group_start needs n_groups + 1 entries");
   const auto n_groups = static_cast<std::size_t>(group_start.size() - 1);
   RO_CHECK(static_cast<std::size_t>(group_cc.size()) == n_groups, "group_cc needs one entry per group");
@@ -287,6 +279,9 @@ py::dict span_groups(const Ints& group_start_in, const Ints& group_cc_in, const 
       RO_CHECK(i >= 0 && i < n_rows, "position " + std::to_string(p) + " names contract row " + std::to_string(i) + ", outside the file");
       RO_CHECK(cc_of_row.data()[i] == c, "position " + std::to_string(p) + ": contract row " + std::to_string(i) +
                                              " is not in its group's combined commodity");
+      const std::int64_t pp = period_pool.data()[i];  // only the rows held are read: only they are checked
+      RO_CHECK(pp >= n_tier_pools.data()[c] + (star.data()[c] ? 1 : 0) && pp < pool_offset.data()[c + 1] - pool_offset.data()[c],
+               "SPAN model: contract row " + std::to_string(i) + ": period pool outside its CC");
       RO_CHECK(std::isfinite(n.data()[p]), "position " + std::to_string(p) + ": contracts not finite");
       const double* a = arrays.data() + i * n_points;
       for (py::ssize_t j = 0; j < n_points; ++j)
