@@ -311,7 +311,13 @@ def span_margins(
     )
     cc_of_row, ccs = span.combined_commodity_of_rows()
     cc = cc_of_row[row] if len(row) else np.zeros(0, np.int64)
-    classes = {i: _classes(org, opts) for i, org in enumerate(span.orgs)}
+    classes: dict[int, tuple[int, int]] = {}
+    unknown_class: set[int] = set()  # no pbRateDef fits the options: span_account raises for its accounts
+    for i, org in enumerate(span.orgs):
+        try:
+            classes[i] = _classes(org, opts)
+        except ValueError:
+            classes[i], unknown_class = (1, 1), unknown_class | {i}
     model_m = _model(span, {i: (r_m, r_m) for i, (r_m, _) in classes.items()}, opts)
 
     n_cc = max(len(ccs), 1)
@@ -353,7 +359,7 @@ def span_margins(
         account_cur[pair_acc[first]] = cc_cur[pair_cc[first]]
         slow[pair_acc[cc_cur[pair_cc] != account_cur[pair_acc]]] = True
     # adjRate on a base class other than maintenance, or an initial class computed directly
-    risk_i_mode = np.zeros(len(ccs), dtype=np.int64)  # 0: = maintenance, 1: val x maintenance, 2: class r_i
+    risk_i_mode = np.zeros(len(ccs), dtype=np.int64)  # 0: = maint., 1: val x maint., 2: class r_i, 3: span_account
     adj_val = np.ones(len(ccs))
     for k, c in enumerate(ccs):
         r_m, r_i = classes[c.org]
@@ -366,6 +372,9 @@ def span_margins(
             risk_i_mode[k], adj_val[k] = 1, adj[1]
         else:
             risk_i_mode[k] = 3  # another base class: span_account
+    for k, c in enumerate(ccs):
+        if c.org in unknown_class:
+            risk_i_mode[k] = 3
     slow[pair_acc[risk_i_mode[pair_cc] == 3]] = True
     model_i = None
     if (risk_i_mode == 2).any():
