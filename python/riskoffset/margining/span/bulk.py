@@ -359,7 +359,8 @@ def span_margins(
         account_cur[pair_acc[first]] = cc_cur[pair_cc[first]]
         slow[pair_acc[cc_cur[pair_cc] != account_cur[pair_acc]]] = True
     # adjRate on a base class other than maintenance, or an initial class computed directly
-    risk_i_mode = np.zeros(len(ccs), dtype=np.int64)  # 0: = maint., 1: val x maint., 2: class r_i, 3: span_account
+    # risk_i_mode 0: = maintenance, 1: val x maintenance, 2: class r_i by the pass, 3: span_account
+    risk_i_mode = np.zeros(len(ccs), dtype=np.int64)
     adj_val = np.ones(len(ccs))
     for k, c in enumerate(ccs):
         r_m, r_i = classes[c.org]
