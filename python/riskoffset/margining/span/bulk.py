@@ -237,8 +237,7 @@ def _charge(
         return 2, 0.0, zero, 0
     meth = spread.charge_meth
     if meth == "W":
-        org_i = next(i for i, o in enumerate(span.orgs) if o.combined.get(cc.cc) is cc)
-        psr = _futures_psr(span, cc, org_i)
+        psr = _futures_psr(span, cc, cc.org)
         spread_rate = rate_for(spread.rates, r, r_m)
         rates = [rate_for(leg.rates, r, r_m) if leg.rates else spread_rate for leg in spread.legs]
         if psr is None or any(x is None for x in rates):
