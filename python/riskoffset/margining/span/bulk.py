@@ -20,6 +20,7 @@ built by `span_account` when it is looked at.
 from __future__ import annotations
 
 import dataclasses
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -264,9 +265,16 @@ def _charge(
     return 2, 0.0, zero, 0
 
 
+# Compiled models per parsed file (by identity, dropped with the file; not pickled with it).
+_MODELS: dict[int, dict[Any, SpanModel]] = {}
+
+
 def _model(span: SpanFile, classes: dict[int, tuple[int, int]], opts: SpanOptions) -> SpanModel:
-    """The compiled model, cached on the parsed file per (classes, point weights)."""
-    cache: dict[Any, SpanModel] = span.__dict__.setdefault("_bulk_models", {})
+    """The compiled model of a parsed file, cached per (classes, point weights) while the file lives."""
+    if id(span) not in _MODELS:
+        _MODELS[id(span)] = {}
+        weakref.finalize(span, _MODELS.pop, id(span), None)
+    cache = _MODELS[id(span)]
     key = (tuple(sorted(classes.items())), opts.apply_point_weights)
     if key not in cache:
         cache[key] = compile_model(span, classes, opts)
