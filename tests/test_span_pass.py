@@ -171,3 +171,69 @@ def test_refused_model_arrays_name_the_field() -> None:
 
 def test_months_fixture_is_the_published_one() -> None:
     assert [f[2] for f in MONTHS["X"]["futures"]] == [500.0, 500.0, 750.0]
+
+
+def _variant(name: str) -> tuple[Any, SpanOptions]:
+    """The sample file changed so that each way of adding an account's CCs is taken: class 2 computed by
+    the pass itself (no adjRate, class-2 rates of its own), conversion by multiplication and by division,
+    capAnov floors, the pointDef weights applied."""
+    import dataclasses
+
+    span, _ = load_params("sample")
+    org = span.orgs[0]
+    btc, eth = org.combined["BTC"], org.combined["ETH"]
+    if name == "class 2 by the pass":
+        for cc in (btc, eth):
+            cc.adj_rates = ()
+            cc.spreads = tuple(
+                dataclasses.replace(s, rates={**s.rates, 2: 1.5 * s.rates[1] + 1.0}) if s.rates else s
+                for s in cc.spreads
+            )
+            cc.som_tiers = tuple(
+                dataclasses.replace(t, rates={**t.rates, 2: 3.0 * t.rates[1]}) for t in cc.som_tiers
+            )
+        return span, SpanOptions()
+    if name == "EUR by multiplication":
+        org.cur_conv[("USD", "EUR")] = 0.9
+        return span, SpanOptions(currency="EUR")
+    if name == "GBP by division":
+        org.cur_conv[("GBP", "USD")] = 1.25
+        return span, SpanOptions(currency="GBP")
+    if name == "capAnov":
+        eth.cap_anov = True
+        btc.cap_anov = True
+        return span, SpanOptions()
+    assert name == "point weights"
+    return span, SpanOptions(apply_point_weights=True)
+
+
+@pytest.mark.parametrize(
+    "variant", ["class 2 by the pass", "EUR by multiplication", "GBP by division", "capAnov", "point weights"]
+)
+def test_file_variants_match_span_account(variant: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    span, opts = _variant(variant)
+    rng = np.random.default_rng(len(variant))
+    n_accounts = 40
+    account = np.repeat(np.arange(n_accounts), rng.integers(1, 10, n_accounts))
+    linked = np.flatnonzero(span.combined_commodity_of_rows()[0] >= 0)
+    rows = rng.choice(linked[:: max(1, len(linked) // 30)], len(account))  # few contracts: spreads form
+    qty = rng.integers(-5, 6, len(account)).astype(float)
+    routed: list[Any] = []
+    real = bulk.span_account
+    monkeypatch.setattr(
+        bulk, "span_account", lambda *a, **k: routed.append(k.get("account")) or real(*a, **k)
+    )
+    cols = bulk.span_margins(span, list(range(n_accounts)), account, rows, qty, opts)
+    netted = [
+        a for a in range(n_accounts) if np.any(np.bincount(rows[account == a], weights=qty[account == a]))
+    ]
+    assert set(routed) == set(range(n_accounts)) - set(netted)  # only accounts left with no position
+    for a in range(n_accounts):
+        mine = account == a
+        r, q = net_positions(rows[mine], qty[mine])
+        ref = real(span, r, q, opts)
+        assert cols.initial[a] == pytest.approx(ref.initial, rel=1e-12, abs=1e-9), a
+        assert cols.maintenance[a] == pytest.approx(ref.maintenance, rel=1e-12, abs=1e-9), a
+        assert cols.currencies[int(cols.currency[a])] == ref.currency
+        for name, value in ref.components.items():
+            assert cols.components[name][a] == pytest.approx(value, rel=1e-12, abs=1e-8), (a, name)
