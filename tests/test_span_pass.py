@@ -124,9 +124,22 @@ def test_random_books_match_span_account(seed: int) -> None:
         assert row.calibration == ref.calibration
 
 
+def test_spot_month_charge_by_the_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    """two_cc.spn (tests/test_span.py): +10 AF 202701, -10 AF 202702: scan 0; tier deltas +10 / -10 form 10
+    spreads at 40 = 400; the spot month 202701's delta 10 was all taken by the spread: 3 x 10 + 7 x 0 = 30;
+    maintenance 430, initial 1.25 x 430 = 537.5.  +4 AF 202701 alone: no spread, 7 x 4 = 28 outright spot
+    charge on a scan of 4 x 90 = 360."""
+    cols = _pass_only(monkeypatch, TWO_CC, {"AF:101": 10, "AF:102": -10})
+    assert cols.components["intra_spread_charge"][0] == 400.0 and cols.components["spot_charge"][0] == 30.0
+    assert (cols.maintenance[0], cols.initial[0]) == (430.0, 537.5)
+    cols = _pass_only(monkeypatch, TWO_CC, {"AF:101": 4})
+    assert cols.components["spot_charge"][0] == 28.0 and cols.components["scan_risk"][0] == 360.0
+    assert cols.maintenance[0] == 388.0
+
+
 def test_accounts_outside_the_pass_take_span_account(monkeypatch: pytest.MonkeyPatch) -> None:
-    """two_cc.spn: AAA has spot-month charges and an inter spread with BBB, so an account holding AAA is
-    computed by span_account; one holding BBB alone goes through the pass.  Both agree with span_account."""
+    """two_cc.spn: an inter spread links AAA and BBB, so an account holding both is computed by span_account;
+    accounts holding one of them go through the pass.  All agree with span_account."""
     span = parse_span(TWO_CC)
     calls: list[Any] = []
     real = bulk.span_account
@@ -136,15 +149,20 @@ def test_accounts_outside_the_pass_take_span_account(monkeypatch: pytest.MonkeyP
         return real(*args, **kwargs)
 
     monkeypatch.setattr(bulk, "span_account", counted)
-    rows = np.array([span.row("AF:101"), span.row("AF:102"), span.row("BF:201"), span.row("BF:201")])
-    qty = np.array([10.0, -10.0, 3.0, -5.0])
-    cols = bulk.span_margins(span, ["aaa", "bbb"], np.array([0, 0, 1, 1]), rows, qty, SpanOptions())
-    assert calls == ["aaa"]
-    for a, (r, q) in enumerate([(rows[:2], qty[:2]), (rows[2:3], np.array([-2.0]))]):
-        ref = span_account(span, r, q, SpanOptions())
+    names = ["AF:101", "AF:102", "BF:201", "BF:201", "AF:101", "BF:201", "AO:111"]
+    rows = np.array([span.row(k) for k in names])
+    qty = np.array([10.0, -7.0, 3.0, -5.0, 2.0, -9.0, -3.0])
+    account = np.array([0, 0, 1, 1, 2, 2, 0])
+    cols = bulk.span_margins(span, ["aaa", "bbb", "both"], account, rows, qty, SpanOptions())
+    assert calls == ["both"]
+    for a in range(3):
+        r, q = net_positions(rows[account == a], qty[account == a])
+        ref = real(span, r, q, SpanOptions())
         assert cols.initial[a] == pytest.approx(ref.initial, rel=1e-12)
         assert cols.maintenance[a] == pytest.approx(ref.maintenance, rel=1e-12)
-    # BBB alone: short 2 futures lose 2 x 30 in scenario 13... worst loss 60, initial 1.25 x 60
+        for name, value in ref.components.items():
+            assert cols.components[name][a] == pytest.approx(value, rel=1e-12, abs=1e-12), (a, name)
+    # BBB alone, net short 2: its worst loss is 2 x 30 (scenario 11), initial 1.25 x 60
     assert cols.maintenance[1] == 60.0 and cols.initial[1] == 75.0
 
 

@@ -219,6 +219,12 @@ py::dict span_groups(const Ints& group_start_in, const Ints& group_cc_in, const 
   const auto star = model_array<std::uint8_t>(model, "star", n_cc);
   const auto spread_offset = model_array<std::int64_t>(model, "spread_offset", n_cc + 1);
   const auto som_offset = model_array<std::int64_t>(model, "som_offset", n_cc + 1);
+  const auto spot_offset = model_array<std::int64_t>(model, "spot_offset", n_cc + 1);
+  const py::ssize_t n_spot = spot_offset.data()[n_cc];
+  const auto spot_sprd = model_array<double>(model, "spot_sprd", n_spot);
+  const auto spot_outr = model_array<double>(model, "spot_outr", n_spot);
+  const auto spot_pool_offset = model_array<std::int64_t>(model, "spot_pool_offset", n_spot + 1);
+  const auto spot_pool = model_array<std::int64_t>(model, "spot_pool", spot_pool_offset.data()[n_spot]);
   const auto som_gross = model_array<std::uint8_t>(model, "som_gross", n_cc);
   const auto period_tier = model_array<std::int64_t>(model, "period_tier", pool_offset.data()[n_cc]);
   const auto som_rate = model_array<double>(model, "som_rate", som_offset.data()[n_cc]);
@@ -240,6 +246,11 @@ py::dict span_groups(const Ints& group_start_in, const Ints& group_cc_in, const 
   check_offsets(spread_offset, n_spreads, "spread_offset");
   check_offsets(som_offset, som_rate.size(), "som_offset");
   check_offsets(leg_offset, n_legs, "leg_offset");
+  check_offsets(spot_offset, n_spot, "spot_offset");
+  check_offsets(spot_pool_offset, spot_pool.size(), "spot_pool_offset");
+  for (py::ssize_t r = 0; r < n_spot; ++r)
+    RO_CHECK(std::isfinite(spot_sprd.data()[r]) && std::isfinite(spot_outr.data()[r]),
+             "SPAN model: spot rate " + std::to_string(r) + " is not finite");
   std::size_t max_pools = 1;
   for (py::ssize_t c = 0; c < n_cc; ++c) {
     const std::int64_t size = pool_offset.data()[c + 1] - pool_offset.data()[c], tiers = n_tier_pools.data()[c];
@@ -262,6 +273,10 @@ py::dict span_groups(const Ints& group_start_in, const Ints& group_cc_in, const 
                  "SPAN model: spread " + std::to_string(s) + ": leg ratio must be finite and > 0");
       }
     }
+    for (std::int64_t r = spot_offset.data()[c]; r < spot_offset.data()[c + 1]; ++r)
+      for (std::int64_t q = spot_pool_offset.data()[r]; q < spot_pool_offset.data()[r + 1]; ++q)
+        RO_CHECK(spot_pool.data()[q] >= tiers + (star.data()[c] ? 1 : 0) && spot_pool.data()[q] < size - 1,
+                 "SPAN model: spot rate " + std::to_string(r) + " names a pool that is not one of its CC's periods");
     max_pools = std::max<std::size_t>(max_pools, static_cast<std::size_t>(size));
   }
   RO_CHECK(group_start.ndim() == 1 && group_start.size() >= 1, "group_start needs n_groups + 1 entries");
@@ -302,21 +317,24 @@ py::dict span_groups(const Ints& group_start_in, const Ints& group_cc_in, const 
   b.som_gross = som_gross.data(), b.som_rate = som_rate.data(), b.leg_offset = leg_offset.data();
   b.method = method.data(), b.amount = amount.data(), b.kind = kind.data(), b.leg_pool = leg_pool.data();
   b.leg_side = leg_side.data(), b.leg_ratio = leg_ratio.data(), b.leg_rate = leg_rate.data(), b.max_pools = max_pools;
-  auto scan = doubles(n_groups), intra = doubles(n_groups), som = doubles(n_groups), nov = doubles(n_groups),
-       risk = doubles(n_groups);
+  b.spot_offset = spot_offset.data(), b.spot_sprd = spot_sprd.data(), b.spot_outr = spot_outr.data();
+  b.spot_pool_offset = spot_pool_offset.data(), b.spot_pool = spot_pool.data();
+  auto scan = doubles(n_groups), intra = doubles(n_groups), spot = doubles(n_groups), som = doubles(n_groups),
+       nov = doubles(n_groups), risk = doubles(n_groups);
   auto active = ints(n_groups);
   Array<std::uint8_t> formed(static_cast<py::ssize_t>(n_groups)), unsupported(static_cast<py::ssize_t>(n_groups));
   riskoffset::SpanColumns out;
   out.scan = scan.mutable_data(), out.active = active.mutable_data(), out.intra = intra.mutable_data();
+  out.spot = spot.mutable_data();
   out.som = som.mutable_data(), out.nov = nov.mutable_data(), out.risk = risk.mutable_data();
   out.formed = formed.mutable_data(), out.unsupported = unsupported.mutable_data();
   {
     py::gil_scoped_release release;  // reads the checked arrays above, writes the fresh ones
-    std::vector<double> scratch(max_pools + static_cast<std::size_t>(n_points));
+    std::vector<double> scratch(4 * max_pools + static_cast<std::size_t>(n_points));
     riskoffset::active_kernels().span_groups(b, out, scratch.data(), 0, n_groups);
   }
   py::dict result;
-  result["scan"] = scan, result["active"] = active, result["intra"] = intra, result["som"] = som;
+  result["scan"] = scan, result["active"] = active, result["intra"] = intra, result["spot"] = spot, result["som"] = som;
   result["nov"] = nov, result["risk"] = risk, result["formed"] = formed, result["unsupported"] = unsupported;
   return result;
 }
@@ -355,6 +373,6 @@ void register_grid_span(py::module_& m) {
   m.def("span_margin_groups", &span_groups, py::arg("group_start"), py::arg("group_cc"), py::arg("row"), py::arg("n"),
         py::arg("model"),
         "SPAN per (account, combined commodity) group of netted positions in one rate class: scan risk and its "
-        "scenario, intra-commodity spread charge, short option minimum, net option value and risk (columns in a "
+        "scenario, intra-commodity spread charge, spot-month charge, short option minimum, net option value and risk (columns in a "
         "dict); model: the arrays compiled from the file (riskoffset.margining.span.bulk).");
 }

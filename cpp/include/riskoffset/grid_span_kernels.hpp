@@ -78,7 +78,7 @@ namespace riskoffset {
 //
 // Delta pools of a CC (local indices): its intra tiers (or one pool "*" for the whole CC when it has none),
 // then one pool per period of its contracts in ascending period order, then one pool that stays 0 (legs on a
-// period the CC has no contract in).
+// period the CC has no contract in).  What the spreads take from each pool is kept for the spot-month charge.
 struct SpanBook {
   const std::int64_t* group_start = nullptr;  // n_groups + 1 offsets into the positions
   const std::int64_t* group_cc = nullptr;     // n_groups
@@ -102,6 +102,7 @@ struct SpanBook {
   const std::int64_t* period_tier = nullptr;   // per pool: for a period pool its tier pool, else -1
   const std::uint8_t* star = nullptr;          // 1: no intra tiers, pool 0 is the whole CC
   const std::int64_t* spread_offset = nullptr;  // into the spreads (n_cc + 1), priority order
+  const std::int64_t* spot_offset = nullptr;    // into the spot rates (n_cc + 1), those of the class
   const std::int64_t* som_offset = nullptr;     // into som_rate (n_cc + 1)
   const std::uint8_t* som_gross = nullptr;      // somMeth GROSS: short calls + puts, else the larger
   const double* som_rate = nullptr;
@@ -115,6 +116,11 @@ struct SpanBook {
   const double* leg_side = nullptr;  // +1 side A, -1 side B
   const double* leg_ratio = nullptr;
   const double* leg_rate = nullptr;  // W: the leg's credit rate (fraction)
+  // per spot rate: charge per spot-month delta in spreads (sprd) and outright (outr), its period pools
+  const double* spot_sprd = nullptr;
+  const double* spot_outr = nullptr;
+  const std::int64_t* spot_pool_offset = nullptr;  // into spot_pool (n_spot + 1)
+  const std::int64_t* spot_pool = nullptr;         // the CC's period pools whose period is the spot month, in order
   std::size_t max_pools = 0;
 };
 
@@ -122,14 +128,15 @@ struct SpanColumns {  // one row per group
   double* scan = nullptr;
   std::int64_t* active = nullptr;  // 1-based scenario of the scan risk, 0 when no scenario loses
   double* intra = nullptr;
+  double* spot = nullptr;
   double* som = nullptr;
   double* nov = nullptr;
-  double* risk = nullptr;                // max(scan + intra, som)
+  double* risk = nullptr;                // max(scan + intra + spot, som)
   std::uint8_t* formed = nullptr;        // OR of the kinds of the spreads that formed
   std::uint8_t* unsupported = nullptr;   // 1: a spread of method 2 would form (the caller computes the group)
 };
 
-// Groups [begin, end); scratch: max_pools + n_points doubles.
+// Groups [begin, end); scratch: 4 x max_pools + n_points doubles.
 using SpanGroupsKernel = void (*)(const SpanBook&, const SpanColumns&, double* scratch, std::size_t begin,
                                   std::size_t end);
 

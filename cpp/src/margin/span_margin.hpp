@@ -9,11 +9,14 @@
 //      A legs have one sign, the B legs the other; N = min |delta_leg| / i_leg; each leg's pool moves N i_leg
 //      toward zero; the charge is N x amount (flat or per month, given per spread) or, weighted price, the sum
 //      over legs of rate x N x i_leg x the futures price scan range;
-//   4. short option minimum per SOM tier: rate x (short calls + short puts) (GROSS) or rate x the larger;
-//   5. net option value sum n x price x cvf of premium-style options; risk = max(scan + intra, SOM).
+//   4. spot-month charge per spot rate: of the spot month's delta |sum of its periods' pools before the spreads|,
+//      the part the spreads took (from its period pools, else from the first period's intra tier) at sprd,
+//      the rest at outr;
+//   5. short option minimum per SOM tier: rate x (short calls + short puts) (GROSS) or rate x the larger;
+//   6. net option value sum n x price x cvf of premium-style options; risk = max(scan + intra + spot, SOM).
 //
-// The cross-commodity steps (super, inter and scanning spreads, spot charges) are not here: the caller routes
-// accounts that need them to its own path.  No standard-library calls (cmake/check_isa_symbols.cmake).
+// The cross-commodity steps (super, inter and scanning spreads) are not here: the caller routes accounts that
+// need them to its own path.  No standard-library calls (cmake/check_isa_symbols.cmake).
 #pragma once
 
 inline double span_abs(double a) { return a < 0 ? -a : a; }
@@ -22,12 +25,15 @@ void span_groups_kernel(const SpanBook& b, const SpanColumns& out, double* scrat
                         std::size_t end) {
   const std::size_t m = b.n_points;
   double* pools = scratch;
-  double* __restrict losses = scratch + b.max_pools;
+  double* orig = scratch + b.max_pools;          // pools before the spreads
+  double* consumed = scratch + 2 * b.max_pools;  // what the spreads took from each pool (signed)
+  double* present = scratch + 3 * b.max_pools;   // 1: a position of the group has the pool's period
+  double* __restrict losses = scratch + 4 * b.max_pools;
   for (std::size_t g = begin; g < end; ++g) {
     const auto cc = static_cast<std::size_t>(b.group_cc[g]);
     const std::int64_t p0 = b.pool_offset[cc];
     const auto n_pools = static_cast<std::size_t>(b.pool_offset[cc + 1] - p0);
-    for (std::size_t k = 0; k < n_pools; ++k) pools[k] = 0.0;
+    for (std::size_t k = 0; k < n_pools; ++k) pools[k] = 0.0, consumed[k] = 0.0, present[k] = 0.0;
     for (std::size_t j = 0; j < m; ++j) losses[j] = 0.0;
     const std::int64_t first = b.group_start[g], last = b.group_start[g + 1];
     const bool star = b.star[cc] != 0;
@@ -39,6 +45,7 @@ void span_groups_kernel(const SpanBook& b, const SpanColumns& out, double* scrat
       for (std::size_t j = 0; j < m; ++j) losses[j] += n * a[j];
       const double dn = n * b.delta[i];
       pools[static_cast<std::size_t>(b.period_pool[i])] += dn;
+      present[static_cast<std::size_t>(b.period_pool[i])] = 1.0;
       if (star) pools[0] += dn;
       if (b.premium[i]) nov += n * b.price[i] * b.cvf[i];
     }
@@ -47,6 +54,7 @@ void span_groups_kernel(const SpanBook& b, const SpanColumns& out, double* scrat
         const std::int64_t t = b.period_tier[static_cast<std::size_t>(p0) + k];
         if (t >= 0) pools[static_cast<std::size_t>(t)] += pools[k];
       }
+    for (std::size_t k = 0; k < n_pools; ++k) orig[k] = pools[k];
     // 1. scan risk
     if (b.point_weight)
       for (std::size_t j = 0; j < m; ++j) losses[j] *= b.point_weight[j];
@@ -97,13 +105,36 @@ void span_groups_kernel(const SpanBook& b, const SpanColumns& out, double* scrat
       for (std::int64_t l = 0; l < n_legs; ++l) before[l] = pools[static_cast<std::size_t>(b.leg_pool[l0 + l])];
       for (std::int64_t l = 0; l < n_legs; ++l) {
         const auto lu = static_cast<std::size_t>(l0 + l);
-        const double moved = count * b.leg_ratio[lu];
-        pools[static_cast<std::size_t>(b.leg_pool[lu])] = before[l] - (before[l] < 0 ? -moved : moved);
+        const double moved = before[l] < 0 ? -(count * b.leg_ratio[lu]) : count * b.leg_ratio[lu];
+        pools[static_cast<std::size_t>(b.leg_pool[lu])] = before[l] - moved;
+        consumed[static_cast<std::size_t>(b.leg_pool[lu])] += moved;
       }
       intra += charge;
       formed |= b.kind[su];
     }
-    // 4. short option minimum
+    // 4. spot-month charge
+    double spot = 0.0;
+    for (std::int64_t r = b.spot_offset[cc]; r < b.spot_offset[cc + 1]; ++r) {
+      const auto ru = static_cast<std::size_t>(r);
+      double delta_spot = 0.0, used = 0.0;
+      std::int64_t first_pool = -1;
+      for (std::int64_t q = b.spot_pool_offset[ru]; q < b.spot_pool_offset[ru + 1]; ++q) {
+        const auto k = static_cast<std::size_t>(b.spot_pool[static_cast<std::size_t>(q)]);
+        if (present[k] == 0.0) continue;
+        if (first_pool < 0) first_pool = static_cast<std::int64_t>(k);
+        delta_spot += orig[k];
+        used += span_abs(consumed[k]);
+      }
+      if (first_pool < 0) continue;
+      delta_spot = span_abs(delta_spot);
+      if (used == 0.0) {
+        const std::int64_t t = b.period_tier[static_cast<std::size_t>(p0 + first_pool)];
+        used = t >= 0 ? span_abs(consumed[static_cast<std::size_t>(t)]) : 0.0;
+      }
+      const double in_spread = used < delta_spot ? used : delta_spot;
+      spot += b.spot_sprd[ru] * in_spread + b.spot_outr[ru] * (delta_spot - in_spread);
+    }
+    // 5. short option minimum
     double som = 0.0;
     const bool gross = b.som_gross[cc] != 0;
     for (std::int64_t t = b.som_offset[cc]; t < b.som_offset[cc + 1]; ++t) {
@@ -123,10 +154,11 @@ void span_groups_kernel(const SpanBook& b, const SpanColumns& out, double* scrat
       calls = -calls, puts = -puts;
       som += rate * (gross ? calls + puts : (puts > calls ? puts : calls));
     }
-    const double base = scan + intra;
+    const double base = scan + intra + spot;
     out.scan[g] = scan;
     out.active[g] = scan > 0.0 ? static_cast<std::int64_t>(at) + 1 : 0;
     out.intra[g] = intra;
+    out.spot[g] = spot;
     out.som[g] = som;
     out.nov[g] = nov;
     out.risk[g] = som > base ? som : base;

@@ -5,12 +5,12 @@ its risk array, composite delta, delta pool, short-option-minimum tiers and prem
 (CC) its delta pools (intra tiers, or the whole CC, then its periods); per intra-commodity spread its legs and
 its charge (flat or per month per spread, or the weighted-price rate of each leg).  The C++ pass
 (``_core.margin.span_margin_groups``, cpp/src/margin/span_margin.hpp) then gives per (account, CC) the scan
-risk and its scenario, the intra-commodity spread charge, the short option minimum, the net option value and
-the risk; numpy adds the CCs of each account (classes, adjRate, capAnov, currency conversion) as
+risk and its scenario, the intra-commodity spread charge, the spot-month charge, the short option minimum, the
+net option value and the risk; numpy adds the CCs of each account (classes, adjRate, capAnov, currency conversion) as
 `riskoffset.margining.span.algorithm.span_account` does.
 
 An account takes `span_account` itself where a step is not in the pass: a super, inter or scanning spread that
-could form between its CCs, scan tiers, spot-month charges, an adjRate on another base class, a spread the
+could form between its CCs, scan tiers, an adjRate on another base class, a spread the
 pass cannot charge (volatility offsets, more than 8 legs, a missing rate), a contract without risk array,
 delta or price, a CC whose currency needs a conversion the file does not give, or no position at all.  Those
 paths raise the errors the file's gaps call for.  Every row's full result (its per-CC breakdown in details) is
@@ -45,7 +45,7 @@ from .algorithm import (
     span_account,
 )
 from .model import KIND_FUTURE, KIND_OPTION, CombinedCommodity, DeltaSpread, ScanSpread, SpanFile
-from .spreads import credit_rate, month_index, rate_for, tier_of
+from .spreads import credit_rate, month_index, period_match, rate_for, tier_of
 
 #: Bits of a formed spread's charge method (calibration: per-month and weighted-price intra charges are candidates).
 KIND_PER_MONTH, KIND_WEIGHTED = 1, 2
@@ -87,6 +87,7 @@ def compile_model(span: SpanFile, classes: dict[int, tuple[int, int]], opts: Spa
     spread_offset, som_offset, som_gross, som_rate = [0], [0], [], []
     leg_offset, method, amount, kind = [0], [], [], []
     leg_pool, leg_side, leg_ratio, leg_rate = [], [], [], []
+    spot_offset, spot_pool_offset, spot_pool, spot_sprd, spot_outr = [0], [0], [], [], []
     rows_of_cc = np.argsort(cc_of_row, kind="stable")
     bounds = np.searchsorted(cc_of_row[rows_of_cc], np.arange(n_cc + 1))
     for c, cc in enumerate(ccs):
@@ -146,7 +147,18 @@ def compile_model(span: SpanFile, classes: dict[int, tuple[int, int]], opts: Spa
             som_rate.append(som)
             bit += 1
         som_offset.append(len(som_rate))
-        supported[c] = ok and not cc.scan_tiers and not cc.spot_rates
+        # spot-month charges of the class (as _cc_finish picks them): the CC's periods in each spot month
+        for sr in cc.spot_rates:
+            if sr.r != r and any(x.r == r for x in cc.spot_rates):
+                continue
+            if sr.r != r and sr.r != r_m and any(x.r == r_m for x in cc.spot_rates):
+                continue
+            spot_pool.extend(pool_of_period[p] for p in periods if period_match(p, sr.period))
+            spot_pool_offset.append(len(spot_pool))
+            spot_sprd.append(sr.sprd)
+            spot_outr.append(sr.outr)
+        spot_offset.append(len(spot_sprd))
+        supported[c] = ok and not cc.scan_tiers
     price = np.where(premium, con.price, 0.0)
     row_ok &= ~(premium & np.isnan(con.price))
     model = {
@@ -175,6 +187,11 @@ def compile_model(span: SpanFile, classes: dict[int, tuple[int, int]], opts: Spa
         "leg_side": np.array(leg_side, dtype=np.float64),
         "leg_ratio": np.array(leg_ratio, dtype=np.float64),
         "leg_rate": np.array(leg_rate, dtype=np.float64),
+        "spot_offset": np.array(spot_offset, dtype=np.int64),
+        "spot_sprd": np.array(spot_sprd, dtype=np.float64),
+        "spot_outr": np.array(spot_outr, dtype=np.float64),
+        "spot_pool_offset": np.array(spot_pool_offset, dtype=np.int64),
+        "spot_pool": np.array(spot_pool, dtype=np.int64),
     }
     return SpanModel(model, supported, row_ok)
 
@@ -438,13 +455,14 @@ def span_margins(
     net_m, net_i = risk_m - nov, risk_i - nov
     net_m = np.where(cap, np.maximum(net_m, 0.0), net_m)
     net_i = np.where(cap, np.maximum(net_i, 0.0), net_i)
-    scan, intra, som = out_m["scan"], out_m["intra"], out_m["som"]
-    base_sum = scan + intra
+    scan, intra, spot, som = out_m["scan"], out_m["intra"], out_m["spot"], out_m["som"]
+    base_sum = scan + intra + spot
     parts = {
         "maintenance": conv(net_m),
         "initial": conv(net_i),
         "scan_risk": conv(scan),
         "intra_spread_charge": conv(intra),
+        "spot_charge": conv(spot),
         "som_excess": conv(np.maximum(0.0, som - base_sum)),
         "initial_adjustment": conv(risk_i - risk_m),
         "net_option_value": -conv(nov),
@@ -459,7 +477,14 @@ def span_margins(
     maintenance = np.maximum(per_acc["maintenance"], 0.0)
     initial = np.maximum(per_acc["initial"], 0.0)
     components = {name: np.zeros(n_acc) for name in COMPONENTS}
-    for name in ("scan_risk", "intra_spread_charge", "som_excess", "initial_adjustment", "net_option_value"):
+    for name in (
+        "scan_risk",
+        "intra_spread_charge",
+        "spot_charge",
+        "som_excess",
+        "initial_adjustment",
+        "net_option_value",
+    ):
         components[name] = per_acc[name]
     explained = np.zeros(n_acc)
     for name in COMPONENTS[:-1]:
