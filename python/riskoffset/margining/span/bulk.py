@@ -87,7 +87,10 @@ def compile_model(span: SpanFile, classes: dict[int, tuple[int, int]], opts: Spa
     spread_offset, som_offset, som_gross, som_rate = [0], [0], [], []
     leg_offset, method, amount, kind = [0], [], [], []
     leg_pool, leg_side, leg_ratio, leg_rate = [], [], [], []
-    spot_offset, spot_pool_offset, spot_pool, spot_sprd, spot_outr = [0], [0], [], [], []
+    spot_offset, spot_pool_offset = [0], [0]
+    spot_pool: list[int] = []
+    spot_sprd: list[float] = []
+    spot_outr: list[float] = []
     rows_of_cc = np.argsort(cc_of_row, kind="stable")
     bounds = np.searchsorted(cc_of_row[rows_of_cc], np.arange(n_cc + 1))
     for c, cc in enumerate(ccs):
