@@ -245,9 +245,8 @@ def grid_inputs(book: Book, market: Market, params: Any = None) -> GridInputs:
     spec = load_grid(params)
     table = book.instruments
     resolved = market.resolve(table)  # once for the whole call
-    pnl = scenario_pnl(
-        table, market, spec.scenarios, resolved=resolved
-    ).pnl  # instruments x scenarios, per unit
+    # instruments x scenarios, per unit of amount
+    pnl = scenario_pnl(table, market, spec.scenarios, resolved=resolved).pnl
     currency_of_row = [inst.settlement_currency for inst in table]
     currencies = tuple(sorted(set(currency_of_row)))
     code = {c: k for k, c in enumerate(currencies)}
