@@ -137,6 +137,34 @@ def test_spot_month_charge_by_the_pass(monkeypatch: pytest.MonkeyPatch) -> None:
     assert cols.maintenance[0] == 388.0
 
 
+def test_scan_tiers_by_the_pass(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """two_cc.spn with scan tiers 202701 and 202702..202712 (tests/test_span.py): +10 AF 202701 / -10 AF
+    202702 no longer offset: tier 1 loses 10 x 90 (scenario 13), tier 2 10 x 90 (scenario 11) -> 1,800, plus
+    the intra charge 400 and the spot charge 30 = 2,230; the scenario is the first tier's 13.  Only tier 2
+    held (-10 AF 202702): 900 at scenario 11; 202701 in neither tier (a tier 202702..): its loss is not scanned."""
+    text = TWO_CC.read_text()
+    tiers = (
+        "<scanTiers><tier><tn>1</tn><sPe>202701</sPe><ePe>202701</ePe></tier>"
+        "<tier><tn>2</tn><sPe>202702</sPe><ePe>202712</ePe></tier></scanTiers><intraTiers>"
+    )
+    path = tmp_path / "tiers.spn"
+    path.write_text(text.replace("<intraTiers>", tiers, 1))
+    cols = _pass_only(monkeypatch, path, {"AF:101": 10, "AF:102": -10})
+    assert cols.components["scan_risk"][0] == 1800.0 and cols.maintenance[0] == 2230.0
+    assert cols.worst_index is not None and int(cols.worst_index[0]) == 13
+    cols = _pass_only(monkeypatch, path, {"AF:102": -10})
+    assert cols.components["scan_risk"][0] == 900.0 and int(cols.worst_index[0]) == 11
+    path.write_text(
+        text.replace(
+            "<intraTiers>",
+            tiers.replace("<sPe>202701</sPe><ePe>202701</ePe>", "<sPe>202702</sPe><ePe>202702</ePe>"),
+            1,
+        )
+    )
+    cols = _pass_only(monkeypatch, path, {"AF:101": 10})
+    assert cols.components["scan_risk"][0] == 0.0 and int(cols.worst_index[0]) == -1
+
+
 def test_accounts_outside_the_pass_take_span_account(monkeypatch: pytest.MonkeyPatch) -> None:
     """two_cc.spn: an inter spread links AAA and BBB, so an account holding both is computed by span_account;
     accounts holding one of them go through the pass.  All agree with span_account."""
@@ -221,12 +249,28 @@ def _variant(name: str) -> tuple[Any, SpanOptions]:
         eth.cap_anov = True
         btc.cap_anov = True
         return span, SpanOptions()
+    if name == "scan tiers":
+        from riskoffset.margining.span.model import Tier
+
+        periods = sorted(set(span.contracts.pe.tolist()))
+        cut = periods[len(periods) // 2]
+        for cc in (btc, eth):  # two overlapping tiers, one of them open-ended
+            cc.scan_tiers = (Tier("1", "", cut), Tier("2", periods[len(periods) // 3], ""))
+        return span, SpanOptions()
     assert name == "point weights"
     return span, SpanOptions(apply_point_weights=True)
 
 
 @pytest.mark.parametrize(
-    "variant", ["class 2 by the pass", "EUR by multiplication", "GBP by division", "capAnov", "point weights"]
+    "variant",
+    [
+        "class 2 by the pass",
+        "EUR by multiplication",
+        "GBP by division",
+        "capAnov",
+        "point weights",
+        "scan tiers",
+    ],
 )
 def test_file_variants_match_span_account(variant: str, monkeypatch: pytest.MonkeyPatch) -> None:
     span, opts = _variant(variant)
@@ -255,3 +299,8 @@ def test_file_variants_match_span_account(variant: str, monkeypatch: pytest.Monk
         assert cols.currencies[int(cols.currency[a])] == ref.currency
         for name, value in ref.components.items():
             assert cols.components[name][a] == pytest.approx(value, rel=1e-12, abs=1e-8), (a, name)
+        mine, theirs = cols.worst(a), ref.worst_scenario
+        assert (mine is None) == (theirs is None)
+        if mine is not None and theirs is not None:
+            assert (mine.index, mine.description) == (theirs.index, theirs.description)
+            assert mine.pnl == pytest.approx(theirs.pnl, rel=1e-12, abs=1e-12)

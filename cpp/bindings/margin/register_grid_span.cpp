@@ -207,6 +207,7 @@ py::dict span_groups(const Ints& group_start_in, const Ints& group_cc_in, const 
   const auto delta = model_array<double>(model, "delta", n_rows);
   const auto period_pool = model_array<std::int64_t>(model, "period_pool", n_rows);
   const auto som_mask = model_array<std::uint64_t>(model, "som_mask", n_rows);
+  const auto scan_mask = model_array<std::uint64_t>(model, "scan_mask", n_rows);
   const auto option = model_array<std::int8_t>(model, "option", n_rows);
   const auto premium = model_array<std::uint8_t>(model, "premium", n_rows);
   const auto price = model_array<double>(model, "price", n_rows);
@@ -217,6 +218,7 @@ py::dict span_groups(const Ints& group_start_in, const Ints& group_cc_in, const 
   RO_CHECK(n_cc >= 0, "SPAN model: 'pool_offset' needs n_cc + 1 entries");
   const auto n_tier_pools = model_array<std::int64_t>(model, "n_tier_pools", n_cc);
   const auto star = model_array<std::uint8_t>(model, "star", n_cc);
+  const auto n_scan_tiers = model_array<std::int64_t>(model, "n_scan_tiers", n_cc);
   const auto spread_offset = model_array<std::int64_t>(model, "spread_offset", n_cc + 1);
   const auto som_offset = model_array<std::int64_t>(model, "som_offset", n_cc + 1);
   const auto spot_offset = model_array<std::int64_t>(model, "spot_offset", n_cc + 1);
@@ -238,9 +240,6 @@ py::dict span_groups(const Ints& group_start_in, const Ints& group_cc_in, const 
   const auto leg_side = model_array<double>(model, "leg_side", n_legs);
   const auto leg_ratio = model_array<double>(model, "leg_ratio", n_legs);
   const auto leg_rate = model_array<double>(model, "leg_rate", n_legs);
-  std::optional<Array<double>> point_weight;
-  if (model.contains("point_weight") && !model["point_weight"].is_none())
-    point_weight = model_array<double>(model, "point_weight", n_points);
 
   check_offsets(pool_offset, pool_offset.data()[n_cc], "pool_offset");
   check_offsets(spread_offset, n_spreads, "spread_offset");
@@ -251,8 +250,11 @@ py::dict span_groups(const Ints& group_start_in, const Ints& group_cc_in, const 
   for (py::ssize_t r = 0; r < n_spot; ++r)
     RO_CHECK(std::isfinite(spot_sprd.data()[r]) && std::isfinite(spot_outr.data()[r]),
              "SPAN model: spot rate " + std::to_string(r) + " is not finite");
-  std::size_t max_pools = 1;
+  std::size_t max_pools = 1, max_scan_tiers = 0;
   for (py::ssize_t c = 0; c < n_cc; ++c) {
+    RO_CHECK(n_scan_tiers.data()[c] >= 0 && n_scan_tiers.data()[c] <= 64,
+             "SPAN model: CC " + std::to_string(c) + ": scan tiers outside 0..64");
+    max_scan_tiers = std::max<std::size_t>(max_scan_tiers, static_cast<std::size_t>(n_scan_tiers.data()[c]));
     const std::int64_t size = pool_offset.data()[c + 1] - pool_offset.data()[c], tiers = n_tier_pools.data()[c];
     RO_CHECK(size >= 1 && tiers >= 0 && tiers < size, "SPAN model: CC " + std::to_string(c) + ": bad pool layout");
     RO_CHECK(!star.data()[c] || tiers == 0, "SPAN model: CC " + std::to_string(c) + ": a '*' CC has no tier pools");
@@ -309,8 +311,8 @@ py::dict span_groups(const Ints& group_start_in, const Ints& group_cc_in, const 
   riskoffset::SpanBook b;
   b.group_start = group_start.data(), b.group_cc = group_cc.data(), b.n_groups = n_groups;
   b.row = row.data(), b.n = n.data(), b.arrays = arrays.data(), b.n_points = static_cast<std::size_t>(n_points);
-  b.point_weight = point_weight ? point_weight->data() : nullptr;
   b.delta = delta.data(), b.period_pool = period_pool.data(), b.som_mask = som_mask.data(), b.option = option.data();
+  b.scan_mask = scan_mask.data(), b.n_scan_tiers = n_scan_tiers.data(), b.max_scan_tiers = max_scan_tiers;
   b.premium = premium.data(), b.price = price.data(), b.cvf = cvf.data();
   b.pool_offset = pool_offset.data(), b.n_tier_pools = n_tier_pools.data(), b.period_tier = period_tier.data();
   b.star = star.data(), b.spread_offset = spread_offset.data(), b.som_offset = som_offset.data();
@@ -330,7 +332,7 @@ py::dict span_groups(const Ints& group_start_in, const Ints& group_cc_in, const 
   out.formed = formed.mutable_data(), out.unsupported = unsupported.mutable_data();
   {
     py::gil_scoped_release release;  // reads the checked arrays above, writes the fresh ones
-    std::vector<double> scratch(4 * max_pools + static_cast<std::size_t>(n_points));
+    std::vector<double> scratch(4 * max_pools + (1 + max_scan_tiers) * (static_cast<std::size_t>(n_points) + 1));
     riskoffset::active_kernels().span_groups(b, out, scratch.data(), 0, n_groups);
   }
   py::dict result;

@@ -86,12 +86,12 @@ struct SpanBook {
   const std::int64_t* row = nullptr;  // per position: contract row
   const double* n = nullptr;          // per position: signed contracts
   // per contract row
-  const double* arrays = nullptr;  // n_points risk-array values (losses positive)
+  const double* arrays = nullptr;  // n_points risk-array values (losses positive; weighted when asked)
   std::size_t n_points = 0;
-  const double* point_weight = nullptr;  // n_points or null (apply the pointDef weights)
   const double* delta = nullptr;         // composite delta
   const std::int64_t* period_pool = nullptr;
-  const std::uint64_t* som_mask = nullptr;  // bit t: the CC's SOM tier t holds the row's period
+  const std::uint64_t* scan_mask = nullptr;  // bit t: the CC's scan tier t holds the row's period
+  const std::uint64_t* som_mask = nullptr;   // bit t: the CC's SOM tier t holds the row's period
   const std::int8_t* option = nullptr;      // 0 not an option, 1 call, 2 put, 3 another option
   const std::uint8_t* premium = nullptr;    // premium-style option: counts in the net option value
   const double* price = nullptr;
@@ -101,6 +101,7 @@ struct SpanBook {
   const std::int64_t* n_tier_pools = nullptr;  // tier pools first; 0 with the "*" pool (index 0)
   const std::int64_t* period_tier = nullptr;   // per pool: for a period pool its tier pool, else -1
   const std::uint8_t* star = nullptr;          // 1: no intra tiers, pool 0 is the whole CC
+  const std::int64_t* n_scan_tiers = nullptr;  // 0: one scan over the CC, else a scan per tier (<= 64), summed
   const std::int64_t* spread_offset = nullptr;  // into the spreads (n_cc + 1), priority order
   const std::int64_t* spot_offset = nullptr;    // into the spot rates (n_cc + 1), those of the class
   const std::int64_t* som_offset = nullptr;     // into som_rate (n_cc + 1)
@@ -122,11 +123,12 @@ struct SpanBook {
   const std::int64_t* spot_pool_offset = nullptr;  // into spot_pool (n_spot + 1)
   const std::int64_t* spot_pool = nullptr;         // the CC's period pools whose period is the spot month, in order
   std::size_t max_pools = 0;
+  std::size_t max_scan_tiers = 0;
 };
 
 struct SpanColumns {  // one row per group
   double* scan = nullptr;
-  std::int64_t* active = nullptr;  // 1-based scenario of the scan risk, 0 when no scenario loses
+  std::int64_t* active = nullptr;  // 1-based scenario of the scan risk, 0 when none (no loss, or no tier held)
   double* intra = nullptr;
   double* spot = nullptr;
   double* som = nullptr;
@@ -136,7 +138,7 @@ struct SpanColumns {  // one row per group
   std::uint8_t* unsupported = nullptr;   // 1: a spread of method 2 would form (the caller computes the group)
 };
 
-// Groups [begin, end); scratch: 4 x max_pools + n_points doubles.
+// Groups [begin, end); scratch: 4 x max_pools + (1 + max_scan_tiers) x (n_points + 1) doubles.
 using SpanGroupsKernel = void (*)(const SpanBook&, const SpanColumns&, double* scratch, std::size_t begin,
                                   std::size_t end);
 

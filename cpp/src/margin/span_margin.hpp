@@ -1,8 +1,9 @@
 // SPAN per (account, combined commodity) group in one rate class (docs/span.md; the steps of
 // python/riskoffset/margining/span/algorithm.py that stay within one combined commodity):
 //
-//   1. scan risk: L_j = sum_p n_p a_p[j] (times the pointDef weight when asked), scan = max(0, max_j L_j) and
-//      its scenario (the first of equal losses);
+//   1. scan risk: L_j = sum_p n_p a_p[j] (arrays times the pointDef weights when asked), scan = max(0, max_j L_j) and
+//      its scenario (the first of equal losses); with scan tiers, the sum over the tiers held of each tier's
+//      max(0, max_j L_j), the scenario being that of the largest tier maximum;
 //   2. delta pools: per period sum n_p d_p (rows in order), per intra tier the sum of its periods' pools in
 //      period order (or the whole CC's sum when it has no intra tiers);
 //   3. intra-commodity spreads in priority order: a spread forms when every leg's pool is non-zero and the
@@ -29,6 +30,8 @@ void span_groups_kernel(const SpanBook& b, const SpanColumns& out, double* scrat
   double* consumed = scratch + 2 * b.max_pools;  // what the spreads took from each pool (signed)
   double* present = scratch + 3 * b.max_pools;   // 1: a position of the group has the pool's period
   double* __restrict losses = scratch + 4 * b.max_pools;
+  double* __restrict tier_losses = losses + m;              // max_scan_tiers x m
+  double* tier_held = tier_losses + b.max_scan_tiers * m;  // max_scan_tiers
   for (std::size_t g = begin; g < end; ++g) {
     const auto cc = static_cast<std::size_t>(b.group_cc[g]);
     const std::int64_t p0 = b.pool_offset[cc];
@@ -37,12 +40,24 @@ void span_groups_kernel(const SpanBook& b, const SpanColumns& out, double* scrat
     for (std::size_t j = 0; j < m; ++j) losses[j] = 0.0;
     const std::int64_t first = b.group_start[g], last = b.group_start[g + 1];
     const bool star = b.star[cc] != 0;
+    const auto n_st = static_cast<std::size_t>(b.n_scan_tiers[cc]);
+    for (std::size_t t = 0; t < n_st; ++t) {
+      tier_held[t] = 0.0;
+      for (std::size_t j = 0; j < m; ++j) tier_losses[t * m + j] = 0.0;
+    }
     double nov = 0.0;
     for (std::int64_t p = first; p < last; ++p) {
       const auto i = static_cast<std::size_t>(b.row[p]);
       const double n = b.n[p];
       const double* __restrict a = b.arrays + i * m;
-      for (std::size_t j = 0; j < m; ++j) losses[j] += n * a[j];
+      if (n_st == 0)
+        for (std::size_t j = 0; j < m; ++j) losses[j] += n * a[j];
+      for (std::size_t t = 0; t < n_st; ++t) {
+        if (!((b.scan_mask[i] >> t) & 1U)) continue;
+        tier_held[t] = 1.0;
+        double* __restrict lt = tier_losses + t * m;
+        for (std::size_t j = 0; j < m; ++j) lt[j] += n * a[j];
+      }
       const double dn = n * b.delta[i];
       pools[static_cast<std::size_t>(b.period_pool[i])] += dn;
       present[static_cast<std::size_t>(b.period_pool[i])] = 1.0;
@@ -56,13 +71,29 @@ void span_groups_kernel(const SpanBook& b, const SpanColumns& out, double* scrat
       }
     for (std::size_t k = 0; k < n_pools; ++k) orig[k] = pools[k];
     // 1. scan risk
-    if (b.point_weight)
-      for (std::size_t j = 0; j < m; ++j) losses[j] *= b.point_weight[j];
-    double top = 0.0;
-    std::size_t at = 0;
-    for (std::size_t j = 0; j < m; ++j)
-      if (j == 0 || losses[j] > top) top = losses[j], at = j;
-    const double scan = (m && top > 0.0) ? top : 0.0;
+    double scan = 0.0;
+    std::int64_t active = 0;
+    if (n_st == 0) {
+      double top = 0.0;
+      std::size_t at = 0;
+      for (std::size_t j = 0; j < m; ++j)
+        if (j == 0 || losses[j] > top) top = losses[j], at = j;
+      scan = (m && top > 0.0) ? top : 0.0;
+      active = scan > 0.0 ? static_cast<std::int64_t>(at) + 1 : 0;
+    } else {
+      bool first = true;
+      double best = 0.0;
+      for (std::size_t t = 0; t < n_st; ++t) {
+        if (tier_held[t] == 0.0 || m == 0) continue;
+        const double* lt = tier_losses + t * m;
+        double top = lt[0];
+        std::size_t at = 0;
+        for (std::size_t j = 1; j < m; ++j)
+          if (lt[j] > top) top = lt[j], at = j;
+        scan += top > 0.0 ? top : 0.0;
+        if (first || top > best) best = top, active = static_cast<std::int64_t>(at) + 1, first = false;
+      }
+    }
     // 3. intra-commodity spreads
     double intra = 0.0;
     std::uint8_t formed = 0, unsupported = 0;
@@ -156,7 +187,7 @@ void span_groups_kernel(const SpanBook& b, const SpanColumns& out, double* scrat
     }
     const double base = scan + intra + spot;
     out.scan[g] = scan;
-    out.active[g] = scan > 0.0 ? static_cast<std::int64_t>(at) + 1 : 0;
+    out.active[g] = active;
     out.intra[g] = intra;
     out.spot[g] = spot;
     out.som[g] = som;

@@ -10,7 +10,7 @@ net option value and the risk; numpy adds the CCs of each account (classes, adjR
 `riskoffset.margining.span.algorithm.span_account` does.
 
 An account takes `span_account` itself where a step is not in the pass: a super, inter or scanning spread that
-could form between its CCs, scan tiers, an adjRate on another base class, a spread the
+could form between its CCs, an adjRate on another base class, a spread the
 pass cannot charge (volatility offsets, more than 8 legs, a missing rate), a contract without risk array,
 delta or price, a CC whose currency needs a conversion the file does not give, or no position at all.  Those
 paths raise the errors the file's gaps call for.  Every row's full result (its per-CC breakdown in details) is
@@ -76,6 +76,8 @@ def compile_model(span: SpanFile, classes: dict[int, tuple[int, int]], opts: Spa
     row_ok = np.zeros(n_rows, dtype=bool)
     period_pool = np.zeros(n_rows, dtype=np.int64)
     som_mask = np.zeros(n_rows, dtype=np.uint64)
+    scan_mask = np.zeros(n_rows, dtype=np.uint64)
+    n_scan_tiers: list[int] = []
     option = np.where(
         con.kind == KIND_OPTION, np.where(con.option == "C", 1, np.where(con.option == "P", 2, 3)), 0
     )
@@ -161,7 +163,11 @@ def compile_model(span: SpanFile, classes: dict[int, tuple[int, int]], opts: Spa
             spot_sprd.append(sr.sprd)
             spot_outr.append(sr.outr)
         spot_offset.append(len(spot_sprd))
-        supported[c] = ok and not cc.scan_tiers
+        # scan tiers: each row counts in every tier holding its period
+        for t, tier in enumerate(cc.scan_tiers[:64]):
+            scan_mask[rows[np.array([tier.contains(p) for p in pe], dtype=bool)]] |= np.uint64(1) << np.uint64(t)
+        n_scan_tiers.append(min(len(cc.scan_tiers), 64))
+        supported[c] = ok and len(cc.scan_tiers) <= 64
     price = np.where(premium, con.price, 0.0)
     row_ok &= ~(premium & np.isnan(con.price))
     model = {
@@ -169,6 +175,8 @@ def compile_model(span: SpanFile, classes: dict[int, tuple[int, int]], opts: Spa
         "delta": delta,
         "period_pool": period_pool,
         "som_mask": som_mask,
+        "scan_mask": scan_mask,
+        "n_scan_tiers": np.array(n_scan_tiers, dtype=np.int64),
         "option": option.astype(np.int8),
         "premium": premium.astype(np.uint8),
         "price": np.where(np.isnan(price), 0.0, price),
