@@ -126,8 +126,13 @@ def test_of_a_result_with_groups_as_objects() -> None:
 
     market = ro.Market.sample()
     book = ro.Book.sample("market_maker")
-    result = ro.margin(book, market, "grid")
-    assert isinstance(result.groups, tuple)  # grids still build one MarginResult per group
+    from riskoffset.margining.result import aggregate
+
+    columnar = ro.margin(book, market, "grid")
+    assert isinstance(columnar.groups, GroupMargins)
+    result = aggregate("grid", list(columnar.groups), columnar.parameters_source)  # one object per group
+    assert isinstance(result.groups, tuple)
+    assert result.initial_usd == pytest.approx(columnar.initial_usd, rel=1e-12)
     cols = GroupMargins.of(result)
     assert len(cols) == len(result.groups) > 1
     assert cols.initial_usd.sum() == pytest.approx(result.initial_usd, rel=1e-12)

@@ -10,6 +10,7 @@ void register_scenarios(py::module_& m);
 void register_book(py::module_& m);
 void register_memory(py::module_& m);
 void register_margin(py::module_& m);
+void register_grid_span(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "riskoffset compiled core (private: use the riskoffset package)";
@@ -23,6 +24,7 @@ PYBIND11_MODULE(_core, m) {
   register_book(book);
   auto margin = m.def_submodule("margin", "Portfolio margin of every account group of a book");
   register_margin(margin);
+  register_grid_span(margin);
   auto memory = m.def_submodule("memory", "The pool of reused result buffers");
   register_memory(memory);
 }

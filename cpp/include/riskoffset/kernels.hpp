@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "riskoffset/grid_span_kernels.hpp"
 #include "riskoffset/margin_kernels.hpp"
 
 namespace riskoffset {
@@ -143,6 +144,9 @@ struct KernelTable {
   double (*exp)(double);
   double (*log)(double);
   double (*erfcx)(double);
+  GridAccountsKernel grid_accounts;  // scenario-grid margin of a book's account groups
+  GridGroupKernel grid_group;        // its steps after the sum, for one group
+  SpanGroupsKernel span_groups;      // SPAN per (account, combined commodity) in one rate class
 };
 
 // One accessor per compiled target (defined in src/simd/target.cpp).

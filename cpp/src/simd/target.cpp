@@ -22,6 +22,8 @@ namespace RO_TARGET {
 #include "pricing/scenario_kernel.hpp"
 #include "book/csr_product.hpp"
 #include "margin/portfolio_margin.hpp"
+#include "margin/grid_margin.hpp"
+#include "margin/span_margin.hpp"
 
 // Scalar views of the vector maths for tests (W lanes computed, first used).
 double exp_one(double v) { return vexp(splat(v))[0]; }
@@ -46,7 +48,10 @@ const KernelTable& RO_CAT(kernels_, RO_TARGET)() {
                                  &RO_TARGET::pm_live_kernel,
                                  &RO_TARGET::exp_one,
                                  &RO_TARGET::log_one,
-                                 &RO_TARGET::erfcx_one};
+                                 &RO_TARGET::erfcx_one,
+                                 &RO_TARGET::grid_accounts_kernel,
+                                 &RO_TARGET::grid_group_kernel,
+                                 &RO_TARGET::span_groups_kernel};
   return table;
 }
 

@@ -6,6 +6,42 @@ import numpy.typing as npt
 
 KEY_FIELDS: tuple[str, ...]
 
+# Scenario grids (riskoffset.margining.grid): cpp/bindings/margin/register_grid_span.cpp
+def grid_margin_accounts(
+    indptr: npt.NDArray[np.int64],
+    indices: npt.NDArray[np.int64],
+    quantity: npt.NDArray[np.float64],
+    instrument_key: npt.NDArray[np.int64],
+    n_keys: int,
+    pnl: npt.NDArray[np.float64],
+    weight: npt.NDArray[np.float64],
+    maintenance_ratio: float,
+    provisions: float,
+    delta: npt.NDArray[np.float64] | None = None,
+    underlying: npt.NDArray[np.int64] | None = None,
+    index: npt.NDArray[np.float64] | None = None,
+    usd_like: npt.NDArray[np.uint8] | None = None,
+    net_rate: float = 0.0,
+    hedged_rate: float = 0.0,
+    keep_vectors: bool = False,
+) -> dict[str, Any]: ...
+def grid_margin_group(
+    pnl: npt.NDArray[np.float64],
+    weight: npt.NDArray[np.float64],
+    min_delta: float,
+    maintenance_ratio: float,
+    provisions: float,
+) -> dict[str, Any]: ...
+
+# SPAN per (account, combined commodity) in one rate class (riskoffset.margining.span.bulk)
+def span_margin_groups(
+    group_start: npt.NDArray[np.int64],
+    group_cc: npt.NDArray[np.int64],
+    row: npt.NDArray[np.int64],
+    n: npt.NDArray[np.float64],
+    model: dict[str, Any],
+) -> dict[str, Any]: ...
+
 def group_layout(
     indptr: npt.NDArray[np.int64],
     indices: npt.NDArray[np.int64],

@@ -54,7 +54,7 @@ class GroupMargins(Sequence[MarginResult]):
     usd_rate: FloatArray
     components: Mapping[str, FloatArray] = field(default_factory=dict)
     calibration: Mapping[str, IntArray] = field(default_factory=dict)
-    worst_index: IntArray | None = None
+    worst_index: IntArray | None = None  # -1: the row has no worst scenario
     worst_pnl: FloatArray | None = None
     worst_description: Callable[[int, int], str] | None = None  # (row, scenario index) -> text
     row_result: Callable[[int], MarginResult] | None = None
@@ -156,6 +156,8 @@ class GroupMargins(Sequence[MarginResult]):
         if self.worst_index is None or self.worst_pnl is None:
             return None
         index = int(self.worst_index[i])
+        if index < 0:  # no scenario loses in this row (a grid row whose scan risk is 0)
+            return None
         text = self.worst_description(i, index) if self.worst_description else f"scenario {index}"
         return WorstScenario(index, text, float(self.worst_pnl[i]))
 
@@ -192,7 +194,7 @@ class GroupMargins(Sequence[MarginResult]):
         """The book's requirement: one row's result as it is, or the sum of all rows (in their common
         currency, else in USD at each row's rate); components add by name, each keeping the weakest
         calibration of its rows; the worst scenario shown is that of the row with the largest initial
-        margin in USD."""
+        margin in USD among the rows that have one (worst_index >= 0)."""
         n = len(self)
         if n == 0:  # an empty book (e.g. a long and a short that netted to nothing) needs no margin
             return MarginResult(
@@ -234,8 +236,10 @@ class GroupMargins(Sequence[MarginResult]):
                 calibration[name] = CALIBRATION_ORDER[int(tags[present].min())]
         initial_usd = self.initial_usd if usd_known else None
         worst = None
-        if self.worst_index is not None:
-            top = int(np.argmax(initial_usd if initial_usd is not None else self.initial))
+        scanned = None if self.worst_index is None else np.flatnonzero(self.worst_index >= 0)
+        if scanned is not None and len(scanned):
+            size = initial_usd if initial_usd is not None else self.initial
+            top = int(scanned[np.argmax(size[scanned])])
             ws = self.worst(top)
             assert ws is not None
             who = " ".join(

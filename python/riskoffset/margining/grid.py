@@ -6,7 +6,8 @@ days to expiry, `riskoffset.margining.scenarios.VolTerm`), an optional calendar-
 book is revalued in full through the scenario engine (`riskoffset.margining.scenarios`): every instrument once
 per scenario (one vectorised pricing call over instruments x scenarios), then ``L = Q . P`` over the book's
 CSR positions, per account and settlement currency (a coin-settled group in coin, a linear one in its
-quote currency).  Per group:
+quote currency).  The sums and every step below run in one C++ pass over the positions
+(``_core.margin.grid_margin_accounts``); the result holds the groups as columns (`GroupMargins`).  Per group:
 
 - scan risk ``= max(0, max_j w_j (-L_j))``, the worst weighted loss, with its scenario;
 - optional minimum delta requirement (Paradex): ``(net_rate |net delta| + hedged_rate (gross - |net|)) x
@@ -24,6 +25,7 @@ mapping underlying -> move), or a `ScenarioSet`.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -31,13 +33,14 @@ from typing import Any
 
 import numpy as np
 
-from .._types import FloatArray
+from .. import _core
+from .._types import FloatArray, IntArray
 from ..book import Book, instrument_greeks
 from ..instruments import INVERSE
 from ..market import Market
-from ..sparse import account_pnl
+from .columns import CALIBRATION_ORDER, GroupMargins
 from .parameters import ParameterError, describe, load, number, section
-from .result import Calibration, MarginResult, WorstScenario, aggregate
+from .result import MarginResult
 from .scenarios import DAYS_PER_YEAR, ScenarioSet, VolTerm, scenario_pnl
 
 PRESETS = ("paradex",)
@@ -192,101 +195,179 @@ def load_grid(params: Any) -> GridSpec:
 
 
 # ---------------------------------------------------------------------------------------------- margin
-def grid_margin(book: Book, market: Market, params: Any = None) -> MarginResult:
-    """Initial and maintenance margin of every (account, settlement currency) group of ``book`` under a
-    scenario grid, aggregated (see the module doc); one group's result as is."""
-    spec = load_grid(params)
-    table = book.instruments
-    scen = spec.scenarios
-    resolved = market.resolve(table)  # once for the whole call
-    pnl = scenario_pnl(table, market, scen, resolved=resolved).pnl  # instruments x scenarios, per unit
-    items = list(table)
-    currency_of_row = [inst.settlement_currency for inst in items]
-    currencies = sorted(set(currency_of_row))
-    code = {c: k for k, c in enumerate(currencies)}
-    key = np.array([code[c] for c in currency_of_row], dtype=np.int64)
-    groups = account_pnl(book, pnl, key, len(currencies))
+@dataclass(frozen=True)
+class GridInputs:
+    """What the C++ grid pass reads that does not depend on the accounts (instruments revalued once): per
+    instrument its settlement-currency code and scenario P&L per unit, and for the minimum delta requirement
+    its coin delta and underlying, with each underlying's index."""
 
-    # coin deltas per unit of amount, for the minimum delta requirement
-    delta_req = spec.min_delta_net_rate > 0 or spec.min_delta_hedged_rate > 0
-    per_group_delta: dict[tuple[int, int], float] = {}
-    if delta_req and len(book):
-        g = instrument_greeks(table, market, resolved)
-        delta = np.where(table.settlement == INVERSE, g["delta_pa"], g["delta"])
-        account_row = np.repeat(np.arange(len(book.accounts), dtype=np.int64), np.diff(book.indptr))
-        idx = book.indices
-        pos_delta = book.quantity * delta[idx]
-        under = table.underlying[idx].astype(np.int64)
-        n_u = max(len(table.underlyings), 1)
-        combo = (account_row * len(currencies) + key[idx]) * n_u + under
-        uniq, inv = np.unique(combo, return_inverse=True)
-        net = np.bincount(inv, weights=pos_delta, minlength=len(uniq))
-        gross = np.bincount(inv, weights=np.abs(pos_delta), minlength=len(uniq))
-        index_of_under = np.zeros(n_u)
-        for u in range(len(table.underlyings)):
-            rows = np.flatnonzero(table.underlying == u)
-            index_of_under[u] = resolved.index[rows[0]] if len(rows) else np.nan
-        for c, nt, gr in zip(uniq.tolist(), net.tolist(), gross.tolist()):
-            group_code, u = divmod(c, n_u)
-            a, k = divmod(group_code, len(currencies))
-            usd = (
-                spec.min_delta_net_rate * abs(nt) + spec.min_delta_hedged_rate * max(gr - abs(nt), 0.0)
-            ) * float(index_of_under[u])
-            if not np.isfinite(usd):
-                raise ValueError(f"minimum delta requirement: no index price for {table.underlyings[u]}")
-            amount = usd if currencies[k] in USD_LIKE else usd / float(index_of_under[u])
-            per_group_delta[(a, k)] = per_group_delta.get((a, k), 0.0) + amount
+    spec: GridSpec
+    currencies: tuple[str, ...]
+    instrument_key: IntArray
+    pnl: FloatArray  # instruments x scenarios, per unit of amount
+    usd_rate: FloatArray  # per currency (NaN: unknown)
+    delta: FloatArray | None  # None: no minimum delta requirement
+    underlying: IntArray
+    index: FloatArray  # per underlying
 
-    calib: Calibration = "candidate" if spec.preset else "exact"
-    results: list[MarginResult] = []
-    for a, k, row in zip(groups.account.tolist(), groups.key.tolist(), groups.pnl):
-        a, k = int(a), int(k)
-        cur = currencies[k]
-        weighted = -row * scen.weight
-        j = int(np.argmax(weighted)) if len(weighted) else 0
-        scan = max(0.0, float(weighted[j])) if len(weighted) else 0.0
-        min_delta: float = per_group_delta.get((int(a), int(k)), 0.0)
-        required = max(scan, min_delta)
-        provisions = spec.funding_provision + spec.fee_provision
-        initial = required + provisions
-        maintenance = spec.maintenance_ratio * required + provisions
-        usd_rate = _usd_rate(cur, table, resolved.index)
-        components = {
-            "scan_risk": scan,
-            "min_delta_excess": max(0.0, min_delta - scan),
-            "funding_provision": spec.funding_provision,
-            "fee_provision": spec.fee_provision,
-        }
-        calibration: dict[str, Calibration] = {
-            "scan_risk": calib,
-            "min_delta_excess": calib,
-            "funding_provision": "candidate",
-            "fee_provision": "candidate",
-        }
-        worst = WorstScenario(index=j, description=scen.labels[j], pnl=float(row[j])) if scan > 0 else None
-        results.append(
-            MarginResult.in_currency(
-                method="grid",
-                initial=initial,
-                maintenance=maintenance,
-                currency=cur,
-                usd_rate=usd_rate,
-                worst_scenario=worst,
-                components=components,
-                calibration=calibration,
-                parameters_source=spec.source,
-                details={
-                    "grid": spec.name,
-                    "scenario_pnl": row.tolist(),
-                    "weighted_loss": weighted.tolist(),
-                    "min_delta_requirement": min_delta,
-                    "net_requirement": required,
-                },
-                account=_plain(book.accounts[a]),
-                group=cur,
+    def run(
+        self, indptr: IntArray, indices: IntArray, quantity: FloatArray, *, keep_vectors: bool = False
+    ) -> dict[str, Any]:
+        """The pass over a CSR book: per (account, currency) group its scan risk and scenario, minimum delta
+        requirement, IM and MM (with ``keep_vectors`` its scenario P&L too)."""
+        spec = self.spec
+        usd_like = np.array([c in USD_LIKE for c in self.currencies], dtype=np.uint8)
+        with_delta = self.delta is not None
+        return dict(
+            _core.margin.grid_margin_accounts(
+                indptr,
+                indices,
+                quantity,
+                self.instrument_key,
+                len(self.currencies),
+                self.pnl,
+                spec.scenarios.weight,
+                spec.maintenance_ratio,
+                spec.funding_provision + spec.fee_provision,
+                self.delta,
+                self.underlying if with_delta else None,
+                self.index if with_delta else None,
+                usd_like if with_delta else None,
+                spec.min_delta_net_rate,
+                spec.min_delta_hedged_rate,
+                keep_vectors,
             )
         )
-    return aggregate("grid", results, spec.source)
+
+
+def grid_inputs(book: Book, market: Market, params: Any = None) -> GridInputs:
+    """The instruments of ``book`` revalued once under the grid of ``params`` (see `GridInputs`)."""
+    spec = load_grid(params)
+    table = book.instruments
+    resolved = market.resolve(table)  # once for the whole call
+    # instruments x scenarios, per unit of amount
+    pnl = scenario_pnl(table, market, spec.scenarios, resolved=resolved).pnl
+    currency_of_row = [inst.settlement_currency for inst in table]
+    currencies = tuple(sorted(set(currency_of_row)))
+    code = {c: k for k, c in enumerate(currencies)}
+    key = np.array([code[c] for c in currency_of_row], dtype=np.int64)
+    n_u = max(len(table.underlyings), 1)
+    index = np.full(n_u, np.nan)
+    for u in range(len(table.underlyings)):
+        rows = np.flatnonzero(table.underlying == u)
+        if len(rows):
+            index[u] = resolved.index[rows[0]]
+    delta: FloatArray | None = None
+    if (spec.min_delta_net_rate > 0 or spec.min_delta_hedged_rate > 0) and len(book):
+        held = np.unique(table.underlying[book.indices])
+        missing = held[~np.isfinite(index[held])]
+        if len(missing):
+            raise ValueError(
+                f"minimum delta requirement: no index price for {table.underlyings[int(missing[0])]}"
+            )
+        g = instrument_greeks(table, market, resolved)
+        delta = np.asarray(np.where(table.settlement == INVERSE, g["delta_pa"], g["delta"]), dtype=np.float64)
+    usd_rate = np.array([_usd_rate(c, table, resolved.index) for c in currencies], dtype=float)
+    return GridInputs(
+        spec=spec,
+        currencies=currencies,
+        instrument_key=key,
+        pnl=np.ascontiguousarray(pnl, dtype=np.float64),
+        usd_rate=usd_rate,
+        delta=delta,
+        underlying=table.underlying.astype(np.int64),
+        index=index,
+    )
+
+
+def grid_margins(book: Book, market: Market, params: Any = None) -> GroupMargins:
+    """Grid margin of every (account, settlement currency) group of ``book`` as columns (module doc): the
+    instruments revalued once, then one C++ pass over the positions; a group's full `MarginResult` (with its
+    scenario P&L) is built only when it is looked at."""
+    inputs = grid_inputs(book, market, params)
+    columns = inputs.run(book.indptr, book.indices, book.quantity)
+    return _group_margins(book, inputs, columns)
+
+
+def _group_margins(book: Book, inputs: GridInputs, columns: dict[str, Any]) -> GroupMargins:
+    spec = inputs.spec
+    key, scan, min_delta = columns["key"], columns["scan"], columns["min_delta"]
+    bad = ~(np.isfinite(columns["initial"]) & np.isfinite(columns["maintenance"]))
+    if bad.any():
+        g = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"grid: account {_plain(book.accounts[int(columns['account'][g])])!r}, group "
+            f"{inputs.currencies[int(key[g])]}: the margin is not a finite number (check the market's prices and "
+            "vols for this account's instruments)"
+        )
+    n = len(key)
+    rank = {name: i for i, name in enumerate(CALIBRATION_ORDER)}
+    calib = rank["candidate" if spec.preset else "exact"]
+    labels = spec.scenarios.labels
+    result: GroupMargins
+
+    def full_result(row: int) -> MarginResult:
+        return _row_result(book, inputs, result, row)
+
+    result = GroupMargins(
+        method="grid",
+        parameters_source=spec.source,
+        accounts=book.accounts,
+        account=columns["account"],
+        group_names=inputs.currencies,
+        group=key,
+        currencies=inputs.currencies,
+        currency=key,
+        initial=columns["initial"],
+        maintenance=columns["maintenance"],
+        usd_rate=inputs.usd_rate[key],
+        components={
+            "scan_risk": scan,
+            "min_delta_excess": np.maximum(0.0, min_delta - scan),
+            "funding_provision": np.full(n, spec.funding_provision),
+            "fee_provision": np.full(n, spec.fee_provision),
+        },
+        calibration={
+            "scan_risk": np.full(n, calib, dtype=np.int64),
+            "min_delta_excess": np.full(n, calib, dtype=np.int64),
+            "funding_provision": np.full(n, rank["candidate"], dtype=np.int64),
+            "fee_provision": np.full(n, rank["candidate"], dtype=np.int64),
+        },
+        worst_index=columns["worst_index"],
+        worst_pnl=columns["worst_pnl"],
+        worst_description=lambda row, j: labels[j] if j >= 0 else "",
+        row_result=full_result,
+    )
+    return result
+
+
+def _row_result(book: Book, inputs: GridInputs, columns: GroupMargins, g: int) -> MarginResult:
+    """Row ``g`` with its details: the pass rerun on its account (the same kernel, so the same bits) keeps the
+    group's scenario P&L."""
+    a = int(columns.account[g])
+    s, e = int(book.indptr[a]), int(book.indptr[a + 1])
+    one = inputs.run(
+        np.array([0, e - s], dtype=np.int64), book.indices[s:e], book.quantity[s:e], keep_vectors=True
+    )
+    row = int(np.flatnonzero(one["key"] == columns.group[g])[0])
+    pnl = one["pnl"][row]
+    base = columns.result_from_columns(g)
+    details = {
+        **base.details,
+        "grid": inputs.spec.name,
+        "scenario_pnl": pnl.tolist(),
+        "weighted_loss": (-pnl * inputs.spec.scenarios.weight).tolist(),
+        "min_delta_requirement": float(one["min_delta"][row]),
+        "net_requirement": float(one["required"][row]),
+    }
+    return dataclasses.replace(base, details=details)
+
+
+def grid_margin(book: Book, market: Market, params: Any = None) -> MarginResult:
+    """Initial and maintenance margin of every (account, settlement currency) group of ``book`` under a
+    scenario grid (see the module doc): one group's result as is, else their sum with the rows as columns in
+    ``groups`` (a `GroupMargins`)."""
+    return grid_margins(book, market, params).total()
 
 
 def _usd_rate(currency: str, table: Any, index: FloatArray) -> float | None:

@@ -21,8 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from ..result import MarginResult, aggregate
+from ..columns import plain
+from ..result import MarginResult
 from .algorithm import SpanOptions, load_params, positions_rows, span_account
+from .bulk import span_margins
 from .model import SpanFile, SpanFileError
 from .parser import parse_span
 
@@ -69,7 +71,7 @@ def span_margin(
     if isinstance(book_or_positions, Book):
         return _book_margin(span, book_or_positions, mapping, account, opts)
     rows, qty = positions_rows(span, book_or_positions)
-    return span_account(span, rows, qty, opts)
+    return span_margins(span, [None], np.zeros(len(rows), np.int64), rows, qty, opts).total()
 
 
 def _book_margin(
@@ -94,23 +96,16 @@ def _book_margin(
     row_arr = np.asarray(row_of, dtype=np.int64)
     fac = np.asarray(factor, dtype=np.float64)
     accounts = book.accounts.tolist()
+    account_row = np.repeat(np.arange(len(accounts), dtype=np.int64), np.diff(book.indptr))
+    rows, qty = row_arr[book.indices], book.quantity * fac[book.indices]
     if account is not None:
         if account not in accounts:
             raise ValueError(f"account {account!r} is not in the book")
-        chosen = [accounts.index(account)]
-    else:
-        chosen = list(range(len(accounts)))
-    from .algorithm import net_positions
-
-    results = []
-    for a in chosen:
+        a = accounts.index(account)
         lo, hi = int(book.indptr[a]), int(book.indptr[a + 1])
-        idx = book.indices[lo:hi]
-        rows, qty = net_positions(row_arr[idx], book.quantity[lo:hi] * fac[idx])
-        label = accounts[a]
-        results.append(
-            span_account(span, rows, qty, opts, account=label.item() if hasattr(label, "item") else label)
-        )
-    if not results:
+        labels, account_row, rows, qty = [accounts[a]], account_row[lo:hi] - a, rows[lo:hi], qty[lo:hi]
+    else:
+        labels = accounts
+    if not labels:
         return span_account(span, np.zeros(0, np.int64), np.zeros(0), opts)
-    return aggregate("span", results, results[0].parameters_source)
+    return span_margins(span, [plain(x) for x in labels], account_row, rows, qty, opts).total()

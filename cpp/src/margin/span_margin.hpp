@@ -1,0 +1,199 @@
+// SPAN per (account, combined commodity) group in one rate class (docs/span.md; the steps of
+// python/riskoffset/margining/span/algorithm.py that stay within one combined commodity):
+//
+//   1. scan risk: L_j = sum_p n_p a_p[j] (arrays times the pointDef weights when asked), scan = max(0, max_j L_j) and
+//      its scenario (the first of equal losses); with scan tiers, the sum over the tiers held of each tier's
+//      max(0, max_j L_j), the scenario being that of the largest tier maximum;
+//   2. delta pools: per period sum n_p d_p (rows in order), per intra tier the sum of its periods' pools in
+//      period order (or the whole CC's sum when it has no intra tiers);
+//   3. intra-commodity spreads in priority order: a spread forms when every leg's pool is non-zero and the
+//      A legs have one sign, the B legs the other; N = min |delta_leg| / i_leg; each leg's pool moves N i_leg
+//      toward zero; the charge is N x amount (flat or per month, given per spread) or, weighted price, the sum
+//      over legs of rate x N x i_leg x the futures price scan range;
+//   4. spot-month charge per spot rate: of the spot month's delta |sum of its periods' pools before the spreads|,
+//      the part the spreads took (from its period pools, else from the first period's intra tier) at sprd,
+//      the rest at outr;
+//   5. short option minimum per SOM tier: rate x (short calls + short puts) (GROSS) or rate x the larger;
+//   6. net option value sum n x price x cvf of premium-style options; risk = max(scan + intra + spot, SOM).
+//
+// The cross-commodity steps (super, inter and scanning spreads) are not here: the caller routes accounts that
+// need them to its own path.  No standard-library calls (cmake/check_isa_symbols.cmake).
+#pragma once
+
+inline double span_abs(double a) { return a < 0 ? -a : a; }
+
+void span_groups_kernel(const SpanBook& b, const SpanColumns& out, double* scratch, std::size_t begin,
+                        std::size_t end) {
+  const std::size_t m = b.n_points;
+  double* pools = scratch;
+  double* orig = scratch + b.max_pools;          // pools before the spreads
+  double* consumed = scratch + 2 * b.max_pools;  // what the spreads took from each pool (signed)
+  double* present = scratch + 3 * b.max_pools;   // 1: a position of the group has the pool's period
+  double* __restrict losses = scratch + 4 * b.max_pools;
+  double* __restrict tier_losses = losses + m;              // max_scan_tiers x m
+  double* tier_held = tier_losses + b.max_scan_tiers * m;  // max_scan_tiers
+  for (std::size_t g = begin; g < end; ++g) {
+    const auto cc = static_cast<std::size_t>(b.group_cc[g]);
+    const std::int64_t p0 = b.pool_offset[cc];
+    const auto n_pools = static_cast<std::size_t>(b.pool_offset[cc + 1] - p0);
+    for (std::size_t k = 0; k < n_pools; ++k) pools[k] = 0.0, consumed[k] = 0.0, present[k] = 0.0;
+    for (std::size_t j = 0; j < m; ++j) losses[j] = 0.0;
+    const std::int64_t first = b.group_start[g], last = b.group_start[g + 1];
+    const bool star = b.star[cc] != 0;
+    const auto n_st = static_cast<std::size_t>(b.n_scan_tiers[cc]);
+    for (std::size_t t = 0; t < n_st; ++t) {
+      tier_held[t] = 0.0;
+      for (std::size_t j = 0; j < m; ++j) tier_losses[t * m + j] = 0.0;
+    }
+    double nov = 0.0;
+    for (std::int64_t p = first; p < last; ++p) {
+      const auto i = static_cast<std::size_t>(b.row[p]);
+      const double n = b.n[p];
+      const double* __restrict a = b.arrays + i * m;
+      if (n_st == 0)
+        for (std::size_t j = 0; j < m; ++j) losses[j] += n * a[j];
+      for (std::size_t t = 0; t < n_st; ++t) {
+        if (!((b.scan_mask[i] >> t) & 1U)) continue;
+        tier_held[t] = 1.0;
+        double* __restrict lt = tier_losses + t * m;
+        for (std::size_t j = 0; j < m; ++j) lt[j] += n * a[j];
+      }
+      const double dn = n * b.delta[i];
+      pools[static_cast<std::size_t>(b.period_pool[i])] += dn;
+      present[static_cast<std::size_t>(b.period_pool[i])] = 1.0;
+      if (star) pools[0] += dn;
+      if (b.premium[i]) nov += n * b.price[i] * b.cvf[i];
+    }
+    if (!star)
+      for (std::size_t k = static_cast<std::size_t>(b.n_tier_pools[cc]); k < n_pools; ++k) {
+        const std::int64_t t = b.period_tier[static_cast<std::size_t>(p0) + k];
+        if (t >= 0) pools[static_cast<std::size_t>(t)] += pools[k];
+      }
+    for (std::size_t k = 0; k < n_pools; ++k) orig[k] = pools[k];
+    // 1. scan risk
+    double scan = 0.0;
+    std::int64_t active = 0;
+    if (n_st == 0) {
+      double top = 0.0;
+      std::size_t at = 0;
+      for (std::size_t j = 0; j < m; ++j)
+        if (j == 0 || losses[j] > top) top = losses[j], at = j;
+      scan = (m && top > 0.0) ? top : 0.0;
+      active = scan > 0.0 ? static_cast<std::int64_t>(at) + 1 : 0;
+    } else {
+      bool first = true;
+      double best = 0.0;
+      for (std::size_t t = 0; t < n_st; ++t) {
+        if (tier_held[t] == 0.0 || m == 0) continue;
+        const double* lt = tier_losses + t * m;
+        double top = lt[0];
+        std::size_t at = 0;
+        for (std::size_t j = 1; j < m; ++j)
+          if (lt[j] > top) top = lt[j], at = j;
+        scan += top > 0.0 ? top : 0.0;
+        if (first || top > best) best = top, active = static_cast<std::int64_t>(at) + 1, first = false;
+      }
+    }
+    // 3. intra-commodity spreads
+    double intra = 0.0;
+    std::uint8_t formed = 0, unsupported = 0;
+    for (std::int64_t s = b.spread_offset[cc]; s < b.spread_offset[cc + 1]; ++s) {
+      const auto su = static_cast<std::size_t>(s);
+      const std::int64_t l0 = b.leg_offset[su], l1 = b.leg_offset[su + 1];
+      double count = 0.0, sign = 0.0;
+      bool fits = l1 > l0;
+      for (std::int64_t l = l0; l < l1 && fits; ++l) {
+        const auto lu = static_cast<std::size_t>(l);
+        const double d = pools[static_cast<std::size_t>(b.leg_pool[lu])];
+        if (d == 0.0) {
+          fits = false;
+          break;
+        }
+        const double side = (d < 0 ? -1.0 : 1.0) * b.leg_side[lu];
+        if (sign == 0.0) sign = side;
+        else if (side != sign) fits = false;
+        const double c = span_abs(d) / b.leg_ratio[lu];
+        if (l == l0 || c < count) count = c;
+      }
+      if (!fits || !(count > 0.0)) continue;
+      if (b.method[su] == 2) {
+        unsupported = 1;
+        continue;
+      }
+      double charge;
+      if (b.method[su] == 1) {
+        charge = 0.0;
+        for (std::int64_t l = l0; l < l1; ++l) {
+          const auto lu = static_cast<std::size_t>(l);
+          charge += b.leg_rate[lu] * count * b.leg_ratio[lu] * b.amount[su];
+        }
+      } else {
+        charge = count * b.amount[su];
+      }
+      // every leg reads its pool before any moves (two legs may share one)
+      double before[8];
+      const std::int64_t n_legs = l1 - l0 < 8 ? l1 - l0 : 8;
+      for (std::int64_t l = 0; l < n_legs; ++l) before[l] = pools[static_cast<std::size_t>(b.leg_pool[l0 + l])];
+      for (std::int64_t l = 0; l < n_legs; ++l) {
+        const auto lu = static_cast<std::size_t>(l0 + l);
+        const double moved = before[l] < 0 ? -(count * b.leg_ratio[lu]) : count * b.leg_ratio[lu];
+        pools[static_cast<std::size_t>(b.leg_pool[lu])] = before[l] - moved;
+        consumed[static_cast<std::size_t>(b.leg_pool[lu])] += moved;
+      }
+      intra += charge;
+      formed |= b.kind[su];
+    }
+    // 4. spot-month charge
+    double spot = 0.0;
+    for (std::int64_t r = b.spot_offset[cc]; r < b.spot_offset[cc + 1]; ++r) {
+      const auto ru = static_cast<std::size_t>(r);
+      double delta_spot = 0.0, used = 0.0;
+      std::int64_t first_pool = -1;
+      for (std::int64_t q = b.spot_pool_offset[ru]; q < b.spot_pool_offset[ru + 1]; ++q) {
+        const auto k = static_cast<std::size_t>(b.spot_pool[static_cast<std::size_t>(q)]);
+        if (present[k] == 0.0) continue;
+        if (first_pool < 0) first_pool = static_cast<std::int64_t>(k);
+        delta_spot += orig[k];
+        used += span_abs(consumed[k]);
+      }
+      if (first_pool < 0) continue;
+      delta_spot = span_abs(delta_spot);
+      if (used == 0.0) {
+        const std::int64_t t = b.period_tier[static_cast<std::size_t>(p0 + first_pool)];
+        used = t >= 0 ? span_abs(consumed[static_cast<std::size_t>(t)]) : 0.0;
+      }
+      const double in_spread = used < delta_spot ? used : delta_spot;
+      spot += b.spot_sprd[ru] * in_spread + b.spot_outr[ru] * (delta_spot - in_spread);
+    }
+    // 5. short option minimum
+    double som = 0.0;
+    const bool gross = b.som_gross[cc] != 0;
+    for (std::int64_t t = b.som_offset[cc]; t < b.som_offset[cc + 1]; ++t) {
+      const double rate = b.som_rate[static_cast<std::size_t>(t)];
+      const std::uint64_t bit = std::uint64_t{1} << static_cast<unsigned>(t - b.som_offset[cc]);
+      double calls = 0.0, puts = 0.0;
+      bool any = false;
+      for (std::int64_t p = first; p < last; ++p) {
+        const auto i = static_cast<std::size_t>(b.row[p]);
+        const double n = b.n[p];
+        if (!b.option[i] || !(n < 0) || !(b.som_mask[i] & bit)) continue;
+        any = true;
+        if (b.option[i] == 1) calls += n;
+        if (b.option[i] == 2) puts += n;
+      }
+      if (!any) continue;
+      calls = -calls, puts = -puts;
+      som += rate * (gross ? calls + puts : (puts > calls ? puts : calls));
+    }
+    const double base = scan + intra + spot;
+    out.scan[g] = scan;
+    out.active[g] = active;
+    out.intra[g] = intra;
+    out.spot[g] = spot;
+    out.som[g] = som;
+    out.nov[g] = nov;
+    out.risk[g] = som > base ? som : base;
+    out.formed[g] = formed;
+    out.unsupported[g] = unsupported;
+  }
+}

@@ -1,0 +1,605 @@
+"""SPAN margin of many accounts at once: the per-(account, combined commodity) steps in one C++ pass.
+
+The file's parameters are compiled once into arrays (`SpanModel`, cached on the parsed file): per contract
+its risk array, composite delta, delta pool, short-option-minimum tiers and premium; per combined commodity
+(CC) its delta pools (intra tiers, or the whole CC, then its periods); per intra-commodity spread its legs and
+its charge (flat or per month per spread, or the weighted-price rate of each leg).  The C++ pass
+(``_core.margin.span_margin_groups``, cpp/src/margin/span_margin.hpp) then gives per (account, CC) the scan
+risk and its scenario, the intra-commodity spread charge, the spot-month charge, the short option minimum, the
+net option value and the risk; numpy adds the CCs of each account (classes, adjRate, capAnov, currency conversion) as
+`riskoffset.margining.span.algorithm.span_account` does.
+
+An account takes `span_account` itself where a step is not in the pass: a super, inter or scanning spread that
+could form between its CCs, an adjRate on another base class, a spread the
+pass cannot charge (volatility offsets, more than 8 legs, a missing rate), a contract without risk array,
+delta or price, a CC whose currency needs a conversion the file does not give, or no position at all.  Those
+paths raise the errors the file's gaps call for.  Every row's full result (its per-CC breakdown in details) is
+built by `span_account` when it is looked at.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ... import _core
+from ..._types import FloatArray, IntArray
+from ..columns import CALIBRATION_ORDER, GroupMargins, plain
+from ..result import MarginResult
+from .algorithm import (
+    CALIBRATION,
+    COMPONENTS,
+    STANDARD_POINT_DEF,
+    SpanOptions,
+    _classes,
+    _convert,
+    _futures_psr,
+    _point_def_for,
+    span_account,
+)
+from .model import KIND_FUTURE, KIND_OPTION, CombinedCommodity, DeltaSpread, ScanSpread, SpanFile
+from .spreads import credit_rate, month_index, period_match, rate_for, tier_of
+
+#: Bits of a formed spread's charge method (calibration: per-month and weighted-price intra charges are candidates).
+KIND_PER_MONTH, KIND_WEIGHTED = 1, 2
+MAX_LEGS = 8  # legs of an intra spread the pass charges (more: the account takes span_account)
+
+
+@dataclass(frozen=True)
+class SpanModel:
+    """The arrays of the C++ pass for one choice of rate class per clearing org, and which CCs it covers."""
+
+    arrays: dict[str, Any]
+    supported: npt.NDArray[np.bool_]  # per CC: the pass computes it
+    row_ok: npt.NDArray[np.bool_]  # per contract: risk array, delta and (premium options) price present
+
+
+def _periods_in(tier: Any, pe: Sequence[str]) -> npt.NDArray[np.bool_]:
+    return np.array([tier.contains(p) if p else True for p in pe], dtype=bool)
+
+
+def compile_model(span: SpanFile, classes: dict[int, tuple[int, int]], opts: SpanOptions) -> SpanModel:
+    """`SpanModel` of ``span`` with rate class ``classes[org] = (r, r_m)`` (r_m: the fallback class)."""
+    con = span.contracts
+    cc_of_row, ccs = span.combined_commodity_of_rows()
+    n_rows, n_cc = len(con), len(ccs)
+    n_points = span.n_points
+    arrays = np.zeros((n_rows, n_points))
+    delta = np.zeros(n_rows)
+    row_ok = np.zeros(n_rows, dtype=bool)
+    period_pool = np.zeros(n_rows, dtype=np.int64)
+    som_mask = np.zeros(n_rows, dtype=np.uint64)
+    scan_mask = np.zeros(n_rows, dtype=np.uint64)
+    n_scan_tiers: list[int] = []
+    option = np.where(
+        con.kind == KIND_OPTION, np.where(con.option == "C", 1, np.where(con.option == "P", 2, 3)), 0
+    )
+    pfs = span.product_families
+    premium_pf = np.array([not pf.value_meth.upper().startswith("FUT") for pf in pfs], dtype=bool)
+    premium = (con.kind == KIND_OPTION) & (premium_pf[con.pf] if len(pfs) else False)
+    supported = np.zeros(n_cc, dtype=bool)
+    pool_offset, n_tier_pools, period_tier, star = [0], [], [], []
+    spread_offset, som_offset, som_gross, som_rate = [0], [0], [], []
+    leg_offset, method, amount, kind = [0], [], [], []
+    leg_pool, leg_side, leg_ratio, leg_rate = [], [], [], []
+    spot_offset, spot_pool_offset = [0], [0]
+    spot_pool: list[int] = []
+    spot_sprd: list[float] = []
+    spot_outr: list[float] = []
+    rows_of_cc = np.argsort(cc_of_row, kind="stable")
+    bounds = np.searchsorted(cc_of_row[rows_of_cc], np.arange(n_cc + 1))
+    for c, cc in enumerate(ccs):
+        org = span.orgs[cc.org]
+        r, r_m = classes.get(cc.org, (1, 1))
+        rows = rows_of_cc[bounds[c] : bounds[c + 1]]
+        pe = con.pe[rows].tolist()
+        ok = _cc_arrays(span, cc, org, rows, r, r_m, opts, arrays, delta, row_ok)
+        # delta pools: intra tiers (or "*"), then the CC's periods in order, then one that stays 0
+        tiers = list(dict.fromkeys(t.tn for t in cc.intra_tiers))
+        periods = sorted(set(pe))
+        n_t = len(tiers) if tiers else 1
+        pool_of_period = {p: n_t + k for k, p in enumerate(periods)}
+        zero_pool = n_t + len(periods)
+        n_tier_pools.append(len(tiers))
+        star.append(0 if tiers else 1)
+        period_tier.extend([-1] * n_t)
+        for p in periods:
+            tn = tier_of(cc.intra_tiers, p) if tiers else None
+            period_tier.append(tiers.index(tn) if tn is not None else -1)
+        period_tier.append(-1)
+        pool_offset.append(pool_offset[-1] + zero_pool + 1)
+        period_pool[rows] = [pool_of_period[p] for p in pe]
+        # intra-commodity spreads (those whose legs all name this CC)
+        for spread in cc.spreads:
+            if any(leg.cc != cc.cc for leg in spread.legs):
+                continue  # another CC's leg (or none named): never forms within one CC
+            pools = _leg_pools(cc, spread, tiers, pool_of_period, zero_pool)
+            if pools is None:
+                ok = False  # span_account raises for this CC
+                break
+            meth, per_spread, rates, bits = _charge(span, cc, spread, r, r_m)
+            if len(spread.legs) > MAX_LEGS:
+                meth = 2
+            method.append(meth)
+            amount.append(per_spread)
+            kind.append(bits)
+            for leg, pool, rate in zip(spread.legs, pools, rates):
+                leg_pool.append(pool)
+                leg_side.append(1.0 if leg.side == "A" else -1.0)
+                leg_ratio.append(leg.ratio)
+                leg_rate.append(rate)
+            leg_offset.append(len(leg_pool))
+        spread_offset.append(len(method))
+        # short option minimum: tiers with a rate in this class
+        gross = cc.som_meth.strip().upper() in ("GROSS", "G")
+        som_gross.append(1 if gross else 0)
+        bit = 0
+        for tier in cc.som_tiers:
+            som = rate_for(tier.rates, r, r_m)
+            if not som:
+                continue
+            if bit == 64:
+                ok = False
+                break
+            som_mask[rows[_periods_in(tier, pe)]] |= np.uint64(1) << np.uint64(bit)
+            som_rate.append(som)
+            bit += 1
+        som_offset.append(len(som_rate))
+        # spot-month charges of the class (as _cc_finish picks them): the CC's periods in each spot month
+        for sr in cc.spot_rates:
+            if sr.r != r and any(x.r == r for x in cc.spot_rates):
+                continue
+            if sr.r != r and sr.r != r_m and any(x.r == r_m for x in cc.spot_rates):
+                continue
+            spot_pool.extend(pool_of_period[p] for p in periods if period_match(p, sr.period))
+            spot_pool_offset.append(len(spot_pool))
+            spot_sprd.append(sr.sprd)
+            spot_outr.append(sr.outr)
+        spot_offset.append(len(spot_sprd))
+        # scan tiers: each row counts in every tier holding its period
+        for t, tier in enumerate(cc.scan_tiers[:64]):
+            scan_mask[rows[np.array([tier.contains(p) for p in pe], dtype=bool)]] |= np.uint64(1) << np.uint64(t)
+        n_scan_tiers.append(min(len(cc.scan_tiers), 64))
+        supported[c] = ok and len(cc.scan_tiers) <= 64
+    price = np.where(premium, con.price, 0.0)
+    row_ok &= ~(premium & np.isnan(con.price))
+    model = {
+        "arrays": arrays,
+        "delta": delta,
+        "period_pool": period_pool,
+        "som_mask": som_mask,
+        "scan_mask": scan_mask,
+        "n_scan_tiers": np.array(n_scan_tiers, dtype=np.int64),
+        "option": option.astype(np.int8),
+        "premium": premium.astype(np.uint8),
+        "price": np.where(np.isnan(price), 0.0, price),
+        "cvf": np.where(premium, con.cvf, 0.0),
+        "cc_of_row": cc_of_row.astype(np.int64),
+        "pool_offset": np.array(pool_offset, dtype=np.int64),
+        "n_tier_pools": np.array(n_tier_pools, dtype=np.int64),
+        "period_tier": np.array(period_tier, dtype=np.int64),
+        "star": np.array(star, dtype=np.uint8),
+        "spread_offset": np.array(spread_offset[: n_cc + 1], dtype=np.int64),
+        "som_offset": np.array(som_offset, dtype=np.int64),
+        "som_gross": np.array(som_gross, dtype=np.uint8),
+        "som_rate": np.array(som_rate, dtype=np.float64),
+        "leg_offset": np.array(leg_offset, dtype=np.int64),
+        "method": np.array(method, dtype=np.int8),
+        "amount": np.array(amount, dtype=np.float64),
+        "kind": np.array(kind, dtype=np.uint8),
+        "leg_pool": np.array(leg_pool, dtype=np.int64),
+        "leg_side": np.array(leg_side, dtype=np.float64),
+        "leg_ratio": np.array(leg_ratio, dtype=np.float64),
+        "leg_rate": np.array(leg_rate, dtype=np.float64),
+        "spot_offset": np.array(spot_offset, dtype=np.int64),
+        "spot_sprd": np.array(spot_sprd, dtype=np.float64),
+        "spot_outr": np.array(spot_outr, dtype=np.float64),
+        "spot_pool_offset": np.array(spot_pool_offset, dtype=np.int64),
+        "spot_pool": np.array(spot_pool, dtype=np.int64),
+    }
+    return SpanModel(model, supported, row_ok)
+
+
+def _cc_arrays(span: SpanFile, cc: CombinedCommodity, org: Any, rows: IntArray, r: int, r_m: int, opts: SpanOptions,
+               arrays: FloatArray, delta: FloatArray, row_ok: Any) -> bool:  # fmt: skip
+    """The CC's contracts' risk arrays (times the pointDef weights when asked) and composite deltas, as
+    `algorithm._arrays` and `_cc_scan` read them; False when its pointDef does not fit the arrays."""
+    con = span.contracts
+    if not len(rows):
+        return True
+    stored = con.arrays
+    key = r if r in stored else (r_m if r_m in stored else (min(stored) if stored else None))
+    if key is None:
+        return False
+    a = stored[key][rows]
+    d = con.composite[key][rows].copy()
+    d = np.where(np.isnan(d), con.delta[rows], d)
+    d = np.where(np.isnan(d) & (con.kind[rows] == KIND_FUTURE), 1.0, d)
+    pdef = cc.point_defs.get(r) or org.point_defs.get(r) or cc.point_defs.get(r_m) or org.point_defs.get(r_m)
+    if pdef is None:
+        pdef = next(iter(cc.point_defs.values()), None) or next(iter(org.point_defs.values()), None)
+    if pdef is None:
+        pdef = STANDARD_POINT_DEF if a.shape[1] == 16 else None
+    elif len(pdef.scan_points) != a.shape[1]:
+        return False
+    if opts.apply_point_weights:
+        if pdef is None:
+            return False
+        a = a * np.array([p.weight for p in pdef.scan_points])
+    good = ~np.isnan(a).any(axis=1) & ~np.isnan(d)
+    arrays[rows] = np.where(good[:, None], a, 0.0)
+    delta[rows] = np.where(good, d, 0.0)
+    row_ok[rows] = good
+    return True
+
+
+def _leg_pools(cc: CombinedCommodity, spread: DeltaSpread, tiers: list[str], pool_of_period: dict[str, int],
+               zero_pool: int) -> list[int] | None:  # fmt: skip
+    """Each leg's delta pool (`spreads.leg_pool`), or None where span_account raises for the leg."""
+    out = []
+    for leg in spread.legs:
+        if leg.period:
+            out.append(pool_of_period.get(leg.period, zero_pool))
+        elif leg.tier in tiers:
+            out.append(tiers.index(leg.tier))
+        elif not tiers and not cc.inter_tiers:
+            out.append(0)
+        else:
+            return None
+    return out
+
+
+def _charge(
+    span: SpanFile, cc: CombinedCommodity, spread: DeltaSpread, r: int, r_m: int
+) -> tuple[int, float, list[float], int]:
+    """(method, amount, per-leg rate, kind bits) of an intra spread (`spreads.spread_amounts`); method 2 where
+    span_account raises once the spread forms."""
+    zero = [0.0] * len(spread.legs)
+    if spread.spread_type.strip().upper() in ("DELTAVOL", "DELATVOL"):
+        return 2, 0.0, zero, 0
+    meth = spread.charge_meth
+    if meth == "W":
+        psr = _futures_psr(span, cc, cc.org)
+        spread_rate = rate_for(spread.rates, r, r_m)
+        rates = [rate_for(leg.rates, r, r_m) if leg.rates else spread_rate for leg in spread.legs]
+        if psr is None or any(x is None for x in rates):
+            return 2, 0.0, zero, KIND_WEIGHTED
+        return 1, psr, [credit_rate(float(x)) for x in rates if x is not None], KIND_WEIGHTED
+    if meth == "F":
+        per_spread = rate_for(spread.rates, r, r_m)
+        return (2, 0.0, zero, 0) if per_spread is None else (0, per_spread, zero, 0)
+    if meth == "P":
+        pmps = (
+            spread.pmps.get(r)
+            or spread.pmps.get(r_m)
+            or (spread.pmps[min(spread.pmps)] if spread.pmps else None)
+        )
+        periods = [
+            leg.period or next((t.start for t in cc.intra_tiers if t.tn == leg.tier and t.start), "")
+            for leg in spread.legs
+        ]
+        if pmps is None or not all(periods):
+            return 2, 0.0, zero, KIND_PER_MONTH
+        val, per_month, per_spread_rate = pmps
+        months = [month_index(p) for p in periods]
+        return 0, val + per_spread_rate + per_month * (max(months) - min(months)), zero, KIND_PER_MONTH
+    return 2, 0.0, zero, 0
+
+
+# Compiled models per parsed file (by identity, dropped with the file; not pickled with it).
+_MODELS: dict[int, dict[Any, SpanModel]] = {}
+
+
+def _model(span: SpanFile, classes: dict[int, tuple[int, int]], opts: SpanOptions) -> SpanModel:
+    """The compiled model of a parsed file, cached per (classes, point weights) while the file lives."""
+    if id(span) not in _MODELS:
+        _MODELS[id(span)] = {}
+        weakref.finalize(span, _MODELS.pop, id(span), None)
+    cache = _MODELS[id(span)]
+    key = (tuple(sorted(classes.items())), opts.apply_point_weights)
+    if key not in cache:
+        cache[key] = compile_model(span, classes, opts)
+    return cache[key]
+
+
+# ---------------------------------------------------------------------------------------------- many accounts
+def net_accounts(
+    account: IntArray, rows: IntArray, qty: FloatArray, n_rows: int
+) -> tuple[IntArray, IntArray, FloatArray]:
+    """`algorithm.net_positions` of every account at once: (account, contract row, contracts) sorted by account
+    and row, quantities summed in integer units of 1e-8 contracts, zero sums dropped."""
+    if not len(rows):
+        return account[:0], rows[:0], qty[:0]
+    key = account.astype(np.int64) * n_rows + rows
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    scaled = np.round(qty[order] * 1e8).astype(np.int64)
+    starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
+    total = np.add.reduceat(scaled, starts)
+    keep = total != 0
+    uniq = key[starts][keep]
+    return uniq // n_rows, uniq % n_rows, total[keep].astype(np.float64) / 1e8
+
+
+def span_margins(
+    span: SpanFile,
+    labels: Sequence[Any],
+    account: IntArray,
+    rows: IntArray,
+    qty: FloatArray,
+    opts: SpanOptions,
+) -> GroupMargins:
+    """SPAN margin of accounts ``labels`` (one row each, in order) holding ``qty`` contracts of contract ``rows``
+    (``account`` indexes ``labels``; positions need not be netted): the C++ pass for the per-CC steps, the
+    accounts that need cross-commodity steps through `span_account` (module doc)."""
+    n_acc = len(labels)
+    con = span.contracts
+    acc, row, n = net_accounts(
+        np.asarray(account, np.int64), np.asarray(rows, np.int64), np.asarray(qty, float), len(con)
+    )
+    cc_of_row, ccs = span.combined_commodity_of_rows()
+    cc = cc_of_row[row] if len(row) else np.zeros(0, np.int64)
+    classes: dict[int, tuple[int, int]] = {}
+    unknown_class: set[int] = set()  # no pbRateDef fits the options: span_account raises for its accounts
+    for i, org in enumerate(span.orgs):
+        try:
+            classes[i] = _classes(org, opts)
+        except ValueError:
+            classes[i], unknown_class = (1, 1), unknown_class | {i}
+    model_m = _model(span, {i: (r_m, r_m) for i, (r_m, _) in classes.items()}, opts)
+
+    n_cc = max(len(ccs), 1)
+    # (account, CC) groups of every netted position, rows ascending within a group (unlinked rows: CC -1)
+    order = np.argsort(acc * (n_cc + 1) + cc + 1, kind="stable")
+    acc, row, n, cc = acc[order], row[order], n[order], cc[order]
+    gid = acc * (n_cc + 1) + cc + 1
+    starts = (
+        np.flatnonzero(np.concatenate(([True], gid[1:] != gid[:-1]))) if len(gid) else np.zeros(0, np.int64)
+    )
+    g_acc, g_cc = acc[starts], cc[starts]
+    g_len = np.diff(np.append(starts, len(gid)))
+
+    # accounts the pass cannot finish: they take span_account
+    slow = np.bincount(acc, minlength=n_acc) == 0  # no position left
+    slow[g_acc[g_cc < 0]] = True
+    g_ccu = np.where(g_cc >= 0, g_cc, 0)
+    slow[g_acc[~model_m.supported[g_ccu]]] = True
+    slow[acc[~model_m.row_ok[row]]] = True
+    linked = g_cc >= 0
+    pair_acc, pair_cc = g_acc[linked], g_cc[linked]
+    cc_index = {(c.org, c.cc): k for k, c in enumerate(ccs)}
+    for org_i, org in enumerate(span.orgs):
+        for spread in (*org.super_spreads, *org.inter_spreads):
+            members = {cc_index[(org_i, leg.cc)] for leg in spread.legs if (org_i, leg.cc) in cc_index}
+            if not members:
+                continue
+            held = np.bincount(pair_acc[np.isin(pair_cc, list(members))], minlength=n_acc)
+            need = min(2, len(members)) if isinstance(spread, ScanSpread) or len(members) > 1 else 1
+            slow |= held >= need
+    # each account's currency: the option's, else its CCs' one (several: span_account asks for one)
+    cur_names = tuple(
+        dict.fromkeys([*(c.currency for c in ccs), *([opts.currency] if opts.currency else []), "USD"])
+    )
+    cc_cur = np.array([cur_names.index(c.currency) for c in ccs], dtype=np.int64)
+    account_cur = np.full(n_acc, cur_names.index(opts.currency or "USD"), dtype=np.int64)
+    if opts.currency is None and len(pair_acc):
+        first = np.flatnonzero(np.concatenate(([True], pair_acc[1:] != pair_acc[:-1])))
+        account_cur[pair_acc[first]] = cc_cur[pair_cc[first]]
+        slow[pair_acc[cc_cur[pair_cc] != account_cur[pair_acc]]] = True
+    # adjRate on a base class other than maintenance, or an initial class computed directly
+    # risk_i_mode 0: = maintenance, 1: val x maintenance, 2: class r_i by the pass, 3: span_account
+    risk_i_mode = np.zeros(len(ccs), dtype=np.int64)
+    adj_val = np.ones(len(ccs))
+    for k, c in enumerate(ccs):
+        r_m, r_i = classes[c.org]
+        adj = next(((base, val) for rr, base, val in c.adj_rates if rr == r_i and r_i != r_m), None)
+        if r_i == r_m:
+            continue
+        if adj is None:
+            risk_i_mode[k] = 2
+        elif adj[0] == r_m:
+            risk_i_mode[k], adj_val[k] = 1, adj[1]
+        else:
+            risk_i_mode[k] = 3  # another base class: span_account
+    for k, c in enumerate(ccs):
+        if c.org in unknown_class:
+            risk_i_mode[k] = 3
+    slow[pair_acc[risk_i_mode[pair_cc] == 3]] = True
+    model_i = None
+    if (risk_i_mode == 2).any():
+        model_i = _model(span, {i: (r_i, r_m) for i, (r_m, r_i) in classes.items()}, opts)
+        slow[g_acc[~model_i.supported[g_ccu]]] = True
+        slow[acc[~model_i.row_ok[row]]] = True
+    # conversion factor of each CC to each currency (none known: span_account raises)
+    factor = np.ones((n_cc, len(cur_names)))
+    divide = np.zeros((n_cc, len(cur_names)), dtype=bool)
+    missing = np.zeros((n_cc, len(cur_names)), dtype=bool)
+    for k, c in enumerate(ccs):
+        conv_table = span.orgs[c.org].cur_conv
+        for t, target in enumerate(cur_names):
+            if c.currency == target or not c.currency:
+                continue
+            if (c.currency, target) in conv_table:
+                factor[k, t] = conv_table[(c.currency, target)]
+            elif (target, c.currency) in conv_table:
+                factor[k, t], divide[k, t] = conv_table[(target, c.currency)], True
+            else:
+                missing[k, t] = True
+    slow[pair_acc[missing[pair_cc, account_cur[pair_acc]]]] = True
+
+    # the pass over the groups of the other accounts
+    keep = linked & ~slow[g_acc]
+    sel = np.repeat(keep, g_len)
+    f_row, f_n = row[sel], n[sel]
+    g_acc, g_cc = g_acc[keep], g_cc[keep]
+    group_start = np.concatenate(([0], np.cumsum(g_len[keep]))).astype(np.int64)
+    out_m = _core.margin.span_margin_groups(group_start, g_cc, f_row, f_n, model_m.arrays)
+    risk_m = out_m["risk"]
+    risk_i = np.where(risk_i_mode[g_cc] == 1, adj_val[g_cc] * risk_m, risk_m)
+    if model_i is not None and len(g_cc):
+        out_i = _core.margin.span_margin_groups(group_start, g_cc, f_row, f_n, model_i.arrays)
+        risk_i = np.where(risk_i_mode[g_cc] == 2, out_i["risk"], risk_i)
+        slow[g_acc[(out_i["unsupported"] != 0) & (risk_i_mode[g_cc] == 2)]] = True
+    slow[g_acc[out_m["unsupported"] != 0]] = True
+    g_factor = factor[g_cc, account_cur[g_acc]]
+    g_divide = divide[g_cc, account_cur[g_acc]]
+
+    def conv(v: FloatArray) -> FloatArray:
+        return np.asarray(np.where(g_divide, v / g_factor, v * g_factor), dtype=np.float64)
+
+    nov = out_m["nov"]
+    cap = (
+        np.array(
+            [bool(c.cap_anov if c.cap_anov is not None else span.orgs[c.org].cap_anov) for c in ccs],
+            dtype=bool,
+        )[g_cc]
+        if len(g_cc)
+        else np.zeros(0, dtype=bool)
+    )
+    net_m, net_i = risk_m - nov, risk_i - nov
+    net_m = np.where(cap, np.maximum(net_m, 0.0), net_m)
+    net_i = np.where(cap, np.maximum(net_i, 0.0), net_i)
+    scan, intra, spot, som = out_m["scan"], out_m["intra"], out_m["spot"], out_m["som"]
+    base_sum = scan + intra + spot
+    parts = {
+        "maintenance": conv(net_m),
+        "initial": conv(net_i),
+        "scan_risk": conv(scan),
+        "intra_spread_charge": conv(intra),
+        "spot_charge": conv(spot),
+        "som_excess": conv(np.maximum(0.0, som - base_sum)),
+        "initial_adjustment": conv(risk_i - risk_m),
+        "net_option_value": -conv(nov),
+    }
+    keep_g = ~slow[g_acc]
+    per_acc = {name: np.zeros(n_acc) for name in parts}
+    if keep_g.any():
+        ga = g_acc[keep_g]
+        seg = np.flatnonzero(np.concatenate(([True], ga[1:] != ga[:-1])))
+        for name, v in parts.items():
+            per_acc[name][ga[seg]] = np.add.reduceat(v[keep_g], seg)
+    maintenance = np.maximum(per_acc["maintenance"], 0.0)
+    initial = np.maximum(per_acc["initial"], 0.0)
+    components = {name: np.zeros(n_acc) for name in COMPONENTS}
+    for name in (
+        "scan_risk",
+        "intra_spread_charge",
+        "spot_charge",
+        "som_excess",
+        "initial_adjustment",
+        "net_option_value",
+    ):
+        components[name] = per_acc[name]
+    explained = np.zeros(n_acc)
+    for name in COMPONENTS[:-1]:
+        explained = explained + components[name]
+    components["floor_adjustment"] = initial - explained
+    rank = {tag: i for i, tag in enumerate(CALIBRATION_ORDER)}
+    calibration = {name: np.full(n_acc, rank[CALIBRATION[name]], dtype=np.int64) for name in COMPONENTS}
+    formed = np.zeros(n_acc, dtype=np.uint8)
+    np.bitwise_or.at(formed, g_acc, out_m["formed"])
+    calibration["intra_spread_charge"][formed != 0] = rank["candidate"]
+    # worst scenario: the CC with the largest converted scan risk among those with one (the first of equals)
+    worst_index = np.full(n_acc, -1, dtype=np.int64)
+    worst_pnl = np.zeros(n_acc)
+    worst_cc = np.full(n_acc, -1, dtype=np.int64)
+    scan_c, active = parts["scan_risk"], out_m["active"]
+    cand = np.flatnonzero(keep_g & (active > 0))
+    if len(cand):
+        ca = g_acc[cand]
+        seg = np.flatnonzero(np.concatenate(([True], ca[1:] != ca[:-1])))
+        top = np.maximum.reduceat(scan_c[cand], seg)
+        hits = np.flatnonzero(scan_c[cand] == np.repeat(top, np.diff(np.append(seg, len(cand)))))
+        best = cand[hits[np.searchsorted(hits, seg)]]
+        a = g_acc[best]
+        worst_cc[a], worst_index[a], worst_pnl[a] = g_cc[best], active[best], -scan_c[best]
+    currencies = cur_names
+    currency = account_cur.copy()
+    usd = np.array([_usd_rate(span, c) for c in currencies], dtype=float)
+
+    # the accounts span_account computes
+    reference: dict[int, MarginResult] = {}
+    for a in np.flatnonzero(slow).tolist():
+        lo, hi = np.searchsorted(acc, [a, a + 1])
+        res = span_account(span, row[lo:hi], n[lo:hi], opts, account=plain(labels[a]))
+        reference[a] = res
+        initial[a], maintenance[a] = res.initial, res.maintenance
+        if res.currency not in currencies:
+            currencies = (*currencies, res.currency)
+        currency[a] = currencies.index(res.currency)
+        for name in COMPONENTS:
+            components[name][a] = res.components.get(name, 0.0)
+            calibration[name][a] = rank[res.calibration.get(name, CALIBRATION[name])]
+        ws = res.worst_scenario
+        worst_index[a], worst_pnl[a] = (ws.index, ws.pnl) if ws is not None else (-1, 0.0)
+    if len(usd) < len(currencies):
+        usd = np.array([_usd_rate(span, c) for c in currencies], dtype=float)
+    source = (
+        f"{Path(span.source).name or 'SPAN file'} {' '.join(o.ec for o in span.orgs)} {span.business_date}"
+    )
+    point_text: dict[tuple[int, int], str] = {}
+
+    def describe(i: int, j: int) -> str:
+        if i in reference:
+            ws = reference[i].worst_scenario
+            return ws.description if ws is not None else ""
+        k = int(worst_cc[i])
+        if k < 0:
+            return ""
+        if (k, j) not in point_text:
+            c = ccs[k]
+            org = span.orgs[c.org]
+            pdef = _point_def_for(org, c, classes[c.org][0])
+            point = pdef.point(j) if pdef else None
+            point_text[(k, j)] = f"{c.cc}: {point.describe() if point else f'SPAN scenario {j}'}"
+        return point_text[(k, j)]
+
+    columns: GroupMargins
+
+    def full_result(i: int) -> MarginResult:
+        if i in reference:
+            return reference[i]
+        lo, hi = np.searchsorted(acc, [i, i + 1])
+        detail = span_account(span, row[lo:hi], n[lo:hi], opts, account=plain(labels[i]))
+        return dataclasses.replace(columns.result_from_columns(i), details=detail.details)
+
+    label_array = np.empty(n_acc, dtype=object)
+    label_array[:] = list(labels)
+    columns = GroupMargins(
+        method="span",
+        parameters_source=source.strip(),
+        accounts=label_array,
+        account=np.arange(n_acc, dtype=np.int64),
+        group_names=currencies,
+        group=currency,
+        currencies=currencies,
+        currency=currency,
+        initial=initial,
+        maintenance=maintenance,
+        usd_rate=usd[currency],
+        components=components,
+        calibration=calibration,
+        worst_index=worst_index,
+        worst_pnl=worst_pnl,
+        worst_description=describe,
+        row_result=full_result,
+    )
+    return columns
+
+
+def _usd_rate(span: SpanFile, currency: str) -> float:
+    if currency == "USD":
+        return 1.0
+    for org in span.orgs:
+        try:
+            return _convert(org, 1.0, currency, "USD")
+        except ValueError:
+            continue
+    return float("nan")
