@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -335,7 +336,64 @@ class LiveRefresh {
 
 }  // namespace
 
+// A pool array written in place by the segment functions: exactly dtype T, C-contiguous, writeable.
+template <typename T>
+T* pool_array(py::array a, const char* name) {
+  if (!a.dtype().equal(py::dtype::of<T>())) throw py::type_error(std::string(name) + " has the wrong dtype");
+  RO_CHECK(a.ndim() == 1 && (a.flags() & py::array::c_style) && a.writeable(),
+           std::string(name) + " must be a writeable contiguous vector");
+  return static_cast<T*>(a.mutable_data());
+}
+
 void register_live(py::module_& m) {
+  m.def(
+      "segment_find",
+      [](const py::array& indices_in, const py::array& quantity_in, const py::array& average_in, std::int64_t start,
+         std::int64_t end, std::int64_t instrument) {
+        const std::int64_t* ix = pool_array<std::int64_t>(indices_in, "indices");
+        const double* q = pool_array<double>(quantity_in, "quantity");
+        const double* avg = pool_array<double>(average_in, "average");
+        RO_CHECK(0 <= start && start <= end && end <= indices_in.size() && quantity_in.size() == indices_in.size() &&
+                     average_in.size() == indices_in.size(),
+                 "the segment lies outside the pool");
+        double held = 0.0, price = std::numeric_limits<double>::quiet_NaN();
+        for (std::int64_t p = start; p < end; ++p)
+          if (ix[p] == instrument) {
+            held = q[p], price = avg[p];
+            break;
+          }
+        return py::make_tuple(held, price);
+      },
+      py::arg("indices"), py::arg("quantity"), py::arg("average"), py::arg("start"), py::arg("end"),
+      py::arg("instrument"), "(quantity, average price) of `instrument` in the segment [start, end): (0, NaN) if none.");
+  m.def(
+      "segment_write",
+      [](const py::array& indices_in, const py::array& quantity_in, const py::array& average_in, std::int64_t start,
+         std::int64_t end, std::int64_t dst, std::int64_t instrument, bool keep, double quantity, double average) {
+        std::int64_t* ix = pool_array<std::int64_t>(indices_in, "indices");
+        double* q = pool_array<double>(quantity_in, "quantity");
+        double* avg = pool_array<double>(average_in, "average");
+        const std::int64_t n_pool = indices_in.size();
+        RO_CHECK(quantity_in.size() == n_pool && average_in.size() == n_pool, "the pool arrays differ in length");
+        RO_CHECK(0 <= start && start <= end && end <= dst, "the new segment must start after the old one");
+        RO_CHECK(dst + (end - start) + 1 <= n_pool, "the pool has no room for the new segment");
+        // The old segment without `instrument`, then `instrument` if kept, sorted by instrument row (insertion
+        // sort: a segment is one account's positions).
+        std::int64_t n = 0;
+        auto put = [&](std::int64_t i, double qq, double aa) {
+          std::int64_t at = dst + n;
+          while (at > dst && ix[at - 1] > i) ix[at] = ix[at - 1], q[at] = q[at - 1], avg[at] = avg[at - 1], --at;
+          ix[at] = i, q[at] = qq, avg[at] = aa, ++n;
+        };
+        for (std::int64_t p = start; p < end; ++p)
+          if (ix[p] != instrument) put(ix[p], q[p], avg[p]);
+        if (keep) put(instrument, quantity, average);
+        return n;
+      },
+      py::arg("indices"), py::arg("quantity"), py::arg("average"), py::arg("start"), py::arg("end"), py::arg("dst"),
+      py::arg("instrument"), py::arg("keep"), py::arg("quantity_new"), py::arg("average_new"),
+      "Write segment [start, end) at dst with `instrument` replaced by (quantity_new, average_new), or dropped "
+      "unless `keep`, sorted by instrument row; returns its length.");
 
   m.def(
       "settle",

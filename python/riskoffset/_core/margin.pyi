@@ -136,3 +136,23 @@ class LiveRefresh:
         average: npt.NDArray[np.float64],
         rows: npt.NDArray[np.int64],
     ) -> tuple[int, npt.NDArray[np.int64], npt.NDArray[np.int8]]: ...
+def segment_find(
+    indices: npt.NDArray[np.int64],
+    quantity: npt.NDArray[np.float64],
+    average: npt.NDArray[np.float64],
+    start: int,
+    end: int,
+    instrument: int,
+) -> tuple[float, float]: ...
+def segment_write(
+    indices: npt.NDArray[np.int64],
+    quantity: npt.NDArray[np.float64],
+    average: npt.NDArray[np.float64],
+    start: int,
+    end: int,
+    dst: int,
+    instrument: int,
+    keep: bool,
+    quantity_new: float,
+    average_new: float,
+) -> int: ...

@@ -355,7 +355,7 @@ class RiskEngine:
     ) -> None:
         """Recompute the accounts ``rows``: margin (under deribit-pm only the vector ``keys`` given, the
         others keep their figures), equity parts, figures, level, in one compiled pass over their positions
-        (`riskoffset._core.margin.live_refresh`: the PM kernel of the bulk pass, the account view's settle).
+        (`riskoffset._core.margin.LiveRefresh`: the PM kernel of the bulk pass, the account view's settle).
         A non-finite figure raises; the enclosing update then restores every input and recomputes these
         accounts from them (`Undo`), so a failed update leaves the figures as they were."""
         rows = np.asarray(rows, dtype=np.int64)

@@ -13,15 +13,20 @@ built from the same rows), and the average entry price of futures follows
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from .. import _core
 from .._types import FloatArray, IntArray
 from ..accounts.equity import futures_fill
 from ..book import _SCALE, Book
 from ..instruments import InstrumentTable
+
+_find = _core.margin.segment_find  # the account's position in an instrument (compiled: a trade's hot path)
+_write = _core.margin.segment_write  # the account's new segment at the end of the pool, sorted by instrument
 
 Csr = tuple[IntArray, IntArray, FloatArray, FloatArray]  # indptr, indices, quantity, average price
 Saved = tuple[int, int, int, bool]  # an account's start and end, the pool's size, whether it had moved
@@ -97,39 +102,27 @@ class Positions:
     ) -> float:
         """Add a fill to the account; returns the futures P&L it realises (settlement currency, 0 for
         anything else).  ``price`` is the fill price (used for futures' average price)."""
-        own = self.segment(row)
-        held, average = own.get(instrument, [0.0, float("nan")])
+        s, e = int(self.start[row]), int(self.end[row])
+        held, average = _find(self.indices, self.quantity, self.average, s, e, instrument)
         realised = 0.0
         units = round(held * _SCALE) + round(quantity * _SCALE)
         after = units / _SCALE
         if future:
             _, average, realised = futures_fill(held, average, after - held, price, inverse)
-        if units == 0:
-            own.pop(instrument, None)
-        else:
-            own[instrument] = [after, average if future else float("nan")]
-        self._write(row, own)
-        return realised
-
-    def _write(self, row: int, own: dict[int, list[float]]) -> None:
-        """The account's new segment at the end of the pool (sorted by instrument row)."""
-        n = len(own)
-        if self.size + n > len(self.indices):  # grow the pool by doubling: amortised O(1) per position
-            capacity = max(2 * len(self.indices), self.size + n, 64)
+        if self.size + (e - s) + 1 > len(self.indices):  # grow the pool by doubling: amortised O(1) per position
+            capacity = max(2 * len(self.indices), self.size + (e - s) + 1, 64)
             for name in ("indices", "quantity", "average"):
                 old = getattr(self, name)
                 grown = np.empty(capacity, dtype=old.dtype)
                 grown[: self.size] = old[: self.size]
                 setattr(self, name, grown)
-        s = self.size
-        order = sorted(own)
-        self.indices[s : s + n] = order
-        self.quantity[s : s + n] = [own[i][0] for i in order]
-        self.average[s : s + n] = [own[i][1] for i in order]
-        self.start[row], self.end[row] = s, s + n
-        self.size = s + n
+        n = _write(self.indices, self.quantity, self.average, s, e, self.size, instrument, units != 0, after,
+                   average if future else math.nan)  # fmt: skip
+        self.start[row], self.end[row] = self.size, self.size + n
+        self.size += n
         self.moved.add(row)
         self.version += 1
+        return realised
 
     # ------------------------------------------------------------------ views
     def ranges(self, rows: IntArray | None = None) -> tuple[IntArray, IntArray]:
