@@ -135,12 +135,11 @@ std::int64_t price_greeks_order(const PricingInputs& in, const PricingOutputs& o
         const vd T = vmax(t, splat(0.0));
         const vd b = bsm ? r - q : splat(0.0);
         if (pass == 0) {
-          // Validation without branches: any NaN/inf, non-positive underlying or strike, negative vol.
-          // x - x is 0 exactly when x is finite (NaN and inf give NaN): one test for the six finiteness checks.
-          const vd finite = (U - U) + (K - K) + (t - t) + (r - r) + (sigma - sigma) + (q - q);
-          const vi ok = (finite == 0.0) & (vmin(U, K) >= kMinMagnitude) & (vmax(U, K) <= kMaxMagnitude) &
-                        (sigma >= 0.0) & (sigma <= kMaxMagnitude) & (T <= kMaxMagnitude) &
-                        (vabs(theta) == 1.0) & (vabs(r * T) <= kMaxRateTime) &
+          // Validation without branches: every test is false for NaN, and the range tests are false for
+          // +-inf too (r or q infinite with t <= 0 gives inf * 0 = NaN), so they are the finiteness checks.
+          const vi ok = (U >= kMinMagnitude) & (U <= kMaxMagnitude) & (K >= kMinMagnitude) &
+                        (K <= kMaxMagnitude) & (sigma >= 0.0) & (sigma <= kMaxMagnitude) &
+                        (vabs(t) <= kMaxMagnitude) & (vabs(theta) == 1.0) & (vabs(r * T) <= kMaxRateTime) &
                         (vabs(q * T) <= kMaxRateTime);
           const vi bad = ~ok;
           if (any(bad) && first_bad < 0) {
@@ -162,7 +161,8 @@ std::int64_t price_greeks_order(const PricingInputs& in, const PricingOutputs& o
           // from 1/s by multiplication.
           const vd inv_su = 1.0 / (s_safe * U);
           p_inv_su[v] = inv_su;
-          p_x[v] = vlog_ratio(U, K, s_safe * inv_su) + b * T;  // ln(F/K) = ln(S/K) + (r - q) t
+          p_x[v] = vlog_ratio(U, K, s_safe * inv_su);
+          if (bsm) p_x[v] = p_x[v] + b * T;  // ln(F/K) = ln(S/K) + (r - q) t
           p_fk[v] = forward_minus_strike(U, K, U * carry, b * T, bsm);
           continue;
         }
@@ -186,12 +186,13 @@ std::int64_t price_greeks_order(const PricingInputs& in, const PricingOutputs& o
         const vd Dphi = D * phi;
         const vd gamma = Dc * phi * inv_s * inv_u;
         vd vega = Dphi * F * sqrt_t;
-        vd theta_t = r * V - b * F * D * theta * n1 - 0.5 * Dphi * F * s * inv_t;
+        vd theta_t = bsm ? r * V - b * F * D * theta * n1 - 0.5 * Dphi * F * s * inv_t
+                         : r * V - 0.5 * Dphi * F * s * inv_t;
         const vd rho = bsm ? T * D * theta * kn2 : -T * V;
         vd vanna = -Dc * phi * d2 * inv_sigma;
         const vd volga = vega * d1 * d2 * inv_sigma;
         const vd g = bsm ? q : r;
-        vd charm = g * delta - Dc * phi * (b * inv_s - 0.5 * d2 * inv_t);
+        vd charm = g * delta - Dc * phi * ((bsm ? b * inv_s : splat(0.0)) - 0.5 * d2 * inv_t);
         if (!all(live)) {
           // Expired (t <= 0): the value is intrinsic whatever t, so theta and charm are 0.
           const vi expired = t <= 0.0;

@@ -56,6 +56,10 @@ inline vd vexp(vd x) {
                                         1.0 / 479001600.0,
                                         1.0 / 6227020800.0};
   const vd p = polynomial(r, taylor);
+#if defined(__AVX512F__) && RO_WIDTH == 8
+  // p 2^n in one instruction, subnormal results and overflow included.
+  return __builtin_ia32_scalefpd512_mask(p, n, p, static_cast<char>(-1), 4 /* current rounding */);
+#else
   const vi k = as_int(t) - as_int(splat(magic));
   // 2^k as two factors so that results down to the subnormal range are formed without overflow of the
   // biased exponent.
@@ -64,10 +68,20 @@ inline vd vexp(vd x) {
   const vd s1 = as_double((k1 + 1023) << 52);
   const vd s2 = as_double((k2 + 1023) << 52);
   return p * s1 * s2;
+#endif
 }
 
 // Natural log for positive finite x, subnormals included (scaled by 2^54 first).
 inline vd vlog(vd x) {
+#if defined(__AVX512F__) && RO_WIDTH == 8
+  // x = m 2^e with m in [0.75, 1.5) from the exponent and mantissa instructions (subnormals included):
+  // getmant's interval [0.75, 1.5) halves mantissas >= 1.5, whose exponent is then one more than getexp's.
+  const vd m = __builtin_ia32_getmantpd512_mask(x, 3, x, static_cast<char>(-1), 4);
+  const vd ed = __builtin_ia32_getexppd512_mask(x, x, static_cast<char>(-1), 4) + select(m < 1.0, splat(1.0), splat(0.0));
+  const vd f = (m - 1.0) / (m + 1.0);  // |f| <= 0.2; log m = 2 atanh f
+  const vd f2 = f * f;
+  // atanh series 1 + f2/3 + ... + f2^11/23: truncation below 1e-18 for f2 <= 0.04.
+#else
   const vi subnormal = x < 0x1p-1022;
   x = select(subnormal, x * 0x1p54, x);
   const vi bits = as_int(x);
@@ -78,12 +92,13 @@ inline vd vlog(vd x) {
   e = e - big;  // big is -1 where true
   const vd f = (m - 1.0) / (m + 1.0);  // |f| <= 0.1716; log m = 2 atanh f
   const vd f2 = f * f;
+  const vd ed = small_int_to_double(e);
   // atanh series 1 + f2/3 + f2^2/5 + ... + f2^11/23: truncation below 2e-19 for f2 <= 0.0295.
+#endif
   static constexpr double atanh_series[11] = {1.0 / 3.0,  1.0 / 5.0,  1.0 / 7.0,  1.0 / 9.0,
                                               1.0 / 11.0, 1.0 / 13.0, 1.0 / 15.0, 1.0 / 17.0,
                                               1.0 / 19.0, 1.0 / 21.0, 1.0 / 23.0};
   const vd p = polynomial(f2, atanh_series);
-  const vd ed = small_int_to_double(e);
   const vd two_f = f + f;
   return ed * kLn2Hi + (two_f + (two_f * f2 * p + ed * kLn2Lo));
 }
