@@ -57,34 +57,43 @@ inline std::int64_t scenario_values_kernel(const ScenarioInputs& in, double* val
     // state and block instead of one per scenario (Deribit-style grids share 3 states over 9+ moves).
     const bool hoist = !shifted && in.n_vol_states <= kHoistedStates;
     vd state_s[kHoistedStates], state_inv_s[kHoistedStates];
+    // Per-scenario sigma checks are needed only where a state is not hoisted or one has a bad vol (then the
+    // scenario loop finds the first bad (instrument, scenario) in order).
+    bool check_sigma = !hoist;
     if (hoist) {
       for (std::size_t k = 0; k < in.n_vol_states; ++k) {
         const double* sigma_row = in.sigma + k * n;
         const Column sigma_c{sigma_row, 1};
         const vd sigma = full ? load(sigma_row + i0) : load_tail(sigma_c, i0, end, 0.1);
+        check_sigma |= any(~((sigma >= 0.0) & (sigma <= kMaxMagnitude)));
         state_s[k] = sigma * sqrt_t0;
         state_inv_s[k] = 1.0 / select(state_s[k] > kMinTotalVol, state_s[k], splat(1.0));
       }
     }
+    // Without time shifts every scenario has the same time, so the same discount factor.
+    const vd discount0 = zero_rate ? splat(1.0) : vexp(-in.r * vmax(t, splat(0.0)));
     vd base = splat(0.0);
     for (std::size_t j = 0; j < m; ++j) {
       const double growth = 1.0 + in.move[j];
       const auto state = static_cast<std::size_t>(in.vol_state[j]);
       const double* sigma_row = in.sigma + state * n;
       const Column sigma_c{sigma_row, 1};
-      const vd sigma = full ? load(sigma_row + i0) : load_tail(sigma_c, i0, end, 0.1);
-      if (any(~((sigma >= 0.0) & (sigma <= kMaxMagnitude))) && first_bad < 0) {
-        for (int l = 0; l < W; ++l)
-          if (!(sigma[l] >= 0.0 && sigma[l] <= kMaxMagnitude)) {
-            first_bad = static_cast<std::int64_t>((i0 + static_cast<std::size_t>(l)) * m + j);
-            break;
-          }
+      if (check_sigma && first_bad < 0) {
+        const vd sigma = full ? load(sigma_row + i0) : load_tail(sigma_c, i0, end, 0.1);
+        if (any(~((sigma >= 0.0) & (sigma <= kMaxMagnitude)))) {
+          for (int l = 0; l < W; ++l)
+            if (!(sigma[l] >= 0.0 && sigma[l] <= kMaxMagnitude)) {
+              first_bad = static_cast<std::int64_t>((i0 + static_cast<std::size_t>(l)) * m + j);
+              break;
+            }
+        }
       }
       vd T = t, s, inv_s;
       if (hoist) {
         s = state_s[state];
         inv_s = state_inv_s[state];
       } else {
+        const vd sigma = full ? load(sigma_row + i0) : load_tail(sigma_c, i0, end, 0.1);
         vd sqrt_t = sqrt_t0;
         if (shifted) {
           T = vmax(t - in.time_shift[j], splat(0.0));
@@ -97,12 +106,13 @@ inline std::int64_t scenario_values_kernel(const ScenarioInputs& in, double* val
       const vd fk = (F0 - K) + F0 * in.move[j];  // F - K without the rounding of F (exact near the money)
       const BlackTerms bt = black_core(theta, F, K, fk, s, inv_s, x0 + log_growth[j]);
       vd V = vmax(theta * fk, splat(0.0)) + bt.tv + 0.0;  // intrinsic + time value
-      if (!zero_rate) V = V * vexp(-in.r * vmax(T, splat(0.0)));
+      const vd discount = shifted ? vexp(-in.r * vmax(T, splat(0.0))) : discount0;
+      if (!zero_rate) V = V * discount;
       V = select(forward_like, F, V);
       if (in.base_first && j == 0 && in.base_value != nullptr) {
         // Base state: value in the quote currency and dV/dF = theta N(theta d1) e^{-rT} (1 for a forward).
         vd delta = theta * bt.n1;
-        if (!zero_rate) delta = delta * vexp(-in.r * vmax(T, splat(0.0)));
+        if (!zero_rate) delta = delta * discount;
         delta = select(forward_like, splat(1.0), delta);
         double lane_delta[W];
         store(lane_values, V);
