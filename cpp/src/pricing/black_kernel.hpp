@@ -184,10 +184,11 @@ std::int64_t price_greeks_order(const PricingInputs& in, const PricingOutputs& o
         const vd V = D * (vmax(theta * fk, splat(0.0)) + bt.tv) + 0.0;
         const vd delta = Dc * theta * n1;
         const vd Dphi = D * phi;
-        const vd gamma = Dc * phi * inv_s * inv_u;
+        const vd gamma = Dc * phi * inv_su;  // Dc pdf(d1) / (U s)
         vd vega = Dphi * F * sqrt_t;
-        vd theta_t = bsm ? r * V - b * F * D * theta * n1 - 0.5 * Dphi * F * s * inv_t
-                         : r * V - 0.5 * Dphi * F * s * inv_t;
+        // The vol term D pdf(d1) F sigma / (2 sqrt t), with 1 / sqrt t = sigma / s.
+        const vd vol_term = 0.5 * Dphi * F * (sigma * sigma * inv_s);
+        vd theta_t = bsm ? r * V - b * F * D * theta * n1 - vol_term : r * V - vol_term;
         const vd rho = bsm ? T * D * theta * kn2 : -T * V;
         vd vanna = -Dc * phi * d2 * inv_sigma;
         const vd volga = vega * d1 * d2 * inv_sigma;
