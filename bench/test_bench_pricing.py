@@ -106,6 +106,7 @@ def test_greeks6_speed_ratio_vs_numpy(benchmark, book_factory, n):
     baseline = statistics.median([before, numpy_median(reps)])
     ours = benchmark.stats.stats.median
     ratio = baseline / ours
+    benchmark.extra_info.update(numpy_s=baseline, ratio=ratio)
     assert ratio >= SPEED_BARS[n], (
         f"N={n:,}: riskoffset avx512 {ours / n * 1e9:.1f} ns/option is {ratio:.2f}x the numpy baseline "
         f"({baseline / n * 1e9:.1f} ns/option), bar {SPEED_BARS[n]}x"
