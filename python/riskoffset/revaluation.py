@@ -16,6 +16,13 @@ from ._types import FloatArray
 _FLOAT64 = np.dtype(np.float64)
 
 
+def _column(value: Any) -> FloatArray:
+    """A flat contiguous float64 array of the values (the usual 1-d float64 column as it is)."""
+    if type(value) is np.ndarray and value.dtype == _FLOAT64 and value.ndim == 1 and value.flags.c_contiguous:
+        return value
+    return np.ascontiguousarray(value, dtype=np.float64).reshape(-1)
+
+
 def revalue(
     flag: Any,
     forward: Any,
@@ -53,9 +60,9 @@ def revalue(
         isinstance(r, bool) or not isinstance(r, (int, float, np.integer, np.floating)) or not np.isfinite(r)
     ):
         raise ValueError(f"r must be a finite number, got {r!r}")
-    flags = np.ascontiguousarray(flag, dtype=np.float64).reshape(-1)
+    flags = _column(flag)
     n = flags.size
-    moves = np.ascontiguousarray(move, dtype=np.float64).reshape(-1)
+    moves = _column(move)
     m = moves.size
 
     def per_instrument(name: str, value: Any) -> FloatArray:

@@ -50,6 +50,8 @@ inline std::int64_t scenario_values_kernel(const ScenarioInputs& in, double* val
         }
     }
     const vi is_inverse = inverse == 1.0;
+    // Blocks of options only, in the quote currency (the usual case), skip both selects per scenario.
+    const bool any_forward_like = any(forward_like), any_inverse = any(is_inverse);
     const vd inv_f0 = 1.0 / F0;
     const vd x0 = vlog_ratio(F0, K, inv_f0);
     const vd sqrt_t0 = vsqrt(vmax(t, splat(0.0)));
@@ -108,7 +110,7 @@ inline std::int64_t scenario_values_kernel(const ScenarioInputs& in, double* val
       vd V = vmax(theta * fk, splat(0.0)) + bt.tv + 0.0;  // intrinsic + time value
       const vd discount = shifted ? vexp(-in.r * vmax(T, splat(0.0))) : discount0;
       if (!zero_rate) V = V * discount;
-      V = select(forward_like, F, V);
+      if (any_forward_like) V = select(forward_like, F, V);
       if (in.base_first && j == 0 && in.base_value != nullptr) {
         // Base state: value in the quote currency and dV/dF = theta N(theta d1) e^{-rT} (1 for a forward).
         vd delta = theta * bt.n1;
@@ -122,7 +124,7 @@ inline std::int64_t scenario_values_kernel(const ScenarioInputs& in, double* val
           in.base_delta[i0 + l] = lane_delta[l];
         }
       }
-      V = select(is_inverse, V * inv_f0 * inv_growth[j], V);  // coin value V / (F0 (1 + m))
+      if (any_inverse) V = select(is_inverse, V * inv_f0 * inv_growth[j], V);  // coin value V / (F0 (1 + m))
       if (in.base_first && j == 0) {
         base = V;
         continue;
