@@ -35,8 +35,10 @@ inline vd polynomial(vd y, const double (&c)[N]) {
 // exp(x); 0 below -746, +inf above 709.79, NaN propagates.
 inline vd vexp(vd x) {
   const double magic = 0x1.8p52;
-  x = select(x < -746.0, splat(-746.0), x);
-  x = select(x > 710.0, splat(710.0), x);  // 2^1024 overflows to +inf below
+  // Clamped as c > x ? c : x and c < x ? c : x, the operand order of the max / min instructions that keeps a
+  // NaN x (one instruction each where a compare and a blend would be two).
+  x = vmax(splat(-746.0), x);
+  x = vmin(splat(710.0), x);  // 2^1024 overflows to +inf below
   const vd t = x * kLog2e + magic;  // round(x / ln 2) lands in the low mantissa bits of t
   const vd n = t - magic;
   const vd r = (x - n * kLn2Hi) - n * kLn2Lo;  // |r| <= ln2 / 2
