@@ -100,7 +100,7 @@ std::int64_t price_greeks_order(const PricingInputs& in, const PricingOutputs& o
   const bool zero_rate = in.r.stride == 0 && in.r.data[0] == 0.0;
   std::int64_t first_bad = -1;
 
-  double tail_out[kOutputCount][W];
+  double tail_out[W];
   // Two passes over chunks of kChunkVectors vectors: the first computes what depends on the inputs alone
   // (sqrt, exp, the division, log), the second the normal tails and the outputs.  Each pass is a loop of
   // shorter, independent iterations that the CPU overlaps, where one long iteration (sqrt -> division ->
@@ -206,41 +206,41 @@ std::int64_t price_greeks_order(const PricingInputs& in, const PricingOutputs& o
           vanna = select(atm_zero_vol, 0.5 * Dc * kInvSqrt2Pi * sqrt_t, vanna);
         }
 
-        vd res[kOutputCount] = {};
+        // Each requested output stored as it is formed (no array of all outputs: zero-filling one per
+        // vector cost a string instruction per iteration).
+        const auto put = [&](int k, vd value) {
+          if (!out.out[k]) return;
+          if (full) {
+            store(out.out[k] + i0, value);
+          } else {
+            store(tail_out, value);
+            for (std::size_t l = 0; i0 + l < end; ++l) out.out[k][i0 + l] = tail_out[l];
+          }
+        };
         if (!inverse) {
-          res[0] = V, res[1] = delta, res[9] = delta, res[10] = delta;
-          if constexpr (kOrder >= 1) res[2] = gamma, res[3] = vega, res[4] = theta_t, res[5] = rho;
-          if constexpr (kOrder >= 2) res[6] = vanna, res[7] = volga, res[8] = charm;
+          put(0, V), put(1, delta), put(9, delta), put(10, delta);
+          if constexpr (kOrder >= 1) put(2, gamma), put(3, vega), put(4, theta_t), put(5, rho);
+          if constexpr (kOrder >= 2) put(6, vanna), put(7, volga), put(8, charm);
         } else {
           // Coin value c = V / U and its derivatives (docs/formulas.md, inverse settlement).
           const vd c = V * inv_u;
           const vd dc = (delta - c) * inv_u;
           const vd theta_c = theta_t * inv_u;
           const vd vega_c = vega * inv_u;
-          res[0] = c;
-          res[1] = dc;
-          res[9] = delta - c;
-          res[10] = delta;
+          put(0, c);
+          put(1, dc);
+          put(9, delta - c);
+          put(10, delta);
           if constexpr (kOrder >= 1) {
-            res[2] = (gamma - 2.0 * dc) * inv_u;
-            res[3] = vega_c;
-            res[4] = theta_c;
-            res[5] = rho * inv_u;
+            put(2, (gamma - 2.0 * dc) * inv_u);
+            put(3, vega_c);
+            put(4, theta_c);
+            put(5, rho * inv_u);
           }
           if constexpr (kOrder >= 2) {
-            res[6] = (vanna - vega_c) * inv_u;
-            res[7] = volga * inv_u;
-            res[8] = (charm - theta_c) * inv_u;
-          }
-        }
-        if (full) {
-          for (int k = 0; k < kOutputCount; ++k)
-            if (out.out[k]) store(out.out[k] + i0, res[k]);
-        } else {
-          for (int k = 0; k < kOutputCount; ++k) {
-            if (!out.out[k]) continue;
-            store(tail_out[k], res[k]);
-            for (std::size_t l = 0; i0 + l < end; ++l) out.out[k][i0 + l] = tail_out[k][l];
+            put(6, (vanna - vega_c) * inv_u);
+            put(7, volga * inv_u);
+            put(8, (charm - theta_c) * inv_u);
           }
         }
       }
