@@ -129,9 +129,16 @@ inline std::int64_t scenario_values_kernel(const ScenarioInputs& in, double* val
         base = V;
         continue;
       }
-      store(lane_values, V - base);
-      for (std::size_t l = 0; l < static_cast<std::size_t>(W) && i0 + l < end; ++l)
-        values[(i0 + l) * out_columns + (j - first_column)] = lane_values[l];
+      // One column of the instrument-major matrix: lane l goes to row i0 + l (a full block without bounds
+      // tests, unrolled).
+      const vd pnl = V - base;
+      double* column = values + i0 * out_columns + (j - first_column);
+      if (full) {
+        for (int l = 0; l < W; ++l) column[static_cast<std::size_t>(l) * out_columns] = pnl[l];
+      } else {
+        store(lane_values, pnl);
+        for (std::size_t l = 0; i0 + l < end; ++l) column[l * out_columns] = lane_values[l];
+      }
     }
   }
   return first_bad;
