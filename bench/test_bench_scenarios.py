@@ -21,9 +21,9 @@ MOVES = np.linspace(-0.16, 0.16, 11)
 VOL_SHOCKS = (1.5, 1.0, 0.75)  # up / same / down vol states
 
 # riskoffset (AVX-512 when the CPU has it, else the best target) over the numpy/scipy baseline, one thread.
-# The goal is 5x (with <= 150 us per call); RESULTS.md has the figures.  The bar asserted is what the kernel
-# meets with margin on the 2-core benchmark machine.
-SPEED_BAR = 3.3
+# The goal is 5x with <= 150 us per call; measured 4.3-4.5x and 145-150 us (RESULTS.md).  The bar asserted is
+# what the kernel meets with margin on the 2-core benchmark machine.
+SPEED_BAR = 3.6
 
 
 def _case() -> dict[str, np.ndarray]:
