@@ -78,7 +78,8 @@ inline vd vlog(vd x) {
   // x = m 2^e with m in [0.75, 1.5) from the exponent and mantissa instructions (subnormals included):
   // getmant's interval [0.75, 1.5) halves mantissas >= 1.5, whose exponent is then one more than getexp's.
   const vd m = __builtin_ia32_getmantpd512_mask(x, 3, x, static_cast<char>(-1), 4);
-  const vd ed = __builtin_ia32_getexppd512_mask(x, x, static_cast<char>(-1), 4) + select(m < 1.0, splat(1.0), splat(0.0));
+  const vd ed =
+      __builtin_ia32_getexppd512_mask(x, x, static_cast<char>(-1), 4) + select(m < 1.0, splat(1.0), splat(0.0));
   const vd f = (m - 1.0) / (m + 1.0);  // |f| <= 0.2; log m = 2 atanh f
   const vd f2 = f * f;
   // atanh series 1 + f2/3 + ... + f2^10/21: the first term left out, f2^11/23, is below 2e-17 for f2 <= 0.04.
