@@ -159,7 +159,7 @@ std::int64_t price_greeks_order(const PricingInputs& in, const PricingOutputs& o
           const vd s_safe = select(s > kMinTotalVol, s, splat(1.0));
           // Divisions are the slowest operations: one reciprocal serves 1/s and 1/U, and 1/sigma, 1/t follow
           // from 1/s by multiplication.
-          const vd inv_su = 1.0 / (s_safe * U);
+          const vd inv_su = vrecip(s_safe * U);
           p_inv_su[v] = inv_su;
           p_x[v] = vlog_ratio(U, K, s_safe * inv_su);
           if (bsm) p_x[v] = p_x[v] + b * T;  // ln(F/K) = ln(S/K) + (r - q) t

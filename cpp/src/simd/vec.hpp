@@ -91,6 +91,18 @@ inline unsigned lane_bits(vi m) {
 }
 inline bool any(vi m) { return lane_bits(m) != 0; }
 inline bool all(vi m) { return lane_bits(m) == (1u << W) - 1u; }
+// 1 / x for positive normal x to about an ulp: on AVX-512 a 14-bit estimate and one cubic Newton step
+// (truncation below 2^-56) in the multiply-add units, leaving the divider (one 512-bit division per 16
+// cycles) to the divisions that need correct rounding; elsewhere the division.
+inline vd vrecip(vd x) {
+#if defined(__AVX512F__) && RO_WIDTH == 8
+  const vd y = __builtin_ia32_rcp14pd512_mask(x, x, static_cast<unsigned char>(-1));
+  const vd e = 1.0 - x * y;
+  return y + y * (e + e * e + e * e * e);
+#else
+  return 1.0 / x;
+#endif
+}
 // Small integers (|k| < 2^50) to double without a packed int64->double instruction (absent before AVX-512).
 inline vd small_int_to_double(vi k) {
   const double magic = 0x1.8p52;

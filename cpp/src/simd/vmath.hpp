@@ -127,7 +127,7 @@ inline vd residual_of_product(vd a, vd q, vd b) {
 
 // ln(a / b) for positive a, b given 1/a, correcting the rounding of the quotient: ln(q) + (a - q b) / a.
 inline vd vlog_ratio(vd a, vd b, vd inv_a) {
-  const vd q = a / b;
+  const vd q = a * vrecip(b);  // any rounding of the quotient is corrected below
   return vlog(q) + residual_of_product(a, q, b) * inv_a;
 }
 
