@@ -74,9 +74,10 @@ def test_riskoffset_greeks6_out(benchmark, book_factory, reference_factory, thre
 
 # Speed bars: riskoffset on AVX-512, one thread, price + 5 Greeks, as a multiple of the numpy/scipy baseline
 # timed in the same test, before and after (the machine may be shared: a ratio of medians taken side by side
-# moves far less than ns/option).  The goals were 7.8x at 1M (8 ns/option when numpy took 62)
-# and 5x at N = 1,000; these bars are what the kernel meets with margin (bench/RESULTS.md has the figures).
-SPEED_BARS = {1_000: 2.5, BIG_N: 5.0}
+# moves far less than ns/option).  The goals are 8 ns/option at 1M (7.8x when numpy took 62; measured 8.0-8.8
+# ns, 9.1-11x) and 5x at N = 1,000 (measured 5.0-5.3x, 4.6x with the machine busy); these bars are what the
+# kernel meets with margin (bench/RESULTS.md has the figures).
+SPEED_BARS = {1_000: 4.2, BIG_N: 7.0}
 
 
 @pytest.mark.parametrize("n", sorted(SPEED_BARS), ids=lambda n: f"N={n}")
@@ -106,6 +107,7 @@ def test_greeks6_speed_ratio_vs_numpy(benchmark, book_factory, n):
     baseline = statistics.median([before, numpy_median(reps)])
     ours = benchmark.stats.stats.median
     ratio = baseline / ours
+    benchmark.extra_info.update(numpy_s=baseline, ratio=ratio)
     assert ratio >= SPEED_BARS[n], (
         f"N={n:,}: riskoffset avx512 {ours / n * 1e9:.1f} ns/option is {ratio:.2f}x the numpy baseline "
         f"({baseline / n * 1e9:.1f} ns/option), bar {SPEED_BARS[n]}x"

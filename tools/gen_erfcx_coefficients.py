@@ -3,7 +3,7 @@
 erfcx(x) = exp(x^2) erfc(x) for x >= 0 is written as g(y) / (1 + 2x) with y = (x - 3) / (x + 3),
 which maps [0, inf) onto [-1, 1); g is smooth there (g -> 2/sqrt(pi) as x -> inf).  g is interpolated at
 Chebyshev nodes with mpmath at 60 digits and converted, still at 60 digits, to monomial coefficients in y:
-they stay small (sum of |a_j| about 2 at degree 27, the degree used), so the monomial form is well conditioned and C++ can
+they stay small (sum of |a_j| about 2 at degree 25, the degree used), so the monomial form is well conditioned and C++ can
 evaluate it with short dependency chains (even/odd split) instead of Clenshaw's serial recurrence.
 Run: python tools/gen_erfcx_coefficients.py [degree]
 """
@@ -56,7 +56,7 @@ def horner(coeffs, y):
 
 
 if __name__ == "__main__":
-    degree = int(sys.argv[1]) if len(sys.argv) > 1 else 27
+    degree = int(sys.argv[1]) if len(sys.argv) > 1 else 25
     coeffs = monomial(chebyshev_coefficients(degree + 1))
     coeffs_d = [float(c) for c in coeffs]
     worst = 0.0

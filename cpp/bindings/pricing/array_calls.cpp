@@ -9,6 +9,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <algorithm>
 #include <thread>
 #include <vector>
 
@@ -27,9 +28,36 @@ struct ArgColumn {
   const double* data = nullptr;
 };
 
-// A plain number, or a float64 C-contiguous ndarray.  Returns false for anything else; records the array's
-// shape in `shape` (which must match earlier arrays).
-bool read_numeric(PyObject* o, ArgColumn& col, std::vector<py::ssize_t>& shape, bool& have_shape) {
+// The common shape of the array arguments, without a heap allocation per argument.
+struct Shape {
+  int ndim = -1;  // -1: no array seen yet
+  py::ssize_t dims[32] = {};
+  std::vector<py::ssize_t> vector() const { return std::vector<py::ssize_t>(dims, dims + std::max(ndim, 0)); }
+  // Records the shape of `a` (nd >= 1) or checks it against the one recorded; false on a mismatch.
+  bool take(const py::detail::PyArray_Proxy* a) {
+    if (a->nd > 32) return false;
+    if (ndim >= 0) {
+      if (a->nd != ndim) return false;
+      for (int d = 0; d < ndim; ++d)
+        if (a->dimensions[d] != dims[d]) return false;
+      return true;
+    }
+    ndim = a->nd;
+    for (int d = 0; d < ndim; ++d) dims[d] = a->dimensions[d];
+    return true;
+  }
+};
+
+// numpy's float64 descriptor (the builtin one, compared by identity as dtype.is() does).
+PyObject* float64_descr() {
+  static PyObject* descr = py::dtype::of<double>().release().ptr();  // kept for the module's lifetime
+  return descr;
+}
+
+// A plain number, or a float64 C-contiguous aligned ndarray.  Returns false for anything else; records the
+// array's shape in `shape` (which must match earlier arrays).  Reads the array header directly: this runs
+// seven times per call, where pybind11's accessors allocate.
+bool read_numeric(PyObject* o, ArgColumn& col, Shape& shape) {
   if (PyFloat_Check(o)) {
     col.scalar = PyFloat_AS_DOUBLE(o);
     return true;
@@ -43,26 +71,23 @@ bool read_numeric(PyObject* o, ArgColumn& col, std::vector<py::ssize_t>& shape, 
     return true;
   }
   if (!py::isinstance<py::array>(o)) return false;
-  auto a = py::reinterpret_borrow<py::array>(o);
+  const auto* a = py::detail::array_proxy(o);
   // Unaligned views (a byte offset into a buffer) take the Python path, which reads them through a copy.
-  if (!a.dtype().is(py::dtype::of<double>()) || !(a.flags() & py::array::c_style) ||
-      !(a.flags() & py::detail::npy_api::NPY_ARRAY_ALIGNED_))
-    return false;
-  std::vector<py::ssize_t> s(a.shape(), a.shape() + a.ndim());
-  if (a.ndim() == 0) {
-    col.scalar = *static_cast<const double*>(a.data());
+  constexpr int kNeeded = py::detail::npy_api::NPY_ARRAY_C_CONTIGUOUS_ | py::detail::npy_api::NPY_ARRAY_ALIGNED_;
+  if (a->descr != float64_descr() || (a->flags & kNeeded) != kNeeded) return false;
+  if (a->nd == 0) {
+    col.scalar = *reinterpret_cast<const double*>(a->data);
     return true;
   }
-  if (have_shape && s != shape) return false;
-  shape = s, have_shape = true;
-  col.data = static_cast<const double*>(a.data());
+  if (!shape.take(a)) return false;
+  col.data = reinterpret_cast<const double*>(a->data);
   return true;
 }
 
 // Flag: 'c'/'call'/'p'/'put' or a bool (scalar), or a C-contiguous bool or string ndarray of the common
 // shape (an invalid value there raises ValueError naming it and its row, the same rule as every path).
 bool read_flag(PyObject* f, double& scalar, const std::uint8_t*& bools, riskoffset_bindings::FlagStorage& storage,
-               std::vector<py::ssize_t>& shape, bool& have_shape) {
+               Shape& shape) {
   if (PyBool_Check(f)) {
     scalar = f == Py_True ? 1.0 : -1.0;
     return true;
@@ -77,14 +102,37 @@ bool read_flag(PyObject* f, double& scalar, const std::uint8_t*& bools, riskoffs
     return true;
   }
   if (!py::isinstance<py::array>(f)) return false;
+  const auto* proxy = py::detail::array_proxy(f);
+  if (proxy->nd == 0 || !(proxy->flags & py::detail::npy_api::NPY_ARRAY_C_CONTIGUOUS_)) return false;
   auto a = py::reinterpret_borrow<py::array>(f);
-  std::vector<py::ssize_t> s(a.shape(), a.shape() + a.ndim());
-  if (!riskoffset_bindings::is_flag_dtype(a) || !(a.flags() & py::array::c_style) || a.ndim() == 0 ||
-      (have_shape && s != shape))
-    return false;
-  shape = s, have_shape = true;
+  if (!riskoffset_bindings::is_flag_dtype(a) || !shape.take(proxy)) return false;
   bools = riskoffset_bindings::flag_bytes(a, storage);
   return true;
+}
+
+// A C-contiguous float64 result array: small ones straight from numpy's constructor (pybind11's array_t
+// costs a few hundred ns more each, which at 1,000 options is a few per cent of the call), large ones from
+// the buffer pool.
+py::object new_result_array(const Shape& shape, std::size_t n) {
+  if (n * sizeof(double) >= riskoffset_bindings::kMinPooledBytes)
+    return riskoffset_bindings::new_double_array(shape.vector());
+  auto& api = py::detail::npy_api::get();
+  PyObject* descr = float64_descr();
+  Py_INCREF(descr);  // stolen by the constructor
+  PyObject* a = api.PyArray_NewFromDescr_(api.PyArray_Type_, descr, shape.ndim, shape.dims, nullptr, nullptr, 0,
+                                          nullptr);
+  if (!a) throw py::error_already_set();
+  return py::reinterpret_steal<py::object>(a);
+}
+
+// The output names as Python strings, made once (dict keys of every result).
+PyObject* output_name(int k) {
+  static PyObject* names[riskoffset::kOutputCount] = {};
+  if (!names[k]) {
+    names[k] = PyUnicode_InternFromString(riskoffset::kOutputNames[k]);
+    if (!names[k]) throw py::error_already_set();
+  }
+  return names[k];
 }
 
 int auto_threads(long requested, std::size_t n) {
@@ -99,11 +147,10 @@ PyObject* greeks_arrays(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
     return nullptr;
   }
   try {
-    std::vector<py::ssize_t> shape;
-    bool have_shape = false;
+    Shape shape;
     ArgColumn cols[6];
     for (int k = 0; k < 6; ++k)
-      if (!read_numeric(args[k + 1], cols[k], shape, have_shape)) Py_RETURN_NONE;
+      if (!read_numeric(args[k + 1], cols[k], shape)) Py_RETURN_NONE;
     double flag_scalar = 0.0;
     const std::uint8_t* flag_bools = nullptr;
     riskoffset_bindings::FlagStorage flag_storage;
@@ -111,10 +158,11 @@ PyObject* greeks_arrays(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
       PyErr_SetString(PyExc_TypeError, "greeks_arrays: order must be a tuple of output indices");
       return nullptr;
     }
-    if (!read_flag(args[0], flag_scalar, flag_bools, flag_storage, shape, have_shape)) Py_RETURN_NONE;
+    if (!read_flag(args[0], flag_scalar, flag_bools, flag_storage, shape)) Py_RETURN_NONE;
     // All scalars: shape () and one row; the result holds floats (scalars in, scalars out).
+    const bool have_shape = shape.ndim >= 0;
     std::size_t n = 1;
-    for (py::ssize_t d : shape) n *= static_cast<std::size_t>(d);
+    for (int d = 0; d < shape.ndim; ++d) n *= static_cast<std::size_t>(shape.dims[d]);
     const long model = PyLong_AsLong(args[7]), settlement = PyLong_AsLong(args[8]);
     const long threads_arg = PyLong_AsLong(args[10]);
     if (PyErr_Occurred()) return nullptr;
@@ -142,8 +190,8 @@ PyObject* greeks_arrays(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
       if (k < 0 || k >= riskoffset::kOutputCount) Py_RETURN_NONE;
       if (!out.out[k]) {
         if (have_shape) {
-          py::array_t<double> a = riskoffset_bindings::new_double_array(shape);
-          out.out[k] = a.mutable_data();
+          py::object a = new_result_array(shape, n);
+          out.out[k] = reinterpret_cast<double*>(py::detail::array_proxy(a.ptr())->data);
           arrays[static_cast<std::size_t>(k)] = std::move(a);
         } else {
           out.out[k] = &scalars[k];
@@ -160,10 +208,9 @@ PyObject* greeks_arrays(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
     py::dict result;
     for (auto item : order) {
       const long k = PyLong_AsLong(item.ptr());
-      if (have_shape)
-        result[py::str(riskoffset::kOutputNames[k])] = arrays[static_cast<std::size_t>(k)];
-      else
-        result[py::str(riskoffset::kOutputNames[k])] = py::float_(scalars[k]);
+      py::object value = have_shape ? arrays[static_cast<std::size_t>(k)] : py::float_(scalars[k]);
+      if (PyDict_SetItem(result.ptr(), output_name(static_cast<int>(k)), value.ptr()) < 0)
+        throw py::error_already_set();
     }
     return result.release().ptr();
   } catch (py::error_already_set& e) {
@@ -188,19 +235,18 @@ PyObject* implied_vol_arrays(PyObject*, PyObject* const* args, Py_ssize_t nargs)
     return nullptr;
   }
   try {
-    std::vector<py::ssize_t> shape;
-    bool have_shape = false;
+    Shape shape;
     ArgColumn cols[6];  // price, underlying, strike, t, r, q
     const int positions[6] = {0, 2, 3, 4, 5, 6};
     for (int k = 0; k < 6; ++k)
-      if (!read_numeric(args[positions[k]], cols[k], shape, have_shape)) Py_RETURN_NONE;
+      if (!read_numeric(args[positions[k]], cols[k], shape)) Py_RETURN_NONE;
     double flag_scalar = 0.0;
     const std::uint8_t* flag_bools = nullptr;
     riskoffset_bindings::FlagStorage flag_storage;
-    if (!read_flag(args[1], flag_scalar, flag_bools, flag_storage, shape, have_shape)) Py_RETURN_NONE;
-    if (!have_shape) Py_RETURN_NONE;
+    if (!read_flag(args[1], flag_scalar, flag_bools, flag_storage, shape)) Py_RETURN_NONE;
+    if (shape.ndim < 0) Py_RETURN_NONE;
     std::size_t n = 1;
-    for (py::ssize_t d : shape) n *= static_cast<std::size_t>(d);
+    for (int d = 0; d < shape.ndim; ++d) n *= static_cast<std::size_t>(shape.dims[d]);
     const long model = PyLong_AsLong(args[7]), settlement = PyLong_AsLong(args[8]);
     const long threads_arg = PyLong_AsLong(args[9]);
     if (PyErr_Occurred()) return nullptr;
@@ -212,9 +258,9 @@ PyObject* implied_vol_arrays(PyObject*, PyObject* const* args, Py_ssize_t nargs)
       *targets[k] = cols[k].data ? riskoffset::Column{cols[k].data, 1} : riskoffset::Column{&cols[k].scalar, 0};
     in.model = static_cast<riskoffset::Model>(model);
     in.settlement = static_cast<riskoffset::Settlement>(settlement);
-    py::array_t<double> sigma = riskoffset_bindings::new_double_array(shape);
-    py::array_t<std::int8_t> status(shape);
-    double* sigma_out = sigma.mutable_data();
+    py::object sigma = new_result_array(shape, n);
+    py::array_t<std::int8_t> status(shape.vector());
+    double* sigma_out = reinterpret_cast<double*>(py::detail::array_proxy(sigma.ptr())->data);
     std::int8_t* status_out = status.mutable_data();
     const int threads = auto_threads(threads_arg, n);
     {

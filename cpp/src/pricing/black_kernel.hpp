@@ -100,7 +100,7 @@ std::int64_t price_greeks_order(const PricingInputs& in, const PricingOutputs& o
   const bool zero_rate = in.r.stride == 0 && in.r.data[0] == 0.0;
   std::int64_t first_bad = -1;
 
-  double tail_out[kOutputCount][W];
+  double tail_out[W];
   // Two passes over chunks of kChunkVectors vectors: the first computes what depends on the inputs alone
   // (sqrt, exp, the division, log), the second the normal tails and the outputs.  Each pass is a loop of
   // shorter, independent iterations that the CPU overlaps, where one long iteration (sqrt -> division ->
@@ -135,12 +135,11 @@ std::int64_t price_greeks_order(const PricingInputs& in, const PricingOutputs& o
         const vd T = vmax(t, splat(0.0));
         const vd b = bsm ? r - q : splat(0.0);
         if (pass == 0) {
-          // Validation without branches: any NaN/inf, non-positive underlying or strike, negative vol.
-          // x - x is 0 exactly when x is finite (NaN and inf give NaN): one test for the six finiteness checks.
-          const vd finite = (U - U) + (K - K) + (t - t) + (r - r) + (sigma - sigma) + (q - q);
-          const vi ok = (finite == 0.0) & (vmin(U, K) >= kMinMagnitude) & (vmax(U, K) <= kMaxMagnitude) &
-                        (sigma >= 0.0) & (sigma <= kMaxMagnitude) & (T <= kMaxMagnitude) &
-                        (vabs(theta) == 1.0) & (vabs(r * T) <= kMaxRateTime) &
+          // Validation without branches: every test is false for NaN, and the range tests are false for
+          // +-inf too (r or q infinite with t <= 0 gives inf * 0 = NaN), so they are the finiteness checks.
+          const vi ok = (U >= kMinMagnitude) & (U <= kMaxMagnitude) & (K >= kMinMagnitude) &
+                        (K <= kMaxMagnitude) & (sigma >= 0.0) & (sigma <= kMaxMagnitude) &
+                        (vabs(t) <= kMaxMagnitude) & (vabs(theta) == 1.0) & (vabs(r * T) <= kMaxRateTime) &
                         (vabs(q * T) <= kMaxRateTime);
           const vi bad = ~ok;
           if (any(bad) && first_bad < 0) {
@@ -160,9 +159,10 @@ std::int64_t price_greeks_order(const PricingInputs& in, const PricingOutputs& o
           const vd s_safe = select(s > kMinTotalVol, s, splat(1.0));
           // Divisions are the slowest operations: one reciprocal serves 1/s and 1/U, and 1/sigma, 1/t follow
           // from 1/s by multiplication.
-          const vd inv_su = 1.0 / (s_safe * U);
+          const vd inv_su = vrecip(s_safe * U);
           p_inv_su[v] = inv_su;
-          p_x[v] = vlog_ratio(U, K, s_safe * inv_su) + b * T;  // ln(F/K) = ln(S/K) + (r - q) t
+          p_x[v] = vlog_ratio(U, K, s_safe * inv_su);
+          if (bsm) p_x[v] = p_x[v] + b * T;  // ln(F/K) = ln(S/K) + (r - q) t
           p_fk[v] = forward_minus_strike(U, K, U * carry, b * T, bsm);
           continue;
         }
@@ -184,14 +184,16 @@ std::int64_t price_greeks_order(const PricingInputs& in, const PricingOutputs& o
         const vd V = D * (vmax(theta * fk, splat(0.0)) + bt.tv) + 0.0;
         const vd delta = Dc * theta * n1;
         const vd Dphi = D * phi;
-        const vd gamma = Dc * phi * inv_s * inv_u;
+        const vd gamma = Dc * phi * inv_su;  // Dc pdf(d1) / (U s)
         vd vega = Dphi * F * sqrt_t;
-        vd theta_t = r * V - b * F * D * theta * n1 - 0.5 * Dphi * F * s * inv_t;
+        // The vol term D pdf(d1) F sigma / (2 sqrt t), with 1 / sqrt t = sigma / s.
+        const vd vol_term = 0.5 * Dphi * F * (sigma * sigma * inv_s);
+        vd theta_t = bsm ? r * V - b * F * D * theta * n1 - vol_term : r * V - vol_term;
         const vd rho = bsm ? T * D * theta * kn2 : -T * V;
         vd vanna = -Dc * phi * d2 * inv_sigma;
         const vd volga = vega * d1 * d2 * inv_sigma;
         const vd g = bsm ? q : r;
-        vd charm = g * delta - Dc * phi * (b * inv_s - 0.5 * d2 * inv_t);
+        vd charm = g * delta - Dc * phi * ((bsm ? b * inv_s : splat(0.0)) - 0.5 * d2 * inv_t);
         if (!all(live)) {
           // Expired (t <= 0): the value is intrinsic whatever t, so theta and charm are 0.
           const vi expired = t <= 0.0;
@@ -204,41 +206,41 @@ std::int64_t price_greeks_order(const PricingInputs& in, const PricingOutputs& o
           vanna = select(atm_zero_vol, 0.5 * Dc * kInvSqrt2Pi * sqrt_t, vanna);
         }
 
-        vd res[kOutputCount] = {};
+        // Each requested output stored as it is formed (no array of all outputs: zero-filling one per
+        // vector cost a string instruction per iteration).
+        const auto put = [&](int k, vd value) {
+          if (!out.out[k]) return;
+          if (full) {
+            store(out.out[k] + i0, value);
+          } else {
+            store(tail_out, value);
+            for (std::size_t l = 0; i0 + l < end; ++l) out.out[k][i0 + l] = tail_out[l];
+          }
+        };
         if (!inverse) {
-          res[0] = V, res[1] = delta, res[9] = delta, res[10] = delta;
-          if constexpr (kOrder >= 1) res[2] = gamma, res[3] = vega, res[4] = theta_t, res[5] = rho;
-          if constexpr (kOrder >= 2) res[6] = vanna, res[7] = volga, res[8] = charm;
+          put(0, V), put(1, delta), put(9, delta), put(10, delta);
+          if constexpr (kOrder >= 1) put(2, gamma), put(3, vega), put(4, theta_t), put(5, rho);
+          if constexpr (kOrder >= 2) put(6, vanna), put(7, volga), put(8, charm);
         } else {
           // Coin value c = V / U and its derivatives (docs/formulas.md, inverse settlement).
           const vd c = V * inv_u;
           const vd dc = (delta - c) * inv_u;
           const vd theta_c = theta_t * inv_u;
           const vd vega_c = vega * inv_u;
-          res[0] = c;
-          res[1] = dc;
-          res[9] = delta - c;
-          res[10] = delta;
+          put(0, c);
+          put(1, dc);
+          put(9, delta - c);
+          put(10, delta);
           if constexpr (kOrder >= 1) {
-            res[2] = (gamma - 2.0 * dc) * inv_u;
-            res[3] = vega_c;
-            res[4] = theta_c;
-            res[5] = rho * inv_u;
+            put(2, (gamma - 2.0 * dc) * inv_u);
+            put(3, vega_c);
+            put(4, theta_c);
+            put(5, rho * inv_u);
           }
           if constexpr (kOrder >= 2) {
-            res[6] = (vanna - vega_c) * inv_u;
-            res[7] = volga * inv_u;
-            res[8] = (charm - theta_c) * inv_u;
-          }
-        }
-        if (full) {
-          for (int k = 0; k < kOutputCount; ++k)
-            if (out.out[k]) store(out.out[k] + i0, res[k]);
-        } else {
-          for (int k = 0; k < kOutputCount; ++k) {
-            if (!out.out[k]) continue;
-            store(tail_out[k], res[k]);
-            for (std::size_t l = 0; i0 + l < end; ++l) out.out[k][i0 + l] = tail_out[k][l];
+            put(6, (vanna - vega_c) * inv_u);
+            put(7, volga * inv_u);
+            put(8, (charm - theta_c) * inv_u);
           }
         }
       }

@@ -69,6 +69,7 @@ std::size_t parallel_rows(std::size_t n, int threads, std::size_t min_chunk, Bod
 
 std::int64_t price_greeks(const PricingInputs& in, const PricingOutputs& out, std::size_t n, int threads) {
   const KernelTable& kernels = active_kernels();
+  if (threads <= 1 || n < 2 * kMinOptionsPerThread) return kernels.price_greeks(in, out, 0, n);  // no set-up
   std::vector<std::int64_t> first_bad(static_cast<std::size_t>(std::max(threads, 1)), -1);
   parallel_rows(n, threads, kMinOptionsPerThread, [&](std::size_t part, std::size_t begin, std::size_t end) {
     first_bad[part] = kernels.price_greeks(in, out, begin, end);

@@ -50,6 +50,8 @@ inline std::int64_t scenario_values_kernel(const ScenarioInputs& in, double* val
         }
     }
     const vi is_inverse = inverse == 1.0;
+    // Blocks of options only, in the quote currency (the usual case), skip both selects per scenario.
+    const bool any_forward_like = any(forward_like), any_inverse = any(is_inverse);
     const vd inv_f0 = 1.0 / F0;
     const vd x0 = vlog_ratio(F0, K, inv_f0);
     const vd sqrt_t0 = vsqrt(vmax(t, splat(0.0)));
@@ -57,34 +59,43 @@ inline std::int64_t scenario_values_kernel(const ScenarioInputs& in, double* val
     // state and block instead of one per scenario (Deribit-style grids share 3 states over 9+ moves).
     const bool hoist = !shifted && in.n_vol_states <= kHoistedStates;
     vd state_s[kHoistedStates], state_inv_s[kHoistedStates];
+    // Per-scenario sigma checks are needed only where a state is not hoisted or one has a bad vol (then the
+    // scenario loop finds the first bad (instrument, scenario) in order).
+    bool check_sigma = !hoist;
     if (hoist) {
       for (std::size_t k = 0; k < in.n_vol_states; ++k) {
         const double* sigma_row = in.sigma + k * n;
         const Column sigma_c{sigma_row, 1};
         const vd sigma = full ? load(sigma_row + i0) : load_tail(sigma_c, i0, end, 0.1);
+        check_sigma |= any(~((sigma >= 0.0) & (sigma <= kMaxMagnitude)));
         state_s[k] = sigma * sqrt_t0;
         state_inv_s[k] = 1.0 / select(state_s[k] > kMinTotalVol, state_s[k], splat(1.0));
       }
     }
+    // Without time shifts every scenario has the same time, so the same discount factor.
+    const vd discount0 = zero_rate ? splat(1.0) : vexp(-in.r * vmax(t, splat(0.0)));
     vd base = splat(0.0);
     for (std::size_t j = 0; j < m; ++j) {
       const double growth = 1.0 + in.move[j];
       const auto state = static_cast<std::size_t>(in.vol_state[j]);
       const double* sigma_row = in.sigma + state * n;
       const Column sigma_c{sigma_row, 1};
-      const vd sigma = full ? load(sigma_row + i0) : load_tail(sigma_c, i0, end, 0.1);
-      if (any(~((sigma >= 0.0) & (sigma <= kMaxMagnitude))) && first_bad < 0) {
-        for (int l = 0; l < W; ++l)
-          if (!(sigma[l] >= 0.0 && sigma[l] <= kMaxMagnitude)) {
-            first_bad = static_cast<std::int64_t>((i0 + static_cast<std::size_t>(l)) * m + j);
-            break;
-          }
+      if (check_sigma && first_bad < 0) {
+        const vd sigma = full ? load(sigma_row + i0) : load_tail(sigma_c, i0, end, 0.1);
+        if (any(~((sigma >= 0.0) & (sigma <= kMaxMagnitude)))) {
+          for (int l = 0; l < W; ++l)
+            if (!(sigma[l] >= 0.0 && sigma[l] <= kMaxMagnitude)) {
+              first_bad = static_cast<std::int64_t>((i0 + static_cast<std::size_t>(l)) * m + j);
+              break;
+            }
+        }
       }
       vd T = t, s, inv_s;
       if (hoist) {
         s = state_s[state];
         inv_s = state_inv_s[state];
       } else {
+        const vd sigma = full ? load(sigma_row + i0) : load_tail(sigma_c, i0, end, 0.1);
         vd sqrt_t = sqrt_t0;
         if (shifted) {
           T = vmax(t - in.time_shift[j], splat(0.0));
@@ -97,12 +108,13 @@ inline std::int64_t scenario_values_kernel(const ScenarioInputs& in, double* val
       const vd fk = (F0 - K) + F0 * in.move[j];  // F - K without the rounding of F (exact near the money)
       const BlackTerms bt = black_core(theta, F, K, fk, s, inv_s, x0 + log_growth[j]);
       vd V = vmax(theta * fk, splat(0.0)) + bt.tv + 0.0;  // intrinsic + time value
-      if (!zero_rate) V = V * vexp(-in.r * vmax(T, splat(0.0)));
-      V = select(forward_like, F, V);
+      const vd discount = shifted ? vexp(-in.r * vmax(T, splat(0.0))) : discount0;
+      if (!zero_rate) V = V * discount;
+      if (any_forward_like) V = select(forward_like, F, V);
       if (in.base_first && j == 0 && in.base_value != nullptr) {
         // Base state: value in the quote currency and dV/dF = theta N(theta d1) e^{-rT} (1 for a forward).
         vd delta = theta * bt.n1;
-        if (!zero_rate) delta = delta * vexp(-in.r * vmax(T, splat(0.0)));
+        if (!zero_rate) delta = delta * discount;
         delta = select(forward_like, splat(1.0), delta);
         double lane_delta[W];
         store(lane_values, V);
@@ -112,14 +124,21 @@ inline std::int64_t scenario_values_kernel(const ScenarioInputs& in, double* val
           in.base_delta[i0 + l] = lane_delta[l];
         }
       }
-      V = select(is_inverse, V * inv_f0 * inv_growth[j], V);  // coin value V / (F0 (1 + m))
+      if (any_inverse) V = select(is_inverse, V * inv_f0 * inv_growth[j], V);  // coin value V / (F0 (1 + m))
       if (in.base_first && j == 0) {
         base = V;
         continue;
       }
-      store(lane_values, V - base);
-      for (std::size_t l = 0; l < static_cast<std::size_t>(W) && i0 + l < end; ++l)
-        values[(i0 + l) * out_columns + (j - first_column)] = lane_values[l];
+      // One column of the instrument-major matrix: lane l goes to row i0 + l (a full block without bounds
+      // tests, unrolled).
+      const vd pnl = V - base;
+      double* column = values + i0 * out_columns + (j - first_column);
+      if (full) {
+        for (int l = 0; l < W; ++l) column[static_cast<std::size_t>(l) * out_columns] = pnl[l];
+      } else {
+        store(lane_values, pnl);
+        for (std::size_t l = 0; i0 + l < end; ++l) column[l * out_columns] = lane_values[l];
+      }
     }
   }
   return first_bad;

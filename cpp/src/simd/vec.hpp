@@ -43,8 +43,30 @@ inline vd load_tail(const Column& c, std::size_t i, std::size_t end, double pad)
 inline vd as_double(vi x) { return (vd)x; }  // same-size vector cast = bit cast
 inline vi as_int(vd x) { return (vi)x; }
 inline vd select(vi mask, vd a, vd b) { return mask ? a : b; }
-inline vd vmax(vd a, vd b) { return a > b ? a : b; }
-inline vd vmin(vd a, vd b) { return a < b ? a : b; }
+// a > b ? a : b and a < b ? a : b, exactly the max / min instructions (the second operand where either is
+// NaN), which the compiler does not always recognise in the vector form: one instruction, not compare + blend.
+inline vd vmax(vd a, vd b) {
+#if defined(__AVX512F__) && RO_WIDTH == 8
+  return __builtin_ia32_maxpd512_mask(a, b, a, static_cast<unsigned char>(-1), 4);
+#elif defined(__AVX__) && RO_WIDTH == 4
+  return __builtin_ia32_maxpd256(a, b);
+#elif defined(__SSE2__) && RO_WIDTH == 2
+  return __builtin_ia32_maxpd(a, b);
+#else
+  return a > b ? a : b;
+#endif
+}
+inline vd vmin(vd a, vd b) {
+#if defined(__AVX512F__) && RO_WIDTH == 8
+  return __builtin_ia32_minpd512_mask(a, b, a, static_cast<unsigned char>(-1), 4);
+#elif defined(__AVX__) && RO_WIDTH == 4
+  return __builtin_ia32_minpd256(a, b);
+#elif defined(__SSE2__) && RO_WIDTH == 2
+  return __builtin_ia32_minpd(a, b);
+#else
+  return a < b ? a : b;
+#endif
+}
 inline vd vabs(vd x) { return as_double(as_int(x) & splati(0x7fffffffffffffffLL)); }
 inline vd vsqrt(vd x) {
   vd r;
@@ -69,6 +91,18 @@ inline unsigned lane_bits(vi m) {
 }
 inline bool any(vi m) { return lane_bits(m) != 0; }
 inline bool all(vi m) { return lane_bits(m) == (1u << W) - 1u; }
+// 1 / x for positive normal x to about an ulp: on AVX-512 a 14-bit estimate and one cubic Newton step
+// (truncation below 2^-56) in the multiply-add units, leaving the divider (one 512-bit division per 16
+// cycles) to the divisions that need correct rounding; elsewhere the division.
+inline vd vrecip(vd x) {
+#if defined(__AVX512F__) && RO_WIDTH == 8
+  const vd y = __builtin_ia32_rcp14pd512_mask(x, x, static_cast<unsigned char>(-1));
+  const vd e = 1.0 - x * y;
+  return y + y * (e + e * e + e * e * e);
+#else
+  return 1.0 / x;
+#endif
+}
 // Small integers (|k| < 2^50) to double without a packed int64->double instruction (absent before AVX-512).
 inline vd small_int_to_double(vi k) {
   const double magic = 0x1.8p52;

@@ -35,27 +35,32 @@ inline vd polynomial(vd y, const double (&c)[N]) {
 // exp(x); 0 below -746, +inf above 709.79, NaN propagates.
 inline vd vexp(vd x) {
   const double magic = 0x1.8p52;
-  x = select(x < -746.0, splat(-746.0), x);
-  x = select(x > 710.0, splat(710.0), x);  // 2^1024 overflows to +inf below
+  // Clamped as c > x ? c : x and c < x ? c : x, the operand order of the max / min instructions that keeps a
+  // NaN x (one instruction each where a compare and a blend would be two).
+  x = vmax(splat(-746.0), x);
+  x = vmin(splat(710.0), x);  // 2^1024 overflows to +inf below
   const vd t = x * kLog2e + magic;  // round(x / ln 2) lands in the low mantissa bits of t
   const vd n = t - magic;
   const vd r = (x - n * kLn2Hi) - n * kLn2Lo;  // |r| <= ln2 / 2
-  // Taylor series to r^13: truncation below 4e-18 relative on |r| <= 0.347.
-  static constexpr double taylor[14] = {1.0,
+  // Degree 11 Chebyshev interpolant of e^r on |r| <= ln2 / 2 (mpmath chebyfit, coefficients rounded to
+  // double): 1.7e-17 relative (the Taylor series needs degree 13 for the same).
+  static constexpr double series[12] = {1.0,
                                         1.0,
-                                        1.0 / 2.0,
-                                        1.0 / 6.0,
-                                        1.0 / 24.0,
-                                        1.0 / 120.0,
-                                        1.0 / 720.0,
-                                        1.0 / 5040.0,
-                                        1.0 / 40320.0,
-                                        1.0 / 362880.0,
-                                        1.0 / 3628800.0,
-                                        1.0 / 39916800.0,
-                                        1.0 / 479001600.0,
-                                        1.0 / 6227020800.0};
-  const vd p = polynomial(r, taylor);
+                                        0.5000000000000019,
+                                        0.1666666666666668,
+                                        0.0416666666664881,
+                                        0.008333333333319601,
+                                        0.0013888888952314775,
+                                        0.00019841269890047113,
+                                        2.4801485482328494e-05,
+                                        2.755724091857897e-06,
+                                        2.763263963904103e-07,
+                                        2.5110037605963777e-08};
+  const vd p = polynomial(r, series);
+#if defined(__AVX512F__) && RO_WIDTH == 8
+  // p 2^n in one instruction, subnormal results and overflow included.
+  return __builtin_ia32_scalefpd512_mask(p, n, p, static_cast<char>(-1), 4 /* current rounding */);
+#else
   const vi k = as_int(t) - as_int(splat(magic));
   // 2^k as two factors so that results down to the subnormal range are formed without overflow of the
   // biased exponent.
@@ -64,10 +69,23 @@ inline vd vexp(vd x) {
   const vd s1 = as_double((k1 + 1023) << 52);
   const vd s2 = as_double((k2 + 1023) << 52);
   return p * s1 * s2;
+#endif
 }
 
 // Natural log for positive finite x, subnormals included (scaled by 2^54 first).
 inline vd vlog(vd x) {
+#if defined(__AVX512F__) && RO_WIDTH == 8
+  // x = m 2^e with m in [0.75, 1.5) from the exponent and mantissa instructions (subnormals included):
+  // getmant's interval [0.75, 1.5) halves mantissas >= 1.5, whose exponent is then one more than getexp's.
+  const vd m = __builtin_ia32_getmantpd512_mask(x, 3, x, static_cast<char>(-1), 4);
+  const vd ed =
+      __builtin_ia32_getexppd512_mask(x, x, static_cast<char>(-1), 4) + select(m < 1.0, splat(1.0), splat(0.0));
+  const vd f = (m - 1.0) / (m + 1.0);  // |f| <= 0.2; log m = 2 atanh f
+  const vd f2 = f * f;
+  // atanh series 1 + f2/3 + ... + f2^10/21: the first term left out, f2^11/23, is below 2e-17 for f2 <= 0.04.
+  static constexpr double atanh_series[10] = {1.0 / 3.0,  1.0 / 5.0,  1.0 / 7.0,  1.0 / 9.0,  1.0 / 11.0,
+                                              1.0 / 13.0, 1.0 / 15.0, 1.0 / 17.0, 1.0 / 19.0, 1.0 / 21.0};
+#else
   const vi subnormal = x < 0x1p-1022;
   x = select(subnormal, x * 0x1p54, x);
   const vi bits = as_int(x);
@@ -78,12 +96,13 @@ inline vd vlog(vd x) {
   e = e - big;  // big is -1 where true
   const vd f = (m - 1.0) / (m + 1.0);  // |f| <= 0.1716; log m = 2 atanh f
   const vd f2 = f * f;
-  // atanh series 1 + f2/3 + f2^2/5 + ... + f2^11/23: truncation below 2e-19 for f2 <= 0.0295.
-  static constexpr double atanh_series[11] = {1.0 / 3.0,  1.0 / 5.0,  1.0 / 7.0,  1.0 / 9.0,
-                                              1.0 / 11.0, 1.0 / 13.0, 1.0 / 15.0, 1.0 / 17.0,
-                                              1.0 / 19.0, 1.0 / 21.0, 1.0 / 23.0};
-  const vd p = polynomial(f2, atanh_series);
   const vd ed = small_int_to_double(e);
+  // atanh series 1 + f2/3 + f2^2/5 + ... + f2^9/19: the first term left out, f2^10/21, is below 3e-17 for
+  // f2 <= 0.0295.
+  static constexpr double atanh_series[9] = {1.0 / 3.0,  1.0 / 5.0,  1.0 / 7.0,  1.0 / 9.0, 1.0 / 11.0,
+                                             1.0 / 13.0, 1.0 / 15.0, 1.0 / 17.0, 1.0 / 19.0};
+#endif
+  const vd p = polynomial(f2, atanh_series);
   const vd two_f = f + f;
   return ed * kLn2Hi + (two_f + (two_f * f2 * p + ed * kLn2Lo));
 }
@@ -108,45 +127,44 @@ inline vd residual_of_product(vd a, vd q, vd b) {
 
 // ln(a / b) for positive a, b given 1/a, correcting the rounding of the quotient: ln(q) + (a - q b) / a.
 inline vd vlog_ratio(vd a, vd b, vd inv_a) {
-  const vd q = a / b;
+  const vd q = a * vrecip(b);  // any rounding of the quotient is corrected below
   return vlog(q) + residual_of_product(a, q, b) * inv_a;
 }
 
-// erfcx(x) = exp(x^2) erfc(x) for x >= 0 is g(y) / (1 + 2x) with y = (x - 3) / (x + 3) and g a degree-27
-// polynomial (coefficients from tools/gen_erfcx_coefficients.py: Chebyshev interpolant converted to the
-// monomial basis, 5.4e-17 relative).  Degree 27 rather than the 23 that already gives 1.5e-16 for erfcx
-// itself: the time value uses differences erfcx(a) - erfcx(a + delta) (erfcx_pair), i.e. the derivative
-// of the approximation, whose error near y = -1 (at the money) is ~n^2 times larger; at degree 23 that
-// was 3e-14 relative, at 27 it is 6e-17.
-constexpr double kErfcxPoly[28] = {
+// erfcx(x) = exp(x^2) erfc(x) for x >= 0 is g(y) / (1 + 2x) with y = (x - 3) / (x + 3) and g a degree-25
+// polynomial (coefficients from `python tools/gen_erfcx_coefficients.py 25`: Chebyshev interpolant converted
+// to the monomial basis, 3.9e-17 relative with the coefficients rounded to double).  Degree 25 rather than
+// the 23 that already gives 1.5e-16 for erfcx itself: the time value uses differences erfcx(a) -
+// erfcx(a + delta) (erfcx_pair), i.e. the derivative of the approximation, whose error near y = -1 (at the
+// money) is ~n^2 times larger; at degree 23 that was 3e-14 relative and implied vols at the money missed
+// their 10 (cond + 1) eps bound, at 25 they stay within 0.6 of it (27 gave 0.8: rounding dominates).
+constexpr double kErfcxPoly[26] = {
     1.2530080582697296,
     -0.1356211061245812,
-    -0.04756229435345109,
-    0.1296451587027627,
-    -0.11927366341528031,
-    0.06830802734391855,
-    -0.023770514919504816,
-    0.0025293918168181233,
-    0.001888690371667297,
-    -0.0007798322768798117,
-    -0.00010515990092647466,
-    0.00012509936726341788,
-    4.949987955732799e-06,
-    -2.010057701262032e-05,
-    -7.33141182334831e-07,
-    3.4723149569310428e-06,
-    3.60386916290929e-07,
-    -6.162482113105505e-07,
-    -1.4682599660972323e-07,
-    1.0109068164486426e-07,
-    4.694559096292753e-08,
-    -1.2426530712797833e-08,
-    -1.1731252949858499e-08,
-    3.6009354863232597e-10,
-    2.061511692209589e-09,
-    2.460274448010755e-10,
-    -1.8802074955522467e-10,
-    -4.1550433828338884e-11,
+    -0.04756229435344912,
+    0.12964515870276316,
+    -0.11927366341538978,
+    0.06830802734389313,
+    -0.023770514917107986,
+    0.0025293918173706497,
+    0.0018886903443894542,
+    -0.0007798322831260387,
+    -0.00010515971612176149,
+    0.00012509940933306624,
+    4.949184182276066e-06,
+    -2.010075903780886e-05,
+    -7.307985940695724e-07,
+    3.4728430145951554e-06,
+    3.5571413343395913e-07,
+    -6.172971639709339e-07,
+    -1.4042772727671948e-07,
+    1.0252159854733823e-07,
+    4.1031674722876435e-08,
+    -1.3744637271614611e-08,
+    -8.205287217548862e-09,
+    1.1435382719942424e-09,
+    8.373239801913565e-10,
+    -2.5208846559132343e-11,
 };
 constexpr double kErfcxClamp = 1e30;  // beyond, erfcx only multiplies an exp(-x^2) that is already 0
 
