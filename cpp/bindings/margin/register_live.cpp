@@ -252,23 +252,39 @@ class LiveRefresh {
     const std::size_t k = k_;
     const double* bal = balance_.data();
     std::vector<double> eq(k);
+    // The instrument columns as plain pointers: read through the arrays' objects, every load would be redone
+    // after each store (the compiler cannot prove they do not alias the outputs).
+    const std::int64_t* settle_col = settle_col_.data();
+    const double* unit_value = unit_value_.data();
+    const double* mark = mark_.data();
+    const std::uint8_t* is_future = is_future_.data();
+    const std::uint8_t* inverse = inverse_.data();
     for (std::size_t a = begin; a < end; ++a) {
       const auto row = static_cast<std::size_t>(r[a]);
       double* opt = options_ + row * k;
       double* fut = futures_ + row * k;
       for (std::size_t c = 0; c < k; ++c) opt[c] = 0.0, fut[c] = 0.0;
       bool finite = true;
+      // Consecutive positions usually settle in the same currency: its sums stay in registers until it
+      // changes (the same additions, in the same order, as summing into the cells directly).
+      std::size_t cur = 0;
+      double run_opt = 0.0, run_fut = 0.0;  // currency column 0's sums (no position without a currency)
       for (std::int64_t p = ip[a]; p < ep[a]; ++p) {
         const auto i = static_cast<std::size_t>(ix[p]);
-        const auto c = static_cast<std::size_t>(settle_col_.data()[i]);
+        const auto c = static_cast<std::size_t>(settle_col[i]);
+        if (c != cur) {
+          opt[cur] = run_opt, fut[cur] = run_fut;
+          cur = c, run_opt = opt[c], run_fut = fut[c];
+        }
         const double q = quantity[p];
-        opt[c] += q * unit_value_.data()[i];
-        if (is_future_.data()[i]) {
+        run_opt += q * unit_value[i];
+        if (is_future[i]) {
           const double avg = average[p];
           finite = finite && std::isfinite(avg) && avg > 0.0;
-          fut[c] += riskoffset::futures_pnl(q, avg, mark_.data()[i], inverse_.data()[i] != 0);
+          run_fut += riskoffset::futures_pnl(q, avg, mark[i], inverse[i] != 0);
         }
       }
+      if (k) opt[cur] = run_opt, fut[cur] = run_fut;
       if (pm_) {  // margin per currency from the account's keys; the group with the largest IM in USD
         double* im = initial_ + row * k;
         double* mm = maintenance_ + row * k;
