@@ -134,13 +134,14 @@ inline void pm_sum_account(const PmBook& book, const PmShape& shape, const PmScr
   const std::size_t width = shape.width(), n_cols = book.n_columns;
   constexpr std::size_t kFull = kPmStandardWidth / W, kTail = kPmStandardWidth % W;
   const bool standard = width == kPmStandardWidth;
-  vd acc[kFull + 1];
-  std::int64_t held = -1;  // the key whose sum is in `acc`
+  vd acc[kFull];
+  double tail[kTail > 0 ? kTail : 1];  // the entries past the last full vector, as scalars
+  std::int64_t held = -1;  // the key whose sum is in `acc` and `tail`
   auto flush = [&]() {
     if (held < 0) return;
     double* row = scratch.sums + static_cast<std::size_t>(held) * width;
     for (std::size_t b = 0; b < kFull; ++b) store(row + b * W, acc[b]);
-    if (kTail) pm_store(row + kFull * W, kTail, acc[kFull]);
+    for (std::size_t j = 0; j < kTail; ++j) row[kFull * W + j] = tail[j];
   };
   const std::int64_t stop = book.ends ? book.ends[a] : book.indptr[a + 1];
   for (std::int64_t p = book.indptr[a]; p < stop; ++p) {
@@ -162,10 +163,10 @@ inline void pm_sum_account(const PmBook& book, const PmShape& shape, const PmScr
         flush();
         held = k;
         for (std::size_t b = 0; b < kFull; ++b) acc[b] = load(row + b * W);
-        if (kTail) acc[kFull] = pm_load(row + kFull * W, kTail, 0.0);
+        for (std::size_t j = 0; j < kTail; ++j) tail[j] = row[kFull * W + j];
       }
       for (std::size_t b = 0; b < kFull; ++b) acc[b] += q * load(v + b * W);
-      if (kTail) acc[kFull] += q * pm_load(v + kFull * W, kTail, 0.0);
+      for (std::size_t j = 0; j < kTail; ++j) tail[j] += q * v[kFull * W + j];
     } else {
       for (std::size_t j = 0; j < width; ++j) row[j] += q * v[j];
     }
