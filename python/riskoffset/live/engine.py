@@ -367,9 +367,12 @@ class RiskEngine:
             self._undo.refreshed.append((rows, keys, self._level[rows].copy()))
         if not self.pm:
             self._initial[rows], self._maintenance[rows] = self._margins(rows, *self.positions.csr(rows)[:3])
-        every = len(rows) == len(self.positions)
-        starts, ends = self.positions.ranges(None if every else rows)
         p = self.positions
+        if len(rows) == 1:  # one account (a trade, a balance): views, no fancy indexing
+            r = int(rows[0])
+            starts, ends = p.start[r : r + 1], p.end[r : r + 1]
+        else:
+            starts, ends = p.ranges(None if len(rows) == len(p) else rows)
         bad, moved, before = self._refresher(keys)(starts, ends, p.indices, p.quantity, p.average, rows)
         if bad >= 0:
             raise ValueError(f"account {plain(self.positions.labels[bad])!r}: a margin or equity figure is not a "
@@ -723,7 +726,9 @@ class RiskEngine:
             raise ValueError(
                 f"trade on {instrument}: quantity {quantity!r} must be non-zero and below {MAX_ORDER:.0e} in size"
             )
-        px = _positive(price, f"price of the trade on {instrument}")
+        px = _finite(price, "price")
+        if not px > 0:
+            raise ValueError(f"price of the trade on {instrument} must be > 0, got {price!r}")
         fee_amount = _finite(fee, "fee")
         if trade_id is not None and str(trade_id) in self._trade_ids:
             self.counters["duplicate_trades"] += 1
