@@ -88,3 +88,34 @@ def test_index_tick_after_trades(benchmark, setup) -> None:  # type: ignore[no-u
         after = float(benchmark.stats.stats.median)
         benchmark.extra_info.update(tick_before_trades_s=before, tick_after_trades_s=after)
         assert after <= 1.5 * before, f"tick after trades {after * 1e3:.1f} ms vs {before * 1e3:.1f} ms before"
+
+
+@pytest.mark.benchmark(group="live engine 100k accounts")
+def test_btc_tick_on_single_coin_accounts(benchmark, request) -> None:  # type: ignore[no-untyped-def]
+    """A venue where each account trades one coin (half the accounts BTC, half ETH, 20 positions each, USDC
+    balances): a BTC index tick recomputes the BTC half only.  Against `ro.margin` on the whole book in the
+    same run: the tick's cost follows the positions of the coin it moves (here as many BTC positions as in the
+    mixed book, on half the accounts), about half of `ro.margin` on the whole book."""
+    import numpy as np
+    from benchlib import exchange_positions
+
+    disabled = request.config.getoption("benchmark_disable", False)
+    accounts = 5_000 if disabled else 100_000
+    market = ro.Market.sample()
+    table = market.instruments
+    rng = np.random.default_rng(13)
+    account, rows, quantity = exchange_positions(table, accounts, 20, rng)
+    btc = np.flatnonzero(np.array([inst.base == "BTC" for inst in table]))
+    eth = np.flatnonzero(np.array([inst.base == "ETH" for inst in table]))
+    rows = np.where(account % 2 == 0, btc[rows % len(btc)], eth[rows % len(eth)])
+    book = ro.Book.from_arrays(account, rows, quantity, instruments=table)
+    balances = ro.Balances(np.arange(accounts), ("USDC",), rng.uniform(10_000, 200_000, (accounts, 1)))
+    engine = ro.RiskEngine(book, market, balances=balances)
+    margin_s = median_time(lambda: ro.margin(book, market, "deribit-pm"), 3 if disabled else ROUNDS)
+    prices = iter([market.index["BTC"] * (1.0 + 0.001 * (i % 2)) for i in range(10_000)])
+    benchmark.pedantic(lambda: engine.on_index("BTC", next(prices)), rounds=ROUNDS, iterations=1)
+    assert len(engine._holders_of("BTC")) == (accounts + 1) // 2
+    if not getattr(benchmark, "disabled", False):
+        ours = float(benchmark.stats.stats.median)
+        benchmark.extra_info.update(tick_s=ours, margin_s=margin_s, vs_margin=margin_s / ours)
+        assert 1.5 * ours <= margin_s, f"tick {ours * 1e3:.1f} ms vs ro.margin {margin_s * 1e3:.1f} ms"  # ~2x
