@@ -1,4 +1,4 @@
-"""The pool of large result buffers (see cpp/bindings/buffer_pool.hpp).
+"""The pool of large result buffers that the compiled core reuses.
 
 Result arrays of 1 MiB and more are carved from buffers that go back to a pool when numpy frees the array,
 so repeated calls on large books reuse warm memory instead of paying a page fault per 4 KiB of fresh

@@ -1,5 +1,5 @@
 # Type stubs for the compiled module riskoffset._core (private; use the riskoffset package): one submodule
-# per concept, each registered by cpp/bindings/<concept>/register_<concept>.cpp.
+# per concept, each registered by its own part of the compiled core.
 from . import book as book
 from . import margin as margin
 from . import memory as memory

@@ -6,7 +6,7 @@ import numpy.typing as npt
 
 KEY_FIELDS: tuple[str, ...]
 
-# Scenario grids (riskoffset.margining.grid): cpp/bindings/margin/register_grid_span.cpp
+# Scenario grids (riskoffset.margining.grid) and SPAN (riskoffset.margining.span): their compiled passes
 def grid_margin_accounts(
     indptr: npt.NDArray[np.int64],
     indices: npt.NDArray[np.int64],

@@ -4,7 +4,7 @@ The file's parameters are compiled once into arrays (`SpanModel`, cached on the 
 its risk array, composite delta, delta pool, short-option-minimum tiers and premium; per combined commodity
 (CC) its delta pools (intra tiers, or the whole CC, then its periods); per intra-commodity spread its legs and
 its charge (flat or per month per spread, or the weighted-price rate of each leg).  The C++ pass
-(``_core.margin.span_margin_groups``, cpp/src/margin/span_margin.hpp) then gives per (account, CC) the scan
+(``_core.margin.span_margin_groups``, a compiled pass) then gives per (account, CC) the scan
 risk and its scenario, the intra-commodity spread charge, the spot-month charge, the short option minimum, the
 net option value and the risk; numpy adds the CCs of each account (classes, adjRate, capAnov, currency conversion) as
 `riskoffset.margining.span.algorithm.span_account` does.
