@@ -23,21 +23,30 @@ inline bool overlaps(const pybind11::array& a, const pybind11::array& b) {
   return a0 < b0 + static_cast<std::uintptr_t>(b.nbytes()) && b0 < a0 + static_cast<std::uintptr_t>(a.nbytes());
 }
 
-// A caller's output array, checked here rather than trusted: exactly float64, `size` elements,
-// C-contiguous, aligned and writeable.  Throws TypeError / ValueError naming `name`.
-inline pybind11::array_t<double> checked_out(pybind11::handle h, pybind11::ssize_t size, const std::string& name) {
+// A caller's array bound as it is, never through a converted copy (a copy would not receive what a kernel
+// writes, and would go stale when the caller updates the original in place): exactly dtype T, C-contiguous and
+// aligned, writeable when `writeable`.  Throws TypeError / ValueError naming `name`.
+template <typename T>
+pybind11::array_t<T> exact_array(pybind11::handle h, const std::string& name, bool writeable) {
   if (!pybind11::isinstance<pybind11::array>(h)) throw pybind11::type_error(name + " must be a numpy array");
   auto a = pybind11::reinterpret_borrow<pybind11::array>(h);
-  if (!a.dtype().equal(pybind11::dtype::of<double>()))  // equivalent: an unpickled array has its own dtype object
-    throw pybind11::type_error(name + " must be a float64 array, got dtype " +
-                               pybind11::str(a.dtype()).cast<std::string>());
+  // Equivalent, not identical: an array read back from a pickle carries its own dtype object.
+  if (!a.dtype().equal(pybind11::dtype::of<T>()))
+    throw pybind11::type_error(name + " must be a " + pybind11::str(pybind11::dtype::of<T>()).cast<std::string>() +
+                               " array, got dtype " + pybind11::str(a.dtype()).cast<std::string>());
+  if (!(a.flags() & pybind11::array::c_style) || !(a.flags() & pybind11::detail::npy_api::NPY_ARRAY_ALIGNED_))
+    throw pybind11::value_error(name + " must be C-contiguous and aligned");
+  if (writeable && !a.writeable()) throw pybind11::value_error(name + " must be writeable");
+  return pybind11::reinterpret_borrow<pybind11::array_t<T>>(a);
+}
+
+// A caller's output array of `size` float64 elements (exact_array, writeable).
+inline pybind11::array_t<double> checked_out(pybind11::handle h, pybind11::ssize_t size, const std::string& name) {
+  auto a = exact_array<double>(h, name, true);
   if (a.size() != size)
     throw pybind11::value_error(name + " has " + std::to_string(a.size()) + " elements, expected " +
                                 std::to_string(size));
-  if (!(a.flags() & pybind11::array::c_style) || !(a.flags() & pybind11::detail::npy_api::NPY_ARRAY_ALIGNED_))
-    throw pybind11::value_error(name + " must be C-contiguous and aligned");
-  if (!a.writeable()) throw pybind11::value_error(name + " must be writeable");
-  return pybind11::reinterpret_borrow<pybind11::array_t<double>>(a);
+  return a;
 }
 
 }  // namespace riskoffset_bindings

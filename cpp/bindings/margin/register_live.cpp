@@ -36,34 +36,20 @@ using Bytes = py::array_t<std::uint8_t, py::array::c_style | py::array::forcecas
     if (!(ok)) throw std::invalid_argument(std::string(message));   \
   } while (0)
 
-// One of the engine's arrays, written in place: exactly dtype T, `size` elements, C-contiguous, writeable.
+// One of the engine's arrays in `d`, bound as it is (riskoffset_bindings::exact_array).
 template <typename T>
-T* state_array(const py::dict& state, const char* name, py::ssize_t size) {
-  RO_CHECK(state.contains(name), std::string("state has no array '") + name + "'");
-  py::handle h = state[name];
-  RO_CHECK(py::isinstance<py::array>(h), std::string(name) + " must be a numpy array");
-  auto a = py::reinterpret_borrow<py::array>(h);
-  // Equivalent, not identical: an array read back from a pickle carries its own dtype object.
-  if (!a.dtype().equal(py::dtype::of<T>())) throw py::type_error(std::string(name) + " has the wrong dtype");
-  RO_CHECK(a.size() == size, std::string(name) + " has " + std::to_string(a.size()) + " elements, expected " +
-                                 std::to_string(size));
-  RO_CHECK((a.flags() & py::array::c_style) && (a.flags() & py::detail::npy_api::NPY_ARRAY_ALIGNED_) && a.writeable(),
-           std::string(name) + " must be C-contiguous, aligned and writeable");
-  return static_cast<T*>(a.mutable_data());
+py::array_t<T> live_array(const py::dict& d, const char* name, bool writeable = false) {
+  RO_CHECK(d.contains(name), std::string("no array '") + name + "'");
+  return riskoffset_bindings::exact_array<T>(d[name], name, writeable);
 }
 
-// An array the engine updates in place and the refresh reads: bound as it is (exactly dtype T, C-contiguous,
-// aligned), never through a converted copy that would go stale.
+// One of the engine's per-account arrays, written in place: `size` elements.
 template <typename T>
-py::array_t<T> live_array(const py::dict& d, const char* name) {
-  RO_CHECK(d.contains(name), std::string("no array '") + name + "'");
-  py::handle h = d[name];
-  RO_CHECK(py::isinstance<py::array>(h), std::string(name) + " must be a numpy array");
-  auto a = py::reinterpret_borrow<py::array>(h);
-  if (!a.dtype().equal(py::dtype::of<T>())) throw py::type_error(std::string(name) + " has the wrong dtype");
-  RO_CHECK((a.flags() & py::array::c_style) && (a.flags() & py::detail::npy_api::NPY_ARRAY_ALIGNED_),
-           std::string(name) + " must be C-contiguous and aligned");
-  return py::reinterpret_borrow<py::array_t<T>>(a);
+T* state_array(const py::dict& state, const char* name, py::ssize_t size) {
+  auto a = live_array<T>(state, name, true);
+  RO_CHECK(a.size() == size, std::string(name) + " has " + std::to_string(a.size()) + " elements, expected " +
+                                 std::to_string(size));
+  return a.mutable_data();
 }
 
 template <typename A>
@@ -352,13 +338,12 @@ class LiveRefresh {
 
 }  // namespace
 
-// A pool array written in place by the segment functions: exactly dtype T, C-contiguous, writeable.
+// A pool array written in place by the segment functions: a writeable vector.
 template <typename T>
-T* pool_array(py::array a, const char* name) {
-  if (!a.dtype().equal(py::dtype::of<T>())) throw py::type_error(std::string(name) + " has the wrong dtype");
-  RO_CHECK(a.ndim() == 1 && (a.flags() & py::array::c_style) && a.writeable(),
-           std::string(name) + " must be a writeable contiguous vector");
-  return static_cast<T*>(a.mutable_data());
+T* pool_array(const py::array& a, const char* name) {
+  auto v = riskoffset_bindings::exact_array<T>(a, name, true);
+  RO_CHECK(v.ndim() == 1, std::string(name) + " must be a vector");
+  return v.mutable_data();
 }
 
 void register_live(py::module_& m) {

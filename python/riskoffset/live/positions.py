@@ -29,7 +29,7 @@ _find = _core.margin.segment_find  # the account's position in an instrument (co
 _write = _core.margin.segment_write  # the account's new segment at the end of the pool, sorted by instrument
 
 Csr = tuple[IntArray, IntArray, FloatArray, FloatArray]  # indptr, indices, quantity, average price
-Saved = tuple[int, int, int, bool]  # an account's start and end, the pool's size, whether it had moved
+Saved = tuple[int, int, int]  # an account's start and end in the pool, the pool's size
 
 
 class Positions:
@@ -88,11 +88,11 @@ class Positions:
     # ------------------------------------------------------------------ trades
     def save(self, row: int) -> Saved:
         """What `restore` needs to undo the next changes of the account."""
-        return int(self.start[row]), int(self.end[row]), self.size, row in self.moved
+        return int(self.start[row]), int(self.end[row]), self.size
 
     def restore(self, row: int, saved: Saved) -> None:
         """Point the account back at its saved segment and drop what was written after it."""
-        start, end, size, _ = saved
+        start, end, size = saved
         self.start[row], self.end[row], self.size = start, end, size
         self.moved.add(row)  # always safe: the holders' index then reads this account's segment itself
         self.version += 1
