@@ -240,20 +240,22 @@ def test_a_failed_update_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> Non
     real = engine._bind_refresh
     armed = [False]
 
-    def broken(*args: Any, **kwargs: Any) -> Any:  # the figures are written, then the update fails
-        refresh = real(*args, **kwargs)
+    class Broken:  # the figures are written, then the update fails
+        def __init__(self, *args: Any, **kwargs: Any):
+            self.refresh = real(*args, **kwargs)
+            self.trade = self.refresh.trade
 
-        def call(*a: Any) -> Any:
-            out = refresh(*a)
+        def __call__(self, *a: Any) -> Any:
+            out = self.refresh(*a)
             if armed[0]:
                 armed[0] = False  # once: the restore recomputes with the working refresh
                 raise ValueError("injected failure")
             return out
 
-        return call
+    broken = Broken
 
     monkeypatch.setattr(engine, "_bind_refresh", broken)
-    engine._refresher_cache = None
+    engine._refresher_cache.clear()
     armed[0] = True
     with pytest.raises(ValueError, match="injected"):
         engine.on_index("BTC", MARKET.index["BTC"] * 0.5, timestamp=5)
@@ -266,6 +268,27 @@ def test_a_failed_update_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> Non
     assert engine.market.index == index_before
     assert "newcomer" not in engine.positions.row_of
     assert pickle.dumps(engine.accounts()) == before
+    assert_matches(engine, "X:PM")
+
+
+def test_a_trade_whose_figures_overflow_changes_nothing() -> None:
+    """The compiled trade of an account on an instrument it holds: a premium that overflows to infinity makes
+    its equity non-finite, so the trade is refused and the account's positions, balances and figures are
+    exactly as before."""
+    book, balances = start_book()
+    engine = ro.RiskEngine(book, MARKET, balances=balances)
+    account = engine.positions.labels[0]
+    row = engine.positions.row_of[account]
+    held = int(engine.positions.indices[engine.positions.start[row]])
+    name = str(engine.table.names[held])
+    assert engine.table.kind[held] == 2, name  # an option: its premium moves the balance
+    before = pickle.dumps(engine.accounts())
+    segment = engine.positions.segment(row)
+    with pytest.raises(ValueError, match="not a finite number"):
+        engine.on_trade(account, name, 1e14, 1e300)
+    assert pickle.dumps(engine.accounts()) == before
+    assert repr(engine.positions.segment(row)) == repr(segment)  # NaN average prices compare by repr
+    engine.on_trade(account, name, 1.0, 0.01)  # the engine goes on
     assert_matches(engine, "X:PM")
 
 

@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "../../src/accounts/futures.hpp"
+#include "../../src/accounts/positions.hpp"
 #include "../../src/accounts/settle.hpp"
 #include "../common/arrays.hpp"
 #include "riskoffset/dispatch.hpp"
@@ -71,10 +73,12 @@ class LiveRefresh {
     unit_value_ = live_array<double>(instruments, "unit_value");
     mark_ = live_array<double>(instruments, "mark");
     is_future_ = live_array<std::uint8_t>(instruments, "is_future"), inverse_ = live_array<std::uint8_t>(instruments, "inverse");
+    is_option_ = live_array<std::uint8_t>(instruments, "is_option");
     settle_col_ = live_array<std::int64_t>(instruments, "settle_col");
     n_instr_ = static_cast<std::size_t>(unit_value_.size());
     same_length(mark_, n_instr_, "mark"), same_length(is_future_, n_instr_, "is_future");
     same_length(inverse_, n_instr_, "inverse"), same_length(settle_col_, n_instr_, "settle_col");
+    same_length(is_option_, n_instr_, "is_option");
     price_ = riskoffset_bindings::aligned(price_in);
     k_ = static_cast<std::size_t>(price_.size());
     for (std::size_t c = 0; c < k_; ++c)
@@ -89,7 +93,7 @@ class LiveRefresh {
                "haircuts need one entry per currency");
       cip_ = cut_im_.data(), cmp_ = cut_mm_.data();
     }
-    balance_ = live_array<double>(state, "balance");
+    balance_ = live_array<double>(state, "balance", true);
     RO_CHECK(balance_.ndim() == 2 && static_cast<std::size_t>(balance_.shape(1)) == k_, "balance must be rows x currencies");
     n_total_ = static_cast<py::ssize_t>(balance_.shape(0));
     const auto nk = n_total_ * static_cast<py::ssize_t>(k_);
@@ -133,21 +137,8 @@ class LiveRefresh {
     std::size_t parts = 1;
     {
       py::gil_scoped_release release;  // accounts are split across threads: each writes only its own rows
-      const riskoffset::KernelTable& kernels = riskoffset::active_kernels();
       parts = riskoffset::parallel_rows(n_rows, threads_, 1024, [&](std::size_t part, std::size_t begin, std::size_t end) {
-        if (pm_) {
-          riskoffset::PmBook book = book_;
-          book.indptr = ip, book.ends = ep, book.indices = ix, book.quantity = quantity.data(), book.n_accounts = n_rows;
-          const std::size_t width = shape_.width();
-          std::vector<double> sums(n_keys_ * width), net(n_keys_ * book.n_columns);
-          std::vector<std::uint8_t> used(n_keys_, 0);
-          std::vector<double> damp(riskoffset::pm_scratch_dampener(n_keys_, shape_.n_extended));
-          const riskoffset::PmScratch scratch{sums.data(), net.data(), used.data(), damp.data()};
-          riskoffset::PmLiveKeys live = live_;
-          live.rows = r;
-          kernels.pm_live(book, shape_, live, scratch, begin, end);
-        }
-        bad[part] = settle_rows(ip, ep, ix, quantity.data(), average.data(), r, begin, end, moved[part], before[part]);
+        bad[part] = refresh_rows(ip, ep, ix, quantity.data(), average.data(), r, n_rows, begin, end, moved[part], before[part]);
       });
     }
     std::int64_t bad_row = -1;
@@ -167,7 +158,83 @@ class LiveRefresh {
     return py::make_tuple(bad_row, moved_out, before_out);
   }
 
+  // A fill of the account at engine row `row` (`quantity` signed, at `price`; `fee` in currency column
+  // `fee_col`): its new segment written at `size` in the pool (riskoffset/positions.hpp) and start/end pointed
+  // at it; the option premium, the futures P&L the fill realises and the fee moved in its balances; then, with
+  // `refresh`, the account recomputed.  Returns (length of the new segment, or -1 when the pool has no room and
+  // nothing changed; whether a figure came out non-finite, in which case the account's segment, balances,
+  // figures and level are put back as they were; the level before; the level after).
+  py::tuple trade(const py::array& start_in, const py::array& end_in, const py::array& indices_in,
+                  const py::array& quantity_in, const py::array& average_in, std::int64_t size, std::int64_t row,
+                  std::int64_t instrument, double quantity, double price, double fee, std::int64_t fee_col, bool refresh) {
+    std::int64_t* start = riskoffset_bindings::exact_array<std::int64_t>(start_in, "start", true).mutable_data();
+    std::int64_t* end = riskoffset_bindings::exact_array<std::int64_t>(end_in, "end", true).mutable_data();
+    auto indices = riskoffset_bindings::exact_array<std::int64_t>(indices_in, "indices", true);
+    auto amounts = riskoffset_bindings::exact_array<double>(quantity_in, "quantity", true);
+    auto average = riskoffset_bindings::exact_array<double>(average_in, "average", true);
+    RO_CHECK(start_in.ndim() == 1 && end_in.ndim() == 1 && start_in.size() == n_total_ && end_in.size() == n_total_,
+             "start and end need one entry per account");
+    const std::int64_t capacity = indices.size();
+    RO_CHECK(indices.ndim() == 1 && amounts.size() == capacity && average.size() == capacity,
+             "indices, quantity and average differ in length");
+    RO_CHECK(0 <= row && row < n_total_, "row outside the engine's accounts");
+    RO_CHECK(0 <= instrument && static_cast<std::size_t>(instrument) < n_instr_, "instrument row outside the table");
+    RO_CHECK(0 <= fee_col && static_cast<std::size_t>(fee_col) < k_, "fee currency column outside the currencies");
+    RO_CHECK(std::isfinite(quantity) && std::isfinite(price) && price > 0.0 && std::isfinite(fee),
+             "quantity, price (> 0) and fee must be finite");
+    RO_CHECK(!refresh || pm_, "only a portfolio-margin refresh recomputes a trade's account in the same call");
+    const auto ru = static_cast<std::size_t>(row);
+    const std::int64_t s = start[ru], e = end[ru];
+    RO_CHECK(0 <= s && s <= e && e <= size && size <= capacity, "the account's segment lies outside the pool");
+    for (std::int64_t p = s; p < e; ++p)
+      RO_CHECK(indices.data()[p] >= 0 && static_cast<std::size_t>(indices.data()[p]) < n_instr_,
+               "position " + std::to_string(p) + " names an instrument row outside the table");
+    const auto i = static_cast<std::size_t>(instrument);
+    const riskoffset::PositionPool pool{indices.mutable_data(), amounts.mutable_data(), average.mutable_data(), capacity};
+    const std::int8_t was = level_[ru];
+    const riskoffset::SegmentTrade t =
+        riskoffset::segment_trade(pool, s, e, size, instrument, quantity, price, is_future_.data()[i] != 0, inverse_.data()[i] != 0);
+    if (t.length < 0) return py::make_tuple(-1, false, was, was);
+    double* bal = balance_.mutable_data() + ru * k_;
+    std::vector<double> saved(bal, bal + k_);
+    start[ru] = size, end[ru] = size + t.length;
+    const auto sc = static_cast<std::size_t>(settle_col_.data()[i]);
+    if (is_option_.data()[i]) bal[sc] -= quantity * price;  // the premium leaves (or enters) at once
+    bal[sc] += t.realised;
+    bal[static_cast<std::size_t>(fee_col)] -= fee;
+    if (!refresh) return py::make_tuple(t.length, false, was, was);
+    std::vector<std::int64_t> moved;
+    std::vector<std::int8_t> before;
+    if (refresh_rows(start + ru, end + ru, indices.data(), amounts.data(), average.data(), &row, 1, 0, 1, moved, before) < 0)
+      return py::make_tuple(t.length, false, was, level_[ru]);
+    std::copy(saved.begin(), saved.end(), bal);  // the trade's inputs back, the account recomputed from them
+    start[ru] = s, end[ru] = e;
+    refresh_rows(start + ru, end + ru, indices.data(), amounts.data(), average.data(), &row, 1, 0, 1, moved, before);
+    level_[ru] = was;
+    return py::make_tuple(t.length, true, was, was);
+  }
+
  private:
+  // Accounts [begin, end) of `rows` (positions ip[a] .. ep[a] - 1 of the pool): PM on the bound keys, then
+  // settle; the first engine row with a non-finite figure, or -1.
+  std::int64_t refresh_rows(const std::int64_t* ip, const std::int64_t* ep, const std::int64_t* ix, const double* quantity,
+                            const double* average, const std::int64_t* r, std::size_t n_rows, std::size_t begin,
+                            std::size_t end, std::vector<std::int64_t>& moved, std::vector<std::int8_t>& before) const {
+    if (pm_) {
+      riskoffset::PmBook book = book_;
+      book.indptr = ip, book.ends = ep, book.indices = ix, book.quantity = quantity, book.n_accounts = n_rows;
+      const std::size_t width = shape_.width();
+      std::vector<double> sums(n_keys_ * width), net(n_keys_ * book.n_columns);
+      std::vector<std::uint8_t> used(n_keys_, 0);
+      std::vector<double> damp(riskoffset::pm_scratch_dampener(n_keys_, shape_.n_extended));
+      const riskoffset::PmScratch scratch{sums.data(), net.data(), used.data(), damp.data()};
+      riskoffset::PmLiveKeys live = live_;
+      live.rows = r;
+      riskoffset::active_kernels().pm_live(book, shape_, live, scratch, begin, end);
+    }
+    return settle_rows(ip, ep, ix, quantity, average, r, begin, end, moved, before);
+  }
+
   void bind_pm(const py::dict& d, const py::dict& state) {
     pm_ = true;
     keep_.push_back(d);
@@ -311,7 +378,7 @@ class LiveRefresh {
   int threads_ = 1;
   py::array_t<double> unit_value_, mark_, balance_;
   Doubles price_, cut_im_, cut_mm_;
-  py::array_t<std::uint8_t> is_future_, inverse_;
+  py::array_t<std::uint8_t> is_future_, inverse_, is_option_;
   py::array_t<std::int64_t> settle_col_;
   std::size_t n_instr_ = 0, k_ = 0;
   py::ssize_t n_total_ = 0;
@@ -338,63 +405,16 @@ class LiveRefresh {
 
 }  // namespace
 
-// A pool array written in place by the segment functions: a writeable vector.
-template <typename T>
-T* pool_array(const py::array& a, const char* name) {
-  auto v = riskoffset_bindings::exact_array<T>(a, name, true);
-  RO_CHECK(v.ndim() == 1, std::string(name) + " must be a vector");
-  return v.mutable_data();
-}
-
 void register_live(py::module_& m) {
   m.def(
-      "segment_find",
-      [](const py::array& indices_in, const py::array& quantity_in, const py::array& average_in, std::int64_t start,
-         std::int64_t end, std::int64_t instrument) {
-        const std::int64_t* ix = pool_array<std::int64_t>(indices_in, "indices");
-        const double* q = pool_array<double>(quantity_in, "quantity");
-        const double* avg = pool_array<double>(average_in, "average");
-        RO_CHECK(0 <= start && start <= end && end <= indices_in.size() && quantity_in.size() == indices_in.size() &&
-                     average_in.size() == indices_in.size(),
-                 "the segment lies outside the pool");
-        double held = 0.0, price = std::numeric_limits<double>::quiet_NaN();
-        for (std::int64_t p = start; p < end; ++p)
-          if (ix[p] == instrument) {
-            held = q[p], price = avg[p];
-            break;
-          }
-        return py::make_tuple(held, price);
+      "futures_fill",
+      [](double held, double average, double quantity, double price, bool inverse) {
+        const riskoffset::FuturesFill f = riskoffset::futures_fill(held, average, quantity, price, inverse);
+        return py::make_tuple(held + quantity, f.average, f.realised);
       },
-      py::arg("indices"), py::arg("quantity"), py::arg("average"), py::arg("start"), py::arg("end"),
-      py::arg("instrument"), "(quantity, average price) of `instrument` in the segment [start, end): (0, NaN) if none.");
-  m.def(
-      "segment_write",
-      [](const py::array& indices_in, const py::array& quantity_in, const py::array& average_in, std::int64_t start,
-         std::int64_t end, std::int64_t dst, std::int64_t instrument, bool keep, double quantity, double average) {
-        std::int64_t* ix = pool_array<std::int64_t>(indices_in, "indices");
-        double* q = pool_array<double>(quantity_in, "quantity");
-        double* avg = pool_array<double>(average_in, "average");
-        const std::int64_t n_pool = indices_in.size();
-        RO_CHECK(quantity_in.size() == n_pool && average_in.size() == n_pool, "the pool arrays differ in length");
-        RO_CHECK(0 <= start && start <= end && end <= dst, "the new segment must start after the old one");
-        RO_CHECK(dst + (end - start) + 1 <= n_pool, "the pool has no room for the new segment");
-        // The old segment without `instrument`, then `instrument` if kept, sorted by instrument row (insertion
-        // sort: a segment is one account's positions).
-        std::int64_t n = 0;
-        auto put = [&](std::int64_t i, double qq, double aa) {
-          std::int64_t at = dst + n;
-          while (at > dst && ix[at - 1] > i) ix[at] = ix[at - 1], q[at] = q[at - 1], avg[at] = avg[at - 1], --at;
-          ix[at] = i, q[at] = qq, avg[at] = aa, ++n;
-        };
-        for (std::int64_t p = start; p < end; ++p)
-          if (ix[p] != instrument) put(ix[p], q[p], avg[p]);
-        if (keep) put(instrument, quantity, average);
-        return n;
-      },
-      py::arg("indices"), py::arg("quantity"), py::arg("average"), py::arg("start"), py::arg("end"), py::arg("dst"),
-      py::arg("instrument"), py::arg("keep"), py::arg("quantity_new"), py::arg("average_new"),
-      "Write segment [start, end) at dst with `instrument` replaced by (quantity_new, average_new), or dropped "
-      "unless `keep`, sorted by instrument row; returns its length.");
+      py::arg("held"), py::arg("average"), py::arg("quantity"), py::arg("price"), py::arg("inverse"),
+      "A fill of `quantity` at `price` on a futures position of `held` bought at `average`: (position after, its "
+      "average price, P&L realised by the part that closes).");
 
   m.def(
       "settle",
@@ -461,6 +481,12 @@ void register_live(py::module_& m) {
                     const std::optional<Doubles>&, const std::optional<Doubles>&, int>(),
            py::arg("instruments"), py::arg("pm"), py::arg("state"), py::arg("price"), py::arg("cut_im") = py::none(),
            py::arg("cut_mm") = py::none(), py::arg("threads") = 1)
+      .def("trade", &LiveRefresh::trade, py::arg("start"), py::arg("end"), py::arg("indices"), py::arg("quantity"),
+           py::arg("average"), py::arg("size"), py::arg("row"), py::arg("instrument"), py::arg("amount"),
+           py::arg("price"), py::arg("fee"), py::arg("fee_col"), py::arg("refresh"),
+           "A fill of account `row` written into the pool and its balances, then (with `refresh`) the account "
+           "recomputed: (new segment's length or -1 when the pool is full, whether a figure was non-finite and "
+           "the trade undone, level before, level after).")
       .def("__call__", &LiveRefresh::call, py::arg("starts"), py::arg("ends"), py::arg("indices"), py::arg("quantity"),
            py::arg("average"), py::arg("rows"),
            "Recompute the engine accounts `rows` (positions starts[a] .. ends[a] - 1 of the pool arrays) into the "

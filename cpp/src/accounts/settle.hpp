@@ -51,10 +51,4 @@ inline SettledAccount settle_account(const double* equity, const double* initial
   return s;
 }
 
-// Unrealised P&L of a futures position (riskoffset.accounts.equity): inverse (amount in USD face)
-// amount x (1/average - 1/mark) coins, linear amount x (mark - average).
-inline double futures_pnl(double amount, double average, double mark, bool inverse) {
-  return inverse ? amount * (1.0 / average - 1.0 / mark) : amount * (mark - average);
-}
-
 }  // namespace riskoffset

@@ -127,6 +127,22 @@ class LiveRefresh:
         cut_mm: npt.NDArray[np.float64] | None = None,
         threads: int = 1,
     ) -> None: ...
+    def trade(
+        self,
+        start: npt.NDArray[np.int64],
+        end: npt.NDArray[np.int64],
+        indices: npt.NDArray[np.int64],
+        quantity: npt.NDArray[np.float64],
+        average: npt.NDArray[np.float64],
+        size: int,
+        row: int,
+        instrument: int,
+        amount: float,
+        price: float,
+        fee: float,
+        fee_col: int,
+        refresh: bool,
+    ) -> tuple[int, bool, int, int]: ...
     def __call__(
         self,
         starts: npt.NDArray[np.int64],
@@ -136,23 +152,4 @@ class LiveRefresh:
         average: npt.NDArray[np.float64],
         rows: npt.NDArray[np.int64],
     ) -> tuple[int, npt.NDArray[np.int64], npt.NDArray[np.int8]]: ...
-def segment_find(
-    indices: npt.NDArray[np.int64],
-    quantity: npt.NDArray[np.float64],
-    average: npt.NDArray[np.float64],
-    start: int,
-    end: int,
-    instrument: int,
-) -> tuple[float, float]: ...
-def segment_write(
-    indices: npt.NDArray[np.int64],
-    quantity: npt.NDArray[np.float64],
-    average: npt.NDArray[np.float64],
-    start: int,
-    end: int,
-    dst: int,
-    instrument: int,
-    keep: bool,
-    quantity_new: float,
-    average_new: float,
-) -> int: ...
+def futures_fill(held: float, average: float, quantity: float, price: float, inverse: bool) -> tuple[float, float, float]: ...

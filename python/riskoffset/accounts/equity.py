@@ -51,19 +51,7 @@ def futures_fill(held: float, average: float, quantity: float, price: float, inv
 
     Example (inverse): 10,000 USD face at 40,000 plus 10,000 at 60,000 averages 1 / ((1/40,000 + 1/60,000)
     / 2) = 48,000; selling 5,000 at 50,000 then realises 5,000 x (1/48,000 - 1/50,000) = 0.0041667 BTC."""
-    after = held + quantity
-    if held == 0.0 or (held > 0) == (quantity > 0):  # opening or adding
-        if inverse:
-            average = after / (held / average + quantity / price) if held else price
-        else:
-            average = (held * average + quantity * price) / after if held else price
-        return after, average, 0.0
-    closed = -quantity if abs(quantity) <= abs(held) else held
-    realised = float(futures_unrealised_pnl(closed, average, price, inverse))
-    if after == 0.0:
-        return 0.0, float("nan"), realised
-    if (after > 0) != (held > 0):  # through zero: the rest opens at the fill price
-        return after, price, realised
+    after, average, realised = _core.margin.futures_fill(held, average, quantity, price, inverse)
     return after, average, realised
 
 

@@ -172,8 +172,11 @@ class RiskEngine:
         self._cuts = (self.collateral.haircuts(self.currencies, "im"), self.collateral.haircuts(self.currencies, "mm"))
         self._state_cache: dict[str, Any] | None = None
         self._columns_cache: dict[str, Any] | None = None
-        self._pm_cache: tuple[Any, dict[str, Any]] | None = None
-        self._refresher_cache: tuple[Any, Any] | None = None
+        # Per set of PM keys an update recomputes (None: all): the pass's arrays and the bound refresh, so
+        # ticks of different coins and trades do not rebind each other's.
+        self._pm_cache: dict[tuple[int, ...] | None, tuple[Any, dict[str, Any]]] = {}
+        self._refresher_cache: dict[tuple[int, ...] | None, tuple[Any, Any]] = {}
+        self._trade_cache: tuple[Any, ...] | None = None  # a trade's compiled call and what it was bound to
         self._sub_tables: dict[bytes, InstrumentTable] = {}
         if self.pm:  # each PM vector key's settlement currency column
             self._key_currency = np.array([self._col[c.upper()] for c in self._keys.currency], dtype=np.int64)
@@ -213,6 +216,7 @@ class RiskEngine:
         self._inverse = t.settlement == INVERSE
         self._future_u8 = self._future.astype(np.uint8)  # as the compiled refresh reads them
         self._inverse_u8 = self._inverse.astype(np.uint8)
+        self._option_u8 = self._option.astype(np.uint8)
         self._settle_currency = [inst.settlement_currency.upper() for inst in t]
         self._base = [inst.base.upper() for inst in t]
         self._futures_of: dict[str, list[str]] = {}
@@ -375,25 +379,49 @@ class RiskEngine:
             starts, ends = p.ranges(None if len(rows) == len(p) else rows)
         bad, moved, before = self._refresher(keys)(starts, ends, p.indices, p.quantity, p.average, rows)
         if bad >= 0:
-            raise ValueError(f"account {plain(self.positions.labels[bad])!r}: a margin or equity figure is not a "
-                             "finite number (check the market's quotes for its instruments); the update was not "
-                             "applied")  # fmt: skip
+            raise self._not_finite(bad)
         if emit:
             for j, was in zip(moved.tolist(), before.tolist()):
                 r = int(rows[j])
                 self._emit(r, int(was), int(self._level[r]), timestamp)
 
+    def _not_finite(self, row: int) -> ValueError:
+        return ValueError(f"account {plain(self.positions.labels[row])!r}: a margin or equity figure is not a finite "
+                          "number (check the market's quotes for its instruments); the update was not applied")
+
     def _refresher(self, keys: IntArray | None) -> Any:
         """The compiled refresh bound to the engine's current arrays (rebuilt when one is replaced: new
         accounts, an index move, a valuation time)."""
         parts = (self._instrument_columns(), self._pm_arrays(keys), self._state(), self._prices())
-        cached = self._refresher_cache
+        wanted = None if keys is None else tuple(np.asarray(keys).tolist())
+        cached = self._refresher_cache.get(wanted)
         if cached is not None and all(a is b for a, b in zip(cached[0], parts)):
             return cached[1]
         cut_im, cut_mm = self._cuts if self.cross else (None, None)
         refresh = self._bind_refresh(*parts, cut_im=cut_im, cut_mm=cut_mm, threads=self.threads)
-        self._refresher_cache = (parts, refresh)
+        if len(self._refresher_cache) >= 64:
+            self._refresher_cache.clear()
+        self._refresher_cache[wanted] = (parts, refresh)
         return refresh
+
+    def _trade_call(self) -> Any:
+        """The compiled trade (`_refresher(None).trade`), checked by identity against the caches it was bound
+        from: a trade's hot path, where `_refresher` itself would cost as much as the compiled call."""
+        c = self._trade_cache
+        inputs = self._inputs if self.pm else None
+        if (
+            c is None
+            or c[0] is not self._state_cache
+            or c[1] is not self._price_cache
+            or c[2] is not self._columns_cache
+            or c[3] is not inputs
+            or c[4] is not self._moves_cache
+        ):
+            trade = self._refresher(None).trade
+            c = self._trade_cache = (
+                self._state_cache, self._price_cache, self._columns_cache, inputs, self._moves_cache, trade,
+            )  # fmt: skip
+        return c[5]
 
     _bind_refresh = staticmethod(_core.margin.LiveRefresh)
 
@@ -402,7 +430,8 @@ class RiskEngine:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self._refresher_cache = None
+        self._refresher_cache = {}
+        self._trade_cache = None
         self._sub_tables = {}
         self._lock = threading.RLock()
 
@@ -414,6 +443,7 @@ class RiskEngine:
                 "mark": self._mark,
                 "is_future": self._future_u8,
                 "inverse": self._inverse_u8,
+                "is_option": self._option_u8,
                 "settle_col": self._settle_col,
             }
         return self._columns_cache
@@ -424,9 +454,10 @@ class RiskEngine:
             return None
         moves_now = self._coin_moves() if self.dynamic else None
         wanted = None if keys is None else tuple(np.asarray(keys).tolist())
-        if self._pm_cache is not None:  # the same objects (not equal ones) and the same keys: reuse
-            (inputs_was, keys_was, moves_was, wanted_was), arrays = self._pm_cache
-            if inputs_was is self._inputs and keys_was is self._keys and moves_was is moves_now and wanted_was == wanted:
+        cached = self._pm_cache.get(wanted)
+        if cached is not None:  # the same objects (not equal ones): reuse
+            (inputs_was, keys_was, moves_was), arrays = cached
+            if inputs_was is self._inputs and keys_was is self._keys and moves_was is moves_now:
                 return arrays
         inputs, n_keys = self._inputs, len(self._inputs.key_matrix)
         key_on = np.ones(n_keys, dtype=np.uint8)
@@ -451,7 +482,9 @@ class RiskEngine:
             "coin_col": moves[1],
             "coin_gain_cap": moves[2],
         }
-        self._pm_cache = ((self._inputs, self._keys, moves_now, wanted), arrays)
+        if len(self._pm_cache) >= 64:
+            self._pm_cache.clear()
+        self._pm_cache[wanted] = ((self._inputs, self._keys, moves_now), arrays)
         return arrays
 
     def _state(self) -> dict[str, Any]:
@@ -735,36 +768,58 @@ class RiskEngine:
             return
         settle_cur = self._settle_currency[row_i]
         fee_cur = currency_code(fee_currency, "fee_currency") if fee_currency is not None else settle_cur
-        if fee_cur not in self._col:
+        fee_col = self._col.get(fee_cur)
+        if fee_col is None:
             raise ValueError(
                 f"fee_currency {fee_cur}: not a currency of this engine ({', '.join(self.currencies)})"
             )
-        with self._transaction() as undo:
-            a = self.positions.account_row(_label(account, self.positions), create=True)
-            self._alloc(len(self.positions))
-            undo.account(a)
-            if not self._held[row_i]:
-                undo.instruments(np.array([row_i], dtype=np.int64))
-                self._held[row_i] = True
-                if self._stale[row_i]:
-                    self._revalue(np.array([row_i], dtype=np.int64))
-                    self._stale[row_i] = False
-            s = self._col[settle_cur]
-            if self._kind[row_i] == KIND_SPOT:  # spot is collateral: the balances move, no position
-                self._balance[a, self._col[self._base[row_i]]] += q
-                self._balance[a, s] -= q * px
-            else:
-                realised = self.positions.trade(a, row_i, q, px, future=bool(self._future[row_i]),
-                                                inverse=bool(self._inverse[row_i]))  # fmt: skip
-                if self._option[row_i]:
+        label = _label(account, self.positions)
+        a = self.positions.row_of.get(label)
+        if a is not None and self.pm and self._held[row_i] and self._kind[row_i] != KIND_SPOT:
+            # The common case in one compiled call: position, cash and the account's figures, all or nothing.
+            was, now = self._fill(a, row_i, q, px, fee_amount, fee_col, refresh=True)
+            if was != now:
+                self._emit(a, was, now, timestamp)
+        else:
+            with self._transaction() as undo:
+                a = self.positions.account_row(label, create=True)
+                self._alloc(len(self.positions))
+                undo.account(a)
+                if not self._held[row_i]:
+                    undo.instruments(np.array([row_i], dtype=np.int64))
+                    self._held[row_i] = True
+                    if self._stale[row_i]:
+                        self._revalue(np.array([row_i], dtype=np.int64))
+                        self._stale[row_i] = False
+                if self._kind[row_i] == KIND_SPOT:  # spot is collateral: the balances move, no position
+                    s = self._col[settle_cur]
+                    self._balance[a, self._col[self._base[row_i]]] += q
                     self._balance[a, s] -= q * px
-                self._balance[a, s] += realised
-            self._balance[a, self._col[fee_cur]] -= fee_amount
-            self._refresh(np.array([a], dtype=np.int64), timestamp=timestamp)
+                    self._balance[a, fee_col] -= fee_amount
+                else:
+                    self._fill(a, row_i, q, px, fee_amount, fee_col, refresh=False)
+                self._refresh(np.array([a], dtype=np.int64), timestamp=timestamp)
         if trade_id is not None:
             self._trade_ids.add(str(trade_id))
         self.counters["updates"] += 1
         self._notify()
+
+    def _fill(self, a: int, row_i: int, q: float, px: float, fee: float, fee_col: int, *, refresh: bool) -> tuple[int, int]:
+        """The fill in the pool and the account's balances (premium, realised futures P&L, fee), and with
+        ``refresh`` the account recomputed, in one compiled call (all or nothing: a non-finite figure leaves
+        the account as it was and raises).  Returns the account's level before and after."""
+        p = self.positions
+        trade = self._trade_call()
+        n, bad, was, now = trade(p.start, p.end, p.indices, p.quantity, p.average, p.size, a, row_i, q, px, fee,
+                                 fee_col, refresh)  # fmt: skip
+        if n < 0:  # the pool is full (nothing was written): grow it and trade
+            p.reserve(a)
+            n, bad, was, now = trade(p.start, p.end, p.indices, p.quantity, p.average, p.size, a, row_i, q, px, fee,
+                                     fee_col, refresh)  # fmt: skip
+        if bad:
+            raise self._not_finite(a)
+        p.appended(a, n)
+        return was, now
 
     @_locked
     def on_balance(self, account: Any, currency: str, amount: float, timestamp: int | None = None) -> None:
@@ -1095,7 +1150,7 @@ class RiskEngine:
         return engine
 
 
-_TRANSIENT = ("_refresher_cache", "_lock", "_sub_tables")  # bound to this process: rebuilt after unpickling
+_TRANSIENT = ("_refresher_cache", "_trade_cache", "_lock", "_sub_tables")  # bound to this process: rebuilt after unpickling
 
 
 def _universe(book: Book, market: Market) -> InstrumentTable:
@@ -1144,8 +1199,10 @@ def _label(account: Any, positions: Positions) -> Any:
 
 
 def _finite(value: Any, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{what} must be a number, got {value!r}")
+    kind = type(value)
+    if kind is not float and kind is not int:  # the usual types first (a bool is not of type int)
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise TypeError(f"{what} must be a number, got {value!r}")
     x = float(value)
     if not math.isfinite(x):
         raise ValueError(f"{what} must be finite, got {value!r}")

@@ -8,25 +8,20 @@ the compiled refresh reads every account where it lies, without gathering the bo
 segment stays behind until `compact` (an undo points the account back at it).  Quantities are netted in the
 same integer units as `Book` (a position that trades back to zero disappears exactly as it would in a book
 built from the same rows), and the average entry price of futures follows
-`riskoffset.accounts.equity.futures_fill`.
+`riskoffset.accounts.equity.futures_fill`.  The trade itself is compiled (the engine's refresh writes the new
+segment, ``LiveRefresh.trade``); this class keeps the pool's bookkeeping.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from .. import _core
 from .._types import FloatArray, IntArray
-from ..accounts.equity import futures_fill
-from ..book import _SCALE, Book
+from ..book import Book
 from ..instruments import InstrumentTable
-
-_find = _core.margin.segment_find  # the account's position in an instrument (compiled: a trade's hot path)
-_write = _core.margin.segment_write  # the account's new segment at the end of the pool, sorted by instrument
 
 Csr = tuple[IntArray, IntArray, FloatArray, FloatArray]  # indptr, indices, quantity, average price
 Saved = tuple[int, int, int]  # an account's start and end in the pool, the pool's size
@@ -97,32 +92,24 @@ class Positions:
         self.moved.add(row)  # always safe: the holders' index then reads this account's segment itself
         self.version += 1
 
-    def trade(
-        self, row: int, instrument: int, quantity: float, price: float, *, future: bool, inverse: bool
-    ) -> float:
-        """Add a fill to the account; returns the futures P&L it realises (settlement currency, 0 for
-        anything else).  ``price`` is the fill price (used for futures' average price)."""
-        s, e = int(self.start[row]), int(self.end[row])
-        held, average = _find(self.indices, self.quantity, self.average, s, e, instrument)
-        realised = 0.0
-        units = round(held * _SCALE) + round(quantity * _SCALE)
-        after = units / _SCALE
-        if future:
-            _, average, realised = futures_fill(held, average, after - held, price, inverse)
-        if self.size + (e - s) + 1 > len(self.indices):  # grow the pool by doubling: amortised O(1) per position
-            capacity = max(2 * len(self.indices), self.size + (e - s) + 1, 64)
+    def reserve(self, row: int) -> None:
+        """Room at the end of the pool for the account's segment plus one position (grown by doubling:
+        amortised O(1) per position)."""
+        need = self.size + int(self.end[row] - self.start[row]) + 1
+        if need > len(self.indices):
+            capacity = max(2 * len(self.indices), need, 64)
             for name in ("indices", "quantity", "average"):
                 old = getattr(self, name)
                 grown = np.empty(capacity, dtype=old.dtype)
                 grown[: self.size] = old[: self.size]
                 setattr(self, name, grown)
-        n = _write(self.indices, self.quantity, self.average, s, e, self.size, instrument, units != 0, after,
-                   average if future else math.nan)  # fmt: skip
-        self.start[row], self.end[row] = self.size, self.size + n
-        self.size += n
+
+    def appended(self, row: int, length: int) -> None:
+        """The account's new segment of ``length`` positions was written at the end of the pool (``start`` and
+        ``end`` already point at it)."""
+        self.size += length
         self.moved.add(row)
         self.version += 1
-        return realised
 
     # ------------------------------------------------------------------ views
     def ranges(self, rows: IntArray | None = None) -> tuple[IntArray, IntArray]:
