@@ -1199,10 +1199,11 @@ def _label(account: Any, positions: Positions) -> Any:
 
 
 def _finite(value: Any, what: str) -> float:
-    kind = type(value)
-    if kind is not float and kind is not int:  # the usual types first (a bool is not of type int)
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-            raise TypeError(f"{what} must be a number, got {value!r}")
+    kind = type(value)  # float and int first: the usual types, and a bool is not of type int
+    if (kind is not float and kind is not int) and (
+        isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating))
+    ):
+        raise TypeError(f"{what} must be a number, got {value!r}")
     x = float(value)
     if not math.isfinite(x):
         raise ValueError(f"{what} must be finite, got {value!r}")
