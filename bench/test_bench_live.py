@@ -58,7 +58,8 @@ def test_one_trade(benchmark, setup) -> None:  # type: ignore[no-untyped-def]
     if not getattr(benchmark, "disabled", False):
         ours = float(benchmark.stats.stats.median)
         benchmark.extra_info.update(trade_s=ours, **base, vs_account_view=base["account_view_s"] / ours)
-        assert ours * 2_000 <= base["account_view_s"], f"trade {ours * 1e6:.0f} us"  # ~5,000x measured
+        # One compiled call (position, cash, the account's refresh): ~40,000-55,000x measured.
+        assert ours * 15_000 <= base["account_view_s"], f"trade {ours * 1e6:.1f} us"
 
 
 @pytest.mark.benchmark(group="live engine 100k accounts")
