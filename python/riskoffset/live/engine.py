@@ -340,13 +340,17 @@ class RiskEngine:
                 if self.pm
                 else {}
             )
-            for j, c in enumerate(self._settle_currency):
-                if not self._inverse[j]:
-                    rates.setdefault(c, 1.0)
+            for c in self._linear_settlement():
+                rates.setdefault(c, 1.0)
             self._price_cache = usd_prices(
                 self.collateral, self.market, self.currencies, rates, self._balance, self.positions.labels
             )
         return self._price_cache
+
+    def _linear_settlement(self) -> list[str]:
+        """The settlement currencies of linear instruments (USD-valued at 1 unless an index prices them)."""
+        linear = [c for c, inverse in zip(self._settle_currency, self._inverse.tolist()) if not inverse]
+        return list(dict.fromkeys(linear))
 
     def _coin_moves(self) -> tuple[FloatArray, IntArray, FloatArray]:
         """The coin balances' scenario P&L per vector key and gain caps (cached until an index moves)."""
