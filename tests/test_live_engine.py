@@ -424,3 +424,21 @@ def test_updates_from_several_threads_take_turns() -> None:
     assert not errors
     assert engine.counters["updates"] == 400
     assert_matches(engine, "X:PM")
+
+
+def test_a_balance_whose_equity_overflows_changes_nothing() -> None:
+    """The compiled balance update of an existing account: a deposit that overflows its equity to infinity is
+    refused and the account is exactly as before; a set balance and a deposit otherwise match a from-scratch
+    computation."""
+    book, balances = start_book()
+    engine = ro.RiskEngine(book, MARKET, balances=balances)
+    account = engine.positions.labels[0]
+    engine.set_balance(account, "USDC", 1.5e308)
+    before = pickle.dumps(engine.accounts())
+    with pytest.raises(ValueError, match="not a finite number"):
+        engine.on_balance(account, "USDC", 1.5e308)
+    assert pickle.dumps(engine.accounts()) == before
+    engine.set_balance(account, "USDC", 25_000.0)
+    engine.on_balance(account, "BTC", -0.25)
+    assert engine.account(account)["balance_USDC"] == 25_000.0
+    assert_matches(engine, "X:PM")

@@ -167,54 +167,102 @@ class LiveRefresh {
   py::tuple trade(const py::array& start_in, const py::array& end_in, const py::array& indices_in,
                   const py::array& quantity_in, const py::array& average_in, std::int64_t size, std::int64_t row,
                   std::int64_t instrument, double quantity, double price, double fee, std::int64_t fee_col, bool refresh) {
-    std::int64_t* start = riskoffset_bindings::exact_array<std::int64_t>(start_in, "start", true).mutable_data();
-    std::int64_t* end = riskoffset_bindings::exact_array<std::int64_t>(end_in, "end", true).mutable_data();
-    auto indices = riskoffset_bindings::exact_array<std::int64_t>(indices_in, "indices", true);
-    auto amounts = riskoffset_bindings::exact_array<double>(quantity_in, "quantity", true);
-    auto average = riskoffset_bindings::exact_array<double>(average_in, "average", true);
-    RO_CHECK(start_in.ndim() == 1 && end_in.ndim() == 1 && start_in.size() == n_total_ && end_in.size() == n_total_,
-             "start and end need one entry per account");
-    const std::int64_t capacity = indices.size();
-    RO_CHECK(indices.ndim() == 1 && amounts.size() == capacity && average.size() == capacity,
-             "indices, quantity and average differ in length");
-    RO_CHECK(0 <= row && row < n_total_, "row outside the engine's accounts");
+    const OneAccount acc(*this, start_in, end_in, indices_in, quantity_in, average_in, row, size);
     RO_CHECK(0 <= instrument && static_cast<std::size_t>(instrument) < n_instr_, "instrument row outside the table");
     RO_CHECK(0 <= fee_col && static_cast<std::size_t>(fee_col) < k_, "fee currency column outside the currencies");
     RO_CHECK(std::isfinite(quantity) && std::isfinite(price) && price > 0.0 && std::isfinite(fee),
              "quantity, price (> 0) and fee must be finite");
     RO_CHECK(!refresh || pm_, "only a portfolio-margin refresh recomputes a trade's account in the same call");
-    const auto ru = static_cast<std::size_t>(row);
-    const std::int64_t s = start[ru], e = end[ru];
-    RO_CHECK(0 <= s && s <= e && e <= size && size <= capacity, "the account's segment lies outside the pool");
-    for (std::int64_t p = s; p < e; ++p)
-      RO_CHECK(indices.data()[p] >= 0 && static_cast<std::size_t>(indices.data()[p]) < n_instr_,
-               "position " + std::to_string(p) + " names an instrument row outside the table");
     const auto i = static_cast<std::size_t>(instrument);
-    const riskoffset::PositionPool pool{indices.mutable_data(), amounts.mutable_data(), average.mutable_data(), capacity};
+    const std::size_t ru = acc.row;
+    const std::int64_t s = acc.start[ru], e = acc.end[ru];
     const std::int8_t was = level_[ru];
-    const riskoffset::SegmentTrade t =
-        riskoffset::segment_trade(pool, s, e, size, instrument, quantity, price, is_future_.data()[i] != 0, inverse_.data()[i] != 0);
+    const riskoffset::SegmentTrade t = riskoffset::segment_trade(acc.pool(), s, e, size, instrument, quantity, price,
+                                                                 is_future_.data()[i] != 0, inverse_.data()[i] != 0);
     if (t.length < 0) return py::make_tuple(-1, false, was, was);
     double* bal = balance_.mutable_data() + ru * k_;
-    std::vector<double> saved(bal, bal + k_);
-    start[ru] = size, end[ru] = size + t.length;
+    const std::vector<double> saved(bal, bal + k_);
+    acc.start[ru] = size, acc.end[ru] = size + t.length;
     const auto sc = static_cast<std::size_t>(settle_col_.data()[i]);
     if (is_option_.data()[i]) bal[sc] -= quantity * price;  // the premium leaves (or enters) at once
     bal[sc] += t.realised;
     bal[static_cast<std::size_t>(fee_col)] -= fee;
     if (!refresh) return py::make_tuple(t.length, false, was, was);
-    std::vector<std::int64_t> moved;
-    std::vector<std::int8_t> before;
-    if (refresh_rows(start + ru, end + ru, indices.data(), amounts.data(), average.data(), &row, 1, 0, 1, moved, before) < 0)
-      return py::make_tuple(t.length, false, was, level_[ru]);
-    std::copy(saved.begin(), saved.end(), bal);  // the trade's inputs back, the account recomputed from them
-    start[ru] = s, end[ru] = e;
-    refresh_rows(start + ru, end + ru, indices.data(), amounts.data(), average.data(), &row, 1, 0, 1, moved, before);
-    level_[ru] = was;
-    return py::make_tuple(t.length, true, was, was);
+    const bool bad = !refresh_one(acc, was, [&] {
+      std::copy(saved.begin(), saved.end(), bal);
+      acc.start[ru] = s, acc.end[ru] = e;
+    });
+    return py::make_tuple(t.length, bad, was, level_[ru]);
+  }
+
+  // The balance of the account at engine row `row` in currency column `col` set to `amount` (or moved by it,
+  // with `add`), then the account recomputed.  Returns (whether a figure came out non-finite, in which case the
+  // balance, figures and level are put back as they were; the level before; the level after).
+  py::tuple balance(const py::array& start_in, const py::array& end_in, const py::array& indices_in,
+                    const py::array& quantity_in, const py::array& average_in, std::int64_t size, std::int64_t row,
+                    std::int64_t col, double amount, bool add) {
+    const OneAccount acc(*this, start_in, end_in, indices_in, quantity_in, average_in, row, size);
+    RO_CHECK(0 <= col && static_cast<std::size_t>(col) < k_, "currency column outside the currencies");
+    RO_CHECK(std::isfinite(amount), "amount must be finite");
+    RO_CHECK(pm_, "only a portfolio-margin refresh recomputes an account in one call");
+    double& cell = balance_.mutable_data()[acc.row * k_ + static_cast<std::size_t>(col)];
+    const double saved = cell;
+    const std::int8_t was = level_[acc.row];
+    cell = add ? cell + amount : amount;
+    const bool bad = !refresh_one(acc, was, [&] { cell = saved; });
+    return py::make_tuple(bad, was, level_[acc.row]);
   }
 
  private:
+  // The pool arrays of the engine for a change of the account at `row` (checked: its segment lies in the
+  // pool's first `size` entries and names instruments of the table).
+  struct OneAccount {
+    std::int64_t *start, *end, *indices;
+    double *amounts, *average;
+    std::int64_t capacity;
+    std::size_t row;
+    OneAccount(const LiveRefresh& r, const py::array& start_in, const py::array& end_in, const py::array& indices_in,
+               const py::array& quantity_in, const py::array& average_in, std::int64_t row_in, std::int64_t size)
+        : start(riskoffset_bindings::exact_array<std::int64_t>(start_in, "start", true).mutable_data()),
+          end(riskoffset_bindings::exact_array<std::int64_t>(end_in, "end", true).mutable_data()),
+          indices(riskoffset_bindings::exact_array<std::int64_t>(indices_in, "indices", true).mutable_data()),
+          amounts(riskoffset_bindings::exact_array<double>(quantity_in, "quantity", true).mutable_data()),
+          average(riskoffset_bindings::exact_array<double>(average_in, "average", true).mutable_data()),
+          capacity(indices_in.size()),
+          row(static_cast<std::size_t>(row_in)) {
+      RO_CHECK(start_in.ndim() == 1 && end_in.ndim() == 1 && start_in.size() == r.n_total_ && end_in.size() == r.n_total_,
+               "start and end need one entry per account");
+      RO_CHECK(indices_in.ndim() == 1 && quantity_in.size() == capacity && average_in.size() == capacity,
+               "indices, quantity and average differ in length");
+      RO_CHECK(0 <= row_in && row_in < r.n_total_, "row outside the engine's accounts");
+      const std::int64_t s = start[row], e = end[row];
+      RO_CHECK(0 <= s && s <= e && e <= size && size <= capacity, "the account's segment lies outside the pool");
+      for (std::int64_t p = s; p < e; ++p)
+        RO_CHECK(indices[p] >= 0 && static_cast<std::size_t>(indices[p]) < r.n_instr_,
+                 "position " + std::to_string(p) + " names an instrument row outside the table");
+    }
+    riskoffset::PositionPool pool() const { return {indices, amounts, average, capacity}; }
+  };
+
+  // Recompute the account after a change; if a figure is not finite, `undo` puts its inputs back, the account
+  // is recomputed from them (the same code on the same inputs: the same figures) and its level set to `was`.
+  // Returns whether the change stands.
+  template <typename Undo>
+  bool refresh_one(const OneAccount& acc, std::int8_t was, Undo undo) {
+    const auto row = static_cast<std::int64_t>(acc.row);
+    std::vector<std::int64_t> moved;
+    std::vector<std::int8_t> before;
+    auto run = [&] {
+      return refresh_rows(acc.start + acc.row, acc.end + acc.row, acc.indices, acc.amounts, acc.average, &row, 1, 0,
+                          1, moved, before);
+    };
+    if (run() < 0) return true;
+    undo();
+    run();
+    level_[acc.row] = was;
+    return false;
+  }
+
   // Accounts [begin, end) of `rows` (positions ip[a] .. ep[a] - 1 of the pool): PM on the bound keys, then
   // settle; the first engine row with a non-finite figure, or -1.
   std::int64_t refresh_rows(const std::int64_t* ip, const std::int64_t* ep, const std::int64_t* ix, const double* quantity,
@@ -487,6 +535,11 @@ void register_live(py::module_& m) {
            "A fill of account `row` written into the pool and its balances, then (with `refresh`) the account "
            "recomputed: (new segment's length or -1 when the pool is full, whether a figure was non-finite and "
            "the trade undone, level before, level after).")
+      .def("balance", &LiveRefresh::balance, py::arg("start"), py::arg("end"), py::arg("indices"),
+           py::arg("quantity"), py::arg("average"), py::arg("size"), py::arg("row"), py::arg("col"), py::arg("amount"),
+           py::arg("add"),
+           "Account `row`'s balance in currency column `col` set to `amount` (moved by it with `add`), the account "
+           "recomputed: (whether a figure was non-finite and the change undone, level before, level after).")
       .def("__call__", &LiveRefresh::call, py::arg("starts"), py::arg("ends"), py::arg("indices"), py::arg("quantity"),
            py::arg("average"), py::arg("rows"),
            "Recompute the engine accounts `rows` (positions starts[a] .. ends[a] - 1 of the pool arrays) into the "

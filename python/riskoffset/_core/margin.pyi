@@ -143,6 +143,19 @@ class LiveRefresh:
         fee_col: int,
         refresh: bool,
     ) -> tuple[int, bool, int, int]: ...
+    def balance(
+        self,
+        start: npt.NDArray[np.int64],
+        end: npt.NDArray[np.int64],
+        indices: npt.NDArray[np.int64],
+        quantity: npt.NDArray[np.float64],
+        average: npt.NDArray[np.float64],
+        size: int,
+        row: int,
+        col: int,
+        amount: float,
+        add: bool,
+    ) -> tuple[bool, int, int]: ...
     def __call__(
         self,
         starts: npt.NDArray[np.int64],

@@ -176,7 +176,7 @@ class RiskEngine:
         # ticks of different coins and trades do not rebind each other's.
         self._pm_cache: dict[tuple[int, ...] | None, tuple[Any, dict[str, Any]]] = {}
         self._refresher_cache: dict[tuple[int, ...] | None, tuple[Any, Any]] = {}
-        self._trade_cache: tuple[Any, ...] | None = None  # a trade's compiled call and what it was bound to
+        self._account_cache: tuple[Any, ...] | None = None  # `_account_refresh` and what it was bound to
         self._sub_tables: dict[bytes, InstrumentTable] = {}
         if self.pm:  # each PM vector key's settlement currency column
             self._key_currency = np.array([self._col[c.upper()] for c in self._keys.currency], dtype=np.int64)
@@ -408,10 +408,10 @@ class RiskEngine:
         self._refresher_cache[wanted] = (parts, refresh)
         return refresh
 
-    def _trade_call(self) -> Any:
-        """The compiled trade (`_refresher(None).trade`), checked by identity against the caches it was bound
-        from: a trade's hot path, where `_refresher` itself would cost as much as the compiled call."""
-        c = self._trade_cache
+    def _account_refresh(self) -> Any:
+        """`_refresher(None)`, checked by identity against the caches it was bound from: the hot path of a trade
+        or a balance of one account, where `_refresher` itself would cost as much as the compiled call."""
+        c = self._account_cache
         inputs = self._inputs if self.pm else None
         if (
             c is None
@@ -421,9 +421,9 @@ class RiskEngine:
             or c[3] is not inputs
             or c[4] is not self._moves_cache
         ):
-            trade = self._refresher(None).trade
-            c = self._trade_cache = (
-                self._state_cache, self._price_cache, self._columns_cache, inputs, self._moves_cache, trade,
+            refresh = self._refresher(None)
+            c = self._account_cache = (
+                self._state_cache, self._price_cache, self._columns_cache, inputs, self._moves_cache, refresh,
             )  # fmt: skip
         return c[5]
 
@@ -435,7 +435,7 @@ class RiskEngine:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._refresher_cache = {}
-        self._trade_cache = None
+        self._account_cache = None
         self._sub_tables = {}
         self._lock = threading.RLock()
 
@@ -813,7 +813,7 @@ class RiskEngine:
         ``refresh`` the account recomputed, in one compiled call (all or nothing: a non-finite figure leaves
         the account as it was and raises).  Returns the account's level before and after."""
         p = self.positions
-        trade = self._trade_call()
+        trade = self._account_refresh().trade
         n, bad, was, now = trade(p.start, p.end, p.indices, p.quantity, p.average, p.size, a, row_i, q, px, fee,
                                  fee_col, refresh)  # fmt: skip
         if n < 0:  # the pool is full (nothing was written): grow it and trade
@@ -846,12 +846,22 @@ class RiskEngine:
         label = _label(account, self.positions)
         if not add and not self._in_order(f"balance:{label}:{cur}", timestamp):
             return
-        with self._transaction() as undo:
-            a = self.positions.account_row(label, create=True)
-            self._alloc(len(self.positions))
-            undo.account(a)
-            self._balance[a, self._col[cur]] = (self._balance[a, self._col[cur]] + amount) if add else amount
-            self._refresh(np.array([a], dtype=np.int64), timestamp=timestamp)
+        a = self.positions.row_of.get(label)
+        if a is not None and self.pm:  # one compiled call, all or nothing
+            p = self.positions
+            bad, was, now = self._account_refresh().balance(p.start, p.end, p.indices, p.quantity, p.average, p.size,
+                                                            a, self._col[cur], amount, add)  # fmt: skip
+            if bad:
+                raise self._not_finite(a)
+            if was != now:
+                self._emit(a, was, now, timestamp)
+        else:
+            with self._transaction() as undo:
+                a = self.positions.account_row(label, create=True)
+                self._alloc(len(self.positions))
+                undo.account(a)
+                self._balance[a, self._col[cur]] = (self._balance[a, self._col[cur]] + amount) if add else amount
+                self._refresh(np.array([a], dtype=np.int64), timestamp=timestamp)
         self.counters["updates"] += 1
         self._notify()
 
@@ -1154,7 +1164,7 @@ class RiskEngine:
         return engine
 
 
-_TRANSIENT = ("_refresher_cache", "_trade_cache", "_lock", "_sub_tables")  # bound to this process: rebuilt after unpickling
+_TRANSIENT = ("_refresher_cache", "_account_cache", "_lock", "_sub_tables")  # bound to this process: rebuilt after unpickling
 
 
 def _universe(book: Book, market: Market) -> InstrumentTable:
