@@ -506,6 +506,27 @@ void register_live(py::module_& m) {
       "Per account: (margin balance, IM, MM, available funds in USD, MM ratio, below initial, below maintenance).");
 
   m.def(
+      "collateral_usd",
+      [](const Doubles& amounts, const Doubles& price, const Doubles& haircut) {
+        RO_CHECK(amounts.ndim() == 2, "amounts must be a matrix accounts x currencies");
+        const auto n = static_cast<std::size_t>(amounts.shape(0)), k = static_cast<std::size_t>(amounts.shape(1));
+        RO_CHECK(price.ndim() == 1 && haircut.ndim() == 1 && static_cast<std::size_t>(price.size()) == k &&
+                     static_cast<std::size_t>(haircut.size()) == k,
+                 "price and haircut need one entry per currency");
+        const Doubles a = riskoffset_bindings::aligned(amounts), px = riskoffset_bindings::aligned(price),
+                      cut = riskoffset_bindings::aligned(haircut);
+        py::array_t<double> out({amounts.shape(0), amounts.shape(1)});
+        double* o = out.mutable_data();
+        for (std::size_t r = 0; r < n; ++r)
+          for (std::size_t c = 0; c < k; ++c)
+            o[r * k + c] = riskoffset::collateral_value(a.data()[r * k + c], px.data()[c], cut.data()[c]);
+        return out;
+      },
+      py::arg("amounts"), py::arg("price"), py::arg("haircut"),
+      "USD collateral value per (account, currency): amount x price x (1 - haircut) for a positive amount, amount x "
+      "price for a debt.");
+
+  m.def(
       "futures_pnl",
       [](const Doubles& amount, const Doubles& average, const Doubles& mark, const Bytes& inverse) {
         const auto n = static_cast<std::size_t>(amount.size());

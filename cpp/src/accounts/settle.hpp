@@ -14,6 +14,12 @@
 
 namespace riskoffset {
 
+// USD collateral value of an amount: a positive amount counts after its haircut, a debt in full (no haircut
+// helps a debt).
+inline double collateral_value(double amount, double price, double haircut) {
+  return amount * price * (amount > 0.0 ? 1.0 - haircut : 1.0);
+}
+
 struct SettledAccount {
   double margin_balance = 0, initial_usd = 0, maintenance_usd = 0, available = 0, ratio = 0;
   bool below_initial = false, below_maintenance = false;
@@ -28,9 +34,8 @@ inline SettledAccount settle_account(const double* equity, const double* initial
   if (cut_im) {
     double coll_im = 0.0, coll_mm = 0.0;
     for (std::size_t c = 0; c < n; ++c) {
-      const double usd = equity[c] * price[c];
-      coll_im += usd * (equity[c] > 0.0 ? 1.0 - cut_im[c] : 1.0);
-      coll_mm += usd * (equity[c] > 0.0 ? 1.0 - cut_mm[c] : 1.0);
+      coll_im += collateral_value(equity[c], price[c], cut_im[c]);
+      coll_mm += collateral_value(equity[c], price[c], cut_mm[c]);
     }
     s.margin_balance = coll_im;
     s.available = coll_im - s.initial_usd;

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _core
 from .._types import FloatArray
 from ..scalars import plain
 from .balances import Balances, currency_code
@@ -164,8 +165,7 @@ class CollateralTable:
 def collateral_usd(amounts: FloatArray, prices: FloatArray, haircuts: FloatArray) -> FloatArray:
     """USD value per (account, currency): amount x price x (1 - haircut) for a positive amount, amount x
     price for a debt (no haircut helps a debt)."""
-    factor = np.where(amounts > 0.0, 1.0 - haircuts, 1.0)
-    return np.asarray(amounts * prices * factor, dtype=np.float64)
+    return np.asarray(_core.margin.collateral_usd(amounts, prices, haircuts), dtype=np.float64)
 
 
 def _currency(code: str, params: Mapping[str, Any], origin: str) -> CurrencyCollateral:
