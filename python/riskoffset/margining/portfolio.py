@@ -227,26 +227,25 @@ def option_vectors(
     ``out`` when given) and the coin delta counted in the roll and delta shocks (`vectors_of_rows`), from one
     kernel pass (`scenarios.revalue_options`; ``base``, when given, receives its unshocked value and dV/dF).
     The full pass and the live engine's vol tick of one option both come here."""
-    scenarios = params.scenarios(pair)
-    if base is None:
-        base = np.empty((2, len(sigma)))
-    pnl = revalue_options(columns, sigma, scenarios, rate, out=out, base=base)
-    identity = scenarios.layout.identity
-    if identity.any():
-        pnl[:, identity] = 0.0  # the unshocked scenario is exactly flat
-    coin = columns.inverse == 1.0
-    weigh_extended(pnl, params, pair, coin)
-    if not params.roll_shock_includes_options:
-        return pnl, np.zeros(len(sigma))
-    # premium-adjusted for inverse options (delta - V / F), read from the unshocked column of the pass
-    delta = np.where(coin, base[1] - base[0] / columns.forward, base[1])
-    return pnl, np.where(columns.expired, 0.0, delta)
+    n = len(sigma)
+    delta = np.zeros(n) if params.roll_shock_includes_options else None
+    pnl = revalue_options(
+        columns,
+        sigma,
+        params.scenarios(pair),
+        rate,
+        out=out,
+        base=base,
+        extended=(params.n_standard, *extended_scales(params, pair)),
+        delta=delta,
+    )
+    return pnl, np.zeros(n) if delta is None else delta
 
 
-def weigh_extended(pnl: FloatArray, params: PMParameters, pair: PairParameters, coin: npt.NDArray[np.bool_]) -> None:
-    """Weigh the extended entries of vectors (rows ``pnl``, ``coin``: coin-settled) in place (module doc):
-    ``w = extended_table_factor R / |m|`` and, coin-settled, the P&L realised at ``S (1 + m)`` re-expressed at
-    the edge of the standard range ``S (1 + s R)``."""
+def extended_scales(params: PMParameters, pair: PairParameters) -> tuple[FloatArray, FloatArray]:
+    """(weight, coin conversion) of the extended entries of a pair's vectors (module doc): ``w =
+    extended_table_factor R / |m|`` and, coin-settled, the P&L realised at ``S (1 + m)`` re-expressed at the
+    edge of the standard range ``S (1 + s R)`` (built once per pair)."""
     cache: dict[PairParameters, tuple[FloatArray, FloatArray]] = params.__dict__.setdefault("_extended_scales", {})
     scales = cache.get(pair)
     if scales is None:
@@ -254,13 +253,16 @@ def weigh_extended(pnl: FloatArray, params: PMParameters, pair: PairParameters, 
         weight = pair.extended_table_factor * pair.price_range / np.abs(ext)
         convert = (1.0 + ext) / (1.0 + np.sign(ext) * pair.price_range)
         scales = cache[pair] = (weight, convert)
-    weight, convert = scales
+    return scales
+
+
+def weigh_extended(pnl: FloatArray, params: PMParameters, pair: PairParameters, coin: npt.NDArray[np.bool_]) -> None:
+    """Weigh the extended entries of the vectors of futures and spot (rows ``pnl``, ``coin``: coin-settled) in
+    place by `extended_scales` (options are weighed by `option_vectors`, in the kernel's call)."""
+    weight, convert = extended_scales(params, pair)
     n_std = params.n_standard
     pnl[:, n_std:] *= weight
-    if coin.all():  # the usual block (one option, or one settlement): no gather
-        pnl[:, n_std:] *= convert
-    elif coin.any():
-        pnl[coin, n_std:] *= convert
+    pnl[coin, n_std:] *= convert
 
 
 def expiry_columns(book: Book, resolved: ResolvedMarket) -> tuple[IntArray, FloatArray]:

@@ -85,7 +85,7 @@ class ScenarioLayout(NamedTuple):
     vol_state: npt.NDArray[np.int32]
     time_shift: FloatArray | None
     move: FloatArray | None
-    identity: npt.NDArray[np.bool_]
+    identity_flags: npt.NDArray[np.uint8] | None  # 1 where a scenario moves nothing (None: there is none)
 
 
 class OptionColumns(NamedTuple):
@@ -218,16 +218,18 @@ class ScenarioSet:
 
     def shocked_states(self, sigma: FloatArray, term: FloatArray) -> FloatArray:
         """The vol of each option (``sigma``, its shock scale ``term`` from `term_factor`) in each vol state
-        (the distinct vol shifts), shape (options, k)."""
-        layout = self.layout
-        v = layout.shifts[None, :]
-        s = sigma[:, None]
-        f = term[:, None]
-        shocked = s * (1.0 + v * f) if self.vol_mode == "relative" else s + v * f
-        if self.vol_floor_up > 0:
-            shocked = np.where(layout.up, np.maximum(shocked, self.vol_floor_up), shocked)
-        shocked = np.where(layout.shocked, np.maximum(shocked, self.vol_floor), s)
-        return np.maximum(shocked, 0.0)
+        (the distinct vol shifts), shape (options, k) (the formula in the module doc, compiled: the same code
+        as `revalue_options`)."""
+        return np.asarray(
+            _core.scenarios.shock_vols(
+                np.ascontiguousarray(sigma, dtype=np.float64),
+                np.ascontiguousarray(term, dtype=np.float64),
+                self.layout.shifts,
+                self.vol_mode == "relative",
+                self.vol_floor_up,
+                self.vol_floor,
+            )
+        )
 
     @functools.cached_property
     def layout(self) -> ScenarioLayout:
@@ -244,7 +246,7 @@ class ScenarioSet:
             vol_state=np.concatenate(([k], state)).astype(np.int32),
             time_shift=np.concatenate(([0.0], shift)) if shift.any() else None,
             move=np.concatenate(([0.0], self.price_move)) if self.price_move.ndim == 1 else None,
-            identity=_identity_columns(self),
+            identity_flags=_identity_columns(self).astype(np.uint8) if _identity_columns(self).any() else None,
         )
 
     def shocked_vol(self, sigma: FloatArray, t: FloatArray) -> FloatArray:
@@ -388,42 +390,57 @@ def revalue_options(
     *,
     out: FloatArray | None = None,
     base: FloatArray | None = None,
+    extended: tuple[int, FloatArray, FloatArray] | None = None,
+    delta: FloatArray | None = None,
 ) -> FloatArray:
-    """P&L of options (``columns``, their vols ``sigma``) under every scenario, shape (options, scenarios):
-    the C++ scenario kernel (`riskoffset.revalue`) on the vols shocked per state, column 0 of its pass the
-    unshocked state (move 0, the mark vol, no time shift), so base and scenario values come from the same
-    arithmetic.  ``move``: the scenarios' moves (default the set's one row).  out: a C-contiguous array to
+    """P&L of options (``columns``, their vols ``sigma``) under every scenario, shape (options, scenarios),
+    in one compiled call: the vols shocked per state (`ScenarioSet.shocked_states`), the C++ scenario kernel
+    (`riskoffset.revalue`) with column 0 of its pass the unshocked state (move 0, the mark vol, no time
+    shift), so base and scenario values come from the same arithmetic, and the scenarios that move nothing set
+    to exactly 0.  ``move``: the scenarios' moves (default the set's one row).  out: a C-contiguous array to
     fill.  base: a C-contiguous (2, options) array that receives the unshocked value in the quote currency
-    and the delta dV/dF (the same pass).  The bulk revaluation and the live engine's vol tick come here."""
+    and the delta dV/dF.  ``extended`` (n_standard, weight, convert): the columns from n_standard on are
+    multiplied by weight and, coin-settled, by convert; ``delta``: receives dV/dF, minus V / F coin-settled,
+    0 expired.  The bulk revaluation and the live engine's vol tick come here."""
     layout = scenarios.layout
-    states = scenarios.shocked_states(sigma, columns.term)
-    n, k = states.shape
-    sigmas = np.empty((k + 1, n))  # state-major, state k unshocked
-    sigmas[:k] = states.T
-    sigmas[k] = sigma
     moves = layout.move if move is None else np.concatenate(([0.0], move))
     if moves is None:
         raise ValueError("the scenario set moves each underlying apart: pass the move of these options")
-    m = len(moves)
-    values, bad = _core.scenarios.scenario_values(
+    n, m = len(sigma), len(moves)
+    if out is None:
+        out = np.empty((n, m - 1))
+    if base is None:
+        base = np.empty((2, n))
+    n_standard, weight, convert = extended if extended is not None else (0, None, None)
+    bad = _core.scenarios.option_scenarios(
         columns.flag,
         columns.forward,
         columns.strike,
         columns.t,
         columns.inverse,
-        sigmas,
+        columns.term,
+        sigma,
+        layout.shifts,
+        scenarios.vol_mode == "relative",
+        scenarios.vol_floor_up,
+        scenarios.vol_floor,
         layout.vol_state,
         moves,
         layout.time_shift,
         rate,
         thread_count(None, n * m),
-        True,
         out,
         base,
+        layout.identity_flags,
+        n_standard,
+        weight,
+        convert,
+        None if delta is None else columns.expired,
+        delta,
     )
     if bad >= 0:
         raise invalid_scenario_input(int(bad), m)
-    return np.asarray(values)
+    return out
 
 
 def _options_full(
