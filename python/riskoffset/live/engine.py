@@ -275,6 +275,7 @@ class RiskEngine:
         )
         self._stamps: list[tuple[int, int] | None] = [None] * n
         self._base_pass = np.empty((2, 1))  # the unshocked value and dV/dF of the option of a vol tick
+        self._option_views: dict[int, tuple[OptionColumns, Any, Any, bool]] = {}
 
     def _cache_options(self, rows: IntArray, sub: InstrumentTable, resolved: Any) -> None:
         """Keep, per option of ``rows`` (``sub`` their table, ``resolved`` their market columns), what its vol
@@ -447,6 +448,7 @@ class RiskEngine:
             self._underlying_name = [self.table.underlyings[c] for c in self.table.underlying.tolist()]
             self._reset_option_cache()
         self._row_holders = {}
+        self._option_views = {}  # views of this process's arrays
         self._refresher_cache = None
         self._sub_tables = {}
         self._lock = threading.RLock()
@@ -559,17 +561,19 @@ class RiskEngine:
         if own is not None and own != columns.forward[row]:  # a new ticker forward: checked as resolving does
             m.check_ticker_forward(name, base, int(self.table.expiration_ms[row]), own)
             columns.forward[row] = own
-        at = slice(row, row + 1)
-        one = columns.at(at)
+        views = self._option_views.get(row)
+        if views is None:  # the option's kept columns as views (they follow the columns' updates in place)
+            one = columns.at(slice(row, row + 1))
+            pair = self._p.pair(base) if self.pm else None
+            views = self._option_views[row] = (one, one.flag > 0, pair, bool(self._inverse[row]))
+        one, is_call, pair, inverse = views
         vol = np.full(1, sigma)
-        value, delta, *_ = option_greeks(one.flag > 0, one.forward, one.strike, one.t, m.rate, vol, threads=1)
-        inverse = bool(self._inverse[row])
+        value, delta, *_ = option_greeks(is_call, one.forward, one.strike, one.t, m.rate, vol, threads=1)
         self._unit_value[row] = value[0] / one.forward[0] if inverse else value[0]
         self._unit_delta[row] = premium_adjusted(delta, value, one.forward, inverse)[0]
-        if self.pm:
-            pair = self._p.pair(base)
+        if pair is not None:
             _, pm_delta = option_vectors(
-                one, vol, self._p, pair, m.rate, out=self._inputs.vectors[at], base=self._base_pass
+                one, vol, self._p, pair, m.rate, out=self._inputs.vectors[row : row + 1], base=self._base_pass
             )
             self._inputs.delta[row] = pm_delta[0]
         return True
@@ -719,7 +723,7 @@ class RiskEngine:
     def _ticker_quote(self, q: TickerQuote, undo: Undo) -> _Touched | None:
         """The market part of a ticker (checked, applied through ``undo``); None when out of order or empty."""
         row = self._instrument(q.instrument)
-        name = str(self.table.names[row])
+        name = self._names[row]
         marks = {name: _positive(q.mark_price, f"mark_price of {name}")} if q.mark_price is not None else {}
         if self._option[row]:
             ivs = {name: _non_negative(q.mark_iv, f"mark_iv of {name}")} if q.mark_iv is not None else {}
@@ -729,7 +733,7 @@ class RiskEngine:
                 else {}
             )
             touched = _Touched(
-                np.array([row], dtype=np.int64), self._inputs.instrument_key[[row]] if self.pm else None
+                np.array([row], dtype=np.int64), self._inputs.instrument_key[row : row + 1] if self.pm else None
             )
         else:
             ivs, fw = {}, {}
@@ -1193,7 +1197,7 @@ class RiskEngine:
         return engine
 
 
-_TRANSIENT = ("_refresher_cache", "_lock", "_sub_tables", "_row_holders")  # bound to this process: rebuilt after unpickling
+_TRANSIENT = ("_refresher_cache", "_lock", "_sub_tables", "_row_holders", "_option_views")  # bound to this process: rebuilt after unpickling
 
 
 def _universe(book: Book, market: Market) -> InstrumentTable:
