@@ -1197,7 +1197,8 @@ class RiskEngine:
         return engine
 
 
-_TRANSIENT = ("_refresher_cache", "_lock", "_sub_tables", "_row_holders", "_option_views")  # bound to this process: rebuilt after unpickling
+# Bound to this process (views, locks, compiled objects) or cheap to rebuild: left out of pickles.
+_TRANSIENT = ("_refresher_cache", "_lock", "_sub_tables", "_row_holders", "_option_views")
 
 
 def _universe(book: Book, market: Market) -> InstrumentTable:
