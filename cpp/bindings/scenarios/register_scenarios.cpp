@@ -185,19 +185,19 @@ void register_scenarios(py::module_& m) {
         const auto n = static_cast<std::size_t>(inputs[kFlag].size());
         const char* names[] = {"flag", "forward", "strike", "t", "inverse", "term", "sigma"};
         for (int k = kForward; k <= kSigma; ++k) check_size(inputs[k], n, names[k]);
-        const auto m = static_cast<std::size_t>(inputs[kMove].size());
-        if (m == 0) throw std::invalid_argument("move needs the base state (column 0)");
+        const auto n_moves = static_cast<std::size_t>(inputs[kMove].size());
+        if (n_moves == 0) throw std::invalid_argument("move needs the base state (column 0)");
         StateArray vol_state = vol_state_in;
         if (reinterpret_cast<std::uintptr_t>(vol_state.data()) % alignof(std::int32_t) != 0)
           vol_state = StateArray::ensure(vol_state.attr("copy")());
-        check_size(vol_state, m, "vol_state");
+        check_size(vol_state, n_moves, "vol_state");
         if (!time_shift.is_none()) {
           inputs[kTimeShift] = DoubleArray::ensure(time_shift);
           if (!inputs[kTimeShift]) throw std::invalid_argument("time_shift must be an array");
-          check_size(inputs[kTimeShift], m, "time_shift");
+          check_size(inputs[kTimeShift], n_moves, "time_shift");
           inputs[kTimeShift] = riskoffset_bindings::aligned(inputs[kTimeShift]);
         }
-        const std::size_t columns = m - 1;
+        const std::size_t columns = n_moves - 1;
         auto out = riskoffset_bindings::checked_out(out_in, static_cast<py::ssize_t>(n * columns), "out");
         auto base = riskoffset_bindings::checked_out(base_in, static_cast<py::ssize_t>(2 * n), "base");
         if (riskoffset_bindings::overlaps(out, base)) throw std::invalid_argument("base and out must not share memory");
@@ -229,7 +229,7 @@ void register_scenarios(py::module_& m) {
         in.t = inputs[kT].data(), in.inverse = inputs[kInverse].data(), in.move = inputs[kMove].data();
         in.time_shift = time_shift.is_none() ? nullptr : inputs[kTimeShift].data();
         in.vol_state = vol_state.data(), in.r = r, in.base_first = true;
-        in.n_instruments = n, in.n_scenarios = m;
+        in.n_instruments = n, in.n_scenarios = n_moves;
         // Without instruments there is no sigma to read: any vol state index is then acceptable.
         in.n_vol_states = n > 0 ? n_states + 1 : static_cast<std::size_t>(INT32_MAX) + 1;
         double* values = out.mutable_data();
