@@ -125,3 +125,28 @@ def test_an_option_priced_from_its_mark_is_repriced_in_full(monkeypatch: pytest.
     engine.on_ticker(name, mark_iv=0.5)  # now quoted by its IV: the kept columns serve
     assert calls[0] == 1
     assert_priced_as_from_scratch(engine, name, "X:PM")
+
+
+def test_the_compiled_option_pass_names_a_bad_argument() -> None:
+    from riskoffset import _core
+
+    one = np.ones(1)
+    layout_state, moves = np.array([1, 0], dtype=np.int32), np.array([0.0, 0.1])
+    args: dict[str, Any] = {
+        "flag": one, "forward": one * 100, "strike": one * 100, "t": one, "inverse": one * 0, "term": one,
+        "sigma": one * 0.5, "shifts": np.array([0.2]), "relative": True, "floor_up": 0.0, "floor": 0.0,
+        "vol_state": layout_state, "move": moves, "time_shift": None, "r": 0.0, "threads": 1,
+        "out": np.empty((1, 1)), "base": np.empty((2, 1)),
+    }  # fmt: skip
+    assert _core.scenarios.option_scenarios(**args) == -1
+    with pytest.raises(ValueError, match="strike has 2 entries"):
+        _core.scenarios.option_scenarios(**{**args, "strike": np.ones(2)})
+    with pytest.raises(ValueError, match="out has 2 elements"):
+        _core.scenarios.option_scenarios(**{**args, "out": np.empty((1, 2))})
+    with pytest.raises(ValueError, match="weight has 2 entries"):
+        _core.scenarios.option_scenarios(**{**args, "weight": np.ones(2), "convert": np.ones(2)})
+    with pytest.raises(ValueError, match="weight needs convert"):
+        _core.scenarios.option_scenarios(**{**args, "weight": np.ones(1)})
+    with pytest.raises(ValueError, match="term has 2 entries"):
+        _core.scenarios.shock_vols(one, np.ones(2), np.array([0.2]), True, 0.0, 0.0)
+    assert _core.scenarios.option_scenarios(**{**args, "sigma": one * -1.0}) >= 0  # a bad vol: its index, no crash
