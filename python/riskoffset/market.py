@@ -108,6 +108,49 @@ def _table(kind: str, value: Any, required: bool = False) -> Mapping[Any, Any]:
     return value
 
 
+def _checked_index(values: Any, required: bool = False) -> dict[str, float]:
+    return {str(k): _finite_positive("index", str(k), v) for k, v in _table("index", values, required).items()}
+
+
+def _checked_marks(values: Any) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for name, value in _table("marks", values).items():
+        x = _number("mark price", str(name), value)
+        if not math.isfinite(x) or x < 0:
+            raise MarketDataError(f"mark price of {name} must be finite and >= 0, got {value!r}", name)
+        out[str(name)] = x
+    return out
+
+
+def _checked_mark_iv(values: Any) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for name, value in _table("mark_iv", values).items():
+        x = _number("mark_iv", str(name), value)
+        if not (math.isfinite(x) and x >= 0):
+            raise MarketDataError(f"mark_iv of {name} must be finite and >= 0, got {value!r}", name)
+        if x > MAX_DECIMAL_IV:
+            raise MarketDataError(
+                f"mark_iv of {name} is {x!r}: vols are decimals (0.65 = 65 %); this looks like a percentage",
+                name,
+            )
+        out[str(name)] = x
+    return out
+
+
+def _checked_forwards(values: Any) -> dict[str, float]:
+    return {str(k): _finite_positive("forward", str(k), v) for k, v in _table("forwards", values).items()}
+
+
+def _checked_timestamps(values: Any) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for k, v in _table("timestamps", values).items():
+        ms = _number("timestamp", str(k), v)
+        if not (math.isfinite(ms) and abs(ms) < 1e15 and ms == int(ms)):
+            raise MarketDataError(f"timestamp of {k} must be whole milliseconds since 1970, got {v!r}", str(k))
+        out[str(k)] = int(ms)
+    return out
+
+
 @dataclass(frozen=True)
 class ResolvedMarket:
     """Market inputs per row of an InstrumentTable (all arrays of its length, read-only).
@@ -160,35 +203,11 @@ class Market:
     ):
         self.valuation_time = to_utc(valuation_time, "valuation_time")
         self._valuation_ms = epoch_ms(self.valuation_time)
-        self.index: dict[str, float] = {
-            str(k): _finite_positive("index", str(k), v) for k, v in _table("index", index, True).items()
-        }
-        self.marks: dict[str, float] = {}
-        for name, value in _table("marks", marks).items():
-            x = _number("mark price", str(name), value)
-            if not math.isfinite(x) or x < 0:
-                raise MarketDataError(f"mark price of {name} must be finite and >= 0, got {value!r}", name)
-            self.marks[str(name)] = x
-        self.mark_iv: dict[str, float] = {}
-        for name, value in _table("mark_iv", mark_iv).items():
-            x = _number("mark_iv", str(name), value)
-            if not (math.isfinite(x) and x >= 0):
-                raise MarketDataError(f"mark_iv of {name} must be finite and >= 0, got {value!r}", name)
-            if x > MAX_DECIMAL_IV:
-                raise MarketDataError(
-                    f"mark_iv of {name} is {x!r}: vols are decimals (0.65 = 65 %); this looks like a percentage",
-                    name,
-                )
-            self.mark_iv[str(name)] = x
-        self.forwards: dict[str, float] = {
-            str(k): _finite_positive("forward", str(k), v) for k, v in _table("forwards", forwards).items()
-        }
-        self.timestamps: dict[str, int] = {}
-        for k, v in _table("timestamps", timestamps).items():
-            ms = _number("timestamp", str(k), v)
-            if not (math.isfinite(ms) and abs(ms) < 1e15 and ms == int(ms)):
-                raise MarketDataError(f"timestamp of {k} must be whole milliseconds since 1970, got {v!r}", str(k))
-            self.timestamps[str(k)] = int(ms)
+        self.index: dict[str, float] = _checked_index(index, required=True)
+        self.marks: dict[str, float] = _checked_marks(marks)
+        self.mark_iv: dict[str, float] = _checked_mark_iv(mark_iv)
+        self.forwards: dict[str, float] = _checked_forwards(forwards)
+        self.timestamps: dict[str, int] = _checked_timestamps(timestamps)
         rate = _number("rate", "market", rate)
         if not math.isfinite(rate):
             raise ValueError(f"rate must be finite, got {rate!r}")
@@ -208,6 +227,10 @@ class Market:
         self._resolved: weakref.WeakKeyDictionary[InstrumentTable, ResolvedMarket] = (
             weakref.WeakKeyDictionary()
         )
+        # Stamps of what an option's forward and time resolve from (`forward_stamp`): one per underlying (its
+        # index and curve points) and one for everything (the valuation time, the timestamps, a cleared cache).
+        self._version = 0
+        self._base_versions: dict[str, int] = {}
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled without its caches (resolved columns per instrument table), which are rebuilt on use."""
@@ -220,6 +243,8 @@ class Market:
         self.__dict__.update(state)
         self._resolved = weakref.WeakKeyDictionary()
         self._curve_index = {}
+        self._version = state.get("_version", 0) + 1  # a market pickled before the stamps existed has none
+        self._base_versions = dict(state.get("_base_versions", {}))
 
     def copy(self) -> Market:
         """A copy whose quote tables can be changed (`update`) without touching this market."""
@@ -235,6 +260,14 @@ class Market:
         self._curves.clear()
         self._curve_index = {}
         self._resolved = weakref.WeakKeyDictionary()
+        self._version += 1
+
+    def forward_stamp(self, base: str) -> tuple[int, int]:
+        """A stamp of what the forward and the time to expiry of an option of underlying ``base`` resolve from,
+        besides the option's own quotes (its mark IV, mark and ticker forward): it changes whenever the base's
+        index, a point of its forward curve (a futures mark, an expiry forward), the valuation time or the
+        timestamps change, or the caches are cleared.  Equal stamps: those inputs are as they were."""
+        return self._version, self._base_versions.get(base, 0)
 
     def update(
         self,
@@ -249,22 +282,30 @@ class Market:
         """Change quotes in place, each checked as the constructor checks it, and drop the cached
         resolutions.  A market is otherwise a snapshot: the live engine keeps its own `copy` current this
         way.  Every value is checked before any is applied, so a bad one leaves the market as it was."""
-        checked = Market(
-            valuation_time if valuation_time is not None else self.valuation_time,
-            index=index or {"_": 1.0}, marks=marks, mark_iv=mark_iv, forwards=forwards, timestamps=timestamps,
-        )  # fmt: skip
-        if index:
-            self.index.update(checked.index)
-        self.marks.update(checked.marks)
-        self.mark_iv.update(checked.mark_iv)
-        self.forwards.update(checked.forwards)
-        self.timestamps.update(checked.timestamps)
-        if valuation_time is not None:
-            self.valuation_time, self._valuation_ms = checked.valuation_time, checked._valuation_ms
+        checked_index = _checked_index(index)
+        checked_marks = _checked_marks(marks)
+        checked_iv = _checked_mark_iv(mark_iv)
+        checked_forwards = _checked_forwards(forwards)
+        checked_timestamps = _checked_timestamps(timestamps)
+        when = to_utc(valuation_time, "valuation_time") if valuation_time is not None else None
+        self.index.update(checked_index)
+        self.marks.update(checked_marks)
+        self.mark_iv.update(checked_iv)
+        self.forwards.update(checked_forwards)
+        self.timestamps.update(checked_timestamps)
+        if when is not None or checked_timestamps:
+            self._version += 1
+        if when is not None:
+            self.valuation_time, self._valuation_ms = when, epoch_ms(when)
             self._curves.clear()
-        for name in [*checked.marks, *checked.forwards]:
+        versions = self._base_versions
+        for base in checked_index:
+            versions[base] = versions.get(base, 0) + 1
+        for name in [*checked_marks, *checked_forwards]:
             if name.count("-") == 1:  # a curve point (`_curve`): that base's curve is rebuilt on use
-                self._curves.pop(name.split("-")[0], None)
+                base = name.split("-")[0]
+                self._curves.pop(base, None)
+                versions[base] = versions.get(base, 0) + 1
         self._resolved = weakref.WeakKeyDictionary()
 
     def __repr__(self) -> str:
@@ -691,6 +732,13 @@ class Market:
                 names[i],
             )
         return sigma
+
+    def check_ticker_forward(self, name: str, base: str, expiration_ms: int, forward: float) -> None:
+        """The check `resolve` makes of an option's own ticker forward: within ``max_forward_gap`` of the
+        future mark (or the forward) of its expiry, else MarketDataError naming the option."""
+        self._check_own_against_future(
+            base, expiration_ms, np.array([forward], dtype=np.float64), np.zeros(1, dtype=np.intp), np.array([name])
+        )
 
     def _check_own_against_future(
         self,

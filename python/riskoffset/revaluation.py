@@ -114,10 +114,15 @@ def revalue(
         base_out,
     )
     if bad >= 0:
-        i, j = divmod(int(bad), max(m, 1))
-        raise ValueError(
-            f"invalid scenario input at instrument {i}, scenario {j}: flag must be -1, 0 or 1, forward and "
-            "strike finite and > 0, t finite, inverse 0 or 1, sigma finite and >= 0, move finite and > -1, "
-            "time_shift finite"
-        )
+        raise invalid_scenario_input(int(bad), m)
     return values
+
+
+def invalid_scenario_input(bad: int, m: int) -> ValueError:
+    """The error for the scenario kernel's first bad (instrument, scenario), ``bad = i m + j`` of ``m``."""
+    i, j = divmod(bad, max(m, 1))
+    return ValueError(
+        f"invalid scenario input at instrument {i}, scenario {j}: flag must be -1, 0 or 1, forward and "
+        "strike finite and > 0, t finite, inverse 0 or 1, sigma finite and >= 0, move finite and > -1, "
+        "time_shift finite"
+    )

@@ -4,8 +4,10 @@ closed forms of futures, perpetuals and spot.  Books multiply these by their net
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from ._types import FloatArray
 from .instruments import (
@@ -61,6 +63,35 @@ class InstrumentGreeks:
         return self.values[:, MEASURES.index(measure)]
 
 
+def option_greeks(
+    is_call: npt.NDArray[np.bool_],
+    forward: FloatArray,
+    strike: FloatArray,
+    t: FloatArray,
+    rate: float,
+    sigma: FloatArray,
+    threads: int | None = None,
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
+    """(value V in USD, delta, gamma, vega, theta of V) per option: one Black-76 kernel call (r = ``rate``).
+    `instrument_greeks` and the live engine's vol tick of one option both come here."""
+    out = kernel_greeks(
+        is_call, forward, strike, t, rate, sigma, greeks=("price", "delta", "gamma", "vega", "theta"), threads=threads
+    )
+    return (
+        np.asarray(out["price"]),
+        np.asarray(out["delta"]),
+        np.asarray(out["gamma"]),
+        np.asarray(out["vega"]),
+        np.asarray(out["theta"]),
+    )
+
+
+def premium_adjusted(delta: FloatArray, value: FloatArray, forward: FloatArray, inverse: Any) -> FloatArray:
+    """The delta Deribit's totals count: delta minus the coin mark V / F for inverse options, delta for
+    linear ones."""
+    return np.asarray(np.where(inverse, delta - value / forward, delta), dtype=np.float64)
+
+
 def instrument_greeks(
     table: InstrumentTable, market: Market, resolved: ResolvedMarket | None = None
 ) -> InstrumentGreeks:
@@ -84,27 +115,23 @@ def instrument_greeks(
     options = np.flatnonzero(table.kind == KIND_OPTION)
     if len(options):
         f = forward[options]
-        out = kernel_greeks(
+        value, delta, gamma, vega, theta = option_greeks(
             table.flag[options] > 0,
             f,
             table.strike[options],
             resolved.t[options],
             market.rate,
             resolved.sigma[options],
-            greeks=("price", "delta", "gamma", "vega", "theta"),
         )
-        value = np.asarray(out["price"])
-        delta = np.asarray(out["delta"])
-        inverse = table.settlement[options] == INVERSE
         g[options, col["value_usd"]] = value
         g[options, col["value_coin"]] = value / f
         g[options, col["delta"]] = delta
-        g[options, col["delta_pa"]] = np.where(inverse, delta - value / f, delta)
-        g[options, col["gamma"]] = out["gamma"]
-        g[options, col["vega"]] = out["vega"]
-        g[options, col["vega_coin"]] = np.asarray(out["vega"]) / f
-        g[options, col["theta"]] = out["theta"]
-        g[options, col["theta_coin"]] = np.asarray(out["theta"]) / f
+        g[options, col["delta_pa"]] = premium_adjusted(delta, value, f, table.settlement[options] == INVERSE)
+        g[options, col["gamma"]] = gamma
+        g[options, col["vega"]] = vega
+        g[options, col["vega_coin"]] = vega / f
+        g[options, col["theta"]] = theta
+        g[options, col["theta_coin"]] = theta / f
     linear_like = np.flatnonzero(
         ((table.kind == KIND_FUTURE) | (table.kind == KIND_PERPETUAL)) & (table.settlement != INVERSE)
         | (table.kind == KIND_SPOT)
@@ -133,4 +160,4 @@ def instrument_greeks(
     return InstrumentGreeks(table, resolved, g)
 
 
-__all__ = ["MEASURES", "RAW_UNITS", "InstrumentGreeks", "instrument_greeks"]
+__all__ = ["MEASURES", "RAW_UNITS", "InstrumentGreeks", "instrument_greeks", "option_greeks", "premium_adjusted"]

@@ -2,9 +2,11 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "../common/arrays.hpp"
 #include "../memory/buffer_pool.hpp"
@@ -13,6 +15,47 @@
 namespace py = pybind11;
 using riskoffset_bindings::DoubleArray;
 using StateArray = py::array_t<std::int32_t, py::array::c_style | py::array::forcecast>;
+using FlagArray = py::array_t<std::uint8_t, py::array::c_style | py::array::forcecast>;
+
+namespace {
+
+// The vol shocks of a scenario set (riskoffset.margining.scenarios.ScenarioSet): the vol of an option of mark
+// vol s in the vol state of shift v, its shocks scaled by f (the set's term factor at its expiry):
+// s (1 + v f) relative or s + v f absolute; a shock up floored at floor_up (when > 0), every shocked vol at
+// floor; an unshocked state (v = 0) keeps s; never below 0.
+struct VolShock {
+  const double* shifts = nullptr;
+  std::size_t n_states = 0;
+  bool relative = true;
+  double floor_up = 0.0, floor = 0.0;
+
+  double operator()(double s, double f, std::size_t state) const {
+    const double v = shifts[state];
+    double shocked = relative ? s * (1.0 + v * f) : s + v * f;
+    if (floor_up > 0 && v > 0) shocked = std::max(shocked, floor_up);
+    shocked = v != 0 ? std::max(shocked, floor) : s;
+    return std::max(shocked, 0.0);
+  }
+};
+
+void check_size(const py::array& a, std::size_t n, const char* name) {
+  if (static_cast<std::size_t>(a.size()) != n)
+    throw std::invalid_argument(std::string(name) + " has " + std::to_string(a.size()) + " entries, expected " +
+                                std::to_string(n));
+}
+
+// An optional array argument of n entries; None gives an array of none, read through a null pointer (a default
+// array_t is an empty array, not a null one).
+template <typename Array>
+Array optional_array(const py::object& value, std::size_t n, const char* name) {
+  if (value.is_none()) return Array(0);
+  Array a = Array::ensure(value);
+  if (!a) throw std::invalid_argument(std::string(name) + " must be an array");
+  check_size(a, n, name);
+  return a;
+}
+
+}  // namespace
 
 void register_scenarios(py::module_& m) {
   m.def(
@@ -103,4 +146,137 @@ void register_scenarios(py::module_& m) {
       py::arg("flag"), py::arg("forward"), py::arg("strike"), py::arg("t"), py::arg("inverse"), py::arg("sigma"),
       py::arg("vol_state"), py::arg("move"), py::arg("time_shift"), py::arg("r"), py::arg("threads"),
       py::arg("base_first") = false, py::arg("out") = py::none(), py::arg("base_out") = py::none());
+
+  m.def(
+      "shock_vols",
+      [](const DoubleArray& sigma_in, const DoubleArray& term_in, const DoubleArray& shifts_in, bool relative,
+         double floor_up, double floor) {
+        const auto n = static_cast<std::size_t>(sigma_in.size());
+        check_size(term_in, n, "term");
+        const DoubleArray sigma = riskoffset_bindings::aligned(sigma_in), term = riskoffset_bindings::aligned(term_in),
+                          shifts = riskoffset_bindings::aligned(shifts_in);
+        const VolShock shock{shifts.data(), static_cast<std::size_t>(shifts.size()), relative, floor_up, floor};
+        auto states = riskoffset_bindings::new_double_array(
+            {static_cast<py::ssize_t>(n), static_cast<py::ssize_t>(shock.n_states)});
+        double* out = states.mutable_data();
+        const double *s = sigma.data(), *f = term.data();
+        for (std::size_t i = 0; i < n; ++i)
+          for (std::size_t k = 0; k < shock.n_states; ++k) out[i * shock.n_states + k] = shock(s[i], f[i], k);
+        return states;
+      },
+      py::arg("sigma"), py::arg("term"), py::arg("shifts"), py::arg("relative"), py::arg("floor_up"),
+      py::arg("floor"));
+
+  m.def(
+      "option_scenarios",
+      [](const DoubleArray& flag_in, const DoubleArray& forward_in, const DoubleArray& strike_in,
+         const DoubleArray& t_in, const DoubleArray& inverse_in, const DoubleArray& term_in,
+         const DoubleArray& sigma_in, const DoubleArray& shifts_in, bool relative, double floor_up, double floor,
+         const StateArray& vol_state_in, const DoubleArray& move_in, py::object time_shift, double r, int threads,
+         py::handle out_in, py::handle base_in, py::object identity_in, py::ssize_t n_standard,
+         py::object weight_in, py::object convert_in, py::object expired_in, py::object delta_in) {
+        // Inputs read through aligned arrays; index order below is fixed.
+        DoubleArray inputs[] = {riskoffset_bindings::aligned(flag_in),    riskoffset_bindings::aligned(forward_in),
+                                riskoffset_bindings::aligned(strike_in),  riskoffset_bindings::aligned(t_in),
+                                riskoffset_bindings::aligned(inverse_in), riskoffset_bindings::aligned(term_in),
+                                riskoffset_bindings::aligned(sigma_in),   riskoffset_bindings::aligned(shifts_in),
+                                riskoffset_bindings::aligned(move_in),    riskoffset_bindings::aligned(move_in)};
+        enum { kFlag, kForward, kStrike, kT, kInverse, kTerm, kSigma, kShifts, kMove, kTimeShift };
+        const auto n = static_cast<std::size_t>(inputs[kFlag].size());
+        const char* names[] = {"flag", "forward", "strike", "t", "inverse", "term", "sigma"};
+        for (int k = kForward; k <= kSigma; ++k) check_size(inputs[k], n, names[k]);
+        const auto n_moves = static_cast<std::size_t>(inputs[kMove].size());
+        if (n_moves == 0) throw std::invalid_argument("move needs the base state (column 0)");
+        StateArray vol_state = vol_state_in;
+        if (reinterpret_cast<std::uintptr_t>(vol_state.data()) % alignof(std::int32_t) != 0)
+          vol_state = StateArray::ensure(vol_state.attr("copy")());
+        check_size(vol_state, n_moves, "vol_state");
+        if (!time_shift.is_none()) {
+          inputs[kTimeShift] = DoubleArray::ensure(time_shift);
+          if (!inputs[kTimeShift]) throw std::invalid_argument("time_shift must be an array");
+          check_size(inputs[kTimeShift], n_moves, "time_shift");
+          inputs[kTimeShift] = riskoffset_bindings::aligned(inputs[kTimeShift]);
+        }
+        const std::size_t columns = n_moves - 1;
+        auto out = riskoffset_bindings::checked_out(out_in, static_cast<py::ssize_t>(n * columns), "out");
+        auto base = riskoffset_bindings::checked_out(base_in, static_cast<py::ssize_t>(2 * n), "base");
+        if (riskoffset_bindings::overlaps(out, base)) throw std::invalid_argument("base and out must not share memory");
+        const auto identity = optional_array<FlagArray>(identity_in, columns, "identity");
+        const bool weighted = !weight_in.is_none();
+        if (n_standard < 0 || static_cast<std::size_t>(n_standard) > columns)
+          throw std::invalid_argument("n_standard must lie in [0, " + std::to_string(columns) + "]");
+        const std::size_t n_extended = columns - static_cast<std::size_t>(n_standard);
+        const auto weight = optional_array<DoubleArray>(weight_in, n_extended, "weight");
+        const auto convert = optional_array<DoubleArray>(weighted ? convert_in : py::none(), n_extended, "convert");
+        if (weighted && convert_in.is_none()) throw std::invalid_argument("weight needs convert");
+        const auto expired = optional_array<FlagArray>(expired_in, n, "expired");
+        py::array_t<double> delta(0);
+        const bool has_delta = !delta_in.is_none();
+        if (has_delta) {
+          delta = riskoffset_bindings::checked_out(delta_in, static_cast<py::ssize_t>(n), "delta");
+          if (riskoffset_bindings::overlaps(delta, out) || riskoffset_bindings::overlaps(delta, base))
+            throw std::invalid_argument("delta must not share memory with out or base");
+        }
+        // An input sharing memory with an output is read from a copy, as numpy ufuncs do.
+        for (auto& a : inputs)
+          if (riskoffset_bindings::overlaps(a, out) || riskoffset_bindings::overlaps(a, base) ||
+              (has_delta && riskoffset_bindings::overlaps(a, delta)))
+            a = DoubleArray::ensure(a.attr("copy")());
+        const std::size_t n_states = static_cast<std::size_t>(inputs[kShifts].size());
+        const VolShock shock{inputs[kShifts].data(), n_states, relative, floor_up, floor};
+        riskoffset::ScenarioInputs in;
+        in.flag = inputs[kFlag].data(), in.forward = inputs[kForward].data(), in.strike = inputs[kStrike].data();
+        in.t = inputs[kT].data(), in.inverse = inputs[kInverse].data(), in.move = inputs[kMove].data();
+        in.time_shift = time_shift.is_none() ? nullptr : inputs[kTimeShift].data();
+        in.vol_state = vol_state.data(), in.r = r, in.base_first = true;
+        in.n_instruments = n, in.n_scenarios = n_moves;
+        // Without instruments there is no sigma to read: any vol state index is then acceptable.
+        in.n_vol_states = n > 0 ? n_states + 1 : static_cast<std::size_t>(INT32_MAX) + 1;
+        double* values = out.mutable_data();
+        double* base_value = base.mutable_data();
+        in.base_value = base_value, in.base_delta = base_value + n;
+        double* delta_out = has_delta ? delta.mutable_data() : nullptr;
+        const std::uint8_t* is_identity = identity_in.is_none() ? nullptr : identity.data();
+        const std::uint8_t* is_expired = expired_in.is_none() ? nullptr : expired.data();
+        const double* weights = weighted ? weight.data() : nullptr;
+        const double* converts = weighted ? convert.data() : nullptr;
+        std::int64_t bad;
+        {
+          py::gil_scoped_release release;  // arrays referenced by this frame; no Python touched
+          // State-major vols: states 0..k-1 shocked, state k the mark vol (the kernel's base column).
+          std::vector<double> sigmas((n_states + 1) * n);
+          const double *s = inputs[kSigma].data(), *f = inputs[kTerm].data();
+          for (std::size_t i = 0; i < n; ++i) {
+            for (std::size_t k = 0; k < n_states; ++k) sigmas[k * n + i] = shock(s[i], f[i], k);
+            sigmas[n_states * n + i] = s[i];
+          }
+          in.sigma = sigmas.data();
+          bad = riskoffset::scenario_values(in, values, n, threads);
+          if (bad < 0) {
+            const auto n_std = static_cast<std::size_t>(n_standard);
+            for (std::size_t i = 0; i < n; ++i) {
+              double* row = values + i * columns;
+              if (is_identity)
+                for (std::size_t j = 0; j < columns; ++j)
+                  if (is_identity[j]) row[j] = 0.0;  // the unshocked scenario is exactly flat
+              if (weights) {
+                for (std::size_t e = 0; e < n_extended; ++e) row[n_std + e] *= weights[e];
+                if (in.inverse[i] == 1.0)
+                  for (std::size_t e = 0; e < n_extended; ++e) row[n_std + e] *= converts[e];
+              }
+              if (delta_out) {
+                const double d = in.inverse[i] == 1.0 ? in.base_delta[i] - in.base_value[i] / in.forward[i]
+                                                      : in.base_delta[i];
+                delta_out[i] = is_expired && is_expired[i] ? 0.0 : d;
+              }
+            }
+          }
+        }
+        return bad;
+      },
+      py::arg("flag"), py::arg("forward"), py::arg("strike"), py::arg("t"), py::arg("inverse"), py::arg("term"),
+      py::arg("sigma"), py::arg("shifts"), py::arg("relative"), py::arg("floor_up"), py::arg("floor"),
+      py::arg("vol_state"), py::arg("move"), py::arg("time_shift"), py::arg("r"), py::arg("threads"), py::arg("out"),
+      py::arg("base"), py::arg("identity") = py::none(), py::arg("n_standard") = 0, py::arg("weight") = py::none(),
+      py::arg("convert") = py::none(), py::arg("expired") = py::none(), py::arg("delta") = py::none());
 }

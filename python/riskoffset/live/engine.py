@@ -49,11 +49,19 @@ from ..book import Book
 from ..instruments import INVERSE, KIND_FUTURE, KIND_OPTION, KIND_PERPETUAL, KIND_SPOT, InstrumentTable
 from ..margining import margin as compute_margin
 from ..margining.columns import GroupMargins
-from ..margining.portfolio import PMInputs, PMParameters, expiry_columns, key_matrix, vectors_of_rows
+from ..margining.portfolio import (
+    PMInputs,
+    PMParameters,
+    expiry_columns,
+    key_matrix,
+    option_vectors,
+    vectors_of_rows,
+)
+from ..margining.scenarios import OptionColumns
 from ..margining.vectors import vector_keys
 from ..market import Market, MarketDataError
 from ..scalars import plain
-from ..unit_greeks import instrument_greeks
+from ..unit_greeks import instrument_greeks, option_greeks, premium_adjusted
 from ..whatif import MAX_ORDER
 from .events import LEVELS, Event, level_change
 from .positions import Positions
@@ -154,6 +162,7 @@ class RiskEngine:
         self._undo: Undo | None = None  # the update in progress
         self._lock = threading.RLock()  # one update or query at a time (callbacks may call back in)
         self._holders_cache: dict[str, tuple[int, IntArray]] = {}
+        self._row_holders: dict[int, tuple[int, IntArray]] = {}
         self._moves_cache: tuple[FloatArray, IntArray, FloatArray] | None = None
         self.table = _universe(book, self.market)
         self._setup_instruments()
@@ -229,6 +238,8 @@ class RiskEngine:
         self._unit_value = np.zeros(len(t))  # an option's mark value in its settlement currency
         self._unit_delta = np.zeros(len(t))  # coin delta per unit, as the delta totals count it
         self._mark = np.full(len(t), math.nan)  # a future's mark
+        self._names: list[str] = [str(n) for n in t.names.tolist()]
+        self._underlying_name: list[str] = [t.underlyings[c] for c in t.underlying.tolist()]
         resolved = self.market.resolve(t)
         self._write_values(np.arange(len(t), dtype=np.int64), t, resolved)
         if self.pm:
@@ -256,6 +267,36 @@ class RiskEngine:
                 mm_factor=p.mm_factor,
             )
             self._labels = tuple(p.scenarios(p.pair(b)).labels for b in self._keys.base)
+        self._reset_option_cache()
+        self._cache_options(np.arange(len(t), dtype=np.int64), t, resolved)
+
+    def _reset_option_cache(self) -> None:
+        """Forget what the options' vol ticks reuse (`_cache_options`)."""
+        n = len(self.table)
+        zeros = np.zeros
+        self._option_columns = OptionColumns(
+            zeros(n), zeros(n), zeros(n), zeros(n), zeros(n), zeros(n), zeros(n, dtype=bool)
+        )
+        self._stamps: list[tuple[int, int] | None] = [None] * n
+        self._base_pass = np.empty((2, 1))  # the unshocked value and dV/dF of the option of a vol tick
+        self._option_views: dict[int, tuple[OptionColumns, Any, Any, bool]] = {}
+
+    def _cache_options(self, rows: IntArray, sub: InstrumentTable, resolved: Any) -> None:
+        """Keep, per option of ``rows`` (``sub`` their table, ``resolved`` their market columns), what its vol
+        tick leaves alone (`scenarios.OptionColumns`), stamped with what its forward and time resolved from
+        (`Market.forward_stamp`): a vol tick reprices the option on them while the stamp holds."""
+        kind = sub.kind
+        options = np.flatnonzero(kind == KIND_OPTION)
+        codes = sub.underlying[options]
+        for code in np.unique(codes).tolist():
+            mine = options[codes == code]
+            base = sub.underlyings[code]
+            scenarios = self._p.scenarios(self._p.pair(base)) if self.pm else None
+            for kept, column in zip(self._option_columns, OptionColumns.of(sub, resolved, mine, scenarios)):
+                kept[rows[mine]] = column
+            stamp = self.market.forward_stamp(base)
+            for r in rows[mine].tolist():
+                self._stamps[r] = stamp
 
     def _write_values(self, rows: IntArray, sub: InstrumentTable, resolved: Any) -> None:
         g = instrument_greeks(sub, self.market, resolved)
@@ -434,6 +475,12 @@ class RiskEngine:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        if "_stamps" not in state:  # an engine saved before the vol ticks' cache: rebuilt as options reprice
+            self._names = [str(n) for n in self.table.names.tolist()]
+            self._underlying_name = [self.table.underlyings[c] for c in self.table.underlying.tolist()]
+            self._reset_option_cache()
+        self._row_holders = {}
+        self._option_views = {}  # views of this process's arrays
         self._refresher_cache = {}
         self._account_cache = None
         self._sub_tables = {}
@@ -527,8 +574,46 @@ class RiskEngine:
         when a trade first touches them (no figure depends on them until then)."""
         rows = np.asarray(rows, dtype=np.int64)
         undo.instruments(rows)
+        if len(rows) == 1 and self._reprice_option(int(rows[0])):
+            return
         self._stale[rows[~self._held[rows]]] = True
         self._revalue(rows[self._held[rows]])
+
+    def _reprice_option(self, row: int) -> bool:
+        """Reprice one held option after its own ticker (mark IV, mark, forward) on what its last pricing kept
+        (`_cache_options`), with the functions of the full revaluation: its value and delta
+        (`unit_greeks.option_greeks`) and, under deribit-pm, its vector and delta (`portfolio.option_vectors`).
+        False (nothing done) when the kept columns do not hold: the option is not held, has no mark IV (its
+        vol comes from its mark), has expired, or its index, forward curve or the valuation time moved."""
+        if not (self._option[row] and self._held[row]):
+            return False
+        m = self.market
+        name = self._names[row]
+        sigma = m.mark_iv.get(name)
+        base = self._underlying_name[row]
+        columns = self._option_columns
+        if sigma is None or self._stamps[row] != m.forward_stamp(base) or columns.expired[row]:
+            return False
+        own = m.forwards.get(name)
+        if own is not None and own != columns.forward[row]:  # a new ticker forward: checked as resolving does
+            m.check_ticker_forward(name, base, int(self.table.expiration_ms[row]), own)
+            columns.forward[row] = own
+        views = self._option_views.get(row)
+        if views is None:  # the option's kept columns as views (they follow the columns' updates in place)
+            one = columns.at(slice(row, row + 1))
+            pair = self._p.pair(base) if self.pm else None
+            views = self._option_views[row] = (one, one.flag > 0, pair, bool(self._inverse[row]))
+        one, is_call, pair, inverse = views
+        vol = np.full(1, sigma)
+        value, delta, *_ = option_greeks(is_call, one.forward, one.strike, one.t, m.rate, vol, threads=1)
+        self._unit_value[row] = value[0] / one.forward[0] if inverse else value[0]
+        self._unit_delta[row] = premium_adjusted(delta, value, one.forward, inverse)[0]
+        if pair is not None:
+            _, pm_delta = option_vectors(
+                one, vol, self._p, pair, m.rate, out=self._inputs.vectors[row : row + 1], base=self._base_pass
+            )
+            self._inputs.delta[row] = pm_delta[0]
+        return True
 
     def _revalue(self, rows: IntArray) -> None:
         """Reprice the instruments ``rows`` on the current market: their values and, under deribit-pm, their
@@ -539,6 +624,7 @@ class RiskEngine:
         sub = self._sub_table(rows)
         resolved = self.market.resolve(sub)
         self._write_values(rows, sub, resolved)
+        self._cache_options(rows, sub, resolved)
         if self.pm:
             vectors, delta = vectors_of_rows(
                 sub, self.market, self._p, resolved, np.arange(len(rows), dtype=np.int64)
@@ -616,6 +702,17 @@ class RiskEngine:
             self._holders_cache[base] = cached
         return cached[1]
 
+    def _holders_of_row(self, row: int) -> IntArray:
+        """Rows of the accounts holding the instrument ``row`` (kept until a position changes)."""
+        cached = self._row_holders.get(row)
+        if cached is None or cached[0] != self.positions.version:
+            if len(self._row_holders) >= 4096:
+                self._row_holders.clear()
+            mask = np.zeros(len(self.table), dtype=bool)
+            mask[row] = True
+            cached = self._row_holders[row] = (self.positions.version, self.positions.holders(mask))
+        return cached[1]
+
     def _keys_of(self, base: str) -> IntArray | None:
         """The PM vector keys of an underlying (None when not under deribit-pm: everything is recomputed)."""
         if not self.pm:
@@ -663,7 +760,7 @@ class RiskEngine:
     def _ticker_quote(self, q: TickerQuote, undo: Undo) -> _Touched | None:
         """The market part of a ticker (checked, applied through ``undo``); None when out of order or empty."""
         row = self._instrument(q.instrument)
-        name = str(self.table.names[row])
+        name = self._names[row]
         marks = {name: _positive(q.mark_price, f"mark_price of {name}")} if q.mark_price is not None else {}
         if self._option[row]:
             ivs = {name: _non_negative(q.mark_iv, f"mark_iv of {name}")} if q.mark_iv is not None else {}
@@ -673,7 +770,7 @@ class RiskEngine:
                 else {}
             )
             touched = _Touched(
-                np.array([row], dtype=np.int64), self._inputs.instrument_key[[row]] if self.pm else None
+                np.array([row], dtype=np.int64), self._inputs.instrument_key[row : row + 1] if self.pm else None
             )
         else:
             ivs, fw = {}, {}
@@ -707,6 +804,11 @@ class RiskEngine:
     def _apply_touched(self, touched: list[_Touched], undo: Undo, timestamp: int | None) -> None:
         """Reprice the instruments the quotes moved, and recompute the accounts holding them (or, for an index,
         a balance in its coin) on the keys they touch."""
+        if len(touched) == 1 and touched[0].base is None and len(touched[0].rows) == 1:  # one option's ticker
+            one = touched[0]
+            self._reprice(one.rows, undo)
+            self._refresh(self._holders_of_row(int(one.rows[0])), keys=one.keys, timestamp=timestamp)
+            return
         rows = np.unique(np.concatenate([t.rows for t in touched]))
         self._reprice(rows, undo)
         hit = np.zeros(len(self.positions), dtype=bool)
@@ -1164,7 +1266,8 @@ class RiskEngine:
         return engine
 
 
-_TRANSIENT = ("_refresher_cache", "_account_cache", "_lock", "_sub_tables")  # bound to this process: rebuilt after unpickling
+# Bound to this process (views, locks, compiled objects) or cheap to rebuild: left out of pickles.
+_TRANSIENT = ("_refresher_cache", "_account_cache", "_lock", "_sub_tables", "_row_holders", "_option_views")
 
 
 def _universe(book: Book, market: Market) -> InstrumentTable:

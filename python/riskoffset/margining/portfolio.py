@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from .. import _core
 from .._types import FloatArray, IntArray
@@ -50,7 +51,7 @@ from .columns import CALIBRATION_ORDER, NO_TAG, GroupMargins
 from .legacy import is_legacy, legacy_margin
 from .pm_parameters import ADDONS, METHOD, CurrencyParameters, PairParameters, PMParameters
 from .result import Calibration, MarginResult
-from .scenarios import scenario_pnl
+from .scenarios import OptionColumns, revalue_options, scenario_pnl
 from .vectors import VectorKeys, vector_keys
 
 
@@ -183,34 +184,85 @@ def vectors_of_rows(
     for options unless the parameters count options in the roll shock.  The full pass and the live engine's
     revaluation of one underlying both come here."""
     n_std = params.n_standard
-    ext = np.asarray(params.extended_moves)
-    out = np.zeros((len(rows), n_std + len(ext)))
-    base = np.zeros((2, len(rows)))  # unshocked value and dV/dF of the options, from the scenario pass
+    out = np.zeros((len(rows), n_std + len(params.extended_moves)))
+    delta = np.zeros(len(rows))  # the options' (futures' below)
     underlying = table.underlying[rows]
+    option = table.kind[rows] == KIND_OPTION
     for code in np.unique(underlying).tolist():
         pair = params.pair(table.underlyings[code])
-        mine = np.flatnonzero(underlying == code)
-        base_rows = np.zeros((2, len(mine)))
-        pnl = scenario_pnl(table, market, params.scenarios(pair), rows=rows[mine], resolved=resolved, base=base_rows).pnl
-        base[:, mine] = base_rows
-        weight = pair.extended_table_factor * pair.price_range / np.abs(ext)
-        coin = table.settlement[rows[mine]] == INVERSE
-        # Coin P&L realised at S (1 + m) re-expressed at the edge of the standard range S (1 + s R).
-        convert = (1.0 + ext) / (1.0 + np.sign(ext) * pair.price_range)
-        pnl[:, n_std:] *= weight
-        pnl[coin, n_std:] *= convert
-        out[mine] = pnl
+        scenarios = params.scenarios(pair)
+        mine = underlying == code
+        others = np.flatnonzero(mine & ~option)
+        if len(others):
+            pnl = scenario_pnl(table, market, scenarios, rows=rows[others], resolved=resolved).pnl
+            weigh_extended(pnl, params, pair, table.settlement[rows[others]] == INVERSE)
+            out[others] = pnl
+        options = np.flatnonzero(mine & option)
+        if len(options):
+            at = rows[options]
+            columns = OptionColumns.of(table, resolved, at, scenarios)
+            sigma = np.ascontiguousarray(resolved.sigma[at], dtype=np.float64)
+            out[options], delta[options] = option_vectors(columns, sigma, params, pair, market.rate)
     kind = table.kind[rows]
     inverse = table.settlement[rows] == INVERSE
     futures = (kind == KIND_FUTURE) | (kind == KIND_PERPETUAL)
     forward = resolved.forward[rows]
     with np.errstate(divide="ignore", invalid="ignore"):
-        option_delta = np.where(inverse, base[1] - base[0] / forward, base[1])
-        delta = np.where(futures, np.where(inverse, 1.0 / forward, 1.0), 0.0)
-    if params.roll_shock_includes_options:
-        delta = np.where(kind == KIND_OPTION, option_delta, delta)
+        delta = np.where(futures, np.where(inverse, 1.0 / forward, 1.0), delta)
     delta = np.where(resolved.expired[rows], 0.0, delta)  # settled: no risk left
     return out, delta.astype(np.float64)
+
+
+def option_vectors(
+    columns: OptionColumns,
+    sigma: FloatArray,
+    params: PMParameters,
+    pair: PairParameters,
+    rate: float,
+    *,
+    out: FloatArray | None = None,
+    base: FloatArray | None = None,
+) -> tuple[FloatArray, FloatArray]:
+    """Per unit of options of one pair (``columns``, their vols ``sigma``): their scenario vectors (into
+    ``out`` when given) and the coin delta counted in the roll and delta shocks (`vectors_of_rows`), from one
+    kernel pass (`scenarios.revalue_options`; ``base``, when given, receives its unshocked value and dV/dF).
+    The full pass and the live engine's vol tick of one option both come here."""
+    n = len(sigma)
+    delta = np.zeros(n) if params.roll_shock_includes_options else None
+    pnl = revalue_options(
+        columns,
+        sigma,
+        params.scenarios(pair),
+        rate,
+        out=out,
+        base=base,
+        extended=(params.n_standard, *extended_scales(params, pair)),
+        delta=delta,
+    )
+    return pnl, np.zeros(n) if delta is None else delta
+
+
+def extended_scales(params: PMParameters, pair: PairParameters) -> tuple[FloatArray, FloatArray]:
+    """(weight, coin conversion) of the extended entries of a pair's vectors (module doc): ``w =
+    extended_table_factor R / |m|`` and, coin-settled, the P&L realised at ``S (1 + m)`` re-expressed at the
+    edge of the standard range ``S (1 + s R)`` (built once per pair)."""
+    cache: dict[PairParameters, tuple[FloatArray, FloatArray]] = params.__dict__.setdefault("_extended_scales", {})
+    scales = cache.get(pair)
+    if scales is None:
+        ext = np.asarray(params.extended_moves, dtype=np.float64)
+        weight = pair.extended_table_factor * pair.price_range / np.abs(ext)
+        convert = (1.0 + ext) / (1.0 + np.sign(ext) * pair.price_range)
+        scales = cache[pair] = (weight, convert)
+    return scales
+
+
+def weigh_extended(pnl: FloatArray, params: PMParameters, pair: PairParameters, coin: npt.NDArray[np.bool_]) -> None:
+    """Weigh the extended entries of the vectors of futures and spot (rows ``pnl``, ``coin``: coin-settled) in
+    place by `extended_scales` (options are weighed by `option_vectors`, in the kernel's call)."""
+    weight, convert = extended_scales(params, pair)
+    n_std = params.n_standard
+    pnl[:, n_std:] *= weight
+    pnl[coin, n_std:] *= convert
 
 
 def expiry_columns(book: Book, resolved: ResolvedMarket) -> tuple[IntArray, FloatArray]:
@@ -475,10 +527,12 @@ __all__ = [
     "group_margins",
     "instrument_vectors",
     "key_matrix",
+    "option_vectors",
     "pm_inputs",
     "portfolio_margin",
     "portfolio_margins",
     "results",
     "vector_keys",
     "vectors_of_rows",
+    "weigh_extended",
 ]

@@ -25,18 +25,21 @@ steps of one engine, and the netting reads the scenario set's layout directly.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
+from .. import _core
+from .._inputs import thread_count
 from .._types import FloatArray, IntArray
 from ..instruments import INVERSE, KIND_FUTURE, KIND_OPTION, KIND_PERPETUAL, KIND_SPOT, InstrumentTable
 from ..market import Market, ResolvedMarket
 from ..pricing import greeks as _greeks
-from ..revaluation import revalue as _revalue
+from ..revaluation import invalid_scenario_input
 
 DAYS_PER_YEAR = 365.0
 VOL_MODES = ("relative", "absolute")
@@ -67,6 +70,64 @@ def _vector(name: str, values: Any, n: int | None) -> FloatArray:
     if not np.isfinite(a).all():
         raise ValueError(f"{name} must be finite")
     return a
+
+
+class ScenarioLayout(NamedTuple):
+    """A scenario set as the revaluation kernel reads it, column 0 the unshocked state: the distinct vol shifts
+    (the vol states), which are up and which shocked, each scenario's state, the kernel's state per column
+    (state k: the unshocked vol), its time shifts (None: none), its moves (None: one row per underlying) and
+    the scenarios that move nothing."""
+
+    shifts: FloatArray
+    up: npt.NDArray[np.bool_]
+    shocked: npt.NDArray[np.bool_]
+    state_of_scenario: npt.NDArray[np.int32]
+    vol_state: npt.NDArray[np.int32]
+    time_shift: FloatArray | None
+    move: FloatArray | None
+    identity_flags: npt.NDArray[np.uint8] | None  # 1 where a scenario moves nothing (None: there is none)
+
+
+class OptionColumns(NamedTuple):
+    """Per option, what its full revaluation under a scenario set reads besides its vol (`revalue_options`):
+    what a vol tick leaves alone (the live engine keeps them between ticks)."""
+
+    flag: FloatArray  # +1 call, -1 put
+    forward: FloatArray
+    strike: FloatArray
+    t: FloatArray
+    inverse: FloatArray  # 1 coin-settled, 0 linear
+    term: FloatArray  # the scale of the set's vol shocks at the option's expiry (`ScenarioSet.term_factor`)
+    expired: npt.NDArray[np.bool_]
+
+    @classmethod
+    def of(
+        cls, table: InstrumentTable, resolved: ResolvedMarket, options: IntArray, scenarios: ScenarioSet | None
+    ) -> OptionColumns:
+        """The columns of the options at rows ``options`` of ``table`` (``resolved`` its market columns);
+        without a scenario set the shock scale is 1."""
+        t = np.ascontiguousarray(resolved.t[options], dtype=np.float64)
+        return cls(
+            np.where(table.flag[options] > 0, 1.0, -1.0),
+            np.ascontiguousarray(resolved.forward[options], dtype=np.float64),
+            np.ascontiguousarray(table.strike[options], dtype=np.float64),
+            t,
+            (table.settlement[options] == INVERSE).astype(np.float64),
+            np.ones(len(t)) if scenarios is None else np.ascontiguousarray(scenarios.term_factor(t), dtype=np.float64),
+            np.asarray(resolved.expired[options], dtype=bool),
+        )
+
+    def at(self, rows: slice | IntArray) -> OptionColumns:
+        """The columns of some of the options (views for a slice)."""
+        return OptionColumns(
+            self.flag[rows],
+            self.forward[rows],
+            self.strike[rows],
+            self.t[rows],
+            self.inverse[rows],
+            self.term[rows],
+            self.expired[rows],
+        )
 
 
 @dataclass(frozen=True)
@@ -149,16 +210,44 @@ class ScenarioSet:
     def vol_states(self, sigma: FloatArray, t: FloatArray) -> tuple[FloatArray, npt.NDArray[np.int32]]:
         """(shocked vols, state): one column per distinct vol shift (Deribit: 3), shape (options, k), and
         each scenario's column in it (the form `riskoffset.revalue` reads)."""
+        return self.shocked_states(sigma, self.term_factor(t)), self.layout.state_of_scenario
+
+    def term_factor(self, t: FloatArray) -> FloatArray:
+        """Scale of the vol shocks of options with ``t`` years to expiry (1 without a `VolTerm`)."""
+        return np.ones(len(t)) if self.vol_term is None else self.vol_term.factor(t * DAYS_PER_YEAR)
+
+    def shocked_states(self, sigma: FloatArray, term: FloatArray) -> FloatArray:
+        """The vol of each option (``sigma``, its shock scale ``term`` from `term_factor`) in each vol state
+        (the distinct vol shifts), shape (options, k) (the formula in the module doc, compiled: the same code
+        as `revalue_options`)."""
+        return np.asarray(
+            _core.scenarios.shock_vols(
+                np.ascontiguousarray(sigma, dtype=np.float64),
+                np.ascontiguousarray(term, dtype=np.float64),
+                self.layout.shifts,
+                self.vol_mode == "relative",
+                self.vol_floor_up,
+                self.vol_floor,
+            )
+        )
+
+    @functools.cached_property
+    def layout(self) -> ScenarioLayout:
+        """The scenario set in the form the revaluation kernel reads (built once per set)."""
         shifts, column = np.unique(self.vol_shift, return_inverse=True)
-        f = np.ones(len(sigma)) if self.vol_term is None else self.vol_term.factor(t * DAYS_PER_YEAR)
-        v = shifts[None, :]
-        s = sigma[:, None]
-        f = f[:, None]
-        shocked = s * (1.0 + v * f) if self.vol_mode == "relative" else s + v * f
-        if self.vol_floor_up > 0:
-            shocked = np.where(v > 0, np.maximum(shocked, self.vol_floor_up), shocked)
-        shocked = np.where(v != 0, np.maximum(shocked, self.vol_floor), s)
-        return np.maximum(shocked, 0.0), column.reshape(-1).astype(np.int32)
+        state = column.reshape(-1).astype(np.int32)
+        k = len(shifts)
+        shift = self.time_shift
+        return ScenarioLayout(
+            shifts=shifts,
+            up=shifts[None, :] > 0,
+            shocked=shifts[None, :] != 0,
+            state_of_scenario=state,
+            vol_state=np.concatenate(([k], state)).astype(np.int32),
+            time_shift=np.concatenate(([0.0], shift)) if shift.any() else None,
+            move=np.concatenate(([0.0], self.price_move)) if self.price_move.ndim == 1 else None,
+            identity_flags=_identity_columns(self).astype(np.uint8) if _identity_columns(self).any() else None,
+        )
 
     def shocked_vol(self, sigma: FloatArray, t: FloatArray) -> FloatArray:
         """Vol of each option (rows of ``sigma``, ``t``) in each scenario, shape (rows, n)."""
@@ -292,6 +381,68 @@ def _option_inputs(
     return forward, sigma, t, strike, is_call, inverse
 
 
+def revalue_options(
+    columns: OptionColumns,
+    sigma: FloatArray,
+    scenarios: ScenarioSet,
+    rate: float,
+    move: FloatArray | None = None,
+    *,
+    out: FloatArray | None = None,
+    base: FloatArray | None = None,
+    extended: tuple[int, FloatArray, FloatArray] | None = None,
+    delta: FloatArray | None = None,
+) -> FloatArray:
+    """P&L of options (``columns``, their vols ``sigma``) under every scenario, shape (options, scenarios),
+    in one compiled call: the vols shocked per state (`ScenarioSet.shocked_states`), the C++ scenario kernel
+    (`riskoffset.revalue`) with column 0 of its pass the unshocked state (move 0, the mark vol, no time
+    shift), so base and scenario values come from the same arithmetic, and the scenarios that move nothing set
+    to exactly 0.  ``move``: the scenarios' moves (default the set's one row).  out: a C-contiguous array to
+    fill.  base: a C-contiguous (2, options) array that receives the unshocked value in the quote currency
+    and the delta dV/dF.  ``extended`` (n_standard, weight, convert): the columns from n_standard on are
+    multiplied by weight and, coin-settled, by convert; ``delta``: receives dV/dF, minus V / F coin-settled,
+    0 expired.  The bulk revaluation and the live engine's vol tick come here."""
+    layout = scenarios.layout
+    moves = layout.move if move is None else np.concatenate(([0.0], move))
+    if moves is None:
+        raise ValueError("the scenario set moves each underlying apart: pass the move of these options")
+    n, m = len(sigma), len(moves)
+    if out is None:
+        out = np.empty((n, m - 1))
+    if base is None:
+        base = np.empty((2, n))
+    n_standard, weight, convert = extended if extended is not None else (0, None, None)
+    bad = _core.scenarios.option_scenarios(
+        columns.flag,
+        columns.forward,
+        columns.strike,
+        columns.t,
+        columns.inverse,
+        columns.term,
+        sigma,
+        layout.shifts,
+        scenarios.vol_mode == "relative",
+        scenarios.vol_floor_up,
+        scenarios.vol_floor,
+        layout.vol_state,
+        moves,
+        layout.time_shift,
+        rate,
+        thread_count(None, n * m),
+        out,
+        base,
+        layout.identity_flags,
+        n_standard,
+        weight,
+        convert,
+        None if delta is None else columns.expired,
+        delta,
+    )
+    if bad >= 0:
+        raise invalid_scenario_input(int(bad), m)
+    return out
+
+
 def _options_full(
     table: InstrumentTable,
     resolved: ResolvedMarket,
@@ -302,21 +453,12 @@ def _options_full(
     out: FloatArray | None = None,
     base: FloatArray | None = None,
 ) -> FloatArray:
-    """Full revaluation of ``options`` (rows of table) under every scenario by the C++ scenario kernel
-    (`riskoffset.revalue`, hoisting per instrument and per scenario), one call per group of options that
-    share a move vector (every option, or one underlying's).  Column 0 of each call is the unshocked state
-    (move 0, the mark vol, no time shift), so base and scenario values come from the same arithmetic.
-    The P&L goes into ``out[options]`` (rows of table) when ``out`` is given, else into a new array;
-    ``base`` (2 x rows of table), when given, receives the options' unshocked value and delta dV/dF in its
-    columns ``options`` (the same pass)."""
-    forward, sigma, t, strike, is_call, inverse = _option_inputs(table, resolved, options)
-    states, column = scenarios.vol_states(sigma, t)
-    k = states.shape[1]
-    sigmas = np.concatenate((states, sigma[:, None]), axis=1)  # state k: unshocked
-    vol_state = np.concatenate(([k], column)).astype(np.int32)
-    shift = scenarios.time_shift
-    time_shift = np.concatenate(([0.0], shift)) if shift.any() else None
-    flag = np.where(is_call, 1.0, -1.0)
+    """Full revaluation of ``options`` (rows of table) under every scenario (`revalue_options`), one call per
+    group of options that share a move vector (every option, or one underlying's).  The P&L goes into
+    ``out[options]`` (rows of table) when ``out`` is given, else into a new array; ``base`` (2 x rows of
+    table), when given, receives the options' unshocked value and delta dV/dF in its columns ``options``."""
+    columns = OptionColumns.of(table, resolved, options, scenarios)
+    sigma = np.ascontiguousarray(resolved.sigma[options], dtype=np.float64)
     if out is None:
         out, target = np.empty((len(options), len(scenarios))), np.arange(len(options))
     else:
@@ -325,20 +467,15 @@ def _options_full(
         at = target[rows]
         block = len(at) > 0 and at[-1] - at[0] == len(at) - 1 and bool((np.diff(at) == 1).all())
         base_rows = None if base is None else np.empty((2, len(rows)))
-        pnl = _revalue(
-            flag[rows],
-            forward[rows],
-            strike[rows],
-            t[rows],
-            sigmas[rows],
-            np.concatenate(([0.0], move)),
-            vol_state=vol_state,
-            r=rate,
-            inverse=inverse[rows],
-            time_shift=time_shift,
-            base_first=True,  # P&L against column 0 computed in the kernel, written in place for a block
+        every = len(rows) == len(options)  # one group: the columns as they are, no gather
+        pnl = revalue_options(
+            columns if every else columns.at(rows),
+            sigma if every else sigma[rows],
+            scenarios,
+            rate,
+            move,
             out=out[at[0] : at[-1] + 1] if block else None,
-            base_out=base_rows,
+            base=base_rows,
         )
         if not block:
             out[at] = pnl

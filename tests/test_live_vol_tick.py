@@ -1,0 +1,152 @@
+"""One option's own ticker (mark IV, forward, mark) reprices that option on what its last pricing kept: the
+same bits as the full revaluation of a fresh engine on the same market, the same figures as ``ro.account``
+from scratch, and a refused ticker changes nothing."""
+
+from __future__ import annotations
+
+import pickle
+from typing import Any
+
+import numpy as np
+import pytest
+import riskoffset as ro
+from test_live_engine import MARKET, OPTIONS, assert_matches, start_book
+
+
+def counted(engine: ro.RiskEngine, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Number of full revaluations (``_revalue`` with rows) the engine runs from now on."""
+    calls = [0]
+    real = engine._revalue
+
+    def revalue(rows: Any) -> None:
+        calls[0] += len(rows) > 0
+        real(rows)
+
+    monkeypatch.setattr(engine, "_revalue", revalue)
+    return calls
+
+
+def assert_priced_as_from_scratch(engine: ro.RiskEngine, name: str, model: str) -> None:
+    """The option's kept figures equal, bit for bit, those of a fresh engine on the engine's market."""
+    fresh = ro.RiskEngine(engine.book, engine.market, engine.method, balances=engine.balances, cross=engine.cross)
+    a, b = engine.table.row(name), fresh.table.row(name)
+    assert engine._unit_value[a] == fresh._unit_value[b]
+    assert engine._unit_delta[a] == fresh._unit_delta[b]
+    if engine.pm:
+        np.testing.assert_array_equal(engine._inputs.vectors[a], fresh._inputs.vectors[b])
+        assert engine._inputs.delta[a] == fresh._inputs.delta[b]
+    assert_matches(engine, model)
+
+
+@pytest.mark.parametrize(
+    "method, cross, model",
+    [("deribit-pm", True, "X:PM"), ("deribit-pm", False, "S:PM"), ("deribit-standard", True, "X:SM")],
+)
+def test_an_options_own_tickers_reprice_it_as_the_full_revaluation_does(
+    method: str, cross: bool, model: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    book, balances = start_book()
+    engine = ro.RiskEngine(book, MARKET, method, balances=balances, cross=cross)
+    calls = counted(engine, monkeypatch)
+    name = OPTIONS[0]  # held by account A
+    forward = float(engine.market.resolve(engine.table).forward[engine.table.row(name)])
+    for t, ticker in enumerate(
+        [
+            {"mark_iv": 0.9},
+            {"mark_iv": 0.35, "underlying_price": forward * 1.004},
+            {"underlying_price": forward * 0.997},
+            {"mark_price": 0.02},
+            {"mark_iv": 0.6, "mark_price": 0.03, "underlying_price": forward},
+        ],
+        start=1,
+    ):
+        engine.on_ticker(name, timestamp=t, **ticker)
+        assert calls[0] == 0, ticker  # the kept columns served
+        assert_priced_as_from_scratch(engine, name, model)
+
+
+def test_an_index_or_futures_move_reprices_in_full_then_vol_ticks_reuse_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    book, balances = start_book()
+    engine = ro.RiskEngine(book, MARKET, balances=balances)
+    calls = counted(engine, monkeypatch)
+    name = OPTIONS[0]
+    engine.on_index("BTC", MARKET.index["BTC"] * 1.05)
+    engine.on_quote("BTC-25DEC26", engine.market.marks["BTC-25DEC26"] * 0.98)
+    assert calls[0] == 2
+    engine.on_ticker(name, mark_iv=0.7)
+    assert calls[0] == 2
+    assert_priced_as_from_scratch(engine, name, "X:PM")
+    engine.advance(engine.market.valuation_time + np.timedelta64(1, "D").astype(object))
+    assert calls[0] == 3
+    engine.on_ticker(name, mark_iv=0.8)
+    assert calls[0] == 3
+    assert_priced_as_from_scratch(engine, name, "X:PM")
+
+
+def test_a_refused_ticker_forward_changes_nothing() -> None:
+    book, balances = start_book()
+    engine = ro.RiskEngine(book, MARKET, balances=balances)
+    name = next(n for n in sorted(MARKET.mark_iv) if n.startswith("BTC-25DEC26-"))  # its expiry has a future
+    row = engine.table.row(name)
+    engine.on_trade("A", name, 0.1, float(engine._unit_value[row]))
+    engine.on_ticker(name, mark_iv=0.7)  # the option's columns kept from this pricing
+    forward = float(engine.market.resolve(engine.table).forward[row])
+    before = pickle.dumps((engine.accounts(), engine._unit_value, engine._inputs.vectors, engine.market.forwards))
+    with pytest.raises(ValueError, match="inconsistent forwards"):
+        engine.on_ticker(name, mark_iv=0.5, underlying_price=forward * 1.5)
+    assert pickle.dumps((engine.accounts(), engine._unit_value, engine._inputs.vectors, engine.market.forwards)) == before
+    engine.on_ticker(name, mark_iv=0.5)
+    assert_priced_as_from_scratch(engine, name, "X:PM")
+
+
+def test_an_option_priced_from_its_mark_is_repriced_in_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    book, balances = start_book()
+    market = MARKET.copy()
+    name = OPTIONS[0]
+    row = market.instruments.row(name)
+    resolved = market.resolve(market.instruments)
+    coin = ro.price(
+        bool(market.instruments.flag[row] > 0),
+        float(resolved.forward[row]),
+        float(market.instruments.strike[row]),
+        float(resolved.t[row]),
+        0.0,
+        0.55,
+        settlement="inverse",
+    )
+    del market.mark_iv[name]
+    market.marks[name] = float(coin)
+    market.clear_caches()
+    engine = ro.RiskEngine(book, market, balances=balances)
+    calls = counted(engine, monkeypatch)
+    engine.on_ticker(name, mark_price=float(coin) * 1.1)  # no mark IV: the vol comes from the mark
+    assert calls[0] == 1
+    assert_priced_as_from_scratch(engine, name, "X:PM")
+    engine.on_ticker(name, mark_iv=0.5)  # now quoted by its IV: the kept columns serve
+    assert calls[0] == 1
+    assert_priced_as_from_scratch(engine, name, "X:PM")
+
+
+def test_the_compiled_option_pass_names_a_bad_argument() -> None:
+    from riskoffset import _core
+
+    one = np.ones(1)
+    layout_state, moves = np.array([1, 0], dtype=np.int32), np.array([0.0, 0.1])
+    args: dict[str, Any] = {
+        "flag": one, "forward": one * 100, "strike": one * 100, "t": one, "inverse": one * 0, "term": one,
+        "sigma": one * 0.5, "shifts": np.array([0.2]), "relative": True, "floor_up": 0.0, "floor": 0.0,
+        "vol_state": layout_state, "move": moves, "time_shift": None, "r": 0.0, "threads": 1,
+        "out": np.empty((1, 1)), "base": np.empty((2, 1)),
+    }  # fmt: skip
+    assert _core.scenarios.option_scenarios(**args) == -1
+    with pytest.raises(ValueError, match="strike has 2 entries"):
+        _core.scenarios.option_scenarios(**{**args, "strike": np.ones(2)})
+    with pytest.raises(ValueError, match="out has 2 elements"):
+        _core.scenarios.option_scenarios(**{**args, "out": np.empty((1, 2))})
+    with pytest.raises(ValueError, match="weight has 2 entries"):
+        _core.scenarios.option_scenarios(**{**args, "weight": np.ones(2), "convert": np.ones(2)})
+    with pytest.raises(ValueError, match="weight needs convert"):
+        _core.scenarios.option_scenarios(**{**args, "weight": np.ones(1)})
+    with pytest.raises(ValueError, match="term has 2 entries"):
+        _core.scenarios.shock_vols(one, np.ones(2), np.array([0.2]), True, 0.0, 0.0)
+    assert _core.scenarios.option_scenarios(**{**args, "sigma": one * -1.0}) >= 0  # a bad vol: its index, no crash
