@@ -389,9 +389,13 @@ class RiskEngine:
         return self._price_cache
 
     def _linear_settlement(self) -> list[str]:
-        """The settlement currencies of linear instruments (USD-valued at 1 unless an index prices them)."""
-        linear = [c for c, inverse in zip(self._settle_currency, self._inverse.tolist()) if not inverse]
-        return list(dict.fromkeys(linear))
+        """The settlement currencies of linear instruments (USD-valued at 1 unless an index prices them); the
+        table does not change, so they are listed once."""
+        listed: list[str] | None = self.__dict__.get("_linear_currencies")
+        if listed is None:
+            linear = [c for c, inverse in zip(self._settle_currency, self._inverse.tolist()) if not inverse]
+            listed = self._linear_currencies = list(dict.fromkeys(linear))
+        return listed
 
     def _coin_moves(self) -> tuple[FloatArray, IntArray, FloatArray]:
         """The coin balances' scenario P&L per vector key and gain caps (cached until an index moves)."""
