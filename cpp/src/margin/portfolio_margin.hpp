@@ -31,51 +31,55 @@ inline void pm_store(double* p, std::size_t n, vd v) {
   store_part(p, n, v);
 }
 
-// The dampener of the extended entries [j, j + W): A_m = (max(|m| / R, 1) - 1) x extended_dampener (USD), per
-// coin at the edge of the range.  It depends on the key only: the passes compute it once per key.
+// The dampener of entries [j, j + W): A_m = (max(|m| / R, 1) - 1) x extended_dampener (USD), per coin at the
+// edge of the range, at the extended entries (0 at the standard ones and past the end).  It depends on the key
+// only: the passes compute it once per key.
 inline vd pm_dampener(const PmShape& shape, const PmKey& key, std::size_t j) {
   const double R = key.price_range;
-  const vd m = pm_load(shape.extended_moves + j, shape.n_extended - j, 0.0);
+  vd m = splat(0.0);
+  for (std::size_t l = 0; l < static_cast<std::size_t>(W); ++l)
+    if (j + l >= shape.n_standard && j + l < shape.width()) m[l] = shape.extended_moves[j + l - shape.n_standard];
   const vd sign = m > 0.0 ? splat(1.0) : (m < 0.0 ? splat(-1.0) : splat(0.0));
   vd amount = (vmax(pm_abs(m) / R, splat(1.0)) - 1.0) * key.dampener;
   if (key.coin) amount = amount / ((1.0 + sign * R) * key.index);
   return amount;
 }
 
-// Every key's dampener, W-padded rows of `stride` entries (what pm_steps reads from `dampener`).
+// Every key's dampener at the entries' positions, W-padded rows of `stride` entries (what pm_steps reads from
+// `dampener`).  pm_scratch_dampener(n_keys, width) doubles.
 inline std::size_t pm_dampener_stride(const PmShape& shape) {
   const auto w = static_cast<std::size_t>(W);
-  return (shape.n_extended + w - 1) / w * w;
+  return (shape.width() + w - 1) / w * w;
 }
 inline void pm_dampeners(const PmShape& shape, const PmKey* keys, std::size_t n_keys, double* out) {
   const std::size_t stride = pm_dampener_stride(shape);
   for (std::size_t k = 0; k < n_keys; ++k)
-    for (std::size_t j = 0; j < shape.n_extended; j += static_cast<std::size_t>(W))
+    for (std::size_t j = 0; j < shape.width(); j += static_cast<std::size_t>(W))
       store(out + k * stride + j, pm_dampener(shape, keys[k], j));
 }
 
 // The steps run W entries at a time, with selects rather than branches: entries change sign at random, so a
 // branch mispredicts, and there are as many groups as accounts.  `dampener`: the key's row of pm_dampeners,
-// or null to compute it here.
+// or null to compute it here.  One pass over the entries in blocks of W from the row's start: a block is
+// loaded from where it was stored whole (the sums, the coin), which the CPU forwards from its store.
 inline PmGroupFigures pm_steps(double* entries, const PmShape& shape, const PmKey& key, const double* dampener,
                                const double* net_by_column, const double* t_column, std::size_t n_columns) {
   const std::size_t n_std = shape.n_standard, width = shape.width(), w = static_cast<std::size_t>(W);
   const vd zero = splat(0.0);
-  for (std::size_t j = 0; j < shape.n_extended; j += w) {
-    const std::size_t n = shape.n_extended - j;
-    const vd amount = dampener ? load(dampener + j) : pm_dampener(shape, key, j);
-    const vd e = pm_load(entries + n_std + j, n, 0.0);
-    const vd shrunk = vmax(pm_abs(e) - amount, zero);
-    const vd toward_zero = e < 0.0 ? -shrunk : zero;
-    pm_store(entries + n_std + j, n, (e > 0.0 ? shrunk : toward_zero) + 0.0);  // + 0.0: no -0.0 entries
-  }
   // Gains count at pnl_offset, capped (the cap is in USD: coin keys convert it at the index); the lowest
   // entry is tracked on the way.
   const double cap = key.coin ? key.max_offsetable_pnl / key.index : key.max_offsetable_pnl;
   vd low = splat(__builtin_inf());
   for (std::size_t j = 0; j < width; j += w) {
     const std::size_t n = width - j;
-    const vd e = pm_load(entries + j, n, 0.0);
+    vd e = pm_load(entries + j, n, 0.0);
+    if (j + w > n_std) {  // the extended entries are first dampened toward zero
+      const vd amount = dampener ? load(dampener + j) : pm_dampener(shape, key, j);
+      const vd shrunk = vmax(pm_abs(e) - amount, zero);
+      const vd toward_zero = e < 0.0 ? -shrunk : zero;
+      const vd damped = (e > 0.0 ? shrunk : toward_zero) + 0.0;  // + 0.0: no -0.0 entries
+      e = j >= n_std ? damped : select(lane_index() >= splati(static_cast<long long>(n_std - j)), damped, e);
+    }
     const vd gain = vmin(e * key.pnl_offset, splat(cap));
     const vd loss = vmin(e, zero) + 0.0;
     const vd v = e > 0.0 ? gain : loss;
