@@ -371,27 +371,20 @@ class LiveRefresh {
       double* fut = futures_ + row * k;
       for (std::size_t c = 0; c < k; ++c) opt[c] = 0.0, fut[c] = 0.0;
       bool finite = true;
-      // Consecutive positions usually settle in the same currency: its sums stay in registers until it
-      // changes (the same additions, in the same order, as summing into the cells directly).
-      std::size_t cur = 0;
-      double run_opt = 0.0, run_fut = 0.0;  // currency column 0's sums (no position without a currency)
+      // Summed in the cells: the currency changes several times per account, unpredictably (a branch on it
+      // mispredicts), and a cell's last sum is forwarded from its store.
       for (std::int64_t p = ip[a]; p < ep[a]; ++p) {
         const auto i = static_cast<std::size_t>(ix[p]);
         const std::uint32_t m = meta[i];
         const auto c = static_cast<std::size_t>(m & kColumnBits);
-        if (c != cur) {
-          opt[cur] = run_opt, fut[cur] = run_fut;
-          cur = c, run_opt = opt[c], run_fut = fut[c];
-        }
         const double q = quantity[p];
-        run_opt += q * unit_value[i];
+        opt[c] += q * unit_value[i];
         if (m & kFutureBit) {
           const double avg = average[p];
           finite = finite && std::isfinite(avg) && avg > 0.0;
-          run_fut += riskoffset::futures_pnl(q, avg, mark[i], (m & kInverseBit) != 0);
+          fut[c] += riskoffset::futures_pnl(q, avg, mark[i], (m & kInverseBit) != 0);
         }
       }
-      if (k) opt[cur] = run_opt, fut[cur] = run_fut;
       if (pm_) {  // margin per currency from the account's keys; the group with the largest IM in USD
         double* im = initial_ + row * k;
         double* mm = maintenance_ + row * k;
