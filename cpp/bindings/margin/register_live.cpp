@@ -83,9 +83,14 @@ class LiveRefresh {
     k_ = static_cast<std::size_t>(price_.size());
     for (std::size_t c = 0; c < k_; ++c)
       RO_CHECK(std::isfinite(price_.data()[c]) && price_.data()[c] >= 0, "price of currency column " + std::to_string(c));
-    for (std::size_t i = 0; i < n_instr_; ++i)
+    RO_CHECK(k_ < kFutureBit, "too many currencies");
+    settle_meta_.resize(n_instr_);
+    for (std::size_t i = 0; i < n_instr_; ++i) {
       RO_CHECK(settle_col_.data()[i] >= 0 && static_cast<std::size_t>(settle_col_.data()[i]) < k_,
                "settle_col of instrument row " + std::to_string(i));
+      settle_meta_[i] = static_cast<std::uint32_t>(settle_col_.data()[i]) | (is_future_.data()[i] ? kFutureBit : 0U) |
+                        (inverse_.data()[i] ? kInverseBit : 0U);
+    }
     RO_CHECK(cut_im_in.has_value() == cut_mm_in.has_value(), "give both haircuts (cross collateral) or neither");
     if (cut_im_in) {
       cut_im_ = riskoffset_bindings::aligned(*cut_im_in), cut_mm_ = riskoffset_bindings::aligned(*cut_mm_in);
@@ -126,7 +131,9 @@ class LiveRefresh {
     for (std::size_t a = 0; a < n_rows; ++a) {
       RO_CHECK(r[a] >= 0 && r[a] < n_total_, "rows outside the engine's accounts");
       RO_CHECK(0 <= ip[a] && ip[a] <= ep[a] && ep[a] <= n_pool, "account " + std::to_string(a) + ": positions outside the pool");
-      for (std::int64_t p = ip[a]; p < ep[a]; ++p)
+      bool outside = false;  // no early exit: the check vectorises; the message is found only on failure
+      for (std::int64_t p = ip[a]; p < ep[a]; ++p) outside |= static_cast<std::uint64_t>(ix[p]) >= n_instr_;
+      for (std::int64_t p = ip[a]; outside && p < ep[a]; ++p)
         RO_CHECK(ix[p] >= 0 && static_cast<std::size_t>(ix[p]) < n_instr_,
                  "position " + std::to_string(p) + " names an instrument row outside the table");
     }
@@ -274,7 +281,7 @@ class LiveRefresh {
       const std::size_t width = shape_.width();
       std::vector<double> sums(n_keys_ * width), net(n_keys_ * book.n_columns);
       std::vector<std::uint8_t> used(n_keys_, 0);
-      std::vector<double> damp(riskoffset::pm_scratch_dampener(n_keys_, shape_.n_extended));
+      std::vector<double> damp(riskoffset::pm_scratch_dampener(n_keys_, shape_.width()));
       const riskoffset::PmScratch scratch{sums.data(), net.data(), used.data(), damp.data()};
       riskoffset::PmLiveKeys live = live_;
       live.rows = r;
@@ -355,37 +362,29 @@ class LiveRefresh {
     std::vector<double> eq(k);
     // The instrument columns as plain pointers: read through the arrays' objects, every load would be redone
     // after each store (the compiler cannot prove they do not alias the outputs).
-    const std::int64_t* settle_col = settle_col_.data();
+    const std::uint32_t* meta = settle_meta_.data();
     const double* unit_value = unit_value_.data();
     const double* mark = mark_.data();
-    const std::uint8_t* is_future = is_future_.data();
-    const std::uint8_t* inverse = inverse_.data();
     for (std::size_t a = begin; a < end; ++a) {
       const auto row = static_cast<std::size_t>(r[a]);
       double* opt = options_ + row * k;
       double* fut = futures_ + row * k;
       for (std::size_t c = 0; c < k; ++c) opt[c] = 0.0, fut[c] = 0.0;
       bool finite = true;
-      // Consecutive positions usually settle in the same currency: its sums stay in registers until it
-      // changes (the same additions, in the same order, as summing into the cells directly).
-      std::size_t cur = 0;
-      double run_opt = 0.0, run_fut = 0.0;  // currency column 0's sums (no position without a currency)
+      // Summed in the cells: the currency changes several times per account, unpredictably (a branch on it
+      // mispredicts), and a cell's last sum is forwarded from its store.
       for (std::int64_t p = ip[a]; p < ep[a]; ++p) {
         const auto i = static_cast<std::size_t>(ix[p]);
-        const auto c = static_cast<std::size_t>(settle_col[i]);
-        if (c != cur) {
-          opt[cur] = run_opt, fut[cur] = run_fut;
-          cur = c, run_opt = opt[c], run_fut = fut[c];
-        }
+        const std::uint32_t m = meta[i];
+        const auto c = static_cast<std::size_t>(m & kColumnBits);
         const double q = quantity[p];
-        run_opt += q * unit_value[i];
-        if (is_future[i]) {
+        opt[c] += q * unit_value[i];
+        if (m & kFutureBit) {
           const double avg = average[p];
           finite = finite && std::isfinite(avg) && avg > 0.0;
-          run_fut += riskoffset::futures_pnl(q, avg, mark[i], inverse[i] != 0);
+          fut[c] += riskoffset::futures_pnl(q, avg, mark[i], (m & kInverseBit) != 0);
         }
       }
-      if (k) opt[cur] = run_opt, fut[cur] = run_fut;
       if (pm_) {  // margin per currency from the account's keys; the group with the largest IM in USD
         double* im = initial_ + row * k;
         double* mm = maintenance_ + row * k;
@@ -428,6 +427,10 @@ class LiveRefresh {
   Doubles price_, cut_im_, cut_mm_;
   py::array_t<std::uint8_t> is_future_, inverse_, is_option_;
   py::array_t<std::int64_t> settle_col_;
+  // Per instrument, settle_col, is_future and inverse in one word (they never change in place): one load per
+  // position instead of three.
+  static constexpr std::uint32_t kFutureBit = 1U << 30, kInverseBit = 1U << 31, kColumnBits = kFutureBit - 1U;
+  std::vector<std::uint32_t> settle_meta_;
   std::size_t n_instr_ = 0, k_ = 0;
   py::ssize_t n_total_ = 0;
   const double *cip_ = nullptr, *cmp_ = nullptr;

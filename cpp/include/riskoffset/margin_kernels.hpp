@@ -83,15 +83,15 @@ struct PmColumns {  // one row per group; `pre` and `aggregated` (groups x width
 };
 
 // Caller-owned scratch of one pass: n_keys x width, n_keys x n_columns, n_keys bytes (zeroed) and
-// pm_scratch_dampener(n_keys, n_extended) doubles (each key's dampener, computed once per pass).
+// pm_scratch_dampener(n_keys, width) doubles (each key's dampener, computed once per pass).
 struct PmScratch {
   double* sums = nullptr;
   double* net = nullptr;
   std::uint8_t* used = nullptr;
   double* dampener = nullptr;
 };
-inline std::size_t pm_scratch_dampener(std::size_t n_keys, std::size_t n_extended) {
-  return n_keys * (n_extended + 8);  // rows padded to the widest SIMD vector (8 doubles)
+inline std::size_t pm_scratch_dampener(std::size_t n_keys, std::size_t width) {
+  return n_keys * (width + 8);  // rows padded to the widest SIMD vector (8 doubles)
 }
 
 // The live engine's dense per-(account row, key) figures: rows[a] is the engine row of CSR account a; only

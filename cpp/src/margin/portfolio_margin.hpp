@@ -24,75 +24,82 @@ inline vd pm_abs(vd a) { return a < 0.0 ? -a : a; }
 
 // Entries [p, p + n) as one vector: lanes past n (n < W, the last block) hold `pad` and are never stored.
 inline vd pm_load(const double* p, std::size_t n, double pad) {
-  if (n >= static_cast<std::size_t>(W)) return load(p);
-  vd v = splat(pad);
-  for (std::size_t l = 0; l < n; ++l) v[l] = p[l];
-  return v;
+  return n >= static_cast<std::size_t>(W) ? load(p) : load_part(p, n, pad);
 }
 inline void pm_store(double* p, std::size_t n, vd v) {
   if (n >= static_cast<std::size_t>(W)) return store(p, v);
-  for (std::size_t l = 0; l < n; ++l) p[l] = v[l];
+  store_part(p, n, v);
 }
 
-// The dampener of the extended entries [j, j + W): A_m = (max(|m| / R, 1) - 1) x extended_dampener (USD), per
-// coin at the edge of the range.  It depends on the key only: the passes compute it once per key.
+// The dampener of entries [j, j + W): A_m = (max(|m| / R, 1) - 1) x extended_dampener (USD), per coin at the
+// edge of the range, at the extended entries (0 at the standard ones and past the end).  It depends on the key
+// only: the passes compute it once per key.
 inline vd pm_dampener(const PmShape& shape, const PmKey& key, std::size_t j) {
   const double R = key.price_range;
-  const vd m = pm_load(shape.extended_moves + j, shape.n_extended - j, 0.0);
+  vd m = splat(0.0);
+  for (std::size_t l = 0; l < static_cast<std::size_t>(W); ++l)
+    if (j + l >= shape.n_standard && j + l < shape.width()) m[l] = shape.extended_moves[j + l - shape.n_standard];
   const vd sign = m > 0.0 ? splat(1.0) : (m < 0.0 ? splat(-1.0) : splat(0.0));
   vd amount = (vmax(pm_abs(m) / R, splat(1.0)) - 1.0) * key.dampener;
   if (key.coin) amount = amount / ((1.0 + sign * R) * key.index);
   return amount;
 }
 
-// Every key's dampener, W-padded rows of `stride` entries (what pm_steps reads from `dampener`).
+// Every key's dampener at the entries' positions, W-padded rows of `stride` entries (what pm_steps reads from
+// `dampener`).  pm_scratch_dampener(n_keys, width) doubles.
 inline std::size_t pm_dampener_stride(const PmShape& shape) {
   const auto w = static_cast<std::size_t>(W);
-  return (shape.n_extended + w - 1) / w * w;
+  return (shape.width() + w - 1) / w * w;
 }
 inline void pm_dampeners(const PmShape& shape, const PmKey* keys, std::size_t n_keys, double* out) {
   const std::size_t stride = pm_dampener_stride(shape);
   for (std::size_t k = 0; k < n_keys; ++k)
-    for (std::size_t j = 0; j < shape.n_extended; j += static_cast<std::size_t>(W))
+    for (std::size_t j = 0; j < shape.width(); j += static_cast<std::size_t>(W))
       store(out + k * stride + j, pm_dampener(shape, keys[k], j));
 }
 
 // The steps run W entries at a time, with selects rather than branches: entries change sign at random, so a
 // branch mispredicts, and there are as many groups as accounts.  `dampener`: the key's row of pm_dampeners,
-// or null to compute it here.
+// or null to compute it here.  One pass over the entries in blocks of W from the row's start: a block is
+// loaded from where it was stored whole (the sums, the coin), which the CPU forwards from its store.
 inline PmGroupFigures pm_steps(double* entries, const PmShape& shape, const PmKey& key, const double* dampener,
                                const double* net_by_column, const double* t_column, std::size_t n_columns) {
   const std::size_t n_std = shape.n_standard, width = shape.width(), w = static_cast<std::size_t>(W);
   const vd zero = splat(0.0);
-  for (std::size_t j = 0; j < shape.n_extended; j += w) {
-    const std::size_t n = shape.n_extended - j;
-    const vd amount = dampener ? load(dampener + j) : pm_dampener(shape, key, j);
-    const vd e = pm_load(entries + n_std + j, n, 0.0);
-    const vd shrunk = vmax(pm_abs(e) - amount, zero);
-    const vd toward_zero = e < 0.0 ? -shrunk : zero;
-    pm_store(entries + n_std + j, n, (e > 0.0 ? shrunk : toward_zero) + 0.0);  // + 0.0: no -0.0 entries
-  }
   // Gains count at pnl_offset, capped (the cap is in USD: coin keys convert it at the index); the lowest
   // entry is tracked on the way.
   const double cap = key.coin ? key.max_offsetable_pnl / key.index : key.max_offsetable_pnl;
   vd low = splat(__builtin_inf());
   for (std::size_t j = 0; j < width; j += w) {
     const std::size_t n = width - j;
-    const vd e = pm_load(entries + j, n, 0.0);
+    vd e = pm_load(entries + j, n, 0.0);
+    if (j + w > n_std) {  // the extended entries are first dampened toward zero
+      const vd amount = dampener ? load(dampener + j) : pm_dampener(shape, key, j);
+      const vd shrunk = vmax(pm_abs(e) - amount, zero);
+      const vd toward_zero = e < 0.0 ? -shrunk : zero;
+      const vd damped = (e > 0.0 ? shrunk : toward_zero) + 0.0;  // + 0.0: no -0.0 entries
+      e = j >= n_std ? damped : select(lane_index() >= splati(static_cast<long long>(n_std - j)), damped, e);
+    }
     const vd gain = vmin(e * key.pnl_offset, splat(cap));
     const vd loss = vmin(e, zero) + 0.0;
     const vd v = e > 0.0 ? gain : loss;
     pm_store(entries + j, n, v);
-    low = vmin(n >= w ? v : pm_load(entries + j, n, __builtin_inf()), low);
+    low = vmin(n >= w ? v : select(first_lanes(n), v, splat(__builtin_inf())), low);
   }
   double lowest = low[0];
   for (int l = 1; l < W; ++l) lowest = pm_min(low[l], lowest);
-  std::size_t lowest_at = 0;  // the first entry at the lowest value
-  for (std::size_t j = 0; j < width; ++j)
-    if (entries[j] == lowest) {
-      lowest_at = j;
+  // The first entry at the lowest value, a block at a time: where it lies is random, so a scalar scan's exit
+  // mispredicts.
+  std::size_t lowest_at = 0;
+  for (std::size_t j = 0; j < width; j += w) {
+    const std::size_t n = width - j;
+    unsigned hit = lane_bits(pm_load(entries + j, n, 0.0) == lowest);
+    if (n < w) hit &= (1u << n) - 1u;
+    if (hit) {
+      lowest_at = j + static_cast<std::size_t>(__builtin_ctz(hit));
       break;
     }
+  }
   PmGroupFigures out;
   out.worst_case = pm_max(0.0, -lowest);
   // A tie inside a bucket reports the middle (vol same) entry, as Deribit does.
@@ -132,17 +139,11 @@ PmGroupFigures pm_group_kernel(double* entries, const PmShape& shape, const PmKe
 // usually do: positions are ordered by underlying and expiry), instead of a load and a store per position.
 inline void pm_sum_account(const PmBook& book, const PmShape& shape, const PmScratch& scratch, std::size_t a) {
   const std::size_t width = shape.width(), n_cols = book.n_columns;
-  constexpr std::size_t kFull = kPmStandardWidth / W, kTail = kPmStandardWidth % W;
+  // Deribit's 35 entries as kBlocks vectors, the last one partial (its pad lanes stay 0 and are never stored).
+  constexpr std::size_t kBlocks = (kPmStandardWidth + W - 1) / W, kLast = kPmStandardWidth - (kBlocks - 1) * W;
   const bool standard = width == kPmStandardWidth;
-  vd acc[kFull];
-  double tail[kTail > 0 ? kTail : 1];  // the entries past the last full vector, as scalars
-  std::int64_t held = -1;  // the key whose sum is in `acc` and `tail`
-  auto flush = [&]() {
-    if (held < 0) return;
-    double* row = scratch.sums + static_cast<std::size_t>(held) * width;
-    for (std::size_t b = 0; b < kFull; ++b) store(row + b * W, acc[b]);
-    for (std::size_t j = 0; j < kTail; ++j) row[kFull * W + j] = tail[j];
-  };
+  vd acc[kBlocks] = {};
+  std::int64_t held = -1;  // the key whose sum is in `acc`
   const std::int64_t stop = book.ends ? book.ends[a] : book.indptr[a + 1];
   for (std::int64_t p = book.indptr[a]; p < stop; ++p) {
     const auto i = static_cast<std::size_t>(book.indices[p]);
@@ -151,28 +152,42 @@ inline void pm_sum_account(const PmBook& book, const PmShape& shape, const PmScr
     const auto ku = static_cast<std::size_t>(k);
     double* __restrict row = scratch.sums + ku * width;
     double* __restrict net_row = scratch.net + ku * n_cols;
-    if (!scratch.used[ku]) {
+    const bool first = !scratch.used[ku];
+    if (first) {
       scratch.used[ku] = 1;
-      for (std::size_t j = 0; j < width; ++j) row[j] = 0.0;
       for (std::size_t c = 0; c < n_cols; ++c) net_row[c] = 0.0;
     }
     const double q = book.quantity[p];
     const double* __restrict v = book.vectors + i * width;
     if (standard) {
       if (k != held) {
-        flush();
+        if (held >= 0) {
+          double* out = scratch.sums + static_cast<std::size_t>(held) * width;
+#pragma GCC unroll 32
+          for (std::size_t b = 0; b + 1 < kBlocks; ++b) store(out + b * W, acc[b]);
+          store_part(out + (kBlocks - 1) * W, kLast, acc[kBlocks - 1]);
+        }
         held = k;
-        for (std::size_t b = 0; b < kFull; ++b) acc[b] = load(row + b * W);
-        for (std::size_t j = 0; j < kTail; ++j) tail[j] = row[kFull * W + j];
+#pragma GCC unroll 32
+        for (std::size_t b = 0; b + 1 < kBlocks; ++b) acc[b] = first ? splat(0.0) : load(row + b * W);
+        acc[kBlocks - 1] = first ? splat(0.0) : load_part(row + (kBlocks - 1) * W, kLast, 0.0);
       }
-      for (std::size_t b = 0; b < kFull; ++b) acc[b] += q * load(v + b * W);
-      for (std::size_t j = 0; j < kTail; ++j) tail[j] += q * v[kFull * W + j];
+#pragma GCC unroll 32
+      for (std::size_t b = 0; b + 1 < kBlocks; ++b) acc[b] += q * load(v + b * W);
+      acc[kBlocks - 1] += q * load_part(v + (kBlocks - 1) * W, kLast, 0.0);
     } else {
+      if (first)
+        for (std::size_t j = 0; j < width; ++j) row[j] = 0.0;
       for (std::size_t j = 0; j < width; ++j) row[j] += q * v[j];
     }
     net_row[static_cast<std::size_t>(book.column[i])] += q * book.delta[i];
   }
-  flush();
+  if (held >= 0) {
+    double* out = scratch.sums + static_cast<std::size_t>(held) * width;
+#pragma GCC unroll 32
+    for (std::size_t b = 0; b + 1 < kBlocks; ++b) store(out + b * W, acc[b]);
+    store_part(out + (kBlocks - 1) * W, kLast, acc[kBlocks - 1]);
+  }
 }
 
 // Adds the account's balance (`coins`: its row, n_coins entries) of key k's coin to the group's row, unless an earlier group of the account took
@@ -184,11 +199,18 @@ inline void pm_add_coin(const PmBook& book, std::size_t width, const double* coi
   taken |= std::uint64_t{1} << cc;
   const double amount = coins[cc];
   const double* move = book.coin_moves + k * width;
+  const auto w = static_cast<std::size_t>(W);
   if (book.coin_gain_cap) {
-    const double cap = book.coin_gain_cap[cc];
-    for (std::size_t j = 0; j < width; ++j) row[j] += pm_min(amount * move[j], cap);
+    const vd cap = splat(book.coin_gain_cap[cc]);
+    for (std::size_t j = 0; j < width; j += w) {
+      const std::size_t n = width - j;
+      pm_store(row + j, n, pm_load(row + j, n, 0.0) + vmin(amount * pm_load(move + j, n, 0.0), cap));
+    }
   } else {
-    for (std::size_t j = 0; j < width; ++j) row[j] += amount * move[j];
+    for (std::size_t j = 0; j < width; j += w) {
+      const std::size_t n = width - j;
+      pm_store(row + j, n, pm_load(row + j, n, 0.0) + amount * pm_load(move + j, n, 0.0));
+    }
   }
 }
 

@@ -40,6 +40,37 @@ inline vd load_tail(const Column& c, std::size_t i, std::size_t end, double pad)
   for (std::size_t l = 0; i + l < end; ++l) v[l] = c.data[i + l];
   return v;
 }
+// Lane indices 0 .. W-1, and the lanes [0, n) as a mask.
+inline vi lane_index() {
+  vi v;
+  for (int l = 0; l < W; ++l) v[l] = l;
+  return v;
+}
+inline vi first_lanes(std::size_t n) { return lane_index() < splati(static_cast<long long>(n)); }
+// Entries [p, p + n) for n < W, the other lanes `pad`: a masked load where the ISA has one (one instruction,
+// and no read past p + n), lane by lane elsewhere.
+inline vd load_part(const double* p, std::size_t n, double pad) {
+#if defined(__AVX512F__) && RO_WIDTH == 8
+  return __builtin_ia32_loadupd512_mask(p, splat(pad), static_cast<unsigned char>((1u << n) - 1u));
+#elif defined(__AVX__) && RO_WIDTH == 4
+  const vi mask = first_lanes(n);
+  return mask ? __builtin_ia32_maskloadpd256(reinterpret_cast<const vd*>(p), mask) : splat(pad);
+#else
+  vd v = splat(pad);
+  for (std::size_t l = 0; l < n; ++l) v[l] = p[l];
+  return v;
+#endif
+}
+// Lanes [0, n) of v to p .. p + n - 1 (n < W); nothing past them is written.
+inline void store_part(double* p, std::size_t n, vd v) {
+#if defined(__AVX512F__) && RO_WIDTH == 8
+  __builtin_ia32_storeupd512_mask(p, v, static_cast<unsigned char>((1u << n) - 1u));
+#elif defined(__AVX__) && RO_WIDTH == 4
+  __builtin_ia32_maskstorepd256(reinterpret_cast<vd*>(p), first_lanes(n), v);
+#else
+  for (std::size_t l = 0; l < n; ++l) p[l] = v[l];
+#endif
+}
 inline vd as_double(vi x) { return (vd)x; }  // same-size vector cast = bit cast
 inline vi as_int(vd x) { return (vi)x; }
 inline vd select(vi mask, vd a, vd b) { return mask ? a : b; }
