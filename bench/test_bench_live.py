@@ -103,7 +103,7 @@ def test_btc_tick_on_single_coin_accounts(benchmark, request) -> None:  # type: 
     """A venue where each account trades one coin (half the accounts BTC, half ETH, 20 positions each, USDC
     balances): a BTC index tick recomputes the BTC half only.  Against `ro.margin` on the whole book in the
     same run: the tick's cost follows the positions of the coin it moves (here as many BTC positions as in the
-    mixed book, on half the accounts), about half of `ro.margin` on the whole book."""
+    mixed book, on half the accounts), below `ro.margin` on the whole book."""
     import numpy as np
     from benchlib import exchange_positions
 
@@ -126,4 +126,5 @@ def test_btc_tick_on_single_coin_accounts(benchmark, request) -> None:  # type: 
     if not getattr(benchmark, "disabled", False):
         ours = float(benchmark.stats.stats.median)
         benchmark.extra_info.update(tick_s=ours, margin_s=margin_s, vs_margin=margin_s / ours)
-        assert 1.5 * ours <= margin_s, f"tick {ours * 1e3:.1f} ms vs ro.margin {margin_s * 1e3:.1f} ms"  # ~2x
+        # 1.3-2x measured (the PM kernel they share got faster, which narrowed the gap to the Python around it).
+        assert 1.15 * ours <= margin_s, f"tick {ours * 1e3:.1f} ms vs ro.margin {margin_s * 1e3:.1f} ms"
