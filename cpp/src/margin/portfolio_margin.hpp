@@ -142,6 +142,7 @@ inline void pm_sum_account(const PmBook& book, const PmShape& shape, const PmScr
   // Deribit's 35 entries as kBlocks vectors, the last one partial (its pad lanes stay 0 and are never stored).
   constexpr std::size_t kBlocks = (kPmStandardWidth + W - 1) / W, kLast = kPmStandardWidth - (kBlocks - 1) * W;
   const bool standard = width == kPmStandardWidth;
+  const std::size_t row_stride = book.vector_stride ? book.vector_stride : width;
   vd acc[kBlocks] = {};
   std::int64_t held = -1;  // the key whose sum is in `acc`
   const std::int64_t stop = book.ends ? book.ends[a] : book.indptr[a + 1];
@@ -158,7 +159,7 @@ inline void pm_sum_account(const PmBook& book, const PmShape& shape, const PmScr
       for (std::size_t c = 0; c < n_cols; ++c) net_row[c] = 0.0;
     }
     const double q = book.quantity[p];
-    const double* __restrict v = book.vectors + i * width;
+    const double* __restrict v = book.vectors + i * row_stride;
     if (standard) {
       if (k != held) {
         if (held >= 0) {
@@ -264,7 +265,7 @@ void pm_live_kernel(const PmBook& book, const PmShape& shape, const PmLiveKeys& 
   const std::size_t width = shape.width(), n_keys = book.n_keys, n_cols = book.n_columns;
   const std::size_t stride = pm_dampener_stride(shape);
   double* dampener = scratch.dampener;
-  pm_dampeners(shape, book.keys, n_keys, dampener);
+  if (!scratch.dampener_ready) pm_dampeners(shape, book.keys, n_keys, dampener);
   for (std::size_t a = begin; a < end; ++a) {
     pm_sum_account(book, shape, scratch, a);
     const auto r = static_cast<std::size_t>(live.rows[a]);
