@@ -399,6 +399,8 @@ class LiveRefresh {
     const std::uint32_t* meta = settle_meta_.data();
     const double* unit_value = unit_value_.data();
     const double* mark = mark_.data();
+    const std::int64_t* key_cur = pm_ ? key_cur_.data() : nullptr;
+    const double* key_rate = pm_ ? key_rate_.data() : nullptr;
     for (std::size_t a = begin; a < end; ++a) {
       const auto row = static_cast<std::size_t>(r[a]);
       double* opt = options_ + row * k;
@@ -429,15 +431,15 @@ class LiveRefresh {
         double top_usd = 0.0;
         std::int64_t top = -1;
         for (std::size_t q = 0; q < n_keys_; ++q) {
-          const auto c = static_cast<std::size_t>(key_cur_.data()[q]);
+          const auto c = static_cast<std::size_t>(key_cur[q]);
           im[c] += ki[q], mm[c] += km[q];
-          const double usd = ki[q] * key_rate_.data()[q];
+          const double usd = ki[q] * key_rate[q];
           if (usd > 0.0 && (top < 0 || usd > top_usd)) top_usd = usd, top = static_cast<std::int64_t>(q);
         }
         const auto t = static_cast<std::size_t>(top);
         worst_key_[row] = top;
         worst_index_[row] = top < 0 ? -1 : key_worst_index_[row * n_keys_ + t];
-        worst_usd_[row] = top < 0 ? 0.0 : key_worst_pnl_[row * n_keys_ + t] * key_rate_.data()[t];
+        worst_usd_[row] = top < 0 ? 0.0 : key_worst_pnl_[row * n_keys_ + t] * key_rate[t];
       }
       const double* im = initial_ + row * k;
       const double* mm = maintenance_ + row * k;
