@@ -147,6 +147,8 @@ inline void pm_sum_account(const PmBook& book, const PmShape& shape, const PmScr
   std::int64_t held = -1;  // the key whose sum is in `acc`
   const std::int64_t stop = book.ends ? book.ends[a] : book.indptr[a + 1];
   for (std::int64_t p = book.indptr[a]; p < stop; ++p) {
+    // The positions' columns are read once per pass, from memory: requested a few cache lines ahead.
+    __builtin_prefetch(book.indices + p + 64), __builtin_prefetch(book.quantity + p + 64);
     const auto i = static_cast<std::size_t>(book.indices[p]);
     const std::int64_t k = book.key[i];
     if (k < 0) continue;
