@@ -410,7 +410,9 @@ class LiveRefresh {
       // Summed in the cells: the currency changes several times per account, unpredictably (a branch on it
       // mispredicts), and a cell's last sum is forwarded from its store.
       for (std::int64_t p = ip[a]; p < ep[a]; ++p) {
-        __builtin_prefetch(average + p + 64);
+        // The averages are read once per update, from memory: requested a few cache lines ahead (an address
+        // only, never read: it may lie past the pool's end).
+        __builtin_prefetch(reinterpret_cast<const void*>(reinterpret_cast<std::uintptr_t>(average + p) + 512));
         const auto i = static_cast<std::size_t>(ix[p]);
         const std::uint32_t m = meta[i];
         const auto c = static_cast<std::size_t>(m & kColumnBits);

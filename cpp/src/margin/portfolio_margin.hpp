@@ -133,6 +133,11 @@ PmGroupFigures pm_group_kernel(double* entries, const PmShape& shape, const PmKe
   return pm_steps(entries, shape, key, nullptr, net_by_column, t_column, n_columns);
 }
 
+// A cache line `bytes` past `at` requested (an address only: it may lie past the array's end, and is never read).
+inline void pm_prefetch(const void* at, std::size_t bytes) {
+  __builtin_prefetch(reinterpret_cast<const void*>(reinterpret_cast<std::uintptr_t>(at) + bytes));
+}
+
 // Sums account a's positions into the scratch rows of the keys it holds (used[k] set): quantity x the
 // instrument's scenario vector, and its net coin delta per expiry column.  Positions in CSR order.  With
 // Deribit's 35 entries the running sum of a key stays in registers while the next positions share it (they
@@ -148,7 +153,7 @@ inline void pm_sum_account(const PmBook& book, const PmShape& shape, const PmScr
   const std::int64_t stop = book.ends ? book.ends[a] : book.indptr[a + 1];
   for (std::int64_t p = book.indptr[a]; p < stop; ++p) {
     // The positions' columns are read once per pass, from memory: requested a few cache lines ahead.
-    __builtin_prefetch(book.indices + p + 64), __builtin_prefetch(book.quantity + p + 64);
+    pm_prefetch(book.indices + p, 512), pm_prefetch(book.quantity + p, 512);
     const auto i = static_cast<std::size_t>(book.indices[p]);
     const std::int64_t k = book.key[i];
     if (k < 0) continue;
