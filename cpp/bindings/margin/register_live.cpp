@@ -144,8 +144,10 @@ class LiveRefresh {
     std::size_t parts = 1;
     {
       py::gil_scoped_release release;  // accounts are split across threads: each writes only its own rows
+      const bool rows_aligned = pm_ && copy_rows_aligned();
       parts = riskoffset::parallel_rows(n_rows, threads_, 1024, [&](std::size_t part, std::size_t begin, std::size_t end) {
-        bad[part] = refresh_rows(ip, ep, ix, quantity.data(), average.data(), r, n_rows, begin, end, moved[part], before[part]);
+        bad[part] = refresh_rows(ip, ep, ix, quantity.data(), average.data(), r, n_rows, begin, end, moved[part],
+                                 before[part], rows_aligned);
       });
     }
     std::int64_t bad_row = -1;
@@ -274,21 +276,53 @@ class LiveRefresh {
   // settle; the first engine row with a non-finite figure, or -1.
   std::int64_t refresh_rows(const std::int64_t* ip, const std::int64_t* ep, const std::int64_t* ix, const double* quantity,
                             const double* average, const std::int64_t* r, std::size_t n_rows, std::size_t begin,
-                            std::size_t end, std::vector<std::int64_t>& moved, std::vector<std::int8_t>& before) const {
-    if (pm_) {
-      riskoffset::PmBook book = book_;
-      book.indptr = ip, book.ends = ep, book.indices = ix, book.quantity = quantity, book.n_accounts = n_rows;
-      const std::size_t width = shape_.width();
-      std::vector<double> sums(n_keys_ * width), net(n_keys_ * book.n_columns);
-      std::vector<std::uint8_t> used(n_keys_, 0);
-      std::vector<double> damp(riskoffset::pm_scratch_dampener(n_keys_, shape_.width()));
-      const riskoffset::PmScratch scratch{sums.data(), net.data(), used.data(), damp.data()};
-      riskoffset::PmLiveKeys live = live_;
-      live.rows = r;
-      riskoffset::active_kernels().pm_live(book, shape_, live, scratch, begin, end);
+                            std::size_t end, std::vector<std::int64_t>& moved, std::vector<std::int8_t>& before,
+                            bool rows_aligned = false) const {
+    if (!pm_) return settle_rows(ip, ep, ix, quantity, average, r, begin, end, moved, before);
+    riskoffset::PmBook book = book_;
+    if (rows_aligned) book.vectors = aligned_rows_, book.vector_stride = kRowStride;
+    book.indptr = ip, book.ends = ep, book.indices = ix, book.quantity = quantity, book.n_accounts = n_rows;
+    const std::size_t width = shape_.width();
+    std::vector<double> sums(n_keys_ * width), net(n_keys_ * book.n_columns);
+    std::vector<std::uint8_t> used(n_keys_, 0);
+    std::vector<double> damp(riskoffset::pm_scratch_dampener(n_keys_, shape_.width()));
+    riskoffset::PmScratch scratch{sums.data(), net.data(), used.data(), damp.data()};
+    riskoffset::PmLiveKeys live = live_;
+    live.rows = r;
+    const auto& pm_live = riskoffset::active_kernels().pm_live;
+    // A slice of accounts at a time, PM then settle: settle reads the slice's positions again while they are
+    // still in cache (a whole update's positions are far larger than the caches).
+    std::int64_t bad_row = -1;
+    for (std::size_t b = begin; b < end; b += kSettleSlice) {
+      const std::size_t e = std::min(end, b + kSettleSlice);
+      pm_live(book, shape_, live, scratch, b, e);
+      scratch.dampener_ready = true;
+      const std::int64_t bad = settle_rows(ip, ep, ix, quantity, average, r, b, e, moved, before);
+      if (bad_row < 0) bad_row = bad;
     }
-    return settle_rows(ip, ep, ix, quantity, average, r, begin, end, moved, before);
+    return bad_row;
   }
+  static constexpr std::size_t kSettleSlice = 64;
+
+  // The scenario rows the update reads (the bound keys' instruments), copied to rows of kRowStride doubles
+  // starting on a cache line: a row's vector loads then never straddle two lines.  Copied on each call, as the
+  // engine writes the rows in place; a one-account call reads the engine's array as it is (same figures).
+  static constexpr std::size_t kRowStride = 40;
+  bool copy_rows_aligned() {
+    const std::size_t width = shape_.width();
+    if (width > kRowStride) return false;
+    if (aligned_store_.empty()) {
+      aligned_store_.assign(n_instr_ * kRowStride + 8, 0.0);
+      const auto at = reinterpret_cast<std::uintptr_t>(aligned_store_.data());
+      aligned_rows_ = aligned_store_.data() + ((64 - at % 64) % 64) / sizeof(double);
+    }
+    const double* v = vectors_.data();
+    for (std::size_t i = 0; i < n_instr_; ++i)
+      if (key_filtered_[i] >= 0) std::copy(v + i * width, v + (i + 1) * width, aligned_rows_ + i * kRowStride);
+    return true;
+  }
+  std::vector<double> aligned_store_;
+  double* aligned_rows_ = nullptr;
 
   void bind_pm(const py::dict& d, const py::dict& state) {
     pm_ = true;
@@ -365,6 +399,8 @@ class LiveRefresh {
     const std::uint32_t* meta = settle_meta_.data();
     const double* unit_value = unit_value_.data();
     const double* mark = mark_.data();
+    const std::int64_t* key_cur = pm_ ? key_cur_.data() : nullptr;
+    const double* key_rate = pm_ ? key_rate_.data() : nullptr;
     for (std::size_t a = begin; a < end; ++a) {
       const auto row = static_cast<std::size_t>(r[a]);
       double* opt = options_ + row * k;
@@ -374,6 +410,9 @@ class LiveRefresh {
       // Summed in the cells: the currency changes several times per account, unpredictably (a branch on it
       // mispredicts), and a cell's last sum is forwarded from its store.
       for (std::int64_t p = ip[a]; p < ep[a]; ++p) {
+        // The averages are read once per update, from memory: requested a few cache lines ahead (an address
+        // only, never read: it may lie past the pool's end).
+        __builtin_prefetch(reinterpret_cast<const void*>(reinterpret_cast<std::uintptr_t>(average + p) + 512));
         const auto i = static_cast<std::size_t>(ix[p]);
         const std::uint32_t m = meta[i];
         const auto c = static_cast<std::size_t>(m & kColumnBits);
@@ -394,15 +433,15 @@ class LiveRefresh {
         double top_usd = 0.0;
         std::int64_t top = -1;
         for (std::size_t q = 0; q < n_keys_; ++q) {
-          const auto c = static_cast<std::size_t>(key_cur_.data()[q]);
+          const auto c = static_cast<std::size_t>(key_cur[q]);
           im[c] += ki[q], mm[c] += km[q];
-          const double usd = ki[q] * key_rate_.data()[q];
+          const double usd = ki[q] * key_rate[q];
           if (usd > 0.0 && (top < 0 || usd > top_usd)) top_usd = usd, top = static_cast<std::int64_t>(q);
         }
         const auto t = static_cast<std::size_t>(top);
         worst_key_[row] = top;
         worst_index_[row] = top < 0 ? -1 : key_worst_index_[row * n_keys_ + t];
-        worst_usd_[row] = top < 0 ? 0.0 : key_worst_pnl_[row * n_keys_ + t] * key_rate_.data()[t];
+        worst_usd_[row] = top < 0 ? 0.0 : key_worst_pnl_[row * n_keys_ + t] * key_rate[t];
       }
       const double* im = initial_ + row * k;
       const double* mm = maintenance_ + row * k;

@@ -49,6 +49,7 @@ struct PmBook {
   std::size_t n_instruments = 0;
   const std::int64_t* key = nullptr;     // per instrument: risk-vector key, or -1 (not a risk position: spot)
   const double* vectors = nullptr;       // per instrument, width() entries per unit of amount
+  std::size_t vector_stride = 0;         // doubles from one instrument's row of `vectors` to the next (0: width())
   const double* delta = nullptr;         // per instrument: coin delta per unit counted in the roll/delta shocks
   const std::int64_t* column = nullptr;  // per instrument: expiry column
   const double* t_column = nullptr;      // per column: T in years (0 for perpetuals)
@@ -89,6 +90,9 @@ struct PmScratch {
   double* net = nullptr;
   std::uint8_t* used = nullptr;
   double* dampener = nullptr;
+  // The dampener rows already hold this pass's values (an earlier call of the pass on the same keys wrote them):
+  // a pass run in slices of accounts computes them once.
+  bool dampener_ready = false;
 };
 inline std::size_t pm_scratch_dampener(std::size_t n_keys, std::size_t width) {
   return n_keys * (width + 8);  // rows padded to the widest SIMD vector (8 doubles)

@@ -133,6 +133,11 @@ PmGroupFigures pm_group_kernel(double* entries, const PmShape& shape, const PmKe
   return pm_steps(entries, shape, key, nullptr, net_by_column, t_column, n_columns);
 }
 
+// A cache line `bytes` past `at` requested (an address only: it may lie past the array's end, and is never read).
+inline void pm_prefetch(const void* at, std::size_t bytes) {
+  __builtin_prefetch(reinterpret_cast<const void*>(reinterpret_cast<std::uintptr_t>(at) + bytes));
+}
+
 // Sums account a's positions into the scratch rows of the keys it holds (used[k] set): quantity x the
 // instrument's scenario vector, and its net coin delta per expiry column.  Positions in CSR order.  With
 // Deribit's 35 entries the running sum of a key stays in registers while the next positions share it (they
@@ -142,10 +147,13 @@ inline void pm_sum_account(const PmBook& book, const PmShape& shape, const PmScr
   // Deribit's 35 entries as kBlocks vectors, the last one partial (its pad lanes stay 0 and are never stored).
   constexpr std::size_t kBlocks = (kPmStandardWidth + W - 1) / W, kLast = kPmStandardWidth - (kBlocks - 1) * W;
   const bool standard = width == kPmStandardWidth;
+  const std::size_t row_stride = book.vector_stride ? book.vector_stride : width;
   vd acc[kBlocks] = {};
   std::int64_t held = -1;  // the key whose sum is in `acc`
   const std::int64_t stop = book.ends ? book.ends[a] : book.indptr[a + 1];
   for (std::int64_t p = book.indptr[a]; p < stop; ++p) {
+    // The positions' columns are read once per pass, from memory: requested a few cache lines ahead.
+    pm_prefetch(book.indices + p, 512), pm_prefetch(book.quantity + p, 512);
     const auto i = static_cast<std::size_t>(book.indices[p]);
     const std::int64_t k = book.key[i];
     if (k < 0) continue;
@@ -158,7 +166,7 @@ inline void pm_sum_account(const PmBook& book, const PmShape& shape, const PmScr
       for (std::size_t c = 0; c < n_cols; ++c) net_row[c] = 0.0;
     }
     const double q = book.quantity[p];
-    const double* __restrict v = book.vectors + i * width;
+    const double* __restrict v = book.vectors + i * row_stride;
     if (standard) {
       if (k != held) {
         if (held >= 0) {
@@ -264,7 +272,7 @@ void pm_live_kernel(const PmBook& book, const PmShape& shape, const PmLiveKeys& 
   const std::size_t width = shape.width(), n_keys = book.n_keys, n_cols = book.n_columns;
   const std::size_t stride = pm_dampener_stride(shape);
   double* dampener = scratch.dampener;
-  pm_dampeners(shape, book.keys, n_keys, dampener);
+  if (!scratch.dampener_ready) pm_dampeners(shape, book.keys, n_keys, dampener);
   for (std::size_t a = begin; a < end; ++a) {
     pm_sum_account(book, shape, scratch, a);
     const auto r = static_cast<std::size_t>(live.rows[a]);
