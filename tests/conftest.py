@@ -20,6 +20,9 @@ SUPPORTED_TARGETS = list(ro.simd_info()["supported"])
 # long (a one-off campaign of over a million inputs, its count recorded in bench/RESULTS.md).
 settings.register_profile("ci", max_examples=60, deadline=None, derandomize=True, print_blob=True)
 settings.register_profile("long", max_examples=10_000, deadline=None, print_blob=True)
+# Under the sanitizers (tools/sanitize.sh) every call is several times slower and the aim is memory errors on
+# every path, which the main suite's properties at full strength do not need to repeat.
+settings.register_profile("sanitize", max_examples=20, deadline=None, derandomize=True, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 

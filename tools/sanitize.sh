@@ -29,6 +29,7 @@ rm -f "$LOGS".*
 export ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:halt_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1:log_path=$LOGS
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$LOGS
 export PYTHONMALLOC=malloc  # every Python allocation through malloc: ASan sees buffers handed to C++
+export HYPOTHESIS_PROFILE=${HYPOTHESIS_PROFILE:-sanitize}  # fewer examples per property (tests/conftest.py)
 # Every test that reaches the C++ core; left out: the browser test (Chromium is not ours to sanitize), the Dask
 # tests (worker processes), and the pure-Python command line, report, README and SPAN-file tests.
 tests=(tests --ignore=tests/test_report_browser.py --ignore=tests/test_distributed.py --ignore=tests/test_readme.py
