@@ -5,7 +5,8 @@
 # the bar: a finding aborts the run with its report and a non-zero exit.  Leak detection is off (CPython
 # keeps its objects at exit by design).
 #   tools/sanitize.sh [PYTEST ARGS...]      (PYTHON: the interpreter, default python3;
-#                                            SANITIZE_WORK: scratch directory, default a new temp dir)
+#                                            SANITIZE_WORK: scratch directory, default a new temp dir;
+#                                            SANITIZE_JOBS: pytest-xdist workers, default auto)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -19,7 +20,7 @@ venv=$WORK/venv
 "$PY" -m venv "$venv"
 "$venv/bin/python" -m pip install --quiet --upgrade pip
 "$venv/bin/python" -m pip install --quiet -C cmake.define.RISKOFFSET_SANITIZE=address,undefined \
-  -C cmake.build-type=Release -C build-dir="$WORK/build" . pytest mpmath hypothesis pytest-benchmark pandas scipy "vollib==1.0.11"
+  -C cmake.build-type=Release -C build-dir="$WORK/build" . pytest pytest-xdist mpmath hypothesis pytest-benchmark pandas scipy "vollib==1.0.11"
 ASAN_RUNTIME=$(${CXX:-g++} -print-file-name=libasan.so)
 if [[ ! -e $ASAN_RUNTIME ]]; then echo "sanitize: no libasan.so found (install the compiler's ASan runtime)"; exit 1; fi
 # libstdc++ preloaded too: python is not linked against it, and ASan's exception interceptor needs it first.
@@ -37,7 +38,8 @@ tests=(tests --ignore=tests/test_report_browser.py --ignore=tests/test_distribut
 if [[ $# -gt 0 ]]; then tests=("$@"); fi
 # (the tests import the installed, instrumented package: the source tree is not on sys.path)
 rc=0
-LD_PRELOAD=$PRELOAD "$venv/bin/python" -m pytest -q -p no:cacheprovider "${tests[@]}" || rc=$?
+# Spread over the cores (pytest-xdist): the worker processes inherit the preload and the options above.
+LD_PRELOAD=$PRELOAD "$venv/bin/python" -m pytest -q -p no:cacheprovider --numprocesses="${SANITIZE_JOBS:-auto}" "${tests[@]}" || rc=$?
 if compgen -G "$LOGS.*" >/dev/null; then
   echo "sanitize: FINDINGS"; cat "$LOGS".*; exit 1
 fi
