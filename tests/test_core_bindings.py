@@ -273,8 +273,24 @@ def test_one_option_with_a_named_subset_equals_the_array_path(settlement: str) -
         assert one[name] == arrays[name][0], name
     pair = ro.greeks("p", *args, settlement=settlement, greeks=("vega", "price", "vega"))
     assert list(pair) == ["vega", "price"] and pair["price"] == arrays["price"][0]
-    with pytest.raises(ValueError, match="unknown greek"):
-        ro.greeks("p", *args, settlement=settlement, greeks=("speed",))
+    # The names as users pass them: a list (read in C++), a lone name, any other iterable (read in Python).
+    listed = ro.greeks("p", *args, settlement=settlement, greeks=["vega", "price", "vega"])
+    assert listed == pair and list(listed) == ["vega", "price"]
+    assert ro.greeks("p", *args, settlement=settlement, greeks="gamma") == {"gamma": arrays["gamma"][0]}
+    assert ro.greeks("p", *args, settlement=settlement, greeks=iter(["rho", "delta"])) == {
+        "rho": arrays["rho"][0], "delta": arrays["delta"][0]
+    }
+    assert ro.greeks("p", *args, settlement=settlement, greeks=["vega"]) == {"vega": arrays["vega"][0]}
+    assert ro.greeks("p", 80_000.0, 90_000.0, 1, 0.01, 0.6, settlement=settlement, greeks=["price"])["price"] == (
+        ro.greeks(np.array(["p"]), 80_000.0, 90_000.0, 1.0, 0.01, 0.6, settlement=settlement)["price"][0]
+    )
+    assert ro.greeks("p", *args, settlement=settlement, greeks=[]) == {}
+    for unknown in (("speed",), ["vega", "speed"], "speed", ["delta", 3]):
+        with pytest.raises((ValueError, TypeError), match="unknown greek|str|int"):
+            ro.greeks("p", *args, settlement=settlement, greeks=unknown)
+    if settlement == "linear":  # the inverse-only outputs are unknown names under linear settlement
+        with pytest.raises(ValueError, match="unknown greek"):
+            ro.greeks("p", *args, settlement=settlement, greeks=["delta_pa"])
     with pytest.raises(ValueError, match="out of range"):
         _core.pricing.greeks_scalar("p", *args, 0.0, 0, 0, (99,))
     with pytest.raises(TypeError, match="tuple"):

@@ -191,6 +191,12 @@ def greeks(
     # microsecond of argument handling is a tenth of the pricing.
     m = 0 if model.__class__ is str and model == "black76" else model_code(model)
     s = 0 if settlement.__class__ is str and settlement == "linear" else settlement_code(settlement)
+    if threads is None and out is None and t.__class__ is float:
+        # One option of plain scalars, the names as the user wrote them (a list, a tuple, a name): C++ reads
+        # them and builds the dict of what was asked; None sends anything unusual down the general path.
+        fast = _core.pricing.greeks_scalar(flag, underlying, strike, t, r, sigma, q, m, s, greeks)
+        if fast is not None:
+            return fast
     selection = greeks if isinstance(greeks, (str, tuple)) else tuple(greeks)
     if out is None and threads.__class__ is int and 1 <= threads <= MAX_THREADS and t.__class__ is np.ndarray:
         # Arrays with a thread count, the usual risk-loop call: straight to C++, which reads float64 times
@@ -202,15 +208,10 @@ def greeks(
             return arrays
     if type(t) is not float:
         t = years_from_time_argument(t)
-    if threads is None and out is None:  # one option of plain scalars: C++ builds the dict of what was asked
-        outputs = _FAST_OUTPUTS.get((selection, s)) if selection != "all" else None
-        if outputs is None and selection != "all":
-            if len(_FAST_OUTPUTS) > 1024:  # a bounded cache
-                _FAST_OUTPUTS.clear()
-            outputs = _FAST_OUTPUTS[selection, s] = _output_indices(selection, s)
-        fast = _core.pricing.greeks_scalar(flag, underlying, strike, t, r, sigma, q, m, s, outputs)
-        if fast is not None:
-            return fast
+        if threads is None and out is None:  # the scalar call again, now that t is in years
+            fast = _core.pricing.greeks_scalar(flag, underlying, strike, t, r, sigma, q, m, s, selection)
+            if fast is not None:
+                return fast
     if out is None and (threads is None or (type(threads) is int and 1 <= threads <= MAX_THREADS)):
         # The common array call, argument handling in C++; None sends anything unusual down the Python path.
         arrays = _core.pricing.greeks_arrays(
@@ -233,7 +234,6 @@ def rho_deribit(flag: Any, underlying: Any, strike: Any, t: Any, sigma: Any, r: 
     return rho / 100.0
 
 
-_FAST_OUTPUTS: dict[tuple[Any, int], tuple[int, ...]] = {}  # (selection, settlement) -> output indices
 
 
 @functools.lru_cache(maxsize=256)

@@ -69,9 +69,78 @@ bool read_codes(PyObject* model_obj, PyObject* settlement_obj, long& model, long
   return true;
 }
 
+// The output names as interned strings, made once (module lifetime): building them per call was half the cost
+// of a call, and names the caller passes are usually these very objects (literals are interned too).
+PyObject* const* output_keys() {
+  static PyObject* keys[riskoffset::kOutputCount] = {};
+  if (!keys[riskoffset::kOutputCount - 1])
+    for (int k = 0; k < riskoffset::kOutputCount; ++k)
+      if (!keys[k] && !(keys[k] = PyUnicode_InternFromString(riskoffset::kOutputNames[k]))) return nullptr;
+  return keys;
+}
+
+// Index of the output called `name` among the first `count`, or -1 (not a str, or not one of them).
+int output_of_name(PyObject* name, PyObject* const* keys, int count) {
+  if (!PyUnicode_Check(name)) return -1;
+  for (int k = 0; k < count; ++k)
+    if (name == keys[k]) return k;
+  for (int k = 0; k < count; ++k)
+    if (PyUnicode_Compare(name, keys[k]) == 0) return k;
+  return -1;
+}
+
+enum class Chosen { kOk, kUnusual, kError };
+
+// The outputs asked for, in order: None or "all" for every output; a name; a tuple or list of names (what
+// users write: the caller's Python path reports an unknown name and reads other iterables, so those give
+// kUnusual); or a tuple of output indices (checked: an index out of range is an error).
+Chosen read_outputs(PyObject* spec, PyObject* const* keys, int count, int* chosen, int& n_chosen) {
+  n_chosen = 0;
+  if (spec == Py_None || (PyUnicode_Check(spec) && PyUnicode_CompareWithASCIIString(spec, "all") == 0)) {
+    for (int k = 0; k < count; ++k) chosen[n_chosen++] = k;
+    return Chosen::kOk;
+  }
+  if (PyUnicode_Check(spec)) {
+    const int k = output_of_name(spec, keys, count);
+    if (k < 0) return Chosen::kUnusual;
+    chosen[n_chosen++] = k;
+    return Chosen::kOk;
+  }
+  const bool is_tuple = PyTuple_Check(spec);
+  if (!is_tuple && !PyList_Check(spec)) return Chosen::kUnusual;  // another iterable: the caller reads it
+  const Py_ssize_t size = is_tuple ? PyTuple_GET_SIZE(spec) : PyList_GET_SIZE(spec);
+  PyObject* const* items = PySequence_Fast_ITEMS(spec);  // a tuple's or a list's item array
+  if (size == 0) return Chosen::kUnusual;
+  if (PyUnicode_Check(items[0])) {  // names; a repeated one is kept once, where it first appears
+    if (size > 4 * riskoffset::kOutputCount) return Chosen::kUnusual;
+    for (Py_ssize_t j = 0; j < size; ++j) {
+      const int k = output_of_name(items[j], keys, count);
+      if (k < 0) return Chosen::kUnusual;
+      bool seen = false;
+      for (int i = 0; i < n_chosen; ++i) seen = seen || chosen[i] == k;
+      if (!seen) chosen[n_chosen++] = k;
+    }
+    return Chosen::kOk;
+  }
+  if (!is_tuple || size > riskoffset::kOutputCount) {
+    PyErr_SetString(PyExc_TypeError, "greeks_scalar: outputs must be names or a tuple of output indices");
+    return Chosen::kError;
+  }
+  for (Py_ssize_t j = 0; j < size; ++j) {
+    const long k = PyLong_AsLong(items[j]);
+    if (PyErr_Occurred()) return Chosen::kError;
+    if (k < 0 || k >= count) {
+      PyErr_SetString(PyExc_ValueError, "greeks_scalar: output index out of range");
+      return Chosen::kError;
+    }
+    chosen[n_chosen++] = static_cast<int>(k);
+  }
+  return Chosen::kOk;
+}
+
 // greeks_scalar(flag, underlying, strike, t, r, sigma, q, model, settlement[, outputs]) -> dict | None
-// outputs: None for every output, or a tuple of output indices (the dict keeps their order); the kernel then
-// computes only those.
+// outputs as read_outputs takes them (the dict keeps their order); the kernel computes only those.  None when
+// an argument is unusual (not a plain scalar, an unknown name): the Python caller then takes its general path.
 PyObject* greeks_scalar(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
   if (nargs != 9 && nargs != 10) {
     PyErr_SetString(PyExc_TypeError, "greeks_scalar takes 9 or 10 positional arguments");
@@ -79,25 +148,15 @@ PyObject* greeks_scalar(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
   }
   long model = 0, settlement = 0;
   if (!read_codes(args[7], args[8], model, settlement)) return nullptr;
+  PyObject* const* keys = output_keys();
+  if (!keys) return nullptr;
   const int count = settlement == 1 ? riskoffset::kOutputCount : riskoffset_bindings::kLinearOutputCount;
-  int chosen[riskoffset::kOutputCount];
+  int chosen[riskoffset::kOutputCount];  // distinct outputs: at most one each
   int n_chosen = 0;
-  if (nargs == 10 && args[9] != Py_None) {
-    if (!PyTuple_Check(args[9]) || PyTuple_GET_SIZE(args[9]) > riskoffset::kOutputCount) {
-      PyErr_SetString(PyExc_TypeError, "greeks_scalar: outputs must be a tuple of output indices");
-      return nullptr;
-    }
-    for (Py_ssize_t j = 0; j < PyTuple_GET_SIZE(args[9]); ++j) {
-      const long k = PyLong_AsLong(PyTuple_GET_ITEM(args[9], j));
-      if (PyErr_Occurred()) return nullptr;
-      if (k < 0 || k >= count) {
-        PyErr_SetString(PyExc_ValueError, "greeks_scalar: output index out of range");
-        return nullptr;
-      }
-      chosen[n_chosen++] = static_cast<int>(k);
-    }
-  } else {
-    for (int k = 0; k < count; ++k) chosen[n_chosen++] = k;
+  switch (read_outputs(nargs == 10 ? args[9] : Py_None, keys, count, chosen, n_chosen)) {
+    case Chosen::kError: return nullptr;
+    case Chosen::kUnusual: Py_RETURN_NONE;
+    case Chosen::kOk: break;
   }
   double row[7];
   if (!read_row(args, row)) Py_RETURN_NONE;
@@ -111,11 +170,6 @@ PyObject* greeks_scalar(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
   riskoffset::PricingOutputs out;
   for (int j = 0; j < n_chosen; ++j) out.out[chosen[j]] = &values[chosen[j]];
   if (riskoffset::active_kernels().price_greeks(in, out, 0, 1) >= 0) Py_RETURN_NONE;
-  // Interned key strings, made once (module lifetime): building them per call was half the cost.
-  static PyObject* keys[riskoffset::kOutputCount] = {};
-  if (!keys[riskoffset::kOutputCount - 1])
-    for (int k = 0; k < riskoffset::kOutputCount; ++k)
-      if (!keys[k] && !(keys[k] = PyUnicode_InternFromString(riskoffset::kOutputNames[k]))) return nullptr;
   PyObject* d = PyDict_New();
   if (!d) return nullptr;
   for (int j = 0; j < n_chosen; ++j) {

@@ -1,4 +1,5 @@
 # Type stubs for riskoffset._core.pricing (private; use riskoffset.greeks, price, implied_vol).
+from collections.abc import Iterable
 from typing import Any, Callable
 
 import numpy as np
@@ -67,7 +68,7 @@ def greeks_scalar(
     q: Any,
     model: int,
     settlement: int,
-    outputs: tuple[int, ...] | None = None,
+    outputs: str | Iterable[str] | tuple[int, ...] | None = None,
 ) -> dict[str, float] | None: ...
 def implied_vol_scalar(
     price: Any, flag: Any, underlying: Any, strike: Any, t: Any, r: Any, q: Any, model: int, settlement: int
