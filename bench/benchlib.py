@@ -32,6 +32,27 @@ def median_time(call: Any, rounds: int) -> float:
     return statistics.median(times)
 
 
+def _duration(seconds: float) -> str:
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds * 1e9:.3g} ns"
+
+
+def assert_speedup(benchmark: Any, baseline_s: float, bar: float, what: str, baseline: str, per: int = 1) -> float:
+    """The benchmark's median against a baseline timed in the same run: records both in the benchmark's
+    extra info and asserts that ``baseline_s / median >= bar`` (times per item when ``per`` > 1)."""
+    ours = benchmark.stats.stats.median
+    ratio = baseline_s / ours
+    benchmark.extra_info.update({f"{baseline}_s": baseline_s, "ratio": ratio})
+    each = " each" if per > 1 else ""
+    assert ratio >= bar, (
+        f"{what}: {_duration(ours / per)}{each} is {ratio:.2f}x {baseline} ({_duration(baseline_s / per)}{each}), "
+        f"bar {bar}x"
+    )
+    return ratio
+
+
 def exchange_positions(
     table: Any, accounts: int, per_account: int, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

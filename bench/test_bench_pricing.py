@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pytest
 import riskoffset as ro
-from benchlib import BIG_N, assert_greeks_match, effective_n, median_time, per_option
+from benchlib import BIG_N, assert_greeks_match, assert_speedup, effective_n, median_time, per_option
 from numpy_baseline import GREEKS6, black76_greeks, black76_scalar
 
 TARGETS = list(ro.simd_info()["supported"])
@@ -107,13 +107,7 @@ def test_greeks6_speed_ratio_vs_numpy(benchmark, book_factory, n):
     if benchmark.disabled:
         pytest.skip("timing bars are checked in benchmark runs only (--benchmark-disable given)")
     baseline = statistics.median([before, numpy_median(reps)])
-    ours = benchmark.stats.stats.median
-    ratio = baseline / ours
-    benchmark.extra_info.update(numpy_s=baseline, ratio=ratio)
-    assert ratio >= SPEED_BARS[n], (
-        f"N={n:,}: riskoffset avx512 {ours / n * 1e9:.1f} ns/option is {ratio:.2f}x the numpy baseline "
-        f"({baseline / n * 1e9:.1f} ns/option), bar {SPEED_BARS[n]}x"
-    )
+    assert_speedup(benchmark, baseline, SPEED_BARS[n], f"N={n:,}: riskoffset avx512 per option", "numpy", per=n)
 
 
 @pytest.mark.parametrize("n", SIZES, ids=lambda n: f"N={n}")
@@ -269,13 +263,7 @@ def test_scalar_greeks6_selected(benchmark):
 
     a = ("c", F, K, t, r, s)
     peer = median_time(lambda: [_vollib_greeks6(black, analytical, a) for _ in range(100)], 101) / 100
-    ours = benchmark.stats.stats.median
-    ratio = peer / ours
-    benchmark.extra_info.update(vollib_s=peer, ratio=ratio)
-    assert ratio >= SCALAR_BAR_VS_VOLLIB, (
-        f"one option, five named Greeks: {ours * 1e9:.0f} ns is {ratio:.1f}x vollib ({peer * 1e9:.0f} ns), "
-        f"bar {SCALAR_BAR_VS_VOLLIB}x"
-    )
+    assert_speedup(benchmark, peer, SCALAR_BAR_VS_VOLLIB, "one option, five named Greeks", "vollib")
 
 
 def test_vollib_scalar_price(benchmark):
