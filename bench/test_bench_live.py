@@ -62,23 +62,43 @@ def test_one_trade(benchmark, setup) -> None:  # type: ignore[no-untyped-def]
         assert ours * 15_000 <= base["account_view_s"], f"trade {ours * 1e6:.1f} us"
 
 
+# One option's mark-IV tick past the compiled refresh of its holders (the fixed part: checks, the option's reprice,
+# the transaction) at most this fraction of that refresh, both timed in the same run (1,270 holders: ~0.4 ms).
+IV_TICK_FIXED_SHARE = 0.12
+
+
 @pytest.mark.benchmark(group="live engine 100k accounts")
 def test_one_option_mark_iv_tick(benchmark, setup) -> None:  # type: ignore[no-untyped-def]
-    """The tick reprices the option on what its last pricing kept and recomputes its holders: its cost past the
-    compiled refresh of those holders (timed in the same run) is a fixed cost of the order of 100 us."""
+    """The tick reprices the option on what its last pricing kept (one compiled call) and recomputes its holders
+    (one compiled refresh): its cost past that refresh, timed in pairs with it in the same run, is the fixed cost
+    of a vol tick (the target is 20 us)."""
+    import statistics
+    import time
+
     book, _, _, engine, base = setup
     option = str(book.instruments.names[book.instruments.kind == 2][0])
     ivs = iter([0.5 + 0.01 * (i % 2) for i in range(1_000_000)])
     benchmark.pedantic(lambda: engine.on_ticker(option, mark_iv=next(ivs)), rounds=50, iterations=1)
     row = engine.table.row(option)
     holders, keys = engine._holders_of_row(row), engine._inputs.instrument_key[[row]]
-    refresh = median_time(lambda: engine._refresh(holders, keys=keys, emit=False), 50)
+    ticks, refreshes = [], []
+    for _ in range(10 if getattr(benchmark, "disabled", False) else 300):  # interleaved: the same cache state
+        start = time.perf_counter()
+        engine.on_ticker(option, mark_iv=next(ivs))
+        middle = time.perf_counter()
+        engine._refresh(holders, keys=keys, emit=False)
+        ticks.append(middle - start)
+        refreshes.append(time.perf_counter() - middle)
+    tick, refresh = statistics.median(ticks), statistics.median(refreshes)
     if not getattr(benchmark, "disabled", False):
         ours = float(benchmark.stats.stats.median)
         benchmark.extra_info.update(iv_tick_s=ours, holders=len(holders), holders_refresh_s=refresh,
-                                    fixed_s=ours - refresh, **base, vs_account_view=base["account_view_s"] / ours)  # fmt: skip
+                                    fixed_s=tick - refresh, **base, vs_account_view=base["account_view_s"] / ours)  # fmt: skip
         assert ours * 30 <= base["account_view_s"], f"IV tick {ours * 1e3:.1f} ms"  # ~65x measured
-        assert ours - refresh <= refresh, f"IV tick {ours * 1e6:.0f} us, its holders' refresh {refresh * 1e6:.0f} us"
+        assert tick - refresh <= IV_TICK_FIXED_SHARE * refresh, (
+            f"IV tick {tick * 1e6:.0f} us, its holders' refresh {refresh * 1e6:.0f} us: fixed part "
+            f"{(tick - refresh) * 1e6:.0f} us, bar {IV_TICK_FIXED_SHARE:.0%} of the refresh"
+        )
 
 
 @pytest.mark.benchmark(group="live engine 100k accounts")

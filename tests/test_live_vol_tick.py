@@ -150,3 +150,97 @@ def test_the_compiled_option_pass_names_a_bad_argument() -> None:
     with pytest.raises(ValueError, match="term has 2 entries"):
         _core.scenarios.shock_vols(one, np.ones(2), np.array([0.2]), True, 0.0, 0.0)
     assert _core.scenarios.option_scenarios(**{**args, "sigma": one * -1.0}) >= 0  # a bad vol: its index, no crash
+
+
+def _tickers(engine: ro.RiskEngine, name: str) -> list[dict[str, Any]]:
+    """A held option's tickers as a stream brings them: vols that liquidate and release a thin account, a ticker
+    forward, a mark, one late (out of order) and one without a timestamp."""
+    forward = float(engine.market.resolve(engine.table).forward[engine.table.row(name)])
+    return [
+        {"mark_iv": 0.5, "timestamp": 10},
+        {"mark_iv": 4.0, "timestamp": 11},
+        {"mark_iv": 0.45, "underlying_price": forward * 1.002, "timestamp": 12},
+        {"mark_iv": 9.0, "mark_price": 0.05, "timestamp": 13},
+        {"mark_iv": 0.3, "timestamp": 9},  # late: ignored and counted
+        {"mark_iv": 0.4, "underlying_price": forward * 1.002, "mark_price": 0.01},
+        {"mark_iv": 6.0, "timestamp": 14},
+    ]
+
+
+def _state(engine: ro.RiskEngine) -> tuple[Any, ...]:
+    view = engine.accounts()
+    m = engine.market
+    return (
+        pickle.dumps((view.initial, view.maintenance, view.equity, view.balance, view.delta_total)),
+        engine._unit_value.tobytes(),
+        engine._unit_delta.tobytes(),
+        engine._inputs.vectors.tobytes(),
+        engine._inputs.delta.tobytes(),
+        engine._level.tobytes(),
+        sorted(m.mark_iv.items()),
+        sorted(m.marks.items()),
+        sorted(m.forwards.items()),
+        dict(engine.counters),
+    )
+
+
+def test_a_held_options_vol_tick_takes_its_own_path_with_the_general_paths_figures_and_events(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Under deribit-pm a held option's ticker with a mark IV skips the general quote path; the engine ends
+    bit for bit where the general path leaves it, with the same events, and as ``ro.account`` from scratch."""
+    book, _ = start_book()
+    thin = ro.Balances.from_mapping({"A": {"BTC": 0.6}, "B": {"ETH": 40.0, "BTC": 0.5}})
+    lean = ro.RiskEngine(book, MARKET, balances=thin)
+    general = ro.RiskEngine(book, MARKET, balances=thin)
+    monkeypatch.setattr(general, "_option_vol_tick", lambda q: False)
+    used = [0]
+    real = lean._option_vol_tick
+
+    def spy(q: Any) -> bool:
+        taken = real(q)
+        used[0] += taken
+        return taken
+
+    monkeypatch.setattr(lean, "_option_vol_tick", spy)
+    name = OPTIONS[0]  # account A is short 5
+    seen: dict[str, list[Any]] = {"lean": [], "general": []}
+    lean.subscribe(seen["lean"].append)
+    general.subscribe(seen["general"].append)
+    for ticker in _tickers(lean, name):
+        lean.on_ticker(name, **ticker)
+        general.on_ticker(name, **ticker)
+        assert _state(lean) == _state(general), ticker
+    assert used[0] == 7 and lean.counters["out_of_order"] == 1
+    assert [(e.kind, e.account, e.timestamp) for e in seen["lean"]] == [
+        (e.kind, e.account, e.timestamp) for e in seen["general"]
+    ]
+    assert {e.kind for e in seen["lean"]} >= {"liquidation", "recovery"}, seen["lean"]
+    assert_matches(lean, "X:PM")
+
+
+def test_a_vol_tick_that_fails_half_way_leaves_the_engine_as_it_was(monkeypatch: pytest.MonkeyPatch) -> None:
+    book, balances = start_book()
+    engine = ro.RiskEngine(book, MARKET, balances=balances)
+    name = OPTIONS[0]
+    engine.on_ticker(name, mark_iv=0.6, timestamp=1)
+    before = _state(engine)
+    real = engine._refresh
+
+    def refresh_then_fail(*args: Any, **kwargs: Any) -> None:
+        real(*args, **kwargs)  # the holders recomputed on the new vol, then a failure
+        raise ValueError("injected")
+
+    monkeypatch.setattr(engine, "_refresh", refresh_then_fail)
+    monkeypatch.setattr(engine, "_apply_touched", lambda *a: pytest.fail("the general path ran"))
+    with pytest.raises(ValueError, match="injected"):
+        engine.on_ticker(name, mark_iv=2.5, mark_price=0.04, timestamp=2)
+    monkeypatch.setattr(engine, "_refresh", real)
+    monkeypatch.undo()  # (the restored market's caches are cleared: the next tick revalues the option in full)
+    after = _state(engine)
+    assert after[:-1] == before[:-1]  # figures, instrument columns, levels and market as they were
+    with pytest.raises(ValueError, match="mark_iv"):
+        engine.on_ticker(name, mark_iv=-0.1, timestamp=3)  # refused before anything changes
+    assert _state(engine)[:-1] == before[:-1]
+    engine.on_ticker(name, mark_iv=2.5, timestamp=4)
+    assert_priced_as_from_scratch(engine, name, "X:PM")

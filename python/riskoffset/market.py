@@ -282,11 +282,11 @@ class Market:
         """Change quotes in place, each checked as the constructor checks it, and drop the cached
         resolutions.  A market is otherwise a snapshot: the live engine keeps its own `copy` current this
         way.  Every value is checked before any is applied, so a bad one leaves the market as it was."""
-        checked_index = _checked_index(index)
-        checked_marks = _checked_marks(marks)
-        checked_iv = _checked_mark_iv(mark_iv)
-        checked_forwards = _checked_forwards(forwards)
-        checked_timestamps = _checked_timestamps(timestamps)
+        checked_index = _checked_index(index) if index is not None else {}
+        checked_marks = _checked_marks(marks) if marks is not None else {}
+        checked_iv = _checked_mark_iv(mark_iv) if mark_iv is not None else {}
+        checked_forwards = _checked_forwards(forwards) if forwards is not None else {}
+        checked_timestamps = _checked_timestamps(timestamps) if timestamps is not None else {}
         when = to_utc(valuation_time, "valuation_time") if valuation_time is not None else None
         self.index.update(checked_index)
         self.marks.update(checked_marks)
@@ -306,7 +306,8 @@ class Market:
                 base = name.split("-")[0]
                 self._curves.pop(base, None)
                 versions[base] = versions.get(base, 0) + 1
-        self._resolved = weakref.WeakKeyDictionary()
+        if len(self._resolved):  # (a live engine's vol tick resolves nothing: no new dictionary then)
+            self._resolved = weakref.WeakKeyDictionary()
 
     def __repr__(self) -> str:
         index = ", ".join(f"{k} {v:,.2f}" for k, v in sorted(self.index.items()))

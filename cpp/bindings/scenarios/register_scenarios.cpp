@@ -10,6 +10,7 @@
 
 #include "../common/arrays.hpp"
 #include "../memory/buffer_pool.hpp"
+#include "option_scenarios.hpp"
 #include "riskoffset/pricing.hpp"
 
 namespace py = pybind11;
@@ -18,25 +19,6 @@ using StateArray = py::array_t<std::int32_t, py::array::c_style | py::array::for
 using FlagArray = py::array_t<std::uint8_t, py::array::c_style | py::array::forcecast>;
 
 namespace {
-
-// The vol shocks of a scenario set (riskoffset.margining.scenarios.ScenarioSet): the vol of an option of mark
-// vol s in the vol state of shift v, its shocks scaled by f (the set's term factor at its expiry):
-// s (1 + v f) relative or s + v f absolute; a shock up floored at floor_up (when > 0), every shocked vol at
-// floor; an unshocked state (v = 0) keeps s; never below 0.
-struct VolShock {
-  const double* shifts = nullptr;
-  std::size_t n_states = 0;
-  bool relative = true;
-  double floor_up = 0.0, floor = 0.0;
-
-  double operator()(double s, double f, std::size_t state) const {
-    const double v = shifts[state];
-    double shocked = relative ? s * (1.0 + v * f) : s + v * f;
-    if (floor_up > 0 && v > 0) shocked = std::max(shocked, floor_up);
-    shocked = v != 0 ? std::max(shocked, floor) : s;
-    return std::max(shocked, 0.0);
-  }
-};
 
 void check_size(const py::array& a, std::size_t n, const char* name) {
   if (static_cast<std::size_t>(a.size()) != n)
@@ -57,7 +39,10 @@ Array optional_array(const py::object& value, std::size_t n, const char* name) {
 
 }  // namespace
 
+void register_option_reprice(py::module_& m);
+
 void register_scenarios(py::module_& m) {
+  register_option_reprice(m);
   m.def(
       "scenario_values",
       [](const DoubleArray& flag_in, const DoubleArray& forward_in, const DoubleArray& strike_in,
@@ -155,7 +140,7 @@ void register_scenarios(py::module_& m) {
         check_size(term_in, n, "term");
         const DoubleArray sigma = riskoffset_bindings::aligned(sigma_in), term = riskoffset_bindings::aligned(term_in),
                           shifts = riskoffset_bindings::aligned(shifts_in);
-        const VolShock shock{shifts.data(), static_cast<std::size_t>(shifts.size()), relative, floor_up, floor};
+        const riskoffset_bindings::VolShock shock{shifts.data(), static_cast<std::size_t>(shifts.size()), relative, floor_up, floor};
         auto states = riskoffset_bindings::new_double_array(
             {static_cast<py::ssize_t>(n), static_cast<py::ssize_t>(shock.n_states)});
         double* out = states.mutable_data();
@@ -223,54 +208,26 @@ void register_scenarios(py::module_& m) {
               (has_delta && riskoffset_bindings::overlaps(a, delta)))
             a = DoubleArray::ensure(a.attr("copy")());
         const std::size_t n_states = static_cast<std::size_t>(inputs[kShifts].size());
-        const VolShock shock{inputs[kShifts].data(), n_states, relative, floor_up, floor};
-        riskoffset::ScenarioInputs in;
-        in.flag = inputs[kFlag].data(), in.forward = inputs[kForward].data(), in.strike = inputs[kStrike].data();
-        in.t = inputs[kT].data(), in.inverse = inputs[kInverse].data(), in.move = inputs[kMove].data();
-        in.time_shift = time_shift.is_none() ? nullptr : inputs[kTimeShift].data();
-        in.vol_state = vol_state.data(), in.r = r, in.base_first = true;
-        in.n_instruments = n, in.n_scenarios = n_moves;
-        // Without instruments there is no sigma to read: any vol state index is then acceptable.
-        in.n_vol_states = n > 0 ? n_states + 1 : static_cast<std::size_t>(INT32_MAX) + 1;
+        riskoffset_bindings::ScenarioSetView set;
+        set.shock = riskoffset_bindings::VolShock{inputs[kShifts].data(), n_states, relative, floor_up, floor};
+        set.vol_state = vol_state.data(), set.move = inputs[kMove].data(), set.n_moves = n_moves, set.r = r;
+        set.time_shift = time_shift.is_none() ? nullptr : inputs[kTimeShift].data();
+        set.identity = identity_in.is_none() ? nullptr : identity.data();
+        set.n_standard = static_cast<std::size_t>(n_standard);
+        set.weight = weighted ? weight.data() : nullptr;
+        set.convert = weighted ? convert.data() : nullptr;
+        const riskoffset_bindings::OptionRowsView rows{
+            inputs[kFlag].data(), inputs[kForward].data(), inputs[kStrike].data(), inputs[kT].data(),
+            inputs[kInverse].data(), inputs[kTerm].data(), inputs[kSigma].data(),
+            expired_in.is_none() ? nullptr : expired.data(), n};
         double* values = out.mutable_data();
         double* base_value = base.mutable_data();
-        in.base_value = base_value, in.base_delta = base_value + n;
         double* delta_out = has_delta ? delta.mutable_data() : nullptr;
-        const std::uint8_t* is_identity = identity_in.is_none() ? nullptr : identity.data();
-        const std::uint8_t* is_expired = expired_in.is_none() ? nullptr : expired.data();
-        const double* weights = weighted ? weight.data() : nullptr;
-        const double* converts = weighted ? convert.data() : nullptr;
         std::int64_t bad;
         {
           py::gil_scoped_release release;  // arrays referenced by this frame; no Python touched
-          // State-major vols: states 0..k-1 shocked, state k the mark vol (the kernel's base column).
-          std::vector<double> sigmas((n_states + 1) * n);
-          const double *s = inputs[kSigma].data(), *f = inputs[kTerm].data();
-          for (std::size_t i = 0; i < n; ++i) {
-            for (std::size_t k = 0; k < n_states; ++k) sigmas[k * n + i] = shock(s[i], f[i], k);
-            sigmas[n_states * n + i] = s[i];
-          }
-          in.sigma = sigmas.data();
-          bad = riskoffset::scenario_values(in, values, n, threads);
-          if (bad < 0) {
-            const auto n_std = static_cast<std::size_t>(n_standard);
-            for (std::size_t i = 0; i < n; ++i) {
-              double* row = values + i * columns;
-              if (is_identity)
-                for (std::size_t j = 0; j < columns; ++j)
-                  if (is_identity[j]) row[j] = 0.0;  // the unshocked scenario is exactly flat
-              if (weights) {
-                for (std::size_t e = 0; e < n_extended; ++e) row[n_std + e] *= weights[e];
-                if (in.inverse[i] == 1.0)
-                  for (std::size_t e = 0; e < n_extended; ++e) row[n_std + e] *= converts[e];
-              }
-              if (delta_out) {
-                const double d = in.inverse[i] == 1.0 ? in.base_delta[i] - in.base_value[i] / in.forward[i]
-                                                      : in.base_delta[i];
-                delta_out[i] = is_expired && is_expired[i] ? 0.0 : d;
-              }
-            }
-          }
+          bad = riskoffset_bindings::run_option_scenarios(rows, set, values, base_value, base_value + n, delta_out,
+                                                          threads);
         }
         return bad;
       },

@@ -52,3 +52,33 @@ def option_scenarios(
     expired: npt.NDArray[np.bool_] | None = None,
     delta: npt.NDArray[np.float64] | None = None,
 ) -> int: ...
+
+class OptionReprice:
+    def __init__(
+        self,
+        flag: npt.NDArray[np.float64],
+        forward: npt.NDArray[np.float64],
+        strike: npt.NDArray[np.float64],
+        t: npt.NDArray[np.float64],
+        inverse: npt.NDArray[np.float64],
+        term: npt.NDArray[np.float64],
+        expired: npt.NDArray[np.bool_],
+        shifts: npt.NDArray[np.float64],
+        relative: bool,
+        floor_up: float,
+        floor: float,
+        vol_state: npt.NDArray[np.int32],
+        move: npt.NDArray[np.float64],
+        time_shift: npt.NDArray[np.float64] | None,
+        r: float,
+        identity: npt.NDArray[np.uint8],
+        n_standard: int,
+        weight: npt.NDArray[np.float64],
+        convert: npt.NDArray[np.float64],
+        shock_delta: bool,
+        unit_value: npt.NDArray[np.float64],
+        unit_delta: npt.NDArray[np.float64],
+        vectors: npt.NDArray[np.float64],
+        delta: npt.NDArray[np.float64],
+    ) -> None: ...
+    def __call__(self, row: int, sigma: float) -> bool: ...

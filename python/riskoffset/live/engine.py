@@ -52,6 +52,7 @@ from ..margining.columns import GroupMargins
 from ..margining.portfolio import (
     PMInputs,
     PMParameters,
+    bind_option_reprice,
     expiry_columns,
     key_matrix,
     option_vectors,
@@ -185,7 +186,6 @@ class RiskEngine:
         # ticks of different coins and trades do not rebind each other's.
         self._pm_cache: dict[tuple[int, ...] | None, tuple[Any, dict[str, Any]]] = {}
         self._refresher_cache: dict[tuple[int, ...] | None, tuple[Any, Any]] = {}
-        self._account_cache: tuple[Any, ...] | None = None  # `_account_refresh` and what it was bound to
         self._sub_tables: dict[bytes, InstrumentTable] = {}
         if self.pm:  # each PM vector key's settlement currency column
             self._key_currency = np.array([self._col[c.upper()] for c in self._keys.currency], dtype=np.int64)
@@ -425,8 +425,8 @@ class RiskEngine:
             r = int(rows[0])
             starts, ends = p.start[r : r + 1], p.end[r : r + 1]
         else:
-            starts, ends = p.ranges(None if len(rows) == len(p) else rows)
-        bad, moved, before = self._refresher(keys)(starts, ends, p.indices, p.quantity, p.average, rows)
+            starts, ends = self._ranges(rows)
+        bad, moved, before = self._bound_refresh(keys)(starts, ends, p.indices, p.quantity, p.average, rows)
         if bad >= 0:
             raise self._not_finite(bad)
         if emit:
@@ -453,10 +453,13 @@ class RiskEngine:
         self._refresher_cache[wanted] = (parts, refresh)
         return refresh
 
-    def _account_refresh(self) -> Any:
-        """`_refresher(None)`, checked by identity against the caches it was bound from: the hot path of a trade
-        or a balance of one account, where `_refresher` itself would cost as much as the compiled call."""
-        c = self._account_cache
+    def _bound_refresh(self, keys: IntArray | None) -> Any:
+        """`_refresher(keys)`, checked by identity against the caches it was bound from: on the hot paths (a
+        trade, a balance, an option's vol tick) `_refresher`'s own checks would cost as much as a small compiled
+        call."""
+        wanted = None if keys is None else keys.tobytes()
+        cache: dict[bytes | None, tuple[Any, ...]] = self.__dict__.setdefault("_bound_cache", {})
+        c = cache.get(wanted)
         inputs = self._inputs if self.pm else None
         if (
             c is None
@@ -466,11 +469,24 @@ class RiskEngine:
             or c[3] is not inputs
             or c[4] is not self._moves_cache
         ):
-            refresh = self._refresher(None)
-            c = self._account_cache = (
+            refresh = self._refresher(keys)
+            if len(cache) >= 64:
+                cache.clear()
+            c = cache[wanted] = (
                 self._state_cache, self._price_cache, self._columns_cache, inputs, self._moves_cache, refresh,
             )  # fmt: skip
         return c[5]
+
+    def _ranges(self, rows: IntArray) -> tuple[IntArray, IntArray]:
+        """`Positions.ranges` of ``rows``, kept for the same array of rows (a vol tick's holders) until a
+        position changes."""
+        p = self.positions
+        if len(rows) == len(p):
+            return p.ranges(None)
+        kept: tuple[Any, ...] | None = self.__dict__.get("_ranges_cache")
+        if kept is None or kept[0] is not rows or kept[1] != p.version:
+            kept = self._ranges_cache = (rows, p.version, *p.ranges(rows))
+        return kept[2], kept[3]
 
     _bind_refresh = staticmethod(_core.margin.LiveRefresh)
 
@@ -486,7 +502,6 @@ class RiskEngine:
         self._row_holders = {}
         self._option_views = {}  # views of this process's arrays
         self._refresher_cache = {}
-        self._account_cache = None
         self._sub_tables = {}
         self._lock = threading.RLock()
 
@@ -585,21 +600,37 @@ class RiskEngine:
 
     def _reprice_option(self, row: int) -> bool:
         """Reprice one held option after its own ticker (mark IV, mark, forward) on what its last pricing kept
-        (`_cache_options`), with the functions of the full revaluation: its value and delta
-        (`unit_greeks.option_greeks`) and, under deribit-pm, its vector and delta (`portfolio.option_vectors`).
-        False (nothing done) when the kept columns do not hold: the option is not held, has no mark IV (its
-        vol comes from its mark), has expired, or its index, forward curve or the valuation time moved."""
-        if not (self._option[row] and self._held[row]):
+        (`_kept_option`, `_reprice_kept`).  False (nothing done) when the kept columns do not hold or the option
+        has no mark IV (its vol comes from its mark)."""
+        if not self._kept_option(row):
             return False
+        sigma = self.market.mark_iv.get(self._names[row])
+        if sigma is None:
+            return False
+        self._reprice_kept(row, sigma)
+        return True
+
+    def _kept_option(self, row: int) -> bool:
+        """Whether the option at ``row`` can be repriced on what its last pricing kept (`_cache_options`): held,
+        not expired, and its index, forward curve and the valuation time as they were then."""
+        return bool(
+            self._option[row]
+            and self._held[row]
+            and not self._option_columns.expired[row]
+            and self._stamps[row] == self.market.forward_stamp(self._underlying_name[row])
+        )
+
+    def _reprice_kept(self, row: int, sigma: float) -> None:
+        """Reprice the option at ``row`` (`_kept_option`) at vol ``sigma`` with the functions of the full
+        revaluation: under deribit-pm its value, delta, vector and shock delta in one compiled call
+        (`_option_repricer`); otherwise its value and delta (`unit_greeks.option_greeks`).  A new ticker forward
+        of the option is checked as resolving checks it."""
         m = self.market
         name = self._names[row]
-        sigma = m.mark_iv.get(name)
         base = self._underlying_name[row]
         columns = self._option_columns
-        if sigma is None or self._stamps[row] != m.forward_stamp(base) or columns.expired[row]:
-            return False
         own = m.forwards.get(name)
-        if own is not None and own != columns.forward[row]:  # a new ticker forward: checked as resolving does
+        if own is not None and own != columns.forward[row]:
             m.check_ticker_forward(name, base, int(self.table.expiration_ms[row]), own)
             columns.forward[row] = own
         views = self._option_views.get(row)
@@ -608,6 +639,9 @@ class RiskEngine:
             pair = self._p.pair(base) if self.pm else None
             views = self._option_views[row] = (one, one.flag > 0, pair, bool(self._inverse[row]))
         one, is_call, pair, inverse = views
+        if pair is not None and self._option_repricer(base, pair)(row, sigma):
+            return
+        # Off deribit-pm, or an input the kernels refuse (the functions below name it and raise).
         vol = np.full(1, sigma)
         value, delta, *_ = option_greeks(is_call, one.forward, one.strike, one.t, m.rate, vol, threads=1)
         self._unit_value[row] = value[0] / one.forward[0] if inverse else value[0]
@@ -617,7 +651,28 @@ class RiskEngine:
                 one, vol, self._p, pair, m.rate, out=self._inputs.vectors[row : row + 1], base=self._base_pass
             )
             self._inputs.delta[row] = pm_delta[0]
-        return True
+
+    def _option_repricer(self, base: str, pair: Any) -> Any:
+        """The compiled one-option reprice of ``base``'s options (`portfolio.bind_option_reprice`), bound to the
+        engine's current arrays (rebound when one of them is replaced)."""
+        cache: dict[str, tuple[Any, ...]] = self.__dict__.setdefault("_repricers", {})
+        c = cache.get(base)
+        inputs, columns, rate = self._inputs, self._option_columns, self.market.rate
+        if (
+            c is None
+            or c[0] is not columns
+            or c[1] is not self._unit_value
+            or c[2] is not self._unit_delta
+            or c[3] is not inputs.vectors
+            or c[4] is not inputs.delta
+            or c[5] != rate
+        ):
+            reprice = bind_option_reprice(
+                columns, self._p, pair, rate, unit_value=self._unit_value, unit_delta=self._unit_delta,
+                vectors=inputs.vectors, delta=inputs.delta,
+            )  # fmt: skip
+            c = cache[base] = (columns, self._unit_value, self._unit_delta, inputs.vectors, inputs.delta, rate, reprice)
+        return c[6]
 
     def _revalue(self, rows: IntArray) -> None:
         """Reprice the instruments ``rows`` on the current market: their values and, under deribit-pm, their
@@ -761,6 +816,36 @@ class RiskEngine:
             return
         self.quotes([TickerQuote(instrument, mark_price, mark_iv, underlying_price, timestamp)])
 
+    def _option_vol_tick(self, q: TickerQuote) -> bool:
+        """A held option's own ticker under deribit-pm, the common vol tick, straight to its parts: the quotes
+        checked as `_ticker_quote` checks them, the option repriced on its kept columns (`_reprice_option`, one
+        compiled call), its holders recomputed, all in one transaction like every update.  False, with nothing
+        done, where the general path is needed: another method, an option no account holds, or kept columns that
+        no longer hold (an expired option, a moved index, forward curve or valuation time)."""
+        name = q.instrument
+        try:
+            row = self.table.row(name)
+        except (KeyError, TypeError):
+            return False
+        if not self.pm or self._undo is not None or not self._kept_option(row):  # (_undo: called back in an update)
+            return False
+        quotes = {"mark_iv": {name: _non_negative(q.mark_iv, f"mark_iv of {name}")}}
+        if q.mark_price is not None:
+            quotes["marks"] = {name: _positive(q.mark_price, f"mark_price of {name}")}
+        if q.underlying_price is not None:
+            quotes["forwards"] = {name: _positive(q.underlying_price, f"underlying_price of {name}")}
+        if not self._in_order(name, q.timestamp):
+            return True
+        with self._transaction() as undo:
+            undo.market(**quotes)
+            undo.instruments(slice(row, row + 1), flags=False)  # held already: the flags stay
+            self._reprice_kept(row, quotes["mark_iv"][name])
+            keys = self._inputs.instrument_key[row : row + 1]
+            self._refresh(self._holders_of_row(row), keys=keys, timestamp=q.timestamp)
+        self.counters["updates"] += 1
+        self._notify()
+        return True
+
     def _ticker_quote(self, q: TickerQuote, undo: Undo) -> _Touched | None:
         """The market part of a ticker (checked, applied through ``undo``); None when out of order or empty."""
         row = self._instrument(q.instrument)
@@ -791,6 +876,10 @@ class RiskEngine:
         holding it once: the state after them is that of applying them one by one; the accounts' levels are
         compared once, at the end (a crossing and its undoing between two of them emits nothing).  All or
         nothing: if one fails, none is applied."""
+        if len(quotes) == 1:
+            q = quotes[0]
+            if isinstance(q, TickerQuote) and q.mark_iv is not None and self._option_vol_tick(q):
+                return
         with self._transaction() as undo:
             touched = []
             for q in quotes:
@@ -919,7 +1008,7 @@ class RiskEngine:
         ``refresh`` the account recomputed, in one compiled call (all or nothing: a non-finite figure leaves
         the account as it was and raises).  Returns the account's level before and after."""
         p = self.positions
-        trade = self._account_refresh().trade
+        trade = self._bound_refresh(None).trade
         n, bad, was, now = trade(p.start, p.end, p.indices, p.quantity, p.average, p.size, a, row_i, q, px, fee,
                                  fee_col, refresh)  # fmt: skip
         if n < 0:  # the pool is full (nothing was written): grow it and trade
@@ -955,7 +1044,7 @@ class RiskEngine:
         a = self.positions.row_of.get(label)
         if a is not None and self.pm:  # one compiled call, all or nothing
             p = self.positions
-            bad, was, now = self._account_refresh().balance(p.start, p.end, p.indices, p.quantity, p.average, p.size,
+            bad, was, now = self._bound_refresh(None).balance(p.start, p.end, p.indices, p.quantity, p.average, p.size,
                                                             a, self._col[cur], amount, add)  # fmt: skip
             if bad:
                 raise self._not_finite(a)
@@ -1271,7 +1360,10 @@ class RiskEngine:
 
 
 # Bound to this process (views, locks, compiled objects) or cheap to rebuild: left out of pickles.
-_TRANSIENT = ("_refresher_cache", "_account_cache", "_lock", "_sub_tables", "_row_holders", "_option_views")
+_TRANSIENT = (
+    "_refresher_cache", "_bound_cache", "_lock", "_sub_tables", "_row_holders", "_option_views", "_repricers",
+    "_ranges_cache",
+)
 
 
 def _universe(book: Book, market: Market) -> InstrumentTable:

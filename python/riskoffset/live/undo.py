@@ -53,9 +53,11 @@ class Undo:
             self.saved_time = m.valuation_time
         m.update(valuation_time=valuation_time, **tables)  # type: ignore[arg-type]
 
-    def instruments(self, rows: IntArray) -> None:
+    def instruments(self, rows: IntArray | slice, *, flags: bool = True) -> None:
+        """Save the instrument columns of ``rows`` (and, with ``flags``, which instruments are held or stale:
+        an update that cannot change them, one held option's ticker, leaves them out)."""
         e = self.e
-        if self.saved_flags is None:
+        if flags and self.saved_flags is None:
             self.saved_flags = (e._held.copy(), e._stale.copy())
         pm = (e._inputs.vectors[rows].copy(), e._inputs.delta[rows].copy()) if e.pm else None
         self.saved_rows = (rows, e._unit_value[rows].copy(), e._unit_delta[rows].copy(), e._mark[rows].copy(), pm)

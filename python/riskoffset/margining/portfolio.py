@@ -242,6 +242,50 @@ def option_vectors(
     return pnl, np.zeros(n) if delta is None else delta
 
 
+def bind_option_reprice(
+    columns: OptionColumns,
+    params: PMParameters,
+    pair: PairParameters,
+    rate: float,
+    *,
+    unit_value: FloatArray,
+    unit_delta: FloatArray,
+    vectors: FloatArray,
+    delta: FloatArray,
+) -> Any:
+    """The compiled twin of `option_vectors` plus `unit_greeks.option_greeks` for one option at a time, bound to
+    the live engine's arrays: ``reprice(row, sigma)`` writes the option's value in its settlement currency and
+    premium-adjusted delta into ``unit_value`` / ``unit_delta``, its vector and shock delta into ``vectors`` /
+    ``delta`` at ``row``, from the same kernels (the same bits), or returns False with nothing written when a
+    kernel refuses an input.  ``columns``: the kept columns of every instrument row (`OptionColumns`)."""
+    scenarios = params.scenarios(pair)
+    layout = scenarios.layout
+    if layout.move is None:
+        raise ValueError("the scenario set moves each underlying apart: no one-option reprice")
+    weight, convert = extended_scales(params, pair)
+    identity = layout.identity_flags
+    return _core.scenarios.OptionReprice(
+        *columns,
+        layout.shifts,
+        scenarios.vol_mode == "relative",
+        scenarios.vol_floor_up,
+        scenarios.vol_floor,
+        layout.vol_state,
+        layout.move,
+        layout.time_shift,
+        rate,
+        np.zeros(len(layout.move) - 1, dtype=np.uint8) if identity is None else identity,
+        params.n_standard,
+        weight,
+        convert,
+        params.roll_shock_includes_options,
+        unit_value,
+        unit_delta,
+        vectors,
+        delta,
+    )
+
+
 def extended_scales(params: PMParameters, pair: PairParameters) -> tuple[FloatArray, FloatArray]:
     """(weight, coin conversion) of the extended entries of a pair's vectors (module doc): ``w =
     extended_table_factor R / |m|`` and, coin-settled, the P&L realised at ``S (1 + m)`` re-expressed at the
