@@ -220,6 +220,46 @@ def test_a_crash_calls_then_liquidates_once_and_a_rebound_recovers() -> None:
     assert engine.at_risk(0.0)[0]["account"] == "strangle"
 
 
+def test_the_events_of_a_tick_that_moves_many_accounts_carry_each_accounts_own_figures_and_contributors() -> None:
+    """A crash moves hundreds of accounts at once: each event carries that account's row of the account view and
+    its positions losing most in its worst scenario, recomputed here one position at a time."""
+    rng = np.random.default_rng(5)
+    table = MARKET.instruments
+    n = 600
+    account = np.repeat(np.arange(n), 12)
+    rows = rng.integers(0, len(table), n * 12)
+    book = ro.Book.from_arrays(account, rows, rng.normal(0.0, 3.0, n * 12).round(1), instruments=table)
+    amounts = rng.uniform(0.0, 1.0, (n, 3)) * np.array([2.0, 30.0, 100_000.0])
+    engine = ro.RiskEngine(book, MARKET, balances=ro.Balances(np.arange(n), ("BTC", "ETH", "USDC"), amounts))
+    engine.on_index("BTC", MARKET.index["BTC"] * 0.85, timestamp=1)
+    events = list(engine.events())
+    assert len(events) > 20
+    view = engine.accounts()
+    at = {a: i for i, a in enumerate(view.accounts.tolist())}
+    positions = engine.book
+    for e in events:
+        i = at[e.account]
+        assert e.figures["account"] == e.account and e.figures["level"] == e.level
+        for name in ("margin_balance_usd", "initial_usd", "maintenance_usd", "available_usd", "mm_ratio"):
+            assert e.figures[name] == float(getattr(view, name)[i]), name
+        for c, cur in enumerate(view.currencies):
+            for part in ("balance", "equity", "initial", "maintenance"):
+                assert e.figures[f"{part}_{cur}"] == float(getattr(view, part)[i, c]), (part, cur)
+        row = engine.positions.row_of[e.account]
+        k, j = int(engine._worst_key[row]), int(engine._worst_index[row])
+        a = int(np.flatnonzero(positions.accounts == e.account)[0])
+        held = range(positions.indptr[a], positions.indptr[a + 1])
+        rate = float(engine._keys.index[k]) if engine._keys.coin[k] else 1.0
+        losses = sorted(
+            (float(positions.quantity[p]) * float(engine._inputs.vectors[r, j]) * rate, r)
+            for p in held
+            for r in [engine.table.row(str(positions.instruments.names[positions.indices[p]]))]
+            if engine._inputs.instrument_key[r] == k
+        )
+        want = [(str(engine.table.names[r]), pnl) for pnl, r in losses[:3] if pnl < 0]
+        assert [(c["instrument"], c["pnl_usd"]) for c in e.contributors] == want
+
+
 # ---------------------------------------------------------------------------------------------- bad input
 def test_a_failed_update_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     book, balances = start_book()

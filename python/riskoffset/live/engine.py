@@ -429,10 +429,8 @@ class RiskEngine:
         bad, moved, before = self._bound_refresh(keys)(starts, ends, p.indices, p.quantity, p.average, rows)
         if bad >= 0:
             raise self._not_finite(bad)
-        if emit:
-            for j, was in zip(moved.tolist(), before.tolist()):
-                r = int(rows[j])
-                self._emit(r, int(was), int(self._level[r]), timestamp)
+        if emit and len(moved):
+            self._emit_rows(rows[moved], before.tolist(), timestamp)
 
     def _not_finite(self, row: int) -> ValueError:
         return ValueError(f"account {plain(self.positions.labels[row])!r}: a margin or equity figure is not a finite "
@@ -1182,18 +1180,26 @@ class RiskEngine:
 
     # ================================================================== events
     def _emit(self, row: int, was: int, now: int, timestamp: int | None) -> None:
-        label = plain(self.positions.labels[row])
-        event = Event(
-            kind=level_change(was, now),
-            account=label,
-            level=LEVELS[now],
-            previous=LEVELS[was],
-            timestamp=timestamp,
-            figures=self._row(row),
-            contributors=self._contributors(row),
-        )
-        self._events.append(event)
-        self._to_notify.append(event)
+        self._emit_rows(np.array([row], dtype=np.int64), [was], timestamp)
+
+    def _emit_rows(self, rows: IntArray, was: list[int], timestamp: int | None) -> None:
+        """The events of the accounts ``rows``, whose levels moved from ``was`` (their figures and contributors
+        gathered for all of them at once: an index tick can move hundreds)."""
+        labels = self.positions.labels
+        for r, w, now, figures, contributors in zip(
+            rows.tolist(), was, self._level[rows].tolist(), self._rows(rows), self._contributors(rows)
+        ):
+            event = Event(
+                kind=level_change(w, now),
+                account=plain(labels[r]),
+                level=LEVELS[now],
+                previous=LEVELS[w],
+                timestamp=timestamp,
+                figures=figures,
+                contributors=contributors,
+            )
+            self._events.append(event)
+            self._to_notify.append(event)
 
     def _notify(self) -> None:
         """Call the subscribers with the events of the update just applied (after it is complete, so a
@@ -1213,47 +1219,60 @@ class RiskEngine:
         while self._events:
             yield self._events.popleft()
 
-    def _contributors(self, row: int, top: int = 3) -> tuple[dict[str, Any], ...]:
-        """Under deribit-pm, the positions whose P&L in the account's worst scenario (of its largest group)
-        is most negative, in USD."""
-        k, j = int(self._worst_key[row]), int(self._worst_index[row])
-        if not self.pm or k < 0:
-            return ()
-        own = self.positions.segment(row)
-        rate = float(self._keys.index[k]) if self._keys.coin[k] else 1.0
-        items = [
-            (float(q * self._inputs.vectors[i, j] * rate), i, q)
-            for i, (q, _) in own.items()
-            if self._inputs.instrument_key[i] == k
-        ]
-        items.sort()
-        return tuple(
-            {"instrument": str(self.table.names[i]), "quantity": q, "pnl_usd": pnl}
-            for pnl, i, q in items[:top]
-            if pnl < 0
-        )
+    def _contributors(self, rows: IntArray, top: int = 3) -> list[tuple[dict[str, Any], ...]]:
+        """Per account of ``rows``, under deribit-pm, the ``top`` positions whose P&L in the account's worst
+        scenario (of its largest group) is most negative, in USD (ties by instrument row)."""
+        if not self.pm:
+            return [()] * len(rows)
+        indptr, indices, quantity, _ = self.positions.csr(rows)
+        account = np.repeat(np.arange(len(rows)), np.diff(indptr))
+        key, scenario = self._worst_key[rows][account], self._worst_index[rows][account]
+        mine = (key >= 0) & (self._inputs.instrument_key[indices] == key)
+        account, indices, quantity = account[mine], indices[mine], quantity[mine]
+        key, scenario = key[mine], scenario[mine]
+        rate = np.where(self._keys.coin, self._keys.index, 1.0)[key]
+        pnl = quantity * self._inputs.vectors[indices, scenario] * rate
+        order = np.lexsort((indices, pnl, account))  # by account, then P&L, then instrument
+        account, indices, quantity, pnl = account[order], indices[order], quantity[order], pnl[order]
+        first = np.searchsorted(account, account)  # where each account's run starts
+        keep = (np.arange(len(account)) - first < top) & (pnl < 0)
+        out: list[list[dict[str, Any]]] = [[] for _ in range(len(rows))]
+        names = self._names
+        for a, i, q, v in zip(account[keep].tolist(), indices[keep].tolist(), quantity[keep].tolist(), pnl[keep].tolist()):
+            out[a].append({"instrument": names[i], "quantity": q, "pnl_usd": v})
+        return [tuple(o) for o in out]
 
     # ================================================================== queries
     def _row(self, row: int) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "account": plain(self.positions.labels[row]),
-            "level": LEVELS[int(self._level[row])],
-        }
-        for name, arr in (("margin_balance_usd", self._margin_balance), ("initial_usd", self._initial_usd),
-                          ("maintenance_usd", self._maintenance_usd), ("available_usd", self._available),
-                          ("mm_ratio", self._ratio)):  # fmt: skip
-            out[name] = float(arr[row])
-        equity = self._equity(np.array([row]))[0]
-        for j, cur in enumerate(self.currencies):
-            out[f"balance_{cur}"] = float(self._balance[row, j])
-            out[f"equity_{cur}"] = float(equity[j])
-            out[f"initial_{cur}"] = float(self._initial[row, j])
-            out[f"maintenance_{cur}"] = float(self._maintenance[row, j])
-        k = int(self._worst_key[row])
-        if self.pm and k >= 0:
-            out["worst_group"] = self._keys.names[k]
-            out["worst_scenario"] = self._labels[k][int(self._worst_index[row])]
-            out["worst_pnl_usd"] = float(self._worst_usd[row])
+        return self._rows(np.array([row], dtype=np.int64))[0]
+
+    def _rows(self, rows: IntArray) -> list[dict[str, Any]]:
+        """The figures of the accounts ``rows`` (as `account` gives them), gathered column by column."""
+        labels = self.positions.labels
+        usd = [
+            (name, arr[rows].tolist())
+            for name, arr in (("margin_balance_usd", self._margin_balance), ("initial_usd", self._initial_usd),
+                              ("maintenance_usd", self._maintenance_usd), ("available_usd", self._available),
+                              ("mm_ratio", self._ratio))
+        ]  # fmt: skip
+        parts = (("balance", self._balance[rows].tolist()), ("equity", self._equity(rows).tolist()),
+                 ("initial", self._initial[rows].tolist()), ("maintenance", self._maintenance[rows].tolist()))  # fmt: skip
+        per_currency = [(f"{part}_{cur}", j, values) for j, cur in enumerate(self.currencies) for part, values in parts]
+        worst_key, worst_index, worst_usd = (self._worst_key[rows].tolist(), self._worst_index[rows].tolist(),
+                                             self._worst_usd[rows].tolist())  # fmt: skip
+        out = []
+        for n, (r, level) in enumerate(zip(rows.tolist(), self._level[rows].tolist())):
+            d: dict[str, Any] = {"account": plain(labels[r]), "level": LEVELS[level]}
+            for name, values in usd:
+                d[name] = values[n]
+            for name, j, table in per_currency:
+                d[name] = table[n][j]
+            k = worst_key[n]
+            if self.pm and k >= 0:
+                d["worst_group"] = self._keys.names[k]
+                d["worst_scenario"] = self._labels[k][worst_index[n]]
+                d["worst_pnl_usd"] = worst_usd[n]
+            out.append(d)
         return out
 
     def _equity(self, rows: IntArray) -> FloatArray:
@@ -1300,7 +1319,7 @@ class RiskEngine:
         t = _finite(threshold, "threshold")
         rows = np.flatnonzero(self._ratio >= t)
         rows = rows[np.argsort(-self._ratio[rows], kind="stable")]
-        return [self._row(int(r)) for r in rows.tolist()]
+        return self._rows(rows.astype(np.int64, copy=False))
 
     @_locked
     def futures_pnl(self) -> FloatArray:
