@@ -816,7 +816,7 @@ class RiskEngine:
 
     def _option_vol_tick(self, q: TickerQuote) -> bool:
         """A held option's own ticker under deribit-pm, the common vol tick, straight to its parts: the quotes
-        checked as `_ticker_quote` checks them, the option repriced on its kept columns (`_reprice_option`, one
+        checked as `_ticker_quote` checks them, the option repriced on its kept columns (`_reprice_kept`, one
         compiled call), its holders recomputed, all in one transaction like every update.  False, with nothing
         done, where the general path is needed: another method, an option no account holds, or kept columns that
         no longer hold (an expired option, a moved index, forward curve or valuation time)."""
