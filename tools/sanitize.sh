@@ -6,7 +6,9 @@
 # keeps its objects at exit by design).
 #   tools/sanitize.sh [PYTEST ARGS...]      (PYTHON: the interpreter, default python3;
 #                                            SANITIZE_WORK: scratch directory, default a new temp dir;
-#                                            SANITIZE_JOBS: pytest-xdist workers, default auto)
+#                                            SANITIZE_JOBS: pytest-xdist workers, default auto;
+#                                            SANITIZE_STEP: build, test or all (default), with SANITIZE_WORK
+#                                            kept between a build and a test step)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -17,10 +19,14 @@ else
   trap 'rm -rf "$WORK"' EXIT
 fi
 venv=$WORK/venv
-"$PY" -m venv "$venv"
-"$venv/bin/python" -m pip install --quiet --upgrade pip
-"$venv/bin/python" -m pip install --quiet -C cmake.define.RISKOFFSET_SANITIZE=address,undefined \
-  -C cmake.build-type=Release -C build-dir="$WORK/build" . pytest pytest-xdist mpmath hypothesis pytest-benchmark pandas scipy "vollib==1.0.11"
+STEP=${SANITIZE_STEP:-all}  # build (the instrumented venv only), test (in the venv a build step made), or all
+if [[ $STEP != test ]]; then
+  "$PY" -m venv "$venv"
+  "$venv/bin/python" -m pip install --quiet --upgrade pip
+  "$venv/bin/python" -m pip install --quiet -C cmake.define.RISKOFFSET_SANITIZE=address,undefined \
+    -C cmake.build-type=Release -C build-dir="$WORK/build" . pytest pytest-xdist mpmath hypothesis pytest-benchmark pandas scipy "vollib==1.0.11"
+fi
+if [[ $STEP == build ]]; then echo "sanitize: instrumented build in $venv"; exit 0; fi
 ASAN_RUNTIME=$(${CXX:-g++} -print-file-name=libasan.so)
 if [[ ! -e $ASAN_RUNTIME ]]; then echo "sanitize: no libasan.so found (install the compiler's ASan runtime)"; exit 1; fi
 # libstdc++ preloaded too: python is not linked against it, and ASan's exception interceptor needs it first.
