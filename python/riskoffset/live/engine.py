@@ -975,8 +975,7 @@ class RiskEngine:
         if a is not None and self.pm and self._held[row_i] and self._kind[row_i] != KIND_SPOT:
             # The common case in one compiled call: position, cash and the account's figures, all or nothing.
             was, now = self._fill(a, row_i, q, px, fee_amount, fee_col, refresh=True)
-            if was != now:
-                self._emit(a, was, now, timestamp)
+            self._emit(a, was, now, timestamp)
         else:
             with self._transaction() as undo:
                 a = self.positions.account_row(label, create=True)
@@ -1046,8 +1045,7 @@ class RiskEngine:
                                                             a, self._col[cur], amount, add)  # fmt: skip
             if bad:
                 raise self._not_finite(a)
-            if was != now:
-                self._emit(a, was, now, timestamp)
+            self._emit(a, was, now, timestamp)
         else:
             with self._transaction() as undo:
                 a = self.positions.account_row(label, create=True)
@@ -1180,7 +1178,9 @@ class RiskEngine:
 
     # ================================================================== events
     def _emit(self, row: int, was: int, now: int, timestamp: int | None) -> None:
-        self._emit_rows(np.array([row], dtype=np.int64), [was], timestamp)
+        """The event of one account whose level went from ``was`` to ``now`` (none when it stayed)."""
+        if was != now:
+            self._emit_rows(np.array([row], dtype=np.int64), [was], timestamp)
 
     def _emit_rows(self, rows: IntArray, was: list[int], timestamp: int | None) -> None:
         """The events of the accounts ``rows``, whose levels moved from ``was`` (their figures and contributors
