@@ -186,6 +186,7 @@ class RiskEngine:
         # ticks of different coins and trades do not rebind each other's.
         self._pm_cache: dict[tuple[int, ...] | None, tuple[Any, dict[str, Any]]] = {}
         self._refresher_cache: dict[tuple[int, ...] | None, tuple[Any, Any]] = {}
+        self._bound_cache: dict[bytes | None, tuple[Any, ...]] = {}  # `_bound_refresh`
         self._sub_tables: dict[bytes, InstrumentTable] = {}
         if self.pm:  # each PM vector key's settlement currency column
             self._key_currency = np.array([self._col[c.upper()] for c in self._keys.currency], dtype=np.int64)
@@ -456,7 +457,7 @@ class RiskEngine:
         trade, a balance, an option's vol tick) `_refresher`'s own checks would cost as much as a small compiled
         call."""
         wanted = None if keys is None else keys.tobytes()
-        cache: dict[bytes | None, tuple[Any, ...]] = self.__dict__.setdefault("_bound_cache", {})
+        cache = self._bound_cache
         c = cache.get(wanted)
         inputs = self._inputs if self.pm else None
         if (
@@ -500,6 +501,7 @@ class RiskEngine:
         self._row_holders = {}
         self._option_views = {}  # views of this process's arrays
         self._refresher_cache = {}
+        self._bound_cache = {}
         self._sub_tables = {}
         self._lock = threading.RLock()
 
