@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from .model import BarChart, Chart, Heatmap, LineChart
+from .palette import AXIS, BAND, BODY, LOSS
 from .svg import PALETTE
 
 INSTALL = 'pip install "riskoffset[plot]"'
@@ -28,12 +29,12 @@ def _line(fig: Any, c: LineChart) -> None:
     ax = fig.add_subplot()
     if c.band is not None:
         lo, hi, label = c.band
-        ax.axvspan(lo, hi, color="#f1e7c6", alpha=0.7, label=label)
+        ax.axvspan(lo, hi, color=BAND, alpha=0.7, label=label)
     for i, s in enumerate(c.series):
         ax.plot(c.x, s.values, color=PALETTE[i % len(PALETTE)], lw=2, label=s.name)
     for j, (x, label) in enumerate(c.markers):
-        ax.axvline(x, color="#333" if j == 0 else "#b00", ls="-" if j == 0 else "--", lw=1.3, label=label)
-    ax.axhline(0.0, color="#888", lw=0.8)
+        ax.axvline(x, color=BODY if j == 0 else LOSS, ls="-" if j == 0 else "--", lw=1.3, label=label)
+    ax.axhline(0.0, color=AXIS, lw=0.8)
     ax.legend(fontsize=8)
 
 
@@ -53,7 +54,7 @@ def _bars(fig: Any, c: BarChart) -> None:
     ax.set_xticklabels(
         c.categories, rotation=45 if n > 8 else 0, ha="right" if n > 8 else "center", fontsize=8
     )
-    ax.axhline(0.0, color="#888", lw=0.8)
+    ax.axhline(0.0, color=AXIS, lw=0.8)
     if len(c.series) > 1:
         ax.legend(fontsize=8)
 

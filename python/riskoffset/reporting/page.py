@@ -4,48 +4,51 @@ it opens anywhere offline.  Numeric table cells carry their exact value in ``dat
 from __future__ import annotations
 
 from html import escape
+from string import Template
 
-from . import svg
+from . import palette, svg
 from .build import Content
 from .model import Section, Table
 
-CSS = """
+# The stylesheet's colours by their palette names ($ink is palette.INK).
+_COLOURS = {name.lower(): getattr(palette, name) for name in palette.__all__ if name.isupper() and name != "SERIES"}
+CSS = Template("""
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0 auto; max-width: 1500px;
-       padding: 0 24px 40px; color: #222; background: #fff; }
+       padding: 0 24px 40px; color: $ink; background: $white; }
 h1 { margin: 16px 0 4px; font-size: 26px; }
-h2 { margin: 28px 0 6px; padding-top: 8px; border-top: 2px solid #ddd; font-size: 20px; }
-.subtitle { color: #555; margin: 0 0 12px; }
-.banner { background: #fff3cd; border: 2px solid #e0a800; color: #6b4e00; padding: 10px 16px; font-weight: 600;
+h2 { margin: 28px 0 6px; padding-top: 8px; border-top: 2px solid $rule; font-size: 20px; }
+.subtitle { color: $muted; margin: 0 0 12px; }
+.banner { background: $banner; border: 2px solid $banner_edge; color: $banner_text; padding: 10px 16px; font-weight: 600;
           margin: 12px 0; border-radius: 4px; }
 .headline { display: flex; flex-wrap: wrap; gap: 10px; margin: 8px 0 4px; }
-.headline div { border: 1px solid #ccc; border-radius: 4px; padding: 6px 12px; background: #f7f9fb; }
-.headline dt { font-size: 12px; color: #555; }
+.headline div { border: 1px solid $border; border-radius: 4px; padding: 6px 12px; background: $tile; }
+.headline dt { font-size: 12px; color: $muted; }
 .headline dd { margin: 0; font-size: 17px; font-weight: 600; }
 nav a { margin-right: 14px; }
-.intro { max-width: 1100px; color: #333; }
+.intro { max-width: 1100px; color: $body; }
 .block { display: flex; flex-wrap: wrap; gap: 20px; align-items: flex-start; margin: 14px 0; }
 .charts { display: flex; flex-direction: column; gap: 10px; }
 .tables { display: flex; flex-direction: column; gap: 10px; max-width: 760px; }
-.scroll { max-height: 380px; overflow: auto; border: 1px solid #ddd; }
+.scroll { max-height: 380px; overflow: auto; border: 1px solid $rule; }
 table.data { border-collapse: collapse; font-size: 13px; font-variant-numeric: tabular-nums; }
 table.data caption { text-align: left; font-weight: 600; padding: 4px 6px; caption-side: top; }
-table.data th { position: sticky; top: 0; background: #eef2f6; text-align: right; padding: 3px 8px; }
-table.data td { text-align: right; padding: 2px 8px; border-top: 1px solid #eee; white-space: nowrap; }
+table.data th { position: sticky; top: 0; background: $header; text-align: right; padding: 3px 8px; }
+table.data td { text-align: right; padding: 2px 8px; border-top: 1px solid $row_rule; white-space: nowrap; }
 table.data td.text, table.data th:first-child { text-align: left; }
 table.data td.text { white-space: normal; max-width: 420px; }
-td.neg { color: #b00; }
-.note { color: #6b4e00; }
-svg.chart { background: #fff; border: 1px solid #ddd; }
-svg .grid { stroke: #e6e6e6; stroke-width: 1; }
-svg .zero { stroke: #888; stroke-width: 1; }
-svg .frame { fill: none; stroke: #999; }
-svg .band { fill: #f1e7c6; opacity: 0.7; }
-svg .marker { stroke: #333; stroke-width: 1.5; }
-svg .marker.liq { stroke: #b00; stroke-dasharray: 6 3; }
-svg .worst { fill: none; stroke: #000; stroke-width: 3; }
-svg text { fill: #222; font-family: inherit; }
-footer { margin-top: 30px; color: #777; font-size: 12px; }
-"""
+td.neg { color: $loss; }
+.note { color: $banner_text; }
+svg.chart { background: $white; border: 1px solid $rule; }
+svg .grid { stroke: $grid; stroke-width: 1; }
+svg .zero { stroke: $axis; stroke-width: 1; }
+svg .frame { fill: none; stroke: $frame; }
+svg .band { fill: $band; opacity: 0.7; }
+svg .marker { stroke: $body; stroke-width: 1.5; }
+svg .marker.liq { stroke: $loss; stroke-dasharray: 6 3; }
+svg .worst { fill: none; stroke: $strong; stroke-width: 3; }
+svg text { fill: $ink; font-family: inherit; }
+footer { margin-top: 30px; color: $note; font-size: 12px; }
+""").substitute(_COLOURS)
 
 SYNTHETIC = (
     "SYNTHETIC DATA: this report uses the bundled sample market and/or sample book (Market.sample, "

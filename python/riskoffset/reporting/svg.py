@@ -9,8 +9,9 @@ import math
 from html import escape
 
 from .model import BarChart, Chart, Heatmap, LineChart
+from .palette import BODY, LOSS, MUTED, SERIES, WHITE
 
-PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
+PALETTE = SERIES
 WIDTH, HEIGHT = 660, 360
 LEFT, RIGHT, TOP, BOTTOM = 84, 16, 48, 56
 
@@ -123,7 +124,7 @@ def line_chart(c: LineChart) -> str:
             f'<rect x="{a:.1f}" y="{frame.py1}" width="{max(b - a, 0):.1f}" '
             f'height="{frame.py0 - frame.py1}" class="band"><title>{escape(label)}</title></rect>'
         )
-        parts.append(_text((a + b) / 2, frame.py0 - 6, label, size=11, extra='fill="#555"'))
+        parts.append(_text((a + b) / 2, frame.py0 - 6, label, size=11, extra=f'fill="{MUTED}"'))
     parts += frame.axes(c.x_label, c.y_label)
     for t in nice_ticks(x0, x1, 7):
         if x0 <= t <= x1:
@@ -145,7 +146,7 @@ def line_chart(c: LineChart) -> str:
                 label,
                 "start",
                 11,
-                'fill="#333"' if j == 0 else 'fill="#b00"',
+                f'fill="{BODY}"' if j == 0 else f'fill="{LOSS}"',
             )
         )
     parts += _legend([s.name for s in c.series], LEFT, 36)
@@ -228,7 +229,7 @@ def heatmap(c: Heatmap) -> str:
             x = left + j * cw
             parts.append(
                 f'<rect x="{x}" y="{y}" width="{cw}" height="{ch}" fill="{_cell_colour(v, scale)}" '
-                f'class="datum" stroke="#fff"><title>{escape(row)} / {escape(c.columns[j])}: {v:,.6g}</title></rect>'
+                f'class="datum" stroke="{WHITE}"><title>{escape(row)} / {escape(c.columns[j])}: {v:,.6g}</title></rect>'
             )
             parts.append(_text(x + cw / 2, y + ch / 2 + 4, f"{v:,.4f}", size=12))
     if c.marked is not None:
@@ -238,7 +239,7 @@ def heatmap(c: Heatmap) -> str:
             'class="worst"><title>worst scenario</title></rect>'
         )
     parts.append(
-        _text(left, height - 10, f"{c.y_label} (rows); outlined: worst scenario", "start", 11, 'fill="#555"')
+        _text(left, height - 10, f"{c.y_label} (rows); outlined: worst scenario", "start", 11, f'fill="{MUTED}"')
     )
     parts.append("</svg>")
     return "".join(parts)
