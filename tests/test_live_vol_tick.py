@@ -219,26 +219,60 @@ def test_a_held_options_vol_tick_takes_its_own_path_with_the_general_paths_figur
     assert_matches(lean, "X:PM")
 
 
-def test_a_vol_tick_that_fails_half_way_leaves_the_engine_as_it_was(monkeypatch: pytest.MonkeyPatch) -> None:
+def _option_state(engine: ro.RiskEngine, name: str) -> tuple[Any, ...]:
+    row = engine.table.row(name)
+    m = engine.market
+    return (
+        engine._unit_value[row],
+        engine._unit_delta[row],
+        engine._inputs.vectors[row].tobytes(),
+        engine._inputs.delta[row],
+        engine._option_columns.forward[row],
+        m.mark_iv.get(name),
+        m.marks.get(name),
+        m.forwards.get(name),
+    )
+
+
+def test_a_vol_tick_with_a_non_finite_figure_is_undone_whole() -> None:
+    """A holder whose figures come out non-finite stops the compiled vol tick: the option's values, the other
+    holders' figures, every level and the market are put back, and the error names the account."""
+    name = OPTIONS[0]
+    book = ro.Book.from_arrays(["A", "C", "D"], [name, name, "BTC-PERPETUAL"], [-5.0, 3.0, 1000.0],
+                               instruments=MARKET.instruments)  # fmt: skip
+    balances = ro.Balances.from_mapping({"A": {"BTC": 0.9}, "C": {"BTC": 1.0}, "D": {"BTC": 1.0}})
+    engine = ro.RiskEngine(book, MARKET, balances=balances)
+    forward = float(engine._option_columns.forward[engine.table.row(name)])
+    engine.on_ticker(name, mark_iv=0.6, timestamp=1)
+    option, levels, view = _option_state(engine, name), engine._level.copy(), engine.accounts()
+    c = list(engine.positions.labels).index("C")
+    engine._balance[c, :] = np.nan  # an input gone bad under the tick (nothing valid does this)
+    with pytest.raises(ValueError, match="account 'C'.*not a finite"):
+        engine.on_ticker(name, mark_iv=2.5, mark_price=0.04, underlying_price=forward * 1.01, timestamp=2)
+    assert _option_state(engine, name) == option
+    np.testing.assert_array_equal(engine._level, levels)
+    after = engine.accounts()
+    kept = [i for i, label in enumerate(view.accounts) if label != "C"]
+    for column in ("initial", "maintenance", "equity", "initial_usd", "maintenance_usd", "available_usd", "mm_ratio"):
+        np.testing.assert_array_equal(getattr(after, column)[kept], getattr(view, column)[kept])
+    assert engine.counters["updates"] == 1  # the first tick only
+
+
+def test_a_vol_tick_the_kernels_refuse_takes_the_general_functions_that_name_the_input() -> None:
+    """Kept columns the compiled reprice refuses (a strike gone bad, which nothing valid does) leave nothing
+    changed; the general functions report the input and the transaction is undone."""
     book, balances = start_book()
     engine = ro.RiskEngine(book, MARKET, balances=balances)
     name = OPTIONS[0]
     engine.on_ticker(name, mark_iv=0.6, timestamp=1)
     before = _state(engine)
-    real = engine._refresh
-
-    def refresh_then_fail(*args: Any, **kwargs: Any) -> None:
-        real(*args, **kwargs)  # the holders recomputed on the new vol, then a failure
-        raise ValueError("injected")
-
-    monkeypatch.setattr(engine, "_refresh", refresh_then_fail)
-    monkeypatch.setattr(engine, "_apply_touched", lambda *a: pytest.fail("the general path ran"))
-    with pytest.raises(ValueError, match="injected"):
+    row = engine.table.row(name)
+    strike = engine._option_columns.strike[row]
+    engine._option_columns.strike[row] = -1.0
+    with pytest.raises(ValueError, match="strike"):
         engine.on_ticker(name, mark_iv=2.5, mark_price=0.04, timestamp=2)
-    monkeypatch.setattr(engine, "_refresh", real)
-    monkeypatch.undo()  # (the restored market's caches are cleared: the next tick revalues the option in full)
-    after = _state(engine)
-    assert after[:-1] == before[:-1]  # figures, instrument columns, levels and market as they were
+    engine._option_columns.strike[row] = strike
+    assert _state(engine)[:-1] == before[:-1]  # figures, instrument columns, levels and market as they were
     with pytest.raises(ValueError, match="mark_iv"):
         engine.on_ticker(name, mark_iv=-0.1, timestamp=3)  # refused before anything changes
     assert _state(engine)[:-1] == before[:-1]

@@ -20,6 +20,7 @@
 #include "../../src/accounts/positions.hpp"
 #include "../../src/accounts/settle.hpp"
 #include "../common/arrays.hpp"
+#include "../scenarios/option_reprice.hpp"
 #include "riskoffset/dispatch.hpp"
 #include "riskoffset/parallel.hpp"
 
@@ -120,51 +121,33 @@ class LiveRefresh {
   // levels).
   py::tuple call(const Ints& starts, const Ints& ends, const Ints& indices, const Doubles& quantity_in,
                  const Doubles& average_in, const Ints& rows) {
-    const Doubles quantity = riskoffset_bindings::aligned(quantity_in), average = riskoffset_bindings::aligned(average_in);
-    const auto n_rows = static_cast<std::size_t>(rows.size());
-    RO_CHECK(starts.ndim() == 1 && ends.ndim() == 1 && static_cast<std::size_t>(starts.size()) == n_rows &&
-                 static_cast<std::size_t>(ends.size()) == n_rows,
-             "starts, ends and rows need one entry per account");
-    const auto n_pool = static_cast<std::int64_t>(indices.size());
-    RO_CHECK(quantity.size() == n_pool && average.size() == n_pool, "indices, quantity and average differ in length");
-    const std::int64_t *ip = starts.data(), *ep = ends.data(), *r = rows.data(), *ix = indices.data();
-    for (std::size_t a = 0; a < n_rows; ++a) {
-      RO_CHECK(r[a] >= 0 && r[a] < n_total_, "rows outside the engine's accounts");
-      RO_CHECK(0 <= ip[a] && ip[a] <= ep[a] && ep[a] <= n_pool, "account " + std::to_string(a) + ": positions outside the pool");
-      bool outside = false;  // no early exit: the check vectorises; the message is found only on failure
-      for (std::int64_t p = ip[a]; p < ep[a]; ++p) outside |= static_cast<std::uint64_t>(ix[p]) >= n_instr_;
-      for (std::int64_t p = ip[a]; outside && p < ep[a]; ++p)
-        RO_CHECK(ix[p] >= 0 && static_cast<std::size_t>(ix[p]) < n_instr_,
-                 "position " + std::to_string(p) + " names an instrument row outside the table");
-    }
-    const std::size_t max_parts = static_cast<std::size_t>(std::max(threads_, 1));
-    std::vector<std::vector<std::int64_t>> moved(max_parts);
-    std::vector<std::vector<std::int8_t>> before(max_parts);
-    std::vector<std::int64_t> bad(max_parts, -1);
-    std::size_t parts = 1;
-    {
-      py::gil_scoped_release release;  // accounts are split across threads: each writes only its own rows
-      const bool rows_aligned = pm_ && copy_rows_aligned();
-      parts = riskoffset::parallel_rows(n_rows, threads_, 1024, [&](std::size_t part, std::size_t begin, std::size_t end) {
-        bad[part] = refresh_rows(ip, ep, ix, quantity.data(), average.data(), r, n_rows, begin, end, moved[part],
-                                 before[part], rows_aligned);
-      });
-    }
-    std::int64_t bad_row = -1;
-    std::size_t n_moved = 0;
-    for (std::size_t p = 0; p < parts; ++p) {
-      if (bad_row < 0) bad_row = bad[p];
-      n_moved += moved[p].size();
-    }
-    Ints moved_out(static_cast<py::ssize_t>(n_moved));
-    py::array_t<std::int8_t> before_out(static_cast<py::ssize_t>(n_moved));
-    std::size_t at = 0;
-    for (std::size_t p = 0; p < parts; ++p) {  // parts in account order: the events come out in that order
-      std::copy(moved[p].begin(), moved[p].end(), moved_out.mutable_data() + at);
-      std::copy(before[p].begin(), before[p].end(), before_out.mutable_data() + at);
-      at += moved[p].size();
-    }
-    return py::make_tuple(bad_row, moved_out, before_out);
+    const Accounts accounts = checked_accounts(starts, ends, indices, quantity_in, average_in, rows);
+    Outcome outcome = refresh_accounts(accounts);
+    return outcome.tuple(outcome.bad);
+  }
+
+  // An option's vol tick in one call: the option at `row` repriced at `sigma` by `reprice` (bound to the same
+  // engine arrays), then the accounts of `rows` recomputed as `call` recomputes them, and the same tuple.  When a
+  // kernel refuses an input, nothing changes and the first entry is -2.  When a figure comes out non-finite, the
+  // option's values are put back, those accounts recomputed from them (the same code on the same inputs: the
+  // same figures) and their levels restored; the first entry is then the account's engine row, and no level moved.
+  py::tuple option_tick(riskoffset_bindings::OptionReprice& reprice, py::ssize_t row, double sigma, const Ints& starts,
+                        const Ints& ends, const Ints& indices, const Doubles& quantity_in, const Doubles& average_in,
+                        const Ints& rows) {
+    RO_CHECK(pm_, "only a portfolio-margin refresh reprices an option's scenario vector");
+    RO_CHECK(reprice.size() == n_instr_, "the reprice is bound to another instrument table");
+    const Accounts accounts = checked_accounts(starts, ends, indices, quantity_in, average_in, rows);
+    RO_CHECK(0 <= row && static_cast<std::size_t>(row) < n_instr_, "row outside the instrument table");
+    const riskoffset_bindings::OptionReprice::Saved saved = reprice.save(static_cast<std::size_t>(row));
+    if (!reprice(row, sigma)) return Outcome{}.tuple(-2);
+    std::vector<std::int8_t> levels(accounts.n_rows);
+    for (std::size_t a = 0; a < accounts.n_rows; ++a) levels[a] = level_[accounts.rows[a]];
+    Outcome outcome = refresh_accounts(accounts);
+    if (outcome.bad < 0) return outcome.tuple(-1);
+    reprice.restore(saved);
+    refresh_accounts(accounts);
+    for (std::size_t a = 0; a < accounts.n_rows; ++a) level_[accounts.rows[a]] = levels[a];
+    return Outcome{}.tuple(outcome.bad);
   }
 
   // A fill of the account at engine row `row` (`quantity` signed, at `price`; `fee` in currency column
@@ -223,6 +206,77 @@ class LiveRefresh {
   }
 
  private:
+  // The positions of the accounts a call recomputes, checked: engine rows `rows`, account a's positions
+  // ip[a] .. ep[a] - 1 of the pool arrays (ix, quantity, average).
+  struct Accounts {
+    const std::int64_t *ip, *ep, *rows, *ix;
+    Doubles quantity, average;  // (aligned copies where the caller's arrays are not)
+    std::size_t n_rows;
+  };
+  Accounts checked_accounts(const Ints& starts, const Ints& ends, const Ints& indices, const Doubles& quantity_in,
+                            const Doubles& average_in, const Ints& rows) const {
+    Accounts acc{starts.data(), ends.data(), rows.data(), indices.data(), riskoffset_bindings::aligned(quantity_in),
+                 riskoffset_bindings::aligned(average_in), static_cast<std::size_t>(rows.size())};
+    const std::size_t n_rows = acc.n_rows;
+    RO_CHECK(starts.ndim() == 1 && ends.ndim() == 1 && static_cast<std::size_t>(starts.size()) == n_rows &&
+                 static_cast<std::size_t>(ends.size()) == n_rows,
+             "starts, ends and rows need one entry per account");
+    const auto n_pool = static_cast<std::int64_t>(indices.size());
+    RO_CHECK(acc.quantity.size() == n_pool && acc.average.size() == n_pool,
+             "indices, quantity and average differ in length");
+    const std::int64_t *ip = acc.ip, *ep = acc.ep, *r = acc.rows, *ix = acc.ix;
+    for (std::size_t a = 0; a < n_rows; ++a) {
+      RO_CHECK(r[a] >= 0 && r[a] < n_total_, "rows outside the engine's accounts");
+      RO_CHECK(0 <= ip[a] && ip[a] <= ep[a] && ep[a] <= n_pool, "account " + std::to_string(a) + ": positions outside the pool");
+      bool outside = false;  // no early exit: the check vectorises; the message is found only on failure
+      for (std::int64_t p = ip[a]; p < ep[a]; ++p) outside |= static_cast<std::uint64_t>(ix[p]) >= n_instr_;
+      for (std::int64_t p = ip[a]; outside && p < ep[a]; ++p)
+        RO_CHECK(ix[p] >= 0 && static_cast<std::size_t>(ix[p]) < n_instr_,
+                 "position " + std::to_string(p) + " names an instrument row outside the table");
+    }
+    return acc;
+  }
+
+  // What a recomputation found, per part of the accounts (each part one thread's, in account order).
+  struct Outcome {
+    std::int64_t bad = -1;  // first engine row with a non-finite figure, or -1
+    std::vector<std::vector<std::int64_t>> moved;  // indices a whose level changed
+    std::vector<std::vector<std::int8_t>> before;  // their previous levels
+    // (status, moved, before) with the parts joined: the events come out in account order.
+    py::tuple tuple(std::int64_t status) const {
+      std::size_t n_moved = 0;
+      for (const auto& m : moved) n_moved += m.size();
+      Ints moved_out(static_cast<py::ssize_t>(n_moved));
+      py::array_t<std::int8_t> before_out(static_cast<py::ssize_t>(n_moved));
+      std::size_t at = 0;
+      for (std::size_t p = 0; p < moved.size(); ++p) {
+        std::copy(moved[p].begin(), moved[p].end(), moved_out.mutable_data() + at);
+        std::copy(before[p].begin(), before[p].end(), before_out.mutable_data() + at);
+        at += moved[p].size();
+      }
+      return py::make_tuple(status, moved_out, before_out);
+    }
+  };
+
+  Outcome refresh_accounts(const Accounts& acc) {
+    const std::size_t max_parts = static_cast<std::size_t>(std::max(threads_, 1));
+    Outcome o;
+    o.moved.resize(max_parts), o.before.resize(max_parts);
+    std::vector<std::int64_t> bad(max_parts, -1);
+    std::size_t parts = 1;
+    {
+      py::gil_scoped_release release;  // accounts are split across threads: each writes only its own rows
+      const bool rows_aligned = pm_ && copy_rows_aligned();
+      parts = riskoffset::parallel_rows(acc.n_rows, threads_, 1024, [&](std::size_t part, std::size_t begin, std::size_t end) {
+        bad[part] = refresh_rows(acc.ip, acc.ep, acc.ix, acc.quantity.data(), acc.average.data(), acc.rows, acc.n_rows,
+                                 begin, end, o.moved[part], o.before[part], rows_aligned);
+      });
+    }
+    o.moved.resize(parts), o.before.resize(parts);
+    for (std::size_t p = 0; p < parts && o.bad < 0; ++p) o.bad = bad[p];
+    return o;
+  }
+
   // The pool arrays of the engine for a change of the account at `row` (checked: its segment lies in the
   // pool's first `size` entries and names instruments of the table).
   struct OneAccount {
@@ -607,5 +661,12 @@ void register_live(py::module_& m) {
            py::arg("average"), py::arg("rows"),
            "Recompute the engine accounts `rows` (positions starts[a] .. ends[a] - 1 of the pool arrays) into the "
            "engine's arrays: (first row with a non-finite figure or -1, indices a whose level changed, their "
-           "previous levels).");
+           "previous levels).")
+      .def("option_tick", &LiveRefresh::option_tick, py::arg("reprice"), py::arg("row"), py::arg("sigma"),
+           py::arg("starts"), py::arg("ends"), py::arg("indices"), py::arg("quantity"), py::arg("average"),
+           py::arg("rows"),
+           "An option's vol tick: the option at `row` repriced at `sigma` by `reprice` (an OptionReprice bound to the "
+           "same arrays), then the accounts `rows` recomputed as a call does: (-1, moved, before); -2 first when a "
+           "kernel refuses an input (nothing changed); an engine row first when one of its figures was non-finite "
+           "(everything put back).");
 }

@@ -4,6 +4,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from .scenarios import OptionReprice
+
 KEY_FIELDS: tuple[str, ...]
 
 # Scenario grids (riskoffset.margining.grid) and SPAN (riskoffset.margining.span): their compiled passes
@@ -156,6 +158,18 @@ class LiveRefresh:
         amount: float,
         add: bool,
     ) -> tuple[bool, int, int]: ...
+    def option_tick(
+        self,
+        reprice: OptionReprice,
+        row: int,
+        sigma: float,
+        starts: npt.NDArray[np.int64],
+        ends: npt.NDArray[np.int64],
+        indices: npt.NDArray[np.int64],
+        quantity: npt.NDArray[np.float64],
+        average: npt.NDArray[np.float64],
+        rows: npt.NDArray[np.int64],
+    ) -> tuple[int, npt.NDArray[np.int64], npt.NDArray[np.int8]]: ...
     def __call__(
         self,
         starts: npt.NDArray[np.int64],

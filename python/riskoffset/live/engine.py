@@ -422,11 +422,7 @@ class RiskEngine:
         if not self.pm:
             self._initial[rows], self._maintenance[rows] = self._margins(rows, *self.positions.csr(rows)[:3])
         p = self.positions
-        if len(rows) == 1:  # one account (a trade, a balance): views, no fancy indexing
-            r = int(rows[0])
-            starts, ends = p.start[r : r + 1], p.end[r : r + 1]
-        else:
-            starts, ends = self._ranges(rows)
+        starts, ends = self._spans(rows)
         bad, moved, before = self._bound_refresh(keys)(starts, ends, p.indices, p.quantity, p.average, rows)
         if bad >= 0:
             raise self._not_finite(bad)
@@ -475,6 +471,14 @@ class RiskEngine:
                 self._state_cache, self._price_cache, self._columns_cache, inputs, self._moves_cache, refresh,
             )  # fmt: skip
         return c[5]
+
+    def _spans(self, rows: IntArray) -> tuple[IntArray, IntArray]:
+        """Where the positions of the accounts ``rows`` start and end in the pool."""
+        if len(rows) == 1:  # one account (a trade, a balance): views, no fancy indexing
+            r = int(rows[0])
+            p = self.positions
+            return p.start[r : r + 1], p.end[r : r + 1]
+        return self._ranges(rows)
 
     def _ranges(self, rows: IntArray) -> tuple[IntArray, IntArray]:
         """`Positions.ranges` of ``rows``, kept for the same array of rows (a vol tick's holders) until a
@@ -623,25 +627,13 @@ class RiskEngine:
     def _reprice_kept(self, row: int, sigma: float) -> None:
         """Reprice the option at ``row`` (`_kept_option`) at vol ``sigma`` with the functions of the full
         revaluation: under deribit-pm its value, delta, vector and shock delta in one compiled call
-        (`_option_repricer`); otherwise its value and delta (`unit_greeks.option_greeks`).  A new ticker forward
-        of the option is checked as resolving checks it."""
-        m = self.market
-        name = self._names[row]
-        base = self._underlying_name[row]
-        columns = self._option_columns
-        own = m.forwards.get(name)
-        if own is not None and own != columns.forward[row]:
-            m.check_ticker_forward(name, base, int(self.table.expiration_ms[row]), own)
-            columns.forward[row] = own
-        views = self._option_views.get(row)
-        if views is None:  # the option's kept columns as views (they follow the columns' updates in place)
-            one = columns.at(slice(row, row + 1))
-            pair = self._p.pair(base) if self.pm else None
-            views = self._option_views[row] = (one, one.flag > 0, pair, bool(self._inverse[row]))
-        one, is_call, pair, inverse = views
-        if pair is not None and self._option_repricer(base, pair)(row, sigma):
+        (`_kept_repricer`); otherwise its value and delta (`unit_greeks.option_greeks`)."""
+        reprice = self._kept_repricer(row)
+        if reprice is not None and reprice(row, sigma):
             return
         # Off deribit-pm, or an input the kernels refuse (the functions below name it and raise).
+        one, is_call, pair, inverse = self._option_views[row]
+        m = self.market
         vol = np.full(1, sigma)
         value, delta, *_ = option_greeks(is_call, one.forward, one.strike, one.t, m.rate, vol, threads=1)
         self._unit_value[row] = value[0] / one.forward[0] if inverse else value[0]
@@ -651,6 +643,28 @@ class RiskEngine:
                 one, vol, self._p, pair, m.rate, out=self._inputs.vectors[row : row + 1], base=self._base_pass
             )
             self._inputs.delta[row] = pm_delta[0]
+
+    def _kept_repricer(self, row: int) -> Any:
+        """The option at ``row``'s kept columns made current (a new ticker forward of the option, checked as
+        resolving checks it, saved to the update's undo log) and, under deribit-pm, its compiled reprice
+        (`_option_repricer`; None otherwise)."""
+        m = self.market
+        name = self._names[row]
+        base = self._underlying_name[row]
+        columns = self._option_columns
+        own = m.forwards.get(name)
+        if own is not None and own != columns.forward[row]:
+            m.check_ticker_forward(name, base, int(self.table.expiration_ms[row]), own)
+            if self._undo is not None:
+                self._undo.option_forward(row)
+            columns.forward[row] = own
+        views = self._option_views.get(row)
+        if views is None:  # the option's kept columns as views (they follow the columns' updates in place)
+            one = columns.at(slice(row, row + 1))
+            pair = self._p.pair(base) if self.pm else None
+            views = self._option_views[row] = (one, one.flag > 0, pair, bool(self._inverse[row]))
+        pair = views[2]
+        return None if pair is None else self._option_repricer(base, pair)
 
     def _option_repricer(self, base: str, pair: Any) -> Any:
         """The compiled one-option reprice of ``base``'s options (`portfolio.bind_option_reprice`), bound to the
@@ -818,10 +832,11 @@ class RiskEngine:
 
     def _option_vol_tick(self, q: TickerQuote) -> bool:
         """A held option's own ticker under deribit-pm, the common vol tick, straight to its parts: the quotes
-        checked as `_ticker_quote` checks them, the option repriced on its kept columns (`_reprice_kept`, one
-        compiled call), its holders recomputed, all in one transaction like every update.  False, with nothing
-        done, where the general path is needed: another method, an option no account holds, or kept columns that
-        no longer hold (an expired option, a moved index, forward curve or valuation time)."""
+        checked as `_ticker_quote` checks them, then in one compiled call (`LiveRefresh.option_tick`) the option
+        repriced on its kept columns (`_kept_repricer`) and its holders recomputed, all in one transaction like
+        every update.  False, with nothing done, where the general path is needed: another method, an option no
+        account holds, or kept columns that no longer hold (an expired option, a moved index, forward curve or
+        valuation time)."""
         name = q.instrument
         try:
             row = self.table.row(name)
@@ -829,19 +844,32 @@ class RiskEngine:
             return False
         if not self.pm or self._undo is not None or not self._kept_option(row):  # (_undo: called back in an update)
             return False
-        quotes = {"mark_iv": {name: _non_negative(q.mark_iv, f"mark_iv of {name}")}}
+        sigma = _non_negative(q.mark_iv, f"mark_iv of {name}")
+        quotes = {"mark_iv": {name: sigma}}
         if q.mark_price is not None:
             quotes["marks"] = {name: _positive(q.mark_price, f"mark_price of {name}")}
         if q.underlying_price is not None:
             quotes["forwards"] = {name: _positive(q.underlying_price, f"underlying_price of {name}")}
         if not self._in_order(name, q.timestamp):
             return True
+        holders = self._holders_of_row(row)
+        keys = self._inputs.instrument_key[row : row + 1]
+        p = self.positions
         with self._transaction() as undo:
             undo.market(**quotes)
-            undo.instruments(slice(row, row + 1), flags=False)  # held already: the flags stay
-            self._reprice_kept(row, quotes["mark_iv"][name])
-            keys = self._inputs.instrument_key[row : row + 1]
-            self._refresh(self._holders_of_row(row), keys=keys, timestamp=q.timestamp)
+            reprice = self._kept_repricer(row)
+            starts, ends = self._spans(holders)
+            status, moved, before = self._bound_refresh(keys).option_tick(
+                reprice, row, sigma, starts, ends, p.indices, p.quantity, p.average, holders
+            )
+            if status == -2:  # a kernel refuses an input (nothing changed): the general functions name it
+                undo.instruments(slice(row, row + 1), flags=False)
+                self._reprice_kept(row, sigma)
+                self._refresh(holders, keys=keys, timestamp=q.timestamp)
+            elif status >= 0:  # everything compiled was put back; the transaction restores the market
+                raise self._not_finite(status)
+        if status == -1 and len(moved):  # the update stands: its events
+            self._emit_rows(holders[moved], before.tolist(), q.timestamp)
         self.counters["updates"] += 1
         self._notify()
         return True

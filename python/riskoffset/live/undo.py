@@ -32,6 +32,7 @@ class Undo:
         self.saved_rows: tuple[Any, ...] | None = None
         self.saved_account: tuple[Any, ...] | None = None
         self.saved_flags: tuple[Any, Any] | None = None
+        self.saved_forwards: dict[int, float] = {}
 
     def __enter__(self) -> Undo:  # noqa: PYI034 - a private helper, never subclassed
         e = self.e
@@ -61,6 +62,10 @@ class Undo:
             self.saved_flags = (e._held.copy(), e._stale.copy())
         pm = (e._inputs.vectors[rows].copy(), e._inputs.delta[rows].copy()) if e.pm else None
         self.saved_rows = (rows, e._unit_value[rows].copy(), e._unit_delta[rows].copy(), e._mark[rows].copy(), pm)
+
+    def option_forward(self, row: int) -> None:
+        """Save the kept forward of the option at ``row`` (a ticker's new forward replaces it)."""
+        self.saved_forwards.setdefault(row, float(self.e._option_columns.forward[row]))
 
     def account(self, row: int) -> None:
         e = self.e
@@ -92,6 +97,8 @@ class Undo:
             e._unit_value[rows], e._unit_delta[rows], e._mark[rows] = value, delta, mark
             if pm is not None:
                 e._inputs.vectors[rows], e._inputs.delta[rows] = pm
+        for row, forward in self.saved_forwards.items():
+            e._option_columns.forward[row] = forward
         if self.saved_account is not None:
             row, balance, saved = self.saved_account
             e._balance[row] = balance
