@@ -266,7 +266,7 @@ class LiveRefresh {
     std::size_t parts = 1;
     {
       py::gil_scoped_release release;  // accounts are split across threads: each writes only its own rows
-      const bool rows_aligned = pm_ && copy_rows_aligned();
+      const bool rows_aligned = pm_ && acc.n_rows >= kAlignedCopyMinAccounts && copy_rows_aligned();
       parts = riskoffset::parallel_rows(acc.n_rows, threads_, 1024, [&](std::size_t part, std::size_t begin, std::size_t end) {
         bad[part] = refresh_rows(acc.ip, acc.ep, acc.ix, acc.quantity.data(), acc.average.data(), acc.rows, acc.n_rows,
                                  begin, end, o.moved[part], o.before[part], rows_aligned);
@@ -362,6 +362,9 @@ class LiveRefresh {
   // starting on a cache line: a row's vector loads then never straddle two lines.  Copied on each call, as the
   // engine writes the rows in place; a one-account call reads the engine's array as it is (same figures).
   static constexpr std::size_t kRowStride = 40;
+  // The copy streams every row of the bound keys (~200 kB for a coin's listed options): it pays for itself
+  // from about this many accounts (an index tick's, a popular option's holders), not for a few.
+  static constexpr std::size_t kAlignedCopyMinAccounts = 512;
   bool copy_rows_aligned() {
     const std::size_t width = shape_.width();
     if (width > kRowStride) return false;
