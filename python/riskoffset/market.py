@@ -39,7 +39,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -149,6 +149,17 @@ def _checked_timestamps(values: Any) -> dict[str, int]:
             raise MarketDataError(f"timestamp of {k} must be whole milliseconds since 1970, got {v!r}", str(k))
         out[str(k)] = int(ms)
     return out
+
+
+class QuoteUpdate(NamedTuple):
+    """Quotes checked by `Market.check_update`, for `Market.apply`."""
+
+    index_prices: dict[str, float]  # (the index table; "index" is a tuple method)
+    marks: dict[str, float]
+    mark_iv: dict[str, float]
+    forwards: dict[str, float]
+    timestamps: dict[str, int]
+    valuation_time: datetime | None
 
 
 @dataclass(frozen=True)
@@ -282,26 +293,54 @@ class Market:
         """Change quotes in place, each checked as the constructor checks it, and drop the cached
         resolutions.  A market is otherwise a snapshot: the live engine keeps its own `copy` current this
         way.  Every value is checked before any is applied, so a bad one leaves the market as it was."""
-        checked_index = _checked_index(index) if index is not None else {}
-        checked_marks = _checked_marks(marks) if marks is not None else {}
-        checked_iv = _checked_mark_iv(mark_iv) if mark_iv is not None else {}
-        checked_forwards = _checked_forwards(forwards) if forwards is not None else {}
-        checked_timestamps = _checked_timestamps(timestamps) if timestamps is not None else {}
-        when = to_utc(valuation_time, "valuation_time") if valuation_time is not None else None
-        self.index.update(checked_index)
-        self.marks.update(checked_marks)
-        self.mark_iv.update(checked_iv)
-        self.forwards.update(checked_forwards)
-        self.timestamps.update(checked_timestamps)
-        if when is not None or checked_timestamps:
+        self.apply(
+            Market.check_update(
+                index=index,
+                marks=marks,
+                mark_iv=mark_iv,
+                forwards=forwards,
+                timestamps=timestamps,
+                valuation_time=valuation_time,
+            )
+        )
+
+    @staticmethod
+    def check_update(
+        *,
+        index: Mapping[str, float] | None = None,
+        marks: Mapping[str, float] | None = None,
+        mark_iv: Mapping[str, float] | None = None,
+        forwards: Mapping[str, float] | None = None,
+        timestamps: Mapping[str, int] | None = None,
+        valuation_time: TimeLike | None = None,
+    ) -> QuoteUpdate:
+        """The checks of `update` alone (MarketDataError naming the first bad value), changing nothing: what it
+        returns, given to `apply`, cannot fail."""
+        return QuoteUpdate(
+            _checked_index(index) if index is not None else {},
+            _checked_marks(marks) if marks is not None else {},
+            _checked_mark_iv(mark_iv) if mark_iv is not None else {},
+            _checked_forwards(forwards) if forwards is not None else {},
+            _checked_timestamps(timestamps) if timestamps is not None else {},
+            to_utc(valuation_time, "valuation_time") if valuation_time is not None else None,
+        )
+
+    def apply(self, u: QuoteUpdate) -> None:
+        """Apply quotes `check_update` checked, and drop the cached resolutions they change."""
+        self.index.update(u.index_prices)
+        self.marks.update(u.marks)
+        self.mark_iv.update(u.mark_iv)
+        self.forwards.update(u.forwards)
+        self.timestamps.update(u.timestamps)
+        if u.valuation_time is not None or u.timestamps:
             self._version += 1
-        if when is not None:
-            self.valuation_time, self._valuation_ms = when, epoch_ms(when)
+        if u.valuation_time is not None:
+            self.valuation_time, self._valuation_ms = u.valuation_time, epoch_ms(u.valuation_time)
             self._curves.clear()
         versions = self._base_versions
-        for base in checked_index:
+        for base in u.index_prices:
             versions[base] = versions.get(base, 0) + 1
-        for name in [*checked_marks, *checked_forwards]:
+        for name in [*u.marks, *u.forwards]:
             if name.count("-") == 1:  # a curve point (`_curve`): that base's curve is rebuilt on use
                 base = name.split("-")[0]
                 self._curves.pop(base, None)

@@ -8,6 +8,7 @@
 #include <pybind11/pybind11.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <stdexcept>
@@ -82,6 +83,12 @@ OptionReprice::OptionReprice(py::handle flag, py::handle forward, py::handle str
   set_.time_shift = time_shift.is_none() ? nullptr : time_shift_.data();
   set_.identity = identity_.data(), set_.n_standard = n_standard_;
   set_.weight = weight_.data(), set_.convert = convert_.data();
+  growth_.resize(2 * n_moves_);
+  for (std::size_t j = 0; j < n_moves_; ++j) {
+    growth_[j] = std::log1p(move_.data()[j]);
+    growth_[n_moves_ + j] = 1.0 / (1.0 + move_.data()[j]);
+  }
+  set_.log_growth = growth_.data(), set_.inv_growth = growth_.data() + n_moves_;
 }
 
 bool OptionReprice::operator()(py::ssize_t row, double sigma) {

@@ -7,6 +7,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "../common/arrays.hpp"
 #include "option_scenarios.hpp"
@@ -52,6 +53,7 @@ class OptionReprice {
   double r_;
   bool shock_delta_;
   std::size_t n_ = 0, n_moves_ = 0, n_standard_ = 0;
+  std::vector<double> growth_;  // ln(1 + move), then 1 / (1 + move): the same every call
   ScenarioSetView set_;
 };
 

@@ -17,6 +17,7 @@ std::int64_t run_option_scenarios(const OptionRowsView& rows, const ScenarioSetV
   // Without instruments there is no sigma to read: any vol state index is then acceptable.
   in.n_vol_states = n > 0 ? n_states + 1 : static_cast<std::size_t>(INT32_MAX) + 1;
   in.base_value = base_value, in.base_delta = base_delta;
+  in.log_growth = set.log_growth, in.inv_growth = set.inv_growth;
   // State-major vols: states 0..k-1 shocked, state k the mark vol (the kernel's base column).
   std::vector<double> sigmas((n_states + 1) * n);
   for (std::size_t i = 0; i < n; ++i) {

@@ -42,6 +42,9 @@ struct ScenarioSetView {
   std::size_t n_standard = 0;
   const double* weight = nullptr;
   const double* convert = nullptr;
+  // Optional, n_moves each: ln(1 + move) and 1 / (1 + move) computed once (riskoffset::ScenarioInputs).
+  const double* log_growth = nullptr;
+  const double* inv_growth = nullptr;
 };
 
 // n options, each column one value per option; expired may be null.

@@ -112,6 +112,10 @@ struct ScenarioInputs {
   // (before any coin conversion) and its delta dV/dF, so the margin's delta steps need no second pricing pass.
   double* base_value = nullptr;
   double* base_delta = nullptr;
+  // Optional, n_scenarios each: ln(1 + move) (std::log1p) and 1 / (1 + move), as the kernel would compute them
+  // (a caller that runs the same scenarios many times computes them once).
+  const double* log_growth = nullptr;
+  const double* inv_growth = nullptr;
 };
 
 // Rows [begin, end) of the instrument x scenario value matrix.  Returns the first invalid flat index

@@ -6,6 +6,78 @@
 
 constexpr std::size_t kHoistedStates = 8;  // vol states whose s and 1/s are kept per instrument block
 
+// One instrument, its scenarios across the lanes (the live engine reprices one option at a time: lanes over
+// instruments would leave W - 1 of them idle).  Every lane runs the arithmetic of the instrument-lane kernel
+// below on that lane's inputs, in the same order, so the values are the same bits.
+inline std::int64_t scenario_values_one(const ScenarioInputs& in, double* values, std::size_t i,
+                                        const double* log_growth, const double* inv_growth) {
+  const std::size_t n = in.n_instruments, m = in.n_scenarios;
+  const bool zero_rate = in.r == 0.0;
+  const bool shifted = in.time_shift != nullptr;
+  const vd theta = splat(in.flag[i]), F0 = splat(in.forward[i]), t = splat(in.t[i]), inverse = splat(in.inverse[i]);
+  const vi forward_like = theta == 0.0;
+  const vd K = select(forward_like, F0, splat(in.strike[i]));
+  const vi ok = (F0 >= kMinMagnitude) & (F0 <= kMaxMagnitude) & (K >= kMinMagnitude) & (K <= kMaxMagnitude) &
+                (vabs(t) <= kMaxMagnitude) & (vabs(in.r * t) <= kMaxRateTime) &
+                ((inverse == 0.0) | (inverse == 1.0)) & (forward_like | (vabs(theta) == 1.0));
+  if (!all(ok)) return static_cast<std::int64_t>(i * m);
+  for (std::size_t j = 0; j < m; ++j) {
+    const double sigma = in.sigma[static_cast<std::size_t>(in.vol_state[j]) * n + i];
+    if (!(sigma >= 0.0 && sigma <= kMaxMagnitude)) return static_cast<std::int64_t>(i * m + j);
+  }
+  const bool is_forward = forward_like[0] != 0, is_inverse = (inverse == 1.0)[0] != 0;
+  const vd inv_f0 = 1.0 / F0;
+  const vd x0 = vlog_ratio(F0, K, inv_f0);
+  const vd sqrt_t0 = vsqrt(vmax(t, splat(0.0)));
+  const vd discount0 = zero_rate ? splat(1.0) : vexp(-in.r * vmax(t, splat(0.0)));
+  const std::size_t first_column = in.base_first ? 1 : 0;
+  double* row = values + i * (m - first_column);
+  double base = 0.0;
+  for (std::size_t j0 = 0; j0 < m; j0 += W) {
+    const std::size_t lanes = std::min<std::size_t>(W, m - j0);
+    double move_l[W], sigma_l[W], shift_l[W], log_l[W], inv_l[W];
+    for (std::size_t l = 0; l < static_cast<std::size_t>(W); ++l) {
+      const std::size_t j = j0 + std::min(l, lanes - 1);  // padding lanes repeat the last scenario
+      move_l[l] = in.move[j];
+      sigma_l[l] = in.sigma[static_cast<std::size_t>(in.vol_state[j]) * n + i];
+      shift_l[l] = shifted ? in.time_shift[j] : 0.0;
+      log_l[l] = log_growth[j], inv_l[l] = inv_growth[j];
+    }
+    const vd move = load(move_l), sigma = load(sigma_l);
+    vd T = t, sqrt_t = sqrt_t0;
+    if (shifted) {
+      T = vmax(t - load(shift_l), splat(0.0));
+      sqrt_t = vsqrt(T);
+    }
+    const vd s = sigma * sqrt_t;
+    const vd inv_s = 1.0 / select(s > kMinTotalVol, s, splat(1.0));
+    const vd growth = 1.0 + move;
+    const vd F = F0 * growth;
+    const vd fk = (F0 - K) + F0 * move;  // F - K without the rounding of F (exact near the money)
+    const BlackTerms bt = black_core(theta, F, K, fk, s, inv_s, x0 + load(log_l));
+    vd V = vmax(theta * fk, splat(0.0)) + bt.tv + 0.0;  // intrinsic + time value
+    const vd discount = shifted ? vexp(-in.r * vmax(T, splat(0.0))) : discount0;
+    if (!zero_rate) V = V * discount;
+    if (is_forward) V = F;
+    if (in.base_first && j0 == 0 && in.base_value != nullptr) {
+      vd delta = theta * bt.n1;
+      if (!zero_rate) delta = delta * discount;
+      in.base_value[i] = V[0];
+      in.base_delta[i] = is_forward ? 1.0 : delta[0];
+    }
+    if (is_inverse) V = V * inv_f0 * load(inv_l);  // coin value V / (F0 (1 + m))
+    if (!in.base_first) {
+      store_part(row + j0, lanes, V);
+      continue;
+    }
+    if (j0 == 0) base = V[0];
+    double pnl[W];
+    store(pnl, V - splat(base));
+    for (std::size_t l = j0 == 0 ? 1 : 0; l < lanes; ++l) row[j0 + l - 1] = pnl[l];
+  }
+  return -1;
+}
+
 inline std::int64_t scenario_values_kernel(const ScenarioInputs& in, double* values, std::size_t begin,
                                            std::size_t end) {
   const std::size_t n = in.n_instruments, m = in.n_scenarios;
@@ -17,12 +89,18 @@ inline std::int64_t scenario_values_kernel(const ScenarioInputs& in, double* val
       return static_cast<std::int64_t>(begin * m + j);
     if (in.time_shift && !std::isfinite(in.time_shift[j])) return static_cast<std::int64_t>(begin * m + j);
   }
-  // Per scenario, once per call: ln(1 + m_j) and 1 / (1 + m_j).
-  std::vector<double> log_growth(m), inv_growth(m);
-  for (std::size_t j = 0; j < m; ++j) {
-    log_growth[j] = std::log1p(in.move[j]);
-    inv_growth[j] = 1.0 / (1.0 + in.move[j]);
+  // Per scenario, once per call (or once per binding, given): ln(1 + m_j) and 1 / (1 + m_j).
+  std::vector<double> growth_store;
+  const double *log_growth = in.log_growth, *inv_growth = in.inv_growth;
+  if (!log_growth || !inv_growth) {
+    growth_store.resize(2 * m);
+    for (std::size_t j = 0; j < m; ++j) {
+      growth_store[j] = std::log1p(in.move[j]);
+      growth_store[m + j] = 1.0 / (1.0 + in.move[j]);
+    }
+    log_growth = growth_store.data(), inv_growth = growth_store.data() + m;
   }
+  if (end - begin == 1 && m > 1) return scenario_values_one(in, values, begin, log_growth, inv_growth);
   const bool zero_rate = in.r == 0.0;
   const bool shifted = in.time_shift != nullptr;
   std::int64_t first_bad = -1;

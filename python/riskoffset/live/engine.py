@@ -628,7 +628,7 @@ class RiskEngine:
         """Reprice the option at ``row`` (`_kept_option`) at vol ``sigma`` with the functions of the full
         revaluation: under deribit-pm its value, delta, vector and shock delta in one compiled call
         (`_kept_repricer`); otherwise its value and delta (`unit_greeks.option_greeks`)."""
-        reprice = self._kept_repricer(row)
+        reprice = self._kept_repricer(row, self.market.forwards.get(self._names[row]))
         if reprice is not None and reprice(row, sigma):
             return
         # Off deribit-pm, or an input the kernels refuse (the functions below name it and raise).
@@ -644,17 +644,14 @@ class RiskEngine:
             )
             self._inputs.delta[row] = pm_delta[0]
 
-    def _kept_repricer(self, row: int) -> Any:
-        """The option at ``row``'s kept columns made current (a new ticker forward of the option, checked as
-        resolving checks it, saved to the update's undo log) and, under deribit-pm, its compiled reprice
-        (`_option_repricer`; None otherwise)."""
-        m = self.market
-        name = self._names[row]
-        base = self._underlying_name[row]
+    def _kept_repricer(self, row: int, own: float | None) -> Any:
+        """The option at ``row``'s kept columns made current with ``own``, its own ticker forward in the market
+        (checked as resolving checks it when it changes; the old one saved to the update's undo log) and, under
+        deribit-pm, its compiled reprice (`_option_repricer`; None otherwise)."""
         columns = self._option_columns
-        own = m.forwards.get(name)
+        base = self._underlying_name[row]
         if own is not None and own != columns.forward[row]:
-            m.check_ticker_forward(name, base, int(self.table.expiration_ms[row]), own)
+            self.market.check_ticker_forward(self._names[row], base, int(self.table.expiration_ms[row]), own)
             if self._undo is not None:
                 self._undo.option_forward(row)
             columns.forward[row] = own
@@ -832,11 +829,12 @@ class RiskEngine:
 
     def _option_vol_tick(self, q: TickerQuote) -> bool:
         """A held option's own ticker under deribit-pm, the common vol tick, straight to its parts: the quotes
-        checked as `_ticker_quote` checks them, then in one compiled call (`LiveRefresh.option_tick`) the option
-        repriced on its kept columns (`_kept_repricer`) and its holders recomputed, all in one transaction like
+        checked as `_ticker_quote` and the market check them; then one compiled call (`LiveRefresh.option_tick`)
+        reprices the option on its kept columns (`_kept_repricer`) and recomputes its holders, or changes
+        nothing; then the market takes the quotes (they are checked: that cannot fail).  All or nothing, like
         every update.  False, with nothing done, where the general path is needed: another method, an option no
-        account holds, or kept columns that no longer hold (an expired option, a moved index, forward curve or
-        valuation time)."""
+        account holds, kept columns that no longer hold (an expired option, a moved index, forward curve or
+        valuation time), or an input the kernels refuse (the general path names it)."""
         name = q.instrument
         try:
             row = self.table.row(name)
@@ -845,30 +843,32 @@ class RiskEngine:
         if not self.pm or self._undo is not None or not self._kept_option(row):  # (_undo: called back in an update)
             return False
         sigma = _non_negative(q.mark_iv, f"mark_iv of {name}")
-        quotes = {"mark_iv": {name: sigma}}
-        if q.mark_price is not None:
-            quotes["marks"] = {name: _positive(q.mark_price, f"mark_price of {name}")}
-        if q.underlying_price is not None:
-            quotes["forwards"] = {name: _positive(q.underlying_price, f"underlying_price of {name}")}
+        marks = {name: _positive(q.mark_price, f"mark_price of {name}")} if q.mark_price is not None else None
+        forwards = (
+            {name: _positive(q.underlying_price, f"underlying_price of {name}")}
+            if q.underlying_price is not None
+            else None
+        )
+        m = self.market
+        update = m.check_update(mark_iv={name: sigma}, marks=marks, forwards=forwards)
         if not self._in_order(name, q.timestamp):
             return True
         holders = self._holders_of_row(row)
-        keys = self._inputs.instrument_key[row : row + 1]
+        columns = self._option_columns
+        kept_forward = columns.forward[row]
+        reprice = self._kept_repricer(row, update.forwards[name] if forwards else m.forwards.get(name))
+        starts, ends = self._spans(holders)
         p = self.positions
-        with self._transaction() as undo:
-            undo.market(**quotes)
-            reprice = self._kept_repricer(row)
-            starts, ends = self._spans(holders)
-            status, moved, before = self._bound_refresh(keys).option_tick(
-                reprice, row, sigma, starts, ends, p.indices, p.quantity, p.average, holders
-            )
-            if status == -2:  # a kernel refuses an input (nothing changed): the general functions name it
-                undo.instruments(slice(row, row + 1), flags=False)
-                self._reprice_kept(row, sigma)
-                self._refresh(holders, keys=keys, timestamp=q.timestamp)
-            elif status >= 0:  # everything compiled was put back; the transaction restores the market
-                raise self._not_finite(status)
-        if status == -1 and len(moved):  # the update stands: its events
+        status, moved, before = self._bound_refresh(self._inputs.instrument_key[row : row + 1]).option_tick(
+            reprice, row, sigma, starts, ends, p.indices, p.quantity, p.average, holders
+        )
+        if status != -1:  # nothing compiled changed (or it was all put back): nor does anything else
+            columns.forward[row] = kept_forward
+            if status == -2:
+                return False
+            raise self._not_finite(status)
+        m.apply(update)
+        if len(moved):
             self._emit_rows(holders[moved], before.tolist(), q.timestamp)
         self.counters["updates"] += 1
         self._notify()
