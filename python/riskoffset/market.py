@@ -327,24 +327,26 @@ class Market:
 
     def apply(self, u: QuoteUpdate) -> None:
         """Apply quotes `check_update` checked, and drop the cached resolutions they change."""
-        self.index.update(u.index_prices)
-        self.marks.update(u.marks)
         self.mark_iv.update(u.mark_iv)
-        self.forwards.update(u.forwards)
-        self.timestamps.update(u.timestamps)
+        versions = self._base_versions
+        if u.index_prices:
+            self.index.update(u.index_prices)
+            for base in u.index_prices:
+                versions[base] = versions.get(base, 0) + 1
+        if u.marks or u.forwards:
+            self.marks.update(u.marks)
+            self.forwards.update(u.forwards)
+            for name in [*u.marks, *u.forwards]:
+                if name.count("-") == 1:  # a curve point (`_curve`): that base's curve is rebuilt on use
+                    base = name.split("-")[0]
+                    self._curves.pop(base, None)
+                    versions[base] = versions.get(base, 0) + 1
         if u.valuation_time is not None or u.timestamps:
+            self.timestamps.update(u.timestamps)
             self._version += 1
         if u.valuation_time is not None:
             self.valuation_time, self._valuation_ms = u.valuation_time, epoch_ms(u.valuation_time)
             self._curves.clear()
-        versions = self._base_versions
-        for base in u.index_prices:
-            versions[base] = versions.get(base, 0) + 1
-        for name in [*u.marks, *u.forwards]:
-            if name.count("-") == 1:  # a curve point (`_curve`): that base's curve is rebuilt on use
-                base = name.split("-")[0]
-                self._curves.pop(base, None)
-                versions[base] = versions.get(base, 0) + 1
         if len(self._resolved):  # (a live engine's vol tick resolves nothing: no new dictionary then)
             self._resolved = weakref.WeakKeyDictionary()
 

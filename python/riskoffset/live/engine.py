@@ -812,7 +812,7 @@ class RiskEngine:
         the forward curve, so every instrument of its underlying is repriced.  ``instrument`` may also be
         Deribit's ticker object itself (``public/ticker`` or a ``ticker.*`` notification's data: its
         ``mark_iv`` in percent, as Deribit sends it)."""
-        if isinstance(instrument, Mapping):
+        if not isinstance(instrument, str) and isinstance(instrument, Mapping):
             from .messages import TickerUpdate, parse_notification
 
             name = instrument.get("instrument_name")
@@ -825,7 +825,12 @@ class RiskEngine:
                 ]
             )
             return
-        self.quotes([TickerQuote(instrument, mark_price, mark_iv, underlying_price, timestamp)])
+        q = TickerQuote(instrument, mark_price, mark_iv, underlying_price, timestamp)
+        if mark_iv is not None:  # an option's vol tick, the most common update: straight to its own path
+            with self._lock:
+                if self._option_vol_tick(q):
+                    return
+        self.quotes([q])
 
     def _option_vol_tick(self, q: TickerQuote) -> bool:
         """A held option's own ticker under deribit-pm, the common vol tick, straight to its parts: the quotes
