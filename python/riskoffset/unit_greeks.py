@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from . import _core
 from ._types import FloatArray
 from .instruments import (
     INVERSE,
@@ -89,7 +90,10 @@ def option_greeks(
 def premium_adjusted(delta: FloatArray, value: FloatArray, forward: FloatArray, inverse: Any) -> FloatArray:
     """The delta Deribit's totals count: delta minus the coin mark V / F for inverse options, delta for
     linear ones."""
-    return np.asarray(np.where(inverse, delta - value / forward, delta), dtype=np.float64)
+    d = np.asarray(delta, dtype=np.float64)
+    flags = np.broadcast_to(np.asarray(inverse, dtype=bool), d.shape)
+    dd, v, f = (np.ravel(a) for a in np.broadcast_arrays(d, np.asarray(value, np.float64), np.asarray(forward, np.float64)))
+    return _core.scenarios.premium_adjusted_delta(dd, v, f, np.ravel(flags).view(np.uint8)).reshape(d.shape)
 
 
 def instrument_greeks(

@@ -19,12 +19,16 @@ std::int64_t run_option_scenarios(const OptionRowsView& rows, const ScenarioSetV
   in.base_value = base_value, in.base_delta = base_delta;
   in.log_growth = set.log_growth, in.inv_growth = set.inv_growth;
   // State-major vols: states 0..k-1 shocked, state k the mark vol (the kernel's base column).
-  std::vector<double> sigmas((n_states + 1) * n);
+  // (on the stack for a few options: the live engine reprices one at a time)
+  double few[32];
+  std::vector<double> many;
+  double* sigmas = few;
+  if ((n_states + 1) * n > sizeof few / sizeof few[0]) many.resize((n_states + 1) * n), sigmas = many.data();
   for (std::size_t i = 0; i < n; ++i) {
     for (std::size_t k = 0; k < n_states; ++k) sigmas[k * n + i] = set.shock(rows.sigma[i], rows.term[i], k);
     sigmas[n_states * n + i] = rows.sigma[i];
   }
-  in.sigma = sigmas.data();
+  in.sigma = sigmas;
   const std::int64_t bad = riskoffset::scenario_values(in, values, n, threads);
   if (bad >= 0) return bad;
   const std::size_t n_extended = columns - set.n_standard;

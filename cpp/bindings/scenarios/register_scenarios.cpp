@@ -44,6 +44,23 @@ void register_option_reprice(py::module_& m);
 void register_scenarios(py::module_& m) {
   register_option_reprice(m);
   m.def(
+      "premium_adjusted_delta",
+      [](const DoubleArray& delta, const DoubleArray& value, const DoubleArray& forward, const FlagArray& inverse) {
+        const auto n = static_cast<std::size_t>(delta.size());
+        if (delta.ndim() != 1 || value.ndim() != 1 || forward.ndim() != 1 || inverse.ndim() != 1)
+          throw std::invalid_argument("delta, value, forward and inverse must be vectors");
+        check_size(value, n, "value"), check_size(forward, n, "forward"), check_size(inverse, n, "inverse");
+        py::array_t<double> out(static_cast<py::ssize_t>(n));
+        double* o = out.mutable_data();
+        for (std::size_t i = 0; i < n; ++i)
+          o[i] = riskoffset_bindings::premium_adjusted_delta(delta.data()[i], value.data()[i], forward.data()[i],
+                                                             inverse.data()[i] != 0);
+        return out;
+      },
+      py::arg("delta"), py::arg("value"), py::arg("forward"), py::arg("inverse"),
+      "Per option, the delta the totals and the shocks count: delta minus the coin premium value / forward "
+      "where inverse (coin-settled), else delta.");
+  m.def(
       "scenario_values",
       [](const DoubleArray& flag_in, const DoubleArray& forward_in, const DoubleArray& strike_in,
          const DoubleArray& t_in, const DoubleArray& inverse_in, const DoubleArray& sigma_in,

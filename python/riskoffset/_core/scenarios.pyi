@@ -2,6 +2,12 @@
 import numpy as np
 import numpy.typing as npt
 
+def premium_adjusted_delta(
+    delta: npt.NDArray[np.float64],
+    value: npt.NDArray[np.float64],
+    forward: npt.NDArray[np.float64],
+    inverse: npt.NDArray[np.uint8],
+) -> npt.NDArray[np.float64]: ...
 def scenario_values(
     flag: npt.NDArray[np.float64],
     forward: npt.NDArray[np.float64],
