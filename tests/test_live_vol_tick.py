@@ -278,3 +278,19 @@ def test_a_vol_tick_the_kernels_refuse_takes_the_general_functions_that_name_the
     assert _state(engine)[:-1] == before[:-1]
     engine.on_ticker(name, mark_iv=2.5, timestamp=4)
     assert_priced_as_from_scratch(engine, name, "X:PM")
+
+
+def test_an_out_of_order_vol_tick_is_ignored_before_its_values_are_judged() -> None:
+    """As on the general path: a ticker older than the last one of its option is counted and dropped, whatever it
+    carries; an in-order one with a percentage for a decimal vol is refused and changes nothing."""
+    book, balances = start_book()
+    engine = ro.RiskEngine(book, MARKET, balances=balances)
+    name = OPTIONS[0]
+    engine.on_ticker(name, mark_iv=0.6, timestamp=10)
+    before = _state(engine)
+    engine.on_ticker(name, mark_iv=60.0, timestamp=9)
+    assert engine.counters["out_of_order"] == 1
+    assert _state(engine)[:-1] == before[:-1]
+    with pytest.raises(ValueError, match="percentage"):
+        engine.on_ticker(name, mark_iv=60.0, timestamp=11)
+    assert _state(engine)[:-1] == before[:-1]

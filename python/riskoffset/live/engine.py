@@ -854,10 +854,10 @@ class RiskEngine:
             if q.underlying_price is not None
             else None
         )
-        m = self.market
-        update = m.check_update(mark_iv={name: sigma}, marks=marks, forwards=forwards)
         if not self._in_order(name, q.timestamp):
             return True
+        m = self.market
+        update = m.check_update(mark_iv={name: sigma}, marks=marks, forwards=forwards)
         holders = self._holders_of_row(row)
         columns = self._option_columns
         kept_forward = columns.forward[row]
