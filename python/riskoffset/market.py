@@ -812,6 +812,7 @@ __all__ = [
     "SECONDS_PER_YEAR",
     "Market",
     "MarketDataError",
+    "QuoteUpdate",
     "ResolvedMarket",
     "TimeLike",
     "to_utc",
