@@ -190,6 +190,7 @@ def test_one_instrument_alone_gives_its_row_of_the_matrix_bit_for_bit(
     rng = np.random.default_rng(states)
     m = 37
     sigma = rng.uniform(0.05, 2.0, (N, states))
+    sigma[::5, 0] = 0.0  # zero-vol lanes next to live ones in one vector
     vol_state = rng.integers(0, states, m).astype(np.int32)
     move = rng.uniform(-0.5, 0.5, m)
     shift = np.linspace(0.0, 30 / 365, m) if shifted else None
