@@ -861,12 +861,16 @@ class RiskEngine:
         holders = self._holders_of_row(row)
         columns = self._option_columns
         kept_forward = columns.forward[row]
-        reprice = self._kept_repricer(row, update.forwards[name] if forwards else m.forwards.get(name))
-        starts, ends = self._spans(holders)
-        p = self.positions
-        status, moved, before = self._bound_refresh(self._inputs.instrument_key[row : row + 1]).option_tick(
-            reprice, row, sigma, starts, ends, p.indices, p.quantity, p.average, holders
-        )
+        try:
+            reprice = self._kept_repricer(row, update.forwards[name] if forwards else m.forwards.get(name))
+            starts, ends = self._spans(holders)
+            p = self.positions
+            status, moved, before = self._bound_refresh(self._inputs.instrument_key[row : row + 1]).option_tick(
+                reprice, row, sigma, starts, ends, p.indices, p.quantity, p.average, holders
+            )
+        except BaseException:  # (the compiled call changes nothing when it raises)
+            columns.forward[row] = kept_forward
+            raise
         if status != -1:  # nothing compiled changed (or it was all put back): nor does anything else
             columns.forward[row] = kept_forward
             if status == -2:
