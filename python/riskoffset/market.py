@@ -91,6 +91,8 @@ def _finite_positive(kind: str, key: str, value: Any) -> float:
 
 def _number(kind: str, key: str, value: Any) -> float:
     """A market number given by a user or a file: a clear error naming the field and key if it is none."""
+    if type(value) is float:  # the usual case, first (a live engine checks every quote it takes)
+        return value
     if isinstance(value, bool):
         raise MarketDataError(f"{kind} of {key} is not a number: {value!r}", key)
     try:
@@ -101,6 +103,8 @@ def _number(kind: str, key: str, value: Any) -> float:
 
 def _table(kind: str, value: Any, required: bool = False) -> Mapping[Any, Any]:
     """A name -> value field of a market (index, marks, ...): a mapping, or None for an empty optional one."""
+    if type(value) is dict:  # the usual case, without the abstract-class check
+        return value
     if value is None and not required:
         return {}
     if not isinstance(value, Mapping):
