@@ -1271,10 +1271,12 @@ class RiskEngine:
         key, scenario = key[mine], scenario[mine]
         rate = np.where(self._keys.coin, self._keys.index, 1.0)[key]
         pnl = quantity * self._inputs.vectors[indices, scenario] * rate
+        losing = pnl < 0  # only losses contribute: the sort below sees nothing else
+        account, indices, quantity, pnl = account[losing], indices[losing], quantity[losing], pnl[losing]
         order = np.lexsort((indices, pnl, account))  # by account, then P&L, then instrument
         account, indices, quantity, pnl = account[order], indices[order], quantity[order], pnl[order]
         first = np.searchsorted(account, account)  # where each account's run starts
-        keep = (np.arange(len(account)) - first < top) & (pnl < 0)
+        keep = np.arange(len(account)) - first < top
         out: list[list[dict[str, Any]]] = [[] for _ in range(len(rows))]
         names = self._names
         for a, i, q, v in zip(account[keep].tolist(), indices[keep].tolist(), quantity[keep].tolist(), pnl[keep].tolist()):
@@ -1286,32 +1288,32 @@ class RiskEngine:
         return self._rows(np.array([row], dtype=np.int64))[0]
 
     def _rows(self, rows: IntArray) -> list[dict[str, Any]]:
-        """The figures of the accounts ``rows`` (as `account` gives them), gathered column by column."""
+        """The figures of the accounts ``rows`` (as `account` gives them), gathered column by column and zipped
+        into one dictionary per account."""
         labels = self.positions.labels
-        usd = [
-            (name, arr[rows].tolist())
-            for name, arr in (("margin_balance_usd", self._margin_balance), ("initial_usd", self._initial_usd),
-                              ("maintenance_usd", self._maintenance_usd), ("available_usd", self._available),
-                              ("mm_ratio", self._ratio))
+        names = ["account", "level", "margin_balance_usd", "initial_usd", "maintenance_usd", "available_usd",
+                 "mm_ratio"]  # fmt: skip
+        columns: list[list[Any]] = [
+            [plain(labels[r]) for r in rows.tolist()],
+            [LEVELS[level] for level in self._level[rows].tolist()],
+            *(a[rows].tolist() for a in (self._margin_balance, self._initial_usd, self._maintenance_usd,
+                                         self._available, self._ratio)),
         ]  # fmt: skip
-        parts = (("balance", self._balance[rows].tolist()), ("equity", self._equity(rows).tolist()),
-                 ("initial", self._initial[rows].tolist()), ("maintenance", self._maintenance[rows].tolist()))  # fmt: skip
-        per_currency = [(f"{part}_{cur}", j, values) for j, cur in enumerate(self.currencies) for part, values in parts]
-        worst_key, worst_index, worst_usd = (self._worst_key[rows].tolist(), self._worst_index[rows].tolist(),
-                                             self._worst_usd[rows].tolist())  # fmt: skip
-        out = []
-        for n, (r, level) in enumerate(zip(rows.tolist(), self._level[rows].tolist())):
-            d: dict[str, Any] = {"account": plain(labels[r]), "level": LEVELS[level]}
-            for name, values in usd:
-                d[name] = values[n]
-            for name, j, table in per_currency:
-                d[name] = table[n][j]
-            k = worst_key[n]
-            if self.pm and k >= 0:
-                d["worst_group"] = self._keys.names[k]
-                d["worst_scenario"] = self._labels[k][worst_index[n]]
-                d["worst_pnl_usd"] = worst_usd[n]
-            out.append(d)
+        parts = (("balance", self._balance[rows]), ("equity", self._equity(rows)), ("initial", self._initial[rows]),
+                 ("maintenance", self._maintenance[rows]))  # fmt: skip
+        for j, cur in enumerate(self.currencies):
+            for part, values in parts:
+                names.append(f"{part}_{cur}")
+                columns.append(values[:, j].tolist())
+        out = [dict(zip(names, figures)) for figures in zip(*columns)]
+        if self.pm:
+            worst_key, worst_index, worst_usd = (self._worst_key[rows].tolist(), self._worst_index[rows].tolist(),
+                                                 self._worst_usd[rows].tolist())  # fmt: skip
+            for d, k, i, v in zip(out, worst_key, worst_index, worst_usd):
+                if k >= 0:
+                    d["worst_group"] = self._keys.names[k]
+                    d["worst_scenario"] = self._labels[k][i]
+                    d["worst_pnl_usd"] = v
         return out
 
     def _equity(self, rows: IntArray) -> FloatArray:
