@@ -33,13 +33,26 @@ struct BlackTerms {
 //                   else min(F,K) - F e (erfcx(|a|) + erfcx(b)) / 2 (then tv >= 0.1 min(F,K): no loss).
 // kTails: 2 computes n1, kn2 and tv; 0 none of them (gamma, vega, vanna and volga need only the density):
 // the erfcx polynomial is most of the cost, so a call that needs no tail skips it.
+// black_core = black_tail(black_head(...)): a kernel that runs many independent options or scenarios can
+// form the heads (d1 and its exp) of a chunk first and the tails second, overlapping their latencies.
+struct BlackHead {
+  vd d1;  // 0 where s is not live
+  vd e1;  // exp(-d1^2/2)
+};
+__attribute__((always_inline)) inline BlackHead black_head(vd s, vd inv_s, vd x) {
+  BlackHead h;
+  h.d1 = select(s > kMinTotalVol, x * inv_s + 0.5 * s, splat(0.0));
+  h.e1 = vexp(-0.5 * h.d1 * h.d1);
+  return h;
+}
 template <int kTails = 2>
-__attribute__((always_inline)) inline BlackTerms black_core(vd theta, vd F, vd K, vd fk, vd s, vd inv_s, vd x) {
+__attribute__((always_inline)) inline BlackTerms black_tail(const BlackHead& head, vd theta, vd F, vd K, vd fk, vd s,
+                                                            vd x) {
   BlackTerms o;
   const vi live = s > kMinTotalVol;
-  o.d1 = select(live, x * inv_s + 0.5 * s, splat(0.0));
+  o.d1 = head.d1;
   o.d2 = o.d1 - s;
-  const vd e1 = vexp(-0.5 * o.d1 * o.d1);
+  const vd e1 = head.e1;
   o.n1 = o.kn2 = o.tv = splat(0.0);
   o.phi = e1 * kInvSqrt2Pi;
   if constexpr (kTails == 2) {
@@ -75,6 +88,10 @@ __attribute__((always_inline)) inline BlackTerms black_core(vd theta, vd F, vd K
   o.kn2 = select(live, o.kn2, K * step);
   o.phi = select(live, o.phi, splat(0.0));
   return o;
+}
+template <int kTails = 2>
+__attribute__((always_inline)) inline BlackTerms black_core(vd theta, vd F, vd K, vd fk, vd s, vd inv_s, vd x) {
+  return black_tail<kTails>(black_head(s, inv_s, x), theta, F, K, fk, s, x);
 }
 
 // F - K to a few ulp of itself, F = U e^{bt} (bt = 0 for black76): exact for black76 near the money
