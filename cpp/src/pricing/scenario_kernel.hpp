@@ -4,8 +4,8 @@
 // (without a time shift), and per scenario ln(1 + move), 1/(1 + move).
 #pragma once
 
-constexpr std::size_t kHoistedStates = 8;
-constexpr std::size_t kScenarioChunk = 16;  // vol states whose s and 1/s are kept per instrument block
+constexpr std::size_t kHoistedStates = 8;  // vol states whose s and 1/s are kept per instrument block
+constexpr std::size_t kScenarioChunk = 16;  // scenarios per chunk of the two-pass loop (see below)
 
 // One instrument, its scenarios across the lanes (the live engine reprices one option at a time: lanes over
 // instruments would leave W - 1 of them idle).  Every lane runs the arithmetic of the instrument-lane kernel
@@ -114,7 +114,6 @@ inline std::int64_t scenario_values_kernel(const ScenarioInputs& in, double* val
   const std::size_t chunk = (m + n_chunks - 1) / n_chunks;
   BlackHead chunk_head[kScenarioChunk];
   vd chunk_s[kScenarioChunk], chunk_discount[kScenarioChunk];
-  alignas(sizeof(vd)) double chunk_pnl[kScenarioChunk][W];
   const std::size_t first_column = in.base_first ? 1 : 0;
   const std::size_t out_columns = m - first_column;
   for (std::size_t i0 = begin; i0 < end; i0 += W) {
@@ -165,7 +164,8 @@ inline std::int64_t scenario_values_kernel(const ScenarioInputs& in, double* val
     vd base = splat(0.0);
     for (std::size_t j0 = 0; j0 < m; j0 += chunk) {
       const std::size_t j1 = std::min(m, j0 + chunk);
-      // Pass 1: per scenario the total vol, d1 and its exp (and the discount factor of a shifted time).
+      // Pass 1: per scenario the total vol, the head of the Black terms (d1, its exp, the erfcx division) and
+      // the discount factor of a shifted time.
       for (std::size_t j = j0; j < j1; ++j) {
         const auto state = static_cast<std::size_t>(in.vol_state[j]);
         const double* sigma_row = in.sigma + state * n;
@@ -198,7 +198,7 @@ inline std::int64_t scenario_values_kernel(const ScenarioInputs& in, double* val
         chunk_s[j - j0] = s;
         chunk_head[j - j0] = black_head(s, inv_s, x0 + log_growth[j]);
       }
-      // Pass 2: the normal tails, the value and its P&L, into a chunk of columns of the block.
+      // Pass 2: the normal tails, the value and its P&L.
       for (std::size_t j = j0; j < j1; ++j) {
         const double growth = 1.0 + in.move[j];
         const vd s = chunk_s[j - j0];
@@ -227,15 +227,16 @@ inline std::int64_t scenario_values_kernel(const ScenarioInputs& in, double* val
           base = V;
           continue;
         }
-        store(chunk_pnl[j - j0], V - base);
-      }
-      // The chunk's columns into the instrument-major matrix, row by row (lane l is row i0 + l).
-      const std::size_t c0 = std::max(j0, first_column);
-      if (c0 >= j1) continue;
-      const std::size_t lanes = std::min<std::size_t>(W, end - i0);
-      for (std::size_t l = 0; l < lanes; ++l) {
-        double* row = values + (i0 + l) * out_columns;
-        for (std::size_t j = c0; j < j1; ++j) row[j - first_column] = chunk_pnl[j - j0][l];
+        // One column of the instrument-major matrix: lane l goes to row i0 + l (a full block without bounds
+        // tests, unrolled).
+        const vd pnl = V - base;
+        double* column = values + i0 * out_columns + (j - first_column);
+        if (full) {
+          for (int l = 0; l < W; ++l) column[static_cast<std::size_t>(l) * out_columns] = pnl[l];
+        } else {
+          store(lane_values, pnl);
+          for (std::size_t l = 0; i0 + l < end; ++l) column[l * out_columns] = lane_values[l];
+        }
       }
     }
   }
