@@ -200,7 +200,7 @@ inline vd half_tail(vd z) { return 0.5 * verfcx(vabs(z) * kInvSqrt2); }
 // polynomial second, so a caller with many independent pairs can overlap one pair's division with another's
 // polynomial.
 struct ErfcxPairStart {
-  vd qa, qb, papb_inv, za, zb, dz, dab;
+  vd qa, qb, papb_inv, za, zb, dz, dab, u, v;  // u = za^2, v = zb^2
 };
 inline ErfcxPairStart erfcx_pair_start(vd a, vd b, vd dab) {
   ErfcxPairStart p;
@@ -216,16 +216,16 @@ inline ErfcxPairStart erfcx_pair_start(vd a, vd b, vd dab) {
   p.zb = (b - 3.0) * pa * qaqb_inv;
   p.dz = 6.0 * dab * qaqb_inv;
   p.dab = dab;
+  p.u = p.za * p.za, p.v = p.zb * p.zb;
   return p;
 }
 inline void erfcx_pair_finish(const ErfcxPairStart& p, vd& fa, vd& fb, vd& diff) {
-  const vd za = p.za, zb = p.zb, dz = p.dz;
+  const vd za = p.za, zb = p.zb, dz = p.dz, u = p.u, v = p.v;
   // g(z) = A(z^2) + z B(z^2) (even and odd coefficients): four independent chains of half the length
   // (A and B at v = zb^2, and their divided differences between u = za^2 and v), then
   //   g(za) - g(zb) = (za - zb) [(za + zb) A[u,v] + B(u) + zb (za + zb) B[u,v]],  B(u) = B(v) + (u - v) B[u,v].
   constexpr int n = sizeof kErfcxPoly / sizeof kErfcxPoly[0];
   static_assert(n % 2 == 0, "even and odd halves of equal length");
-  const vd u = za * za, v = zb * zb;
   vd pa_ = splat(kErfcxPoly[n - 2]), pb_ = splat(kErfcxPoly[n - 1]), qa_ = splat(0.0), qb_ = splat(0.0);
   for (int k = n / 2 - 2; k >= 0; --k) {
     qa_ = u * qa_ + pa_;
