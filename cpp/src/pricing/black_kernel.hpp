@@ -45,16 +45,24 @@ struct BlackHead {
   vi straddle;
   ErfcxPairStart pair;
 };
+// The head's terms of the total vol alone: a kernel whose options share vols (scenarios of one vol state)
+// forms them once.
+struct BlackVol {
+  vd s, inv_s;
+  vd delta;  // s / sqrt2
+};
+__attribute__((always_inline)) inline BlackVol black_vol(vd s, vd inv_s) { return {s, inv_s, s * kInvSqrt2}; }
 template <int kTails = 2>
-__attribute__((always_inline)) inline BlackHead black_head(vd s, vd inv_s, vd x) {
+__attribute__((always_inline)) inline BlackHead black_head(const BlackVol& vol, vd x) {
   BlackHead h;
-  h.d1 = select(s > kMinTotalVol, x * inv_s + 0.5 * s, splat(0.0));
+  const vd s = vol.s;
+  h.d1 = select(s > kMinTotalVol, x * vol.inv_s + 0.5 * s, splat(0.0));
   h.d2 = h.d1 - s;
   h.e1 = vexp(-0.5 * h.d1 * h.d1);
   if constexpr (kTails == 2) {
     const vi call_otm = x <= 0.0;  // F <= K: the call is the out-of-the-money side
     const vd d1o = select(call_otm, h.d1, -h.d2);
-    const vd delta = s * kInvSqrt2;
+    const vd delta = vol.delta;
     const vd ya = -d1o * kInvSqrt2;  // < 0 only where d1o > 0 > d2o
     h.a = vabs(ya), h.b = ya + delta;
     h.straddle = ya < 0.0;
@@ -105,7 +113,7 @@ __attribute__((always_inline)) inline BlackTerms black_tail(const BlackHead& hea
 }
 template <int kTails = 2>
 __attribute__((always_inline)) inline BlackTerms black_core(vd theta, vd F, vd K, vd fk, vd s, vd inv_s, vd x) {
-  return black_tail<kTails>(black_head<kTails>(s, inv_s, x), theta, F, K, fk, s, x);
+  return black_tail<kTails>(black_head<kTails>(black_vol(s, inv_s), x), theta, F, K, fk, s, x);
 }
 
 // F - K to a few ulp of itself, F = U e^{bt} (bt = 0 for black76): exact for black76 near the money

@@ -145,7 +145,7 @@ inline std::int64_t scenario_values_kernel(const ScenarioInputs& in, double* val
     // Without time shifts the total vol s and its reciprocal depend only on the vol state: one division per
     // state and block instead of one per scenario (Deribit-style grids share 3 states over 9+ moves).
     const bool hoist = !shifted && in.n_vol_states <= kHoistedStates;
-    vd state_s[kHoistedStates], state_inv_s[kHoistedStates];
+    BlackVol state_vol[kHoistedStates];
     // Per-scenario sigma checks are needed only where a state is not hoisted or one has a bad vol (then the
     // scenario loop finds the first bad (instrument, scenario) in order).
     bool check_sigma = !hoist;
@@ -155,8 +155,8 @@ inline std::int64_t scenario_values_kernel(const ScenarioInputs& in, double* val
         const Column sigma_c{sigma_row, 1};
         const vd sigma = full ? load(sigma_row + i0) : load_tail(sigma_c, i0, end, 0.1);
         check_sigma |= any(~((sigma >= 0.0) & (sigma <= kMaxMagnitude)));
-        state_s[k] = sigma * sqrt_t0;
-        state_inv_s[k] = 1.0 / select(state_s[k] > kMinTotalVol, state_s[k], splat(1.0));
+        const vd s = sigma * sqrt_t0;
+        state_vol[k] = black_vol(s, 1.0 / select(s > kMinTotalVol, s, splat(1.0)));
       }
     }
     // Without time shifts every scenario has the same time, so the same discount factor.
@@ -180,10 +180,9 @@ inline std::int64_t scenario_values_kernel(const ScenarioInputs& in, double* val
               }
           }
         }
-        vd s, inv_s;
+        BlackVol vol;
         if (hoist) {
-          s = state_s[state];
-          inv_s = state_inv_s[state];
+          vol = state_vol[state];
         } else {
           const vd sigma = full ? load(sigma_row + i0) : load_tail(sigma_c, i0, end, 0.1);
           vd sqrt_t = sqrt_t0;
@@ -192,11 +191,11 @@ inline std::int64_t scenario_values_kernel(const ScenarioInputs& in, double* val
             sqrt_t = vsqrt(T);
             if (!zero_rate) chunk_discount[j - j0] = vexp(-in.r * vmax(T, splat(0.0)));
           }
-          s = sigma * sqrt_t;
-          inv_s = 1.0 / select(s > kMinTotalVol, s, splat(1.0));
+          const vd s = sigma * sqrt_t;
+          vol = black_vol(s, 1.0 / select(s > kMinTotalVol, s, splat(1.0)));
         }
-        chunk_s[j - j0] = s;
-        chunk_head[j - j0] = black_head(s, inv_s, x0 + log_growth[j]);
+        chunk_s[j - j0] = vol.s;
+        chunk_head[j - j0] = black_head(vol, x0 + log_growth[j]);
       }
       // Pass 2: the normal tails, the value and its P&L.
       for (std::size_t j = j0; j < j1; ++j) {
