@@ -33,24 +33,59 @@ struct BlackTerms {
 //                   else min(F,K) - F e (erfcx(|a|) + erfcx(b)) / 2 (then tv >= 0.1 min(F,K): no loss).
 // kTails: 2 computes n1, kn2 and tv; 0 none of them (gamma, vega, vanna and volga need only the density):
 // the erfcx polynomial is most of the cost, so a call that needs no tail skips it.
+// black_core = black_tail(black_head(...)): the head is what depends on s and x alone (d1, its exp, and the
+// erfcx pair up to its division), so a kernel that runs many independent options or scenarios can form the
+// heads of a chunk first and the tails second, overlapping their latencies.
+struct BlackHead {
+  vd d1;  // 0 where s is not live
+  vd d2;
+  vd e1;  // exp(-d1^2/2)
+  // With the tails: the erfcx arguments |d1o| / sqrt2 and -d2o / sqrt2, whether d1o > 0 > d2o, and the pair.
+  vd a, b;
+  vi straddle;
+  ErfcxPairStart pair;
+};
+// The head's terms of the total vol alone: a kernel whose options share vols (scenarios of one vol state)
+// forms them once.
+struct BlackVol {
+  vd s, inv_s;
+  vd delta;  // s / sqrt2
+};
+__attribute__((always_inline)) inline BlackVol black_vol(vd s, vd inv_s) { return {s, inv_s, s * kInvSqrt2}; }
 template <int kTails = 2>
-__attribute__((always_inline)) inline BlackTerms black_core(vd theta, vd F, vd K, vd fk, vd s, vd inv_s, vd x) {
+__attribute__((always_inline)) inline BlackHead black_head(const BlackVol& vol, vd x) {
+  BlackHead h;
+  const vd s = vol.s;
+  h.d1 = select(s > kMinTotalVol, x * vol.inv_s + 0.5 * s, splat(0.0));
+  h.d2 = h.d1 - s;
+  h.e1 = vexp(-0.5 * h.d1 * h.d1);
+  if constexpr (kTails == 2) {
+    const vi call_otm = x <= 0.0;  // F <= K: the call is the out-of-the-money side
+    const vd d1o = select(call_otm, h.d1, -h.d2);
+    const vd delta = vol.delta;
+    const vd ya = -d1o * kInvSqrt2;  // < 0 only where d1o > 0 > d2o
+    h.a = vabs(ya), h.b = ya + delta;
+    h.straddle = ya < 0.0;
+    h.pair = erfcx_pair_start(h.a, h.b, select(h.straddle, h.a - h.b, -delta));
+  }
+  return h;
+}
+template <int kTails = 2>
+__attribute__((always_inline)) inline BlackTerms black_tail(const BlackHead& head, vd theta, vd F, vd K,
+                                                            vd fk, vd s, vd x) {
   BlackTerms o;
   const vi live = s > kMinTotalVol;
-  o.d1 = select(live, x * inv_s + 0.5 * s, splat(0.0));
-  o.d2 = o.d1 - s;
-  const vd e1 = vexp(-0.5 * o.d1 * o.d1);
+  o.d1 = head.d1;
+  o.d2 = head.d2;
+  const vd e1 = head.e1;
   o.n1 = o.kn2 = o.tv = splat(0.0);
   o.phi = e1 * kInvSqrt2Pi;
   if constexpr (kTails == 2) {
-    const vi call_otm = x <= 0.0;  // F <= K: the call is the out-of-the-money side
-    const vd d1o = select(call_otm, o.d1, -o.d2);
-    const vd delta = s * kInvSqrt2;
-    const vd ya = -d1o * kInvSqrt2;  // < 0 only where d1o > 0 > d2o
-    const vd a = vabs(ya), b = ya + delta;
-    const vi straddle = ya < 0.0;
+    const vi call_otm = x <= 0.0;
+    const vd a = head.a, b = head.b;
+    const vi straddle = head.straddle;
     vd fa, fb, diff;
-    erfcx_pair(a, b, select(straddle, a - b, -delta), fa, fb, diff);
+    erfcx_pair_finish(head.pair, fa, fb, diff);
     const vd Fe = F * e1;
     // |d1| / sqrt2 is a on the out-of-the-money side of the call, b on that of the put; |d2| the other.
     const vd h1 = 0.5 * select(call_otm, fa, fb), h2 = 0.5 * select(call_otm, fb, fa);
@@ -75,6 +110,10 @@ __attribute__((always_inline)) inline BlackTerms black_core(vd theta, vd F, vd K
   o.kn2 = select(live, o.kn2, K * step);
   o.phi = select(live, o.phi, splat(0.0));
   return o;
+}
+template <int kTails = 2>
+__attribute__((always_inline)) inline BlackTerms black_core(vd theta, vd F, vd K, vd fk, vd s, vd inv_s, vd x) {
+  return black_tail<kTails>(black_head<kTails>(black_vol(s, inv_s), x), theta, F, K, fk, s, x);
 }
 
 // F - K to a few ulp of itself, F = U e^{bt} (bt = 0 for black76): exact for black76 near the money

@@ -5,6 +5,7 @@
 #pragma once
 
 constexpr std::size_t kHoistedStates = 8;  // vol states whose s and 1/s are kept per instrument block
+constexpr std::size_t kScenarioChunk = 16;  // scenarios per chunk of the two-pass loop (see below)
 
 // One instrument, its scenarios across the lanes (the live engine reprices one option at a time: lanes over
 // instruments would leave W - 1 of them idle).  Every lane runs the arithmetic of the instrument-lane kernel
@@ -105,6 +106,14 @@ inline std::int64_t scenario_values_kernel(const ScenarioInputs& in, double* val
   const bool shifted = in.time_shift != nullptr;
   std::int64_t first_bad = -1;
   double lane_values[W];
+  // Scenarios in chunks of up to kScenarioChunk, two passes each (the heads of the chunk's Black terms, then
+  // their tails and the stores): short independent iterations the CPU overlaps, where one iteration per
+  // scenario (loads -> d1 -> exp -> division -> polynomial -> store) is one long dependency chain.
+  // Chunks of equal size (33 scenarios: 3 x 11, not 16 + 16 + 1).
+  const std::size_t n_chunks = std::max<std::size_t>(1, (m + kScenarioChunk - 1) / kScenarioChunk);
+  const std::size_t chunk = (m + n_chunks - 1) / n_chunks;
+  BlackHead chunk_head[kScenarioChunk];
+  vd chunk_s[kScenarioChunk], chunk_discount[kScenarioChunk];
   const std::size_t first_column = in.base_first ? 1 : 0;
   const std::size_t out_columns = m - first_column;
   for (std::size_t i0 = begin; i0 < end; i0 += W) {
@@ -136,7 +145,7 @@ inline std::int64_t scenario_values_kernel(const ScenarioInputs& in, double* val
     // Without time shifts the total vol s and its reciprocal depend only on the vol state: one division per
     // state and block instead of one per scenario (Deribit-style grids share 3 states over 9+ moves).
     const bool hoist = !shifted && in.n_vol_states <= kHoistedStates;
-    vd state_s[kHoistedStates], state_inv_s[kHoistedStates];
+    BlackVol state_vol[kHoistedStates];
     // Per-scenario sigma checks are needed only where a state is not hoisted or one has a bad vol (then the
     // scenario loop finds the first bad (instrument, scenario) in order).
     bool check_sigma = !hoist;
@@ -146,76 +155,87 @@ inline std::int64_t scenario_values_kernel(const ScenarioInputs& in, double* val
         const Column sigma_c{sigma_row, 1};
         const vd sigma = full ? load(sigma_row + i0) : load_tail(sigma_c, i0, end, 0.1);
         check_sigma |= any(~((sigma >= 0.0) & (sigma <= kMaxMagnitude)));
-        state_s[k] = sigma * sqrt_t0;
-        state_inv_s[k] = 1.0 / select(state_s[k] > kMinTotalVol, state_s[k], splat(1.0));
+        const vd s = sigma * sqrt_t0;
+        state_vol[k] = black_vol(s, 1.0 / select(s > kMinTotalVol, s, splat(1.0)));
       }
     }
     // Without time shifts every scenario has the same time, so the same discount factor.
     const vd discount0 = zero_rate ? splat(1.0) : vexp(-in.r * vmax(t, splat(0.0)));
     vd base = splat(0.0);
-    for (std::size_t j = 0; j < m; ++j) {
-      const double growth = 1.0 + in.move[j];
-      const auto state = static_cast<std::size_t>(in.vol_state[j]);
-      const double* sigma_row = in.sigma + state * n;
-      const Column sigma_c{sigma_row, 1};
-      if (check_sigma && first_bad < 0) {
-        const vd sigma = full ? load(sigma_row + i0) : load_tail(sigma_c, i0, end, 0.1);
-        if (any(~((sigma >= 0.0) & (sigma <= kMaxMagnitude)))) {
-          for (int l = 0; l < W; ++l)
-            if (!(sigma[l] >= 0.0 && sigma[l] <= kMaxMagnitude)) {
-              first_bad = static_cast<std::int64_t>((i0 + static_cast<std::size_t>(l)) * m + j);
-              break;
-            }
+    for (std::size_t j0 = 0; j0 < m; j0 += chunk) {
+      const std::size_t j1 = std::min(m, j0 + chunk);
+      // Pass 1: per scenario the total vol, the head of the Black terms (d1, its exp, the erfcx division) and
+      // the discount factor of a shifted time.
+      for (std::size_t j = j0; j < j1; ++j) {
+        const auto state = static_cast<std::size_t>(in.vol_state[j]);
+        const double* sigma_row = in.sigma + state * n;
+        const Column sigma_c{sigma_row, 1};
+        if (check_sigma && first_bad < 0) {
+          const vd sigma = full ? load(sigma_row + i0) : load_tail(sigma_c, i0, end, 0.1);
+          if (any(~((sigma >= 0.0) & (sigma <= kMaxMagnitude)))) {
+            for (int l = 0; l < W; ++l)
+              if (!(sigma[l] >= 0.0 && sigma[l] <= kMaxMagnitude)) {
+                first_bad = static_cast<std::int64_t>((i0 + static_cast<std::size_t>(l)) * m + j);
+                break;
+              }
+          }
         }
-      }
-      vd T = t, s, inv_s;
-      if (hoist) {
-        s = state_s[state];
-        inv_s = state_inv_s[state];
-      } else {
-        const vd sigma = full ? load(sigma_row + i0) : load_tail(sigma_c, i0, end, 0.1);
-        vd sqrt_t = sqrt_t0;
-        if (shifted) {
-          T = vmax(t - in.time_shift[j], splat(0.0));
-          sqrt_t = vsqrt(T);
+        BlackVol vol;
+        if (hoist) {
+          vol = state_vol[state];
+        } else {
+          const vd sigma = full ? load(sigma_row + i0) : load_tail(sigma_c, i0, end, 0.1);
+          vd sqrt_t = sqrt_t0;
+          if (shifted) {
+            const vd T = vmax(t - in.time_shift[j], splat(0.0));
+            sqrt_t = vsqrt(T);
+            if (!zero_rate) chunk_discount[j - j0] = vexp(-in.r * vmax(T, splat(0.0)));
+          }
+          const vd s = sigma * sqrt_t;
+          vol = black_vol(s, 1.0 / select(s > kMinTotalVol, s, splat(1.0)));
         }
-        s = sigma * sqrt_t;
-        inv_s = 1.0 / select(s > kMinTotalVol, s, splat(1.0));
+        chunk_s[j - j0] = vol.s;
+        chunk_head[j - j0] = black_head(vol, x0 + log_growth[j]);
       }
-      const vd F = F0 * growth;
-      const vd fk = (F0 - K) + F0 * in.move[j];  // F - K without the rounding of F (exact near the money)
-      const BlackTerms bt = black_core(theta, F, K, fk, s, inv_s, x0 + log_growth[j]);
-      vd V = vmax(theta * fk, splat(0.0)) + bt.tv + 0.0;  // intrinsic + time value
-      const vd discount = shifted ? vexp(-in.r * vmax(T, splat(0.0))) : discount0;
-      if (!zero_rate) V = V * discount;
-      if (any_forward_like) V = select(forward_like, F, V);
-      if (in.base_first && j == 0 && in.base_value != nullptr) {
-        // Base state: value in the quote currency and dV/dF = theta N(theta d1) e^{-rT} (1 for a forward).
-        vd delta = theta * bt.n1;
-        if (!zero_rate) delta = delta * discount;
-        delta = select(forward_like, splat(1.0), delta);
-        double lane_delta[W];
-        store(lane_values, V);
-        store(lane_delta, delta);
-        for (std::size_t l = 0; l < static_cast<std::size_t>(W) && i0 + l < end; ++l) {
-          in.base_value[i0 + l] = lane_values[l];
-          in.base_delta[i0 + l] = lane_delta[l];
+      // Pass 2: the normal tails, the value and its P&L.
+      for (std::size_t j = j0; j < j1; ++j) {
+        const double growth = 1.0 + in.move[j];
+        const vd s = chunk_s[j - j0];
+        const vd F = F0 * growth;
+        const vd fk = (F0 - K) + F0 * in.move[j];  // F - K without the rounding of F (exact near the money)
+        const BlackTerms bt = black_tail(chunk_head[j - j0], theta, F, K, fk, s, x0 + log_growth[j]);
+        vd V = vmax(theta * fk, splat(0.0)) + bt.tv + 0.0;  // intrinsic + time value
+        const vd discount = shifted && !zero_rate ? chunk_discount[j - j0] : discount0;
+        if (!zero_rate) V = V * discount;
+        if (any_forward_like) V = select(forward_like, F, V);
+        if (in.base_first && j == 0 && in.base_value != nullptr) {
+          // Base state: value in the quote currency and dV/dF = theta N(theta d1) e^{-rT} (1 for a forward).
+          vd delta = theta * bt.n1;
+          if (!zero_rate) delta = delta * discount;
+          delta = select(forward_like, splat(1.0), delta);
+          double lane_delta[W];
+          store(lane_values, V);
+          store(lane_delta, delta);
+          for (std::size_t l = 0; l < static_cast<std::size_t>(W) && i0 + l < end; ++l) {
+            in.base_value[i0 + l] = lane_values[l];
+            in.base_delta[i0 + l] = lane_delta[l];
+          }
         }
-      }
-      if (any_inverse) V = select(is_inverse, V * inv_f0 * inv_growth[j], V);  // coin value V / (F0 (1 + m))
-      if (in.base_first && j == 0) {
-        base = V;
-        continue;
-      }
-      // One column of the instrument-major matrix: lane l goes to row i0 + l (a full block without bounds
-      // tests, unrolled).
-      const vd pnl = V - base;
-      double* column = values + i0 * out_columns + (j - first_column);
-      if (full) {
-        for (int l = 0; l < W; ++l) column[static_cast<std::size_t>(l) * out_columns] = pnl[l];
-      } else {
-        store(lane_values, pnl);
-        for (std::size_t l = 0; i0 + l < end; ++l) column[l * out_columns] = lane_values[l];
+        if (any_inverse) V = select(is_inverse, V * inv_f0 * inv_growth[j], V);  // coin value V / (F0 (1 + m))
+        if (in.base_first && j == 0) {
+          base = V;
+          continue;
+        }
+        // One column of the instrument-major matrix: lane l goes to row i0 + l (a full block without bounds
+        // tests, unrolled).
+        const vd pnl = V - base;
+        double* column = values + i0 * out_columns + (j - first_column);
+        if (full) {
+          for (int l = 0; l < W; ++l) column[static_cast<std::size_t>(l) * out_columns] = pnl[l];
+        } else {
+          store(lane_values, pnl);
+          for (std::size_t l = 0; i0 + l < end; ++l) column[l * out_columns] = lane_values[l];
+        }
       }
     }
   }

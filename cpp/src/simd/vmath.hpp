@@ -196,22 +196,36 @@ inline vd half_tail(vd z) { return 0.5 * verfcx(vabs(z) * kInvSqrt2); }
 // (Q_k = z_a Q_{k+1} + P_{k+1}); z_a - z_b = 6 (a - b) / ((a + 3)(b + 3)).  Then
 //   erfcx(a) - erfcx(b) = [(z_a - z_b) Q (1 + 2b) - 2 (a - b) g(z_b)] / ((1 + 2a)(1 + 2b)),
 // two terms of the same sign, so the difference is as accurate as erfcx itself, whatever b - a.
-inline void erfcx_pair(vd a, vd b, vd dab, vd& fa, vd& fb, vd& diff) {
+// erfcx_pair = erfcx_pair_finish(erfcx_pair_start(...)): the division and the polynomial arguments first, the
+// polynomial second, so a caller with many independent pairs can overlap one pair's division with another's
+// polynomial.
+struct ErfcxPairStart {
+  vd qa, qb, papb_inv, za, zb, dz, dab, u, v;  // u = za^2, v = zb^2
+};
+inline ErfcxPairStart erfcx_pair_start(vd a, vd b, vd dab) {
+  ErfcxPairStart p;
   a = vmin(a, splat(kErfcxClamp));
   b = vmin(b, splat(kErfcxClamp));
-  const vd pa = a + 3.0, pb = b + 3.0, qa = 1.0 + (a + a), qb = 1.0 + (b + b);
-  const vd papb = pa * pb, qaqb = qa * qb;
+  const vd pa = a + 3.0, pb = b + 3.0;
+  p.qa = 1.0 + (a + a), p.qb = 1.0 + (b + b);
+  const vd papb = pa * pb, qaqb = p.qa * p.qb;
   const vd inv = 1.0 / (papb * qaqb);
-  const vd qaqb_inv = qaqb * inv, papb_inv = papb * inv;  // 1 / ((a+3)(b+3)), 1 / ((1+2a)(1+2b))
-  const vd za = (a - 3.0) * pb * qaqb_inv;
-  const vd zb = (b - 3.0) * pa * qaqb_inv;
-  const vd dz = 6.0 * dab * qaqb_inv;
+  const vd qaqb_inv = qaqb * inv;  // 1 / ((a+3)(b+3))
+  p.papb_inv = papb * inv;         // 1 / ((1+2a)(1+2b))
+  p.za = (a - 3.0) * pb * qaqb_inv;
+  p.zb = (b - 3.0) * pa * qaqb_inv;
+  p.dz = 6.0 * dab * qaqb_inv;
+  p.dab = dab;
+  p.u = p.za * p.za, p.v = p.zb * p.zb;
+  return p;
+}
+inline void erfcx_pair_finish(const ErfcxPairStart& p, vd& fa, vd& fb, vd& diff) {
+  const vd za = p.za, zb = p.zb, dz = p.dz, u = p.u, v = p.v;
   // g(z) = A(z^2) + z B(z^2) (even and odd coefficients): four independent chains of half the length
   // (A and B at v = zb^2, and their divided differences between u = za^2 and v), then
   //   g(za) - g(zb) = (za - zb) [(za + zb) A[u,v] + B(u) + zb (za + zb) B[u,v]],  B(u) = B(v) + (u - v) B[u,v].
   constexpr int n = sizeof kErfcxPoly / sizeof kErfcxPoly[0];
   static_assert(n % 2 == 0, "even and odd halves of equal length");
-  const vd u = za * za, v = zb * zb;
   vd pa_ = splat(kErfcxPoly[n - 2]), pb_ = splat(kErfcxPoly[n - 1]), qa_ = splat(0.0), qb_ = splat(0.0);
   for (int k = n / 2 - 2; k >= 0; --k) {
     qa_ = u * qa_ + pa_;
@@ -224,9 +238,12 @@ inline void erfcx_pair(vd a, vd b, vd dab, vd& fa, vd& fb, vd& diff) {
   const vd g_b = pa_ + zb * pb_;
   const vd q = zsum * qa_ + b_at_u + zb * zsum * qb_;  // (g(za) - g(zb)) / (za - zb)
   const vd ga = g_b + dz * q;
-  fa = ga * qb * papb_inv;
-  fb = g_b * qa * papb_inv;
-  diff = (dz * q * qb - 2.0 * dab * g_b) * papb_inv;
+  fa = ga * p.qb * p.papb_inv;
+  fb = g_b * p.qa * p.papb_inv;
+  diff = (dz * q * p.qb - 2.0 * p.dab * g_b) * p.papb_inv;
+}
+inline void erfcx_pair(vd a, vd b, vd dab, vd& fa, vd& fb, vd& diff) {
+  erfcx_pair_finish(erfcx_pair_start(a, b, dab), fa, fb, diff);
 }
 
 // erf(u) for 0 <= u <= 0.18 (|u| s/sqrt 2 with s < 0.25): odd Taylor series to u^17, truncation below
