@@ -7,6 +7,30 @@
 constexpr std::size_t kHoistedStates = 8;  // vol states whose s and 1/s are kept per instrument block
 constexpr std::size_t kScenarioChunk = 16;  // scenarios per chunk of the two-pass loop (see below)
 
+// The pieces both loops below share (the one-instrument loop must give the instrument-lane loop's bits).
+// The instrument checks: every test is false for NaN.
+inline vi scenario_instrument_ok(vd theta, vd F0, vd K, vd t, vd inverse, double r) {
+  const vi forward_like = theta == 0.0;
+  return (F0 >= kMinMagnitude) & (F0 <= kMaxMagnitude) & (K >= kMinMagnitude) & (K <= kMaxMagnitude) &
+         (vabs(t) <= kMaxMagnitude) & (vabs(r * t) <= kMaxRateTime) & ((inverse == 0.0) | (inverse == 1.0)) &
+         (forward_like | (vabs(theta) == 1.0));
+}
+// The total vol sigma sqrt(t) and the terms of it the Black head needs.
+inline BlackVol scenario_vol(vd sigma, vd sqrt_t) {
+  const vd s = sigma * sqrt_t;
+  return black_vol(s, 1.0 / select(s > kMinTotalVol, s, splat(1.0)));
+}
+// Intrinsic plus time value (+ 0.0 turns -0.0 into +0.0), discounted unless the rate is 0.
+inline vd scenario_value(vd theta, vd fk, vd time_value, vd discount, bool zero_rate) {
+  const vd V = vmax(theta * fk, splat(0.0)) + time_value + 0.0;
+  return zero_rate ? V : V * discount;
+}
+// The base state's dV/dF = theta N(theta d1) e^{-rT} (a forward's is set to 1 by the caller).
+inline vd scenario_base_delta(vd theta, vd n1, vd discount, bool zero_rate) {
+  const vd delta = theta * n1;
+  return zero_rate ? delta : delta * discount;
+}
+
 // One instrument, its scenarios across the lanes (the live engine reprices one option at a time: lanes over
 // instruments would leave W - 1 of them idle).  Every lane runs the arithmetic of the instrument-lane kernel
 // below on that lane's inputs, in the same order, so the values are the same bits.
@@ -18,10 +42,7 @@ inline std::int64_t scenario_values_one(const ScenarioInputs& in, double* values
   const vd theta = splat(in.flag[i]), F0 = splat(in.forward[i]), t = splat(in.t[i]), inverse = splat(in.inverse[i]);
   const vi forward_like = theta == 0.0;
   const vd K = select(forward_like, F0, splat(in.strike[i]));
-  const vi ok = (F0 >= kMinMagnitude) & (F0 <= kMaxMagnitude) & (K >= kMinMagnitude) & (K <= kMaxMagnitude) &
-                (vabs(t) <= kMaxMagnitude) & (vabs(in.r * t) <= kMaxRateTime) &
-                ((inverse == 0.0) | (inverse == 1.0)) & (forward_like | (vabs(theta) == 1.0));
-  if (!all(ok)) return static_cast<std::int64_t>(i * m);
+  if (!all(scenario_instrument_ok(theta, F0, K, t, inverse, in.r))) return static_cast<std::int64_t>(i * m);
   for (std::size_t j = 0; j < m; ++j) {
     const double sigma = in.sigma[static_cast<std::size_t>(in.vol_state[j]) * n + i];
     if (!(sigma >= 0.0 && sigma <= kMaxMagnitude)) return static_cast<std::int64_t>(i * m + j);
@@ -50,21 +71,18 @@ inline std::int64_t scenario_values_one(const ScenarioInputs& in, double* values
       T = vmax(t - load(shift_l), splat(0.0));
       sqrt_t = vsqrt(T);
     }
-    const vd s = sigma * sqrt_t;
-    const vd inv_s = 1.0 / select(s > kMinTotalVol, s, splat(1.0));
+    const BlackVol vol = scenario_vol(sigma, sqrt_t);
     const vd growth = 1.0 + move;
     const vd F = F0 * growth;
     const vd fk = (F0 - K) + F0 * move;  // F - K without the rounding of F (exact near the money)
-    const BlackTerms bt = black_core(theta, F, K, fk, s, inv_s, x0 + load(log_l));
-    vd V = vmax(theta * fk, splat(0.0)) + bt.tv + 0.0;  // intrinsic + time value
-    const vd discount = shifted ? vexp(-in.r * vmax(T, splat(0.0))) : discount0;
-    if (!zero_rate) V = V * discount;
+    const vd x = x0 + load(log_l);
+    const BlackTerms bt = black_tail(black_head(vol, x), theta, F, K, fk, vol.s, x);
+    const vd discount = shifted && !zero_rate ? vexp(-in.r * vmax(T, splat(0.0))) : discount0;
+    vd V = scenario_value(theta, fk, bt.tv, discount, zero_rate);
     if (is_forward) V = F;
     if (in.base_first && j0 == 0 && in.base_value != nullptr) {
-      vd delta = theta * bt.n1;
-      if (!zero_rate) delta = delta * discount;
       in.base_value[i] = V[0];
-      in.base_delta[i] = is_forward ? 1.0 : delta[0];
+      in.base_delta[i] = is_forward ? 1.0 : scenario_base_delta(theta, bt.n1, discount, zero_rate)[0];
     }
     if (is_inverse) V = V * inv_f0 * load(inv_l);  // coin value V / (F0 (1 + m))
     if (!in.base_first) {
@@ -126,9 +144,7 @@ inline std::int64_t scenario_values_kernel(const ScenarioInputs& in, double* val
     const vd inverse = full ? load(in.inverse + i0) : load_tail(inverse_c, i0, end, 0.0);
     const vi forward_like = theta == 0.0;
     const vd K = select(forward_like, F0, full ? load(in.strike + i0) : load_tail(strike_c, i0, end, 1.0));
-    const vi ok = (F0 >= kMinMagnitude) & (F0 <= kMaxMagnitude) & (K >= kMinMagnitude) & (K <= kMaxMagnitude) &
-                  (vabs(t) <= kMaxMagnitude) & (vabs(in.r * t) <= kMaxRateTime) &
-                  ((inverse == 0.0) | (inverse == 1.0)) & (forward_like | (vabs(theta) == 1.0));
+    const vi ok = scenario_instrument_ok(theta, F0, K, t, inverse, in.r);
     if (!all(ok) && first_bad < 0) {
       for (int l = 0; l < W; ++l)
         if (!ok[l]) {
@@ -155,8 +171,7 @@ inline std::int64_t scenario_values_kernel(const ScenarioInputs& in, double* val
         const Column sigma_c{sigma_row, 1};
         const vd sigma = full ? load(sigma_row + i0) : load_tail(sigma_c, i0, end, 0.1);
         check_sigma |= any(~((sigma >= 0.0) & (sigma <= kMaxMagnitude)));
-        const vd s = sigma * sqrt_t0;
-        state_vol[k] = black_vol(s, 1.0 / select(s > kMinTotalVol, s, splat(1.0)));
+        state_vol[k] = scenario_vol(sigma, sqrt_t0);
       }
     }
     // Without time shifts every scenario has the same time, so the same discount factor.
@@ -191,8 +206,7 @@ inline std::int64_t scenario_values_kernel(const ScenarioInputs& in, double* val
             sqrt_t = vsqrt(T);
             if (!zero_rate) chunk_discount[j - j0] = vexp(-in.r * vmax(T, splat(0.0)));
           }
-          const vd s = sigma * sqrt_t;
-          vol = black_vol(s, 1.0 / select(s > kMinTotalVol, s, splat(1.0)));
+          vol = scenario_vol(sigma, sqrt_t);
         }
         chunk_s[j - j0] = vol.s;
         chunk_head[j - j0] = black_head(vol, x0 + log_growth[j]);
@@ -204,15 +218,12 @@ inline std::int64_t scenario_values_kernel(const ScenarioInputs& in, double* val
         const vd F = F0 * growth;
         const vd fk = (F0 - K) + F0 * in.move[j];  // F - K without the rounding of F (exact near the money)
         const BlackTerms bt = black_tail(chunk_head[j - j0], theta, F, K, fk, s, x0 + log_growth[j]);
-        vd V = vmax(theta * fk, splat(0.0)) + bt.tv + 0.0;  // intrinsic + time value
         const vd discount = shifted && !zero_rate ? chunk_discount[j - j0] : discount0;
-        if (!zero_rate) V = V * discount;
+        vd V = scenario_value(theta, fk, bt.tv, discount, zero_rate);
         if (any_forward_like) V = select(forward_like, F, V);
         if (in.base_first && j == 0 && in.base_value != nullptr) {
-          // Base state: value in the quote currency and dV/dF = theta N(theta d1) e^{-rT} (1 for a forward).
-          vd delta = theta * bt.n1;
-          if (!zero_rate) delta = delta * discount;
-          delta = select(forward_like, splat(1.0), delta);
+          // Base state: value in the quote currency and its dV/dF (1 for a forward).
+          const vd delta = select(forward_like, splat(1.0), scenario_base_delta(theta, bt.n1, discount, zero_rate));
           double lane_delta[W];
           store(lane_values, V);
           store(lane_delta, delta);
