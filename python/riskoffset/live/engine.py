@@ -847,17 +847,12 @@ class RiskEngine:
             return False
         if not self.pm or self._undo is not None or not self._kept_option(row):  # (_undo: called back in an update)
             return False
-        sigma = _non_negative(q.mark_iv, f"mark_iv of {name}")
-        marks = {name: _positive(q.mark_price, f"mark_price of {name}")} if q.mark_price is not None else None
-        forwards = (
-            {name: _positive(q.underlying_price, f"underlying_price of {name}")}
-            if q.underlying_price is not None
-            else None
-        )
+        marks, ivs, forwards = _ticker_tables(q, name, option=True)
+        sigma = ivs[name]
         if not self._in_order(name, q.timestamp):
             return True
         m = self.market
-        update = m.check_update(mark_iv={name: sigma}, marks=marks, forwards=forwards)
+        update = m.check_update(mark_iv=ivs, marks=marks, forwards=forwards)
         holders = self._holders_of_row(row)
         columns = self._option_columns
         kept_forward = columns.forward[row]
@@ -887,19 +882,12 @@ class RiskEngine:
         """The market part of a ticker (checked, applied through ``undo``); None when out of order or empty."""
         row = self._instrument(q.instrument)
         name = self._names[row]
-        marks = {name: _positive(q.mark_price, f"mark_price of {name}")} if q.mark_price is not None else {}
+        marks, ivs, fw = _ticker_tables(q, name, option=bool(self._option[row]))
         if self._option[row]:
-            ivs = {name: _non_negative(q.mark_iv, f"mark_iv of {name}")} if q.mark_iv is not None else {}
-            fw = (
-                {name: _positive(q.underlying_price, f"underlying_price of {name}")}
-                if q.underlying_price is not None
-                else {}
-            )
             touched = _Touched(
                 np.array([row], dtype=np.int64), self._inputs.instrument_key[row : row + 1] if self.pm else None
             )
         else:
-            ivs, fw = {}, {}
             base = self._base[row]
             touched = _Touched(self._rows_of_base(base), self._keys_of(base), base)
         if not (marks or ivs or fw) or not self._in_order(name, q.timestamp):
@@ -1488,6 +1476,18 @@ def _positive(value: Any, what: str) -> float:
     if not x > 0:
         raise ValueError(f"{what} must be > 0, got {value!r}")
     return x
+
+
+def _ticker_tables(
+    q: TickerQuote, name: str, *, option: bool
+) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
+    """A ticker's marks, mark IVs and (an option's) forwards, checked: a mark and a forward > 0, a vol >= 0."""
+    marks = {name: _positive(q.mark_price, f"mark_price of {name}")} if q.mark_price is not None else {}
+    if not option:
+        return marks, {}, {}
+    ivs = {name: _non_negative(q.mark_iv, f"mark_iv of {name}")} if q.mark_iv is not None else {}
+    fw = {name: _positive(q.underlying_price, f"underlying_price of {name}")} if q.underlying_price is not None else {}
+    return marks, ivs, fw
 
 
 def _non_negative(value: Any, what: str) -> float:
