@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import riskoffset as ro
 from riskoffset.book import instrument_greeks
-from riskoffset.instruments import InstrumentTable
+from riskoffset.instruments import Instrument, InstrumentTable
 from riskoffset.market import (
     SOURCE_EXPIRY_FORWARD,
     SOURCE_FUTURE,
@@ -21,6 +21,7 @@ from riskoffset.market import (
     SOURCE_OWN_MARK,
     Market,
     MarketDataError,
+    curve_point,
 )
 
 VALUATION = "2026-11-25T08:00:00Z"
@@ -185,6 +186,25 @@ def test_interpolation_between_futures_is_linear_in_log_forward() -> None:
     y = np.interp(r.t, [0.0, t_dec], [0.0, math.log(95500.0 / 95000.0)])
     assert r.forward == pytest.approx(95000.0 * np.exp(y), rel=1e-14)
     assert (r.forward_source == SOURCE_INTERPOLATED).all()
+
+
+def test_only_dated_inverse_futures_are_points_of_the_forward_curve() -> None:
+    """A perpetual's or a linear future's mark prices that instrument alone: updating it leaves every option's
+    forward and the curve's stamp as they were; a dated inverse future's mark moves both."""
+    assert curve_point("BTC-25DEC26") == ("BTC", Instrument.parse("BTC-25DEC26").expiration_ms)
+    for name in ["BTC-PERPETUAL", "BTC_USDC-PERPETUAL", "BTC-25DEC26-100000-C", "BTC", "not-a-name", "BTC-XYZ"]:
+        assert curve_point(name) is None, name
+    market = btc_market(forwards={})
+    table = InstrumentTable.from_names(["BTC-18DEC26-90000-P", "BTC-25JUN27-100000-C", "BTC-PERPETUAL"])
+    before, stamp = market.resolve(table).forward.copy(), market.forward_stamp("BTC")
+    market.update(marks={"BTC-PERPETUAL": 90000.0})
+    after = market.resolve(table).forward
+    assert after[:2].tolist() == before[:2].tolist() and after[2] == 90000.0
+    assert market.forward_stamp("BTC") == stamp
+    market.update(marks={"BTC-25DEC26": 96000.0})
+    moved = market.resolve(table).forward
+    assert moved[0] > after[0]  # interpolated between the index and that future
+    assert market.forward_stamp("BTC") != stamp
 
 
 def test_no_future_and_no_forward_is_an_error_not_the_index() -> None:

@@ -32,6 +32,7 @@ Why one module of ~570 lines: the snapshot, its forward curves and the resolver 
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import weakref
@@ -153,6 +154,22 @@ def _checked_timestamps(values: Any) -> dict[str, int]:
             raise MarketDataError(f"timestamp of {k} must be whole milliseconds since 1970, got {v!r}", str(k))
         out[str(k)] = int(ms)
     return out
+
+
+@functools.lru_cache(maxsize=4096)
+def curve_point(name: str) -> tuple[str, int] | None:
+    """(underlying, expiry in ms) when a futures mark or an expiry forward called ``name`` is a point of that
+    underlying's forward curve: an inverse dated future (``BTC-27NOV26``).  None for anything else: a
+    perpetual's or a linear future's mark prices that instrument alone."""
+    if name.count("-") != 1 or name.endswith("-PERPETUAL"):
+        return None
+    try:
+        inst = Instrument.parse(name)
+    except ValueError:
+        return None
+    if inst.kind != "future" or inst.settlement != "inverse":
+        return None
+    return inst.base, inst.expiration_ms
 
 
 class QuoteUpdate(NamedTuple):
@@ -341,8 +358,9 @@ class Market:
             self.marks.update(u.marks)
             self.forwards.update(u.forwards)
             for name in [*u.marks, *u.forwards]:
-                if name.count("-") == 1:  # a curve point (`_curve`): that base's curve is rebuilt on use
-                    base = name.split("-")[0]
+                point = curve_point(name)
+                if point is not None:  # a point of a forward curve (`_curve`): that curve is rebuilt on use
+                    base = point[0]
                     self._curves.pop(base, None)
                     versions[base] = versions.get(base, 0) + 1
         if u.valuation_time is not None or u.timestamps:
@@ -562,14 +580,10 @@ class Market:
         found: list[list[tuple[str, int]]] = [[], []]
         for j, source in enumerate((self.marks, self.forwards)):
             for name in source:
-                if not name.startswith(base + "-") or name.count("-") != 1 or name.endswith("-PERPETUAL"):
-                    continue
-                try:
-                    inst = Instrument.parse(name)
-                except ValueError:
-                    continue
-                if inst.kind == "future" and inst.base == base and inst.settlement == "inverse":
-                    found[j].append((name, inst.expiration_ms))
+                if name.startswith(base + "-"):
+                    point = curve_point(name)
+                    if point is not None and point[0] == base:
+                        found[j].append((name, point[1]))
         names = (found[0], found[1])
         self._curve_index[base] = (sizes, names)
         return names

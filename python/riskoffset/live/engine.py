@@ -60,7 +60,7 @@ from ..margining.portfolio import (
 )
 from ..margining.scenarios import OptionColumns
 from ..margining.vectors import vector_keys
-from ..market import Market, MarketDataError
+from ..market import Market, MarketDataError, curve_point
 from ..scalars import plain
 from ..unit_greeks import instrument_greeks, option_greeks, premium_adjusted
 from ..whatif import MAX_ORDER
@@ -808,8 +808,9 @@ class RiskEngine:
         timestamp: int | None = None,
     ) -> None:
         """A Deribit ticker of one instrument: an option's mark price, mark IV (decimal) and forward
-        (``underlying_price``) reprice that option and its holders; a future's or perpetual's mark price moves
-        the forward curve, so every instrument of its underlying is repriced.  ``instrument`` may also be
+        (``underlying_price``) reprice that option and its holders; a dated inverse future's mark price moves
+        the forward curve, so every instrument of its underlying is repriced; a perpetual's or a linear
+        future's mark reprices that instrument and its holders alone.  ``instrument`` may also be
         Deribit's ticker object itself (``public/ticker`` or a ``ticker.*`` notification's data: its
         ``mark_iv`` in percent, as Deribit sends it)."""
         if not isinstance(instrument, str) and isinstance(instrument, Mapping):
@@ -883,11 +884,11 @@ class RiskEngine:
         row = self._instrument(q.instrument)
         name = self._names[row]
         marks, ivs, fw = _ticker_tables(q, name, option=bool(self._option[row]))
-        if self._option[row]:
+        if self._option[row] or curve_point(name) is None:  # it prices itself alone
             touched = _Touched(
                 np.array([row], dtype=np.int64), self._inputs.instrument_key[row : row + 1] if self.pm else None
             )
-        else:
+        else:  # a point of its underlying's forward curve: every instrument of the underlying may move
             base = self._base[row]
             touched = _Touched(self._rows_of_base(base), self._keys_of(base), base)
         if not (marks or ivs or fw) or not self._in_order(name, q.timestamp):
