@@ -128,6 +128,32 @@ def test_one_perpetual_ticker(benchmark, setup) -> None:  # type: ignore[no-unty
 
 
 @pytest.mark.benchmark(group="live engine 100k accounts")
+def test_one_dated_future_ticker_with_option_forwards(benchmark, setup) -> None:  # type: ignore[no-untyped-def]
+    """Deribit's option tickers carry each option's forward (``underlying_price``): an option priced on it does not
+    move with a dated future's mark, so that future's ticker reprices the future (and the options still on the
+    curve, none here) and recomputes its holders alone (~1,300), not the coin.  Against the BTC index tick of the
+    same engine in the same run (~15x measured; it was ~1x)."""
+    import numpy as np
+
+    book, market, balances, _, base = setup
+    table = market.instruments
+    resolved = market.resolve(table)
+    options = np.flatnonzero(table.kind == 2).tolist()
+    quoted = market.copy()
+    quoted.update(forwards={str(table.names[i]): float(resolved.forward[i]) for i in options})
+    engine = ro.RiskEngine(book, quoted, balances=balances)
+    future = "BTC-25DEC26"
+    marks = iter([quoted.marks[future] * (1.0 + 0.0001 * (i % 2)) for i in range(1_000_000)])
+    prices = iter([quoted.index["BTC"] * (1.0 + 0.001 * (i % 2)) for i in range(10_000)])
+    index_tick = median_time(lambda: engine.on_index("BTC", next(prices)), ROUNDS)
+    benchmark.pedantic(lambda: engine.on_quote(future, next(marks)), rounds=30, iterations=1)
+    if not getattr(benchmark, "disabled", False):
+        ours = float(benchmark.stats.stats.median)
+        benchmark.extra_info.update(future_tick_s=ours, index_tick_s=index_tick, **base, vs_index_tick=index_tick / ours)
+        assert ours * 5 <= index_tick, f"dated future ticker {ours * 1e3:.2f} ms vs index tick {index_tick * 1e3:.1f} ms"
+
+
+@pytest.mark.benchmark(group="live engine 100k accounts")
 def test_index_tick_after_trades(benchmark, setup) -> None:  # type: ignore[no-untyped-def]
     """Trades move accounts' positions to new segments of the engine's pool: a tick after 1,000 accounts
     traded costs what a tick before them does (no gather of the book), within noise."""

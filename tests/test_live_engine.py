@@ -311,6 +311,48 @@ def test_a_failed_update_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> Non
     assert_matches(engine, "X:PM")
 
 
+def test_a_dated_future_reprices_what_its_curve_point_moves() -> None:
+    """A dated future's mark moves the options priced on it (its expiry, or interpolated next to it), not one on its
+    own ticker forward nor one beyond its neighbours; the others keep their kept columns (their vol ticks keep
+    their own path); an option on its own forward too far from the new mark makes the update fail whole."""
+    own, of_expiry, interpolated, far, near = (
+        "BTC-29JAN27-100000-C", "BTC-25DEC26-100000-C", "BTC-18DEC26-95000-C", "BTC-25JUN27-100000-C",
+        "BTC-26NOV26-95000-C",
+    )  # fmt: skip
+    names = ["BTC-25DEC26", of_expiry, interpolated, far, own, near]
+    book = ro.Book.from_arrays(["A", "A", "A", "A", "B", "B"], names, [10_000.0, -3.0, 2.0, 1.0, -4.0, 2.5],
+                               instruments=MARKET.instruments)  # fmt: skip
+    balances = ro.Balances.from_mapping({"A": {"BTC": 2.0}, "B": {"BTC": 1.0, "USDC": 20_000}})
+    engine = ro.RiskEngine(book, MARKET, balances=balances)
+    row = {n: engine.table.row(n) for n in names}
+    forward_own = float(engine._option_columns.forward[row[own]]) * 1.002  # within the 1 % gap to its future
+    engine.on_ticker(own, underlying_price=forward_own, timestamp=1)
+    kept = {n: float(engine._option_columns.forward[row[n]]) for n in names[1:]}
+
+    repriced: list[int] = []
+    revalue = engine._revalue
+    engine._revalue = lambda rows: (repriced.extend(np.asarray(rows).tolist()), revalue(rows))  # type: ignore[method-assign]
+    engine.on_quote("BTC-25DEC26", MARKET.marks["BTC-25DEC26"] * 1.004, timestamp=2)
+    del engine._revalue
+    assert sorted(repriced) == sorted(row[n] for n in ("BTC-25DEC26", of_expiry, interpolated))
+    assert_matches(engine, "X:PM")
+    after = {n: float(engine._option_columns.forward[row[n]]) for n in names[1:]}
+    assert after[of_expiry] == pytest.approx(kept[of_expiry] * 1.004, rel=1e-15)
+    assert after[interpolated] > kept[interpolated]
+    assert [after[n] for n in (far, own, near)] == [kept[n] for n in (far, own, near)]
+    assert all(engine._kept_option(row[n]) for n in names[1:])  # kept columns current: vol ticks stay direct
+    for t, n in enumerate((far, own, near, of_expiry), start=3):
+        engine.on_ticker(n, mark_iv=0.7, timestamp=t)
+    assert_matches(engine, "X:PM")
+
+    before, mark = pickle.dumps(engine.accounts()), engine.market.marks["BTC-29JAN27"]
+    with pytest.raises(ro.MarketDataError, match=own):
+        engine.on_quote("BTC-29JAN27", mark * 1.05, timestamp=10)
+    assert engine.market.marks["BTC-29JAN27"] == mark
+    assert pickle.dumps(engine.accounts()) == before
+    assert_matches(engine, "X:PM")
+
+
 def test_a_trade_whose_figures_overflow_changes_nothing() -> None:
     """The compiled trade of an account on an instrument it holds: a premium that overflows to infinity makes
     its equity non-finite, so the trade is refused and the account's positions, balances and figures are

@@ -65,7 +65,7 @@ from ..scalars import plain
 from ..unit_greeks import instrument_greeks, option_greeks, premium_adjusted
 from ..whatif import MAX_ORDER
 from .events import LEVELS, Event, level_change
-from .positions import Positions
+from .positions import FEW_INSTRUMENTS, Positions
 from .undo import Undo
 
 SNAPSHOT_FORMAT = "riskoffset-engine-1"
@@ -884,17 +884,39 @@ class RiskEngine:
         row = self._instrument(q.instrument)
         name = self._names[row]
         marks, ivs, fw = _ticker_tables(q, name, option=bool(self._option[row]))
-        if self._option[row] or curve_point(name) is None:  # it prices itself alone
-            touched = _Touched(
-                np.array([row], dtype=np.int64), self._inputs.instrument_key[row : row + 1] if self.pm else None
-            )
-        else:  # a point of its underlying's forward curve: every instrument of the underlying may move
-            base = self._base[row]
-            touched = _Touched(self._rows_of_base(base), self._keys_of(base), base)
         if not (marks or ivs or fw) or not self._in_order(name, q.timestamp):
             return None
         undo.market(marks=marks, mark_iv=ivs, forwards=fw)
-        return touched
+        if not self._option[row] and marks and curve_point(name) is not None:
+            return self._curve_touched(row, self._base[row])
+        return self._rows_touched(np.array([row], dtype=np.int64))  # it prices itself alone
+
+    def _rows_touched(self, rows: IntArray) -> _Touched:
+        """Instrument rows that moved, and their PM keys."""
+        return _Touched(rows, np.unique(self._inputs.instrument_key[rows]) if self.pm else None)
+
+    def _curve_touched(self, row: int, base: str) -> _Touched:
+        """What a new point of ``base``'s forward curve moves (the dated future at ``row``, its mark already in
+        the market): the future, and the held options whose forward or time now resolve otherwise than their
+        kept columns hold (an option of its expiry, or one interpolated on the curve; not one on its own ticker
+        forward).  Resolving the coin's held instruments checks them as a full reprice does (and is the one
+        that reprice reads).  When few move, only they are repriced and their holders recomputed; the other
+        options' kept columns are current, and stamped so (their vol ticks keep their own path); the coin's
+        instruments no account holds are marked stale, repriced on their first trade (a failed update leaves
+        them stale, which only costs that reprice).  Otherwise the whole coin is repriced, as for its index."""
+        rows = self._rows_of_base(base)
+        held = rows[self._held[rows]]
+        resolved = self.market.resolve(self._sub_table(held))
+        kept = self._option_columns
+        same = self._option[held] & (resolved.forward == kept.forward[held]) & (resolved.t == kept.t[held])
+        moved = np.union1d(np.array([row], dtype=np.int64), held[self._option[held] & ~same])
+        if len(moved) > FEW_INSTRUMENTS:
+            return _Touched(rows, self._keys_of(base), base)
+        self._stale[rows[~self._held[rows]]] = True
+        stamp = self.market.forward_stamp(base)
+        for r in held[same].tolist():
+            self._stamps[r] = stamp
+        return self._rows_touched(moved)
 
     @_locked
     def quotes(self, quotes: Sequence[IndexQuote | TickerQuote]) -> None:

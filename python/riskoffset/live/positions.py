@@ -23,6 +23,10 @@ from .._types import FloatArray, IntArray
 from ..book import Book
 from ..instruments import InstrumentTable
 
+# Up to this many instruments, their holders come from the by-instrument index (kept between calls); more, by a
+# scan of every position.
+FEW_INSTRUMENTS = 16
+
 Csr = tuple[IntArray, IntArray, FloatArray, FloatArray]  # indptr, indices, quantity, average price
 Saved = tuple[int, int, int]  # an account's start and end in the pool, the pool's size
 
@@ -145,7 +149,7 @@ class Positions:
         """Rows of the accounts holding any instrument where ``instrument_mask`` is True (for a few
         instruments from the by-instrument index, else by a scan of the positions)."""
         wanted = np.flatnonzero(instrument_mask)
-        if len(wanted) <= 16:
+        if len(wanted) <= FEW_INSTRUMENTS:
             ptr, accounts = self._by_instrument()
             hit = np.zeros(len(self.labels), dtype=bool)
             for i in wanted[wanted + 1 < len(ptr)].tolist():
