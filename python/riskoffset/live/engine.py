@@ -808,9 +808,10 @@ class RiskEngine:
         timestamp: int | None = None,
     ) -> None:
         """A Deribit ticker of one instrument: an option's mark price, mark IV (decimal) and forward
-        (``underlying_price``) reprice that option and its holders; a dated inverse future's mark price moves
-        the forward curve, so every instrument of its underlying is repriced; a perpetual's or a linear
-        future's mark reprices that instrument and its holders alone.  ``instrument`` may also be
+        (``underlying_price``) reprice that option and its holders; a perpetual's or a linear future's mark
+        reprices that instrument and its holders alone; a dated inverse future's mark moves a point of the
+        forward curve: the future and the options priced on that point are repriced (the whole underlying when
+        more than a few move), and their holders recomputed.  ``instrument`` may also be
         Deribit's ticker object itself (``public/ticker`` or a ``ticker.*`` notification's data: its
         ``mark_iv`` in percent, as Deribit sends it)."""
         if not isinstance(instrument, str) and isinstance(instrument, Mapping):
