@@ -45,6 +45,26 @@ def test_rows_net_to_the_average_that_keeps_their_pnl() -> None:
         ro.Book.from_positions([{"instrument": "BTC-PERPETUAL", "quantity": 10, "average_price": "x"}])
 
 
+def test_rows_at_one_price_keep_it_exactly() -> None:
+    """A position given as one row, or as rows at one price, keeps that price to the bit, where the P&L-keeping
+    formula can round an ulp off it (1.3 x 106,886.868620625 / 1.3 is not 106,886.868620625): with a mark near the
+    price, the P&L is a difference of close numbers that the ulp would move."""
+    linear, inverse = 106_886.868620625, 104_698.0
+    assert (1.3 * linear) / 1.3 != linear and 1_300.0 / (1_300.0 / inverse) != inverse
+    book = ro.Book.from_positions([
+        {"account": "a", "instrument": "BTC_USDC-PERPETUAL", "quantity": 1.3, "average_price": linear},
+        {"account": "a", "instrument": "BTC-PERPETUAL", "quantity": 1_300, "average_price": inverse},
+        {"account": "b", "instrument": "BTC_USDC-PERPETUAL", "quantity": 0.4, "average_price": linear},
+        {"account": "b", "instrument": "BTC_USDC-PERPETUAL", "quantity": 0.9, "average_price": linear},
+        {"account": "b", "instrument": "BTC-PERPETUAL", "quantity": 1_000, "average_price": inverse},
+        {"account": "b", "instrument": "BTC-PERPETUAL", "quantity": 300, "average_price": inverse + 1.0},
+    ], instruments=MARKET.instruments)  # fmt: skip
+    got = {(r["account"], r["instrument"]): r["average_price"] for r in book.positions()}
+    assert got[("a", "BTC_USDC-PERPETUAL")] == linear and got[("a", "BTC-PERPETUAL")] == inverse
+    assert got[("b", "BTC_USDC-PERPETUAL")] == linear
+    assert inverse < got[("b", "BTC-PERPETUAL")] < inverse + 1.0  # two prices: the P&L-keeping average
+
+
 def test_csv_round_trip_and_deribit_positions(tmp_path: Path) -> None:
     book = ro.Book.from_positions([
         {"account": "a", "instrument": "BTC-PERPETUAL", "quantity": 10_000, "average_price": 41_234.5},

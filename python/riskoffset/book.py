@@ -488,6 +488,11 @@ def _netted_average(book: Book, accounts: Any, names: Any, amounts: FloatArray, 
     inv = table.settlement[book.indices] == INVERSE
     with np.errstate(divide="ignore", invalid="ignore"):
         value = np.where(inv, total / summed, summed / total)
+    # Rows at one average (a position given as one row) keep it exactly: the formula can be an ulp off it, and
+    # with a mark near that price the P&L is a difference of close numbers.
+    one = np.full(len(out), np.nan)
+    one[pos] = p
+    value = np.where(np.bincount(pos, weights=p != one[pos], minlength=len(out)) == 0, one, value)
     ok = futures & ~unknown & (np.bincount(pos, minlength=len(out)) > 0) & np.isfinite(value) & (value > 0)
     out[ok] = value[ok]
     return out
