@@ -356,6 +356,39 @@ def test_a_dated_future_reprices_what_its_curve_point_moves() -> None:
     assert_matches(engine, "X:PM")
 
 
+def test_a_coin_tick_reads_each_account_up_to_its_last_position_of_that_coin() -> None:
+    """The engine keeps each account's positions sorted by instrument row, so a coin's tick stops reading an
+    account at its first position past the coin's instruments.  The compiled refresh checks that order: given a
+    segment out of order it reads every position (the same figures), and a row outside the table is refused."""
+    book, balances = start_book()
+    market = MARKET.copy()
+    market.instruments = None  # the engine's table is the book's: BTC rows, then ETH rows
+    engine = ro.RiskEngine(book, market, balances=balances)
+    twin = ro.RiskEngine(book, market, balances=balances)
+    assert [twin._base[i] for i in range(len(twin.table))] == ["BTC"] * 4 + ["ETH"] * 2
+    p = twin.positions
+    a = p.row_of["B"]
+    s, e = int(p.start[a]), int(p.end[a])
+    assert (np.diff(p.indices[s:e]) > 0).all()
+    order = np.arange(s, e)[::-1]
+    for column in (p.indices, p.quantity, p.average):
+        column[s:e] = column[order]
+    bases = [twin._base[int(i)] for i in p.indices[s:e]]
+    assert bases[0] == "ETH" and bases[-1] == "BTC"  # B's BTC position now comes after its ETH ones
+    for engine_ in (engine, twin):
+        engine_.on_index("BTC", market.index["BTC"] * 0.93, timestamp=1)
+    assert_matches(twin, "X:PM")
+    mine, theirs = engine.accounts(), twin.accounts()
+    for name in ("initial_usd", "maintenance_usd", "margin_balance_usd"):
+        np.testing.assert_allclose(getattr(theirs, name), getattr(mine, name), rtol=1e-13)
+    p.indices[s] = len(twin.table) + 5
+    with pytest.raises(ValueError, match="outside the table"):
+        twin._refresh(np.array([a], dtype=np.int64), keys=twin._keys_of("BTC"), emit=False)
+    p.indices[s] = -1
+    with pytest.raises(ValueError, match="outside the table"):
+        twin._refresh(np.array([a], dtype=np.int64), keys=twin._keys_of("BTC"), emit=False)
+
+
 def test_a_trade_whose_figures_overflow_changes_nothing() -> None:
     """The compiled trade of an account on an instrument it holds: a premium that overflows to infinity makes
     its equity non-finite, so the trade is refused and the account's positions, balances and figures are

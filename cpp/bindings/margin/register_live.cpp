@@ -212,11 +212,12 @@ class LiveRefresh {
     const std::int64_t *ip, *ep, *rows, *ix;
     Doubles quantity, average;  // (aligned copies where the caller's arrays are not)
     std::size_t n_rows;
+    bool sorted;  // every account's positions in ascending instrument row (as the engine keeps them)
   };
   Accounts checked_accounts(const Ints& starts, const Ints& ends, const Ints& indices, const Doubles& quantity_in,
                             const Doubles& average_in, const Ints& rows) const {
     Accounts acc{starts.data(), ends.data(), rows.data(), indices.data(), riskoffset_bindings::aligned(quantity_in),
-                 riskoffset_bindings::aligned(average_in), static_cast<std::size_t>(rows.size())};
+                 riskoffset_bindings::aligned(average_in), static_cast<std::size_t>(rows.size()), true};
     const std::size_t n_rows = acc.n_rows;
     RO_CHECK(starts.ndim() == 1 && ends.ndim() == 1 && static_cast<std::size_t>(starts.size()) == n_rows &&
                  static_cast<std::size_t>(ends.size()) == n_rows,
@@ -228,8 +229,14 @@ class LiveRefresh {
     for (std::size_t a = 0; a < n_rows; ++a) {
       RO_CHECK(r[a] >= 0 && r[a] < n_total_, "rows outside the engine's accounts");
       RO_CHECK(0 <= ip[a] && ip[a] <= ep[a] && ep[a] <= n_pool, "account " + std::to_string(a) + ": positions outside the pool");
-      bool outside = false;  // no early exit: the check vectorises; the message is found only on failure
-      for (std::int64_t p = ip[a]; p < ep[a]; ++p) outside |= static_cast<std::uint64_t>(ix[p]) >= n_instr_;
+      // No early exit: the loops vectorise; the message is found only on failure.  Sorted positions (as the engine
+      // keeps them) lie between the first's row and the last's; otherwise each is checked.
+      bool unsorted = false;
+      for (std::int64_t p = ip[a] + 1; p < ep[a]; ++p) unsorted |= ix[p] < ix[p - 1];
+      acc.sorted = acc.sorted && !unsorted;
+      bool outside = ip[a] < ep[a] && (static_cast<std::uint64_t>(ix[ip[a]]) >= n_instr_ ||
+                                       static_cast<std::uint64_t>(ix[ep[a] - 1]) >= n_instr_);
+      for (std::int64_t p = ip[a]; unsorted && p < ep[a]; ++p) outside |= static_cast<std::uint64_t>(ix[p]) >= n_instr_;
       for (std::int64_t p = ip[a]; outside && p < ep[a]; ++p)
         RO_CHECK(ix[p] >= 0 && static_cast<std::size_t>(ix[p]) < n_instr_,
                  "position " + std::to_string(p) + " names an instrument row outside the table");
@@ -269,7 +276,7 @@ class LiveRefresh {
       const bool rows_aligned = pm_ && acc.n_rows >= kAlignedCopyMinAccounts && copy_rows_aligned();
       parts = riskoffset::parallel_rows(acc.n_rows, threads_, 1024, [&](std::size_t part, std::size_t begin, std::size_t end) {
         bad[part] = refresh_rows(acc.ip, acc.ep, acc.ix, acc.quantity.data(), acc.average.data(), acc.rows, acc.n_rows,
-                                 begin, end, o.moved[part], o.before[part], rows_aligned);
+                                 begin, end, o.moved[part], o.before[part], rows_aligned, acc.sorted);
       });
     }
     o.moved.resize(parts), o.before.resize(parts);
@@ -331,10 +338,11 @@ class LiveRefresh {
   std::int64_t refresh_rows(const std::int64_t* ip, const std::int64_t* ep, const std::int64_t* ix, const double* quantity,
                             const double* average, const std::int64_t* r, std::size_t n_rows, std::size_t begin,
                             std::size_t end, std::vector<std::int64_t>& moved, std::vector<std::int8_t>& before,
-                            bool rows_aligned = false) const {
+                            bool rows_aligned = false, bool rows_sorted = false) const {
     if (!pm_) return settle_rows(ip, ep, ix, quantity, average, r, begin, end, moved, before);
     riskoffset::PmBook book = book_;
     if (rows_aligned) book.vectors = aligned_rows_, book.vector_stride = kRowStride;
+    if (rows_sorted) book.stop_row = stop_row_;
     book.indptr = ip, book.ends = ep, book.indices = ix, book.quantity = quantity, book.n_accounts = n_rows;
     const std::size_t width = shape_.width();
     std::vector<double> sums(n_keys_ * width), net(n_keys_ * book.n_columns);
@@ -380,6 +388,7 @@ class LiveRefresh {
   }
   std::vector<double> aligned_store_;
   double* aligned_rows_ = nullptr;
+  std::int64_t stop_row_ = 0;  // one past the last instrument row with a bound key (PmBook::stop_row)
 
   void bind_pm(const py::dict& d, const py::dict& state) {
     pm_ = true;
@@ -413,11 +422,13 @@ class LiveRefresh {
       RO_CHECK(key_cur_.data()[q] >= 0 && static_cast<std::size_t>(key_cur_.data()[q]) < k_, "key_currency outside the currencies");
     const auto n_cols = static_cast<std::size_t>(t_column_.size());
     key_filtered_.resize(n_instr_);
+    stop_row_ = 0;
     for (std::size_t i = 0; i < n_instr_; ++i) {
       const std::int64_t q = instrument_key_.data()[i], col = column_.data()[i];
       RO_CHECK(q >= -1 && q < static_cast<std::int64_t>(n_keys_), "instrument row " + std::to_string(i) + ": key outside the keys");
       RO_CHECK(col >= 0 && static_cast<std::size_t>(col) < n_cols, "instrument row " + std::to_string(i) + ": expiry column");
       key_filtered_[i] = (q >= 0 && key_on_.data()[q]) ? q : -1;
+      if (key_filtered_[i] >= 0) stop_row_ = static_cast<std::int64_t>(i) + 1;
     }
     const auto nkk = n_total_ * static_cast<py::ssize_t>(n_keys_);
     live_.key_on = key_on_.data();

@@ -70,7 +70,7 @@ OptionReprice::OptionReprice(py::handle flag, py::handle forward, py::handle str
   n_standard_ = static_cast<std::size_t>(n_standard);
   check(weight_, columns - n_standard_, "weight"), check(convert_, columns - n_standard_, "convert");
   for (std::size_t j = 0; j < n_moves_; ++j)
-    if (vol_state_.data()[j] < 0 || static_cast<std::size_t>(vol_state_.data()[j]) > shifts_.size())
+    if (vol_state_.data()[j] < 0 || static_cast<std::size_t>(vol_state_.data()[j]) > static_cast<std::size_t>(shifts_.size()))
       throw std::invalid_argument("vol_state entries must lie in [0, " + std::to_string(shifts_.size()) + "]");
   if (!time_shift.is_none()) {
     time_shift_ = DoubleArray::ensure(time_shift);

@@ -65,6 +65,10 @@ struct PmBook {
   // Optional, per coin: the most a balance's scenario gain may count (0: none, +inf: all); losses count in full.
   const double* coin_gain_cap = nullptr;
   std::size_t n_coins = 0;
+  // With each account's positions sorted by instrument row (the live engine's segments), the walk of an account
+  // stops at its first position at or past this row, as no instrument from there on has a key (a tick of one
+  // coin reads that coin's positions only).  -1: every position is read.
+  std::int64_t stop_row = -1;
 };
 
 struct PmColumns {  // one row per group; `pre` and `aggregated` (groups x width) may be null

@@ -151,9 +151,11 @@ inline void pm_sum_account(const PmBook& book, const PmShape& shape, const PmScr
   vd acc[kBlocks] = {};
   std::int64_t held = -1;  // the key whose sum is in `acc`
   const std::int64_t stop = book.ends ? book.ends[a] : book.indptr[a + 1];
+  const std::int64_t stop_row = book.stop_row < 0 ? static_cast<std::int64_t>(~0ULL >> 1) : book.stop_row;
   for (std::int64_t p = book.indptr[a]; p < stop; ++p) {
     // The positions' columns are read once per pass, from memory: requested a few cache lines ahead.
     pm_prefetch(book.indices + p, 512), pm_prefetch(book.quantity + p, 512);
+    if (book.indices[p] >= stop_row) break;
     const auto i = static_cast<std::size_t>(book.indices[p]);
     const std::int64_t k = book.key[i];
     if (k < 0) continue;

@@ -81,7 +81,7 @@ void span_groups_kernel(const SpanBook& b, const SpanColumns& out, double* scrat
       scan = (m && top > 0.0) ? top : 0.0;
       active = scan > 0.0 ? static_cast<std::int64_t>(at) + 1 : 0;
     } else {
-      bool first = true;
+      bool none_yet = true;
       double best = 0.0;
       for (std::size_t t = 0; t < n_st; ++t) {
         if (tier_held[t] == 0.0 || m == 0) continue;
@@ -91,7 +91,7 @@ void span_groups_kernel(const SpanBook& b, const SpanColumns& out, double* scrat
         for (std::size_t j = 1; j < m; ++j)
           if (lt[j] > top) top = lt[j], at = j;
         scan += top > 0.0 ? top : 0.0;
-        if (first || top > best) best = top, active = static_cast<std::int64_t>(at) + 1, first = false;
+        if (none_yet || top > best) best = top, active = static_cast<std::int64_t>(at) + 1, none_yet = false;
       }
     }
     // 3. intra-commodity spreads
