@@ -32,6 +32,7 @@ import tempfile
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import Any, ClassVar, NamedTuple, TypeVar, cast
 
@@ -761,7 +762,7 @@ class RiskEngine:
         }
         undo.market(index={base: price}, marks=marks, forwards=forwards)
         self._price_cache = None
-        return _Touched(self._rows_of_base(base), self._keys_of(base), base, balances=True)
+        return self._coin_touched(base)._replace(balances=True)
 
     def _holders_of(self, base: str) -> IntArray:
         """Rows of the accounts holding an instrument of ``base`` (kept until a position changes)."""
@@ -880,8 +881,9 @@ class RiskEngine:
         self._notify()
         return True
 
-    def _ticker_quote(self, q: TickerQuote, undo: Undo) -> _Touched | None:
-        """The market part of a ticker (checked, applied through ``undo``); None when out of order or empty."""
+    def _ticker_quote(self, q: TickerQuote, undo: Undo, whole: AbstractSet[str] = frozenset()) -> _Touched | None:
+        """The market part of a ticker (checked, applied through ``undo``); None when out of order or empty.
+        ``whole``: coins whose every instrument the update reprices anyway."""
         row = self._instrument(q.instrument)
         name = self._names[row]
         marks, ivs, fw = _ticker_tables(q, name, option=bool(self._option[row]))
@@ -889,8 +891,13 @@ class RiskEngine:
             return None
         undo.market(marks=marks, mark_iv=ivs, forwards=fw)
         if not self._option[row] and marks and curve_point(name) is not None:
-            return self._curve_touched(row, self._base[row])
+            base = self._base[row]
+            return self._coin_touched(base) if base in whole else self._curve_touched(row, base)
         return self._rows_touched(np.array([row], dtype=np.int64))  # it prices itself alone
+
+    def _coin_touched(self, base: str) -> _Touched:
+        """Every instrument of a coin, and its holders."""
+        return _Touched(self._rows_of_base(base), self._keys_of(base), base)
 
     def _rows_touched(self, rows: IntArray) -> _Touched:
         """Instrument rows that moved, and their PM keys."""
@@ -912,7 +919,7 @@ class RiskEngine:
         same = self._option[held] & (resolved.forward == kept.forward[held]) & (resolved.t == kept.t[held])
         moved = np.union1d(np.array([row], dtype=np.int64), held[self._option[held] & ~same])
         if len(moved) > FEW_INSTRUMENTS:
-            return _Touched(rows, self._keys_of(base), base)
+            return self._coin_touched(base)
         self._stale[rows[~self._held[rows]]] = True
         stamp = self.market.forward_stamp(base)
         for r in held[same].tolist():
@@ -929,10 +936,13 @@ class RiskEngine:
             q = quotes[0]
             if isinstance(q, TickerQuote) and q.mark_iv is not None and self._option_vol_tick(q):
                 return
+        # Coins whose index moves in this batch: all their instruments are repriced anyway, so a dated future's
+        # ticker among the quotes need not find which of them its curve point moves.
+        whole = {q.underlying.strip().upper() for q in quotes if isinstance(q, IndexQuote) and isinstance(q.underlying, str)}
         with self._transaction() as undo:
             touched = []
             for q in quotes:
-                t = self._index_quote(q, undo) if isinstance(q, IndexQuote) else self._ticker_quote(q, undo)
+                t = self._index_quote(q, undo) if isinstance(q, IndexQuote) else self._ticker_quote(q, undo, whole)
                 if t is not None:
                     touched.append(t)
             if touched:
