@@ -348,6 +348,13 @@ def test_a_dated_future_reprices_what_its_curve_point_moves() -> None:
         engine.on_ticker(n, mark_iv=0.7, timestamp=t)
     assert_matches(engine, "X:PM")
 
+    # Batched with the coin's index move (as a replay batches one timestamp's messages): the coin is repriced.
+    from riskoffset.live import IndexQuote, TickerQuote
+
+    engine.quotes([TickerQuote("BTC-25DEC26", mark_price=engine.market.marks["BTC-25DEC26"] * 0.998, timestamp=8),
+                   IndexQuote("BTC", engine.market.index["BTC"] * 1.01, timestamp=8)])  # fmt: skip
+    assert_matches(engine, "X:PM")
+
     before, mark = pickle.dumps(engine.accounts()), engine.market.marks["BTC-29JAN27"]
     with pytest.raises(ro.MarketDataError, match=own):
         engine.on_quote("BTC-29JAN27", mark * 1.05, timestamp=10)
