@@ -28,7 +28,7 @@ struct BlackTerms {
 // in the tails.  The time value is computed directly (docs/formulas.md): it is the same for the call and
 // the put (parity), so it is formed on the out-of-the-money side, where with d1o = -|x|/s + s/2,
 // d2o = d1o - s (a = -d1o/sqrt2, b = -d2o/sqrt2 = a + s/sqrt2):
-//   d1o <= 0:       tv = F e (erfcx(a) - erfcx(b)) / 2, the difference from erfcx_pair (no cancellation);
+//   d1o <= 0:       tv = F e (erfcx(a) - erfcx(b)) / 2, the difference from the erfcx pair (no cancellation);
 //   d1o > 0 > d2o:  (|x| < s^2/2) tv = [min(F,K) erf(-a) + max(F,K) erf(b) - |F - K|] / 2 while s < 0.25,
 //                   else min(F,K) - F e (erfcx(|a|) + erfcx(b)) / 2 (then tv >= 0.1 min(F,K): no loss).
 // kTails: 2 computes n1, kn2 and tv; 0 none of them (gamma, vega, vanna and volga need only the density):

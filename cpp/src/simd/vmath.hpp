@@ -135,7 +135,7 @@ inline vd vlog_ratio(vd a, vd b, vd inv_a) {
 // polynomial (coefficients from `python tools/gen_erfcx_coefficients.py 25`: Chebyshev interpolant converted
 // to the monomial basis, 3.9e-17 relative with the coefficients rounded to double).  Degree 25 rather than
 // the 23 that already gives 1.5e-16 for erfcx itself: the time value uses differences erfcx(a) -
-// erfcx(a + delta) (erfcx_pair), i.e. the derivative of the approximation, whose error near y = -1 (at the
+// erfcx(a + delta) (the erfcx pair below), i.e. the derivative of the approximation, whose error near y = -1 (at the
 // money) is ~n^2 times larger; at degree 23 that was 3e-14 relative and implied vols at the money missed
 // their 10 (cond + 1) eps bound, at 25 they stay within 0.6 of it (27 gave 0.8: rounding dominates).
 constexpr double kErfcxPoly[26] = {
@@ -196,8 +196,8 @@ inline vd half_tail(vd z) { return 0.5 * verfcx(vabs(z) * kInvSqrt2); }
 // (Q_k = z_a Q_{k+1} + P_{k+1}); z_a - z_b = 6 (a - b) / ((a + 3)(b + 3)).  Then
 //   erfcx(a) - erfcx(b) = [(z_a - z_b) Q (1 + 2b) - 2 (a - b) g(z_b)] / ((1 + 2a)(1 + 2b)),
 // two terms of the same sign, so the difference is as accurate as erfcx itself, whatever b - a.
-// erfcx_pair = erfcx_pair_finish(erfcx_pair_start(...)): the division and the polynomial arguments first, the
-// polynomial second, so a caller with many independent pairs can overlap one pair's division with another's
+// In two steps, erfcx_pair_start (the division and the polynomial arguments) then erfcx_pair_finish (the
+// polynomial), so a caller with many independent pairs can overlap one pair's division with another's
 // polynomial.
 struct ErfcxPairStart {
   vd qa, qb, papb_inv, za, zb, dz, dab, u, v;  // u = za^2, v = zb^2
@@ -241,9 +241,6 @@ inline void erfcx_pair_finish(const ErfcxPairStart& p, vd& fa, vd& fb, vd& diff)
   fa = ga * p.qb * p.papb_inv;
   fb = g_b * p.qa * p.papb_inv;
   diff = (dz * q * p.qb - 2.0 * p.dab * g_b) * p.papb_inv;
-}
-inline void erfcx_pair(vd a, vd b, vd dab, vd& fa, vd& fb, vd& diff) {
-  erfcx_pair_finish(erfcx_pair_start(a, b, dab), fa, fb, diff);
 }
 
 // erf(u) for 0 <= u <= 0.18 (|u| s/sqrt 2 with s < 0.25): odd Taylor series to u^17, truncation below

@@ -915,9 +915,9 @@ class RiskEngine:
         rows = self._rows_of_base(base)
         held = rows[self._held[rows]]
         resolved = self.market.resolve(self._sub_table(held))
-        kept = self._option_columns
-        same = self._option[held] & (resolved.forward == kept.forward[held]) & (resolved.t == kept.t[held])
-        moved = np.union1d(np.array([row], dtype=np.int64), held[self._option[held] & ~same])
+        kept, options = self._option_columns, self._option[held]
+        same = options & (resolved.forward == kept.forward[held]) & (resolved.t == kept.t[held])
+        moved = np.union1d(np.array([row], dtype=np.int64), held[options & ~same])
         if len(moved) > FEW_INSTRUMENTS:
             return self._coin_touched(base)
         self._stale[rows[~self._held[rows]]] = True
@@ -938,7 +938,7 @@ class RiskEngine:
                 return
         # Coins whose index moves in this batch: all their instruments are repriced anyway, so a dated future's
         # ticker among the quotes need not find which of them its curve point moves.
-        whole = {q.underlying.strip().upper() for q in quotes if isinstance(q, IndexQuote) and isinstance(q.underlying, str)}
+        whole = {currency_code(q.underlying, "underlying") for q in quotes if isinstance(q, IndexQuote)}
         with self._transaction() as undo:
             touched = []
             for q in quotes:
