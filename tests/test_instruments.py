@@ -261,3 +261,21 @@ def dataclasses_replace(inst: Instrument, option_type: object) -> Instrument:
 def test_option_type_unknown_is_refused() -> None:
     with pytest.raises(ValueError, match="option_type.*'calls'"):
         Instrument("X", "option", "BTC", "USD", "inverse", option_type="calls")
+
+
+def test_option_expiries_group_every_option_once_by_underlying_and_expiry() -> None:
+    table = ro.Market.sample().instruments.take(np.arange(1581, -1, -1))  # reversed: rows out of name order
+    layout = table.option_expiries()
+    assert layout is table.option_expiries()  # computed once per table
+    options = np.flatnonzero(table.kind == KIND_OPTION)
+    assert np.array_equal(layout.rows, options)
+    assert layout.names == table.names[options].tolist()
+    seen = np.concatenate([members for _, _, members in layout.groups])
+    assert np.array_equal(np.sort(seen), np.arange(len(options)))  # a partition of the options
+    keys = [(code, ms) for code, ms, _ in layout.groups]
+    assert keys == sorted(set(keys))
+    for j, (code, ms, members) in enumerate(layout.groups):
+        rows = options[members]
+        assert (table.underlying[rows] == code).all() and (table.expiration_ms[rows] == ms).all()
+        assert np.array_equal(members, np.sort(members)) and (layout.group_of[members] == j).all()
+    assert table.take(np.arange(10)).option_expiries() is not layout  # a sub-table has its own

@@ -310,6 +310,16 @@ def _readonly(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
     return a
 
 
+@dataclass(frozen=True)
+class OptionExpiries:
+    """A table's options grouped by (underlying, expiry) (`InstrumentTable.option_expiries`)."""
+
+    rows: IntArray  # the options' rows, ascending
+    names: list[str]  # their names
+    groups: list[tuple[int, int, IntArray]]  # (underlying code, expiration_ms, positions in `rows`), ascending
+    group_of: IntArray  # per option (position in `rows`): its group
+
+
 class InstrumentTable:
     """Columns of instruments, one row each (structure of arrays).
 
@@ -454,6 +464,28 @@ class InstrumentTable:
         if not new:
             return self
         return InstrumentTable([*self._items, *(Instrument.parse(n) for n in new)])
+
+    def option_expiries(self) -> OptionExpiries:
+        """The options' rows grouped by (underlying, expiry), computed once per table (a table does not change
+        after construction): what resolving a market reads for every option, on every index move."""
+        cached: OptionExpiries | None = self.__dict__.get("_option_expiries")
+        if cached is None:
+            rows = np.flatnonzero(self.kind == KIND_OPTION)
+            key = self.underlying[rows].astype(np.int64) * (PERPETUAL_EXPIRY_MS + 1) + self.expiration_ms[rows]
+            unique_keys, inverse = np.unique(key, return_inverse=True)
+            inverse = inverse.reshape(-1)
+            order = np.argsort(inverse, kind="stable")
+            members = np.split(order, np.cumsum(np.bincount(inverse, minlength=len(unique_keys)))[:-1])
+            cached = self.__dict__["_option_expiries"] = OptionExpiries(
+                rows=_readonly(rows),
+                names=self.names[rows].tolist(),
+                groups=[
+                    (int(k // (PERPETUAL_EXPIRY_MS + 1)), int(k % (PERPETUAL_EXPIRY_MS + 1)), _readonly(m))
+                    for k, m in zip(unique_keys.tolist(), members)
+                ],
+                group_of=_readonly(inverse),
+            )
+        return cached
 
     def is_option(self) -> npt.NDArray[np.bool_]:
         return np.asarray(self.kind == KIND_OPTION, dtype=bool)

@@ -52,7 +52,6 @@ from .instruments import (
     KIND_OPTION,
     KIND_PERPETUAL,
     KIND_SPOT,
-    PERPETUAL_EXPIRY_MS,
     Instrument,
     InstrumentTable,
     expiry_code,
@@ -697,9 +696,10 @@ class Market:
             self._check_age(bases[table.underlying[row]], str(names[row]))
 
         # Options: vol by name, forward by the rules of the module docstring.
-        options = np.flatnonzero(kind == KIND_OPTION)
+        layout = table.option_expiries()
+        options = layout.rows
         if len(options):
-            option_names = names[options].tolist()
+            option_names = layout.names
             iv_get, fw_get = self.mark_iv.get, self.forwards.get
             ivs = [iv_get(nm) for nm in option_names]
             # An option quoted by its mark price alone (e.g. a get_positions response) gets the implied vol of
@@ -717,30 +717,24 @@ class Market:
                 for nm in option_names:
                     self._check_age(nm, nm)
             own = np.array([fw_get(nm, math.nan) for nm in option_names], dtype=np.float64)
-            key = (
-                table.underlying[options].astype(np.int64) * (PERPETUAL_EXPIRY_MS + 1)
-                + table.expiration_ms[options]
-            )
-            unique_keys, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-            expiry_fw = np.empty(len(unique_keys))
-            expiry_src = np.empty(len(unique_keys), dtype=np.int8)
-            for j, k in enumerate(unique_keys.tolist()):
-                row = int(options[first[j]])
-                base = bases[int(k // (PERPETUAL_EXPIRY_MS + 1))]
-                ms = int(k % (PERPETUAL_EXPIRY_MS + 1))
-                has_own = ~np.isnan(own[inverse == j])
+            expiry_fw = np.empty(len(layout.groups))
+            expiry_src = np.empty(len(layout.groups), dtype=np.int8)
+            for j, (code, ms, members) in enumerate(layout.groups):
+                base = bases[code]
+                own_j, rows_j = own[members], options[members]
+                has_own = ~np.isnan(own_j)
                 if has_own.all():
                     expiry_fw[j], expiry_src[j] = math.nan, SOURCE_OPTION_FORWARD
-                    self._check_own_against_future(base, ms, own[inverse == j], options[inverse == j], names)
+                    self._check_own_against_future(base, ms, own_j, rows_j, names)
                     continue
-                who = str(names[options[inverse == j][~has_own][0]]) if (~has_own).any() else str(names[row])
+                who = str(names[rows_j[~has_own][0]])
                 expiry_fw[j], expiry_src[j] = self.expiry_forward(base, ms, instrument=who)
                 if has_own.any():
-                    self._check_own_against_future(base, ms, own[inverse == j], options[inverse == j], names)
-            per_option = expiry_fw[inverse]
+                    self._check_own_against_future(base, ms, own_j, rows_j, names)
+            per_option = expiry_fw[layout.group_of]
             use_own = ~np.isnan(own)
             forward[options] = np.where(use_own, own, per_option)
-            source[options] = np.where(use_own, SOURCE_OPTION_FORWARD, expiry_src[inverse])
+            source[options] = np.where(use_own, SOURCE_OPTION_FORWARD, expiry_src[layout.group_of])
             interpolated = options[source[options] == SOURCE_INTERPOLATED]
             need_index(interpolated, "the forward curve starts at the index")
             if from_mark.any():
