@@ -45,9 +45,9 @@ def test_nan_pnl_is_never_a_margin() -> None:
 def _reference(book: ro.Book, inputs: object) -> dict[str, np.ndarray]:
     """Per (account, currency) group, with numpy and plain Python: sums of quantity x P&L, weighted losses,
     scan, minimum delta (net and gross coin delta per underlying) and the requirements."""
-    spec = inputs.spec  # type: ignore[attr-defined]
+    grid = inputs.grid  # type: ignore[attr-defined]
     pnl, key = inputs.pnl, inputs.instrument_key  # type: ignore[attr-defined]
-    w = spec.scenarios.weight
+    w = grid.scenarios.weight
     rows: dict[tuple[int, int], np.ndarray] = {}
     deltas: dict[tuple[int, int, int], list[float]] = {}
     for a in range(len(book.accounts)):
@@ -72,17 +72,17 @@ def _reference(book: ro.Book, inputs: object) -> dict[str, np.ndarray]:
             if (a2, k2) == (a, k):
                 index = float(inputs.index[u])  # type: ignore[attr-defined]
                 usd = (
-                    spec.min_delta_net_rate * abs(net)
-                    + spec.min_delta_hedged_rate * max(gross - abs(net), 0.0)
+                    grid.min_delta_net_rate * abs(net)
+                    + grid.min_delta_hedged_rate * max(gross - abs(net), 0.0)
                 ) * index
                 md += usd if inputs.currencies[k] in ("USD", "USDC", "USDT") else usd / index  # type: ignore[attr-defined]
         req = max(scan, md)
-        prov = spec.funding_provision + spec.fee_provision
+        prov = grid.funding_provision + grid.fee_provision
         out["scan"].append(scan)
         out["worst_index"].append(j if scan > 0 else -1)
         out["min_delta"].append(md)
         out["initial"].append(req + prov)
-        out["maintenance"].append(spec.maintenance_ratio * req + prov)
+        out["maintenance"].append(grid.maintenance_ratio * req + prov)
     return {k: np.array(v) for k, v in out.items()}
 
 

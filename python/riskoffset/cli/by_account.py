@@ -42,13 +42,13 @@ def wanted(args: argparse.Namespace) -> bool:
 
 
 @contextlib.contextmanager
-def cluster(spec: str) -> Iterator[Any]:
+def cluster(address: str) -> Iterator[Any]:
     """A Dask client for ``--dask``: a new local cluster (``local`` or ``local:N`` workers) or the scheduler
     at the given address."""
-    local = spec == "local" or spec.startswith("local:")
-    count = spec.partition(":")[2] if local else ""
+    local = address == "local" or address.startswith("local:")
+    count = address.partition(":")[2] if local else ""
     if local and count and (not count.isdigit() or int(count) < 1):
-        raise ValueError(f"--dask {spec!r}: write local or local:N with N a positive number of workers")
+        raise ValueError(f"--dask {address!r}: write local or local:N with N a positive number of workers")
     try:
         distributed = require_distributed()
     except ImportError as exc:
@@ -58,21 +58,21 @@ def cluster(spec: str) -> Iterator[Any]:
             yield client
         return
     try:
-        client = distributed.Client(spec, timeout="10s")
+        client = distributed.Client(address, timeout="10s")
     except (OSError, TimeoutError, ValueError) as exc:
-        raise ValueError(f"--dask {spec!r}: cannot reach the Dask scheduler ({exc})") from None
+        raise ValueError(f"--dask {address!r}: cannot reach the Dask scheduler ({exc})") from None
     try:
         yield client
     finally:
         client.close()
 
 
-def _source(spec: str, market: Market, dask: bool) -> Any:
+def _source(given: str, market: Market, dask: bool) -> Any:
     """The book, or with --dask a positions dataset the workers read (Parquet directory/files, CSV glob)."""
-    path = Path(spec)
-    if dask and (path.is_dir() or spec.lower().endswith(".parquet") or any(c in spec for c in "*?[")):
-        return spec
-    return load_book(spec, market)
+    path = Path(given)
+    if dask and (path.is_dir() or given.lower().endswith(".parquet") or any(c in given for c in "*?[")):
+        return given
+    return load_book(given, market)
 
 
 def run(args: argparse.Namespace, market: Market, method: str, params: Any) -> int:

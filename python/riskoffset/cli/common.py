@@ -41,30 +41,30 @@ def load_market(path: str | None, max_age: float | None = None) -> Market:
     return Market.load(path) if max_age is None else Market.load(path, max_age=max_age)
 
 
-def load_book(spec: str, market: Market) -> Book:
+def load_book(source: str, market: Market) -> Book:
     """A file path, or the name of a bundled sample book (optionally written sample:NAME)."""
-    name = spec.removeprefix("sample:")
-    if Path(spec).exists():
-        return Book.load(spec, instruments=market.instruments)
+    name = source.removeprefix("sample:")
+    if Path(source).exists():
+        return Book.load(source, instruments=market.instruments)
     if name in Book.samples():
         return Book.sample(name)
     raise ValueError(
-        f"book {spec!r} is neither a file (.csv or .json) nor a bundled sample; samples: {', '.join(Book.samples())}"
+        f"book {source!r} is neither a file (.csv or .json) nor a bundled sample; samples: {', '.join(Book.samples())}"
     )
 
 
-def load_balances(spec: str | None, book_spec: str) -> Any:
-    """A balances file, or with ``spec`` "sample" (or None) the bundled balances of the sample book named by
-    ``book_spec``; a ValueError says which samples have balances."""
+def load_balances(source: str | None, book_source: str) -> Any:
+    """A balances file, or with ``source`` "sample" (or None) the bundled balances of the sample book named by
+    ``book_source``; a ValueError says which samples have balances."""
     from ..accounts import Balances
 
-    if spec is None or spec == "sample":
-        name = str(book_spec).removeprefix("sample:")
+    if source is None or source == "sample":
+        name = str(book_source).removeprefix("sample:")
         if name not in Balances.samples():
             raise ValueError(f"--balances: give a balances file (bundled sample balances exist only for the "
                              f"sample books: {', '.join(Balances.samples())})")  # fmt: skip
         return Balances.sample(name)
-    return Balances.load(spec)
+    return Balances.load(source)
 
 
 def account_label(book: Book, account: str | None) -> Any:
@@ -79,17 +79,17 @@ def account_label(book: Book, account: str | None) -> Any:
     )
 
 
-def parse_balance(specs: Sequence[str]) -> dict[str, float]:
+def parse_balance(entries: Sequence[str]) -> dict[str, float]:
     """--balance CUR:AMOUNT (repeatable) -> {"BTC": 1.5, "USDC": 20000.0}."""
     balance: dict[str, float] = {}
-    for spec in specs:
-        currency, sep, amount = spec.partition(":")
+    for entry in entries:
+        currency, sep, amount = entry.partition(":")
         try:
             value = float(amount)
         except ValueError:
             value = math.nan
         if not sep or not currency or not math.isfinite(value):
-            raise ValueError(f"--balance {spec!r}: expected CURRENCY:AMOUNT, e.g. BTC:1.5 or USDC:20000")
+            raise ValueError(f"--balance {entry!r}: expected CURRENCY:AMOUNT, e.g. BTC:1.5 or USDC:20000")
         balance[currency.upper()] = balance.get(currency.upper(), 0.0) + value
     return balance
 

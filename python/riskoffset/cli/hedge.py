@@ -46,8 +46,8 @@ def run(args: argparse.Namespace) -> int:
 
     market = load_market(args.market)
     book = load_book(args.book, market)
-    spec = args.with_instruments
-    instruments = [n.strip() for n in spec.split(",") if n.strip()] if spec else None
+    listed = args.with_instruments
+    instruments = [n.strip() for n in listed.split(",") if n.strip()] if listed else None
     result = hedge(
         book,
         market,

@@ -169,22 +169,22 @@ def run_collateral(args: argparse.Namespace, market: Market) -> int:
 
 
 def margin_params(
-    specs: Sequence[str] | None, methods: Sequence[str], *, sample_market: bool = False
+    entries: Sequence[str] | None, methods: Sequence[str], *, sample_market: bool = False
 ) -> dict[str, Any]:
     """--params [METHOD=]SOURCE, repeatable; a bare SOURCE belongs to the only method asked for.  On the bundled
     sample market SPAN defaults to the bundled synthetic SPAN file made for it (docs/span.md)."""
     out: dict[str, Any] = {}
     if sample_market and "span" in methods:
         out["span"] = SPAN_SAMPLE
-    for spec in specs or ():
-        method, sep, source = spec.partition("=")
+    for entry in entries or ():
+        method, sep, source = entry.partition("=")
         if not sep:
             if len(methods) != 1:
-                raise ValueError(f"--params {spec!r}: with several methods write METHOD=SOURCE")
-            method, source = methods[0], spec
+                raise ValueError(f"--params {entry!r}: with several methods write METHOD=SOURCE")
+            method, source = methods[0], entry
         if method not in margin_api.METHODS:
             raise ValueError(
-                f"--params {spec!r}: unknown method {method!r}; choose one of {', '.join(margin_api.METHODS)}"
+                f"--params {entry!r}: unknown method {method!r}; choose one of {', '.join(margin_api.METHODS)}"
             )
         out[method] = source
     return out

@@ -45,23 +45,23 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 MAX_ORDER_AMOUNT = MAX_ORDER
 
 
-def parse_orders(specs: Sequence[str]) -> list[tuple[str, float]]:
+def parse_orders(entries: Sequence[str]) -> list[tuple[str, float]]:
     orders = []
-    for spec in specs:
-        name, sep, quantity = spec.rpartition(":")
+    for entry in entries:
+        name, sep, quantity = entry.rpartition(":")
         if not sep or not name:
             raise ValueError(
-                f"--order {spec!r}: expected NAME:QTY, e.g. BTC-PERPETUAL:-10000 (signed amount)"
+                f"--order {entry!r}: expected NAME:QTY, e.g. BTC-PERPETUAL:-10000 (signed amount)"
             )
         try:
             q = float(quantity)
         except ValueError:
-            raise ValueError(f"--order {spec!r}: quantity {quantity!r} is not a number") from None
+            raise ValueError(f"--order {entry!r}: quantity {quantity!r} is not a number") from None
         if not np.isfinite(q):
-            raise ValueError(f"--order {spec!r}: quantity is not finite")
+            raise ValueError(f"--order {entry!r}: quantity is not finite")
         if abs(q) > MAX_ORDER_AMOUNT:
             raise ValueError(
-                f"--order {spec!r}: |quantity| above {MAX_ORDER_AMOUNT:.0e} is larger than any real order "
+                f"--order {entry!r}: |quantity| above {MAX_ORDER_AMOUNT:.0e} is larger than any real order "
                 "(amounts are USD face for inverse futures, coin otherwise)"
             )
         orders.append((name, q))

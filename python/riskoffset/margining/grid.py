@@ -183,12 +183,12 @@ def load_grid(params: Any) -> GridSpec:
     if isinstance(params, Mapping):
         if "scenarios" in params:
             return grid_from_document(params, "grid parameters")
-        spec = load_grid(params.get("grid", params.get("preset")))
+        grid = load_grid(params.get("grid", params.get("preset")))
         if "funding_provision" in params:
-            spec = replace(spec, funding_provision=float(params["funding_provision"]))
+            grid = replace(grid, funding_provision=float(params["funding_provision"]))
         if "fee_provision" in params:
-            spec = replace(spec, fee_provision=float(params["fee_provision"]))
-        return spec
+            grid = replace(grid, fee_provision=float(params["fee_provision"]))
+        return grid
     raise TypeError(
         f"grid params must be a preset name, path, mapping, GridSpec or ScenarioSet, not {type(params).__name__}"
     )
@@ -201,7 +201,7 @@ class GridInputs:
     instrument its settlement-currency code and scenario P&L per unit, and for the minimum delta requirement
     its coin delta and underlying, with each underlying's index."""
 
-    spec: GridSpec
+    grid: GridSpec
     currencies: tuple[str, ...]
     instrument_key: IntArray
     pnl: FloatArray  # instruments x scenarios, per unit of amount
@@ -215,7 +215,7 @@ class GridInputs:
     ) -> dict[str, Any]:
         """The pass over a CSR book: per (account, currency) group its scan risk and scenario, minimum delta
         requirement, IM and MM (with ``keep_vectors`` its scenario P&L too)."""
-        spec = self.spec
+        grid = self.grid
         usd_like = np.array([c in USD_LIKE for c in self.currencies], dtype=np.uint8)
         with_delta = self.delta is not None
         return dict(
@@ -226,15 +226,15 @@ class GridInputs:
                 self.instrument_key,
                 len(self.currencies),
                 self.pnl,
-                spec.scenarios.weight,
-                spec.maintenance_ratio,
-                spec.funding_provision + spec.fee_provision,
+                grid.scenarios.weight,
+                grid.maintenance_ratio,
+                grid.funding_provision + grid.fee_provision,
                 self.delta,
                 self.underlying if with_delta else None,
                 self.index if with_delta else None,
                 usd_like if with_delta else None,
-                spec.min_delta_net_rate,
-                spec.min_delta_hedged_rate,
+                grid.min_delta_net_rate,
+                grid.min_delta_hedged_rate,
                 keep_vectors,
             )
         )
@@ -242,11 +242,11 @@ class GridInputs:
 
 def grid_inputs(book: Book, market: Market, params: Any = None) -> GridInputs:
     """The instruments of ``book`` revalued once under the grid of ``params`` (see `GridInputs`)."""
-    spec = load_grid(params)
+    grid = load_grid(params)
     table = book.instruments
     resolved = market.resolve(table)  # once for the whole call
     # instruments x scenarios, per unit of amount
-    pnl = scenario_pnl(table, market, spec.scenarios, resolved=resolved).pnl
+    pnl = scenario_pnl(table, market, grid.scenarios, resolved=resolved).pnl
     currency_of_row = [inst.settlement_currency for inst in table]
     currencies = tuple(sorted(set(currency_of_row)))
     code = {c: k for k, c in enumerate(currencies)}
@@ -258,7 +258,7 @@ def grid_inputs(book: Book, market: Market, params: Any = None) -> GridInputs:
         if len(rows):
             index[u] = resolved.index[rows[0]]
     delta: FloatArray | None = None
-    if (spec.min_delta_net_rate > 0 or spec.min_delta_hedged_rate > 0) and len(book):
+    if (grid.min_delta_net_rate > 0 or grid.min_delta_hedged_rate > 0) and len(book):
         held = np.unique(table.underlying[book.indices])
         missing = held[~np.isfinite(index[held])]
         if len(missing):
@@ -269,7 +269,7 @@ def grid_inputs(book: Book, market: Market, params: Any = None) -> GridInputs:
         delta = np.asarray(np.where(table.settlement == INVERSE, g["delta_pa"], g["delta"]), dtype=np.float64)
     usd_rate = np.array([_usd_rate(c, table, resolved.index) for c in currencies], dtype=float)
     return GridInputs(
-        spec=spec,
+        grid=grid,
         currencies=currencies,
         instrument_key=key,
         pnl=np.ascontiguousarray(pnl, dtype=np.float64),
@@ -290,7 +290,7 @@ def grid_margins(book: Book, market: Market, params: Any = None) -> GroupMargins
 
 
 def _group_margins(book: Book, inputs: GridInputs, columns: dict[str, Any]) -> GroupMargins:
-    spec = inputs.spec
+    grid = inputs.grid
     key, scan, min_delta = columns["key"], columns["scan"], columns["min_delta"]
     bad = ~(np.isfinite(columns["initial"]) & np.isfinite(columns["maintenance"]))
     if bad.any():
@@ -302,8 +302,8 @@ def _group_margins(book: Book, inputs: GridInputs, columns: dict[str, Any]) -> G
         )
     n = len(key)
     rank = {name: i for i, name in enumerate(CALIBRATION_ORDER)}
-    calib = rank["candidate" if spec.preset else "exact"]
-    labels = spec.scenarios.labels
+    calib = rank["candidate" if grid.preset else "exact"]
+    labels = grid.scenarios.labels
     result: GroupMargins
 
     def full_result(row: int) -> MarginResult:
@@ -311,7 +311,7 @@ def _group_margins(book: Book, inputs: GridInputs, columns: dict[str, Any]) -> G
 
     result = GroupMargins(
         method="grid",
-        parameters_source=spec.source,
+        parameters_source=grid.source,
         accounts=book.accounts,
         account=columns["account"],
         group_names=inputs.currencies,
@@ -324,8 +324,8 @@ def _group_margins(book: Book, inputs: GridInputs, columns: dict[str, Any]) -> G
         components={
             "scan_risk": scan,
             "min_delta_excess": np.maximum(0.0, min_delta - scan),
-            "funding_provision": np.full(n, spec.funding_provision),
-            "fee_provision": np.full(n, spec.fee_provision),
+            "funding_provision": np.full(n, grid.funding_provision),
+            "fee_provision": np.full(n, grid.fee_provision),
         },
         calibration={
             "scan_risk": np.full(n, calib, dtype=np.int64),
@@ -354,9 +354,9 @@ def _row_result(book: Book, inputs: GridInputs, columns: GroupMargins, g: int) -
     base = columns.result_from_columns(g)
     details = {
         **base.details,
-        "grid": inputs.spec.name,
+        "grid": inputs.grid.name,
         "scenario_pnl": pnl.tolist(),
-        "weighted_loss": (-pnl * inputs.spec.scenarios.weight).tolist(),
+        "weighted_loss": (-pnl * inputs.grid.scenarios.weight).tolist(),
         "min_delta_requirement": float(one["min_delta"][row]),
         "net_requirement": float(one["required"][row]),
     }
