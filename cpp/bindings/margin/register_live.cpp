@@ -344,11 +344,8 @@ class LiveRefresh {
     if (rows_aligned) book.vectors = aligned_rows_, book.vector_stride = kRowStride;
     if (rows_sorted) book.stop_row = stop_row_;
     book.indptr = ip, book.ends = ep, book.indices = ix, book.quantity = quantity, book.n_accounts = n_rows;
-    const std::size_t width = shape_.width();
-    std::vector<double> sums(n_keys_ * width), net(n_keys_ * book.n_columns);
-    std::vector<std::uint8_t> used(n_keys_, 0);
-    std::vector<double> damp(riskoffset::pm_scratch_dampener(n_keys_, shape_.width()));
-    riskoffset::PmScratch scratch{sums.data(), net.data(), used.data(), damp.data()};
+    riskoffset::PmScratchBuffers buffers(n_keys_, shape_.width(), book.n_columns);
+    riskoffset::PmScratch scratch = buffers.view();
     riskoffset::PmLiveKeys live = live_;
     live.rows = r;
     const auto& pm_live = riskoffset::active_kernels().pm_live;

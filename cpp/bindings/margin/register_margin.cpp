@@ -332,11 +332,8 @@ void register_margin(py::module_& m) {
         }
         {
           py::gil_scoped_release release;  // writes only the fresh arrays above and this frame's scratch
-          std::vector<double> sums(c.book.n_keys * width), net(c.book.n_keys * c.book.n_columns);
-          std::vector<std::uint8_t> used(c.book.n_keys, 0);
-          std::vector<double> damp(riskoffset::pm_scratch_dampener(c.book.n_keys, c.shape.width()));
-          const riskoffset::PmScratch scratch{sums.data(), net.data(), used.data(), damp.data()};
-          riskoffset::active_kernels().pm_accounts(c.book, c.shape, first.data(), out, scratch, 0, n_accounts);
+          riskoffset::PmScratchBuffers scratch(c.book.n_keys, width, c.book.n_columns);
+          riskoffset::active_kernels().pm_accounts(c.book, c.shape, first.data(), out, scratch.view(), 0, n_accounts);
         }
         py::dict result;
         result["account"] = account, result["key"] = key, result["worst_case"] = worst_case;

@@ -3,6 +3,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 namespace riskoffset {
 
@@ -87,8 +88,10 @@ struct PmColumns {  // one row per group; `pre` and `aggregated` (groups x width
   double* aggregated = nullptr;
 };
 
-// Caller-owned scratch of one pass: n_keys x width, n_keys x n_columns, n_keys bytes (zeroed) and
-// pm_scratch_dampener(n_keys, width) doubles (each key's dampener, computed once per pass).
+// Scratch of one pass, owned by a PmScratchBuffers: per key a row of sums (width entries, the row padded to a
+// multiple of the widest SIMD vector and starting on a cache line, so the passes store and load whole vectors
+// and each load is forwarded from the store before it), a row of n_columns net deltas, a byte (zeroed) and a
+// dampener row (computed once per pass).
 struct PmScratch {
   double* sums = nullptr;
   double* net = nullptr;
@@ -98,9 +101,23 @@ struct PmScratch {
   // a pass run in slices of accounts computes them once.
   bool dampener_ready = false;
 };
-inline std::size_t pm_scratch_dampener(std::size_t n_keys, std::size_t width) {
-  return n_keys * (width + 8);  // rows padded to the widest SIMD vector (8 doubles)
-}
+// Doubles from one key's row of sums (or of dampener) to the next: width rounded up to 8.
+inline std::size_t pm_scratch_row(std::size_t width) { return (width + 7) / 8 * 8; }
+class PmScratchBuffers {
+ public:
+  PmScratchBuffers(std::size_t n_keys, std::size_t width, std::size_t n_columns)
+      : rows_(2 * n_keys * pm_scratch_row(width) + 8, 0.0), net_(n_keys * n_columns), used_(n_keys, 0) {}
+  PmScratch view() {
+    const auto at = reinterpret_cast<std::uintptr_t>(rows_.data());
+    double* sums = rows_.data() + ((64 - at % 64) % 64) / sizeof(double);
+    return PmScratch{sums, net_.data(), used_.data(), sums + (rows_.size() - 8) / 2};
+  }
+
+ private:
+  std::vector<double> rows_;  // the sums' rows, then the dampener's
+  std::vector<double> net_;
+  std::vector<std::uint8_t> used_;
+};
 
 // The live engine's dense per-(account row, key) figures: rows[a] is the engine row of CSR account a; only
 // keys with key_on[k] are written (n_rows x n_keys arrays, row-major).

@@ -37,53 +37,67 @@ inline void pm_store(double* p, std::size_t n, vd v) {
 inline vd pm_dampener(const PmShape& shape, const PmKey& key, std::size_t j) {
   const double R = key.price_range;
   vd m = splat(0.0);
+  vi extended = splati(0);
   for (std::size_t l = 0; l < static_cast<std::size_t>(W); ++l)
-    if (j + l >= shape.n_standard && j + l < shape.width()) m[l] = shape.extended_moves[j + l - shape.n_standard];
+    if (j + l >= shape.n_standard && j + l < shape.width()) {
+      m[l] = shape.extended_moves[j + l - shape.n_standard];
+      extended[l] = -1;
+    }
   const vd sign = m > 0.0 ? splat(1.0) : (m < 0.0 ? splat(-1.0) : splat(0.0));
   vd amount = (vmax(pm_abs(m) / R, splat(1.0)) - 1.0) * key.dampener;
   if (key.coin) amount = amount / ((1.0 + sign * R) * key.index);
-  return amount;
+  return select(extended, amount, splat(0.0));  // exactly 0 elsewhere: dampening a standard entry by it is a no-op
 }
 
-// Every key's dampener at the entries' positions, W-padded rows of `stride` entries (what pm_steps reads from
-// `dampener`).  pm_scratch_dampener(n_keys, width) doubles.
-inline std::size_t pm_dampener_stride(const PmShape& shape) {
-  const auto w = static_cast<std::size_t>(W);
-  return (shape.width() + w - 1) / w * w;
-}
+// Every key's dampener at the entries' positions, in the scratch's rows (pm_scratch_row apart: what pm_steps
+// reads from `dampener`).
 inline void pm_dampeners(const PmShape& shape, const PmKey* keys, std::size_t n_keys, double* out) {
-  const std::size_t stride = pm_dampener_stride(shape);
+  const std::size_t stride = pm_scratch_row(shape.width());
   for (std::size_t k = 0; k < n_keys; ++k)
     for (std::size_t j = 0; j < shape.width(); j += static_cast<std::size_t>(W))
       store(out + k * stride + j, pm_dampener(shape, keys[k], j));
+}
+
+// An entry dampened toward zero by `amount` (>= 0).
+inline vd pm_dampen(vd e, vd amount) {
+  const vd shrunk = vmax(pm_abs(e) - amount, splat(0.0));
+  const vd toward_zero = e < 0.0 ? -shrunk : splat(0.0);
+  return (e > 0.0 ? shrunk : toward_zero) + 0.0;  // + 0.0: no -0.0 entries
 }
 
 // The steps run W entries at a time, with selects rather than branches: entries change sign at random, so a
 // branch mispredicts, and there are as many groups as accounts.  `dampener`: the key's row of pm_dampeners,
 // or null to compute it here.  One pass over the entries in blocks of W from the row's start: a block is
 // loaded from where it was stored whole (the sums, the coin), which the CPU forwards from its store.
-inline PmGroupFigures pm_steps(double* entries, const PmShape& shape, const PmKey& key, const double* dampener,
-                               const double* net_by_column, const double* t_column, std::size_t n_columns) {
-  const std::size_t n_std = shape.n_standard, width = shape.width(), w = static_cast<std::size_t>(W);
+// kWidth: the entries' count when known at compile time (Deribit's 35: the blocks unroll, with no test of a
+// block's length or kind), 0 to read it from `shape`.  kPadded: `entries` is a scratch row, with room for a
+// whole last block (loaded and stored whole, so that each load is forwarded from the store before it; its pad
+// lanes are never read as entries).
+template <std::size_t kWidth, bool kPadded>
+inline PmGroupFigures pm_steps_of(double* entries, const PmShape& shape, const PmKey& key, const double* dampener,
+                                  const double* net_by_column, const double* t_column, std::size_t n_columns) {
+  const std::size_t n_std = shape.n_standard, width = kWidth ? kWidth : shape.width(), w = static_cast<std::size_t>(W);
   const vd zero = splat(0.0);
   // Gains count at pnl_offset, capped (the cap is in USD: coin keys convert it at the index); the lowest
   // entry is tracked on the way.
   const double cap = key.coin ? key.max_offsetable_pnl / key.index : key.max_offsetable_pnl;
   vd low = splat(__builtin_inf());
+#pragma GCC unroll 8
   for (std::size_t j = 0; j < width; j += w) {
     const std::size_t n = width - j;
-    vd e = pm_load(entries + j, n, 0.0);
-    if (j + w > n_std) {  // the extended entries are first dampened toward zero
-      const vd amount = dampener ? load(dampener + j) : pm_dampener(shape, key, j);
-      const vd shrunk = vmax(pm_abs(e) - amount, zero);
-      const vd toward_zero = e < 0.0 ? -shrunk : zero;
-      const vd damped = (e > 0.0 ? shrunk : toward_zero) + 0.0;  // + 0.0: no -0.0 entries
-      e = j >= n_std ? damped : select(lane_index() >= splati(static_cast<long long>(n_std - j)), damped, e);
+    vd e = kPadded ? load(entries + j) : pm_load(entries + j, n, 0.0);
+    if (dampener) {  // the row is 0 at the standard entries, where dampening changes nothing
+      e = pm_dampen(e, load(dampener + j));
+    } else if (j + w > n_std) {  // the extended entries are first dampened toward zero
+      e = pm_dampen(e, pm_dampener(shape, key, j));
     }
     const vd gain = vmin(e * key.pnl_offset, splat(cap));
     const vd loss = vmin(e, zero) + 0.0;
     const vd v = e > 0.0 ? gain : loss;
-    pm_store(entries + j, n, v);
+    if (kPadded)
+      store(entries + j, v);
+    else
+      pm_store(entries + j, n, v);
     low = vmin(n >= w ? v : select(first_lanes(n), v, splat(__builtin_inf())), low);
   }
   double lowest = low[0];
@@ -91,9 +105,10 @@ inline PmGroupFigures pm_steps(double* entries, const PmShape& shape, const PmKe
   // The first entry at the lowest value, a block at a time: where it lies is random, so a scalar scan's exit
   // mispredicts.
   std::size_t lowest_at = 0;
+#pragma GCC unroll 8
   for (std::size_t j = 0; j < width; j += w) {
     const std::size_t n = width - j;
-    unsigned hit = lane_bits(pm_load(entries + j, n, 0.0) == lowest);
+    unsigned hit = lane_bits((kPadded ? load(entries + j) : pm_load(entries + j, n, 0.0)) == lowest);
     if (n < w) hit &= (1u << n) - 1u;
     if (hit) {
       lowest_at = j + static_cast<std::size_t>(__builtin_ctz(hit));
@@ -127,10 +142,17 @@ inline PmGroupFigures pm_steps(double* entries, const PmShape& shape, const PmKe
   out.maintenance = shape.mm_factor * out.risk_matrix_margin;
   return out;
 }
+// The steps on a scratch row of the passes.
+inline PmGroupFigures pm_steps_on_row(double* row, const PmShape& shape, const PmKey& key, const double* dampener,
+                                      const double* net_by_column, const double* t_column, std::size_t n_columns) {
+  if (shape.width() == kPmStandardWidth)
+    return pm_steps_of<kPmStandardWidth, true>(row, shape, key, dampener, net_by_column, t_column, n_columns);
+  return pm_steps_of<0, true>(row, shape, key, dampener, net_by_column, t_column, n_columns);
+}
 
 PmGroupFigures pm_group_kernel(double* entries, const PmShape& shape, const PmKey& key, const double* net_by_column,
                                const double* t_column, std::size_t n_columns) {
-  return pm_steps(entries, shape, key, nullptr, net_by_column, t_column, n_columns);
+  return pm_steps_of<0, false>(entries, shape, key, nullptr, net_by_column, t_column, n_columns);
 }
 
 // A cache line `bytes` past `at` requested (an address only: it may lie past the array's end, and is never read).
@@ -144,10 +166,11 @@ inline void pm_prefetch(const void* at, std::size_t bytes) {
 // usually do: positions are ordered by underlying and expiry), instead of a load and a store per position.
 inline void pm_sum_account(const PmBook& book, const PmShape& shape, const PmScratch& scratch, std::size_t a) {
   const std::size_t width = shape.width(), n_cols = book.n_columns;
-  // Deribit's 35 entries as kBlocks vectors, the last one partial (its pad lanes stay 0 and are never stored).
+  // Deribit's 35 entries as kBlocks vectors, the last one partial (its pad lanes stay 0, stored to the row's pad).
   constexpr std::size_t kBlocks = (kPmStandardWidth + W - 1) / W, kLast = kPmStandardWidth - (kBlocks - 1) * W;
   const bool standard = width == kPmStandardWidth;
   const std::size_t row_stride = book.vector_stride ? book.vector_stride : width;
+  const std::size_t sums_stride = pm_scratch_row(width);
   vd acc[kBlocks] = {};
   std::int64_t held = -1;  // the key whose sum is in `acc`
   const std::int64_t stop = book.ends ? book.ends[a] : book.indptr[a + 1];
@@ -160,7 +183,7 @@ inline void pm_sum_account(const PmBook& book, const PmShape& shape, const PmScr
     const std::int64_t k = book.key[i];
     if (k < 0) continue;
     const auto ku = static_cast<std::size_t>(k);
-    double* __restrict row = scratch.sums + ku * width;
+    double* __restrict row = scratch.sums + ku * sums_stride;
     double* __restrict net_row = scratch.net + ku * n_cols;
     const bool first = !scratch.used[ku];
     if (first) {
@@ -172,15 +195,13 @@ inline void pm_sum_account(const PmBook& book, const PmShape& shape, const PmScr
     if (standard) {
       if (k != held) {
         if (held >= 0) {
-          double* out = scratch.sums + static_cast<std::size_t>(held) * width;
+          double* out = scratch.sums + static_cast<std::size_t>(held) * sums_stride;
 #pragma GCC unroll 32
-          for (std::size_t b = 0; b + 1 < kBlocks; ++b) store(out + b * W, acc[b]);
-          store_part(out + (kBlocks - 1) * W, kLast, acc[kBlocks - 1]);
+          for (std::size_t b = 0; b < kBlocks; ++b) store(out + b * W, acc[b]);
         }
         held = k;
 #pragma GCC unroll 32
-        for (std::size_t b = 0; b + 1 < kBlocks; ++b) acc[b] = first ? splat(0.0) : load(row + b * W);
-        acc[kBlocks - 1] = first ? splat(0.0) : load_part(row + (kBlocks - 1) * W, kLast, 0.0);
+        for (std::size_t b = 0; b < kBlocks; ++b) acc[b] = first ? splat(0.0) : load(row + b * W);
       }
 #pragma GCC unroll 32
       for (std::size_t b = 0; b + 1 < kBlocks; ++b) acc[b] += q * load(v + b * W);
@@ -193,10 +214,9 @@ inline void pm_sum_account(const PmBook& book, const PmShape& shape, const PmScr
     net_row[static_cast<std::size_t>(book.column[i])] += q * book.delta[i];
   }
   if (held >= 0) {
-    double* out = scratch.sums + static_cast<std::size_t>(held) * width;
+    double* out = scratch.sums + static_cast<std::size_t>(held) * sums_stride;
 #pragma GCC unroll 32
-    for (std::size_t b = 0; b + 1 < kBlocks; ++b) store(out + b * W, acc[b]);
-    store_part(out + (kBlocks - 1) * W, kLast, acc[kBlocks - 1]);
+    for (std::size_t b = 0; b < kBlocks; ++b) store(out + b * W, acc[b]);
   }
 }
 
@@ -212,15 +232,9 @@ inline void pm_add_coin(const PmBook& book, std::size_t width, const double* coi
   const auto w = static_cast<std::size_t>(W);
   if (book.coin_gain_cap) {
     const vd cap = splat(book.coin_gain_cap[cc]);
-    for (std::size_t j = 0; j < width; j += w) {
-      const std::size_t n = width - j;
-      pm_store(row + j, n, pm_load(row + j, n, 0.0) + vmin(amount * pm_load(move + j, n, 0.0), cap));
-    }
+    for (std::size_t j = 0; j < width; j += w) store(row + j, load(row + j) + vmin(amount * pm_load(move + j, width - j, 0.0), cap));
   } else {
-    for (std::size_t j = 0; j < width; j += w) {
-      const std::size_t n = width - j;
-      pm_store(row + j, n, pm_load(row + j, n, 0.0) + amount * pm_load(move + j, n, 0.0));
-    }
+    for (std::size_t j = 0; j < width; j += w) store(row + j, load(row + j) + amount * pm_load(move + j, width - j, 0.0));
   }
 }
 
@@ -229,7 +243,7 @@ inline void pm_add_coin(const PmBook& book, std::size_t width, const double* coi
 void pm_accounts_kernel(const PmBook& book, const PmShape& shape, const std::int64_t* first_group,
                         const PmColumns& out, const PmScratch& scratch, std::size_t begin, std::size_t end) {
   const std::size_t width = shape.width(), n_keys = book.n_keys, n_cols = book.n_columns;
-  const std::size_t stride = pm_dampener_stride(shape);
+  const std::size_t stride = pm_scratch_row(width);
   double* dampener = scratch.dampener;
   pm_dampeners(shape, book.keys, n_keys, dampener);
   for (std::size_t a = begin; a < end; ++a) {
@@ -239,13 +253,13 @@ void pm_accounts_kernel(const PmBook& book, const PmShape& shape, const std::int
     for (std::size_t k = 0; k < n_keys; ++k) {
       if (!scratch.used[k]) continue;
       scratch.used[k] = 0;
-      double* row = scratch.sums + k * width;
+      double* row = scratch.sums + k * stride;
       if (book.collateral)
         for (std::size_t j = 0; j < width; ++j) row[j] += book.collateral[g * width + j];
       pm_add_coin(book, width, book.coins ? book.coins + a * book.n_coins : nullptr, k, row, taken);
       if (out.pre)
         for (std::size_t j = 0; j < width; ++j) out.pre[g * width + j] = row[j];
-      const PmGroupFigures f = pm_steps(row, shape, book.keys[k], dampener + k * stride,
+      const PmGroupFigures f = pm_steps_on_row(row, shape, book.keys[k], dampener + k * stride,
                                         scratch.net + k * n_cols, book.t_column, n_cols);
       if (out.aggregated)
         for (std::size_t j = 0; j < width; ++j) out.aggregated[g * width + j] = row[j];
@@ -272,7 +286,7 @@ void pm_accounts_kernel(const PmBook& book, const PmShape& shape, const std::int
 void pm_live_kernel(const PmBook& book, const PmShape& shape, const PmLiveKeys& live, const PmScratch& scratch,
                     std::size_t begin, std::size_t end) {
   const std::size_t width = shape.width(), n_keys = book.n_keys, n_cols = book.n_columns;
-  const std::size_t stride = pm_dampener_stride(shape);
+  const std::size_t stride = pm_scratch_row(width);
   double* dampener = scratch.dampener;
   if (!scratch.dampener_ready) pm_dampeners(shape, book.keys, n_keys, dampener);
   for (std::size_t a = begin; a < end; ++a) {
@@ -290,9 +304,9 @@ void pm_live_kernel(const PmBook& book, const PmShape& shape, const PmLiveKeys& 
         continue;
       }
       scratch.used[k] = 0;
-      double* row = scratch.sums + k * width;
+      double* row = scratch.sums + k * stride;
       pm_add_coin(book, width, coins, k, row, taken);
-      const PmGroupFigures f = pm_steps(row, shape, book.keys[k], dampener + k * stride,
+      const PmGroupFigures f = pm_steps_on_row(row, shape, book.keys[k], dampener + k * stride,
                                         scratch.net + k * n_cols, book.t_column, n_cols);
       live.initial[cell] = f.initial, live.maintenance[cell] = f.maintenance;
       live.worst_index[cell] = f.worst_index, live.worst_pnl[cell] = f.worst_pnl;
