@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 import numpy as np
 import pytest
 import riskoffset as ro
@@ -18,11 +20,12 @@ IS_CALL = RNG.random(N) < 0.5
 
 
 def general_path(flag: object, *args: object, **kwargs: object) -> dict[str, np.ndarray]:
-    # out= forces the Python path: compare it with the fast path on the same inputs.
+    # out= as a mapping that is not a dict forces the Python path: compare it with the fast path on the same
+    # inputs.
     names = kwargs.pop("greeks")
     shape = np.broadcast_shapes(*(np.shape(a) for a in (flag, *args)))
     out = {n: np.empty(shape) for n in names}  # type: ignore[union-attr]
-    ro.greeks(flag, *args, greeks=names, out=out, **kwargs)  # type: ignore[arg-type]
+    ro.greeks(flag, *args, greeks=names, out=MappingProxyType(out), **kwargs)  # type: ignore[arg-type]
     return out
 
 
@@ -102,3 +105,45 @@ def test_string_flag_arrays_take_the_fast_path(dtype: str) -> None:
     assert got is not None and want is not None
     for name in ("price", "delta"):
         np.testing.assert_array_equal(got[name], want[name])
+
+
+@pytest.mark.parametrize("threads", [None, 1])
+def test_out_dict_is_filled_by_the_fast_path(threads: int | None, simd_target: str) -> None:
+    names = ["delta", "price", "vega"]
+    out = {n: np.full(N, np.nan) for n in names}
+    got = ro.greeks(IS_CALL, F, K, T, R, SIGMA, greeks=names, threads=threads, out=out)
+    fresh = ro.greeks(IS_CALL, F, K, T, R, SIGMA, greeks=names, threads=threads)
+    assert list(got) == names
+    for n in names:
+        assert got[n] is out[n], n  # the caller's arrays, filled in place
+        assert np.array_equal(out[n], fresh[n]), n
+    # The C++ entry itself takes the dict (so the call above did not fall back to the Python path).
+    order = (0, 1)
+    direct = _core.pricing.greeks_arrays(IS_CALL, F, K, T, R, SIGMA, 0.0, 0, 0, order, 1, out)
+    assert direct is not None and direct["price"] is out["price"] and direct["delta"] is out["delta"]
+
+
+def test_unusable_out_arrays_are_declined_and_worded() -> None:
+    order = (0,)
+    good = np.empty(N)
+    read_only = np.empty(N)
+    read_only.flags.writeable = False
+    cases = {
+        "shape": ({"price": np.empty(N - 1)}, "float64 ndarray of shape"),
+        "dtype": ({"price": np.empty(N, dtype=np.float32)}, "float64 ndarray of shape"),
+        "2-D": ({"price": np.empty((1, N))}, "float64 ndarray of shape"),
+        "strided": ({"price": np.empty(2 * N)[::2]}, "C-contiguous and writeable"),
+        "read-only": ({"price": read_only}, "C-contiguous and writeable"),
+        "missing": ({"delta": good}, "out is missing arrays for \\['price'\\]"),
+    }
+    for what, (out, message) in cases.items():
+        assert _core.pricing.greeks_arrays("c", F, K, T, R, SIGMA, 0.0, 0, 0, order, 1, out) is None, what
+        with pytest.raises(ValueError, match=message):
+            ro.greeks("c", F, K, T, R, SIGMA, greeks=["price"], threads=1, out=out)
+    # An output over an input's memory: declined, so the Python path reads that input through a copy.
+    inputs = F.copy()
+    assert _core.pricing.greeks_arrays("c", inputs, K, T, R, SIGMA, 0.0, 0, 0, order, 1, {"price": inputs}) is None
+    want = ro.greeks("c", F, K, T, R, SIGMA, greeks=["price"], threads=1)["price"]
+    assert np.array_equal(ro.greeks("c", inputs, K, T, R, SIGMA, greeks=["price"], threads=1, out={"price": inputs})["price"], want)
+    # A scalar call has no array to fill: declined here, refused by the Python path.
+    assert _core.pricing.greeks_arrays("c", 100.0, 100.0, 0.5, 0.0, 0.5, 0.0, 0, 0, order, 1, {"price": good}) is None

@@ -198,11 +198,12 @@ def greeks(
         if fast is not None:
             return fast
     selection = greeks if isinstance(greeks, (str, tuple)) else tuple(greeks)
-    if out is None and threads.__class__ is int and 1 <= threads <= MAX_THREADS and t.__class__ is np.ndarray:
-        # Arrays with a thread count, the usual risk-loop call: straight to C++, which reads float64 times
-        # as years and returns None for anything else (timedelta64 included), which the path below converts.
+    if threads.__class__ is int and 1 <= threads <= MAX_THREADS and t.__class__ is np.ndarray:
+        # Arrays with a thread count, the usual risk-loop call (into `out` when given): straight to C++, which
+        # reads float64 times as years and returns None for anything else (timedelta64 included, or an `out`
+        # that is not a dict of arrays of the call's shape), which the paths below convert or word.
         arrays = _core.pricing.greeks_arrays(
-            flag, underlying, strike, t, r, sigma, q, m, s, _output_indices(selection, s), threads
+            flag, underlying, strike, t, r, sigma, q, m, s, _output_indices(selection, s), threads, out
         )
         if arrays is not None:
             return arrays
@@ -212,10 +213,10 @@ def greeks(
             fast = _core.pricing.greeks_scalar(flag, underlying, strike, t, r, sigma, q, m, s, selection)
             if fast is not None:
                 return fast
-    if out is None and (threads is None or (type(threads) is int and 1 <= threads <= MAX_THREADS)):
+    if threads is None or (type(threads) is int and 1 <= threads <= MAX_THREADS):
         # The common array call, argument handling in C++; None sends anything unusual down the Python path.
         arrays = _core.pricing.greeks_arrays(
-            flag, underlying, strike, t, r, sigma, q, m, s, _output_indices(selection, s), threads or 0
+            flag, underlying, strike, t, r, sigma, q, m, s, _output_indices(selection, s), threads or 0, out
         )
         if arrays is not None:
             return arrays

@@ -10,6 +10,7 @@
 #include <pybind11/pybind11.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <thread>
 #include <vector>
 
@@ -135,15 +136,30 @@ PyObject* output_name(int k) {
   return names[k];
 }
 
+// The caller's array for output k, when `out` (a dict name -> array, or None) holds a writeable, aligned,
+// C-contiguous float64 ndarray of exactly the call's shape under that name: the kernel writes into it.  Null
+// otherwise (a missing name, another type or shape), which sends the call down the Python path that words why.
+PyObject* caller_output(PyObject* out, int k, const Shape& shape) {
+  PyObject* a = PyDict_GetItemWithError(out, output_name(k));  // borrowed
+  if (!a || !py::isinstance<py::array>(a)) return nullptr;
+  const auto* proxy = py::detail::array_proxy(a);
+  constexpr int kNeeded = py::detail::npy_api::NPY_ARRAY_C_CONTIGUOUS_ | py::detail::npy_api::NPY_ARRAY_ALIGNED_ |
+                          py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
+  if (proxy->descr != float64_descr() || (proxy->flags & kNeeded) != kNeeded || proxy->nd != shape.ndim) return nullptr;
+  for (int d = 0; d < shape.ndim; ++d)
+    if (proxy->dimensions[d] != shape.dims[d]) return nullptr;
+  return a;
+}
+
 int auto_threads(long requested, std::size_t n) {
   if (requested > 0) return static_cast<int>(requested);
   return n >= 200000 ? static_cast<int>(std::max(1u, std::thread::hardware_concurrency())) : 1;
 }
 
 PyObject* greeks_arrays(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
-  // (flag, underlying, strike, t, r, sigma, q, model, settlement, order: tuple[int], threads: int)
-  if (nargs != 11) {
-    PyErr_SetString(PyExc_TypeError, "greeks_arrays takes 11 positional arguments");
+  // (flag, underlying, strike, t, r, sigma, q, model, settlement, order: tuple[int], threads: int[, out])
+  if (nargs != 11 && nargs != 12) {
+    PyErr_SetString(PyExc_TypeError, "greeks_arrays takes 11 or 12 positional arguments");
     return nullptr;
   }
   try {
@@ -168,6 +184,10 @@ PyObject* greeks_arrays(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
     if (PyErr_Occurred()) return nullptr;
     if ((model != 0 && model != 1) || (settlement != 0 && settlement != 1)) Py_RETURN_NONE;
     auto order = py::reinterpret_borrow<py::tuple>(args[9]);
+    // Preallocated outputs: a dict of arrays of the call's shape (scalar calls and other mappings take the
+    // Python path).
+    PyObject* out_given = nargs == 12 && args[11] != Py_None ? args[11] : nullptr;
+    if (out_given && (!PyDict_Check(out_given) || !have_shape)) Py_RETURN_NONE;
 
     riskoffset::PricingInputs in;
     in.flag = riskoffset::FlagColumn{flag_bools ? nullptr : &flag_scalar, flag_bools, flag_bools ? 1u : 0u};
@@ -189,7 +209,25 @@ PyObject* greeks_arrays(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
       const long k = PyLong_AsLong(item.ptr());
       if (k < 0 || k >= riskoffset::kOutputCount) Py_RETURN_NONE;
       if (!out.out[k]) {
-        if (have_shape) {
+        if (out_given) {
+          PyObject* a = caller_output(out_given, static_cast<int>(k), shape);
+          if (!a) {
+            if (PyErr_Occurred()) return nullptr;
+            Py_RETURN_NONE;
+          }
+          out.out[k] = reinterpret_cast<double*>(py::detail::array_proxy(a)->data);
+          // An output sharing memory with an input must not be written while the input is read: the Python
+          // path reads such inputs through a copy.
+          const auto lo = reinterpret_cast<std::uintptr_t>(out.out[k]);
+          const auto overlaps = [&](const void* data, std::size_t bytes) {
+            const auto at = reinterpret_cast<std::uintptr_t>(data);
+            return data && at < lo + n * sizeof(double) && lo < at + bytes;
+          };
+          bool shared = overlaps(flag_bools, n);
+          for (const ArgColumn& c : cols) shared = shared || overlaps(c.data, n * sizeof(double));
+          if (shared) Py_RETURN_NONE;
+          arrays[static_cast<std::size_t>(k)] = py::reinterpret_borrow<py::object>(a);
+        } else if (have_shape) {
           py::object a = new_result_array(shape, n);
           out.out[k] = reinterpret_cast<double*>(py::detail::array_proxy(a.ptr())->data);
           arrays[static_cast<std::size_t>(k)] = std::move(a);
@@ -291,8 +329,9 @@ PyMethodDef implied_vol_arrays_def = {
 
 PyMethodDef greeks_arrays_def = {
     "greeks_arrays", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(greeks_arrays)), METH_FASTCALL,
-    "greeks_arrays(flag, underlying, strike, t, r, sigma, q, model, settlement, order, threads)\n"
-    "The common array call of riskoffset.greeks, or None when the Python path must handle it."};
+    "greeks_arrays(flag, underlying, strike, t, r, sigma, q, model, settlement, order, threads[, out])\n"
+    "The common array call of riskoffset.greeks (into the arrays of the dict `out` when given), or None when the "
+    "Python path must handle it."};
 
 }  // namespace
 

@@ -1,5 +1,5 @@
 # Type stubs for riskoffset._core.pricing (private; use riskoffset.greeks, price, implied_vol).
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, Callable
 
 import numpy as np
@@ -85,6 +85,7 @@ def greeks_arrays(
     settlement: int,
     order: tuple[int, ...],
     threads: int,
+    out: Mapping[str, npt.NDArray[np.float64]] | None = None,
 ) -> dict[str, npt.NDArray[np.float64]] | None: ...
 def implied_vol_arrays(
     price: Any,
