@@ -263,6 +263,53 @@ def test_the_events_of_a_tick_that_moves_many_accounts_carry_each_accounts_own_f
         assert [(c["instrument"], c["pnl_usd"]) for c in e.contributors] == want
 
 
+def assert_worst_scenarios_match(engine: ro.RiskEngine) -> None:
+    """Each account's worst group and scenario as `account` shows them against `ro.margin_accounts` with the same
+    balances (the bulk pass, which always finds the scenario)."""
+    book, market, everyone = engine.book, engine.market, engine.balances
+    keep = np.isin(everyone.accounts, book.accounts)
+    balances = ro.Balances(everyone.accounts[keep], everyone.currencies, everyone.amounts[keep], allow_negative=True)
+    ref = ro.margin_accounts(book, market, "deribit-pm", balances=balances)
+    assert ref.worst_index is not None
+    checked = 0
+    for i, a in enumerate(ref.account.tolist()):
+        got = engine.account(a)
+        if ref.initial_usd[i] == 0.0:
+            continue
+        group = ref.group_names[int(ref.worst_group[i])]
+        k = list(engine._keys.names).index(group)
+        assert got["worst_group"] == group, a
+        assert got["worst_scenario"] == engine._labels[k][int(ref.worst_index[i])], a
+        checked += 1
+    assert checked > 0
+
+
+@pytest.mark.parametrize("lazy_from", [0, 10**9], ids=["every-update-bulk", "never-bulk"])
+def test_worst_scenarios_after_bulk_updates_equal_the_bulk_pass(monkeypatch: pytest.MonkeyPatch, lazy_from: int) -> None:
+    """A recomputation of many accounts leaves the scenario search to the queries: whichever updates ran (index
+    moves, a vol tick, trades, a balance), `account` shows the worst scenario the bulk pass finds."""
+    monkeypatch.setattr(ro.RiskEngine, "LAZY_WORST_ACCOUNTS", lazy_from)
+    rng = np.random.default_rng(11)
+    table = MARKET.instruments
+    n = 40
+    account = np.repeat(np.arange(n), 8)
+    rows = rng.integers(0, len(table), n * 8)
+    book = ro.Book.from_arrays(account, rows, rng.normal(0.0, 3.0, n * 8).round(1), instruments=table)
+    amounts = rng.uniform(0.0, 1.0, (n, 3)) * np.array([2.0, 30.0, 100_000.0])
+    engine = ro.RiskEngine(book, MARKET, balances=ro.Balances(np.arange(n), ("BTC", "ETH", "USDC"), amounts))
+    assert_worst_scenarios_match(engine)
+    engine.on_index("BTC", MARKET.index["BTC"] * 0.93, timestamp=1)
+    assert bool(engine._worst_stale.any()) == (lazy_from == 0)
+    assert_worst_scenarios_match(engine)
+    engine.on_index("ETH", MARKET.index["ETH"] * 1.08, timestamp=2)
+    engine.on_ticker(OPTIONS[2], mark_iv=1.4, timestamp=3)
+    engine.on_trade(3, OPTIONS[1], -4.0, 0.05)
+    engine.on_balance(5, "BTC", 0.1)
+    engine.on_index("BTC", MARKET.index["BTC"] * 1.05, timestamp=4)
+    assert_worst_scenarios_match(engine)
+    assert not engine._worst_stale.any()  # the queries found every scenario
+
+
 # ---------------------------------------------------------------------------------------------- bad input
 def test_a_failed_update_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     book, balances = start_book()

@@ -118,11 +118,11 @@ class LiveRefresh {
 
   // Recompute the accounts whose positions are starts[a] .. ends[a] - 1 of the pool arrays (engine rows
   // `rows`): (first engine row with a non-finite figure or -1, indices a whose level changed, their previous
-  // levels).
+  // levels).  Without find_worst the PM keys' worst_index cells keep their values (PmLiveKeys).
   py::tuple call(const Ints& starts, const Ints& ends, const Ints& indices, const Doubles& quantity_in,
-                 const Doubles& average_in, const Ints& rows) {
+                 const Doubles& average_in, const Ints& rows, bool find_worst) {
     const Accounts accounts = checked_accounts(starts, ends, indices, quantity_in, average_in, rows);
-    Outcome outcome = refresh_accounts(accounts);
+    Outcome outcome = refresh_accounts(accounts, find_worst);
     return outcome.tuple(outcome.bad);
   }
 
@@ -265,7 +265,7 @@ class LiveRefresh {
     }
   };
 
-  Outcome refresh_accounts(const Accounts& acc) {
+  Outcome refresh_accounts(const Accounts& acc, bool find_worst = true) {
     const std::size_t max_parts = static_cast<std::size_t>(std::max(threads_, 1));
     Outcome o;
     o.moved.resize(max_parts), o.before.resize(max_parts);
@@ -276,7 +276,7 @@ class LiveRefresh {
       const bool rows_aligned = pm_ && acc.n_rows >= kAlignedCopyMinAccounts && copy_rows_aligned();
       parts = riskoffset::parallel_rows(acc.n_rows, threads_, 1024, [&](std::size_t part, std::size_t begin, std::size_t end) {
         bad[part] = refresh_rows(acc.ip, acc.ep, acc.ix, acc.quantity.data(), acc.average.data(), acc.rows, acc.n_rows,
-                                 begin, end, o.moved[part], o.before[part], rows_aligned, acc.sorted);
+                                 begin, end, o.moved[part], o.before[part], rows_aligned, acc.sorted, find_worst);
       });
     }
     o.moved.resize(parts), o.before.resize(parts);
@@ -338,7 +338,7 @@ class LiveRefresh {
   std::int64_t refresh_rows(const std::int64_t* ip, const std::int64_t* ep, const std::int64_t* ix, const double* quantity,
                             const double* average, const std::int64_t* r, std::size_t n_rows, std::size_t begin,
                             std::size_t end, std::vector<std::int64_t>& moved, std::vector<std::int8_t>& before,
-                            bool rows_aligned = false, bool rows_sorted = false) const {
+                            bool rows_aligned = false, bool rows_sorted = false, bool find_worst = true) const {
     if (!pm_) return settle_rows(ip, ep, ix, quantity, average, r, begin, end, moved, before);
     riskoffset::PmBook book = book_;
     if (rows_aligned) book.vectors = aligned_rows_, book.vector_stride = kRowStride;
@@ -348,6 +348,7 @@ class LiveRefresh {
     riskoffset::PmScratch scratch = buffers.view();
     riskoffset::PmLiveKeys live = live_;
     live.rows = r;
+    live.find_worst = find_worst;
     const auto& pm_live = riskoffset::active_kernels().pm_live;
     // A slice of accounts at a time, PM then settle: settle reads the slice's positions again while they are
     // still in cache (a whole update's positions are far larger than the caches).
@@ -669,10 +670,11 @@ void register_live(py::module_& m) {
            "Account `row`'s balance in currency column `col` set to `amount` (moved by it with `add`), the account "
            "recomputed: (whether a figure was non-finite and the change undone, level before, level after).")
       .def("__call__", &LiveRefresh::call, py::arg("starts"), py::arg("ends"), py::arg("indices"), py::arg("quantity"),
-           py::arg("average"), py::arg("rows"),
+           py::arg("average"), py::arg("rows"), py::arg("find_worst") = true,
            "Recompute the engine accounts `rows` (positions starts[a] .. ends[a] - 1 of the pool arrays) into the "
            "engine's arrays: (first row with a non-finite figure or -1, indices a whose level changed, their "
-           "previous levels).")
+           "previous levels).  With find_worst=False the PM keys' worst scenario indices keep their values (the "
+           "worst P&L and every margin figure are recomputed).")
       .def("option_tick", &LiveRefresh::option_tick, py::arg("reprice"), py::arg("row"), py::arg("sigma"),
            py::arg("starts"), py::arg("ends"), py::arg("indices"), py::arg("quantity"), py::arg("average"),
            py::arg("rows"),

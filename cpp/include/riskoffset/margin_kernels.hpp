@@ -120,7 +120,9 @@ class PmScratchBuffers {
 };
 
 // The live engine's dense per-(account row, key) figures: rows[a] is the engine row of CSR account a; only
-// keys with key_on[k] are written (n_rows x n_keys arrays, row-major).
+// keys with key_on[k] are written (n_rows x n_keys arrays, row-major).  Without find_worst, worst_index is
+// left as it was: the lowest entry (worst_pnl, and so the margin) is found, not where it lies, which a bulk
+// update of many accounts leaves to the engine's queries (the search is a tenth of such an update).
 struct PmLiveKeys {
   const std::int64_t* rows = nullptr;
   const std::uint8_t* key_on = nullptr;
@@ -128,6 +130,7 @@ struct PmLiveKeys {
   double* maintenance = nullptr;
   std::int64_t* worst_index = nullptr;
   double* worst_pnl = nullptr;
+  bool find_worst = true;
 };
 
 using PmLiveKernel = void (*)(const PmBook&, const PmShape&, const PmLiveKeys&, const PmScratch&,

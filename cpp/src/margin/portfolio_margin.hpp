@@ -72,8 +72,9 @@ inline vd pm_dampen(vd e, vd amount) {
 // kWidth: the entries' count when known at compile time (Deribit's 35: the blocks unroll, with no test of a
 // block's length or kind), 0 to read it from `shape`.  kPadded: `entries` is a scratch row, with room for a
 // whole last block (loaded and stored whole, so that each load is forwarded from the store before it; its pad
-// lanes are never read as entries).
-template <std::size_t kWidth, bool kPadded>
+// lanes are never read as entries).  kFindWorst: find where the lowest entry lies (worst_index); without it
+// worst_index is -1 and the bucket rule is not applied.
+template <std::size_t kWidth, bool kPadded, bool kFindWorst = true>
 inline PmGroupFigures pm_steps_of(double* entries, const PmShape& shape, const PmKey& key, const double* dampener,
                                   const double* net_by_column, const double* t_column, std::size_t n_columns) {
   const std::size_t n_std = shape.n_standard, width = kWidth ? kWidth : shape.width(), w = static_cast<std::size_t>(W);
@@ -106,7 +107,7 @@ inline PmGroupFigures pm_steps_of(double* entries, const PmShape& shape, const P
   // mispredicts.
   std::size_t lowest_at = 0;
 #pragma GCC unroll 8
-  for (std::size_t j = 0; j < width; j += w) {
+  for (std::size_t j = 0; kFindWorst && j < width; j += w) {
     const std::size_t n = width - j;
     unsigned hit = lane_bits((kPadded ? load(entries + j) : pm_load(entries + j, n, 0.0)) == lowest);
     if (n < w) hit &= (1u << n) - 1u;
@@ -119,11 +120,11 @@ inline PmGroupFigures pm_steps_of(double* entries, const PmShape& shape, const P
   out.worst_case = pm_max(0.0, -lowest);
   // A tie inside a bucket reports the middle (vol same) entry, as Deribit does.
   std::size_t worst = lowest_at;
-  if (worst < n_std) {
+  if (kFindWorst && worst < n_std) {
     const std::size_t middle = 3 * (worst / 3) + 1;
     if (middle < width && entries[middle] == lowest) worst = middle;
   }
-  out.worst_index = static_cast<std::int64_t>(worst);
+  out.worst_index = kFindWorst ? static_cast<std::int64_t>(worst) : -1;
   out.worst_pnl = lowest;
   const double per_coin = key.coin ? 1.0 : key.index;  // coin amounts -> the key's currency
   double roll = 0.0, delta = 0.0;
@@ -143,11 +144,13 @@ inline PmGroupFigures pm_steps_of(double* entries, const PmShape& shape, const P
   return out;
 }
 // The steps on a scratch row of the passes.
+template <bool kFindWorst = true>
 inline PmGroupFigures pm_steps_on_row(double* row, const PmShape& shape, const PmKey& key, const double* dampener,
                                       const double* net_by_column, const double* t_column, std::size_t n_columns) {
   if (shape.width() == kPmStandardWidth)
-    return pm_steps_of<kPmStandardWidth, true>(row, shape, key, dampener, net_by_column, t_column, n_columns);
-  return pm_steps_of<0, true>(row, shape, key, dampener, net_by_column, t_column, n_columns);
+    return pm_steps_of<kPmStandardWidth, true, kFindWorst>(row, shape, key, dampener, net_by_column, t_column,
+                                                           n_columns);
+  return pm_steps_of<0, true, kFindWorst>(row, shape, key, dampener, net_by_column, t_column, n_columns);
 }
 
 PmGroupFigures pm_group_kernel(double* entries, const PmShape& shape, const PmKey& key, const double* net_by_column,
@@ -306,10 +309,17 @@ void pm_live_kernel(const PmBook& book, const PmShape& shape, const PmLiveKeys& 
       scratch.used[k] = 0;
       double* row = scratch.sums + k * stride;
       pm_add_coin(book, width, coins, k, row, taken);
-      const PmGroupFigures f = pm_steps_on_row(row, shape, book.keys[k], dampener + k * stride,
-                                        scratch.net + k * n_cols, book.t_column, n_cols);
-      live.initial[cell] = f.initial, live.maintenance[cell] = f.maintenance;
-      live.worst_index[cell] = f.worst_index, live.worst_pnl[cell] = f.worst_pnl;
+      const double* net_row = scratch.net + k * n_cols;
+      if (live.find_worst) {
+        const PmGroupFigures f = pm_steps_on_row<true>(row, shape, book.keys[k], dampener + k * stride, net_row,
+                                                       book.t_column, n_cols);
+        live.initial[cell] = f.initial, live.maintenance[cell] = f.maintenance;
+        live.worst_index[cell] = f.worst_index, live.worst_pnl[cell] = f.worst_pnl;
+      } else {
+        const PmGroupFigures f = pm_steps_on_row<false>(row, shape, book.keys[k], dampener + k * stride, net_row,
+                                                        book.t_column, n_cols);
+        live.initial[cell] = f.initial, live.maintenance[cell] = f.maintenance, live.worst_pnl[cell] = f.worst_pnl;
+      }
     }
   }
 }

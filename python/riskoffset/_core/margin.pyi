@@ -178,6 +178,7 @@ class LiveRefresh:
         quantity: npt.NDArray[np.float64],
         average: npt.NDArray[np.float64],
         rows: npt.NDArray[np.int64],
+        find_worst: bool = True,
     ) -> tuple[int, npt.NDArray[np.int64], npt.NDArray[np.int8]]: ...
 def collateral_usd(
     amounts: npt.NDArray[np.float64], price: npt.NDArray[np.float64], haircut: npt.NDArray[np.float64]

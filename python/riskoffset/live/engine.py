@@ -331,6 +331,7 @@ class RiskEngine:
     _key_maintenance: FloatArray
     _key_worst_index: IntArray
     _key_worst_pnl: FloatArray
+    _worst_stale: npt.NDArray[np.bool_]  # the account's worst scenario indices await `_fresh_worst`
     # name -> (columns: "currency", "key" or "" for one, dtype, fill).
     _ACCOUNT_ARRAYS: ClassVar[dict[str, tuple[str, Any, float]]] = {
         "_balance": ("currency", np.float64, 0.0),
@@ -351,7 +352,11 @@ class RiskEngine:
         "_key_maintenance": ("key", np.float64, 0.0),
         "_key_worst_index": ("key", np.int64, -1),
         "_key_worst_pnl": ("key", np.float64, 0.0),
+        "_worst_stale": ("", np.bool_, False),
     }
+    # From this many accounts a recomputation finds each group's worst P&L but not which scenario it is (a tenth
+    # of an index tick's time): the queries and events that show the scenario find it for their accounts first.
+    LAZY_WORST_ACCOUNTS: ClassVar[int] = 512
 
     def _alloc(self, n: int) -> None:
         """Grow the per-account arrays to ``n`` accounts (new accounts hold nothing)."""
@@ -424,11 +429,29 @@ class RiskEngine:
             self._initial[rows], self._maintenance[rows] = self._margins(rows, *self.positions.csr(rows)[:3])
         p = self.positions
         starts, ends = self._spans(rows)
-        bad, moved, before = self._bound_refresh(keys)(starts, ends, p.indices, p.quantity, p.average, rows)
+        find_worst = len(rows) < self.LAZY_WORST_ACCOUNTS
+        if not find_worst and self.pm:
+            self._worst_stale[rows] = True  # before the call: a failure midway leaves them marked
+        bad, moved, before = self._bound_refresh(keys)(starts, ends, p.indices, p.quantity, p.average, rows, find_worst)
         if bad >= 0:
             raise self._not_finite(bad)
         if emit and len(moved):
             self._emit_rows(rows[moved], before.tolist(), timestamp)
+
+    def _fresh_worst(self, rows: IntArray) -> None:
+        """Find the worst scenario of those of ``rows`` whose last recomputation left it (a bulk one): the
+        accounts recomputed on every key, with the same figures (same code, same inputs)."""
+        if not self.pm:
+            return
+        stale = np.unique(rows[self._worst_stale[rows]])
+        if not len(stale):
+            return
+        p = self.positions
+        starts, ends = self._spans(stale)
+        bad, _, _ = self._bound_refresh(None)(starts, ends, p.indices, p.quantity, p.average, stale, True)
+        if bad >= 0:
+            raise self._not_finite(bad)
+        self._worst_stale[stale] = False
 
     def _not_finite(self, row: int) -> ValueError:
         return ValueError(f"account {plain(self.positions.labels[row])!r}: a margin or equity figure is not a finite "
@@ -1285,6 +1308,7 @@ class RiskEngine:
         scenario (of its largest group) is most negative, in USD (ties by instrument row)."""
         if not self.pm:
             return [()] * len(rows)
+        self._fresh_worst(rows)
         indptr, indices, quantity, _ = self.positions.csr(rows)
         account = np.repeat(np.arange(len(rows)), np.diff(indptr))
         key, scenario = self._worst_key[rows][account], self._worst_index[rows][account]
@@ -1329,6 +1353,7 @@ class RiskEngine:
                 columns.append(values[:, j].tolist())
         out = [dict(zip(names, figures)) for figures in zip(*columns)]
         if self.pm:
+            self._fresh_worst(rows)
             worst_key, worst_index, worst_usd = (self._worst_key[rows].tolist(), self._worst_index[rows].tolist(),
                                                  self._worst_usd[rows].tolist())  # fmt: skip
             for d, k, i, v in zip(out, worst_key, worst_index, worst_usd):
