@@ -310,6 +310,19 @@ def test_worst_scenarios_after_bulk_updates_equal_the_bulk_pass(monkeypatch: pyt
     assert not engine._worst_stale.any()  # the queries found every scenario
 
 
+def test_a_snapshot_from_before_the_stale_marks_restores(tmp_path: Any) -> None:
+    """An engine pickled without the marks (as an earlier version wrote it) restores with none stale and ticks."""
+    book, balances = start_book()
+    engine = ro.RiskEngine(book, MARKET, balances=balances)
+    state = engine.__getstate__()
+    del state["_worst_stale"]
+    old = ro.RiskEngine.__new__(ro.RiskEngine)
+    old.__setstate__(pickle.loads(pickle.dumps(state)))
+    assert not old._worst_stale.any() and len(old._worst_stale) == len(old._level)
+    old.on_index("BTC", MARKET.index["BTC"] * 0.95, timestamp=1)
+    assert_matches(old, "X:PM")
+
+
 # ---------------------------------------------------------------------------------------------- bad input
 def test_a_failed_update_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     book, balances = start_book()
