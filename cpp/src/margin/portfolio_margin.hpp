@@ -126,12 +126,18 @@ inline PmGroupFigures pm_steps_of(double* entries, const PmShape& shape, const P
   out.worst_index = kFindWorst ? static_cast<std::int64_t>(worst) : -1;
   out.worst_pnl = lowest;
   const double per_coin = key.coin ? 1.0 : key.index;  // coin amounts -> the key's currency
-  double roll = 0.0, delta = 0.0;
-  for (std::size_t c = 0; c < n_columns; ++c) {
-    const double rate = pm_max(key.min_annualised_move, key.annualised_move_risk * t_column[c]);
-    roll += pm_abs(net_by_column[c]) * rate;
-    delta += net_by_column[c];
+  // The expiry columns W at a time, each lane summed on its own and the lanes added in order: one add per
+  // column in a row would chain every column's latency (a market lists a dozen expiries), group after group.
+  vd roll_lanes = splat(0.0), delta_lanes = splat(0.0);
+  const vd min_move = splat(key.min_annualised_move), move_risk = splat(key.annualised_move_risk);
+  for (std::size_t c = 0; c < n_columns; c += w) {
+    const std::size_t n = n_columns - c;
+    const vd net = pm_load(net_by_column + c, n, 0.0);  // pad lanes 0: they add nothing
+    roll_lanes += pm_abs(net) * vmax(min_move, move_risk * pm_load(t_column + c, n, 0.0));
+    delta_lanes += net;
   }
+  double roll = roll_lanes[0], delta = delta_lanes[0];
+  for (int l = 1; l < W; ++l) roll += roll_lanes[l], delta += delta_lanes[l];
   out.roll_shock = roll * per_coin;
   out.delta = delta;
   const double size = pm_abs(delta);
