@@ -1272,21 +1272,14 @@ class RiskEngine:
     def _emit_rows(self, rows: IntArray, was: list[int], timestamp: int | None) -> None:
         """The events of the accounts ``rows``, whose levels moved from ``was`` (their figures and contributors
         gathered for all of them at once: an index tick can move hundreds)."""
-        labels = self.positions.labels
-        for r, w, now, figures, contributors in zip(
-            rows.tolist(), was, self._level[rows].tolist(), self._rows(rows), self._contributors(rows)
-        ):
-            event = Event(
-                kind=level_change(w, now),
-                account=plain(labels[r]),
-                level=LEVELS[now],
-                previous=LEVELS[w],
-                timestamp=timestamp,
-                figures=figures,
-                contributors=contributors,
+        events = [
+            Event(level_change(w, now), figures["account"], LEVELS[now], LEVELS[w], timestamp, figures, contributors)
+            for w, now, figures, contributors in zip(
+                was, self._level[rows].tolist(), self._rows(rows), self._contributors(rows)
             )
-            self._events.append(event)
-            self._to_notify.append(event)
+        ]  # fmt: skip
+        self._events.extend(events)
+        self._to_notify.extend(events)
 
     def _notify(self) -> None:
         """Call the subscribers with the events of the update just applied (after it is complete, so a
