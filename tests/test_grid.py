@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 import riskoffset as ro
-from riskoffset.margining.grid import GridSpec, grid_margin, load_grid, paradex_grid
+from riskoffset.margining.grid import MarginGrid, grid_margin, load_grid, paradex_grid
 from riskoffset.margining.parameters import ParameterError
 from riskoffset.margining.scenarios import ScenarioSet
 
@@ -34,10 +34,10 @@ def book(*positions: tuple[str, float], account: str = "a") -> ro.Book:
     return ro.Book.from_arrays([account] * len(names), names, [p[1] for p in positions])
 
 
-def grid(moves: Any, vols: Any = None, weights: Any = None, **kw: Any) -> GridSpec:
+def grid(moves: Any, vols: Any = None, weights: Any = None, **kw: Any) -> MarginGrid:
     m = np.asarray(moves, dtype=float)
     n = m.shape[-1]
-    return GridSpec(
+    return MarginGrid(
         ScenarioSet(
             price_move=m,
             vol_shift=np.zeros(n) if vols is None else np.asarray(vols, float),

@@ -223,17 +223,22 @@ def test_a_crash_calls_then_liquidates_once_and_a_rebound_recovers() -> None:
     assert engine.at_risk(0.0)[0]["account"] == "strangle"
 
 
+def random_engine(n: int, per_account: int, seed: int) -> ro.RiskEngine:
+    """An engine on ``n`` accounts of ``per_account`` random positions each over the sample market's instruments,
+    with random BTC, ETH and USDC balances."""
+    rng = np.random.default_rng(seed)
+    table = MARKET.instruments
+    account = np.repeat(np.arange(n), per_account)
+    rows = rng.integers(0, len(table), n * per_account)
+    book = ro.Book.from_arrays(account, rows, rng.normal(0.0, 3.0, n * per_account).round(1), instruments=table)
+    amounts = rng.uniform(0.0, 1.0, (n, 3)) * np.array([2.0, 30.0, 100_000.0])
+    return ro.RiskEngine(book, MARKET, balances=ro.Balances(np.arange(n), ("BTC", "ETH", "USDC"), amounts))
+
+
 def test_the_events_of_a_tick_that_moves_many_accounts_carry_each_accounts_own_figures_and_contributors() -> None:
     """A crash moves hundreds of accounts at once: each event carries that account's row of the account view and
     its positions losing most in its worst scenario, recomputed here one position at a time."""
-    rng = np.random.default_rng(5)
-    table = MARKET.instruments
-    n = 600
-    account = np.repeat(np.arange(n), 12)
-    rows = rng.integers(0, len(table), n * 12)
-    book = ro.Book.from_arrays(account, rows, rng.normal(0.0, 3.0, n * 12).round(1), instruments=table)
-    amounts = rng.uniform(0.0, 1.0, (n, 3)) * np.array([2.0, 30.0, 100_000.0])
-    engine = ro.RiskEngine(book, MARKET, balances=ro.Balances(np.arange(n), ("BTC", "ETH", "USDC"), amounts))
+    engine = random_engine(600, 12, seed=5)
     engine.on_index("BTC", MARKET.index["BTC"] * 0.85, timestamp=1)
     events = list(engine.events())
     assert len(events) > 20
@@ -289,14 +294,7 @@ def test_worst_scenarios_after_bulk_updates_equal_the_bulk_pass(monkeypatch: pyt
     """A recomputation of many accounts leaves the scenario search to the queries: whichever updates ran (index
     moves, a vol tick, trades, a balance), `account` shows the worst scenario the bulk pass finds."""
     monkeypatch.setattr(ro.RiskEngine, "LAZY_WORST_ACCOUNTS", lazy_from)
-    rng = np.random.default_rng(11)
-    table = MARKET.instruments
-    n = 40
-    account = np.repeat(np.arange(n), 8)
-    rows = rng.integers(0, len(table), n * 8)
-    book = ro.Book.from_arrays(account, rows, rng.normal(0.0, 3.0, n * 8).round(1), instruments=table)
-    amounts = rng.uniform(0.0, 1.0, (n, 3)) * np.array([2.0, 30.0, 100_000.0])
-    engine = ro.RiskEngine(book, MARKET, balances=ro.Balances(np.arange(n), ("BTC", "ETH", "USDC"), amounts))
+    engine = random_engine(40, 8, seed=11)
     assert_worst_scenarios_match(engine)
     engine.on_index("BTC", MARKET.index["BTC"] * 0.93, timestamp=1)
     assert bool(engine._worst_stale.any()) == (lazy_from == 0)

@@ -2,6 +2,7 @@
 #pragma once
 #include <pybind11/numpy.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -16,11 +17,15 @@ inline DoubleArray aligned(const DoubleArray& a) {
   return DoubleArray::ensure(a.attr("copy")());
 }
 
-// Byte ranges [data, data + nbytes) sharing memory: an output written while an input is still read.
+// Byte ranges [a, a + a_bytes) and [b, b + b_bytes) sharing memory: an output written while an input is still
+// read.  An empty range (or a null pointer) shares nothing.
+inline bool overlaps(const void* a, std::size_t a_bytes, const void* b, std::size_t b_bytes) {
+  if (!a || !b || a_bytes == 0 || b_bytes == 0) return false;
+  const auto a0 = reinterpret_cast<std::uintptr_t>(a), b0 = reinterpret_cast<std::uintptr_t>(b);
+  return a0 < b0 + b_bytes && b0 < a0 + a_bytes;
+}
 inline bool overlaps(const pybind11::array& a, const pybind11::array& b) {
-  if (a.nbytes() == 0 || b.nbytes() == 0) return false;
-  const auto a0 = reinterpret_cast<std::uintptr_t>(a.data()), b0 = reinterpret_cast<std::uintptr_t>(b.data());
-  return a0 < b0 + static_cast<std::uintptr_t>(b.nbytes()) && b0 < a0 + static_cast<std::uintptr_t>(a.nbytes());
+  return overlaps(a.data(), static_cast<std::size_t>(a.nbytes()), b.data(), static_cast<std::size_t>(b.nbytes()));
 }
 
 // A caller's array bound as it is, never through a converted copy (a copy would not receive what a kernel

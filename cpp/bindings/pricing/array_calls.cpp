@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "../common/arrays.hpp"
 #include "../common/module_objects.hpp"
 #include "../memory/buffer_pool.hpp"
 #include "flags.hpp"
@@ -218,13 +219,9 @@ PyObject* greeks_arrays(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
           out.out[k] = reinterpret_cast<double*>(py::detail::array_proxy(a)->data);
           // An output sharing memory with an input must not be written while the input is read: the Python
           // path reads such inputs through a copy.
-          const auto lo = reinterpret_cast<std::uintptr_t>(out.out[k]);
-          const auto overlaps = [&](const void* data, std::size_t bytes) {
-            const auto at = reinterpret_cast<std::uintptr_t>(data);
-            return data && at < lo + n * sizeof(double) && lo < at + bytes;
-          };
-          bool shared = overlaps(flag_bools, n);
-          for (const ArgColumn& c : cols) shared = shared || overlaps(c.data, n * sizeof(double));
+          const std::size_t bytes = n * sizeof(double);
+          bool shared = riskoffset_bindings::overlaps(out.out[k], bytes, flag_bools, n);
+          for (const ArgColumn& c : cols) shared = shared || riskoffset_bindings::overlaps(out.out[k], bytes, c.data, bytes);
           if (shared) Py_RETURN_NONE;
           arrays[static_cast<std::size_t>(k)] = py::reinterpret_borrow<py::object>(a);
         } else if (have_shape) {

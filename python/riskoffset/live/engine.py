@@ -447,7 +447,7 @@ class RiskEngine:
         if not len(stale):
             return
         p = self.positions
-        starts, ends = self._spans(stale)
+        starts, ends = p.ranges(stale)  # not `_spans`: its one kept range is a vol tick's holders
         bad, _, _ = self._bound_refresh(None)(starts, ends, p.indices, p.quantity, p.average, stale, True)
         if bad >= 0:
             raise self._not_finite(bad)

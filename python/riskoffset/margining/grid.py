@@ -48,7 +48,7 @@ USD_LIKE = {"USD", "USDC", "USDT"}
 
 
 @dataclass(frozen=True)
-class GridSpec:
+class MarginGrid:
     """A scenario grid and how its losses become a requirement (see the module doc)."""
 
     scenarios: ScenarioSet
@@ -140,8 +140,8 @@ def _label(move: Any, vol: float, mode: str, weight: float, shift: float) -> str
     return out
 
 
-def grid_from_document(doc: Mapping[str, Any], origin: str = "grid") -> GridSpec:
-    """A GridSpec from a parsed grid document (the JSON form of the module doc)."""
+def grid_from_document(doc: Mapping[str, Any], origin: str = "grid") -> MarginGrid:
+    """A MarginGrid from a parsed grid document (the JSON form of the module doc)."""
     scenarios = _scenarios_from_doc(doc, origin)
     md = doc.get("min_delta")
     net_rate = hedged_rate = 0.0
@@ -149,7 +149,7 @@ def grid_from_document(doc: Mapping[str, Any], origin: str = "grid") -> GridSpec
         m = section(doc, "min_delta", origin)
         net_rate = number(m, "net_rate", f"{origin}.min_delta", minimum=0.0)
         hedged_rate = number(m, "hedged_rate", f"{origin}.min_delta", minimum=0.0, default=0.0)
-    return GridSpec(
+    return MarginGrid(
         scenarios=scenarios,
         name=str(doc.get("name", "grid")),
         source=describe(doc, origin),
@@ -162,21 +162,21 @@ def grid_from_document(doc: Mapping[str, Any], origin: str = "grid") -> GridSpec
     )
 
 
-def paradex_grid() -> GridSpec:
+def paradex_grid() -> MarginGrid:
     """The bundled Paradex-style 24-scenario preset (latest dated file)."""
     doc, origin = load("paradex", "paradex")
     return grid_from_document(doc, origin)
 
 
-def load_grid(params: Any) -> GridSpec:
-    """GridSpec from None (the Paradex preset), a GridSpec, a ScenarioSet, a preset name, a JSON path or a
+def load_grid(params: Any) -> MarginGrid:
+    """MarginGrid from None (the Paradex preset), a MarginGrid, a ScenarioSet, a preset name, a JSON path or a
     mapping (a grid document, optionally with overrides funding_provision / fee_provision)."""
     if params is None:
         return paradex_grid()
-    if isinstance(params, GridSpec):
+    if isinstance(params, MarginGrid):
         return params
     if isinstance(params, ScenarioSet):
-        return GridSpec(params)
+        return MarginGrid(params)
     if isinstance(params, (str, Path)):
         doc, origin = load(params, "paradex")
         return grid_from_document(doc, origin)
@@ -190,7 +190,7 @@ def load_grid(params: Any) -> GridSpec:
             grid = replace(grid, fee_provision=float(params["fee_provision"]))
         return grid
     raise TypeError(
-        f"grid params must be a preset name, path, mapping, GridSpec or ScenarioSet, not {type(params).__name__}"
+        f"grid params must be a preset name, path, mapping, MarginGrid or ScenarioSet, not {type(params).__name__}"
     )
 
 
@@ -201,7 +201,7 @@ class GridInputs:
     instrument its settlement-currency code and scenario P&L per unit, and for the minimum delta requirement
     its coin delta and underlying, with each underlying's index."""
 
-    grid: GridSpec
+    grid: MarginGrid
     currencies: tuple[str, ...]
     instrument_key: IntArray
     pnl: FloatArray  # instruments x scenarios, per unit of amount
