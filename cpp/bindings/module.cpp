@@ -11,6 +11,7 @@ void register_book(py::module_& m);
 void register_memory(py::module_& m);
 void register_margin(py::module_& m);
 void register_grid_span(py::module_& m);
+void register_contributors(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "riskoffset compiled core (private: use the riskoffset package)";
@@ -25,6 +26,7 @@ PYBIND11_MODULE(_core, m) {
   auto margin = m.def_submodule("margin", "Portfolio margin of every account group of a book");
   register_margin(margin);
   register_grid_span(margin);
+  register_contributors(margin);
   auto memory = m.def_submodule("memory", "The pool of reused result buffers");
   register_memory(memory);
 }

@@ -184,3 +184,15 @@ def collateral_usd(
     amounts: npt.NDArray[np.float64], price: npt.NDArray[np.float64], haircut: npt.NDArray[np.float64]
 ) -> npt.NDArray[np.float64]: ...
 def futures_fill(held: float, average: float, quantity: float, price: float, inverse: bool) -> tuple[float, float, float]: ...
+def worst_contributors(
+    starts: npt.NDArray[np.int64],
+    ends: npt.NDArray[np.int64],
+    indices: npt.NDArray[np.int64],
+    quantity: npt.NDArray[np.float64],
+    instrument_key: npt.NDArray[np.int64],
+    vectors: npt.NDArray[np.float64],
+    key: npt.NDArray[np.int64],
+    scenario: npt.NDArray[np.int64],
+    rate: npt.NDArray[np.float64],
+    top: int = 3,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...

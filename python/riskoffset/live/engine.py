@@ -65,7 +65,8 @@ from ..market import Market, MarketDataError, curve_point
 from ..scalars import plain
 from ..unit_greeks import instrument_greeks, option_greeks, premium_adjusted
 from ..whatif import MAX_ORDER
-from .events import LEVELS, Event, level_change
+from .events import LEVELS, Event, EventBatch, level_change
+from .figures import Contributors, FigureColumns
 from .positions import FEW_INSTRUMENTS, Positions
 from .undo import Undo
 
@@ -1270,13 +1271,15 @@ class RiskEngine:
             self._emit_rows(np.array([row], dtype=np.int64), [was], timestamp)
 
     def _emit_rows(self, rows: IntArray, was: list[int], timestamp: int | None) -> None:
-        """The events of the accounts ``rows``, whose levels moved from ``was`` (their figures and contributors
-        gathered for all of them at once: an index tick can move hundreds)."""
+        """The events of the accounts ``rows``, whose levels moved from ``was``: their figures and contributors
+        captured as columns for all of them at once (an index tick can move thousands), made into dictionaries
+        when an event is first read."""
+        figures = self._columns(rows)
+        batch = EventBatch(figures, self._contributors(rows) if self.pm else None)
+        accounts = figures.columns[0]
         events = [
-            Event(level_change(w, now), figures["account"], LEVELS[now], LEVELS[w], timestamp, figures, contributors)
-            for w, now, figures, contributors in zip(
-                was, self._level[rows].tolist(), self._rows(rows), self._contributors(rows)
-            )
+            Event.of_batch(level_change(w, now), account, LEVELS[now], LEVELS[w], timestamp, batch, at)
+            for at, (w, now, account) in enumerate(zip(was, self._level[rows].tolist(), accounts))
         ]  # fmt: skip
         self._events.extend(events)
         self._to_notify.extend(events)
@@ -1299,65 +1302,50 @@ class RiskEngine:
         while self._events:
             yield self._events.popleft()
 
-    def _contributors(self, rows: IntArray, top: int = 3) -> list[tuple[dict[str, Any], ...]]:
-        """Per account of ``rows``, under deribit-pm, the ``top`` positions whose P&L in the account's worst
+    def _contributors(self, rows: IntArray, top: int = 3) -> Contributors:
+        """Per account of ``rows`` (under deribit-pm), the ``top`` positions whose P&L in the account's worst
         scenario (of its largest group) is most negative, in USD (ties by instrument row)."""
-        if not self.pm:
-            return [()] * len(rows)
         self._fresh_worst(rows)
-        indptr, indices, quantity, _ = self.positions.csr(rows)
-        account = np.repeat(np.arange(len(rows)), np.diff(indptr))
-        key, scenario = self._worst_key[rows][account], self._worst_index[rows][account]
-        mine = (key >= 0) & (self._inputs.instrument_key[indices] == key)
-        account, indices, quantity = account[mine], indices[mine], quantity[mine]
-        key, scenario = key[mine], scenario[mine]
-        rate = np.where(self._keys.coin, self._keys.index, 1.0)[key]
-        pnl = quantity * self._inputs.vectors[indices, scenario] * rate
-        losing = pnl < 0  # only losses contribute: the sort below sees nothing else
-        account, indices, quantity, pnl = account[losing], indices[losing], quantity[losing], pnl[losing]
-        order = np.lexsort((indices, pnl, account))  # by account, then P&L, then instrument
-        account, indices, quantity, pnl = account[order], indices[order], quantity[order], pnl[order]
-        first = np.searchsorted(account, account)  # where each account's run starts
-        keep = np.arange(len(account)) - first < top
-        out: list[list[dict[str, Any]]] = [[] for _ in range(len(rows))]
-        names = self._names
-        for a, i, q, v in zip(account[keep].tolist(), indices[keep].tolist(), quantity[keep].tolist(), pnl[keep].tolist()):
-            out[a].append({"instrument": names[i], "quantity": q, "pnl_usd": v})
-        return [tuple(o) for o in out]
+        p = self.positions
+        starts, ends = p.ranges(rows)
+        rate = np.where(self._keys.coin, self._keys.index, 1.0).astype(np.float64)
+        instrument, quantity, pnl = _core.margin.worst_contributors(
+            starts, ends, p.indices, p.quantity, self._inputs.instrument_key, self._inputs.vectors,
+            self._worst_key[rows], self._worst_index[rows], rate, top,
+        )  # fmt: skip
+        return Contributors(instrument, quantity, pnl, self._names)
 
     # ================================================================== queries
     def _row(self, row: int) -> dict[str, Any]:
         return self._rows(np.array([row], dtype=np.int64))[0]
 
     def _rows(self, rows: IntArray) -> list[dict[str, Any]]:
-        """The figures of the accounts ``rows`` (as `account` gives them), gathered column by column and zipped
-        into one dictionary per account."""
+        """The figures of the accounts ``rows``, one dictionary per account (as `account` gives them)."""
+        return self._columns(rows).dicts()
+
+    def _columns(self, rows: IntArray) -> FigureColumns:
+        """The figures of the accounts ``rows`` as they are now, column by column (copies)."""
         labels = self.positions.labels
         names = ["account", "level", "margin_balance_usd", "initial_usd", "maintenance_usd", "available_usd",
                  "mm_ratio"]  # fmt: skip
-        columns: list[list[Any]] = [
+        columns: list[Any] = [
             [plain(labels[r]) for r in rows.tolist()],
             [LEVELS[level] for level in self._level[rows].tolist()],
-            *(a[rows].tolist() for a in (self._margin_balance, self._initial_usd, self._maintenance_usd,
-                                         self._available, self._ratio)),
+            *(a[rows] for a in (self._margin_balance, self._initial_usd, self._maintenance_usd, self._available,
+                                self._ratio)),
         ]  # fmt: skip
         parts = (("balance", self._balance[rows]), ("equity", self._equity(rows)), ("initial", self._initial[rows]),
                  ("maintenance", self._maintenance[rows]))  # fmt: skip
         for j, cur in enumerate(self.currencies):
             for part, values in parts:
                 names.append(f"{part}_{cur}")
-                columns.append(values[:, j].tolist())
-        out = [dict(zip(names, figures)) for figures in zip(*columns)]
+                columns.append(values[:, j])
+        worst = None
         if self.pm:
             self._fresh_worst(rows)
-            worst_key, worst_index, worst_usd = (self._worst_key[rows].tolist(), self._worst_index[rows].tolist(),
-                                                 self._worst_usd[rows].tolist())  # fmt: skip
-            for d, k, i, v in zip(out, worst_key, worst_index, worst_usd):
-                if k >= 0:
-                    d["worst_group"] = self._keys.names[k]
-                    d["worst_scenario"] = self._labels[k][i]
-                    d["worst_pnl_usd"] = v
-        return out
+            worst = (self._worst_key[rows], self._worst_index[rows], self._worst_usd[rows], self._keys.names,
+                     self._labels)  # fmt: skip
+        return FigureColumns(names, columns, worst)
 
     def _equity(self, rows: IntArray) -> FloatArray:
         return np.asarray(self._balance[rows] + self._options[rows] + self._futures[rows], dtype=np.float64)

@@ -8,8 +8,9 @@ time an account's level changes, once per crossing: ``margin_call`` or ``liquida
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
+
+from .figures import Contributors, FigureColumns
 
 LEVELS = ("ok", "margin_call", "liquidation")
 
@@ -21,30 +22,149 @@ def level_change(was: int, now: int) -> str:
     return LEVELS[now] if now > was else "recovery"
 
 
-@dataclass(frozen=True)
+class EventBatch:
+    """The figures and contributors of the accounts one update moved, captured when it was applied: each of
+    its events reads its own row, and the dictionaries are made for the whole batch when the first is read."""
+
+    __slots__ = ("contributors", "figures")
+
+    def __init__(self, figures: FigureColumns, contributors: Contributors | None) -> None:
+        self.figures, self.contributors = figures, contributors
+
+    def figures_of(self, at: int) -> dict[str, Any]:
+        return self.figures.dicts()[at]
+
+    def contributors_of(self, at: int) -> tuple[dict[str, Any], ...]:
+        return () if self.contributors is None else self.contributors.tuples()[at]
+
+    def __getstate__(self) -> tuple[Any, ...]:
+        return self.figures, self.contributors
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        self.figures, self.contributors = state
+
+
+class _Given:
+    """The figures and contributors of an event made directly (not from an update's batch)."""
+
+    __slots__ = ("contributors", "figures")
+
+    def __init__(self, figures: dict[str, Any], contributors: tuple[dict[str, Any], ...]) -> None:
+        self.figures, self.contributors = figures, contributors
+
+    def figures_of(self, at: int) -> dict[str, Any]:
+        return self.figures
+
+    def contributors_of(self, at: int) -> tuple[dict[str, Any], ...]:
+        return self.contributors
+
+    def __getstate__(self) -> tuple[Any, ...]:
+        return self.figures, self.contributors
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        self.figures, self.contributors = state
+
+
 class Event:
-    """One level change of one account.  ``figures``: the account's figures after the update (as
+    """One level change of one account (read-only).  ``figures``: the account's figures after the update (as
     ``RiskEngine.account``); ``contributors``: under deribit-pm, the positions losing most in the account's
     worst scenario (instrument, quantity, P&L in USD); ``timestamp``: of the update, in ms, when it had one."""
 
-    kind: str
-    account: Any
-    level: str
-    previous: str
-    timestamp: int | None
-    figures: dict[str, Any] = field(repr=False)
-    contributors: tuple[dict[str, Any], ...] = ()
+    __slots__ = ("_account", "_at", "_kind", "_level", "_previous", "_source", "_timestamp")
+
+    def __init__(
+        self,
+        kind: str,
+        account: Any,
+        level: str,
+        previous: str,
+        timestamp: int | None,
+        figures: dict[str, Any],
+        contributors: tuple[dict[str, Any], ...] = (),
+    ) -> None:
+        self._kind, self._account, self._level, self._previous, self._timestamp = kind, account, level, previous, timestamp
+        self._source: EventBatch | _Given = _Given(figures, tuple(contributors))
+        self._at = 0
+
+    @classmethod
+    def of_batch(
+        cls, kind: str, account: Any, level: str, previous: str, timestamp: int | None, batch: EventBatch, at: int
+    ) -> Event:
+        """The event whose figures and contributors are row ``at`` of ``batch`` (made when first read)."""
+        event = cls.__new__(cls)
+        event._kind, event._account, event._level, event._previous = kind, account, level, previous
+        event._timestamp, event._source, event._at = timestamp, batch, at
+        return event
+
+    @property
+    def kind(self) -> str:
+        """margin_call, liquidation or recovery."""
+        return self._kind
+
+    @property
+    def account(self) -> Any:
+        """The account's label."""
+        return self._account
+
+    @property
+    def level(self) -> str:
+        """The level after the update (one of LEVELS)."""
+        return self._level
+
+    @property
+    def previous(self) -> str:
+        """The level before it."""
+        return self._previous
+
+    @property
+    def timestamp(self) -> int | None:
+        """The update's timestamp in ms, or None."""
+        return self._timestamp
+
+    @property
+    def figures(self) -> dict[str, Any]:
+        """The account's figures after the update (as ``RiskEngine.account`` gives them)."""
+        return self._source.figures_of(self._at)
+
+    @property
+    def contributors(self) -> tuple[dict[str, Any], ...]:
+        """The positions losing most in the account's worst scenario (instrument, quantity, pnl_usd)."""
+        return self._source.contributors_of(self._at)
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (self._kind, self._account, self._level, self._previous, self._timestamp, self.figures,
+                self.contributors)  # fmt: skip
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Event):
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    __hash__ = None  # type: ignore[assignment]  # the figures are a dictionary
+
+    def __repr__(self) -> str:
+        return (f"Event(kind={self._kind!r}, account={self._account!r}, level={self._level!r}, "
+                f"previous={self._previous!r}, timestamp={self._timestamp!r}, contributors={self.contributors!r})")  # fmt: skip
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "kind": self.kind,
-            "account": self.account,
-            "level": self.level,
-            "previous": self.previous,
-            "timestamp": self.timestamp,
+            "kind": self._kind,
+            "account": self._account,
+            "level": self._level,
+            "previous": self._previous,
+            "timestamp": self._timestamp,
             "figures": self.figures,
             "contributors": list(self.contributors),
         }
 
+    def __getstate__(self) -> tuple[Any, ...]:
+        return self._kind, self._account, self._level, self._previous, self._timestamp, self._source, self._at
 
-__all__ = ["LEVELS", "Event", "level_change"]
+    def __setstate__(self, state: Any) -> None:
+        if isinstance(state, dict):  # written when an event was a dataclass: its fields by name
+            source = _Given(state["figures"], tuple(state["contributors"]))
+            state = (state["kind"], state["account"], state["level"], state["previous"], state["timestamp"], source, 0)
+        self._kind, self._account, self._level, self._previous, self._timestamp, self._source, self._at = state
+
+
+__all__ = ["LEVELS", "Event", "EventBatch", "level_change"]

@@ -1,0 +1,94 @@
+"""Accounts' figures and worst-scenario contributors captured as columns at one moment, turned into one
+dictionary per account only when read.
+
+The engine's queries read them at once; its events keep them, so an update that moves thousands of accounts
+(a crash) copies a few arrays, and the dictionaries are made the first time one of its events is read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .._types import FloatArray, IntArray
+
+
+class FigureColumns:
+    """Figures of some accounts: ``names[j]`` is column ``columns[j]`` (a list or a 1-D array, one entry per
+    account).  With ``worst`` (group key, scenario index, P&L in USD per account, the groups' names and each
+    group's scenario labels), accounts with a group (key >= 0) also get worst_group, worst_scenario and
+    worst_pnl_usd."""
+
+    __slots__ = ("_dicts", "columns", "names", "worst")
+
+    def __init__(
+        self,
+        names: Sequence[str],
+        columns: Sequence[Sequence[Any] | np.ndarray],
+        worst: tuple[IntArray, IntArray, FloatArray, Sequence[str], Sequence[Sequence[str]]] | None = None,
+    ) -> None:
+        if len(names) != len(columns):
+            raise ValueError("one name per column")
+        self.names = tuple(names)
+        self.columns = tuple(columns)
+        self.worst = worst
+        self._dicts: list[dict[str, Any]] | None = None
+
+    def __len__(self) -> int:
+        return len(self.columns[0]) if self.columns else 0
+
+    def dicts(self) -> list[dict[str, Any]]:
+        """One dictionary per account (made once, then kept)."""
+        if self._dicts is None:
+            plain_columns = [c.tolist() if isinstance(c, np.ndarray) else c for c in self.columns]
+            out = [dict(zip(self.names, figures)) for figures in zip(*plain_columns)]
+            if self.worst is not None:
+                key, index, usd, groups, labels = self.worst
+                for d, k, i, v in zip(out, key.tolist(), index.tolist(), usd.tolist()):
+                    if k >= 0:
+                        d["worst_group"] = groups[k]
+                        d["worst_scenario"] = labels[k][i]
+                        d["worst_pnl_usd"] = v
+            self._dicts = out
+        return self._dicts
+
+    def __getstate__(self) -> tuple[Any, ...]:
+        return self.names, self.columns, self.worst
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        self.names, self.columns, self.worst = state
+        self._dicts = None
+
+
+class Contributors:
+    """Per account, the positions losing most in its worst scenario: slot j of row a is its j-th largest loss
+    (instrument row, quantity, P&L in USD; instrument -1 where it has fewer), the instruments named by
+    ``names``."""
+
+    __slots__ = ("_tuples", "instrument", "names", "pnl", "quantity")
+
+    def __init__(self, instrument: IntArray, quantity: FloatArray, pnl: FloatArray, names: Sequence[str]) -> None:
+        self.instrument, self.quantity, self.pnl, self.names = instrument, quantity, pnl, names
+        self._tuples: list[tuple[dict[str, Any], ...]] | None = None
+
+    def tuples(self) -> list[tuple[dict[str, Any], ...]]:
+        """Per account, its contributors as dictionaries (instrument name, quantity, pnl_usd), largest loss first."""
+        if self._tuples is None:
+            names = self.names
+            self._tuples = [
+                tuple({"instrument": names[i], "quantity": q, "pnl_usd": v} for i, q, v in zip(ii, qq, vv) if i >= 0)
+                for ii, qq, vv in zip(self.instrument.tolist(), self.quantity.tolist(), self.pnl.tolist())
+            ]
+        return self._tuples
+
+    def __getstate__(self) -> tuple[Any, ...]:
+        return self.instrument, self.quantity, self.pnl, self.names
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        self.instrument, self.quantity, self.pnl, self.names = state
+        self._tuples = None
+
+
+__all__ = ["Contributors", "FigureColumns"]
