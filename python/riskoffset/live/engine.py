@@ -624,11 +624,12 @@ class RiskEngine:
         """Reprice the instruments ``rows`` that an account holds; the others are marked stale and repriced
         when a trade first touches them (no figure depends on them until then)."""
         rows = np.asarray(rows, dtype=np.int64)
-        undo.instruments(rows)
+        held = rows[self._held[rows]]
+        undo.instruments(held)  # the others only become stale (the flags are saved)
         if len(rows) == 1 and self._reprice_option(int(rows[0])):
             return
         self._stale[rows[~self._held[rows]]] = True
-        self._revalue(rows[self._held[rows]])
+        self._revalue(held)
 
     def _reprice_option(self, row: int) -> bool:
         """Reprice one held option after its own ticker (mark IV, mark, forward) on what its last pricing kept
