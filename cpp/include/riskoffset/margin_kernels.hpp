@@ -101,12 +101,13 @@ struct PmScratch {
   // a pass run in slices of accounts computes them once.
   bool dampener_ready = false;
 };
-// Doubles from one key's row of sums (or of dampener) to the next: width rounded up to 8.
+// Doubles from one key's row of sums (or of dampener, or of net deltas by expiry column) to the next: width
+// rounded up to 8, so whole vectors can be loaded and stored.
 inline std::size_t pm_scratch_row(std::size_t width) { return (width + 7) / 8 * 8; }
 class PmScratchBuffers {
  public:
   PmScratchBuffers(std::size_t n_keys, std::size_t width, std::size_t n_columns)
-      : rows_(2 * n_keys * pm_scratch_row(width) + 8, 0.0), net_(n_keys * n_columns), used_(n_keys, 0) {}
+      : rows_(2 * n_keys * pm_scratch_row(width) + 8, 0.0), net_(n_keys * pm_scratch_row(n_columns)), used_(n_keys, 0) {}
   PmScratch view() {
     const auto at = reinterpret_cast<std::uintptr_t>(rows_.data());
     double* sums = rows_.data() + ((64 - at % 64) % 64) / sizeof(double);

@@ -169,18 +169,40 @@ inline void pm_prefetch(const void* at, std::size_t bytes) {
 }
 
 // Sums account a's positions into the scratch rows of the keys it holds (used[k] set): quantity x the
-// instrument's scenario vector, and its net coin delta per expiry column.  Positions in CSR order.  With
-// Deribit's 35 entries the running sum of a key stays in registers while the next positions share it (they
-// usually do: positions are ordered by underlying and expiry), instead of a load and a store per position.
+// instrument's scenario vector, and its net coin delta per expiry column.  Positions in CSR order.  While the
+// next positions share a key (they usually do: positions are ordered by underlying and expiry) its running
+// sums stay in registers, stored when the key changes: with Deribit's 35 entries the scenario sums, and with
+// up to kPmNetColumns expiries the net deltas.  A net delta summed in its cell waited, position after
+// position, for the last one's store (consecutive positions often share an expiry); in registers, each
+// position adds q x delta in its column's lane and q x 0 (nothing: the same sums to the bit) in the others.
+constexpr std::size_t kPmNetColumns = 16;
 inline void pm_sum_account(const PmBook& book, const PmShape& shape, const PmScratch& scratch, std::size_t a) {
   const std::size_t width = shape.width(), n_cols = book.n_columns;
   // Deribit's 35 entries as kBlocks vectors, the last one partial (its pad lanes stay 0, stored to the row's pad).
   constexpr std::size_t kBlocks = (kPmStandardWidth + W - 1) / W, kLast = kPmStandardWidth - (kBlocks - 1) * W;
+  constexpr std::size_t kNetBlocks = (kPmNetColumns + W - 1) / W;
   const bool standard = width == kPmStandardWidth;
+  const bool net_in_registers = W >= 4 && n_cols <= kPmNetColumns;
   const std::size_t row_stride = book.vector_stride ? book.vector_stride : width;
-  const std::size_t sums_stride = pm_scratch_row(width);
-  vd acc[kBlocks] = {};
-  std::int64_t held = -1;  // the key whose sum is in `acc`
+  const std::size_t sums_stride = pm_scratch_row(width), net_stride = pm_scratch_row(n_cols);
+  vd acc[kBlocks] = {}, net[kNetBlocks] = {}, column_of_lane[kNetBlocks];
+  for (std::size_t b = 0; b < kNetBlocks; ++b)
+    for (std::size_t l = 0; l < static_cast<std::size_t>(W); ++l) column_of_lane[b][l] = static_cast<double>(b * W + l);
+  std::int64_t held = -1;  // the key whose sums are in the registers
+  double* __restrict row = nullptr;
+  double* __restrict net_row = nullptr;
+  const auto store_held = [&] {
+    if (held < 0) return;
+    if (standard) {
+#pragma GCC unroll 32
+      for (std::size_t b = 0; b < kBlocks; ++b) store(row + b * W, acc[b]);
+    }
+    if (net_in_registers) {
+#pragma GCC unroll 32
+      for (std::size_t b = 0; b < kNetBlocks; ++b)
+        if (b * W < n_cols) store(net_row + b * W, net[b]);
+    }
+  };
   const std::int64_t stop = book.ends ? book.ends[a] : book.indptr[a + 1];
   const std::int64_t stop_row = book.stop_row < 0 ? static_cast<std::int64_t>(~0ULL >> 1) : book.stop_row;
   for (std::int64_t p = book.indptr[a]; p < stop; ++p) {
@@ -190,42 +212,45 @@ inline void pm_sum_account(const PmBook& book, const PmShape& shape, const PmScr
     const auto i = static_cast<std::size_t>(book.indices[p]);
     const std::int64_t k = book.key[i];
     if (k < 0) continue;
-    const auto ku = static_cast<std::size_t>(k);
-    double* __restrict row = scratch.sums + ku * sums_stride;
-    double* __restrict net_row = scratch.net + ku * n_cols;
-    const bool first = !scratch.used[ku];
-    if (first) {
+    if (k != held) {
+      store_held();
+      held = k;
+      const auto ku = static_cast<std::size_t>(k);
+      row = scratch.sums + ku * sums_stride;
+      net_row = scratch.net + ku * net_stride;
+      const bool first = !scratch.used[ku];
       scratch.used[ku] = 1;
-      for (std::size_t c = 0; c < n_cols; ++c) net_row[c] = 0.0;
+      if (first && !standard)
+        for (std::size_t j = 0; j < width; ++j) row[j] = 0.0;
+      if (first && !net_in_registers)
+        for (std::size_t c = 0; c < n_cols; ++c) net_row[c] = 0.0;
+      if (standard) {
+#pragma GCC unroll 32
+        for (std::size_t b = 0; b < kBlocks; ++b) acc[b] = first ? splat(0.0) : load(row + b * W);
+      }
+      if (net_in_registers) {
+#pragma GCC unroll 32
+        for (std::size_t b = 0; b < kNetBlocks; ++b) net[b] = first || b * W >= n_cols ? splat(0.0) : load(net_row + b * W);
+      }
     }
     const double q = book.quantity[p];
     const double* __restrict v = book.vectors + i * row_stride;
     if (standard) {
-      if (k != held) {
-        if (held >= 0) {
-          double* out = scratch.sums + static_cast<std::size_t>(held) * sums_stride;
-#pragma GCC unroll 32
-          for (std::size_t b = 0; b < kBlocks; ++b) store(out + b * W, acc[b]);
-        }
-        held = k;
-#pragma GCC unroll 32
-        for (std::size_t b = 0; b < kBlocks; ++b) acc[b] = first ? splat(0.0) : load(row + b * W);
-      }
 #pragma GCC unroll 32
       for (std::size_t b = 0; b + 1 < kBlocks; ++b) acc[b] += q * load(v + b * W);
       acc[kBlocks - 1] += q * load_part(v + (kBlocks - 1) * W, kLast, 0.0);
     } else {
-      if (first)
-        for (std::size_t j = 0; j < width; ++j) row[j] = 0.0;
       for (std::size_t j = 0; j < width; ++j) row[j] += q * v[j];
     }
-    net_row[static_cast<std::size_t>(book.column[i])] += q * book.delta[i];
-  }
-  if (held >= 0) {
-    double* out = scratch.sums + static_cast<std::size_t>(held) * sums_stride;
+    if (net_in_registers) {
+      const vd column = splat(static_cast<double>(book.column[i])), delta = splat(book.delta[i]), zero = splat(0.0);
 #pragma GCC unroll 32
-    for (std::size_t b = 0; b < kBlocks; ++b) store(out + b * W, acc[b]);
+      for (std::size_t b = 0; b < kNetBlocks; ++b) net[b] += q * select(column_of_lane[b] == column, delta, zero);
+    } else {
+      net_row[static_cast<std::size_t>(book.column[i])] += q * book.delta[i];
+    }
   }
+  store_held();
 }
 
 // Adds the account's balance (`coins`: its row, n_coins entries) of key k's coin to the group's row, unless an earlier group of the account took
@@ -268,7 +293,7 @@ void pm_accounts_kernel(const PmBook& book, const PmShape& shape, const std::int
       if (out.pre)
         for (std::size_t j = 0; j < width; ++j) out.pre[g * width + j] = row[j];
       const PmGroupFigures f = pm_steps_on_row(row, shape, book.keys[k], dampener + k * stride,
-                                        scratch.net + k * n_cols, book.t_column, n_cols);
+                                        scratch.net + k * pm_scratch_row(n_cols), book.t_column, n_cols);
       if (out.aggregated)
         for (std::size_t j = 0; j < width; ++j) out.aggregated[g * width + j] = row[j];
       out.account[g] = static_cast<std::int64_t>(a);
@@ -314,7 +339,7 @@ void pm_live_kernel(const PmBook& book, const PmShape& shape, const PmLiveKeys& 
       scratch.used[k] = 0;
       double* row = scratch.sums + k * stride;
       pm_add_coin(book, width, coins, k, row, taken);
-      const double* net_row = scratch.net + k * n_cols;
+      const double* net_row = scratch.net + k * pm_scratch_row(n_cols);
       if (live.find_worst) {
         const PmGroupFigures f = pm_steps_on_row<true>(row, shape, book.keys[k], dampener + k * stride, net_row,
                                                        book.t_column, n_cols);
