@@ -147,3 +147,44 @@ def test_worst_contributors_refuse_what_they_cannot_read() -> None:
         call(top=0)
     with pytest.raises(ValueError, match="one entry per account"):
         call(key=np.array([0]))
+
+
+def test_a_bulk_tick_searches_the_worst_scenario_of_the_accounts_it_moves_and_their_events_show_the_bulk_passes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every update bulk (the scenario search left to the queries), a crash: the accounts whose level changed were
+    searched in the same compiled call (no recomputation when their events are made: their BTC groups are not
+    left stale, the others' are), and each event names the worst group and scenario `ro.margin_accounts` finds."""
+    monkeypatch.setattr(ro.RiskEngine, "LAZY_WORST_ACCOUNTS", 0)
+    engine = random_engine(300, 10, seed=21)
+    assert not engine._worst_stale.any()  # the engine's first pass searched every account
+    btc = engine._keys_of("BTC")
+    assert btc is not None and len(btc)
+    recomputed: list[int] = []
+    fresh = engine._fresh_worst
+
+    def counting(rows: Any) -> None:
+        recomputed.append(int(engine._worst_stale[rows].any(axis=1).sum()))
+        fresh(rows)
+
+    monkeypatch.setattr(engine, "_fresh_worst", counting)
+    engine.on_index("BTC", MARKET.index["BTC"] * 0.8, timestamp=1)
+    events = list(engine.events())
+    assert len(events) > 10 and recomputed and max(recomputed) == 0
+    moved = np.array([engine.positions.row_of[e.account] for e in events])
+    assert not engine._worst_stale[moved[:, None], btc].any()
+    still = np.setdiff1d(np.arange(len(engine.positions)), moved)
+    assert engine._worst_stale[still[:, None], btc].all()
+    book, market, everyone = engine.book, engine.market, engine.balances
+    keep = np.isin(everyone.accounts, book.accounts)
+    balances = ro.Balances(everyone.accounts[keep], everyone.currencies, everyone.amounts[keep], allow_negative=True)
+    ref = ro.margin_accounts(book, market, "deribit-pm", balances=balances)
+    assert ref.worst_index is not None
+    at = {a: i for i, a in enumerate(ref.account.tolist())}
+    for e in events:
+        i = at[e.account]
+        if ref.initial_usd[i] == 0.0:
+            continue
+        group = ref.group_names[int(ref.worst_group[i])]
+        k = list(engine._keys.names).index(group)
+        assert e.figures["worst_group"] == group and e.figures["worst_scenario"] == engine._labels[k][int(ref.worst_index[i])]

@@ -118,7 +118,8 @@ class LiveRefresh {
 
   // Recompute the accounts whose positions are starts[a] .. ends[a] - 1 of the pool arrays (engine rows
   // `rows`): (first engine row with a non-finite figure or -1, indices a whose level changed, their previous
-  // levels).  Without find_worst the PM keys' worst_index cells keep their values (PmLiveKeys).
+  // levels).  Without find_worst the PM keys' worst_index cells keep their values (PmLiveKeys), except for the
+  // accounts whose level changed: they are searched.
   py::tuple call(const Ints& starts, const Ints& ends, const Ints& indices, const Doubles& quantity_in,
                  const Doubles& average_in, const Ints& rows, bool find_worst) {
     const Accounts accounts = checked_accounts(starts, ends, indices, quantity_in, average_in, rows);
@@ -353,12 +354,24 @@ class LiveRefresh {
     // A slice of accounts at a time, PM then settle: settle reads the slice's positions again while they are
     // still in cache (a whole update's positions are far larger than the caches).
     std::int64_t bad_row = -1;
+    riskoffset::PmLiveKeys searched = live;
+    searched.find_worst = true;
     for (std::size_t b = begin; b < end; b += kSettleSlice) {
       const std::size_t e = std::min(end, b + kSettleSlice);
       pm_live(book, shape_, live, scratch, b, e);
       scratch.dampener_ready = true;
+      const std::size_t moved_before = moved.size();
       const std::int64_t bad = settle_rows(ip, ep, ix, quantity, average, r, b, e, moved, before);
       if (bad_row < 0) bad_row = bad;
+      // An account whose level changed gets an event that shows its worst scenario: found now, on these keys
+      // (the same sums and steps again, with the search), while its positions are in cache.
+      if (!find_worst)
+        for (std::size_t m = moved_before; m < moved.size(); ++m) {
+          const auto a = static_cast<std::size_t>(moved[m]);
+          pm_live(book, shape_, searched, scratch, a, a + 1);
+          const auto row = static_cast<std::size_t>(r[a]);
+          if (worst_key_[row] >= 0) worst_index_[row] = key_worst_index_[row * n_keys_ + static_cast<std::size_t>(worst_key_[row])];
+        }
     }
     return bad_row;
   }
@@ -674,7 +687,7 @@ void register_live(py::module_& m) {
            "Recompute the engine accounts `rows` (positions starts[a] .. ends[a] - 1 of the pool arrays) into the "
            "engine's arrays: (first row with a non-finite figure or -1, indices a whose level changed, their "
            "previous levels).  With find_worst=False the PM keys' worst scenario indices keep their values (the "
-           "worst P&L and every margin figure are recomputed).")
+           "worst P&L and every margin figure are recomputed), except those of the accounts whose level changed.")
       .def("option_tick", &LiveRefresh::option_tick, py::arg("reprice"), py::arg("row"), py::arg("sigma"),
            py::arg("starts"), py::arg("ends"), py::arg("indices"), py::arg("quantity"), py::arg("average"),
            py::arg("rows"),

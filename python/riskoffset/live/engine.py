@@ -216,7 +216,8 @@ class RiskEngine:
         }
         self.snapshot_meta: dict[str, Any] = {}  # what `snapshot` stored with the state (set by `restore`)
         self.errors: list[tuple[int | None, str]] = []  # (stream line, message) of skipped malformed messages
-        self._refresh(np.arange(len(self.positions), dtype=np.int64), emit=False)
+        # Every worst scenario found once (a few % of this pass): the first events then find them ready.
+        self._refresh(np.arange(len(self.positions), dtype=np.int64), emit=False, find_worst=True)
 
     # ================================================================== setup
     def _setup_instruments(self) -> None:
@@ -332,7 +333,7 @@ class RiskEngine:
     _key_maintenance: FloatArray
     _key_worst_index: IntArray
     _key_worst_pnl: FloatArray
-    _worst_stale: npt.NDArray[np.bool_]  # the account's worst scenario indices await `_fresh_worst`
+    _worst_stale: npt.NDArray[np.bool_]  # [account, PM vector key]: its worst scenario index awaits `_fresh_worst`
     # name -> (columns: "currency", "key" or "" for one, dtype, fill).
     _ACCOUNT_ARRAYS: ClassVar[dict[str, tuple[str, Any, float]]] = {
         "_balance": ("currency", np.float64, 0.0),
@@ -353,7 +354,7 @@ class RiskEngine:
         "_key_maintenance": ("key", np.float64, 0.0),
         "_key_worst_index": ("key", np.int64, -1),
         "_key_worst_pnl": ("key", np.float64, 0.0),
-        "_worst_stale": ("", np.bool_, False),
+        "_worst_stale": ("key", np.bool_, False),
     }
     # From this many accounts a recomputation finds each group's worst P&L but not which scenario it is (about 8 %
     # of an index tick's time): the queries and events that show the scenario find it for their accounts first.
@@ -412,7 +413,13 @@ class RiskEngine:
         return self._moves_cache
 
     def _refresh(
-        self, rows: IntArray, *, keys: IntArray | None = None, emit: bool = True, timestamp: int | None = None
+        self,
+        rows: IntArray,
+        *,
+        keys: IntArray | None = None,
+        emit: bool = True,
+        timestamp: int | None = None,
+        find_worst: bool | None = None,
     ) -> None:
         """Recompute the accounts ``rows``: margin (under deribit-pm only the vector ``keys`` given, the
         others keep their figures), equity parts, figures, level, in one compiled pass over their positions
@@ -430,21 +437,34 @@ class RiskEngine:
             self._initial[rows], self._maintenance[rows] = self._margins(rows, *self.positions.csr(rows)[:3])
         p = self.positions
         starts, ends = self._spans(rows)
-        find_worst = len(rows) < self.LAZY_WORST_ACCOUNTS
+        if find_worst is None:  # (the worst scenario's index: searched below LAZY_WORST_ACCOUNTS accounts)
+            find_worst = len(rows) < self.LAZY_WORST_ACCOUNTS
         if not find_worst and self.pm:
-            self._worst_stale[rows] = True  # before the call: a failure midway leaves them marked
+            self._mark_stale(rows, keys, True)  # before the call: a failure midway leaves them marked
         bad, moved, before = self._bound_refresh(keys)(starts, ends, p.indices, p.quantity, p.average, rows, find_worst)
         if bad >= 0:
             raise self._not_finite(bad)
+        if not find_worst and self.pm and len(moved):
+            self._mark_stale(rows[moved], keys, False)  # the call searched the accounts whose level changed
         if emit and len(moved):
             self._emit_rows(rows[moved], before.tolist(), timestamp)
 
+    def _mark_stale(self, rows: IntArray, keys: IntArray | None, stale: bool) -> None:
+        """Mark the worst scenario indices of accounts ``rows`` on the vector ``keys`` (all when None) as
+        awaiting `_fresh_worst`, or as found."""
+        if keys is None:
+            self._worst_stale[rows] = stale
+        elif len(rows) == len(self._worst_stale) and np.array_equal(rows, np.arange(len(rows))):
+            self._worst_stale[:, keys] = stale  # every account (an index tick's): columns, no gather
+        else:
+            self._worst_stale[rows[:, None], keys] = stale
+
     def _fresh_worst(self, rows: IntArray) -> None:
-        """Find the worst scenario of those of ``rows`` whose last recomputation left it (a bulk one): the
-        accounts recomputed on every key, with the same figures (same code, same inputs)."""
+        """Find the worst scenario of those of ``rows`` whose last recomputation left it on some key (a bulk
+        one): the accounts recomputed on every key, with the same figures (same code, same inputs)."""
         if not self.pm:
             return
-        stale = np.unique(rows[self._worst_stale[rows]])
+        stale = np.unique(rows[self._worst_stale[rows].any(axis=1)])
         if not len(stale):
             return
         p = self.positions
@@ -527,8 +547,12 @@ class RiskEngine:
             self._names = [str(n) for n in self.table.names.tolist()]
             self._underlying_name = [self.table.underlyings[c] for c in self.table.underlying.tolist()]
             self._reset_option_cache()
+        n_keys = len(self._keys.names) if self.pm else 0
         if "_worst_stale" not in state:  # saved before bulk updates left the worst scenario to the queries
-            self._worst_stale = np.zeros(len(self._level), dtype=np.bool_)
+            self._worst_stale = np.zeros((len(self._level), n_keys), dtype=np.bool_)
+            self._state_cache = None
+        elif self._worst_stale.ndim == 1:  # saved when the marks were per account: each on every key
+            self._worst_stale = np.repeat(self._worst_stale[:, None], n_keys, axis=1)
             self._state_cache = None
         self._row_holders = {}
         self._option_views = {}  # views of this process's arrays
