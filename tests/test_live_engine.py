@@ -308,6 +308,23 @@ def test_worst_scenarios_after_bulk_updates_equal_the_bulk_pass(monkeypatch: pyt
     assert not engine._worst_stale.any()  # the queries found every scenario
 
 
+def test_a_snapshot_with_one_stale_mark_per_account_restores_with_it_on_every_key() -> None:
+    """Marks written per account (as an earlier version kept them) mean every key of that account: restored so,
+    and the queries then find those accounts' worst scenarios."""
+    engine = random_engine(30, 6, seed=4)
+    state = engine.__getstate__()
+    per_account = np.zeros(len(engine._level), dtype=bool)
+    per_account[[2, 7]] = True
+    state["_worst_stale"] = per_account
+    old = ro.RiskEngine.__new__(ro.RiskEngine)
+    old.__setstate__(pickle.loads(pickle.dumps(state)))
+    assert old._worst_stale.shape == (len(old._level), len(old._keys.names))
+    np.testing.assert_array_equal(old._worst_stale.all(axis=1), per_account)
+    assert not old._worst_stale[~per_account].any()
+    assert_worst_scenarios_match(old)
+    assert not old._worst_stale.any()
+
+
 def test_a_snapshot_from_before_the_stale_marks_restores(tmp_path: Any) -> None:
     """An engine pickled without the marks (as an earlier version wrote it) restores with none stale and ticks."""
     book, balances = start_book()
