@@ -357,7 +357,8 @@ class RiskEngine:
         "_worst_stale": ("key", np.bool_, False),
     }
     # From this many accounts a recomputation finds each group's worst P&L but not which scenario it is (about 8 %
-    # of an index tick's time): the queries and events that show the scenario find it for their accounts first.
+    # of an index tick's time), except for the accounts whose level it changes (their events show it): the queries
+    # that show the scenario find it for their accounts first (`_fresh_worst`).
     LAZY_WORST_ACCOUNTS: ClassVar[int] = 512
 
     def _alloc(self, n: int) -> None:
