@@ -55,12 +55,12 @@ done
 perf record -e cpu-clock -F 4000 -p "$pid" -o "$build/perf.data" -- sleep 8 >/dev/null 2>&1
 wait "$pid"
 tail -1 "$log"
-perf report -i "$build/perf.data" --no-children --sort symbol --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -12 |
-  cut -c1-110
+perf report -i "$build/perf.data" --no-children --sort symbol --stdio 2>/dev/null | grep -E '^ +[0-9]' \
+  >"$build/report.txt" || true
+sed -E 's/[[:space:]]+-[[:space:]]+-[[:space:]]*$//' "$build/report.txt" | sed -n 1,12p
 n=0
-perf report -i "$build/perf.data" --no-children --sort symbol --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -2 |
-  sed -E 's/^ +[0-9.]+% +\[\.\] +//; s/ +$//' | while read -r symbol; do
-    n=$((n + 1))
-    perf annotate -i "$build/perf.data" --stdio -s "$symbol" >"$build/annotate-$n.txt" 2>/dev/null || true
-    echo "annotated: $build/annotate-$n.txt ($symbol)"
-  done
+sed -n 1,2p "$build/report.txt" | sed -E 's/^ +[0-9.]+% +\[\.\] +//; s/[[:space:]]+-[[:space:]]+-[[:space:]]*$//; s/[[:space:]]+$//' | while read -r symbol; do
+  n=$((n + 1))
+  perf annotate -i "$build/perf.data" --stdio -s "$symbol" >"$build/annotate-$n.txt" 2>/dev/null || true
+  echo "annotated: $build/annotate-$n.txt ($symbol)"
+done
