@@ -87,3 +87,24 @@ def test_threads_give_the_same_bits(book: ro.Book) -> None:
         assert ev == events
     with pytest.raises(ValueError, match="threads"):
         ro.RiskEngine(book, MARKET, threads=0)
+
+
+def test_a_bad_position_is_refused_by_name_when_the_check_is_split_across_threads() -> None:
+    """With threads, a bulk update's check of the accounts' positions is split too: a row outside the instrument
+    table is refused naming the first such position in account order, whichever part finds it, and nothing is
+    recomputed."""
+    book = exchange_book(MARKET, 20_000, seed=2)
+    engine = ro.RiskEngine(book, MARKET, threads=2)
+    p = engine.positions
+    rows = np.arange(len(p), dtype=np.int64)
+    early, late = int(p.start[100]), int(p.start[15_000])  # in the first part and in the second
+    before = engine.accounts().initial_usd.copy()
+    saved = p.indices.copy()
+    p.indices[late] = len(engine.table) + 1
+    with pytest.raises(ValueError, match=f"position {late} names an instrument row outside the table"):
+        engine._refresh(rows, emit=False)
+    p.indices[early] = -1
+    with pytest.raises(ValueError, match=f"position {early} names an instrument row outside the table"):
+        engine._refresh(rows, emit=False)
+    p.indices[:] = saved
+    np.testing.assert_array_equal(engine.accounts().initial_usd, before)

@@ -227,14 +227,37 @@ class LiveRefresh {
     RO_CHECK(acc.quantity.size() == n_pool && acc.average.size() == n_pool,
              "indices, quantity and average differ in length");
     const std::int64_t *ip = acc.ip, *ep = acc.ep, *r = acc.rows, *ix = acc.ix;
-    for (std::size_t a = 0; a < n_rows; ++a) {
+    // Split across the refresh's threads like the refresh itself (the first failure in account order is the
+    // one raised): a bulk update's check reads every position once.
+    if (threads_ <= 1 || n_rows < 2 * kCheckMinAccounts) {
+      acc.sorted = check_rows(ip, ep, r, ix, n_pool, 0, n_rows);
+      return acc;
+    }
+    std::vector<std::uint8_t> part_sorted(static_cast<std::size_t>(threads_), 1);
+    {
+      py::gil_scoped_release release;
+      riskoffset::parallel_rows(n_rows, threads_, kCheckMinAccounts, [&](std::size_t part, std::size_t begin,
+                                                                           std::size_t end) {
+        part_sorted[part] = check_rows(ip, ep, r, ix, n_pool, begin, end);
+      });
+    }
+    for (const std::uint8_t sorted : part_sorted) acc.sorted = acc.sorted && sorted;
+    return acc;
+  }
+  static constexpr std::size_t kCheckMinAccounts = 4096;
+
+  // checked_accounts' checks of accounts [begin, end): whether all of them keep their positions in order.
+  bool check_rows(const std::int64_t* ip, const std::int64_t* ep, const std::int64_t* r, const std::int64_t* ix,
+                  std::int64_t n_pool, std::size_t begin, std::size_t end) const {
+    bool all_sorted = true;
+    for (std::size_t a = begin; a < end; ++a) {
       RO_CHECK(r[a] >= 0 && r[a] < n_total_, "rows outside the engine's accounts");
       RO_CHECK(0 <= ip[a] && ip[a] <= ep[a] && ep[a] <= n_pool, "account " + std::to_string(a) + ": positions outside the pool");
       // No early exit: the loops vectorise; the message is found only on failure.  Sorted positions (as the engine
       // keeps them) lie between the first's row and the last's; otherwise each is checked.
       bool unsorted = false;
       for (std::int64_t p = ip[a] + 1; p < ep[a]; ++p) unsorted |= ix[p] < ix[p - 1];
-      acc.sorted = acc.sorted && !unsorted;
+      all_sorted = all_sorted && !unsorted;
       bool outside = ip[a] < ep[a] && (static_cast<std::uint64_t>(ix[ip[a]]) >= n_instr_ ||
                                        static_cast<std::uint64_t>(ix[ep[a] - 1]) >= n_instr_);
       for (std::int64_t p = ip[a]; unsorted && p < ep[a]; ++p) outside |= static_cast<std::uint64_t>(ix[p]) >= n_instr_;
@@ -242,7 +265,7 @@ class LiveRefresh {
         RO_CHECK(ix[p] >= 0 && static_cast<std::size_t>(ix[p]) < n_instr_,
                  "position " + std::to_string(p) + " names an instrument row outside the table");
     }
-    return acc;
+    return all_sorted;
   }
 
   // What a recomputation found, per part of the accounts (each part one thread's, in account order).
