@@ -642,3 +642,26 @@ def test_a_balance_whose_equity_overflows_changes_nothing() -> None:
     engine.on_balance(account, "BTC", -0.25)
     assert engine.account(account)["balance_USDC"] == 25_000.0
     assert_matches(engine, "X:PM")
+
+
+@pytest.mark.parametrize("currencies", [("BTC", "ETH", "USDC"), ("BTC", "ETH", "USDC", "USDT"),
+                                        ("BTC", "ETH", "USDC", "USDT", "STETH")])  # fmt: skip
+def test_every_number_of_currencies_settles_as_the_account_view(currencies: tuple[str, ...]) -> None:
+    """The compiled settle has an instance for three and for four currencies and a general one: each ends where
+    the account view computed from scratch ends, after index moves and a trade."""
+    market = MARKET.copy()
+    market.update(index={"STETH": MARKET.index["ETH"] * 0.998})
+    rng = np.random.default_rng(len(currencies))
+    table = market.instruments
+    n = 60
+    account = np.repeat(np.arange(n), 6)
+    rows = rng.integers(0, len(table), n * 6)
+    book = ro.Book.from_arrays(account, rows, rng.normal(0.0, 2.0, n * 6).round(1), instruments=table)
+    scale = {"BTC": 2.0, "ETH": 30.0, "USDC": 100_000.0, "USDT": 50_000.0, "STETH": 20.0}
+    amounts = rng.uniform(0.0, 1.0, (n, len(currencies))) * np.array([scale[c] for c in currencies])
+    engine = ro.RiskEngine(book, market, balances=ro.Balances(np.arange(n), currencies, amounts))
+    assert engine.currencies == currencies
+    engine.on_index("BTC", market.index["BTC"] * 0.9, timestamp=1)
+    engine.on_index("ETH", market.index["ETH"] * 1.1, timestamp=2)
+    engine.on_trade(3, OPTIONS[2], -2.0, 0.02)
+    assert_matches(engine, "X:PM")

@@ -488,14 +488,30 @@ class LiveRefresh {
     }
   }
 
-  // Options value, futures P&L, margin per currency, the USD figures and the level of each account.
+  // Options value, futures P&L, margin per currency, the USD figures and the level of each account.  The usual
+  // numbers of currencies (BTC, ETH and USDC, the settlement currencies of Deribit's instruments, and USDT) get an
+  // instance each: its loops over them have a known length (unrolled, no loop branches), the same operations
+  // in the same order as the general one.
   std::int64_t settle_rows(const std::int64_t* ip, const std::int64_t* ep, const std::int64_t* ix, const double* quantity,
                            const double* average, const std::int64_t* r, std::size_t begin, std::size_t end,
                            std::vector<std::int64_t>& moved, std::vector<std::int8_t>& before) const {
+    switch (k_) {
+      case 3: return settle_rows_of<3>(ip, ep, ix, quantity, average, r, begin, end, moved, before);
+      case 4: return settle_rows_of<4>(ip, ep, ix, quantity, average, r, begin, end, moved, before);
+      default: return settle_rows_of<0>(ip, ep, ix, quantity, average, r, begin, end, moved, before);
+    }
+  }
+  // kK: the number of currencies, or 0 to read it from k_.
+  template <std::size_t kK>
+  std::int64_t settle_rows_of(const std::int64_t* ip, const std::int64_t* ep, const std::int64_t* ix,
+                              const double* quantity, const double* average, const std::int64_t* r, std::size_t begin,
+                              std::size_t end, std::vector<std::int64_t>& moved, std::vector<std::int8_t>& before) const {
     std::int64_t bad_row = -1;
-    const std::size_t k = k_;
+    const std::size_t k = kK ? kK : k_;
     const double* bal = balance_.data();
-    std::vector<double> eq(k);
+    std::vector<double> eq_store(kK ? 0 : k);
+    double eq_fixed[kK ? kK : 1];
+    double* eq = kK ? eq_fixed : eq_store.data();
     // The instrument columns as plain pointers: read through the arrays' objects, every load would be redone
     // after each store (the compiler cannot prove they do not alias the outputs).
     const std::uint32_t* meta = settle_meta_.data();
@@ -552,7 +568,7 @@ class LiveRefresh {
         finite = finite && std::isfinite(eq[c]) && std::isfinite(im[c]) && std::isfinite(mm[c]);
       }
       if (!finite && bad_row < 0) bad_row = static_cast<std::int64_t>(row);
-      const riskoffset::SettledAccount s = riskoffset::settle_account(eq.data(), im, mm, price_.data(), cip_, cmp_, k);
+      const riskoffset::SettledAccount s = riskoffset::settle_account(eq, im, mm, price_.data(), cip_, cmp_, k);
       margin_balance_[row] = s.margin_balance, initial_usd_[row] = s.initial_usd;
       maintenance_usd_[row] = s.maintenance_usd, available_[row] = s.available, ratio_[row] = s.ratio;
       const std::int8_t now = s.below_maintenance ? 2 : (s.below_initial ? 1 : 0);
