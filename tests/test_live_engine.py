@@ -268,25 +268,31 @@ def test_the_events_of_a_tick_that_moves_many_accounts_carry_each_accounts_own_f
         assert [(c["instrument"], c["pnl_usd"]) for c in e.contributors] == want
 
 
-def assert_worst_scenarios_match(engine: ro.RiskEngine) -> None:
-    """Each account's worst group and scenario as `account` shows them against `ro.margin_accounts` with the same
-    balances (the bulk pass, which always finds the scenario)."""
+def reference_worst(engine: ro.RiskEngine) -> dict[Any, tuple[str, str]]:
+    """Per account with a margin, its worst group and scenario label as `ro.margin_accounts` finds them with the
+    engine's book, market and balances (the bulk pass, which always finds the scenario)."""
     book, market, everyone = engine.book, engine.market, engine.balances
     keep = np.isin(everyone.accounts, book.accounts)
     balances = ro.Balances(everyone.accounts[keep], everyone.currencies, everyone.amounts[keep], allow_negative=True)
     ref = ro.margin_accounts(book, market, "deribit-pm", balances=balances)
     assert ref.worst_index is not None
-    checked = 0
+    out = {}
     for i, a in enumerate(ref.account.tolist()):
-        got = engine.account(a)
         if ref.initial_usd[i] == 0.0:
             continue
         group = ref.group_names[int(ref.worst_group[i])]
         k = list(engine._keys.names).index(group)
-        assert got["worst_group"] == group, a
-        assert got["worst_scenario"] == engine._labels[k][int(ref.worst_index[i])], a
-        checked += 1
-    assert checked > 0
+        out[a] = (group, engine._labels[k][int(ref.worst_index[i])])
+    return out
+
+
+def assert_worst_scenarios_match(engine: ro.RiskEngine) -> None:
+    """Each account's worst group and scenario as `account` shows them against `reference_worst`."""
+    want = reference_worst(engine)
+    assert want
+    for a, (group, label) in want.items():
+        got = engine.account(a)
+        assert (got["worst_group"], got["worst_scenario"]) == (group, label), a
 
 
 @pytest.mark.parametrize("lazy_from", [0, 10**9], ids=["every-update-bulk", "never-bulk"])
