@@ -430,7 +430,8 @@ class RiskEngine:
         rows = np.asarray(rows, dtype=np.int64)
         if not len(rows):
             return
-        if 2 * len(rows) > len(self.positions):  # most accounts: the whole book's arrays, no gather
+        every = 2 * len(rows) > len(self.positions)
+        if every:  # most accounts: the whole book's arrays, no gather
             rows = np.arange(len(self.positions), dtype=np.int64)
         if self._undo is not None:
             self._undo.refreshed.append((rows, keys, self._level[rows].copy()))
@@ -441,7 +442,7 @@ class RiskEngine:
         if find_worst is None:  # (the worst scenario's index: searched below LAZY_WORST_ACCOUNTS accounts)
             find_worst = len(rows) < self.LAZY_WORST_ACCOUNTS
         if not find_worst and self.pm:
-            self._mark_stale(rows, keys, True)  # before the call: a failure midway leaves them marked
+            self._mark_stale(None if every else rows, keys, True)  # before the call: a failure midway leaves them marked
         bad, moved, before = self._bound_refresh(keys)(starts, ends, p.indices, p.quantity, p.average, rows, find_worst)
         if bad >= 0:
             raise self._not_finite(bad)
@@ -450,13 +451,13 @@ class RiskEngine:
         if emit and len(moved):
             self._emit_rows(rows[moved], before.tolist(), timestamp)
 
-    def _mark_stale(self, rows: IntArray, keys: IntArray | None, stale: bool) -> None:
-        """Mark the worst scenario indices of accounts ``rows`` on the vector ``keys`` (all when None) as
-        awaiting `_fresh_worst`, or as found."""
-        if keys is None:
+    def _mark_stale(self, rows: IntArray | None, keys: IntArray | None, stale: bool) -> None:
+        """Mark the worst scenario indices of accounts ``rows`` (every account when None) on the vector ``keys``
+        (all when None) as awaiting `_fresh_worst`, or as found."""
+        if rows is None:
+            self._worst_stale[:, slice(None) if keys is None else keys] = stale  # columns, no gather
+        elif keys is None:
             self._worst_stale[rows] = stale
-        elif len(rows) == len(self._worst_stale) and np.array_equal(rows, np.arange(len(rows))):
-            self._worst_stale[:, keys] = stale  # every account (an index tick's): columns, no gather
         else:
             self._worst_stale[rows[:, None], keys] = stale
 
