@@ -71,8 +71,9 @@ inline vd pm_dampen(vd e, vd amount) {
 // loaded from where it was stored whole (the sums, the coin), which the CPU forwards from its store.
 // kWidth: the entries' count when known at compile time (Deribit's 35: the blocks unroll, with no test of a
 // block's length or kind), 0 to read it from `shape`.  kPadded: `entries` is a scratch row, with room for a
-// whole last block (loaded and stored whole, no masked access; its pad lanes are never read as entries).  kFindWorst: find where the lowest entry lies (worst_index); without it
-// worst_index is -1 and the bucket rule is not applied.
+// whole last block (loaded and stored whole, no masked access; its pad lanes are never read as entries).
+// kFindWorst: find where the lowest entry lies (worst_index); without it worst_index is -1 and the bucket rule
+// is not applied.
 template <std::size_t kWidth, bool kPadded, bool kFindWorst = true>
 inline PmGroupFigures pm_steps_of(double* entries, const PmShape& shape, const PmKey& key, const double* dampener,
                                   const double* net_by_column, const double* t_column, std::size_t n_columns) {
