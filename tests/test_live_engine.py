@@ -444,10 +444,11 @@ def test_a_dated_future_reprices_what_its_curve_point_moves() -> None:
     assert_matches(engine, "X:PM")
 
 
-def test_a_coin_tick_reads_each_account_up_to_its_last_position_of_that_coin() -> None:
-    """The engine keeps each account's positions sorted by instrument row, so a coin's tick stops reading an
-    account at its first position past the coin's instruments.  The compiled refresh checks that order: given a
-    segment out of order it reads every position (the same figures), and a row outside the table is refused."""
+def test_a_coin_tick_reads_each_account_from_its_first_to_its_last_position_of_that_coin() -> None:
+    """The engine keeps each account's positions sorted by instrument row, so a coin's tick starts reading an
+    account at its first position of the coin's instruments (found by a search) and stops at its first past them.
+    The compiled refresh checks that order: given a segment out of order it reads every position (the same
+    figures), and a row outside the table is refused."""
     book, balances = start_book()
     market = MARKET.copy()
     market.instruments = None  # the engine's table is the book's: BTC rows, then ETH rows
@@ -463,12 +464,14 @@ def test_a_coin_tick_reads_each_account_up_to_its_last_position_of_that_coin() -
         column[s:e] = column[order]
     bases = [twin._base[int(i)] for i in p.indices[s:e]]
     assert bases[0] == "ETH" and bases[-1] == "BTC"  # B's BTC position now comes after its ETH ones
-    for engine_ in (engine, twin):
-        engine_.on_index("BTC", market.index["BTC"] * 0.93, timestamp=1)
-    assert_matches(twin, "X:PM")
-    mine, theirs = engine.accounts(), twin.accounts()
-    for name in ("initial_usd", "maintenance_usd", "margin_balance_usd"):
-        np.testing.assert_allclose(getattr(theirs, name), getattr(mine, name), rtol=1e-13)
+    for coin, timestamp in (("BTC", 1), ("ETH", 2)):  # ETH's rows follow BTC's: its tick searches where they start
+        for engine_ in (engine, twin):
+            engine_.on_index(coin, market.index[coin] * 0.93, timestamp=timestamp)
+        assert_matches(engine, "X:PM")
+        assert_matches(twin, "X:PM")
+        mine, theirs = engine.accounts(), twin.accounts()
+        for name in ("initial_usd", "maintenance_usd", "margin_balance_usd"):
+            np.testing.assert_allclose(getattr(theirs, name), getattr(mine, name), rtol=1e-13)
     p.indices[s] = len(twin.table) + 5
     with pytest.raises(ValueError, match="outside the table"):
         twin._refresh(np.array([a], dtype=np.int64), keys=twin._keys_of("BTC"), emit=False)

@@ -366,7 +366,7 @@ class LiveRefresh {
     if (!pm_) return settle_rows(ip, ep, ix, quantity, average, r, begin, end, moved, before);
     riskoffset::PmBook book = book_;
     if (rows_aligned) book.vectors = aligned_rows_, book.vector_stride = kRowStride;
-    if (rows_sorted) book.stop_row = stop_row_;
+    if (rows_sorted) book.start_row = start_row_, book.stop_row = stop_row_;
     book.indptr = ip, book.ends = ep, book.indices = ix, book.quantity = quantity, book.n_accounts = n_rows;
     riskoffset::PmScratchBuffers buffers(n_keys_, shape_.width(), book.n_columns);
     riskoffset::PmScratch scratch = buffers.view();
@@ -422,7 +422,8 @@ class LiveRefresh {
   }
   std::vector<double> aligned_store_;
   double* aligned_rows_ = nullptr;
-  std::int64_t stop_row_ = 0;  // one past the last instrument row with a bound key (PmBook::stop_row)
+  // The first instrument row with a bound key and one past the last (PmBook::start_row, stop_row).
+  std::int64_t start_row_ = 0, stop_row_ = 0;
 
   void bind_pm(const py::dict& d, const py::dict& state) {
     pm_ = true;
@@ -456,13 +457,14 @@ class LiveRefresh {
       RO_CHECK(key_cur_.data()[q] >= 0 && static_cast<std::size_t>(key_cur_.data()[q]) < k_, "key_currency outside the currencies");
     const auto n_cols = static_cast<std::size_t>(t_column_.size());
     key_filtered_.resize(n_instr_);
-    stop_row_ = 0;
+    start_row_ = -1, stop_row_ = 0;
     for (std::size_t i = 0; i < n_instr_; ++i) {
       const std::int64_t q = instrument_key_.data()[i], col = column_.data()[i];
       RO_CHECK(q >= -1 && q < static_cast<std::int64_t>(n_keys_), "instrument row " + std::to_string(i) + ": key outside the keys");
       RO_CHECK(col >= 0 && static_cast<std::size_t>(col) < n_cols, "instrument row " + std::to_string(i) + ": expiry column");
       key_filtered_[i] = (q >= 0 && key_on_.data()[q]) ? q : -1;
       if (key_filtered_[i] >= 0) stop_row_ = static_cast<std::int64_t>(i) + 1;
+      if (key_filtered_[i] >= 0 && start_row_ < 0) start_row_ = static_cast<std::int64_t>(i);
     }
     const auto nkk = n_total_ * static_cast<py::ssize_t>(n_keys_);
     live_.key_on = key_on_.data();

@@ -67,8 +67,10 @@ struct PmBook {
   const double* coin_gain_cap = nullptr;
   std::size_t n_coins = 0;
   // With each account's positions sorted by instrument row (the live engine's segments), the walk of an account
-  // stops at its first position at or past this row, as no instrument from there on has a key (a tick of one
-  // coin reads that coin's positions only).  -1: every position is read.
+  // starts at its first position at or past start_row and stops at its first at or past stop_row, as no
+  // instrument outside [start_row, stop_row) has a key (a tick of one coin reads that coin's positions only).
+  // -1: every position is read.
+  std::int64_t start_row = -1;
   std::int64_t stop_row = -1;
 };
 

@@ -169,6 +169,21 @@ inline void pm_prefetch(const void* at, std::size_t bytes) {
   __builtin_prefetch(reinterpret_cast<const void*>(reinterpret_cast<std::uintptr_t>(at) + bytes));
 }
 
+// The first of positions [p, stop) (sorted by instrument row) at or past instrument row `row`: a binary search.
+inline std::int64_t pm_first_at_or_past(const std::int64_t* indices, std::int64_t p, std::int64_t stop,
+                                        std::int64_t row) {
+  std::int64_t n = stop - p;
+  while (n > 0) {
+    const std::int64_t half = n / 2;
+    if (indices[p + half] < row) {
+      p += half + 1, n -= half + 1;
+    } else {
+      n = half;
+    }
+  }
+  return p;
+}
+
 // Sums account a's positions into the scratch rows of the keys it holds (used[k] set): quantity x the
 // instrument's scenario vector, and its net coin delta per expiry column.  Positions in CSR order.  While the
 // next positions share a key (they usually do: positions are ordered by underlying and expiry) its running
@@ -206,7 +221,9 @@ inline void pm_sum_account(const PmBook& book, const PmShape& shape, const PmScr
   };
   const std::int64_t stop = book.ends ? book.ends[a] : book.indptr[a + 1];
   const std::int64_t stop_row = book.stop_row < 0 ? static_cast<std::int64_t>(~0ULL >> 1) : book.stop_row;
-  for (std::int64_t p = book.indptr[a]; p < stop; ++p) {
+  std::int64_t begin = book.indptr[a];
+  if (book.start_row > 0) begin = pm_first_at_or_past(book.indices, begin, stop, book.start_row);
+  for (std::int64_t p = begin; p < stop; ++p) {
     // The positions' columns are read once per pass, from memory: requested a few cache lines ahead.
     pm_prefetch(book.indices + p, 512), pm_prefetch(book.quantity + p, 512);
     if (book.indices[p] >= stop_row) break;
