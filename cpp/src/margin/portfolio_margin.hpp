@@ -80,19 +80,23 @@ inline PmGroupFigures pm_steps_of(double* entries, const PmShape& shape, const P
   const std::size_t n_std = shape.n_standard, width = kWidth ? kWidth : shape.width(), w = static_cast<std::size_t>(W);
   const vd zero = splat(0.0);
   // Gains count at pnl_offset, capped (the cap is in USD: coin keys convert it at the index); the lowest
-  // entry is tracked on the way.
-  const double cap = key.coin ? key.max_offsetable_pnl / key.index : key.max_offsetable_pnl;
+  // entry is tracked on the way.  (+ 0.0: a -0.0 parameter would give -0.0 gains; no entry is -0.0 or NaN,
+  // so the lowest is one value whatever order the lanes are compared in.)
+  const double cap = (key.coin ? key.max_offsetable_pnl / key.index : key.max_offsetable_pnl) + 0.0;
+  const double pnl_offset = key.pnl_offset + 0.0;
   vd low = splat(__builtin_inf());
 #pragma GCC unroll 8
   for (std::size_t j = 0; j < width; j += w) {
     const std::size_t n = width - j;
     vd e = kPadded ? load(entries + j) : pm_load(entries + j, n, 0.0);
-    if (dampener) {  // the row is 0 at the standard entries, where dampening changes nothing
+    if (j + w <= n_std) {
+      // standard entries only: nothing to dampen (the dampener row is 0 there, which would change nothing)
+    } else if (dampener) {
       e = pm_dampen(e, load(dampener + j));
-    } else if (j + w > n_std) {  // the extended entries are first dampened toward zero
+    } else {  // the extended entries are first dampened toward zero
       e = pm_dampen(e, pm_dampener(shape, key, j));
     }
-    const vd gain = vmin(e * key.pnl_offset, splat(cap));
+    const vd gain = vmin(e * pnl_offset, splat(cap));
     const vd loss = vmin(e, zero) + 0.0;
     const vd v = e > 0.0 ? gain : loss;
     if (kPadded)
@@ -101,8 +105,7 @@ inline PmGroupFigures pm_steps_of(double* entries, const PmShape& shape, const P
       pm_store(entries + j, n, v);
     low = vmin(n >= w ? v : select(first_lanes(n), v, splat(__builtin_inf())), low);
   }
-  double lowest = low[0];
-  for (int l = 1; l < W; ++l) lowest = pm_min(low[l], lowest);
+  const double lowest = hmin(low);
   // The first entry at the lowest value, a block at a time: where it lies is random, so a scalar scan's exit
   // mispredicts.
   std::size_t lowest_at = 0;
