@@ -63,6 +63,7 @@ std::vector<riskoffset::PmKey> keys_of(const Doubles& keys) {
     key.max_offsetable_pnl = f[4], key.annualised_move_risk = f[5], key.min_annualised_move = f[6];
     key.delta_threshold = f[7], key.m_inc = f[8], key.max_delta_shock = f[9], key.addons = f[10];
     key.coin = f[11] != 0.0;
+    key.derive();
   }
   return out;
 }

@@ -21,6 +21,17 @@ struct PmKey {
   double max_delta_shock = 0;
   double addons = 0;  // open-order, MMP and spot margins given with the parameters (key's currency)
   bool coin = false;  // coin-settled: amounts in coin; linear: in the settlement currency (USD)
+  // From the fields above, once per key rather than per group (`derive`): the gain cap in the key's currency,
+  // the delta threshold in coin, and what one coin is worth in the key's currency.
+  double gain_cap = 0;
+  double threshold_coin = 0;
+  double per_coin = 0;
+  void derive() {
+    gain_cap = (coin ? max_offsetable_pnl / index : max_offsetable_pnl) + 0.0;  // + 0.0: never a -0.0 gain
+    pnl_offset += 0.0;
+    threshold_coin = delta_threshold / index;
+    per_coin = coin ? 1.0 : index;
+  }
 };
 
 struct PmShape {

@@ -80,10 +80,9 @@ inline PmGroupFigures pm_steps_of(double* entries, const PmShape& shape, const P
   const std::size_t n_std = shape.n_standard, width = kWidth ? kWidth : shape.width(), w = static_cast<std::size_t>(W);
   const vd zero = splat(0.0);
   // Gains count at pnl_offset, capped (the cap is in USD: coin keys convert it at the index); the lowest
-  // entry is tracked on the way.  (+ 0.0: a -0.0 parameter would give -0.0 gains; no entry is -0.0 or NaN,
-  // so the lowest is one value whatever order the lanes are compared in.)
-  const double cap = (key.coin ? key.max_offsetable_pnl / key.index : key.max_offsetable_pnl) + 0.0;
-  const double pnl_offset = key.pnl_offset + 0.0;
+  // entry is tracked on the way.  No entry is -0.0 or NaN (PmKey::derive), so the lowest is one value whatever
+  // order the lanes are compared in.
+  const vd cap = splat(key.gain_cap), pnl_offset = splat(key.pnl_offset);
   vd low = splat(__builtin_inf());
 #pragma GCC unroll 8
   for (std::size_t j = 0; j < width; j += w) {
@@ -96,7 +95,7 @@ inline PmGroupFigures pm_steps_of(double* entries, const PmShape& shape, const P
     } else {  // the extended entries are first dampened toward zero
       e = pm_dampen(e, pm_dampener(shape, key, j));
     }
-    const vd gain = vmin(e * pnl_offset, splat(cap));
+    const vd gain = vmin(e * pnl_offset, cap);
     const vd loss = vmin(e, zero) + 0.0;
     const vd v = e > 0.0 ? gain : loss;
     if (kPadded)
@@ -129,7 +128,7 @@ inline PmGroupFigures pm_steps_of(double* entries, const PmShape& shape, const P
   }
   out.worst_index = kFindWorst ? static_cast<std::int64_t>(worst) : -1;
   out.worst_pnl = lowest;
-  const double per_coin = key.coin ? 1.0 : key.index;  // coin amounts -> the key's currency
+  const double per_coin = key.per_coin;  // coin amounts -> the key's currency
   // The expiry columns W at a time, each lane summed on its own and the lanes added in order: one add per
   // column in a row would chain every column's latency (a market lists a dozen expiries), group after group.
   vd roll_lanes = splat(0.0), delta_lanes = splat(0.0);
@@ -145,7 +144,7 @@ inline PmGroupFigures pm_steps_of(double* entries, const PmShape& shape, const P
   out.roll_shock = roll * per_coin;
   out.delta = delta;
   const double size = pm_abs(delta);
-  const double threshold = key.delta_threshold / key.index;
+  const double threshold = key.threshold_coin;
   out.delta_shock = size * pm_min(key.max_delta_shock, key.m_inc * pm_max(0.0, size - threshold)) * per_coin;
   out.risk_matrix_margin = out.worst_case + out.roll_shock + out.delta_shock;
   out.initial = out.risk_matrix_margin + key.addons;
