@@ -431,10 +431,10 @@ class RiskEngine:
         if not len(rows):
             return
         every = 2 * len(rows) > len(self.positions)
-        if every:  # most accounts: the whole book's arrays, no gather
+        if every and len(rows) != len(self.positions):  # most accounts: the whole book's arrays, no gather
             rows = np.arange(len(self.positions), dtype=np.int64)
         if self._undo is not None:
-            self._undo.refreshed.append((rows, keys, self._level[rows].copy()))
+            self._undo.refreshed.append((rows, keys, self._level.copy() if every else self._level[rows]))
         if not self.pm:
             self._initial[rows], self._maintenance[rows] = self._margins(rows, *self.positions.csr(rows)[:3])
         p = self.positions
@@ -1017,7 +1017,17 @@ class RiskEngine:
             return
         rows = np.unique(np.concatenate([t.rows for t in touched]))
         self._reprice(rows, undo)
-        hit = np.zeros(len(self.positions), dtype=bool)
+        keys = (
+            None
+            if any(t.keys is None for t in touched)
+            else np.unique(np.concatenate([t.keys for t in touched]))
+        )
+        n = len(self.positions)
+        if any(t.base is not None and 2 * len(self._holders_of(t.base)) > n for t in touched):
+            # most accounts hold the coin: every account is recomputed (`_refresh`), no need to find which
+            self._refresh(np.arange(n, dtype=np.int64), keys=keys, timestamp=timestamp)
+            return
+        hit = np.zeros(n, dtype=bool)
         singles = np.zeros(len(self.table), dtype=bool)
         for t in touched:
             if t.base is not None:
@@ -1028,11 +1038,6 @@ class RiskEngine:
                 singles[t.rows] = True
         if singles.any():
             hit[self.positions.holders(singles)] = True
-        keys = (
-            None
-            if any(t.keys is None for t in touched)
-            else np.unique(np.concatenate([t.keys for t in touched]))
-        )
         self._refresh(np.flatnonzero(hit).astype(np.int64), keys=keys, timestamp=timestamp)
 
     def _rows_of_base(self, base: str) -> IntArray:
