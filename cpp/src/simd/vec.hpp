@@ -120,23 +120,30 @@ inline unsigned lane_bits(vi m) {
   return bits;
 #endif
 }
+// The lanes of v in the order of the lane indices given (GCC's builtin since 4.7; Clang's has another name).
+#if defined(__clang__)
+#define RO_LANES(v, ...) __builtin_shufflevector(v, v, __VA_ARGS__)
+#else
+#define RO_LANES(v, ...) __builtin_shuffle(v, vi{__VA_ARGS__})
+#endif
 // The smallest lane, by halving (log2 W shuffles and minimums, not W - 1 dependent ones).  The same value as a
 // lane-by-lane minimum where no lane is NaN and zeros have one sign (the order then does not matter).
 inline double hmin(vd v) {
 #if RO_WIDTH == 8
-  v = vmin(v, __builtin_shufflevector(v, v, 4, 5, 6, 7, 0, 1, 2, 3));
-  v = vmin(v, __builtin_shufflevector(v, v, 2, 3, 0, 1, 6, 7, 4, 5));
-  v = vmin(v, __builtin_shufflevector(v, v, 1, 0, 3, 2, 5, 4, 7, 6));
+  v = vmin(v, RO_LANES(v, 4, 5, 6, 7, 0, 1, 2, 3));
+  v = vmin(v, RO_LANES(v, 2, 3, 0, 1, 6, 7, 4, 5));
+  v = vmin(v, RO_LANES(v, 1, 0, 3, 2, 5, 4, 7, 6));
 #elif RO_WIDTH == 4
-  v = vmin(v, __builtin_shufflevector(v, v, 2, 3, 0, 1));
-  v = vmin(v, __builtin_shufflevector(v, v, 1, 0, 3, 2));
+  v = vmin(v, RO_LANES(v, 2, 3, 0, 1));
+  v = vmin(v, RO_LANES(v, 1, 0, 3, 2));
 #elif RO_WIDTH == 2
-  v = vmin(v, __builtin_shufflevector(v, v, 1, 0));
+  v = vmin(v, RO_LANES(v, 1, 0));
 #else
   for (int l = 1; l < W; ++l) v[0] = v[l] < v[0] ? v[l] : v[0];
 #endif
   return v[0];
 }
+#undef RO_LANES
 inline bool any(vi m) { return lane_bits(m) != 0; }
 inline bool all(vi m) { return lane_bits(m) == (1u << W) - 1u; }
 // 1 / x for positive normal x to about an ulp: on AVX-512 a 14-bit estimate and one cubic Newton step
