@@ -80,8 +80,9 @@ inline PmGroupFigures pm_steps_of(double* entries, const PmShape& shape, const P
   const std::size_t n_std = shape.n_standard, width = kWidth ? kWidth : shape.width(), w = static_cast<std::size_t>(W);
   const vd zero = splat(0.0);
   // Gains count at pnl_offset, capped (the cap is in USD: coin keys convert it at the index); the lowest
-  // entry is tracked on the way.  No entry is -0.0 or NaN (PmKey::derive), so the lowest is one value whatever
-  // order the lanes are compared in.
+  // entry is tracked on the way.  No entry is NaN (a minimum returns its second operand when one is) or -0.0
+  // (losses + 0.0; PmKey::derive normalises the parameters), so the lowest is one value whatever order the
+  // lanes are compared in.
   const vd cap = splat(key.gain_cap), pnl_offset = splat(key.pnl_offset);
   vd low = splat(__builtin_inf());
 #pragma GCC unroll 8

@@ -431,7 +431,7 @@ class RiskEngine:
         if not len(rows):
             return
         every = 2 * len(rows) > len(self.positions)
-        if every and len(rows) != len(self.positions):  # most accounts: the whole book's arrays, no gather
+        if every:  # most accounts: the whole book's arrays, no gather
             rows = np.arange(len(self.positions), dtype=np.int64)
         if self._undo is not None:
             self._undo.refreshed.append((rows, keys, self._level.copy() if every else self._level[rows]))
