@@ -39,6 +39,7 @@ import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from itertools import repeat
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -153,6 +154,16 @@ def _checked_timestamps(values: Any) -> dict[str, int]:
             raise MarketDataError(f"timestamp of {k} must be whole milliseconds since 1970, got {v!r}", str(k))
         out[str(k)] = int(ms)
     return out
+
+
+@functools.lru_cache(maxsize=4096)
+def expiry_name(base: str, expiration_ms: int) -> str:
+    """The name of ``base``'s dated future (and expiry forward) expiring at ``expiration_ms``: ``BTC-27DEC26``."""
+    return f"{base}-{expiry_code(datetime.fromtimestamp(expiration_ms / 1000, tz=timezone.utc))}"
+
+
+def _day(expiration_ms: int) -> str:
+    return datetime.fromtimestamp(expiration_ms / 1000, tz=timezone.utc).date().isoformat()
 
 
 @functools.lru_cache(maxsize=4096)
@@ -591,8 +602,7 @@ class Market:
         self, base: str, expiration_ms: int, *, instrument: str | None = None
     ) -> tuple[float, int]:
         """(forward, source code) of one expiry of one base, by rules 2-4 of the module docstring."""
-        expiry = datetime.fromtimestamp(expiration_ms / 1000, tz=timezone.utc)
-        key = f"{base}-{expiry_code(expiry)}"
+        key = expiry_name(base, expiration_ms)
         who = instrument or key
         given = self.forwards.get(key)
         future = self.marks.get(key)
@@ -609,7 +619,7 @@ class Market:
         t_points, f_points = self._curve(base)
         if len(t_points) == 0:
             raise MarketDataError(
-                f"{who}: no forward for {base} expiry {expiry.date().isoformat()}: no future {key}, no ticker "
+                f"{who}: no forward for {base} expiry {_day(expiration_ms)}: no future {key}, no ticker "
                 f"underlying_price and no {base} futures curve to interpolate on (the index is never used as a "
                 "forward)",
                 who,
@@ -617,7 +627,7 @@ class Market:
         spot = self.index.get(base)
         if spot is None:
             raise MarketDataError(
-                f"{who}: interpolating the {base} forward for {expiry.date().isoformat()} needs the {base} index "
+                f"{who}: interpolating the {base} forward for {_day(expiration_ms)} needs the {base} index "
                 "(the t = 0 point of the curve)",
                 who,
             )
@@ -700,23 +710,24 @@ class Market:
         options = layout.rows
         if len(options):
             option_names = layout.names
-            iv_get, fw_get = self.mark_iv.get, self.forwards.get
-            ivs = [iv_get(nm) for nm in option_names]
+            n_options = len(option_names)
+            # NaN where a name has no quote (a quote is never NaN: each is checked finite as it comes in).
+            ivs = np.fromiter(map(self.mark_iv.get, option_names, repeat(math.nan)), np.float64, n_options)
             # An option quoted by its mark price alone (e.g. a get_positions response) gets the implied vol of
             # that mark once its forward is known, as Deribit's mark IV is the IV of its mark price.
-            from_mark = np.array([v is None for v in ivs], dtype=bool)
+            from_mark = np.isnan(ivs)
             if from_mark.any():
-                missing = [nm for nm, v in zip(option_names, ivs) if v is None and nm not in self.marks]
+                missing = [nm for nm, absent in zip(option_names, from_mark.tolist()) if absent and nm not in self.marks]
                 if missing:
                     more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
                     raise MarketDataError(
                         f"{missing[0]}: no mark_iv and no mark price in the market{more}", missing[0]
                     )
-            sigma[options] = np.array([math.nan if v is None else v for v in ivs], dtype=np.float64)
+            sigma[options] = ivs
             if self.max_age is not None:
                 for nm in option_names:
                     self._check_age(nm, nm)
-            own = np.array([fw_get(nm, math.nan) for nm in option_names], dtype=np.float64)
+            own = np.fromiter(map(self.forwards.get, option_names, repeat(math.nan)), np.float64, n_options)
             expiry_fw = np.empty(len(layout.groups))
             expiry_src = np.empty(len(layout.groups), dtype=np.int8)
             for j, (code, ms, members) in enumerate(layout.groups):
@@ -802,7 +813,7 @@ class Market:
         rows: npt.NDArray[np.intp],
         names: npt.NDArray[np.str_],
     ) -> None:
-        key = f"{base}-{expiry_code(datetime.fromtimestamp(ms / 1000, tz=timezone.utc))}"
+        key = expiry_name(base, ms)
         reference = self.marks.get(key, self.forwards.get(key))
         if reference is None:
             return

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "../common/arrays.hpp"
+#include "../common/require.hpp"
 #include "../memory/buffer_pool.hpp"
 #include "riskoffset/dispatch.hpp"
 
@@ -23,11 +24,6 @@ namespace {
 
 using Doubles = riskoffset_bindings::DoubleArray;
 using Ints = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>;
-
-#define RO_CHECK(ok, message)                                     \
-  do {                                                            \
-    if (!(ok)) throw std::invalid_argument(std::string(message)); \
-  } while (0)
 
 Ints aligned_ints(const Ints& a) {
   if (reinterpret_cast<std::uintptr_t>(a.data()) % alignof(std::int64_t) == 0) return a;

@@ -20,6 +20,7 @@
 #include "../../src/accounts/positions.hpp"
 #include "../../src/accounts/settle.hpp"
 #include "../common/arrays.hpp"
+#include "../common/require.hpp"
 #include "../scenarios/option_reprice.hpp"
 #include "riskoffset/dispatch.hpp"
 #include "riskoffset/parallel.hpp"
@@ -33,11 +34,6 @@ namespace {
 using Doubles = riskoffset_bindings::DoubleArray;
 using Ints = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>;
 using Bytes = py::array_t<std::uint8_t, py::array::c_style | py::array::forcecast>;
-
-#define RO_CHECK(ok, message)                                       \
-  do {                                                              \
-    if (!(ok)) throw std::invalid_argument(std::string(message));   \
-  } while (0)
 
 // One of the engine's arrays in `d`, bound as it is (riskoffset_bindings::exact_array).
 template <typename T>

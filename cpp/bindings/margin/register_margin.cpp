@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "../common/arrays.hpp"
+#include "../common/require.hpp"
 #include "../memory/buffer_pool.hpp"
 #include "riskoffset/dispatch.hpp"
 
@@ -21,12 +22,6 @@ namespace {
 
 using Doubles = riskoffset_bindings::DoubleArray;
 using Ints = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>;
-
-// The message is built only on failure: some checks run once per position.
-#define RO_REQUIRE(ok, message)                                     \
-  do {                                                              \
-    if (!(ok)) throw std::invalid_argument(std::string(message));   \
-  } while (0)
 
 // The order of a key's parameters in the `keys` matrix (Python builds it from KEY_FIELDS).
 constexpr const char* kKeyFields[] = {"price_range",
@@ -49,15 +44,15 @@ Ints aligned_ints(const Ints& a) {
 }
 
 std::vector<riskoffset::PmKey> keys_of(const Doubles& keys) {
-  RO_REQUIRE(keys.ndim() == 2 && static_cast<std::size_t>(keys.shape(1)) == kKeyFieldCount,
-             "keys must be a (n_keys, " + std::to_string(kKeyFieldCount) + ") float64 matrix (see KEY_FIELDS)");
+  RO_CHECK(keys.ndim() == 2 && static_cast<std::size_t>(keys.shape(1)) == kKeyFieldCount,
+           "keys must be a (n_keys, " + std::to_string(kKeyFieldCount) + ") float64 matrix (see KEY_FIELDS)");
   std::vector<riskoffset::PmKey> out(static_cast<std::size_t>(keys.shape(0)));
   for (std::size_t k = 0; k < out.size(); ++k) {
     const double* f = keys.data() + k * kKeyFieldCount;
     for (std::size_t j = 0; j < kKeyFieldCount; ++j)
-      RO_REQUIRE(std::isfinite(f[j]), "key " + std::to_string(k) + ": " + kKeyFields[j] + " is not finite");
-    RO_REQUIRE(f[0] > 0, "key " + std::to_string(k) + ": price_range must be > 0");
-    RO_REQUIRE(f[1] > 0, "key " + std::to_string(k) + ": index must be > 0");
+      RO_CHECK(std::isfinite(f[j]), "key " + std::to_string(k) + ": " + kKeyFields[j] + " is not finite");
+    RO_CHECK(f[0] > 0, "key " + std::to_string(k) + ": price_range must be > 0");
+    RO_CHECK(f[1] > 0, "key " + std::to_string(k) + ": index must be > 0");
     riskoffset::PmKey& key = out[k];
     key.price_range = f[0], key.index = f[1], key.dampener = f[2], key.pnl_offset = f[3];
     key.max_offsetable_pnl = f[4], key.annualised_move_risk = f[5], key.min_annualised_move = f[6];
@@ -69,9 +64,9 @@ std::vector<riskoffset::PmKey> keys_of(const Doubles& keys) {
 }
 
 riskoffset::PmShape shape_of(std::size_t n_standard, const Doubles& extended_moves, double mm_factor) {
-  RO_REQUIRE(std::isfinite(mm_factor) && mm_factor >= 0, "mm_factor must be finite and >= 0");
+  RO_CHECK(std::isfinite(mm_factor) && mm_factor >= 0, "mm_factor must be finite and >= 0");
   for (py::ssize_t j = 0; j < extended_moves.size(); ++j)
-    RO_REQUIRE(std::isfinite(extended_moves.data()[j]), "extended_moves must be finite");
+    RO_CHECK(std::isfinite(extended_moves.data()[j]), "extended_moves must be finite");
   riskoffset::PmShape shape;
   shape.n_standard = n_standard;
   shape.n_extended = static_cast<std::size_t>(extended_moves.size());
@@ -106,33 +101,33 @@ CheckedBook checked_book(const Ints& indptr, const Ints& indices, const Doubles&
                 {},
                 {}};
   c.shape = shape_of(n_standard, c.extended_moves, mm_factor);
-  RO_REQUIRE(c.vectors.ndim() == 2 && static_cast<std::size_t>(c.vectors.shape(1)) == c.shape.width(),
-             "vectors must be (instruments, n_standard + n_extended)");
+  RO_CHECK(c.vectors.ndim() == 2 && static_cast<std::size_t>(c.vectors.shape(1)) == c.shape.width(),
+           "vectors must be (instruments, n_standard + n_extended)");
   const auto n_instruments = static_cast<std::size_t>(c.vectors.shape(0));
-  RO_REQUIRE(static_cast<std::size_t>(c.instrument_key.size()) == n_instruments &&
-                 static_cast<std::size_t>(c.delta.size()) == n_instruments &&
-                 static_cast<std::size_t>(c.column.size()) == n_instruments,
-             "instrument_key, delta and column need one entry per row of vectors");
-  RO_REQUIRE(c.indptr.ndim() == 1 && c.indptr.size() >= 1, "indptr needs n_accounts + 1 entries");
-  RO_REQUIRE(c.indices.size() == c.quantity.size(), "indices and quantity differ in length");
+  RO_CHECK(static_cast<std::size_t>(c.instrument_key.size()) == n_instruments &&
+               static_cast<std::size_t>(c.delta.size()) == n_instruments &&
+               static_cast<std::size_t>(c.column.size()) == n_instruments,
+           "instrument_key, delta and column need one entry per row of vectors");
+  RO_CHECK(c.indptr.ndim() == 1 && c.indptr.size() >= 1, "indptr needs n_accounts + 1 entries");
+  RO_CHECK(c.indices.size() == c.quantity.size(), "indices and quantity differ in length");
   const std::size_t n_accounts = static_cast<std::size_t>(c.indptr.size()) - 1;
   const auto n_positions = static_cast<std::int64_t>(c.indices.size());
   const std::int64_t* ip = c.indptr.data();
-  RO_REQUIRE(ip[0] == 0 && ip[n_accounts] == n_positions, "indptr must run from 0 to the number of positions");
+  RO_CHECK(ip[0] == 0 && ip[n_accounts] == n_positions, "indptr must run from 0 to the number of positions");
   for (std::size_t a = 0; a < n_accounts; ++a)
-    RO_REQUIRE(ip[a] <= ip[a + 1], "indptr decreases at account " + std::to_string(a));
+    RO_CHECK(ip[a] <= ip[a + 1], "indptr decreases at account " + std::to_string(a));
   const std::int64_t* ix = c.indices.data();
   for (std::int64_t p = 0; p < n_positions; ++p)
-    RO_REQUIRE(ix[p] >= 0 && static_cast<std::size_t>(ix[p]) < n_instruments,
-               "position " + std::to_string(p) + " names instrument row " + std::to_string(ix[p]) + ", outside the table");
+    RO_CHECK(ix[p] >= 0 && static_cast<std::size_t>(ix[p]) < n_instruments,
+             "position " + std::to_string(p) + " names instrument row " + std::to_string(ix[p]) + ", outside the table");
   const auto n_keys = c.keys.size();
   const auto n_columns = static_cast<std::size_t>(c.t_column.size());
   for (std::size_t i = 0; i < n_instruments; ++i) {
     const std::int64_t k = c.instrument_key.data()[i], col = c.column.data()[i];
-    RO_REQUIRE(k >= -1 && k < static_cast<std::int64_t>(n_keys),
-               "instrument row " + std::to_string(i) + ": key outside the keys");
-    RO_REQUIRE(col >= 0 && static_cast<std::size_t>(col) < n_columns,
-               "instrument row " + std::to_string(i) + ": expiry column outside t_column");
+    RO_CHECK(k >= -1 && k < static_cast<std::int64_t>(n_keys),
+             "instrument row " + std::to_string(i) + ": key outside the keys");
+    RO_CHECK(col >= 0 && static_cast<std::size_t>(col) < n_columns,
+             "instrument row " + std::to_string(i) + ": expiry column outside t_column");
   }
   riskoffset::PmBook& b = c.book;
   b.indptr = ip, b.indices = ix, b.quantity = c.quantity.data();
@@ -178,14 +173,14 @@ class GroupSteps {
         keys_(keys_of(keys)) {
     shape_ = shape_of(n_standard, extended_, 0.0);
     for (py::ssize_t c = 0; c < t_column_.size(); ++c)
-      RO_REQUIRE(std::isfinite(t_column_.data()[c]), "t_column must be finite");
+      RO_CHECK(std::isfinite(t_column_.data()[c]), "t_column must be finite");
     scratch_.resize(shape_.width());
   }
   py::tuple figures(const Doubles& pre_in, std::size_t key, const Doubles& net_in, double mm_factor) {
-    RO_REQUIRE(key < keys_.size(), "key " + std::to_string(key) + " outside the keys");
+    RO_CHECK(key < keys_.size(), "key " + std::to_string(key) + " outside the keys");
     const Doubles pre = riskoffset_bindings::aligned(pre_in), net = riskoffset_bindings::aligned(net_in);
-    RO_REQUIRE(static_cast<std::size_t>(pre.size()) == shape_.width(), "pre has the wrong number of entries");
-    RO_REQUIRE(net.size() == t_column_.size(), "net_by_column needs one entry per expiry column");
+    RO_CHECK(static_cast<std::size_t>(pre.size()) == shape_.width(), "pre has the wrong number of entries");
+    RO_CHECK(net.size() == t_column_.size(), "net_by_column needs one entry per expiry column");
     std::copy(pre.data(), pre.data() + pre.size(), scratch_.begin());
     riskoffset::PmShape shape = shape_;
     shape.mm_factor = mm_factor;
@@ -219,17 +214,17 @@ void register_margin(py::module_& m) {
       "group_layout",
       [](const Ints& indptr, const Ints& indices, const Ints& instrument_key, std::int64_t n_keys) {
         const Ints ip = aligned_ints(indptr), ix = aligned_ints(indices), key = aligned_ints(instrument_key);
-        RO_REQUIRE(ip.ndim() == 1 && ip.size() >= 1, "indptr needs n_accounts + 1 entries");
+        RO_CHECK(ip.ndim() == 1 && ip.size() >= 1, "indptr needs n_accounts + 1 entries");
         const auto n_accounts = static_cast<std::size_t>(ip.size()) - 1;
-        RO_REQUIRE(ip.data()[0] == 0 && ip.data()[n_accounts] == ix.size(), "indptr must run over the positions");
+        RO_CHECK(ip.data()[0] == 0 && ip.data()[n_accounts] == ix.size(), "indptr must run over the positions");
         for (std::size_t a = 0; a < n_accounts; ++a)
-          RO_REQUIRE(ip.data()[a] <= ip.data()[a + 1], "indptr decreases at account " + std::to_string(a));
+          RO_CHECK(ip.data()[a] <= ip.data()[a + 1], "indptr decreases at account " + std::to_string(a));
         for (py::ssize_t p = 0; p < ix.size(); ++p)
-          RO_REQUIRE(ix.data()[p] >= 0 && ix.data()[p] < key.size(),
-                     "position " + std::to_string(p) + " names an instrument row outside instrument_key");
+          RO_CHECK(ix.data()[p] >= 0 && ix.data()[p] < key.size(),
+                   "position " + std::to_string(p) + " names an instrument row outside instrument_key");
         for (py::ssize_t i = 0; i < key.size(); ++i)
-          RO_REQUIRE(key.data()[i] >= -1 && key.data()[i] < n_keys,
-                     "instrument row " + std::to_string(i) + ": key outside [-1, n_keys)");
+          RO_CHECK(key.data()[i] >= -1 && key.data()[i] < n_keys,
+                   "instrument row " + std::to_string(i) + ": key outside [-1, n_keys)");
         riskoffset::PmBook book;
         book.indptr = ip.data(), book.indices = ix.data(), book.key = key.data();
         book.n_accounts = n_accounts, book.n_keys = static_cast<std::size_t>(n_keys);
@@ -270,38 +265,38 @@ void register_margin(py::module_& m) {
         }
         const auto n_groups = static_cast<std::size_t>(first[n_accounts]);
         const bool with_coins = coins_in.has_value() || coin_moves_in.has_value() || coin_col_in.has_value();
-        RO_REQUIRE(!(with_coins && collateral_in), "give collateral or coins/coin_moves/coin_col, not both");
-        RO_REQUIRE(with_coins || !coin_gain_cap_in, "coin_gain_cap goes with coins");
+        RO_CHECK(!(with_coins && collateral_in), "give collateral or coins/coin_moves/coin_col, not both");
+        RO_CHECK(with_coins || !coin_gain_cap_in, "coin_gain_cap goes with coins");
         Doubles coins, moves;
         Ints coin_col;
         Doubles gain_cap;
         if (with_coins) {
-          RO_REQUIRE(coins_in && coin_moves_in && coin_col_in, "coins, coin_moves and coin_col go together");
+          RO_CHECK(coins_in && coin_moves_in && coin_col_in, "coins, coin_moves and coin_col go together");
           coins = riskoffset_bindings::aligned(*coins_in);
           moves = riskoffset_bindings::aligned(*coin_moves_in);
           coin_col = aligned_ints(*coin_col_in);
-          RO_REQUIRE(coins.ndim() == 2 && static_cast<std::size_t>(coins.shape(0)) == n_accounts && coins.shape(1) <= 64,
-                     "coins must be (n_accounts, n_coins), at most 64 coins");
-          RO_REQUIRE(moves.ndim() == 2 && static_cast<std::size_t>(moves.shape(0)) == c.book.n_keys &&
-                         static_cast<std::size_t>(moves.shape(1)) == width,
-                     "coin_moves must be (n_keys, n_standard + n_extended)");
-          RO_REQUIRE(coin_col.ndim() == 1 && static_cast<std::size_t>(coin_col.size()) == c.book.n_keys,
-                     "coin_col needs one entry per key");
+          RO_CHECK(coins.ndim() == 2 && static_cast<std::size_t>(coins.shape(0)) == n_accounts && coins.shape(1) <= 64,
+                   "coins must be (n_accounts, n_coins), at most 64 coins");
+          RO_CHECK(moves.ndim() == 2 && static_cast<std::size_t>(moves.shape(0)) == c.book.n_keys &&
+                       static_cast<std::size_t>(moves.shape(1)) == width,
+                   "coin_moves must be (n_keys, n_standard + n_extended)");
+          RO_CHECK(coin_col.ndim() == 1 && static_cast<std::size_t>(coin_col.size()) == c.book.n_keys,
+                   "coin_col needs one entry per key");
           for (py::ssize_t j = 0; j < coins.size(); ++j)
-            RO_REQUIRE(std::isfinite(coins.data()[j]), "coins must be finite");
+            RO_CHECK(std::isfinite(coins.data()[j]), "coins must be finite");
           for (py::ssize_t j = 0; j < moves.size(); ++j)
-            RO_REQUIRE(std::isfinite(moves.data()[j]), "coin_moves must be finite");
+            RO_CHECK(std::isfinite(moves.data()[j]), "coin_moves must be finite");
           for (py::ssize_t k = 0; k < coin_col.size(); ++k)
-            RO_REQUIRE(coin_col.data()[k] >= -1 && coin_col.data()[k] < coins.shape(1),
-                       "coin_col: key " + std::to_string(k) + " names a coin column outside coins");
+            RO_CHECK(coin_col.data()[k] >= -1 && coin_col.data()[k] < coins.shape(1),
+                     "coin_col: key " + std::to_string(k) + " names a coin column outside coins");
           c.book.coins = coins.data(), c.book.coin_moves = moves.data(), c.book.coin_col = coin_col.data();
           if (coin_gain_cap_in) {
             gain_cap = riskoffset_bindings::aligned(*coin_gain_cap_in);
-            RO_REQUIRE(gain_cap.ndim() == 1 && gain_cap.size() == coins.shape(1),
-                       "coin_gain_cap needs one entry per coin column");
+            RO_CHECK(gain_cap.ndim() == 1 && gain_cap.size() == coins.shape(1),
+                     "coin_gain_cap needs one entry per coin column");
             for (py::ssize_t j = 0; j < gain_cap.size(); ++j)
-              RO_REQUIRE(gain_cap.data()[j] >= 0.0,  // false for NaN too
-                         "coin_gain_cap: coin column " + std::to_string(j) + " must be >= 0 (inf: no cap)");
+              RO_CHECK(gain_cap.data()[j] >= 0.0,  // false for NaN too
+                       "coin_gain_cap: coin column " + std::to_string(j) + " must be >= 0 (inf: no cap)");
             c.book.coin_gain_cap = gain_cap.data();
           }
           c.book.n_coins = static_cast<std::size_t>(coins.shape(1));
@@ -309,9 +304,9 @@ void register_margin(py::module_& m) {
         Doubles collateral;
         if (collateral_in) {
           collateral = riskoffset_bindings::aligned(*collateral_in);
-          RO_REQUIRE(collateral.ndim() == 2 && static_cast<std::size_t>(collateral.shape(0)) == n_groups &&
-                         static_cast<std::size_t>(collateral.shape(1)) == width,
-                     "collateral must be (groups, n_standard + n_extended) in the order of group_layout()");
+          RO_CHECK(collateral.ndim() == 2 && static_cast<std::size_t>(collateral.shape(0)) == n_groups &&
+                       static_cast<std::size_t>(collateral.shape(1)) == width,
+                   "collateral must be (groups, n_standard + n_extended) in the order of group_layout()");
           c.book.collateral = collateral.data();
         }
         auto account = ints(n_groups), key = ints(n_groups), worst_index = ints(n_groups);
@@ -370,13 +365,13 @@ void register_margin(py::module_& m) {
         const Doubles extended_moves = riskoffset_bindings::aligned(extended_moves_in);
         const Doubles net_by_column = riskoffset_bindings::aligned(net_by_column_in);
         const Doubles t_column = riskoffset_bindings::aligned(t_column_in);
-        RO_REQUIRE(key.ndim() == 1, "key must be one key's parameters (KEY_FIELDS order)");
+        RO_CHECK(key.ndim() == 1, "key must be one key's parameters (KEY_FIELDS order)");
         Doubles row({py::ssize_t{1}, key.shape(0)});
         std::copy(key.data(), key.data() + key.size(), row.mutable_data());
         const std::vector<riskoffset::PmKey> params = keys_of(row);
         const riskoffset::PmShape shape = shape_of(n_standard, extended_moves, mm_factor);
-        RO_REQUIRE(static_cast<std::size_t>(pre.size()) == shape.width(), "pre has the wrong number of entries");
-        RO_REQUIRE(net_by_column.size() == t_column.size(), "net_by_column and t_column differ in length");
+        RO_CHECK(static_cast<std::size_t>(pre.size()) == shape.width(), "pre has the wrong number of entries");
+        RO_CHECK(net_by_column.size() == t_column.size(), "net_by_column and t_column differ in length");
         py::array_t<double> entries(pre.size());
         std::copy(pre.data(), pre.data() + pre.size(), entries.mutable_data());
         const riskoffset::PmGroupFigures f = riskoffset::active_kernels().pm_group(

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "../common/arrays.hpp"
+#include "../common/require.hpp"
 
 namespace py = pybind11;
 
@@ -16,10 +17,6 @@ namespace {
 
 using Ints = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>;
 using Doubles = riskoffset_bindings::DoubleArray;
-
-void require(bool ok, const std::string& message) {
-  if (!ok) throw std::invalid_argument(message);
-}
 
 // Account a's positions ip[a] .. ep[a] - 1 of the pool (ix, quantity); those whose instrument belongs to its group
 // `key[a]` are valued at column `scenario[a]` of their instrument's scenario row, times the group's `rate` (to
@@ -67,29 +64,29 @@ void register_contributors(py::module_& m) {
       [](const Ints& starts, const Ints& ends, const Ints& indices, const Doubles& quantity, const Ints& instrument_key,
          const Doubles& vectors, const Ints& key, const Ints& scenario, const Doubles& rate, std::int64_t top) {
         const auto n = static_cast<std::size_t>(starts.size());
-        require(starts.ndim() == 1 && ends.ndim() == 1 && key.ndim() == 1 && scenario.ndim() == 1 &&
-                    static_cast<std::size_t>(ends.size()) == n && static_cast<std::size_t>(key.size()) == n &&
-                    static_cast<std::size_t>(scenario.size()) == n,
-                "starts, ends, key and scenario need one entry per account");
-        require(indices.ndim() == 1 && quantity.ndim() == 1 && quantity.size() == indices.size(),
-                "indices and quantity must be vectors of one length");
-        require(vectors.ndim() == 2 && instrument_key.ndim() == 1 && instrument_key.size() == vectors.shape(0),
-                "vectors must be instruments x scenarios, with one instrument_key per instrument");
-        require(rate.ndim() == 1, "rate must be a vector (one entry per key)");
-        require(1 <= top && top <= 64, "top must be between 1 and 64");
+        RO_CHECK(starts.ndim() == 1 && ends.ndim() == 1 && key.ndim() == 1 && scenario.ndim() == 1 &&
+                     static_cast<std::size_t>(ends.size()) == n && static_cast<std::size_t>(key.size()) == n &&
+                     static_cast<std::size_t>(scenario.size()) == n,
+                 "starts, ends, key and scenario need one entry per account");
+        RO_CHECK(indices.ndim() == 1 && quantity.ndim() == 1 && quantity.size() == indices.size(),
+                 "indices and quantity must be vectors of one length");
+        RO_CHECK(vectors.ndim() == 2 && instrument_key.ndim() == 1 && instrument_key.size() == vectors.shape(0),
+                 "vectors must be instruments x scenarios, with one instrument_key per instrument");
+        RO_CHECK(rate.ndim() == 1, "rate must be a vector (one entry per key)");
+        RO_CHECK(1 <= top && top <= 64, "top must be between 1 and 64");
         const auto n_pool = static_cast<std::int64_t>(indices.size());
         const auto n_instr = static_cast<std::size_t>(vectors.shape(0)), width = static_cast<std::size_t>(vectors.shape(1));
         const auto n_keys = static_cast<std::int64_t>(rate.size());
         for (std::size_t a = 0; a < n; ++a) {
           const std::int64_t s = starts.data()[a], e = ends.data()[a], k = key.data()[a];
-          require(0 <= s && s <= e && e <= n_pool, "account " + std::to_string(a) + ": positions outside the pool");
-          require(-1 <= k && k < n_keys, "account " + std::to_string(a) + ": key outside the keys");
-          require(k < 0 || (0 <= scenario.data()[a] && static_cast<std::size_t>(scenario.data()[a]) < width),
-                  "account " + std::to_string(a) + ": scenario outside the scenario columns");
+          RO_CHECK(0 <= s && s <= e && e <= n_pool, "account " + std::to_string(a) + ": positions outside the pool");
+          RO_CHECK(-1 <= k && k < n_keys, "account " + std::to_string(a) + ": key outside the keys");
+          RO_CHECK(k < 0 || (0 <= scenario.data()[a] && static_cast<std::size_t>(scenario.data()[a]) < width),
+                   "account " + std::to_string(a) + ": scenario outside the scenario columns");
         }
         for (std::size_t i = 0; i < n_instr; ++i)
-          require(instrument_key.data()[i] >= -1 && instrument_key.data()[i] < n_keys,
-                  "instrument row " + std::to_string(i) + ": key outside the keys");
+          RO_CHECK(instrument_key.data()[i] >= -1 && instrument_key.data()[i] < n_keys,
+                   "instrument row " + std::to_string(i) + ": key outside the keys");
         const auto rows = static_cast<py::ssize_t>(n), cols = static_cast<py::ssize_t>(top);
         py::array_t<std::int64_t> out_i({rows, cols});
         py::array_t<double> out_q({rows, cols}), out_pnl({rows, cols});
@@ -103,7 +100,7 @@ void register_contributors(py::module_& m) {
                                   static_cast<std::size_t>(top), out_i.mutable_data(), out_q.mutable_data(),
                                   out_pnl.mutable_data());
         }
-        require(bad < 0, "position " + std::to_string(bad) + " names an instrument row outside the table");
+        RO_CHECK(bad < 0, "position " + std::to_string(bad) + " names an instrument row outside the table");
         return py::make_tuple(out_i, out_q, out_pnl);
       },
       py::arg("starts"), py::arg("ends"), py::arg("indices"), py::arg("quantity"), py::arg("instrument_key"),

@@ -62,7 +62,6 @@ from ..margining.portfolio import (
 from ..margining.scenarios import OptionColumns
 from ..margining.vectors import vector_keys
 from ..market import Market, MarketDataError, curve_point
-from ..scalars import plain
 from ..unit_greeks import instrument_greeks, option_greeks, premium_adjusted
 from ..whatif import MAX_ORDER
 from .events import LEVELS, Event, EventBatch, level_change
@@ -466,9 +465,10 @@ class RiskEngine:
         one): the accounts recomputed on every key, with the same figures (same code, same inputs)."""
         if not self.pm:
             return
-        stale = np.unique(rows[self._worst_stale[rows].any(axis=1)])
-        if not len(stale):
+        flags = self._worst_stale[rows]
+        if not flags.any():  # (the usual case: an event's account was searched by the update that moved it)
             return
+        stale = np.unique(rows[flags.any(axis=1)])
         p = self.positions
         starts, ends = p.ranges(stale)  # not `_spans`: its one kept range is a vol tick's holders
         bad, _, _ = self._bound_refresh(None)(starts, ends, p.indices, p.quantity, p.average, stale, True)
@@ -477,7 +477,7 @@ class RiskEngine:
         self._worst_stale[stale] = False
 
     def _not_finite(self, row: int) -> ValueError:
-        return ValueError(f"account {plain(self.positions.labels[row])!r}: a margin or equity figure is not a finite "
+        return ValueError(f"account {self.positions.labels[row]!r}: a margin or equity figure is not a finite "
                           "number (check the market's quotes for its instruments); the update was not applied")
 
     def _refresher(self, keys: IntArray | None) -> Any:
@@ -1361,12 +1361,14 @@ class RiskEngine:
         names = ["account", "level", "margin_balance_usd", "initial_usd", "maintenance_usd", "available_usd",
                  "mm_ratio"]  # fmt: skip
         columns: list[Any] = [
-            [plain(labels[r]) for r in rows.tolist()],
-            [LEVELS[level] for level in self._level[rows].tolist()],
+            list(map(labels.__getitem__, rows.tolist())),  # (Python scalars: `_label` makes them so)
+            list(map(LEVELS.__getitem__, self._level[rows].tolist())),
             *(a[rows] for a in (self._margin_balance, self._initial_usd, self._maintenance_usd, self._available,
                                 self._ratio)),
         ]  # fmt: skip
-        parts = (("balance", self._balance[rows]), ("equity", self._equity(rows)), ("initial", self._initial[rows]),
+        balance = self._balance[rows]
+        equity = self._equity(rows, balance)
+        parts = (("balance", balance), ("equity", equity), ("initial", self._initial[rows]),
                  ("maintenance", self._maintenance[rows]))  # fmt: skip
         for j, cur in enumerate(self.currencies):
             for part, values in parts:
@@ -1379,8 +1381,12 @@ class RiskEngine:
                      self._labels)  # fmt: skip
         return FigureColumns(names, columns, worst)
 
-    def _equity(self, rows: IntArray) -> FloatArray:
-        return np.asarray(self._balance[rows] + self._options[rows] + self._futures[rows], dtype=np.float64)
+    def _equity(self, rows: IntArray, balance: FloatArray | None = None) -> FloatArray:
+        """Equity per currency of the accounts ``rows``: balance (``balance`` when already gathered) + options at
+        mark + futures P&L."""
+        if balance is None:
+            balance = self._balance[rows]
+        return np.asarray(balance + self._options[rows] + self._futures[rows], dtype=np.float64)
 
     @_locked
     def account(self, account: Any) -> dict[str, Any]:

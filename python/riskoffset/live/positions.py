@@ -36,7 +36,7 @@ class Positions:
     entry price (NaN where there is none)."""
 
     def __init__(self, book: Book, average_price: FloatArray):
-        self.labels: list[Any] = np.asarray(book.accounts).tolist()
+        self.labels: list[Any] = np.asarray(book.accounts).tolist()  # Python scalars (str or int), never numpy ones
         self.row_of: dict[Any, int] = {label: i for i, label in enumerate(self.labels)}
         indptr = np.asarray(book.indptr, dtype=np.int64)
         self.start = indptr[:-1].copy()
