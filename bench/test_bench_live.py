@@ -6,7 +6,8 @@ Measured against the from-scratch paths in the same run:
 - one BTC index tick (every BTC instrument revalued, every account holding one, or a BTC balance,
   recomputed) against ``ro.account(book, market, balances, "X:PM")`` (what the engine keeps current) and
   against ``ro.margin(book, market, "deribit-pm")`` alone; one ETH index tick against the same ``ro.account``;
-- one trade of one account, and one option's mark-IV tick, against the same ``ro.account`` call.
+- one trade of one account, and one option's mark-IV tick, against the same ``ro.account`` call; a trade that
+  moves its account across a level (an event) against one that does not.
 
 The ratios asserted guard against regressions of today's engine (bench/RESULTS.md has the figures and
 the targets still ahead).  Under --benchmark-disable it runs 5,000 accounts.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import statistics
 
+import numpy as np
 import pytest
 import riskoffset as ro
 from benchlib import median_time
@@ -79,6 +81,44 @@ def test_one_trade(benchmark, setup) -> None:  # type: ignore[no-untyped-def]
         benchmark.extra_info.update(trade_s=ours, **base, vs_account_view=base["account_view_s"] / ours)
         # One compiled call (position, cash, the account's refresh): ~40,000-55,000x measured.
         assert ours * 15_000 <= base["account_view_s"], f"trade {ours * 1e6:.1f} us"
+
+
+@pytest.mark.benchmark(group="live engine 100k accounts")
+def test_one_trade_that_crosses_a_level(benchmark, request) -> None:  # type: ignore[no-untyped-def]
+    """A trade that moves its account across a level, and back, in turns: each emits an event with the account's
+    figures and the positions losing most in its worst scenario.  Against a trade that moves no level, timed in
+    the same run on the same engine (20,000 accounts; 2,000 under --benchmark-disable)."""
+    disabled = request.config.getoption("benchmark_disable", False)
+    market = ro.Market.sample()
+    book, balances = book_and_balances(market, 2_000 if disabled else 20_000)
+    engine = ro.RiskEngine(book, market, balances=balances)
+    view = engine.accounts()
+    account = view.accounts[int(np.flatnonzero(~view.below_initial)[0])]
+    perpetual = "BTC-PERPETUAL"
+    price = market.marks[perpetual]
+    size = 1_000.0  # USD of face, doubled until the account falls below a level (then sold back)
+    while True:
+        engine.on_trade(account, perpetual, size, price)
+        crossed = engine.account(account)["level"] != "ok"
+        engine.on_trade(account, perpetual, -size, price)
+        if crossed:
+            break
+        size *= 2
+    list(engine.events())
+    sides = [size if i % 2 == 0 else -size for i in range(1_000_000)]
+    calls = iter(range(len(sides)))
+    benchmark.pedantic(lambda: engine.on_trade(account, perpetual, sides[next(calls)], price), rounds=200, iterations=2)
+    events = list(engine.events())
+    assert len(events) == next(calls)  # one event per trade
+    assert all(e.account == account and e.contributors for e in events[:10])
+    if not disabled:
+        ours = float(benchmark.stats.stats.median)
+        small = iter([10.0 if i % 2 == 0 else -10.0 for i in range(1_000_000)])
+        plain = median_time(lambda: engine.on_trade(account, perpetual, next(small), price), 400)
+        benchmark.extra_info.update(trade_s=ours, plain_trade_s=plain, ratio=ours / plain)
+        # The event (figures and contributors) costs a few plain trades: ~8x measured; 25-40x when the check of
+        # the contributors' inputs built a message string per account and per instrument row.
+        assert ours <= 15 * plain, f"trade with an event {ours * 1e6:.1f} us vs {plain * 1e6:.1f} us without"
 
 
 # One option's mark-IV tick past the compiled refresh of its holders (the fixed part: checks, the option's reprice,
