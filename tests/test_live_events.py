@@ -142,8 +142,8 @@ def test_a_bulk_tick_searches_the_worst_scenario_of_the_accounts_it_moves_and_th
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Every update bulk (the scenario search left to the queries), a crash: the accounts whose level changed were
-    searched in the same compiled call (no recomputation when their events are made: their BTC groups are not
-    left stale, the others' are), and each event names the worst group and scenario `ro.margin_accounts` finds."""
+    searched and captured in the same compiled call (no recomputation when their events are made: their BTC
+    groups are not left stale, the others' are), and each event names the worst group and scenario `ro.margin_accounts` finds."""
     monkeypatch.setattr(ro.RiskEngine, "LAZY_WORST_ACCOUNTS", 0)
     engine = random_engine(300, 10, seed=21)
     assert not engine._worst_stale.any()  # the engine's first pass searched every account
@@ -159,7 +159,7 @@ def test_a_bulk_tick_searches_the_worst_scenario_of_the_accounts_it_moves_and_th
     monkeypatch.setattr(engine, "_fresh_worst", counting)
     engine.on_index("BTC", MARKET.index["BTC"] * 0.8, timestamp=1)
     events = list(engine.events())
-    assert len(events) > 10 and recomputed and max(recomputed) == 0
+    assert len(events) > 10 and sum(recomputed) == 0  # captured by that call: none searched again
     moved = np.array([engine.positions.row_of[e.account] for e in events])
     assert not engine._worst_stale[moved[:, None], btc].any()
     still = np.setdiff1d(np.arange(len(engine.positions)), moved)
@@ -169,3 +169,103 @@ def test_a_bulk_tick_searches_the_worst_scenario_of_the_accounts_it_moves_and_th
     assert checked
     for e in checked:
         assert (e.figures["worst_group"], e.figures["worst_scenario"]) == want[e.account]
+
+
+def test_events_of_accounts_whose_largest_group_awaits_its_search_show_it_searched(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every update bulk: a BTC crash leaves the BTC groups of the accounts it did not move awaiting their scenario
+    search; an ETH crash then moves accounts whose largest group is BTC.  Their events show the worst scenario and
+    contributors that `account` and the contributors' own call show at that moment, as every other event does."""
+    monkeypatch.setattr(ro.RiskEngine, "LAZY_WORST_ACCOUNTS", 0)
+    engine = random_engine(800, 12, seed=8)
+    recorded: dict[int, tuple[dict[str, Any], Any]] = {}
+    searched_late: list[int] = []
+
+    def record(event: ro.Event) -> None:
+        row = engine.positions.row_of[event.account]
+        recorded[id(event)] = (engine.account(event.account), contributors(np.array([row])).tuples()[0])
+
+    engine.on_index("BTC", MARKET.index["BTC"] * 0.9, timestamp=1)
+    list(engine.events())
+    btc = engine._keys_of("BTC")
+    assert btc is not None and engine._worst_stale[:, btc].any()
+    contributors = engine._contributors
+
+    def counting(rows: Any, top: int = 3) -> Any:
+        searched_late.append(len(rows))
+        return contributors(rows, top)
+
+    monkeypatch.setattr(engine, "_contributors", counting)
+    engine.subscribe(record)
+    engine.on_index("ETH", MARKET.index["ETH"] * 0.5, timestamp=2)
+    events = list(engine.events())
+    assert len(events) > 10
+    assert len(searched_late) == 1  # (the callbacks call the contributors' own method)
+    late = searched_late[0]  # the first call: the events' accounts whose BTC group awaited its search
+    assert 0 < late < len(events)
+    for e in events:
+        figures, contributors_then = recorded[id(e)]
+        assert e.figures == figures
+        assert e.contributors == contributors_then
+
+
+@pytest.mark.parametrize("method", ["deribit-standard", "deribit-pm"])
+def test_a_crash_tick_s_events_carry_the_figures_the_account_view_shows(method: str) -> None:
+    """Figures captured by the tick's compiled call, under each method, equal the engine's account view after it."""
+    engine = random_engine(300, 10, seed=13)
+    if method != engine.method:
+        engine = ro.RiskEngine(engine.book, MARKET, method, balances=engine.balances)
+    engine.on_index("BTC", MARKET.index["BTC"] * 0.7, timestamp=1)
+    events = list(engine.events())
+    assert len(events) > 10
+    view = engine.accounts()
+    at = {a: i for i, a in enumerate(view.accounts.tolist())}
+    for e in events:
+        i = at[e.account]
+        assert e.figures["level"] == e.level
+        for name in ("margin_balance_usd", "initial_usd", "maintenance_usd", "available_usd", "mm_ratio"):
+            assert e.figures[name] == float(getattr(view, name)[i]), name
+        for c, cur in enumerate(view.currencies):
+            for part in ("balance", "equity", "initial", "maintenance"):
+                assert e.figures[f"{part}_{cur}"] == float(getattr(view, part)[i, c]), (part, cur)
+        assert ("worst_group" in e.figures) == (method == "deribit-pm")
+        assert bool(e.contributors) == (method == "deribit-pm" and e.figures["initial_usd"] > 0)
+
+
+def test_the_events_of_a_trade_a_balance_and_a_vol_tick_show_the_account_as_that_update_left_it() -> None:
+    """Trades, balance changes and one option's vol ticks that move an account across a level, and back: each
+    event shows what `account` and the contributors' own call show right after its update (their compiled calls
+    capture the account as they leave it)."""
+    engine = random_engine(200, 10, seed=17)
+    recorded: list[tuple[ro.Event, dict[str, Any], Any]] = []
+    contributors = engine._contributors
+
+    def record(event: ro.Event) -> None:
+        row = engine.positions.row_of[event.account]
+        recorded.append((event, engine.account(event.account), contributors(np.array([row])).tuples()[0]))
+
+    engine.subscribe(record)
+    view = engine.accounts()
+    account = view.accounts[int(np.flatnonzero(~view.below_initial & (view.initial_usd > 0))[0])]
+    row = engine.positions.row_of[account]
+    held = engine.positions.segment(row)
+    shorts = [(q, str(engine.table.names[i])) for i, (q, _) in held.items() if str(engine.table.names[i]).startswith("BTC-")]
+    option = min(s for s in shorts if s[1] in MARKET.mark_iv)[1]  # its largest short BTC option
+    perpetual, price = "BTC-PERPETUAL", MARKET.marks["BTC-PERPETUAL"]
+    size = 1_000.0
+    while engine.account(account)["level"] == "ok":  # a short perpetual large enough to take it below a level
+        engine.on_trade(account, perpetual, -size, price)
+        size *= 2
+    engine.on_trade(account, perpetual, size - 1_000.0, price)  # back to none (the sum of the sales): it recovers
+    cash = engine.account(account)["available_usd"] / MARKET.index["BTC"]
+    engine.on_balance(account, "BTC", -2.0 * cash)  # a withdrawal past its available funds
+    engine.on_balance(account, "BTC", 2.0 * cash)
+    iv = MARKET.mark_iv[option]
+    for vol in (iv * 6.0, iv):  # its own option's vol, up and back
+        engine.on_ticker(option, mark_iv=vol)
+    assert [e.kind for e, _, _ in recorded] == ["liquidation", "recovery"] * 3  # trades, balances, vol ticks
+    assert {e.account for e, _, _ in recorded} == {account}
+    for event, figures, contributors_then in recorded:
+        assert event.figures == figures
+        assert event.contributors == contributors_then

@@ -19,6 +19,7 @@
 #include "../../src/accounts/futures.hpp"
 #include "../../src/accounts/positions.hpp"
 #include "../../src/accounts/settle.hpp"
+#include "../../src/margin/contributors.hpp"
 #include "../common/arrays.hpp"
 #include "../common/require.hpp"
 #include "../scenarios/option_reprice.hpp"
@@ -130,37 +131,42 @@ class LiveRefresh {
 
   // Recompute the accounts whose positions are starts[a] .. ends[a] - 1 of the pool arrays (engine rows
   // `rows`): (first engine row with a non-finite figure or -1, indices a whose level changed, their previous
-  // levels).  Without find_worst the PM keys' worst_index cells keep their values (PmLiveKeys), except for the
-  // accounts whose level changed: they are searched.
+  // levels, what was captured of them or None).  Without find_worst the PM keys' worst_index cells keep their
+  // values (PmLiveKeys), except for the accounts whose level changed: they are searched.  With capture_top > 0,
+  // each account whose level changed is captured as the refresh leaves it, while its rows are in cache (an
+  // event's figures and contributors, read later, would each miss the caches): Captured.
   py::tuple call(const Ints& starts, const Ints& ends, const Ints& indices, const Doubles& quantity_in,
-                 const Doubles& average_in, const Ints& rows, bool find_worst) {
+                 const Doubles& average_in, const Ints& rows, bool find_worst, std::int64_t capture_top) {
+    RO_CHECK(0 <= capture_top && capture_top <= 64, "capture_top must be between 0 and 64");
     const Accounts accounts = checked_accounts(starts, ends, indices, quantity_in, average_in, rows);
-    Outcome outcome = refresh_accounts(accounts, find_worst);
-    return outcome.tuple(outcome.bad);
+    Outcome outcome = refresh_accounts(accounts, find_worst, static_cast<std::size_t>(capture_top));
+    return outcome.tuple(outcome.bad, n_figures());
   }
 
   // An option's vol tick in one call: the option at `row` repriced at `sigma` by `reprice` (bound to the same
   // engine arrays), then the accounts of `rows` recomputed as `call` recomputes them, and the same tuple.  When a
   // kernel refuses an input, nothing changes and the first entry is -2.  When a figure comes out non-finite, the
   // option's values are put back, those accounts recomputed from them (the same code on the same inputs: the
-  // same figures) and their levels restored; the first entry is then the account's engine row, and no level moved.
+  // same figures) and their levels restored; the first entry is then the account's engine row, and no level moved
+  // (nor is anything captured).
   py::tuple option_tick(riskoffset_bindings::OptionReprice& reprice, py::ssize_t row, double sigma, const Ints& starts,
                         const Ints& ends, const Ints& indices, const Doubles& quantity_in, const Doubles& average_in,
-                        const Ints& rows) {
+                        const Ints& rows, std::int64_t capture_top) {
     RO_CHECK(pm_, "only a portfolio-margin refresh reprices an option's scenario vector");
+    RO_CHECK(0 <= capture_top && capture_top <= 64, "capture_top must be between 0 and 64");
     RO_CHECK(reprice.size() == n_instr_, "the reprice is bound to another instrument table");
     const Accounts accounts = checked_accounts(starts, ends, indices, quantity_in, average_in, rows);
     RO_CHECK(0 <= row && static_cast<std::size_t>(row) < n_instr_, "row outside the instrument table");
     const riskoffset_bindings::OptionReprice::Saved saved = reprice.save(static_cast<std::size_t>(row));
-    if (!reprice(row, sigma)) return Outcome{}.tuple(-2);
+    if (!reprice(row, sigma)) return Outcome{}.tuple(-2, n_figures());
     std::vector<std::int8_t> levels(accounts.n_rows);
     for (std::size_t a = 0; a < accounts.n_rows; ++a) levels[a] = level_[accounts.rows[a]];
-    Outcome outcome = refresh_accounts(accounts);
-    if (outcome.bad < 0) return outcome.tuple(-1);
+    Outcome outcome = refresh_accounts(accounts, true, static_cast<std::size_t>(capture_top));
+    if (outcome.bad < 0) return outcome.tuple(-1, n_figures());
     reprice.restore(saved);
     refresh_accounts(accounts);
     for (std::size_t a = 0; a < accounts.n_rows; ++a) level_[accounts.rows[a]] = levels[a];
-    return Outcome{}.tuple(outcome.bad);
+    return Outcome{}.tuple(outcome.bad, n_figures());
   }
 
   // A fill of the account at engine row `row` (`quantity` signed, at `price`; `fee` in currency column
@@ -168,23 +174,26 @@ class LiveRefresh {
   // at it; the option premium, the futures P&L the fill realises and the fee moved in its balances; then, with
   // `refresh`, the account recomputed.  Returns (length of the new segment, or -1 when the pool has no room and
   // nothing changed; whether a figure came out non-finite, in which case the account's segment, balances,
-  // figures and level are put back as they were; the level before; the level after).
+  // figures and level are put back as they were; the level before; the level after; with capture_top > 0 and a
+  // level that changed, the account captured as `call` captures it, else None).
   py::tuple trade(const py::array& start_in, const py::array& end_in, const py::array& indices_in,
                   const py::array& quantity_in, const py::array& average_in, std::int64_t size, std::int64_t row,
-                  std::int64_t instrument, double quantity, double price, double fee, std::int64_t fee_col, bool refresh) {
+                  std::int64_t instrument, double quantity, double price, double fee, std::int64_t fee_col, bool refresh,
+                  std::int64_t capture_top) {
     const OneAccount acc(*this, start_in, end_in, indices_in, quantity_in, average_in, row, size);
     RO_CHECK(0 <= instrument && static_cast<std::size_t>(instrument) < n_instr_, "instrument row outside the table");
     RO_CHECK(0 <= fee_col && static_cast<std::size_t>(fee_col) < k_, "fee currency column outside the currencies");
     RO_CHECK(std::isfinite(quantity) && std::isfinite(price) && price > 0.0 && std::isfinite(fee),
              "quantity, price (> 0) and fee must be finite");
     RO_CHECK(!refresh || pm_, "only a portfolio-margin refresh recomputes a trade's account in the same call");
+    RO_CHECK(0 <= capture_top && capture_top <= 64, "capture_top must be between 0 and 64");
     const auto i = static_cast<std::size_t>(instrument);
     const std::size_t ru = acc.row;
     const std::int64_t s = acc.start[ru], e = acc.end[ru];
     const std::int8_t was = level_[ru];
     const riskoffset::SegmentTrade t = riskoffset::segment_trade(acc.pool(), s, e, size, instrument, quantity, price,
                                                                  is_future_.data()[i] != 0, inverse_.data()[i] != 0);
-    if (t.length < 0) return py::make_tuple(-1, false, was, was);
+    if (t.length < 0) return py::make_tuple(-1, false, was, was, py::none());
     double* bal = balance_.mutable_data() + ru * k_;
     const std::vector<double> saved(bal, bal + k_);
     acc.start[ru] = size, acc.end[ru] = size + t.length;
@@ -192,30 +201,37 @@ class LiveRefresh {
     if (is_option_.data()[i]) bal[sc] -= quantity * price;  // the premium leaves (or enters) at once
     bal[sc] += t.realised;
     bal[static_cast<std::size_t>(fee_col)] -= fee;
-    if (!refresh) return py::make_tuple(t.length, false, was, was);
-    const bool bad = !refresh_one(acc, was, [&] {
-      std::copy(saved.begin(), saved.end(), bal);
-      acc.start[ru] = s, acc.end[ru] = e;
-    });
-    return py::make_tuple(t.length, bad, was, level_[ru]);
+    if (!refresh) return py::make_tuple(t.length, false, was, was, py::none());
+    py::object captured = py::none();
+    const bool bad = !refresh_one(
+        acc, was,
+        [&] {
+          std::copy(saved.begin(), saved.end(), bal);
+          acc.start[ru] = s, acc.end[ru] = e;
+        },
+        static_cast<std::size_t>(capture_top), captured);
+    return py::make_tuple(t.length, bad, was, level_[ru], captured);
   }
 
   // The balance of the account at engine row `row` in currency column `col` set to `amount` (or moved by it,
   // with `add`), then the account recomputed.  Returns (whether a figure came out non-finite, in which case the
-  // balance, figures and level are put back as they were; the level before; the level after).
+  // balance, figures and level are put back as they were; the level before; the level after; what was captured
+  // of the account, as `trade` captures it).
   py::tuple balance(const py::array& start_in, const py::array& end_in, const py::array& indices_in,
                     const py::array& quantity_in, const py::array& average_in, std::int64_t size, std::int64_t row,
-                    std::int64_t col, double amount, bool add) {
+                    std::int64_t col, double amount, bool add, std::int64_t capture_top) {
     const OneAccount acc(*this, start_in, end_in, indices_in, quantity_in, average_in, row, size);
     RO_CHECK(0 <= col && static_cast<std::size_t>(col) < k_, "currency column outside the currencies");
     RO_CHECK(std::isfinite(amount), "amount must be finite");
     RO_CHECK(pm_, "only a portfolio-margin refresh recomputes an account in one call");
+    RO_CHECK(0 <= capture_top && capture_top <= 64, "capture_top must be between 0 and 64");
     double& cell = balance_.mutable_data()[acc.row * k_ + static_cast<std::size_t>(col)];
     const double saved = cell;
     const std::int8_t was = level_[acc.row];
     cell = add ? cell + amount : amount;
-    const bool bad = !refresh_one(acc, was, [&] { cell = saved; });
-    return py::make_tuple(bad, was, level_[acc.row]);
+    py::object captured = py::none();
+    const bool bad = !refresh_one(acc, was, [&] { cell = saved; }, static_cast<std::size_t>(capture_top), captured);
+    return py::make_tuple(bad, was, level_[acc.row], captured);
   }
 
  private:
@@ -280,13 +296,47 @@ class LiveRefresh {
     return all_sorted;
   }
 
+  // What `call` captures of an account whose level changed (capture_account), per part of the accounts:
+  // figures (n_figures() per account: margin balance, IM, MM and available funds in USD, MM ratio, worst P&L in
+  // USD, then per currency balance, equity, IM, MM), worst (its largest group and that group's worst scenario
+  // index, -1 without), and its top contributors in that scenario (riskoffset::account_contributors; instrument
+  // kNotCaptured in the first slot where the group's worst scenario awaits a search the call did not make).
+  struct Captured {
+    std::vector<double> figures, quantity, pnl;
+    std::vector<std::int64_t> worst, instrument;
+    std::size_t top = 0;
+  };
+  static constexpr std::int64_t kNotCaptured = -2;
+  std::size_t n_figures() const { return 6 + 4 * k_; }
+
   // What a recomputation found, per part of the accounts (each part one thread's, in account order).
   struct Outcome {
     std::int64_t bad = -1;  // first engine row with a non-finite figure, or -1
     std::vector<std::vector<std::int64_t>> moved;  // indices a whose level changed
     std::vector<std::vector<std::int8_t>> before;  // their previous levels
-    // (status, moved, before) with the parts joined: the events come out in account order.
-    py::tuple tuple(std::int64_t status) const {
+    std::vector<Captured> captured;  // what was captured of them (with a capture)
+    // (figures, worst, contributors' instruments, quantities, P&L) with the parts joined, one row per account.
+    py::tuple captured_arrays(std::size_t n_figures) const {
+      std::size_t n = 0, top = 0;
+      for (const auto& c : captured) n += c.worst.size() / 2, top = std::max(top, c.top);
+      const auto rows = static_cast<py::ssize_t>(n);
+      py::array_t<double> figures({rows, static_cast<py::ssize_t>(n_figures)});
+      Ints worst({rows, static_cast<py::ssize_t>(2)}), instrument({rows, static_cast<py::ssize_t>(top)});
+      py::array_t<double> quantity({rows, static_cast<py::ssize_t>(top)}), pnl({rows, static_cast<py::ssize_t>(top)});
+      std::size_t at = 0;
+      for (const auto& c : captured) {
+        const std::size_t m = c.worst.size() / 2;
+        std::copy(c.figures.begin(), c.figures.end(), figures.mutable_data() + at * n_figures);
+        std::copy(c.worst.begin(), c.worst.end(), worst.mutable_data() + at * 2);
+        std::copy(c.instrument.begin(), c.instrument.end(), instrument.mutable_data() + at * top);
+        std::copy(c.quantity.begin(), c.quantity.end(), quantity.mutable_data() + at * top);
+        std::copy(c.pnl.begin(), c.pnl.end(), pnl.mutable_data() + at * top);
+        at += m;
+      }
+      return py::make_tuple(figures, worst, instrument, quantity, pnl);
+    }
+    // (status, moved, before, captured or None) with the parts joined: the events come out in account order.
+    py::tuple tuple(std::int64_t status, std::size_t n_figures) const {
       std::size_t n_moved = 0;
       for (const auto& m : moved) n_moved += m.size();
       Ints moved_out(static_cast<py::ssize_t>(n_moved));
@@ -297,14 +347,17 @@ class LiveRefresh {
         std::copy(before[p].begin(), before[p].end(), before_out.mutable_data() + at);
         at += moved[p].size();
       }
-      return py::make_tuple(status, moved_out, before_out);
+      return py::make_tuple(status, moved_out, before_out,
+                            captured.empty() ? py::object(py::none()) : py::object(captured_arrays(n_figures)));
     }
   };
 
-  Outcome refresh_accounts(const Accounts& acc, bool find_worst = true) {
+  Outcome refresh_accounts(const Accounts& acc, bool find_worst = true, std::size_t capture_top = 0) {
     const std::size_t max_parts = static_cast<std::size_t>(std::max(threads_, 1));
     Outcome o;
     o.moved.resize(max_parts), o.before.resize(max_parts);
+    if (capture_top) o.captured.resize(max_parts);
+    for (Captured& c : o.captured) c.top = capture_top;
     std::vector<std::int64_t> bad(max_parts, -1);
     std::size_t parts = 1;
     {
@@ -312,10 +365,12 @@ class LiveRefresh {
       const bool rows_aligned = pm_ && acc.n_rows >= kAlignedCopyMinAccounts && copy_rows_aligned();
       parts = riskoffset::parallel_rows(acc.n_rows, threads_, 1024, [&](std::size_t part, std::size_t begin, std::size_t end) {
         bad[part] = refresh_rows(acc.ip, acc.ep, acc.ix, acc.quantity.data(), acc.average.data(), acc.rows, acc.n_rows,
-                                 begin, end, o.moved[part], o.before[part], rows_aligned, acc.sorted, find_worst);
+                                 begin, end, o.moved[part], o.before[part], rows_aligned, acc.sorted, find_worst,
+                                 capture_top ? &o.captured[part] : nullptr);
       });
     }
     o.moved.resize(parts), o.before.resize(parts);
+    if (capture_top) o.captured.resize(parts);
     for (std::size_t p = 0; p < parts && o.bad < 0; ++p) o.bad = bad[p];
     return o;
   }
@@ -352,30 +407,42 @@ class LiveRefresh {
 
   // Recompute the account after a change; if a figure is not finite, `undo` puts its inputs back, the account
   // is recomputed from them (the same code on the same inputs: the same figures) and its level set to `was`.
-  // Returns whether the change stands.
+  // Returns whether the change stands; when it does and the level changed, with capture_top > 0 `captured`
+  // receives the account as `call` captures it.
   template <typename Undo>
-  bool refresh_one(const OneAccount& acc, std::int8_t was, Undo undo) {
+  bool refresh_one(const OneAccount& acc, std::int8_t was, Undo undo, std::size_t capture_top, py::object& captured) {
     const auto row = static_cast<std::int64_t>(acc.row);
-    std::vector<std::int64_t> moved;
-    std::vector<std::int8_t> before;
-    auto run = [&] {
+    Outcome o;
+    o.moved.resize(1), o.before.resize(1);
+    if (capture_top) o.captured.resize(1), o.captured[0].top = capture_top;
+    auto run = [&](Captured* capture) {
       return refresh_rows(acc.start + acc.row, acc.end + acc.row, acc.indices, acc.amounts, acc.average, &row, 1, 0,
-                          1, moved, before);
+                          1, o.moved[0], o.before[0], false, false, true, capture);
     };
-    if (run() < 0) return true;
+    if (run(capture_top ? &o.captured[0] : nullptr) < 0) {
+      if (capture_top && !o.moved[0].empty()) captured = o.captured_arrays(n_figures());
+      return true;
+    }
     undo();
-    run();
+    run(nullptr);
     level_[acc.row] = was;
     return false;
   }
 
   // Accounts [begin, end) of `rows` (positions ip[a] .. ep[a] - 1 of the pool): PM on the bound keys, then
-  // settle; the first engine row with a non-finite figure, or -1.
+  // settle, then (with `capture`) capture_account of those whose level changed; the first engine row with a
+  // non-finite figure, or -1.
   std::int64_t refresh_rows(const std::int64_t* ip, const std::int64_t* ep, const std::int64_t* ix, const double* quantity,
                             const double* average, const std::int64_t* r, std::size_t n_rows, std::size_t begin,
                             std::size_t end, std::vector<std::int64_t>& moved, std::vector<std::int8_t>& before,
-                            bool rows_aligned = false, bool rows_sorted = false, bool find_worst = true) const {
-    if (!pm_) return settle_rows(ip, ep, ix, quantity, average, r, begin, end, moved, before);
+                            bool rows_aligned = false, bool rows_sorted = false, bool find_worst = true,
+                            Captured* capture = nullptr) const {
+    if (!pm_) {
+      const std::int64_t bad = settle_rows(ip, ep, ix, quantity, average, r, begin, end, moved, before);
+      for (std::size_t m = 0; capture && m < moved.size(); ++m)
+        capture_account(ip, ep, ix, quantity, r, static_cast<std::size_t>(moved[m]), *capture);
+      return bad;
+    }
     riskoffset::PmBook book = book_;
     if (rows_aligned) book.vectors = aligned_rows_, book.vector_stride = kRowStride;
     if (rows_sorted) book.start_row = start_row_, book.stop_row = stop_row_;
@@ -407,8 +474,44 @@ class LiveRefresh {
           const auto row = static_cast<std::size_t>(r[a]);
           if (worst_key_[row] >= 0) worst_index_[row] = key_worst_index_[row * n_keys_ + static_cast<std::size_t>(worst_key_[row])];
         }
+      for (std::size_t m = moved_before; capture && m < moved.size(); ++m)
+        capture_account(ip, ep, ix, quantity, r, static_cast<std::size_t>(moved[m]), *capture);
     }
     return bad_row;
+  }
+
+  // Account a (engine row r[a]) as the refresh left it, appended to `out` (Captured).  Its contributors are
+  // those of its largest group's worst scenario when that was searched: by this call (a bound key) or since
+  // (not marked stale in the engine's worst_stale).
+  void capture_account(const std::int64_t* ip, const std::int64_t* ep, const std::int64_t* ix, const double* quantity,
+                       const std::int64_t* r, std::size_t a, Captured& out) const {
+    const auto row = static_cast<std::size_t>(r[a]);
+    const double* bal = balance_.data() + row * k_;
+    for (const double v : {margin_balance_[row], initial_usd_[row], maintenance_usd_[row], available_[row], ratio_[row],
+                           worst_usd_[row]})
+      out.figures.push_back(v);
+    for (std::size_t c = 0; c < k_; ++c) {
+      const std::size_t cell = row * k_ + c;
+      out.figures.push_back(bal[c]);
+      out.figures.push_back(bal[c] + options_[cell] + futures_[cell]);  // equity, as the settle sums it
+      out.figures.push_back(initial_[cell]);
+      out.figures.push_back(maintenance_[cell]);
+    }
+    const std::int64_t key = pm_ ? worst_key_[row] : -1, index = pm_ ? worst_index_[row] : -1;
+    out.worst.push_back(key), out.worst.push_back(index);
+    const std::size_t at = out.instrument.size(), top = out.top;
+    out.instrument.resize(at + top, -1), out.quantity.resize(at + top, 0.0), out.pnl.resize(at + top, 0.0);
+    if (key < 0) return;
+    const auto k = static_cast<std::size_t>(key);
+    const bool searched = key_on_.data()[k] || !worst_stale_[row * n_keys_ + k];
+    if (!searched || index < 0) {
+      out.instrument[at] = kNotCaptured;
+      return;
+    }
+    // (the positions were checked against the table by the call)
+    riskoffset::account_contributors(ix, quantity, ip[a], ep[a], instrument_key_.data(), n_instr_, vectors_.data(),
+                                     shape_.width(), key, static_cast<std::size_t>(index), key_rate_.data()[k], top,
+                                     out.instrument.data() + at, out.quantity.data() + at, out.pnl.data() + at);
   }
   static constexpr std::size_t kSettleSlice = 64;
 
@@ -484,6 +587,8 @@ class LiveRefresh {
     live_.maintenance = key_maintenance_ = state_array<double>(state, "key_maintenance", nkk);
     live_.worst_index = key_worst_index_ = state_array<std::int64_t>(state, "key_worst_index", nkk);
     live_.worst_pnl = key_worst_pnl_ = state_array<double>(state, "key_worst_pnl", nkk);
+    worst_stale_ = live_array<bool>(state, "worst_stale").data();
+    RO_CHECK(live_array<bool>(state, "worst_stale").size() == nkk, "worst_stale must be rows x keys");
     book_.n_instruments = n_instr_, book_.key = key_filtered_.data(), book_.vectors = vectors_.data();
     book_.delta = delta_.data(), book_.column = column_.data(), book_.t_column = t_column_.data();
     book_.n_columns = n_cols, book_.keys = keys_.data(), book_.n_keys = n_keys_;
@@ -629,6 +734,7 @@ class LiveRefresh {
   riskoffset::PmBook book_;
   riskoffset::PmLiveKeys live_;
   double *key_initial_ = nullptr, *key_maintenance_ = nullptr, *key_worst_pnl_ = nullptr;
+  const bool* worst_stale_ = nullptr;  // [row, key]: that worst scenario index awaits a search (the engine's marks)
   std::int64_t* key_worst_index_ = nullptr;
 };
 
@@ -733,26 +839,33 @@ void register_live(py::module_& m) {
            py::arg("cut_mm") = py::none(), py::arg("threads") = 1)
       .def("trade", &LiveRefresh::trade, py::arg("start"), py::arg("end"), py::arg("indices"), py::arg("quantity"),
            py::arg("average"), py::arg("size"), py::arg("row"), py::arg("instrument"), py::arg("amount"),
-           py::arg("price"), py::arg("fee"), py::arg("fee_col"), py::arg("refresh"),
+           py::arg("price"), py::arg("fee"), py::arg("fee_col"), py::arg("refresh"), py::arg("capture_top") = 0,
            "A fill of account `row` written into the pool and its balances, then (with `refresh`) the account "
            "recomputed: (new segment's length or -1 when the pool is full, whether a figure was non-finite and "
-           "the trade undone, level before, level after).")
+           "the trade undone, level before, level after, None or the account captured as a call captures it when "
+           "its level changed and capture_top > 0).")
       .def("balance", &LiveRefresh::balance, py::arg("start"), py::arg("end"), py::arg("indices"),
            py::arg("quantity"), py::arg("average"), py::arg("size"), py::arg("row"), py::arg("col"), py::arg("amount"),
-           py::arg("add"),
+           py::arg("add"), py::arg("capture_top") = 0,
            "Account `row`'s balance in currency column `col` set to `amount` (moved by it with `add`), the account "
-           "recomputed: (whether a figure was non-finite and the change undone, level before, level after).")
+           "recomputed: (whether a figure was non-finite and the change undone, level before, level after, None or "
+           "the account captured as a call captures it when its level changed and capture_top > 0).")
       .def("__call__", &LiveRefresh::call, py::arg("starts"), py::arg("ends"), py::arg("indices"), py::arg("quantity"),
-           py::arg("average"), py::arg("rows"), py::arg("find_worst") = true,
+           py::arg("average"), py::arg("rows"), py::arg("find_worst") = true, py::arg("capture_top") = 0,
            "Recompute the engine accounts `rows` (positions starts[a] .. ends[a] - 1 of the pool arrays) into the "
            "engine's arrays: (first row with a non-finite figure or -1, indices a whose level changed, their "
-           "previous levels).  With find_worst=False the PM keys' worst scenario indices keep their values (the "
-           "worst P&L and every margin figure are recomputed), except those of the accounts whose level changed.")
+           "previous levels, None or what was captured of them).  With find_worst=False the PM keys' worst scenario "
+           "indices keep their values (the worst P&L and every margin figure are recomputed), except those of the "
+           "accounts whose level changed.  With capture_top > 0, each account whose level changed as the call left "
+           "it: (figures: margin balance, IM, MM, available funds in USD, MM ratio, worst P&L in USD, then per "
+           "currency balance, equity, IM, MM; worst: largest group and its worst scenario index; the capture_top "
+           "positions losing most there: instruments (-2 first where that scenario awaits a search), quantities, "
+           "P&L in USD), one row per account.")
       .def("option_tick", &LiveRefresh::option_tick, py::arg("reprice"), py::arg("row"), py::arg("sigma"),
            py::arg("starts"), py::arg("ends"), py::arg("indices"), py::arg("quantity"), py::arg("average"),
-           py::arg("rows"),
+           py::arg("rows"), py::arg("capture_top") = 0,
            "An option's vol tick: the option at `row` repriced at `sigma` by `reprice` (an OptionReprice bound to the "
-           "same arrays), then the accounts `rows` recomputed as a call does: (-1, moved, before); -2 first when a "
-           "kernel refuses an input (nothing changed); an engine row first when one of its figures was non-finite "
-           "(everything put back).");
+           "same arrays), then the accounts `rows` recomputed as a call does: (-1, moved, before, captured); -2 first "
+           "when a kernel refuses an input (nothing changed); an engine row first when one of its figures was "
+           "non-finite (everything put back, nothing captured).");
 }

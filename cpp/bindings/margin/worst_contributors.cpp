@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "../../src/margin/contributors.hpp"
 #include "../common/arrays.hpp"
 #include "../common/require.hpp"
 
@@ -18,11 +19,9 @@ namespace {
 using Ints = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>;
 using Doubles = riskoffset_bindings::DoubleArray;
 
-// Account a's positions ip[a] .. ep[a] - 1 of the pool (ix, quantity); those whose instrument belongs to its group
-// `key[a]` are valued at column `scenario[a]` of their instrument's scenario row, times the group's `rate` (to
-// USD), and the `top` most negative kept in order, ties by instrument row.  Slot j of account a is the j-th
-// largest loss; unused slots have instrument -1 and zero quantity and P&L.  Returns the first position that
-// names an instrument outside the table, or -1.
+// Accounts [0, n): account a's positions ip[a] .. ep[a] - 1 in its group key[a] at column scenario[a]
+// (riskoffset::account_contributors), its `top` slots at row a of the outputs; a key of -1 leaves every slot
+// unused.  Returns the first position that names an instrument outside the table, or -1.
 std::int64_t fill_contributors(const std::int64_t* ip, const std::int64_t* ep, const std::int64_t* ix,
                                const double* quantity, const std::int64_t* instrument_key, std::size_t n_instr,
                                const double* vectors, std::size_t width, const std::int64_t* key,
@@ -32,26 +31,15 @@ std::int64_t fill_contributors(const std::int64_t* ip, const std::int64_t* ep, c
     std::int64_t* oi = out_i + a * top;
     double* oq = out_q + a * top;
     double* op = out_pnl + a * top;
-    for (std::size_t j = 0; j < top; ++j) oi[j] = -1, oq[j] = 0.0, op[j] = 0.0;
     const std::int64_t k = key[a];
-    if (k < 0) continue;
-    const auto s = static_cast<std::size_t>(scenario[a]);
-    std::size_t filled = 0;
-    for (std::int64_t p = ip[a]; p < ep[a]; ++p) {
-      const std::int64_t i = ix[p];
-      if (i < 0 || static_cast<std::size_t>(i) >= n_instr) return p;
-      if (instrument_key[i] != k) continue;
-      const double pnl = quantity[p] * vectors[static_cast<std::size_t>(i) * width + s] * rate[k];
-      if (!(pnl < 0.0)) continue;  // only losses contribute
-      // Insert (pnl, i) into the sorted slots if it ranks among the top: by P&L, then instrument row.
-      std::size_t at = filled;
-      while (at > 0 && (pnl < op[at - 1] || (pnl == op[at - 1] && i < oi[at - 1]))) --at;
-      if (at >= top) continue;
-      const std::size_t last = filled < top ? filled : top - 1;
-      for (std::size_t j = last; j > at; --j) oi[j] = oi[j - 1], oq[j] = oq[j - 1], op[j] = op[j - 1];
-      oi[at] = i, oq[at] = quantity[p], op[at] = pnl;
-      if (filled < top) ++filled;
+    if (k < 0) {
+      for (std::size_t j = 0; j < top; ++j) oi[j] = -1, oq[j] = 0.0, op[j] = 0.0;
+      continue;
     }
+    const std::int64_t bad = riskoffset::account_contributors(ix, quantity, ip[a], ep[a], instrument_key, n_instr, vectors,
+                                                              width, k, static_cast<std::size_t>(scenario[a]),
+                                                              rate[k], top, oi, oq, op);
+    if (bad >= 0) return bad;
   }
   return -1;
 }

@@ -3,6 +3,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from typing_extensions import TypeAlias
 
 from .scenarios import OptionReprice
 
@@ -118,6 +119,16 @@ def futures_pnl(
     mark: npt.NDArray[np.float64],
     inverse: npt.NDArray[np.uint8],
 ) -> npt.NDArray[np.float64]: ...
+# What a LiveRefresh call captures of the accounts whose level changed, one row per account: figures, (largest
+# group, its worst scenario index), the positions losing most there (instrument rows, quantities, P&L in USD).
+Captured: TypeAlias = tuple[
+    npt.NDArray[np.float64],
+    npt.NDArray[np.int64],
+    npt.NDArray[np.int64],
+    npt.NDArray[np.float64],
+    npt.NDArray[np.float64],
+]
+
 class LiveRefresh:
     def __init__(
         self,
@@ -144,7 +155,8 @@ class LiveRefresh:
         fee: float,
         fee_col: int,
         refresh: bool,
-    ) -> tuple[int, bool, int, int]: ...
+        capture_top: int = 0,
+    ) -> tuple[int, bool, int, int, Captured | None]: ...
     def balance(
         self,
         start: npt.NDArray[np.int64],
@@ -157,7 +169,8 @@ class LiveRefresh:
         col: int,
         amount: float,
         add: bool,
-    ) -> tuple[bool, int, int]: ...
+        capture_top: int = 0,
+    ) -> tuple[bool, int, int, Captured | None]: ...
     def option_tick(
         self,
         reprice: OptionReprice,
@@ -169,7 +182,8 @@ class LiveRefresh:
         quantity: npt.NDArray[np.float64],
         average: npt.NDArray[np.float64],
         rows: npt.NDArray[np.int64],
-    ) -> tuple[int, npt.NDArray[np.int64], npt.NDArray[np.int8]]: ...
+        capture_top: int = 0,
+    ) -> tuple[int, npt.NDArray[np.int64], npt.NDArray[np.int8], Captured | None]: ...
     def __call__(
         self,
         starts: npt.NDArray[np.int64],
@@ -179,7 +193,13 @@ class LiveRefresh:
         average: npt.NDArray[np.float64],
         rows: npt.NDArray[np.int64],
         find_worst: bool = True,
-    ) -> tuple[int, npt.NDArray[np.int64], npt.NDArray[np.int8]]: ...
+        capture_top: int = 0,
+    ) -> tuple[
+        int,
+        npt.NDArray[np.int64],
+        npt.NDArray[np.int8],
+        Captured | None,
+    ]: ...
 def collateral_usd(
     amounts: npt.NDArray[np.float64], price: npt.NDArray[np.float64], haircut: npt.NDArray[np.float64]
 ) -> npt.NDArray[np.float64]: ...

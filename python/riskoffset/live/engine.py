@@ -359,6 +359,8 @@ class RiskEngine:
     # of an index tick's time), except for the accounts whose level it changes (their events show it): the queries
     # that show the scenario find it for their accounts first (`_fresh_worst`).
     LAZY_WORST_ACCOUNTS: ClassVar[int] = 512
+    # An event names this many of the account's positions losing most in its worst scenario.
+    TOP_CONTRIBUTORS: ClassVar[int] = 3
 
     def _alloc(self, n: int) -> None:
         """Grow the per-account arrays to ``n`` accounts (new accounts hold nothing)."""
@@ -442,13 +444,16 @@ class RiskEngine:
             find_worst = len(rows) < self.LAZY_WORST_ACCOUNTS
         if not find_worst and self.pm:
             self._mark_stale(None if every else rows, keys, True)  # before the call: a failure midway leaves them marked
-        bad, moved, before = self._bound_refresh(keys)(starts, ends, p.indices, p.quantity, p.average, rows, find_worst)
+        # (with emit, the call captures the accounts whose level changes for their events, while in cache)
+        bad, moved, before, captured = self._bound_refresh(keys)(
+            starts, ends, p.indices, p.quantity, p.average, rows, find_worst, self.TOP_CONTRIBUTORS if emit else 0
+        )
         if bad >= 0:
             raise self._not_finite(bad)
         if not find_worst and self.pm and len(moved):
             self._mark_stale(rows[moved], keys, False)  # the call searched the accounts whose level changed
         if emit and len(moved):
-            self._emit_rows(rows[moved], before.tolist(), timestamp)
+            self._emit_rows(rows[moved], before.tolist(), timestamp, captured)
 
     def _mark_stale(self, rows: IntArray | None, keys: IntArray | None, stale: bool) -> None:
         """Mark the worst scenario indices of accounts ``rows`` (every account when None) on the vector ``keys``
@@ -471,7 +476,7 @@ class RiskEngine:
         stale = np.unique(rows[flags.any(axis=1)])
         p = self.positions
         starts, ends = p.ranges(stale)  # not `_spans`: its one kept range is a vol tick's holders
-        bad, _, _ = self._bound_refresh(None)(starts, ends, p.indices, p.quantity, p.average, stale, True)
+        bad, _, _, _ = self._bound_refresh(None)(starts, ends, p.indices, p.quantity, p.average, stale, True)
         if bad >= 0:
             raise self._not_finite(bad)
         self._worst_stale[stale] = False
@@ -917,8 +922,8 @@ class RiskEngine:
             reprice = self._kept_repricer(row, update.forwards[name] if forwards else m.forwards.get(name))
             starts, ends = self._spans(holders)
             p = self.positions
-            status, moved, before = self._bound_refresh(self._inputs.instrument_key[row : row + 1]).option_tick(
-                reprice, row, sigma, starts, ends, p.indices, p.quantity, p.average, holders
+            status, moved, before, captured = self._bound_refresh(self._inputs.instrument_key[row : row + 1]).option_tick(
+                reprice, row, sigma, starts, ends, p.indices, p.quantity, p.average, holders, self.TOP_CONTRIBUTORS
             )
         except BaseException:  # (the compiled call changes nothing when it raises)
             columns.forward[row] = kept_forward
@@ -930,7 +935,7 @@ class RiskEngine:
             raise self._not_finite(status)
         m.apply(update)
         if len(moved):
-            self._emit_rows(holders[moved], before.tolist(), q.timestamp)
+            self._emit_rows(holders[moved], before.tolist(), q.timestamp, captured)
         self.counters["updates"] += 1
         self._notify()
         return True
@@ -1094,8 +1099,8 @@ class RiskEngine:
         a = self.positions.row_of.get(label)
         if a is not None and self.pm and self._held[row_i] and self._kind[row_i] != KIND_SPOT:
             # The common case in one compiled call: position, cash and the account's figures, all or nothing.
-            was, now = self._fill(a, row_i, q, px, fee_amount, fee_col, refresh=True)
-            self._emit(a, was, now, timestamp)
+            was, now, captured = self._fill(a, row_i, q, px, fee_amount, fee_col, refresh=True)
+            self._emit(a, was, now, timestamp, captured)
         else:
             with self._transaction() as undo:
                 a = self.positions.account_row(label, create=True)
@@ -1120,22 +1125,26 @@ class RiskEngine:
         self.counters["updates"] += 1
         self._notify()
 
-    def _fill(self, a: int, row_i: int, q: float, px: float, fee: float, fee_col: int, *, refresh: bool) -> tuple[int, int]:
+    def _fill(
+        self, a: int, row_i: int, q: float, px: float, fee: float, fee_col: int, *, refresh: bool
+    ) -> tuple[int, int, Any]:
         """The fill in the pool and the account's balances (premium, realised futures P&L, fee), and with
         ``refresh`` the account recomputed, in one compiled call (all or nothing: a non-finite figure leaves
-        the account as it was and raises).  Returns the account's level before and after."""
+        the account as it was and raises).  Returns the account's level before and after, and what the call
+        captured of it for its event when the level changed (`_emit_rows`)."""
         p = self.positions
         trade = self._bound_refresh(None).trade
-        n, bad, was, now = trade(p.start, p.end, p.indices, p.quantity, p.average, p.size, a, row_i, q, px, fee,
-                                 fee_col, refresh)  # fmt: skip
+        top = self.TOP_CONTRIBUTORS if refresh else 0
+        n, bad, was, now, captured = trade(p.start, p.end, p.indices, p.quantity, p.average, p.size, a, row_i, q, px,
+                                           fee, fee_col, refresh, top)  # fmt: skip
         if n < 0:  # the pool is full (nothing was written): grow it and trade
             p.reserve(a)
-            n, bad, was, now = trade(p.start, p.end, p.indices, p.quantity, p.average, p.size, a, row_i, q, px, fee,
-                                     fee_col, refresh)  # fmt: skip
+            n, bad, was, now, captured = trade(p.start, p.end, p.indices, p.quantity, p.average, p.size, a, row_i, q,
+                                               px, fee, fee_col, refresh, top)  # fmt: skip
         if bad:
             raise self._not_finite(a)
         p.appended(a, n)
-        return was, now
+        return was, now, captured
 
     @_locked
     def on_balance(self, account: Any, currency: str, amount: float, timestamp: int | None = None) -> None:
@@ -1161,11 +1170,13 @@ class RiskEngine:
         a = self.positions.row_of.get(label)
         if a is not None and self.pm:  # one compiled call, all or nothing
             p = self.positions
-            bad, was, now = self._bound_refresh(None).balance(p.start, p.end, p.indices, p.quantity, p.average, p.size,
-                                                            a, self._col[cur], amount, add)  # fmt: skip
+            bad, was, now, captured = self._bound_refresh(None).balance(
+                p.start, p.end, p.indices, p.quantity, p.average, p.size, a, self._col[cur], amount, add,
+                self.TOP_CONTRIBUTORS,
+            )  # fmt: skip
             if bad:
                 raise self._not_finite(a)
-            self._emit(a, was, now, timestamp)
+            self._emit(a, was, now, timestamp, captured)
         else:
             with self._transaction() as undo:
                 a = self.positions.account_row(label, create=True)
@@ -1297,17 +1308,21 @@ class RiskEngine:
         self.errors.append((line, str(exc)))
 
     # ================================================================== events
-    def _emit(self, row: int, was: int, now: int, timestamp: int | None) -> None:
+    def _emit(self, row: int, was: int, now: int, timestamp: int | None, captured: Any = None) -> None:
         """The event of one account whose level went from ``was`` to ``now`` (none when it stayed)."""
         if was != now:
-            self._emit_rows(np.array([row], dtype=np.int64), [was], timestamp)
+            self._emit_rows(np.array([row], dtype=np.int64), [was], timestamp, captured)
 
-    def _emit_rows(self, rows: IntArray, was: list[int], timestamp: int | None) -> None:
+    def _emit_rows(self, rows: IntArray, was: list[int], timestamp: int | None, captured: Any = None) -> None:
         """The events of the accounts ``rows``, whose levels moved from ``was``: their figures and contributors
-        captured as columns for all of them at once (an index tick can move thousands), made into dictionaries
-        when an event is first read."""
-        figures = self._columns(rows)
-        batch = EventBatch(figures, self._contributors(rows) if self.pm else None)
+        as columns for all of them at once (an index tick can move thousands), made into dictionaries when an
+        event is first read.  ``captured``: what the refresh that moved them captured (`LiveRefresh`); without
+        it they are read from the engine's arrays now."""
+        if captured is None:
+            figures, contributors = self._columns(rows), self._contributors(rows) if self.pm else None
+        else:
+            figures, contributors = self._captured_columns(rows, captured)
+        batch = EventBatch(figures, contributors)
         accounts = figures.columns[0]
         events = [
             Event.of_batch(level_change(w, now), account, LEVELS[now], LEVELS[w], timestamp, batch, at)
@@ -1334,7 +1349,23 @@ class RiskEngine:
         while self._events:
             yield self._events.popleft()
 
-    def _contributors(self, rows: IntArray, top: int = 3) -> Contributors:
+    def _captured_columns(self, rows: IntArray, captured: Any) -> tuple[FigureColumns, Contributors | None]:
+        """The figures and contributors of the accounts ``rows`` from what `LiveRefresh` captured of them (figures,
+        worst group and scenario, contributors).  Where an account's largest group was not recomputed and its
+        worst scenario awaits the search a bulk update left to the queries, it is searched now, as queries do."""
+        values, worst, instrument, quantity, pnl = captured
+        figures = self._figure_columns(rows, values, worst)
+        if not self.pm:
+            return figures, None
+        awaiting = np.flatnonzero(instrument[:, 0] == -2)
+        if len(awaiting):
+            again = rows[awaiting]
+            found = self._contributors(again, instrument.shape[1])  # (finds their worst scenario first)
+            worst[awaiting, 1] = self._worst_index[again]
+            instrument[awaiting], quantity[awaiting], pnl[awaiting] = found.instrument, found.quantity, found.pnl
+        return figures, Contributors(instrument, quantity, pnl, self._names)
+
+    def _contributors(self, rows: IntArray, top: int = TOP_CONTRIBUTORS) -> Contributors:
         """Per account of ``rows`` (under deribit-pm), the ``top`` positions whose P&L in the account's worst
         scenario (of its largest group) is most negative, in USD (ties by instrument row)."""
         self._fresh_worst(rows)
@@ -1357,29 +1388,35 @@ class RiskEngine:
 
     def _columns(self, rows: IntArray) -> FigureColumns:
         """The figures of the accounts ``rows`` as they are now, column by column (copies)."""
-        labels = self.positions.labels
+        self._fresh_worst(rows)
+        k = len(self.currencies)
+        values = np.empty((len(rows), 6 + 4 * k))
+        usd = (self._margin_balance, self._initial_usd, self._maintenance_usd, self._available, self._ratio, self._worst_usd)
+        for j, a in enumerate(usd):
+            values[:, j] = a[rows]
+        balance = self._balance[rows]
+        values[:, 6::4], values[:, 7::4] = balance, self._equity(rows, balance)
+        values[:, 8::4], values[:, 9::4] = self._initial[rows], self._maintenance[rows]
+        return self._figure_columns(rows, values, np.stack([self._worst_key[rows], self._worst_index[rows]], axis=1))
+
+    def _figure_columns(self, rows: IntArray, values: FloatArray, worst: IntArray) -> FigureColumns:
+        """The figures of the accounts ``rows`` laid out as `LiveRefresh` captures them: ``values`` per account
+        margin balance, IM, MM and available funds in USD, MM ratio, worst P&L in USD, then per currency
+        balance, equity, IM, MM; ``worst`` per account its largest group and that group's worst scenario index."""
         names = ["account", "level", "margin_balance_usd", "initial_usd", "maintenance_usd", "available_usd",
                  "mm_ratio"]  # fmt: skip
         columns: list[Any] = [
-            list(map(labels.__getitem__, rows.tolist())),  # (Python scalars: `_label` makes them so)
+            list(map(self.positions.labels.__getitem__, rows.tolist())),  # (Python scalars: `_label` makes them so)
             list(map(LEVELS.__getitem__, self._level[rows].tolist())),
-            *(a[rows] for a in (self._margin_balance, self._initial_usd, self._maintenance_usd, self._available,
-                                self._ratio)),
-        ]  # fmt: skip
-        balance = self._balance[rows]
-        equity = self._equity(rows, balance)
-        parts = (("balance", balance), ("equity", equity), ("initial", self._initial[rows]),
-                 ("maintenance", self._maintenance[rows]))  # fmt: skip
+            *(values[:, j] for j in range(5)),
+        ]
         for j, cur in enumerate(self.currencies):
-            for part, values in parts:
+            for i, part in enumerate(("balance", "equity", "initial", "maintenance")):
                 names.append(f"{part}_{cur}")
-                columns.append(values[:, j])
-        worst = None
-        if self.pm:
-            self._fresh_worst(rows)
-            worst = (self._worst_key[rows], self._worst_index[rows], self._worst_usd[rows], self._keys.names,
-                     self._labels)  # fmt: skip
-        return FigureColumns(names, columns, worst)
+                columns.append(values[:, 6 + 4 * j + i])
+        if not self.pm:
+            return FigureColumns(names, columns)
+        return FigureColumns(names, columns, (worst[:, 0], worst[:, 1], values[:, 5], self._keys.names, self._labels))
 
     def _equity(self, rows: IntArray, balance: FloatArray | None = None) -> FloatArray:
         """Equity per currency of the accounts ``rows``: balance (``balance`` when already gathered) + options at
