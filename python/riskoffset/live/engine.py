@@ -1353,17 +1353,16 @@ class RiskEngine:
         """The figures and contributors of the accounts ``rows`` from what `LiveRefresh` captured of them (figures,
         worst group and scenario, contributors).  Where an account's largest group was not recomputed and its
         worst scenario awaits the search a bulk update left to the queries, it is searched now, as queries do."""
-        values, worst, instrument, quantity, pnl = captured
-        figures = self._figure_columns(rows, values, worst)
-        if not self.pm:
-            return figures, None
-        awaiting = np.flatnonzero(instrument[:, 0] == -2)
+        values, worst, instrument, quantity, pnl = captured  # (values: the six USD figures, then 4 per currency)
+        awaiting = np.flatnonzero(instrument[:, 0] == -2) if self.pm else ()
         if len(awaiting):
             again = rows[awaiting]
             found = self._contributors(again, instrument.shape[1])  # (finds their worst scenario first)
             worst[awaiting, 1] = self._worst_index[again]
             instrument[awaiting], quantity[awaiting], pnl[awaiting] = found.instrument, found.quantity, found.pnl
-        return figures, Contributors(instrument, quantity, pnl, self._names)
+        usd, parts = [values[:, j] for j in range(6)], [values[:, 6 + i :: 4] for i in range(4)]
+        figures = self._figure_columns(rows, usd, parts, worst[:, 0], worst[:, 1])
+        return figures, Contributors(instrument, quantity, pnl, self._names) if self.pm else None
 
     def _contributors(self, rows: IntArray, top: int = TOP_CONTRIBUTORS) -> Contributors:
         """Per account of ``rows`` (under deribit-pm), the ``top`` positions whose P&L in the account's worst
@@ -1389,34 +1388,36 @@ class RiskEngine:
     def _columns(self, rows: IntArray) -> FigureColumns:
         """The figures of the accounts ``rows`` as they are now, column by column (copies)."""
         self._fresh_worst(rows)
-        k = len(self.currencies)
-        values = np.empty((len(rows), 6 + 4 * k))
         usd = (self._margin_balance, self._initial_usd, self._maintenance_usd, self._available, self._ratio, self._worst_usd)
-        for j, a in enumerate(usd):
-            values[:, j] = a[rows]
         balance = self._balance[rows]
-        values[:, 6::4], values[:, 7::4] = balance, self._equity(rows, balance)
-        values[:, 8::4], values[:, 9::4] = self._initial[rows], self._maintenance[rows]
-        return self._figure_columns(rows, values, np.stack([self._worst_key[rows], self._worst_index[rows]], axis=1))
+        parts = (balance, self._equity(rows, balance), self._initial[rows], self._maintenance[rows])
+        return self._figure_columns(rows, [a[rows] for a in usd], parts, self._worst_key[rows], self._worst_index[rows])
 
-    def _figure_columns(self, rows: IntArray, values: FloatArray, worst: IntArray) -> FigureColumns:
-        """The figures of the accounts ``rows`` laid out as `LiveRefresh` captures them: ``values`` per account
-        margin balance, IM, MM and available funds in USD, MM ratio, worst P&L in USD, then per currency
-        balance, equity, IM, MM; ``worst`` per account its largest group and that group's worst scenario index."""
+    def _figure_columns(
+        self,
+        rows: IntArray,
+        usd: Sequence[FloatArray],
+        parts: Sequence[FloatArray],
+        worst_key: IntArray,
+        worst_index: IntArray,
+    ) -> FigureColumns:
+        """The figures of the accounts ``rows``: ``usd`` their margin balance, IM, MM and available funds in USD, MM
+        ratio and worst P&L in USD; ``parts`` their balance, equity, IM and MM per currency ([account, currency]);
+        their largest group and that group's worst scenario index."""
         names = ["account", "level", "margin_balance_usd", "initial_usd", "maintenance_usd", "available_usd",
                  "mm_ratio"]  # fmt: skip
         columns: list[Any] = [
             list(map(self.positions.labels.__getitem__, rows.tolist())),  # (Python scalars: `_label` makes them so)
             list(map(LEVELS.__getitem__, self._level[rows].tolist())),
-            *(values[:, j] for j in range(5)),
+            *usd[:5],
         ]
         for j, cur in enumerate(self.currencies):
-            for i, part in enumerate(("balance", "equity", "initial", "maintenance")):
+            for part, values in zip(("balance", "equity", "initial", "maintenance"), parts):
                 names.append(f"{part}_{cur}")
-                columns.append(values[:, 6 + 4 * j + i])
+                columns.append(values[:, j])
         if not self.pm:
             return FigureColumns(names, columns)
-        return FigureColumns(names, columns, (worst[:, 0], worst[:, 1], values[:, 5], self._keys.names, self._labels))
+        return FigureColumns(names, columns, (worst_key, worst_index, usd[5], self._keys.names, self._labels))
 
     def _equity(self, rows: IntArray, balance: FloatArray | None = None) -> FloatArray:
         """Equity per currency of the accounts ``rows``: balance (``balance`` when already gathered) + options at
