@@ -64,7 +64,7 @@ from ..margining.vectors import vector_keys
 from ..market import Market, MarketDataError, curve_point
 from ..unit_greeks import instrument_greeks, option_greeks, premium_adjusted
 from ..whatif import MAX_ORDER
-from .events import LEVELS, Event, EventBatch, level_change
+from .events import LEVELS, Event, EventBatch
 from .figures import Contributors, FigureColumns
 from .positions import FEW_INSTRUMENTS, Positions
 from .undo import Undo
@@ -1323,11 +1323,7 @@ class RiskEngine:
         else:
             figures, contributors = self._captured_columns(rows, captured)
         batch = EventBatch(figures, contributors)
-        accounts = figures.columns[0]
-        events = [
-            Event.of_batch(level_change(w, now), account, LEVELS[now], LEVELS[w], timestamp, batch, at)
-            for at, (w, now, account) in enumerate(zip(was, self._level[rows].tolist(), accounts))
-        ]  # fmt: skip
+        events = Event.of_batch(batch, was, self._level[rows].tolist(), figures.columns[0], timestamp)
         self._events.extend(events)
         self._to_notify.extend(events)
 

@@ -8,6 +8,7 @@ time an account's level changes, once per crossing: ``margin_call`` or ``liquida
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from .figures import Contributors, FigureColumns
@@ -20,6 +21,10 @@ def level_change(was: int, now: int) -> str:
     if now == was:
         raise ValueError("no level change")
     return LEVELS[now] if now > was else "recovery"
+
+
+# (kind, level, previous level) of each move between two levels
+_CHANGES = {(w, n): (level_change(w, n), LEVELS[n], LEVELS[w]) for w in range(3) for n in range(3) if w != n}
 
 
 class EventBatch:
@@ -88,13 +93,23 @@ class Event:
 
     @classmethod
     def of_batch(
-        cls, kind: str, account: Any, level: str, previous: str, timestamp: int | None, batch: EventBatch, at: int
-    ) -> Event:
-        """The event whose figures and contributors are row ``at`` of ``batch`` (made when first read)."""
-        event = cls.__new__(cls)
-        event._kind, event._account, event._level, event._previous = kind, account, level, previous
-        event._timestamp, event._source, event._at = timestamp, batch, at
-        return event
+        cls, batch: EventBatch, was: Iterable[int], now: Iterable[int], accounts: Iterable[Any], timestamp: int | None
+    ) -> list[Event]:
+        """The events of ``batch``'s accounts, whose levels went from ``was`` to ``now`` (indices into LEVELS): the
+        event of row ``at`` reads its figures and contributors from that row (made when first read).  A crash
+        makes thousands at once: one loop here, each event's slots set directly."""
+        new = object.__new__
+        out: list[Event] = []
+        append = out.append
+        for at, (w, n, account) in enumerate(zip(was, now, accounts)):
+            event = new(cls)
+            try:
+                event._kind, event._level, event._previous = _CHANGES[w, n]
+            except KeyError:
+                raise ValueError(f"no level change: {w!r} to {n!r}") from None
+            event._account, event._timestamp, event._source, event._at = account, timestamp, batch, at
+            append(event)
+        return out
 
     @property
     def kind(self) -> str:
