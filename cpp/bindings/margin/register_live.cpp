@@ -59,6 +59,10 @@ void same_length(const A& a, std::size_t n, const char* name) {
 }
 
 
+// A capture's first contributor slot where the account's largest group awaits its scenario search (exported as
+// _core.margin.NOT_CAPTURED).
+constexpr std::int64_t kNotCaptured = -2;
+
 // Sums per currency column 0-3 in the lanes of two two-double vectors (plain SSE2 on x86-64; GCC's vector
 // extensions elsewhere): `add` puts value x 1 in the column's lane and value x 0 in the others.
 struct OneHotSums {
@@ -137,9 +141,9 @@ class LiveRefresh {
   // event's figures and contributors, read later, would each miss the caches): Captured.
   py::tuple call(const Ints& starts, const Ints& ends, const Ints& indices, const Doubles& quantity_in,
                  const Doubles& average_in, const Ints& rows, bool find_worst, std::int64_t capture_top) {
-    RO_CHECK(0 <= capture_top && capture_top <= 64, "capture_top must be between 0 and 64");
+    const std::size_t top = checked_top(capture_top);
     const Accounts accounts = checked_accounts(starts, ends, indices, quantity_in, average_in, rows);
-    Outcome outcome = refresh_accounts(accounts, find_worst, static_cast<std::size_t>(capture_top));
+    Outcome outcome = refresh_accounts(accounts, find_worst, top);
     return outcome.tuple(outcome.bad, n_figures());
   }
 
@@ -153,7 +157,7 @@ class LiveRefresh {
                         const Ints& ends, const Ints& indices, const Doubles& quantity_in, const Doubles& average_in,
                         const Ints& rows, std::int64_t capture_top) {
     RO_CHECK(pm_, "only a portfolio-margin refresh reprices an option's scenario vector");
-    RO_CHECK(0 <= capture_top && capture_top <= 64, "capture_top must be between 0 and 64");
+    const std::size_t top = checked_top(capture_top);
     RO_CHECK(reprice.size() == n_instr_, "the reprice is bound to another instrument table");
     const Accounts accounts = checked_accounts(starts, ends, indices, quantity_in, average_in, rows);
     RO_CHECK(0 <= row && static_cast<std::size_t>(row) < n_instr_, "row outside the instrument table");
@@ -161,7 +165,7 @@ class LiveRefresh {
     if (!reprice(row, sigma)) return Outcome{}.tuple(-2, n_figures());
     std::vector<std::int8_t> levels(accounts.n_rows);
     for (std::size_t a = 0; a < accounts.n_rows; ++a) levels[a] = level_[accounts.rows[a]];
-    Outcome outcome = refresh_accounts(accounts, true, static_cast<std::size_t>(capture_top));
+    Outcome outcome = refresh_accounts(accounts, true, top);
     if (outcome.bad < 0) return outcome.tuple(-1, n_figures());
     reprice.restore(saved);
     refresh_accounts(accounts);
@@ -186,7 +190,7 @@ class LiveRefresh {
     RO_CHECK(std::isfinite(quantity) && std::isfinite(price) && price > 0.0 && std::isfinite(fee),
              "quantity, price (> 0) and fee must be finite");
     RO_CHECK(!refresh || pm_, "only a portfolio-margin refresh recomputes a trade's account in the same call");
-    RO_CHECK(0 <= capture_top && capture_top <= 64, "capture_top must be between 0 and 64");
+    const std::size_t top = checked_top(capture_top);
     const auto i = static_cast<std::size_t>(instrument);
     const std::size_t ru = acc.row;
     const std::int64_t s = acc.start[ru], e = acc.end[ru];
@@ -209,7 +213,7 @@ class LiveRefresh {
           std::copy(saved.begin(), saved.end(), bal);
           acc.start[ru] = s, acc.end[ru] = e;
         },
-        static_cast<std::size_t>(capture_top), captured);
+        top, captured);
     return py::make_tuple(t.length, bad, was, level_[ru], captured);
   }
 
@@ -224,13 +228,13 @@ class LiveRefresh {
     RO_CHECK(0 <= col && static_cast<std::size_t>(col) < k_, "currency column outside the currencies");
     RO_CHECK(std::isfinite(amount), "amount must be finite");
     RO_CHECK(pm_, "only a portfolio-margin refresh recomputes an account in one call");
-    RO_CHECK(0 <= capture_top && capture_top <= 64, "capture_top must be between 0 and 64");
+    const std::size_t top = checked_top(capture_top);
     double& cell = balance_.mutable_data()[acc.row * k_ + static_cast<std::size_t>(col)];
     const double saved = cell;
     const std::int8_t was = level_[acc.row];
     cell = add ? cell + amount : amount;
     py::object captured = py::none();
-    const bool bad = !refresh_one(acc, was, [&] { cell = saved; }, static_cast<std::size_t>(capture_top), captured);
+    const bool bad = !refresh_one(acc, was, [&] { cell = saved; }, top, captured);
     return py::make_tuple(bad, was, level_[acc.row], captured);
   }
 
@@ -306,8 +310,12 @@ class LiveRefresh {
     std::vector<std::int64_t> worst, instrument;
     std::size_t top = 0;
   };
-  static constexpr std::int64_t kNotCaptured = -2;
   std::size_t n_figures() const { return 6 + 4 * k_; }
+  // A call's capture_top, checked: 0 (nothing captured) to riskoffset::kMaxContributors.
+  static std::size_t checked_top(std::int64_t capture_top) {
+    RO_CHECK(0 <= capture_top && capture_top <= riskoffset::kMaxContributors, "capture_top must be between 0 and 64");
+    return static_cast<std::size_t>(capture_top);
+  }
 
   // What a recomputation found, per part of the accounts (each part one thread's, in account order).
   struct Outcome {
@@ -741,6 +749,7 @@ class LiveRefresh {
 }  // namespace
 
 void register_live(py::module_& m) {
+  m.attr("NOT_CAPTURED") = kNotCaptured;
   m.def(
       "futures_fill",
       [](double held, double average, double quantity, double price, bool inverse) {

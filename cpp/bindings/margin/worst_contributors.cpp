@@ -61,7 +61,7 @@ void register_contributors(py::module_& m) {
         RO_CHECK(vectors.ndim() == 2 && instrument_key.ndim() == 1 && instrument_key.size() == vectors.shape(0),
                  "vectors must be instruments x scenarios, with one instrument_key per instrument");
         RO_CHECK(rate.ndim() == 1, "rate must be a vector (one entry per key)");
-        RO_CHECK(1 <= top && top <= 64, "top must be between 1 and 64");
+        RO_CHECK(1 <= top && top <= riskoffset::kMaxContributors, "top must be between 1 and 64");
         const auto n_pool = static_cast<std::int64_t>(indices.size());
         const auto n_instr = static_cast<std::size_t>(vectors.shape(0)), width = static_cast<std::size_t>(vectors.shape(1));
         const auto n_keys = static_cast<std::int64_t>(rate.size());

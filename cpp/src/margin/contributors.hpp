@@ -8,6 +8,9 @@
 
 namespace riskoffset {
 
+// The most positions a call ranks per account (the slots are kept sorted by insertion).
+constexpr std::int64_t kMaxContributors = 64;
+
 // Positions [s, e) of (ix, quantity) whose instrument belongs to group `key` valued at column `scenario` of
 // their instrument's scenario row (`vectors`, `width` entries a row), times `rate` (the group's currency in
 // USD); the `top` most negative kept in order, ties by instrument row: slot j is the j-th largest loss (out_i,

@@ -129,6 +129,8 @@ Captured: TypeAlias = tuple[
     npt.NDArray[np.float64],
 ]
 
+NOT_CAPTURED: int  # a capture's first contributor instrument where the worst scenario awaits its search
+
 class LiveRefresh:
     def __init__(
         self,

@@ -34,7 +34,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from pathlib import Path
-from typing import Any, ClassVar, NamedTuple, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -68,6 +68,9 @@ from .events import LEVELS, Event, EventBatch
 from .figures import Contributors, FigureColumns
 from .positions import FEW_INSTRUMENTS, Positions
 from .undo import Undo
+
+if TYPE_CHECKING:
+    from .._core.margin import Captured
 
 SNAPSHOT_FORMAT = "riskoffset-engine-1"
 
@@ -1127,7 +1130,7 @@ class RiskEngine:
 
     def _fill(
         self, a: int, row_i: int, q: float, px: float, fee: float, fee_col: int, *, refresh: bool
-    ) -> tuple[int, int, Any]:
+    ) -> tuple[int, int, Captured | None]:
         """The fill in the pool and the account's balances (premium, realised futures P&L, fee), and with
         ``refresh`` the account recomputed, in one compiled call (all or nothing: a non-finite figure leaves
         the account as it was and raises).  Returns the account's level before and after, and what the call
@@ -1308,12 +1311,14 @@ class RiskEngine:
         self.errors.append((line, str(exc)))
 
     # ================================================================== events
-    def _emit(self, row: int, was: int, now: int, timestamp: int | None, captured: Any = None) -> None:
+    def _emit(self, row: int, was: int, now: int, timestamp: int | None, captured: Captured | None = None) -> None:
         """The event of one account whose level went from ``was`` to ``now`` (none when it stayed)."""
         if was != now:
             self._emit_rows(np.array([row], dtype=np.int64), [was], timestamp, captured)
 
-    def _emit_rows(self, rows: IntArray, was: list[int], timestamp: int | None, captured: Any = None) -> None:
+    def _emit_rows(
+        self, rows: IntArray, was: list[int], timestamp: int | None, captured: Captured | None = None
+    ) -> None:
         """The events of the accounts ``rows``, whose levels moved from ``was``: their figures and contributors
         as columns for all of them at once (an index tick can move thousands), made into dictionaries when an
         event is first read.  ``captured``: what the refresh that moved them captured (`LiveRefresh`); without
@@ -1345,12 +1350,12 @@ class RiskEngine:
         while self._events:
             yield self._events.popleft()
 
-    def _captured_columns(self, rows: IntArray, captured: Any) -> tuple[FigureColumns, Contributors | None]:
+    def _captured_columns(self, rows: IntArray, captured: Captured) -> tuple[FigureColumns, Contributors | None]:
         """The figures and contributors of the accounts ``rows`` from what `LiveRefresh` captured of them (figures,
         worst group and scenario, contributors).  Where an account's largest group was not recomputed and its
         worst scenario awaits the search a bulk update left to the queries, it is searched now, as queries do."""
         values, worst, instrument, quantity, pnl = captured  # (values: the six USD figures, then 4 per currency)
-        awaiting = np.flatnonzero(instrument[:, 0] == -2) if self.pm else ()
+        awaiting = np.flatnonzero(instrument[:, 0] == _core.margin.NOT_CAPTURED) if self.pm else ()
         if len(awaiting):
             again = rows[awaiting]
             found = self._contributors(again, instrument.shape[1])  # (finds their worst scenario first)
