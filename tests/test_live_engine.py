@@ -480,10 +480,11 @@ def test_a_coin_tick_reads_each_account_from_its_first_to_its_last_position_of_t
         twin._refresh(np.array([a], dtype=np.int64), keys=twin._keys_of("BTC"), emit=False)
 
 
-def test_a_trade_whose_figures_overflow_changes_nothing() -> None:
+@pytest.mark.parametrize("fee_currency", [None, "other"])
+def test_a_trade_whose_figures_overflow_changes_nothing(fee_currency: str | None) -> None:
     """The compiled trade of an account on an instrument it holds: a premium that overflows to infinity makes
     its equity non-finite, so the trade is refused and the account's positions, balances and figures are
-    exactly as before."""
+    exactly as before (its fee too, in the settlement currency or in another one)."""
     book, balances = start_book()
     engine = ro.RiskEngine(book, MARKET, balances=balances)
     account = engine.positions.labels[0]
@@ -491,10 +492,12 @@ def test_a_trade_whose_figures_overflow_changes_nothing() -> None:
     held = int(engine.positions.indices[engine.positions.start[row]])
     name = str(engine.table.names[held])
     assert engine.table.kind[held] == 2, name  # an option: its premium moves the balance
+    if fee_currency is not None:
+        fee_currency = next(c for c in engine.currencies if c != engine._settle_currency[held])
     before = pickle.dumps(engine.accounts())
     segment = engine.positions.segment(row)
     with pytest.raises(ValueError, match="not a finite number"):
-        engine.on_trade(account, name, 1e14, 1e300)
+        engine.on_trade(account, name, 1e14, 1e300, fee=3.0, fee_currency=fee_currency)
     assert pickle.dumps(engine.accounts()) == before
     assert repr(engine.positions.segment(row)) == repr(segment)  # NaN average prices compare by repr
     engine.on_trade(account, name, 1.0, 0.01)  # the engine goes on

@@ -411,6 +411,11 @@ class InstrumentTable:
         shown = ", ".join(f"{n} {k}s" for k, n in kinds.items() if n)
         return f"InstrumentTable({len(self)} instruments: {shown}; underlyings {', '.join(self.underlyings)})"
 
+    @property
+    def row_of(self) -> Mapping[str, int]:
+        """Each instrument name's row (the table's own index: read it, never change it)."""
+        return self._row
+
     def row(self, name: str) -> int:
         try:
             return self._row[name]

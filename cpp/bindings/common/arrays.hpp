@@ -31,23 +31,29 @@ inline bool overlaps(const pybind11::array& a, const pybind11::array& b) {
 // A caller's array bound as it is, never through a converted copy (a copy would not receive what a kernel
 // writes, and would go stale when the caller updates the original in place): exactly dtype T, C-contiguous and
 // aligned, writeable when `writeable`.  Throws TypeError / ValueError naming `name`.
+// (Called with the GIL held, as every binding's checks are.)
 template <typename T>
-pybind11::array_t<T> exact_array(pybind11::handle h, const std::string& name, bool writeable) {
-  if (!pybind11::isinstance<pybind11::array>(h)) throw pybind11::type_error(name + " must be a numpy array");
+pybind11::array_t<T> exact_array(pybind11::handle h, const char* name, bool writeable) {
+  if (!pybind11::isinstance<pybind11::array>(h)) throw pybind11::type_error(std::string(name) + " must be a numpy array");
   auto a = pybind11::reinterpret_borrow<pybind11::array>(h);
-  // Equivalent, not identical: an array read back from a pickle carries its own dtype object.
-  if (!a.dtype().equal(pybind11::dtype::of<T>()))
-    throw pybind11::type_error(name + " must be a " + pybind11::str(pybind11::dtype::of<T>()).cast<std::string>() +
-                               " array, got dtype " + pybind11::str(a.dtype()).cast<std::string>());
+  // numpy's own descriptor of T, looked up once and never released (a static Python object must outlive the
+  // interpreter's shutdown): the arrays this process makes carry it.  Else equivalence: an array read back from
+  // a pickle carries its own dtype object.
+  static PyObject* const native = pybind11::dtype::of<T>().release().ptr();
+  if (pybind11::detail::array_proxy(h.ptr())->descr != native &&
+      !a.dtype().equal(pybind11::reinterpret_borrow<pybind11::dtype>(native)))
+    throw pybind11::type_error(std::string(name) + " must be a " +
+                               pybind11::str(pybind11::dtype::of<T>()).cast<std::string>() + " array, got dtype " +
+                               pybind11::str(a.dtype()).cast<std::string>());
   if (!(a.flags() & pybind11::array::c_style) || !(a.flags() & pybind11::detail::npy_api::NPY_ARRAY_ALIGNED_))
-    throw pybind11::value_error(name + " must be C-contiguous and aligned");
-  if (writeable && !a.writeable()) throw pybind11::value_error(name + " must be writeable");
+    throw pybind11::value_error(std::string(name) + " must be C-contiguous and aligned");
+  if (writeable && !a.writeable()) throw pybind11::value_error(std::string(name) + " must be writeable");
   return pybind11::reinterpret_borrow<pybind11::array_t<T>>(a);
 }
 
 // A caller's output array of `size` float64 elements (exact_array, writeable).
 inline pybind11::array_t<double> checked_out(pybind11::handle h, pybind11::ssize_t size, const std::string& name) {
-  auto a = exact_array<double>(h, name, true);
+  auto a = exact_array<double>(h, name.c_str(), true);
   if (a.size() != size)
     throw pybind11::value_error(name + " has " + std::to_string(a.size()) + " elements, expected " +
                                 std::to_string(size));

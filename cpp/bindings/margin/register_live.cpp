@@ -11,6 +11,8 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -199,18 +201,18 @@ class LiveRefresh {
                                                                  is_future_.data()[i] != 0, inverse_.data()[i] != 0);
     if (t.length < 0) return py::make_tuple(-1, false, was, was, py::none());
     double* bal = balance_.mutable_data() + ru * k_;
-    const std::vector<double> saved(bal, bal + k_);
+    const auto sc = static_cast<std::size_t>(settle_col_.data()[i]), fc = static_cast<std::size_t>(fee_col);
+    const double saved_settle = bal[sc], saved_fee = bal[fc];  // the two cells the fill moves (maybe one)
     acc.start[ru] = size, acc.end[ru] = size + t.length;
-    const auto sc = static_cast<std::size_t>(settle_col_.data()[i]);
     if (is_option_.data()[i]) bal[sc] -= quantity * price;  // the premium leaves (or enters) at once
     bal[sc] += t.realised;
-    bal[static_cast<std::size_t>(fee_col)] -= fee;
+    bal[fc] -= fee;
     if (!refresh) return py::make_tuple(t.length, false, was, was, py::none());
     py::object captured = py::none();
     const bool bad = !refresh_one(
         acc, was,
         [&] {
-          std::copy(saved.begin(), saved.end(), bal);
+          bal[fc] = saved_fee, bal[sc] = saved_settle;  // both saved before either moved
           acc.start[ru] = s, acc.end[ru] = e;
         },
         top, captured);
@@ -420,18 +422,37 @@ class LiveRefresh {
   template <typename Undo>
   bool refresh_one(const OneAccount& acc, std::int8_t was, Undo undo, std::size_t capture_top, py::object& captured) {
     const auto row = static_cast<std::int64_t>(acc.row);
-    Outcome o;
-    o.moved.resize(1), o.before.resize(1);
-    if (capture_top) o.captured.resize(1), o.captured[0].top = capture_top;
-    auto run = [&](Captured* capture) {
-      return refresh_rows(acc.start + acc.row, acc.end + acc.row, acc.indices, acc.amounts, acc.average, &row, 1, 0,
-                          1, o.moved[0], o.before[0], false, false, true, capture);
+    std::vector<std::int64_t> moved;  // (empty, they allocate nothing: the usual trade moves no level)
+    std::vector<std::int8_t> before;
+    Captured capture;
+    capture.top = capture_top;
+    // The kept scratch, unless another call holds it (these calls hold the GIL, so none should).
+    std::unique_lock<std::mutex> hold(one_mutex_, std::try_to_lock);
+    riskoffset::PmScratch kept;
+    const bool keep = pm_ && hold.owns_lock();
+    if (keep) {
+      if (!one_buffers_) one_buffers_ = std::make_unique<riskoffset::PmScratchBuffers>(n_keys_, shape_.width(), book_.n_columns);
+      kept = one_buffers_->view();
+      std::fill(kept.used, kept.used + n_keys_, std::uint8_t{0});  // (an earlier call that threw may have left marks)
+      kept.dampener_ready = one_dampener_ready_;
+    }
+    auto run = [&](Captured* into) {
+      const std::int64_t bad = refresh_rows(acc.start + acc.row, acc.end + acc.row, acc.indices, acc.amounts, acc.average,
+                                            &row, 1, 0, 1, moved, before, false, false, true, into,
+                                            keep ? &kept : nullptr);
+      if (keep) one_dampener_ready_ = kept.dampener_ready;
+      return bad;
     };
-    if (run(capture_top ? &o.captured[0] : nullptr) < 0) {
-      if (capture_top && !o.moved[0].empty()) captured = o.captured_arrays(n_figures());
+    if (run(capture_top ? &capture : nullptr) < 0) {
+      if (capture_top && !moved.empty()) {
+        Outcome o;
+        o.captured.push_back(std::move(capture));
+        captured = o.captured_arrays(n_figures());
+      }
       return true;
     }
     undo();
+    moved.clear(), before.clear();
     run(nullptr);
     level_[acc.row] = was;
     return false;
@@ -444,7 +465,7 @@ class LiveRefresh {
                             const double* average, const std::int64_t* r, std::size_t n_rows, std::size_t begin,
                             std::size_t end, std::vector<std::int64_t>& moved, std::vector<std::int8_t>& before,
                             bool rows_aligned = false, bool rows_sorted = false, bool find_worst = true,
-                            Captured* capture = nullptr) const {
+                            Captured* capture = nullptr, riskoffset::PmScratch* kept = nullptr) const {
     if (!pm_) {
       const std::int64_t bad = settle_rows(ip, ep, ix, quantity, average, r, begin, end, moved, before);
       for (std::size_t m = 0; capture && m < moved.size(); ++m)
@@ -455,8 +476,8 @@ class LiveRefresh {
     if (rows_aligned) book.vectors = aligned_rows_, book.vector_stride = kRowStride;
     if (rows_sorted) book.start_row = start_row_, book.stop_row = stop_row_;
     book.indptr = ip, book.ends = ep, book.indices = ix, book.quantity = quantity, book.n_accounts = n_rows;
-    riskoffset::PmScratchBuffers buffers(n_keys_, shape_.width(), book.n_columns);
-    riskoffset::PmScratch scratch = buffers.view();
+    std::optional<riskoffset::PmScratchBuffers> buffers;
+    riskoffset::PmScratch scratch = kept ? *kept : buffers.emplace(n_keys_, shape_.width(), book.n_columns).view();
     riskoffset::PmLiveKeys live = live_;
     live.rows = r;
     live.find_worst = find_worst;
@@ -470,6 +491,7 @@ class LiveRefresh {
       const std::size_t e = std::min(end, b + kSettleSlice);
       pm_live(book, shape_, live, scratch, b, e);
       scratch.dampener_ready = true;
+      if (kept) kept->dampener_ready = true;
       const std::size_t moved_before = moved.size();
       const std::int64_t bad = settle_rows(ip, ep, ix, quantity, average, r, b, e, moved, before);
       if (bad_row < 0) bad_row = bad;
@@ -545,6 +567,11 @@ class LiveRefresh {
   }
   std::vector<double> aligned_store_;
   double* aligned_rows_ = nullptr;
+  // The scratch of the one-account calls (a trade, a balance), kept with its dampener rows, which depend on the
+  // bound keys alone: made and computed afresh, they were most of a trade's compiled cost.
+  std::mutex one_mutex_;
+  std::unique_ptr<riskoffset::PmScratchBuffers> one_buffers_;
+  bool one_dampener_ready_ = false;
   // The first instrument row with a bound key and one past the last (PmBook::start_row, stop_row).
   std::int64_t start_row_ = 0, stop_row_ = 0;
 

@@ -170,6 +170,7 @@ class RiskEngine:
         self._row_holders: dict[int, tuple[int, IntArray]] = {}
         self._moves_cache: tuple[FloatArray, IntArray, FloatArray] | None = None
         self.table = _universe(book, self.market)
+        self._row_of_name = self.table.row_of
         self._setup_instruments()
         # Futures keep the book's average price; without one they count as entered at their mark (P&L 0).
         given = book.average_price if book.average_price is not None else np.full(len(book.indices), math.nan)
@@ -553,6 +554,7 @@ class RiskEngine:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        self._row_of_name = self.table.row_of
         if "_stamps" not in state:  # an engine saved before the vol ticks' cache: rebuilt as options reprice
             self._names = [str(n) for n in self.table.names.tolist()]
             self._underlying_name = [self.table.underlyings[c] for c in self.table.underlying.tolist()]
@@ -796,6 +798,10 @@ class RiskEngine:
         return True
 
     def _instrument(self, name: Any) -> int:
+        if type(name) is str:  # the usual call: one lookup
+            row = self._row_of_name.get(name)
+            if row is not None:
+                return row
         try:
             return self.table.row(str(name))
         except (KeyError, ValueError):
@@ -917,7 +923,7 @@ class RiskEngine:
         if not self._in_order(name, q.timestamp):
             return True
         m = self.market
-        update = m.check_update(mark_iv=ivs, marks=marks, forwards=forwards)
+        update = m.check_update(mark_iv=ivs, marks=marks or None, forwards=forwards or None)
         holders = self._holders_of_row(row)
         columns = self._option_columns
         kept_forward = columns.forward[row]
@@ -1060,7 +1066,6 @@ class RiskEngine:
         """A futures or perpetual mark price (as `on_ticker` with the mark alone)."""
         self.on_ticker(instrument, mark_price=mark_price, timestamp=timestamp)
 
-    @_locked
     def on_trade(
         self,
         account: Any,
@@ -1078,55 +1083,61 @@ class RiskEngine:
         and the fee (in ``fee_currency``, default the settlement currency) leave the balance at once, and the
         P&L a futures fill realises enters it (Deribit books it at the daily settlement: equity is the same, the
         balance moves earlier here).  A repeated ``trade_id`` is ignored."""
-        row_i = self._instrument(instrument)
-        q = _finite(quantity, "quantity")
-        if q == 0.0 or not -MAX_ORDER < q < MAX_ORDER:
-            raise ValueError(
-                f"trade on {instrument}: quantity {quantity!r} must be non-zero and below {MAX_ORDER:.0e} in size"
-            )
-        px = _finite(price, "price")
-        if not px > 0:
-            raise ValueError(f"price of the trade on {instrument} must be > 0, got {price!r}")
-        fee_amount = _finite(fee, "fee")
-        if trade_id is not None and str(trade_id) in self._trade_ids:
-            self.counters["duplicate_trades"] += 1
-            return
-        settle_cur = self._settle_currency[row_i]
-        fee_cur = currency_code(fee_currency, "fee_currency") if fee_currency is not None else settle_cur
-        fee_col = self._col.get(fee_cur)
-        if fee_col is None:
-            raise ValueError(
-                f"fee_currency {fee_cur}: not a currency of this engine ({', '.join(self.currencies)})"
-            )
-        label = _label(account, self.positions)
-        a = self.positions.row_of.get(label)
-        if a is not None and self.pm and self._held[row_i] and self._kind[row_i] != KIND_SPOT:
-            # The common case in one compiled call: position, cash and the account's figures, all or nothing.
-            was, now, captured = self._fill(a, row_i, q, px, fee_amount, fee_col, refresh=True)
-            self._emit(a, was, now, timestamp, captured)
-        else:
-            with self._transaction() as undo:
-                a = self.positions.account_row(label, create=True)
-                self._alloc(len(self.positions))
-                undo.account(a)
-                if not self._held[row_i]:
-                    undo.instruments(np.array([row_i], dtype=np.int64))
-                    self._held[row_i] = True
-                    if self._stale[row_i]:
-                        self._revalue(np.array([row_i], dtype=np.int64))
-                        self._stale[row_i] = False
-                if self._kind[row_i] == KIND_SPOT:  # spot is collateral: the balances move, no position
-                    s = self._col[settle_cur]
-                    self._balance[a, self._col[self._base[row_i]]] += q
-                    self._balance[a, s] -= q * px
-                    self._balance[a, fee_col] -= fee_amount
-                else:
-                    self._fill(a, row_i, q, px, fee_amount, fee_col, refresh=False)
-                self._refresh(np.array([a], dtype=np.int64), timestamp=timestamp)
-        if trade_id is not None:
-            self._trade_ids.add(str(trade_id))
-        self.counters["updates"] += 1
-        self._notify()
+        lock = self._lock  # taken here rather than by _locked: a trade is the hottest update (a frame less)
+        lock.acquire()
+        try:
+            row_i = self._instrument(instrument)
+            q, px, fee_amount = _trade_numbers(instrument, quantity, price, fee)
+            if trade_id is not None and str(trade_id) in self._trade_ids:
+                self.counters["duplicate_trades"] += 1
+                return
+            settle_cur = self._settle_currency[row_i]
+            fee_cur = settle_cur if fee_currency is None else currency_code(fee_currency, "fee_currency")
+            fee_col = self._col.get(fee_cur)
+            if fee_col is None:
+                raise ValueError(
+                    f"fee_currency {fee_cur}: not a currency of this engine ({', '.join(self.currencies)})"
+                )
+            label = _label(account, self.positions)
+            a = self.positions.row_of.get(label)
+            if a is not None and self.pm and self._held[row_i] and self._kind[row_i] != KIND_SPOT:
+                # The common case in one compiled call: position, cash and the account's figures, all or nothing.
+                was, now, captured = self._fill(a, row_i, q, px, fee_amount, fee_col, refresh=True)
+                if was != now:
+                    self._emit(a, was, now, timestamp, captured)
+            else:
+                self._trade_in_steps(label, row_i, q, px, fee_amount, fee_col, timestamp)
+            if trade_id is not None:
+                self._trade_ids.add(str(trade_id))
+            self.counters["updates"] += 1
+            if self._to_notify:
+                self._notify()
+        finally:
+            lock.release()
+
+    def _trade_in_steps(
+        self, label: Any, row_i: int, q: float, px: float, fee: float, fee_col: int, timestamp: int | None
+    ) -> None:
+        """`on_trade` where one compiled call does not cover it: a new account, an instrument no account held
+        yet, spot (collateral: the balances move, no position), or a method other than deribit-pm."""
+        with self._transaction() as undo:
+            a = self.positions.account_row(label, create=True)
+            self._alloc(len(self.positions))
+            undo.account(a)
+            if not self._held[row_i]:
+                undo.instruments(np.array([row_i], dtype=np.int64))
+                self._held[row_i] = True
+                if self._stale[row_i]:
+                    self._revalue(np.array([row_i], dtype=np.int64))
+                    self._stale[row_i] = False
+            if self._kind[row_i] == KIND_SPOT:
+                s = self._col[self._settle_currency[row_i]]
+                self._balance[a, self._col[self._base[row_i]]] += q
+                self._balance[a, s] -= q * px
+                self._balance[a, fee_col] -= fee
+            else:
+                self._fill(a, row_i, q, px, fee, fee_col, refresh=False)
+            self._refresh(np.array([a], dtype=np.int64), timestamp=timestamp)
 
     def _fill(
         self, a: int, row_i: int, q: float, px: float, fee: float, fee_col: int, *, refresh: bool
@@ -1568,6 +1579,8 @@ def _base_of(name: str) -> str:
 
 def _label(account: Any, positions: Positions) -> Any:
     """An account label in the book's own type: a canonical integer string names an integer account."""
+    if type(account) is int:  # the usual label, as it is (a bool is not of type int)
+        return account
     if isinstance(account, (bool, float)) or account is None:
         raise TypeError(f"account must be a label (str or int), got {account!r}")
     if isinstance(account, np.generic):
@@ -1591,6 +1604,26 @@ def _finite(value: Any, what: str) -> float:
     return x
 
 
+_PLAIN_NUMBERS = (float, int)
+
+
+def _trade_numbers(instrument: str, quantity: Any, price: Any, fee: Any) -> tuple[float, float, float]:
+    """A trade's quantity (non-zero, below MAX_ORDER in size), price (> 0) and fee (finite), checked."""
+    if type(quantity) in _PLAIN_NUMBERS and type(price) in _PLAIN_NUMBERS and type(fee) in _PLAIN_NUMBERS:
+        q, px, f = float(quantity), float(price), float(fee)  # the usual call: plain numbers, all valid
+        if q != 0.0 and -MAX_ORDER < q < MAX_ORDER and 0.0 < px < math.inf and math.isfinite(f):
+            return q, px, f
+    q = _finite(quantity, "quantity")
+    if q == 0.0 or not -MAX_ORDER < q < MAX_ORDER:
+        raise ValueError(
+            f"trade on {instrument}: quantity {quantity!r} must be non-zero and below {MAX_ORDER:.0e} in size"
+        )
+    px = _finite(price, "price")
+    if not px > 0:
+        raise ValueError(f"price of the trade on {instrument} must be > 0, got {price!r}")
+    return q, px, _finite(fee, "fee")
+
+
 def _positive(value: Any, what: str) -> float:
     x = _finite(value, what)
     if not x > 0:
@@ -1602,12 +1635,20 @@ def _ticker_tables(
     q: TickerQuote, name: str, *, option: bool
 ) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
     """A ticker's marks, mark IVs and (an option's) forwards, checked: a mark and a forward > 0, a vol >= 0."""
-    marks = {name: _positive(q.mark_price, f"mark_price of {name}")} if q.mark_price is not None else {}
+    marks = {name: _quote(q.mark_price, "mark_price", name)} if q.mark_price is not None else {}
     if not option:
         return marks, {}, {}
-    ivs = {name: _non_negative(q.mark_iv, f"mark_iv of {name}")} if q.mark_iv is not None else {}
-    fw = {name: _positive(q.underlying_price, f"underlying_price of {name}")} if q.underlying_price is not None else {}
+    ivs = {name: _quote(q.mark_iv, "mark_iv", name, zero=True)} if q.mark_iv is not None else {}
+    fw = {name: _quote(q.underlying_price, "underlying_price", name)} if q.underlying_price is not None else {}
     return marks, ivs, fw
+
+
+def _quote(value: Any, field: str, name: str, *, zero: bool = False) -> float:
+    """A ticker's ``field`` of instrument ``name``: finite and > 0 (>= 0 with ``zero``)."""
+    if type(value) is float and (0.0 <= value if zero else 0.0 < value) and value < math.inf:  # the usual quote
+        return value
+    what = f"{field} of {name}"  # (the message only where the value needs more than that check)
+    return _non_negative(value, what) if zero else _positive(value, what)
 
 
 def _non_negative(value: Any, what: str) -> float:
