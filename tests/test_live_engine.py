@@ -504,6 +504,76 @@ def test_a_trade_whose_figures_overflow_changes_nothing(fee_currency: str | None
     assert_matches(engine, "X:PM")
 
 
+# ---------------------------------------------------------------------------------------------- the pool
+def test_a_long_run_of_trades_keeps_the_pool_within_8_3_of_the_positions_and_every_figure_true() -> None:
+    """Each trade writes its account's new segment at the end of the engine's pool.  Over thousands of trades the
+    pool drops what they left behind rather than growing without end: it doubles only when the accounts' positions
+    fill more than three quarters of it, so its capacity stays below 8/3 of what they hold.  After collections, the vol ticks still find every holder (the
+    holders' index is kept, or rebuilt when many accounts traded) and every figure equals a from-scratch
+    recomputation."""
+    market = MARKET
+    rng = np.random.default_rng(7)
+    names = [n for n in OPTIONS if n.startswith("BTC-")][:6] + ["BTC-PERPETUAL"]
+    accounts = [f"acct-{i}" for i in range(40)]
+    rows = [(a, n, float(rng.choice([-2.0, -1.0, 1.0, 3.0]))) for a in accounts for n in rng.choice(names, 4, replace=False)]
+    book = ro.Book.from_arrays([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], instruments=market.instruments)
+    balances = ro.Balances.from_mapping({a: {"BTC": 5.0, "USDC": 20_000.0} for a in accounts})
+    engine = ro.RiskEngine(book, market, balances=balances)
+    p = engine.positions
+    held = int((p.end - p.start).sum())
+    capacities, collections, size_before, most = set(), 0, p.size, held
+    for t in range(3_000):
+        account, name = accounts[int(rng.integers(len(accounts)))], names[int(rng.integers(len(names)))]
+        side = 1.0 if name.endswith("PERPETUAL") else 0.1
+        engine.on_trade(account, name, side * float(rng.choice([-1.0, 1.0])) * (10.0 if side == 1.0 else 1.0),
+                        market.marks.get(name, 0.01) if name.endswith("PERPETUAL") else 0.01)  # fmt: skip
+        collections += p.size < size_before
+        size_before = p.size
+        capacities.add(len(p.indices))
+        most = max(most, int((p.end - p.start).sum()))
+        if t % 25 == 0:  # the holders of an instrument, from the index and the traded accounts' own segments
+            row = engine.table.row(names[t % len(names)])
+            mask = np.zeros(len(engine.table), dtype=bool)
+            mask[row] = True
+            truth = [r for r in range(len(p)) if row in p.indices[p.start[r] : p.end[r]].tolist()]
+            assert p.holders(mask).tolist() == truth, t
+        if t % 500 == 499:  # a vol tick on an option the traders hold: its holders from the (kept) index
+            option = names[t % 6]
+            engine.on_ticker(option, mark_iv=float(market.mark_iv[option]) * (1.0 + 0.01 * (t % 3)))
+            holders = set(engine._holders_of_row(engine.table.row(option)).tolist())
+            truth = {r for r in range(len(p)) if engine.table.row(option) in p.indices[p.start[r] : p.end[r]].tolist()}
+            assert holders == truth
+    assert collections >= 3, collections  # the pool was collected, not only grown
+    assert max(capacities) <= 8 * most / 3 + 64, (sorted(capacities), most)
+    assert_matches(engine, "X:PM")
+
+
+def test_the_pool_is_not_collected_inside_an_update_that_may_be_undone() -> None:
+    """A trade on an instrument no account held yet goes the general way: inside an update whose undo keeps the
+    account's place in the pool.  When the pool is full then, it grows rather than being collected (which would
+    move every account), so a trade that fails (an overflowing premium) still puts everything back."""
+    book, balances = start_book()
+    engine = ro.RiskEngine(book, MARKET, balances=balances)
+    p = engine.positions
+    a = p.row_of["A"]
+    length = int(p.end[a] - p.start[a])
+    for i in range(100):  # what trades leave behind: most of the pool
+        engine.on_trade("A", OPTIONS[0], 1.0 if i % 2 else -1.0, 0.01)
+    while len(p.indices) - p.size > length:  # the pool full for A's next segment
+        engine.on_trade("A", OPTIONS[0], 1.0, 0.01)
+        engine.on_trade("A", OPTIONS[0], -1.0, 0.01)
+    unheld = next(n for n in OPTIONS if not engine._held[engine.table.row(n)])
+    before, segments = pickle.dumps(engine.accounts()), [repr(p.segment(r)) for r in range(len(p))]
+    capacity = len(p.indices)
+    with pytest.raises(ValueError, match="not a finite number"):
+        engine.on_trade("A", unheld, 1e14, 1e300)
+    assert len(p.indices) > capacity  # grown, not collected
+    assert pickle.dumps(engine.accounts()) == before
+    assert [repr(p.segment(r)) for r in range(len(p))] == segments
+    engine.on_trade("A", unheld, 1.0, 0.01)
+    assert_matches(engine, "X:PM")
+
+
 # ---------------------------------------------------------------------------------------------- snapshots
 def test_a_restored_snapshot_continues_exactly_like_the_original(tmp_path: Any) -> None:
     book, balances = ro.Book.sample("market_maker"), ro.Balances.sample("market_maker")

@@ -1151,8 +1151,8 @@ class RiskEngine:
         top = self.TOP_CONTRIBUTORS if refresh else 0
         n, bad, was, now, captured = trade(p.start, p.end, p.indices, p.quantity, p.average, p.size, a, row_i, q, px,
                                            fee, fee_col, refresh, top)  # fmt: skip
-        if n < 0:  # the pool is full (nothing was written): grow it and trade
-            p.reserve(a)
+        if n < 0:  # the pool is full (nothing was written): make room (outside an update's undo, by dropping what
+            p.reserve(a, collect=self._undo is None)  # trades left behind when that is most of it) and trade
             n, bad, was, now, captured = trade(p.start, p.end, p.indices, p.quantity, p.average, p.size, a, row_i, q,
                                                px, fee, fee_col, refresh, top)  # fmt: skip
         if bad:
