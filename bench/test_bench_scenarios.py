@@ -20,10 +20,11 @@ N_INSTRUMENTS = 1_000
 MOVES = np.linspace(-0.16, 0.16, 11)
 VOL_SHOCKS = (1.5, 1.0, 0.75)  # up / same / down vol states
 
-# riskoffset (AVX-512 when the CPU has it, else the best target) over the numpy/scipy baseline, one thread.
-# The goal is 5x with <= 150 us per call; measured 4.3-4.5x and 145-150 us (RESULTS.md).  The bar asserted is
-# what the kernel meets with margin on the 2-core benchmark machine.
-SPEED_BAR = 3.6
+# riskoffset (the best target the CPU runs) over the numpy/scipy baseline, one thread.  The goal, on AVX-512, is
+# 5x with <= 150 us per call; measured 4.3-4.5x and 145-150 us on an Intel Xeon, 3.9x and 182-187 us on an AMD
+# EPYC (Zen 4); on an AMD EPYC (Zen 3, no AVX-512), 3.5x and 306-310 us with AVX2, 1.3x with the generic
+# target (RESULTS.md).  Each target's bar is what the kernel meets with margin where it was measured.
+SPEED_BARS = {"avx512": 3.6, "avx2": 3.0, "generic": 1.1}
 
 
 def _case() -> dict[str, np.ndarray]:
@@ -68,4 +69,5 @@ def test_revalue_speed_ratio_vs_numpy(benchmark) -> None:  # type: ignore[no-unt
     if benchmark.disabled:
         pytest.skip("timing bars are checked in benchmark runs only (--benchmark-disable given)")
     baseline = float(np.median([before, median_time(lambda: _numpy_revalue(c), 51)]))
-    assert_speedup(benchmark, baseline, SPEED_BAR, "ro.revalue 1,000 x 33 against a numpy/scipy revaluation", "numpy")
+    active = str(ro.simd_info()["active"])
+    assert_speedup(benchmark, baseline, SPEED_BARS[active], f"ro.revalue 1,000 x 33 ({active}) against numpy/scipy", "numpy")
