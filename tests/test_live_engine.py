@@ -537,6 +537,10 @@ def test_a_long_run_of_trades_keeps_the_pool_within_8_3_of_the_positions_and_eve
             mask[row] = True
             truth = [r for r in range(len(p)) if row in p.indices[p.start[r] : p.end[r]].tolist()]
             assert p.holders(mask).tolist() == truth, t
+            assert engine._holders_of_row(row).tolist() == truth, t  # kept, and brought up to date by the trades
+            coin = set(np.flatnonzero(engine.table.underlying == engine.table.underlying[row]).tolist())
+            truth = [r for r in range(len(p)) if coin & set(p.indices[p.start[r] : p.end[r]].tolist())]
+            assert engine._holders_of(engine._base[row]).tolist() == truth, t
         if t % 500 == 499:  # a vol tick on an option the traders hold: its holders from the (kept) index
             option = names[t % 6]
             engine.on_ticker(option, mark_iv=float(market.mark_iv[option]) * (1.0 + 0.01 * (t % 3)))

@@ -181,7 +181,8 @@ class LiveRefresh {
   // `refresh`, the account recomputed.  Returns (length of the new segment, or -1 when the pool has no room and
   // nothing changed; whether a figure came out non-finite, in which case the account's segment, balances,
   // figures and level are put back as they were; the level before; the level after; with capture_top > 0 and a
-  // level that changed, the account captured as `call` captures it, else None).
+  // level that changed, the account captured as `call` captures it, else None; whether the fill opened or closed
+  // a position, so that the accounts holding the instrument changed).
   py::tuple trade(const py::array& start_in, const py::array& end_in, const py::array& indices_in,
                   const py::array& quantity_in, const py::array& average_in, std::int64_t size, std::int64_t row,
                   std::int64_t instrument, double quantity, double price, double fee, std::int64_t fee_col, bool refresh,
@@ -199,7 +200,8 @@ class LiveRefresh {
     const std::int8_t was = level_[ru];
     const riskoffset::SegmentTrade t = riskoffset::segment_trade(acc.pool(), s, e, size, instrument, quantity, price,
                                                                  is_future_.data()[i] != 0, inverse_.data()[i] != 0);
-    if (t.length < 0) return py::make_tuple(-1, false, was, was, py::none());
+    if (t.length < 0) return py::make_tuple(-1, false, was, was, py::none(), false);
+    const bool held_changed = t.length != e - s;  // a position opened or closed (else one changed in size)
     double* bal = balance_.mutable_data() + ru * k_;
     const auto sc = static_cast<std::size_t>(settle_col_.data()[i]), fc = static_cast<std::size_t>(fee_col);
     const double saved_settle = bal[sc], saved_fee = bal[fc];  // the two cells the fill moves (maybe one)
@@ -207,7 +209,7 @@ class LiveRefresh {
     if (is_option_.data()[i]) bal[sc] -= quantity * price;  // the premium leaves (or enters) at once
     bal[sc] += t.realised;
     bal[fc] -= fee;
-    if (!refresh) return py::make_tuple(t.length, false, was, was, py::none());
+    if (!refresh) return py::make_tuple(t.length, false, was, was, py::none(), held_changed);
     py::object captured = py::none();
     const bool bad = !refresh_one(
         acc, was,
@@ -216,7 +218,7 @@ class LiveRefresh {
           acc.start[ru] = s, acc.end[ru] = e;
         },
         top, captured);
-    return py::make_tuple(t.length, bad, was, level_[ru], captured);
+    return py::make_tuple(t.length, bad, was, level_[ru], captured, held_changed && !bad);
   }
 
   // The balance of the account at engine row `row` in currency column `col` set to `amount` (or moved by it,
@@ -879,7 +881,7 @@ void register_live(py::module_& m) {
            "A fill of account `row` written into the pool and its balances, then (with `refresh`) the account "
            "recomputed: (new segment's length or -1 when the pool is full, whether a figure was non-finite and "
            "the trade undone, level before, level after, None or the account captured as a call captures it when "
-           "its level changed and capture_top > 0).")
+           "its level changed and capture_top > 0, whether a position opened or closed).")
       .def("balance", &LiveRefresh::balance, py::arg("start"), py::arg("end"), py::arg("indices"),
            py::arg("quantity"), py::arg("average"), py::arg("size"), py::arg("row"), py::arg("col"), py::arg("amount"),
            py::arg("add"), py::arg("capture_top") = 0,

@@ -166,8 +166,8 @@ class RiskEngine:
         self._price_cache: FloatArray | None = None
         self._undo: Undo | None = None  # the update in progress
         self._lock = threading.RLock()  # one update or query at a time (callbacks may call back in)
-        self._holders_cache: dict[str, tuple[int, IntArray]] = {}
-        self._row_holders: dict[int, tuple[int, IntArray]] = {}
+        self._base_masks: dict[str, npt.NDArray[np.bool_]] = {}  # instruments of a coin
+        self._row_masks: dict[int, npt.NDArray[np.bool_]] = {}  # one instrument
         self._moves_cache: tuple[FloatArray, IntArray, FloatArray] | None = None
         self.table = _universe(book, self.market)
         self._row_of_name = self.table.row_of
@@ -566,7 +566,7 @@ class RiskEngine:
         elif self._worst_stale.ndim == 1:  # saved when the marks were per account: each on every key
             self._worst_stale = np.repeat(self._worst_stale[:, None], n_keys, axis=1)
             self._state_cache = None
-        self._row_holders = {}
+        self._base_masks, self._row_masks = {}, {}
         self._option_views = {}  # views of this process's arrays
         self._refresher_cache = {}
         self._bound_cache = {}
@@ -833,24 +833,21 @@ class RiskEngine:
         return self._coin_touched(base)._replace(balances=True)
 
     def _holders_of(self, base: str) -> IntArray:
-        """Rows of the accounts holding an instrument of ``base`` (kept until a position changes)."""
-        cached = self._holders_cache.get(base)
-        if cached is None or cached[0] != self.positions.version:
-            rows = self.positions.holders(np.array([b == base for b in self._base], dtype=bool))
-            cached = (self.positions.version, rows)
-            self._holders_cache[base] = cached
-        return cached[1]
+        """Rows of the accounts holding an instrument of ``base`` (`Positions.kept_holders`)."""
+        mask = self._base_masks.get(base)
+        if mask is None:
+            mask = self._base_masks[base] = np.array([b == base for b in self._base], dtype=bool)
+        return self.positions.kept_holders(base, mask)
 
     def _holders_of_row(self, row: int) -> IntArray:
-        """Rows of the accounts holding the instrument ``row`` (kept until a position changes)."""
-        cached = self._row_holders.get(row)
-        if cached is None or cached[0] != self.positions.version:
-            if len(self._row_holders) >= 4096:
-                self._row_holders.clear()
-            mask = np.zeros(len(self.table), dtype=bool)
+        """Rows of the accounts holding the instrument ``row`` (`Positions.kept_holders`)."""
+        mask = self._row_masks.get(row)
+        if mask is None:
+            if len(self._row_masks) >= 4096:
+                self._row_masks.clear()
+            mask = self._row_masks[row] = np.zeros(len(self.table), dtype=bool)
             mask[row] = True
-            cached = self._row_holders[row] = (self.positions.version, self.positions.holders(mask))
-        return cached[1]
+        return self.positions.kept_holders(row, mask)
 
     def _keys_of(self, base: str) -> IntArray | None:
         """The PM vector keys of an underlying (None when not under deribit-pm: everything is recomputed)."""
@@ -1149,15 +1146,15 @@ class RiskEngine:
         p = self.positions
         trade = self._bound_refresh(None).trade
         top = self.TOP_CONTRIBUTORS if refresh else 0
-        n, bad, was, now, captured = trade(p.start, p.end, p.indices, p.quantity, p.average, p.size, a, row_i, q, px,
-                                           fee, fee_col, refresh, top)  # fmt: skip
+        n, bad, was, now, captured, held = trade(p.start, p.end, p.indices, p.quantity, p.average, p.size, a, row_i,
+                                                 q, px, fee, fee_col, refresh, top)  # fmt: skip
         if n < 0:  # the pool is full (nothing was written): make room (outside an update's undo, by dropping what
             p.reserve(a, collect=self._undo is None)  # trades left behind when that is most of it) and trade
-            n, bad, was, now, captured = trade(p.start, p.end, p.indices, p.quantity, p.average, p.size, a, row_i, q,
-                                               px, fee, fee_col, refresh, top)  # fmt: skip
+            n, bad, was, now, captured, held = trade(p.start, p.end, p.indices, p.quantity, p.average, p.size, a,
+                                                     row_i, q, px, fee, fee_col, refresh, top)  # fmt: skip
         if bad:
             raise self._not_finite(a)
-        p.appended(a, n)
+        p.appended(a, n, row_i if held else -1)
         return was, now, captured
 
     @_locked
@@ -1540,8 +1537,8 @@ class RiskEngine:
 
 # Bound to this process (views, locks, compiled objects) or cheap to rebuild: left out of pickles.
 _TRANSIENT = (
-    "_refresher_cache", "_bound_cache", "_lock", "_sub_tables", "_row_holders", "_option_views", "_repricers",
-    "_ranges_cache",
+    "_refresher_cache", "_bound_cache", "_lock", "_sub_tables", "_base_masks", "_row_masks", "_option_views",
+    "_repricers", "_ranges_cache",
 )
 
 

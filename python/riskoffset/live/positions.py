@@ -14,6 +14,7 @@ segment, ``LiveRefresh.trade``); this class keeps the pool's bookkeeping.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,10 @@ from ..instruments import InstrumentTable
 # Up to this many instruments, their holders come from the by-instrument index (kept between calls); more, by a
 # scan of every position.
 FEW_INSTRUMENTS = 16
+# The change log that keeps `kept_holders` current is dropped past this many entries (they then scan afresh), and
+# at most this many masks are kept.
+MAX_CHANGES = 65_536
+MAX_KEPT = 4_096
 # `collect` rebuilds the by-instrument index when more than 1 / REINDEX_SHARE of the accounts traded since it was
 # built (each of them is otherwise checked one by one whenever holders are looked up).
 REINDEX_SHARE = 8
@@ -50,7 +55,16 @@ class Positions:
         self.size = len(self.indices)  # the pool's used length
         self.moved: set[int] = set()  # accounts whose segment is not the one the holders' index was built from
         self._csc: tuple[IntArray, IntArray] | None = None
-        self.version = 0  # changes whenever a position does (caches of holders check it)
+        self.version = 0  # changes whenever a position does (caches of where segments lie check it)
+        self._init_kept()
+
+    def _init_kept(self) -> None:
+        # What keeps `kept_holders` current: the (account, instrument row) of each trade that opened or closed a
+        # position, and an epoch that moves when the holders may have changed otherwise (an undo, dropped
+        # accounts, a long log): then they are found afresh.
+        self.changes: list[tuple[int, int]] = []
+        self.epoch = 0
+        self._kept: dict[Hashable, _KeptHolders] = {}
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -78,6 +92,7 @@ class Positions:
         self.start, self.end = self.start[:n].copy(), self.end[:n].copy()
         self.moved = {r for r in self.moved if r < n}
         self.version += 1
+        self.epoch += 1
 
     def segment(self, row: int) -> dict[int, list[float]]:
         """An account's positions as {instrument row: [quantity, average price]} (a copy)."""
@@ -98,13 +113,14 @@ class Positions:
         self.start[row], self.end[row], self.size = start, end, size
         self.moved.add(row)  # always safe: the holders' index then reads this account's segment itself
         self.version += 1
+        self.epoch += 1
 
     def reserve(self, row: int, *, collect: bool = False) -> None:
         """Room at the end of the pool for the account's segment plus one position.  With ``collect`` (no undo
-        holds a place in the pool), a pool at most half of which the accounts' segments use drops what trades left
-        behind instead of growing (`collect`) unless the accounts' positions fill more than three quarters of it;
-        then it doubles.  So a long-running engine's pool stays below 8/3 of what its accounts hold, and a trade
-        costs amortised O(1) per position either way."""
+        holds a place in the pool), a full pool drops what trades left behind (`collect`) unless the accounts'
+        positions fill more than three quarters of it; then, or without ``collect``, it doubles.  So a
+        long-running engine's pool stays below 8/3 of what its accounts hold, and a trade costs amortised O(1) per
+        position either way."""
         length = int(self.end[row] - self.start[row])
         if self.size + length + 1 <= len(self.indices):
             return
@@ -139,12 +155,17 @@ class Positions:
         if len(self.moved) > len(self.labels) // REINDEX_SHARE:  # `holders` checks each moved account in turn
             self._csc = None
 
-    def appended(self, row: int, length: int) -> None:
+    def appended(self, row: int, length: int, opened_or_closed: int = -1) -> None:
         """The account's new segment of ``length`` positions was written at the end of the pool (``start`` and
-        ``end`` already point at it)."""
+        ``end`` already point at it); ``opened_or_closed``: the instrument row the trade opened or closed a
+        position in, or -1 when it changed one in size."""
         self.size += length
         self.moved.add(row)
         self.version += 1
+        if opened_or_closed >= 0:
+            self.changes.append((row, opened_or_closed))
+            if len(self.changes) > MAX_CHANGES:  # the kept holders find theirs afresh
+                self.changes, self.epoch = [], self.epoch + 1
 
     # ------------------------------------------------------------------ views
     def ranges(self, rows: IntArray | None = None) -> tuple[IntArray, IntArray]:
@@ -196,6 +217,30 @@ class Positions:
             hit[rows] = before[indptr[1:]] - before[indptr[:-1]] > 0
         return np.flatnonzero(hit).astype(np.int64)
 
+    def kept_holders(self, key: Hashable, instrument_mask: npt.NDArray[np.bool_]) -> IntArray:
+        """`holders` (``instrument_mask``) kept under ``key`` (the caller's name for that mask: a coin, an
+        instrument row) and brought up to date from the trades that opened or closed a position since, each
+        changing one account at most: an update after trades then finds its holders without a scan."""
+        kept = self._kept.get(key)
+        n = len(self.labels)
+        if kept is None or kept.epoch != self.epoch:
+            if len(self._kept) >= MAX_KEPT:
+                self._kept.clear()
+            hit = np.zeros(n, dtype=bool)
+            hit[self.holders(instrument_mask)] = True
+            kept = self._kept[key] = _KeptHolders(self.epoch, len(self.changes), hit, None)
+        if len(kept.hit) < n:  # accounts added since hold nothing yet (their first trades are in the log)
+            kept.hit = np.concatenate((kept.hit, np.zeros(n - len(kept.hit), dtype=bool)))
+        for account, instrument in self.changes[kept.seen :]:
+            if instrument_mask[instrument]:
+                now = bool(instrument_mask[self.indices[self.start[account] : self.end[account]]].any())
+                if now != kept.hit[account]:
+                    kept.hit[account], kept.rows = now, None
+        kept.seen = len(self.changes)
+        if kept.rows is None:
+            kept.rows = np.flatnonzero(kept.hit).astype(np.int64)
+        return kept.rows
+
     def _by_instrument(self) -> tuple[IntArray, IntArray]:
         """The accounts per instrument row (a CSC index) of the segments as they were at the last compaction
         (`moved` lists the accounts that changed since)."""
@@ -222,4 +267,18 @@ class Positions:
 
     def __getstate__(self) -> dict[str, Any]:
         self.compact()
-        return dict(self.__dict__)
+        return {k: v for k, v in self.__dict__.items() if k not in ("changes", "epoch", "_kept")}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._init_kept()
+
+
+class _KeptHolders:
+    """One `Positions.kept_holders` entry: its epoch, how much of the change log it has read, which accounts hold
+    the mask's instruments, and their rows (None until asked again after a change)."""
+
+    __slots__ = ("epoch", "hit", "rows", "seen")
+
+    def __init__(self, epoch: int, seen: int, hit: npt.NDArray[np.bool_], rows: IntArray | None):
+        self.epoch, self.seen, self.hit, self.rows = epoch, seen, hit, rows
