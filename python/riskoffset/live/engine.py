@@ -1047,7 +1047,11 @@ class RiskEngine:
                     hit |= self._balance[:, self._col[t.base]] != 0.0
             else:
                 singles[t.rows] = True
-        if singles.any():
+        moved = np.flatnonzero(singles)
+        if len(moved) <= FEW_INSTRUMENTS:  # (a perpetual's or a future's own ticker): each one's kept holders
+            for row in moved.tolist():
+                hit[self._holders_of_row(row)] = True
+        else:
             hit[self.positions.holders(singles)] = True
         self._refresh(np.flatnonzero(hit).astype(np.int64), keys=keys, timestamp=timestamp)
 

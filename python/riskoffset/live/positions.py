@@ -49,10 +49,15 @@ class Positions:
         indptr = np.asarray(book.indptr, dtype=np.int64)
         self.start = indptr[:-1].copy()
         self.end = indptr[1:].copy()
-        self.indices = np.array(book.indices, dtype=np.int64)
-        self.quantity = np.array(book.quantity, dtype=np.float64)
-        self.average = np.array(average_price, dtype=np.float64)
-        self.size = len(self.indices)  # the pool's used length
+        # Half again the room the book fills: the first trades write there, and the pool's first full moment is
+        # then a collection (`reserve`: positions fill at most 3/4 of it), not a doubling that copies the book.
+        self.size = len(book.indices)  # the pool's used length
+        capacity = self.size + self.size // 2 + 64
+        self.indices = np.empty(capacity, dtype=np.int64)
+        self.quantity = np.empty(capacity, dtype=np.float64)
+        self.average = np.empty(capacity, dtype=np.float64)
+        self.indices[: self.size], self.quantity[: self.size] = book.indices, book.quantity
+        self.average[: self.size] = average_price
         self.moved: set[int] = set()  # accounts whose segment is not the one the holders' index was built from
         self._csc: tuple[IntArray, IntArray] | None = None
         self.version = 0  # changes whenever a position does (caches of where segments lie check it)
