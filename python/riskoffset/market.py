@@ -266,9 +266,7 @@ class Market:
         self.description = description
         self._curves: dict[str, tuple[FloatArray, FloatArray]] = {}
         self._curve_index: dict[str, tuple[tuple[int, int], tuple[list[tuple[str, int]], list[tuple[str, int]]]]] = {}
-        self._resolved: weakref.WeakKeyDictionary[InstrumentTable, ResolvedMarket] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._forget_resolved()
         # Stamps of what an option's forward and time resolve from (`forward_stamp`): one per underlying (its
         # index and curve points) and one for everything (the valuation time, the timestamps, a cleared cache).
         self._version = 0
@@ -283,7 +281,7 @@ class Market:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self._resolved = weakref.WeakKeyDictionary()
+        self._forget_resolved()
         self._curve_index = {}
         self._version = state.get("_version", 0) + 1  # a market pickled before the stamps existed has none
         self._base_versions = dict(state.get("_base_versions", {}))
@@ -301,7 +299,7 @@ class Market:
         """Forget the forward curves and resolutions computed so far (after quotes changed in place)."""
         self._curves.clear()
         self._curve_index = {}
-        self._resolved = weakref.WeakKeyDictionary()
+        self._forget_resolved()
         self._version += 1
 
     def forward_stamp(self, base: str) -> tuple[int, int]:
@@ -379,8 +377,13 @@ class Market:
         if u.valuation_time is not None:
             self.valuation_time, self._valuation_ms = u.valuation_time, epoch_ms(u.valuation_time)
             self._curves.clear()
-        if len(self._resolved):  # (a live engine's vol tick resolves nothing: no new dictionary then)
-            self._resolved = weakref.WeakKeyDictionary()
+        if self._resolved_some:  # (a live engine's vol tick resolves nothing: no new dictionary then)
+            self._forget_resolved()
+
+    def _forget_resolved(self) -> None:
+        """Drop the resolutions kept per instrument table (`resolve`)."""
+        self._resolved: weakref.WeakKeyDictionary[InstrumentTable, ResolvedMarket] = weakref.WeakKeyDictionary()
+        self._resolved_some = False  # (a flag: a weak dictionary's length is a Python-level call)
 
     def __repr__(self) -> str:
         index = ", ".join(f"{k} {v:,.2f}" for k, v in sorted(self.index.items()))
@@ -760,6 +763,7 @@ class Market:
             valuation_time=self.valuation_time,
         )
         self._resolved[table] = resolved
+        self._resolved_some = True
         return resolved
 
     def _vol_from_marks(

@@ -895,9 +895,13 @@ class RiskEngine:
             return
         q = TickerQuote(instrument, mark_price, mark_iv, underlying_price, timestamp)
         if mark_iv is not None:  # an option's vol tick, the most common update: straight to its own path
-            with self._lock:
+            lock = self._lock  # (acquire and release: see _locked)
+            lock.acquire()
+            try:
                 if self._option_vol_tick(q):
                     return
+            finally:
+                lock.release()
         self.quotes([q])
 
     def _option_vol_tick(self, q: TickerQuote) -> bool:
