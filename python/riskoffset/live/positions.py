@@ -143,12 +143,8 @@ class Positions:
         """Gather every account's segment to the front of the pool, in account order, keeping its capacity and the
         holders' index (no account's holdings change).  Every account's start and end move: nothing may hold a
         place in the pool across it (an undo does)."""
-        starts, ends = self.start, self.end
-        lengths = ends - starts
-        indptr = np.zeros(len(starts) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=indptr[1:])
+        indptr, take = _gather(self.start, self.end)
         total = int(indptr[-1])
-        take = np.repeat(starts - indptr[:-1], lengths) + np.arange(total)
         for name in ("indices", "quantity", "average"):
             old = getattr(self, name)
             pool = np.empty(len(old), dtype=old.dtype)
@@ -182,13 +178,11 @@ class Positions:
     def csr(self, rows: IntArray | None = None) -> Csr:
         """The positions of accounts ``rows`` (all when None) gathered into CSR arrays, account order as given."""
         starts, ends = self.ranges(None if rows is None else np.asarray(rows, dtype=np.int64))
-        lengths = ends - starts
-        indptr = np.zeros(len(starts) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=indptr[1:])
         if len(starts) and np.array_equal(starts[1:], ends[:-1]) and starts[0] == 0 and ends[-1] == self.size:
+            indptr = np.zeros(len(starts) + 1, dtype=np.int64)
+            np.cumsum(ends - starts, out=indptr[1:])
             return indptr, self.indices[: self.size], self.quantity[: self.size], self.average[: self.size]
-        total = int(indptr[-1])
-        take = np.repeat(starts - indptr[:-1], lengths) + np.arange(total)
+        indptr, take = _gather(starts, ends)
         return indptr, self.indices[take], self.quantity[take], self.average[take]
 
     def compact(self) -> None:
@@ -277,6 +271,16 @@ class Positions:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._init_kept()
+
+
+def _gather(starts: IntArray, ends: IntArray) -> tuple[IntArray, IntArray]:
+    """(indptr, take): segments [starts[a], ends[a]) of the pool laid end to end, as CSR offsets and the pool
+    positions to read in that order."""
+    lengths = ends - starts
+    indptr = np.zeros(len(starts) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=indptr[1:])
+    take = np.repeat(starts - indptr[:-1], lengths) + np.arange(int(indptr[-1]))
+    return indptr, take
 
 
 class _KeptHolders:
