@@ -541,6 +541,10 @@ def test_a_long_run_of_trades_keeps_the_pool_within_8_3_of_the_positions_and_eve
             coin = set(np.flatnonzero(engine.table.underlying == engine.table.underlying[row]).tolist())
             truth = [r for r in range(len(p)) if coin & set(p.indices[p.start[r] : p.end[r]].tolist())]
             assert engine._holders_of(engine._base[row]).tolist() == truth, t
+        if t % 500 == 250:  # an index tick: every BTC holder, found from the kept holders, recomputed
+            engine.on_index("BTC", market.index["BTC"] * (1.0 + 0.002 * (t % 3)))
+        if t == 1_500:
+            assert_matches(engine, "X:PM")
         if t % 500 == 499:  # a vol tick on an option the traders hold: its holders from the (kept) index
             option = names[t % 6]
             engine.on_ticker(option, mark_iv=float(market.mark_iv[option]) * (1.0 + 0.01 * (t % 3)))
