@@ -582,6 +582,29 @@ def test_the_pool_is_not_collected_inside_an_update_that_may_be_undone() -> None
     assert_matches(engine, "X:PM")
 
 
+def test_accounts_added_one_at_a_time_and_one_dropped_by_an_undone_update_keep_every_figure_true() -> None:
+    """New accounts arrive one by one (a deposit, a first trade): the per-account arrays grow into room kept for
+    them.  An update that adds an account and then fails drops it again; the next new account takes its row and
+    starts from nothing, not from what the dropped one left there."""
+    book, balances = start_book()
+    engine = ro.RiskEngine(book, MARKET, balances=balances)
+    for i in range(40):
+        if i % 2:
+            engine.on_balance(f"new-{i}", "BTC", 0.5 + i)
+        else:
+            engine.on_trade(f"new-{i}", OPTIONS[i % 5], 1.0 + i, 0.01)
+    assert_matches(engine, "X:PM")
+    n = len(engine.positions)
+    with pytest.raises(ValueError, match="not a finite number"):
+        engine.on_trade("dropped", OPTIONS[1], 1e14, 1e300)  # a new account whose premium overflows: undone
+    assert len(engine.positions) == n and "dropped" not in engine.positions.row_of
+    engine.on_balance("after", "ETH", 2.0)  # takes the dropped account's row
+    view = engine.account("after")
+    assert view["balance_ETH"] == 2.0 and view["equity_ETH"] == 2.0
+    assert view["balance_BTC"] == 0.0 and view["equity_BTC"] == 0.0 and view["initial_usd"] == 0.0
+    assert_matches(engine, "X:PM")
+
+
 # ---------------------------------------------------------------------------------------------- snapshots
 def test_a_restored_snapshot_continues_exactly_like_the_original(tmp_path: Any) -> None:
     book, balances = ro.Book.sample("market_maker"), ro.Balances.sample("market_maker")

@@ -67,6 +67,7 @@ from ..whatif import MAX_ORDER
 from .events import LEVELS, Event, EventBatch
 from .figures import Contributors, FigureColumns
 from .positions import FEW_INSTRUMENTS, Positions
+from .rows import RowStores
 from .undo import Undo
 
 if TYPE_CHECKING:
@@ -367,24 +368,24 @@ class RiskEngine:
     TOP_CONTRIBUTORS: ClassVar[int] = 3
 
     def _alloc(self, n: int) -> None:
-        """Grow the per-account arrays to ``n`` accounts (new accounts hold nothing)."""
+        """Grow the per-account arrays to ``n`` accounts (new accounts hold nothing), amortised O(1) an account
+        (`rows.RowStores`)."""
         if len(getattr(self, "_level", ())) == n:  # every array has n rows: nothing to grow
             return
         self._state_cache = None
+        stores: RowStores = self.__dict__.setdefault("_row_stores", RowStores())
         width = {"currency": len(self.currencies), "key": len(self._keys.names) if self.pm else 0}
         for name, (columns, dtype, fill) in self._ACCOUNT_ARRAYS.items():
             old = getattr(self, name, None)
-            if old is not None and len(old) == n:
-                continue
-            a = np.full((n, width[columns]) if columns else n, fill, dtype=dtype)
-            if old is not None:
-                a[: len(old)] = old
-            setattr(self, name, a)
+            if old is None:
+                old = np.zeros((0, width[columns]) if columns else 0, dtype=dtype)
+            if len(old) != n:
+                setattr(self, name, stores.grown(name, old, n, fill))
 
     def _shrink(self, n: int) -> None:
         """Drop accounts from row ``n`` on (an update that created them failed)."""
         for name in self._ACCOUNT_ARRAYS:
-            setattr(self, name, getattr(self, name)[:n].copy())
+            setattr(self, name, getattr(self, name)[:n])  # (views: the rows past n are refilled when they return)
         self._state_cache = None
 
     # ================================================================== recomputation
@@ -1546,7 +1547,7 @@ class RiskEngine:
 # Bound to this process (views, locks, compiled objects) or cheap to rebuild: left out of pickles.
 _TRANSIENT = (
     "_refresher_cache", "_bound_cache", "_lock", "_sub_tables", "_base_masks", "_row_masks", "_option_views",
-    "_repricers", "_ranges_cache",
+    "_repricers", "_ranges_cache", "_row_stores",
 )
 
 

@@ -23,6 +23,7 @@ import numpy.typing as npt
 from .._types import FloatArray, IntArray
 from ..book import Book
 from ..instruments import InstrumentTable
+from .rows import RowStores
 
 # Up to this many instruments, their holders come from the by-instrument index (kept between calls); more, by a
 # scan of every position.
@@ -70,6 +71,7 @@ class Positions:
         self.changes: list[tuple[int, int]] = []
         self.epoch = 0
         self._kept: dict[Hashable, _KeptHolders] = {}
+        self._rows = RowStores()  # behind start and end, as accounts are added
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -84,8 +86,8 @@ class Positions:
             row = len(self.labels)
             self.labels.append(label)
             self.row_of[label] = row
-            self.start = np.append(self.start, self.size)
-            self.end = np.append(self.end, self.size)
+            self.start = self._rows.grown("start", self.start, row + 1, self.size)
+            self.end = self._rows.grown("end", self.end, row + 1, self.size)
             self.version += 1
         return row
 
@@ -266,7 +268,7 @@ class Positions:
 
     def __getstate__(self) -> dict[str, Any]:
         self.compact()
-        return {k: v for k, v in self.__dict__.items() if k not in ("changes", "epoch", "_kept")}
+        return {k: v for k, v in self.__dict__.items() if k not in ("changes", "epoch", "_kept", "_rows")}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
