@@ -23,7 +23,8 @@ class RowStores:
         have = len(rows)
         store = self._stores.get(name)
         if store is None or len(store) < n or rows.base is not store or rows.ctypes.data != store.ctypes.data:
-            store = np.full((max(n, 2 * have, 16), *rows.shape[1:]), fill, dtype=rows.dtype)
+            capacity = max(n + n // 8, 2 * have, 16)  # (an eighth spare from the first: the first new accounts)
+            store = np.full((capacity, *rows.shape[1:]), fill, dtype=rows.dtype)
             store[:have] = rows
             self._stores[name] = store
         else:  # (rows past ``have`` may hold those of accounts an undone update dropped)
