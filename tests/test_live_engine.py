@@ -585,7 +585,7 @@ def test_the_pool_is_not_collected_inside_an_update_that_may_be_undone() -> None
 def test_accounts_added_one_at_a_time_and_one_dropped_by_an_undone_update_keep_every_figure_true() -> None:
     """New accounts arrive one by one (a deposit, a first trade): the per-account arrays grow into room kept for
     them.  An update that adds an account and then fails drops it again; the next new account takes its row and
-    starts from nothing, not from what the dropped one left there."""
+    starts from nothing."""
     book, balances = start_book()
     engine = ro.RiskEngine(book, MARKET, balances=balances)
     for i in range(40):
@@ -603,6 +603,21 @@ def test_accounts_added_one_at_a_time_and_one_dropped_by_an_undone_update_keep_e
     assert view["balance_ETH"] == 2.0 and view["equity_ETH"] == 2.0
     assert view["balance_BTC"] == 0.0 and view["equity_BTC"] == 0.0 and view["initial_usd"] == 0.0
     assert_matches(engine, "X:PM")
+
+
+def test_rows_grown_again_after_a_drop_start_from_the_fill_value() -> None:
+    """The stores behind the per-account arrays: rows dropped (a view of fewer rows) and grown again start from
+    the fill value, whatever was written in them before; a full store doubles and keeps the rows it had."""
+    from riskoffset.live.rows import RowStores
+
+    stores = RowStores()
+    a = stores.grown("x", np.zeros((0, 2)), 3, -1.0)
+    a[:] = 7.0
+    b = stores.grown("x", a[:1], 3, -1.0)  # two rows dropped, then taken again
+    assert b.tolist() == [[7.0, 7.0], [-1.0, -1.0], [-1.0, -1.0]]
+    assert np.shares_memory(a, b)  # in the same store
+    c = stores.grown("x", b, 40, -1.0)  # past the store's room: a new one, the rows kept
+    assert c[:3].tolist() == b.tolist() and (c[3:] == -1.0).all() and not np.shares_memory(b, c)
 
 
 # ---------------------------------------------------------------------------------------------- snapshots

@@ -430,20 +430,17 @@ class LiveRefresh {
     capture.top = capture_top;
     // The kept scratch, unless another call holds it (these calls hold the GIL, so none should).
     std::unique_lock<std::mutex> hold(one_mutex_, std::try_to_lock);
-    riskoffset::PmScratch kept;
     const bool keep = pm_ && hold.owns_lock();
     if (keep) {
-      if (!one_buffers_) one_buffers_ = std::make_unique<riskoffset::PmScratchBuffers>(n_keys_, shape_.width(), book_.n_columns);
-      kept = one_buffers_->view();
-      std::fill(kept.used, kept.used + n_keys_, std::uint8_t{0});  // (an earlier call that threw may have left marks)
-      kept.dampener_ready = one_dampener_ready_;
+      if (!one_buffers_) {
+        one_buffers_ = std::make_unique<riskoffset::PmScratchBuffers>(n_keys_, shape_.width(), book_.n_columns);
+        one_scratch_ = one_buffers_->view();
+      }
+      std::fill(one_scratch_.used, one_scratch_.used + n_keys_, std::uint8_t{0});  // (a call that threw may leave marks)
     }
     auto run = [&](Captured* into) {
-      const std::int64_t bad = refresh_rows(acc.start + acc.row, acc.end + acc.row, acc.indices, acc.amounts, acc.average,
-                                            &row, 1, 0, 1, moved, before, false, false, true, into,
-                                            keep ? &kept : nullptr);
-      if (keep) one_dampener_ready_ = kept.dampener_ready;
-      return bad;
+      return refresh_rows(acc.start + acc.row, acc.end + acc.row, acc.indices, acc.amounts, acc.average, &row, 1, 0, 1,
+                          moved, before, false, false, true, into, keep ? &one_scratch_ : nullptr);
     };
     if (run(capture_top ? &capture : nullptr) < 0) {
       if (capture_top && !moved.empty()) {
@@ -479,7 +476,8 @@ class LiveRefresh {
     if (rows_sorted) book.start_row = start_row_, book.stop_row = stop_row_;
     book.indptr = ip, book.ends = ep, book.indices = ix, book.quantity = quantity, book.n_accounts = n_rows;
     std::optional<riskoffset::PmScratchBuffers> buffers;
-    riskoffset::PmScratch scratch = kept ? *kept : buffers.emplace(n_keys_, shape_.width(), book.n_columns).view();
+    riskoffset::PmScratch own;
+    riskoffset::PmScratch& scratch = kept ? *kept : (own = buffers.emplace(n_keys_, shape_.width(), book.n_columns).view());
     riskoffset::PmLiveKeys live = live_;
     live.rows = r;
     live.find_worst = find_worst;
@@ -492,8 +490,7 @@ class LiveRefresh {
     for (std::size_t b = begin; b < end; b += kSettleSlice) {
       const std::size_t e = std::min(end, b + kSettleSlice);
       pm_live(book, shape_, live, scratch, b, e);
-      scratch.dampener_ready = true;
-      if (kept) kept->dampener_ready = true;
+      scratch.dampener_ready = true;  // (a kept scratch keeps them for the next call: they depend on the keys only)
       const std::size_t moved_before = moved.size();
       const std::int64_t bad = settle_rows(ip, ep, ix, quantity, average, r, b, e, moved, before);
       if (bad_row < 0) bad_row = bad;
@@ -573,7 +570,7 @@ class LiveRefresh {
   // bound keys alone: made and computed afresh, they were most of a trade's compiled cost.
   std::mutex one_mutex_;
   std::unique_ptr<riskoffset::PmScratchBuffers> one_buffers_;
-  bool one_dampener_ready_ = false;
+  riskoffset::PmScratch one_scratch_;  // its view, with dampener_ready
   // The first instrument row with a bound key and one past the last (PmBook::start_row, stop_row).
   std::int64_t start_row_ = 0, stop_row_ = 0;
 

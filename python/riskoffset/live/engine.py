@@ -1109,8 +1109,7 @@ class RiskEngine:
             if a is not None and self.pm and self._held[row_i] and self._kind[row_i] != KIND_SPOT:
                 # The common case in one compiled call: position, cash and the account's figures, all or nothing.
                 was, now, captured = self._fill(a, row_i, q, px, fee_amount, fee_col, refresh=True)
-                if was != now:
-                    self._emit(a, was, now, timestamp, captured)
+                self._emit(a, was, now, timestamp, captured)
             else:
                 self._trade_in_steps(label, row_i, q, px, fee_amount, fee_col, timestamp)
             if trade_id is not None:

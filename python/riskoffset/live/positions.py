@@ -202,21 +202,22 @@ class Positions:
         """Rows of the accounts holding any instrument where ``instrument_mask`` is True (for a few
         instruments from the by-instrument index, else by a scan of the positions)."""
         wanted = np.flatnonzero(instrument_mask)
-        if len(wanted) <= FEW_INSTRUMENTS:
-            ptr, accounts = self._by_instrument()
-            hit = np.zeros(len(self.labels), dtype=bool)
-            for i in wanted[wanted + 1 < len(ptr)].tolist():
-                hit[accounts[ptr[i] : ptr[i + 1]]] = True
-        else:
-            indptr, indices, _, _ = self.csr()
-            before = np.concatenate(([0], np.cumsum(instrument_mask[indices], dtype=np.int64)))
-            hit = before[indptr[1:]] - before[indptr[:-1]] > 0
-        if self.moved:  # traded accounts: their current segments decide
+        if len(wanted) > FEW_INSTRUMENTS:  # a scan reads every account's current segment
+            return np.flatnonzero(self._holding(None, instrument_mask)).astype(np.int64)
+        ptr, accounts = self._by_instrument()
+        hit = np.zeros(len(self.labels), dtype=bool)
+        for i in wanted[wanted + 1 < len(ptr)].tolist():
+            hit[accounts[ptr[i] : ptr[i + 1]]] = True
+        if self.moved:  # traded accounts: their current segments decide, not the index
             rows = np.fromiter(self.moved, dtype=np.int64, count=len(self.moved))
-            indptr, indices, _, _ = self.csr(rows)
-            before = np.concatenate(([0], np.cumsum(instrument_mask[indices], dtype=np.int64)))
-            hit[rows] = before[indptr[1:]] - before[indptr[:-1]] > 0
+            hit[rows] = self._holding(rows, instrument_mask)
         return np.flatnonzero(hit).astype(np.int64)
+
+    def _holding(self, rows: IntArray | None, instrument_mask: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+        """Per account of ``rows`` (all when None): whether its segment holds an instrument of the mask."""
+        indptr, indices, _, _ = self.csr(rows)
+        before = np.concatenate(([0], np.cumsum(instrument_mask[indices], dtype=np.int64)))
+        return np.asarray(before[indptr[1:]] - before[indptr[:-1]] > 0)
 
     def kept_holders(self, key: Hashable, instrument_mask: npt.NDArray[np.bool_]) -> IntArray:
         """`holders` (``instrument_mask``) kept under ``key`` (the caller's name for that mask: a coin, an
