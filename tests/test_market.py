@@ -216,6 +216,34 @@ def test_no_future_and_no_forward_is_an_error_not_the_index() -> None:
     assert info.value.instrument == "BTC-18DEC26-90000-P"
 
 
+def test_an_expiry_without_a_forward_is_named_by_its_first_option_lacking_one() -> None:
+    """Options of one expiry where some quote their own forward: the error names the first that does not."""
+    names = ["BTC-18DEC26-80000-P", "BTC-18DEC26-90000-P", "BTC-18DEC26-100000-C", "BTC-25DEC26-100000-C"]
+    market = Market(
+        VALUATION, index={"BTC": 95000.0}, mark_iv={n: 0.6 for n in names},
+        forwards={"BTC-18DEC26-80000-P": 95200.0, "BTC-25DEC26-100000-C": 95400.0},
+    )  # fmt: skip
+    with pytest.raises(MarketDataError, match="BTC-18DEC26-90000-P: no forward") as info:
+        market.resolve(InstrumentTable.from_names(names))
+    assert info.value.instrument == "BTC-18DEC26-90000-P"
+    # each option on its own forward: no expiry forward needed
+    market.update(forwards={"BTC-18DEC26-90000-P": 95210.0, "BTC-18DEC26-100000-C": 95220.0})
+    resolved = market.resolve(InstrumentTable.from_names(names))
+    assert resolved.forward.tolist() == [95200.0, 95210.0, 95220.0, 95400.0]
+
+
+def test_interpolated_forwards_follow_the_index_and_the_curve() -> None:
+    """Forwards interpolated on the futures curve, after index and curve moves, equal those of a market built
+    with the same quotes (nothing kept from before the moves)."""
+    table = InstrumentTable.from_names(["BTC-1DEC26-95000-C", "BTC-18DEC26-90000-P", "BTC-25JUN27-100000-C"])
+    market = btc_market(forwards={})
+    market.resolve(table)
+    for index, marks in [({"BTC": 91000.0}, {}), ({}, {"BTC-26MAR27": 99000.0}), ({"BTC": 97000.0}, {})]:
+        market.update(index=index or None, marks=marks or None)
+        fresh = btc_market(forwards={}, index=dict(market.index), marks=dict(market.marks))
+        assert market.resolve(table).forward.tolist() == fresh.resolve(table).forward.tolist()
+
+
 def test_interpolation_needs_the_index() -> None:
     market = btc_market(index={"ETH": 3000.0})
     with pytest.raises(MarketDataError, match="BTC-18DEC26-90000-P.*BTC index"):

@@ -265,6 +265,7 @@ class Market:
         self.instruments = instruments
         self.description = description
         self._curves: dict[str, tuple[FloatArray, FloatArray]] = {}
+        self._curve_logs: dict[str, tuple[FloatArray, float, FloatArray, FloatArray]] = {}
         self._curve_index: dict[str, tuple[tuple[int, int], tuple[list[tuple[str, int]], list[tuple[str, int]]]]] = {}
         self._forget_resolved()
         # Stamps of what an option's forward and time resolve from (`forward_stamp`): one per underlying (its
@@ -277,12 +278,14 @@ class Market:
         state = dict(self.__dict__)
         state["_resolved"] = None
         state["_curve_index"] = {}
+        state["_curve_logs"] = {}
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._forget_resolved()
         self._curve_index = {}
+        self._curve_logs = {}
         self._version = state.get("_version", 0) + 1  # a market pickled before the stamps existed has none
         self._base_versions = dict(state.get("_base_versions", {}))
 
@@ -637,11 +640,17 @@ class Market:
         t = float(self.years_to(expiration_ms))
         if t <= 0:
             return spot, SOURCE_INTERPOLATED  # at expiry the forward is spot: the curve's t = 0 point
-        y_points = np.log(f_points / spot)
-        if t >= t_points[-1]:
-            y = y_points[-1] * t / t_points[-1]  # the last point's annualised basis continues
+        # ln(F / spot) at t = 0 and at the curve's points, kept while the curve and the index stay (the
+        # expiries of one resolve all read them)
+        logs = self._curve_logs.get(base)
+        if logs is None or logs[0] is not f_points or logs[1] != spot:
+            y_at = np.concatenate(([0.0], np.log(f_points / spot)))
+            logs = self._curve_logs[base] = (f_points, spot, np.concatenate(([0.0], t_points)), y_at)
+        t_at, y_at = logs[2], logs[3]
+        if t >= t_at[-1]:
+            y = y_at[-1] * t / t_at[-1]  # the last point's annualised basis continues
         else:
-            y = float(np.interp(t, np.concatenate(([0.0], t_points)), np.concatenate(([0.0], y_points))))
+            y = float(np.interp(t, t_at, y_at))
         return spot * math.exp(y), SOURCE_INTERPOLATED
 
     def _check_gap(self, who: str, a: float, b: float, what_a: str, what_b: str) -> None:
@@ -731,20 +740,24 @@ class Market:
                 for nm in option_names:
                     self._check_age(nm, nm)
             own = np.fromiter(map(self.forwards.get, option_names, repeat(math.nan)), np.float64, n_options)
-            expiry_fw = np.empty(len(layout.groups))
-            expiry_src = np.empty(len(layout.groups), dtype=np.int8)
-            for j, (code, ms, members) in enumerate(layout.groups):
+            # Per expiry, counted for all of them at once: how many options lack their own forward, and the first
+            # that does (it names the expiry in an error).
+            n_groups = len(layout.groups)
+            lacking = np.flatnonzero(np.isnan(own))
+            n_lacking = np.bincount(layout.group_of[lacking], minlength=n_groups).tolist()
+            first_lacking = np.full(n_groups, n_options, dtype=np.int64)
+            np.minimum.at(first_lacking, layout.group_of[lacking], lacking)
+            expiry_fw = np.full(n_groups, math.nan)
+            expiry_src = np.full(n_groups, SOURCE_OPTION_FORWARD, dtype=np.int8)
+            for j, ((code, ms, members), short, first) in enumerate(
+                zip(layout.groups, n_lacking, first_lacking.tolist())
+            ):
                 base = bases[code]
-                own_j, rows_j = own[members], options[members]
-                has_own = ~np.isnan(own_j)
-                if has_own.all():
-                    expiry_fw[j], expiry_src[j] = math.nan, SOURCE_OPTION_FORWARD
-                    self._check_own_against_future(base, ms, own_j, rows_j, names)
-                    continue
-                who = str(names[rows_j[~has_own][0]])
-                expiry_fw[j], expiry_src[j] = self.expiry_forward(base, ms, instrument=who)
-                if has_own.any():
-                    self._check_own_against_future(base, ms, own_j, rows_j, names)
+                if short:
+                    who = str(names[options[first]])
+                    expiry_fw[j], expiry_src[j] = self.expiry_forward(base, ms, instrument=who)
+                if short < len(members):  # some quote their own forward: checked against the expiry's future
+                    self._check_own_against_future(base, ms, own[members], options[members], names)
             per_option = expiry_fw[layout.group_of]
             use_own = ~np.isnan(own)
             forward[options] = np.where(use_own, own, per_option)

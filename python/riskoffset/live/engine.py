@@ -95,8 +95,9 @@ class TickerQuote(NamedTuple):
 
 
 class _Touched(NamedTuple):
-    """What a quote moved: instrument rows to reprice, PM keys to recompute (None: all), and the coin whose
-    holders are recomputed (None: the holders of ``rows``); ``balances``: balances in that coin count too."""
+    """What a quote moved: instrument rows to reprice and PM keys to recompute (None: all), each ascending and
+    distinct, and the coin whose holders are recomputed (None: the holders of ``rows``); ``balances``: balances
+    in that coin count too."""
 
     rows: IntArray
     keys: IntArray | None
@@ -1031,12 +1032,12 @@ class RiskEngine:
             self._reprice(one.rows, undo)
             self._refresh(self._holders_of_row(int(one.rows[0])), keys=one.keys, timestamp=timestamp)
             return
-        rows = np.unique(np.concatenate([t.rows for t in touched]))
+        rows = touched[0].rows if len(touched) == 1 else self._union_rows([t.rows for t in touched])
         self._reprice(rows, undo)
         keys = (
             None
             if any(t.keys is None for t in touched)
-            else np.unique(np.concatenate([t.keys for t in touched]))
+            else touched[0].keys if len(touched) == 1 else np.unique(np.concatenate([t.keys for t in touched]))
         )
         n = len(self.positions)
         if any(t.base is not None and 2 * len(self._holders_of(t.base)) > n for t in touched):
@@ -1059,6 +1060,14 @@ class RiskEngine:
         else:
             hit[self.positions.holders(singles)] = True
         self._refresh(np.flatnonzero(hit).astype(np.int64), keys=keys, timestamp=timestamp)
+
+    def _union_rows(self, parts: list[IntArray]) -> IntArray:
+        """The instrument rows in any of ``parts``, ascending, through a mask (``np.unique`` hashes: 50-110 us
+        on a coin's rows, about 5 us this way)."""
+        hit = np.zeros(len(self.table), dtype=bool)
+        for rows in parts:
+            hit[rows] = True
+        return np.flatnonzero(hit)
 
     def _rows_of_base(self, base: str) -> IntArray:
         rows = self._base_rows.get(base)
