@@ -4,10 +4,12 @@ and its reported error, and the sparse product L = Q . P against a dense referen
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 import riskoffset as ro
-from riskoffset.margining.scenarios import ScenarioSet, VolTerm, scenario_pnl
+from riskoffset.margining.scenarios import ScenarioSet, VolTerm, closed_form_pnl, scenario_pnl
 from riskoffset.sparse import account_pnl
 
 
@@ -75,6 +77,27 @@ def test_futures_and_spot_closed_forms(market: ro.Market) -> None:
         else:
             expected = 1 / f[i] - 1 / (f[i] * (1 + moves))  # inverse: per USD of face
         assert np.allclose(out.pnl[i], expected, rtol=1e-15, atol=1e-20), name
+
+
+@pytest.mark.parametrize(
+    "moves",
+    [[-0.66, -0.16, 0.0, 0.04, 5.0], [[0.1, 0.0, -0.2], [0.3, 0.0, 0.0]]],
+    ids=["one-row", "per-underlying"],
+)
+def test_closed_forms_of_rows_equal_the_full_matrix(market: ro.Market, moves: list[Any]) -> None:
+    """The futures' and spots' rows priced without their sub-table (as a live update of a few futures does)
+    equal, bit for bit, the rows of the full scenario matrix, the unshocked scenario exactly flat."""
+    table = market.instruments
+    rows = _rows(table, ["ETH-PERPETUAL", "BTC-PERPETUAL", "BTC-25DEC26", "BTC_USDC-PERPETUAL", "BTC_USDC"])
+    move = np.asarray(moves)
+    scen = ScenarioSet(
+        price_move=move, vol_shift=np.zeros(move.shape[-1]), underlyings=("BTC", "ETH") if move.ndim == 2 else None
+    )
+    got = closed_form_pnl(table, market.resolve(table), scen, rows)
+    want = scenario_pnl(table, market, scen, rows=rows).pnl
+    assert got.tolist() == want.tolist()
+    flat = np.flatnonzero((move.reshape(-1, move.shape[-1]) == 0).all(axis=0))
+    assert len(flat) == 1 and (got[:, flat] == 0.0).all() and np.count_nonzero(got) > 0
 
 
 def test_vol_term_structure() -> None:

@@ -51,7 +51,7 @@ from .columns import CALIBRATION_ORDER, NO_TAG, GroupMargins
 from .legacy import is_legacy, legacy_margin
 from .pm_parameters import ADDONS, METHOD, CurrencyParameters, PairParameters, PMParameters
 from .result import Calibration, MarginResult
-from .scenarios import OptionColumns, revalue_options, scenario_pnl
+from .scenarios import OptionColumns, closed_form_pnl, revalue_options
 from .vectors import VectorKeys, vector_keys
 
 
@@ -194,7 +194,7 @@ def vectors_of_rows(
         mine = underlying == code
         others = np.flatnonzero(mine & ~option)
         if len(others):
-            pnl = scenario_pnl(table, market, scenarios, rows=rows[others], resolved=resolved).pnl
+            pnl = closed_form_pnl(table, resolved, scenarios, rows[others])
             weigh_extended(pnl, params, pair, table.settlement[rows[others]] == INVERSE)
             out[others] = pnl
         options = np.flatnonzero(mine & option)

@@ -308,7 +308,7 @@ def scenario_pnl(
         sub = table.take(row_index)
         sub_market = _take_resolved(resolved, row_index)
     moves = scenarios.moves_of_rows(table, row_index)
-    pnl = _closed_forms(sub, sub_market, moves)
+    pnl = _closed_forms(sub.kind, sub.settlement, sub_market.forward, moves)
     options = np.flatnonzero(sub.kind == KIND_OPTION)
     error = max_error = None
     if len(options):
@@ -354,18 +354,31 @@ def _take_resolved(resolved: ResolvedMarket, rows: IntArray) -> ResolvedMarket:
     )
 
 
-def _closed_forms(table: InstrumentTable, resolved: ResolvedMarket, moves: FloatArray) -> FloatArray:
-    """P&L of futures, perpetuals and spot (options are filled in by the caller)."""
-    pnl = np.zeros((len(table), moves.shape[1]))
-    futures = (table.kind == KIND_FUTURE) | (table.kind == KIND_PERPETUAL)
-    inverse = table.settlement == INVERSE
+def closed_form_pnl(
+    table: InstrumentTable, resolved: ResolvedMarket, scenarios: ScenarioSet, rows: IntArray
+) -> FloatArray:
+    """`scenario_pnl`'s matrix for ``rows`` of ``table`` that hold no option (futures, perpetuals, spot),
+    without building their sub-table: what a live update of a few futures reprices.  (A scenario that moves
+    nothing gives exactly 0 here: nothing to set flat.)"""
+    moves = scenarios.moves_of_rows(table, rows)
+    return _closed_forms(table.kind[rows], table.settlement[rows], resolved.forward[rows], moves)
+
+
+def _closed_forms(
+    kind: npt.NDArray[Any], settlement: npt.NDArray[Any], forward: FloatArray, moves: FloatArray
+) -> FloatArray:
+    """P&L of futures, perpetuals and spot (``kind``, ``settlement`` and ``forward`` per row; options are
+    filled in by the caller)."""
+    pnl = np.zeros((len(kind), moves.shape[1]))
+    futures = (kind == KIND_FUTURE) | (kind == KIND_PERPETUAL)
+    inverse = settlement == INVERSE
     inv = np.flatnonzero(futures & inverse)
     if len(inv):
         # Per USD of face: coin P&L 1/F - 1/F' = (1 - 1/(1+m)) / F.
-        pnl[inv] = (1.0 - 1.0 / (1.0 + moves[inv])) / resolved.forward[inv, None]
-    lin = np.flatnonzero((futures & ~inverse) | (table.kind == KIND_SPOT))
+        pnl[inv] = (1.0 - 1.0 / (1.0 + moves[inv])) / forward[inv, None]
+    lin = np.flatnonzero((futures & ~inverse) | (kind == KIND_SPOT))
     if len(lin):
-        pnl[lin] = resolved.forward[lin, None] * moves[lin]
+        pnl[lin] = forward[lin, None] * moves[lin]
     return pnl
 
 
