@@ -113,10 +113,23 @@ def instrument_greeks(
     if resolved is None:  # callers that resolved the table already pass it (one resolution per call)
         resolved = market.resolve(table)
     n = len(table)
-    g = np.zeros((n, len(MEASURES)))
-    col = {m: i for i, m in enumerate(MEASURES)}
+    # Filled one measure at a time (a contiguous row each: a handful of numpy calls on a few hundred rows cost
+    # more than the kernel when they scatter into a row-major matrix), transposed once at the end.
+    by_measure = np.zeros((len(MEASURES), n))
+    m = dict(zip(MEASURES, by_measure))
     forward = resolved.forward
-    options = np.flatnonzero(table.kind == KIND_OPTION)
+    kind = table.kind
+    futures = (kind == KIND_FUTURE) | (kind == KIND_PERPETUAL)
+    inverse_futures = futures & (table.settlement == INVERSE)
+    # Futures and spot: 1 coin per unit (linear), 1/F coin per USD of face (inverse); options below.
+    plain = np.where(futures | (kind == KIND_SPOT), 1.0, 0.0)
+    np.divide(1.0, forward, out=plain, where=inverse_futures)
+    m["delta"][:] = plain
+    m["delta_pa"][:] = plain
+    spot = kind == KIND_SPOT
+    m["value_usd"][spot] = forward[spot]
+    m["value_coin"][spot] = 1.0
+    options = np.flatnonzero(kind == KIND_OPTION)
     if len(options):
         f = forward[options]
         value, delta, gamma, vega, theta = option_greeks(
@@ -127,39 +140,27 @@ def instrument_greeks(
             market.rate,
             resolved.sigma[options],
         )
-        g[options, col["value_usd"]] = value
-        g[options, col["value_coin"]] = value / f
-        g[options, col["delta"]] = delta
-        g[options, col["delta_pa"]] = premium_adjusted(delta, value, f, table.settlement[options] == INVERSE)
-        g[options, col["gamma"]] = gamma
-        g[options, col["vega"]] = vega
-        g[options, col["vega_coin"]] = vega / f
-        g[options, col["theta"]] = theta
-        g[options, col["theta_coin"]] = theta / f
-    linear_like = np.flatnonzero(
-        ((table.kind == KIND_FUTURE) | (table.kind == KIND_PERPETUAL)) & (table.settlement != INVERSE)
-        | (table.kind == KIND_SPOT)
-    )
-    g[linear_like, col["delta"]] = 1.0
-    g[linear_like, col["delta_pa"]] = 1.0
-    spot = np.flatnonzero(table.kind == KIND_SPOT)
-    g[spot, col["value_usd"]] = forward[spot]
-    g[spot, col["value_coin"]] = 1.0
-    inverse_futures = np.flatnonzero(
-        ((table.kind == KIND_FUTURE) | (table.kind == KIND_PERPETUAL)) & (table.settlement == INVERSE)
-    )
-    g[inverse_futures, col["delta"]] = 1.0 / forward[inverse_futures]
-    g[inverse_futures, col["delta_pa"]] = 1.0 / forward[inverse_futures]
+        m["value_usd"][options] = value
+        m["value_coin"][options] = value / f
+        m["delta"][options] = delta
+        m["delta_pa"][options] = premium_adjusted(delta, value, f, table.settlement[options] == INVERSE)
+        m["gamma"][options] = gamma
+        m["vega"][options] = vega
+        m["vega_coin"][options] = vega / f
+        m["theta"][options] = theta
+        m["theta_coin"][options] = theta / f
     # USD deltas value the coin exposure at the index, so they add up across expiries like the coin deltas
     # (NaN where the market has no index for the underlying).
-    g[:, col["delta_usd"]] = g[:, col["delta"]] * resolved.index
-    g[:, col["delta_pa_usd"]] = g[:, col["delta_pa"]] * resolved.index
+    np.multiply(m["delta"], resolved.index, out=m["delta_usd"])
+    np.multiply(m["delta_pa"], resolved.index, out=m["delta_pa_usd"])
     # Past expiry a position is settled: it keeps its value (intrinsic at delivery) but carries no risk, as
     # Deribit shows it (delta 0), not the t -> 0 limit of the live formulas (a put's delta -1).
     expired = np.flatnonzero(resolved.expired)
     if len(expired):
-        risk = np.array([i for m, i in col.items() if not m.startswith("value")], dtype=np.intp)
-        g[np.ix_(expired, risk)] = 0.0
+        for name, column in m.items():
+            if not name.startswith("value"):
+                column[expired] = 0.0
+    g = np.ascontiguousarray(by_measure.T)
     g.flags.writeable = False
     return InstrumentGreeks(table, resolved, g)
 
