@@ -235,6 +235,59 @@ def random_engine(n: int, per_account: int, seed: int) -> ro.RiskEngine:
     return ro.RiskEngine(book, MARKET, balances=ro.Balances(np.arange(n), ("BTC", "ETH", "USDC"), amounts))
 
 
+@pytest.mark.parametrize("scale", [1.02, 0.6], ids=["small-move", "crash-in-vol"])
+def test_a_markprice_message_ends_where_its_entries_one_by_one_do(scale: float) -> None:
+    """A markprice.options message (every BTC option's mark and IV at once, one entry repeated and one out of
+    order) leaves the engine, figure for figure and event for event, where its entries applied one by one
+    leave it, and where a from-scratch computation does."""
+    batch, single = random_engine(60, 8, seed=21), random_engine(60, 8, seed=21)
+    names = sorted(n for n in MARKET.mark_iv if n.startswith("BTC-"))
+    entries = [{"instrument_name": n, "mark_price": 0.01 + 1e-5 * i, "iv": MARKET.mark_iv[n] * scale,
+                "timestamp": 1_000 + i} for i, n in enumerate(names)]  # fmt: skip
+    entries.append({**entries[3], "iv": MARKET.mark_iv[names[3]] * scale * 1.1, "timestamp": 5_000})  # repeated
+    entries.append({**entries[5], "iv": 3.0, "timestamp": 1})  # older than its entry above: ignored
+    before = batch.accounts()
+    list(batch.events())  # (none queued: the engine starts with its levels set)
+    batch.apply({"jsonrpc": "2.0", "method": "subscription",
+                 "params": {"channel": "markprice.options.btc_usd", "data": entries}})  # fmt: skip
+    for e in entries:
+        single.on_ticker(e["instrument_name"], mark_price=e["mark_price"], mark_iv=e["iv"], timestamp=e["timestamp"])
+    assert batch.counters["out_of_order"] == single.counters["out_of_order"] == 1
+    assert batch.counters["updates"] == single.counters["updates"] == len(entries) - 1
+    assert batch.market.mark_iv == single.market.mark_iv and batch.market.marks == single.market.marks
+    got, want = batch.accounts(), single.accounts()
+    for name in ("initial_usd", "maintenance_usd", "margin_balance_usd", "available_usd", "mm_ratio"):
+        np.testing.assert_allclose(getattr(got, name), getattr(want, name), rtol=1e-12, atol=1e-9, err_msg=name)
+    np.testing.assert_array_equal(got.below_maintenance, want.below_maintenance)
+    np.testing.assert_array_equal(got.below_initial, want.below_initial)
+    # One batch compares the levels once, at its end: an event for each account whose level it changed, of
+    # that level (the entries one by one may pass through another level first).
+    def level(view: Any, j: int) -> int:
+        return 2 if view.below_maintenance[j] else int(bool(view.below_initial[j]))
+
+    row = {a: j for j, a in enumerate(got.accounts.tolist())}
+    events = {e.account: e.level for e in batch.events()}
+    changed = {a for a, j in row.items() if level(got, j) != level(before, j)}
+    assert set(events) == changed and (changed or scale > 1)  # (the vol crash moves some accounts)
+    assert all(events[a] == ("ok", "margin_call", "liquidation")[level(got, row[a])] for a in changed)
+    assert_matches(batch, "X:PM")
+
+
+def test_quotes_with_a_bad_vol_are_refused_whole_even_if_a_later_quote_of_that_option_replaces_it() -> None:
+    """Options' quotes taken together reach the market as if one by one: a percentage vol is refused though
+    the same option's next quote is a good one, and every quote with it."""
+    from riskoffset.live.engine import TickerQuote
+
+    engine = random_engine(10, 6, seed=3)
+    names = sorted(n for n in MARKET.mark_iv if n.startswith("BTC-"))[7:9]
+    before = dict(engine.market.mark_iv)
+    quotes = [TickerQuote(names[1], None, 0.5, None, 9), TickerQuote(names[0], None, 65.0, None, 10),
+              TickerQuote(names[0], None, 0.66, None, 11)]  # fmt: skip
+    with pytest.raises(ValueError, match="percentage"):
+        engine.quotes(quotes)
+    assert engine.market.mark_iv == before
+
+
 def test_the_events_of_a_tick_that_moves_many_accounts_carry_each_accounts_own_figures_and_contributors() -> None:
     """A crash moves hundreds of accounts at once: each event carries that account's row of the account view and
     its positions losing most in its worst scenario, recomputed here one position at a time."""

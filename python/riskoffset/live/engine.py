@@ -94,6 +94,20 @@ class TickerQuote(NamedTuple):
     timestamp: int | None = None
 
 
+@dataclasses.dataclass
+class _OptionRun:
+    """Options' tickers that follow one another in a batch of quotes: their checked quotes and rows."""
+
+    marks: dict[str, float] = dataclasses.field(default_factory=dict)
+    mark_iv: dict[str, float] = dataclasses.field(default_factory=dict)
+    forwards: dict[str, float] = dataclasses.field(default_factory=dict)
+    rows: list[int] = dataclasses.field(default_factory=list)
+    names: set[str] = dataclasses.field(default_factory=set)
+
+    def clear(self) -> None:
+        self.marks, self.mark_iv, self.forwards, self.rows, self.names = {}, {}, {}, [], set()
+
+
 class _Touched(NamedTuple):
     """What a quote moved: instrument rows to reprice and PM keys to recompute (None: all), each ascending and
     distinct, and the coin whose holders are recomputed (None: the holders of ``rows``); ``balances``: balances
@@ -953,15 +967,16 @@ class RiskEngine:
         return True
 
     def _ticker_quote(self, q: TickerQuote, undo: Undo, whole: AbstractSet[str] = frozenset()) -> _Touched | None:
-        """The market part of a ticker (checked, applied through ``undo``); None when out of order or empty.
-        ``whole``: coins whose every instrument the update reprices anyway."""
+        """The market part of the ticker of a future, a perpetual or spot (an option's: `_option_ticker`),
+        checked and applied through ``undo``; None when out of order or empty.  ``whole``: coins whose every
+        instrument the update reprices anyway."""
         row = self._instrument(q.instrument)
         name = self._names[row]
-        marks, ivs, fw = _ticker_tables(q, name, option=bool(self._option[row]))
+        marks, ivs, fw = _ticker_tables(q, name, option=False)
         if not (marks or ivs or fw) or not self._in_order(name, q.timestamp):
             return None
         undo.market(marks=marks, mark_iv=ivs, forwards=fw)
-        if not self._option[row] and marks and curve_point(name) is not None:
+        if marks and curve_point(name) is not None:
             base = self._base[row]
             return self._coin_touched(base) if base in whole else self._curve_touched(row, base)
         return self._rows_touched(np.array([row], dtype=np.int64))  # it prices itself alone
@@ -1011,18 +1026,60 @@ class RiskEngine:
         # ticker among the quotes need not find which of them its curve point moves.
         whole = {currency_code(q.underlying, "underlying") for q in quotes if isinstance(q, IndexQuote)}
         with self._transaction() as undo:
-            touched = []
+            touched: list[_Touched] = []
+            run = _OptionRun()  # consecutive options' tickers: the market takes them at once
+            applied = 0
             for q in quotes:
+                if isinstance(q, TickerQuote):
+                    taken = self._option_ticker(q, run)
+                    if taken is None:  # (its option's quote is in the run already: the run ends first)
+                        applied += self._end_run(run, undo, touched)
+                        taken = self._option_ticker(q, run)
+                    if taken:
+                        continue
+                applied += self._end_run(run, undo, touched)
                 t = self._index_quote(q, undo) if isinstance(q, IndexQuote) else self._ticker_quote(q, undo, whole)
                 if t is not None:
                     touched.append(t)
+                    applied += 1
+            applied += self._end_run(run, undo, touched)
             if touched:
                 self._apply_touched(
                     touched, undo, max((q.timestamp for q in quotes if q.timestamp is not None), default=None)
                 )
         if touched:
-            self.counters["updates"] += len(touched)
+            self.counters["updates"] += applied
             self._notify()
+
+    def _option_ticker(self, q: TickerQuote, run: _OptionRun) -> bool | None:
+        """An option's ticker, checked and added to ``run`` (unless empty or out of order): True.  False, with
+        nothing done, for another instrument's; None when ``run`` has a quote of that option already (each
+        quote then reaches the market on its own, as applied one by one)."""
+        row = self._instrument(q.instrument)
+        if not self._option[row]:
+            return False
+        name = self._names[row]
+        if name in run.names:
+            return None
+        marks, ivs, fw = _ticker_tables(q, name, option=True)
+        if (marks or ivs or fw) and self._in_order(name, q.timestamp):
+            run.names.add(name)
+            run.marks.update(marks)
+            run.mark_iv.update(ivs)
+            run.forwards.update(fw)
+            run.rows.append(row)
+        return True
+
+    def _end_run(self, run: _OptionRun, undo: Undo, touched: list[_Touched]) -> int:
+        """The market takes the run's quotes (through ``undo``) and its options join ``touched``; the run is
+        emptied.  Returns how many quotes it held."""
+        n = len(run.rows)
+        if n:
+            undo.market(marks=run.marks, mark_iv=run.mark_iv, forwards=run.forwards)
+            rows = np.array(run.rows, dtype=np.int64) if n == 1 else self._union_rows([np.array(run.rows)])
+            touched.append(self._rows_touched(rows))  # they price themselves alone
+            run.clear()
+        return n
 
     def _apply_touched(self, touched: list[_Touched], undo: Undo, timestamp: int | None) -> None:
         """Reprice the instruments the quotes moved, and recompute the accounts holding them (or, for an index,
@@ -1057,8 +1114,17 @@ class RiskEngine:
         if len(moved) <= FEW_INSTRUMENTS:  # (a perpetual's or a future's own ticker): each one's kept holders
             for row in moved.tolist():
                 hit[self._holders_of_row(row)] = True
-        else:
-            hit[self.positions.holders(singles)] = True
+        else:  # (a coin's options' marks at once): where they are most of a coin's held rows, its kept holders
+            scan = np.zeros(len(self.table), dtype=bool)
+            for base in dict.fromkeys(self._base[r] for r in moved.tolist()):
+                rows = self._rows_of_base(base)
+                held = self._held[rows]
+                if 2 * np.count_nonzero(singles[rows] & held) > np.count_nonzero(held):
+                    hit[self._holders_of(base)] = True  # (a superset: the others recompute to the same figures)
+                else:
+                    scan[rows] = singles[rows]
+            if scan.any():
+                hit[self.positions.holders(scan)] = True
         self._refresh(np.flatnonzero(hit).astype(np.int64), keys=keys, timestamp=timestamp)
 
     def _union_rows(self, parts: list[IntArray]) -> IntArray:
