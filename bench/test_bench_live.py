@@ -8,6 +8,8 @@ Measured against the from-scratch paths in the same run:
   against ``ro.margin(book, market, "deribit-pm")`` alone; one ETH index tick against the same ``ro.account``;
 - one trade of one account, and one option's mark-IV tick, against the same ``ro.account`` call; a trade that
   moves its account across a level (an event) against one that does not.
+- a perpetual's and a dated future's ticker, and a ``markprice.options`` message of every BTC option, against the
+  BTC index tick of the same engine.
 
 The ratios asserted guard against regressions of today's engine (bench/RESULTS.md has the figures and
 the targets still ahead).  Under --benchmark-disable it runs 5,000 accounts.
