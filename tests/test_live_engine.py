@@ -223,7 +223,7 @@ def test_a_crash_calls_then_liquidates_once_and_a_rebound_recovers() -> None:
     assert engine.at_risk(0.0)[0]["account"] == "strangle"
 
 
-def random_engine(n: int, per_account: int, seed: int) -> ro.RiskEngine:
+def random_engine(n: int, per_account: int, seed: int, method: str = "deribit-pm") -> ro.RiskEngine:
     """An engine on ``n`` accounts of ``per_account`` random positions each over the sample market's instruments,
     with random BTC, ETH and USDC balances."""
     rng = np.random.default_rng(seed)
@@ -232,15 +232,19 @@ def random_engine(n: int, per_account: int, seed: int) -> ro.RiskEngine:
     rows = rng.integers(0, len(table), n * per_account)
     book = ro.Book.from_arrays(account, rows, rng.normal(0.0, 3.0, n * per_account).round(1), instruments=table)
     amounts = rng.uniform(0.0, 1.0, (n, 3)) * np.array([2.0, 30.0, 100_000.0])
-    return ro.RiskEngine(book, MARKET, balances=ro.Balances(np.arange(n), ("BTC", "ETH", "USDC"), amounts))
+    return ro.RiskEngine(book, MARKET, method, balances=ro.Balances(np.arange(n), ("BTC", "ETH", "USDC"), amounts))
 
 
-@pytest.mark.parametrize("scale", [1.02, 0.6], ids=["small-move", "crash-in-vol"])
-def test_a_markprice_message_ends_where_its_entries_one_by_one_do(scale: float) -> None:
+@pytest.mark.parametrize(
+    ("scale", "method", "model"),
+    [(1.02, "deribit-pm", "X:PM"), (0.6, "deribit-pm", "X:PM"), (0.6, "deribit-standard", "X:SM")],
+    ids=["small-move", "crash-in-vol", "crash-in-vol-standard"],
+)
+def test_a_markprice_message_ends_where_its_entries_one_by_one_do(scale: float, method: str, model: str) -> None:
     """A markprice.options message (every BTC option's mark and IV at once, one entry repeated and one out of
     order) leaves the engine, figure for figure and event for event, where its entries applied one by one
     leave it, and where a from-scratch computation does."""
-    batch, single = random_engine(60, 8, seed=21), random_engine(60, 8, seed=21)
+    batch, single = random_engine(60, 8, seed=21, method=method), random_engine(60, 8, seed=21, method=method)
     names = sorted(n for n in MARKET.mark_iv if n.startswith("BTC-"))
     entries = [{"instrument_name": n, "mark_price": 0.01 + 1e-5 * i, "iv": MARKET.mark_iv[n] * scale,
                 "timestamp": 1_000 + i} for i, n in enumerate(names)]  # fmt: skip
@@ -270,7 +274,7 @@ def test_a_markprice_message_ends_where_its_entries_one_by_one_do(scale: float) 
     changed = {a for a, j in row.items() if level(got, j) != level(before, j)}
     assert set(events) == changed and (changed or scale > 1)  # (the vol crash moves some accounts)
     assert all(events[a] == ("ok", "margin_call", "liquidation")[level(got, row[a])] for a in changed)
-    assert_matches(batch, "X:PM")
+    assert_matches(batch, model)
 
 
 def test_quotes_with_a_bad_vol_are_refused_whole_even_if_a_later_quote_of_that_option_replaces_it() -> None:
