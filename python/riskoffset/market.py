@@ -608,6 +608,15 @@ class Market:
         self, base: str, expiration_ms: int, *, instrument: str | None = None
     ) -> tuple[float, int]:
         """(forward, source code) of one expiry of one base, by rules 2-4 of the module docstring."""
+        forward, source = self._expiry_quote(base, expiration_ms, instrument)
+        if source == SOURCE_INTERPOLATED:
+            forward = self._interpolated(base, [expiration_ms])[0]
+        return forward, source
+
+    def _expiry_quote(self, base: str, expiration_ms: int, instrument: str | None) -> tuple[float, int]:
+        """`expiry_forward` but for the arithmetic of the curve: its quotes and checks, and NaN (source
+        SOURCE_INTERPOLATED) where the forward is interpolated on the curve (`_interpolated`, whose inputs are
+        checked here: every error of an expiry is raised here, in the order of the expiries)."""
         key = expiry_name(base, expiration_ms)
         who = instrument or key
         given = self.forwards.get(key)
@@ -622,7 +631,7 @@ class Market:
                 raise MarketDataError(f"{who}: the mark of future {key} is {future!r}", who)
             self._check_age(key, who)
             return future, SOURCE_FUTURE
-        t_points, f_points = self._curve(base)
+        t_points, _ = self._curve(base)
         if len(t_points) == 0:
             raise MarketDataError(
                 f"{who}: no forward for {base} expiry {_day(expiration_ms)}: no future {key}, no ticker "
@@ -630,28 +639,35 @@ class Market:
                 "forward)",
                 who,
             )
-        spot = self.index.get(base)
-        if spot is None:
+        if base not in self.index:
             raise MarketDataError(
                 f"{who}: interpolating the {base} forward for {_day(expiration_ms)} needs the {base} index "
                 "(the t = 0 point of the curve)",
                 who,
             )
-        t = float(self.years_to(expiration_ms))
-        if t <= 0:
-            return spot, SOURCE_INTERPOLATED  # at expiry the forward is spot: the curve's t = 0 point
-        # ln(F / spot) at t = 0 and at the curve's points, kept while the curve and the index stay (the
-        # expiries of one resolve all read them)
+        return math.nan, SOURCE_INTERPOLATED
+
+    def _interpolated(self, base: str, expiration_ms: list[int]) -> list[float]:
+        """Forwards of ``base`` at expiries interpolated on its curve (rule 4; `_expiry_quote` checked that the
+        curve and the index exist), the expiries at once."""
+        t_points, f_points = self._curve(base)
+        spot = self.index[base]
+        # ln(F / spot) at t = 0 and at the curve's points, kept while the curve and the index stay
         logs = self._curve_logs.get(base)
         if logs is None or logs[0] is not f_points or logs[1] != spot:
             y_at = np.concatenate(([0.0], np.log(f_points / spot)))
             logs = self._curve_logs[base] = (f_points, spot, np.concatenate(([0.0], t_points)), y_at)
         t_at, y_at = logs[2], logs[3]
-        if t >= t_at[-1]:
-            y = y_at[-1] * t / t_at[-1]  # the last point's annualised basis continues
-        else:
-            y = float(np.interp(t, t_at, y_at))
-        return spot * math.exp(y), SOURCE_INTERPOLATED
+        t = self.years_to(expiration_ms)
+        out = []
+        for t_j, y_j in zip(t.tolist(), np.interp(t, t_at, y_at).tolist()):
+            if t_j <= 0:
+                out.append(spot)  # at expiry the forward is spot: the curve's t = 0 point
+            elif t_j >= t_at[-1]:
+                out.append(spot * math.exp(y_at[-1] * t_j / t_at[-1]))  # the last point's annualised basis continues
+            else:
+                out.append(spot * math.exp(y_j))
+        return out
 
     def _check_gap(self, who: str, a: float, b: float, what_a: str, what_b: str) -> None:
         if abs(a - b) > self.max_forward_gap * max(a, b):
@@ -749,15 +765,20 @@ class Market:
             np.minimum.at(first_lacking, layout.group_of[lacking], lacking)
             expiry_fw = np.full(n_groups, math.nan)
             expiry_src = np.full(n_groups, SOURCE_OPTION_FORWARD, dtype=np.int8)
+            on_curve: dict[str, list[tuple[int, int]]] = {}  # base -> (group, expiry) interpolated on its curve
             for j, ((code, ms, members), short, first) in enumerate(
                 zip(layout.groups, n_lacking, first_lacking.tolist())
             ):
                 base = bases[code]
                 if short:
-                    who = str(names[options[first]])
-                    expiry_fw[j], expiry_src[j] = self.expiry_forward(base, ms, instrument=who)
+                    expiry_fw[j], expiry_src[j] = self._expiry_quote(base, ms, str(names[options[first]]))
+                    if expiry_src[j] == SOURCE_INTERPOLATED:
+                        on_curve.setdefault(base, []).append((j, ms))
                 if short < len(members):  # some quote their own forward: checked against the expiry's future
                     self._check_own_against_future(base, ms, own[members], options[members], names)
+            for base, expiries in on_curve.items():  # (every check passed: the curves' arithmetic at once)
+                at = [j for j, _ in expiries]
+                expiry_fw[at] = self._interpolated(base, [ms for _, ms in expiries])
             per_option = expiry_fw[layout.group_of]
             use_own = ~np.isnan(own)
             forward[options] = np.where(use_own, own, per_option)
