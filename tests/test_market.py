@@ -244,6 +244,20 @@ def test_interpolated_forwards_follow_the_index_and_the_curve() -> None:
         assert market.resolve(table).forward.tolist() == fresh.resolve(table).forward.tolist()
 
 
+def test_expiry_forward_is_what_resolve_gives_an_option_without_its_own() -> None:
+    """One expiry's forward, asked alone, equals the forward `resolve` gives its options (futures' marks and
+    curve interpolation alike), bit for bit."""
+    market = btc_market(forwards={})
+    names = ["BTC-1DEC26-95000-C", "BTC-18DEC26-90000-P", "BTC-25DEC26-100000-C", "BTC-26MAR27-80000-P",
+             "BTC-25JUN27-100000-C"]  # fmt: skip
+    table = InstrumentTable.from_names(names)
+    resolved = market.resolve(table)
+    assert len(set(resolved.forward_source.tolist())) >= 2  # a future's mark and the curve
+    for i in range(len(names)):
+        forward, source = market.expiry_forward("BTC", int(table.expiration_ms[i]))
+        assert (forward, source) == (resolved.forward[i], resolved.forward_source[i]), names[i]
+
+
 def test_interpolation_needs_the_index() -> None:
     market = btc_market(index={"ETH": 3000.0})
     with pytest.raises(MarketDataError, match="BTC-18DEC26-90000-P.*BTC index"):

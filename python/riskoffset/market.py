@@ -265,7 +265,6 @@ class Market:
         self.instruments = instruments
         self.description = description
         self._curves: dict[str, tuple[FloatArray, FloatArray]] = {}
-        self._curve_logs: dict[str, tuple[FloatArray, float, FloatArray, FloatArray]] = {}
         self._curve_index: dict[str, tuple[tuple[int, int], tuple[list[tuple[str, int]], list[tuple[str, int]]]]] = {}
         self._forget_resolved()
         # Stamps of what an option's forward and time resolve from (`forward_stamp`): one per underlying (its
@@ -278,14 +277,12 @@ class Market:
         state = dict(self.__dict__)
         state["_resolved"] = None
         state["_curve_index"] = {}
-        state["_curve_logs"] = {}
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._forget_resolved()
         self._curve_index = {}
-        self._curve_logs = {}
         self._version = state.get("_version", 0) + 1  # a market pickled before the stamps existed has none
         self._base_versions = dict(state.get("_base_versions", {}))
 
@@ -652,12 +649,8 @@ class Market:
         curve and the index exist), the expiries at once."""
         t_points, f_points = self._curve(base)
         spot = self.index[base]
-        # ln(F / spot) at t = 0 and at the curve's points, kept while the curve and the index stay
-        logs = self._curve_logs.get(base)
-        if logs is None or logs[0] is not f_points or logs[1] != spot:
-            y_at = np.concatenate(([0.0], np.log(f_points / spot)))
-            logs = self._curve_logs[base] = (f_points, spot, np.concatenate(([0.0], t_points)), y_at)
-        t_at, y_at = logs[2], logs[3]
+        t_at = np.concatenate(([0.0], t_points))  # the curve from t = 0 (the index) on, in ln(F / spot)
+        y_at = np.concatenate(([0.0], np.log(f_points / spot)))
         t = self.years_to(expiration_ms)
         out = []
         for t_j, y_j in zip(t.tolist(), np.interp(t, t_at, y_at).tolist()):

@@ -102,10 +102,13 @@ class _OptionRun:
     mark_iv: dict[str, float] = dataclasses.field(default_factory=dict)
     forwards: dict[str, float] = dataclasses.field(default_factory=dict)
     rows: list[int] = dataclasses.field(default_factory=list)
-    names: set[str] = dataclasses.field(default_factory=set)
 
     def clear(self) -> None:
-        self.marks, self.mark_iv, self.forwards, self.rows, self.names = {}, {}, {}, [], set()
+        self.marks, self.mark_iv, self.forwards, self.rows = {}, {}, {}, []
+
+    def has(self, name: str) -> bool:
+        """Whether the run holds a quote of ``name`` (each quote it took put ``name`` in one of its tables)."""
+        return name in self.marks or name in self.mark_iv or name in self.forwards
 
 
 class _Touched(NamedTuple):
@@ -1059,11 +1062,10 @@ class RiskEngine:
         if not self._option[row]:
             return False
         name = self._names[row]
-        if name in run.names:
+        if run.has(name):
             return None
         marks, ivs, fw = _ticker_tables(q, name, option=True)
         if (marks or ivs or fw) and self._in_order(name, q.timestamp):
-            run.names.add(name)
             run.marks.update(marks)
             run.mark_iv.update(ivs)
             run.forwards.update(fw)
