@@ -27,6 +27,7 @@
 #include "../scenarios/option_reprice.hpp"
 #include "riskoffset/dispatch.hpp"
 #include "riskoffset/parallel.hpp"
+#include "riskoffset/prefetch.hpp"
 
 namespace py = pybind11;
 
@@ -408,14 +409,46 @@ class LiveRefresh {
       RO_CHECK(indices_in.ndim() == 1 && quantity_in.size() == capacity && average_in.size() == capacity,
                "indices, quantity and average differ in length");
       RO_CHECK(0 <= row_in && row_in < r.n_total_, "row outside the engine's accounts");
+      r.prefetch_account(row, start, end);
       const std::int64_t s = start[row], e = end[row];
+      prefetch_segment(s, e);
       RO_CHECK(0 <= s && s <= e && e <= size && size <= capacity, "the account's segment lies outside the pool");
       for (std::int64_t p = s; p < e; ++p)
         RO_CHECK(indices[p] >= 0 && static_cast<std::size_t>(indices[p]) < r.n_instr_,
                  "position " + std::to_string(p) + " names an instrument row outside the table");
     }
     riskoffset::PositionPool pool() const { return {indices, amounts, average, capacity}; }
+    // The segment's lines of the three pool arrays requested at once (each is a miss for a random account).
+    void prefetch_segment(std::int64_t s, std::int64_t e) const {
+      if (s < 0 || e < s || e > capacity) return;  // (checked next; a prefetch never faults, but stay in range)
+      const auto line = [this](std::int64_t p) {
+        const auto i = static_cast<std::size_t>(p);
+        riskoffset::prefetch(indices, i), riskoffset::prefetch(amounts, i), riskoffset::prefetch(average, i);
+      };
+      for (std::int64_t p = s; p < e; p += 8) line(p);
+      if (e > s) line(e - 1);  // (the last line, when the segment does not start one)
+    }
   };
+
+  // Every cell of the account at `row` a one-account call reads or writes, requested before any is read: for a
+  // random account of a large venue each lies on its own cache line in memory, and the loads that follow would
+  // otherwise wait for them one after another.
+  void prefetch_account(std::size_t row, const std::int64_t* start, const std::int64_t* end) const {
+    // Cells `at` to `last` of an array (both lines when they straddle one; null for arrays a method does not keep).
+    const auto cells = [](const auto* a, std::size_t at, std::size_t last) {
+      riskoffset::prefetch(a, at), riskoffset::prefetch(a, last);
+    };
+    cells(start, row, row), cells(end, row, row), cells(level_, row, row);
+    for (const double* a : {balance_.data(), static_cast<const double*>(options_), static_cast<const double*>(futures_),
+                            static_cast<const double*>(initial_), static_cast<const double*>(maintenance_)})
+      cells(a, row * k_, row * k_ + k_ - 1);
+    for (const double* a : {margin_balance_, initial_usd_, maintenance_usd_, available_, ratio_, worst_usd_}) cells(a, row, row);
+    cells(worst_key_, row, row), cells(worst_index_, row, row);
+    if (!pm_ || n_keys_ == 0) return;
+    const std::size_t at = row * n_keys_, last = at + n_keys_ - 1;
+    cells(key_initial_, at, last), cells(key_maintenance_, at, last), cells(key_worst_pnl_, at, last);
+    cells(key_worst_index_, at, last), cells(worst_stale_, at, last);
+  }
 
   // Recompute the account after a change; if a figure is not finite, `undo` puts its inputs back, the account
   // is recomputed from them (the same code on the same inputs: the same figures) and its level set to `was`.
