@@ -850,3 +850,23 @@ def test_every_number_of_currencies_settles_as_the_account_view(currencies: tupl
     engine.on_index("ETH", market.index["ETH"] * 1.1, timestamp=2)
     engine.on_trade(3, OPTIONS[2], -2.0, 0.02)
     assert_matches(engine, "X:PM")
+
+
+def test_a_snapshot_from_before_the_spot_rows_restores_and_trades() -> None:
+    """An engine pickled without its per-instrument spot flags (as an earlier version wrote it) restores with
+    them: a spot trade moves the balances (no position), a perpetual's goes through the one compiled call, and
+    both end where a from-scratch computation does."""
+    book, balances = start_book()
+    engine = ro.RiskEngine(book, MARKET, balances=balances)
+    state = engine.__getstate__()
+    del state["_spot"]
+    old = ro.RiskEngine.__new__(ro.RiskEngine)
+    old.__setstate__(pickle.loads(pickle.dumps(state)))
+    assert old._spot == engine._spot and sum(old._spot) >= 1
+    before = old.account("A")
+    old.on_trade("A", "BTC_USDC", 0.5, 90_000.0, fee=3.0, timestamp=1)
+    after = old.account("A")
+    assert after["balance_BTC"] == before["balance_BTC"] + 0.5
+    assert after["balance_USDC"] == before["balance_USDC"] - 0.5 * 90_000.0 - 3.0
+    old.on_trade("A", "BTC-PERPETUAL", 10_000.0, MARKET.marks["BTC-PERPETUAL"], timestamp=2)
+    assert_matches(old, "X:PM")

@@ -248,6 +248,7 @@ class RiskEngine:
         self._kind = np.asarray(t.kind)
         self._future = (t.kind == KIND_FUTURE) | (t.kind == KIND_PERPETUAL)
         self._option = t.kind == KIND_OPTION
+        self._spot = (t.kind == KIND_SPOT).tolist()  # (a list: read one row at a time on a trade's path)
         self._inverse = t.settlement == INVERSE
         self._future_u8 = self._future.astype(np.uint8)  # as the compiled refresh reads them
         self._inverse_u8 = self._inverse.astype(np.uint8)
@@ -578,6 +579,8 @@ class RiskEngine:
             self._names = [str(n) for n in self.table.names.tolist()]
             self._underlying_name = [self.table.underlyings[c] for c in self.table.underlying.tolist()]
             self._reset_option_cache()
+        if "_spot" not in state:  # an engine saved before trades read it
+            self._spot = (np.asarray(self.table.kind) == KIND_SPOT).tolist()
         n_keys = len(self._keys.names) if self.pm else 0
         if "_worst_stale" not in state:  # saved before bulk updates left the worst scenario to the queries
             self._worst_stale = np.zeros((len(self._level), n_keys), dtype=np.bool_)
@@ -1169,7 +1172,9 @@ class RiskEngine:
         lock = self._lock  # taken here rather than by _locked: a trade is the hottest update (a frame less)
         lock.acquire()
         try:
-            row_i = self._instrument(instrument)
+            row_i = self._row_of_name.get(instrument) if type(instrument) is str else None  # (the usual call)
+            if row_i is None:
+                row_i = self._instrument(instrument)
             q, px, fee_amount = _trade_numbers(instrument, quantity, price, fee)
             if trade_id is not None and str(trade_id) in self._trade_ids:
                 self.counters["duplicate_trades"] += 1
@@ -1181,12 +1186,13 @@ class RiskEngine:
                 raise ValueError(
                     f"fee_currency {fee_cur}: not a currency of this engine ({', '.join(self.currencies)})"
                 )
-            label = _label(account, self.positions)
+            label = account if type(account) is int else _label(account, self.positions)  # (an int: as it is)
             a = self.positions.row_of.get(label)
-            if a is not None and self.pm and self._held[row_i] and self._kind[row_i] != KIND_SPOT:
+            if a is not None and self.pm and self._held[row_i] and not self._spot[row_i]:
                 # The common case in one compiled call: position, cash and the account's figures, all or nothing.
                 was, now, captured = self._fill(a, row_i, q, px, fee_amount, fee_col, refresh=True)
-                self._emit(a, was, now, timestamp, captured)
+                if was != now:
+                    self._emit(a, was, now, timestamp, captured)
             else:
                 self._trade_in_steps(label, row_i, q, px, fee_amount, fee_col, timestamp)
             if trade_id is not None:
@@ -1212,7 +1218,7 @@ class RiskEngine:
                 if self._stale[row_i]:
                     self._revalue(np.array([row_i], dtype=np.int64))
                     self._stale[row_i] = False
-            if self._kind[row_i] == KIND_SPOT:
+            if self._spot[row_i]:
                 s = self._col[self._settle_currency[row_i]]
                 self._balance[a, self._col[self._base[row_i]]] += q
                 self._balance[a, s] -= q * px
