@@ -92,7 +92,7 @@ def test_one_trade(benchmark, setup) -> None:  # type: ignore[no-untyped-def]
 def test_one_trade_of_a_random_account(benchmark, setup) -> None:  # type: ignore[no-untyped-def]
     """`test_one_trade` trades one account, whose arrays stay in cache.  A venue's trades come from any account:
     here each trade is a random account's, on an instrument it holds (its first position), so its rows are read
-    from memory (~2 us more measured)."""
+    from memory (~1.5 us more measured)."""
     _, _, _, engine, base = setup
     p = engine.positions
     rng = np.random.default_rng(11)
@@ -111,7 +111,8 @@ def test_one_trade_of_a_random_account(benchmark, setup) -> None:  # type: ignor
     if not getattr(benchmark, "disabled", False):
         ours = float(benchmark.stats.stats.median)
         benchmark.extra_info.update(trade_s=ours, **base, vs_account_view=base["account_view_s"] / ours)
-        assert ours * 10_000 <= base["account_view_s"], f"trade {ours * 1e6:.1f} us"  # ~17,000x measured
+        # ~20,000x measured (5.1-5.4 us) since the call requests the account's cells at once; 15,000-17,000x before.
+        assert ours * 15_000 <= base["account_view_s"], f"trade {ours * 1e6:.1f} us"
 
 
 @pytest.mark.benchmark(group="live engine 100k accounts")
