@@ -440,3 +440,31 @@ def test_in_currency_is_the_one_constructor() -> None:
     assert r.group == "btc_btc"
     n = ro.MarginResult.in_currency("x", 2.0, 1.5, "ETH", None)
     assert n.initial_usd is None and n.maintenance_usd is None
+
+
+def test_vectors_of_rows_take_the_option_columns_a_caller_kept() -> None:
+    """Given the options' columns per underlying (as the live engine keeps them), the vectors are those built
+    without them, bit for bit; columns of another length are refused, naming the underlying's code."""
+    from riskoffset.margining.portfolio import vectors_of_rows
+    from riskoffset.margining.scenarios import OptionColumns
+
+    market = ro.Market.sample()
+    table = market.instruments
+    resolved = market.resolve(table)
+    params = PMParameters.load(None)
+    rows = np.arange(len(table), dtype=np.int64)
+    expected = vectors_of_rows(table, market, params, resolved, rows)
+    option_rows = np.flatnonzero(table.kind == 2)
+    columns = {
+        code: OptionColumns.of(table, resolved, option_rows[table.underlying[option_rows] == code],
+                               params.scenarios(params.pair(table.underlyings[code])))
+        for code in np.unique(table.underlying[option_rows]).tolist()
+    }  # fmt: skip
+    assert len(columns) >= 2
+    got = vectors_of_rows(table, market, params, resolved, rows, option_columns=columns)
+    for a, b in zip(got, expected):
+        np.testing.assert_array_equal(a, b)
+    code = next(iter(columns))
+    short = {**columns, code: columns[code].at(slice(0, 1))}
+    with pytest.raises(ValueError, match=f"underlying code {code}"):
+        vectors_of_rows(table, market, params, resolved, rows, option_columns=short)

@@ -308,22 +308,26 @@ class RiskEngine:
         self._base_pass = np.empty((2, 1))  # the unshocked value and dV/dF of the option of a vol tick
         self._option_views: dict[int, tuple[OptionColumns, Any, Any, bool]] = {}
 
-    def _cache_options(self, rows: IntArray, sub: InstrumentTable, resolved: Any) -> None:
+    def _cache_options(self, rows: IntArray, sub: InstrumentTable, resolved: Any) -> dict[int, OptionColumns]:
         """Keep, per option of ``rows`` (``sub`` their table, ``resolved`` their market columns), what its vol
         tick leaves alone (`scenarios.OptionColumns`), stamped with what its forward and time resolved from
-        (`Market.forward_stamp`): a vol tick reprices the option on them while the stamp holds."""
+        (`Market.forward_stamp`): a vol tick reprices the option on them while the stamp holds.  Returns the
+        columns per underlying code of ``sub`` (what `vectors_of_rows` reads for all of ``sub``'s rows)."""
         kind = sub.kind
         options = np.flatnonzero(kind == KIND_OPTION)
         codes = sub.underlying[options]
+        built: dict[int, OptionColumns] = {}
         for code in np.unique(codes).tolist():
             mine = options[codes == code]
             base = sub.underlyings[code]
             scenarios = self._p.scenarios(self._p.pair(base)) if self.pm else None
-            for kept, column in zip(self._option_columns, OptionColumns.of(sub, resolved, mine, scenarios)):
+            columns = built[code] = OptionColumns.of(sub, resolved, mine, scenarios)
+            for kept, column in zip(self._option_columns, columns):
                 kept[rows[mine]] = column
             stamp = self.market.forward_stamp(base)
             for r in rows[mine].tolist():
                 self._stamps[r] = stamp
+        return built
 
     def _write_values(self, rows: IntArray, sub: InstrumentTable, resolved: Any) -> None:
         g = instrument_greeks(sub, self.market, resolved)
@@ -781,10 +785,10 @@ class RiskEngine:
         sub = self._sub_table(rows)
         resolved = self.market.resolve(sub)
         self._write_values(rows, sub, resolved)
-        self._cache_options(rows, sub, resolved)
+        columns = self._cache_options(rows, sub, resolved)
         if self.pm:
             vectors, delta = vectors_of_rows(
-                sub, self.market, self._p, resolved, np.arange(len(rows), dtype=np.int64)
+                sub, self.market, self._p, resolved, np.arange(len(rows), dtype=np.int64), option_columns=columns
             )
             self._inputs.vectors[rows] = vectors
             self._inputs.delta[rows] = delta

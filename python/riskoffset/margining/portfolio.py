@@ -35,6 +35,7 @@ cross-collateral offsets are not modelled: each vector is margined on its own.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -174,7 +175,13 @@ def instrument_vectors(
 
 
 def vectors_of_rows(
-    table: InstrumentTable, market: Market, params: PMParameters, resolved: ResolvedMarket, rows: IntArray
+    table: InstrumentTable,
+    market: Market,
+    params: PMParameters,
+    resolved: ResolvedMarket,
+    rows: IntArray,
+    *,
+    option_columns: Mapping[int, OptionColumns] | None = None,
 ) -> tuple[FloatArray, FloatArray]:
     """For the instruments ``rows`` of ``table`` (``resolved`` its market columns), per unit of amount: the 27
     standard scenario P&Ls and the 8 extended ones already weighted (and, coin-settled, converted to the edge
@@ -182,7 +189,9 @@ def vectors_of_rows(
     the same kernel pass (no second pricing pass): premium-adjusted for inverse options (delta - V / F), 1 / F
     coin per USD of face for inverse futures, 1 for linear futures; 0 for spot, for expired instruments, and
     for options unless the parameters count options in the roll shock.  The full pass and the live engine's
-    revaluation of one underlying both come here."""
+    revaluation of one underlying both come here.  ``option_columns``: per underlying code, the `OptionColumns`
+    of the options of ``rows`` in order, as `OptionColumns.of` builds them (a caller that keeps them passes them
+    instead of having them built twice)."""
     n_std = params.n_standard
     out = np.zeros((len(rows), n_std + len(params.extended_moves)))
     delta = np.zeros(len(rows))  # the options' (futures' below)
@@ -200,7 +209,11 @@ def vectors_of_rows(
         options = np.flatnonzero(mine & option)
         if len(options):
             at = rows[options]
-            columns = OptionColumns.of(table, resolved, at, scenarios)
+            columns = option_columns.get(code) if option_columns is not None else None
+            if columns is None:
+                columns = OptionColumns.of(table, resolved, at, scenarios)
+            elif len(columns.flag) != len(at):
+                raise ValueError(f"option_columns of underlying code {code}: {len(columns.flag)} options, not {len(at)}")
             sigma = np.ascontiguousarray(resolved.sigma[at], dtype=np.float64)
             out[options], delta[options] = option_vectors(columns, sigma, params, pair, market.rate)
     kind = table.kind[rows]
