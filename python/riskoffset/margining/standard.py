@@ -236,14 +236,44 @@ def _option_marks(
     return np.where(np.isnan(quoted), model, quoted)
 
 
-def position_margins(book: Book, market: Market, params: StandardParameters) -> PositionMargins:
-    table = book.instruments
-    per_unit = instrument_greeks(table, market)
+@dataclass(frozen=True)
+class UnitMargins:
+    """Per instrument row of a table, on one market, what a position's standard margin is made of: a short
+    option's IM and MM per unit (0 for other kinds); a future's or perpetual's rates (`futures_margin`), what
+    divides its quantity into its size in coin (the forward inverse, 1 linear) and what turns coin into its
+    settlement currency (1 inverse, the index linear); the settlement currency's code into ``currencies``, USD
+    per unit of it, the rule's calibration (an index into CALIBRATION_ORDER) and the component (0 futures,
+    1 options, 2 none: spot).  `margins_of_positions` applies them; the live engine keeps them per instrument
+    and updates the rows a quote moves."""
+
+    short_initial: FloatArray
+    short_maintenance: FloatArray
+    initial_base: FloatArray
+    maintenance_base: FloatArray
+    slope: FloatArray
+    size_divisor: FloatArray
+    to_currency: FloatArray
+    currency: npt.NDArray[np.int64]
+    currencies: tuple[str, ...]
+    usd_rate: FloatArray
+    status_rank: npt.NDArray[np.int64]
+    component: npt.NDArray[np.int8]
+
+    #: The fields a market move changes (the others follow from the table and the parameters).
+    MARKET_FIELDS = ("short_initial", "short_maintenance", "size_divisor", "to_currency", "usd_rate")
+
+
+def unit_margins(
+    table: InstrumentTable, market: Market, params: StandardParameters, per_unit: Any = None
+) -> UnitMargins:
+    """`UnitMargins` of every row of ``table`` on ``market`` (``per_unit``: the table's `instrument_greeks`
+    on that market, when the caller has them)."""
+    if per_unit is None:
+        per_unit = instrument_greeks(table, market)
     resolved = per_unit.market
     n_rows = len(table)
     im_unit = np.zeros(n_rows)
     mm_unit = np.zeros(n_rows)
-    # Futures are quadratic in size: their margin is computed per position below, not per unit.
     kind, settlement = table.kind, table.settlement
     inverse = settlement == INVERSE
     base = [table.underlyings[u] for u in table.underlying.tolist()]
@@ -285,10 +315,7 @@ def position_margins(book: Book, market: Market, params: StandardParameters) -> 
             status_of_row[r] = rates.status
     component_row[options] = 1
 
-    q = book.quantity
-    rows_of = book.indices
-    initial = np.where(q < 0, -q, 0.0) * im_unit[rows_of]
-    maintenance = np.where(q < 0, -q, 0.0) * mm_unit[rows_of]
+    # Futures are quadratic in size: their rates are applied per position (`margins_of_positions`).
     futures = np.flatnonzero((kind == KIND_FUTURE) | (kind == KIND_PERPETUAL))
     component_row[futures] = 0
     a_im, a_mm, slope = np.zeros(n_rows), np.zeros(n_rows), np.zeros(n_rows)
@@ -296,22 +323,51 @@ def position_margins(book: Book, market: Market, params: StandardParameters) -> 
         family = params.futures_rates(base[row] if inverse[row] else f"{base[row]}_{quote[row]}")
         a_im[row], a_mm[row], slope[row] = family.initial_base, family.maintenance_base, family.slope_per_coin
         status_of_row[row] = family.status
-    at = np.flatnonzero(component_row[rows_of] == 0)
-    r = rows_of[at]
-    n = np.abs(np.where(inverse[r], q[at] / resolved.forward[r], q[at]))  # size in coin
-    to_ccy = np.where(inverse[r], 1.0, resolved.index[r])  # linear: margin on the index price
-    initial[at] = _size_rated(n, a_im[r], slope[r]) * to_ccy
-    maintenance[at] = _size_rated(n, a_mm[r], slope[r]) * to_ccy
+    return UnitMargins(
+        short_initial=im_unit,
+        short_maintenance=mm_unit,
+        initial_base=a_im,
+        maintenance_base=a_mm,
+        slope=slope,
+        size_divisor=np.where(inverse, resolved.forward, 1.0),
+        to_currency=np.where(inverse, 1.0, resolved.index),  # linear: margin on the index price
+        currency=currency_of_row,
+        currencies=currencies,
+        usd_rate=usd_rate_row,
+        status_rank=np.array([CALIBRATION_ORDER.index(t) for t in status_of_row], dtype=np.int64),
+        component=component_row,
+    )
+
+
+def margins_of_positions(
+    units: UnitMargins, rows: npt.NDArray[np.int64], quantity: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """(IM, MM) in the settlement currency of positions of ``quantity`` in the instruments at ``rows`` of
+    ``units``' table: a short option's units times its size, a future's rates on its whole size."""
+    short = np.where(quantity < 0, -quantity, 0.0)
+    initial = short * units.short_initial[rows]
+    maintenance = short * units.short_maintenance[rows]
+    at = np.flatnonzero(units.component[rows] == 0)
+    r = rows[at]
+    n = np.abs(quantity[at] / units.size_divisor[r])  # size in coin
+    to_ccy = units.to_currency[r]
+    initial[at] = _size_rated(n, units.initial_base[r], units.slope[r]) * to_ccy
+    maintenance[at] = _size_rated(n, units.maintenance_base[r], units.slope[r]) * to_ccy
+    return initial, maintenance
+
+
+def position_margins(book: Book, market: Market, params: StandardParameters) -> PositionMargins:
+    units = unit_margins(book.instruments, market, params)
+    rows = book.indices
+    initial, maintenance = margins_of_positions(units, rows, book.quantity)
     return PositionMargins(
         initial=initial,
         maintenance=maintenance,
-        currency=currency_of_row[rows_of],
-        currencies=currencies,
-        usd_rate=usd_rate_row[rows_of],
-        status_rank=np.array([CALIBRATION_ORDER.index(t) for t in status_of_row], dtype=np.int64)[rows_of]
-        if len(status_of_row)
-        else np.zeros(0, dtype=np.int64),
-        component=component_row[rows_of],
+        currency=units.currency[rows],
+        currencies=units.currencies,
+        usd_rate=units.usd_rate[rows],
+        status_rank=units.status_rank[rows],
+        component=units.component[rows],
     )
 
 
