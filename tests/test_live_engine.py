@@ -402,9 +402,10 @@ def test_a_snapshot_from_before_the_stale_marks_restores(tmp_path: Any) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- bad input
-def test_a_failed_update_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("method, model", [("deribit-pm", "X:PM"), ("deribit-standard", "X:SM")])
+def test_a_failed_update_changes_nothing(method: str, model: str, monkeypatch: pytest.MonkeyPatch) -> None:
     book, balances = start_book()
-    engine = ro.RiskEngine(book, MARKET, balances=balances)
+    engine = ro.RiskEngine(book, MARKET, method, balances=balances)
     before = pickle.dumps(engine.accounts())
     index_before = dict(engine.market.index)
     with pytest.raises(ValueError, match="mark_iv"):
@@ -449,7 +450,7 @@ def test_a_failed_update_changes_nothing(monkeypatch: pytest.MonkeyPatch) -> Non
     assert engine.market.index == index_before
     assert "newcomer" not in engine.positions.row_of
     assert pickle.dumps(engine.accounts()) == before
-    assert_matches(engine, "X:PM")
+    assert_matches(engine, model)
 
 
 def test_a_dated_future_reprices_what_its_curve_point_moves() -> None:
@@ -870,3 +871,19 @@ def test_a_snapshot_from_before_the_spot_rows_restores_and_trades() -> None:
     assert after["balance_USDC"] == before["balance_USDC"] - 0.5 * 90_000.0 - 3.0
     old.on_trade("A", "BTC-PERPETUAL", 10_000.0, MARKET.marks["BTC-PERPETUAL"], timestamp=2)
     assert_matches(old, "X:PM")
+
+
+def test_a_standard_margin_snapshot_from_before_the_kept_units_restores_and_ticks() -> None:
+    """An engine under deribit-standard pickled without its per-instrument unit margins (as an earlier version
+    wrote it) restores with them, and an index move and a trade then end where a from-scratch computation does."""
+    book, balances = start_book()
+    engine = ro.RiskEngine(book, MARKET, "deribit-standard", balances=balances)
+    state = engine.__getstate__()
+    for name in ("_standard", "_standard_params", "_standard_col"):
+        del state[name]
+    old = ro.RiskEngine.__new__(ro.RiskEngine)
+    old.__setstate__(pickle.loads(pickle.dumps(state)))
+    assert old._standard is not None and old._standard_col is not None
+    old.on_index("BTC", MARKET.index["BTC"] * 0.93, timestamp=1)
+    old.on_trade("B", OPTIONS[0], -2.0, 0.01, timestamp=2)
+    assert_matches(old, "X:SM")

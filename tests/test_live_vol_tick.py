@@ -294,3 +294,36 @@ def test_an_out_of_order_vol_tick_is_ignored_before_its_values_are_judged() -> N
     with pytest.raises(ValueError, match="percentage"):
         engine.on_ticker(name, mark_iv=60.0, timestamp=11)
     assert _state(engine)[:-1] == before[:-1]
+
+
+def test_a_short_linear_options_own_tickers_under_standard_margin() -> None:
+    """Deribit standard margin of a short USDC-settled option rests on its mark and, for the floor, on the
+    index: its own tickers (vol, mark, forward) reprice it on the kept columns, and the account's margin is
+    what a from-scratch computation gives after each."""
+    names = ["BTC_USDC-25DEC26-70000-P", "BTC_USDC-25DEC26-80000-C", OPTIONS[0]]
+    book = ro.Book.from_arrays(["A", "A", "A"], names, [-3.0, -2.0, -1.0], instruments=MARKET.instruments)
+    balances = ro.Balances.from_mapping({"A": {"BTC": 2.0, "USDC": 90_000}})
+    engine = ro.RiskEngine(book, MARKET, "deribit-standard", balances=balances)
+    revalued = [0]
+    real = engine._revalue
+
+    def revalue(rows: Any) -> None:
+        revalued[0] += len(rows) > 0
+        real(rows)
+
+    engine._revalue = revalue  # type: ignore[method-assign]
+    forward = float(engine.market.resolve(engine.table).forward[engine.table.row(names[0])])
+    before = engine.account("A")["initial_usd"]
+    for t, (name, ticker) in enumerate(
+        [
+            (names[0], {"mark_iv": 0.9}),
+            (names[0], {"mark_price": 3_500.0}),
+            (names[1], {"mark_iv": 0.4, "underlying_price": forward * 1.004}),
+            (names[0], {"mark_iv": 0.6, "mark_price": 2_000.0, "underlying_price": forward * 0.996}),
+        ],
+        start=1,
+    ):
+        engine.on_ticker(name, timestamp=t, **ticker)
+        assert revalued[0] == 0, ticker  # the kept columns served
+        assert_priced_as_from_scratch(engine, name, "X:SM")
+    assert engine.account("A")["initial_usd"] != before

@@ -60,6 +60,13 @@ from ..margining.portfolio import (
     vectors_of_rows,
 )
 from ..margining.scenarios import OptionColumns
+from ..margining.standard import (
+    StandardParameters,
+    UnitMargins,
+    margins_of_positions,
+    option_unit_margins,
+    unit_margins,
+)
 from ..margining.vectors import vector_keys
 from ..market import Market, MarketDataError, curve_point
 from ..unit_greeks import instrument_greeks, option_greeks, premium_adjusted
@@ -203,6 +210,7 @@ class RiskEngine:
         self.currencies = self._currency_list(balances)
         self._col = {c: j for j, c in enumerate(self.currencies)}
         self._settle_col = np.array([self._col[c] for c in self._settle_currency], dtype=np.int64)
+        self._standard_col = self._standard_columns()
         self._cuts = (self.collateral.haircuts(self.currencies, "im"), self.collateral.haircuts(self.currencies, "mm"))
         self._state_cache: dict[str, Any] | None = None
         self._columns_cache: dict[str, Any] | None = None
@@ -268,7 +276,12 @@ class RiskEngine:
         self._names: list[str] = [str(n) for n in t.names.tolist()]
         self._underlying_name: list[str] = [t.underlyings[c] for c in t.underlying.tolist()]
         resolved = self.market.resolve(t)
-        self._write_values(np.arange(len(t), dtype=np.int64), t, resolved)
+        greeks = self._write_values(np.arange(len(t), dtype=np.int64), t, resolved)
+        # Deribit standard margin is per position: its units per instrument, kept like the values above.
+        self._standard: UnitMargins | None = None
+        if self.method == "deribit-standard":
+            self._standard_params = StandardParameters.load(self.params)
+            self._standard = unit_margins(t, self.market, self._standard_params, per_unit=greeks)
         if self.pm:
             p = PMParameters.load(self.params)
             shell = Book(
@@ -329,13 +342,16 @@ class RiskEngine:
                 self._stamps[r] = stamp
         return built
 
-    def _write_values(self, rows: IntArray, sub: InstrumentTable, resolved: Any) -> None:
+    def _write_values(self, rows: IntArray, sub: InstrumentTable, resolved: Any) -> Any:
+        """The values, deltas and marks of the instruments ``rows`` (``sub`` their table, ``resolved`` their
+        market columns); returns their `instrument_greeks`."""
         g = instrument_greeks(sub, self.market, resolved)
         value = np.where(sub.settlement == INVERSE, g["value_coin"], g["value_usd"])
         self._unit_value[rows] = np.where(sub.kind == KIND_OPTION, value, 0.0)
         self._unit_delta[rows] = unit_deltas(sub, g["delta_pa"])
         futures = (sub.kind == KIND_FUTURE) | (sub.kind == KIND_PERPETUAL)
         self._mark[rows] = np.where(futures, resolved.forward, math.nan)
+        return g
 
     def _currency_list(self, balances: Balances | None) -> tuple[str, ...]:
         held = list(balances.currencies) if balances is not None else []
@@ -585,6 +601,12 @@ class RiskEngine:
             self._reset_option_cache()
         if "_spot" not in state:  # an engine saved before trades read it
             self._spot = (np.asarray(self.table.kind) == KIND_SPOT).tolist()
+        if "_standard" not in state:  # saved before standard margin was kept per instrument
+            self._standard = None
+            if self.method == "deribit-standard":
+                self._standard_params = StandardParameters.load(self.params)
+                self._standard = unit_margins(self.table, self.market, self._standard_params)
+            self._standard_col = self._standard_columns()
         n_keys = len(self._keys.names) if self.pm else 0
         if "_worst_stale" not in state:  # saved before bulk updates left the worst scenario to the queries
             self._worst_stale = np.zeros((len(self._level), n_keys), dtype=np.bool_)
@@ -658,12 +680,32 @@ class RiskEngine:
             self._state_cache = {name.lstrip("_"): getattr(self, name) for name in self._ACCOUNT_ARRAYS}
         return self._state_cache
 
+    def _standard_columns(self) -> IntArray | None:
+        """Per instrument row, the engine's currency column of its standard margin (None under other methods)."""
+        if self._standard is None:
+            return None
+        names = [c.upper() for c in self._standard.currencies]
+        missing = [c for c in names if c not in self._col]
+        if missing:  # (every settlement currency is an engine currency: this would be a bug)
+            raise ValueError(f"standard margin currencies {missing} are not among the engine's {self.currencies}")
+        return np.array([self._col[c] for c in names], dtype=np.int64)[self._standard.currency]
+
     def _margins(
         self, rows: IntArray, indptr: IntArray, indices: IntArray, quantity: FloatArray
     ) -> tuple[FloatArray, FloatArray]:
         """IM and MM per [account, currency] of the accounts ``rows`` (CSR arrays) under a method other than
-        deribit-pm: ``ro.margin`` on their sub-book."""
+        deribit-pm: under deribit-standard the kept unit margins applied to their positions
+        (`standard.margins_of_positions`, as ``ro.margin`` applies them), otherwise ``ro.margin`` on their
+        sub-book."""
         n, k = len(rows), len(self.currencies)
+        if self._standard is not None:  # per position, no offsets: the kept units, summed per account and currency
+            initial, maintenance = margins_of_positions(self._standard, indices, quantity)
+            column = cast("IntArray", self._standard_col)  # (set with the units)
+            cell = np.repeat(np.arange(n, dtype=np.int64) * k, np.diff(indptr)) + column[indices]
+            return (
+                np.asarray(np.bincount(cell, weights=initial, minlength=n * k), dtype=np.float64).reshape(n, k),
+                np.asarray(np.bincount(cell, weights=maintenance, minlength=n * k), dtype=np.float64).reshape(n, k),
+            )
         im = np.zeros((n, k), dtype=np.float64)
         mm = np.zeros((n, k), dtype=np.float64)
         lengths = np.diff(indptr)
@@ -734,6 +776,19 @@ class RiskEngine:
                 one, vol, self._p, pair, m.rate, out=self._inputs.vectors[row : row + 1], base=self._base_pass
             )
             self._inputs.delta[row] = pm_delta[0]
+        if self._standard is not None:  # its standard unit margins, as `unit_margins` gives them
+            units = self._standard
+            quoted = m.marks.get(self._names[row])
+            im, mm, _ = option_unit_margins(
+                self._standard_params, self._underlying_name[row], inverse, is_call, one.forward, one.strike,
+                units.to_currency[row : row + 1],  # (a linear row's index: unmoved while the option is kept)
+                np.full(1, self._unit_value[row] if quoted is None else quoted),
+            )  # fmt: skip
+            short_initial, short_maintenance = units.short_initial.copy(), units.short_maintenance.copy()
+            short_initial[row], short_maintenance[row] = im[0], mm[0]
+            self._standard = dataclasses.replace(
+                units, short_initial=short_initial, short_maintenance=short_maintenance
+            )
 
     def _kept_repricer(self, row: int, own: float | None) -> Any:
         """The option at ``row``'s kept columns made current with ``own``, its own ticker forward in the market
@@ -784,7 +839,13 @@ class RiskEngine:
             return
         sub = self._sub_table(rows)
         resolved = self.market.resolve(sub)
-        self._write_values(rows, sub, resolved)
+        greeks = self._write_values(rows, sub, resolved)
+        if self._standard is not None:  # (a new object: an update's undo keeps the one before)
+            moved = unit_margins(sub, self.market, self._standard_params, per_unit=greeks)
+            kept = {f: getattr(self._standard, f).copy() for f in UnitMargins.MARKET_FIELDS}
+            for f, column in kept.items():
+                column[rows] = getattr(moved, f)
+            self._standard = dataclasses.replace(self._standard, **kept)
         columns = self._cache_options(rows, sub, resolved)
         if self.pm:
             vectors, delta = vectors_of_rows(

@@ -40,6 +40,7 @@ class Undo:
         self.refreshed: list[tuple[IntArray, IntArray | None, npt.NDArray[np.int8]]] = []
         e._undo = self
         self.saved_pm = (e._inputs, e._keys) if e.pm else None
+        self.saved_standard = e._standard  # (replaced, never changed in place, by a revaluation)
         self.n_accounts = len(e.positions)
         return self
 
@@ -90,6 +91,7 @@ class Undo:
         m.clear_caches()
         if self.saved_pm is not None:
             e._inputs, e._keys = self.saved_pm
+        e._standard = self.saved_standard
         if self.saved_flags is not None:
             e._held, e._stale = self.saved_flags
         if self.saved_rows is not None:

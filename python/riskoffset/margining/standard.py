@@ -287,32 +287,24 @@ def unit_margins(
 
     options = np.flatnonzero(kind == KIND_OPTION)
     opt_inv = options[inverse[options]]
-    if len(opt_inv):
-        mark = _option_marks(table, market, opt_inv, per_unit["value_coin"][opt_inv])
-        im_unit[opt_inv], mm_unit[opt_inv] = inverse_option_margin(
-            table.flag[opt_inv] > 0,
-            resolved.forward[opt_inv],
-            table.strike[opt_inv],
-            mark,
-            params.options_inverse,
-        )
-        for r in opt_inv.tolist():
-            status_of_row[r] = params.options_inverse.status
+    groups = [(opt_inv, "", True)] if len(opt_inv) else []
     opt_lin = options[~inverse[options]]
     for b in sorted({base[r] for r in opt_lin.tolist()}):
-        rows = opt_lin[[base[r] == b for r in opt_lin.tolist()]]
-        rates = params.linear_option_rates(b)
-        mark = _option_marks(table, market, rows, per_unit["value_usd"][rows])
-        im_unit[rows], mm_unit[rows] = linear_option_margin(
+        groups.append((opt_lin[[base[r] == b for r in opt_lin.tolist()]], b, False))
+    for rows, b, inv in groups:
+        model = per_unit["value_coin" if inv else "value_usd"][rows]
+        im_unit[rows], mm_unit[rows], status = option_unit_margins(
+            params,
+            b,
+            inv,
             table.flag[rows] > 0,
             resolved.forward[rows],
             table.strike[rows],
             resolved.index[rows],
-            mark,
-            rates,
+            _option_marks(table, market, rows, model),
         )
         for r in rows.tolist():
-            status_of_row[r] = rates.status
+            status_of_row[r] = status
     component_row[options] = 1
 
     # Futures are quadratic in size: their rates are applied per position (`margins_of_positions`).
@@ -337,6 +329,28 @@ def unit_margins(
         status_rank=np.array([CALIBRATION_ORDER.index(t) for t in status_of_row], dtype=np.int64),
         component=component_row,
     )
+
+
+def option_unit_margins(
+    params: StandardParameters,
+    base: str,
+    inverse: bool,
+    is_call: Any,
+    forward: Any,
+    strike: Any,
+    index: Any,
+    mark: Any,
+) -> tuple[FloatArray, FloatArray, Calibration]:
+    """IM and MM per unit short of options of one underlying ``base`` and settlement, and the calibration of
+    the rule applied: what `unit_margins` fills for them, and what the live engine recomputes for one option
+    whose own ticker moved (its mark: the quoted one, else its model value)."""
+    if inverse:
+        rates = params.options_inverse
+        im, mm = inverse_option_margin(is_call, forward, strike, mark, rates)
+    else:
+        rates = params.linear_option_rates(base)
+        im, mm = linear_option_margin(is_call, forward, strike, index, mark, rates)
+    return im, mm, rates.status
 
 
 def margins_of_positions(
