@@ -25,6 +25,7 @@
 #include "../common/arrays.hpp"
 #include "../common/require.hpp"
 #include "../scenarios/option_reprice.hpp"
+#include "standard_units.hpp"
 #include "riskoffset/dispatch.hpp"
 #include "riskoffset/parallel.hpp"
 #include "riskoffset/prefetch.hpp"
@@ -134,6 +135,15 @@ class LiveRefresh {
     worst_index_ = state_array<std::int64_t>(state, "worst_index", n_total_);
     level_ = state_array<std::int8_t>(state, "level", n_total_);
     if (pm) bind_pm(*pm, state);
+    if (instruments.contains("standard")) {  // Deribit standard margin, computed per position in the settle
+      RO_CHECK(!pm, "a refresh computes portfolio margin or standard margin, not both");
+      standard_ = riskoffset_bindings::BoundStandardUnits(instruments["standard"].cast<py::dict>(), n_instr_);
+      standard_col_ = live_array<std::int64_t>(instruments, "standard_col");
+      same_length(standard_col_, n_instr_, "standard_col");
+      for (std::size_t i = 0; i < n_instr_; ++i)
+        RO_CHECK(standard_col_.data()[i] >= 0 && static_cast<std::size_t>(standard_col_.data()[i]) < k_,
+                 "standard_col of instrument row " + std::to_string(i));
+    }
   }
 
   // Recompute the accounts whose positions are starts[a] .. ends[a] - 1 of the pool arrays (engine rows
@@ -193,7 +203,7 @@ class LiveRefresh {
     RO_CHECK(0 <= fee_col && static_cast<std::size_t>(fee_col) < k_, "fee currency column outside the currencies");
     RO_CHECK(std::isfinite(quantity) && std::isfinite(price) && price > 0.0 && std::isfinite(fee),
              "quantity, price (> 0) and fee must be finite");
-    RO_CHECK(!refresh || pm_, "only a portfolio-margin refresh recomputes a trade's account in the same call");
+    RO_CHECK(!refresh || computes_margin(), "only a refresh that computes margin recomputes a trade's account in the same call");
     const std::size_t top = checked_top(capture_top);
     const auto i = static_cast<std::size_t>(instrument);
     const std::size_t ru = acc.row;
@@ -232,7 +242,7 @@ class LiveRefresh {
     const OneAccount acc(*this, start_in, end_in, indices_in, quantity_in, average_in, row, size);
     RO_CHECK(0 <= col && static_cast<std::size_t>(col) < k_, "currency column outside the currencies");
     RO_CHECK(std::isfinite(amount), "amount must be finite");
-    RO_CHECK(pm_, "only a portfolio-margin refresh recomputes an account in one call");
+    RO_CHECK(computes_margin(), "only a refresh that computes margin recomputes an account in one call");
     const std::size_t top = checked_top(capture_top);
     double& cell = balance_.mutable_data()[acc.row * k_ + static_cast<std::size_t>(col)];
     const double saved = cell;
@@ -705,11 +715,18 @@ class LiveRefresh {
     const double* mark = mark_.data();
     const std::int64_t* key_cur = pm_ ? key_cur_.data() : nullptr;
     const double* key_rate = pm_ ? key_rate_.data() : nullptr;
+    const bool standard = standard_.bound();
+    const riskoffset::StandardUnits& units = standard_.units();
+    const std::int64_t* standard_col = standard ? standard_col_.data() : nullptr;
     for (std::size_t a = begin; a < end; ++a) {
       const auto row = static_cast<std::size_t>(r[a]);
       double* opt = options_ + row * k;
       double* fut = futures_ + row * k;
       for (std::size_t c = 0; c < k; ++c) opt[c] = 0.0, fut[c] = 0.0;
+      double* std_im = initial_ + row * k;
+      double* std_mm = maintenance_ + row * k;
+      if (standard)
+        for (std::size_t c = 0; c < k; ++c) std_im[c] = 0.0, std_mm[c] = 0.0;
       bool finite = true;
       // With up to four currencies, the options' values are summed in the lanes of two two-double vectors: each
       // position adds its value times 1 in its currency's lane and times 0 (nothing: the same sums to the bit)
@@ -732,6 +749,11 @@ class LiveRefresh {
           const double avg = average[p];
           finite = finite && std::isfinite(avg) && avg > 0.0;
           fut[c] += riskoffset::futures_pnl(q, avg, mark[i], (m & kInverseBit) != 0);
+        }
+        if (standard) {  // (summed per currency in position order, as ro.margin's groups sum them)
+          const riskoffset::PositionMargin margin = riskoffset::standard_position_margin(units, i, q);
+          const auto sc = static_cast<std::size_t>(standard_col[i]);
+          std_im[sc] += margin.initial, std_mm[sc] += margin.maintenance;
         }
       }
       if (kK == 3 || kK == 4) lanes.store(opt, k);
@@ -791,6 +813,11 @@ class LiveRefresh {
   std::int8_t* level_ = nullptr;
   // portfolio margin
   bool pm_ = false;
+  // standard margin (bound when the instruments carry it): unit margins and each instrument's margin currency
+  riskoffset_bindings::BoundStandardUnits standard_;
+  py::array_t<std::int64_t> standard_col_;
+  // Whether the refresh computes the accounts' margin itself (else the caller writes it before the call).
+  bool computes_margin() const { return pm_ || standard_.bound(); }
   py::array_t<std::int64_t> instrument_key_, column_, key_cur_, coin_col_;
   py::array_t<double> vectors_, delta_, t_column_, extended_, key_rate_, coin_moves_, gain_cap_;
   py::array_t<std::uint8_t> key_on_;

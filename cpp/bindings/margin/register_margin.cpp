@@ -14,6 +14,7 @@
 #include "../common/arrays.hpp"
 #include "../common/require.hpp"
 #include "../memory/buffer_pool.hpp"
+#include "standard_units.hpp"
 #include "riskoffset/dispatch.hpp"
 
 namespace py = pybind11;
@@ -209,6 +210,39 @@ void register_margin(py::module_& m) {
   py::tuple fields(kKeyFieldCount);
   for (std::size_t j = 0; j < kKeyFieldCount; ++j) fields[j] = py::str(kKeyFields[j]);
   m.attr("KEY_FIELDS") = fields;
+
+  m.def(
+      "standard_positions",
+      [](const Ints& indices_in, const Doubles& quantity_in, const py::dict& units) {
+        const Ints ix = aligned_ints(indices_in);
+        const Doubles quantity = riskoffset_bindings::aligned(quantity_in);
+        RO_CHECK(ix.ndim() == 1 && quantity.ndim() == 1 && ix.size() == quantity.size(),
+                 "indices and quantity must be equal-length vectors");
+        RO_CHECK(units.contains("short_initial"), "no array 'short_initial'");
+        const auto n_instruments = static_cast<std::size_t>(py::array(units["short_initial"]).size());
+        const riskoffset_bindings::BoundStandardUnits bound(units, n_instruments);
+        const auto n = static_cast<std::size_t>(ix.size());
+        for (std::size_t p = 0; p < n; ++p)
+          RO_CHECK(ix.data()[p] >= 0 && static_cast<std::size_t>(ix.data()[p]) < n_instruments,
+                   "position " + std::to_string(p) + " names an instrument row outside the unit margins");
+        py::array_t<double> initial(static_cast<py::ssize_t>(n)), maintenance(static_cast<py::ssize_t>(n));
+        double *im = initial.mutable_data(), *mm = maintenance.mutable_data();
+        const std::int64_t* rows = ix.data();
+        const double* q = quantity.data();
+        {
+          py::gil_scoped_release release;
+          for (std::size_t p = 0; p < n; ++p) {
+            const riskoffset::PositionMargin margin = riskoffset::standard_position_margin(
+                bound.units(), static_cast<std::size_t>(rows[p]), q[p]);
+            im[p] = margin.initial, mm[p] = margin.maintenance;
+          }
+        }
+        return py::make_tuple(initial, maintenance);
+      },
+      py::arg("indices"), py::arg("quantity"), py::arg("units"),
+      "Deribit standard margin of positions (instrument rows `indices`, signed `quantity`) from the unit margins "
+      "per instrument row (`units`: the arrays of riskoffset.margining.standard.UnitMargins by field name): "
+      "(initial, maintenance) per position, in its settlement currency.");
 
   m.def(
       "group_layout",

@@ -113,6 +113,9 @@ def settle(
     npt.NDArray[np.bool_],
     npt.NDArray[np.bool_],
 ]: ...
+def standard_positions(
+    indices: npt.NDArray[np.int64], quantity: npt.NDArray[np.float64], units: dict[str, Any]
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
 def futures_pnl(
     amount: npt.NDArray[np.float64],
     average: npt.NDArray[np.float64],

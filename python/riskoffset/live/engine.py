@@ -63,7 +63,6 @@ from ..margining.scenarios import OptionColumns
 from ..margining.standard import (
     StandardParameters,
     UnitMargins,
-    margins_of_positions,
     option_unit_margins,
     unit_margins,
 )
@@ -211,6 +210,7 @@ class RiskEngine:
         self._col = {c: j for j, c in enumerate(self.currencies)}
         self._settle_col = np.array([self._col[c] for c in self._settle_currency], dtype=np.int64)
         self._standard_col = self._standard_columns()
+        self._one_call = self.pm or self._standard is not None  # the compiled refresh computes the margin itself
         self._cuts = (self.collateral.haircuts(self.currencies, "im"), self.collateral.haircuts(self.currencies, "mm"))
         self._state_cache: dict[str, Any] | None = None
         self._columns_cache: dict[str, Any] | None = None
@@ -480,7 +480,7 @@ class RiskEngine:
             rows = np.arange(len(self.positions), dtype=np.int64)
         if self._undo is not None:
             self._undo.refreshed.append((rows, keys, self._level.copy() if every else self._level[rows]))
-        if not self.pm:
+        if not self._one_call:  # (the compiled refresh computes PM and standard margin itself)
             self._initial[rows], self._maintenance[rows] = self._margins(rows, *self.positions.csr(rows)[:3])
         p = self.positions
         starts, ends = self._spans(rows)
@@ -607,6 +607,8 @@ class RiskEngine:
                 self._standard_params = StandardParameters.load(self.params)
                 self._standard = unit_margins(self.table, self.market, self._standard_params)
             self._standard_col = self._standard_columns()
+            self._columns_cache = None
+        self._one_call = self.pm or self._standard is not None
         n_keys = len(self._keys.names) if self.pm else 0
         if "_worst_stale" not in state:  # saved before bulk updates left the worst scenario to the queries
             self._worst_stale = np.zeros((len(self._level), n_keys), dtype=np.bool_)
@@ -632,6 +634,9 @@ class RiskEngine:
                 "is_option": self._option_u8,
                 "settle_col": self._settle_col,
             }
+            if self._standard is not None:  # the refresh computes standard margin per position
+                self._columns_cache["standard"] = self._standard.arrays()
+                self._columns_cache["standard_col"] = self._standard_col
         return self._columns_cache
 
     def _pm_arrays(self, keys: IntArray | None) -> dict[str, Any] | None:
@@ -693,19 +698,9 @@ class RiskEngine:
     def _margins(
         self, rows: IntArray, indptr: IntArray, indices: IntArray, quantity: FloatArray
     ) -> tuple[FloatArray, FloatArray]:
-        """IM and MM per [account, currency] of the accounts ``rows`` (CSR arrays) under a method other than
-        deribit-pm: under deribit-standard the kept unit margins applied to their positions
-        (`standard.margins_of_positions`, as ``ro.margin`` applies them), otherwise ``ro.margin`` on their
-        sub-book."""
+        """IM and MM per [account, currency] of the accounts ``rows`` (CSR arrays) under a method the compiled
+        refresh does not compute (grids, SPAN): ``ro.margin`` on their sub-book."""
         n, k = len(rows), len(self.currencies)
-        if self._standard is not None:  # per position, no offsets: the kept units, summed per account and currency
-            initial, maintenance = margins_of_positions(self._standard, indices, quantity)
-            column = cast("IntArray", self._standard_col)  # (set with the units)
-            cell = np.repeat(np.arange(n, dtype=np.int64) * k, np.diff(indptr)) + column[indices]
-            return (
-                np.asarray(np.bincount(cell, weights=initial, minlength=n * k), dtype=np.float64).reshape(n, k),
-                np.asarray(np.bincount(cell, weights=maintenance, minlength=n * k), dtype=np.float64).reshape(n, k),
-            )
         im = np.zeros((n, k), dtype=np.float64)
         mm = np.zeros((n, k), dtype=np.float64)
         lengths = np.diff(indptr)
@@ -784,11 +779,7 @@ class RiskEngine:
                 units.to_currency[row : row + 1],  # (a linear row's index: unmoved while the option is kept)
                 np.full(1, self._unit_value[row] if quoted is None else quoted),
             )  # fmt: skip
-            short_initial, short_maintenance = units.short_initial.copy(), units.short_maintenance.copy()
-            short_initial[row], short_maintenance[row] = im[0], mm[0]
-            self._standard = dataclasses.replace(
-                units, short_initial=short_initial, short_maintenance=short_maintenance
-            )
+            units.short_initial[row], units.short_maintenance[row] = im[0], mm[0]
 
     def _kept_repricer(self, row: int, own: float | None) -> Any:
         """The option at ``row``'s kept columns made current with ``own``, its own ticker forward in the market
@@ -840,12 +831,10 @@ class RiskEngine:
         sub = self._sub_table(rows)
         resolved = self.market.resolve(sub)
         greeks = self._write_values(rows, sub, resolved)
-        if self._standard is not None:  # (a new object: an update's undo keeps the one before)
+        if self._standard is not None:  # (in place, like the values: the refresh reads these arrays)
             moved = unit_margins(sub, self.market, self._standard_params, per_unit=greeks)
-            kept = {f: getattr(self._standard, f).copy() for f in UnitMargins.MARKET_FIELDS}
-            for f, column in kept.items():
-                column[rows] = getattr(moved, f)
-            self._standard = dataclasses.replace(self._standard, **kept)
+            for f in UnitMargins.MARKET_FIELDS:
+                getattr(self._standard, f)[rows] = getattr(moved, f)
         columns = self._cache_options(rows, sub, resolved)
         if self.pm:
             vectors, delta = vectors_of_rows(
@@ -1253,7 +1242,7 @@ class RiskEngine:
                 )
             label = account if type(account) is int else _label(account, self.positions)  # (an int: as it is)
             a = self.positions.row_of.get(label)
-            if a is not None and self.pm and self._held[row_i] and not self._spot[row_i]:
+            if a is not None and self._one_call and self._held[row_i] and not self._spot[row_i]:
                 # The common case in one compiled call: position, cash and the account's figures, all or nothing.
                 was, now, captured = self._fill(a, row_i, q, px, fee_amount, fee_col, refresh=True)
                 if was != now:
@@ -1335,7 +1324,7 @@ class RiskEngine:
         if not add and not self._in_order(f"balance:{label}:{cur}", timestamp):
             return
         a = self.positions.row_of.get(label)
-        if a is not None and self.pm:  # one compiled call, all or nothing
+        if a is not None and self._one_call:  # one compiled call, all or nothing
             p = self.positions
             bad, was, now, captured = self._bound_refresh(None).balance(
                 p.start, p.end, p.indices, p.quantity, p.average, p.size, a, self._col[cur], amount, add,

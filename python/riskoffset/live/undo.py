@@ -40,7 +40,6 @@ class Undo:
         self.refreshed: list[tuple[IntArray, IntArray | None, npt.NDArray[np.int8]]] = []
         e._undo = self
         self.saved_pm = (e._inputs, e._keys) if e.pm else None
-        self.saved_standard = e._standard  # (replaced, never changed in place, by a revaluation)
         self.n_accounts = len(e.positions)
         return self
 
@@ -62,7 +61,11 @@ class Undo:
         if flags and self.saved_flags is None:
             self.saved_flags = (e._held.copy(), e._stale.copy())
         pm = (e._inputs.vectors[rows].copy(), e._inputs.delta[rows].copy()) if e.pm else None
-        self.saved_rows = (rows, e._unit_value[rows].copy(), e._unit_delta[rows].copy(), e._mark[rows].copy(), pm)
+        units = e._standard
+        standard = None if units is None else {f: getattr(units, f)[rows].copy() for f in units.MARKET_FIELDS}
+        self.saved_rows = (
+            rows, e._unit_value[rows].copy(), e._unit_delta[rows].copy(), e._mark[rows].copy(), pm, standard,
+        )  # fmt: skip
 
     def option_forward(self, row: int) -> None:
         """Save the kept forward of the option at ``row`` (a ticker's new forward replaces it)."""
@@ -91,14 +94,16 @@ class Undo:
         m.clear_caches()
         if self.saved_pm is not None:
             e._inputs, e._keys = self.saved_pm
-        e._standard = self.saved_standard
         if self.saved_flags is not None:
             e._held, e._stale = self.saved_flags
         if self.saved_rows is not None:
-            rows, value, delta, mark, pm = self.saved_rows
+            rows, value, delta, mark, pm, standard = self.saved_rows
             e._unit_value[rows], e._unit_delta[rows], e._mark[rows] = value, delta, mark
             if pm is not None:
                 e._inputs.vectors[rows], e._inputs.delta[rows] = pm
+            if standard is not None and e._standard is not None:
+                for f, column in standard.items():
+                    getattr(e._standard, f)[rows] = column
         for row, forward in self.saved_forwards.items():
             e._option_columns.forward[row] = forward
         if self.saved_account is not None:

@@ -261,6 +261,15 @@ class UnitMargins:
 
     #: The fields a market move changes (the others follow from the table and the parameters).
     MARKET_FIELDS = ("short_initial", "short_maintenance", "size_divisor", "to_currency", "usd_rate")
+    #: The fields the compiled per-position margin reads.
+    KERNEL_FIELDS = (
+        "short_initial", "short_maintenance", "initial_base", "maintenance_base", "slope", "size_divisor",
+        "to_currency", "component",
+    )  # fmt: skip
+
+    def arrays(self) -> dict[str, Any]:
+        """The arrays the compiled per-position margin reads, by name (the objects themselves)."""
+        return {name: getattr(self, name) for name in self.KERNEL_FIELDS}
 
 
 def unit_margins(
@@ -357,17 +366,12 @@ def margins_of_positions(
     units: UnitMargins, rows: npt.NDArray[np.int64], quantity: FloatArray
 ) -> tuple[FloatArray, FloatArray]:
     """(IM, MM) in the settlement currency of positions of ``quantity`` in the instruments at ``rows`` of
-    ``units``' table: a short option's units times its size, a future's rates on its whole size."""
-    short = np.where(quantity < 0, -quantity, 0.0)
-    initial = short * units.short_initial[rows]
-    maintenance = short * units.short_maintenance[rows]
-    at = np.flatnonzero(units.component[rows] == 0)
-    r = rows[at]
-    n = np.abs(quantity[at] / units.size_divisor[r])  # size in coin
-    to_ccy = units.to_currency[r]
-    initial[at] = _size_rated(n, units.initial_base[r], units.slope[r]) * to_ccy
-    maintenance[at] = _size_rated(n, units.maintenance_base[r], units.slope[r]) * to_ccy
-    return initial, maintenance
+    ``units``' table: a short option's units times its size, a future's rates on its whole size n, n (a + b n)
+    (`futures_margin`), in one compiled pass (the live engine's refresh runs the same code per position)."""
+    initial, maintenance = _core.margin.standard_positions(
+        np.asarray(rows, dtype=np.int64), np.asarray(quantity, dtype=np.float64), units.arrays()
+    )
+    return np.asarray(initial, dtype=np.float64), np.asarray(maintenance, dtype=np.float64)
 
 
 def position_margins(book: Book, market: Market, params: StandardParameters) -> PositionMargins:
