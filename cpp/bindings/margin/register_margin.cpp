@@ -213,7 +213,7 @@ void register_margin(py::module_& m) {
 
   m.def(
       "standard_positions",
-      [](const Ints& indices_in, const Doubles& quantity_in, const py::dict& units) {
+      [](const Ints& indices_in, const Doubles& quantity_in, const py::dict& units, bool by_component) {
         const Ints ix = aligned_ints(indices_in);
         const Doubles quantity = riskoffset_bindings::aligned(quantity_in);
         RO_CHECK(ix.ndim() == 1 && quantity.ndim() == 1 && ix.size() == quantity.size(),
@@ -225,24 +225,34 @@ void register_margin(py::module_& m) {
         for (std::size_t p = 0; p < n; ++p)
           RO_CHECK(ix.data()[p] >= 0 && static_cast<std::size_t>(ix.data()[p]) < n_instruments,
                    "position " + std::to_string(p) + " names an instrument row outside the unit margins");
-        py::array_t<double> initial(static_cast<py::ssize_t>(n)), maintenance(static_cast<py::ssize_t>(n));
-        double *im = initial.mutable_data(), *mm = maintenance.mutable_data();
+        const std::size_t width = by_component ? 6 : 2;
+        // Pooled: a book's margin computed again reuses warm memory (riskoffset_bindings::new_double_array).
+        py::array_t<double> out = riskoffset_bindings::new_double_array(
+            {static_cast<py::ssize_t>(n), static_cast<py::ssize_t>(width)});
+        double* o = out.mutable_data();
         const std::int64_t* rows = ix.data();
         const double* q = quantity.data();
+        const std::int8_t* component = bound.units().component;
         {
           py::gil_scoped_release release;
           for (std::size_t p = 0; p < n; ++p) {
-            const riskoffset::PositionMargin margin = riskoffset::standard_position_margin(
-                bound.units(), static_cast<std::size_t>(rows[p]), q[p]);
-            im[p] = margin.initial, mm[p] = margin.maintenance;
+            const auto i = static_cast<std::size_t>(rows[p]);
+            const riskoffset::PositionMargin margin = riskoffset::standard_position_margin(bound.units(), i, q[p]);
+            double* row = o + p * width;
+            row[0] = margin.initial, row[1] = margin.maintenance;
+            if (!by_component) continue;
+            const bool futures = component[i] == 0, options = component[i] == 1;
+            row[2] = futures ? margin.initial : 0.0, row[3] = options ? margin.initial : 0.0;
+            row[4] = futures ? margin.maintenance : 0.0, row[5] = options ? margin.maintenance : 0.0;
           }
         }
-        return py::make_tuple(initial, maintenance);
+        return out;
       },
-      py::arg("indices"), py::arg("quantity"), py::arg("units"),
+      py::arg("indices"), py::arg("quantity"), py::arg("units"), py::arg("by_component") = false,
       "Deribit standard margin of positions (instrument rows `indices`, signed `quantity`) from the unit margins "
-      "per instrument row (`units`: the arrays of riskoffset.margining.standard.UnitMargins by field name): "
-      "(initial, maintenance) per position, in its settlement currency.");
+      "per instrument row (`units`: the arrays of riskoffset.margining.standard.UnitMargins by field name), in its "
+      "settlement currency: a (positions, 2) matrix of initial and maintenance margin, or with `by_component` "
+      "(positions, 6): then also the initial margin of futures and of options, and their maintenance margin.");
 
   m.def(
       "group_layout",

@@ -368,25 +368,41 @@ def margins_of_positions(
     """(IM, MM) in the settlement currency of positions of ``quantity`` in the instruments at ``rows`` of
     ``units``' table: a short option's units times its size, a future's rates on its whole size n, n (a + b n)
     (`futures_margin`), in one compiled pass (the live engine's refresh runs the same code per position)."""
-    initial, maintenance = _core.margin.standard_positions(
-        np.asarray(rows, dtype=np.int64), np.asarray(quantity, dtype=np.float64), units.arrays()
+    margins = _position_matrix(units, rows, quantity, by_component=False)
+    return margins[:, 0], margins[:, 1]
+
+
+def _position_matrix(units: UnitMargins, rows: Any, quantity: Any, *, by_component: bool) -> FloatArray:
+    """`margins_of_positions` as one matrix: columns IM, MM and, ``by_component``, the IM of futures and of
+    options, then their MM (0 where a position is not of that component)."""
+    return np.asarray(
+        _core.margin.standard_positions(
+            np.asarray(rows, dtype=np.int64), np.asarray(quantity, dtype=np.float64), units.arrays(), by_component
+        ),
+        dtype=np.float64,
     )
-    return np.asarray(initial, dtype=np.float64), np.asarray(maintenance, dtype=np.float64)
 
 
 def position_margins(book: Book, market: Market, params: StandardParameters) -> PositionMargins:
+    return _position_margins(book, market, params, by_component=False)[0]
+
+
+def _position_margins(
+    book: Book, market: Market, params: StandardParameters, *, by_component: bool
+) -> tuple[PositionMargins, FloatArray]:
+    """`position_margins` and the matrix of `_position_matrix` it was read from."""
     units = unit_margins(book.instruments, market, params)
     rows = book.indices
-    initial, maintenance = margins_of_positions(units, rows, book.quantity)
+    matrix = _position_matrix(units, rows, book.quantity, by_component=by_component)
     return PositionMargins(
-        initial=initial,
-        maintenance=maintenance,
+        initial=matrix[:, 0],
+        maintenance=matrix[:, 1],
         currency=units.currency[rows],
         currencies=units.currencies,
         usd_rate=units.usd_rate[rows],
         status_rank=units.status_rank[rows],
         component=units.component[rows],
-    )
+    ), matrix
 
 
 _COMPONENTS = ("futures", "options")
@@ -406,18 +422,14 @@ def standard_group_margins(book: Book, market: Market, p: StandardParameters) ->
     """Per (account, settlement currency) group: the positions' margins summed with the one sparse product
     (`scenarios.account_pnl`), the weakest calibration of each component's charged positions, and a full
     `MarginResult` (with the positions in its details) built only for a group that is looked at."""
-    pm = position_margins(book, market, p)
+    pm, values = _position_margins(book, market, p, by_component=True)
     n_cur = len(pm.currencies)
     currency_of_instrument = np.zeros(len(book.instruments), dtype=np.int64)
     currency_of_instrument[book.indices] = pm.currency
     grouping = group_positions(book, currency_of_instrument, max(n_cur, 1))
     n_positions = len(book.indices)
     futures, options = pm.component == 0, pm.component == 1
-    # Per position: IM, MM, and the IM and MM of each component, summed per group in one pass.
-    values = np.zeros((n_positions, 6))
-    values[:, 0], values[:, 1] = pm.initial, pm.maintenance
-    values[futures, 2], values[options, 3] = pm.initial[futures], pm.initial[options]
-    values[futures, 4], values[options, 5] = pm.maintenance[futures], pm.maintenance[options]
+    # ``values``, per position: IM, MM, and the IM and MM of each component, summed per group in one pass.
     order = grouping.order if grouping.order is not None else np.arange(n_positions, dtype=np.int64)
     # The one sparse product, with each position its own row (quantity 1): group sums in CSR order.
     total = (
