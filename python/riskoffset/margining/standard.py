@@ -394,9 +394,11 @@ def _position_margins(
     units = unit_margins(book.instruments, market, params)
     rows = book.indices
     matrix = _position_matrix(units, rows, book.quantity, by_component=by_component)
+    # (copies of a wider matrix's columns: a result that keeps them does not keep the whole matrix alive)
+    keep = np.ascontiguousarray if by_component else np.asarray
     return PositionMargins(
-        initial=matrix[:, 0],
-        maintenance=matrix[:, 1],
+        initial=keep(matrix[:, 0]),
+        maintenance=keep(matrix[:, 1]),
         currency=units.currency[rows],
         currencies=units.currencies,
         usd_rate=units.usd_rate[rows],
