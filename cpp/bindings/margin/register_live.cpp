@@ -84,7 +84,9 @@ struct OneHotSums {
 };
 
 // The live engine's refresh, bound once to the engine's arrays (checked here, once): per instrument, the PM
-// inputs of the keys an update recomputes, the per-account arrays, the currencies' prices and haircuts.
+// inputs of the keys an update recomputes or the unit margins of standard margin (the `instruments` dict's
+// "standard" entry and its "standard_col"), the per-account arrays, the currencies' prices and haircuts.  Under
+// another method the caller writes each account's margin before the call.
 // The engine builds a new one when it replaces one of them; calls then pass only the accounts' positions.
 class LiveRefresh {
  public:
