@@ -47,36 +47,15 @@ class Grouping:
 def group_positions(book: Book, key_of_instrument: IntArray | None = None, n_keys: int = 1) -> Grouping:
     """The (account, key) groups of ``book``'s positions (see Grouping).  Keys interleave within an account
     (canonical order is by underlying and expiry, not settlement), so they are gathered by a stable counting
-    sort: linear in positions, no comparison sort."""
+    sort in one compiled pass: linear in positions, no comparison sort."""
     n = len(book.indices)
-    account_row = np.repeat(np.arange(len(book.accounts), dtype=np.int64), np.diff(book.indptr))
     if key_of_instrument is None or n_keys == 1:
         key = np.zeros(n, dtype=np.int64)
         n_keys = 1
     else:
-        key = key_of_instrument[book.indices].astype(np.int64)
-    group = account_row * n_keys + key
-    order: IntArray | None = None
-    if n and (group[1:] < group[:-1]).any():
-        counts = np.bincount(group, minlength=len(book.accounts) * n_keys)
-        offset = np.concatenate(([0], np.cumsum(counts)[:-1]))
-        destination = np.empty(n, dtype=np.int64)
-        for k in range(n_keys):
-            sub = np.flatnonzero(key == k)
-            if not len(sub):
-                continue
-            g = group[sub]  # non-decreasing: accounts ascend in CSR order
-            first = np.flatnonzero(np.concatenate(([True], g[1:] != g[:-1])))
-            rank = np.arange(len(sub)) - np.repeat(first, np.diff(np.append(first, len(sub))))
-            destination[sub] = offset[g] + rank
-        order = np.empty(n, dtype=np.int64)
-        order[destination] = np.arange(n)
-        group = group[order]
-    if n:
-        starts = np.flatnonzero(np.concatenate(([True], group[1:] != group[:-1])))
-    else:
-        starts = np.zeros(0, dtype=np.int64)
-    return Grouping(order, starts, group[starts], n_keys, n)
+        key = np.asarray(key_of_instrument, dtype=np.int64)[book.indices]
+    order, starts, ids = _core.book.group_positions(np.asarray(book.indptr, dtype=np.int64), key, n_keys)
+    return Grouping(order, starts, ids, n_keys, n)
 
 
 def account_pnl(

@@ -2,8 +2,10 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "../common/arrays.hpp"
 #include "../memory/buffer_pool.hpp"
@@ -62,5 +64,59 @@ void register_book(py::module_& m) {
       },
       py::arg("starts"), py::arg("lengths"), py::arg("instrument"), py::arg("quantity"), py::arg("pnl"),
       py::arg("threads"));
+  m.def(
+      "group_positions",
+      [](const IndexArray& indptr_in, const IndexArray& key_in, std::int64_t n_keys) -> py::tuple {
+        const IndexArray indptr = aligned_index(indptr_in), key_of = aligned_index(key_in);
+        if (indptr.ndim() != 1 || indptr.size() < 1) throw std::invalid_argument("indptr needs n_accounts + 1 entries");
+        if (key_of.ndim() != 1) throw std::invalid_argument("key must be a vector (one entry per position)");
+        const auto n_accounts = static_cast<std::int64_t>(indptr.size()) - 1;
+        const auto n = static_cast<std::int64_t>(key_of.size());
+        const std::int64_t *ip = indptr.data(), *key = key_of.data();
+        if (n_keys < 1 || n_keys > (std::int64_t{1} << 40) / std::max<std::int64_t>(n_accounts, 1))
+          throw std::invalid_argument("n_keys must be >= 1 (and accounts x keys within range)");
+        if (ip[0] != 0 || ip[n_accounts] != n) throw std::invalid_argument("indptr must run over the positions");
+        for (std::int64_t a = 0; a < n_accounts; ++a)
+          if (ip[a] > ip[a + 1]) throw std::invalid_argument("indptr decreases at account " + std::to_string(a));
+        for (std::int64_t p = 0; p < n; ++p)
+          if (key[p] < 0 || key[p] >= n_keys)
+            throw std::invalid_argument("position " + std::to_string(p) + ": key outside [0, n_keys)");
+        // Group of each position: account x n_keys + key.  Already grouped when non-decreasing in CSR order;
+        // otherwise a stable counting sort (CSR order within a group).
+        std::vector<std::int64_t> group(static_cast<std::size_t>(n));
+        bool grouped = true;
+        std::vector<std::int64_t> order;
+        {
+          py::gil_scoped_release release;
+          for (std::int64_t a = 0; a < n_accounts; ++a)
+            for (std::int64_t p = ip[a]; p < ip[a + 1]; ++p) {
+              group[static_cast<std::size_t>(p)] = a * n_keys + key[p];
+              grouped = grouped && (p == 0 || group[static_cast<std::size_t>(p - 1)] <= group[static_cast<std::size_t>(p)]);
+            }
+          if (!grouped) {
+            std::vector<std::int64_t> next(static_cast<std::size_t>(n_accounts * n_keys) + 1, 0);
+            for (const std::int64_t g : group) ++next[static_cast<std::size_t>(g) + 1];
+            for (std::size_t g = 1; g < next.size(); ++g) next[g] += next[g - 1];
+            order.resize(static_cast<std::size_t>(n));
+            for (std::int64_t p = 0; p < n; ++p) order[static_cast<std::size_t>(next[static_cast<std::size_t>(group[static_cast<std::size_t>(p)])]++)] = p;
+          }
+        }
+        std::vector<std::int64_t> starts, ids;
+        for (std::int64_t i = 0; i < n; ++i) {
+          const std::int64_t g = group[static_cast<std::size_t>(grouped ? i : order[static_cast<std::size_t>(i)])];
+          if (ids.empty() || g != ids.back()) starts.push_back(i), ids.push_back(g);
+        }
+        const auto as_array = [](const std::vector<std::int64_t>& v) {
+          py::array_t<std::int64_t> out(static_cast<py::ssize_t>(v.size()));
+          std::copy(v.begin(), v.end(), out.mutable_data());
+          return out;
+        };
+        return py::make_tuple(grouped ? py::object(py::none()) : py::object(as_array(order)), as_array(starts),
+                              as_array(ids));
+      },
+      py::arg("indptr"), py::arg("key"), py::arg("n_keys"),
+      "The (account, key) groups of a book's positions (CSR `indptr`, a `key` < `n_keys` per position): (the "
+      "order that puts each group's positions together, CSR order within a group, or None when CSR order already "
+      "does; where each group starts in that order; its id, account x n_keys + key), groups ascending.");
   register_netting(m);
 }

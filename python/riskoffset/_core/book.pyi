@@ -2,6 +2,9 @@
 import numpy as np
 import numpy.typing as npt
 
+def group_positions(
+    indptr: npt.NDArray[np.int64], key: npt.NDArray[np.int64], n_keys: int
+) -> tuple[npt.NDArray[np.int64] | None, npt.NDArray[np.int64], npt.NDArray[np.int64]]: ...
 def csr_product(
     starts: npt.NDArray[np.int64],
     lengths: npt.NDArray[np.int64],
