@@ -32,6 +32,21 @@ def median_time(call: Any, rounds: int) -> float:
     return statistics.median(times)
 
 
+def random_account_trades(engine: Any, n: int, seed: int) -> list[tuple[Any, str, float, float]]:
+    """``n`` trades of random accounts of a live engine, each on the instrument the account holds first (so its
+    rows are read from memory), alternately buying and selling: (account, instrument, quantity, price), options
+    0.1 at 0.01, inverse futures 10 USD lots at their mark, linear ones 0.01 coin."""
+    p, table = engine.positions, engine.table
+    trades = []
+    for i, a in enumerate(np.random.default_rng(seed).integers(len(p), size=n).tolist()):
+        r = int(p.indices[p.start[a]])
+        option = table.kind[r] == 2
+        size = 0.1 if option else (10.0 if table.settlement[r] == 1 else 0.01)  # (settlement 1: inverse)
+        price = 0.01 if option else float(engine._mark[r])
+        trades.append((p.labels[a], str(table.names[r]), size if i % 2 == 0 else -size, price))
+    return trades
+
+
 def _duration(seconds: float) -> str:
     for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
         if seconds >= scale:

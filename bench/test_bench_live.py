@@ -24,8 +24,7 @@ from typing import Any
 import numpy as np
 import pytest
 import riskoffset as ro
-from benchlib import median_time
-from riskoffset.instruments import INVERSE
+from benchlib import median_time, random_account_trades
 from test_bench_accounts import book_and_balances
 
 ROUNDS = 7
@@ -94,19 +93,7 @@ def test_one_trade_of_a_random_account(benchmark, setup) -> None:  # type: ignor
     here each trade is a random account's, on an instrument it holds (its first position), so its rows are read
     from memory (~1.5 us more measured)."""
     _, _, _, engine, base = setup
-    p = engine.positions
-    rng = np.random.default_rng(11)
-    rows = rng.integers(len(p), size=200_000).tolist()
-    table = engine.table
-    trades = []
-    for i, a in enumerate(rows):
-        r = int(p.indices[p.start[a]])
-        name = str(table.names[r])
-        option = table.kind[r] == 2
-        size = 0.1 if option else (10.0 if table.settlement[r] == INVERSE else 0.01)  # (inverse: USD lots of 10)
-        price = 0.01 if option else float(engine._mark[r])
-        trades.append((p.labels[a], name, size if i % 2 == 0 else -size, price))
-    calls = iter(trades)
+    calls = iter(random_account_trades(engine, 200_000, seed=11))
     benchmark.pedantic(lambda: engine.on_trade(*next(calls)), rounds=400, iterations=1)
     if not getattr(benchmark, "disabled", False):
         ours = float(benchmark.stats.stats.median)

@@ -13,11 +13,9 @@ fail.  Under --benchmark-disable it runs 5,000 accounts.
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import riskoffset as ro
-from benchlib import median_time
-from riskoffset.instruments import INVERSE
+from benchlib import median_time, random_account_trades
 from test_bench_accounts import book_and_balances
 
 ROUNDS = 7
@@ -51,16 +49,7 @@ def test_standard_margin_btc_index_tick(benchmark, standard) -> None:  # type: i
 def test_standard_margin_trade_of_a_random_account(benchmark, standard) -> None:  # type: ignore[no-untyped-def]
     """Each trade a random account's, on an instrument it holds (its first position)."""
     _, engine, account_view_s = standard
-    p, table = engine.positions, engine.table
-    rng = np.random.default_rng(17)
-    trades = []
-    for i, a in enumerate(rng.integers(len(p), size=2_000).tolist()):
-        r = int(p.indices[p.start[a]])
-        option = table.kind[r] == 2
-        size = 0.1 if option else (10.0 if table.settlement[r] == INVERSE else 0.01)
-        price = 0.01 if option else float(engine._mark[r])
-        trades.append((p.labels[a], str(table.names[r]), size if i % 2 == 0 else -size, price))
-    calls = iter(trades)
+    calls = iter(random_account_trades(engine, 2_000, seed=17))
     benchmark.pedantic(lambda: engine.on_trade(*next(calls)), rounds=400, iterations=1)
     if not getattr(benchmark, "disabled", False):
         ours = float(benchmark.stats.stats.median)

@@ -81,6 +81,16 @@ def start_book() -> tuple[ro.Book, ro.Balances]:
     return book, balances
 
 
+def restored_without(engine: ro.RiskEngine, *names: str) -> ro.RiskEngine:
+    """``engine`` pickled without the attributes ``names`` (as an earlier version wrote it) and restored."""
+    state = engine.__getstate__()
+    for name in names:
+        del state[name]
+    old = ro.RiskEngine.__new__(ro.RiskEngine)
+    old.__setstate__(pickle.loads(pickle.dumps(state)))
+    return old
+
+
 def run(engine: ro.RiskEngine, ops: list[tuple[Any, ...]]) -> None:
     for t, op in enumerate(ops, start=1):
         kind = op[0]
@@ -392,10 +402,7 @@ def test_a_snapshot_from_before_the_stale_marks_restores(tmp_path: Any) -> None:
     """An engine pickled without the marks (as an earlier version wrote it) restores with none stale and ticks."""
     book, balances = start_book()
     engine = ro.RiskEngine(book, MARKET, balances=balances)
-    state = engine.__getstate__()
-    del state["_worst_stale"]
-    old = ro.RiskEngine.__new__(ro.RiskEngine)
-    old.__setstate__(pickle.loads(pickle.dumps(state)))
+    old = restored_without(engine, "_worst_stale")
     assert not old._worst_stale.any() and len(old._worst_stale) == len(old._level)
     old.on_index("BTC", MARKET.index["BTC"] * 0.95, timestamp=1)
     assert_matches(old, "X:PM")
@@ -859,10 +866,7 @@ def test_a_snapshot_from_before_the_spot_rows_restores_and_trades() -> None:
     both end where a from-scratch computation does."""
     book, balances = start_book()
     engine = ro.RiskEngine(book, MARKET, balances=balances)
-    state = engine.__getstate__()
-    del state["_spot"]
-    old = ro.RiskEngine.__new__(ro.RiskEngine)
-    old.__setstate__(pickle.loads(pickle.dumps(state)))
+    old = restored_without(engine, "_spot")
     assert old._spot == engine._spot and sum(old._spot) >= 1
     before = old.account("A")
     old.on_trade("A", "BTC_USDC", 0.5, 90_000.0, fee=3.0, timestamp=1)
@@ -878,11 +882,7 @@ def test_a_standard_margin_snapshot_from_before_the_kept_units_restores_and_tick
     wrote it) restores with them, and an index move and a trade then end where a from-scratch computation does."""
     book, balances = start_book()
     engine = ro.RiskEngine(book, MARKET, "deribit-standard", balances=balances)
-    state = engine.__getstate__()
-    for name in ("_standard", "_standard_params", "_standard_col"):
-        del state[name]
-    old = ro.RiskEngine.__new__(ro.RiskEngine)
-    old.__setstate__(pickle.loads(pickle.dumps(state)))
+    old = restored_without(engine, "_standard", "_standard_params", "_standard_col")
     assert old._standard is not None and old._standard_col is not None
     old.on_index("BTC", MARKET.index["BTC"] * 0.93, timestamp=1)
     old.on_trade("B", OPTIONS[0], -2.0, 0.01, timestamp=2)
