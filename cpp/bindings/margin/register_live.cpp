@@ -25,6 +25,7 @@
 #include "../common/arrays.hpp"
 #include "../common/require.hpp"
 #include "../scenarios/option_reprice.hpp"
+#include "grid_live.hpp"
 #include "standard_units.hpp"
 #include "riskoffset/dispatch.hpp"
 #include "riskoffset/parallel.hpp"
@@ -145,6 +146,10 @@ class LiveRefresh {
       for (std::size_t i = 0; i < n_instr_; ++i)
         RO_CHECK(standard_col_.data()[i] >= 0 && static_cast<std::size_t>(standard_col_.data()[i]) < k_,
                  "standard_col of instrument row " + std::to_string(i));
+    }
+    if (instruments.contains("grid")) {  // a scenario grid, summed per (account, settlement currency) group
+      RO_CHECK(!pm && !standard_.bound(), "a refresh computes one margin method");
+      grid_ = riskoffset_bindings::BoundGrid(instruments["grid"].cast<py::dict>(), settle_col_.data(), n_instr_, k_);
     }
   }
 
@@ -510,11 +515,26 @@ class LiveRefresh {
                             std::size_t end, std::vector<std::int64_t>& moved, std::vector<std::int8_t>& before,
                             bool rows_aligned = false, bool rows_sorted = false, bool find_worst = true,
                             Captured* capture = nullptr, riskoffset::PmScratch* kept = nullptr) const {
-    if (!pm_) {
+    if (!pm_ && !grid_.bound()) {
       const std::int64_t bad = settle_rows(ip, ep, ix, quantity, average, r, begin, end, moved, before);
       for (std::size_t m = 0; capture && m < moved.size(); ++m)
         capture_account(ip, ep, ix, quantity, r, static_cast<std::size_t>(moved[m]), *capture);
       return bad;
+    }
+    if (!pm_) {  // a scenario grid: a slice of accounts at a time, grid then settle (as PM below)
+      riskoffset_bindings::BoundGrid::Work work = grid_.work(std::min(kSettleSlice, end - begin));
+      const riskoffset_bindings::GridLiveOut out{initial_, maintenance_, worst_usd_, worst_key_, worst_index_, price_.data()};
+      std::int64_t bad_row = -1;
+      for (std::size_t b = begin; b < end; b += kSettleSlice) {
+        const std::size_t e = std::min(end, b + kSettleSlice);
+        grid_.margin_rows(ip, ep, ix, quantity, r, b, e, work, out);
+        const std::size_t moved_before = moved.size();
+        const std::int64_t bad = settle_rows(ip, ep, ix, quantity, average, r, b, e, moved, before);
+        if (bad_row < 0) bad_row = bad;
+        for (std::size_t m = moved_before; capture && m < moved.size(); ++m)
+          capture_account(ip, ep, ix, quantity, r, static_cast<std::size_t>(moved[m]), *capture);
+      }
+      return bad_row;
     }
     riskoffset::PmBook book = book_;
     if (rows_aligned) book.vectors = aligned_rows_, book.vector_stride = kRowStride;
@@ -571,11 +591,19 @@ class LiveRefresh {
       out.figures.push_back(initial_[cell]);
       out.figures.push_back(maintenance_[cell]);
     }
-    const std::int64_t key = pm_ ? worst_key_[row] : -1, index = pm_ ? worst_index_[row] : -1;
+    const bool worst = pm_ || grid_.bound();
+    const std::int64_t key = worst ? worst_key_[row] : -1, index = worst ? worst_index_[row] : -1;
     out.worst.push_back(key), out.worst.push_back(index);
     const std::size_t at = out.instrument.size(), top = out.top;
     out.instrument.resize(at + top, -1), out.quantity.resize(at + top, 0.0), out.pnl.resize(at + top, 0.0);
     if (key < 0) return;
+    if (grid_.bound()) {  // (the grid's worst scenario is always searched; its groups are keyed by settle_col)
+      riskoffset::account_contributors(ix, quantity, ip[a], ep[a], settle_col_.data(), n_instr_, grid_.pnl(),
+                                       grid_.n_scenarios(), key, static_cast<std::size_t>(index),
+                                       price_.data()[static_cast<std::size_t>(key)], top, out.instrument.data() + at,
+                                       out.quantity.data() + at, out.pnl.data() + at);
+      return;
+    }
     const auto k = static_cast<std::size_t>(key);
     const bool searched = key_on_.data()[k] || !worst_stale_[row * n_keys_ + k];
     if (!searched || index < 0) {
@@ -819,7 +847,9 @@ class LiveRefresh {
   riskoffset_bindings::BoundStandardUnits standard_;
   py::array_t<std::int64_t> standard_col_;
   // Whether the refresh computes the accounts' margin itself (else the caller writes it before the call).
-  bool computes_margin() const { return pm_ || standard_.bound(); }
+  bool computes_margin() const { return pm_ || standard_.bound() || grid_.bound(); }
+  // a scenario grid (bound when the instruments carry one): its P&L rows, keyed by settle_col
+  riskoffset_bindings::BoundGrid grid_;
   py::array_t<std::int64_t> instrument_key_, column_, key_cur_, coin_col_;
   py::array_t<double> vectors_, delta_, t_column_, extended_, key_rate_, coin_moves_, gain_cap_;
   py::array_t<std::uint8_t> key_on_;

@@ -11,6 +11,7 @@ namespace riskoffset {
 // quantity x the instrument's scenario P&L, in CSR order.
 struct GridBook {
   const std::int64_t* indptr = nullptr;   // n_accounts + 1
+  const std::int64_t* ends = nullptr;     // when set, account a's positions end at ends[a] (not indptr[a + 1])
   const std::int64_t* indices = nullptr;  // instrument row of each position
   const double* quantity = nullptr;
   std::size_t n_accounts = 0;

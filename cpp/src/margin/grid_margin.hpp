@@ -46,7 +46,8 @@ void grid_accounts_kernel(const GridBook& book, const std::int64_t* first_group,
   const bool with_delta = book.delta != nullptr;
   double* sums = scratch.sums;
   for (std::size_t a = begin; a < end; ++a) {
-    for (std::int64_t p = book.indptr[a]; p < book.indptr[a + 1]; ++p) {
+    const std::int64_t stop = book.ends ? book.ends[a] : book.indptr[a + 1];
+    for (std::int64_t p = book.indptr[a]; p < stop; ++p) {
       const auto i = static_cast<std::size_t>(book.indices[p]);
       const auto k = static_cast<std::size_t>(book.key[i]);
       double* __restrict row = sums + k * m;

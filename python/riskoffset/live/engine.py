@@ -50,6 +50,14 @@ from ..book import Book
 from ..instruments import INVERSE, KIND_FUTURE, KIND_OPTION, KIND_PERPETUAL, KIND_SPOT, InstrumentTable
 from ..margining import margin as compute_margin
 from ..margining.columns import GroupMargins
+from ..margining.grid import (
+    USD_LIKE,
+    GridInputs,
+    instrument_scenarios,
+    load_grid,
+    table_grid_inputs,
+    underlying_index,
+)
 from ..margining.portfolio import (
     PMInputs,
     PMParameters,
@@ -210,7 +218,7 @@ class RiskEngine:
         self._col = {c: j for j, c in enumerate(self.currencies)}
         self._settle_col = np.array([self._col[c] for c in self._settle_currency], dtype=np.int64)
         self._standard_col = self._standard_columns()
-        self._one_call = self.pm or self._standard is not None  # the compiled refresh computes the margin itself
+        self._one_call = self._compiled_margin()
         self._cuts = (self.collateral.haircuts(self.currencies, "im"), self.collateral.haircuts(self.currencies, "mm"))
         self._state_cache: dict[str, Any] | None = None
         self._columns_cache: dict[str, Any] | None = None
@@ -282,6 +290,11 @@ class RiskEngine:
         if self.method == "deribit-standard":
             self._standard_params = StandardParameters.load(self.params)
             self._standard = unit_margins(t, self.market, self._standard_params, per_unit=greeks)
+        # A scenario grid: each instrument's P&L per scenario (and delta), kept like the values above.
+        self._grid: GridInputs | None = None
+        if self.method == "grid":
+            grid = load_grid(self.params)
+            self._grid = table_grid_inputs(t, self.market, grid, resolved, with_delta=grid.min_delta)
         if self.pm:
             p = PMParameters.load(self.params)
             shell = Book(
@@ -309,6 +322,11 @@ class RiskEngine:
             self._labels = tuple(p.scenarios(p.pair(b)).labels for b in self._keys.base)
         self._reset_option_cache()
         self._cache_options(np.arange(len(t), dtype=np.int64), t, resolved)
+
+    def _compiled_margin(self) -> bool:
+        """Whether the compiled refresh computes the accounts' margin itself (portfolio margin, standard margin, a
+        scenario grid): a trade or a balance is then one compiled call."""
+        return self.pm or self._standard is not None or self._grid is not None
 
     def _reset_option_cache(self) -> None:
         """Forget what the options' vol ticks reuse (`_cache_options`)."""
@@ -480,7 +498,7 @@ class RiskEngine:
             rows = np.arange(len(self.positions), dtype=np.int64)
         if self._undo is not None:
             self._undo.refreshed.append((rows, keys, self._level.copy() if every else self._level[rows]))
-        if not self._one_call:  # (the compiled refresh computes PM and standard margin itself)
+        if not self._one_call:  # (the compiled refresh computes PM, standard and grid margin itself)
             self._initial[rows], self._maintenance[rows] = self._margins(rows, *self.positions.csr(rows)[:3])
         p = self.positions
         starts, ends = self._spans(rows)
@@ -608,7 +626,15 @@ class RiskEngine:
                 self._standard = unit_margins(self.table, self.market, self._standard_params)
             self._standard_col = self._standard_columns()
             self._columns_cache = None
-        self._one_call = self.pm or self._standard is not None
+        if "_grid" not in state:  # saved before a grid's scenario P&L was kept per instrument
+            self._grid = None
+            if self.method == "grid":
+                self._grid = table_grid_inputs(
+                    self.table, self.market, load_grid(self.params), self.market.resolve(self.table),
+                    with_delta=load_grid(self.params).min_delta,
+                )  # fmt: skip
+            self._columns_cache = None
+        self._one_call = self._compiled_margin()
         n_keys = len(self._keys.names) if self.pm else 0
         if "_worst_stale" not in state:  # saved before bulk updates left the worst scenario to the queries
             self._worst_stale = np.zeros((len(self._level), n_keys), dtype=np.bool_)
@@ -637,6 +663,8 @@ class RiskEngine:
             if self._standard is not None:  # the refresh computes standard margin per position
                 self._columns_cache["standard"] = self._standard.arrays()
                 self._columns_cache["standard_col"] = self._standard_col
+            if self._grid is not None:  # the refresh sums the grid's scenarios per (account, currency)
+                self._columns_cache["grid"] = self._grid_arrays()
         return self._columns_cache
 
     def _pm_arrays(self, keys: IntArray | None) -> dict[str, Any] | None:
@@ -678,6 +706,24 @@ class RiskEngine:
         self._pm_cache[wanted] = ((self._inputs, self._keys, moves_now), arrays)
         return arrays
 
+    def _grid_arrays(self) -> dict[str, Any]:
+        """The scenario grid's inputs as the refresh reads them: per instrument (keyed by its settlement currency
+        column) its scenario P&L and delta, per underlying its index (arrays updated in place)."""
+        g = cast(GridInputs, self._grid)
+        grid = g.grid
+        return {
+            "pnl": g.pnl,
+            "weight": np.ascontiguousarray(grid.scenarios.weight, dtype=np.float64),
+            "maintenance_ratio": grid.maintenance_ratio,
+            "provisions": grid.funding_provision + grid.fee_provision,
+            "delta": g.delta,
+            "underlying": g.underlying,
+            "index": g.index,
+            "usd_like": np.array([c in USD_LIKE for c in self.currencies], dtype=np.uint8),
+            "net_rate": grid.min_delta_net_rate,
+            "hedged_rate": grid.min_delta_hedged_rate,
+        }
+
     def _state(self) -> dict[str, Any]:
         """The per-account arrays the refresh writes (and the balances it reads), by the refresh's names
         (kept until the arrays are reallocated)."""
@@ -699,7 +745,7 @@ class RiskEngine:
         self, rows: IntArray, indptr: IntArray, indices: IntArray, quantity: FloatArray
     ) -> tuple[FloatArray, FloatArray]:
         """IM and MM per [account, currency] of the accounts ``rows`` (CSR arrays) under a method the compiled
-        refresh does not compute (grids, SPAN): ``ro.margin`` on their sub-book."""
+        refresh does not compute (SPAN): ``ro.margin`` on their sub-book."""
         n, k = len(rows), len(self.currencies)
         im = np.zeros((n, k), dtype=np.float64)
         mm = np.zeros((n, k), dtype=np.float64)
@@ -746,7 +792,8 @@ class RiskEngine:
         """Whether the option at ``row`` can be repriced on what its last pricing kept (`_cache_options`): held,
         not expired, and its index, forward curve and the valuation time as they were then."""
         return bool(
-            self._option[row]
+            self._grid is None  # (a grid's scenario P&L is repriced with the rest of the row: `_revalue`)
+            and self._option[row]
             and self._held[row]
             and not self._option_columns.expired[row]
             and self._stamps[row] == self.market.forward_stamp(self._underlying_name[row])
@@ -835,6 +882,14 @@ class RiskEngine:
             moved = unit_margins(sub, self.market, self._standard_params, per_unit=greeks)
             for f in UnitMargins.MARKET_FIELDS:
                 getattr(self._standard, f)[rows] = getattr(moved, f)
+        if self._grid is not None:
+            g = self._grid
+            pnl, delta = instrument_scenarios(sub, self.market, g.grid, resolved, with_delta=g.delta is not None)
+            g.pnl[rows] = pnl
+            if g.delta is not None:
+                g.delta[rows] = delta
+            codes = np.unique(sub.underlying)
+            g.index[codes] = underlying_index(sub, resolved)[codes]
         columns = self._cache_options(rows, sub, resolved)
         if self.pm:
             vectors, delta = vectors_of_rows(
@@ -1477,7 +1532,7 @@ class RiskEngine:
         event is first read.  ``captured``: what the refresh that moved them captured (`LiveRefresh`); without
         it they are read from the engine's arrays now."""
         if captured is None:
-            figures, contributors = self._columns(rows), self._contributors(rows) if self.pm else None
+            figures, contributors = self._columns(rows), self._contributors(rows) if self._worst_kept() else None
         else:
             figures, contributors = self._captured_columns(rows, captured)
         batch = EventBatch(figures, contributors)
@@ -1516,19 +1571,26 @@ class RiskEngine:
             instrument[awaiting], quantity[awaiting], pnl[awaiting] = found.instrument, found.quantity, found.pnl
         usd, parts = [values[:, j] for j in range(6)], [values[:, 6 + i :: 4] for i in range(4)]
         figures = self._figure_columns(rows, usd, parts, worst[:, 0], worst[:, 1])
-        return figures, Contributors(instrument, quantity, pnl, self._names) if self.pm else None
+        return figures, Contributors(instrument, quantity, pnl, self._names) if self._worst_kept() else None
+
+    def _worst_kept(self) -> bool:
+        """Whether the engine keeps each account's worst scenario (portfolio margin, a scenario grid)."""
+        return self.pm or self._grid is not None
 
     def _contributors(self, rows: IntArray, top: int = TOP_CONTRIBUTORS) -> Contributors:
-        """Per account of ``rows`` (under deribit-pm), the ``top`` positions whose P&L in the account's worst
-        scenario (of its largest group) is most negative, in USD (ties by instrument row)."""
+        """Per account of ``rows`` (under deribit-pm or a grid), the ``top`` positions whose P&L in the account's
+        worst scenario (of its largest group) is most negative, in USD (ties by instrument row)."""
         self._fresh_worst(rows)
         p = self.positions
         starts, ends = p.ranges(rows)
-        rate = np.where(self._keys.coin, self._keys.index, 1.0).astype(np.float64)
+        if self._grid is not None:  # (a grid's groups: the settlement currencies, valued at the account view's prices)
+            key, vectors, rate = self._settle_col, self._grid.pnl, self._prices()
+        else:
+            key, vectors = self._inputs.instrument_key, self._inputs.vectors
+            rate = np.where(self._keys.coin, self._keys.index, 1.0).astype(np.float64)
         instrument, quantity, pnl = _core.margin.worst_contributors(
-            starts, ends, p.indices, p.quantity, self._inputs.instrument_key, self._inputs.vectors,
-            self._worst_key[rows], self._worst_index[rows], rate, top,
-        )  # fmt: skip
+            starts, ends, p.indices, p.quantity, key, vectors, self._worst_key[rows], self._worst_index[rows], rate, top
+        )
         return Contributors(instrument, quantity, pnl, self._names)
 
     # ================================================================== queries
@@ -1569,6 +1631,11 @@ class RiskEngine:
             for part, values in zip(("balance", "equity", "initial", "maintenance"), parts):
                 names.append(f"{part}_{cur}")
                 columns.append(values[:, j])
+        if self._grid is not None:  # its groups: the settlement currencies, each with every scenario
+            labels = self._grid.grid.scenarios.labels
+            return FigureColumns(
+                names, columns, (worst_key, worst_index, usd[5], self.currencies, [labels] * len(self.currencies))
+            )
         if not self.pm:
             return FigureColumns(names, columns)
         return FigureColumns(names, columns, (worst_key, worst_index, usd[5], self._keys.names, self._labels))

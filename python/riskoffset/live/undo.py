@@ -63,8 +63,10 @@ class Undo:
         pm = (e._inputs.vectors[rows].copy(), e._inputs.delta[rows].copy()) if e.pm else None
         units = e._standard
         standard = None if units is None else {f: getattr(units, f)[rows].copy() for f in units.MARKET_FIELDS}
+        g = e._grid
+        grid = None if g is None else (g.pnl[rows].copy(), None if g.delta is None else g.delta[rows].copy(), g.index.copy())
         self.saved_rows = (
-            rows, e._unit_value[rows].copy(), e._unit_delta[rows].copy(), e._mark[rows].copy(), pm, standard,
+            rows, e._unit_value[rows].copy(), e._unit_delta[rows].copy(), e._mark[rows].copy(), pm, standard, grid,
         )  # fmt: skip
 
     def option_forward(self, row: int) -> None:
@@ -97,13 +99,17 @@ class Undo:
         if self.saved_flags is not None:
             e._held, e._stale = self.saved_flags
         if self.saved_rows is not None:
-            rows, value, delta, mark, pm, standard = self.saved_rows
+            rows, value, delta, mark, pm, standard, grid = self.saved_rows
             e._unit_value[rows], e._unit_delta[rows], e._mark[rows] = value, delta, mark
             if pm is not None:
                 e._inputs.vectors[rows], e._inputs.delta[rows] = pm
             if standard is not None and e._standard is not None:
                 for f, column in standard.items():
                     getattr(e._standard, f)[rows] = column
+            if grid is not None and e._grid is not None:
+                e._grid.pnl[rows], e._grid.index[:] = grid[0], grid[2]
+                if grid[1] is not None and e._grid.delta is not None:
+                    e._grid.delta[rows] = grid[1]
         for row, forward in self.saved_forwards.items():
             e._option_columns.forward[row] = forward
         if self.saved_account is not None:

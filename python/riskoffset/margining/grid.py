@@ -61,6 +61,11 @@ class MarginGrid:
     fee_provision: float = 0.0
     preset: bool = False  # a published preset whose readings are partly unverified -> "candidate"
 
+    @property
+    def min_delta(self) -> bool:
+        """Whether the grid has a minimum delta requirement."""
+        return self.min_delta_net_rate > 0 or self.min_delta_hedged_rate > 0
+
     def __post_init__(self) -> None:
         for name in ("maintenance_ratio", "min_delta_net_rate", "min_delta_hedged_rate"):
             v = getattr(self, name)
@@ -245,39 +250,63 @@ def grid_inputs(book: Book, market: Market, params: Any = None) -> GridInputs:
     grid = load_grid(params)
     table = book.instruments
     resolved = market.resolve(table)  # once for the whole call
-    # instruments x scenarios, per unit of amount
-    pnl = scenario_pnl(table, market, grid.scenarios, resolved=resolved).pnl
-    currency_of_row = [inst.settlement_currency for inst in table]
-    currencies = tuple(sorted(set(currency_of_row)))
-    code = {c: k for k, c in enumerate(currencies)}
-    key = np.array([code[c] for c in currency_of_row], dtype=np.int64)
-    n_u = max(len(table.underlyings), 1)
-    index = np.full(n_u, np.nan)
-    for u in range(len(table.underlyings)):
-        rows = np.flatnonzero(table.underlying == u)
-        if len(rows):
-            index[u] = resolved.index[rows[0]]
-    delta: FloatArray | None = None
-    if (grid.min_delta_net_rate > 0 or grid.min_delta_hedged_rate > 0) and len(book):
+    with_delta = grid.min_delta and len(book) > 0
+    if with_delta:
+        index = underlying_index(table, resolved)
         held = np.unique(table.underlying[book.indices])
         missing = held[~np.isfinite(index[held])]
         if len(missing):
             raise ValueError(
                 f"minimum delta requirement: no index price for {table.underlyings[int(missing[0])]}"
             )
-        g = instrument_greeks(table, market, resolved)
-        delta = np.asarray(np.where(table.settlement == INVERSE, g["delta_pa"], g["delta"]), dtype=np.float64)
+    return table_grid_inputs(table, market, grid, resolved, with_delta=with_delta)
+
+
+def table_grid_inputs(table: Any, market: Market, grid: MarginGrid, resolved: Any, *, with_delta: bool) -> GridInputs:
+    """`GridInputs` of every instrument of ``table`` (``resolved``: its market columns), with the minimum delta
+    requirement's deltas when ``with_delta``."""
+    pnl, delta = instrument_scenarios(table, market, grid, resolved, with_delta=with_delta)
+    currency_of_row = [inst.settlement_currency for inst in table]
+    currencies = tuple(sorted(set(currency_of_row)))
+    code = {c: k for k, c in enumerate(currencies)}
+    key = np.array([code[c] for c in currency_of_row], dtype=np.int64)
     usd_rate = np.array([_usd_rate(c, table, resolved.index) for c in currencies], dtype=float)
     return GridInputs(
         grid=grid,
         currencies=currencies,
         instrument_key=key,
-        pnl=np.ascontiguousarray(pnl, dtype=np.float64),
+        pnl=pnl,
         usd_rate=usd_rate,
         delta=delta,
         underlying=table.underlying.astype(np.int64),
-        index=index,
+        index=underlying_index(table, resolved),
     )
+
+
+def instrument_scenarios(
+    table: Any, market: Market, grid: MarginGrid, resolved: Any, *, with_delta: bool
+) -> tuple[FloatArray, FloatArray | None]:
+    """Per instrument of ``table`` (``resolved``: its market columns): its P&L in each scenario of ``grid`` per unit
+    of amount (instruments x scenarios, C order) and, with ``with_delta``, the coin delta the minimum delta
+    requirement counts (plain Black-76 for a linear option, premium-adjusted for an inverse one); else None."""
+    pnl = np.ascontiguousarray(scenario_pnl(table, market, grid.scenarios, resolved=resolved).pnl, dtype=np.float64)
+    if not with_delta:
+        return pnl, None
+    g = instrument_greeks(table, market, resolved)
+    delta = np.asarray(np.where(table.settlement == INVERSE, g["delta_pa"], g["delta"]), dtype=np.float64)
+    return pnl, delta
+
+
+def underlying_index(table: Any, resolved: Any) -> FloatArray:
+    """Per underlying code of ``table``, its index price (``resolved``: the table's market columns; NaN for an
+    underlying without a row; one entry for a table without underlyings)."""
+    n_u = max(len(table.underlyings), 1)
+    index = np.full(n_u, np.nan)
+    codes = np.asarray(table.underlying)
+    if len(codes):
+        unique, first = np.unique(codes, return_index=True)
+        index[unique] = np.asarray(resolved.index)[first]
+    return index
 
 
 def grid_margins(book: Book, market: Market, params: Any = None) -> GroupMargins:
