@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 from grid_span_baseline import grid_margin_python
 
 
-def test_one_group_hand_worked() -> None:
+def test_one_group_hand_worked(simd_target: str) -> None:
     """P&L (1, -2, 3) with weights (1, 1, 0.5): weighted losses (-1, 2, -1.5) -> scan 2 in scenario 1 (P&L -2);
     a minimum delta of 3 sets the requirement: IM = 3 + 0.25, MM = 0.8 x 3 + 0.25 = 2.65."""
     f = _core.margin.grid_margin_group(np.array([1.0, -2.0, 3.0]), np.array([1.0, 1.0, 0.5]), 3.0, 0.8, 0.25)
@@ -27,7 +27,7 @@ def test_one_group_hand_worked() -> None:
     assert (f["required"], f["initial"], f["maintenance"]) == (3.0, 3.25, 0.8 * 3.0 + 0.25)
 
 
-def test_one_group_ties_and_no_loss() -> None:
+def test_one_group_ties_and_no_loss(simd_target: str) -> None:
     """Equal weighted losses report the first; a vector of gains has no worst scenario (index -1) and scan 0."""
     tie = _core.margin.grid_margin_group(
         np.array([5.0, -4.0, -2.0]), np.array([1.0, 0.5, 1.0]), 0.0, 1.0, 0.0
@@ -37,7 +37,7 @@ def test_one_group_ties_and_no_loss() -> None:
     assert (gains["scan"], gains["worst_index"], gains["initial"]) == (0.0, -1, 0.0)
 
 
-def test_nan_pnl_is_never_a_margin() -> None:
+def test_nan_pnl_is_never_a_margin(simd_target: str) -> None:
     f = _core.margin.grid_margin_group(np.array([1.0, np.nan]), np.array([1.0, 1.0]), 0.0, 1.0, 0.0)
     assert np.isnan(f["scan"]) and np.isnan(f["initial"])
 
@@ -60,10 +60,11 @@ def _reference(book: ro.Book, inputs: object) -> dict[str, np.ndarray]:
                 net_gross = deltas.setdefault((a, g[1], int(inputs.underlying[i])), [0.0, 0.0])  # type: ignore[attr-defined]
                 net_gross[0] += d
                 net_gross[1] += abs(d)
-    out: dict[str, list[float]] = {
-        k: [] for k in ("scan", "worst_index", "min_delta", "initial", "maintenance")
+    out: dict[str, list[Any]] = {
+        k: [] for k in ("scan", "worst_index", "min_delta", "initial", "maintenance", "pnl")
     }
     for (a, k), row in sorted(rows.items()):
+        out["pnl"].append(row)
         loss = -row * w
         j = int(np.argmax(loss))
         scan = max(0.0, float(loss[j]))
@@ -87,7 +88,7 @@ def _reference(book: ro.Book, inputs: object) -> dict[str, np.ndarray]:
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_random_books_match_the_reference(seed: int) -> None:
+def test_random_books_match_the_reference(seed: int, simd_target: str) -> None:
     market = ro.Market.sample()
     rng = np.random.default_rng(seed)
     table = market.instruments
@@ -127,6 +128,43 @@ def test_random_books_match_the_reference(seed: int) -> None:
     assert total.calibration == old.calibration
     for name, value in old.components.items():
         assert total.components[name] == pytest.approx(value, rel=1e-12, abs=1e-9)
+
+
+def random_grid(rng: np.random.Generator, n: int) -> dict[str, Any]:
+    """A grid document of ``n`` scenarios with random moves, vol shifts and weights, provisions and a minimum delta
+    requirement."""
+    scenarios = [
+        {"price_move": float(rng.uniform(-0.3, 0.3)), "vol_shift": float(rng.uniform(-0.3, 0.5)),
+         "weight": float(rng.choice([1.0, 0.5, 0.9]))}
+        for _ in range(n)
+    ]  # fmt: skip
+    return {"scenarios": scenarios, "maintenance_ratio": 0.7, "funding_provision": 2.0,
+            "min_delta": {"net_rate": 0.01, "hedged_rate": 0.003}}  # fmt: skip
+
+
+# Grid sizes around the pass's shapes: fewer scenarios than a vector's lanes, a partial last vector, exactly the
+# running sums kept in registers (32), and more (summed in memory).
+@pytest.mark.parametrize("n_scenarios", [1, 3, 7, 27, 32, 33, 45])
+def test_grids_of_any_size_match_the_reference_on_every_target(simd_target: str, n_scenarios: int) -> None:
+    market = ro.Market.sample()
+    rng = np.random.default_rng(n_scenarios)
+    table = market.instruments
+    account = np.repeat(np.arange(30), rng.integers(1, 25, 30))
+    book = ro.Book.from_arrays(account, rng.integers(0, len(table), len(account)),
+                               rng.integers(1, 31, len(account)) * rng.choice([-0.1, 0.1], len(account)),
+                               instruments=table)  # fmt: skip
+    params = random_grid(rng, n_scenarios)
+    inputs = grid_inputs(book, market, params)
+    ref = _reference(book, inputs)
+    cols = grid_margins(book, market, params)
+    clear = ref["scan"] > 1e-9  # (where a loss is, its scenario is the reference's)
+    assert np.array_equal(cols.worst_index[clear], ref["worst_index"][clear]), simd_target
+    for name in ("initial", "maintenance"):
+        np.testing.assert_allclose(getattr(cols, name), ref[name], rtol=1e-12, atol=1e-9, err_msg=simd_target)
+    np.testing.assert_allclose(cols.components["scan_risk"], ref["scan"], rtol=1e-12, atol=1e-9)
+    # every group's P&L in every scenario, not only the worst
+    sums = inputs.run(book.indptr, book.indices, book.quantity, keep_vectors=True)["pnl"]
+    np.testing.assert_allclose(sums, ref["pnl"], rtol=1e-12, atol=1e-9, err_msg=simd_target)
 
 
 def _pass(indices: list[int], quantity: float, **change: Any) -> None:

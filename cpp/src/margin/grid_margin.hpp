@@ -18,26 +18,119 @@ inline double grid_abs(double a) { return a < 0 ? -a : a; }
 GridGroupFigures grid_group_kernel(const double* pnl, const double* weight, std::size_t n_scenarios, double min_delta,
                                    double maintenance_ratio, double provisions) {
   GridGroupFigures out;
-  double top = 0.0;
-  std::size_t at = 0;
-  bool nan = false;
-  for (std::size_t j = 0; j < n_scenarios; ++j) {
-    const double loss = -pnl[j] * weight[j];
-    if (loss != loss) {  // a NaN P&L: the group's figures are NaN (refused by the caller, never output)
-      nan = true, at = j;
-      break;
-    }
-    if (j == 0 || loss > top) top = loss, at = j;
+  const std::size_t m = n_scenarios, full = m - m % static_cast<std::size_t>(W);
+  // The largest weighted loss -pnl_j w_j in vectors (a NaN noted, not compared), then its first scenario: the
+  // first of equal losses, as a scan in order keeps it.
+  vd top_v = splat(-__builtin_inf());
+  vi nan_v = splati(0);
+  for (std::size_t j = 0; j < full; j += W) {
+    const vd loss = -load(pnl + j) * load(weight + j);
+    nan_v |= loss != loss;
+    top_v = vmax(top_v, loss);
   }
-  const double scan = nan ? pnl[at] - pnl[at] : (n_scenarios && top > 0.0 ? top : 0.0);
+  double top = -hmin(-top_v);
+  bool nan = any(nan_v);
+  for (std::size_t j = full; j < m; ++j) {
+    const double loss = -pnl[j] * weight[j];
+    nan = nan || loss != loss;
+    top = loss > top ? loss : top;
+  }
+  std::size_t at = 0;
+  for (; at < m; ++at) {  // (a NaN P&L: the group's figures are NaN, refused by the caller, never output)
+    const double loss = -pnl[at] * weight[at];
+    if (nan ? loss != loss : loss == top) break;
+  }
+  const double scan = nan ? pnl[at] - pnl[at] : (m && top > 0.0 ? top : 0.0);
   out.scan = scan;
-  out.worst = (n_scenarios && (nan || scan > 0.0)) ? static_cast<std::int64_t>(at) : -1;
-  out.worst_pnl = n_scenarios ? pnl[at] : 0.0;
+  out.worst = (m && (nan || scan > 0.0)) ? static_cast<std::int64_t>(at) : -1;
+  out.worst_pnl = m ? pnl[at] : 0.0;
   out.min_delta = min_delta;
   out.required = (min_delta > scan || min_delta != min_delta) ? min_delta : scan;
   out.initial = out.required + provisions;
   out.maintenance = maintenance_ratio * out.required + provisions;
   return out;
+}
+
+// Grids of up to this many scenarios keep a group's running sums in registers while the next positions share its
+// key (they usually do: an account's positions are ordered by instrument, and instruments by settlement
+// currency); summed in the row, each position waited for the last one's stores.
+constexpr std::size_t kGridRegisterScenarios = 32;
+
+// Account a's positions [begin, stop) summed into the scratch rows of the keys they hold (used[k] set): quantity
+// x the instrument's scenario P&L, in CSR order; with the minimum delta requirement, per (key, underlying) the
+// net and gross coin delta.
+inline void grid_sum_account(const GridBook& book, const GridScratch& scratch, std::int64_t begin, std::int64_t stop) {
+  const std::size_t m = book.n_scenarios, n_u = book.n_underlyings;
+  constexpr std::size_t kBlocks = (kGridRegisterScenarios + W - 1) / W;
+  const std::size_t full = m / W, blocks = (m + W - 1) / W, last = m - full * W;  // (last: lanes of a partial block)
+  const bool in_registers = m <= kGridRegisterScenarios;
+  const std::int64_t* __restrict indices = book.indices;
+  const std::int64_t* __restrict key = book.key;
+  const double* __restrict quantity = book.quantity;
+  const double* __restrict pnl = book.pnl;
+  const double* __restrict delta = book.delta;
+  vd acc[kBlocks] = {};
+  std::int64_t held = -1;  // the key whose sums are in the registers
+  double* __restrict row = nullptr;
+  const auto store_held = [&] {
+    if (held < 0 || !in_registers) return;
+#pragma GCC unroll 32
+    for (std::size_t b = 0; b < kBlocks; ++b) {
+      if (b < full) store(row + b * W, acc[b]);
+      else if (b < blocks) store_part(row + b * W, last, acc[b]);
+    }
+  };
+  constexpr std::size_t kNoCell = ~std::size_t{0};
+  std::size_t cell_at = kNoCell;  // the delta cell whose running net and gross are in registers
+  double net = 0.0, gross = 0.0;
+  const auto store_cell = [&] {
+    if (cell_at != kNoCell) scratch.net[cell_at] = net, scratch.gross[cell_at] = gross;
+  };
+  for (std::int64_t p = begin; p < stop; ++p) {
+    const auto i = static_cast<std::size_t>(indices[p]);
+    const std::int64_t k = key[i];
+    if (k != held) {
+      store_held();
+      held = k;
+      const auto ku = static_cast<std::size_t>(k);
+      row = scratch.sums + ku * m;
+      const bool first = !scratch.used[ku];
+      scratch.used[ku] = 1;
+      if (in_registers) {
+#pragma GCC unroll 32
+        for (std::size_t b = 0; b < kBlocks; ++b)
+          acc[b] = first || b >= blocks ? splat(0.0) : b < full ? load(row + b * W) : load_part(row + b * W, last, 0.0);
+      } else if (first) {
+        for (std::size_t j = 0; j < m; ++j) row[j] = 0.0;
+      }
+    }
+    const double q = quantity[p];
+    const double* __restrict v = pnl + i * m;
+    if (in_registers) {
+#pragma GCC unroll 32
+      for (std::size_t b = 0; b < kBlocks; ++b) {
+        if (b < full) acc[b] += q * load(v + b * W);
+        else if (b < blocks) acc[b] += q * load_part(v + b * W, last, 0.0);
+      }
+    } else {
+      for (std::size_t j = 0; j < m; ++j) row[j] += q * v[j];
+    }
+    if (delta) {  // (the running net and gross of one (key, underlying) cell in registers, as the sums above)
+      const std::size_t cell = static_cast<std::size_t>(k) * n_u + static_cast<std::size_t>(book.underlying[i]);
+      if (cell != cell_at) {
+        store_cell();
+        cell_at = cell;
+        const bool first = !scratch.held[cell];
+        scratch.held[cell] = 1;
+        net = first ? 0.0 : scratch.net[cell], gross = first ? 0.0 : scratch.gross[cell];
+      }
+      const double d = q * delta[i];
+      net += d;
+      gross += grid_abs(d);
+    }
+  }
+  store_held();
+  store_cell();
 }
 
 void grid_accounts_kernel(const GridBook& book, const std::int64_t* first_group, const GridColumns& out,
@@ -46,26 +139,7 @@ void grid_accounts_kernel(const GridBook& book, const std::int64_t* first_group,
   const bool with_delta = book.delta != nullptr;
   double* sums = scratch.sums;
   for (std::size_t a = begin; a < end; ++a) {
-    const std::int64_t stop = book.ends ? book.ends[a] : book.indptr[a + 1];
-    for (std::int64_t p = book.indptr[a]; p < stop; ++p) {
-      const auto i = static_cast<std::size_t>(book.indices[p]);
-      const auto k = static_cast<std::size_t>(book.key[i]);
-      double* __restrict row = sums + k * m;
-      if (!scratch.used[k]) {
-        scratch.used[k] = 1;
-        for (std::size_t j = 0; j < m; ++j) row[j] = 0.0;
-      }
-      const double q = book.quantity[p];
-      const double* __restrict v = book.pnl + i * m;
-      for (std::size_t j = 0; j < m; ++j) row[j] += q * v[j];
-      if (with_delta) {
-        const std::size_t cell = k * n_u + static_cast<std::size_t>(book.underlying[i]);
-        if (!scratch.held[cell]) scratch.held[cell] = 1, scratch.net[cell] = 0.0, scratch.gross[cell] = 0.0;
-        const double d = q * book.delta[i];
-        scratch.net[cell] += d;
-        scratch.gross[cell] += grid_abs(d);
-      }
-    }
+    grid_sum_account(book, scratch, book.indptr[a], book.ends ? book.ends[a] : book.indptr[a + 1]);
     auto g = static_cast<std::size_t>(first_group[a]);
     for (std::size_t k = 0; k < n_keys; ++k) {
       if (!scratch.used[k]) continue;
