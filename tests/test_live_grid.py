@@ -1,7 +1,8 @@
 """The live engine under a scenario grid: the compiled refresh sums each instrument's scenario P&L per (account,
-settlement currency) group as ``ro.margin``'s grid pass does.  Checked against ``ro.margin`` and ``ro.account``
-from scratch: the figures after updates (a user grid with per-underlying moves, a time shift, provisions, a
-maintenance ratio and a minimum delta requirement; one without the requirement), each account's worst scenario,
+settlement currency) group as ``ro.margin``'s grid pass does, and an option's own vol tick reprices its row on
+the columns its last pricing kept.  Checked against ``ro.margin`` and ``ro.account`` from scratch: the figures
+after updates (a user grid with per-underlying moves, a vol term, a time shift, provisions, a maintenance ratio
+and a minimum delta requirement; one without the requirement; one where it binds), each account's worst scenario,
 the contributors its events name, threads, and an engine pickled before the grid's columns were kept."""
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from test_live_engine import MARKET, OPTIONS, assert_matches, restored_without, 
 USER_GRID: dict[str, Any] = {
     "name": "test grid",
     "vol_mode": "absolute",
+    "vol_term": {"short_power": 0.35, "long_power": 0.1, "pivot_days": 30.0},
     "maintenance_ratio": 0.6,
     "min_delta": {"net_rate": 0.02, "hedged_rate": 0.004},
     "funding_provision": 3.0,

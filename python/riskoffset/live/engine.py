@@ -67,7 +67,7 @@ from ..margining.portfolio import (
     option_vectors,
     vectors_of_rows,
 )
-from ..margining.scenarios import OptionColumns
+from ..margining.scenarios import OptionColumns, ScenarioSet, revalue_options
 from ..margining.standard import (
     StandardParameters,
     UnitMargins,
@@ -351,7 +351,7 @@ class RiskEngine:
         for code in np.unique(codes).tolist():
             mine = options[codes == code]
             base = sub.underlyings[code]
-            scenarios = self._p.scenarios(self._p.pair(base)) if self.pm else None
+            scenarios = self._shock_scenarios(base)
             columns = built[code] = OptionColumns.of(sub, resolved, mine, scenarios)
             for kept, column in zip(self._option_columns, columns):
                 kept[rows[mine]] = column
@@ -359,6 +359,13 @@ class RiskEngine:
             for r in rows[mine].tolist():
                 self._stamps[r] = stamp
         return built
+
+    def _shock_scenarios(self, base: str) -> ScenarioSet | None:
+        """The scenario set whose vol shocks the kept option columns of ``base`` scale (`OptionColumns.term`): the
+        PM pair's, the grid's, or none."""
+        if self.pm:
+            return self._p.scenarios(self._p.pair(base))
+        return self._grid.grid.scenarios if self._grid is not None else None
 
     def _write_values(self, rows: IntArray, sub: InstrumentTable, resolved: Any) -> Any:
         """The values, deltas and marks of the instruments ``rows`` (``sub`` their table, ``resolved`` their
@@ -629,11 +636,12 @@ class RiskEngine:
         if "_grid" not in state:  # saved before a grid's scenario P&L was kept per instrument
             self._grid = None
             if self.method == "grid":
-                self._grid = table_grid_inputs(
-                    self.table, self.market, load_grid(self.params), self.market.resolve(self.table),
-                    with_delta=load_grid(self.params).min_delta,
-                )  # fmt: skip
+                grid = load_grid(self.params)
+                resolved = self.market.resolve(self.table)
+                self._grid = table_grid_inputs(self.table, self.market, grid, resolved, with_delta=grid.min_delta)
             self._columns_cache = None
+            if self._grid is not None:  # (the kept option columns scale no grid's vol shocks yet: rebuilt)
+                self._reset_option_cache()
         self._one_call = self._compiled_margin()
         n_keys = len(self._keys.names) if self.pm else 0
         if "_worst_stale" not in state:  # saved before bulk updates left the worst scenario to the queries
@@ -792,8 +800,7 @@ class RiskEngine:
         """Whether the option at ``row`` can be repriced on what its last pricing kept (`_cache_options`): held,
         not expired, and its index, forward curve and the valuation time as they were then."""
         return bool(
-            self._grid is None  # (a grid's scenario P&L is repriced with the rest of the row: `_revalue`)
-            and self._option[row]
+            self._option[row]
             and self._held[row]
             and not self._option_columns.expired[row]
             and self._stamps[row] == self.market.forward_stamp(self._underlying_name[row])
@@ -802,7 +809,8 @@ class RiskEngine:
     def _reprice_kept(self, row: int, sigma: float) -> None:
         """Reprice the option at ``row`` (`_kept_option`) at vol ``sigma`` with the functions of the full
         revaluation: under deribit-pm its value, delta, vector and shock delta in one compiled call
-        (`_kept_repricer`); otherwise its value and delta (`unit_greeks.option_greeks`)."""
+        (`_kept_repricer`); otherwise its value and delta (`unit_greeks.option_greeks`), and its standard unit
+        margins or its P&L in each scenario of the grid (`scenarios.revalue_options`)."""
         reprice = self._kept_repricer(row, self.market.forwards.get(self._names[row]))
         if reprice is not None and reprice(row, sigma):
             return
@@ -827,6 +835,13 @@ class RiskEngine:
                 np.full(1, self._unit_value[row] if quoted is None else quoted),
             )  # fmt: skip
             units.short_initial[row], units.short_maintenance[row] = im[0], mm[0]
+        if self._grid is not None:  # its scenario P&L (and the minimum delta's delta: the one just computed)
+            g = self._grid
+            scenarios = g.grid.scenarios
+            move = scenarios.moves_of_rows(self.table, np.array([row], dtype=np.int64))[0]
+            revalue_options(one, vol, scenarios, m.rate, move, out=g.pnl[row : row + 1])
+            if g.delta is not None:
+                g.delta[row] = self._unit_delta[row]
 
     def _kept_repricer(self, row: int, own: float | None) -> Any:
         """The option at ``row``'s kept columns made current with ``own``, its own ticker forward in the market
