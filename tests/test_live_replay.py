@@ -143,6 +143,30 @@ def test_the_cli_replays_and_resumes(short_stream: Path, tmp_path: Path, run_cli
     assert code == 2 and "missing.jsonl" in err
 
 
+def test_the_cli_replays_under_a_users_grid(short_stream: Path, tmp_path: Path, run_cli: Any) -> None:
+    """``--method grid --params FILE``: the same events and final figures as the engine built with that grid in
+    this process; a grid file that is not one is refused by name."""
+    grid = {"name": "two-sided 15 %", "maintenance_ratio": 0.8, "scenarios": [
+        {"price_move": -0.15, "vol_shift": 0.3}, {"price_move": 0.15, "vol_shift": -0.1}]}  # fmt: skip
+    path = tmp_path / "grid.json"
+    path.write_text(json.dumps(grid))
+    events = tmp_path / "events.jsonl"
+    code, out, err = run_cli("replay", str(short_stream), "--book", "sample:short_strangle", "--balances", "sample",
+                             "--method", "grid", "--params", str(path), "--events", str(events), "--json")  # fmt: skip
+    assert code == 0, err
+    book, balances = ro.Book.sample("short_strangle"), ro.Balances.sample("short_strangle")
+    here = ro.RiskEngine(book, MARKET, "grid", str(path), balances=balances)
+    mine = tmp_path / "mine.jsonl"
+    summary = replay(here, short_stream, events=mine)
+    assert json.loads(out)["events"] == summary.events and summary.events
+    assert events.read_text() == mine.read_text()
+    assert any(json.loads(line)["figures"].get("worst_scenario") for line in mine.read_text().splitlines())
+    path.write_text(json.dumps({"name": "no scenarios"}))
+    code, out, err = run_cli("replay", str(short_stream), "--book", "sample:short_strangle", "--method", "grid",
+                             "--params", str(path))  # fmt: skip
+    assert code == 2 and "scenarios" in err
+
+
 def test_quotes_applied_per_instant_end_as_one_by_one(short_stream: Path) -> None:
     """The replay applies the quotes of one timestamp together; the state it ends in is, bit for bit, the
     state of applying every message on its own, and so are the accounts margin-called and liquidated."""

@@ -26,7 +26,15 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--book", help="positions file or sample:NAME (with --sample: all sample books)")
     p.add_argument("--balances", metavar="FILE", help="balances file, or 'sample' for a sample book's own")
     p.add_argument("--market", help=MARKET_HELP)
-    p.add_argument("--method", default="deribit-pm", help="margin method (default deribit-pm)")
+    p.add_argument(
+        "--method", choices=["deribit-pm", "deribit-standard", "grid"], default="deribit-pm",
+        help="margin method (default deribit-pm)",
+    )  # fmt: skip
+    p.add_argument(
+        "--params", metavar="SOURCE",
+        help="the method's parameter set: a preset name or a JSON file (under --method grid, a scenario grid as "
+        "docs/span.md describes it; default the Paradex-style preset)",
+    )  # fmt: skip
     p.add_argument(
         "--segregated", action="store_true", help="each currency on its own (S:) instead of cross (X:)"
     )
@@ -53,8 +61,10 @@ def run(args: argparse.Namespace) -> int:
     if stream is None:
         raise ValueError("give a STREAM file, or --sample for the bundled sample day")
     if args.resume is not None:
-        if args.book or args.balances:
-            raise ValueError("--resume takes the book and balances from the snapshot: drop --book/--balances")
+        if args.book or args.balances or args.params:
+            raise ValueError(
+                "--resume takes the book, balances and parameters from the snapshot: drop --book/--balances/--params"
+            )
         engine = RiskEngine.restore(args.resume)
         engine.strict = bool(args.strict)
         book_name = engine.book.name or "book"
@@ -70,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
             if args.balances is not None:
                 balances = load_balances(args.balances, args.book)
         book_name = book.name or "book"
-        engine = RiskEngine(book, market, args.method, balances=balances, cross=not args.segregated,
+        engine = RiskEngine(book, market, args.method, args.params, balances=balances, cross=not args.segregated,
                             strict=args.strict)  # fmt: skip
     summary = replay(engine, stream, events=args.events, snapshot=args.snapshot or None,
                      snapshot_every=args.snapshot_every)  # fmt: skip
