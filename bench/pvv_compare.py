@@ -4,13 +4,13 @@ py_vollib_vectorized 0.1.1 only works pinned to py_vollib 1.0.1 + py_lets_be_rat
 conflict with the vollib 1.0.11 the test suite uses, so it lives in its own
 plain venv.  Set it up once (CI does not have it):
 
-    python -m venv /work/venvs/pvv
-    /work/venvs/pvv/bin/pip install numpy numba pandas scipy py_vollib==1.0.1 py_lets_be_rational==1.0.1 \
+    python -m venv .venv-pvv
+    .venv-pvv/bin/pip install numpy numba pandas scipy py_vollib==1.0.1 py_lets_be_rational==1.0.1 \
         py_vollib_vectorized==0.1.1
 
 and run from the repository root:
 
-    /work/venvs/pvv/bin/python bench/pvv_compare.py [--quick] [--json out.json] [--core PATH]
+    .venv-pvv/bin/python bench/pvv_compare.py [--quick] [--json out.json] [--core PATH]
 
 riskoffset is not installed in that venv.  The script imports it from the source tree (python/riskoffset)
 plus a compiled `_core` extension built for the same CPython: --core PATH (the .so or its folder), else

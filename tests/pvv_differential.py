@@ -1,10 +1,10 @@
 """Differential comparison of riskoffset.compat.vectorized against the real py_vollib_vectorized 0.1.1.
 
 Not collected by pytest (no test_ prefix): py_vollib_vectorized only works pinned to py_vollib 1.0.1 /
-py_lets_be_rational 1.0.1, which conflict with vollib 1.0.11, so it lives in its own venv
-(shared/specs/peers.md).  Run from the repository root with the Python that has riskoffset installed:
+py_lets_be_rational 1.0.1, which conflict with vollib 1.0.11, so it lives in its own venv.  Run from the
+repository root with the Python that has riskoffset installed:
 
-    python tests/pvv_differential.py --pvv-python /work/venvs/compat-pvv/bin/python [--n 20000]
+    python tests/pvv_differential.py --pvv-python .venv-pvv/bin/python [--n 20000]
 
 where the venv was made with
 ``pip install numpy numba pandas scipy py_vollib==1.0.1 py_lets_be_rational==1.0.1 py_vollib_vectorized==0.1.1``.
@@ -96,7 +96,7 @@ def rel_err(a: np.ndarray, b: np.ndarray, floor: np.ndarray | float) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--pvv-python", default="/work/venvs/compat-pvv/bin/python")
+    parser.add_argument("--pvv-python", default=".venv-pvv/bin/python", help="the Python of the peer's own venv")
     parser.add_argument("--n", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=20261125)
     args = parser.parse_args()

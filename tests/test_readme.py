@@ -167,3 +167,26 @@ def test_readme_links_stay_inside_the_repository() -> None:
         assert (ROOT / target.split("#")[0]).exists(), f"README links to a missing file: {target}"
     for pattern in (r"\.\./shared", r"\bDESIGN\b", r"\bspec(ification)? ?§", r"§", r"\bissue \d+"):
         assert not re.search(pattern, text), f"README cites {pattern!r}: point to docs/ instead"
+
+
+# What a user of a checkout does not have: the team's notes and specs, issue numbers, paths of one machine.
+INTERNAL_CITATIONS = (r"\.\./shared", r"\bshared/specs\b", r"\bDESIGN\.md\b", r"§", r"\bissue #?\d+", r"/work/")
+
+
+def test_shipped_text_cites_only_what_ships() -> None:
+    """The package, its docs, tests, benchmarks and tools cite only files of the checkout: no team notes or specs,
+    no issue numbers, no paths of a developer's machine."""
+    suffixes = {".py", ".pyi", ".md", ".hpp", ".cpp", ".h", ".sh", ".toml", ".txt", ".cfg"}
+    folders = ("python", "docs", "tests", "bench", "tools", "cpp", ".ci")
+    files = [ROOT / "README.md", ROOT / "pyproject.toml", ROOT / "CMakeLists.txt"]
+    files += [p for d in folders for p in (ROOT / d).rglob("*") if p.is_file() and p.suffix in suffixes]
+    found = []
+    for path in files:
+        if path == Path(__file__):
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        for pattern in INTERNAL_CITATIONS:
+            for match in re.finditer(pattern, text, flags=re.IGNORECASE):
+                line = text.count("\n", 0, match.start()) + 1
+                found.append(f"{path.relative_to(ROOT)}:{line}: {match.group(0)!r}")
+    assert not found, "internal citations:\n" + "\n".join(found[:20])
