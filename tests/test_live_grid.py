@@ -7,6 +7,7 @@ the contributors its events name, threads, and an engine pickled before the grid
 
 from __future__ import annotations
 
+import pickle
 from typing import Any
 
 import numpy as np
@@ -14,7 +15,7 @@ import pytest
 import riskoffset as ro
 from riskoffset.margining.columns import GroupMargins
 from riskoffset.margining.grid import grid_inputs
-from test_live_engine import MARKET, OPTIONS, assert_matches, restored_without, run, start_book
+from test_live_engine import MARKET, OPTIONS, assert_matches, run, start_book
 
 USER_GRID: dict[str, Any] = {
     "name": "test grid",
@@ -139,12 +140,36 @@ def test_threads_give_the_same_figures_bit_for_bit() -> None:
 
 
 def test_a_grid_snapshot_from_before_the_kept_scenarios_restores_and_ticks() -> None:
-    """An engine under a grid pickled without its per-instrument scenario P&L (as an earlier version wrote it)
-    restores with them, and an index move and a trade then end where a from-scratch computation does."""
-    book, balances = start_book()
+    """An engine under a grid pickled without its per-instrument scenario P&L and per-currency worst scenarios (as
+    an earlier version wrote it) restores with them, with the same figures and worst scenarios, and an index move
+    (which recomputes the groups of its coin alone) and a trade then end where a from-scratch computation does."""
+    book, balances = ro.Book.sample("market_maker"), ro.Balances.sample("market_maker")
     engine = ro.RiskEngine(book, MARKET, "grid", USER_GRID, balances=balances)
-    old = restored_without(engine, "_grid")
-    assert old._grid is not None and old._one_call
+    state = engine.__getstate__()
+    del state["_grid"]
+    n = len(state["_level"])
+    state["_key_worst_index"], state["_key_worst_pnl"] = np.zeros((n, 0), dtype=np.int64), np.zeros((n, 0))
+    old = ro.RiskEngine.__new__(ro.RiskEngine)
+    old.__setstate__(pickle.loads(pickle.dumps(state)))
+    assert old._grid is not None and old._one_call and old._key_worst_index.shape == (n, len(old.currencies))
+    assert [old.account(a) for a in book.accounts.tolist()] == [engine.account(a) for a in book.accounts.tolist()]
     old.on_index("ETH", MARKET.index["ETH"] * 0.9, timestamp=1)
-    old.on_trade("B", OPTIONS[0], -2.0, 0.01, timestamp=2)
+    old.on_trade("mm-btc", OPTIONS[0], -2.0, 0.01, timestamp=2)
     assert_matches(old, "X:SM")
+    for account, (currency, label, pnl_usd) in largest_groups(old).items():
+        got = old.account(account)
+        assert (got["worst_group"], got["worst_scenario"]) == (currency, label), account
+        assert got["worst_pnl_usd"] == pytest.approx(pnl_usd, rel=1e-12), account
+
+
+def test_the_compiled_refresh_refuses_a_grid_key_filter_that_does_not_fit() -> None:
+    book, balances = start_book()
+    grid = ro.RiskEngine(book, MARKET, "grid", balances=balances)
+    standard = ro.RiskEngine(book, MARKET, "deribit-standard", balances=balances)
+    bind = ro._core.margin.LiveRefresh
+    k = len(grid.currencies)
+    bind(grid._instrument_columns(), None, grid._state(), grid._prices(), grid_keys=np.ones(k, dtype=np.uint8))
+    with pytest.raises(ValueError, match="grid_keys needs one entry per currency"):
+        bind(grid._instrument_columns(), None, grid._state(), grid._prices(), grid_keys=np.ones(k + 1, dtype=np.uint8))
+    with pytest.raises(ValueError, match="grid_keys without a grid"):
+        bind(standard._instrument_columns(), None, standard._state(), standard._prices(), grid_keys=np.ones(k, np.uint8))

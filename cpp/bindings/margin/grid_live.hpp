@@ -21,19 +21,21 @@
 
 namespace riskoffset_bindings {
 
-// Where a slice's grid figures go: per account row, IM and MM per currency column (k cells), and its largest
-// group (by IM in USD): currency column, worst scenario index (-1: none loses) and that scenario's P&L in USD.
+// Where a slice's grid figures go: per account row, per currency column (k cells) the group's IM, MM, worst
+// scenario index (-1: none loses) and P&L there; and the account's largest group (by IM in USD): its currency
+// column, worst scenario index and that scenario's P&L in USD.
 struct GridLiveOut {
-  double *initial, *maintenance, *worst_usd;
-  std::int64_t *worst_key, *worst_index;
+  double *initial, *maintenance, *group_worst_pnl, *worst_usd;
+  std::int64_t *group_worst_index, *worst_key, *worst_index;
   const double* price;  // USD per unit of each currency column
 };
 
 class BoundGrid {
  public:
   BoundGrid() = default;
-  // `d`: the grid's arrays; `key`: each instrument's currency column (n entries, checked by the caller, < k).
-  BoundGrid(const pybind11::dict& d, const std::int64_t* key, std::size_t n, std::size_t k) {
+  // `d`: the grid's arrays; `key`: each instrument's currency column (n entries, checked by the caller, < k);
+  // `key_on`: the currency columns a call recomputes (k entries; null: all), the others keep their figures.
+  BoundGrid(const pybind11::dict& d, const std::int64_t* key, std::size_t n, std::size_t k, const std::uint8_t* key_on) {
     pnl_ = field<double>(d, "pnl");
     RO_CHECK(pnl_.ndim() == 2 && static_cast<std::size_t>(pnl_.shape(0)) == n, "grid pnl must be (instruments, scenarios)");
     const auto m = static_cast<std::size_t>(pnl_.shape(1));
@@ -41,6 +43,12 @@ class BoundGrid {
     RO_CHECK(weight_.ndim() == 1 && static_cast<std::size_t>(weight_.size()) == m, "grid weight needs one entry per scenario");
     for (std::size_t j = 0; j < m; ++j)
       RO_CHECK(std::isfinite(weight_.data()[j]) && weight_.data()[j] >= 0, "grid weight of scenario " + std::to_string(j));
+    if (key_on) {  // the positions of the other columns are skipped (the kernel skips key -1)
+      key_on_.assign(key_on, key_on + k);
+      filtered_key_.resize(n);
+      for (std::size_t i = 0; i < n; ++i) filtered_key_[i] = key_on[key[i]] ? key[i] : -1;
+      key = filtered_key_.data();
+    }
     book_.key = key, book_.n_keys = k, book_.pnl = pnl_.data(), book_.n_scenarios = m, book_.weight = weight_.data();
     book_.maintenance_ratio = number(d, "maintenance_ratio"), book_.provisions = d["provisions"].cast<double>();
     RO_CHECK(std::isfinite(book_.provisions), "grid provisions must be finite");
@@ -100,25 +108,32 @@ class BoundGrid {
     const std::size_t k = book_.n_keys, n = end - begin;
     for (std::size_t g = 0; g < n * k; ++g) w.out.account[g] = -1;  // (an account's unused group slots)
     riskoffset::active_kernels().grid_accounts(b, w.first.data(), w.out, w.scratch, 0, n);
+    const std::uint8_t* on = key_on_.empty() ? nullptr : key_on_.data();
     for (std::size_t a = 0; a < n; ++a) {
       const auto row = static_cast<std::size_t>(r[begin + a]);
       double* im = o.initial + row * k;
       double* mm = o.maintenance + row * k;
-      for (std::size_t c = 0; c < k; ++c) im[c] = 0.0, mm[c] = 0.0;
-      std::int64_t top = -1;
-      double top_usd = 0.0;
+      double* worst_pnl = o.group_worst_pnl + row * k;
+      std::int64_t* worst_index = o.group_worst_index + row * k;
+      for (std::size_t c = 0; c < k; ++c)
+        if (!on || on[c]) im[c] = 0.0, mm[c] = 0.0, worst_pnl[c] = 0.0, worst_index[c] = -1;
       for (std::size_t g = a * k; g < (a + 1) * k && w.out.account[g] == static_cast<std::int64_t>(a); ++g) {
         const auto c = static_cast<std::size_t>(w.out.key[g]);
         im[c] = w.out.initial[g], mm[c] = w.out.maintenance[g];
-        const double usd = w.out.initial[g] * o.price[c];
-        if (usd > 0.0 && (top < 0 || usd > top_usd)) top_usd = usd, top = static_cast<std::int64_t>(g);
+        worst_index[c] = w.out.worst[g], worst_pnl[c] = w.out.worst_pnl[g];
       }
-      // The largest group's worst scenario (none when no scenario loses: its margin is the minimum delta's).
-      const bool worst = top >= 0 && w.out.worst[top] >= 0;
-      const auto t = static_cast<std::size_t>(worst ? top : 0);
-      o.worst_key[row] = worst ? w.out.key[t] : -1;
-      o.worst_index[row] = worst ? w.out.worst[t] : -1;
-      o.worst_usd[row] = worst ? w.out.worst_pnl[t] * o.price[static_cast<std::size_t>(w.out.key[t])] : 0.0;
+      // The largest group (the first of equal ones) and its worst scenario, recomputed or kept; none when no
+      // scenario loses there (its margin is then the minimum delta's).
+      std::size_t top = k;
+      double top_usd = 0.0;
+      for (std::size_t c = 0; c < k; ++c) {
+        const double usd = im[c] * o.price[c];
+        if (usd > 0.0 && (top == k || usd > top_usd)) top_usd = usd, top = c;
+      }
+      const bool worst = top < k && worst_index[top] >= 0;
+      o.worst_key[row] = worst ? static_cast<std::int64_t>(top) : -1;
+      o.worst_index[row] = worst ? worst_index[top] : -1;
+      o.worst_usd[row] = worst ? worst_pnl[top] * o.price[top] : 0.0;
     }
   }
 
@@ -135,6 +150,8 @@ class BoundGrid {
     return v;
   }
   riskoffset::GridBook book_;
+  std::vector<std::uint8_t> key_on_;          // empty: every currency column
+  std::vector<std::int64_t> filtered_key_;    // per instrument its column, or -1 where the column is off
   pybind11::array_t<double> pnl_, weight_, delta_, index_;
   pybind11::array_t<std::int64_t> underlying_;
   pybind11::array_t<std::uint8_t> usd_like_;

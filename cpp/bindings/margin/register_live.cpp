@@ -85,14 +85,16 @@ struct OneHotSums {
 };
 
 // The live engine's refresh, bound once to the engine's arrays (checked here, once): per instrument, the PM
-// inputs of the keys an update recomputes or the unit margins of standard margin (the `instruments` dict's
-// "standard" entry and its "standard_col"), the per-account arrays, the currencies' prices and haircuts.  Under
-// another method the caller writes each account's margin before the call.
+// inputs of the keys an update recomputes, the unit margins of standard margin (the `instruments` dict's
+// "standard" entry and its "standard_col") or a scenario grid's P&L (its "grid" entry; `grid_keys`: the currency
+// columns an update recomputes), the per-account arrays, the currencies' prices and haircuts.  Under another
+// method the caller writes each account's margin before the call.
 // The engine builds a new one when it replaces one of them; calls then pass only the accounts' positions.
 class LiveRefresh {
  public:
   LiveRefresh(const py::dict& instruments, const std::optional<py::dict>& pm, const py::dict& state, const Doubles& price_in,
-              const std::optional<Doubles>& cut_im_in, const std::optional<Doubles>& cut_mm_in, int threads)
+              const std::optional<Doubles>& cut_im_in, const std::optional<Doubles>& cut_mm_in, int threads,
+              const std::optional<Bytes>& grid_keys)
       : keep_{instruments, state}, threads_(threads) {
     RO_CHECK(threads >= 1, "threads must be >= 1");
     unit_value_ = live_array<double>(instruments, "unit_value");
@@ -147,9 +149,16 @@ class LiveRefresh {
         RO_CHECK(standard_col_.data()[i] >= 0 && static_cast<std::size_t>(standard_col_.data()[i]) < k_,
                  "standard_col of instrument row " + std::to_string(i));
     }
+    RO_CHECK(!grid_keys || instruments.contains("grid"), "grid_keys without a grid");
     if (instruments.contains("grid")) {  // a scenario grid, summed per (account, settlement currency) group
       RO_CHECK(!pm && !standard_.bound(), "a refresh computes one margin method");
-      grid_ = riskoffset_bindings::BoundGrid(instruments["grid"].cast<py::dict>(), settle_col_.data(), n_instr_, k_);
+      if (grid_keys) RO_CHECK(grid_keys->ndim() == 1 && static_cast<std::size_t>(grid_keys->size()) == k_,
+                              "grid_keys needs one entry per currency");
+      grid_ = riskoffset_bindings::BoundGrid(instruments["grid"].cast<py::dict>(), settle_col_.data(), n_instr_, k_,
+                                             grid_keys ? grid_keys->data() : nullptr);
+      // (the per-group worst scenarios, in the engine's per-key arrays: a grid's keys are its currency columns)
+      key_worst_index_ = state_array<std::int64_t>(state, "key_worst_index", nk);
+      key_worst_pnl_ = state_array<double>(state, "key_worst_pnl", nk);
     }
   }
 
@@ -523,7 +532,8 @@ class LiveRefresh {
     }
     if (!pm_) {  // a scenario grid: a slice of accounts at a time, grid then settle (as PM below)
       riskoffset_bindings::BoundGrid::Work work = grid_.work(std::min(kSettleSlice, end - begin));
-      const riskoffset_bindings::GridLiveOut out{initial_, maintenance_, worst_usd_, worst_key_, worst_index_, price_.data()};
+      const riskoffset_bindings::GridLiveOut out{initial_,           maintenance_, key_worst_pnl_, worst_usd_,
+                                                 key_worst_index_,   worst_key_,   worst_index_,   price_.data()};
       std::int64_t bad_row = -1;
       for (std::size_t b = begin; b < end; b += kSettleSlice) {
         const std::size_t e = std::min(end, b + kSettleSlice);
@@ -961,9 +971,9 @@ void register_live(py::module_& m) {
                           "The live engine's refresh bound to its arrays (checked once): call it with the positions of "
                           "the accounts to recompute")
       .def(py::init<const py::dict&, const std::optional<py::dict>&, const py::dict&, const Doubles&,
-                    const std::optional<Doubles>&, const std::optional<Doubles>&, int>(),
+                    const std::optional<Doubles>&, const std::optional<Doubles>&, int, const std::optional<Bytes>&>(),
            py::arg("instruments"), py::arg("pm"), py::arg("state"), py::arg("price"), py::arg("cut_im") = py::none(),
-           py::arg("cut_mm") = py::none(), py::arg("threads") = 1)
+           py::arg("cut_mm") = py::none(), py::arg("threads") = 1, py::arg("grid_keys") = py::none())
       .def("trade", &LiveRefresh::trade, py::arg("start"), py::arg("end"), py::arg("indices"), py::arg("quantity"),
            py::arg("average"), py::arg("size"), py::arg("row"), py::arg("instrument"), py::arg("amount"),
            py::arg("price"), py::arg("fee"), py::arg("fee_col"), py::arg("refresh"), py::arg("capture_top") = 0,

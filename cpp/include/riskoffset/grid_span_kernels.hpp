@@ -15,7 +15,7 @@ struct GridBook {
   const std::int64_t* indices = nullptr;  // instrument row of each position
   const double* quantity = nullptr;
   std::size_t n_accounts = 0;
-  const std::int64_t* key = nullptr;  // per instrument: group key (settlement currency code)
+  const std::int64_t* key = nullptr;  // per instrument: group key (settlement currency code; -1: skipped)
   std::size_t n_keys = 0;
   const double* pnl = nullptr;     // per instrument, n_scenarios P&Ls per unit of amount
   std::size_t n_scenarios = 0;

@@ -89,6 +89,7 @@ inline void grid_sum_account(const GridBook& book, const GridScratch& scratch, s
   for (std::int64_t p = begin; p < stop; ++p) {
     const auto i = static_cast<std::size_t>(indices[p]);
     const std::int64_t k = key[i];
+    if (k < 0) continue;  // (a group the call does not recompute)
     if (k != held) {
       store_held();
       held = k;

@@ -144,6 +144,7 @@ class LiveRefresh:
         cut_im: npt.NDArray[np.float64] | None = None,
         cut_mm: npt.NDArray[np.float64] | None = None,
         threads: int = 1,
+        grid_keys: npt.NDArray[np.uint8] | None = None,
     ) -> None: ...
     def trade(
         self,

@@ -323,6 +323,13 @@ class RiskEngine:
         self._reset_option_cache()
         self._cache_options(np.arange(len(t), dtype=np.int64), t, resolved)
 
+    def _n_group_keys(self) -> int:
+        """How many group keys an account's worst scenario is kept per: PM's vector keys, a grid's currencies
+        (the refresh recomputes the keys an update touches), none under other methods."""
+        if self.pm:
+            return len(self._keys.names)
+        return len(self.currencies) if self._grid is not None else 0
+
     def _compiled_margin(self) -> bool:
         """Whether the compiled refresh computes the accounts' margin itself (portfolio margin, standard margin, a
         scenario grid): a trade or a balance is then one compiled call."""
@@ -402,7 +409,8 @@ class RiskEngine:
     _key_worst_index: IntArray
     _key_worst_pnl: FloatArray
     _worst_stale: npt.NDArray[np.bool_]  # [account, PM vector key]: its worst scenario index awaits `_fresh_worst`
-    # name -> (columns: "currency", "key" or "" for one, dtype, fill).
+    # name -> (columns: "currency", "key" (a group key: a PM vector key, a grid's currency), "pm_key" (a PM vector
+    # key) or "" for one, dtype, fill).
     _ACCOUNT_ARRAYS: ClassVar[dict[str, tuple[str, Any, float]]] = {
         "_balance": ("currency", np.float64, 0.0),
         "_options": ("currency", np.float64, 0.0),
@@ -418,11 +426,11 @@ class RiskEngine:
         "_level": ("", np.int8, 0),
         "_worst_key": ("", np.int64, -1),
         "_worst_index": ("", np.int64, -1),
-        "_key_initial": ("key", np.float64, 0.0),
-        "_key_maintenance": ("key", np.float64, 0.0),
+        "_key_initial": ("pm_key", np.float64, 0.0),
+        "_key_maintenance": ("pm_key", np.float64, 0.0),
         "_key_worst_index": ("key", np.int64, -1),
         "_key_worst_pnl": ("key", np.float64, 0.0),
-        "_worst_stale": ("key", np.bool_, False),
+        "_worst_stale": ("pm_key", np.bool_, False),
     }
     # From this many accounts a recomputation finds each group's worst P&L but not which scenario it is (about 8 %
     # of an index tick's time), except for the accounts whose level it changes (their events show it): the queries
@@ -438,7 +446,8 @@ class RiskEngine:
             return
         self._state_cache = None
         stores: RowStores = self.__dict__.setdefault("_row_stores", RowStores())
-        width = {"currency": len(self.currencies), "key": len(self._keys.names) if self.pm else 0}
+        pm_keys = len(self._keys.names) if self.pm else 0
+        width = {"currency": len(self.currencies), "key": self._n_group_keys(), "pm_key": pm_keys}
         for name, (columns, dtype, fill) in self._ACCOUNT_ARRAYS.items():
             old = getattr(self, name, None)
             if old is None:
@@ -563,7 +572,11 @@ class RiskEngine:
         if cached is not None and all(a is b for a, b in zip(cached[0], parts)):
             return cached[1]
         cut_im, cut_mm = self._cuts if self.cross else (None, None)
-        refresh = self._bind_refresh(*parts, cut_im=cut_im, cut_mm=cut_mm, threads=self.threads)
+        grid_keys = None
+        if self._grid is not None and keys is not None:  # (a grid's keys: the currency columns recomputed)
+            grid_keys = np.zeros(len(self.currencies), dtype=np.uint8)
+            grid_keys[np.asarray(keys, dtype=np.int64)] = 1
+        refresh = self._bind_refresh(*parts, cut_im=cut_im, cut_mm=cut_mm, threads=self.threads, grid_keys=grid_keys)
         if len(self._refresher_cache) >= 64:
             self._refresher_cache.clear()
         self._refresher_cache[wanted] = (parts, refresh)
@@ -643,6 +656,12 @@ class RiskEngine:
             if self._grid is not None:  # (the kept option columns scale no grid's vol shocks yet: rebuilt)
                 self._reset_option_cache()
         self._one_call = self._compiled_margin()
+        # Saved before a grid's worst scenarios were kept per currency: found by a full recomputation, below.
+        regroup = self._grid is not None and self._key_worst_index.shape[1] != len(self.currencies)
+        if regroup:
+            n, k = len(self._level), len(self.currencies)
+            self._key_worst_index, self._key_worst_pnl = np.full((n, k), -1, dtype=np.int64), np.zeros((n, k))
+            self._state_cache = None
         n_keys = len(self._keys.names) if self.pm else 0
         if "_worst_stale" not in state:  # saved before bulk updates left the worst scenario to the queries
             self._worst_stale = np.zeros((len(self._level), n_keys), dtype=np.bool_)
@@ -656,6 +675,8 @@ class RiskEngine:
         self._bound_cache = {}
         self._sub_tables = {}
         self._lock = threading.RLock()
+        if regroup:  # (the same figures: the same code on the same inputs)
+            self._refresh(np.arange(len(self.positions), dtype=np.int64), emit=False, find_worst=True)
 
     def _instrument_columns(self) -> dict[str, Any]:
         """Per instrument, what the refresh reads besides the PM inputs (arrays updated in place)."""
@@ -996,10 +1017,20 @@ class RiskEngine:
         return self.positions.kept_holders(row, mask)
 
     def _keys_of(self, base: str) -> IntArray | None:
-        """The PM vector keys of an underlying (None when not under deribit-pm: everything is recomputed)."""
+        """The group keys of an underlying's instruments: its PM vector keys, or under a grid their settlement
+        currencies' columns (None under other methods: everything is recomputed)."""
+        if self._grid is not None:
+            return self._keys_of_rows(self._rows_of_base(base))
         if not self.pm:
             return None
         return np.array([k for k, b in enumerate(self._keys.base) if b.upper() == base], dtype=np.int64)
+
+    def _keys_of_rows(self, rows: IntArray) -> IntArray | None:
+        """The group keys of the instruments ``rows``: PM vector keys, a grid's settlement currency columns (None
+        under other methods)."""
+        if self.pm:
+            return np.unique(self._inputs.instrument_key[rows])
+        return np.unique(self._settle_col[rows]) if self._grid is not None else None
 
     def _forwards_of(self, base: str) -> list[str]:
         """The market's forward entries (option or expiry names) of an underlying."""
@@ -1116,8 +1147,8 @@ class RiskEngine:
         return _Touched(self._rows_of_base(base), self._keys_of(base), base)
 
     def _rows_touched(self, rows: IntArray) -> _Touched:
-        """Instrument rows that moved, and their PM keys."""
-        return _Touched(rows, np.unique(self._inputs.instrument_key[rows]) if self.pm else None)
+        """Instrument rows that moved, and their group keys."""
+        return _Touched(rows, self._keys_of_rows(rows))
 
     def _curve_touched(self, row: int, base: str) -> _Touched:
         """What a new point of ``base``'s forward curve moves (the dated future at ``row``, its mark already in
