@@ -1696,7 +1696,8 @@ class RiskEngine:
     @_locked
     def account(self, account: Any) -> dict[str, Any]:
         """One account's figures: per currency (balance, equity, initial, maintenance) and in USD (margin
-        balance, IM, MM, available funds, MM ratio), its level and, under deribit-pm, its worst scenario."""
+        balance, IM, MM, available funds, MM ratio), its level and, under deribit-pm or a grid, its worst
+        scenario."""
         row = self.positions.row_of.get(_label(account, self.positions))
         if row is None:
             raise ValueError(f"account {account!r} is not in the engine")

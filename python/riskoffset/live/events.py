@@ -72,7 +72,7 @@ class _Given:
 
 class Event:
     """One level change of one account (read-only).  ``figures``: the account's figures after the update (as
-    ``RiskEngine.account``); ``contributors``: under deribit-pm, the positions losing most in the account's
+    ``RiskEngine.account``); ``contributors``: under deribit-pm or a grid, the positions losing most in the account's
     worst scenario (instrument, quantity, P&L in USD); ``timestamp``: of the update, in ms, when it had one."""
 
     __slots__ = ("_account", "_at", "_kind", "_level", "_previous", "_source", "_timestamp")
