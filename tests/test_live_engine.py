@@ -895,3 +895,14 @@ def test_a_standard_margin_snapshot_from_before_the_kept_units_restores_and_tick
     old.on_index("BTC", MARKET.index["BTC"] * 0.93, timestamp=1)
     old.on_trade("B", OPTIONS[0], -2.0, 0.01, timestamp=2)
     assert_matches(old, "X:SM")
+
+
+def test_a_method_the_engine_does_not_keep_is_refused_by_name(run_cli: Any) -> None:
+    """SPAN (and anything else outside LIVE_METHODS) is refused at construction with the methods it keeps, in
+    Python and in the replay command."""
+    book, balances = start_book()
+    for method in ("span", "nonsense"):
+        with pytest.raises(ValueError, match=f"method '{method}': the live engine margins under deribit-pm, "):
+            ro.RiskEngine(book, MARKET, method, balances=balances)
+    code, _, err = run_cli("replay", "--sample", "--method", "span")
+    assert code == 2 and "deribit-standard, grid" in err

@@ -151,7 +151,7 @@ def test_a_grid_snapshot_from_before_the_kept_scenarios_restores_and_ticks() -> 
     state["_key_worst_index"], state["_key_worst_pnl"] = np.zeros((n, 0), dtype=np.int64), np.zeros((n, 0))
     old = ro.RiskEngine.__new__(ro.RiskEngine)
     old.__setstate__(pickle.loads(pickle.dumps(state)))
-    assert old._grid is not None and old._one_call and old._key_worst_index.shape == (n, len(old.currencies))
+    assert old._grid is not None and old._key_worst_index.shape == (n, len(old.currencies))
     assert [old.account(a) for a in book.accounts.tolist()] == [engine.account(a) for a in book.accounts.tolist()]
     old.on_index("ETH", MARKET.index["ETH"] * 0.9, timestamp=1)
     old.on_trade("mm-btc", OPTIONS[0], -2.0, 0.01, timestamp=2)

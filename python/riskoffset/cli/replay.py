@@ -27,9 +27,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--balances", metavar="FILE", help="balances file, or 'sample' for a sample book's own")
     p.add_argument("--market", help=MARKET_HELP)
     p.add_argument(
-        "--method", choices=["deribit-pm", "deribit-standard", "grid"], default="deribit-pm",
-        help="margin method (default deribit-pm)",
-    )  # fmt: skip
+        "--method", default="deribit-pm", help="deribit-pm (default), deribit-standard or grid"
+    )
     p.add_argument(
         "--params", metavar="SOURCE",
         help="the method's parameter set: a preset name or a JSON file (under --method grid, a scenario grid as "

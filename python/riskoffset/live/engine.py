@@ -48,8 +48,6 @@ from ..accounts.scenario_collateral import coin_moves
 from ..accounts.view import AccountView, usd_prices
 from ..book import Book
 from ..instruments import INVERSE, KIND_FUTURE, KIND_OPTION, KIND_PERPETUAL, KIND_SPOT, InstrumentTable
-from ..margining import margin as compute_margin
-from ..margining.columns import GroupMargins
 from ..margining.grid import (
     USD_LIKE,
     GridInputs,
@@ -88,6 +86,10 @@ if TYPE_CHECKING:
     from .._core.margin import Captured
 
 SNAPSHOT_FORMAT = "riskoffset-engine-1"
+
+# The margin methods the engine keeps current: its compiled refresh computes each of them on the accounts an update
+# touches (SPAN, parsed from a clearing house's file, is not among them: margin each snapshot with ro.margin).
+LIVE_METHODS = ("deribit-pm", "deribit-standard", "grid")
 
 
 class IndexQuote(NamedTuple):
@@ -154,8 +156,8 @@ def _locked(method: F) -> F:
 class RiskEngine:
     """Live margin of every account of a book (module doc).
 
-    book, market: the starting positions and quotes (the engine keeps copies).  method: a margin method of
-    ``ro.margin`` ("deribit-pm", "deribit-standard", a grid ...); params: its parameters.  balances: a
+    book, market: the starting positions and quotes (the engine keeps copies).  method: "deribit-pm",
+    "deribit-standard" or "grid" (`LIVE_METHODS`); params: its parameters, as ``ro.margin`` takes them.  balances: a
     `riskoffset.Balances` (accounts without one hold nothing).  cross: cross collateral (X:) with the
     ``collateral`` table's haircuts, or segregated per currency (S:).  dynamic_collateral: coin balances inside
     the PM scenarios of their coin (default: on for cross collateral under deribit-pm, as ``ro.account``).
@@ -184,6 +186,11 @@ class RiskEngine:
             raise TypeError(f"book must be a riskoffset Book, got {type(book).__name__}")
         if not isinstance(market, Market):
             raise TypeError(f"market must be a riskoffset Market, got {type(market).__name__}")
+        if method not in LIVE_METHODS:
+            raise ValueError(
+                f"method {method!r}: the live engine margins under {', '.join(LIVE_METHODS)} (SPAN: ro.margin on "
+                "each snapshot)"
+            )
         self.method = method
         self.params = params
         self.cross = bool(cross)
@@ -218,7 +225,6 @@ class RiskEngine:
         self._col = {c: j for j, c in enumerate(self.currencies)}
         self._settle_col = np.array([self._col[c] for c in self._settle_currency], dtype=np.int64)
         self._standard_col = self._standard_columns()
-        self._one_call = self._compiled_margin()
         self._cuts = (self.collateral.haircuts(self.currencies, "im"), self.collateral.haircuts(self.currencies, "mm"))
         self._state_cache: dict[str, Any] | None = None
         self._columns_cache: dict[str, Any] | None = None
@@ -329,11 +335,6 @@ class RiskEngine:
         if self.pm:
             return len(self._keys.names)
         return len(self.currencies) if self._grid is not None else 0
-
-    def _compiled_margin(self) -> bool:
-        """Whether the compiled refresh computes the accounts' margin itself (portfolio margin, standard margin, a
-        scenario grid): a trade or a balance is then one compiled call."""
-        return self.pm or self._standard is not None or self._grid is not None
 
     def _reset_option_cache(self) -> None:
         """Forget what the options' vol ticks reuse (`_cache_options`)."""
@@ -514,8 +515,6 @@ class RiskEngine:
             rows = np.arange(len(self.positions), dtype=np.int64)
         if self._undo is not None:
             self._undo.refreshed.append((rows, keys, self._level.copy() if every else self._level[rows]))
-        if not self._one_call:  # (the compiled refresh computes PM, standard and grid margin itself)
-            self._initial[rows], self._maintenance[rows] = self._margins(rows, *self.positions.csr(rows)[:3])
         p = self.positions
         starts, ends = self._spans(rows)
         if find_worst is None:  # (the worst scenario's index: searched below LAZY_WORST_ACCOUNTS accounts)
@@ -632,6 +631,7 @@ class RiskEngine:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        self.__dict__.pop("_one_call", None)  # (saved when a method could fall back to ro.margin per update)
         self._row_of_name = self.table.row_of
         if "_stamps" not in state:  # an engine saved before the vol ticks' cache: rebuilt as options reprice
             self._names = [str(n) for n in self.table.names.tolist()]
@@ -655,7 +655,6 @@ class RiskEngine:
             self._columns_cache = None
             if self._grid is not None:  # (the kept option columns scale no grid's vol shocks yet: rebuilt)
                 self._reset_option_cache()
-        self._one_call = self._compiled_margin()
         # Saved before a grid's worst scenarios were kept per currency: found by a full recomputation, below.
         regroup = self._grid is not None and self._key_worst_index.shape[1] != len(self.currencies)
         if regroup:
@@ -769,30 +768,6 @@ class RiskEngine:
         if missing:  # (every settlement currency is an engine currency: this would be a bug)
             raise ValueError(f"standard margin currencies {missing} are not among the engine's {self.currencies}")
         return np.array([self._col[c] for c in names], dtype=np.int64)[self._standard.currency]
-
-    def _margins(
-        self, rows: IntArray, indptr: IntArray, indices: IntArray, quantity: FloatArray
-    ) -> tuple[FloatArray, FloatArray]:
-        """IM and MM per [account, currency] of the accounts ``rows`` (CSR arrays) under a method the compiled
-        refresh does not compute (SPAN): ``ro.margin`` on their sub-book."""
-        n, k = len(rows), len(self.currencies)
-        im = np.zeros((n, k), dtype=np.float64)
-        mm = np.zeros((n, k), dtype=np.float64)
-        lengths = np.diff(indptr)
-        held = np.flatnonzero(lengths > 0)
-        if len(held):
-            sub_indptr = np.concatenate(([0], np.cumsum(lengths[held]))).astype(np.int64)
-            take = np.repeat(indptr[held] - sub_indptr[:-1], lengths[held]) + np.arange(int(sub_indptr[-1]))
-            labels = np.asarray(self.positions.labels)[rows[held]]
-            sub = Book(self.table, labels, sub_indptr, indices[take], quantity[take])
-            groups = GroupMargins.of(compute_margin(sub, self.market, self.method, self.params))
-            where = {lab: j for j, lab in enumerate(labels.tolist())}
-            of_row = np.array([where[lab] for lab in np.asarray(groups.accounts).tolist()], dtype=np.int64)
-            acc = held[of_row[groups.account]]
-            currency = np.array([self._col[cur.upper()] for cur in groups.currencies], dtype=np.int64)
-            np.add.at(im, (acc, currency[groups.currency]), groups.initial)
-            np.add.at(mm, (acc, currency[groups.currency]), groups.maintenance)
-        return im, mm
 
     def _reprice(self, rows: IntArray, undo: Undo) -> None:
         """Reprice the instruments ``rows`` that an account holds; the others are marked stale and repriced
@@ -1343,7 +1318,7 @@ class RiskEngine:
                 )
             label = account if type(account) is int else _label(account, self.positions)  # (an int: as it is)
             a = self.positions.row_of.get(label)
-            if a is not None and self._one_call and self._held[row_i] and not self._spot[row_i]:
+            if a is not None and self._held[row_i] and not self._spot[row_i]:
                 # The common case in one compiled call: position, cash and the account's figures, all or nothing.
                 was, now, captured = self._fill(a, row_i, q, px, fee_amount, fee_col, refresh=True)
                 if was != now:
@@ -1425,7 +1400,7 @@ class RiskEngine:
         if not add and not self._in_order(f"balance:{label}:{cur}", timestamp):
             return
         a = self.positions.row_of.get(label)
-        if a is not None and self._one_call:  # one compiled call, all or nothing
+        if a is not None:  # one compiled call, all or nothing
             p = self.positions
             bad, was, now, captured = self._bound_refresh(None).balance(
                 p.start, p.end, p.indices, p.quantity, p.average, p.size, a, self._col[cur], amount, add,
@@ -1914,4 +1889,4 @@ def _non_negative(value: Any, what: str) -> float:
     return x
 
 
-__all__ = ["SNAPSHOT_FORMAT", "RiskEngine"]
+__all__ = ["LIVE_METHODS", "SNAPSHOT_FORMAT", "RiskEngine"]
