@@ -34,8 +34,8 @@ def market() -> ro.Market:
 @pytest.fixture(scope="module")
 def client() -> Iterator[Any]:
     distributed = pytest.importorskip("dask.distributed")
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    with distributed.LocalCluster(  # (the HTTP server on a free port: test processes run side by side)
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0", scheduler_kwargs={"dashboard": False}
     ) as cluster, distributed.Client(cluster) as c:  # fmt: skip
         yield c
 

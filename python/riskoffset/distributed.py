@@ -27,9 +27,9 @@ from ._types import FloatArray, IntArray
 from .accounts.scenario_collateral import coin_moves
 from .book import Book, _integer_label
 from .instruments import InstrumentTable
-from .margining import margin
+from .margining import margin_rows
 from .margining.bulk import account_ranges
-from .margining.columns import AccountMargins, GroupMargins
+from .margining.columns import AccountMargins
 from .margining.legacy import is_legacy
 from .margining.portfolio import PMInputs, from_columns, group_margins, pm_inputs
 from .market import Market
@@ -73,8 +73,11 @@ def local_cluster(workers: int) -> Iterator[Any]:
     distributed = require_distributed()
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a positive integer, got {workers!r}")
+    # No dashboard; the scheduler's HTTP server (health, metrics) on a free port: clusters started side by side
+    # would otherwise all ask for 8787, and all but the first warn.
     with distributed.LocalCluster(
-        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, env=dict(NUMPY_WORKER_ENV)
+        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
+        scheduler_kwargs={"dashboard": False}, env=dict(NUMPY_WORKER_ENV),
     ) as cluster, distributed.Client(cluster) as client:  # fmt: skip
         yield client
 
@@ -127,7 +130,7 @@ def _margin_book(
         pm = from_columns(book, shared.params, shared.keys, shared.inputs, shared.labels, columns)
         rows = group_margins(book, pm)
     else:
-        rows = GroupMargins.of(margin(book, shared, method, params))
+        rows = margin_rows(book, shared, method, params)
     counts = np.bincount(rows.account, minlength=len(book.accounts)).astype(np.int64)
     return rows.by_account(), counts
 
@@ -184,7 +187,7 @@ def cluster_book_margins(cb: ClusterBook, market: Market, method: str = "deribit
     (deribit-pm) each task gets its accounts' coin balances."""
     c = cb.client
     if not cb.parts:
-        return GroupMargins.of(margin(_shell(cb.instruments), market, method, params)).by_account()
+        return margin_rows(_shell(cb.instruments), market, method, params).by_account()
     coins = balances.for_accounts(cb.accounts) if balances is not None else None
     shared = _shared(c, cb.instruments, market, method, params, balances.currencies if balances is not None else None)
     futures = [

@@ -74,12 +74,12 @@ def compare_collateral(
     `riskoffset.accounts.view.account` (collateral, unrealised).  Each margin method runs once."""
     margins: dict[str, Any] = {}
     views: dict[str, AccountView] = {}
-    from ..margining import margin as compute_margin  # late: margining imports the book
+    from ..margining import margin_rows  # late: margining imports the book
     from .models import model
 
     for name in models:
         m = model(name)
         if m.method not in margins:
-            margins[m.method] = compute_margin(book, market, m.method)
+            margins[m.method] = margin_rows(book, market, m.method)
         views[m.name] = account(book, market, balances, m.name, margins=margins[m.method], **options)
     return CollateralComparison(views)

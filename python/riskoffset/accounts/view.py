@@ -169,13 +169,14 @@ def account(
     ``ro.margin(book, market, method)`` result of the model's method, to reuse.  ``dynamic_collateral``
     (default: on for X:PM only): coin balances revalued inside the PM scenarios of their coin
     (riskoffset.accounts.scenario_collateral)."""
-    from ..margining import margin as compute_margin  # late: margining imports the book
+    from ..margining import margin_rows  # late: margining imports the book
 
     m = model(margin_model)
     table = collateral if isinstance(collateral, CollateralTable) else CollateralTable.load(collateral)
     dynamic = (m.cross and m.method == "deribit-pm") if dynamic_collateral is None else bool(dynamic_collateral)
     if dynamic and m.method != "deribit-pm":
         raise ValueError(f"dynamic_collateral needs a PM model (S:PM or X:PM), not {m.name}")
+    result: Any
     if margins is not None:
         result = margins
     elif dynamic:
@@ -184,7 +185,7 @@ def account(
         coins = balances.for_accounts(np.asarray(book.accounts))
         result = pm_with_collateral(book, market, coins, balances.currencies, params, table)
     else:
-        result = compute_margin(book, market, m.method, params)
+        result = margin_rows(book, market, m.method, params)
     groups = GroupMargins.of(result)
     accounts = np.asarray(book.accounts)
     settles = [inst.settlement_currency.upper() for inst in book.instruments]
@@ -231,7 +232,7 @@ def account(
     return AccountView(
         m.name, calibration, accounts, currencies, index, bal, eq, im, mm, f.margin_balance_usd, f.initial_usd,
         f.maintenance_usd, f.available_usd, f.mm_ratio, f.below_initial, f.below_maintenance,
-        f"{table.name} {table.as_of}".strip(), result.parameters_source, delta_total, projected_delta,
+        f"{table.name} {table.as_of}".strip(), groups.parameters_source, delta_total, projected_delta,
     )  # fmt: skip
 
 

@@ -6,7 +6,8 @@
 - ``"grid"``: a user-defined scenario grid, e.g. the Paradex 24-scenario preset (`grid`).
 
 ``margin(book, market, method, params)`` returns a `MarginResult`: one (account, risk group) result as is,
-or the sum of several with each in ``groups``.  ``compare(book, market)`` runs every available method on
+or the sum of several with each in ``groups``; ``margin_rows`` returns those rows alone (`GroupMargins`), without
+summing the book, for figures per account.  ``compare(book, market)`` runs every available method on
 one book (capital efficiency: isolated per-position margin against portfolio margin).
 """
 
@@ -32,6 +33,13 @@ _ENTRY: dict[str, tuple[str, str]] = {
     "span": ("riskoffset.margining.span", "span_margin"),
     "grid": ("riskoffset.margining.grid", "grid_margin"),
 }
+#: Where a method's (account, risk group) rows come from without the book's total, for the methods that build
+#: them as columns: (module, function(book, market, params) -> GroupMargins).
+_ROWS: dict[str, tuple[str, str]] = {
+    "deribit-standard": ("riskoffset.margining.standard", "standard_rows"),
+    "deribit-pm": ("riskoffset.margining.portfolio", "portfolio_rows"),
+    "grid": ("riskoffset.margining.grid", "grid_margins"),
+}
 
 
 class MethodUnavailable(ValueError):
@@ -42,7 +50,11 @@ def method_function(method: str) -> Callable[[Book, Market, Any], MarginResult]:
     """The function computing ``method``; imported on first use (SPAN and grids are optional modules)."""
     if method not in _ENTRY:
         raise ValueError(f"unknown margin method {method!r}; choose one of {', '.join(METHODS)}")
-    module_name, function_name = _ENTRY[method]
+    return _imported(method, *_ENTRY[method])  # type: ignore[no-any-return]
+
+
+def _imported(method: str, module_name: str, function_name: str) -> Any:
+    """``module_name.function_name``, imported on first use (`MethodUnavailable` when it is not installed)."""
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
@@ -54,7 +66,7 @@ def method_function(method: str) -> Callable[[Book, Market, Any], MarginResult]:
     function = getattr(module, function_name, None)
     if function is None:
         raise MethodUnavailable(f"margin method {method!r}: {module_name} has no {function_name}()")
-    return function  # type: ignore[no-any-return]  # a module attribute, checked callable by use
+    return function
 
 
 def available_methods() -> list[str]:
@@ -79,22 +91,37 @@ def margin(book: Book, market: Market, method: str = "deribit-pm", params: Any =
     return checked(method_function(method)(book, market, params))
 
 
+def margin_rows(book: Book, market: Market, method: str = "deribit-pm", params: Any = None) -> GroupMargins:
+    """The (account, risk group) rows of ``margin(book, market, method, params)``, checked as ``margin`` checks
+    them, without the book's total: what figures per account read (``margin_accounts``, the account view)."""
+    entry = _ROWS.get(method)
+    if entry is None:  # (a method that builds one result per group: its total comes with them)
+        return GroupMargins.of(margin(book, market, method, params))
+    rows: GroupMargins = _imported(method, *entry)(book, market, params)
+    check_rows(rows)
+    return rows
+
+
 def checked(result: MarginResult) -> MarginResult:
-    """The result, after refusing a figure no parameter set should give (a corrupted or mistyped one): a
-    non-finite or negative initial or maintenance margin, or an initial margin below the maintenance
-    margin.  The error names the method, account and group."""
-    rows = GroupMargins.of(result)
+    """The result, after `check_rows` of its rows."""
+    check_rows(GroupMargins.of(result))
+    return result
+
+
+def check_rows(rows: GroupMargins) -> None:
+    """Refuse a figure no parameter set should give (a corrupted or mistyped one): a non-finite or negative
+    initial or maintenance margin, or an initial margin below the maintenance margin.  The error names the
+    method, account and group."""
     im, mm = rows.initial, rows.maintenance
     with np.errstate(invalid="ignore"):
         bad = ~(np.isfinite(im) & np.isfinite(mm)) | (im < 0) | (mm < 0) | (im < mm - 1e-9 * np.abs(mm) - 1e-12)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise ValueError(
-            f"{result.method}: account {rows.account_label(i)!r}, group {rows.group_names[int(rows.group[i])]}: "
+            f"{rows.method}: account {rows.account_label(i)!r}, group {rows.group_names[int(rows.group[i])]}: "
             f"initial {float(im[i])!r} and maintenance {float(mm[i])!r} are not a valid margin (finite, >= 0, "
             "initial >= maintenance): check the parameter set and the market data"
         )
-    return result
 
 
 def compare(
@@ -119,5 +146,6 @@ __all__ = [
     "available_methods",
     "compare",
     "margin",
+    "margin_rows",
     "method_function",
 ]

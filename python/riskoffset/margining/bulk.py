@@ -21,7 +21,7 @@ from ..book import Book
 from ..market import Market
 from ..progress import bar
 from ..progress import is_enabled as progress_on
-from . import margin
+from . import margin_rows
 from .columns import AccountMargins, GroupMargins
 
 
@@ -87,7 +87,7 @@ def margin_accounts(
             raise ValueError("partitions= applies to a Dask run: pass client= or scheduler= too")
         if (progress or progress_on()) and len(book.accounts) >= CHUNKED:
             return _chunked(book, market, method, params)
-        return GroupMargins.of(margin(book, market, method, params)).by_account()
+        return margin_rows(book, market, method, params).by_account()
     from ..distributed import dask_margin_accounts  # optional: needs the dask extra
 
     return dask_margin_accounts(book, market, method, params, client=client, scheduler=scheduler,
@@ -102,7 +102,7 @@ def _chunked(book: Book, market: Market, method: str, params: Any) -> AccountMar
     parts, rows = [], []
     with bar("margin", len(book.accounts), "accounts", scale=True) as shown:
         for a, b in account_ranges(book, max(len(book.accounts) // 50_000, 1)):
-            part = GroupMargins.of(margin(book.account_range(a, b), market, method, params))
+            part = margin_rows(book.account_range(a, b), market, method, params)
             parts.append(part.by_account())
             rows.append(len(part))
             shown.update(b - a)

@@ -77,9 +77,11 @@ class GroupMargins(Sequence[MarginResult]):
         return _group_margins, (fields,)
 
     @classmethod
-    def of(cls, result: MarginResult) -> GroupMargins:
+    def of(cls, result: MarginResult | GroupMargins) -> GroupMargins:
         """The rows of a margin result as columns: its ``groups`` when they already are, else built from its
-        groups (or from the result itself when it is one row)."""
+        groups (or from the result itself when it is one row); rows given as columns already, as they are."""
+        if isinstance(result, GroupMargins):
+            return result
         if isinstance(result.groups, GroupMargins):
             return result.groups
         rows: Sequence[MarginResult] = result.groups or (result,)

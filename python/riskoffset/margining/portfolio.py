@@ -568,8 +568,14 @@ def portfolio_margin(book: Book, market: Market, params: Any = None) -> MarginRe
     the pre-2024 model instead."""
     if is_legacy(params):
         return legacy_margin(book, market, params)
-    pm = portfolio_margins(book, market, params, keep_vectors=False)
-    return group_margins(book, pm).total()
+    return portfolio_rows(book, market, params).total()
+
+
+def portfolio_rows(book: Book, market: Market, params: Any = None) -> GroupMargins:
+    """The (account, vector key) rows of `portfolio_margin`, without their total."""
+    if is_legacy(params):
+        return GroupMargins.of(legacy_margin(book, market, params))
+    return group_margins(book, portfolio_margins(book, market, params, keep_vectors=False))
 
 
 __all__ = [
@@ -588,6 +594,7 @@ __all__ = [
     "pm_inputs",
     "portfolio_margin",
     "portfolio_margins",
+    "portfolio_rows",
     "results",
     "vector_keys",
     "vectors_of_rows",

@@ -416,8 +416,15 @@ def standard_margin(
     """Deribit standard margin of every position of ``book``, summed per account and settlement currency;
     the result of a book with several (account, currency) groups is their sum (in USD when the currencies
     differ) with the groups as columns in ``groups`` (a `GroupMargins`)."""
+    return standard_rows(book, market, params).total()
+
+
+def standard_rows(
+    book: Book, market: Market, params: str | Path | Mapping[str, Any] | StandardParameters | None = None
+) -> GroupMargins:
+    """The (account, settlement currency) rows of `standard_margin`, without their total."""
     p = StandardParameters.load(params)  # type: ignore[arg-type]  # StandardParameters passes through
-    return standard_group_margins(book, market, p).total()
+    return standard_group_margins(book, market, p)
 
 
 def standard_group_margins(book: Book, market: Market, p: StandardParameters) -> GroupMargins:
