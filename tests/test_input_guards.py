@@ -143,3 +143,41 @@ def test_revalue_without_instruments_takes_any_vol_states() -> None:
     out = ro.revalue(empty, empty, empty, empty, np.zeros((0, 3)), np.zeros(4),
                      vol_state=np.array([0, 1, 2, 0], dtype=np.int32))  # fmt: skip
     assert out.shape == (0, 4)
+
+
+@pytest.mark.parametrize("entry", ["margin", "margin_accounts", "account"])
+def test_the_rows_without_a_total_pass_the_same_guard(monkeypatch: pytest.MonkeyPatch, entry: str) -> None:
+    """``margin_rows`` (what margin_accounts and the account view read, without the book's total) refuses the
+    figures ro.margin refuses, whichever public call reaches it."""
+    from riskoffset.margining import standard
+
+    real = standard.standard_rows
+
+    def corrupted(book: ro.Book, market: ro.Market, params: object = None) -> margining.GroupMargins:
+        rows = real(book, market, params)
+        im = rows.initial.copy()
+        im[0] = math.nan
+        return dataclasses.replace(rows, initial=im)
+
+    monkeypatch.setattr(standard, "standard_rows", corrupted)
+    book, market = ro.Book.sample("market_maker"), ro.Market.sample()
+    with pytest.raises(ValueError, match="deribit-standard: account .*nan.*not a valid margin"):
+        if entry == "margin":
+            ro.margin(book, market, "deribit-standard")
+        elif entry == "margin_accounts":
+            ro.margin_accounts(book, market, "deribit-standard")
+        else:
+            ro.account(book, market, ro.Balances.sample("market_maker"), "X:SM")
+
+
+def test_the_rows_without_a_total_are_the_rows_of_the_total() -> None:
+    market = ro.Market.sample()
+    for name in ro.Book.samples():
+        book = ro.Book.sample(name)
+        for method, params in (("deribit-standard", None), ("deribit-pm", None), ("grid", None), ("span", "sample"),
+                               ("deribit-pm", "deribit-pm-legacy-2020")):  # fmt: skip
+            rows = margining.margin_rows(book, market, method, params)
+            total = margining.GroupMargins.of(ro.margin(book, market, method, params))
+            for column in ("account", "group", "currency", "initial", "maintenance", "usd_rate"):
+                np.testing.assert_array_equal(getattr(rows, column), getattr(total, column), err_msg=f"{name} {method}")
+            assert rows.group_names == total.group_names and rows.currencies == total.currencies
