@@ -47,7 +47,6 @@ class BoundGrid {
       key_on_.assign(key_on, key_on + k);
       filtered_key_.resize(n);
       for (std::size_t i = 0; i < n; ++i) filtered_key_[i] = key_on[key[i]] ? key[i] : -1;
-      key = filtered_key_.data();
     }
     book_.key = key, book_.n_keys = k, book_.pnl = pnl_.data(), book_.n_scenarios = m, book_.weight = weight_.data();
     book_.maintenance_ratio = number(d, "maintenance_ratio"), book_.provisions = d["provisions"].cast<double>();
@@ -104,6 +103,7 @@ class BoundGrid {
   void margin_rows(const std::int64_t* ip, const std::int64_t* ep, const std::int64_t* ix, const double* quantity,
                    const std::int64_t* r, std::size_t begin, std::size_t end, Work& w, const GridLiveOut& o) const {
     riskoffset::GridBook b = book_;
+    if (!filtered_key_.empty()) b.key = filtered_key_.data();  // (read here: a copied BoundGrid has its own)
     b.indptr = ip + begin, b.ends = ep + begin, b.indices = ix, b.quantity = quantity, b.n_accounts = end - begin;
     const std::size_t k = book_.n_keys, n = end - begin;
     for (std::size_t g = 0; g < n * k; ++g) w.out.account[g] = -1;  // (an account's unused group slots)
