@@ -66,3 +66,25 @@ def test_the_sample_books_group_by_settlement_currency() -> None:
 def test_bad_groupings_are_refused(indptr: list[int], key: list[int], n_keys: int, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         _core.book.group_positions(np.array(indptr, dtype=np.int64), np.array(key, dtype=np.int64), n_keys)
+
+
+@pytest.mark.parametrize("shuffled", [False, True])
+def test_a_large_book_groups_into_reused_buffers_as_numpy_does(shuffled: bool) -> None:
+    """Results of a megabyte and more come from the core's pool of reused buffers: a second call, after the
+    first's arrays are freed (their buffers back in the pool), gives the reference again."""
+    rng = np.random.default_rng(7)
+    n_accounts, n_keys = 60_000, 3
+    indptr = np.concatenate(([0], np.cumsum(rng.integers(1, 9, size=n_accounts)))).astype(np.int64)
+    n = int(indptr[-1])
+    account = np.repeat(np.arange(n_accounts), np.diff(indptr))
+    key = rng.integers(0, n_keys, size=n).astype(np.int64)
+    if not shuffled:  # each account's positions already by key: CSR order groups them
+        key = key[np.lexsort((key, account))]
+    want = reference(indptr, key, n_keys)
+    for _ in range(2):
+        order, starts, ids = _core.book.group_positions(indptr, key, n_keys)
+        assert (order is None) == (not shuffled) and len(starts) > 131_072  # (over a megabyte: pooled)
+        np.testing.assert_array_equal(np.arange(n) if order is None else order, want[0])
+        np.testing.assert_array_equal(starts, want[1])
+        np.testing.assert_array_equal(ids, want[2])
+        del order, starts, ids

@@ -81,38 +81,54 @@ void register_book(py::module_& m) {
         for (std::int64_t p = 0; p < n; ++p)
           if (key[p] < 0 || key[p] >= n_keys)
             throw std::invalid_argument("position " + std::to_string(p) + ": key outside [0, n_keys)");
-        // Group of each position: account x n_keys + key.  Already grouped when non-decreasing in CSR order;
-        // otherwise a stable counting sort (CSR order within a group).
-        std::vector<std::int64_t> group(static_cast<std::size_t>(n));
+        // Group of each position: account x n_keys + key (computed where needed, never stored: at millions of
+        // positions each fresh array costs its page faults).  Already grouped when non-decreasing in CSR order;
+        // otherwise a stable counting sort (CSR order within a group), written into the (pooled) result.
+        const auto group_of = [&](std::int64_t a, std::int64_t p) { return a * n_keys + key[p]; };
         bool grouped = true;
-        std::vector<std::int64_t> order;
+        std::int64_t n_groups = 0;
         {
           py::gil_scoped_release release;
+          std::int64_t last = -1;
           for (std::int64_t a = 0; a < n_accounts; ++a)
             for (std::int64_t p = ip[a]; p < ip[a + 1]; ++p) {
-              group[static_cast<std::size_t>(p)] = a * n_keys + key[p];
-              grouped = grouped && (p == 0 || group[static_cast<std::size_t>(p - 1)] <= group[static_cast<std::size_t>(p)]);
+              const std::int64_t g = group_of(a, p);
+              grouped = grouped && g >= last;
+              n_groups += g != last, last = g;
             }
-          if (!grouped) {
-            std::vector<std::int64_t> next(static_cast<std::size_t>(n_accounts * n_keys) + 1, 0);
-            for (const std::int64_t g : group) ++next[static_cast<std::size_t>(g) + 1];
-            for (std::size_t g = 1; g < next.size(); ++g) next[g] += next[g - 1];
-            order.resize(static_cast<std::size_t>(n));
-            for (std::int64_t p = 0; p < n; ++p) order[static_cast<std::size_t>(next[static_cast<std::size_t>(group[static_cast<std::size_t>(p)])]++)] = p;
+        }
+        std::vector<std::int64_t> next;  // with a sort: where each group's next position goes
+        if (!grouped) {
+          py::gil_scoped_release release;
+          next.assign(static_cast<std::size_t>(n_accounts * n_keys) + 1, 0);
+          for (std::int64_t a = 0; a < n_accounts; ++a)
+            for (std::int64_t p = ip[a]; p < ip[a + 1]; ++p) ++next[static_cast<std::size_t>(group_of(a, p)) + 1];
+          n_groups = 0;
+          for (std::size_t g = 1; g < next.size(); ++g) n_groups += next[g] != 0, next[g] += next[g - 1];
+        }
+        using riskoffset_bindings::new_pooled_array;
+        py::array_t<std::int64_t> order, starts = new_pooled_array<std::int64_t>({n_groups}),
+                                         ids = new_pooled_array<std::int64_t>({n_groups});
+        if (!grouped) order = new_pooled_array<std::int64_t>({n});
+        {
+          py::gil_scoped_release release;
+          std::int64_t *st = starts.mutable_data(), *id = ids.mutable_data(), at = 0;
+          if (grouped) {
+            std::int64_t last = -1;
+            for (std::int64_t a = 0; a < n_accounts; ++a)
+              for (std::int64_t p = ip[a]; p < ip[a + 1]; ++p) {
+                const std::int64_t g = group_of(a, p);
+                if (g != last) st[at] = p, id[at] = g, ++at, last = g;
+              }
+          } else {
+            for (std::size_t g = 0; g + 1 < next.size(); ++g)  // (before the fill moves `next` on)
+              if (next[g + 1] != next[g]) st[at] = next[g], id[at] = static_cast<std::int64_t>(g), ++at;
+            std::int64_t* o = order.mutable_data();
+            for (std::int64_t a = 0; a < n_accounts; ++a)
+              for (std::int64_t p = ip[a]; p < ip[a + 1]; ++p) o[next[static_cast<std::size_t>(group_of(a, p))]++] = p;
           }
         }
-        std::vector<std::int64_t> starts, ids;
-        for (std::int64_t i = 0; i < n; ++i) {
-          const std::int64_t g = group[static_cast<std::size_t>(grouped ? i : order[static_cast<std::size_t>(i)])];
-          if (ids.empty() || g != ids.back()) starts.push_back(i), ids.push_back(g);
-        }
-        const auto as_array = [](const std::vector<std::int64_t>& v) {
-          py::array_t<std::int64_t> out(static_cast<py::ssize_t>(v.size()));
-          std::copy(v.begin(), v.end(), out.mutable_data());
-          return out;
-        };
-        return py::make_tuple(grouped ? py::object(py::none()) : py::object(as_array(order)), as_array(starts),
-                              as_array(ids));
+        return py::make_tuple(grouped ? py::object(py::none()) : py::object(order), starts, ids);
       },
       py::arg("indptr"), py::arg("key"), py::arg("n_keys"),
       "The (account, key) groups of a book's positions (CSR `indptr`, a `key` < `n_keys` per position): (the "

@@ -71,11 +71,12 @@ void give_back(void* data, std::size_t capacity) {
 
 }  // namespace
 
-py::array_t<double> new_double_array(const std::vector<py::ssize_t>& shape) {
+template <typename T>
+py::array_t<T> new_pooled_array(const std::vector<py::ssize_t>& shape) {
   const auto count = static_cast<std::size_t>(
       std::accumulate(shape.begin(), shape.end(), py::ssize_t{1}, std::multiplies<py::ssize_t>()));
-  const std::size_t bytes = count * sizeof(double);
-  if (bytes < kMinPooledBytes) return py::array_t<double>(shape);
+  const std::size_t bytes = count * sizeof(T);
+  if (bytes < kMinPooledBytes) return py::array_t<T>(shape);
   const Buffer b = acquire(bytes);
   std::unique_ptr<Buffer> owner;
   py::capsule keeper;
@@ -91,8 +92,10 @@ py::array_t<double> new_double_array(const std::vector<py::ssize_t>& shape) {
     throw;
   }
   owner.release();  // the capsule owns it now (and frees the buffer even if the array constructor throws)
-  return py::array_t<double>(shape, static_cast<double*>(b.data), keeper);
+  return py::array_t<T>(shape, static_cast<T*>(b.data), keeper);
 }
+template py::array_t<double> new_pooled_array<double>(const std::vector<py::ssize_t>& shape);
+template py::array_t<std::int64_t> new_pooled_array<std::int64_t>(const std::vector<py::ssize_t>& shape);
 
 std::size_t release_pooled_memory() {
   Pool& p = pool();

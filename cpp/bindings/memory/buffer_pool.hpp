@@ -10,14 +10,21 @@
 #include <pybind11/numpy.h>
 
 #include <cstddef>
+#include <cstdint>
+#include <vector>
 
 namespace riskoffset_bindings {
 
 constexpr std::size_t kMinPooledBytes = std::size_t{1} << 20;
 constexpr std::size_t kMaxPooledBytes = std::size_t{256} << 20;
 
+// A C-contiguous array of the given shape, pooled when large (T: double or std::int64_t).
+template <typename T>
+pybind11::array_t<T> new_pooled_array(const std::vector<pybind11::ssize_t>& shape);
 // A C-contiguous float64 array of the given shape, pooled when large.
-pybind11::array_t<double> new_double_array(const std::vector<pybind11::ssize_t>& shape);
+inline pybind11::array_t<double> new_double_array(const std::vector<pybind11::ssize_t>& shape) {
+  return new_pooled_array<double>(shape);
+}
 // Frees every idle pooled buffer; returns the number of bytes released.
 std::size_t release_pooled_memory();
 // Bytes currently held idle by the pool.
