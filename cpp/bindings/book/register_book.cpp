@@ -110,9 +110,10 @@ void register_book(py::module_& m) {
         py::array_t<std::int64_t> order, starts = new_pooled_array<std::int64_t>({n_groups}),
                                          ids = new_pooled_array<std::int64_t>({n_groups});
         if (!grouped) order = new_pooled_array<std::int64_t>({n});
+        std::int64_t *st = starts.mutable_data(), *id = ids.mutable_data(), *o = grouped ? nullptr : order.mutable_data();
         {
           py::gil_scoped_release release;
-          std::int64_t *st = starts.mutable_data(), *id = ids.mutable_data(), at = 0;
+          std::int64_t at = 0;
           if (grouped) {
             std::int64_t last = -1;
             for (std::int64_t a = 0; a < n_accounts; ++a)
@@ -123,7 +124,6 @@ void register_book(py::module_& m) {
           } else {
             for (std::size_t g = 0; g + 1 < next.size(); ++g)  // (before the fill moves `next` on)
               if (next[g + 1] != next[g]) st[at] = next[g], id[at] = static_cast<std::int64_t>(g), ++at;
-            std::int64_t* o = order.mutable_data();
             for (std::int64_t a = 0; a < n_accounts; ++a)
               for (std::int64_t p = ip[a]; p < ip[a + 1]; ++p) o[next[static_cast<std::size_t>(group_of(a, p))]++] = p;
           }
