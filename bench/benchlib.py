@@ -9,7 +9,7 @@ the heavier case for memory traffic.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +17,11 @@ import numpy as np
 from numpy_baseline import GREEKS6, black76_greeks
 
 SMALL_N_WHEN_DISABLED = 20_000
+
+
+def alternating_prices(price: float, n: int = 10_000) -> Iterator[float]:
+    """``n`` index prices for tick benchmarks: ``price`` and 0.1 % above it, in turns (every tick moves it)."""
+    return iter([price * (1.0 + 0.001 * (i % 2)) for i in range(n)])
 
 
 def median_time(call: Any, rounds: int) -> float:

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pytest
 import riskoffset as ro
-from benchlib import median_time, random_account_trades
+from benchlib import alternating_prices, median_time, random_account_trades
 from test_bench_accounts import book_and_balances
 
 ROUNDS = 7
@@ -46,7 +46,7 @@ def setup(request: pytest.FixtureRequest) -> tuple[ro.Book, ro.Market, ro.Balanc
 def index_ticks(benchmark, setup, coin: str) -> float:  # type: ignore[no-untyped-def]
     """The median of ROUNDS index ticks of ``coin`` (0.1 % up and back)."""
     _, market, _, engine, _ = setup
-    prices = iter([market.index[coin] * (1.0 + 0.001 * (i % 2)) for i in range(10_000)])
+    prices = alternating_prices(market.index[coin])
     benchmark.pedantic(lambda: engine.on_index(coin, next(prices)), rounds=ROUNDS, iterations=1)
     assert engine.counters["updates"] >= 1
     return 0.0 if getattr(benchmark, "disabled", False) else float(benchmark.stats.stats.median)
@@ -198,7 +198,7 @@ def test_one_perpetual_ticker(benchmark, setup) -> None:  # type: ignore[no-unty
     _, market, _, engine, base = setup
     perpetual = "BTC-PERPETUAL"
     marks = iter([market.marks[perpetual] * (1.0 + 0.0001 * (i % 2)) for i in range(1_000_000)])
-    prices = iter([market.index["BTC"] * (1.0 + 0.001 * (i % 2)) for i in range(10_000)])
+    prices = alternating_prices(market.index["BTC"])
     index_tick = median_time(lambda: engine.on_index("BTC", next(prices)), ROUNDS)
     sent: list[float] = []
 
@@ -224,7 +224,7 @@ def test_one_markprice_message_of_every_btc_option(benchmark, setup) -> None:  #
     _, market, _, engine, base = setup
     names = sorted(n for n in engine.market.mark_iv if n.startswith("BTC-"))
     ivs = [engine.market.mark_iv[n] for n in names]
-    prices = iter([market.index["BTC"] * (1.0 + 0.001 * (i % 2)) for i in range(10_000)])
+    prices = alternating_prices(market.index["BTC"])
     index_tick = median_time(lambda: engine.on_index("BTC", next(prices)), ROUNDS)
     stamp = iter(range(2_000_000_000_000, 2_000_000_000_000 + 1_000_000, 1_000))
     sent: list[float] = []  # each message's scale of the vols
@@ -263,7 +263,7 @@ def test_one_dated_future_ticker_with_option_forwards(benchmark, setup) -> None:
     engine = ro.RiskEngine(book, quoted, balances=balances)
     future = "BTC-25DEC26"
     marks = iter([quoted.marks[future] * (1.0 + 0.0001 * (i % 2)) for i in range(1_000_000)])
-    prices = iter([quoted.index["BTC"] * (1.0 + 0.001 * (i % 2)) for i in range(10_000)])
+    prices = alternating_prices(quoted.index["BTC"])
     index_tick = median_time(lambda: engine.on_index("BTC", next(prices)), ROUNDS)
     benchmark.pedantic(lambda: engine.on_quote(future, next(marks)), rounds=30, iterations=1)
     if not getattr(benchmark, "disabled", False):
@@ -277,7 +277,7 @@ def test_index_tick_after_trades(benchmark, setup) -> None:  # type: ignore[no-u
     """Trades move accounts' positions to new segments of the engine's pool: a tick after 1,000 accounts
     traded costs what a tick before them does (no gather of the book), within noise."""
     _, market, _, engine, _ = setup
-    prices = iter([market.index["BTC"] * (1.0 + 0.001 * (i % 2)) for i in range(10_000)])
+    prices = alternating_prices(market.index["BTC"])
     before = median_time(lambda: engine.on_index("BTC", next(prices)), ROUNDS)
     option = next(n for n in market.mark_iv if n.startswith("BTC-"))
     for a in range(0, 100_000, 100):
@@ -318,7 +318,7 @@ def test_tick_after_each_trade(benchmark, setup, tick) -> None:  # type: ignore[
     trade = _opening_trades(engine, market)
     option = str(engine.table.names[engine.table.kind == 2][0])
     if tick == "index":
-        prices = iter([market.index["BTC"] * (1.0 + 0.001 * (i % 2)) for i in range(100_000)])
+        prices = alternating_prices(market.index["BTC"], 100_000)
         update = lambda: engine.on_index("BTC", next(prices))
     else:
         ivs = iter([0.5 + 0.01 * (i % 2) for i in range(1_000_000)])
@@ -391,7 +391,7 @@ def test_btc_tick_on_single_coin_accounts(benchmark, request) -> None:  # type: 
     balances = ro.Balances(np.arange(accounts), ("USDC",), rng.uniform(10_000, 200_000, (accounts, 1)))
     engine = ro.RiskEngine(book, market, balances=balances)
     margin_s = median_time(lambda: ro.margin(book, market, "deribit-pm"), 3 if disabled else ROUNDS)
-    prices = iter([market.index["BTC"] * (1.0 + 0.001 * (i % 2)) for i in range(10_000)])
+    prices = alternating_prices(market.index["BTC"])
     benchmark.pedantic(lambda: engine.on_index("BTC", next(prices)), rounds=ROUNDS, iterations=1)
     assert len(engine._holders_of("BTC")) == (accounts + 1) // 2
     if not getattr(benchmark, "disabled", False):

@@ -87,8 +87,8 @@ struct OneHotSums {
 // The live engine's refresh, bound once to the engine's arrays (checked here, once): per instrument, the PM
 // inputs of the keys an update recomputes, the unit margins of standard margin (the `instruments` dict's
 // "standard" entry and its "standard_col") or a scenario grid's P&L (its "grid" entry; `grid_keys`: the currency
-// columns an update recomputes), the per-account arrays, the currencies' prices and haircuts.  Under another
-// method the caller writes each account's margin before the call.
+// columns an update recomputes), the per-account arrays, the currencies' prices and haircuts: one of the three
+// margin methods is always bound.
 // The engine builds a new one when it replaces one of them; calls then pass only the accounts' positions.
 class LiveRefresh {
  public:
@@ -160,6 +160,8 @@ class LiveRefresh {
       key_worst_index_ = state_array<std::int64_t>(state, "key_worst_index", nk);
       key_worst_pnl_ = state_array<double>(state, "key_worst_pnl", nk);
     }
+    RO_CHECK(pm_ || standard_.bound() || grid_.bound(),
+             "a refresh computes a margin method: give the PM arrays, or a 'standard' or 'grid' entry");
   }
 
   // Recompute the accounts whose positions are starts[a] .. ends[a] - 1 of the pool arrays (engine rows
@@ -219,7 +221,6 @@ class LiveRefresh {
     RO_CHECK(0 <= fee_col && static_cast<std::size_t>(fee_col) < k_, "fee currency column outside the currencies");
     RO_CHECK(std::isfinite(quantity) && std::isfinite(price) && price > 0.0 && std::isfinite(fee),
              "quantity, price (> 0) and fee must be finite");
-    RO_CHECK(!refresh || computes_margin(), "only a refresh that computes margin recomputes a trade's account in the same call");
     const std::size_t top = checked_top(capture_top);
     const auto i = static_cast<std::size_t>(instrument);
     const std::size_t ru = acc.row;
@@ -258,7 +259,6 @@ class LiveRefresh {
     const OneAccount acc(*this, start_in, end_in, indices_in, quantity_in, average_in, row, size);
     RO_CHECK(0 <= col && static_cast<std::size_t>(col) < k_, "currency column outside the currencies");
     RO_CHECK(std::isfinite(amount), "amount must be finite");
-    RO_CHECK(computes_margin(), "only a refresh that computes margin recomputes an account in one call");
     const std::size_t top = checked_top(capture_top);
     double& cell = balance_.mutable_data()[acc.row * k_ + static_cast<std::size_t>(col)];
     const double saved = cell;
@@ -856,8 +856,6 @@ class LiveRefresh {
   // standard margin (bound when the instruments carry it): unit margins and each instrument's margin currency
   riskoffset_bindings::BoundStandardUnits standard_;
   py::array_t<std::int64_t> standard_col_;
-  // Whether the refresh computes the accounts' margin itself (else the caller writes it before the call).
-  bool computes_margin() const { return pm_ || standard_.bound() || grid_.bound(); }
   // a scenario grid (bound when the instruments carry one): its P&L rows, keyed by settle_col
   riskoffset_bindings::BoundGrid grid_;
   py::array_t<std::int64_t> instrument_key_, column_, key_cur_, coin_col_;

@@ -895,7 +895,9 @@ class RiskEngine:
                 getattr(self._standard, f)[rows] = getattr(moved, f)
         if self._grid is not None:
             g = self._grid
-            pnl, delta = instrument_scenarios(sub, self.market, g.grid, resolved, with_delta=g.delta is not None)
+            pnl, delta = instrument_scenarios(
+                sub, self.market, g.grid, resolved, with_delta=g.delta is not None, greeks=greeks
+            )
             g.pnl[rows] = pnl
             if g.delta is not None:
                 g.delta[rows] = delta

@@ -284,15 +284,16 @@ def table_grid_inputs(table: Any, market: Market, grid: MarginGrid, resolved: An
 
 
 def instrument_scenarios(
-    table: Any, market: Market, grid: MarginGrid, resolved: Any, *, with_delta: bool
+    table: Any, market: Market, grid: MarginGrid, resolved: Any, *, with_delta: bool, greeks: Any = None
 ) -> tuple[FloatArray, FloatArray | None]:
     """Per instrument of ``table`` (``resolved``: its market columns): its P&L in each scenario of ``grid`` per unit
     of amount (instruments x scenarios, C order) and, with ``with_delta``, the coin delta the minimum delta
-    requirement counts (plain Black-76 for a linear option, premium-adjusted for an inverse one); else None."""
+    requirement counts (plain Black-76 for a linear option, premium-adjusted for an inverse one); else None.
+    ``greeks``: the table's `instrument_greeks` when the caller has them already."""
     pnl = np.ascontiguousarray(scenario_pnl(table, market, grid.scenarios, resolved=resolved).pnl, dtype=np.float64)
     if not with_delta:
         return pnl, None
-    g = instrument_greeks(table, market, resolved)
+    g = greeks if greeks is not None else instrument_greeks(table, market, resolved)
     delta = np.asarray(np.where(table.settlement == INVERSE, g["delta_pa"], g["delta"]), dtype=np.float64)
     return pnl, delta
 
