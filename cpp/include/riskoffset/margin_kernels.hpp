@@ -62,6 +62,7 @@ struct PmBook {
   const std::int64_t* key = nullptr;     // per instrument: risk-vector key, or -1 (not a risk position: spot)
   const double* vectors = nullptr;       // per instrument, width() entries per unit of amount
   std::size_t vector_stride = 0;         // doubles from one instrument's row of `vectors` to the next (0: width())
+  // A stride past width() promises that a row's entries after its width() are 0 (read as whole vectors).
   const double* delta = nullptr;         // per instrument: coin delta per unit counted in the roll/delta shocks
   const std::int64_t* column = nullptr;  // per instrument: expiry column
   const double* t_column = nullptr;      // per column: T in years (0 for perpetuals)

@@ -190,37 +190,35 @@ inline std::int64_t pm_first_at_or_past(const std::int64_t* indices, std::int64_
 // Sums account a's positions into the scratch rows of the keys it holds (used[k] set): quantity x the
 // instrument's scenario vector, and its net coin delta per expiry column.  Positions in CSR order.  While the
 // next positions share a key (they usually do: positions are ordered by underlying and expiry) its running
-// sums stay in registers, stored when the key changes: with Deribit's 35 entries the scenario sums, and with
-// up to kPmNetColumns expiries the net deltas.  A net delta summed in its cell waited, position after
-// position, for the last one's store (consecutive positions often share an expiry); in registers, each
-// position adds q x delta in its column's lane and q x 0 (nothing: the same sums to the bit) in the others.
-constexpr std::size_t kPmNetColumns = 16;
+// scenario sums stay in registers (Deribit's 35 entries), stored when the key changes; likewise the net delta
+// of the expiry column the positions are in, one scalar added to its cell when the column or the key changes
+// (each column's positions are consecutive, so each cell is written once per account: summed in its cell,
+// each position waited for the last one's store).
 inline void pm_sum_account(const PmBook& book, const PmShape& shape, const PmScratch& scratch, std::size_t a) {
   const std::size_t width = shape.width(), n_cols = book.n_columns;
   // Deribit's 35 entries as kBlocks vectors, the last one partial (its pad lanes stay 0, stored to the row's pad).
   constexpr std::size_t kBlocks = (kPmStandardWidth + W - 1) / W, kLast = kPmStandardWidth - (kBlocks - 1) * W;
-  constexpr std::size_t kNetBlocks = (kPmNetColumns + W - 1) / W;
   const bool standard = width == kPmStandardWidth;
-  const bool net_in_registers = W >= 4 && n_cols <= kPmNetColumns;
   const std::size_t row_stride = book.vector_stride ? book.vector_stride : width;
+  // Rows padded with 0 to whole vectors: the last block read whole (a masked load cost more than the others).
+  const bool padded = row_stride >= kBlocks * W;
   const std::size_t sums_stride = pm_scratch_row(width), net_stride = pm_scratch_row(n_cols);
-  vd acc[kBlocks] = {}, net[kNetBlocks] = {}, column_of_lane[kNetBlocks];
-  for (std::size_t b = 0; b < kNetBlocks; ++b)
-    for (std::size_t l = 0; l < static_cast<std::size_t>(W); ++l) column_of_lane[b][l] = static_cast<double>(b * W + l);
+  vd acc[kBlocks] = {};
   std::int64_t held = -1;  // the key whose sums are in the registers
+  std::int64_t column = -1;  // the expiry column whose net delta is in `net`
+  double net = 0.0;
   double* __restrict row = nullptr;
   double* __restrict net_row = nullptr;
+  const auto store_net = [&] {
+    if (column >= 0) net_row[column] += net;
+  };
   const auto store_held = [&] {
     if (held < 0) return;
     if (standard) {
 #pragma GCC unroll 32
       for (std::size_t b = 0; b < kBlocks; ++b) store(row + b * W, acc[b]);
     }
-    if (net_in_registers) {
-#pragma GCC unroll 32
-      for (std::size_t b = 0; b < kNetBlocks; ++b)
-        if (b * W < n_cols) store(net_row + b * W, net[b]);
-    }
+    store_net();
   };
   const std::int64_t stop = book.ends ? book.ends[a] : book.indptr[a + 1];
   const std::int64_t stop_row = book.stop_row < 0 ? static_cast<std::int64_t>(~0ULL >> 1) : book.stop_row;
@@ -235,7 +233,7 @@ inline void pm_sum_account(const PmBook& book, const PmShape& shape, const PmScr
     if (k < 0) continue;
     if (k != held) {
       store_held();
-      held = k;
+      held = k, column = -1;
       const auto ku = static_cast<std::size_t>(k);
       row = scratch.sums + ku * sums_stride;
       net_row = scratch.net + ku * net_stride;
@@ -243,15 +241,11 @@ inline void pm_sum_account(const PmBook& book, const PmShape& shape, const PmScr
       scratch.used[ku] = 1;
       if (first && !standard)
         for (std::size_t j = 0; j < width; ++j) row[j] = 0.0;
-      if (first && !net_in_registers)
-        for (std::size_t c = 0; c < n_cols; ++c) net_row[c] = 0.0;
+      if (first)  // (whole vectors: the scratch rows are padded to pm_scratch_row, a multiple of W)
+        for (std::size_t c = 0; c < n_cols; c += W) store(net_row + c, splat(0.0));
       if (standard) {
 #pragma GCC unroll 32
         for (std::size_t b = 0; b < kBlocks; ++b) acc[b] = first ? splat(0.0) : load(row + b * W);
-      }
-      if (net_in_registers) {
-#pragma GCC unroll 32
-        for (std::size_t b = 0; b < kNetBlocks; ++b) net[b] = first || b * W >= n_cols ? splat(0.0) : load(net_row + b * W);
       }
     }
     const double q = book.quantity[p];
@@ -259,17 +253,13 @@ inline void pm_sum_account(const PmBook& book, const PmShape& shape, const PmScr
     if (standard) {
 #pragma GCC unroll 32
       for (std::size_t b = 0; b + 1 < kBlocks; ++b) acc[b] += q * load(v + b * W);
-      acc[kBlocks - 1] += q * load_part(v + (kBlocks - 1) * W, kLast, 0.0);
+      acc[kBlocks - 1] += q * (padded ? load(v + (kBlocks - 1) * W) : load_part(v + (kBlocks - 1) * W, kLast, 0.0));
     } else {
       for (std::size_t j = 0; j < width; ++j) row[j] += q * v[j];
     }
-    if (net_in_registers) {
-      const vd column = splat(static_cast<double>(book.column[i])), delta = splat(book.delta[i]), zero = splat(0.0);
-#pragma GCC unroll 32
-      for (std::size_t b = 0; b < kNetBlocks; ++b) net[b] += q * select(column_of_lane[b] == column, delta, zero);
-    } else {
-      net_row[static_cast<std::size_t>(book.column[i])] += q * book.delta[i];
-    }
+    const std::int64_t c = book.column[i];
+    if (c != column) store_net(), column = c, net = 0.0;
+    net += q * book.delta[i];
   }
   store_held();
 }
