@@ -67,6 +67,54 @@ def test_the_live_refresh_matches_the_view(simd_target: str, book: ro.Book) -> N
     np.testing.assert_array_equal(mine.below_maintenance[rows], view.below_maintenance)
 
 
+def test_a_descending_row_anywhere_in_an_account_is_found(simd_target: str) -> None:
+    """The engine's refresh checks an account's first and last instrument rows alone when its positions ascend
+    (found W at a time): a row out of the table at any place in between (in a vector's lanes or the scalar
+    tail) makes the rows descend there and is refused by name; nothing is recomputed."""
+    engine = ro.RiskEngine(exchange_book(MARKET, 300, seed=4), MARKET)
+    p = engine.positions
+    rows = np.arange(len(p), dtype=np.int64)
+    a = int(np.argmax(p.end - p.start))
+    n = int(p.end[a] - p.start[a])
+    assert n >= 12  # several vectors and a tail on every target
+    before = engine.accounts().initial_usd.copy()
+    saved = p.indices.copy()
+    for offset in range(1, n - 1):
+        at = int(p.start[a]) + offset
+        for bad in (-1, len(engine.table) + 7):
+            p.indices[at] = bad
+            with pytest.raises(ValueError, match=f"position {at} names an instrument row outside the table"):
+                engine._refresh(rows, emit=False)
+            p.indices[:] = saved
+    np.testing.assert_array_equal(engine.accounts().initial_usd, before)
+
+
+def test_positions_out_of_order_are_read_whole_by_a_coin_tick(simd_target: str) -> None:
+    """A coin's update reads each account from its first to its last position of that coin when every
+    account's positions ascend; an account whose rows descend somewhere (an ETH position before a BTC one) is
+    read whole, so a BTC update still counts all of its BTC positions."""
+    engine = ro.RiskEngine(exchange_book(MARKET, 300, seed=4), MARKET)
+    p = engine.positions
+    is_btc = np.array([b == "BTC" for b in engine._base])
+    eth_before_btc = []
+    for a in range(len(p)):
+        seg = slice(int(p.start[a]), int(p.end[a]))
+        coins = is_btc[p.indices[seg]]
+        if coins.any() and (~coins).any():
+            order = np.argsort(coins, kind="stable")  # the ETH positions first
+            for arr in (p.indices, p.quantity, p.average):
+                arr[seg] = arr[seg][order]
+            eth_before_btc.append(a)
+    assert len(eth_before_btc) > 100
+    rows = np.arange(len(p), dtype=np.int64)
+    engine._refresh(rows, emit=False)  # every key, positions in any order
+    whole = engine.accounts()
+    engine._refresh(rows, keys=engine._keys_of("BTC"), emit=False)  # a BTC update's keys only
+    coin = engine.accounts()
+    for name in ("initial_usd", "maintenance_usd", "margin_balance_usd"):
+        np.testing.assert_array_equal(getattr(coin, name), getattr(whole, name), err_msg=name)
+
+
 def test_threads_give_the_same_bits(book: ro.Book) -> None:
     """An update's accounts split across threads (3,000 accounts: more than one part of 1,024) give exactly
     the figures and events of one thread."""

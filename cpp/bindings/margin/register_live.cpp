@@ -312,23 +312,31 @@ class LiveRefresh {
   // checked_accounts' checks of accounts [begin, end): whether all of them keep their positions in order.
   bool check_rows(const std::int64_t* ip, const std::int64_t* ep, const std::int64_t* r, const std::int64_t* ix,
                   std::int64_t n_pool, std::size_t begin, std::size_t end) const {
-    bool all_sorted = true;
+    // No early exit: the loops vectorise; a message is built only on failure.  First the segments (the order
+    // check reads them), then the rows: sorted positions (as the engine keeps them) lie between the first's
+    // row and the last's; the others are checked one by one.
+    bool ends_outside = false;
     for (std::size_t a = begin; a < end; ++a) {
       RO_CHECK(r[a] >= 0 && r[a] < n_total_, "rows outside the engine's accounts");
       RO_CHECK(0 <= ip[a] && ip[a] <= ep[a] && ep[a] <= n_pool, "account " + std::to_string(a) + ": positions outside the pool");
-      // No early exit: the loops vectorise; the message is found only on failure.  Sorted positions (as the engine
-      // keeps them) lie between the first's row and the last's; otherwise each is checked.
-      bool unsorted = false;
-      for (std::int64_t p = ip[a] + 1; p < ep[a]; ++p) unsorted |= ix[p] < ix[p - 1];
-      all_sorted = all_sorted && !unsorted;
-      bool outside = ip[a] < ep[a] && (static_cast<std::uint64_t>(ix[ip[a]]) >= n_instr_ ||
-                                       static_cast<std::uint64_t>(ix[ep[a] - 1]) >= n_instr_);
-      for (std::int64_t p = ip[a]; unsorted && p < ep[a]; ++p) outside |= static_cast<std::uint64_t>(ix[p]) >= n_instr_;
-      for (std::int64_t p = ip[a]; outside && p < ep[a]; ++p)
-        RO_CHECK(ix[p] >= 0 && static_cast<std::size_t>(ix[p]) < n_instr_,
-                 "position " + std::to_string(p) + " names an instrument row outside the table");
+      ends_outside |= ip[a] < ep[a] && (static_cast<std::uint64_t>(ix[ip[a]]) >= n_instr_ ||
+                                        static_cast<std::uint64_t>(ix[ep[a] - 1]) >= n_instr_);
     }
+    const auto first_unsorted = riskoffset::active_kernels().first_unsorted;
+    const std::size_t unsorted = first_unsorted(ip, ep, ix, begin, end);
+    for (std::size_t a = unsorted; a < end; ++a) {  // (from the first one on, account by account)
+      bool down = false;
+      for (std::int64_t p = ip[a] + 1; p < ep[a]; ++p) down |= ix[p] < ix[p - 1];
+      if (down) check_instruments(ix, ip[a], ep[a]);
+    }
+    const bool all_sorted = unsorted == end;
+    for (std::size_t a = begin; ends_outside && a < end; ++a) check_instruments(ix, ip[a], ep[a]);
     return all_sorted;
+  }
+  void check_instruments(const std::int64_t* ix, std::int64_t begin, std::int64_t end) const {
+    for (std::int64_t p = begin; p < end; ++p)
+      RO_CHECK(ix[p] >= 0 && static_cast<std::size_t>(ix[p]) < n_instr_,
+               "position " + std::to_string(p) + " names an instrument row outside the table");
   }
 
   // What `call` captures of an account whose level changed (capture_account), per part of the accounts:

@@ -135,6 +135,11 @@ struct CsrProductInputs {
 };
 using CsrProductKernel = void (*)(const CsrProductInputs&, double* out, std::size_t begin, std::size_t end);
 
+// The first of accounts [begin, end) (positions ip[a] .. ep[a] - 1 of ix, inside the pool) whose instrument
+// rows are not in ascending order, or end.
+using FirstUnsortedKernel = std::size_t (*)(const std::int64_t* ip, const std::int64_t* ep, const std::int64_t* ix,
+                                            std::size_t begin, std::size_t end);
+
 struct KernelTable {
   const char* name;
   PricingKernel price_greeks;
@@ -151,6 +156,7 @@ struct KernelTable {
   GridAccountsKernel grid_accounts;  // scenario-grid margin of a book's account groups
   GridGroupKernel grid_group;        // its steps after the sum, for one group
   SpanGroupsKernel span_groups;      // SPAN per (account, combined commodity) in one rate class
+  FirstUnsortedKernel first_unsorted;  // the first account whose positions' instrument rows descend
 };
 
 // One accessor per compiled target (defined in src/simd/target.cpp).

@@ -21,6 +21,7 @@ namespace RO_TARGET {
 #include "pricing/implied_vol_kernel.hpp"
 #include "pricing/scenario_kernel.hpp"
 #include "book/csr_product.hpp"
+#include "book/positions_order.hpp"
 #include "margin/portfolio_margin.hpp"
 #include "margin/grid_margin.hpp"
 #include "margin/span_margin.hpp"
@@ -51,7 +52,8 @@ const KernelTable& RO_CAT(kernels_, RO_TARGET)() {
                                  &RO_TARGET::erfcx_one,
                                  &RO_TARGET::grid_accounts_kernel,
                                  &RO_TARGET::grid_group_kernel,
-                                 &RO_TARGET::span_groups_kernel};
+                                 &RO_TARGET::span_groups_kernel,
+                                 &RO_TARGET::first_unsorted_kernel};
   return table;
 }
 
