@@ -68,22 +68,6 @@ void same_length(const A& a, std::size_t n, const char* name) {
 // _core.margin.NOT_CAPTURED).
 constexpr std::int64_t kNotCaptured = -2;
 
-// Sums per currency column 0-3 in the lanes of two two-double vectors (plain SSE2 on x86-64; GCC's vector
-// extensions elsewhere): `add` puts value x 1 in the column's lane and value x 0 in the others.
-struct OneHotSums {
-  typedef double Pair __attribute__((vector_size(16)));
-  Pair low = {0.0, 0.0}, high = {0.0, 0.0};  // columns 0-1, 2-3
-  void add(std::size_t column, double value) {
-    static constexpr Pair kOneHot[4][2] = {{{1.0, 0.0}, {0.0, 0.0}}, {{0.0, 1.0}, {0.0, 0.0}},
-                                           {{0.0, 0.0}, {1.0, 0.0}}, {{0.0, 0.0}, {0.0, 1.0}}};
-    const Pair v = {value, value};
-    low += v * kOneHot[column][0], high += v * kOneHot[column][1];
-  }
-  void store(double* out, std::size_t n) const {
-    for (std::size_t c = 0; c < n; ++c) out[c] = c < 2 ? low[c] : high[c - 2];
-  }
-};
-
 // The live engine's refresh, bound once to the engine's arrays (checked here, once): per instrument, the PM
 // inputs of the keys an update recomputes, the unit margins of standard margin (the `instruments` dict's
 // "standard" entry and its "standard_col") or a scenario grid's P&L (its "grid" entry; `grid_keys`: the currency
@@ -784,11 +768,12 @@ class LiveRefresh {
       if (standard)
         for (std::size_t c = 0; c < k; ++c) std_im[c] = 0.0, std_mm[c] = 0.0;
       bool finite = true;
-      // With up to four currencies, the options' values are summed in the lanes of two two-double vectors: each
-      // position adds its value times 1 in its currency's lane and times 0 (nothing: the same sums to the bit)
-      // in the others.  Summed in the cells instead, each position's load waits on the stores before it (the
-      // currency changes unpredictably, so its address is not known early): this loop alone ran 17 % slower.
-      OneHotSums lanes;
+      // The options' values of one currency summed in a scalar, added to its cell when the currency changes:
+      // positions are ordered by instrument row, and rows by underlying and settlement currency, so each cell is
+      // usually written once per account (summed in the cells, each position's load waited on the store before
+      // it: the loop ran 17 % slower).
+      std::size_t value_col = 0;
+      double value = 0.0;
       for (std::int64_t p = ip[a]; p < ep[a]; ++p) {
         // The averages are read once per update, from memory: requested a few cache lines ahead (an address
         // only, never read: it may lie past the pool's end).
@@ -797,10 +782,8 @@ class LiveRefresh {
         const std::uint32_t m = meta[i];
         const auto c = static_cast<std::size_t>(m & kColumnBits);
         const double q = quantity[p];
-        if (kK == 3 || kK == 4)
-          lanes.add(c, q * unit_value[i]);
-        else
-          opt[c] += q * unit_value[i];
+        if (c != value_col) opt[value_col] += value, value_col = c, value = 0.0;
+        value += q * unit_value[i];
         if (m & kFutureBit) {
           const double avg = average[p];
           finite = finite && std::isfinite(avg) && avg > 0.0;
@@ -812,7 +795,7 @@ class LiveRefresh {
           std_im[sc] += margin.initial, std_mm[sc] += margin.maintenance;
         }
       }
-      if (kK == 3 || kK == 4) lanes.store(opt, k);
+      if (k) opt[value_col] += value;
       if (pm_) {  // margin per currency from the account's keys; the group with the largest IM in USD
         double* im = initial_ + row * k;
         double* mm = maintenance_ + row * k;
