@@ -769,9 +769,9 @@ class LiveRefresh {
         for (std::size_t c = 0; c < k; ++c) std_im[c] = 0.0, std_mm[c] = 0.0;
       bool finite = true;
       // The options' values of one currency summed in a scalar, added to its cell when the currency changes:
-      // positions are ordered by instrument row, and rows by underlying and settlement currency, so each cell is
-      // usually written once per account (summed in the cells, each position's load waited on the store before
-      // it: the loop ran 17 % slower).
+      // positions are ordered by instrument row, and neighbouring rows mostly share their settlement currency,
+      // so a cell is written a few times per account (summed in the cells, each position's load waited on the
+      // store before it: the loop ran 17 % slower).
       std::size_t value_col = 0;
       double value = 0.0;
       for (std::int64_t p = ip[a]; p < ep[a]; ++p) {
