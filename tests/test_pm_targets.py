@@ -89,6 +89,25 @@ def test_a_descending_row_anywhere_in_an_account_is_found(simd_target: str) -> N
     np.testing.assert_array_equal(engine.accounts().initial_usd, before)
 
 
+def test_the_first_bad_position_in_account_order_is_named() -> None:
+    """A row out of the table inside one account (its rows then descend) and at the end of another: whichever
+    way the check finds each, the error names the one in the earlier account."""
+    engine = ro.RiskEngine(exchange_book(MARKET, 300, seed=4), MARKET)
+    p = engine.positions
+    rows = np.arange(len(p), dtype=np.int64)
+    long = np.flatnonzero(p.end - p.start >= 4)
+    early, late = int(long[10]), int(long[200])
+    saved = p.indices.copy()
+    for inside, at_end in ((early, late), (late, early)):
+        middle, last = int(p.start[inside]) + 2, int(p.end[at_end]) - 1
+        p.indices[middle] = len(engine.table) + 3
+        p.indices[last] = len(engine.table) + 3
+        first = middle if inside == early else last
+        with pytest.raises(ValueError, match=f"position {first} names an instrument row outside the table"):
+            engine._refresh(rows, emit=False)
+        p.indices[:] = saved
+
+
 def test_positions_out_of_order_are_read_whole_by_a_coin_tick(simd_target: str) -> None:
     """A coin's update reads each account from its first to its last position of that coin when every
     account's positions ascend; an account whose rows descend somewhere (an ETH position before a BTC one) is

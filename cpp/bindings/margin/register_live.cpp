@@ -298,29 +298,27 @@ class LiveRefresh {
                   std::int64_t n_pool, std::size_t begin, std::size_t end) const {
     // No early exit: the loops vectorise; a message is built only on failure.  First the segments (the order
     // check reads them), then the rows: sorted positions (as the engine keeps them) lie between the first's
-    // row and the last's; the others are checked one by one.
+    // row and the last's; the others are checked one by one.  The first bad position in account order is named.
     bool ends_outside = false;
     for (std::size_t a = begin; a < end; ++a) {
       RO_CHECK(r[a] >= 0 && r[a] < n_total_, "rows outside the engine's accounts");
       RO_CHECK(0 <= ip[a] && ip[a] <= ep[a] && ep[a] <= n_pool, "account " + std::to_string(a) + ": positions outside the pool");
-      ends_outside |= ip[a] < ep[a] && (static_cast<std::uint64_t>(ix[ip[a]]) >= n_instr_ ||
-                                        static_cast<std::uint64_t>(ix[ep[a] - 1]) >= n_instr_);
+      ends_outside |= ends_outside_table(ix, ip[a], ep[a]);
     }
-    const auto first_unsorted = riskoffset::active_kernels().first_unsorted;
-    const std::size_t unsorted = first_unsorted(ip, ep, ix, begin, end);
-    for (std::size_t a = unsorted; a < end; ++a) {  // (from the first one on, account by account)
+    const std::size_t unsorted = riskoffset::active_kernels().first_unsorted(ip, ep, ix, begin, end);
+    for (std::size_t a = ends_outside ? begin : unsorted; a < end; ++a) {  // (the usual case: none)
       bool down = false;
-      for (std::int64_t p = ip[a] + 1; p < ep[a]; ++p) down |= ix[p] < ix[p - 1];
-      if (down) check_instruments(ix, ip[a], ep[a]);
+      for (std::int64_t p = ip[a] + 1; a >= unsorted && p < ep[a]; ++p) down |= ix[p] < ix[p - 1];
+      if (down || ends_outside_table(ix, ip[a], ep[a]))
+        for (std::int64_t p = ip[a]; p < ep[a]; ++p)
+          RO_CHECK(ix[p] >= 0 && static_cast<std::size_t>(ix[p]) < n_instr_,
+                   "position " + std::to_string(p) + " names an instrument row outside the table");
     }
-    const bool all_sorted = unsorted == end;
-    for (std::size_t a = begin; ends_outside && a < end; ++a) check_instruments(ix, ip[a], ep[a]);
-    return all_sorted;
+    return unsorted == end;
   }
-  void check_instruments(const std::int64_t* ix, std::int64_t begin, std::int64_t end) const {
-    for (std::int64_t p = begin; p < end; ++p)
-      RO_CHECK(ix[p] >= 0 && static_cast<std::size_t>(ix[p]) < n_instr_,
-               "position " + std::to_string(p) + " names an instrument row outside the table");
+  bool ends_outside_table(const std::int64_t* ix, std::int64_t begin, std::int64_t end) const {
+    return begin < end && (static_cast<std::uint64_t>(ix[begin]) >= n_instr_ ||
+                           static_cast<std::uint64_t>(ix[end - 1]) >= n_instr_);
   }
 
   // What `call` captures of an account whose level changed (capture_account), per part of the accounts:
