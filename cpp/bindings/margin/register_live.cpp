@@ -68,6 +68,18 @@ void same_length(const A& a, std::size_t n, const char* name) {
 // _core.margin.NOT_CAPTURED).
 constexpr std::int64_t kNotCaptured = -2;
 
+// Settle cells.  An account's options values and futures P&L are summed per cell, an (underlying, currency) pair,
+// kept in the engine's options_part / futures_part, and the currencies' sums added up from the cells.  An update
+// on some PM keys (a coin's index tick) changes only the values of their instruments: it re-sums the cells of
+// their underlyings, reading only those positions, and keeps the others' (half of an index tick's settle read the
+// other coin's positions).  Without the engine's cells, the cells are the currencies (every update re-sums all).
+struct SettleScope {
+  bool every = true;  // every cell: the whole account is re-summed
+  std::vector<std::uint64_t> cells;  // bit per cell: re-summed
+  std::int64_t first_row = 0;  // the re-summed cells' instruments lie in rows [first_row, stop_row)
+  std::int64_t stop_row = std::numeric_limits<std::int64_t>::max();
+};
+
 // The live engine's refresh, bound once to the engine's arrays (checked here, once): per instrument, the PM
 // inputs of the keys an update recomputes, the unit margins of standard margin (the `instruments` dict's
 // "standard" entry and its "standard_col") or a scenario grid's P&L (its "grid" entry; `grid_keys`: the currency
@@ -95,13 +107,9 @@ class LiveRefresh {
     for (std::size_t c = 0; c < k_; ++c)
       RO_CHECK(std::isfinite(price_.data()[c]) && price_.data()[c] >= 0, "price of currency column " + std::to_string(c));
     RO_CHECK(k_ < kFutureBit, "too many currencies");
-    settle_meta_.resize(n_instr_);
-    for (std::size_t i = 0; i < n_instr_; ++i) {
+    for (std::size_t i = 0; i < n_instr_; ++i)
       RO_CHECK(settle_col_.data()[i] >= 0 && static_cast<std::size_t>(settle_col_.data()[i]) < k_,
                "settle_col of instrument row " + std::to_string(i));
-      settle_meta_[i] = static_cast<std::uint32_t>(settle_col_.data()[i]) | (is_future_.data()[i] ? kFutureBit : 0U) |
-                        (inverse_.data()[i] ? kInverseBit : 0U);
-    }
     RO_CHECK(cut_im_in.has_value() == cut_mm_in.has_value(), "give both haircuts (cross collateral) or neither");
     if (cut_im_in) {
       cut_im_ = riskoffset_bindings::aligned(*cut_im_in), cut_mm_ = riskoffset_bindings::aligned(*cut_mm_in);
@@ -123,6 +131,13 @@ class LiveRefresh {
     worst_key_ = state_array<std::int64_t>(state, "worst_key", n_total_);
     worst_index_ = state_array<std::int64_t>(state, "worst_index", n_total_);
     level_ = state_array<std::int8_t>(state, "level", n_total_);
+    bind_settle_cells(instruments, state);
+    settle_meta_.resize(n_instr_);
+    for (std::size_t i = 0; i < n_instr_; ++i) {
+      const std::int64_t cell = n_cells_ ? settle_cell_.data()[i] : settle_col_.data()[i];
+      settle_meta_[i] = static_cast<std::uint32_t>(cell) | (is_future_.data()[i] ? kFutureBit : 0U) |
+                        (inverse_.data()[i] ? kInverseBit : 0U);
+    }
     if (pm) bind_pm(*pm, state);
     if (instruments.contains("standard")) {  // Deribit standard margin, computed per position in the settle
       RO_CHECK(!pm, "a refresh computes portfolio margin or standard margin, not both");
@@ -514,8 +529,9 @@ class LiveRefresh {
                             std::size_t end, std::vector<std::int64_t>& moved, std::vector<std::int8_t>& before,
                             bool rows_aligned = false, bool rows_sorted = false, bool find_worst = true,
                             Captured* capture = nullptr, riskoffset::PmScratch* kept = nullptr) const {
+    const SettleScope& scope = settle_scope(rows_sorted);
     if (!pm_ && !grid_.bound()) {
-      const std::int64_t bad = settle_rows(ip, ep, ix, quantity, average, r, begin, end, moved, before);
+      const std::int64_t bad = settle_rows(ip, ep, ix, quantity, average, r, begin, end, moved, before, scope);
       for (std::size_t m = 0; capture && m < moved.size(); ++m)
         capture_account(ip, ep, ix, quantity, r, static_cast<std::size_t>(moved[m]), *capture);
       return bad;
@@ -529,7 +545,7 @@ class LiveRefresh {
         const std::size_t e = std::min(end, b + kSettleSlice);
         grid_.margin_rows(ip, ep, ix, quantity, r, b, e, work, out);
         const std::size_t moved_before = moved.size();
-        const std::int64_t bad = settle_rows(ip, ep, ix, quantity, average, r, b, e, moved, before);
+        const std::int64_t bad = settle_rows(ip, ep, ix, quantity, average, r, b, e, moved, before, scope);
         if (bad_row < 0) bad_row = bad;
         for (std::size_t m = moved_before; capture && m < moved.size(); ++m)
           capture_account(ip, ep, ix, quantity, r, static_cast<std::size_t>(moved[m]), *capture);
@@ -557,7 +573,7 @@ class LiveRefresh {
       pm_live(book, shape_, live, scratch, b, e);
       scratch.dampener_ready = true;  // (a kept scratch keeps them for the next call: they depend on the keys only)
       const std::size_t moved_before = moved.size();
-      const std::int64_t bad = settle_rows(ip, ep, ix, quantity, average, r, b, e, moved, before);
+      const std::int64_t bad = settle_rows(ip, ep, ix, quantity, average, r, b, e, moved, before, scope);
       if (bad_row < 0) bad_row = bad;
       // An account whose level changed gets an event that shows its worst scenario: found now, on these keys
       // (the same sums and steps again, with the search), while its positions are in cache.
@@ -688,6 +704,12 @@ class LiveRefresh {
       if (key_filtered_[i] >= 0) stop_row_ = static_cast<std::int64_t>(i) + 1;
       if (key_filtered_[i] >= 0 && start_row_ < 0) start_row_ = static_cast<std::int64_t>(i);
     }
+    if (n_cells_) {  // the settle of an update on these keys: the cells of the segments holding their instruments
+      std::vector<std::uint8_t> segment_on(n_segments_, 0);
+      for (std::size_t i = 0; i < n_instr_; ++i)
+        if (key_filtered_[i] >= 0) segment_on[static_cast<std::size_t>(cell_segment_.data()[settle_cell_.data()[i]])] = 1;
+      pm_scope_ = scope_of(segment_on);
+    }
     const auto nkk = n_total_ * static_cast<py::ssize_t>(n_keys_);
     live_.key_on = key_on_.data();
     live_.initial = key_initial_ = state_array<double>(state, "key_initial", nkk);
@@ -720,18 +742,20 @@ class LiveRefresh {
   // in the same order as the general one.
   std::int64_t settle_rows(const std::int64_t* ip, const std::int64_t* ep, const std::int64_t* ix, const double* quantity,
                            const double* average, const std::int64_t* r, std::size_t begin, std::size_t end,
-                           std::vector<std::int64_t>& moved, std::vector<std::int8_t>& before) const {
-    return standard_.bound() ? settle_rows_k<true>(ip, ep, ix, quantity, average, r, begin, end, moved, before)
-                             : settle_rows_k<false>(ip, ep, ix, quantity, average, r, begin, end, moved, before);
+                           std::vector<std::int64_t>& moved, std::vector<std::int8_t>& before,
+                           const SettleScope& scope) const {
+    return standard_.bound() ? settle_rows_k<true>(ip, ep, ix, quantity, average, r, begin, end, moved, before, scope)
+                             : settle_rows_k<false>(ip, ep, ix, quantity, average, r, begin, end, moved, before, scope);
   }
   template <bool kStandard>
   std::int64_t settle_rows_k(const std::int64_t* ip, const std::int64_t* ep, const std::int64_t* ix, const double* quantity,
                              const double* average, const std::int64_t* r, std::size_t begin, std::size_t end,
-                             std::vector<std::int64_t>& moved, std::vector<std::int8_t>& before) const {
+                             std::vector<std::int64_t>& moved, std::vector<std::int8_t>& before,
+                             const SettleScope& scope) const {
     switch (k_) {
-      case 3: return settle_rows_of<3, kStandard>(ip, ep, ix, quantity, average, r, begin, end, moved, before);
-      case 4: return settle_rows_of<4, kStandard>(ip, ep, ix, quantity, average, r, begin, end, moved, before);
-      default: return settle_rows_of<0, kStandard>(ip, ep, ix, quantity, average, r, begin, end, moved, before);
+      case 3: return settle_rows_of<3, kStandard>(ip, ep, ix, quantity, average, r, begin, end, moved, before, scope);
+      case 4: return settle_rows_of<4, kStandard>(ip, ep, ix, quantity, average, r, begin, end, moved, before, scope);
+      default: return settle_rows_of<0, kStandard>(ip, ep, ix, quantity, average, r, begin, end, moved, before, scope);
     }
   }
   // kK: the number of currencies, or 0 to read it from k_.  kStandard: standard margin is bound (its per-position
@@ -739,7 +763,8 @@ class LiveRefresh {
   template <std::size_t kK, bool kStandard>
   std::int64_t settle_rows_of(const std::int64_t* ip, const std::int64_t* ep, const std::int64_t* ix,
                               const double* quantity, const double* average, const std::int64_t* r, std::size_t begin,
-                              std::size_t end, std::vector<std::int64_t>& moved, std::vector<std::int8_t>& before) const {
+                              std::size_t end, std::vector<std::int64_t>& moved, std::vector<std::int8_t>& before,
+                              const SettleScope& scope) const {
     std::int64_t bad_row = -1;
     const std::size_t k = kK ? kK : k_;
     const double* bal = balance_.data();
@@ -756,11 +781,21 @@ class LiveRefresh {
     constexpr bool standard = kStandard;
     const riskoffset::StandardUnits& units = standard_.units();
     const std::int64_t* standard_col = standard ? standard_col_.data() : nullptr;
+    // The sums' cells: the currencies, or the (underlying, currency) cells of the segments (`bind_settle_cells`).
+    const std::size_t n_cells = n_cells_ ? n_cells_ : k;
+    const std::uint64_t* cell_in_scope = n_cells_ ? scope.cells.data() : nullptr;
+    const std::int64_t* cell_col = n_cells_ ? cell_col_.data() : nullptr;
     for (std::size_t a = begin; a < end; ++a) {
       const auto row = static_cast<std::size_t>(r[a]);
       double* opt = options_ + row * k;
       double* fut = futures_ + row * k;
-      for (std::size_t c = 0; c < k; ++c) opt[c] = 0.0, fut[c] = 0.0;
+      double* opt_cell = n_cells_ ? options_part_ + row * n_cells : opt;
+      double* fut_cell = n_cells_ ? futures_part_ + row * n_cells : fut;
+      if (!n_cells_ || scope.every)
+        for (std::size_t c = 0; c < n_cells; ++c) opt_cell[c] = 0.0, fut_cell[c] = 0.0;
+      else
+        for (std::size_t c = 0; c < n_cells; ++c)
+          if (cell_in_scope[c / 64] >> (c % 64) & 1U) opt_cell[c] = 0.0, fut_cell[c] = 0.0;
       double* std_im = initial_ + row * k;
       double* std_mm = maintenance_ + row * k;
       if (standard)
@@ -772,20 +807,26 @@ class LiveRefresh {
       // store before it: the loop ran 17 % slower).
       std::size_t value_col = 0;
       double value = 0.0;
-      for (std::int64_t p = ip[a]; p < ep[a]; ++p) {
+      // Only the positions of the scope's rows, when it has some (`settle_scope`).
+      const std::int64_t stop = ep[a];
+      const std::int64_t first = scope.first_row > 0 ? std::lower_bound(ix + ip[a], ix + stop, scope.first_row) - ix : ip[a];
+      for (std::int64_t p = first; p < stop; ++p) {
         // The averages are read once per update, from memory: requested a few cache lines ahead (an address
         // only, never read: it may lie past the pool's end).
         __builtin_prefetch(reinterpret_cast<const void*>(reinterpret_cast<std::uintptr_t>(average + p) + 512));
         const auto i = static_cast<std::size_t>(ix[p]);
+        if (static_cast<std::int64_t>(i) >= scope.stop_row) break;
         const std::uint32_t m = meta[i];
         const auto c = static_cast<std::size_t>(m & kColumnBits);
+        if (c != value_col) opt_cell[value_col] += value, value_col = c, value = 0.0;
+        // (a position of a kept cell ends the run before it, as on a full pass: the same sums, bit for bit)
+        if (cell_in_scope && !scope.every && !(cell_in_scope[c / 64] >> (c % 64) & 1U)) continue;
         const double q = quantity[p];
-        if (c != value_col) opt[value_col] += value, value_col = c, value = 0.0;
         value += q * unit_value[i];
         if (m & kFutureBit) {
           const double avg = average[p];
           finite = finite && std::isfinite(avg) && avg > 0.0;
-          fut[c] += riskoffset::futures_pnl(q, avg, mark[i], (m & kInverseBit) != 0);
+          fut_cell[c] += riskoffset::futures_pnl(q, avg, mark[i], (m & kInverseBit) != 0);
         }
         if (standard) {  // (summed per currency in position order, as ro.margin's groups sum them)
           const riskoffset::PositionMargin margin = riskoffset::standard_position_margin(units, i, q);
@@ -793,7 +834,14 @@ class LiveRefresh {
           std_im[sc] += margin.initial, std_mm[sc] += margin.maintenance;
         }
       }
-      if (k) opt[value_col] += value;
+      if (n_cells) opt_cell[value_col] += value;
+      if (n_cells_) {  // the currencies' sums from their cells, in cell order (the same order on every path)
+        for (std::size_t c = 0; c < k; ++c) opt[c] = 0.0, fut[c] = 0.0;
+        for (std::size_t c = 0; c < n_cells; ++c) {
+          const auto col = static_cast<std::size_t>(cell_col[c]);
+          opt[col] += opt_cell[c], fut[col] += fut_cell[c];
+        }
+      }
       if (pm_) {  // margin per currency from the account's keys; the group with the largest IM in USD
         double* im = initial_ + row * k;
         double* mm = maintenance_ + row * k;
@@ -828,6 +876,68 @@ class LiveRefresh {
       level_[row] = now;
     }
     return bad_row;
+  }
+
+  // Settle cells (SettleScope): kept by the engine, or the currencies.
+  SettleScope every_scope_, pm_scope_;
+  py::array_t<std::int64_t> settle_cell_, cell_col_, cell_segment_;
+  std::size_t n_cells_ = 0, n_segments_ = 0;
+  double *options_part_ = nullptr, *futures_part_ = nullptr;
+
+  // The scope of a refresh: an update on PM keys re-sums their segments where the accounts' positions are in
+  // ascending instrument row (its rows then bound where to read); anything else, every cell.
+  const SettleScope& settle_scope(bool rows_sorted) const {
+    return pm_ && n_cells_ && rows_sorted ? pm_scope_ : every_scope_;
+  }
+
+  // The instruments' "settle_cell" (its cell), "cell_currency" and "cell_segment" (per cell) and the state's
+  // "options_part" and "futures_part" (rows x cells), when the engine keeps cells.
+  void bind_settle_cells(const py::dict& instruments, const py::dict& state) {
+    if (!instruments.contains("settle_cell")) return;
+    settle_cell_ = live_array<std::int64_t>(instruments, "settle_cell");
+    cell_col_ = live_array<std::int64_t>(instruments, "cell_currency");
+    cell_segment_ = live_array<std::int64_t>(instruments, "cell_segment");
+    same_length(settle_cell_, n_instr_, "settle_cell");
+    const auto n_cells = static_cast<std::size_t>(cell_col_.size());
+    RO_CHECK(cell_col_.ndim() == 1 && cell_segment_.ndim() == 1 && static_cast<std::size_t>(cell_segment_.size()) == n_cells &&
+                 n_cells > 0 && n_cells < kFutureBit,
+             "cell_currency and cell_segment need one entry per cell");
+    std::size_t n_segments = 0;
+    for (std::size_t c = 0; c < n_cells; ++c) {
+      RO_CHECK(cell_col_.data()[c] >= 0 && static_cast<std::size_t>(cell_col_.data()[c]) < k_, "cell_currency of cell " + std::to_string(c));
+      RO_CHECK(cell_segment_.data()[c] >= 0 && cell_segment_.data()[c] < static_cast<std::int64_t>(n_cells),
+               "cell_segment of cell " + std::to_string(c));
+      n_segments = std::max(n_segments, static_cast<std::size_t>(cell_segment_.data()[c]) + 1);
+    }
+    for (std::size_t i = 0; i < n_instr_; ++i) {
+      const std::int64_t c = settle_cell_.data()[i];
+      RO_CHECK(c >= 0 && static_cast<std::size_t>(c) < n_cells && cell_col_.data()[c] == settle_col_.data()[i],
+               "settle_cell of instrument row " + std::to_string(i) + ": a cell of its settlement currency");
+    }
+    const auto size = n_total_ * static_cast<py::ssize_t>(n_cells);
+    options_part_ = state_array<double>(state, "options_part", size);
+    futures_part_ = state_array<double>(state, "futures_part", size);
+    n_cells_ = n_cells, n_segments_ = n_segments;
+    every_scope_.cells.assign((n_cells + 63) / 64, ~std::uint64_t{0});
+  }
+
+  SettleScope scope_of(const std::vector<std::uint8_t>& segment_on) const {
+    SettleScope scope;
+    scope.cells.assign((n_cells_ + 63) / 64, 0);
+    for (std::size_t c = 0; c < n_cells_; ++c)
+      if (segment_on[static_cast<std::size_t>(cell_segment_.data()[c])]) scope.cells[c / 64] |= std::uint64_t{1} << (c % 64);
+    scope.every = true;
+    for (std::size_t c = 0; c < n_cells_; ++c) scope.every = scope.every && (scope.cells[c / 64] >> (c % 64) & 1U);
+    if (scope.every) return every_scope_;
+    std::int64_t first = -1, stop = 0;
+    for (std::size_t i = 0; i < n_instr_; ++i) {
+      const auto c = static_cast<std::size_t>(settle_cell_.data()[i]);
+      if (!(scope.cells[c / 64] >> (c % 64) & 1U)) continue;
+      if (first < 0) first = static_cast<std::int64_t>(i);
+      stop = static_cast<std::int64_t>(i) + 1;
+    }
+    scope.first_row = std::max<std::int64_t>(first, 0), scope.stop_row = stop;
+    return scope;
   }
 
   std::vector<py::object> keep_;  // the dicts whose arrays the pointers below read

@@ -78,6 +78,7 @@ from ..unit_greeks import instrument_greeks, option_greeks, premium_adjusted
 from ..whatif import MAX_ORDER
 from .events import LEVELS, Event, EventBatch
 from .figures import Contributors, FigureColumns
+from .cells import settle_cells
 from .positions import FEW_INSTRUMENTS, Positions
 from .rows import RowStores
 from .undo import Undo
@@ -224,6 +225,7 @@ class RiskEngine:
         self.currencies = self._currency_list(balances)
         self._col = {c: j for j, c in enumerate(self.currencies)}
         self._settle_col = np.array([self._col[c] for c in self._settle_currency], dtype=np.int64)
+        self._cells = settle_cells(self.table.underlying, self._settle_col)
         self._standard_col = self._standard_columns()
         self._cuts = (self.collateral.haircuts(self.currencies, "im"), self.collateral.haircuts(self.currencies, "mm"))
         self._state_cache: dict[str, Any] | None = None
@@ -410,12 +412,14 @@ class RiskEngine:
     _key_worst_index: IntArray
     _key_worst_pnl: FloatArray
     _worst_stale: npt.NDArray[np.bool_]  # [account, PM vector key]: its worst scenario index awaits `_fresh_worst`
-    # name -> (columns: "currency", "key" (a group key: a PM vector key, a grid's currency), "pm_key" (a PM vector
-    # key) or "" for one, dtype, fill).
+    # name -> (columns: "currency", "cell" (a settle cell), "key" (a group key: a PM vector key, a grid's currency),
+    # "pm_key" (a PM vector key) or "" for one, dtype, fill).
     _ACCOUNT_ARRAYS: ClassVar[dict[str, tuple[str, Any, float]]] = {
         "_balance": ("currency", np.float64, 0.0),
         "_options": ("currency", np.float64, 0.0),
         "_futures": ("currency", np.float64, 0.0),
+        "_options_part": ("cell", np.float64, 0.0),  # the same per settle cell (`cells`): the refresh's own sums
+        "_futures_part": ("cell", np.float64, 0.0),
         "_initial": ("currency", np.float64, 0.0),
         "_maintenance": ("currency", np.float64, 0.0),
         "_margin_balance": ("", np.float64, 0.0),
@@ -448,7 +452,8 @@ class RiskEngine:
         self._state_cache = None
         stores: RowStores = self.__dict__.setdefault("_row_stores", RowStores())
         pm_keys = len(self._keys.names) if self.pm else 0
-        width = {"currency": len(self.currencies), "key": self._n_group_keys(), "pm_key": pm_keys}
+        cells = len(self._cells) if self._cells is not None else 0
+        width = {"currency": len(self.currencies), "cell": cells, "key": self._n_group_keys(), "pm_key": pm_keys}
         for name, (columns, dtype, fill) in self._ACCOUNT_ARRAYS.items():
             old = getattr(self, name, None)
             if old is None:
@@ -656,11 +661,17 @@ class RiskEngine:
             if self._grid is not None:  # (the kept option columns scale no grid's vol shocks yet: rebuilt)
                 self._reset_option_cache()
         # Saved before a grid's worst scenarios were kept per currency: found by a full recomputation, below.
-        regroup = self._grid is not None and self._key_worst_index.shape[1] != len(self.currencies)
-        if regroup:
+        recompute = self._grid is not None and self._key_worst_index.shape[1] != len(self.currencies)
+        if recompute:
             n, k = len(self._level), len(self.currencies)
             self._key_worst_index, self._key_worst_pnl = np.full((n, k), -1, dtype=np.int64), np.zeros((n, k))
             self._state_cache = None
+        if "_cells" not in state:  # saved before the settle kept its cells: made, and filled by a full recomputation
+            self._cells = settle_cells(self.table.underlying, self._settle_col)
+            width = len(self._cells) if self._cells is not None else 0
+            self._options_part, self._futures_part = np.zeros((len(self._level), width)), np.zeros((len(self._level), width))
+            self._columns_cache = self._state_cache = None
+            recompute = True
         n_keys = len(self._keys.names) if self.pm else 0
         if "_worst_stale" not in state:  # saved before bulk updates left the worst scenario to the queries
             self._worst_stale = np.zeros((len(self._level), n_keys), dtype=np.bool_)
@@ -674,7 +685,7 @@ class RiskEngine:
         self._bound_cache = {}
         self._sub_tables = {}
         self._lock = threading.RLock()
-        if regroup:  # (the same figures: the same code on the same inputs)
+        if recompute:  # (the same figures: the same code on the same inputs)
             self._refresh(np.arange(len(self.positions), dtype=np.int64), emit=False, find_worst=True)
 
     def _instrument_columns(self) -> dict[str, Any]:
@@ -688,6 +699,10 @@ class RiskEngine:
                 "is_option": self._option_u8,
                 "settle_col": self._settle_col,
             }
+            if self._cells is not None:  # the refresh's sums per settle cell
+                self._columns_cache.update(
+                    settle_cell=self._cells.cell_of, cell_currency=self._cells.currency, cell_segment=self._cells.segment
+                )
             if self._standard is not None:  # the refresh computes standard margin per position
                 self._columns_cache["standard"] = self._standard.arrays()
                 self._columns_cache["standard_col"] = self._standard_col

@@ -1,0 +1,150 @@
+"""The live refresh's settle cells (riskoffset.live.cells): an account's options value and futures P&L kept
+per (underlying, settlement currency) cell, so that an index tick of one coin re-sums that coin's cells only.
+After any sequence of updates the kept cells equal the sums of the accounts' positions (numpy) and every
+figure is exactly that of a recomputation of every account, and a coin's tick leaves the other coins' cells as
+they were."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import riskoffset as ro
+from riskoffset.accounts.equity import futures_unrealised_pnl
+from riskoffset.live.cells import MAX_SEGMENTS, settle_cells
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+from benchlib import exchange_book
+
+MARKET = ro.Market.sample()
+LATE_BTC = "BTC-25DEC26-"  # (a BTC expiry's options)
+KEPT = ("_options", "_futures", "_options_part", "_futures_part", "_initial", "_maintenance", "_margin_balance",
+        "_initial_usd", "_maintenance_usd", "_available", "_ratio", "_level")  # fmt: skip
+
+
+def test_cells_are_numbered_as_the_rows_first_name_them() -> None:
+    underlying = np.array([3, 3, 1, 3, 1, 3])
+    settle_col = np.array([0, 2, 1, 0, 2, 2])
+    cells = settle_cells(underlying, settle_col)
+    assert cells is not None
+    np.testing.assert_array_equal(cells.cell_of, [0, 1, 2, 0, 3, 1])
+    np.testing.assert_array_equal(cells.currency, [0, 2, 1, 2])
+    np.testing.assert_array_equal(cells.segment, [1, 1, 0, 0])  # (segments: the underlyings in code order)
+    assert len(cells) == 4
+    assert settle_cells(np.array([5, 5, 5]), np.array([0, 1, 0])) is None  # one underlying: the currencies
+    many = np.arange(MAX_SEGMENTS + 1)
+    assert settle_cells(many, np.zeros_like(many)) is None
+
+
+def _engine(method: str, interleaved: bool = False) -> ro.RiskEngine:
+    book = exchange_book(MARKET, 400, seed=21)
+    rng = np.random.default_rng(5)
+    if interleaved:  # no position in a BTC expiry's options: the engine lists them after the ETH rows
+        names = book.instruments.names[book.indices]
+        keep = ~np.char.startswith(names.astype(str), LATE_BTC)
+        account = np.repeat(np.asarray(book.accounts), np.diff(book.indptr))
+        book = ro.Book.from_arrays(account[keep], names[keep], book.quantity[keep], instruments=MARKET.instruments)
+    amounts = rng.uniform(0.0, 1.0, (len(book.accounts), 3)) * [2.0, 30.0, 20_000.0]
+    balances = ro.Balances(np.asarray(book.accounts), ("BTC", "ETH", "USDC"), amounts)
+    return ro.RiskEngine(book, MARKET, method=method, balances=balances)
+
+
+def _kept(engine: ro.RiskEngine) -> dict[str, Any]:
+    return {name: getattr(engine, name).copy() for name in KEPT}
+
+
+def _cells_by_numpy(engine: ro.RiskEngine) -> tuple[Any, Any]:
+    """Each account's options value and futures P&L per cell, summed here over its positions (an independent
+    reference: numpy, in another order)."""
+    cells, p = engine._cells, engine.positions
+    assert cells is not None
+    n = len(p)
+    account = np.repeat(np.arange(n), p.end[:n] - p.start[:n])
+    at = np.concatenate([np.arange(s, e) for s, e in zip(p.start[:n].tolist(), p.end[:n].tolist())])
+    rows, q = p.indices[at], p.quantity[at]
+    options, futures = np.zeros((n, len(cells))), np.zeros((n, len(cells)))
+    np.add.at(options, (account, cells.cell_of[rows]), q * engine._unit_value[rows])
+    fut = engine._future[rows]
+    pnl = futures_unrealised_pnl(q[fut], p.average[at][fut], engine._mark[rows][fut], engine._inverse[rows][fut])
+    np.add.at(futures, (account[fut], cells.cell_of[rows][fut]), pnl)
+    return options, futures
+
+
+def _assert_same_as_from_scratch(engine: ro.RiskEngine, step: str) -> None:
+    options, futures = _cells_by_numpy(engine)
+    np.testing.assert_allclose(engine._options_part, options, rtol=1e-12, atol=1e-9, err_msg=f"options after {step}")
+    np.testing.assert_allclose(engine._futures_part, futures, rtol=1e-12, atol=1e-9, err_msg=f"futures after {step}")
+    kept = _kept(engine)
+    engine._refresh(np.arange(len(engine.positions), dtype=np.int64), emit=False)
+    for name, was in kept.items():
+        np.testing.assert_array_equal(was, getattr(engine, name), err_msg=f"{name} after {step}")
+
+
+@pytest.mark.parametrize(("method", "interleaved"), [("deribit-pm", False), ("deribit-pm", True),
+                                                     ("deribit-standard", False)])  # fmt: skip
+def test_any_sequence_of_updates_keeps_the_cells_of_a_full_recomputation(method: str, interleaved: bool) -> None:
+    engine = _engine(method, interleaved)
+    assert engine._cells is not None and len(engine._cells) >= 4  # BTC and ETH, each in its coin and USDC
+    rng = np.random.default_rng(17)
+    options = [n for n in sorted(MARKET.mark_iv) if n.startswith(("BTC-", "ETH-"))][::25]
+    if interleaved:  # accounts open positions in them: their BTC positions lie on both sides of their ETH ones
+        late = [n for n in sorted(MARKET.mark_iv) if n.startswith(LATE_BTC)][::5]
+        for a in range(0, 400, 3):
+            engine.on_trade(engine.positions.labels[a], late[a % len(late)], 1.0, 0.01)
+        rows = engine._row_of_name
+        assert min(rows[n] for n in late) > max(rows[n] for n in options if n.startswith("ETH-"))
+        options += late
+    futures = ["BTC-PERPETUAL", "ETH-PERPETUAL", "BTC_USDC-PERPETUAL", "ETH_USDC-PERPETUAL"]
+    accounts = engine.positions.labels
+    for step in range(40):
+        kind = step % 5
+        if kind in (0, 1):
+            coin = "BTC" if rng.random() < 0.5 else "ETH"
+            engine.on_index(coin, engine.market.index[coin] * float(rng.uniform(0.97, 1.03)))
+            what = f"{coin} index tick"
+        elif kind == 2:
+            name = options[int(rng.integers(len(options)))]
+            engine.on_ticker(name, mark_iv=float(engine.market.mark_iv[name] * rng.uniform(0.9, 1.1)))
+            what = f"vol tick of {name}"
+        elif kind == 3:
+            name = (options + futures)[int(rng.integers(len(options) + len(futures)))]
+            account = accounts[int(rng.integers(len(accounts)))]
+            price = engine.market.marks[name] if name in engine.market.marks else 0.01
+            engine.on_trade(account, name, float(rng.choice([-1.0, 1.0]) * rng.uniform(0.1, 5.0)), price)
+            what = f"trade of {name}"
+        else:
+            account = accounts[int(rng.integers(len(accounts)))]
+            engine.on_balance(account, "ETH", float(rng.uniform(0.0, 10.0)))
+            what = "balance"
+        _assert_same_as_from_scratch(engine, what)
+
+
+def test_a_coin_tick_keeps_the_other_coins_cells() -> None:
+    """A BTC tick re-sums the BTC cells and adds the ETH cells as they were: a value planted in an ETH cell
+    survives it (and reaches the account's ETH equity), and the next full recomputation replaces it."""
+    engine = _engine("deribit-pm")
+    cells = engine._cells
+    assert cells is not None
+    base = np.array(engine._base)
+    eth_cells = np.unique(cells.cell_of[base == "ETH"])
+    btc_cells = np.unique(cells.cell_of[base == "BTC"])
+    assert not set(eth_cells) & set(btc_cells)
+    holds_eth = np.flatnonzero(np.abs(engine._options_part[:, eth_cells]).sum(axis=1) > 0)
+    a, cell = int(holds_eth[0]), int(eth_cells[0])
+    true_value = engine._options_part[a, cell]
+    planted = true_value + 1.0
+    engine._options_part[a, cell] = planted
+    btc_before = engine._options_part[a, btc_cells].copy()
+    engine.on_index("BTC", MARKET.index["BTC"] * 1.01)
+    assert engine._options_part[a, cell] == planted
+    assert not np.array_equal(engine._options_part[a, btc_cells], btc_before)  # (the BTC cells were re-summed)
+    col = int(cells.currency[cell])  # its currency's sum: its cells added in cell order, the planted one included
+    expected = 0.0
+    for c in np.flatnonzero(cells.currency == col).tolist():
+        expected += float(engine._options_part[a, c])
+    assert engine._options[a, col] == expected
+    engine._refresh(np.arange(len(engine.positions), dtype=np.int64), emit=False)
+    assert engine._options_part[a, cell] == true_value
