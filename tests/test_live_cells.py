@@ -6,6 +6,7 @@ they were."""
 
 from __future__ import annotations
 
+import pickle
 import sys
 from pathlib import Path
 from typing import Any
@@ -112,7 +113,7 @@ def test_any_sequence_of_updates_keeps_the_cells_of_a_full_recomputation(method:
         elif kind == 3:
             name = (options + futures)[int(rng.integers(len(options) + len(futures)))]
             account = accounts[int(rng.integers(len(accounts)))]
-            price = engine.market.marks[name] if name in engine.market.marks else 0.01
+            price = engine.market.marks.get(name, 0.01)
             engine.on_trade(account, name, float(rng.choice([-1.0, 1.0]) * rng.uniform(0.1, 5.0)), price)
             what = f"trade of {name}"
         else:
@@ -148,3 +149,22 @@ def test_a_coin_tick_keeps_the_other_coins_cells() -> None:
     assert engine._options[a, col] == expected
     engine._refresh(np.arange(len(engine.positions), dtype=np.int64), emit=False)
     assert engine._options_part[a, cell] == true_value
+
+
+def test_an_engine_saved_before_the_cells_restores_with_them() -> None:
+    """An engine pickled without the cells (as an earlier version wrote it) gets them, filled from its
+    positions, and then follows the same updates to the same figures as the engine it was saved from."""
+    engine = _engine("deribit-pm")
+    engine.on_index("BTC", MARKET.index["BTC"] * 1.02)
+    state = engine.__getstate__()
+    for name in ("_cells", "_options_part", "_futures_part"):
+        del state[name]
+    old = ro.RiskEngine.__new__(ro.RiskEngine)
+    old.__setstate__(pickle.loads(pickle.dumps(state)))
+    assert old._cells is not None
+    np.testing.assert_array_equal(old._options_part, engine._options_part)
+    for e in (engine, old):
+        e.on_index("ETH", MARKET.index["ETH"] * 0.98)
+        e.on_trade(e.positions.labels[3], "ETH-PERPETUAL", 100.0, MARKET.marks["ETH-PERPETUAL"])
+    for name in KEPT:
+        np.testing.assert_array_equal(getattr(old, name), getattr(engine, name), err_msg=name)

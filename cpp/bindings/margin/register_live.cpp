@@ -74,10 +74,11 @@ constexpr std::int64_t kNotCaptured = -2;
 // their underlyings, reading only those positions, and keeps the others' (half of an index tick's settle read the
 // other coin's positions).  Without the engine's cells, the cells are the currencies (every update re-sums all).
 struct SettleScope {
-  bool every = true;  // every cell: the whole account is re-summed
-  std::vector<std::uint64_t> cells;  // bit per cell: re-summed
-  std::int64_t first_row = 0;  // the re-summed cells' instruments lie in rows [first_row, stop_row)
+  std::vector<std::uint32_t> cells;  // the cells re-summed
+  std::vector<std::uint8_t> on;  // per cell: re-summed
+  std::int64_t first_row = 0;  // their instruments lie in rows [first_row, stop_row)
   std::int64_t stop_row = std::numeric_limits<std::int64_t>::max();
+  bool mixed = false;  // rows [first_row, stop_row) hold instruments of kept cells too: each position is checked
 };
 
 // The live engine's refresh, bound once to the engine's arrays (checked here, once): per instrument, the PM
@@ -781,21 +782,24 @@ class LiveRefresh {
     constexpr bool standard = kStandard;
     const riskoffset::StandardUnits& units = standard_.units();
     const std::int64_t* standard_col = standard ? standard_col_.data() : nullptr;
-    // The sums' cells: the currencies, or the (underlying, currency) cells of the segments (`bind_settle_cells`).
+    // The sums' cells: the currencies, or the engine's (underlying, currency) cells (SettleScope).
     const std::size_t n_cells = n_cells_ ? n_cells_ : k;
-    const std::uint64_t* cell_in_scope = n_cells_ ? scope.cells.data() : nullptr;
     const std::int64_t* cell_col = n_cells_ ? cell_col_.data() : nullptr;
+    const std::uint32_t* resummed = scope.cells.data();
+    const std::size_t n_resummed = scope.cells.size();
+    const std::uint8_t* on = scope.on.data();
+    const bool mixed = scope.mixed;
+    const std::int64_t first_row = scope.first_row, stop_row = scope.stop_row;
     for (std::size_t a = begin; a < end; ++a) {
       const auto row = static_cast<std::size_t>(r[a]);
       double* opt = options_ + row * k;
       double* fut = futures_ + row * k;
       double* opt_cell = n_cells_ ? options_part_ + row * n_cells : opt;
       double* fut_cell = n_cells_ ? futures_part_ + row * n_cells : fut;
-      if (!n_cells_ || scope.every)
-        for (std::size_t c = 0; c < n_cells; ++c) opt_cell[c] = 0.0, fut_cell[c] = 0.0;
+      if (n_cells_)
+        for (std::size_t j = 0; j < n_resummed; ++j) opt_cell[resummed[j]] = 0.0, fut_cell[resummed[j]] = 0.0;
       else
-        for (std::size_t c = 0; c < n_cells; ++c)
-          if (cell_in_scope[c / 64] >> (c % 64) & 1U) opt_cell[c] = 0.0, fut_cell[c] = 0.0;
+        for (std::size_t c = 0; c < k; ++c) opt[c] = 0.0, fut[c] = 0.0;
       double* std_im = initial_ + row * k;
       double* std_mm = maintenance_ + row * k;
       if (standard)
@@ -809,18 +813,18 @@ class LiveRefresh {
       double value = 0.0;
       // Only the positions of the scope's rows, when it has some (`settle_scope`).
       const std::int64_t stop = ep[a];
-      const std::int64_t first = scope.first_row > 0 ? std::lower_bound(ix + ip[a], ix + stop, scope.first_row) - ix : ip[a];
+      const std::int64_t first = first_row > 0 ? std::lower_bound(ix + ip[a], ix + stop, first_row) - ix : ip[a];
       for (std::int64_t p = first; p < stop; ++p) {
         // The averages are read once per update, from memory: requested a few cache lines ahead (an address
         // only, never read: it may lie past the pool's end).
         __builtin_prefetch(reinterpret_cast<const void*>(reinterpret_cast<std::uintptr_t>(average + p) + 512));
         const auto i = static_cast<std::size_t>(ix[p]);
-        if (static_cast<std::int64_t>(i) >= scope.stop_row) break;
+        if (static_cast<std::int64_t>(i) >= stop_row) break;
         const std::uint32_t m = meta[i];
         const auto c = static_cast<std::size_t>(m & kColumnBits);
         if (c != value_col) opt_cell[value_col] += value, value_col = c, value = 0.0;
         // (a position of a kept cell ends the run before it, as on a full pass: the same sums, bit for bit)
-        if (cell_in_scope && !scope.every && !(cell_in_scope[c / 64] >> (c % 64) & 1U)) continue;
+        if (mixed && !on[c]) continue;
         const double q = quantity[p];
         value += q * unit_value[i];
         if (m & kFutureBit) {
@@ -918,25 +922,27 @@ class LiveRefresh {
     options_part_ = state_array<double>(state, "options_part", size);
     futures_part_ = state_array<double>(state, "futures_part", size);
     n_cells_ = n_cells, n_segments_ = n_segments;
-    every_scope_.cells.assign((n_cells + 63) / 64, ~std::uint64_t{0});
+    every_scope_ = scope_of(std::vector<std::uint8_t>(n_segments, 1));
   }
 
+  // The cells of the segments `segment_on`, and the rows that hold their instruments.
   SettleScope scope_of(const std::vector<std::uint8_t>& segment_on) const {
     SettleScope scope;
-    scope.cells.assign((n_cells_ + 63) / 64, 0);
-    for (std::size_t c = 0; c < n_cells_; ++c)
-      if (segment_on[static_cast<std::size_t>(cell_segment_.data()[c])]) scope.cells[c / 64] |= std::uint64_t{1} << (c % 64);
-    scope.every = true;
-    for (std::size_t c = 0; c < n_cells_; ++c) scope.every = scope.every && (scope.cells[c / 64] >> (c % 64) & 1U);
-    if (scope.every) return every_scope_;
+    scope.on.resize(n_cells_);
+    for (std::size_t c = 0; c < n_cells_; ++c) {
+      scope.on[c] = segment_on[static_cast<std::size_t>(cell_segment_.data()[c])];
+      if (scope.on[c]) scope.cells.push_back(static_cast<std::uint32_t>(c));
+    }
+    if (scope.cells.size() == n_cells_) return scope;  // every row (first_row 0, no stop)
     std::int64_t first = -1, stop = 0;
     for (std::size_t i = 0; i < n_instr_; ++i) {
-      const auto c = static_cast<std::size_t>(settle_cell_.data()[i]);
-      if (!(scope.cells[c / 64] >> (c % 64) & 1U)) continue;
+      if (!scope.on[static_cast<std::size_t>(settle_cell_.data()[i])]) continue;
       if (first < 0) first = static_cast<std::int64_t>(i);
       stop = static_cast<std::int64_t>(i) + 1;
     }
     scope.first_row = std::max<std::int64_t>(first, 0), scope.stop_row = stop;
+    for (std::int64_t i = scope.first_row; i < stop; ++i)
+      scope.mixed = scope.mixed || !scope.on[static_cast<std::size_t>(settle_cell_.data()[i])];
     return scope;
   }
 

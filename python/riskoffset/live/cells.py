@@ -10,9 +10,10 @@ recomputation give the same figures.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from .._types import IntArray
 
@@ -21,18 +22,19 @@ from .._types import IntArray
 MAX_SEGMENTS = 64
 
 
-class SettleCells(NamedTuple):
+@dataclass(frozen=True)
+class SettleCells:
     """Per instrument row, its cell; per cell, its currency column and its segment (an underlying)."""
 
     cell_of: IntArray
     currency: IntArray
     segment: IntArray
 
-    def __len__(self) -> int:  # type: ignore[override]
+    def __len__(self) -> int:
         return len(self.currency)
 
 
-def settle_cells(underlying: IntArray, settle_col: IntArray) -> SettleCells | None:
+def settle_cells(underlying: npt.ArrayLike, settle_col: npt.ArrayLike) -> SettleCells | None:
     """The cells of a table whose rows have the underlying codes ``underlying`` and settle in the currency
     columns ``settle_col``, numbered in order of first appearance; None when the table has one underlying (the
     cells would be its currencies) or more than `MAX_SEGMENTS`."""

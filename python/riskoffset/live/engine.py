@@ -76,9 +76,9 @@ from ..margining.vectors import vector_keys
 from ..market import Market, MarketDataError, curve_point
 from ..unit_greeks import instrument_greeks, option_greeks, premium_adjusted
 from ..whatif import MAX_ORDER
+from .cells import settle_cells
 from .events import LEVELS, Event, EventBatch
 from .figures import Contributors, FigureColumns
-from .cells import settle_cells
 from .positions import FEW_INSTRUMENTS, Positions
 from .rows import RowStores
 from .undo import Undo
