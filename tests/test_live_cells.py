@@ -84,10 +84,19 @@ def _assert_same_as_from_scratch(engine: ro.RiskEngine, step: str) -> None:
         np.testing.assert_array_equal(was, getattr(engine, name), err_msg=f"{name} after {step}")
 
 
-@pytest.mark.parametrize(("method", "interleaved"), [("deribit-pm", False), ("deribit-pm", True),
-                                                     ("deribit-standard", False)])  # fmt: skip
-def test_any_sequence_of_updates_keeps_the_cells_of_a_full_recomputation(method: str, interleaved: bool) -> None:
-    engine = _engine(method, interleaved)
+def test_only_portfolio_margin_keeps_cells() -> None:
+    """Under the other methods every update recomputes its accounts whole: no cells, the currencies' sums
+    made directly (and the figures of `test_live_engine`)."""
+    for method in ("deribit-standard", "grid"):
+        engine = _engine(method)
+        assert engine._cells is None and engine._options_part.shape == (len(engine.positions), 0)
+        engine.on_index("BTC", MARKET.index["BTC"] * 1.01)
+        assert np.abs(engine._options).sum() > 0
+
+
+@pytest.mark.parametrize("interleaved", [False, True])
+def test_any_sequence_of_updates_keeps_the_cells_of_a_full_recomputation(interleaved: bool) -> None:
+    engine = _engine("deribit-pm", interleaved)
     assert engine._cells is not None and len(engine._cells) >= 4  # BTC and ETH, each in its coin and USDC
     rng = np.random.default_rng(17)
     options = [n for n in sorted(MARKET.mark_iv) if n.startswith(("BTC-", "ETH-"))][::25]

@@ -38,12 +38,15 @@ export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$LOGS
 export PYTHONMALLOC=malloc  # every Python allocation through malloc: ASan sees buffers handed to C++
 export HYPOTHESIS_PROFILE=${HYPOTHESIS_PROFILE:-sanitize}  # fewer examples per property (tests/conftest.py)
 # Every test that reaches the C++ core; left out: the browser test (Chromium is not ours to sanitize), the Dask
-# tests (worker processes), the pure-Python command line, report, README and SPAN-file tests, and the accuracy
+# tests (worker processes), the pure-Python command line, report, README and SPAN-file tests, the accuracy
 # tests against mpmath (most of their time is the oracle in Python; the kernels they call are driven here by the
-# binding, fuzz, SIMD-target and implied-vol tests, odd lengths and bad inputs included).
+# binding, fuzz, SIMD-target and implied-vol tests, odd lengths and bad inputs included), and the live stream's
+# message, replay and sample-stream tests (JSON, files and snapshots in Python, under the sanitizers a third of
+# this run; the engine calls they make are the live engine tests').
 tests=(tests --ignore=tests/test_report_browser.py --ignore=tests/test_distributed.py --ignore=tests/test_readme.py
        --ignore-glob='tests/test_cli*.py' --ignore-glob='tests/test_report*.py' --ignore-glob='tests/test_span*.py'
-       --ignore-glob='tests/test_accuracy*.py')
+       --ignore-glob='tests/test_accuracy*.py' --ignore=tests/test_live_messages.py --ignore=tests/test_live_replay.py
+       --ignore=tests/test_live_stream.py)
 if [[ $# -gt 0 ]]; then tests=("$@"); fi
 # (the tests import the installed, instrumented package: the source tree is not on sys.path)
 rc=0

@@ -76,7 +76,7 @@ from ..margining.vectors import vector_keys
 from ..market import Market, MarketDataError, curve_point
 from ..unit_greeks import instrument_greeks, option_greeks, premium_adjusted
 from ..whatif import MAX_ORDER
-from .cells import settle_cells
+from .cells import SettleCells, settle_cells
 from .events import LEVELS, Event, EventBatch
 from .figures import Contributors, FigureColumns
 from .positions import FEW_INSTRUMENTS, Positions
@@ -225,7 +225,7 @@ class RiskEngine:
         self.currencies = self._currency_list(balances)
         self._col = {c: j for j, c in enumerate(self.currencies)}
         self._settle_col = np.array([self._col[c] for c in self._settle_currency], dtype=np.int64)
-        self._cells = settle_cells(self.table.underlying, self._settle_col)
+        self._cells = self._settle_cells()
         self._standard_col = self._standard_columns()
         self._cuts = (self.collateral.haircuts(self.currencies, "im"), self.collateral.haircuts(self.currencies, "mm"))
         self._state_cache: dict[str, Any] | None = None
@@ -330,6 +330,11 @@ class RiskEngine:
             self._labels = tuple(p.scenarios(p.pair(b)).labels for b in self._keys.base)
         self._reset_option_cache()
         self._cache_options(np.arange(len(t), dtype=np.int64), t, resolved)
+
+    def _settle_cells(self) -> SettleCells | None:
+        """The refresh's settle cells (`cells`): under deribit-pm, whose coin ticks recompute that coin's keys
+        only; none under the other methods (their updates recompute every account whole)."""
+        return settle_cells(self.table.underlying, self._settle_col) if self.pm else None
 
     def _n_group_keys(self) -> int:
         """How many group keys an account's worst scenario is kept per: PM's vector keys, a grid's currencies
@@ -667,7 +672,7 @@ class RiskEngine:
             self._key_worst_index, self._key_worst_pnl = np.full((n, k), -1, dtype=np.int64), np.zeros((n, k))
             self._state_cache = None
         if "_cells" not in state:  # saved before the settle kept its cells: made, and filled by a full recomputation
-            self._cells = settle_cells(self.table.underlying, self._settle_col)
+            self._cells = self._settle_cells()
             width = len(self._cells) if self._cells is not None else 0
             self._options_part, self._futures_part = np.zeros((len(self._level), width)), np.zeros((len(self._level), width))
             self._columns_cache = self._state_cache = None
