@@ -133,8 +133,9 @@ def test_any_sequence_of_updates_keeps_the_cells_of_a_full_recomputation(interle
 
 
 def test_a_coin_tick_keeps_the_other_coins_cells() -> None:
-    """A BTC tick re-sums the BTC cells and adds the ETH cells as they were: a value planted in an ETH cell
-    survives it (and reaches the account's ETH equity), and the next full recomputation replaces it."""
+    """A BTC tick re-sums the BTC cells and keeps the ETH ones: a value planted in the ETH options' USDC cell
+    survives it and reaches the account's USDC sum (USDC has BTC cells too: re-added from its cells), the ETH sum
+    (no BTC cell) is kept as it was, and the next full recomputation replaces the planted value."""
     engine = _engine("deribit-pm")
     cells = engine._cells
     assert cells is not None
@@ -142,22 +143,26 @@ def test_a_coin_tick_keeps_the_other_coins_cells() -> None:
     eth_cells = np.unique(cells.cell_of[base == "ETH"])
     btc_cells = np.unique(cells.cell_of[base == "BTC"])
     assert not set(eth_cells) & set(btc_cells)
-    holds_eth = np.flatnonzero(np.abs(engine._options_part[:, eth_cells]).sum(axis=1) > 0)
-    a, cell = int(holds_eth[0]), int(eth_cells[0])
-    true_value = engine._options_part[a, cell]
+    usdc, eth = engine.currencies.index("USDC"), engine.currencies.index("ETH")
+    cell = int(next(c for c in eth_cells if cells.currency[c] == usdc))  # the ETH options settled in USDC
+    eth_cell = int(next(c for c in eth_cells if cells.currency[c] == eth))
+    a = int(np.flatnonzero(engine._options_part[:, cell] != 0)[0])
+    true_value, eth_sum = engine._options_part[a, cell], engine._options[a, eth]
     planted = true_value + 1.0
     engine._options_part[a, cell] = planted
+    engine._options_part[a, eth_cell] += 1.0  # (not re-added: ETH's sum has no BTC cell)
     btc_before = engine._options_part[a, btc_cells].copy()
     engine.on_index("BTC", MARKET.index["BTC"] * 1.01)
     assert engine._options_part[a, cell] == planted
     assert not np.array_equal(engine._options_part[a, btc_cells], btc_before)  # (the BTC cells were re-summed)
-    col = int(cells.currency[cell])  # its currency's sum: its cells added in cell order, the planted one included
-    expected = 0.0
-    for c in np.flatnonzero(cells.currency == col).tolist():
+    expected = 0.0  # USDC's sum: its cells added in cell order, the planted one included
+    for c in np.flatnonzero(cells.currency == usdc).tolist():
         expected += float(engine._options_part[a, c])
-    assert engine._options[a, col] == expected
+    assert engine._options[a, usdc] == expected
+    assert engine._options[a, eth] == eth_sum
     engine._refresh(np.arange(len(engine.positions), dtype=np.int64), emit=False)
     assert engine._options_part[a, cell] == true_value
+    assert engine._options[a, eth] == eth_sum
 
 
 def test_an_engine_saved_before_the_cells_restores_with_them() -> None:

@@ -16,6 +16,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "../../src/accounts/futures.hpp"
@@ -79,6 +80,8 @@ struct SettleScope {
   std::int64_t first_row = 0;  // their instruments lie in rows [first_row, stop_row)
   std::int64_t stop_row = std::numeric_limits<std::int64_t>::max();
   bool mixed = false;  // rows [first_row, stop_row) hold instruments of kept cells too: each position is checked
+  // The currencies whose sums change, each as (column, number of cells, its cells ascending), one after another.
+  std::vector<std::uint32_t> sums;
 };
 
 // The live engine's refresh, bound once to the engine's arrays (checked here, once): per instrument, the PM
@@ -784,7 +787,8 @@ class LiveRefresh {
     const std::int64_t* standard_col = standard ? standard_col_.data() : nullptr;
     // The sums' cells: the currencies, or the engine's (underlying, currency) cells (SettleScope).
     const std::size_t n_cells = n_cells_ ? n_cells_ : k;
-    const std::int64_t* cell_col = n_cells_ ? cell_col_.data() : nullptr;
+    const std::uint32_t* sums = scope.sums.data();
+    const std::size_t n_sums = scope.sums.size();
     const std::uint32_t* resummed = scope.cells.data();
     const std::size_t n_resummed = scope.cells.size();
     const std::uint8_t* on = scope.on.data();
@@ -814,37 +818,47 @@ class LiveRefresh {
       // Only the positions of the scope's rows, when it has some (`settle_scope`).
       const std::int64_t stop = ep[a];
       const std::int64_t first = first_row > 0 ? std::lower_bound(ix + ip[a], ix + stop, first_row) - ix : ip[a];
-      for (std::int64_t p = first; p < stop; ++p) {
-        // The averages are read once per update, from memory: requested a few cache lines ahead (an address
-        // only, never read: it may lie past the pool's end).
-        __builtin_prefetch(reinterpret_cast<const void*>(reinterpret_cast<std::uintptr_t>(average + p) + 512));
-        const auto i = static_cast<std::size_t>(ix[p]);
-        if (static_cast<std::int64_t>(i) >= stop_row) break;
-        const std::uint32_t m = meta[i];
-        const auto c = static_cast<std::size_t>(m & kColumnBits);
-        if (c != value_col) opt_cell[value_col] += value, value_col = c, value = 0.0;
-        // (a position of a kept cell ends the run before it, as on a full pass: the same sums, bit for bit)
-        if (mixed && !on[c]) continue;
-        const double q = quantity[p];
-        value += q * unit_value[i];
-        if (m & kFutureBit) {
-          const double avg = average[p];
-          finite = finite && std::isfinite(avg) && avg > 0.0;
-          fut_cell[c] += riskoffset::futures_pnl(q, avg, mark[i], (m & kInverseBit) != 0);
+      // (the loop twice, with and without the check of each position's cell: a test per position otherwise)
+      const auto sum_positions = [&](auto mixed_rows) {
+        for (std::int64_t p = first; p < stop; ++p) {
+          // The averages are read once per update, from memory: requested a few cache lines ahead (an address
+          // only, never read: it may lie past the pool's end).
+          __builtin_prefetch(reinterpret_cast<const void*>(reinterpret_cast<std::uintptr_t>(average + p) + 512));
+          const auto i = static_cast<std::size_t>(ix[p]);
+          if (static_cast<std::int64_t>(i) >= stop_row) break;
+          const std::uint32_t m = meta[i];
+          const auto c = static_cast<std::size_t>(m & kColumnBits);
+          if (c != value_col) opt_cell[value_col] += value, value_col = c, value = 0.0;
+          // (a position of a kept cell ends the run before it, as on a full pass: the same sums, bit for bit)
+          if (decltype(mixed_rows)::value && !on[c]) continue;
+          const double q = quantity[p];
+          value += q * unit_value[i];
+          if (m & kFutureBit) {
+            const double avg = average[p];
+            finite = finite && std::isfinite(avg) && avg > 0.0;
+            fut_cell[c] += riskoffset::futures_pnl(q, avg, mark[i], (m & kInverseBit) != 0);
+          }
+          if (standard) {  // (summed per currency in position order, as ro.margin's groups sum them)
+            const riskoffset::PositionMargin margin = riskoffset::standard_position_margin(units, i, q);
+            const auto sc = static_cast<std::size_t>(standard_col[i]);
+            std_im[sc] += margin.initial, std_mm[sc] += margin.maintenance;
+          }
         }
-        if (standard) {  // (summed per currency in position order, as ro.margin's groups sum them)
-          const riskoffset::PositionMargin margin = riskoffset::standard_position_margin(units, i, q);
-          const auto sc = static_cast<std::size_t>(standard_col[i]);
-          std_im[sc] += margin.initial, std_mm[sc] += margin.maintenance;
-        }
-      }
+      };
+      if (mixed)
+        sum_positions(std::true_type{});
+      else
+        sum_positions(std::false_type{});
       if (n_cells) opt_cell[value_col] += value;
-      if (n_cells_) {  // the currencies' sums from their cells, in cell order (the same order on every path)
-        for (std::size_t c = 0; c < k; ++c) opt[c] = 0.0, fut[c] = 0.0;
-        for (std::size_t c = 0; c < n_cells; ++c) {
-          const auto col = static_cast<std::size_t>(cell_col[c]);
-          opt[col] += opt_cell[c], fut[col] += fut_cell[c];
-        }
+      // The currencies' sums from their cells, in cell order (the same order on every path); a currency without
+      // a re-summed cell keeps its sum (SettleScope::sums).
+      for (std::size_t j = 0; j < n_sums;) {
+        const std::size_t col = sums[j], n = sums[j + 1];
+        const std::uint32_t* mine = sums + j + 2;
+        j += 2 + n;
+        double o = 0.0, f = 0.0;
+        for (std::size_t e = 0; e < n; ++e) o += opt_cell[mine[e]], f += fut_cell[mine[e]];
+        opt[col] = o, fut[col] = f;
       }
       if (pm_) {  // margin per currency from the account's keys; the group with the largest IM in USD
         double* im = initial_ + row * k;
@@ -932,6 +946,15 @@ class LiveRefresh {
     for (std::size_t c = 0; c < n_cells_; ++c) {
       scope.on[c] = segment_on[static_cast<std::size_t>(cell_segment_.data()[c])];
       if (scope.on[c]) scope.cells.push_back(static_cast<std::uint32_t>(c));
+    }
+    for (std::size_t col = 0; col < k_; ++col) {  // (every currency when every cell is re-summed)
+      std::vector<std::uint32_t> mine;
+      bool changes = scope.cells.size() == n_cells_;
+      for (std::size_t c = 0; c < n_cells_; ++c)
+        if (static_cast<std::size_t>(cell_col_.data()[c]) == col) mine.push_back(static_cast<std::uint32_t>(c)), changes |= scope.on[c] != 0;
+      if (!changes) continue;
+      scope.sums.push_back(static_cast<std::uint32_t>(col)), scope.sums.push_back(static_cast<std::uint32_t>(mine.size()));
+      scope.sums.insert(scope.sums.end(), mine.begin(), mine.end());
     }
     if (scope.cells.size() == n_cells_) return scope;  // every row (first_row 0, no stop)
     std::int64_t first = -1, stop = 0;
