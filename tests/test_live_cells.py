@@ -6,7 +6,6 @@ they were."""
 
 from __future__ import annotations
 
-import pickle
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from riskoffset.live.cells import MAX_SEGMENTS, settle_cells
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 from benchlib import exchange_book
+from test_live_engine import restored_without
 
 MARKET = ro.Market.sample()
 LATE_BTC = "BTC-25DEC26-"  # (a BTC expiry's options)
@@ -170,11 +170,7 @@ def test_an_engine_saved_before_the_cells_restores_with_them() -> None:
     positions, and then follows the same updates to the same figures as the engine it was saved from."""
     engine = _engine("deribit-pm")
     engine.on_index("BTC", MARKET.index["BTC"] * 1.02)
-    state = engine.__getstate__()
-    for name in ("_cells", "_options_part", "_futures_part"):
-        del state[name]
-    old = ro.RiskEngine.__new__(ro.RiskEngine)
-    old.__setstate__(pickle.loads(pickle.dumps(state)))
+    old = restored_without(engine, "_cells", "_options_part", "_futures_part")
     assert old._cells is not None
     np.testing.assert_array_equal(old._options_part, engine._options_part)
     for e in (engine, old):

@@ -41,8 +41,8 @@ export HYPOTHESIS_PROFILE=${HYPOTHESIS_PROFILE:-sanitize}  # fewer examples per 
 # tests (worker processes), the pure-Python command line, report, README and SPAN-file tests, the accuracy
 # tests against mpmath (most of their time is the oracle in Python; the kernels they call are driven here by the
 # binding, fuzz, SIMD-target and implied-vol tests, odd lengths and bad inputs included), and the live stream's
-# message, replay and sample-stream tests (JSON, files and snapshots in Python, under the sanitizers a third of
-# this run; the engine calls they make are the live engine tests').
+# message, replay and sample-stream tests (JSON, files and snapshots in Python, under the sanitizers about a sixth
+# of this run's test time; the engine calls they make are the live engine tests').
 tests=(tests --ignore=tests/test_report_browser.py --ignore=tests/test_distributed.py --ignore=tests/test_readme.py
        --ignore-glob='tests/test_cli*.py' --ignore-glob='tests/test_report*.py' --ignore-glob='tests/test_span*.py'
        --ignore-glob='tests/test_accuracy*.py' --ignore=tests/test_live_messages.py --ignore=tests/test_live_replay.py
