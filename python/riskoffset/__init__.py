@@ -26,7 +26,7 @@ from .hedging import HedgeResult, cross_hedge, hedge
 from .implied_vol import IVStatus, implied_vol
 from .instruments import Instrument, InstrumentTable
 from .liquidation import Liquidation, liquidation
-from .live import Event, RiskEngine
+from .live import ClusterEngine, Event, RiskEngine
 from .margining import compare as compare_margins
 from .margining import margin
 from .margining.bulk import margin_accounts
@@ -44,6 +44,7 @@ __all__ = [
     "AccountView",
     "Balances",
     "Book",
+    "ClusterEngine",
     "CollateralTable",
     "Event",
     "GreeksReport",

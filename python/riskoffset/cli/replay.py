@@ -43,15 +43,34 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--snapshot-every", type=int, metavar="N", help="messages between snapshots")
     p.add_argument("--resume", metavar="FILE", help="continue from a snapshot (lines it applied are skipped)")
     p.add_argument("--strict", action="store_true", help="stop at the first bad line instead of skipping it")
+    p.add_argument(
+        "--dask", metavar="SCHEDULER",
+        help="spread the accounts over a Dask cluster: a scheduler address, or local[:N] for a local cluster of N "
+        "worker processes (the dask extra)",
+    )  # fmt: skip
+    p.add_argument("--shards", type=int, metavar="N", help="with --dask: engines to spread the accounts over "
+                   "(default one per worker)")  # fmt: skip
     p.add_argument("--json", action="store_true", help="the summary as JSON")
     return p
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..live import RiskEngine, sample_stream_path
+    if args.shards is not None and not args.dask:
+        raise ValueError("--shards applies to a Dask run: add --dask")
+    if not args.dask:
+        return _run(args, None)
+    from .by_account import cluster
+
+    with cluster(args.dask) as client:
+        return _run(args, client)
+
+
+def _run(args: argparse.Namespace, client: Any) -> int:
+    from ..live import ClusterEngine, RiskEngine, sample_stream_path
     from ..live.replay import replay
     from ..live.samples import sample_venue
 
+    engine: RiskEngine | ClusterEngine
     stream = args.stream
     if args.sample:
         if stream is not None:
@@ -64,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(
                 "--resume takes the book, balances and parameters from the snapshot: drop --book/--balances/--params"
             )
-        engine = RiskEngine.restore(args.resume)
+        engine = RiskEngine.restore(args.resume) if client is None else ClusterEngine.restore(args.resume, client=client)
         engine.strict = bool(args.strict)
         book_name = engine.book.name or "book"
     else:
@@ -79,15 +98,20 @@ def run(args: argparse.Namespace) -> int:
             if args.balances is not None:
                 balances = load_balances(args.balances, args.book)
         book_name = book.name or "book"
-        engine = RiskEngine(book, market, args.method, args.params, balances=balances, cross=not args.segregated,
-                            strict=args.strict)  # fmt: skip
+        options = {"balances": balances, "cross": not args.segregated, "strict": args.strict}
+        if client is None:
+            engine = RiskEngine(book, market, args.method, args.params, **options)
+        else:
+            engine = ClusterEngine(book, market, args.method, args.params, client=client, shards=args.shards, **options)
     summary = replay(engine, stream, events=args.events, snapshot=args.snapshot or None,
                      snapshot_every=args.snapshot_every)  # fmt: skip
     if args.json:
         print_json({"book": book_name, "stream": stream, **summary.to_dict()})
         return 0
     model = ("S:" if not engine.cross else "X:") + engine.method
-    print(f"riskoffset replay: {stream}: {book_name} ({len(engine.positions)} accounts, {model})")
+    accounts = len(engine.positions) if isinstance(engine, RiskEngine) else len(engine)
+    where = "" if isinstance(engine, RiskEngine) else f", {engine.shards} shards on Dask"
+    print(f"riskoffset replay: {stream}: {book_name} ({accounts} accounts, {model}{where})")
     print(f"{summary.messages:,} messages ({summary.updates:,} updates) in {summary.seconds:.2f} s: "
           f"{summary.messages_per_second:,.0f} messages/s"
           + (f"; {summary.skipped_lines:,} lines already applied before the snapshot" if summary.skipped_lines else ""))  # fmt: skip

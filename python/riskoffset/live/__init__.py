@@ -3,6 +3,7 @@ by Deribit subscription notifications or recorded streams (docs/live-streams.md)
 
 from __future__ import annotations
 
+from .cluster import ClusterEngine
 from .engine import IndexQuote, RiskEngine, TickerQuote
 from .events import Event
 from .messages import (
@@ -18,6 +19,7 @@ from .stream import StreamItem, read_stream, sample_stream_path, tardis_ticker
 
 __all__ = [
     "BalanceUpdate",
+    "ClusterEngine",
     "Event",
     "IndexQuote",
     "IndexUpdate",

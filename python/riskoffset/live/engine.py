@@ -241,7 +241,7 @@ class RiskEngine:
         self._alloc(len(self.positions))
         if balances is not None:
             rows = [
-                self.positions.account_row(_label(a, self.positions), create=True)
+                self.positions.account_row(account_label(a, self.positions.labels), create=True)
                 for a in balances.accounts.tolist()
             ]
             self._alloc(len(self.positions))
@@ -641,6 +641,7 @@ class RiskEngine:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        self._state_cache = self._columns_cache = None  # (`_TRANSIENT`; saved by earlier versions)
         self.__dict__.pop("_one_call", None)  # (saved when a method could fall back to ro.margin per update)
         self._row_of_name = self.table.row_of
         if "_stamps" not in state:  # an engine saved before the vol ticks' cache: rebuilt as options reprice
@@ -1338,7 +1339,7 @@ class RiskEngine:
                 raise ValueError(
                     f"fee_currency {fee_cur}: not a currency of this engine ({', '.join(self.currencies)})"
                 )
-            label = account if type(account) is int else _label(account, self.positions)  # (an int: as it is)
+            label = account if type(account) is int else account_label(account, self.positions.labels)  # (an int: as it is)
             a = self.positions.row_of.get(label)
             if a is not None and self._held[row_i] and not self._spot[row_i]:
                 # The common case in one compiled call: position, cash and the account's figures, all or nothing.
@@ -1418,7 +1419,7 @@ class RiskEngine:
             raise ValueError(
                 f"account {account!r}: currency {cur} is not one of the engine's ({', '.join(self.currencies)})"
             )
-        label = _label(account, self.positions)
+        label = account_label(account, self.positions.labels)
         if not add and not self._in_order(f"balance:{label}:{cur}", timestamp):
             return
         a = self.positions.row_of.get(label)
@@ -1666,7 +1667,7 @@ class RiskEngine:
         names = ["account", "level", "margin_balance_usd", "initial_usd", "maintenance_usd", "available_usd",
                  "mm_ratio"]  # fmt: skip
         columns: list[Any] = [
-            list(map(self.positions.labels.__getitem__, rows.tolist())),  # (Python scalars: `_label` makes them so)
+            list(map(self.positions.labels.__getitem__, rows.tolist())),  # (Python scalars: `account_label` makes them so)
             list(map(LEVELS.__getitem__, self._level[rows].tolist())),
             *usd[:5],
         ]
@@ -1695,7 +1696,7 @@ class RiskEngine:
         """One account's figures: per currency (balance, equity, initial, maintenance) and in USD (margin
         balance, IM, MM, available funds, MM ratio), its level and, under deribit-pm or a grid, its worst
         scenario."""
-        row = self.positions.row_of.get(_label(account, self.positions))
+        row = self.positions.row_of.get(account_label(account, self.positions.labels))
         if row is None:
             raise ValueError(f"account {account!r} is not in the engine")
         return self._row(row)
@@ -1759,21 +1760,14 @@ class RiskEngine:
         """Write the engine's whole state to ``path`` (atomically: a crash leaves the previous file); ``meta``
         (e.g. the stream line reached) is stored with it.  The file is a Python pickle: restore only files
         you wrote."""
+        write_atomic(path, pickle.dumps(self.snapshot_document(**meta), protocol=pickle.HIGHEST_PROTOCOL))
+
+    @_locked
+    def snapshot_document(self, **meta: Any) -> dict[str, Any]:
+        """What `snapshot` writes, as a dictionary (`from_document` makes the engine again)."""
         self.positions.compact()
         state = {k: v for k, v in self.__getstate__().items() if k not in ("_callbacks", "_events", "_to_notify")}
-        blob = pickle.dumps({"format": SNAPSHOT_FORMAT, "meta": meta, "state": state, "events": list(self._events)},
-                            protocol=pickle.HIGHEST_PROTOCOL)  # fmt: skip
-        target = Path(path)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=target.name + ".")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(blob)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        return {"format": SNAPSHOT_FORMAT, "meta": meta, "state": state, "events": list(self._events)}
 
     @classmethod
     def restore(cls, path: str | os.PathLike[str]) -> RiskEngine:
@@ -1782,19 +1776,42 @@ class RiskEngine:
             doc = pickle.load(f)
         if not isinstance(doc, dict) or doc.get("format") != SNAPSHOT_FORMAT:
             raise ValueError(f"{path}: not a riskoffset engine snapshot ({SNAPSHOT_FORMAT})")
+        return cls.from_document(doc)
+
+    @classmethod
+    def from_document(cls, doc: Mapping[str, Any]) -> RiskEngine:
+        """An engine in the state of a `snapshot_document`."""
         engine = cls.__new__(cls)
-        engine.__setstate__(doc["state"])
+        engine.__setstate__(dict(doc["state"]))
         engine._callbacks = []
         engine._to_notify = []
         engine._events = deque(doc["events"])
-        engine.snapshot_meta = doc["meta"]
+        engine.snapshot_meta = dict(doc["meta"])
         return engine
 
 
-# Bound to this process (views, locks, compiled objects) or cheap to rebuild: left out of pickles.
+def write_atomic(path: str | os.PathLike[str], blob: bytes) -> None:
+    """``blob`` written to ``path`` through a temporary file in its directory and a rename: a crash midway
+    leaves the file that was there."""
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=target.name + ".")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(blob)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# Bound to this process (views, locks, compiled objects) or cheap to rebuild: left out of pickles.  The two
+# dictionaries of the engine's own arrays are rebuilt too: a serialiser that takes containers apart (Dask's)
+# would otherwise restore them holding copies, which the refresh would write instead of the engine's arrays.
 _TRANSIENT = (
     "_refresher_cache", "_bound_cache", "_lock", "_sub_tables", "_base_masks", "_row_masks", "_option_views",
-    "_repricers", "_ranges_cache", "_row_stores",
+    "_repricers", "_ranges_cache", "_row_stores", "_state_cache", "_columns_cache",
 )
 
 
@@ -1830,15 +1847,16 @@ def _base_of(name: str) -> str:
     return name.split("-", 1)[0].split("_", 1)[0].upper()
 
 
-def _label(account: Any, positions: Positions) -> Any:
-    """An account label in the book's own type: a canonical integer string names an integer account."""
+def account_label(account: Any, labels: Sequence[Any]) -> Any:
+    """An account label in the type of the engine's labels (``labels``, the first telling): a canonical
+    integer string names an integer account."""
     if type(account) is int:  # the usual label, as it is (a bool is not of type int)
         return account
     if isinstance(account, (bool, float)) or account is None:
         raise TypeError(f"account must be a label (str or int), got {account!r}")
     if isinstance(account, np.generic):
         account = account.item()
-    if positions.labels and isinstance(positions.labels[0], int) and isinstance(account, str):
+    if labels and isinstance(labels[0], int) and isinstance(account, str):
         text = account.strip()
         if text.lstrip("-").isdigit() and str(int(text)) == text:
             return int(text)

@@ -18,6 +18,7 @@ from typing import IO, Any
 
 from ..progress import bar
 from ..scalars import plain
+from .cluster import ClusterEngine
 from .engine import RiskEngine
 from .events import Event
 from .messages import IndexUpdate, MessageError, TickerUpdate, parse_notification
@@ -63,7 +64,7 @@ class ReplaySummary:
 
 
 def replay(
-    engine: RiskEngine,
+    engine: RiskEngine | ClusterEngine,
     source: Any,
     *,
     events: str | os.PathLike[str] | IO[str] | None = None,

@@ -1,0 +1,535 @@
+"""`ClusterEngine`: the live engine with its accounts spread over the workers of a Dask cluster (docs/live.md,
+"On a Dask cluster").
+
+Each shard is a `RiskEngine` over a contiguous range of the book's accounts (about the same number of positions
+each), held on a worker by a Dask actor.  Quotes and valuation-time moves go to every shard (each keeps its own
+copy of the market, moved the same way); a trade or a balance goes to the shard that holds its account (an
+account first seen in a trade or a balance joins the shard with the fewest accounts).  An account's figures
+depend only on its own positions and balances and on the market, so every figure, event and query equals what
+one `RiskEngine` over the whole book gives for the same stream, bit for bit.  The shards of one update work at
+the same time, each on its own worker; the client waits for all of them.
+
+Counters and refused messages are counted once per update: a quote's on the first shard (every shard sees the
+same quotes), a trade's or a balance's on its account's shard.
+"""
+
+from __future__ import annotations
+
+import heapq
+import os
+import pickle
+from collections import Counter, deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..accounts.balances import Balances
+from ..accounts.view import AccountView
+from ..book import Book
+from ..margining.bulk import account_ranges
+from ..market import Market
+from .engine import IndexQuote, RiskEngine, TickerQuote, account_label, write_atomic
+from .events import Event
+from .messages import BalanceUpdate, MessageError, TradeUpdate, parse_notification
+
+CLUSTER_SNAPSHOT_FORMAT = "riskoffset-cluster-1"
+IN_PROCESS = "in-process"  # as `client`: the shards in this process (`ClusterEngine.in_process`)
+
+# One unit of work, applied by each of its shards in the order the units came: ("updates", [(line, updates)])
+# for `RiskEngine.apply_updates`, or ("call", method, args, kwargs) for one of the engine's update methods.
+Unit = tuple[Any, ...]
+
+
+# ---------------------------------------------------------------------------------------------- the shards
+class Shard:
+    """One shard's `RiskEngine`, on a worker (a Dask actor) or in this process.  ``source``: the engine's
+    arguments (a dict) or a document `RiskEngine.snapshot_document` wrote, or either pickled."""
+
+    def __init__(self, source: Mapping[str, Any] | bytes) -> None:
+        if isinstance(source, bytes):
+            source = pickle.loads(source)
+        if source.get("format") is not None:
+            self.engine = RiskEngine.from_document(source)
+        else:
+            args = dict(source)
+            self.engine = RiskEngine(args.pop("book"), args.pop("market"), **args)
+
+    def run(self, units: Sequence[tuple[int, Unit]]) -> list[tuple[Any, ...]]:
+        """Apply ``units`` (each with its index) in order.  Returns per unit its index, the events it emitted,
+        the messages it refused (line, reason), what it added to the counters (or the ValueError a called
+        method raised: the update was not applied) and the accounts it created."""
+        engine = self.engine
+        out = []
+        for index, unit in units:
+            counters, errors, accounts = dict(engine.counters), len(engine.errors), len(engine.positions.labels)
+            outcome: Any = None
+            try:
+                if unit[0] == "updates":
+                    engine.apply_updates(unit[1])
+                else:
+                    getattr(engine, unit[1])(*unit[2], **unit[3])
+            except ValueError as exc:
+                outcome = exc
+            added = {k: v - counters.get(k, 0) for k, v in engine.counters.items() if v != counters.get(k, 0)}
+            out.append((index, list(engine.events()), engine.errors[errors:], outcome if outcome else added,
+                        engine.positions.labels[accounts:]))  # fmt: skip
+        return out
+
+    def labels(self) -> list[Any]:
+        """The engine's accounts in its order."""
+        return list(self.engine.positions.labels)
+
+    def query(self, method: str, *args: Any) -> Any:
+        """One of the engine's queries (``account``, ``accounts``, ``at_risk``, ``book``, ``balances``)."""
+        value = getattr(self.engine, method)
+        return value(*args) if callable(value) else value
+
+    def document(self) -> dict[str, Any]:
+        """The engine's snapshot document (`RiskEngine.snapshot_document`)."""
+        return self.engine.snapshot_document()
+
+
+class _Ready:
+    """A value computed in this process, read as a Dask future is (``result()``)."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def result(self) -> Any:
+        return self.value
+
+
+class _InProcess:
+    """A shard in this process, called as its actor would be (each call runs at once)."""
+
+    def __init__(self, source: Mapping[str, Any]) -> None:
+        self.shard = Shard(source)
+
+    def call(self, method: str, *args: Any) -> _Ready:
+        return _Ready(getattr(self.shard, method)(*args))
+
+
+class _OnWorker:
+    """A shard held by a Dask actor on one worker: each call returns a future at once."""
+
+    def __init__(self, client: Any, source: Mapping[str, Any], worker: str) -> None:
+        # Pickled here: Dask serialises a container's items one by one, which would part arrays an engine's
+        # state shares between its attributes (pickle keeps them one object).
+        data = client.scatter(pickle.dumps(dict(source), protocol=pickle.HIGHEST_PROTOCOL), workers=[worker])
+        self.actor = client.submit(Shard, data, actor=True, workers=[worker], allow_other_workers=False).result()
+
+    def call(self, method: str, *args: Any) -> Any:
+        return getattr(self.actor, method)(*args)
+
+
+# ---------------------------------------------------------------------------------------------- the engine
+@dataclass
+class _Routing:
+    """Which shard holds each account, and each account's place in the whole engine's account order: the
+    order one `RiskEngine` over the book creates them in (the book's accounts, the other balances' accounts,
+    then each account as an update first creates it)."""
+
+    sizes: list[int]  # accounts routed to each shard
+    labels: list[Any] = field(default_factory=list)  # in that order
+    shard_of: dict[Any, int] = field(default_factory=dict)
+    rank: dict[Any, int] = field(default_factory=dict)
+
+    def add(self, label: Any, shard: int) -> None:
+        """``label`` routed to ``shard`` and created there."""
+        self.shard_of[label] = shard
+        self.sizes[shard] += 1
+        self.created(label)
+
+    def created(self, label: Any) -> None:
+        if label not in self.rank:
+            self.rank[label] = len(self.labels)
+            self.labels.append(label)
+
+    def label(self, account: Any) -> Any:
+        """``account`` as the engines label it (`account_label`)."""
+        return account_label(account, self.labels)
+
+    def owner(self, account: Any) -> tuple[Any, int]:
+        """The account's label and shard; an account not seen yet joins the shard with the fewest accounts."""
+        label = self.label(account)
+        shard = self.shard_of.get(label)
+        if shard is None:
+            shard = self.shard_of[label] = min(range(len(self.sizes)), key=self.sizes.__getitem__)
+            self.sizes[shard] += 1
+        return label, shard
+
+
+class ClusterEngine:
+    """`RiskEngine` with its accounts spread over a Dask cluster (module doc).
+
+    book, market, method, params, balances, and the keyword options (cross, collateral, dynamic_collateral,
+    threads): as `RiskEngine`, for every shard.  client: a ``dask.distributed.Client``, or scheduler: the
+    address of a scheduler (a client is then opened and closed by `close`).  shards: how many engines (default:
+    one per worker; placed on the workers in turn).  strict: a message a shard refuses raises `MessageError`
+    once its batch is applied (the rest of the batch is applied; without strict it is counted and recorded in
+    ``errors``, as `RiskEngine` does).
+
+    The updates and queries of `RiskEngine` are here under the same names; `riskoffset replay` and
+    `riskoffset.live.replay.replay` run on it as on one engine.  Use it as a context manager, or call `close`.
+    """
+
+    def __init__(
+        self,
+        book: Book,
+        market: Market,
+        method: str = "deribit-pm",
+        params: Any = None,
+        balances: Balances | None = None,
+        *,
+        client: Any = None,
+        scheduler: str | None = None,
+        shards: int | None = None,
+        strict: bool = False,
+        **options: Any,
+    ) -> None:
+        if not isinstance(book, Book):
+            raise TypeError(f"book must be a riskoffset Book, got {type(book).__name__}")
+        if not isinstance(market, Market):
+            raise TypeError(f"market must be a riskoffset Market, got {type(market).__name__}")
+        self._open(client, scheduler)
+        try:
+            n = self._n_shards(shards, len(book.accounts))
+            ranges = account_ranges(book, n)
+            routing = _Routing([0] * len(ranges))
+            for s, (start, stop) in enumerate(ranges):
+                for label in book.accounts[start:stop].tolist():
+                    routing.add(label, s)
+            given: list[list[int]] = [[] for _ in ranges]
+            if balances is not None:
+                for i, label in enumerate(balances.accounts.tolist()):
+                    label, shard = routing.owner(label)
+                    routing.created(label)
+                    given[shard].append(i)
+            sources = []
+            for s, (start, stop) in enumerate(ranges):
+                shard_balances = None
+                if balances is not None:
+                    rows = np.array(given[s], dtype=np.int64)
+                    shard_balances = Balances(balances.accounts[rows], balances.currencies, balances.amounts[rows],
+                                              allow_negative=True, source=balances.source)  # fmt: skip
+                sources.append({"book": book.account_range(start, stop), "market": market, "method": method,
+                                "params": params, "balances": shard_balances, "strict": False, **options})  # fmt: skip
+            self._start(sources)
+        except BaseException:
+            self.close()
+            raise
+        self._routing = routing
+        self.strict = bool(strict)
+        self.method = method
+        self.cross = bool(options.get("cross", True))
+        self._setup_state()
+
+    def _setup_state(self) -> None:
+        self._events: deque[Event] = deque()
+        self._callbacks: list[Callable[[Event], None]] = []
+        self.counters: Counter[str] = Counter(
+            {"updates": 0, "out_of_order": 0, "duplicate_trades": 0, "malformed": 0, "rejected": 0, "ignored": 0}
+        )
+        self.errors: list[tuple[int | None, str]] = []
+        self.snapshot_meta: dict[str, Any] = {}
+
+    def _open(self, client: Any, scheduler: str | None) -> None:
+        self._own_client = None
+        self._shards: list[Any] = []
+        if client is None and scheduler is None:
+            raise ValueError("give client= (a dask.distributed.Client) or scheduler= (its address)")
+        if client is not None and scheduler is not None:
+            raise ValueError("give client= or scheduler=, not both")
+        if client is None:
+            from ..distributed import require_distributed
+
+            if not isinstance(scheduler, str) or not scheduler:
+                raise ValueError(f"scheduler must be the address of a Dask scheduler, got {scheduler!r}")
+            client = self._own_client = require_distributed().Client(scheduler)
+        self._client = client
+
+    def _workers(self) -> list[str]:
+        if self._client == IN_PROCESS:
+            return []
+        return sorted(self._client.scheduler_info().get("workers", {}))
+
+    def _n_shards(self, shards: int | None, accounts: int) -> int:
+        if shards is None:
+            shards = max(1, len(self._workers()))
+        if isinstance(shards, bool) or not isinstance(shards, int) or shards < 1:
+            raise ValueError(f"shards must be a positive integer, got {shards!r}")
+        if accounts < shards:
+            raise ValueError(f"{shards} shards need a book of at least {shards} accounts, got {accounts}")
+        return shards
+
+    def _start(self, sources: Sequence[Mapping[str, Any]]) -> None:
+        if self._client == IN_PROCESS:
+            self._shards = [_InProcess(source) for source in sources]
+            return
+        workers = self._workers()
+        if not workers:
+            raise ValueError("the Dask cluster has no workers")
+        futures = [_OnWorker(self._client, source, workers[s % len(workers)]) for s, source in enumerate(sources)]
+        self._shards = futures
+
+    @classmethod
+    def in_process(cls, book: Book, market: Market, *args: Any, shards: int = 2, **kwargs: Any) -> ClusterEngine:
+        """The same engine with its shards in this process, one after another (no Dask): for tests and for
+        checking a sharding before a cluster is at hand."""
+        return cls(book, market, *args, client=IN_PROCESS, shards=shards, **kwargs)
+
+    # ------------------------------------------------------------------ running updates
+    def _run(self, units: Sequence[tuple[Unit, Sequence[int], bool]]) -> int:
+        """Apply ``units`` ((unit, its shards, whether its counters are taken from the first of them)), each
+        shard its own in order, the shards at once; then merge their events in the whole engine's order and
+        count each update once.  Returns the number of updates applied."""
+        per_shard: list[list[tuple[int, Unit]]] = [[] for _ in self._shards]
+        for u, (unit, shards, _) in enumerate(units):
+            for s in shards:
+                per_shard[s].append((u, unit))
+        futures = {s: self._shards[s].call("run", work) for s, work in enumerate(per_shard) if work}
+        results = {s: f.result() for s, f in futures.items()}
+        by_unit: list[dict[int, tuple[Any, ...]]] = [{} for _ in units]
+        for s, done in results.items():
+            for u, *outcome in done:
+                by_unit[u][s] = tuple(outcome)
+        applied_before = self.counters["updates"]
+        raised: ValueError | None = None
+        for (_, shards, lead_only), outcomes in zip(units, by_unit):
+            for s in shards:
+                for label in outcomes[s][3]:
+                    self._routing.created(label)
+            counted = [shards[0]] if lead_only else list(shards)
+            for s in counted:
+                _, errors, outcome, _ = outcomes[s]
+                if isinstance(outcome, ValueError):
+                    raised = raised or outcome
+                else:
+                    self.counters.update(outcome)
+                self.errors.extend(errors)
+            rank = self._routing.rank
+            events = [(rank.get(e.account, len(rank)), s, i, e)
+                      for s in shards for i, e in enumerate(outcomes[s][0])]  # fmt: skip
+            for *_, event in heapq.nsmallest(len(events), events, key=lambda t: t[:3]):
+                self._events.append(event)
+                for callback in self._callbacks:
+                    callback(event)
+        if raised is not None:
+            raise raised
+        return self.counters["updates"] - applied_before
+
+    def _broadcast(self, method: str, *args: Any, **kwargs: Any) -> None:
+        self._run([(("call", method, args, kwargs), range(len(self._shards)), True)])
+
+    # ------------------------------------------------------------------ updates
+    def on_index(self, underlying: str, price: float, timestamp: int | None = None) -> None:
+        """`RiskEngine.on_index`, on every shard."""
+        self._broadcast("on_index", underlying, price, timestamp)
+
+    def on_ticker(self, instrument: str | Mapping[str, Any], **quote: Any) -> None:
+        """`RiskEngine.on_ticker`, on every shard."""
+        self._broadcast("on_ticker", instrument, **quote)
+
+    def on_quote(self, instrument: str, mark_price: float, timestamp: int | None = None) -> None:
+        """`RiskEngine.on_quote`, on every shard."""
+        self._broadcast("on_quote", instrument, mark_price, timestamp)
+
+    def quotes(self, quotes: Sequence[IndexQuote | TickerQuote]) -> None:
+        """`RiskEngine.quotes`, on every shard."""
+        self._broadcast("quotes", list(quotes))
+
+    def advance(self, valuation_time: Any) -> None:
+        """`RiskEngine.advance`, on every shard."""
+        self._broadcast("advance", valuation_time)
+
+    def _on_account(self, method: str, account: Any, *args: Any, **kwargs: Any) -> None:
+        label, shard = self._routing.owner(account)
+        self._run([(("call", method, (label, *args), kwargs), [shard], False)])
+
+    def on_trade(self, account: Any, instrument: str, quantity: float, price: float, fee: float = 0.0,
+                 **details: Any) -> None:  # fmt: skip
+        """`RiskEngine.on_trade`, on the account's shard."""
+        self._on_account("on_trade", account, instrument, quantity, price, fee, **details)
+
+    def on_balance(self, account: Any, currency: str, amount: float, timestamp: int | None = None) -> None:
+        """`RiskEngine.on_balance`, on the account's shard."""
+        self._on_account("on_balance", account, currency, amount, timestamp)
+
+    def set_balance(self, account: Any, currency: str, balance: float, timestamp: int | None = None) -> None:
+        """`RiskEngine.set_balance`, on the account's shard."""
+        self._on_account("set_balance", account, currency, balance, timestamp)
+
+    def apply(self, message: Mapping[str, Any], *, line: int | None = None) -> int:
+        """`RiskEngine.apply`: one Deribit notification, parsed here and sent to the shards it concerns."""
+        try:
+            updates = parse_notification(message)
+        except MessageError as exc:
+            self._refused(exc, line)
+            return 0
+        if not updates:
+            self.counters["ignored"] += 1
+            return 0
+        return self.apply_updates([(line, updates)])
+
+    def apply_updates(self, items: Sequence[tuple[int | None, Sequence[Any]]]) -> int:
+        """`RiskEngine.apply_updates`: consecutive quote-only messages go to every shard together (each shard
+        applies them as one engine would); a message with trades or balances goes to its accounts' shards (and
+        to every shard when it carries quotes too, each taking its own accounts' updates)."""
+        units: list[tuple[Unit, Sequence[int], bool]] = []
+        every = range(len(self._shards))
+        pending: list[tuple[int | None, Sequence[Any]]] = []
+        for line, updates in items:
+            owned = [u for u in updates if isinstance(u, (TradeUpdate, BalanceUpdate))]
+            if not owned:
+                pending.append((line, list(updates)))
+                continue
+            if pending:
+                units.append((("updates", pending), every, True))
+                pending = []
+            shard_of = {}
+            for u in owned:
+                shard_of[id(u)] = self._routing.owner(u.account)[1]
+            quotes = len(owned) < len(updates)
+            targets = sorted(set(shard_of.values()) | (set(every) if quotes else set()))
+            for s in targets:
+                mine = [u for u in updates if id(u) not in shard_of or shard_of[id(u)] == s]
+                units.append((("updates", [(line, mine)]), [s], False if not quotes else s == 0))
+        if pending:
+            units.append((("updates", pending), every, True))
+        errors = len(self.errors)
+        applied = self._run(units)
+        if self.strict and len(self.errors) > errors:
+            line, reason = self.errors[errors]
+            raise MessageError(f"line {line}: {reason}" if line is not None else reason)
+        return applied
+
+    def _refused(self, exc: ValueError, line: int | None) -> None:
+        if self.strict:
+            raise MessageError(f"line {line}: {exc}" if line is not None else str(exc)) from None
+        self.counters["malformed"] += 1
+        self.errors.append((line, str(exc)))
+
+    # ------------------------------------------------------------------ events
+    def subscribe(self, callback: Callable[[Event], None]) -> None:
+        """Call ``callback(event)`` for every event, as it reaches this client."""
+        self._callbacks.append(callback)
+
+    def events(self) -> Iterator[Event]:
+        """The events not yet read, oldest first (each is given once)."""
+        while self._events:
+            yield self._events.popleft()
+
+    # ------------------------------------------------------------------ queries
+    def _query(self, method: str, *args: Any) -> list[Any]:
+        futures = [shard.call("query", method, *args) for shard in self._shards]
+        return [f.result() for f in futures]
+
+    def account(self, account: Any) -> dict[str, Any]:
+        """`RiskEngine.account`, from the account's shard."""
+        label = self._routing.label(account)
+        shard = self._routing.shard_of.get(label)
+        if shard is None:
+            raise ValueError(f"account {account!r} is not in the engine")
+        result: dict[str, Any] = self._shards[shard].call("query", "account", label).result()
+        return result
+
+    def accounts(self) -> AccountView:
+        """`RiskEngine.accounts`: every account's figures as columns, in the whole engine's account order."""
+        views = [shard.call("query", "accounts") for shard in self._shards]
+        named = [shard.call("labels") for shard in self._shards]
+        views, named = [f.result() for f in views], [f.result() for f in named]
+        labels = [label for part in named for label in part]
+        rank = self._routing.rank
+        order = np.argsort(np.array([rank.get(label, len(rank)) for label in labels], dtype=np.int64), kind="stable")
+        first: AccountView = views[0]
+        columns: dict[str, Any] = {"accounts": np.asarray([labels[i] for i in order.tolist()])}
+        for name, value in vars(first).items():
+            if isinstance(value, np.ndarray) and name not in ("index", "accounts"):
+                columns[name] = np.concatenate([getattr(v, name) for v in views])[order]
+        return AccountView(**{**vars(first), **columns})
+
+    def at_risk(self, threshold: float = 0.0) -> list[dict[str, Any]]:
+        """`RiskEngine.at_risk`: the accounts whose MM ratio is at least ``threshold``, highest first."""
+        rows = [row for part in self._query("at_risk", threshold) for row in part]
+        rank = self._routing.rank
+        return sorted(rows, key=lambda r: (-r["mm_ratio"], rank.get(r["account"], len(rank))))
+
+    @property
+    def book(self) -> Book:
+        """The current positions of every account as a `Book`."""
+        books: list[Book] = self._query("book")  # (each over the instruments its accounts hold)
+        average = [b.average_price if b.average_price is not None else np.full(len(b.indices), np.nan) for b in books]
+        known = np.concatenate(average)
+        return Book.from_arrays(np.concatenate([b.account_of_position() for b in books]),
+                                np.concatenate([b.instruments.names[b.indices] for b in books]),
+                                np.concatenate([b.quantity for b in books]),
+                                instruments=self._shards[0].call("query", "table").result(),
+                                average_price=known if np.isfinite(known).any() else None)  # fmt: skip
+
+    @property
+    def balances(self) -> Balances:
+        """The current balances of every account."""
+        parts: list[Balances] = self._query("balances")
+        return Balances(np.concatenate([b.accounts for b in parts]), parts[0].currencies,
+                        np.concatenate([b.amounts for b in parts]), allow_negative=True)  # fmt: skip
+
+    @property
+    def shards(self) -> int:
+        """How many engines the accounts are spread over."""
+        return len(self._shards)
+
+    def __len__(self) -> int:
+        """The accounts (every account a book, a balance, a trade or a balance update has named)."""
+        return len(self._routing.labels)
+
+    # ------------------------------------------------------------------ snapshots
+    def snapshot(self, path: str | os.PathLike[str], **meta: Any) -> None:
+        """Every shard's state, the routing and the unread events in one file at ``path`` (atomically).  A
+        Python pickle: restore only files you wrote."""
+        documents = [f.result() for f in [shard.call("document") for shard in self._shards]]
+        doc = {"format": CLUSTER_SNAPSHOT_FORMAT, "meta": meta, "shards": documents, "routing": self._routing,
+               "counters": dict(self.counters), "errors": list(self.errors), "events": list(self._events),
+               "strict": self.strict, "method": self.method, "cross": self.cross}  # fmt: skip
+        write_atomic(path, pickle.dumps(doc, protocol=pickle.HIGHEST_PROTOCOL))
+
+    @classmethod
+    def restore(cls, path: str | os.PathLike[str], *, client: Any = None, scheduler: str | None = None) -> ClusterEngine:
+        """An engine in the state `snapshot` wrote, its shards on ``client``'s cluster (or ``scheduler``'s)."""
+        with open(path, "rb") as f:
+            doc = pickle.load(f)
+        if not isinstance(doc, dict) or doc.get("format") != CLUSTER_SNAPSHOT_FORMAT:
+            raise ValueError(f"{path}: not a riskoffset cluster engine snapshot ({CLUSTER_SNAPSHOT_FORMAT})")
+        engine = cls.__new__(cls)
+        engine._open(client, scheduler)
+        try:
+            engine._start(doc["shards"])
+        except BaseException:
+            engine.close()
+            raise
+        engine._setup_state()
+        engine._routing = doc["routing"]
+        engine.strict, engine.method, engine.cross = doc["strict"], doc["method"], doc["cross"]
+        engine.counters.update(doc["counters"])
+        engine.errors = list(doc["errors"])
+        engine._events = deque(doc["events"])
+        engine.snapshot_meta = doc["meta"]
+        return engine
+
+    # ------------------------------------------------------------------ lifetime
+    def close(self) -> None:
+        """Release the shards (and the client this engine opened)."""
+        self._shards = []
+        if self._own_client is not None:
+            self._own_client.close()
+            self._own_client = None
+
+    def __enter__(self) -> ClusterEngine:  # noqa: PYI034 - typing.Self is 3.11+
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+__all__ = ["CLUSTER_SNAPSHOT_FORMAT", "ClusterEngine", "Shard"]

@@ -1,0 +1,244 @@
+"""The live engine spread over shards: after any stream, every account's figures, the events in their order,
+the counters, the positions and the balances are those of one `RiskEngine` over the whole book, bit for bit;
+a snapshot resumes exactly; a bad message is counted once.  The shards run in this process here (the same
+`Shard` objects a Dask actor holds) and, once, on a real `LocalCluster` of 2 worker processes."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import riskoffset as ro
+from riskoffset.live import ClusterEngine, MessageError, parse_notification, sample_stream_path
+from riskoffset.live.replay import replay
+from riskoffset.live.samples import sample_venue
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+from benchlib import exchange_book
+
+MARKET = ro.Market.sample()
+FIGURES = ("balance", "equity", "initial", "maintenance", "margin_balance_usd", "initial_usd", "maintenance_usd",
+           "available_usd", "mm_ratio", "below_initial", "below_maintenance", "delta_total")  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def short_stream(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample day at 30-minute steps (every quote of those instants and every account line): a few
+    hundred lines, the crash included."""
+    kept = []
+    for line in sample_stream_path().read_text().splitlines():
+        if line.startswith("#") or '"account"' in line:
+            kept.append(line)
+            continue
+        data = json.loads(line)["params"]["data"]
+        if (data[0] if isinstance(data, list) else data)["timestamp"] % (30 * 60 * 1000) == 0:
+            kept.append(line)
+    path = tmp_path_factory.mktemp("stream") / "short.jsonl"
+    path.write_text("\n".join(kept) + "\n")
+    return path
+
+
+def assert_same(one: ro.RiskEngine, cluster: ClusterEngine) -> None:
+    """Every account's figures, positions and balances equal, bit for bit."""
+    a, b = one.accounts(), cluster.accounts()
+    assert a.accounts.tolist() == b.accounts.tolist() and a.currencies == b.currencies
+    for name in FIGURES:
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name
+    assert one.book.equals(cluster.book)
+    assert one.balances.accounts.tolist() == cluster.balances.accounts.tolist()
+    assert np.array_equal(one.balances.amounts, cluster.balances.amounts)
+    assert one.at_risk(0.0) == cluster.at_risk(0.0)
+    for label in a.accounts.tolist()[:: max(1, len(a) // 7)]:
+        assert one.account(label) == cluster.account(label)
+
+
+def note(channel: str, data: Any, account: Any = None) -> dict[str, Any]:
+    """A Deribit subscription notification (an account's, with ``account``)."""
+    message = {"jsonrpc": "2.0", "method": "subscription", "params": {"channel": channel, "data": data}}
+    return message if account is None else {**message, "account": account}
+
+
+def events(engine: Any) -> list[dict[str, Any]]:
+    return [e.to_dict() for e in engine.events()]
+
+
+def test_a_replay_on_three_shards_ends_as_on_one_engine(short_stream: Path) -> None:
+    book, balances = sample_venue()
+    one = ro.RiskEngine(book, MARKET, balances=balances)
+    cluster = ClusterEngine.in_process(book, MARKET, balances=balances, shards=3)
+    assert cluster.shards == 3 and len(cluster) == len(book.accounts)
+    s1, s3 = replay(one, short_stream), replay(cluster, short_stream)
+    assert s1.events == s3.events and s1.events["liquidation"] >= 1  # the crash liquidates someone
+    assert s1.called == s3.called and s1.liquidated == s3.liquidated
+    assert s1.worst == s3.worst and s1.counters == s3.counters and s1.updates == s3.updates
+    assert_same(one, cluster)
+
+
+def test_random_updates_give_the_same_figures_and_events_in_the_same_order() -> None:
+    """Index ticks of both coins, option tickers, trades (new accounts among them: they join the smallest
+    shard), deposits and balances, applied one by one and in batches of messages."""
+    book = exchange_book(MARKET, 60, 8, 5)
+    rng = np.random.default_rng(11)
+    labels = book.accounts.tolist()
+    balances = ro.Balances(labels[:40], ["BTC", "ETH", "USDC"], rng.uniform(0, 3, (40, 3)) * [1, 10, 30_000])
+    one = ro.RiskEngine(book, MARKET, balances=balances)
+    cluster = ClusterEngine.in_process(book, MARKET, balances=balances, shards=4)
+    options = [n for n in MARKET.marks if n.startswith("BTC-") and n.endswith(("-C", "-P"))][:30]
+    index = dict(MARKET.index)
+    seen_events = 0
+    for step in range(60):
+        kind = step % 6
+        if kind in (0, 3):  # a coin's index moves (large enough to cross levels)
+            coin = "BTC" if kind == 0 else "ETH"
+            index[coin] *= float(rng.choice([0.9, 0.97, 1.03, 1.08]))
+            args: tuple[Any, ...] = ("on_index", coin, index[coin], 1000 + step)
+        elif kind == 1:
+            name = str(rng.choice(options))
+            args = ("on_ticker", name)
+            kwargs = {"mark_iv": float(rng.uniform(0.3, 1.2)), "timestamp": 1000 + step}
+        elif kind == 2:
+            account = labels[int(rng.integers(60))] if step % 4 else f"new-{step}"
+            args = ("on_trade", account, "BTC-PERPETUAL", float(rng.choice([-5000, 3000, 20_000])), index["BTC"])
+        elif kind == 4:
+            args = ("on_balance", labels[int(rng.integers(60))], "BTC", float(rng.uniform(-0.5, 1.0)), 1000 + step)
+        else:
+            account = labels[int(rng.integers(60))]
+            messages = [
+                note("deribit_price_index.eth_usd",
+                     {"index_name": "eth_usd", "price": index["ETH"] * 1.01, "timestamp": 2000 + step}),
+                note("user.portfolio.usdc", {"currency": "USDC", "balance": 1000.0 * step}, account),
+                note("deribit_price_index.btc_usd",
+                     {"index_name": "btc_usd", "price": index["BTC"] * 0.99, "timestamp": 2000 + step}),
+            ]  # fmt: skip
+            items = [(n, parse_notification(m)) for n, m in enumerate(messages)]
+            assert one.apply_updates(items) == cluster.apply_updates(items)
+            index["ETH"] *= 1.01
+            index["BTC"] *= 0.99
+            continue
+        for engine in (one, cluster):
+            getattr(engine, args[0])(*args[1:], **(kwargs if kind == 1 else {}))
+        got, want = events(cluster), events(one)
+        assert got == want, step
+        seen_events += len(want)
+    assert_same(one, cluster)
+    assert dict(one.counters) == dict(cluster.counters)
+    assert seen_events > 0  # the moves cross levels: the event order was compared
+    # the new accounts were spread over the shards (each joined the one with the fewest accounts)
+    assert len({cluster._routing.shard_of[f"new-{s}"] for s in range(2, 60, 6) if s % 4 == 0}) > 1
+
+
+def test_a_bad_message_is_counted_once_and_strict_raises_after_the_batch() -> None:
+    book, balances = sample_venue()
+    one = ro.RiskEngine(book, MARKET, balances=balances)
+    cluster = ClusterEngine.in_process(book, MARKET, balances=balances, shards=3)
+    bad_quote = note("ticker.BTC-PERPETUAL.100ms", {"instrument_name": "BTC-PERPETUAL", "mark_price": -5.0, "timestamp": 7})
+    malformed = note("deribit_price_index.btc_usd", {"index_name": "btc_usd"})
+    for engine in (one, cluster):
+        assert engine.apply(bad_quote, line=4) == 0
+        assert engine.apply(malformed, line=5) == 0
+    assert one.errors == cluster.errors and len(cluster.errors) == 2
+    assert dict(one.counters) == dict(cluster.counters)
+    assert cluster.counters["malformed"] + cluster.counters["rejected"] == 2
+    cluster.strict = True
+    good = note("deribit_price_index.btc_usd", {"index_name": "btc_usd", "price": 61_000.0, "timestamp": 9})
+    refused = note("deribit_price_index.doge_usd", {"index_name": "doge_usd", "price": 0.2, "timestamp": 8})
+    with pytest.raises(MessageError, match="line 1: index of DOGE"):
+        cluster.apply_updates([(1, parse_notification(refused)), (2, parse_notification(good))])
+    assert cluster.account(book.accounts[0])["margin_balance_usd"] != pytest.approx(
+        one.account(book.accounts[0])["margin_balance_usd"], rel=1e-15
+    )  # the rest of the batch was applied (the BTC index moved)
+
+
+def test_a_snapshot_resumes_exactly(short_stream: Path, tmp_path: Path) -> None:
+    book, balances = sample_venue()
+    whole = ClusterEngine.in_process(book, MARKET, balances=balances, shards=2)
+    replay(whole, short_stream, events=tmp_path / "whole.jsonl")
+    first = ClusterEngine.in_process(book, MARKET, balances=balances, shards=2)
+    replay(first, short_stream, events=tmp_path / "parts.jsonl", snapshot=tmp_path / "snap.pkl", stop_after=120)
+    resumed = ClusterEngine.restore(tmp_path / "snap.pkl", client="in-process")
+    assert resumed.snapshot_meta["line"] > 0 and resumed.shards == 2
+    summary = replay(resumed, short_stream, events=tmp_path / "parts.jsonl")
+    assert summary.skipped_lines > 0
+    assert (tmp_path / "parts.jsonl").read_text() == (tmp_path / "whole.jsonl").read_text()
+    a, b = whole.accounts(), resumed.accounts()
+    for name in FIGURES:
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name
+    assert dict(whole.counters) == dict(resumed.counters)
+    with pytest.raises(ValueError, match="not a riskoffset cluster engine snapshot"):
+        ro.RiskEngine(book, MARKET).snapshot(tmp_path / "one.pkl") or ClusterEngine.restore(
+            tmp_path / "one.pkl", client="in-process"
+        )
+
+
+def test_bad_arguments() -> None:
+    book, balances = sample_venue()
+    with pytest.raises(ValueError, match="client="):
+        ClusterEngine(book, MARKET)
+    with pytest.raises(ValueError, match="not both"):
+        ClusterEngine(book, MARKET, client="in-process", scheduler="tcp://127.0.0.1:8786")
+    with pytest.raises(ValueError, match="address of a Dask scheduler"):
+        ClusterEngine(book, MARKET, scheduler="")
+    with pytest.raises(ValueError, match="at least 9 accounts"):
+        ClusterEngine.in_process(book, MARKET, shards=9)
+    with pytest.raises(ValueError, match="shards must be a positive integer"):
+        ClusterEngine.in_process(book, MARKET, shards=0)
+    with pytest.raises(TypeError, match="Book"):
+        ClusterEngine.in_process("book.csv", MARKET)  # type: ignore[arg-type]
+    cluster = ClusterEngine.in_process(book, MARKET, balances=balances)
+    with pytest.raises(ValueError, match="not in the engine"):
+        cluster.account("nobody")
+    with pytest.raises(ValueError, match="index of BTC"):
+        cluster.on_index("BTC", -1.0)
+    with pytest.raises(ValueError, match="quantity"):
+        cluster.on_trade(book.accounts[0], "BTC-PERPETUAL", 0.0, 60_000.0)
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[Any]:
+    pytest.importorskip("dask.distributed")
+    from riskoffset.distributed import local_cluster
+
+    with local_cluster(2) as c:
+        yield c
+
+
+def test_on_a_dask_cluster(client: Any, short_stream: Path, tmp_path: Path) -> None:
+    """Shards held by actors on 2 worker processes: the replay, a snapshot and its restore onto the cluster."""
+    book, balances = sample_venue()
+    one = ro.RiskEngine(book, MARKET, balances=balances)
+    replay(one, short_stream, events=tmp_path / "one.jsonl")
+    with ClusterEngine(book, MARKET, balances=balances, client=client) as cluster:
+        assert cluster.shards == 2
+        replay(cluster, short_stream, events=tmp_path / "cluster.jsonl", snapshot=tmp_path / "snap.pkl")
+        assert (tmp_path / "cluster.jsonl").read_text() == (tmp_path / "one.jsonl").read_text()
+        assert_same(one, cluster)
+    with ClusterEngine.restore(tmp_path / "snap.pkl", client=client) as restored:
+        assert_same(one, restored)
+        one.on_index("BTC", 55_000.0)
+        restored.on_index("BTC", 55_000.0)
+        assert_same(one, restored)
+        assert events(one) == events(restored)
+
+
+def test_a_document_whose_items_were_copied_one_by_one_restores_a_working_engine() -> None:
+    """Dask serialises a container's items one by one: the arrays an engine's state shares between its
+    attributes then arrive as separate copies.  The restored engine must still write its own arrays."""
+    import copy
+
+    book, balances = sample_venue()
+    one = ro.RiskEngine(book, MARKET, balances=balances)
+    doc = one.snapshot_document()
+    doc["state"] = {k: copy.deepcopy(v) for k, v in doc["state"].items()}  # one copy per item
+    copied = ro.RiskEngine.from_document(doc)
+    for engine in (one, copied):
+        engine.on_index("BTC", MARKET.index["BTC"] * 0.7)
+    a, b = one.accounts(), copied.accounts()
+    assert a.below_maintenance.any()  # the crash moved figures and levels
+    for name in FIGURES:
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name
+    assert events(one) == events(copied)
