@@ -48,12 +48,11 @@ class Shard:
     arguments (a dict) or a document `RiskEngine.snapshot_document` wrote, or either pickled."""
 
     def __init__(self, source: Mapping[str, Any] | bytes) -> None:
-        if isinstance(source, bytes):
-            source = pickle.loads(source)
-        if source.get("format") is not None:
-            self.engine = RiskEngine.from_document(source)
+        given: Mapping[str, Any] = pickle.loads(source) if isinstance(source, bytes) else source
+        if given.get("format") is not None:
+            self.engine = RiskEngine.from_document(given)
         else:
-            args = dict(source)
+            args = dict(given)
             self.engine = RiskEngine(args.pop("book"), args.pop("market"), **args)
 
     def run(self, units: Sequence[tuple[int, Unit]]) -> list[tuple[Any, ...]]:
