@@ -242,3 +242,30 @@ def test_a_document_whose_items_were_copied_one_by_one_restores_a_working_engine
     for name in FIGURES:
         assert np.array_equal(getattr(a, name), getattr(b, name)), name
     assert events(one) == events(copied)
+
+
+def test_the_cli_replays_on_a_local_cluster(short_stream: Path, tmp_path: Path, run_cli: Any) -> None:
+    """`riskoffset replay --dask local:2`: the same events and summary as on one engine; a snapshot it wrote
+    resumes on a cluster and not as one engine's."""
+    common = ("replay", str(short_stream), "--book", "sample:short_strangle", "--balances", "sample", "--json")
+    code, out, err = run_cli(*common, "--events", str(tmp_path / "one.jsonl"))
+    assert code == 0, err
+    one = json.loads(out)
+    snap = tmp_path / "cluster.snap"
+    # (the book has one account: one shard, on one of the two workers)
+    code, out, err = run_cli(*common, "--events", str(tmp_path / "two.jsonl"), "--dask", "local:2",
+                             "--snapshot", str(snap))  # fmt: skip
+    assert code == 0, err
+    two = json.loads(out)
+    for key in ("messages", "updates", "events", "accounts_called", "accounts_liquidated", "worst_accounts", "counters"):
+        assert one[key] == two[key], key
+    assert (tmp_path / "one.jsonl").read_text() == (tmp_path / "two.jsonl").read_text()
+    code, out, err = run_cli("replay", str(short_stream), "--resume", str(snap), "--dask", "local:1", "--json")
+    assert code == 0, err
+    assert json.loads(out)["messages"] == 0  # everything was applied before the snapshot
+    code, out, err = run_cli("replay", str(short_stream), "--resume", str(snap), "--json")
+    assert code == 2 and "not a riskoffset engine snapshot" in err
+    code, out, err = run_cli(*common, "--shards", "2")
+    assert code == 2 and "--dask" in err
+    code, out, err = run_cli(*common, "--dask", "local:1", "--shards", "2")
+    assert code == 2 and "2 shards need a book of at least 2 accounts" in err

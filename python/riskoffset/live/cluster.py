@@ -166,7 +166,7 @@ class ClusterEngine:
     book, market, method, params, balances, and the keyword options (cross, collateral, dynamic_collateral,
     threads): as `RiskEngine`, for every shard.  client: a ``dask.distributed.Client``, or scheduler: the
     address of a scheduler (a client is then opened and closed by `close`).  shards: how many engines (default:
-    one per worker; placed on the workers in turn).  strict: a message a shard refuses raises `MessageError`
+    one per worker, at most one per account; placed on the workers in turn).  strict: a message a shard refuses raises `MessageError`
     once its batch is applied (the rest of the batch is applied; without strict it is counted and recorded in
     ``errors``, as `RiskEngine` does).
 
@@ -255,8 +255,8 @@ class ClusterEngine:
         return sorted(self._client.scheduler_info().get("workers", {}))
 
     def _n_shards(self, shards: int | None, accounts: int) -> int:
-        if shards is None:
-            shards = max(1, len(self._workers()))
+        if shards is None:  # one per worker, at most one per account
+            shards = max(1, min(len(self._workers()), accounts))
         if isinstance(shards, bool) or not isinstance(shards, int) or shards < 1:
             raise ValueError(f"shards must be a positive integer, got {shards!r}")
         if accounts < shards:
