@@ -1,0 +1,64 @@
+"""The live engine spread over a Dask cluster (`ro.ClusterEngine`): 100,000 accounts x 20 positions over BTC and
+ETH with BTC, ETH and USDC balances under X:PM, in 2 shards on a `LocalCluster` of 2 worker processes, against one
+`RiskEngine` over the same book in this process.
+
+Measured in pairs (one engine's BTC index tick, then the cluster's, one right after the other, so the machine's
+state moves both sides alike): the cluster's tick as a multiple of one engine's, and one trade's round trip to its
+shard.  On a 2-core machine the client, the scheduler and both workers share the cores, so no speed-up is expected
+there; the guard keeps what the cluster adds to an update (the round trip, the events and counters brought back)
+from growing: its tick at most 2.5x one engine's.  The figures after the ticks are checked equal to one engine's,
+bit for bit.  Under --benchmark-disable it runs 2,000 accounts and checks only the equality."""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import numpy as np
+import pytest
+import riskoffset as ro
+from benchlib import alternating_prices
+from test_bench_accounts import book_and_balances
+
+pytest.importorskip("dask.distributed")
+
+from riskoffset.distributed import local_cluster
+
+PAIRS = 15
+BAR = 2.5  # the cluster's tick at most this multiple of one engine's
+
+
+@pytest.mark.benchmark(group="live engine on a Dask cluster, 100k accounts")
+def test_cluster_btc_index_tick(benchmark) -> None:  # type: ignore[no-untyped-def]
+    disabled = getattr(benchmark, "disabled", False)
+    market = ro.Market.sample()
+    book, balances = book_and_balances(market, 2_000 if disabled else 100_000)
+    one = ro.RiskEngine(book, market, balances=balances)
+    with local_cluster(2) as client, ro.ClusterEngine(book, market, balances=balances, client=client) as cluster:
+        assert cluster.shards == 2
+        prices = alternating_prices(market.index["BTC"])
+        pairs = []
+        for _ in range(1 if disabled else PAIRS):
+            price = next(prices)
+            start = time.perf_counter()
+            one.on_index("BTC", price)
+            middle = time.perf_counter()
+            cluster.on_index("BTC", price)
+            pairs.append((middle - start, time.perf_counter() - middle))
+        a, b = one.accounts(), cluster.accounts()
+        for name in ("equity", "initial", "maintenance", "mm_ratio"):
+            assert np.array_equal(getattr(a, name), getattr(b, name)), name
+        account = book.accounts[7]
+        trade = iter([1_000.0, -1_000.0] * 20)
+        benchmark.pedantic(lambda: cluster.on_trade(account, "BTC-PERPETUAL", next(trade), market.index["BTC"]),
+                           rounds=1 if disabled else 21, iterations=1)  # fmt: skip
+    if disabled:
+        return
+    ratio = statistics.median(c / o for o, c in pairs)
+    benchmark.extra_info.update(
+        one_engine_tick_s=statistics.median(o for o, _ in pairs),
+        cluster_tick_s=statistics.median(c for _, c in pairs),
+        cluster_vs_one_engine=ratio,
+        cluster_trade_s=float(benchmark.stats.stats.median),
+    )
+    assert ratio <= BAR, f"the cluster's BTC tick took {ratio:.2f}x one engine's (bar {BAR}x)"
