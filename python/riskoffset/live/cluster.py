@@ -9,7 +9,8 @@ depend only on its own positions and balances and on the market, so every figure
 one `RiskEngine` over the whole book gives for the same stream, bit for bit.  The shards of one update work at
 the same time, each on its own worker; the client waits for all of them.
 
-Counters and refused messages are counted once per update: a quote's on the first shard (every shard sees the
+Updates and queries from several threads take turns (a lock, as on one engine).  Counters and refused messages
+are counted once per update: a quote's on the first shard (every shard sees the
 same quotes), a trade's or a balance's on its account's shard.
 """
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 import heapq
 import os
 import pickle
+import threading
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,7 +32,7 @@ from ..accounts.view import AccountView
 from ..book import Book
 from ..margining.bulk import account_ranges
 from ..market import Market
-from .engine import IndexQuote, RiskEngine, TickerQuote, account_label, write_atomic
+from .engine import IndexQuote, RiskEngine, TickerQuote, _locked, account_label, write_atomic
 from .events import Event
 from .messages import BalanceUpdate, MessageError, TradeUpdate, parse_notification
 
@@ -226,6 +228,7 @@ class ClusterEngine:
         self._setup_state()
 
     def _setup_state(self) -> None:
+        self._lock = threading.RLock()  # one update or query at a time, as on one engine
         self._events: deque[Event] = deque()
         self._callbacks: list[Callable[[Event], None]] = []
         self.counters: Counter[str] = Counter(
@@ -323,22 +326,27 @@ class ClusterEngine:
         self._run([(("call", method, args, kwargs), range(len(self._shards)), True)])
 
     # ------------------------------------------------------------------ updates
+    @_locked
     def on_index(self, underlying: str, price: float, timestamp: int | None = None) -> None:
         """`RiskEngine.on_index`, on every shard."""
         self._broadcast("on_index", underlying, price, timestamp)
 
+    @_locked
     def on_ticker(self, instrument: str | Mapping[str, Any], **quote: Any) -> None:
         """`RiskEngine.on_ticker`, on every shard."""
         self._broadcast("on_ticker", instrument, **quote)
 
+    @_locked
     def on_quote(self, instrument: str, mark_price: float, timestamp: int | None = None) -> None:
         """`RiskEngine.on_quote`, on every shard."""
         self._broadcast("on_quote", instrument, mark_price, timestamp)
 
+    @_locked
     def quotes(self, quotes: Sequence[IndexQuote | TickerQuote]) -> None:
         """`RiskEngine.quotes`, on every shard."""
         self._broadcast("quotes", list(quotes))
 
+    @_locked
     def advance(self, valuation_time: Any) -> None:
         """`RiskEngine.advance`, on every shard."""
         self._broadcast("advance", valuation_time)
@@ -347,19 +355,23 @@ class ClusterEngine:
         label, shard = self._routing.owner(account)
         self._run([(("call", method, (label, *args), kwargs), [shard], False)])
 
+    @_locked
     def on_trade(self, account: Any, instrument: str, quantity: float, price: float, fee: float = 0.0,
                  **details: Any) -> None:  # fmt: skip
         """`RiskEngine.on_trade`, on the account's shard."""
         self._on_account("on_trade", account, instrument, quantity, price, fee, **details)
 
+    @_locked
     def on_balance(self, account: Any, currency: str, amount: float, timestamp: int | None = None) -> None:
         """`RiskEngine.on_balance`, on the account's shard."""
         self._on_account("on_balance", account, currency, amount, timestamp)
 
+    @_locked
     def set_balance(self, account: Any, currency: str, balance: float, timestamp: int | None = None) -> None:
         """`RiskEngine.set_balance`, on the account's shard."""
         self._on_account("set_balance", account, currency, balance, timestamp)
 
+    @_locked
     def apply(self, message: Mapping[str, Any], *, line: int | None = None) -> int:
         """`RiskEngine.apply`: one Deribit notification, parsed here and sent to the shards it concerns."""
         try:
@@ -372,6 +384,7 @@ class ClusterEngine:
             return 0
         return self.apply_updates([(line, updates)])
 
+    @_locked
     def apply_updates(self, items: Sequence[tuple[int | None, Sequence[Any]]]) -> int:
         """`RiskEngine.apply_updates`: consecutive quote-only messages go to every shard together (each shard
         applies them as one engine would); a message with trades or balances goes to its accounts' shards (and
@@ -411,6 +424,7 @@ class ClusterEngine:
         self.errors.append((line, str(exc)))
 
     # ------------------------------------------------------------------ events
+    @_locked
     def subscribe(self, callback: Callable[[Event], None]) -> None:
         """Call ``callback(event)`` for every event, as it reaches this client."""
         self._callbacks.append(callback)
@@ -425,6 +439,7 @@ class ClusterEngine:
         futures = [shard.call("query", method, *args) for shard in self._shards]
         return [f.result() for f in futures]
 
+    @_locked
     def account(self, account: Any) -> dict[str, Any]:
         """`RiskEngine.account`, from the account's shard."""
         label = self._routing.label(account)
@@ -434,6 +449,7 @@ class ClusterEngine:
         result: dict[str, Any] = self._shards[shard].call("query", "account", label).result()
         return result
 
+    @_locked
     def accounts(self) -> AccountView:
         """`RiskEngine.accounts`: every account's figures as columns, in the whole engine's account order."""
         views = [shard.call("query", "accounts") for shard in self._shards]
@@ -449,6 +465,7 @@ class ClusterEngine:
                 columns[name] = np.concatenate([getattr(v, name) for v in views])[order]
         return AccountView(**{**vars(first), **columns})
 
+    @_locked
     def at_risk(self, threshold: float = 0.0) -> list[dict[str, Any]]:
         """`RiskEngine.at_risk`: the accounts whose MM ratio is at least ``threshold``, highest first."""
         rows = [row for part in self._query("at_risk", threshold) for row in part]
@@ -456,6 +473,7 @@ class ClusterEngine:
         return sorted(rows, key=lambda r: (-r["mm_ratio"], rank.get(r["account"], len(rank))))
 
     @property
+    @_locked
     def book(self) -> Book:
         """The current positions of every account as a `Book`."""
         books: list[Book] = self._query("book")  # (each over the instruments its accounts hold)
@@ -468,6 +486,7 @@ class ClusterEngine:
                                 average_price=known if np.isfinite(known).any() else None)  # fmt: skip
 
     @property
+    @_locked
     def balances(self) -> Balances:
         """The current balances of every account."""
         parts: list[Balances] = self._query("balances")
@@ -484,6 +503,7 @@ class ClusterEngine:
         return len(self._routing.labels)
 
     # ------------------------------------------------------------------ snapshots
+    @_locked
     def snapshot(self, path: str | os.PathLike[str], **meta: Any) -> None:
         """Every shard's state, the routing and the unread events in one file at ``path`` (atomically).  A
         Python pickle: restore only files you wrote."""
