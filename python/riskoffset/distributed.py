@@ -74,8 +74,11 @@ def local_cluster(workers: int) -> Iterator[Any]:
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a positive integer, got {workers!r}")
     # No dashboard; the scheduler's HTTP server (health, metrics) on a free port: clusters started side by side
-    # would otherwise all ask for 8787, and all but the first warn.
-    with distributed.LocalCluster(
+    # would otherwise all ask for 8787, and all but the first warn.  No statistical profiler in the workers (it
+    # feeds the dashboard): sampling every thread's stack every 10 ms slowed a live engine's updates by a fifth.
+    import dask
+
+    with dask.config.set({"distributed.worker.profile.enabled": False}), distributed.LocalCluster(
         n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
         scheduler_kwargs={"dashboard": False}, env=dict(NUMPY_WORKER_ENV),
     ) as cluster, distributed.Client(cluster) as client:  # fmt: skip

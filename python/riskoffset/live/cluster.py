@@ -32,7 +32,7 @@ from ..accounts.view import AccountView
 from ..book import Book
 from ..margining.bulk import account_ranges
 from ..market import Market
-from .engine import IndexQuote, RiskEngine, TickerQuote, _locked, account_label, write_atomic
+from .engine import IndexQuote, RawMessage, RiskEngine, TickerQuote, _locked, account_label, write_atomic
 from .events import Event
 from .messages import BalanceUpdate, MessageError, TradeUpdate, parse_notification
 
@@ -299,7 +299,12 @@ class ClusterEngine:
                 by_unit[u][s] = tuple(outcome)
         applied_before = self.counters["updates"]
         raised: ValueError | None = None
-        for (_, shards, lead_only), outcomes in zip(units, by_unit):
+        for (unit, shards, lead_only), outcomes in zip(units, by_unit):
+            if unit[0] == "refused":  # (a message this client could not parse: no shard saw it)
+                self.counters["malformed"] += 1
+                self.errors.append((unit[2], str(unit[1])))
+            elif unit[0] == "ignored":
+                self.counters["ignored"] += 1
             for s in shards:
                 for label in outcomes[s][3]:
                     self._routing.created(label)
@@ -389,6 +394,35 @@ class ClusterEngine:
         """`RiskEngine.apply_updates`: consecutive quote-only messages go to every shard together (each shard
         applies them as one engine would); a message with trades or balances goes to its accounts' shards (and
         to every shard when it carries quotes too, each taking its own accounts' updates)."""
+        return self._apply_units(self._units_of(items))
+
+    @_locked
+    def apply_batches(self, batches: Sequence[Sequence[tuple[int | None, Sequence[Any]]] | RawMessage]) -> int:
+        """`RiskEngine.apply_batches`, with one call to each shard for all of them (a replay sends many at once:
+        each call to the workers is a round trip)."""
+        units: list[tuple[Unit, Sequence[int], bool]] = []
+        for batch in batches:
+            if not isinstance(batch, RawMessage):
+                units += self._units_of(batch)
+                continue
+            try:
+                updates = parse_notification(batch.message)
+            except MessageError as exc:
+                units.append((("refused", exc, batch.line), [], False))
+                continue
+            units += self._units_of([(batch.line, updates)]) if updates else [(("ignored",), [], False)]
+        return self._apply_units(units)
+
+    def _apply_units(self, units: Sequence[tuple[Unit, Sequence[int], bool]]) -> int:
+        errors = len(self.errors)
+        applied = self._run(units)
+        if self.strict and len(self.errors) > errors:
+            line, reason = self.errors[errors]
+            raise MessageError(f"line {line}: {reason}" if line is not None else reason)
+        return applied
+
+    def _units_of(self, items: Sequence[tuple[int | None, Sequence[Any]]]) -> list[tuple[Unit, Sequence[int], bool]]:
+        """The units of ``items`` (`apply_updates`), with their shards."""
         units: list[tuple[Unit, Sequence[int], bool]] = []
         every = range(len(self._shards))
         pending: list[tuple[int | None, Sequence[Any]]] = []
@@ -410,12 +444,7 @@ class ClusterEngine:
                 units.append((("updates", [(line, mine)]), [s], False if not quotes else s == 0))
         if pending:
             units.append((("updates", pending), every, True))
-        errors = len(self.errors)
-        applied = self._run(units)
-        if self.strict and len(self.errors) > errors:
-            line, reason = self.errors[errors]
-            raise MessageError(f"line {line}: {reason}" if line is not None else reason)
-        return applied
+        return units
 
     def _refused(self, exc: ValueError, line: int | None) -> None:
         if self.strict:

@@ -111,6 +111,13 @@ class TickerQuote(NamedTuple):
     timestamp: int | None = None
 
 
+class RawMessage(NamedTuple):
+    """A notification as received (``apply`` parses it), and its line in a stream, for `RiskEngine.apply_batches`."""
+
+    line: int | None
+    message: Mapping[str, Any]
+
+
 @dataclasses.dataclass
 class _OptionRun:
     """Options' tickers that follow one another in a batch of quotes: their checked quotes and rows."""
@@ -1553,6 +1560,20 @@ class RiskEngine:
         flush()
         return applied
 
+    @_locked
+    def apply_batches(self, batches: Sequence[Sequence[tuple[int | None, Sequence[Any]]] | RawMessage]) -> int:
+        """Apply ``batches`` in order, each a list of parsed notifications as `apply_updates` takes them (applied
+        together as it applies them) or a `RawMessage` as `apply` takes it.  Returns the number of updates
+        applied.  One engine applies them one after another; `ClusterEngine` sends each shard all of them in one
+        call."""
+        applied = 0
+        for batch in batches:
+            if isinstance(batch, RawMessage):
+                applied += self.apply(batch.message, line=batch.line)
+            else:
+                applied += self.apply_updates(batch)
+        return applied
+
     def _refuse(self, exc: ValueError, line: int | None) -> None:
         """A message the engine does not apply: raised when strict, else counted and recorded."""
         from .messages import MessageError
@@ -1929,4 +1950,4 @@ def _non_negative(value: Any, what: str) -> float:
     return x
 
 
-__all__ = ["LIVE_METHODS", "SNAPSHOT_FORMAT", "RiskEngine"]
+__all__ = ["LIVE_METHODS", "SNAPSHOT_FORMAT", "RawMessage", "RiskEngine"]

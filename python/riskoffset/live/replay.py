@@ -19,7 +19,7 @@ from typing import IO, Any
 from ..progress import bar
 from ..scalars import plain
 from .cluster import ClusterEngine
-from .engine import RiskEngine
+from .engine import RawMessage, RiskEngine
 from .events import Event
 from .messages import IndexUpdate, MessageError, TickerUpdate, parse_notification
 from .stream import read_stream
@@ -91,27 +91,42 @@ def replay(
     start = time.perf_counter()
     last_line = done
     batch: list[tuple[int, list[Any]]] = []  # consecutive quote-only messages of one timestamp
+    # Batches closed but not yet sent: a cluster's shards take many in one call (each call is a round trip to
+    # the workers); one engine takes each at once.
+    unsent: list[list[tuple[int | None, Any]] | RawMessage] = []
+    per_call = GROUPS_PER_CALL if isinstance(engine, ClusterEngine) else 1
 
-    def flush() -> bool:
-        """Apply the batch; True when the replay must stop (``stop_after`` reached)."""
-        nonlocal last_line
-        if not batch:
-            return False
-        before = summary.messages
-        summary.updates += engine.apply_updates(batch)
-        summary.messages += len(batch)
-        last_line = batch[-1][0]
-        batch.clear()
+    def send() -> None:
+        if unsent:
+            summary.updates += engine.apply_batches(unsent)
+            unsent.clear()
         for event in engine.events():
             _record(summary, event, sink)
-        if (
-            snapshot is not None
-            and snapshot_every
-            and summary.messages // snapshot_every > before // snapshot_every
-        ):
+
+    def close_group(group: list[tuple[int | None, Any]] | RawMessage, messages: int, line: int) -> bool:
+        """A batch of ``messages`` messages ending at ``line`` closed; True when the replay must stop
+        (``stop_after`` reached)."""
+        nonlocal last_line
+        before = summary.messages
+        unsent.append(group)
+        summary.messages += messages
+        last_line = line
+        due = snapshot is not None and snapshot_every and summary.messages // snapshot_every > before // snapshot_every
+        stop = stop_after is not None and summary.messages >= stop_after
+        if len(unsent) >= per_call or due or stop:
+            send()
+        if due and snapshot is not None:
             engine.snapshot(snapshot, line=last_line)
-        shown.update(summary.messages - before)
-        return stop_after is not None and summary.messages >= stop_after
+        shown.update(messages)
+        return stop
+
+    def flush() -> bool:
+        """Close the batch of quotes; True when the replay must stop."""
+        if not batch:
+            return False
+        group: list[tuple[int | None, Any]] = list(batch)
+        batch.clear()
+        return close_group(group, len(group), int(group[-1][0] or 0))
 
     try:
         with bar("replay", None, "msg", scale=True) as shown:  # drawn only when progress bars are on
@@ -145,13 +160,12 @@ def replay(
                 if quotes_only:
                     batch.append((item.line, updates or []))
                     continue
-                # a trade, a balance, an ignored or a malformed message: on its own (apply records a refusal)
-                summary.updates += engine.apply(item.message, line=item.line)
-                batch.append((item.line, []))  # counted and timed as one message, nothing left to apply
-                if flush():
+                # a trade, a balance, an ignored or a malformed message: on its own (the engine records a refusal)
+                if close_group(RawMessage(item.line, item.message), 1, item.line):
                     break
             else:
                 flush()
+            send()
     finally:
         if close and sink is not None:
             sink.close()
@@ -167,6 +181,7 @@ def replay(
 
 
 MAX_BATCH = 512  # quote messages applied together at most
+GROUPS_PER_CALL = 64  # batches a cluster's shards take in one call
 
 
 def _stamp(updates: Any) -> Any:
