@@ -1,13 +1,18 @@
-"""The live engine spread over a Dask cluster (`ro.ClusterEngine`): 100,000 accounts x 20 positions over BTC and
-ETH with BTC, ETH and USDC balances under X:PM, in 2 shards on a `LocalCluster` of 2 worker processes, against one
-`RiskEngine` over the same book in this process.
+"""The live engine spread over a Dask cluster (`ro.ClusterEngine`), in 2 shards on a `LocalCluster` of 2 worker
+processes, against one `RiskEngine` over the same book in this process.
 
-Measured in pairs (one engine's BTC index tick, then the cluster's, one right after the other, so the machine's
+The BTC index tick of 100,000 accounts x 20 positions over BTC and ETH with BTC, ETH and USDC balances under X:PM,
+measured in pairs (one engine's BTC index tick, then the cluster's, one right after the other, so the machine's
 state moves both sides alike): the cluster's tick as a multiple of one engine's, and one trade's round trip to its
 shard.  On a 2-core machine the client, the scheduler and both workers share the cores, so no speed-up is expected
 there; the guard keeps what the cluster adds to an update (the round trip, the events and counters brought back)
 from growing: its tick at most 2.5x one engine's.  The figures after the ticks are checked equal to one engine's,
-bit for bit.  Under --benchmark-disable it runs 2,000 accounts and checks only the equality."""
+bit for bit.
+
+The replay of the bundled sample day (8 accounts): the cluster's time as a multiple of one engine's, timed before
+and after it; at most 3x (each shard prices every quote again, and the batches of messages travel to the workers).
+
+Under --benchmark-disable they run 2,000 accounts and 500 messages and check only the equality."""
 
 from __future__ import annotations
 
@@ -18,6 +23,9 @@ import numpy as np
 import pytest
 import riskoffset as ro
 from benchlib import alternating_prices
+from riskoffset.live import sample_stream_path
+from riskoffset.live.replay import ReplaySummary, replay
+from riskoffset.live.samples import sample_venue
 from test_bench_accounts import book_and_balances
 
 pytest.importorskip("dask.distributed")
@@ -26,15 +34,22 @@ from riskoffset.distributed import local_cluster
 
 PAIRS = 15
 BAR = 2.5  # the cluster's tick at most this multiple of one engine's
+REPLAY_BAR = 3.0  # the cluster's replay of the sample day at most this multiple of one engine's
+
+
+@pytest.fixture(scope="module")
+def client():  # type: ignore[no-untyped-def]
+    with local_cluster(2) as c:
+        yield c
 
 
 @pytest.mark.benchmark(group="live engine on a Dask cluster, 100k accounts")
-def test_cluster_btc_index_tick(benchmark) -> None:  # type: ignore[no-untyped-def]
+def test_cluster_btc_index_tick(benchmark, client) -> None:  # type: ignore[no-untyped-def]
     disabled = getattr(benchmark, "disabled", False)
     market = ro.Market.sample()
     book, balances = book_and_balances(market, 2_000 if disabled else 100_000)
     one = ro.RiskEngine(book, market, balances=balances)
-    with local_cluster(2) as client, ro.ClusterEngine(book, market, balances=balances, client=client) as cluster:
+    with ro.ClusterEngine(book, market, balances=balances, client=client) as cluster:
         assert cluster.shards == 2
         prices = alternating_prices(market.index["BTC"])
         pairs = []
@@ -62,3 +77,40 @@ def test_cluster_btc_index_tick(benchmark) -> None:  # type: ignore[no-untyped-d
         cluster_trade_s=float(benchmark.stats.stats.median),
     )
     assert ratio <= BAR, f"the cluster's BTC tick took {ratio:.2f}x one engine's (bar {BAR}x)"
+
+
+@pytest.mark.benchmark(group="live engine on a Dask cluster: replay of the sample day")
+def test_cluster_replay_of_the_sample_day(benchmark, client) -> None:  # type: ignore[no-untyped-def]
+    disabled = getattr(benchmark, "disabled", False)
+    book, balances = sample_venue()
+    market = ro.Market.sample()
+    path, stop = str(sample_stream_path()), 500 if disabled else None
+    rounds = 1 if disabled else 3
+
+    def one_engine() -> float:
+        times = []
+        for _ in range(rounds):
+            engine = ro.RiskEngine(book, market, balances=balances)
+            start = time.perf_counter()
+            replay(engine, path, stop_after=stop)
+            times.append(time.perf_counter() - start)
+        return statistics.median(times)
+
+    def fresh_cluster() -> tuple[tuple[ro.ClusterEngine], dict[str, object]]:
+        return (ro.ClusterEngine(book, market, balances=balances, client=client),), {}
+
+    def run(cluster: ro.ClusterEngine) -> ReplaySummary:
+        with cluster:
+            return replay(cluster, path, stop_after=stop)
+
+    before = one_engine()
+    spread = benchmark.pedantic(run, setup=fresh_cluster, rounds=rounds, iterations=1)
+    alone = replay(ro.RiskEngine(book, market, balances=balances), path, stop_after=stop)
+    assert spread.events == alone.events and spread.worst == alone.worst and spread.counters == alone.counters
+    if disabled:
+        return
+    baseline = statistics.median([before, one_engine()])
+    ours = float(benchmark.stats.stats.median)
+    benchmark.extra_info.update(messages=spread.messages, one_engine_s=baseline, cluster_vs_one_engine=ours / baseline,
+                                cluster_messages_per_s=spread.messages / ours)  # fmt: skip
+    assert ours <= REPLAY_BAR * baseline, f"the cluster's replay took {ours / baseline:.2f}x one engine's (bar {REPLAY_BAR}x)"
