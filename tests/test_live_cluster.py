@@ -274,3 +274,28 @@ def test_the_cli_replays_on_a_local_cluster(short_stream: Path, tmp_path: Path, 
     assert code == 2 and "--dask" in err
     code, out, err = run_cli(*common, "--dask", "local:1", "--shards", "2")
     assert code == 2 and "2 shards need a book of at least 2 accounts" in err
+
+
+def test_a_lost_worker_stops_the_engine_until_it_is_restored(tmp_path: Path) -> None:
+    """A shard's worker dies: the update that found it lost raises, and so does every call after it (the
+    other shard applied that update); the engine restored from its snapshot answers as one engine does."""
+    import os
+
+    from riskoffset.distributed import local_cluster
+
+    book, balances = sample_venue()
+    one = ro.RiskEngine(book, MARKET, balances=balances)
+    with local_cluster(2) as own, ClusterEngine(book, MARKET, balances=balances, client=own) as cluster:
+        for engine in (one, cluster):
+            engine.on_index("BTC", 90_000.0)
+        cluster.snapshot(tmp_path / "cluster.snap")
+        lost = sorted(own.scheduler_info()["workers"])[1]
+        with pytest.raises(Exception):  # noqa: B017 - the worker's connection closes under the call
+            own.run(lambda: os._exit(1), workers=[lost])
+        with pytest.raises(RuntimeError, match="restore the engine from its last snapshot"):
+            cluster.on_index("BTC", 91_000.0)
+        with pytest.raises(RuntimeError, match="shard 1 of the cluster engine is lost"):
+            cluster.accounts()
+        own.wait_for_workers(2, timeout=60)  # (the nanny starts a new worker)
+        with ClusterEngine.restore(tmp_path / "cluster.snap", client=own) as restored:
+            assert_same(one, restored)

@@ -229,6 +229,7 @@ class ClusterEngine:
 
     def _setup_state(self) -> None:
         self._lock = threading.RLock()  # one update or query at a time, as on one engine
+        self._lost: str | None = None  # why the engine refuses every call (a shard lost)
         self._events: deque[Event] = deque()
         self._callbacks: list[Callable[[Event], None]] = []
         self.counters: Counter[str] = Counter(
@@ -276,6 +277,29 @@ class ClusterEngine:
         futures = [_OnWorker(self._client, source, workers[s % len(workers)]) for s, source in enumerate(sources)]
         self._shards = futures
 
+    def _call(self, method: str, args: Mapping[int, tuple[Any, ...]] | tuple[Any, ...] = ()) -> dict[int, Any]:
+        """``method`` on the shards at once, with ``args`` (the same for every shard, or per shard: then on those
+        shards only); their results by shard.  A shard whose worker is lost leaves the others' state ahead of
+        it: the engine refuses every call after that."""
+        if self._lost is not None:
+            raise RuntimeError(self._lost)
+        given = args if isinstance(args, Mapping) else dict.fromkeys(range(len(self._shards)), args)
+        futures, results = {}, {}
+        s = -1
+        try:
+            for s, a in given.items():
+                futures[s] = self._shards[s].call(method, *a)
+            for s, future in futures.items():
+                results[s] = future.result()
+        except (ValueError, TypeError):  # (a query's own error: the shard is fine)
+            raise
+        except Exception as exc:  # whatever Dask raises for a lost worker or actor
+            self._lost = (f"shard {s} of the cluster engine is lost ({type(exc).__name__}: {exc}); the other shards "
+                          "may have applied updates it did not: restore the engine from its last snapshot "
+                          "(ClusterEngine.restore)")  # fmt: skip
+            raise RuntimeError(self._lost) from exc
+        return results
+
     @classmethod
     def in_process(cls, book: Book, market: Market, *args: Any, shards: int = 2, **kwargs: Any) -> ClusterEngine:
         """The same engine with its shards in this process, one after another (no Dask): for tests and for
@@ -291,8 +315,7 @@ class ClusterEngine:
         for u, (unit, shards, _) in enumerate(units):
             for s in shards:
                 per_shard[s].append((u, unit))
-        futures = {s: self._shards[s].call("run", work) for s, work in enumerate(per_shard) if work}
-        results = {s: f.result() for s, f in futures.items()}
+        results = self._call("run", {s: (work,) for s, work in enumerate(per_shard) if work})
         by_unit: list[dict[int, tuple[Any, ...]]] = [{} for _ in units]
         for s, done in results.items():
             for u, *outcome in done:
@@ -465,8 +488,7 @@ class ClusterEngine:
 
     # ------------------------------------------------------------------ queries
     def _query(self, method: str, *args: Any) -> list[Any]:
-        futures = [shard.call("query", method, *args) for shard in self._shards]
-        return [f.result() for f in futures]
+        return list(self._call("query", (method, *args)).values())
 
     @_locked
     def account(self, account: Any) -> dict[str, Any]:
@@ -475,15 +497,13 @@ class ClusterEngine:
         shard = self._routing.shard_of.get(label)
         if shard is None:
             raise ValueError(f"account {account!r} is not in the engine")
-        result: dict[str, Any] = self._shards[shard].call("query", "account", label).result()
+        result: dict[str, Any] = self._call("query", {shard: ("account", label)})[shard]
         return result
 
     @_locked
     def accounts(self) -> AccountView:
         """`RiskEngine.accounts`: every account's figures as columns, in the whole engine's account order."""
-        views = [shard.call("query", "accounts") for shard in self._shards]
-        named = [shard.call("labels") for shard in self._shards]
-        views, named = [f.result() for f in views], [f.result() for f in named]
+        views, named = self._query("accounts"), list(self._call("labels").values())
         labels = [label for part in named for label in part]
         rank = self._routing.rank
         order = np.argsort(np.array([rank.get(label, len(rank)) for label in labels], dtype=np.int64), kind="stable")
@@ -511,7 +531,7 @@ class ClusterEngine:
         return Book.from_arrays(np.concatenate([b.account_of_position() for b in books]),
                                 np.concatenate([b.instruments.names[b.indices] for b in books]),
                                 np.concatenate([b.quantity for b in books]),
-                                instruments=self._shards[0].call("query", "table").result(),
+                                instruments=self._call("query", {0: ("table",)})[0],
                                 average_price=known if np.isfinite(known).any() else None)  # fmt: skip
 
     @property
@@ -536,7 +556,7 @@ class ClusterEngine:
     def snapshot(self, path: str | os.PathLike[str], **meta: Any) -> None:
         """Every shard's state, the routing and the unread events in one file at ``path`` (atomically).  A
         Python pickle: restore only files you wrote."""
-        documents = [f.result() for f in [shard.call("document") for shard in self._shards]]
+        documents = list(self._call("document").values())
         doc = {"format": CLUSTER_SNAPSHOT_FORMAT, "meta": meta, "shards": documents, "routing": self._routing,
                "counters": dict(self.counters), "errors": list(self.errors), "events": list(self._events),
                "strict": self.strict, "method": self.method, "cross": self.cross}  # fmt: skip
