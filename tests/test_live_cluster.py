@@ -201,6 +201,12 @@ def test_bad_arguments() -> None:
         cluster.on_index("BTC", -1.0)
     with pytest.raises(ValueError, match="quantity"):
         cluster.on_trade(book.accounts[0], "BTC-PERPETUAL", 0.0, 60_000.0)
+    with pytest.raises(TypeError, match="price must be a number"):
+        cluster.on_trade(book.accounts[0], "BTC-PERPETUAL", 10.0, "60k")
+    with pytest.raises(TypeError, match="must be a number"):
+        cluster.on_index("BTC", "high")
+    one = ro.RiskEngine(book, MARKET, balances=balances)
+    assert_same(one, cluster)  # (nothing was applied)
 
 
 @pytest.fixture(scope="module")

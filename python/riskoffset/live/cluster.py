@@ -59,8 +59,8 @@ class Shard:
 
     def run(self, units: Sequence[tuple[int, Unit]]) -> list[tuple[Any, ...]]:
         """Apply ``units`` (each with its index) in order.  Returns per unit its index, the events it emitted,
-        the messages it refused (line, reason), what it added to the counters (or the ValueError a called
-        method raised: the update was not applied) and the accounts it created."""
+        the messages it refused (line, reason), what it added to the counters (or the ValueError or TypeError a
+        called method raised: the update was not applied) and the accounts it created."""
         engine = self.engine
         out = []
         for index, unit in units:
@@ -71,7 +71,7 @@ class Shard:
                     engine.apply_updates(unit[1])
                 else:
                     getattr(engine, unit[1])(*unit[2], **unit[3])
-            except ValueError as exc:
+            except (ValueError, TypeError) as exc:  # (refused whole: the shard goes on with the next unit)
                 outcome = exc
             added = {k: v - counters.get(k, 0) for k, v in engine.counters.items() if v != counters.get(k, 0)}
             out.append((index, list(engine.events()), engine.errors[errors:], outcome if outcome else added,
@@ -321,7 +321,7 @@ class ClusterEngine:
             for u, *outcome in done:
                 by_unit[u][s] = tuple(outcome)
         applied_before = self.counters["updates"]
-        raised: ValueError | None = None
+        raised: ValueError | TypeError | None = None
         for (unit, shards, lead_only), outcomes in zip(units, by_unit):
             if unit[0] == "refused":  # (a message this client could not parse: no shard saw it)
                 self.counters["malformed"] += 1
@@ -334,7 +334,7 @@ class ClusterEngine:
             counted = [shards[0]] if lead_only else list(shards)
             for s in counted:
                 _, errors, outcome, _ = outcomes[s]
-                if isinstance(outcome, ValueError):
+                if isinstance(outcome, (ValueError, TypeError)):
                     raised = raised or outcome
                 else:
                     self.counters.update(outcome)
