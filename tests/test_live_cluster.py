@@ -6,6 +6,7 @@ a snapshot resumes exactly; a bad message is counted once.  The shards run in th
 from __future__ import annotations
 
 import json
+import pickle
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -174,10 +175,12 @@ def test_a_snapshot_resumes_exactly(short_stream: Path, tmp_path: Path) -> None:
     for name in FIGURES:
         assert np.array_equal(getattr(a, name), getattr(b, name)), name
     assert dict(whole.counters) == dict(resumed.counters)
+    ro.RiskEngine(book, MARKET).snapshot(tmp_path / "one.pkl")
+    with pytest.raises(ValueError, match="the snapshot of one engine"):
+        ClusterEngine.restore(tmp_path / "one.pkl", client="in-process")
+    (tmp_path / "other.pkl").write_bytes(pickle.dumps({"format": "something else"}))
     with pytest.raises(ValueError, match="not a riskoffset cluster engine snapshot"):
-        ro.RiskEngine(book, MARKET).snapshot(tmp_path / "one.pkl") or ClusterEngine.restore(
-            tmp_path / "one.pkl", client="in-process"
-        )
+        ClusterEngine.restore(tmp_path / "other.pkl", client="in-process")
 
 
 def test_bad_arguments() -> None:
@@ -275,7 +278,7 @@ def test_the_cli_replays_on_a_local_cluster(short_stream: Path, tmp_path: Path, 
     assert code == 0, err
     assert json.loads(out)["messages"] == 0  # everything was applied before the snapshot
     code, out, err = run_cli("replay", str(short_stream), "--resume", str(snap), "--json")
-    assert code == 2 and "not a riskoffset engine snapshot" in err
+    assert code == 2 and "the snapshot of a cluster engine" in err and "--dask" in err
     code, out, err = run_cli(*common, "--shards", "2")
     assert code == 2 and "--dask" in err
     code, out, err = run_cli(*common, "--dask", "local:1", "--shards", "2")

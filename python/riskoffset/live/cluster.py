@@ -32,11 +32,20 @@ from ..accounts.view import AccountView
 from ..book import Book
 from ..margining.bulk import account_ranges
 from ..market import Market
-from .engine import IndexQuote, RawMessage, RiskEngine, TickerQuote, _locked, account_label, write_atomic
+from .engine import (
+    CLUSTER_SNAPSHOT_FORMAT,
+    SNAPSHOT_FORMAT,
+    IndexQuote,
+    RawMessage,
+    RiskEngine,
+    TickerQuote,
+    _locked,
+    account_label,
+    write_atomic,
+)
 from .events import Event
 from .messages import BalanceUpdate, MessageError, TradeUpdate, parse_notification
 
-CLUSTER_SNAPSHOT_FORMAT = "riskoffset-cluster-1"
 IN_PROCESS = "in-process"  # as `client`: the shards in this process (`ClusterEngine.in_process`)
 
 # One unit of work, applied by each of its shards in the order the units came: ("updates", [(line, updates)])
@@ -567,6 +576,8 @@ class ClusterEngine:
         """An engine in the state `snapshot` wrote, its shards on ``client``'s cluster (or ``scheduler``'s)."""
         with open(path, "rb") as f:
             doc = pickle.load(f)
+        if isinstance(doc, dict) and doc.get("format") == SNAPSHOT_FORMAT:
+            raise ValueError(f"{path}: the snapshot of one engine: restore it with RiskEngine.restore")
         if not isinstance(doc, dict) or doc.get("format") != CLUSTER_SNAPSHOT_FORMAT:
             raise ValueError(f"{path}: not a riskoffset cluster engine snapshot ({CLUSTER_SNAPSHOT_FORMAT})")
         engine = cls.__new__(cls)

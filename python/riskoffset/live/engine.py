@@ -87,6 +87,7 @@ if TYPE_CHECKING:
     from .._core.margin import Captured
 
 SNAPSHOT_FORMAT = "riskoffset-engine-1"
+CLUSTER_SNAPSHOT_FORMAT = "riskoffset-cluster-1"  # (`ClusterEngine`'s: named here to tell the two apart)
 
 # The margin methods the engine keeps current: its compiled refresh computes each of them on the accounts an update
 # touches (SPAN, parsed from a clearing house's file, is not among them: margin each snapshot with ro.margin).
@@ -1795,6 +1796,9 @@ class RiskEngine:
         """An engine in the state `snapshot` wrote (its ``meta`` in ``engine.snapshot_meta``)."""
         with open(path, "rb") as f:
             doc = pickle.load(f)
+        if isinstance(doc, dict) and doc.get("format") == CLUSTER_SNAPSHOT_FORMAT:
+            raise ValueError(f"{path}: the snapshot of a cluster engine: restore it with ClusterEngine.restore (on the "
+                             "command line, with --dask)")  # fmt: skip
         if not isinstance(doc, dict) or doc.get("format") != SNAPSHOT_FORMAT:
             raise ValueError(f"{path}: not a riskoffset engine snapshot ({SNAPSHOT_FORMAT})")
         return cls.from_document(doc)
