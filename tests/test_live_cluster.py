@@ -21,6 +21,9 @@ from riskoffset.live.samples import sample_venue
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 from benchlib import exchange_book
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_live_engine import EXAMPLES, OPS, call_of, start_book
 
 MARKET = ro.Market.sample()
 FIGURES = ("balance", "equity", "initial", "maintenance", "margin_balance_usd", "initial_usd", "maintenance_usd",
@@ -136,6 +139,30 @@ def test_random_updates_give_the_same_figures_and_events_in_the_same_order(metho
     assert seen_events > 0  # the moves cross levels: the event order was compared
     # the new accounts were spread over the shards (each joined the one with the fewest accounts)
     assert len({cluster._routing.shard_of[f"new-{s}"] for s in range(2, 60, 6) if s % 4 == 0}) > 1
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(ops=st.lists(OPS, min_size=1, max_size=10), shards=st.integers(1, 2))
+def test_any_update_sequence_ends_as_on_one_engine(ops: list[tuple[Any, ...]], shards: int) -> None:
+    """Random index moves, vol ticks, futures marks, trades (new accounts among them) and balance moves, each
+    applied to one engine and to the cluster: after each, the same events (or the same refusal); at the end,
+    the same figures."""
+    book, balances = start_book()
+    one = ro.RiskEngine(book, MARKET, balances=balances)
+    cluster = ClusterEngine.in_process(book, MARKET, balances=balances, shards=shards)
+    for t, op in enumerate(ops, start=1):
+        method, args, kwargs = call_of(one, t, op)
+        outcomes = []
+        for engine in (one, cluster):
+            try:
+                getattr(engine, method)(*args, **kwargs)
+                outcomes.append(None)
+            except ValueError as exc:
+                outcomes.append(str(exc))
+        assert outcomes[0] == outcomes[1]
+        assert events(cluster) == events(one)
+    assert_same(one, cluster)
+    assert dict(one.counters) == dict(cluster.counters)
 
 
 def test_a_bad_message_is_counted_once_and_strict_raises_after_the_batch() -> None:

@@ -95,27 +95,32 @@ def restored_without(engine: ro.RiskEngine, *names: str) -> ro.RiskEngine:
     return old
 
 
+def call_of(engine: ro.RiskEngine, t: int, op: tuple[Any, ...]) -> tuple[str, tuple[Any, ...], dict[str, Any]]:
+    """The engine method, arguments and keywords of operation ``op`` at time ``t`` (prices read from ``engine``)."""
+    kind = op[0]
+    if kind == "index":
+        return "on_index", (op[1], MARKET.index[op[1]] * op[2]), {"timestamp": t}
+    if kind == "iv":
+        return "on_ticker", (op[1],), {"mark_iv": op[2], "timestamp": t}
+    if kind == "quote":
+        return "on_quote", (op[1], engine.market.marks[op[1]] * op[2]), {"timestamp": t}
+    if kind == "trade":
+        _, account, name, lots, price_factor = op
+        row = engine.table.row(name)
+        inst = engine.table[row]
+        size = 10.0 if (not inst.is_option and inst.settlement == "inverse") else 0.1
+        if inst.is_option:
+            price = max(float(engine._unit_value[row]) * price_factor, 1e-4)
+        else:
+            price = float(engine._mark[row]) * price_factor
+        return "on_trade", (account, name, lots * size, price), {"fee": 0.0002 * abs(lots), "timestamp": t}
+    return "on_balance", (op[1], op[2], op[3]), {"timestamp": t}
+
+
 def run(engine: ro.RiskEngine, ops: list[tuple[Any, ...]]) -> None:
     for t, op in enumerate(ops, start=1):
-        kind = op[0]
-        if kind == "index":
-            engine.on_index(op[1], MARKET.index[op[1]] * op[2], timestamp=t)
-        elif kind == "iv":
-            engine.on_ticker(op[1], mark_iv=op[2], timestamp=t)
-        elif kind == "quote":
-            engine.on_quote(op[1], engine.market.marks[op[1]] * op[2], timestamp=t)
-        elif kind == "trade":
-            _, account, name, lots, price_factor = op
-            row = engine.table.row(name)
-            inst = engine.table[row]
-            size = 10.0 if (not inst.is_option and inst.settlement == "inverse") else 0.1
-            if inst.is_option:
-                price = max(float(engine._unit_value[row]) * price_factor, 1e-4)
-            else:
-                price = float(engine._mark[row]) * price_factor
-            engine.on_trade(account, name, lots * size, price, fee=0.0002 * abs(lots), timestamp=t)
-        else:
-            engine.on_balance(op[1], op[2], op[3], timestamp=t)
+        method, args, kwargs = call_of(engine, t, op)
+        getattr(engine, method)(*args, **kwargs)
 
 
 @pytest.mark.parametrize(
