@@ -288,6 +288,7 @@ def test_a_document_whose_items_were_copied_one_by_one_restores_a_working_engine
 def test_the_cli_replays_on_a_local_cluster(short_stream: Path, tmp_path: Path, run_cli: Any) -> None:
     """`riskoffset replay --dask local:2`: the same events and summary as on one engine; a snapshot it wrote
     resumes on a cluster and not as one engine's."""
+    pytest.importorskip("dask.distributed")
     common = ("replay", str(short_stream), "--book", "sample:short_strangle", "--balances", "sample", "--json")
     code, out, err = run_cli(*common, "--events", str(tmp_path / "one.jsonl"))
     assert code == 0, err
@@ -317,6 +318,7 @@ def test_a_lost_worker_stops_the_engine_until_it_is_restored(tmp_path: Path) -> 
     other shard applied that update); the engine restored from its snapshot answers as one engine does."""
     import os
 
+    pytest.importorskip("dask.distributed")
     from riskoffset.distributed import local_cluster
 
     book, balances = sample_venue()

@@ -42,11 +42,12 @@ export HYPOTHESIS_PROFILE=${HYPOTHESIS_PROFILE:-sanitize}  # fewer examples per 
 # tests against mpmath (most of their time is the oracle in Python; the kernels they call are driven here by the
 # binding, fuzz, SIMD-target and implied-vol tests, odd lengths and bad inputs included), and the live stream's
 # message, replay and sample-stream tests (JSON, files and snapshots in Python, under the sanitizers about a sixth
-# of this run's test time; the engine calls they make are the live engine tests').
+# of this run's test time; the engine calls they make are the live engine tests'), and the cluster engine's
+# (Dask worker processes, and routing in Python over the same engine calls).
 tests=(tests --ignore=tests/test_report_browser.py --ignore=tests/test_distributed.py --ignore=tests/test_readme.py
        --ignore-glob='tests/test_cli*.py' --ignore-glob='tests/test_report*.py' --ignore-glob='tests/test_span*.py'
        --ignore-glob='tests/test_accuracy*.py' --ignore=tests/test_live_messages.py --ignore=tests/test_live_replay.py
-       --ignore=tests/test_live_stream.py)
+       --ignore=tests/test_live_stream.py --ignore=tests/test_live_cluster.py)
 if [[ $# -gt 0 ]]; then tests=("$@"); fi
 # (the tests import the installed, instrumented package: the source tree is not on sys.path)
 rc=0
