@@ -4,7 +4,7 @@ by Deribit subscription notifications or recorded streams (docs/live-streams.md)
 from __future__ import annotations
 
 from .cluster import ClusterEngine
-from .engine import IndexQuote, RiskEngine, TickerQuote
+from .engine import IndexQuote, RawMessage, RiskEngine, TickerQuote
 from .events import Event
 from .messages import (
     BalanceUpdate,
@@ -24,6 +24,7 @@ __all__ = [
     "IndexQuote",
     "IndexUpdate",
     "MessageError",
+    "RawMessage",
     "RiskEngine",
     "StreamItem",
     "TickerQuote",
