@@ -165,6 +165,28 @@ def test_any_update_sequence_ends_as_on_one_engine(ops: list[tuple[Any, ...]], s
     assert dict(one.counters) == dict(cluster.counters)
 
 
+def test_a_message_of_quotes_and_several_accounts_updates_counts_each_once() -> None:
+    """Built by hand (Deribit's messages carry one kind each): an index move, trades of accounts on two shards and
+    a balance, in one item."""
+    from riskoffset.live import BalanceUpdate, IndexUpdate, TradeUpdate
+
+    book, balances = sample_venue()
+    one = ro.RiskEngine(book, MARKET, balances=balances)
+    cluster = ClusterEngine.in_process(book, MARKET, balances=balances, shards=3)
+    first, last = book.accounts[0], book.accounts[-1]
+    assert cluster._routing.shard_of[first] != cluster._routing.shard_of[last]
+    price = MARKET.index["BTC"] * 0.95
+    updates = [IndexUpdate("BTC", price, 5),
+               TradeUpdate(first, "BTC-PERPETUAL", 10_000.0, price, 0.0, "BTC", 6, "t1"),
+               TradeUpdate(last, "BTC-PERPETUAL", -20_000.0, price, 0.0, "BTC", 6, "t2"),
+               BalanceUpdate(last, "USDC", 12_345.0, 7),
+               IndexUpdate("ETH", MARKET.index["ETH"] * 1.05, 8)]  # fmt: skip
+    assert one.apply_updates([(1, updates)]) == cluster.apply_updates([(1, updates)]) == 5
+    assert dict(one.counters) == dict(cluster.counters)
+    assert events(cluster) == events(one)
+    assert_same(one, cluster)
+
+
 def test_a_bad_message_is_counted_once_and_strict_raises_after_the_batch() -> None:
     book, balances = sample_venue()
     one = ro.RiskEngine(book, MARKET, balances=balances)

@@ -424,8 +424,7 @@ class ClusterEngine:
     @_locked
     def apply_updates(self, items: Sequence[tuple[int | None, Sequence[Any]]]) -> int:
         """`RiskEngine.apply_updates`: consecutive quote-only messages go to every shard together (each shard
-        applies them as one engine would); a message with trades or balances goes to its accounts' shards (and
-        to every shard when it carries quotes too, each taking its own accounts' updates)."""
+        applies them as one engine would); a message with trades or balances goes to its account's shard."""
         return self._apply_units(self._units_of(items))
 
     @_locked
@@ -459,21 +458,24 @@ class ClusterEngine:
         every = range(len(self._shards))
         pending: list[tuple[int | None, Sequence[Any]]] = []
         for line, updates in items:
-            owned = [u for u in updates if isinstance(u, (TradeUpdate, BalanceUpdate))]
-            if not owned:
+            if not any(isinstance(u, (TradeUpdate, BalanceUpdate)) for u in updates):
                 pending.append((line, list(updates)))
                 continue
             if pending:
                 units.append((("updates", pending), every, True))
                 pending = []
-            shard_of = {}
-            for u in owned:
-                shard_of[id(u)] = self._routing.owner(u.account)[1]
-            quotes = len(owned) < len(updates)
-            targets = sorted(set(shard_of.values()) | (set(every) if quotes else set()))
-            for s in targets:
-                mine = [u for u in updates if id(u) not in shard_of or shard_of[id(u)] == s]
-                units.append((("updates", [(line, mine)]), [s], False if not quotes else s == 0))
+            # Its updates in runs with one destination each, in order: quotes to every shard (counted on the
+            # first), an account's updates to its shard.  (One engine stops at a refused update of the message;
+            # here the runs after it still apply.  Deribit's messages each carry one kind.)
+            runs: list[tuple[int, list[Any]]] = []  # (shard, or -1 for every shard; its updates)
+            for u in updates:
+                to = self._routing.owner(u.account)[1] if isinstance(u, (TradeUpdate, BalanceUpdate)) else -1
+                if runs and runs[-1][0] == to:
+                    runs[-1][1].append(u)
+                else:
+                    runs.append((to, [u]))
+            for to, run in runs:
+                units.append((("updates", [(line, run)]), every if to < 0 else [to], to < 0))
         if pending:
             units.append((("updates", pending), every, True))
         return units
