@@ -76,6 +76,7 @@ def test_a_replay_on_three_shards_ends_as_on_one_engine(short_stream: Path) -> N
     one = ro.RiskEngine(book, MARKET, balances=balances)
     cluster = ClusterEngine.in_process(book, MARKET, balances=balances, shards=3)
     assert cluster.shards == 3 and len(cluster) == len(book.accounts)
+    assert repr(cluster) == f"ClusterEngine({len(book.accounts)} accounts, deribit-pm, 3 shards in this process)"
     s1, s3 = replay(one, short_stream), replay(cluster, short_stream)
     assert s1.events == s3.events and s1.events["liquidation"] >= 1  # the crash liquidates someone
     assert s1.called == s3.called and s1.liquidated == s3.liquidated

@@ -558,6 +558,10 @@ class ClusterEngine:
         """How many engines the accounts are spread over."""
         return len(self._shards)
 
+    def __repr__(self) -> str:
+        where = "in this process" if self._client == IN_PROCESS else "on Dask"
+        return f"ClusterEngine({len(self)} accounts, {self.method}, {len(self._shards)} shards {where})"
+
     def __len__(self) -> int:
         """The accounts (every account a book, a balance, a trade or a balance update has named)."""
         return len(self._routing.labels)
@@ -575,7 +579,8 @@ class ClusterEngine:
 
     @classmethod
     def restore(cls, path: str | os.PathLike[str], *, client: Any = None, scheduler: str | None = None) -> ClusterEngine:
-        """An engine in the state `snapshot` wrote, its shards on ``client``'s cluster (or ``scheduler``'s)."""
+        """An engine in the state `snapshot` wrote, its shards on ``client``'s cluster (or ``scheduler``'s; or in
+        this process with ``client="in-process"``, as `in_process` makes them)."""
         with open(path, "rb") as f:
             doc = pickle.load(f)
         if isinstance(doc, dict) and doc.get("format") == SNAPSHOT_FORMAT:
