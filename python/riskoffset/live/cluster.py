@@ -177,9 +177,9 @@ class ClusterEngine:
     book, market, method, params, balances, and the keyword options (cross, collateral, dynamic_collateral,
     threads): as `RiskEngine`, for every shard.  client: a ``dask.distributed.Client``, or scheduler: the
     address of a scheduler (a client is then opened and closed by `close`).  shards: how many engines (default:
-    one per worker, at most one per account; placed on the workers in turn).  strict: a message a shard refuses raises `MessageError`
-    once its batch is applied (the rest of the batch is applied; without strict it is counted and recorded in
-    ``errors``, as `RiskEngine` does).
+    one per worker, at most one per account; placed on the workers in turn).  strict: a message a shard
+    refuses raises `MessageError` once its batch is applied (the rest of the batch is applied; without strict
+    it is counted and recorded in ``errors``, as `RiskEngine` does).
 
     The updates and queries of `RiskEngine` are here under the same names; `riskoffset replay` and
     `riskoffset.live.replay.replay` run on it as on one engine.  Use it as a context manager, or call `close`.
