@@ -39,3 +39,24 @@ def run_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> RunCli:
     in a temporary working directory (files a command writes there, such as the demo's report, are dropped)."""
     monkeypatch.chdir(tmp_path)
     return cli_runner.run_cli
+
+
+@pytest.fixture(scope="session")
+def short_stream(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled sample day at 30-minute steps (every quote of those instants, so forwards and futures marks
+    stay consistent, and every account line): a few hundred lines, the crash included."""
+    import json
+
+    from riskoffset.live import sample_stream_path
+
+    kept = []
+    for line in sample_stream_path().read_text().splitlines():
+        if line.startswith("#") or '"account"' in line:
+            kept.append(line)
+            continue
+        data = json.loads(line)["params"]["data"]
+        if (data[0] if isinstance(data, list) else data)["timestamp"] % (30 * 60 * 1000) == 0:
+            kept.append(line)
+    path = tmp_path_factory.mktemp("stream") / "short.jsonl"
+    path.write_text("\n".join(kept) + "\n")
+    return path

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 import riskoffset as ro
-from riskoffset.live import ClusterEngine, MessageError, parse_notification, sample_stream_path
+from riskoffset.live import ClusterEngine, MessageError, parse_notification
 from riskoffset.live.replay import replay
 from riskoffset.live.samples import sample_venue
 
@@ -28,23 +28,6 @@ from test_live_engine import EXAMPLES, OPS, call_of, start_book
 MARKET = ro.Market.sample()
 FIGURES = ("balance", "equity", "initial", "maintenance", "margin_balance_usd", "initial_usd", "maintenance_usd",
            "available_usd", "mm_ratio", "below_initial", "below_maintenance", "delta_total")  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def short_stream(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The sample day at 30-minute steps (every quote of those instants and every account line): a few
-    hundred lines, the crash included."""
-    kept = []
-    for line in sample_stream_path().read_text().splitlines():
-        if line.startswith("#") or '"account"' in line:
-            kept.append(line)
-            continue
-        data = json.loads(line)["params"]["data"]
-        if (data[0] if isinstance(data, list) else data)["timestamp"] % (30 * 60 * 1000) == 0:
-            kept.append(line)
-    path = tmp_path_factory.mktemp("stream") / "short.jsonl"
-    path.write_text("\n".join(kept) + "\n")
-    return path
 
 
 def assert_same(one: ro.RiskEngine, cluster: ClusterEngine) -> None:

@@ -10,29 +10,11 @@ from typing import Any
 import numpy as np
 import pytest
 import riskoffset as ro
-from riskoffset.live import MessageError, sample_stream_path
+from riskoffset.live import MessageError
 from riskoffset.live.replay import replay
 from riskoffset.live.samples import sample_venue
 
 MARKET = ro.Market.sample()
-
-
-@pytest.fixture(scope="module")
-def short_stream(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The sample day at 30-minute steps (every quote of those instants, so forwards and futures marks stay
-    consistent, and every account line): a few hundred lines, crash included."""
-    kept = []
-    for line in sample_stream_path().read_text().splitlines():
-        if line.startswith("#") or '"account"' in line:
-            kept.append(line)
-            continue
-        data = json.loads(line)["params"]["data"]
-        stamp = (data[0] if isinstance(data, list) else data)["timestamp"]
-        if stamp % (30 * 60 * 1000) == 0:
-            kept.append(line)
-    path = tmp_path_factory.mktemp("stream") / "short.jsonl"
-    path.write_text("\n".join(kept) + "\n")
-    return path
 
 
 def engine() -> ro.RiskEngine:

@@ -34,6 +34,7 @@ from ..margining.bulk import account_ranges
 from ..market import Market
 from .engine import (
     CLUSTER_SNAPSHOT_FORMAT,
+    COUNTERS,
     SNAPSHOT_FORMAT,
     IndexQuote,
     RawMessage,
@@ -49,7 +50,8 @@ from .messages import BalanceUpdate, MessageError, TradeUpdate, parse_notificati
 IN_PROCESS = "in-process"  # as `client`: the shards in this process (`ClusterEngine.in_process`)
 
 # One unit of work, applied by each of its shards in the order the units came: ("updates", [(line, updates)])
-# for `RiskEngine.apply_updates`, or ("call", method, args, kwargs) for one of the engine's update methods.
+# for `RiskEngine.apply_updates`, or ("call", method, args, kwargs) for one of the engine's update methods; or,
+# with no shard, ("refused", error, line) / ("ignored",) for a message the client could not parse / ignores.
 Unit = tuple[Any, ...]
 
 
@@ -87,9 +89,10 @@ class Shard:
                         engine.positions.labels[accounts:]))  # fmt: skip
         return out
 
-    def labels(self) -> list[Any]:
-        """The engine's accounts in its order."""
-        return list(self.engine.positions.labels)
+    def accounts_and_labels(self) -> tuple[AccountView, list[Any]]:
+        """The engine's account view and its accounts' labels as they are (the view's array makes them one
+        type), in one call."""
+        return self.engine.accounts(), list(self.engine.positions.labels)
 
     def query(self, method: str, *args: Any) -> Any:
         """One of the engine's queries (``account``, ``accounts``, ``at_risk``, ``book``, ``balances``)."""
@@ -241,9 +244,7 @@ class ClusterEngine:
         self._lost: str | None = None  # why the engine refuses every call (a shard lost)
         self._events: deque[Event] = deque()
         self._callbacks: list[Callable[[Event], None]] = []
-        self.counters: Counter[str] = Counter(
-            {"updates": 0, "out_of_order": 0, "duplicate_trades": 0, "malformed": 0, "rejected": 0, "ignored": 0}
-        )
+        self.counters: Counter[str] = Counter(dict.fromkeys(COUNTERS, 0))
         self.errors: list[tuple[int | None, str]] = []
         self.snapshot_meta: dict[str, Any] = {}
 
@@ -411,15 +412,7 @@ class ClusterEngine:
     @_locked
     def apply(self, message: Mapping[str, Any], *, line: int | None = None) -> int:
         """`RiskEngine.apply`: one Deribit notification, parsed here and sent to the shards it concerns."""
-        try:
-            updates = parse_notification(message)
-        except MessageError as exc:
-            self._refused(exc, line)
-            return 0
-        if not updates:
-            self.counters["ignored"] += 1
-            return 0
-        return self.apply_updates([(line, updates)])
+        return self.apply_batches([RawMessage(line, message)])
 
     @_locked
     def apply_updates(self, items: Sequence[tuple[int | None, Sequence[Any]]]) -> int:
@@ -480,12 +473,6 @@ class ClusterEngine:
             units.append((("updates", pending), every, True))
         return units
 
-    def _refused(self, exc: ValueError, line: int | None) -> None:
-        if self.strict:
-            raise MessageError(f"line {line}: {exc}" if line is not None else str(exc)) from None
-        self.counters["malformed"] += 1
-        self.errors.append((line, str(exc)))
-
     # ------------------------------------------------------------------ events
     @_locked
     def subscribe(self, callback: Callable[[Event], None]) -> None:
@@ -514,7 +501,7 @@ class ClusterEngine:
     @_locked
     def accounts(self) -> AccountView:
         """`RiskEngine.accounts`: every account's figures as columns, in the whole engine's account order."""
-        views, named = self._query("accounts"), list(self._call("labels").values())
+        views, named = zip(*self._call("accounts_and_labels").values())
         labels = [label for part in named for label in part]
         rank = self._routing.rank
         order = np.argsort(np.array([rank.get(label, len(rank)) for label in labels], dtype=np.int64), kind="stable")

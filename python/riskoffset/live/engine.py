@@ -88,6 +88,9 @@ if TYPE_CHECKING:
 
 SNAPSHOT_FORMAT = "riskoffset-engine-1"
 CLUSTER_SNAPSHOT_FORMAT = "riskoffset-cluster-1"  # (`ClusterEngine`'s: named here to tell the two apart)
+# What `RiskEngine.counters` (and a cluster's) count: updates applied, quotes older than the last of their key,
+# repeated trade ids, messages that did not parse, updates refused, messages on channels not read.
+COUNTERS = ("updates", "out_of_order", "duplicate_trades", "malformed", "rejected", "ignored")
 
 # The margin methods the engine keeps current: its compiled refresh computes each of them on the accounts an update
 # touches (SPAN, parsed from a clearing house's file, is not among them: margin each snapshot with ro.margin).
@@ -260,14 +263,7 @@ class RiskEngine:
         self._callbacks: list[Callable[[Event], None]] = []
         self._last_time: dict[str, int] = {}
         self._trade_ids: set[str] = set()
-        self.counters = {
-            "updates": 0,
-            "out_of_order": 0,
-            "duplicate_trades": 0,
-            "malformed": 0,
-            "rejected": 0,
-            "ignored": 0,
-        }
+        self.counters = dict.fromkeys(COUNTERS, 0)
         self.snapshot_meta: dict[str, Any] = {}  # what `snapshot` stored with the state (set by `restore`)
         self.errors: list[tuple[int | None, str]] = []  # (stream line, message) of skipped malformed messages
         # Every worst scenario found once (a few % of this pass): the first events then find them ready.
