@@ -19,7 +19,7 @@ __all__ = ["black_scholes_merton"]
 
 @compiled(BSM, PRICE, 1.0, 7)
 def black_scholes_merton(flag: str, S: float, K: float, t: float, r: float, sigma: float, q: float) -> float:
-    """Black-Scholes-Merton price (Haug, The Complete Guide to Option Pricing Formulas, p. 4).
+    """Black-Scholes-Merton price: the Black-Scholes price with a continuous dividend yield q.
 
     >>> abs(black_scholes_merton('p', 100, 95, 0.5, 0.1, 0.2, .05) - 2.4648) < 0.0001
     True
