@@ -583,11 +583,12 @@ def test_a_trade_whose_figures_overflow_changes_nothing(fee_currency: str | None
 
 # ---------------------------------------------------------------------------------------------- the pool
 def test_a_long_run_of_trades_keeps_the_pool_within_8_3_of_the_positions_and_every_figure_true() -> None:
-    """Each trade writes its account's new segment at the end of the engine's pool.  Over thousands of trades the
-    pool drops what they left behind rather than growing without end: it doubles only when the accounts' positions
-    fill more than three quarters of it, so its capacity stays below 8/3 of what they hold.  After collections, the vol ticks still find every holder (the
-    holders' index is kept, or rebuilt when many accounts traded) and every figure equals a from-scratch
-    recomputation."""
+    """Each trade that opens or closes a position writes its account's new segment at the end of the engine's
+    pool; one that changes a position's size writes it where it lies (the pool does not grow).  Over thousands of
+    trades the pool drops what they left behind rather than growing without end: it doubles only when the
+    accounts' positions fill more than three quarters of it, so its capacity stays below 8/3 of what they hold.
+    After collections, the vol ticks still find every holder (the holders' index is kept, or rebuilt when many
+    accounts traded) and every figure equals a from-scratch recomputation."""
     market = MARKET
     rng = np.random.default_rng(7)
     names = [n for n in OPTIONS if n.startswith("BTC-")][:6] + ["BTC-PERPETUAL"]
@@ -598,12 +599,19 @@ def test_a_long_run_of_trades_keeps_the_pool_within_8_3_of_the_positions_and_eve
     engine = ro.RiskEngine(book, market, balances=balances)
     p = engine.positions
     held = int((p.end - p.start).sum())
-    capacities, collections, size_before, most = set(), 0, p.size, held
+    capacities, collections, size_before, most, in_place = set(), 0, p.size, held, 0
     for t in range(3_000):
         account, name = accounts[int(rng.integers(len(accounts)))], names[int(rng.integers(len(names)))]
-        side = 1.0 if name.endswith("PERPETUAL") else 0.1
-        engine.on_trade(account, name, side * float(rng.choice([-1.0, 1.0])) * (10.0 if side == 1.0 else 1.0),
+        side = 10.0 if name.endswith("PERPETUAL") else 0.1
+        a, row = p.row_of[account], engine.table.row(name)
+        was, start = p.segment(a).get(row, [0.0])[0], int(p.start[a])
+        closes = was != 0.0 and t % 3 == 0  # a third of the trades close what they hold
+        engine.on_trade(account, name, -was if closes else side * float(rng.choice([-1.0, 1.0])),
                         market.marks.get(name, 0.01) if name.endswith("PERPETUAL") else 0.01)  # fmt: skip
+        resized = was != 0.0 and p.segment(a).get(row, [0.0])[0] != 0.0
+        if resized:  # written where it lies
+            assert (p.size, int(p.start[a])) == (size_before, start), t
+            in_place += 1
         collections += p.size < size_before
         size_before = p.size
         capacities.add(len(p.indices))
@@ -629,6 +637,7 @@ def test_a_long_run_of_trades_keeps_the_pool_within_8_3_of_the_positions_and_eve
             truth = {r for r in range(len(p)) if engine.table.row(option) in p.indices[p.start[r] : p.end[r]].tolist()}
             assert holders == truth
     assert collections >= 3, collections  # the pool was collected, not only grown
+    assert in_place > 500, in_place
     assert max(capacities) <= 8 * most / 3 + 64, (sorted(capacities), most)
     assert_matches(engine, "X:PM")
 
@@ -642,11 +651,11 @@ def test_the_pool_is_not_collected_inside_an_update_that_may_be_undone() -> None
     p = engine.positions
     a = p.row_of["A"]
     length = int(p.end[a] - p.start[a])
-    for i in range(100):  # what trades leave behind: most of the pool
-        engine.on_trade("A", OPTIONS[0], 1.0 if i % 2 else -1.0, 0.01)
-    while len(p.indices) - p.size > length:  # the pool full for A's next segment
-        engine.on_trade("A", OPTIONS[0], 1.0, 0.01)
-        engine.on_trade("A", OPTIONS[0], -1.0, 0.01)
+    for i in range(100):  # what trades leave behind (A opens and closes a position B holds): most of the pool
+        engine.on_trade("A", OPTIONS[-1], -1.0 if i % 2 else 1.0, 0.01)
+    assert p.row_of["A"] not in engine._holders_of_row(engine.table.row(OPTIONS[-1])).tolist()
+    assert len(p.indices) - p.size > length
+    p.size = len(p.indices) - length  # the pool full for A's next segment (its tail as if trades had left it)
     unheld = next(n for n in OPTIONS if not engine._held[engine.table.row(n)])
     before, segments = pickle.dumps(engine.accounts()), [repr(p.segment(r)) for r in range(len(p))]
     capacity = len(p.indices)

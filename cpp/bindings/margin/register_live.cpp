@@ -209,16 +209,18 @@ class LiveRefresh {
 
   // A fill of the account at engine row `row` (`quantity` signed, at `price`; `fee` in currency column
   // `fee_col`): its new segment written at `size` in the pool (riskoffset/positions.hpp) and start/end pointed
-  // at it; the option premium, the futures P&L the fill realises and the fee moved in its balances; then, with
-  // `refresh`, the account recomputed.  Returns (length of the new segment, or -1 when the pool has no room and
-  // nothing changed; whether a figure came out non-finite, in which case the account's segment, balances,
+  // at it, or, with `in_place` (no undo holds the old segment) when the fill neither opens nor closes a
+  // position, the position's amount and average changed where they lie; the option premium, the futures P&L
+  // the fill realises and the fee moved in its balances; then, with `refresh`, the account recomputed.  Returns
+  // (length of the new segment, -1 when the pool has no room and nothing changed, or -2 when the fill was
+  // written in place; whether a figure came out non-finite, in which case the account's positions, balances,
   // figures and level are put back as they were; the level before; the level after; with capture_top > 0 and a
   // level that changed, the account captured as `call` captures it, else None; whether the fill opened or closed
   // a position, so that the accounts holding the instrument changed).
   py::tuple trade(const py::array& start_in, const py::array& end_in, const py::array& indices_in,
                   const py::array& quantity_in, const py::array& average_in, std::int64_t size, std::int64_t row,
                   std::int64_t instrument, double quantity, double price, double fee, std::int64_t fee_col, bool refresh,
-                  std::int64_t capture_top) {
+                  std::int64_t capture_top, bool in_place) {
     const OneAccount acc(*this, start_in, end_in, indices_in, quantity_in, average_in, row, size);
     RO_CHECK(0 <= instrument && static_cast<std::size_t>(instrument) < n_instr_, "instrument row outside the table");
     RO_CHECK(0 <= fee_col && static_cast<std::size_t>(fee_col) < k_, "fee currency column outside the currencies");
@@ -229,27 +231,45 @@ class LiveRefresh {
     const std::size_t ru = acc.row;
     const std::int64_t s = acc.start[ru], e = acc.end[ru];
     const std::int8_t was = level_[ru];
-    const riskoffset::SegmentTrade t = riskoffset::segment_trade(acc.pool(), s, e, size, instrument, quantity, price,
-                                                                 is_future_.data()[i] != 0, inverse_.data()[i] != 0);
-    if (t.length < 0) return py::make_tuple(-1, false, was, was, py::none(), false);
-    const bool held_changed = t.length != e - s;  // a position opened or closed (else one changed in size)
+    const bool future = is_future_.data()[i] != 0, inverse = inverse_.data()[i] != 0;
+    const riskoffset::PositionPool pool = acc.pool();
+    // In place: the position's cell, its amount and average before (put back if a figure comes out non-finite).
+    std::int64_t at = in_place ? riskoffset::segment_find(pool, s, e, instrument) : -1;
+    double held = 0.0, held_average = 0.0, realised = 0.0;
+    std::int64_t length = -2;
+    if (at >= 0) {
+      held = pool.quantity[at], held_average = pool.average[at];
+      const riskoffset::PositionFill f = riskoffset::position_fill(held, held_average, quantity, price, future, inverse);
+      if (f.amount != 0.0) {
+        pool.quantity[at] = f.amount, pool.average[at] = f.average, realised = f.realised;
+      } else {
+        at = -1;  // it closes: a new segment without it
+      }
+    }
+    if (at < 0) {
+      const riskoffset::SegmentTrade t = riskoffset::segment_trade(pool, s, e, size, instrument, quantity, price, future, inverse);
+      if (t.length < 0) return py::make_tuple(-1, false, was, was, py::none(), false);
+      length = t.length, realised = t.realised;
+      acc.start[ru] = size, acc.end[ru] = size + t.length;
+    }
+    const bool held_changed = at < 0 && length != e - s;  // a position opened or closed (else one changed in size)
     double* bal = balance_.mutable_data() + ru * k_;
     const auto sc = static_cast<std::size_t>(settle_col_.data()[i]), fc = static_cast<std::size_t>(fee_col);
     const double saved_settle = bal[sc], saved_fee = bal[fc];  // the two cells the fill moves (maybe one)
-    acc.start[ru] = size, acc.end[ru] = size + t.length;
     if (is_option_.data()[i]) bal[sc] -= quantity * price;  // the premium leaves (or enters) at once
-    bal[sc] += t.realised;
+    bal[sc] += realised;
     bal[fc] -= fee;
-    if (!refresh) return py::make_tuple(t.length, false, was, was, py::none(), held_changed);
+    if (!refresh) return py::make_tuple(length, false, was, was, py::none(), held_changed);
     py::object captured = py::none();
     const bool bad = !refresh_one(
         acc, was,
         [&] {
           bal[fc] = saved_fee, bal[sc] = saved_settle;  // both saved before either moved
+          if (at >= 0) pool.quantity[at] = held, pool.average[at] = held_average;
           acc.start[ru] = s, acc.end[ru] = e;
         },
         top, captured);
-    return py::make_tuple(t.length, bad, was, level_[ru], captured, held_changed && !bad);
+    return py::make_tuple(length, bad, was, level_[ru], captured, held_changed && !bad);
   }
 
   // The balance of the account at engine row `row` in currency column `col` set to `amount` (or moved by it,
@@ -1111,8 +1131,11 @@ void register_live(py::module_& m) {
       .def("trade", &LiveRefresh::trade, py::arg("start"), py::arg("end"), py::arg("indices"), py::arg("quantity"),
            py::arg("average"), py::arg("size"), py::arg("row"), py::arg("instrument"), py::arg("amount"),
            py::arg("price"), py::arg("fee"), py::arg("fee_col"), py::arg("refresh"), py::arg("capture_top") = 0,
-           "A fill of account `row` written into the pool and its balances, then (with `refresh`) the account "
-           "recomputed: (new segment's length or -1 when the pool is full, whether a figure was non-finite and "
+           py::arg("in_place") = false,
+           "A fill of account `row` written into the pool and its balances (with `in_place`, a fill that neither "
+           "opens nor closes a position changes it where it lies), then (with `refresh`) the account "
+           "recomputed: (new segment's length, -1 when the pool is full, -2 when written in place; whether a "
+           "figure was non-finite and "
            "the trade undone, level before, level after, None or the account captured as a call captures it when "
            "its level changed and capture_top > 0, whether a position opened or closed).")
       .def("balance", &LiveRefresh::balance, py::arg("start"), py::arg("end"), py::arg("indices"),

@@ -1,7 +1,8 @@
 // The live engine's positions (riskoffset.live.positions): each account's positions are a segment of a pool
 // of arrays (instrument row, signed amount, average entry price of futures or NaN), sorted by instrument row.
 // A trade writes the account's new segment at the end of the pool; the old one stays until the pool is
-// compacted, so an undo only points the account back at it.
+// compacted, so an undo only points the account back at it.  A trade outside an undo that neither opens nor
+// closes a position changes its amount where it lies (position_fill).
 #pragma once
 #include <cmath>
 #include <cstdint>
@@ -46,28 +47,41 @@ inline std::int64_t segment_write(const PositionPool& pool, std::int64_t start, 
   return n;
 }
 
-// A fill of `quantity` (signed) at `price` on the account whose positions are [start, end): its new segment
-// written at dst.  The amounts net in integer units; a futures position's average price follows futures_fill.
-inline SegmentTrade segment_trade(const PositionPool& pool, std::int64_t start, std::int64_t end, std::int64_t dst,
-                                  std::int64_t instrument, double quantity, double price, bool is_future, bool inverse) {
-  if (dst + (end - start) + 1 > pool.capacity) return {-1, 0.0};
-  double held = 0.0, average = std::numeric_limits<double>::quiet_NaN();
-  for (std::int64_t p = start; p < end; ++p)
-    if (pool.indices[p] == instrument) {
-      held = pool.quantity[p], average = pool.average[p];
-      break;
-    }
+// A position of `held` (average entry price `average`, NaN for none) after a fill of `quantity` (signed) at
+// `price`: the amounts net in integer units; a futures position's average price follows futures_fill.
+struct PositionFill {
+  double amount;    // after the fill (0 exactly when the fill closes it)
+  double average;   // after the fill (NaN for anything but futures)
+  double realised;  // futures P&L the fill realises (settlement currency; 0 for anything else)
+};
+
+inline PositionFill position_fill(double held, double average, double quantity, double price, bool is_future,
+                                  bool inverse) {
   // Each amount rounds to whole units and their sum rounds once: the units of the exact integer sum.
   const double units = std::nearbyint(held * kAmountUnits) + std::nearbyint(quantity * kAmountUnits);
   const double after = units / kAmountUnits;
-  double realised = 0.0;
-  if (is_future) {
-    const FuturesFill fill = futures_fill(held, average, after - held, price, inverse);
-    average = fill.average, realised = fill.realised;
-  } else {
-    average = std::numeric_limits<double>::quiet_NaN();
-  }
-  return {segment_write(pool, start, end, dst, instrument, units != 0.0, after, average), realised};
+  if (!is_future) return {after, std::numeric_limits<double>::quiet_NaN(), 0.0};
+  const FuturesFill fill = futures_fill(held, average, after - held, price, inverse);
+  return {after, fill.average, fill.realised};
+}
+
+// Where `instrument` lies in the segment [start, end), or -1.
+inline std::int64_t segment_find(const PositionPool& pool, std::int64_t start, std::int64_t end, std::int64_t instrument) {
+  for (std::int64_t p = start; p < end; ++p)
+    if (pool.indices[p] == instrument) return p;
+  return -1;
+}
+
+// A fill of `quantity` (signed) at `price` on the account whose positions are [start, end): its new segment
+// written at dst.
+inline SegmentTrade segment_trade(const PositionPool& pool, std::int64_t start, std::int64_t end, std::int64_t dst,
+                                  std::int64_t instrument, double quantity, double price, bool is_future, bool inverse) {
+  if (dst + (end - start) + 1 > pool.capacity) return {-1, 0.0};
+  const std::int64_t at = segment_find(pool, start, end, instrument);
+  const PositionFill f = position_fill(at < 0 ? 0.0 : pool.quantity[at],
+                                       at < 0 ? std::numeric_limits<double>::quiet_NaN() : pool.average[at], quantity,
+                                       price, is_future, inverse);
+  return {segment_write(pool, start, end, dst, instrument, f.amount != 0.0, f.amount, f.average), f.realised};
 }
 
 }  // namespace riskoffset

@@ -3,9 +3,10 @@ a time.
 
 Account ``r`` holds the pool's positions ``start[r] .. end[r] - 1`` (instrument row, signed amount, average
 entry price of futures or NaN), sorted by instrument row.  The pool starts as the book's CSR arrays; a trade
-writes the account's new segment at the end of the pool (grown by doubling) and points the account at it, so
-the compiled refresh reads every account where it lies, without gathering the book, whatever traded.  The old
-segment stays behind until `compact` (an undo points the account back at it).  Quantities are netted in the
+that opens or closes a position writes the account's new segment at the end of the pool (grown by doubling) and
+points the account at it, so the compiled refresh reads every account where it lies, without gathering the
+book, whatever traded.  The old segment stays behind until `compact` (an undo points the account back at it).
+Outside an undo, a trade that only changes a position's size writes it where it lies.  Quantities are netted in the
 same integer units as `Book` (a position that trades back to zero disappears exactly as it would in a book
 built from the same rows), and the average entry price of futures follows
 `riskoffset.accounts.equity.futures_fill`.  The trade itself is compiled (the engine's refresh writes the new
