@@ -106,26 +106,19 @@ def test_one_trade_of_a_random_account(benchmark, setup) -> None:  # type: ignor
 def test_a_fill_written_in_place_against_a_new_segment(benchmark, setup) -> None:  # type: ignore[no-untyped-def]
     """A fill that neither opens nor closes a position (the usual one) changes it where it lies in the engine's
     pool; before, every fill wrote the account's whole segment anew at the end of the pool (and the pool was
-    collected when full).  The compiled trade of random accounts (position, cash and the account's figures),
-    written in place against written anew, in alternating blocks of 2,000 in the same run on the same engine."""
+    collected when full).  The engine's compiled trade of random accounts (position, cash and the account's
+    figures; `RiskEngine._fill`), written in place against written anew, in alternating blocks of 2,000 in the same run on the same engine."""
     _, _, _, engine, _ = setup
-    p, refresh = engine.positions, engine._bound_refresh(None)
+    p = engine.positions
     rows = {str(n): i for i, n in enumerate(engine.table.names.tolist())}
     calls = [(p.row_of[a], rows[n], q, px) for a, n, q, px in random_account_trades(engine, 200_000, seed=23)]
+    settle = [engine._col[c] for c in engine._settle_currency]
     disabled = getattr(benchmark, "disabled", False)
     block, blocks = (200, 2) if disabled else (2_000, 16)
     position = 0
 
     def fill(a: int, row: int, q: float, px: float, in_place: bool) -> None:
-        for _ in range(2):  # (a second time after room was made)
-            n, bad, _, _, _, held = refresh.trade(p.start, p.end, p.indices, p.quantity, p.average, p.size, a, row,
-                                                  q, px, 0.0, 0, True, engine.TOP_CONTRIBUTORS, in_place)  # fmt: skip
-            assert not bad
-            if n != -1:
-                if n >= 0:
-                    p.appended(a, n, row if held else -1)
-                return
-            p.reserve(a, collect=True)
+        engine._fill(a, row, q, px, 0.0, settle[row], refresh=True, anew=not in_place)
 
     def run(in_place: bool) -> float:
         nonlocal position
@@ -145,7 +138,7 @@ def test_a_fill_written_in_place_against_a_new_segment(benchmark, setup) -> None
     benchmark.pedantic(lambda: fill(*calls[position], True), rounds=1, iterations=1)
     if not disabled:
         benchmark.extra_info.update(in_place_s=ours, new_segment_s=anew, ratio=anew / ours)
-        # 1.15-1.16x measured (2.3 against 2.7 us on Zen 3): at least 1.08x, so the fill may not fall back to
+        # 1.14x measured (2.7-2.9 against 3.1-3.3 us on Zen 3): at least 1.08x, so the fill may not fall back to
         # writing the segment anew.
         assert anew >= 1.08 * ours, f"in place {ours * 1e6:.2f} us vs new segment {anew * 1e6:.2f} us"
 

@@ -231,33 +231,27 @@ class LiveRefresh {
     const std::size_t ru = acc.row;
     const std::int64_t s = acc.start[ru], e = acc.end[ru];
     const std::int8_t was = level_[ru];
-    const bool future = is_future_.data()[i] != 0, inverse = inverse_.data()[i] != 0;
     const riskoffset::PositionPool pool = acc.pool();
-    // In place: the position's cell, its amount and average before (put back if a figure comes out non-finite).
-    std::int64_t at = in_place ? riskoffset::segment_find(pool, s, e, instrument) : -1;
-    double held = 0.0, held_average = 0.0, realised = 0.0;
+    const std::int64_t at = riskoffset::segment_find(pool, s, e, instrument);
+    const double held = at < 0 ? 0.0 : pool.quantity[at];
+    const double held_average = at < 0 ? std::numeric_limits<double>::quiet_NaN() : pool.average[at];
+    const riskoffset::PositionFill f = riskoffset::position_fill(held, held_average, quantity, price,
+                                                                 is_future_.data()[i] != 0, inverse_.data()[i] != 0);
+    const bool written_in_place = in_place && at >= 0 && f.amount != 0.0;  // (put back if a figure is non-finite)
     std::int64_t length = -2;
-    if (at >= 0) {
-      held = pool.quantity[at], held_average = pool.average[at];
-      const riskoffset::PositionFill f = riskoffset::position_fill(held, held_average, quantity, price, future, inverse);
-      if (f.amount != 0.0) {
-        pool.quantity[at] = f.amount, pool.average[at] = f.average, realised = f.realised;
-      } else {
-        at = -1;  // it closes: a new segment without it
-      }
+    if (written_in_place) {
+      pool.quantity[at] = f.amount, pool.average[at] = f.average;
+    } else {
+      if (size + (e - s) + 1 > pool.capacity) return py::make_tuple(-1, false, was, was, py::none(), false);
+      length = riskoffset::segment_write(pool, s, e, size, instrument, f.amount != 0.0, f.amount, f.average);
+      acc.start[ru] = size, acc.end[ru] = size + length;
     }
-    if (at < 0) {
-      const riskoffset::SegmentTrade t = riskoffset::segment_trade(pool, s, e, size, instrument, quantity, price, future, inverse);
-      if (t.length < 0) return py::make_tuple(-1, false, was, was, py::none(), false);
-      length = t.length, realised = t.realised;
-      acc.start[ru] = size, acc.end[ru] = size + t.length;
-    }
-    const bool held_changed = at < 0 && length != e - s;  // a position opened or closed (else one changed in size)
+    const bool held_changed = !written_in_place && length != e - s;  // a position opened or closed (else one changed in size)
     double* bal = balance_.mutable_data() + ru * k_;
     const auto sc = static_cast<std::size_t>(settle_col_.data()[i]), fc = static_cast<std::size_t>(fee_col);
     const double saved_settle = bal[sc], saved_fee = bal[fc];  // the two cells the fill moves (maybe one)
     if (is_option_.data()[i]) bal[sc] -= quantity * price;  // the premium leaves (or enters) at once
-    bal[sc] += realised;
+    bal[sc] += f.realised;
     bal[fc] -= fee;
     if (!refresh) return py::make_tuple(length, false, was, was, py::none(), held_changed);
     py::object captured = py::none();
@@ -265,7 +259,7 @@ class LiveRefresh {
         acc, was,
         [&] {
           bal[fc] = saved_fee, bal[sc] = saved_settle;  // both saved before either moved
-          if (at >= 0) pool.quantity[at] = held, pool.average[at] = held_average;
+          if (written_in_place) pool.quantity[at] = held, pool.average[at] = held_average;
           acc.start[ru] = s, acc.end[ru] = e;
         },
         top, captured);

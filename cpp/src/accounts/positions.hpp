@@ -1,8 +1,8 @@
 // The live engine's positions (riskoffset.live.positions): each account's positions are a segment of a pool
 // of arrays (instrument row, signed amount, average entry price of futures or NaN), sorted by instrument row.
-// A trade writes the account's new segment at the end of the pool; the old one stays until the pool is
-// compacted, so an undo only points the account back at it.  A trade outside an undo that neither opens nor
-// closes a position changes its amount where it lies (position_fill).
+// A trade writes the account's new segment at the end of the pool (segment_write); the old one stays until the
+// pool is compacted, so an undo only points the account back at it.  A trade outside an undo that neither opens
+// nor closes a position changes its amount where it lies.
 #pragma once
 #include <cmath>
 #include <cstdint>
@@ -21,11 +21,6 @@ struct PositionPool {
   double* quantity;
   double* average;
   std::int64_t capacity;  // entries the arrays hold
-};
-
-struct SegmentTrade {
-  std::int64_t length;  // of the new segment; -1 when the pool has no room for it (nothing was written)
-  double realised;      // futures P&L the fill realises (settlement currency; 0 for anything else)
 };
 
 // Writes segment [start, end) at dst with `instrument` replaced by (quantity, average), or dropped unless
@@ -70,18 +65,6 @@ inline std::int64_t segment_find(const PositionPool& pool, std::int64_t start, s
   for (std::int64_t p = start; p < end; ++p)
     if (pool.indices[p] == instrument) return p;
   return -1;
-}
-
-// A fill of `quantity` (signed) at `price` on the account whose positions are [start, end): its new segment
-// written at dst.
-inline SegmentTrade segment_trade(const PositionPool& pool, std::int64_t start, std::int64_t end, std::int64_t dst,
-                                  std::int64_t instrument, double quantity, double price, bool is_future, bool inverse) {
-  if (dst + (end - start) + 1 > pool.capacity) return {-1, 0.0};
-  const std::int64_t at = segment_find(pool, start, end, instrument);
-  const PositionFill f = position_fill(at < 0 ? 0.0 : pool.quantity[at],
-                                       at < 0 ? std::numeric_limits<double>::quiet_NaN() : pool.average[at], quantity,
-                                       price, is_future, inverse);
-  return {segment_write(pool, start, end, dst, instrument, f.amount != 0.0, f.amount, f.average), f.realised};
 }
 
 }  // namespace riskoffset

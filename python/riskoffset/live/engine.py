@@ -1385,22 +1385,23 @@ class RiskEngine:
             self._refresh(np.array([a], dtype=np.int64), timestamp=timestamp)
 
     def _fill(
-        self, a: int, row_i: int, q: float, px: float, fee: float, fee_col: int, *, refresh: bool
+        self, a: int, row_i: int, q: float, px: float, fee: float, fee_col: int, *, refresh: bool, anew: bool = False
     ) -> tuple[int, int, Captured | None]:
         """The fill in the pool and the account's balances (premium, realised futures P&L, fee), and with
         ``refresh`` the account recomputed, in one compiled call (all or nothing: a non-finite figure leaves
         the account as it was and raises).  Outside an update's undo, a fill that neither opens nor closes a
-        position changes it where it lies (no new segment, nothing for the pool to collect later).  Returns the
+        position changes it where it lies (no new segment, nothing for the pool to collect later; ``anew``
+        writes the segment anew all the same, as every fill once did, for comparisons).  Returns the
         account's level before and after, and what the call captured of it for its event when the level changed
         (`_emit_rows`)."""
         p = self.positions
         trade = self._bound_refresh(None).trade
         top = self.TOP_CONTRIBUTORS if refresh else 0
-        in_place = self._undo is None  # (an undo points the account back at its old segment: leave it intact)
+        in_place = self._undo is None and not anew  # (an undo points the account back at its old segment)
         n, bad, was, now, captured, held = trade(p.start, p.end, p.indices, p.quantity, p.average, p.size, a, row_i,
                                                  q, px, fee, fee_col, refresh, top, in_place)  # fmt: skip
         if n == -1:  # the pool is full (nothing was written): make room (outside an update's undo, by dropping what
-            p.reserve(a, collect=in_place)  # trades left behind when that is most of it) and trade
+            p.reserve(a, collect=self._undo is None)  # trades left behind when that is most of it) and trade
             n, bad, was, now, captured, held = trade(p.start, p.end, p.indices, p.quantity, p.average, p.size, a,
                                                      row_i, q, px, fee, fee_col, refresh, top, in_place)  # fmt: skip
         if bad:
