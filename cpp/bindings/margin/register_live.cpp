@@ -24,6 +24,7 @@
 #include "../../src/accounts/settle.hpp"
 #include "../../src/margin/contributors.hpp"
 #include "../common/arrays.hpp"
+#include "../common/fast_method.hpp"
 #include "../common/require.hpp"
 #include "../scenarios/option_reprice.hpp"
 #include "grid_live.hpp"
@@ -217,10 +218,19 @@ class LiveRefresh {
   // figures and level are put back as they were; the level before; the level after; with capture_top > 0 and a
   // level that changed, the account captured as `call` captures it, else None; whether the fill opened or closed
   // a position, so that the accounts holding the instrument changed).
-  py::tuple trade(const py::array& start_in, const py::array& end_in, const py::array& indices_in,
-                  const py::array& quantity_in, const py::array& average_in, std::int64_t size, std::int64_t row,
-                  std::int64_t instrument, double quantity, double price, double fee, std::int64_t fee_col, bool refresh,
-                  std::int64_t capture_top, bool in_place) {
+  // What a one-account call (a trade, a balance) did; `tuple` is its Python form.
+  struct OneOutcome {
+    std::int64_t length;  // a trade's new segment length, -1 (pool full) or -2 (written in place)
+    bool bad;
+    std::int8_t was, now;
+    py::object captured;  // (null: None)
+    bool held_changed;
+  };
+
+  OneOutcome trade(py::handle start_in, py::handle end_in, py::handle indices_in, py::handle quantity_in,
+                   py::handle average_in, std::int64_t size, std::int64_t row, std::int64_t instrument, double quantity,
+                   double price, double fee, std::int64_t fee_col, bool refresh, std::int64_t capture_top,
+                   bool in_place) {
     const OneAccount acc(*this, start_in, end_in, indices_in, quantity_in, average_in, row, size);
     RO_CHECK(0 <= instrument && static_cast<std::size_t>(instrument) < n_instr_, "instrument row outside the table");
     RO_CHECK(0 <= fee_col && static_cast<std::size_t>(fee_col) < k_, "fee currency column outside the currencies");
@@ -242,7 +252,7 @@ class LiveRefresh {
     if (written_in_place) {
       pool.quantity[at] = f.amount, pool.average[at] = f.average;
     } else {
-      if (size + (e - s) + 1 > pool.capacity) return py::make_tuple(-1, false, was, was, py::none(), false);
+      if (size + (e - s) + 1 > pool.capacity) return {-1, false, was, was, py::object(), false};
       length = riskoffset::segment_write(pool, s, e, size, instrument, f.amount != 0.0, f.amount, f.average);
       acc.start[ru] = size, acc.end[ru] = size + length;
     }
@@ -253,8 +263,8 @@ class LiveRefresh {
     if (is_option_.data()[i]) bal[sc] -= quantity * price;  // the premium leaves (or enters) at once
     bal[sc] += f.realised;
     bal[fc] -= fee;
-    if (!refresh) return py::make_tuple(length, false, was, was, py::none(), held_changed);
-    py::object captured = py::none();
+    if (!refresh) return {length, false, was, was, py::object(), held_changed};
+    py::object captured;
     const bool bad = !refresh_one(
         acc, was,
         [&] {
@@ -263,16 +273,16 @@ class LiveRefresh {
           acc.start[ru] = s, acc.end[ru] = e;
         },
         top, captured);
-    return py::make_tuple(length, bad, was, level_[ru], captured, held_changed && !bad);
+    return {length, bad, was, level_[ru], std::move(captured), held_changed && !bad};
   }
 
   // The balance of the account at engine row `row` in currency column `col` set to `amount` (or moved by it,
   // with `add`), then the account recomputed.  Returns (whether a figure came out non-finite, in which case the
   // balance, figures and level are put back as they were; the level before; the level after; what was captured
   // of the account, as `trade` captures it).
-  py::tuple balance(const py::array& start_in, const py::array& end_in, const py::array& indices_in,
-                    const py::array& quantity_in, const py::array& average_in, std::int64_t size, std::int64_t row,
-                    std::int64_t col, double amount, bool add, std::int64_t capture_top) {
+  OneOutcome balance(py::handle start_in, py::handle end_in, py::handle indices_in, py::handle quantity_in,
+                     py::handle average_in, std::int64_t size, std::int64_t row, std::int64_t col, double amount, bool add,
+                     std::int64_t capture_top) {
     const OneAccount acc(*this, start_in, end_in, indices_in, quantity_in, average_in, row, size);
     RO_CHECK(0 <= col && static_cast<std::size_t>(col) < k_, "currency column outside the currencies");
     RO_CHECK(std::isfinite(amount), "amount must be finite");
@@ -281,9 +291,9 @@ class LiveRefresh {
     const double saved = cell;
     const std::int8_t was = level_[acc.row];
     cell = add ? cell + amount : amount;
-    py::object captured = py::none();
+    py::object captured;
     const bool bad = !refresh_one(acc, was, [&] { cell = saved; }, top, captured);
-    return py::make_tuple(bad, was, level_[acc.row], captured);
+    return {-2, bad, was, level_[acc.row], std::move(captured), false};
   }
 
  private:
@@ -444,13 +454,24 @@ class LiveRefresh {
     double *amounts, *average;
     std::int64_t capacity;
     std::size_t row;
-    OneAccount(const LiveRefresh& r, const py::array& start_in, const py::array& end_in, const py::array& indices_in,
-               const py::array& quantity_in, const py::array& average_in, std::int64_t row_in, std::int64_t size)
-        : start(riskoffset_bindings::exact_array<std::int64_t>(start_in, "start", true).mutable_data()),
-          end(riskoffset_bindings::exact_array<std::int64_t>(end_in, "end", true).mutable_data()),
-          indices(riskoffset_bindings::exact_array<std::int64_t>(indices_in, "indices", true).mutable_data()),
-          amounts(riskoffset_bindings::exact_array<double>(quantity_in, "quantity", true).mutable_data()),
-          average(riskoffset_bindings::exact_array<double>(average_in, "average", true).mutable_data()),
+    OneAccount(const LiveRefresh& r, py::handle start_in, py::handle end_in, py::handle indices_in,
+               py::handle quantity_in, py::handle average_in, std::int64_t row_in, std::int64_t size)
+        : OneAccount(r, riskoffset_bindings::exact_array<std::int64_t>(start_in, "start", true),
+                     riskoffset_bindings::exact_array<std::int64_t>(end_in, "end", true),
+                     riskoffset_bindings::exact_array<std::int64_t>(indices_in, "indices", true),
+                     riskoffset_bindings::exact_array<double>(quantity_in, "quantity", true),
+                     riskoffset_bindings::exact_array<double>(average_in, "average", true), row_in, size) {}
+    riskoffset::PositionPool pool() const { return {indices, amounts, average, capacity}; }
+
+   private:
+    OneAccount(const LiveRefresh& r, py::array_t<std::int64_t> start_in, py::array_t<std::int64_t> end_in,
+               py::array_t<std::int64_t> indices_in, py::array_t<double> quantity_in, py::array_t<double> average_in,
+               std::int64_t row_in, std::int64_t size)
+        : start(start_in.mutable_data()),
+          end(end_in.mutable_data()),
+          indices(indices_in.mutable_data()),
+          amounts(quantity_in.mutable_data()),
+          average(average_in.mutable_data()),
           capacity(indices_in.size()),
           row(static_cast<std::size_t>(row_in)) {
       RO_CHECK(start_in.ndim() == 1 && end_in.ndim() == 1 && start_in.size() == r.n_total_ && end_in.size() == r.n_total_,
@@ -466,7 +487,6 @@ class LiveRefresh {
         RO_CHECK(indices[p] >= 0 && static_cast<std::size_t>(indices[p]) < r.n_instr_,
                  "position " + std::to_string(p) + " names an instrument row outside the table");
     }
-    riskoffset::PositionPool pool() const { return {indices, amounts, average, capacity}; }
     // The segment's lines of the three pool arrays requested at once (each is a miss for a random account).
     void prefetch_segment(std::int64_t s, std::int64_t e) const {
       if (s < 0 || e < s || e > capacity) return;  // (checked next; a prefetch never faults, but stay in range)
@@ -1022,6 +1042,81 @@ class LiveRefresh {
   std::int64_t* key_worst_index_ = nullptr;
 };
 
+// LiveRefresh.trade and .balance, the calls made once per trade or balance message, through the fastcall
+// convention (riskoffset_bindings::FastArgs): pybind11's dispatch of their 15 and 11 arguments and of the tuple
+// they return cost more instructions than the account's recomputation.
+
+// (length, bad, level before, level after, captured or None, held changed); a trade's tuple, or a balance's
+// (bad, level before, level after, captured or None).
+PyObject* one_outcome_tuple(const LiveRefresh::OneOutcome& o, bool trade) {
+  PyObject* captured = o.captured ? o.captured.ptr() : Py_None;
+  Py_INCREF(captured);
+  PyObject* bad = o.bad ? Py_True : Py_False;
+  Py_INCREF(bad);
+  PyObject* items[6] = {nullptr, bad, PyLong_FromLong(o.was), PyLong_FromLong(o.now), captured, nullptr};
+  if (trade) {
+    items[0] = PyLong_FromLongLong(o.length);
+    items[5] = o.held_changed ? Py_True : Py_False;
+    Py_INCREF(items[5]);
+  }
+  const int first = trade ? 0 : 1, n = trade ? 6 : 4;
+  PyObject* tuple = PyTuple_New(n);
+  bool ok = tuple != nullptr;
+  for (int k = 0; k < n; ++k) ok = ok && items[first + k] != nullptr;
+  if (!ok) {
+    for (PyObject* item : items) Py_XDECREF(item);
+    Py_XDECREF(tuple);
+    return nullptr;
+  }
+  for (int k = 0; k < n; ++k) PyTuple_SET_ITEM(tuple, k, items[first + k]);
+  return tuple;
+}
+
+PyObject* live_trade(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
+  try {
+    const riskoffset_bindings::FastArgs a("LiveRefresh.trade", args, nargs, 13, 15);
+    LiveRefresh& refresh = riskoffset_bindings::fast_self<LiveRefresh>(self);
+    return one_outcome_tuple(
+        refresh.trade(a.object(0), a.object(1), a.object(2), a.object(3), a.object(4), a.integer(5, "size"),
+                      a.integer(6, "row"), a.integer(7, "instrument"), a.number(8, "amount"), a.number(9, "price"),
+                      a.number(10, "fee"), a.integer(11, "fee_col"), a.flag(12, "refresh"),
+                      a.integer(13, "capture_top", 0), a.flag(14, "in_place", false)),
+        true);
+  } catch (...) {
+    return riskoffset_bindings::python_error();
+  }
+}
+
+PyObject* live_balance(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
+  try {
+    const riskoffset_bindings::FastArgs a("LiveRefresh.balance", args, nargs, 10, 11);
+    LiveRefresh& refresh = riskoffset_bindings::fast_self<LiveRefresh>(self);
+    return one_outcome_tuple(
+        refresh.balance(a.object(0), a.object(1), a.object(2), a.object(3), a.object(4), a.integer(5, "size"),
+                        a.integer(6, "row"), a.integer(7, "col"), a.number(8, "amount"), a.flag(9, "add"),
+                        a.integer(10, "capture_top", 0)),
+        false);
+  } catch (...) {
+    return riskoffset_bindings::python_error();
+  }
+}
+
+PyMethodDef live_trade_def = {
+    "trade", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(live_trade)), METH_FASTCALL,
+    "trade(start, end, indices, quantity, average, size, row, instrument, amount, price, fee, fee_col, refresh, "
+    "capture_top=0, in_place=False), positional only\n\n"
+    "A fill of account `row` written into the pool and its balances (with `in_place`, a fill that neither opens nor "
+    "closes a position changes it where it lies), then (with `refresh`) the account recomputed: (new segment's "
+    "length, -1 when the pool is full, -2 when written in place; whether a figure was non-finite and the trade "
+    "undone; level before; level after; None or the account captured as a call captures it when its level changed "
+    "and capture_top > 0; whether a position opened or closed)."};
+PyMethodDef live_balance_def = {
+    "balance", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(live_balance)), METH_FASTCALL,
+    "balance(start, end, indices, quantity, average, size, row, col, amount, add, capture_top=0), positional only"
+    "\n\nAccount `row`'s balance in currency column `col` set to `amount` (moved by it with `add`), the account "
+    "recomputed: (whether a figure was non-finite and the change undone; level before; level after; None or the "
+    "account captured as a call captures it when its level changed and capture_top > 0)."};
+
 }  // namespace
 
 void register_live(py::module_& m) {
@@ -1115,29 +1210,13 @@ void register_live(py::module_& m) {
       py::arg("amount"), py::arg("average"), py::arg("mark"), py::arg("inverse"),
       "Unrealised P&L of futures positions (inverse: amount x (1/average - 1/mark); linear: amount x (mark - average)).");
 
-  py::class_<LiveRefresh>(m, "LiveRefresh",
+  py::class_<LiveRefresh> live(m, "LiveRefresh",
                           "The live engine's refresh bound to its arrays (checked once): call it with the positions of "
-                          "the accounts to recompute")
-      .def(py::init<const py::dict&, const std::optional<py::dict>&, const py::dict&, const Doubles&,
+                          "the accounts to recompute");
+  live.def(py::init<const py::dict&, const std::optional<py::dict>&, const py::dict&, const Doubles&,
                     const std::optional<Doubles>&, const std::optional<Doubles>&, int, const std::optional<Bytes>&>(),
            py::arg("instruments"), py::arg("pm"), py::arg("state"), py::arg("price"), py::arg("cut_im") = py::none(),
            py::arg("cut_mm") = py::none(), py::arg("threads") = 1, py::arg("grid_keys") = py::none())
-      .def("trade", &LiveRefresh::trade, py::arg("start"), py::arg("end"), py::arg("indices"), py::arg("quantity"),
-           py::arg("average"), py::arg("size"), py::arg("row"), py::arg("instrument"), py::arg("amount"),
-           py::arg("price"), py::arg("fee"), py::arg("fee_col"), py::arg("refresh"), py::arg("capture_top") = 0,
-           py::arg("in_place") = false,
-           "A fill of account `row` written into the pool and its balances (with `in_place`, a fill that neither "
-           "opens nor closes a position changes it where it lies), then (with `refresh`) the account "
-           "recomputed: (new segment's length, -1 when the pool is full, -2 when written in place; whether a "
-           "figure was non-finite and "
-           "the trade undone, level before, level after, None or the account captured as a call captures it when "
-           "its level changed and capture_top > 0, whether a position opened or closed).")
-      .def("balance", &LiveRefresh::balance, py::arg("start"), py::arg("end"), py::arg("indices"),
-           py::arg("quantity"), py::arg("average"), py::arg("size"), py::arg("row"), py::arg("col"), py::arg("amount"),
-           py::arg("add"), py::arg("capture_top") = 0,
-           "Account `row`'s balance in currency column `col` set to `amount` (moved by it with `add`), the account "
-           "recomputed: (whether a figure was non-finite and the change undone, level before, level after, None or "
-           "the account captured as a call captures it when its level changed and capture_top > 0).")
       .def("__call__", &LiveRefresh::call, py::arg("starts"), py::arg("ends"), py::arg("indices"), py::arg("quantity"),
            py::arg("average"), py::arg("rows"), py::arg("find_worst") = true, py::arg("capture_top") = 0,
            "Recompute the engine accounts `rows` (positions starts[a] .. ends[a] - 1 of the pool arrays) into the "
@@ -1156,4 +1235,6 @@ void register_live(py::module_& m) {
            "same arrays), then the accounts `rows` recomputed as a call does: (-1, moved, before, captured); -2 first "
            "when a kernel refuses an input (nothing changed); an engine row first when one of its figures was "
            "non-finite (everything put back, nothing captured).");
+  riskoffset_bindings::add_fast_method(live, &live_trade_def);
+  riskoffset_bindings::add_fast_method(live, &live_balance_def);
 }

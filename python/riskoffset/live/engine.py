@@ -1902,12 +1902,16 @@ def _finite(value: Any, what: str) -> float:
 
 
 _PLAIN_NUMBERS = (float, int)
+_INF = math.inf
 
 
 def _trade_numbers(instrument: str, quantity: Any, price: Any, fee: Any) -> tuple[float, float, float]:
     """A trade's quantity (non-zero, below MAX_ORDER in size), price (> 0) and fee (finite), checked."""
-    if type(quantity) in _PLAIN_NUMBERS and type(price) in _PLAIN_NUMBERS and type(fee) in _PLAIN_NUMBERS:
-        q, px, f = float(quantity), float(price), float(fee)  # the usual call: plain numbers, all valid
+    if type(quantity) is float and type(price) is float and type(fee) is float:  # (a feed's numbers; NaN fails)
+        if quantity != 0.0 and -MAX_ORDER < quantity < MAX_ORDER and 0.0 < price < _INF and -_INF < fee < _INF:
+            return quantity, price, fee
+    elif type(quantity) in _PLAIN_NUMBERS and type(price) in _PLAIN_NUMBERS and type(fee) in _PLAIN_NUMBERS:
+        q, px, f = float(quantity), float(price), float(fee)  # (plain numbers, ints among them)
         if q != 0.0 and -MAX_ORDER < q < MAX_ORDER and 0.0 < px < math.inf and math.isfinite(f):
             return q, px, f
     q = _finite(quantity, "quantity")

@@ -1,0 +1,112 @@
+// Methods of a pybind11 class called through CPython's fastcall convention (METH_FASTCALL), for the calls a
+// trading process makes once per message: pybind11's general dispatch of a dozen arguments costs more than the
+// work of one such call.  The method reads its positional arguments with FastArgs (a TypeError naming the
+// argument when one has the wrong type) and reports C++ exceptions as pybind11 would (`python_error`).
+#pragma once
+#include <Python.h>
+#include <pybind11/pybind11.h>
+
+#include <cstdint>
+#include <cstring>
+#include <new>
+#include <stdexcept>
+#include <string>
+
+namespace riskoffset_bindings {
+
+// The positional arguments of `method` (its Python name, for messages): between `least` and `most` of them.
+class FastArgs {
+ public:
+  FastArgs(const char* method, PyObject* const* args, Py_ssize_t n, Py_ssize_t least, Py_ssize_t most)
+      : method_(method), args_(args), n_(n) {
+    if (n < least || n > most)
+      throw pybind11::type_error(std::string(method) + " takes " + std::to_string(least) + " to " +
+                                 std::to_string(most) + " positional arguments (" + std::to_string(n) + " given)");
+  }
+  Py_ssize_t size() const { return n_; }
+  pybind11::handle object(Py_ssize_t i) const { return args_[i]; }
+  // An int (or an object with __index__, such as a numpy integer).
+  std::int64_t integer(Py_ssize_t i, const char* name) const {
+    const long long v = PyLong_AsLongLong(args_[i]);
+    if (v == -1 && PyErr_Occurred()) {
+      PyErr_Clear();
+      throw pybind11::type_error(what(name) + " must be an integer that fits 64 bits");
+    }
+    return static_cast<std::int64_t>(v);
+  }
+  std::int64_t integer(Py_ssize_t i, const char* name, std::int64_t otherwise) const {
+    return i < n_ ? integer(i, name) : otherwise;
+  }
+  // A float or an int (or an object with __float__).
+  double number(Py_ssize_t i, const char* name) const {
+    if (PyFloat_CheckExact(args_[i])) return PyFloat_AS_DOUBLE(args_[i]);
+    const double v = PyFloat_AsDouble(args_[i]);
+    if (v == -1.0 && PyErr_Occurred()) {
+      PyErr_Clear();
+      throw pybind11::type_error(what(name) + " must be a number");
+    }
+    return v;
+  }
+  // True or False (a numpy bool too), nothing else.
+  bool flag(Py_ssize_t i, const char* name) const {
+    PyObject* o = args_[i];
+    if (o == Py_True) return true;
+    if (o == Py_False) return false;
+    const char* type = Py_TYPE(o)->tp_name;
+    if (std::strcmp(type, "numpy.bool") == 0 || std::strcmp(type, "numpy.bool_") == 0) {
+      const int v = PyObject_IsTrue(o);
+      if (v >= 0) return v != 0;
+      PyErr_Clear();
+    }
+    throw pybind11::type_error(what(name) + " must be True or False");
+  }
+  bool flag(Py_ssize_t i, const char* name, bool otherwise) const { return i < n_ ? flag(i, name) : otherwise; }
+
+ private:
+  std::string what(const char* name) const { return std::string(method_) + ": " + name; }
+  const char* method_;
+  PyObject* const* args_;
+  Py_ssize_t n_;
+};
+
+// The C++ object behind `self`, an instance of the pybind11 class T (the method's descriptor has checked its
+// type); a TypeError when it was made without its __init__ (T.__new__(T)).
+template <typename T>
+T& fast_self(PyObject* self) {
+  const pybind11::detail::value_and_holder v_h =
+      reinterpret_cast<pybind11::detail::instance*>(self)->get_value_and_holder();
+  if (!v_h || !v_h.holder_constructed())
+    throw pybind11::type_error(std::string(Py_TYPE(self)->tp_name) + " object was not initialized (no __init__)");
+  return *v_h.value_ptr<T>();
+}
+
+// Sets the Python error for the exception being handled, as pybind11 translates it; returns nullptr.
+inline PyObject* python_error() {
+  try {
+    throw;
+  } catch (pybind11::error_already_set& e) {
+    e.restore();
+  } catch (const pybind11::builtin_exception& e) {
+    e.set_error();
+  } catch (const std::invalid_argument& e) {
+    PyErr_SetString(PyExc_ValueError, e.what());
+  } catch (const std::out_of_range& e) {
+    PyErr_SetString(PyExc_IndexError, e.what());
+  } catch (const std::bad_alloc&) {
+    PyErr_NoMemory();
+  } catch (const std::exception& e) {
+    PyErr_SetString(PyExc_RuntimeError, e.what());
+  } catch (...) {
+    PyErr_SetString(PyExc_RuntimeError, "unknown C++ exception");
+  }
+  return nullptr;
+}
+
+// Installs `def` (METH_FASTCALL, static storage) as a method of the pybind11 class `cls`.
+inline void add_fast_method(pybind11::handle cls, PyMethodDef* def) {
+  PyObject* descr = PyDescr_NewMethod(reinterpret_cast<PyTypeObject*>(cls.ptr()), def);
+  if (!descr) throw pybind11::error_already_set();
+  pybind11::setattr(cls, def->ml_name, pybind11::reinterpret_steal<pybind11::object>(descr));
+}
+
+}  // namespace riskoffset_bindings
