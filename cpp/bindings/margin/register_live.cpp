@@ -419,8 +419,9 @@ class LiveRefresh {
         std::copy(before[p].begin(), before[p].end(), before_out.mutable_data() + at);
         at += moved[p].size();
       }
-      return py::make_tuple(status, moved_out, before_out,
-                            captured.empty() ? py::object(py::none()) : py::object(captured_arrays(n_figures)));
+      return py::make_tuple(status, moved_out, before_out,  // (None when nothing moved: no event reads it)
+                            n_moved == 0 || captured.empty() ? py::object(py::none())
+                                                             : py::object(captured_arrays(n_figures)));
     }
   };
 
@@ -433,12 +434,15 @@ class LiveRefresh {
     std::vector<std::int64_t> bad(max_parts, -1);
     std::size_t parts = 1;
     {
+      // The first part reads the kept scratch (its dampener rows computed once): most of a small call's cost,
+      // an option's vol tick's, when made afresh.
+      const KeptScratch kept = kept_scratch();
       py::gil_scoped_release release;  // accounts are split across threads: each writes only its own rows
       const bool rows_aligned = pm_ && acc.n_rows >= kAlignedCopyMinAccounts && copy_rows_aligned();
       parts = riskoffset::parallel_rows(acc.n_rows, threads_, 1024, [&](std::size_t part, std::size_t begin, std::size_t end) {
         bad[part] = refresh_rows(acc.ip, acc.ep, acc.ix, acc.quantity.data(), acc.average.data(), acc.rows, acc.n_rows,
                                  begin, end, o.moved[part], o.before[part], rows_aligned, acc.sorted, find_worst,
-                                 capture_top ? &o.captured[part] : nullptr);
+                                 capture_top ? &o.captured[part] : nullptr, part == 0 ? kept.scratch : nullptr);
       });
     }
     o.moved.resize(parts), o.before.resize(parts);
@@ -519,6 +523,24 @@ class LiveRefresh {
     cells(key_worst_index_, at, last), cells(worst_stale_, at, last);
   }
 
+  // The kept PM scratch for one call, held until the call ends; null (the call makes its own) without PM or while
+  // another call holds it (a call that released the GIL, on another thread).
+  struct KeptScratch {
+    std::unique_lock<std::mutex> hold;
+    riskoffset::PmScratch* scratch = nullptr;
+  };
+  KeptScratch kept_scratch() {
+    KeptScratch kept{std::unique_lock<std::mutex>(one_mutex_, std::try_to_lock)};
+    if (!pm_ || !kept.hold.owns_lock()) return kept;
+    if (!one_buffers_) {
+      one_buffers_ = std::make_unique<riskoffset::PmScratchBuffers>(n_keys_, shape_.width(), book_.n_columns);
+      one_scratch_ = one_buffers_->view();
+    }
+    std::fill(one_scratch_.used, one_scratch_.used + n_keys_, std::uint8_t{0});  // (a call that threw may leave marks)
+    kept.scratch = &one_scratch_;
+    return kept;
+  }
+
   // Recompute the account after a change; if a figure is not finite, `undo` puts its inputs back, the account
   // is recomputed from them (the same code on the same inputs: the same figures) and its level set to `was`.
   // Returns whether the change stands; when it does and the level changed, with capture_top > 0 `captured`
@@ -530,19 +552,10 @@ class LiveRefresh {
     std::vector<std::int8_t> before;
     Captured capture;
     capture.top = capture_top;
-    // The kept scratch, unless another call holds it (these calls hold the GIL, so none should).
-    std::unique_lock<std::mutex> hold(one_mutex_, std::try_to_lock);
-    const bool keep = pm_ && hold.owns_lock();
-    if (keep) {
-      if (!one_buffers_) {
-        one_buffers_ = std::make_unique<riskoffset::PmScratchBuffers>(n_keys_, shape_.width(), book_.n_columns);
-        one_scratch_ = one_buffers_->view();
-      }
-      std::fill(one_scratch_.used, one_scratch_.used + n_keys_, std::uint8_t{0});  // (a call that threw may leave marks)
-    }
+    const KeptScratch kept = kept_scratch();
     auto run = [&](Captured* into) {
       return refresh_rows(acc.start + acc.row, acc.end + acc.row, acc.indices, acc.amounts, acc.average, &row, 1, 0, 1,
-                          moved, before, false, false, true, into, keep ? &one_scratch_ : nullptr);
+                          moved, before, false, false, true, into, kept.scratch);
     };
     if (run(capture_top ? &capture : nullptr) < 0) {
       if (capture_top && !moved.empty()) {
@@ -693,8 +706,9 @@ class LiveRefresh {
   }
   std::vector<double> aligned_store_;
   double* aligned_rows_ = nullptr;
-  // The scratch of the one-account calls (a trade, a balance), kept with its dampener rows, which depend on the
-  // bound keys alone: made and computed afresh, they were most of a trade's compiled cost.
+  // The scratch of the one-account calls (a trade, a balance) and of the first part of the others, kept with
+  // its dampener rows, which depend on the bound keys alone: made and computed afresh, they were most of a
+  // trade's compiled cost (kept_scratch).
   std::mutex one_mutex_;
   std::unique_ptr<riskoffset::PmScratchBuffers> one_buffers_;
   riskoffset::PmScratch one_scratch_;  // its view, with dampener_ready
