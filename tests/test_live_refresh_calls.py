@@ -15,6 +15,7 @@ from riskoffset._core import margin as core_margin
 
 MARKET = ro.Market.sample()
 FUTURE = "BTC-PERPETUAL"
+OPTION = min(n for n in MARKET.mark_iv if n.startswith("BTC-"))
 
 
 def engine_and_call() -> tuple[ro.RiskEngine, Any, list[Any], list[Any]]:
@@ -133,3 +134,35 @@ def test_an_uninitialised_refresh_refuses_a_call_rather_than_read_its_memory() -
         refresh.balance(ints, ints, ints, floats, floats, 0, 0, 0, 1.0, True)
     with pytest.raises(TypeError, match="doesn't apply"):
         core_margin.LiveRefresh.trade(1, 2)
+
+
+def test_an_option_tick_with_a_bad_argument_is_refused_and_changes_nothing() -> None:
+    book = ro.Book.from_arrays(["A", "A"], [FUTURE, OPTION], [100.0, -2.0], instruments=MARKET.instruments)
+    engine = ro.RiskEngine(book, MARKET, balances=ro.Balances.from_mapping({"A": {"BTC": 1.0}}))
+    row = engine._row_of_name[OPTION]
+    holders = engine._holders_of_row(row)
+    refresh = engine._bound_refresh(engine._inputs.instrument_key[row : row + 1])
+    reprice = engine._kept_repricer(row, MARKET.forwards.get(OPTION))
+    p = engine.positions
+    starts, ends = p.ranges(holders)
+    args = [reprice, row, 0.6, starts, ends, p.indices, p.quantity, p.average, holders, 5]
+    before = state(engine)
+    for position, value, error, message in [
+        (0, object(), TypeError, "reprice has the wrong type"),
+        (1, "row", TypeError, "row must be an integer"),
+        (2, None, TypeError, "sigma must be a number"),
+        (3, "abc", TypeError, "starts must be an array of numbers"),
+        (8, np.array([5], dtype=np.int64), ValueError, "rows outside the engine's accounts"),
+        (9, 100, ValueError, "capture"),
+    ]:
+        bad = list(args)
+        bad[position] = value
+        with pytest.raises(error, match=message):
+            refresh.option_tick(*bad)
+    with pytest.raises(TypeError, match="takes 9 to 10 positional arguments .8 given"):
+        refresh.option_tick(*args[:8])
+    assert state(engine) == before
+    # Lists convert as arrays do; the tick then reprices the option and recomputes its holder.
+    status, moved, levels_before, captured = refresh.option_tick(*args[:3], starts.tolist(), ends.tolist(), *args[5:])
+    assert status == -1 and len(moved) == len(levels_before) == 0 and captured is None
+    assert state(engine) != before

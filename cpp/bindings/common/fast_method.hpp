@@ -4,6 +4,7 @@
 // argument when one has the wrong type) and reports C++ exceptions as pybind11 would (`python_error`).
 #pragma once
 #include <Python.h>
+#include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
 #include <cstdint>
@@ -61,6 +62,22 @@ class FastArgs {
     throw pybind11::type_error(what(name) + " must be True or False");
   }
   bool flag(Py_ssize_t i, const char* name, bool otherwise) const { return i < n_ ? flag(i, name) : otherwise; }
+  // An instance of the pybind11 class T.
+  template <typename T>
+  T& instance(Py_ssize_t i, const char* name) const {
+    if (!pybind11::isinstance<T>(args_[i])) throw pybind11::type_error(what(name) + " has the wrong type");
+    return pybind11::cast<T&>(pybind11::handle(args_[i]));
+  }
+  // A C-contiguous array of T: the argument itself when it is one, else converted (as pybind11's forcecast).
+  template <typename T>
+  pybind11::array_t<T, pybind11::array::c_style | pybind11::array::forcecast> array(Py_ssize_t i, const char* name) const {
+    auto a = pybind11::array_t<T, pybind11::array::c_style | pybind11::array::forcecast>::ensure(args_[i]);
+    if (!a) {
+      PyErr_Clear();
+      throw pybind11::type_error(what(name) + " must be an array of numbers");
+    }
+    return a;
+  }
 
  private:
   std::string what(const char* name) const { return std::string(method_) + ": " + name; }

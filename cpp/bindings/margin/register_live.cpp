@@ -1056,9 +1056,9 @@ class LiveRefresh {
   std::int64_t* key_worst_index_ = nullptr;
 };
 
-// LiveRefresh.trade and .balance, the calls made once per trade or balance message, through the fastcall
-// convention (riskoffset_bindings::FastArgs): pybind11's dispatch of their 15 and 11 arguments and of the tuple
-// they return cost more instructions than the account's recomputation.
+// LiveRefresh.trade, .balance and .option_tick, the calls made once per trade, balance or vol tick message,
+// through the fastcall convention (riskoffset_bindings::FastArgs): pybind11's dispatch of their 15, 11 and 10
+// arguments and of the tuple they return cost more instructions than a trade's recomputation.
 
 // (length, bad, level before, level after, captured or None, held changed); a trade's tuple, or a balance's
 // (bad, level before, level after, captured or None).
@@ -1115,6 +1115,22 @@ PyObject* live_balance(PyObject* self, PyObject* const* args, Py_ssize_t nargs) 
   }
 }
 
+PyObject* live_option_tick(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
+  try {
+    const riskoffset_bindings::FastArgs a("LiveRefresh.option_tick", args, nargs, 9, 10);
+    LiveRefresh& refresh = riskoffset_bindings::fast_self<LiveRefresh>(self);
+    return refresh
+        .option_tick(a.instance<riskoffset_bindings::OptionReprice>(0, "reprice"), a.integer(1, "row"), a.number(2, "sigma"), a.array<std::int64_t>(3, "starts"),
+                     a.array<std::int64_t>(4, "ends"), a.array<std::int64_t>(5, "indices"),
+                     a.array<double>(6, "quantity"), a.array<double>(7, "average"), a.array<std::int64_t>(8, "rows"),
+                     a.integer(9, "capture_top", 0))
+        .release()
+        .ptr();
+  } catch (...) {
+    return riskoffset_bindings::python_error();
+  }
+}
+
 PyMethodDef live_trade_def = {
     "trade", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(live_trade)), METH_FASTCALL,
     "trade(start, end, indices, quantity, average, size, row, instrument, amount, price, fee, fee_col, refresh, "
@@ -1124,6 +1140,13 @@ PyMethodDef live_trade_def = {
     "length, -1 when the pool is full, -2 when written in place; whether a figure was non-finite and the trade "
     "undone; level before; level after; None or the account captured as a call captures it when its level changed "
     "and capture_top > 0; whether a position opened or closed)."};
+PyMethodDef live_option_tick_def = {
+    "option_tick", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(live_option_tick)), METH_FASTCALL,
+    "option_tick(reprice, row, sigma, starts, ends, indices, quantity, average, rows, capture_top=0), positional "
+    "only\n\nAn option's vol tick: the option at `row` repriced at `sigma` by `reprice` (an OptionReprice bound to "
+    "the same arrays), then the accounts `rows` recomputed as a call does: (-1, moved, before, captured); -2 first "
+    "when a kernel refuses an input (nothing changed); an engine row first when one of its figures was non-finite "
+    "(everything put back, nothing captured)."};
 PyMethodDef live_balance_def = {
     "balance", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(live_balance)), METH_FASTCALL,
     "balance(start, end, indices, quantity, average, size, row, col, amount, add, capture_top=0), positional only"
@@ -1241,14 +1264,8 @@ void register_live(py::module_& m) {
            "it: (figures: margin balance, IM, MM, available funds in USD, MM ratio, worst P&L in USD, then per "
            "currency balance, equity, IM, MM; worst: largest group and its worst scenario index; the capture_top "
            "positions losing most there: instruments (-2 first where that scenario awaits a search), quantities, "
-           "P&L in USD), one row per account.")
-      .def("option_tick", &LiveRefresh::option_tick, py::arg("reprice"), py::arg("row"), py::arg("sigma"),
-           py::arg("starts"), py::arg("ends"), py::arg("indices"), py::arg("quantity"), py::arg("average"),
-           py::arg("rows"), py::arg("capture_top") = 0,
-           "An option's vol tick: the option at `row` repriced at `sigma` by `reprice` (an OptionReprice bound to the "
-           "same arrays), then the accounts `rows` recomputed as a call does: (-1, moved, before, captured); -2 first "
-           "when a kernel refuses an input (nothing changed); an engine row first when one of its figures was "
-           "non-finite (everything put back, nothing captured).");
+           "P&L in USD), one row per account.");
   riskoffset_bindings::add_fast_method(live, &live_trade_def);
   riskoffset_bindings::add_fast_method(live, &live_balance_def);
+  riskoffset_bindings::add_fast_method(live, &live_option_tick_def);
 }
