@@ -31,7 +31,7 @@ Differences from py_vollib_vectorized 0.1.1 (its defects are not copied):
 * ``get_all_greeks(return_as="dict")`` returns numpy arrays (py_vollib_vectorized: lists), and
   ``return_as="json"`` works (py_vollib_vectorized raises AttributeError).
 * **Implied volatility**: a row that cannot be solved is NaN whatever ``on_error`` says (py_vollib_vectorized
-  with on_error="ignore" returns Let's Be Rational's raw output there, e.g. 0.0 below intrinsic).  Rows with
+  with on_error="ignore" returns the lets_be_rational package's raw output there, e.g. 0.0 below intrinsic).  Rows with
   invalid inputs (t <= 0, NaN, S or K <= 0) are NaN with a warning (on_error="warn") or a ValueError
   (on_error="raise") instead of a ZeroDivisionError.  on_error="raise" raises BelowIntrinsicException /
   AboveMaximumException, subclasses of vollib's PriceIsBelowIntrinsic / PriceIsAboveMaximum, with the
@@ -309,7 +309,7 @@ def vectorized_black(
     return_as: str = "dataframe",
     dtype: Any = np.float64,
 ) -> Any:
-    """Price options on a future/forward with the Black (1976) model, discounted at exp(-r t).
+    """Price options on a future/forward with Black's model, discounted at exp(-r t).
 
     (py_vollib_vectorized ignores r here and returns the undiscounted price.)
 

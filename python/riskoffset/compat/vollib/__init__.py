@@ -20,7 +20,7 @@ vollib's 1.2-4.5 us, 27 us and 8-12 us.
 Differences from vollib, all deliberate and small:
 
 * results are Python floats (vollib often returns numpy.float64, a float subclass);
-* the exceptions raised for a price below intrinsic / above maximum are Let's Be Rational's
+* the exceptions raised for a price below intrinsic / above maximum are the lets_be_rational package's
   ``BelowIntrinsicException`` / ``AboveMaximumException`` as in vollib 1.0.11, but here they are also
   subclasses of ``helpers.exceptions.PriceIsBelowIntrinsic`` / ``PriceIsAboveMaximum``;
 * ``..._limited_iterations`` functions ignore N and always solve to full precision;

@@ -49,18 +49,18 @@ def _errstate() -> Any:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Let's Be Rational, as vollib calls it (lets_be_rational 1.1.2 / py_lets_be_rational 1.0.1 semantics)
+# The lets_be_rational package, as vollib calls it (lets_be_rational 1.1.2 / py_lets_be_rational 1.0.1 semantics)
 
 
 def norm_cdf(z: float) -> float:
-    """Standard normal cdf.  Like Let's Be Rational's (cody_special) norm_cdf, raises ValueError for NaN."""
+    """Standard normal cdf.  Like lets_be_rational's (cody_special) norm_cdf, raises ValueError for NaN."""
     if z != z:  # noqa: PLR0124 (NaN test that, like cody_special, raises ValueError for arrays)
         raise ValueError("cannot convert float NaN to integer")
     return 0.5 * erfc(-z * _ONE_OVER_SQRT_TWO)
 
 
 def normalised_intrinsic(x: float, q: float) -> float:
-    """Intrinsic value of the normalised Black function (LBR's _normalised_intrinsic)."""
+    """Intrinsic value of the normalised Black function (lets_be_rational's _normalised_intrinsic)."""
     if q * x <= 0:
         return 0
     x2 = x * x
@@ -122,7 +122,7 @@ def normalised_vega(x: float, s: float) -> float:
 
 
 def lbr_black(F: float, K: float, sigma: float, T: float, q: float) -> float:
-    """Undiscounted Black price as Let's Be Rational's ``black(F, K, sigma, T, q)`` computes it: intrinsic
+    """Undiscounted Black price as lets_be_rational's ``black(F, K, sigma, T, q)`` computes it: intrinsic
     value plus the time value of the out-of-the-money side; math domain errors for F, K or T < 0, K = 0 and
     K = inf; intrinsic value when sigma <= 0, sigma or T is NaN/inf."""
     intrinsic = fabs(max((K - F if q < 0 else F - K), 0.0))
@@ -175,7 +175,7 @@ def _solve_normalised_call(beta: float, x: float) -> float:
 
 
 def unchecked_normalised_implied_volatility(beta: Any, x: Any, q: float) -> Any:
-    """LBR's _unchecked_normalised_implied_volatility...: 0 for beta <= 0, AboveMaximumException for
+    """lets_be_rational's _unchecked_normalised_implied_volatility...: 0 for beta <= 0, AboveMaximumException for
     beta >= exp(x/2) after mapping to an out-of-the-money call, else the normalised volatility s."""
     if q * x > 0:
         beta = fabs(max(beta - normalised_intrinsic(x, q), 0.0))
@@ -195,7 +195,7 @@ def unchecked_normalised_implied_volatility(beta: Any, x: Any, q: float) -> Any:
 
 
 def normalised_implied_volatility(beta: Any, x: Any, q: float) -> Any:
-    """LBR's normalised_implied_volatility_from_a_transformed_rational_guess(_with_limited_iterations)."""
+    """lets_be_rational's normalised_implied_volatility_from_a_transformed_rational_guess(_with_limited_iterations)."""
     if q * x > 0:
         beta -= normalised_intrinsic(x, q)
         q = -q
@@ -205,7 +205,7 @@ def normalised_implied_volatility(beta: Any, x: Any, q: float) -> Any:
 
 
 def lbr_implied_volatility(price: Any, F: Any, K: Any, T: Any, q: float) -> Any:
-    """LBR's implied_volatility_from_a_transformed_rational_guess(price, F, K, T, q) on an undiscounted
+    """lets_be_rational's implied_volatility_from_a_transformed_rational_guess(price, F, K, T, q) on an undiscounted
     price: BelowIntrinsicException if price < intrinsic, AboveMaximumException if price >= F (call) or
     K (put), else sigma (the core's solver on the normalised problem)."""
     intrinsic = fabs(max((K - F if q < 0 else F - K), 0.0))

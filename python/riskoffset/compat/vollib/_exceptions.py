@@ -4,11 +4,11 @@ vollib 1.0.11 has two families of exception classes:
 
 * ``vollib.helpers.exceptions.{InvalidArgument, PriceIsAboveMaximum, PriceIsBelowIntrinsic}``, which its
   implied-volatility functions import but never actually raise, and
-* Let's Be Rational's ``BelowIntrinsicException`` / ``AboveMaximumException`` (both subclasses of
+* the lets_be_rational package's ``BelowIntrinsicException`` / ``AboveMaximumException`` (both subclasses of
   ``VolatilityValueException``), which are what vollib really raises for a price below intrinsic or at/above
   the maximum (re-exported as ``vollib.lets_be_rational.PriceIsBelowIntrinsic`` / ``PriceIsAboveMaximum``).
 
-Here the Let's Be Rational classes also derive from the ``helpers.exceptions`` classes, so every ``except``
+Here the lets_be_rational classes also derive from the ``helpers.exceptions`` classes, so every ``except``
 clause written against either family catches what riskoffset.compat raises.
 """
 
@@ -33,7 +33,7 @@ class PriceIsBelowIntrinsic(Exception):
 
 
 class VolatilityValueException(Exception):
-    """Let's Be Rational's base class; ``value`` is the sentinel volatility LBR associates with the error."""
+    """The lets_be_rational package's base class; ``value`` is the sentinel volatility it associates with the error."""
 
     def __init__(self, message: str = "Volatility value out of range.", value: float | None = None) -> None:
         Exception.__init__(self, message)

@@ -1,4 +1,4 @@
-"""vollib.black: the Black (1976) model for options on futures/forwards, discounted at exp(-r t).
+"""vollib.black: Black's model for options on futures/forwards, discounted at exp(-r t).
 
 Drop-in for ``vollib.black`` / ``py_vollib.black`` 1.0.11, computed by riskoffset's compiled core.
 """

@@ -1,5 +1,5 @@
 """vollib.helpers.numerical_greeks: the generic finite-difference Greeks vollib defines, for any pricing
-function ``pricing_function(flag, S, K, t, r, sigma, b)`` (b is Haug's cost of carry: r for Black-Scholes,
+function ``pricing_function(flag, S, K, t, r, sigma, b)`` (b is the cost of carry: r for Black-Scholes,
 r - q for Black-Scholes-Merton, 0 for Black-76).
 
 These are definitions users rely on, reproduced exactly (same bumps, same special cases):

@@ -1,4 +1,4 @@
-"""vollib.lets_be_rational: the Let's Be Rational entry points vollib re-exports, backed by riskoffset's core.
+"""vollib.lets_be_rational: the lets_be_rational entry points vollib re-exports, backed by riskoffset's core.
 
 ``black(F, K, sigma, T, q)`` is the undiscounted Black price with q = +1 (call) / -1 (put); the
 ``normalised_*`` functions work on x = ln(F/K) and s = sigma sqrt(T).  The ``..._with_limited_iterations``

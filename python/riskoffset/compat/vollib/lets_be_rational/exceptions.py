@@ -1,4 +1,4 @@
-"""vollib.lets_be_rational.exceptions (Let's Be Rational's exception classes)."""
+"""vollib.lets_be_rational.exceptions (the lets_be_rational package's exception classes)."""
 
 from __future__ import annotations
 

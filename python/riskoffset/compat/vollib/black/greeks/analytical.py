@@ -4,7 +4,7 @@ delta = dV/dF (discounted: exp(-r t) N(d1) for a call); gamma = d2V/dF2; theta =
 (F held, time running forward, usually negative); vega per vol point (dV/dsigma x 0.01); rho per rate point
 with F held (-t V x 0.01).
 
-Hull's example (F=49, K=50, r=0.05, t=0.3846, sigma=0.2, call):
+A call 2 % out of the money with 20 weeks left (F=49, K=50, r=0.05, t=0.3846, sigma=0.2):
 
 >>> round(delta('c', 49, 50, 0.3846, 0.05, 0.2), 6), round(gamma('c', 49, 50, 0.3846, 0.05, 0.2), 6)
 (0.45107, 0.064065)

@@ -3,7 +3,7 @@
 delta = dV/dS (put: N(d1) - 1); gamma = d2V/dS2; theta per calendar day (annual dV/dt / 365, usually
 negative); vega per vol point (x 0.01); rho per rate point (x 0.01).
 
-Hull's examples 17.1-17.7 (S=49, K=50, r=0.05, t=0.3846, sigma=0.2, call):
+A call 2 % out of the money with 20 weeks left (S=49, K=50, r=0.05, t=0.3846, sigma=0.2):
 
 >>> args = ('c', 49, 50, 0.3846, 0.05, 0.2)
 >>> round(delta(*args), 4), round(gamma(*args), 4), round(vega(*args), 4), round(rho(*args), 4)

@@ -1,5 +1,5 @@
 """vollib.black_scholes_merton.greeks.numerical: vollib's finite-difference Black-Scholes-Merton Greeks
-(definitions in helpers.numerical_greeks; b = r - q is Haug's cost of carry, and the dividend yield passed to
+(definitions in helpers.numerical_greeks; b = r - q is the cost of carry, and the dividend yield passed to
 the pricing function is r - b, so q is held in the rho bumps), prices from riskoffset's core."""
 
 from __future__ import annotations
