@@ -37,6 +37,18 @@ def state(engine: ro.RiskEngine) -> bytes:
     return pickle.dumps((p.start, p.end, p.indices[: p.size], p.quantity[: p.size], engine.accounts()))
 
 
+def assert_refused(engine: ro.RiskEngine, call: Any, args: list[Any], position: int, value: Any,
+                   error: type[Exception], message: str) -> None:
+    """``call`` with ``args[position]`` replaced by ``value`` raises ``error`` matching ``message``, and the engine
+    is as it was."""  # fmt: skip
+    before = state(engine)
+    bad = list(args)
+    bad[position] = value
+    with pytest.raises(error, match=message):
+        call(*bad)
+    assert state(engine) == before
+
+
 def test_a_valid_trade_and_balance_return_their_documented_tuples() -> None:
     engine, refresh, trade, balance = engine_and_call()
     before = engine.account("A")
@@ -86,28 +98,18 @@ def test_a_trade_with_a_bad_argument_is_refused_and_changes_nothing(
     position: int, value: Any, error: type[Exception], message: str
 ) -> None:
     engine, refresh, trade, _ = engine_and_call()
-    before = state(engine)
-    args = list(trade)
-    args[position] = value
-    with pytest.raises(error, match=message):
-        refresh.trade(*args)
-    assert state(engine) == before
+    assert_refused(engine, refresh.trade, trade, position, value, error, message)
 
 
 def test_a_balance_with_a_bad_argument_is_refused_and_changes_nothing() -> None:
     engine, refresh, _, balance = engine_and_call()
-    before = state(engine)
     for position, value, error, message in [
         (7, len(engine.currencies), ValueError, "currency column outside the currencies"),
         (8, float("inf"), ValueError, "amount must be finite"),
         (9, "yes", TypeError, "add must be True or False"),
         (1, np.zeros(1, dtype=np.int64), ValueError, "start and end need one entry per account"),
     ]:
-        args = list(balance)
-        args[position] = value
-        with pytest.raises(error, match=message):
-            refresh.balance(*args)
-    assert state(engine) == before
+        assert_refused(engine, refresh.balance, balance, position, value, error, message)
 
 
 def test_the_calls_take_their_arguments_by_position_in_the_documented_number() -> None:
@@ -146,7 +148,6 @@ def test_an_option_tick_with_a_bad_argument_is_refused_and_changes_nothing() -> 
     p = engine.positions
     starts, ends = p.ranges(holders)
     args = [reprice, row, 0.6, starts, ends, p.indices, p.quantity, p.average, holders, 5]
-    before = state(engine)
     for position, value, error, message in [
         (0, object(), TypeError, "reprice has the wrong type"),
         (1, "row", TypeError, "row must be an integer"),
@@ -155,10 +156,8 @@ def test_an_option_tick_with_a_bad_argument_is_refused_and_changes_nothing() -> 
         (8, np.array([5], dtype=np.int64), ValueError, "rows outside the engine's accounts"),
         (9, 100, ValueError, "capture"),
     ]:
-        bad = list(args)
-        bad[position] = value
-        with pytest.raises(error, match=message):
-            refresh.option_tick(*bad)
+        assert_refused(engine, refresh.option_tick, args, position, value, error, message)
+    before = state(engine)
     with pytest.raises(TypeError, match="takes 9 to 10 positional arguments .8 given"):
         refresh.option_tick(*args[:8])
     assert state(engine) == before

@@ -24,7 +24,6 @@ class FastArgs {
       throw pybind11::type_error(std::string(method) + " takes " + std::to_string(least) + " to " +
                                  std::to_string(most) + " positional arguments (" + std::to_string(n) + " given)");
   }
-  Py_ssize_t size() const { return n_; }
   pybind11::handle object(Py_ssize_t i) const { return args_[i]; }
   // An int (or an object with __index__, such as a numpy integer).
   std::int64_t integer(Py_ssize_t i, const char* name) const {
@@ -117,6 +116,19 @@ inline PyObject* python_error() {
     PyErr_SetString(PyExc_RuntimeError, "unknown C++ exception");
   }
   return nullptr;
+}
+
+// The body of a fast method of T: `body(self's T, its FastArgs)` returns a new reference or throws; a C++
+// exception becomes the Python error (python_error).
+template <typename T, typename Body>
+PyObject* fast_call(PyObject* self, const char* method, PyObject* const* args, Py_ssize_t nargs, Py_ssize_t least,
+                    Py_ssize_t most, Body&& body) {
+  try {
+    const FastArgs a(method, args, nargs, least, most);
+    return body(fast_self<T>(self), a);
+  } catch (...) {
+    return python_error();
+  }
 }
 
 // Installs `def` (METH_FASTCALL, static storage) as a method of the pybind11 class `cls`.

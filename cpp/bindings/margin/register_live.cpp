@@ -1063,72 +1063,50 @@ class LiveRefresh {
 // (length, bad, level before, level after, captured or None, held changed); a trade's tuple, or a balance's
 // (bad, level before, level after, captured or None).
 PyObject* one_outcome_tuple(const LiveRefresh::OneOutcome& o, bool trade) {
-  PyObject* captured = o.captured ? o.captured.ptr() : Py_None;
-  Py_INCREF(captured);
+  const py::int_ length(o.length), was(o.was), now(o.now);
   PyObject* bad = o.bad ? Py_True : Py_False;
-  Py_INCREF(bad);
-  PyObject* items[6] = {nullptr, bad, PyLong_FromLong(o.was), PyLong_FromLong(o.now), captured, nullptr};
-  if (trade) {
-    items[0] = PyLong_FromLongLong(o.length);
-    items[5] = o.held_changed ? Py_True : Py_False;
-    Py_INCREF(items[5]);
-  }
-  const int first = trade ? 0 : 1, n = trade ? 6 : 4;
-  PyObject* tuple = PyTuple_New(n);
-  bool ok = tuple != nullptr;
-  for (int k = 0; k < n; ++k) ok = ok && items[first + k] != nullptr;
-  if (!ok) {
-    for (PyObject* item : items) Py_XDECREF(item);
-    Py_XDECREF(tuple);
-    return nullptr;
-  }
-  for (int k = 0; k < n; ++k) PyTuple_SET_ITEM(tuple, k, items[first + k]);
-  return tuple;
+  PyObject* captured = o.captured ? o.captured.ptr() : Py_None;
+  return trade ? PyTuple_Pack(6, length.ptr(), bad, was.ptr(), now.ptr(), captured,
+                              o.held_changed ? Py_True : Py_False)
+               : PyTuple_Pack(4, bad, was.ptr(), now.ptr(), captured);
 }
 
+using riskoffset_bindings::FastArgs;
+
 PyObject* live_trade(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
-  try {
-    const riskoffset_bindings::FastArgs a("LiveRefresh.trade", args, nargs, 13, 15);
-    LiveRefresh& refresh = riskoffset_bindings::fast_self<LiveRefresh>(self);
-    return one_outcome_tuple(
-        refresh.trade(a.object(0), a.object(1), a.object(2), a.object(3), a.object(4), a.integer(5, "size"),
-                      a.integer(6, "row"), a.integer(7, "instrument"), a.number(8, "amount"), a.number(9, "price"),
-                      a.number(10, "fee"), a.integer(11, "fee_col"), a.flag(12, "refresh"),
-                      a.integer(13, "capture_top", 0), a.flag(14, "in_place", false)),
-        true);
-  } catch (...) {
-    return riskoffset_bindings::python_error();
-  }
+  return riskoffset_bindings::fast_call<LiveRefresh>(
+      self, "LiveRefresh.trade", args, nargs, 13, 15, [](LiveRefresh& refresh, const FastArgs& a) {
+        return one_outcome_tuple(
+            refresh.trade(a.object(0), a.object(1), a.object(2), a.object(3), a.object(4), a.integer(5, "size"),
+                          a.integer(6, "row"), a.integer(7, "instrument"), a.number(8, "amount"),
+                          a.number(9, "price"), a.number(10, "fee"), a.integer(11, "fee_col"), a.flag(12, "refresh"),
+                          a.integer(13, "capture_top", 0), a.flag(14, "in_place", false)),
+            true);
+      });
 }
 
 PyObject* live_balance(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
-  try {
-    const riskoffset_bindings::FastArgs a("LiveRefresh.balance", args, nargs, 10, 11);
-    LiveRefresh& refresh = riskoffset_bindings::fast_self<LiveRefresh>(self);
-    return one_outcome_tuple(
-        refresh.balance(a.object(0), a.object(1), a.object(2), a.object(3), a.object(4), a.integer(5, "size"),
-                        a.integer(6, "row"), a.integer(7, "col"), a.number(8, "amount"), a.flag(9, "add"),
-                        a.integer(10, "capture_top", 0)),
-        false);
-  } catch (...) {
-    return riskoffset_bindings::python_error();
-  }
+  return riskoffset_bindings::fast_call<LiveRefresh>(
+      self, "LiveRefresh.balance", args, nargs, 10, 11, [](LiveRefresh& refresh, const FastArgs& a) {
+        return one_outcome_tuple(
+            refresh.balance(a.object(0), a.object(1), a.object(2), a.object(3), a.object(4), a.integer(5, "size"),
+                            a.integer(6, "row"), a.integer(7, "col"), a.number(8, "amount"), a.flag(9, "add"),
+                            a.integer(10, "capture_top", 0)),
+            false);
+      });
 }
 
 PyObject* live_option_tick(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
-  try {
-    const riskoffset_bindings::FastArgs a("LiveRefresh.option_tick", args, nargs, 9, 10);
-    LiveRefresh& refresh = riskoffset_bindings::fast_self<LiveRefresh>(self);
-    return refresh
-        .option_tick(a.instance<riskoffset_bindings::OptionReprice>(0, "reprice"), a.integer(1, "row"), a.number(2, "sigma"), a.array<std::int64_t>(3, "starts"),
-                     a.array<std::int64_t>(4, "ends"), a.array<std::int64_t>(5, "indices"),
-                     a.array<double>(6, "quantity"), a.array<double>(7, "average"), a.array<std::int64_t>(8, "rows"),
-                     a.integer(9, "capture_top", 0))
-        .release()
-        .ptr();
-  } catch (...) {
-    return riskoffset_bindings::python_error();
-  }
+  return riskoffset_bindings::fast_call<LiveRefresh>(
+      self, "LiveRefresh.option_tick", args, nargs, 9, 10, [](LiveRefresh& refresh, const FastArgs& a) {
+        return refresh
+            .option_tick(a.instance<riskoffset_bindings::OptionReprice>(0, "reprice"), a.integer(1, "row"),
+                         a.number(2, "sigma"), a.array<std::int64_t>(3, "starts"), a.array<std::int64_t>(4, "ends"),
+                         a.array<std::int64_t>(5, "indices"), a.array<double>(6, "quantity"),
+                         a.array<double>(7, "average"), a.array<std::int64_t>(8, "rows"), a.integer(9, "capture_top", 0))
+            .release()
+            .ptr();
+      });
 }
 
 PyMethodDef live_trade_def = {
