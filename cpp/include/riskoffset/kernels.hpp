@@ -140,6 +140,11 @@ using CsrProductKernel = void (*)(const CsrProductInputs&, double* out, std::siz
 using FirstUnsortedKernel = std::size_t (*)(const std::int64_t* ip, const std::int64_t* ep, const std::int64_t* ix,
                                             std::size_t begin, std::size_t end);
 
+// Call/put flag strings (n values of `width` characters: UCS4 code units when `unicode`, else bytes) to call
+// bytes (1 call, 0 put) in out[0, n).  Returns n, or the first row whose value is not c, p, call or put.
+using FlagDecodeKernel = std::size_t (*)(const void* data, bool unicode, std::size_t width, std::size_t n,
+                                         std::uint8_t* out);
+
 struct KernelTable {
   const char* name;
   PricingKernel price_greeks;
@@ -157,6 +162,7 @@ struct KernelTable {
   GridGroupKernel grid_group;        // its steps after the sum, for one group
   SpanGroupsKernel span_groups;      // SPAN per (account, combined commodity) in one rate class
   FirstUnsortedKernel first_unsorted;  // the first account whose positions' instrument rows descend
+  FlagDecodeKernel decode_flags;       // call/put strings to call bytes
 };
 
 // One accessor per compiled target (defined in src/simd/target.cpp).

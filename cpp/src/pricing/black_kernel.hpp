@@ -147,143 +147,165 @@ std::int64_t price_greeks_order(const PricingInputs& in, const PricingOutputs& o
   constexpr std::size_t kChunkVectors = 16;
   vd p_sqrt_t[kChunkVectors], p_D[kChunkVectors], p_carry[kChunkVectors], p_inv_su[kChunkVectors],
       p_x[kChunkVectors], p_fk[kChunkVectors];
-  for (std::size_t c0 = begin; c0 < end; c0 += kChunkVectors * W) {
-    const std::size_t c1 = std::min(end, c0 + kChunkVectors * W);
-    for (int pass = 0; pass < 2; ++pass) {
-      for (std::size_t i0 = c0, v = 0; i0 < c1; i0 += W, ++v) {
-        const bool full = i0 + W <= end;
-        vd theta, U, K, t, r, sigma, q;
-        if (full) {
-          theta = load_flag(in.flag, i0);
-          U = load_column(in.underlying, i0);
-          K = load_column(in.strike, i0);
-          t = load_column(in.t, i0);
-          r = load_column(in.r, i0);
-          sigma = load_column(in.sigma, i0);
-          q = load_column(in.q, i0);
-        } else {
-          // Tail: pad with a valid dummy option so the padding lanes never flag an error.
-          theta = load_flag_tail(in.flag, i0, end);
-          U = load_tail(in.underlying, i0, end, 1.0);
-          K = load_tail(in.strike, i0, end, 1.0);
-          t = load_tail(in.t, i0, end, 1.0);
-          r = load_tail(in.r, i0, end, 0.0);
-          sigma = load_tail(in.sigma, i0, end, 0.1);
-          q = load_tail(in.q, i0, end, 0.0);
+  struct Row {
+    vd theta, U, K, t, r, sigma, q;
+  };
+  // The inputs of the vector at i0; `full` is a compile-time constant in the loops below, so the usual full
+  // vector has no tail branches.
+  const auto read = [&](std::size_t i0, auto full) __attribute__((always_inline)) {
+    vd theta, U, K, t, r, sigma, q;
+    if constexpr (decltype(full)::value) {
+      theta = load_flag(in.flag, i0);
+      U = load_column(in.underlying, i0);
+      K = load_column(in.strike, i0);
+      t = load_column(in.t, i0);
+      r = load_column(in.r, i0);
+      sigma = load_column(in.sigma, i0);
+      q = load_column(in.q, i0);
+    } else {
+      // Tail: pad with a valid dummy option so the padding lanes never flag an error.
+      theta = load_flag_tail(in.flag, i0, end);
+      U = load_tail(in.underlying, i0, end, 1.0);
+      K = load_tail(in.strike, i0, end, 1.0);
+      t = load_tail(in.t, i0, end, 1.0);
+      r = load_tail(in.r, i0, end, 0.0);
+      sigma = load_tail(in.sigma, i0, end, 0.1);
+      q = load_tail(in.q, i0, end, 0.0);
+    }
+    return Row{theta, U, K, t, r, sigma, q};
+  };
+  // First pass: what depends on the inputs alone (validation, sqrt, exp, the division, log).
+  const auto head = [&](std::size_t i0, std::size_t v, auto full) __attribute__((always_inline)) {
+    const Row in_row = read(i0, full);
+    const vd theta = in_row.theta, U = in_row.U, K = in_row.K, t = in_row.t, r = in_row.r, sigma = in_row.sigma,
+             q = in_row.q;
+    const vd T = vmax(t, splat(0.0));
+    const vd b = bsm ? r - q : splat(0.0);
+    // Validation without branches: every test is false for NaN, and the range tests are false for
+    // +-inf too (r or q infinite with t <= 0 gives inf * 0 = NaN), so they are the finiteness checks.
+    const vi ok = (U >= kMinMagnitude) & (U <= kMaxMagnitude) & (K >= kMinMagnitude) &
+                  (K <= kMaxMagnitude) & (sigma >= 0.0) & (sigma <= kMaxMagnitude) &
+                  (vabs(t) <= kMaxMagnitude) & (vabs(theta) == 1.0) & (vabs(r * T) <= kMaxRateTime) &
+                  (vabs(q * T) <= kMaxRateTime);
+    const vi bad = ~ok;
+    if (any(bad) && first_bad < 0) {
+      for (int l = 0; l < W; ++l)
+        if (bad[l]) {
+          first_bad = static_cast<std::int64_t>(i0 + l);
+          break;
         }
-        const vd T = vmax(t, splat(0.0));
-        const vd b = bsm ? r - q : splat(0.0);
-        if (pass == 0) {
-          // Validation without branches: every test is false for NaN, and the range tests are false for
-          // +-inf too (r or q infinite with t <= 0 gives inf * 0 = NaN), so they are the finiteness checks.
-          const vi ok = (U >= kMinMagnitude) & (U <= kMaxMagnitude) & (K >= kMinMagnitude) &
-                        (K <= kMaxMagnitude) & (sigma >= 0.0) & (sigma <= kMaxMagnitude) &
-                        (vabs(t) <= kMaxMagnitude) & (vabs(theta) == 1.0) & (vabs(r * T) <= kMaxRateTime) &
-                        (vabs(q * T) <= kMaxRateTime);
-          const vi bad = ~ok;
-          if (any(bad) && first_bad < 0) {
-            for (int l = 0; l < W; ++l)
-              if (bad[l]) {
-                first_bad = static_cast<std::int64_t>(i0 + l);
-                break;
-              }
-          }
+    }
 
-          const vd sqrt_t = vsqrt(T);
-          const vd s = sigma * sqrt_t;
-          p_sqrt_t[v] = sqrt_t;
-          p_D[v] = zero_rate ? splat(1.0) : vexp(-r * T);
-          const vd carry = bsm ? vexp(b * T) : splat(1.0);
-          p_carry[v] = carry;
-          const vd s_safe = select(s > kMinTotalVol, s, splat(1.0));
-          // Divisions are the slowest operations: one reciprocal serves 1/s and 1/U, and 1/sigma, 1/t follow
-          // from 1/s by multiplication.
-          const vd inv_su = vrecip(s_safe * U);
-          p_inv_su[v] = inv_su;
-          p_x[v] = vlog_ratio(U, K, s_safe * inv_su);
-          if (bsm) p_x[v] = p_x[v] + b * T;  // ln(F/K) = ln(S/K) + (r - q) t
-          p_fk[v] = forward_minus_strike(U, K, U * carry, b * T, bsm);
-          continue;
-        }
-        const vd sqrt_t = p_sqrt_t[v], D = p_D[v], carry = p_carry[v], inv_su = p_inv_su[v], x = p_x[v],
-                 fk = p_fk[v];
-        const vd s = sigma * sqrt_t;
-        const vd F = U * carry;
-        const vd Dc = D * carry;  // exp(-q t) for bsm, D for black76
-        const vi live = s > kMinTotalVol;
-        const vd s_safe = select(live, s, splat(1.0));
-        const vd inv_s = U * inv_su;
-        const vd inv_u = s_safe * inv_su;
-        const vd inv_sigma = select(live, inv_s * sqrt_t, splat(0.0));
-        const vd inv_t = sigma * sigma * inv_s * inv_s;
-        const BlackTerms bt = black_core<kTails>(theta, F, K, fk, s, inv_s, x);
-        const vd n1 = bt.n1, kn2 = bt.kn2, phi = bt.phi, d1 = bt.d1, d2 = bt.d2;
+    const vd sqrt_t = vsqrt(T);
+    const vd s = sigma * sqrt_t;
+    p_sqrt_t[v] = sqrt_t;
+    p_D[v] = zero_rate ? splat(1.0) : vexp(-r * T);
+    const vd carry = bsm ? vexp(b * T) : splat(1.0);
+    p_carry[v] = carry;
+    const vd s_safe = select(s > kMinTotalVol, s, splat(1.0));
+    // Divisions are the slowest operations: one reciprocal serves 1/s and 1/U, and 1/sigma, 1/t follow
+    // from 1/s by multiplication.
+    const vd inv_su = vrecip(s_safe * U);
+    p_inv_su[v] = inv_su;
+    p_x[v] = vlog_ratio(U, K, s_safe * inv_su);
+    if (bsm) p_x[v] = p_x[v] + b * T;  // ln(F/K) = ln(S/K) + (r - q) t
+    p_fk[v] = forward_minus_strike(U, K, U * carry, b * T, bsm);
+  };
+  // Second pass: the normal tails and the outputs.
+  const auto tail = [&](std::size_t i0, std::size_t v, auto full) __attribute__((always_inline)) {
+    const Row in_row = read(i0, full);
+    const vd theta = in_row.theta, U = in_row.U, K = in_row.K, t = in_row.t, r = in_row.r, sigma = in_row.sigma,
+             q = in_row.q;
+    const vd T = vmax(t, splat(0.0));
+    const vd b = bsm ? r - q : splat(0.0);
+    const vd sqrt_t = p_sqrt_t[v], D = p_D[v], carry = p_carry[v], inv_su = p_inv_su[v], x = p_x[v],
+             fk = p_fk[v];
+    const vd s = sigma * sqrt_t;
+    const vd F = U * carry;
+    const vd Dc = D * carry;  // exp(-q t) for bsm, D for black76
+    const vi live = s > kMinTotalVol;
+    const vd s_safe = select(live, s, splat(1.0));
+    const vd inv_s = U * inv_su;
+    const vd inv_u = s_safe * inv_su;
+    const vd inv_sigma = select(live, inv_s * sqrt_t, splat(0.0));
+    const vd inv_t = sigma * sigma * inv_s * inv_s;
+    const BlackTerms bt = black_core<kTails>(theta, F, K, fk, s, inv_s, x);
+    const vd n1 = bt.n1, kn2 = bt.kn2, phi = bt.phi, d1 = bt.d1, d2 = bt.d2;
 
-        // Intrinsic value plus time value: no two numbers near F are subtracted (+ 0.0 turns -0.0 into +0.0).
-        const vd V = D * (vmax(theta * fk, splat(0.0)) + bt.tv) + 0.0;
-        const vd delta = Dc * theta * n1;
-        const vd Dphi = D * phi;
-        const vd gamma = Dc * phi * inv_su;  // Dc pdf(d1) / (U s)
-        vd vega = Dphi * F * sqrt_t;
-        // The vol term D pdf(d1) F sigma / (2 sqrt t), with 1 / sqrt t = sigma / s.
-        const vd vol_term = 0.5 * Dphi * F * (sigma * sigma * inv_s);
-        vd theta_t = bsm ? r * V - b * F * D * theta * n1 - vol_term : r * V - vol_term;
-        const vd rho = bsm ? T * D * theta * kn2 : -T * V;
-        vd vanna = -Dc * phi * d2 * inv_sigma;
-        const vd volga = vega * d1 * d2 * inv_sigma;
-        const vd g = bsm ? q : r;
-        vd charm = g * delta - Dc * phi * ((bsm ? b * inv_s : splat(0.0)) - 0.5 * d2 * inv_t);
-        if (!all(live)) {
-          // Expired (t <= 0): the value is intrinsic whatever t, so theta and charm are 0.
-          const vi expired = t <= 0.0;
-          theta_t = select(expired, splat(0.0), theta_t);
-          charm = select(expired, splat(0.0), charm);
-          // Zero vol exactly at the money with time left: vega and vanna are the finite limits sigma -> 0+
-          // (gamma is infinite there and stays reported as 0, like every zero-vol second-order Greek).
-          const vi atm_zero_vol = ~live & ~expired & (x == 0.0);
-          vega = select(atm_zero_vol, D * F * kInvSqrt2Pi * sqrt_t, vega);
-          vanna = select(atm_zero_vol, 0.5 * Dc * kInvSqrt2Pi * sqrt_t, vanna);
-        }
+    // Intrinsic value plus time value: no two numbers near F are subtracted (+ 0.0 turns -0.0 into +0.0).
+    const vd V = D * (vmax(theta * fk, splat(0.0)) + bt.tv) + 0.0;
+    const vd delta = Dc * theta * n1;
+    const vd Dphi = D * phi;
+    const vd gamma = Dc * phi * inv_su;  // Dc pdf(d1) / (U s)
+    vd vega = Dphi * F * sqrt_t;
+    // The vol term D pdf(d1) F sigma / (2 sqrt t), with 1 / sqrt t = sigma / s.
+    const vd vol_term = 0.5 * Dphi * F * (sigma * sigma * inv_s);
+    vd theta_t = bsm ? r * V - b * F * D * theta * n1 - vol_term : r * V - vol_term;
+    const vd rho = bsm ? T * D * theta * kn2 : -T * V;
+    vd vanna = -Dc * phi * d2 * inv_sigma;
+    const vd volga = vega * d1 * d2 * inv_sigma;
+    const vd g = bsm ? q : r;
+    vd charm = g * delta - Dc * phi * ((bsm ? b * inv_s : splat(0.0)) - 0.5 * d2 * inv_t);
+    if (!all(live)) {
+      // Expired (t <= 0): the value is intrinsic whatever t, so theta and charm are 0.
+      const vi expired = t <= 0.0;
+      theta_t = select(expired, splat(0.0), theta_t);
+      charm = select(expired, splat(0.0), charm);
+      // Zero vol exactly at the money with time left: vega and vanna are the finite limits sigma -> 0+
+      // (gamma is infinite there and stays reported as 0, like every zero-vol second-order Greek).
+      const vi atm_zero_vol = ~live & ~expired & (x == 0.0);
+      vega = select(atm_zero_vol, D * F * kInvSqrt2Pi * sqrt_t, vega);
+      vanna = select(atm_zero_vol, 0.5 * Dc * kInvSqrt2Pi * sqrt_t, vanna);
+    }
 
-        // Each requested output stored as it is formed (no array of all outputs: zero-filling one per
-        // vector cost a string instruction per iteration).
-        const auto put = [&](int k, vd value) {
-          if (!out.out[k]) return;
-          if (full) {
-            store(out.out[k] + i0, value);
-          } else {
-            store(tail_out, value);
-            for (std::size_t l = 0; i0 + l < end; ++l) out.out[k][i0 + l] = tail_out[l];
-          }
-        };
-        if (!inverse) {
-          put(0, V), put(1, delta), put(9, delta), put(10, delta);
-          if constexpr (kOrder >= 1) put(2, gamma), put(3, vega), put(4, theta_t), put(5, rho);
-          if constexpr (kOrder >= 2) put(6, vanna), put(7, volga), put(8, charm);
-        } else {
-          // Coin value c = V / U and its derivatives (docs/formulas.md, inverse settlement).
-          const vd c = V * inv_u;
-          const vd dc = (delta - c) * inv_u;
-          const vd theta_c = theta_t * inv_u;
-          const vd vega_c = vega * inv_u;
-          put(0, c);
-          put(1, dc);
-          put(9, delta - c);
-          put(10, delta);
-          if constexpr (kOrder >= 1) {
-            put(2, (gamma - 2.0 * dc) * inv_u);
-            put(3, vega_c);
-            put(4, theta_c);
-            put(5, rho * inv_u);
-          }
-          if constexpr (kOrder >= 2) {
-            put(6, (vanna - vega_c) * inv_u);
-            put(7, volga * inv_u);
-            put(8, (charm - theta_c) * inv_u);
-          }
-        }
+    // Each requested output stored as it is formed (no array of all outputs: zero-filling one per
+    // vector cost a string instruction per iteration).
+    const auto put = [&](int k, vd value) {
+      if (!out.out[k]) return;
+      if constexpr (decltype(full)::value) {
+        store(out.out[k] + i0, value);
+      } else {
+        store(tail_out, value);
+        for (std::size_t l = 0; i0 + l < end; ++l) out.out[k][i0 + l] = tail_out[l];
+      }
+    };
+    if (!inverse) {
+      put(0, V), put(1, delta), put(9, delta), put(10, delta);
+      if constexpr (kOrder >= 1) put(2, gamma), put(3, vega), put(4, theta_t), put(5, rho);
+      if constexpr (kOrder >= 2) put(6, vanna), put(7, volga), put(8, charm);
+    } else {
+      // Coin value c = V / U and its derivatives (docs/formulas.md, inverse settlement).
+      const vd c = V * inv_u;
+      const vd dc = (delta - c) * inv_u;
+      const vd theta_c = theta_t * inv_u;
+      const vd vega_c = vega * inv_u;
+      put(0, c);
+      put(1, dc);
+      put(9, delta - c);
+      put(10, delta);
+      if constexpr (kOrder >= 1) {
+        put(2, (gamma - 2.0 * dc) * inv_u);
+        put(3, vega_c);
+        put(4, theta_c);
+        put(5, rho * inv_u);
+      }
+      if constexpr (kOrder >= 2) {
+        put(6, (vanna - vega_c) * inv_u);
+        put(7, volga * inv_u);
+        put(8, (charm - theta_c) * inv_u);
       }
     }
+  };
+  using Full = std::true_type;
+  using Partial = std::false_type;
+  for (std::size_t c0 = begin; c0 < end; c0 += kChunkVectors * W) {
+    const std::size_t c1 = std::min(end, c0 + kChunkVectors * W);
+    const std::size_t whole = (c1 - c0) / W;  // full vectors in the chunk; a partial one follows at most once
+    const bool partial = whole * W < c1 - c0;
+    for (std::size_t v = 0; v < whole; ++v) head(c0 + v * W, v, Full{});
+    if (partial) head(c0 + whole * W, whole, Partial{});
+    for (std::size_t v = 0; v < whole; ++v) tail(c0 + v * W, v, Full{});
+    if (partial) tail(c0 + whole * W, whole, Partial{});
   }
   return first_bad;
 }

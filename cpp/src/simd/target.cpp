@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "riskoffset/kernels.hpp"
@@ -18,6 +19,7 @@ namespace RO_TARGET {
 #include "simd/vec.hpp"
 #include "simd/vmath.hpp"
 #include "pricing/black_kernel.hpp"
+#include "pricing/flag_decode.hpp"
 #include "pricing/implied_vol_kernel.hpp"
 #include "pricing/scenario_kernel.hpp"
 #include "book/csr_product.hpp"
@@ -53,7 +55,8 @@ const KernelTable& RO_CAT(kernels_, RO_TARGET)() {
                                  &RO_TARGET::grid_accounts_kernel,
                                  &RO_TARGET::grid_group_kernel,
                                  &RO_TARGET::span_groups_kernel,
-                                 &RO_TARGET::first_unsorted_kernel};
+                                 &RO_TARGET::first_unsorted_kernel,
+                                 &RO_TARGET::decode_flags_kernel};
   return table;
 }
 
