@@ -130,13 +130,15 @@ inline vd forward_minus_strike(vd U, vd K, vd F, vd bt, bool bsm) {
 // kOrder: 0 = price and deltas only, 1 = up to theta and rho, 2 = also vanna, volga and charm.  Outputs an
 // instance does not compute are left as zeros that are never stored (the dispatcher below picks the
 // smallest instance covering the request), so the compiler drops their arithmetic.
-template <int kOrder, int kTails>
+template <int kOrder, int kTails, bool kBsm>
 std::int64_t price_greeks_order(const PricingInputs& in, const PricingOutputs& out, std::size_t begin,
                                 std::size_t end) {
-  const bool bsm = in.model == Model::bsm;
+  constexpr bool bsm = kBsm;  // (a constant: black76's instances carry no multiplications by a carry of 1)
   const bool inverse = in.settlement == Settlement::inverse;
   // Crypto books are usually priced at r = 0 (Deribit uses 0 %): skip the discount exp then.
   const bool zero_rate = in.r.stride == 0 && in.r.data[0] == 0.0;
+  const bool zero_carry = in.q.stride == 0 && in.q.data[0] == 0.0;
+  const bool flag_bytes = in.flag.is_call != nullptr;  // (checked to be 0 or 1 when read: -1 or +1 here)
   std::int64_t first_bad = -1;
 
   double tail_out[W];
@@ -183,10 +185,12 @@ std::int64_t price_greeks_order(const PricingInputs& in, const PricingOutputs& o
     const vd b = bsm ? r - q : splat(0.0);
     // Validation without branches: every test is false for NaN, and the range tests are false for
     // +-inf too (r or q infinite with t <= 0 gives inf * 0 = NaN), so they are the finiteness checks.
-    const vi ok = (U >= kMinMagnitude) & (U <= kMaxMagnitude) & (K >= kMinMagnitude) &
-                  (K <= kMaxMagnitude) & (sigma >= 0.0) & (sigma <= kMaxMagnitude) &
-                  (vabs(t) <= kMaxMagnitude) & (vabs(theta) == 1.0) & (vabs(r * T) <= kMaxRateTime) &
-                  (vabs(q * T) <= kMaxRateTime);
+    vi ok = (U >= kMinMagnitude) & (U <= kMaxMagnitude) & (K >= kMinMagnitude) & (K <= kMaxMagnitude) &
+            (sigma >= 0.0) & (sigma <= kMaxMagnitude) & (vabs(t) <= kMaxMagnitude);
+    // (tests that cannot fail are skipped: a zero rate or carry given once, flags read from call bytes)
+    if (!zero_rate) ok &= vabs(r * T) <= kMaxRateTime;
+    if (!zero_carry) ok &= vabs(q * T) <= kMaxRateTime;
+    if (!flag_bytes) ok &= vabs(theta) == 1.0;
     const vi bad = ~ok;
     if (any(bad) && first_bad < 0) {
       for (int l = 0; l < W; ++l)
@@ -315,8 +319,9 @@ std::int64_t price_greeks_tails(const PricingInputs& in, const PricingOutputs& o
   // The tails feed price, delta, theta, rho, charm and every inverse output.
   const bool tails = in.settlement == Settlement::inverse || out.out[0] || out.out[1] || out.out[4] ||
                      out.out[5] || out.out[8] || out.out[9] || out.out[10];
-  if (tails) return price_greeks_order<kOrder, 2>(in, out, begin, end);
-  return price_greeks_order<kOrder, 0>(in, out, begin, end);
+  if (in.model == Model::bsm)
+    return tails ? price_greeks_order<kOrder, 2, true>(in, out, begin, end) : price_greeks_order<kOrder, 0, true>(in, out, begin, end);
+  return tails ? price_greeks_order<kOrder, 2, false>(in, out, begin, end) : price_greeks_order<kOrder, 0, false>(in, out, begin, end);
 }
 
 inline std::int64_t price_greeks_kernel(const PricingInputs& in, const PricingOutputs& out, std::size_t begin,
