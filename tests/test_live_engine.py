@@ -273,8 +273,9 @@ def test_a_markprice_message_ends_where_its_entries_one_by_one_do(scale: float, 
     entries.append({**entries[5], "iv": 3.0, "timestamp": 1})  # older than its entry above: ignored
     before = batch.accounts()
     list(batch.events())  # (none queued: the engine starts with its levels set)
-    batch.apply({"jsonrpc": "2.0", "method": "subscription",
-                 "params": {"channel": "markprice.options.btc_usd", "data": entries}})  # fmt: skip
+    applied = batch.apply({"jsonrpc": "2.0", "method": "subscription",
+                           "params": {"channel": "markprice.options.btc_usd", "data": entries}})  # fmt: skip
+    assert applied == len(entries) - 1  # (the entry ignored as out of order is not applied)
     for e in entries:
         single.on_ticker(e["instrument_name"], mark_price=e["mark_price"], mark_iv=e["iv"], timestamp=e["timestamp"])
     assert batch.counters["out_of_order"] == single.counters["out_of_order"] == 1

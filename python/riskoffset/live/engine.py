@@ -1501,19 +1501,18 @@ class RiskEngine:
         order: consecutive quotes (index and ticker updates) together through `quotes`, so the accounts are
         recomputed once for them, trades and balances one by one.  When quotes applied together fail, each
         message's quotes are applied on their own so only the bad message is refused (as `apply`).  Returns
-        the number of updates applied."""
+        the number of updates applied (the engine's "updates" counter: an update ignored as out of order or a
+        trade seen before is not one)."""
         from .messages import BalanceUpdate, IndexUpdate, TickerUpdate, TradeUpdate
 
-        applied = 0
+        applied_before = self.counters["updates"]
         pending: list[tuple[int | None, list[IndexQuote | TickerQuote]]] = []
 
         def flush() -> None:
-            nonlocal applied
             if not pending:
                 return
             try:
                 self.quotes([q for _, qs in pending for q in qs])
-                applied += sum(len(qs) for _, qs in pending)
             except ValueError as exc:
                 if len(pending) == 1:
                     self._refuse(exc, pending[0][0])
@@ -1521,7 +1520,6 @@ class RiskEngine:
                     for line, qs in pending:
                         try:
                             self.quotes(qs)
-                            applied += len(qs)
                         except ValueError as one:
                             self._refuse(one, line)
             pending.clear()
@@ -1556,11 +1554,10 @@ class RiskEngine:
                                       timestamp=u.timestamp, trade_id=u.trade_id)  # fmt: skip
                     elif isinstance(u, BalanceUpdate):
                         self.set_balance(u.account, u.currency, u.balance, u.timestamp)
-                    applied += 1
             except ValueError as exc:
                 self._refuse(exc, line)
         flush()
-        return applied
+        return self.counters["updates"] - applied_before
 
     @_locked
     def apply_batches(self, batches: Sequence[Sequence[tuple[int | None, Sequence[Any]]] | RawMessage]) -> int:
