@@ -160,3 +160,23 @@ def test_every_target_decodes_string_columns_like_numpy(dtype: str, simd_target:
         bad[5] = "callx" if dtype[1] == "U" else b"callx"
         with pytest.raises(ValueError, match="flag at row 5 must be"):
             ro.greeks(bad, F, K, T, R, VOL, greeks=["delta"], threads=1)
+
+
+@pytest.mark.parametrize("dtype", ["<U1", "S4", "<U4"])
+def test_string_flags_read_by_each_thread_of_the_pricing(dtype: str) -> None:
+    """The pricing kernel decodes string flags a chunk at a time in its own pass: split over two threads (each
+    decodes its rows), the result equals that of the bool column, and a bad value in the second thread's rows
+    is named with its row."""
+    rng = np.random.default_rng(5)
+    n = 40_000
+    is_call = rng.random(n) < 0.5
+    words = np.where(is_call, "c" if dtype == "<U1" else "Call", "p" if dtype == "<U1" else "put").astype(dtype)
+    forward = rng.uniform(50.0, 150.0, n)
+    args = (forward, np.full(n, K), np.full(n, T), np.full(n, R), np.full(n, VOL))
+    want = ro.greeks(is_call, *args, greeks=["price", "delta"], threads=2)
+    got = ro.greeks(words, *args, greeks=["price", "delta"], threads=2)
+    for name in ("price", "delta"):
+        np.testing.assert_array_equal(got[name], want[name])
+    words[30_001] = "x" if dtype[1] == "U" else b"x"
+    with pytest.raises(ValueError, match="flag at row 30001 must be"):
+        ro.greeks(words, *args, greeks=["price", "delta"], threads=2)

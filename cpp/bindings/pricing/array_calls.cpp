@@ -87,9 +87,11 @@ bool read_numeric(PyObject* o, ArgColumn& col, Shape& shape) {
 }
 
 // Flag: 'c'/'call'/'p'/'put' or a bool (scalar), or a C-contiguous bool or string ndarray of the common
-// shape (an invalid value there raises ValueError naming it and its row, the same rule as every path).
-bool read_flag(PyObject* f, double& scalar, const std::uint8_t*& bools, riskoffset_bindings::FlagStorage& storage,
-               Shape& shape) {
+// shape (an invalid value there raises ValueError naming it and its row, the same rule as every path).  A string
+// array in the machine's byte order is left to the kernel (`strings`), which decodes it as it prices: an invalid
+// value then sends the call down the Python path, which words the error.  Without `strings`, strings are decoded here.
+bool read_flag(PyObject* f, double& scalar, const std::uint8_t*& bools, riskoffset::FlagStrings* strings,
+               riskoffset_bindings::FlagStorage& storage, Shape& shape) {
   if (PyBool_Check(f)) {
     scalar = f == Py_True ? 1.0 : -1.0;
     return true;
@@ -108,6 +110,12 @@ bool read_flag(PyObject* f, double& scalar, const std::uint8_t*& bools, riskoffs
   if (proxy->nd == 0 || !(proxy->flags & py::detail::npy_api::NPY_ARRAY_C_CONTIGUOUS_)) return false;
   auto a = py::reinterpret_borrow<py::array>(f);
   if (!riskoffset_bindings::is_flag_dtype(a) || !shape.take(proxy)) return false;
+  const py::dtype dt = a.dtype();
+  const char kind = dt.kind();
+  if (strings && (kind == 'S' || (kind == 'U' && dt.attr("isnative").cast<bool>()))) {
+    *strings = riskoffset::FlagStrings{a.data(), kind == 'U', static_cast<std::size_t>(dt.itemsize()) / (kind == 'U' ? 4 : 1)};
+    return true;
+  }
   bools = riskoffset_bindings::flag_bytes(a, storage);
   return true;
 }
@@ -175,7 +183,8 @@ PyObject* greeks_arrays(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
       PyErr_SetString(PyExc_TypeError, "greeks_arrays: order must be a tuple of output indices");
       return nullptr;
     }
-    if (!read_flag(args[0], flag_scalar, flag_bools, flag_storage, shape)) Py_RETURN_NONE;
+    riskoffset::FlagStrings flag_strings;
+    if (!read_flag(args[0], flag_scalar, flag_bools, &flag_strings, flag_storage, shape)) Py_RETURN_NONE;
     // All scalars: shape () and one row; the result holds floats (scalars in, scalars out).
     const bool have_shape = shape.ndim >= 0;
     std::size_t n = 1;
@@ -192,6 +201,9 @@ PyObject* greeks_arrays(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
 
     riskoffset::PricingInputs in;
     in.flag = riskoffset::FlagColumn{flag_bools ? nullptr : &flag_scalar, flag_bools, flag_bools ? 1u : 0u};
+    in.flag_strings = flag_strings;
+    const std::size_t flag_bytes_read = flag_strings.data ? n * flag_strings.width * (flag_strings.unicode ? 4 : 1) : n;
+    const void* flag_memory = flag_strings.data ? flag_strings.data : static_cast<const void*>(flag_bools);
     riskoffset::Column* targets[6] = {&in.underlying, &in.strike, &in.t, &in.r, &in.sigma, &in.q};
     for (int k = 0; k < 6; ++k)
       *targets[k] = cols[k].data ? riskoffset::Column{cols[k].data, 1} : riskoffset::Column{&cols[k].scalar, 0};
@@ -220,7 +232,7 @@ PyObject* greeks_arrays(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
           // An output sharing memory with an input must not be written while the input is read: the Python
           // path reads such inputs through a copy.
           const std::size_t bytes = n * sizeof(double);
-          bool shared = riskoffset_bindings::overlaps(out.out[k], bytes, flag_bools, n);
+          bool shared = riskoffset_bindings::overlaps(out.out[k], bytes, flag_memory, flag_bytes_read);
           for (const ArgColumn& c : cols) shared = shared || riskoffset_bindings::overlaps(out.out[k], bytes, c.data, bytes);
           if (shared) Py_RETURN_NONE;
           arrays[static_cast<std::size_t>(k)] = py::reinterpret_borrow<py::object>(a);
@@ -278,7 +290,7 @@ PyObject* implied_vol_arrays(PyObject*, PyObject* const* args, Py_ssize_t nargs)
     double flag_scalar = 0.0;
     const std::uint8_t* flag_bools = nullptr;
     riskoffset_bindings::FlagStorage flag_storage;
-    if (!read_flag(args[1], flag_scalar, flag_bools, flag_storage, shape)) Py_RETURN_NONE;
+    if (!read_flag(args[1], flag_scalar, flag_bools, nullptr, flag_storage, shape)) Py_RETURN_NONE;
     if (shape.ndim < 0) Py_RETURN_NONE;
     std::size_t n = 1;
     for (int d = 0; d < shape.ndim; ++d) n *= static_cast<std::size_t>(shape.dims[d]);

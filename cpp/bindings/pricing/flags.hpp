@@ -3,8 +3,9 @@
 // ValueError naming the value and its row.
 //
 // numpy bool arrays are read in place (after an OR-reduction proving every byte is 0 or 1); string arrays
-// ('<U1', 'S1', '<U4', 'S4', any width) are decoded in one branch-free pass into a byte column
-// (1 call, 0 put), well under a nanosecond per option, instead of numpy's isin at ~30 ns.
+// ('<U1', 'S1', '<U4', 'S4', any width) are decoded by the active SIMD target's decoder into a byte column
+// (1 call, 0 put), well under a nanosecond per option, instead of numpy's isin at ~30 ns.  (The array pricing
+// call leaves string columns to its kernel, which decodes them a chunk at a time as it prices.)
 #pragma once
 #include <pybind11/numpy.h>
 

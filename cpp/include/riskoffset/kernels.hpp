@@ -53,8 +53,22 @@ extern const char* const kOutputNames[kOutputCount];
 
 // flag: +1 call, -1 put.  underlying: forward (black76) or spot (bsm).  t in years (ACT/365),
 // r and q continuously compounded, sigma decimal.  t <= 0 prices at intrinsic.
+// Call/put flags as a column of strings ("c", "p", "call", "put" in any case, NUL-padded to `width` characters:
+// UCS4 code units when `unicode`, else bytes), which the pricing kernel decodes a chunk at a time in its own pass
+// over the rows: numpy's 'U4' holds 16 bytes an option, so a decoding pass of its own would read them from
+// memory while nothing else runs.
+struct FlagStrings {
+  const void* data = nullptr;
+  bool unicode = false;
+  std::size_t width = 0;
+  const void* row(std::size_t i) const {
+    return static_cast<const char*>(data) + i * width * (unicode ? 4 : 1);
+  }
+};
+
 struct PricingInputs {
   FlagColumn flag;
+  FlagStrings flag_strings;  // read instead of `flag` when its data is set (one value per row)
   Column underlying, strike, t, r, sigma, q;
   Model model = Model::black76;
   Settlement settlement = Settlement::linear;

@@ -136,9 +136,17 @@ std::int64_t price_greeks_order(const PricingInputs& in, const PricingOutputs& o
   constexpr bool bsm = kBsm;  // (a constant: black76's instances carry no multiplications by a carry of 1)
   const bool inverse = in.settlement == Settlement::inverse;
   // Crypto books are usually priced at r = 0 (Deribit uses 0 %): skip the discount exp then.
+  constexpr std::size_t kChunkVectors = 16;  // (the passes below)
   const bool zero_rate = in.r.stride == 0 && in.r.data[0] == 0.0;
   const bool zero_carry = in.q.stride == 0 && in.q.data[0] == 0.0;
-  const bool flag_bytes = in.flag.is_call != nullptr;  // (checked to be 0 or 1 when read: -1 or +1 here)
+  // Flags from strings are decoded a chunk at a time into call bytes (`FlagStrings`); the rows' flags are then
+  // `flag` at row - flag_base.
+  const bool strings = in.flag_strings.data != nullptr;
+  std::uint8_t chunk_calls[kChunkVectors * W];
+  FlagColumn flag = in.flag;
+  std::size_t flag_base = 0;
+  std::int64_t first_bad_flag = -1;
+  const bool flag_bytes = strings || in.flag.is_call != nullptr;  // (0 or 1 when read: -1 or +1 here)
   std::int64_t first_bad = -1;
 
   double tail_out[W];
@@ -146,7 +154,6 @@ std::int64_t price_greeks_order(const PricingInputs& in, const PricingOutputs& o
   // (sqrt, exp, the division, log), the second the normal tails and the outputs.  Each pass is a loop of
   // shorter, independent iterations that the CPU overlaps, where one long iteration (sqrt -> division ->
   // log -> exp -> erfcx, one dependency chain) would leave it waiting on latency.
-  constexpr std::size_t kChunkVectors = 16;
   vd p_sqrt_t[kChunkVectors], p_D[kChunkVectors], p_carry[kChunkVectors], p_inv_su[kChunkVectors],
       p_x[kChunkVectors], p_fk[kChunkVectors];
   struct Row {
@@ -157,7 +164,7 @@ std::int64_t price_greeks_order(const PricingInputs& in, const PricingOutputs& o
   const auto read = [&](std::size_t i0, auto full) __attribute__((always_inline)) {
     vd theta, U, K, t, r, sigma, q;
     if constexpr (decltype(full)::value) {
-      theta = load_flag(in.flag, i0);
+      theta = load_flag(flag, i0 - flag_base);
       U = load_column(in.underlying, i0);
       K = load_column(in.strike, i0);
       t = load_column(in.t, i0);
@@ -166,7 +173,7 @@ std::int64_t price_greeks_order(const PricingInputs& in, const PricingOutputs& o
       q = load_column(in.q, i0);
     } else {
       // Tail: pad with a valid dummy option so the padding lanes never flag an error.
-      theta = load_flag_tail(in.flag, i0, end);
+      theta = load_flag_tail(flag, i0 - flag_base, end - flag_base);
       U = load_tail(in.underlying, i0, end, 1.0);
       K = load_tail(in.strike, i0, end, 1.0);
       t = load_tail(in.t, i0, end, 1.0);
@@ -304,6 +311,13 @@ std::int64_t price_greeks_order(const PricingInputs& in, const PricingOutputs& o
   using Partial = std::false_type;
   for (std::size_t c0 = begin; c0 < end; c0 += kChunkVectors * W) {
     const std::size_t c1 = std::min(end, c0 + kChunkVectors * W);
+    if (strings) {
+      const std::size_t bad = decode_flags_kernel(in.flag_strings.row(c0), in.flag_strings.unicode,
+                                                  in.flag_strings.width, c1 - c0, chunk_calls);
+      if (bad < c1 - c0 && first_bad_flag < 0) first_bad_flag = static_cast<std::int64_t>(c0 + bad);
+      flag = FlagColumn{nullptr, chunk_calls, 1};
+      flag_base = c0;
+    }
     const std::size_t whole = (c1 - c0) / W;  // full vectors in the chunk; a partial one follows at most once
     const bool partial = whole * W < c1 - c0;
     for (std::size_t v = 0; v < whole; ++v) head(c0 + v * W, v, Full{});
@@ -311,6 +325,7 @@ std::int64_t price_greeks_order(const PricingInputs& in, const PricingOutputs& o
     for (std::size_t v = 0; v < whole; ++v) tail(c0 + v * W, v, Full{});
     if (partial) tail(c0 + whole * W, whole, Partial{});
   }
+  if (first_bad_flag >= 0 && (first_bad < 0 || first_bad_flag < first_bad)) first_bad = first_bad_flag;
   return first_bad;
 }
 

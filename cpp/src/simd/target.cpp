@@ -18,8 +18,8 @@ namespace RO_TARGET {
 
 #include "simd/vec.hpp"
 #include "simd/vmath.hpp"
-#include "pricing/black_kernel.hpp"
 #include "pricing/flag_decode.hpp"
+#include "pricing/black_kernel.hpp"
 #include "pricing/implied_vol_kernel.hpp"
 #include "pricing/scenario_kernel.hpp"
 #include "book/csr_product.hpp"
