@@ -173,3 +173,22 @@ def test_projected_margins_follow_deribits_definition() -> None:
     np.testing.assert_array_equal(segregated.projected_initial, initial)
     row = cross.row("a")
     assert row["projected_initial_BTC"] == pytest.approx(0.14, rel=1e-14)
+
+
+def test_figures_that_overflow_are_refused_naming_the_account() -> None:
+    """Finite balances and prices whose USD sums overflow (1e300 BTC at an index of 1e10) raise a ValueError
+    naming the account, rather than an infinite margin balance; at the usual index the same book is fine."""
+    from riskoffset.live.samples import sample_venue
+
+    market = ro.Market.sample()
+    book, balances = sample_venue()
+    amounts = balances.amounts.copy()
+    whale = balances.accounts.tolist()[0]
+    amounts[0, list(balances.currencies).index("BTC")] = 1e300
+    huge = ro.Balances(balances.accounts, balances.currencies, amounts)
+    view = ro.account(book, market, huge, "X:PM")
+    assert np.isfinite(view.margin_balance_usd).all()
+    moved = market.copy()
+    moved.update(index={"BTC": 1e10})
+    with pytest.raises(ValueError, match=f"account {whale!r}: a margin or equity figure is not a finite number"):
+        ro.account(book, moved, huge, "X:PM")

@@ -343,3 +343,43 @@ def test_a_lost_worker_stops_the_engine_until_it_is_restored(tmp_path: Path) -> 
         own.wait_for_workers(2, timeout=60)  # (the nanny starts a new worker)
         with ClusterEngine.restore(tmp_path / "cluster.snap", client=own) as restored:
             assert_same(one, restored)
+
+
+def test_a_quote_one_shard_refuses_is_refused_on_every_shard() -> None:
+    """One engine refuses a quote whole when any account's figures come out non-finite.  An account of the first
+    shard holds 1e300 BTC, whose value in USD overflows once the BTC index reaches 1e10: its shard refuses that
+    quote, and the other shards, whose accounts stay finite, must refuse it too (they undo it and what followed
+    it in the same call, then apply the rest again): the same error, figures, events, counters and recorded
+    errors as one engine, after a call and after a batch of messages."""
+    from riskoffset.live import IndexUpdate
+
+    book, balances = sample_venue()
+    one = ro.RiskEngine(book, MARKET, balances=balances)
+    cluster = ClusterEngine.in_process(book, MARKET, balances=balances, shards=3)
+    whale = book.accounts[0]
+    assert cluster._routing.shard_of[whale] == 0
+    btc = MARKET.index["BTC"]
+    for engine in (one, cluster):
+        engine.set_balance(whale, "BTC", 1e300, timestamp=1)
+    assert events(cluster) == events(one)
+    errors = []
+    for engine in (one, cluster):
+        with pytest.raises(ValueError, match="not a finite number") as caught:
+            engine.on_index("BTC", 1e10, timestamp=2)
+        errors.append(str(caught.value))
+    assert errors[0] == errors[1]
+    assert_same(one, cluster)
+    assert dict(one.counters) == dict(cluster.counters)
+    # Quotes of one batch are applied together (the accounts recomputed once, at the end): the batch fails, then
+    # each message is applied on its own and only the last is refused.
+    batch = [(10, [IndexUpdate("BTC", btc * 0.9, 3)]), (11, [IndexUpdate("ETH", MARKET.index["ETH"] * 0.8, 4)]),
+             (12, [IndexUpdate("BTC", 1e10, 5)])]  # fmt: skip
+    assert one.apply_updates(batch) == cluster.apply_updates(batch) == 2
+    assert one.errors == cluster.errors and [line for line, _ in cluster.errors] == [12]
+    assert events(cluster) == events(one)
+    assert_same(one, cluster)
+    assert dict(one.counters) == dict(cluster.counters)
+    for engine in (one, cluster):  # and both go on as one
+        engine.on_index("BTC", btc * 1.1, timestamp=7)
+    assert events(cluster) == events(one)
+    assert_same(one, cluster)

@@ -921,3 +921,29 @@ def test_a_method_the_engine_does_not_keep_is_refused_by_name(run_cli: Any) -> N
             ro.RiskEngine(book, MARKET, method, balances=balances)
     code, _, err = run_cli("replay", "--sample", "--method", "span")
     assert code == 2 and "deribit-standard, grid" in err
+
+
+def test_a_refused_quote_does_not_make_the_quotes_before_it_look_out_of_order() -> None:
+    """Quotes of a batch are applied together; when the batch fails (here the last quote overflows an account's
+    USD figures: 1e300 BTC at an index of 1e10), each message is applied on its own.  The failed attempt took the
+    refused quote's time: it is put back, so the earlier BTC quote still applies (it was once counted out of
+    order and dropped).  One message applied alone gives the same state."""
+    from riskoffset.live import IndexUpdate
+    from riskoffset.live.samples import sample_venue
+
+    book, balances = sample_venue()
+    engines = [ro.RiskEngine(book, MARKET, balances=balances) for _ in range(2)]
+    btc, eth = MARKET.index["BTC"], MARKET.index["ETH"]
+    batch = [(10, [IndexUpdate("BTC", btc * 0.9, 3)]), (11, [IndexUpdate("ETH", eth * 0.8, 4)]),
+             (12, [IndexUpdate("BTC", 1e10, 5)])]  # fmt: skip
+    for e in engines:
+        e.set_balance(book.accounts[0], "BTC", 1e300, timestamp=1)
+    assert engines[0].apply_updates(batch) == 2
+    for line, updates in batch:
+        engines[1].apply_updates([(line, updates)])
+    for e in engines:
+        assert e.market.index["BTC"] == btc * 0.9 and e.market.index["ETH"] == eth * 0.8
+        assert e.counters["out_of_order"] == 0 and e.counters["rejected"] == 1
+        assert [line for line, _ in e.errors] == [12] and "not a finite number" in e.errors[0][1]
+    np.testing.assert_array_equal(engines[0].accounts().margin_balance_usd, engines[1].accounts().margin_balance_usd)
+    assert_matches(engines[0], "X:PM")

@@ -933,8 +933,11 @@ class LiveRefresh {
         eq[c] = bal[row * k + c] + opt[c] + fut[c];
         finite = finite && std::isfinite(eq[c]) && std::isfinite(im[c]) && std::isfinite(mm[c]);
       }
-      if (!finite && bad_row < 0) bad_row = static_cast<std::int64_t>(row);
       const riskoffset::SettledAccount s = riskoffset::settle_account(eq, im, mm, price_.data(), cip_, cmp_, k);
+      // (the USD sums too: finite amounts at a huge price can overflow them; the ratio may be infinite)
+      finite = finite && std::isfinite(s.margin_balance) && std::isfinite(s.initial_usd) &&
+               std::isfinite(s.maintenance_usd) && std::isfinite(s.available);
+      if (!finite && bad_row < 0) bad_row = static_cast<std::int64_t>(row);
       margin_balance_[row] = s.margin_balance, initial_usd_[row] = s.initial_usd;
       maintenance_usd_[row] = s.maintenance_usd, available_[row] = s.available, ratio_[row] = s.ratio;
       const std::int8_t now = s.below_maintenance ? 2 : (s.below_initial ? 1 : 0);

@@ -7,7 +7,8 @@ copy of the market, moved the same way); a trade or a balance goes to the shard 
 account first seen in a trade or a balance joins the shard with the fewest accounts).  An account's figures
 depend only on its own positions and balances and on the market, so every figure, event and query equals what
 one `RiskEngine` over the whole book gives for the same stream, bit for bit.  The shards of one update work at
-the same time, each on its own worker; the client waits for all of them.
+the same time, each on its own worker; the client waits for all of them.  A quote one shard refuses (one of its
+accounts' figures would not be finite) is refused on every shard: the others undo it (`ClusterEngine._agreed`).
 
 Updates and queries from several threads take turns (a lock, as on one engine).  Counters and refused messages
 are counted once per update: a quote's on the first shard (every shard sees the
@@ -46,6 +47,7 @@ from .engine import (
 )
 from .events import Event
 from .messages import BalanceUpdate, MessageError, TradeUpdate, parse_notification
+from .savepoints import Savepoints
 
 IN_PROCESS = "in-process"  # as `client`: the shards in this process (`ClusterEngine.in_process`)
 
@@ -71,15 +73,23 @@ class Shard:
     def run(self, units: Sequence[tuple[int, Unit]]) -> list[tuple[Any, ...]]:
         """Apply ``units`` (each with its index) in order.  Returns per unit its index, the events it emitted,
         the messages it refused (line, reason), what it added to the counters (or the ValueError or TypeError a
-        called method raised: the update was not applied) and the accounts it created."""
+        called method raised: the update was not applied) and the accounts it created.  The units stay undoable
+        (`rollback`) until the next call: the client has then compared every shard's outcome of them."""
         engine = self.engine
+        engine._savepoints = Savepoints()  # (the previous call's units stand: the client compared them)
+        self.marks: dict[int, tuple[Any, ...]] = {}
         out = []
         for index, unit in units:
             counters, errors, accounts = dict(engine.counters), len(engine.errors), len(engine.positions.labels)
+            self.marks[index] = (engine._savepoints.mark(), counters, errors)
             outcome: Any = None
             try:
                 if unit[0] == "updates":
+                    for line, reason in unit[2] if len(unit) > 2 else ():  # refused on another shard (`_agreed`)
+                        engine._refuse(ValueError(reason), line)
                     engine.apply_updates(unit[1])
+                elif unit[0] == "raise":  # refused on another shard: refused here too, with its error
+                    raise unit[1]
                 else:
                     getattr(engine, unit[1])(*unit[2], **unit[3])
             except (ValueError, TypeError) as exc:  # (refused whole: the shard goes on with the next unit)
@@ -88,6 +98,22 @@ class Shard:
             out.append((index, list(engine.events()), engine.errors[errors:], outcome if outcome else added,
                         engine.positions.labels[accounts:]))  # fmt: skip
         return out
+
+    def rollback(self, index: int) -> None:
+        """Undo the units of the last `run` from the first whose index is ``index`` or more: the engine, its
+        counters and its recorded errors are as they were before it."""
+        engine = self.engine
+        later = sorted(i for i in self.marks if i >= index)
+        if not later or engine._savepoints is None:
+            return
+        mark, counters, errors = self.marks[later[0]]
+        engine._savepoints.rollback(engine, mark)
+        engine.counters.clear()
+        engine.counters.update(counters)
+        del engine.errors[errors:]
+        list(engine.events())  # (the undone units' events: the client drops them)
+        for i in later:
+            del self.marks[i]
 
     def accounts_and_labels(self) -> tuple[AccountView, list[Any]]:
         """The engine's account view and its accounts' labels as they are (the view's array makes them one
@@ -135,6 +161,46 @@ class _OnWorker:
 
     def call(self, method: str, *args: Any) -> Any:
         return getattr(self.actor, method)(*args)
+
+
+def _refused_lines(outcome: tuple[Any, ...]) -> list[Any]:
+    """The lines of the messages a shard refused in a unit (its outcome as `Shard.run` returns it)."""
+    return sorted((line for line, _ in outcome[1]), key=lambda line: (line is None, line or 0))
+
+
+def _disagree(entry: tuple[Unit, Sequence[int], bool], outcomes: Mapping[int, tuple[Any, ...]]) -> bool:
+    """Whether the shards a unit was sent to all (a quote) differ on whether they refused it or which of its
+    messages they refused."""
+    _, shards, lead_only = entry
+    if not lead_only or len(shards) < 2:
+        return False
+    raised = {isinstance(outcomes[s][2], (ValueError, TypeError)) for s in shards}
+    lines = {tuple(_refused_lines(outcomes[s])) for s in shards}
+    return len(raised) > 1 or len(lines) > 1
+
+
+def _refused_everywhere(
+    entry: tuple[Unit, Sequence[int], bool], outcomes: Mapping[int, tuple[Any, ...]]
+) -> list[tuple[Unit, Sequence[int], bool]]:
+    """The unit again with what any of its shards refused refused on all: a call raises its error; a batch of
+    messages becomes one unit per message, each refused one carrying the reason a shard gave."""
+    unit, shards, lead_only = entry
+    if unit[0] == "updates" and not unit[1]:
+        return [entry]
+    if unit[0] != "updates":
+        error = next(outcomes[s][2] for s in shards if isinstance(outcomes[s][2], (ValueError, TypeError)))
+        return [(("raise", error), shards, lead_only)]
+    reasons: dict[Any, str] = {}
+    for s in shards:
+        for line, reason in outcomes[s][1]:
+            reasons.setdefault(line, reason)
+    earlier = list(unit[2]) if len(unit) > 2 else []  # (refusals carried from an earlier round)
+    again: list[tuple[Unit, Sequence[int], bool]] = []
+    for line, updates in unit[1]:
+        refused = [(line, reasons[line])] if line in reasons else []
+        again.append((("updates", [] if refused else [(line, updates)], earlier + refused), shards, lead_only))
+        earlier = []
+    return again
 
 
 # ---------------------------------------------------------------------------------------------- the engine
@@ -321,15 +387,7 @@ class ClusterEngine:
         """Apply ``units`` ((unit, its shards, whether its counters are taken from the first of them)), each
         shard its own in order, the shards at once; then merge their events in the whole engine's order and
         count each update once.  Returns the number of updates applied."""
-        per_shard: list[list[tuple[int, Unit]]] = [[] for _ in self._shards]
-        for u, (unit, shards, _) in enumerate(units):
-            for s in shards:
-                per_shard[s].append((u, unit))
-        results = self._call("run", {s: (work,) for s, work in enumerate(per_shard) if work})
-        by_unit: list[dict[int, tuple[Any, ...]]] = [{} for _ in units]
-        for s, done in results.items():
-            for u, *outcome in done:
-                by_unit[u][s] = tuple(outcome)
+        units, by_unit = self._agreed(list(units))
         applied_before = self.counters["updates"]
         raised: ValueError | TypeError | None = None
         for (unit, shards, lead_only), outcomes in zip(units, by_unit):
@@ -359,6 +417,36 @@ class ClusterEngine:
         if raised is not None:
             raise raised
         return self.counters["updates"] - applied_before
+
+    def _agreed(
+        self, units: list[tuple[Unit, Sequence[int], bool]]
+    ) -> tuple[list[tuple[Unit, Sequence[int], bool]], list[dict[int, tuple[Any, ...]]]]:
+        """Run ``units`` on their shards (`_run`) until every shard has the same outcome of each quote sent to all of
+        them.  One engine refuses a quote whole when any account's figures come out non-finite; a shard sees only
+        its own accounts, so where one shard refused a quote that others applied, those undo it and every unit
+        after it (`Shard.rollback`), and the units from there run again with that quote refused on every shard (a
+        message of a batch refused, the batch's other messages applied one by one, as one engine applies them
+        after a refusal).  Returns the units as applied and, per unit, each shard's outcome (`Shard.run`)."""
+        by_unit: list[dict[int, tuple[Any, ...]]] = [{} for _ in units]
+        start = 0
+        while start < len(units):
+            per_shard: list[list[tuple[int, Unit]]] = [[] for _ in self._shards]
+            for u in range(start, len(units)):
+                for s in units[u][1]:
+                    per_shard[s].append((u, units[u][0]))
+            results = self._call("run", {s: (work,) for s, work in enumerate(per_shard) if work})
+            for s, done in results.items():
+                for u, *outcome in done:
+                    by_unit[u][s] = tuple(outcome)
+            split = next((u for u in range(start, len(units)) if _disagree(units[u], by_unit[u])), None)
+            if split is None:
+                break
+            self._call("rollback", {s: (split,) for s, work in enumerate(per_shard) if work and work[-1][0] >= split})
+            again = _refused_everywhere(units[split], by_unit[split])
+            units[split : split + 1] = again
+            by_unit[split:] = [{} for _ in range(len(units) - split)]
+            start = split
+        return units, by_unit
 
     def _broadcast(self, method: str, *args: Any, **kwargs: Any) -> None:
         self._run([(("call", method, args, kwargs), range(len(self._shards)), True)])

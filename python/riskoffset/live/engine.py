@@ -81,6 +81,7 @@ from .events import LEVELS, Event, EventBatch
 from .figures import Contributors, FigureColumns
 from .positions import FEW_INSTRUMENTS, Positions
 from .rows import RowStores
+from .savepoints import Savepoints
 from .undo import Undo
 
 if TYPE_CHECKING:
@@ -217,6 +218,7 @@ class RiskEngine:
         self.market = market.copy()
         self._price_cache: FloatArray | None = None
         self._undo: Undo | None = None  # the update in progress
+        self._savepoints: Savepoints | None = None  # set by a cluster shard (live/savepoints.py)
         self._lock = threading.RLock()  # one update or query at a time (callbacks may call back in)
         self._base_masks: dict[str, npt.NDArray[np.bool_]] = {}  # instruments of a coin
         self._row_masks: dict[int, npt.NDArray[np.bool_]] = {}  # one instrument
@@ -646,6 +648,7 @@ class RiskEngine:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._state_cache = self._columns_cache = None  # (`_TRANSIENT`; saved by earlier versions)
+        self._savepoints = None
         self.__dict__.pop("_one_call", None)  # (saved when a method could fall back to ro.margin per update)
         self._row_of_name = self.table.row_of
         if "_stamps" not in state:  # an engine saved before the vol ticks' cache: rebuilt as options reprice
@@ -963,6 +966,10 @@ class RiskEngine:
         if last is not None and timestamp < last:
             self.counters["out_of_order"] += 1
             return False
+        if self._undo is not None:  # (a failed update puts it back: its quotes were not applied)
+            self._undo.saved_times.setdefault(key, last)
+        if self._savepoints is not None:
+            self._savepoints.times.append((key, last))
         self._last_time[key] = int(timestamp)
         return True
 
@@ -1096,7 +1103,8 @@ class RiskEngine:
             row = self.table.row(name)
         except (KeyError, TypeError):
             return False
-        if not self.pm or self._undo is not None or not self._kept_option(row):  # (_undo: called back in an update)
+        if not self.pm or self._undo is not None or self._savepoints is not None or not self._kept_option(row):
+            # (_undo: called back in an update; with savepoints every update goes through the undo log)
             return False
         marks, ivs, forwards = _ticker_tables(q, name, option=True)
         sigma = ivs[name]
@@ -1345,7 +1353,8 @@ class RiskEngine:
                 )
             label = account if type(account) is int else account_label(account, self.positions.labels)  # (an int: as it is)
             a = self.positions.row_of.get(label)
-            if a is not None and self._held[row_i] and not self._spot[row_i]:
+            # (with savepoints, every update goes through the undo log: `_trade_in_steps`)
+            if a is not None and self._held[row_i] and not self._spot[row_i] and self._savepoints is None:
                 # The common case in one compiled call: position, cash and the account's figures, all or nothing.
                 was, now, captured = self._fill(a, row_i, q, px, fee_amount, fee_col, refresh=True)
                 if was != now:
@@ -1354,6 +1363,8 @@ class RiskEngine:
                 self._trade_in_steps(label, row_i, q, px, fee_amount, fee_col, timestamp)
             if trade_id is not None:
                 self._trade_ids.add(str(trade_id))
+                if self._savepoints is not None:
+                    self._savepoints.trade_ids.append(str(trade_id))
             self.counters["updates"] += 1
             if self._to_notify:
                 self._notify()
@@ -1432,7 +1443,7 @@ class RiskEngine:
         if not add and not self._in_order(f"balance:{label}:{cur}", timestamp):
             return
         a = self.positions.row_of.get(label)
-        if a is not None:  # one compiled call, all or nothing
+        if a is not None and self._savepoints is None:  # one compiled call, all or nothing
             p = self.positions
             bad, was, now, captured = self._bound_refresh(None).balance(
                 p.start, p.end, p.indices, p.quantity, p.average, p.size, a, self._col[cur], amount, add,
@@ -1833,7 +1844,7 @@ def write_atomic(path: str | os.PathLike[str], blob: bytes) -> None:
 # dictionaries of the engine's own arrays are rebuilt too: a serialiser that takes containers apart (Dask's)
 # would otherwise restore them holding copies, which the refresh would write instead of the engine's arrays.
 _TRANSIENT = (
-    "_refresher_cache", "_bound_cache", "_lock", "_sub_tables", "_base_masks", "_row_masks", "_option_views",
+    "_savepoints", "_refresher_cache", "_bound_cache", "_lock", "_sub_tables", "_base_masks", "_row_masks", "_option_views",
     "_repricers", "_ranges_cache", "_row_stores", "_state_cache", "_columns_cache",
 )
 

@@ -1,7 +1,8 @@
 """The live engine's undo log: every update is all or nothing.
 
 An update records, before it changes them, the market quotes and valuation time, the instrument columns it
-reprices, the one account whose positions or balances it changes, and every set of accounts it recomputes
+reprices, the one account whose positions or balances it changes, the last times of the quotes it takes (so a
+refused quote's time does not make the next one look out of order), and every set of accounts it recomputes
 (with their levels).  If the update fails half-way, `Undo` puts the inputs back, recomputes those accounts from
 them (the same compiled code on the same inputs gives the same figures) and restores their levels, so the engine
 is exactly as it was.
@@ -33,6 +34,7 @@ class Undo:
         self.saved_account: tuple[Any, ...] | None = None
         self.saved_flags: tuple[Any, Any] | None = None
         self.saved_forwards: dict[int, float] = {}
+        self.saved_times: dict[str, int | None] = {}  # the in-order times the update moved, as they were
 
     def __enter__(self) -> Undo:  # noqa: PYI034 - a private helper, never subclassed
         e = self.e
@@ -81,7 +83,15 @@ class Undo:
         e = self.e
         e._undo = None
         if kind is None:
+            if e._savepoints is not None:  # (kept undoable until the owner of the savepoints decides)
+                e._savepoints.undos.append(self)
             return
+        self.restore()
+
+    def restore(self) -> None:
+        """Put back what the update changed and recompute the accounts it recomputed: the engine is as it was
+        before the update (of a failed update, or of a completed one a `Savepoints` kept)."""
+        e = self.e
         e._price_cache = e._moves_cache = None
         m = e.market
         for name, values in self.saved_market.items():
@@ -112,6 +122,11 @@ class Undo:
                     e._grid.delta[rows] = grid[1]
         for row, forward in self.saved_forwards.items():
             e._option_columns.forward[row] = forward
+        for key, last in self.saved_times.items():
+            if last is None:
+                e._last_time.pop(key, None)
+            else:
+                e._last_time[key] = last
         if self.saved_account is not None:
             row, balance, saved = self.saved_account
             e._balance[row] = balance
