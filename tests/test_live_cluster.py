@@ -383,3 +383,34 @@ def test_a_quote_one_shard_refuses_is_refused_on_every_shard() -> None:
         engine.on_index("BTC", btc * 1.1, timestamp=7)
     assert events(cluster) == events(one)
     assert_same(one, cluster)
+
+
+def test_the_updates_after_a_quote_refused_on_one_shard_are_undone_and_applied_again() -> None:
+    """In one call: a quote the first shard refuses (its 1e300 BTC account overflows at an index of 1e10), then
+    a trade and a balance of accounts on the other shards and another quote.  The shards that applied the quote
+    undo it and the updates after it, then apply those again without it: as one engine."""
+    from riskoffset.live import BalanceUpdate, IndexUpdate, TradeUpdate
+
+    book, balances = sample_venue()
+    one = ro.RiskEngine(book, MARKET, balances=balances)
+    cluster = ClusterEngine.in_process(book, MARKET, balances=balances, shards=3)
+    shard_of = cluster._routing.shard_of
+    whale, trader = book.accounts[0], book.accounts[-1]
+    saver = next(a for a in book.accounts.tolist() if shard_of[a] not in (0, shard_of[trader]))
+    assert shard_of[whale] == 0 and shard_of[trader] != 0
+    btc = MARKET.index["BTC"]
+    for engine in (one, cluster):
+        engine.set_balance(whale, "BTC", 1e300, timestamp=1)
+    items = [(1, [IndexUpdate("BTC", 1e10, 2)]),
+             (2, [TradeUpdate(trader, "BTC-PERPETUAL", -30_000.0, btc, 0.0, "BTC", 3, "t9")]),
+             (3, [BalanceUpdate(saver, "USDC", 55_555.0, 4)]),
+             (4, [IndexUpdate("BTC", btc * 0.85, 5)])]  # fmt: skip
+    assert one.apply_updates(items) == cluster.apply_updates(items) == 3
+    assert one.errors == cluster.errors and [line for line, _ in cluster.errors] == [1]
+    assert dict(one.counters) == dict(cluster.counters)
+    assert events(cluster) == events(one)
+    assert_same(one, cluster)
+    for engine in (one, cluster):  # the trade id was recorded once: the same trade again is a duplicate
+        engine.apply_updates([(5, [TradeUpdate(trader, "BTC-PERPETUAL", -30_000.0, btc, 0.0, "BTC", 6, "t9")])])
+    assert one.counters["duplicate_trades"] == cluster.counters["duplicate_trades"] == 1
+    assert_same(one, cluster)
