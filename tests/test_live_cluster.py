@@ -414,3 +414,42 @@ def test_the_updates_after_a_quote_refused_on_one_shard_are_undone_and_applied_a
         engine.apply_updates([(5, [TradeUpdate(trader, "BTC-PERPETUAL", -30_000.0, btc, 0.0, "BTC", 6, "t9")])])
     assert one.counters["duplicate_trades"] == cluster.counters["duplicate_trades"] == 1
     assert_same(one, cluster)
+
+
+def _update_of(engine: ro.RiskEngine, t: int, op: tuple[Any, ...]) -> Any:
+    """Operation ``op`` of `OPS` (or an index factor of 1e5: the whale's USD figures overflow) as a parsed update."""
+    from riskoffset.live import BalanceUpdate, IndexUpdate, TickerUpdate, TradeUpdate
+
+    method, args, kwargs = call_of(engine, t, op)
+    if method == "on_index":
+        return IndexUpdate(args[0], args[1], t)
+    if method == "on_ticker":
+        return TickerUpdate(args[0], t, None, kwargs["mark_iv"], None, None)
+    if method == "on_quote":
+        return TickerUpdate(args[0], t, args[1], None, None, None)
+    if method == "on_trade":
+        return TradeUpdate(args[0], args[1], args[2], args[3], kwargs["fee"], None, t, f"t{t}")
+    return BalanceUpdate(args[0], args[1], 10.0 + abs(args[2]), t)
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(ops=st.lists(st.one_of(OPS, st.just(("index", "BTC", 1e5))), min_size=1, max_size=12),
+       cuts=st.lists(st.integers(0, 12), max_size=2))  # fmt: skip
+def test_batches_with_quotes_one_shard_refuses_end_as_on_one_engine(ops: list[tuple[Any, ...]], cuts: list[int]) -> None:
+    """Random quotes, trades and balances, some BTC index moves so large that the whale's USD figures overflow
+    (its shard alone refuses them), sent in a few batches: each batch applies the same updates, refuses the same
+    messages and emits the same events as on one engine; at the end the same figures."""
+    book, balances = start_book()
+    amounts = {"A": {"BTC": 3.0, "USDC": 50_000}, "B": {"ETH": 40.0, "BTC": 0.5}, "W": {"BTC": 1e300}}
+    balances = ro.Balances.from_mapping(amounts)
+    one = ro.RiskEngine(book, MARKET, balances=balances)
+    cluster = ClusterEngine.in_process(book, MARKET, balances=balances, shards=2)
+    assert cluster._routing.shard_of["W"] != cluster._routing.shard_of["B"]  # (a shard without the whale)
+    items = [(t, [_update_of(one, t, op)]) for t, op in enumerate(ops, start=1)]
+    bounds = sorted({0, len(items), *(min(c, len(items)) for c in cuts)})
+    for lo, hi in zip(bounds, bounds[1:]):
+        assert one.apply_updates(items[lo:hi]) == cluster.apply_updates(items[lo:hi])
+        assert one.errors == cluster.errors
+        assert events(cluster) == events(one)
+    assert dict(one.counters) == dict(cluster.counters)
+    assert_same(one, cluster)
