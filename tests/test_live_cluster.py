@@ -171,7 +171,7 @@ def test_a_message_of_quotes_and_several_accounts_updates_counts_each_once() -> 
     assert_same(one, cluster)
 
 
-def test_a_bad_message_is_counted_once_and_strict_raises_after_the_batch() -> None:
+def test_a_bad_message_is_counted_once_and_strict_stops_where_one_engine_stops() -> None:
     book, balances = sample_venue()
     one = ro.RiskEngine(book, MARKET, balances=balances)
     cluster = ClusterEngine.in_process(book, MARKET, balances=balances, shards=3)
@@ -183,14 +183,24 @@ def test_a_bad_message_is_counted_once_and_strict_raises_after_the_batch() -> No
     assert one.errors == cluster.errors and len(cluster.errors) == 2
     assert dict(one.counters) == dict(cluster.counters)
     assert cluster.counters["malformed"] + cluster.counters["rejected"] == 2
-    cluster.strict = True
-    good = note("deribit_price_index.btc_usd", {"index_name": "btc_usd", "price": 61_000.0, "timestamp": 9})
+    # Strict: the messages before the refused one are applied, each on its own, and none after it.
+    one.strict = cluster.strict = True
+    eth = note("deribit_price_index.eth_usd", {"index_name": "eth_usd", "price": 3_000.0, "timestamp": 8})
     refused = note("deribit_price_index.doge_usd", {"index_name": "doge_usd", "price": 0.2, "timestamp": 8})
-    with pytest.raises(MessageError, match="line 1: index of DOGE"):
-        cluster.apply_updates([(1, parse_notification(refused)), (2, parse_notification(good))])
-    assert cluster.account(book.accounts[0])["margin_balance_usd"] != pytest.approx(
-        one.account(book.accounts[0])["margin_balance_usd"], rel=1e-15
-    )  # the rest of the batch was applied (the BTC index moved)
+    good = note("deribit_price_index.btc_usd", {"index_name": "btc_usd", "price": 61_000.0, "timestamp": 9})
+    trade = note("user.trades.any.any.raw", [{"instrument_name": "BTC-PERPETUAL", "amount": 1000.0, "direction": "buy",
+                  "price": 61_000.0, "fee": 0.0, "fee_currency": "BTC", "trade_id": "x1", "timestamp": 10}],
+                 account=book.accounts[-1])  # fmt: skip
+    for batch in ([(1, eth), (2, refused), (3, good)], [(1, good), (2, trade), (3, malformed), (4, eth)]):
+        items = [(line, parse_notification(m)) for line, m in batch if m is not malformed]
+        raw = [ro.live.RawMessage(line, m) for line, m in batch]
+        for engine in (one, cluster):
+            with pytest.raises(MessageError, match="line [23]: "):
+                engine.apply_batches(raw) if any(m is malformed for _, m in batch) else engine.apply_updates(items)
+        assert one.errors == cluster.errors
+        assert dict(one.counters) == dict(cluster.counters)
+        assert events(cluster) == events(one)
+        assert_same(one, cluster)
 
 
 def test_a_snapshot_resumes_exactly(short_stream: Path, tmp_path: Path) -> None:

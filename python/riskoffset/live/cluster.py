@@ -246,9 +246,9 @@ class ClusterEngine:
     book, market, method, params, balances, and the keyword options (cross, collateral, dynamic_collateral,
     threads): as `RiskEngine`, for every shard.  client: a ``dask.distributed.Client``, or scheduler: the
     address of a scheduler (a client is then opened and closed by `close`).  shards: how many engines (default:
-    one per worker, at most one per account; placed on the workers in turn).  strict: a message a shard
-    refuses raises `MessageError` once its batch is applied (the rest of the batch is applied; without strict
-    it is counted and recorded in ``errors``, as `RiskEngine` does).
+    one per worker, at most one per account; placed on the workers in turn).  strict: the first message
+    refused raises `MessageError` and nothing after it is applied (without strict it is counted and recorded in
+    ``errors``), as `RiskEngine` does.
 
     The updates and queries of `RiskEngine` are here under the same names; `riskoffset replay` and
     `riskoffset.live.replay.replay` run on it as on one engine.  Use it as a context manager, or call `close`.
@@ -383,11 +383,11 @@ class ClusterEngine:
         return cls(book, market, *args, client=IN_PROCESS, shards=shards, **kwargs)
 
     # ------------------------------------------------------------------ running updates
-    def _run(self, units: Sequence[tuple[Unit, Sequence[int], bool]]) -> int:
+    def _run(self, units: Sequence[tuple[Unit, Sequence[int], bool]], strict: bool = False) -> int:
         """Apply ``units`` ((unit, its shards, whether its counters are taken from the first of them)), each
         shard its own in order, the shards at once; then merge their events in the whole engine's order and
         count each update once.  Returns the number of updates applied."""
-        units, by_unit = self._agreed(list(units))
+        units, by_unit = self._agreed(list(units), strict)
         applied_before = self.counters["updates"]
         raised: ValueError | TypeError | None = None
         for (unit, shards, lead_only), outcomes in zip(units, by_unit):
@@ -419,14 +419,15 @@ class ClusterEngine:
         return self.counters["updates"] - applied_before
 
     def _agreed(
-        self, units: list[tuple[Unit, Sequence[int], bool]]
+        self, units: list[tuple[Unit, Sequence[int], bool]], strict: bool = False
     ) -> tuple[list[tuple[Unit, Sequence[int], bool]], list[dict[int, tuple[Any, ...]]]]:
         """Run ``units`` on their shards (`_run`) until every shard has the same outcome of each quote sent to all of
         them.  One engine refuses a quote whole when any account's figures come out non-finite; a shard sees only
         its own accounts, so where one shard refused a quote that others applied, those undo it and every unit
         after it (`Shard.rollback`), and the units from there run again with that quote refused on every shard (a
         message of a batch refused, the batch's other messages applied one by one, as one engine applies them
-        after a refusal).  Returns the units as applied and, per unit, each shard's outcome (`Shard.run`)."""
+        after a refusal).  With ``strict``, nothing after the first refused message stands (`_strict_cut`), as one
+        engine stops there.  Returns the units as applied and, per unit, each shard's outcome (`Shard.run`)."""
         by_unit: list[dict[int, tuple[Any, ...]]] = [{} for _ in units]
         start = 0
         while start < len(units):
@@ -440,13 +441,52 @@ class ClusterEngine:
                     by_unit[u][s] = tuple(outcome)
             split = next((u for u in range(start, len(units)) if _disagree(units[u], by_unit[u])), None)
             if split is None:
-                break
+                if not strict:
+                    break
+                again_from = self._strict_cut(units, by_unit, start, per_shard)
+                if again_from is None:
+                    break
+                start = again_from
+                continue
             self._call("rollback", {s: (split,) for s, work in enumerate(per_shard) if work and work[-1][0] >= split})
             again = _refused_everywhere(units[split], by_unit[split])
             units[split : split + 1] = again
             by_unit[split:] = [{} for _ in range(len(units) - split)]
             start = split
         return units, by_unit
+
+    def _strict_cut(
+        self,
+        units: list[tuple[Unit, Sequence[int], bool]],
+        by_unit: list[dict[int, tuple[Any, ...]]],
+        start: int,
+        per_shard: Sequence[Sequence[tuple[int, Unit]]],
+    ) -> int | None:
+        """Strict: one engine raises at the first message it refuses, having applied the messages before it and
+        none after.  The units of the last round (from ``start``) are cut there: the shards undo what they applied
+        after it.  A message refused inside a batch of quotes leaves the batch's messages before it, each applied
+        on its own, then the refusal: returns where to run again; otherwise None (the cut stands)."""
+        for u in range(start, len(units)):
+            unit, shards, lead_only = units[u]
+            errors = by_unit[u][shards[0]][1] if shards else []
+            if unit[0] != "refused" and not errors:
+                continue
+            carried = unit[2] if unit[0] == "updates" and len(unit) > 2 else []
+            lines = [line for line, _ in unit[1]] if unit[0] == "updates" else []
+            inside = bool(errors) and lead_only and not carried and errors[0][0] in lines
+            undo_from = u if inside else u + 1
+            ran = {s: (undo_from,) for s, work in enumerate(per_shard) if work and work[-1][0] >= undo_from}
+            if ran:
+                self._call("rollback", ran)
+            if not inside:
+                del units[u + 1 :], by_unit[u + 1 :]
+                return None
+            j = lines.index(errors[0][0])
+            units[u:] = [(("updates", [message]), shards, lead_only) for message in unit[1][:j]]
+            units.append((("updates", [], [errors[0]]), shards, lead_only))
+            by_unit[u:] = [{} for _ in range(len(units) - u)]
+            return u
+        return None
 
     def _broadcast(self, method: str, *args: Any, **kwargs: Any) -> None:
         self._run([(("call", method, args, kwargs), range(len(self._shards)), True)])
@@ -527,9 +567,12 @@ class ClusterEngine:
 
     def _apply_units(self, units: Sequence[tuple[Unit, Sequence[int], bool]]) -> int:
         errors = len(self.errors)
-        applied = self._run(units)
+        refusals = (self.counters["malformed"], self.counters["rejected"])
+        applied = self._run(units, self.strict)
         if self.strict and len(self.errors) > errors:
-            line, reason = self.errors[errors]
+            # (one engine raises at the message instead of counting and recording it; nothing after it stands)
+            line, reason = self.errors.pop(errors)
+            self.counters["malformed" if self.counters["malformed"] > refusals[0] else "rejected"] -= 1
             raise MessageError(f"line {line}: {reason}" if line is not None else reason)
         return applied
 
