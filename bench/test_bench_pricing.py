@@ -100,7 +100,8 @@ def test_out_at_1000_costs_no_more_than_fresh_arrays(benchmark, book_factory, re
 # Speed bars: riskoffset on the best target the CPU runs, one thread, price + 5 Greeks, as a multiple of the
 # numpy/scipy baseline timed in the same test, before and after (the machine may be shared: a ratio of medians
 # taken side by side moves far less than ns/option).  The goals, on AVX-512, are 8 ns/option at 1M and 5x at
-# N = 1,000.  Measured with AVX-512 on an Intel Xeon: 8.0-8.8 ns, 8.3-11x, and 5.0-5.5x at N = 1,000; on an AMD
+# N = 1,000.  Measured with AVX-512 on an Intel Xeon: 8.0-8.8 ns, 8.3-11x, and 5.0-5.5x at N = 1,000 (7.8-8.6 ns,
+# 10-12x and 5.0-5.2x on a later one); on an AMD
 # EPYC (Zen 4, whose AVX-512 runs in two 256-bit halves): 11-12 ns, 6.1-9.3x, and 4.1-4.3x at N = 1,000.  With
 # AVX2 on an AMD EPYC (Zen 3, no AVX-512): 20.6 ns, 4.6x, and 3.6x at N = 1,000.  Each target's bars are what the
 # kernel meets with margin where it was measured (bench/RESULTS.md has the figures).

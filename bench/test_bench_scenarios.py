@@ -21,7 +21,8 @@ MOVES = np.linspace(-0.16, 0.16, 11)
 VOL_SHOCKS = (1.5, 1.0, 0.75)  # up / same / down vol states
 
 # riskoffset (the best target the CPU runs) over the numpy/scipy baseline, one thread.  The goal, on AVX-512, is
-# 5x with <= 150 us per call; measured 4.3-4.5x and 145-150 us on an Intel Xeon, 3.9x and 182-187 us on an AMD
+# 5x with <= 150 us per call; measured 4.3-4.5x and 145-150 us on an Intel Xeon (5.6-5.8x and 122-131 us on a
+# later one), 3.9x and 182-187 us on an AMD
 # EPYC (Zen 4); on an AMD EPYC (Zen 3, no AVX-512), 3.5x and 306-310 us with AVX2, 1.3x with the generic
 # target (RESULTS.md).  Each target's bar is what the kernel meets with margin where it was measured.
 SPEED_BARS = {"avx512": 3.6, "avx2": 3.0, "generic": 1.1}
