@@ -8,7 +8,7 @@ import numpy as np
 import riskoffset as ro
 from riskoffset import memory
 
-N = 300_000  # 2.4 MB per output: above the 1 MiB pooling threshold
+N = 300_000  # 2.4 MB per output: above the 128 KiB pooling threshold
 
 
 def test_results_are_independent_arrays() -> None:
@@ -46,3 +46,21 @@ def test_a_view_keeps_the_buffer_alive() -> None:
     gc.collect()
     ro.greeks("c", f, 50.0, 0.5, 0.0, 0.3, greeks=["price"])  # may take pooled buffers, never this one
     assert np.all(view == ro.price("c", 100.0, 110.0, 0.5, 0.0, 0.3))
+
+
+def test_the_pool_starts_at_128_kib() -> None:
+    """An output of 20,000 options (160 KB) comes from the pool and its buffer is reused; one of 10,000 (80 KB,
+    which glibc serves from its heap without fresh pages) is numpy's own."""
+    for n, pooled in ((20_000, True), (10_000, False)):
+        memory.release_pooled_memory()
+        f = np.full(n, 100.0)
+        first = ro.greeks("c", f, 110.0, 0.5, 0.0, 0.3, greeks=["price"], threads=1)["price"]
+        address = first.__array_interface__["data"][0]
+        del first
+        gc.collect()
+        assert (memory.pooled_bytes() >= n * 8) == pooled
+        again = ro.greeks("c", f, 120.0, 0.5, 0.0, 0.3, greeks=["price"], threads=1)["price"]
+        if pooled:
+            assert again.__array_interface__["data"][0] == address
+        assert np.all(again == ro.price("c", 100.0, 120.0, 0.5, 0.0, 0.3))
+    memory.release_pooled_memory()

@@ -1,8 +1,8 @@
 """The pool of large result buffers that the compiled core reuses.
 
-Result arrays of 1 MiB and more are carved from buffers that go back to a pool when numpy frees the array,
+Result arrays of 128 KiB and more are carved from buffers that go back to a pool when numpy frees the array,
 so repeated calls on large books reuse warm memory instead of paying a page fault per 4 KiB of fresh
-memory (5-10 ns per option at 1M options, as much as the pricing).  At most 256 MiB of idle buffers are
+memory (5-10 ns per option, as much as the pricing, from 20,000 options up).  At most 256 MiB of idle buffers are
 kept; `release_pooled_memory()` returns them to the system.
 """
 
