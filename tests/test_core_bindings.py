@@ -117,11 +117,23 @@ def test_private_greeks_with_a_non_list_out_raises() -> None:
         _private_greeks(42)
 
 
-def test_greeks_arrays_with_a_non_tuple_order_raises() -> None:
-    with pytest.raises(TypeError, match="order must be a tuple"):
-        _core.pricing.greeks_arrays("c", 100.0, 100.0, 1.0, 0.0, 0.2, 0.0, 0, 0, 5, 0)
-    with pytest.raises(TypeError, match="order must be a tuple"):
-        _core.pricing.greeks_arrays("c", 100.0, 100.0, 1.0, 0.0, 0.2, 0.0, 0, 0, ("price",), 0)
+def test_greeks_arrays_reads_the_outputs_as_written() -> None:
+    """Names (a list, a tuple, one name, "all", repeats kept once) or a tuple of indices; anything else is left to
+    the Python path (None), which words it; a tuple of indices out of range or of other objects raises."""
+    args = ("c", np.full(3, 100.0), np.full(3, 90.0), np.full(3, 1.0), np.zeros(3), np.full(3, 0.2), 0.0, 0, 0)
+    for outputs, names in ((["delta", "price", "delta"], ["delta", "price"]), (("vega",), ["vega"]), ("gamma", ["gamma"]),
+                           ((1, 0), ["delta", "price"]), ("all", list(ro.pricing.LINEAR_OUTPUTS))):  # fmt: skip
+        got = _core.pricing.greeks_arrays(*args, outputs, 1)
+        assert list(got) == names
+        want = ro.greeks(np.array(["c"] * 3), *args[1:6], greeks=names)
+        for name in names:
+            np.testing.assert_array_equal(got[name], want[name])
+    for unusual in (5, ["price", "nope"], ("delta_pa",), iter(["price"]), []):  # (delta_pa: inverse settlement only)
+        assert _core.pricing.greeks_arrays(*args, unusual, 1) is None
+    with pytest.raises(ValueError, match="output index out of range"):
+        _core.pricing.greeks_arrays(*args, (99,), 1)
+    with pytest.raises(TypeError, match="integer"):
+        _core.pricing.greeks_arrays(*args, (1.5,), 1)
 
 
 @pytest.mark.parametrize(

@@ -197,16 +197,15 @@ def greeks(
         fast = _core.pricing.greeks_scalar(flag, underlying, strike, t, r, sigma, q, m, s, greeks)
         if fast is not None:
             return fast
-    selection = greeks if isinstance(greeks, (str, tuple)) else tuple(greeks)
     if threads.__class__ is int and 1 <= threads <= MAX_THREADS and t.__class__ is np.ndarray:
         # Arrays with a thread count, the usual risk-loop call (into `out` when given): straight to C++, which
-        # reads float64 times as years and returns None for anything else (timedelta64 included, or an `out`
-        # that is not a dict of arrays of the call's shape), which the paths below convert or word.
-        arrays = _core.pricing.greeks_arrays(
-            flag, underlying, strike, t, r, sigma, q, m, s, _output_indices(selection, s), threads, out
-        )
+        # reads float64 times as years and the names as written, and returns None for anything else
+        # (timedelta64 included, an unknown name, or an `out` that is not a dict of arrays of the call's shape),
+        # which the paths below convert or word.
+        arrays = _core.pricing.greeks_arrays(flag, underlying, strike, t, r, sigma, q, m, s, greeks, threads, out)
         if arrays is not None:
             return arrays
+    selection = greeks if isinstance(greeks, (str, tuple)) else tuple(greeks)
     if type(t) is not float:
         t = years_from_time_argument(t)
         if threads is None and out is None:  # the scalar call again, now that t is in years
@@ -216,7 +215,7 @@ def greeks(
     if threads is None or (type(threads) is int and 1 <= threads <= MAX_THREADS):
         # The common array call, argument handling in C++; None sends anything unusual down the Python path.
         arrays = _core.pricing.greeks_arrays(
-            flag, underlying, strike, t, r, sigma, q, m, s, _output_indices(selection, s), threads or 0, out
+            flag, underlying, strike, t, r, sigma, q, m, s, selection, threads or 0, out
         )
         if arrays is not None:
             return arrays
@@ -233,10 +232,3 @@ def rho_deribit(flag: Any, underlying: Any, strike: Any, t: Any, sigma: Any, r: 
     same kernel as `greeks` with ``model="bsm"``."""
     rho = greeks(flag, underlying, strike, t, r, sigma, model="bsm", greeks=("rho",))["rho"]
     return rho / 100.0
-
-
-
-
-@functools.lru_cache(maxsize=256)
-def _output_indices(greeks: str | tuple[str, ...], settlement: int) -> tuple[int, ...]:
-    return tuple(GREEK_NAMES.index(name) for name in _selection(greeks, settlement)[0])

@@ -18,6 +18,8 @@
 #include "../common/module_objects.hpp"
 #include "../memory/buffer_pool.hpp"
 #include "flags.hpp"
+#include "output_index.hpp"
+#include "output_names.hpp"
 #include "riskoffset/kernels.hpp"
 #include "riskoffset/pricing.hpp"
 
@@ -135,21 +137,11 @@ py::object new_result_array(const Shape& shape, std::size_t n) {
   return py::reinterpret_steal<py::object>(a);
 }
 
-// The output names as Python strings, made once (dict keys of every result).
-PyObject* output_name(int k) {
-  static PyObject* names[riskoffset::kOutputCount] = {};
-  if (!names[k]) {
-    names[k] = PyUnicode_InternFromString(riskoffset::kOutputNames[k]);
-    if (!names[k]) throw py::error_already_set();
-  }
-  return names[k];
-}
-
 // The caller's array for output k, when `out` (a dict name -> array, or None) holds a writeable, aligned,
 // C-contiguous float64 ndarray of exactly the call's shape under that name: the kernel writes into it.  Null
 // otherwise (a missing name, another type or shape), which sends the call down the Python path that words why.
 PyObject* caller_output(PyObject* out, int k, const Shape& shape) {
-  PyObject* a = PyDict_GetItemWithError(out, output_name(k));  // borrowed
+  PyObject* a = PyDict_GetItemWithError(out, riskoffset_bindings::output_keys()[k]);  // borrowed (keys made: the call read its outputs)
   if (!a || !py::isinstance<py::array>(a)) return nullptr;
   const auto* proxy = py::detail::array_proxy(a);
   constexpr int kNeeded = py::detail::npy_api::NPY_ARRAY_C_CONTIGUOUS_ | py::detail::npy_api::NPY_ARRAY_ALIGNED_ |
@@ -166,7 +158,7 @@ int auto_threads(long requested, std::size_t n) {
 }
 
 PyObject* greeks_arrays(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
-  // (flag, underlying, strike, t, r, sigma, q, model, settlement, order: tuple[int], threads: int[, out])
+  // (flag, underlying, strike, t, r, sigma, q, model, settlement, outputs, threads: int[, out])
   if (nargs != 11 && nargs != 12) {
     PyErr_SetString(PyExc_TypeError, "greeks_arrays takes 11 or 12 positional arguments");
     return nullptr;
@@ -179,10 +171,6 @@ PyObject* greeks_arrays(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
     double flag_scalar = 0.0;
     const std::uint8_t* flag_bools = nullptr;
     riskoffset_bindings::FlagStorage flag_storage;
-    if (!PyTuple_Check(args[9])) {
-      PyErr_SetString(PyExc_TypeError, "greeks_arrays: order must be a tuple of output indices");
-      return nullptr;
-    }
     riskoffset::FlagStrings flag_strings;
     if (!read_flag(args[0], flag_scalar, flag_bools, &flag_strings, flag_storage, shape)) Py_RETURN_NONE;
     // All scalars: shape () and one row; the result holds floats (scalars in, scalars out).
@@ -193,7 +181,18 @@ PyObject* greeks_arrays(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
     const long threads_arg = PyLong_AsLong(args[10]);
     if (PyErr_Occurred()) return nullptr;
     if ((model != 0 && model != 1) || (settlement != 0 && settlement != 1)) Py_RETURN_NONE;
-    auto order = py::reinterpret_borrow<py::tuple>(args[9]);
+    // The outputs as the caller wrote them (names, "all", or a tuple of indices): read here, so a risk loop's list
+    // of names costs no conversion in Python.
+    PyObject* const* keys = riskoffset_bindings::output_keys();
+    if (!keys) return nullptr;
+    int order[riskoffset::kOutputCount];
+    int n_order = 0;
+    const int count = settlement == 1 ? riskoffset::kOutputCount : riskoffset_bindings::kLinearOutputCount;
+    switch (riskoffset_bindings::read_outputs(args[9], keys, count, order, n_order)) {
+      case riskoffset_bindings::Chosen::kError: return nullptr;
+      case riskoffset_bindings::Chosen::kUnusual: Py_RETURN_NONE;
+      case riskoffset_bindings::Chosen::kOk: break;
+    }
     // Preallocated outputs: a dict of arrays of the call's shape (scalar calls and other mappings take the
     // Python path).
     PyObject* out_given = nargs == 12 && args[11] != Py_None ? args[11] : nullptr;
@@ -214,13 +213,8 @@ PyObject* greeks_arrays(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
     // py::object, not py::array_t: a default-constructed array_t allocates an empty numpy array.
     std::vector<py::object> arrays(riskoffset::kOutputCount);
     double scalars[riskoffset::kOutputCount] = {};  // all-scalar calls: no arrays at all
-    for (auto item : order) {
-      if (!PyLong_Check(item.ptr())) {
-        PyErr_SetString(PyExc_TypeError, "greeks_arrays: order must be a tuple of output indices");
-        return nullptr;
-      }
-      const long k = PyLong_AsLong(item.ptr());
-      if (k < 0 || k >= riskoffset::kOutputCount) Py_RETURN_NONE;
+    for (int j = 0; j < n_order; ++j) {
+      const int k = order[j];
       if (!out.out[k]) {
         if (out_given) {
           PyObject* a = caller_output(out_given, static_cast<int>(k), shape);
@@ -253,10 +247,10 @@ PyObject* greeks_arrays(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
     }
     if (bad >= 0) Py_RETURN_NONE;  // the Python path words the error
     py::dict result;
-    for (auto item : order) {
-      const long k = PyLong_AsLong(item.ptr());
+    for (int j = 0; j < n_order; ++j) {
+      const int k = order[j];
       py::object value = have_shape ? arrays[static_cast<std::size_t>(k)] : py::float_(scalars[k]);
-      if (PyDict_SetItem(result.ptr(), output_name(static_cast<int>(k)), value.ptr()) < 0)
+      if (PyDict_SetItem(result.ptr(), keys[k], value.ptr()) < 0)
         throw py::error_already_set();
     }
     return result.release().ptr();
@@ -338,9 +332,10 @@ PyMethodDef implied_vol_arrays_def = {
 
 PyMethodDef greeks_arrays_def = {
     "greeks_arrays", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(greeks_arrays)), METH_FASTCALL,
-    "greeks_arrays(flag, underlying, strike, t, r, sigma, q, model, settlement, order, threads[, out])\n"
+    "greeks_arrays(flag, underlying, strike, t, r, sigma, q, model, settlement, outputs, threads[, out])\n"
     "The common array call of riskoffset.greeks (into the arrays of the dict `out` when given), or None when the "
-    "Python path must handle it."};
+    "Python path must handle it.  outputs: None or 'all', a name, a list or tuple of names, or a tuple of output "
+    "indices."};
 
 }  // namespace
 

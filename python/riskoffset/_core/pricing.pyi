@@ -83,7 +83,7 @@ def greeks_arrays(
     q: Any,
     model: int,
     settlement: int,
-    order: tuple[int, ...],
+    outputs: str | Iterable[str] | tuple[int, ...] | None,
     threads: int,
     out: Mapping[str, npt.NDArray[np.float64]] | None = None,
 ) -> dict[str, npt.NDArray[np.float64]] | None: ...
