@@ -135,8 +135,8 @@ std::int64_t price_greeks_order(const PricingInputs& in, const PricingOutputs& o
                                 std::size_t end) {
   constexpr bool bsm = kBsm;  // (a constant: black76's instances carry no multiplications by a carry of 1)
   const bool inverse = in.settlement == Settlement::inverse;
-  // Crypto books are usually priced at r = 0 (Deribit uses 0 %): skip the discount exp then.
   constexpr std::size_t kChunkVectors = 16;  // (the passes below)
+  // Crypto books are usually priced at r = 0 (Deribit uses 0 %): skip the discount exp then.
   const bool zero_rate = in.r.stride == 0 && in.r.data[0] == 0.0;
   const bool zero_carry = in.q.stride == 0 && in.q.data[0] == 0.0;
   // Flags from strings are decoded a chunk at a time into call bytes (`FlagStrings`); the rows' flags are then
@@ -212,7 +212,7 @@ std::int64_t price_greeks_order(const PricingInputs& in, const PricingOutputs& o
     p_sqrt_t[v] = sqrt_t;
     p_D[v] = zero_rate ? splat(1.0) : vexp(-r * T);
     const vd carry = bsm ? vexp(b * T) : splat(1.0);
-    p_carry[v] = carry;
+    if constexpr (bsm) p_carry[v] = carry;
     const vd s_safe = select(s > kMinTotalVol, s, splat(1.0));
     // Divisions are the slowest operations: one reciprocal serves 1/s and 1/U, and 1/sigma, 1/t follow
     // from 1/s by multiplication.
@@ -229,8 +229,8 @@ std::int64_t price_greeks_order(const PricingInputs& in, const PricingOutputs& o
              q = in_row.q;
     const vd T = vmax(t, splat(0.0));
     const vd b = bsm ? r - q : splat(0.0);
-    const vd sqrt_t = p_sqrt_t[v], D = p_D[v], carry = p_carry[v], inv_su = p_inv_su[v], x = p_x[v],
-             fk = p_fk[v];
+    const vd sqrt_t = p_sqrt_t[v], D = p_D[v], inv_su = p_inv_su[v], x = p_x[v], fk = p_fk[v];
+    const vd carry = bsm ? p_carry[v] : splat(1.0);  // (black76: a constant, its multiplications dropped)
     const vd s = sigma * sqrt_t;
     const vd F = U * carry;
     const vd Dc = D * carry;  // exp(-q t) for bsm, D for black76
