@@ -463,3 +463,23 @@ def test_batches_with_quotes_one_shard_refuses_end_as_on_one_engine(ops: list[tu
         assert events(cluster) == events(one)
     assert dict(one.counters) == dict(cluster.counters)
     assert_same(one, cluster)
+
+
+def test_messages_without_lines_are_told_apart_when_one_shard_refuses_one() -> None:
+    """A batch of quotes given without lines (as a client feeding messages as they arrive may give them), the last
+    one refused by the whale's shard alone: only that one is refused, as on one engine, and reported with no line."""
+    from riskoffset.live import IndexUpdate
+
+    book, balances = sample_venue()
+    one = ro.RiskEngine(book, MARKET, balances=balances)
+    cluster = ClusterEngine.in_process(book, MARKET, balances=balances, shards=3)
+    btc, eth = MARKET.index["BTC"], MARKET.index["ETH"]
+    for engine in (one, cluster):
+        engine.set_balance(book.accounts[0], "BTC", 1e300, timestamp=1)
+    items = [(None, [IndexUpdate("BTC", btc * 0.9, 3)]), (None, [IndexUpdate("ETH", eth * 0.8, 4)]),
+             (None, [IndexUpdate("BTC", 1e10, 5)])]  # fmt: skip
+    assert one.apply_updates(items) == cluster.apply_updates(items) == 2
+    assert one.errors == cluster.errors and [line for line, _ in cluster.errors] == [None]
+    assert dict(one.counters) == dict(cluster.counters)
+    assert events(cluster) == events(one)
+    assert_same(one, cluster)

@@ -163,9 +163,17 @@ class _OnWorker:
         return getattr(self.actor, method)(*args)
 
 
+@dataclass(frozen=True)
+class _Unnumbered:
+    """A message given without a line, numbered within one call so that a shard's refusal names it among the
+    messages of its unit; reported with no line."""
+
+    n: int
+
+
 def _refused_lines(outcome: tuple[Any, ...]) -> list[Any]:
-    """The lines of the messages a shard refused in a unit (its outcome as `Shard.run` returns it)."""
-    return sorted((line for line, _ in outcome[1]), key=lambda line: (line is None, line or 0))
+    """The lines of the messages a shard refused in a unit (its outcome as `Shard.run` returns it), in order."""
+    return [line for line, _ in outcome[1]]
 
 
 def _disagree(entry: tuple[Unit, Sequence[int], bool], outcomes: Mapping[int, tuple[Any, ...]]) -> bool:
@@ -406,7 +414,7 @@ class ClusterEngine:
                     raised = raised or outcome
                 else:
                     self.counters.update(outcome)
-                self.errors.extend(errors)
+                self.errors.extend((None if isinstance(line, _Unnumbered) else line, why) for line, why in errors)
             rank = self._routing.rank
             events = [(rank.get(e.account, len(rank)), s, i, e)
                       for s in shards for i, e in enumerate(outcomes[s][0])]  # fmt: skip
@@ -577,11 +585,13 @@ class ClusterEngine:
         return applied
 
     def _units_of(self, items: Sequence[tuple[int | None, Sequence[Any]]]) -> list[tuple[Unit, Sequence[int], bool]]:
-        """The units of ``items`` (`apply_updates`), with their shards."""
+        """The units of ``items`` (`apply_updates`), with their shards.  A message without a line is numbered
+        (`_Unnumbered`), so that the shards' refusals tell it from the others of its unit."""
         units: list[tuple[Unit, Sequence[int], bool]] = []
         every = range(len(self._shards))
-        pending: list[tuple[int | None, Sequence[Any]]] = []
-        for line, updates in items:
+        pending: list[tuple[Any, Sequence[Any]]] = []
+        for k, (given, updates) in enumerate(items):
+            line: Any = _Unnumbered(k) if given is None else given
             if not any(isinstance(u, (TradeUpdate, BalanceUpdate)) for u in updates):
                 pending.append((line, list(updates)))
                 continue
