@@ -1844,8 +1844,8 @@ def write_atomic(path: str | os.PathLike[str], blob: bytes) -> None:
 # dictionaries of the engine's own arrays are rebuilt too: a serialiser that takes containers apart (Dask's)
 # would otherwise restore them holding copies, which the refresh would write instead of the engine's arrays.
 _TRANSIENT = (
-    "_savepoints", "_refresher_cache", "_bound_cache", "_lock", "_sub_tables", "_base_masks", "_row_masks", "_option_views",
-    "_repricers", "_ranges_cache", "_row_stores", "_state_cache", "_columns_cache",
+    "_refresher_cache", "_bound_cache", "_lock", "_sub_tables", "_base_masks", "_row_masks", "_option_views",
+    "_repricers", "_ranges_cache", "_row_stores", "_state_cache", "_columns_cache", "_savepoints",
 )
 
 
