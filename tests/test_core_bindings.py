@@ -132,7 +132,7 @@ def test_greeks_arrays_reads_the_outputs_as_written() -> None:
         assert _core.pricing.greeks_arrays(*args, unusual, 1) is None
     with pytest.raises(ValueError, match="output index out of range"):
         _core.pricing.greeks_arrays(*args, (99,), 1)
-    with pytest.raises(TypeError, match="integer"):
+    with pytest.raises(TypeError, match="outputs must be names or a tuple of output indices"):
         _core.pricing.greeks_arrays(*args, (1.5,), 1)
 
 

@@ -21,9 +21,9 @@ from riskoffset.live.samples import sample_venue
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 from benchlib import exchange_book
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from test_live_engine import EXAMPLES, OPS, call_of, start_book
+from test_live_engine import EXAMPLES, OPS, OPTIONS, call_of, start_book
 
 MARKET = ro.Market.sample()
 FIGURES = ("balance", "equity", "initial", "maintenance", "margin_balance_usd", "initial_usd", "maintenance_usd",
@@ -445,6 +445,11 @@ def _update_of(engine: ro.RiskEngine, t: int, op: tuple[Any, ...]) -> Any:
 @settings(max_examples=EXAMPLES, deadline=None)
 @given(ops=st.lists(st.one_of(OPS, st.just(("index", "BTC", 1e5))), min_size=1, max_size=12),
        cuts=st.lists(st.integers(0, 12), max_size=2))  # fmt: skip
+# (undone on the whale-less shard: a dated future's ticker whose options' kept columns must be put back; an account
+# a trade created, after which a vol tick built the holders' index)
+@example(ops=[("index", "BTC", 1e5), ("quote", "BTC-25DEC26", 0.875)], cuts=[])
+@example(ops=[("index", "BTC", 1e5), ("iv", OPTIONS[0], 1.0), ("trade", "new", OPTIONS[0], 1, 1.0), ("iv", OPTIONS[0], 1.0)],
+         cuts=[])  # fmt: skip
 def test_batches_with_quotes_one_shard_refuses_end_as_on_one_engine(ops: list[tuple[Any, ...]], cuts: list[int]) -> None:
     """Random quotes, trades and balances, some BTC index moves so large that the whale's USD figures overflow
     (its shard alone refuses them), sent in a few batches: each batch applies the same updates, refuses the same

@@ -947,3 +947,24 @@ def test_a_refused_quote_does_not_make_the_quotes_before_it_look_out_of_order() 
         assert [line for line, _ in e.errors] == [12] and "not a finite number" in e.errors[0][1]
     np.testing.assert_array_equal(engines[0].accounts().margin_balance_usd, engines[1].accounts().margin_balance_usd)
     assert_matches(engines[0], "X:PM")
+
+
+def test_a_failed_update_puts_back_the_options_kept_columns() -> None:
+    """A batch of a dated future's ticker (it moves the BTC forward curve, so the options it moves are repriced and
+    their kept columns take the new forwards) and an ETH index move that overflows an account fails; the ticker
+    alone then applies.  The options' kept columns must be back to what they were: the ticker finds the options it
+    moves by comparing them with the market's forwards, and columns left at the new forwards hid the move (an
+    option's value stayed at the old forward)."""
+    from riskoffset.live import IndexUpdate, TickerUpdate
+
+    book, _ = start_book()
+    balances = ro.Balances.from_mapping({"A": {"BTC": 3.0, "USDC": 50_000}, "W": {"ETH": 1e300}})
+    mark = MARKET.marks["BTC-25DEC26"] * 0.875
+    items = [(1, [TickerUpdate("BTC-25DEC26", 1, mark, None, None, None)]),
+             (2, [IndexUpdate("ETH", MARKET.index["ETH"] * 1e7, 2)])]  # fmt: skip
+    engine, alone = ro.RiskEngine(book, MARKET, balances=balances), ro.RiskEngine(book, MARKET, balances=balances)
+    assert engine.apply_updates(items) == 1 and [line for line, _ in engine.errors] == [2]
+    alone.apply_updates(items[:1])
+    np.testing.assert_array_equal(engine._unit_value, alone._unit_value)
+    np.testing.assert_array_equal(engine.accounts().equity, alone.accounts().equity)
+    assert_matches(engine, "X:PM")

@@ -58,6 +58,10 @@ Chosen read_outputs(PyObject* spec, PyObject* const* keys, int count, int* chose
     return Chosen::kError;
   }
   for (Py_ssize_t j = 0; j < size; ++j) {
+    if (!PyLong_Check(items[j])) {  // (PyLong_AsLong would take a float through __int__ on older Pythons)
+      PyErr_SetString(PyExc_TypeError, "outputs must be names or a tuple of output indices");
+      return Chosen::kError;
+    }
     const long k = PyLong_AsLong(items[j]);
     if (PyErr_Occurred()) return Chosen::kError;
     if (k < 0 || k >= count) {

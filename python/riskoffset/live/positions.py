@@ -99,6 +99,7 @@ class Positions:
         del self.labels[n:]
         self.start, self.end = self.start[:n].copy(), self.end[:n].copy()
         self.moved = {r for r in self.moved if r < n}
+        self._csc = None  # (built since, it may list them: an undone update's later ones can have built it)
         self.version += 1
         self.epoch += 1
 

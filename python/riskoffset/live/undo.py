@@ -67,8 +67,11 @@ class Undo:
         standard = None if units is None else {f: getattr(units, f)[rows].copy() for f in units.MARKET_FIELDS}
         g = e._grid
         grid = None if g is None else (g.pnl[rows].copy(), None if g.delta is None else g.delta[rows].copy(), g.index.copy())
+        # (the options' kept columns too: a later update compares their forwards with the market's to find the
+        # options it moved, so columns left from an undone update would hide a move back to their forward)
+        kept = tuple(column[rows].copy() for column in e._option_columns)
         self.saved_rows = (
-            rows, e._unit_value[rows].copy(), e._unit_delta[rows].copy(), e._mark[rows].copy(), pm, standard, grid,
+            rows, e._unit_value[rows].copy(), e._unit_delta[rows].copy(), e._mark[rows].copy(), pm, standard, grid, kept,
         )  # fmt: skip
 
     def option_forward(self, row: int) -> None:
@@ -109,8 +112,10 @@ class Undo:
         if self.saved_flags is not None:
             e._held, e._stale = self.saved_flags
         if self.saved_rows is not None:
-            rows, value, delta, mark, pm, standard, grid = self.saved_rows
+            rows, value, delta, mark, pm, standard, grid, kept = self.saved_rows
             e._unit_value[rows], e._unit_delta[rows], e._mark[rows] = value, delta, mark
+            for column, saved in zip(e._option_columns, kept):
+                column[rows] = saved
             if pm is not None:
                 e._inputs.vectors[rows], e._inputs.delta[rows] = pm
             if standard is not None and e._standard is not None:
