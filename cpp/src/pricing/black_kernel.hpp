@@ -158,9 +158,10 @@ std::int64_t price_greeks_order(const PricingInputs& in, const PricingOutputs& o
       p_x[kChunkVectors], p_fk[kChunkVectors];
   struct Row {
     vd theta, U, K, t, r, sigma, q;
+    vd T, b;  // max(t, 0), the carry rate (0 for black76)
   };
-  // The inputs of the vector at i0; `full` is a compile-time constant in the loops below, so the usual full
-  // vector has no tail branches.
+  // The inputs of the vector at i0, as both passes read them; `full` is a compile-time constant in the loops
+  // below, so the usual full vector has no tail branches.
   const auto read = [&](std::size_t i0, auto full) __attribute__((always_inline)) {
     vd theta, U, K, t, r, sigma, q;
     if constexpr (decltype(full)::value) {
@@ -181,15 +182,11 @@ std::int64_t price_greeks_order(const PricingInputs& in, const PricingOutputs& o
       sigma = load_tail(in.sigma, i0, end, 0.1);
       q = load_tail(in.q, i0, end, 0.0);
     }
-    return Row{theta, U, K, t, r, sigma, q};
+    return Row{theta, U, K, t, r, sigma, q, vmax(t, splat(0.0)), bsm ? r - q : splat(0.0)};
   };
   // First pass: what depends on the inputs alone (validation, sqrt, exp, the division, log).
   const auto head = [&](std::size_t i0, std::size_t v, auto full) __attribute__((always_inline)) {
-    const Row in_row = read(i0, full);
-    const vd theta = in_row.theta, U = in_row.U, K = in_row.K, t = in_row.t, r = in_row.r, sigma = in_row.sigma,
-             q = in_row.q;
-    const vd T = vmax(t, splat(0.0));
-    const vd b = bsm ? r - q : splat(0.0);
+    const auto [theta, U, K, t, r, sigma, q, T, b] = read(i0, full);
     // Validation without branches: every test is false for NaN, and the range tests are false for
     // +-inf too (r or q infinite with t <= 0 gives inf * 0 = NaN), so they are the finiteness checks.
     vi ok = (U >= kMinMagnitude) & (U <= kMaxMagnitude) & (K >= kMinMagnitude) & (K <= kMaxMagnitude) &
@@ -224,11 +221,7 @@ std::int64_t price_greeks_order(const PricingInputs& in, const PricingOutputs& o
   };
   // Second pass: the normal tails and the outputs.
   const auto tail = [&](std::size_t i0, std::size_t v, auto full) __attribute__((always_inline)) {
-    const Row in_row = read(i0, full);
-    const vd theta = in_row.theta, U = in_row.U, K = in_row.K, t = in_row.t, r = in_row.r, sigma = in_row.sigma,
-             q = in_row.q;
-    const vd T = vmax(t, splat(0.0));
-    const vd b = bsm ? r - q : splat(0.0);
+    const auto [theta, U, K, t, r, sigma, q, T, b] = read(i0, full);
     const vd sqrt_t = p_sqrt_t[v], D = p_D[v], inv_su = p_inv_su[v], x = p_x[v], fk = p_fk[v];
     const vd carry = bsm ? p_carry[v] : splat(1.0);  // (black76: a constant, its multiplications dropped)
     const vd s = sigma * sqrt_t;

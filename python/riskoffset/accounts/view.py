@@ -226,10 +226,11 @@ def account(
     index = _index(table, market, currencies, groups, bal, accounts)
     cuts = (table.haircuts(currencies, "im"), table.haircuts(currencies, "mm")) if m.cross else None
     f = settle(eq, im, mm, index, cuts)
-    figures = (eq, im, mm, f.margin_balance_usd[:, None], f.initial_usd[:, None], f.maintenance_usd[:, None],
-               f.available_usd[:, None])  # fmt: skip
-    overflow = ~np.logical_and.reduce([np.isfinite(a).all(axis=1) for a in figures])
-    if overflow.any():  # (finite inputs whose sums overflow: huge balances at a huge price)
+    # (finite inputs whose sums overflow: huge balances at a huge price; an infinite equity, IM or MM in a currency
+    # makes its USD sum infinite or NaN too)
+    overflow = ~(np.isfinite(f.margin_balance_usd) & np.isfinite(f.initial_usd) & np.isfinite(f.maintenance_usd)
+                 & np.isfinite(f.available_usd))  # fmt: skip
+    if overflow.any():
         label = np.asarray(accounts)[int(np.flatnonzero(overflow)[0])].item()
         raise ValueError(f"account {label!r}: a margin or equity figure is not a finite number (its "
                          "balances and positions valued at the market's prices overflow)")  # fmt: skip

@@ -110,8 +110,7 @@ class Shard:
         engine._savepoints.rollback(engine, mark)
         engine.counters.clear()
         engine.counters.update(counters)
-        del engine.errors[errors:]
-        list(engine.events())  # (the undone units' events: the client drops them)
+        del engine.errors[errors:]  # (the undone units' events went out with `run`'s results: the client drops them)
         for i in later:
             del self.marks[i]
 
