@@ -820,9 +820,11 @@ class LiveRefresh {
     std::int64_t bad_row = -1;
     const std::size_t k = kK ? kK : k_;
     const double* bal = balance_.data();
-    std::vector<double> eq_store(kK ? 0 : k);
-    double eq_fixed[kK ? kK : 1];
+    std::vector<double> eq_store(kK ? 0 : 3 * k);
+    double eq_fixed[kK ? 3 * kK : 1];
     double* eq = kK ? eq_fixed : eq_store.data();
+    double* key_im = eq + k;  // (an account's PM margin per currency, summed from its keys)
+    double* key_mm = eq + 2 * k;
     // The instrument columns as plain pointers: read through the arrays' objects, every load would be redone
     // after each store (the compiler cannot prove they do not alias the outputs).
     const std::uint32_t* meta = settle_meta_.data();
@@ -909,19 +911,28 @@ class LiveRefresh {
         opt[col] = o, fut[col] = f;
       }
       if (pm_) {  // margin per currency from the account's keys; the group with the largest IM in USD
-        double* im = initial_ + row * k;
-        double* mm = maintenance_ + row * k;
-        for (std::size_t c = 0; c < k; ++c) im[c] = 0.0, mm[c] = 0.0;
+        // Summed in registers, every currency's sum taking each key (+ 0.0 from another currency's key: the same
+        // bits, a sum from +0.0 is never -0.0), the largest kept with selects: the keys' currencies and sizes
+        // vary from account to account, so indexed sums in memory waited on their stores and branches mispredicted.
         const double* ki = key_initial_ + row * n_keys_;
         const double* km = key_maintenance_ + row * n_keys_;
-        double top_usd = 0.0;
+        for (std::size_t c = 0; c < k; ++c) key_im[c] = 0.0, key_mm[c] = 0.0;
+        double top_usd = 0.0;  // (a NaN or non-positive IM is never the largest)
         std::int64_t top = -1;
         for (std::size_t q = 0; q < n_keys_; ++q) {
-          const auto c = static_cast<std::size_t>(key_cur[q]);
-          im[c] += ki[q], mm[c] += km[q];
-          const double usd = ki[q] * key_rate[q];
-          if (usd > 0.0 && (top < 0 || usd > top_usd)) top_usd = usd, top = static_cast<std::int64_t>(q);
+          const std::int64_t mine = key_cur[q];
+          const double i_q = ki[q], m_q = km[q];
+          for (std::size_t c = 0; c < k; ++c) {
+            const bool hit = mine == static_cast<std::int64_t>(c);
+            key_im[c] += hit ? i_q : 0.0, key_mm[c] += hit ? m_q : 0.0;
+          }
+          const double usd = i_q * key_rate[q];
+          const bool larger = usd > top_usd;
+          top_usd = larger ? usd : top_usd, top = larger ? static_cast<std::int64_t>(q) : top;
         }
+        double* im = initial_ + row * k;
+        double* mm = maintenance_ + row * k;
+        for (std::size_t c = 0; c < k; ++c) im[c] = key_im[c], mm[c] = key_mm[c];
         const auto t = static_cast<std::size_t>(top);
         worst_key_[row] = top;
         worst_index_[row] = top < 0 ? -1 : key_worst_index_[row * n_keys_ + t];
