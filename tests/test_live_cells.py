@@ -74,7 +74,34 @@ def _cells_by_numpy(engine: ro.RiskEngine) -> tuple[Any, Any]:
     return options, futures
 
 
+def _cells_in_position_order(engine: ro.RiskEngine, a: int) -> tuple[list[float], list[float]]:
+    """Account ``a``'s cells summed here in plain floats (each product rounded, then added) in the order the
+    settle documents: its positions by instrument row, the options' values in runs of one cell (each run summed
+    on its own, then added to its cell), each futures P&L added to its cell.  Every path of the refresh must
+    give these bits, whichever part of the positions an update reads and whichever loop reads them."""
+    cells, p = engine._cells, engine.positions
+    assert cells is not None
+    options, futures = [0.0] * len(cells), [0.0] * len(cells)
+    run_cell, run = 0, 0.0
+    for at in range(int(p.start[a]), int(p.end[a])):
+        row, q = int(p.indices[at]), float(p.quantity[at])
+        c = int(cells.cell_of[row])
+        if c != run_cell:
+            options[run_cell] += run
+            run_cell, run = c, 0.0
+        run += q * float(engine._unit_value[row])
+        if engine._future[row]:
+            average, mark = float(p.average[at]), float(engine._mark[row])
+            futures[c] += q * (1.0 / average - 1.0 / mark) if engine._inverse[row] else q * (mark - average)
+    options[run_cell] += run
+    return options, futures
+
+
 def _assert_same_as_from_scratch(engine: ro.RiskEngine, step: str) -> None:
+    for a in range(0, len(engine.positions), 7):
+        options_a, futures_a = _cells_in_position_order(engine, a)
+        assert engine._options_part[a].tolist() == options_a, (step, a)
+        assert engine._futures_part[a].tolist() == futures_a, (step, a)
     options, futures = _cells_by_numpy(engine)
     np.testing.assert_allclose(engine._options_part, options, rtol=1e-12, atol=1e-9, err_msg=f"options after {step}")
     np.testing.assert_allclose(engine._futures_part, futures, rtol=1e-12, atol=1e-9, err_msg=f"futures after {step}")
@@ -95,7 +122,7 @@ def test_only_portfolio_margin_keeps_cells() -> None:
 
 
 @pytest.mark.parametrize("interleaved", [False, True])
-def test_any_sequence_of_updates_keeps_the_cells_of_a_full_recomputation(interleaved: bool) -> None:
+def test_any_sequence_of_updates_keeps_the_cells_of_a_full_recomputation(interleaved: bool, simd_target: str) -> None:
     engine = _engine("deribit-pm", interleaved)
     assert engine._cells is not None and len(engine._cells) >= 4  # BTC and ETH, each in its coin and USDC
     rng = np.random.default_rng(17)

@@ -606,6 +606,9 @@ class LiveRefresh {
     riskoffset::PmBook book = book_;
     if (rows_aligned) book.vectors = aligned_rows_, book.vector_stride = kRowStride;
     if (rows_sorted) book.start_row = start_row_, book.stop_row = stop_row_;
+    const bool fused = values_fusable_ && &scope == &pm_scope_;
+    if (fused)  // (the settle's rows: the bound keys' rows and perhaps rows without a key, which the pass skips)
+      book.start_row = scope.first_row, book.stop_row = std::min<std::int64_t>(scope.stop_row, static_cast<std::int64_t>(n_instr_));
     book.indptr = ip, book.ends = ep, book.indices = ix, book.quantity = quantity, book.n_accounts = n_rows;
     std::optional<riskoffset::PmScratchBuffers> buffers;
     riskoffset::PmScratch own;
@@ -619,12 +622,29 @@ class LiveRefresh {
     std::int64_t bad_row = -1;
     riskoffset::PmLiveKeys searched = live;
     searched.find_worst = true;
+    // Where the pass reads the positions the settle would (values_fusable_), it sums their values too.
+    riskoffset::PmLiveValues values;
+    std::vector<std::int64_t> futures, futures_end;
+    if (fused) {
+      values.meta = settle_meta_.data(), values.unit_value = unit_value_.data();
+      values.cells = options_part_, values.n_cells = n_cells_;
+      values.zeroed = scope.cells.data(), values.n_zeroed = scope.cells.size();
+      futures_end.resize(kSettleSlice);
+      live.values = &values;
+    }
     for (std::size_t b = begin; b < end; b += kSettleSlice) {
       const std::size_t e = std::min(end, b + kSettleSlice);
+      if (fused) {  // (room for every position of the slice's accounts)
+        std::size_t n = 0;
+        for (std::size_t a = b; a < e; ++a) n += static_cast<std::size_t>(ep[a] - ip[a]);
+        if (futures.size() < n + 1) futures.resize(n + 1);
+        values.futures = futures.data(), values.futures_end = futures_end.data(), values.first = b;
+      }
       pm_live(book, shape_, live, scratch, b, e);
       scratch.dampener_ready = true;  // (a kept scratch keeps them for the next call: they depend on the keys only)
       const std::size_t moved_before = moved.size();
-      const std::int64_t bad = settle_rows(ip, ep, ix, quantity, average, r, b, e, moved, before, scope);
+      const std::int64_t bad =
+          settle_rows(ip, ep, ix, quantity, average, r, b, e, moved, before, scope, fused ? &values : nullptr);
       if (bad_row < 0) bad_row = bad;
       // An account whose level changed gets an event that shows its worst scenario: found now, on these keys
       // (the same sums and steps again, with the search), while its positions are in cache.
@@ -761,6 +781,9 @@ class LiveRefresh {
       for (std::size_t i = 0; i < n_instr_; ++i)
         if (key_filtered_[i] >= 0) segment_on[static_cast<std::size_t>(cell_segment_.data()[settle_cell_.data()[i]])] = 1;
       pm_scope_ = scope_of(segment_on);
+      // Where pm_scope_'s settle reads every position of its rows (no other cell's row between them), the pass
+      // walks those rows (its keys' rows lie in them) and sums their values on the way (PmLiveValues).
+      values_fusable_ = !pm_scope_.mixed;
     }
     const auto nkk = n_total_ * static_cast<py::ssize_t>(n_keys_);
     live_.key_on = key_on_.data();
@@ -795,28 +818,30 @@ class LiveRefresh {
   std::int64_t settle_rows(const std::int64_t* ip, const std::int64_t* ep, const std::int64_t* ix, const double* quantity,
                            const double* average, const std::int64_t* r, std::size_t begin, std::size_t end,
                            std::vector<std::int64_t>& moved, std::vector<std::int8_t>& before,
-                           const SettleScope& scope) const {
-    return standard_.bound() ? settle_rows_k<true>(ip, ep, ix, quantity, average, r, begin, end, moved, before, scope)
-                             : settle_rows_k<false>(ip, ep, ix, quantity, average, r, begin, end, moved, before, scope);
+                           const SettleScope& scope, const riskoffset::PmLiveValues* summed = nullptr) const {
+    return standard_.bound()
+               ? settle_rows_k<true>(ip, ep, ix, quantity, average, r, begin, end, moved, before, scope, summed)
+               : settle_rows_k<false>(ip, ep, ix, quantity, average, r, begin, end, moved, before, scope, summed);
   }
   template <bool kStandard>
   std::int64_t settle_rows_k(const std::int64_t* ip, const std::int64_t* ep, const std::int64_t* ix, const double* quantity,
                              const double* average, const std::int64_t* r, std::size_t begin, std::size_t end,
                              std::vector<std::int64_t>& moved, std::vector<std::int8_t>& before,
-                             const SettleScope& scope) const {
+                             const SettleScope& scope, const riskoffset::PmLiveValues* summed) const {
     switch (k_) {
-      case 3: return settle_rows_of<3, kStandard>(ip, ep, ix, quantity, average, r, begin, end, moved, before, scope);
-      case 4: return settle_rows_of<4, kStandard>(ip, ep, ix, quantity, average, r, begin, end, moved, before, scope);
-      default: return settle_rows_of<0, kStandard>(ip, ep, ix, quantity, average, r, begin, end, moved, before, scope);
+      case 3: return settle_rows_of<3, kStandard>(ip, ep, ix, quantity, average, r, begin, end, moved, before, scope, summed);
+      case 4: return settle_rows_of<4, kStandard>(ip, ep, ix, quantity, average, r, begin, end, moved, before, scope, summed);
+      default: return settle_rows_of<0, kStandard>(ip, ep, ix, quantity, average, r, begin, end, moved, before, scope, summed);
     }
   }
   // kK: the number of currencies, or 0 to read it from k_.  kStandard: standard margin is bound (its per-position
-  // sums in the loop; the branch per position cost as much as a tenth of the loop).
+  // sums in the loop; the branch per position cost as much as a tenth of the loop).  `summed`: the PM pass
+  // summed the options' values of accounts [begin, end) and listed their futures positions (PmLiveValues).
   template <std::size_t kK, bool kStandard>
   std::int64_t settle_rows_of(const std::int64_t* ip, const std::int64_t* ep, const std::int64_t* ix,
                               const double* quantity, const double* average, const std::int64_t* r, std::size_t begin,
                               std::size_t end, std::vector<std::int64_t>& moved, std::vector<std::int8_t>& before,
-                              const SettleScope& scope) const {
+                              const SettleScope& scope, const riskoffset::PmLiveValues* summed) const {
     std::int64_t bad_row = -1;
     const std::size_t k = kK ? kK : k_;
     const double* bal = balance_.data();
@@ -850,7 +875,9 @@ class LiveRefresh {
       double* fut = futures_ + row * k;
       double* opt_cell = n_cells_ ? options_part_ + row * n_cells : opt;
       double* fut_cell = n_cells_ ? futures_part_ + row * n_cells : fut;
-      if (n_cells_)
+      if (summed)  // (its options' cells are summed already)
+        for (std::size_t j = 0; j < n_resummed; ++j) fut_cell[resummed[j]] = 0.0;
+      else if (n_cells_)
         for (std::size_t j = 0; j < n_resummed; ++j) opt_cell[resummed[j]] = 0.0, fut_cell[resummed[j]] = 0.0;
       else
         for (std::size_t c = 0; c < k; ++c) opt[c] = 0.0, fut[c] = 0.0;
@@ -867,9 +894,15 @@ class LiveRefresh {
       double value = 0.0;
       // Only the positions of the scope's rows, when it has some (`settle_scope`).
       const std::int64_t stop = ep[a];
-      const std::int64_t first = first_row > 0 ? std::lower_bound(ix + ip[a], ix + stop, first_row) - ix : ip[a];
+      // A futures position's P&L against its average price (a finite positive one) at the mark.
+      const auto value_future = [&](std::int64_t p, std::size_t i, std::uint32_t m, double q) {
+        const double avg = average[p];
+        finite = finite && std::isfinite(avg) && avg > 0.0;
+        fut_cell[m & kColumnBits] += riskoffset::futures_pnl(q, avg, mark[i], (m & kInverseBit) != 0);
+      };
       // (the loop twice, with and without the check of each position's cell: a test per position otherwise)
       const auto sum_positions = [&](auto mixed_rows) {
+        const std::int64_t first = first_row > 0 ? std::lower_bound(ix + ip[a], ix + stop, first_row) - ix : ip[a];
         for (std::int64_t p = first; p < stop; ++p) {
           // The averages are read once per update, from memory: requested a few cache lines ahead (an address
           // only, never read: it may lie past the pool's end).
@@ -883,11 +916,7 @@ class LiveRefresh {
           if (decltype(mixed_rows)::value && !on[c]) continue;
           const double q = quantity[p];
           value += q * unit_value[i];
-          if (m & kFutureBit) {
-            const double avg = average[p];
-            finite = finite && std::isfinite(avg) && avg > 0.0;
-            fut_cell[c] += riskoffset::futures_pnl(q, avg, mark[i], (m & kInverseBit) != 0);
-          }
+          if (m & kFutureBit) value_future(p, i, m, q);
           if (standard) {  // (summed per currency in position order, as ro.margin's groups sum them)
             const riskoffset::PositionMargin margin = riskoffset::standard_position_margin(units, i, q);
             const auto sc = static_cast<std::size_t>(standard_col[i]);
@@ -895,11 +924,20 @@ class LiveRefresh {
           }
         }
       };
-      if (mixed)
-        sum_positions(std::true_type{});
-      else
-        sum_positions(std::false_type{});
-      if (n_cells) opt_cell[value_col] += value;
+      if (summed) {  // the PM pass's futures positions of this account
+        const std::int64_t* listed = summed->futures;
+        const std::size_t at = a - summed->first;
+        for (std::int64_t f = at ? summed->futures_end[at - 1] : 0; f < summed->futures_end[at]; ++f) {
+          const auto i = static_cast<std::size_t>(ix[listed[f]]);
+          value_future(listed[f], i, meta[i], quantity[listed[f]]);
+        }
+      } else {
+        if (mixed)
+          sum_positions(std::true_type{});
+        else
+          sum_positions(std::false_type{});
+        if (n_cells) opt_cell[value_col] += value;
+      }
       // The currencies' sums from their cells, in cell order (the same order on every path); a currency without
       // a re-summed cell keeps its sum (SettleScope::sums).
       for (std::size_t j = 0; j < n_sums;) {
@@ -960,6 +998,7 @@ class LiveRefresh {
 
   // Settle cells (SettleScope): kept by the engine, or the currencies.
   SettleScope every_scope_, pm_scope_;
+  bool values_fusable_ = false;  // the PM pass sums pm_scope_'s values (bind_pm)
   py::array_t<std::int64_t> settle_cell_, cell_col_, cell_segment_;
   std::size_t n_cells_ = 0, n_segments_ = 0;
   double *options_part_ = nullptr, *futures_part_ = nullptr;
@@ -1039,7 +1078,8 @@ class LiveRefresh {
   py::array_t<std::int64_t> settle_col_;
   // Per instrument, settle_col, is_future and inverse in one word (they never change in place): one load per
   // position instead of three.
-  static constexpr std::uint32_t kFutureBit = 1U << 30, kInverseBit = 1U << 31, kColumnBits = kFutureBit - 1U;
+  static constexpr std::uint32_t kFutureBit = riskoffset::kSettleFutureBit, kInverseBit = riskoffset::kSettleInverseBit,
+                                 kColumnBits = riskoffset::kSettleCellBits;
   std::vector<std::uint32_t> settle_meta_;
   std::size_t n_instr_ = 0, k_ = 0;
   py::ssize_t n_total_ = 0;

@@ -134,6 +134,27 @@ class PmScratchBuffers {
   std::vector<std::uint8_t> used_;
 };
 
+// The live engine's settle words: per instrument, its settle cell in the low bits, and whether it is a future
+// (a futures P&L to value) and inverse.
+constexpr std::uint32_t kSettleFutureBit = 1U << 30, kSettleInverseBit = 1U << 31, kSettleCellBits = kSettleFutureBit - 1U;
+
+// Part of the live engine's settle done by the PM pass while it reads an account's positions (a tick's
+// positions read once, not again by the settle): the options' value per settle cell, summed in runs of
+// positions of one cell (each run in a scalar, added to its cell when the cell changes), and the futures
+// positions listed, in order, for the settle to value.  The settle reads these positions in the same order
+// (the same first and stop rows), so its sums are the same, bit for bit, with or without the pass's help.
+struct PmLiveValues {
+  const std::uint32_t* meta = nullptr;      // per instrument: settle word (kSettle*)
+  const double* unit_value = nullptr;       // per instrument: value of one unit (0 but for options)
+  double* cells = nullptr;                  // per engine row, n_cells options' values
+  std::size_t n_cells = 0;
+  const std::uint32_t* zeroed = nullptr;    // the cells re-summed, set to 0 before the account's sums
+  std::size_t n_zeroed = 0;
+  std::int64_t* futures = nullptr;          // out: the futures positions read (room for every position read)
+  std::int64_t* futures_end = nullptr;      // out: per account a, one past its last in `futures` (a - first)
+  std::size_t first = 0;                    // the first account of the call
+};
+
 // The live engine's dense per-(account row, key) figures: rows[a] is the engine row of CSR account a; only
 // keys with key_on[k] are written (n_rows x n_keys arrays, row-major).  Without find_worst, worst_index is
 // left as it was: the lowest entry (worst_pnl, and so the margin) is found, not where it lies, which a bulk
@@ -146,6 +167,7 @@ struct PmLiveKeys {
   std::int64_t* worst_index = nullptr;
   double* worst_pnl = nullptr;
   bool find_worst = true;
+  const PmLiveValues* values = nullptr;  // optional: the settle's sums of the same positions
 };
 
 using PmLiveKernel = void (*)(const PmBook&, const PmShape&, const PmLiveKeys&, const PmScratch&,

@@ -194,7 +194,12 @@ inline std::int64_t pm_first_at_or_past(const std::int64_t* indices, std::int64_
 // of the expiry column the positions are in, one scalar added to its cell when the column or the key changes
 // (each column's positions are consecutive, so each cell is written once per account: summed in its cell,
 // each position waited for the last one's store).
-inline void pm_sum_account(const PmBook& book, const PmShape& shape, const PmScratch& scratch, std::size_t a) {
+// kValues: also the live settle's sums of the same positions (PmLiveValues) into `cells` (the account's options'
+// values per settle cell), its futures positions listed from `futures`; returns one past the last listed.
+template <bool kValues = false>
+inline std::int64_t* pm_sum_account(const PmBook& book, const PmShape& shape, const PmScratch& scratch, std::size_t a,
+                                    const PmLiveValues* values = nullptr, double* cells = nullptr,
+                                    std::int64_t* futures = nullptr) {
   const std::size_t width = shape.width(), n_cols = book.n_columns;
   // Deribit's 35 entries as kBlocks vectors, the last one partial (its pad lanes stay 0, stored to the row's pad).
   constexpr std::size_t kBlocks = (kPmStandardWidth + W - 1) / W, kLast = kPmStandardWidth - (kBlocks - 1) * W;
@@ -224,11 +229,24 @@ inline void pm_sum_account(const PmBook& book, const PmShape& shape, const PmScr
   const std::int64_t stop_row = book.stop_row < 0 ? static_cast<std::int64_t>(~0ULL >> 1) : book.stop_row;
   std::int64_t begin = book.indptr[a];
   if (book.start_row > 0) begin = pm_first_at_or_past(book.indices, begin, stop, book.start_row);
+  std::size_t value_cell = 0;  // (kValues) the cell of the run of positions whose value is in `value`
+  double value = 0.0;
   for (std::int64_t p = begin; p < stop; ++p) {
     // The positions' columns are read once per pass, from memory: requested a few cache lines ahead.
     pm_prefetch(book.indices + p, 512), pm_prefetch(book.quantity + p, 512);
     if (book.indices[p] >= stop_row) break;
     const auto i = static_cast<std::size_t>(book.indices[p]);
+    if (kValues) {  // every position the settle reads, keyed or not
+      const std::uint32_t m = values->meta[i];
+      const auto c = static_cast<std::size_t>(m & kSettleCellBits);
+      if (c != value_cell) cells[value_cell] += value, value_cell = c, value = 0.0;
+      double amount = book.quantity[p] * values->unit_value[i];
+#ifdef __FMA__  // (rounded before the sum, as the settle's own loop, compiled without FMA, rounds it)
+      __asm__("" : "+x"(amount));
+#endif
+      value += amount;
+      if (m & kSettleFutureBit) *futures++ = p;
+    }
     const std::int64_t k = book.key[i];
     if (k < 0) continue;
     if (k != held) {
@@ -262,6 +280,8 @@ inline void pm_sum_account(const PmBook& book, const PmShape& shape, const PmScr
     net += q * book.delta[i];
   }
   store_held();
+  if (kValues) cells[value_cell] += value;
+  return futures;
 }
 
 // Adds the account's balance (`coins`: its row, n_coins entries) of key k's coin to the group's row, unless an earlier group of the account took
@@ -333,9 +353,18 @@ void pm_live_kernel(const PmBook& book, const PmShape& shape, const PmLiveKeys& 
   const std::size_t stride = pm_scratch_row(width);
   double* dampener = scratch.dampener;
   if (!scratch.dampener_ready) pm_dampeners(shape, book.keys, n_keys, dampener);
+  const PmLiveValues* values = live.values;
+  std::int64_t* futures = values ? values->futures : nullptr;
   for (std::size_t a = begin; a < end; ++a) {
-    pm_sum_account(book, shape, scratch, a);
     const auto r = static_cast<std::size_t>(live.rows[a]);
+    if (values) {
+      double* cells = values->cells + r * values->n_cells;
+      for (std::size_t z = 0; z < values->n_zeroed; ++z) cells[values->zeroed[z]] = 0.0;
+      futures = pm_sum_account<true>(book, shape, scratch, a, values, cells, futures);
+      values->futures_end[a - values->first] = futures - values->futures;
+    } else {
+      pm_sum_account(book, shape, scratch, a);
+    }
     const std::size_t base = r * n_keys;
     const double* coins = book.coins ? book.coins + r * book.n_coins : nullptr;  // the engine's balances
     std::uint64_t taken = 0;
