@@ -626,7 +626,7 @@ class LiveRefresh {
     riskoffset::PmLiveValues values;
     std::vector<std::int64_t> futures, futures_end;
     if (fused) {
-      values.meta = settle_meta_.data(), values.unit_value = unit_value_.data();
+      values.meta = settle_meta_.data(), values.unit_value = unit_value_.data(), values.average = average;
       values.cells = options_part_, values.n_cells = n_cells_;
       values.zeroed = scope.cells.data(), values.n_zeroed = scope.cells.size();
       futures_end.resize(kSettleSlice);

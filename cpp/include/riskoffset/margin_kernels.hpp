@@ -150,6 +150,7 @@ struct PmLiveValues {
   std::size_t n_cells = 0;
   const std::uint32_t* zeroed = nullptr;    // the cells re-summed, set to 0 before the account's sums
   std::size_t n_zeroed = 0;
+  const double* average = nullptr;          // per position: a listed one's is requested for the settle
   std::int64_t* futures = nullptr;          // out: the futures positions read (room for every position read)
   std::int64_t* futures_end = nullptr;      // out: per account a, one past its last in `futures` (a - first)
   std::size_t first = 0;                    // the first account of the call

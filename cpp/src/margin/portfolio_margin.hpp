@@ -245,7 +245,7 @@ inline std::int64_t* pm_sum_account(const PmBook& book, const PmShape& shape, co
       __asm__("" : "+x"(amount));
 #endif
       value += amount;
-      if (m & kSettleFutureBit) *futures++ = p;
+      if (m & kSettleFutureBit) *futures++ = p, __builtin_prefetch(values->average + p);
     }
     const std::int64_t k = book.key[i];
     if (k < 0) continue;
