@@ -517,6 +517,9 @@ class LiveRefresh {
       cells(a, row * k_, row * k_ + k_ - 1);
     for (const double* a : {margin_balance_, initial_usd_, maintenance_usd_, available_, ratio_, worst_usd_}) cells(a, row, row);
     cells(worst_key_, row, row), cells(worst_index_, row, row);
+    if (n_cells_)
+      cells(options_part_, row * n_cells_, row * n_cells_ + n_cells_ - 1),
+          cells(futures_part_, row * n_cells_, row * n_cells_ + n_cells_ - 1);
     if (!pm_ || n_keys_ == 0) return;
     const std::size_t at = row * n_keys_, last = at + n_keys_ - 1;
     cells(key_initial_, at, last), cells(key_maintenance_, at, last), cells(key_worst_pnl_, at, last);
