@@ -89,7 +89,8 @@ struct SettleScope {
 // inputs of the keys an update recomputes, the unit margins of standard margin (the `instruments` dict's
 // "standard" entry and its "standard_col") or a scenario grid's P&L (its "grid" entry; `grid_keys`: the currency
 // columns an update recomputes), the per-account arrays, the currencies' prices and haircuts: one of the three
-// margin methods is always bound.
+// margin methods is bound, or the margin is given (the `instruments` dict's "given_margin": the accounts' margin
+// columns as the engine wrote them).
 // The engine builds a new one when it replaces one of them; calls then pass only the accounts' positions.
 class LiveRefresh {
  public:
@@ -164,8 +165,12 @@ class LiveRefresh {
       key_worst_index_ = state_array<std::int64_t>(state, "key_worst_index", nk);
       key_worst_pnl_ = state_array<double>(state, "key_worst_pnl", nk);
     }
-    RO_CHECK(pm_ || standard_.bound() || grid_.bound(),
-             "a refresh computes a margin method: give the PM arrays, or a 'standard' or 'grid' entry");
+    // Or the margin is given: the engine writes it into the accounts' margin columns (SPAN, from the clearing
+    // house's risk arrays), and the refresh settles the equity against it.
+    const bool given = instruments.contains("given_margin") && instruments["given_margin"].cast<bool>();
+    RO_CHECK(!given || !(pm || standard_.bound() || grid_.bound()), "a refresh computes one margin method");
+    RO_CHECK(pm_ || standard_.bound() || grid_.bound() || given,
+             "a refresh computes a margin method: give the PM arrays, a 'standard' or 'grid' entry, or 'given_margin'");
   }
 
   // Recompute the accounts whose positions are starts[a] .. ends[a] - 1 of the pool arrays (engine rows

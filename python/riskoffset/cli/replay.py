@@ -27,16 +27,24 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--balances", metavar="FILE", help="balances file, or 'sample' for a sample book's own")
     p.add_argument("--market", help=MARKET_HELP)
     p.add_argument(
-        "--method", default="deribit-pm", help="deribit-pm (default), deribit-standard or grid"
-    )
+        "--method", default="deribit-pm",
+        help="deribit-pm (default), deribit-standard, grid or span (SPAN's margin is in the file's currency, USD "
+        "for most: give --collateral a table that lists it, or --segregated with USD balances)",
+    )  # fmt: skip
     p.add_argument(
         "--params", metavar="SOURCE",
         help="the method's parameter set: a preset name or a JSON file (under --method grid, a scenario grid as "
-        "docs/span.md describes it; default the Paradex-style preset)",
+        "docs/span.md describes it; default the Paradex-style preset; under --method span, the risk-parameter file "
+        "and the mapping of the book's instruments, 'sample' for the bundled synthetic one)",
     )  # fmt: skip
     p.add_argument(
         "--segregated", action="store_true", help="each currency on its own (S:) instead of cross (X:)"
     )
+    p.add_argument(
+        "--collateral", metavar="SOURCE", default="deribit-collateral",
+        help="the cross-collateral table: a bundled name or a JSON file (docs/collateral.md); default "
+        "deribit-collateral",
+    )  # fmt: skip
     p.add_argument("--events", metavar="FILE", help="append the events to FILE as JSON lines")
     p.add_argument("--snapshot", metavar="FILE", help="write the engine's state to FILE at the end (and every "
                    "--snapshot-every messages)")  # fmt: skip
@@ -98,7 +106,8 @@ def _run(args: argparse.Namespace, client: Any) -> int:
             if args.balances is not None:
                 balances = load_balances(args.balances, args.book)
         book_name = book.name or "book"
-        options = {"balances": balances, "cross": not args.segregated, "strict": args.strict}
+        options = {"balances": balances, "cross": not args.segregated, "strict": args.strict,
+                   "collateral": args.collateral}  # fmt: skip
         if client is None:
             engine = RiskEngine(book, market, args.method, args.params, **options)
         else:

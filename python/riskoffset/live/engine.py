@@ -82,6 +82,7 @@ from .figures import Contributors, FigureColumns
 from .positions import FEW_INSTRUMENTS, Positions
 from .rows import RowStores
 from .savepoints import Savepoints
+from .span_margins import SpanInputs
 from .undo import Undo
 
 if TYPE_CHECKING:
@@ -93,9 +94,10 @@ CLUSTER_SNAPSHOT_FORMAT = "riskoffset-cluster-1"  # (`ClusterEngine`'s: named he
 # repeated trade ids, messages that did not parse, updates refused, messages on channels not read.
 COUNTERS = ("updates", "out_of_order", "duplicate_trades", "malformed", "rejected", "ignored")
 
-# The margin methods the engine keeps current: its compiled refresh computes each of them on the accounts an update
-# touches (SPAN, parsed from a clearing house's file, is not among them: margin each snapshot with ro.margin).
-LIVE_METHODS = ("deribit-pm", "deribit-standard", "grid")
+# The margin methods the engine keeps current: its compiled refresh computes the first three on the accounts an
+# update touches; SPAN, whose risk arrays come with the clearing house's file, is computed when an account's
+# positions change (`span_margins`), and quotes move the equity against it.
+LIVE_METHODS = ("deribit-pm", "deribit-standard", "grid", "span")
 
 
 class IndexQuote(NamedTuple):
@@ -170,7 +172,9 @@ class RiskEngine:
     """Live margin of every account of a book (module doc).
 
     book, market: the starting positions and quotes (the engine keeps copies).  method: "deribit-pm",
-    "deribit-standard" or "grid" (`LIVE_METHODS`); params: its parameters, as ``ro.margin`` takes them.  balances: a
+    "deribit-standard", "grid" or "span" (`LIVE_METHODS`); params: its parameters, as ``ro.margin`` takes them (SPAN's
+    figures are in the file's currency, USD for most: cross collateral then needs a ``collateral`` table that
+    lists it).  balances: a
     `riskoffset.Balances` (accounts without one hold nothing).  cross: cross collateral (X:) with the
     ``collateral`` table's haircuts, or segregated per currency (S:).  dynamic_collateral: coin balances inside
     the PM scenarios of their coin (default: on for cross collateral under deribit-pm, as ``ro.account``).
@@ -201,13 +205,13 @@ class RiskEngine:
             raise TypeError(f"market must be a riskoffset Market, got {type(market).__name__}")
         if method not in LIVE_METHODS:
             raise ValueError(
-                f"method {method!r}: the live engine margins under {', '.join(LIVE_METHODS)} (SPAN: ro.margin on "
-                "each snapshot)"
+                f"method {method!r}: the live engine margins under {', '.join(LIVE_METHODS)}"
             )
         self.method = method
         self.params = params
         self.cross = bool(cross)
         self.pm = method == "deribit-pm"
+        self.span = method == "span"
         self.dynamic = (self.cross and self.pm) if dynamic_collateral is None else bool(dynamic_collateral)
         if self.dynamic and not self.pm:
             raise ValueError(f"dynamic_collateral needs deribit-pm, not {method}")
@@ -240,7 +244,12 @@ class RiskEngine:
         self._settle_col = np.array([self._col[c] for c in self._settle_currency], dtype=np.int64)
         self._cells = self._settle_cells()
         self._standard_col = self._standard_columns()
-        self._cuts = (self.collateral.haircuts(self.currencies, "im"), self.collateral.haircuts(self.currencies, "mm"))
+        # (cross collateral only: segregated accounts take no haircut, so any currency may be held)
+        self._cuts = (
+            (self.collateral.haircuts(self.currencies, "im"), self.collateral.haircuts(self.currencies, "mm"))
+            if self.cross
+            else None
+        )
         self._state_cache: dict[str, Any] | None = None
         self._columns_cache: dict[str, Any] | None = None
         # Per set of PM keys an update recomputes (None: all): the pass's arrays and the bound refresh, so
@@ -268,8 +277,11 @@ class RiskEngine:
         self.counters = dict.fromkeys(COUNTERS, 0)
         self.snapshot_meta: dict[str, Any] = {}  # what `snapshot` stored with the state (set by `restore`)
         self.errors: list[tuple[int | None, str]] = []  # (stream line, message) of skipped malformed messages
+        everyone = np.arange(len(self.positions), dtype=np.int64)
+        if self._span is not None:
+            self._span_margins(everyone)
         # Every worst scenario found once (a few % of this pass): the first events then find them ready.
-        self._refresh(np.arange(len(self.positions), dtype=np.int64), emit=False, find_worst=True)
+        self._refresh(everyone, emit=False, find_worst=True)
 
     # ================================================================== setup
     def _setup_instruments(self) -> None:
@@ -309,6 +321,8 @@ class RiskEngine:
         if self.method == "grid":
             grid = load_grid(self.params)
             self._grid = table_grid_inputs(t, self.market, grid, resolved, with_delta=grid.min_delta)
+        # SPAN: the file bound to the table (its margin is computed when positions change: `_span_margins`).
+        self._span: SpanInputs | None = SpanInputs.of(t, self.params) if self.span else None
         if self.pm:
             p = PMParameters.load(self.params)
             shell = Book(
@@ -401,7 +415,8 @@ class RiskEngine:
 
     def _currency_list(self, balances: Balances | None) -> tuple[str, ...]:
         held = list(balances.currencies) if balances is not None else []
-        return tuple(dict.fromkeys([*held, *sorted(set(self._settle_currency)), *sorted(set(self._base))]))
+        margin = list(self._span.currencies) if self._span is not None else []  # (SPAN's: the file's currencies)
+        return tuple(dict.fromkeys([*held, *sorted(set(self._settle_currency)), *sorted(set(self._base)), *margin]))
 
     # Per-account arrays ([account, currency] or [account]), grown by `_alloc`.
     _balance: FloatArray
@@ -489,6 +504,9 @@ class RiskEngine:
             )
             for c in self._linear_settlement():
                 rates.setdefault(c, 1.0)
+            if self._span is not None:  # (the file's conversion of its margin currencies)
+                for c, rate in self._span.usd_rates.items():
+                    rates.setdefault(c, rate)
             self._price_cache = usd_prices(
                 self.collateral, self.market, self.currencies, rates, self._balance, self.positions.labels
             )
@@ -548,6 +566,17 @@ class RiskEngine:
         if emit and len(moved):
             self._emit_rows(rows[moved], before.tolist(), timestamp, captured)
 
+    def _span_margins(self, rows: IntArray) -> None:
+        """SPAN's initial and maintenance margin of the accounts ``rows`` from their positions now, into their
+        margin columns (`span_margins`); the refresh that follows settles the equity against them."""
+        span, p = cast(SpanInputs, self._span), self.positions
+        if self._undo is not None:
+            self._undo.margins(rows)
+        labels = [p.labels[a] for a in rows.tolist()]
+        initial, maintenance = span.margins(labels, p.start[rows], p.end[rows], p.indices, p.quantity, self._col,
+                                            len(self.currencies))  # fmt: skip
+        self._initial[rows], self._maintenance[rows] = initial, maintenance
+
     def _mark_stale(self, rows: IntArray | None, keys: IntArray | None, stale: bool) -> None:
         """Mark the worst scenario indices of accounts ``rows`` (every account when None) on the vector ``keys``
         (all when None) as awaiting `_fresh_worst`, or as found."""
@@ -586,7 +615,7 @@ class RiskEngine:
         cached = self._refresher_cache.get(wanted)
         if cached is not None and all(a is b for a, b in zip(cached[0], parts)):
             return cached[1]
-        cut_im, cut_mm = self._cuts if self.cross else (None, None)
+        cut_im, cut_mm = self._cuts if self._cuts is not None else (None, None)
         grid_keys = None
         if self._grid is not None and keys is not None:  # (a grid's keys: the currency columns recomputed)
             grid_keys = np.zeros(len(self.currencies), dtype=np.uint8)
@@ -721,6 +750,8 @@ class RiskEngine:
                 self._columns_cache["standard_col"] = self._standard_col
             if self._grid is not None:  # the refresh sums the grid's scenarios per (account, currency)
                 self._columns_cache["grid"] = self._grid_arrays()
+            if self._span is not None:  # the refresh settles the margin `_span_margins` wrote
+                self._columns_cache["given_margin"] = True
         return self._columns_cache
 
     def _pm_arrays(self, keys: IntArray | None) -> dict[str, Any] | None:
@@ -1353,8 +1384,10 @@ class RiskEngine:
                 )
             label = account if type(account) is int else account_label(account, self.positions.labels)  # (an int: as it is)
             a = self.positions.row_of.get(label)
-            # (with savepoints, every update goes through the undo log: `_trade_in_steps`)
-            if a is not None and self._held[row_i] and not self._spot[row_i] and self._savepoints is None:
+            # (with savepoints every update goes through the undo log, and SPAN's margin is computed here after
+            # the fill: `_trade_in_steps`)
+            fast = self._savepoints is None and self._span is None
+            if a is not None and self._held[row_i] and not self._spot[row_i] and fast:
                 # The common case in one compiled call: position, cash and the account's figures, all or nothing.
                 was, now, captured = self._fill(a, row_i, q, px, fee_amount, fee_col, refresh=True)
                 if was != now:
@@ -1393,6 +1426,8 @@ class RiskEngine:
                 self._balance[a, fee_col] -= fee
             else:
                 self._fill(a, row_i, q, px, fee, fee_col, refresh=False)
+                if self._span is not None:  # (its positions changed: its SPAN margin with them)
+                    self._span_margins(np.array([a], dtype=np.int64))
             self._refresh(np.array([a], dtype=np.int64), timestamp=timestamp)
 
     def _fill(

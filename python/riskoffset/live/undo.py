@@ -1,7 +1,7 @@
 """The live engine's undo log: every update is all or nothing.
 
 An update records, before it changes them, the market quotes and valuation time, the instrument columns it
-reprices, the one account whose positions or balances it changes, the last times of the quotes it takes (so a
+reprices, the one account whose positions or balances it changes (and its SPAN margin), the last times of the quotes it takes (so a
 refused quote's time does not make the next one look out of order), and every set of accounts it recomputes
 (with their levels).  If the update fails half-way, `Undo` puts the inputs back, recomputes those accounts from
 them (the same compiled code on the same inputs gives the same figures) and restores their levels, so the engine
@@ -35,6 +35,7 @@ class Undo:
         self.saved_flags: tuple[Any, Any] | None = None
         self.saved_forwards: dict[int, float] = {}
         self.saved_times: dict[str, int | None] = {}  # the in-order times the update moved, as they were
+        self.saved_margins: list[tuple[IntArray, Any, Any]] = []  # SPAN's margin columns of accounts, as they were
 
     def __enter__(self) -> Undo:  # noqa: PYI034 - a private helper, never subclassed
         e = self.e
@@ -73,6 +74,11 @@ class Undo:
         self.saved_rows = (
             rows, e._unit_value[rows].copy(), e._unit_delta[rows].copy(), e._mark[rows].copy(), pm, standard, grid, kept,
         )  # fmt: skip
+
+    def margins(self, rows: IntArray) -> None:
+        """Save the margin columns of accounts ``rows`` (SPAN's, which the engine writes when positions change)."""
+        e = self.e
+        self.saved_margins.append((rows, e._initial[rows].copy(), e._maintenance[rows].copy()))
 
     def option_forward(self, row: int) -> None:
         """Save the kept forward of the option at ``row`` (a ticker's new forward replaces it)."""
@@ -136,6 +142,8 @@ class Undo:
             row, balance, saved = self.saved_account
             e._balance[row] = balance
             e.positions.restore(row, saved)
+        for rows, initial, maintenance in reversed(self.saved_margins):
+            e._initial[rows], e._maintenance[rows] = initial, maintenance
         if len(e.positions) > self.n_accounts:  # an account the failed update created
             e.positions.drop_from(self.n_accounts)
             e._shrink(self.n_accounts)

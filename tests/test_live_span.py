@@ -1,0 +1,185 @@
+"""The live engine under SPAN: an account's margin is SPAN's for its positions now (``ro.margin(book, market,
+"span", params)`` from scratch, the bundled synthetic file of the sample market), recomputed when its positions
+change; quotes move its equity against it.  After any sequence of updates every account's figures equal
+``ro.account`` on the engine's book, market and balances with those margins (segregated, and cross collateral
+with a table that lists USD, SPAN's currency); a trade the mapping cannot margin changes nothing; an update that
+fails after a trade puts the account's SPAN margin back; snapshots restore."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import riskoffset as ro
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from riskoffset.margining.span.algorithm import load_params
+from test_live_engine import EXAMPLES, MARKET, OPS, OPTIONS, run
+
+DATA = Path(ro.__file__).resolve().parent / "data"
+# Deribit's table with USD added (SPAN's figures are in USD): no haircut, valued at 1.
+TABLE = json.loads(next((DATA / "collateral").glob("deribit-collateral_*.json")).read_text())
+TABLE["currencies"]["USD"] = {"haircut": 0.0, "equity_side_impact": "im", "pnl_offset": True,
+                              "max_offsetable_pnl": None, "status": "candidate", "pegged_usd": True}  # fmt: skip
+COLLATERAL = ro.CollateralTable.load(TABLE)
+
+
+def start_book() -> tuple[ro.Book, ro.Balances]:
+    names = [OPTIONS[0], OPTIONS[3], "BTC-PERPETUAL", "ETH-PERPETUAL", OPTIONS[-1], "BTC_USDC-PERPETUAL"]
+    book = ro.Book.from_arrays(["A", "A", "A", "B", "B", "B"], names, [-5.0, 2.0, 20_000.0, -3_000.0, 10.0, 1.5],
+                               instruments=MARKET.instruments)  # fmt: skip
+    balances = ro.Balances.from_mapping(
+        {"A": {"BTC": 3.0, "USDC": 50_000, "USD": 40_000}, "B": {"ETH": 40.0, "BTC": 0.5, "USD": 30_000}}
+    )
+    return book, balances
+
+
+def engine_of(cross: bool, params: Any = "sample") -> ro.RiskEngine:
+    book, balances = start_book()
+    return ro.RiskEngine(book, MARKET, "span", params, balances=balances, cross=cross, collateral=COLLATERAL)
+
+
+def assert_matches(engine: ro.RiskEngine, model: str) -> None:
+    """Every account's figures against ``ro.account`` from scratch with ``ro.margin``'s SPAN figures."""
+    book, everyone = engine.book, engine.balances
+    keep = np.isin(everyone.accounts, book.accounts)
+    balances = ro.Balances(everyone.accounts[keep], everyone.currencies, everyone.amounts[keep], allow_negative=True)
+    margins = ro.margin(book, engine.market, "span", "sample")
+    ref = ro.account(book, engine.market, balances, model, margins=margins, collateral=COLLATERAL)
+    view = engine.accounts()
+    row = {a: i for i, a in enumerate(view.accounts.tolist())}
+    assert len(ref.accounts)
+    for i, a in enumerate(ref.accounts.tolist()):
+        j = row[a]
+        for name in ("initial_usd", "maintenance_usd", "margin_balance_usd", "available_usd", "mm_ratio"):
+            x, y = float(getattr(view, name)[j]), float(getattr(ref, name)[i])
+            assert x == pytest.approx(y, rel=1e-12, abs=1e-9), (a, name)
+        for name in ("initial", "maintenance", "equity", "balance"):
+            got = dict(zip(view.currencies, getattr(view, name)[j]))
+            for c, y in zip(ref.currencies, getattr(ref, name)[i]):
+                assert got.get(c, 0.0) == pytest.approx(y, rel=1e-12, abs=1e-9), (a, name, c)
+        assert bool(view.below_initial[j]) == bool(ref.below_initial[i]), a
+        assert bool(view.below_maintenance[j]) == bool(ref.below_maintenance[i]), a
+
+
+@pytest.mark.parametrize("cross, model", [(True, "X:SM"), (False, "S:SM")])
+@settings(max_examples=EXAMPLES)
+@given(ops=st.lists(OPS, min_size=1, max_size=8))
+def test_every_update_sequence_ends_where_a_from_scratch_computation_does(
+    cross: bool, model: str, ops: list[tuple[Any, ...]]
+) -> None:
+    engine = engine_of(cross)
+    assert_matches(engine, model)
+    run(engine, ops)
+    assert_matches(engine, model)
+
+
+def test_quotes_move_the_equity_and_trades_the_margin() -> None:
+    """An index tick leaves SPAN's margin as it was (the file's risk arrays, not the quotes) and moves the
+    equity; a trade changes the traded account's margin to SPAN's for its new positions, and no other's."""
+    engine = engine_of(True)
+    before = {a: engine.account(a) for a in ("A", "B")}
+    engine.on_index("BTC", MARKET.index["BTC"] * 0.8)
+    after = {a: engine.account(a) for a in ("A", "B")}
+    for a in ("A", "B"):
+        assert after[a]["initial_usd"] == before[a]["initial_usd"] > 0
+    assert after["A"]["margin_balance_usd"] != before["A"]["margin_balance_usd"]
+    engine.on_trade("A", OPTIONS[1], -4.0, 0.01)
+    assert engine.account("A")["initial_usd"] != after["A"]["initial_usd"]
+    assert engine.account("B")["initial_usd"] == after["B"]["initial_usd"]
+    assert_matches(engine, "X:SM")
+
+
+def test_a_crash_calls_margin_then_liquidates() -> None:
+    """Equity falls against a fixed margin: account A, holding 0.5 BTC besides its positions, stays above its
+    SPAN initial margin through a 20 % BTC fall, gets a margin call at 30 % and a liquidation at 40 %, one
+    event per crossing, as ``ro.account`` says at each step."""
+    book, balances = start_book()
+    balances = ro.Balances.from_mapping({"A": {"BTC": 0.5}, "B": {"ETH": 40.0, "BTC": 0.5, "USD": 30_000}})
+    engine = ro.RiskEngine(book, MARKET, "span", "sample", balances=balances, collateral=COLLATERAL)
+    seen = []
+    for fall, level in ((0.2, "ok"), (0.3, "margin_call"), (0.3, "margin_call"), (0.4, "liquidation")):
+        engine.on_index("BTC", MARKET.index["BTC"] * (1 - fall))
+        assert engine.account("A")["level"] == level, fall
+        seen += [e.kind for e in engine.events() if e.account == "A"]
+        assert_matches(engine, "X:SM")
+    assert seen == ["margin_call", "liquidation"]
+
+
+def test_a_trade_the_mapping_cannot_margin_changes_nothing() -> None:
+    span, extra = load_params("sample")
+    mapping = dict(extra["mapping"])
+    del mapping[OPTIONS[5]]
+    engine = engine_of(True, {"file": span, "mapping": mapping})
+    before = engine.accounts()
+    with pytest.raises(ValueError, match=rf"account 'A'.*{OPTIONS[5]}.*SPAN mapping"):
+        engine.on_trade("A", OPTIONS[5], 1.0, 0.01)
+    after = engine.accounts()
+    for name in ("initial_usd", "margin_balance_usd", "equity", "balance"):
+        np.testing.assert_array_equal(getattr(before, name), getattr(after, name), err_msg=name)
+    assert engine.counters["updates"] == 0
+
+
+def test_a_failed_update_puts_the_span_margin_back() -> None:
+    """A trade whose account comes out with a non-finite figure is refused whole: its positions, balance and
+    SPAN margin are as they were."""
+    engine = engine_of(True)
+    was = engine.account("A")
+    with pytest.raises(ValueError, match="not a finite"):
+        engine.on_trade("A", OPTIONS[2], 1.0, 1e306)  # (its premium in USD overflows)
+    assert engine.account("A") == was
+
+
+def test_a_snapshot_restores_and_follows_the_same_updates(tmp_path: Path) -> None:
+    engine = engine_of(True)
+    engine.on_trade("B", OPTIONS[4], 2.0, 0.02)
+    engine.snapshot(tmp_path / "span.snap")
+    restored = ro.RiskEngine.restore(tmp_path / "span.snap")
+    for e in (engine, restored):
+        e.on_index("ETH", MARKET.index["ETH"] * 0.9)
+        e.on_trade("A", "ETH-PERPETUAL", 100.0, MARKET.marks["ETH-PERPETUAL"])
+    assert restored.account("A") == engine.account("A") and restored.account("B") == engine.account("B")
+
+
+def test_cross_collateral_needs_a_table_that_lists_spans_currency() -> None:
+    book, balances = start_book()
+    with pytest.raises(ValueError, match="USD is not a collateral currency"):
+        ro.RiskEngine(book, MARKET, "span", "sample", balances=balances)
+    with pytest.raises(ValueError, match="needs params"):
+        ro.RiskEngine(book, MARKET, "span", balances=balances, cross=False)
+
+
+def test_a_cluster_under_span_keeps_the_figures_of_one_engine() -> None:
+    """Shards margin their own accounts with the same file: after trades (new accounts among them), ticks and
+    deposits, every account's figures are bit for bit those of one engine."""
+    from riskoffset.live.cluster import ClusterEngine
+    from test_live_cluster import assert_same
+
+    book, balances = start_book()
+    one = ro.RiskEngine(book, MARKET, "span", "sample", balances=balances, collateral=COLLATERAL)
+    cluster = ClusterEngine.in_process(book, MARKET, "span", "sample", balances=balances, collateral=COLLATERAL)
+    for e in (one, cluster):
+        e.on_trade("C", OPTIONS[2], 3.0, 0.01, timestamp=1)
+        e.on_balance("C", "USD", 50_000.0, timestamp=2)
+        e.on_index("BTC", MARKET.index["BTC"] * 0.85, timestamp=3)
+        e.on_trade("A", "BTC-PERPETUAL", -10_000.0, MARKET.index["BTC"] * 0.85, timestamp=4)
+    assert_same(one, cluster)
+
+
+def test_the_replay_command_margins_the_sample_venue_under_span(run_cli: Any, short_stream: Path,
+                                                                 tmp_path: Path) -> None:  # fmt: skip
+    """``riskoffset replay --method span --params sample --collateral TABLE``: a sample book's accounts under
+    the bundled synthetic SPAN file, cross collateral with a table that lists USD; without such a table the
+    command says which currency is missing."""
+    table = tmp_path / "collateral-with-usd.json"
+    table.write_text(json.dumps(TABLE))
+    venue = ("--book", "sample:short_strangle", "--balances", "sample", "--method", "span", "--params", "sample")
+    code, out, err = run_cli("replay", str(short_stream), *venue, "--collateral", str(table), "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["messages"] > 100 and summary["updates"] > 0
+    code, _, err = run_cli("replay", str(short_stream), *venue)
+    assert code != 0 and "USD is not a collateral currency" in err
