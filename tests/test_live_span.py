@@ -183,3 +183,19 @@ def test_the_replay_command_margins_the_sample_venue_under_span(run_cli: Any, sh
     assert summary["messages"] > 100 and summary["updates"] > 0
     code, _, err = run_cli("replay", str(short_stream), *venue)
     assert code != 0 and "USD is not a collateral currency" in err
+
+
+def test_an_engine_saved_before_span_restores_and_trades() -> None:
+    """An engine pickled without the SPAN attributes (as versions without the method wrote it) restores as the
+    engine it was, trades and ticks, and ends where a from-scratch computation does."""
+    from test_live_engine import assert_matches as assert_matches_pm
+    from test_live_engine import restored_without
+    from test_live_engine import start_book as pm_book
+
+    book, balances = pm_book()
+    engine = ro.RiskEngine(book, MARKET, balances=balances)
+    old = restored_without(engine, "span", "_span")
+    assert old._span is None and not old.span
+    old.on_trade("A", OPTIONS[1], -2.0, 0.01, timestamp=1)
+    old.on_index("BTC", MARKET.index["BTC"] * 0.9, timestamp=2)
+    assert_matches_pm(old, "X:PM")

@@ -630,6 +630,7 @@ class LiveRefresh {
     std::int64_t bad_row = -1;
     riskoffset::PmLiveKeys searched = live;
     searched.find_worst = true;
+    searched.values = nullptr;  // (its sums were taken by the pass: a search only recomputes the margin)
     // Where the pass reads the positions the settle would (values_fusable_), it sums their values too.
     riskoffset::PmLiveValues values;
     std::vector<std::int64_t> futures, futures_end;

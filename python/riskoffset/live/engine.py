@@ -684,6 +684,8 @@ class RiskEngine:
             self._names = [str(n) for n in self.table.names.tolist()]
             self._underlying_name = [self.table.underlyings[c] for c in self.table.underlying.tolist()]
             self._reset_option_cache()
+        if "_span" not in state:  # an engine saved before SPAN was a live method
+            self.span, self._span = False, None
         if "_spot" not in state:  # an engine saved before trades read it
             self._spot = (np.asarray(self.table.kind) == KIND_SPOT).tolist()
         if "_standard" not in state:  # saved before standard margin was kept per instrument
