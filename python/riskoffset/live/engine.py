@@ -1410,7 +1410,8 @@ class RiskEngine:
         self, label: Any, row_i: int, q: float, px: float, fee: float, fee_col: int, timestamp: int | None
     ) -> None:
         """`on_trade` where one compiled call does not cover it: a new account, an instrument no account held
-        yet, spot (collateral: the balances move, no position), or a method other than deribit-pm."""
+        yet, spot (collateral: the balances move, no position), SPAN (the account's margin computed after the
+        fill) or a cluster shard's savepoints (every update through the undo log)."""
         with self._transaction() as undo:
             a = self.positions.account_row(label, create=True)
             self._alloc(len(self.positions))
