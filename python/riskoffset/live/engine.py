@@ -572,9 +572,9 @@ class RiskEngine:
         span, p = cast(SpanInputs, self._span), self.positions
         if self._undo is not None:
             self._undo.margins(rows)
+        indptr, indices, quantity, _ = p.csr(rows)
         labels = [p.labels[a] for a in rows.tolist()]
-        initial, maintenance = span.margins(labels, p.start[rows], p.end[rows], p.indices, p.quantity, self._col,
-                                            len(self.currencies))  # fmt: skip
+        initial, maintenance = span.margins(labels, indptr, indices, quantity, self._col, len(self.currencies))
         self._initial[rows], self._maintenance[rows] = initial, maintenance
 
     def _mark_stale(self, rows: IntArray | None, keys: IntArray | None, stale: bool) -> None:

@@ -72,26 +72,24 @@ class SpanInputs:
                    {c: r for c, r in rates.items() if np.isfinite(r)})  # fmt: skip
 
     def margins(
-        self, labels: Sequence[Any], starts: IntArray, ends: IntArray, indices: IntArray, quantity: FloatArray,
+        self, labels: Sequence[Any], indptr: IntArray, indices: IntArray, quantity: FloatArray,
         column: dict[str, int], n_columns: int,
     ) -> tuple[FloatArray, FloatArray]:  # fmt: skip
-        """Initial and maintenance margin [account, engine currency column] of the accounts whose positions
-        are ``indices[starts[j]:ends[j]]`` (instrument rows) and ``quantity`` there, labelled ``labels`` (as
-        errors name them).  A position in an instrument the mapping lacks raises, naming both."""
-        lengths = np.asarray(ends, dtype=np.int64) - np.asarray(starts, dtype=np.int64)
-        at = np.concatenate([np.arange(s, e) for s, e in zip(starts.tolist(), ends.tolist())]) if len(starts) else starts
-        rows = np.asarray(indices, dtype=np.int64)[at]
+        """Initial and maintenance margin [account, engine currency column] of the accounts ``labels`` whose
+        positions are ``indices[indptr[j]:indptr[j + 1]]`` (instrument rows) and ``quantity`` there.  A position
+        in an instrument the mapping lacks raises, naming the account and the instrument."""
+        rows = np.asarray(indices, dtype=np.int64)
         unmapped = self.contract[rows] < 0
         if unmapped.any():
             j = int(np.flatnonzero(unmapped)[0])
-            owner = int(np.searchsorted(np.cumsum(lengths), j, side="right"))
+            owner = int(np.searchsorted(indptr, j, side="right")) - 1
             raise ValueError(
                 f"account {plain(labels[owner])!r}: instrument {self.names[int(rows[j])]!r} has no entry in the SPAN "
                 "mapping"
             )
-        account = np.repeat(np.arange(len(labels), dtype=np.int64), lengths)
+        account = np.repeat(np.arange(len(labels), dtype=np.int64), np.diff(indptr))
         groups = span_margins(self.span, [plain(x) for x in labels], account, self.contract[rows],
-                              np.asarray(quantity, dtype=np.float64)[at] * self.per_unit[rows], self.options)  # fmt: skip
+                              np.asarray(quantity, dtype=np.float64) * self.per_unit[rows], self.options)  # fmt: skip
         initial, maintenance = np.zeros((len(labels), n_columns)), np.zeros((len(labels), n_columns))
         col = np.array([column[c] for c in groups.currencies], dtype=np.int64)[groups.currency]
         np.add.at(initial, (groups.account, col), groups.initial)
