@@ -244,6 +244,14 @@ class RiskEngine:
         self._settle_col = np.array([self._col[c] for c in self._settle_currency], dtype=np.int64)
         self._cells = self._settle_cells()
         self._standard_col = self._standard_columns()
+        if self._span is not None and self.cross:
+            unlisted = [c for c in self._span.currencies if c not in self.collateral.currencies]
+            if unlisted:
+                raise ValueError(
+                    f"SPAN's margin is in {', '.join(unlisted)}, which the collateral table {self.collateral.name} does "
+                    "not list: give collateral (--collateral on the command line) a table that does "
+                    "(docs/collateral.md), or cross=False (--segregated), the accounts then covering it in its currency"
+                )
         # (cross collateral only: segregated accounts take no haircut, so any currency may be held)
         self._cuts = (
             (self.collateral.haircuts(self.currencies, "im"), self.collateral.haircuts(self.currencies, "mm"))
