@@ -223,9 +223,10 @@ def _variant(name: str) -> tuple[Any, SpanOptions]:
     """The sample file changed so that each way of adding an account's CCs is taken: class 2 computed by
     the pass itself (no adjRate, class-2 rates of its own), conversion by multiplication and by division,
     capAnov floors, the pointDef weights applied."""
+    import copy
     import dataclasses
 
-    span, _ = load_params("sample")
+    span = copy.deepcopy(load_params("sample")[0])  # (a copy: the parsed file is shared by every call on its path)
     org = span.orgs[0]
     btc, eth = org.combined["BTC"], org.combined["ETH"]
     if name == "class 2 by the pass":

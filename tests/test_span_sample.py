@@ -132,3 +132,39 @@ def test_cli_span_on_the_sample_market_and_with_a_params_file(run_cli: RunCli, t
     (tmp_path / "broken.json").write_text("[1, 2")
     code, _, err = run_cli("margin", "short_strangle", "--method", "span", "--params", str(tmp_path / "broken.json"))
     assert code == 2 and "broken.json" in err and err.count("\n") == 1, err
+
+
+def test_a_file_given_by_path_is_read_once_while_it_stays_unchanged(tmp_path: Path) -> None:
+    """Every call on the same path shares one parsed file (and so its compiled models); the options are a new
+    dict each time; a file changed on disk is read again."""
+    from riskoffset.margining.span.algorithm import load_params
+
+    one, opts_one = load_params("sample")
+    two, opts_two = load_params("sample")
+    assert one is two and opts_one is not opts_two and opts_one["mapping"] is opts_two["mapping"]
+    src = sample_params_path()
+    spn = src.parent / json.loads(src.read_text())["file"]
+    copy = tmp_path / "copy.spn"
+    shutil.copy(spn, copy)
+    first = load_params(str(copy))[0]
+    assert load_params(copy)[0] is first
+    copy.write_text(spn.read_text().replace("</spanFile>", "<!-- changed -->\n</spanFile>"))
+    again = load_params(copy)[0]
+    assert again is not first and len(again.contracts) == len(first.contracts)
+
+
+def test_instruments_the_book_does_not_hold_need_no_mapping() -> None:
+    """The mapping must name every instrument the book holds; the rest of its table may be left out."""
+    from riskoffset.margining.span.algorithm import load_params
+
+    market, book = ro.Market.sample(), ro.Book.sample("short_strangle")
+    span, extra = load_params("sample")
+    held = set(book.instruments.names[book.indices].tolist())
+    mapping = {k: v for k, v in extra["mapping"].items() if k in held}
+    assert len(mapping) < len(extra["mapping"])
+    got = ro.margin(book, market, "span", {"file": span, "mapping": mapping})
+    assert got.initial == ro.margin(book, market, "span", "sample").initial
+    name = min(held)
+    del mapping[name]
+    with pytest.raises(ValueError, match=f"instrument '{name}' of the book has no entry in the SPAN mapping"):
+        ro.margin(book, market, "span", {"file": span, "mapping": mapping})

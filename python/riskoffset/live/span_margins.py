@@ -18,6 +18,7 @@ import numpy as np
 from .._types import FloatArray, IntArray
 from ..instruments import InstrumentTable
 from ..margining.columns import plain
+from ..margining.span import contracts_of
 from ..margining.span.algorithm import SpanOptions, load_params
 from ..margining.span.bulk import _usd_rate, span_margins
 from ..margining.span.model import SpanFile
@@ -53,16 +54,7 @@ class SpanInputs:
             raise ValueError("method 'span' needs a 'mapping' from instrument names to the file's contracts")
         options = SpanOptions(**extra)
         names = tuple(str(n) for n in table.names.tolist())
-        contract = np.full(len(names), -1, dtype=np.int64)
-        per_unit = np.zeros(len(names))
-        size = np.asarray(table.contract_size, dtype=np.float64)
-        for i, name in enumerate(names):
-            target = mapping.get(name)
-            if target is None:
-                continue
-            key, factor = target if isinstance(target, (tuple, list)) else (target, 1.0)
-            contract[i] = span.row(key)
-            per_unit[i] = float(factor) / float(size[i])
+        contract, per_unit = contracts_of(span, mapping, table)
         _, ccs = span.combined_commodity_of_rows()
         currencies = tuple(
             dict.fromkeys([*(c.currency for c in ccs), *([options.currency] if options.currency else []), "USD"])

@@ -16,11 +16,13 @@ precomputed by the clearing house) and may be None.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
+from ..._types import FloatArray, IntArray
 from ..columns import plain
 from ..result import MarginResult
 from .algorithm import SpanOptions, load_params, positions_rows, span_account
@@ -74,6 +76,44 @@ def span_margin(
     return span_margins(span, [None], np.zeros(len(rows), np.int64), rows, qty, opts).total()
 
 
+# Per parsed file (by identity, dropped with the file), the contract row and factor of each instrument of a table
+# under a mapping, by the identities of the mapping and the table (and the mapping's content): looked up once, not
+# on every call.
+_CONTRACTS: dict[int, dict[tuple[int, int], tuple[Any, Any, IntArray, FloatArray]]] = {}
+
+
+def contracts_of(span: SpanFile, mapping: Mapping[str, Any], table: Any) -> tuple[IntArray, FloatArray]:
+    """Per instrument row of ``table``: its contract row in ``span`` (-1 where the mapping has no entry) and SPAN
+    contracts per unit of the table's quantity (the mapping's factor over the contract size).  An entry naming a
+    contract the file lacks raises."""
+    if id(span) not in _CONTRACTS:
+        _CONTRACTS[id(span)] = {}
+        weakref.finalize(span, _CONTRACTS.pop, id(span), None)
+    kept = _CONTRACTS[id(span)]
+    entry = kept.get((id(mapping), id(table)))
+    # (the mapping compared with a copy of what it held: a dict changed in place is looked up again)
+    if entry is not None and entry[1] is table and entry[0] == mapping:
+        return entry[2], entry[3]
+    names = table.names.tolist()
+    size = table.contract_size
+    row_of: list[int] = []
+    factor: list[float] = []
+    for i, name in enumerate(names):
+        target = mapping.get(name)
+        if target is None:
+            row_of.append(-1)
+            factor.append(0.0)
+            continue
+        key, f = target if isinstance(target, (tuple, list)) else (target, 1.0)
+        row_of.append(span.row(key))
+        factor.append(float(f) / float(size[i]))
+    rows, per_unit = np.asarray(row_of, dtype=np.int64), np.asarray(factor, dtype=np.float64)
+    if len(kept) >= 16:
+        kept.clear()
+    kept[(id(mapping), id(table))] = (dict(mapping), table, rows, per_unit)
+    return rows, per_unit
+
+
 def _book_margin(
     span: SpanFile, book: Any, mapping: Mapping[str, Any] | None, account: Any, opts: SpanOptions
 ) -> MarginResult:
@@ -82,19 +122,12 @@ def _book_margin(
             "a Book needs a mapping from its instrument names to the SPAN file's contract identifiers "
             "(mapping={'BTC-27DEC24': 'EXCH:PFCODE:CID', ...})"
         )
-    names = book.instruments.names.tolist()
-    size = book.instruments.contract_size
-    row_of: list[int] = []
-    factor: list[float] = []
-    for i, name in enumerate(names):
-        target = mapping.get(name)
-        if target is None:
-            raise ValueError(f"instrument {name!r} of the book has no entry in the SPAN mapping")
-        key, f = target if isinstance(target, (tuple, list)) else (target, 1.0)
-        row_of.append(span.row(key))
-        factor.append(float(f) / float(size[i]))
-    row_arr = np.asarray(row_of, dtype=np.int64)
-    fac = np.asarray(factor, dtype=np.float64)
+    row_arr, fac = contracts_of(span, mapping, book.instruments)
+    held = np.unique(book.indices)
+    unmapped = held[row_arr[held] < 0]
+    if len(unmapped):
+        name = str(book.instruments.names[int(unmapped[0])])
+        raise ValueError(f"instrument {name!r} of the book has no entry in the SPAN mapping")
     accounts = book.accounts.tolist()
     account_row = np.repeat(np.arange(len(accounts), dtype=np.int64), np.diff(book.indptr))
     rows, qty = row_arr[book.indices], book.quantity * fac[book.indices]

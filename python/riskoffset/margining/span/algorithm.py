@@ -557,10 +557,29 @@ def sample_params_path() -> Path:
     return Path(__file__).resolve().parents[2] / "data" / "span" / "sample-synthetic.json"
 
 
+# Files read by path, kept by (path, modification time, size) so that repeated calls on the same file (every
+# `ro.margin(..., "span", "sample")`) parse it once: {key: (parsed file or JSON document)}; the latest few.
+_READ: dict[tuple[str, int, int], Any] = {}
+_READ_KEPT = 4
+
+
+def _read_once(path: Path, read: Any) -> Any:
+    """``read(path)``, or what it returned for this file unchanged since (same modification time and size)."""
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    if key not in _READ:
+        if len(_READ) >= _READ_KEPT:
+            del _READ[next(iter(_READ))]  # (the oldest)
+        _READ[key] = read(path)
+    return _READ[key]
+
+
 def load_params(params: Any) -> tuple[SpanFile, dict[str, Any]]:
     """(parsed file, other options) from a SpanFile, a path to a .spn file, a path to a JSON file holding
     {"file": path of the .spn relative to the JSON file, "mapping": ..., options}, the preset name "sample"
-    (the bundled synthetic file of the sample market), or a mapping with "file" and options."""
+    (the bundled synthetic file of the sample market), or a mapping with "file" and options.  A file given by
+    path is read once while it stays unchanged: the same parsed file (and its compiled models) serve every
+    call, and the options are a new dict each time (their mapping is shared: read it, do not change it)."""
     if isinstance(params, SpanFile):
         return params, {}
     if isinstance(params, str) and params == SAMPLE:
@@ -568,9 +587,11 @@ def load_params(params: Any) -> tuple[SpanFile, dict[str, Any]]:
     if isinstance(params, (str, Path)):
         path = Path(params)
         if path.suffix.lower() != ".json":
-            return parse_span(path), {}
+            if not path.is_file():
+                return parse_span(path), {}  # (its error names the file)
+            return _read_once(path, parse_span), {}
         try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
+            doc = _read_once(path, lambda p: json.loads(p.read_text(encoding="utf-8")))
         except json.JSONDecodeError as exc:
             raise ValueError(f"SPAN params {str(path)!r}: not valid JSON ({exc})") from None
         if not isinstance(doc, Mapping) or not isinstance(doc.get("file"), str):
