@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -561,17 +562,21 @@ def sample_params_path() -> Path:
 # `ro.margin(..., "span", "sample")`) parse it once: {key: (parsed file or JSON document)}; the latest few.
 _READ: dict[tuple[str, int, int], Any] = {}
 _READ_KEPT = 4
+_READ_LOCK = threading.Lock()
 
 
 def _read_once(path: Path, read: Any) -> Any:
     """``read(path)``, or what it returned for this file unchanged since (same modification time and size)."""
     stat = path.stat()
     key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
-    if key not in _READ:
+    with _READ_LOCK:
+        if key in _READ:
+            return _READ[key]
+    value = read(path)  # (outside the lock: a parse may take seconds; two threads may both read a new file)
+    with _READ_LOCK:
         if len(_READ) >= _READ_KEPT:
-            del _READ[next(iter(_READ))]  # (the oldest)
-        _READ[key] = read(path)
-    return _READ[key]
+            _READ.pop(next(iter(_READ)))  # (the oldest)
+        return _READ.setdefault(key, value)
 
 
 def load_params(params: Any) -> tuple[SpanFile, dict[str, Any]]:
