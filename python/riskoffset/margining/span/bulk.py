@@ -328,6 +328,109 @@ def net_accounts(
     return uniq // n_rows, uniq % n_rows, total[keep].astype(np.float64) / 1e8
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """What `span_margins` reads of a file for one set of options, whatever the positions: computed once per
+    (file, options) while the file lives (`_prepared`)."""
+
+    ccs: list[CombinedCommodity]
+    cc_of_row: IntArray
+    classes: dict[int, tuple[int, int]]
+    model_m: SpanModel
+    model_i: SpanModel | None
+    spreads: list[tuple[IntArray, int]]  # per super, inter or scanning spread: its CCs, how many must be held
+    cur_names: tuple[str, ...]
+    cc_cur: IntArray
+    risk_i_mode: IntArray  # per CC, 0: initial = maintenance, 1: val x maintenance, 2: class r_i by the pass, 3: span_account
+    adj_val: FloatArray
+    factor: FloatArray  # [CC, currency] conversion factor (dividing where `divide`; none known where `missing`)
+    divide: npt.NDArray[np.bool_]
+    missing: npt.NDArray[np.bool_]
+    cap_anov: npt.NDArray[np.bool_]  # per CC
+    usd: FloatArray  # per currency of cur_names
+
+
+_PREPARED: dict[int, dict[SpanOptions, _Prepared]] = {}
+
+
+def _prepared(span: SpanFile, opts: SpanOptions) -> _Prepared:
+    if id(span) not in _PREPARED:
+        _PREPARED[id(span)] = {}
+        weakref.finalize(span, _PREPARED.pop, id(span), None)
+    kept = _PREPARED[id(span)]
+    if opts not in kept:
+        kept[opts] = _prepare(span, opts)
+    return kept[opts]
+
+
+def _prepare(span: SpanFile, opts: SpanOptions) -> _Prepared:
+    cc_of_row, ccs = span.combined_commodity_of_rows()
+    classes: dict[int, tuple[int, int]] = {}
+    unknown_class: set[int] = set()  # no pbRateDef fits the options: span_account raises for its accounts
+    for i, org in enumerate(span.orgs):
+        try:
+            classes[i] = _classes(org, opts)
+        except ValueError:
+            classes[i], unknown_class = (1, 1), unknown_class | {i}
+    model_m = _model(span, {i: (r_m, r_m) for i, (r_m, _) in classes.items()}, opts)
+    cc_index = {(c.org, c.cc): k for k, c in enumerate(ccs)}
+    spreads: list[tuple[IntArray, int]] = []
+    for org_i, org in enumerate(span.orgs):
+        for spread in (*org.super_spreads, *org.inter_spreads):
+            members = {cc_index[(org_i, leg.cc)] for leg in spread.legs if (org_i, leg.cc) in cc_index}
+            if not members:
+                continue
+            need = min(2, len(members)) if isinstance(spread, ScanSpread) or len(members) > 1 else 1
+            spreads.append((np.array(sorted(members), dtype=np.int64), need))
+    # each account's currency: the option's, else its CCs' one (several: span_account asks for one)
+    cur_names = tuple(
+        dict.fromkeys([*(c.currency for c in ccs), *([opts.currency] if opts.currency else []), "USD"])
+    )
+    cc_cur = np.array([cur_names.index(c.currency) for c in ccs], dtype=np.int64)
+    # adjRate on a base class other than maintenance, or an initial class computed directly
+    risk_i_mode = np.zeros(len(ccs), dtype=np.int64)
+    adj_val = np.ones(len(ccs))
+    for k, c in enumerate(ccs):
+        r_m, r_i = classes[c.org]
+        adj = next(((base, val) for rr, base, val in c.adj_rates if rr == r_i and r_i != r_m), None)
+        if r_i == r_m:
+            continue
+        if adj is None:
+            risk_i_mode[k] = 2
+        elif adj[0] == r_m:
+            risk_i_mode[k], adj_val[k] = 1, adj[1]
+        else:
+            risk_i_mode[k] = 3  # another base class: span_account
+    for k, c in enumerate(ccs):
+        if c.org in unknown_class:
+            risk_i_mode[k] = 3
+    model_i = None
+    if (risk_i_mode == 2).any():
+        model_i = _model(span, {i: (r_i, r_m) for i, (r_m, r_i) in classes.items()}, opts)
+    # conversion factor of each CC to each currency (none known: span_account raises)
+    n_cc = max(len(ccs), 1)
+    factor = np.ones((n_cc, len(cur_names)))
+    divide = np.zeros((n_cc, len(cur_names)), dtype=bool)
+    missing = np.zeros((n_cc, len(cur_names)), dtype=bool)
+    for k, c in enumerate(ccs):
+        conv_table = span.orgs[c.org].cur_conv
+        for t, target in enumerate(cur_names):
+            if c.currency == target or not c.currency:
+                continue
+            if (c.currency, target) in conv_table:
+                factor[k, t] = conv_table[(c.currency, target)]
+            elif (target, c.currency) in conv_table:
+                factor[k, t], divide[k, t] = conv_table[(target, c.currency)], True
+            else:
+                missing[k, t] = True
+    cap_anov = np.array(
+        [bool(c.cap_anov if c.cap_anov is not None else span.orgs[c.org].cap_anov) for c in ccs], dtype=bool
+    )
+    usd = np.array([_usd_rate(span, c) for c in cur_names], dtype=float)
+    return _Prepared(ccs, cc_of_row, classes, model_m, model_i, spreads, cur_names, cc_cur, risk_i_mode, adj_val,
+                     factor, divide, missing, cap_anov, usd)  # fmt: skip
+
+
 def span_margins(
     span: SpanFile,
     labels: Sequence[Any],
@@ -344,16 +447,9 @@ def span_margins(
     acc, row, n = net_accounts(
         np.asarray(account, np.int64), np.asarray(rows, np.int64), np.asarray(qty, float), len(con)
     )
-    cc_of_row, ccs = span.combined_commodity_of_rows()
-    cc = cc_of_row[row] if len(row) else np.zeros(0, np.int64)
-    classes: dict[int, tuple[int, int]] = {}
-    unknown_class: set[int] = set()  # no pbRateDef fits the options: span_account raises for its accounts
-    for i, org in enumerate(span.orgs):
-        try:
-            classes[i] = _classes(org, opts)
-        except ValueError:
-            classes[i], unknown_class = (1, 1), unknown_class | {i}
-    model_m = _model(span, {i: (r_m, r_m) for i, (r_m, _) in classes.items()}, opts)
+    prep = _prepared(span, opts)
+    ccs, classes, model_m, model_i = prep.ccs, prep.classes, prep.model_m, prep.model_i
+    cc = prep.cc_of_row[row] if len(row) else np.zeros(0, np.int64)
 
     n_cc = max(len(ccs), 1)
     # (account, CC) groups of every netted position, rows ascending within a group (unlinked rows: CC -1)
@@ -374,65 +470,22 @@ def span_margins(
     slow[acc[~model_m.row_ok[row]]] = True
     linked = g_cc >= 0
     pair_acc, pair_cc = g_acc[linked], g_cc[linked]
-    cc_index = {(c.org, c.cc): k for k, c in enumerate(ccs)}
-    for org_i, org in enumerate(span.orgs):
-        for spread in (*org.super_spreads, *org.inter_spreads):
-            members = {cc_index[(org_i, leg.cc)] for leg in spread.legs if (org_i, leg.cc) in cc_index}
-            if not members:
-                continue
-            held = np.bincount(pair_acc[np.isin(pair_cc, list(members))], minlength=n_acc)
-            need = min(2, len(members)) if isinstance(spread, ScanSpread) or len(members) > 1 else 1
-            slow |= held >= need
-    # each account's currency: the option's, else its CCs' one (several: span_account asks for one)
-    cur_names = tuple(
-        dict.fromkeys([*(c.currency for c in ccs), *([opts.currency] if opts.currency else []), "USD"])
-    )
-    cc_cur = np.array([cur_names.index(c.currency) for c in ccs], dtype=np.int64)
+    for members, need in prep.spreads:
+        held = np.bincount(pair_acc[np.isin(pair_cc, members)], minlength=n_acc)
+        slow |= held >= need
+    cur_names, cc_cur = prep.cur_names, prep.cc_cur
     account_cur = np.full(n_acc, cur_names.index(opts.currency or "USD"), dtype=np.int64)
     if opts.currency is None and len(pair_acc):
         first = np.flatnonzero(np.concatenate(([True], pair_acc[1:] != pair_acc[:-1])))
         account_cur[pair_acc[first]] = cc_cur[pair_cc[first]]
         slow[pair_acc[cc_cur[pair_cc] != account_cur[pair_acc]]] = True
-    # adjRate on a base class other than maintenance, or an initial class computed directly
-    # risk_i_mode 0: = maintenance, 1: val x maintenance, 2: class r_i by the pass, 3: span_account
-    risk_i_mode = np.zeros(len(ccs), dtype=np.int64)
-    adj_val = np.ones(len(ccs))
-    for k, c in enumerate(ccs):
-        r_m, r_i = classes[c.org]
-        adj = next(((base, val) for rr, base, val in c.adj_rates if rr == r_i and r_i != r_m), None)
-        if r_i == r_m:
-            continue
-        if adj is None:
-            risk_i_mode[k] = 2
-        elif adj[0] == r_m:
-            risk_i_mode[k], adj_val[k] = 1, adj[1]
-        else:
-            risk_i_mode[k] = 3  # another base class: span_account
-    for k, c in enumerate(ccs):
-        if c.org in unknown_class:
-            risk_i_mode[k] = 3
+    risk_i_mode, adj_val = prep.risk_i_mode, prep.adj_val
     slow[pair_acc[risk_i_mode[pair_cc] == 3]] = True
-    model_i = None
-    if (risk_i_mode == 2).any():
-        model_i = _model(span, {i: (r_i, r_m) for i, (r_m, r_i) in classes.items()}, opts)
+    if model_i is not None:
         slow[g_acc[~model_i.supported[g_ccu]]] = True
         slow[acc[~model_i.row_ok[row]]] = True
-    # conversion factor of each CC to each currency (none known: span_account raises)
-    factor = np.ones((n_cc, len(cur_names)))
-    divide = np.zeros((n_cc, len(cur_names)), dtype=bool)
-    missing = np.zeros((n_cc, len(cur_names)), dtype=bool)
-    for k, c in enumerate(ccs):
-        conv_table = span.orgs[c.org].cur_conv
-        for t, target in enumerate(cur_names):
-            if c.currency == target or not c.currency:
-                continue
-            if (c.currency, target) in conv_table:
-                factor[k, t] = conv_table[(c.currency, target)]
-            elif (target, c.currency) in conv_table:
-                factor[k, t], divide[k, t] = conv_table[(target, c.currency)], True
-            else:
-                missing[k, t] = True
-    slow[pair_acc[missing[pair_cc, account_cur[pair_acc]]]] = True
+    factor, divide = prep.factor, prep.divide
+    slow[pair_acc[prep.missing[pair_cc, account_cur[pair_acc]]]] = True
 
     # the pass over the groups of the other accounts
     keep = linked & ~slow[g_acc]
@@ -455,14 +508,7 @@ def span_margins(
         return np.asarray(np.where(g_divide, v / g_factor, v * g_factor), dtype=np.float64)
 
     nov = out_m["nov"]
-    cap = (
-        np.array(
-            [bool(c.cap_anov if c.cap_anov is not None else span.orgs[c.org].cap_anov) for c in ccs],
-            dtype=bool,
-        )[g_cc]
-        if len(g_cc)
-        else np.zeros(0, dtype=bool)
-    )
+    cap = prep.cap_anov[g_cc] if len(g_cc) else np.zeros(0, dtype=bool)
     net_m, net_i = risk_m - nov, risk_i - nov
     net_m = np.where(cap, np.maximum(net_m, 0.0), net_m)
     net_i = np.where(cap, np.maximum(net_i, 0.0), net_i)
@@ -522,7 +568,7 @@ def span_margins(
         worst_cc[a], worst_index[a], worst_pnl[a] = g_cc[best], active[best], -scan_c[best]
     currencies = cur_names
     currency = account_cur.copy()
-    usd = np.array([_usd_rate(span, c) for c in currencies], dtype=float)
+    usd = prep.usd
 
     # the accounts span_account computes
     reference: dict[int, MarginResult] = {}
