@@ -11,7 +11,7 @@ one lot), ``c_k`` is the fee plus half-spread of one lot, ``z0`` the unpenalised
 penalty is relative: ``lambda`` (``cost_penalty``, default 1e-8) gives up about that fraction of the
 exposure to save cost.  Candidates that move the targeted Greeks in the same proportions (two futures of
 one underlying for a delta target) are equivalent: costs are linear in the amount, so splitting between
-them saves nothing, and only the cheapest per unit of exposure is kept (`equivalent_keep`; one ticket).
+them saves nothing, and only the cheapest per unit of exposure is kept (`equivalent_keep`; one order to send).
 The solution is rounded to whole lots greedily, coarsest candidate first: each is fixed to its floor or
 ceiling, whichever leaves the smaller objective after the candidates not yet fixed are
 re-solved, so the fine lots (perpetuals) absorb the rounding of coarse ones (options); the result reports
@@ -104,7 +104,7 @@ def equivalent_keep(
     for a delta target), only the one with the least cost per unit of exposure (``lot_cost``, per lot and
     signed, so a maker rebate counts as the cheapest); the first listed on a tie.
     Costs are linear in the amount traded, so splitting between equivalents never saves anything and
-    only adds tickets.  Candidates that move nothing are dropped too."""
+    only adds orders.  Candidates that move nothing are dropped too."""
     n = e_lot.shape[1]
     norm = np.sqrt((e_lot * e_lot).sum(axis=0))
     keep: npt.NDArray[np.bool_] = np.asarray(norm > 0, dtype=np.bool_)

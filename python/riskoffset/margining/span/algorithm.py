@@ -32,13 +32,13 @@ commodity (CC):
    val) makes class r = val x class baseR (e.g. initial = 1.1 x maintenance).
 
 Amounts are converted to the result currency with the clearing org's curConv factors.  What is
-calibrated: scan risk reproduces the textbook arrays, the weighted-price inter credit and the flat intra
-charge reproduce CME's published worked examples (see docs/span.md).  Candidates, labelled so in a result
+calibrated: scan risk reproduces a hand-worked set of risk arrays, the weighted-price inter credit and the flat
+intra charge reproduce CME's worked examples (docs/span.md gives their numbers).  Candidates, labelled so in a result
 where they contribute: P and W intra charges, F and P inter charges, super and scanning spreads; spot
 charges, the SOM method choice and cross-CC use of NOV.  Per-point scanning-spread aggregation (sPointDef) and
 volatility offsets (DELTAVOL) raise ValueError when such a spread forms.
 
-The spreads (step 3 and 5) live in riskoffset.margining.span.spreads; this module runs the steps in order on
+The spreads (steps 3 and 5 above) live in riskoffset.margining.span.spreads; this module runs the steps in order on
 one account: per-CC scan and deltas, spreads, SOM and NOV, then the assembly across CCs, classes and currencies.
 """
 
@@ -89,7 +89,7 @@ COMPONENTS: tuple[str, ...] = (
     "floor_adjustment",
 )
 CALIBRATION: dict[str, Calibration] = {
-    "scan_risk": "calibrated",  # reproduces the textbook risk arrays (see docs/span.md)
+    "scan_risk": "calibrated",  # reproduces a hand-worked set of risk arrays (docs/span.md)
     "intra_spread_charge": "exact",  # flat-rate rule, file-driven
     "spot_charge": "candidate",
     "inter_spread_credit": "calibrated",  # weighted-price delta spreads: CME's published worked example
@@ -188,7 +188,7 @@ def _arrays(span: SpanFile, rows: IntArray, r: int, r_m: int) -> tuple[FloatArra
 
 def _cc_scan(span: SpanFile, org: ClearingOrg, org_i: int, cc: CombinedCommodity, rows: IntArray, n: FloatArray,
              r: int, r_m: int, opts: SpanOptions) -> CCWork:  # fmt: skip
-    """Steps 1-2: scan risk (with time, volatility and price risk) and the delta pools."""
+    """Steps 1-2 of the module doc: scan risk (with time, volatility and price risk) and the delta pools."""
     con = span.contracts
     pdef = cc.point_defs.get(r) or org.point_defs.get(r) or cc.point_defs.get(r_m) or org.point_defs.get(r_m)
     if pdef is None:
@@ -256,7 +256,8 @@ def _cc_scan(span: SpanFile, org: ClearingOrg, org_i: int, cc: CombinedCommodity
 
 
 def _cc_finish(span: SpanFile, work: CCWork, r: int, r_m: int) -> None:
-    """Steps 3, 4, 6 and 8 of one CC: intra spreads, spot charge, remaining deltas, SOM and NOV."""
+    """Steps 3, 4, 6 and 8 of the module doc, for one CC: intra spreads, spot charge, remaining deltas, SOM and
+    NOV."""
     cc, res, rows, n, pe, dn = work.cc, work.res, work.rows, work.n, work.pe, work.dn
     con = span.contracts
     one = {cc.cc: work}
