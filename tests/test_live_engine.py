@@ -22,8 +22,8 @@ EXAMPLES = max(settings.default.max_examples // 4, 5)
 
 
 def reference(engine: ro.RiskEngine, model: str) -> tuple[ro.AccountView, dict[Any, int]]:
-    """``ro.account`` from scratch on the engine's book (with its futures' average prices), market and
-    balances: equity there is balance + options at mark + futures P&L against those averages."""
+    """``ro.account`` from scratch on the engine's book (with its futures' average prices), market, balances and
+    collateral table: equity there is balance + options at mark + futures P&L against those averages."""
     book, market, everyone = engine.book, engine.market, engine.balances
     keep = np.isin(everyone.accounts, book.accounts)  # ro.account takes balances of the book's accounts only
     balances = ro.Balances(everyone.accounts[keep], everyone.currencies, everyone.amounts[keep], allow_negative=True)
@@ -34,7 +34,7 @@ def reference(engine: ro.RiskEngine, model: str) -> tuple[ro.AccountView, dict[A
         if engine.method in ("deribit-pm", "deribit-standard")
         else ro.margin(book, market, engine.method, engine.params)
     )
-    return ro.account(book, market, balances, model, margins=margins), row
+    return ro.account(book, market, balances, model, margins=margins, collateral=engine.collateral), row
 
 
 def assert_matches(engine: ro.RiskEngine, model: str) -> None:

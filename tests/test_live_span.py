@@ -17,7 +17,7 @@ import riskoffset as ro
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from riskoffset.margining.span.algorithm import load_params
-from test_live_engine import EXAMPLES, MARKET, OPS, OPTIONS, run
+from test_live_engine import EXAMPLES, MARKET, OPS, OPTIONS, assert_matches, run
 
 DATA = Path(ro.__file__).resolve().parent / "data"
 # Deribit's table with USD added (SPAN's figures are in USD): no haircut, valued at 1.
@@ -40,29 +40,6 @@ def start_book() -> tuple[ro.Book, ro.Balances]:
 def engine_of(cross: bool, params: Any = "sample") -> ro.RiskEngine:
     book, balances = start_book()
     return ro.RiskEngine(book, MARKET, "span", params, balances=balances, cross=cross, collateral=COLLATERAL)
-
-
-def assert_matches(engine: ro.RiskEngine, model: str) -> None:
-    """Every account's figures against ``ro.account`` from scratch with ``ro.margin``'s SPAN figures."""
-    book, everyone = engine.book, engine.balances
-    keep = np.isin(everyone.accounts, book.accounts)
-    balances = ro.Balances(everyone.accounts[keep], everyone.currencies, everyone.amounts[keep], allow_negative=True)
-    margins = ro.margin(book, engine.market, "span", "sample")
-    ref = ro.account(book, engine.market, balances, model, margins=margins, collateral=COLLATERAL)
-    view = engine.accounts()
-    row = {a: i for i, a in enumerate(view.accounts.tolist())}
-    assert len(ref.accounts)
-    for i, a in enumerate(ref.accounts.tolist()):
-        j = row[a]
-        for name in ("initial_usd", "maintenance_usd", "margin_balance_usd", "available_usd", "mm_ratio"):
-            x, y = float(getattr(view, name)[j]), float(getattr(ref, name)[i])
-            assert x == pytest.approx(y, rel=1e-12, abs=1e-9), (a, name)
-        for name in ("initial", "maintenance", "equity", "balance"):
-            got = dict(zip(view.currencies, getattr(view, name)[j]))
-            for c, y in zip(ref.currencies, getattr(ref, name)[i]):
-                assert got.get(c, 0.0) == pytest.approx(y, rel=1e-12, abs=1e-9), (a, name, c)
-        assert bool(view.below_initial[j]) == bool(ref.below_initial[i]), a
-        assert bool(view.below_maintenance[j]) == bool(ref.below_maintenance[i]), a
 
 
 @pytest.mark.parametrize("cross, model", [(True, "X:SM"), (False, "S:SM")])
@@ -188,7 +165,6 @@ def test_the_replay_command_margins_the_sample_venue_under_span(run_cli: Any, sh
 def test_an_engine_saved_before_span_restores_and_trades() -> None:
     """An engine pickled without the SPAN attributes (as versions without the method wrote it) restores as the
     engine it was, trades and ticks, and ends where a from-scratch computation does."""
-    from test_live_engine import assert_matches as assert_matches_pm
     from test_live_engine import restored_without
     from test_live_engine import start_book as pm_book
 
@@ -198,4 +174,4 @@ def test_an_engine_saved_before_span_restores_and_trades() -> None:
     assert old._span is None and not old.span
     old.on_trade("A", OPTIONS[1], -2.0, 0.01, timestamp=1)
     old.on_index("BTC", MARKET.index["BTC"] * 0.9, timestamp=2)
-    assert_matches_pm(old, "X:PM")
+    assert_matches(old, "X:PM")
