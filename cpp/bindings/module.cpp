@@ -10,7 +10,10 @@ void register_scenarios(py::module_& m);
 void register_book(py::module_& m);
 void register_memory(py::module_& m);
 void register_margin(py::module_& m);
-void register_grid_span(py::module_& m);
+void register_grid(py::module_& m);
+namespace riskoffset_bindings {
+void register_span(py::module_& m);
+}
 void register_contributors(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
@@ -25,7 +28,8 @@ PYBIND11_MODULE(_core, m) {
   register_book(book);
   auto margin = m.def_submodule("margin", "Portfolio margin of every account group of a book");
   register_margin(margin);
-  register_grid_span(margin);
+  register_grid(margin);
+  riskoffset_bindings::register_span(margin);
   register_contributors(margin);
   auto memory = m.def_submodule("memory", "The pool of reused result buffers");
   register_memory(memory);

@@ -348,6 +348,7 @@ class _Prepared:
     missing: npt.NDArray[np.bool_]
     cap_anov: npt.NDArray[np.bool_]  # per CC
     usd: FloatArray  # per currency of cur_names
+    one_account: Any  # `_core.margin.SpanAccount`: these steps for one account in one call (`span_one_account`)
 
 
 _PREPARED: dict[int, dict[SpanOptions, _Prepared]] = {}
@@ -427,8 +428,38 @@ def _prepare(span: SpanFile, opts: SpanOptions) -> _Prepared:
         [bool(c.cap_anov if c.cap_anov is not None else span.orgs[c.org].cap_anov) for c in ccs], dtype=bool
     )
     usd = np.array([_usd_rate(span, c) for c in cur_names], dtype=float)
+    routing: dict[str, Any] = {
+        "supported_m": model_m.supported.astype(np.uint8),
+        "row_ok_m": model_m.row_ok.astype(np.uint8),
+        "risk_i_mode": risk_i_mode,
+        "adj_val": adj_val,
+        "cap_anov": cap_anov.astype(np.uint8),
+        "cc_cur": cc_cur,
+        "factor": factor,
+        "divide": divide.astype(np.uint8),
+        "missing": missing.astype(np.uint8),
+        "spread_offset": np.cumsum([0, *(len(members) for members, _ in spreads)], dtype=np.int64),
+        "spread_cc": np.concatenate([np.zeros(0, np.int64), *(members for members, _ in spreads)]),
+        "spread_need": np.array([need for _, need in spreads], dtype=np.int64),
+        "currency": cur_names.index(opts.currency) if opts.currency else -1,
+    }
+    if model_i is not None:
+        routing["supported_i"], routing["row_ok_i"] = model_i.supported.astype(np.uint8), model_i.row_ok.astype(np.uint8)
+    one_account = _core.margin.SpanAccount(model_m.arrays, None if model_i is None else model_i.arrays, routing)
     return _Prepared(ccs, cc_of_row, classes, model_m, model_i, spreads, cur_names, cc_cur, risk_i_mode, adj_val,
-                     factor, divide, missing, cap_anov, usd)  # fmt: skip
+                     factor, divide, missing, cap_anov, usd, one_account)  # fmt: skip
+
+
+def span_one_account(span: SpanFile, rows: IntArray, qty: FloatArray, opts: SpanOptions) -> tuple[float, float, str] | None:
+    """(initial, maintenance, currency) of one account holding ``qty`` contracts of contract ``rows`` (need not be
+    netted), as `span_margins` gives that account, in one compiled call; None where `span_margins` takes it
+    through `span_account` (module doc)."""
+    prep = _prepared(span, opts)
+    out = prep.one_account(rows, qty)
+    if out is None:
+        return None
+    initial, maintenance, currency = out
+    return initial, maintenance, prep.cur_names[currency]
 
 
 def span_margins(
@@ -509,14 +540,9 @@ def span_margins(
 
     nov = out_m["nov"]
     cap = prep.cap_anov[g_cc] if len(g_cc) else np.zeros(0, dtype=bool)
-    net_m, net_i = risk_m - nov, risk_i - nov
-    net_m = np.where(cap, np.maximum(net_m, 0.0), net_m)
-    net_i = np.where(cap, np.maximum(net_i, 0.0), net_i)
     scan, intra, spot, som = out_m["scan"], out_m["intra"], out_m["spot"], out_m["som"]
     base_sum = scan + intra + spot
     parts = {
-        "maintenance": conv(net_m),
-        "initial": conv(net_i),
         "scan_risk": conv(scan),
         "intra_spread_charge": conv(intra),
         "spot_charge": conv(spot),
@@ -531,8 +557,11 @@ def span_margins(
         seg = np.flatnonzero(np.concatenate(([True], ga[1:] != ga[:-1])))
         for name, v in parts.items():
             per_acc[name][ga[seg]] = np.add.reduceat(v[keep_g], seg)
-    maintenance = np.maximum(per_acc["maintenance"], 0.0)
-    initial = np.maximum(per_acc["initial"], 0.0)
+    # each account's CCs added up by the code `span_one_account` runs
+    initial, maintenance = _core.margin.span_account_totals(
+        g_acc[keep_g], risk_m[keep_g], risk_i[keep_g], nov[keep_g], cap[keep_g].astype(np.uint8), g_factor[keep_g],
+        g_divide[keep_g].astype(np.uint8), n_acc,
+    )
     components = {name: np.zeros(n_acc) for name in COMPONENTS}
     for name in (
         "scan_risk",

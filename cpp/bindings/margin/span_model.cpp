@@ -1,0 +1,164 @@
+// SpanModel: the compiled SPAN arrays checked once (their layout: offsets, pools, spreads, spot rates); the rows a
+// pass reads are checked as positions name them (check_row), so a large file costs nothing for the rows no
+// account holds.
+#include "span_model.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "../common/require.hpp"
+
+namespace py = pybind11;
+
+namespace riskoffset_bindings {
+namespace {
+
+// One named array of the model, with `size` entries (or any number when size < 0).
+template <typename T>
+SpanArray<T> model_array(const py::dict& model, const char* name, py::ssize_t size) {
+  RO_CHECK(model.contains(name), std::string("SPAN model: no '") + name + "' array");
+  SpanArray<T> a = SpanArray<T>::ensure(model[name]);
+  RO_CHECK(a, std::string("SPAN model: '") + name + "' is not a numeric array");
+  if (reinterpret_cast<std::uintptr_t>(a.data()) % alignof(T) != 0) a = SpanArray<T>::ensure(a.attr("copy")());
+  RO_CHECK(size < 0 || a.size() == size, std::string("SPAN model: '") + name + "' has " + std::to_string(a.size()) +
+                                             " entries, expected " + std::to_string(size));
+  return a;
+}
+
+template <typename T>
+void check_offsets(const SpanArray<T>& offsets, std::int64_t total, const char* name) {
+  RO_CHECK(offsets.size() >= 1 && offsets.data()[0] == 0 && offsets.data()[offsets.size() - 1] == total,
+           std::string("SPAN model: '") + name + "' must run from 0 to " + std::to_string(total));
+  for (py::ssize_t j = 0; j + 1 < offsets.size(); ++j)
+    RO_CHECK(offsets.data()[j] <= offsets.data()[j + 1],
+             std::string("SPAN model: '") + name + "' decreases at " + std::to_string(j));
+}
+
+}  // namespace
+
+SpanModel::SpanModel(const py::dict& model) {
+  arrays_ = model_array<double>(model, "arrays", -1);
+  RO_CHECK(arrays_.ndim() == 2, "SPAN model: 'arrays' must be (contracts, points)");
+  n_rows = arrays_.shape(0), n_points = arrays_.shape(1);
+  delta_ = model_array<double>(model, "delta", n_rows);
+  period_pool_ = model_array<std::int64_t>(model, "period_pool", n_rows);
+  som_mask_ = model_array<std::uint64_t>(model, "som_mask", n_rows);
+  scan_mask_ = model_array<std::uint64_t>(model, "scan_mask", n_rows);
+  option_ = model_array<std::int8_t>(model, "option", n_rows);
+  premium_ = model_array<std::uint8_t>(model, "premium", n_rows);
+  price_ = model_array<double>(model, "price", n_rows);
+  cvf_ = model_array<double>(model, "cvf", n_rows);
+  cc_of_row_ = model_array<std::int64_t>(model, "cc_of_row", n_rows);
+  cc_of_row = cc_of_row_.data();
+  pool_offset_ = model_array<std::int64_t>(model, "pool_offset", -1);
+  n_cc = pool_offset_.size() - 1;
+  RO_CHECK(n_cc >= 0, "SPAN model: 'pool_offset' needs n_cc + 1 entries");
+  n_tier_pools_ = model_array<std::int64_t>(model, "n_tier_pools", n_cc);
+  star_ = model_array<std::uint8_t>(model, "star", n_cc);
+  n_scan_tiers_ = model_array<std::int64_t>(model, "n_scan_tiers", n_cc);
+  spread_offset_ = model_array<std::int64_t>(model, "spread_offset", n_cc + 1);
+  som_offset_ = model_array<std::int64_t>(model, "som_offset", n_cc + 1);
+  spot_offset_ = model_array<std::int64_t>(model, "spot_offset", n_cc + 1);
+  const std::int64_t n_spot = spot_offset_.data()[n_cc];
+  spot_sprd_ = model_array<double>(model, "spot_sprd", n_spot);
+  spot_outr_ = model_array<double>(model, "spot_outr", n_spot);
+  spot_pool_offset_ = model_array<std::int64_t>(model, "spot_pool_offset", n_spot + 1);
+  spot_pool_ = model_array<std::int64_t>(model, "spot_pool", spot_pool_offset_.data()[n_spot]);
+  som_gross_ = model_array<std::uint8_t>(model, "som_gross", n_cc);
+  period_tier_ = model_array<std::int64_t>(model, "period_tier", pool_offset_.data()[n_cc]);
+  som_rate_ = model_array<double>(model, "som_rate", som_offset_.data()[n_cc]);
+  const std::int64_t n_spreads = spread_offset_.data()[n_cc];
+  leg_offset_ = model_array<std::int64_t>(model, "leg_offset", n_spreads + 1);
+  method_ = model_array<std::int8_t>(model, "method", n_spreads);
+  amount_ = model_array<double>(model, "amount", n_spreads);
+  kind_ = model_array<std::uint8_t>(model, "kind", n_spreads);
+  const std::int64_t n_legs = leg_offset_.data()[n_spreads];
+  leg_pool_ = model_array<std::int64_t>(model, "leg_pool", n_legs);
+  leg_side_ = model_array<double>(model, "leg_side", n_legs);
+  leg_ratio_ = model_array<double>(model, "leg_ratio", n_legs);
+  leg_rate_ = model_array<double>(model, "leg_rate", n_legs);
+
+  const std::int64_t* pool_offset = pool_offset_.data();
+  check_offsets(pool_offset_, pool_offset[n_cc], "pool_offset");
+  check_offsets(spread_offset_, n_spreads, "spread_offset");
+  check_offsets(som_offset_, som_rate_.size(), "som_offset");
+  check_offsets(leg_offset_, n_legs, "leg_offset");
+  check_offsets(spot_offset_, n_spot, "spot_offset");
+  check_offsets(spot_pool_offset_, spot_pool_.size(), "spot_pool_offset");
+  for (std::int64_t r = 0; r < n_spot; ++r)
+    RO_CHECK(std::isfinite(spot_sprd_.data()[r]) && std::isfinite(spot_outr_.data()[r]),
+             "SPAN model: spot rate " + std::to_string(r) + " is not finite");
+  for (std::int64_t c = 0; c < n_cc; ++c) {
+    const std::int64_t scan_tiers = n_scan_tiers_.data()[c];
+    RO_CHECK(scan_tiers >= 0 && scan_tiers <= 64, "SPAN model: CC " + std::to_string(c) + ": scan tiers outside 0..64");
+    max_scan_tiers_ = std::max<std::size_t>(max_scan_tiers_, static_cast<std::size_t>(scan_tiers));
+    const std::int64_t size = pool_offset[c + 1] - pool_offset[c], tiers = n_tier_pools_.data()[c];
+    const bool star = star_.data()[c] != 0;
+    RO_CHECK(size >= 1 && tiers >= 0 && tiers < size, "SPAN model: CC " + std::to_string(c) + ": bad pool layout");
+    RO_CHECK(!star || tiers == 0, "SPAN model: CC " + std::to_string(c) + ": a '*' CC has no tier pools");
+    for (std::int64_t k = 0; k < size; ++k) {
+      const std::int64_t t = period_tier_.data()[pool_offset[c] + k];
+      RO_CHECK(t >= -1 && t < std::max<std::int64_t>(tiers, 1) && (k >= tiers || t == -1),
+               "SPAN model: CC " + std::to_string(c) + ": pool " + std::to_string(k) + " names a tier outside its pools");
+    }
+    RO_CHECK(som_offset_.data()[c + 1] - som_offset_.data()[c] <= 64,
+             "SPAN model: CC " + std::to_string(c) + ": more than 64 SOM tiers");
+    for (std::int64_t s = spread_offset_.data()[c]; s < spread_offset_.data()[c + 1]; ++s) {
+      const std::int8_t method = method_.data()[s];
+      RO_CHECK(method >= 0 && method <= 2, "SPAN model: spread " + std::to_string(s) + ": method outside 0..2");
+      const std::int64_t legs = leg_offset_.data()[s + 1] - leg_offset_.data()[s];
+      RO_CHECK(method == 2 || legs <= 8, "SPAN model: spread " + std::to_string(s) + ": more than 8 legs");
+      for (std::int64_t l = leg_offset_.data()[s]; l < leg_offset_.data()[s + 1]; ++l) {
+        RO_CHECK(leg_pool_.data()[l] >= 0 && leg_pool_.data()[l] < size,
+                 "SPAN model: spread " + std::to_string(s) + ": a leg names a pool outside its CC");
+        RO_CHECK(std::isfinite(leg_ratio_.data()[l]) && leg_ratio_.data()[l] > 0,
+                 "SPAN model: spread " + std::to_string(s) + ": leg ratio must be finite and > 0");
+      }
+    }
+    for (std::int64_t r = spot_offset_.data()[c]; r < spot_offset_.data()[c + 1]; ++r)
+      for (std::int64_t q = spot_pool_offset_.data()[r]; q < spot_pool_offset_.data()[r + 1]; ++q)
+        RO_CHECK(spot_pool_.data()[q] >= tiers + (star ? 1 : 0) && spot_pool_.data()[q] < size - 1,
+                 "SPAN model: spot rate " + std::to_string(r) + " names a pool that is not one of its CC's periods");
+    max_pools_ = std::max<std::size_t>(max_pools_, static_cast<std::size_t>(size));
+  }
+}
+
+void SpanModel::check_row(std::int64_t i, std::int64_t c) const {
+  RO_CHECK(i >= 0 && i < n_rows, "contract row " + std::to_string(i) + " is outside the file");
+  RO_CHECK(cc_of_row[i] == c,
+           "contract row " + std::to_string(i) + " is not in its group's combined commodity");
+  const std::int64_t pp = period_pool_.data()[i];
+  RO_CHECK(pp >= n_tier_pools_.data()[c] + (star_.data()[c] ? 1 : 0) &&
+               pp < pool_offset_.data()[c + 1] - pool_offset_.data()[c],
+           "SPAN model: contract row " + std::to_string(i) + ": period pool outside its CC");
+  const double* a = arrays_.data() + i * n_points;
+  for (std::int64_t j = 0; j < n_points; ++j)
+    RO_CHECK(std::isfinite(a[j]), "contract row " + std::to_string(i) + ": risk array not finite");
+  RO_CHECK(std::isfinite(delta_.data()[i]), "contract row " + std::to_string(i) + ": delta not finite");
+  RO_CHECK(!premium_.data()[i] || (std::isfinite(price_.data()[i]) && std::isfinite(cvf_.data()[i])),
+           "contract row " + std::to_string(i) + ": price or cvf not finite");
+}
+
+std::size_t SpanModel::scratch_size() const {
+  return 4 * max_pools_ + (1 + max_scan_tiers_) * (static_cast<std::size_t>(n_points) + 1);
+}
+
+riskoffset::SpanBook SpanModel::book() const {
+  riskoffset::SpanBook b;
+  b.arrays = arrays_.data(), b.n_points = static_cast<std::size_t>(n_points);
+  b.delta = delta_.data(), b.period_pool = period_pool_.data(), b.som_mask = som_mask_.data();
+  b.option = option_.data(), b.scan_mask = scan_mask_.data(), b.n_scan_tiers = n_scan_tiers_.data();
+  b.max_scan_tiers = max_scan_tiers_, b.premium = premium_.data(), b.price = price_.data(), b.cvf = cvf_.data();
+  b.pool_offset = pool_offset_.data(), b.n_tier_pools = n_tier_pools_.data(), b.period_tier = period_tier_.data();
+  b.star = star_.data(), b.spread_offset = spread_offset_.data(), b.som_offset = som_offset_.data();
+  b.som_gross = som_gross_.data(), b.som_rate = som_rate_.data(), b.leg_offset = leg_offset_.data();
+  b.method = method_.data(), b.amount = amount_.data(), b.kind = kind_.data(), b.leg_pool = leg_pool_.data();
+  b.leg_side = leg_side_.data(), b.leg_ratio = leg_ratio_.data(), b.leg_rate = leg_rate_.data();
+  b.max_pools = max_pools_;
+  b.spot_offset = spot_offset_.data(), b.spot_sprd = spot_sprd_.data(), b.spot_outr = spot_outr_.data();
+  b.spot_pool_offset = spot_pool_offset_.data(), b.spot_pool = spot_pool_.data();
+  return b;
+}
+
+}  // namespace riskoffset_bindings

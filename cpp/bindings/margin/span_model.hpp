@@ -1,0 +1,44 @@
+// The arrays a SPAN risk-parameter file compiles to for one rate class (riskoffset.margining.span.bulk,
+// `compile_model`), bound and checked once with the field named; `book()` points the SIMD pass's SpanBook at
+// them, the caller filling in its groups of positions.
+#pragma once
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "riskoffset/grid_span_kernels.hpp"
+
+namespace riskoffset_bindings {
+
+template <typename T>
+using SpanArray = pybind11::array_t<T, pybind11::array::c_style | pybind11::array::forcecast>;
+
+class SpanModel {
+ public:
+  explicit SpanModel(const pybind11::dict& model);
+
+  // The model's fields of a SpanBook (group_start, group_cc, n_groups, row and n left empty).
+  riskoffset::SpanBook book() const;
+  // Doubles of scratch the pass needs (SpanGroupsKernel).
+  std::size_t scratch_size() const;
+  // Raises (ValueError naming the field and row) unless contract row i may be read by the pass as a position of
+  // CC c: a row of the file, in c, its period pool inside c, its risk array, delta and premium price finite.
+  void check_row(std::int64_t i, std::int64_t c) const;
+
+  std::int64_t n_rows = 0, n_points = 0, n_cc = 0;
+  const std::int64_t* cc_of_row = nullptr;
+
+ private:
+  SpanArray<double> arrays_, delta_, price_, cvf_, spot_sprd_, spot_outr_, som_rate_, amount_, leg_side_, leg_ratio_,
+      leg_rate_;
+  SpanArray<std::int64_t> period_pool_, cc_of_row_, pool_offset_, n_tier_pools_, n_scan_tiers_, spread_offset_,
+      som_offset_, spot_offset_, spot_pool_offset_, spot_pool_, period_tier_, leg_offset_, leg_pool_;
+  SpanArray<std::uint64_t> som_mask_, scan_mask_;
+  SpanArray<std::int8_t> option_, method_;
+  SpanArray<std::uint8_t> premium_, star_, som_gross_, kind_;
+  std::size_t max_pools_ = 1, max_scan_tiers_ = 0;
+};
+
+}  // namespace riskoffset_bindings
