@@ -7,6 +7,7 @@ fails after a trade puts the account's SPAN margin back; snapshots restore."""
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,9 @@ import pytest
 import riskoffset as ro
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from riskoffset.margining.span import bulk
 from riskoffset.margining.span.algorithm import load_params
+from riskoffset.margining.span.model import DeltaSpread, Leg
 from test_live_engine import EXAMPLES, MARKET, OPS, OPTIONS, assert_matches, run
 
 DATA = Path(ro.__file__).resolve().parent / "data"
@@ -108,6 +111,43 @@ def test_a_failed_update_puts_the_span_margin_back() -> None:
     with pytest.raises(ValueError, match="not a finite"):
         engine.on_trade("A", OPTIONS[2], 1.0, 1e306)  # (its premium in USD overflows)
     assert engine.account("A") == was
+
+
+def test_a_failed_trade_in_one_compiled_call_puts_the_span_margin_back() -> None:
+    """The same on an instrument the account holds (its trade, SPAN margin and refresh in one compiled call): the
+    call computes the account's SPAN for the new positions, then finds its premium non-finite and puts
+    everything back."""
+    engine = engine_of(True)
+    engine.on_trade("A", OPTIONS[0], 1.0, 0.01)  # (its SPAN margin moved: a put-back would show)
+    was = engine.account("A")
+    with pytest.raises(ValueError, match="not a finite"):
+        engine.on_trade("A", OPTIONS[0], 3.0, 1e306)
+    assert engine.account("A") == was
+    assert_matches(engine, "X:SM")
+
+
+def inter_spread_params() -> dict[str, Any]:
+    """The sample file with an inter-commodity spread between BTC and ETH: an account holding both is computed
+    by SPAN's full path (`span_account`), never by the compiled one-account call."""
+    span, extra = load_params("sample")
+    span = copy.deepcopy(span)  # (the parsed sample is shared by every call on its path)
+    legs = (Leg("BTC", "", "", "A", 1.0), Leg("ETH", "", "", "B", 10.0))
+    span.orgs[0].inter_spreads = (DeltaSpread(1, "", {1: 50.0}, {}, legs),)
+    return {"file": span, "mapping": extra["mapping"]}
+
+
+def test_a_trade_of_an_account_spans_full_path_computes_takes_that_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """B holds BTC and ETH, which the inter spread links: its trade goes through SPAN's full path; A holds only
+    BTC: its trade stays in the compiled call.  Both end where a from-scratch computation does."""
+    engine = engine_of(True, inter_spread_params())
+    full: list[Any] = []
+    real = bulk.span_account
+    monkeypatch.setattr(bulk, "span_account", lambda *a, **k: full.append(k.get("account")) or real(*a, **k))
+    engine.on_trade("A", "BTC-PERPETUAL", 10_000.0, MARKET.marks["BTC-PERPETUAL"])
+    assert full == []
+    engine.on_trade("B", "ETH-PERPETUAL", 500.0, MARKET.marks["ETH-PERPETUAL"])
+    assert full == ["B"]
+    assert_matches(engine, "X:SM")
 
 
 def test_a_snapshot_restores_and_follows_the_same_updates(tmp_path: Path) -> None:

@@ -28,6 +28,7 @@
 #include "../common/require.hpp"
 #include "../scenarios/option_reprice.hpp"
 #include "grid_live.hpp"
+#include "span_account.hpp"
 #include "standard_units.hpp"
 #include "riskoffset/dispatch.hpp"
 #include "riskoffset/parallel.hpp"
@@ -171,6 +172,7 @@ class LiveRefresh {
     RO_CHECK(!given || !(pm || standard_.bound() || grid_.bound()), "a refresh computes one margin method");
     RO_CHECK(pm_ || standard_.bound() || grid_.bound() || given,
              "a refresh computes a margin method: give the PM arrays, a 'standard' or 'grid' entry, or 'given_margin'");
+    if (instruments.contains("span")) bind_span(instruments["span"].cast<py::dict>(), given);
   }
 
   // Recompute the accounts whose positions are starts[a] .. ends[a] - 1 of the pool arrays (engine rows
@@ -269,13 +271,30 @@ class LiveRefresh {
     bal[sc] += f.realised;
     bal[fc] -= fee;
     if (!refresh) return {length, false, was, was, py::object(), held_changed};
+    const auto put_back = [&] {
+      bal[fc] = saved_fee, bal[sc] = saved_settle;  // both saved before either moved
+      if (written_in_place) pool.quantity[at] = held, pool.average[at] = held_average;
+      acc.start[ru] = s, acc.end[ru] = e;
+    };
+    if (span_) {  // SPAN: the account's margin for its positions now, which the refresh then settles against
+      bool covered = false;
+      try {
+        covered = span_margin(acc);
+      } catch (...) {
+        put_back();
+        throw;
+      }
+      if (!covered) {  // the caller computes the account by the full path
+        put_back();
+        return {-3, false, was, was, py::object(), false};
+      }
+    }
     py::object captured;
     const bool bad = !refresh_one(
         acc, was,
         [&] {
-          bal[fc] = saved_fee, bal[sc] = saved_settle;  // both saved before either moved
-          if (written_in_place) pool.quantity[at] = held, pool.average[at] = held_average;
-          acc.start[ru] = s, acc.end[ru] = e;
+          put_back();
+          if (span_) span_restore(acc.row);
         },
         top, captured);
     return {length, bad, was, level_[ru], std::move(captured), held_changed && !bad};
@@ -537,6 +556,56 @@ class LiveRefresh {
     std::unique_lock<std::mutex> hold;
     riskoffset::PmScratch* scratch = nullptr;
   };
+  // SPAN under a given margin (the `instruments` dict's "span" entry): its "account", a SpanAccount bound to the
+  // file; per instrument row its "contract" row in the file (-1: none) and contracts per unit of the engine's
+  // quantity ("per_unit"); per currency of the SpanAccount the engine's currency "column" (-1: none).
+  void bind_span(const py::dict& span, bool given) {
+    RO_CHECK(given, "a 'span' entry settles a given margin: give 'given_margin' too");
+    span_ = &span["account"].cast<riskoffset_bindings::SpanAccount&>();
+    span_contract_ = live_array<std::int64_t>(span, "contract");
+    span_per_unit_ = live_array<double>(span, "per_unit");
+    span_col_ = live_array<std::int64_t>(span, "column");
+    same_length(span_contract_, n_instr_, "span contract"), same_length(span_per_unit_, n_instr_, "span per_unit");
+    for (std::size_t i = 0; i < n_instr_; ++i)
+      RO_CHECK(span_contract_.data()[i] >= -1 && span_contract_.data()[i] < span_->n_rows(),
+               "span contract of instrument row " + std::to_string(i) + " is outside the file");
+    RO_CHECK(span_col_.ndim() == 1 && span_col_.size() == span_->n_currencies(),
+             "span column needs one entry per currency of the SPAN account");
+    for (py::ssize_t c = 0; c < span_col_.size(); ++c)
+      RO_CHECK(span_col_.data()[c] >= -1 && span_col_.data()[c] < static_cast<std::int64_t>(k_),
+               "span column " + std::to_string(c) + " is outside the engine's currencies");
+  }
+
+  // The SPAN margin of the account of `acc` for the positions of its segment, in its margin columns (the old
+  // ones saved for span_restore); false, with nothing written, where the full path computes it (an instrument
+  // without contract, an account the SpanAccount refuses, a currency the engine lacks).
+  bool span_margin(const OneAccount& acc) {
+    const std::int64_t first = acc.start[acc.row], last = acc.end[acc.row];
+    span_rows_.clear(), span_n_.clear();
+    for (std::int64_t p = first; p < last; ++p) {
+      const auto i = static_cast<std::size_t>(acc.indices[p]);
+      const std::int64_t contract = span_contract_.data()[i];
+      if (contract < 0) return false;
+      span_rows_.push_back(contract);
+      span_n_.push_back(acc.amounts[p] * span_per_unit_.data()[i]);
+    }
+    riskoffset_bindings::SpanAccountFigures f;
+    if (!span_->margin(span_rows_.data(), span_n_.data(), span_rows_.size(), f)) return false;
+    const std::int64_t col = span_col_.data()[f.currency];
+    if (col < 0) return false;
+    double* im = initial_ + acc.row * k_;
+    double* mm = maintenance_ + acc.row * k_;
+    span_saved_.assign(im, im + k_);
+    span_saved_.insert(span_saved_.end(), mm, mm + k_);
+    std::fill(im, im + k_, 0.0), std::fill(mm, mm + k_, 0.0);
+    im[col] = f.initial, mm[col] = f.maintenance;
+    return true;
+  }
+  void span_restore(std::size_t row) {
+    std::copy(span_saved_.begin(), span_saved_.begin() + static_cast<std::ptrdiff_t>(k_), initial_ + row * k_);
+    std::copy(span_saved_.begin() + static_cast<std::ptrdiff_t>(k_), span_saved_.end(), maintenance_ + row * k_);
+  }
+
   KeptScratch kept_scratch() {
     KeptScratch kept{std::unique_lock<std::mutex>(one_mutex_, std::try_to_lock)};
     if (!pm_ || !kept.hold.owns_lock()) return kept;
@@ -1105,6 +1174,11 @@ class LiveRefresh {
   py::array_t<std::int64_t> standard_col_;
   // a scenario grid (bound when the instruments carry one): its P&L rows, keyed by settle_col
   riskoffset_bindings::BoundGrid grid_;
+  riskoffset_bindings::SpanAccount* span_ = nullptr;  // (its Python object is kept with the instruments dict)
+  py::array_t<std::int64_t> span_contract_, span_col_;
+  py::array_t<double> span_per_unit_;
+  std::vector<std::int64_t> span_rows_;
+  std::vector<double> span_n_, span_saved_;
   py::array_t<std::int64_t> instrument_key_, column_, key_cur_, coin_col_;
   py::array_t<double> vectors_, delta_, t_column_, extended_, key_rate_, coin_moves_, gain_cap_;
   py::array_t<std::uint8_t> key_on_;

@@ -760,8 +760,9 @@ class RiskEngine:
                 self._columns_cache["standard_col"] = self._standard_col
             if self._grid is not None:  # the refresh sums the grid's scenarios per (account, currency)
                 self._columns_cache["grid"] = self._grid_arrays()
-            if self._span is not None:  # the refresh settles the margin `_span_margins` wrote
+            if self._span is not None:  # the refresh settles the margin `_span_margins` wrote (or, on a trade, its own)
                 self._columns_cache["given_margin"] = True
+                self._columns_cache["span"] = self._span.refresh_entry(self._col)
         return self._columns_cache
 
     def _pm_arrays(self, keys: IntArray | None) -> dict[str, Any] | None:
@@ -1394,15 +1395,15 @@ class RiskEngine:
                 )
             label = account if type(account) is int else account_label(account, self.positions.labels)  # (an int: as it is)
             a = self.positions.row_of.get(label)
-            # (with savepoints every update goes through the undo log, and SPAN's margin is computed here after
-            # the fill: `_trade_in_steps`)
-            fast = self._savepoints is None and self._span is None
-            if a is not None and self._held[row_i] and not self._spot[row_i] and fast:
-                # The common case in one compiled call: position, cash and the account's figures, all or nothing.
-                was, now, captured = self._fill(a, row_i, q, px, fee_amount, fee_col, refresh=True)
-                if was != now:
-                    self._emit(a, was, now, timestamp, captured)
-            else:
+            # (with savepoints every update goes through the undo log: `_trade_in_steps`)
+            filled = None
+            if a is not None and self._held[row_i] and not self._spot[row_i] and self._savepoints is None:
+                # The common case in one compiled call: position, cash and the account's figures (under SPAN its
+                # margin too, unless the account needs SPAN's full path: None), all or nothing.
+                filled = self._fill(a, row_i, q, px, fee_amount, fee_col, refresh=True)
+                if filled is not None and filled[0] != filled[1]:
+                    self._emit(a, filled[0], filled[1], timestamp, filled[2])
+            if filled is None:
                 self._trade_in_steps(label, row_i, q, px, fee_amount, fee_col, timestamp)
             if trade_id is not None:
                 self._trade_ids.add(str(trade_id))
@@ -1443,14 +1444,15 @@ class RiskEngine:
 
     def _fill(
         self, a: int, row_i: int, q: float, px: float, fee: float, fee_col: int, *, refresh: bool, anew: bool = False
-    ) -> tuple[int, int, Captured | None]:
+    ) -> tuple[int, int, Captured | None] | None:
         """The fill in the pool and the account's balances (premium, realised futures P&L, fee), and with
         ``refresh`` the account recomputed, in one compiled call (all or nothing: a non-finite figure leaves
         the account as it was and raises).  Outside an update's undo, a fill that neither opens nor closes a
         position changes it where it lies (no new segment, nothing for the pool to collect later; ``anew``
         writes the segment anew all the same, as every fill once did, for comparisons).  Returns the
         account's level before and after, and what the call captured of it for its event when the level changed
-        (`_emit_rows`)."""
+        (`_emit_rows`); None, with nothing changed, where under SPAN the refresh leaves the account to SPAN's full
+        path (`_trade_in_steps`)."""
         p = self.positions
         trade = self._bound_refresh(None).trade
         top = self.TOP_CONTRIBUTORS if refresh else 0
@@ -1463,6 +1465,8 @@ class RiskEngine:
                                                      row_i, q, px, fee, fee_col, refresh, top, in_place)  # fmt: skip
         if bad:
             raise self._not_finite(a)
+        if n == -3:  # (SPAN's full path)
+            return None
         if n >= 0:  # (-2: written in place)
             p.appended(a, n, row_i if held else -1)
         return was, now, captured

@@ -20,7 +20,7 @@ from ..instruments import InstrumentTable
 from ..margining.columns import plain
 from ..margining.span import contracts_of
 from ..margining.span.algorithm import SpanOptions, load_params
-from ..margining.span.bulk import _usd_rate, span_margins
+from ..margining.span.bulk import _prepared, _usd_rate, span_margins, span_one_account
 from ..margining.span.model import SpanFile
 
 
@@ -63,6 +63,18 @@ class SpanInputs:
         return cls(span, options, contract, per_unit, names, currencies,
                    {c: r for c, r in rates.items() if np.isfinite(r)})  # fmt: skip
 
+    def refresh_entry(self, column: dict[str, int]) -> dict[str, Any]:
+        """What the engine's compiled refresh needs to compute an account's SPAN itself after a trade (the
+        "span" entry of its instrument columns): the one-account call bound to the file, per instrument row its
+        contract row and contracts per unit, per currency of that call the engine's column (``column``)."""
+        prep = _prepared(self.span, self.options)
+        return {
+            "account": prep.one_account,
+            "contract": np.ascontiguousarray(self.contract, dtype=np.int64),
+            "per_unit": np.ascontiguousarray(self.per_unit, dtype=np.float64),
+            "column": np.array([column.get(c, -1) for c in prep.cur_names], dtype=np.int64),
+        }
+
     def margins(
         self, labels: Sequence[Any], indptr: IntArray, indices: IntArray, quantity: FloatArray,
         column: dict[str, int], n_columns: int,
@@ -71,7 +83,8 @@ class SpanInputs:
         positions are ``indices[indptr[j]:indptr[j + 1]]`` (instrument rows) and ``quantity`` there.  A position
         in an instrument the mapping lacks raises, naming the account and the instrument."""
         rows = np.asarray(indices, dtype=np.int64)
-        unmapped = self.contract[rows] < 0
+        contract = self.contract[rows]
+        unmapped = contract < 0
         if unmapped.any():
             j = int(np.flatnonzero(unmapped)[0])
             owner = int(np.searchsorted(indptr, j, side="right")) - 1
@@ -79,10 +92,15 @@ class SpanInputs:
                 f"account {plain(labels[owner])!r}: instrument {self.names[int(rows[j])]!r} has no entry in the SPAN "
                 "mapping"
             )
-        account = np.repeat(np.arange(len(labels), dtype=np.int64), np.diff(indptr))
-        groups = span_margins(self.span, [plain(x) for x in labels], account, self.contract[rows],
-                              np.asarray(quantity, dtype=np.float64) * self.per_unit[rows], self.options)  # fmt: skip
+        contracts = np.asarray(quantity, dtype=np.float64) * self.per_unit[rows]
         initial, maintenance = np.zeros((len(labels), n_columns)), np.zeros((len(labels), n_columns))
+        if len(labels) == 1:  # (a trade's account: one compiled call, unless the account needs the full path)
+            one = span_one_account(self.span, contract, contracts, self.options)
+            if one is not None:
+                initial[0, column[one[2]]], maintenance[0, column[one[2]]] = one[0], one[1]
+                return initial, maintenance
+        account = np.repeat(np.arange(len(labels), dtype=np.int64), np.diff(indptr))
+        groups = span_margins(self.span, [plain(x) for x in labels], account, contract, contracts, self.options)
         col = np.array([column[c] for c in groups.currencies], dtype=np.int64)[groups.currency]
         np.add.at(initial, (groups.account, col), groups.initial)
         np.add.at(maintenance, (groups.account, col), groups.maintenance)
