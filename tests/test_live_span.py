@@ -45,13 +45,16 @@ def engine_of(cross: bool, params: Any = "sample") -> ro.RiskEngine:
     return ro.RiskEngine(book, MARKET, "span", params, balances=balances, cross=cross, collateral=COLLATERAL)
 
 
-@pytest.mark.parametrize("cross, model", [(True, "X:SM"), (False, "S:SM")])
+@pytest.mark.parametrize(
+    "cross, model, spread", [(True, "X:SM", False), (False, "S:SM", False), (True, "X:SM", True)]
+)
 @settings(max_examples=EXAMPLES)
 @given(ops=st.lists(OPS, min_size=1, max_size=8))
 def test_every_update_sequence_ends_where_a_from_scratch_computation_does(
-    cross: bool, model: str, ops: list[tuple[Any, ...]]
+    cross: bool, model: str, spread: bool, ops: list[tuple[Any, ...]]
 ) -> None:
-    engine = engine_of(cross)
+    """(spread: with an inter-commodity spread, so that accounts holding BTC and ETH take SPAN's full path)"""
+    engine = engine_of(cross, inter_spread_params() if spread else "sample")
     assert_matches(engine, model)
     run(engine, ops)
     assert_matches(engine, model)
@@ -132,7 +135,7 @@ def inter_spread_params() -> dict[str, Any]:
     span, extra = load_params("sample")
     span = copy.deepcopy(span)  # (the parsed sample is shared by every call on its path)
     legs = (Leg("BTC", "", "", "A", 1.0), Leg("ETH", "", "", "B", 10.0))
-    span.orgs[0].inter_spreads = (DeltaSpread(1, "", {1: 50.0}, {}, legs),)
+    span.orgs[0].inter_spreads = (DeltaSpread(1, "W", {1: 50.0}, {}, legs),)  # (a 50 % credit)
     return {"file": span, "mapping": extra["mapping"]}
 
 
