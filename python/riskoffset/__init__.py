@@ -37,6 +37,7 @@ from .reporting import report  # ro.report(book, market): the HTML risk report
 from .revaluation import revalue
 from .simd import set_simd, simd_info, simd_target
 from .whatif import WhatIf, WhatIfResult
+from .whatif_span import SpanWhatIf
 
 __version__ = "0.1.0"
 __all__ = [
@@ -57,6 +58,7 @@ __all__ = [
     "Market",
     "MarketDataError",
     "RiskEngine",
+    "SpanWhatIf",
     "WhatIf",
     "WhatIfResult",
     "WorstScenario",

@@ -67,6 +67,8 @@ def _account_array(account: Any, n: int) -> npt.NDArray[Any]:
     a = np.asarray(account)
     if a.ndim != 1 or len(a) != n:
         raise ValueError(f"account must be one label or {n} labels, got shape {a.shape}")
+    if not len(a):  # (an empty list: no label to type)
+        return a.astype(str)
     if a.dtype.kind in "iu":
         return a.astype(np.int64)
     if a.dtype.kind == "O":

@@ -186,7 +186,40 @@ def _empty_book(table: InstrumentTable) -> Book:
     )
 
 
-class WhatIf:
+class OrderUniverse:
+    """The instruments a what-if's orders may name (``table``, with ``_row`` from name to row), and the orders'
+    checks: shared by the what-if of each margin method."""
+
+    table: InstrumentTable
+    _row: dict[str, int]
+
+    def row(self, instrument: Any) -> int:
+        """Row of an instrument (name or row) in the universe table; KeyError names a missing one."""
+        if isinstance(instrument, (int, np.integer)):
+            if not 0 <= int(instrument) < len(self.table):
+                raise KeyError(f"row {instrument} is outside the universe of {len(self.table)} instruments")
+            return int(instrument)
+        try:
+            return self._row[instrument]
+        except KeyError:
+            raise KeyError(
+                f"instrument {instrument!r} is not in this what-if universe (the book's instruments, the market's "
+                "listed ones on the book's underlyings and those passed as instruments=)"
+            ) from None
+
+    def _rows_and_quantities(self, orders: Iterable[Order]) -> tuple[IntArray, FloatArray]:
+        rows: list[int] = []
+        qty: list[float] = []
+        for instrument, quantity in orders:
+            q = float(quantity)
+            if not -MAX_ORDER < q < MAX_ORDER:
+                raise ValueError(_bad_quantity(instrument, quantity))
+            rows.append(self.row(instrument))
+            qty.append(q)
+        return np.asarray(rows, dtype=np.int64), np.asarray(qty, dtype=np.float64)
+
+
+class WhatIf(OrderUniverse):
     """A book's Deribit PM state for one account, cached for incremental what-if margin (module doc).
 
     book: the positions (one account is taken: ``account``, or the only one, or all netted as one).
@@ -303,31 +336,6 @@ class WhatIf:
         self._initial_usd = sum(g.initial * g.usd_rate for g in self.groups)
         self._maintenance_usd = sum(g.maintenance * g.usd_rate for g in self.groups)
 
-    def row(self, instrument: Any) -> int:
-        """Row of an instrument (name or row) in the universe table; KeyError names a missing one."""
-        if isinstance(instrument, (int, np.integer)):
-            if not 0 <= int(instrument) < len(self.table):
-                raise KeyError(f"row {instrument} is outside the universe of {len(self.table)} instruments")
-            return int(instrument)
-        try:
-            return self._row[instrument]
-        except KeyError:
-            raise KeyError(
-                f"instrument {instrument!r} is not in this what-if universe (the book's instruments, the market's "
-                "listed ones on the book's underlyings and those passed as instruments=)"
-            ) from None
-
-    def _rows_and_quantities(self, orders: Iterable[Order]) -> tuple[IntArray, FloatArray]:
-        rows: list[int] = []
-        qty: list[float] = []
-        for instrument, quantity in orders:
-            q = float(quantity)
-            if not -MAX_ORDER < q < MAX_ORDER:
-                raise ValueError(_bad_quantity(instrument, quantity))
-            rows.append(self.row(instrument))
-            qty.append(q)
-        return np.asarray(rows, dtype=np.int64), np.asarray(qty, dtype=np.float64)
-
     def pnl_vector(self, group: str | int = 0) -> FloatArray:
         """The pre-aggregated scenario P&L vector (27 standard + extended entries) of one group."""
         g = self.groups[group if isinstance(group, int) else self.keys.names.index(group)]
@@ -440,4 +448,4 @@ def whatif(
     return WhatIf(book, market, params, instruments=extra, **options).basket(orders)
 
 
-__all__ = ["Order", "WhatIf", "WhatIfResult", "one_account", "universe_table", "whatif"]
+__all__ = ["Order", "OrderUniverse", "WhatIf", "WhatIfResult", "one_account", "universe_table", "whatif"]

@@ -28,8 +28,9 @@ SpanArray<T> routing_array(const py::dict& routing, const char* name, py::ssize_
 
 void span_run_groups(const SpanModel& model, const std::int64_t* group_start, const std::int64_t* group_cc,
                      std::size_t n_groups, const std::int64_t* row, const double* n,
-                     const riskoffset::SpanColumns& out, std::vector<double>& scratch, bool release_gil) {
-  for (std::size_t g = 0; g < n_groups; ++g) {
+                     const riskoffset::SpanColumns& out, std::vector<double>& scratch, bool release_gil,
+                     bool checked) {
+  for (std::size_t g = 0; g < n_groups && !checked; ++g) {
     const std::int64_t c = group_cc[g];
     RO_CHECK(c >= 0 && c < model.n_cc, "group " + std::to_string(g) + ": CC outside the model");
     for (std::int64_t p = group_start[g]; p < group_start[g + 1]; ++p) {
@@ -107,63 +108,71 @@ SpanAccount::SpanAccount(const py::dict& model_m, const std::optional<py::dict>&
     }
   }
   held_.assign(static_cast<std::size_t>(offset.size() - 1), 0);
+  checked_.assign(static_cast<std::size_t>(n_rows), 0);
 }
 
 bool SpanAccount::margin(const std::int64_t* rows, const double* n, std::size_t count, SpanAccountFigures& out) {
-  // 1. netted in integer units of 1e-8 contracts (rounded half to even, as numpy rounds), zero sums dropped
+  // 1. netted in integer units of 1e-8 contracts (rounded half to even, as numpy rounds), zero sums dropped, and
+  //    ordered by CC, then row: one sort on the key (CC + 1) x rows + row (a row outside every CC sorts first)
+  const std::int64_t n_rows = model_m_.n_rows;
+  const std::int64_t* cc_of_row = model_m_.cc_of_row;
   positions_.clear();
   for (std::size_t p = 0; p < count; ++p) {
     const std::int64_t i = rows[p];
-    RO_CHECK(i >= 0 && i < model_m_.n_rows,
+    RO_CHECK(i >= 0 && i < n_rows,
              "position " + std::to_string(p) + " names contract row " + std::to_string(i) + ", outside the file");
     const double scaled = n[p] * 1e8;
     RO_CHECK(std::isfinite(scaled) && std::fabs(scaled) < 9.2e18,
              "position " + std::to_string(p) + ": contracts not finite or beyond 9.2e10");
-    positions_.emplace_back(i, static_cast<std::int64_t>(std::nearbyint(scaled)));
+    positions_.push_back({(cc_of_row[i] + 1) * n_rows + i, static_cast<std::int64_t>(std::nearbyint(scaled))});
   }
-  std::sort(positions_.begin(), positions_.end());
-  std::size_t kept = 0;
+  const auto by_key = [](const Position& x, const Position& y) { return x.key < y.key; };
+  if (!std::is_sorted(positions_.begin(), positions_.end(), by_key))  // (a merge sort: no quadratic input)
+    std::stable_sort(positions_.begin(), positions_.end(), by_key);
+  row_.clear(), n_.clear(), group_start_.assign(1, 0), group_cc_.clear();
   for (std::size_t p = 0; p < positions_.size();) {
+    const std::int64_t key = positions_[p].key;
     std::int64_t total = 0;
     std::size_t q = p;
-    for (; q < positions_.size() && positions_[q].first == positions_[p].first; ++q)
-      RO_CHECK(!__builtin_add_overflow(total, positions_[q].second, &total),
-               "contract row " + std::to_string(positions_[p].first) + ": the position's sum overflows");
-    if (total != 0) positions_[kept++] = {positions_[p].first, total};
+    for (; q < positions_.size() && positions_[q].key == key; ++q)
+      RO_CHECK(!__builtin_add_overflow(total, positions_[q].units, &total),
+               "contract row " + std::to_string(key % n_rows) + ": the position's sum overflows");
     p = q;
-  }
-  positions_.resize(kept);
-  if (kept == 0) return false;
-  // 2. grouped by CC, rows ascending within a group
-  const std::int64_t* cc_of_row = model_m_.cc_of_row;
-  for (const auto& pos : positions_)
-    if (cc_of_row[pos.first] < 0) return false;
-  std::stable_sort(positions_.begin(), positions_.end(),
-                   [&](const auto& x, const auto& y) { return cc_of_row[x.first] < cc_of_row[y.first]; });
-  row_.clear(), n_.clear(), group_start_.assign(1, 0), group_cc_.clear();
-  for (const auto& pos : positions_) {
-    const std::int64_t c = cc_of_row[pos.first];
+    if (total == 0) continue;
+    if (key < n_rows) return false;  // a contract outside every CC: the full path
+    const std::int64_t c = key / n_rows - 1;
     if (group_cc_.empty() || group_cc_.back() != c) {
       if (!group_cc_.empty()) group_start_.push_back(static_cast<std::int64_t>(row_.size()));
       group_cc_.push_back(c);
     }
-    row_.push_back(pos.first);
-    n_.push_back(static_cast<double>(pos.second) / 1e8);
+    row_.push_back(key % n_rows);
+    n_.push_back(static_cast<double>(total) / 1e8);
   }
+  if (row_.empty()) return false;
   group_start_.push_back(static_cast<std::int64_t>(row_.size()));
   // 3. routed
   if (!covered()) return false;
-  // 4. the pass in the maintenance class, and in the initial class where the file computes it directly
+  // 4. the pass in the maintenance class, and in the initial class where the file computes it directly (each
+  //    contract row checked the first time an account holds it: the file does not change)
   const std::size_t n_groups = group_cc_.size();
+  for (std::size_t g = 0; g < n_groups; ++g)
+    for (std::int64_t p = group_start_[g]; p < group_start_[g + 1]; ++p) {
+      const auto i = static_cast<std::size_t>(row_[static_cast<std::size_t>(p)]);
+      if (!checked_[i]) {
+        model_m_.check_row(row_[static_cast<std::size_t>(p)], group_cc_[g]);
+        if (model_i_) model_i_->check_row(row_[static_cast<std::size_t>(p)], group_cc_[g]);
+        checked_[i] = 1;
+      }
+    }
   m_.resize(n_groups);
   span_run_groups(model_m_, group_start_.data(), group_cc_.data(), n_groups, row_.data(), n_.data(), m_.out, scratch_,
-                  false);
+                  false, true);
   for (std::size_t g = 0; g < n_groups; ++g)
     if (m_.unsupported[g]) return false;
   if (model_i_) {
     i_.resize(n_groups);
     span_run_groups(*model_i_, group_start_.data(), group_cc_.data(), n_groups, row_.data(), n_.data(), i_.out,
-                    scratch_, false);
+                    scratch_, false, true);
     for (std::size_t g = 0; g < n_groups; ++g)
       if (i_.unsupported[g] && risk_i_mode_.data()[group_cc_[g]] == 2) return false;
   }

@@ -35,10 +35,11 @@ struct SpanTotals {
 };
 
 // The pass over groups [0, n_groups) of `model` (positions row/n, group_start offsets, group_cc), the rows it reads
-// checked first (ValueError naming the position).
+// checked first (ValueError naming the position) unless the caller has (`checked`).
 void span_run_groups(const SpanModel& model, const std::int64_t* group_start, const std::int64_t* group_cc,
                      std::size_t n_groups, const std::int64_t* row, const double* n,
-                     const riskoffset::SpanColumns& out, std::vector<double>& scratch, bool release_gil);
+                     const riskoffset::SpanColumns& out, std::vector<double>& scratch, bool release_gil,
+                     bool checked = false);
 
 struct SpanAccountFigures {
   double initial = 0.0, maintenance = 0.0;
@@ -80,8 +81,12 @@ class SpanAccount {
   std::int64_t currency_ = -1, account_currency_ = 0;
   std::vector<std::vector<std::int64_t>> spreads_of_cc_;
   std::vector<std::int64_t> held_;  // per spread: its CCs the account holds (zero between calls)
+  std::vector<std::uint8_t> checked_;  // per contract row: check_row passed in both models
   // per call (members: a call allocates nothing once they have grown)
-  std::vector<std::pair<std::int64_t, std::int64_t>> positions_;
+  struct Position {
+    std::int64_t key, units;  // (CC + 1) x rows + row; contracts in units of 1e-8
+  };
+  std::vector<Position> positions_;
   std::vector<std::int64_t> row_, group_start_, group_cc_;
   std::vector<double> n_, scratch_;
   Columns m_, i_;
