@@ -87,6 +87,22 @@ def test_whatif_table_and_json(run_cli: RunCli) -> None:
     assert "MM change USD" in out and max(len(line) for line in out.splitlines()[1:]) <= 100
 
 
+def test_whatif_under_span(run_cli: RunCli) -> None:
+    """--method span: the bundled synthetic SPAN file on the sample market, the figures of ro.SpanWhatIf."""
+    args = ("whatif", "market_maker", "--account", "mm-btc", "--order", "BTC-PERPETUAL:-100000", "--method", "span")
+    code, out, err = run_cli(*args)
+    assert code == 0, err
+    assert "SPAN margin (USD)" in out.splitlines()[0] and "basket" in out
+    code, out, err = run_cli(*args, "--json")
+    assert code == 0, err
+    w = ro.SpanWhatIf(ro.Book.sample("market_maker"), ro.Market.sample(), "sample", account="mm-btc")
+    expected = w.order("BTC-PERPETUAL", -100_000.0)
+    data = json.loads(out)
+    assert data["orders"][0]["group"] == "span"
+    assert data["orders"][0]["initial_after"] == expected.initial_after
+    assert data["basket"]["maintenance_after"] == expected.maintenance_after
+
+
 @pytest.mark.parametrize(
     ("order", "message"),
     [

@@ -1,4 +1,5 @@
-"""``riskoffset whatif BOOK --order NAME:QTY ...``: Deribit PM margin of an account before and after orders."""
+"""``riskoffset whatif BOOK --order NAME:QTY ... [--method span]``: Deribit PM (or SPAN) margin of an account
+before and after orders."""
 
 from __future__ import annotations
 
@@ -24,8 +25,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p: argparse.ArgumentParser = subparsers.add_parser(
         "whatif",
         help="margin of an account before and after orders",
-        description="Deribit PM initial and maintenance margin of one account (--account, else the only one, else "
-        "every account netted) before and after each order and the basket, from the cached book.",
+        description="Deribit PM (or, with --method span, SPAN) initial and maintenance margin of one account "
+        "(--account, else the only one, else every account netted) before and after each order and the basket, "
+        "from the cached book.",
     )
     add_book_arguments(p)
     p.add_argument(
@@ -36,6 +38,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="signed amount in Deribit size units (USD face for inverse futures), repeatable",
     )
     p.add_argument("--account", help="the account")
+    p.add_argument("--method", choices=["deribit-pm", "span"], default="deribit-pm", help="default: deribit-pm")
+    p.add_argument(
+        "--params",
+        metavar="SOURCE",
+        help="parameter set: a preset name or a JSON file (deribit-pm); for span a JSON file with 'file' and "
+        "'mapping' (default on the bundled sample market: its synthetic SPAN file)",
+    )
     add_output_arguments(p)
     return p
 
@@ -71,13 +80,23 @@ def parse_orders(entries: Sequence[str]) -> list[tuple[str, float]]:
 def run(args: argparse.Namespace) -> int:
     from ..instruments import Instrument
     from ..whatif import WhatIf
+    from ..whatif_span import SpanWhatIf
+    from .margin import margin_params
 
     orders = parse_orders(args.order)
     for name, _ in orders:
         Instrument.parse(name)  # a malformed name fails here with the expected patterns
     market = load_market(args.market)
     book = load_book(args.book, market)
-    w = WhatIf(book, market, account=account_label(book, args.account), instruments=[n for n, _ in orders])
+    account, named = account_label(book, args.account), [n for n, _ in orders]
+    params = margin_params([args.params] if args.params else None, [args.method], sample_market=args.market is None)
+    w: WhatIf | SpanWhatIf
+    if args.method == "span":
+        if "span" not in params:
+            raise ValueError("--method span needs --params: a JSON file with 'file' (a .spn path) and 'mapping'")
+        w = SpanWhatIf(book, market, params["span"], account=account, instruments=named)
+    else:
+        w = WhatIf(book, market, params.get("deribit-pm"), account=account, instruments=named)
     each = [w.order(name, q) for name, q in orders]
     basket = w.basket(orders)
     if args.json:
@@ -101,8 +120,9 @@ def run(args: argparse.Namespace) -> int:
         print(csv_text(WHATIF_COLUMNS, rows), end="")
         return 0
     print(
-        f"riskoffset whatif: {book.name or 'book'}, account {w.account}; Deribit PM margin (USD) of the account "
-        "before and after each order alone, then the basket"
+        f"riskoffset whatif: {book.name or 'book'}, account {w.account}; "
+        f"{'SPAN' if args.method == 'span' else 'Deribit PM'} margin (USD) of the account before and after each "
+        "order alone, then the basket"
     )
     print("\n".join(render(WHATIF_COLUMNS, rows)))
     return 0
