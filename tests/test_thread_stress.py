@@ -1,4 +1,4 @@
-"""8 threads calling the library at once (greeks, implied vol, revaluation, margin, what-if, netting) on inputs
+"""8 threads calling the library at once (greeks, implied vol, revaluation, margin, SPAN, what-if, netting) on inputs
 large enough to use the C++ buffer pool: every result bit-identical to the same call made alone."""
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ def _calls() -> dict[str, Callable[[], Any]]:
     market = ro.Market.sample()
     book = ro.Book.sample()
     whatif = WhatIf(book, market, account="mm-btc")
+    span_whatif = ro.SpanWhatIf(book, market, "sample", account="mm-btc")  # (its compiled call shared per file)
     table = market.instruments
     accounts = np.repeat(np.arange(2_000), 10)
     rows = rng.integers(0, len(table), len(accounts))
@@ -39,6 +40,8 @@ def _calls() -> dict[str, Callable[[], Any]]:
         ),
         "margin": lambda: ro.margin_accounts(book, market),
         "whatif": lambda: [whatif.order("BTC-PERPETUAL", q) for q in (-5e4, 1e3, 7e4)],
+        "span_whatif": lambda: [span_whatif.order("BTC-PERPETUAL", q) for q in (-5e4, 1e3, 7e4)],
+        "span_margin": lambda: ro.margin(book, market, "span", "sample").initial_usd,
         "netting": lambda: ro.Book.from_arrays(accounts, rows, qty, instruments=table),
     }
 
