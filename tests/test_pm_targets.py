@@ -89,6 +89,23 @@ def test_a_descending_row_anywhere_in_an_account_is_found(simd_target: str) -> N
     np.testing.assert_array_equal(engine.accounts().initial_usd, before)
 
 
+def test_a_row_out_of_the_table_at_either_end_of_an_account_is_found(simd_target: str) -> None:
+    """Rows still ascending, the first one below the table or the last one past it: refused by name, nothing
+    recomputed (the one-pass check reads each account's first and last rows against the table)."""
+    engine = ro.RiskEngine(exchange_book(MARKET, 300, seed=4), MARKET)
+    p = engine.positions
+    rows = np.arange(len(p), dtype=np.int64)
+    before = engine.accounts().initial_usd.copy()
+    saved = p.indices.copy()
+    a = int(np.flatnonzero(p.end - p.start >= 2)[7])
+    for at, bad in ((int(p.start[a]), -1), (int(p.end[a]) - 1, len(engine.table) + 7)):
+        p.indices[at] = bad
+        with pytest.raises(ValueError, match=f"position {at} names an instrument row outside the table"):
+            engine._refresh(rows, emit=False)
+        p.indices[:] = saved
+    np.testing.assert_array_equal(engine.accounts().initial_usd, before)
+
+
 def test_the_first_bad_position_in_account_order_is_named() -> None:
     """A row out of the table inside one account (its rows then descend) and at the end of another: whichever
     way the check finds each, the error names the one in the earlier account."""

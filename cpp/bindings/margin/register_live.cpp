@@ -363,9 +363,12 @@ class LiveRefresh {
   // checked_accounts' checks of accounts [begin, end): whether all of them keep their positions in order.
   bool check_rows(const std::int64_t* ip, const std::int64_t* ep, const std::int64_t* r, const std::int64_t* ix,
                   std::int64_t n_pool, std::size_t begin, std::size_t end) const {
-    // No early exit: the loops vectorise; a message is built only on failure.  First the segments (the order
-    // check reads them), then the rows: sorted positions (as the engine keeps them) lie between the first's
-    // row and the last's; the others are checked one by one.  The first bad position in account order is named.
+    // The usual case in one pass (accounts_in_order).  Else no early exit: the loops vectorise; a message is
+    // built only on failure.  First the segments (the order check reads them), then the rows: sorted positions
+    // (as the engine keeps them) lie between the first's row and the last's; the others are checked one by
+    // one.  The first bad position in account order is named.
+    if (riskoffset::active_kernels().accounts_in_order(ip, ep, r, ix, n_pool, n_total_, n_instr_, begin, end))
+      return true;
     bool ends_outside = false;
     for (std::size_t a = begin; a < end; ++a) {
       RO_CHECK(r[a] >= 0 && r[a] < n_total_, "rows outside the engine's accounts");

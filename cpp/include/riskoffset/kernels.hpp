@@ -154,6 +154,13 @@ using CsrProductKernel = void (*)(const CsrProductInputs&, double* out, std::siz
 using FirstUnsortedKernel = std::size_t (*)(const std::int64_t* ip, const std::int64_t* ep, const std::int64_t* ix,
                                             std::size_t begin, std::size_t end);
 
+// Whether accounts [begin, end) all lie as the live engine keeps them, checked in one pass: engine row r[a] in
+// [0, n_rows), positions ip[a] .. ep[a] - 1 inside [0, n_pool), their instrument rows ascending and in
+// [0, n_instr).  False says only that something is not so (the caller finds what).
+using AccountsInOrderKernel = bool (*)(const std::int64_t* ip, const std::int64_t* ep, const std::int64_t* r,
+                                       const std::int64_t* ix, std::int64_t n_pool, std::int64_t n_rows,
+                                       std::size_t n_instr, std::size_t begin, std::size_t end);
+
 // Call/put flag strings (n values of `width` characters: UCS4 code units when `unicode`, else bytes) to call
 // bytes (1 call, 0 put) in out[0, n).  Returns n, or the first row whose value is not c, p, call or put.
 using FlagDecodeKernel = std::size_t (*)(const void* data, bool unicode, std::size_t width, std::size_t n,
@@ -176,6 +183,7 @@ struct KernelTable {
   GridGroupKernel grid_group;        // its steps after the sum, for one group
   SpanGroupsKernel span_groups;      // SPAN per (account, combined commodity) in one rate class
   FirstUnsortedKernel first_unsorted;  // the first account whose positions' instrument rows descend
+  AccountsInOrderKernel accounts_in_order;
   FlagDecodeKernel decode_flags;       // call/put strings to call bytes
 };
 

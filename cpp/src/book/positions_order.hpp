@@ -31,3 +31,30 @@ inline std::size_t first_unsorted_kernel(const std::int64_t* ip, const std::int6
       if (ix[p] < ix[p - 1]) return a;
   return end;
 }
+
+// AccountsInOrderKernel: the checks of a bulk update in one pass over each account's segment (the usual case: all
+// pass), so that the segment's rows are read once.  A segment is read only once its bounds passed.
+inline bool accounts_in_order_kernel(const std::int64_t* ip, const std::int64_t* ep, const std::int64_t* r,
+                                     const std::int64_t* ix, std::int64_t n_pool, std::int64_t n_rows,
+                                     std::size_t n_instr, std::size_t begin, std::size_t end) {
+  vi down = splati(0);
+  bool bad = false;
+  const auto rows = static_cast<std::uint64_t>(n_rows), instruments = static_cast<std::uint64_t>(n_instr);
+  for (std::size_t a = begin; a < end; ++a) {
+    const std::int64_t start = ip[a], stop = ep[a];
+    bad |= static_cast<std::uint64_t>(r[a]) >= rows;
+    if (!(0 <= start && start <= stop && stop <= n_pool)) return false;
+    if (start == stop) continue;
+    bad |= static_cast<std::uint64_t>(ix[start]) >= instruments || static_cast<std::uint64_t>(ix[stop - 1]) >= instruments;
+    std::int64_t p = start + 1;
+    for (; p + W <= stop; p += W) {
+      vi now, before;
+      std::memcpy(&now, ix + p, sizeof now);
+      std::memcpy(&before, ix + p - 1, sizeof before);
+      down |= now < before;
+    }
+    for (; p < stop; ++p) bad |= ix[p] < ix[p - 1];
+  }
+  for (int l = 0; l < W; ++l) bad |= down[l] != 0;
+  return !bad;
+}

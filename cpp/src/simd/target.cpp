@@ -56,6 +56,7 @@ const KernelTable& RO_CAT(kernels_, RO_TARGET)() {
                                  &RO_TARGET::grid_group_kernel,
                                  &RO_TARGET::span_groups_kernel,
                                  &RO_TARGET::first_unsorted_kernel,
+                                 &RO_TARGET::accounts_in_order_kernel,
                                  &RO_TARGET::decode_flags_kernel};
   return table;
 }
