@@ -108,3 +108,29 @@ def test_refused_positions_are_named() -> None:
         bulk.span_one_account(span, np.array([row]), np.array([1e12]), SpanOptions())
     with pytest.raises(ValueError, match="need one entry per position"):
         bulk.span_one_account(span, np.array([row, row]), np.array([1.0]), SpanOptions())
+
+
+def test_refused_routing_names_the_field() -> None:
+    """The compiled call checks what it is bound to once, naming the field."""
+    from riskoffset import _core
+
+    span, _ = load_params("sample")
+    prep = bulk._prepared(span, SpanOptions())
+    model = prep.model_m.arrays
+    one = bulk.span_one_account(span, np.array([0]), np.array([1.0]), SpanOptions())
+    routing = prep.routing
+    assert _core.margin.SpanAccount(model, None, routing)(np.array([0]), np.array([1.0])) == (
+        None if one is None else (one[0], one[1], prep.cur_names.index(one[2]))
+    )
+    with pytest.raises(ValueError, match="SPAN routing: no 'cc_cur' array"):
+        _core.margin.SpanAccount(model, None, {k: v for k, v in routing.items() if k != "cc_cur"})
+    with pytest.raises(ValueError, match="SPAN routing: 'adj_val' has 1 entries"):
+        _core.margin.SpanAccount(model, None, {**routing, "adj_val": np.ones(1)})
+    bad = routing["spread_cc"].copy()
+    if len(bad):
+        bad[0] = 10_000
+        with pytest.raises(ValueError, match="names a CC outside the file"):
+            _core.margin.SpanAccount(model, None, {**routing, "spread_cc": bad})
+    with pytest.raises(ValueError, match="currency outside the table"):
+        _core.margin.SpanAccount(model, None, {**routing, "cc_cur": np.full(len(routing["cc_cur"]), 99)})
+

@@ -15,13 +15,7 @@ namespace {
 
 template <typename T>
 SpanArray<T> routing_array(const py::dict& routing, const char* name, py::ssize_t size) {
-  RO_CHECK(routing.contains(name), std::string("SPAN routing: no '") + name + "' array");
-  SpanArray<T> a = SpanArray<T>::ensure(routing[name]);
-  RO_CHECK(a, std::string("SPAN routing: '") + name + "' is not a numeric array");
-  if (reinterpret_cast<std::uintptr_t>(a.data()) % alignof(T) != 0) a = SpanArray<T>::ensure(a.attr("copy")());
-  RO_CHECK(size < 0 || a.size() == size, std::string("SPAN routing: '") + name + "' has " + std::to_string(a.size()) +
-                                             " entries, expected " + std::to_string(size));
-  return a;
+  return span_dict_array<T>(routing, "SPAN routing", name, size);
 }
 
 }  // namespace

@@ -14,16 +14,9 @@ namespace py = pybind11;
 namespace riskoffset_bindings {
 namespace {
 
-// One named array of the model, with `size` entries (or any number when size < 0).
 template <typename T>
 SpanArray<T> model_array(const py::dict& model, const char* name, py::ssize_t size) {
-  RO_CHECK(model.contains(name), std::string("SPAN model: no '") + name + "' array");
-  SpanArray<T> a = SpanArray<T>::ensure(model[name]);
-  RO_CHECK(a, std::string("SPAN model: '") + name + "' is not a numeric array");
-  if (reinterpret_cast<std::uintptr_t>(a.data()) % alignof(T) != 0) a = SpanArray<T>::ensure(a.attr("copy")());
-  RO_CHECK(size < 0 || a.size() == size, std::string("SPAN model: '") + name + "' has " + std::to_string(a.size()) +
-                                             " entries, expected " + std::to_string(size));
-  return a;
+  return span_dict_array<T>(model, "SPAN model", name, size);
 }
 
 template <typename T>
@@ -36,6 +29,22 @@ void check_offsets(const SpanArray<T>& offsets, std::int64_t total, const char* 
 }
 
 }  // namespace
+
+template <typename T>
+SpanArray<T> span_dict_array(const py::dict& d, const char* what, const char* name, py::ssize_t size) {
+  RO_CHECK(d.contains(name), std::string(what) + ": no '" + name + "' array");
+  SpanArray<T> a = SpanArray<T>::ensure(d[name]);
+  RO_CHECK(a, std::string(what) + ": '" + name + "' is not a numeric array");
+  if (reinterpret_cast<std::uintptr_t>(a.data()) % alignof(T) != 0) a = SpanArray<T>::ensure(a.attr("copy")());
+  RO_CHECK(size < 0 || a.size() == size, std::string(what) + ": '" + name + "' has " + std::to_string(a.size()) +
+                                             " entries, expected " + std::to_string(size));
+  return a;
+}
+template SpanArray<double> span_dict_array(const py::dict&, const char*, const char*, py::ssize_t);
+template SpanArray<std::int64_t> span_dict_array(const py::dict&, const char*, const char*, py::ssize_t);
+template SpanArray<std::uint64_t> span_dict_array(const py::dict&, const char*, const char*, py::ssize_t);
+template SpanArray<std::int8_t> span_dict_array(const py::dict&, const char*, const char*, py::ssize_t);
+template SpanArray<std::uint8_t> span_dict_array(const py::dict&, const char*, const char*, py::ssize_t);
 
 SpanModel::SpanModel(const py::dict& model) {
   arrays_ = model_array<double>(model, "arrays", -1);

@@ -15,6 +15,11 @@ namespace riskoffset_bindings {
 template <typename T>
 using SpanArray = pybind11::array_t<T, pybind11::array::c_style | pybind11::array::forcecast>;
 
+// The array `name` of `d` (a compiled SPAN dict; `what` names it in errors), with `size` entries (any number when
+// size < 0), aligned.
+template <typename T>
+SpanArray<T> span_dict_array(const pybind11::dict& d, const char* what, const char* name, pybind11::ssize_t size);
+
 class SpanModel {
  public:
   explicit SpanModel(const pybind11::dict& model);

@@ -348,6 +348,7 @@ class _Prepared:
     missing: npt.NDArray[np.bool_]
     cap_anov: npt.NDArray[np.bool_]  # per CC
     usd: FloatArray  # per currency of cur_names
+    routing: dict[str, Any]  # what `one_account` is bound to besides the models (how an account is routed)
     one_account: Any  # `_core.margin.SpanAccount`: these steps for one account in one call (`span_one_account`)
 
 
@@ -447,7 +448,7 @@ def _prepare(span: SpanFile, opts: SpanOptions) -> _Prepared:
         routing["supported_i"], routing["row_ok_i"] = model_i.supported.astype(np.uint8), model_i.row_ok.astype(np.uint8)
     one_account = _core.margin.SpanAccount(model_m.arrays, None if model_i is None else model_i.arrays, routing)
     return _Prepared(ccs, cc_of_row, classes, model_m, model_i, spreads, cur_names, cc_cur, risk_i_mode, adj_val,
-                     factor, divide, missing, cap_anov, usd, one_account)  # fmt: skip
+                     factor, divide, missing, cap_anov, usd, routing, one_account)  # fmt: skip
 
 
 def span_one_account(span: SpanFile, rows: IntArray, qty: FloatArray, opts: SpanOptions) -> tuple[float, float, str] | None:
