@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import riskoffset as ro
 from benchlib import alternating_prices, assert_speedup, median_time, random_account_trades
-from riskoffset.margining.span.bulk import span_margins
+from riskoffset.margining.span.algorithm import net_positions, span_account
 from test_bench_accounts import book_and_balances
 
 ROUNDS = 7
@@ -45,23 +45,22 @@ def test_span_btc_index_tick(benchmark, span) -> None:  # type: ignore[no-untype
 def test_span_trade_of_a_random_account(benchmark, span) -> None:  # type: ignore[no-untyped-def]
     """Each trade a random account's, on an instrument it holds (its first position): position, cash, the
     account's SPAN margin for its new positions and its figures in one compiled call.  Against ``ro.margin`` on
-    the book, and against what a trade ran before that call: the many-account SPAN code on the account alone."""
+    the book, and against SPAN's per-account path (`span_account`) on an account's positions."""
     _, engine, margin_s = span
     calls = iter(random_account_trades(engine, 2_000, seed=19))
     benchmark.pedantic(lambda: engine.on_trade(*next(calls)), rounds=200, iterations=1)
     if getattr(benchmark, "disabled", False):
         return
     inputs, p = engine._span, engine.positions
-    accounts = iter(np.random.default_rng(23).integers(len(p), size=200).tolist())
+    accounts = iter(np.random.default_rng(23).integers(len(p), size=50).tolist())
 
-    def many_account_code_on_one() -> None:
+    def per_account_path() -> None:
         a = next(accounts)
         rows = p.indices[p.start[a] : p.end[a]]
         contracts = p.quantity[p.start[a] : p.end[a]] * inputs.per_unit[rows]
-        span_margins(inputs.span, [p.labels[a]], np.zeros(len(rows), np.int64), inputs.contract[rows], contracts,
-                     inputs.options)  # fmt: skip
+        span_account(inputs.span, *net_positions(inputs.contract[rows], contracts), inputs.options)
 
-    one_s = median_time(many_account_code_on_one, 200)
-    # ~40x measured (5.7 us against 0.23 ms), and ~70,000x ro.margin (0.42 s).
-    assert_speedup(benchmark, one_s, 10, "a SPAN trade of a random account", "many_account_code")
+    per_account_s = median_time(per_account_path, 50)
+    # ~115x measured (7.95 us against 0.91 ms), and ~50,000x ro.margin (0.35-0.48 s).
+    assert_speedup(benchmark, per_account_s, 50, "a SPAN trade of a random account", "per_account_path")
     assert_speedup(benchmark, margin_s, 10_000, "a SPAN trade of a random account", "margin")

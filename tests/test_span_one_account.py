@@ -1,8 +1,9 @@
-"""One account's SPAN in one compiled call (`bulk.span_one_account`, what the live engine runs after a trade)
-against the many-account path (`bulk.span_margins`) account by account: the same figures to the bit where that
-path computes the account with its pass, None exactly where it hands the account to `span_account`; on the
-sample file, each variant of it that takes another way of adding an account's CCs, and a file with a
-cross-commodity spread; and refused positions named."""
+"""One account's SPAN in one compiled call (`bulk.span_one_account`, what a live trade and a SPAN what-if run)
+against SPAN's per-account path (`span_account`, the reference) to 1e-12, and against the many-account path
+(`bulk.span_margins`, the same compiled steps over every account) to the bit; None exactly where the
+many-account path hands the account to `span_account`.  On the sample file, each variant of it that takes
+another way of adding an account's CCs, and a file with a cross-commodity spread; refused positions and routing
+named."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 from riskoffset.margining.span import bulk, parse_span
-from riskoffset.margining.span.algorithm import SpanOptions, load_params
+from riskoffset.margining.span.algorithm import SpanOptions, load_params, net_positions
 from test_span_pass import TWO_CC, _variant
 
 VARIANTS = ["class 2 by the pass", "EUR by multiplication", "GBP by division", "capAnov", "point weights", "scan tiers"]
@@ -53,6 +54,10 @@ def _check_every_account(span: Any, opts: SpanOptions, seed: int, monkeypatch: p
         initial, maintenance, currency = one
         assert (initial, maintenance) == (cols.initial[a], cols.maintenance[a]), a  # the same bits
         assert currency == cols.currencies[int(cols.currency[a])], a
+        ref = real(span, *net_positions(rows[mine], qty[mine]), opts)
+        assert initial == pytest.approx(ref.initial, rel=1e-12, abs=1e-9), a
+        assert maintenance == pytest.approx(ref.maintenance, rel=1e-12, abs=1e-9), a
+        assert currency == ref.currency, a
     return computed
 
 

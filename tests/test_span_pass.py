@@ -1,4 +1,4 @@
-"""SPAN through the C++ pass (``_core.margin.span_margin_groups`` via `riskoffset.margining.span.bulk`):
+"""SPAN through the C++ pass (``_core.margin.SpanAccount`` via `riskoffset.margining.span.bulk`):
 CME's published intra-spread example and hand-worked charges computed by the pass alone (the per-account
 Python path made to fail if it were used), random books on the bundled sample file against `span_account`
 account by account, the routing of accounts the pass does not cover, and refused model arrays."""
@@ -195,24 +195,33 @@ def test_accounts_outside_the_pass_take_span_account(monkeypatch: pytest.MonkeyP
 
 
 def test_refused_model_arrays_name_the_field() -> None:
+    """The compiled object checks the model it is bound to once, naming the field; positions it cannot read
+    are refused by name."""
     span, _ = load_params("sample")
-    model = dict(bulk.compile_model(span, {0: (1, 1)}, SpanOptions()).arrays)
-    cc_of_row = model["cc_of_row"]
-    row = int(np.flatnonzero(cc_of_row == 0)[0])
-    args = (np.array([0, 1]), np.array([0]), np.array([row]), np.array([1.0]))
-    assert _core.margin.span_margin_groups(*args, model)["scan"][0] >= 0.0
-    with pytest.raises(ValueError, match="is not in its group's combined commodity"):
-        _core.margin.span_margin_groups(args[0], np.array([1]), args[2], args[3], model)
+    prep = bulk._prepared(span, SpanOptions())
+    model, routing = dict(prep.model_m.arrays), prep.routing
+    row = int(np.flatnonzero(model["cc_of_row"] == 0)[0])
+    assert _core.margin.SpanAccount(model, None, routing)(np.array([row]), np.array([1.0])) is not None
     with pytest.raises(ValueError, match="'leg_pool' has"):
-        _core.margin.span_margin_groups(*args, {**model, "leg_pool": model["leg_pool"][:-1]})
+        _core.margin.SpanAccount({**model, "leg_pool": model["leg_pool"][:-1]}, None, routing)
     bad = model["leg_pool"].copy()
     bad[0] = 10_000
     with pytest.raises(ValueError, match="a leg names a pool outside its CC"):
-        _core.margin.span_margin_groups(*args, {**model, "leg_pool": bad})
+        _core.margin.SpanAccount({**model, "leg_pool": bad}, None, routing)
     with pytest.raises(ValueError, match="no 'delta' array"):
-        _core.margin.span_margin_groups(*args, {k: v for k, v in model.items() if k != "delta"})
+        _core.margin.SpanAccount({k: v for k, v in model.items() if k != "delta"}, None, routing)
+    pool = model["period_pool"].copy()
+    pool[row] = 10_000
+    with pytest.raises(ValueError, match=f"contract row {row}: period pool outside its CC"):
+        _core.margin.SpanAccount({**model, "period_pool": pool}, None, routing)(np.array([row]), np.array([1.0]))
+    arrays = model["arrays"].copy()
+    arrays[row, 3] = np.nan
+    with pytest.raises(ValueError, match=f"contract row {row}: risk array not finite"):
+        _core.margin.SpanAccount({**model, "arrays": arrays}, None, routing)(np.array([row]), np.array([1.0]))
     with pytest.raises(ValueError, match="position 0: contracts not finite"):
-        _core.margin.span_margin_groups(args[0], args[1], args[2], np.array([np.nan]), model)
+        _core.margin.SpanAccount(model, None, routing)(np.array([row]), np.array([np.nan]))
+    with pytest.raises(ValueError, match="indptr must run from 0 to the number of positions"):
+        _core.margin.SpanAccount(model, None, routing).accounts(np.array([0, 2]), np.array([row]), np.array([1.0]))
 
 
 def test_months_fixture_is_the_published_one() -> None:

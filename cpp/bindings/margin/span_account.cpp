@@ -1,4 +1,5 @@
-// SpanAccount (span_account.hpp): one account's SPAN margin, routed as the many-account path routes it.
+// SpanAccount (span_account.hpp): an account's SPAN margin from its positions, or the account left to the full
+// path.
 #include "span_account.hpp"
 
 #include <algorithm>
@@ -18,32 +19,33 @@ SpanArray<T> routing_array(const py::dict& routing, const char* name, py::ssize_
   return span_dict_array<T>(routing, "SPAN routing", name, size);
 }
 
-}  // namespace
+// What one (account, CC) group adds to its account's SPAN margin: its risk less its net option value (floored at
+// 0 under capAnov), converted to the account's currency (dividing by the factor where the file gives the
+// conversion the other way).  The account's margin is the sum over its CCs in CC order, floored at 0.
+struct SpanTotals {
+  double initial = 0.0, maintenance = 0.0;
 
+  void add(double risk_m, double risk_i, double nov, bool cap_anov, double factor, bool divide) {
+    double m = risk_m - nov, i = risk_i - nov;
+    if (cap_anov) m = m >= 0.0 ? m : 0.0, i = i >= 0.0 ? i : 0.0;
+    maintenance += divide ? m / factor : m * factor;
+    initial += divide ? i / factor : i * factor;
+  }
+  static double floored(double v) { return v >= 0.0 ? v : 0.0; }
+};
+
+// The pass over groups [0, n_groups) of `model` (positions row/n, group_start offsets, group_cc), on rows the
+// caller has checked (SpanModel::check_row).
 void span_run_groups(const SpanModel& model, const std::int64_t* group_start, const std::int64_t* group_cc,
                      std::size_t n_groups, const std::int64_t* row, const double* n,
-                     const riskoffset::SpanColumns& out, std::vector<double>& scratch, bool release_gil,
-                     bool checked) {
-  for (std::size_t g = 0; g < n_groups && !checked; ++g) {
-    const std::int64_t c = group_cc[g];
-    RO_CHECK(c >= 0 && c < model.n_cc, "group " + std::to_string(g) + ": CC outside the model");
-    for (std::int64_t p = group_start[g]; p < group_start[g + 1]; ++p) {
-      RO_CHECK(row[p] >= 0 && row[p] < model.n_rows,
-               "position " + std::to_string(p) + " names contract row " + std::to_string(row[p]) + ", outside the file");
-      model.check_row(row[p], c);
-      RO_CHECK(std::isfinite(n[p]), "position " + std::to_string(p) + ": contracts not finite");
-    }
-  }
+                     const riskoffset::SpanColumns& out, std::vector<double>& scratch) {
   riskoffset::SpanBook b = model.book();
   b.group_start = group_start, b.group_cc = group_cc, b.n_groups = n_groups, b.row = row, b.n = n;
   scratch.resize(model.scratch_size());
-  if (release_gil) {
-    py::gil_scoped_release release;  // reads the checked arrays, writes the caller's columns
-    riskoffset::active_kernels().span_groups(b, out, scratch.data(), 0, n_groups);
-  } else {
-    riskoffset::active_kernels().span_groups(b, out, scratch.data(), 0, n_groups);
-  }
+  riskoffset::active_kernels().span_groups(b, out, scratch.data(), 0, n_groups);
 }
+
+}  // namespace
 
 void SpanAccount::Columns::resize(std::size_t n) {
   scan.resize(n), intra.resize(n), spot.resize(n), som.resize(n), nov.resize(n), risk.resize(n);
@@ -101,16 +103,44 @@ SpanAccount::SpanAccount(const py::dict& model_m, const std::optional<py::dict>&
       if (list.empty() || list.back() != s) list.push_back(s);
     }
   }
-  held_.assign(static_cast<std::size_t>(offset.size() - 1), 0);
-  checked_.assign(static_cast<std::size_t>(n_rows), 0);
+  need_count_ = static_cast<std::size_t>(offset.size() - 1);
+  one_ = fresh_work();
 }
 
-bool SpanAccount::margin(const std::int64_t* rows, const double* n, std::size_t count, SpanAccountFigures& out) {
+SpanAccount::Work SpanAccount::fresh_work() const {
+  Work w;
+  w.held.assign(need_count_, 0);
+  w.checked.assign(static_cast<std::size_t>(model_m_.n_rows), 0);
+  return w;
+}
+
+bool SpanAccount::margin(const std::int64_t* rows, const double* n, std::size_t count, SpanAccountFigures& out,
+                         SpanAccountDetails* details) {
+  return compute(one_, rows, n, count, out, details);
+}
+
+SpanAccount::Many SpanAccount::accounts(const std::int64_t* indptr, std::size_t n_accounts, const std::int64_t* rows,
+                                        const double* n) {
+  Many many;
+  many.covered.assign(n_accounts, 0);
+  many.figures.resize(n_accounts), many.details.resize(n_accounts);
+  Work w = fresh_work();
+  py::gil_scoped_release release;  // (works in `w` and the object's constant arrays only)
+  for (std::size_t a = 0; a < n_accounts; ++a) {
+    const std::int64_t first = indptr[a];
+    many.covered[a] = compute(w, rows + first, n + first, static_cast<std::size_t>(indptr[a + 1] - first),
+                              many.figures[a], &many.details[a]);
+  }
+  return many;
+}
+
+bool SpanAccount::compute(Work& w, const std::int64_t* rows, const double* n, std::size_t count,
+                          SpanAccountFigures& out, SpanAccountDetails* details) const {
   // 1. netted in integer units of 1e-8 contracts (rounded half to even, as numpy rounds), zero sums dropped, and
   //    ordered by CC, then row: one sort on the key (CC + 1) x rows + row (a row outside every CC sorts first)
   const std::int64_t n_rows = model_m_.n_rows;
   const std::int64_t* cc_of_row = model_m_.cc_of_row;
-  positions_.clear();
+  w.positions.clear();
   for (std::size_t p = 0; p < count; ++p) {
     const std::int64_t i = rows[p];
     RO_CHECK(i >= 0 && i < n_rows,
@@ -118,97 +148,117 @@ bool SpanAccount::margin(const std::int64_t* rows, const double* n, std::size_t 
     const double scaled = n[p] * 1e8;
     RO_CHECK(std::isfinite(scaled) && std::fabs(scaled) < 9.2e18,
              "position " + std::to_string(p) + ": contracts not finite or beyond 9.2e10");
-    positions_.push_back({(cc_of_row[i] + 1) * n_rows + i, static_cast<std::int64_t>(std::nearbyint(scaled))});
+    w.positions.push_back({(cc_of_row[i] + 1) * n_rows + i, static_cast<std::int64_t>(std::nearbyint(scaled))});
   }
   const auto by_key = [](const Position& x, const Position& y) { return x.key < y.key; };
-  if (!std::is_sorted(positions_.begin(), positions_.end(), by_key))  // (a merge sort: no quadratic input)
-    std::stable_sort(positions_.begin(), positions_.end(), by_key);
-  row_.clear(), n_.clear(), group_start_.assign(1, 0), group_cc_.clear();
-  for (std::size_t p = 0; p < positions_.size();) {
-    const std::int64_t key = positions_[p].key;
+  if (!std::is_sorted(w.positions.begin(), w.positions.end(), by_key))  // (a merge sort: no quadratic input)
+    std::stable_sort(w.positions.begin(), w.positions.end(), by_key);
+  w.row.clear(), w.n.clear(), w.group_start.assign(1, 0), w.group_cc.clear();
+  for (std::size_t p = 0; p < w.positions.size();) {
+    const std::int64_t key = w.positions[p].key;
     std::int64_t total = 0;
     std::size_t q = p;
-    for (; q < positions_.size() && positions_[q].key == key; ++q)
-      RO_CHECK(!__builtin_add_overflow(total, positions_[q].units, &total),
+    for (; q < w.positions.size() && w.positions[q].key == key; ++q)
+      RO_CHECK(!__builtin_add_overflow(total, w.positions[q].units, &total),
                "contract row " + std::to_string(key % n_rows) + ": the position's sum overflows");
     p = q;
     if (total == 0) continue;
     if (key < n_rows) return false;  // a contract outside every CC: the full path
     const std::int64_t c = key / n_rows - 1;
-    if (group_cc_.empty() || group_cc_.back() != c) {
-      if (!group_cc_.empty()) group_start_.push_back(static_cast<std::int64_t>(row_.size()));
-      group_cc_.push_back(c);
+    if (w.group_cc.empty() || w.group_cc.back() != c) {
+      if (!w.group_cc.empty()) w.group_start.push_back(static_cast<std::int64_t>(w.row.size()));
+      w.group_cc.push_back(c);
     }
-    row_.push_back(key % n_rows);
-    n_.push_back(static_cast<double>(total) / 1e8);
+    w.row.push_back(key % n_rows);
+    w.n.push_back(static_cast<double>(total) / 1e8);
   }
-  if (row_.empty()) return false;
-  group_start_.push_back(static_cast<std::int64_t>(row_.size()));
-  // 3. routed
-  if (!covered()) return false;
-  // 4. the pass in the maintenance class, and in the initial class where the file computes it directly (each
-  //    contract row checked the first time an account holds it: the file does not change)
-  const std::size_t n_groups = group_cc_.size();
+  if (w.row.empty()) return false;
+  w.group_start.push_back(static_cast<std::int64_t>(w.row.size()));
+  // 2. routed
+  if (!covered(w)) return false;
+  // 3. the pass in the maintenance class, and in the initial class where the file computes it directly (each
+  //    contract row checked the first time the work holds it: the file does not change)
+  const std::size_t n_groups = w.group_cc.size();
   for (std::size_t g = 0; g < n_groups; ++g)
-    for (std::int64_t p = group_start_[g]; p < group_start_[g + 1]; ++p) {
-      const auto i = static_cast<std::size_t>(row_[static_cast<std::size_t>(p)]);
-      if (!checked_[i]) {
-        model_m_.check_row(row_[static_cast<std::size_t>(p)], group_cc_[g]);
-        if (model_i_) model_i_->check_row(row_[static_cast<std::size_t>(p)], group_cc_[g]);
-        checked_[i] = 1;
+    for (std::int64_t p = w.group_start[g]; p < w.group_start[g + 1]; ++p) {
+      const std::int64_t i = w.row[static_cast<std::size_t>(p)];
+      if (!w.checked[static_cast<std::size_t>(i)]) {
+        model_m_.check_row(i, w.group_cc[g]);
+        if (model_i_) model_i_->check_row(i, w.group_cc[g]);
+        w.checked[static_cast<std::size_t>(i)] = 1;
       }
     }
-  m_.resize(n_groups);
-  span_run_groups(model_m_, group_start_.data(), group_cc_.data(), n_groups, row_.data(), n_.data(), m_.out, scratch_,
-                  false, true);
+  w.m.resize(n_groups);
+  span_run_groups(model_m_, w.group_start.data(), w.group_cc.data(), n_groups, w.row.data(), w.n.data(), w.m.out,
+                  w.scratch);
   for (std::size_t g = 0; g < n_groups; ++g)
-    if (m_.unsupported[g]) return false;
+    if (w.m.unsupported[g]) return false;
   if (model_i_) {
-    i_.resize(n_groups);
-    span_run_groups(*model_i_, group_start_.data(), group_cc_.data(), n_groups, row_.data(), n_.data(), i_.out,
-                    scratch_, false, true);
+    w.i.resize(n_groups);
+    span_run_groups(*model_i_, w.group_start.data(), w.group_cc.data(), n_groups, w.row.data(), w.n.data(), w.i.out,
+                    w.scratch);
     for (std::size_t g = 0; g < n_groups; ++g)
-      if (i_.unsupported[g] && risk_i_mode_.data()[group_cc_[g]] == 2) return false;
+      if (w.i.unsupported[g] && risk_i_mode_.data()[w.group_cc[g]] == 2) return false;
   }
-  // 5. the groups added up
+  // 4. the groups added up in the account's currency (and, with details, each component)
   SpanTotals totals;
-  const auto cur = static_cast<std::size_t>(account_currency_);
+  SpanAccountDetails d;
+  double worst_scan = 0.0;
+  const auto cur = static_cast<std::size_t>(w.account_currency);
   for (std::size_t g = 0; g < n_groups; ++g) {
-    const auto c = static_cast<std::size_t>(group_cc_[g]);
-    const double risk_m = m_.risk[g];
+    const auto c = static_cast<std::size_t>(w.group_cc[g]);
+    const double risk_m = w.m.risk[g];
     const std::int64_t mode = risk_i_mode_.data()[c];
-    const double risk_i = mode == 1 ? adj_val_.data()[c] * risk_m : (mode == 2 ? i_.risk[g] : risk_m);
+    const double risk_i = mode == 1 ? adj_val_.data()[c] * risk_m : (mode == 2 ? w.i.risk[g] : risk_m);
     const std::size_t at = c * static_cast<std::size_t>(n_currencies_) + cur;
-    totals.add(risk_m, risk_i, m_.nov[g], cap_anov_.data()[c] != 0, factor_.data()[at], divide_.data()[at] != 0);
+    const double factor = factor_.data()[at];
+    const bool divide = divide_.data()[at] != 0;
+    totals.add(risk_m, risk_i, w.m.nov[g], cap_anov_.data()[c] != 0, factor, divide);
+    if (!details) continue;
+    const auto conv = [&](double v) { return divide ? v / factor : v * factor; };
+    const double scan = conv(w.m.scan[g]), over = w.m.som[g] - (w.m.scan[g] + w.m.intra[g] + w.m.spot[g]);
+    d.scan_risk += scan;
+    d.intra_spread_charge += conv(w.m.intra[g]);
+    d.spot_charge += conv(w.m.spot[g]);
+    d.som_excess += conv(over > 0.0 ? over : 0.0);
+    d.initial_adjustment += conv(risk_i - risk_m);
+    d.net_option_value -= conv(w.m.nov[g]);
+    d.formed |= w.m.formed[g];
+    if (w.m.active[g] > 0 && (d.worst_cc < 0 || scan > worst_scan))
+      worst_scan = scan, d.worst_cc = w.group_cc[g], d.worst_index = w.m.active[g];
   }
   out.initial = SpanTotals::floored(totals.initial);
   out.maintenance = SpanTotals::floored(totals.maintenance);
-  out.currency = account_currency_;
+  out.currency = w.account_currency;
+  if (details) {
+    d.worst_pnl = d.worst_cc < 0 ? 0.0 : -worst_scan;
+    *details = d;
+  }
   return true;
 }
 
-// Whether the pass covers the account grouped in row_ / group_cc_ (as span_margins routes it); sets
-// account_currency_.
-bool SpanAccount::covered() {
-  for (const std::int64_t c : group_cc_) {
+// Whether the pass covers the account grouped in w.row / w.group_cc (as span_margins routes it); sets
+// w.account_currency.
+bool SpanAccount::covered(Work& w) const {
+  for (const std::int64_t c : w.group_cc) {
     if (!supported_m_.data()[c] || risk_i_mode_.data()[c] == 3) return false;
     if (model_i_ && !supported_i_.data()[c]) return false;
   }
-  for (const std::int64_t i : row_) {
+  for (const std::int64_t i : w.row) {
     if (!row_ok_m_.data()[i]) return false;
     if (model_i_ && !row_ok_i_.data()[i]) return false;
   }
   bool forms = false;  // a cross-commodity spread with enough of its CCs held
-  for (const std::int64_t c : group_cc_)
+  for (const std::int64_t c : w.group_cc)
     for (const std::int64_t s : spreads_of_cc_[static_cast<std::size_t>(c)])
-      forms |= ++held_[static_cast<std::size_t>(s)] >= need_.data()[s];
-  for (const std::int64_t c : group_cc_)
-    for (const std::int64_t s : spreads_of_cc_[static_cast<std::size_t>(c)]) held_[static_cast<std::size_t>(s)] = 0;
+      forms |= ++w.held[static_cast<std::size_t>(s)] >= need_.data()[s];
+  for (const std::int64_t c : w.group_cc)
+    for (const std::int64_t s : spreads_of_cc_[static_cast<std::size_t>(c)]) w.held[static_cast<std::size_t>(s)] = 0;
   if (forms) return false;
-  account_currency_ = currency_ >= 0 ? currency_ : cc_cur_.data()[group_cc_.front()];
-  for (const std::int64_t c : group_cc_) {
-    if (currency_ < 0 && cc_cur_.data()[c] != account_currency_) return false;
-    if (missing_.data()[c * n_currencies_ + account_currency_]) return false;
+  w.account_currency = currency_ >= 0 ? currency_ : cc_cur_.data()[w.group_cc.front()];
+  for (const std::int64_t c : w.group_cc) {
+    if (currency_ < 0 && cc_cur_.data()[c] != w.account_currency) return false;
+    if (missing_.data()[c * n_currencies_ + w.account_currency]) return false;
   }
   return true;
 }

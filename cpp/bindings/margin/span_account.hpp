@@ -19,44 +19,44 @@
 
 namespace riskoffset_bindings {
 
-// What one (account, CC) group adds to its account's SPAN margin: its risk less its net option value (floored at
-// 0 under capAnov), converted to the account's currency (dividing by the factor where the file gives the
-// conversion the other way).  The account's margin is the sum over its CCs in CC order, floored at 0.
-struct SpanTotals {
-  double initial = 0.0, maintenance = 0.0;
-
-  void add(double risk_m, double risk_i, double nov, bool cap_anov, double factor, bool divide) {
-    double m = risk_m - nov, i = risk_i - nov;
-    if (cap_anov) m = m >= 0.0 ? m : 0.0, i = i >= 0.0 ? i : 0.0;
-    maintenance += divide ? m / factor : m * factor;
-    initial += divide ? i / factor : i * factor;
-  }
-  static double floored(double v) { return v >= 0.0 ? v : 0.0; }
-};
-
-// The pass over groups [0, n_groups) of `model` (positions row/n, group_start offsets, group_cc), the rows it reads
-// checked first (ValueError naming the position) unless the caller has (`checked`).
-void span_run_groups(const SpanModel& model, const std::int64_t* group_start, const std::int64_t* group_cc,
-                     std::size_t n_groups, const std::int64_t* row, const double* n,
-                     const riskoffset::SpanColumns& out, std::vector<double>& scratch, bool release_gil,
-                     bool checked = false);
-
 struct SpanAccountFigures {
   double initial = 0.0, maintenance = 0.0;
   std::int64_t currency = 0;  // index into the routing's currencies
 };
 
-// Bound once per (file, options): the compiled models and the routing arrays (bulk.py, `_prepare`).  Not
-// re-entrant: a caller serialises its calls (the bindings hold the GIL).
+// The breakdown of an account's SPAN in its currency (what the many-account path reports per account): each
+// component summed over its combined commodities, the kinds of the intra spreads formed, and its worst
+// scenario (that of the CC with the largest converted scan risk, the first of equals; -1 without one).
+struct SpanAccountDetails {
+  double scan_risk = 0.0, intra_spread_charge = 0.0, spot_charge = 0.0, som_excess = 0.0, initial_adjustment = 0.0,
+         net_option_value = 0.0;
+  std::uint8_t formed = 0;
+  std::int64_t worst_cc = -1, worst_index = -1;
+  double worst_pnl = 0.0;
+};
+
+// Bound once per (file, options): the compiled models and the routing arrays (bulk.py, `_prepare`).  `margin`
+// works in the object's own buffers: its callers serialise their calls (the bindings hold the GIL); `accounts`
+// works in buffers of its own and runs without the GIL.
 class SpanAccount {
  public:
   SpanAccount(const pybind11::dict& model_m, const std::optional<pybind11::dict>& model_i,
               const pybind11::dict& routing);
 
   // The figures of the account holding n[p] contracts of contract row rows[p], p < count (rows repeated and in
-  // any order); false where the full path computes the account.  Throws std::invalid_argument (ValueError) for a
-  // row outside the file or a quantity that is not finite.
-  bool margin(const std::int64_t* rows, const double* n, std::size_t count, SpanAccountFigures& out);
+  // any order), and with `details` its breakdown; false where the full path computes the account.  Throws
+  // std::invalid_argument (ValueError) for a row outside the file or a quantity that is not finite.
+  bool margin(const std::int64_t* rows, const double* n, std::size_t count, SpanAccountFigures& out,
+              SpanAccountDetails* details = nullptr);
+
+  // Accounts a < n_accounts holding positions indptr[a] .. indptr[a + 1] - 1 of rows / n: per account whether
+  // it is covered (else the caller computes it), its figures and its breakdown.
+  struct Many {
+    std::vector<std::uint8_t> covered;
+    std::vector<SpanAccountFigures> figures;
+    std::vector<SpanAccountDetails> details;
+  };
+  Many accounts(const std::int64_t* indptr, std::size_t n_accounts, const std::int64_t* rows, const double* n);
 
   std::int64_t n_rows() const { return model_m_.n_rows; }
   pybind11::ssize_t n_currencies() const { return n_currencies_; }
@@ -69,8 +69,23 @@ class SpanAccount {
     riskoffset::SpanColumns out;
     void resize(std::size_t n);
   };
-
-  bool covered();
+  struct Position {
+    std::int64_t key, units;  // (CC + 1) x rows + row; contracts in units of 1e-8
+  };
+  // What one account's computation works in (a call allocates nothing once they have grown).
+  struct Work {
+    std::vector<Position> positions;
+    std::vector<std::int64_t> row, group_start, group_cc;
+    std::vector<double> n, scratch;
+    std::vector<std::int64_t> held;      // per spread: its CCs the account holds (zero between accounts)
+    std::vector<std::uint8_t> checked;   // per contract row: check_row passed in both models
+    std::int64_t account_currency = 0;
+    Columns m, i;
+  };
+  Work fresh_work() const;
+  bool compute(Work& w, const std::int64_t* rows, const double* n, std::size_t count, SpanAccountFigures& out,
+               SpanAccountDetails* details) const;
+  bool covered(Work& w) const;
 
   SpanModel model_m_;
   std::optional<SpanModel> model_i_;
@@ -78,18 +93,10 @@ class SpanAccount {
   SpanArray<std::int64_t> risk_i_mode_, cc_cur_, need_;
   SpanArray<double> adj_val_, factor_;
   pybind11::ssize_t n_currencies_ = 0;
-  std::int64_t currency_ = -1, account_currency_ = 0;
+  std::int64_t currency_ = -1;
+  std::size_t need_count_ = 0;  // spreads
   std::vector<std::vector<std::int64_t>> spreads_of_cc_;
-  std::vector<std::int64_t> held_;  // per spread: its CCs the account holds (zero between calls)
-  std::vector<std::uint8_t> checked_;  // per contract row: check_row passed in both models
-  // per call (members: a call allocates nothing once they have grown)
-  struct Position {
-    std::int64_t key, units;  // (CC + 1) x rows + row; contracts in units of 1e-8
-  };
-  std::vector<Position> positions_;
-  std::vector<std::int64_t> row_, group_start_, group_cc_;
-  std::vector<double> n_, scratch_;
-  Columns m_, i_;
+  Work one_;  // `margin`'s
 };
 
 }  // namespace riskoffset_bindings

@@ -36,30 +36,15 @@ def grid_margin_group(
     provisions: float,
 ) -> dict[str, Any]: ...
 
-# SPAN per (account, combined commodity) in one rate class (riskoffset.margining.span.bulk)
-def span_margin_groups(
-    group_start: npt.NDArray[np.int64],
-    group_cc: npt.NDArray[np.int64],
-    row: npt.NDArray[np.int64],
-    n: npt.NDArray[np.float64],
-    model: dict[str, Any],
-) -> dict[str, Any]: ...
-def span_account_totals(
-    account: npt.NDArray[np.int64],
-    risk_m: npt.NDArray[np.float64],
-    risk_i: npt.NDArray[np.float64],
-    nov: npt.NDArray[np.float64],
-    cap_anov: npt.NDArray[np.uint8],
-    factor: npt.NDArray[np.float64],
-    divide: npt.NDArray[np.uint8],
-    n_accounts: int,
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
-
+# SPAN of an account from its positions (riskoffset.margining.span.bulk)
 class SpanAccount:
     def __init__(self, model_m: dict[str, Any], model_i: dict[str, Any] | None, routing: dict[str, Any]) -> None: ...
     def __call__(
         self, rows: npt.NDArray[np.int64], n: npt.NDArray[np.float64]
     ) -> tuple[float, float, int] | None: ...
+    def accounts(
+        self, indptr: npt.NDArray[np.int64], rows: npt.NDArray[np.int64], n: npt.NDArray[np.float64]
+    ) -> dict[str, Any]: ...
 
 def group_layout(
     indptr: npt.NDArray[np.int64],

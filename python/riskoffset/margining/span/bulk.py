@@ -1,13 +1,15 @@
-"""SPAN margin of many accounts at once: the per-(account, combined commodity) steps in one C++ pass.
+"""SPAN margin of many accounts at once, and of one: the per-(account, combined commodity) steps compiled.
 
 The file's parameters are compiled once into arrays (`SpanModel`, cached on the parsed file): per contract
 its risk array, composite delta, delta pool, short-option-minimum tiers and premium; per combined commodity
 (CC) its delta pools (intra tiers, or the whole CC, then its periods); per intra-commodity spread its legs and
-its charge (flat or per month per spread, or the weighted-price rate of each leg).  The C++ pass
-(``_core.margin.span_margin_groups``, a compiled pass) then gives per (account, CC) the scan
-risk and its scenario, the intra-commodity spread charge, the spot-month charge, the short option minimum, the
-net option value and the risk; numpy adds the CCs of each account (classes, adjRate, capAnov, currency conversion) as
-`riskoffset.margining.span.algorithm.span_account` does.
+its charge (flat or per month per spread, or the weighted-price rate of each leg).  With the classes, adjRate,
+capAnov and currency conversions of the options (`_prepare`) they are bound to one compiled object
+(``_core.margin.SpanAccount``) that takes an account's positions, nets them in units of 1e-8 contracts, groups
+them by CC, routes the account (below), runs the pass per CC (scan risk and its scenario, intra-commodity spread
+charge, spot-month charge, short option minimum, net option value, risk) and adds the CCs up in the account's
+currency as `riskoffset.margining.span.algorithm.span_account` does: for every account of a book at once
+(`span_margins`, without the GIL) or for one (`span_one_account`, a trade's or an order's).
 
 An account takes `span_account` itself where a step is not in the pass: a super, inter or scanning spread that
 could form between its CCs, an adjRate on another base class, a spread the
@@ -42,6 +44,7 @@ from .algorithm import (
     _convert,
     _futures_psr,
     _point_def_for,
+    net_positions,
     span_account,
 )
 from .model import KIND_FUTURE, KIND_OPTION, CombinedCommodity, DeltaSpread, ScanSpread, SpanFile
@@ -309,46 +312,26 @@ def _model(span: SpanFile, classes: dict[int, tuple[int, int]], opts: SpanOption
     return cache[key]
 
 
-# ---------------------------------------------------------------------------------------------- many accounts
-def net_accounts(
-    account: IntArray, rows: IntArray, qty: FloatArray, n_rows: int
-) -> tuple[IntArray, IntArray, FloatArray]:
-    """`algorithm.net_positions` of every account at once: (account, contract row, contracts) sorted by account
-    and row, quantities summed in integer units of 1e-8 contracts, zero sums dropped."""
-    if not len(rows):
-        return account[:0], rows[:0], qty[:0]
-    key = account.astype(np.int64) * n_rows + rows
-    order = np.argsort(key, kind="stable")
-    key = key[order]
-    scaled = np.round(qty[order] * 1e8).astype(np.int64)
-    starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
-    total = np.add.reduceat(scaled, starts)
-    keep = total != 0
-    uniq = key[starts][keep]
-    return uniq // n_rows, uniq % n_rows, total[keep].astype(np.float64) / 1e8
-
-
+# ---------------------------------------------------------------------------------------------- accounts
 @dataclass(frozen=True)
 class _Prepared:
     """What `span_margins` reads of a file for one set of options, whatever the positions: computed once per
     (file, options) while the file lives (`_prepared`)."""
 
     ccs: list[CombinedCommodity]
-    cc_of_row: IntArray
     classes: dict[int, tuple[int, int]]
     model_m: SpanModel
     model_i: SpanModel | None
-    spreads: list[tuple[IntArray, int]]  # per super, inter or scanning spread: its CCs, how many must be held
     cur_names: tuple[str, ...]
-    cc_cur: IntArray
-    risk_i_mode: IntArray  # per CC, 0: initial = maintenance, 1: val x maintenance, 2: class r_i by the pass, 3: span_account
-    adj_val: FloatArray
-    factor: FloatArray  # [CC, currency] conversion factor (dividing where `divide`; none known where `missing`)
-    divide: npt.NDArray[np.bool_]
-    missing: npt.NDArray[np.bool_]
-    cap_anov: npt.NDArray[np.bool_]  # per CC
     usd: FloatArray  # per currency of cur_names
-    routing: dict[str, Any]  # what `one_account` is bound to besides the models (how an account is routed)
+    # What `one_account` is bound to besides the models, per CC unless said: whether each model covers it
+    # ("supported_*"; "row_ok_*" per contract), its currency ("cc_cur", an index into cur_names), how its initial
+    # risk comes ("risk_i_mode": 0 the maintenance one, 1 adj_val x it, 2 the initial model's pass, 3
+    # span_account), "adj_val", "cap_anov", the conversion to each currency ("factor", dividing where "divide",
+    # none known where "missing"), the super, inter and scanning spreads (their CCs "spread_cc" from
+    # "spread_offset", how many of them an account must hold "spread_need") and the options' "currency" (-1:
+    # the account's CCs').
+    routing: dict[str, Any]
     one_account: Any  # `_core.margin.SpanAccount`: these steps for one account in one call (`span_one_account`)
 
 
@@ -366,7 +349,7 @@ def _prepared(span: SpanFile, opts: SpanOptions) -> _Prepared:
 
 
 def _prepare(span: SpanFile, opts: SpanOptions) -> _Prepared:
-    cc_of_row, ccs = span.combined_commodity_of_rows()
+    _, ccs = span.combined_commodity_of_rows()
     classes: dict[int, tuple[int, int]] = {}
     unknown_class: set[int] = set()  # no pbRateDef fits the options: span_account raises for its accounts
     for i, org in enumerate(span.orgs):
@@ -447,8 +430,7 @@ def _prepare(span: SpanFile, opts: SpanOptions) -> _Prepared:
     if model_i is not None:
         routing["supported_i"], routing["row_ok_i"] = model_i.supported.astype(np.uint8), model_i.row_ok.astype(np.uint8)
     one_account = _core.margin.SpanAccount(model_m.arrays, None if model_i is None else model_i.arrays, routing)
-    return _Prepared(ccs, cc_of_row, classes, model_m, model_i, spreads, cur_names, cc_cur, risk_i_mode, adj_val,
-                     factor, divide, missing, cap_anov, usd, routing, one_account)  # fmt: skip
+    return _Prepared(ccs, classes, model_m, model_i, cur_names, usd, routing, one_account)
 
 
 def span_one_account(span: SpanFile, rows: IntArray, qty: FloatArray, opts: SpanOptions) -> tuple[float, float, str] | None:
@@ -472,97 +454,23 @@ def span_margins(
     opts: SpanOptions,
 ) -> GroupMargins:
     """SPAN margin of accounts ``labels`` (one row each, in order) holding ``qty`` contracts of contract ``rows``
-    (``account`` indexes ``labels``; positions need not be netted): the C++ pass for the per-CC steps, the
-    accounts that need cross-commodity steps through `span_account` (module doc)."""
+    (``account`` indexes ``labels``; positions need not be netted): every account through the compiled
+    one-account steps (`span_one_account`'s, without the GIL), those they do not cover through `span_account`
+    (module doc)."""
     n_acc = len(labels)
-    con = span.contracts
-    acc, row, n = net_accounts(
-        np.asarray(account, np.int64), np.asarray(rows, np.int64), np.asarray(qty, float), len(con)
-    )
+    account = np.asarray(account, np.int64)
+    rows, qty = np.asarray(rows, np.int64), np.asarray(qty, np.float64)
+    if len(account) and np.any(account[1:] < account[:-1]):
+        order = np.argsort(account, kind="stable")
+        account, rows, qty = account[order], rows[order], qty[order]
+    if len(account) and (account[0] < 0 or account[-1] >= n_acc):
+        raise ValueError(f"account indexes outside 0..{n_acc - 1}")
+    indptr = np.concatenate(([0], np.cumsum(np.bincount(account, minlength=n_acc)))).astype(np.int64)
     prep = _prepared(span, opts)
-    ccs, classes, model_m, model_i = prep.ccs, prep.classes, prep.model_m, prep.model_i
-    cc = prep.cc_of_row[row] if len(row) else np.zeros(0, np.int64)
-
-    n_cc = max(len(ccs), 1)
-    # (account, CC) groups of every netted position, rows ascending within a group (unlinked rows: CC -1)
-    order = np.argsort(acc * (n_cc + 1) + cc + 1, kind="stable")
-    acc, row, n, cc = acc[order], row[order], n[order], cc[order]
-    gid = acc * (n_cc + 1) + cc + 1
-    starts = (
-        np.flatnonzero(np.concatenate(([True], gid[1:] != gid[:-1]))) if len(gid) else np.zeros(0, np.int64)
-    )
-    g_acc, g_cc = acc[starts], cc[starts]
-    g_len = np.diff(np.append(starts, len(gid)))
-
-    # accounts the pass cannot finish: they take span_account
-    slow = np.bincount(acc, minlength=n_acc) == 0  # no position left
-    slow[g_acc[g_cc < 0]] = True
-    g_ccu = np.where(g_cc >= 0, g_cc, 0)
-    slow[g_acc[~model_m.supported[g_ccu]]] = True
-    slow[acc[~model_m.row_ok[row]]] = True
-    linked = g_cc >= 0
-    pair_acc, pair_cc = g_acc[linked], g_cc[linked]
-    for members, need in prep.spreads:
-        held = np.bincount(pair_acc[np.isin(pair_cc, members)], minlength=n_acc)
-        slow |= held >= need
-    cur_names, cc_cur = prep.cur_names, prep.cc_cur
-    account_cur = np.full(n_acc, cur_names.index(opts.currency or "USD"), dtype=np.int64)
-    if opts.currency is None and len(pair_acc):
-        first = np.flatnonzero(np.concatenate(([True], pair_acc[1:] != pair_acc[:-1])))
-        account_cur[pair_acc[first]] = cc_cur[pair_cc[first]]
-        slow[pair_acc[cc_cur[pair_cc] != account_cur[pair_acc]]] = True
-    risk_i_mode, adj_val = prep.risk_i_mode, prep.adj_val
-    slow[pair_acc[risk_i_mode[pair_cc] == 3]] = True
-    if model_i is not None:
-        slow[g_acc[~model_i.supported[g_ccu]]] = True
-        slow[acc[~model_i.row_ok[row]]] = True
-    factor, divide = prep.factor, prep.divide
-    slow[pair_acc[prep.missing[pair_cc, account_cur[pair_acc]]]] = True
-
-    # the pass over the groups of the other accounts
-    keep = linked & ~slow[g_acc]
-    sel = np.repeat(keep, g_len)
-    f_row, f_n = row[sel], n[sel]
-    g_acc, g_cc = g_acc[keep], g_cc[keep]
-    group_start = np.concatenate(([0], np.cumsum(g_len[keep]))).astype(np.int64)
-    out_m = _core.margin.span_margin_groups(group_start, g_cc, f_row, f_n, model_m.arrays)
-    risk_m = out_m["risk"]
-    risk_i = np.where(risk_i_mode[g_cc] == 1, adj_val[g_cc] * risk_m, risk_m)
-    if model_i is not None and len(g_cc):
-        out_i = _core.margin.span_margin_groups(group_start, g_cc, f_row, f_n, model_i.arrays)
-        risk_i = np.where(risk_i_mode[g_cc] == 2, out_i["risk"], risk_i)
-        slow[g_acc[(out_i["unsupported"] != 0) & (risk_i_mode[g_cc] == 2)]] = True
-    slow[g_acc[out_m["unsupported"] != 0]] = True
-    g_factor = factor[g_cc, account_cur[g_acc]]
-    g_divide = divide[g_cc, account_cur[g_acc]]
-
-    def conv(v: FloatArray) -> FloatArray:
-        return np.asarray(np.where(g_divide, v / g_factor, v * g_factor), dtype=np.float64)
-
-    nov = out_m["nov"]
-    cap = prep.cap_anov[g_cc] if len(g_cc) else np.zeros(0, dtype=bool)
-    scan, intra, spot, som = out_m["scan"], out_m["intra"], out_m["spot"], out_m["som"]
-    base_sum = scan + intra + spot
-    parts = {
-        "scan_risk": conv(scan),
-        "intra_spread_charge": conv(intra),
-        "spot_charge": conv(spot),
-        "som_excess": conv(np.maximum(0.0, som - base_sum)),
-        "initial_adjustment": conv(risk_i - risk_m),
-        "net_option_value": -conv(nov),
-    }
-    keep_g = ~slow[g_acc]
-    per_acc = {name: np.zeros(n_acc) for name in parts}
-    if keep_g.any():
-        ga = g_acc[keep_g]
-        seg = np.flatnonzero(np.concatenate(([True], ga[1:] != ga[:-1])))
-        for name, v in parts.items():
-            per_acc[name][ga[seg]] = np.add.reduceat(v[keep_g], seg)
-    # each account's CCs added up by the code `span_one_account` runs
-    initial, maintenance = _core.margin.span_account_totals(
-        g_acc[keep_g], risk_m[keep_g], risk_i[keep_g], nov[keep_g], cap[keep_g].astype(np.uint8), g_factor[keep_g],
-        g_divide[keep_g].astype(np.uint8), n_acc,
-    )
+    ccs, classes = prep.ccs, prep.classes
+    out = prep.one_account.accounts(indptr, rows, qty)
+    slow = out["covered"] == 0
+    initial, maintenance, currency = out["initial"], out["maintenance"], out["currency"]
     components = {name: np.zeros(n_acc) for name in COMPONENTS}
     for name in (
         "scan_risk",
@@ -572,39 +480,21 @@ def span_margins(
         "initial_adjustment",
         "net_option_value",
     ):
-        components[name] = per_acc[name]
-    explained = np.zeros(n_acc)
-    for name in COMPONENTS[:-1]:
-        explained = explained + components[name]
-    components["floor_adjustment"] = initial - explained
+        components[name] = out[name]
     rank = {tag: i for i, tag in enumerate(CALIBRATION_ORDER)}
     calibration = {name: np.full(n_acc, rank[CALIBRATION[name]], dtype=np.int64) for name in COMPONENTS}
-    formed = np.zeros(n_acc, dtype=np.uint8)
-    np.bitwise_or.at(formed, g_acc, out_m["formed"])
-    calibration["intra_spread_charge"][formed != 0] = rank["candidate"]
-    # worst scenario: the CC with the largest converted scan risk among those with one (the first of equals)
-    worst_index = np.full(n_acc, -1, dtype=np.int64)
-    worst_pnl = np.zeros(n_acc)
-    worst_cc = np.full(n_acc, -1, dtype=np.int64)
-    scan_c, active = parts["scan_risk"], out_m["active"]
-    cand = np.flatnonzero(keep_g & (active > 0))
-    if len(cand):
-        ca = g_acc[cand]
-        seg = np.flatnonzero(np.concatenate(([True], ca[1:] != ca[:-1])))
-        top = np.maximum.reduceat(scan_c[cand], seg)
-        hits = np.flatnonzero(scan_c[cand] == np.repeat(top, np.diff(np.append(seg, len(cand)))))
-        best = cand[hits[np.searchsorted(hits, seg)]]
-        a = g_acc[best]
-        worst_cc[a], worst_index[a], worst_pnl[a] = g_cc[best], active[best], -scan_c[best]
-    currencies = cur_names
-    currency = account_cur.copy()
+    calibration["intra_spread_charge"][out["formed"] != 0] = rank["candidate"]
+    worst_index, worst_pnl, worst_cc = out["worst_index"], out["worst_pnl"], out["worst_cc"]
+    currencies = prep.cur_names
     usd = prep.usd
+
+    def netted(a: int) -> tuple[IntArray, FloatArray]:
+        return net_positions(rows[indptr[a] : indptr[a + 1]], qty[indptr[a] : indptr[a + 1]])
 
     # the accounts span_account computes
     reference: dict[int, MarginResult] = {}
     for a in np.flatnonzero(slow).tolist():
-        lo, hi = np.searchsorted(acc, [a, a + 1])
-        res = span_account(span, row[lo:hi], n[lo:hi], opts, account=plain(labels[a]))
+        res = span_account(span, *netted(a), opts, account=plain(labels[a]))
         reference[a] = res
         initial[a], maintenance[a] = res.initial, res.maintenance
         if res.currency not in currencies:
@@ -615,6 +505,11 @@ def span_margins(
             calibration[name][a] = rank[res.calibration.get(name, CALIBRATION[name])]
         ws = res.worst_scenario
         worst_index[a], worst_pnl[a] = (ws.index, ws.pnl) if ws is not None else (-1, 0.0)
+    explained = np.zeros(n_acc)
+    for name in COMPONENTS[:-1]:
+        explained = explained + components[name]
+    covered = ~slow
+    components["floor_adjustment"][covered] = (initial - explained)[covered]
     if len(usd) < len(currencies):
         usd = np.array([_usd_rate(span, c) for c in currencies], dtype=float)
     source = (
@@ -642,8 +537,7 @@ def span_margins(
     def full_result(i: int) -> MarginResult:
         if i in reference:
             return reference[i]
-        lo, hi = np.searchsorted(acc, [i, i + 1])
-        detail = span_account(span, row[lo:hi], n[lo:hi], opts, account=plain(labels[i]))
+        detail = span_account(span, *netted(i), opts, account=plain(labels[i]))
         return dataclasses.replace(columns.result_from_columns(i), details=detail.details)
 
     label_array = np.empty(n_acc, dtype=object)
