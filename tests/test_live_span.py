@@ -129,6 +129,18 @@ def test_a_failed_trade_in_one_compiled_call_puts_the_span_margin_back() -> None
     assert_matches(engine, "X:SM")
 
 
+def test_a_trade_beyond_what_span_nets_changes_nothing() -> None:
+    """A fill that takes a position beyond the 9.2e10 contracts SPAN nets in units of 1e-8 is refused, naming
+    the contracts, and leaves the account as it was (in the compiled call and in the full path alike)."""
+    for account, instrument in (("A", OPTIONS[0]), ("B", OPTIONS[2])):  # (A holds it; B does not yet)
+        engine = engine_of(True)
+        was = engine.account(account)
+        with pytest.raises(ValueError, match="contracts, beyond the 9.2e10 SPAN nets"):
+            engine.on_trade(account, instrument, 1e12, 0.01)
+        assert engine.account(account) == was
+        assert_matches(engine, "X:SM")
+
+
 def inter_spread_params() -> dict[str, Any]:
     """The sample file with an inter-commodity spread between BTC and ETH: an account holding both is computed
     by SPAN's full path (`span_account`), never by the compiled one-account call."""

@@ -88,6 +88,10 @@ def test_refused_orders_name_what_is_wrong() -> None:
         w.order("NOT-AN-INSTRUMENT", 1.0)
     with pytest.raises(ValueError, match="BTC-PERPETUAL"):
         w.order("BTC-PERPETUAL", float("nan"))
+    call = next(n for n in NAMES if n.startswith("BTC-") and n.endswith("-C"))
+    with pytest.raises(ValueError, match="contracts, beyond the 9.2e10 SPAN nets"):
+        w.order(call, 1e11)  # (an order below the what-if's bound, beyond SPAN's: 1e11 contracts)
+    assert w.margin().initial_after == from_scratch("mm-btc", []).initial
     span, mapping = inter_spread_params()["file"], dict(inter_spread_params()["mapping"])
     missing = next(n for n in NAMES if n.startswith("ETH-") and n.endswith("-P"))
     del mapping[missing]

@@ -146,8 +146,9 @@ bool SpanAccount::compute(Work& w, const std::int64_t* rows, const double* n, st
     RO_CHECK(i >= 0 && i < n_rows,
              "position " + std::to_string(p) + " names contract row " + std::to_string(i) + ", outside the file");
     const double scaled = n[p] * 1e8;
-    RO_CHECK(std::isfinite(scaled) && std::fabs(scaled) < 9.2e18,
-             "position " + std::to_string(p) + ": contracts not finite or beyond 9.2e10");
+    RO_CHECK(std::isfinite(n[p]), "position " + std::to_string(p) + ": contracts not finite");
+    RO_CHECK(std::fabs(scaled) < 9.2e18, "contract row " + std::to_string(i) + ": " + std::to_string(n[p]) +
+                                             " contracts, beyond the 9.2e10 SPAN nets in units of 1e-8");
     w.positions.push_back({(cc_of_row[i] + 1) * n_rows + i, static_cast<std::int64_t>(std::nearbyint(scaled))});
   }
   const auto by_key = [](const Position& x, const Position& y) { return x.key < y.key; };
