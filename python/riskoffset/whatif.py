@@ -16,6 +16,7 @@ per `WhatIf`), so the what-if and the full path cannot drift; the test suite che
 `WhatIf.order` returns before/after figures for one order (a few microseconds from Python; figures in
 the README); `WhatIf.basket` any number of orders over any keys; `WhatIf.apply` commits
 orders to the cached state.  Spot orders change no risk vector (spot is collateral under Deribit PM).
+`riskoffset.whatif_span.SpanWhatIf` has the same methods and result under SPAN.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ order adds a position, and the account's SPAN is computed again for its position
 steps, netting, grouping by combined commodity, scan, spreads, spot and short-option charges, the sum in the
 account's currency, as ``ro.margin(book, market, "span", params)`` gives the account, to the same bits; an
 account that needs steps across combined commodities takes that function's full path).  A few microseconds an
-order from Python (docs/whatif.md).
+order from Python (docs/span.md, "What-if").
 
 `SpanWhatIf(book, market, params)` has the methods of `riskoffset.WhatIf`: `order`, `basket`, `apply` and
 `margin`, each returning a `WhatIfResult` (its ``group`` is "span", its currency SPAN's, USD for most files).
