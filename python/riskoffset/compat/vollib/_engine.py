@@ -279,7 +279,7 @@ def black_scholes_merton_implied_volatility(
 
 
 # ---------------------------------------------------------------------------------------------------------
-# vollib's analytical Greeks (reference path): the textbook formulas vollib evaluates, numpy semantics
+# vollib's analytical Greeks (reference path): the closed-form formulas vollib evaluates, numpy semantics
 
 
 def _pdf(x: Any) -> Any:
