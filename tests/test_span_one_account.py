@@ -20,7 +20,7 @@ VARIANTS = ["class 2 by the pass", "EUR by multiplication", "GBP by division", "
 
 def _random_accounts(span: Any, seed: int, n_accounts: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Accounts of 1-9 positions on a few contracts each (so spreads form and positions net to zero), rows
-    repeated and unsorted, some outside every CC."""
+    repeated and unsorted, some outside every CC where the file has such contracts."""
     rng = np.random.default_rng(seed)
     account = np.repeat(np.arange(n_accounts), rng.integers(1, 10, n_accounts))
     cc_of_row = span.combined_commodity_of_rows()[0]
