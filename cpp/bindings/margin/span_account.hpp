@@ -1,9 +1,10 @@
-// One account's SPAN margin in one call: its positions netted, grouped by combined commodity (CC), routed, the
-// pass of cpp/src/margin/span_margin.hpp in the maintenance class (and in the initial class where the file
-// computes it directly), the groups added up.  The same steps, in the same order, as
-// riskoffset.margining.span.bulk.span_margins gives that account; an account that function hands to its full
-// path (a cross-commodity spread that could form, a CC or row the pass does not cover, several currencies, a
-// missing conversion, no position) is refused (`margin` returns false) so the caller takes that path.
+// An account's SPAN margin from its positions: netted, grouped by combined commodity (CC), routed, the pass of
+// cpp/src/margin/span_margin.hpp in the maintenance class (and in the initial class where the file computes it
+// directly), the groups added up in the account's currency.  One account (a live trade's, a what-if order's) or
+// every account of a book (riskoffset.margining.span.bulk.span_margins) through the same steps.  An account the
+// pass does not cover (a cross-commodity spread that could form, a CC or row the pass cannot compute, several
+// currencies, a missing conversion, no position) is refused, and the caller computes it by SPAN's per-account
+// path (riskoffset.margining.span.algorithm.span_account).
 #pragma once
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
