@@ -22,7 +22,7 @@ import os
 import pickle
 import threading
 from collections import Counter, deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -636,6 +636,15 @@ class ClusterEngine:
         if shard is None:
             raise ValueError(f"account {account!r} is not in the engine")
         result: dict[str, Any] = self._call("query", {shard: ("account", label)})[shard]
+        return result
+
+    @_locked
+    def what_if(self, account: Any, orders: Iterable[tuple[Any, ...]]) -> dict[str, Any]:
+        """`RiskEngine.what_if`, on the account's shard (an account not in the engine on any shard: its figures
+        depend on its own fills and the quotes, which every shard has)."""
+        label = self._routing.label(account)
+        shard = self._routing.shard_of.get(label, 0)
+        result: dict[str, Any] = self._call("query", {shard: ("what_if", label, [tuple(o) for o in orders])})[shard]
         return result
 
     @_locked

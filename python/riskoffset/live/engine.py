@@ -31,7 +31,7 @@ import pickle
 import tempfile
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, TypeVar, cast
@@ -1414,6 +1414,38 @@ class RiskEngine:
                 self._notify()
         finally:
             lock.release()
+
+    @_locked
+    def what_if(self, account: Any, orders: Iterable[tuple[Any, ...]]) -> dict[str, Any]:
+        """The account's figures (as `account` gives them) after fills of ``orders``, each ``(instrument,
+        quantity, price)`` or ``(instrument, quantity, price, fee)`` as `on_trade` takes them, computed by the
+        same code and then undone: the engine is left exactly as it was (positions, balances, figures, levels),
+        no event is emitted and no counter moves.  A pre-trade check against the live state; an order the
+        engine would refuse raises as `on_trade` does, and changes nothing either."""
+        fills = [tuple(order) for order in orders]
+        for fill in fills:
+            if not 3 <= len(fill) <= 4:
+                raise ValueError(f"order {fill!r}: expected (instrument, quantity, price) or with a fee")
+        outer = self._savepoints
+        savepoints = outer if outer is not None else Savepoints()
+        mark = savepoints.mark()
+        counters, events, to_notify, callbacks = dict(self.counters), len(self._events), self._to_notify, self._callbacks
+        self._savepoints, self._to_notify, self._callbacks = savepoints, [], []
+        try:
+            for fill in fills:
+                self.on_trade(account, *fill)
+            label = account if type(account) is int else account_label(account, self.positions.labels)
+            row = self.positions.row_of.get(label)
+            if row is None:  # (no order: an account the engine does not have)
+                raise ValueError(f"account {account!r} is not in the engine")
+            return self._row(row)
+        finally:
+            savepoints.rollback(self, mark)
+            self._savepoints, self._to_notify, self._callbacks = outer, to_notify, callbacks
+            self.counters.clear()
+            self.counters.update(counters)
+            while len(self._events) > events:
+                self._events.pop()
 
     def _trade_in_steps(
         self, label: Any, row_i: int, q: float, px: float, fee: float, fee_col: int, timestamp: int | None

@@ -1,0 +1,126 @@
+"""`RiskEngine.what_if`: a pre-trade check against the live state.  Its figures are the account's after the
+same fills applied for real (on a copy of the engine), and the engine is left exactly as it was: every account's
+figures and levels to the bit, its positions and balances, no event, no callback, no counter; under every live
+margin method, for a new account, for a basket, and for an order the engine refuses."""
+
+from __future__ import annotations
+
+import pickle
+from typing import Any
+
+import numpy as np
+import pytest
+import riskoffset as ro
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_live_engine import EXAMPLES, FUTURES, MARKET, OPTIONS, call_of, run, start_book
+from test_live_span import engine_of as span_engine
+
+TRADES = st.lists(
+    st.tuples(
+        st.just("trade"),
+        st.sampled_from(["A", "B", "new"]),
+        st.sampled_from(OPTIONS[:6] + FUTURES),
+        st.integers(-30, 30).filter(lambda x: x != 0),
+        st.floats(0.8, 1.2),
+    ),
+    min_size=1,
+    max_size=3,
+)
+
+
+def state_of(engine: ro.RiskEngine) -> bytes:
+    """Everything an update could change that a query shows: the account view, positions, levels, counters."""
+    p = engine.positions
+    rows = np.arange(len(p), dtype=np.int64)
+    return pickle.dumps(
+        (engine.accounts(), p.csr(rows)[1:3], list(p.labels), engine._level.copy(), dict(engine.counters))
+    )
+
+
+def engine_of(method: str, cross: bool, params: Any = None) -> ro.RiskEngine:
+    book, balances = start_book()
+    if method == "span":
+        return span_engine(cross) if params is None else span_engine(cross, params)
+    return ro.RiskEngine(book, MARKET, method, balances=balances, cross=cross)
+
+
+@pytest.mark.parametrize(
+    "method, cross",
+    [("deribit-pm", True), ("deribit-pm", False), ("deribit-standard", True), ("grid", False), ("span", True)],
+)
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(warmup=st.lists(TRADES.map(lambda t: t[0]), max_size=3), orders=TRADES)
+def test_the_figures_are_those_of_the_fills_and_nothing_changes(
+    method: str, cross: bool, warmup: list[tuple[Any, ...]], orders: list[tuple[Any, ...]]
+) -> None:
+    engine = engine_of(method, cross)
+    run(engine, warmup)
+    list(engine.events())  # (the warm-up's)
+    account = orders[0][1]
+    fills = []
+    for t, op in enumerate(orders, start=100):
+        _, args, kwargs = call_of(engine, t, ("trade", account, *op[2:]))
+        fills.append((*args[1:], kwargs["fee"]))
+    real = pickle.loads(pickle.dumps(engine))
+    before = state_of(engine)
+    seen: list[Any] = []
+    engine.subscribe(seen.append)
+    got = engine.what_if(account, fills)
+    assert state_of(engine) == before
+    assert seen == [] and list(engine.events()) == []
+    for fill in fills:
+        real.on_trade(account, *fill)
+    assert got == real.account(account)
+
+
+def test_a_refused_order_changes_nothing_and_raises_as_a_trade_does() -> None:
+    engine = engine_of("deribit-pm", True)
+    before = state_of(engine)
+    with pytest.raises(ValueError, match="not among the engine's instruments"):
+        engine.what_if("A", [("BTC-PERPETUAL", 10.0, 90_000.0), ("BTC-1JAN99-1000-C", 1.0, 0.1)])
+    with pytest.raises(ValueError, match="price"):
+        engine.what_if("newcomer", [("BTC-PERPETUAL", 10.0, -1.0)])
+    with pytest.raises(ValueError, match="expected \\(instrument, quantity, price\\)"):
+        engine.what_if("A", [("BTC-PERPETUAL", 10.0)])
+    with pytest.raises(ValueError, match="account 'nobody' is not in the engine"):
+        engine.what_if("nobody", [])
+    assert state_of(engine) == before
+    assert "newcomer" not in engine.positions.row_of
+
+
+def test_a_new_account_is_checked_and_dropped() -> None:
+    engine = engine_of("deribit-pm", True)
+    before = state_of(engine)
+    figures = engine.what_if("newcomer", [("BTC-PERPETUAL", -1_000.0, MARKET.marks["BTC-PERPETUAL"])])
+    assert figures["initial_usd"] > 0 and figures["available_usd"] < 0  # (no balance: short of its margin)
+    assert state_of(engine) == before and "newcomer" not in engine.positions.row_of
+
+
+def test_a_crossing_order_emits_no_event_but_the_trade_does() -> None:
+    """An order that would take account A below its maintenance margin: the what-if shows the level, the
+    engine stays where it was and emits nothing; the same trade for real emits the event."""
+    engine = engine_of("deribit-pm", True)
+    seen: list[Any] = []
+    engine.subscribe(seen.append)
+    order = (OPTIONS[0], -40.0, 0.0001)  # (40 short calls on account A's 3 BTC and 50,000 USDC)
+    figures = engine.what_if("A", [order])
+    assert engine.account("A")["level"] == "ok" and figures["level"] == "liquidation"
+    assert list(engine.events()) == [] and seen == []
+    engine.on_trade("A", *order)
+    assert [e.kind for e in engine.events()] and len(seen) == 1 and engine.account("A") == figures
+
+
+def test_a_cluster_checks_on_the_accounts_shard_as_one_engine_does() -> None:
+    from riskoffset.live.cluster import ClusterEngine
+    from test_live_cluster import sample_venue
+
+    book, balances = sample_venue()
+    one = ro.RiskEngine(book, MARKET, balances=balances)
+    cluster = ClusterEngine.in_process(book, MARKET, balances=balances, shards=3)
+    orders = [("BTC-PERPETUAL", -20_000.0, MARKET.marks["BTC-PERPETUAL"]), (OPTIONS[0], -2.0, 0.01)]
+    before = cluster.accounts()
+    for label in [*book.accounts.tolist()[:: max(1, len(book.accounts) // 5)], "newcomer"]:
+        assert cluster.what_if(label, orders) == one.what_if(label, orders)
+    after = cluster.accounts()
+    assert pickle.dumps(after) == pickle.dumps(before) and "newcomer" not in set(after.accounts.tolist())
