@@ -101,18 +101,19 @@ class Undo:
         """Put back what the update changed and recompute the accounts it recomputed: the engine is as it was
         before the update (of a failed update, or of a completed one a `Savepoints` kept)."""
         e = self.e
-        e._price_cache = e._moves_cache = None
         m = e.market
-        for name, values in self.saved_market.items():
-            table = getattr(m, name)
-            for k, v in values.items():
-                if v is None:
-                    table.pop(k, None)
-                else:
-                    table[k] = v
-        if self.saved_time is not None:
-            m.update(valuation_time=self.saved_time)
-        m.clear_caches()
+        if self.saved_market or self.saved_time is not None:  # (a trade's or a balance's undo leaves the quotes)
+            e._price_cache = e._moves_cache = None
+            for name, values in self.saved_market.items():
+                table = getattr(m, name)
+                for k, v in values.items():
+                    if v is None:
+                        table.pop(k, None)
+                    else:
+                        table[k] = v
+            if self.saved_time is not None:
+                m.update(valuation_time=self.saved_time)
+            m.clear_caches()
         if self.saved_pm is not None:
             e._inputs, e._keys = self.saved_pm
         if self.saved_flags is not None:
