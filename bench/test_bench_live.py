@@ -112,8 +112,8 @@ def test_what_if_of_a_random_account(benchmark, setup) -> None:  # type: ignore[
     if not getattr(benchmark, "disabled", False):
         ours = float(benchmark.stats.stats.median)
         benchmark.extra_info.update(what_if_s=ours, **base, vs_account_view=base["account_view_s"] / ours)
-        # ~2,000x measured (53 us: the update's undo log, the trade and its undoing, each recomputing the account).
-        assert ours * 1_000 <= base["account_view_s"], f"what-if {ours * 1e6:.1f} us"
+        # ~6,000x measured (24 us: the trade's compiled call as a dry run, then the figures as `account` gives them).
+        assert ours * 2_500 <= base["account_view_s"], f"what-if {ours * 1e6:.1f} us"
 
 
 @pytest.mark.benchmark(group="live engine 100k accounts")

@@ -237,7 +237,7 @@ class LiveRefresh {
   OneOutcome trade(py::handle start_in, py::handle end_in, py::handle indices_in, py::handle quantity_in,
                    py::handle average_in, std::int64_t size, std::int64_t row, std::int64_t instrument, double quantity,
                    double price, double fee, std::int64_t fee_col, bool refresh, std::int64_t capture_top,
-                   bool in_place) {
+                   bool in_place, bool dry_run = false) {
     const OneAccount acc(*this, start_in, end_in, indices_in, quantity_in, average_in, row, size);
     RO_CHECK(0 <= instrument && static_cast<std::size_t>(instrument) < n_instr_, "instrument row outside the table");
     RO_CHECK(0 <= fee_col && static_cast<std::size_t>(fee_col) < k_, "fee currency column outside the currencies");
@@ -289,15 +289,26 @@ class LiveRefresh {
         return {-3, false, was, was, py::object(), false};
       }
     }
+    const auto undo = [&] {
+      put_back();
+      if (span_) span_restore(acc.row);
+    };
     py::object captured;
-    const bool bad = !refresh_one(
-        acc, was,
-        [&] {
-          put_back();
-          if (span_) span_restore(acc.row);
-        },
-        top, captured);
-    return {length, bad, was, level_[ru], std::move(captured), held_changed && !bad};
+    const bool bad = !refresh_one(acc, was, undo, top, captured);
+    if (!dry_run || bad) return {length, bad, was, level_[ru], std::move(captured), held_changed && !bad};
+    // A dry run: the account captured as the fill left it, then everything put back and the account recomputed
+    // from its inputs as they were (the same code on the same inputs: the same figures), its level restored.
+    const std::int8_t now = level_[ru];
+    Outcome after;
+    after.captured.emplace_back();
+    after.captured.back().top = top > 0 ? top : 1;
+    const auto row_of_account = static_cast<std::int64_t>(ru);
+    capture_account(acc.start + ru, acc.end + ru, acc.indices, acc.amounts, &row_of_account, 0, after.captured.back());
+    py::object figures = after.captured_arrays(n_figures());
+    undo();
+    recompute_one(acc);
+    level_[ru] = was;
+    return {length, false, was, now, std::move(figures), false};
   }
 
   // The balance of the account at engine row `row` in currency column `col` set to `amount` (or moved by it,
@@ -619,6 +630,16 @@ class LiveRefresh {
     std::fill(one_scratch_.used, one_scratch_.used + n_keys_, std::uint8_t{0});  // (a call that threw may leave marks)
     kept.scratch = &one_scratch_;
     return kept;
+  }
+
+  // The account recomputed from its inputs as they are (no capture).
+  void recompute_one(const OneAccount& acc) {
+    const auto row = static_cast<std::int64_t>(acc.row);
+    std::vector<std::int64_t> moved;
+    std::vector<std::int8_t> before;
+    const KeptScratch kept = kept_scratch();
+    refresh_rows(acc.start + acc.row, acc.end + acc.row, acc.indices, acc.amounts, acc.average, &row, 1, 0, 1, moved,
+                 before, false, false, true, nullptr, kept.scratch);
   }
 
   // Recompute the account after a change; if a figure is not finite, `undo` puts its inputs back, the account
@@ -1215,12 +1236,12 @@ using riskoffset_bindings::FastArgs;
 
 PyObject* live_trade(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
   return riskoffset_bindings::fast_call<LiveRefresh>(
-      self, "LiveRefresh.trade", args, nargs, 13, 15, [](LiveRefresh& refresh, const FastArgs& a) {
+      self, "LiveRefresh.trade", args, nargs, 13, 16, [](LiveRefresh& refresh, const FastArgs& a) {
         return one_outcome_tuple(
             refresh.trade(a.object(0), a.object(1), a.object(2), a.object(3), a.object(4), a.integer(5, "size"),
                           a.integer(6, "row"), a.integer(7, "instrument"), a.number(8, "amount"),
                           a.number(9, "price"), a.number(10, "fee"), a.integer(11, "fee_col"), a.flag(12, "refresh"),
-                          a.integer(13, "capture_top", 0), a.flag(14, "in_place", false)),
+                          a.integer(13, "capture_top", 0), a.flag(14, "in_place", false), a.flag(15, "dry_run", false)),
             true);
       });
 }
@@ -1252,12 +1273,14 @@ PyObject* live_option_tick(PyObject* self, PyObject* const* args, Py_ssize_t nar
 PyMethodDef live_trade_def = {
     "trade", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(live_trade)), METH_FASTCALL,
     "trade(start, end, indices, quantity, average, size, row, instrument, amount, price, fee, fee_col, refresh, "
-    "capture_top=0, in_place=False), positional only\n\n"
+    "capture_top=0, in_place=False, dry_run=False), positional only\n\n"
     "A fill of account `row` written into the pool and its balances (with `in_place`, a fill that neither opens nor "
     "closes a position changes it where it lies), then (with `refresh`) the account recomputed: (new segment's "
     "length, -1 when the pool is full, -2 when written in place; whether a figure was non-finite and the trade "
     "undone; level before; level after; None or the account captured as a call captures it when its level changed "
-    "and capture_top > 0; whether a position opened or closed)."};
+    "and capture_top > 0; whether a position opened or closed).  With `dry_run` (and `refresh`) the account is "
+    "captured as the fill left it, then everything is put back: the tuple's level after and capture are the "
+    "fill's, the engine is as it was."};
 PyMethodDef live_option_tick_def = {
     "option_tick", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(live_option_tick)), METH_FASTCALL,
     "option_tick(reprice, row, sigma, starts, ends, indices, quantity, average, rows, capture_top=0), positional "

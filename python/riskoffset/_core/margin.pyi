@@ -163,7 +163,10 @@ class LiveRefresh:
         fee_col: int,
         refresh: bool,
         capture_top: int = 0,
-    ) -> tuple[int, bool, int, int, Captured | None]: ...
+        in_place: bool = False,
+        dry_run: bool = False,
+        /,
+    ) -> tuple[int, bool, int, int, Captured | None, bool]: ...
     def balance(
         self,
         start: npt.NDArray[np.int64],
