@@ -115,14 +115,14 @@ def test_a_balance_with_a_bad_argument_is_refused_and_changes_nothing() -> None:
 def test_the_calls_take_their_arguments_by_position_in_the_documented_number() -> None:
     engine, refresh, trade, balance = engine_and_call()
     before = state(engine)
-    with pytest.raises(TypeError, match="takes 13 to 15 positional arguments .12 given"):
+    with pytest.raises(TypeError, match="takes 13 to 16 positional arguments .12 given"):
         refresh.trade(*trade[:12])
     with pytest.raises(TypeError, match="takes 10 to 11 positional arguments .12 given"):
         refresh.balance(*balance, 0)
     with pytest.raises(TypeError, match="keyword"):
         refresh.trade(*trade[:13], capture_top=5)
     assert state(engine) == before
-    # The optional ones default to no capture and a new segment (not written in place).
+    # The optional ones default to no capture, a new segment (not written in place) and no dry run.
     n, *_ = refresh.trade(*trade[:13])
     assert n == len(engine.positions.segment(trade[6]))
 
