@@ -1,7 +1,7 @@
 """Instruments as traded on Deribit: name parsing and formatting, `Instrument` objects and the columnar
 `InstrumentTable` that the pricing kernels read without per-row Python.
 
-Names (Deribit API documentation, "Instrument Naming"; see docs/conventions.md):
+Names (Deribit's naming, as docs/conventions.md gives it):
 
 =========== =================================== ==========================================
 kind        pattern                             examples

@@ -7,7 +7,7 @@ Channels read (docs/live-streams.md has the field tables and units):
 - ``ticker.{instrument_name}.{interval}`` -> `TickerUpdate`; the ticker's ``mark_iv`` is in percent and is
   stored as a decimal (65.2 -> 0.652).
 - ``markprice.options.{index_name}`` -> one `TickerUpdate` per entry; this channel's ``iv`` is already a
-  decimal (Deribit's documented example has ``"iv": 0.9`` next to option marks of a few hundredths of a coin).
+  decimal (an ``iv`` of 0.9 sits next to option marks of a few hundredths of a coin; docs/live-streams.md).
 - ``user.trades.{instrument_name}.{interval}`` and ``user.trades.{kind}.{currency}.{interval}`` ->
   `TradeUpdate` per trade, quantity signed by ``direction`` (buy +, sell -) in Deribit's size units.
 - ``user.portfolio.{currency}`` -> `BalanceUpdate`, the account's absolute balance in that currency.

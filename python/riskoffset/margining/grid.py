@@ -17,7 +17,7 @@ quote currency).  The sums and every step below run in one C++ pass over the pos
   ``maintenance_ratio`` x net + provisions (provisions are amounts given by the caller; 0 by default).
 
 Parameters are data: the Paradex preset is ``riskoffset/data/margin/paradex_DATE.json`` with its source
-and the two readings that are not printed on Paradex's page (DTE floor, vol shock of the extended
+and the two readings the published table does not give (DTE floor, vol shock of the extended
 scenarios) marked unverified; a user grid is a mapping or JSON file of the same form (``scenarios``: a list
 of ``{"price_move", "vol_shift", "weight", "time_shift_days", "label"}``, where ``price_move`` may be a
 mapping underlying -> move), or a `ScenarioSet`.

@@ -23,8 +23,7 @@ over expiries (perpetual T = 0); the delta shock is a labelled candidate
 ``params["addons"]`` (a Book has no orders).  Spot holdings are collateral, not risk positions: they are
 left out of the vectors (as standard margin charges them nothing).
 
-Calibrated against Deribit's published `private/pme/simulate` output (the BTC example of its API
-documentation): the futures
+Calibrated against the BTC worked example docs/margin.md gives (Deribit's PM simulator's output): the futures
 vectors, the extended futures entries, the dampener on them, the worst case, the roll shock of futures and
 ``MM = 0.8 x risk_matrix_margin``.  Candidates (documented, not yet checked against Deribit): option vectors
 (the vol-state order and the DTE floor are unpublished), options in the roll shock, the delta shock, the

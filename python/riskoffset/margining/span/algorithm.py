@@ -33,7 +33,7 @@ commodity (CC):
 
 Amounts are converted to the result currency with the clearing org's curConv factors.  What is
 calibrated: scan risk reproduces a hand-worked set of risk arrays, the weighted-price inter credit and the flat
-intra charge reproduce CME's worked examples (docs/span.md gives their numbers).  Candidates, labelled so in a result
+intra charge reproduce the worked examples docs/span.md gives with their numbers.  Candidates, labelled so in a result
 where they contribute: P and W intra charges, F and P inter charges, super and scanning spreads; spot
 charges, the SOM method choice and cross-CC use of NOV.  Per-point scanning-spread aggregation (sPointDef) and
 volatility offsets (DELTAVOL) raise ValueError when such a spread forms.
@@ -92,7 +92,7 @@ CALIBRATION: dict[str, Calibration] = {
     "scan_risk": "calibrated",  # reproduces a hand-worked set of risk arrays (docs/span.md)
     "intra_spread_charge": "exact",  # flat-rate rule, file-driven
     "spot_charge": "candidate",
-    "inter_spread_credit": "calibrated",  # weighted-price delta spreads: CME's published worked example
+    "inter_spread_credit": "calibrated",  # weighted-price delta spreads: the worked example of docs/span.md
     "som_excess": "exact",
     "initial_adjustment": "exact",
     "net_option_value": "candidate",  # cross-CC use of NOV

@@ -1,7 +1,6 @@
 """Streaming parser for SPAN XML risk-parameter files (``.spn``, fileFormat 4.00).
 
-The element names follow CME's published SPAN XML schema (``spanrisk.xml``, see docs/span.md); nothing
-of that schema is shipped here.  The model it fills lives in riskoffset.margining.span.model.  The parser reads the file once with ``xml.etree.ElementTree.iterparse``
+The element names are those of the SPAN XML layout docs/span.md describes.  The model it fills lives in riskoffset.margining.span.model.  The parser reads the file once with ``xml.etree.ElementTree.iterparse``
 ("end" events only) and clears every product family, series and contract as soon as it has been read,
 so memory stays flat whatever the file size: contracts go into flat Python lists that become numpy
 columns at the end (`SpanFile.contracts`), one row per contract, and risk arrays into one
