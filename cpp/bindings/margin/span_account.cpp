@@ -14,11 +14,6 @@ namespace py = pybind11;
 namespace riskoffset_bindings {
 namespace {
 
-template <typename T>
-SpanArray<T> routing_array(const py::dict& routing, const char* name, py::ssize_t size) {
-  return span_dict_array<T>(routing, "SPAN routing", name, size);
-}
-
 // What one (account, CC) group adds to its account's SPAN margin: its risk less its net option value (floored at
 // 0 under capAnov), converted to the account's currency (dividing by the factor where the file gives the
 // conversion the other way).  The account's margin is the sum over its CCs in CC order, floored at 0.
@@ -55,27 +50,28 @@ void SpanAccount::Columns::resize(std::size_t n) {
   out.unsupported = unsupported.data();
 }
 
-SpanAccount::SpanAccount(const py::dict& model_m, const std::optional<py::dict>& model_i, const py::dict& routing)
+SpanAccount::SpanAccount(const py::dict& model_m, const std::optional<py::dict>& model_i, const py::dict& routing_in)
     : model_m_(model_m) {
+  const SpanDict routing{routing_in, "SPAN routing"};
   if (model_i) model_i_.emplace(*model_i);
   const py::ssize_t n_cc = model_m_.n_cc, n_rows = model_m_.n_rows;
-  supported_m_ = routing_array<std::uint8_t>(routing, "supported_m", n_cc);
-  row_ok_m_ = routing_array<std::uint8_t>(routing, "row_ok_m", n_rows);
+  supported_m_ = routing.array<std::uint8_t>("supported_m", n_cc);
+  row_ok_m_ = routing.array<std::uint8_t>("row_ok_m", n_rows);
   if (model_i_) {
     RO_CHECK(model_i_->n_cc == n_cc && model_i_->n_rows == n_rows,
              "SPAN model_i: its CCs and contract rows must be model_m's");
-    supported_i_ = routing_array<std::uint8_t>(routing, "supported_i", n_cc);
-    row_ok_i_ = routing_array<std::uint8_t>(routing, "row_ok_i", n_rows);
+    supported_i_ = routing.array<std::uint8_t>("supported_i", n_cc);
+    row_ok_i_ = routing.array<std::uint8_t>("row_ok_i", n_rows);
   }
-  risk_i_mode_ = routing_array<std::int64_t>(routing, "risk_i_mode", n_cc);
-  adj_val_ = routing_array<double>(routing, "adj_val", n_cc);
-  cap_anov_ = routing_array<std::uint8_t>(routing, "cap_anov", n_cc);
-  cc_cur_ = routing_array<std::int64_t>(routing, "cc_cur", n_cc);
-  factor_ = routing_array<double>(routing, "factor", -1);
+  risk_i_mode_ = routing.array<std::int64_t>("risk_i_mode", n_cc);
+  adj_val_ = routing.array<double>("adj_val", n_cc);
+  cap_anov_ = routing.array<std::uint8_t>("cap_anov", n_cc);
+  cc_cur_ = routing.array<std::int64_t>("cc_cur", n_cc);
+  factor_ = routing.array<double>("factor", -1);
   RO_CHECK(factor_.ndim() == 2 && factor_.shape(0) >= n_cc, "SPAN routing: 'factor' must be (CCs, currencies)");
   n_currencies_ = factor_.shape(1);
-  divide_ = routing_array<std::uint8_t>(routing, "divide", factor_.size());
-  missing_ = routing_array<std::uint8_t>(routing, "missing", factor_.size());
+  divide_ = routing.array<std::uint8_t>("divide", factor_.size());
+  missing_ = routing.array<std::uint8_t>("missing", factor_.size());
   for (py::ssize_t c = 0; c < n_cc; ++c) {
     RO_CHECK(cc_cur_.data()[c] >= 0 && cc_cur_.data()[c] < n_currencies_,
              "SPAN routing: CC " + std::to_string(c) + ": currency outside the table");
@@ -84,13 +80,13 @@ SpanAccount::SpanAccount(const py::dict& model_m, const std::optional<py::dict>&
     RO_CHECK(risk_i_mode_.data()[c] != 2 || model_i_,
              "SPAN routing: CC " + std::to_string(c) + " computes its initial class directly: model_i needed");
   }
-  currency_ = routing["currency"].cast<std::int64_t>();
+  currency_ = routing_in["currency"].cast<std::int64_t>();
   RO_CHECK(currency_ >= -1 && currency_ < n_currencies_, "SPAN routing: 'currency' outside the table");
   // The cross-commodity spreads: per CC the spreads it is a member of (each once), and how many of a spread's
   // CCs an account must hold for it to form.
-  const auto offset = routing_array<std::int64_t>(routing, "spread_offset", -1);
-  const auto members = routing_array<std::int64_t>(routing, "spread_cc", -1);
-  need_ = routing_array<std::int64_t>(routing, "spread_need", offset.size() - 1);
+  const auto offset = routing.array<std::int64_t>("spread_offset", -1);
+  const auto members = routing.array<std::int64_t>("spread_cc", -1);
+  need_ = routing.array<std::int64_t>("spread_need", offset.size() - 1);
   RO_CHECK(offset.size() >= 1 && offset.data()[0] == 0 && offset.data()[offset.size() - 1] == members.size(),
            "SPAN routing: 'spread_offset' must run from 0 to the number of members");
   spreads_of_cc_.assign(static_cast<std::size_t>(n_cc), {});

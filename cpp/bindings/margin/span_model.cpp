@@ -15,11 +15,6 @@ namespace riskoffset_bindings {
 namespace {
 
 template <typename T>
-SpanArray<T> model_array(const py::dict& model, const char* name, py::ssize_t size) {
-  return span_dict_array<T>(model, "SPAN model", name, size);
-}
-
-template <typename T>
 void check_offsets(const SpanArray<T>& offsets, std::int64_t total, const char* name) {
   RO_CHECK(offsets.size() >= 1 && offsets.data()[0] == 0 && offsets.data()[offsets.size() - 1] == total,
            std::string("SPAN model: '") + name + "' must run from 0 to " + std::to_string(total));
@@ -31,7 +26,7 @@ void check_offsets(const SpanArray<T>& offsets, std::int64_t total, const char* 
 }  // namespace
 
 template <typename T>
-SpanArray<T> span_dict_array(const py::dict& d, const char* what, const char* name, py::ssize_t size) {
+SpanArray<T> SpanDict::array(const char* name, py::ssize_t size) const {
   RO_CHECK(d.contains(name), std::string(what) + ": no '" + name + "' array");
   SpanArray<T> a = SpanArray<T>::ensure(d[name]);
   RO_CHECK(a, std::string(what) + ": '" + name + "' is not a numeric array");
@@ -40,53 +35,54 @@ SpanArray<T> span_dict_array(const py::dict& d, const char* what, const char* na
                                              " entries, expected " + std::to_string(size));
   return a;
 }
-template SpanArray<double> span_dict_array(const py::dict&, const char*, const char*, py::ssize_t);
-template SpanArray<std::int64_t> span_dict_array(const py::dict&, const char*, const char*, py::ssize_t);
-template SpanArray<std::uint64_t> span_dict_array(const py::dict&, const char*, const char*, py::ssize_t);
-template SpanArray<std::int8_t> span_dict_array(const py::dict&, const char*, const char*, py::ssize_t);
-template SpanArray<std::uint8_t> span_dict_array(const py::dict&, const char*, const char*, py::ssize_t);
+template SpanArray<double> SpanDict::array(const char*, py::ssize_t) const;
+template SpanArray<std::int64_t> SpanDict::array(const char*, py::ssize_t) const;
+template SpanArray<std::uint64_t> SpanDict::array(const char*, py::ssize_t) const;
+template SpanArray<std::int8_t> SpanDict::array(const char*, py::ssize_t) const;
+template SpanArray<std::uint8_t> SpanDict::array(const char*, py::ssize_t) const;
 
-SpanModel::SpanModel(const py::dict& model) {
-  arrays_ = model_array<double>(model, "arrays", -1);
+SpanModel::SpanModel(const py::dict& model_in) {
+  const SpanDict model{model_in, "SPAN model"};
+  arrays_ = model.array<double>("arrays", -1);
   RO_CHECK(arrays_.ndim() == 2, "SPAN model: 'arrays' must be (contracts, points)");
   n_rows = arrays_.shape(0), n_points = arrays_.shape(1);
-  delta_ = model_array<double>(model, "delta", n_rows);
-  period_pool_ = model_array<std::int64_t>(model, "period_pool", n_rows);
-  som_mask_ = model_array<std::uint64_t>(model, "som_mask", n_rows);
-  scan_mask_ = model_array<std::uint64_t>(model, "scan_mask", n_rows);
-  option_ = model_array<std::int8_t>(model, "option", n_rows);
-  premium_ = model_array<std::uint8_t>(model, "premium", n_rows);
-  price_ = model_array<double>(model, "price", n_rows);
-  cvf_ = model_array<double>(model, "cvf", n_rows);
-  cc_of_row_ = model_array<std::int64_t>(model, "cc_of_row", n_rows);
+  delta_ = model.array<double>("delta", n_rows);
+  period_pool_ = model.array<std::int64_t>("period_pool", n_rows);
+  som_mask_ = model.array<std::uint64_t>("som_mask", n_rows);
+  scan_mask_ = model.array<std::uint64_t>("scan_mask", n_rows);
+  option_ = model.array<std::int8_t>("option", n_rows);
+  premium_ = model.array<std::uint8_t>("premium", n_rows);
+  price_ = model.array<double>("price", n_rows);
+  cvf_ = model.array<double>("cvf", n_rows);
+  cc_of_row_ = model.array<std::int64_t>("cc_of_row", n_rows);
   cc_of_row = cc_of_row_.data();
-  pool_offset_ = model_array<std::int64_t>(model, "pool_offset", -1);
+  pool_offset_ = model.array<std::int64_t>("pool_offset", -1);
   n_cc = pool_offset_.size() - 1;
   RO_CHECK(n_cc >= 0, "SPAN model: 'pool_offset' needs n_cc + 1 entries");
-  n_tier_pools_ = model_array<std::int64_t>(model, "n_tier_pools", n_cc);
-  star_ = model_array<std::uint8_t>(model, "star", n_cc);
-  n_scan_tiers_ = model_array<std::int64_t>(model, "n_scan_tiers", n_cc);
-  spread_offset_ = model_array<std::int64_t>(model, "spread_offset", n_cc + 1);
-  som_offset_ = model_array<std::int64_t>(model, "som_offset", n_cc + 1);
-  spot_offset_ = model_array<std::int64_t>(model, "spot_offset", n_cc + 1);
+  n_tier_pools_ = model.array<std::int64_t>("n_tier_pools", n_cc);
+  star_ = model.array<std::uint8_t>("star", n_cc);
+  n_scan_tiers_ = model.array<std::int64_t>("n_scan_tiers", n_cc);
+  spread_offset_ = model.array<std::int64_t>("spread_offset", n_cc + 1);
+  som_offset_ = model.array<std::int64_t>("som_offset", n_cc + 1);
+  spot_offset_ = model.array<std::int64_t>("spot_offset", n_cc + 1);
   const std::int64_t n_spot = spot_offset_.data()[n_cc];
-  spot_sprd_ = model_array<double>(model, "spot_sprd", n_spot);
-  spot_outr_ = model_array<double>(model, "spot_outr", n_spot);
-  spot_pool_offset_ = model_array<std::int64_t>(model, "spot_pool_offset", n_spot + 1);
-  spot_pool_ = model_array<std::int64_t>(model, "spot_pool", spot_pool_offset_.data()[n_spot]);
-  som_gross_ = model_array<std::uint8_t>(model, "som_gross", n_cc);
-  period_tier_ = model_array<std::int64_t>(model, "period_tier", pool_offset_.data()[n_cc]);
-  som_rate_ = model_array<double>(model, "som_rate", som_offset_.data()[n_cc]);
+  spot_sprd_ = model.array<double>("spot_sprd", n_spot);
+  spot_outr_ = model.array<double>("spot_outr", n_spot);
+  spot_pool_offset_ = model.array<std::int64_t>("spot_pool_offset", n_spot + 1);
+  spot_pool_ = model.array<std::int64_t>("spot_pool", spot_pool_offset_.data()[n_spot]);
+  som_gross_ = model.array<std::uint8_t>("som_gross", n_cc);
+  period_tier_ = model.array<std::int64_t>("period_tier", pool_offset_.data()[n_cc]);
+  som_rate_ = model.array<double>("som_rate", som_offset_.data()[n_cc]);
   const std::int64_t n_spreads = spread_offset_.data()[n_cc];
-  leg_offset_ = model_array<std::int64_t>(model, "leg_offset", n_spreads + 1);
-  method_ = model_array<std::int8_t>(model, "method", n_spreads);
-  amount_ = model_array<double>(model, "amount", n_spreads);
-  kind_ = model_array<std::uint8_t>(model, "kind", n_spreads);
+  leg_offset_ = model.array<std::int64_t>("leg_offset", n_spreads + 1);
+  method_ = model.array<std::int8_t>("method", n_spreads);
+  amount_ = model.array<double>("amount", n_spreads);
+  kind_ = model.array<std::uint8_t>("kind", n_spreads);
   const std::int64_t n_legs = leg_offset_.data()[n_spreads];
-  leg_pool_ = model_array<std::int64_t>(model, "leg_pool", n_legs);
-  leg_side_ = model_array<double>(model, "leg_side", n_legs);
-  leg_ratio_ = model_array<double>(model, "leg_ratio", n_legs);
-  leg_rate_ = model_array<double>(model, "leg_rate", n_legs);
+  leg_pool_ = model.array<std::int64_t>("leg_pool", n_legs);
+  leg_side_ = model.array<double>("leg_side", n_legs);
+  leg_ratio_ = model.array<double>("leg_ratio", n_legs);
+  leg_rate_ = model.array<double>("leg_rate", n_legs);
 
   const std::int64_t* pool_offset = pool_offset_.data();
   check_offsets(pool_offset_, pool_offset[n_cc], "pool_offset");

@@ -15,10 +15,14 @@ namespace riskoffset_bindings {
 template <typename T>
 using SpanArray = pybind11::array_t<T, pybind11::array::c_style | pybind11::array::forcecast>;
 
-// The array `name` of `d` (a compiled SPAN dict; `what` names it in errors), with `size` entries (any number when
-// size < 0), aligned.
-template <typename T>
-SpanArray<T> span_dict_array(const pybind11::dict& d, const char* what, const char* name, pybind11::ssize_t size);
+// A compiled SPAN dict (the model's or the routing's; `what` names it in errors): `array<T>(name, size)` is its
+// array `name`, checked to have `size` entries (any number when size < 0), aligned.
+struct SpanDict {
+  const pybind11::dict& d;
+  const char* what;
+  template <typename T>
+  SpanArray<T> array(const char* name, pybind11::ssize_t size) const;
+};
 
 class SpanModel {
  public:

@@ -4,6 +4,18 @@
 // W at a time.
 #pragma once
 
+// Whether rows ix[start] .. ix[stop - 1] descend somewhere, OR-ed into `down` (W pairs at a time) and `tail`.
+inline void rows_descend(const std::int64_t* ix, std::int64_t start, std::int64_t stop, vi& down, bool& tail) {
+  std::int64_t p = start + 1;
+  for (; p + W <= stop; p += W) {
+    vi now, before;
+    std::memcpy(&now, ix + p, sizeof now);
+    std::memcpy(&before, ix + p - 1, sizeof before);
+    down |= now < before;
+  }
+  for (; p < stop; ++p) tail |= ix[p] < ix[p - 1];
+}
+
 // The first of accounts [begin, end) (positions ix[ip[a]] .. ix[ep[a] - 1], segments checked by the caller to
 // lie in the pool) whose rows descend somewhere, or `end`.
 inline std::size_t first_unsorted_kernel(const std::int64_t* ip, const std::int64_t* ep, const std::int64_t* ix,
@@ -12,17 +24,7 @@ inline std::size_t first_unsorted_kernel(const std::int64_t* ip, const std::int6
   // is then found by a second, scalar pass.
   vi down = splati(0);
   bool tail_down = false;
-  for (std::size_t a = begin; a < end; ++a) {
-    const std::int64_t stop = ep[a];
-    std::int64_t p = ip[a] + 1;
-    for (; p + W <= stop; p += W) {
-      vi now, before;
-      std::memcpy(&now, ix + p, sizeof now);
-      std::memcpy(&before, ix + p - 1, sizeof before);
-      down |= now < before;
-    }
-    for (; p < stop; ++p) tail_down |= ix[p] < ix[p - 1];
-  }
+  for (std::size_t a = begin; a < end; ++a) rows_descend(ix, ip[a], ep[a], down, tail_down);
   bool any = tail_down;
   for (int l = 0; l < W; ++l) any |= down[l] != 0;
   if (!any) return end;
@@ -46,14 +48,7 @@ inline bool accounts_in_order_kernel(const std::int64_t* ip, const std::int64_t*
     if (!(0 <= start && start <= stop && stop <= n_pool)) return false;
     if (start == stop) continue;
     bad |= static_cast<std::uint64_t>(ix[start]) >= instruments || static_cast<std::uint64_t>(ix[stop - 1]) >= instruments;
-    std::int64_t p = start + 1;
-    for (; p + W <= stop; p += W) {
-      vi now, before;
-      std::memcpy(&now, ix + p, sizeof now);
-      std::memcpy(&before, ix + p - 1, sizeof before);
-      down |= now < before;
-    }
-    for (; p < stop; ++p) bad |= ix[p] < ix[p - 1];
+    rows_descend(ix, start, stop, down, bad);
   }
   for (int l = 0; l < W; ++l) bad |= down[l] != 0;
   return !bad;
