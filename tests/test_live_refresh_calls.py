@@ -115,14 +115,14 @@ def test_a_balance_with_a_bad_argument_is_refused_and_changes_nothing() -> None:
 def test_the_calls_take_their_arguments_by_position_in_the_documented_number() -> None:
     engine, refresh, trade, balance = engine_and_call()
     before = state(engine)
-    with pytest.raises(TypeError, match="takes 13 to 16 positional arguments .12 given"):
+    with pytest.raises(TypeError, match="takes 13 to 15 positional arguments .12 given"):
         refresh.trade(*trade[:12])
     with pytest.raises(TypeError, match="takes 10 to 11 positional arguments .12 given"):
         refresh.balance(*balance, 0)
     with pytest.raises(TypeError, match="keyword"):
         refresh.trade(*trade[:13], capture_top=5)
     assert state(engine) == before
-    # The optional ones default to no capture, a new segment (not written in place) and no dry run.
+    # The optional ones default to no capture and a new segment (not written in place).
     n, *_ = refresh.trade(*trade[:13])
     assert n == len(engine.positions.segment(trade[6]))
 
@@ -165,3 +165,28 @@ def test_an_option_tick_with_a_bad_argument_is_refused_and_changes_nothing() -> 
     status, moved, levels_before, captured = refresh.option_tick(*args[:3], starts.tolist(), ends.tolist(), *args[5:])
     assert status == -1 and len(moved) == len(levels_before) == 0 and captured is None
     assert state(engine) != before
+
+
+def test_a_what_if_with_a_bad_fill_is_refused_by_fill_and_changes_nothing() -> None:
+    engine, refresh, trade, _ = engine_and_call()
+    pool, a, row = trade[:6], trade[6], trade[7]
+    good = [[row, row], [10.0, -5.0], [float(MARKET.marks[FUTURE])] * 2, [0.0, 0.0], [engine._col["BTC"]] * 2]
+    before = state(engine)
+    for field, value, message in [
+        (0, [row, -1], "fill 1: instrument row outside the table"),
+        (0, [row, len(engine.table)], "fill 1: instrument row outside the table"),
+        (1, [10.0, float("nan")], "fill 1: amount, price"),
+        (2, [-1.0, 1.0], "fill 0: amount, price"),
+        (3, [0.0, float("inf")], "fill 1: amount, price"),
+        (4, [0, len(engine.currencies)], "fill 1: fee currency column outside the currencies"),
+        (1, [10.0], "one entry per fill"),
+    ]:
+        fills = list(good)
+        fills[field] = value
+        with pytest.raises(ValueError, match=message):
+            refresh.what_if(*pool, a, *fills)
+        assert state(engine) == before
+    with pytest.raises(ValueError, match="one entry per fill"):
+        refresh.what_if(*pool, a, [], [], [], [], [])
+    status, bad, now, captured = refresh.what_if(*pool, a, *good)
+    assert (status, bad, now) == (0, False, 0) and captured is not None and state(engine) == before

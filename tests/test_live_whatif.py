@@ -124,3 +124,43 @@ def test_a_cluster_checks_on_the_accounts_shard_as_one_engine_does() -> None:
         assert cluster.what_if(label, orders) == one.what_if(label, orders)
     after = cluster.accounts()
     assert pickle.dumps(after) == pickle.dumps(before) and "newcomer" not in set(after.accounts.tolist())
+
+
+@pytest.mark.parametrize("method, cross", [("deribit-pm", True), ("deribit-pm", False), ("grid", False), ("span", True)])
+def test_a_basket_on_held_instruments_is_one_compiled_call(method: str, cross: bool) -> None:
+    """Orders of an existing account on instruments held (the same one twice, one closing a position, one
+    opening another) take the compiled call, not the undo log, and give the figures of the fills applied for
+    real one after another."""
+    engine = engine_of(method, cross)
+    held = engine.positions.segment(engine.positions.row_of["A"])
+    closing = float(held[engine._row_of_name["BTC-PERPETUAL"]][0])
+    orders = [
+        (OPTIONS[0], 3.0, 0.012),
+        ("BTC-PERPETUAL", -closing, MARKET.marks["BTC-PERPETUAL"], 0.5),  # (A's whole perpetual: closed)
+        (OPTIONS[0], -1.0, 0.011),
+        ("ETH-PERPETUAL", 500.0, MARKET.marks["ETH-PERPETUAL"]),  # (held by B: opened on A)
+    ]
+    real = pickle.loads(pickle.dumps(engine))
+    before = state_of(engine)
+    compiled = engine._dry_fills("A", orders)
+    assert compiled is not None and state_of(engine) == before
+    for order in orders:
+        real.on_trade("A", *order)
+    assert compiled == real.account("A") == engine.what_if("A", orders)
+    assert state_of(engine) == before
+
+
+def test_a_basket_the_compiled_call_cannot_take_goes_through_the_undo_log() -> None:
+    """A new account, or an instrument no account holds: no compiled call (None, nothing changed); `what_if`
+    then answers through the undo log, as the same fills applied for real would."""
+    engine = engine_of("deribit-pm", True)
+    unheld = next(n for n in OPTIONS if not engine._held[engine._row_of_name[n]])
+    before = state_of(engine)
+    assert engine._dry_fills("newcomer", [("BTC-PERPETUAL", 10.0, 90_000.0)]) is None
+    assert engine._dry_fills("A", [(OPTIONS[0], 1.0, 0.01), (unheld, 1.0, 0.01)]) is None
+    assert state_of(engine) == before
+    real = pickle.loads(pickle.dumps(engine))
+    real.on_trade("A", OPTIONS[0], 1.0, 0.01)
+    real.on_trade("A", unheld, 1.0, 0.01)
+    assert engine.what_if("A", [(OPTIONS[0], 1.0, 0.01), (unheld, 1.0, 0.01)]) == real.account("A")
+    assert state_of(engine) == before

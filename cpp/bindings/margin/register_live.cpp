@@ -237,7 +237,7 @@ class LiveRefresh {
   OneOutcome trade(py::handle start_in, py::handle end_in, py::handle indices_in, py::handle quantity_in,
                    py::handle average_in, std::int64_t size, std::int64_t row, std::int64_t instrument, double quantity,
                    double price, double fee, std::int64_t fee_col, bool refresh, std::int64_t capture_top,
-                   bool in_place, bool dry_run = false) {
+                   bool in_place) {
     const OneAccount acc(*this, start_in, end_in, indices_in, quantity_in, average_in, row, size);
     RO_CHECK(0 <= instrument && static_cast<std::size_t>(instrument) < n_instr_, "instrument row outside the table");
     RO_CHECK(0 <= fee_col && static_cast<std::size_t>(fee_col) < k_, "fee currency column outside the currencies");
@@ -295,20 +295,98 @@ class LiveRefresh {
     };
     py::object captured;
     const bool bad = !refresh_one(acc, was, undo, top, captured);
-    if (!dry_run || bad) return {length, bad, was, level_[ru], std::move(captured), held_changed && !bad};
-    // A dry run: the account captured as the fill left it, then everything put back and the account recomputed
-    // from its inputs as they were (the same code on the same inputs: the same figures), its level restored.
+    return {length, bad, was, level_[ru], std::move(captured), held_changed && !bad};
+  }
+
+  // What-if of fills of the account at engine row `row`: fill j of instrument row instruments[j] (amounts[j]
+  // signed, at prices[j], fees[j] in currency column fee_cols[j]) applied as `trade` applies one, each to the
+  // positions the previous ones left (new segments written past `size`: the pool's used part is untouched), the
+  // account recomputed and captured as a call captures it (capture_top contributors, at least 1), then
+  // everything put back and the account recomputed from its inputs as they were (the same code on the same
+  // inputs: the same figures), its level restored.  Returns (status, bad, level after the fills, captured):
+  // status 0; -1 when the pool has no room for the fills' segments, -3 where SPAN's full path computes the
+  // account (nothing changed, nothing captured); bad: a figure came out non-finite (everything put back).
+  py::tuple what_if(py::handle start_in, py::handle end_in, py::handle indices_in, py::handle quantity_in,
+                    py::handle average_in, std::int64_t size, std::int64_t row, const std::vector<std::int64_t>& instruments,
+                    const std::vector<double>& amounts, const std::vector<double>& prices, const std::vector<double>& fees,
+                    const std::vector<std::int64_t>& fee_cols, std::int64_t capture_top) {
+    const OneAccount acc(*this, start_in, end_in, indices_in, quantity_in, average_in, row, size);
+    const std::size_t n = instruments.size();
+    RO_CHECK(n >= 1 && amounts.size() == n && prices.size() == n && fees.size() == n && fee_cols.size() == n,
+             "instruments, amounts, prices, fees and fee_cols need one entry per fill (at least one)");
+    for (std::size_t j = 0; j < n; ++j) {
+      const std::string fill = "fill " + std::to_string(j) + ": ";
+      RO_CHECK(0 <= instruments[j] && static_cast<std::size_t>(instruments[j]) < n_instr_,
+               fill + "instrument row outside the table");
+      RO_CHECK(0 <= fee_cols[j] && static_cast<std::size_t>(fee_cols[j]) < k_,
+               fill + "fee currency column outside the currencies");
+      RO_CHECK(std::isfinite(amounts[j]) && std::isfinite(prices[j]) && prices[j] > 0.0 && std::isfinite(fees[j]),
+               fill + "amount, price (> 0) and fee must be finite");
+    }
+    const std::size_t top = std::max<std::size_t>(checked_top(capture_top), 1);
+    const std::size_t ru = acc.row;
+    const std::int64_t s = acc.start[ru], e = acc.end[ru];
+    const std::int8_t was = level_[ru];
+    const riskoffset::PositionPool pool = acc.pool();
+    double* bal = balance_.mutable_data() + ru * k_;
+    const std::vector<double> saved_balance(bal, bal + k_);
+    const auto put_back = [&] {
+      std::copy(saved_balance.begin(), saved_balance.end(), bal);
+      acc.start[ru] = s, acc.end[ru] = e;
+    };
+    const auto nothing = [&](std::int64_t status) { return py::make_tuple(status, false, was, py::none()); };
+    std::int64_t at = size;  // where the next segment goes
+    for (std::size_t j = 0; j < n; ++j) {
+      const auto i = static_cast<std::size_t>(instruments[j]);
+      const std::int64_t first = acc.start[ru], last = acc.end[ru];
+      if (at + (last - first) + 1 > pool.capacity) {
+        put_back();
+        return nothing(-1);
+      }
+      const std::int64_t held_at = riskoffset::segment_find(pool, first, last, instruments[j]);
+      const double held = held_at < 0 ? 0.0 : pool.quantity[held_at];
+      const double held_average = held_at < 0 ? std::numeric_limits<double>::quiet_NaN() : pool.average[held_at];
+      const riskoffset::PositionFill f = riskoffset::position_fill(held, held_average, amounts[j], prices[j],
+                                                                   is_future_.data()[i] != 0, inverse_.data()[i] != 0);
+      const std::int64_t length =
+          riskoffset::segment_write(pool, first, last, at, instruments[j], f.amount != 0.0, f.amount, f.average);
+      acc.start[ru] = at, acc.end[ru] = at + length;
+      at += length;
+      const auto sc = static_cast<std::size_t>(settle_col_.data()[i]);
+      if (is_option_.data()[i]) bal[sc] -= amounts[j] * prices[j];  // (as `trade` moves them)
+      bal[sc] += f.realised;
+      bal[static_cast<std::size_t>(fee_cols[j])] -= fees[j];
+    }
+    if (span_) {
+      bool covered = false;
+      try {
+        covered = span_margin(acc);
+      } catch (...) {
+        put_back();
+        throw;
+      }
+      if (!covered) {
+        put_back();
+        return nothing(-3);
+      }
+    }
+    const auto undo = [&] {
+      put_back();
+      if (span_) span_restore(ru);
+    };
+    py::object unused;
+    if (!refresh_one(acc, was, undo, 0, unused)) return py::make_tuple(0, true, was, py::none());
     const std::int8_t now = level_[ru];
     Outcome after;
     after.captured.emplace_back();
-    after.captured.back().top = top > 0 ? top : 1;
+    after.captured.back().top = top;
     const auto row_of_account = static_cast<std::int64_t>(ru);
     capture_account(acc.start + ru, acc.end + ru, acc.indices, acc.amounts, &row_of_account, 0, after.captured.back());
     py::object figures = after.captured_arrays(n_figures());
     undo();
     recompute_one(acc);
     level_[ru] = was;
-    return {length, false, was, now, std::move(figures), false};
+    return py::make_tuple(0, false, now, figures);
   }
 
   // The balance of the account at engine row `row` in currency column `col` set to `amount` (or moved by it,
@@ -1236,12 +1314,12 @@ using riskoffset_bindings::FastArgs;
 
 PyObject* live_trade(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
   return riskoffset_bindings::fast_call<LiveRefresh>(
-      self, "LiveRefresh.trade", args, nargs, 13, 16, [](LiveRefresh& refresh, const FastArgs& a) {
+      self, "LiveRefresh.trade", args, nargs, 13, 15, [](LiveRefresh& refresh, const FastArgs& a) {
         return one_outcome_tuple(
             refresh.trade(a.object(0), a.object(1), a.object(2), a.object(3), a.object(4), a.integer(5, "size"),
                           a.integer(6, "row"), a.integer(7, "instrument"), a.number(8, "amount"),
                           a.number(9, "price"), a.number(10, "fee"), a.integer(11, "fee_col"), a.flag(12, "refresh"),
-                          a.integer(13, "capture_top", 0), a.flag(14, "in_place", false), a.flag(15, "dry_run", false)),
+                          a.integer(13, "capture_top", 0), a.flag(14, "in_place", false)),
             true);
       });
 }
@@ -1273,14 +1351,12 @@ PyObject* live_option_tick(PyObject* self, PyObject* const* args, Py_ssize_t nar
 PyMethodDef live_trade_def = {
     "trade", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(live_trade)), METH_FASTCALL,
     "trade(start, end, indices, quantity, average, size, row, instrument, amount, price, fee, fee_col, refresh, "
-    "capture_top=0, in_place=False, dry_run=False), positional only\n\n"
+    "capture_top=0, in_place=False), positional only\n\n"
     "A fill of account `row` written into the pool and its balances (with `in_place`, a fill that neither opens nor "
     "closes a position changes it where it lies), then (with `refresh`) the account recomputed: (new segment's "
     "length, -1 when the pool is full, -2 when written in place; whether a figure was non-finite and the trade "
     "undone; level before; level after; None or the account captured as a call captures it when its level changed "
-    "and capture_top > 0; whether a position opened or closed).  With `dry_run` (and `refresh`) the account is "
-    "captured as the fill left it, then everything is put back: the tuple's level after and capture are the "
-    "fill's, the engine is as it was."};
+    "and capture_top > 0; whether a position opened or closed)."};
 PyMethodDef live_option_tick_def = {
     "option_tick", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(live_option_tick)), METH_FASTCALL,
     "option_tick(reprice, row, sigma, starts, ends, indices, quantity, average, rows, capture_top=0), positional "
@@ -1406,6 +1482,13 @@ void register_live(py::module_& m) {
            "currency balance, equity, IM, MM; worst: largest group and its worst scenario index; the capture_top "
            "positions losing most there: instruments (-2 first where that scenario awaits a search), quantities, "
            "P&L in USD), one row per account.");
+  live.def("what_if", &LiveRefresh::what_if, py::arg("start"), py::arg("end"), py::arg("indices"), py::arg("quantity"),
+           py::arg("average"), py::arg("size"), py::arg("row"), py::arg("instruments"), py::arg("amounts"),
+           py::arg("prices"), py::arg("fees"), py::arg("fee_cols"), py::arg("capture_top") = 1,
+           "What-if of fills of account `row`: the fills applied in order as `trade` applies them (segments written "
+           "past `size`), the account recomputed and captured, then everything put back: (0, -1 when the pool has "
+           "no room or -3 where SPAN's full path computes the account; whether a figure was non-finite; the level "
+           "after the fills; the account captured as a call captures it, or None).  The engine is as it was.");
   riskoffset_bindings::add_fast_method(live, &live_trade_def);
   riskoffset_bindings::add_fast_method(live, &live_balance_def);
   riskoffset_bindings::add_fast_method(live, &live_option_tick_def);

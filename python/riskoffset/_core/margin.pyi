@@ -1,4 +1,5 @@
 # Type stubs for riskoffset._core.margin (private; used by riskoffset.margining.portfolio).
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -164,9 +165,24 @@ class LiveRefresh:
         refresh: bool,
         capture_top: int = 0,
         in_place: bool = False,
-        dry_run: bool = False,
         /,
     ) -> tuple[int, bool, int, int, Captured | None, bool]: ...
+    def what_if(
+        self,
+        start: npt.NDArray[np.int64],
+        end: npt.NDArray[np.int64],
+        indices: npt.NDArray[np.int64],
+        quantity: npt.NDArray[np.float64],
+        average: npt.NDArray[np.float64],
+        size: int,
+        row: int,
+        instruments: Sequence[int],
+        amounts: Sequence[float],
+        prices: Sequence[float],
+        fees: Sequence[float],
+        fee_cols: Sequence[int],
+        capture_top: int = 1,
+    ) -> tuple[int, bool, int, Captured | None]: ...
     def balance(
         self,
         start: npt.NDArray[np.int64],

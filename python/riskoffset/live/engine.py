@@ -1421,15 +1421,16 @@ class RiskEngine:
         quantity, price)`` or ``(instrument, quantity, price, fee)`` as `on_trade` takes them, computed by the
         same code and then undone: the engine is left exactly as it was (positions, balances, figures, levels),
         no event is emitted and no counter moves.  A pre-trade check against the live state; an order the
-        engine would refuse raises as `on_trade` does, and changes nothing either.  One order of an account on an
-        instrument held is the trade's compiled call as a dry run; a basket, a new account, an instrument no
-        account holds yet or SPAN's full path go through the engine's undo log."""
+        engine would refuse raises as `on_trade` does, and changes nothing either.  The orders of an account on
+        instruments held are one compiled call (the fills, the account recomputed and read, everything put
+        back); a new account, an instrument no account holds yet or SPAN's full path go through the engine's
+        undo log."""
         fills = [tuple(order) for order in orders]
         for fill in fills:
             if not 3 <= len(fill) <= 4:
                 raise ValueError(f"order {fill!r}: expected (instrument, quantity, price) or with a fee")
-        if len(fills) == 1 and self._savepoints is None:  # (the usual check: one compiled call, a dry run)
-            figures = self._dry_fill(account, *fills[0])
+        if fills and self._savepoints is None:  # (the usual check: one compiled call)
+            figures = self._dry_fills(account, fills)
             if figures is not None:
                 return figures
         outer = self._savepoints
@@ -1453,33 +1454,45 @@ class RiskEngine:
             while len(self._events) > events:
                 self._events.pop()
 
-    def _dry_fill(
-        self, account: Any, instrument: Any, quantity: Any, price: Any, fee: Any = 0.0
-    ) -> dict[str, Any] | None:
-        """`what_if` of one order in one compiled call (the trade's, as a dry run: the account's figures as the fill
-        leaves them, then everything put back), or None where it takes the undo log (a new account, an instrument
-        no account holds, spot, SPAN's full path, a full pool)."""
-        row_i = self._instrument(instrument)
-        q, px, fee_amount = _trade_numbers(instrument, quantity, price, fee)
-        fee_col = self._col[self._settle_currency[row_i]]
-        label = account if type(account) is int else account_label(account, self.positions.labels)
-        a = self.positions.row_of.get(label)
-        if a is None or not self._held[row_i] or self._spot[row_i]:
+    def _dry_fills(self, account: Any, fills: Sequence[tuple[Any, ...]]) -> dict[str, Any] | None:
+        """`what_if` of an account's orders in one compiled call (the fills as `on_trade` applies them, the
+        account's figures as they leave it, then everything put back), or None where it takes the undo log (a new
+        account, an instrument no account holds, spot, SPAN's full path, a full pool).  Orders are checked in
+        order, as `on_trade` would check them one after another."""
+        rows: list[int] = []
+        amounts: list[float] = []
+        prices: list[float] = []
+        fees: list[float] = []
+        fee_cols: list[int] = []
+        a: int | None = None
+        for j, (instrument, quantity, price, *fee) in enumerate(fills):
+            row_i = self._instrument(instrument)
+            q, px, fee_amount = _trade_numbers(instrument, quantity, price, fee[0] if fee else 0.0)
+            if j == 0:  # (on_trade reads the account after the first order's numbers)
+                label = account if type(account) is int else account_label(account, self.positions.labels)
+                a = self.positions.row_of.get(label)
+            if a is None or not self._held[row_i] or self._spot[row_i]:
+                return None
+            rows.append(row_i)
+            amounts.append(q)
+            prices.append(px)
+            fees.append(fee_amount)
+            fee_cols.append(self._col[self._settle_currency[row_i]])
+        if a is None:  # (no orders)
             return None
         p = self.positions
-        n, bad, _, now, captured, _ = self._bound_refresh(None).trade(
-            p.start, p.end, p.indices, p.quantity, p.average, p.size, a, row_i, q, px, fee_amount, fee_col, True, 1,
-            True, True,
-        )  # fmt: skip
+        status, bad, now, captured = self._bound_refresh(None).what_if(
+            p.start, p.end, p.indices, p.quantity, p.average, p.size, a, rows, amounts, prices, fees, fee_cols
+        )
         if bad:
             raise self._not_finite(a)
-        if n in (-1, -3) or captured is None:  # (a full pool, SPAN's full path: nothing was changed)
+        if status < 0 or captured is None:  # (a full pool, SPAN's full path: nothing was changed)
             return None
         values, worst = captured[0], captured[1]
-        rows = np.array([a], dtype=np.int64)
+        at = np.array([a], dtype=np.int64)
         usd, parts = [values[:, j] for j in range(6)], [values[:, 6 + i :: 4] for i in range(4)]
-        figures = self._figure_columns(rows, usd, parts, worst[:, 0], worst[:, 1]).dicts()[0]
-        figures["level"] = LEVELS[now]  # (the fill's: the engine's is back to what it was)
+        figures = self._figure_columns(at, usd, parts, worst[:, 0], worst[:, 1]).dicts()[0]
+        figures["level"] = LEVELS[now]  # (the fills': the engine's is back to what it was)
         return figures
 
     def _trade_in_steps(
