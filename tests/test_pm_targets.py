@@ -67,6 +67,37 @@ def test_the_live_refresh_matches_the_view(simd_target: str, book: ro.Book) -> N
     np.testing.assert_array_equal(mine.below_maintenance[rows], view.below_maintenance)
 
 
+def test_an_eth_tick_finds_where_each_accounts_eth_positions_start(simd_target: str) -> None:
+    """ETH's rows follow BTC's in the sample market's table, so an ETH tick searches each account for its first
+    position at or past ETH's first row: accounts of 0 to 12 BTC positions, their ETH positions starting at that
+    very row (ETH-PERPETUAL), at a later one, or none; after the tick every account equals the view from scratch."""
+    names = [str(n) for n in MARKET.instruments.names]
+    btc = [n for n in names if n.startswith("BTC")][:12]
+    first_eth = next(n for n in names if n.startswith("ETH"))
+    later_eth = [n for n in names if n.startswith("ETH")][3:6]
+    accounts, instruments, quantities = [], [], []
+    for k in range(len(btc) + 1):
+        for eth in ([first_eth, *later_eth], later_eth, [first_eth], []):
+            label = f"{k}-{len(eth)}-{eth[:1] == [first_eth]}"
+            held = btc[:k] + eth
+            if not held:
+                continue
+            accounts += [label] * len(held)
+            instruments += held
+            quantities += [(-1.0) ** j * (j + 1) for j in range(len(held))]
+    book = ro.Book.from_arrays(accounts, instruments, quantities, instruments=MARKET.instruments)
+    balances = ro.Balances(np.asarray(book.accounts), ("BTC", "ETH"), np.ones((len(book.accounts), 2)))
+    engine = ro.RiskEngine(book, MARKET, balances=balances)
+    engine.on_index("ETH", MARKET.index["ETH"] * 0.9)
+    view = ro.account(engine.book, engine.market, engine.balances, "X:PM")
+    mine = engine.accounts()
+    where = {a: j for j, a in enumerate(mine.accounts.tolist())}
+    rows = np.array([where[a] for a in view.accounts.tolist()])
+    for name in ("initial_usd", "maintenance_usd", "margin_balance_usd"):
+        np.testing.assert_allclose(getattr(mine, name)[rows], getattr(view, name), rtol=1e-12, atol=1e-9,
+                                   err_msg=f"{name} on {simd_target}")  # fmt: skip
+
+
 def test_a_descending_row_anywhere_in_an_account_is_found(simd_target: str) -> None:
     """The engine's refresh checks an account's first and last instrument rows alone when its positions ascend
     (found W at a time): a row out of the table at any place in between (in a vector's lanes or the scalar

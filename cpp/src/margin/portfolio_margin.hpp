@@ -172,28 +172,29 @@ inline void pm_prefetch(const void* at, std::size_t bytes) {
   __builtin_prefetch(reinterpret_cast<const void*>(reinterpret_cast<std::uintptr_t>(at) + bytes));
 }
 
-// The first of positions [p, stop) (sorted by instrument row) at or past instrument row `row`: a binary search.
+// The first of positions [p, stop) (sorted by instrument row) at or past instrument row `row`: a binary search
+// whose steps select rather than branch (where the row falls is random: each branch mispredicted half the time;
+// the ETH tick, which searches every account, -0.6 ms).
 inline std::int64_t pm_first_at_or_past(const std::int64_t* indices, std::int64_t p, std::int64_t stop,
                                         std::int64_t row) {
   std::int64_t n = stop - p;
-  while (n > 0) {
+  if (n <= 0) return p;
+  const std::int64_t* base = indices + p;
+  while (n > 1) {  // the first at or past `row` lies in [base, base + n]
     const std::int64_t half = n / 2;
-    if (indices[p + half] < row) {
-      p += half + 1, n -= half + 1;
-    } else {
-      n = half;
-    }
+    base = base[half] < row ? base + half : base;
+    n -= half;
   }
-  return p;
+  return (base - indices) + (*base < row ? 1 : 0);
 }
 
 // Sums account a's positions into the scratch rows of the keys it holds (used[k] set): quantity x the
 // instrument's scenario vector, and its net coin delta per expiry column.  Positions in CSR order.  While the
 // next positions share a key (they usually do: positions are ordered by underlying and expiry) its running
-// scenario sums stay in registers (Deribit's 35 entries), stored when the key changes; likewise the net delta
-// of the expiry column the positions are in, one scalar added to its cell when the column or the key changes
-// (each column's positions are consecutive, so each cell is written once per account: summed in its cell,
-// each position waited for the last one's store).
+// scenario sums stay in registers (Deribit's 35 entries), stored when the key changes; likewise the net
+// deltas: per expiry column in the lanes of two registers with 512-bit vectors, else the column the positions
+// are in as one scalar, added to its cell when the column or the key changes (summed in its cell, each
+// position waited for the last one's store).
 // kValues: also the live settle's sums of the same positions (PmLiveValues) into `cells` (the account's options'
 // values per settle cell), its futures positions listed from `futures`; returns one past the last listed.
 template <bool kValues = false>
