@@ -220,15 +220,14 @@ inline std::int64_t* pm_sum_account(const PmBook& book, const PmShape& shape, co
   // branch on a change of column mispredicted (3 % of an index tick).  A lane sums its column's positions in
   // position order.  Narrower vectors would take more adds per position than the branch costs (measured).
   constexpr bool kNetInLanes = W == 8;
-  constexpr std::size_t kNetLanes = 16, kNetBlocks = kNetInLanes ? kNetLanes / W : 1;
-  const bool lanes = kNetInLanes && n_cols <= kNetLanes;
-  vd net_lanes[kNetBlocks] = {};
-  const vi lane = lane_index();
+  const bool lanes = kNetInLanes && n_cols <= 2 * static_cast<std::size_t>(W);
+  vd net_low = splat(0.0), net_high = splat(0.0);  // (two variables, not an array: kept in registers)
+  const vi lane = lane_index(), lane_high = lane + static_cast<long long>(W);
   const auto store_net = [&] {
-    if (lanes) {  // (the row is padded to whole vectors: a block past the last column adds 0.0 to its pad)
-#pragma GCC unroll 2
-      for (std::size_t b = 0; b < kNetBlocks; ++b)
-        if (b * W < n_cols) store(net_row + b * W, load(net_row + b * W) + net_lanes[b]), net_lanes[b] = splat(0.0);
+    if (lanes) {  // (the row is padded to whole vectors: the high lanes past the last column add 0.0 to its pad)
+      store(net_row, load(net_row) + net_low);
+      if (n_cols > static_cast<std::size_t>(W)) store(net_row + W, load(net_row + W) + net_high);
+      net_low = splat(0.0), net_high = splat(0.0);
     } else if (column >= 0) {
       net_row[column] += net;
     }
@@ -293,10 +292,9 @@ inline std::int64_t* pm_sum_account(const PmBook& book, const PmShape& shape, co
     }
     const std::int64_t c = book.column[i];
     if (lanes) {
-      const vd d = splat(q * book.delta[i]);
-#pragma GCC unroll 2
-      for (std::size_t b = 0; b < kNetBlocks; ++b)
-        net_lanes[b] += select(lane == splati(c - static_cast<std::int64_t>(b * W)), d, splat(0.0));
+      const vd d = splat(q * book.delta[i]), zero = splat(0.0);
+      const vi at = splati(c);
+      net_low += select(lane == at, d, zero), net_high += select(lane_high == at, d, zero);
       continue;
     }
     if (c != column) store_net(), column = c, net = 0.0;
