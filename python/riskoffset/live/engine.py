@@ -78,7 +78,7 @@ from ..unit_greeks import instrument_greeks, option_greeks, premium_adjusted
 from ..whatif import MAX_ORDER
 from .cells import SettleCells, settle_cells
 from .events import LEVELS, Event, EventBatch
-from .figures import Contributors, FigureColumns
+from .figures import Contributors, FigureColumns, add_worst
 from .positions import FEW_INSTRUMENTS, Positions
 from .rows import RowStores
 from .savepoints import Savepoints
@@ -1488,12 +1488,8 @@ class RiskEngine:
             raise self._not_finite(a)
         if status < 0 or captured is None:  # (a full pool, SPAN's full path: nothing was changed)
             return None
-        values, worst = captured[0], captured[1]
-        at = np.array([a], dtype=np.int64)
-        usd, parts = [values[:, j] for j in range(6)], [values[:, 6 + i :: 4] for i in range(4)]
-        figures = self._figure_columns(at, usd, parts, worst[:, 0], worst[:, 1]).dicts()[0]
-        figures["level"] = LEVELS[now]  # (the fills': the engine's is back to what it was)
-        return figures
+        key, index = captured[1][0].tolist()
+        return self._figures_of(a, now, captured[0][0].tolist(), key, index)  # (the fills' level: the engine's is back)
 
     def _trade_in_steps(
         self, label: Any, row_i: int, q: float, px: float, fee: float, fee_col: int, timestamp: int | None
@@ -1800,7 +1796,39 @@ class RiskEngine:
 
     # ================================================================== queries
     def _row(self, row: int) -> dict[str, Any]:
-        return self._rows(np.array([row], dtype=np.int64))[0]
+        """The figures of the account ``row`` (as `account` gives them)."""
+        if self.pm and self._worst_stale[row].any():
+            self._fresh_worst(np.array([row], dtype=np.int64))
+        usd = (self._margin_balance, self._initial_usd, self._maintenance_usd, self._available, self._ratio, self._worst_usd)
+        flat = [float(a[row]) for a in usd]
+        balance, options, futures = self._balance[row].tolist(), self._options[row].tolist(), self._futures[row].tolist()
+        for b, o, f, im, mm in zip(balance, options, futures, self._initial[row].tolist(), self._maintenance[row].tolist()):
+            flat += (b, b + o + f, im, mm)  # (the equity summed as `_equity` sums it)
+        return self._figures_of(row, int(self._level[row]), flat, int(self._worst_key[row]), int(self._worst_index[row]))
+
+    def _figures_of(self, row: int, level: int, flat: list[float], worst_key: int, worst_index: int) -> dict[str, Any]:
+        """One account's figures as `account` gives them (the same names, in the same order, as `_figure_columns`
+        gives every account's): ``flat`` its margin balance, IM, MM and available funds in USD, MM ratio, worst P&L
+        in USD, then per currency its balance, equity, IM and MM (a row of the compiled capture)."""
+        names, worst = self._figure_names()
+        figures: dict[str, Any] = {"account": self.positions.labels[row], "level": LEVELS[level]}
+        figures.update(zip(names[2:7], flat))
+        figures.update(zip(names[7:], flat[6:]))
+        if worst is not None:
+            add_worst(figures, worst_key, worst_index, flat[5], *worst)
+        return figures
+
+    def _figure_names(self) -> tuple[list[str], tuple[Sequence[str], Sequence[Sequence[str]]] | None]:
+        """The figures' names (account, level, the USD figures, then balance, equity, IM and MM per currency) and
+        the groups and scenario labels that name a worst scenario (None where the method has none)."""
+        names = ["account", "level", "margin_balance_usd", "initial_usd", "maintenance_usd", "available_usd",
+                 "mm_ratio"]  # fmt: skip
+        names += [f"{part}_{cur}" for cur in self.currencies for part in ("balance", "equity", "initial", "maintenance")]
+        if self._grid is not None:  # its groups: the settlement currencies, each with every scenario
+            return names, (self.currencies, [self._grid.grid.scenarios.labels] * len(self.currencies))
+        if not self.pm:
+            return names, None
+        return names, (self._keys.names, self._labels)
 
     def _rows(self, rows: IntArray) -> list[dict[str, Any]]:
         """The figures of the accounts ``rows``, one dictionary per account (as `account` gives them)."""
@@ -1825,25 +1853,14 @@ class RiskEngine:
         """The figures of the accounts ``rows``: ``usd`` their margin balance, IM, MM and available funds in USD, MM
         ratio and worst P&L in USD; ``parts`` their balance, equity, IM and MM per currency ([account, currency]);
         their largest group and that group's worst scenario index."""
-        names = ["account", "level", "margin_balance_usd", "initial_usd", "maintenance_usd", "available_usd",
-                 "mm_ratio"]  # fmt: skip
+        names, worst = self._figure_names()
         columns: list[Any] = [
             list(map(self.positions.labels.__getitem__, rows.tolist())),  # (Python scalars: `account_label` makes them so)
             list(map(LEVELS.__getitem__, self._level[rows].tolist())),
             *usd[:5],
         ]
-        for j, cur in enumerate(self.currencies):
-            for part, values in zip(("balance", "equity", "initial", "maintenance"), parts):
-                names.append(f"{part}_{cur}")
-                columns.append(values[:, j])
-        if self._grid is not None:  # its groups: the settlement currencies, each with every scenario
-            labels = self._grid.grid.scenarios.labels
-            return FigureColumns(
-                names, columns, (worst_key, worst_index, usd[5], self.currencies, [labels] * len(self.currencies))
-            )
-        if not self.pm:
-            return FigureColumns(names, columns)
-        return FigureColumns(names, columns, (worst_key, worst_index, usd[5], self._keys.names, self._labels))
+        columns += [values[:, j] for j in range(len(self.currencies)) for values in parts]
+        return FigureColumns(names, columns, None if worst is None else (worst_key, worst_index, usd[5], *worst))
 
     def _equity(self, rows: IntArray, balance: FloatArray | None = None) -> FloatArray:
         """Equity per currency of the accounts ``rows``: balance (``balance`` when already gathered) + options at

@@ -47,10 +47,7 @@ class FigureColumns:
             if self.worst is not None:
                 key, index, usd, groups, labels = self.worst
                 for d, k, i, v in zip(out, key.tolist(), index.tolist(), usd.tolist()):
-                    if k >= 0:
-                        d["worst_group"] = groups[k]
-                        d["worst_scenario"] = labels[k][i]
-                        d["worst_pnl_usd"] = v
+                    add_worst(d, k, i, v, groups, labels)
             self._dicts = out
         return self._dicts
 
@@ -60,6 +57,17 @@ class FigureColumns:
     def __setstate__(self, state: tuple[Any, ...]) -> None:
         self.names, self.columns, self.worst = state
         self._dicts = None
+
+
+def add_worst(
+    figures: dict[str, Any], key: int, index: int, pnl_usd: float, groups: Sequence[str], labels: Sequence[Sequence[str]]
+) -> None:
+    """An account's worst scenario added to its figures: its largest group (``key``, none when < 0), that group's
+    scenario ``index`` and the P&L there in USD."""
+    if key >= 0:
+        figures["worst_group"] = groups[key]
+        figures["worst_scenario"] = labels[key][index]
+        figures["worst_pnl_usd"] = pnl_usd
 
 
 class Contributors:
