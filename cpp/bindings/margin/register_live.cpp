@@ -276,19 +276,8 @@ class LiveRefresh {
       if (written_in_place) pool.quantity[at] = held, pool.average[at] = held_average;
       acc.start[ru] = s, acc.end[ru] = e;
     };
-    if (span_) {  // SPAN: the account's margin for its positions now, which the refresh then settles against
-      bool covered = false;
-      try {
-        covered = span_margin(acc);
-      } catch (...) {
-        put_back();
-        throw;
-      }
-      if (!covered) {  // the caller computes the account by the full path
-        put_back();
-        return {-3, false, was, was, py::object(), false};
-      }
-    }
+    if (!span_margin_or_put_back(acc, put_back))  // (SPAN: the caller computes the account by the full path)
+      return {-3, false, was, was, py::object(), false};
     const auto undo = [&] {
       put_back();
       if (span_) span_restore(acc.row);
@@ -357,19 +346,7 @@ class LiveRefresh {
       bal[sc] += f.realised;
       bal[static_cast<std::size_t>(fee_cols[j])] -= fees[j];
     }
-    if (span_) {
-      bool covered = false;
-      try {
-        covered = span_margin(acc);
-      } catch (...) {
-        put_back();
-        throw;
-      }
-      if (!covered) {
-        put_back();
-        return nothing(-3);
-      }
-    }
+    if (!span_margin_or_put_back(acc, put_back)) return nothing(-3);
     const auto undo = [&] {
       put_back();
       if (span_) span_restore(ru);
@@ -692,6 +669,22 @@ class LiveRefresh {
     std::fill(im, im + k_, 0.0), std::fill(mm, mm + k_, 0.0);
     im[col] = f.initial, mm[col] = f.maintenance;
     return true;
+  }
+  // Under SPAN, the account's margin for its positions now (span_margin), which the refresh then settles
+  // against; where the full path computes the account, or the SPAN call throws, `put_back` undoes the fill
+  // first.  True without SPAN.
+  template <typename PutBack>
+  bool span_margin_or_put_back(const OneAccount& acc, PutBack put_back) {
+    if (!span_) return true;
+    bool covered = false;
+    try {
+      covered = span_margin(acc);
+    } catch (...) {
+      put_back();
+      throw;
+    }
+    if (!covered) put_back();
+    return covered;
   }
   void span_restore(std::size_t row) {
     std::copy(span_saved_.begin(), span_saved_.begin() + static_cast<std::ptrdiff_t>(k_), initial_ + row * k_);
