@@ -303,14 +303,13 @@ class LiveRefresh {
     const std::size_t n = instruments.size();
     RO_CHECK(n >= 1 && amounts.size() == n && prices.size() == n && fees.size() == n && fee_cols.size() == n,
              "instruments, amounts, prices, fees and fee_cols need one entry per fill (at least one)");
-    for (std::size_t j = 0; j < n; ++j) {
-      const std::string fill = "fill " + std::to_string(j) + ": ";
+    for (std::size_t j = 0; j < n; ++j) {  // (a message is made only for a fill refused)
       RO_CHECK(0 <= instruments[j] && static_cast<std::size_t>(instruments[j]) < n_instr_,
-               fill + "instrument row outside the table");
+               "fill " + std::to_string(j) + ": instrument row outside the table");
       RO_CHECK(0 <= fee_cols[j] && static_cast<std::size_t>(fee_cols[j]) < k_,
-               fill + "fee currency column outside the currencies");
+               "fill " + std::to_string(j) + ": fee currency column outside the currencies");
       RO_CHECK(std::isfinite(amounts[j]) && std::isfinite(prices[j]) && prices[j] > 0.0 && std::isfinite(fees[j]),
-               fill + "amount, price (> 0) and fee must be finite");
+               "fill " + std::to_string(j) + ": amount, price (> 0) and fee must be finite");
     }
     const std::size_t top = std::max<std::size_t>(checked_top(capture_top), 1);
     const std::size_t ru = acc.row;

@@ -220,7 +220,7 @@ inline std::int64_t* pm_sum_account(const PmBook& book, const PmShape& shape, co
   // branch on a change of column mispredicted (3 % of an index tick).  A lane sums its column's positions in
   // position order.  Narrower vectors would take more adds per position than the branch costs (measured).
   constexpr bool kNetInLanes = W == 8;
-  const bool lanes = kNetInLanes && n_cols <= 2 * static_cast<std::size_t>(W);
+  const bool lanes = kNetInLanes && n_cols >= 1 && n_cols <= 2 * static_cast<std::size_t>(W);
   vd net_low = splat(0.0), net_high = splat(0.0);  // (two variables, not an array: kept in registers)
   const vi lane = lane_index(), lane_high = lane + static_cast<long long>(W);
   const auto store_net = [&] {
