@@ -1818,12 +1818,18 @@ class RiskEngine:
             add_worst(figures, worst_key, worst_index, flat[5], *worst)
         return figures
 
-    def _figure_names(self) -> tuple[list[str], tuple[Sequence[str], Sequence[Sequence[str]]] | None]:
+    def _figure_names(self) -> tuple[tuple[str, ...], tuple[Sequence[str], Sequence[Sequence[str]]] | None]:
         """The figures' names (account, level, the USD figures, then balance, equity, IM and MM per currency) and
-        the groups and scenario labels that name a worst scenario (None where the method has none)."""
-        names = ["account", "level", "margin_balance_usd", "initial_usd", "maintenance_usd", "available_usd",
-                 "mm_ratio"]  # fmt: skip
-        names += [f"{part}_{cur}" for cur in self.currencies for part in ("balance", "equity", "initial", "maintenance")]
+        the groups and scenario labels that name a worst scenario (None where the method has none).  The names
+        are made once per list of currencies (a query's dictionary is a few microseconds: they were one)."""
+        cached = self.__dict__.get("_figure_names_cache")
+        if cached is None or cached[0] is not self.currencies:
+            usd = ("account", "level", "margin_balance_usd", "initial_usd", "maintenance_usd", "available_usd", "mm_ratio")
+            parts = ("balance", "equity", "initial", "maintenance")
+            cached = self._figure_names_cache = (
+                self.currencies, (*usd, *(f"{part}_{cur}" for cur in self.currencies for part in parts))
+            )
+        names: tuple[str, ...] = cached[1]
         if self._grid is not None:  # its groups: the settlement currencies, each with every scenario
             return names, (self.currencies, [self._grid.grid.scenarios.labels] * len(self.currencies))
         if not self.pm:
@@ -1993,6 +1999,7 @@ def write_atomic(path: str | os.PathLike[str], blob: bytes) -> None:
 _TRANSIENT = (
     "_refresher_cache", "_bound_cache", "_lock", "_sub_tables", "_base_masks", "_row_masks", "_option_views",
     "_repricers", "_ranges_cache", "_row_stores", "_state_cache", "_columns_cache", "_savepoints",
+    "_figure_names_cache",
 )
 
 
