@@ -875,8 +875,8 @@ class LiveRefresh {
                                      out.instrument.data() + at, out.quantity.data() + at, out.pnl.data() + at);
   }
   // Accounts per slice (PM or grid, then settle): a slice's positions and per-account rows stay in the first
-  // caches between the two passes.  32 against 64: the BTC and ETH ticks -0.3 to -0.5 ms in turns (Intel Xeon);
-  // 16 measured as 32, 8 and 256 slower; the grid and standard ticks the same.
+  // caches between the two passes.  32 against 64: the BTC tick -0.3 to -0.8 ms, the ETH tick -0.4 to -1.6 ms,
+  // in turns (Intel Xeon); 16 measured as 32, 8 and 256 slower; the grid and standard ticks the same.
   static constexpr std::size_t kSettleSlice = 32;
 
   // The scenario rows the update reads (the bound keys' instruments), copied to rows of kRowStride doubles
