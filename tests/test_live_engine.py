@@ -533,6 +533,8 @@ def test_a_coin_tick_reads_each_account_from_its_first_to_its_last_position_of_t
     twin = ro.RiskEngine(book, market, balances=balances)
     assert [twin._base[i] for i in range(len(twin.table))] == ["BTC"] * 4 + ["ETH"] * 2
     p = twin.positions
+    for column in (p.indices, p.quantity, p.average):  # (read-only as the engine keeps them: written from outside)
+        column.flags.writeable = True
     a = p.row_of["B"]
     s, e = int(p.start[a]), int(p.end[a])
     assert (np.diff(p.indices[s:e]) > 0).all()

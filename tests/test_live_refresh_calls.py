@@ -52,6 +52,7 @@ def assert_refused(engine: ro.RiskEngine, call: Any, args: list[Any], position: 
 def test_a_valid_trade_and_balance_return_their_documented_tuples() -> None:
     engine, refresh, trade, balance = engine_and_call()
     before = engine.account("A")
+    assert not any(column.flags.writeable for column in trade[:5])  # the engine's pool, read-only to others
     n, bad, was, now, captured, held_changed = refresh.trade(*trade)
     assert (n, bad, held_changed) == (-2, False, False)  # a fill that changes a position's size: written in place
     assert was == now and captured is None
@@ -60,6 +61,15 @@ def test_a_valid_trade_and_balance_return_their_documented_tuples() -> None:
     bad, was, now, captured = refresh.balance(*balance)
     assert bad is False and was == now and captured is None
     assert engine.account("A")["balance_BTC"] == pytest.approx(1.5)
+
+
+def test_a_pool_array_over_memory_numpy_does_not_own_is_refused() -> None:
+    """The trade writes the engine's read-only pool arrays in place (numpy allocated them); a read-only array
+    over other memory (here a bytes object; a file mapped read-only alike) is refused, not written."""
+    engine, refresh, trade, _ = engine_and_call()
+    for position, name in enumerate(("start", "end", "indices", "quantity", "average")):
+        frozen = np.frombuffer(trade[position].tobytes(), dtype=trade[position].dtype)
+        assert_refused(engine, refresh.trade, trade, position, frozen, ValueError, f"{name} must be writeable")
 
 
 def test_numpy_scalars_do_what_python_numbers_do() -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -24,6 +25,16 @@ MARKET = ro.Market.sample()
 def book() -> ro.Book:
     return exchange_book(MARKET, 3_000, seed=11)
 
+
+
+def written_from_outside(engine: ro.RiskEngine) -> Any:
+    """The engine's position pool with its arrays made writeable, as a caller writing into them would have to:
+    the refresh then checks every segment again (it trusts the pool only while its arrays are read-only)."""
+    p = engine.positions
+    assert p.trusted  # (checked when the engine was built: only the arrays' being writeable makes it check again)
+    for column in (p.start, p.end, p.indices, p.quantity, p.average):
+        column.flags.writeable = True
+    return p
 
 def test_the_pm_pass_matches_the_numpy_reference(simd_target: str, book: ro.Book) -> None:
     _, _, inputs, _ = pm_inputs(book, MARKET)
@@ -102,7 +113,7 @@ def test_a_descending_row_anywhere_in_an_account_is_found(simd_target: str) -> N
     (found W at a time): a row out of the table at any place in between (in a vector's lanes or the scalar
     tail) makes the rows descend there and is refused by name; nothing is recomputed."""
     engine = ro.RiskEngine(exchange_book(MARKET, 300, seed=4), MARKET)
-    p = engine.positions
+    p = written_from_outside(engine)
     rows = np.arange(len(p), dtype=np.int64)
     a = int(np.argmax(p.end - p.start))
     n = int(p.end[a] - p.start[a])
@@ -123,7 +134,7 @@ def test_a_row_out_of_the_table_at_either_end_of_an_account_is_found(simd_target
     """Rows still ascending, the first one below the table or the last one past it: refused by name, nothing
     recomputed (the one-pass check reads each account's first and last rows against the table)."""
     engine = ro.RiskEngine(exchange_book(MARKET, 300, seed=4), MARKET)
-    p = engine.positions
+    p = written_from_outside(engine)
     rows = np.arange(len(p), dtype=np.int64)
     before = engine.accounts().initial_usd.copy()
     saved = p.indices.copy()
@@ -140,7 +151,7 @@ def test_the_first_bad_position_in_account_order_is_named() -> None:
     """A row out of the table inside one account (its rows then descend) and at the end of another: whichever
     way the check finds each, the error names the one in the earlier account."""
     engine = ro.RiskEngine(exchange_book(MARKET, 300, seed=4), MARKET)
-    p = engine.positions
+    p = written_from_outside(engine)
     rows = np.arange(len(p), dtype=np.int64)
     long = np.flatnonzero(p.end - p.start >= 4)
     early, late = int(long[10]), int(long[200])
@@ -160,7 +171,7 @@ def test_positions_out_of_order_are_read_whole_by_a_coin_tick(simd_target: str) 
     account's positions ascend; an account whose rows descend somewhere (an ETH position before a BTC one) is
     read whole, so a BTC update still counts all of its BTC positions."""
     engine = ro.RiskEngine(exchange_book(MARKET, 300, seed=4), MARKET)
-    p = engine.positions
+    p = written_from_outside(engine)
     is_btc = np.array([b == "BTC" for b in engine._base])
     eth_before_btc = []
     for a in range(len(p)):
@@ -209,7 +220,7 @@ def test_a_bad_position_is_refused_by_name_when_the_check_is_split_across_thread
     recomputed."""
     book = exchange_book(MARKET, 20_000, seed=2)
     engine = ro.RiskEngine(book, MARKET, threads=2)
-    p = engine.positions
+    p = written_from_outside(engine)
     rows = np.arange(len(p), dtype=np.int64)
     early, late = int(p.start[100]), int(p.start[15_000])  # in the first part and in the second
     before = engine.accounts().initial_usd.copy()

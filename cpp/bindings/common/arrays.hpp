@@ -51,6 +51,22 @@ pybind11::array_t<T> exact_array(pybind11::handle h, const char* name, bool writ
   return pybind11::reinterpret_borrow<pybind11::array_t<T>>(a);
 }
 
+// An array the live engine keeps and writes in place (its position pool): writeable, or read-only over memory
+// numpy allocated (the engine locks its pool against writers from outside; a read-only array over memory numpy
+// does not own, a file mapped read-only or a bytes object, is refused).  Returns its data for writing.
+template <typename T>
+T* pool_array(const pybind11::array_t<T>& a, const char* name) {
+  if (!a.writeable()) {
+    pybind11::handle at = a;
+    while (!pybind11::reinterpret_borrow<pybind11::array>(at).owndata()) {
+      at = pybind11::reinterpret_borrow<pybind11::array>(at).base();
+      if (!at || !pybind11::isinstance<pybind11::array>(at))
+        throw pybind11::value_error(std::string(name) + " must be writeable");
+    }
+  }
+  return const_cast<T*>(a.data());
+}
+
 // A caller's output array of `size` float64 elements (exact_array, writeable).
 inline pybind11::array_t<double> checked_out(pybind11::handle h, pybind11::ssize_t size, const std::string& name) {
   auto a = exact_array<double>(h, name.c_str(), true);

@@ -565,8 +565,10 @@ class RiskEngine:
             self._mark_stale(None if every else rows, keys, True)  # before the call: a failure midway leaves them marked
         # (with emit, the call captures the accounts whose level changes for their events, while in cache)
         bad, moved, before, captured = self._bound_refresh(keys)(
-            starts, ends, p.indices, p.quantity, p.average, rows, find_worst, self.TOP_CONTRIBUTORS if emit else 0
+            starts, ends, p.indices, p.quantity, p.average, rows, find_worst, self.TOP_CONTRIBUTORS if emit else 0,
+            p.trusted,
         )
+        p.trusted = p.trusted or every  # (a refresh of every account checked every segment)
         if bad >= 0:
             raise self._not_finite(bad)
         if not find_worst and self.pm and len(moved):

@@ -11,6 +11,11 @@ same integer units as `Book` (a position that trades back to zero disappears exa
 built from the same rows), and the average entry price of futures follows
 `riskoffset.accounts.equity.futures_fill`.  The trade itself is compiled (the engine's refresh writes the new
 segment, ``LiveRefresh.trade``); this class keeps the pool's bookkeeping.
+
+The pool's arrays (``start``, ``end``, ``indices``, ``quantity``, ``average``) are read-only: only this class
+and the compiled trade write them, and every writer keeps each segment inside the pool, in the instrument table
+and ascending.  Once a refresh of every account has checked them (`trusted`), an index tick need not read every
+position again to know it; an array made writeable from outside is checked again at every refresh.
 """
 
 from __future__ import annotations
@@ -49,8 +54,8 @@ class Positions:
         self.labels: list[Any] = np.asarray(book.accounts).tolist()  # Python scalars (str or int), never numpy ones
         self.row_of: dict[Any, int] = {label: i for i, label in enumerate(self.labels)}
         indptr = np.asarray(book.indptr, dtype=np.int64)
-        self.start = indptr[:-1].copy()
-        self.end = indptr[1:].copy()
+        self.start = _locked(indptr[:-1].copy())
+        self.end = _locked(indptr[1:].copy())
         # Half again the room the book fills: the first trades write there, and the pool's first full moment is
         # then a collection (`reserve`: positions fill at most 3/4 of it), not a doubling that copies the book.
         self.size = len(book.indices)  # the pool's used length
@@ -60,6 +65,11 @@ class Positions:
         self.average = np.empty(capacity, dtype=np.float64)
         self.indices[: self.size], self.quantity[: self.size] = book.indices, book.quantity
         self.average[: self.size] = average_price
+        for column in (self.indices, self.quantity, self.average):
+            _locked(column)
+        # Whether a refresh of every account has checked the pool since it was built or read back (the engine
+        # sets it; every writer here and the compiled trade keep what it checked true).
+        self.trusted = False
         self.moved: set[int] = set()  # accounts whose segment is not the one the holders' index was built from
         self._csc: tuple[IntArray, IntArray] | None = None
         self.version = 0  # changes whenever a position does (caches of where segments lie check it)
@@ -87,8 +97,8 @@ class Positions:
             row = len(self.labels)
             self.labels.append(label)
             self.row_of[label] = row
-            self.start = self._rows.grown("start", self.start, row + 1, self.size)
-            self.end = self._rows.grown("end", self.end, row + 1, self.size)
+            self.start = _locked(self._rows.grown("start", self.start, row + 1, self.size))
+            self.end = _locked(self._rows.grown("end", self.end, row + 1, self.size))
             self.version += 1
         return row
 
@@ -97,7 +107,7 @@ class Positions:
         for label in self.labels[n:]:
             del self.row_of[label]
         del self.labels[n:]
-        self.start, self.end = self.start[:n].copy(), self.end[:n].copy()
+        self.start, self.end = _locked(self.start[:n].copy()), _locked(self.end[:n].copy())
         self.moved = {r for r in self.moved if r < n}
         self._csc = None  # (built since, it may list them: an undone update's later ones can have built it)
         self.version += 1
@@ -119,7 +129,11 @@ class Positions:
     def restore(self, row: int, saved: Saved) -> None:
         """Point the account back at its saved segment and drop what was written after it."""
         start, end, size = saved
-        self.start[row], self.end[row], self.size = start, end, size
+        for column, value in ((self.start, start), (self.end, end)):
+            column.flags.writeable = True
+            column[row] = value
+            column.flags.writeable = False
+        self.size = size
         self.moved.add(row)  # always safe: the holders' index then reads this account's segment itself
         self.version += 1
         self.epoch += 1
@@ -141,7 +155,7 @@ class Positions:
             old = getattr(self, name)
             grown = np.empty(capacity, dtype=old.dtype)
             grown[: self.size] = old[: self.size]
-            setattr(self, name, grown)
+            setattr(self, name, _locked(grown))
 
     def collect(self) -> None:
         """Gather every account's segment to the front of the pool, in account order, keeping its capacity and the
@@ -153,8 +167,8 @@ class Positions:
             old = getattr(self, name)
             pool = np.empty(len(old), dtype=old.dtype)
             np.take(old, take, out=pool[:total])
-            setattr(self, name, pool)
-        self.start, self.end = indptr[:-1].copy(), indptr[1:].copy()
+            setattr(self, name, _locked(pool))
+        self.start, self.end = _locked(indptr[:-1].copy()), _locked(indptr[1:].copy())
         self.size = total
         self.version += 1
         if len(self.moved) > len(self.labels) // REINDEX_SHARE:  # `holders` checks each moved account in turn
@@ -193,8 +207,8 @@ class Positions:
         """Gather every account's segment back into one contiguous CSR pool (dropping what trades left)."""
         if self.moved or self.size != int(self.end[-1] if len(self.end) else 0):
             indptr, indices, quantity, average = self.csr()
-            self.start, self.end = indptr[:-1].copy(), indptr[1:].copy()
-            self.indices, self.quantity, self.average = indices.copy(), quantity.copy(), average.copy()
+            self.start, self.end = _locked(indptr[:-1].copy()), _locked(indptr[1:].copy())
+            self.indices, self.quantity, self.average = (_locked(a.copy()) for a in (indices, quantity, average))
             self.size = len(self.indices)
         self.moved = set()
         self._csc = None
@@ -275,7 +289,16 @@ class Positions:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+        for name in ("start", "end", "indices", "quantity", "average"):
+            setattr(self, name, _locked(np.array(getattr(self, name), copy=True)))  # (memory of its own)
+        self.trusted = False  # (read back from outside: the next refresh of every account checks it)
         self._init_kept()
+
+
+def _locked(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """``a`` made read-only (the pool's arrays: `Positions`)."""
+    a.flags.writeable = False
+    return a
 
 
 def _gather(starts: IntArray, ends: IntArray) -> tuple[IntArray, IntArray]:

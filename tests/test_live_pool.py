@@ -1,0 +1,52 @@
+"""The live engine's position pool: read-only to everyone but the engine's own writers, and checked by the
+compiled refresh until a refresh of every account has checked it; after that an index tick does not read every
+position again, unless an array was made writeable (written from outside) or the pool was read back from a
+pickle or a snapshot."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+import riskoffset as ro
+from test_pm_targets import MARKET, exchange_book
+
+
+def pool_columns(p: object) -> list[np.ndarray]:
+    return [getattr(p, name) for name in ("start", "end", "indices", "quantity", "average")]
+
+
+def test_the_pool_is_read_only_and_trusted_once_every_account_was_checked() -> None:
+    engine = ro.RiskEngine(exchange_book(MARKET, 200, seed=3), MARKET)
+    p = engine.positions
+    assert p.trusted  # (the engine's first refresh recomputed, so checked, every account)
+    for column in pool_columns(p):
+        assert not column.flags.writeable
+    with pytest.raises(ValueError, match="read-only"):
+        p.indices[0] = 0
+    # Trades, an undone update and a compaction keep the pool read-only and trusted.
+    account = p.labels[0]
+    engine.on_trade(account, "BTC-PERPETUAL", 10.0, MARKET.marks["BTC-PERPETUAL"])
+    with pytest.raises(ValueError):
+        engine.on_trade(account, "BTC-PERPETUAL", float("nan"), MARKET.marks["BTC-PERPETUAL"])
+    p.compact()
+    engine.on_index("BTC", MARKET.index["BTC"] * 0.95)
+    assert p.trusted and not any(column.flags.writeable for column in pool_columns(p))
+
+
+def test_a_pool_read_back_is_checked_before_it_is_trusted() -> None:
+    """A pickled engine whose pool holds a row outside the table (as a damaged or doctored file would) comes back
+    untrusted, and its first refresh refuses that position by name."""
+    engine = ro.RiskEngine(exchange_book(MARKET, 200, seed=3), MARKET)
+    p = engine.positions
+    at = int(p.start[5])
+    p.indices.flags.writeable = True
+    p.indices[at] = len(engine.table) + 4
+    p.indices.flags.writeable = False  # (never refreshed like this: it would be trusted)
+    back = pickle.loads(pickle.dumps(engine))
+    q = back.positions
+    assert not q.trusted and not any(column.flags.writeable for column in pool_columns(q))
+    with pytest.raises(ValueError, match=f"position {at} names an instrument row outside the table"):
+        back._refresh(np.arange(len(q), dtype=np.int64), emit=False)
+    assert not q.trusted
