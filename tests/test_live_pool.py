@@ -50,3 +50,24 @@ def test_a_pool_read_back_is_checked_before_it_is_trusted() -> None:
     with pytest.raises(ValueError, match=f"position {at} names an instrument row outside the table"):
         back._refresh(np.arange(len(q), dtype=np.int64), emit=False)
     assert not q.trusted
+
+
+def test_the_refresh_honours_trusted_only_for_read_only_pool_arrays() -> None:
+    """Called directly, the compiled refresh skips the position check only while the pool's start, end and index
+    arrays are all read-only: a bad row in a writeable copy of any of them is refused even with trusted=True."""
+    engine = ro.RiskEngine(exchange_book(MARKET, 200, seed=3), MARKET)
+    p = engine.positions
+    refresh = engine._bound_refresh(None)
+    rows = np.arange(len(p), dtype=np.int64)
+    bad = p.indices.copy()  # writeable
+    at = int(p.start[9])
+    bad[at] = len(engine.table) + 2
+    for starts, ends in ((p.start, p.end), (p.start.copy(), p.end), (p.start, p.end.copy())):
+        with pytest.raises(ValueError, match=f"position {at} names an instrument row outside the table"):
+            refresh(starts, ends, bad, p.quantity, p.average, rows, True, 0, True)
+    # The engine's own read-only arrays with trusted=True: recomputed, the same figures as a checked call.
+    before = engine.accounts().initial_usd.copy()
+    refresh(p.start, p.end, p.indices, p.quantity, p.average, rows, True, 0, True)
+    np.testing.assert_array_equal(engine.accounts().initial_usd, before)
+    with pytest.raises(ValueError, match="rows outside the engine's accounts"):
+        refresh(p.start[:2], p.end[:2], p.indices, p.quantity, p.average, np.array([0, len(p)]), True, 0, True)
