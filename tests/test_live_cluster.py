@@ -44,6 +44,21 @@ def assert_same(one: ro.RiskEngine, cluster: ClusterEngine) -> None:
         assert one.account(label) == cluster.account(label)
 
 
+def assert_close(one: ro.RiskEngine, cluster: ClusterEngine) -> None:
+    """`assert_same` for shards rebuilt from their accounts' state (`ClusterEngine.rebalance`): positions and
+    balances exact, levels equal, figures to 1e-12 relative (an engine built on the same state prices each
+    instrument afresh: the last bit can differ)."""
+    a, b = one.accounts(), cluster.accounts()
+    assert a.accounts.tolist() == b.accounts.tolist() and a.currencies == b.currencies
+    for name in FIGURES:
+        np.testing.assert_allclose(getattr(b, name), getattr(a, name), rtol=1e-12, atol=1e-9, err_msg=name)
+    for name in ("below_initial", "below_maintenance"):
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name
+    assert one.book.equals(cluster.book)
+    assert one.balances.accounts.tolist() == cluster.balances.accounts.tolist()
+    assert np.array_equal(one.balances.amounts, cluster.balances.amounts)
+
+
 def note(channel: str, data: Any, account: Any = None) -> dict[str, Any]:
     """A Deribit subscription notification (an account's, with ``account``)."""
     message = {"jsonrpc": "2.0", "method": "subscription", "params": {"channel": channel, "data": data}}
@@ -280,6 +295,11 @@ def test_on_a_dask_cluster(client: Any, short_stream: Path, tmp_path: Path) -> N
         restored.on_index("BTC", 55_000.0)
         assert_same(one, restored)
         assert events(one) == events(restored)
+        assert sum(restored.rebalance()) == len(one.book.indices)  # (new actors on the workers)
+        for engine in (one, restored):
+            engine.on_index("BTC", 52_000.0)
+        assert_close(one, restored)
+        assert events(one) == events(restored)
 
 
 def test_a_document_whose_items_were_copied_one_by_one_restores_a_working_engine() -> None:
@@ -488,3 +508,48 @@ def test_messages_without_lines_are_told_apart_when_one_shard_refuses_one() -> N
     assert dict(one.counters) == dict(cluster.counters)
     assert events(cluster) == events(one)
     assert_same(one, cluster)
+
+
+def test_rebalancing_spreads_the_positions_again_and_keeps_the_figures() -> None:
+    """Trades pile positions onto the first shard's accounts (and a new account joins a shard); `rebalance` cuts
+    the accounts again into runs of about equal positions, and the engine goes on as one engine does: the same
+    positions, balances, levels, events, counters, refused out-of-order quotes and ignored repeated trade ids,
+    and the same figures to the last bits (the rebuilt shards price each instrument afresh)."""
+    book = exchange_book(MARKET, 40, 8, 5)
+    labels = book.accounts.tolist()
+    balances = ro.Balances(labels[:30], ["BTC", "ETH", "USDC"], np.tile([1.0, 10.0, 20_000.0], (30, 1)))
+    one = ro.RiskEngine(book, MARKET, balances=balances)
+    cluster = ClusterEngine.in_process(book, MARKET, balances=balances, shards=3)
+    options = [n for n in MARKET.marks if n.startswith("BTC-") and n.endswith(("-C", "-P"))][:24]
+    calls: list[tuple[Any, ...]] = []
+    for whale in [*labels[:6], "whale-0"]:  # the first shard's first accounts, and a new one: 24 options each
+        calls += [("on_trade", whale, name, 1.0 + j % 3, 0.01, 0.0) for j, name in enumerate(options)]
+    calls += [("on_index", "BTC", MARKET.index["BTC"] * 0.9, 10), ("on_trade", labels[3], "BTC-PERPETUAL", 5000.0,
+              MARKET.index["BTC"] * 0.9, 0.0, None, None, "t-1")]  # fmt: skip
+
+    def apply(call: tuple[Any, ...]) -> None:
+        for engine in (one, cluster):
+            if call[0] == "on_trade" and len(call) > 6:
+                engine.on_trade(*call[1:6], timestamp=call[7], trade_id=call[8])
+            else:
+                getattr(engine, call[0])(*call[1:])
+        assert events(cluster) == events(one)
+
+    for call in calls:
+        apply(call)
+    before = [len(b.indices) for b in cluster._query("book")]
+    counts = cluster.rebalance()
+    assert sum(counts) == sum(before) == len(one.book.indices)
+    assert max(counts) - min(counts) < max(before) - min(before)
+    assert max(counts) - min(counts) <= 2 * 32  # (a run never splits an account: some hold 32 positions)
+    assert_close(one, cluster)
+    # After it: a quote older than the last (ignored), the same trade id again (ignored), and more updates.
+    for call in [("on_index", "BTC", MARKET.index["BTC"] * 0.5, 5), ("on_trade", labels[3], "BTC-PERPETUAL", 5000.0,
+                 MARKET.index["BTC"] * 0.9, 0.0, None, None, "t-1"), ("on_index", "BTC", MARKET.index["BTC"] * 0.8, 20),
+                 ("on_trade", "whale-0", options[0], -3.0, 0.02, 0.0), ("on_index", "ETH", MARKET.index["ETH"] * 1.2, 21)]:  # fmt: skip
+        apply(call)
+    assert_close(one, cluster)
+    assert dict(one.counters) == dict(cluster.counters)
+    assert one.counters["out_of_order"] == 1 and one.counters["duplicate_trades"] == 1
+    assert cluster.rebalance(shards=2) and cluster.shards == 2
+    assert_close(one, cluster)

@@ -6,7 +6,8 @@ each), held on a worker by a Dask actor.  Quotes and valuation-time moves go to 
 copy of the market, moved the same way); a trade or a balance goes to the shard that holds its account (an
 account first seen in a trade or a balance joins the shard with the fewest accounts).  An account's figures
 depend only on its own positions and balances and on the market, so every figure, event and query equals what
-one `RiskEngine` over the whole book gives for the same stream, bit for bit.  The shards of one update work at
+one `RiskEngine` over the whole book gives for the same stream, bit for bit (after a `ClusterEngine.rebalance`,
+which rebuilds the shards, to the last bits of pricing each instrument afresh).  The shards of one update work at
 the same time, each on its own worker; the client waits for all of them.  A quote one shard refuses (one of its
 accounts' figures would not be finite) is refused on every shard: the others undo it (`ClusterEngine._agreed`).
 
@@ -68,7 +69,17 @@ class Shard:
             self.engine = RiskEngine.from_document(given)
         else:
             args = dict(given)
+            carried = args.pop("carried", None)
             self.engine = RiskEngine(args.pop("book"), args.pop("market"), **args)
+            if carried is not None:  # (a shard rebuilt by `ClusterEngine.rebalance`)
+                e = self.engine
+                # Its book and balances name the accounts 0, 1, ... (a Book would turn labels of mixed types
+                # into text): each becomes its label again.
+                p = e.positions
+                p.labels = [carried["labels"][i] for i in p.labels]
+                p.row_of = {label: r for r, label in enumerate(p.labels)}
+                e._last_time.update(carried["last_time"])
+                e._trade_ids.update(carried["trade_ids"])
 
     def run(self, units: Sequence[tuple[int, Unit]]) -> list[tuple[Any, ...]]:
         """Apply ``units`` (each with its index) in order.  Returns per unit its index, the events it emitted,
@@ -127,6 +138,20 @@ class Shard:
     def document(self) -> dict[str, Any]:
         """The engine's snapshot document (`RiskEngine.snapshot_document`)."""
         return self.engine.snapshot_document()
+
+    def parts(self) -> dict[str, Any]:
+        """What rebuilding its accounts on other shards takes (`ClusterEngine.rebalance`): their positions (over
+        the engine's instrument table) and balances, the market, the last time of each kind of quote, the trade
+        ids seen and the engine's options."""
+        e = self.engine
+        options = {"method": e.method, "params": e.params, "cross": e.cross, "collateral": e.collateral,
+                   "dynamic_collateral": e.dynamic, "threads": e.threads}  # fmt: skip
+        p = e.positions
+        indptr, indices, quantity, average = p.csr()
+        return {"labels": list(p.labels), "indptr": indptr, "indices": indices, "quantity": quantity,
+                "average": average, "table": e.table, "currencies": list(e.currencies), "balance": e._balance.copy(),
+                "market": e.market, "last_time": dict(e._last_time), "trade_ids": set(e._trade_ids),
+                "options": options}  # fmt: skip
 
 
 class _Ready:
@@ -701,6 +726,75 @@ class ClusterEngine:
     def __len__(self) -> int:
         """The accounts (every account a book, a balance, a trade or a balance update has named)."""
         return len(self._routing.labels)
+
+    # ------------------------------------------------------------------ rebalancing
+    @_locked
+    def rebalance(self, shards: int | None = None) -> list[int]:
+        """Spread the accounts over the shards again (over ``shards`` of them when given): contiguous runs of
+        the accounts in the whole engine's order with about the same number of positions each, as a new engine
+        splits its book.  Accounts that trades or balances created joined the shard with the fewest accounts,
+        and trades move positions: a long-running engine's shards drift apart in size, and an update waits for
+        the slowest.  Each shard is rebuilt from its accounts' positions and balances and the market (all an
+        account's figures depend on), keeping the last time of each kind of quote and the trade ids seen, so the
+        engine goes on as before: the same positions, balances, levels and events, and the same figures but for
+        their last bits (a rebuilt shard prices each instrument afresh, as a new engine does).  Returns the number
+        of positions per shard.  The old shards are released once the new ones stand (if building them fails,
+        nothing changes)."""
+        n_accounts = len(self._routing.labels)
+        n = len(self._shards) if shards is None else self._n_shards(shards, n_accounts)
+        by_shard = self._call("parts")
+        parts = [by_shard[s] for s in range(len(self._shards))]
+        first = parts[0]
+        table, currencies = first["table"], first["currencies"]
+        # Every position (instrument row of the first shard's table, quantity, average price) in the engine's
+        # account order, each account's by instrument row (as an engine keeps them), and every balance row.
+        rank, row_of = self._routing.rank, table.row_of
+        owner, rows, quantity, average = [], [], [], []
+        cash = np.zeros((n_accounts, len(currencies)))
+        for part in parts:
+            ranks = np.array([rank[label] for label in part["labels"]], dtype=np.int64)
+            owner.append(np.repeat(ranks, np.diff(part["indptr"])))
+            same = part["table"] is table or np.array_equal(part["table"].names, table.names)
+            remap = None if same else np.array([row_of[name] for name in part["table"].names.tolist()], dtype=np.int64)
+            rows.append(part["indices"] if remap is None else remap[part["indices"]])
+            quantity.append(part["quantity"])
+            average.append(part["average"])
+            cash[ranks] = part["balance"][:, [part["currencies"].index(c) for c in currencies]]
+        account_of, all_rows = np.concatenate(owner), np.concatenate(rows)
+        order = np.lexsort((all_rows, account_of))
+        account_of, all_rows = account_of[order], all_rows[order]
+        all_quantity, all_average = np.concatenate(quantity)[order], np.concatenate(average)[order]
+        # Contiguous runs of the accounts in the engine's order, cut where the positions' running count passes
+        # an n-th of them (every run non-empty).
+        ends = np.cumsum(np.bincount(account_of, minlength=n_accounts))
+        cuts = np.searchsorted(ends, np.linspace(0, ends[-1], n + 1)[1:-1], side="left") + 1
+        bounds = np.unique(np.concatenate(([0], np.clip(cuts, 1, n_accounts - 1), [n_accounts]))).astype(np.int64)
+        runs = [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+        labels = list(self._routing.labels)
+        last_time: dict[str, int] = {}
+        trade_ids: set[str] = set()
+        for part in parts:  # (quotes reach every shard: their times agree; trade ids are each shard's own)
+            for key, t in part["last_time"].items():
+                last_time[key] = max(t, last_time.get(key, t))
+            trade_ids |= part["trade_ids"]
+        carried = {"last_time": last_time, "trade_ids": trade_ids}
+        sources = []
+        for start, stop in runs:
+            mine = labels[start:stop]  # named 0, 1, ... in the run's book and balances (Shard: `carried`)
+            at = slice(int(ends[start - 1]) if start else 0, int(ends[stop - 1]))
+            holding = np.flatnonzero(ends[start:stop] - np.concatenate(([at.start], ends[start : stop - 1])) > 0)
+            indptr = np.concatenate(([0], ends[start:stop][holding] - at.start)).astype(np.int64)
+            run_average = all_average[at]
+            book = Book(table, holding.astype(np.int64), indptr, all_rows[at], all_quantity[at],
+                        average_price=run_average if np.isfinite(run_average).any() else None)  # fmt: skip
+            balances = Balances(np.arange(stop - start), currencies, cash[start:stop], allow_negative=True)
+            sources.append({"book": book, "market": first["market"], "balances": balances, "strict": False,
+                            "carried": {**carried, "labels": mine}, **first["options"]})  # fmt: skip
+        self._start(sources)
+        shard_of = {label: s for s, (start, stop) in enumerate(runs) for label in labels[start:stop]}
+        self._routing.shard_of = shard_of
+        self._routing.sizes = [stop - start for start, stop in runs]
+        return [int(ends[stop - 1] - (ends[start - 1] if start else 0)) for start, stop in runs]
 
     # ------------------------------------------------------------------ snapshots
     @_locked
