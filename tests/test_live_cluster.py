@@ -164,6 +164,35 @@ def test_any_update_sequence_ends_as_on_one_engine(ops: list[tuple[Any, ...]], s
     assert dict(one.counters) == dict(cluster.counters)
 
 
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(ops=st.lists(OPS, min_size=2, max_size=10), cut=st.integers(0, 9), shards=st.integers(1, 3))
+def test_any_update_sequence_with_a_rebalance_ends_as_on_one_engine(
+    ops: list[tuple[Any, ...]], cut: int, shards: int
+) -> None:
+    """The sequences above with the cluster rebalanced (onto 1 to 3 shards) after ``cut`` of them: the same events
+    and refusals after each update, and at the end the same positions, balances, levels and counters, and the same
+    figures to 1e-12."""
+    book, balances = start_book()
+    one = ro.RiskEngine(book, MARKET, balances=balances)
+    cluster = ClusterEngine.in_process(book, MARKET, balances=balances, shards=2)
+    for t, op in enumerate(ops, start=1):
+        if t == min(cut, len(ops)) + 1:
+            assert sum(cluster.rebalance(shards=min(shards, len(cluster)))) == len(one.book.indices)
+            assert_close(one, cluster)
+        method, args, kwargs = call_of(one, t, op)
+        outcomes = []
+        for engine in (one, cluster):
+            try:
+                getattr(engine, method)(*args, **kwargs)
+                outcomes.append(None)
+            except ValueError as exc:
+                outcomes.append(str(exc))
+        assert outcomes[0] == outcomes[1]
+        assert events(cluster) == events(one)
+    assert_close(one, cluster)
+    assert dict(one.counters) == dict(cluster.counters)
+
+
 def test_a_message_of_quotes_and_several_accounts_updates_counts_each_once() -> None:
     """Built by hand (Deribit's messages carry one kind each): an index move, trades of accounts on two shards and
     a balance, in one item."""
@@ -510,7 +539,8 @@ def test_messages_without_lines_are_told_apart_when_one_shard_refuses_one() -> N
     assert_same(one, cluster)
 
 
-def test_rebalancing_spreads_the_positions_again_and_keeps_the_figures() -> None:
+@pytest.mark.parametrize("method", ["deribit-pm", "deribit-standard", "grid"])
+def test_rebalancing_spreads_the_positions_again_and_keeps_the_figures(method: str) -> None:
     """Trades pile positions onto the first shard's accounts (and a new account joins a shard); `rebalance` cuts
     the accounts again into runs of about equal positions, and the engine goes on as one engine does: the same
     positions, balances, levels, events, counters, refused out-of-order quotes and ignored repeated trade ids,
@@ -518,8 +548,8 @@ def test_rebalancing_spreads_the_positions_again_and_keeps_the_figures() -> None
     book = exchange_book(MARKET, 40, 8, 5)
     labels = book.accounts.tolist()
     balances = ro.Balances(labels[:30], ["BTC", "ETH", "USDC"], np.tile([1.0, 10.0, 20_000.0], (30, 1)))
-    one = ro.RiskEngine(book, MARKET, balances=balances)
-    cluster = ClusterEngine.in_process(book, MARKET, balances=balances, shards=3)
+    one = ro.RiskEngine(book, MARKET, method, balances=balances)
+    cluster = ClusterEngine.in_process(book, MARKET, method, balances=balances, shards=3)
     options = [n for n in MARKET.marks if n.startswith("BTC-") and n.endswith(("-C", "-P"))][:24]
     calls: list[tuple[Any, ...]] = []
     for whale in [*labels[:6], "whale-0"]:  # the first shard's first accounts, and a new one: 24 options each
