@@ -12,6 +12,10 @@ bit for bit.
 The replay of the bundled sample day (8 accounts): the cluster's time as a multiple of one engine's, timed before
 and after it; at most 3x (each shard prices every quote again, and the batches of messages travel to the workers).
 
+Rebalancing the same 100,000 accounts over the 2 shards (`ClusterEngine.rebalance`: every shard's accounts
+gathered on the client, cut again and rebuilt on the workers): its time as a multiple of starting a cluster
+engine on the book in the same run; at most 3x.
+
 Under --benchmark-disable they run 2,000 accounts and 500 messages and check only the equality."""
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from riskoffset.distributed import local_cluster
 PAIRS = 15
 BAR = 2.5  # the cluster's tick at most this multiple of one engine's
 REPLAY_BAR = 3.0  # the cluster's replay of the sample day at most this multiple of one engine's
+REBALANCE_BAR = 3.0  # a rebalance at most this multiple of starting the cluster engine
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +83,29 @@ def test_cluster_btc_index_tick(benchmark, client) -> None:  # type: ignore[no-u
     )
     assert ratio <= BAR, f"the cluster's BTC tick took {ratio:.2f}x one engine's (bar {BAR}x)"
 
+
+
+@pytest.mark.benchmark(group="live engine on a Dask cluster, 100k accounts")
+def test_cluster_rebalance(benchmark, client) -> None:  # type: ignore[no-untyped-def]
+    disabled = getattr(benchmark, "disabled", False)
+    market = ro.Market.sample()
+    book, balances = book_and_balances(market, 2_000 if disabled else 100_000)
+    one = ro.RiskEngine(book, market, balances=balances)
+    start = time.perf_counter()
+    with ro.ClusterEngine(book, market, balances=balances, client=client) as cluster:
+        started = time.perf_counter() - start
+        counts = benchmark.pedantic(cluster.rebalance, rounds=1 if disabled else 3, iterations=1)
+        assert sum(counts) == len(book.indices) and len(counts) == 2
+        for engine in (one, cluster):
+            engine.on_index("BTC", market.index["BTC"] * 0.97)
+        a, b = one.accounts(), cluster.accounts()
+        for name in ("equity", "initial", "maintenance", "mm_ratio"):
+            np.testing.assert_allclose(getattr(b, name), getattr(a, name), rtol=1e-12, atol=1e-9, err_msg=name)
+    if disabled:
+        return
+    took = float(benchmark.stats.stats.median)
+    benchmark.extra_info.update(rebalance_s=took, start_s=started, ratio=took / started)
+    assert took <= REBALANCE_BAR * started, f"rebalance {took:.2f} s against a start of {started:.2f} s"
 
 @pytest.mark.benchmark(group="live engine on a Dask cluster: replay of the sample day")
 def test_cluster_replay_of_the_sample_day(benchmark, client) -> None:  # type: ignore[no-untyped-def]
