@@ -48,12 +48,18 @@ def client():  # type: ignore[no-untyped-def]
         yield c
 
 
+def _venue(disabled: bool) -> tuple[ro.Market, ro.Book, ro.Balances, ro.RiskEngine]:
+    """The sample market, the benchmark book (2,000 accounts under --benchmark-disable, else 100,000) with its
+    balances, and one engine over them."""
+    market = ro.Market.sample()
+    book, balances = book_and_balances(market, 2_000 if disabled else 100_000)
+    return market, book, balances, ro.RiskEngine(book, market, balances=balances)
+
+
 @pytest.mark.benchmark(group="live engine on a Dask cluster, 100k accounts")
 def test_cluster_btc_index_tick(benchmark, client) -> None:  # type: ignore[no-untyped-def]
     disabled = getattr(benchmark, "disabled", False)
-    market = ro.Market.sample()
-    book, balances = book_and_balances(market, 2_000 if disabled else 100_000)
-    one = ro.RiskEngine(book, market, balances=balances)
+    market, book, balances, one = _venue(disabled)
     with ro.ClusterEngine(book, market, balances=balances, client=client) as cluster:
         assert cluster.shards == 2
         prices = alternating_prices(market.index["BTC"])
@@ -84,13 +90,10 @@ def test_cluster_btc_index_tick(benchmark, client) -> None:  # type: ignore[no-u
     assert ratio <= BAR, f"the cluster's BTC tick took {ratio:.2f}x one engine's (bar {BAR}x)"
 
 
-
 @pytest.mark.benchmark(group="live engine on a Dask cluster, 100k accounts")
 def test_cluster_rebalance(benchmark, client) -> None:  # type: ignore[no-untyped-def]
     disabled = getattr(benchmark, "disabled", False)
-    market = ro.Market.sample()
-    book, balances = book_and_balances(market, 2_000 if disabled else 100_000)
-    one = ro.RiskEngine(book, market, balances=balances)
+    market, book, balances, one = _venue(disabled)
     start = time.perf_counter()
     with ro.ClusterEngine(book, market, balances=balances, client=client) as cluster:
         started = time.perf_counter() - start

@@ -140,6 +140,20 @@ def test_random_updates_give_the_same_figures_and_events_in_the_same_order(metho
     assert len({cluster._routing.shard_of[f"new-{s}"] for s in range(2, 60, 6) if s % 4 == 0}) > 1
 
 
+def apply_to_both(one: ro.RiskEngine, cluster: ClusterEngine, t: int, op: tuple[Any, ...]) -> None:
+    """Operation ``op`` at time ``t`` applied to both engines: the same refusal (or none) and the same events."""
+    method, args, kwargs = call_of(one, t, op)
+    outcomes = []
+    for engine in (one, cluster):
+        try:
+            getattr(engine, method)(*args, **kwargs)
+            outcomes.append(None)
+        except ValueError as exc:
+            outcomes.append(str(exc))
+    assert outcomes[0] == outcomes[1]
+    assert events(cluster) == events(one)
+
+
 @settings(max_examples=EXAMPLES, deadline=None)
 @given(ops=st.lists(OPS, min_size=1, max_size=10), shards=st.integers(1, 2))
 def test_any_update_sequence_ends_as_on_one_engine(ops: list[tuple[Any, ...]], shards: int) -> None:
@@ -150,16 +164,7 @@ def test_any_update_sequence_ends_as_on_one_engine(ops: list[tuple[Any, ...]], s
     one = ro.RiskEngine(book, MARKET, balances=balances)
     cluster = ClusterEngine.in_process(book, MARKET, balances=balances, shards=shards)
     for t, op in enumerate(ops, start=1):
-        method, args, kwargs = call_of(one, t, op)
-        outcomes = []
-        for engine in (one, cluster):
-            try:
-                getattr(engine, method)(*args, **kwargs)
-                outcomes.append(None)
-            except ValueError as exc:
-                outcomes.append(str(exc))
-        assert outcomes[0] == outcomes[1]
-        assert events(cluster) == events(one)
+        apply_to_both(one, cluster, t, op)
     assert_same(one, cluster)
     assert dict(one.counters) == dict(cluster.counters)
 
@@ -179,16 +184,7 @@ def test_any_update_sequence_with_a_rebalance_ends_as_on_one_engine(
         if t == min(cut, len(ops)) + 1:
             assert sum(cluster.rebalance(shards=min(shards, len(cluster)))) == len(one.book.indices)
             assert_close(one, cluster)
-        method, args, kwargs = call_of(one, t, op)
-        outcomes = []
-        for engine in (one, cluster):
-            try:
-                getattr(engine, method)(*args, **kwargs)
-                outcomes.append(None)
-            except ValueError as exc:
-                outcomes.append(str(exc))
-        assert outcomes[0] == outcomes[1]
-        assert events(cluster) == events(one)
+        apply_to_both(one, cluster, t, op)
     assert_close(one, cluster)
     assert dict(one.counters) == dict(cluster.counters)
 

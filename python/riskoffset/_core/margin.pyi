@@ -220,6 +220,7 @@ class LiveRefresh:
         rows: npt.NDArray[np.int64],
         find_worst: bool = True,
         capture_top: int = 0,
+        trusted: bool = False,
     ) -> tuple[
         int,
         npt.NDArray[np.int64],

@@ -32,7 +32,7 @@ import numpy as np
 from ..accounts.balances import Balances
 from ..accounts.view import AccountView
 from ..book import Book
-from ..margining.bulk import account_ranges
+from ..margining.bulk import account_ranges, indptr_ranges
 from ..market import Market
 from .engine import (
     CLUSTER_SNAPSHOT_FORMAT,
@@ -764,12 +764,9 @@ class ClusterEngine:
         order = np.lexsort((all_rows, account_of))
         account_of, all_rows = account_of[order], all_rows[order]
         all_quantity, all_average = np.concatenate(quantity)[order], np.concatenate(average)[order]
-        # Contiguous runs of the accounts in the engine's order, cut where the positions' running count passes
-        # an n-th of them (every run non-empty).
+        # Contiguous runs of the accounts in the engine's order, of about equal positions, as a book is split.
         ends = np.cumsum(np.bincount(account_of, minlength=n_accounts))
-        cuts = np.searchsorted(ends, np.linspace(0, ends[-1], n + 1)[1:-1], side="left") + 1
-        bounds = np.unique(np.concatenate(([0], np.clip(cuts, 1, n_accounts - 1), [n_accounts]))).astype(np.int64)
-        runs = [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+        runs = indptr_ranges(np.concatenate(([0], ends)), n)
         labels = list(self._routing.labels)
         last_time: dict[str, int] = {}
         trade_ids: set[str] = set()

@@ -114,13 +114,18 @@ def account_ranges(book: Book, partitions: int) -> list[tuple[int, int]]:
     non-empty; a range never splits an account)."""
     if isinstance(partitions, bool) or not isinstance(partitions, (int, np.integer)) or partitions < 1:
         raise ValueError(f"partitions must be a positive integer, got {partitions!r}")
-    n = len(book.accounts)
-    if n == 0:
+    return indptr_ranges(np.asarray(book.indptr), int(partitions))
+
+
+def indptr_ranges(indptr: IntArray, partitions: int) -> list[tuple[int, int]]:
+    """`account_ranges` of the accounts whose positions ``indptr`` delimits (CSR offsets)."""
+    n = len(indptr) - 1
+    if n <= 0:
         return []
-    targets = np.linspace(0, book.indptr[-1], int(partitions) + 1)[1:-1]
-    cuts: IntArray = np.searchsorted(book.indptr, targets, side="left").astype(np.int64)
+    targets = np.linspace(0, indptr[-1], partitions + 1)[1:-1]
+    cuts: IntArray = np.searchsorted(indptr, targets, side="left").astype(np.int64)
     bounds = np.unique(np.concatenate(([0], np.clip(cuts, 1, n - 1) if n > 1 else [], [n]))).astype(np.int64)
     return [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
 
 
-__all__ = ["account_ranges", "margin_accounts"]
+__all__ = ["account_ranges", "indptr_ranges", "margin_accounts"]
