@@ -118,7 +118,7 @@ def test_only_portfolio_margin_keeps_cells() -> None:
         engine = _engine(method)
         assert engine._cells is None and engine._options_part.shape == (len(engine.positions), 0)
         engine.on_index("BTC", MARKET.index["BTC"] * 1.01)
-        assert np.abs(engine._options).sum() > 0
+        assert np.abs(engine._options).sum() > 0  # (kept: without cells, the cells are the currencies)
 
 
 @pytest.mark.parametrize("interleaved", [False, True])
@@ -160,12 +160,14 @@ def test_any_sequence_of_updates_keeps_the_cells_of_a_full_recomputation(interle
 
 
 def test_a_coin_tick_keeps_the_other_coins_cells() -> None:
-    """A BTC tick re-sums the BTC cells and keeps the ETH ones: a value planted in the ETH options' USDC cell
-    survives it and reaches the account's USDC sum (USDC has BTC cells too: re-added from its cells), the ETH sum
-    (no BTC cell) is kept as it was, and the next full recomputation replaces the planted value."""
+    """A BTC tick re-sums the BTC cells and keeps the ETH ones: values planted in the ETH options' USDC and ETH
+    cells survive it, and each currency's options value is its cells' sum in cell order (the engine keeps no
+    column of it), planted ones included, in the account's queried equity too; the next full recomputation
+    replaces the planted values."""
     engine = _engine("deribit-pm")
     cells = engine._cells
     assert cells is not None
+    assert engine._options.shape == (len(engine.positions), 0)  # (derived from the cells: `_parts`)
     base = np.array(engine._base)
     eth_cells = np.unique(cells.cell_of[base == "ETH"])
     btc_cells = np.unique(cells.cell_of[base == "BTC"])
@@ -174,22 +176,35 @@ def test_a_coin_tick_keeps_the_other_coins_cells() -> None:
     cell = int(next(c for c in eth_cells if cells.currency[c] == usdc))  # the ETH options settled in USDC
     eth_cell = int(next(c for c in eth_cells if cells.currency[c] == eth))
     a = int(np.flatnonzero(engine._options_part[:, cell] != 0)[0])
-    true_value, eth_sum = engine._options_part[a, cell], engine._options[a, eth]
+    row = np.array([a], dtype=np.int64)
+
+    def options_of(currency: int) -> float:
+        return float(engine._parts(row)[0][0, currency])
+
+    def cell_sum(currency: int) -> float:
+        total = 0.0  # its cells added in cell order
+        for c in np.flatnonzero(cells.currency == currency).tolist():
+            total += float(engine._options_part[a, c])
+        return total
+
+    true_value, eth_sum = engine._options_part[a, cell], options_of(eth)
+    assert eth_sum == cell_sum(eth)
     planted = true_value + 1.0
     engine._options_part[a, cell] = planted
-    engine._options_part[a, eth_cell] += 1.0  # (not re-added: ETH's sum has no BTC cell)
+    engine._options_part[a, eth_cell] += 1.0
     btc_before = engine._options_part[a, btc_cells].copy()
     engine.on_index("BTC", MARKET.index["BTC"] * 1.01)
     assert engine._options_part[a, cell] == planted
     assert not np.array_equal(engine._options_part[a, btc_cells], btc_before)  # (the BTC cells were re-summed)
-    expected = 0.0  # USDC's sum: its cells added in cell order, the planted one included
-    for c in np.flatnonzero(cells.currency == usdc).tolist():
-        expected += float(engine._options_part[a, c])
-    assert engine._options[a, usdc] == expected
-    assert engine._options[a, eth] == eth_sum
+    assert options_of(usdc) == cell_sum(usdc)
+    assert options_of(eth) == cell_sum(eth) != eth_sum
+    figures = engine.account(engine.positions.labels[a])
+    futures = engine._parts(row)[1][0]
+    for currency, c in (("USDC", usdc), ("ETH", eth)):
+        assert figures[f"equity_{currency}"] == engine._balance[a, c] + cell_sum(c) + futures[c]
     engine._refresh(np.arange(len(engine.positions), dtype=np.int64), emit=False)
     assert engine._options_part[a, cell] == true_value
-    assert engine._options[a, eth] == eth_sum
+    assert options_of(eth) == eth_sum
 
 
 def test_an_engine_saved_before_the_cells_restores_with_them() -> None:

@@ -82,8 +82,6 @@ struct SettleScope {
   std::int64_t first_row = 0;  // their instruments lie in rows [first_row, stop_row)
   std::int64_t stop_row = std::numeric_limits<std::int64_t>::max();
   bool mixed = false;  // rows [first_row, stop_row) hold instruments of kept cells too: each position is checked
-  // The currencies whose sums change, each as (column, number of cells, its cells ascending), one after another.
-  std::vector<std::uint32_t> sums;
 };
 
 // The live engine's refresh, bound once to the engine's arrays (checked here, once): per instrument, the PM
@@ -128,8 +126,10 @@ class LiveRefresh {
     RO_CHECK(balance_.ndim() == 2 && static_cast<std::size_t>(balance_.shape(1)) == k_, "balance must be rows x currencies");
     n_total_ = static_cast<py::ssize_t>(balance_.shape(0));
     const auto nk = n_total_ * static_cast<py::ssize_t>(k_);
-    options_ = state_array<double>(state, "options", nk), futures_ = state_array<double>(state, "futures", nk);
-    initial_ = state_array<double>(state, "initial", nk), maintenance_ = state_array<double>(state, "maintenance", nk);
+    // Under PM the margin per currency is its keys' sum (pm_margins): the engine keeps no column of it.
+    const py::ssize_t margins = pm ? 0 : nk;
+    initial_ = state_array<double>(state, "initial", margins), maintenance_ = state_array<double>(state, "maintenance", margins);
+    if (pm) initial_ = maintenance_ = nullptr;
     margin_balance_ = state_array<double>(state, "margin_balance", n_total_);
     initial_usd_ = state_array<double>(state, "initial_usd", n_total_);
     maintenance_usd_ = state_array<double>(state, "maintenance_usd", n_total_);
@@ -139,6 +139,11 @@ class LiveRefresh {
     worst_index_ = state_array<std::int64_t>(state, "worst_index", n_total_);
     level_ = state_array<std::int8_t>(state, "level", n_total_);
     bind_settle_cells(instruments, state);
+    // With settle cells a currency's options value and futures P&L are its cells' sums (currency_sums): the
+    // engine keeps no column of them.
+    const py::ssize_t sums = n_cells_ ? 0 : nk;
+    options_ = state_array<double>(state, "options", sums), futures_ = state_array<double>(state, "futures", sums);
+    if (n_cells_) options_ = futures_ = nullptr;
     settle_meta_.resize(n_instr_);
     for (std::size_t i = 0; i < n_instr_; ++i) {
       const std::int64_t cell = n_cells_ ? settle_cell_.data()[i] : settle_col_.data()[i];
@@ -618,7 +623,7 @@ class LiveRefresh {
     cells(start, row, row), cells(end, row, row), cells(level_, row, row);
     for (const double* a : {balance_.data(), static_cast<const double*>(options_), static_cast<const double*>(futures_),
                             static_cast<const double*>(initial_), static_cast<const double*>(maintenance_)})
-      cells(a, row * k_, row * k_ + k_ - 1);
+      if (a) cells(a, row * k_, row * k_ + k_ - 1);
     for (const double* a : {margin_balance_, initial_usd_, maintenance_usd_, available_, ratio_, worst_usd_}) cells(a, row, row);
     cells(worst_key_, row, row), cells(worst_index_, row, row);
     if (n_cells_)
@@ -855,12 +860,25 @@ class LiveRefresh {
     for (const double v : {margin_balance_[row], initial_usd_[row], maintenance_usd_[row], available_[row], ratio_[row],
                            worst_usd_[row]})
       out.figures.push_back(v);
+    std::vector<double> parts(4 * k_);  // options, futures, IM and MM per currency, as the settle has them
+    double *opt = parts.data(), *fut = opt + k_, *im = fut + k_, *mm = im + k_;
+    if (n_cells_) {
+      cell_sums(options_part_ + row * n_cells_, futures_part_ + row * n_cells_, opt, fut);
+    } else {
+      std::copy(options_ + row * k_, options_ + row * k_ + k_, opt);
+      std::copy(futures_ + row * k_, futures_ + row * k_ + k_, fut);
+    }
+    if (pm_) {
+      pm_margins<0>(row, k_, im, mm);
+    } else {
+      std::copy(initial_ + row * k_, initial_ + row * k_ + k_, im);
+      std::copy(maintenance_ + row * k_, maintenance_ + row * k_ + k_, mm);
+    }
     for (std::size_t c = 0; c < k_; ++c) {
-      const std::size_t cell = row * k_ + c;
       out.figures.push_back(bal[c]);
-      out.figures.push_back(bal[c] + options_[cell] + futures_[cell]);  // equity, as the settle sums it
-      out.figures.push_back(initial_[cell]);
-      out.figures.push_back(maintenance_[cell]);
+      out.figures.push_back(bal[c] + opt[c] + fut[c]);  // equity, as the settle sums it
+      out.figures.push_back(im[c]);
+      out.figures.push_back(mm[c]);
     }
     const bool worst = pm_ || grid_.bound();
     const std::int64_t key = worst ? worst_key_[row] : -1, index = worst ? worst_index_[row] : -1;
@@ -1032,25 +1050,24 @@ class LiveRefresh {
     std::int64_t bad_row = -1;
     const std::size_t k = kK ? kK : k_;
     const double* bal = balance_.data();
-    std::vector<double> eq_store(kK ? 0 : 3 * k);
-    double eq_fixed[kK ? 3 * kK : 1];
+    std::vector<double> eq_store(kK ? 0 : 5 * k);
+    double eq_fixed[kK ? 5 * kK : 1];
     double* eq = kK ? eq_fixed : eq_store.data();
     double* key_im = eq + k;  // (an account's PM margin per currency, summed from its keys)
     double* key_mm = eq + 2 * k;
+    double* cell_opt = eq + 3 * k;  // (with settle cells: its options value and futures P&L per currency)
+    double* cell_fut = eq + 4 * k;
     // The instrument columns as plain pointers: read through the arrays' objects, every load would be redone
     // after each store (the compiler cannot prove they do not alias the outputs).
     const std::uint32_t* meta = settle_meta_.data();
     const double* unit_value = unit_value_.data();
     const double* mark = mark_.data();
-    const std::int64_t* key_cur = pm_ ? key_cur_.data() : nullptr;
     const double* key_rate = pm_ ? key_rate_.data() : nullptr;
     constexpr bool standard = kStandard;
     const riskoffset::StandardUnits& units = standard_.units();
     const std::int64_t* standard_col = standard ? standard_col_.data() : nullptr;
     // The sums' cells: the currencies, or the engine's (underlying, currency) cells (SettleScope).
     const std::size_t n_cells = n_cells_ ? n_cells_ : k;
-    const std::uint32_t* sums = scope.sums.data();
-    const std::size_t n_sums = scope.sums.size();
     const std::uint32_t* resummed = scope.cells.data();
     const std::size_t n_resummed = scope.cells.size();
     const std::uint8_t* on = scope.on.data();
@@ -1058,18 +1075,17 @@ class LiveRefresh {
     const std::int64_t first_row = scope.first_row, stop_row = scope.stop_row;
     for (std::size_t a = begin; a < end; ++a) {
       const auto row = static_cast<std::size_t>(r[a]);
-      double* opt = options_ + row * k;
-      double* fut = futures_ + row * k;
-      double* opt_cell = n_cells_ ? options_part_ + row * n_cells : opt;
-      double* fut_cell = n_cells_ ? futures_part_ + row * n_cells : fut;
+      // (without settle cells, the cells are the currencies)
+      double* opt_cell = n_cells_ ? options_part_ + row * n_cells : options_ + row * k;
+      double* fut_cell = n_cells_ ? futures_part_ + row * n_cells : futures_ + row * k;
       if (summed)  // (its options' cells are summed already)
         for (std::size_t j = 0; j < n_resummed; ++j) fut_cell[resummed[j]] = 0.0;
       else if (n_cells_)
         for (std::size_t j = 0; j < n_resummed; ++j) opt_cell[resummed[j]] = 0.0, fut_cell[resummed[j]] = 0.0;
       else
-        for (std::size_t c = 0; c < k; ++c) opt[c] = 0.0, fut[c] = 0.0;
-      double* std_im = initial_ + row * k;
-      double* std_mm = maintenance_ + row * k;
+        for (std::size_t c = 0; c < k; ++c) opt_cell[c] = 0.0, fut_cell[c] = 0.0;
+      double* std_im = standard ? initial_ + row * k : nullptr;
+      double* std_mm = standard ? maintenance_ + row * k : nullptr;
       if (standard)
         for (std::size_t c = 0; c < k; ++c) std_im[c] = 0.0, std_mm[c] = 0.0;
       bool finite = true;
@@ -1127,46 +1143,20 @@ class LiveRefresh {
           sum_positions(std::false_type{});
         if (n_cells) opt_cell[value_col] += value;
       }
-      // The currencies' sums from their cells, in cell order (the same order on every path); a currency without
-      // a re-summed cell keeps its sum (SettleScope::sums).
-      for (std::size_t j = 0; j < n_sums;) {
-        const std::size_t col = sums[j], n = sums[j + 1];
-        const std::uint32_t* mine = sums + j + 2;
-        j += 2 + n;
-        double o = 0.0, f = 0.0;
-        for (std::size_t e = 0; e < n; ++e) o += opt_cell[mine[e]], f += fut_cell[mine[e]];
-        opt[col] = o, fut[col] = f;
-      }
+      const double* opt = opt_cell;
+      const double* fut = fut_cell;
+      if (n_cells_) cell_sums(opt_cell, fut_cell, cell_opt, cell_fut), opt = cell_opt, fut = cell_fut;
+      const double* im = key_im;
+      const double* mm = key_mm;
       if (pm_) {  // margin per currency from the account's keys; the group with the largest IM in USD
-        // Summed in registers, every currency's sum taking each key (+ 0.0 from another currency's key: the same
-        // bits, a sum from +0.0 is never -0.0), the largest kept with selects: the keys' currencies and sizes
-        // vary from account to account, so indexed sums in memory waited on their stores and branches mispredicted.
-        const double* ki = key_initial_ + row * n_keys_;
-        const double* km = key_maintenance_ + row * n_keys_;
-        for (std::size_t c = 0; c < k; ++c) key_im[c] = 0.0, key_mm[c] = 0.0;
-        double top_usd = 0.0;  // (a NaN or non-positive IM is never the largest)
-        std::int64_t top = -1;
-        for (std::size_t q = 0; q < n_keys_; ++q) {
-          const std::int64_t mine = key_cur[q];
-          const double i_q = ki[q], m_q = km[q];
-          for (std::size_t c = 0; c < k; ++c) {
-            const bool hit = mine == static_cast<std::int64_t>(c);
-            key_im[c] += hit ? i_q : 0.0, key_mm[c] += hit ? m_q : 0.0;
-          }
-          const double usd = i_q * key_rate[q];
-          const bool larger = usd > top_usd;
-          top_usd = larger ? usd : top_usd, top = larger ? static_cast<std::int64_t>(q) : top;
-        }
-        double* im = initial_ + row * k;
-        double* mm = maintenance_ + row * k;
-        for (std::size_t c = 0; c < k; ++c) im[c] = key_im[c], mm[c] = key_mm[c];
+        const std::int64_t top = pm_margins<kK>(row, k, key_im, key_mm);
         const auto t = static_cast<std::size_t>(top);
         worst_key_[row] = top;
         worst_index_[row] = top < 0 ? -1 : key_worst_index_[row * n_keys_ + t];
         worst_usd_[row] = top < 0 ? 0.0 : key_worst_pnl_[row * n_keys_ + t] * key_rate[t];
+      } else {
+        im = initial_ + row * k, mm = maintenance_ + row * k;
       }
-      const double* im = initial_ + row * k;
-      const double* mm = maintenance_ + row * k;
       for (std::size_t c = 0; c < k; ++c) {
         eq[c] = bal[row * k + c] + opt[c] + fut[c];
         finite = finite && std::isfinite(eq[c]) && std::isfinite(im[c]) && std::isfinite(mm[c]);
@@ -1185,11 +1175,58 @@ class LiveRefresh {
     return bad_row;
   }
 
+  // An account's options value and futures P&L per currency from its settle cells (`opt_cell`, `fut_cell`): each
+  // currency's cells summed in cell order, the one order of every path.  The engine keeps no currency column of
+  // them: its queries add the cells up in the same order.
+  void cell_sums(const double* opt_cell, const double* fut_cell, double* opt, double* fut) const {
+    const std::uint32_t* sums = currency_cells_.data();
+    const std::size_t n_sums = currency_cells_.size();
+    for (std::size_t j = 0; j < n_sums;) {
+      const std::size_t col = sums[j], n = sums[j + 1];
+      const std::uint32_t* mine = sums + j + 2;
+      j += 2 + n;
+      double o = 0.0, f = 0.0;
+      for (std::size_t e = 0; e < n; ++e) o += opt_cell[mine[e]], f += fut_cell[mine[e]];
+      opt[col] = o, fut[col] = f;
+    }
+  }
+
+  // Under PM, the margin per currency of the account at `row` from its keys' figures (the engine keeps no
+  // currency column of it: its queries add the keys up in the same order), and the key with the largest IM in
+  // USD (-1: none).  kK: the number of currencies k, or 0.
+  template <std::size_t kK>
+  std::int64_t pm_margins(std::size_t row, std::size_t k_in, double* im, double* mm) const {
+    const std::size_t k = kK ? kK : k_in;
+    const std::int64_t* key_cur = key_cur_.data();
+    const double* key_rate = key_rate_.data();
+    // Summed in registers, every currency's sum taking each key (+ 0.0 from another currency's key: the same
+    // bits, a sum from +0.0 is never -0.0), the largest kept with selects: the keys' currencies and sizes
+    // vary from account to account, so indexed sums in memory waited on their stores and branches mispredicted.
+    const double* ki = key_initial_ + row * n_keys_;
+    const double* km = key_maintenance_ + row * n_keys_;
+    for (std::size_t c = 0; c < k; ++c) im[c] = 0.0, mm[c] = 0.0;
+    double top_usd = 0.0;  // (a NaN or non-positive IM is never the largest)
+    std::int64_t top = -1;
+    for (std::size_t q = 0; q < n_keys_; ++q) {
+      const std::int64_t mine = key_cur[q];
+      const double i_q = ki[q], m_q = km[q];
+      for (std::size_t c = 0; c < k; ++c) {
+        const bool hit = mine == static_cast<std::int64_t>(c);
+        im[c] += hit ? i_q : 0.0, mm[c] += hit ? m_q : 0.0;
+      }
+      const double usd = i_q * key_rate[q];
+      const bool larger = usd > top_usd;
+      top_usd = larger ? usd : top_usd, top = larger ? static_cast<std::int64_t>(q) : top;
+    }
+    return top;
+  }
+
   // Settle cells (SettleScope): kept by the engine, or the currencies.
   SettleScope every_scope_, pm_scope_;
   bool values_fusable_ = false;  // the PM pass sums pm_scope_'s values (bind_pm)
   py::array_t<std::int64_t> settle_cell_, cell_col_, cell_segment_;
   std::size_t n_cells_ = 0, n_segments_ = 0;
+  std::vector<std::uint32_t> currency_cells_;  // every currency as (column, number of cells, its cells ascending)
   double *options_part_ = nullptr, *futures_part_ = nullptr;
 
   // The scope of a refresh: an update on PM keys re-sums their segments where the accounts' positions are in
@@ -1227,6 +1264,13 @@ class LiveRefresh {
     futures_part_ = state_array<double>(state, "futures_part", size);
     n_cells_ = n_cells, n_segments_ = n_segments;
     every_scope_ = scope_of(std::vector<std::uint8_t>(n_segments, 1));
+    for (std::size_t col = 0; col < k_; ++col) {
+      std::vector<std::uint32_t> mine;
+      for (std::size_t c = 0; c < n_cells; ++c)
+        if (static_cast<std::size_t>(cell_col_.data()[c]) == col) mine.push_back(static_cast<std::uint32_t>(c));
+      currency_cells_.push_back(static_cast<std::uint32_t>(col)), currency_cells_.push_back(static_cast<std::uint32_t>(mine.size()));
+      currency_cells_.insert(currency_cells_.end(), mine.begin(), mine.end());
+    }
   }
 
   // The cells of the segments `segment_on`, and the rows that hold their instruments.
@@ -1236,15 +1280,6 @@ class LiveRefresh {
     for (std::size_t c = 0; c < n_cells_; ++c) {
       scope.on[c] = segment_on[static_cast<std::size_t>(cell_segment_.data()[c])];
       if (scope.on[c]) scope.cells.push_back(static_cast<std::uint32_t>(c));
-    }
-    for (std::size_t col = 0; col < k_; ++col) {  // (every currency when every cell is re-summed)
-      std::vector<std::uint32_t> mine;
-      bool changes = scope.cells.size() == n_cells_;
-      for (std::size_t c = 0; c < n_cells_; ++c)
-        if (static_cast<std::size_t>(cell_col_.data()[c]) == col) mine.push_back(static_cast<std::uint32_t>(c)), changes |= scope.on[c] != 0;
-      if (!changes) continue;
-      scope.sums.push_back(static_cast<std::uint32_t>(col)), scope.sums.push_back(static_cast<std::uint32_t>(mine.size()));
-      scope.sums.insert(scope.sums.end(), mine.begin(), mine.end());
     }
     if (scope.cells.size() == n_cells_) return scope;  // every row (first_row 0, no stop)
     std::int64_t first = -1, stop = 0;

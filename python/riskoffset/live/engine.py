@@ -450,12 +450,12 @@ class RiskEngine:
     # "pm_key" (a PM vector key) or "" for one, dtype, fill).
     _ACCOUNT_ARRAYS: ClassVar[dict[str, tuple[str, Any, float]]] = {
         "_balance": ("currency", np.float64, 0.0),
-        "_options": ("currency", np.float64, 0.0),
-        "_futures": ("currency", np.float64, 0.0),
+        "_options": ("sums", np.float64, 0.0),  # (kept without settle cells; with them, their sums: `_parts`)
+        "_futures": ("sums", np.float64, 0.0),
         "_options_part": ("cell", np.float64, 0.0),  # the same per settle cell (`cells`): the refresh's own sums
         "_futures_part": ("cell", np.float64, 0.0),
-        "_initial": ("currency", np.float64, 0.0),
-        "_maintenance": ("currency", np.float64, 0.0),
+        "_initial": ("margin", np.float64, 0.0),  # (kept off deribit-pm; under it, its keys' sums: `_parts`)
+        "_maintenance": ("margin", np.float64, 0.0),
         "_margin_balance": ("", np.float64, 0.0),
         "_initial_usd": ("", np.float64, 0.0),
         "_maintenance_usd": ("", np.float64, 0.0),
@@ -487,7 +487,11 @@ class RiskEngine:
         stores: RowStores = self.__dict__.setdefault("_row_stores", RowStores())
         pm_keys = len(self._keys.names) if self.pm else 0
         cells = len(self._cells) if self._cells is not None else 0
-        width = {"currency": len(self.currencies), "cell": cells, "key": self._n_group_keys(), "pm_key": pm_keys}
+        k = len(self.currencies)
+        width = {
+            "currency": k, "cell": cells, "key": self._n_group_keys(), "pm_key": pm_keys,
+            "sums": 0 if cells else k, "margin": 0 if self.pm else k,
+        }  # fmt: skip
         for name, (columns, dtype, fill) in self._ACCOUNT_ARRAYS.items():
             old = getattr(self, name, None)
             if old is None:
@@ -736,6 +740,13 @@ class RiskEngine:
             self._options_part, self._futures_part = np.zeros((len(self._level), width)), np.zeros((len(self._level), width))
             self._columns_cache = self._state_cache = None
             recompute = True
+        n = len(self._level)  # saved while the engine kept the columns `_parts` now adds up: dropped
+        if self._cells is not None and self._options.shape[1]:
+            self._options, self._futures = np.zeros((n, 0)), np.zeros((n, 0))
+            self._state_cache = None
+        if self.pm and self._initial.shape[1]:
+            self._initial, self._maintenance = np.zeros((n, 0)), np.zeros((n, 0))
+            self._state_cache = None
         n_keys = len(self._keys.names) if self.pm else 0
         if "_worst_stale" not in state:  # saved before bulk updates left the worst scenario to the queries
             self._worst_stale = np.zeros((len(self._level), n_keys), dtype=np.bool_)
@@ -1813,9 +1824,9 @@ class RiskEngine:
             self._fresh_worst(np.array([row], dtype=np.int64))
         usd = (self._margin_balance, self._initial_usd, self._maintenance_usd, self._available, self._ratio, self._worst_usd)
         flat = [float(a[row]) for a in usd]
-        balance, options, futures = self._balance[row].tolist(), self._options[row].tolist(), self._futures[row].tolist()
-        for b, o, f, im, mm in zip(balance, options, futures, self._initial[row].tolist(), self._maintenance[row].tolist()):
-            flat += (b, b + o + f, im, mm)  # (the equity summed as `_equity` sums it)
+        options, futures, initial, maintenance = (a[0].tolist() for a in self._parts(np.array([row], dtype=np.int64)))
+        for b, o, f, im, mm in zip(self._balance[row].tolist(), options, futures, initial, maintenance):
+            flat += (b, b + o + f, im, mm)  # (the equity summed as `_columns` sums it)
         return self._figures_of(row, int(self._level[row]), flat, int(self._worst_key[row]), int(self._worst_index[row]))
 
     def _figures_of(self, row: int, level: int, flat: list[float], worst_key: int, worst_index: int) -> dict[str, Any]:
@@ -1857,7 +1868,8 @@ class RiskEngine:
         self._fresh_worst(rows)
         usd = (self._margin_balance, self._initial_usd, self._maintenance_usd, self._available, self._ratio, self._worst_usd)
         balance = self._balance[rows]
-        parts = (balance, self._equity(rows, balance), self._initial[rows], self._maintenance[rows])
+        options, futures, initial, maintenance = self._parts(rows)
+        parts = (balance, np.asarray(balance + options + futures, dtype=np.float64), initial, maintenance)
         return self._figure_columns(rows, [a[rows] for a in usd], parts, self._worst_key[rows], self._worst_index[rows])
 
     def _figure_columns(
@@ -1880,12 +1892,28 @@ class RiskEngine:
         columns += [values[:, j] for j in range(len(self.currencies)) for values in parts]
         return FigureColumns(names, columns, None if worst is None else (worst_key, worst_index, usd[5], *worst))
 
-    def _equity(self, rows: IntArray, balance: FloatArray | None = None) -> FloatArray:
-        """Equity per currency of the accounts ``rows``: balance (``balance`` when already gathered) + options at
-        mark + futures P&L."""
-        if balance is None:
-            balance = self._balance[rows]
-        return np.asarray(balance + self._options[rows] + self._futures[rows], dtype=np.float64)
+    def _parts(self, rows: IntArray) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+        """Options value at mark, futures P&L, IM and MM per currency of the accounts ``rows`` ([account,
+        currency]) as the refresh settled them.  With settle cells a currency's options and futures are its cells'
+        sums, and under deribit-pm its margin is its keys' sum: the engine keeps no column of those, and they are
+        added up here in the refresh's order (the same bits)."""
+        n, k = len(rows), len(self.currencies)
+        if self._cells is None:
+            options, futures = self._options[rows], self._futures[rows]
+        else:
+            options, futures = np.zeros((n, k)), np.zeros((n, k))
+            option_cells, futures_cells = self._options_part[rows], self._futures_part[rows]
+            for cell, col in enumerate(self._cells.currency.tolist()):  # (each currency's cells ascending)
+                options[:, col] += option_cells[:, cell]
+                futures[:, col] += futures_cells[:, cell]
+        if not self.pm:
+            return options, futures, self._initial[rows], self._maintenance[rows]
+        initial, maintenance = np.zeros((n, k)), np.zeros((n, k))
+        key_initial, key_maintenance = self._key_initial[rows], self._key_maintenance[rows]
+        for key, col in enumerate(self._key_currency.tolist()):
+            initial[:, col] += key_initial[:, key]
+            maintenance[:, col] += key_maintenance[:, key]
+        return options, futures, initial, maintenance
 
     @_locked
     def account(self, account: Any) -> dict[str, Any]:
@@ -1912,12 +1940,13 @@ class RiskEngine:
             closest_expiration(self.table, self.market),
             len(self.currencies),
         )
+        options, futures, initial, maintenance = self._parts(rows)
         model = ("X:" if self.cross else "S:") + (
             "PM" if self.pm else "SM" if self.method == "deribit-standard" else self.method
         )
         return AccountView(
             model, "candidate" if (self.cross and self.pm) else "exact", labels, self.currencies, self._prices(),
-            self._balance.copy(), self._equity(rows), self._initial.copy(), self._maintenance.copy(),
+            self._balance.copy(), np.asarray(self._balance + options + futures, dtype=np.float64), initial, maintenance,
             self._margin_balance.copy(), self._initial_usd.copy(), self._maintenance_usd.copy(), self._available.copy(),
             self._ratio.copy(), self._level >= 1, self._level >= 2,
             f"{self.collateral.name} {self.collateral.as_of}".strip(), self.method, delta_total, projected_delta,
@@ -1934,7 +1963,7 @@ class RiskEngine:
     @_locked
     def futures_pnl(self) -> FloatArray:
         """Futures P&L against the average entry price per [account, currency] (settlement currency units)."""
-        return np.asarray(self._futures.copy(), dtype=np.float64)
+        return np.asarray(self._parts(np.arange(len(self.positions), dtype=np.int64))[1], dtype=np.float64)
 
     @property
     @_locked
