@@ -22,8 +22,9 @@ from test_live_engine import restored_without
 
 MARKET = ro.Market.sample()
 LATE_BTC = "BTC-25DEC26-"  # (a BTC expiry's options)
-KEPT = ("_options", "_futures", "_options_part", "_futures_part", "_initial", "_maintenance", "_margin_balance",
-        "_initial_usd", "_maintenance_usd", "_available", "_ratio", "_level")  # fmt: skip
+KEPT = ("_options", "_futures", "_options_part", "_futures_part", "_initial", "_maintenance", "_key_initial",
+        "_key_maintenance", "_margin_balance", "_initial_usd", "_maintenance_usd", "_available", "_ratio",
+        "_level")  # fmt: skip
 
 
 def test_cells_are_numbered_as_the_rows_first_name_them() -> None:

@@ -445,6 +445,7 @@ def test_a_failed_update_changes_nothing(method: str, model: str, monkeypatch: p
         def __init__(self, *args: Any, **kwargs: Any):
             self.refresh = real(*args, **kwargs)
             self.trade = self.refresh.trade
+            self.update_market = self.refresh.update_market
 
         def __call__(self, *a: Any) -> Any:
             out = self.refresh(*a)

@@ -107,10 +107,8 @@ class LiveRefresh {
     same_length(mark_, n_instr_, "mark"), same_length(is_future_, n_instr_, "is_future");
     same_length(inverse_, n_instr_, "inverse"), same_length(settle_col_, n_instr_, "settle_col");
     same_length(is_option_, n_instr_, "is_option");
-    price_ = riskoffset_bindings::aligned(price_in);
-    k_ = static_cast<std::size_t>(price_.size());
-    for (std::size_t c = 0; c < k_; ++c)
-      RO_CHECK(std::isfinite(price_.data()[c]) && price_.data()[c] >= 0, "price of currency column " + std::to_string(c));
+    price_ = checked_prices(price_in);
+    k_ = price_.size();
     RO_CHECK(k_ < kFutureBit, "too many currencies");
     for (std::size_t i = 0; i < n_instr_; ++i)
       RO_CHECK(settle_col_.data()[i] >= 0 && static_cast<std::size_t>(settle_col_.data()[i]) < k_,
@@ -195,6 +193,39 @@ class LiveRefresh {
     const Accounts accounts = checked_accounts(starts, ends, indices, quantity_in, average_in, rows, trusted);
     Outcome outcome = refresh_accounts(accounts, find_worst, top);
     return outcome.tuple(outcome.bad, n_figures());
+  }
+
+  // The market's part of the bound inputs, replaced in place after an index move: the currencies' prices and,
+  // under PM (`pm`: the PM inputs, of which only these are read), the keys' parameters, their USD rates and the
+  // coin balances' scenario moves.  Rebinding everything cost an index tick 0.3 ms.  Sizes must be those bound;
+  // everything is checked before anything changes.  Memory stays where it was bound (a call on another thread
+  // never reads freed memory), but the engine calls this between its calls, never during one.
+  void update_market(const Doubles& price_in, const std::optional<py::dict>& pm) {
+    RO_CHECK(pm.has_value() == pm_, pm_ ? "the refresh is bound to PM inputs: give them" : "the refresh has no PM inputs");
+    const std::vector<double> price = checked_prices(price_in);
+    RO_CHECK(price.size() == k_, "the prices need one entry per bound currency");
+    std::vector<riskoffset::PmKey> keys;
+    std::vector<double> rate;
+    Coins coins;
+    if (pm_) {
+      const py::dict& d = *pm;
+      keys = pm_keys_of(riskoffset_bindings::aligned(d["keys"].cast<Doubles>()));
+      RO_CHECK(keys.size() == n_keys_, "keys: one row per bound key");
+      rate = checked_key_rate(d);
+      RO_CHECK(d["coin_moves"].is_none() == !book_.coin_moves, "coin_moves: given if and only if bound");
+      if (book_.coin_moves) coins = checked_coins(d);
+    }
+    std::copy(price.begin(), price.end(), price_.begin());
+    if (!pm_) return;
+    std::copy(keys.begin(), keys.end(), keys_.begin());
+    std::copy(rate.begin(), rate.end(), key_rate_.begin());
+    if (book_.coin_moves) {
+      std::copy(coins.moves.begin(), coins.moves.end(), coins_.moves.begin());
+      std::copy(coins.col.begin(), coins.col.end(), coins_.col.begin());
+      std::copy(coins.gain_cap.begin(), coins.gain_cap.end(), coins_.gain_cap.begin());
+    }
+    const std::lock_guard<std::mutex> hold(one_mutex_);
+    one_scratch_.dampener_ready = false;  // (they follow the keys' index)
   }
 
   // An option's vol tick in one call: the option at `row` repriced at `sigma` by `reprice` (bound to the same
@@ -953,7 +984,7 @@ class LiveRefresh {
     n_keys_ = keys_.size();
     key_on_ = live_array<std::uint8_t>(d, "key_on");
     key_cur_ = live_array<std::int64_t>(d, "key_currency");
-    key_rate_ = live_array<double>(d, "key_rate");
+    key_rate_ = checked_key_rate(d);
     shape_.n_standard = d["n_standard"].cast<std::size_t>();
     shape_.n_extended = static_cast<std::size_t>(extended_.size());
     shape_.extended_moves = extended_.data();
@@ -965,9 +996,8 @@ class LiveRefresh {
              "vectors must be (instruments, n_standard + n_extended)");
     same_length(instrument_key_, n_instr_, "instrument_key"), same_length(delta_, n_instr_, "delta");
     same_length(column_, n_instr_, "column");
-    RO_CHECK(static_cast<std::size_t>(key_on_.size()) == n_keys_ && static_cast<std::size_t>(key_cur_.size()) == n_keys_ &&
-                 static_cast<std::size_t>(key_rate_.size()) == n_keys_,
-             "key_on, key_currency and key_rate need one entry per key");
+    RO_CHECK(static_cast<std::size_t>(key_on_.size()) == n_keys_ && static_cast<std::size_t>(key_cur_.size()) == n_keys_,
+             "key_on and key_currency need one entry per key");
     for (std::size_t q = 0; q < n_keys_; ++q)
       RO_CHECK(key_cur_.data()[q] >= 0 && static_cast<std::size_t>(key_cur_.data()[q]) < k_, "key_currency outside the currencies");
     const auto n_cols = static_cast<std::size_t>(t_column_.size());
@@ -1002,18 +1032,46 @@ class LiveRefresh {
     book_.delta = delta_.data(), book_.column = column_.data(), book_.t_column = t_column_.data();
     book_.n_columns = n_cols, book_.keys = keys_.data(), book_.n_keys = n_keys_;
     if (!d["coin_moves"].is_none()) {
-      coin_moves_ = live_array<double>(d, "coin_moves");
-      coin_col_ = live_array<std::int64_t>(d, "coin_col");
-      gain_cap_ = live_array<double>(d, "coin_gain_cap");
-      RO_CHECK(static_cast<std::size_t>(coin_moves_.size()) == n_keys_ * width && static_cast<std::size_t>(coin_col_.size()) == n_keys_ &&
-                   static_cast<std::size_t>(gain_cap_.size()) == k_ && k_ <= 64,
-               "coin_moves (keys x width), coin_col (per key) and coin_gain_cap (per currency) do not fit");
-      for (std::size_t q = 0; q < n_keys_; ++q)
-        RO_CHECK(coin_col_.data()[q] >= -1 && coin_col_.data()[q] < static_cast<std::int64_t>(k_), "coin_col outside the currencies");
-      for (std::size_t j = 0; j < k_; ++j) RO_CHECK(gain_cap_.data()[j] >= 0.0, "coin_gain_cap must be >= 0");
-      book_.coins = balance_.data(), book_.coin_moves = coin_moves_.data(), book_.coin_col = coin_col_.data();
-      book_.coin_gain_cap = gain_cap_.data(), book_.n_coins = k_;
+      coins_ = checked_coins(d);
+      book_.coins = balance_.data(), book_.coin_moves = coins_.moves.data(), book_.coin_col = coins_.col.data();
+      book_.coin_gain_cap = coins_.gain_cap.data(), book_.n_coins = k_;
     }
+  }
+
+  // The currencies' USD prices, each finite and >= 0.
+  static std::vector<double> checked_prices(const Doubles& price_in) {
+    RO_CHECK(price_in.ndim() == 1, "price must be a vector (one entry per currency)");
+    std::vector<double> price(price_in.data(), price_in.data() + price_in.size());
+    for (std::size_t c = 0; c < price.size(); ++c)
+      RO_CHECK(std::isfinite(price[c]) && price[c] >= 0, "price of currency column " + std::to_string(c));
+    return price;
+  }
+  // The PM inputs' "key_rate": per key, what one unit of its currency is worth in USD.
+  std::vector<double> checked_key_rate(const py::dict& d) const {
+    const auto a = live_array<double>(d, "key_rate");
+    RO_CHECK(static_cast<std::size_t>(a.size()) == n_keys_, "key_rate needs one entry per key");
+    return std::vector<double>(a.data(), a.data() + a.size());
+  }
+  // The coin balances' scenario moves (dynamic collateral): per key a row of width() moves, the coin column it
+  // takes (-1: none), and per currency the most a balance's scenario gain may count.
+  struct Coins {
+    std::vector<double> moves;
+    std::vector<std::int64_t> col;
+    std::vector<double> gain_cap;
+  };
+  Coins checked_coins(const py::dict& d) const {
+    const auto moves = live_array<double>(d, "coin_moves");
+    const auto col = live_array<std::int64_t>(d, "coin_col");
+    const auto cap = live_array<double>(d, "coin_gain_cap");
+    RO_CHECK(static_cast<std::size_t>(moves.size()) == n_keys_ * shape_.width() && static_cast<std::size_t>(col.size()) == n_keys_ &&
+                 static_cast<std::size_t>(cap.size()) == k_ && k_ <= 64,
+             "coin_moves (keys x width), coin_col (per key) and coin_gain_cap (per currency) do not fit");
+    for (std::size_t q = 0; q < n_keys_; ++q)
+      RO_CHECK(col.data()[q] >= -1 && col.data()[q] < static_cast<std::int64_t>(k_), "coin_col outside the currencies");
+    for (std::size_t j = 0; j < k_; ++j) RO_CHECK(cap.data()[j] >= 0.0, "coin_gain_cap must be >= 0");
+    return {std::vector<double>(moves.data(), moves.data() + moves.size()),
+            std::vector<std::int64_t>(col.data(), col.data() + col.size()),
+            std::vector<double>(cap.data(), cap.data() + cap.size())};
   }
 
   // Options value, futures P&L, margin per currency, the USD figures and the level of each account.  The usual
@@ -1297,7 +1355,8 @@ class LiveRefresh {
   std::vector<py::object> keep_;  // the dicts whose arrays the pointers below read
   int threads_ = 1;
   py::array_t<double> unit_value_, mark_, balance_;
-  Doubles price_, cut_im_, cut_mm_;
+  std::vector<double> price_;
+  Doubles cut_im_, cut_mm_;
   py::array_t<std::uint8_t> is_future_, inverse_, is_option_;
   py::array_t<std::int64_t> settle_col_;
   // Per instrument, settle_col, is_future and inverse in one word (they never change in place): one load per
@@ -1325,8 +1384,10 @@ class LiveRefresh {
   py::array_t<double> span_per_unit_;
   std::vector<std::int64_t> span_rows_;
   std::vector<double> span_n_, span_saved_;
-  py::array_t<std::int64_t> instrument_key_, column_, key_cur_, coin_col_;
-  py::array_t<double> vectors_, delta_, t_column_, extended_, key_rate_, coin_moves_, gain_cap_;
+  py::array_t<std::int64_t> instrument_key_, column_, key_cur_;
+  py::array_t<double> vectors_, delta_, t_column_, extended_;
+  std::vector<double> key_rate_;  // (the market's part: update_market rewrites it, coins_ and keys_ in place)
+  Coins coins_;
   py::array_t<std::uint8_t> key_on_;
   std::vector<riskoffset::PmKey> keys_;
   std::vector<std::int64_t> key_filtered_;
@@ -1515,6 +1576,9 @@ void register_live(py::module_& m) {
                     const std::optional<Doubles>&, const std::optional<Doubles>&, int, const std::optional<Bytes>&>(),
            py::arg("instruments"), py::arg("pm"), py::arg("state"), py::arg("price"), py::arg("cut_im") = py::none(),
            py::arg("cut_mm") = py::none(), py::arg("threads") = 1, py::arg("grid_keys") = py::none())
+      .def("update_market", &LiveRefresh::update_market, py::arg("price"), py::arg("pm") = py::none(),
+           "Replace the bound prices and, under PM, the keys' parameters, rates and coin moves (read from the PM "
+           "inputs `pm`) in place: an index move without a new binding.")
       .def("__call__", &LiveRefresh::call, py::arg("starts"), py::arg("ends"), py::arg("indices"), py::arg("quantity"),
            py::arg("average"), py::arg("rows"), py::arg("find_worst") = true, py::arg("capture_top") = 0,
            py::arg("trusted") = false,

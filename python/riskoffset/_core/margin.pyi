@@ -148,6 +148,7 @@ class LiveRefresh:
         threads: int = 1,
         grid_keys: npt.NDArray[np.uint8] | None = None,
     ) -> None: ...
+    def update_market(self, price: npt.NDArray[np.float64], pm: dict[str, Any] | None = None) -> None: ...
     def trade(
         self,
         start: npt.NDArray[np.int64],

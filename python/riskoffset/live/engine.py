@@ -168,6 +168,17 @@ def _locked(method: F) -> F:
     return cast(F, run)
 
 
+# The PM inputs an index move replaces (`RiskEngine._pm_arrays`): the bound refresh takes them in place.
+_MARKET_INPUTS = frozenset({"keys", "key_rate", "coin_moves", "coin_col", "coin_gain_cap"})
+
+
+def _market_moved_only(was: dict[str, Any] | None, now: dict[str, Any] | None) -> bool:
+    """Whether the PM inputs ``now`` are those ``was`` but for the market's (`_MARKET_INPUTS`)."""
+    if was is None or now is None:
+        return was is now
+    return was.keys() == now.keys() and all(was[k] is now[k] for k in was if k not in _MARKET_INPUTS)
+
+
 class RiskEngine:
     """Live margin of every account of a book (module doc).
 
@@ -637,8 +648,14 @@ class RiskEngine:
         parts = (self._instrument_columns(), self._pm_arrays(keys), self._state(), self._prices())
         wanted = None if keys is None else tuple(np.asarray(keys).tolist())
         cached = self._refresher_cache.get(wanted)
-        if cached is not None and all(a is b for a, b in zip(cached[0], parts)):
-            return cached[1]
+        if cached is not None:
+            was, refresh = cached
+            if all(a is b for a, b in zip(was, parts)):
+                return refresh
+            if was[0] is parts[0] and was[2] is parts[2] and _market_moved_only(was[1], parts[1]):
+                refresh.update_market(parts[3], parts[1])  # (an index move: the rest stays bound)
+                self._refresher_cache[wanted] = (parts, refresh)
+                return refresh
         cut_im, cut_mm = self._cuts if self._cuts is not None else (None, None)
         grid_keys = None
         if self._grid is not None and keys is not None:  # (a grid's keys: the currency columns recomputed)
@@ -800,10 +817,13 @@ class RiskEngine:
             if inputs_was is self._inputs and keys_was is self._keys and moves_was is moves_now:
                 return arrays
         inputs, n_keys = self._inputs, len(self._inputs.key_matrix)
-        key_on = np.ones(n_keys, dtype=np.uint8)
-        if keys is not None:
-            key_on[:] = 0
-            key_on[np.asarray(keys, dtype=np.int64)] = 1
+        if cached is not None:  # (the same object: the bound refresh then sees only the market move)
+            key_on = cached[1]["key_on"]
+        else:
+            key_on = np.ones(n_keys, dtype=np.uint8)
+            if keys is not None:
+                key_on[:] = 0
+                key_on[np.asarray(keys, dtype=np.int64)] = 1
         moves: tuple[Any, Any, Any] = moves_now if moves_now is not None else (None, None, None)
         arrays = {
             "instrument_key": inputs.instrument_key,
