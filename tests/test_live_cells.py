@@ -6,6 +6,8 @@ they were."""
 
 from __future__ import annotations
 
+import dataclasses
+import pickle
 import sys
 from pathlib import Path
 from typing import Any
@@ -221,3 +223,36 @@ def test_an_engine_saved_before_the_cells_restores_with_them() -> None:
         e.on_trade(e.positions.labels[3], "ETH-PERPETUAL", 100.0, MARKET.marks["ETH-PERPETUAL"])
     for name in KEPT:
         np.testing.assert_array_equal(getattr(old, name), getattr(engine, name), err_msg=name)
+
+
+def test_an_engine_saved_with_the_currency_columns_restores_without_them() -> None:
+    """An engine pickled while it kept each account's options value, futures P&L and margin per currency (as an
+    earlier version wrote it; now summed from the settle cells and the PM keys where read) drops those columns
+    when read back, and shows and follows the same figures as the engine it was saved from."""
+    engine = _engine("deribit-pm")
+    engine.on_index("BTC", MARKET.index["BTC"] * 1.02)
+    every = np.arange(len(engine.positions), dtype=np.int64)
+    options, futures, initial, maintenance = engine._parts(every)
+    state = engine.__getstate__()
+    state.update(_options=options, _futures=futures, _initial=initial, _maintenance=maintenance)
+    old = ro.RiskEngine.__new__(ro.RiskEngine)
+    old.__setstate__(pickle.loads(pickle.dumps(state)))
+    for name in ("_options", "_futures", "_initial", "_maintenance"):
+        assert getattr(old, name).shape == (len(every), 0), name
+    _assert_same_views(old.accounts(), engine.accounts())
+    for e in (engine, old):
+        e.on_index("ETH", MARKET.index["ETH"] * 0.98)
+        e.on_trade(e.positions.labels[3], "ETH-PERPETUAL", 100.0, MARKET.marks["ETH-PERPETUAL"])
+    _assert_same_views(old.accounts(), engine.accounts())
+    for name in KEPT:
+        np.testing.assert_array_equal(getattr(old, name), getattr(engine, name), err_msg=name)
+
+
+def _assert_same_views(a: Any, b: Any) -> None:
+    """Two account views with the same figures, bit for bit."""
+    for field in dataclasses.fields(a):
+        x, y = getattr(a, field.name), getattr(b, field.name)
+        if isinstance(x, np.ndarray):
+            np.testing.assert_array_equal(x, y, err_msg=field.name)
+        else:
+            assert x == y, field.name
