@@ -17,8 +17,7 @@ from benchlib import exchange_book
 
 MARKET = ro.Market.sample()
 FIGURES = ("_options_part", "_futures_part", "_options", "_futures", "_initial", "_maintenance", "_key_initial",
-           "_key_maintenance", "_key_worst_pnl", "_margin_balance", "_initial_usd", "_maintenance_usd", "_available",
-           "_ratio", "_worst_usd", "_worst_key", "_level")  # fmt: skip
+           "_key_maintenance", "_key_worst_pnl", "_worst_usd", "_worst_key", "_level")  # fmt: skip
 CONFIGS = [("deribit-pm", True), ("deribit-pm", False), ("deribit-standard", False), ("grid", False)]
 
 
@@ -42,7 +41,8 @@ def _engine(method: str, cross: bool) -> ro.RiskEngine:
 
 
 def _figures(engine: ro.RiskEngine) -> dict[str, Any]:
-    return {name: getattr(engine, name).copy() for name in FIGURES}
+    usd = engine._usd(_every_account(engine))  # (margin balance, IM, MM, available in USD, MM ratio)
+    return {**{name: getattr(engine, name).copy() for name in FIGURES}, **{f"usd {j}": a for j, a in enumerate(usd)}}
 
 
 def _every_account(engine: ro.RiskEngine) -> Any:
@@ -66,8 +66,8 @@ def test_index_ticks_move_the_bound_refresh_to_what_a_new_binding_computes(metho
         engine._bound_cache.clear()
         engine._refresh(_every_account(engine), emit=False, find_worst=True)
         assert engine._bound_refresh(None) is not refresh
-        for name, was in kept.items():
-            np.testing.assert_array_equal(was, getattr(engine, name), err_msg=f"{name} after {moves} moves")
+        for name, now in _figures(engine).items():
+            np.testing.assert_array_equal(kept[name], now, err_msg=f"{name} after {moves} moves")
         refresh = engine._bound_refresh(None)
     assert engine.market.index["BTC"] != MARKET.index["BTC"]
 
@@ -107,8 +107,8 @@ def test_a_bad_market_is_refused_by_name_and_changes_nothing(dynamic: bool) -> N
         with pytest.raises(ValueError, match=message):
             refresh.update_market(price, inputs)
         engine._refresh(rows, emit=False, find_worst=True)  # (the same refresh, as it was bound)
-        for name, was in before.items():
-            np.testing.assert_array_equal(was, getattr(engine, name), err_msg=f"{name} after refusing {message!r}")
+        for name, now in _figures(engine).items():
+            np.testing.assert_array_equal(before[name], now, err_msg=f"{name} after refusing {message!r}")
 
 
 def test_a_refresh_without_pm_inputs_refuses_them() -> None:

@@ -128,10 +128,6 @@ class LiveRefresh {
     const py::ssize_t margins = pm ? 0 : nk;
     initial_ = state_array<double>(state, "initial", margins), maintenance_ = state_array<double>(state, "maintenance", margins);
     if (pm) initial_ = maintenance_ = nullptr;
-    margin_balance_ = state_array<double>(state, "margin_balance", n_total_);
-    initial_usd_ = state_array<double>(state, "initial_usd", n_total_);
-    maintenance_usd_ = state_array<double>(state, "maintenance_usd", n_total_);
-    available_ = state_array<double>(state, "available", n_total_), ratio_ = state_array<double>(state, "ratio", n_total_);
     worst_usd_ = state_array<double>(state, "worst_usd", n_total_);
     worst_key_ = state_array<std::int64_t>(state, "worst_key", n_total_);
     worst_index_ = state_array<std::int64_t>(state, "worst_index", n_total_);
@@ -655,7 +651,7 @@ class LiveRefresh {
     for (const double* a : {balance_.data(), static_cast<const double*>(options_), static_cast<const double*>(futures_),
                             static_cast<const double*>(initial_), static_cast<const double*>(maintenance_)})
       if (a) cells(a, row * k_, row * k_ + k_ - 1);
-    for (const double* a : {margin_balance_, initial_usd_, maintenance_usd_, available_, ratio_, worst_usd_}) cells(a, row, row);
+    cells(worst_usd_, row, row);
     cells(worst_key_, row, row), cells(worst_index_, row, row);
     if (n_cells_)
       cells(options_part_, row * n_cells_, row * n_cells_ + n_cells_ - 1),
@@ -888,11 +884,8 @@ class LiveRefresh {
                        const std::int64_t* r, std::size_t a, Captured& out) const {
     const auto row = static_cast<std::size_t>(r[a]);
     const double* bal = balance_.data() + row * k_;
-    for (const double v : {margin_balance_[row], initial_usd_[row], maintenance_usd_[row], available_[row], ratio_[row],
-                           worst_usd_[row]})
-      out.figures.push_back(v);
-    std::vector<double> parts(4 * k_);  // options, futures, IM and MM per currency, as the settle has them
-    double *opt = parts.data(), *fut = opt + k_, *im = fut + k_, *mm = im + k_;
+    std::vector<double> parts(5 * k_);  // options, futures, IM, MM and equity per currency, as the settle has them
+    double *opt = parts.data(), *fut = opt + k_, *im = fut + k_, *mm = im + k_, *eq = mm + k_;
     if (n_cells_) {
       cell_sums(options_part_ + row * n_cells_, futures_part_ + row * n_cells_, opt, fut);
     } else {
@@ -905,9 +898,13 @@ class LiveRefresh {
       std::copy(initial_ + row * k_, initial_ + row * k_ + k_, im);
       std::copy(maintenance_ + row * k_, maintenance_ + row * k_ + k_, mm);
     }
+    for (std::size_t c = 0; c < k_; ++c) eq[c] = bal[c] + opt[c] + fut[c];  // (as the settle sums it)
+    const riskoffset::SettledAccount s = riskoffset::settle_account(eq, im, mm, price_.data(), cip_, cmp_, k_);
+    for (const double v : {s.margin_balance, s.initial_usd, s.maintenance_usd, s.available, s.ratio, worst_usd_[row]})
+      out.figures.push_back(v);
     for (std::size_t c = 0; c < k_; ++c) {
       out.figures.push_back(bal[c]);
-      out.figures.push_back(bal[c] + opt[c] + fut[c]);  // equity, as the settle sums it
+      out.figures.push_back(eq[c]);
       out.figures.push_back(im[c]);
       out.figures.push_back(mm[c]);
     }
@@ -1224,8 +1221,6 @@ class LiveRefresh {
       finite = finite && std::isfinite(s.margin_balance) && std::isfinite(s.initial_usd) &&
                std::isfinite(s.maintenance_usd) && std::isfinite(s.available);
       if (!finite && bad_row < 0) bad_row = static_cast<std::int64_t>(row);
-      margin_balance_[row] = s.margin_balance, initial_usd_[row] = s.initial_usd;
-      maintenance_usd_[row] = s.maintenance_usd, available_[row] = s.available, ratio_[row] = s.ratio;
       const std::int8_t now = s.below_maintenance ? 2 : (s.below_initial ? 1 : 0);
       if (now != level_[row]) moved.push_back(static_cast<std::int64_t>(a)), before.push_back(level_[row]);
       level_[row] = now;
@@ -1368,8 +1363,7 @@ class LiveRefresh {
   py::ssize_t n_total_ = 0;
   const double *cip_ = nullptr, *cmp_ = nullptr;
   double *options_ = nullptr, *futures_ = nullptr, *initial_ = nullptr, *maintenance_ = nullptr;
-  double *margin_balance_ = nullptr, *initial_usd_ = nullptr, *maintenance_usd_ = nullptr, *available_ = nullptr;
-  double *ratio_ = nullptr, *worst_usd_ = nullptr;
+  double* worst_usd_ = nullptr;
   std::int64_t *worst_key_ = nullptr, *worst_index_ = nullptr;
   std::int8_t* level_ = nullptr;
   // portfolio margin

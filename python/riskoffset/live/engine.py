@@ -45,7 +45,7 @@ from ..accounts.balances import Balances, currency_code
 from ..accounts.collateral import CollateralTable
 from ..accounts.deltas import closest_expiration, delta_totals, unit_deltas
 from ..accounts.scenario_collateral import coin_moves
-from ..accounts.view import AccountView, usd_prices
+from ..accounts.view import AccountView, settle, usd_prices
 from ..book import Book
 from ..instruments import INVERSE, KIND_FUTURE, KIND_OPTION, KIND_PERPETUAL, KIND_SPOT, InstrumentTable
 from ..margining.grid import (
@@ -443,11 +443,6 @@ class RiskEngine:
     _futures: FloatArray
     _initial: FloatArray
     _maintenance: FloatArray
-    _margin_balance: FloatArray
-    _initial_usd: FloatArray
-    _maintenance_usd: FloatArray
-    _available: FloatArray
-    _ratio: FloatArray
     _worst_usd: FloatArray
     _level: npt.NDArray[np.int8]
     _worst_key: IntArray
@@ -467,11 +462,6 @@ class RiskEngine:
         "_futures_part": ("cell", np.float64, 0.0),
         "_initial": ("margin", np.float64, 0.0),  # (kept off deribit-pm; under it, its keys' sums: `_parts`)
         "_maintenance": ("margin", np.float64, 0.0),
-        "_margin_balance": ("", np.float64, 0.0),
-        "_initial_usd": ("", np.float64, 0.0),
-        "_maintenance_usd": ("", np.float64, 0.0),
-        "_available": ("", np.float64, 0.0),
-        "_ratio": ("", np.float64, 0.0),
         "_worst_usd": ("", np.float64, 0.0),
         "_level": ("", np.int8, 0),
         "_worst_key": ("", np.int64, -1),
@@ -757,6 +747,8 @@ class RiskEngine:
             self._options_part, self._futures_part = np.zeros((len(self._level), width)), np.zeros((len(self._level), width))
             self._columns_cache = self._state_cache = None
             recompute = True
+        for name in ("_margin_balance", "_initial_usd", "_maintenance_usd", "_available", "_ratio"):
+            self.__dict__.pop(name, None)  # (saved while the engine kept its USD figures: `_usd` settles them)
         n = len(self._level)  # saved while the engine kept the columns `_parts` now adds up: dropped
         if self._cells is not None and self._options.shape[1]:
             self._options, self._futures = np.zeros((n, 0)), np.zeros((n, 0))
@@ -1842,11 +1834,12 @@ class RiskEngine:
         """The figures of the account ``row`` (as `account` gives them)."""
         if self.pm and self._worst_stale[row].any():
             self._fresh_worst(np.array([row], dtype=np.int64))
-        usd = (self._margin_balance, self._initial_usd, self._maintenance_usd, self._available, self._ratio, self._worst_usd)
-        flat = [float(a[row]) for a in usd]
-        options, futures, initial, maintenance = (a[0].tolist() for a in self._parts(np.array([row], dtype=np.int64)))
+        one = np.array([row], dtype=np.int64)
+        parts = self._parts(one)
+        flat = [float(a[0]) for a in self._usd(one, parts)] + [float(self._worst_usd[row])]
+        options, futures, initial, maintenance = (a[0].tolist() for a in parts)
         for b, o, f, im, mm in zip(self._balance[row].tolist(), options, futures, initial, maintenance):
-            flat += (b, b + o + f, im, mm)  # (the equity summed as `_columns` sums it)
+            flat += (b, b + o + f, im, mm)  # (the equity summed as `_usd` sums it)
         return self._figures_of(row, int(self._level[row]), flat, int(self._worst_key[row]), int(self._worst_index[row]))
 
     def _figures_of(self, row: int, level: int, flat: list[float], worst_key: int, worst_index: int) -> dict[str, Any]:
@@ -1886,11 +1879,11 @@ class RiskEngine:
     def _columns(self, rows: IntArray) -> FigureColumns:
         """The figures of the accounts ``rows`` as they are now, column by column (copies)."""
         self._fresh_worst(rows)
-        usd = (self._margin_balance, self._initial_usd, self._maintenance_usd, self._available, self._ratio, self._worst_usd)
         balance = self._balance[rows]
-        options, futures, initial, maintenance = self._parts(rows)
-        parts = (balance, np.asarray(balance + options + futures, dtype=np.float64), initial, maintenance)
-        return self._figure_columns(rows, [a[rows] for a in usd], parts, self._worst_key[rows], self._worst_index[rows])
+        options, futures, initial, maintenance = parts = self._parts(rows)
+        usd = [*self._usd(rows, parts), self._worst_usd[rows]]
+        by_currency = (balance, np.asarray(balance + options + futures, dtype=np.float64), initial, maintenance)
+        return self._figure_columns(rows, usd, by_currency, self._worst_key[rows], self._worst_index[rows])
 
     def _figure_columns(
         self,
@@ -1935,6 +1928,18 @@ class RiskEngine:
             maintenance[:, col] += key_maintenance[:, key]
         return options, futures, initial, maintenance
 
+    def _usd(
+        self, rows: IntArray, parts: tuple[FloatArray, FloatArray, FloatArray, FloatArray] | None = None
+    ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
+        """Margin balance, IM, MM and available funds in USD and the MM ratio of the accounts ``rows`` (``parts``:
+        their `_parts` when at hand): their equity, IM and MM per currency settled at the currencies' prices now,
+        in the compiled settle the refresh runs (the same inputs, so the figures it leveled the accounts on; the
+        engine keeps no column of them: a refresh that wrote them took 0.6 ms of a BTC tick at 100,000 accounts)."""
+        options, futures, initial, maintenance = self._parts(rows) if parts is None else parts
+        equity = np.asarray(self._balance[rows] + options + futures, dtype=np.float64)
+        s = settle(equity, np.ascontiguousarray(initial), np.ascontiguousarray(maintenance), self._prices(), self._cuts)
+        return s.margin_balance_usd, s.initial_usd, s.maintenance_usd, s.available_usd, s.mm_ratio
+
     @_locked
     def account(self, account: Any) -> dict[str, Any]:
         """One account's figures: per currency (balance, equity, initial, maintenance) and in USD (margin
@@ -1960,15 +1965,15 @@ class RiskEngine:
             closest_expiration(self.table, self.market),
             len(self.currencies),
         )
-        options, futures, initial, maintenance = self._parts(rows)
+        options, futures, initial, maintenance = parts = self._parts(rows)
+        margin_balance, initial_usd, maintenance_usd, available, ratio = self._usd(rows, parts)
         model = ("X:" if self.cross else "S:") + (
             "PM" if self.pm else "SM" if self.method == "deribit-standard" else self.method
         )
         return AccountView(
             model, "candidate" if (self.cross and self.pm) else "exact", labels, self.currencies, self._prices(),
             self._balance.copy(), np.asarray(self._balance + options + futures, dtype=np.float64), initial, maintenance,
-            self._margin_balance.copy(), self._initial_usd.copy(), self._maintenance_usd.copy(), self._available.copy(),
-            self._ratio.copy(), self._level >= 1, self._level >= 2,
+            margin_balance, initial_usd, maintenance_usd, available, ratio, self._level >= 1, self._level >= 2,
             f"{self.collateral.name} {self.collateral.as_of}".strip(), self.method, delta_total, projected_delta,
         )  # fmt: skip
 
@@ -1976,8 +1981,9 @@ class RiskEngine:
     def at_risk(self, threshold: float = 0.0) -> list[dict[str, Any]]:
         """The accounts whose MM ratio (MM / margin balance) is at least ``threshold``, highest first."""
         t = _finite(threshold, "threshold")
-        rows = np.flatnonzero(self._ratio >= t)
-        rows = rows[np.argsort(-self._ratio[rows], kind="stable")]
+        ratio = self._usd(np.arange(len(self.positions), dtype=np.int64))[4]
+        rows = np.flatnonzero(ratio >= t)
+        rows = rows[np.argsort(-ratio[rows], kind="stable")]
         return self._rows(rows.astype(np.int64, copy=False))
 
     @_locked
