@@ -26,7 +26,7 @@ MARKET = ro.Market.sample()
 LATE_BTC = "BTC-25DEC26-"  # (a BTC expiry's options)
 KEPT = ("_options", "_futures", "_options_part", "_futures_part", "_initial", "_maintenance", "_key_initial",
         "_key_maintenance", "_level")  # fmt: skip
-USD = ("margin_balance", "initial_usd", "maintenance_usd", "available", "ratio")  # (settled where read: `_usd`)
+USD = ("margin_balance", "initial_usd", "maintenance_usd", "available", "ratio")  # (settled where read: `_figures`)
 
 
 def test_cells_are_numbered_as_the_rows_first_name_them() -> None:
@@ -58,7 +58,7 @@ def _engine(method: str, interleaved: bool = False) -> ro.RiskEngine:
 
 def _kept(engine: ro.RiskEngine) -> dict[str, Any]:
     kept = {name: getattr(engine, name).copy() for name in KEPT}
-    return {**kept, **dict(zip(USD, engine._usd(np.arange(len(engine.positions), dtype=np.int64))))}
+    return {**kept, **dict(zip(USD, engine._figures(np.arange(len(engine.positions), dtype=np.int64))[1]))}
 
 
 def _cells_by_numpy(engine: ro.RiskEngine) -> tuple[Any, Any]:
@@ -183,7 +183,7 @@ def test_a_coin_tick_keeps_the_other_coins_cells() -> None:
     row = np.array([a], dtype=np.int64)
 
     def options_of(currency: int) -> float:
-        return float(engine._parts(row)[0][0, currency])
+        return float(engine._figures(row)[0][0][0, currency])
 
     def cell_sum(currency: int) -> float:
         total = 0.0  # its cells added in cell order
@@ -203,7 +203,7 @@ def test_a_coin_tick_keeps_the_other_coins_cells() -> None:
     assert options_of(usdc) == cell_sum(usdc)
     assert options_of(eth) == cell_sum(eth) != eth_sum
     figures = engine.account(engine.positions.labels[a])
-    futures = engine._parts(row)[1][0]
+    futures = engine._figures(row)[0][1][0]
     for currency, c in (("USDC", usdc), ("ETH", eth)):
         assert figures[f"equity_{currency}"] == engine._balance[a, c] + cell_sum(c) + futures[c]
     engine._refresh(np.arange(len(engine.positions), dtype=np.int64), emit=False)
@@ -233,7 +233,7 @@ def test_an_engine_saved_with_the_currency_columns_restores_without_them() -> No
     engine = _engine("deribit-pm")
     engine.on_index("BTC", MARKET.index["BTC"] * 1.02)
     every = np.arange(len(engine.positions), dtype=np.int64)
-    options, futures, initial, maintenance = engine._parts(every)
+    options, futures, initial, maintenance = engine._figures(every)[0]
     state = engine.__getstate__()
     state.update(_options=options, _futures=futures, _initial=initial, _maintenance=maintenance)
     old = ro.RiskEngine.__new__(ro.RiskEngine)

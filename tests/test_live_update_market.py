@@ -41,7 +41,7 @@ def _engine(method: str, cross: bool) -> ro.RiskEngine:
 
 
 def _figures(engine: ro.RiskEngine) -> dict[str, Any]:
-    usd = engine._usd(_every_account(engine))  # (margin balance, IM, MM, available in USD, MM ratio)
+    usd = engine._figures(_every_account(engine))[1]  # (margin balance, IM, MM, available in USD, MM ratio)
     return {**{name: getattr(engine, name).copy() for name in FIGURES}, **{f"usd {j}": a for j, a in enumerate(usd)}}
 
 

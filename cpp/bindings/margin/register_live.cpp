@@ -224,6 +224,35 @@ class LiveRefresh {
     one_scratch_.dampener_ready = false;  // (they follow the keys' index)
   }
 
+  // The figures of the engine's accounts `rows` as the refresh left them, from what it keeps: per currency (rows x
+  // currencies) the options value, futures P&L, IM and MM, then the margin balance, IM, MM and available funds in
+  // USD and the MM ratio (one per row): the settle's own sums and settlement, so the same bits.
+  py::tuple figures(const Ints& rows) const {
+    RO_CHECK(rows.ndim() == 1, "rows must be a vector of engine rows");
+    const auto n = static_cast<std::size_t>(rows.size());
+    const std::int64_t* r = rows.data();
+    for (std::size_t a = 0; a < n; ++a)
+      RO_CHECK(0 <= r[a] && r[a] < n_total_, "row " + std::to_string(r[a]) + " outside the engine's accounts");
+    const auto sz = static_cast<py::ssize_t>(n), k = static_cast<py::ssize_t>(k_);
+    py::array_t<double> options({sz, k}), futures({sz, k}), initial({sz, k}), maintenance({sz, k});
+    py::array_t<double> margin_balance(sz), initial_usd(sz), maintenance_usd(sz), available(sz), ratio(sz);
+    double *o = options.mutable_data(), *f = futures.mutable_data(), *im = initial.mutable_data();
+    double *mm = maintenance.mutable_data(), *mb = margin_balance.mutable_data(), *iu = initial_usd.mutable_data();
+    double *mu = maintenance_usd.mutable_data(), *av = available.mutable_data(), *ra = ratio.mutable_data();
+    {
+      py::gil_scoped_release release;
+      std::vector<double> eq(k_);
+      for (std::size_t a = 0; a < n; ++a) {
+        const std::size_t at = a * k_;
+        const riskoffset::SettledAccount s =
+            account_figures(static_cast<std::size_t>(r[a]), o + at, f + at, im + at, mm + at, eq.data());
+        mb[a] = s.margin_balance, iu[a] = s.initial_usd, mu[a] = s.maintenance_usd, av[a] = s.available, ra[a] = s.ratio;
+      }
+    }
+    return py::make_tuple(options, futures, initial, maintenance, margin_balance, initial_usd, maintenance_usd,
+                          available, ratio);
+  }
+
   // An option's vol tick in one call: the option at `row` repriced at `sigma` by `reprice` (bound to the same
   // engine arrays), then the accounts of `rows` recomputed as `call` recomputes them, and the same tuple.  When a
   // kernel refuses an input, nothing changes and the first entry is -2.  When a figure comes out non-finite, the
@@ -886,20 +915,7 @@ class LiveRefresh {
     const double* bal = balance_.data() + row * k_;
     std::vector<double> parts(5 * k_);  // options, futures, IM, MM and equity per currency, as the settle has them
     double *opt = parts.data(), *fut = opt + k_, *im = fut + k_, *mm = im + k_, *eq = mm + k_;
-    if (n_cells_) {
-      cell_sums(options_part_ + row * n_cells_, futures_part_ + row * n_cells_, opt, fut);
-    } else {
-      std::copy(options_ + row * k_, options_ + row * k_ + k_, opt);
-      std::copy(futures_ + row * k_, futures_ + row * k_ + k_, fut);
-    }
-    if (pm_) {
-      pm_margins<0>(row, k_, im, mm);
-    } else {
-      std::copy(initial_ + row * k_, initial_ + row * k_ + k_, im);
-      std::copy(maintenance_ + row * k_, maintenance_ + row * k_ + k_, mm);
-    }
-    for (std::size_t c = 0; c < k_; ++c) eq[c] = bal[c] + opt[c] + fut[c];  // (as the settle sums it)
-    const riskoffset::SettledAccount s = riskoffset::settle_account(eq, im, mm, price_.data(), cip_, cmp_, k_);
+    const riskoffset::SettledAccount s = account_figures(row, opt, fut, im, mm, eq);
     for (const double v : {s.margin_balance, s.initial_usd, s.maintenance_usd, s.available, s.ratio, worst_usd_[row]})
       out.figures.push_back(v);
     for (std::size_t c = 0; c < k_; ++c) {
@@ -1226,6 +1242,27 @@ class LiveRefresh {
       level_[row] = now;
     }
     return bad_row;
+  }
+
+  // The account at engine row `row` as the refresh left it: its options value, futures P&L, IM, MM and equity per
+  // currency into the k-entry rows given, settled in USD (what the settle computed from the same inputs).
+  riskoffset::SettledAccount account_figures(std::size_t row, double* opt, double* fut, double* im, double* mm,
+                                             double* eq) const {
+    if (n_cells_) {
+      cell_sums(options_part_ + row * n_cells_, futures_part_ + row * n_cells_, opt, fut);
+    } else {
+      std::copy(options_ + row * k_, options_ + row * k_ + k_, opt);
+      std::copy(futures_ + row * k_, futures_ + row * k_ + k_, fut);
+    }
+    if (pm_) {
+      pm_margins<0>(row, k_, im, mm);
+    } else {
+      std::copy(initial_ + row * k_, initial_ + row * k_ + k_, im);
+      std::copy(maintenance_ + row * k_, maintenance_ + row * k_ + k_, mm);
+    }
+    const double* bal = balance_.data() + row * k_;
+    for (std::size_t c = 0; c < k_; ++c) eq[c] = bal[c] + opt[c] + fut[c];  // (as the settle sums it)
+    return riskoffset::settle_account(eq, im, mm, price_.data(), cip_, cmp_, k_);
   }
 
   // An account's options value and futures P&L per currency from its settle cells (`opt_cell`, `fut_cell`): each
@@ -1570,6 +1607,9 @@ void register_live(py::module_& m) {
                     const std::optional<Doubles>&, const std::optional<Doubles>&, int, const std::optional<Bytes>&>(),
            py::arg("instruments"), py::arg("pm"), py::arg("state"), py::arg("price"), py::arg("cut_im") = py::none(),
            py::arg("cut_mm") = py::none(), py::arg("threads") = 1, py::arg("grid_keys") = py::none())
+      .def("figures", &LiveRefresh::figures, py::arg("rows"),
+           "The accounts `rows` as the refresh left them: options value, futures P&L, IM and MM per currency (rows x "
+           "currencies), then margin balance, IM, MM and available funds in USD and the MM ratio (per row).")
       .def("update_market", &LiveRefresh::update_market, py::arg("price"), py::arg("pm") = py::none(),
            "Replace the bound prices and, under PM, the keys' parameters, rates and coin moves (read from the PM "
            "inputs `pm`) in place: an index move without a new binding.")

@@ -45,7 +45,7 @@ from ..accounts.balances import Balances, currency_code
 from ..accounts.collateral import CollateralTable
 from ..accounts.deltas import closest_expiration, delta_totals, unit_deltas
 from ..accounts.scenario_collateral import coin_moves
-from ..accounts.view import AccountView, settle, usd_prices
+from ..accounts.view import AccountView, usd_prices
 from ..book import Book
 from ..instruments import INVERSE, KIND_FUTURE, KIND_OPTION, KIND_PERPETUAL, KIND_SPOT, InstrumentTable
 from ..margining.grid import (
@@ -456,11 +456,11 @@ class RiskEngine:
     # "pm_key" (a PM vector key) or "" for one, dtype, fill).
     _ACCOUNT_ARRAYS: ClassVar[dict[str, tuple[str, Any, float]]] = {
         "_balance": ("currency", np.float64, 0.0),
-        "_options": ("sums", np.float64, 0.0),  # (kept without settle cells; with them, their sums: `_parts`)
+        "_options": ("sums", np.float64, 0.0),  # (kept without settle cells; with them, their sums: `_figures`)
         "_futures": ("sums", np.float64, 0.0),
         "_options_part": ("cell", np.float64, 0.0),  # the same per settle cell (`cells`): the refresh's own sums
         "_futures_part": ("cell", np.float64, 0.0),
-        "_initial": ("margin", np.float64, 0.0),  # (kept off deribit-pm; under it, its keys' sums: `_parts`)
+        "_initial": ("margin", np.float64, 0.0),  # (kept off deribit-pm; under it, its keys' sums: `_figures`)
         "_maintenance": ("margin", np.float64, 0.0),
         "_worst_usd": ("", np.float64, 0.0),
         "_level": ("", np.int8, 0),
@@ -748,8 +748,8 @@ class RiskEngine:
             self._columns_cache = self._state_cache = None
             recompute = True
         for name in ("_margin_balance", "_initial_usd", "_maintenance_usd", "_available", "_ratio"):
-            self.__dict__.pop(name, None)  # (saved while the engine kept its USD figures: `_usd` settles them)
-        n = len(self._level)  # saved while the engine kept the columns `_parts` now adds up: dropped
+            self.__dict__.pop(name, None)  # (saved while the engine kept its USD figures: `_figures` settles them)
+        n = len(self._level)  # saved while the engine kept the columns `_figures` now adds up: dropped
         if self._cells is not None and self._options.shape[1]:
             self._options, self._futures = np.zeros((n, 0)), np.zeros((n, 0))
             self._state_cache = None
@@ -1834,12 +1834,11 @@ class RiskEngine:
         """The figures of the account ``row`` (as `account` gives them)."""
         if self.pm and self._worst_stale[row].any():
             self._fresh_worst(np.array([row], dtype=np.int64))
-        one = np.array([row], dtype=np.int64)
-        parts = self._parts(one)
-        flat = [float(a[0]) for a in self._usd(one, parts)] + [float(self._worst_usd[row])]
+        parts, usd = self._figures(np.array([row], dtype=np.int64))
+        flat = [float(a[0]) for a in usd] + [float(self._worst_usd[row])]
         options, futures, initial, maintenance = (a[0].tolist() for a in parts)
         for b, o, f, im, mm in zip(self._balance[row].tolist(), options, futures, initial, maintenance):
-            flat += (b, b + o + f, im, mm)  # (the equity summed as `_usd` sums it)
+            flat += (b, b + o + f, im, mm)  # (the equity summed as the refresh sums it)
         return self._figures_of(row, int(self._level[row]), flat, int(self._worst_key[row]), int(self._worst_index[row]))
 
     def _figures_of(self, row: int, level: int, flat: list[float], worst_key: int, worst_index: int) -> dict[str, Any]:
@@ -1880,8 +1879,8 @@ class RiskEngine:
         """The figures of the accounts ``rows`` as they are now, column by column (copies)."""
         self._fresh_worst(rows)
         balance = self._balance[rows]
-        options, futures, initial, maintenance = parts = self._parts(rows)
-        usd = [*self._usd(rows, parts), self._worst_usd[rows]]
+        (options, futures, initial, maintenance), usd_figures = self._figures(rows)
+        usd = [*usd_figures, self._worst_usd[rows]]
         by_currency = (balance, np.asarray(balance + options + futures, dtype=np.float64), initial, maintenance)
         return self._figure_columns(rows, usd, by_currency, self._worst_key[rows], self._worst_index[rows])
 
@@ -1905,40 +1904,14 @@ class RiskEngine:
         columns += [values[:, j] for j in range(len(self.currencies)) for values in parts]
         return FigureColumns(names, columns, None if worst is None else (worst_key, worst_index, usd[5], *worst))
 
-    def _parts(self, rows: IntArray) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-        """Options value at mark, futures P&L, IM and MM per currency of the accounts ``rows`` ([account,
-        currency]) as the refresh settled them.  With settle cells a currency's options and futures are its cells'
-        sums, and under deribit-pm its margin is its keys' sum: the engine keeps no column of those, and they are
-        added up here in the refresh's order (the same bits)."""
-        n, k = len(rows), len(self.currencies)
-        if self._cells is None:
-            options, futures = self._options[rows], self._futures[rows]
-        else:
-            options, futures = np.zeros((n, k)), np.zeros((n, k))
-            option_cells, futures_cells = self._options_part[rows], self._futures_part[rows]
-            for cell, col in enumerate(self._cells.currency.tolist()):  # (each currency's cells ascending)
-                options[:, col] += option_cells[:, cell]
-                futures[:, col] += futures_cells[:, cell]
-        if not self.pm:
-            return options, futures, self._initial[rows], self._maintenance[rows]
-        initial, maintenance = np.zeros((n, k)), np.zeros((n, k))
-        key_initial, key_maintenance = self._key_initial[rows], self._key_maintenance[rows]
-        for key, col in enumerate(self._key_currency.tolist()):
-            initial[:, col] += key_initial[:, key]
-            maintenance[:, col] += key_maintenance[:, key]
-        return options, futures, initial, maintenance
-
-    def _usd(
-        self, rows: IntArray, parts: tuple[FloatArray, FloatArray, FloatArray, FloatArray] | None = None
-    ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
-        """Margin balance, IM, MM and available funds in USD and the MM ratio of the accounts ``rows`` (``parts``:
-        their `_parts` when at hand): their equity, IM and MM per currency settled at the currencies' prices now,
-        in the compiled settle the refresh runs (the same inputs, so the figures it leveled the accounts on; the
-        engine keeps no column of them: a refresh that wrote them took 0.6 ms of a BTC tick at 100,000 accounts)."""
-        options, futures, initial, maintenance = self._parts(rows) if parts is None else parts
-        equity = np.asarray(self._balance[rows] + options + futures, dtype=np.float64)
-        s = settle(equity, np.ascontiguousarray(initial), np.ascontiguousarray(maintenance), self._prices(), self._cuts)
-        return s.margin_balance_usd, s.initial_usd, s.maintenance_usd, s.available_usd, s.mm_ratio
+    def _figures(self, rows: IntArray) -> tuple[tuple[FloatArray, ...], tuple[FloatArray, ...]]:
+        """The accounts ``rows`` as the refresh left them: per currency ([account, currency]) their options value
+        at mark, futures P&L, IM and MM, and their margin balance, IM, MM and available funds in USD and MM ratio.
+        The engine keeps only what no other figure gives (the settle cells, each PM group's figures, the
+        level ...): the compiled refresh adds these up and settles them here as its settle does (the same code on
+        the same inputs, so the figures it leveled the accounts on)."""
+        figures = self._bound_refresh(None).figures(np.asarray(rows, dtype=np.int64))
+        return tuple(figures[:4]), tuple(figures[4:])
 
     @_locked
     def account(self, account: Any) -> dict[str, Any]:
@@ -1965,8 +1938,8 @@ class RiskEngine:
             closest_expiration(self.table, self.market),
             len(self.currencies),
         )
-        options, futures, initial, maintenance = parts = self._parts(rows)
-        margin_balance, initial_usd, maintenance_usd, available, ratio = self._usd(rows, parts)
+        (options, futures, initial, maintenance), usd = self._figures(rows)
+        margin_balance, initial_usd, maintenance_usd, available, ratio = usd
         model = ("X:" if self.cross else "S:") + (
             "PM" if self.pm else "SM" if self.method == "deribit-standard" else self.method
         )
@@ -1981,7 +1954,7 @@ class RiskEngine:
     def at_risk(self, threshold: float = 0.0) -> list[dict[str, Any]]:
         """The accounts whose MM ratio (MM / margin balance) is at least ``threshold``, highest first."""
         t = _finite(threshold, "threshold")
-        ratio = self._usd(np.arange(len(self.positions), dtype=np.int64))[4]
+        ratio = self._figures(np.arange(len(self.positions), dtype=np.int64))[1][4]
         rows = np.flatnonzero(ratio >= t)
         rows = rows[np.argsort(-ratio[rows], kind="stable")]
         return self._rows(rows.astype(np.int64, copy=False))
@@ -1989,7 +1962,7 @@ class RiskEngine:
     @_locked
     def futures_pnl(self) -> FloatArray:
         """Futures P&L against the average entry price per [account, currency] (settlement currency units)."""
-        return np.asarray(self._parts(np.arange(len(self.positions), dtype=np.int64))[1], dtype=np.float64)
+        return np.asarray(self._figures(np.arange(len(self.positions), dtype=np.int64))[0][1], dtype=np.float64)
 
     @property
     @_locked
