@@ -227,19 +227,23 @@ def test_an_engine_saved_before_the_cells_restores_with_them() -> None:
 
 
 def test_an_engine_saved_with_the_currency_columns_restores_without_them() -> None:
-    """An engine pickled while it kept each account's options value, futures P&L and margin per currency (as an
-    earlier version wrote it; now summed from the settle cells and the PM keys where read) drops those columns
-    when read back, and shows and follows the same figures as the engine it was saved from."""
+    """An engine pickled while it kept each account's options value, futures P&L and margin per currency, its USD
+    figures and its worst group (as an earlier version wrote it; now added up and settled from the settle cells
+    and the PM groups where read) drops those columns when read back, and shows and follows the same figures as
+    the engine it was saved from."""
     engine = _engine("deribit-pm")
     engine.on_index("BTC", MARKET.index["BTC"] * 1.02)
     every = np.arange(len(engine.positions), dtype=np.int64)
-    options, futures, initial, maintenance = engine._figures(every)[0]
+    (options, futures, initial, maintenance), usd, (worst_key, worst_index, worst_usd) = engine._figures(every)
     state = engine.__getstate__()
     state.update(_options=options, _futures=futures, _initial=initial, _maintenance=maintenance)
+    state.update(_worst_key=worst_key, _worst_index=worst_index, _worst_usd=worst_usd)
+    state.update(dict(zip(("_margin_balance", "_initial_usd", "_maintenance_usd", "_available", "_ratio"), usd)))
     old = ro.RiskEngine.__new__(ro.RiskEngine)
     old.__setstate__(pickle.loads(pickle.dumps(state)))
-    for name in ("_options", "_futures", "_initial", "_maintenance"):
+    for name in ("_options", "_futures", "_initial", "_maintenance", "_worst_key", "_worst_index", "_worst_usd"):
         assert getattr(old, name).shape == (len(every), 0), name
+    assert not hasattr(old, "_margin_balance") and not hasattr(old, "_ratio")
     _assert_same_views(old.accounts(), engine.accounts())
     for e in (engine, old):
         e.on_index("ETH", MARKET.index["ETH"] * 0.98)

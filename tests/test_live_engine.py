@@ -333,7 +333,8 @@ def test_the_events_of_a_tick_that_moves_many_accounts_carry_each_accounts_own_f
             for part in ("balance", "equity", "initial", "maintenance"):
                 assert e.figures[f"{part}_{cur}"] == float(getattr(view, part)[i, c]), (part, cur)
         row = engine.positions.row_of[e.account]
-        k, j = int(engine._worst_key[row]), int(engine._worst_index[row])
+        worst_key, worst_index, _ = engine._figures(np.array([row]))[2]
+        k, j = int(worst_key[0]), int(worst_index[0])
         a = int(np.flatnonzero(positions.accounts == e.account)[0])
         held = range(positions.indptr[a], positions.indptr[a + 1])
         rate = float(engine._keys.index[k]) if engine._keys.coin[k] else 1.0

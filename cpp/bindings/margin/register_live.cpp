@@ -128,9 +128,13 @@ class LiveRefresh {
     const py::ssize_t margins = pm ? 0 : nk;
     initial_ = state_array<double>(state, "initial", margins), maintenance_ = state_array<double>(state, "maintenance", margins);
     if (pm) initial_ = maintenance_ = nullptr;
-    worst_usd_ = state_array<double>(state, "worst_usd", n_total_);
-    worst_key_ = state_array<std::int64_t>(state, "worst_key", n_total_);
-    worst_index_ = state_array<std::int64_t>(state, "worst_index", n_total_);
+    // Under PM an account's largest group, its worst scenario and worst P&L follow from its groups' figures
+    // (worst_of): the engine keeps no column of them.
+    const py::ssize_t worst = pm ? 0 : n_total_;
+    worst_usd_ = state_array<double>(state, "worst_usd", worst);
+    worst_key_ = state_array<std::int64_t>(state, "worst_key", worst);
+    worst_index_ = state_array<std::int64_t>(state, "worst_index", worst);
+    if (pm) worst_usd_ = nullptr, worst_key_ = worst_index_ = nullptr;
     level_ = state_array<std::int8_t>(state, "level", n_total_);
     bind_settle_cells(instruments, state);
     // With settle cells a currency's options value and futures P&L are its cells' sums (currency_sums): the
@@ -226,7 +230,8 @@ class LiveRefresh {
 
   // The figures of the engine's accounts `rows` as the refresh left them, from what it keeps: per currency (rows x
   // currencies) the options value, futures P&L, IM and MM, then the margin balance, IM, MM and available funds in
-  // USD and the MM ratio (one per row): the settle's own sums and settlement, so the same bits.
+  // USD and the MM ratio, then the largest group, its worst scenario and worst P&L in USD (one per row): the
+  // settle's own sums and settlement, so the same bits.
   py::tuple figures(const Ints& rows) const {
     RO_CHECK(rows.ndim() == 1, "rows must be a vector of engine rows");
     const auto n = static_cast<std::size_t>(rows.size());
@@ -235,22 +240,27 @@ class LiveRefresh {
       RO_CHECK(0 <= r[a] && r[a] < n_total_, "row " + std::to_string(r[a]) + " outside the engine's accounts");
     const auto sz = static_cast<py::ssize_t>(n), k = static_cast<py::ssize_t>(k_);
     py::array_t<double> options({sz, k}), futures({sz, k}), initial({sz, k}), maintenance({sz, k});
-    py::array_t<double> margin_balance(sz), initial_usd(sz), maintenance_usd(sz), available(sz), ratio(sz);
+    py::array_t<double> margin_balance(sz), initial_usd(sz), maintenance_usd(sz), available(sz), ratio(sz), worst_usd(sz);
+    py::array_t<std::int64_t> worst_key(sz), worst_index(sz);
     double *o = options.mutable_data(), *f = futures.mutable_data(), *im = initial.mutable_data();
     double *mm = maintenance.mutable_data(), *mb = margin_balance.mutable_data(), *iu = initial_usd.mutable_data();
     double *mu = maintenance_usd.mutable_data(), *av = available.mutable_data(), *ra = ratio.mutable_data();
+    double* wu = worst_usd.mutable_data();
+    std::int64_t *wk = worst_key.mutable_data(), *wi = worst_index.mutable_data();
     {
       py::gil_scoped_release release;
       std::vector<double> eq(k_);
       for (std::size_t a = 0; a < n; ++a) {
-        const std::size_t at = a * k_;
-        const riskoffset::SettledAccount s =
-            account_figures(static_cast<std::size_t>(r[a]), o + at, f + at, im + at, mm + at, eq.data());
+        const std::size_t at = a * k_, row = static_cast<std::size_t>(r[a]);
+        std::int64_t top = -1;
+        const riskoffset::SettledAccount s = account_figures(row, o + at, f + at, im + at, mm + at, eq.data(), top);
         mb[a] = s.margin_balance, iu[a] = s.initial_usd, mu[a] = s.maintenance_usd, av[a] = s.available, ra[a] = s.ratio;
+        const Worst w = worst_of(row, top);
+        wk[a] = w.key, wi[a] = w.index, wu[a] = w.usd;
       }
     }
     return py::make_tuple(options, futures, initial, maintenance, margin_balance, initial_usd, maintenance_usd,
-                          available, ratio);
+                          available, ratio, worst_key, worst_index, worst_usd);
   }
 
   // An option's vol tick in one call: the option at `row` repriced at `sigma` by `reprice` (bound to the same
@@ -680,8 +690,7 @@ class LiveRefresh {
     for (const double* a : {balance_.data(), static_cast<const double*>(options_), static_cast<const double*>(futures_),
                             static_cast<const double*>(initial_), static_cast<const double*>(maintenance_)})
       if (a) cells(a, row * k_, row * k_ + k_ - 1);
-    cells(worst_usd_, row, row);
-    cells(worst_key_, row, row), cells(worst_index_, row, row);
+    if (worst_usd_) cells(worst_usd_, row, row), cells(worst_key_, row, row), cells(worst_index_, row, row);
     if (n_cells_)
       cells(options_part_, row * n_cells_, row * n_cells_ + n_cells_ - 1),
           cells(futures_part_, row * n_cells_, row * n_cells_ + n_cells_ - 1);
@@ -897,8 +906,6 @@ class LiveRefresh {
         for (std::size_t m = moved_before; m < moved.size(); ++m) {
           const auto a = static_cast<std::size_t>(moved[m]);
           pm_live(book, shape_, searched, scratch, a, a + 1);
-          const auto row = static_cast<std::size_t>(r[a]);
-          if (worst_key_[row] >= 0) worst_index_[row] = key_worst_index_[row * n_keys_ + static_cast<std::size_t>(worst_key_[row])];
         }
       for (std::size_t m = moved_before; capture && m < moved.size(); ++m)
         capture_account(ip, ep, ix, quantity, r, static_cast<std::size_t>(moved[m]), *capture);
@@ -915,8 +922,10 @@ class LiveRefresh {
     const double* bal = balance_.data() + row * k_;
     std::vector<double> parts(5 * k_);  // options, futures, IM, MM and equity per currency, as the settle has them
     double *opt = parts.data(), *fut = opt + k_, *im = fut + k_, *mm = im + k_, *eq = mm + k_;
-    const riskoffset::SettledAccount s = account_figures(row, opt, fut, im, mm, eq);
-    for (const double v : {s.margin_balance, s.initial_usd, s.maintenance_usd, s.available, s.ratio, worst_usd_[row]})
+    std::int64_t largest = -1;
+    const riskoffset::SettledAccount s = account_figures(row, opt, fut, im, mm, eq, largest);
+    const Worst w = worst_of(row, largest);
+    for (const double v : {s.margin_balance, s.initial_usd, s.maintenance_usd, s.available, s.ratio, w.usd})
       out.figures.push_back(v);
     for (std::size_t c = 0; c < k_; ++c) {
       out.figures.push_back(bal[c]);
@@ -924,8 +933,7 @@ class LiveRefresh {
       out.figures.push_back(im[c]);
       out.figures.push_back(mm[c]);
     }
-    const bool worst = pm_ || grid_.bound();
-    const std::int64_t key = worst ? worst_key_[row] : -1, index = worst ? worst_index_[row] : -1;
+    const std::int64_t key = w.key, index = w.index;
     out.worst.push_back(key), out.worst.push_back(index);
     const std::size_t at = out.instrument.size(), top = out.top;
     out.instrument.resize(at + top, -1), out.quantity.resize(at + top, 0.0), out.pnl.resize(at + top, 0.0);
@@ -1133,7 +1141,6 @@ class LiveRefresh {
     const std::uint32_t* meta = settle_meta_.data();
     const double* unit_value = unit_value_.data();
     const double* mark = mark_.data();
-    const double* key_rate = pm_ ? key_rate_.data() : nullptr;
     constexpr bool standard = kStandard;
     const riskoffset::StandardUnits& units = standard_.units();
     const std::int64_t* standard_col = standard ? standard_col_.data() : nullptr;
@@ -1219,12 +1226,8 @@ class LiveRefresh {
       if (n_cells_) cell_sums(opt_cell, fut_cell, cell_opt, cell_fut), opt = cell_opt, fut = cell_fut;
       const double* im = key_im;
       const double* mm = key_mm;
-      if (pm_) {  // margin per currency from the account's keys; the group with the largest IM in USD
-        const std::int64_t top = pm_margins<kK>(row, k, key_im, key_mm);
-        const auto t = static_cast<std::size_t>(top);
-        worst_key_[row] = top;
-        worst_index_[row] = top < 0 ? -1 : key_worst_index_[row * n_keys_ + t];
-        worst_usd_[row] = top < 0 ? 0.0 : key_worst_pnl_[row * n_keys_ + t] * key_rate[t];
+      if (pm_) {  // margin per currency from the account's keys
+        pm_margins<kK>(row, k, key_im, key_mm);
       } else {
         im = initial_ + row * k, mm = maintenance_ + row * k;
       }
@@ -1247,7 +1250,7 @@ class LiveRefresh {
   // The account at engine row `row` as the refresh left it: its options value, futures P&L, IM, MM and equity per
   // currency into the k-entry rows given, settled in USD (what the settle computed from the same inputs).
   riskoffset::SettledAccount account_figures(std::size_t row, double* opt, double* fut, double* im, double* mm,
-                                             double* eq) const {
+                                             double* eq, std::int64_t& top) const {
     if (n_cells_) {
       cell_sums(options_part_ + row * n_cells_, futures_part_ + row * n_cells_, opt, fut);
     } else {
@@ -1255,7 +1258,7 @@ class LiveRefresh {
       std::copy(futures_ + row * k_, futures_ + row * k_ + k_, fut);
     }
     if (pm_) {
-      pm_margins<0>(row, k_, im, mm);
+      top = pm_margins<0>(row, k_, im, mm);
     } else {
       std::copy(initial_ + row * k_, initial_ + row * k_ + k_, im);
       std::copy(maintenance_ + row * k_, maintenance_ + row * k_ + k_, mm);
@@ -1263,6 +1266,22 @@ class LiveRefresh {
     const double* bal = balance_.data() + row * k_;
     for (std::size_t c = 0; c < k_; ++c) eq[c] = bal[c] + opt[c] + fut[c];  // (as the settle sums it)
     return riskoffset::settle_account(eq, im, mm, price_.data(), cip_, cmp_, k_);
+  }
+
+  // An account's largest group (-1: none), that group's worst scenario and worst P&L in USD: under PM from the
+  // group figures (`top`: pm_margins' largest group), under a grid as kept, none under other methods.
+  struct Worst {
+    std::int64_t key = -1, index = -1;
+    double usd = 0.0;
+  };
+  Worst worst_of(std::size_t row, std::int64_t top) const {
+    if (pm_) {
+      if (top < 0) return {};
+      const std::size_t cell = row * n_keys_ + static_cast<std::size_t>(top);
+      return {top, key_worst_index_[cell], key_worst_pnl_[cell] * key_rate_[static_cast<std::size_t>(top)]};
+    }
+    if (grid_.bound()) return {worst_key_[row], worst_index_[row], worst_usd_[row]};
+    return {};
   }
 
   // An account's options value and futures P&L per currency from its settle cells (`opt_cell`, `fut_cell`): each

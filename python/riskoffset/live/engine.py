@@ -462,10 +462,10 @@ class RiskEngine:
         "_futures_part": ("cell", np.float64, 0.0),
         "_initial": ("margin", np.float64, 0.0),  # (kept off deribit-pm; under it, its keys' sums: `_figures`)
         "_maintenance": ("margin", np.float64, 0.0),
-        "_worst_usd": ("", np.float64, 0.0),
+        "_worst_usd": ("worst", np.float64, 0.0),  # (kept under a grid; under deribit-pm from its groups: `_figures`)
         "_level": ("", np.int8, 0),
-        "_worst_key": ("", np.int64, -1),
-        "_worst_index": ("", np.int64, -1),
+        "_worst_key": ("worst", np.int64, -1),
+        "_worst_index": ("worst", np.int64, -1),
         "_key_initial": ("pm_key", np.float64, 0.0),
         "_key_maintenance": ("pm_key", np.float64, 0.0),
         "_key_worst_index": ("key", np.int64, -1),
@@ -489,14 +489,14 @@ class RiskEngine:
         pm_keys = len(self._keys.names) if self.pm else 0
         cells = len(self._cells) if self._cells is not None else 0
         k = len(self.currencies)
-        width = {
-            "currency": k, "cell": cells, "key": self._n_group_keys(), "pm_key": pm_keys,
-            "sums": 0 if cells else k, "margin": 0 if self.pm else k,
+        row = {  # each kind's row: its columns, or () for one figure
+            "currency": (k,), "cell": (cells,), "key": (self._n_group_keys(),), "pm_key": (pm_keys,), "": (),
+            "sums": (0 if cells else k,), "margin": (0 if self.pm else k,), "worst": (0,) if self.pm else (),
         }  # fmt: skip
         for name, (columns, dtype, fill) in self._ACCOUNT_ARRAYS.items():
             old = getattr(self, name, None)
             if old is None:
-                old = np.zeros((0, width[columns]) if columns else 0, dtype=dtype)
+                old = np.zeros((0, *row[columns]), dtype=dtype)
             if len(old) != n:
                 setattr(self, name, stores.grown(name, old, n, fill))
 
@@ -755,6 +755,10 @@ class RiskEngine:
             self._state_cache = None
         if self.pm and self._initial.shape[1]:
             self._initial, self._maintenance = np.zeros((n, 0)), np.zeros((n, 0))
+            self._state_cache = None
+        if self.pm and self._worst_key.ndim == 1:
+            self._worst_key, self._worst_index = np.zeros((n, 0), dtype=np.int64), np.zeros((n, 0), dtype=np.int64)
+            self._worst_usd = np.zeros((n, 0))
             self._state_cache = None
         n_keys = len(self._keys.names) if self.pm else 0
         if "_worst_stale" not in state:  # saved before bulk updates left the worst scenario to the queries
@@ -1803,7 +1807,7 @@ class RiskEngine:
         if len(awaiting):
             again = rows[awaiting]
             found = self._contributors(again, instrument.shape[1])  # (finds their worst scenario first)
-            worst[awaiting, 1] = self._worst_index[again]
+            worst[awaiting, 1] = self._figures(again)[2][1]
             instrument[awaiting], quantity[awaiting], pnl[awaiting] = found.instrument, found.quantity, found.pnl
         usd, parts = [values[:, j] for j in range(6)], [values[:, 6 + i :: 4] for i in range(4)]
         figures = self._figure_columns(rows, usd, parts, worst[:, 0], worst[:, 1])
@@ -1824,8 +1828,9 @@ class RiskEngine:
         else:
             key, vectors = self._inputs.instrument_key, self._inputs.vectors
             rate = np.where(self._keys.coin, self._keys.index, 1.0).astype(np.float64)
+        worst_key, worst_index, _ = self._figures(rows)[2]
         instrument, quantity, pnl = _core.margin.worst_contributors(
-            starts, ends, p.indices, p.quantity, key, vectors, self._worst_key[rows], self._worst_index[rows], rate, top
+            starts, ends, p.indices, p.quantity, key, vectors, worst_key, worst_index, rate, top
         )
         return Contributors(instrument, quantity, pnl, self._names)
 
@@ -1834,12 +1839,12 @@ class RiskEngine:
         """The figures of the account ``row`` (as `account` gives them)."""
         if self.pm and self._worst_stale[row].any():
             self._fresh_worst(np.array([row], dtype=np.int64))
-        parts, usd = self._figures(np.array([row], dtype=np.int64))
-        flat = [float(a[0]) for a in usd] + [float(self._worst_usd[row])]
+        parts, usd, (worst_key, worst_index, worst_usd) = self._figures(np.array([row], dtype=np.int64))
+        flat = [float(a[0]) for a in usd] + [float(worst_usd[0])]
         options, futures, initial, maintenance = (a[0].tolist() for a in parts)
         for b, o, f, im, mm in zip(self._balance[row].tolist(), options, futures, initial, maintenance):
             flat += (b, b + o + f, im, mm)  # (the equity summed as the refresh sums it)
-        return self._figures_of(row, int(self._level[row]), flat, int(self._worst_key[row]), int(self._worst_index[row]))
+        return self._figures_of(row, int(self._level[row]), flat, int(worst_key[0]), int(worst_index[0]))
 
     def _figures_of(self, row: int, level: int, flat: list[float], worst_key: int, worst_index: int) -> dict[str, Any]:
         """One account's figures as `account` gives them (the same names, in the same order, as `_figure_columns`
@@ -1879,10 +1884,9 @@ class RiskEngine:
         """The figures of the accounts ``rows`` as they are now, column by column (copies)."""
         self._fresh_worst(rows)
         balance = self._balance[rows]
-        (options, futures, initial, maintenance), usd_figures = self._figures(rows)
-        usd = [*usd_figures, self._worst_usd[rows]]
+        (options, futures, initial, maintenance), usd_figures, (worst_key, worst_index, worst_usd) = self._figures(rows)
         by_currency = (balance, np.asarray(balance + options + futures, dtype=np.float64), initial, maintenance)
-        return self._figure_columns(rows, usd, by_currency, self._worst_key[rows], self._worst_index[rows])
+        return self._figure_columns(rows, [*usd_figures, worst_usd], by_currency, worst_key, worst_index)
 
     def _figure_columns(
         self,
@@ -1904,14 +1908,16 @@ class RiskEngine:
         columns += [values[:, j] for j in range(len(self.currencies)) for values in parts]
         return FigureColumns(names, columns, None if worst is None else (worst_key, worst_index, usd[5], *worst))
 
-    def _figures(self, rows: IntArray) -> tuple[tuple[FloatArray, ...], tuple[FloatArray, ...]]:
+    def _figures(self, rows: IntArray) -> tuple[tuple[FloatArray, ...], tuple[FloatArray, ...], tuple[Any, ...]]:
         """The accounts ``rows`` as the refresh left them: per currency ([account, currency]) their options value
-        at mark, futures P&L, IM and MM, and their margin balance, IM, MM and available funds in USD and MM ratio.
+        at mark, futures P&L, IM and MM; their margin balance, IM, MM and available funds in USD and MM ratio; their
+        largest group (-1: none), its worst scenario index and worst P&L in USD (kept as the last search left
+        them: `_fresh_worst` first where it matters).
         The engine keeps only what no other figure gives (the settle cells, each PM group's figures, the
         level ...): the compiled refresh adds these up and settles them here as its settle does (the same code on
         the same inputs, so the figures it leveled the accounts on)."""
         figures = self._bound_refresh(None).figures(np.asarray(rows, dtype=np.int64))
-        return tuple(figures[:4]), tuple(figures[4:])
+        return tuple(figures[:4]), tuple(figures[4:9]), tuple(figures[9:])
 
     @_locked
     def account(self, account: Any) -> dict[str, Any]:
@@ -1938,7 +1944,7 @@ class RiskEngine:
             closest_expiration(self.table, self.market),
             len(self.currencies),
         )
-        (options, futures, initial, maintenance), usd = self._figures(rows)
+        (options, futures, initial, maintenance), usd, _ = self._figures(rows)
         margin_balance, initial_usd, maintenance_usd, available, ratio = usd
         model = ("X:" if self.cross else "S:") + (
             "PM" if self.pm else "SM" if self.method == "deribit-standard" else self.method
