@@ -71,3 +71,28 @@ def test_the_refresh_honours_trusted_only_for_read_only_pool_arrays() -> None:
     np.testing.assert_array_equal(engine.accounts().initial_usd, before)
     with pytest.raises(ValueError, match="rows outside the engine's accounts"):
         refresh(p.start[:2], p.end[:2], p.indices, p.quantity, p.average, np.array([0, len(p)]), True, 0, True)
+
+
+def test_an_option_tick_honours_trusted_only_for_read_only_pool_arrays() -> None:
+    """The vol tick's compiled call takes the pool's trust as the refresh does: a bad row in a writeable copy of
+    the index array is refused even with trusted=True (nothing changed); the engine's own arrays are trusted."""
+    engine = ro.RiskEngine(exchange_book(MARKET, 200, seed=3), MARKET)
+    p = engine.positions
+    held = [n for n in engine._names if engine._held[engine.table.row(n)]]
+    option = next(n for n in held if n.startswith("BTC-") and n[-1] in "CP")
+    row = engine.table.row(option)
+    holders = engine._holders_of_row(row)
+    starts, ends = p.ranges(holders)
+    refresh = engine._bound_refresh(engine._inputs.instrument_key[row : row + 1])
+    reprice = engine._kept_repricer(row, None)
+    bad = p.indices.copy()
+    at = int(starts[0])
+    bad[at] = len(engine.table) + 2
+    before = engine.accounts().initial_usd.copy()
+    sigma = float(MARKET.mark_iv[option]) * 1.5
+    with pytest.raises(ValueError, match=f"position {at} names an instrument row outside the table"):
+        refresh.option_tick(reprice, row, sigma, starts, ends, bad, p.quantity, p.average, holders, 0, True)
+    np.testing.assert_array_equal(engine.accounts().initial_usd, before)
+    pool = (p.indices, p.quantity, p.average)
+    status, _, _, _ = refresh.option_tick(reprice, row, sigma, starts, ends, *pool, holders, 0, True)
+    assert status == -1 and not np.array_equal(engine.accounts().initial_usd, before)

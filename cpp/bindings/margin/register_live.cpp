@@ -271,11 +271,11 @@ class LiveRefresh {
   // (nor is anything captured).
   py::tuple option_tick(riskoffset_bindings::OptionReprice& reprice, py::ssize_t row, double sigma, const Ints& starts,
                         const Ints& ends, const Ints& indices, const Doubles& quantity_in, const Doubles& average_in,
-                        const Ints& rows, std::int64_t capture_top) {
+                        const Ints& rows, std::int64_t capture_top, bool trusted = false) {
     RO_CHECK(pm_, "only a portfolio-margin refresh reprices an option's scenario vector");
     const std::size_t top = checked_top(capture_top);
     RO_CHECK(reprice.size() == n_instr_, "the reprice is bound to another instrument table");
-    const Accounts accounts = checked_accounts(starts, ends, indices, quantity_in, average_in, rows);
+    const Accounts accounts = checked_accounts(starts, ends, indices, quantity_in, average_in, rows, trusted);
     RO_CHECK(0 <= row && static_cast<std::size_t>(row) < n_instr_, "row outside the instrument table");
     const riskoffset_bindings::OptionReprice::Saved saved = reprice.save(static_cast<std::size_t>(row));
     if (!reprice(row, sigma)) return Outcome{}.tuple(-2, n_figures());
@@ -1492,12 +1492,13 @@ PyObject* live_balance(PyObject* self, PyObject* const* args, Py_ssize_t nargs) 
 
 PyObject* live_option_tick(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
   return riskoffset_bindings::fast_call<LiveRefresh>(
-      self, "LiveRefresh.option_tick", args, nargs, 9, 10, [](LiveRefresh& refresh, const FastArgs& a) {
+      self, "LiveRefresh.option_tick", args, nargs, 9, 11, [](LiveRefresh& refresh, const FastArgs& a) {
         return refresh
             .option_tick(a.instance<riskoffset_bindings::OptionReprice>(0, "reprice"), a.integer(1, "row"),
                          a.number(2, "sigma"), a.array<std::int64_t>(3, "starts"), a.array<std::int64_t>(4, "ends"),
                          a.array<std::int64_t>(5, "indices"), a.array<double>(6, "quantity"),
-                         a.array<double>(7, "average"), a.array<std::int64_t>(8, "rows"), a.integer(9, "capture_top", 0))
+                         a.array<double>(7, "average"), a.array<std::int64_t>(8, "rows"), a.integer(9, "capture_top", 0),
+                         a.flag(10, "trusted", false))
             .release()
             .ptr();
       });
@@ -1514,11 +1515,11 @@ PyMethodDef live_trade_def = {
     "and capture_top > 0; whether a position opened or closed)."};
 PyMethodDef live_option_tick_def = {
     "option_tick", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(live_option_tick)), METH_FASTCALL,
-    "option_tick(reprice, row, sigma, starts, ends, indices, quantity, average, rows, capture_top=0), positional "
-    "only\n\nAn option's vol tick: the option at `row` repriced at `sigma` by `reprice` (an OptionReprice bound to "
-    "the same arrays), then the accounts `rows` recomputed as a call does: (-1, moved, before, captured); -2 first "
-    "when a kernel refuses an input (nothing changed); an engine row first when one of its figures was non-finite "
-    "(everything put back, nothing captured)."};
+    "option_tick(reprice, row, sigma, starts, ends, indices, quantity, average, rows, capture_top=0, trusted=False), "
+    "positional only\n\nAn option's vol tick: the option at `row` repriced at `sigma` by `reprice` (an OptionReprice "
+    "bound to the same arrays), then the accounts `rows` recomputed as a call does (`trusted` as a call takes it): "
+    "(-1, moved, before, captured); -2 first when a kernel refuses an input (nothing changed); an engine row first "
+    "when one of its figures was non-finite (everything put back, nothing captured)."};
 PyMethodDef live_balance_def = {
     "balance", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(live_balance)), METH_FASTCALL,
     "balance(start, end, indices, quantity, average, size, row, col, amount, add, capture_top=0), positional only"

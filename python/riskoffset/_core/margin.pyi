@@ -211,6 +211,7 @@ class LiveRefresh:
         average: npt.NDArray[np.float64],
         rows: npt.NDArray[np.int64],
         capture_top: int = 0,
+        trusted: bool = False,
     ) -> tuple[int, npt.NDArray[np.int64], npt.NDArray[np.int8], Captured | None]: ...
     def __call__(
         self,

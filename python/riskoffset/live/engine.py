@@ -1201,7 +1201,8 @@ class RiskEngine:
             starts, ends = self._spans(holders)
             p = self.positions
             status, moved, before, captured = self._bound_refresh(self._inputs.instrument_key[row : row + 1]).option_tick(
-                reprice, row, sigma, starts, ends, p.indices, p.quantity, p.average, holders, self.TOP_CONTRIBUTORS
+                reprice, row, sigma, starts, ends, p.indices, p.quantity, p.average, holders, self.TOP_CONTRIBUTORS,
+                p.trusted,
             )
         except BaseException:  # (the compiled call changes nothing when it raises)
             columns.forward[row] = kept_forward
