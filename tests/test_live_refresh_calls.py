@@ -168,7 +168,7 @@ def test_an_option_tick_with_a_bad_argument_is_refused_and_changes_nothing() -> 
     ]:
         assert_refused(engine, refresh.option_tick, args, position, value, error, message)
     before = state(engine)
-    with pytest.raises(TypeError, match="takes 9 to 10 positional arguments .8 given"):
+    with pytest.raises(TypeError, match="takes 9 to 11 positional arguments .8 given"):
         refresh.option_tick(*args[:8])
     assert state(engine) == before
     # Lists convert as arrays do; the tick then reprices the option and recomputes its holder.
