@@ -41,8 +41,9 @@ def _engine(method: str, cross: bool) -> ro.RiskEngine:
 
 
 def _figures(engine: ro.RiskEngine) -> dict[str, Any]:
-    usd = engine._figures(_every_account(engine))[1]  # (margin balance, IM, MM, available in USD, MM ratio)
-    return {**{name: getattr(engine, name).copy() for name in FIGURES}, **{f"usd {j}": a for j, a in enumerate(usd)}}
+    _, usd, worst = engine._figures(_every_account(engine))  # (USD figures; largest group, its worst scenario)
+    derived = {f"usd {j}": a for j, a in enumerate(usd)} | {f"worst {j}": a for j, a in enumerate(worst)}
+    return {**{name: getattr(engine, name).copy() for name in FIGURES}, **derived}
 
 
 def _every_account(engine: ro.RiskEngine) -> Any:

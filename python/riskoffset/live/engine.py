@@ -453,7 +453,9 @@ class RiskEngine:
     _key_worst_pnl: FloatArray
     _worst_stale: npt.NDArray[np.bool_]  # [account, PM vector key]: its worst scenario index awaits `_fresh_worst`
     # name -> (columns: "currency", "cell" (a settle cell), "key" (a group key: a PM vector key, a grid's currency),
-    # "pm_key" (a PM vector key) or "" for one, dtype, fill).
+    # "pm_key" (a PM vector key) or "" for one; "sums", "margin" and "worst": the currencies, or one figure, where
+    # the engine keeps them, none where `_figures` adds them up from the others (settle cells, deribit-pm); dtype,
+    # fill).
     _ACCOUNT_ARRAYS: ClassVar[dict[str, tuple[str, Any, float]]] = {
         "_balance": ("currency", np.float64, 0.0),
         "_options": ("sums", np.float64, 0.0),  # (kept without settle cells; with them, their sums: `_figures`)
