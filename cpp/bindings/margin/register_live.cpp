@@ -1,6 +1,7 @@
 // _core.margin.LiveRefresh and settle: the live engine's recomputation of a set of accounts in one call
-// (portfolio margin on the keys an update touched, options value, futures P&L, margin per currency, the
-// account's USD figures and level), written into the engine's own arrays; and the account view's settle.
+// (portfolio margin on the keys an update touched, options value, futures P&L, margin per currency, equity
+// against margin and the level), written into the engine's own arrays where no other figure gives them (the
+// rest `figures` adds up and settles again on demand); and the account view's settle.
 // Equity against margin is cpp/src/accounts/settle.hpp (one implementation for both); the PM sums and steps
 // are the active SIMD target's pm_live kernel (the same code as the bulk pass).
 #include <pybind11/numpy.h>
@@ -137,7 +138,7 @@ class LiveRefresh {
     if (pm) worst_usd_ = nullptr, worst_key_ = worst_index_ = nullptr;
     level_ = state_array<std::int8_t>(state, "level", n_total_);
     bind_settle_cells(instruments, state);
-    // With settle cells a currency's options value and futures P&L are its cells' sums (currency_sums): the
+    // With settle cells a currency's options value and futures P&L are its cells' sums (cell_sums): the
     // engine keeps no column of them.
     const py::ssize_t sums = n_cells_ ? 0 : nk;
     options_ = state_array<double>(state, "options", sums), futures_ = state_array<double>(state, "futures", sums);
@@ -197,7 +198,7 @@ class LiveRefresh {
 
   // The market's part of the bound inputs, replaced in place after an index move: the currencies' prices and,
   // under PM (`pm`: the PM inputs, of which only these are read), the keys' parameters, their USD rates and the
-  // coin balances' scenario moves.  Rebinding everything cost an index tick 0.3 ms.  Sizes must be those bound;
+  // coin balances' scenario moves.  Binding anew cost an index tick 0.1-0.3 ms.  Sizes must be those bound;
   // everything is checked before anything changes.  Memory stays where it was bound (a call on another thread
   // never reads freed memory), but the engine calls this between its calls, never during one.
   void update_market(const Doubles& price_in, const std::optional<py::dict>& pm) {
@@ -1095,7 +1096,7 @@ class LiveRefresh {
             std::vector<double>(cap.data(), cap.data() + cap.size())};
   }
 
-  // Options value, futures P&L, margin per currency, the USD figures and the level of each account.  The usual
+  // Options value, futures P&L, margin per currency, equity against margin and the level of each account.  The usual
   // numbers of currencies (BTC, ETH and USDC, the settlement currencies of Deribit's instruments, and USDT) get an
   // instance each: its loops over them have a known length (unrolled, no loop branches), the same operations
   // in the same order as the general one.
