@@ -76,8 +76,7 @@ class Shard:
                 # Its book and balances name the accounts 0, 1, ... (a Book would turn labels of mixed types
                 # into text): each becomes its label again.
                 p = e.positions
-                p.labels = [carried["labels"][i] for i in p.labels]
-                p.row_of = {label: r for r, label in enumerate(p.labels)}
+                p.relabel([carried["labels"][i] for i in p.labels])
                 e._last_time.update(carried["last_time"])
                 e._trade_ids.update(carried["trade_ids"])
 

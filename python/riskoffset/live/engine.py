@@ -1435,8 +1435,12 @@ class RiskEngine:
                 raise ValueError(
                     f"fee_currency {fee_cur}: not a currency of this engine ({', '.join(self.currencies)})"
                 )
-            label = account if type(account) is int else account_label(account, self.positions.labels)  # (an int: as it is)
-            a = self.positions.row_of.get(label)
+            p = self.positions
+            if type(account) is int and p.int_rows is not None:  # (the usual call: the compiled index)
+                label, a = account, p.int_rows.get(account)
+            else:
+                label = account_label(account, p.labels)
+                a = p.row_of.get(label)
             # (with savepoints every update goes through the undo log: `_trade_in_steps`)
             filled = None
             if a is not None and self._held[row_i] and not self._spot[row_i] and self._savepoints is None:
@@ -1484,7 +1488,7 @@ class RiskEngine:
             for fill in fills:
                 self.on_trade(account, *fill)
             label = account if type(account) is int else account_label(account, self.positions.labels)
-            row = self.positions.row_of.get(label)
+            row = self.positions.find(label)
             if row is None:  # (no order: an account the engine does not have)
                 raise ValueError(f"account {account!r} is not in the engine")
             return self._row(row)
@@ -1512,7 +1516,7 @@ class RiskEngine:
             q, px, fee_amount = _trade_numbers(instrument, quantity, price, fee[0] if fee else 0.0)
             if j == 0:  # (on_trade reads the account after the first order's numbers)
                 label = account if type(account) is int else account_label(account, self.positions.labels)
-                a = self.positions.row_of.get(label)
+                a = self.positions.find(label)
             if a is None or not self._held[row_i] or self._spot[row_i]:
                 return None
             rows.append(row_i)
@@ -1610,7 +1614,7 @@ class RiskEngine:
         label = account_label(account, self.positions.labels)
         if not add and not self._in_order(f"balance:{label}:{cur}", timestamp):
             return
-        a = self.positions.row_of.get(label)
+        a = self.positions.find(label)
         if a is not None and self._savepoints is None:  # one compiled call, all or nothing
             p = self.positions
             bad, was, now, captured = self._bound_refresh(None).balance(
@@ -1927,7 +1931,7 @@ class RiskEngine:
         """One account's figures: per currency (balance, equity, initial, maintenance) and in USD (margin
         balance, IM, MM, available funds, MM ratio), its level and, under deribit-pm or a grid, its worst
         scenario."""
-        row = self.positions.row_of.get(account_label(account, self.positions.labels))
+        row = self.positions.find(account_label(account, self.positions.labels))
         if row is None:
             raise ValueError(f"account {account!r} is not in the engine")
         return self._row(row)
