@@ -424,3 +424,34 @@ def test_market_from_list_of_envelopes_and_malformed_file(tmp_path: Path) -> Non
     bad.write_text("{valuation_time: 2026}")
     with pytest.raises(ValueError, match=r"not_json\.json.*not valid JSON"):
         Market.load(bad)
+
+
+_QUOTE_VALUES = [0.0, 0.65, 10.0, 10.000000001, -0.1, -0.0, math.nan, math.inf, 1, 0, True, "0.6", None, np.float64(0.5)]
+
+
+@pytest.mark.parametrize("mark_iv", _QUOTE_VALUES[:-2] + [np.float64(0.5)])
+@pytest.mark.parametrize("mark_price", [None, 0.01, 0.0, -1.0, math.inf, math.nan, 2, "x"])
+@pytest.mark.parametrize("forward", [None, 61_000.0, 0.0, math.nan, 61_000])
+def test_one_option_quote_is_checked_as_check_update_checks_it(
+    mark_iv: object, mark_price: object, forward: object
+) -> None:
+    """`check_option_quote` (a vol tick's check in one call) gives what `check_update` gives, or None where it
+    leaves the values to the full checks: never a quote `check_update` refuses, never other numbers."""
+    name = "BTC-27MAR26-60000-C"
+    fast = Market.check_option_quote(name, mark_iv, mark_price, forward)
+    try:
+        full = Market.check_update(
+            mark_iv={name: mark_iv},
+            marks=None if mark_price is None else {name: mark_price},
+            forwards=None if forward is None else {name: forward},
+        )
+    except MarketDataError:
+        assert fast is None
+        return
+    if fast is not None:
+        assert fast == full
+        for got, want in zip(fast, full):
+            if isinstance(want, dict):
+                assert [type(v) for v in got.values()] == [type(v) for v in want.values()]
+    else:  # (left to the full checks: a value of another type than float, or a mark of 0, which no ticker has)
+        assert mark_price == 0.0 or any(v is not None and type(v) is not float for v in (mark_iv, mark_price, forward))

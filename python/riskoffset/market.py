@@ -334,6 +334,28 @@ class Market:
         )
 
     @staticmethod
+    def check_option_quote(
+        name: str, mark_iv: Any, mark_price: Any = None, forward: Any = None
+    ) -> QuoteUpdate | None:
+        """`check_update` of one option's ticker (its mark IV, and its mark and forward when given) where each
+        value is a float a ticker may carry: a mark IV in [0, MAX_DECIMAL_IV], a mark and a forward finite and
+        > 0.  None otherwise: the caller then checks the values in full, which names the one refused.  A live
+        engine's vol tick, the most frequent quote, is checked here in one call."""
+        if not (type(mark_iv) is float and 0.0 <= mark_iv <= MAX_DECIMAL_IV):
+            return None
+        marks: dict[str, float] = {}
+        forwards: dict[str, float] = {}
+        if mark_price is not None:
+            if not (type(mark_price) is float and 0.0 < mark_price < math.inf):
+                return None
+            marks[name] = mark_price
+        if forward is not None:
+            if not (type(forward) is float and 0.0 < forward < math.inf):
+                return None
+            forwards[name] = forward
+        return QuoteUpdate({}, marks, {name: mark_iv}, forwards, {}, None)
+
+    @staticmethod
     def check_update(
         *,
         index: Mapping[str, float] | None = None,

@@ -906,11 +906,12 @@ class RiskEngine:
     def _kept_option(self, row: int) -> bool:
         """Whether the option at ``row`` can be repriced on what its last pricing kept (`_cache_options`): held,
         not expired, and its index, forward curve and the valuation time as they were then."""
-        return bool(
-            self._option[row]
-            and self._held[row]
+        stamp = self._stamps[row]  # (options alone have one, from when their columns were kept)
+        return (
+            stamp is not None
+            and stamp == self.market.forward_stamp(self._underlying_name[row])
+            and bool(self._held[row])
             and not self._option_columns.expired[row]
-            and self._stamps[row] == self.market.forward_stamp(self._underlying_name[row])
         )
 
     def _reprice_kept(self, row: int, sigma: float) -> None:
@@ -1182,19 +1183,25 @@ class RiskEngine:
         account holds, kept columns that no longer hold (an expired option, a moved index, forward curve or
         valuation time), or an input the kernels refuse (the general path names it)."""
         name = q.instrument
-        try:
-            row = self.table.row(name)
-        except (KeyError, TypeError):
-            return False
+        row = self._row_of_name.get(name) if type(name) is str else None  # (the usual call: one lookup)
+        if row is None:
+            try:
+                row = self.table.row(name)
+            except (KeyError, TypeError):
+                return False
         if not self.pm or self._undo is not None or self._savepoints is not None or not self._kept_option(row):
             # (_undo: called back in an update; with savepoints every update goes through the undo log)
             return False
-        marks, ivs, forwards = _ticker_tables(q, name, option=True)
-        sigma = ivs[name]
-        if not self._in_order(name, q.timestamp):
-            return True
         m = self.market
-        update = m.check_update(mark_iv=ivs, marks=marks or None, forwards=forwards or None)
+        update = m.check_option_quote(name, q.mark_iv, q.mark_price, q.underlying_price)
+        if update is None:  # (a quote the usual check does not pass: checked as every ticker is, which names it)
+            marks, ivs, fw = _ticker_tables(q, name, option=True)
+            if q.timestamp is not None and not self._in_order(name, q.timestamp):
+                return True  # (out of order: dropped before the market judges its values)
+            update = m.check_update(mark_iv=ivs, marks=marks or None, forwards=fw or None)
+        elif q.timestamp is not None and not self._in_order(name, q.timestamp):
+            return True
+        sigma, forwards = update.mark_iv[name], update.forwards
         holders = self._holders_of_row(row)
         columns = self._option_columns
         kept_forward = columns.forward[row]
@@ -1218,7 +1225,8 @@ class RiskEngine:
         if len(moved):
             self._emit_rows(holders[moved], before.tolist(), q.timestamp, captured)
         self.counters["updates"] += 1
-        self._notify()
+        if self._to_notify:
+            self._notify()
         return True
 
     def _ticker_quote(self, q: TickerQuote, undo: Undo, whole: AbstractSet[str] = frozenset()) -> _Touched | None:
