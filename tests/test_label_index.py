@@ -114,3 +114,15 @@ def test_a_label_of_another_type_leaves_the_engine_with_the_dict_alone() -> None
     strings = ro.RiskEngine(ro.Book.from_arrays(["x"], ["BTC-PERPETUAL"], [10.0], instruments=MARKET.instruments),
                             MARKET)  # fmt: skip
     assert strings.positions.int_rows is None and strings.positions.find("x") == 0
+
+
+def test_an_engine_saved_with_the_labels_dict_reads_back() -> None:
+    """Engines saved before the index kept the label dict in their pickles: it is rebuilt from the labels."""
+    engine = int_engine()
+    state = engine.positions.__getstate__()
+    assert "row_of" not in state and "int_rows" not in state
+    state["row_of"] = {label: r for r, label in enumerate(engine.positions.labels)}
+    old = type(engine.positions).__new__(type(engine.positions))
+    old.__setstate__(pickle.loads(pickle.dumps(state)))
+    assert old.row_of == state["row_of"] and old.int_rows is not None
+    assert [old.find(label) for label in old.labels] == list(range(len(old.labels)))
