@@ -54,6 +54,14 @@ def test_events_survive_a_pickle_with_their_batch_and_from_the_earlier_format() 
     assert old == Event("margin_call", 7, "margin_call", "ok", 5, {"account": 7},
                         ({"instrument": "X", "quantity": 1.0, "pnl_usd": -2.0},))  # fmt: skip
     assert old != Event("margin_call", 7, "margin_call", "ok", 6, {"account": 7})
+    # A batch pickled when its figures were columns (the label's, the level's, then one per figure) reads back.
+    batch = events[0]._source
+    figures = batch.figures
+    columns = [figures.accounts, figures.levels, *figures.block.T.copy()]
+    columns_state = (figures.names, columns, figures.worst)
+    was = type(figures).__new__(type(figures))
+    was.__setstate__(pickle.loads(pickle.dumps(columns_state)))
+    assert was.dicts() == figures.dicts() and [e.figures for e in events] == figures.dicts()
 
 
 def test_an_event_is_read_only() -> None:

@@ -1791,7 +1791,7 @@ class RiskEngine:
         else:
             figures, contributors = self._captured_columns(rows, captured)
         batch = EventBatch(figures, contributors)
-        events = Event.of_batch(batch, was, self._level[rows].tolist(), figures.columns[0], timestamp)
+        events = Event.of_batch(batch, was, self._level[rows].tolist(), figures.accounts, timestamp)
         self._events.extend(events)
         self._to_notify.extend(events)
 
@@ -1818,14 +1818,16 @@ class RiskEngine:
         worst group and scenario, contributors).  Where an account's largest group was not recomputed and its
         worst scenario awaits the search a bulk update left to the queries, it is searched now, as queries do."""
         values, worst, instrument, quantity, pnl = captured  # (values: the six USD figures, then 4 per currency)
-        awaiting = np.flatnonzero(instrument[:, 0] == _core.margin.NOT_CAPTURED) if self.pm else ()
-        if len(awaiting):
+        waits = instrument[:, 0] == _core.margin.NOT_CAPTURED if self.pm else None
+        if waits is not None and waits.any():
+            awaiting = np.flatnonzero(waits)
             again = rows[awaiting]
             found = self._contributors(again, instrument.shape[1])  # (finds their worst scenario first)
             worst[awaiting, 1] = self._figures(again)[2][1]
             instrument[awaiting], quantity[awaiting], pnl[awaiting] = found.instrument, found.quantity, found.pnl
-        usd, parts = [values[:, j] for j in range(6)], [values[:, 6 + i :: 4] for i in range(4)]
-        figures = self._figure_columns(rows, usd, parts, worst[:, 0], worst[:, 1])
+        # (the captured columns are the figures' own order, but for the worst P&L, sixth)
+        block = np.concatenate((values[:, :5], values[:, 6:]), axis=1)
+        figures = self._figure_columns(rows, block, worst[:, 0], worst[:, 1], values[:, 5])
         return figures, Contributors(instrument, quantity, pnl, self._names) if self._worst_kept() else None
 
     def _worst_kept(self) -> bool:
@@ -1900,28 +1902,25 @@ class RiskEngine:
         self._fresh_worst(rows)
         balance = self._balance[rows]
         (options, futures, initial, maintenance), usd_figures, (worst_key, worst_index, worst_usd) = self._figures(rows)
-        by_currency = (balance, np.asarray(balance + options + futures, dtype=np.float64), initial, maintenance)
-        return self._figure_columns(rows, [*usd_figures, worst_usd], by_currency, worst_key, worst_index)
+        k = len(self.currencies)
+        block = np.empty((len(rows), 5 + 4 * k))
+        block[:, :5] = np.column_stack(usd_figures)
+        by_currency = block[:, 5:].reshape(len(rows), k, 4)  # (balance, equity, IM, MM of each currency in turn)
+        by_currency[:, :, 0], by_currency[:, :, 2], by_currency[:, :, 3] = balance, initial, maintenance
+        by_currency[:, :, 1] = balance + options + futures  # (the equity summed as the refresh sums it)
+        return self._figure_columns(rows, block, worst_key, worst_index, worst_usd)
 
     def _figure_columns(
-        self,
-        rows: IntArray,
-        usd: Sequence[FloatArray],
-        parts: Sequence[FloatArray],
-        worst_key: IntArray,
-        worst_index: IntArray,
+        self, rows: IntArray, block: FloatArray, worst_key: IntArray, worst_index: IntArray, worst_usd: FloatArray
     ) -> FigureColumns:
-        """The figures of the accounts ``rows``: ``usd`` their margin balance, IM, MM and available funds in USD, MM
-        ratio and worst P&L in USD; ``parts`` their balance, equity, IM and MM per currency ([account, currency]);
-        their largest group and that group's worst scenario index."""
+        """The figures of the accounts ``rows``: ``block`` their margin balance, IM, MM and available funds in USD
+        and MM ratio, then each currency's balance, equity, IM and MM (the figures' order, a row per account); their
+        largest group, that group's worst scenario index and its P&L in USD."""
         names, worst = self._figure_names()
-        columns: list[Any] = [
-            list(map(self.positions.labels.__getitem__, rows.tolist())),  # (Python scalars: `account_label` makes them so)
-            list(map(LEVELS.__getitem__, self._level[rows].tolist())),
-            *usd[:5],
-        ]
-        columns += [values[:, j] for j in range(len(self.currencies)) for values in parts]
-        return FigureColumns(names, columns, None if worst is None else (worst_key, worst_index, usd[5], *worst))
+        accounts = list(map(self.positions.labels.__getitem__, rows.tolist()))  # (Python scalars, as labels are)
+        levels = list(map(LEVELS.__getitem__, self._level[rows].tolist()))
+        kept = None if worst is None else (worst_key, worst_index, worst_usd, *worst)
+        return FigureColumns(names, accounts, levels, block, kept)
 
     def _figures(self, rows: IntArray) -> tuple[tuple[FloatArray, ...], tuple[FloatArray, ...], tuple[Any, ...]]:
         """The accounts ``rows`` as the refresh left them: per currency ([account, currency]) their options value

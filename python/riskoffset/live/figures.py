@@ -16,34 +16,37 @@ from .._types import FloatArray, IntArray
 
 
 class FigureColumns:
-    """Figures of some accounts: ``names[j]`` is column ``columns[j]`` (a list or a 1-D array, one entry per
-    account).  With ``worst`` (group key, scenario index, P&L in USD per account, the groups' names and each
-    group's scenario labels), accounts with a group (key >= 0) also get worst_group, worst_scenario and
-    worst_pnl_usd."""
+    """Figures of some accounts: ``names`` are the account's label, its level, then one per column of ``block``
+    (numbers, one row per account).  With ``worst`` (group key, scenario index, P&L in USD per account, the
+    groups' names and each group's scenario labels), accounts with a group (key >= 0) also get worst_group,
+    worst_scenario and worst_pnl_usd."""
 
-    __slots__ = ("_dicts", "columns", "names", "worst")
+    __slots__ = ("_dicts", "accounts", "block", "levels", "names", "worst")
 
     def __init__(
         self,
         names: Sequence[str],
-        columns: Sequence[Sequence[Any] | np.ndarray],
+        accounts: list[Any],
+        levels: list[str],
+        block: FloatArray,
         worst: tuple[IntArray, IntArray, FloatArray, Sequence[str], Sequence[Sequence[str]]] | None = None,
     ) -> None:
-        if len(names) != len(columns):
-            raise ValueError("one name per column")
-        self.names = tuple(names)
-        self.columns = tuple(columns)
-        self.worst = worst
+        if len(names) != 2 + block.shape[1] or not len(accounts) == len(levels) == len(block):
+            raise ValueError("one name per column and one row per account")
+        self.names, self.accounts, self.levels, self.block, self.worst = tuple(names), accounts, levels, block, worst
         self._dicts: list[dict[str, Any]] | None = None
 
     def __len__(self) -> int:
-        return len(self.columns[0]) if self.columns else 0
+        return len(self.accounts)
 
     def dicts(self) -> list[dict[str, Any]]:
         """One dictionary per account (made once, then kept)."""
         if self._dicts is None:
-            plain_columns = [c.tolist() if isinstance(c, np.ndarray) else c for c in self.columns]
-            out = [dict(zip(self.names, figures)) for figures in zip(*plain_columns)]
+            names = self.names
+            out = [
+                dict(zip(names, (account, level, *numbers)))
+                for account, level, numbers in zip(self.accounts, self.levels, self.block.tolist())
+            ]
             if self.worst is not None:
                 key, index, usd, groups, labels = self.worst
                 for d, k, i, v in zip(out, key.tolist(), index.tolist(), usd.tolist()):
@@ -52,10 +55,13 @@ class FigureColumns:
         return self._dicts
 
     def __getstate__(self) -> tuple[Any, ...]:
-        return self.names, self.columns, self.worst
+        return self.names, self.accounts, self.levels, self.block, self.worst
 
     def __setstate__(self, state: tuple[Any, ...]) -> None:
-        self.names, self.columns, self.worst = state
+        if len(state) == 3:  # (saved as columns: the label's, the level's, then one per figure)
+            names, columns, worst = state
+            state = (names, list(columns[0]), list(columns[1]), np.column_stack(columns[2:]).astype(np.float64), worst)
+        self.names, self.accounts, self.levels, self.block, self.worst = state
         self._dicts = None
 
 
