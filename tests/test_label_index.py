@@ -13,7 +13,7 @@ import riskoffset as ro
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from riskoffset._core.book import LabelIndex
-from test_live_engine import MARKET, OPTIONS
+from test_live_engine import EXAMPLES, FUTURES, MARKET, OPTIONS, assert_matches, call_of, random_engine
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
@@ -126,3 +126,40 @@ def test_an_engine_saved_with_the_labels_dict_reads_back() -> None:
     old.__setstate__(pickle.loads(pickle.dumps(state)))
     assert old.row_of == state["row_of"] and old.int_rows is not None
     assert [old.find(label) for label in old.labels] == list(range(len(old.labels)))
+
+
+INT_OPS = st.one_of(
+    st.tuples(st.just("index"), st.sampled_from(["BTC", "ETH"]), st.floats(0.8, 1.2)),
+    st.tuples(
+        st.just("trade"),
+        st.sampled_from([0, 3, 29, 30, 2**40, -7]),  # (30 and after: new accounts)
+        st.sampled_from(OPTIONS[:6] + FUTURES),
+        st.integers(-30, 30).filter(bool),
+        st.floats(0.8, 1.2),
+    ),
+    st.tuples(st.just("balance"), st.sampled_from([1, 29, 31, 2**40]), st.sampled_from(["BTC", "USDC"]), st.floats(-1, 1)),
+)
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(ops=st.lists(INT_OPS, min_size=1, max_size=8), what_if=st.booleans(), pickled=st.booleans())
+def test_integer_accounts_updated_through_the_index_match_a_computation_from_scratch(
+    ops: list[tuple[object, ...]], what_if: bool, pickled: bool
+) -> None:
+    """Trades, balances (new accounts among them), pre-trade checks and a pickle in the middle of an engine whose
+    accounts are integers: every account's figures equal a from-scratch `ro.account`, and each label finds its row."""
+    engine = random_engine(30, 4, seed=5)
+    for t, op in enumerate(ops, start=1):
+        if pickled and t == len(ops) // 2 + 1:
+            engine = pickle.loads(pickle.dumps(engine))
+        method, args, kwargs = call_of(engine, t, op)
+        if what_if and method == "on_trade":
+            engine.what_if(args[0], [args[1:]])
+        try:
+            getattr(engine, method)(*args, **kwargs)
+        except ValueError:
+            pass  # (a balance that would go below what the account may hold, refused as a whole)
+    p = engine.positions
+    assert p.int_rows is not None and len(p.int_rows) == len(p.labels)
+    assert [p.find(label) for label in p.labels] == list(range(len(p.labels)))
+    assert_matches(engine, "X:PM")
