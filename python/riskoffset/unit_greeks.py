@@ -90,6 +90,18 @@ def option_greeks(
 def premium_adjusted(delta: FloatArray, value: FloatArray, forward: FloatArray, inverse: Any) -> FloatArray:
     """The delta Deribit's totals count: delta minus the coin mark V / F for inverse options, delta for
     linear ones."""
+    if (  # the usual call, columns of one length (an index tick's): straight to the kernel
+        type(delta) is np.ndarray
+        and type(value) is np.ndarray
+        and type(forward) is np.ndarray
+        and type(inverse) is np.ndarray
+        and delta.ndim == 1
+        and delta.dtype == value.dtype == forward.dtype == np.float64
+        and inverse.dtype == np.bool_
+        and delta.shape == value.shape == forward.shape == inverse.shape
+    ):
+        out: FloatArray = _core.scenarios.premium_adjusted_delta(delta, value, forward, inverse.view(np.uint8))
+        return out
     d = np.asarray(delta, dtype=np.float64)
     flags = np.broadcast_to(np.asarray(inverse, dtype=bool), d.shape)
     dd, v, f = (np.ravel(a) for a in np.broadcast_arrays(d, np.asarray(value, np.float64), np.asarray(forward, np.float64)))
