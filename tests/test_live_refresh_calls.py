@@ -198,5 +198,24 @@ def test_a_what_if_with_a_bad_fill_is_refused_by_fill_and_changes_nothing() -> N
         assert state(engine) == before
     with pytest.raises(ValueError, match="one entry per fill"):
         refresh.what_if(*pool, a, [], [], [], [], [])
+    for field, value, message in [  # (read by the call itself: lists or tuples of numbers, each entry checked)
+        (0, np.array([row, row]), "instruments must be a list of integers that fit 64 bits"),
+        (0, [row, "1"], r"instruments must be a list of integers that fit 64 bits \(entry 1\)"),
+        (0, [row, 2**70], r"\(entry 1\)"),
+        (1, "10", "amounts must be a list of numbers"),
+        (2, (1.0, None), r"prices must be a list of numbers \(entry 1\)"),
+        (4, [0, 0.5], r"fee_cols must be a list of integers that fit 64 bits \(entry 1\)"),
+    ]:
+        fills = list(good)
+        fills[field] = value
+        with pytest.raises(TypeError, match=message):
+            refresh.what_if(*pool, a, *fills)
+        assert state(engine) == before
+    with pytest.raises(TypeError, match="takes 12 to 12 positional arguments"):
+        refresh.what_if(*pool, a, *good, 1)
+    assert refresh.what_if(*pool, a, *[tuple(f) for f in good])[:3] == (0, False, 0)
     status, bad, now, captured = refresh.what_if(*pool, a, *good)
-    assert (status, bad, now) == (0, False, 0) and captured is not None and state(engine) == before
+    assert (status, bad, now) == (0, False, 0) and state(engine) == before
+    figures, key, index = captured  # (the account as the fills leave it: the engine's capture of it, as a list)
+    assert len(figures) == 6 + 4 * len(engine.currencies) and all(type(x) is float for x in figures)
+    assert key >= 0 and index >= 0

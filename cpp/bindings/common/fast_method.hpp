@@ -12,6 +12,7 @@
 #include <new>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace riskoffset_bindings {
 
@@ -67,6 +68,22 @@ class FastArgs {
     if (!pybind11::isinstance<T>(args_[i])) throw pybind11::type_error(what(name) + " has the wrong type");
     return pybind11::cast<T&>(pybind11::handle(args_[i]));
   }
+  // A list or tuple of ints (or objects with __index__), as a vector.
+  std::vector<std::int64_t> integers(Py_ssize_t i, const char* name) const {
+    return sequence<std::int64_t>(i, name, "integers that fit 64 bits", [](PyObject* o, std::int64_t& v) {
+      const long long x = PyLong_AsLongLong(o);
+      v = static_cast<std::int64_t>(x);
+      return !(x == -1 && PyErr_Occurred());
+    });
+  }
+  // A list or tuple of numbers (floats, ints or objects with __float__), as a vector.
+  std::vector<double> numbers(Py_ssize_t i, const char* name) const {
+    return sequence<double>(i, name, "numbers", [](PyObject* o, double& v) {
+      if (PyFloat_CheckExact(o)) return v = PyFloat_AS_DOUBLE(o), true;
+      v = PyFloat_AsDouble(o);
+      return !(v == -1.0 && PyErr_Occurred());
+    });
+  }
   // A C-contiguous array of T: the argument itself when it is one, else converted (as pybind11's forcecast).
   template <typename T>
   pybind11::array_t<T, pybind11::array::c_style | pybind11::array::forcecast> array(Py_ssize_t i, const char* name) const {
@@ -80,6 +97,20 @@ class FastArgs {
 
  private:
   std::string what(const char* name) const { return std::string(method_) + ": " + name; }
+  template <typename T, typename Read>
+  std::vector<T> sequence(Py_ssize_t i, const char* name, const char* kind, Read read) const {
+    PyObject* o = args_[i];
+    if (!PyList_Check(o) && !PyTuple_Check(o)) throw pybind11::type_error(what(name) + " must be a list of " + kind);
+    const Py_ssize_t n = PySequence_Fast_GET_SIZE(o);  // (a list or a tuple: their items, no copy)
+    PyObject** items = PySequence_Fast_ITEMS(o);
+    std::vector<T> out(static_cast<std::size_t>(n));
+    for (Py_ssize_t k = 0; k < n; ++k)
+      if (!read(items[k], out[static_cast<std::size_t>(k)])) {
+        PyErr_Clear();
+        throw pybind11::type_error(what(name) + " must be a list of " + kind + " (entry " + std::to_string(k) + ")");
+      }
+    return out;
+  }
   const char* method_;
   PyObject* const* args_;
   Py_ssize_t n_;

@@ -369,11 +369,12 @@ class LiveRefresh {
   // everything put back and the account recomputed from its inputs as they were (the same code on the same
   // inputs: the same figures), its level restored.  Returns (status, bad, level after the fills, captured):
   // status 0; -1 when the pool has no room for the fills' segments, -3 where SPAN's full path computes the
-  // account (nothing changed, nothing captured); bad: a figure came out non-finite (everything put back).
+  // account (nothing changed, nothing captured); bad: a figure came out non-finite (everything put back); captured:
+  // the account's figures (as `call` captures them, a list) and its largest group and that group's worst scenario.
   py::tuple what_if(py::handle start_in, py::handle end_in, py::handle indices_in, py::handle quantity_in,
                     py::handle average_in, std::int64_t size, std::int64_t row, const std::vector<std::int64_t>& instruments,
                     const std::vector<double>& amounts, const std::vector<double>& prices, const std::vector<double>& fees,
-                    const std::vector<std::int64_t>& fee_cols, std::int64_t capture_top) {
+                    const std::vector<std::int64_t>& fee_cols) {
     const OneAccount acc(*this, start_in, end_in, indices_in, quantity_in, average_in, row, size);
     const std::size_t n = instruments.size();
     RO_CHECK(n >= 1 && amounts.size() == n && prices.size() == n && fees.size() == n && fee_cols.size() == n,
@@ -386,7 +387,6 @@ class LiveRefresh {
       RO_CHECK(std::isfinite(amounts[j]) && std::isfinite(prices[j]) && prices[j] > 0.0 && std::isfinite(fees[j]),
                "fill " + std::to_string(j) + ": amount, price (> 0) and fee must be finite");
     }
-    const std::size_t top = std::max<std::size_t>(checked_top(capture_top), 1);
     const std::size_t ru = acc.row;
     const std::int64_t s = acc.start[ru], e = acc.end[ru];
     const std::int8_t was = level_[ru];
@@ -428,16 +428,18 @@ class LiveRefresh {
     py::object unused;
     if (!refresh_one(acc, was, undo, 0, unused)) return py::make_tuple(0, true, was, py::none());
     const std::int8_t now = level_[ru];
-    Outcome after;
-    after.captured.emplace_back();
-    after.captured.back().top = top;
+    Captured after;
+    after.top = 1;  // (its slot would mark a scenario left to search: the refresh above searched every group)
     const auto row_of_account = static_cast<std::int64_t>(ru);
-    capture_account(acc.start + ru, acc.end + ru, acc.indices, acc.amounts, &row_of_account, 0, after.captured.back());
-    py::object figures = after.captured_arrays(n_figures());
+    capture_account(acc.start + ru, acc.end + ru, acc.indices, acc.amounts, &row_of_account, 0, after);
+    py::list figures(after.figures.size());
+    for (std::size_t j = 0; j < after.figures.size(); ++j)
+      PyList_SET_ITEM(figures.ptr(), static_cast<Py_ssize_t>(j), py::float_(after.figures[j]).release().ptr());
+    py::tuple captured = py::make_tuple(figures, after.worst[0], after.worst[1]);
     undo();
     recompute_one(acc);
     level_[ru] = was;
-    return py::make_tuple(0, false, now, figures);
+    return py::make_tuple(0, false, now, captured);
   }
 
   // The balance of the account at engine row `row` in currency column `col` set to `amount` (or moved by it,
@@ -1451,9 +1453,9 @@ class LiveRefresh {
   std::int64_t* key_worst_index_ = nullptr;
 };
 
-// LiveRefresh.trade, .balance and .option_tick, the calls made once per trade, balance or vol tick message,
-// through the fastcall convention (riskoffset_bindings::FastArgs): pybind11's dispatch of their 15, 11 and 10
-// arguments and of the tuple they return cost more instructions than a trade's recomputation.
+// LiveRefresh.trade, .balance, .option_tick and .what_if, the calls made once per trade, balance, vol tick message
+// or pre-trade check, through the fastcall convention (riskoffset_bindings::FastArgs): pybind11's dispatch of their
+// 10 to 15 arguments and of the tuple they return cost more instructions than a trade's recomputation.
 
 // (length, bad, level before, level after, captured or None, held changed); a trade's tuple, or a balance's
 // (bad, level before, level after, captured or None).
@@ -1477,6 +1479,18 @@ PyObject* live_trade(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
                           a.number(9, "price"), a.number(10, "fee"), a.integer(11, "fee_col"), a.flag(12, "refresh"),
                           a.integer(13, "capture_top", 0), a.flag(14, "in_place", false)),
             true);
+      });
+}
+
+PyObject* live_what_if(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
+  return riskoffset_bindings::fast_call<LiveRefresh>(
+      self, "LiveRefresh.what_if", args, nargs, 12, 12, [](LiveRefresh& refresh, const FastArgs& a) {
+        return refresh
+            .what_if(a.object(0), a.object(1), a.object(2), a.object(3), a.object(4), a.integer(5, "size"),
+                     a.integer(6, "row"), a.integers(7, "instruments"), a.numbers(8, "amounts"),
+                     a.numbers(9, "prices"), a.numbers(10, "fees"), a.integers(11, "fee_cols"))
+            .release()
+            .ptr();
       });
 }
 
@@ -1514,6 +1528,14 @@ PyMethodDef live_trade_def = {
     "length, -1 when the pool is full, -2 when written in place; whether a figure was non-finite and the trade "
     "undone; level before; level after; None or the account captured as a call captures it when its level changed "
     "and capture_top > 0; whether a position opened or closed)."};
+PyMethodDef live_what_if_def = {
+    "what_if", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(live_what_if)), METH_FASTCALL,
+    "what_if(start, end, indices, quantity, average, size, row, instruments, amounts, prices, fees, fee_cols), "
+    "positional only\n\nWhat-if of fills of account `row` (one entry per fill in each list): the fills applied in "
+    "order as `trade` applies them (segments written past `size`), the account recomputed and captured, then "
+    "everything put back: (0, -1 when the pool has no room or -3 where SPAN's full path computes the account; "
+    "whether a figure was non-finite; the level after the fills; None, or the account's figures as a call "
+    "captures them (a list), its largest group and that group's worst scenario).  The engine is as it was."};
 PyMethodDef live_option_tick_def = {
     "option_tick", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(live_option_tick)), METH_FASTCALL,
     "option_tick(reprice, row, sigma, starts, ends, indices, quantity, average, rows, capture_top=0, trusted=False), "
@@ -1648,14 +1670,8 @@ void register_live(py::module_& m) {
            "P&L in USD), one row per account.  With trusted (the caller verified these pool arrays and has kept "
            "them read-only since), the positions are not read again: honoured only while starts, ends and indices "
            "are read-only.");
-  live.def("what_if", &LiveRefresh::what_if, py::arg("start"), py::arg("end"), py::arg("indices"), py::arg("quantity"),
-           py::arg("average"), py::arg("size"), py::arg("row"), py::arg("instruments"), py::arg("amounts"),
-           py::arg("prices"), py::arg("fees"), py::arg("fee_cols"), py::arg("capture_top") = 1,
-           "What-if of fills of account `row`: the fills applied in order as `trade` applies them (segments written "
-           "past `size`), the account recomputed and captured, then everything put back: (0, -1 when the pool has "
-           "no room or -3 where SPAN's full path computes the account; whether a figure was non-finite; the level "
-           "after the fills; the account captured as a call captures it, or None).  The engine is as it was.");
   riskoffset_bindings::add_fast_method(live, &live_trade_def);
+  riskoffset_bindings::add_fast_method(live, &live_what_if_def);
   riskoffset_bindings::add_fast_method(live, &live_balance_def);
   riskoffset_bindings::add_fast_method(live, &live_option_tick_def);
 }

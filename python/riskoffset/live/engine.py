@@ -1542,8 +1542,8 @@ class RiskEngine:
             raise self._not_finite(a)
         if status < 0 or captured is None:  # (a full pool, SPAN's full path: nothing was changed)
             return None
-        key, index = captured[1][0].tolist()
-        return self._figures_of(a, now, captured[0][0].tolist(), key, index)  # (the fills' level: the engine's is back)
+        figures, key, index = captured
+        return self._figures_of(a, now, figures, key, index)  # (the fills' level: the engine's is back)
 
     def _trade_in_steps(
         self, label: Any, row_i: int, q: float, px: float, fee: float, fee_col: int, timestamp: int | None
@@ -1868,9 +1868,8 @@ class RiskEngine:
         gives every account's): ``flat`` its margin balance, IM, MM and available funds in USD, MM ratio, worst P&L
         in USD, then per currency its balance, equity, IM and MM (a row of the compiled capture)."""
         names, worst = self._figure_names()
-        figures: dict[str, Any] = {"account": self.positions.labels[row], "level": LEVELS[level]}
-        figures.update(zip(names[2:7], flat))
-        figures.update(zip(names[7:], flat[6:]))
+        # (the figures' own order but for the worst P&L, sixth: named with the worst scenario)
+        figures = dict(zip(names, (self.positions.labels[row], LEVELS[level], *flat[:5], *flat[6:])))
         if worst is not None:
             add_worst(figures, worst_key, worst_index, flat[5], *worst)
         return figures
@@ -1891,7 +1890,10 @@ class RiskEngine:
             return names, (self.currencies, [self._grid.grid.scenarios.labels] * len(self.currencies))
         if not self.pm:
             return names, None
-        return names, (self._keys.names, self._labels)
+        worst = self.__dict__.get("_worst_names_cache")
+        if worst is None or worst[0] is not self._keys.names or worst[1] is not self._labels:
+            worst = self._worst_names_cache = (self._keys.names, self._labels)  # (kept: one tuple less a query)
+        return names, worst
 
     def _rows(self, rows: IntArray) -> list[dict[str, Any]]:
         """The figures of the accounts ``rows``, one dictionary per account (as `account` gives them)."""
@@ -2059,7 +2061,7 @@ def write_atomic(path: str | os.PathLike[str], blob: bytes) -> None:
 _TRANSIENT = (
     "_refresher_cache", "_bound_cache", "_lock", "_sub_tables", "_base_masks", "_row_masks", "_option_views",
     "_repricers", "_ranges_cache", "_row_stores", "_state_cache", "_columns_cache", "_savepoints",
-    "_figure_names_cache", "_every_row_cache",
+    "_figure_names_cache", "_worst_names_cache", "_every_row_cache",
 )
 
 
