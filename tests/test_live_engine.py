@@ -971,3 +971,18 @@ def test_a_failed_update_puts_back_the_options_kept_columns() -> None:
     np.testing.assert_array_equal(engine._unit_value, alone._unit_value)
     np.testing.assert_array_equal(engine.accounts().equity, alone.accounts().equity)
     assert_matches(engine, "X:PM")
+
+
+@pytest.mark.parametrize("method", ["deribit-pm", "deribit-standard", "grid"])
+def test_one_account_s_figures_are_those_of_the_many_account_query(method: str) -> None:
+    """`account` (one compiled call giving one account's figures) and the figures of many accounts at once (an
+    array per figure) give the same dictionary, bit for bit, after updates of every kind."""
+    engine = random_engine(40, 8, seed=9, method=method)
+    engine.on_index("BTC", MARKET.index["BTC"] * 0.91, timestamp=1)
+    engine.on_ticker(OPTIONS[2], mark_iv=1.3, timestamp=2)
+    engine.on_trade(3, OPTIONS[1], -4.0, 0.05)
+    engine.on_balance(5, "USDC", -1_000.0)
+    rows = np.arange(len(engine.positions), dtype=np.int64)
+    many = engine._rows(rows)
+    for row, label in enumerate(engine.positions.labels):
+        assert engine.account(label) == many[row], label

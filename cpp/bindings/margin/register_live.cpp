@@ -233,6 +233,22 @@ class LiveRefresh {
   // currencies) the options value, futures P&L, IM and MM, then the margin balance, IM, MM and available funds in
   // USD and the MM ratio, then the largest group, its worst scenario and worst P&L in USD (one per row): the
   // settle's own sums and settlement, so the same bits.
+  // One account's figures (`row`), in a capture's order (a list), its largest group and that group's worst
+  // scenario: what `figures` gives for one row, without an array per figure.
+  py::tuple account_row(std::int64_t row) const {
+    RO_CHECK(0 <= row && row < n_total_, "row " + std::to_string(row) + " outside the engine's accounts");
+    std::vector<double> values;
+    values.reserve(n_figures());
+    const Worst w = figures_row(static_cast<std::size_t>(row), values);
+    return py::make_tuple(float_list(values), w.key, w.index);
+  }
+  static py::list float_list(const std::vector<double>& values) {
+    py::list out(values.size());
+    for (std::size_t j = 0; j < values.size(); ++j)
+      PyList_SET_ITEM(out.ptr(), static_cast<Py_ssize_t>(j), py::float_(values[j]).release().ptr());
+    return out;
+  }
+
   py::tuple figures(const Ints& rows) const {
     RO_CHECK(rows.ndim() == 1, "rows must be a vector of engine rows");
     const auto n = static_cast<std::size_t>(rows.size());
@@ -432,10 +448,7 @@ class LiveRefresh {
     after.top = 1;  // (its slot would mark a scenario left to search: the refresh above searched every group)
     const auto row_of_account = static_cast<std::int64_t>(ru);
     capture_account(acc.start + ru, acc.end + ru, acc.indices, acc.amounts, &row_of_account, 0, after);
-    py::list figures(after.figures.size());
-    for (std::size_t j = 0; j < after.figures.size(); ++j)
-      PyList_SET_ITEM(figures.ptr(), static_cast<Py_ssize_t>(j), py::float_(after.figures[j]).release().ptr());
-    py::tuple captured = py::make_tuple(figures, after.worst[0], after.worst[1]);
+    py::tuple captured = py::make_tuple(float_list(after.figures), after.worst[0], after.worst[1]);
     undo();
     recompute_one(acc);
     level_[ru] = was;
@@ -922,20 +935,7 @@ class LiveRefresh {
   void capture_account(const std::int64_t* ip, const std::int64_t* ep, const std::int64_t* ix, const double* quantity,
                        const std::int64_t* r, std::size_t a, Captured& out) const {
     const auto row = static_cast<std::size_t>(r[a]);
-    const double* bal = balance_.data() + row * k_;
-    std::vector<double> parts(5 * k_);  // options, futures, IM, MM and equity per currency, as the settle has them
-    double *opt = parts.data(), *fut = opt + k_, *im = fut + k_, *mm = im + k_, *eq = mm + k_;
-    std::int64_t largest = -1;
-    const riskoffset::SettledAccount s = account_figures(row, opt, fut, im, mm, eq, largest);
-    const Worst w = worst_of(row, largest);
-    for (const double v : {s.margin_balance, s.initial_usd, s.maintenance_usd, s.available, s.ratio, w.usd})
-      out.figures.push_back(v);
-    for (std::size_t c = 0; c < k_; ++c) {
-      out.figures.push_back(bal[c]);
-      out.figures.push_back(eq[c]);
-      out.figures.push_back(im[c]);
-      out.figures.push_back(mm[c]);
-    }
+    const Worst w = figures_row(row, out.figures);
     const std::int64_t key = w.key, index = w.index;
     out.worst.push_back(key), out.worst.push_back(index);
     const std::size_t at = out.instrument.size(), top = out.top;
@@ -1285,6 +1285,27 @@ class LiveRefresh {
     }
     if (grid_.bound()) return {worst_key_[row], worst_index_[row], worst_usd_[row]};
     return {};
+  }
+
+  // The figures of the account at `row` in a capture's order (n_figures() of them) appended to `out`: margin
+  // balance, IM, MM and available funds in USD, MM ratio, worst P&L in USD, then per currency balance, equity, IM,
+  // MM; returns its largest group and that group's worst scenario.
+  Worst figures_row(std::size_t row, std::vector<double>& out) const {
+    const double* bal = balance_.data() + row * k_;
+    std::vector<double> parts(5 * k_);  // options, futures, IM, MM and equity per currency, as the settle has them
+    double *opt = parts.data(), *fut = opt + k_, *im = fut + k_, *mm = im + k_, *eq = mm + k_;
+    std::int64_t largest = -1;
+    const riskoffset::SettledAccount s = account_figures(row, opt, fut, im, mm, eq, largest);
+    const Worst w = worst_of(row, largest);
+    for (const double v : {s.margin_balance, s.initial_usd, s.maintenance_usd, s.available, s.ratio, w.usd})
+      out.push_back(v);
+    for (std::size_t c = 0; c < k_; ++c) {
+      out.push_back(bal[c]);
+      out.push_back(eq[c]);
+      out.push_back(im[c]);
+      out.push_back(mm[c]);
+    }
+    return w;
   }
 
   // An account's options value and futures P&L per currency from its settle cells (`opt_cell`, `fut_cell`): each
@@ -1653,6 +1674,10 @@ void register_live(py::module_& m) {
       .def("figures", &LiveRefresh::figures, py::arg("rows"),
            "The accounts `rows` as the refresh left them: options value, futures P&L, IM and MM per currency (rows x "
            "currencies), then margin balance, IM, MM and available funds in USD and the MM ratio (per row).")
+      .def("account_row", &LiveRefresh::account_row, py::arg("row"),
+           "One account's figures as a call captures them (margin balance, IM, MM and available funds in USD, MM "
+           "ratio, worst P&L in USD, then per currency balance, equity, IM and MM; a list), its largest group and "
+           "that group's worst scenario (-1 without).")
       .def("update_market", &LiveRefresh::update_market, py::arg("price"), py::arg("pm") = py::none(),
            "Replace the bound prices and, under PM, the keys' parameters, rates and coin moves (read from the PM "
            "inputs `pm`) in place: an index move without a new binding.")

@@ -1856,12 +1856,8 @@ class RiskEngine:
         """The figures of the account ``row`` (as `account` gives them)."""
         if self.pm and self._worst_stale[row].any():
             self._fresh_worst(np.array([row], dtype=np.int64))
-        parts, usd, (worst_key, worst_index, worst_usd) = self._figures(np.array([row], dtype=np.int64))
-        flat = [float(a[0]) for a in usd] + [float(worst_usd[0])]
-        options, futures, initial, maintenance = (a[0].tolist() for a in parts)
-        for b, o, f, im, mm in zip(self._balance[row].tolist(), options, futures, initial, maintenance):
-            flat += (b, b + o + f, im, mm)  # (the equity summed as the refresh sums it)
-        return self._figures_of(row, int(self._level[row]), flat, int(worst_key[0]), int(worst_index[0]))
+        flat, worst_key, worst_index = self._bound_refresh(None).account_row(row)  # (the refresh's own sums)
+        return self._figures_of(row, int(self._level[row]), flat, worst_key, worst_index)
 
     def _figures_of(self, row: int, level: int, flat: list[float], worst_key: int, worst_index: int) -> dict[str, Any]:
         """One account's figures as `account` gives them (the same names, in the same order, as `_figure_columns`
