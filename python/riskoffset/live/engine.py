@@ -79,6 +79,7 @@ from ..whatif import MAX_ORDER
 from .cells import SettleCells, settle_cells
 from .events import LEVELS, Event, EventBatch
 from .figures import Contributors, FigureColumns, add_worst
+from .messages import BalanceUpdate, IndexUpdate, MessageError, TickerUpdate, TradeUpdate, parse_notification
 from .positions import FEW_INSTRUMENTS, Positions
 from .rows import RowStores
 from .savepoints import Savepoints
@@ -1151,8 +1152,6 @@ class RiskEngine:
         Deribit's ticker object itself (``public/ticker`` or a ``ticker.*`` notification's data: its
         ``mark_iv`` in percent, as Deribit sends it)."""
         if not isinstance(instrument, str) and isinstance(instrument, Mapping):
-            from .messages import TickerUpdate, parse_notification
-
             name = instrument.get("instrument_name")
             updates = parse_notification({"channel": f"ticker.{name}.raw", "data": instrument})
             self.quotes(
@@ -1674,8 +1673,6 @@ class RiskEngine:
         the engine is ``strict``; otherwise it is counted (``counters["malformed"]`` / ``["rejected"]``),
         recorded in ``errors`` with its ``line``, and skipped.  Either way the engine's state is unchanged by
         it (the quotes of one message are applied together)."""
-        from .messages import MessageError, parse_notification
-
         try:
             updates = parse_notification(message)
         except MessageError as exc:
@@ -1694,8 +1691,6 @@ class RiskEngine:
         message's quotes are applied on their own so only the bad message is refused (as `apply`).  Returns
         the number of updates applied (the engine's "updates" counter: an update ignored as out of order or a
         trade seen before is not one)."""
-        from .messages import BalanceUpdate, IndexUpdate, TickerUpdate, TradeUpdate
-
         applied_before = self.counters["updates"]
         pending: list[tuple[int | None, list[IndexQuote | TickerQuote]]] = []
 
@@ -1766,8 +1761,6 @@ class RiskEngine:
 
     def _refuse(self, exc: ValueError, line: int | None) -> None:
         """A message the engine does not apply: raised when strict, else counted and recorded."""
-        from .messages import MessageError
-
         if self.strict:
             raise MessageError(f"line {line}: {exc}" if line is not None else str(exc)) from None
         self.counters["malformed" if isinstance(exc, MessageError) else "rejected"] += 1

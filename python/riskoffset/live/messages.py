@@ -22,6 +22,7 @@ message on a channel read here raises `MessageError` naming the channel and the 
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter
 from collections.abc import Mapping
@@ -104,11 +105,17 @@ Update = Union[IndexUpdate, TickerUpdate, TradeUpdate, BalanceUpdate]
 
 
 # ----------------------------------------------------------------------------------------------- fields
+def _is_mapping(value: Any) -> bool:
+    """A JSON object: a dict (what a JSON parser gives, tested first: an abstract-class test costs more than the
+    rest of a field's checks) or any other mapping."""
+    return type(value) is dict or isinstance(value, Mapping)
+
+
 class _Fields:
     """Typed reads of one data object, with errors naming the channel and the field's path."""
 
     def __init__(self, channel: str, data: Any, where: str = "data"):
-        if not isinstance(data, Mapping):
+        if not _is_mapping(data):
             raise MessageError(
                 f"{channel}: {where} should be an object, got {type(data).__name__} {excerpt(data)}",
                 channel,
@@ -123,16 +130,21 @@ class _Fields:
         """A finite JSON number (never a bool or a string); ``rule``: finite, positive, nonnegative or
         nonzero.  A missing or null field is None when ``optional``."""
         value = self.data.get(key)
-        if value is None:
-            if optional:
-                return None
-            raise self.error(key, "is missing")
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.error(key, f"should be a number, got {type(value).__name__} {excerpt(value)}")
-        try:
+        if type(value) is float:  # (JSON's usual numbers first)
+            x = value
+        elif type(value) is int and -(2**1023) < value < 2**1023:  # (a bool is not of type int)
             x = float(value)
-        except OverflowError:
-            raise self.error(key, f"is out of range: {excerpt(value)}") from None
+        else:
+            if value is None:
+                if optional:
+                    return None
+                raise self.error(key, "is missing")
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise self.error(key, f"should be a number, got {type(value).__name__} {excerpt(value)}")
+            try:
+                x = float(value)
+            except OverflowError:
+                raise self.error(key, f"is out of range: {excerpt(value)}") from None
         if not math.isfinite(x):
             raise self.error(key, f"should be finite, got {value!r}")
         if rule == "positive" and not x > 0:
@@ -252,6 +264,13 @@ def _markprice(channel: str, data: Any) -> list[Update]:
     return out
 
 
+@functools.lru_cache(maxsize=16_384)
+def _instrument_kind(name: str) -> str:
+    """The kind of a Deribit instrument name (ValueError for a name riskoffset does not read): a feed names the
+    same instruments over and over, and parsing one costs more than a trade."""
+    return Instrument.parse(name).kind
+
+
 def _trades(channel: str, parts: list[str], data: Any, account: str | int) -> list[Update]:
     # user.trades.INSTRUMENT.INTERVAL or user.trades.KIND.CURRENCY.INTERVAL
     by_instrument = len(parts) == 4
@@ -261,10 +280,10 @@ def _trades(channel: str, parts: list[str], data: Any, account: str | int) -> li
         f = _Fields(channel, entry, f"data[{i}]")
         name = _instrument(f, parts[2] if by_instrument else None)
         try:
-            parsed = Instrument.parse(name)
+            parsed_kind = _instrument_kind(name)
         except ValueError as exc:
             raise f.error("instrument_name", f"is not an instrument riskoffset reads: {exc}") from None
-        if kind in ("future", "option") and (parsed.kind == "option") != (kind == "option"):
+        if kind in ("future", "option") and (parsed_kind == "option") != (kind == "option"):
             raise f.error("instrument_name", f"= {name!r} is not a {kind} (channel kind)")
         direction = f.text("direction")
         if direction not in ("buy", "sell"):
@@ -333,7 +352,7 @@ def parse_notification(message: Mapping[str, Any], ignored: Counter[str] | None 
     ``ignored["(method)"]`` for a message without a channel, e.g. ``"(heartbeat)"``, ``"(response)"``).
     Raises MessageError naming the channel and field for a malformed message on a channel read here, and
     for something that is not a notification at all."""
-    if not isinstance(message, Mapping):
+    if not _is_mapping(message):
         raise MessageError(
             f"a notification should be a JSON object, got {type(message).__name__} {excerpt(message)}"
         )
@@ -352,7 +371,7 @@ def parse_notification(message: Mapping[str, Any], ignored: Counter[str] | None 
                 ignored[f"({method})"] += 1
             return []
         raw = message.get("params")
-        if not isinstance(raw, Mapping):
+        if not (type(raw) is dict or isinstance(raw, Mapping)):  # (as `_is_mapping`, which mypy cannot follow)
             raise MessageError(
                 f"subscription notification without a params object: {excerpt(dict(message))}", None, "params"
             )
