@@ -1681,7 +1681,26 @@ class RiskEngine:
         if not updates:
             self.counters["ignored"] += 1
             return 0
+        if len(updates) == 1:  # (the usual message: one update, applied as `apply_updates` applies it)
+            before = self.counters["updates"]
+            try:
+                self._apply_update(updates[0])
+            except ValueError as exc:
+                self._refuse(exc, line)
+            return self.counters["updates"] - before
         return self.apply_updates([(line, updates)])
+
+    def _apply_update(self, u: Any) -> None:
+        """One parsed update (`parse_notification`) applied on its own."""
+        if isinstance(u, TradeUpdate):
+            self.on_trade(u.account, u.instrument, u.quantity, u.price, u.fee, fee_currency=u.fee_currency,
+                          timestamp=u.timestamp, trade_id=u.trade_id)  # fmt: skip
+        elif isinstance(u, BalanceUpdate):
+            self.set_balance(u.account, u.currency, u.balance, u.timestamp)
+        elif isinstance(u, (IndexUpdate, TickerUpdate)):
+            self.quotes([_quote_of(u)])
+        else:
+            raise TypeError(f"not an update parse_notification gives: {u!r}")
 
     @_locked
     def apply_updates(self, items: Sequence[tuple[int | None, Sequence[Any]]]) -> int:
@@ -1711,35 +1730,13 @@ class RiskEngine:
             pending.clear()
 
         for line, updates in items:
-            quotes: list[IndexQuote | TickerQuote] = []
-            for u in updates:
-                if isinstance(u, IndexUpdate):
-                    quotes.append(IndexQuote(u.underlying, u.price, u.timestamp))
-                elif isinstance(u, TickerUpdate):
-                    quotes.append(
-                        TickerQuote(u.instrument, u.mark_price, u.mark_iv, u.underlying_price, u.timestamp)
-                    )
-            if len(quotes) == len(updates):
-                pending.append((line, quotes))
+            if all(isinstance(u, (IndexUpdate, TickerUpdate)) for u in updates):
+                pending.append((line, [_quote_of(u) for u in updates]))
                 continue
             flush()
             try:
                 for u in updates:  # a message with trades or balances: its updates in order
-                    if isinstance(u, IndexUpdate):
-                        self.quotes([IndexQuote(u.underlying, u.price, u.timestamp)])
-                    elif isinstance(u, TickerUpdate):
-                        self.quotes(
-                            [
-                                TickerQuote(
-                                    u.instrument, u.mark_price, u.mark_iv, u.underlying_price, u.timestamp
-                                )
-                            ]
-                        )
-                    elif isinstance(u, TradeUpdate):
-                        self.on_trade(u.account, u.instrument, u.quantity, u.price, u.fee, fee_currency=u.fee_currency,
-                                      timestamp=u.timestamp, trade_id=u.trade_id)  # fmt: skip
-                    elif isinstance(u, BalanceUpdate):
-                        self.set_balance(u.account, u.currency, u.balance, u.timestamp)
+                    self._apply_update(u)
             except ValueError as exc:
                 self._refuse(exc, line)
         flush()
@@ -2116,6 +2113,13 @@ def _finite(value: Any, what: str) -> float:
 
 _PLAIN_NUMBERS = (float, int)
 _INF = math.inf
+
+
+def _quote_of(u: IndexUpdate | TickerUpdate) -> IndexQuote | TickerQuote:
+    """A parsed index or ticker update as the quote `RiskEngine.quotes` takes."""
+    if isinstance(u, IndexUpdate):
+        return IndexQuote(u.underlying, u.price, u.timestamp)
+    return TickerQuote(u.instrument, u.mark_price, u.mark_iv, u.underlying_price, u.timestamp)
 
 
 def _trade_numbers(instrument: str, quantity: Any, price: Any, fee: Any) -> tuple[float, float, float]:
