@@ -1876,10 +1876,7 @@ class RiskEngine:
             return names, (self.currencies, [self._grid.grid.scenarios.labels] * len(self.currencies))
         if not self.pm:
             return names, None
-        worst = self.__dict__.get("_worst_names_cache")
-        if worst is None or worst[0] is not self._keys.names or worst[1] is not self._labels:
-            worst = self._worst_names_cache = (self._keys.names, self._labels)  # (kept: one tuple less a query)
-        return names, worst
+        return names, (self._keys.names, self._labels)
 
     def _rows(self, rows: IntArray) -> list[dict[str, Any]]:
         """The figures of the accounts ``rows``, one dictionary per account (as `account` gives them)."""
@@ -2047,7 +2044,7 @@ def write_atomic(path: str | os.PathLike[str], blob: bytes) -> None:
 _TRANSIENT = (
     "_refresher_cache", "_bound_cache", "_lock", "_sub_tables", "_base_masks", "_row_masks", "_option_views",
     "_repricers", "_ranges_cache", "_row_stores", "_state_cache", "_columns_cache", "_savepoints",
-    "_figure_names_cache", "_worst_names_cache", "_every_row_cache",
+    "_figure_names_cache", "_every_row_cache",
 )
 
 
