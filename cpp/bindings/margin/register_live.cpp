@@ -233,22 +233,6 @@ class LiveRefresh {
   // currencies) the options value, futures P&L, IM and MM, then the margin balance, IM, MM and available funds in
   // USD and the MM ratio, then the largest group, its worst scenario and worst P&L in USD (one per row): the
   // settle's own sums and settlement, so the same bits.
-  // One account's figures (`row`), in a capture's order (a list), its largest group and that group's worst
-  // scenario: what `figures` gives for one row, without an array per figure.
-  py::tuple account_row(std::int64_t row) const {
-    RO_CHECK(0 <= row && row < n_total_, "row " + std::to_string(row) + " outside the engine's accounts");
-    std::vector<double> values;
-    values.reserve(n_figures());
-    const Worst w = figures_row(static_cast<std::size_t>(row), values);
-    return py::make_tuple(float_list(values), w.key, w.index);
-  }
-  static py::list float_list(const std::vector<double>& values) {
-    py::list out(values.size());
-    for (std::size_t j = 0; j < values.size(); ++j)
-      PyList_SET_ITEM(out.ptr(), static_cast<Py_ssize_t>(j), py::float_(values[j]).release().ptr());
-    return out;
-  }
-
   py::tuple figures(const Ints& rows) const {
     RO_CHECK(rows.ndim() == 1, "rows must be a vector of engine rows");
     const auto n = static_cast<std::size_t>(rows.size());
@@ -278,6 +262,23 @@ class LiveRefresh {
     }
     return py::make_tuple(options, futures, initial, maintenance, margin_balance, initial_usd, maintenance_usd,
                           available, ratio, worst_key, worst_index, worst_usd);
+  }
+
+  // One account's figures (`row`), in a capture's order (a list), its largest group and that group's worst
+  // scenario: what `figures` gives for one row, without an array per figure.
+  py::tuple account_row(std::int64_t row) const {
+    RO_CHECK(0 <= row && row < n_total_, "row " + std::to_string(row) + " outside the engine's accounts");
+    std::vector<double> values;
+    values.reserve(n_figures());
+    const Worst w = figures_row(static_cast<std::size_t>(row), values);
+    return py::make_tuple(float_list(values), w.key, w.index);
+  }
+  // Numbers as a Python list of floats (one account's: an array each would cost more than the figures).
+  static py::list float_list(const std::vector<double>& values) {
+    py::list out(values.size());
+    for (std::size_t j = 0; j < values.size(); ++j)
+      PyList_SET_ITEM(out.ptr(), static_cast<Py_ssize_t>(j), py::float_(values[j]).release().ptr());
+    return out;
   }
 
   // An option's vol tick in one call: the option at `row` repriced at `sigma` by `reprice` (bound to the same
