@@ -214,6 +214,19 @@ def test_a_what_if_with_a_bad_fill_is_refused_by_fill_and_changes_nothing() -> N
     with pytest.raises(TypeError, match="takes 12 to 12 positional arguments"):
         refresh.what_if(*pool, a, *good, 1)
     assert refresh.what_if(*pool, a, *[tuple(f) for f in good])[:3] == (0, False, 0)
+
+    class Clears:  # an entry whose conversion empties the list being read: read from a copy, no crash
+        def __init__(self, target: list[Any], value: float) -> None:
+            self.target, self.value = target, value
+
+        def __float__(self) -> float:
+            self.target.clear()
+            return self.value
+
+    amounts: list[Any] = []
+    amounts += [Clears(amounts, good[1][0]), *good[1][1:]]
+    assert refresh.what_if(*pool, a, good[0], amounts, *good[2:]) == refresh.what_if(*pool, a, *good)
+    assert state(engine) == before
     status, bad, now, captured = refresh.what_if(*pool, a, *good)
     assert (status, bad, now) == (0, False, 0) and state(engine) == before
     figures, key, index = captured  # (the account as the fills leave it: the engine's capture of it, as a list)

@@ -101,11 +101,14 @@ class FastArgs {
   std::vector<T> sequence(Py_ssize_t i, const char* name, const char* kind, Read read) const {
     PyObject* o = args_[i];
     if (!PyList_Check(o) && !PyTuple_Check(o)) throw pybind11::type_error(what(name) + " must be a list of " + kind);
-    const Py_ssize_t n = PySequence_Fast_GET_SIZE(o);  // (a list or a tuple: their items, no copy)
-    PyObject** items = PySequence_Fast_ITEMS(o);
+    // A tuple of the items (the tuple itself when given one): an entry's __float__ or __index__ may change a list
+    // while it is read, never the tuple.
+    const auto items = pybind11::reinterpret_steal<pybind11::tuple>(PySequence_Tuple(o));
+    if (!items) throw pybind11::error_already_set();
+    const Py_ssize_t n = PyTuple_GET_SIZE(items.ptr());
     std::vector<T> out(static_cast<std::size_t>(n));
     for (Py_ssize_t k = 0; k < n; ++k)
-      if (!read(items[k], out[static_cast<std::size_t>(k)])) {
+      if (!read(PyTuple_GET_ITEM(items.ptr(), k), out[static_cast<std::size_t>(k)])) {
         PyErr_Clear();
         throw pybind11::type_error(what(name) + " must be a list of " + kind + " (entry " + std::to_string(k) + ")");
       }
