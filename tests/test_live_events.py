@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import riskoffset as ro
 from riskoffset import _core
-from riskoffset.live.events import Event
+from riskoffset.live.events import LEVELS, Event
 from test_live_engine import MARKET, random_engine, reference_worst
 
 
@@ -57,7 +57,7 @@ def test_events_survive_a_pickle_with_their_batch_and_from_the_earlier_format() 
     # A batch pickled when its figures were columns (the label's, the level's, then one per figure) reads back.
     batch = events[0]._source
     figures = batch.figures
-    columns = [figures.accounts, figures.levels, *figures.block.T.copy()]
+    columns = [figures.accounts, [LEVELS[code] for code in figures.levels], *figures.block.T.copy()]
     columns_state = (figures.names, columns, figures.worst)
     was = type(figures).__new__(type(figures))
     was.__setstate__(pickle.loads(pickle.dumps(columns_state)))
@@ -277,3 +277,17 @@ def test_the_events_of_a_trade_a_balance_and_a_vol_tick_show_the_account_as_that
     for event, figures, contributors_then in recorded:
         assert event.figures == figures
         assert event.contributors == contributors_then
+
+
+def test_a_batch_s_events_name_each_move_between_levels_and_refuse_a_non_move() -> None:
+    from riskoffset.live.events import level_change
+
+    moves = [(w, n) for w in range(3) for n in range(3) if w != n]
+    events = Event.of_batch(None, [w for w, _ in moves], [n for _, n in moves], list(range(6)), 7)  # type: ignore[arg-type]
+    for e, (w, n), at in zip(events, moves, range(6)):
+        assert (e.kind, e.level, e.previous, e.account, e.timestamp) == (level_change(w, n), LEVELS[n], LEVELS[w], at, 7)
+    back = pickle.loads(pickle.dumps(Event("recovery", "A", "ok", "liquidation", 3, {"account": "A"})))
+    assert (back.kind, back.level, back.previous, back.figures) == ("recovery", "ok", "liquidation", {"account": "A"})
+    for was, now in [(1, 1), (0, 3), (-1, 0)]:
+        with pytest.raises(ValueError, match="no level change"):
+            Event.of_batch(None, [was], [now], ["A"], None)  # type: ignore[arg-type]

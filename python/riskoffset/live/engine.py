@@ -1781,7 +1781,7 @@ class RiskEngine:
         else:
             figures, contributors = self._captured_columns(rows, captured)
         batch = EventBatch(figures, contributors)
-        events = Event.of_batch(batch, was, self._level[rows].tolist(), figures.accounts, timestamp)
+        events = Event.of_batch(batch, was, figures.levels, figures.accounts, timestamp)
         self._events.extend(events)
         self._to_notify.extend(events)
 
@@ -1903,9 +1903,8 @@ class RiskEngine:
         largest group, that group's worst scenario index and its P&L in USD."""
         names, worst = self._figure_names()
         accounts = list(map(self.positions.labels.__getitem__, rows.tolist()))  # (Python scalars, as labels are)
-        levels = list(map(LEVELS.__getitem__, self._level[rows].tolist()))
         kept = None if worst is None else (worst_key, worst_index, worst_usd, *worst)
-        return FigureColumns(names, accounts, levels, block, kept)
+        return FigureColumns(names, accounts, self._level[rows].tolist(), block, kept)
 
     def _figures(self, rows: IntArray) -> tuple[tuple[FloatArray, ...], tuple[FloatArray, ...], tuple[Any, ...]]:
         """The accounts ``rows`` as the refresh left them: per currency ([account, currency]) their options value

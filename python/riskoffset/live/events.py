@@ -11,9 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from .figures import Contributors, FigureColumns
-
-LEVELS = ("ok", "margin_call", "liquidation")
+from .figures import LEVELS, Contributors, FigureColumns
 
 
 def level_change(was: int, now: int) -> str:
@@ -23,8 +21,10 @@ def level_change(was: int, now: int) -> str:
     return LEVELS[now] if now > was else "recovery"
 
 
-# (kind, level, previous level) of each move between two levels
-_CHANGES = {(w, n): (level_change(w, n), LEVELS[n], LEVELS[w]) for w in range(3) for n in range(3) if w != n}
+# (kind, level, previous level) of each move between two levels, at 3 x previous + level (None: no move)
+_CHANGES: list[tuple[str, str, str] | None] = [
+    (level_change(w, n), LEVELS[n], LEVELS[w]) if w != n else None for w in range(3) for n in range(3)
+]
 
 
 class EventBatch:
@@ -75,7 +75,7 @@ class Event:
     ``RiskEngine.account``); ``contributors``: under deribit-pm or a grid, the positions losing most in the account's
     worst scenario (instrument, quantity, P&L in USD); ``timestamp``: of the update, in ms, when it had one."""
 
-    __slots__ = ("_account", "_at", "_kind", "_level", "_previous", "_source", "_timestamp")
+    __slots__ = ("_account", "_at", "_change", "_source", "_timestamp")  # (_change: kind, level, previous)
 
     def __init__(
         self,
@@ -87,7 +87,7 @@ class Event:
         figures: dict[str, Any],
         contributors: tuple[dict[str, Any], ...] = (),
     ) -> None:
-        self._kind, self._account, self._level, self._previous, self._timestamp = kind, account, level, previous, timestamp
+        self._change, self._account, self._timestamp = (kind, level, previous), account, timestamp
         self._source: EventBatch | _Given = _Given(figures, tuple(contributors))
         self._at = 0
 
@@ -99,22 +99,26 @@ class Event:
         event of row ``at`` reads its figures and contributors from that row (made when first read).  A crash
         makes thousands at once: one loop here, each event's slots set directly."""
         new = object.__new__
+        changes = _CHANGES
         out: list[Event] = []
         append = out.append
         for at, (w, n, account) in enumerate(zip(was, now, accounts)):
+            change = changes[3 * w + n] if 0 <= w < 3 and 0 <= n < 3 else None
+            if change is None:
+                raise ValueError(f"no level change: {w!r} to {n!r}")
             event = new(cls)
-            try:
-                event._kind, event._level, event._previous = _CHANGES[w, n]
-            except KeyError:
-                raise ValueError(f"no level change: {w!r} to {n!r}") from None
-            event._account, event._timestamp, event._source, event._at = account, timestamp, batch, at
+            event._change = change
+            event._account = account
+            event._timestamp = timestamp
+            event._source = batch
+            event._at = at
             append(event)
         return out
 
     @property
     def kind(self) -> str:
         """margin_call, liquidation or recovery."""
-        return self._kind
+        return self._change[0]
 
     @property
     def account(self) -> Any:
@@ -124,12 +128,12 @@ class Event:
     @property
     def level(self) -> str:
         """The level after the update (one of LEVELS)."""
-        return self._level
+        return self._change[1]
 
     @property
     def previous(self) -> str:
         """The level before it."""
-        return self._previous
+        return self._change[2]
 
     @property
     def timestamp(self) -> int | None:
@@ -147,8 +151,7 @@ class Event:
         return self._source.contributors_of(self._at)
 
     def _fields(self) -> tuple[Any, ...]:
-        return (self._kind, self._account, self._level, self._previous, self._timestamp, self.figures,
-                self.contributors)  # fmt: skip
+        return (*self._change, self._account, self._timestamp, self.figures, self.contributors)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Event):
@@ -158,28 +161,32 @@ class Event:
     __hash__ = None  # type: ignore[assignment]  # the figures are a dictionary
 
     def __repr__(self) -> str:
-        return (f"Event(kind={self._kind!r}, account={self._account!r}, level={self._level!r}, "
-                f"previous={self._previous!r}, timestamp={self._timestamp!r}, contributors={self.contributors!r})")  # fmt: skip
+        kind, level, previous = self._change
+        return (f"Event(kind={kind!r}, account={self._account!r}, level={level!r}, previous={previous!r}, "
+                f"timestamp={self._timestamp!r}, contributors={self.contributors!r})")  # fmt: skip
 
     def to_dict(self) -> dict[str, Any]:
+        kind, level, previous = self._change
         return {
-            "kind": self._kind,
+            "kind": kind,
             "account": self._account,
-            "level": self._level,
-            "previous": self._previous,
+            "level": level,
+            "previous": previous,
             "timestamp": self._timestamp,
             "figures": self.figures,
             "contributors": list(self.contributors),
         }
 
     def __getstate__(self) -> tuple[Any, ...]:
-        return self._kind, self._account, self._level, self._previous, self._timestamp, self._source, self._at
+        kind, level, previous = self._change
+        return kind, self._account, level, previous, self._timestamp, self._source, self._at
 
     def __setstate__(self, state: Any) -> None:
         if isinstance(state, dict):  # written when an event was a dataclass: its fields by name
             source = _Given(state["figures"], tuple(state["contributors"]))
             state = (state["kind"], state["account"], state["level"], state["previous"], state["timestamp"], source, 0)
-        self._kind, self._account, self._level, self._previous, self._timestamp, self._source, self._at = state
+        kind, self._account, level, previous, self._timestamp, self._source, self._at = state
+        self._change = (kind, level, previous)
 
 
 __all__ = ["LEVELS", "Event", "EventBatch", "level_change"]

@@ -14,12 +14,14 @@ import numpy as np
 
 from .._types import FloatArray, IntArray
 
+LEVELS = ("ok", "margin_call", "liquidation")  # an account's levels, by code (the engine's `_level`)
+
 
 class FigureColumns:
-    """Figures of some accounts: ``names`` are the account's label, its level, then one per column of ``block``
-    (numbers, one row per account).  With ``worst`` (group key, scenario index, P&L in USD per account, the
-    groups' names and each group's scenario labels), accounts with a group (key >= 0) also get worst_group,
-    worst_scenario and worst_pnl_usd."""
+    """Figures of some accounts: ``names`` are the account's label, its level (``levels``: codes into LEVELS),
+    then one per column of ``block`` (numbers, one row per account).  With ``worst`` (group key, scenario index,
+    P&L in USD per account, the groups' names and each group's scenario labels), accounts with a group (key >= 0)
+    also get worst_group, worst_scenario and worst_pnl_usd."""
 
     __slots__ = ("_dicts", "accounts", "block", "levels", "names", "worst")
 
@@ -27,7 +29,7 @@ class FigureColumns:
         self,
         names: Sequence[str],
         accounts: list[Any],
-        levels: list[str],
+        levels: list[int],
         block: FloatArray,
         worst: tuple[IntArray, IntArray, FloatArray, Sequence[str], Sequence[Sequence[str]]] | None = None,
     ) -> None:
@@ -44,7 +46,7 @@ class FigureColumns:
         if self._dicts is None:
             names = self.names
             out = [
-                dict(zip(names, (account, level, *numbers)))
+                dict(zip(names, (account, LEVELS[level], *numbers)))
                 for account, level, numbers in zip(self.accounts, self.levels, self.block.tolist())
             ]
             if self.worst is not None:
@@ -61,7 +63,9 @@ class FigureColumns:
         if len(state) == 3:  # (saved as columns: the label's, the level's, then one per figure)
             names, columns, worst = state
             state = (names, list(columns[0]), list(columns[1]), np.column_stack(columns[2:]).astype(np.float64), worst)
-        self.names, self.accounts, self.levels, self.block, self.worst = state
+        names, accounts, levels, block, worst = state
+        levels = [LEVELS.index(level) if isinstance(level, str) else level for level in levels]  # (saved as names)
+        self.names, self.accounts, self.levels, self.block, self.worst = names, accounts, levels, block, worst
         self._dicts = None
 
 
@@ -105,4 +109,4 @@ class Contributors:
         self._tuples = None
 
 
-__all__ = ["Contributors", "FigureColumns"]
+__all__ = ["LEVELS", "Contributors", "FigureColumns"]
