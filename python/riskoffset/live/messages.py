@@ -132,7 +132,7 @@ class _Fields:
         value = self.data.get(key)
         if type(value) is float:  # (JSON's usual numbers first)
             x = value
-        elif type(value) is int and -(2**1023) < value < 2**1023:  # (a bool is not of type int)
+        elif type(value) is int and -(2**1023) < value < 2**1023:  # (a float holds it; a bool is not of type int)
             x = float(value)
         else:
             if value is None:
