@@ -133,7 +133,9 @@ def test_paradex_preset_data() -> None:
     ext = dict(zip(s.price_move[16:].tolist(), s.weight[16:].tolist()))
     for move, weight in ext.items():  # weight = 0.16 / |move|, as published (rounded)
         assert weight == pytest.approx(0.16 / abs(move), abs=0.006)
-    assert "docs.paradex.trade" in spec.source and "2026-11-24" in spec.source
+    # Its provenance: the file's date, and docs/margin.md, which names the public page it was read from.
+    assert "docs/margin.md" in spec.source and "2026-11-24" in spec.source
+    assert "https://docs.paradex.trade/" in (Path(__file__).parents[1] / "docs" / "margin.md").read_text()
     path = Path(ro.__file__).parent / "data" / "margin" / "paradex_2026-11-24.json"
     doc = json.loads(path.read_text())
     assert any("unverified" in note for note in doc["notes"])
