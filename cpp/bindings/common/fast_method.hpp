@@ -28,21 +28,20 @@ class FastArgs {
   pybind11::handle object(Py_ssize_t i) const { return args_[i]; }
   // An int (or an object with __index__, such as a numpy integer).
   std::int64_t integer(Py_ssize_t i, const char* name) const {
-    const long long v = PyLong_AsLongLong(args_[i]);
-    if (v == -1 && PyErr_Occurred()) {
+    std::int64_t v = 0;
+    if (!read_integer(args_[i], v)) {
       PyErr_Clear();
       throw pybind11::type_error(what(name) + " must be an integer that fits 64 bits");
     }
-    return static_cast<std::int64_t>(v);
+    return v;
   }
   std::int64_t integer(Py_ssize_t i, const char* name, std::int64_t otherwise) const {
     return i < n_ ? integer(i, name) : otherwise;
   }
   // A float or an int (or an object with __float__).
   double number(Py_ssize_t i, const char* name) const {
-    if (PyFloat_CheckExact(args_[i])) return PyFloat_AS_DOUBLE(args_[i]);
-    const double v = PyFloat_AsDouble(args_[i]);
-    if (v == -1.0 && PyErr_Occurred()) {
+    double v = 0.0;
+    if (!read_number(args_[i], v)) {
       PyErr_Clear();
       throw pybind11::type_error(what(name) + " must be a number");
     }
@@ -70,19 +69,11 @@ class FastArgs {
   }
   // A list or tuple of ints (or objects with __index__), as a vector.
   std::vector<std::int64_t> integers(Py_ssize_t i, const char* name) const {
-    return sequence<std::int64_t>(i, name, "integers that fit 64 bits", [](PyObject* o, std::int64_t& v) {
-      const long long x = PyLong_AsLongLong(o);
-      v = static_cast<std::int64_t>(x);
-      return !(x == -1 && PyErr_Occurred());
-    });
+    return sequence<std::int64_t>(i, name, "integers that fit 64 bits", read_integer);
   }
   // A list or tuple of numbers (floats, ints or objects with __float__), as a vector.
   std::vector<double> numbers(Py_ssize_t i, const char* name) const {
-    return sequence<double>(i, name, "numbers", [](PyObject* o, double& v) {
-      if (PyFloat_CheckExact(o)) return v = PyFloat_AS_DOUBLE(o), true;
-      v = PyFloat_AsDouble(o);
-      return !(v == -1.0 && PyErr_Occurred());
-    });
+    return sequence<double>(i, name, "numbers", read_number);
   }
   // A C-contiguous array of T: the argument itself when it is one, else converted (as pybind11's forcecast).
   template <typename T>
@@ -97,6 +88,17 @@ class FastArgs {
 
  private:
   std::string what(const char* name) const { return std::string(method_) + ": " + name; }
+  // One argument or entry read into `v`: false, with the Python error set, when it is not one.
+  static bool read_integer(PyObject* o, std::int64_t& v) {
+    const long long x = PyLong_AsLongLong(o);
+    v = static_cast<std::int64_t>(x);
+    return !(x == -1 && PyErr_Occurred());
+  }
+  static bool read_number(PyObject* o, double& v) {
+    if (PyFloat_CheckExact(o)) return v = PyFloat_AS_DOUBLE(o), true;
+    v = PyFloat_AsDouble(o);
+    return !(v == -1.0 && PyErr_Occurred());
+  }
   template <typename T, typename Read>
   std::vector<T> sequence(Py_ssize_t i, const char* name, const char* kind, Read read) const {
     PyObject* o = args_[i];
