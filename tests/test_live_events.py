@@ -200,9 +200,9 @@ def test_events_of_accounts_whose_largest_group_awaits_its_search_show_it_search
     assert btc is not None and engine._worst_stale[:, btc].any()
     contributors = engine._contributors
 
-    def counting(rows: Any, top: int = 3) -> Any:
+    def counting(rows: Any, top: int = 3, worst: Any = None) -> Any:
         searched_late.append(len(rows))
-        return contributors(rows, top)
+        return contributors(rows, top, worst)
 
     monkeypatch.setattr(engine, "_contributors", counting)
     engine.subscribe(record)

@@ -1777,7 +1777,8 @@ class RiskEngine:
         event is first read.  ``captured``: what the refresh that moved them captured (`LiveRefresh`); without
         it they are read from the engine's arrays now."""
         if captured is None:
-            figures, contributors = self._columns(rows), self._contributors(rows) if self._worst_kept() else None
+            figures = self._columns(rows)  # (the worst scenarios found: the contributors read them from it)
+            contributors = None if figures.worst is None else self._contributors(rows, worst=figures.worst[:2])
         else:
             figures, contributors = self._captured_columns(rows, captured)
         batch = EventBatch(figures, contributors)
@@ -1812,8 +1813,10 @@ class RiskEngine:
         if waits is not None and waits.any():
             awaiting = np.flatnonzero(waits)
             again = rows[awaiting]
-            found = self._contributors(again, instrument.shape[1])  # (finds their worst scenario first)
-            worst[awaiting, 1] = self._figures(again)[2][1]
+            self._fresh_worst(again)  # (their worst scenarios found, as queries find them)
+            found_worst = self._figures(again)[2][:2]
+            found = self._contributors(again, instrument.shape[1], found_worst)
+            worst[awaiting, 1] = found_worst[1]
             instrument[awaiting], quantity[awaiting], pnl[awaiting] = found.instrument, found.quantity, found.pnl
         # (the captured columns are the figures' own order, but for the worst P&L, sixth)
         block = np.concatenate((values[:, :5], values[:, 6:]), axis=1)
@@ -1824,10 +1827,16 @@ class RiskEngine:
         """Whether the engine keeps each account's worst scenario (portfolio margin, a scenario grid)."""
         return self.pm or self._grid is not None
 
-    def _contributors(self, rows: IntArray, top: int = TOP_CONTRIBUTORS) -> Contributors:
+    def _contributors(
+        self, rows: IntArray, top: int = TOP_CONTRIBUTORS, worst: tuple[IntArray, IntArray] | None = None
+    ) -> Contributors:
         """Per account of ``rows`` (under deribit-pm or a grid), the ``top`` positions whose P&L in the account's
-        worst scenario (of its largest group) is most negative, in USD (ties by instrument row)."""
-        self._fresh_worst(rows)
+        worst scenario (of its largest group) is most negative, in USD (ties by instrument row).  ``worst``: their
+        largest group and its worst scenario when the caller has them (found after `_fresh_worst`)."""
+        if worst is None:
+            self._fresh_worst(rows)
+            worst = self._figures(rows)[2][:2]
+        worst_key, worst_index = worst
         p = self.positions
         starts, ends = p.ranges(rows)
         if self._grid is not None:  # (a grid's groups: the settlement currencies, valued at the account view's prices)
@@ -1835,7 +1844,6 @@ class RiskEngine:
         else:
             key, vectors = self._inputs.instrument_key, self._inputs.vectors
             rate = np.where(self._keys.coin, self._keys.index, 1.0).astype(np.float64)
-        worst_key, worst_index, _ = self._figures(rows)[2]
         instrument, quantity, pnl = _core.margin.worst_contributors(
             starts, ends, p.indices, p.quantity, key, vectors, worst_key, worst_index, rate, top
         )
