@@ -310,6 +310,11 @@ std::int64_t price_greeks_order(const PricingInputs& in, const PricingOutputs& o
       if (bad < c1 - c0 && first_bad_flag < 0) first_bad_flag = static_cast<std::int64_t>(c0 + bad);
       flag = FlagColumn{nullptr, chunk_calls, 1};
       flag_base = c0;
+      // The next chunk's strings requested now, to arrive while this chunk computes: 'U4' flags stream 16 bytes
+      // an option, and in 4 KB pages the hardware prefetcher stops at every page (every 256 options).
+      const auto* next = static_cast<const char*>(in.flag_strings.row(c1));
+      const auto* next_end = static_cast<const char*>(in.flag_strings.row(std::min(end, c1 + kChunkVectors * W)));
+      for (; next < next_end; next += 64) __builtin_prefetch(next);
     }
     const std::size_t whole = (c1 - c0) / W;  // full vectors in the chunk; a partial one follows at most once
     const bool partial = whole * W < c1 - c0;
