@@ -102,6 +102,16 @@ def test_bad_scenario_inputs() -> None:
         ro.revalue(FLAG, FORWARD, STRIKE, T, SIGMA_STATES[:, 0], np.array([0.1, -1.0]))
     with pytest.raises(ValueError, match="vol_state"):
         ro.revalue(FLAG, FORWARD, STRIKE, T, SIGMA_STATES, MOVE, vol_state=VOL_STATE + 1)
+    # int32 states are checked by the kernel, wider ones before they are narrowed (2**32 would wrap to 0)
+    for bad in (-1, 3, 2**31 - 1):
+        states = VOL_STATE.copy()
+        states[5] = bad
+        with pytest.raises(ValueError, match=r"vol_state entries must lie in \[0, 3\)"):
+            ro.revalue(FLAG, FORWARD, STRIKE, T, SIGMA_STATES, MOVE, vol_state=states)
+    wide = VOL_STATE.astype(np.int64)
+    wide[0] = 2**32
+    with pytest.raises(ValueError, match=r"vol_state entries must lie in \[0, 3\)"):
+        ro.revalue(FLAG, FORWARD, STRIKE, T, SIGMA_STATES, MOVE, vol_state=wide)
     with pytest.raises(ValueError, match="sigma"):
         ro.revalue(FLAG, FORWARD, STRIKE, T, SIGMA_STATES[:10], MOVE)
     negative = SIGMA_STATES.copy()

@@ -14,6 +14,7 @@ from ._inputs import thread_count
 from ._types import FloatArray
 
 _FLOAT64 = np.dtype(np.float64)
+_INT32 = np.dtype(np.int32)
 
 
 def _column(value: Any) -> FloatArray:
@@ -91,10 +92,11 @@ def revalue(
         states = np.asarray(vol_state)
         if states.shape != (m,) or states.dtype.kind not in "iu":
             raise ValueError(f"vol_state must be {m} integers, got {states.dtype} of shape {states.shape}")
-        listed = states.tolist()  # builtin min and max: a few times cheaper than numpy's on tens of entries
-        if m and (min(listed) < 0 or max(listed) >= sig.shape[1]):
-            raise ValueError(f"vol_state entries must lie in [0, {sig.shape[1]})")
-        states = states.astype(np.int32, copy=False)
+        # int32 states are range-checked by the kernel (the error is worded below); other widths here, before
+        # the conversion could wrap them
+        if states.dtype != _INT32 or n == 0:
+            _check_states(states, sig.shape[1])
+            states = states.astype(np.int32, copy=False)
     shift = None if time_shift is None else np.broadcast_to(np.asarray(time_shift, dtype=np.float64), (m,))
     strikes = per_instrument("strike", strike)  # read for options only: forward-like rows may carry NaN
     values, bad = _core.scenarios.scenario_values(
@@ -114,8 +116,15 @@ def revalue(
         base_out,
     )
     if bad >= 0:
+        _check_states(states, sig.shape[1])
         raise invalid_scenario_input(int(bad), m)
     return values
+
+
+def _check_states(states: np.ndarray, n_states: int) -> None:
+    listed = states.tolist()  # builtin min and max: a few times cheaper than numpy's on tens of entries
+    if listed and (min(listed) < 0 or max(listed) >= n_states):
+        raise ValueError(f"vol_state entries must lie in [0, {n_states})")
 
 
 def invalid_scenario_input(bad: int, m: int) -> ValueError:
