@@ -89,6 +89,37 @@ def test_span_2k_accounts_vs_per_account_path(
 
 
 @pytest.mark.benchmark(group="SPAN margin, many accounts, public ro.margin")
+def test_span_2k_accounts_across_an_inter_spread_vs_per_account_path(benchmark: Any, market: ro.Market) -> None:
+    """The bundled file with an inter-commodity spread between BTC and ETH (a 50 % weighted-price credit, BTC
+    1 : ETH 10), which most of the book's accounts hold both of: the pass forms it for every account (before, each
+    such account took the per-account path).  >= 5x the per-account path, agreeing account by account."""
+    import copy
+
+    from riskoffset.margining.span.model import DeltaSpread, Leg
+
+    span, extra = load_params("sample")
+    span = copy.deepcopy(span)
+    legs = (Leg("BTC", "", "", "A", 1.0), Leg("ETH", "", "", "B", 10.0))
+    span.orgs[0].inter_spreads = (DeltaSpread(1, "W", {1: 50.0}, {}, legs),)
+    params = {"file": span, "mapping": extra["mapping"]}
+    disabled = getattr(benchmark, "disabled", False)
+    book = exchange_book(market, 300 if disabled else 2_000, seed=8)
+    ro.margin(book, market, "span", params)
+    result = benchmark.pedantic(ro.margin, args=(book, market, "span", params), rounds=5, iterations=1)
+    old = span_margin_python(book, span, params["mapping"])
+    _agree(result, old)
+    credited = int(np.count_nonzero(result.groups.components["inter_spread_credit"]))  # type: ignore[attr-defined]
+    assert credited >= len(book.accounts) // 4, f"{credited} accounts formed the spread"
+    if not disabled:
+        ours = float(benchmark.stats.stats.median)
+        baseline = median_time(lambda: span_margin_python(book, span, params["mapping"]), 1)
+        benchmark.extra_info.update(
+            accounts=len(book.accounts), credited=credited, python_path_s=baseline, ratio=baseline / ours
+        )
+        assert baseline / ours >= 5.0, f"ro.margin span {ours:.3f} s vs the per-account path {baseline:.3f} s"
+
+
+@pytest.mark.benchmark(group="SPAN margin, many accounts, public ro.margin")
 def test_span_100k_accounts(benchmark: Any, market: ro.Market, span_params: dict[str, Any]) -> None:
     """100,000 accounts x 20 positions through the pass (absolute figure only: the per-account path would take
     minutes); sampled accounts are checked against their own one-account books."""

@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from riskoffset.margining.span import bulk
 from riskoffset.margining.span.algorithm import load_params
-from riskoffset.margining.span.model import DeltaSpread, Leg
+from riskoffset.margining.span.model import DeltaSpread, Leg, ScanLeg, ScanSpread
 from test_live_engine import EXAMPLES, MARKET, OPS, OPTIONS, assert_matches, run
 
 DATA = Path(ro.__file__).resolve().parent / "data"
@@ -141,27 +141,35 @@ def test_a_trade_beyond_what_span_nets_changes_nothing() -> None:
         assert_matches(engine, "X:SM")
 
 
-def inter_spread_params() -> dict[str, Any]:
-    """The sample file with an inter-commodity spread between BTC and ETH: an account holding both is computed
-    by SPAN's full path (`span_account`), never by the compiled one-account call."""
+def inter_spread_params(scanning: bool = False) -> dict[str, Any]:
+    """The sample file with an inter-commodity spread between BTC and ETH: a delta spread (a 50 % weighted-price
+    credit), which the compiled call forms, or a scanning spread, which sends an account holding both to SPAN's
+    full path (`span_account`)."""
     span, extra = load_params("sample")
     span = copy.deepcopy(span)  # (the parsed sample is shared by every call on its path)
-    legs = (Leg("BTC", "", "", "A", 1.0), Leg("ETH", "", "", "B", 10.0))
-    span.orgs[0].inter_spreads = (DeltaSpread(1, "W", {1: 50.0}, {}, legs),)  # (a 50 % credit)
+    if scanning:
+        scan_legs = (ScanLeg("BTC", True), ScanLeg("ETH", False))
+        span.orgs[0].inter_spreads = (ScanSpread(1, {1: 50.0}, scan_legs),)
+    else:
+        legs = (Leg("BTC", "", "", "A", 1.0), Leg("ETH", "", "", "B", 10.0))
+        span.orgs[0].inter_spreads = (DeltaSpread(1, "W", {1: 50.0}, {}, legs),)
     return {"file": span, "mapping": extra["mapping"]}
 
 
-def test_a_trade_of_an_account_spans_full_path_computes_takes_that_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    """B holds BTC and ETH, which the inter spread links: its trade goes through SPAN's full path; A holds only
-    BTC: its trade stays in the compiled call.  Both end where a from-scratch computation does."""
-    engine = engine_of(True, inter_spread_params())
+@pytest.mark.parametrize("scanning", [False, True], ids=["delta spread", "scanning spread"])
+def test_a_trade_of_an_account_spans_full_path_computes_takes_that_path(monkeypatch: pytest.MonkeyPatch,
+                                                                        scanning: bool) -> None:  # fmt: skip
+    """B holds BTC and ETH, which the inter spread links: its trade goes through SPAN's full path under a scanning
+    spread and stays in the compiled call under a delta spread; A holds only BTC: its trade stays in the compiled
+    call.  Both end where a from-scratch computation does."""
+    engine = engine_of(True, inter_spread_params(scanning))
     full: list[Any] = []
     real = bulk.span_account
     monkeypatch.setattr(bulk, "span_account", lambda *a, **k: full.append(k.get("account")) or real(*a, **k))
     engine.on_trade("A", "BTC-PERPETUAL", 10_000.0, MARKET.marks["BTC-PERPETUAL"])
     assert full == []
     engine.on_trade("B", "ETH-PERPETUAL", 500.0, MARKET.marks["ETH-PERPETUAL"])
-    assert full == ["B"]
+    assert full == (["B"] if scanning else [])
     assert_matches(engine, "X:SM")
 
 

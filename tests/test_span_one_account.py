@@ -73,13 +73,19 @@ def test_file_variants_match_the_many_account_path(variant: str, monkeypatch: py
     assert _check_every_account(span, opts, len(variant), monkeypatch) >= 40
 
 
-def test_a_cross_commodity_spread_routes_the_account(monkeypatch: pytest.MonkeyPatch) -> None:
-    """two_cc.spn links AAA and BBB by an inter spread: an account holding both goes to the full path (None), one
-    holding either alone is computed, and equals the many-account path."""
+def test_an_inter_spread_is_formed_in_the_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    """two_cc.spn links AAA and BBB by an inter spread: an account holding both is computed with its credit (1 AF
+    long, 3 BF short form one spread: below the sum of the two alone), as is one holding either alone, and each
+    equals the many-account path."""
     span = parse_span(TWO_CC)
     aaa, bbb = span.row("AF:101"), span.row("BF:201")
-    both = bulk.span_one_account(span, np.array([aaa, bbb]), np.array([1.0, -1.0]), SpanOptions())
-    assert both is None
+    both = bulk.span_one_account(span, np.array([aaa, bbb]), np.array([1.0, -3.0]), SpanOptions())
+    alone = [bulk.span_one_account(span, np.array([r]), np.array([q]), SpanOptions()) for r, q in ((aaa, 1.0), (bbb, -3.0))]
+    assert both is not None and alone[0] is not None and alone[1] is not None
+    assert both[1] < alone[0][1] + alone[1][1]
+    cols = bulk.span_margins(span, ["a"], np.zeros(2, np.int64), np.array([aaa, bbb]), np.array([1.0, -3.0]), SpanOptions())
+    assert both == (cols.initial[0], cols.maintenance[0], cols.currencies[int(cols.currency[0])])
+    assert cols.components["inter_spread_credit"][0] < 0
     for row in (aaa, bbb):
         one = bulk.span_one_account(span, np.array([row]), np.array([-2.0]), SpanOptions())
         cols = bulk.span_margins(span, ["a"], np.zeros(1, np.int64), np.array([row]), np.array([-2.0]), SpanOptions())

@@ -165,9 +165,9 @@ def test_scan_tiers_by_the_pass(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert cols.components["scan_risk"][0] == 0.0 and int(cols.worst_index[0]) == -1
 
 
-def test_accounts_outside_the_pass_take_span_account(monkeypatch: pytest.MonkeyPatch) -> None:
-    """two_cc.spn: an inter spread links AAA and BBB, so an account holding both is computed by span_account;
-    accounts holding one of them go through the pass.  All agree with span_account."""
+def test_accounts_across_an_inter_spread_stay_in_the_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    """two_cc.spn: an inter spread (weighted price) links AAA and BBB; the account holding both goes through the
+    pass with its inter credit, as those holding one of them do.  All agree with span_account."""
     span = parse_span(TWO_CC)
     calls: list[Any] = []
     real = bulk.span_account
@@ -182,7 +182,8 @@ def test_accounts_outside_the_pass_take_span_account(monkeypatch: pytest.MonkeyP
     qty = np.array([10.0, -7.0, 3.0, -5.0, 2.0, -9.0, -3.0])
     account = np.array([0, 0, 1, 1, 2, 2, 0])
     cols = bulk.span_margins(span, ["aaa", "bbb", "both"], account, rows, qty, SpanOptions())
-    assert calls == ["both"]
+    assert calls == []
+    assert cols.components["inter_spread_credit"][2] == -180.0  # (tests/test_span_inter_pass.py works it by hand)
     for a in range(3):
         r, q = net_positions(rows[account == a], qty[account == a])
         ref = real(span, r, q, SpanOptions())

@@ -69,9 +69,9 @@ void register_span(py::module_& m) {
               RO_CHECK(indptr.data()[a] <= indptr.data()[a + 1], "indptr decreases at account " + std::to_string(a));
             const SpanAccount::Many many = self.accounts(indptr.data(), n_accounts, rows.data(), n.data());
             const auto size = static_cast<py::ssize_t>(n_accounts);
-            py::array_t<std::uint8_t> covered(size), formed(size);
-            py::array_t<double> initial(size), maintenance(size), scan(size), intra(size), spot(size), som(size),
-                adjustment(size), nov(size), worst_pnl(size);
+            py::array_t<std::uint8_t> covered(size), formed(size), inter_formed(size);
+            py::array_t<double> initial(size), maintenance(size), scan(size), intra(size), spot(size), inter(size),
+                som(size), adjustment(size), nov(size), worst_pnl(size);
             py::array_t<std::int64_t> currency(size), worst_cc(size), worst_index(size);
             for (std::size_t a = 0; a < n_accounts; ++a) {
               const SpanAccountFigures& f = many.figures[a];
@@ -81,6 +81,7 @@ void register_span(py::module_& m) {
               currency.mutable_data()[a] = f.currency;
               scan.mutable_data()[a] = d.scan_risk, intra.mutable_data()[a] = d.intra_spread_charge;
               spot.mutable_data()[a] = d.spot_charge, som.mutable_data()[a] = d.som_excess;
+              inter.mutable_data()[a] = d.inter_spread_credit, inter_formed.mutable_data()[a] = d.inter_formed;
               adjustment.mutable_data()[a] = d.initial_adjustment, nov.mutable_data()[a] = d.net_option_value;
               formed.mutable_data()[a] = d.formed, worst_cc.mutable_data()[a] = d.worst_cc;
               worst_index.mutable_data()[a] = d.worst_index, worst_pnl.mutable_data()[a] = d.worst_pnl;
@@ -88,7 +89,8 @@ void register_span(py::module_& m) {
             py::dict out;
             out["covered"] = covered, out["initial"] = initial, out["maintenance"] = maintenance;
             out["currency"] = currency, out["scan_risk"] = scan, out["intra_spread_charge"] = intra;
-            out["spot_charge"] = spot, out["som_excess"] = som, out["initial_adjustment"] = adjustment;
+            out["spot_charge"] = spot, out["inter_spread_credit"] = inter, out["som_excess"] = som;
+            out["initial_adjustment"] = adjustment, out["inter_formed"] = inter_formed;
             out["net_option_value"] = nov, out["formed"] = formed, out["worst_cc"] = worst_cc;
             out["worst_index"] = worst_index, out["worst_pnl"] = worst_pnl;
             return out;
@@ -96,7 +98,7 @@ void register_span(py::module_& m) {
           py::arg("indptr"), py::arg("rows"), py::arg("n"),
           "Accounts a holding positions indptr[a] .. indptr[a + 1] - 1: per account whether the pass covers it "
           "(else its other columns are 0 and the caller computes it), its initial and maintenance margin, "
-          "currency index, components in that currency, the kinds of intra spreads formed, and its worst "
+          "currency index, components in that currency, the kinds of intra and of inter spreads formed, and its worst "
           "scenario's CC, index and P&L (columns in a dict).  Runs without the GIL.");
 }
 

@@ -1,10 +1,11 @@
 // An account's SPAN margin from its positions: netted, grouped by combined commodity (CC), routed, the pass of
 // cpp/src/margin/span_margin.hpp in the maintenance class (and in the initial class where the file computes it
-// directly), the groups added up in the account's currency.  One account (a live trade's, a what-if order's) or
-// every account of a book (riskoffset.margining.span.bulk.span_margins) through the same steps.  An account the
-// pass does not cover (a cross-commodity spread that could form, a CC or row the pass cannot compute, several
-// currencies, a missing conversion, no position) is refused, and the caller computes it by SPAN's per-account
-// path (riskoffset.margining.span.algorithm.span_account).
+// directly), the inter-commodity delta spreads on its groups, the groups added up in the account's currency.  One
+// account (a live trade's, a what-if order's) or every account of a book
+// (riskoffset.margining.span.bulk.span_margins) through the same steps.  An account the pass does not cover (a
+// super or scanning spread that could form, a spread the pass cannot charge, a CC or row the pass cannot compute,
+// several currencies, a missing conversion, no position) is refused, and the caller computes it by SPAN's
+// per-account path (riskoffset.margining.span.algorithm.span_account).
 #pragma once
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
@@ -29,9 +30,9 @@ struct SpanAccountFigures {
 // component summed over its combined commodities, the kinds of the intra spreads formed, and its worst
 // scenario (that of the CC with the largest converted scan risk, the first of equals; -1 without one).
 struct SpanAccountDetails {
-  double scan_risk = 0.0, intra_spread_charge = 0.0, spot_charge = 0.0, som_excess = 0.0, initial_adjustment = 0.0,
-         net_option_value = 0.0;
-  std::uint8_t formed = 0;
+  double scan_risk = 0.0, intra_spread_charge = 0.0, spot_charge = 0.0, inter_spread_credit = 0.0, som_excess = 0.0,
+         initial_adjustment = 0.0, net_option_value = 0.0;
+  std::uint8_t formed = 0, inter_formed = 0;  // the kinds of the intra and of the inter spreads formed
   std::int64_t worst_cc = -1, worst_index = -1;
   double worst_pnl = 0.0;
 };
@@ -63,12 +64,13 @@ class SpanAccount {
   pybind11::ssize_t n_currencies() const { return n_currencies_; }
 
  private:
-  struct Columns {  // the pass's output for a few groups
-    std::vector<double> scan, intra, spot, som, nov, risk;
+  struct Columns {  // the pass's output for a few groups, and the inter spreads' credit per group
+    std::vector<double> scan, intra, spot, som, nov, risk, inter, price_risk, inter_orig, inter_delta;
     std::vector<std::int64_t> active;
     std::vector<std::uint8_t> formed, unsupported;
     riskoffset::SpanColumns out;
-    void resize(std::size_t n);
+    // n groups; with inter_stride > 0, what the inter spreads read (inter_stride pools a group)
+    void resize(std::size_t n, std::size_t inter_stride);
   };
   struct Position {
     std::int64_t key, units;  // (CC + 1) x rows + row; contracts in units of 1e-8
@@ -82,11 +84,15 @@ class SpanAccount {
     std::vector<std::uint8_t> checked;   // per contract row: check_row passed in both models
     std::int64_t account_currency = 0;
     Columns m, i;
+    std::vector<std::int64_t> group_of_cc;  // per CC: the account's group of it, -1 (between accounts: all -1)
+    std::vector<std::int64_t> inter_held;   // per inter spread: its CCs the account holds (0 between accounts)
+    std::vector<std::int64_t> inter_formable;
   };
   Work fresh_work() const;
   bool compute(Work& w, const std::int64_t* rows, const double* n, std::size_t count, SpanAccountFigures& out,
                SpanAccountDetails* details) const;
   bool covered(Work& w) const;
+  bool inter_spreads(const SpanModel& model, Work& w, Columns& c, std::uint8_t& formed) const;
 
   SpanModel model_m_;
   std::optional<SpanModel> model_i_;

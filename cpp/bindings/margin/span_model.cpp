@@ -127,6 +127,85 @@ SpanModel::SpanModel(const py::dict& model_in) {
                  "SPAN model: spot rate " + std::to_string(r) + " names a pool that is not one of its CC's periods");
     max_pools_ = std::max<std::size_t>(max_pools_, static_cast<std::size_t>(size));
   }
+  bind_inter(model);
+}
+
+void SpanModel::bind_inter(const SpanDict& model) {
+  const std::int64_t* pool_offset = pool_offset_.data();
+  inter_offset_ = model.array<std::int64_t>("inter_offset", n_cc + 1);
+  const std::int64_t n_pools = inter_offset_.data()[n_cc];
+  inter_member_offset_ = model.array<std::int64_t>("inter_member_offset", n_pools + 1);
+  const std::int64_t n_members = inter_member_offset_.data()[n_pools];
+  inter_member_pool_ = model.array<std::int64_t>("inter_member_pool", n_members);
+  inter_member_use_ = model.array<std::uint8_t>("inter_member_use", n_members);
+  no_move_ = model.array<std::uint8_t>("no_move", n_cc * n_points);
+  paired_ = model.array<std::int64_t>("paired", n_cc * n_points);
+  wfpr_mode_ = model.array<std::int8_t>("wfpr_mode", n_cc);
+  psr_ = model.array<double>("psr", n_cc);
+  inter_leg_offset_ = model.array<std::int64_t>("inter_leg_offset", -1);
+  const std::int64_t n_spreads = inter_leg_offset_.size() - 1;
+  RO_CHECK(n_spreads >= 0, "SPAN model: 'inter_leg_offset' needs n_spreads + 1 entries");
+  inter_method_ = model.array<std::int8_t>("inter_method", n_spreads);
+  inter_amount_ = model.array<double>("inter_amount", n_spreads);
+  inter_kind_ = model.array<std::uint8_t>("inter_kind", n_spreads);
+  const std::int64_t n_legs = inter_leg_offset_.data()[n_spreads];
+  inter_leg_cc_ = model.array<std::int64_t>("inter_leg_cc", n_legs);
+  inter_leg_pool_ = model.array<std::int64_t>("inter_leg_pool", n_legs);
+  inter_leg_side_ = model.array<double>("inter_leg_side", n_legs);
+  inter_leg_ratio_ = model.array<double>("inter_leg_ratio", n_legs);
+  inter_leg_rate_ = model.array<double>("inter_leg_rate", n_legs);
+  check_offsets(inter_offset_, n_pools, "inter_offset");
+  check_offsets(inter_member_offset_, n_members, "inter_member_offset");
+  check_offsets(inter_leg_offset_, n_legs, "inter_leg_offset");
+  for (std::int64_t c = 0; c < n_cc; ++c) {
+    const std::int64_t size = pool_offset[c + 1] - pool_offset[c];
+    const std::int64_t t0 = inter_offset_.data()[c], t1 = inter_offset_.data()[c + 1];
+    RO_CHECK(t1 > t0, "SPAN model: CC " + std::to_string(c) + ": no inter pool");
+    max_inter_pools_ = std::max<std::size_t>(max_inter_pools_, static_cast<std::size_t>(t1 - t0));
+    for (std::int64_t q = inter_member_offset_.data()[t0]; q < inter_member_offset_.data()[t1]; ++q)
+      RO_CHECK(inter_member_pool_.data()[q] >= 0 && inter_member_pool_.data()[q] < size,
+               "SPAN model: CC " + std::to_string(c) + ": an inter pool names a pool outside its CC");
+    for (std::int64_t j = 0; j < n_points; ++j) {
+      const std::int64_t p = paired_.data()[c * n_points + j];
+      RO_CHECK(p >= 0 && p <= n_points, "SPAN model: CC " + std::to_string(c) + ": paired scenario outside the points");
+    }
+    const std::int8_t mode = wfpr_mode_.data()[c];
+    RO_CHECK(mode >= 0 && mode <= 2, "SPAN model: CC " + std::to_string(c) + ": wfpr_mode outside 0..2");
+  }
+  inter_of_cc_.assign(static_cast<std::size_t>(n_cc), {});
+  inter_ccs_.assign(static_cast<std::size_t>(n_spreads), 0);
+  for (std::int64_t s = 0; s < n_spreads; ++s) {
+    const std::int8_t method = inter_method_.data()[s];
+    const std::string which = "SPAN model: inter spread " + std::to_string(s);
+    RO_CHECK(method >= 0 && method <= 2, which + ": method outside 0..2");
+    const std::int64_t l0 = inter_leg_offset_.data()[s], l1 = inter_leg_offset_.data()[s + 1];
+    RO_CHECK(l1 > l0 && (method == 2 || l1 - l0 <= 8), which + ": 1 to 8 legs");
+    RO_CHECK(method != 0 || std::isfinite(inter_amount_.data()[s]), which + ": amount not finite");
+    for (std::int64_t l = l0; l < l1; ++l) {
+      const std::int64_t c = inter_leg_cc_.data()[l];
+      RO_CHECK(c >= 0 && c < n_cc, which + ": a leg names a CC outside the file");
+      RO_CHECK(inter_leg_pool_.data()[l] >= 0 &&
+                   inter_leg_pool_.data()[l] < inter_offset_.data()[c + 1] - inter_offset_.data()[c],
+               which + ": a leg names an inter pool outside its CC");
+      RO_CHECK(std::isfinite(inter_leg_ratio_.data()[l]) && inter_leg_ratio_.data()[l] > 0,
+               which + ": leg ratio must be finite and > 0");
+      RO_CHECK(method != 1 || (std::isfinite(inter_leg_rate_.data()[l]) &&
+                               (wfpr_mode_.data()[c] == 0 || std::isfinite(psr_.data()[c]))),
+               which + ": a leg's rate or its CC's price scan range is not finite");
+      auto& list = inter_of_cc_[static_cast<std::size_t>(c)];
+      if (list.empty() || list.back() != s) list.push_back(s), ++inter_ccs_[static_cast<std::size_t>(s)];
+    }
+  }
+}
+
+SpanInterSpreads SpanModel::inter() const {
+  SpanInterSpreads x;
+  x.n = inter_method_.size();
+  x.leg_offset = inter_leg_offset_.data(), x.method = inter_method_.data(), x.amount = inter_amount_.data();
+  x.kind = inter_kind_.data(), x.leg_cc = inter_leg_cc_.data(), x.leg_pool = inter_leg_pool_.data();
+  x.leg_side = inter_leg_side_.data(), x.leg_ratio = inter_leg_ratio_.data(), x.leg_rate = inter_leg_rate_.data();
+  x.wfpr_mode = wfpr_mode_.data(), x.psr = psr_.data(), x.inter_offset = inter_offset_.data();
+  return x;
 }
 
 void SpanModel::check_row(std::int64_t i, std::int64_t c) const {
@@ -163,6 +242,9 @@ riskoffset::SpanBook SpanModel::book() const {
   b.max_pools = max_pools_;
   b.spot_offset = spot_offset_.data(), b.spot_sprd = spot_sprd_.data(), b.spot_outr = spot_outr_.data();
   b.spot_pool_offset = spot_pool_offset_.data(), b.spot_pool = spot_pool_.data();
+  b.inter_offset = inter_offset_.data(), b.inter_member_offset = inter_member_offset_.data();
+  b.inter_member_pool = inter_member_pool_.data(), b.inter_member_use = inter_member_use_.data();
+  b.no_move = no_move_.data(), b.paired = paired_.data();
   return b;
 }
 

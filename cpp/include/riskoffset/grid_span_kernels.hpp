@@ -125,6 +125,18 @@ struct SpanBook {
   const std::int64_t* spot_pool = nullptr;         // the CC's period pools whose period is the spot month, in order
   std::size_t max_pools = 0;
   std::size_t max_scan_tiers = 0;
+  // What the inter-commodity spreads read of a group (SpanColumns' price_risk and inter pools), per CC: its
+  // inter pools (one per inter tier, or one for the whole CC) from inter_offset (n_cc + 1), each summing its
+  // members' pools from inter_member_offset: bit 0 of inter_member_use adds the pool's delta before the spreads
+  // (a period inside the tier), bit 1 what the spreads took from it (a pool whose first period is inside it);
+  // n_points entries per CC of no_move (1: a scenario of time risk, no price move at full weight) and paired
+  // (the 1-based scenario of opposite vol, 0 none).
+  const std::int64_t* inter_offset = nullptr;
+  const std::int64_t* inter_member_offset = nullptr;
+  const std::int64_t* inter_member_pool = nullptr;
+  const std::uint8_t* inter_member_use = nullptr;
+  const std::uint8_t* no_move = nullptr;
+  const std::int64_t* paired = nullptr;
 };
 
 struct SpanColumns {  // one row per group
@@ -137,6 +149,13 @@ struct SpanColumns {  // one row per group
   double* risk = nullptr;                // max(scan + intra + spot, som)
   std::uint8_t* formed = nullptr;        // OR of the kinds of the spreads that formed
   std::uint8_t* unsupported = nullptr;   // 1: a spread of method 2 would form (the caller computes the group)
+  // With price_risk set (and the SpanBook's inter fields): the group's price risk max(scan - time risk - volatility
+  // risk, 0), and per inter pool (inter_stride apart per group) its delta before the spreads and what the intra
+  // spreads left of it.
+  double* price_risk = nullptr;
+  double* inter_orig = nullptr;
+  double* inter_delta = nullptr;
+  std::size_t inter_stride = 0;
 };
 
 // Groups [begin, end); scratch: 4 x max_pools + (1 + max_scan_tiers) x (n_points + 1) doubles.

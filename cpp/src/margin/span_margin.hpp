@@ -14,10 +14,14 @@
 //      the part the spreads took (from its period pools, else from the first period's intra tier) at sprd,
 //      the rest at outr;
 //   5. short option minimum per SOM tier: rate x (short calls + short puts) (GROSS) or rate x the larger;
-//   6. net option value sum n x price x cvf of premium-style options; risk = max(scan + intra + spot, SOM).
+//   6. net option value sum n x price x cvf of premium-style options; risk = max(scan + intra + spot, SOM);
+//   7. what the inter-commodity spreads read (when asked): price risk max(scan - TR - VR, 0) with time risk TR the
+//      mean loss over the no-move scenarios and volatility risk VR half the gap between the scan's scenario and
+//      its paired one, and each inter pool's delta before the spreads and after the intra spreads.
 //
-// The cross-commodity steps (super, inter and scanning spreads) are not here: the caller routes accounts that
-// need them to its own path.  No standard-library calls (cmake/check_isa_symbols.cmake).
+// The cross-commodity spreads themselves work on an account's groups together: the inter-commodity delta spreads
+// run after this pass (the bindings' SpanAccount), super and scanning spreads on the caller's own path.  No
+// standard-library calls (cmake/check_isa_symbols.cmake).
 #pragma once
 
 inline double span_abs(double a) { return a < 0 ? -a : a; }
@@ -46,11 +50,13 @@ void span_groups_kernel(const SpanBook& b, const SpanColumns& out, double* scrat
       for (std::size_t j = 0; j < m; ++j) tier_losses[t * m + j] = 0.0;
     }
     double nov = 0.0;
+    // (the CC's losses are also what its time and volatility risk read, with scan tiers too)
+    const bool total = n_st == 0 || out.price_risk != nullptr;
     for (std::int64_t p = first; p < last; ++p) {
       const auto i = static_cast<std::size_t>(b.row[p]);
       const double n = b.n[p];
       const double* __restrict a = b.arrays + i * m;
-      if (n_st == 0)
+      if (total)
         for (std::size_t j = 0; j < m; ++j) losses[j] += n * a[j];
       for (std::size_t t = 0; t < n_st; ++t) {
         if (!((b.scan_mask[i] >> t) & 1U)) continue;
@@ -184,6 +190,34 @@ void span_groups_kernel(const SpanBook& b, const SpanColumns& out, double* scrat
       if (!any) continue;
       calls = -calls, puts = -puts;
       som += rate * (gross ? calls + puts : (puts > calls ? puts : calls));
+    }
+    // 7. what the inter-commodity spreads read
+    if (out.price_risk) {
+      const std::uint8_t* no_move = b.no_move + cc * m;
+      const std::int64_t* paired = b.paired + cc * m;
+      double time_sum = 0.0;
+      std::size_t time_points = 0;
+      for (std::size_t j = 0; j < m; ++j)
+        if (no_move[j]) time_sum += losses[j], ++time_points;
+      const double time_risk = time_points ? time_sum / static_cast<double>(time_points) : 0.0;
+      double vol_risk = 0.0;
+      if (active > 0 && paired[active - 1] > 0)
+        vol_risk = span_abs(losses[active - 1] - losses[paired[active - 1] - 1]) / 2.0;
+      const double price_risk = scan - time_risk - vol_risk;
+      out.price_risk[g] = price_risk > 0.0 ? price_risk : 0.0;
+      double* inter_orig = out.inter_orig + g * out.inter_stride;
+      double* inter_delta = out.inter_delta + g * out.inter_stride;
+      const std::int64_t t0 = b.inter_offset[cc];
+      for (std::int64_t t = t0; t < b.inter_offset[cc + 1]; ++t) {
+        double before = 0.0, moved = 0.0;
+        for (std::int64_t q = b.inter_member_offset[t]; q < b.inter_member_offset[t + 1]; ++q) {
+          const auto k = static_cast<std::size_t>(b.inter_member_pool[q]);
+          if (b.inter_member_use[q] & 1U) before += orig[k];
+          if (b.inter_member_use[q] & 2U) moved += consumed[k];
+        }
+        inter_orig[t - t0] = before;
+        inter_delta[t - t0] = before - moved;
+      }
     }
     const double base = scan + intra + spot;
     out.scan[g] = scan;

@@ -47,7 +47,7 @@ from .algorithm import (
     net_positions,
     span_account,
 )
-from .model import KIND_FUTURE, KIND_OPTION, CombinedCommodity, DeltaSpread, ScanSpread, SpanFile
+from .model import KIND_FUTURE, KIND_OPTION, CombinedCommodity, DeltaSpread, PointDef, ScanSpread, SpanFile
 from .spreads import credit_rate, month_index, period_match, rate_for, tier_of
 
 #: Bits of a formed spread's charge method (calibration: per-month and weighted-price intra charges are candidates).
@@ -96,6 +96,16 @@ def compile_model(span: SpanFile, classes: dict[int, tuple[int, int]], opts: Spa
     spot_pool: list[int] = []
     spot_sprd: list[float] = []
     spot_outr: list[float] = []
+    # what the inter-commodity spreads read of each CC: its inter pools and their member pools, the pointDef's
+    # no-move and paired scenarios, how the weighted futures price risk is formed
+    inter_offset, inter_member_offset = [0], [0]
+    inter_member_pool: list[int] = []
+    inter_member_use: list[int] = []
+    inter_tier_names: list[list[str]] = []
+    no_move = np.zeros((n_cc, n_points), dtype=np.uint8)
+    paired = np.zeros((n_cc, n_points), dtype=np.int64)
+    wfpr_mode = np.zeros(n_cc, dtype=np.int8)
+    psr = np.full(n_cc, np.nan)
     rows_of_cc = np.argsort(cc_of_row, kind="stable")
     bounds = np.searchsorted(cc_of_row[rows_of_cc], np.arange(n_cc + 1))
     for c, cc in enumerate(ccs):
@@ -103,7 +113,13 @@ def compile_model(span: SpanFile, classes: dict[int, tuple[int, int]], opts: Spa
         r, r_m = classes.get(cc.org, (1, 1))
         rows = rows_of_cc[bounds[c] : bounds[c + 1]]
         pe = con.pe[rows].tolist()
-        ok = _cc_arrays(span, cc, org, rows, r, r_m, opts, arrays, delta, row_ok)
+        ok, pdef = _cc_arrays(span, cc, org, rows, r, r_m, opts, arrays, delta, row_ok)
+        for j, point in enumerate(pdef.scan_points if pdef is not None else ()):
+            no_move[c, j] = point.price == 0 and point.weight == 1.0
+            paired[c, j] = point.paired
+        wfpr_mode[c] = _WFPR_MODES.get(cc.wfpr_meth.strip().upper(), 0)
+        cc_psr = _futures_psr(span, cc, cc.org)
+        psr[c] = np.nan if cc_psr is None else cc_psr
         # delta pools: intra tiers (or "*"), then the CC's periods in order, then one that stays 0
         tiers = list(dict.fromkeys(t.tn for t in cc.intra_tiers))
         periods = sorted(set(pe))
@@ -118,6 +134,26 @@ def compile_model(span: SpanFile, classes: dict[int, tuple[int, int]], opts: Spa
             period_tier.append(tiers.index(tn) if tn is not None else -1)
         period_tier.append(-1)
         pool_offset.append(pool_offset[-1] + zero_pool + 1)
+        # inter pools: each inter tier, or the whole CC ("*"); a pool's first period (a tier pool's start, "" for
+        # the "*" pool) decides whether what the spreads took from it counts against an inter tier
+        firsts = [next((t.start for t in cc.intra_tiers if t.tn == tn), "") for tn in tiers] if tiers else [""]
+        firsts += periods
+        names = [t.tn for t in cc.inter_tiers]
+        if len(set(names)) < len(names):
+            ok = False  # an inter tier named twice: span_account keeps the last of them
+        inter_tier_names.append(names)
+        for tier in cc.inter_tiers or [None]:
+            for k, first in enumerate(firsts):
+                period = k >= n_t
+                if tier is None:
+                    use = (1 if period else 0) | 2
+                else:
+                    use = (1 if period and tier.contains(first) else 0) | (2 if tier.contains(first) else 0)
+                if use:
+                    inter_member_pool.append(k)
+                    inter_member_use.append(use)
+            inter_member_offset.append(len(inter_member_pool))
+        inter_offset.append(len(inter_member_offset) - 1)
         period_pool[rows] = [pool_of_period[p] for p in pe]
         # intra-commodity spreads (those whose legs all name this CC)
         for spread in cc.spreads:
@@ -171,6 +207,7 @@ def compile_model(span: SpanFile, classes: dict[int, tuple[int, int]], opts: Spa
             scan_mask[rows[np.array([tier.contains(p) for p in pe], dtype=bool)]] |= np.uint64(1) << np.uint64(t)
         n_scan_tiers.append(min(len(cc.scan_tiers), 64))
         supported[c] = ok and len(cc.scan_tiers) <= 64
+    inter = _inter_spreads(span, ccs, classes, inter_tier_names, psr, wfpr_mode)
     price = np.where(premium, con.price, 0.0)
     row_ok &= ~(premium & np.isnan(con.price))
     model = {
@@ -206,21 +243,114 @@ def compile_model(span: SpanFile, classes: dict[int, tuple[int, int]], opts: Spa
         "spot_outr": np.array(spot_outr, dtype=np.float64),
         "spot_pool_offset": np.array(spot_pool_offset, dtype=np.int64),
         "spot_pool": np.array(spot_pool, dtype=np.int64),
+        "inter_offset": np.array(inter_offset, dtype=np.int64),
+        "inter_member_offset": np.array(inter_member_offset, dtype=np.int64),
+        "inter_member_pool": np.array(inter_member_pool, dtype=np.int64),
+        "inter_member_use": np.array(inter_member_use, dtype=np.uint8),
+        "no_move": no_move.reshape(-1),
+        "paired": paired.reshape(-1),
+        "wfpr_mode": wfpr_mode,
+        "psr": psr,
+        **inter,
     }
     return SpanModel(model, supported, row_ok)
 
 
+#: wfprMeth codes: the price risk per delta capped at the futures price scan range (1), or that range (2).
+_WFPR_MODES = {"2": 1, "SCANRANGE_CAP": 1, "3": 2, "SCANRANGE": 2}
+
+
+def _inter_spreads(span: SpanFile, ccs: list[CombinedCommodity], classes: dict[int, tuple[int, int]],
+                   inter_tier_names: list[list[str]], psr: FloatArray, wfpr_mode: Any) -> dict[str, Any]:  # fmt: skip
+    """The inter-commodity delta spreads of every clearing org in the order they form (`spreads.inter_spread`),
+    as the "inter_*" arrays of a model: per spread its method (0 a per-spread amount shared by its CCs, 1 weighted
+    price, 2 one the pass cannot charge: the account takes span_account when it forms), amount and kind, per leg
+    its CC, inter pool, side, ratio and W credit rate.  A spread with a leg no account can hold (a CC the file
+    lacks, an inter tier its CC does not have) never forms and is left out.  Scanning spreads are routed."""
+    cc_index = {(c.org, c.cc): k for k, c in enumerate(ccs)}
+    leg_offset, method, amount, kind = [0], [], [], []
+    leg_cc, leg_pool, leg_side, leg_ratio, leg_rate = [], [], [], [], []
+    for org_i, org in enumerate(span.orgs):
+        r, r_m = classes.get(org_i, (1, 1))
+        for spread in org.inter_spreads:
+            if isinstance(spread, ScanSpread):
+                continue
+            members = [cc_index.get((org_i, leg.cc)) for leg in spread.legs]
+            if not spread.legs or any(k is None for k in members):
+                continue
+            pools = []
+            for leg, k in zip(spread.legs, members):
+                names = inter_tier_names[k]  # type: ignore[index]
+                pools.append(names.index(leg.tier) if leg.tier in names else (-1 if names else 0))
+            if min(pools) < 0:
+                continue
+            meth, per_spread, rates = _inter_charge(ccs, spread, [int(k) for k in members], r, r_m, psr, wfpr_mode)  # type: ignore[arg-type]
+            method.append(meth)
+            amount.append(per_spread)
+            kind.append(1 if spread.charge_meth in ("F", "P") else 0)  # flat and per-month: candidates
+            for leg, k, pool, rate in zip(spread.legs, members, pools, rates):
+                leg_cc.append(k)
+                leg_pool.append(pool)
+                leg_side.append(1.0 if leg.side == "A" else -1.0)
+                leg_ratio.append(leg.ratio)
+                leg_rate.append(rate)
+            leg_offset.append(len(leg_cc))
+    return {
+        "inter_leg_offset": np.array(leg_offset, dtype=np.int64),
+        "inter_method": np.array(method, dtype=np.int8),
+        "inter_amount": np.array(amount, dtype=np.float64),
+        "inter_kind": np.array(kind, dtype=np.uint8),
+        "inter_leg_cc": np.array(leg_cc, dtype=np.int64),
+        "inter_leg_pool": np.array(leg_pool, dtype=np.int64),
+        "inter_leg_side": np.array(leg_side, dtype=np.float64),
+        "inter_leg_ratio": np.array(leg_ratio, dtype=np.float64),
+        "inter_leg_rate": np.array(leg_rate, dtype=np.float64),
+    }
+
+
+def _inter_charge(ccs: list[CombinedCommodity], spread: DeltaSpread, members: list[int], r: int, r_m: int,
+                  psr: FloatArray, wfpr_mode: Any) -> tuple[int, float, list[float]]:  # fmt: skip
+    """(method, amount per spread, per-leg credit rate) of an inter spread (`spreads.spread_amounts`); method 2
+    where span_account raises once the spread forms."""
+    zero = [0.0] * len(spread.legs)
+    if len(spread.legs) > MAX_LEGS or spread.spread_type.strip().upper() in ("DELTAVOL", "DELATVOL"):
+        return 2, 0.0, zero
+    meth = spread.charge_meth
+    if meth == "W":
+        spread_rate = rate_for(spread.rates, r, r_m)
+        rates = [rate_for(leg.rates, r, r_m) if leg.rates else spread_rate for leg in spread.legs]
+        if any(x is None for x in rates) or any(wfpr_mode[k] and np.isnan(psr[k]) for k in members):
+            return 2, 0.0, zero
+        return 1, 0.0, [credit_rate(float(x)) for x in rates if x is not None]
+    if meth == "F":
+        per_spread = rate_for(spread.rates, r, r_m)
+        return (2, 0.0, zero) if per_spread is None else (0, per_spread, zero)
+    if meth == "P":
+        pmps = spread.pmps.get(r) or spread.pmps.get(r_m) or (spread.pmps[min(spread.pmps)] if spread.pmps else None)
+        periods = [
+            leg.period or next((t.start for t in ccs[k].intra_tiers if t.tn == leg.tier and t.start), "")
+            for leg, k in zip(spread.legs, members)
+        ]
+        if pmps is None or not all(periods):
+            return 2, 0.0, zero
+        val, per_month, per_spread_rate = pmps
+        months = [month_index(p) for p in periods]
+        return 0, val + per_spread_rate + per_month * (max(months) - min(months)), zero
+    return 2, 0.0, zero
+
+
 def _cc_arrays(span: SpanFile, cc: CombinedCommodity, org: Any, rows: IntArray, r: int, r_m: int, opts: SpanOptions,
-               arrays: FloatArray, delta: FloatArray, row_ok: Any) -> bool:  # fmt: skip
+               arrays: FloatArray, delta: FloatArray, row_ok: Any) -> tuple[bool, PointDef | None]:  # fmt: skip
     """The CC's contracts' risk arrays (times the pointDef weights when asked) and composite deltas, as
-    `algorithm._arrays` and `_cc_scan` read them; False when its pointDef does not fit the arrays."""
+    `algorithm._arrays` and `_cc_scan` read them, and the pointDef `_cc_scan` reads (None: no scan points); False
+    when its pointDef does not fit the arrays."""
     con = span.contracts
     if not len(rows):
-        return True
+        return True, None
     stored = con.arrays
     key = r if r in stored else (r_m if r_m in stored else (min(stored) if stored else None))
     if key is None:
-        return False
+        return False, None
     a = stored[key][rows]
     d = con.composite[key][rows].copy()
     d = np.where(np.isnan(d), con.delta[rows], d)
@@ -231,16 +361,16 @@ def _cc_arrays(span: SpanFile, cc: CombinedCommodity, org: Any, rows: IntArray, 
     if pdef is None:
         pdef = STANDARD_POINT_DEF if a.shape[1] == 16 else None
     elif len(pdef.scan_points) != a.shape[1]:
-        return False
+        return False, None
     if opts.apply_point_weights:
         if pdef is None:
-            return False
+            return False, None
         a = a * np.array([p.weight for p in pdef.scan_points])
     good = ~np.isnan(a).any(axis=1) & ~np.isnan(d)
     arrays[rows] = np.where(good[:, None], a, 0.0)
     delta[rows] = np.where(good, d, 0.0)
     row_ok[rows] = good
-    return True
+    return True, pdef
 
 
 def _leg_pools(cc: CombinedCommodity, spread: DeltaSpread, tiers: list[str], pool_of_period: dict[str, int],
@@ -361,7 +491,8 @@ def _prepare(span: SpanFile, opts: SpanOptions) -> _Prepared:
     cc_index = {(c.org, c.cc): k for k, c in enumerate(ccs)}
     spreads: list[tuple[IntArray, int]] = []
     for org_i, org in enumerate(span.orgs):
-        for spread in (*org.super_spreads, *org.inter_spreads):
+        # (the inter-commodity delta spreads are the pass's own: super and scanning spreads are routed)
+        for spread in (*org.super_spreads, *(x for x in org.inter_spreads if isinstance(x, ScanSpread))):
             members = {cc_index[(org_i, leg.cc)] for leg in spread.legs if (org_i, leg.cc) in cc_index}
             if not members:
                 continue
@@ -476,6 +607,7 @@ def span_margins(
         "scan_risk",
         "intra_spread_charge",
         "spot_charge",
+        "inter_spread_credit",
         "som_excess",
         "initial_adjustment",
         "net_option_value",
@@ -484,6 +616,7 @@ def span_margins(
     rank = {tag: i for i, tag in enumerate(CALIBRATION_ORDER)}
     calibration = {name: np.full(n_acc, rank[CALIBRATION[name]], dtype=np.int64) for name in COMPONENTS}
     calibration["intra_spread_charge"][out["formed"] != 0] = rank["candidate"]
+    calibration["inter_spread_credit"][out["inter_formed"] != 0] = rank["candidate"]
     worst_index, worst_pnl, worst_cc = out["worst_index"], out["worst_pnl"], out["worst_cc"]
     currencies = prep.cur_names
     usd = prep.usd

@@ -1,0 +1,205 @@
+"""SPAN's inter-commodity delta spreads in the compiled pass (`_core.margin.SpanAccount`, after the per-CC pass):
+random files (contracts with random risk arrays and deltas, intra and inter tiers or none, intra spreads, inter
+spreads charged F, P and W on tier and period legs, every wfprMeth, an initial class of its own rates) and random
+accounts, each account's figures from `span_margins` against `span_account` (the per-account reference) account by
+account: initial, maintenance, every component and its calibration.  Plus a hand-worked credit through the pass
+alone, and the accounts still routed to span_account (a scanning spread that could form, a spread the pass cannot
+charge)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from riskoffset.margining.span import bulk, parse_span
+from riskoffset.margining.span.algorithm import SpanOptions, net_positions, span_account
+from test_span_spreads import POINT_DEF, _d_spread, _p_leg, _t_leg
+
+PERIODS = ("202701", "202702", "202703", "202704")
+CCS = ("A", "B", "C")
+
+
+def _rates(maintenance: float, initial: float) -> str:
+    return f"<rate><r>1</r><val>{maintenance!r}</val></rate><rate><r>2</r><val>{initial!r}</val></rate>"
+
+
+def _pmps(val: float, per_month: float, per_spread: float) -> str:
+    return "".join(
+        f"<pmpsRate><r>{r}</r><val>{val * k!r}</val><pmRate>{per_month * k!r}</pmRate><psRate>{per_spread * k!r}</psRate>"
+        "</pmpsRate>"
+        for r, k in ((1, 1.0), (2, 1.25))
+    )
+
+
+def _tiers(tag: str, bounds: list[tuple[str, str, str]]) -> str:
+    body = "".join(f"<tier><tn>{tn}</tn><sPe>{s}</sPe><ePe>{e}</ePe></tier>" for tn, s, e in bounds)
+    return f"<{tag}>{body}</{tag}>"
+
+
+def _random_file(tmp_path: Path, rng: np.random.Generator, *, initial_class: bool, extra_inter: str = "") -> Path:
+    """Three CCs of four contracts each (one per period, random risk arrays and composite deltas), random tiers,
+    intra spreads and inter spreads; class 1 maintenance, and with ``initial_class`` class 2 initial with rates
+    of its own."""
+    pfs, defs = [], []
+    inter_names: dict[str, list[str]] = {}
+    for pf_id, cc in enumerate(CCS, start=1):
+        futs = []
+        for k, pe in enumerate(PERIODS):
+            arr = "".join(f"<a>{v!r}</a>" for v in np.round(rng.normal(0, 400, 16), 2).tolist())
+            delta = float(np.round(rng.choice([-1, 1]) * rng.uniform(0.2, 1.5), 3))
+            futs.append(
+                f"<fut><cId>{pf_id * 10 + k}</cId><pe>{pe}</pe><p>100</p><d>{delta!r}</d><cvf>1</cvf>"
+                f"<scanRate><r>1</r><priceScan>{float(rng.uniform(100, 900))!r}</priceScan><volScan>0</volScan></scanRate>"
+                f"<ra><r>1</r>{arr}<d>{delta!r}</d></ra></fut>"
+            )
+        pfs.append(
+            f"<futPf><pfId>{pf_id}</pfId><pfCode>{cc}</pfCode><currency>USD</currency><cvf>1</cvf>"
+            f"<valueMeth>FUT</valueMeth>{''.join(futs)}</futPf>"
+        )
+        extra = ""
+        if rng.random() < 0.5:
+            extra += _tiers("intraTiers", [("1", "202701", "202702"), ("2", "202703", "202712")])
+        names: list[str] = []
+        if rng.random() < 0.6:
+            names = ["1", "2"]
+            cut = PERIODS[int(rng.integers(1, 4))]
+            extra += _tiers("interTiers", [("1", "202701", str(int(cut) - 1)), ("2", cut, "202712")])
+        inter_names[cc] = names
+        for n in range(int(rng.integers(0, 3))):  # intra spreads on periods
+            a, b = rng.choice(len(PERIODS), 2, replace=False)
+            extra += _d_spread(n + 1, "F", _rates(float(rng.uniform(10, 300)), float(rng.uniform(10, 300))),
+                               _p_leg(cc, PERIODS[a], "A"), _p_leg(cc, PERIODS[b], "B"))  # fmt: skip
+        wfpr = str(rng.choice(["NORMAL", "1", "2", "3", "SCANRANGE_CAP", "SCANRANGE"]))
+        defs.append(
+            f"<ccDef><cc>{cc}</cc><currency>USD</currency><wfprMeth>{wfpr}</wfprMeth>"
+            f"<pfLink><exch>TX</exch><pfId>{pf_id}</pfId></pfLink>{extra}</ccDef>"
+        )
+    inter = []
+    for n in range(int(rng.integers(2, 6))):
+        members = [str(c) for c in rng.choice(CCS, int(rng.integers(2, 4)), replace=False)]
+        legs = []
+        for k, cc in enumerate(members):
+            side = "A" if k == 0 else str(rng.choice(["A", "B"]))
+            ratio = float(rng.choice([0.5, 1.0, 2.0, 3.0]))
+            if not inter_names[cc] and rng.random() < 0.3:  # (in a CC with inter tiers it would never form)
+                legs.append(_p_leg(cc, str(rng.choice(PERIODS)), side, ratio))
+            else:
+                tn = str(rng.choice(inter_names[cc])) if inter_names[cc] else "1"
+                legs.append(_t_leg(cc, side, ratio, tn))
+        if legs and all("<rs>A</rs>" in leg for leg in legs):
+            legs[-1] = legs[-1].replace("<rs>A</rs>", "<rs>B</rs>")
+        meth = "W" if n == 0 else str(rng.choice(["W", "W", "F", "P"]))
+        if meth == "W":
+            rate = _rates(float(rng.uniform(20, 90)), float(rng.uniform(20, 90)))
+        elif meth == "F":
+            rate = _rates(float(rng.uniform(-500, 200)), float(rng.uniform(-500, 200)))
+        else:
+            legs = [_p_leg(cc, str(rng.choice(PERIODS)), "A" if k == 0 else "B") for k, cc in enumerate(members)]
+            rate = _pmps(float(rng.uniform(-300, 0)), float(rng.uniform(0, 40)), float(rng.uniform(-20, 20)))
+        inter.append(_d_spread(n + 1, meth, rate, *legs))
+    classes = "<pbRateDef><r>1</r><isCust>1</isCust><acctType>SPEC</acctType><isM>1</isM></pbRateDef>"
+    if initial_class:
+        classes += "<pbRateDef><r>2</r><isCust>1</isCust><acctType>SPEC</acctType><isM>0</isM></pbRateDef>"
+    text = (
+        "<spanFile><fileFormat>4.00</fileFormat><pointInTime><date>20261204</date><clearingOrg><ec>TST</ec>"
+        f"{classes}{POINT_DEF}<exchange><exch>TX</exch>{''.join(pfs)}</exchange>{''.join(defs)}"
+        f"<interSpreads>{''.join(inter)}{extra_inter}</interSpreads></clearingOrg></pointInTime></spanFile>"
+    )
+    path = tmp_path / "inter.spn"
+    path.write_text(text)
+    return path
+
+
+def _accounts(span: Any, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    keys = [f"{cc}:{pf * 10 + k}" for pf, cc in enumerate(CCS, start=1) for k in range(len(PERIODS))]
+    sizes = rng.integers(1, 7, n)
+    account = np.repeat(np.arange(n), sizes)
+    rows = np.array([span.row(keys[i]) for i in rng.integers(0, len(keys), len(account))], dtype=np.int64)
+    qty = rng.integers(-5, 6, len(account)).astype(float)
+    return account, rows, qty
+
+
+def _compare(span: Any, account: np.ndarray, rows: np.ndarray, qty: np.ndarray, n: int,
+             monkeypatch: pytest.MonkeyPatch) -> tuple[list[Any], np.ndarray]:  # fmt: skip
+    """Every account of span_margins against span_account; returns the accounts routed to span_account and the
+    inter credits."""
+    routed: list[Any] = []
+    real = bulk.span_account
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        routed.append(kwargs.get("account"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(bulk, "span_account", counted)
+    opts = SpanOptions()
+    cols = bulk.span_margins(span, list(range(n)), account, rows, qty, opts)
+    monkeypatch.setattr(bulk, "span_account", real)
+    for a in range(n):
+        r, q = net_positions(rows[account == a], qty[account == a])
+        if not len(r):
+            continue
+        ref = span_account(span, r, q, opts)
+        assert cols.initial[a] == pytest.approx(ref.initial, rel=1e-12, abs=1e-9), a
+        assert cols.maintenance[a] == pytest.approx(ref.maintenance, rel=1e-12, abs=1e-9), a
+        for name, value in ref.components.items():
+            assert cols.components[name][a] == pytest.approx(value, rel=1e-12, abs=1e-8), (a, name)
+        result = cols[a]
+        assert result.calibration == ref.calibration, a
+    return routed, cols.components["inter_spread_credit"]
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_files_and_accounts_match_span_account(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                      seed: int) -> None:  # fmt: skip
+    rng = np.random.default_rng(seed)
+    span = parse_span(_random_file(tmp_path, rng, initial_class=seed % 2 == 1))
+    n = 80
+    account, rows, qty = _accounts(span, rng, n)
+    routed, credit = _compare(span, account, rows, qty, n, monkeypatch)
+    assert len(routed) < n // 4, f"{len(routed)} of {n} accounts left the pass"
+    in_pass = np.ones(n, dtype=bool)
+    in_pass[routed] = False
+    assert np.count_nonzero(credit[in_pass]) > 0, "no inter spread formed in the pass"
+
+
+def test_a_hand_worked_inter_credit_by_the_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    """tests/data/span/two_cc.spn's W spread (AAA A x1 v BBB B x3 at 0.5): +2 AF:101 and -9 BF:201.  AAA: scan 2 x 90
+    = 180 (scenario 13), no time or volatility risk, price risk 180 over a delta of 2 -> WFPR 90; BBB: scan 9 x 30 =
+    270, WFPR 30.  N = min(2 / 1, 9 / 3) = 2: credits 0.5 x 2 x 1 x 90 = 90 and 0.5 x 2 x 3 x 30 = 90.  With AAA's
+    spot-month charge (2 outright at 7): 450 + 14 - 180 = 284."""
+    span = parse_span(Path(__file__).parent / "data" / "span" / "two_cc.spn")
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the account was routed to span_account")
+
+    monkeypatch.setattr(bulk, "span_account", refuse)
+    rows = np.array([span.row("AF:101"), span.row("BF:201")], dtype=np.int64)
+    cols = bulk.span_margins(span, ["a"], np.zeros(2, np.int64), rows, np.array([2.0, -9.0]), SpanOptions())
+    assert cols.components["scan_risk"][0] == 450.0
+    assert cols.components["inter_spread_credit"][0] == -180.0
+    assert cols.components["spot_charge"][0] == 14.0
+    assert cols.maintenance[0] == 284.0
+    assert cols.calibration["inter_spread_credit"][0] == 1  # calibrated (W)
+
+
+def test_scanning_and_unchargeable_spreads_still_take_span_account(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """A scanning spread that could form routes its accounts to span_account, as does a delta spread of volatility
+    offsets when it forms; the others stay in the pass.  All agree with span_account."""
+    rng = np.random.default_rng(99)
+    scanning = (
+        "<sSpread><spread>9</spread><rate><r>1</r><val>50</val></rate>"
+        "<sLeg><cc>A</cc><isTarget>1</isTarget><isRequired>1</isRequired></sLeg>"
+        "<sLeg><cc>B</cc><isTarget>0</isTarget><isRequired>1</isRequired></sLeg></sSpread>"
+    )
+    span = parse_span(_random_file(tmp_path, rng, initial_class=False, extra_inter=scanning))
+    n = 60
+    account, rows, qty = _accounts(span, rng, n)
+    routed, _ = _compare(span, account, rows, qty, n, monkeypatch)
+    cc_of_row, ccs = span.combined_commodity_of_rows()
+    ccs_held = [{ccs[cc_of_row[r]].cc for r in net_positions(rows[account == a], qty[account == a])[0].tolist()}
+                for a in range(n)]  # fmt: skip
+    both = {a for a in range(n) if {"A", "B"} <= ccs_held[a]}
+    assert both and both <= set(routed)
