@@ -296,6 +296,32 @@ def test_an_out_of_order_vol_tick_is_ignored_before_its_values_are_judged() -> N
     assert _state(engine)[:-1] == before[:-1]
 
 
+@pytest.mark.parametrize("method", ["deribit-pm", "deribit-standard"])
+def test_a_refused_vol_tick_leaves_its_options_last_time(method: str) -> None:
+    """A refused ticker (a percentage for a decimal vol, or a figure that comes out non-finite) is not a quote the
+    engine applied: a later valid one stamped between the last applied and the refused one is applied, not dropped
+    as out of order (a held option's own path and the general one)."""
+    book, balances = start_book()
+    engine = ro.RiskEngine(book, MARKET, method, balances=balances)
+    name = OPTIONS[0]
+    engine.on_ticker(name, mark_iv=0.6, timestamp=10)
+    with pytest.raises(ValueError, match="percentage"):
+        engine.on_ticker(name, mark_iv=60.0, timestamp=30)
+    engine.on_ticker(name, mark_iv=0.7, timestamp=20)
+    assert engine.counters["out_of_order"] == 0 and engine.market.mark_iv[name] == 0.7
+    row = int(engine._holders_of_row(engine.table.row(name))[0])
+    saved = engine._balance[row, :].copy()
+    engine._balance[row, :] = np.nan  # an input gone bad under the tick (nothing valid does this)
+    with pytest.raises(ValueError, match="not a finite"):
+        engine.on_ticker(name, mark_iv=0.8, timestamp=40)
+    engine._balance[row, :] = saved
+    engine.on_ticker(name, mark_iv=0.75, timestamp=35)
+    assert engine.counters["out_of_order"] == 0 and engine.market.mark_iv[name] == 0.75
+    engine.on_ticker(name, mark_iv=0.9, timestamp=34)  # older than the last applied: dropped
+    assert engine.counters["out_of_order"] == 1 and engine.market.mark_iv[name] == 0.75
+    assert_priced_as_from_scratch(engine, name, "X:PM" if method == "deribit-pm" else "X:SM")
+
+
 def test_a_short_linear_options_own_tickers_under_standard_margin() -> None:
     """Deribit standard margin of a short USDC-settled option rests on its mark and, for the floor, on the
     index: its own tickers (vol, mark, forward) reprice it on the kept columns, and the account's margin is

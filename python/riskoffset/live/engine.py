@@ -1043,14 +1043,22 @@ class RiskEngine:
     def _transaction(self) -> Undo:
         return Undo(self)
 
-    def _in_order(self, key: str, timestamp: int | None) -> bool:
-        """False (and counted) for an update older than the last one applied to ``key``."""
-        if timestamp is None:
-            return True
+    def _out_of_order(self, key: str, timestamp: int) -> bool:
+        """True (and counted) for an update older than the last one applied to ``key``."""
         last = self._last_time.get(key)
         if last is not None and timestamp < last:
             self.counters["out_of_order"] += 1
+            return True
+        return False
+
+    def _in_order(self, key: str, timestamp: int | None) -> bool:
+        """False (and counted) for an update older than the last one applied to ``key``; else the update's time
+        is recorded (put back if the update fails)."""
+        if timestamp is None:
+            return True
+        if self._out_of_order(key, timestamp):
             return False
+        last = self._last_time.get(key)
         if self._undo is not None:  # (a failed update puts it back: its quotes were not applied)
             self._undo.saved_times.setdefault(key, last)
         if self._savepoints is not None:
@@ -1191,15 +1199,15 @@ class RiskEngine:
         if not self.pm or self._undo is not None or self._savepoints is not None or not self._kept_option(row):
             # (_undo: called back in an update; with savepoints every update goes through the undo log)
             return False
+        # Out of order: dropped before the market judges its values.  The quote's time is recorded only once the
+        # tick has succeeded (a refused quote leaves the last time as it was).
+        if q.timestamp is not None and self._out_of_order(name, q.timestamp):
+            return True
         m = self.market
         update = m.check_option_quote(name, q.mark_iv, q.mark_price, q.underlying_price)
         if update is None:  # (a quote the usual check does not pass: checked as every ticker is, which names it)
             marks, ivs, fw = _ticker_tables(q, name, option=True)
-            if q.timestamp is not None and not self._in_order(name, q.timestamp):
-                return True  # (out of order: dropped before the market judges its values)
             update = m.check_update(mark_iv=ivs, marks=marks or None, forwards=fw or None)
-        elif q.timestamp is not None and not self._in_order(name, q.timestamp):
-            return True
         sigma, forwards = update.mark_iv[name], update.forwards
         holders = self._holders_of_row(row)
         columns = self._option_columns
@@ -1221,6 +1229,8 @@ class RiskEngine:
                 return False
             raise self._not_finite(status)
         m.apply(update)
+        if q.timestamp is not None:
+            self._last_time[name] = int(q.timestamp)
         if len(moved):
             self._emit_rows(holders[moved], before.tolist(), q.timestamp, captured)
         self.counters["updates"] += 1
