@@ -986,3 +986,22 @@ def test_one_account_s_figures_are_those_of_the_many_account_query(method: str) 
     many = engine._rows(rows)
     for row, label in enumerate(engine.positions.labels):
         assert engine.account(label) == many[row], label
+
+
+def test_a_position_may_not_outgrow_what_a_book_nets() -> None:
+    """A fill that would take a position to 9e10 in size or beyond (the largest a Book nets exactly in units of
+    1e-8) is refused, naming the account and the instrument, with nothing changed; so is a what-if whose fills
+    would; just below the limit the engine's book still builds and a fill back nets to the position before."""
+    name = OPTIONS[0]
+    book = ro.Book.from_arrays(["A"], [name], [-5.0], instruments=MARKET.instruments)
+    engine = ro.RiskEngine(book, MARKET, balances=ro.Balances.from_mapping({"A": {"BTC": 3.0}}))
+    before = engine.account("A")
+    with pytest.raises(ValueError, match=rf"trade of account 'A' in {name}: the position would be .*below 9e\+10"):
+        engine.on_trade("A", name, 1e11, 0.05)
+    with pytest.raises(ValueError, match=r"what-if of account 'A': fill 1: the position would be"):
+        engine.what_if("A", [(name, 5e10, 0.05), (name, 5e10, 0.05)])
+    assert engine.account("A") == before and engine.book.quantity.tolist() == [-5.0]
+    engine.on_trade("A", name, 8.9e10, 0.05)
+    assert engine.book.quantity.tolist() == [8.9e10 - 5.0]
+    engine.on_trade("A", name, -8.9e10, 0.05)  # (exact below 2**53 units; here within the doubles' spacing)
+    assert engine.book.quantity.tolist() == pytest.approx([-5.0], abs=np.spacing(9e10))

@@ -326,6 +326,11 @@ class LiveRefresh {
     bool held_changed;
   };
 
+  static std::string position_too_large(double amount) {
+    return "the position would be " + py::repr(py::float_(amount)).cast<std::string>() +
+           ": its size must stay below 9e+10, the largest a book nets in units of 1e-8";
+  }
+
   OneOutcome trade(py::handle start_in, py::handle end_in, py::handle indices_in, py::handle quantity_in,
                    py::handle average_in, std::int64_t size, std::int64_t row, std::int64_t instrument, double quantity,
                    double price, double fee, std::int64_t fee_col, bool refresh, std::int64_t capture_top,
@@ -346,6 +351,7 @@ class LiveRefresh {
     const double held_average = at < 0 ? std::numeric_limits<double>::quiet_NaN() : pool.average[at];
     const riskoffset::PositionFill f = riskoffset::position_fill(held, held_average, quantity, price,
                                                                  is_future_.data()[i] != 0, inverse_.data()[i] != 0);
+    RO_CHECK(std::fabs(f.amount) < riskoffset::kMaxAmount, position_too_large(f.amount));
     const bool written_in_place = in_place && at >= 0 && f.amount != 0.0;  // (put back if a figure is non-finite)
     std::int64_t length = -2;
     if (written_in_place) {
@@ -428,6 +434,10 @@ class LiveRefresh {
       const double held_average = held_at < 0 ? std::numeric_limits<double>::quiet_NaN() : pool.average[held_at];
       const riskoffset::PositionFill f = riskoffset::position_fill(held, held_average, amounts[j], prices[j],
                                                                    is_future_.data()[i] != 0, inverse_.data()[i] != 0);
+      if (!(std::fabs(f.amount) < riskoffset::kMaxAmount)) {
+        put_back();
+        throw std::invalid_argument("fill " + std::to_string(j) + ": " + position_too_large(f.amount));
+      }
       const std::int64_t length =
           riskoffset::segment_write(pool, first, last, at, instruments[j], f.amount != 0.0, f.amount, f.average);
       acc.start[ru] = at, acc.end[ru] = at + length;

@@ -13,8 +13,10 @@
 namespace riskoffset {
 
 // Amounts are netted in integer units of 1e-8, as riskoffset.Book nets them: a position that trades back to
-// zero disappears exactly.
+// zero disappears exactly.  Exact while amounts stay below 2^53 units (about 9e7 in size); beyond, each fill rounds
+// once more.  A position may not reach kMaxAmount, the largest a Book nets (its integer sums stay inside int64).
 constexpr double kAmountUnits = 1e8;
+constexpr double kMaxAmount = 9.0e10;
 
 struct PositionPool {
   std::int64_t* indices;

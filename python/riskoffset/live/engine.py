@@ -1544,9 +1544,12 @@ class RiskEngine:
         if a is None:  # (no orders)
             return None
         p = self.positions
-        status, bad, now, captured = self._bound_refresh(None).what_if(
-            p.start, p.end, p.indices, p.quantity, p.average, p.size, a, rows, amounts, prices, fees, fee_cols
-        )
+        try:
+            status, bad, now, captured = self._bound_refresh(None).what_if(
+                p.start, p.end, p.indices, p.quantity, p.average, p.size, a, rows, amounts, prices, fees, fee_cols
+            )
+        except ValueError as exc:  # (refused with everything put back: name the account)
+            raise ValueError(f"what-if of account {p.labels[a]!r}: {exc}") from None
         if bad:
             raise self._not_finite(a)
         if status < 0 or captured is None:  # (a full pool, SPAN's full path: nothing was changed)
@@ -1596,12 +1599,15 @@ class RiskEngine:
         trade = self._bound_refresh(None).trade
         top = self.TOP_CONTRIBUTORS if refresh else 0
         in_place = self._undo is None and not anew  # (an undo points the account back at its old segment)
-        n, bad, was, now, captured, held = trade(p.start, p.end, p.indices, p.quantity, p.average, p.size, a, row_i,
-                                                 q, px, fee, fee_col, refresh, top, in_place)  # fmt: skip
-        if n == -1:  # the pool is full (nothing was written): make room (outside an update's undo, by dropping what
-            p.reserve(a, collect=self._undo is None)  # trades left behind when that is most of it) and trade
+        try:
             n, bad, was, now, captured, held = trade(p.start, p.end, p.indices, p.quantity, p.average, p.size, a,
                                                      row_i, q, px, fee, fee_col, refresh, top, in_place)  # fmt: skip
+            if n == -1:  # the pool is full (nothing was written): make room (outside an update's undo, by dropping
+                p.reserve(a, collect=self._undo is None)  # what trades left behind when that is most of it), trade
+                n, bad, was, now, captured, held = trade(p.start, p.end, p.indices, p.quantity, p.average, p.size, a,
+                                                         row_i, q, px, fee, fee_col, refresh, top, in_place)  # fmt: skip
+        except ValueError as exc:  # (refused before anything changed: name the account and the instrument)
+            raise ValueError(f"trade of account {p.labels[a]!r} in {self._names[row_i]}: {exc}") from None
         if bad:
             raise self._not_finite(a)
         if n == -3:  # (SPAN's full path)
