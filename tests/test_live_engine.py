@@ -579,7 +579,7 @@ def test_a_trade_whose_figures_overflow_changes_nothing(fee_currency: str | None
     before = pickle.dumps(engine.accounts())
     segment = engine.positions.segment(row)
     with pytest.raises(ValueError, match="not a finite number"):
-        engine.on_trade(account, name, 1e14, 1e300, fee=3.0, fee_currency=fee_currency)
+        engine.on_trade(account, name, 1e10, 1e300, fee=3.0, fee_currency=fee_currency)
     assert pickle.dumps(engine.accounts()) == before
     assert repr(engine.positions.segment(row)) == repr(segment)  # NaN average prices compare by repr
     engine.on_trade(account, name, 1.0, 0.01)  # the engine goes on
@@ -665,7 +665,7 @@ def test_the_pool_is_not_collected_inside_an_update_that_may_be_undone() -> None
     before, segments = pickle.dumps(engine.accounts()), [repr(p.segment(r)) for r in range(len(p))]
     capacity = len(p.indices)
     with pytest.raises(ValueError, match="not a finite number"):
-        engine.on_trade("A", unheld, 1e14, 1e300)
+        engine.on_trade("A", unheld, 1e10, 1e300)
     assert len(p.indices) > capacity  # grown, not collected
     assert pickle.dumps(engine.accounts()) == before
     assert [repr(p.segment(r)) for r in range(len(p))] == segments
@@ -687,7 +687,7 @@ def test_accounts_added_one_at_a_time_and_one_dropped_by_an_undone_update_keep_e
     assert_matches(engine, "X:PM")
     n = len(engine.positions)
     with pytest.raises(ValueError, match="not a finite number"):
-        engine.on_trade("dropped", OPTIONS[1], 1e14, 1e300)  # a new account whose premium overflows: undone
+        engine.on_trade("dropped", OPTIONS[1], 1e10, 1e300)  # a new account whose premium overflows: undone
     assert len(engine.positions) == n and "dropped" not in engine.positions.row_of
     engine.on_balance("after", "ETH", 2.0)  # takes the dropped account's row
     view = engine.account("after")

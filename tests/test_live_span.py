@@ -130,12 +130,12 @@ def test_a_failed_trade_in_one_compiled_call_puts_the_span_margin_back() -> None
 
 
 def test_a_trade_beyond_what_span_nets_changes_nothing() -> None:
-    """A fill that takes a position beyond the 9.2e10 contracts SPAN nets in units of 1e-8 is refused, naming
-    the contracts, and leaves the account as it was (in the compiled call and in the full path alike)."""
+    """A fill that takes a position beyond what a book (9e10) and SPAN (9.2e10 contracts) net in units of 1e-8 is
+    refused, naming it, and leaves the account as it was (in the compiled call and in the full path alike)."""
     for account, instrument in (("A", OPTIONS[0]), ("B", OPTIONS[2])):  # (A holds it; B does not yet)
         engine = engine_of(True)
         was = engine.account(account)
-        with pytest.raises(ValueError, match="contracts, beyond the 9.2e10 SPAN nets"):
+        with pytest.raises(ValueError, match=rf"trade of account '{account}' in {instrument}: .* below 9e\+10"):
             engine.on_trade(account, instrument, 1e12, 0.01)
         assert engine.account(account) == was
         assert_matches(engine, "X:SM")
