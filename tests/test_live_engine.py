@@ -1005,3 +1005,31 @@ def test_a_position_may_not_outgrow_what_a_book_nets() -> None:
     assert engine.book.quantity.tolist() == [8.9e10 - 5.0]
     engine.on_trade("A", name, -8.9e10, 0.05)  # (exact below 2**53 units; here within the doubles' spacing)
     assert engine.book.quantity.tolist() == pytest.approx([-5.0], abs=np.spacing(9e10))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda e, x: e.on_trade("A", "BTC-PERPETUAL", x, 90000.0),
+        lambda e, x: e.on_trade("A", "BTC-PERPETUAL", 10.0, x),
+        lambda e, x: e.on_trade("A", "BTC-PERPETUAL", 10.0, 90000.0, fee=x),
+        lambda e, x: e.on_balance("A", "BTC", x),
+        lambda e, x: e.set_balance("A", "BTC", x),
+        lambda e, x: e.on_index("BTC", x),
+        lambda e, x: e.on_quote("BTC-PERPETUAL", x),
+        lambda e, x: e.on_ticker(OPTIONS[0], mark_iv=x),
+        lambda e, x: e.at_risk(x),
+        lambda e, x: e.what_if("A", [("BTC-PERPETUAL", x, 90000.0)]),
+    ],
+)
+def test_an_int_beyond_the_float_range_is_a_value_error(call: Any) -> None:
+    """A Python int too large for a float (10**400) is refused as a non-finite number (ValueError, the value
+    shortened in the message), never an OverflowError, and changes nothing."""
+    book, balances = start_book()
+    engine = ro.RiskEngine(book, MARKET, balances=balances)
+    before = engine.accounts()
+    with pytest.raises(ValueError, match=r"must be finite, got 1(0){23}\.\.\. \(401 characters\)"):
+        call(engine, 10**400)
+    after = engine.accounts()
+    np.testing.assert_array_equal(after.initial, before.initial)
+    np.testing.assert_array_equal(after.equity, before.equity)

@@ -2125,10 +2125,19 @@ def _finite(value: Any, what: str) -> float:
         isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating))
     ):
         raise TypeError(f"{what} must be a number, got {value!r}")
-    x = float(value)
+    try:
+        x = float(value)
+    except OverflowError:  # (a Python int beyond the float range)
+        x = math.inf
     if not math.isfinite(x):
-        raise ValueError(f"{what} must be finite, got {value!r}")
+        raise ValueError(f"{what} must be finite, got {_shown(value)}")
     return x
+
+
+def _shown(value: Any) -> str:
+    """A value for a message: its repr, shortened when long (an int of hundreds of digits)."""
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:24]}... ({len(text)} characters)"
 
 
 _PLAIN_NUMBERS = (float, int)
@@ -2148,7 +2157,10 @@ def _trade_numbers(instrument: str, quantity: Any, price: Any, fee: Any) -> tupl
         if quantity != 0.0 and -MAX_ORDER < quantity < MAX_ORDER and 0.0 < price < _INF and -_INF < fee < _INF:
             return quantity, price, fee
     elif type(quantity) in _PLAIN_NUMBERS and type(price) in _PLAIN_NUMBERS and type(fee) in _PLAIN_NUMBERS:
-        q, px, f = float(quantity), float(price), float(fee)  # (plain numbers, ints among them)
+        try:
+            q, px, f = float(quantity), float(price), float(fee)  # (plain numbers, ints among them)
+        except OverflowError:  # (an int beyond the float range: the checks below name it)
+            q = px = f = math.nan
         if q != 0.0 and -MAX_ORDER < q < MAX_ORDER and 0.0 < px < math.inf and math.isfinite(f):
             return q, px, f
     q = _finite(quantity, "quantity")
