@@ -1033,3 +1033,21 @@ def test_an_int_beyond_the_float_range_is_a_value_error(call: Any) -> None:
     after = engine.accounts()
     np.testing.assert_array_equal(after.initial, before.initial)
     np.testing.assert_array_equal(after.equity, before.equity)
+
+
+@pytest.mark.parametrize("labels", [["A"], [1]], ids=["str labels", "int labels"])
+@pytest.mark.parametrize("new", [b"A", ("x", 1), 2**63, -(2**63) - 1, 1.5j, 2**200, "B", 7], ids=repr)
+def test_a_new_account_needs_a_label_the_book_can_hold(labels: list[Any], new: Any) -> None:
+    """A new account (its first trade or balance) is labelled by a str or an int within 64 bits (what the engine's
+    book and balances hold); anything else is refused (TypeError) with nothing changed, so they still build."""
+    book = ro.Book.from_arrays(labels, ["BTC-PERPETUAL"], [20000.0], instruments=MARKET.instruments)
+    engine = ro.RiskEngine(book, MARKET, balances=ro.Balances.from_mapping({labels[0]: {"BTC": 3.0}}))
+    fits = type(new) is str or (type(new) is int and -(2**63) <= new < 2**63)
+    for update in (lambda: engine.on_trade(new, "BTC-PERPETUAL", 10.0, 90000.0), lambda: engine.on_balance(new, "BTC", 1.0)):
+        if fits:
+            update()
+            continue
+        with pytest.raises(TypeError, match="account .*label"):
+            update()
+    assert len(engine.accounts().accounts) == (2 if fits else 1)
+    assert len(engine.book.accounts) == len(engine.accounts().accounts) and engine.balances is not None

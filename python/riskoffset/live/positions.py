@@ -49,6 +49,15 @@ Csr = tuple[IntArray, IntArray, FloatArray, FloatArray]  # indptr, indices, quan
 Saved = tuple[int, int, int]  # an account's start and end in the pool, the pool's size
 
 
+def _check_new_label(label: Any) -> None:
+    """A new account's label: a str, or an int within 64 bits (what the engine's book and balances can hold)."""
+    if type(label) is str or (type(label) is int and _INT64_MIN <= label <= _INT64_MAX):
+        return
+    text = repr(label)
+    shown = text if len(text) <= 40 else f"{text[:24]}..."
+    raise TypeError(f"account {shown}: a new account's label must be a str or an int within 64 bits")
+
+
 class Positions:
     """Per account and instrument row of an instrument table: signed amount and, for futures, the average
     entry price (NaN where there is none)."""
@@ -113,6 +122,7 @@ class Positions:
         if row is None:
             if not create:
                 raise KeyError(label)
+            _check_new_label(label)
             row = len(self.labels)
             self.labels.append(label)
             self.row_of[label] = row
