@@ -1051,3 +1051,31 @@ def test_a_new_account_needs_a_label_the_book_can_hold(labels: list[Any], new: A
             update()
     assert len(engine.accounts().accounts) == (2 if fits else 1)
     assert len(engine.book.accounts) == len(engine.accounts().accounts) and engine.balances is not None
+
+
+@pytest.mark.parametrize("stamp", [True, "5", 1.5, -1, 1e18, 2**64, 2**70], ids=repr)
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda e, t: e.on_index("BTC", 90000.0, timestamp=t),
+        lambda e, t: e.on_quote("BTC-PERPETUAL", 90100.0, timestamp=t),
+        lambda e, t: e.on_ticker(OPTIONS[0], mark_iv=0.55, timestamp=t),
+        lambda e, t: e.on_trade("A", "BTC-PERPETUAL", 10.0, 90000.0, timestamp=t),
+        lambda e, t: e.on_balance("A", "BTC", 1.0, timestamp=t),
+        lambda e, t: e.set_balance("A", "BTC", 1.0, timestamp=t),
+    ],
+)
+def test_a_timestamp_is_whole_milliseconds_as_in_deribits_messages(call: Any, stamp: Any) -> None:
+    """A direct call's timestamp is checked as a message's is (whole milliseconds since 1970, 0 to 1e15): anything
+    else is refused with nothing changed; a timestamp of 2**64 would have made every later update of that key look
+    out of order."""
+    book, balances = start_book()
+    engine = ro.RiskEngine(book, MARKET, balances=balances)
+    engine.on_index("BTC", MARKET.index["BTC"], timestamp=5)
+    before, times = engine.accounts(), dict(engine._last_time)
+    error = TypeError if isinstance(stamp, (bool, str)) else ValueError
+    with pytest.raises(error, match="timestamp must be whole milliseconds since 1970"):
+        call(engine, stamp)
+    assert engine._last_time == times
+    np.testing.assert_array_equal(engine.accounts().equity, before.equity)
+    call(engine, 10)  # a valid one goes through

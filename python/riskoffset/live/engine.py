@@ -79,7 +79,15 @@ from ..whatif import MAX_ORDER
 from .cells import SettleCells, settle_cells
 from .events import LEVELS, Event, EventBatch
 from .figures import Contributors, FigureColumns, add_worst
-from .messages import BalanceUpdate, IndexUpdate, MessageError, TickerUpdate, TradeUpdate, parse_notification
+from .messages import (
+    MAX_TIMESTAMP_MS,
+    BalanceUpdate,
+    IndexUpdate,
+    MessageError,
+    TickerUpdate,
+    TradeUpdate,
+    parse_notification,
+)
 from .positions import FEW_INSTRUMENTS, Positions
 from .rows import RowStores
 from .savepoints import Savepoints
@@ -1044,7 +1052,9 @@ class RiskEngine:
         return Undo(self)
 
     def _out_of_order(self, key: str, timestamp: int) -> bool:
-        """True (and counted) for an update older than the last one applied to ``key``."""
+        """True (and counted) for an update older than the last one applied to ``key`` (its timestamp checked)."""
+        if not (type(timestamp) is int and 0 <= timestamp < MAX_TIMESTAMP_MS):
+            timestamp = _checked_time(timestamp)  # type: ignore[assignment]
         last = self._last_time.get(key)
         if last is not None and timestamp < last:
             self.counters["out_of_order"] += 1
@@ -1442,6 +1452,8 @@ class RiskEngine:
             if row_i is None:
                 row_i = self._instrument(instrument)
             q, px, fee_amount = _trade_numbers(instrument, quantity, price, fee)
+            if timestamp is not None and not (type(timestamp) is int and 0 <= timestamp < MAX_TIMESTAMP_MS):
+                timestamp = _checked_time(timestamp)
             if trade_id is not None and str(trade_id) in self._trade_ids:
                 self.counters["duplicate_trades"] += 1
                 return
@@ -1629,6 +1641,7 @@ class RiskEngine:
     def _set_balance(
         self, account: Any, currency: str, amount: float, *, add: bool, timestamp: int | None
     ) -> None:
+        timestamp = _checked_time(timestamp)
         cur = currency_code(currency, "currency")
         if cur not in self._col:
             raise ValueError(
@@ -2132,6 +2145,22 @@ def _finite(value: Any, what: str) -> float:
     if not math.isfinite(x):
         raise ValueError(f"{what} must be finite, got {_shown(value)}")
     return x
+
+
+def _checked_time(value: Any) -> int | None:
+    """An update's timestamp: None, or whole milliseconds since 1970 below 1e15 (as Deribit's messages carry them;
+    a whole float is taken as its int)."""
+    if value is None or (type(value) is int and 0 <= value < MAX_TIMESTAMP_MS):
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"timestamp must be whole milliseconds since 1970 (an int), got {_shown(value)}")
+    try:
+        x = float(value)
+    except OverflowError:
+        x = math.inf
+    if not (0 <= x < MAX_TIMESTAMP_MS and x == int(x)):
+        raise ValueError(f"timestamp must be whole milliseconds since 1970 (0 to 1e15), got {_shown(value)}")
+    return int(x)
 
 
 def _shown(value: Any) -> str:
