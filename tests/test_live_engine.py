@@ -1079,3 +1079,25 @@ def test_a_timestamp_is_whole_milliseconds_as_in_deribits_messages(call: Any, st
     assert engine._last_time == times
     np.testing.assert_array_equal(engine.accounts().equity, before.equity)
     call(engine, 10)  # a valid one goes through
+
+
+def test_a_strict_engine_names_the_line_it_stops_at() -> None:
+    """A strict engine raises at the first message it refuses, with the message's line, channel and field; the
+    messages before it stay applied (each whole) and are counted."""
+    from riskoffset.live import MessageError, parse_notification
+
+    book, balances = start_book()
+    engine = ro.RiskEngine(book, MARKET, balances=balances, strict=True)
+
+    def index(price: Any, ts: int) -> dict[str, Any]:
+        data = {"index_name": "btc_usd", "timestamp": ts, **({} if price is None else {"price": price})}
+        return {"jsonrpc": "2.0", "method": "subscription", "params": {"channel": "deribit_price_index.btc_usd", "data": data}}
+
+    batch = [(1, parse_notification(index(80_000.0, 1_795_600_000_000)))]
+    before = engine.counters["updates"]
+    with pytest.raises(MessageError) as refused:
+        engine.apply_updates(batch)
+        engine.apply(index(None, 1_795_600_000_002), line=3)
+    assert refused.value.line == 3 and refused.value.field == "price"
+    assert "line 3" in str(refused.value)
+    assert engine.counters["updates"] == before + 1 and engine.market.index["BTC"] == 80_000.0

@@ -1776,7 +1776,8 @@ class RiskEngine:
         """Apply ``batches`` in order, each a list of parsed notifications as `apply_updates` takes them (applied
         together as it applies them) or a `RawMessage` as `apply` takes it.  Returns the number of updates
         applied.  One engine applies them one after another; `ClusterEngine` sends each shard all of them in one
-        call."""
+        call.  A strict engine raises at the first message it refuses (`MessageError`, its ``line`` set): the
+        messages before it stay applied, each whole, and ``counters["updates"]`` counts them."""
         applied = 0
         for batch in batches:
             if isinstance(batch, RawMessage):
@@ -1788,7 +1789,8 @@ class RiskEngine:
     def _refuse(self, exc: ValueError, line: int | None) -> None:
         """A message the engine does not apply: raised when strict, else counted and recorded."""
         if self.strict:
-            raise MessageError(f"line {line}: {exc}" if line is not None else str(exc)) from None
+            channel, field = (exc.channel, exc.field) if isinstance(exc, MessageError) else (None, None)
+            raise MessageError(f"line {line}: {exc}" if line is not None else str(exc), channel, field, line) from None
         self.counters["malformed" if isinstance(exc, MessageError) else "rejected"] += 1
         self.errors.append((line, str(exc)))
 

@@ -41,12 +41,14 @@ COMBO_KINDS = ("future_combo", "option_combo")
 
 
 class MessageError(ValueError):
-    """A malformed notification on a channel riskoffset reads; ``channel`` and ``field`` say where."""
+    """A malformed notification on a channel riskoffset reads; ``channel`` and ``field`` say where, and ``line``
+    (when a strict engine refuses a message of a stream) which message it was."""
 
-    def __init__(self, message: str, channel: str | None = None, field: str | None = None):
+    def __init__(self, message: str, channel: str | None = None, field: str | None = None, line: int | None = None):
         super().__init__(message)
         self.channel = channel
         self.field = field
+        self.line = line
 
 
 @dataclass(frozen=True)
