@@ -96,3 +96,21 @@ def test_an_option_tick_honours_trusted_only_for_read_only_pool_arrays() -> None
     pool = (p.indices, p.quantity, p.average)
     status, _, _, _ = refresh.option_tick(reprice, row, sigma, starts, ends, *pool, holders, 0, True)
     assert status == -1 and not np.array_equal(engine.accounts().initial_usd, before)
+
+
+@pytest.mark.parametrize(("column", "value"), [("end", 10**9), ("start", -1), ("end", -3)])
+def test_a_segment_moved_outside_the_pool_from_outside_is_refused_by_name(column: str, value: int) -> None:
+    """An account's start or end made writeable and moved outside the pool (nothing valid does this) is refused
+    by the account's name wherever the pool is read: whole-book queries, ticks and trades; never an IndexError,
+    an allocation of the moved size, or positions read from the pool's unused room."""
+    engine = ro.RiskEngine(exchange_book(MARKET, 50, seed=3), MARKET)
+    p = engine.positions
+    label = p.labels[4]
+    array = getattr(p, column)
+    array.flags.writeable = True
+    array[4] = value
+    for call in (engine.accounts, lambda: engine.book, lambda: engine.on_index("BTC", MARKET.index["BTC"] * 1.01)):
+        with pytest.raises(ValueError, match=f"account {label!r}: the account's segment .* lies outside the pool"):
+            call()
+    with pytest.raises(ValueError, match="segment lies outside the pool"):
+        engine.on_trade(label, str(engine.table.names[int(p.indices[0])]), 1.0, 1.0)

@@ -232,12 +232,25 @@ class Positions:
     def csr(self, rows: IntArray | None = None) -> Csr:
         """The positions of accounts ``rows`` (all when None) gathered into CSR arrays, account order as given."""
         starts, ends = self.ranges(None if rows is None else np.asarray(rows, dtype=np.int64))
+        if self.start.flags.writeable or self.end.flags.writeable:  # (made writeable from outside: checked here too)
+            self._check_segments(starts, ends, rows)
         if len(starts) and np.array_equal(starts[1:], ends[:-1]) and starts[0] == 0 and ends[-1] == self.size:
             indptr = np.zeros(len(starts) + 1, dtype=np.int64)
             np.cumsum(ends - starts, out=indptr[1:])
             return indptr, self.indices[: self.size], self.quantity[: self.size], self.average[: self.size]
         indptr, take = _gather(starts, ends)
         return indptr, self.indices[take], self.quantity[take], self.average[take]
+
+    def _check_segments(self, starts: IntArray, ends: IntArray, rows: IntArray | None) -> None:
+        """ValueError naming the first account whose segment does not lie inside the pool."""
+        bad = np.flatnonzero((starts < 0) | (ends < starts) | (ends > self.size))
+        if len(bad):
+            k = int(bad[0])
+            row = k if rows is None else int(np.asarray(rows)[k])
+            raise ValueError(
+                f"account {self.labels[row]!r}: the account's segment [{int(starts[k])}, {int(ends[k])}) lies outside "
+                f"the pool of {self.size} positions"
+            )
 
     def compact(self) -> None:
         """Gather every account's segment back into one contiguous CSR pool (dropping what trades left)."""
