@@ -1101,3 +1101,33 @@ def test_a_strict_engine_names_the_line_it_stops_at() -> None:
     assert refused.value.line == 3 and refused.value.field == "price"
     assert "line 3" in str(refused.value)
     assert engine.counters["updates"] == before + 1 and engine.market.index["BTC"] == 80_000.0
+
+
+def test_a_notification_of_several_fills_is_read_whole_then_applied_fill_by_fill() -> None:
+    """A malformed field in any fill refuses the whole notification (nothing applied, counted malformed); a fill the
+    engine refuses (an instrument it does not list) leaves the fills before it applied (counted rejected)."""
+    engine = ro.RiskEngine(ro.Book.sample("market_maker"), MARKET, balances=ro.Balances.sample("market_maker"))
+
+    def fill(i: int, name: str = "BTC-PERPETUAL", **drop: Any) -> dict[str, Any]:
+        f = {"trade_id": f"t{i}", "instrument_name": name, "direction": "buy", "amount": 10.0, "price": 90000.0,
+             "fee": 0.0, "fee_currency": "BTC", "timestamp": 1_795_600_000_000 + i}  # fmt: skip
+        return {k: v for k, v in f.items() if k not in drop}
+
+    def message(*fills: dict[str, Any]) -> dict[str, Any]:
+        return {"jsonrpc": "2.0", "method": "subscription", "account": "mm-btc",
+                "params": {"channel": "user.trades.any.any.raw", "data": list(fills)}}  # fmt: skip
+
+    def perpetual_of_mm_btc() -> float:
+        book = engine.book
+        a = list(book.accounts).index("mm-btc")
+        lo, hi = int(book.indptr[a]), int(book.indptr[a + 1])
+        names = book.instruments.names[book.indices[lo:hi]]
+        return float(book.quantity[lo:hi][names == "BTC-PERPETUAL"].sum())
+
+    quantity, held = engine.book.quantity.copy(), perpetual_of_mm_btc()
+    assert engine.apply(message(fill(1), fill(2, price=None))) == 0
+    np.testing.assert_array_equal(engine.book.quantity, quantity)
+    assert engine.counters["malformed"] == 1 and "data[1].price" in engine.errors[-1][1]
+    assert engine.apply(message(fill(3), fill(4, "BTC-1JAN30"))) == 1
+    assert engine.counters["rejected"] == 1 and engine.counters["updates"] == 1
+    assert perpetual_of_mm_btc() == held + 10.0
