@@ -26,80 +26,136 @@
 
 inline double span_abs(double a) { return a < 0 ? -a : a; }
 
+// A group's pools (their deltas now, before the spreads, what the spreads took, whether held) and its loss rows.
+struct SpanGroupWork {
+  double *pools, *orig, *consumed, *present;
+  double* __restrict losses;
+  double* __restrict tier_losses;  // max_scan_tiers x n_points
+  double* tier_held;               // max_scan_tiers
+};
+struct SpanScan {
+  double scan = 0.0, nov = 0.0;
+  std::int64_t active = 0;
+};
+
+// Steps 1 and 2 of group g (scan risk and its scenario, net option value, the delta pools before the spreads) and,
+// when asked, its price risk.
+inline SpanScan span_group_scan(const SpanBook& b, const SpanColumns& out, std::size_t g, const SpanGroupWork& w) {
+  const std::size_t m = b.n_points;
+  const auto cc = static_cast<std::size_t>(b.group_cc[g]);
+  const std::int64_t p0 = b.pool_offset[cc];
+  const auto n_pools = static_cast<std::size_t>(b.pool_offset[cc + 1] - p0);
+  double *pools = w.pools, *present = w.present;
+  double* __restrict losses = w.losses;
+  for (std::size_t k = 0; k < n_pools; ++k) pools[k] = 0.0, w.consumed[k] = 0.0, present[k] = 0.0;
+  for (std::size_t j = 0; j < m; ++j) losses[j] = 0.0;
+  const std::int64_t first = b.group_start[g], last = b.group_start[g + 1];
+  const bool star = b.star[cc] != 0;
+  const auto n_st = static_cast<std::size_t>(b.n_scan_tiers[cc]);
+  for (std::size_t t = 0; t < n_st; ++t) {
+    w.tier_held[t] = 0.0;
+    for (std::size_t j = 0; j < m; ++j) w.tier_losses[t * m + j] = 0.0;
+  }
+  SpanScan r;
+  // (the CC's losses are also what its time and volatility risk read, with scan tiers too)
+  const bool total = n_st == 0 || out.price_risk != nullptr;
+  for (std::int64_t p = first; p < last; ++p) {
+    const auto i = static_cast<std::size_t>(b.row[p]);
+    const double n = b.n[p];
+    const double* __restrict a = b.arrays + i * m;
+    if (total)
+      for (std::size_t j = 0; j < m; ++j) losses[j] += n * a[j];
+    for (std::size_t t = 0; t < n_st; ++t) {
+      if (!((b.scan_mask[i] >> t) & 1U)) continue;
+      w.tier_held[t] = 1.0;
+      double* __restrict lt = w.tier_losses + t * m;
+      for (std::size_t j = 0; j < m; ++j) lt[j] += n * a[j];
+    }
+    const double dn = n * b.delta[i];
+    pools[static_cast<std::size_t>(b.period_pool[i])] += dn;
+    present[static_cast<std::size_t>(b.period_pool[i])] = 1.0;
+    if (star) pools[0] += dn;
+    if (b.premium[i]) r.nov += n * b.price[i] * b.cvf[i];
+  }
+  if (!star)
+    for (std::size_t k = static_cast<std::size_t>(b.n_tier_pools[cc]); k < n_pools; ++k) {
+      const std::int64_t t = b.period_tier[static_cast<std::size_t>(p0) + k];
+      if (t >= 0) pools[static_cast<std::size_t>(t)] += pools[k];
+    }
+  for (std::size_t k = 0; k < n_pools; ++k) w.orig[k] = pools[k];
+  // 1. scan risk
+  if (n_st == 0) {
+    double top = 0.0;
+    std::size_t at = 0;
+    for (std::size_t j = 0; j < m; ++j)
+      if (j == 0 || losses[j] > top) top = losses[j], at = j;
+    r.scan = (m && top > 0.0) ? top : 0.0;
+    r.active = r.scan > 0.0 ? static_cast<std::int64_t>(at) + 1 : 0;
+  } else {
+    bool none_yet = true;
+    double best = 0.0;
+    for (std::size_t t = 0; t < n_st; ++t) {
+      if (w.tier_held[t] == 0.0 || m == 0) continue;
+      const double* lt = w.tier_losses + t * m;
+      double top = lt[0];
+      std::size_t at = 0;
+      for (std::size_t j = 1; j < m; ++j)
+        if (lt[j] > top) top = lt[j], at = j;
+      r.scan += top > 0.0 ? top : 0.0;
+      if (none_yet || top > best) best = top, r.active = static_cast<std::int64_t>(at) + 1, none_yet = false;
+    }
+  }
+  // what the cross-commodity spreads read: the price risk (scan less time and volatility risk)
+  if (out.price_risk) {
+    const std::uint8_t* no_move = b.no_move + cc * m;
+    const std::int64_t* paired = b.paired + cc * m;
+    double time_sum = 0.0;
+    std::size_t time_points = 0;
+    for (std::size_t j = 0; j < m; ++j)
+      if (no_move[j]) time_sum += losses[j], ++time_points;
+    const double time_risk = time_points ? time_sum / static_cast<double>(time_points) : 0.0;
+    double vol_risk = 0.0;
+    if (r.active > 0 && paired[r.active - 1] > 0)
+      vol_risk = span_abs(losses[r.active - 1] - losses[paired[r.active - 1] - 1]) / 2.0;
+    const double price_risk = r.scan - time_risk - vol_risk;
+    out.price_risk[g] = price_risk > 0.0 ? price_risk : 0.0;
+  }
+  return r;
+}
+
+// out.phase 0: every step of groups [begin, end); 1: steps 1 and 2 (and the price risk), the pools kept in
+// out.pool_state; 2: the remaining steps on the kept pools (after the caller's super spreads moved them).
 void span_groups_kernel(const SpanBook& b, const SpanColumns& out, double* scratch, std::size_t begin,
                         std::size_t end) {
   const std::size_t m = b.n_points;
-  double* pools = scratch;
-  double* orig = scratch + b.max_pools;          // pools before the spreads
-  double* consumed = scratch + 2 * b.max_pools;  // what the spreads took from each pool (signed)
-  double* present = scratch + 3 * b.max_pools;   // 1: a position of the group has the pool's period
-  double* __restrict losses = scratch + 4 * b.max_pools;
-  double* __restrict tier_losses = losses + m;              // max_scan_tiers x m
-  double* tier_held = tier_losses + b.max_scan_tiers * m;  // max_scan_tiers
+  SpanGroupWork w{scratch, scratch + b.max_pools, scratch + 2 * b.max_pools, scratch + 3 * b.max_pools,
+                  scratch + 4 * b.max_pools, nullptr, nullptr};
+  w.tier_losses = w.losses + m;
+  w.tier_held = w.tier_losses + b.max_scan_tiers * m;
   for (std::size_t g = begin; g < end; ++g) {
     const auto cc = static_cast<std::size_t>(b.group_cc[g]);
     const std::int64_t p0 = b.pool_offset[cc];
-    const auto n_pools = static_cast<std::size_t>(b.pool_offset[cc + 1] - p0);
-    for (std::size_t k = 0; k < n_pools; ++k) pools[k] = 0.0, consumed[k] = 0.0, present[k] = 0.0;
-    for (std::size_t j = 0; j < m; ++j) losses[j] = 0.0;
     const std::int64_t first = b.group_start[g], last = b.group_start[g + 1];
-    const bool star = b.star[cc] != 0;
-    const auto n_st = static_cast<std::size_t>(b.n_scan_tiers[cc]);
-    for (std::size_t t = 0; t < n_st; ++t) {
-      tier_held[t] = 0.0;
-      for (std::size_t j = 0; j < m; ++j) tier_losses[t * m + j] = 0.0;
+    if (out.phase != 0) {  // (the group's pools kept between the phases)
+      w.pools = out.pool_state + g * out.pool_stride;
+      w.orig = w.pools + b.max_pools, w.consumed = w.pools + 2 * b.max_pools, w.present = w.pools + 3 * b.max_pools;
     }
-    double nov = 0.0;
-    // (the CC's losses are also what its time and volatility risk read, with scan tiers too)
-    const bool total = n_st == 0 || out.price_risk != nullptr;
-    for (std::int64_t p = first; p < last; ++p) {
-      const auto i = static_cast<std::size_t>(b.row[p]);
-      const double n = b.n[p];
-      const double* __restrict a = b.arrays + i * m;
-      if (total)
-        for (std::size_t j = 0; j < m; ++j) losses[j] += n * a[j];
-      for (std::size_t t = 0; t < n_st; ++t) {
-        if (!((b.scan_mask[i] >> t) & 1U)) continue;
-        tier_held[t] = 1.0;
-        double* __restrict lt = tier_losses + t * m;
-        for (std::size_t j = 0; j < m; ++j) lt[j] += n * a[j];
-      }
-      const double dn = n * b.delta[i];
-      pools[static_cast<std::size_t>(b.period_pool[i])] += dn;
-      present[static_cast<std::size_t>(b.period_pool[i])] = 1.0;
-      if (star) pools[0] += dn;
-      if (b.premium[i]) nov += n * b.price[i] * b.cvf[i];
-    }
-    if (!star)
-      for (std::size_t k = static_cast<std::size_t>(b.n_tier_pools[cc]); k < n_pools; ++k) {
-        const std::int64_t t = b.period_tier[static_cast<std::size_t>(p0) + k];
-        if (t >= 0) pools[static_cast<std::size_t>(t)] += pools[k];
-      }
-    for (std::size_t k = 0; k < n_pools; ++k) orig[k] = pools[k];
-    // 1. scan risk
-    double scan = 0.0;
-    std::int64_t active = 0;
-    if (n_st == 0) {
-      double top = 0.0;
-      std::size_t at = 0;
-      for (std::size_t j = 0; j < m; ++j)
-        if (j == 0 || losses[j] > top) top = losses[j], at = j;
-      scan = (m && top > 0.0) ? top : 0.0;
-      active = scan > 0.0 ? static_cast<std::int64_t>(at) + 1 : 0;
+    SpanScan sr;
+    if (out.phase == 2) {
+      sr.scan = out.scan[g], sr.active = out.active[g], sr.nov = out.nov[g];
     } else {
-      bool none_yet = true;
-      double best = 0.0;
-      for (std::size_t t = 0; t < n_st; ++t) {
-        if (tier_held[t] == 0.0 || m == 0) continue;
-        const double* lt = tier_losses + t * m;
-        double top = lt[0];
-        std::size_t at = 0;
-        for (std::size_t j = 1; j < m; ++j)
-          if (lt[j] > top) top = lt[j], at = j;
-        scan += top > 0.0 ? top : 0.0;
-        if (none_yet || top > best) best = top, active = static_cast<std::int64_t>(at) + 1, none_yet = false;
+      sr = span_group_scan(b, out, g, w);
+      if (out.phase == 1) {
+        out.scan[g] = sr.scan, out.active[g] = sr.active, out.nov[g] = sr.nov;
+        continue;
       }
     }
+    double* pools = w.pools;
+    const double* orig = w.orig;
+    double* consumed = w.consumed;
+    const double* present = w.present;
+    const double scan = sr.scan, nov = sr.nov;
+    const std::int64_t active = sr.active;
     // 3. intra-commodity spreads
     double intra = 0.0;
     std::uint8_t formed = 0, unsupported = 0;
@@ -191,20 +247,8 @@ void span_groups_kernel(const SpanBook& b, const SpanColumns& out, double* scrat
       calls = -calls, puts = -puts;
       som += rate * (gross ? calls + puts : (puts > calls ? puts : calls));
     }
-    // 7. what the inter-commodity spreads read
-    if (out.price_risk) {
-      const std::uint8_t* no_move = b.no_move + cc * m;
-      const std::int64_t* paired = b.paired + cc * m;
-      double time_sum = 0.0;
-      std::size_t time_points = 0;
-      for (std::size_t j = 0; j < m; ++j)
-        if (no_move[j]) time_sum += losses[j], ++time_points;
-      const double time_risk = time_points ? time_sum / static_cast<double>(time_points) : 0.0;
-      double vol_risk = 0.0;
-      if (active > 0 && paired[active - 1] > 0)
-        vol_risk = span_abs(losses[active - 1] - losses[paired[active - 1] - 1]) / 2.0;
-      const double price_risk = scan - time_risk - vol_risk;
-      out.price_risk[g] = price_risk > 0.0 ? price_risk : 0.0;
+    // 7. what the inter-commodity spreads read: each inter pool's delta before the spreads and after them
+    if (out.inter_orig) {
       double* inter_orig = out.inter_orig + g * out.inter_stride;
       double* inter_delta = out.inter_delta + g * out.inter_stride;
       const std::int64_t t0 = b.inter_offset[cc];
