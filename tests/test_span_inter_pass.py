@@ -40,10 +40,11 @@ def _tiers(tag: str, bounds: list[tuple[str, str, str]]) -> str:
 
 def _random_file(tmp_path: Path, rng: np.random.Generator, *, initial_class: bool, extra_inter: str = "") -> Path:
     """Three CCs of four contracts each (one per period, random risk arrays and composite deltas), random tiers,
-    intra spreads and inter spreads; class 1 maintenance, and with ``initial_class`` class 2 initial with rates
-    of its own."""
+    intra spreads, super spreads (on intra tiers or periods) and inter spreads; class 1 maintenance, and with
+    ``initial_class`` class 2 initial with rates of its own."""
     pfs, defs = [], []
     inter_names: dict[str, list[str]] = {}
+    intra_names: dict[str, list[str]] = {}
     for pf_id, cc in enumerate(CCS, start=1):
         futs = []
         for k, pe in enumerate(PERIODS):
@@ -61,6 +62,7 @@ def _random_file(tmp_path: Path, rng: np.random.Generator, *, initial_class: boo
         extra = ""
         if rng.random() < 0.5:
             extra += _tiers("intraTiers", [("1", "202701", "202702"), ("2", "202703", "202712")])
+        intra_names[cc] = ["1", "2"] if "intraTiers" in extra else []
         names: list[str] = []
         if rng.random() < 0.6:
             names = ["1", "2"]
@@ -99,12 +101,30 @@ def _random_file(tmp_path: Path, rng: np.random.Generator, *, initial_class: boo
             legs = [_p_leg(cc, str(rng.choice(PERIODS)), "A" if k == 0 else "B") for k, cc in enumerate(members)]
             rate = _pmps(float(rng.uniform(-300, 0)), float(rng.uniform(0, 40)), float(rng.uniform(-20, 20)))
         inter.append(_d_spread(n + 1, meth, rate, *legs))
+    supers = []
+    for n in range(int(rng.integers(0, 3))):  # super spreads: formed before the intra spreads, on their pools
+        members = [str(c) for c in rng.choice(CCS, 2, replace=False)]
+        legs = []
+        for k, cc in enumerate(members):
+            side = "A" if k == 0 else "B"
+            if intra_names[cc] and rng.random() < 0.6:
+                legs.append(_t_leg(cc, side, float(rng.choice([1.0, 2.0])), str(rng.choice(intra_names[cc]))))
+            else:
+                legs.append(_p_leg(cc, str(rng.choice(PERIODS)), side, float(rng.choice([1.0, 2.0]))))
+        meth = str(rng.choice(["W", "F", "P"]))
+        if meth == "P":
+            legs = [_p_leg(cc, str(rng.choice(PERIODS)), "A" if k == 0 else "B") for k, cc in enumerate(members)]
+        rate = {"W": _rates(float(rng.uniform(20, 90)), float(rng.uniform(20, 90))),
+                "F": _rates(float(rng.uniform(-400, 100)), float(rng.uniform(-400, 100))),
+                "P": _pmps(float(rng.uniform(-300, 0)), float(rng.uniform(0, 40)), float(rng.uniform(-20, 20)))}[meth]  # fmt: skip
+        supers.append(_d_spread(n + 1, meth, rate, *legs))
     classes = "<pbRateDef><r>1</r><isCust>1</isCust><acctType>SPEC</acctType><isM>1</isM></pbRateDef>"
     if initial_class:
         classes += "<pbRateDef><r>2</r><isCust>1</isCust><acctType>SPEC</acctType><isM>0</isM></pbRateDef>"
     text = (
         "<spanFile><fileFormat>4.00</fileFormat><pointInTime><date>20261204</date><clearingOrg><ec>TST</ec>"
         f"{classes}{POINT_DEF}<exchange><exch>TX</exch>{''.join(pfs)}</exchange>{''.join(defs)}"
+        f"<superSpreads>{''.join(supers)}</superSpreads>"
         f"<interSpreads>{''.join(inter)}{extra_inter}</interSpreads></clearingOrg></pointInTime></spanFile>"
     )
     path = tmp_path / "inter.spn"
@@ -203,3 +223,28 @@ def test_scanning_and_unchargeable_spreads_still_take_span_account(tmp_path: Pat
                 for a in range(n)]  # fmt: skip
     both = {a for a in range(n) if {"A", "B"} <= ccs_held[a]}
     assert both and both <= set(routed)
+
+
+def test_a_super_spread_is_formed_before_the_calendar_spread_by_the_pass(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """tests/test_span_spreads.py's worked example through the pass alone: X +1 month 2, -1 month 3 (PSR 500 each,
+    calendar spread at 200), Y -1 (PSR 800).  The super spread X 202702 (A) v Y (B) at 50 % (W) forms first: N = 1,
+    Y's credit 0.5 x 800 = 400 (X's price risk is 0), and month 2's delta is gone, so the calendar spread does not
+    form: 0 + 800 - 400 = 400 (1,000 as an inter spread, which finds X's delta taken by the calendar spread)."""
+    from test_span_spreads import MONTHS, _rate, _spn
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the account was routed to span_account")
+
+    monkeypatch.setattr(bulk, "span_account", refuse)
+    ccs = {"X": {"futures": MONTHS["X"]["futures"][:2], "ccdef": _d_spread(
+        1, "F", _rate(200), _p_leg("X", "202702", "A"), _p_leg("X", "202703", "B"))},
+        "Y": {"futures": [(9, "202702", 800.0)]}}  # fmt: skip
+    legs = (_p_leg("X", "202702", "A"), _t_leg("Y", "B", 1))
+    for where, expected, intra in (("super_", 400.0, 0.0), ("inter", 1000.0, 200.0)):
+        spread = _d_spread(1, "W", _rate(50), *legs)
+        span = parse_span(_spn(tmp_path, ccs, **({"super_": spread} if where == "super_" else {"inter": spread})))
+        rows = np.array([span.row(k) for k in ("X:2", "X:3", "Y:9")], dtype=np.int64)
+        cols = bulk.span_margins(span, ["a"], np.zeros(3, np.int64), rows, np.array([1.0, -1.0, -1.0]), SpanOptions())
+        assert cols.maintenance[0] == expected and cols.components["intra_spread_charge"][0] == intra
+        assert cols.calibration["inter_spread_credit"][0] == (0 if where == "super_" else 1)  # candidate / calibrated

@@ -33,120 +33,155 @@ struct SpanTotals {
 // caller has checked (SpanModel::check_row).
 void span_run_groups(const SpanModel& model, const std::int64_t* group_start, const std::int64_t* group_cc,
                      std::size_t n_groups, const std::int64_t* row, const double* n,
-                     const riskoffset::SpanColumns& out, std::vector<double>& scratch) {
+                     riskoffset::SpanColumns& out, std::vector<double>& scratch, int phase) {
   riskoffset::SpanBook b = model.book();
   b.group_start = group_start, b.group_cc = group_cc, b.n_groups = n_groups, b.row = row, b.n = n;
   scratch.resize(model.scratch_size());
+  out.phase = phase;
   riskoffset::active_kernels().span_groups(b, out, scratch.data(), 0, n_groups);
 }
 
 }  // namespace
 
-void SpanAccount::Columns::resize(std::size_t n, std::size_t inter_stride) {
+void SpanAccount::Columns::resize(std::size_t n, std::size_t inter_stride, std::size_t pool_stride) {
   scan.resize(n), intra.resize(n), spot.resize(n), som.resize(n), nov.resize(n), risk.resize(n), inter.resize(n);
   active.resize(n), formed.resize(n), unsupported.resize(n);
   out.scan = scan.data(), out.active = active.data(), out.intra = intra.data(), out.spot = spot.data();
   out.som = som.data(), out.nov = nov.data(), out.risk = risk.data(), out.formed = formed.data();
   out.unsupported = unsupported.data();
-  out.price_risk = out.inter_orig = out.inter_delta = nullptr;
-  out.inter_stride = inter_stride;
+  out.price_risk = out.inter_orig = out.inter_delta = out.pool_state = nullptr;
+  out.inter_stride = inter_stride, out.pool_stride = pool_stride;
+  if (inter_stride || pool_stride) price_risk.resize(n), out.price_risk = price_risk.data();
   if (inter_stride) {
-    price_risk.resize(n), inter_orig.resize(n * inter_stride), inter_delta.resize(n * inter_stride);
-    out.price_risk = price_risk.data(), out.inter_orig = inter_orig.data(), out.inter_delta = inter_delta.data();
+    inter_orig.resize(n * inter_stride), inter_delta.resize(n * inter_stride);
+    out.inter_orig = inter_orig.data(), out.inter_delta = inter_delta.data();
   }
+  if (pool_stride) pool_state.resize(n * pool_stride), out.pool_state = pool_state.data();
 }
 
-// SPAN's inter-commodity delta spreads on the account's groups after the pass (`c`, in `model`'s class), as
-// riskoffset.margining.span.spreads.inter_spread forms them: in the model's order, a spread whose CCs the account
-// all holds forms on the inter pools the intra spreads left when every pool is non-zero and the A legs have one
-// sign, the B legs the other; N = min |delta| / i over the legs, and each leg's pool moves N i toward zero.  W
-// credits each leg's CC rate x N x i x its weighted futures price risk (price risk per delta of the pool before
-// the spreads, capped at or set to the futures price scan range by wfprMeth); F and P charge N x the amount per
-// spread, shared equally by the spread's CCs.  Then each group's risk is max(scan + intra + spot - inter, SOM).
-// `formed` gets the kinds of the spreads formed; false where a spread the pass cannot charge would form.
-bool SpanAccount::inter_spreads(const SpanModel& model, Work& w, Columns& c, std::uint8_t& formed) const {
-  const riskoffset_bindings::SpanInterSpreads x = model.inter();
-  const std::size_t n_groups = w.group_cc.size(), stride = c.out.inter_stride;
+// One class of `model` for the account grouped in `w` into `c`: the pass (in two phases around the super spreads
+// when the model has some), the inter spreads, each group's risk.  `formed` gets the kinds of the cross-commodity
+// spreads formed; false where the full path computes the account.
+bool SpanAccount::run_class(const SpanModel& model, Work& w, Columns& c, std::uint8_t& formed) const {
+  const std::size_t n_groups = w.group_cc.size();
+  const SpanCrossSpreads super_spreads = model.super_spreads(), inter = model.inter();
+  const std::size_t pool_stride = super_spreads.n ? 4 * model.max_pools() : 0;
+  c.resize(n_groups, inter.n ? model.max_inter_pools() : 0, pool_stride);
+  const auto run = [&](int phase) {
+    span_run_groups(model, w.group_start.data(), w.group_cc.data(), n_groups, w.row.data(), w.n.data(), c.out,
+                    w.scratch, phase);
+  };
   for (std::size_t g = 0; g < n_groups; ++g) c.inter[g] = 0.0;
-  bool ok = true;
-  if (x.n > 0) {
-    const auto& of_cc = model.inter_of_cc();
-    const auto& n_ccs = model.inter_ccs();
-    w.inter_formable.clear();
-    for (std::size_t g = 0; g < n_groups; ++g) {
-      const auto cc = static_cast<std::size_t>(w.group_cc[g]);
-      w.group_of_cc[cc] = static_cast<std::int64_t>(g);
-      for (const std::int64_t s : of_cc[cc])
-        if (++w.inter_held[static_cast<std::size_t>(s)] == n_ccs[static_cast<std::size_t>(s)])
-          w.inter_formable.push_back(s);
-    }
-    std::sort(w.inter_formable.begin(), w.inter_formable.end());
-    for (const std::int64_t s : w.inter_formable) {
-      const std::int64_t l0 = x.leg_offset[s], l1 = x.leg_offset[s + 1];
-      double count = 0.0, sign = 0.0;
-      bool fits = true;
-      for (std::int64_t l = l0; l < l1 && fits; ++l) {
-        const auto g = static_cast<std::size_t>(w.group_of_cc[static_cast<std::size_t>(x.leg_cc[l])]);
-        const double d = c.inter_delta[g * stride + static_cast<std::size_t>(x.leg_pool[l])];
-        if (d == 0.0) {
-          fits = false;
-          break;
-        }
-        const double side = (d < 0 ? -1.0 : 1.0) * x.leg_side[l];
-        if (sign == 0.0) sign = side;
-        else if (side != sign) fits = false;
-        const double spreads = std::fabs(d) / x.leg_ratio[l];
-        if (l == l0 || spreads < count) count = spreads;
-      }
-      if (!fits || !(count > 0.0)) continue;
-      if (x.method[s] == 2) {
-        ok = false;
-        break;
-      }
-      // every leg reads its pool before any moves (two legs may share one); amounts per CC in the legs' order
-      const auto n_legs = static_cast<std::size_t>(l1 - l0);
-      double before[8], amount[8];
-      std::size_t group[8], pool[8], ccs[8], n_unique = 0;
-      for (std::size_t l = 0; l < n_legs; ++l) {
-        group[l] = static_cast<std::size_t>(w.group_of_cc[static_cast<std::size_t>(x.leg_cc[l0 + l])]);
-        pool[l] = group[l] * stride + static_cast<std::size_t>(x.leg_pool[l0 + l]);
-        before[l] = c.inter_delta[pool[l]];
-        std::size_t u = 0;
-        while (u < n_unique && ccs[u] != group[l]) ++u;
-        if (u == n_unique) ccs[n_unique] = group[l], amount[n_unique++] = 0.0;
-      }
-      if (x.method[s] == 1) {
-        for (std::size_t l = 0; l < n_legs; ++l) {
-          const std::int64_t leg = l0 + static_cast<std::int64_t>(l);
-          const auto cc = static_cast<std::size_t>(x.leg_cc[leg]);
-          const double orig = std::fabs(c.inter_orig[pool[l]]);
-          double wfpr = orig > 0 ? c.price_risk[group[l]] / orig : 0.0;
-          if (x.wfpr_mode[cc] == 1) wfpr = x.psr[cc] < wfpr ? x.psr[cc] : wfpr;
-          if (x.wfpr_mode[cc] == 2) wfpr = x.psr[cc];
-          std::size_t u = 0;
-          while (ccs[u] != group[l]) ++u;
-          amount[u] += -(x.leg_rate[leg] * count * x.leg_ratio[leg] * wfpr);
-        }
-      } else {
-        const double shared = count * x.amount[s] / static_cast<double>(n_unique);
-        for (std::size_t u = 0; u < n_unique; ++u) amount[u] = shared;
-      }
-      for (std::size_t l = 0; l < n_legs; ++l) {
-        const double moved = count * x.leg_ratio[l0 + static_cast<std::int64_t>(l)];
-        c.inter_delta[pool[l]] = before[l] - (before[l] < 0 ? -moved : moved);
-      }
-      for (std::size_t u = 0; u < n_unique; ++u) c.inter[ccs[u]] -= amount[u];
-      formed |= x.kind[s];
-    }
-    for (std::size_t g = 0; g < n_groups; ++g) {
-      const auto cc = static_cast<std::size_t>(w.group_cc[g]);
-      w.group_of_cc[cc] = -1;
-      for (const std::int64_t s : of_cc[cc]) w.inter_held[static_cast<std::size_t>(s)] = 0;
-    }
+  if (pool_stride) {
+    run(1);
+    const std::size_t max_pools = model.max_pools();
+    const CrossPools pools{c.pool_state.data(), c.pool_state.data() + max_pools, c.pool_state.data() + 2 * max_pools,
+                           pool_stride};
+    if (!cross_spreads(super_spreads, w, c, pools, formed)) return false;
+    run(2);
+  } else {
+    run(0);
+  }
+  for (std::size_t g = 0; g < n_groups; ++g)
+    if (c.unsupported[g]) return false;
+  if (inter.n) {
+    const CrossPools pools{c.inter_delta.data(), c.inter_orig.data(), nullptr, c.out.inter_stride};
+    if (!cross_spreads(inter, w, c, pools, formed)) return false;
   }
   for (std::size_t g = 0; g < n_groups; ++g) {
     const double base = c.scan[g] + c.intra[g] + c.spot[g] - c.inter[g];
     c.risk[g] = c.som[g] > base ? c.som[g] : base;
+  }
+  return true;
+}
+
+// SPAN's delta spreads across combined commodities on the account's groups (`c`, in the class of the model `x`
+// belongs to), as riskoffset.margining.span.spreads forms them (super spreads before the intra spreads, on the
+// CCs' delta pools; inter spreads after them, on the inter pools they left): in the model's order, a spread whose
+// CCs the account all holds forms when every leg's pool is non-zero and the A legs have one sign, the B legs the
+// other; N = min |delta| / i over the legs, and each leg's pool moves N i toward zero (what it took is recorded
+// where `pools` keeps it: the spot charge and the inter pools read it).  W credits each leg's CC rate x N x i x its
+// weighted futures price risk (price risk per delta of the pool before the spreads, capped at or set to the
+// futures price scan range by wfprMeth); F and P charge N x the amount per spread, shared equally by the spread's
+// CCs; both book into the groups' inter credit.  `formed` gets the kinds of the spreads formed; false where a
+// spread the pass cannot charge would form.
+bool SpanAccount::cross_spreads(const SpanCrossSpreads& x, Work& w, Columns& c, const CrossPools& pools,
+                                std::uint8_t& formed) const {
+  const std::size_t n_groups = w.group_cc.size(), stride = pools.stride;
+  const auto& of_cc = *x.of_cc;
+  const auto& n_ccs = *x.n_ccs;
+  w.formable.clear();
+  for (std::size_t g = 0; g < n_groups; ++g) {
+    const auto cc = static_cast<std::size_t>(w.group_cc[g]);
+    w.group_of_cc[cc] = static_cast<std::int64_t>(g);
+    for (const std::int64_t s : of_cc[cc])
+      if (++w.spread_held[static_cast<std::size_t>(s)] == n_ccs[static_cast<std::size_t>(s)]) w.formable.push_back(s);
+  }
+  std::sort(w.formable.begin(), w.formable.end());
+  bool ok = true;
+  for (const std::int64_t s : w.formable) {
+    const std::int64_t l0 = x.leg_offset[s], l1 = x.leg_offset[s + 1];
+    double count = 0.0, sign = 0.0;
+    bool fits = true;
+    for (std::int64_t l = l0; l < l1 && fits; ++l) {
+      const auto g = static_cast<std::size_t>(w.group_of_cc[static_cast<std::size_t>(x.leg_cc[l])]);
+      const double d = pools.delta[g * stride + static_cast<std::size_t>(x.leg_pool[l])];
+      if (d == 0.0) {
+        fits = false;
+        break;
+      }
+      const double side = (d < 0 ? -1.0 : 1.0) * x.leg_side[l];
+      if (sign == 0.0) sign = side;
+      else if (side != sign) fits = false;
+      const double spreads = std::fabs(d) / x.leg_ratio[l];
+      if (l == l0 || spreads < count) count = spreads;
+    }
+    if (!fits || !(count > 0.0)) continue;
+    if (x.method[s] == 2) {
+      ok = false;
+      break;
+    }
+    // every leg reads its pool before any moves (two legs may share one); amounts per CC in the legs' order
+    const auto n_legs = static_cast<std::size_t>(l1 - l0);
+    double before[8], amount[8];
+    std::size_t group[8], at[8], ccs[8], n_unique = 0;
+    for (std::size_t l = 0; l < n_legs; ++l) {
+      group[l] = static_cast<std::size_t>(w.group_of_cc[static_cast<std::size_t>(x.leg_cc[l0 + l])]);
+      at[l] = group[l] * stride + static_cast<std::size_t>(x.leg_pool[l0 + l]);
+      before[l] = pools.delta[at[l]];
+      std::size_t u = 0;
+      while (u < n_unique && ccs[u] != group[l]) ++u;
+      if (u == n_unique) ccs[n_unique] = group[l], amount[n_unique++] = 0.0;
+    }
+    if (x.method[s] == 1) {
+      for (std::size_t l = 0; l < n_legs; ++l) {
+        const std::int64_t leg = l0 + static_cast<std::int64_t>(l);
+        const auto cc = static_cast<std::size_t>(x.leg_cc[leg]);
+        const double orig = std::fabs(pools.orig[at[l]]);
+        double wfpr = orig > 0 ? c.price_risk[group[l]] / orig : 0.0;
+        if (x.wfpr_mode[cc] == 1) wfpr = x.psr[cc] < wfpr ? x.psr[cc] : wfpr;
+        if (x.wfpr_mode[cc] == 2) wfpr = x.psr[cc];
+        std::size_t u = 0;
+        while (ccs[u] != group[l]) ++u;
+        amount[u] += -(x.leg_rate[leg] * count * x.leg_ratio[leg] * wfpr);
+      }
+    } else {
+      const double shared = count * x.amount[s] / static_cast<double>(n_unique);
+      for (std::size_t u = 0; u < n_unique; ++u) amount[u] = shared;
+    }
+    for (std::size_t l = 0; l < n_legs; ++l) {
+      const double size = count * x.leg_ratio[l0 + static_cast<std::int64_t>(l)];
+      const double moved = before[l] < 0 ? -size : size;
+      pools.delta[at[l]] = before[l] - moved;
+      if (pools.consumed) pools.consumed[at[l]] += moved;
+    }
+    for (std::size_t u = 0; u < n_unique; ++u) c.inter[ccs[u]] -= amount[u];
+    formed |= x.kind[s];
+  }
+  for (std::size_t g = 0; g < n_groups; ++g) {
+    const auto cc = static_cast<std::size_t>(w.group_cc[g]);
+    w.group_of_cc[cc] = -1;
+    for (const std::int64_t s : of_cc[cc]) w.spread_held[static_cast<std::size_t>(s)] = 0;
   }
   return ok;
 }
@@ -209,8 +244,10 @@ SpanAccount::Work SpanAccount::fresh_work() const {
   w.held.assign(need_count_, 0);
   w.checked.assign(static_cast<std::size_t>(model_m_.n_rows), 0);
   w.group_of_cc.assign(static_cast<std::size_t>(model_m_.n_cc), -1);
-  const std::int64_t n_inter = std::max(model_m_.inter().n, model_i_ ? model_i_->inter().n : 0);
-  w.inter_held.assign(static_cast<std::size_t>(n_inter), 0);
+  std::int64_t n_spreads = 0;
+  for (const SpanModel* model : {&model_m_, model_i_ ? &*model_i_ : nullptr})
+    if (model) n_spreads = std::max({n_spreads, model->inter().n, model->super_spreads().n});
+  w.spread_held.assign(static_cast<std::size_t>(n_spreads), 0);
   return w;
 }
 
@@ -289,26 +326,11 @@ bool SpanAccount::compute(Work& w, const std::int64_t* rows, const double* n, st
         w.checked[static_cast<std::size_t>(i)] = 1;
       }
     }
-  const auto inter_stride = [](const SpanModel& model) { return model.inter().n ? model.max_inter_pools() : 0; };
-  w.m.resize(n_groups, inter_stride(model_m_));
-  span_run_groups(model_m_, w.group_start.data(), w.group_cc.data(), n_groups, w.row.data(), w.n.data(), w.m.out,
-                  w.scratch);
-  for (std::size_t g = 0; g < n_groups; ++g)
-    if (w.m.unsupported[g]) return false;
   std::uint8_t inter_formed = 0, unused = 0;
-  if (!inter_spreads(model_m_, w, w.m, inter_formed)) return false;
-  if (model_i_) {
-    w.i.resize(n_groups, inter_stride(*model_i_));
-    span_run_groups(*model_i_, w.group_start.data(), w.group_cc.data(), n_groups, w.row.data(), w.n.data(), w.i.out,
-                    w.scratch);
-    bool direct = false;  // a CC whose initial class the pass computes itself
-    for (std::size_t g = 0; g < n_groups; ++g) {
-      if (risk_i_mode_.data()[w.group_cc[g]] != 2) continue;
-      if (w.i.unsupported[g]) return false;
-      direct = true;
-    }
-    if (direct && !inter_spreads(*model_i_, w, w.i, unused)) return false;
-  }
+  if (!run_class(model_m_, w, w.m, inter_formed)) return false;
+  bool direct = false;  // a CC whose initial class the pass computes itself
+  for (std::size_t g = 0; g < n_groups; ++g) direct |= risk_i_mode_.data()[w.group_cc[g]] == 2;
+  if (direct && !run_class(*model_i_, w, w.i, unused)) return false;
   // 4. the groups added up in the account's currency (and, with details, each component)
   SpanTotals totals;
   SpanAccountDetails d;

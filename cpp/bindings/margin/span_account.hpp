@@ -65,12 +65,19 @@ class SpanAccount {
 
  private:
   struct Columns {  // the pass's output for a few groups, and the inter spreads' credit per group
-    std::vector<double> scan, intra, spot, som, nov, risk, inter, price_risk, inter_orig, inter_delta;
+    std::vector<double> scan, intra, spot, som, nov, risk, inter, price_risk, inter_orig, inter_delta, pool_state;
     std::vector<std::int64_t> active;
     std::vector<std::uint8_t> formed, unsupported;
     riskoffset::SpanColumns out;
-    // n groups; with inter_stride > 0, what the inter spreads read (inter_stride pools a group)
-    void resize(std::size_t n, std::size_t inter_stride);
+    // n groups; with inter_stride > 0, what the inter spreads read (inter_stride pools a group); with pool_stride >
+    // 0, the groups' pools kept between the pass's phases (the super spreads run in between)
+    void resize(std::size_t n, std::size_t inter_stride, std::size_t pool_stride);
+  };
+  struct CrossPools {  // where a kind of cross spreads reads and moves the groups' pools (stride apart a group)
+    double* delta;
+    const double* orig;
+    double* consumed;  // (null: not recorded)
+    std::size_t stride;
   };
   struct Position {
     std::int64_t key, units;  // (CC + 1) x rows + row; contracts in units of 1e-8
@@ -84,15 +91,17 @@ class SpanAccount {
     std::vector<std::uint8_t> checked;   // per contract row: check_row passed in both models
     std::int64_t account_currency = 0;
     Columns m, i;
-    std::vector<std::int64_t> group_of_cc;  // per CC: the account's group of it, -1 (between accounts: all -1)
-    std::vector<std::int64_t> inter_held;   // per inter spread: its CCs the account holds (0 between accounts)
-    std::vector<std::int64_t> inter_formable;
+    std::vector<std::int64_t> group_of_cc;   // per CC: the account's group of it, -1 (between accounts: all -1)
+    std::vector<std::int64_t> spread_held;   // per cross spread: its CCs the account holds (0 between accounts)
+    std::vector<std::int64_t> formable;
   };
   Work fresh_work() const;
   bool compute(Work& w, const std::int64_t* rows, const double* n, std::size_t count, SpanAccountFigures& out,
                SpanAccountDetails* details) const;
   bool covered(Work& w) const;
-  bool inter_spreads(const SpanModel& model, Work& w, Columns& c, std::uint8_t& formed) const;
+  bool run_class(const SpanModel& model, Work& w, Columns& c, std::uint8_t& formed) const;
+  bool cross_spreads(const SpanCrossSpreads& x, Work& w, Columns& c, const CrossPools& pools,
+                     std::uint8_t& formed) const;
 
   SpanModel model_m_;
   std::optional<SpanModel> model_i_;

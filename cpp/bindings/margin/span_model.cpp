@@ -142,21 +142,8 @@ void SpanModel::bind_inter(const SpanDict& model) {
   paired_ = model.array<std::int64_t>("paired", n_cc * n_points);
   wfpr_mode_ = model.array<std::int8_t>("wfpr_mode", n_cc);
   psr_ = model.array<double>("psr", n_cc);
-  inter_leg_offset_ = model.array<std::int64_t>("inter_leg_offset", -1);
-  const std::int64_t n_spreads = inter_leg_offset_.size() - 1;
-  RO_CHECK(n_spreads >= 0, "SPAN model: 'inter_leg_offset' needs n_spreads + 1 entries");
-  inter_method_ = model.array<std::int8_t>("inter_method", n_spreads);
-  inter_amount_ = model.array<double>("inter_amount", n_spreads);
-  inter_kind_ = model.array<std::uint8_t>("inter_kind", n_spreads);
-  const std::int64_t n_legs = inter_leg_offset_.data()[n_spreads];
-  inter_leg_cc_ = model.array<std::int64_t>("inter_leg_cc", n_legs);
-  inter_leg_pool_ = model.array<std::int64_t>("inter_leg_pool", n_legs);
-  inter_leg_side_ = model.array<double>("inter_leg_side", n_legs);
-  inter_leg_ratio_ = model.array<double>("inter_leg_ratio", n_legs);
-  inter_leg_rate_ = model.array<double>("inter_leg_rate", n_legs);
   check_offsets(inter_offset_, n_pools, "inter_offset");
   check_offsets(inter_member_offset_, n_members, "inter_member_offset");
-  check_offsets(inter_leg_offset_, n_legs, "inter_leg_offset");
   for (std::int64_t c = 0; c < n_cc; ++c) {
     const std::int64_t size = pool_offset[c + 1] - pool_offset[c];
     const std::int64_t t0 = inter_offset_.data()[c], t1 = inter_offset_.data()[c + 1];
@@ -172,39 +159,63 @@ void SpanModel::bind_inter(const SpanDict& model) {
     const std::int8_t mode = wfpr_mode_.data()[c];
     RO_CHECK(mode >= 0 && mode <= 2, "SPAN model: CC " + std::to_string(c) + ": wfpr_mode outside 0..2");
   }
-  inter_of_cc_.assign(static_cast<std::size_t>(n_cc), {});
-  inter_ccs_.assign(static_cast<std::size_t>(n_spreads), 0);
-  for (std::int64_t s = 0; s < n_spreads; ++s) {
-    const std::int8_t method = inter_method_.data()[s];
-    const std::string which = "SPAN model: inter spread " + std::to_string(s);
-    RO_CHECK(method >= 0 && method <= 2, which + ": method outside 0..2");
-    const std::int64_t l0 = inter_leg_offset_.data()[s], l1 = inter_leg_offset_.data()[s + 1];
-    RO_CHECK(l1 > l0 && (method == 2 || l1 - l0 <= 8), which + ": 1 to 8 legs");
-    RO_CHECK(method != 0 || std::isfinite(inter_amount_.data()[s]), which + ": amount not finite");
-    for (std::int64_t l = l0; l < l1; ++l) {
-      const std::int64_t c = inter_leg_cc_.data()[l];
-      RO_CHECK(c >= 0 && c < n_cc, which + ": a leg names a CC outside the file");
-      RO_CHECK(inter_leg_pool_.data()[l] >= 0 &&
-                   inter_leg_pool_.data()[l] < inter_offset_.data()[c + 1] - inter_offset_.data()[c],
-               which + ": a leg names an inter pool outside its CC");
-      RO_CHECK(std::isfinite(inter_leg_ratio_.data()[l]) && inter_leg_ratio_.data()[l] > 0,
-               which + ": leg ratio must be finite and > 0");
-      RO_CHECK(method != 1 || (std::isfinite(inter_leg_rate_.data()[l]) &&
-                               (wfpr_mode_.data()[c] == 0 || std::isfinite(psr_.data()[c]))),
-               which + ": a leg's rate or its CC's price scan range is not finite");
-      auto& list = inter_of_cc_[static_cast<std::size_t>(c)];
-      if (list.empty() || list.back() != s) list.push_back(s), ++inter_ccs_[static_cast<std::size_t>(s)];
-    }
-  }
+  inter_ = bind_cross(model, "inter_", [this](std::int64_t c) {
+    return inter_offset_.data()[c + 1] - inter_offset_.data()[c];
+  });
+  super_ = bind_cross(model, "super_", [this](std::int64_t c) {
+    return pool_offset_.data()[c + 1] - pool_offset_.data()[c];
+  });
 }
 
-SpanInterSpreads SpanModel::inter() const {
-  SpanInterSpreads x;
-  x.n = inter_method_.size();
-  x.leg_offset = inter_leg_offset_.data(), x.method = inter_method_.data(), x.amount = inter_amount_.data();
-  x.kind = inter_kind_.data(), x.leg_cc = inter_leg_cc_.data(), x.leg_pool = inter_leg_pool_.data();
-  x.leg_side = inter_leg_side_.data(), x.leg_ratio = inter_leg_ratio_.data(), x.leg_rate = inter_leg_rate_.data();
-  x.wfpr_mode = wfpr_mode_.data(), x.psr = psr_.data(), x.inter_offset = inter_offset_.data();
+SpanModel::CrossArrays SpanModel::bind_cross(const SpanDict& model, const std::string& prefix,
+                                             const std::function<std::int64_t(std::int64_t)>& pools_of) const {
+  CrossArrays a;
+  const auto name = [&prefix](const char* field) { return prefix + field; };
+  a.leg_offset = model.array<std::int64_t>(name("leg_offset").c_str(), -1);
+  const std::int64_t n_spreads = a.leg_offset.size() - 1;
+  RO_CHECK(n_spreads >= 0, "SPAN model: '" + name("leg_offset") + "' needs n_spreads + 1 entries");
+  a.method = model.array<std::int8_t>(name("method").c_str(), n_spreads);
+  a.amount = model.array<double>(name("amount").c_str(), n_spreads);
+  a.kind = model.array<std::uint8_t>(name("kind").c_str(), n_spreads);
+  const std::int64_t n_legs = a.leg_offset.data()[n_spreads];
+  a.leg_cc = model.array<std::int64_t>(name("leg_cc").c_str(), n_legs);
+  a.leg_pool = model.array<std::int64_t>(name("leg_pool").c_str(), n_legs);
+  a.leg_side = model.array<double>(name("leg_side").c_str(), n_legs);
+  a.leg_ratio = model.array<double>(name("leg_ratio").c_str(), n_legs);
+  a.leg_rate = model.array<double>(name("leg_rate").c_str(), n_legs);
+  check_offsets(a.leg_offset, n_legs, name("leg_offset").c_str());
+  a.of_cc.assign(static_cast<std::size_t>(n_cc), {});
+  a.n_ccs.assign(static_cast<std::size_t>(n_spreads), 0);
+  for (std::int64_t s = 0; s < n_spreads; ++s) {
+    const std::int8_t method = a.method.data()[s];
+    const std::string which = "SPAN model: " + prefix.substr(0, prefix.size() - 1) + " spread " + std::to_string(s);
+    RO_CHECK(method >= 0 && method <= 2, which + ": method outside 0..2");
+    const std::int64_t l0 = a.leg_offset.data()[s], l1 = a.leg_offset.data()[s + 1];
+    RO_CHECK(l1 > l0 && (method == 2 || l1 - l0 <= 8), which + ": 1 to 8 legs");
+    RO_CHECK(method != 0 || std::isfinite(a.amount.data()[s]), which + ": amount not finite");
+    for (std::int64_t l = l0; l < l1; ++l) {
+      const std::int64_t c = a.leg_cc.data()[l];
+      RO_CHECK(c >= 0 && c < n_cc, which + ": a leg names a CC outside the file");
+      RO_CHECK(a.leg_pool.data()[l] >= 0 && a.leg_pool.data()[l] < pools_of(c), which + ": a leg names a pool outside its CC");
+      RO_CHECK(std::isfinite(a.leg_ratio.data()[l]) && a.leg_ratio.data()[l] > 0,
+               which + ": leg ratio must be finite and > 0");
+      RO_CHECK(method != 1 || (std::isfinite(a.leg_rate.data()[l]) &&
+                               (wfpr_mode_.data()[c] == 0 || std::isfinite(psr_.data()[c]))),
+               which + ": a leg's rate or its CC's price scan range is not finite");
+      auto& list = a.of_cc[static_cast<std::size_t>(c)];
+      if (list.empty() || list.back() != s) list.push_back(s), ++a.n_ccs[static_cast<std::size_t>(s)];
+    }
+  }
+  return a;
+}
+
+SpanCrossSpreads SpanModel::cross(const CrossArrays& a) const {
+  SpanCrossSpreads x;
+  x.n = a.method.size();
+  x.leg_offset = a.leg_offset.data(), x.method = a.method.data(), x.amount = a.amount.data();
+  x.kind = a.kind.data(), x.leg_cc = a.leg_cc.data(), x.leg_pool = a.leg_pool.data();
+  x.leg_side = a.leg_side.data(), x.leg_ratio = a.leg_ratio.data(), x.leg_rate = a.leg_rate.data();
+  x.wfpr_mode = wfpr_mode_.data(), x.psr = psr_.data(), x.of_cc = &a.of_cc, x.n_ccs = &a.n_ccs;
   return x;
 }
 

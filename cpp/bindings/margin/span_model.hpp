@@ -7,6 +7,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <string>
 #include <vector>
 
 #include "riskoffset/grid_span_kernels.hpp"
@@ -25,22 +27,25 @@ struct SpanDict {
   SpanArray<T> array(const char* name, pybind11::ssize_t size) const;
 };
 
-// The inter-commodity delta spreads of a model in the order they form (compile_model's "inter_*" arrays; legs on a
-// CC's inter pool), and per CC how its price risk turns into a leg's weighted futures price risk.
-struct SpanInterSpreads {
+// Delta spreads across combined commodities of a model in the order they form (compile_model's "super_*" and
+// "inter_*" arrays): super spreads' legs name a CC's delta pool (before the intra spreads), inter spreads' legs its
+// inter pool (after them).  Per CC how its price risk turns into a leg's weighted futures price risk, and which
+// spreads it is a leg of.
+struct SpanCrossSpreads {
   std::int64_t n = 0;
   const std::int64_t* leg_offset = nullptr;  // n + 1
   const std::int8_t* method = nullptr;       // 0: count x amount shared by the spread's CCs, 1: W, 2: the full path
   const double* amount = nullptr;            // method 0: per spread
   const std::uint8_t* kind = nullptr;        // bit reported when it forms
   const std::int64_t* leg_cc = nullptr;
-  const std::int64_t* leg_pool = nullptr;  // the inter pool of the leg's CC
+  const std::int64_t* leg_pool = nullptr;  // the pool (super) or inter pool (inter) of the leg's CC
   const double* leg_side = nullptr;        // +1 side A, -1 side B
   const double* leg_ratio = nullptr;
   const double* leg_rate = nullptr;         // W: the leg's credit rate (fraction)
   const std::int8_t* wfpr_mode = nullptr;  // per CC: 0 price risk per delta, 1 capped at psr, 2 psr
   const double* psr = nullptr;             // per CC: its futures price scan range
-  const std::int64_t* inter_offset = nullptr;  // per CC: its inter pools (n_cc + 1)
+  const std::vector<std::vector<std::int64_t>>* of_cc = nullptr;  // per CC: the spreads it is a leg of, in order
+  const std::vector<std::int64_t>* n_ccs = nullptr;               // per spread: how many CCs it spans
 };
 
 class SpanModel {
@@ -57,11 +62,10 @@ class SpanModel {
 
   std::int64_t n_rows = 0, n_points = 0, n_cc = 0;
   const std::int64_t* cc_of_row = nullptr;
-  SpanInterSpreads inter() const;
+  SpanCrossSpreads inter() const { return cross(inter_); }
+  SpanCrossSpreads super_spreads() const { return cross(super_); }
   std::size_t max_inter_pools() const { return max_inter_pools_; }
-  // Per CC, the inter spreads it is a leg of (each once, in order), and per spread how many CCs it spans.
-  const std::vector<std::vector<std::int64_t>>& inter_of_cc() const { return inter_of_cc_; }
-  const std::vector<std::int64_t>& inter_ccs() const { return inter_ccs_; }
+  std::size_t max_pools() const { return max_pools_; }
 
  private:
   SpanArray<double> arrays_, delta_, price_, cvf_, spot_sprd_, spot_outr_, som_rate_, amount_, leg_side_, leg_ratio_,
@@ -72,16 +76,26 @@ class SpanModel {
   SpanArray<std::int8_t> option_, method_;
   SpanArray<std::uint8_t> premium_, star_, som_gross_, kind_;
   std::size_t max_pools_ = 1, max_scan_tiers_ = 0;
+  struct CrossArrays {  // one kind of cross-commodity delta spreads, bound
+    SpanArray<std::int64_t> leg_offset, leg_cc, leg_pool;
+    SpanArray<std::int8_t> method;
+    SpanArray<std::uint8_t> kind;
+    SpanArray<double> amount, leg_side, leg_ratio, leg_rate;
+    std::vector<std::vector<std::int64_t>> of_cc;
+    std::vector<std::int64_t> n_ccs;
+  };
   void bind_inter(const SpanDict& model);
-  // inter-commodity spreads and what they read of a group
-  SpanArray<std::int64_t> inter_offset_, inter_member_offset_, inter_member_pool_, paired_, inter_leg_offset_,
-      inter_leg_cc_, inter_leg_pool_;
-  SpanArray<std::uint8_t> inter_member_use_, no_move_, inter_kind_;
-  SpanArray<std::int8_t> wfpr_mode_, inter_method_;
-  SpanArray<double> psr_, inter_amount_, inter_leg_side_, inter_leg_ratio_, inter_leg_rate_;
+  // `prefix` "inter_" or "super_"; a leg's pool of CC c lies below pools_of(c)
+  CrossArrays bind_cross(const SpanDict& model, const std::string& prefix,
+                         const std::function<std::int64_t(std::int64_t)>& pools_of) const;
+  SpanCrossSpreads cross(const CrossArrays& a) const;
+  // what the cross-commodity spreads read of a group
+  SpanArray<std::int64_t> inter_offset_, inter_member_offset_, inter_member_pool_, paired_;
+  SpanArray<std::uint8_t> inter_member_use_, no_move_;
+  SpanArray<std::int8_t> wfpr_mode_;
+  SpanArray<double> psr_;
   std::size_t max_inter_pools_ = 1;
-  std::vector<std::vector<std::int64_t>> inter_of_cc_;
-  std::vector<std::int64_t> inter_ccs_;
+  CrossArrays inter_, super_;
 };
 
 }  // namespace riskoffset_bindings

@@ -102,6 +102,7 @@ def compile_model(span: SpanFile, classes: dict[int, tuple[int, int]], opts: Spa
     inter_member_pool: list[int] = []
     inter_member_use: list[int] = []
     inter_tier_names: list[list[str]] = []
+    pool_maps: list[tuple[list[str], dict[str, int], int]] = []  # per CC: intra tiers, period pools, the zero pool
     no_move = np.zeros((n_cc, n_points), dtype=np.uint8)
     paired = np.zeros((n_cc, n_points), dtype=np.int64)
     wfpr_mode = np.zeros(n_cc, dtype=np.int8)
@@ -142,6 +143,7 @@ def compile_model(span: SpanFile, classes: dict[int, tuple[int, int]], opts: Spa
         if len(set(names)) < len(names):
             ok = False  # an inter tier named twice: span_account keeps the last of them
         inter_tier_names.append(names)
+        pool_maps.append((tiers, pool_of_period, zero_pool))
         for tier in cc.inter_tiers or [None]:
             for k, first in enumerate(firsts):
                 period = k >= n_t
@@ -207,7 +209,7 @@ def compile_model(span: SpanFile, classes: dict[int, tuple[int, int]], opts: Spa
             scan_mask[rows[np.array([tier.contains(p) for p in pe], dtype=bool)]] |= np.uint64(1) << np.uint64(t)
         n_scan_tiers.append(min(len(cc.scan_tiers), 64))
         supported[c] = ok and len(cc.scan_tiers) <= 64
-    inter = _inter_spreads(span, ccs, classes, inter_tier_names, psr, wfpr_mode)
+    cross = _cross_spreads(span, ccs, classes, inter_tier_names, pool_maps, psr, wfpr_mode)
     price = np.where(premium, con.price, 0.0)
     row_ok &= ~(premium & np.isnan(con.price))
     model = {
@@ -251,7 +253,7 @@ def compile_model(span: SpanFile, classes: dict[int, tuple[int, int]], opts: Spa
         "paired": paired.reshape(-1),
         "wfpr_mode": wfpr_mode,
         "psr": psr,
-        **inter,
+        **cross,
     }
     return SpanModel(model, supported, row_ok)
 
@@ -260,52 +262,75 @@ def compile_model(span: SpanFile, classes: dict[int, tuple[int, int]], opts: Spa
 _WFPR_MODES = {"2": 1, "SCANRANGE_CAP": 1, "3": 2, "SCANRANGE": 2}
 
 
-def _inter_spreads(span: SpanFile, ccs: list[CombinedCommodity], classes: dict[int, tuple[int, int]],
-                   inter_tier_names: list[list[str]], psr: FloatArray, wfpr_mode: Any) -> dict[str, Any]:  # fmt: skip
-    """The inter-commodity delta spreads of every clearing org in the order they form (`spreads.inter_spread`),
-    as the "inter_*" arrays of a model: per spread its method (0 a per-spread amount shared by its CCs, 1 weighted
-    price, 2 one the pass cannot charge: the account takes span_account when it forms), amount and kind, per leg
-    its CC, inter pool, side, ratio and W credit rate.  A spread with a leg no account can hold (a CC the file
-    lacks, an inter tier its CC does not have) never forms and is left out.  Scanning spreads are routed."""
+def _cross_spreads(span: SpanFile, ccs: list[CombinedCommodity], classes: dict[int, tuple[int, int]],
+                   inter_tier_names: list[list[str]], pool_maps: list[tuple[list[str], dict[str, int], int]],
+                   psr: FloatArray, wfpr_mode: Any) -> dict[str, Any]:  # fmt: skip
+    """The delta spreads across combined commodities of every clearing org in the order they form, as the "super_*"
+    (legs on a CC's delta pool, `spreads.leg_pool`) and "inter_*" (legs on its inter pool, `spreads.inter_spread`)
+    arrays of a model: per spread its method (0 a per-spread amount shared by its CCs, 1 weighted price, 2 one the
+    pass cannot charge: the account takes span_account when it forms), amount and kind (1: a candidate charge), per
+    leg its CC, pool, side, ratio and W credit rate.  A spread with a leg no account can hold (a CC the file lacks,
+    an inter tier its CC does not have) never forms and is left out; so is a super spread with a leg the pass cannot
+    place (`super_leg_placed`: routed).  Scanning spreads are routed."""
     cc_index = {(c.org, c.cc): k for k, c in enumerate(ccs)}
-    leg_offset, method, amount, kind = [0], [], [], []
-    leg_cc, leg_pool, leg_side, leg_ratio, leg_rate = [], [], [], [], []
-    for org_i, org in enumerate(span.orgs):
-        r, r_m = classes.get(org_i, (1, 1))
-        for spread in org.inter_spreads:
-            if isinstance(spread, ScanSpread):
-                continue
-            members = [cc_index.get((org_i, leg.cc)) for leg in spread.legs]
-            if not spread.legs or any(k is None for k in members):
-                continue
-            pools = []
-            for leg, k in zip(spread.legs, members):
-                names = inter_tier_names[k]  # type: ignore[index]
-                pools.append(names.index(leg.tier) if leg.tier in names else (-1 if names else 0))
-            if min(pools) < 0:
-                continue
-            meth, per_spread, rates = _inter_charge(ccs, spread, [int(k) for k in members], r, r_m, psr, wfpr_mode)  # type: ignore[arg-type]
-            method.append(meth)
-            amount.append(per_spread)
-            kind.append(1 if spread.charge_meth in ("F", "P") else 0)  # flat and per-month: candidates
-            for leg, k, pool, rate in zip(spread.legs, members, pools, rates):
-                leg_cc.append(k)
-                leg_pool.append(pool)
-                leg_side.append(1.0 if leg.side == "A" else -1.0)
-                leg_ratio.append(leg.ratio)
-                leg_rate.append(rate)
-            leg_offset.append(len(leg_cc))
-    return {
-        "inter_leg_offset": np.array(leg_offset, dtype=np.int64),
-        "inter_method": np.array(method, dtype=np.int8),
-        "inter_amount": np.array(amount, dtype=np.float64),
-        "inter_kind": np.array(kind, dtype=np.uint8),
-        "inter_leg_cc": np.array(leg_cc, dtype=np.int64),
-        "inter_leg_pool": np.array(leg_pool, dtype=np.int64),
-        "inter_leg_side": np.array(leg_side, dtype=np.float64),
-        "inter_leg_ratio": np.array(leg_ratio, dtype=np.float64),
-        "inter_leg_rate": np.array(leg_rate, dtype=np.float64),
-    }
+    out: dict[str, Any] = {}
+    for prefix in ("super_", "inter_"):
+        leg_offset, method, amount, kind = [0], [], [], []
+        leg_cc, leg_pool, leg_side, leg_ratio, leg_rate = [], [], [], [], []
+        for org_i, org in enumerate(span.orgs):
+            r, r_m = classes.get(org_i, (1, 1))
+            for spread in org.super_spreads if prefix == "super_" else org.inter_spreads:
+                if isinstance(spread, ScanSpread):
+                    continue
+                members = [cc_index.get((org_i, leg.cc)) for leg in spread.legs]
+                if not spread.legs or any(k is None for k in members):
+                    continue
+                ks = [int(k) for k in members]  # type: ignore[arg-type]
+                if prefix == "super_":
+                    if not all(super_leg_placed(ccs[k], leg) for leg, k in zip(spread.legs, ks)):
+                        continue
+                    pools = [_super_leg_pool(leg, *pool_maps[k]) for leg, k in zip(spread.legs, ks)]
+                else:
+                    names = [inter_tier_names[k] for k in ks]
+                    pools = [n.index(leg.tier) if leg.tier in n else (-1 if n else 0) for leg, n in zip(spread.legs, names)]
+                    if min(pools) < 0:
+                        continue
+                meth, per_spread, rates = _inter_charge(ccs, spread, ks, r, r_m, psr, wfpr_mode)
+                method.append(meth)
+                amount.append(per_spread)
+                # super spreads, and flat or per-month inter charges: candidates
+                kind.append(1 if prefix == "super_" or spread.charge_meth in ("F", "P") else 0)
+                for leg, k, pool, rate in zip(spread.legs, ks, pools, rates):
+                    leg_cc.append(k)
+                    leg_pool.append(pool)
+                    leg_side.append(1.0 if leg.side == "A" else -1.0)
+                    leg_ratio.append(leg.ratio)
+                    leg_rate.append(rate)
+                leg_offset.append(len(leg_cc))
+        out.update({
+            prefix + "leg_offset": np.array(leg_offset, dtype=np.int64),
+            prefix + "method": np.array(method, dtype=np.int8),
+            prefix + "amount": np.array(amount, dtype=np.float64),
+            prefix + "kind": np.array(kind, dtype=np.uint8),
+            prefix + "leg_cc": np.array(leg_cc, dtype=np.int64),
+            prefix + "leg_pool": np.array(leg_pool, dtype=np.int64),
+            prefix + "leg_side": np.array(leg_side, dtype=np.float64),
+            prefix + "leg_ratio": np.array(leg_ratio, dtype=np.float64),
+            prefix + "leg_rate": np.array(leg_rate, dtype=np.float64),
+        })  # fmt: skip
+    return out
+
+
+def super_leg_placed(cc: CombinedCommodity, leg: Any) -> bool:
+    """Whether a super spread's leg has a delta pool in its CC (`spreads.leg_pool` raises otherwise): a period, an
+    intra tier of the CC, or the whole CC when it has neither intra nor inter tiers."""
+    return bool(leg.period) or any(t.tn == leg.tier for t in cc.intra_tiers) or not (cc.intra_tiers or cc.inter_tiers)
+
+
+def _super_leg_pool(leg: Any, tiers: list[str], pool_of_period: dict[str, int], zero_pool: int) -> int:
+    if leg.period:
+        return pool_of_period.get(leg.period, zero_pool)
+    return tiers.index(leg.tier) if tiers else 0
 
 
 def _inter_charge(ccs: list[CombinedCommodity], spread: DeltaSpread, members: list[int], r: int, r_m: int,
@@ -491,8 +516,14 @@ def _prepare(span: SpanFile, opts: SpanOptions) -> _Prepared:
     cc_index = {(c.org, c.cc): k for k, c in enumerate(ccs)}
     spreads: list[tuple[IntArray, int]] = []
     for org_i, org in enumerate(span.orgs):
-        # (the inter-commodity delta spreads are the pass's own: super and scanning spreads are routed)
-        for spread in (*org.super_spreads, *(x for x in org.inter_spreads if isinstance(x, ScanSpread))):
+        # (delta spreads are the pass's own: scanning spreads, and a super spread with a leg it cannot place, are
+        # routed)
+        routed = [
+            *(x for x in org.super_spreads if isinstance(x, ScanSpread) or not all(
+                super_leg_placed(org.combined[leg.cc], leg) for leg in x.legs if leg.cc in org.combined)),
+            *(x for x in org.inter_spreads if isinstance(x, ScanSpread)),
+        ]  # fmt: skip
+        for spread in routed:
             members = {cc_index[(org_i, leg.cc)] for leg in spread.legs if (org_i, leg.cc) in cc_index}
             if not members:
                 continue
