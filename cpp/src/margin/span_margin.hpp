@@ -19,9 +19,9 @@
 //      mean loss over the no-move scenarios and volatility risk VR half the gap between the scan's scenario and
 //      its paired one, and each inter pool's delta before the spreads and after the intra spreads.
 //
-// The cross-commodity spreads themselves work on an account's groups together: the inter-commodity delta spreads
-// run after this pass (the bindings' SpanAccount), super and scanning spreads on the caller's own path.  No
-// standard-library calls (cmake/check_isa_symbols.cmake).
+// The cross-commodity spreads themselves work on an account's groups together (the bindings' SpanAccount): super
+// spreads between the pass's two phases (steps 1-2, then 3-7 on the pools they moved), inter-commodity spreads
+// after it; scanning spreads on the caller's own path.  No standard-library calls (cmake/check_isa_symbols.cmake).
 #pragma once
 
 inline double span_abs(double a) { return a < 0 ? -a : a; }
