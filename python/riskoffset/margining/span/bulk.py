@@ -2,21 +2,23 @@
 
 The file's parameters are compiled once into arrays (`SpanModel`, cached on the parsed file): per contract
 its risk array, composite delta, delta pool, short-option-minimum tiers and premium; per combined commodity
-(CC) its delta pools (intra tiers, or the whole CC, then its periods); per intra-commodity spread its legs and
-its charge (flat or per month per spread, or the weighted-price rate of each leg).  With the classes, adjRate,
-capAnov and currency conversions of the options (`_prepare`) they are bound to one compiled object
+(CC) its delta pools (intra tiers, or the whole CC, then its periods), inter pools and scan points; per
+intra-commodity spread its legs and its charge (flat or per month per spread, or the weighted-price rate of each
+leg); the super and inter-commodity delta spreads across CCs likewise.  With the classes, adjRate, capAnov and
+currency conversions of the options (`_prepare`) they are bound to one compiled object
 (``_core.margin.SpanAccount``) that takes an account's positions, nets them in units of 1e-8 contracts, groups
-them by CC, routes the account (below), runs the pass per CC (scan risk and its scenario, intra-commodity spread
-charge, spot-month charge, short option minimum, net option value, risk) and adds the CCs up in the account's
-currency as `riskoffset.margining.span.algorithm.span_account` does: for every account of a book at once
-(`span_margins`, without the GIL) or for one (`span_one_account`, a trade's or an order's).
+them by CC, routes the account (below), runs the pass per CC (scan risk and its scenario, price risk, then after
+the super spreads the intra-commodity spread charge, spot-month charge, short option minimum, net option value),
+forms the inter-commodity spreads, and adds the CCs up in the account's currency as
+`riskoffset.margining.span.algorithm.span_account` does: for every account of a book at once (`span_margins`,
+without the GIL) or for one (`span_one_account`, a trade's or an order's).
 
-An account takes `span_account` itself where a step is not in the pass: a super, inter or scanning spread that
-could form between its CCs, an adjRate on another base class, a spread the
-pass cannot charge (volatility offsets, more than 8 legs, a missing rate), a contract without risk array,
-delta or price, a CC whose currency needs a conversion the file does not give, or no position at all.  Those
-paths raise the errors the file's gaps call for.  Every row's full result (its per-CC breakdown in details) is
-built by `span_account` when it is looked at.
+An account takes `span_account` itself where a step is not in the pass: a scanning spread that could form
+between its CCs (or a super spread with a leg the pass cannot place), an adjRate on another base class, a spread
+the pass cannot charge (volatility offsets, more than 8 legs, a missing rate) that forms, a contract without risk
+array, delta or price, a CC whose currency needs a conversion the file does not give, or no position at all.
+Those paths raise the errors the file's gaps call for.  Every row's full result (its per-CC breakdown in details)
+is built by `span_account` when it is looked at.
 """
 
 from __future__ import annotations
