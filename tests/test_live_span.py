@@ -143,8 +143,7 @@ def test_a_trade_beyond_what_span_nets_changes_nothing() -> None:
 
 def inter_spread_params(scanning: bool = False) -> dict[str, Any]:
     """The sample file with an inter-commodity spread between BTC and ETH: a delta spread (a 50 % weighted-price
-    credit), which the compiled call forms, or a scanning spread, which sends an account holding both to SPAN's
-    full path (`span_account`)."""
+    credit) or a scanning spread (ETH's losses scanned in BTC, gains at 50 %), both formed by the compiled call."""
     span, extra = load_params("sample")
     span = copy.deepcopy(span)  # (the parsed sample is shared by every call on its path)
     if scanning:
@@ -157,11 +156,10 @@ def inter_spread_params(scanning: bool = False) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("scanning", [False, True], ids=["delta spread", "scanning spread"])
-def test_a_trade_of_an_account_spans_full_path_computes_takes_that_path(monkeypatch: pytest.MonkeyPatch,
+def test_a_trade_across_an_inter_spread_stays_in_the_compiled_call(monkeypatch: pytest.MonkeyPatch,
                                                                         scanning: bool) -> None:  # fmt: skip
-    """B holds BTC and ETH, which the inter spread links: its trade goes through SPAN's full path under a scanning
-    spread and stays in the compiled call under a delta spread; A holds only BTC: its trade stays in the compiled
-    call.  Both end where a from-scratch computation does."""
+    """B holds BTC and ETH, which the inter spread links, A only BTC: both trades stay in the compiled call (SPAN's
+    full path, `span_account`, is not called) and end where a from-scratch computation does."""
     engine = engine_of(True, inter_spread_params(scanning))
     full: list[Any] = []
     real = bulk.span_account
@@ -169,7 +167,7 @@ def test_a_trade_of_an_account_spans_full_path_computes_takes_that_path(monkeypa
     engine.on_trade("A", "BTC-PERPETUAL", 10_000.0, MARKET.marks["BTC-PERPETUAL"])
     assert full == []
     engine.on_trade("B", "ETH-PERPETUAL", 500.0, MARKET.marks["ETH-PERPETUAL"])
-    assert full == (["B"] if scanning else [])
+    assert full == []
     assert_matches(engine, "X:SM")
 
 

@@ -38,7 +38,8 @@ def _tiers(tag: str, bounds: list[tuple[str, str, str]]) -> str:
     return f"<{tag}>{body}</{tag}>"
 
 
-def _random_file(tmp_path: Path, rng: np.random.Generator, *, initial_class: bool, extra_inter: str = "") -> Path:
+def _random_file(tmp_path: Path, rng: np.random.Generator, *, initial_class: bool, extra_inter: str = "",
+                 extra_super: str = "") -> Path:  # fmt: skip
     """Three CCs of four contracts each (one per period, random risk arrays and composite deltas), random tiers,
     intra spreads, super spreads (on intra tiers or periods) and inter spreads; class 1 maintenance, and with
     ``initial_class`` class 2 initial with rates of its own."""
@@ -124,7 +125,7 @@ def _random_file(tmp_path: Path, rng: np.random.Generator, *, initial_class: boo
     text = (
         "<spanFile><fileFormat>4.00</fileFormat><pointInTime><date>20261204</date><clearingOrg><ec>TST</ec>"
         f"{classes}{POINT_DEF}<exchange><exch>TX</exch>{''.join(pfs)}</exchange>{''.join(defs)}"
-        f"<superSpreads>{''.join(supers)}</superSpreads>"
+        f"<superSpreads>{''.join(supers)}{extra_super}</superSpreads>"
         f"<interSpreads>{''.join(inter)}{extra_inter}</interSpreads></clearingOrg></pointInTime></spanFile>"
     )
     path = tmp_path / "inter.spn"
@@ -204,25 +205,53 @@ def test_a_hand_worked_inter_credit_by_the_pass(monkeypatch: pytest.MonkeyPatch)
     assert cols.calibration["inter_spread_credit"][0] == 1  # calibrated (W)
 
 
-def test_scanning_and_unchargeable_spreads_still_take_span_account(tmp_path: Path,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
-    """A scanning spread that could form routes its accounts to span_account, as does a delta spread of volatility
-    offsets when it forms; the others stay in the pass.  All agree with span_account."""
-    rng = np.random.default_rng(99)
-    scanning = (
-        "<sSpread><spread>9</spread><rate><r>1</r><val>50</val></rate>"
-        "<sLeg><cc>A</cc><isTarget>1</isTarget><isRequired>1</isRequired></sLeg>"
-        "<sLeg><cc>B</cc><isTarget>0</isTarget><isRequired>1</isRequired></sLeg></sSpread>"
+def _scanning(n: int, rate: float, *legs: tuple[str, bool, bool], per_point: str = "") -> str:
+    body = "".join(
+        f"<sLeg><cc>{cc}</cc><isTarget>{int(t)}</isTarget><isRequired>{int(req)}</isRequired></sLeg>"
+        for cc, t, req in legs
     )
-    span = parse_span(_random_file(tmp_path, rng, initial_class=False, extra_inter=scanning))
+    return f"<sSpread><spread>{n}</spread>{per_point}<rate><r>1</r><val>{rate!r}</val></rate>{body}</sSpread>"
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_scanning_spreads_in_the_pass_match_span_account(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         seed: int) -> None:  # fmt: skip
+    """Random files with scanning spreads among the super and the inter spreads (a required or optional third leg,
+    gains at a random allowance): every account in the pass (none routed), equal to span_account."""
+    rng = np.random.default_rng(100 + seed)
+    target, other, third = (str(c) for c in rng.permutation(CCS))
+    super_scan = _scanning(7, float(rng.uniform(0, 100)), (target, True, True), (other, False, True))
+    inter_scan = _scanning(8, float(rng.uniform(0, 100)), (other, True, True), (target, False, True),
+                           (third, False, bool(rng.random() < 0.5)))  # fmt: skip
+    span = parse_span(_random_file(tmp_path, rng, initial_class=seed % 2 == 1, extra_inter=inter_scan,
+                                   extra_super=super_scan if seed % 3 else ""))  # fmt: skip
     n = 60
     account, rows, qty = _accounts(span, rng, n)
     routed, _ = _compare(span, account, rows, qty, n, monkeypatch)
-    cc_of_row, ccs = span.combined_commodity_of_rows()
-    ccs_held = [{ccs[cc_of_row[r]].cc for r in net_positions(rows[account == a], qty[account == a])[0].tolist()}
-                for a in range(n)]  # fmt: skip
-    both = {a for a in range(n) if {"A", "B"} <= ccs_held[a]}
-    assert both and both <= set(routed)
+    assert len(routed) < n // 4, f"{len(routed)} of {n} accounts left the pass"
+    scanned = 0
+    for a in sorted(set(range(n)) - set(routed)):
+        ref = span_account(span, *net_positions(rows[account == a], qty[account == a]), SpanOptions())
+        scanned += any(x["method"] == "scanning" for c in ref.details["combined_commodities"] for x in c["spreads"])
+    assert scanned > 0, "no scanning spread formed in the pass"
+
+
+def test_a_spread_the_pass_cannot_compute_takes_span_account(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A scanning spread with per-point aggregation (sPointDef): the accounts that would form it go to span_account,
+    which refuses them by name; the others stay in the pass."""
+    rng = np.random.default_rng(99)
+    per_point = _scanning(9, 50.0, ("A", True, True), ("B", False, True), per_point="<sPointDef><point>1</point></sPointDef>")
+    span = parse_span(_random_file(tmp_path, rng, initial_class=False, extra_inter=per_point))
+    routed: list[Any] = []
+    real = bulk.span_account
+    monkeypatch.setattr(bulk, "span_account", lambda *a, **k: routed.append(k.get("account")) or real(*a, **k))
+    a_only = np.array([span.row("A:10")], dtype=np.int64)
+    cols = bulk.span_margins(span, ["a"], np.zeros(1, np.int64), a_only, np.array([2.0]), SpanOptions())
+    assert routed == [] and cols.maintenance[0] >= 0
+    both = np.array([span.row("A:10"), span.row("B:20")], dtype=np.int64)
+    with pytest.raises(ValueError, match="per-point aggregation"):
+        bulk.span_margins(span, ["ab"], np.zeros(2, np.int64), both, np.array([2.0, -3.0]), SpanOptions())
+    assert routed == ["ab"]
 
 
 def test_a_super_spread_is_formed_before_the_calendar_spread_by_the_pass(tmp_path: Path,

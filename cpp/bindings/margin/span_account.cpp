@@ -56,7 +56,11 @@ void SpanAccount::Columns::resize(std::size_t n, std::size_t inter_stride, std::
     inter_orig.resize(n * inter_stride), inter_delta.resize(n * inter_stride);
     out.inter_orig = inter_orig.data(), out.inter_delta = inter_delta.data();
   }
-  if (pool_stride) pool_state.resize(n * pool_stride), out.pool_state = pool_state.data();
+  out.offset = nullptr;
+  if (pool_stride) {
+    pool_state.resize(n * pool_stride), out.pool_state = pool_state.data();
+    scan_now.resize(n), absorbed.resize(n), offset.resize(n), out.offset = offset.data();
+  }
 }
 
 // One class of `model` for the account grouped in `w` into `c`: the pass (in two phases around the super spreads
@@ -65,18 +69,20 @@ void SpanAccount::Columns::resize(std::size_t n, std::size_t inter_stride, std::
 bool SpanAccount::run_class(const SpanModel& model, Work& w, Columns& c, std::uint8_t& formed) const {
   const std::size_t n_groups = w.group_cc.size();
   const SpanCrossSpreads super_spreads = model.super_spreads(), inter = model.inter();
-  const std::size_t pool_stride = super_spreads.n ? 4 * model.max_pools() : 0;
+  const std::size_t max_pools = model.max_pools(), n_points = static_cast<std::size_t>(model.n_points);
+  const std::size_t pool_stride = model.two_phases() ? 4 * max_pools + n_points : 0;
   c.resize(n_groups, inter.n ? model.max_inter_pools() : 0, pool_stride);
   const auto run = [&](int phase) {
     span_run_groups(model, w.group_start.data(), w.group_cc.data(), n_groups, w.row.data(), w.n.data(), c.out,
                     w.scratch, phase);
   };
   for (std::size_t g = 0; g < n_groups; ++g) c.inter[g] = 0.0;
+  double* losses = pool_stride ? c.pool_state.data() + 4 * max_pools : nullptr;
   if (pool_stride) {
     run(1);
-    const std::size_t max_pools = model.max_pools();
+    for (std::size_t g = 0; g < n_groups; ++g) c.scan_now[g] = c.scan[g], c.absorbed[g] = 0, c.offset[g] = 0;
     const CrossPools pools{c.pool_state.data(), c.pool_state.data() + max_pools, c.pool_state.data() + 2 * max_pools,
-                           pool_stride};
+                           pool_stride, losses, pool_stride, n_points, false};
     if (!cross_spreads(super_spreads, w, c, pools, formed)) return false;
     run(2);
   } else {
@@ -85,13 +91,70 @@ bool SpanAccount::run_class(const SpanModel& model, Work& w, Columns& c, std::ui
   for (std::size_t g = 0; g < n_groups; ++g)
     if (c.unsupported[g]) return false;
   if (inter.n) {
-    const CrossPools pools{c.inter_delta.data(), c.inter_orig.data(), nullptr, c.out.inter_stride};
+    const CrossPools pools{c.inter_delta.data(), c.inter_orig.data(), nullptr, c.out.inter_stride, losses,
+                           pool_stride, n_points, true};
     if (!cross_spreads(inter, w, c, pools, formed)) return false;
   }
   for (std::size_t g = 0; g < n_groups; ++g) {
     const double base = c.scan[g] + c.intra[g] + c.spot[g] - c.inter[g];
     c.risk[g] = c.som[g] > base ? c.som[g] : base;
   }
+  return true;
+}
+
+// SPAN's scanning spread `s` of `x` on the account's groups (riskoffset.margining.span.spreads.scanning_spread): it
+// forms when its target and at least one other leg are held and not yet taken by another scanning spread, every
+// required leg among them, and the legs' losses scanned together in the target (the others' gains at the allowance)
+// come to less than their scan risks: each leg is credited the scan risk it gives up (the target keeps the joint
+// scan), the others' losses move into the target, and every leg takes no delta-based credit after it.  False where
+// the pass cannot compute a spread that forms (per-point aggregation, no rate).
+bool SpanAccount::scanning_spread(const SpanCrossSpreads& x, std::int64_t s, Work& w, Columns& c,
+                                  const CrossPools& pools, std::uint8_t& formed) const {
+  const std::int64_t l0 = x.leg_offset[s], l1 = x.leg_offset[s + 1];
+  std::size_t held[8], n_held = 0, target = 8;
+  for (std::int64_t l = l0; l < l1; ++l) {
+    const std::int64_t g = w.group_of_cc[static_cast<std::size_t>(x.leg_cc[l])];
+    if (g < 0 || c.absorbed[static_cast<std::size_t>(g)]) {
+      if (x.leg_rate[l] != 0.0) return true;  // a required leg missing: it does not form
+      continue;
+    }
+    if (x.leg_side[l] != 0.0) target = n_held;
+    held[n_held++] = static_cast<std::size_t>(g);
+  }
+  if (target == 8 || n_held < 2) return true;
+  if (x.method[s] == 4) return false;
+  const std::size_t m = pools.n_points;
+  const auto losses_of = [&](std::size_t g) { return pools.losses + g * pools.losses_stride; };
+  w.combined.assign(losses_of(held[target]), losses_of(held[target]) + m);
+  const double allowance = x.amount[s];
+  for (std::size_t k = 0; k < n_held; ++k) {
+    if (k == target) continue;
+    const double* other = losses_of(held[k]);
+    for (std::size_t j = 0; j < m; ++j) w.combined[j] += other[j] > 0 ? other[j] : allowance * other[j];
+  }
+  double joint = 0.0;
+  if (m) {
+    double top = w.combined[0];
+    for (std::size_t j = 1; j < m; ++j) top = w.combined[j] > top ? w.combined[j] : top;
+    joint = top > 0.0 ? top : 0.0;
+  }
+  double separate = 0.0;
+  for (std::size_t k = 0; k < n_held; ++k) separate += c.scan_now[held[k]];
+  if (joint >= separate) return true;
+  for (std::size_t k = 0; k < n_held; ++k) {
+    const std::size_t g = held[k];
+    const double after = k == target ? joint : 0.0;
+    c.inter[g] += c.scan_now[g] - after;
+    c.scan_now[g] = after;
+    if (k != target) {
+      c.absorbed[g] = 1;
+      std::fill(losses_of(g), losses_of(g) + m, 0.0);
+    }
+    c.offset[g] = 1;
+    if (pools.inter_level) std::fill(pools.delta + g * pools.stride, pools.delta + (g + 1) * pools.stride, 0.0);
+  }
+  std::copy(w.combined.begin(), w.combined.end(), losses_of(held[target]));
+  formed |= x.kind[s];
   return true;
 }
 
@@ -114,13 +177,22 @@ bool SpanAccount::cross_spreads(const SpanCrossSpreads& x, Work& w, Columns& c, 
   for (std::size_t g = 0; g < n_groups; ++g) {
     const auto cc = static_cast<std::size_t>(w.group_cc[g]);
     w.group_of_cc[cc] = static_cast<std::int64_t>(g);
-    for (const std::int64_t s : of_cc[cc])
-      if (++w.spread_held[static_cast<std::size_t>(s)] == n_ccs[static_cast<std::size_t>(s)]) w.formable.push_back(s);
+    for (const std::int64_t s : of_cc[cc]) {  // (a delta spread needs all its CCs, a scanning spread two)
+      const std::int64_t need = x.method[s] >= 3 ? 2 : n_ccs[static_cast<std::size_t>(s)];
+      if (++w.spread_held[static_cast<std::size_t>(s)] == need) w.formable.push_back(s);
+    }
   }
   std::sort(w.formable.begin(), w.formable.end());
   bool ok = true;
   for (const std::int64_t s : w.formable) {
     const std::int64_t l0 = x.leg_offset[s], l1 = x.leg_offset[s + 1];
+    if (x.method[s] >= 3) {
+      if (!scanning_spread(x, s, w, c, pools, formed)) {
+        ok = false;
+        break;
+      }
+      continue;
+    }
     double count = 0.0, sign = 0.0;
     bool fits = true;
     for (std::int64_t l = l0; l < l1 && fits; ++l) {

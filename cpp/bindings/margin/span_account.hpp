@@ -1,11 +1,11 @@
 // An account's SPAN margin from its positions: netted, grouped by combined commodity (CC), routed, the pass of
 // cpp/src/margin/span_margin.hpp in the maintenance class (and in the initial class where the file computes it
-// directly), the inter-commodity delta spreads on its groups, the groups added up in the account's currency.  One
-// account (a live trade's, a what-if order's) or every account of a book
+// directly) with the super, inter-commodity and scanning spreads across its groups, the groups added up in the
+// account's currency.  One account (a live trade's, a what-if order's) or every account of a book
 // (riskoffset.margining.span.bulk.span_margins) through the same steps.  An account the pass does not cover (a
-// super or scanning spread that could form, a spread the pass cannot charge, a CC or row the pass cannot compute,
-// several currencies, a missing conversion, no position) is refused, and the caller computes it by SPAN's
-// per-account path (riskoffset.margining.span.algorithm.span_account).
+// spread the pass cannot compute that forms, a CC or row the pass cannot compute, several currencies, a missing
+// conversion, no position) is refused, and the caller computes it by SPAN's per-account path
+// (riskoffset.margining.span.algorithm.span_account).
 #pragma once
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
@@ -66,8 +66,10 @@ class SpanAccount {
  private:
   struct Columns {  // the pass's output for a few groups, and the inter spreads' credit per group
     std::vector<double> scan, intra, spot, som, nov, risk, inter, price_risk, inter_orig, inter_delta, pool_state;
+    std::vector<double> scan_now;  // (with scanning spreads) the scan risk a group keeps after them
     std::vector<std::int64_t> active;
     std::vector<std::uint8_t> formed, unsupported;
+    std::vector<std::uint8_t> absorbed, offset;  // a scanning spread moved its losses into another, or took it
     riskoffset::SpanColumns out;
     // n groups; with inter_stride > 0, what the inter spreads read (inter_stride pools a group); with pool_stride >
     // 0, the groups' pools kept between the pass's phases (the super spreads run in between)
@@ -78,6 +80,9 @@ class SpanAccount {
     const double* orig;
     double* consumed;  // (null: not recorded)
     std::size_t stride;
+    double* losses;  // the groups' scenario losses as scanning spreads leave them (null: no scanning spreads)
+    std::size_t losses_stride, n_points;
+    bool inter_level;  // (a scanning spread then zeroes the inter pools of the groups it takes)
   };
   struct Position {
     std::int64_t key, units;  // (CC + 1) x rows + row; contracts in units of 1e-8
@@ -94,6 +99,7 @@ class SpanAccount {
     std::vector<std::int64_t> group_of_cc;   // per CC: the account's group of it, -1 (between accounts: all -1)
     std::vector<std::int64_t> spread_held;   // per cross spread: its CCs the account holds (0 between accounts)
     std::vector<std::int64_t> formable;
+    std::vector<double> combined;  // a scanning spread's joint losses
   };
   Work fresh_work() const;
   bool compute(Work& w, const std::int64_t* rows, const double* n, std::size_t count, SpanAccountFigures& out,
@@ -102,6 +108,8 @@ class SpanAccount {
   bool run_class(const SpanModel& model, Work& w, Columns& c, std::uint8_t& formed) const;
   bool cross_spreads(const SpanCrossSpreads& x, Work& w, Columns& c, const CrossPools& pools,
                      std::uint8_t& formed) const;
+  bool scanning_spread(const SpanCrossSpreads& x, std::int64_t s, Work& w, Columns& c, const CrossPools& pools,
+                       std::uint8_t& formed) const;
 
   SpanModel model_m_;
   std::optional<SpanModel> model_i_;

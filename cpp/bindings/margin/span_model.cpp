@@ -189,10 +189,11 @@ SpanModel::CrossArrays SpanModel::bind_cross(const SpanDict& model, const std::s
   for (std::int64_t s = 0; s < n_spreads; ++s) {
     const std::int8_t method = a.method.data()[s];
     const std::string which = "SPAN model: " + prefix.substr(0, prefix.size() - 1) + " spread " + std::to_string(s);
-    RO_CHECK(method >= 0 && method <= 2, which + ": method outside 0..2");
+    RO_CHECK(method >= 0 && method <= 4, which + ": method outside 0..4");
     const std::int64_t l0 = a.leg_offset.data()[s], l1 = a.leg_offset.data()[s + 1];
-    RO_CHECK(l1 > l0 && (method == 2 || l1 - l0 <= 8), which + ": 1 to 8 legs");
-    RO_CHECK(method != 0 || std::isfinite(a.amount.data()[s]), which + ": amount not finite");
+    RO_CHECK(l1 > l0 && (method == 2 || method == 4 || l1 - l0 <= 8), which + ": 1 to 8 legs");
+    RO_CHECK((method != 0 && method != 3) || std::isfinite(a.amount.data()[s]), which + ": amount not finite");
+    a.scanning |= method >= 3;
     for (std::int64_t l = l0; l < l1; ++l) {
       const std::int64_t c = a.leg_cc.data()[l];
       RO_CHECK(c >= 0 && c < n_cc, which + ": a leg names a CC outside the file");

@@ -34,8 +34,11 @@ struct SpanDict {
 struct SpanCrossSpreads {
   std::int64_t n = 0;
   const std::int64_t* leg_offset = nullptr;  // n + 1
-  const std::int8_t* method = nullptr;       // 0: count x amount shared by the spread's CCs, 1: W, 2: the full path
-  const double* amount = nullptr;            // method 0: per spread
+  // 0: count x amount shared by the spread's CCs, 1: W, 2: a delta spread the full path computes, 3: a scanning
+  // spread (legs: leg_side 1 for the target, 0 for the others; leg_rate 1 for a required leg), 4: a scanning spread
+  // the full path computes
+  const std::int8_t* method = nullptr;
+  const double* amount = nullptr;            // method 0: per spread; 3: the gain allowance (fraction)
   const std::uint8_t* kind = nullptr;        // bit reported when it forms
   const std::int64_t* leg_cc = nullptr;
   const std::int64_t* leg_pool = nullptr;  // the pool (super) or inter pool (inter) of the leg's CC
@@ -66,6 +69,8 @@ class SpanModel {
   SpanCrossSpreads super_spreads() const { return cross(super_); }
   std::size_t max_inter_pools() const { return max_inter_pools_; }
   std::size_t max_pools() const { return max_pools_; }
+  // Whether the pass runs in two phases: super spreads move the pools in between, scanning spreads read the losses.
+  bool two_phases() const { return super_.method.size() > 0 || inter_.scanning; }
 
  private:
   SpanArray<double> arrays_, delta_, price_, cvf_, spot_sprd_, spot_outr_, som_rate_, amount_, leg_side_, leg_ratio_,
@@ -83,6 +88,7 @@ class SpanModel {
     SpanArray<double> amount, leg_side, leg_ratio, leg_rate;
     std::vector<std::vector<std::int64_t>> of_cc;
     std::vector<std::int64_t> n_ccs;
+    bool scanning = false;  // some are scanning spreads
   };
   void bind_inter(const SpanDict& model);
   // `prefix` "inter_" or "super_"; a leg's pool of CC c lies below pools_of(c)

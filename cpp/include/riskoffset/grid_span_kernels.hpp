@@ -156,12 +156,13 @@ struct SpanColumns {  // one row per group
   double* inter_orig = nullptr;
   double* inter_delta = nullptr;
   std::size_t inter_stride = 0;
-  // 0: every step; 1: scan, net option value and price risk, the group's pools kept in pool_state (pool_stride =
-  // 4 x max_pools a group: the pools, their deltas before the spreads, what the spreads took, whether held); 2: the
-  // other steps on the kept pools (the super spreads move them in between).
+  // 0: every step; 1: scan, net option value and price risk, the group's pools and losses kept in pool_state (the
+  // pools, their deltas before the spreads, what the spreads took, whether held, max_pools each; the losses); 2:
+  // the other steps on the kept pools (the super spreads move them in between).
   int phase = 0;
-  double* pool_state = nullptr;
+  double* pool_state = nullptr;  // (then its losses follow: pool_stride = 4 x max_pools + n_points)
   std::size_t pool_stride = 0;
+  const std::uint8_t* offset = nullptr;  // per group (may be null): a scanning spread took it, its inter pools are 0
 };
 
 // Groups [begin, end); scratch: 4 x max_pools + (1 + max_scan_tiers) x (n_points + 1) doubles.

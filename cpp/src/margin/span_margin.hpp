@@ -20,8 +20,9 @@
 //      its paired one, and each inter pool's delta before the spreads and after the intra spreads.
 //
 // The cross-commodity spreads themselves work on an account's groups together (the bindings' SpanAccount): super
-// spreads between the pass's two phases (steps 1-2, then 3-7 on the pools they moved), inter-commodity spreads
-// after it; scanning spreads on the caller's own path.  No standard-library calls (cmake/check_isa_symbols.cmake).
+// spreads (and scanning spreads of that level) between the pass's two phases (steps 1-2, then 3-7 on the pools
+// they moved), inter-commodity and scanning spreads after it.  No standard-library calls
+// (cmake/check_isa_symbols.cmake).
 #pragma once
 
 inline double span_abs(double a) { return a < 0 ? -a : a; }
@@ -136,9 +137,10 @@ void span_groups_kernel(const SpanBook& b, const SpanColumns& out, double* scrat
     const auto cc = static_cast<std::size_t>(b.group_cc[g]);
     const std::int64_t p0 = b.pool_offset[cc];
     const std::int64_t first = b.group_start[g], last = b.group_start[g + 1];
-    if (out.phase != 0) {  // (the group's pools kept between the phases)
+    if (out.phase != 0) {  // (the group's pools and losses kept between the phases)
       w.pools = out.pool_state + g * out.pool_stride;
       w.orig = w.pools + b.max_pools, w.consumed = w.pools + 2 * b.max_pools, w.present = w.pools + 3 * b.max_pools;
+      w.losses = w.pools + 4 * b.max_pools;
     }
     SpanScan sr;
     if (out.phase == 2) {
@@ -260,7 +262,7 @@ void span_groups_kernel(const SpanBook& b, const SpanColumns& out, double* scrat
           if (b.inter_member_use[q] & 2U) moved += consumed[k];
         }
         inter_orig[t - t0] = before;
-        inter_delta[t - t0] = before - moved;
+        inter_delta[t - t0] = out.offset && out.offset[g] ? 0.0 : before - moved;
       }
     }
     const double base = scan + intra + spot;

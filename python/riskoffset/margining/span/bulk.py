@@ -9,13 +9,13 @@ currency conversions of the options (`_prepare`) they are bound to one compiled 
 (``_core.margin.SpanAccount``) that takes an account's positions, nets them in units of 1e-8 contracts, groups
 them by CC, routes the account (below), runs the pass per CC (scan risk and its scenario, price risk, then after
 the super spreads the intra-commodity spread charge, spot-month charge, short option minimum, net option value),
-forms the inter-commodity spreads, and adds the CCs up in the account's currency as
+forms the inter-commodity spreads (scanning spreads at either level), and adds the CCs up in the account's currency as
 `riskoffset.margining.span.algorithm.span_account` does: for every account of a book at once (`span_margins`,
 without the GIL) or for one (`span_one_account`, a trade's or an order's).
 
-An account takes `span_account` itself where a step is not in the pass: a scanning spread that could form
-between its CCs (or a super spread with a leg the pass cannot place), an adjRate on another base class, a spread
-the pass cannot charge (volatility offsets, more than 8 legs, a missing rate) that forms, a contract without risk
+An account takes `span_account` itself where a step is not in the pass: a super spread with a leg the pass cannot
+place that could form between its CCs, an adjRate on another base class, a spread the pass cannot compute
+(volatility offsets, per-point scanning aggregation, more than 8 legs, a missing rate) that forms, a contract without risk
 array, delta or price, a CC whose currency needs a conversion the file does not give, or no position at all.
 Those paths raise the errors the file's gaps call for.  Every row's full result (its per-CC breakdown in details)
 is built by `span_account` when it is looked at.
@@ -283,6 +283,20 @@ def _cross_spreads(span: SpanFile, ccs: list[CombinedCommodity], classes: dict[i
             r, r_m = classes.get(org_i, (1, 1))
             for spread in org.super_spreads if prefix == "super_" else org.inter_spreads:
                 if isinstance(spread, ScanSpread):
+                    scanning = _scanning_arrays(spread, org_i, cc_index, r, r_m)
+                    if scanning is None:
+                        continue
+                    meth, allowance, legs = scanning
+                    method.append(meth)
+                    amount.append(allowance)
+                    kind.append(1)  # (a candidate)
+                    for k, is_target, is_required in legs:
+                        leg_cc.append(k)
+                        leg_pool.append(0)
+                        leg_side.append(1.0 if is_target else 0.0)
+                        leg_ratio.append(1.0)
+                        leg_rate.append(1.0 if is_required else 0.0)
+                    leg_offset.append(len(leg_cc))
                     continue
                 members = [cc_index.get((org_i, leg.cc)) for leg in spread.legs]
                 if not spread.legs or any(k is None for k in members):
@@ -321,6 +335,27 @@ def _cross_spreads(span: SpanFile, ccs: list[CombinedCommodity], classes: dict[i
             prefix + "leg_rate": np.array(leg_rate, dtype=np.float64),
         })  # fmt: skip
     return out
+
+
+def _scanning_arrays(spread: ScanSpread, org_i: int, cc_index: dict[tuple[int, str], int], r: int,
+                     r_m: int) -> tuple[int, float, list[tuple[int, bool, bool]]] | None:  # fmt: skip
+    """(method, gain allowance, legs (CC, target, required)) of a scanning spread: method 3, or 4 where span_account
+    raises once it would form (per-point aggregation, no rate, more than 8 legs); None where it never forms (its
+    target or a required leg names a CC the file lacks, or fewer than two legs remain)."""
+    legs = []
+    for leg in spread.legs:
+        k = cc_index.get((org_i, leg.cc))
+        if k is None:
+            if leg.is_target or leg.is_required:
+                return None
+            continue
+        legs.append((k, leg.is_target, leg.is_required))
+    if len(legs) < 2:
+        return None
+    rate = rate_for(spread.rates, r, r_m)
+    if spread.per_point or rate is None or len(legs) > MAX_LEGS:
+        return 4, 0.0, legs
+    return 3, credit_rate(rate), legs
 
 
 def super_leg_placed(cc: CombinedCommodity, leg: Any) -> bool:
@@ -518,12 +553,10 @@ def _prepare(span: SpanFile, opts: SpanOptions) -> _Prepared:
     cc_index = {(c.org, c.cc): k for k, c in enumerate(ccs)}
     spreads: list[tuple[IntArray, int]] = []
     for org_i, org in enumerate(span.orgs):
-        # (delta spreads are the pass's own: scanning spreads, and a super spread with a leg it cannot place, are
-        # routed)
+        # (every cross-commodity spread is the pass's own but a super spread with a leg it cannot place: routed)
         routed = [
-            *(x for x in org.super_spreads if isinstance(x, ScanSpread) or not all(
-                super_leg_placed(org.combined[leg.cc], leg) for leg in x.legs if leg.cc in org.combined)),
-            *(x for x in org.inter_spreads if isinstance(x, ScanSpread)),
+            x for x in org.super_spreads if isinstance(x, DeltaSpread) and not all(
+                super_leg_placed(org.combined[leg.cc], leg) for leg in x.legs if leg.cc in org.combined)
         ]  # fmt: skip
         for spread in routed:
             members = {cc_index[(org_i, leg.cc)] for leg in spread.legs if (org_i, leg.cc) in cc_index}
