@@ -277,3 +277,30 @@ def test_a_super_spread_is_formed_before_the_calendar_spread_by_the_pass(tmp_pat
         cols = bulk.span_margins(span, ["a"], np.zeros(3, np.int64), rows, np.array([1.0, -1.0, -1.0]), SpanOptions())
         assert cols.maintenance[0] == expected and cols.components["intra_spread_charge"][0] == intra
         assert cols.calibration["inter_spread_credit"][0] == (0 if where == "super_" else 1)  # candidate / calibrated
+
+
+@pytest.mark.parametrize("level", ["inter", "super"])
+def test_the_hand_worked_scanning_spread_by_the_pass(tmp_path: Path, level: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """tests/test_span_spreads.py's worked scanning spread through the pass alone: target X, Y's gains at 80 %, +1 X
+    (PSR 1,000), -1 Y (PSR 800): joint scan 360 instead of 1,000 + 800, X credited 640, Y 800, a later W delta
+    spread X v Y adds nothing (their risk is offset); a required third leg missing: no spread (1,800); the same
+    direction: no spread (1,800)."""
+    from test_span_spreads import PAIR, _rate, _s_spread, _spn
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the account was routed to span_account")
+
+    monkeypatch.setattr(bulk, "span_account", refuse)
+    spread = _s_spread(1, 80, ("X", True, True), ("Y", False, True))
+    delta = _d_spread(2, "W", _rate(50), _t_leg("X", "A", 1), _t_leg("Y", "B", 1))
+    required = _s_spread(1, 80, ("X", True, True), ("Y", False, True), ("Z", False, True))
+    for kw, quantities, expected, credit in (
+        ({"inter": spread + delta} if level == "inter" else {"super_": spread, "inter": delta}, (1.0, -1.0), 360.0, -1440.0),
+        ({"inter": spread + delta} if level == "inter" else {"super_": spread, "inter": delta}, (1.0, 1.0), 1800.0, 0.0),
+        ({"inter": required} if level == "inter" else {"super_": required}, (1.0, -1.0), 1800.0, 0.0),
+    ):
+        span = parse_span(_spn(tmp_path, PAIR, **kw))
+        rows = np.array([span.row("X:1"), span.row("Y:2")], dtype=np.int64)
+        cols = bulk.span_margins(span, ["a"], np.zeros(2, np.int64), rows, np.array(quantities), SpanOptions())
+        assert cols.maintenance[0] == pytest.approx(expected, rel=1e-15)
+        assert cols.components["inter_spread_credit"][0] == pytest.approx(credit, rel=1e-15)
