@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from riskoffset.margining.span import bulk, parse_span
 from riskoffset.margining.span.algorithm import SpanOptions, net_positions, span_account
+from test_span_pass import refuse_span_account, span_account_calls
 from test_span_spreads import POINT_DEF, _d_spread, _p_leg, _t_leg
 
 PERIODS = ("202701", "202702", "202703", "202704")
@@ -146,14 +147,8 @@ def _compare(span: Any, account: np.ndarray, rows: np.ndarray, qty: np.ndarray, 
              monkeypatch: pytest.MonkeyPatch) -> tuple[list[Any], np.ndarray]:  # fmt: skip
     """Every account of span_margins against span_account; returns the accounts routed to span_account and the
     inter credits."""
-    routed: list[Any] = []
     real = bulk.span_account
-
-    def counted(*args: Any, **kwargs: Any) -> Any:
-        routed.append(kwargs.get("account"))
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(bulk, "span_account", counted)
+    routed = span_account_calls(monkeypatch)
     opts = SpanOptions()
     cols = bulk.span_margins(span, list(range(n)), account, rows, qty, opts)
     monkeypatch.setattr(bulk, "span_account", real)
@@ -191,11 +186,7 @@ def test_a_hand_worked_inter_credit_by_the_pass(monkeypatch: pytest.MonkeyPatch)
     270, WFPR 30.  N = min(2 / 1, 9 / 3) = 2: credits 0.5 x 2 x 1 x 90 = 90 and 0.5 x 2 x 3 x 30 = 90.  With AAA's
     spot-month charge (2 outright at 7): 450 + 14 - 180 = 284."""
     span = parse_span(Path(__file__).parent / "data" / "span" / "two_cc.spn")
-
-    def refuse(*args: Any, **kwargs: Any) -> Any:
-        raise AssertionError("the account was routed to span_account")
-
-    monkeypatch.setattr(bulk, "span_account", refuse)
+    refuse_span_account(monkeypatch)
     rows = np.array([span.row("AF:101"), span.row("BF:201")], dtype=np.int64)
     cols = bulk.span_margins(span, ["a"], np.zeros(2, np.int64), rows, np.array([2.0, -9.0]), SpanOptions())
     assert cols.components["scan_risk"][0] == 450.0
@@ -242,9 +233,7 @@ def test_a_spread_the_pass_cannot_compute_takes_span_account(tmp_path: Path, mon
     rng = np.random.default_rng(99)
     per_point = _scanning(9, 50.0, ("A", True, True), ("B", False, True), per_point="<sPointDef><point>1</point></sPointDef>")
     span = parse_span(_random_file(tmp_path, rng, initial_class=False, extra_inter=per_point))
-    routed: list[Any] = []
-    real = bulk.span_account
-    monkeypatch.setattr(bulk, "span_account", lambda *a, **k: routed.append(k.get("account")) or real(*a, **k))
+    routed = span_account_calls(monkeypatch)
     a_only = np.array([span.row("A:10")], dtype=np.int64)
     cols = bulk.span_margins(span, ["a"], np.zeros(1, np.int64), a_only, np.array([2.0]), SpanOptions())
     assert routed == [] and cols.maintenance[0] >= 0
@@ -261,11 +250,7 @@ def test_a_super_spread_is_formed_before_the_calendar_spread_by_the_pass(tmp_pat
     Y's credit 0.5 x 800 = 400 (X's price risk is 0), and month 2's delta is gone, so the calendar spread does not
     form: 0 + 800 - 400 = 400 (1,000 as an inter spread, which finds X's delta taken by the calendar spread)."""
     from test_span_spreads import MONTHS, _rate, _spn
-
-    def refuse(*args: Any, **kwargs: Any) -> Any:
-        raise AssertionError("the account was routed to span_account")
-
-    monkeypatch.setattr(bulk, "span_account", refuse)
+    refuse_span_account(monkeypatch)
     ccs = {"X": {"futures": MONTHS["X"]["futures"][:2], "ccdef": _d_spread(
         1, "F", _rate(200), _p_leg("X", "202702", "A"), _p_leg("X", "202703", "B"))},
         "Y": {"futures": [(9, "202702", 800.0)]}}  # fmt: skip
@@ -286,11 +271,7 @@ def test_the_hand_worked_scanning_spread_by_the_pass(tmp_path: Path, level: str,
     spread X v Y adds nothing (their risk is offset); a required third leg missing: no spread (1,800); the same
     direction: no spread (1,800)."""
     from test_span_spreads import PAIR, _rate, _s_spread, _spn
-
-    def refuse(*args: Any, **kwargs: Any) -> Any:
-        raise AssertionError("the account was routed to span_account")
-
-    monkeypatch.setattr(bulk, "span_account", refuse)
+    refuse_span_account(monkeypatch)
     spread = _s_spread(1, 80, ("X", True, True), ("Y", False, True))
     delta = _d_spread(2, "W", _rate(50), _t_leg("X", "A", 1), _t_leg("Y", "B", 1))
     required = _s_spread(1, 80, ("X", True, True), ("Y", False, True), ("Z", False, True))

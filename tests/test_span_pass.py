@@ -20,14 +20,32 @@ from test_span_spreads import MONTHS, _d_spread, _intra, _p_leg, _rate, _spn
 TWO_CC = Path(__file__).parent / "data" / "span" / "two_cc.spn"
 
 
-def _pass_only(monkeypatch: pytest.MonkeyPatch, path: Path, positions: dict[str, float]) -> GroupMargins:
-    """The columns of one account computed by the pass: span_account raises if the account were routed to it."""
-    span = parse_span(path)
+def refuse_span_account(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From now on an account routed to span_account fails the test: what follows is the pass's alone."""
 
     def refuse(*args: Any, **kwargs: Any) -> Any:
         raise AssertionError("the account was routed to span_account")
 
     monkeypatch.setattr(bulk, "span_account", refuse)
+
+
+def span_account_calls(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The labels of the accounts span_margins hands to span_account from now on (which still computes them)."""
+    calls: list[Any] = []
+    real = bulk.span_account
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(kwargs.get("account"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(bulk, "span_account", counted)
+    return calls
+
+
+def _pass_only(monkeypatch: pytest.MonkeyPatch, path: Path, positions: dict[str, float]) -> GroupMargins:
+    """The columns of one account computed by the pass: span_account raises if the account were routed to it."""
+    span = parse_span(path)
+    refuse_span_account(monkeypatch)
     rows = np.array([span.row(k) for k in positions], dtype=np.int64)
     qty = np.array(list(positions.values()), dtype=np.float64)
     return bulk.span_margins(span, ["a"], np.zeros(len(rows), np.int64), rows, qty, SpanOptions())
@@ -169,14 +187,8 @@ def test_accounts_across_an_inter_spread_stay_in_the_pass(monkeypatch: pytest.Mo
     """two_cc.spn: an inter spread (weighted price) links AAA and BBB; the account holding both goes through the
     pass with its inter credit, as those holding one of them do.  All agree with span_account."""
     span = parse_span(TWO_CC)
-    calls: list[Any] = []
     real = bulk.span_account
-
-    def counted(*args: Any, **kwargs: Any) -> Any:
-        calls.append(kwargs.get("account"))
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(bulk, "span_account", counted)
+    calls = span_account_calls(monkeypatch)
     names = ["AF:101", "AF:102", "BF:201", "BF:201", "AF:101", "BF:201", "AO:111"]
     rows = np.array([span.row(k) for k in names])
     qty = np.array([10.0, -7.0, 3.0, -5.0, 2.0, -9.0, -3.0])
@@ -291,11 +303,8 @@ def test_file_variants_match_span_account(variant: str, monkeypatch: pytest.Monk
     linked = np.flatnonzero(span.combined_commodity_of_rows()[0] >= 0)
     rows = rng.choice(linked[:: max(1, len(linked) // 30)], len(account))  # few contracts: spreads form
     qty = rng.integers(-5, 6, len(account)).astype(float)
-    routed: list[Any] = []
     real = bulk.span_account
-    monkeypatch.setattr(
-        bulk, "span_account", lambda *a, **k: routed.append(k.get("account")) or real(*a, **k)
-    )
+    routed = span_account_calls(monkeypatch)
     cols = bulk.span_margins(span, list(range(n_accounts)), account, rows, qty, opts)
     netted = [
         a for a in range(n_accounts) if np.any(np.bincount(rows[account == a], weights=qty[account == a]))

@@ -14,6 +14,8 @@ namespace py = pybind11;
 namespace riskoffset_bindings {
 namespace {
 
+#include "margin/span_spread_count.hpp"
+
 // What one (account, CC) group adds to its account's SPAN margin: its risk less its net option value (floored at
 // 0 under capAnov), converted to the account's currency (dividing by the factor where the file gives the
 // conversion the other way).  The account's margin is the sum over its CCs in CC order, floored at 0.
@@ -193,22 +195,11 @@ bool SpanAccount::cross_spreads(const SpanCrossSpreads& x, Work& w, Columns& c, 
       }
       continue;
     }
-    double count = 0.0, sign = 0.0;
-    bool fits = true;
-    for (std::int64_t l = l0; l < l1 && fits; ++l) {
+    const double count = span_spread_count(l0, l1, x.leg_side, x.leg_ratio, [&](std::int64_t l) {
       const auto g = static_cast<std::size_t>(w.group_of_cc[static_cast<std::size_t>(x.leg_cc[l])]);
-      const double d = pools.delta[g * stride + static_cast<std::size_t>(x.leg_pool[l])];
-      if (d == 0.0) {
-        fits = false;
-        break;
-      }
-      const double side = (d < 0 ? -1.0 : 1.0) * x.leg_side[l];
-      if (sign == 0.0) sign = side;
-      else if (side != sign) fits = false;
-      const double spreads = std::fabs(d) / x.leg_ratio[l];
-      if (l == l0 || spreads < count) count = spreads;
-    }
-    if (!fits || !(count > 0.0)) continue;
+      return pools.delta[g * stride + static_cast<std::size_t>(x.leg_pool[l])];
+    });
+    if (!(count > 0.0)) continue;
     if (x.method[s] == 2) {
       ok = false;
       break;

@@ -25,6 +25,8 @@
 // (cmake/check_isa_symbols.cmake).
 #pragma once
 
+#include "margin/span_spread_count.hpp"
+
 inline double span_abs(double a) { return a < 0 ? -a : a; }
 
 // A group's pools (their deltas now, before the spreads, what the spreads took, whether held) and its loss rows.
@@ -164,22 +166,10 @@ void span_groups_kernel(const SpanBook& b, const SpanColumns& out, double* scrat
     for (std::int64_t s = b.spread_offset[cc]; s < b.spread_offset[cc + 1]; ++s) {
       const auto su = static_cast<std::size_t>(s);
       const std::int64_t l0 = b.leg_offset[su], l1 = b.leg_offset[su + 1];
-      double count = 0.0, sign = 0.0;
-      bool fits = l1 > l0;
-      for (std::int64_t l = l0; l < l1 && fits; ++l) {
-        const auto lu = static_cast<std::size_t>(l);
-        const double d = pools[static_cast<std::size_t>(b.leg_pool[lu])];
-        if (d == 0.0) {
-          fits = false;
-          break;
-        }
-        const double side = (d < 0 ? -1.0 : 1.0) * b.leg_side[lu];
-        if (sign == 0.0) sign = side;
-        else if (side != sign) fits = false;
-        const double c = span_abs(d) / b.leg_ratio[lu];
-        if (l == l0 || c < count) count = c;
-      }
-      if (!fits || !(count > 0.0)) continue;
+      const double count = span_spread_count(l0, l1, b.leg_side, b.leg_ratio, [&](std::int64_t l) {
+        return pools[static_cast<std::size_t>(b.leg_pool[static_cast<std::size_t>(l)])];
+      });
+      if (!(count > 0.0)) continue;
       if (b.method[su] == 2) {
         unsupported = 1;
         continue;
