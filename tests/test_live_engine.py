@@ -1024,11 +1024,11 @@ def test_a_position_may_not_outgrow_what_a_book_nets() -> None:
 )
 def test_an_int_beyond_the_float_range_is_a_value_error(call: Any) -> None:
     """A Python int too large for a float (10**400) is refused as a non-finite number (ValueError, the value
-    shortened in the message), never an OverflowError, and changes nothing."""
+    shortened in the message as every error excerpts a value), never an OverflowError, and changes nothing."""
     book, balances = start_book()
     engine = ro.RiskEngine(book, MARKET, balances=balances)
     before = engine.accounts()
-    with pytest.raises(ValueError, match=r"must be finite, got 1(0){23}\.\.\. \(401 characters\)"):
+    with pytest.raises(ValueError, match=r"must be finite, got 1(0){36}\.\.\.$"):
         call(engine, 10**400)
     after = engine.accounts()
     np.testing.assert_array_equal(after.initial, before.initial)

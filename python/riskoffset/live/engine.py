@@ -48,6 +48,7 @@ from ..accounts.scenario_collateral import coin_moves
 from ..accounts.view import AccountView, usd_prices
 from ..book import Book
 from ..instruments import INVERSE, KIND_FUTURE, KIND_OPTION, KIND_PERPETUAL, KIND_SPOT, InstrumentTable
+from ..io.deribit import excerpt
 from ..margining.grid import (
     USD_LIKE,
     GridInputs,
@@ -2145,7 +2146,7 @@ def _finite(value: Any, what: str) -> float:
     except OverflowError:  # (a Python int beyond the float range)
         x = math.inf
     if not math.isfinite(x):
-        raise ValueError(f"{what} must be finite, got {_shown(value)}")
+        raise ValueError(f"{what} must be finite, got {excerpt(value, 40)}")
     return x
 
 
@@ -2155,20 +2156,14 @@ def _checked_time(value: Any) -> int | None:
     if value is None or (type(value) is int and 0 <= value < MAX_TIMESTAMP_MS):
         return value
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"timestamp must be whole milliseconds since 1970 (an int), got {_shown(value)}")
+        raise TypeError(f"timestamp must be whole milliseconds since 1970 (an int), got {excerpt(value, 40)}")
     try:
         x = float(value)
     except OverflowError:
         x = math.inf
     if not (0 <= x < MAX_TIMESTAMP_MS and x == int(x)):
-        raise ValueError(f"timestamp must be whole milliseconds since 1970 (0 to 1e15), got {_shown(value)}")
+        raise ValueError(f"timestamp must be whole milliseconds since 1970 (0 to 1e15), got {excerpt(value, 40)}")
     return int(x)
-
-
-def _shown(value: Any) -> str:
-    """A value for a message: its repr, shortened when long (an int of hundreds of digits)."""
-    text = repr(value)
-    return text if len(text) <= 40 else f"{text[:24]}... ({len(text)} characters)"
 
 
 _PLAIN_NUMBERS = (float, int)

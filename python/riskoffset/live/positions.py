@@ -30,6 +30,7 @@ from .. import _core
 from .._types import FloatArray, IntArray
 from ..book import Book
 from ..instruments import InstrumentTable
+from ..io.deribit import excerpt
 from .rows import RowStores
 
 # Up to this many instruments, their holders come from the by-instrument index (kept between calls); more, by a
@@ -53,9 +54,7 @@ def _check_new_label(label: Any) -> None:
     """A new account's label: a str, or an int within 64 bits (what the engine's book and balances can hold)."""
     if type(label) is str or (type(label) is int and _INT64_MIN <= label <= _INT64_MAX):
         return
-    text = repr(label)
-    shown = text if len(text) <= 40 else f"{text[:24]}..."
-    raise TypeError(f"account {shown}: a new account's label must be a str or an int within 64 bits")
+    raise TypeError(f"account {excerpt(label, 40)}: a new account's label must be a str or an int within 64 bits")
 
 
 class Positions:
