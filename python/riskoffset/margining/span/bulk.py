@@ -372,33 +372,49 @@ def _super_leg_pool(leg: Any, tiers: list[str], pool_of_period: dict[str, int], 
 
 def _inter_charge(ccs: list[CombinedCommodity], spread: DeltaSpread, members: list[int], r: int, r_m: int,
                   psr: FloatArray, wfpr_mode: Any) -> tuple[int, float, list[float]]:  # fmt: skip
-    """(method, amount per spread, per-leg credit rate) of an inter spread (`spreads.spread_amounts`); method 2
+    """(method, amount per spread, per-leg credit rate) of a spread across CCs (`spreads.spread_amounts`); method 2
     where span_account raises once the spread forms."""
     zero = [0.0] * len(spread.legs)
-    if len(spread.legs) > MAX_LEGS or spread.spread_type.strip().upper() in ("DELTAVOL", "DELATVOL"):
+    if len(spread.legs) > MAX_LEGS or _volatility_offset(spread):
         return 2, 0.0, zero
-    meth = spread.charge_meth
-    if meth == "W":
-        spread_rate = rate_for(spread.rates, r, r_m)
-        rates = [rate_for(leg.rates, r, r_m) if leg.rates else spread_rate for leg in spread.legs]
-        if any(x is None for x in rates) or any(wfpr_mode[k] and np.isnan(psr[k]) for k in members):
+    if spread.charge_meth == "W":
+        rates = _leg_rates(spread, r, r_m)
+        if rates is None or any(wfpr_mode[k] and np.isnan(psr[k]) for k in members):
             return 2, 0.0, zero
-        return 1, 0.0, [credit_rate(float(x)) for x in rates if x is not None]
-    if meth == "F":
-        per_spread = rate_for(spread.rates, r, r_m)
-        return (2, 0.0, zero) if per_spread is None else (0, per_spread, zero)
-    if meth == "P":
-        pmps = spread.pmps.get(r) or spread.pmps.get(r_m) or (spread.pmps[min(spread.pmps)] if spread.pmps else None)
-        periods = [
-            leg.period or next((t.start for t in ccs[k].intra_tiers if t.tn == leg.tier and t.start), "")
-            for leg, k in zip(spread.legs, members)
-        ]
-        if pmps is None or not all(periods):
-            return 2, 0.0, zero
-        val, per_month, per_spread_rate = pmps
-        months = [month_index(p) for p in periods]
-        return 0, val + per_spread_rate + per_month * (max(months) - min(months)), zero
-    return 2, 0.0, zero
+        return 1, 0.0, rates
+    per_spread = _amount_per_spread(spread, [ccs[k] for k in members], r, r_m)
+    return (2, 0.0, zero) if per_spread is None else (0, per_spread, zero)
+
+
+def _volatility_offset(spread: DeltaSpread) -> bool:
+    return spread.spread_type.strip().upper() in ("DELTAVOL", "DELATVOL")
+
+
+def _leg_rates(spread: DeltaSpread, r: int, r_m: int) -> list[float] | None:
+    """A weighted-price spread's credit rate (a fraction) per leg: the leg's own, else the spread's; None where a
+    leg has none in class r (or r_m)."""
+    spread_rate = rate_for(spread.rates, r, r_m)
+    rates = [rate_for(leg.rates, r, r_m) if leg.rates else spread_rate for leg in spread.legs]
+    return None if any(x is None for x in rates) else [credit_rate(float(x)) for x in rates if x is not None]
+
+
+def _amount_per_spread(spread: DeltaSpread, leg_ccs: list[CombinedCommodity], r: int, r_m: int) -> float | None:
+    """A flat (F) or per-month (P) spread's charge per spread (the months between the legs' periods, a tier leg's
+    from its CC's intra tier); None where span_account raises (no rate, a leg without a period, another method)."""
+    if spread.charge_meth == "F":
+        return rate_for(spread.rates, r, r_m)
+    if spread.charge_meth != "P":
+        return None
+    pmps = spread.pmps.get(r) or spread.pmps.get(r_m) or (spread.pmps[min(spread.pmps)] if spread.pmps else None)
+    periods = [
+        leg.period or next((t.start for t in cc.intra_tiers if t.tn == leg.tier and t.start), "")
+        for leg, cc in zip(spread.legs, leg_ccs)
+    ]
+    if pmps is None or not all(periods):
+        return None
+    val, per_month, per_spread_rate = pmps
+    months = [month_index(p) for p in periods]
+    return float(val + per_spread_rate + per_month * (max(months) - min(months)))
 
 
 def _cc_arrays(span: SpanFile, cc: CombinedCommodity, org: Any, rows: IntArray, r: int, r_m: int, opts: SpanOptions,
@@ -457,35 +473,17 @@ def _charge(
     """(method, amount, per-leg rate, kind bits) of an intra spread (`spreads.spread_amounts`); method 2 where
     span_account raises once the spread forms."""
     zero = [0.0] * len(spread.legs)
-    if spread.spread_type.strip().upper() in ("DELTAVOL", "DELATVOL"):
+    if _volatility_offset(spread):
         return 2, 0.0, zero, 0
-    meth = spread.charge_meth
-    if meth == "W":
+    if spread.charge_meth == "W":
         psr = _futures_psr(span, cc, cc.org)
-        spread_rate = rate_for(spread.rates, r, r_m)
-        rates = [rate_for(leg.rates, r, r_m) if leg.rates else spread_rate for leg in spread.legs]
-        if psr is None or any(x is None for x in rates):
+        rates = _leg_rates(spread, r, r_m)
+        if psr is None or rates is None:
             return 2, 0.0, zero, KIND_WEIGHTED
-        return 1, psr, [credit_rate(float(x)) for x in rates if x is not None], KIND_WEIGHTED
-    if meth == "F":
-        per_spread = rate_for(spread.rates, r, r_m)
-        return (2, 0.0, zero, 0) if per_spread is None else (0, per_spread, zero, 0)
-    if meth == "P":
-        pmps = (
-            spread.pmps.get(r)
-            or spread.pmps.get(r_m)
-            or (spread.pmps[min(spread.pmps)] if spread.pmps else None)
-        )
-        periods = [
-            leg.period or next((t.start for t in cc.intra_tiers if t.tn == leg.tier and t.start), "")
-            for leg in spread.legs
-        ]
-        if pmps is None or not all(periods):
-            return 2, 0.0, zero, KIND_PER_MONTH
-        val, per_month, per_spread_rate = pmps
-        months = [month_index(p) for p in periods]
-        return 0, val + per_spread_rate + per_month * (max(months) - min(months)), zero, KIND_PER_MONTH
-    return 2, 0.0, zero, 0
+        return 1, psr, rates, KIND_WEIGHTED
+    bits = KIND_PER_MONTH if spread.charge_meth == "P" else 0
+    per_spread = _amount_per_spread(spread, [cc] * len(spread.legs), r, r_m)
+    return (2, 0.0, zero, bits) if per_spread is None else (0, per_spread, zero, bits)
 
 
 # Compiled models per parsed file (by identity, dropped with the file; not pickled with it).
