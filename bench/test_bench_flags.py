@@ -1,10 +1,12 @@
 """Call/put flags as users pass them: a numpy array of 'c'/'p' or 'call'/'put' strings against a bool array.
 
-The pricing kernel decodes string columns itself, a chunk of rows at a time in its own pass over the inputs (well
-under 1 ns per option; numpy's isin takes ~30 ns, more than the pricing itself), so string flags must cost at most
-15% more than bool flags at 1,000,000 options.  The ratio is measured here with the best of several timed runs of each,
-the two run in turns (min, not mean: the machine is shared and noise only ever adds time); each variant's result is
-checked against the bool-flag result, which is the same options.
+The pricing kernel decodes string columns itself, a chunk of rows at a time in its own pass over the inputs, the
+next chunk's strings requested while a chunk computes (numpy's isin takes ~30 ns, more than the pricing itself).
+The bar: string flags cost at most 1 ns an option more than bool flags at 1,000,000 options, asserted as a ratio to
+the bool-flag time of the same run, 1.10x (price and delta take ~9 ns an option here, so 10 % is ~0.9 ns).  The
+ratio is measured with the best of several timed runs of each, the two run in turns (min, not mean: the machine is
+shared and noise only ever adds time); each variant's result is checked against the bool-flag result, which is the
+same options.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import pytest
 import riskoffset as ro
 from benchlib import BIG_N, effective_n, per_option
 
-MAX_RATIO = 1.15
+MAX_RATIO = 1.10
 REPEATS = 7
 
 
@@ -59,7 +61,7 @@ def _best_in_turns(*fns: Callable[[], object]) -> list[float]:
 
 
 @pytest.mark.parametrize("form", list(FLAG_FORMS))
-def test_string_flags_cost_at_most_15_percent_more_than_bool(benchmark: Any, form: str) -> None:
+def test_string_flags_cost_at_most_10_percent_more_than_bool(benchmark: Any, form: str) -> None:
     n = effective_n(BIG_N, benchmark)
     b = _book(n)
     flags = FLAG_FORMS[form](b["is_call"])
@@ -72,5 +74,5 @@ def test_string_flags_cost_at_most_15_percent_more_than_bool(benchmark: Any, for
         return  # one quick pass: the timing ratio is asserted only when benchmarks run
     strings, bools = _best_in_turns(lambda: _run(flags, b), lambda: _run(b["is_call"], b))
     ratio = strings / bools
-    benchmark.extra_info["vs_bool"] = ratio
+    benchmark.extra_info.update(vs_bool=ratio, extra_ns_per_option=(strings - bools) / n * 1e9)
     assert ratio <= MAX_RATIO, f"{form} flags take {ratio:.2f}x the time of bool flags (limit {MAX_RATIO})"

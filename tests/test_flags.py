@@ -155,6 +155,12 @@ def test_every_target_decodes_string_columns_like_numpy(dtype: str, simd_target:
         bad[row] = "x" if dtype[1] == "U" else b"x"
         with pytest.raises(ValueError, match=rf"flag at row {row} must be"):
             ro.greeks(bad, F, K, T, R, VOL, greeks=["delta"], threads=1)
+    if dtype[1] == "U":  # a character past ASCII whose low byte spells a flag ('\u0163' -> 'c') is refused too
+        for row, word in ((3, "\u0163"), (16, "\u0163all"[:width]), (999, "p\u0175t"[:width] if width == 4 else "\u0170")):
+            bad = flags.copy()
+            bad[row] = word
+            with pytest.raises(ValueError, match=rf"flag at row {row} must be"):
+                ro.greeks(bad, F, K, T, R, VOL, greeks=["delta"], threads=1)
     if flags.itemsize // (4 if dtype[1] == "U" else 1) > 4:  # characters past the fourth must be NUL
         bad = flags.copy()
         bad[5] = "callx" if dtype[1] == "U" else b"callx"

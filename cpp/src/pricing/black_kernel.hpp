@@ -302,6 +302,9 @@ std::int64_t price_greeks_order(const PricingInputs& in, const PricingOutputs& o
   };
   using Full = std::true_type;
   using Partial = std::false_type;
+  const char* next_flags = nullptr;  // the next chunk's flag strings not yet requested
+  const char* next_flags_end = nullptr;
+  std::size_t flag_lines_per_vector = 0;
   for (std::size_t c0 = begin; c0 < end; c0 += kChunkVectors * W) {
     const std::size_t c1 = std::min(end, c0 + kChunkVectors * W);
     if (strings) {
@@ -310,15 +313,21 @@ std::int64_t price_greeks_order(const PricingInputs& in, const PricingOutputs& o
       if (bad < c1 - c0 && first_bad_flag < 0) first_bad_flag = static_cast<std::int64_t>(c0 + bad);
       flag = FlagColumn{nullptr, chunk_calls, 1};
       flag_base = c0;
-      // The next chunk's strings requested now, to arrive while this chunk computes: 'U4' flags stream 16 bytes
-      // an option, and in 4 KB pages the hardware prefetcher stops at every page (every 256 options).
-      const auto* next = static_cast<const char*>(in.flag_strings.row(c1));
-      const auto* next_end = static_cast<const char*>(in.flag_strings.row(std::min(end, c1 + kChunkVectors * W)));
-      for (; next < next_end; next += 64) __builtin_prefetch(next);
+      // The next chunk's strings requested while this chunk computes, a share with each vector (all at once,
+      // they queue behind each other): 'U4' flags stream 16 bytes an option, and in 4 KB pages the hardware
+      // prefetcher stops at every page (every 256 options).
+      next_flags = static_cast<const char*>(in.flag_strings.row(c1));
+      next_flags_end = static_cast<const char*>(in.flag_strings.row(std::min(end, c1 + kChunkVectors * W)));
+      flag_lines_per_vector = (static_cast<std::size_t>(next_flags_end - next_flags) + 64 * kChunkVectors - 1) /
+                              (64 * kChunkVectors);
     }
     const std::size_t whole = (c1 - c0) / W;  // full vectors in the chunk; a partial one follows at most once
     const bool partial = whole * W < c1 - c0;
-    for (std::size_t v = 0; v < whole; ++v) head(c0 + v * W, v, Full{});
+    for (std::size_t v = 0; v < whole; ++v) {
+      head(c0 + v * W, v, Full{});
+      for (std::size_t l = 0; l < flag_lines_per_vector && next_flags < next_flags_end; ++l, next_flags += 64)
+        __builtin_prefetch(next_flags);
+    }
     if (partial) head(c0 + whole * W, whole, Partial{});
     for (std::size_t v = 0; v < whole; ++v) tail(c0 + v * W, v, Full{});
     if (partial) tail(c0 + whole * W, whole, Partial{});

@@ -99,60 +99,60 @@ std::size_t decode_4(const Ch* s, std::size_t n, std::uint8_t* out) {
   return n;
 }
 
-// 'S4' and 'U4' sixteen rows a step in 64-byte vectors (where the target has them: the loops above, left to the
-// compiler, read 'U4' as four strided code units a row and cost ~0.6 ns a row).  'U4' rows are narrowed to the
-// 'S4' layout (one byte a character); a step with any code unit >= 0x80 is decoded row by row by u4_class, which
-// refuses it (narrowing would hide it).  Returns n, or the first invalid row.
+// 'S4' and 'U4' sixteen rows a step in 64-byte vectors, on AVX-512 (the loops above, left to the compiler, read
+// 'U4' as four strided code units a row: ~0.6 ns a row there, 0.4 this way; AVX2 keeps them, as 32-byte vectors of
+// this code cost more than they do).  'U4' rows are narrowed to the 'S4' layout (one byte a character); a step with
+// any code unit >= 0x80 is decoded row by row by u4_class, which refuses it (narrowing would hide it).  Returns n,
+// or the first invalid row.
 #if defined(__AVX512F__)
-typedef std::uint32_t flag_words __attribute__((vector_size(64)));  // one row a lane
-typedef std::uint8_t flag_bytes __attribute__((vector_size(16)));
+constexpr std::size_t kFlagStep = 16;
+typedef std::uint32_t step_words __attribute__((vector_size(4 * kFlagStep)));  // one row a lane
+typedef std::uint8_t step_bytes __attribute__((vector_size(kFlagStep)));
+typedef std::uint8_t step_half_chars __attribute__((vector_size(2 * kFlagStep)));
+typedef std::uint8_t step_chars __attribute__((vector_size(4 * kFlagStep)));
 
-inline flag_words flag_step_words(const std::uint8_t* s) {
-  flag_words w;
+template <class Out, class In, std::size_t... I>
+Out flag_concat(In a, In b, std::index_sequence<I...>) {
+  return __builtin_shufflevector(a, b, I...);
+}
+template <class Out, class In>
+Out flag_concat(In a, In b) {  // a's lanes then b's
+  return flag_concat<Out>(a, b, std::make_index_sequence<2 * sizeof(In)>{});
+}
+
+inline step_words flag_step_words(const std::uint8_t* s, step_words&) {
+  step_words w;
   std::memcpy(&w, s, sizeof w);
   return w;
 }
-inline flag_words flag_step_words(const std::uint32_t* s, flag_words& high) {
-  typedef std::uint8_t bytes32 __attribute__((vector_size(32)));
-  typedef std::uint8_t bytes64 __attribute__((vector_size(64)));
-  flag_words u[4];
+inline step_words flag_step_words(const std::uint32_t* s, step_words& high) {
+  step_words u[4];
   std::memcpy(u, s, sizeof u);
   high |= u[0] | u[1] | u[2] | u[3];
-  const flag_bytes n0 = __builtin_convertvector(u[0], flag_bytes), n1 = __builtin_convertvector(u[1], flag_bytes);
-  const flag_bytes n2 = __builtin_convertvector(u[2], flag_bytes), n3 = __builtin_convertvector(u[3], flag_bytes);
-  const bytes32 lo = __builtin_shufflevector(n0, n1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19,
-                                             20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31);
-  const bytes32 hi = __builtin_shufflevector(n2, n3, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19,
-                                             20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31);
-  const bytes64 all = __builtin_shufflevector(
-      lo, hi, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28,
-      29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56,
-      57, 58, 59, 60, 61, 62, 63);
-  return reinterpret_cast<const flag_words&>(all);
+  const auto narrow = [&u](int k) { return __builtin_convertvector(u[k], step_bytes); };  // (low byte of each)
+  const auto lo = flag_concat<step_half_chars>(narrow(0), narrow(1));
+  const auto hi = flag_concat<step_half_chars>(narrow(2), narrow(3));
+  return reinterpret_cast<step_words>(flag_concat<step_chars>(lo, hi));
 }
 
 template <class Ch, std::uint32_t (*Class)(const Ch*)>
 std::size_t decode_4_steps(const Ch* s, std::size_t n, std::uint8_t* out) {
-  constexpr std::size_t kStep = 16;
-  const std::size_t whole = n / kStep * kStep;
-  flag_words invalid{}, high{};
-  for (std::size_t i = 0; i < whole; i += kStep) {
-    flag_words w;
-    if constexpr (sizeof(Ch) == 1) w = flag_step_words(s + 4 * i);
-    else w = flag_step_words(s + 4 * i, high);
+  const std::size_t whole = n / kFlagStep * kFlagStep;
+  step_words invalid{}, high{};
+  for (std::size_t i = 0; i < whole; i += kFlagStep) {
+    const step_words w = flag_step_words(s + 4 * i, high);
     const auto call4 = (w | 0x20202020u) == 0x6c6c6163u, put3 = (w | 0x00202020u) == 0x00747570u;
     const auto is_c = (w | 0x20u) == 0x63u, is_p = (w | 0x20u) == 0x70u;
     const auto call = call4 | is_c;
     invalid |= ~(call | put3 | is_p);
-    const flag_bytes bytes = __builtin_convertvector(call & 1, flag_bytes);
+    const step_bytes bytes = __builtin_convertvector(call & 1, step_bytes);
     std::memcpy(out + i, &bytes, sizeof bytes);
   }
   std::uint32_t any = 0;
-  for (std::size_t l = 0; l < kStep; ++l) any |= invalid[l] | (high[l] >> 7);
+  for (std::size_t l = 0; l < kFlagStep; ++l) any |= invalid[l] | (high[l] >> 7);
   const std::size_t bad = any ? decode_4<Ch, Class>(s, whole, out) : whole;  // exact, and finds the row
   if (bad < whole) return bad;
-  const std::size_t rest = decode_4<Ch, Class>(s + 4 * whole, n - whole, out + whole);
-  return whole + rest;
+  return whole + decode_4<Ch, Class>(s + 4 * whole, n - whole, out + whole);
 }
 #endif
 
