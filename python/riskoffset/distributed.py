@@ -1,7 +1,7 @@
 """Margin of every account on a Dask cluster (the ``dask`` extra): ``ro.margin_accounts(..., client=...)``.
 
 The split that makes this natural: the instruments are few and the accounts many.  For ``deribit-pm`` the
-instruments are revalued once on the client (`pm_inputs`: instruments x 35 scenario P&Ls and the parameters
+instruments are revalued once on the client (`PMSetup`: instruments x 35 scenario P&Ls and the parameters
 as arrays), that small object is broadcast to every worker, and the accounts are cut into contiguous ranges
 of the book's CSR arrays; each task runs the same C++ pass as the local call on its range.  The other
 methods send each task its accounts' sub-book and the broadcast market.  Results come back in account order
@@ -24,14 +24,13 @@ from typing import Any
 import numpy as np
 
 from ._types import FloatArray, IntArray
-from .accounts.scenario_collateral import coin_moves
 from .book import Book, _integer_label
 from .instruments import InstrumentTable
 from .margining import margin_rows
 from .margining.bulk import account_ranges
 from .margining.columns import AccountMargins
 from .margining.legacy import is_legacy
-from .margining.portfolio import PMInputs, from_columns, group_margins, pm_inputs
+from .margining.pm_ranges import PMSetup, pm_account_margins, shell
 from .market import Market
 from .optional import require
 
@@ -93,31 +92,13 @@ def _workers(client: Any) -> int:
 
 
 # ---------------------------------------------------------------------------------------------- tasks
-@dataclass(frozen=True)
-class PMSetup:
-    """What every worker needs for the PM pass: the instruments revalued once, and the parameters."""
-
-    params: Any
-    keys: Any
-    inputs: PMInputs
-    labels: tuple[tuple[str, ...], ...]
-    coin_moves: tuple[FloatArray, IntArray, FloatArray] | None = None  # with balances: scenario P&L per key, caps
-
-
-def _shell(table: InstrumentTable) -> Book:
-    """A book without positions over ``table`` (what the per-instrument steps need)."""
-    return Book(table, np.zeros(0, np.int64), np.zeros(1, np.int64), np.zeros(0, np.int64), np.zeros(0))
-
-
 def _shared(
     c: Any, table: InstrumentTable, market: Market, method: str, params: Any, currencies: tuple[str, ...] | None = None
 ) -> Any:
     """Broadcast once to every worker: for deribit-pm the instruments revalued (`PMSetup`, with the balances'
     scenario P&L per key when ``currencies`` of balances are given), else the market."""
     if method == "deribit-pm" and not is_legacy(params):
-        p, keys, inputs, labels = pm_inputs(_shell(table), market, params)
-        moves = coin_moves(p, keys, currencies) if currencies is not None else None
-        return c.scatter(PMSetup(p, keys, inputs, labels, moves), broadcast=True, hash=False)
+        return c.scatter(PMSetup.of(table, market, params, currencies), broadcast=True, hash=False)
     return c.scatter(market, broadcast=True, hash=False)
 
 
@@ -125,15 +106,12 @@ def _margin_book(
     book: Book, shared: Any, method: str, params: Any, coins: FloatArray | None = None
 ) -> tuple[AccountMargins, IntArray]:
     """One task: a range of accounts margined on a worker; (its accounts, the (account, group) rows of each).
-    deribit-pm runs the C++ pass on the broadcast instrument data (with ``coins``, the accounts' balances per
-    [account, currency], inside the scenarios), the other methods margin the sub-book."""
+    deribit-pm runs the pass of this machine's call on the broadcast instrument data (`pm_account_margins`;
+    with ``coins``, the accounts' balances per [account, currency], inside the scenarios), the other methods
+    margin the sub-book."""
     if isinstance(shared, PMSetup):
-        balances = (coins, *shared.coin_moves) if coins is not None and shared.coin_moves is not None else None
-        columns = shared.inputs.run(book.indptr, book.indices, book.quantity, keep_vectors=False, coins=balances)
-        pm = from_columns(book, shared.params, shared.keys, shared.inputs, shared.labels, columns)
-        rows = group_margins(book, pm)
-    else:
-        rows = margin_rows(book, shared, method, params)
+        return pm_account_margins(book, shared, coins)
+    rows = margin_rows(book, shared, method, params)
     counts = np.bincount(rows.account, minlength=len(book.accounts)).astype(np.int64)
     return rows.by_account(), counts
 
@@ -190,7 +168,7 @@ def cluster_book_margins(cb: ClusterBook, market: Market, method: str = "deribit
     (deribit-pm) each task gets its accounts' coin balances."""
     c = cb.client
     if not cb.parts:
-        return margin_rows(_shell(cb.instruments), market, method, params).by_account()
+        return margin_rows(shell(cb.instruments), market, method, params).by_account()
     coins = balances.for_accounts(cb.accounts) if balances is not None else None
     shared = _shared(c, cb.instruments, market, method, params, balances.currencies if balances is not None else None)
     futures = [

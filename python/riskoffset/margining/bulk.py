@@ -23,6 +23,7 @@ from ..progress import bar
 from ..progress import is_enabled as progress_on
 from . import margin_rows
 from .columns import AccountMargins, GroupMargins
+from .legacy import is_legacy
 
 
 def margin_accounts(
@@ -69,6 +70,8 @@ def margin_accounts(
         from ..accounts.scenario_collateral import pm_with_collateral
 
         coins = balances.for_accounts(book.accounts)
+        if not is_legacy(params):
+            return _pm_local(book, market, params, progress, coins, balances.currencies)
         rows: GroupMargins = pm_with_collateral(book, market, coins, balances.currencies, params).groups
         return rows.by_account()
     if not isinstance(book, Book):
@@ -85,6 +88,8 @@ def margin_accounts(
     if client is None and scheduler is None:
         if partitions is not None:
             raise ValueError("partitions= applies to a Dask run: pass client= or scheduler= too")
+        if method == "deribit-pm" and not is_legacy(params):
+            return _pm_local(book, market, params, progress)
         if (progress or progress_on()) and len(book.accounts) >= CHUNKED:
             return _chunked(book, market, method, params)
         return margin_rows(book, market, method, params).by_account()
@@ -95,6 +100,25 @@ def margin_accounts(
 
 
 CHUNKED = 200_000  # accounts from which a local run with a progress bar goes range by range
+
+
+def _pm_local(
+    book: Book,
+    market: Market,
+    params: Any,
+    progress: bool,
+    coins: Any = None,
+    currencies: tuple[str, ...] | None = None,
+) -> AccountMargins:
+    """Deribit PM here, range by range on instruments revalued once (`pm_ranges`), with a progress bar on a
+    large book."""
+    from .pm_ranges import PMSetup, pm_account_margins
+
+    setup = PMSetup.of(book.instruments, market, params, currencies)
+    if (progress or progress_on()) and len(book.accounts) >= CHUNKED:
+        with bar("margin", len(book.accounts), "accounts", scale=True) as shown:
+            return pm_account_margins(book, setup, coins, on_range=shown.update)[0]
+    return pm_account_margins(book, setup, coins)[0]
 
 
 def _chunked(book: Book, market: Market, method: str, params: Any) -> AccountMargins:
