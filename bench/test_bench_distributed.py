@@ -4,9 +4,10 @@ worker processes (`riskoffset.distributed.local_cluster`), the book already on t
 as a risk loop keeps it; sending it is timed apart).  Bars, as ratios measured in the same run: with 2
 workers at least 1.6x the local call (this machine has 2 cores); on 1 worker the Dask path costs at most 25 %
 more than the local call.  The ratios are medians of pairs, a local call then the cluster's, timed one right
-after the other while that cluster is up, so the machine's state moves both sides of a pair alike.  (On this VM
-back-to-back local calls slow from 0.75 s to 1.6 s as fresh memory faults in ever more slowly; a baseline
-timed in such a run, as here before, made the cluster look up to twice as fast as it is.)  Results are checked
+after the other while that cluster is up, so the machine's state moves both sides of a pair alike.  (When the local
+call made its temporaries for the whole book at once, back-to-back calls slowed from 0.75 s to 2 s as fresh
+memory faulted in ever more slowly; a baseline timed in such a run made the cluster look up to twice as fast as
+it is.  Both sides now run 32,768 accounts a pass.)  Results are checked
 equal to the local call bit for bit.  Under --benchmark-disable it runs 20,000 accounts and checks only the
 equality."""
 

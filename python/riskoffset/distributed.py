@@ -61,7 +61,9 @@ def connected(client: Any = None, scheduler: str | None = None) -> Iterator[Any]
 
 #: Environment for worker processes that run numpy-heavy margin tasks.  Dask's nanny sets glibc's malloc trim
 #: threshold to 64 kB (to hand memory back to the system); that also fixes the mmap threshold at 128 kB, so
-#: every large temporary array is a fresh mmap whose pages fault in again on each call: a third slower here.
+#: every large temporary array is a fresh mmap whose pages fault in again on each call.  glibc reads these when
+#: a process starts, so they go in ``distributed.nanny.pre-spawn-environ`` (Dask sets those in the process that
+#: starts the workers, as it does its own defaults, then spawns them); a nanny's ``env=`` is set too late.
 NUMPY_WORKER_ENV = {"MALLOC_TRIM_THRESHOLD_": str(1 << 30), "MALLOC_MMAP_THRESHOLD_": str(1 << 25)}
 
 
@@ -77,9 +79,11 @@ def local_cluster(workers: int) -> Iterator[Any]:
     # feeds the dashboard): sampling every thread's stack every 10 ms slowed a live engine's updates by a fifth.
     import dask
 
-    with dask.config.set({"distributed.worker.profile.enabled": False}), distributed.LocalCluster(
+    environ = {**dask.config.get("distributed.nanny.pre-spawn-environ", {}), **NUMPY_WORKER_ENV}
+    settings = {"distributed.worker.profile.enabled": False, "distributed.nanny.pre-spawn-environ": environ}
+    with dask.config.set(settings), distributed.LocalCluster(
         n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
-        scheduler_kwargs={"dashboard": False}, env=dict(NUMPY_WORKER_ENV),
+        scheduler_kwargs={"dashboard": False},
     ) as cluster, distributed.Client(cluster) as client:  # fmt: skip
         yield client
 
