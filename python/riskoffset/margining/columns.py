@@ -31,6 +31,13 @@ def plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
+
+def _weighted_sum(values: FloatArray, scale: FloatArray) -> float:
+    """Sum of values x scale, by numpy's pairwise sum: the same bits on every machine.  (np.dot hands a long
+    vector to the threaded BLAS, whose partial sums follow the number of threads, and whose threads then spin
+    on the other cores for a while after the call.)"""
+    return float((values * scale).sum())
+
 @dataclass(frozen=True, eq=False)
 class GroupMargins(Sequence[MarginResult]):
     """Initial and maintenance margin of every (account, risk group) row of a book under one method.
@@ -227,14 +234,14 @@ class GroupMargins(Sequence[MarginResult]):
         for name, values in self.components.items():
             tags = self.calibration.get(name)
             if tags is None:
-                components[name] = float(np.dot(values, scale))
+                components[name] = _weighted_sum(values, scale)
                 continue
             present = tags != NO_TAG
             if present.all():
-                components[name] = float(np.dot(values, scale))
+                components[name] = _weighted_sum(values, scale)
                 calibration[name] = CALIBRATION_ORDER[int(tags.min())]
             elif present.any():
-                components[name] = float(np.dot(values[present], scale[present]))
+                components[name] = _weighted_sum(values[present], scale[present])
                 calibration[name] = CALIBRATION_ORDER[int(tags[present].min())]
         initial_usd = self.initial_usd if usd_known else None
         worst = None
@@ -252,8 +259,8 @@ class GroupMargins(Sequence[MarginResult]):
             worst = WorstScenario(ws.index, f"{who}: {ws.description}", ws.pnl)
         return MarginResult(
             method=self.method,
-            initial=float(np.dot(self.initial, scale)),
-            maintenance=float(np.dot(self.maintenance, scale)),
+            initial=_weighted_sum(self.initial, scale),
+            maintenance=_weighted_sum(self.maintenance, scale),
             currency=currency,
             initial_usd=float(initial_usd.sum()) if initial_usd is not None else None,
             maintenance_usd=float(self.maintenance_usd.sum()) if usd_known else None,
