@@ -15,6 +15,7 @@ namespace riskoffset_bindings {
 void register_span(py::module_& m);
 }
 void register_contributors(py::module_& m);
+void register_account_rows(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "riskoffset compiled core (private: use the riskoffset package)";
@@ -31,6 +32,7 @@ PYBIND11_MODULE(_core, m) {
   register_grid(margin);
   riskoffset_bindings::register_span(margin);
   register_contributors(margin);
+  register_account_rows(margin);
   auto memory = m.def_submodule("memory", "The pool of reused result buffers");
   register_memory(memory);
 }

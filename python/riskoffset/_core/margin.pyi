@@ -234,6 +234,22 @@ def collateral_usd(
     amounts: npt.NDArray[np.float64], price: npt.NDArray[np.float64], haircut: npt.NDArray[np.float64]
 ) -> npt.NDArray[np.float64]: ...
 def futures_fill(held: float, average: float, quantity: float, price: float, inverse: bool) -> tuple[float, float, float]: ...
+def rows_by_account(
+    account: npt.NDArray[np.int64],
+    currency: npt.NDArray[np.int64],
+    usd_rate: npt.NDArray[np.float64],
+    initial: npt.NDArray[np.float64],
+    maintenance: npt.NDArray[np.float64],
+    usd_code: int,
+) -> tuple[
+    npt.NDArray[np.int64],
+    npt.NDArray[np.int64],
+    npt.NDArray[np.float64],
+    npt.NDArray[np.float64],
+    npt.NDArray[np.float64],
+    npt.NDArray[np.float64],
+    npt.NDArray[np.int64],
+]: ...
 def worst_contributors(
     starts: npt.NDArray[np.int64],
     ends: npt.NDArray[np.int64],

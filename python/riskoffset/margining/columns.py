@@ -17,6 +17,7 @@ from typing import Any, overload
 import numpy as np
 import numpy.typing as npt
 
+from .. import _core
 from .._types import FloatArray, IntArray
 from ..optional import require_pandas
 from .result import Calibration, MarginResult, WorstScenario
@@ -272,8 +273,9 @@ class GroupMargins(Sequence[MarginResult]):
         )
 
     def by_account(self) -> AccountMargins:
-        """The rows of each account summed: in the account's one currency when all its rows share it, else in
-        USD."""
+        """The rows of each account summed in row order (one compiled pass): in the account's one currency when
+        all its rows share it, else in USD; its worst group is the first row with the largest USD initial
+        margin."""
         if len(self) == 0:
             zeros = np.zeros(0)
             return AccountMargins(
@@ -288,26 +290,11 @@ class GroupMargins(Sequence[MarginResult]):
                 np.zeros(0, np.int64),
                 np.zeros(0, np.int64),
             )
-        starts = np.flatnonzero(np.concatenate(([True], self.account[1:] != self.account[:-1])))
-        accounts = self.account[starts]
-        low = np.minimum.reduceat(self.currency, starts)
-        high = np.maximum.reduceat(self.currency, starts)
-        one = low == high
         currencies = self.currencies if "USD" in self.currencies else (*self.currencies, "USD")
-        usd_code = currencies.index("USD")
-        currency = np.where(one, low, usd_code).astype(np.int64)
-        in_usd = ~one[np.repeat(np.arange(len(starts)), np.diff(np.append(starts, len(self))))]
-        scale = np.where(in_usd, self.usd_rate, 1.0)
-        initial = np.add.reduceat(self.initial * scale, starts)
-        maintenance = np.add.reduceat(self.maintenance * scale, starts)
-        initial_usd = np.add.reduceat(self.initial_usd, starts)
-        maintenance_usd = np.add.reduceat(self.maintenance_usd, starts)
-        # The row with the largest initial margin in USD names each account's worst group.
-        # (the first row holding its account's maximum: an O(rows) segment argmax, no sort)
-        key = np.where(np.isfinite(self.initial_usd), self.initial_usd, -np.inf)
-        counts = np.diff(np.append(starts, len(self)))
-        hits = np.flatnonzero(key == np.repeat(np.maximum.reduceat(key, starts), counts))
-        worst_row = hits[np.searchsorted(hits, starts)]
+        first, currency, initial, maintenance, initial_usd, maintenance_usd, worst_row = _core.margin.rows_by_account(
+            self.account, self.currency, self.usd_rate, self.initial, self.maintenance, currencies.index("USD")
+        )
+        accounts = self.account[first]
         return AccountMargins(
             self.method,
             self.accounts[accounts],
