@@ -99,6 +99,26 @@ def test_a_refused_ticker_forward_changes_nothing() -> None:
     assert_priced_as_from_scratch(engine, name, "X:PM")
 
 
+def test_a_ticker_forward_far_from_the_curve_is_refused_where_the_expiry_has_no_future() -> None:
+    """An option whose expiry lists no future has no quote to check its own forward against: it is checked
+    against the forward the futures curve gives that expiry (within the market's max_forward_gap), so a forward
+    of 1.0 is refused, naming the option, and changes nothing; one near the curve is taken."""
+    book, balances = start_book()
+    engine = ro.RiskEngine(book, MARKET, balances=balances)
+    name = next(n for n in sorted(MARKET.mark_iv) if n.startswith("BTC-26NOV26-"))  # no BTC-26NOV26 future
+    assert "BTC-26NOV26" not in MARKET.marks
+    row = engine.table.row(name)
+    engine.on_trade("A", name, 0.1, float(engine._unit_value[row]))
+    curve = float(engine.market.resolve(engine.table).forward[row])
+    before = pickle.dumps((engine.accounts(), engine._unit_value, engine.market.forwards))
+    with pytest.raises(ValueError, match=f"{name}: inconsistent forwards.*curve's forward"):
+        engine.on_ticker(name, mark_iv=0.5, underlying_price=1.0)
+    assert pickle.dumps((engine.accounts(), engine._unit_value, engine.market.forwards)) == before
+    engine.on_ticker(name, mark_iv=0.5, underlying_price=curve * 1.002)
+    assert engine.market.forwards[name] == curve * 1.002
+    assert_priced_as_from_scratch(engine, name, "X:PM")
+
+
 def test_an_option_priced_from_its_mark_is_repriced_in_full(monkeypatch: pytest.MonkeyPatch) -> None:
     book, balances = start_book()
     market = MARKET.copy()

@@ -282,6 +282,20 @@ def test_inconsistent_forwards_are_an_error() -> None:
     assert tolerant.resolve(InstrumentTable.from_names(["BTC-25DEC26-100000-C"])).forward[0] == 99000.0
 
 
+def test_an_own_forward_is_checked_against_the_curve_where_its_expiry_has_no_quote() -> None:
+    """BTC-1DEC26 lists no future: an option's own forward there is checked against the curve's forward for
+    the expiry (index to the futures), and refused far from it; with no futures at all nothing checks it."""
+    table = InstrumentTable.from_names(["BTC-1DEC26-95000-C"])
+    curve = btc_market(forwards={}).resolve(table).forward[0]
+    assert btc_market(forwards={"BTC-1DEC26-95000-C": curve * 1.009}).resolve(table).forward[0] == curve * 1.009
+    with pytest.raises(MarketDataError, match="BTC-1DEC26-95000-C: inconsistent forwards.*curve's forward"):
+        btc_market(forwards={"BTC-1DEC26-95000-C": 1.0}).resolve(table)
+    with pytest.raises(MarketDataError, match="inconsistent forwards"):
+        btc_market(forwards={"BTC-1DEC26-95000-C": curve * 1.02}).resolve(table)
+    no_curve = btc_market(forwards={"BTC-1DEC26-95000-C": 1.0}, marks={"BTC-PERPETUAL": 95010.0})
+    assert no_curve.resolve(table).forward[0] == 1.0
+
+
 def test_bad_values_are_rejected_at_construction() -> None:
     with pytest.raises(MarketDataError, match="BTC-25DEC26-100000-C.*percentage"):
         Market(VALUATION, index={"BTC": 1.0}, mark_iv={"BTC-25DEC26-100000-C": 55.0})

@@ -22,7 +22,9 @@ Forward of an option expiry, first found wins:
    to interpolate on and resolving the option is an error: the index is never used silently as a forward.
 
 Where two sources exist for the same expiry (1/2 and 3) and differ by more than ``max_forward_gap``
-(relative, 1 % by default) the data are inconsistent and resolving is an error naming the instrument.
+(relative, 1 % by default) the data are inconsistent and resolving is an error naming the instrument; an
+option's own forward (1) for an expiry with neither 2 nor 3 is checked so against the forward the curve gives
+that expiry (4), where the base has a curve (a ticker's forward of 1.0 for BTC is a data error, not a quote).
 Futures and perpetuals use their own mark; spot uses the index.  Linear (``BASE_USDC``) instruments share
 the forward curve of their base (USDC taken at par with USD).
 
@@ -868,13 +870,16 @@ class Market:
     ) -> None:
         key = expiry_name(base, ms)
         reference = self.marks.get(key, self.forwards.get(key))
-        if reference is None:
-            return
+        what = key
+        if reference is None:  # no quote of the expiry: the forward the curve gives it, where there is a curve
+            if base not in self.index or len(self._curve(base)[0]) == 0:
+                return
+            reference, what = self._interpolated(base, [ms])[0], f"the {base} curve's forward for {_day(ms)}"
         gap = np.abs(own - reference) > self.max_forward_gap * np.fmax(own, reference)
         if gap.any():
             i = int(np.flatnonzero(gap)[0])
             who = str(names[rows[i]])
-            self._check_gap(who, float(own[i]), reference, "its underlying_price", f"{key}")
+            self._check_gap(who, float(own[i]), reference, "its underlying_price", what)
 
 
 def _readonly(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
