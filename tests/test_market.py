@@ -294,6 +294,14 @@ def test_an_own_forward_is_checked_against_the_curve_where_its_expiry_has_no_quo
         btc_market(forwards={"BTC-1DEC26-95000-C": curve * 1.02}).resolve(table)
     no_curve = btc_market(forwards={"BTC-1DEC26-95000-C": 1.0}, marks={"BTC-PERPETUAL": 95010.0})
     assert no_curve.resolve(table).forward[0] == 1.0
+    # A ticker's check follows the curve as its points move (the curve's forward is kept per stamp).
+    market = btc_market(forwards={})
+    expiry = int(table.expiration_ms[0])
+    market.check_ticker_forward("BTC-1DEC26-95000-C", "BTC", expiry, curve * 1.009)
+    market.update(index={"BTC": 95000.0 * 1.03})
+    with pytest.raises(MarketDataError, match="BTC-1DEC26-95000-C: inconsistent forwards"):
+        market.check_ticker_forward("BTC-1DEC26-95000-C", "BTC", expiry, curve * 1.009)
+    market.check_ticker_forward("BTC-1DEC26-95000-C", "BTC", expiry, market.resolve(table).forward[0])
 
 
 def test_bad_values_are_rejected_at_construction() -> None:

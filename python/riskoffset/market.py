@@ -268,6 +268,7 @@ class Market:
         self.description = description
         self._curves: dict[str, tuple[FloatArray, FloatArray]] = {}
         self._curve_index: dict[str, tuple[tuple[int, int], tuple[list[tuple[str, int]], list[tuple[str, int]]]]] = {}
+        self._curve_forwards: dict[tuple[str, int], tuple[tuple[int, int], float]] = {}
         self._forget_resolved()
         # Stamps of what an option's forward and time resolve from (`forward_stamp`): one per underlying (its
         # index and curve points) and one for everything (the valuation time, the timestamps, a cleared cache).
@@ -279,12 +280,14 @@ class Market:
         state = dict(self.__dict__)
         state["_resolved"] = None
         state["_curve_index"] = {}
+        state["_curve_forwards"] = {}
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._forget_resolved()
         self._curve_index = {}
+        self._curve_forwards = {}  # (never shared with the market copied: stamps are per market)
         self._version = state.get("_version", 0) + 1  # a market pickled before the stamps existed has none
         self._base_versions = dict(state.get("_base_versions", {}))
 
@@ -686,6 +689,17 @@ class Market:
                 out.append(spot * math.exp(y_j))
         return out
 
+    def _curve_forward(self, base: str, expiration_ms: int) -> float:
+        """`_interpolated` of one expiry, kept while the base's `forward_stamp` holds (a ticker's own forward is
+        checked against it on every quote: 6 us a time computed afresh)."""
+        stamp = self.forward_stamp(base)
+        kept = self._curve_forwards.get((base, expiration_ms))
+        if kept is not None and kept[0] == stamp:
+            return kept[1]
+        value = self._interpolated(base, [expiration_ms])[0]
+        self._curve_forwards[(base, expiration_ms)] = (stamp, value)
+        return value
+
     def _check_gap(self, who: str, a: float, b: float, what_a: str, what_b: str) -> None:
         if abs(a - b) > self.max_forward_gap * max(a, b):
             raise MarketDataError(
@@ -855,10 +869,22 @@ class Market:
 
     def check_ticker_forward(self, name: str, base: str, expiration_ms: int, forward: float) -> None:
         """The check `resolve` makes of an option's own ticker forward: within ``max_forward_gap`` of the
-        future mark (or the forward) of its expiry, else MarketDataError naming the option."""
-        self._check_own_against_future(
-            base, expiration_ms, np.array([forward], dtype=np.float64), np.zeros(1, dtype=np.intp), np.array([name])
-        )
+        future mark (or the forward) of its expiry, or of the curve's forward for it where the expiry has
+        neither, else MarketDataError naming the option."""
+        reference = self._own_forward_reference(base, expiration_ms)
+        if reference is not None:
+            self._check_gap(name, float(forward), reference[0], "its underlying_price", reference[1])
+
+    def _own_forward_reference(self, base: str, ms: int) -> tuple[float, str] | None:
+        """What an option's own forward at expiry ``ms`` is checked against, and its name: the expiry's future
+        mark or forward, else the curve's forward for it; None with neither (no curve for the base)."""
+        key = expiry_name(base, ms)
+        reference = self.marks.get(key, self.forwards.get(key))
+        if reference is not None:
+            return reference, key
+        if base not in self.index or len(self._curve(base)[0]) == 0:
+            return None
+        return self._curve_forward(base, ms), f"the {base} curve's forward for {_day(ms)}"
 
     def _check_own_against_future(
         self,
@@ -868,19 +894,13 @@ class Market:
         rows: npt.NDArray[np.intp],
         names: npt.NDArray[np.str_],
     ) -> None:
-        key = expiry_name(base, ms)
-        reference = self.marks.get(key, self.forwards.get(key))
-        what = key
-        if reference is None:  # no quote of the expiry: the forward the curve gives it, where there is a curve
-            if base not in self.index or len(self._curve(base)[0]) == 0:
-                return
-            reference, what = self._interpolated(base, [ms])[0], f"the {base} curve's forward for {_day(ms)}"
-        gap = np.abs(own - reference) > self.max_forward_gap * np.fmax(own, reference)
+        reference = self._own_forward_reference(base, ms)
+        if reference is None:
+            return
+        gap = np.abs(own - reference[0]) > self.max_forward_gap * np.fmax(own, reference[0])
         if gap.any():
             i = int(np.flatnonzero(gap)[0])
-            who = str(names[rows[i]])
-            self._check_gap(who, float(own[i]), reference, "its underlying_price", what)
-
+            self._check_gap(str(names[rows[i]]), float(own[i]), reference[0], "its underlying_price", reference[1])
 
 def _readonly(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
     a = np.ascontiguousarray(a)
