@@ -473,11 +473,14 @@ def group_margins(book: Book, pm: PortfolioMargins) -> GroupMargins:
     candidate_key = has_options | ~keys.coin
     key = pm.key
     rank = {name: i for i, name in enumerate(CALIBRATION_ORDER)}
+    # (columns of the same tags share one array: they are read, never written)
+    by_key = np.where(candidate_key, rank["candidate"], rank["calibrated"]).astype(np.int64)[key]
+    every_candidate = np.full(len(key), rank["candidate"], dtype=np.int64)
     calibration: dict[str, IntArray] = {
-        "worst_case": np.where(candidate_key[key], rank["candidate"], rank["calibrated"]).astype(np.int64),
-        "roll_shock": np.where(candidate_key[key], rank["candidate"], rank["calibrated"]).astype(np.int64),
-        "delta_shock": np.full(len(key), rank["candidate"], dtype=np.int64),
-        "correlation_contingency": np.full(len(key), rank["candidate"], dtype=np.int64),
+        "worst_case": by_key,
+        "roll_shock": by_key,
+        "delta_shock": every_candidate,
+        "correlation_contingency": every_candidate,
     }
     components: dict[str, FloatArray] = {
         "worst_case": pm.worst_case,
@@ -491,7 +494,7 @@ def group_margins(book: Book, pm: PortfolioMargins) -> GroupMargins:
             amount = np.array([pm.params.addons.get(name, {}).get(addon, 0.0) for name in keys.names])
             components[addon] = amount[key]
             calibration[addon] = np.where(given[key], rank["exact"], NO_TAG).astype(np.int64)
-    usd_rate = np.where(keys.coin, keys.index, 1.0)[key]
+    usd_rate = np.where(keys.coin, keys.index, 1.0).astype(np.float64)[key]
     currencies = tuple(dict.fromkeys(keys.currency))
     currency_of_key = np.array([currencies.index(c) for c in keys.currency], dtype=np.int64)
 
@@ -514,7 +517,7 @@ def group_margins(book: Book, pm: PortfolioMargins) -> GroupMargins:
         currency=currency_of_key[key],
         initial=pm.initial,
         maintenance=pm.maintenance,
-        usd_rate=usd_rate.astype(np.float64),
+        usd_rate=usd_rate,
         components=components,
         calibration=calibration,
         worst_index=pm.worst_index,
