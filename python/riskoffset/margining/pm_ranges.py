@@ -61,10 +61,10 @@ class PMSetup:
 def pm_account_margins(
     book: Book, setup: PMSetup, coins: FloatArray | None = None, on_range: Callable[[int], None] | None = None
 ) -> tuple[AccountMargins, IntArray]:
-    """Deribit PM of every account of ``book`` (`margin_accounts`' figures), `ACCOUNTS_PER_PASS` at a time; and
-    the number of (account, group) rows of each account.  ``coins``: the accounts' balances per [account,
-    currency of the setup] (revalued inside the scenarios); ``on_range``: called with the number of accounts of
-    each range done (a progress bar)."""
+    """Deribit PM of every account of ``book`` (`margin_accounts`' figures), about `ACCOUNTS_PER_PASS` at a time
+    (ranges of about equal positions); and the number of (account, group) rows of each account.  ``coins``: the
+    accounts' balances per [account, currency of the setup] (revalued inside the scenarios); ``on_range``: called
+    with the number of accounts of each range done (a progress bar)."""
     n = len(book.accounts)
     ranges = indptr_ranges(np.asarray(book.indptr), -(-n // ACCOUNTS_PER_PASS)) if n > ACCOUNTS_PER_PASS else [(0, n)]
     parts, counts = [], []
