@@ -10,9 +10,21 @@ import numpy as np
 from riskoffset import Book
 from riskoffset._core import margin as core_margin
 from riskoffset.margining.portfolio import PMInputs, key_matrix
-from riskoffset.sparse import account_pnl, group_positions, position_sums
+from riskoffset.sparse import Grouping, account_pnl, group_positions
 
 FIELD = {name: i for i, name in enumerate(core_margin.KEY_FIELDS)}
+
+
+def position_sums(book: Book, value: np.ndarray, column: np.ndarray, n_columns: int, grouping: Grouping) -> np.ndarray:
+    """Sums of quantity x value[instrument] per group and per column[instrument] (net delta per expiry), shape
+    (groups, n_columns): numpy's bincount over the dense cells, as the package summed them before."""
+    group_code = np.repeat(np.arange(len(grouping.ids)), grouping.lengths)
+    indices, quantity = book.indices, book.quantity
+    if grouping.order is not None:
+        indices, quantity = indices[grouping.order], quantity[grouping.order]
+    cell = group_code * n_columns + column[indices]
+    sums = np.bincount(cell, weights=quantity * value[indices], minlength=len(grouping.ids) * n_columns)
+    return np.asarray(sums, dtype=np.float64).reshape(len(grouping.ids), n_columns)
 
 
 def portfolio_margin_numpy(book: Book, inputs: PMInputs) -> dict[str, Any]:

@@ -151,3 +151,44 @@ def test_standard_and_portfolio_margin_rows_are_columns() -> None:
         rows = list(result.groups)
         assert result.initial_usd == pytest.approx(sum(r.initial_usd or 0.0 for r in rows), rel=1e-12)
         assert rows[0] == result.groups[0]  # rows are rebuilt on demand, equal each time
+
+
+@pytest.mark.parametrize(
+    "method, params",
+    [
+        ("deribit-pm", None),
+        ("deribit-pm", "deribit-pm-legacy-2020"),
+        ("deribit-standard", None),
+        ("grid", None),
+        ("span", "sample"),
+    ],
+)
+def test_a_dropped_result_is_freed_at_once(method: str, params: object) -> None:
+    """A margin result of many accounts holds no reference cycle: dropped, its columns are freed at once, not
+    at a later garbage collection (a risk loop margining a large book would otherwise hold a few hundred MB per
+    call until the collector ran, and fault in fresh memory every call)."""
+    import gc
+    import weakref
+
+    import riskoffset as ro
+
+    market = ro.Market.sample()
+    book = ro.Book.from_arrays(
+        ["a", "a", "b", "c"],
+        ["BTC-PERPETUAL", "BTC-25DEC26-110000-C", "ETH-25DEC26-4000-P", "BTC-25DEC26-110000-P"],
+        [10_000.0, -2.0, 5.0, 1.0],
+        instruments=market.instruments,
+    )
+    result = ro.margin(book, market, method, params)
+    rows = result.groups
+    assert isinstance(rows, GroupMargins) and len(rows) >= 3
+    rows[0]  # a row's full result built once (its builder is handed the columns)
+    gone = weakref.ref(rows)
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        del result, rows
+        assert gone() is None, "the result lives on in a reference cycle"
+    finally:
+        if was_enabled:
+            gc.enable()

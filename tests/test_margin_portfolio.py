@@ -372,6 +372,69 @@ def test_legacy_presets_run_on_every_sample(preset: str) -> None:
         assert preset in result.parameters_source
 
 
+@pytest.mark.parametrize("preset", ["deribit-pm-legacy-2017", "deribit-pm-legacy-2020"])
+def test_legacy_rows_of_many_accounts_follow_the_rules_position_by_position(preset: str) -> None:
+    """Every (account, vector key) row of a many-account book: its contingencies read off its positions one by
+    one (gross futures in coin, gross options, each strike's net short tapered near the money), its risk
+    matrix the worst of its grid vector, and the book's total the sum of the rows."""
+    from riskoffset.margining.columns import GroupMargins
+    from riskoffset.margining.legacy import LegacyParameters
+
+    market = ro.Market.sample()
+    table = market.instruments
+    rng = np.random.default_rng(7)
+    rows = rng.integers(0, len(table), size=400)
+    accounts = [f"acc{int(a)}" for a in rng.integers(0, 40, size=len(rows))]
+    amount = np.where(np.isin(table.kind[rows], (0, 1)), 1_000.0, 1.0) * rng.integers(-9, 10, size=len(rows))
+    book = ro.Book.from_arrays(accounts, [table.names[r] for r in rows], amount, instruments=table)
+    p = LegacyParameters.load(preset)
+    resolved = market.resolve(book.instruments)
+    result = ro.margin(book, market, "deribit-pm", preset)
+    assert isinstance(result.groups, GroupMargins) and len(result.groups) >= 40
+    n_rows = 0
+    for row in result.groups:
+        a = list(book.accounts).index(row.account)
+        held = [
+            (int(book.indices[q]), float(book.quantity[q])) for q in range(int(book.indptr[a]), int(book.indptr[a + 1]))
+        ]
+        base = row.group.split("_")[0].upper()
+        linear = row.group.endswith("usdc")
+        mine = [(i, q) for i, q in held if book.instruments.names[i].startswith(base) and
+                ((book.instruments.settlement[i] == 1) != linear) and book.instruments.kind[i] != 3]  # fmt: skip
+        assert mine, row.group
+        per_coin = resolved.index[mine[0][0]] if linear else 1.0
+        futures = sum(
+            abs(q) * (1.0 / resolved.forward[i] if not linear else 1.0)
+            for i, q in mine
+            if book.instruments.kind[i] in (0, 1)
+        )
+        options = [(i, q) for i, q in mine if book.instruments.kind[i] == 2]
+        net: dict[tuple[int, float], float] = {}
+        for i, q in options:
+            strike = (int(book.instruments.expiration_ms[i]), float(book.instruments.strike[i]))
+            net[strike] = net.get(strike, 0.0) + q
+        index = resolved.index[mine[0][0]]
+        taper = {
+            k: min(1.0, abs(index - k[1]) / (p.option_contingency_atm_range * index))
+            if p.option_contingency_atm_range > 0 else 1.0
+            for k in net
+        }  # fmt: skip
+        short = sum(max(-v, 0.0) * taper[k] for k, v in net.items())
+        c = row.components
+        assert c["futures_contingency"] == pytest.approx(p.futures_contingency * futures * per_coin, rel=1e-12)
+        assert c["options_contingency"] == pytest.approx(
+            p.options_underlying_rate * sum(abs(q) for _, q in options) * per_coin, rel=1e-12
+        )
+        assert c["option_strike_contingency"] == pytest.approx(
+            p.option_contingency_per_coin * short * per_coin, rel=1e-12, abs=1e-12
+        )
+        assert c["risk_matrix"] == max(0.0, -min(row.details["vector"]))
+        assert row.maintenance == pytest.approx(sum(v for k, v in c.items() if k != "im_markup"), rel=1e-12)
+        n_rows += 1
+    assert n_rows == len(result.groups)
+    assert result.initial_usd == pytest.approx(float(result.groups.initial_usd.sum()), rel=1e-12)
+
+
 def test_malformed_legacy_parameters() -> None:
     doc = json.loads((DATA / "deribit-pm-legacy_2020-06-01.json").read_text())
     doc["price_steps"] = 2.5

@@ -58,6 +58,29 @@ def group_positions(book: Book, key_of_instrument: IntArray | None = None, n_key
     return Grouping(order, starts, ids, n_keys, n)
 
 
+def _grouped_positions(book: Book, grouping: Grouping) -> tuple[IntArray, FloatArray]:
+    """The book's (instrument row, quantity) columns in the order of ``grouping``."""
+    if grouping.order is None:
+        return book.indices, book.quantity
+    return book.indices[grouping.order], book.quantity[grouping.order]
+
+
+def group_sums(book: Book, matrix: FloatArray, grouping: Grouping, *, absolute: bool = False) -> FloatArray:
+    """``Q . M`` per group of ``grouping``: row ``g`` sums quantity x ``matrix[instrument]`` (rows =
+    book.instruments) over the group's positions, in CSR order; with ``absolute``, |quantity| instead (gross
+    sizes).  Shape (groups, columns of ``matrix``; a vector counts as one column)."""
+    indices, quantity = _grouped_positions(book, grouping)
+    m = np.asarray(matrix, dtype=np.float64)
+    m = np.ascontiguousarray(m[:, None] if m.ndim == 1 else m)
+    if m.shape[0] != len(book.instruments):
+        raise ValueError(f"the matrix has {m.shape[0]} rows, the book {len(book.instruments)} instruments")
+    if not len(grouping.ids):
+        return np.zeros((0, m.shape[1]))
+    return _core.book.csr_product(
+        grouping.starts, grouping.lengths, indices, np.abs(quantity) if absolute else quantity, m, 1
+    )
+
+
 def account_pnl(
     book: Book,
     pnl: FloatArray,
@@ -75,9 +98,7 @@ def account_pnl(
     if pnl.shape[0] != len(book.instruments):
         raise ValueError(f"pnl has {pnl.shape[0]} rows, the book {len(book.instruments)} instruments")
     g = grouping if grouping is not None else group_positions(book, key_of_instrument, n_keys)
-    indices, quantity = book.indices, book.quantity
-    if g.order is not None:
-        indices, quantity = indices[g.order], quantity[g.order]
+    indices, quantity = _grouped_positions(book, g)
     n_cols = pnl.shape[1]
     ids = g.ids
     if not len(ids):
@@ -89,18 +110,31 @@ def account_pnl(
     return AccountPnL(ids // g.n_keys, ids % g.n_keys, result)
 
 
-def position_sums(
-    book: Book, value: FloatArray, column: IntArray, n_columns: int, grouping: Grouping
-) -> FloatArray:
-    """Sums of ``quantity x value[instrument]`` per group of ``grouping`` and per ``column[instrument]``
-    (e.g. net delta per expiry), shape (groups, n_columns), in the order of `account_pnl`."""
-    group_code = np.repeat(np.arange(len(grouping.ids)), grouping.lengths)
-    indices, quantity = book.indices, book.quantity
-    if grouping.order is not None:
-        indices, quantity = indices[grouping.order], quantity[grouping.order]
-    cell = group_code * n_columns + column[indices]
-    sums = np.bincount(cell, weights=quantity * value[indices], minlength=len(grouping.ids) * n_columns)
-    return np.asarray(sums, dtype=np.float64).reshape(len(grouping.ids), n_columns)
+@dataclass(frozen=True)
+class CellSums:
+    """Sums per occupied (group, column) cell, cells ascending: ``group[c]`` (a row of the grouping),
+    ``column[c]`` and ``total[c]``."""
+
+    group: IntArray
+    column: IntArray
+    total: FloatArray
+
+
+def cell_sums(book: Book, value: FloatArray, column: IntArray, grouping: Grouping) -> CellSums:
+    """Sums of quantity x ``value[instrument]`` per group of ``grouping`` and per ``column[instrument]`` (e.g.
+    the net amount per strike), over the cells a group's positions occupy only: positions whose instrument's
+    column is negative are left out.  Linear in positions whatever the number of columns (a dense groups x
+    columns matrix would not fit at exchange scale); each cell sums its positions in CSR order (one C++
+    pass, ``riskoffset._core.book.cell_sums``)."""
+    n = len(book.instruments)
+    v = np.ascontiguousarray(value, dtype=np.float64)
+    c = np.ascontiguousarray(column, dtype=np.int64)
+    if v.shape != (n,) or c.shape != (n,):
+        raise ValueError(f"value and column need one entry per instrument ({n}), got {v.shape} and {c.shape}")
+    group, col, total = _core.book.cell_sums(
+        grouping.starts, grouping.lengths, grouping.order, book.indices, book.quantity, v, c
+    )
+    return CellSums(group, col, total)
 
 
 def account_sums(indptr: IntArray, indices: IntArray, quantity: FloatArray, per_instrument: FloatArray) -> FloatArray:
@@ -127,4 +161,14 @@ def spread_by_column(values: FloatArray, column: IntArray, width: int) -> FloatA
     return out
 
 
-__all__ = ["AccountPnL", "Grouping", "account_pnl", "account_sums", "group_positions", "position_sums", "spread_by_column"]
+__all__ = [
+    "AccountPnL",
+    "CellSums",
+    "Grouping",
+    "account_pnl",
+    "account_sums",
+    "cell_sums",
+    "group_positions",
+    "group_sums",
+    "spread_by_column",
+]

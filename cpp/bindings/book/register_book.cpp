@@ -16,6 +16,7 @@ using riskoffset_bindings::DoubleArray;
 using IndexArray = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>;
 
 void register_netting(py::module_& m);     // netting.cpp
+void register_cell_sums(py::module_& m);   // cell_sums.cpp
 void register_label_index(py::module_& m);  // label_index.cpp
 
 namespace {
@@ -136,5 +137,6 @@ void register_book(py::module_& m) {
       "order that puts each group's positions together, CSR order within a group, or None when CSR order already "
       "does; where each group starts in that order; its id, account x n_keys + key), groups ascending.");
   register_netting(m);
+  register_cell_sums(m);
   register_label_index(m);
 }

@@ -14,6 +14,15 @@ def csr_product(
     threads: int,
 ) -> npt.NDArray[np.float64]: ...
 
+def cell_sums(
+    starts: npt.NDArray[np.int64],
+    lengths: npt.NDArray[np.int64],
+    order: npt.NDArray[np.int64] | None,
+    instrument: npt.NDArray[np.int64],
+    quantity: npt.NDArray[np.float64],
+    value: npt.NDArray[np.float64],
+    column: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.float64]]: ...
 def net_positions(
     account: npt.NDArray[np.int64],
     row: npt.NDArray[np.int64],

@@ -45,9 +45,11 @@ class GroupMargins(Sequence[MarginResult]):
 
     Amounts are in each row's ``currency`` (``currencies[currency[i]]``); ``usd_rate`` converts them to USD
     (NaN where no rate is known).  ``components[name][i]`` is the amount of an add-on in row ``i``;
-    ``calibration[name][i]`` indexes `CALIBRATION_ORDER` (or is `NO_TAG`).  ``row_result(i)``, when given,
-    builds the method's full result for one row (with its details); otherwise a plain one is built from
-    the columns."""
+    ``calibration[name][i]`` indexes `CALIBRATION_ORDER` (or is `NO_TAG`).  ``row_result(columns, i)``, when
+    given, builds the method's full result for one row (with its details); otherwise a plain one is built from
+    the columns.  It is handed the columns rather than closing over them: a result then holds no reference
+    cycle, and its arrays (hundreds of MB at exchange scale) are freed as soon as it is dropped, not at some
+    later garbage collection."""
 
     method: str
     parameters_source: str
@@ -65,7 +67,7 @@ class GroupMargins(Sequence[MarginResult]):
     worst_index: IntArray | None = None  # -1: the row has no worst scenario
     worst_pnl: FloatArray | None = None
     worst_description: Callable[[int, int], str] | None = None  # (row, scenario index) -> text
-    row_result: Callable[[int], MarginResult] | None = None
+    row_result: Callable[[GroupMargins, int], MarginResult] | None = None
 
     def __len__(self) -> int:
         return len(self.initial)
@@ -80,7 +82,7 @@ class GroupMargins(Sequence[MarginResult]):
             fields["worst_description"] = _RowTexts(
                 tuple(describe(i, int(self.worst_index[i])) for i in range(len(self)))
             )
-        if not isinstance(getattr(self.row_result, "__self__", None), list):  # a list's rows pickle as they are
+        if not isinstance(self.row_result, _ListedRows):  # rows given as results pickle as they are
             fields["row_result"] = None
         return _group_margins, (fields,)
 
@@ -112,7 +114,6 @@ class GroupMargins(Sequence[MarginResult]):
         ]
         label = np.empty(len(accounts), dtype=object)
         label[:] = accounts
-        by_row = list(rows)
         return cls(
             method=result.method,
             parameters_source=result.parameters_source,
@@ -127,7 +128,7 @@ class GroupMargins(Sequence[MarginResult]):
             usd_rate=np.array(rate, dtype=np.float64),
             components=components,
             calibration=calibration,
-            row_result=by_row.__getitem__,
+            row_result=_ListedRows(tuple(rows)),
         )
 
     @overload
@@ -174,7 +175,7 @@ class GroupMargins(Sequence[MarginResult]):
     def result(self, i: int) -> MarginResult:
         """The `MarginResult` of row ``i`` (the method's full one when it builds them)."""
         if self.row_result is not None:
-            return self.row_result(i)
+            return self.row_result(self, i)
         return self.result_from_columns(i)
 
     def result_from_columns(self, i: int) -> MarginResult:
@@ -341,6 +342,16 @@ class _RowTexts:
 
     def __call__(self, row: int, index: int) -> str:
         return self.texts[row]
+
+
+@dataclass(frozen=True)
+class _ListedRows:
+    """Rows given as results (`GroupMargins.of` a list of them): row ``i`` is the ``i``-th."""
+
+    rows: tuple[MarginResult, ...]
+
+    def __call__(self, columns: GroupMargins, row: int) -> MarginResult:
+        return self.rows[row]
 
 
 def _group_margins(fields: dict[str, Any]) -> GroupMargins:

@@ -334,12 +334,10 @@ def _group_margins(book: Book, inputs: GridInputs, columns: dict[str, Any]) -> G
     rank = {name: i for i, name in enumerate(CALIBRATION_ORDER)}
     calib = rank["candidate" if grid.preset else "exact"]
     labels = grid.scenarios.labels
-    result: GroupMargins
+    def full_result(columns: GroupMargins, row: int) -> MarginResult:
+        return _row_result(book, inputs, columns, row)
 
-    def full_result(row: int) -> MarginResult:
-        return _row_result(book, inputs, result, row)
-
-    result = GroupMargins(
+    return GroupMargins(
         method="grid",
         parameters_source=grid.source,
         accounts=book.accounts,
@@ -368,7 +366,6 @@ def _group_margins(book: Book, inputs: GridInputs, columns: dict[str, Any]) -> G
         worst_description=lambda row, j: labels[j] if j >= 0 else "",
         row_result=full_result,
     )
-    return result
 
 
 def _row_result(book: Book, inputs: GridInputs, columns: GroupMargins, g: int) -> MarginResult:

@@ -21,6 +21,7 @@ models are not modelled.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -30,10 +31,10 @@ import numpy as np
 from ..book import Book
 from ..instruments import INVERSE, KIND_FUTURE, KIND_OPTION, KIND_PERPETUAL
 from ..market import Market
-from ..scalars import plain
-from ..sparse import account_pnl, group_positions, position_sums
+from ..sparse import account_pnl, cell_sums, group_positions, group_sums
 from . import parameters as P
-from .result import Calibration, MarginResult, WorstScenario, aggregate
+from .columns import CALIBRATION_ORDER, GroupMargins
+from .result import MarginResult
 from .scenarios import ScenarioSet, VolTerm, scenario_pnl
 from .vectors import vector_keys, without_spot
 
@@ -134,6 +135,14 @@ def is_legacy(params: Any) -> bool:
 
 
 def legacy_margin(book: Book, market: Market, params: Any) -> MarginResult:
+    """The book's requirement under a legacy model: one group's result as it is, else the sum of the groups,
+    whose rows are columns in ``groups`` (a `GroupMargins`)."""
+    return legacy_margins(book, market, params).total()
+
+
+def legacy_margins(book: Book, market: Market, params: Any) -> GroupMargins:
+    """Every (account, vector key) group of ``book`` under a legacy model, as columns; a row's full result
+    (with its grid P&L in ``details["vector"]``) is built when asked for."""
     p = params if isinstance(params, LegacyParameters) else LegacyParameters.load(params)
     book = without_spot(book)
     table = book.instruments
@@ -144,89 +153,87 @@ def legacy_margin(book: Book, market: Market, params: Any) -> MarginResult:
     pnl = scenario_pnl(table, market, scenarios, resolved=resolved).pnl
     grouping = group_positions(book, keys.key, n_keys)
     sums = account_pnl(book, pnl, grouping=grouping)
-    lowest = sums.pnl.min(axis=1) if len(scenarios) else np.zeros(len(sums.pnl))
+    n_groups = len(sums.pnl)
+    worst_index = np.argmin(sums.pnl, axis=1) if n_groups else np.zeros(0, dtype=np.int64)
+    lowest = sums.pnl[np.arange(n_groups), worst_index]
     worst = np.maximum(0.0, -lowest)
-    worst_index = np.argmin(sums.pnl, axis=1)
 
     inverse = table.settlement == INVERSE
     is_future = (table.kind == KIND_FUTURE) | (table.kind == KIND_PERPETUAL)
     is_option = table.kind == KIND_OPTION
     # Coin size per unit of amount: inverse futures are USD face (coin = face / mark), the rest is in coin.
     coin_per_unit = np.where(is_future & inverse, 1.0 / resolved.forward, 1.0)
-    # Column 0: |futures| (summed per position below as |q| x coin_per_unit), column 1: |options|.
-    futures_abs = _abs_sums(book, grouping, np.where(is_future, coin_per_unit, 0.0))
-    options_abs = _abs_sums(book, grouping, np.where(is_option, 1.0, 0.0))
-    # Net short options per (expiry, strike): signed sums per strike column, then the short part.
-    strike_key = np.where(is_option, table.expiration_ms.astype(np.float64) * 1e-3 + 0.0, -1.0)
-    strikes, strike_column = np.unique(
-        np.stack((strike_key, np.nan_to_num(table.strike, nan=-1.0))), axis=1, return_inverse=True
-    )
-    strike_column = strike_column.reshape(-1).astype(np.int64)
-    net_by_strike = position_sums(
-        book, np.where(is_option, 1.0, 0.0), strike_column, strikes.shape[1], grouping
-    )
+    # Gross sizes per group: |futures| in coin, |options|.
+    gross = group_sums(
+        book, np.stack((np.where(is_future, coin_per_unit, 0.0), np.where(is_option, 1.0, 0.0)), axis=1),
+        grouping, absolute=True,
+    )  # fmt: skip
+    futures_abs, options_abs = gross[:, 0], gross[:, 1]
+    # Net short options per (expiry, strike): the net amount of each strike a group holds (calls and puts of a
+    # strike net), its short part tapered near the money, summed per group.
+    options = np.flatnonzero(is_option)
+    strikes, option_column = np.unique(
+        np.stack((table.expiration_ms[options].astype(np.float64), table.strike[options])), axis=1,
+        return_inverse=True,
+    )  # fmt: skip
+    strike_column = np.full(len(table), -1, dtype=np.int64)
+    strike_column[options] = option_column.reshape(-1)
     taper = np.ones(strikes.shape[1])
     if p.option_contingency_atm_range > 0:
-        index_of_column = np.zeros(strikes.shape[1])
-        index_of_column[strike_column] = resolved.index
+        index_of_column = np.ones(strikes.shape[1])
+        index_of_column[strike_column[options]] = resolved.index[options]
         distance = np.abs(index_of_column - strikes[1]) / (p.option_contingency_atm_range * index_of_column)
         taper = np.minimum(1.0, distance)
-    net_short = np.maximum(-net_by_strike, 0.0) * taper[None, :]
+    by_strike = cell_sums(book, np.ones(len(table)), strike_column, grouping)
+    tapered_short = np.maximum(-by_strike.total, 0.0) * taper[by_strike.column]
+    net_short = np.bincount(by_strike.group, weights=tapered_short, minlength=n_groups)
+
     group_key = sums.key
-    per_coin = np.where(keys.coin[group_key], 1.0, keys.index[group_key])
+    per_coin = np.where(keys.coin, 1.0, keys.index)[group_key]
     futures_cont = p.futures_contingency * futures_abs * per_coin
-    strike_cont = p.option_contingency_per_coin * net_short.sum(axis=1) * per_coin
+    strike_cont = p.option_contingency_per_coin * net_short * per_coin
     options_cont = p.options_underlying_rate * options_abs * per_coin
     maintenance = worst + futures_cont + strike_cont + options_cont
     ratio = 1.0 if p.im_over_mm is None else p.im_over_mm
     initial = ratio * maintenance
-    calibration: dict[str, Calibration] = {
-        "risk_matrix": "candidate",
-        "futures_contingency": "candidate",
-        "option_strike_contingency": "candidate",
-        "options_contingency": "candidate",
-        "im_markup": "candidate",
+    components = {
+        "risk_matrix": worst,
+        "futures_contingency": futures_cont,
+        "option_strike_contingency": strike_cont,
+        "options_contingency": options_cont,
+        "im_markup": initial - maintenance,
     }
-    groups = []
-    for g in range(len(sums.pnl)):
-        k = int(group_key[g])
-        rate = float(keys.index[k]) if keys.coin[k] else 1.0
-        i = int(worst_index[g])
-        groups.append(
-            MarginResult.in_currency(
-                method=METHOD,
-                initial=float(initial[g]),
-                maintenance=float(maintenance[g]),
-                currency=keys.currency[k],
-                usd_rate=rate,
-                worst_scenario=WorstScenario(i, scenarios.labels[i], float(sums.pnl[g, i])),
-                components={
-                    "risk_matrix": float(worst[g]),
-                    "futures_contingency": float(futures_cont[g]),
-                    "option_strike_contingency": float(strike_cont[g]),
-                    "options_contingency": float(options_cont[g]),
-                    "im_markup": float(initial[g] - maintenance[g]),
-                },
-                calibration=calibration,
-                parameters_source=p.source,
-                details={
-                    "model": p.name,
-                    "im_over_mm": ratio,
-                    "vector": sums.pnl[g].tolist(),
-                    "im_over_mm_published": p.im_over_mm is not None,
-                },
-                account=plain(book.accounts[int(sums.account[g])]),
-                group=keys.names[k],
-            )
-        )
-    return aggregate(METHOD, groups, p.source)
+    candidate = np.full(n_groups, CALIBRATION_ORDER.index("candidate"), dtype=np.int64)
+    currencies = tuple(dict.fromkeys(keys.currency))
+    currency_of_key = np.array([currencies.index(c) for c in keys.currency], dtype=np.int64)
+    labels = scenarios.labels
+    def full_result(columns: GroupMargins, row: int) -> MarginResult:
+        base = columns.result_from_columns(row)
+        details = {
+            **base.details,
+            "model": p.name,
+            "im_over_mm": ratio,
+            "vector": sums.pnl[row].tolist(),
+            "im_over_mm_published": p.im_over_mm is not None,
+        }
+        return dataclasses.replace(base, details=details)
 
-
-def _abs_sums(book: Book, grouping: Any, per_unit: Any) -> Any:
-    """Sum over each group's positions of |quantity| x per_unit[instrument]."""
-    lengths = grouping.lengths
-    indices, quantity = book.indices, book.quantity
-    if grouping.order is not None:
-        indices, quantity = indices[grouping.order], quantity[grouping.order]
-    code = np.repeat(np.arange(len(grouping.ids)), lengths)
-    return np.bincount(code, weights=np.abs(quantity) * per_unit[indices], minlength=len(grouping.ids))
+    return GroupMargins(
+        method=METHOD,
+        parameters_source=p.source,
+        accounts=book.accounts,
+        account=sums.account,
+        group_names=keys.names,
+        group=group_key,
+        currencies=currencies,
+        currency=currency_of_key[group_key],
+        initial=initial,
+        maintenance=maintenance,
+        usd_rate=np.where(keys.coin, keys.index, 1.0).astype(np.float64)[group_key],
+        components=components,
+        calibration={name: candidate for name in components},
+        worst_index=worst_index.astype(np.int64),
+        worst_pnl=lowest,
+        worst_description=lambda row, j: labels[j],
+        row_result=full_result,
+    )

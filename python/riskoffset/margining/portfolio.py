@@ -48,7 +48,7 @@ from ..instruments import INVERSE, KIND_FUTURE, KIND_OPTION, KIND_PERPETUAL, KIN
 from ..market import Market, ResolvedMarket
 from ..scalars import plain
 from .columns import CALIBRATION_ORDER, NO_TAG, GroupMargins
-from .legacy import is_legacy, legacy_margin
+from .legacy import is_legacy, legacy_margin, legacy_margins
 from .pm_parameters import ADDONS, METHOD, CurrencyParameters, PairParameters, PMParameters
 from .result import Calibration, MarginResult
 from .scenarios import OptionColumns, closed_form_pnl, revalue_options
@@ -501,12 +501,10 @@ def group_margins(book: Book, pm: PortfolioMargins) -> GroupMargins:
     def describe(row: int, index: int) -> str:
         return pm.labels[int(key[row])][index]
 
-    columns: GroupMargins
-
-    def full_result(row: int) -> MarginResult:
+    def full_result(columns: GroupMargins, row: int) -> MarginResult:
         return _row_result(book, pm, row, columns)
 
-    columns = GroupMargins(
+    return GroupMargins(
         method=METHOD,
         parameters_source=pm.params.source,
         accounts=book.accounts,
@@ -525,7 +523,6 @@ def group_margins(book: Book, pm: PortfolioMargins) -> GroupMargins:
         worst_description=describe,
         row_result=full_result,
     )
-    return columns
 
 
 def _account_vectors(book: Book, pm: PortfolioMargins, account: int) -> dict[str, Any]:
@@ -576,7 +573,7 @@ def portfolio_margin(book: Book, market: Market, params: Any = None) -> MarginRe
 def portfolio_rows(book: Book, market: Market, params: Any = None) -> GroupMargins:
     """The (account, vector key) rows of `portfolio_margin`, without their total."""
     if is_legacy(params):
-        return GroupMargins.of(legacy_margin(book, market, params))
+        return legacy_margins(book, market, params)
     return group_margins(book, portfolio_margins(book, market, params, keep_vectors=False))
 
 

@@ -471,7 +471,7 @@ def standard_group_margins(book: Book, market: Market, p: StandardParameters) ->
     usd_rate_of_currency[pm.currency] = pm.usd_rate
     names = book.instruments.names
 
-    def full_result(g: int) -> MarginResult:
+    def full_result(columns: GroupMargins, g: int) -> MarginResult:
         base = columns.result_from_columns(g)
         at = order[grouping.starts[g] : grouping.starts[g] + grouping.lengths[g]]
         details = {

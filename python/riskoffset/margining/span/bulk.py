@@ -729,9 +729,7 @@ def span_margins(
             point_text[(k, j)] = f"{c.cc}: {point.describe() if point else f'SPAN scenario {j}'}"
         return point_text[(k, j)]
 
-    columns: GroupMargins
-
-    def full_result(i: int) -> MarginResult:
+    def full_result(columns: GroupMargins, i: int) -> MarginResult:
         if i in reference:
             return reference[i]
         detail = span_account(span, *netted(i), opts, account=plain(labels[i]))
