@@ -173,9 +173,7 @@ class _Equity:
         greeks = instrument_greeks(table, market)
         inverse = table.settlement == INVERSE
         kind = table.kind
-        q = np.zeros(len(table))
-        np.add.at(q, book.indices, book.quantity)
-        self.quantity = q
+        self.quantity = book.net_quantity()
         value = np.where(
             kind == KIND_OPTION,
             np.where(inverse, greeks["value_coin"], greeks["value_usd"]),

@@ -40,9 +40,12 @@ from .margining.portfolio import (
 )
 from .market import Market
 from .optional import require_pandas
+from .sparse import spread_by_column
 
 Order = tuple[Any, float]  # (instrument name or universe row, signed amount in Deribit size units)
 
+
+_FIRST = np.zeros(1, dtype=np.int64)  # the one group of a basket starts at its first order
 
 #: The largest |quantity| an order may have (amount units): larger is a typing mistake, not an order.
 MAX_ORDER = 1e15
@@ -264,6 +267,7 @@ class WhatIf(OrderUniverse):
         self._column_list: list[int] = column.tolist()
         self._rows = list(self.vectors)  # row views, no copies
         self._t_column = t_column
+        self._moves = self._moves_matrix()
         self._steps = self._group_steps()
         width = self.vectors.shape[1]
         n_std, ext = self.params.n_standard, np.asarray(self.params.extended_moves)
@@ -300,10 +304,18 @@ class WhatIf(OrderUniverse):
             self._t_column,
         )
 
+    def _moves_matrix(self) -> FloatArray:
+        """Per universe row, what one unit moves in a group: its scenario vector, then its delta in its expiry
+        column (the matrix orders multiply in the one sparse product)."""
+        deltas = spread_by_column(self.delta_unit, self.column, len(self._t_column))
+        moves = np.ascontiguousarray(np.hstack((self.vectors, deltas)))
+        moves.flags.writeable = False
+        return moves
+
     def __getstate__(self) -> dict[str, Any]:
-        """Pickled without the C++ step object and the row views, which are rebuilt on unpickling."""
+        """Pickled without the C++ step object, the row views and the moves matrix: rebuilt on unpickling."""
         state = dict(self.__dict__)
-        del state["_steps"], state["_rows"]
+        del state["_steps"], state["_rows"], state["_moves"]
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -311,6 +323,7 @@ class WhatIf(OrderUniverse):
         self.vectors.flags.writeable = False
         self._rows = list(self.vectors)
         self._steps = self._group_steps()
+        self._moves = self._moves_matrix()
 
     # ------------------------------------------------------------------ state
     def _figures(self, g: _Group, pre: FloatArray, net_by_column: FloatArray) -> tuple[float, float]:
@@ -319,12 +332,13 @@ class WhatIf(OrderUniverse):
         return f[0], f[1]
 
     def _moved(self, g: _Group, rows: IntArray, quantity: FloatArray) -> tuple[FloatArray, FloatArray]:
-        """The group's vector and net delta per expiry column after orders (rows, quantity) of its key."""
-        pre = g.pre + quantity @ self.vectors[rows]
-        net = g.net_by_column + np.bincount(
-            self.column[rows], weights=quantity * self.delta_unit[rows], minlength=len(g.net_by_column)
-        )
-        return pre, net
+        """The group's vector and net delta per expiry column after orders (rows, quantity) of its key: the
+        orders summed in their order by the package's one sparse product."""
+        moved = _core.book.csr_product(
+            _FIRST, np.array([len(rows)], dtype=np.int64), rows, quantity, self._moves, 1
+        )[0]
+        width = self.vectors.shape[1]
+        return g.pre + moved[:width], g.net_by_column + moved[width:]
 
     def _add(self, rows: IntArray, quantity: FloatArray) -> None:
         key = self.keys.key[rows]
