@@ -169,6 +169,81 @@ def test_permutation_and_splitting_invariance() -> None:
     assert a.initial == b.initial and a.maintenance == b.maintenance
 
 
+def test_many_accounts_sum_each_groups_positions_in_order() -> None:
+    """A random 60-account book over every kind of instrument: each (account, currency) row is the sum, position
+    after position in the book's order, of the margins of its positions (each position margined on its own),
+    and each component's calibration is the weakest rule applied to one of its charged positions (futures
+    always, options when short; exact where the component only holds long options)."""
+    from riskoffset.margining.columns import CALIBRATION_ORDER, NO_TAG
+    from riskoffset.margining.standard import unit_margins
+
+    market = ro.Market.sample()
+    table = market.instruments
+    rng = np.random.default_rng(11)
+    rows = rng.integers(0, len(table), size=700)
+    accounts = [f"u{int(a)}" for a in rng.integers(0, 60, size=len(rows))]
+    amount = np.where(np.isin(table.kind[rows], (0, 1)), 100.0, 0.1) * rng.integers(-30, 31, size=len(rows))
+    names = [table.names[r] for r in rows] + ["BTC-PERPETUAL"]  # and an account of futures alone
+    book = ro.Book.from_arrays(accounts + ["futures only"], names, [*amount, 1_000.0], instruments=table)
+    result = ro.margin(book, market, "deribit-standard")
+    units = unit_margins(book.instruments, market, StandardParameters.load(None))
+    rows_seen = 0
+    for g in result.groups:
+        a = list(book.accounts).index(g.account)
+        currency = units.currencies.index(g.currency)
+        im = mm = 0.0
+        weakest: dict[str, int] = {}
+        held: set[str] = set()
+        for p in range(int(book.indptr[a]), int(book.indptr[a + 1])):
+            i, q = int(book.indices[p]), float(book.quantity[p])
+            if units.currency[i] != currency:
+                continue
+            alone = ro.margin(
+                ro.Book.from_arrays("x", [book.instruments.names[i]], [q]), market, "deribit-standard"
+            )
+            im, mm = im + alone.initial, mm + alone.maintenance
+            component = int(units.component[i])
+            if component == 2:
+                continue
+            label = ("futures", "options")[component]
+            held.add(label)
+            if component == 0 or q < 0:
+                weakest[label] = min(weakest.get(label, 3), int(units.status_rank[i]))
+        assert g.initial == im and g.maintenance == mm, (g.account, g.currency)
+        for label in ("futures", "options"):
+            if label not in held:
+                assert label not in g.calibration
+                continue
+            assert g.calibration[label] == CALIBRATION_ORDER[weakest.get(label, CALIBRATION_ORDER.index("exact"))]
+        rows_seen += 1
+    assert rows_seen == len(result.groups) >= 61
+    assert NO_TAG in result.groups.calibration["options"]  # some rows hold no option: the component is untagged
+
+
+def test_standard_groups_refuse_inconsistent_arrays() -> None:
+    from riskoffset import _core
+    from riskoffset.margining.standard import unit_margins
+
+    market = ro.Market.sample()
+    book = ro.Book.sample("market_maker")
+    units = unit_margins(book.instruments, market, StandardParameters.load(None))
+    args = [book.indptr, book.indices, book.quantity, units.arrays(), units.currency, len(units.currencies),
+            units.status_rank]  # fmt: skip
+    ids, sums, _, _ = _core.margin.standard_groups(*args)
+    assert len(ids) == len(ro.margin(book, market, "deribit-standard").groups) and sums.shape == (len(ids), 6)
+    for at, value, message in [
+        (0, np.array([0, 1], dtype=np.int64), "run over the positions"),
+        (1, np.full(len(book.indices), len(book.instruments), dtype=np.int64), "outside the unit margins"),
+        (4, units.currency[:-1], "one entry per instrument"),
+        (5, 0, "n_currencies"),
+        (6, np.full(len(book.instruments), 3, dtype=np.int64), "status rank"),
+    ]:
+        bad = list(args)
+        bad[at] = value
+        with pytest.raises(ValueError, match=message):
+            _core.margin.standard_groups(*bad)
+
+
 # ---------------------------------------------------------------------------------------------- dispatcher
 def test_dispatcher_errors(monkeypatch: pytest.MonkeyPatch) -> None:
     market = ro.Market.sample()

@@ -204,9 +204,11 @@ class GroupSteps {
 std::vector<riskoffset::PmKey> pm_keys_of(const riskoffset_bindings::DoubleArray& keys) { return keys_of(keys); }
 
 void register_live(py::module_& m);
+void register_standard_groups(py::module_& m);  // standard_groups.cpp
 
 void register_margin(py::module_& m) {
   register_live(m);
+  register_standard_groups(m);
   py::tuple fields(kKeyFieldCount);
   for (std::size_t j = 0; j < kKeyFieldCount; ++j) fields[j] = py::str(kKeyFields[j]);
   m.attr("KEY_FIELDS") = fields;

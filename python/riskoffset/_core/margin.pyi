@@ -118,6 +118,15 @@ def settle(
 def standard_positions(
     indices: npt.NDArray[np.int64], quantity: npt.NDArray[np.float64], units: dict[str, Any], by_component: bool = ...
 ) -> npt.NDArray[np.float64]: ...
+def standard_groups(
+    indptr: npt.NDArray[np.int64],
+    indices: npt.NDArray[np.int64],
+    quantity: npt.NDArray[np.float64],
+    units: dict[str, Any],
+    currency: npt.NDArray[np.int64],
+    n_currencies: int,
+    status_rank: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.int64], npt.NDArray[np.bool_]]: ...
 def futures_pnl(
     amount: npt.NDArray[np.float64],
     average: npt.NDArray[np.float64],

@@ -37,7 +37,6 @@ from .._types import FloatArray, IntArray
 from ..book import Book, instrument_greeks
 from ..instruments import INVERSE, KIND_FUTURE, KIND_OPTION, KIND_PERPETUAL, InstrumentTable
 from ..market import Market
-from ..sparse import group_positions
 from . import parameters as P
 from .columns import CALIBRATION_ORDER, NO_TAG, GroupMargins
 from .result import Calibration, MarginResult
@@ -212,21 +211,6 @@ def linear_option_margin(
     return im, mm
 
 
-# ---------------------------------------------------------------------------------------------- per position
-@dataclass(frozen=True)
-class PositionMargins:
-    """Per netted position of a book (CSR order): IM and MM in the settlement currency, that currency's code
-    into ``currencies`` and the calibration of the rule applied."""
-
-    initial: FloatArray
-    maintenance: FloatArray
-    currency: npt.NDArray[np.int64]
-    currencies: tuple[str, ...]
-    usd_rate: FloatArray  # USD per unit of the position's settlement currency
-    status_rank: npt.NDArray[np.int64]  # the rule's calibration per position, an index into CALIBRATION_ORDER
-    component: npt.NDArray[np.int8]  # 0 futures, 1 options, 2 none (spot, long options)
-
-
 def _option_marks(
     table: InstrumentTable, market: Market, rows: npt.NDArray[np.intp], model: FloatArray
 ) -> FloatArray:
@@ -383,30 +367,6 @@ def _position_matrix(units: UnitMargins, rows: Any, quantity: Any, *, by_compone
     )
 
 
-def position_margins(book: Book, market: Market, params: StandardParameters) -> PositionMargins:
-    return _position_margins(book, market, params, by_component=False)[0]
-
-
-def _position_margins(
-    book: Book, market: Market, params: StandardParameters, *, by_component: bool
-) -> tuple[PositionMargins, FloatArray]:
-    """`position_margins` and the matrix of `_position_matrix` it was read from."""
-    units = unit_margins(book.instruments, market, params)
-    rows = book.indices
-    matrix = _position_matrix(units, rows, book.quantity, by_component=by_component)
-    # (copies of a wider matrix's columns: a result that keeps them does not keep the whole matrix alive)
-    keep = np.ascontiguousarray if by_component else np.asarray
-    return PositionMargins(
-        initial=keep(matrix[:, 0]),
-        maintenance=keep(matrix[:, 1]),
-        currency=units.currency[rows],
-        currencies=units.currencies,
-        usd_rate=units.usd_rate[rows],
-        status_rank=units.status_rank[rows],
-        component=units.component[rows],
-    ), matrix
-
-
 _COMPONENTS = ("futures", "options")
 
 
@@ -428,52 +388,39 @@ def standard_rows(
 
 
 def standard_group_margins(book: Book, market: Market, p: StandardParameters) -> GroupMargins:
-    """Per (account, settlement currency) group: the positions' margins summed with the one sparse product
-    (`scenarios.account_pnl`), the weakest calibration of each component's charged positions, and a full
+    """Per (account, settlement currency) group: the positions' margins summed in one compiled pass over the
+    book (each group's in CSR order), the weakest calibration of each component's charged positions, and a full
     `MarginResult` (with the positions in its details) built only for a group that is looked at."""
-    pm, values = _position_margins(book, market, p, by_component=True)
-    n_cur = len(pm.currencies)
-    currency_of_instrument = np.zeros(len(book.instruments), dtype=np.int64)
-    currency_of_instrument[book.indices] = pm.currency
-    grouping = group_positions(book, currency_of_instrument, max(n_cur, 1))
-    n_positions = len(book.indices)
-    futures, options = pm.component == 0, pm.component == 1
-    # ``values``, per position: IM, MM, and the IM and MM of each component, summed per group in one pass.
-    order = grouping.order if grouping.order is not None else np.arange(n_positions, dtype=np.int64)
-    # The one sparse product, with each position its own row (quantity 1): group sums in CSR order.
-    total = (
-        _core.book.csr_product(grouping.starts, grouping.lengths, order, np.ones(n_positions), values, 1)
-        if n_positions
-        else np.zeros((0, 6))
+    units = unit_margins(book.instruments, market, p)
+    n_cur = max(len(units.currencies), 1)
+    ids, total, weakest, present = _core.margin.standard_groups(
+        book.indptr, book.indices, book.quantity, units.arrays(), units.currency, n_cur, units.status_rank
     )
-    group_account = grouping.ids // max(n_cur, 1)
-    group_currency = grouping.ids % max(n_cur, 1)
-    n_groups = len(grouping.ids)
-    # Calibration per group and component: the weakest status of its charged positions (NO_TAG: none).
-    rank = pm.status_rank
-    charged = (futures | (options & (book.quantity < 0)))[order]
+    group_account = ids // n_cur
+    group_currency = ids % n_cur
+    n_groups = len(ids)
+    # Calibration per group and component: the weakest status of its charged positions; a component with
+    # positions but none charged (long options only) is exact: nothing applies; NO_TAG where it has none.
     components: dict[str, FloatArray] = {}
     calibration: dict[str, IntArray] = {}
     maintenance_parts: dict[str, FloatArray] = {}
     for c, label in enumerate(_COMPONENTS):
-        in_component = pm.component[order] == c
-        if not n_groups or not in_component.any():
+        if not n_groups or not present[:, c].any():
             continue
-        tag = np.where(in_component & charged, rank[order], len(CALIBRATION_ORDER))
-        weakest = np.minimum.reduceat(tag, grouping.starts) if n_positions else tag
-        present = np.add.reduceat(in_component.astype(np.int64), grouping.starts) > 0
-        # A component with positions but none charged (long options only) is exact: nothing applies.
-        weakest = np.where(weakest == len(CALIBRATION_ORDER), CALIBRATION_ORDER.index("exact"), weakest)
-        calibration[label] = np.where(present, weakest, NO_TAG).astype(np.int64)
-        components[label] = total[:, 2 + c]
-        maintenance_parts[label] = total[:, 4 + c]
-    usd_rate_of_currency = np.full(max(n_cur, 1), np.nan)
-    usd_rate_of_currency[pm.currency] = pm.usd_rate
+        tag = np.where(weakest[:, c] == len(CALIBRATION_ORDER), CALIBRATION_ORDER.index("exact"), weakest[:, c])
+        calibration[label] = np.where(present[:, c], tag, NO_TAG).astype(np.int64)
+        components[label] = np.ascontiguousarray(total[:, 2 + c])
+        maintenance_parts[label] = np.ascontiguousarray(total[:, 4 + c])
+    usd_rate_of_currency = np.full(n_cur, np.nan)
+    usd_rate_of_currency[units.currency] = units.usd_rate
     names = book.instruments.names
 
     def full_result(columns: GroupMargins, g: int) -> MarginResult:
         base = columns.result_from_columns(g)
-        at = order[grouping.starts[g] : grouping.starts[g] + grouping.lengths[g]]
+        a = int(group_account[g])
+        s, e = int(book.indptr[a]), int(book.indptr[a + 1])
+        at = s + np.flatnonzero(units.currency[book.indices[s:e]] == group_currency[g])  # (in CSR order)
+        margins = _position_matrix(units, book.indices[at], book.quantity[at], by_component=False)
         details = {
             **base.details,
             "maintenance_components": {
@@ -482,21 +429,21 @@ def standard_group_margins(book: Book, market: Market, p: StandardParameters) ->
             "positions": {
                 "instrument": names[book.indices[at]].tolist(),
                 "quantity": book.quantity[at].tolist(),
-                "initial": pm.initial[at].tolist(),
-                "maintenance": pm.maintenance[at].tolist(),
+                "initial": margins[:, 0].tolist(),
+                "maintenance": margins[:, 1].tolist(),
             },
         }
         return dataclasses.replace(base, details=details)
 
-    columns = GroupMargins(
+    return GroupMargins(
         method=METHOD,
         parameters_source=p.source,
         accounts=book.accounts,
-        account=group_account.astype(np.int64),
-        group_names=pm.currencies,
-        group=group_currency.astype(np.int64),
-        currencies=pm.currencies,
-        currency=group_currency.astype(np.int64),
+        account=group_account,
+        group_names=units.currencies,
+        group=group_currency,
+        currencies=units.currencies,
+        currency=group_currency,
         initial=np.ascontiguousarray(total[:, 0]),
         maintenance=np.ascontiguousarray(total[:, 1]),
         usd_rate=usd_rate_of_currency[group_currency],
@@ -504,7 +451,6 @@ def standard_group_margins(book: Book, market: Market, p: StandardParameters) ->
         calibration=calibration,
         row_result=full_result,
     )
-    return columns
 
 
 def _charged(quantity: float, component: int) -> bool:
