@@ -192,3 +192,30 @@ def test_a_dropped_result_is_freed_at_once(method: str, params: object) -> None:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def test_concat_recodes_parts_whose_names_differ() -> None:
+    """Parts of one book margined apart may list their currencies and groups differently: the whole lists each
+    once, in the order first met, and every code names the same currency or group as before."""
+    from riskoffset.margining.columns import AccountMargins
+
+    def part(accounts: list[str], currencies: tuple[str, ...], currency: list[int], groups: tuple[str, ...],
+             group: list[int]) -> AccountMargins:  # fmt: skip
+        n = len(accounts)
+        label = np.empty(n, dtype=object)
+        label[:] = accounts
+        figures = np.arange(1.0, n + 1.0)
+        return AccountMargins("test", label, currencies, np.array(currency), figures, figures, figures, figures,
+                              np.array(group), np.arange(n), group_names=groups)  # fmt: skip
+
+    first = part(["a", "b"], ("BTC", "USD"), [0, 1], ("btc_btc", "btc_usdc"), [0, 1])
+    second = part(["c", "d", "e"], ("ETH", "BTC", "USD"), [0, 1, 2], ("eth_eth", "btc_btc"), [1, 0, 0])
+    same = part(["f"], ("BTC", "USD"), [1], ("btc_btc", "btc_usdc"), [1])
+    whole = AccountMargins.concat([first, second, same], [2, 3, 1])
+    assert whole.currencies == ("BTC", "USD", "ETH") and whole.group_names == ("btc_btc", "btc_usdc", "eth_eth")
+    names = [whole.currencies[c] for c in whole.currency.tolist()]
+    assert names == ["BTC", "USD", "ETH", "BTC", "USD", "USD"]
+    assert [whole.group_names[g] for g in whole.worst_group.tolist()] == [
+        "btc_btc", "btc_usdc", "btc_btc", "eth_eth", "eth_eth", "btc_usdc"
+    ]  # fmt: skip
+    assert whole.worst_row.tolist() == [0, 1, 2, 3, 4, 5]

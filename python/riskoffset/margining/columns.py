@@ -394,8 +394,10 @@ class AccountMargins:
         offsets = np.concatenate(([0], np.cumsum(np.asarray(group_rows, dtype=np.int64))))[:-1]
 
         def recode(values: IntArray, old: tuple[str, ...], new: tuple[str, ...]) -> IntArray:
+            if old == new[: len(old)]:  # the codes hold (the usual case: every part has the book's names)
+                return values.astype(np.int64, copy=False)
             table = np.array([new.index(x) for x in old], dtype=np.int64)
-            return table[values] if len(old) else values.astype(np.int64)
+            return table[values]
 
         worst_index = None
         if all(p.worst_index is not None for p in parts):
