@@ -77,6 +77,8 @@ def local_cluster(workers: int) -> Iterator[Any]:
     # No dashboard; the scheduler's HTTP server (health, metrics) on a free port: clusters started side by side
     # would otherwise all ask for 8787, and all but the first warn.  No statistical profiler in the workers (it
     # feeds the dashboard): sampling every thread's stack every 10 ms slowed a live engine's updates by a fifth.
+    # The client fetches results from the workers directly, not through the scheduler: the workers are on this
+    # machine (the gather of 1,000,000 accounts' figures, 48 MB: 22-38 ms against 54-58 ms).
     import dask
 
     environ = {**dask.config.get("distributed.nanny.pre-spawn-environ", {}), **NUMPY_WORKER_ENV}
@@ -84,7 +86,7 @@ def local_cluster(workers: int) -> Iterator[Any]:
     with dask.config.set(settings), distributed.LocalCluster(
         n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
         scheduler_kwargs={"dashboard": False},
-    ) as cluster, distributed.Client(cluster) as client:  # fmt: skip
+    ) as cluster, distributed.Client(cluster, direct_to_workers=True) as client:  # fmt: skip
         yield client
 
 
