@@ -2,7 +2,8 @@
 group summed in CSR order (deterministic: threads split groups, never a group) by the C++ CSR kernel.
 
 Every "quantity times a per-instrument matrix" goes through it: scenario P&L per account and risk group
-(margin), Greeks per account (reports), per-group sums of per-position figures (standard margin)."""
+(margin), Greeks per account (reports), a what-if basket's orders, the legacy portfolio-margin presets' gross
+sizes (`group_sums`) and their net amount per strike (`cell_sums`, over the cells a book holds)."""
 
 from __future__ import annotations
 
