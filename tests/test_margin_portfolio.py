@@ -435,6 +435,34 @@ def test_legacy_rows_of_many_accounts_follow_the_rules_position_by_position(pres
     assert result.initial_usd == pytest.approx(float(result.groups.initial_usd.sum()), rel=1e-12)
 
 
+def test_legacy_strike_sums_stay_linear_in_positions() -> None:
+    """5,000 accounts over ~780 (expiry, strike) pairs: a dense groups x strikes matrix would take ~80 MB; the
+    cells the book holds take a few (5 MB measured). The call's peak of traced (numpy) memory stays far below."""
+    import tracemalloc
+
+    market = ro.Market.sample()
+    table = market.instruments
+    rng = np.random.default_rng(3)
+    n_accounts, per_account = 5_000, 12
+    rows = rng.integers(0, len(table), size=n_accounts * per_account)
+    accounts = np.repeat(np.arange(n_accounts), per_account)
+    amount = np.where(np.isin(table.kind[rows], (0, 1)), 1_000.0, 1.0) * rng.integers(1, 9, size=len(rows))
+    book = ro.Book.from_arrays(accounts, table.names[rows], amount, instruments=table)
+    ro.margin(book, market, "deribit-pm", "deribit-pm-legacy-2020")  # (the market resolved, caches warm)
+    options = table.kind == 2
+    n_strikes = len({(int(e), float(k)) for e, k in zip(table.expiration_ms[options], table.strike[options])})
+    groups = len(ro.margin(book, market, "deribit-pm", "deribit-pm-legacy-2020").groups)
+    dense_bytes = groups * n_strikes * 8
+    tracemalloc.start()
+    try:
+        ro.margin(book, market, "deribit-pm", "deribit-pm-legacy-2020")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert dense_bytes > 40e6
+    assert peak < dense_bytes / 4, f"peak {peak / 1e6:.1f} MB against a dense matrix of {dense_bytes / 1e6:.1f} MB"
+
+
 def test_malformed_legacy_parameters() -> None:
     doc = json.loads((DATA / "deribit-pm-legacy_2020-06-01.json").read_text())
     doc["price_steps"] = 2.5
