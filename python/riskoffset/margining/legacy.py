@@ -36,7 +36,7 @@ from . import parameters as P
 from .columns import CALIBRATION_ORDER, GroupMargins
 from .result import MarginResult
 from .scenarios import ScenarioSet, VolTerm, scenario_pnl
-from .vectors import vector_keys, without_spot
+from .vectors import key_columns, vector_keys, without_spot
 
 METHOD = "deribit-pm"
 FAMILY = "deribit-pm-legacy"
@@ -204,9 +204,8 @@ def legacy_margins(book: Book, market: Market, params: Any) -> GroupMargins:
         "im_markup": initial - maintenance,
     }
     candidate = np.full(n_groups, CALIBRATION_ORDER.index("candidate"), dtype=np.int64)
-    currencies = tuple(dict.fromkeys(keys.currency))
-    currency_of_key = np.array([currencies.index(c) for c in keys.currency], dtype=np.int64)
     labels = scenarios.labels
+
     def full_result(columns: GroupMargins, row: int) -> MarginResult:
         base = columns.result_from_columns(row)
         details = {
@@ -223,16 +222,12 @@ def legacy_margins(book: Book, market: Market, params: Any) -> GroupMargins:
         parameters_source=p.source,
         accounts=book.accounts,
         account=sums.account,
-        group_names=keys.names,
-        group=group_key,
-        currencies=currencies,
-        currency=currency_of_key[group_key],
+        **key_columns(keys, group_key),
         initial=initial,
         maintenance=maintenance,
-        usd_rate=np.where(keys.coin, keys.index, 1.0).astype(np.float64)[group_key],
         components=components,
         calibration={name: candidate for name in components},
-        worst_index=worst_index.astype(np.int64),
+        worst_index=worst_index.astype(np.int64, copy=False),
         worst_pnl=lowest,
         worst_description=lambda row, j: labels[j],
         row_result=full_result,

@@ -52,7 +52,7 @@ from .legacy import is_legacy, legacy_margin, legacy_margins
 from .pm_parameters import ADDONS, METHOD, CurrencyParameters, PairParameters, PMParameters
 from .result import Calibration, MarginResult
 from .scenarios import OptionColumns, closed_form_pnl, revalue_options
-from .vectors import VectorKeys, vector_keys
+from .vectors import VectorKeys, key_columns, vector_keys
 
 
 # ---------------------------------------------------------------------------------------------- the engine
@@ -494,9 +494,6 @@ def group_margins(book: Book, pm: PortfolioMargins) -> GroupMargins:
             amount = np.array([pm.params.addons.get(name, {}).get(addon, 0.0) for name in keys.names])
             components[addon] = amount[key]
             calibration[addon] = np.where(given[key], rank["exact"], NO_TAG).astype(np.int64)
-    usd_rate = np.where(keys.coin, keys.index, 1.0).astype(np.float64)[key]
-    currencies = tuple(dict.fromkeys(keys.currency))
-    currency_of_key = np.array([currencies.index(c) for c in keys.currency], dtype=np.int64)
 
     def describe(row: int, index: int) -> str:
         return pm.labels[int(key[row])][index]
@@ -509,13 +506,9 @@ def group_margins(book: Book, pm: PortfolioMargins) -> GroupMargins:
         parameters_source=pm.params.source,
         accounts=book.accounts,
         account=pm.account,
-        group_names=keys.names,
-        group=key,
-        currencies=currencies,
-        currency=currency_of_key[key],
+        **key_columns(keys, key),
         initial=pm.initial,
         maintenance=pm.maintenance,
-        usd_rate=usd_rate,
         components=components,
         calibration=calibration,
         worst_index=pm.worst_index,

@@ -5,6 +5,7 @@ or ``btc_usdc`` (linear).  Spot holdings are collateral, not risk: without_spot 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -55,6 +56,22 @@ def vector_keys(book: Book, market: Market, resolved: ResolvedMarket | None = No
         coin=np.array([b == c for b, c in pairs], dtype=bool),
         index=np.array([index_of[k] for k in range(len(pairs))], dtype=np.float64),
     )
+
+
+def key_columns(keys: VectorKeys, key: IntArray) -> dict[str, Any]:
+    """The `GroupMargins` fields that follow from each row's vector key ``key``: the group names and codes, the
+    settlement currencies (each once, in key order) and codes, and the USD rate (the index for a coin-settled key,
+    1 for a linear one)."""
+    currencies = tuple(dict.fromkeys(keys.currency))
+    currency_of_key = np.array([currencies.index(c) for c in keys.currency], dtype=np.int64)
+    usd_rate = np.where(keys.coin, keys.index, 1.0).astype(np.float64)
+    return {
+        "group_names": keys.names,
+        "group": key,
+        "currencies": currencies,
+        "currency": currency_of_key[key],
+        "usd_rate": usd_rate[key],
+    }
 
 
 def without_spot(book: Book) -> Book:
