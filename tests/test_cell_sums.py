@@ -9,6 +9,7 @@ from collections import defaultdict
 import numpy as np
 import pytest
 import riskoffset as ro
+from random_books import random_book
 from riskoffset import _core
 from riskoffset.sparse import cell_sums, group_positions, group_sums
 
@@ -16,15 +17,10 @@ from riskoffset.sparse import cell_sums, group_positions, group_sums
 def _random_book(seed: int) -> tuple[ro.Book, np.ndarray, int]:
     """A book of random accounts over the sample market's instruments, and a random key per instrument."""
     rng = np.random.default_rng(seed)
-    table = ro.Market.sample().instruments
     n_accounts = int(rng.integers(1, 40))
-    rows = [int(r) for r in rng.integers(0, len(table), size=n_accounts * 6)]
-    accounts = [f"a{int(a)}" for a in rng.integers(0, n_accounts, size=len(rows))]
-    names = [table.names[r] for r in rows]
-    quantity = rng.integers(-20, 21, size=len(rows)).astype(float)
-    book = ro.Book.from_arrays(accounts, names, quantity, instruments=table)
+    book = random_book(seed, n_accounts, n_accounts * 6, futures_lot=1.0, most_lots=20)
     n_keys = int(rng.integers(1, 4))
-    return book, rng.integers(0, n_keys, size=len(table)).astype(np.int64), n_keys
+    return book, rng.integers(0, n_keys, size=len(book.instruments)).astype(np.int64), n_keys
 
 
 def _positions_by_group(book: ro.Book, key: np.ndarray, n_keys: int) -> dict[int, list[tuple[int, float]]]:

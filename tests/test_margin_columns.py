@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+from random_books import MARGIN_METHODS
 from riskoffset.margining.columns import NO_TAG, GroupMargins, calibration_codes
 from riskoffset.margining.result import MarginResult
 
@@ -153,16 +154,7 @@ def test_standard_and_portfolio_margin_rows_are_columns() -> None:
         assert rows[0] == result.groups[0]  # rows are rebuilt on demand, equal each time
 
 
-@pytest.mark.parametrize(
-    "method, params",
-    [
-        ("deribit-pm", None),
-        ("deribit-pm", "deribit-pm-legacy-2020"),
-        ("deribit-standard", None),
-        ("grid", None),
-        ("span", "sample"),
-    ],
-)
+@pytest.mark.parametrize("method, params", MARGIN_METHODS)
 def test_a_dropped_result_is_freed_at_once(method: str, params: object) -> None:
     """A margin result of many accounts holds no reference cycle: dropped, its columns are freed at once, not
     at a later garbage collection (a risk loop margining a large book would otherwise hold a few hundred MB per

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 import riskoffset as ro
+from random_books import MARGIN_METHODS, random_book
 from riskoffset.instruments import InstrumentTable
 from riskoffset.margining import ParameterError
 from riskoffset.margining.portfolio import PMParameters, portfolio_margins
@@ -381,12 +382,7 @@ def test_legacy_rows_of_many_accounts_follow_the_rules_position_by_position(pres
     from riskoffset.margining.legacy import LegacyParameters
 
     market = ro.Market.sample()
-    table = market.instruments
-    rng = np.random.default_rng(7)
-    rows = rng.integers(0, len(table), size=400)
-    accounts = [f"acc{int(a)}" for a in rng.integers(0, 40, size=len(rows))]
-    amount = np.where(np.isin(table.kind[rows], (0, 1)), 1_000.0, 1.0) * rng.integers(-9, 10, size=len(rows))
-    book = ro.Book.from_arrays(accounts, [table.names[r] for r in rows], amount, instruments=table)
+    book = random_book(7, 40, 400)
     p = LegacyParameters.load(preset)
     resolved = market.resolve(book.instruments)
     result = ro.margin(book, market, "deribit-pm", preset)
@@ -442,12 +438,7 @@ def test_legacy_strike_sums_stay_linear_in_positions() -> None:
 
     market = ro.Market.sample()
     table = market.instruments
-    rng = np.random.default_rng(3)
-    n_accounts, per_account = 5_000, 12
-    rows = rng.integers(0, len(table), size=n_accounts * per_account)
-    accounts = np.repeat(np.arange(n_accounts), per_account)
-    amount = np.where(np.isin(table.kind[rows], (0, 1)), 1_000.0, 1.0) * rng.integers(1, 9, size=len(rows))
-    book = ro.Book.from_arrays(accounts, table.names[rows], amount, instruments=table)
+    book = random_book(3, 5_000, 60_000)
     ro.margin(book, market, "deribit-pm", "deribit-pm-legacy-2020")  # (the market resolved, caches warm)
     options = table.kind == 2
     n_strikes = len({(int(e), float(k)) for e, k in zip(table.expiration_ms[options], table.strike[options])})
@@ -473,15 +464,7 @@ def test_malformed_legacy_parameters() -> None:
         ro.margin(ro.Book.sample("calendar_spread"), ro.Market.sample(), "deribit-pm", doc)
 
 
-@pytest.mark.parametrize(
-    "method, params",
-    [
-        ("deribit-pm", None),
-        ("deribit-pm", "deribit-pm-legacy-2020"),
-        ("deribit-standard", None),
-        ("grid", None),
-    ],
-)
+@pytest.mark.parametrize("method, params", [m for m in MARGIN_METHODS if m[0] != "span"])  # (SPAN resolves none)
 def test_market_resolved_once_per_margin_call(
     monkeypatch: pytest.MonkeyPatch, method: str, params: object
 ) -> None:

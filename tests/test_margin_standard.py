@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import riskoffset as ro
+from random_books import random_book
 from riskoffset.margining import MethodUnavailable, ParameterError, method_function
 from riskoffset.margining.standard import (
     StandardParameters,
@@ -178,13 +179,9 @@ def test_many_accounts_sum_each_groups_positions_in_order() -> None:
     from riskoffset.margining.standard import unit_margins
 
     market = ro.Market.sample()
-    table = market.instruments
-    rng = np.random.default_rng(11)
-    rows = rng.integers(0, len(table), size=700)
-    accounts = [f"u{int(a)}" for a in rng.integers(0, 60, size=len(rows))]
-    amount = np.where(np.isin(table.kind[rows], (0, 1)), 100.0, 0.1) * rng.integers(-30, 31, size=len(rows))
-    names = [table.names[r] for r in rows] + ["BTC-PERPETUAL"]  # and an account of futures alone
-    book = ro.Book.from_arrays(accounts + ["futures only"], names, [*amount, 1_000.0], instruments=table)
+    mixed = random_book(11, 60, 700, futures_lot=100.0, other_lot=0.1, most_lots=30)
+    futures_only = {"account": "futures only", "instrument": "BTC-PERPETUAL", "quantity": 1_000.0}
+    book = ro.Book.from_positions([*mixed.positions(), futures_only], instruments=market.instruments)
     result = ro.margin(book, market, "deribit-standard")
     units = unit_margins(book.instruments, market, StandardParameters.load(None))
     rows_seen = 0
