@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from ._types import FloatArray, IntArray
 from .book import Book, _integer_label
@@ -124,25 +125,59 @@ def _margin_book(
 
 def _packed(book: Book, shared: Any, method: str, params: Any, coins: FloatArray | None = None) -> tuple[Any, ...]:
     """One task on a `ClusterBook` part: its accounts' figures, small to send back (the client has the
-    labels; codes as narrow integers; each worst row as an offset within its account)."""
+    labels; codes and counts as the narrowest integers that hold them; each worst row as an offset within its
+    account)."""
     rows, counts = _margin_book(book, shared, method, params, coins)
     within = rows.worst_row - (np.cumsum(counts) - counts)
-    worst_index = None if rows.worst_index is None else rows.worst_index.astype(np.int32)
-    return (rows.method, rows.currencies, rows.group_names, rows.currency.astype(np.int16), rows.initial,
-            rows.maintenance, rows.initial_usd, rows.maintenance_usd, rows.worst_group.astype(np.int16),
-            within.astype(np.int32), counts.astype(np.int32), worst_index)  # fmt: skip
+    worst_index = None if rows.worst_index is None else _narrow(rows.worst_index)
+    return (rows.method, rows.currencies, rows.group_names, _narrow(rows.currency), rows.initial,
+            rows.maintenance, rows.initial_usd, rows.maintenance_usd, _narrow(rows.worst_group),
+            _narrow(within), _narrow(counts), worst_index)  # fmt: skip
 
 
-def _unpacked(packed: tuple[Any, ...], labels: Any) -> tuple[AccountMargins, int]:
-    method, currencies, names, currency, initial, maintenance, initial_usd, maintenance_usd = packed[:8]
-    worst_group, within, counts, worst_index = packed[8:]
-    counts = counts.astype(np.int64)
-    rows = AccountMargins(
-        method, labels, currencies, currency.astype(np.int64), initial, maintenance, initial_usd,
-        maintenance_usd, worst_group.astype(np.int64), (np.cumsum(counts) - counts) + within,
-        group_names=names, worst_index=None if worst_index is None else worst_index.astype(np.int64),
+def _narrow(values: IntArray) -> npt.NDArray[np.signedinteger[Any]]:
+    """``values`` in the narrowest signed integer type that holds them all (the client widens them again): a
+    million accounts' groups and codes fit a byte each."""
+    if len(values) == 0:
+        return values.astype(np.int8)
+    low, high = int(values.min()), int(values.max())
+    for kind in (np.int8, np.int16, np.int32):
+        info = np.iinfo(kind)
+        if info.min <= low and high <= info.max:
+            return values.astype(kind)
+    return values
+
+
+def _joined(packed: list[tuple[Any, ...]], accounts: Any) -> AccountMargins:
+    """The parts' figures (`_packed`, in account order, together covering ``accounts``) as one result: each column
+    converted and joined in one copy, and each worst row counted from the book's first (account, group) row."""
+    method = packed[0][0]
+    currencies = tuple(dict.fromkeys(c for p in packed for c in p[1]))
+    names = tuple(dict.fromkeys(n for p in packed for n in p[2]))
+
+    def codes(old: tuple[str, ...], new: tuple[str, ...], values: Any) -> Any:
+        if old == new[: len(old)]:  # the codes hold (the usual case: every part has the book's names)
+            return values
+        return np.array([new.index(x) for x in old], dtype=np.int64)[values]
+
+    def column(k: int, dtype: Any = np.float64) -> Any:
+        return np.concatenate([p[k] for p in packed], dtype=dtype)
+
+    # Each worst row is its account's first (account, group) row plus the offset the part sent, in place: a
+    # temporary array of a million accounts costs its page faults (~2 ms each).
+    counts = column(10, np.int64)
+    worst_row = np.cumsum(counts)
+    worst_row -= counts
+    worst_row += column(9, None)  # (the parts' narrow integers, widened in the sum)
+    worst_index = None if any(p[11] is None for p in packed) else column(11, np.int64)
+    return AccountMargins(
+        method, np.array(accounts), currencies,
+        np.concatenate([codes(p[1], currencies, p[3]) for p in packed], dtype=np.int64),
+        column(4), column(5), column(6), column(7),
+        np.concatenate([codes(p[2], names, p[8]) if p[2] else p[8] for p in packed], dtype=np.int64),
+        worst_row,
+        group_names=names, worst_index=worst_index,
     )  # fmt: skip
-    return rows, int(counts.sum())
 
 
 @dataclass(frozen=True)
@@ -181,8 +216,7 @@ def cluster_book_margins(cb: ClusterBook, market: Market, method: str = "deribit
         c.submit(_packed, part, shared, method, params, None if coins is None else coins[a:b], pure=False)
         for part, (a, b) in zip(cb.parts, cb.ranges)
     ]
-    parts = [_unpacked(p, cb.accounts[a:b]) for p, (a, b) in zip(_gather(c, futures, progress), cb.ranges)]
-    return AccountMargins.concat([p[0] for p in parts], [p[1] for p in parts])
+    return _joined(_gather(c, futures, progress), cb.accounts)
 
 
 def dask_margin_accounts(
