@@ -97,6 +97,50 @@ def test_concat_keeps_worst_rows_of_the_whole_book(market: ro.Market) -> None:
     assert AccountMargins.concat(parts, rows).equals(whole)
 
 
+def test_parts_of_different_currencies_join_into_the_whole_books_result(market: ro.Market) -> None:
+    """The figures the tasks send back (`_packed`) joined on the client: parts whose accounts hold other
+    currencies and groups, each worst row counted from the whole book's first row, and a part whose lists of
+    currencies and groups come in another order recoded."""
+    from riskoffset.distributed import _joined, _packed
+    from riskoffset.margining.pm_ranges import PMSetup
+
+    names = market.instruments.names
+    btc = np.flatnonzero([str(n).startswith("BTC-") for n in names])
+    eth = np.flatnonzero([str(n).startswith("ETH_USDC-") or str(n).startswith("ETH-") for n in names])
+    rng = np.random.default_rng(5)
+    account = np.repeat(np.arange(24), 6)
+    rows = np.where(account < 12, rng.choice(btc, len(account)), rng.choice(eth, len(account)))
+    book = ro.Book.from_arrays(account, rows, rng.integers(-20, 21, len(account)) * 0.5 + 0.25,
+                               instruments=market.instruments)  # fmt: skip
+    whole = ro.margin_accounts(book, market)
+    setup = PMSetup.of(book.instruments, market)
+    ranges = [(0, 12), (12, 20), (20, 24)]
+    packed = [_packed(book.account_range(a, b), setup, "deribit-pm", None) for a, b in ranges]
+    assert set(packed[0][3].tolist()) != set(packed[1][3].tolist())  # (BTC accounts against ETH ones)
+    joined = _joined(packed, book.accounts)
+    assert joined.equals(whole)
+    assert joined.account.flags.writeable and joined.account is not book.accounts
+    # A part that lists the currencies and groups in another order (its codes follow its own lists) is recoded.
+    currencies, groups = packed[1][1][::-1], packed[1][2][::-1]
+    recode_currency = np.array([currencies.index(c) for c in packed[1][1]])
+    recode_group = np.array([groups.index(g) for g in packed[1][2]])
+    reordered = list(packed[1])
+    reordered[1], reordered[2] = currencies, groups
+    reordered[3], reordered[8] = recode_currency[packed[1][3]], recode_group[packed[1][8]]
+    assert _joined([packed[0], tuple(reordered), packed[2]], book.accounts).equals(whole)
+
+
+@pytest.mark.parametrize(
+    ("values", "dtype"),
+    [([], np.int8), ([-128, 0, 127], np.int8), ([-1, 300], np.int16), ([70_000], np.int32), ([2**40, -3], np.int64)],
+)
+def test_integers_sent_back_in_the_narrowest_type(values: list[int], dtype: Any) -> None:
+    from riskoffset.distributed import _narrow
+
+    narrow = _narrow(np.array(values, dtype=np.int64))
+    assert narrow.dtype == dtype and narrow.tolist() == values
+
+
 def test_everything_that_crosses_to_a_worker_pickles(market: ro.Market) -> None:
     book = _book(market, 5)
     for obj in (market, book, ro.Book.sample()):
