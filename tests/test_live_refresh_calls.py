@@ -157,9 +157,10 @@ def test_an_option_tick_with_a_bad_argument_is_refused_and_changes_nothing() -> 
     reprice = engine._kept_repricer(row, MARKET.forwards.get(OPTION))
     p = engine.positions
     starts, ends = p.ranges(holders)
-    args = [reprice, row, 0.6, starts, ends, p.indices, p.quantity, p.average, holders, 5]
+    args = [reprice, row, 0.6, starts, ends, p.indices, p.quantity, p.average, holders, 5, False, True]
     for position, value, error, message in [
         (0, object(), TypeError, "reprice has the wrong type"),
+        (11, 1, TypeError, "find_worst must be True or False"),
         (1, "row", TypeError, "row must be an integer"),
         (2, None, TypeError, "sigma must be a number"),
         (3, "abc", TypeError, "starts must be an array of numbers"),
@@ -168,7 +169,7 @@ def test_an_option_tick_with_a_bad_argument_is_refused_and_changes_nothing() -> 
     ]:
         assert_refused(engine, refresh.option_tick, args, position, value, error, message)
     before = state(engine)
-    with pytest.raises(TypeError, match="takes 9 to 11 positional arguments .8 given"):
+    with pytest.raises(TypeError, match="takes 9 to 12 positional arguments .8 given"):
         refresh.option_tick(*args[:8])
     assert state(engine) == before
     # Lists convert as arrays do; the tick then reprices the option and recomputes its holder.

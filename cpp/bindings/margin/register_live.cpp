@@ -282,14 +282,15 @@ class LiveRefresh {
   }
 
   // An option's vol tick in one call: the option at `row` repriced at `sigma` by `reprice` (bound to the same
-  // engine arrays), then the accounts of `rows` recomputed as `call` recomputes them, and the same tuple.  When a
+  // engine arrays), then the accounts of `rows` recomputed as `call` recomputes them (with or without the search of
+  // their worst scenarios, `find_worst`), and the same tuple.  When a
   // kernel refuses an input, nothing changes and the first entry is -2.  When a figure comes out non-finite, the
   // option's values are put back, those accounts recomputed from them (the same code on the same inputs: the
   // same figures) and their levels restored; the first entry is then the account's engine row, and no level moved
   // (nor is anything captured).
   py::tuple option_tick(riskoffset_bindings::OptionReprice& reprice, py::ssize_t row, double sigma, const Ints& starts,
                         const Ints& ends, const Ints& indices, const Doubles& quantity_in, const Doubles& average_in,
-                        const Ints& rows, std::int64_t capture_top, bool trusted = false) {
+                        const Ints& rows, std::int64_t capture_top, bool trusted = false, bool find_worst = true) {
     RO_CHECK(pm_, "only a portfolio-margin refresh reprices an option's scenario vector");
     const std::size_t top = checked_top(capture_top);
     RO_CHECK(reprice.size() == n_instr_, "the reprice is bound to another instrument table");
@@ -299,7 +300,7 @@ class LiveRefresh {
     if (!reprice(row, sigma)) return Outcome{}.tuple(-2, n_figures());
     std::vector<std::int8_t> levels(accounts.n_rows);
     for (std::size_t a = 0; a < accounts.n_rows; ++a) levels[a] = level_[accounts.rows[a]];
-    Outcome outcome = refresh_accounts(accounts, true, top);
+    Outcome outcome = refresh_accounts(accounts, find_worst, top);
     if (outcome.bad < 0) return outcome.tuple(-1, n_figures());
     reprice.restore(saved);
     refresh_accounts(accounts);
@@ -1539,13 +1540,13 @@ PyObject* live_balance(PyObject* self, PyObject* const* args, Py_ssize_t nargs) 
 
 PyObject* live_option_tick(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
   return riskoffset_bindings::fast_call<LiveRefresh>(
-      self, "LiveRefresh.option_tick", args, nargs, 9, 11, [](LiveRefresh& refresh, const FastArgs& a) {
+      self, "LiveRefresh.option_tick", args, nargs, 9, 12, [](LiveRefresh& refresh, const FastArgs& a) {
         return refresh
             .option_tick(a.instance<riskoffset_bindings::OptionReprice>(0, "reprice"), a.integer(1, "row"),
                          a.number(2, "sigma"), a.array<std::int64_t>(3, "starts"), a.array<std::int64_t>(4, "ends"),
                          a.array<std::int64_t>(5, "indices"), a.array<double>(6, "quantity"),
                          a.array<double>(7, "average"), a.array<std::int64_t>(8, "rows"), a.integer(9, "capture_top", 0),
-                         a.flag(10, "trusted", false))
+                         a.flag(10, "trusted", false), a.flag(11, "find_worst", true))
             .release()
             .ptr();
       });
@@ -1570,9 +1571,10 @@ PyMethodDef live_what_if_def = {
     "captures them (a list), its largest group and that group's worst scenario).  The engine is as it was."};
 PyMethodDef live_option_tick_def = {
     "option_tick", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(live_option_tick)), METH_FASTCALL,
-    "option_tick(reprice, row, sigma, starts, ends, indices, quantity, average, rows, capture_top=0, trusted=False), "
-    "positional only\n\nAn option's vol tick: the option at `row` repriced at `sigma` by `reprice` (an OptionReprice "
-    "bound to the same arrays), then the accounts `rows` recomputed as a call does (`trusted` as a call takes it): "
+    "option_tick(reprice, row, sigma, starts, ends, indices, quantity, average, rows, capture_top=0, trusted=False, "
+    "find_worst=True), positional only\n\nAn option's vol tick: the option at `row` repriced at `sigma` by `reprice` "
+    "(an OptionReprice bound to the same arrays), then the accounts `rows` recomputed as a call does (`trusted` and "
+    "`find_worst` as a call takes them): "
     "(-1, moved, before, captured); -2 first when a kernel refuses an input (nothing changed); an engine row first "
     "when one of its figures was non-finite (everything put back, nothing captured)."};
 PyMethodDef live_balance_def = {

@@ -221,6 +221,7 @@ class LiveRefresh:
         rows: npt.NDArray[np.int64],
         capture_top: int = 0,
         trusted: bool = False,
+        find_worst: bool = True,
     ) -> tuple[int, npt.NDArray[np.int64], npt.NDArray[np.int8], Captured | None]: ...
     def __call__(
         self,
