@@ -294,7 +294,9 @@ def test_one_trade_that_crosses_a_level(benchmark, request) -> None:  # type: ig
 # One option's mark-IV tick past the compiled refresh of its holders (the fixed part: checks, the option's reprice,
 # the market's update) at most this fraction of that refresh, both timed in the same run (1,270 holders: ~0.4 ms).
 # Measured 4-6 % on the AMD machine (14-25 us; the Python path it replaced: 8-18 %, the general quote path 23-70 %),
-# 8.7 % on the Intel Xeon (34.7 us of a 397 us refresh; 11-12 % before its quote was checked in one call).
+# 8.7 % on the Intel Xeon (34.7 us of a 397 us refresh; 11-12 % before its quote was checked in one call), then
+# 8-13 % as the tick searched its holders' worst scenarios where the refresh timed beside it (lazy from 512
+# accounts) did not; 5-8 % (19-31 us) since the tick defers them too.
 IV_TICK_FIXED_SHARE = 0.1
 
 
