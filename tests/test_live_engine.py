@@ -403,6 +403,19 @@ def test_worst_scenarios_after_bulk_updates_equal_the_bulk_pass(monkeypatch: pyt
     assert not engine._worst_stale.any()  # the queries found every scenario
 
 
+@settings(max_examples=EXAMPLES)
+@given(ops=st.lists(OPS, min_size=1, max_size=8))
+def test_worst_scenarios_after_any_updates_that_all_defer_them(ops: list[tuple[Any, ...]]) -> None:
+    """Whatever sequence of updates ran (index moves, vol ticks of held options and others, futures quotes,
+    trades, balances), each deferring the search of every recomputed account's worst scenario, `account` shows
+    the worst scenario the bulk pass finds."""
+    book, balances = start_book()
+    engine = ro.RiskEngine(book, MARKET, balances=balances)
+    engine.LAZY_WORST_ACCOUNTS = 0  # (every recomputation leaves the worst scenarios for the queries to search)
+    run(engine, ops)
+    assert_worst_scenarios_match(engine)
+
+
 def test_a_snapshot_with_one_stale_mark_per_account_restores_with_it_on_every_key() -> None:
     """Marks written per account (as an earlier version kept them) mean every key of that account: restored so,
     and the queries then find those accounts' worst scenarios."""
