@@ -39,7 +39,10 @@ def assert_same(one: ro.RiskEngine, cluster: ClusterEngine) -> None:
     assert one.book.equals(cluster.book)
     assert one.balances.accounts.tolist() == cluster.balances.accounts.tolist()
     assert np.array_equal(one.balances.amounts, cluster.balances.amounts)
-    assert one.at_risk(0.0) == cluster.at_risk(0.0)
+    every = one.at_risk(0.0)
+    assert every == cluster.at_risk(0.0)
+    for limit in (0, 1, 3, len(every) + 1):
+        assert one.at_risk(0.0, limit=limit) == cluster.at_risk(0.0, limit=limit) == every[:limit]
     for label in a.accounts.tolist()[:: max(1, len(a) // 7)]:
         assert one.account(label) == cluster.account(label)
 
@@ -187,6 +190,28 @@ def test_any_update_sequence_with_a_rebalance_ends_as_on_one_engine(
         apply_to_both(one, cluster, t, op)
     assert_close(one, cluster)
     assert dict(one.counters) == dict(cluster.counters)
+
+
+def test_the_first_accounts_at_risk_cut_through_equal_ratios_as_on_one_engine() -> None:
+    """Accounts with the same positions and balances have the same MM ratio to the bit; spread over the shards,
+    the first ``limit`` of them are those one engine lists first (its account order), wherever the cut falls."""
+    labels = [f"twin{i}" for i in range(9)] + ["other0", "other1", "other2"]
+    quantity = [-4.0] * 9 + [-9.0, -1.0, -2.5]
+    book = ro.Book.from_arrays(labels, [OPTIONS[0]] * 12, quantity, instruments=MARKET.instruments)
+    balances = ro.Balances.from_mapping({a: {"BTC": 2.0} for a in labels})
+    one = ro.RiskEngine(book, MARKET, balances=balances)
+    cluster = ClusterEngine.in_process(book, MARKET, balances=balances, shards=3)
+    every = one.at_risk(0.0)
+    ratios = [r["mm_ratio"] for r in every]
+    assert len(set(ratios)) == 4 and ratios.count(ratios[2]) == 9  # (one account above the twins, two below)
+    for limit in range(len(every) + 2):
+        first = cluster.at_risk(0.0, limit=limit)
+        assert first == one.at_risk(0.0, limit=limit) == every[:limit], limit
+    # What a shard sends past the limit: the accounts tied with the last one it keeps (so a cut is right however
+    # the shards order their accounts).
+    labels_of = one.positions.labels
+    assert [labels_of[r] for r in one._at_risk_rows(0.0, 2, ties=True)] == [r["account"] for r in every[:10]]
+    assert len(one._at_risk_rows(0.0, 1, ties=True)) == 1 and len(one._at_risk_rows(0.0, 11, ties=True)) == 11
 
 
 def test_a_message_of_quotes_and_several_accounts_updates_counts_each_once() -> None:

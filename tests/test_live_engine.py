@@ -243,6 +243,20 @@ def test_a_crash_calls_then_liquidates_once_and_a_rebound_recovers() -> None:
     assert engine.at_risk(0.0)[0]["account"] == "strangle"
 
 
+def test_the_first_accounts_at_risk_and_bad_limits() -> None:
+    engine = random_engine(30, 5, seed=8)
+    every = engine.at_risk(0.0)
+    ratios = [r["mm_ratio"] for r in every]
+    assert len(every) == 30 and ratios == sorted(ratios, reverse=True)
+    for limit in (0, 1, 7, 30, 31, np.int64(4)):
+        assert engine.at_risk(0.0, limit=limit) == every[:limit]
+    above = [r for r in every if r["mm_ratio"] >= ratios[10]]
+    assert engine.at_risk(ratios[10], limit=100) == above
+    for limit, error in ((-1, ValueError), (2.0, TypeError), (True, TypeError), ("3", TypeError)):
+        with pytest.raises(error, match="limit must be a non-negative integer or None"):
+            engine.at_risk(0.0, limit=limit)
+
+
 def random_engine(n: int, per_account: int, seed: int, method: str = "deribit-pm") -> ro.RiskEngine:
     """An engine on ``n`` accounts of ``per_account`` random positions each over the sample market's instruments,
     with random BTC, ETH and USDC balances."""

@@ -134,6 +134,12 @@ class Shard:
         value = getattr(self.engine, method)
         return value(*args) if callable(value) else value
 
+    def at_risk(self, threshold: float, limit: int | None) -> list[dict[str, Any]]:
+        """`RiskEngine.at_risk` of this shard, with the accounts tied with the last one past ``limit``."""
+        engine = self.engine
+        with engine._lock:
+            return engine._rows(engine._at_risk_rows(threshold, limit, ties=True))
+
     def document(self) -> dict[str, Any]:
         """The engine's snapshot document (`RiskEngine.snapshot_document`)."""
         return self.engine.snapshot_document()
@@ -686,11 +692,14 @@ class ClusterEngine:
         return AccountView(**{**vars(first), **columns})
 
     @_locked
-    def at_risk(self, threshold: float = 0.0) -> list[dict[str, Any]]:
-        """`RiskEngine.at_risk`: the accounts whose MM ratio is at least ``threshold``, highest first."""
-        rows = [row for part in self._query("at_risk", threshold) for row in part]
+    def at_risk(self, threshold: float = 0.0, limit: int | None = None) -> list[dict[str, Any]]:
+        """`RiskEngine.at_risk`: the accounts whose MM ratio is at least ``threshold``, highest first; with
+        ``limit``, the first ``limit`` of them (each shard sends its first ``limit`` and the accounts tied with the
+        last of them, so the merged list cuts where one engine's would)."""
+        rows = [row for part in self._call("at_risk", (threshold, limit)).values() for row in part]
         rank = self._routing.rank
-        return sorted(rows, key=lambda r: (-r["mm_ratio"], rank.get(r["account"], len(rank))))
+        ordered = sorted(rows, key=lambda r: (-r["mm_ratio"], rank.get(r["account"], len(rank))))
+        return ordered if limit is None else ordered[:limit]
 
     @property
     @_locked

@@ -175,7 +175,7 @@ def replay(
     if snapshot is not None:
         engine.snapshot(snapshot, line=last_line)
     engine.snapshot_meta = {**engine.snapshot_meta, "line": last_line}
-    summary.worst = engine.at_risk(0.0)[:worst]
+    summary.worst = engine.at_risk(0.0, limit=worst)
     summary.counters = dict(engine.counters)
     return summary
 
