@@ -629,10 +629,15 @@ class RiskEngine:
         one): the accounts recomputed on every key, with the same figures (same code, same inputs)."""
         if not self.pm:
             return
-        flags = self._worst_stale[rows]
-        if not flags.any():  # (the usual case: an event's account was searched by the update that moved it)
-            return
-        stale = np.unique(rows[flags.any(axis=1)])
+        if len(rows) == 1:  # (one account's query: right after a tick each numpy call runs on cold caches)
+            if not self._worst_stale[int(rows[0])].any():
+                return
+            stale = rows
+        else:
+            flags = self._worst_stale[rows]
+            if not flags.any():  # (the usual case: an event's account was searched by the update that moved it)
+                return
+            stale = np.unique(rows[flags.any(axis=1)])
         p = self.positions
         starts, ends = p.ranges(stale)  # not `_spans`: its one kept range is a vol tick's holders
         bad, _, _, _ = self._bound_refresh(None)(starts, ends, p.indices, p.quantity, p.average, stale, True)
