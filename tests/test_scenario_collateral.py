@@ -4,6 +4,8 @@ mark 95,011.5; bundled Deribit PM parameters: BTC price range 16 %."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import riskoffset as ro
@@ -141,3 +143,25 @@ def test_the_view_and_the_engine_read_the_table() -> None:
     assert view.initial[0, list(view.currencies).index("USDC")] > 15_201.84
     engine = ro.RiskEngine(book, market, balances=btc, collateral=table)
     assert engine.account("p")["initial_usd"] == view.initial_usd[0]
+
+
+def test_the_moves_a_live_engine_scales_by_the_index_are_the_same_bits() -> None:
+    """A live engine keeps the coin moves at an index of 1 and multiplies them by each tick's index: the same
+    products as computing them at that index, and a key that takes no balance stays 0 whatever its index."""
+    from riskoffset.accounts.scenario_collateral import coin_moves, coin_moves_at, coin_unit_moves
+    from riskoffset.margining.portfolio import pm_inputs
+
+    market = ro.Market.sample()
+    book = ro.Book.from_arrays(["A", "A"], ["BTC_USDC-PERPETUAL", "ETH-PERPETUAL"], [1.0, 100.0],
+                               instruments=market.instruments)  # fmt: skip
+    p, keys, _, _ = pm_inputs(book, market, None)
+    currencies = ("BTC", "ETH", "USDC")
+    unit = coin_unit_moves(p, keys, currencies)
+    for scale in (1.0, 0.87, 1.3):
+        moved = dataclasses.replace(keys, index=np.asarray(keys.index, dtype=np.float64) * scale)
+        want, got = coin_moves(p, moved, currencies), coin_moves_at(unit, moved.index)
+        assert all(np.array_equal(a, b) for a, b in zip(want, got))
+    assert (unit[1] >= 0).any() and (unit[1] < 0).any()  # (keys that take a balance, and keys that do not)
+    idle = unit[1] < 0
+    nan_index = np.where(idle, np.nan, np.asarray(keys.index, dtype=np.float64))
+    assert np.array_equal(coin_moves_at(unit, nan_index)[0][idle], np.zeros((int(idle.sum()), unit[0].shape[1])))

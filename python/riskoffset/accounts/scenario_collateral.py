@@ -38,20 +38,35 @@ def coin_moves(
     """Per vector key: the USD P&L of one coin held in each scenario column (0 for coin-settled keys), and the
     column of ``currencies`` holding the key's coin (-1 where the key takes no balance); per currency, the most
     its gain counts (`CollateralTable.gain_caps` of ``table``, default the bundled one)."""
+    return coin_moves_at(coin_unit_moves(p, keys, currencies, table), keys.index)
+
+
+def coin_unit_moves(
+    p: Any, keys: Any, currencies: tuple[str, ...], table: CollateralTable | None = None
+) -> tuple[FloatArray, IntArray, FloatArray]:
+    """`coin_moves` at an index of 1 for every key: what does not move with the market (a live engine keeps it
+    and scales it by each tick's index, `coin_moves_at`)."""
     col = {c: j for j, c in enumerate(currencies)}
     ext = np.asarray(p.extended_moves, dtype=np.float64)
     n_keys = len(keys.names)
     width = p.n_standard + len(ext)
-    moves = np.zeros((n_keys, width))
+    unit = np.zeros((n_keys, width))
     coin_col = np.full(n_keys, -1, dtype=np.int64)
     for k in range(n_keys):
         if keys.coin[k] or keys.base[k].upper() not in col:
             continue
         pair = p.pair(keys.base[k])
         weight = pair.extended_table_factor * pair.price_range / np.abs(ext)  # as the instruments' vectors
-        moves[k] = np.concatenate((np.repeat(p.standard_moves(pair), 3), ext * weight)) * float(keys.index[k])
+        unit[k] = np.concatenate((np.repeat(p.standard_moves(pair), 3), ext * weight))
         coin_col[k] = col[keys.base[k].upper()]
-    return moves, coin_col, (table if table is not None else CollateralTable.load()).gain_caps(currencies)
+    return unit, coin_col, (table if table is not None else CollateralTable.load()).gain_caps(currencies)
+
+
+def coin_moves_at(unit: tuple[FloatArray, IntArray, FloatArray], index: Any) -> tuple[FloatArray, IntArray, FloatArray]:
+    """`coin_unit_moves` at each key's ``index`` (one product per entry; a key that takes no balance stays 0,
+    whatever its index)."""
+    moves, coin_col, caps = unit
+    return moves * np.where(coin_col >= 0, np.asarray(index, dtype=np.float64), 0.0)[:, None], coin_col, caps
 
 
 def pm_with_collateral(

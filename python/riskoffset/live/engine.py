@@ -44,7 +44,7 @@ from .._types import FloatArray, IntArray
 from ..accounts.balances import Balances, currency_code
 from ..accounts.collateral import CollateralTable
 from ..accounts.deltas import closest_expiration, delta_totals, unit_deltas
-from ..accounts.scenario_collateral import coin_moves
+from ..accounts.scenario_collateral import coin_moves_at, coin_unit_moves
 from ..accounts.view import AccountView, usd_prices
 from ..book import Book
 from ..instruments import INVERSE, KIND_FUTURE, KIND_OPTION, KIND_PERPETUAL, KIND_SPOT, InstrumentTable
@@ -549,7 +549,12 @@ class RiskEngine:
     def _coin_moves(self) -> tuple[FloatArray, IntArray, FloatArray]:
         """The coin balances' scenario P&L per vector key and gain caps (cached until an index moves)."""
         if self._moves_cache is None:
-            self._moves_cache = coin_moves(self._p, self._keys, self.currencies, self.collateral)
+            # (what does not move with the index kept for the engine's currencies and collateral table)
+            kept = self.__dict__.get("_unit_moves")
+            now = (self.currencies, self.collateral, self._keys.names)
+            if kept is None or any(a is not b for a, b in zip(kept[0], now)):
+                kept = self._unit_moves = (now, coin_unit_moves(self._p, self._keys, self.currencies, self.collateral))
+            self._moves_cache = coin_moves_at(kept[1], self._keys.index)
         return self._moves_cache
 
     def _refresh(
@@ -2119,7 +2124,7 @@ def write_atomic(path: str | os.PathLike[str], blob: bytes) -> None:
 _TRANSIENT = (
     "_refresher_cache", "_bound_cache", "_lock", "_sub_tables", "_base_masks", "_row_masks", "_option_views",
     "_repricers", "_ranges_cache", "_row_stores", "_state_cache", "_columns_cache", "_savepoints",
-    "_figure_names_cache", "_every_row_cache",
+    "_figure_names_cache", "_every_row_cache", "_unit_moves",
 )
 
 
