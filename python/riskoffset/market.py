@@ -631,7 +631,8 @@ class Market:
     def expiry_forward(
         self, base: str, expiration_ms: int, *, instrument: str | None = None
     ) -> tuple[float, int]:
-        """(forward, source code) of one expiry of one base, by rules 2-4 of the module docstring."""
+        """(forward, source code) of one expiry of one base: its expiry forward, else its future's mark, else the
+        curve (the module docstring)."""
         forward, source = self._expiry_quote(base, expiration_ms, instrument)
         if source == SOURCE_INTERPOLATED:
             forward = self._interpolated(base, [expiration_ms])[0]
@@ -672,7 +673,7 @@ class Market:
         return math.nan, SOURCE_INTERPOLATED
 
     def _interpolated(self, base: str, expiration_ms: list[int]) -> list[float]:
-        """Forwards of ``base`` at expiries interpolated on its curve (rule 4; `_expiry_quote` checked that the
+        """Forwards of ``base`` at expiries interpolated on its curve (`_expiry_quote` checked that the
         curve and the index exist), the expiries at once."""
         t_points, f_points = self._curve(base)
         spot = self.index[base]

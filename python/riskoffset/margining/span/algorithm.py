@@ -38,7 +38,7 @@ where they contribute: P and W intra charges, F and P inter charges, super and s
 charges, the SOM method choice and cross-CC use of NOV.  Per-point scanning-spread aggregation (sPointDef) and
 volatility offsets (DELTAVOL) raise ValueError when such a spread forms.
 
-The spreads (steps 3 and 5 above) live in riskoffset.margining.span.spreads; this module runs the steps in order on
+The intra- and inter-commodity spreads live in riskoffset.margining.span.spreads; this module runs the steps in order on
 one account: per-CC scan and deltas, spreads, SOM and NOV, then the assembly across CCs, classes and currencies.
 """
 
@@ -188,7 +188,7 @@ def _arrays(span: SpanFile, rows: IntArray, r: int, r_m: int) -> tuple[FloatArra
 
 def _cc_scan(span: SpanFile, org: ClearingOrg, org_i: int, cc: CombinedCommodity, rows: IntArray, n: FloatArray,
              r: int, r_m: int, opts: SpanOptions) -> CCWork:  # fmt: skip
-    """Steps 1-2 of the module doc: scan risk (with time, volatility and price risk) and the delta pools."""
+    """Scan risk and tier deltas (the module doc): scan risk (with time, volatility and price risk) and the delta pools."""
     con = span.contracts
     pdef = cc.point_defs.get(r) or org.point_defs.get(r) or cc.point_defs.get(r_m) or org.point_defs.get(r_m)
     if pdef is None:
@@ -256,7 +256,7 @@ def _cc_scan(span: SpanFile, org: ClearingOrg, org_i: int, cc: CombinedCommodity
 
 
 def _cc_finish(span: SpanFile, work: CCWork, r: int, r_m: int) -> None:
-    """Steps 3, 4, 6 and 8 of the module doc, for one CC: intra spreads, spot charge, remaining deltas, SOM and
+    """The rest of one CC's requirement (the module doc): intra spreads, spot charge, remaining deltas, SOM and
     NOV."""
     cc, res, rows, n, pe, dn = work.cc, work.res, work.rows, work.n, work.pe, work.dn
     con = span.contracts

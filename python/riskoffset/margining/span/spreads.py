@@ -311,8 +311,8 @@ def scanning_spread(spread: ScanSpread, works: Mapping[str, CCWork], r: int, r_m
 
 
 def inter_spread(spread: DeltaSpread, works: Mapping[str, CCWork], r: int, r_m: int) -> None:
-    """Step 5 of the SPAN steps (`riskoffset.margining.span.algorithm`): an inter-commodity delta spread on the
-    deltas the intra spreads left."""
+    """An inter-commodity delta spread (`riskoffset.margining.span.algorithm`) on the deltas the intra spreads
+    left."""
     legs = spread.legs
     if any(leg.cc not in works for leg in legs):
         return
