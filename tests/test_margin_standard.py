@@ -219,13 +219,14 @@ def test_many_accounts_sum_each_groups_positions_in_order() -> None:
 
 def test_standard_groups_refuse_inconsistent_arrays() -> None:
     from riskoffset import _core
+    from riskoffset.margining.columns import CALIBRATION_ORDER
     from riskoffset.margining.standard import unit_margins
 
     market = ro.Market.sample()
     book = ro.Book.sample("market_maker")
     units = unit_margins(book.instruments, market, StandardParameters.load(None))
     args = [book.indptr, book.indices, book.quantity, units.arrays(), units.currency, len(units.currencies),
-            units.status_rank]  # fmt: skip
+            units.status_rank, len(CALIBRATION_ORDER)]  # fmt: skip
     ids, sums, _, _ = _core.margin.standard_groups(*args)
     assert len(ids) == len(ro.margin(book, market, "deribit-standard").groups) and sums.shape == (len(ids), 6)
     for at, value, message in [
@@ -233,7 +234,8 @@ def test_standard_groups_refuse_inconsistent_arrays() -> None:
         (1, np.full(len(book.indices), len(book.instruments), dtype=np.int64), "outside the unit margins"),
         (4, units.currency[:-1], "one entry per instrument"),
         (5, 0, "n_currencies"),
-        (6, np.full(len(book.instruments), 3, dtype=np.int64), "status rank"),
+        (6, np.full(len(book.instruments), len(CALIBRATION_ORDER), dtype=np.int64), "status rank"),
+        (7, 0, "n_ranks"),
     ]:
         bad = list(args)
         bad[at] = value

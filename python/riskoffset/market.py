@@ -903,6 +903,7 @@ class Market:
             i = int(np.flatnonzero(gap)[0])
             self._check_gap(str(names[rows[i]]), float(own[i]), reference[0], "its underlying_price", reference[1])
 
+
 def _readonly(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
     a = np.ascontiguousarray(a)
     a.flags.writeable = False

@@ -66,10 +66,13 @@ def _grouped_positions(book: Book, grouping: Grouping) -> tuple[IntArray, FloatA
     return book.indices[grouping.order], book.quantity[grouping.order]
 
 
-def group_sums(book: Book, matrix: FloatArray, grouping: Grouping, *, absolute: bool = False) -> FloatArray:
+def group_sums(
+    book: Book, matrix: FloatArray, grouping: Grouping, *, absolute: bool = False, threads: int = 1
+) -> FloatArray:
     """``Q . M`` per group of ``grouping``: row ``g`` sums quantity x ``matrix[instrument]`` (rows =
     book.instruments) over the group's positions, in CSR order; with ``absolute``, |quantity| instead (gross
-    sizes).  Shape (groups, columns of ``matrix``; a vector counts as one column)."""
+    sizes).  Shape (groups, columns of ``matrix``; a vector counts as one column).  One C++ pass
+    (``riskoffset._core.book.csr_product``); threads split groups, never a group."""
     indices, quantity = _grouped_positions(book, grouping)
     m = np.asarray(matrix, dtype=np.float64)
     m = np.ascontiguousarray(m[:, None] if m.ndim == 1 else m)
@@ -78,7 +81,7 @@ def group_sums(book: Book, matrix: FloatArray, grouping: Grouping, *, absolute: 
     if not len(grouping.ids):
         return np.zeros((0, m.shape[1]))
     return _core.book.csr_product(
-        grouping.starts, grouping.lengths, indices, np.abs(quantity) if absolute else quantity, m, 1
+        grouping.starts, grouping.lengths, indices, np.abs(quantity) if absolute else quantity, m, threads
     )
 
 
@@ -99,16 +102,7 @@ def account_pnl(
     if pnl.shape[0] != len(book.instruments):
         raise ValueError(f"pnl has {pnl.shape[0]} rows, the book {len(book.instruments)} instruments")
     g = grouping if grouping is not None else group_positions(book, key_of_instrument, n_keys)
-    indices, quantity = _grouped_positions(book, g)
-    n_cols = pnl.shape[1]
-    ids = g.ids
-    if not len(ids):
-        return AccountPnL(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, n_cols)))
-    # One C++ pass (riskoffset._core.book.csr_product): each group sums its positions in CSR order.
-    result = _core.book.csr_product(
-        g.starts, g.lengths, indices, quantity, np.ascontiguousarray(pnl, dtype=np.float64), threads
-    )
-    return AccountPnL(ids // g.n_keys, ids % g.n_keys, result)
+    return AccountPnL(g.ids // g.n_keys, g.ids % g.n_keys, group_sums(book, pnl, g, threads=threads))
 
 
 @dataclass(frozen=True)

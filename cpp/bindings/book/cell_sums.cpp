@@ -2,11 +2,11 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
-#include <algorithm>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "../common/arrays.hpp"
 #include "book/cell_sums.hpp"
 
 namespace py = pybind11;
@@ -15,13 +15,6 @@ namespace {
 
 using Ints = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>;
 using Doubles = py::array_t<double, py::array::c_style | py::array::forcecast>;
-
-template <typename T>
-py::array_t<T> to_array(const std::vector<T>& v) {
-  py::array_t<T> out(static_cast<py::ssize_t>(v.size()));
-  std::copy(v.begin(), v.end(), out.mutable_data());
-  return out;
-}
 
 void require_vector(const py::array& a, const char* name) {
   if (a.ndim() != 1) throw std::invalid_argument(std::string(name) + " must be 1-D");
@@ -67,7 +60,7 @@ void register_cell_sums(py::module_& m) {
           cells = riskoffset::book::cell_sums(s, l, static_cast<std::size_t>(starts.size()), o, ins, quantity.data(),
                                               value.data(), column.data());
         }
-        return py::make_tuple(to_array(cells.group), to_array(cells.column), to_array(cells.total));
+        return py::make_tuple(riskoffset_bindings::vector_array(cells.group), riskoffset_bindings::vector_array(cells.column), riskoffset_bindings::vector_array(cells.total));
       },
       py::arg("starts"), py::arg("lengths"), py::arg("order"), py::arg("instrument"), py::arg("quantity"),
       py::arg("value"), py::arg("column"),

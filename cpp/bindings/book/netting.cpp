@@ -5,6 +5,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "../common/arrays.hpp"
 #include "book/netting.hpp"
 
 namespace py = pybind11;
@@ -12,12 +13,6 @@ namespace py = pybind11;
 namespace {
 
 using Ints = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>;
-
-py::array_t<std::int64_t> to_array(const std::vector<std::int64_t>& v) {
-  py::array_t<std::int64_t> out(static_cast<py::ssize_t>(v.size()));
-  std::copy(v.begin(), v.end(), out.mutable_data());
-  return out;
-}
 
 }  // namespace
 
@@ -46,7 +41,7 @@ void register_netting(py::module_& m) {
           netted = riskoffset::book::net_positions(a, r, units.data(), n, static_cast<std::size_t>(n_accounts),
                                                    static_cast<std::size_t>(n_instruments));
         }
-        return py::make_tuple(to_array(netted.indptr), to_array(netted.indices), to_array(netted.units));
+        return py::make_tuple(riskoffset_bindings::vector_array(netted.indptr), riskoffset_bindings::vector_array(netted.indices), riskoffset_bindings::vector_array(netted.units));
       },
       py::arg("account"), py::arg("row"), py::arg("units"), py::arg("n_accounts"), py::arg("n_instruments"),
       "Net positions: (account code, instrument row, integer units) -> (indptr, indices, units), exact.");

@@ -2,13 +2,23 @@
 #pragma once
 #include <pybind11/numpy.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace riskoffset_bindings {
 
 using DoubleArray = pybind11::array_t<double, pybind11::array::c_style | pybind11::array::forcecast>;
+
+// A kernel's result vector as a new numpy array (one copy).
+template <typename T>
+pybind11::array_t<T> vector_array(const std::vector<T>& v) {
+  pybind11::array_t<T> out(static_cast<pybind11::ssize_t>(v.size()));
+  std::copy(v.begin(), v.end(), out.mutable_data());
+  return out;
+}
 
 // numpy makes unaligned float64 arrays from views at a byte offset into a buffer; the kernels load whole
 // doubles (and vectors of them), so such an array is read through an aligned copy.

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "../common/arrays.hpp"
 #include "../common/require.hpp"
 #include "../memory/buffer_pool.hpp"
 #include "standard_units.hpp"
@@ -22,7 +23,6 @@ using Ints = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast
 using Doubles = py::array_t<double, py::array::c_style | py::array::forcecast>;
 
 constexpr std::size_t kSums = 6;  // IM, MM, the IM of futures and of options, then their MM
-constexpr std::int64_t kNoRank = 3;  // past the strongest calibration: no charged position of that component
 
 // One currency's running figures within an account.
 struct GroupSums {
@@ -38,7 +38,7 @@ void register_standard_groups(py::module_& m) {
   m.def(
       "standard_groups",
       [](const Ints& indptr, const Ints& indices, const Doubles& quantity, const py::dict& units,
-         const Ints& currency_in, std::int64_t n_currencies, const Ints& status_rank) {
+         const Ints& currency_in, std::int64_t n_currencies, const Ints& status_rank, std::int64_t n_ranks) {
         RO_CHECK(indptr.ndim() == 1 && indptr.size() >= 1, "indptr needs n_accounts + 1 entries");
         RO_CHECK(indices.ndim() == 1 && quantity.ndim() == 1 && indices.size() == quantity.size(),
                  "indices and quantity must be equal-length vectors");
@@ -50,6 +50,8 @@ void register_standard_groups(py::module_& m) {
         RO_CHECK(status_rank.ndim() == 1 && static_cast<std::size_t>(status_rank.size()) == n_instruments,
                  "status_rank needs one entry per instrument");
         RO_CHECK(n_currencies >= 1 && n_currencies <= 4096, "n_currencies must be in [1, 4096]");
+        RO_CHECK(n_ranks >= 1 && n_ranks <= 64, "n_ranks must be in [1, 64]");
+        const std::int64_t no_rank = n_ranks;  // past the strongest calibration: no charged position
         const std::int64_t *ip = indptr.data(), *ix = indices.data(), *cur = currency_in.data();
         const std::int64_t* rank = status_rank.data();
         const double* q = quantity.data();
@@ -64,7 +66,7 @@ void register_standard_groups(py::module_& m) {
         for (std::size_t i = 0; i < n_instruments; ++i) {
           RO_CHECK(cur[i] >= 0 && cur[i] < n_currencies,
                    "instrument row " + std::to_string(i) + ": currency outside [0, n_currencies)");
-          RO_CHECK(rank[i] >= 0 && rank[i] < kNoRank, "instrument row " + std::to_string(i) + ": status rank outside [0, 3)");
+          RO_CHECK(rank[i] >= 0 && rank[i] < n_ranks, "instrument row " + std::to_string(i) + ": status rank outside [0, n_ranks)");
         }
         const riskoffset::StandardUnits& u = bound.units();
         const auto n_cur = static_cast<std::size_t>(n_currencies);
@@ -86,7 +88,7 @@ void register_standard_groups(py::module_& m) {
               const auto c = static_cast<std::size_t>(cur[i]);
               GroupSums& g = group[c];
               if (!g.held) {
-                g = GroupSums{{0.0, 0.0, 0.0, 0.0, 0.0, 0.0}, {kNoRank, kNoRank}, {false, false}, true};
+                g = GroupSums{{0.0, 0.0, 0.0, 0.0, 0.0, 0.0}, {no_rank, no_rank}, {false, false}, true};
                 touched.push_back(c);
               }
               const riskoffset::PositionMargin margin = riskoffset::standard_position_margin(u, i, q[p]);
@@ -110,8 +112,7 @@ void register_standard_groups(py::module_& m) {
           }
         }
         const auto n_groups = static_cast<py::ssize_t>(ids.size());
-        py::array_t<std::int64_t> ids_out(n_groups);
-        std::copy(ids.begin(), ids.end(), ids_out.mutable_data());
+        py::array_t<std::int64_t> ids_out = riskoffset_bindings::vector_array(ids);
         py::array_t<double> sums_out = riskoffset_bindings::new_double_array({n_groups, static_cast<py::ssize_t>(kSums)});
         std::copy(sums.begin(), sums.end(), sums_out.mutable_data());
         py::array_t<std::int64_t> weakest_out({n_groups, py::ssize_t{2}});
@@ -121,9 +122,9 @@ void register_standard_groups(py::module_& m) {
         return py::make_tuple(ids_out, sums_out, weakest_out, present_out);
       },
       py::arg("indptr"), py::arg("indices"), py::arg("quantity"), py::arg("units"), py::arg("currency"),
-      py::arg("n_currencies"), py::arg("status_rank"),
+      py::arg("n_currencies"), py::arg("status_rank"), py::arg("n_ranks"),
       "Deribit standard margin per (account, settlement currency) group of a CSR book: (ids = account x "
       "n_currencies + currency, ascending; sums (groups, 6): IM, MM, the IM of futures and of options, then their "
       "MM, each a sum of its positions' margins in CSR order; the weakest status rank of each component's charged "
-      "positions (futures always, options when short; 3 where none is); whether the group holds that component).");
+      "positions (futures always, options when short; n_ranks where none is); whether the group holds that component).");
 }

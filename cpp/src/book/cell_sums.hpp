@@ -1,11 +1,12 @@
 // Sums of quantity x value[instrument] per occupied (group, column[instrument]) cell of a grouped book: e.g. the
 // net amount a group holds at each strike.  Only the cells a group's positions occupy are formed, so the work
 // and the result are linear in positions whatever the number of columns (a dense groups x columns matrix is
-// far too large at exchange scale).  Per group its positions are ordered by column (a group holds few: an
-// insertion sort), each cell summing its positions in the group's order; cells come out group by group,
-// columns ascending.  Positions whose instrument has a negative column are left out.
+// far too large at exchange scale).  Per group its positions are ordered by column (a stable sort), each cell
+// summing its positions in the group's order; cells come out group by group, columns ascending.  Positions whose
+// instrument has a negative column are left out.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -32,13 +33,10 @@ inline CellSums cell_sums(const std::int64_t* starts, const std::int64_t* length
     for (std::int64_t k = starts[g]; k < starts[g] + lengths[g]; ++k) {
       const std::int64_t p = order ? order[k] : k;
       const std::int64_t c = column[instrument[p]];
-      if (c < 0) continue;
-      // Insertion by column, after equal columns: the group's order within a cell is kept.
-      std::size_t at = entries.size();
-      entries.push_back({c, p});
-      while (at > 0 && entries[at - 1].column > c) entries[at] = entries[at - 1], --at;
-      entries[at] = {c, p};
+      if (c >= 0) entries.push_back({c, p});
     }
+    // (stable: the group's order within a cell is kept)
+    std::stable_sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.column < b.column; });
     for (std::size_t e = 0; e < entries.size();) {
       const std::int64_t c = entries[e].column;
       double total = 0.0;

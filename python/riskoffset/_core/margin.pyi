@@ -126,6 +126,7 @@ def standard_groups(
     currency: npt.NDArray[np.int64],
     n_currencies: int,
     status_rank: npt.NDArray[np.int64],
+    n_ranks: int,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.int64], npt.NDArray[np.bool_]]: ...
 def futures_pnl(
     amount: npt.NDArray[np.float64],

@@ -394,7 +394,8 @@ def standard_group_margins(book: Book, market: Market, p: StandardParameters) ->
     units = unit_margins(book.instruments, market, p)
     n_cur = max(len(units.currencies), 1)
     ids, total, weakest, present = _core.margin.standard_groups(
-        book.indptr, book.indices, book.quantity, units.arrays(), units.currency, n_cur, units.status_rank
+        book.indptr, book.indices, book.quantity, units.arrays(), units.currency, n_cur, units.status_rank,
+        len(CALIBRATION_ORDER),
     )
     group_account = ids // n_cur
     group_currency = ids % n_cur
