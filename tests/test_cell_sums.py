@@ -14,11 +14,11 @@ from riskoffset import _core
 from riskoffset.sparse import cell_sums, group_positions, group_sums
 
 
-def _random_book(seed: int) -> tuple[ro.Book, np.ndarray, int]:
+def _random_book(seed: int, per_account: int = 6) -> tuple[ro.Book, np.ndarray, int]:
     """A book of random accounts over the sample market's instruments, and a random key per instrument."""
     rng = np.random.default_rng(seed)
-    n_accounts = int(rng.integers(1, 40))
-    book = random_book(seed, n_accounts, n_accounts * 6, futures_lot=1.0, most_lots=20)
+    n_accounts = int(rng.integers(1, 40)) if per_account <= 6 else 2
+    book = random_book(seed, n_accounts, n_accounts * per_account, futures_lot=1.0, most_lots=20)
     n_keys = int(rng.integers(1, 4))
     return book, rng.integers(0, n_keys, size=len(book.instruments)).astype(np.int64), n_keys
 
@@ -48,15 +48,18 @@ def test_group_sums_equal_sums_over_each_groups_positions(seed: int) -> None:
             np.testing.assert_allclose(got[row], want, rtol=1e-13, atol=1e-13)
 
 
-@pytest.mark.parametrize("seed", range(6))
-def test_cell_sums_cover_the_occupied_cells_only(seed: int) -> None:
-    book, key, n_keys = _random_book(seed)
+@pytest.mark.parametrize(("seed", "per_account"), [*((s, 6) for s in range(6)), (7, 400), (8, 900)])
+def test_cell_sums_cover_the_occupied_cells_only(seed: int, per_account: int) -> None:
+    """(Groups of a few positions, and groups of hundreds: each sorted by its own method.)"""
+    book, key, n_keys = _random_book(seed, per_account)
     rng = np.random.default_rng(seed + 200)
     n = len(book.instruments)
     # Columns in no order of the instrument rows (a group's positions reach them out of order), some left out.
     column = rng.integers(-1, 25, size=n).astype(np.int64)
     value = rng.normal(size=n)
     g = group_positions(book, key, n_keys)
+    if per_account > 6:
+        assert g.lengths.max() > 32  # (groups past the insertion sort's size)
     got = cell_sums(book, value, column, g)
     want: dict[tuple[int, int], list[float]] = defaultdict(list)
     plain = _positions_by_group(book, key, n_keys)
