@@ -42,10 +42,10 @@ from .engine import (
     RawMessage,
     RiskEngine,
     TickerQuote,
-    _locked,
     account_label,
     write_atomic,
 )
+from .engine_state import _locked
 from .events import Event
 from .messages import BalanceUpdate, MessageError, TradeUpdate, parse_notification
 from .savepoints import Savepoints

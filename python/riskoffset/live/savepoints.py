@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .engine import RiskEngine
+    from .engine_state import EngineState
     from .undo import Undo
 
 Mark = tuple[int, int, int]
@@ -33,7 +33,7 @@ class Savepoints:
         """Where the engine is now: `rollback` to it undoes every update after it."""
         return len(self.undos), len(self.times), len(self.trade_ids)
 
-    def rollback(self, engine: RiskEngine, mark: Mark) -> None:
+    def rollback(self, engine: EngineState, mark: Mark) -> None:
         """Undo the updates kept since ``mark``, last first."""
         undos, times, trade_ids = mark
         while len(self.undos) > undos:

@@ -19,14 +19,14 @@ import numpy.typing as npt
 from .._types import IntArray
 
 if TYPE_CHECKING:
-    from .engine import RiskEngine
+    from .engine_state import EngineState
 
 
 class Undo:
     """Restores what an update changed if it fails half-way: market quotes, instrument columns, one
     account's arrays and positions."""
 
-    def __init__(self, engine: RiskEngine):
+    def __init__(self, engine: EngineState):
         self.e = engine
         self.saved_market: dict[str, dict[str, Any]] = {}
         self.saved_time: Any = None
