@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 import riskoffset as ro
 from riskoffset.book import MEASURES, Book, instrument_greeks
-from riskoffset.instruments import Instrument, InstrumentTable
+from riskoffset.instruments import INVERSE, KIND_OPTION, Instrument, InstrumentTable
 from riskoffset.market import Market
+from riskoffset.unit_greeks import instrument_values
 
 VALUATION = "2026-11-25T08:00:00Z"
 NAMES = [
@@ -370,6 +371,25 @@ def test_instrument_greeks_are_read_only_columns(market: Market) -> None:
     table = InstrumentTable.from_names(NAMES)
     g = instrument_greeks(table, market)
     assert g.values.shape == (len(table), len(MEASURES)) and not g.values.flags.writeable
+
+
+@pytest.mark.parametrize("valuation", [VALUATION, "2026-12-20T08:00:00Z"])  # the second after an expiry
+def test_instrument_values_are_the_values_and_deltas_of_instrument_greeks(market: Market, valuation: str) -> None:
+    """The live revaluation's lean call gives `instrument_greeks`' value in the settlement currency (options
+    only) and premium-adjusted delta bit for bit: futures, perpetuals, spot, inverse and linear options, an
+    expired one, a rate."""
+    moved = market.copy()
+    moved.update(valuation_time=valuation)
+    moved.rate = 0.03
+    table = InstrumentTable.from_names(NAMES)
+    resolved = moved.resolve(table)
+    assert resolved.expired.any() == (valuation != VALUATION)
+    g = instrument_greeks(table, moved, resolved)
+    value, delta_pa = instrument_values(table, moved, resolved)
+    option = table.kind == KIND_OPTION
+    want = np.where(option, np.where(table.settlement == INVERSE, g["value_coin"], g["value_usd"]), 0.0)
+    assert np.array_equal(value, want) and np.array_equal(delta_pa, g["delta_pa"])
+    assert np.all(value[option & ~resolved.expired] > 0) and np.all(delta_pa[resolved.expired] == 0)
 
 
 # ---------------------------------------------------------------------------------------------- Deribit input

@@ -542,3 +542,19 @@ def test_vectors_of_rows_take_the_option_columns_a_caller_kept() -> None:
     short = {**columns, code: columns[code].at(slice(0, 1))}
     with pytest.raises(ValueError, match=f"underlying code {code}"):
         vectors_of_rows(table, market, params, resolved, rows, option_columns=short)
+
+
+def test_key_matrix_at_other_index_prices_is_the_key_matrix_of_keys_there() -> None:
+    """The live engine's index tick moves the keys' index column alone: the same matrix as built afresh."""
+    import dataclasses
+
+    from riskoffset.margining.portfolio import key_matrix, key_matrix_at
+    from riskoffset.margining.vectors import vector_keys
+
+    market = ro.Market.sample()
+    book = ro.Book.sample("linear_inverse")
+    params = PMParameters.load(None)
+    keys = vector_keys(book, market)
+    moved = dataclasses.replace(keys, index=keys.index * np.linspace(0.7, 1.3, len(keys.index)))
+    assert not np.array_equal(moved.index, keys.index)
+    assert np.array_equal(key_matrix_at(key_matrix(params, keys), moved.index), key_matrix(params, moved))

@@ -311,6 +311,15 @@ def _readonly(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
 
 
 @dataclass(frozen=True)
+class PricedRows:
+    """A table's rows by how a market prices them (`InstrumentTable.priced_rows`)."""
+
+    futures: list[tuple[int, str]]  # (row, name) of the futures and perpetuals: priced on their own mark
+    spot: IntArray  # spot rows: priced on the index
+    dated: npt.NDArray[np.bool_]  # options and futures: they have an expiry
+
+
+@dataclass(frozen=True)
 class OptionExpiries:
     """A table's options grouped by (underlying, expiry) (`InstrumentTable.option_expiries`)."""
 
@@ -490,6 +499,32 @@ class InstrumentTable:
                 ],
                 group_of=_readonly(inverse),
             )
+        return cached
+
+    def priced_rows(self) -> PricedRows:
+        """The rows by how a market prices them, computed once per table (resolving a market reads them on
+        every index move)."""
+        cached: PricedRows | None = self.__dict__.get("_priced_rows")
+        if cached is None:
+            kind = self.kind
+            futures = np.flatnonzero((kind == KIND_FUTURE) | (kind == KIND_PERPETUAL)).tolist()
+            cached = self.__dict__["_priced_rows"] = PricedRows(
+                futures=[(row, str(self.names[row])) for row in futures],
+                spot=_readonly(np.flatnonzero(kind == KIND_SPOT)),
+                dated=_readonly((kind == KIND_OPTION) | (kind == KIND_FUTURE)),
+            )
+        return cached
+
+    def options_by_underlying(self) -> list[tuple[int, IntArray]]:
+        """The options' rows per underlying code, ascending, computed once per table: what the live engine's
+        revaluation of a coin's instruments groups on every index move."""
+        cached: list[tuple[int, IntArray]] | None = self.__dict__.get("_options_by_underlying")
+        if cached is None:
+            rows = np.flatnonzero(self.kind == KIND_OPTION)
+            codes = self.underlying[rows]
+            cached = self.__dict__["_options_by_underlying"] = [
+                (code, _readonly(rows[codes == code])) for code in np.unique(codes).tolist()
+            ]
         return cached
 
     def is_option(self) -> npt.NDArray[np.bool_]:

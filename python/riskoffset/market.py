@@ -51,10 +51,6 @@ import numpy.typing as npt
 from ._types import FloatArray
 from .errors import MarketDataError
 from .instruments import (
-    KIND_FUTURE,
-    KIND_OPTION,
-    KIND_PERPETUAL,
-    KIND_SPOT,
     Instrument,
     InstrumentTable,
     expiry_code,
@@ -270,6 +266,7 @@ class Market:
         self._curve_index: dict[str, tuple[tuple[int, int], tuple[list[tuple[str, int]], list[tuple[str, int]]]]] = {}
         self._curve_forwards: dict[tuple[str, int], tuple[tuple[int, int], float]] = {}
         self._forget_resolved()
+        self._forget_times()
         # Stamps of what an option's forward and time resolve from (`forward_stamp`): one per underlying (its
         # index and curve points) and one for everything (the valuation time, the timestamps, a cleared cache).
         self._version = 0
@@ -279,6 +276,7 @@ class Market:
         """Pickled without its caches (resolved columns per instrument table), which are rebuilt on use."""
         state = dict(self.__dict__)
         state["_resolved"] = None
+        state["_time_columns"] = None
         state["_curve_index"] = {}
         state["_curve_forwards"] = {}
         return state
@@ -286,6 +284,7 @@ class Market:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._forget_resolved()
+        self._forget_times()
         self._curve_index = {}
         self._curve_forwards = {}  # (never shared with the market copied: stamps are per market)
         self._version = state.get("_version", 0) + 1  # a market pickled before the stamps existed has none
@@ -406,6 +405,12 @@ class Market:
             self._curves.clear()
         if self._resolved_some:  # (a live engine's vol tick resolves nothing: no new dictionary then)
             self._forget_resolved()
+
+    def _forget_times(self) -> None:
+        """Drop the time columns kept per instrument table (`_times`)."""
+        self._time_columns: weakref.WeakKeyDictionary[
+            InstrumentTable, tuple[int, FloatArray, npt.NDArray[np.bool_]]
+        ] = weakref.WeakKeyDictionary()
 
     def _forget_resolved(self) -> None:
         """Drop the resolutions kept per instrument table (`resolve`)."""
@@ -719,18 +724,14 @@ class Market:
             return cached
         n = len(table)
         names = table.names
-        kind = table.kind
         bases = table.underlyings
         index_of_base = np.array([self.index.get(b, math.nan) for b in bases], dtype=np.float64)
         index = index_of_base[table.underlying] if n else np.zeros(0)
         forward = np.full(n, math.nan)
         source = np.full(n, -1, dtype=np.int8)
         sigma = np.zeros(n)
-        t = self.years_to(table.expiration_ms)
-        dated = (kind == KIND_OPTION) | (kind == KIND_FUTURE)
-        t = np.where(dated, t, 0.0)
-        expired = dated & (t <= 0)
-        t = np.where(expired, 0.0, t)
+        priced = table.priced_rows()
+        t, expired = self._times(table, priced.dated)
 
         if self.max_age is not None and n:
             # Every margin method reads the index (USD conversion, price ranges): a stale one is refused.
@@ -748,8 +749,7 @@ class Market:
                 raise MarketDataError(f"{name}: no {base} index price in the market ({what})", name)
 
         # Futures and perpetuals: their own mark.
-        for row in np.flatnonzero((kind == KIND_FUTURE) | (kind == KIND_PERPETUAL)).tolist():
-            name = str(names[row])
+        for row, name in priced.futures:
             mark = self.marks.get(name)
             if mark is None:
                 raise MarketDataError(f"{name}: no mark price in the market", name)
@@ -758,7 +758,7 @@ class Market:
             self._check_age(name, name)
             forward[row] = mark
             source[row] = SOURCE_OWN_MARK
-        spot_rows = np.flatnonzero(kind == KIND_SPOT)
+        spot_rows = priced.spot
         need_index(spot_rows, "spot is valued on the index")
         forward[spot_rows] = index[spot_rows]
         source[spot_rows] = SOURCE_INDEX
@@ -822,8 +822,8 @@ class Market:
         resolved = ResolvedMarket(
             forward=_readonly(forward),
             sigma=_readonly(sigma),
-            t=_readonly(t),
-            expired=_readonly(expired),
+            t=t,
+            expired=expired,
             forward_source=_readonly(source),
             index=_readonly(index),
             valuation_time=self.valuation_time,
@@ -831,6 +831,21 @@ class Market:
         self._resolved[table] = resolved
         self._resolved_some = True
         return resolved
+
+    def _times(
+        self, table: InstrumentTable, dated: npt.NDArray[np.bool_]
+    ) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
+        """(years to expiry, expired) per row of ``table`` (``dated``: its rows with an expiry), read-only, kept
+        per table while the valuation time holds (an index move resolves the same table again)."""
+        kept = self._time_columns.get(table)
+        if kept is not None and kept[0] == self._valuation_ms:
+            return kept[1], kept[2]
+        t = np.where(dated, self.years_to(table.expiration_ms), 0.0)
+        expired = dated & (t <= 0)
+        t = _readonly(np.where(expired, 0.0, t))
+        expired = _readonly(expired)
+        self._time_columns[table] = (self._valuation_ms, t, expired)
+        return t, expired
 
     def _vol_from_marks(
         self, table: InstrumentTable, rows: npt.NDArray[np.intp], forward: FloatArray, t: FloatArray

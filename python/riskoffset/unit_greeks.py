@@ -87,6 +87,15 @@ def option_greeks(
     )
 
 
+def option_value_delta(
+    is_call: npt.NDArray[np.bool_], forward: FloatArray, strike: FloatArray, t: FloatArray, rate: float, sigma: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """(value V in USD, delta) per option: `option_greeks`' first two, from the same kernel asked for them alone
+    (the same bits: tested)."""
+    out = kernel_greeks(is_call, forward, strike, t, rate, sigma, greeks=("price", "delta"))
+    return np.asarray(out["price"]), np.asarray(out["delta"])
+
+
 def premium_adjusted(delta: FloatArray, value: FloatArray, forward: FloatArray, inverse: Any) -> FloatArray:
     """The delta Deribit's totals count: delta minus the coin mark V / F for inverse options, delta for
     linear ones."""
@@ -131,11 +140,7 @@ def instrument_greeks(
     m = dict(zip(MEASURES, by_measure))
     forward = resolved.forward
     kind = table.kind
-    futures = (kind == KIND_FUTURE) | (kind == KIND_PERPETUAL)
-    inverse_futures = futures & (table.settlement == INVERSE)
-    # Futures and spot: 1 coin per unit (linear), 1/F coin per USD of face (inverse); options below.
-    plain = np.where(futures | (kind == KIND_SPOT), 1.0, 0.0)
-    np.divide(1.0, forward, out=plain, where=inverse_futures)
+    plain = _plain_deltas(table, forward)
     m["delta"][:] = plain
     m["delta_pa"][:] = plain
     spot = kind == KIND_SPOT
@@ -177,4 +182,46 @@ def instrument_greeks(
     return InstrumentGreeks(table, resolved, g)
 
 
-__all__ = ["MEASURES", "RAW_UNITS", "InstrumentGreeks", "instrument_greeks", "option_greeks", "premium_adjusted"]
+def _plain_deltas(table: InstrumentTable, forward: FloatArray) -> FloatArray:
+    """Per row, the coin delta of futures and spot: 1 coin per unit (linear), 1/F coin per USD of face
+    (inverse); 0 for options (priced apart)."""
+    kind = table.kind
+    futures = (kind == KIND_FUTURE) | (kind == KIND_PERPETUAL)
+    plain = np.where(futures | (kind == KIND_SPOT), 1.0, 0.0)
+    np.divide(1.0, forward, out=plain, where=futures & (table.settlement == INVERSE))
+    return plain
+
+
+def instrument_values(
+    table: InstrumentTable, market: Market, resolved: ResolvedMarket
+) -> tuple[FloatArray, FloatArray]:
+    """Per row of ``table``: an option's value per unit in its settlement currency (coin when coin-settled; 0
+    for the other instruments) and the premium-adjusted delta, `instrument_greeks`' ``value_coin`` or
+    ``value_usd`` and ``delta_pa`` by the same arithmetic, for a caller that needs nothing else (the live
+    engine's revaluation of a coin's instruments on every index tick): the options priced for price and delta
+    alone."""
+    value = np.zeros(len(table))
+    delta_pa = _plain_deltas(table, resolved.forward)
+    options = np.flatnonzero(table.kind == KIND_OPTION)
+    if len(options):
+        f = resolved.forward[options]
+        inverse = table.settlement[options] == INVERSE
+        v, delta = option_value_delta(
+            table.flag[options] > 0, f, table.strike[options], resolved.t[options], market.rate, resolved.sigma[options]
+        )
+        value[options] = np.where(inverse, v / f, v)
+        delta_pa[options] = premium_adjusted(delta, v, f, inverse)
+    delta_pa[resolved.expired] = 0.0  # settled: no risk left (`instrument_greeks`)
+    return value, delta_pa
+
+
+__all__ = [
+    "MEASURES",
+    "RAW_UNITS",
+    "InstrumentGreeks",
+    "instrument_greeks",
+    "instrument_values",
+    "option_greeks",
+    "option_value_delta",
+    "premium_adjusted",
+]

@@ -15,12 +15,15 @@ from .._types import IntArray
 from ..accounts.deltas import unit_deltas
 from ..instruments import INVERSE, KIND_FUTURE, KIND_OPTION, KIND_PERPETUAL, InstrumentTable
 from ..margining.grid import instrument_scenarios, underlying_index
-from ..margining.portfolio import bind_option_reprice, key_matrix, option_vectors, vectors_of_rows
+from ..margining.portfolio import bind_option_reprice, key_matrix_at, option_vectors, vectors_of_rows
 from ..margining.scenarios import OptionColumns, ScenarioSet, revalue_options
 from ..margining.standard import UnitMargins, option_unit_margins, unit_margins
-from ..unit_greeks import instrument_greeks, option_greeks, premium_adjusted
+from ..unit_greeks import instrument_greeks, instrument_values, option_greeks, premium_adjusted
 from .engine_state import EngineState
 from .undo import Undo
+
+# The margin methods whose per-instrument inputs read more than the values and deltas (`_write_values`).
+_GREEKS_READERS = ("deribit-standard", "grid")
 
 
 class Repricing(EngineState):
@@ -42,20 +45,17 @@ class Repricing(EngineState):
         tick leaves alone (`scenarios.OptionColumns`), stamped with what its forward and time resolved from
         (`Market.forward_stamp`): a vol tick reprices the option on them while the stamp holds.  Returns the
         columns per underlying code of ``sub`` (what `vectors_of_rows` reads for all of ``sub``'s rows)."""
-        kind = sub.kind
-        options = np.flatnonzero(kind == KIND_OPTION)
-        codes = sub.underlying[options]
         built: dict[int, OptionColumns] = {}
-        for code in np.unique(codes).tolist():
-            mine = options[codes == code]
+        for code, mine in sub.options_by_underlying():
             base = sub.underlyings[code]
             scenarios = self._shock_scenarios(base)
             columns = built[code] = OptionColumns.of(sub, resolved, mine, scenarios)
+            at = rows[mine]
             for kept, column in zip(self._option_columns, columns):
-                kept[rows[mine]] = column
-            stamp = self.market.forward_stamp(base)
-            for r in rows[mine].tolist():
-                self._stamps[r] = stamp
+                kept[at] = column
+            stamp, stamps = self.market.forward_stamp(base), self._stamps
+            for r in at.tolist():
+                stamps[r] = stamp
         return built
 
     def _shock_scenarios(self, base: str) -> ScenarioSet | None:
@@ -67,11 +67,18 @@ class Repricing(EngineState):
 
     def _write_values(self, rows: IntArray, sub: InstrumentTable, resolved: Any) -> Any:
         """The values, deltas and marks of the instruments ``rows`` (``sub`` their table, ``resolved`` their
-        market columns); returns their `instrument_greeks`."""
-        g = instrument_greeks(sub, self.market, resolved)
-        value = np.where(sub.settlement == INVERSE, g["value_coin"], g["value_usd"])
-        self._unit_value[rows] = np.where(sub.kind == KIND_OPTION, value, 0.0)
-        self._unit_delta[rows] = unit_deltas(sub, g["delta_pa"])
+        market columns); returns their `instrument_greeks` where standard margin or a grid reads them, else None
+        (the values and deltas alone, `instrument_values`: a fifth of a small venue's index tick went to the
+        other measures)."""
+        if self.method not in _GREEKS_READERS:
+            g = None
+            value, delta_pa = instrument_values(sub, self.market, resolved)
+        else:
+            g = instrument_greeks(sub, self.market, resolved)
+            value = np.where(sub.kind == KIND_OPTION, np.where(sub.settlement == INVERSE, g["value_coin"], g["value_usd"]), 0.0)
+            delta_pa = g["delta_pa"]
+        self._unit_value[rows] = value
+        self._unit_delta[rows] = unit_deltas(sub, delta_pa)
         futures = (sub.kind == KIND_FUTURE) | (sub.kind == KIND_PERPETUAL)
         self._mark[rows] = np.where(futures, resolved.forward, math.nan)
         return g
@@ -222,7 +229,7 @@ class Repricing(EngineState):
             if not np.array_equal(index, self._keys.index):
                 self._moves_cache = None
                 self._keys = dataclasses.replace(self._keys, index=index)
-                self._inputs = dataclasses.replace(self._inputs, key_matrix=key_matrix(self._p, self._keys))
+                self._inputs = dataclasses.replace(self._inputs, key_matrix=key_matrix_at(self._inputs.key_matrix, index))
 
     def _sub_table(self, rows: IntArray) -> InstrumentTable:
         """The instrument table's rows ``rows`` (kept: a tick of a coin reprices the same rows every time)."""

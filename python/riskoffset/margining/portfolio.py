@@ -352,6 +352,17 @@ def key_matrix(params: PMParameters, keys: VectorKeys) -> FloatArray:
     return np.array(rows, dtype=np.float64).reshape(len(rows), len(_core.margin.KEY_FIELDS))
 
 
+_INDEX_FIELD = _core.margin.KEY_FIELDS.index("index")
+
+
+def key_matrix_at(matrix: FloatArray, index: FloatArray) -> FloatArray:
+    """`key_matrix` of the same keys at other index prices (one per key): the index is the only market field
+    (a live index tick moves it alone)."""
+    out = matrix.copy()
+    out[:, _INDEX_FIELD] = index
+    return out
+
+
 def pm_inputs(
     book: Book, market: Market, params: Any = None
 ) -> tuple[PMParameters, VectorKeys, PMInputs, tuple[tuple[str, ...], ...]]:
