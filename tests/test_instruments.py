@@ -278,4 +278,25 @@ def test_option_expiries_group_every_option_once_by_underlying_and_expiry() -> N
         rows = options[members]
         assert (table.underlying[rows] == code).all() and (table.expiration_ms[rows] == ms).all()
         assert np.array_equal(members, np.sort(members)) and (layout.group_of[members] == j).all()
+        assert layout.sizes[j] == len(members) and layout.firsts[j] == members[0]
+    assert len(layout.sizes) == len(layout.firsts) == len(layout.groups)
     assert table.take(np.arange(10)).option_expiries() is not layout  # a sub-table has its own
+    futures = np.flatnonzero(table.kind != KIND_OPTION)[:3]
+    assert table.take(futures).option_expiries().sizes == []  # no options, no groups
+
+
+def test_priced_rows_and_options_by_underlying() -> None:
+    """The rows a market prices by their own mark, on the index, with an expiry; the options per underlying."""
+    from riskoffset.instruments import KIND_FUTURE, KIND_PERPETUAL, KIND_SPOT
+
+    table = ro.InstrumentTable.from_names(["BTC-PERPETUAL", "ETH-25DEC26-3500-C", "BTC_USDC", "BTC-25DEC26",
+                                           "BTC-25DEC26-90000-P", "ETH-PERPETUAL"])  # fmt: skip
+    priced = table.priced_rows()
+    assert priced is table.priced_rows()
+    want = np.flatnonzero((table.kind == KIND_FUTURE) | (table.kind == KIND_PERPETUAL))
+    assert priced.futures == [(int(r), str(table.names[r])) for r in want]
+    assert np.array_equal(priced.spot, np.flatnonzero(table.kind == KIND_SPOT))
+    assert np.array_equal(priced.dated, (table.kind == KIND_OPTION) | (table.kind == KIND_FUTURE))
+    btc, eth = table.underlyings.index("BTC"), table.underlyings.index("ETH")
+    want_groups = sorted([(btc, [4]), (eth, [1])])
+    assert [(c, m.tolist()) for c, m in table.options_by_underlying()] == want_groups

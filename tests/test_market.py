@@ -477,3 +477,19 @@ def test_one_option_quote_is_checked_as_check_update_checks_it(
                 assert [type(v) for v in got.values()] == [type(v) for v in want.values()]
     else:  # (left to the full checks: a value of another type than float, or a mark of 0, which no ticker has)
         assert mark_price == 0.0 or any(v is not None and type(v) is not float for v in (mark_iv, mark_price, forward))
+
+
+def test_the_curve_interpolation_is_numpys_bit_for_bit() -> None:
+    """The forward curve is interpolated in Python floats by np.interp's arithmetic: the same bits at random
+    points of random curves, at their knots and next to them."""
+    from riskoffset.market import _interp
+
+    rng = np.random.default_rng(7)
+    for _ in range(300):
+        xp = np.concatenate(([0.0], np.sort(rng.uniform(0.001, 3.0, rng.integers(1, 12)))))
+        fp = np.concatenate(([0.0], rng.normal(0.0, 0.05, len(xp) - 1)))
+        x = np.concatenate((rng.uniform(xp[0], xp[-1], 20), xp[1:-1], np.nextafter(xp[1:-1], 0.0)))
+        x = x[(x > xp[0]) & (x < xp[-1])]
+        want = np.interp(x, xp, fp)
+        got = np.array([_interp(v, xp.tolist(), fp.tolist()) for v in x.tolist()])
+        assert np.array_equal(got, want)

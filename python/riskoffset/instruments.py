@@ -327,6 +327,8 @@ class OptionExpiries:
     names: list[str]  # their names
     groups: list[tuple[int, int, IntArray]]  # (underlying code, expiration_ms, positions in `rows`), ascending
     group_of: IntArray  # per option (position in `rows`): its group
+    sizes: list[int]  # per group: its number of options
+    firsts: list[int]  # per group: its first option (position in `rows`)
 
 
 class InstrumentTable:
@@ -498,6 +500,8 @@ class InstrumentTable:
                     for k, m in zip(unique_keys.tolist(), members)
                 ],
                 group_of=_readonly(inverse),
+                sizes=[len(m) for m in members[: len(unique_keys)]],
+                firsts=[int(m[0]) for m in members[: len(unique_keys)]],
             )
         return cached
 

@@ -34,6 +34,7 @@ Why one module of ~570 lines: the snapshot, its forward curves and the resolver 
 
 from __future__ import annotations
 
+import bisect
 import functools
 import io
 import math
@@ -682,17 +683,19 @@ class Market:
         curve and the index exist), the expiries at once."""
         t_points, f_points = self._curve(base)
         spot = self.index[base]
-        t_at = np.concatenate(([0.0], t_points))  # the curve from t = 0 (the index) on, in ln(F / spot)
-        y_at = np.concatenate(([0.0], np.log(f_points / spot)))
-        t = self.years_to(expiration_ms)
+        # The curve from t = 0 (the index) on, in ln(F / spot), as Python floats: a curve has a point per listed
+        # future, and numpy's calls on a few points cost an index move more than their arithmetic.
+        t_at = [0.0, *t_points.tolist()]
+        y_at = [0.0, *np.log(f_points / spot).tolist()]
+        last_t, last_y = t_at[-1], y_at[-1]
         out = []
-        for t_j, y_j in zip(t.tolist(), np.interp(t, t_at, y_at).tolist()):
+        for t_j in self.years_to(expiration_ms).tolist():
             if t_j <= 0:
                 out.append(spot)  # at expiry the forward is spot: the curve's t = 0 point
-            elif t_j >= t_at[-1]:
-                out.append(spot * math.exp(y_at[-1] * t_j / t_at[-1]))  # the last point's annualised basis continues
+            elif t_j >= last_t:
+                out.append(spot * math.exp(last_y * t_j / last_t))  # the last point's annualised basis continues
             else:
-                out.append(spot * math.exp(y_j))
+                out.append(spot * math.exp(_interp(t_j, t_at, y_at)))
         return out
 
     def _curve_forward(self, base: str, expiration_ms: int) -> float:
@@ -787,20 +790,25 @@ class Market:
             if self.max_age is not None:
                 for nm in option_names:
                     self._check_age(nm, nm)
-            own = np.fromiter(map(self.forwards.get, option_names, repeat(math.nan)), np.float64, n_options)
+            if self.forwards:
+                own = np.fromiter(map(self.forwards.get, option_names, repeat(math.nan)), np.float64, n_options)
+            else:
+                own = np.full(n_options, math.nan)
             # Per expiry, counted for all of them at once: how many options lack their own forward, and the first
             # that does (it names the expiry in an error).
             n_groups = len(layout.groups)
             lacking = np.flatnonzero(np.isnan(own))
-            n_lacking = np.bincount(layout.group_of[lacking], minlength=n_groups).tolist()
-            first_lacking = np.full(n_groups, n_options, dtype=np.int64)
-            np.minimum.at(first_lacking, layout.group_of[lacking], lacking)
+            if len(lacking) == n_options:  # (no option has a forward of its own: every expiry's options lack one)
+                n_lacking, firsts = layout.sizes, layout.firsts
+            else:
+                n_lacking = np.bincount(layout.group_of[lacking], minlength=n_groups).tolist()
+                first_lacking = np.full(n_groups, n_options, dtype=np.int64)
+                np.minimum.at(first_lacking, layout.group_of[lacking], lacking)
+                firsts = first_lacking.tolist()
             expiry_fw = np.full(n_groups, math.nan)
             expiry_src = np.full(n_groups, SOURCE_OPTION_FORWARD, dtype=np.int8)
             on_curve: dict[str, list[tuple[int, int]]] = {}  # base -> (group, expiry) interpolated on its curve
-            for j, ((code, ms, members), short, first) in enumerate(
-                zip(layout.groups, n_lacking, first_lacking.tolist())
-            ):
+            for j, ((code, ms, members), short, first) in enumerate(zip(layout.groups, n_lacking, firsts)):
                 base = bases[code]
                 if short:
                     expiry_fw[j], expiry_src[j] = self._expiry_quote(base, ms, str(names[options[first]]))
@@ -917,6 +925,16 @@ class Market:
         if gap.any():
             i = int(np.flatnonzero(gap)[0])
             self._check_gap(str(names[rows[i]]), float(own[i]), reference[0], "its underlying_price", reference[1])
+
+
+def _interp(x: float, xp: list[float], fp: list[float]) -> float:
+    """``np.interp(x, xp, fp)`` for ``xp[0] < x < xp[-1]`` (``xp`` ascending), by its arithmetic (the same bits:
+    tested against it)."""
+    j = bisect.bisect_right(xp, x) - 1
+    if xp[j] == x:
+        return fp[j]
+    slope = (fp[j + 1] - fp[j]) / (xp[j + 1] - xp[j])
+    return slope * (x - xp[j]) + fp[j]
 
 
 def _readonly(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
