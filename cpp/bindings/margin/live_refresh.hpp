@@ -457,7 +457,7 @@ class LiveRefresh {
   riskoffset::PmBook book_;
   riskoffset::PmLiveKeys live_;
   double *key_initial_ = nullptr, *key_maintenance_ = nullptr, *key_worst_pnl_ = nullptr;
-  const bool* worst_stale_ = nullptr;  // [row, key]: that worst scenario index awaits a search (the engine's marks)
+  bool* worst_stale_ = nullptr;  // [row, key]: that worst scenario index awaits a search (PmLiveKeys::stale)
   std::int64_t* key_worst_index_ = nullptr;
 };
 

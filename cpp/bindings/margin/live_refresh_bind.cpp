@@ -293,8 +293,7 @@ void LiveRefresh::bind_pm(const py::dict& d, const py::dict& state) {
   live_.maintenance = key_maintenance_ = state_array<double>(state, "key_maintenance", nkk);
   live_.worst_index = key_worst_index_ = state_array<std::int64_t>(state, "key_worst_index", nkk);
   live_.worst_pnl = key_worst_pnl_ = state_array<double>(state, "key_worst_pnl", nkk);
-  worst_stale_ = live_array<bool>(state, "worst_stale").data();
-  RO_CHECK(live_array<bool>(state, "worst_stale").size() == nkk, "worst_stale must be rows x keys");
+  live_.stale = worst_stale_ = state_array<bool>(state, "worst_stale", nkk);
   book_.n_instruments = n_instr_, book_.key = key_filtered_.data(), book_.vectors = vectors_.data();
   book_.delta = delta_.data(), book_.column = column_.data(), book_.t_column = t_column_.data();
   book_.n_columns = n_cols, book_.keys = keys_.data(), book_.n_keys = n_keys_;

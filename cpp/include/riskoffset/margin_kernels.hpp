@@ -169,6 +169,9 @@ struct PmLiveKeys {
   double* worst_pnl = nullptr;
   bool find_worst = true;
   const PmLiveValues* values = nullptr;  // optional: the settle's sums of the same positions
+  // Optional, per [row, key]: whether its worst_index awaits a search.  Set where a key is recomputed without
+  // find_worst, cleared where it is searched (the engine's queries search the marked ones).
+  bool* stale = nullptr;
 };
 
 using PmLiveKernel = void (*)(const PmBook&, const PmShape&, const PmLiveKeys&, const PmScratch&,

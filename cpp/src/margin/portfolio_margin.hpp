@@ -392,6 +392,7 @@ void pm_live_kernel(const PmBook& book, const PmShape& shape, const PmLiveKeys& 
     for (std::size_t k = 0; k < n_keys; ++k) {
       if (!live.key_on[k]) continue;
       const std::size_t cell = base + k;
+      if (live.stale) live.stale[cell] = !live.find_worst;
       if (!scratch.used[k]) {
         live.initial[cell] = 0.0, live.maintenance[cell] = 0.0, live.worst_index[cell] = -1;
         live.worst_pnl[cell] = 0.0;

@@ -208,14 +208,13 @@ class MarketUpdates(EngineState):
         columns = self._option_columns
         kept_forward = columns.forward[row]
         keys = self._inputs.instrument_key[row : row + 1]
-        # Many holders: their worst scenarios are searched when a query shows them, as `_refresh` defers them.
+        # Many holders: their worst scenarios are searched when a query shows them, as `_refresh` defers them (the
+        # compiled call marks them in `_worst_stale`).
         find_worst = len(holders) < self.LAZY_WORST_ACCOUNTS
         try:
             reprice = self._kept_repricer(row, update.forwards[name] if forwards else m.forwards.get(name))
             starts, ends = self._spans(holders)
             p = self.positions
-            if not find_worst:
-                self._mark_stale(holders, keys, True)  # (a refusal leaves them marked: they are searched again)
             status, moved, before, captured = self._bound_refresh(keys).option_tick(
                 reprice, row, sigma, starts, ends, p.indices, p.quantity, p.average, holders, self.TOP_CONTRIBUTORS,
                 p.trusted, find_worst,
@@ -228,8 +227,6 @@ class MarketUpdates(EngineState):
             if status == -2:
                 return False
             raise self._not_finite(status)
-        if not find_worst and len(moved):
-            self._mark_stale(holders[moved], keys, False)  # the call searched the accounts whose level changed
         m.apply(update)
         if q.timestamp is not None:
             self._last_time[name] = int(q.timestamp)

@@ -95,9 +95,8 @@ class Recomputation(EngineState):
         starts, ends = self._spans(rows)
         if find_worst is None:  # (the worst scenario's index: searched below LAZY_WORST_ACCOUNTS accounts)
             find_worst = len(rows) < self.LAZY_WORST_ACCOUNTS
-        if not find_worst and self.pm:
-            self._mark_stale(None if every else rows, keys, True)  # before the call: a failure midway leaves them marked
-        # (with emit, the call captures the accounts whose level changes for their events, while in cache)
+        # (the call marks in `_worst_stale` the keys whose worst scenario it leaves to the queries, clears those it
+        # searched; with emit, it captures the accounts whose level changes for their events, while in cache)
         bad, moved, before, captured = self._bound_refresh(keys)(
             starts, ends, p.indices, p.quantity, p.average, rows, find_worst, self.TOP_CONTRIBUTORS if emit else 0,
             p.trusted,
@@ -105,8 +104,6 @@ class Recomputation(EngineState):
         p.trusted = p.trusted or every  # (a refresh of every account checked every segment)
         if bad >= 0:
             raise self._not_finite(bad)
-        if not find_worst and self.pm and len(moved):
-            self._mark_stale(rows[moved], keys, False)  # the call searched the accounts whose level changed
         if emit and len(moved):
             self._emit_rows(rows[moved], before.tolist(), timestamp, captured)
 
@@ -130,16 +127,6 @@ class Recomputation(EngineState):
         labels = [p.labels[a] for a in rows.tolist()]
         initial, maintenance = span.margins(labels, indptr, indices, quantity, self._col, len(self.currencies))
         self._initial[rows], self._maintenance[rows] = initial, maintenance
-
-    def _mark_stale(self, rows: IntArray | None, keys: IntArray | None, stale: bool) -> None:
-        """Mark the worst scenario indices of accounts ``rows`` (every account when None) on the vector ``keys``
-        (all when None) as awaiting `_fresh_worst`, or as found."""
-        if rows is None:
-            self._worst_stale[:, slice(None) if keys is None else keys] = stale  # columns, no gather
-        elif keys is None:
-            self._worst_stale[rows] = stale
-        else:
-            self._worst_stale[rows[:, None], keys] = stale
 
     def _fresh_worst(self, rows: IntArray) -> None:
         """Find the worst scenario of those of ``rows`` whose last recomputation left it on some key (a bulk
