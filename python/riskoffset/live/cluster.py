@@ -23,7 +23,7 @@ import os
 import pickle
 import threading
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,7 +46,7 @@ from .engine import (
     write_atomic,
 )
 from .engine_state import _locked
-from .events import Event
+from .events import Event, EventFeed
 from .messages import BalanceUpdate, MessageError, TradeUpdate, parse_notification
 from .savepoints import Savepoints
 
@@ -277,7 +277,7 @@ class _Routing:
         return label, shard
 
 
-class ClusterEngine:
+class ClusterEngine(EventFeed):
     """`RiskEngine` with its accounts spread over a Dask cluster (module doc).
 
     book, market, method, params, balances, and the keyword options (cross, collateral, dynamic_collateral,
@@ -642,17 +642,6 @@ class ClusterEngine:
         if pending:
             units.append((("updates", pending), every, True))
         return units
-
-    # ------------------------------------------------------------------ events
-    @_locked
-    def subscribe(self, callback: Callable[[Event], None]) -> None:
-        """Call ``callback(event)`` for every event, as it reaches this client."""
-        self._callbacks.append(callback)
-
-    def events(self) -> Iterator[Event]:
-        """The events not yet read, oldest first (each is given once)."""
-        while self._events:
-            yield self._events.popleft()
 
     # ------------------------------------------------------------------ queries
     def _query(self, method: str, *args: Any) -> list[Any]:

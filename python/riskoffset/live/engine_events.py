@@ -5,22 +5,21 @@ subscribers once the update is complete.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .. import _core
 from .._types import IntArray
-from .engine_state import EngineState, _locked
-from .events import Event, EventBatch
+from .engine_state import EngineState
+from .events import Event, EventBatch, EventFeed
 from .figures import Contributors, FigureColumns
 
 if TYPE_CHECKING:
     from .._core.margin import Captured
 
 
-class EngineEvents(EngineState):
+class EngineEvents(EngineState, EventFeed):
     """Events of accounts whose level moved (module doc)."""
 
     def _emit(self, row: int, was: int, now: int, timestamp: int | None, captured: Captured | None = None) -> None:
@@ -52,16 +51,6 @@ class EngineEvents(EngineState):
         for event in pending:
             for callback in self._callbacks:
                 callback(event)
-
-    @_locked
-    def subscribe(self, callback: Callable[[Event], None]) -> None:
-        """Call ``callback(event)`` for every event, as it happens."""
-        self._callbacks.append(callback)
-
-    def events(self) -> Iterator[Event]:
-        """The events not yet read, oldest first (each is given once)."""
-        while self._events:
-            yield self._events.popleft()
 
     def _captured_columns(self, rows: IntArray, captured: Captured) -> tuple[FigureColumns, Contributors | None]:
         """The figures and contributors of the accounts ``rows`` from what `LiveRefresh` captured of them (figures,

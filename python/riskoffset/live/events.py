@@ -8,7 +8,9 @@ time an account's level changes, once per crossing: ``margin_call`` or ``liquida
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from .figures import LEVELS, Contributors, FigureColumns
@@ -189,4 +191,24 @@ class Event:
         self._change = (kind, level, previous)
 
 
-__all__ = ["LEVELS", "Event", "EventBatch", "level_change"]
+
+class EventFeed:
+    """How events reach their readers, on one engine as on a cluster's client: callbacks called as each event
+    arrives, and an iterator over those not yet read."""
+
+    _events: deque[Event]
+    _callbacks: list[Callable[[Event], None]]
+    _lock: threading.RLock
+
+    def subscribe(self, callback: Callable[[Event], None]) -> None:
+        """Call ``callback(event)`` for every event, as it happens (on a cluster's client, as it arrives)."""
+        with self._lock:
+            self._callbacks.append(callback)
+
+    def events(self) -> Iterator[Event]:
+        """The events not yet read, oldest first (each is given once)."""
+        while self._events:
+            yield self._events.popleft()
+
+
+__all__ = ["LEVELS", "Event", "EventBatch", "EventFeed", "level_change"]

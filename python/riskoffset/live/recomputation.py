@@ -144,10 +144,10 @@ class Recomputation(EngineState):
             stale = np.unique(rows[flags.any(axis=1)])
         p = self.positions
         starts, ends = p.ranges(stale)  # not `_spans`: its one kept range is a vol tick's holders
+        # (the compiled pass clears their marks in `_worst_stale` as it searches them)
         bad, _, _, _ = self._bound_refresh(None)(starts, ends, p.indices, p.quantity, p.average, stale, True)
         if bad >= 0:
             raise self._not_finite(bad)
-        self._worst_stale[stale] = False
 
     def _not_finite(self, row: int) -> ValueError:
         return ValueError(f"account {self.positions.labels[row]!r}: a margin or equity figure is not a finite "
