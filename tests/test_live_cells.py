@@ -1,8 +1,8 @@
-"""The live refresh's settle cells (riskoffset.live.cells): an account's options value and futures P&L kept
-per (underlying, settlement currency) cell, so that an index tick of one coin re-sums that coin's cells only.
-After any sequence of updates the kept cells equal the sums of the accounts' positions (numpy) and every
-figure is exactly that of a recomputation of every account, and a coin's tick leaves the other coins' cells as
-they were."""
+"""The live refresh's settle cells (riskoffset.live.cells): an account's options value and futures P&L (and under
+standard margin its IM and MM) kept per (underlying, settlement currency) cell, so that an index tick of one coin
+re-sums that coin's cells only.  After any sequence of updates the kept cells equal the sums of the accounts'
+positions (numpy) and every figure is exactly that of a recomputation of every account, and a coin's tick leaves
+the other coins' cells as they were."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import pytest
 import riskoffset as ro
 from riskoffset.accounts.equity import futures_unrealised_pnl
 from riskoffset.live.cells import MAX_SEGMENTS, settle_cells
+from riskoffset.margining.standard import margins_of_positions
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 from benchlib import exchange_book
@@ -24,8 +25,9 @@ from test_live_engine import restored_without
 
 MARKET = ro.Market.sample()
 LATE_BTC = "BTC-25DEC26-"  # (a BTC expiry's options)
-KEPT = ("_options", "_futures", "_options_part", "_futures_part", "_initial", "_maintenance", "_key_initial",
-        "_key_maintenance", "_level")  # fmt: skip
+KEPT = ("_options", "_futures", "_options_part", "_futures_part", "_initial_part", "_maintenance_part", "_initial",
+        "_maintenance", "_key_initial", "_key_maintenance", "_level")  # fmt: skip
+CELLED = ("deribit-pm", "deribit-standard")  # the methods whose engines keep settle cells
 USD = ("margin_balance", "initial_usd", "maintenance_usd", "available", "ratio")  # (settled where read: `_figures`)
 
 
@@ -61,9 +63,9 @@ def _kept(engine: ro.RiskEngine) -> dict[str, Any]:
     return {**kept, **dict(zip(USD, engine._figures(np.arange(len(engine.positions), dtype=np.int64))[1]))}
 
 
-def _cells_by_numpy(engine: ro.RiskEngine) -> tuple[Any, Any]:
-    """Each account's options value and futures P&L per cell, summed here over its positions (an independent
-    reference: numpy, in another order)."""
+def _cells_by_numpy(engine: ro.RiskEngine) -> tuple[Any, Any, Any, Any]:
+    """Each account's options value, futures P&L and (under standard margin, else zeros) IM and MM per cell,
+    summed here over its positions (an independent reference: numpy, in another order)."""
     cells, p = engine._cells, engine.positions
     assert cells is not None
     n = len(p)
@@ -75,59 +77,121 @@ def _cells_by_numpy(engine: ro.RiskEngine) -> tuple[Any, Any]:
     fut = engine._future[rows]
     pnl = futures_unrealised_pnl(q[fut], p.average[at][fut], engine._mark[rows][fut], engine._inverse[rows][fut])
     np.add.at(futures, (account[fut], cells.cell_of[rows][fut]), pnl)
-    return options, futures
+    initial, maintenance = np.zeros((n, len(cells))), np.zeros((n, len(cells)))
+    if engine._standard is not None:
+        im, mm = margins_of_positions(engine._standard, rows, q)
+        np.add.at(initial, (account, cells.cell_of[rows]), im)
+        np.add.at(maintenance, (account, cells.cell_of[rows]), mm)
+    return options, futures, initial, maintenance
 
 
-def _cells_in_position_order(engine: ro.RiskEngine, a: int) -> tuple[list[float], list[float]]:
+def _cells_in_position_order(engine: ro.RiskEngine, a: int) -> tuple[list[float], ...]:
     """Account ``a``'s cells summed here in plain floats (each product rounded, then added) in the order the
-    settle documents: its positions by instrument row, the options' values in runs of one cell (each run summed
-    on its own, then added to its cell), each futures P&L added to its cell.  Every path of the refresh must
-    give these bits, whichever part of the positions an update reads and whichever loop reads them."""
+    settle documents: its positions by instrument row, the options' values (and under standard margin each
+    position's IM and MM) in runs of one cell (each run summed on its own, then added to its cell), each futures
+    P&L added to its cell.  Every path of the refresh must give these bits, whichever part of the positions an
+    update reads and whichever loop reads them."""
     cells, p = engine._cells, engine.positions
     assert cells is not None
     options, futures = [0.0] * len(cells), [0.0] * len(cells)
-    run_cell, run = 0, 0.0
-    for at in range(int(p.start[a]), int(p.end[a])):
+    initial, maintenance = [0.0] * len(cells), [0.0] * len(cells)
+    span = range(int(p.start[a]), int(p.end[a]))
+    margins = None
+    if engine._standard is not None:  # (each position's margins: `test_margin_standard` checks them)
+        margins = margins_of_positions(engine._standard, p.indices[span.start : span.stop], p.quantity[span.start : span.stop])
+    run_cell, run, run_im, run_mm = 0, 0.0, 0.0, 0.0
+    for j, at in enumerate(span):
         row, q = int(p.indices[at]), float(p.quantity[at])
         c = int(cells.cell_of[row])
         if c != run_cell:
             options[run_cell] += run
-            run_cell, run = c, 0.0
+            initial[run_cell] += run_im
+            maintenance[run_cell] += run_mm
+            run_cell, run, run_im, run_mm = c, 0.0, 0.0, 0.0
         run += q * float(engine._unit_value[row])
+        if margins is not None:
+            run_im += float(margins[0][j])
+            run_mm += float(margins[1][j])
         if engine._future[row]:
             average, mark = float(p.average[at]), float(engine._mark[row])
             futures[c] += q * (1.0 / average - 1.0 / mark) if engine._inverse[row] else q * (mark - average)
     options[run_cell] += run
-    return options, futures
+    initial[run_cell] += run_im
+    maintenance[run_cell] += run_mm
+    return options, futures, initial, maintenance
+
+
+def _in_cell_order(engine: ro.RiskEngine, parts: Any, currency: int) -> float:
+    """One currency's sum of an account's cells ``parts``, added in cell order (as the refresh adds them)."""
+    cells = engine._cells
+    assert cells is not None
+    total = 0.0
+    for c in np.flatnonzero(cells.currency == currency).tolist():
+        total += float(parts[c])
+    return total
 
 
 def _assert_same_as_from_scratch(engine: ro.RiskEngine, step: str) -> None:
+    standard = engine._standard is not None
     for a in range(0, len(engine.positions), 7):
-        options_a, futures_a = _cells_in_position_order(engine, a)
+        options_a, futures_a, initial_a, maintenance_a = _cells_in_position_order(engine, a)
         assert engine._options_part[a].tolist() == options_a, (step, a)
         assert engine._futures_part[a].tolist() == futures_a, (step, a)
-    options, futures = _cells_by_numpy(engine)
+        if standard:  # its margins per cell, and per currency the cells' sums in cell order
+            assert engine._initial_part[a].tolist() == initial_a, (step, a)
+            assert engine._maintenance_part[a].tolist() == maintenance_a, (step, a)
+            for c in range(len(engine.currencies)):
+                assert engine._initial[a, c] == _in_cell_order(engine, initial_a, c), (step, a, c)
+                assert engine._maintenance[a, c] == _in_cell_order(engine, maintenance_a, c), (step, a, c)
+    options, futures, initial, maintenance = _cells_by_numpy(engine)
     np.testing.assert_allclose(engine._options_part, options, rtol=1e-12, atol=1e-9, err_msg=f"options after {step}")
     np.testing.assert_allclose(engine._futures_part, futures, rtol=1e-12, atol=1e-9, err_msg=f"futures after {step}")
+    if standard:
+        np.testing.assert_allclose(engine._initial_part, initial, rtol=1e-12, atol=1e-9, err_msg=f"IM after {step}")
+        np.testing.assert_allclose(engine._maintenance_part, maintenance, rtol=1e-12, atol=1e-9, err_msg=f"MM after {step}")
+        assert np.abs(initial).sum() > 0  # (the accounts hold short options or futures)
     kept = _kept(engine)
     engine._refresh(np.arange(len(engine.positions), dtype=np.int64), emit=False)
     for name, now in _kept(engine).items():
         np.testing.assert_array_equal(kept[name], now, err_msg=f"{name} after {step}")
 
 
-def test_only_portfolio_margin_keeps_cells() -> None:
-    """Under the other methods every update recomputes its accounts whole: no cells, the currencies' sums
-    made directly (and the figures of `test_live_engine`)."""
-    for method in ("deribit-standard", "grid"):
+def test_portfolio_and_standard_margin_keep_cells_a_grid_does_not() -> None:
+    """Under a grid every update recomputes its accounts whole: no cells, the currencies' sums made directly (and
+    the figures of `test_live_engine`).  Under portfolio and standard margin the engine keeps the cells; only
+    standard margin keeps its margins per cell (portfolio margin's are per vector key)."""
+    n = 400
+    grid = _engine("grid")
+    assert grid._cells is None and grid._options_part.shape == (n, 0) and grid._initial_part.shape == (n, 0)
+    grid.on_index("BTC", MARKET.index["BTC"] * 1.01)
+    assert np.abs(grid._options).sum() > 0  # (kept: without cells, the cells are the currencies)
+    for method in CELLED:
         engine = _engine(method)
-        assert engine._cells is None and engine._options_part.shape == (len(engine.positions), 0)
+        assert engine._cells is not None and engine._options.shape == (n, 0)
+        width = len(engine._cells) if method == "deribit-standard" else 0
+        assert engine._initial_part.shape == engine._maintenance_part.shape == (n, width)
+
+
+def test_standard_margin_in_another_currency_than_the_settlement_keeps_no_cells() -> None:
+    """Standard margin kept per cell needs each instrument's margin in the currency its value settles in: the
+    engine keeps no cells when one is not (and the refresh refuses to bind such cells)."""
+    engine = _engine("deribit-standard")
+    assert engine._standard_col is not None and engine._cells is not None
+    engine._standard_col = engine._standard_col.copy()
+    engine._standard_col[0] = (engine._settle_col[0] + 1) % len(engine.currencies)
+    assert engine._settle_cells() is None
+    engine._columns_cache = None  # (the refresh bound afresh: to the altered column, with the kept cells)
+    engine._bound_cache, engine._refresher_cache = {}, {}
+    with pytest.raises(ValueError, match="standard_col of instrument row 0: with settle cells, its settlement currency"):
         engine.on_index("BTC", MARKET.index["BTC"] * 1.01)
-        assert np.abs(engine._options).sum() > 0  # (kept: without cells, the cells are the currencies)
 
 
+@pytest.mark.parametrize("method", CELLED)
 @pytest.mark.parametrize("interleaved", [False, True])
-def test_any_sequence_of_updates_keeps_the_cells_of_a_full_recomputation(interleaved: bool, simd_target: str) -> None:
-    engine = _engine("deribit-pm", interleaved)
+def test_any_sequence_of_updates_keeps_the_cells_of_a_full_recomputation(
+    method: str, interleaved: bool, simd_target: str
+) -> None:
+    engine = _engine(method, interleaved)
     assert engine._cells is not None and len(engine._cells) >= 4  # BTC and ETH, each in its coin and USDC
     rng = np.random.default_rng(17)
     options = [n for n in sorted(MARKET.mark_iv) if n.startswith(("BTC-", "ETH-"))][::25]
@@ -163,12 +227,13 @@ def test_any_sequence_of_updates_keeps_the_cells_of_a_full_recomputation(interle
         _assert_same_as_from_scratch(engine, what)
 
 
-def test_a_coin_tick_keeps_the_other_coins_cells() -> None:
+@pytest.mark.parametrize("method", CELLED)
+def test_a_coin_tick_keeps_the_other_coins_cells(method: str) -> None:
     """A BTC tick re-sums the BTC cells and keeps the ETH ones: values planted in the ETH options' USDC and ETH
     cells survive it, and each currency's options value is its cells' sum in cell order (the engine keeps no
     column of it), planted ones included, in the account's queried equity too; the next full recomputation
-    replaces the planted values."""
-    engine = _engine("deribit-pm")
+    replaces the planted values.  Under standard margin the same holds of the IM cells and the IM."""
+    engine = _engine(method)
     cells = engine._cells
     assert cells is not None
     assert engine._options.shape == (len(engine.positions), 0)  # (derived from the cells: `_parts`)
@@ -197,7 +262,17 @@ def test_a_coin_tick_keeps_the_other_coins_cells() -> None:
     engine._options_part[a, cell] = planted
     engine._options_part[a, eth_cell] += 1.0
     btc_before = engine._options_part[a, btc_cells].copy()
+    standard = method == "deribit-standard"
+    if standard:
+        true_im = engine._initial_part[a, eth_cell]
+        engine._initial_part[a, eth_cell] += 0.5
+        btc_im_before = engine._initial_part[a, btc_cells].copy()
     engine.on_index("BTC", MARKET.index["BTC"] * 1.01)
+    if standard:
+        assert engine._initial_part[a, eth_cell] == true_im + 0.5
+        assert not np.array_equal(engine._initial_part[a, btc_cells], btc_im_before)
+        assert engine._initial[a, eth] == _in_cell_order(engine, engine._initial_part[a], eth)
+        assert engine.account(engine.positions.labels[a])["initial_ETH"] == engine._initial[a, eth]
     assert engine._options_part[a, cell] == planted
     assert not np.array_equal(engine._options_part[a, btc_cells], btc_before)  # (the BTC cells were re-summed)
     assert options_of(usdc) == cell_sum(usdc)
@@ -209,6 +284,8 @@ def test_a_coin_tick_keeps_the_other_coins_cells() -> None:
     engine._refresh(np.arange(len(engine.positions), dtype=np.int64), emit=False)
     assert engine._options_part[a, cell] == true_value
     assert options_of(eth) == eth_sum
+    if standard:
+        assert engine._initial_part[a, eth_cell] == true_im
 
 
 def test_an_engine_saved_before_the_cells_restores_with_them() -> None:
@@ -218,6 +295,31 @@ def test_an_engine_saved_before_the_cells_restores_with_them() -> None:
     engine.on_index("BTC", MARKET.index["BTC"] * 1.02)
     old = restored_without(engine, "_cells", "_options_part", "_futures_part")
     assert old._cells is not None
+    np.testing.assert_array_equal(old._options_part, engine._options_part)
+    for e in (engine, old):
+        e.on_index("ETH", MARKET.index["ETH"] * 0.98)
+        e.on_trade(e.positions.labels[3], "ETH-PERPETUAL", 100.0, MARKET.marks["ETH-PERPETUAL"])
+    for name, now in _kept(engine).items():
+        np.testing.assert_array_equal(_kept(old)[name], now, err_msg=name)
+
+
+def test_a_standard_engine_saved_before_its_margin_cells_restores_with_them() -> None:
+    """A standard-margin engine pickled while it kept no cells (as an earlier version wrote it: its options value
+    and futures P&L per currency) gets them and its margins per cell, filled from its positions, and then follows
+    the same updates to the same figures as the engine it was saved from."""
+    engine = _engine("deribit-standard")
+    engine.on_index("BTC", MARKET.index["BTC"] * 1.02)
+    every = np.arange(len(engine.positions), dtype=np.int64)
+    (options, futures, _, _), _, _ = engine._figures(every)
+    state = engine.__getstate__()
+    del state["_initial_part"], state["_maintenance_part"]
+    n = len(every)
+    state.update(_cells=None, _options_part=np.zeros((n, 0)), _futures_part=np.zeros((n, 0)))
+    state.update(_options=options, _futures=futures)
+    old = ro.RiskEngine.__new__(ro.RiskEngine)
+    old.__setstate__(pickle.loads(pickle.dumps(state)))
+    assert old._cells is not None and old._options.shape == (n, 0)
+    np.testing.assert_array_equal(old._initial_part, engine._initial_part)
     np.testing.assert_array_equal(old._options_part, engine._options_part)
     for e in (engine, old):
         e.on_index("ETH", MARKET.index["ETH"] * 0.98)

@@ -44,7 +44,8 @@ void same_length(const A& a, std::size_t n, const char* name) {
 
 LiveRefresh::LiveRefresh(const py::dict& instruments, const std::optional<py::dict>& pm, const py::dict& state,
                          const Doubles& price_in, const std::optional<Doubles>& cut_im_in,
-                         const std::optional<Doubles>& cut_mm_in, int threads, const std::optional<Bytes>& grid_keys)
+                         const std::optional<Doubles>& cut_mm_in, int threads, const std::optional<Bytes>& grid_keys,
+                         const std::optional<Bytes>& segments)
     : keep_{instruments, state}, threads_(threads) {
   RO_CHECK(threads >= 1, "threads must be >= 1");
   unit_value_ = live_array<double>(instruments, "unit_value");
@@ -106,6 +107,21 @@ LiveRefresh::LiveRefresh(const py::dict& instruments, const std::optional<py::di
     for (std::size_t i = 0; i < n_instr_; ++i)
       RO_CHECK(standard_col_.data()[i] >= 0 && static_cast<std::size_t>(standard_col_.data()[i]) < k_,
                "standard_col of instrument row " + std::to_string(i));
+    if (n_cells_) {  // each position's margin summed in its settle cell, as its value: the cell's currency
+      for (std::size_t i = 0; i < n_instr_; ++i)
+        RO_CHECK(standard_col_.data()[i] == settle_col_.data()[i],
+                 "standard_col of instrument row " + std::to_string(i) + ": with settle cells, its settlement currency");
+      const auto size = n_total_ * static_cast<py::ssize_t>(n_cells_);
+      initial_part_ = state_array<double>(state, "initial_part", size);
+      maintenance_part_ = state_array<double>(state, "maintenance_part", size);
+    }
+  }
+  RO_CHECK(!segments || (standard_.bound() && n_cells_), "segments without standard margin kept in settle cells");
+  if (segments) {
+    RO_CHECK(segments->ndim() == 1 && static_cast<std::size_t>(segments->size()) == n_segments_,
+             "segments needs one entry per segment of the settle cells");
+    standard_scope_ = scope_of(std::vector<std::uint8_t>(segments->data(), segments->data() + n_segments_));
+    standard_scoped_ = true;
   }
   RO_CHECK(!grid_keys || instruments.contains("grid"), "grid_keys without a grid");
   if (instruments.contains("grid")) {  // a scenario grid, summed per (account, settlement currency) group

@@ -323,8 +323,16 @@ std::int64_t LiveRefresh::settle_rows_of(const std::int64_t* ip, const std::int6
       for (std::size_t c = 0; c < k; ++c) opt_cell[c] = 0.0, fut_cell[c] = 0.0;
     double* std_im = standard ? initial_ + row * k : nullptr;
     double* std_mm = standard ? maintenance_ + row * k : nullptr;
-    if (standard)
+    // With settle cells, standard margin is summed per cell as the values are (in runs of one cell), and its
+    // currencies' columns are the cells' sums; without, per currency in position order.
+    const bool std_cells = standard && n_cells_;
+    double* im_cell = std_cells ? initial_part_ + row * n_cells : nullptr;
+    double* mm_cell = std_cells ? maintenance_part_ + row * n_cells : nullptr;
+    if (std_cells)
+      for (std::size_t j = 0; j < n_resummed; ++j) im_cell[resummed[j]] = 0.0, mm_cell[resummed[j]] = 0.0;
+    else if (standard)
       for (std::size_t c = 0; c < k; ++c) std_im[c] = 0.0, std_mm[c] = 0.0;
+    double im_run = 0.0, mm_run = 0.0;  // (std_cells) the run's margins, added to its cell with its value
     bool finite = true;
     // The options' values of one currency summed in a scalar, added to its cell when the currency changes:
     // positions are ordered by instrument row, and neighbouring rows mostly share their settlement currency,
@@ -353,16 +361,24 @@ std::int64_t LiveRefresh::settle_rows_of(const std::int64_t* ip, const std::int6
         if (static_cast<std::int64_t>(i) >= stop_row) break;
         const std::uint32_t m = meta[i];
         const auto c = static_cast<std::size_t>(m & kColumnBits);
-        if (c != value_col) opt_cell[value_col] += value, value_col = c, value = 0.0;
+        if (c != value_col) {
+          opt_cell[value_col] += value;
+          if (std_cells) im_cell[value_col] += im_run, mm_cell[value_col] += mm_run, im_run = mm_run = 0.0;
+          value_col = c, value = 0.0;
+        }
         // (a position of a kept cell ends the run before it, as on a full pass: the same sums, bit for bit)
         if (decltype(mixed_rows)::value && !on[c]) continue;
         const double q = quantity[p];
         value += q * unit_value[i];
         if (m & kFutureBit) value_future(p, i, m, q);
-        if (standard) {  // (summed per currency in position order, as ro.margin's groups sum them)
+        if (standard) {  // (without cells, summed per currency in position order, as ro.margin's groups sum them)
           const riskoffset::PositionMargin margin = riskoffset::standard_position_margin(units, i, q);
-          const auto sc = static_cast<std::size_t>(standard_col[i]);
-          std_im[sc] += margin.initial, std_mm[sc] += margin.maintenance;
+          if (std_cells) {
+            im_run += margin.initial, mm_run += margin.maintenance;
+          } else {
+            const auto sc = static_cast<std::size_t>(standard_col[i]);
+            std_im[sc] += margin.initial, std_mm[sc] += margin.maintenance;
+          }
         }
       }
     };
@@ -379,10 +395,12 @@ std::int64_t LiveRefresh::settle_rows_of(const std::int64_t* ip, const std::int6
       else
         sum_positions(std::false_type{});
       if (n_cells) opt_cell[value_col] += value;
+      if (std_cells) im_cell[value_col] += im_run, mm_cell[value_col] += mm_run;
     }
     const double* opt = opt_cell;
     const double* fut = fut_cell;
     if (n_cells_) cell_sums(opt_cell, fut_cell, cell_opt, cell_fut), opt = cell_opt, fut = cell_fut;
+    if (std_cells) cell_sums(im_cell, mm_cell, std_im, std_mm);
     const double* im = key_im;
     const double* mm = key_mm;
     if (pm_) {  // margin per currency from the account's keys

@@ -221,9 +221,11 @@ void register_live(py::module_& m) {
                           "The live engine's refresh bound to its arrays (checked once): call it with the positions of "
                           "the accounts to recompute");
   live.def(py::init<const py::dict&, const std::optional<py::dict>&, const py::dict&, const Doubles&,
-                    const std::optional<Doubles>&, const std::optional<Doubles>&, int, const std::optional<Bytes>&>(),
+                    const std::optional<Doubles>&, const std::optional<Doubles>&, int, const std::optional<Bytes>&,
+                    const std::optional<Bytes>&>(),
            py::arg("instruments"), py::arg("pm"), py::arg("state"), py::arg("price"), py::arg("cut_im") = py::none(),
-           py::arg("cut_mm") = py::none(), py::arg("threads") = 1, py::arg("grid_keys") = py::none())
+           py::arg("cut_mm") = py::none(), py::arg("threads") = 1, py::arg("grid_keys") = py::none(),
+           py::arg("segments") = py::none())
       .def("figures", &LiveRefresh::figures, py::arg("rows"),
            "The accounts `rows` as the refresh left them: options value, futures P&L, IM and MM per currency (rows x "
            "currencies), then margin balance, IM, MM and available funds in USD and the MM ratio (per row).")

@@ -158,8 +158,8 @@ class RiskEngine(
         self.currencies = self._currency_list(balances)
         self._col = {c: j for j, c in enumerate(self.currencies)}
         self._settle_col = np.array([self._col[c] for c in self._settle_currency], dtype=np.int64)
-        self._cells = self._settle_cells()
         self._standard_col = self._standard_columns()
+        self._cells = self._settle_cells()
         if self._span is not None and self.cross:
             unlisted = [c for c in self._span.currencies if c not in self.collateral.currencies]
             if unlisted:
@@ -276,8 +276,11 @@ class RiskEngine(
 
     def _settle_cells(self) -> SettleCells | None:
         """The refresh's settle cells (`cells`): under deribit-pm, whose coin ticks recompute that coin's keys
-        only; none under the other methods (their updates recompute every account whole)."""
-        return settle_cells(self.table.underlying, self._settle_col) if self.pm else None
+        only, and under deribit-standard, whose coin ticks re-sum that coin's positions' margins only (each
+        instrument's margin is in its settlement currency); none under the other methods (their updates
+        recompute every account whole)."""
+        standard = self._standard_col is not None and np.array_equal(self._standard_col, self._settle_col)
+        return settle_cells(self.table.underlying, self._settle_col) if self.pm or standard else None
 
     def _n_group_keys(self) -> int:
         """How many group keys an account's worst scenario is kept per: PM's vector keys, a grid's currencies
@@ -301,8 +304,10 @@ class RiskEngine(
         pm_keys = len(self._keys.names) if self.pm else 0
         cells = len(self._cells) if self._cells is not None else 0
         k = len(self.currencies)
+        standard_cells = cells if self._standard is not None else 0
         row = {  # each kind's row: its columns, or () for one figure
-            "currency": (k,), "cell": (cells,), "key": (self._n_group_keys(),), "pm_key": (pm_keys,), "": (),
+            "currency": (k,), "cell": (cells,), "standard_cell": (standard_cells,), "key": (self._n_group_keys(),),
+            "pm_key": (pm_keys,), "": (),
             "sums": (0 if cells else k,), "margin": (0 if self.pm else k,), "worst": (0,) if self.pm else (),
         }  # fmt: skip
         for name, (columns, dtype, fill) in self._ACCOUNT_ARRAYS.items():
@@ -357,12 +362,19 @@ class RiskEngine(
             n, k = len(self._level), len(self.currencies)
             self._key_worst_index, self._key_worst_pnl = np.full((n, k), -1, dtype=np.int64), np.zeros((n, k))
             self._state_cache = None
-        if "_cells" not in state:  # saved before the settle kept its cells: made, and filled by a full recomputation
+        # Saved before the settle kept its cells, or under standard margin before its margins were kept per cell:
+        # made, and filled by a full recomputation.
+        if "_cells" not in state or (self._standard is not None and "_initial_part" not in state):
             self._cells = self._settle_cells()
-            width = len(self._cells) if self._cells is not None else 0
-            self._options_part, self._futures_part = np.zeros((len(self._level), width)), np.zeros((len(self._level), width))
+            n, width = len(self._level), len(self._cells) if self._cells is not None else 0
+            self._options_part, self._futures_part = np.zeros((n, width)), np.zeros((n, width))
+            standard_width = width if self._standard is not None else 0
+            self._initial_part, self._maintenance_part = np.zeros((n, standard_width)), np.zeros((n, standard_width))
             self._columns_cache = self._state_cache = None
             recompute = True
+        elif "_initial_part" not in state:  # (under another method: kept by none)
+            self._initial_part, self._maintenance_part = np.zeros((len(self._level), 0)), np.zeros((len(self._level), 0))
+            self._state_cache = None
         for name in ("_margin_balance", "_initial_usd", "_maintenance_usd", "_available", "_ratio"):
             self.__dict__.pop(name, None)  # (saved while the engine kept its USD figures: `_figures` settles them)
         n = len(self._level)  # saved while the engine kept the columns `_figures` now adds up: dropped

@@ -146,6 +146,8 @@ class EngineState:
     _options: FloatArray
     _futures: FloatArray
     _options_part: FloatArray  # [account, settle cell]
+    _initial_part: FloatArray  # [account, settle cell] under deribit-standard
+    _maintenance_part: FloatArray
     _futures_part: FloatArray
     _initial: FloatArray
     _maintenance: FloatArray
@@ -158,7 +160,8 @@ class EngineState:
     _key_worst_index: IntArray
     _key_worst_pnl: FloatArray
     _worst_stale: npt.NDArray[np.bool_]  # [account, PM vector key]: its worst scenario index awaits `_fresh_worst`
-    # name -> (columns: "currency", "cell" (a settle cell), "key" (a group key: a PM vector key, a grid's currency),
+    # name -> (columns: "currency", "cell" (a settle cell), "standard_cell" (a settle cell under deribit-standard,
+    # none under other methods), "key" (a group key: a PM vector key, a grid's currency),
     # "pm_key" (a PM vector key) or "" for one; "sums", "margin" and "worst": the currencies, or one figure, where
     # the engine keeps them, none where `_figures` adds them up from the others (settle cells, deribit-pm); dtype,
     # fill).
@@ -168,6 +171,8 @@ class EngineState:
         "_futures": ("sums", np.float64, 0.0),
         "_options_part": ("cell", np.float64, 0.0),  # the same per settle cell (`cells`): the refresh's own sums
         "_futures_part": ("cell", np.float64, 0.0),
+        "_initial_part": ("standard_cell", np.float64, 0.0),  # standard margin per settle cell (the refresh's sums)
+        "_maintenance_part": ("standard_cell", np.float64, 0.0),
         "_initial": ("margin", np.float64, 0.0),  # (kept off deribit-pm; under it, its keys' sums: `_figures`)
         "_maintenance": ("margin", np.float64, 0.0),
         "_worst_usd": ("worst", np.float64, 0.0),  # (kept under a grid; under deribit-pm from its groups: `_figures`)

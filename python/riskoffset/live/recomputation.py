@@ -168,11 +168,16 @@ class Recomputation(EngineState):
                 self._refresher_cache[wanted] = (parts, refresh)
                 return refresh
         cut_im, cut_mm = self._cuts if self._cuts is not None else (None, None)
-        grid_keys = None
+        grid_keys = segments = None
         if self._grid is not None and keys is not None:  # (a grid's keys: the currency columns recomputed)
             grid_keys = np.zeros(len(self.currencies), dtype=np.uint8)
             grid_keys[np.asarray(keys, dtype=np.int64)] = 1
-        refresh = self._bind_refresh(*parts, cut_im=cut_im, cut_mm=cut_mm, threads=self.threads, grid_keys=grid_keys)
+        if self._standard is not None and self._cells is not None and keys is not None:  # (the segments re-summed)
+            segments = np.zeros(int(self._cells.segment.max()) + 1, dtype=np.uint8)
+            segments[np.asarray(keys, dtype=np.int64)] = 1
+        refresh = self._bind_refresh(
+            *parts, cut_im=cut_im, cut_mm=cut_mm, threads=self.threads, grid_keys=grid_keys, segments=segments
+        )
         if len(self._refresher_cache) >= 64:
             self._refresher_cache.clear()
         self._refresher_cache[wanted] = (parts, refresh)
