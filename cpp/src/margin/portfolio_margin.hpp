@@ -172,6 +172,16 @@ inline void pm_prefetch(const void* at, std::size_t bytes) {
   __builtin_prefetch(reinterpret_cast<const void*>(reinterpret_cast<std::uintptr_t>(at) + bytes));
 }
 
+// The lines of positions [p, stop) (up to 32 of them) of the position columns requested.  Called for an account a
+// few ahead: one that traded lies elsewhere in the live engine's pool, where no stream of reads leads (in a
+// book's own order the requests are redundant: the hardware streams those lines).  The 100,000-account BTC tick
+// after 16,000 accounts traded: +1.3 ms on the tick before them without, +0.2-0.4 ms with.
+inline void pm_prefetch_segment(const std::int64_t* indices, const double* quantity, std::int64_t p,
+                                std::int64_t stop) {
+  for (const std::int64_t last = p + 32 < stop ? p + 32 : stop; p < last; p += 8)
+    __builtin_prefetch(indices + p), __builtin_prefetch(quantity + p);
+}
+
 // The first of positions [p, stop) (sorted by instrument row) at or past instrument row `row`: a binary search
 // whose steps select rather than branch (where the row falls is random: each branch mispredicted half the time;
 // the ETH tick, which searches every account, -0.6 ms).
@@ -377,6 +387,8 @@ void pm_live_kernel(const PmBook& book, const PmShape& shape, const PmLiveKeys& 
   const PmLiveValues* values = live.values;
   std::int64_t* futures = values ? values->futures : nullptr;
   for (std::size_t a = begin; a < end; ++a) {
+    if (a + 2 < end)
+      pm_prefetch_segment(book.indices, book.quantity, book.indptr[a + 2], book.ends ? book.ends[a + 2] : book.indptr[a + 3]);
     const auto r = static_cast<std::size_t>(live.rows[a]);
     if (values) {
       double* cells = values->cells + r * values->n_cells;
