@@ -87,10 +87,7 @@ inline void grid_sum_account(const GridBook& book, const GridScratch& scratch, s
     if (cell_at != kNoCell) scratch.net[cell_at] = net, scratch.gross[cell_at] = gross;
   };
   for (std::int64_t p = begin; p < stop; ++p) {
-    // The positions' columns are read once per pass, from memory: requested a few cache lines ahead (an address
-    // only, never read: it may lie past the pool's end).  The live grid's BTC tick -0.6 ms.
-    __builtin_prefetch(reinterpret_cast<const void*>(reinterpret_cast<std::uintptr_t>(indices + p) + 512));
-    __builtin_prefetch(reinterpret_cast<const void*>(reinterpret_cast<std::uintptr_t>(quantity + p) + 512));
+    // (the positions' columns are read once per pass, from memory: the pass requests them an account ahead)
     const auto i = static_cast<std::size_t>(indices[p]);
     const std::int64_t k = key[i];
     if (k < 0) continue;  // (a group the call does not recompute)
