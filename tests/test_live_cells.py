@@ -27,7 +27,7 @@ MARKET = ro.Market.sample()
 LATE_BTC = "BTC-25DEC26-"  # (a BTC expiry's options)
 KEPT = ("_options", "_futures", "_options_part", "_futures_part", "_initial_part", "_maintenance_part", "_initial",
         "_maintenance", "_key_initial", "_key_maintenance", "_level")  # fmt: skip
-CELLED = ("deribit-pm", "deribit-standard")  # the methods whose engines keep settle cells
+CELLED = ("deribit-pm", "deribit-standard", "grid")  # the methods whose engines keep settle cells
 USD = ("margin_balance", "initial_usd", "maintenance_usd", "available", "ratio")  # (settled where read: `_figures`)
 
 
@@ -156,15 +156,17 @@ def _assert_same_as_from_scratch(engine: ro.RiskEngine, step: str) -> None:
         np.testing.assert_array_equal(kept[name], now, err_msg=f"{name} after {step}")
 
 
-def test_portfolio_and_standard_margin_keep_cells_a_grid_does_not() -> None:
-    """Under a grid every update recomputes its accounts whole: no cells, the currencies' sums made directly (and
-    the figures of `test_live_engine`).  Under portfolio and standard margin the engine keeps the cells; only
-    standard margin keeps its margins per cell (portfolio margin's are per vector key)."""
+def test_every_method_but_span_keeps_cells_only_standard_margin_its_margins() -> None:
+    """Under portfolio margin, standard margin and a grid the engine keeps the cells; only standard margin keeps
+    its margins per cell (portfolio margin's are per vector key, a grid's per currency).  Under SPAN every update
+    settles its accounts whole: no cells, the currencies' sums made directly (and the figures of
+    `test_live_span`)."""
+    from test_live_span import engine_of
+
+    span = engine_of(cross=False)
+    assert span._cells is None and span._options_part.shape == (len(span.positions), 0)
+    assert span._options.shape == (len(span.positions), len(span.currencies))
     n = 400
-    grid = _engine("grid")
-    assert grid._cells is None and grid._options_part.shape == (n, 0) and grid._initial_part.shape == (n, 0)
-    grid.on_index("BTC", MARKET.index["BTC"] * 1.01)
-    assert np.abs(grid._options).sum() > 0  # (kept: without cells, the cells are the currencies)
     for method in CELLED:
         engine = _engine(method)
         assert engine._cells is not None and engine._options.shape == (n, 0)
@@ -303,11 +305,13 @@ def test_an_engine_saved_before_the_cells_restores_with_them() -> None:
         np.testing.assert_array_equal(_kept(old)[name], now, err_msg=name)
 
 
-def test_a_standard_engine_saved_before_its_margin_cells_restores_with_them() -> None:
-    """A standard-margin engine pickled while it kept no cells (as an earlier version wrote it: its options value
-    and futures P&L per currency) gets them and its margins per cell, filled from its positions, and then follows
-    the same updates to the same figures as the engine it was saved from."""
-    engine = _engine("deribit-standard")
+@pytest.mark.parametrize("method", ["deribit-standard", "grid"])
+def test_an_engine_saved_before_its_method_kept_cells_restores_with_them(method: str) -> None:
+    """A standard-margin or grid engine pickled while it kept no cells (as an earlier version wrote it: its options
+    value and futures P&L per currency, and no margins per cell) gets them (and under standard margin its margins
+    per cell), filled from its positions, and then follows the same updates to the same figures as the engine it
+    was saved from."""
+    engine = _engine(method)
     engine.on_index("BTC", MARKET.index["BTC"] * 1.02)
     every = np.arange(len(engine.positions), dtype=np.int64)
     (options, futures, _, _), _, _ = engine._figures(every)

@@ -58,9 +58,9 @@ struct SettleScope {
 
 // The live engine's refresh, bound once to the engine's arrays (checked here, once): per instrument, the PM
 // inputs of the keys an update recomputes, the unit margins of standard margin (the `instruments` dict's
-// "standard" entry and its "standard_col"; `segments`: with settle cells, the segments whose cells an update
-// re-sums) or a scenario grid's P&L (its "grid" entry; `grid_keys`: the currency columns an update recomputes),
-// the per-account arrays, the currencies' prices and haircuts: one of the three
+// "standard" entry and its "standard_col") or a scenario grid's P&L (its "grid" entry; `grid_keys`: the currency
+// columns an update recomputes), the per-account arrays (`segments`: off PM, with settle cells, the segments whose
+// cells an update re-sums), the currencies' prices and haircuts: one of the three
 // margin methods is bound, or the margin is given (the `instruments` dict's "given_margin": the accounts' margin
 // columns as the engine wrote them).
 // The engine builds a new one when it replaces one of them; calls then pass only the accounts' positions.
@@ -397,23 +397,24 @@ class LiveRefresh {
   // Settle cells (SettleScope): kept by the engine, or the currencies.
   SettleScope every_scope_, pm_scope_;
   // Standard margin with settle cells: each account's IM and MM per cell (summed into its currencies' columns
-  // by cell_sums), and the scope of an update on some segments (bound with `segments`).
+  // by cell_sums).
   double *initial_part_ = nullptr, *maintenance_part_ = nullptr;
-  SettleScope standard_scope_;
-  bool standard_scoped_ = false;
+  // Off PM, the scope of an update on some segments (bound with `segments`).
+  SettleScope segment_scope_;
+  bool segment_scoped_ = false;
   bool values_fusable_ = false;  // the PM pass sums pm_scope_'s values (bind_pm)
   pybind11::array_t<std::int64_t> settle_cell_, cell_col_, cell_segment_;
   std::size_t n_cells_ = 0, n_segments_ = 0;
   std::vector<std::uint32_t> currency_cells_;  // every currency as (column, number of cells, its cells ascending)
   double *options_part_ = nullptr, *futures_part_ = nullptr;
 
-  // The scope of a refresh: an update on PM keys, or under standard margin on some segments, re-sums their
-  // segments where the accounts' positions are in ascending instrument row (its rows then bound where to read);
-  // anything else, every cell.
+  // The scope of a refresh: an update on PM keys, or off PM on some segments, re-sums their segments where the
+  // accounts' positions are in ascending instrument row (its rows then bound where to read); anything else, every
+  // cell.
   const SettleScope& settle_scope(bool rows_sorted) const {
     if (!n_cells_ || !rows_sorted) return every_scope_;
     if (pm_) return pm_scope_;
-    return standard_scoped_ ? standard_scope_ : every_scope_;
+    return segment_scoped_ ? segment_scope_ : every_scope_;
   }
 
   // The instruments' "settle_cell" (its cell), "cell_currency" and "cell_segment" (per cell) and the state's

@@ -116,12 +116,12 @@ LiveRefresh::LiveRefresh(const py::dict& instruments, const std::optional<py::di
       maintenance_part_ = state_array<double>(state, "maintenance_part", size);
     }
   }
-  RO_CHECK(!segments || (standard_.bound() && n_cells_), "segments without standard margin kept in settle cells");
+  RO_CHECK(!segments || (!pm && n_cells_), "segments without settle cells, or under PM (its keys give them)");
   if (segments) {
     RO_CHECK(segments->ndim() == 1 && static_cast<std::size_t>(segments->size()) == n_segments_,
              "segments needs one entry per segment of the settle cells");
-    standard_scope_ = scope_of(std::vector<std::uint8_t>(segments->data(), segments->data() + n_segments_));
-    standard_scoped_ = true;
+    segment_scope_ = scope_of(std::vector<std::uint8_t>(segments->data(), segments->data() + n_segments_));
+    segment_scoped_ = true;
   }
   RO_CHECK(!grid_keys || instruments.contains("grid"), "grid_keys without a grid");
   if (instruments.contains("grid")) {  // a scenario grid, summed per (account, settlement currency) group

@@ -276,11 +276,12 @@ class RiskEngine(
 
     def _settle_cells(self) -> SettleCells | None:
         """The refresh's settle cells (`cells`): under deribit-pm, whose coin ticks recompute that coin's keys
-        only, and under deribit-standard, whose coin ticks re-sum that coin's positions' margins only (each
-        instrument's margin is in its settlement currency); none under the other methods (their updates
-        recompute every account whole)."""
+        only; under deribit-standard, whose coin ticks re-sum that coin's positions' margins only (each
+        instrument's margin is in its settlement currency); under a grid, whose coin ticks re-sum that coin's
+        positions' values (its groups are recomputed whole); none under SPAN (its updates settle every cell)."""
         standard = self._standard_col is not None and np.array_equal(self._standard_col, self._settle_col)
-        return settle_cells(self.table.underlying, self._settle_col) if self.pm or standard else None
+        kept = self.pm or standard or self._grid is not None
+        return settle_cells(self.table.underlying, self._settle_col) if kept else None
 
     def _n_group_keys(self) -> int:
         """How many group keys an account's worst scenario is kept per: PM's vector keys, a grid's currencies
@@ -362,9 +363,9 @@ class RiskEngine(
             n, k = len(self._level), len(self.currencies)
             self._key_worst_index, self._key_worst_pnl = np.full((n, k), -1, dtype=np.int64), np.zeros((n, k))
             self._state_cache = None
-        # Saved before the settle kept its cells, or under standard margin before its margins were kept per cell:
-        # made, and filled by a full recomputation.
-        if "_cells" not in state or (self._standard is not None and "_initial_part" not in state):
+        # Saved before the settle kept its cells, or before its method kept them (standard margin, a grid): made,
+        # and filled by a full recomputation.
+        if "_cells" not in state or (self._cells is None and self._settle_cells() is not None):
             self._cells = self._settle_cells()
             n, width = len(self._level), len(self._cells) if self._cells is not None else 0
             self._options_part, self._futures_part = np.zeros((n, width)), np.zeros((n, width))

@@ -114,23 +114,24 @@ class MarketUpdates(EngineState):
         return self.positions.kept_holders(row, mask)
 
     def _keys_of(self, base: str) -> IntArray | None:
-        """The group keys of an underlying's instruments: its PM vector keys, under a grid their settlement
-        currencies' columns, under standard margin with settle cells their segments (None under other methods:
-        everything is recomputed)."""
+        """The group keys of an underlying's instruments (`_keys_of_rows`; None under SPAN: everything is
+        recomputed)."""
         if not self.pm:
             return self._keys_of_rows(self._rows_of_base(base))
         return np.array([k for k, b in enumerate(self._keys.base) if b.upper() == base], dtype=np.int64)
 
     def _keys_of_rows(self, rows: IntArray) -> IntArray | None:
-        """The group keys of the instruments ``rows``: PM vector keys, a grid's settlement currency columns, the
-        segments of their settle cells under standard margin (`cells`); None under other methods."""
+        """The group keys of the instruments ``rows``: PM vector keys; under standard margin with settle cells
+        (`cells`) the segments of theirs; under a grid their settlement currency columns, followed with settle
+        cells by k + each segment (k currencies: `_refresher` splits them); None under other methods."""
         if self.pm:
             return np.unique(self._inputs.instrument_key[rows])
+        cells = self._cells
+        segments = None if cells is None else np.unique(cells.segment[cells.cell_of[rows]])
         if self._grid is not None:
-            return np.unique(self._settle_col[rows])
-        if self._standard is not None and self._cells is not None:
-            return np.unique(self._cells.segment[self._cells.cell_of[rows]])
-        return None
+            columns = np.unique(self._settle_col[rows])
+            return columns if segments is None else np.concatenate([columns, len(self.currencies) + segments])
+        return segments if self._standard is not None else None
 
     def _forwards_of(self, base: str) -> list[str]:
         """The market's forward entries (option or expiry names) of an underlying."""

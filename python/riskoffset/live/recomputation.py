@@ -169,12 +169,15 @@ class Recomputation(EngineState):
                 return refresh
         cut_im, cut_mm = self._cuts if self._cuts is not None else (None, None)
         grid_keys = segments = None
-        if self._grid is not None and keys is not None:  # (a grid's keys: the currency columns recomputed)
-            grid_keys = np.zeros(len(self.currencies), dtype=np.uint8)
-            grid_keys[np.asarray(keys, dtype=np.int64)] = 1
-        if self._standard is not None and self._cells is not None and keys is not None:  # (the segments re-summed)
-            segments = np.zeros(int(self._cells.segment.max()) + 1, dtype=np.uint8)
-            segments[np.asarray(keys, dtype=np.int64)] = 1
+        if keys is not None and not self.pm:  # (`_keys_of_rows`: a grid's currency columns, the cells' segments)
+            keys = np.asarray(keys, dtype=np.int64)
+            k = len(self.currencies) if self._grid is not None else 0
+            if self._grid is not None:
+                grid_keys = np.zeros(k, dtype=np.uint8)
+                grid_keys[keys[keys < k]] = 1
+            if self._cells is not None:
+                segments = np.zeros(int(self._cells.segment.max()) + 1, dtype=np.uint8)
+                segments[keys[keys >= k] - k] = 1
         refresh = self._bind_refresh(
             *parts, cut_im=cut_im, cut_mm=cut_mm, threads=self.threads, grid_keys=grid_keys, segments=segments
         )
