@@ -22,6 +22,7 @@ from riskoffset.margining.standard import margins_of_positions
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 from benchlib import exchange_book
 from test_live_engine import restored_without
+from test_live_span import engine_of as span_engine
 
 MARKET = ro.Market.sample()
 LATE_BTC = "BTC-25DEC26-"  # (a BTC expiry's options)
@@ -161,9 +162,7 @@ def test_every_method_but_span_keeps_cells_only_standard_margin_its_margins() ->
     its margins per cell (portfolio margin's are per vector key, a grid's per currency).  Under SPAN every update
     settles its accounts whole: no cells, the currencies' sums made directly (and the figures of
     `test_live_span`)."""
-    from test_live_span import engine_of
-
-    span = engine_of(cross=False)
+    span = span_engine(cross=False)
     assert span._cells is None and span._options_part.shape == (len(span.positions), 0)
     assert span._options.shape == (len(span.positions), len(span.currencies))
     n = 400
@@ -290,6 +289,15 @@ def test_a_coin_tick_keeps_the_other_coins_cells(method: str) -> None:
         assert engine._initial_part[a, eth_cell] == true_im
 
 
+def _assert_both_follow(engine: ro.RiskEngine, old: ro.RiskEngine) -> None:
+    """An ETH tick and a trade applied to both engines leave them with the same kept arrays, bit for bit."""
+    for e in (engine, old):
+        e.on_index("ETH", MARKET.index["ETH"] * 0.98)
+        e.on_trade(e.positions.labels[3], "ETH-PERPETUAL", 100.0, MARKET.marks["ETH-PERPETUAL"])
+    for name, now in _kept(engine).items():
+        np.testing.assert_array_equal(_kept(old)[name], now, err_msg=name)
+
+
 def test_an_engine_saved_before_the_cells_restores_with_them() -> None:
     """An engine pickled without the cells (as an earlier version wrote it) gets them, filled from its
     positions, and then follows the same updates to the same figures as the engine it was saved from."""
@@ -298,11 +306,7 @@ def test_an_engine_saved_before_the_cells_restores_with_them() -> None:
     old = restored_without(engine, "_cells", "_options_part", "_futures_part")
     assert old._cells is not None
     np.testing.assert_array_equal(old._options_part, engine._options_part)
-    for e in (engine, old):
-        e.on_index("ETH", MARKET.index["ETH"] * 0.98)
-        e.on_trade(e.positions.labels[3], "ETH-PERPETUAL", 100.0, MARKET.marks["ETH-PERPETUAL"])
-    for name, now in _kept(engine).items():
-        np.testing.assert_array_equal(_kept(old)[name], now, err_msg=name)
+    _assert_both_follow(engine, old)
 
 
 @pytest.mark.parametrize("method", ["deribit-standard", "grid"])
@@ -325,11 +329,7 @@ def test_an_engine_saved_before_its_method_kept_cells_restores_with_them(method:
     assert old._cells is not None and old._options.shape == (n, 0)
     np.testing.assert_array_equal(old._initial_part, engine._initial_part)
     np.testing.assert_array_equal(old._options_part, engine._options_part)
-    for e in (engine, old):
-        e.on_index("ETH", MARKET.index["ETH"] * 0.98)
-        e.on_trade(e.positions.labels[3], "ETH-PERPETUAL", 100.0, MARKET.marks["ETH-PERPETUAL"])
-    for name, now in _kept(engine).items():
-        np.testing.assert_array_equal(_kept(old)[name], now, err_msg=name)
+    _assert_both_follow(engine, old)
 
 
 def test_an_engine_saved_with_the_currency_columns_restores_without_them() -> None:
@@ -351,12 +351,8 @@ def test_an_engine_saved_with_the_currency_columns_restores_without_them() -> No
         assert getattr(old, name).shape == (len(every), 0), name
     assert not hasattr(old, "_margin_balance") and not hasattr(old, "_ratio")
     _assert_same_views(old.accounts(), engine.accounts())
-    for e in (engine, old):
-        e.on_index("ETH", MARKET.index["ETH"] * 0.98)
-        e.on_trade(e.positions.labels[3], "ETH-PERPETUAL", 100.0, MARKET.marks["ETH-PERPETUAL"])
+    _assert_both_follow(engine, old)
     _assert_same_views(old.accounts(), engine.accounts())
-    for name, now in _kept(engine).items():
-        np.testing.assert_array_equal(_kept(old)[name], now, err_msg=name)
 
 
 def _assert_same_views(a: Any, b: Any) -> None:
