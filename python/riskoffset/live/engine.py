@@ -365,8 +365,9 @@ class RiskEngine(
             self._state_cache = None
         # Saved before the settle kept its cells, or before its method kept them (standard margin, a grid): made,
         # and filled by a full recomputation.
-        if "_cells" not in state or (self._cells is None and self._settle_cells() is not None):
-            self._cells = self._settle_cells()
+        cells = self._settle_cells() if "_cells" not in state or self._cells is None else self._cells
+        if "_cells" not in state or (self._cells is None and cells is not None):
+            self._cells = cells
             n, width = len(self._level), len(self._cells) if self._cells is not None else 0
             self._options_part, self._futures_part = np.zeros((n, width)), np.zeros((n, width))
             standard_width = width if self._standard is not None else 0
