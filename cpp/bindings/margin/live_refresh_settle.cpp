@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "../../src/accounts/futures.hpp"
+#include "../../src/margin/position_prefetch.hpp"
 #include "live_refresh.hpp"
 #include "riskoffset/dispatch.hpp"
 #include "riskoffset/parallel.hpp"
@@ -312,9 +313,7 @@ std::int64_t LiveRefresh::settle_rows_of(const std::int64_t* ip, const std::int6
   const std::int64_t first_row = scope.first_row, stop_row = scope.stop_row;
   for (std::size_t a = begin; a < end; ++a) {
     const auto row = static_cast<std::size_t>(r[a]);
-    if (!summed && a + 2 < end)  // (an account two ahead, as the PM pass requests it: pm_prefetch_segment)
-      for (std::int64_t p = ip[a + 2]; p < ep[a + 2] && p < ip[a + 2] + 32; p += 8)
-        __builtin_prefetch(ix + p), __builtin_prefetch(quantity + p);
+    if (!summed && a + 2 < end) riskoffset::prefetch_positions(ix, quantity, ip[a + 2], ep[a + 2]);  // (as the passes)
     // (without settle cells, the cells are the currencies)
     double* opt_cell = n_cells_ ? options_part_ + row * n_cells : options_ + row * k;
     double* fut_cell = n_cells_ ? futures_part_ + row * n_cells : futures_ + row * k;

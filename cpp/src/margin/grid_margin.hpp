@@ -142,7 +142,7 @@ void grid_accounts_kernel(const GridBook& book, const std::int64_t* first_group,
   double* sums = scratch.sums;
   for (std::size_t a = begin; a < end; ++a) {
     if (a + 2 < end)
-      pm_prefetch_segment(book.indices, book.quantity, book.indptr[a + 2], book.ends ? book.ends[a + 2] : book.indptr[a + 3]);
+      prefetch_account(book, a + 2);
     grid_sum_account(book, scratch, book.indptr[a], book.ends ? book.ends[a] : book.indptr[a + 1]);
     auto g = static_cast<std::size_t>(first_group[a]);
     for (std::size_t k = 0; k < n_keys; ++k) {

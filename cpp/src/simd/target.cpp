@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "margin/position_prefetch.hpp"
 #include "riskoffset/kernels.hpp"
 
 #ifndef RO_TARGET
