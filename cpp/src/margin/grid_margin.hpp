@@ -15,30 +15,37 @@
 
 inline double grid_abs(double a) { return a < 0 ? -a : a; }
 
-GridGroupFigures grid_group_kernel(const double* pnl, const double* weight, std::size_t n_scenarios, double min_delta,
-                                   double maintenance_ratio, double provisions) {
+// (Inlined into the accounts' pass; `grid_group_kernel` below is its entry for one group.)
+__attribute__((always_inline)) inline GridGroupFigures grid_group_figures(const double* pnl, const double* weight,
+                                                                          std::size_t n_scenarios, double min_delta,
+                                                                          double maintenance_ratio, double provisions) {
   GridGroupFigures out;
-  const std::size_t m = n_scenarios, full = m - m % static_cast<std::size_t>(W);
-  // The largest weighted loss -pnl_j w_j in vectors (a NaN noted, not compared), then its first scenario: the
-  // first of equal losses, as a scan in order keeps it.
+  const std::size_t m = n_scenarios, w = static_cast<std::size_t>(W);
+  // The weighted loss -pnl_j w_j of a block of scenarios (lanes past m: -inf, never the largest, never NaN).
+  const auto losses = [&](std::size_t j) __attribute__((always_inline)) {
+    const std::size_t n = m - j;
+    const vd loss = -pm_load(pnl + j, n, 0.0) * pm_load(weight + j, n, 0.0);
+    return n >= w ? loss : select(first_lanes(n), loss, splat(-__builtin_inf()));
+  };
+  // The largest weighted loss (a NaN noted, not compared), then its first scenario, a block at a time: the first
+  // of equal losses, as a scan in order keeps it (where it lies is random: a scalar scan's exit mispredicts).
   vd top_v = splat(-__builtin_inf());
   vi nan_v = splati(0);
-  for (std::size_t j = 0; j < full; j += W) {
-    const vd loss = -load(pnl + j) * load(weight + j);
+  for (std::size_t j = 0; j < m; j += w) {
+    const vd loss = losses(j);
     nan_v |= loss != loss;
     top_v = vmax(top_v, loss);
   }
-  double top = -hmin(-top_v);
-  bool nan = any(nan_v);
-  for (std::size_t j = full; j < m; ++j) {
-    const double loss = -pnl[j] * weight[j];
-    nan = nan || loss != loss;
-    top = loss > top ? loss : top;
-  }
+  const double top = -hmin(-top_v);
+  const bool nan = any(nan_v);
   std::size_t at = 0;
-  for (; at < m; ++at) {  // (a NaN P&L: the group's figures are NaN, refused by the caller, never output)
-    const double loss = -pnl[at] * weight[at];
-    if (nan ? loss != loss : loss == top) break;
+  for (std::size_t j = 0; j < m; j += w) {  // (a NaN P&L: the group's figures are NaN, refused by the caller)
+    const vd loss = losses(j);
+    const unsigned hit = lane_bits(nan ? loss != loss : loss == top);
+    if (hit) {
+      at = j + static_cast<std::size_t>(__builtin_ctz(hit));
+      break;
+    }
   }
   const double scan = nan ? pnl[at] - pnl[at] : (m && top > 0.0 ? top : 0.0);
   out.scan = scan;
@@ -49,6 +56,10 @@ GridGroupFigures grid_group_kernel(const double* pnl, const double* weight, std:
   out.initial = out.required + provisions;
   out.maintenance = maintenance_ratio * out.required + provisions;
   return out;
+}
+GridGroupFigures grid_group_kernel(const double* pnl, const double* weight, std::size_t n_scenarios, double min_delta,
+                                   double maintenance_ratio, double provisions) {
+  return grid_group_figures(pnl, weight, n_scenarios, min_delta, maintenance_ratio, provisions);
 }
 
 // Grids of up to this many scenarios keep a group's running sums in registers while the next positions share its
@@ -161,7 +172,7 @@ void grid_accounts_kernel(const GridBook& book, const std::int64_t* first_group,
       }
       const double* row = sums + k * m;
       const GridGroupFigures f =
-          grid_group_kernel(row, book.weight, m, min_delta, book.maintenance_ratio, book.provisions);
+          grid_group_figures(row, book.weight, m, min_delta, book.maintenance_ratio, book.provisions);
       if (out.pnl)
         for (std::size_t j = 0; j < m; ++j) out.pnl[g * m + j] = row[j];
       out.account[g] = static_cast<std::int64_t>(a);
