@@ -1,6 +1,6 @@
 """Bad input gets a clear error naming the field, never a crash and never a silent NaN in a margin figure:
-instrument names, numbers beyond float range, revaluation rates, what-if quantities, liquidation balances and
-search settings, stale index prices, and the last guard on every margin figure."""
+instrument names, numbers beyond float range, complex arrays, revaluation rates, what-if quantities, liquidation
+balances and search settings, stale index prices, and the last guard on every margin figure."""
 
 from __future__ import annotations
 
@@ -25,6 +25,38 @@ def test_names_with_spaces_or_control_characters_are_refused(name: str) -> None:
 def test_a_python_int_beyond_float_range_names_the_field() -> None:
     with pytest.raises(ValueError, match="too large to be a float64"):
         ro.price("c", 10**400, 100.0, 1.0, 0.0, 0.5)
+
+
+_REVALUE_ARGS = {"flag": [1.0], "forward": [100.0], "strike": [100.0], "t": [0.5], "sigma": [[0.5]], "move": [0.1]}
+
+
+@pytest.mark.parametrize("field", [*_REVALUE_ARGS, "time_shift", "inverse"])
+def test_revalue_refuses_complex_arrays_naming_the_field(field: str) -> None:
+    """Casting would drop the imaginary part without a word (numpy only warns): a value nobody meant."""
+    args = {k: np.array(v) for k, v in _REVALUE_ARGS.items()}
+    extra = {}
+    if field in args:
+        args[field] = args[field] + 1j
+    else:
+        extra[field] = np.array([0.0 + 1j])
+    with pytest.raises(TypeError, match=rf"{field} must be real"):
+        ro.revalue(*args.values(), **extra)
+
+
+def test_positions_balances_and_drop_in_inputs_refuse_complex_arrays() -> None:
+    table = ro.Market.sample().instruments
+    with pytest.raises(TypeError, match="quantity must be real"):
+        ro.Book.from_arrays(np.array([0]), np.array([0]), np.array([1.0 + 1j]), instruments=table)
+    with pytest.raises(TypeError, match="average_price must be real"):
+        ro.Book.from_arrays(np.array([0]), np.array([0]), np.array([1.0]), instruments=table,
+                            average_price=np.array([100.0 + 1j]))  # fmt: skip
+    with pytest.raises(TypeError, match="amounts must be real"):
+        ro.Balances(np.arange(1), ("BTC",), np.array([[1.0 + 1j]]))
+    from riskoffset.compat.vectorized import vectorized_black_scholes
+
+    for underlying in (np.array([100.0 + 1j]), [100.0 + 1j]):
+        with pytest.raises(TypeError, match="must be real"):
+            vectorized_black_scholes("c", underlying, 100.0, 0.5, 0.0, 0.5, return_as="numpy")
 
 
 @pytest.mark.parametrize("r", [math.nan, math.inf, "0.01", None])

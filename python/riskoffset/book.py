@@ -24,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core, progress
+from ._inputs import float_array
 from ._types import FloatArray, IntArray
 from .greeks_report import DISPLAY, GROUPINGS, GreeksReport, book_greeks
 from .instruments import (
@@ -147,7 +148,7 @@ class Book:
         """
         if unit not in ("amount", "contracts"):
             raise ValueError(f"unit must be 'amount' or 'contracts', got {unit!r}")
-        qty = np.asarray(quantity, dtype=np.float64).reshape(-1)
+        qty = float_array("quantity", quantity).reshape(-1)
         n = len(qty)
         inst = np.asarray(instrument)
         if inst.ndim != 1 or len(inst) != n:
@@ -198,7 +199,7 @@ class Book:
         book = cls._net(sub, accounts[nonzero], remap[rows[nonzero]], units[nonzero], name)
         if average_price is None:
             return book
-        avg = np.broadcast_to(np.asarray(average_price, dtype=np.float64), (n,))
+        avg = np.broadcast_to(float_array("average_price", average_price), (n,))
         bad = ~(np.isnan(avg) | (np.isfinite(avg) & (avg > 0)))
         if bad.any():
             i = int(np.flatnonzero(bad)[0])

@@ -10,18 +10,19 @@ from typing import Any
 import numpy as np
 
 from . import _core
-from ._inputs import thread_count
+from ._inputs import float_array, thread_count
 from ._types import FloatArray
 
 _FLOAT64 = np.dtype(np.float64)
 _INT32 = np.dtype(np.int32)
 
 
-def _column(value: Any) -> FloatArray:
-    """A flat contiguous float64 array of the values (the usual 1-d float64 column as it is)."""
+def _column(name: str, value: Any) -> FloatArray:
+    """A flat contiguous float64 array of the values (the usual 1-d float64 column as it is); complex or
+    non-numeric values are refused (TypeError naming ``name``)."""
     if type(value) is np.ndarray and value.dtype == _FLOAT64 and value.ndim == 1 and value.flags.c_contiguous:
         return value
-    return np.ascontiguousarray(value, dtype=np.float64).reshape(-1)
+    return np.ascontiguousarray(float_array(name, value)).reshape(-1)
 
 
 def revalue(
@@ -61,22 +62,22 @@ def revalue(
         isinstance(r, bool) or not isinstance(r, (int, float, np.integer, np.floating)) or not np.isfinite(r)
     ):
         raise ValueError(f"r must be a finite number, got {r!r}")
-    flags = _column(flag)
+    flags = _column("flag", flag)
     n = flags.size
-    moves = _column(move)
+    moves = _column("move", move)
     m = moves.size
 
     def per_instrument(name: str, value: Any) -> FloatArray:
         if type(value) is np.ndarray and value.dtype == _FLOAT64 and value.shape == (n,):
             return value  # the usual column: the binding reads it as it is (copying a strided view)
-        a = np.asarray(value, dtype=np.float64)
+        a = float_array(name, value)
         if a.size == 1 and n != 1:
             return np.full(n, float(a.reshape(-1)[0]))
         if a.size != n:
             raise ValueError(f"{name} must have one value per instrument ({n}), got shape {a.shape}")
         return np.ascontiguousarray(a).reshape(-1)
 
-    sig = np.asarray(sigma, dtype=np.float64)
+    sig = float_array("sigma", sigma)
     if sig.ndim <= 1:
         sig = per_instrument("sigma", sig).reshape(n, 1)
     if sig.ndim != 2 or sig.shape[0] != n:
@@ -97,14 +98,14 @@ def revalue(
         if states.dtype != _INT32 or n == 0:
             _check_states(states, sig.shape[1])
             states = states.astype(np.int32, copy=False)
-    shift = None if time_shift is None else np.broadcast_to(np.asarray(time_shift, dtype=np.float64), (m,))
+    shift = None if time_shift is None else np.broadcast_to(float_array("time_shift", time_shift), (m,))
     strikes = per_instrument("strike", strike)  # read for options only: forward-like rows may carry NaN
     values, bad = _core.scenarios.scenario_values(
         flags,
         per_instrument("forward", forward),
         strikes,
         per_instrument("t", t),
-        np.zeros(n) if inverse is False else per_instrument("inverse", np.asarray(inverse, dtype=np.float64)),
+        np.zeros(n) if inverse is False else per_instrument("inverse", inverse),
         np.ascontiguousarray(sig.T),  # state-major: a scenario reads one contiguous row
         states,
         moves,

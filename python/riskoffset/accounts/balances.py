@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from .._inputs import float_array
 from .._types import FloatArray
 from ..optional import require_pandas
 from ..scalars import plain
@@ -57,7 +58,7 @@ class Balances:
             raise ValueError(f"currencies repeat: {list(curs)}")
         if len(set(labels.tolist())) != len(labels):
             raise ValueError("accounts repeat: give each account once")
-        matrix = np.array(amounts, dtype=np.float64).reshape(len(labels), len(curs))
+        matrix = np.array(float_array("amounts", amounts)).reshape(len(labels), len(curs))
         bad = ~np.isfinite(matrix) | ((matrix < 0) & (not allow_negative))
         if bad.any():
             i, j = (int(x) for x in np.argwhere(bad)[0])

@@ -126,7 +126,7 @@ def _column(data: Any) -> FloatArray:
     elif isinstance(data, (int, float, np.number)):
         return np.array([data], dtype=np.float64)
     elif isinstance(data, (list, tuple)):
-        a = np.asarray(data, dtype=np.float64)
+        a = np.asarray(data)
     else:
         kinds = _pandas_types()
         if kinds is not None and isinstance(data, kinds[0]):
@@ -142,6 +142,8 @@ def _column(data: Any) -> FloatArray:
                 f"Data type {type(data)} unsupported, must be in: list, tuple, np.array, pd.Series."
             )
     if a.dtype != np.float64:
+        if np.iscomplexobj(a):  # (casting would drop the imaginary parts without a word)
+            raise TypeError("option inputs must be real numbers, got complex values")
         a = a.astype(np.float64)
     return np.ascontiguousarray(a).reshape(-1)
 
