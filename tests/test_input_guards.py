@@ -136,6 +136,44 @@ def test_no_margin_figure_leaves_margin_unless_it_is_valid(
         ro.margin(ro.Book.sample(), ro.Market.sample(), "deribit-standard")
 
 
+def test_a_margin_whose_usd_value_overflows_is_refused() -> None:
+    """An index price the market takes (finite, > 0) but absurd: an inverse option's margin in ETH is sound,
+    its USD value is not a number to hand on."""
+    market = ro.Market.sample()
+    market.update(index={"ETH": 1.7e308})
+    book = ro.Book.from_arrays(np.zeros(1, int), np.array([market.instruments.row("ETH-26MAR27-4400-P")]),
+                               np.array([57.3]), instruments=market.instruments)  # fmt: skip
+    with pytest.raises(ValueError, match=r"deribit-pm: account 0, group eth_eth: initial .* ETH is beyond the float "
+                                         r"range in USD: check the market's USD price of ETH"):  # fmt: skip
+        ro.margin(book, market, "deribit-pm")
+    with pytest.raises(ValueError, match="beyond the float range in USD"):
+        ro.margin_accounts(book, market)
+    market.update(index={"ETH": 3_400.0})
+    assert math.isfinite(ro.margin(book, market, "deribit-pm").initial_usd)
+
+
+def test_totals_past_the_float_range_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows each finite in USD can sum past the float range: the book's total is checked too."""
+    real = margining.method_function("deribit-standard")
+
+    def huge(book: ro.Book, market: ro.Market, params: object) -> ro.MarginResult:
+        groups = margining.GroupMargins.of(real(book, market, params))
+        im = np.where(np.isfinite(groups.usd_rate), 1.5e308 / groups.usd_rate, 1.0)
+        return dataclasses.replace(groups, initial=im, maintenance=im.copy()).total()
+
+    monkeypatch.setattr(margining, "method_function", lambda method: huge)
+    with pytest.raises(ValueError, match=r"deribit-standard: the book's initial(_usd)? is inf, beyond the float range"):
+        ro.margin(ro.Book.sample(), ro.Market.sample(), "deribit-standard")
+
+
+def test_an_account_whose_groups_sum_past_the_float_range_is_refused() -> None:
+    rows = margining.margin_rows(ro.Book.sample(), ro.Market.sample(), "deribit-standard")
+    im = np.where(np.isfinite(rows.usd_rate), 1.5e308 / rows.usd_rate, 1.0)  # each row finite in USD
+    with pytest.raises(ValueError, match="account 'mm-hedge': its groups' margins sum past the float range"):
+        dataclasses.replace(rows, initial=im, maintenance=im.copy()).by_account()
+    assert np.isfinite(rows.by_account().initial_usd).all()
+
+
 def test_the_guard_passes_every_sample_book_and_method() -> None:
     market = ro.Market.sample()
     for name in ro.Book.samples():

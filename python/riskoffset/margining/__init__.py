@@ -14,6 +14,7 @@ one book (capital efficiency: isolated per-position margin against portfolio mar
 from __future__ import annotations
 
 import importlib
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -103,15 +104,23 @@ def margin_rows(book: Book, market: Market, method: str = "deribit-pm", params: 
 
 
 def checked(result: MarginResult) -> MarginResult:
-    """The result, after `check_rows` of its rows."""
+    """The result, after `check_rows` of its rows and a check of its totals (finite rows can sum past the
+    float range)."""
     check_rows(GroupMargins.of(result))
+    totals = {"initial": result.initial, "maintenance": result.maintenance, "initial_usd": result.initial_usd,
+              "maintenance_usd": result.maintenance_usd}  # fmt: skip
+    for name, value in totals.items():
+        if value is not None and not math.isfinite(value):
+            raise ValueError(
+                f"{result.method}: the book's {name} is {value!r}, beyond the float range: check the market data"
+            )
     return result
 
 
 def check_rows(rows: GroupMargins) -> None:
     """Refuse a figure no parameter set should give (a corrupted or mistyped one): a non-finite or negative
-    initial or maintenance margin, or an initial margin below the maintenance margin.  The error names the
-    method, account and group."""
+    initial or maintenance margin, an initial margin below the maintenance margin, or one whose USD value
+    overflows (an absurd price in the market).  The error names the method, account and group."""
     im, mm = rows.initial, rows.maintenance
     with np.errstate(invalid="ignore"):
         bad = ~(np.isfinite(im) & np.isfinite(mm)) | (im < 0) | (mm < 0) | (im < mm - 1e-9 * np.abs(mm) - 1e-12)
@@ -121,6 +130,18 @@ def check_rows(rows: GroupMargins) -> None:
             f"{rows.method}: account {rows.account_label(i)!r}, group {rows.group_names[int(rows.group[i])]}: "
             f"initial {float(im[i])!r} and maintenance {float(mm[i])!r} are not a valid margin (finite, >= 0, "
             "initial >= maintenance): check the parameter set and the market data"
+        )
+    # The USD values: initial >= maintenance >= 0 now, so the initial's is the larger (an unknown rate is NaN,
+    # which this skips).
+    with np.errstate(over="ignore", invalid="ignore"):
+        overflow = np.isinf(im * rows.usd_rate)
+    if overflow.any():
+        i = int(np.flatnonzero(overflow)[0])
+        currency = rows.currencies[int(rows.currency[i])]
+        raise ValueError(
+            f"{rows.method}: account {rows.account_label(i)!r}, group {rows.group_names[int(rows.group[i])]}: "
+            f"initial {float(im[i])!r} {currency} is beyond the float range in USD: check the market's USD price "
+            f"of {currency}"
         )
 
 

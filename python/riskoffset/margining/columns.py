@@ -32,12 +32,13 @@ def plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
-
-def _weighted_sum(values: FloatArray, scale: FloatArray) -> float:
-    """Sum of values x scale, by numpy's pairwise sum: the same bits on every machine.  (np.dot hands a long
+def _weighted_sum(values: FloatArray, scale: FloatArray | None = None) -> float:
+    """Sum of values (x scale), by numpy's pairwise sum: the same bits on every machine.  (np.dot hands a long
     vector to the threaded BLAS, whose partial sums follow the number of threads, and whose threads then spin
-    on the other cores for a while after the call.)"""
-    return float((values * scale).sum())
+    on the other cores for a while after the call.)  A sum past the float range is inf, which `checked` refuses
+    with the method's name."""
+    with np.errstate(over="ignore"):
+        return float((values if scale is None else values * scale).sum())
 
 @dataclass(frozen=True, eq=False)
 class GroupMargins(Sequence[MarginResult]):
@@ -264,8 +265,8 @@ class GroupMargins(Sequence[MarginResult]):
             initial=_weighted_sum(self.initial, scale),
             maintenance=_weighted_sum(self.maintenance, scale),
             currency=currency,
-            initial_usd=float(initial_usd.sum()) if initial_usd is not None else None,
-            maintenance_usd=float(self.maintenance_usd.sum()) if usd_known else None,
+            initial_usd=_weighted_sum(initial_usd) if initial_usd is not None else None,
+            maintenance_usd=_weighted_sum(self.maintenance_usd) if usd_known else None,
             worst_scenario=worst,
             components=components,
             calibration=calibration,
@@ -296,6 +297,14 @@ class GroupMargins(Sequence[MarginResult]):
             self.account, self.currency, self.usd_rate, self.initial, self.maintenance, currencies.index("USD")
         )
         accounts = self.account[first]
+        # (each row is checked finite, in USD too: two of them can still sum past the float range)
+        past = np.isinf(initial) | np.isinf(initial_usd)
+        if past.any():
+            a = int(np.flatnonzero(past)[0])
+            raise ValueError(
+                f"{self.method}: account {plain(self.accounts[accounts[a]])!r}: its groups' margins sum past the "
+                "float range: check the market data"
+            )
         return AccountMargins(
             self.method,
             self.accounts[accounts],
