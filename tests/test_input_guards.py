@@ -174,6 +174,18 @@ def test_an_account_whose_groups_sum_past_the_float_range_is_refused() -> None:
     assert np.isfinite(rows.by_account().initial_usd).all()
 
 
+def test_liquidation_refuses_an_equity_that_overflows_in_usd() -> None:
+    market = ro.Market.sample()
+    table = market.instruments
+    book = ro.Book.from_arrays(np.zeros(1, int), np.array([table.row("BTC-PERPETUAL")]), np.array([10.0]),
+                               instruments=table)  # fmt: skip
+    huge = ro.Balances(np.zeros(1, int), ("BTC", "ETH"), np.array([[1.0, 1.7e308]]))  # finite, not in USD
+    with pytest.raises(ValueError, match="the account's equity is inf USD, beyond the float range"):
+        ro.liquidation(book, market, huge, underlying="BTC")
+    sane = ro.Balances(np.zeros(1, int), ("BTC", "ETH"), np.array([[1.0, 1.0]]))
+    assert math.isfinite(ro.liquidation(book, market, sane, underlying="BTC").equity_usd)
+
+
 def test_the_guard_passes_every_sample_book_and_method() -> None:
     market = ro.Market.sample()
     for name in ro.Book.samples():

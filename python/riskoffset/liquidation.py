@@ -282,6 +282,11 @@ def liquidation(
 
     now = _margin(single, market, "deribit-pm", params)
     equity_now = float(equity(np.zeros(1))[0])
+    if not math.isfinite(equity_now):  # (finite balances at a finite price can still overflow in USD)
+        raise ValueError(
+            f"the account's equity is {equity_now!r} USD, beyond the float range: check its balances and the "
+            "market's prices"
+        )
     f0 = equity_now - float(now.maintenance_usd or 0.0)
     spot = market.index[underlying]
 
