@@ -100,7 +100,7 @@ def _compute(
     )
     if bad >= 0:
         column = columns[_INPUT_NAMES.index(field)].reshape(-1)
-        value = column[bad if column.size > 1 else 0]
+        value = float(column[bad if column.size > 1 else 0])
         raise ValueError(
             f"{field} at row {row_label(shape, bad)} is {value!r}: underlying and strike must lie in [1e-100, "
             "1e100], sigma in [0, 1e100], t at most 1e100, r and q finite with |r t| and |q t| at most 300"
