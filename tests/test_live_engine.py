@@ -14,6 +14,7 @@ import riskoffset as ro
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from riskoffset.accounts.equity import futures_fill
+from riskoffset.live.snapshots import SNAPSHOT_HEADER
 
 MARKET = ro.Market.sample()
 OPTIONS = sorted(n for n in MARKET.mark_iv if n.startswith(("BTC-", "ETH-")))[::40]
@@ -766,6 +767,33 @@ def test_a_restored_snapshot_continues_exactly_like_the_original(tmp_path: Any) 
     (tmp_path / "junk").write_bytes(pickle.dumps({"format": "other"}))
     with pytest.raises(ValueError, match="not a riskoffset engine snapshot"):
         ro.RiskEngine.restore(tmp_path / "junk")
+
+
+def test_a_damaged_snapshot_is_refused_not_restored(tmp_path: Any) -> None:
+    """A snapshot carries its SHA-256: a byte changed anywhere after it was written (a value of an array included,
+    which unpickles without a word) and a file cut short are refused with the path named; a bare pickle (how
+    snapshots were written before) still restores."""
+    engine = ro.RiskEngine(ro.Book.sample("market_maker"), MARKET, balances=ro.Balances.sample("market_maker"))
+    good = tmp_path / "engine.snap"
+    engine.snapshot(good)
+    data = good.read_bytes()
+    assert data.startswith(SNAPSHOT_HEADER)
+    expected = engine.accounts().initial_usd.tolist()
+    for at in (len(SNAPSHOT_HEADER) + 3, len(data) // 2, len(data) - 9):  # the checksum, the middle, near the end
+        bad = bytearray(data)
+        bad[at] ^= 0x10
+        (tmp_path / "bad.snap").write_bytes(bytes(bad))
+        with pytest.raises(ValueError, match=r"bad\.snap: the snapshot is corrupted"):
+            ro.RiskEngine.restore(tmp_path / "bad.snap")
+    (tmp_path / "cut.snap").write_bytes(data[: len(data) // 3])
+    with pytest.raises(ValueError, match=r"cut\.snap: the snapshot is corrupted"):
+        ro.RiskEngine.restore(tmp_path / "cut.snap")
+    (tmp_path / "cut-bare.snap").write_bytes(pickle.dumps(engine.snapshot_document())[:1000])
+    with pytest.raises(ValueError, match=r"cut-bare\.snap: not a readable riskoffset snapshot \(UnpicklingError"):
+        ro.RiskEngine.restore(tmp_path / "cut-bare.snap")
+    (tmp_path / "bare.snap").write_bytes(pickle.dumps(engine.snapshot_document()))
+    assert ro.RiskEngine.restore(tmp_path / "bare.snap").accounts().initial_usd.tolist() == expected
+    assert ro.RiskEngine.restore(good).accounts().initial_usd.tolist() == expected
 
 
 def test_the_engine_refuses_what_it_cannot_use() -> None:

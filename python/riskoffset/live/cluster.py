@@ -43,7 +43,8 @@ from .engine import (
     RiskEngine,
     TickerQuote,
     account_label,
-    write_atomic,
+    read_snapshot,
+    write_snapshot,
 )
 from .engine_state import _locked
 from .events import Event, EventFeed
@@ -799,14 +800,13 @@ class ClusterEngine(EventFeed):
         doc = {"format": CLUSTER_SNAPSHOT_FORMAT, "meta": meta, "shards": documents, "routing": self._routing,
                "counters": dict(self.counters), "errors": list(self.errors), "events": list(self._events),
                "strict": self.strict, "method": self.method, "cross": self.cross}  # fmt: skip
-        write_atomic(path, pickle.dumps(doc, protocol=pickle.HIGHEST_PROTOCOL))
+        write_snapshot(path, doc)
 
     @classmethod
     def restore(cls, path: str | os.PathLike[str], *, client: Any = None, scheduler: str | None = None) -> ClusterEngine:
         """An engine in the state `snapshot` wrote, its shards on ``client``'s cluster (or ``scheduler``'s; or in
         this process with ``client="in-process"``, as `in_process` makes them)."""
-        with open(path, "rb") as f:
-            doc = pickle.load(f)
+        doc = read_snapshot(path)
         if isinstance(doc, dict) and doc.get("format") == SNAPSHOT_FORMAT:
             raise ValueError(f"{path}: the snapshot of one engine: restore it with RiskEngine.restore")
         if not isinstance(doc, dict) or doc.get("format") != CLUSTER_SNAPSHOT_FORMAT:

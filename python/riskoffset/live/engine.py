@@ -59,7 +59,14 @@ from .queries import Queries
 from .recomputation import Recomputation
 from .repricing import Repricing
 from .rows import RowStores
-from .snapshots import CLUSTER_SNAPSHOT_FORMAT, SNAPSHOT_FORMAT, Snapshots, write_atomic
+from .snapshots import (
+    CLUSTER_SNAPSHOT_FORMAT,
+    SNAPSHOT_FORMAT,
+    Snapshots,
+    read_snapshot,
+    write_atomic,
+    write_snapshot,
+)
 from .span_margins import SpanInputs
 from .update_guards import UpdateGuards
 
@@ -464,5 +471,7 @@ __all__ = [
     "RiskEngine",
     "TickerQuote",
     "account_label",
+    "read_snapshot",
     "write_atomic",
+    "write_snapshot",
 ]

@@ -1,9 +1,12 @@
-"""`Snapshots`: `RiskEngine`'s whole state written to a file and read back (`snapshot`, `restore`; docs/live.md),
-and `write_atomic`, which writes a file so that a crash leaves the one that was there.
+"""`Snapshots`: `RiskEngine`'s whole state written to a file and read back (`snapshot`, `restore`; docs/live.md);
+`write_snapshot` and `read_snapshot`, the file both engines write (a pickle behind a header and its SHA-256, so
+a file changed after it was written is refused, not restored with wrong figures); and `write_atomic`, which
+writes a file so that a crash leaves the one that was there.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pickle
 import tempfile
@@ -19,6 +22,7 @@ if TYPE_CHECKING:
 
 SNAPSHOT_FORMAT = "riskoffset-engine-1"
 CLUSTER_SNAPSHOT_FORMAT = "riskoffset-cluster-1"  # (`ClusterEngine`'s: named here to tell the two apart)
+SNAPSHOT_HEADER = b"riskoffset snapshot sha256\n"  # then the pickle's 32-byte SHA-256, then the pickle
 
 
 class Snapshots(EngineState):
@@ -29,7 +33,7 @@ class Snapshots(EngineState):
         """Write the engine's whole state to ``path`` (atomically: a crash leaves the previous file); ``meta``
         (e.g. the stream line reached) is stored with it.  The file is a Python pickle: restore only files
         you wrote."""
-        write_atomic(path, pickle.dumps(self.snapshot_document(**meta), protocol=pickle.HIGHEST_PROTOCOL))
+        write_snapshot(path, self.snapshot_document(**meta))
 
     @_locked
     def snapshot_document(self, **meta: Any) -> dict[str, Any]:
@@ -41,8 +45,7 @@ class Snapshots(EngineState):
     @classmethod
     def restore(cls, path: str | os.PathLike[str]) -> Self:
         """An engine in the state `snapshot` wrote (its ``meta`` in ``engine.snapshot_meta``)."""
-        with open(path, "rb") as f:
-            doc = pickle.load(f)
+        doc = read_snapshot(path)
         if isinstance(doc, dict) and doc.get("format") == CLUSTER_SNAPSHOT_FORMAT:
             raise ValueError(f"{path}: the snapshot of a cluster engine: restore it with ClusterEngine.restore (on the "
                              "command line, with --dask)")  # fmt: skip
@@ -60,6 +63,31 @@ class Snapshots(EngineState):
         engine._events = deque(doc["events"])
         engine.snapshot_meta = dict(doc["meta"])
         return engine
+
+
+def write_snapshot(path: str | os.PathLike[str], document: Mapping[str, Any]) -> None:
+    """``document`` pickled behind `SNAPSHOT_HEADER` and its SHA-256, written atomically."""
+    blob = pickle.dumps(document, protocol=pickle.HIGHEST_PROTOCOL)
+    write_atomic(path, SNAPSHOT_HEADER + hashlib.sha256(blob).digest() + blob)
+
+
+def read_snapshot(path: str | os.PathLike[str]) -> Any:
+    """What `write_snapshot` wrote at ``path`` (or a bare pickle, as snapshots were written before the checksum);
+    ValueError when the file is not one, or changed after it was written.  Unpickling runs code the file names:
+    read only files you wrote."""
+    data = Path(path).read_bytes()
+    if data.startswith(SNAPSHOT_HEADER):
+        start = len(SNAPSHOT_HEADER) + 32
+        digest, blob = data[len(SNAPSHOT_HEADER) : start], memoryview(data)[start:]
+        if hashlib.sha256(blob).digest() != digest:
+            raise ValueError(f"{path}: the snapshot is corrupted: its content does not match the checksum written "
+                             "with it (the file changed after it was written)")  # fmt: skip
+    else:
+        blob = memoryview(data)
+    try:
+        return pickle.loads(blob)
+    except Exception as exc:  # noqa: BLE001 - whatever a damaged pickle raises, said as one error
+        raise ValueError(f"{path}: not a readable riskoffset snapshot ({type(exc).__name__}: {exc})") from None
 
 
 def write_atomic(path: str | os.PathLike[str], blob: bytes) -> None:
