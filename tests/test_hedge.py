@@ -366,10 +366,16 @@ def test_bad_targets_and_instruments(market: ro.Market) -> None:
     book = ro.Book.sample("calendar_spread")
     with pytest.raises(ValueError, match="unknown hedge target"):
         hedge(book, market, "theta")
-    with pytest.raises(ValueError, match="cost_penalty"):
-        hedge(book, market, "delta", cost_penalty=-1.0)
+    # NaN or inf reached the least-squares solver (LAPACK printed its complaint); the margin target took anything.
+    for target in ("delta", "delta-gamma", "margin"):
+        for bad in (-1.0, float("nan"), float("inf"), "1e-8"):
+            with pytest.raises(ValueError, match="cost_penalty must be a finite number >= 0"):
+                hedge(book, market, target, cost_penalty=bad)
     with pytest.raises(ValueError, match="liquidity"):
         hedge(book, market, "delta", liquidity="both")
+    for quote in ((-1.0, 1.0), (2.0, 1.0), (float("nan"), 1.0)):
+        with pytest.raises(ValueError, match=r"quotes\['BTC-PERPETUAL'\]: need finite prices 0 <= bid <= ask"):
+            hedge(book, market, "delta", quotes={"BTC-PERPETUAL": quote})
 
 
 def test_correlation_residual_formula() -> None:

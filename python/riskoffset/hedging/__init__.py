@@ -46,7 +46,7 @@ from .costs import TradeCost, trade_cost, unit_costs
 from .cross import CrossHedge, cross_hedge
 from .residual import CorrelationResidual, ScenarioProfile, correlation_residual
 from .result import GREEK_UNITS, HedgeResult, Trade
-from .solvers import greek_hedge, margin_lp, round_for_margin
+from .solvers import check_cost_penalty, greek_hedge, margin_lp, round_for_margin
 
 
 def hedge(
@@ -69,6 +69,7 @@ def hedge(
     half-spread.  margin=False skips the two ``ro.margin`` calls."""
     if target not in TARGETS:
         raise ValueError(f"unknown hedge target {target!r}; choose one of {', '.join(TARGETS)}")
+    check_cost_penalty(cost_penalty)
     w = WhatIf(book, market, params, account=account, instruments=instruments or ())
     table = w.table
     greeks = instrument_greeks(table, market)

@@ -85,8 +85,8 @@ def unit_costs(
             if name not in quotes:
                 continue
             bid, ask = (float(x) for x in quotes[name])
-            if not (math.isfinite(bid) and math.isfinite(ask) and ask >= bid):
-                raise ValueError(f"quotes[{name!r}]: need finite bid <= ask, got ({bid!r}, {ask!r})")
+            if not (math.isfinite(bid) and math.isfinite(ask) and 0.0 <= bid <= ask):
+                raise ValueError(f"quotes[{name!r}]: need finite prices 0 <= bid <= ask, got ({bid!r}, {ask!r})")
             h = (ask - bid) / 2.0
             if futures[j] and inverse[j]:
                 half[j] = h / forward[j]

@@ -39,6 +39,7 @@ score.
 from __future__ import annotations
 
 import itertools
+import math
 from typing import Any
 
 import numpy as np
@@ -65,12 +66,21 @@ def _combinations(z: FloatArray) -> list[FloatArray]:
     return out
 
 
+def check_cost_penalty(cost_penalty: Any) -> None:
+    """A finite number >= 0 (NaN or inf would reach the least-squares solver as a matrix it cannot factor)."""
+    try:
+        value = float(cost_penalty)
+    except (TypeError, ValueError):
+        value = math.nan
+    if isinstance(cost_penalty, (bool, str)) or not 0.0 <= value < math.inf:
+        raise ValueError(f"cost_penalty must be a finite number >= 0, got {cost_penalty!r}")
+
+
 def greek_hedge(
     exposure: FloatArray, book: FloatArray, lots: FloatArray, lot_cost: FloatArray, cost_penalty: float = 1e-8
 ) -> tuple[FloatArray, FloatArray]:
     """(continuous hedge, rounded hedge) in amount units for Greek rows (module doc)."""
-    if cost_penalty < 0:
-        raise ValueError(f"cost_penalty must be >= 0, got {cost_penalty!r}")
+    check_cost_penalty(cost_penalty)
     e_lot = exposure * lots[None, :]
     scale = np.maximum(np.abs(book), np.abs(e_lot).max(axis=1, initial=0.0))
     scale = np.where(scale > 0, scale, 1.0)
