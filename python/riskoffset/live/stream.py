@@ -55,7 +55,7 @@ DERIVATIVE_TICKER = {
 @dataclass(frozen=True)
 class StreamItem:
     """One notification of a recorded stream: its 1-based physical ``line``, and either the ``message``
-    (a dict) or the ``error`` that line has."""
+    (a dict) or the ``error`` that line has (without its number: ``line`` carries it)."""
 
     line: int
     message: dict[str, Any] | None
@@ -75,9 +75,9 @@ def _json_item(line: int, text: str) -> StreamItem:
     try:
         value = json.loads(text, parse_constant=_no_constant)
     except (ValueError, RecursionError) as exc:
-        return StreamItem(line, None, f"line {line}: not valid JSON ({exc})")
+        return StreamItem(line, None, f"not valid JSON ({exc})")
     if not isinstance(value, dict):
-        return StreamItem(line, None, f"line {line}: expected a JSON object, got {type(value).__name__}")
+        return StreamItem(line, None, f"expected a JSON object, got {type(value).__name__}")
     return StreamItem(line, value, None)
 
 
@@ -175,7 +175,7 @@ def _items(stream: Iterable[str | bytes], origin: str) -> Iterator[StreamItem]:
                 try:
                     text = raw.decode("utf-8")
                 except UnicodeDecodeError as exc:
-                    yield StreamItem(number, None, f"line {number}: not UTF-8 text ({exc})")
+                    yield StreamItem(number, None, f"not UTF-8 text ({exc})")
                     continue
             else:
                 text = raw
@@ -210,7 +210,7 @@ def _csv_item(number: int, text: str, kind: str, header: list[str]) -> StreamIte
             raise ValueError(f"{len(cells)} cells for {len(header)} columns")
         return StreamItem(number, tardis_ticker(kind, dict(zip(header, cells))), None)
     except (ValueError, csv.Error) as exc:
-        return StreamItem(number, None, f"line {number}: {exc}")
+        return StreamItem(number, None, str(exc))
 
 
 __all__ = ["StreamItem", "read_stream", "sample_stream_path", "tardis_ticker"]
