@@ -324,6 +324,7 @@ def test_short_risk_array(tmp_path: Path) -> None:
         ),
         ("<cId>201</cId>", "", r"<fut>: missing <cId>"),
         ("<denominator>3</denominator>", "<denominator>0</denominator>", r"<priceScanDef>: denominator is 0"),
+        ("<cId>201</cId>", "<cId>99999999999999999999</cId>", r"<fut>: <cId> is beyond the 64-bit integer range"),
     ],
 )
 def test_malformed_elements(tmp_path: Path, old: str, new: str, message: str) -> None:

@@ -124,10 +124,19 @@ def _num(elem: ET.Element, child: str, default: float | None = None) -> float:
 
 
 def _int(elem: ET.Element, child: str, default: int | None = None) -> int:
-    value = _num(elem, child, None if default is None else float(default))
-    if value != int(value):
-        raise _Semantic(f"<{child}> is not an integer: {value!r}", elem.tag, elem)
-    return int(value)
+    c = elem.find(child)
+    try:  # (digits read exactly: through a float, ids past 2^53 would round)
+        value = int(c.text) if c is not None and c.text is not None else None
+    except ValueError:
+        value = None
+    if value is None:
+        number = _num(elem, child, None if default is None else float(default))
+        if number != int(number):
+            raise _Semantic(f"<{child}> is not an integer: {number!r}", elem.tag, elem)
+        value = int(number)
+    if not -(2**63) <= value < 2**63:  # (ids and counts are stored as 64-bit integers)
+        raise _Semantic(f"<{child}> is beyond the 64-bit integer range: {value!r}", elem.tag, elem)
+    return value
 
 
 def _bool(elem: ET.Element, child: str) -> bool | None:
