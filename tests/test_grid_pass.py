@@ -37,6 +37,22 @@ def test_one_group_ties_and_no_loss(simd_target: str) -> None:
     assert (gains["scan"], gains["worst_index"], gains["initial"]) == (0.0, -1, 0.0)
 
 
+@pytest.mark.parametrize("m", [9, 13, 24, 35])
+def test_one_group_first_worst_across_blocks(simd_target: str, m: int) -> None:
+    """The first of equal weighted losses, wherever the vector blocks of the target split the scenarios; a NaN
+    past the worst one still makes the group NaN (the first NaN reported)."""
+    rng = np.random.default_rng(m)
+    pnl, weight = rng.uniform(-1.0, 5.0, m), rng.uniform(0.5, 1.0, m)
+    first, second = m // 3, m - 2  # in different blocks on every target
+    pnl[first], weight[first] = -20.0, 0.5
+    pnl[second], weight[second] = -10.0, 1.0  # the same weighted loss, 10
+    f = _core.margin.grid_margin_group(pnl, weight, 0.0, 1.0, 0.0)
+    assert (f["scan"], f["worst_index"], f["worst_pnl"]) == (10.0, first, -20.0)
+    pnl[m - 1] = np.nan
+    f = _core.margin.grid_margin_group(pnl, weight, 0.0, 1.0, 0.0)
+    assert np.isnan(f["scan"]) and f["worst_index"] == m - 1
+
+
 def test_nan_pnl_is_never_a_margin(simd_target: str) -> None:
     f = _core.margin.grid_margin_group(np.array([1.0, np.nan]), np.array([1.0, 1.0]), 0.0, 1.0, 0.0)
     assert np.isnan(f["scan"]) and np.isnan(f["initial"])
