@@ -103,6 +103,28 @@ def _reference(book: ro.Book, inputs: object) -> dict[str, np.ndarray]:
     return {k: np.array(v) for k, v in out.items()}
 
 
+@pytest.mark.parametrize("m", [1, 3, 4, 7, 8, 13, 16, 24, 31, 32, 33, 40])
+def test_grids_of_any_scenario_count_match_the_reference(m: int, simd_target: str) -> None:
+    """The pass sums a grid of up to 32 scenarios in a fixed number of vector blocks (one instance per count on the
+    wide targets, whole or with a partial last block), more in the row: every count against the reference."""
+    market = ro.Market.sample()
+    rng = np.random.default_rng(m)
+    table = market.instruments
+    account = np.repeat(np.arange(30), rng.integers(1, 12, 30))
+    rows = rng.integers(0, len(table), len(account))
+    quantity = (rng.integers(-30, 31, len(account)) + 0.5) * 0.1
+    book = ro.Book.from_arrays(account, rows, quantity, instruments=table)
+    moves = np.linspace(-0.3, 0.3, m)
+    doc = {"scenarios": [{"price_move": float(x), "vol_shift": 0.05 * (j % 3 - 1), "weight": 1.0 - 0.01 * j}
+                         for j, x in enumerate(moves)], "min_delta_net_rate": 0.01}  # fmt: skip
+    inputs = grid_inputs(book, market, doc)
+    ref = _reference(book, inputs)
+    cols = grid_margins(book, market, doc)
+    assert np.array_equal(cols.worst_index, ref["worst_index"])
+    for name in ("initial", "maintenance"):
+        np.testing.assert_allclose(getattr(cols, name), ref[name], rtol=1e-12, atol=1e-9)
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_random_books_match_the_reference(seed: int, simd_target: str) -> None:
     market = ro.Market.sample()

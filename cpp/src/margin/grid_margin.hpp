@@ -70,11 +70,16 @@ constexpr std::size_t kGridRegisterScenarios = 32;
 // Account a's positions [begin, stop) summed into the scratch rows of the keys they hold (used[k] set): quantity
 // x the instrument's scenario P&L, in CSR order; with the minimum delta requirement, per (key, underlying) the
 // net and gross coin delta.
-inline void grid_sum_account(const GridBook& book, const GridScratch& scratch, std::int64_t begin, std::int64_t stop) {
+// kFixedBlocks: the vectors of the scenarios when known at compile time (the last partial when kPartial), so the
+// unrolled block loops carry no test of a block's kind; 0 reads it from the book.
+template <std::size_t kFixedBlocks = 0, bool kPartial = false>
+void grid_sum_account(const GridBook& book, const GridScratch& scratch, std::int64_t begin, std::int64_t stop) {
   const std::size_t m = book.n_scenarios, n_u = book.n_underlyings;
-  constexpr std::size_t kBlocks = (kGridRegisterScenarios + W - 1) / W;
-  const std::size_t full = m / W, blocks = (m + W - 1) / W, last = m - full * W;  // (last: lanes of a partial block)
-  const bool in_registers = m <= kGridRegisterScenarios;
+  constexpr std::size_t kBlocks = kFixedBlocks ? kFixedBlocks : (kGridRegisterScenarios + W - 1) / W;
+  const std::size_t full = kFixedBlocks ? kFixedBlocks - (kPartial ? 1 : 0) : m / W;
+  const std::size_t blocks = kFixedBlocks ? kFixedBlocks : (m + W - 1) / W;
+  const std::size_t last = m - full * W;  // (lanes of a partial block)
+  const bool in_registers = kFixedBlocks || m <= kGridRegisterScenarios;
   const std::int64_t* __restrict indices = book.indices;
   const std::int64_t* __restrict key = book.key;
   const double* __restrict quantity = book.quantity;
@@ -146,15 +151,37 @@ inline void grid_sum_account(const GridBook& book, const GridScratch& scratch, s
   store_cell();
 }
 
+// The sums' instance for m scenarios: a fixed block count on the wide targets (up to kGridRegisterScenarios), else
+// the general one.
+using GridSumAccount = void (*)(const GridBook&, const GridScratch&, std::int64_t, std::int64_t);
+template <std::size_t... kBlocks>
+inline GridSumAccount grid_sum_fixed(std::size_t m, std::index_sequence<kBlocks...>) {
+  const std::size_t blocks = (m + W - 1) / W;
+  const bool partial = m % W != 0;
+  GridSumAccount chosen = &grid_sum_account<>;
+  ((blocks == kBlocks + 1 ? (chosen = partial ? &grid_sum_account<kBlocks + 1, true> : &grid_sum_account<kBlocks + 1, false>)
+                          : chosen),
+   ...);
+  return chosen;
+}
+inline GridSumAccount grid_sum_of(std::size_t m) {
+  if constexpr (W >= 4) {
+    if (m >= 1 && m <= kGridRegisterScenarios)
+      return grid_sum_fixed(m, std::make_index_sequence<kGridRegisterScenarios / W>{});
+  }
+  return &grid_sum_account<>;
+}
+
 void grid_accounts_kernel(const GridBook& book, const std::int64_t* first_group, const GridColumns& out,
                           const GridScratch& scratch, std::size_t begin, std::size_t end) {
   const std::size_t m = book.n_scenarios, n_keys = book.n_keys, n_u = book.n_underlyings;
   const bool with_delta = book.delta != nullptr;
   double* sums = scratch.sums;
+  const auto sum_account = grid_sum_of(m);
   for (std::size_t a = begin; a < end; ++a) {
     if (a + 2 < end)
       prefetch_account(book, a + 2);
-    grid_sum_account(book, scratch, book.indptr[a], book.ends ? book.ends[a] : book.indptr[a + 1]);
+    sum_account(book, scratch, book.indptr[a], book.ends ? book.ends[a] : book.indptr[a + 1]);
     auto g = static_cast<std::size_t>(first_group[a]);
     for (std::size_t k = 0; k < n_keys; ++k) {
       if (!scratch.used[k]) continue;
