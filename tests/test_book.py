@@ -434,3 +434,12 @@ def test_malformed_json_names_the_file(tmp_path: Path) -> None:
         Book.from_json(path)
     with pytest.raises(ValueError, match=r"broken_positions\.json"):
         Book.load(path)
+
+
+def test_held_rows_are_the_distinct_instruments_of_the_positions() -> None:
+    for name in ro.Book.samples():
+        book = ro.Book.sample(name)
+        held = book.held_rows()
+        assert held.tolist() == np.unique(book.indices).tolist()
+    empty = ro.Book.from_arrays(np.zeros(0, int), np.zeros(0, int), np.zeros(0), instruments=book.instruments)
+    assert empty.held_rows().tolist() == []

@@ -428,6 +428,11 @@ class Book:
                     record["average_price"] = avg
         return out
 
+    def held_rows(self) -> IntArray:
+        """The rows of self.instruments at least one position holds, in order (a count per row: np.unique would
+        hash or sort every position)."""
+        return np.flatnonzero(np.bincount(self.indices, minlength=len(self.instruments)))
+
     def net_quantity(self) -> FloatArray:
         """Net amount per instrument across accounts (rows of self.instruments)."""
         return np.bincount(self.indices, weights=self.quantity, minlength=len(self.instruments)).astype(

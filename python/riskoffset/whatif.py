@@ -163,7 +163,7 @@ def universe_table(
     items = list(book.instruments)
     seen = {inst.name for inst in items}
     held = book.instruments
-    bases = {held.underlyings[u] for u in np.unique(held.underlying[book.indices]).tolist()}
+    bases = {held.underlyings[u] for u in np.unique(held.underlying[book.held_rows()]).tolist()}
     listed_table = market.instruments
     if listed and listed_table is not None:
         for inst in listed_table:

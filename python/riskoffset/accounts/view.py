@@ -189,7 +189,7 @@ def account(
     groups = GroupMargins.of(result)
     accounts = np.asarray(book.accounts)
     settles = [inst.settlement_currency.upper() for inst in book.instruments]
-    held_settles = sorted({settles[i] for i in np.flatnonzero(np.bincount(book.indices, minlength=len(settles))).tolist()})
+    held_settles = sorted({settles[i] for i in book.held_rows().tolist()})
     currencies = tuple(dict.fromkeys([*balances.currencies, *groups.currencies, *held_settles]))
     col = {c: j for j, c in enumerate(currencies)}
     n, k = len(accounts), len(currencies)

@@ -253,7 +253,7 @@ def grid_inputs(book: Book, market: Market, params: Any = None) -> GridInputs:
     with_delta = grid.min_delta and len(book) > 0
     if with_delta:
         index = underlying_index(table, resolved)
-        held = np.unique(table.underlying[book.indices])
+        held = np.unique(table.underlying[book.held_rows()])
         missing = held[~np.isfinite(index[held])]
         if len(missing):
             raise ValueError(
