@@ -228,7 +228,7 @@ def test_standard_groups_refuse_inconsistent_arrays() -> None:
     args = [book.indptr, book.indices, book.quantity, units.arrays(), units.currency, len(units.currencies),
             units.status_rank, len(CALIBRATION_ORDER)]  # fmt: skip
     ids, sums, _, _ = _core.margin.standard_groups(*args)
-    assert len(ids) == len(ro.margin(book, market, "deribit-standard").groups) and sums.shape == (len(ids), 6)
+    assert len(ids) == len(ro.margin(book, market, "deribit-standard").groups) and sums.shape == (6, len(ids))
     for at, value, message in [
         (0, np.array([0, 1], dtype=np.int64), "run over the positions"),
         (1, np.full(len(book.indices), len(book.instruments), dtype=np.int64), "outside the unit margins"),

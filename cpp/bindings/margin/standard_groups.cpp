@@ -113,8 +113,11 @@ void register_standard_groups(py::module_& m) {
         }
         const auto n_groups = static_cast<py::ssize_t>(ids.size());
         py::array_t<std::int64_t> ids_out = riskoffset_bindings::vector_array(ids);
-        py::array_t<double> sums_out = riskoffset_bindings::new_double_array({n_groups, static_cast<py::ssize_t>(kSums)});
-        std::copy(sums.begin(), sums.end(), sums_out.mutable_data());
+        // One row per figure (each a contiguous column of the groups: what the caller hands on without a copy).
+        py::array_t<double> sums_out = riskoffset_bindings::new_double_array({static_cast<py::ssize_t>(kSums), n_groups});
+        double* out = sums_out.mutable_data();
+        for (std::size_t g = 0; g < ids.size(); ++g)
+          for (std::size_t k = 0; k < kSums; ++k) out[k * ids.size() + g] = sums[g * kSums + k];
         py::array_t<std::int64_t> weakest_out({n_groups, py::ssize_t{2}});
         std::copy(weakest.begin(), weakest.end(), weakest_out.mutable_data());
         py::array_t<bool> present_out({n_groups, py::ssize_t{2}});
@@ -124,7 +127,7 @@ void register_standard_groups(py::module_& m) {
       py::arg("indptr"), py::arg("indices"), py::arg("quantity"), py::arg("units"), py::arg("currency"),
       py::arg("n_currencies"), py::arg("status_rank"), py::arg("n_ranks"),
       "Deribit standard margin per (account, settlement currency) group of a CSR book: (ids = account x "
-      "n_currencies + currency, ascending; sums (groups, 6): IM, MM, the IM of futures and of options, then their "
+      "n_currencies + currency, ascending; sums (6, groups): IM, MM, the IM of futures and of options, then their "
       "MM, each a sum of its positions' margins in CSR order; the weakest status rank of each component's charged "
       "positions (futures always, options when short; n_ranks where none is); whether the group holds that component).");
 }

@@ -410,8 +410,8 @@ def standard_group_margins(book: Book, market: Market, p: StandardParameters) ->
             continue
         tag = np.where(weakest[:, c] == len(CALIBRATION_ORDER), CALIBRATION_ORDER.index("exact"), weakest[:, c])
         calibration[label] = np.where(present[:, c], tag, NO_TAG).astype(np.int64)
-        components[label] = np.ascontiguousarray(total[:, 2 + c])
-        maintenance_parts[label] = np.ascontiguousarray(total[:, 4 + c])
+        components[label] = total[2 + c]  # (each figure a contiguous row of the groups)
+        maintenance_parts[label] = total[4 + c]
     usd_rate_of_currency = np.full(n_cur, np.nan)
     usd_rate_of_currency[units.currency] = units.usd_rate
     names = book.instruments.names
@@ -445,8 +445,8 @@ def standard_group_margins(book: Book, market: Market, p: StandardParameters) ->
         group=group_currency,
         currencies=units.currencies,
         currency=group_currency,
-        initial=np.ascontiguousarray(total[:, 0]),
-        maintenance=np.ascontiguousarray(total[:, 1]),
+        initial=total[0],
+        maintenance=total[1],
         usd_rate=usd_rate_of_currency[group_currency],
         components=components,
         calibration=calibration,
