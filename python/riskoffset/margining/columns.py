@@ -75,7 +75,7 @@ class GroupMargins(Sequence[MarginResult]):
 
     def __reduce__(self) -> tuple[Any, tuple[dict[str, Any]]]:
         """Pickled with every column and each row's worst-scenario text (to cross to a Dask worker or a
-        file); the method-specific details of a row (e.g. the PM's scenario vectors) stay in the process
+        file); the details a method adds to a row (e.g. the PM's scenario vectors) stay in the process
         that computed them: an unpickled row is built from the columns."""
         fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         if self.worst_description is not None and self.worst_index is not None:
@@ -180,7 +180,7 @@ class GroupMargins(Sequence[MarginResult]):
         return self.result_from_columns(i)
 
     def result_from_columns(self, i: int) -> MarginResult:
-        """The `MarginResult` of row ``i`` from the columns alone (no method-specific details)."""
+        """The `MarginResult` of row ``i`` from the columns alone (without the details a method adds)."""
         rate = float(self.usd_rate[i])
         return MarginResult.in_currency(
             self.method,

@@ -44,7 +44,7 @@ class MarginResult:
     parameters_source: str = ""  # e.g. "deribit-pm 2024-06-17" or the .spn file name and date
     details: dict[str, Any] = field(
         default_factory=dict
-    )  # method-specific extras (vectors, per-group results)
+    )  # the method's own extras (vectors, per-group results)
     account: Any = None  # the account this result is for (None: the whole book)
     group: str = ""  # the risk group (settlement currency, or a Deribit PM vector key such as "btc_btc")
     # Per (account, risk group) results an aggregate is the sum of (a tuple, or columns built on demand).

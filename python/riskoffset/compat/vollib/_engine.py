@@ -53,8 +53,8 @@ def _errstate() -> Any:
 
 
 def norm_cdf(z: float) -> float:
-    """Standard normal cdf.  Like lets_be_rational's (cody_special) norm_cdf, raises ValueError for NaN."""
-    if z != z:  # noqa: PLR0124 (NaN test that, like cody_special, raises ValueError for arrays)
+    """Standard normal cdf.  Like lets_be_rational's norm_cdf (Cody's), raises ValueError for NaN."""
+    if z != z:  # noqa: PLR0124 (NaN test that, like lets_be_rational's, raises ValueError for arrays)
         raise ValueError("cannot convert float NaN to integer")
     return 0.5 * erfc(-z * _ONE_OVER_SQRT_TWO)
 

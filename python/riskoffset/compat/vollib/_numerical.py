@@ -1,7 +1,7 @@
 """Fast paths of vollib's numerical Greeks (helpers.numerical_greeks), shared by the three models.
 
 Each function evaluates exactly vollib's finite-difference definition (same bumps, same arithmetic, same
-special cases) with the prices taken from the compiled core.  Whenever a bumped price is outside the core's
+edge cases) with the prices taken from the compiled core.  Whenever a bumped price is outside the core's
 domain (or t < 0), it falls back to the generic definition in ``helpers.numerical_greeks`` called with the
 model's full pricing function, which then behaves exactly like vollib's.
 

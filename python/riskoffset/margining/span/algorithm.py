@@ -130,7 +130,7 @@ STANDARD_POINT_DEF = PointDef(r=0, scan_points=_STANDARD_POINTS)
 class SpanOptions:
     """How to read the file for one account (all optional)."""
 
-    account_type: str | None = None  # pbRateDef acctType: the file's code for the account's kind (speculator, hedger, member)
+    account_type: str | None = None  # pbRateDef acctType: the file's code for the account's kind (hedger, member, other trader)
     is_cust: bool | None = None  # pbRateDef isCust
     currency: str | None = None  # result currency (default: the CCs' currency if they share one)
     apply_point_weights: bool = False  # multiply L_j by the pointDef weight (arrays normally include it)

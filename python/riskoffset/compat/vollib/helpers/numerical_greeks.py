@@ -2,7 +2,7 @@
 function ``pricing_function(flag, S, K, t, r, sigma, b)`` (b is the cost of carry: r for Black-Scholes,
 r - q for Black-Scholes-Merton, 0 for Black-76).
 
-These are definitions users rely on, reproduced exactly (same bumps, same special cases):
+These are definitions users rely on, reproduced exactly (same bumps, same edge cases):
 
 * delta: central difference with a relative bump dS = 1 %: (f(S(1+dS)) - f(S(1-dS))) / (2 S dS);
 * gamma: second central difference with the same bump, divided by (S dS)^2;
