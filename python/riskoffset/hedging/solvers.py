@@ -79,8 +79,8 @@ def check_cost_penalty(cost_penalty: Any) -> None:
 def greek_hedge(
     exposure: FloatArray, book: FloatArray, lots: FloatArray, lot_cost: FloatArray, cost_penalty: float = 1e-8
 ) -> tuple[FloatArray, FloatArray]:
-    """(continuous hedge, rounded hedge) in amount units for Greek rows (module doc)."""
-    check_cost_penalty(cost_penalty)
+    """(continuous hedge, rounded hedge) in amount units for Greek rows (module doc); ``cost_penalty`` as
+    `check_cost_penalty` passed it (`hedge` checks it once, for every target)."""
     e_lot = exposure * lots[None, :]
     scale = np.maximum(np.abs(book), np.abs(e_lot).max(axis=1, initial=0.0))
     scale = np.where(scale > 0, scale, 1.0)

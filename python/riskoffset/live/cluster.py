@@ -43,13 +43,12 @@ from .engine import (
     RiskEngine,
     TickerQuote,
     account_label,
-    read_snapshot,
-    write_snapshot,
 )
 from .engine_state import _locked
 from .events import Event, EventFeed
 from .messages import BalanceUpdate, MessageError, TradeUpdate, parse_notification
 from .savepoints import Savepoints
+from .snapshots import read_snapshot, write_snapshot
 
 IN_PROCESS = "in-process"  # as `client`: the shards in this process (`ClusterEngine.in_process`)
 

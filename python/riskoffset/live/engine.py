@@ -59,14 +59,7 @@ from .queries import Queries
 from .recomputation import Recomputation
 from .repricing import Repricing
 from .rows import RowStores
-from .snapshots import (
-    CLUSTER_SNAPSHOT_FORMAT,
-    SNAPSHOT_FORMAT,
-    Snapshots,
-    read_snapshot,
-    write_atomic,
-    write_snapshot,
-)
+from .snapshots import CLUSTER_SNAPSHOT_FORMAT, SNAPSHOT_FORMAT, Snapshots, write_atomic
 from .span_margins import SpanInputs
 from .update_guards import UpdateGuards
 
@@ -471,7 +464,5 @@ __all__ = [
     "RiskEngine",
     "TickerQuote",
     "account_label",
-    "read_snapshot",
     "write_atomic",
-    "write_snapshot",
 ]
