@@ -154,11 +154,15 @@ void grid_sum_account(const GridBook& book, const GridScratch& scratch, std::int
 // The sums' instance for m scenarios: a fixed block count on the wide targets (up to kGridRegisterScenarios), else
 // the general one.
 using GridSumAccount = void (*)(const GridBook&, const GridScratch&, std::int64_t, std::int64_t);
-template <std::size_t... kIndex>
-inline GridSumAccount grid_sum_fixed(std::size_t m, std::index_sequence<kIndex...>) {
-  const GridSumAccount whole[] = {&grid_sum_account<kIndex + 1, false>...};  // [blocks - 1]
-  const GridSumAccount partial[] = {&grid_sum_account<kIndex + 1, true>...};
-  return (m % W ? partial : whole)[(m + W - 1) / W - 1];
+template <std::size_t... kBlocks>
+inline GridSumAccount grid_sum_fixed(std::size_t m, std::index_sequence<kBlocks...>) {
+  const std::size_t blocks = (m + W - 1) / W;
+  const bool partial = m % W != 0;
+  GridSumAccount chosen = &grid_sum_account<>;
+  ((blocks == kBlocks + 1 ? (chosen = partial ? &grid_sum_account<kBlocks + 1, true> : &grid_sum_account<kBlocks + 1, false>)
+                          : chosen),
+   ...);
+  return chosen;
 }
 inline GridSumAccount grid_sum_of(std::size_t m) {
   if constexpr (W >= 4) {
