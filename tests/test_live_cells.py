@@ -363,3 +363,32 @@ def _assert_same_views(a: Any, b: Any) -> None:
             np.testing.assert_array_equal(x, y, err_msg=field.name)
         else:
             assert x == y, field.name
+
+
+@pytest.mark.parametrize("method", CELLED)
+def test_a_coin_tick_whose_rows_follow_the_other_coins_sums_the_cells_of_the_settle(method: str, simd_target: str) -> None:
+    """Every instrument held (one account holds them all), so the engine keeps the market's rows, each coin's in
+    one block: a tick of ETH, whose rows follow BTC's, re-sums the ETH cells from its first row on, the margin
+    pass taking the settle's sums on its way through the positions; they are the settle's own, bit for bit, and
+    the BTC cells stay as they were."""
+    book = exchange_book(MARKET, 300, seed=23)
+    names = book.instruments.names
+    account = np.concatenate([np.repeat(np.asarray(book.accounts), np.diff(book.indptr)), np.full(len(names), 300)])
+    rows = np.concatenate([book.indices, np.arange(len(names))])
+    quantity = np.concatenate([book.quantity, np.full(len(names), 0.5)])
+    book = ro.Book.from_arrays(account, rows, quantity, instruments=MARKET.instruments)  # (rows: the market's order)
+    rng = np.random.default_rng(8)
+    amounts = rng.uniform(0.0, 1.0, (len(book.accounts), 3)) * [2.0, 30.0, 20_000.0]
+    engine = ro.RiskEngine(book, MARKET, method=method, balances=ro.Balances(np.asarray(book.accounts), ("BTC", "ETH", "USDC"), amounts))
+    base = np.array(engine._base)
+    first_eth = int(np.flatnonzero(base == "ETH")[0])
+    assert first_eth > 0 and (base[:first_eth] == "BTC").all() and (base[first_eth:] == "ETH").all()
+    cells = engine._cells
+    assert cells is not None
+    btc_cells = np.unique(cells.cell_of[base == "BTC"])
+    for step, (coin, move) in enumerate([("ETH", 1.02), ("BTC", 0.99), ("ETH", 0.97), ("ETH", 1.01)]):
+        btc_before = engine._options_part[:, btc_cells].copy()
+        engine.on_index(coin, engine.market.index[coin] * move)
+        if coin == "ETH":
+            np.testing.assert_array_equal(engine._options_part[:, btc_cells], btc_before)
+        _assert_same_as_from_scratch(engine, f"{coin} tick {step}")

@@ -99,12 +99,17 @@ class BoundGrid {
   Work work(std::size_t slice) const { return Work(book_, slice); }
 
   // The accounts a = begin .. end - 1 of a call (positions ip[a] .. ep[a] - 1 of the pool, engine row r[a]), at
-  // most the work's slice of them: their IM and MM per currency, and their largest group, into `o`.
+  // most the work's slice of them: their IM and MM per currency, and their largest group, into `o`.  With
+  // `values`, the pass also takes the settle's sums of their positions of rows [first_row, stop_row)
+  // (PmLiveValues, its futures_end counted from `begin`).
   void margin_rows(const std::int64_t* ip, const std::int64_t* ep, const std::int64_t* ix, const double* quantity,
-                   const std::int64_t* r, std::size_t begin, std::size_t end, Work& w, const GridLiveOut& o) const {
+                   const std::int64_t* r, std::size_t begin, std::size_t end, Work& w, const GridLiveOut& o,
+                   const riskoffset::PmLiveValues* values = nullptr, std::int64_t first_row = 0,
+                   std::int64_t stop_row = 0) const {
     riskoffset::GridBook b = book_;
     if (!filtered_key_.empty()) b.key = filtered_key_.data();  // (read here: a copied BoundGrid has its own)
     b.indptr = ip + begin, b.ends = ep + begin, b.indices = ix, b.quantity = quantity, b.n_accounts = end - begin;
+    if (values) b.values = values, b.rows = r + begin, b.values_first_row = first_row, b.values_stop_row = stop_row;
     const std::size_t k = book_.n_keys, n = end - begin;
     for (std::size_t g = 0; g < n * k; ++g) w.out.account[g] = -1;  // (an account's unused group slots)
     riskoffset::active_kernels().grid_accounts(b, w.first.data(), w.out, w.scratch, 0, n);

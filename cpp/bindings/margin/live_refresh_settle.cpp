@@ -146,12 +146,31 @@ std::int64_t LiveRefresh::refresh_rows(const std::int64_t* ip, const std::int64_
     riskoffset_bindings::BoundGrid::Work work = grid_.work(std::min(kSettleSlice, end - begin));
     const riskoffset_bindings::GridLiveOut out{initial_,           maintenance_, key_worst_pnl_, worst_usd_,
                                                key_worst_index_,   worst_key_,   worst_index_,   price_.data()};
+    // The grid pass reads every position of its accounts: where the settle reads a run of them in the same order
+    // (a scope without kept cells among its rows), the pass sums their values too, as the PM pass does.
+    const bool fused = n_cells_ && !scope.mixed;
+    riskoffset::PmLiveValues values;
+    std::vector<std::int64_t> futures, futures_end;
+    if (fused) {
+      values.meta = settle_meta_.data(), values.unit_value = unit_value_.data(), values.average = average;
+      values.cells = options_part_, values.n_cells = n_cells_;
+      values.zeroed = scope.cells.data(), values.n_zeroed = scope.cells.size();
+      futures_end.resize(kSettleSlice);
+    }
     std::int64_t bad_row = -1;
     for (std::size_t b = begin; b < end; b += kSettleSlice) {
       const std::size_t e = std::min(end, b + kSettleSlice);
-      grid_.margin_rows(ip, ep, ix, quantity, r, b, e, work, out);
+      if (fused) {  // (room for every position of the slice's accounts)
+        std::size_t n = 0;
+        for (std::size_t a = b; a < e; ++a) n += static_cast<std::size_t>(ep[a] - ip[a]);
+        if (futures.size() < n + 1) futures.resize(n + 1);
+        values.futures = futures.data(), values.futures_end = futures_end.data(), values.first = b;
+      }
+      grid_.margin_rows(ip, ep, ix, quantity, r, b, e, work, out, fused ? &values : nullptr, scope.first_row,
+                        scope.stop_row);
       const std::size_t moved_before = moved.size();
-      const std::int64_t bad = settle_rows(ip, ep, ix, quantity, average, r, b, e, moved, before, scope);
+      const std::int64_t bad =
+          settle_rows(ip, ep, ix, quantity, average, r, b, e, moved, before, scope, fused ? &values : nullptr);
       if (bad_row < 0) bad_row = bad;
       for (std::size_t m = moved_before; capture && m < moved.size(); ++m)
         capture_account(ip, ep, ix, quantity, r, static_cast<std::size_t>(moved[m]), *capture);

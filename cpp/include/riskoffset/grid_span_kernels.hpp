@@ -3,6 +3,9 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <limits>
+
+#include "riskoffset/margin_kernels.hpp"  // (PmLiveValues)
 
 namespace riskoffset {
 
@@ -29,6 +32,12 @@ struct GridBook {
   const std::uint8_t* usd_like = nullptr;
   double net_rate = 0, hedged_rate = 0;
   double maintenance_ratio = 1, provisions = 0;  // provisions: funding + fee, added to IM and MM
+  // Optional, the live engine's settle sums of the same positions (PmLiveValues, its `first` 0: the pass's
+  // accounts counted from 0): account a's positions of rows [values_first_row, values_stop_row) summed into the
+  // cells of its engine row rows[a].
+  const PmLiveValues* values = nullptr;
+  const std::int64_t* rows = nullptr;
+  std::int64_t values_first_row = 0, values_stop_row = std::numeric_limits<std::int64_t>::max();
 };
 
 struct GridGroupFigures {

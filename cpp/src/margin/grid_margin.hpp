@@ -72,8 +72,11 @@ constexpr std::size_t kGridRegisterScenarios = 32;
 // net and gross coin delta.
 // kFixedBlocks: the vectors of the scenarios when known at compile time (the last partial when kPartial), so the
 // unrolled block loops carry no test of a block's kind; 0 reads it from the book.
+// With book.values, also the live settle's sums of the positions it reads (settle_values.hpp) into `cells`, its
+// futures positions listed from `futures`; returns one past the last listed.
 template <std::size_t kFixedBlocks = 0, bool kPartial = false>
-void grid_sum_account(const GridBook& book, const GridScratch& scratch, std::int64_t begin, std::int64_t stop) {
+std::int64_t* grid_sum_account(const GridBook& book, const GridScratch& scratch, std::int64_t begin, std::int64_t stop,
+                               double* cells, std::int64_t* futures) {
   const std::size_t m = book.n_scenarios, n_u = book.n_underlyings;
   constexpr std::size_t kBlocks = kFixedBlocks ? kFixedBlocks : (kGridRegisterScenarios + W - 1) / W;
   const std::size_t full = kFixedBlocks ? kFixedBlocks - (kPartial ? 1 : 0) : m / W;
@@ -102,9 +105,13 @@ void grid_sum_account(const GridBook& book, const GridScratch& scratch, std::int
   const auto store_cell = [&] {
     if (cell_at != kNoCell) scratch.net[cell_at] = net, scratch.gross[cell_at] = gross;
   };
+  const PmLiveValues* values = book.values;
+  SettleRun run;
   for (std::int64_t p = begin; p < stop; ++p) {
     // (the positions' columns are read once per pass, from memory: the pass requests them an account ahead)
     const auto i = static_cast<std::size_t>(indices[p]);
+    if (values && indices[p] >= book.values_first_row && indices[p] < book.values_stop_row)
+      settle_position(*values, cells, run, futures, p, i, quantity[p]);  // keyed or not
     const std::int64_t k = key[i];
     if (k < 0) continue;  // (a group the call does not recompute)
     if (k != held) {
@@ -149,11 +156,14 @@ void grid_sum_account(const GridBook& book, const GridScratch& scratch, std::int
   }
   store_held();
   store_cell();
+  if (values) settle_end(cells, run);
+  return futures;
 }
 
 // The sums' instance for m scenarios: a fixed block count on the wide targets (up to kGridRegisterScenarios), else
 // the general one.
-using GridSumAccount = void (*)(const GridBook&, const GridScratch&, std::int64_t, std::int64_t);
+using GridSumAccount = std::int64_t* (*)(const GridBook&, const GridScratch&, std::int64_t, std::int64_t, double*,
+                                         std::int64_t*);
 template <std::size_t... kBlocks>
 inline GridSumAccount grid_sum_fixed(std::size_t m, std::index_sequence<kBlocks...>) {
   const std::size_t blocks = (m + W - 1) / W;
@@ -178,10 +188,15 @@ void grid_accounts_kernel(const GridBook& book, const std::int64_t* first_group,
   const bool with_delta = book.delta != nullptr;
   double* sums = scratch.sums;
   const auto sum_account = grid_sum_of(m);
+  const PmLiveValues* values = book.values;
+  std::int64_t* futures = values ? values->futures : nullptr;
   for (std::size_t a = begin; a < end; ++a) {
     if (a + 2 < end)
       prefetch_account(book, a + 2);
-    sum_account(book, scratch, book.indptr[a], book.ends ? book.ends[a] : book.indptr[a + 1]);
+    double* cells = nullptr;
+    if (values) cells = values->cells + static_cast<std::size_t>(book.rows[a]) * values->n_cells, settle_start(*values, cells);
+    futures = sum_account(book, scratch, book.indptr[a], book.ends ? book.ends[a] : book.indptr[a + 1], cells, futures);
+    if (values) values->futures_end[a] = futures - values->futures;
     auto g = static_cast<std::size_t>(first_group[a]);
     for (std::size_t k = 0; k < n_keys; ++k) {
       if (!scratch.used[k]) continue;

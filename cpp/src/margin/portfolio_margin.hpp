@@ -245,23 +245,12 @@ inline std::int64_t* pm_sum_account(const PmBook& book, const PmShape& shape, co
   const std::int64_t stop_row = book.stop_row < 0 ? static_cast<std::int64_t>(~0ULL >> 1) : book.stop_row;
   std::int64_t begin = book.indptr[a];
   if (book.start_row > 0) begin = pm_first_at_or_past(book.indices, begin, stop, book.start_row);
-  std::size_t value_cell = 0;  // (kValues) the cell of the run of positions whose value is in `value`
-  double value = 0.0;
+  SettleRun run;  // (kValues)
   for (std::int64_t p = begin; p < stop; ++p) {
     // (the positions' columns are read once per pass, from memory: the passes request them an account ahead)
     if (book.indices[p] >= stop_row) break;
     const auto i = static_cast<std::size_t>(book.indices[p]);
-    if (kValues) {  // every position the settle reads, keyed or not
-      const std::uint32_t m = values->meta[i];
-      const auto c = static_cast<std::size_t>(m & kSettleCellBits);
-      if (c != value_cell) cells[value_cell] += value, value_cell = c, value = 0.0;
-      double amount = book.quantity[p] * values->unit_value[i];
-#ifdef __FMA__  // (rounded before the sum, as the settle's own loop, compiled without FMA, rounds it)
-      __asm__("" : "+x"(amount));
-#endif
-      value += amount;
-      if (m & kSettleFutureBit) *futures++ = p, __builtin_prefetch(values->average + p);
-    }
+    if (kValues) settle_position(*values, cells, run, futures, p, i, book.quantity[p]);  // keyed or not
     const std::int64_t k = book.key[i];
     if (k < 0) continue;
     if (k != held) {
@@ -301,7 +290,7 @@ inline std::int64_t* pm_sum_account(const PmBook& book, const PmShape& shape, co
     net += q * book.delta[i];
   }
   store_held();
-  if (kValues) cells[value_cell] += value;
+  if (kValues) settle_end(cells, run);
   return futures;
 }
 
@@ -384,7 +373,7 @@ void pm_live_kernel(const PmBook& book, const PmShape& shape, const PmLiveKeys& 
     const auto r = static_cast<std::size_t>(live.rows[a]);
     if (values) {
       double* cells = values->cells + r * values->n_cells;
-      for (std::size_t z = 0; z < values->n_zeroed; ++z) cells[values->zeroed[z]] = 0.0;
+      settle_start(*values, cells);
       futures = pm_sum_account<true>(book, shape, scratch, a, values, cells, futures);
       values->futures_end[a - values->first] = futures - values->futures;
     } else {

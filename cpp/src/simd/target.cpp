@@ -26,6 +26,7 @@ namespace RO_TARGET {
 #include "pricing/scenario_kernel.hpp"
 #include "book/csr_product.hpp"
 #include "book/positions_order.hpp"
+#include "margin/settle_values.hpp"
 #include "margin/portfolio_margin.hpp"
 #include "margin/grid_margin.hpp"
 #include "margin/span_margin.hpp"
