@@ -39,12 +39,21 @@ __attribute__((always_inline)) inline GridGroupFigures grid_group_figures(const 
   const double top = -hmin(-top_v);
   const bool nan = any(nan_v);
   std::size_t at = 0;
-  for (std::size_t j = 0; j < m; j += w) {  // (a NaN P&L: the group's figures are NaN, refused by the caller)
-    const vd loss = losses(j);
-    const unsigned hit = lane_bits(nan ? loss != loss : loss == top);
-    if (hit) {
-      at = j + static_cast<std::size_t>(__builtin_ctz(hit));
-      break;
+  if (m <= 64) {  // every block's hits in one word, the first taken without a branch on which block holds it
+    std::uint64_t hits = 0;
+    for (std::size_t j = 0; j < m; j += w) {  // (a NaN P&L: the group's figures are NaN, refused by the caller)
+      const vd loss = losses(j);
+      hits |= static_cast<std::uint64_t>(lane_bits(nan ? loss != loss : loss == top)) << j;
+    }
+    at = hits ? static_cast<std::size_t>(__builtin_ctzll(hits)) : 0;
+  } else {
+    for (std::size_t j = 0; j < m; j += w) {
+      const vd loss = losses(j);
+      const unsigned hit = lane_bits(nan ? loss != loss : loss == top);
+      if (hit) {
+        at = j + static_cast<std::size_t>(__builtin_ctz(hit));
+        break;
+      }
     }
   }
   const double scan = nan ? pnl[at] - pnl[at] : (m && top > 0.0 ? top : 0.0);

@@ -109,14 +109,26 @@ inline PmGroupFigures pm_steps_of(double* entries, const PmShape& shape, const P
   // The first entry at the lowest value, a block at a time: where it lies is random, so a scalar scan's exit
   // mispredicts.
   std::size_t lowest_at = 0;
+  if (kFindWorst && width <= 64) {  // every block's hits in one word, the first taken without a branch on its block
+    std::uint64_t hits = 0;
 #pragma GCC unroll 8
-  for (std::size_t j = 0; kFindWorst && j < width; j += w) {
-    const std::size_t n = width - j;
-    unsigned hit = lane_bits((kPadded ? load(entries + j) : pm_load(entries + j, n, 0.0)) == lowest);
-    if (n < w) hit &= (1u << n) - 1u;
-    if (hit) {
-      lowest_at = j + static_cast<std::size_t>(__builtin_ctz(hit));
-      break;
+    for (std::size_t j = 0; j < width; j += w) {
+      const std::size_t n = width - j;
+      unsigned hit = lane_bits((kPadded ? load(entries + j) : pm_load(entries + j, n, 0.0)) == lowest);
+      if (n < w) hit &= (1u << n) - 1u;
+      hits |= static_cast<std::uint64_t>(hit) << j;
+    }
+    lowest_at = hits ? static_cast<std::size_t>(__builtin_ctzll(hits)) : 0;
+  } else {
+#pragma GCC unroll 8
+    for (std::size_t j = 0; kFindWorst && j < width; j += w) {
+      const std::size_t n = width - j;
+      unsigned hit = lane_bits((kPadded ? load(entries + j) : pm_load(entries + j, n, 0.0)) == lowest);
+      if (n < w) hit &= (1u << n) - 1u;
+      if (hit) {
+        lowest_at = j + static_cast<std::size_t>(__builtin_ctz(hit));
+        break;
+      }
     }
   }
   PmGroupFigures out;
