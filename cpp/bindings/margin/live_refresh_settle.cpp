@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "../../src/accounts/futures.hpp"
+#include "../../src/book/first_at_or_past.hpp"
 #include "../../src/margin/position_prefetch.hpp"
 #include "live_refresh.hpp"
 #include "riskoffset/dispatch.hpp"
@@ -371,7 +372,7 @@ std::int64_t LiveRefresh::settle_rows_of(const std::int64_t* ip, const std::int6
     };
     // (the loop twice, with and without the check of each position's cell: a test per position otherwise)
     const auto sum_positions = [&](auto mixed_rows) {
-      const std::int64_t first = first_row > 0 ? std::lower_bound(ix + ip[a], ix + stop, first_row) - ix : ip[a];
+      const std::int64_t first = first_row > 0 ? riskoffset::first_at_or_past(ix, ip[a], stop, first_row) : ip[a];
       for (std::int64_t p = first; p < stop; ++p) {
         // The positions' columns are read once per update, from memory: requested a few cache lines ahead (an
         // address only, never read: it may lie past the pool's end).  Standard margin's BTC tick -0.4 ms.

@@ -185,22 +185,6 @@ inline void prefetch_account(const AccountBook& book, std::size_t a) {
   prefetch_positions(book.indices, book.quantity, book.indptr[a], book.ends ? book.ends[a] : book.indptr[a + 1]);
 }
 
-// The first of positions [p, stop) (sorted by instrument row) at or past instrument row `row`: a binary search
-// whose steps select rather than branch (where the row falls is random: each branch mispredicted half the time;
-// the ETH tick, which searches every account, -0.6 ms).
-inline std::int64_t pm_first_at_or_past(const std::int64_t* indices, std::int64_t p, std::int64_t stop,
-                                        std::int64_t row) {
-  std::int64_t n = stop - p;
-  if (n <= 0) return p;
-  const std::int64_t* base = indices + p;
-  while (n > 1) {  // the first at or past `row` lies in [base, base + n]
-    const std::int64_t half = n / 2;
-    base = base[half] < row ? base + half : base;
-    n -= half;
-  }
-  return (base - indices) + (*base < row ? 1 : 0);
-}
-
 // Sums account a's positions into the scratch rows of the keys it holds (used[k] set): quantity x the
 // instrument's scenario vector, and its net coin delta per expiry column.  Positions in CSR order.  While the
 // next positions share a key (they usually do: positions are ordered by underlying and expiry) its running
@@ -256,7 +240,7 @@ inline std::int64_t* pm_sum_account(const PmBook& book, const PmShape& shape, co
   const std::int64_t stop = book.ends ? book.ends[a] : book.indptr[a + 1];
   const std::int64_t stop_row = book.stop_row < 0 ? static_cast<std::int64_t>(~0ULL >> 1) : book.stop_row;
   std::int64_t begin = book.indptr[a];
-  if (book.start_row > 0) begin = pm_first_at_or_past(book.indices, begin, stop, book.start_row);
+  if (book.start_row > 0) begin = first_at_or_past(book.indices, begin, stop, book.start_row);  // (book/first_at_or_past.hpp)
   SettleRun run;  // (kValues)
   for (std::int64_t p = begin; p < stop; ++p) {
     // (the positions' columns are read once per pass, from memory: the passes request them an account ahead)

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "book/first_at_or_past.hpp"
 #include "margin/position_prefetch.hpp"
 #include "riskoffset/kernels.hpp"
 
