@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "group_starts.hpp"
 #include "../common/arrays.hpp"
 #include "../common/require.hpp"
 #include "../memory/buffer_pool.hpp"
@@ -70,20 +71,7 @@ Csr checked_csr(const Ints& indptr_in, const Ints& indices_in, const Doubles& qu
 
 // Row of each account's first group (n_accounts + 1 entries): one group per distinct key of its positions.
 std::vector<std::int64_t> group_starts(const Csr& c, const std::int64_t* key, std::size_t n_keys) {
-  std::vector<std::int64_t> first(c.n_accounts + 1, 0);
-  std::vector<std::uint8_t> seen(n_keys, 0);
-  const std::int64_t* ip = c.indptr.data();
-  const std::int64_t* ix = c.indices.data();
-  for (std::size_t a = 0; a < c.n_accounts; ++a) {
-    std::int64_t n = 0;
-    for (std::int64_t p = ip[a]; p < ip[a + 1]; ++p) {
-      const auto k = static_cast<std::size_t>(key[ix[p]]);
-      if (!seen[k]) seen[k] = 1, ++n;
-    }
-    for (std::int64_t p = ip[a]; p < ip[a + 1]; ++p) seen[static_cast<std::size_t>(key[ix[p]])] = 0;
-    first[a + 1] = first[a] + n;
-  }
-  return first;
+  return riskoffset_bindings::group_starts(c.indptr.data(), c.indices.data(), key, c.n_accounts, n_keys);
 }
 
 py::dict grid_accounts(const Ints& indptr, const Ints& indices, const Doubles& quantity, const Ints& key_in,

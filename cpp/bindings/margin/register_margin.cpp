@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "group_starts.hpp"
 #include "../common/arrays.hpp"
 #include "../common/require.hpp"
 #include "../memory/buffer_pool.hpp"
@@ -141,21 +142,7 @@ CheckedBook checked_book(const Ints& indptr, const Ints& indices, const Doubles&
 // Row of each account's first group (n_accounts + 1 entries): an account has one group per distinct key of
 // its positions, in key order.
 std::vector<std::int64_t> group_starts(const riskoffset::PmBook& book) {
-  std::vector<std::int64_t> first(book.n_accounts + 1, 0);
-  std::vector<std::uint8_t> seen(book.n_keys, 0);
-  for (std::size_t a = 0; a < book.n_accounts; ++a) {
-    std::int64_t n = 0;
-    for (std::int64_t p = book.indptr[a]; p < book.indptr[a + 1]; ++p) {
-      const std::int64_t k = book.key[book.indices[p]];
-      if (k >= 0 && !seen[static_cast<std::size_t>(k)]) seen[static_cast<std::size_t>(k)] = 1, ++n;
-    }
-    for (std::int64_t p = book.indptr[a]; p < book.indptr[a + 1]; ++p) {
-      const std::int64_t k = book.key[book.indices[p]];
-      if (k >= 0) seen[static_cast<std::size_t>(k)] = 0;
-    }
-    first[a + 1] = first[a] + n;
-  }
-  return first;
+  return riskoffset_bindings::group_starts(book.indptr, book.indices, book.key, book.n_accounts, book.n_keys);
 }
 
 // Large outputs come from the buffer pool: fresh pages cost more than the pass itself at exchange scale.
@@ -279,11 +266,18 @@ void register_margin(py::module_& m) {
         auto group_key = ints(static_cast<std::size_t>(first[n_accounts]));
         std::vector<std::uint8_t> seen(book.n_keys, 0);
         for (std::size_t a = 0; a < n_accounts; ++a) {
+          auto g = static_cast<std::size_t>(first[a]);
+          if (book.n_keys <= 64) {  // (its keys in ascending order: the bits of a word, lowest first)
+            for (std::uint64_t held = riskoffset_bindings::held_keys(book.indptr, book.indices, book.key, a); held;
+                 held &= held - 1)
+              account.mutable_data()[g] = static_cast<std::int64_t>(a),
+              group_key.mutable_data()[g++] = __builtin_ctzll(held);
+            continue;
+          }
           for (std::int64_t p = book.indptr[a]; p < book.indptr[a + 1]; ++p) {
             const std::int64_t k = book.key[book.indices[p]];
             if (k >= 0) seen[static_cast<std::size_t>(k)] = 1;
           }
-          auto g = static_cast<std::size_t>(first[a]);
           for (std::size_t k = 0; k < book.n_keys; ++k)
             if (seen[k]) seen[k] = 0, account.mutable_data()[g] = static_cast<std::int64_t>(a),
                          group_key.mutable_data()[g++] = static_cast<std::int64_t>(k);
