@@ -20,6 +20,30 @@ namespace py = pybind11;
 
 namespace riskoffset_bindings {
 
+namespace {
+// The settle's sums taken by a margin pass on its way through the positions (PmLiveValues: the options' values
+// of the scope's cells, the futures positions listed), for a call's accounts a slice at a time.
+struct PassValues {
+  riskoffset::PmLiveValues values;
+  std::vector<std::int64_t> futures, futures_end;
+  PassValues(const std::uint32_t* meta, const double* unit_value, const double* average, double* cells,
+             std::size_t n_cells, const SettleScope& scope, std::size_t slice)
+      : futures_end(slice) {
+    values.meta = meta, values.unit_value = unit_value, values.average = average;
+    values.cells = cells, values.n_cells = n_cells;
+    values.zeroed = scope.cells.data(), values.n_zeroed = scope.cells.size();
+  }
+  // Accounts [b, e): room for every one of their positions, their futures_end counted from b.
+  riskoffset::PmLiveValues* slice(const std::int64_t* ip, const std::int64_t* ep, std::size_t b, std::size_t e) {
+    std::size_t n = 0;
+    for (std::size_t a = b; a < e; ++a) n += static_cast<std::size_t>(ep[a] - ip[a]);
+    if (futures.size() < n + 1) futures.resize(n + 1);
+    values.futures = futures.data(), values.futures_end = futures_end.data(), values.first = b;
+    return &values;
+  }
+};
+}  // namespace
+
 py::tuple LiveRefresh::call(const Ints& starts, const Ints& ends, const Ints& indices, const Doubles& quantity_in,
                             const Doubles& average_in, const Ints& rows, bool find_worst, std::int64_t capture_top,
                             bool trusted) {
@@ -149,29 +173,16 @@ std::int64_t LiveRefresh::refresh_rows(const std::int64_t* ip, const std::int64_
                                                key_worst_index_,   worst_key_,   worst_index_,   price_.data()};
     // The grid pass reads every position of its accounts: where the settle reads a run of them in the same order
     // (a scope without kept cells among its rows), the pass sums their values too, as the PM pass does.
-    const bool fused = n_cells_ && !scope.mixed;
-    riskoffset::PmLiveValues values;
-    std::vector<std::int64_t> futures, futures_end;
-    if (fused) {
-      values.meta = settle_meta_.data(), values.unit_value = unit_value_.data(), values.average = average;
-      values.cells = options_part_, values.n_cells = n_cells_;
-      values.zeroed = scope.cells.data(), values.n_zeroed = scope.cells.size();
-      futures_end.resize(kSettleSlice);
-    }
+    std::optional<PassValues> pass;
+    if (n_cells_ && !scope.mixed)
+      pass.emplace(settle_meta_.data(), unit_value_.data(), average, options_part_, n_cells_, scope, kSettleSlice);
     std::int64_t bad_row = -1;
     for (std::size_t b = begin; b < end; b += kSettleSlice) {
       const std::size_t e = std::min(end, b + kSettleSlice);
-      if (fused) {  // (room for every position of the slice's accounts)
-        std::size_t n = 0;
-        for (std::size_t a = b; a < e; ++a) n += static_cast<std::size_t>(ep[a] - ip[a]);
-        if (futures.size() < n + 1) futures.resize(n + 1);
-        values.futures = futures.data(), values.futures_end = futures_end.data(), values.first = b;
-      }
-      grid_.margin_rows(ip, ep, ix, quantity, r, b, e, work, out, fused ? &values : nullptr, scope.first_row,
-                        scope.stop_row);
+      const riskoffset::PmLiveValues* values = pass ? pass->slice(ip, ep, b, e) : nullptr;
+      grid_.margin_rows(ip, ep, ix, quantity, r, b, e, work, out, values, scope.first_row, scope.stop_row);
       const std::size_t moved_before = moved.size();
-      const std::int64_t bad =
-          settle_rows(ip, ep, ix, quantity, average, r, b, e, moved, before, scope, fused ? &values : nullptr);
+      const std::int64_t bad = settle_rows(ip, ep, ix, quantity, average, r, b, e, moved, before, scope, values);
       if (bad_row < 0) bad_row = bad;
       for (std::size_t m = moved_before; capture && m < moved.size(); ++m)
         capture_account(ip, ep, ix, quantity, r, static_cast<std::size_t>(moved[m]), *capture);
@@ -199,28 +210,15 @@ std::int64_t LiveRefresh::refresh_rows(const std::int64_t* ip, const std::int64_
   searched.find_worst = true;
   searched.values = nullptr;  // (its sums were taken by the pass: a search only recomputes the margin)
   // Where the pass reads the positions the settle would (values_fusable_), it sums their values too.
-  riskoffset::PmLiveValues values;
-  std::vector<std::int64_t> futures, futures_end;
-  if (fused) {
-    values.meta = settle_meta_.data(), values.unit_value = unit_value_.data(), values.average = average;
-    values.cells = options_part_, values.n_cells = n_cells_;
-    values.zeroed = scope.cells.data(), values.n_zeroed = scope.cells.size();
-    futures_end.resize(kSettleSlice);
-    live.values = &values;
-  }
+  std::optional<PassValues> pass;
+  if (fused) pass.emplace(settle_meta_.data(), unit_value_.data(), average, options_part_, n_cells_, scope, kSettleSlice);
   for (std::size_t b = begin; b < end; b += kSettleSlice) {
     const std::size_t e = std::min(end, b + kSettleSlice);
-    if (fused) {  // (room for every position of the slice's accounts)
-      std::size_t n = 0;
-      for (std::size_t a = b; a < e; ++a) n += static_cast<std::size_t>(ep[a] - ip[a]);
-      if (futures.size() < n + 1) futures.resize(n + 1);
-      values.futures = futures.data(), values.futures_end = futures_end.data(), values.first = b;
-    }
+    live.values = pass ? pass->slice(ip, ep, b, e) : nullptr;
     pm_live(book, shape_, live, scratch, b, e);
     scratch.dampener_ready = true;  // (a kept scratch keeps them for the next call: they depend on the keys only)
     const std::size_t moved_before = moved.size();
-    const std::int64_t bad =
-        settle_rows(ip, ep, ix, quantity, average, r, b, e, moved, before, scope, fused ? &values : nullptr);
+    const std::int64_t bad = settle_rows(ip, ep, ix, quantity, average, r, b, e, moved, before, scope, live.values);
     if (bad_row < 0) bad_row = bad;
     // An account whose level changed gets an event that shows its worst scenario: found now, on these keys
     // (the same sums and steps again, with the search), while its positions are in cache.
