@@ -112,7 +112,7 @@ def normalised_black(x: float, s: float, q: float) -> float:
 
 
 def normalised_vega(x: float, s: float) -> float:
-    """Derivative of the normalised Black function with respect to s."""
+    """Derivative of the normalised Black function in s."""
     ax = fabs(x)
     if ax <= 0:
         return ONE_OVER_SQRT_TWO_PI * exp(-0.125 * s * s)
