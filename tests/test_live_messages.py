@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import math
 from collections import Counter
+from types import MappingProxyType
 from typing import Any, Callable
 
 import pytest
@@ -20,6 +21,7 @@ from riskoffset.live import (
     MessageError,
     TickerUpdate,
     TradeUpdate,
+    messages,
     parse_notification,
 )
 
@@ -453,3 +455,93 @@ def test_known_channels_with_arbitrary_data(channel: str, data: Any, account: An
     if account is not None:
         msg["account"] = account
     _outcome(msg)
+
+
+# ------------------------------------------------------------------ the plain path against the field-by-field one
+# A trade or markprice object whose fields all have their usual types is read in one go; anything else field by
+# field, which names what is wrong.  A dict takes the first path, the same object behind a read-only mapping
+# view the second: both must give the same updates, or the same error.
+_MISSING = object()
+ODD_NUMBERS = st.one_of(
+    st.sampled_from([0, 0.0, -0.0, -1.0, math.inf, -math.inf, math.nan, True, "1.5", None, _MISSING, 2**1100, 2**53]),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(-(2**60), 2**60),
+)
+GOOD_NUMBERS = st.one_of(st.floats(min_value=1e-8, max_value=1e6), st.integers(1, 10**6))
+# Per field: usual values, and odd ones (wrong types, out of range, missing) of which a drawn object takes a few.
+TRADE_FIELDS = {
+    "instrument_name": (
+        st.sampled_from(["BTC-PERPETUAL", "BTC-25SEP20", "BTC-9JUN20-9875-P", "ETH-PERPETUAL"]),
+        st.sampled_from(["NOT-AN-INSTRUMENT", "", 5, None, _MISSING]),
+    ),
+    "direction": (st.sampled_from(["buy", "sell"]), st.sampled_from(["BUY", "", None, 1, _MISSING])),
+    "amount": (GOOD_NUMBERS, ODD_NUMBERS),
+    "price": (GOOD_NUMBERS, ODD_NUMBERS),
+    "fee": (st.one_of(GOOD_NUMBERS, st.floats(-1.0, 0.0)), ODD_NUMBERS),
+    "fee_currency": (st.sampled_from(["BTC", "btc", "usdc"]), st.sampled_from(["", None, 3, _MISSING])),
+    "timestamp": (
+        st.integers(0, 10**15 - 1),
+        st.one_of(st.integers(-5, -1), st.integers(10**15, 2 * 10**15), st.sampled_from([1.0e12, 1.5, True, None, "1", _MISSING])),
+    ),
+    "trade_id": (st.one_of(st.text(min_size=1, max_size=5), st.integers(0, 10**9)), st.sampled_from(["", True, None, 1.5, _MISSING])),
+}
+MARK_FIELDS = {
+    "instrument_name": TRADE_FIELDS["instrument_name"],
+    "mark_price": (st.one_of(GOOD_NUMBERS, st.just(0.0)), ODD_NUMBERS),
+    "iv": (st.one_of(st.floats(0.0, 10.0), st.just(None), st.just(_MISSING)), st.one_of(ODD_NUMBERS, st.just(10.000001))),
+    "timestamp": TRADE_FIELDS["timestamp"],
+}
+
+
+def _objects(fields: dict[str, Any]) -> Any:
+    """Objects of usual values with up to two fields odd (or missing)."""
+
+    @st.composite
+    def an_object(draw: Any) -> dict[str, Any]:
+        odd = draw(st.sets(st.sampled_from(sorted(fields)), max_size=2))
+        drawn = {k: draw(bad if k in odd else good) for k, (good, bad) in fields.items()}
+        return {k: v for k, v in drawn.items() if v is not _MISSING}
+
+    return an_object()
+
+
+def _parsed(msg: dict[str, Any]) -> Any:
+    try:
+        return parse_notification(msg)
+    except MessageError as exc:
+        return ("error", str(exc))
+
+
+def _both_paths(channel: str, entries: list[dict[str, Any]], **top: Any) -> tuple[Any, Any]:
+    plain = _parsed(rpc(channel, entries, **top))
+    by_field = _parsed(rpc(channel, [MappingProxyType(e) for e in entries], **top))
+    return plain, by_field
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    st.sampled_from(["user.trades.future.BTC.raw", "user.trades.option.any.raw", "user.trades.any.any.raw",
+                     "user.trades.BTC-PERPETUAL.raw"]),
+    st.lists(_objects(TRADE_FIELDS), min_size=1, max_size=2),
+    st.sampled_from([7, "acct-1", True, ""]),
+)  # fmt: skip
+def test_a_trade_read_in_one_go_or_field_by_field_gives_the_same(channel: str, entries: Any, account: Any) -> None:
+    plain, by_field = _both_paths(channel, entries, account=account)
+    assert plain == by_field
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_objects(MARK_FIELDS), min_size=1, max_size=3))
+def test_a_markprice_entry_read_in_one_go_or_field_by_field_gives_the_same(entries: Any) -> None:
+    plain, by_field = _both_paths("markprice.options.btc_usd", entries)
+    assert plain == by_field
+
+
+def test_the_usual_objects_are_read_in_one_go() -> None:
+    """Deribit's documented objects take the plain path (else the tests above compare the slow path with
+    itself)."""
+    assert messages._plain_trade(FUTURE_TRADE, 7, None, "future") == parse_notification(
+        rpc("user.trades.future.BTC.raw", [FUTURE_TRADE], account=7)
+    )[0]
+    assert messages._plain_trade(OPTION_TRADE, 7, "BTC-9JUN20-9875-P", None) is not None
+    assert all(messages._plain_mark(e) is not None for e in MARKPRICE)

@@ -52,8 +52,11 @@ class AccountUpdates(EngineState):
                 self.counters["duplicate_trades"] += 1
                 return
             settle_cur = self._settle_currency[row_i]
-            fee_cur = settle_cur if fee_currency is None else currency_code(fee_currency, "fee_currency")
-            fee_col = self._col.get(fee_cur)
+            # (a fee currency named as the engine names it, the usual call, is its column at once)
+            fee_col = self._col.get(fee_currency) if type(fee_currency) is str else None
+            if fee_col is None:
+                fee_cur = settle_cur if fee_currency is None else currency_code(fee_currency, "fee_currency")
+                fee_col = self._col.get(fee_cur)
             if fee_col is None:
                 raise ValueError(
                     f"fee_currency {fee_cur}: not a currency of this engine ({', '.join(self.currencies)})"

@@ -26,8 +26,7 @@ import functools
 import math
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any, NamedTuple, Union
 
 from ..instruments import Instrument
 from ..io.deribit import excerpt
@@ -35,6 +34,9 @@ from ..market import MAX_DECIMAL_IV
 
 #: Timestamps are whole milliseconds since 1970 below this bound (year 33658), as Market requires.
 MAX_TIMESTAMP_MS = 10**15
+_INF = math.inf
+_EXACT = 2**53  # ints below this in size are floats exactly
+
 #: Kinds of ``user.trades.{kind}.{currency}.{interval}`` channels whose trades are combos (ignored: their
 #: legs are what positions hold).
 COMBO_KINDS = ("future_combo", "option_combo")
@@ -51,8 +53,7 @@ class MessageError(ValueError):
         self.line = line
 
 
-@dataclass(frozen=True)
-class IndexUpdate:
+class IndexUpdate(NamedTuple):
     """A Deribit USD price index value: ``underlying`` is the coin ("BTC"), ``price`` in USD, ``timestamp``
     in ms since 1970."""
 
@@ -61,8 +62,7 @@ class IndexUpdate:
     timestamp: int
 
 
-@dataclass(frozen=True)
-class TickerUpdate:
+class TickerUpdate(NamedTuple):
     """An instrument's marks at ``timestamp`` (ms): ``mark_price`` as Deribit quotes it (USD for futures and
     perpetuals, coin for inverse options, USDC for linear ones), ``mark_iv`` as a decimal (options only),
     ``underlying_price`` (an option's forward) and ``index_price`` in USD.  None where the message has no
@@ -76,8 +76,7 @@ class TickerUpdate:
     index_price: float | None
 
 
-@dataclass(frozen=True)
-class TradeUpdate:
+class TradeUpdate(NamedTuple):
     """One of an account's fills: ``quantity`` signed (buy +, sell -) in Deribit's size units (USD face
     for inverse futures and perpetuals, coin for options and linear products), ``price`` as quoted, ``fee``
     in ``fee_currency`` (negative for a rebate), ``timestamp`` in ms."""
@@ -92,8 +91,7 @@ class TradeUpdate:
     trade_id: str
 
 
-@dataclass(frozen=True)
-class BalanceUpdate:
+class BalanceUpdate(NamedTuple):
     """An account's absolute ``balance`` in ``currency`` (upper case).  Deribit's portfolio object carries
     no time: ``timestamp`` (ms) is kept when the recorded object has one, else None."""
 
@@ -247,9 +245,29 @@ def _ticker(channel: str, parts: list[str], data: Any) -> list[Update]:
     ]
 
 
+def _plain_mark(entry: Any) -> TickerUpdate | None:
+    """A markprice entry whose every field has its usual type and a valid value, as its update; None for
+    anything else (`_markprice` then reads it field by field, as `_plain_trade`)."""
+    if type(entry) is not dict:
+        return None
+    name, ts, mark, raw_iv = entry.get("instrument_name"), entry.get("timestamp"), entry.get("mark_price"), entry.get("iv")
+    mark = _plain_number(mark)
+    iv = None if raw_iv is None else _plain_number(raw_iv)
+    if not (
+        type(name) is str and name and type(ts) is int and 0 <= ts < MAX_TIMESTAMP_MS
+        and mark is not None and mark >= 0.0 and (raw_iv is None or (iv is not None and 0.0 <= iv <= MAX_DECIMAL_IV))
+    ):  # fmt: skip
+        return None
+    return TickerUpdate(name, ts, mark, iv, None, None)
+
+
 def _markprice(channel: str, data: Any) -> list[Update]:
     out: list[Update] = []
     for i, entry in enumerate(_data_list(channel, data)):
+        plain = _plain_mark(entry)
+        if plain is not None:
+            out.append(plain)
+            continue
         f = _Fields(channel, entry, f"data[{i}]")
         ts = f.timestamp()
         assert ts is not None
@@ -273,12 +291,56 @@ def _instrument_kind(name: str) -> str:
     return Instrument.parse(name).kind
 
 
+def _plain_number(value: Any) -> float | None:
+    """A JSON number that is finite as a float (an int a float holds exactly), else None."""
+    kind = type(value)
+    if kind is float:
+        return value if -_INF < value < _INF else None
+    if kind is int and -_EXACT < value < _EXACT:  # (a bool is not of type int)
+        return float(value)
+    return None
+
+
+def _plain_trade(entry: Any, account: str | int, channel_name: str | None, kind: str | None) -> TradeUpdate | None:
+    """A trade object whose every field has its usual type and a valid value, as its update; None for anything
+    else, which `_trades` reads field by field to name what is wrong (the same update where that path accepts
+    it: a test holds the two paths to each other)."""
+    if type(entry) is not dict:
+        return None
+    name, direction, trade_id = entry.get("instrument_name"), entry.get("direction"), entry.get("trade_id")
+    fee_currency, ts = entry.get("fee_currency"), entry.get("timestamp")
+    amount, price, fee = (
+        _plain_number(entry.get("amount")), _plain_number(entry.get("price")), _plain_number(entry.get("fee"))
+    )  # fmt: skip
+    if not (
+        type(name) is str and name and (channel_name is None or name == channel_name)
+        and (direction == "buy" or direction == "sell")
+        and amount is not None and amount > 0.0 and price is not None and price > 0.0 and fee is not None
+        and type(fee_currency) is str and fee_currency
+        and type(ts) is int and 0 <= ts < MAX_TIMESTAMP_MS
+        and ((type(trade_id) is str and trade_id) or type(trade_id) is int)
+    ):  # fmt: skip
+        return None
+    try:
+        parsed_kind = _instrument_kind(name)  # (a name riskoffset reads, of the channel's kind)
+    except ValueError:
+        return None
+    if kind in ("future", "option") and (parsed_kind == "option") != (kind == "option"):
+        return None
+    return TradeUpdate(account, name, amount if direction == "buy" else -amount, price, fee, fee_currency.upper(),
+                       ts, str(trade_id))  # fmt: skip
+
+
 def _trades(channel: str, parts: list[str], data: Any, account: str | int) -> list[Update]:
     # user.trades.INSTRUMENT.INTERVAL or user.trades.KIND.CURRENCY.INTERVAL
     by_instrument = len(parts) == 4
     kind = None if by_instrument else parts[2]
     out: list[Update] = []
     for i, entry in enumerate(_data_list(channel, data)):
+        plain = _plain_trade(entry, account, parts[2] if by_instrument else None, kind)
+        if plain is not None:
+            out.append(plain)
+            continue
         f = _Fields(channel, entry, f"data[{i}]")
         name = _instrument(f, parts[2] if by_instrument else None)
         try:
@@ -320,6 +382,9 @@ def _portfolio(channel: str, parts: list[str], data: Any, account: str | int) ->
 
 
 def _account(message: Mapping[str, Any], params: Mapping[str, Any], channel: str) -> str | int:
+    top = message.get("account")
+    if (type(top) is int or (type(top) is str and top)) and (params is message or params.get("account") is None):
+        return top  # (the usual message: the account at the top level only)
     found = [m["account"] for m in (message, params) if m.get("account") is not None]
     if not found:
         raise MessageError(
