@@ -531,6 +531,16 @@ class InstrumentTable:
             ]
         return cached
 
+    def settlement_pairs(self) -> tuple[IntArray, tuple[tuple[str, str], ...]]:
+        """Each row's (base coin, settlement currency) pair as a code into the pairs, numbered in the order they
+        first appear, computed once per table: Deribit PM keys its risk vectors by it on every margin call."""
+        cached: tuple[IntArray, tuple[tuple[str, str], ...]] | None = self.__dict__.get("_settlement_pairs")
+        if cached is None:
+            pairs: dict[tuple[str, str], int] = {}
+            code = [pairs.setdefault((inst.base, inst.settlement_currency), len(pairs)) for inst in self._items]
+            cached = self.__dict__["_settlement_pairs"] = (_readonly(np.array(code, dtype=np.int64)), tuple(pairs))
+        return cached
+
     def is_option(self) -> npt.NDArray[np.bool_]:
         return np.asarray(self.kind == KIND_OPTION, dtype=bool)
 

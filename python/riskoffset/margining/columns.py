@@ -219,9 +219,8 @@ class GroupMargins(Sequence[MarginResult]):
         currency = self.currencies[int(used[0])] if common else "USD"
         finite_rate = np.isfinite(self.usd_rate)
         usd_known = bool(finite_rate.all())
-        if common:
-            scale = np.ones(n)
-        else:
+        scale: FloatArray | None = None  # (one currency: the amounts as they are)
+        if not common:
             is_usd = np.array([c == "USD" for c in self.currencies], dtype=bool)[self.currency]
             unknown = ~finite_rate & ~is_usd
             if unknown.any():
@@ -244,7 +243,7 @@ class GroupMargins(Sequence[MarginResult]):
                 components[name] = _weighted_sum(values, scale)
                 calibration[name] = CALIBRATION_ORDER[int(tags.min())]
             elif present.any():
-                components[name] = _weighted_sum(values[present], scale[present])
+                components[name] = _weighted_sum(values[present], None if scale is None else scale[present])
                 calibration[name] = CALIBRATION_ORDER[int(tags[present].min())]
         initial_usd = self.initial_usd if usd_known else None
         worst = None

@@ -34,16 +34,12 @@ def vector_keys(book: Book, market: Market, resolved: ResolvedMarket | None = No
     table = book.instruments
     if resolved is None:
         resolved = market.resolve(table)
-    combos: dict[tuple[str, str], int] = {}
-    key = np.empty(len(table), dtype=np.int64)
-    index_of: dict[int, float] = {}
-    for i, inst in enumerate(table):
-        currency = inst.settlement_currency
-        k = combos.setdefault((inst.base, currency), len(combos))
-        key[i] = k
-        index_of.setdefault(k, float(resolved.index[i]))
-    pairs = list(combos)
-    missing = [b for (b, _), k in combos.items() if not np.isfinite(index_of[k])]
+    codes, pairs = table.settlement_pairs()
+    key = codes.copy()
+    # (keys are numbered in the order they first appear: each key's index price is that of its first row)
+    first_row = np.unique(key, return_index=True)[1]
+    index = np.asarray(resolved.index, dtype=np.float64)[first_row]
+    missing = [pairs[k][0] for k in range(len(pairs)) if not np.isfinite(index[k])]
     if missing:
         raise ValueError(
             f"deribit-pm needs the {missing[0]} index price (dampener, caps, linear conversions)"
@@ -54,7 +50,7 @@ def vector_keys(book: Book, market: Market, resolved: ResolvedMarket | None = No
         base=tuple(b for b, _ in pairs),
         currency=tuple(c for _, c in pairs),
         coin=np.array([b == c for b, c in pairs], dtype=bool),
-        index=np.array([index_of[k] for k in range(len(pairs))], dtype=np.float64),
+        index=index,
     )
 
 
