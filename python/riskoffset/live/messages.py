@@ -314,7 +314,7 @@ def _plain_trade(entry: Any, account: str | int, channel_name: str | None, kind:
     )  # fmt: skip
     if not (
         type(name) is str and name and (channel_name is None or name == channel_name)
-        and (direction == "buy" or direction == "sell")
+        and type(direction) is str and (direction == "buy" or direction == "sell")
         and amount is not None and amount > 0.0 and price is not None and price > 0.0 and fee is not None
         and type(fee_currency) is str and fee_currency
         and type(ts) is int and 0 <= ts < MAX_TIMESTAMP_MS
