@@ -238,11 +238,13 @@ class GroupMargins(Sequence[MarginResult]):
             if tags is None:
                 components[name] = _weighted_sum(values, scale)
                 continue
-            present = tags != NO_TAG
-            if present.all():
+            weakest = int(tags.min())
+            if weakest != NO_TAG:  # (every row has the component: NO_TAG is below every tag)
                 components[name] = _weighted_sum(values, scale)
-                calibration[name] = CALIBRATION_ORDER[int(tags.min())]
-            elif present.any():
+                calibration[name] = CALIBRATION_ORDER[weakest]
+                continue
+            present = tags != NO_TAG
+            if present.any():
                 components[name] = _weighted_sum(values[present], None if scale is None else scale[present])
                 calibration[name] = CALIBRATION_ORDER[int(tags[present].min())]
         initial_usd = self.initial_usd if usd_known else None

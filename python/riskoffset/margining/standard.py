@@ -269,21 +269,21 @@ def unit_margins(
     mm_unit = np.zeros(n_rows)
     kind, settlement = table.kind, table.settlement
     inverse = settlement == INVERSE
-    base = [table.underlyings[u] for u in table.underlying.tolist()]
-    quote = [table[i].quote for i in range(n_rows)]
-    currency_name = [b if inv else q for b, q, inv in zip(base, quote, inverse.tolist())]
-    currencies = tuple(sorted(set(currency_name)))
-    currency_of_row = np.array([currencies.index(c) for c in currency_name], dtype=np.int64)
+    # Each row's settlement currency from the table's (base, settlement currency) pairs: no loop over the rows.
+    pair_of_row, pairs = table.settlement_pairs()
+    currencies = tuple(sorted({c for _, c in pairs}))
+    currency_of_row = np.array([currencies.index(c) for _, c in pairs], dtype=np.int64)[pair_of_row]
     usd_rate_row = np.where(inverse, resolved.index, 1.0)  # USDC/USDT taken at par with USD
-    status_of_row: list[Calibration] = ["exact"] * n_rows
+    status_rank = np.full(n_rows, CALIBRATION_ORDER.index("exact"), dtype=np.int64)
     component_row = np.full(n_rows, 2, dtype=np.int8)
 
     options = np.flatnonzero(kind == KIND_OPTION)
     opt_inv = options[inverse[options]]
     groups = [(opt_inv, "", True)] if len(opt_inv) else []
     opt_lin = options[~inverse[options]]
-    for b in sorted({base[r] for r in opt_lin.tolist()}):
-        groups.append((opt_lin[[base[r] == b for r in opt_lin.tolist()]], b, False))
+    lin_base = table.underlying[opt_lin]
+    for u in np.unique(lin_base).tolist():  # (underlyings are sorted: the bases in order)
+        groups.append((opt_lin[lin_base == u], table.underlyings[u], False))
     for rows, b, inv in groups:
         model = per_unit["value_coin" if inv else "value_usd"][rows]
         im_unit[rows], mm_unit[rows], status = option_unit_margins(
@@ -296,8 +296,7 @@ def unit_margins(
             resolved.index[rows],
             _option_marks(table, market, rows, model),
         )
-        for r in rows.tolist():
-            status_of_row[r] = status
+        status_rank[rows] = CALIBRATION_ORDER.index(status)
     component_row[options] = 1
 
     # Futures are quadratic in size: their rates are applied per position (`margins_of_positions`).
@@ -305,9 +304,10 @@ def unit_margins(
     component_row[futures] = 0
     a_im, a_mm, slope = np.zeros(n_rows), np.zeros(n_rows), np.zeros(n_rows)
     for row in futures.tolist():
-        family = params.futures_rates(base[row] if inverse[row] else f"{base[row]}_{quote[row]}")
+        base = table.underlyings[table.underlying[row]]
+        family = params.futures_rates(base if inverse[row] else f"{base}_{table[row].quote}")
         a_im[row], a_mm[row], slope[row] = family.initial_base, family.maintenance_base, family.slope_per_coin
-        status_of_row[row] = family.status
+        status_rank[row] = CALIBRATION_ORDER.index(family.status)
     return UnitMargins(
         short_initial=im_unit,
         short_maintenance=mm_unit,
@@ -319,7 +319,7 @@ def unit_margins(
         currency=currency_of_row,
         currencies=currencies,
         usd_rate=usd_rate_row,
-        status_rank=np.array([CALIBRATION_ORDER.index(t) for t in status_of_row], dtype=np.int64),
+        status_rank=status_rank,
         component=component_row,
     )
 
