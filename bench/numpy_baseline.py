@@ -1,6 +1,6 @@
 """numpy/scipy baselines for the benchmarks: what a competent user writes without riskoffset.
 
-Black-76 on the forward F, discount exp(-r t), in riskoffset's units (docs/conventions.md):
+Black-76 on the forward F, discount exp(-r t), in riskoffset's units (docs/units.md):
 
     d1 = (ln(F/K) + sigma^2 t / 2) / (sigma sqrt t),  d2 = d1 - sigma sqrt t,  w = +1 call / -1 put
     price = exp(-r t) w [F N(w d1) - K N(w d2)]

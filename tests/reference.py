@@ -10,7 +10,7 @@ Pricing Formulas", 2nd ed., section 1.1.6 and chapter 2): value on the *underlyi
 with b = 0 for Black-76 (U = forward F) and b = r - q for Black-Scholes-Merton (U = spot S).  theta = +1 for
 a call, -1 for a put (in this module `theta` is the flag; the Greek is called `theta_t` where both appear).
 
-riskoffset's conventions (docs/conventions.md), which this module reproduces exactly:
+riskoffset's conventions (docs/units.md), which this module reproduces exactly:
   * vega per 1.00 of vol; volga = d2V/dsigma2; vanna = d2V/dU dsigma.
   * theta = dV/dt per year with calendar time t running forward, i.e. -dV/dT (T = time to expiry).
   * rho = dV/dr with the underlying argument held: Black-76 -T V (F held), BSM K T e^{-rT} theta N(theta d2)

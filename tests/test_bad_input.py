@@ -3,7 +3,7 @@ TypeError whose message names the offending argument (and, for arrays, the row),
 input (empty, non-contiguous, int/float32/big-endian, read-only, huge) never crashes the process and
 gives the same numbers as clean float64 input.
 
-Contract (docs/conventions.md; pricing.py, implied_vol.py): underlying and strike finite and > 0, sigma
+Contract (docs/units.md; pricing.py, implied_vol.py): underlying and strike finite and > 0, sigma
 finite and >= 0, t, r, q finite (t <= 0 is allowed: expired); implied_vol never raises per element
 (NaN plus an IVStatus) unless on_error="raise".
 """

@@ -207,7 +207,7 @@ def test_deribit_size_units_futures_in_usd_options_in_coin(market: Market) -> No
     positions = {
         "jsonrpc": "2.0",
         "result": [
-            # private/get_positions objects (see docs/conventions.md): signed size, direction repeats the side.
+            # private/get_positions objects (see docs/units.md): signed size, direction repeats the side.
             {"instrument_name": "BTC-PERPETUAL", "kind": "future", "direction": "sell", "size": -19000.0,
              "size_currency": -0.19998, "average_price": 95100.0, "mark_price": 95010.0},
             {"instrument_name": "BTC-25DEC26-100000-C", "kind": "option", "direction": "buy", "size": 2.5,

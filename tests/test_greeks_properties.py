@@ -1,11 +1,11 @@
 """Properties of ro.price / ro.greeks that hold whatever the implementation: every Greek is the derivative
 of the price it is reported with, put-call parity, the coin-settled (inverse) outputs are the derivatives
 of c = V / underlying, defined values at and after expiry and at zero vol, no NaN in the tails, and the
-shape / flag / selection contract of ro.greeks (docs/conventions.md).
+shape / flag / selection contract of ro.greeks (docs/units.md).
 
 Every test runs on each SIMD target this CPU supports (fixture `simd_target` from conftest.py).
 
-Conventions checked (docs/conventions.md, pricing.py docstring): Greeks per unit, derivatives with respect to
+Conventions checked (docs/units.md, pricing.py docstring): Greeks per unit, derivatives with respect to
 the *underlying argument* (F for black76, S for bsm); theta = dV/dt with calendar time forward = -dV/dT
 where T is the `t` argument (time to expiry); rho = dV/dr with the underlying argument held; charm =
 d(delta)/dt calendar = -d2V/dU dT.
@@ -218,7 +218,7 @@ def test_first_order_greeks_are_price_derivatives(simd_target, model, settlement
 
 @pytest.mark.parametrize("model", MODELS)
 def test_inverse_deltas_are_price_derivatives(simd_target, model):
-    """delta_b76 = dV/dU of the linear (USD) price, delta_pa = U dc/dU of the coin price (docs/conventions.md).
+    """delta_b76 = dV/dU of the linear (USD) price, delta_pa = U dc/dU of the coin price (docs/units.md).
     Tolerance as for the first-order Greeks."""
     inputs = _fd_grid(model)
     steps = _natural_steps(inputs, model)
@@ -443,7 +443,7 @@ def _expiry_grid(model: str, t_values: Sequence[float]) -> dict[str, np.ndarray]
 
 
 def _heaviside(z: np.ndarray) -> np.ndarray:
-    """1 where z > 0, 1/2 at z == 0, 0 below: the limit of N(d) as s -> 0 (docs/conventions.md, edge cases)."""
+    """1 where z > 0, 1/2 at z == 0, 0 below: the limit of N(d) as s -> 0 (docs/units.md, edge cases)."""
     return np.where(z > 0, 1.0, np.where(z == 0, 0.5, 0.0))
 
 
@@ -465,7 +465,7 @@ def test_expired_price_and_delta(simd_target, model, t_value):
 @pytest.mark.parametrize("greek", ["gamma", "vega", "theta", "rho", "vanna", "volga", "charm"])
 def test_expired_other_greeks_are_zero(simd_target, greek):
     """After expiry the value is the (fixed) intrinsic: it no longer depends on time, rates or vol, so
-    gamma (away from the kink), vega, theta, rho, vanna, volga, charm are exactly 0 (docs/conventions.md,
+    gamma (away from the kink), vega, theta, rho, vanna, volga, charm are exactly 0 (docs/units.md,
     edge cases: delta is the Heaviside step, the other Greeks 0).  Both models, t in {0, -1e-9, -0.5}.
 
     LIBRARY BUG (found 2026-11): theta and charm are not 0 for t <= 0 when r != 0 (black76) or r, q != 0

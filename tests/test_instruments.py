@@ -17,7 +17,7 @@ from riskoffset.instruments import (
     parse_strike,
 )
 
-# Names from Deribit's "Instrument Naming" documentation (see docs/conventions.md) plus our own variations.
+# Names from Deribit's "Instrument Naming" documentation (see docs/units.md) plus our own variations.
 ROUND_TRIP = [
     "BTC-25MAR23",
     "BTC-5AUG23",
@@ -110,7 +110,7 @@ def test_format_name_from_parts() -> None:
         format_name("BTC", "future")
 
 
-# A get_instruments object shaped as in Deribit's OpenAPI schema (see docs/conventions.md); values illustrative.
+# A get_instruments object shaped as in Deribit's OpenAPI schema (see docs/units.md); values illustrative.
 OPTION_OBJECT = {
     "tick_size": 0.0005,
     "taker_commission": 0.0003,

@@ -117,7 +117,7 @@ def test_deribit_row_coin_mark(row: tuple) -> None:  # type: ignore[type-arg]
     per_unit = instrument_greeks(table, market)
     t = market.resolve(table).t[0]
     k = float(name.split("-")[2])
-    # Coin mark = USD Black-76 price / forward (see docs/conventions.md).
+    # Coin mark = USD Black-76 price / forward (see docs/units.md).
     usd = ro.price(name[-1].lower(), forward, k, t, 0.0, iv_pct / 100)
     assert per_unit["value_usd"][0] == pytest.approx(usd, rel=1e-14)
     assert per_unit["value_coin"][0] == pytest.approx(usd / forward, rel=1e-14)

@@ -2,7 +2,7 @@
 vollib 1.0.11 (Let's Be Rational prices and IV, closed-form Greeks) and QuantLib 1.44 (blackFormula,
 BlackCalculator, AnalyticEuropeanEngine, blackFormulaImpliedStdDev).
 
-Unit conversions to riskoffset's canonical units (docs/conventions.md: vega per 1.00 vol, theta = dV/dt per year
+Unit conversions to riskoffset's canonical units (docs/units.md: vega per 1.00 vol, theta = dV/dt per year
 with calendar time forward, rho per 1.00 rate with the underlying argument held):
 
 * vollib: vega and rho are per 1 point (x 0.01) -> x 100; theta is per calendar day (/365) -> x 365.

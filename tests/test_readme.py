@@ -1,4 +1,4 @@
-"""README.md is tested: every fenced code block in it runs (and the python blocks of docs/conventions.md), so the examples users copy stay true.
+"""README.md is tested: every fenced code block in it runs (and the python blocks of docs/units.md), so the examples users copy stay true.
 
 * ```python blocks run in order in one namespace (a later block may use what an earlier one defined), in a
   temporary working directory.
@@ -97,9 +97,9 @@ def test_python_blocks_run_in_order(in_tmp: Path) -> None:
             exec(code, namespace)  # noqa: S102 - running the README is the point
 
 
-@pytest.mark.parametrize("page", ["conventions.md", "live.md"])
+@pytest.mark.parametrize("page", ["units.md", "live.md"])
 def test_docs_examples_run(page: str, in_tmp: Path) -> None:
-    """The python blocks of these docs pages run in order (conventions.md states the accepted flags with
+    """The python blocks of these docs pages run in order (units.md states the accepted flags with
     asserts; they must hold).  A block that starts a Dask cluster runs where the dask extra is installed."""
     namespace: dict[str, object] = {"__name__": "__docs__"}
     has_dask = importlib.util.find_spec("dask") is not None

@@ -3,7 +3,7 @@
 A `Book` holds ``Q``, accounts x instruments in CSR form (``indptr``, ``indices``, ``quantity``), over its
 own `InstrumentTable` (the instruments with a non-zero net position, in a canonical order: underlying,
 expiry, kind, strike, call before put).  Quantities are signed amounts in Deribit's size units (see
-docs/conventions.md): the USD face value for inverse futures and perpetuals, base coin for options,
+docs/units.md): the USD face value for inverse futures and perpetuals, base coin for options,
 linear futures and spot; ``unit="contracts"`` on the way in multiplies by the contract size.
 
 Netting is exact: amounts are summed as integers in units of 1e-8 (one satoshi for coin amounts), so a
@@ -326,7 +326,7 @@ class Book:
         cls, positions: Any, *, account: str | int = "deribit", instruments: Any = None, name: str = ""
     ) -> Book:
         """From `private/get_positions` objects: ``size`` is signed, in USD for futures and perpetuals and in
-        coin for options (see docs/conventions.md); ``direction`` must agree with the sign; a future's
+        coin for options (see docs/units.md); ``direction`` must agree with the sign; a future's
         ``average_price`` is kept (its unrealised P&L)."""
 
         table = instruments

@@ -1,7 +1,7 @@
 """Instruments as traded on Deribit: name parsing and formatting, `Instrument` objects and the columnar
 `InstrumentTable` that the pricing kernels read without per-row Python.
 
-Names (Deribit's naming, as docs/conventions.md gives it):
+Names (Deribit's naming, as docs/units.md gives it):
 
 =========== =================================== ==========================================
 kind        pattern                             examples
@@ -18,7 +18,7 @@ abbreviation and the year has two digits; every expiry is at 08:00 UTC.  A name 
 inverse (coin-settled, quoted in USD); ``BASE_USDC`` (or ``_USDT``) names are linear (settled in the quote
 currency).
 
-Size units follow Deribit (see docs/conventions.md): an inverse future's or perpetual's amount is its USD face
+Size units follow Deribit (see docs/units.md): an inverse future's or perpetual's amount is its USD face
 value; options, linear futures and spot are in base coin.  ``contract_size`` is the amount per contract
 (10 USD for BTC-PERPETUAL, 1 BTC for a BTC option).
 
@@ -255,7 +255,7 @@ class Instrument:
 
     @classmethod
     def from_deribit(cls, obj: Mapping[str, Any]) -> Instrument:
-        """From a `public/get_instruments` object (see docs/conventions.md).  The fields win over the name:
+        """From a `public/get_instruments` object (see docs/units.md).  The fields win over the name:
         expiration_timestamp is the authoritative expiry, instrument_type (or the deprecated future_type)
         "reversed" means inverse, and contract size, tick size, minimum amount and fees are carried."""
         from .io.deribit import instrument_from_deribit

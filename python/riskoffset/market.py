@@ -1,7 +1,7 @@
 """A market snapshot: index per underlying, futures and perpetual marks, forwards, option mark IVs and the
 valuation time; resolved per instrument into the columns the pricing kernels read.
 
-Conventions (see docs/conventions.md):
+Conventions (see docs/units.md):
 
 - time to expiry ``t = (expiration - valuation) / (365 * 86400 s)``, ACT/365 by the second, expiries at
   08:00 UTC; an option or future with ``t <= 0`` is expired: priced at intrinsic (t = 0) and flagged.

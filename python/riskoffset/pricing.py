@@ -228,7 +228,7 @@ def rho_deribit(flag: Any, underlying: Any, strike: Any, t: Any, sigma: Any, r: 
     for a put (``underlying`` is the price Deribit quotes the option on).
 
     Not the same number as ``greeks(...)["rho"]`` of the default Black-76 model, which holds the forward so
-    only the discount factor moves (``-t V`` per 1.00 of rate); see docs/conventions.md.  Computed by the
+    only the discount factor moves (``-t V`` per 1.00 of rate); see docs/units.md.  Computed by the
     same kernel as `greeks` with ``model="bsm"``."""
     rho = greeks(flag, underlying, strike, t, r, sigma, model="bsm", greeks=("rho",))["rho"]
     return rho / 100.0

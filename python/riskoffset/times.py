@@ -8,7 +8,7 @@ from typing import Any, Union
 
 import numpy as np
 
-SECONDS_PER_YEAR = 365.0 * 86400.0  # ACT/365 by the second (see docs/conventions.md, times)
+SECONDS_PER_YEAR = 365.0 * 86400.0  # ACT/365 by the second (see docs/units.md, times)
 
 TimeLike = Union[datetime, str, int, float]
 

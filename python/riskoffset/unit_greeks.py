@@ -125,7 +125,7 @@ def instrument_greeks(
     Options (Black-76 on the forward of their expiry, r = market.rate): value V in USD, plain delta, gamma,
     vega and theta of V; coin figures are USD figures divided by the forward (an inverse option's coin mark
     is c = V / F); premium-adjusted delta is delta - c for inverse options (the coin premium is
-    itself coin exposure, see docs/conventions.md) and delta for linear ones.  Inverse futures and perpetuals
+    itself coin exposure, see docs/units.md) and delta for linear ones.  Inverse futures and perpetuals
     (amount in USD face, coin P&L = q (1/F0 - 1/F)): delta = 1/F coin per USD of face, the coin exposure
     Deribit adds to DeltaTotal; linear futures, perpetuals and spot (amount in coin): delta = 1.  Futures
     have no premium (value 0); spot is worth its index.  USD deltas are coin deltas times the index.  Expired

@@ -2,7 +2,7 @@
 after with their units, the scenario profiles, the margins and any warning; as text, dicts or DataFrames.
 
 Greeks are keyed ``"<measure> <underlying>"`` (vega per expiry ``"vega BTC 2026-12-25"``) and held in the
-package's own units (docs/conventions.md): per unit of amount summed over the account, delta in coin, gamma in
+package's own units (docs/units.md): per unit of amount summed over the account, delta in coin, gamma in
 coin per USD of the forward, vega in USD per 1.00 of vol.  The printed table shows vega per vol point, the
 unit Deribit displays, and names the unit of every row.  Two deltas are reported: ``delta`` is the
 premium-adjusted coin delta the hedge neutralises (for an inverse option its Black-76 delta minus its coin

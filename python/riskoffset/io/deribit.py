@@ -3,7 +3,7 @@ positions, and `public/ticker` / `public/get_book_summary_by_currency` market da
 
 Every function takes the parsed JSON: a list of objects, a single object, or the JSON-RPC envelope
 ``{"jsonrpc": "2.0", "result": ...}``, or a list of such envelopes (several responses saved together).
-Field meanings (see docs/conventions.md, Deribit units):
+Field meanings (see docs/units.md, Deribit units):
 
 - sizes: a position's ``size`` is in USD for futures and perpetuals (inverse) and in base coin for options
   (and for linear USDC futures); it is signed (negative when short) and ``direction`` repeats the side.
