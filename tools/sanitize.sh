@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The C++ core under AddressSanitizer and UndefinedBehaviorSanitizer: riskoffset built with
-# -fsanitize=address,undefined (any finding fatal) in its own venv, then the tests that drive every binding
-# and kernel (bad inputs, fuzzing, threads included) run with the ASan runtime preloaded.  Zero findings is
-# the bar: a finding aborts the run with its report and a non-zero exit.  Leak detection is off (CPython
-# keeps its objects at exit by design).
+# -fsanitize=address,undefined (any finding fatal; only the SIMD targets this CPU runs) in its own venv, then
+# the tests that drive every binding and kernel (bad inputs, fuzzing, threads included) run with the ASan
+# runtime preloaded.  Zero findings is the bar: a finding aborts the run with its report and a non-zero exit.
+# Leak detection is off (CPython keeps its objects at exit by design).
 #   tools/sanitize.sh [PYTEST ARGS...]      (PYTHON: the interpreter, default python3;
 #                                            SANITIZE_WORK: scratch directory, default a new temp dir;
 #                                            SANITIZE_JOBS: pytest-xdist workers, default auto;
@@ -20,10 +20,20 @@ else
 fi
 venv=$WORK/venv
 STEP=${SANITIZE_STEP:-all}  # build (the instrumented venv only), test (in the venv a build step made), or all
+# The SIMD targets this CPU runs (the others' code cannot run here, and building it instrumented takes longest).
+targets=()
+for isa in avx512 avx2; do
+  case $isa in avx512) need="avx512f avx512dq avx512vl fma" ;; avx2) need="avx2 fma" ;; esac
+  ok=1
+  for flag in $need; do grep -qw "$flag" /proc/cpuinfo 2>/dev/null || ok=0; done
+  if [[ $ok == 1 ]]; then targets+=("$isa"); fi
+done
+targets_list=$(IFS=';'; echo "${targets[*]}")
 if [[ $STEP != test ]]; then
   "$PY" -m venv "$venv"
   "$venv/bin/python" -m pip install --quiet --upgrade pip
   "$venv/bin/python" -m pip install --quiet -C cmake.define.RISKOFFSET_SANITIZE=address,undefined \
+    -C "cmake.define.RISKOFFSET_SIMD_TARGETS=$targets_list" \
     -C cmake.build-type=Release -C build-dir="$WORK/build" . pytest pytest-xdist mpmath hypothesis pytest-benchmark pandas scipy "vollib==1.0.11"
 fi
 if [[ $STEP == build ]]; then echo "sanitize: instrumented build in $venv"; exit 0; fi

@@ -12,6 +12,11 @@ void register_simd(py::module_& m) {
   m.def("compiled_targets", &riskoffset::compiled_targets);
   m.def("supported_targets", &riskoffset::supported_targets);
   m.def("active_target", &riskoffset::active_target);
+#ifdef RISKOFFSET_SANITIZED
+  m.attr("sanitized") = true;  // built by tools/sanitize.sh: only the targets its machine runs are compiled
+#else
+  m.attr("sanitized") = false;
+#endif
   m.def("set_active_target", &riskoffset::set_active_target, py::arg("name"));
   m.def(
       "vmath",

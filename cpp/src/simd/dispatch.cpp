@@ -13,11 +13,13 @@ struct Entry {
 };
 
 bool always() { return true; }
-#if RISKOFFSET_X86
+#if RISKOFFSET_WITH_AVX2
 bool has_avx2() {
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
+#endif
+#if RISKOFFSET_WITH_AVX512
 bool has_avx512() {
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
@@ -25,10 +27,12 @@ bool has_avx512() {
 }
 #endif
 
-// Priority order: best first.
+// Priority order: best first.  The x86-64 targets are those the build compiled (CMake's RISKOFFSET_SIMD_TARGETS).
 const Entry kRegistry[] = {
-#if RISKOFFSET_X86
+#if RISKOFFSET_WITH_AVX512
     {&kernels_avx512, &has_avx512},
+#endif
+#if RISKOFFSET_WITH_AVX2
     {&kernels_avx2, &has_avx2},
 #endif
     {&kernels_generic, &always},
