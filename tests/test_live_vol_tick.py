@@ -373,3 +373,22 @@ def test_a_short_linear_options_own_tickers_under_standard_margin() -> None:
         assert revalued[0] == 0, ticker  # the kept columns served
         assert_priced_as_from_scratch(engine, name, "X:SM")
     assert engine.account("A")["initial_usd"] != before
+
+
+def test_a_ticker_forward_far_from_the_index_is_refused_where_the_base_has_no_futures_curve() -> None:
+    """A market with BTC options on their own forwards and no BTC future or expiry forward: nothing of an
+    option's expiry can check a new forward, so it is checked against the index (within a factor of 2 at this
+    expiry); a forward of 1.0 is refused, naming the option, and changes nothing; a plausible one is taken."""
+    name = next(n for n in sorted(MARKET.mark_iv) if n.startswith("BTC-26NOV26-"))
+    forward = float(MARKET.resolve(ro.InstrumentTable.from_names([name])).forward[0])
+    market = ro.Market(MARKET.valuation_time, index=MARKET.index, mark_iv={name: MARKET.mark_iv[name]},
+                       forwards={name: forward})  # fmt: skip
+    book = ro.Book.from_positions([{"account": "A", "instrument": name, "quantity": 2.0}])
+    engine = ro.RiskEngine(book, market, "deribit-standard")
+    before = pickle.dumps((engine.accounts(), engine.market.forwards))
+    for bad in (1.0, forward * 2.5):
+        with pytest.raises(ValueError, match=f"{name}: its underlying_price .* times the BTC index"):
+            engine.on_ticker(name, mark_iv=0.5, underlying_price=bad)
+        assert pickle.dumps((engine.accounts(), engine.market.forwards)) == before
+    engine.on_ticker(name, mark_iv=0.5, underlying_price=forward * 1.05)
+    assert engine.market.forwards[name] == forward * 1.05

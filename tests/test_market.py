@@ -284,7 +284,7 @@ def test_inconsistent_forwards_are_an_error() -> None:
 
 def test_an_own_forward_is_checked_against_the_curve_where_its_expiry_has_no_quote() -> None:
     """BTC-1DEC26 lists no future: an option's own forward there is checked against the curve's forward for
-    the expiry (index to the futures), and refused far from it; with no futures at all nothing checks it."""
+    the expiry (index to the futures), and refused far from it (with no futures at all, see the next test)."""
     table = InstrumentTable.from_names(["BTC-1DEC26-95000-C"])
     curve = btc_market(forwards={}).resolve(table).forward[0]
     assert btc_market(forwards={"BTC-1DEC26-95000-C": curve * 1.009}).resolve(table).forward[0] == curve * 1.009
@@ -292,8 +292,6 @@ def test_an_own_forward_is_checked_against_the_curve_where_its_expiry_has_no_quo
         btc_market(forwards={"BTC-1DEC26-95000-C": 1.0}).resolve(table)
     with pytest.raises(MarketDataError, match="inconsistent forwards"):
         btc_market(forwards={"BTC-1DEC26-95000-C": curve * 1.02}).resolve(table)
-    no_curve = btc_market(forwards={"BTC-1DEC26-95000-C": 1.0}, marks={"BTC-PERPETUAL": 95010.0})
-    assert no_curve.resolve(table).forward[0] == 1.0
     # A ticker's check follows the curve as its points move (the curve's forward is kept per stamp).
     market = btc_market(forwards={})
     expiry = int(table.expiration_ms[0])
@@ -302,6 +300,37 @@ def test_an_own_forward_is_checked_against_the_curve_where_its_expiry_has_no_quo
     with pytest.raises(MarketDataError, match="BTC-1DEC26-95000-C: inconsistent forwards"):
         market.check_ticker_forward("BTC-1DEC26-95000-C", "BTC", expiry, curve * 1.009)
     market.check_ticker_forward("BTC-1DEC26-95000-C", "BTC", expiry, market.resolve(table).forward[0])
+
+
+@pytest.mark.parametrize(
+    "name, factor",
+    [("BTC-1DEC26-95000-C", 2.0), ("BTC-25JUN27-100000-C", 2.0), ("BTC-24NOV28-100000-C", 4.0)],
+)
+def test_an_own_forward_without_a_futures_curve_is_checked_against_the_index(name: str, factor: float) -> None:
+    """With no future and no expiry forward for the base, nothing of the option's expiry can check its own
+    forward: it must lie within a factor of 2 of the index (2 ** t beyond a year: BTC-24NOV28 is 730 days
+    out at 08:00 of its day), in resolve and in a ticker's check alike; a forward of 1.0 for BTC is refused."""
+    table = InstrumentTable.from_names([name])
+    expiry = int(table.expiration_ms[0])
+    years = (expiry - int(datetime(2026, 11, 25, 8, tzinfo=timezone.utc).timestamp() * 1000)) / YEAR_MS
+    assert factor == pytest.approx(2.0 ** max(1.0, years), rel=1e-12)  # (the expiries as the ids say)
+    index = 95000.0
+
+    def options_only(forward: float) -> Market:
+        return btc_market(forwards={name: forward}, marks={"BTC-PERPETUAL": 95010.0}, mark_iv={name: 0.5})
+
+    for inside in (index * factor * 0.999, index / factor * 1.001, index):
+        assert options_only(inside).resolve(table).forward[0] == inside
+        btc_market(marks={}).check_ticker_forward(name, "BTC", expiry, inside)
+    for outside in (index * factor * 1.001, index / factor * 0.999, 1.0):
+        with pytest.raises(MarketDataError, match=f"{name}: its underlying_price .* times the BTC index") as info:
+            options_only(outside).resolve(table)
+        assert info.value.instrument == name
+        with pytest.raises(MarketDataError, match=f"{name}: its underlying_price"):
+            btc_market(marks={}).check_ticker_forward(name, "BTC", expiry, outside)
+    # Without an index there is nothing to check it against.
+    no_index = btc_market(index={"ETH": 3000.0}, forwards={name: 1.0}, marks={}, mark_iv={name: 0.5})
+    assert no_index.resolve(table).forward[0] == 1.0
 
 
 def test_bad_values_are_rejected_at_construction() -> None:

@@ -25,6 +25,8 @@ Where two sources exist for the same expiry (1/2 and 3) and differ by more than 
 (relative, 1 % by default) the data are inconsistent and resolving is an error naming the instrument; an
 option's own forward (1) for an expiry with neither 2 nor 3 is checked so against the forward the curve gives
 that expiry (4), where the base has a curve (a ticker's forward of 1.0 for BTC is a data error, not a quote).
+Where the base has no curve, an option's own forward must lie within a factor of 2 of the index (of ``2 ** t``
+at ``t`` years to expiry beyond a year): a basis far beyond any crypto futures have carried.
 Futures and perpetuals use their own mark; spot uses the index.  Linear (``BASE_USDC``) instruments share
 the forward curve of their base (USDC taken at par with USD).
 
@@ -39,7 +41,7 @@ import functools
 import io
 import math
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from itertools import repeat
@@ -64,6 +66,10 @@ from .times import SECONDS_PER_YEAR, TimeLike, epoch_ms, to_utc
 MAX_DECIMAL_IV = 10.0
 
 #: Codes of ResolvedMarket.forward_source.
+# An option's own forward on a base without a futures curve may lie at most this far from the index in
+# |ln(F / index)|, per year to expiry (one year at least): a factor of 2 a year.
+MAX_FORWARD_BASIS = math.log(2.0)
+
 FORWARD_SOURCES: tuple[str, ...] = (
     "ticker underlying_price",
     "expiry forward",
@@ -894,10 +900,32 @@ class Market:
     def check_ticker_forward(self, name: str, base: str, expiration_ms: int, forward: float) -> None:
         """The check `resolve` makes of an option's own ticker forward: within ``max_forward_gap`` of the
         future mark (or the forward) of its expiry, or of the curve's forward for it where the expiry has
-        neither, else MarketDataError naming the option."""
+        neither; where the base has no curve, within the basis a forward can carry from the index
+        (`_check_own_against_index`); else MarketDataError naming the option."""
         reference = self._own_forward_reference(base, expiration_ms)
         if reference is not None:
             self._check_gap(name, float(forward), reference[0], "its underlying_price", reference[1])
+        else:
+            self._check_own_against_index(base, expiration_ms, np.array([float(forward)]), [name])
+
+    def _check_own_against_index(self, base: str, ms: int, own: FloatArray, names: Sequence[str]) -> None:
+        """Options' own forwards (``own``, of expiry ``ms``) on a base without a futures curve, where nothing of
+        their expiry can check them: each within a factor of 2 of the index, or of 2 ** t at t years to expiry
+        (a basis of ln 2, 69 % a year, where crypto futures have carried a small fraction of that); a forward of
+        1.0 for BTC or one in the wrong unit is a data error.  Nothing to check without an index."""
+        spot = self.index.get(base)
+        if spot is None:
+            return
+        limit = MAX_FORWARD_BASIS * max(1.0, float(self.years_to([ms])[0]))
+        far = np.abs(np.log(own / spot)) > limit
+        if far.any():
+            i = int(np.flatnonzero(far)[0])
+            raise MarketDataError(
+                f"{names[i]}: its underlying_price {float(own[i]):,.6g} is {float(own[i]) / spot:.3g} times the {base} "
+                f"index {spot:,.6g}: a forward so far from the index is a data error ({base} has no futures curve to "
+                f"check it against; the bound is a factor of {math.exp(limit):.3g} at this expiry)",
+                names[i],
+            )
 
     def _own_forward_reference(self, base: str, ms: int) -> tuple[float, str] | None:
         """What an option's own forward at expiry ``ms`` is checked against, and its name: the expiry's future
@@ -920,6 +948,7 @@ class Market:
     ) -> None:
         reference = self._own_forward_reference(base, ms)
         if reference is None:
+            self._check_own_against_index(base, ms, own, [str(n) for n in names[rows]])
             return
         gap = np.abs(own - reference[0]) > self.max_forward_gap * np.fmax(own, reference[0])
         if gap.any():
