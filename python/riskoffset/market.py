@@ -65,11 +65,11 @@ from .times import SECONDS_PER_YEAR, TimeLike, epoch_ms, to_utc
 #: Above this a decimal mark IV is taken to be a percentage given by mistake (10.0 = 1000 %).
 MAX_DECIMAL_IV = 10.0
 
-#: Codes of ResolvedMarket.forward_source.
 # An option's own forward on a base without a futures curve may lie at most this far from the index in
 # |ln(F / index)|, per year to expiry (one year at least): a factor of 2 a year.
 MAX_FORWARD_BASIS = math.log(2.0)
 
+#: Codes of ResolvedMarket.forward_source.
 FORWARD_SOURCES: tuple[str, ...] = (
     "ticker underlying_price",
     "expiry forward",
